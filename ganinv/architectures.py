@@ -1,0 +1,139 @@
+"""The adapter registry: the one place the core meets particular architectures.
+
+An adapter (a file in the top-level `adapters/` folder, installed as `ganinv.adapters`)
+registers an `Architecture`: a typed options dataclass, a `build` that makes the native
+module and its spec, and optionally key conversion and option inference for state dicts
+saved by other codebases. The core asks the registry by name and never imports an
+adapter module directly.
+
+The native module is called as `net(z, c, d)`: `z` in the native prior and shape, `c`
+(N, nc) or None, `d` (N, K) one-hot (or soft one-hot) or None. It returns images in the
+native output range.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from dataclasses import dataclass
+from typing import Any, ClassVar, Mapping, Optional
+
+import torch
+from torch import nn
+
+from ganinv.errors import ArchitectureError
+from ganinv.spec import GeneratorSpec
+
+
+@dataclass
+class Built:
+    net: nn.Module  # the native module, called as net(z_native, c, d)
+    spec: GeneratorSpec
+
+
+class Architecture:
+    """Base class of a registered generator family. Subclasses set `name` and `Options`."""
+
+    name: ClassVar[str]
+    Options: ClassVar[type]  # a dataclass of typed, defaulted options
+    summary: ClassVar[str] = ""
+
+    def build(self, options: Any) -> Built:
+        raise NotImplementedError
+
+    def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
+        """Rename keys of public layouts to this architecture's own; default: unchanged."""
+        return state_dict
+
+    def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
+        """Fill options the user did not give from tensor shapes; default: nothing inferred."""
+        return dict(given)
+
+    # -- helpers shared by every adapter ------------------------------------------------
+    def make_options(self, values: Mapping[str, Any]) -> Any:
+        fields = {f.name: f for f in dataclasses.fields(self.Options)}
+        unknown = sorted(set(values) - set(fields))
+        if unknown:
+            raise ArchitectureError(f"architecture {self.name!r} has no option(s) {unknown}; "
+                                    f"its options are {sorted(fields)}")
+        return self.Options(**{k: _coerce(v, fields[k]) for k, v in values.items()})
+
+
+def _coerce(value: Any, field: dataclasses.Field) -> Any:
+    """Options may come from the command line as strings ("64", "2,1,2,2", "true")."""
+    if not isinstance(value, str):
+        return value
+    kind = str(field.type)
+    if "tuple" in kind or "list" in kind:
+        parts = [p for p in value.replace(" ", "").split(",") if p]
+        return tuple(float(p) if "float" in kind else int(p) for p in parts)
+    if kind.startswith("bool") or kind == "<class 'bool'>":
+        return value.lower() in ("1", "true", "yes", "on")
+    if kind.startswith("int") or kind == "<class 'int'>":
+        return int(value)
+    if kind.startswith("float") or kind == "<class 'float'>":
+        return float(value)
+    return value
+
+
+_REGISTRY: dict[str, Architecture] = {}
+
+
+def register(cls: type[Architecture]) -> type[Architecture]:
+    """Class decorator used by adapters: `@register class DCGAN(Architecture): ...`."""
+    _REGISTRY[cls.name] = cls()
+    return cls
+
+
+def _load_adapters() -> None:
+    importlib.import_module("ganinv.adapters")  # its __init__ imports every adapter file
+
+
+def get(name: str) -> Architecture:
+    _load_adapters()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        raise ArchitectureError(f"unknown architecture {name!r}; known: {', '.join(sorted(_REGISTRY))}") from None
+
+
+def names() -> list[str]:
+    _load_adapters()
+    return sorted(_REGISTRY)
+
+
+def options_to_dict(options: Any) -> dict[str, Any]:
+    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(options).items()}
+
+
+def load_weights(net: nn.Module, state_dict: Mapping[str, torch.Tensor], arch: str, options: Any) -> None:
+    """Strict load with an error naming the first few missing, unexpected and mis-shaped keys."""
+    own = net.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    misshaped = [f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+                 if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    if missing or unexpected or misshaped:
+        parts = []
+        for label, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
+            if items:
+                more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
+                parts.append(f"{label}: {', '.join(items[:3])}{more}")
+        raise ArchitectureError(f"weights do not fit architecture {arch!r} with options "
+                                f"{options_to_dict(options)}: {'; '.join(parts)}")
+    net.load_state_dict(state_dict, strict=True)
+
+
+def build_generator_net(arch: str, options: Mapping[str, Any],
+                        state_dict: Optional[Mapping[str, torch.Tensor]] = None) -> tuple[Built, Any]:
+    """Make an architecture's native module, fill inferred options, and load weights if given."""
+    architecture = get(arch)
+    given = dict(options)
+    if state_dict is not None:
+        given = architecture.infer_options(state_dict, given)
+    opts = architecture.make_options(given)
+    built = architecture.build(opts)
+    if state_dict is not None:
+        converted = architecture.convert_state_dict(dict(state_dict), opts)
+        load_weights(built.net, converted, arch, opts)
+    return built, opts

@@ -1,0 +1,38 @@
+"""Errors a user can act on.
+
+Every error ganinv raises for bad input is a `GaninvError`: the CLI prints its message as
+one line, `Error: ...`, and exits non-zero without a traceback (set `GANINV_DEBUG=1` to
+see one). Messages say what went wrong *and* what to do instead.
+"""
+
+from __future__ import annotations
+
+
+class GaninvError(Exception):
+    """Base class: a problem with the user's input, not a bug in ganinv."""
+
+    exit_code = 2
+
+
+class SourceError(GaninvError):
+    """A generator or artifact source that cannot be resolved or read."""
+
+
+class ArchitectureError(GaninvError):
+    """Weights that do not fit the architecture (missing, unexpected or mis-shaped tensors)."""
+
+
+class SpecMismatchError(GaninvError):
+    """A generator whose probe batch breaks its declared spec (shape, range, finiteness)."""
+
+
+class UnsafeFileError(GaninvError):
+    """A file that could run code when loaded, refused without an explicit trust flag."""
+
+
+class DataError(GaninvError):
+    """Images or datasets that cannot be read or do not fit the generator."""
+
+
+class RunError(GaninvError):
+    """A run folder in a state that does not allow the requested action."""

@@ -1,0 +1,150 @@
+"""`Generator`: the one view of a pretrained generator the rest of ganinv uses (SPEC section 1).
+
+An adapter hands over a *native* module, called as `net(z_native, c, d)`, and its spec.
+`Generator` wraps it so that, whatever the native conventions:
+- latents are standard normal: a `U(a, b)` native prior is reached as `a + (b-a) Phi(z)`,
+  and `z` is reshaped to the native latent shape (e.g. `(nz, 1, 1)`);
+- images are `(N, C, H, W)` in `[-1, 1]`;
+- parameters are frozen (`eval()`, no grad), but the output is differentiable in the latents.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import torch
+from torch import nn
+
+from ganinv.errors import SpecMismatchError
+from ganinv.spec import GeneratorSpec, Latents
+
+
+class Generator(nn.Module):
+    def __init__(self, net: nn.Module, spec: GeneratorSpec, source: str = "", meta: Optional[dict] = None):
+        super().__init__()
+        self.net = net
+        self.spec = spec
+        self.source = source  # the string it was loaded from, e.g. "hub:owner/name@rev"
+        self.meta = dict(meta or {})  # provenance: architecture, options, weights hash
+        self.freeze()
+
+    def freeze(self) -> "Generator":
+        self.net.eval()
+        self.net.requires_grad_(False)
+        return self
+
+    def train(self, mode: bool = True) -> "Generator":
+        # A frozen generator stays in eval mode (BatchNorm running stats, dropout off).
+        return super().train(False)
+
+    @property
+    def device(self) -> torch.device:
+        for t in list(self.net.parameters()) + list(self.net.buffers()):
+            return t.device
+        return torch.device("cpu")
+
+    @property
+    def dtype(self) -> torch.dtype:
+        for t in self.net.parameters():
+            return t.dtype
+        return torch.float32
+
+    # ---- latents -------------------------------------------------------------------
+    def sample_latents(self, n: int, generator: Optional[torch.Generator] = None,
+                       device: Optional[torch.device] = None) -> Latents:
+        """Draw `n` latents from the standardised priors: z, c ~ N(0, I), d ~ Cat(1/K) one-hot."""
+        device = device if device is not None else self.device
+        gen_device = generator.device if generator is not None else device
+        z = torch.randn(n, self.spec.nz, generator=generator, device=gen_device).to(device)
+        c = d = None
+        if self.spec.nc:
+            c = torch.randn(n, self.spec.nc, generator=generator, device=gen_device).to(device)
+        if self.spec.n_classes:
+            labels = torch.randint(self.spec.n_classes, (n,), generator=generator, device=gen_device).to(device)
+            d = nn.functional.one_hot(labels, self.spec.n_classes).float()
+        return Latents(z=z, c=c, d=d)
+
+    def to_native_z(self, z: torch.Tensor) -> torch.Tensor:
+        spec = self.spec
+        if spec.native_prior == "uniform":
+            lo, hi = spec.native_prior_range
+            z = lo + (hi - lo) * torch.special.ndtr(z)
+        if spec.native_latent_shape is not None:
+            z = z.reshape(z.shape[0], *spec.native_latent_shape)
+        return z
+
+    # ---- images --------------------------------------------------------------------
+    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
+                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
+        lo, hi = self.spec.native_output_range
+        if (lo, hi) != (-1.0, 1.0):
+            x = (x - lo) * (2.0 / (hi - lo)) - 1.0
+        return x
+
+    def decode(self, latents: Latents) -> torch.Tensor:
+        """Images in [-1, 1] for standardised latents, (N, C, H, W)."""
+        return self(latents.z, latents.c, latents.d)
+
+    def sample(self, n: int, generator: Optional[torch.Generator] = None,
+               batch_size: int = 256) -> tuple[Latents, torch.Tensor]:
+        latents = self.sample_latents(n, generator=generator)
+        with torch.no_grad():
+            images = torch.cat([self.decode(latents[i:i + batch_size]) for i in range(0, n, batch_size)])
+        return latents, images
+
+    # ---- the load-time probe ---------------------------------------------------------
+    @torch.no_grad()
+    def probe(self, n: int = 8, seed: int = 0, tolerance: float = 1e-3) -> torch.Tensor:
+        """Generate a probe batch and check it against the spec; raise a clear error if not."""
+        spec = self.spec
+        latents = self.sample_latents(n, generator=torch.Generator(device=self.device).manual_seed(seed))
+        try:
+            x = self.decode(latents)
+        except Exception as exc:  # shape errors inside the native module
+            raise SpecMismatchError(
+                f"the generator failed on a probe batch of latents z{tuple(latents.z.shape[1:])}"
+                f" (native shape {spec.native_latent_shape or (spec.nz,)}): {_first_line(exc)}; "
+                "check --nz and --latent-shape (e.g. --latent-shape nz,1,1)") from exc
+        if not isinstance(x, torch.Tensor) or x.dim() != 4:
+            raise SpecMismatchError(f"the generator returned {type(x).__name__} of shape "
+                                    f"{tuple(getattr(x, 'shape', ()))}, expected images (N, C, H, W)")
+        if tuple(x.shape[1:]) != spec.image_shape:
+            c, h, w = x.shape[1:]
+            raise SpecMismatchError(f"the generator makes images of shape {tuple(x.shape[1:])} but the spec "
+                                    f"declares {spec.image_shape}; pass --image-shape {c},{h},{w}")
+        if not torch.isfinite(x).all():
+            raise SpecMismatchError("the generator produced NaN or infinite values on a probe batch; "
+                                    "the weights may be corrupt or the latent size wrong")
+        lo_seen, hi_seen = float(x.min()), float(x.max())
+        if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:
+            native = self._native_range_seen(lo_seen, hi_seen)
+            raise SpecMismatchError(
+                f"generated values span [{native[0]:.3g}, {native[1]:.3g}] natively, outside the declared output "
+                f"range {spec.native_output_range}; pass --output-range {_guess_range(*native)}")
+        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and hi_seen > 0.5 and n >= 4:
+            # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative.
+            raise SpecMismatchError(
+                f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "
+                "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid")
+        return x
+
+    def _native_range_seen(self, lo: float, hi: float) -> tuple[float, float]:
+        a, b = self.spec.native_output_range
+        return (a + (lo + 1) * (b - a) / 2, a + (hi + 1) * (b - a) / 2)
+
+    def extra_repr(self) -> str:
+        return f"source={self.source!r}, spec={self.spec}"
+
+
+def _guess_range(lo: float, hi: float) -> str:
+    if lo >= -1e-3 and hi <= 1 + 1e-3:
+        return "0,1"
+    if lo >= -1e-3 and hi <= 255.5:
+        return "0,255"
+    return f"{lo:.3g},{hi:.3g}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

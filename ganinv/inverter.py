@@ -1,0 +1,150 @@
+"""`Inverter`: the encoders of a generator plus a reference to that generator.
+
+The artifact ganinv fits and every downstream command consumes. Saved and loaded with
+`huggingface_hub.PyTorchModelHubMixin` (`config.json` + `model.safetensors`, push to the
+Hub for free). The generator is *referenced* (its source string, spec and weights hash),
+not copied, unless `save_pretrained(..., include_generator=True)` stores it beside the
+encoders in `generator/` so the artifact is self-contained.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import nn
+
+from ganinv.encoders import CodeEncoder, LatentEncoder
+from ganinv.generator import Generator
+from ganinv.spec import GeneratorSpec, Latents
+
+
+@dataclass
+class Posterior:
+    """The encoders' answer for a batch of images."""
+
+    mu_z: torch.Tensor  # (B, nz)
+    logvar_z: torch.Tensor  # (B, nz)
+    logits_d: Optional[torch.Tensor] = None  # (B, K)
+    mu_c: Optional[torch.Tensor] = None  # (B, nc)
+    logvar_c: Optional[torch.Tensor] = None  # (B, nc)
+
+    def mean_latents(self) -> Latents:
+        """The posterior means as latents: z = mu_z, c = mu_c, d = softmax(logits_d)."""
+        d = self.logits_d.softmax(dim=1) if self.logits_d is not None else None
+        return Latents(z=self.mu_z, c=self.mu_c, d=d)
+
+    def features(self) -> torch.Tensor:
+        """SPEC section 4: mu_z, then mu_c and softmax(logits_d) when present, (B, F)."""
+        return self.mean_latents().flat()
+
+
+class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "gan-inversion"]):
+    def __init__(self, *, spec: dict, generator_ref: Optional[dict] = None, width: int = 64, hidden: int = 512):
+        super().__init__()
+        self.spec = GeneratorSpec.from_dict(spec)
+        self.generator_ref = dict(generator_ref or {})  # {"source": ..., "meta": {...}}
+        self.latent_encoder = LatentEncoder(self.spec.image_shape, self.spec.nz, width, hidden)  # q_xi(z|x)
+        self.code_encoder = (CodeEncoder(self.spec.image_shape, self.spec.n_classes, self.spec.nc, width, hidden)
+                             if self.spec.has_codes else None)  # q_omega(d, c | x)
+        self.__dict__["_generator"] = None  # a reference, not a submodule: not in the state dict
+        self._artifact_dir: Optional[Path] = None
+
+    @classmethod
+    def for_generator(cls, generator: Generator, width: int = 64, hidden: int = 512) -> "Inverter":
+        ref = {"source": generator.source, "meta": generator.meta}
+        inverter = cls(spec=generator.spec.to_dict(), generator_ref=ref, width=width, hidden=hidden)
+        inverter.attach(generator)
+        return inverter
+
+    # ---- the generator it inverts ----------------------------------------------------------
+    def attach(self, generator: Generator) -> "Inverter":
+        if generator.spec != self.spec:
+            raise ValueError(f"generator spec {generator.spec} differs from the inverter's {self.spec}")
+        self.__dict__["_generator"] = generator
+        return self
+
+    @property
+    def generator(self) -> Generator:
+        """The referenced generator, loaded on first use (from `generator/` when it was saved along)."""
+        if self._generator is None:
+            from ganinv.sources import load_generator
+
+            local = self._artifact_dir / "generator" if self._artifact_dir is not None else None
+            source = str(local) if local is not None and local.is_dir() else self.generator_ref.get("source")
+            if not source:
+                raise ValueError("this inverter has no generator reference; attach one with .attach(generator)")
+            self.attach(load_generator(source, device=self.device))
+        return self._generator
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        if self._generator is not None:  # keep the generator beside the encoders
+            self._generator._apply(fn, *args, **kwargs)
+        return out
+
+    # ---- inference -----------------------------------------------------------------------
+    def encode(self, x: torch.Tensor) -> Posterior:
+        """x: (B, C, H, W) in [-1, 1] -> the posterior parameters."""
+        mu_z, logvar_z = self.latent_encoder(x)
+        if self.code_encoder is None:
+            return Posterior(mu_z, logvar_z)
+        logits_d, mu_c, logvar_c = self.code_encoder(x)
+        return Posterior(mu_z, logvar_z, logits_d, mu_c, logvar_c)
+
+    def forward(self, x: torch.Tensor) -> Posterior:
+        return self.encode(x)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """G(posterior mean): (B, C, H, W) in [-1, 1]."""
+        return self.generator.decode(self.encode(x).mean_latents())
+
+    # ---- artifacts -------------------------------------------------------------------------
+    def save_pretrained(self, save_directory, *, include_generator: bool = False, **kwargs: Any):
+        """Write config.json + model.safetensors (and `generator/` when asked), atomically."""
+        from ganinv.atomic import atomic_dir
+        from ganinv.sources import save_generator
+
+        target = Path(save_directory)
+        with atomic_dir(target) as tmp:
+            super().save_pretrained(tmp, **kwargs)
+            if include_generator:
+                save_generator(self.generator, tmp / "generator")
+        return None
+
+    @classmethod
+    def load(cls, source: str, device: Optional[str | torch.device] = None) -> "Inverter":
+        """From an artifact folder, a run folder (its `inverter/`), or a hub id (`hub:owner/name` or `owner/name`)."""
+        from ganinv.errors import SourceError
+
+        path = Path(source)
+        if path.is_dir() and (path / "inverter" / "config.json").is_file():
+            path = path / "inverter"
+        if path.is_dir():
+            if not (path / "config.json").is_file():
+                raise SourceError(f"{path} holds no inverter (no config.json); give a run folder or an artifact")
+            with contextlib.redirect_stdout(sys.stderr):  # the mixin prints progress on stdout
+                inverter = cls.from_pretrained(str(path), strict=True)
+            inverter._artifact_dir = path
+        else:
+            repo = source.removeprefix("hub:")
+            try:
+                with contextlib.redirect_stdout(sys.stderr):
+                    inverter = cls.from_pretrained(repo, strict=True)
+            except Exception as exc:
+                raise SourceError(f"cannot load inverter {source!r}: {str(exc).splitlines()[0]}; give a run "
+                                  "folder, an artifact folder or a Hub repo id (cached when HF_HUB_OFFLINE=1)") from None
+        inverter.eval()
+        if device is not None:
+            inverter.to(device)
+        return inverter

@@ -1,0 +1,123 @@
+"""The generator contract as data: `GeneratorSpec` and `Latents` (SPEC section 1).
+
+Whatever a generator's origin, ganinv sees it through a spec: the size of its noise
+vector `z`, of its continuous codes `c`, of its categorical code `d`, how its native
+latent is distributed and shaped, and what range its images come out in. The spec is
+saved as JSON with every artifact, so an inverter always knows the latent space it was
+fitted to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any, Literal, Optional
+
+import torch
+
+Prior = Literal["normal", "uniform"]
+
+
+@dataclass(frozen=True)
+class GeneratorSpec:
+    nz: int  # size of the noise vector z (always present)
+    image_shape: tuple[int, int, int]  # (C, H, W) of the images G produces
+    nc: int = 0  # continuous codes c, prior N(0, I) after standardisation
+    n_classes: int = 0  # K, categories of the categorical code d (0: no d)
+    native_prior: Prior = "normal"  # how the native generator's z is distributed
+    native_prior_range: tuple[float, float] = (-1.0, 1.0)  # only for native_prior="uniform"
+    native_latent_shape: Optional[tuple[int, ...]] = None  # e.g. (nz, 1, 1); None means (nz,)
+    native_output_range: tuple[float, float] = (-1.0, 1.0)  # e.g. (0, 1) or (0, 255)
+    differentiable_codes: bool = True  # False: d enters through integer labels only
+
+    def __post_init__(self) -> None:
+        # JSON gives lists; keep tuples so specs compare and hash.
+        object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
+        object.__setattr__(self, "native_prior_range", tuple(float(v) for v in self.native_prior_range))
+        object.__setattr__(self, "native_output_range", tuple(float(v) for v in self.native_output_range))
+        if self.native_latent_shape is not None:
+            object.__setattr__(self, "native_latent_shape", tuple(int(v) for v in self.native_latent_shape))
+        if self.nz < 1 or self.nc < 0 or self.n_classes < 0 or self.n_classes == 1:
+            raise ValueError(f"invalid latent sizes nz={self.nz} nc={self.nc} n_classes={self.n_classes}")
+        if len(self.image_shape) != 3:
+            raise ValueError(f"image_shape must be (C, H, W), got {self.image_shape}")
+        if self.native_prior not in ("normal", "uniform"):
+            raise ValueError(f"native_prior must be 'normal' or 'uniform', got {self.native_prior!r}")
+
+    @property
+    def has_codes(self) -> bool:
+        return self.nc > 0 or self.n_classes > 0
+
+    @property
+    def image_dim(self) -> int:
+        c, h, w = self.image_shape
+        return c * h * w
+
+    def replace(self, **changes: Any) -> "GeneratorSpec":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: _jsonable(getattr(self, f.name)) for f in dataclasses.fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "GeneratorSpec":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown generator spec fields {unknown}; known: {sorted(known)}")
+        return cls(**data)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> "GeneratorSpec":
+        return cls.from_dict(json.loads(text))
+
+
+def _jsonable(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+@dataclass
+class Latents:
+    """The inputs `u = (z, c, d)` of a generator, in ganinv's standardised space.
+
+    `z` (N, nz) and `c` (N, nc) are standard normal; `d` (N, K) is a one-hot or a relaxed
+    (soft) one-hot vector. Absent parts are None.
+    """
+
+    z: torch.Tensor  # (N, nz)
+    c: Optional[torch.Tensor] = None  # (N, nc)
+    d: Optional[torch.Tensor] = None  # (N, K)
+    _names: tuple[str, ...] = field(default=("z", "c", "d"), init=False, repr=False)
+
+    def __len__(self) -> int:
+        return self.z.shape[0]
+
+    def parts(self) -> dict[str, torch.Tensor]:
+        return {k: getattr(self, k) for k in self._names if getattr(self, k) is not None}
+
+    def map(self, fn) -> "Latents":
+        return Latents(**{k: (fn(v) if v is not None else None) for k, v in
+                          ((n, getattr(self, n)) for n in self._names)})
+
+    def to(self, *args, **kwargs) -> "Latents":
+        return self.map(lambda t: t.to(*args, **kwargs))
+
+    def detach(self) -> "Latents":
+        return self.map(lambda t: t.detach())
+
+    def __getitem__(self, index) -> "Latents":
+        return self.map(lambda t: t[index])
+
+    @staticmethod
+    def cat(items: list["Latents"]) -> "Latents":
+        first = items[0]
+        return Latents(**{n: (torch.cat([getattr(i, n) for i in items]) if getattr(first, n) is not None else None)
+                          for n in first._names})
+
+    def flat(self) -> torch.Tensor:
+        """All parts side by side, (N, nz + nc + K)."""
+        return torch.cat(list(self.parts().values()), dim=1)

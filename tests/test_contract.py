@@ -1,0 +1,82 @@
+"""The generator contract (SPEC section 1): spec round-trip, standardised latents, probe errors."""
+
+import pytest
+import torch
+from torch import nn
+
+from ganinv.errors import SpecMismatchError
+from ganinv.generator import Generator
+from ganinv.spec import GeneratorSpec, Latents
+
+
+class Echo(nn.Module):
+    """A native module that returns its z as a 1x4x4 image, scaled and shifted."""
+
+    def __init__(self, scale=1.0, shift=0.0):
+        super().__init__()
+        self.scale, self.shift = scale, shift
+        self.w = nn.Parameter(torch.ones(()))
+
+    def forward(self, z, c=None, d=None):
+        return (self.w * z.reshape(z.shape[0], 1, 4, 4)) * self.scale + self.shift
+
+
+def test_spec_json_round_trip():
+    spec = GeneratorSpec(nz=64, image_shape=(1, 28, 28), nc=2, n_classes=10, native_prior="uniform",
+                         native_latent_shape=(64, 1, 1), native_output_range=(0, 255))
+    assert GeneratorSpec.from_json(spec.to_json()) == spec
+    with pytest.raises(ValueError, match="unknown generator spec fields"):
+        GeneratorSpec.from_dict({**spec.to_dict(), "bogus": 1})
+
+
+def test_uniform_prior_is_reached_through_the_normal_cdf():
+    spec = GeneratorSpec(nz=16, image_shape=(1, 4, 4), native_prior="uniform", native_prior_range=(-1, 1),
+                         native_latent_shape=(16, 1, 1))
+    g = Generator(Echo(), spec)
+    z = torch.randn(20000, 16, generator=torch.Generator().manual_seed(0))
+    native = g.to_native_z(z)
+    assert native.shape == (20000, 16, 1, 1)
+    assert native.min() >= -1 and native.max() <= 1
+    # U(-1, 1) has mean 0 and variance 1/3.
+    assert abs(native.mean().item()) < 0.01 and abs(native.var().item() - 1 / 3) < 0.01
+
+
+def test_output_range_is_rescaled_and_gradients_reach_latents():
+    spec = GeneratorSpec(nz=16, image_shape=(1, 4, 4), native_output_range=(0, 255))
+    g = Generator(Echo(scale=0.0, shift=255.0), spec)
+    z = torch.randn(3, 16, requires_grad=True)
+    assert torch.allclose(g(z), torch.ones(3, 1, 4, 4))
+    g2 = Generator(Echo(), GeneratorSpec(nz=16, image_shape=(1, 4, 4)))
+    g2(z).sum().backward()
+    assert z.grad is not None and torch.allclose(z.grad, torch.ones_like(z))
+    assert all(not p.requires_grad for p in g2.parameters())
+    g2.train()
+    assert not g2.net.training  # a frozen generator stays in eval mode
+
+
+def test_sample_is_seeded_and_one_hot():
+    g = Generator(Echo(scale=0.1), GeneratorSpec(nz=16, image_shape=(1, 4, 4), nc=0, n_classes=3))
+    a, xa = g.sample(5, generator=torch.Generator().manual_seed(1))
+    b, xb = g.sample(5, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(xa, xb) and torch.equal(a.d, b.d)
+    assert torch.equal(a.d.sum(1), torch.ones(5))
+    assert Latents.cat([a, b]).z.shape == (10, 16)
+
+
+@pytest.mark.parametrize("shift,scale,declared,match", [
+    (0.5, 0.1, (-1, 1), "--output-range 0,1"),     # a [0,1] generator declared as [-1,1]
+    (0.0, 100.0, (-1, 1), "--output-range"),       # values far outside the declared range
+])
+def test_probe_names_the_flag_that_fixes_it(shift, scale, declared, match):
+    spec = GeneratorSpec(nz=16, image_shape=(1, 4, 4), native_output_range=declared)
+    g = Generator(Echo(scale=scale, shift=shift), spec)
+    if shift == 0.5:
+        g.net.forward = lambda z, c=None, d=None: torch.rand(z.shape[0], 1, 4, 4)
+    with pytest.raises(SpecMismatchError, match=match):
+        g.probe()
+
+
+def test_probe_reports_shape_mismatch():
+    g = Generator(Echo(scale=0.1), GeneratorSpec(nz=16, image_shape=(1, 8, 8)))
+    with pytest.raises(SpecMismatchError, match="--image-shape 1,4,4"):
+        g.probe()
