@@ -1,0 +1,28 @@
+"""Shared test set-up: slow tests run only with GANINV_SLOW=1; single-threaded torch for speed on small CPUs."""
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+torch.set_num_threads(1)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get("GANINV_SLOW") == "1":
+        return
+    skip = pytest.mark.skip(reason="slow; run with GANINV_SLOW=1")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+# The read-only folder of real data and generators that sits beside the repository (`../shared`).
+SHARED = Path(os.environ.get("GANINV_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+@pytest.fixture
+def shared_dir():
+    if not SHARED.is_dir():
+        pytest.skip(f"{SHARED} is absent")
+    return SHARED
