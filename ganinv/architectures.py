@@ -37,6 +37,7 @@ class Architecture:
     name: ClassVar[str]
     Options: ClassVar[type]  # a dataclass of typed, defaulted options
     summary: ClassVar[str] = ""
+    aliases: ClassVar[dict[str, str]] = {}  # other codebases' names for options, e.g. {"ngf": "width"}
 
     def build(self, options: Any) -> Built:
         raise NotImplementedError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import click
@@ -21,17 +22,54 @@ def parse_key_values(values: tuple[str, ...]) -> dict[str, Any]:
 
 
 def generator_options(func):
-    """--generator, --arch, --option: what every generator-consuming command takes."""
-    func = click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-                        help="Architecture option, repeatable (e.g. nz=100, width=64, strides=2,1,2,2).")(func)
-    func = click.option("--arch", default=None,
-                        help="Architecture for weights that do not name one (see `ganinv inspect --list`).")(func)
-    func = click.option("--trust-remote-code", is_flag=True, default=False,
-                        help="Allow loading full pickles (can run code). Never needed for safetensors.")(func)
-    func = click.option("--generator", "-g", "generator", default=DEFAULT_GENERATOR, show_default=True,
-                        help="Generator source: builtin:NAME, hub:owner/name[@rev], a folder, a weights "
-                             "file, a .pt2/TorchScript archive, or module:callable.")(func)
-    return func
+    """--generator, --arch, --option, --trust-remote-code and the spec overrides every generator command takes.
+
+    The overrides (--nz, --latent-shape, --image-shape, --output-range, --prior, --spec) reach
+    the command inside `options`, as `spec.FIELD=VALUE` (and `spec=FILE`) entries that
+    `ganinv.sources.load_generator` applies, so a command passes `options` on and is done.
+    """
+
+    @functools.wraps(func)
+    def command(*args, nz, latent_shape, image_shape, output_range, prior, spec_file, **kwargs):
+        extra = [f"spec={spec_file}"] if spec_file else []
+        for field, value in (("nz", nz), ("native_latent_shape", latent_shape), ("image_shape", image_shape),
+                             ("native_output_range", output_range)):
+            if value is not None:
+                extra.append(f"spec.{field}={value}")
+        if prior is not None:
+            kind, _, bounds = prior.partition(":")
+            extra.append(f"spec.native_prior={kind}")
+            if bounds:
+                extra.append(f"spec.native_prior_range={bounds}")
+        if extra:  # commands that ask click whether --option was given see that it was
+            kwargs["options"] = tuple(extra) + tuple(kwargs.get("options") or ())
+            click.get_current_context().set_parameter_source("options", click.core.ParameterSource.COMMANDLINE)
+        return func(*args, **kwargs)
+
+    for decorate in (
+        click.option("--spec", "spec_file", type=click.Path(dir_okay=False), default=None,
+                     help="JSON file of spec fields (nz, image_shape, native_prior, ...); the other spec flags win."),
+        click.option("--prior", type=str, default=None, metavar="normal|uniform[:LO,HI]",
+                     help="The generator's native latent prior (ganinv always exposes N(0, I)), e.g. uniform:-1,1."),
+        click.option("--output-range", type=str, default=None, metavar="LO,HI",
+                     help="Native output range, rescaled to [-1, 1] (e.g. 0,1 for a Sigmoid generator)."),
+        click.option("--image-shape", type=str, default=None, metavar="C,H,W",
+                     help="Image shape the generator produces (opaque programs: found by running it if not given)."),
+        click.option("--latent-shape", type=str, default=None, metavar="SHAPE",
+                     help="Native latent shape, e.g. nz,1,1 for a generator fed (N, nz, 1, 1)."),
+        click.option("--nz", type=click.IntRange(min=1), default=None, help="Noise size of an opaque program."),
+        click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
+                     help="Architecture option, repeatable (e.g. nz=100, width=64, strides=2,1,2,2)."),
+        click.option("--arch", default=None,
+                     help="Architecture for weights that do not name one (see `ganinv inspect --list`)."),
+        click.option("--trust-remote-code", is_flag=True, default=False,
+                     help="Allow loading full pickles (can run code). Never needed for safetensors."),
+        click.option("--generator", "-g", "generator", default=DEFAULT_GENERATOR, show_default=True,
+                     help="Generator source: builtin:NAME, hub:owner/name[@rev], a folder, a weights "
+                          "file, a .pt2/TorchScript archive, or module:callable."),
+    ):
+        command = decorate(command)
+    return command
 
 
 def device_option(func):
@@ -49,3 +87,18 @@ def resolve_device(name: str | None):
     if name:
         return torch.device(name)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def image_options(required: bool):
+    """IMAGES with --root, --split, --limit: any `ganinv.data.load_images` source."""
+
+    def decorate(func):
+        func = click.option("--limit", type=click.IntRange(min=1), default=None,
+                            help="Use only the first N images.")(func)
+        func = click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True,
+                            help="Split of a dataset source (mnist, fashion-mnist).")(func)
+        func = click.option("--root", type=click.Path(file_okay=False), default=None,
+                            help="Folder with the dataset's original files (nothing is downloaded).")(func)
+        return click.argument("images", required=required)(func)
+
+    return decorate

@@ -1,0 +1,52 @@
+"""`dcgan`: the transposed-convolution generator of Radford et al. (DCGAN), any public layout.
+
+As in the PyTorch DCGAN example: `z` enters as `(nz, 1, 1)`, stages of ConvTranspose2d ->
+BatchNorm2d -> ReLU, the last ConvTranspose2d ending in Tanh. With the defaults (64 pixels,
+width 64): 100 -> 512x4x4 -> 256x8x8 -> 128x16x16 -> 64x32x32 -> 3x64x64.
+
+State dicts saved by other codebases load under their own key names: sizes, kernels, bias
+and BatchNorms are read from the tensors, strides and paddings from the BatchNorm running
+statistics (see `convt.py`). Examples:
+`--generator netG_epoch_24.pth --arch dcgan` (pytorch/examples `main.N`), or any hub repo
+written by `PyTorchModelHubMixin` for such a module (`ngf`/`nc`-style init kwargs).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+import torch
+
+from ganinv.architectures import Architecture, Built, register
+from ganinv.errors import ArchitectureError
+
+from . import convt
+
+
+@register
+class DCGAN(Architecture):
+    name = "dcgan"
+    Options = convt.ConvTOptions
+    summary = "DCGAN (Radford et al.): z as (nz,1,1), ConvTranspose2d+BatchNorm+ReLU stages, Tanh"
+    aliases = {"ngf": "width", "nc": "channels", "latent_dim": "nz", "z_dim": "nz", "channels_noise": "nz",
+               "features_g": "width", "channels_img": "channels", "img_channels": "channels",
+               "image_size": "resolution", "img_size": "resolution", "isize": "resolution"}
+
+    def build(self, options: convt.ConvTOptions) -> Built:
+        if options.head != "none":
+            raise ArchitectureError("dcgan feeds z straight into a transposed convolution (head=none); "
+                                    "use --arch wgan_gp for a generator with a Linear head")
+        net = convt.ConvTNet(options)
+        return Built(net, net.spec())
+
+    def make_options(self, values: Mapping[str, Any]) -> convt.ConvTOptions:
+        return convt.complete(super().make_options(values))  # geometry resolved: saved configs reload as built
+
+    def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
+        if convt.read_layout(state_dict).head is not None:
+            raise ArchitectureError("these weights start with a Linear layer, not a transposed convolution; "
+                                    "load them with --arch wgan_gp")
+        return convt.infer_options(self, state_dict, given)
+
+    def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
+        return convt.read_layout(state_dict).canonical_state_dict()

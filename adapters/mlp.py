@@ -1,0 +1,195 @@
+"""`mlp`: fully connected generators, as in the most copied PyTorch GAN / WGAN / WGAN-GP code.
+
+`z` (and a class label) -> Linear [-> BatchNorm1d] -> LeakyReLU(0.2), repeated, -> Linear
+-> Tanh, reshaped to `(C, H, W)`. With the defaults this is the generator of
+eriklindernoren/PyTorch-GAN `gan`, `wgan` and `wgan_gp` (and of PyTorch Lightning's GAN
+example): 100 -> 128 -> 256 -> 512 -> 1024 -> 784, BatchNorm1d from the second layer with
+eps 0.8 (its `BatchNorm1d(n, 0.8)` sets eps, not momentum). `cgan` adds a label embedding
+placed before z.
+
+From a state dict, widths and BatchNorms are read from the tensors; when the BatchNorm eps
+and the LeakyReLU slope are not given, the pair whose batch statistics on a probe batch
+best match the BatchNorm running statistics is chosen (see `convt.py` for the same idea
+applied to strides). The image shape comes from the last layer's width (784 -> 1x28x28,
+3072 -> 3x32x32) unless `image_shape=C,H,W` is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import torch
+from torch import nn
+
+from ganinv.architectures import Architecture, Built, load_weights, register
+from ganinv.errors import ArchitectureError
+from ganinv.spec import GeneratorSpec
+
+from .convt import activation, bn_discrepancy, group_modules, kind_of, natural_key, rename_modules
+
+
+@dataclass
+class MLPOptions:
+    nz: int = 100  # noise size
+    image_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) of the output
+    hidden: tuple[int, ...] = (128, 256, 512, 1024)  # widths of the hidden layers
+    batch_norm: tuple[int, ...] = (0, 1, 1, 1)  # 1 where a hidden layer has BatchNorm1d
+    norm_eps: float = 0.8  # BatchNorm1d eps (state dicts do not store it)
+    activation: str = "leaky_relu"  # hidden activation: "leaky_relu" (slope 0.2) or "relu"
+    output: str = "tanh"  # last activation: "tanh", "sigmoid" (images in [0, 1]) or "none"
+    bias: bool = True  # the Linear layers have a bias
+    n_classes: int = 0  # K: class-conditional when > 0
+    condition: str = "embedding"  # "embedding": d @ nn.Embedding(K, embed_dim).weight; "onehot": d itself
+    embed_dim: int = 0  # 0 = K
+    condition_first: bool = True  # the label vector goes before z (PyTorch-GAN cgan)
+
+
+class Block(nn.Module):
+    def __init__(self, n_in: int, n_out: int, bias: bool, norm: bool, eps: float, act: str):
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out, bias=bias)
+        self.norm = nn.BatchNorm1d(n_out, eps=eps) if norm else nn.Identity()
+        self.act = activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.act(self.norm(self.linear(x)))
+
+
+class MLPNet(nn.Module):
+    """Native module `net(z, c, d)`: z (N, nz), d (N, K) one-hot or soft -> images (N, C, H, W)."""
+
+    def __init__(self, o: MLPOptions):
+        super().__init__()
+        self.o = o
+        if len(o.batch_norm) != len(o.hidden):
+            raise ArchitectureError(f"batch_norm has {len(o.batch_norm)} flags for {len(o.hidden)} hidden layers")
+        embed_dim = o.embed_dim or o.n_classes
+        self.embed = nn.Embedding(o.n_classes, embed_dim) if o.n_classes and o.condition == "embedding" else None
+        n_in = o.nz + ((embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0)
+        self.blocks = nn.ModuleList()
+        for width, norm in zip(o.hidden, o.batch_norm):
+            self.blocks.append(Block(n_in, width, o.bias, bool(norm), o.norm_eps, o.activation))
+            n_in = width
+        c, h, w = o.image_shape
+        self.out = Block(n_in, c * h * w, o.bias, False, o.norm_eps, o.output)
+
+    def first_input(self, z: torch.Tensor, d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """z with the label vector beside it: (N, nz + E)."""
+        h = z.flatten(1)  # (N, nz)
+        if self.o.n_classes:
+            label = d @ self.embed.weight if self.embed is not None else d  # (N, E): soft one-hots stay differentiable
+            h = torch.cat([label, h] if self.o.condition_first else [h, label], dim=1)
+        return h
+
+    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
+                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.first_input(z, d)
+        for block in self.blocks:
+            h = block(h)
+        return self.out(h).view(h.shape[0], *self.o.image_shape)  # (N, C, H, W)
+
+
+def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, list[str], dict[str, str], Optional[str]]:
+    """(modules, Linear prefixes in order, Linear -> its BatchNorm1d, embedding) of a foreign state dict."""
+    modules = group_modules(state_dict)
+    kinds = {p: kind_of(p, t) for p, t in modules.items()}
+    odd = [p for p, k in kinds.items() if k not in ("linear", "norm", "embedding")]
+    if odd:
+        raise ArchitectureError(f"not a fully connected generator: {', '.join(odd[:3])} are not Linear, "
+                                "BatchNorm1d or embedding layers")
+    embeds = [p for p in modules if kinds[p] == "embedding"]
+    for order in (list(modules), sorted(modules, key=natural_key)):
+        linears, norms, last = [], {}, None
+        for prefix in order:
+            if kinds[prefix] == "linear":
+                linears.append(last := prefix)
+            elif kinds[prefix] == "norm" and last is not None and last not in norms:
+                norms[last] = prefix
+        widths = [modules[p]["weight"].shape for p in linears]  # (out, in)
+        chained = all(a[0] == b[1] for a, b in zip(widths, widths[1:]))
+        fits = all(modules[n]["weight"].shape[0] == modules[p]["weight"].shape[0] for p, n in norms.items())
+        if linears and chained and fits and len(norms) == sum(kinds[p] == "norm" for p in modules):
+            return modules, linears, norms, embeds[0] if embeds else None
+    raise ArchitectureError("the Linear and BatchNorm1d layers do not chain into one fully connected generator")
+
+
+def square_image(n_features: int) -> tuple[int, int, int]:
+    for channels in (1, 3):
+        side = round((n_features / channels) ** 0.5)
+        if channels * side * side == n_features:
+            return channels, side, side
+    raise ArchitectureError(f"the last layer gives {n_features} values, not a square 1- or 3-channel image; "
+                            "give --option image_shape=C,H,W")
+
+
+@torch.no_grad()
+def bn_fit(net: MLPNet, n_probe: int = 256) -> float:
+    """Sum over BatchNorm1d layers of the symmetric KL between probe-batch and running statistics."""
+    o = net.o
+    z = torch.randn(n_probe, o.nz, generator=torch.Generator().manual_seed(0))
+    d = torch.eye(o.n_classes)[torch.arange(n_probe) % o.n_classes] if o.n_classes else None
+    h = net.first_input(z, d)
+    gap = 0.0
+    for block in net.blocks:
+        y = block.linear(h)  # (N, width)
+        if isinstance(block.norm, nn.BatchNorm1d):
+            gap += bn_discrepancy(y, block.norm)
+        h = block.act(block.norm(y))
+    return gap
+
+
+@register
+class MLP(Architecture):
+    name = "mlp"
+    Options = MLPOptions
+    summary = "fully connected generator (PyTorch-GAN gan/wgan/wgan_gp/cgan): Linear+BatchNorm1d+LeakyReLU, Tanh"
+    aliases = {"latent_dim": "nz", "z_dim": "nz", "img_shape": "image_shape", "num_classes": "n_classes"}
+
+    def build(self, options: MLPOptions) -> Built:
+        net = MLPNet(options)
+        spec = GeneratorSpec(nz=options.nz, image_shape=tuple(options.image_shape), n_classes=options.n_classes,
+                             native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0))
+        return Built(net, spec)
+
+    def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
+        modules, linears, norms, embed = read_layers(state_dict)
+        if len(linears) < 2:
+            raise ArchitectureError("a fully connected generator needs at least two Linear layers")
+        weights = [modules[p]["weight"] for p in linears]  # (out, in)
+        read: dict[str, Any] = {"hidden": tuple(int(w.shape[0]) for w in weights[:-1]),
+                                "batch_norm": tuple(int(p in norms) for p in linears[:-1]),
+                                "bias": "bias" in modules[linears[0]], "nz": int(weights[0].shape[1])}
+        if embed:
+            n_classes, embed_dim = modules[embed]["weight"].shape
+            read.update(n_classes=int(n_classes), embed_dim=int(embed_dim), condition="embedding",
+                        nz=read["nz"] - int(embed_dim))
+        values = {**read, **given}
+        if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
+            values["nz"] = read["nz"] - int(values.get("n_classes", 0))
+        if "image_shape" not in given:
+            values["image_shape"] = square_image(int(weights[-1].shape[0]))
+        if norms and not {"norm_eps", "activation"} <= set(given):
+            converted = self.convert_state_dict(dict(state_dict), None)
+            fits = []
+            epsilons = (given["norm_eps"],) if "norm_eps" in given else (1e-5, 0.8)
+            slopes = (given["activation"],) if "activation" in given else ("relu", "leaky_relu")
+            for eps, act in itertools.product(epsilons, slopes):
+                opts = dataclasses.replace(self.make_options(values), norm_eps=float(eps), activation=act)
+                net = MLPNet(opts)
+                load_weights(net, converted, self.name, opts)
+                fits.append((bn_fit(net.eval()), float(eps), act))
+            _, eps, act = min(fits)
+            values.update(norm_eps=eps, activation=act)
+        return values
+
+    def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
+        modules, linears, norms, embed = read_layers(state_dict)
+        names = {p: f"blocks.{i}.linear" for i, p in enumerate(linears[:-1])}
+        names.update({n: f"blocks.{linears.index(p)}.norm" for p, n in norms.items()})
+        names[linears[-1]] = "out.linear"
+        if embed:
+            names[embed] = "embed"
+        return rename_modules(modules, names)

@@ -1,0 +1,165 @@
+"""`opaque`: generators that come as programs, not weights: any architecture, no Python class needed.
+
+TorchScript archives (`torch.jit.save`), `torch.export` archives (`.pt2`), a module from a
+trusted full pickle, or a module returned by a `module:callable`. `ganinv.sources` opens the
+file; this adapter calls the program the way it expects and builds its spec:
+
+- `inputs` says what the program takes, in order: `z`, `c` (continuous codes), `onehot`
+  (the one-hot / soft d, differentiable) or `labels` (integer classes: `d.argmax(1)`, so
+  the spec gets `differentiable_codes=False`). `auto`: `z`, or `z,labels` for a program
+  with two inputs and `n_classes` in its spec.
+- The spec comes from a sidecar JSON or flags (`--nz`, `--latent-shape`, ...). A `.pt2`
+  archive records its input and output shapes, so it needs neither; the image shape of any
+  program is found by running it once.
+- A program exported with a fixed batch size is called in chunks of that size.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Optional
+
+import torch
+from torch import nn
+
+from ganinv.architectures import Architecture, Built, register
+from ganinv.errors import ArchitectureError
+from ganinv.spec import GeneratorSpec
+
+INPUT_NAMES = ("z", "c", "onehot", "labels")
+
+
+@dataclass
+class OpaqueOptions:
+    inputs: str = "auto"  # comma-separated program inputs: z, c, onehot, labels; "auto" = from the program
+    batch_size: int = 0  # 0: any batch size; else the only one the program accepts (found in .pt2 archives)
+
+
+class ProgramNet(nn.Module):
+    """Native module `net(z, c, d)` that calls a program as `program(*inputs)` and returns (N, C, H, W)."""
+
+    def __init__(self, program: nn.Module, inputs: tuple[str, ...], image_shape: Optional[tuple[int, ...]],
+                 batch_size: int = 0, switchable: bool = True):
+        super().__init__()
+        self.program = program
+        self.inputs = inputs
+        self.image_shape = image_shape  # None until found by a first call
+        self.batch_size = batch_size
+        self.switchable = switchable  # False: torch.export modules run in the mode they were exported in
+
+    def train(self, mode: bool = True) -> "ProgramNet":
+        self.training = mode
+        if self.switchable:
+            self.program.train(mode)
+        return self
+
+    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
+                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        given = {"z": z, "c": c, "onehot": d, "labels": d.argmax(dim=1) if d is not None else None}
+        args = [given[name] for name in self.inputs]
+        if any(a is None for a in args):
+            missing = [n for n, a in zip(self.inputs, args) if a is None]
+            raise ArchitectureError(f"the program takes {','.join(self.inputs)} but got no {','.join(missing)}; "
+                                    "declare n_classes / nc in the spec")
+        if not self.batch_size:
+            return self._images(self.program(*args))
+        return torch.cat([self._call_padded(args, i) for i in range(0, z.shape[0], self.batch_size)])
+
+    def _call_padded(self, args: list[torch.Tensor], start: int) -> torch.Tensor:
+        chunk = [a[start:start + self.batch_size] for a in args]
+        n = chunk[0].shape[0]
+        padded = [torch.cat([a, a[:1].expand(self.batch_size - n, *a.shape[1:])]) for a in chunk]
+        return self._images(self.program(*padded))[:n]
+
+    def _images(self, out: Any) -> torch.Tensor:
+        if isinstance(out, (tuple, list)):
+            out = out[0]
+        if out.dim() == 2 and self.image_shape is not None:  # flat (N, C*H*W), as some generators return
+            return out.reshape(out.shape[0], *self.image_shape)
+        return out  # (N, C, H, W); the load-time probe checks it against the spec
+
+
+def exported_shapes(program: torch.export.ExportedProgram) -> tuple[list[torch.Size], list[torch.dtype], torch.Size]:
+    """Shapes and dtypes of the user inputs and the first output recorded in a torch.export archive."""
+    nodes = {node.name: node for node in program.graph.nodes}
+    inputs = [nodes[name].meta["val"] for name in program.graph_signature.user_inputs]
+    output = next(node for node in program.graph.nodes if node.op == "output").args[0][0].meta["val"]
+    return [t.shape for t in inputs], [t.dtype for t in inputs], output.shape
+
+
+@register
+class Opaque(Architecture):
+    name = "opaque"
+    Options = OpaqueOptions
+    summary = "TorchScript / torch.export (.pt2) programs or trusted pickled modules; spec from a sidecar or flags"
+
+    def build(self, options: OpaqueOptions) -> Built:
+        raise ArchitectureError("an opaque generator is a program, not weights: give --generator FILE.pt2 or a "
+                                "TorchScript file (spec from FILE.json or --nz/--image-shape)")
+
+    def wrap(self, program: Any, options: OpaqueOptions, spec: dict[str, Any]) -> Built:
+        """The native module and spec of a loaded program; `spec` holds the fields known so far."""
+        spec = dict(spec)
+        batch_size = options.batch_size
+        n_inputs = None
+        exported = isinstance(program, torch.export.ExportedProgram)
+        if exported:
+            shapes, dtypes, out_shape = exported_shapes(program)
+            n_inputs = len(shapes)
+            z_shape = tuple(int(v) for v in shapes[0][1:])
+            spec.setdefault("nz", math.prod(z_shape))
+            if len(z_shape) > 1:
+                spec.setdefault("native_latent_shape", z_shape)
+            if n_inputs > 1 and dtypes[1].is_floating_point and len(shapes[1]) == 2:
+                spec.setdefault("n_classes", int(shapes[1][1]))
+            if len(out_shape) == 4:
+                spec.setdefault("image_shape", tuple(int(v) for v in out_shape[1:]))
+            batch_size = batch_size or (int(shapes[0][0]) if isinstance(shapes[0][0], int) else 0)  # static batch
+            program = program.module()
+        elif isinstance(program, torch.jit.ScriptModule):
+            n_inputs = len(program.forward.schema.arguments) - 1  # minus self
+        inputs = self._inputs(options.inputs, n_inputs, spec)
+        if "nz" not in spec:
+            raise ArchitectureError("the spec of this program has no nz: pass --nz N (and --latent-shape if it "
+                                    "takes (N, nz, 1, 1)) or a sidecar JSON spec")
+        spec.setdefault("differentiable_codes", "labels" not in inputs)
+        net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
+        if "image_shape" not in spec:
+            spec["image_shape"] = self._run_for_shape(net, spec)
+            net.image_shape = spec["image_shape"]
+        return Built(net, GeneratorSpec.from_dict(spec))
+
+    @staticmethod
+    def _inputs(text: str, n_inputs: Optional[int], spec: dict[str, Any]) -> tuple[str, ...]:
+        if text == "auto":
+            if n_inputs in (None, 1):
+                return ("z",)
+            if n_inputs == 2 and spec.get("n_classes"):
+                return ("z", "labels")
+            raise ArchitectureError(f"the program takes {n_inputs} inputs; say which with --option inputs=z,labels "
+                                    f"(names: {', '.join(INPUT_NAMES)}) and give n_classes / nc in the spec")
+        inputs = tuple(name.strip() for name in text.split(",") if name.strip())
+        unknown = [name for name in inputs if name not in INPUT_NAMES]
+        if unknown or not inputs or inputs[0] != "z":
+            raise ArchitectureError(f"inputs={text!r}: expected z first, then any of c, onehot, labels")
+        return inputs
+
+    @staticmethod
+    @torch.no_grad()
+    def _run_for_shape(net: ProgramNet, spec: dict[str, Any]) -> tuple[int, int, int]:
+        """Call the program on two probe latents and read the image shape off its output."""
+        n_classes, nc = spec.get("n_classes", 0), spec.get("nc", 0)
+        z = torch.randn(2, *(spec.get("native_latent_shape") or (spec["nz"],)))
+        c = torch.randn(2, nc) if nc else None
+        d = torch.eye(n_classes)[:2] if n_classes else None
+        try:
+            out = net(z, c, d)
+        except Exception as exc:
+            raise ArchitectureError(f"the program failed on latents of shape {tuple(z.shape)}: "
+                                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}; "
+                                    "check --nz and --latent-shape") from None
+        if out.dim() == 4:
+            return tuple(int(v) for v in out.shape[1:])
+        raise ArchitectureError(f"the program returns shape {tuple(out.shape)}, not images (N, C, H, W); "
+                                "give --image-shape C,H,W")

@@ -1,0 +1,216 @@
+"""`upconv`: Linear to a small map, then nearest x2 Upsample + Conv2d stages, any public layout.
+
+The generator of eriklindernoren/PyTorch-GAN `dcgan`, `acgan` and `infogan` (and the many
+copies of it): `l1` maps the input to `128 x S0 x S0`, BatchNorm2d, then Upsample(x2) ->
+Conv2d 3x3 -> BatchNorm2d(eps 0.8) -> LeakyReLU(0.2) twice, and a last Conv2d 3x3 -> Tanh;
+with the defaults (32 pixels) 100 -> 128x8x8 -> 128x16x16 -> 64x32x32 -> 1x32x32.
+
+Inputs, by `condition`:
+- `none`: z alone (dcgan).
+- `multiply`: `embedding(labels) * z`, the embedding being K x nz (acgan); a soft one-hot
+  d enters as `d @ embedding.weight`.
+- `concat`: `cat(z, d, c)` (infogan: `--option n_classes=10 nc=2`); its codes `c` are drawn
+  from U(-1, 1) in training, so by default (`code_prior=uniform`) the standard-normal c of
+  the contract is mapped through `2 Phi(c) - 1` (SPEC section 1).
+
+From a state dict, widths, kernels and BatchNorms are read from the tensors; an x2 upsampling
+is assumed before every convolution but the last (as PyTorch-GAN does); the BatchNorm eps and
+the LeakyReLU slope, when not given, are chosen by how well probe-batch statistics match the
+BatchNorm running statistics (as in `mlp.py`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional
+
+import torch
+from torch import nn
+
+from ganinv.architectures import Architecture, Built, load_weights, register
+from ganinv.errors import ArchitectureError
+from ganinv.spec import GeneratorSpec
+
+from .convt import activation, bn_discrepancy, group_modules, kind_of, natural_key, rename_modules
+
+
+@dataclass
+class UpConvOptions:
+    nz: int = 100  # noise size
+    channels: int = 1  # image channels
+    resolution: int = 32  # image side
+    widths: tuple[int, ...] = (128, 128, 64)  # head map channels, then the output channels of every conv but the last
+    kernel: int = 3  # Conv2d kernel side (padding kernel // 2 keeps the size)
+    head_norm: bool = True  # BatchNorm2d on the head map
+    norm_eps: float = 0.8  # eps of the stages' BatchNorm2d (PyTorch-GAN's BatchNorm2d(n, 0.8) sets eps)
+    activation: str = "leaky_relu"  # "leaky_relu" (slope 0.2) or "relu"
+    output: str = "tanh"  # "tanh", "sigmoid" (images in [0, 1]) or "none"
+    n_classes: int = 0  # K, categories of d
+    nc: int = 0  # continuous codes c (condition=concat)
+    condition: str = "none"  # "none", "multiply" (embedding(d) * z, acgan) or "concat" (cat(z, d, c), infogan)
+    code_prior: str = "uniform"  # the native prior of c: "uniform" (U(-1, 1)) or "normal"
+
+
+class UpStage(nn.Module):
+    """[Upsample x2] -> Conv2d -> [BatchNorm2d] -> activation."""
+
+    def __init__(self, c_in: int, c_out: int, kernel: int, upsample: bool, norm: bool, eps: float, act: str):
+        super().__init__()
+        self.upsample = upsample
+        self.conv = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2)
+        self.norm = nn.BatchNorm2d(c_out, eps=eps) if norm else nn.Identity()
+        self.act = activation(act)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.upsample:
+            x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")  # (B, C, 2H, 2W)
+        return self.act(self.norm(self.conv(x)))
+
+
+class UpConvNet(nn.Module):
+    """Native module `net(z, c, d)` -> images (N, C, H, W)."""
+
+    def __init__(self, o: UpConvOptions):
+        super().__init__()
+        self.o = o
+        n_stages = len(o.widths)  # convolutions: one per width after the head's, plus the image one
+        self.head_size = o.resolution // 2 ** (n_stages - 1)
+        if self.head_size * 2 ** (n_stages - 1) != o.resolution:
+            raise ArchitectureError(f"resolution {o.resolution} is not {n_stages - 1} doublings of a map side")
+        if o.condition not in ("none", "multiply", "concat"):
+            raise ArchitectureError(f"condition must be none, multiply or concat, got {o.condition!r}")
+        self.embed = nn.Embedding(o.n_classes, o.nz) if o.condition == "multiply" else None
+        n_in = o.nz + (o.n_classes + o.nc if o.condition == "concat" else 0)
+        self.head = nn.Linear(n_in, o.widths[0] * self.head_size ** 2)
+        self.head_norm = nn.BatchNorm2d(o.widths[0]) if o.head_norm else nn.Identity()
+        outs = list(o.widths[1:]) + [o.channels]
+        self.stages = nn.ModuleList(
+            UpStage(c_in, c_out, o.kernel, upsample=i < n_stages - 1, norm=i < n_stages - 1, eps=o.norm_eps,
+                    act=o.activation if i < n_stages - 1 else o.output)
+            for i, (c_in, c_out) in enumerate(zip(o.widths, outs)))
+
+    def first_input(self, z: torch.Tensor, c: Optional[torch.Tensor], d: Optional[torch.Tensor]) -> torch.Tensor:
+        z = z.flatten(1)  # (N, nz)
+        if self.o.condition == "multiply":
+            return (d @ self.embed.weight) * z  # a soft one-hot d stays differentiable
+        if self.o.condition == "concat":
+            parts = [z]
+            if self.o.n_classes:
+                parts.append(d)
+            if self.o.nc:
+                parts.append(2 * torch.special.ndtr(c) - 1 if self.o.code_prior == "uniform" else c)
+            return torch.cat(parts, dim=1)  # (N, nz + K + nc)
+        return z
+
+    def head_map(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
+                 d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.head(self.first_input(z, c, d))
+        return self.head_norm(h.view(h.shape[0], self.o.widths[0], self.head_size, self.head_size))
+
+    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
+                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.head_map(z, c, d)
+        for stage in self.stages:
+            h = stage(h)
+        return h  # (N, C, H, W)
+
+
+def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, str, Optional[str], list[str], list[str],
+                                                                 Optional[str]]:
+    """(modules, head Linear, head BatchNorm, convs, their BatchNorms, embedding) of a foreign state dict."""
+    modules = group_modules(state_dict)
+    kinds = {p: kind_of(p, t) for p, t in modules.items()}
+    linears = [p for p in modules if kinds[p] == "linear"]
+    embeds = [p for p in modules if kinds[p] == "embedding"]
+    if len(linears) != 1 or len(embeds) > 1 or "unknown" in kinds.values():
+        raise ArchitectureError("not a Linear + Upsample/Conv2d generator: expected one Linear layer, Conv2d "
+                                "and BatchNorm2d layers, and at most one label embedding")
+    head = linears[0]
+    for order in (list(modules), sorted(modules, key=natural_key)):
+        convs = [p for p in order if kinds[p] == "conv"]
+        norms = [p for p in order if kinds[p] == "norm"]
+        weights = [modules[p]["weight"] for p in convs]  # (C_out, C_in, k, k)
+        chained = convs and all(a.shape[0] == b.shape[1] for a, b in zip(weights, weights[1:]))
+        if not chained:
+            continue
+        head_norm = norms[0] if len(norms) == len(convs) else None
+        stage_norms = norms[1:] if head_norm else norms
+        fits = len(stage_norms) == len(convs) - 1 and all(
+            modules[n]["weight"].shape[0] == w.shape[0] for n, w in zip(stage_norms, weights))
+        if fits and (head_norm is None or modules[head_norm]["weight"].shape[0] == weights[0].shape[1]):
+            return modules, head, head_norm, convs, stage_norms, embeds[0] if embeds else None
+    raise ArchitectureError("the Conv2d and BatchNorm2d layers do not chain into one Upsample/Conv2d generator")
+
+
+@torch.no_grad()
+def bn_fit(net: UpConvNet, n_probe: int = 64) -> float:
+    """Sum over the stages' BatchNorms of the symmetric KL between probe-batch and running statistics."""
+    o = net.o
+    z = torch.randn(n_probe, o.nz, generator=torch.Generator().manual_seed(0))
+    c = torch.randn(n_probe, o.nc, generator=torch.Generator().manual_seed(1)) if o.nc else None
+    d = torch.eye(o.n_classes)[torch.arange(n_probe) % o.n_classes] if o.n_classes else None
+    h, gap = net.head_map(z, c, d), 0.0
+    for stage in net.stages:
+        y = stage.conv(nn.functional.interpolate(h, scale_factor=2) if stage.upsample else h)
+        if isinstance(stage.norm, nn.BatchNorm2d):
+            gap += bn_discrepancy(y, stage.norm)
+        h = stage.act(stage.norm(y))
+    return gap
+
+
+@register
+class UpConv(Architecture):
+    name = "upconv"
+    Options = UpConvOptions
+    summary = "Linear to a map, Upsample x2 + Conv2d stages (PyTorch-GAN dcgan/acgan/infogan); codes optional"
+    aliases = {"latent_dim": "nz", "img_size": "resolution", "code_dim": "nc", "num_classes": "n_classes"}
+
+    def build(self, options: UpConvOptions) -> Built:
+        net = UpConvNet(options)
+        spec = GeneratorSpec(nz=options.nz, image_shape=(options.channels, options.resolution, options.resolution),
+                             nc=options.nc if options.condition == "concat" else 0,
+                             n_classes=options.n_classes if options.condition != "none" else 0,
+                             native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0))
+        return Built(net, spec)
+
+    def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
+        modules, head, head_norm, convs, norms, embed = read_layers(state_dict)
+        weights = [modules[p]["weight"] for p in convs]  # (C_out, C_in, k, k)
+        widths = tuple(int(w.shape[1]) for w in weights)
+        n_in = int(modules[head]["weight"].shape[1])
+        head_side = round((modules[head]["weight"].shape[0] / widths[0]) ** 0.5)
+        read: dict[str, Any] = {"widths": widths, "kernel": int(weights[0].shape[-1]),
+                                "channels": int(weights[-1].shape[0]), "head_norm": head_norm is not None,
+                                "resolution": head_side * 2 ** (len(convs) - 1), "nz": n_in}
+        if embed:
+            read.update(condition="multiply", n_classes=int(modules[embed]["weight"].shape[0]))
+        values = {**read, **given}
+        if values.get("condition", "none") == "none" and (int(values.get("n_classes", 0)) or int(values.get("nc", 0))):
+            values["condition"] = "concat"  # codes given for a generator without an embedding: InfoGAN's input
+        if values.get("condition") == "concat" and "nz" not in given:
+            values["nz"] = n_in - int(values.get("n_classes", 0)) - int(values.get("nc", 0))
+        if not {"norm_eps", "activation"} <= set(given):
+            converted = self.convert_state_dict(dict(state_dict), None)
+            epsilons = (given["norm_eps"],) if "norm_eps" in given else (1e-5, 0.8)
+            slopes = (given["activation"],) if "activation" in given else ("relu", "leaky_relu")
+            fits = []
+            for eps, act in itertools.product(epsilons, slopes):
+                opts = dataclasses.replace(self.make_options(values), norm_eps=float(eps), activation=act)
+                net = UpConvNet(opts)
+                load_weights(net, converted, self.name, opts)
+                fits.append((bn_fit(net.eval()), float(eps), act))
+            _, eps, act = min(fits)
+            values.update(norm_eps=eps, activation=act)
+        return values
+
+    def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
+        modules, head, head_norm, convs, norms, embed = read_layers(state_dict)
+        names = {head: "head", **{p: f"stages.{i}.conv" for i, p in enumerate(convs)},
+                 **{p: f"stages.{i}.norm" for i, p in enumerate(norms)}}
+        if head_norm:
+            names[head_norm] = "head_norm"
+        if embed:
+            names[embed] = "embed"
+        return rename_modules(modules, names)

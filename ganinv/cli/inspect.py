@@ -1,0 +1,81 @@
+"""`ganinv inspect`: what a generator source resolves to, and what its samples look like numerically.
+
+    ganinv inspect hub:owner/name            # spec, architecture and options, parameters, probe statistics
+    ganinv inspect FILE.pth --arch dcgan --json
+    ganinv inspect --list                    # registered architectures and built-in generators
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+import click
+import torch
+
+from ganinv import architectures
+from ganinv.cli.options import device_option, generator_options, parse_key_values, resolve_device, seed_option
+from ganinv.generator import Generator
+from ganinv.sources import builtin_names, load_generator
+
+
+@click.command("inspect")
+@click.argument("source", required=False)
+@generator_options
+@click.option("--list", "list_all", is_flag=True, help="List the registered architectures and built-in generators.")
+@click.option("-n", "--num", "n", type=click.IntRange(min=2), default=64, show_default=True,
+              help="Probe batch size for the output statistics.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@seed_option
+@device_option
+def inspect_cmd(source: Optional[str], generator: str, arch: Optional[str], options: tuple[str, ...],
+                trust_remote_code: bool, list_all: bool, n: int, as_json: bool, seed: int,
+                device: Optional[str]) -> None:
+    """Show the resolved spec, architecture, parameter count and probe-batch statistics of SOURCE."""
+    if list_all:
+        report = {"architectures": {name: architectures.get(name).summary for name in architectures.names()},
+                  "builtins": [f"builtin:{name}" for name in builtin_names()]}
+    else:
+        source = source or generator
+        g = load_generator(source, arch=arch, options=parse_key_values(options), device=resolve_device(device),
+                           trust_remote_code=trust_remote_code)
+        report = describe(g, n, seed)
+    click.echo(json.dumps(report, indent=2) if as_json else as_text(report))
+
+
+def describe(g: Generator, n: int, seed: int) -> dict[str, Any]:
+    _, images = g.sample(n, generator=torch.Generator(device=g.device).manual_seed(seed))
+    x = images.double()
+    return {
+        "source": g.source,
+        "architecture": g.meta.get("architecture", g.meta.get("callable", "")),
+        "options": g.meta.get("options", {}),
+        "spec": g.spec.to_dict(),
+        "parameters": sum(p.numel() for p in g.net.parameters()),
+        "meta": {k: v for k, v in g.meta.items() if k not in ("architecture", "options")},
+        "probe": {"n": n, "seed": seed, "min": x.min().item(), "max": x.max().item(), "mean": x.mean().item(),
+                  "std": x.std().item(), "std_across_samples": x.std(dim=0).mean().item()},
+    }
+
+
+def as_text(report: dict[str, Any]) -> str:
+    if "architectures" in report:
+        lines = ["architectures:"] + [f"  {name:10s} {summary}" for name, summary in report["architectures"].items()]
+        return "\n".join(lines + ["builtins: " + (", ".join(report["builtins"]) or "none")])
+    probe = report["probe"]
+    rows = [("source", report["source"]), ("architecture", report["architecture"]),
+            ("options", " ".join(f"{k}={fmt(v)}" for k, v in report["options"].items())),
+            ("spec", " ".join(f"{k}={fmt(v)}" for k, v in report["spec"].items())),
+            ("parameters", f"{report['parameters']:,}"), *((k, fmt(v)) for k, v in report["meta"].items()),
+            ("probe", f"{probe['n']} samples (seed {probe['seed']}): min {probe['min']:.4f} max {probe['max']:.4f} "
+                      f"mean {probe['mean']:.4f} std {probe['std']:.4f} "
+                      f"std across samples {probe['std_across_samples']:.4f}")]
+    return "\n".join(f"{label:15s} {value}" for label, value in rows)
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)

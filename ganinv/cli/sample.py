@@ -1,0 +1,48 @@
+"""`ganinv sample`: a grid of samples from any generator source, and optionally their latents.
+
+    ganinv sample --generator hub:owner/name -n 64 --out grid.png --latents-out samples.safetensors
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import click
+import torch
+from safetensors.torch import save_file
+
+from ganinv.atomic import atomic_path
+from ganinv.cli.options import device_option, generator_options, parse_key_values, resolve_device, seed_option
+from ganinv.images import save_grid
+from ganinv.sources import load_generator
+
+
+@click.command("sample")
+@generator_options
+@click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Number of samples.")
+@click.option("--out", type=click.Path(dir_okay=False), required=True, help="PNG file for the image grid.")
+@click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per grid row (default: sqrt(n)).")
+@click.option("--latents-out", type=click.Path(dir_okay=False), default=None,
+              help="Also save the latents (z, c, d) and images (in [-1, 1]) as safetensors.")
+@seed_option
+@device_option
+def sample(generator: str, arch: Optional[str], options: tuple[str, ...], trust_remote_code: bool, n: int,
+           out: str, nrow: Optional[int], latents_out: Optional[str], seed: int, device: Optional[str]) -> None:
+    """Draw N samples (standard-normal latents) and save them as a grid."""
+    device = resolve_device(device)
+    g = load_generator(generator, arch=arch, options=parse_key_values(options), device=device,
+                       trust_remote_code=trust_remote_code)
+    latents, images = g.sample(n, generator=torch.Generator(device=device).manual_seed(seed))
+    save_grid(images, out, nrow=nrow or max(1, round(n ** 0.5)))
+    click.echo(f"wrote {out}: {n} samples of shape {tuple(images.shape[1:])} from {generator}")
+    if latents_out:
+        tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}
+        tensors["images"] = images.contiguous().cpu()
+        metadata = {"source": generator, "seed": str(seed), "spec": g.spec.to_json()}
+        Path(latents_out).parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(latents_out) as tmp:
+            save_file(tensors, str(tmp), metadata=metadata)
+        click.echo(f"wrote {latents_out}: {', '.join(f'{k} {tuple(v.shape)}' for k, v in tensors.items())}")

@@ -1,0 +1,153 @@
+"""Adapters: public state dict layouts load exactly, built generators round-trip, geometry is inferred."""
+
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+import zoo
+from conftest import SHARED
+from ganinv import architectures
+from ganinv.errors import ArchitectureError
+from ganinv.sources import load_generator, save_generator
+
+REAL = SHARED / "generators" / "mnist-wgangp" / "generator.pth"
+
+
+@pytest.mark.parametrize("case", zoo.CASES, ids=lambda c: c.name)
+def test_public_layout_loads_with_inferred_architecture_and_geometry(case, tmp_path):
+    module = case.build()
+    path = tmp_path / "netG.pth"
+    torch.save(module.state_dict(), path)
+    latents = zoo.latents_for(case, 12)
+    expected = case.reference(module, latents)
+    for arch in (None, case.arch):
+        g = load_generator(str(path), arch=arch, options=case.options)
+        assert g.meta["architecture"] == case.arch
+        assert g.spec.image_shape == case.image_shape and g.spec.nz == case.nz
+        assert g.spec.n_classes == case.n_classes and g.spec.nc == case.nc
+        with torch.no_grad():
+            torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-6)
+
+
+def test_given_geometry_skips_inference_and_wrong_geometry_changes_images(tmp_path):
+    case = zoo.case("ryhan-wgan-gp")
+    module = case.build()
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    latents = zoo.latents_for(case, 6)
+    g = load_generator(str(tmp_path / "g.pth"), arch="wgan_gp",
+                       options={"strides": "2,1,2,2", "paddings": "0,0,0,0"})
+    assert g.meta["options"]["head"] == "none"  # the WGAN-GP adapter's DCGAN-style option, read from the weights
+    torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
+    # Stage 2 with stride 2, padding 1 also makes 3 -> 6: same shapes, other images.
+    wrong = load_generator(str(tmp_path / "g.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,0,0"})
+    assert wrong.spec.image_shape == (1, 28, 28)
+    assert (wrong.decode(latents) - g.decode(latents)).abs().max() > 0.1
+
+
+@pytest.mark.parametrize("arch,options,shape", [
+    ("dcgan", {"nz": 6, "width": 2, "channels": 1, "resolution": 28}, (1, 28, 28)),
+    ("dcgan", {"nz": 6, "width": 2, "channels": 3, "resolution": 64}, (3, 64, 64)),
+    ("wgan_gp", {"nz": 6, "width": 2, "resolution": 32}, (3, 32, 32)),
+    ("wgan_gp", {"nz": 6, "width": 2, "channels": 1, "resolution": 28, "n_classes": 4, "embed_dim": 3}, (1, 28, 28)),
+    ("wgan_gp", {"nz": 6, "width": 2, "resolution": 32, "n_classes": 3, "condition": "onehot"}, (3, 32, 32)),
+    ("mlp", {"nz": 6, "hidden": (8, 16), "batch_norm": (0, 1), "image_shape": (1, 8, 8), "n_classes": 2}, (1, 8, 8)),
+])
+def test_built_generator_round_trips_through_ganinv_folder(arch, options, shape, tmp_path):
+    torch.manual_seed(0)
+    built, opts = architectures.build_generator_net(arch, options)
+    for m in built.net.modules():  # non-trivial BatchNorm statistics
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.uniform_(-0.1, 0.1)
+            m.running_var.uniform_(0.5, 1.5)
+    from ganinv.generator import Generator
+
+    g = Generator(built.net, built.spec, source="test", meta={"architecture": arch,
+                                                              "options": architectures.options_to_dict(opts)})
+    assert g.spec.image_shape == shape
+    latents, images = g.sample(5, generator=torch.Generator().manual_seed(3))
+    assert images.shape == (5, *shape) and images.abs().max() <= 1
+    again = load_generator(str(save_generator(g, tmp_path / "gen")))
+    assert again.spec == g.spec
+    torch.testing.assert_close(again.decode(latents), images, rtol=0, atol=0)
+
+
+def test_conditional_codes_are_differentiable_through_the_embedding():
+    built, _ = architectures.build_generator_net("wgan_gp", {"nz": 4, "width": 2, "resolution": 32, "n_classes": 3})
+    from ganinv.generator import Generator
+
+    g = Generator(built.net, built.spec)
+    d = torch.full((2, 3), 1 / 3, requires_grad=True)  # a soft one-hot
+    g(torch.randn(2, 4), d=d).sum().backward()
+    assert d.grad is not None and d.grad.abs().sum() > 0
+    assert g.spec.differentiable_codes
+
+
+class OneHotDCGAN(torch.nn.Module):
+    """A conditional DCGAN fed the one-hot label as extra input channels (no embedding)."""
+
+    def __init__(self):
+        super().__init__()
+        self.net = zoo.PerssonWGANGP(nz=8 + 5).net
+
+    def forward(self, z, labels):
+        return self.net(torch.cat([z, F.one_hot(labels, 5).float()[:, :, None, None]], dim=1))
+
+
+def test_one_hot_conditional_dcgan_with_options(tmp_path):
+    case = zoo.Case("onehot", OneHotDCGAN, "dcgan", image_shape=(1, 32, 32), n_classes=5)
+    module = case.build()
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"), options={"n_classes": "5", "condition": "onehot"})
+    assert g.spec.nz == 8 and g.spec.n_classes == 5
+    latents = zoo.latents_for(case, 10)
+    torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
+
+
+def test_mlp_reads_batchnorm_eps_and_slope_from_statistics(tmp_path):
+    case = zoo.case("pytorch-gan-wgan-gp-mlp")
+    torch.save(case.build().state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"))
+    assert g.meta["options"]["norm_eps"] == 0.8 and g.meta["options"]["activation"] == "leaky_relu"
+
+
+def test_checkpoint_without_batchnorm_counters_loads(tmp_path):
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    state = {k: v for k, v in module.state_dict().items() if not k.endswith("num_batches_tracked")}  # PyTorch < 0.4
+    torch.save(state, tmp_path / "old.pth")
+    latents = zoo.latents_for(case, 4)
+    g = load_generator(str(tmp_path / "old.pth"), arch="dcgan")
+    torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
+
+
+def test_weights_that_do_not_fit_name_tensors_and_options(tmp_path):
+    case = zoo.case("pytorch-examples-dcgan")
+    torch.save(case.build().state_dict(), tmp_path / "g.pth")
+    with pytest.raises(ArchitectureError, match=r"'nz': 9.*mis-shaped: stages\.0\.conv\.weight"):
+        load_generator(str(tmp_path / "g.pth"), arch="dcgan", options={"nz": "9"})
+    with pytest.raises(ArchitectureError, match="--arch wgan_gp"):
+        torch.save(zoo.case("caogang-gan-cifar10").build().state_dict(), tmp_path / "w.pth")
+        load_generator(str(tmp_path / "w.pth"), arch="dcgan")
+    state = {**torch.load(tmp_path / "g.pth"), "extra.weight": torch.zeros(3, 3, 3)}
+    torch.save(state, tmp_path / "extra.pth")
+    with pytest.raises(ArchitectureError, match="cannot tell the architecture.*extra"):
+        load_generator(str(tmp_path / "extra.pth"))
+    with pytest.raises(ArchitectureError, match="no option"):
+        load_generator(str(tmp_path / "g.pth"), arch="dcgan", options={"ngf": "4"})
+
+
+@pytest.mark.skipif(not REAL.is_file(), reason="shared real checkpoint not present")
+def test_real_mnist_wgan_gp_checkpoint_loads_through_wgan_gp_adapter():
+    g = load_generator(str(REAL), arch="wgan_gp")
+    options = g.meta["options"]
+    # README: kernels 3,4,3,4, strides 2,1,2,2 (the first stride acts on a 1x1 map: any value), no padding.
+    assert options["kernels"] == [3, 4, 3, 4] and options["strides"][1:] == [1, 2, 2]
+    assert options["paddings"] == [0, 0, 0, 0] and options["head"] == "none"
+    latents, x = g.sample(64, generator=torch.Generator().manual_seed(0))
+    assert x.shape == (64, 1, 28, 28) and torch.isfinite(x).all()
+    assert x.min() >= -1 and x.max() <= 1
+    assert x.std(dim=0).mean() > 0.2  # samples differ from each other
+    assert torch.cdist(x.flatten(1), x.flatten(1)).fill_diagonal_(1e9).min() > 1.0  # no two identical
+    assert (x > 0).float().mean() > 0.05 and (x < -0.9).float().mean() > 0.4  # strokes on a dark background
+    assert torch.equal(load_generator(str(REAL)).decode(latents), x)  # dcgan, found without --arch, agrees

@@ -1,0 +1,204 @@
+"""Sources: every file format and nesting loads to the same images; unsafe and bad inputs get clear errors."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+import zoo
+from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError
+from ganinv.sources import load_folder, load_generator, save_generator
+from ganinv.spec import GeneratorSpec
+
+CASE = zoo.case("pytorch-examples-dcgan")
+
+
+@pytest.fixture(scope="module")
+def dcgan():
+    """(public module, latents, its images) for the pytorch/examples layout."""
+    module = CASE.build()
+    latents = zoo.latents_for(CASE, 10)
+    return module, latents, CASE.reference(module, latents)
+
+
+def assert_same_images(g, latents, expected):
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-6)
+
+
+def test_ganinv_folder_round_trip(dcgan, tmp_path):
+    module, latents, expected = dcgan
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    folder = save_generator(load_generator(str(tmp_path / "g.pth")), tmp_path / "gen")
+    config = json.loads((folder / "config.json").read_text())
+    assert config["format"] == "ganinv-generator" and config["options"]["strides"] == [1, 2, 2, 2]
+    assert_same_images(load_generator(str(folder)), latents, expected)
+    assert_same_images(load_folder(folder, str(folder)), latents, expected)  # the old signature still works
+
+
+def test_single_safetensors_in_foreign_layout_with_sidecar_spec(dcgan, tmp_path):
+    module, latents, expected = dcgan
+    path = tmp_path / "netG.safetensors"  # safetensors sorts keys: main.10 before main.3, order from channels
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path))
+    assert_same_images(load_generator(str(path), arch="dcgan"), latents, expected)
+    (tmp_path / "netG.json").write_text(json.dumps({"native_prior": "uniform", "native_prior_range": [-2, 2]}))
+    g = load_generator(str(path))
+    assert g.spec.native_prior == "uniform" and g.spec.native_prior_range == (-2.0, 2.0)
+    assert g.meta["spec_overrides"]["native_prior"] == "uniform"
+
+
+@pytest.mark.parametrize("wrap,suffix", [
+    (lambda sd: {"netG": sd, "netD": {"main.0.weight": torch.zeros(4, 3, 4, 4)}, "epoch": 5}, ""),
+    (lambda sd: {"state_dict": {**{f"generator.{k}": v for k, v in sd.items()}, "discriminator.w": torch.zeros(2)}}, ""),
+    (lambda sd: {f"module.{k}": v for k, v in sd.items()}, ""),  # DataParallel
+    (lambda sd: {"ema": {f"module.{k}": v for k, v in sd.items()}, "raw": sd}, "#ema"),
+])
+def test_nested_checkpoints_are_unwrapped(dcgan, tmp_path, wrap, suffix):
+    module, latents, expected = dcgan
+    torch.save(wrap(module.state_dict()), tmp_path / "ckpt.pt")
+    assert_same_images(load_generator(str(tmp_path / "ckpt.pt") + suffix), latents, expected)
+
+
+def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
+    sd = dcgan[0].state_dict()
+    torch.save({"ema": sd, "raw": sd}, tmp_path / "ckpt.pt")
+    with pytest.raises(SourceError, match=r"#ENTRY"):
+        load_generator(str(tmp_path / "ckpt.pt"))
+    with pytest.raises(SourceError, match="no entry 'nope'; its entries: ema, raw"):
+        load_generator(str(tmp_path / "ckpt.pt#nope"))
+
+
+def test_torchscript_with_flags_or_sidecar(dcgan, tmp_path):
+    module, latents, expected = dcgan
+    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(tmp_path / "g.pt"))
+    with pytest.raises(ArchitectureError, match="--nz"):
+        load_generator(str(tmp_path / "g.pt"))
+    g = load_generator(str(tmp_path / "g.pt"), options={"spec.nz": "8", "spec.native_latent_shape": "nz,1,1"})
+    assert g.spec.image_shape == (3, 32, 32)  # found by running the program
+    assert_same_images(g, latents, expected)
+    (tmp_path / "spec.json").write_text(json.dumps({"nz": 8, "native_latent_shape": [8, 1, 1]}))
+    assert_same_images(load_generator(str(tmp_path / "g.pt")), latents, expected)
+
+
+def test_torch_export_archive_describes_itself(dcgan, tmp_path):
+    module, latents, expected = dcgan
+    z = torch.randn(4, 8, 1, 1)
+    dynamic = torch.export.export(module, (z,), dynamic_shapes={"z": {0: torch.export.Dim("batch", min=1)}})
+    torch.export.save(dynamic, str(tmp_path / "dynamic.pt2"))
+    g = load_generator(str(tmp_path / "dynamic.pt2"))
+    assert g.spec == GeneratorSpec(nz=8, image_shape=(3, 32, 32), native_latent_shape=(8, 1, 1))
+    assert_same_images(g, latents, expected)
+    z_std = latents.z.clone().requires_grad_(True)
+    g(z_std).sum().backward()  # differentiable in z
+    assert z_std.grad.abs().sum() > 0
+    torch.export.save(torch.export.export(module, (z,)), str(tmp_path / "static.pt2"))
+    g = load_generator(str(tmp_path / "static.pt2"))  # batch fixed at 4: 10 latents go in padded chunks
+    assert g.net.batch_size == 4
+    assert_same_images(g, latents, expected)
+
+
+def test_conditional_program_with_integer_labels_has_no_differentiable_codes(tmp_path):
+    case = zoo.case("conditional-dcgan")
+    module = case.build()
+    latents = zoo.latents_for(case, 7)
+    torch.jit.trace(module, (torch.randn(2, 8, 1, 1), torch.tensor([0, 1]))).save(str(tmp_path / "c.pt"))
+    (tmp_path / "c.pt.json").write_text(json.dumps({"nz": 8, "native_latent_shape": [8, 1, 1], "n_classes": 5}))
+    g = load_generator(str(tmp_path / "c.pt"))
+    assert g.net.inputs == ("z", "labels") and not g.spec.differentiable_codes
+    assert_same_images(g, latents, case.reference(module, latents))
+
+
+def test_malicious_pickle_is_refused_and_never_runs(tmp_path):
+    marker = tmp_path / "pwned"
+    torch.save({"main.0.weight": torch.zeros(1), "payload": zoo.Marker(str(marker))}, tmp_path / "evil.pth")
+    with pytest.raises(UnsafeFileError, match="--trust-remote-code"):
+        load_generator(str(tmp_path / "evil.pth"))
+    assert not marker.exists()
+    torch.save(zoo.Marker(str(marker)), tmp_path / "evil.bin")
+    (tmp_path / "evil_folder").mkdir()
+    torch.save(zoo.Marker(str(marker)), tmp_path / "evil_folder" / "pytorch_model.bin")
+    (tmp_path / "evil_folder" / "config.json").write_text("{}")
+    for source in ("evil.bin", "evil_folder"):
+        with pytest.raises(UnsafeFileError):
+            load_generator(str(tmp_path / source))
+    assert not marker.exists()
+
+
+def test_full_pickled_module_needs_trust(dcgan, tmp_path):
+    module, latents, expected = dcgan
+    torch.save(module, tmp_path / "whole.pt")
+    with pytest.raises(UnsafeFileError):
+        load_generator(str(tmp_path / "whole.pt"))
+    g = load_generator(str(tmp_path / "whole.pt"), trust_remote_code=True,
+                       options={"spec.nz": 8, "spec.native_latent_shape": "8,1,1"})
+    assert g.meta["architecture"] == "opaque"
+    assert_same_images(g, latents, expected)
+
+
+class Native(torch.nn.Module):
+    """A native module in ganinv's convention: net(z, c, d)."""
+
+    def __init__(self):
+        super().__init__()
+        self.public = CASE.build()
+
+    def forward(self, z, c=None, d=None):
+        return self.public(z)
+
+
+def make_callable(nz: str = "8"):
+    """A module:callable source: returns (native module, spec)."""
+    return Native(), GeneratorSpec(nz=int(nz), image_shape=(3, 32, 32), native_latent_shape=(int(nz), 1, 1))
+
+
+def make_module():
+    return CASE.build()
+
+
+def test_module_callable(dcgan):
+    _, latents, expected = dcgan
+    assert_same_images(load_generator(f"{__name__}:make_callable", options={"nz": "8"}), latents, expected)
+    g = load_generator(f"{__name__}:make_module", options={"spec.nz": "8", "spec.native_latent_shape": "nz,1,1"})
+    assert_same_images(g, latents, expected)
+    with pytest.raises(SourceError, match="cannot import"):
+        load_generator("no_such_module_xyz:make")
+
+
+def test_output_range_override_is_applied_and_checked(tmp_path):
+    case = zoo.case("caogang-gan-mnist")
+    module = case.build()
+    torch.jit.trace(module, torch.randn(2, 8)).save(str(tmp_path / "sig.pt"))
+    options = {"spec.nz": "8", "spec.image_shape": "1,28,28"}
+    with pytest.raises(SpecMismatchError, match="--output-range 0,1"):
+        load_generator(str(tmp_path / "sig.pt"), options=options)
+    g = load_generator(str(tmp_path / "sig.pt"), options={**options, "spec.native_output_range": "0,1"})
+    latents = zoo.latents_for(case, 5)
+    assert_same_images(g, latents, case.reference(module, latents))
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda p: p / "missing.pth", "no such file or folder"),
+    (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "unknown file type"),
+    (lambda p: (p / "bad.pth").write_bytes(b"not a checkpoint") and p / "bad.pth", "cannot read"),
+    (lambda p: (p / "cfg").mkdir() or (p / "cfg" / "config.json").write_text("{") and p / "cfg", "must hold"),
+    (lambda p: (p / "cfg2").mkdir() or save_file({"w": torch.zeros(1)}, str(p / "cfg2" / "model.safetensors"))
+     or (p / "cfg2" / "config.json").write_text("{oops") and p / "cfg2", "not valid JSON"),
+])
+def test_bad_sources_get_one_line_errors(tmp_path, make, match):
+    with pytest.raises(GaninvError, match=match) as info:
+        load_generator(str(make(tmp_path)))
+    assert "\n" not in str(info.value)
+
+
+def test_bad_arch_and_spec_values(dcgan, tmp_path):
+    torch.save(dcgan[0].state_dict(), tmp_path / "g.pth")
+    with pytest.raises(ArchitectureError, match="unknown architecture 'stylegan'"):
+        load_generator(str(tmp_path / "g.pth"), arch="stylegan")
+    with pytest.raises(SourceError, match="bad value 'a,b' for spec field image_shape"):
+        load_generator(str(tmp_path / "g.pth"), options={"spec.image_shape": "a,b"})
+    with pytest.raises(SourceError, match="unknown spec field 'colour'"):
+        load_generator(str(tmp_path / "g.pth"), options={"spec.colour": "red"})
+    with pytest.raises(SourceError, match="drop --arch"):
+        torch.jit.trace(dcgan[0], torch.randn(2, 8, 1, 1)).save(str(tmp_path / "p.pt"))
+        load_generator(str(tmp_path / "p.pt"), arch="dcgan")
