@@ -27,6 +27,7 @@ COMMANDS = {
     "features": "ganinv.cli.features:features",
     "probe": "ganinv.cli.features:probe",
     "cluster-accuracy": "ganinv.cli.features:cluster_accuracy",
+    "bench": "ganinv.cli.bench:bench",
 }
 
 

@@ -1,0 +1,223 @@
+"""`ganinv bench RECIPE`: benchmarks as recipes, `ganinv` commands run in order and a table of their results.
+
+A benchmark recipe (TOML, e.g. `recipes/bench-features-mnist.toml`):
+
+    title = "Features of the inverter of {generator}"
+    notes = "Shown under the table."
+    [vars]                     # substituted as {name} into every argument; `--set name=value` overrides
+    root = "data/mnist"
+    [[stages]]
+    name = "probe"             # its JSON result is kept under this name
+    run = ["probe", "--train", "{out}/train.safetensors", "--test", "{out}/test.safetensors", "--json"]
+    json = true                # the stage prints JSON on stdout
+    creates = "{out}/x"        # optional: skip the stage when this path exists (reuse an earlier result)
+    optional = true            # optional: record a failure and go on (the report shows n/a)
+    [report]
+    columns = ["Features", "Linear"]
+    rows = [["ganinv", "$probe.accuracy_pct.linear"], ["MVAE (Table V)", 95.62]]
+
+`{out}` is the output folder; the title, notes and report text may use variables too.
+Stages run one after the other in this process (progress on stderr); `bench.json` (every
+stage's command, time and result, the host) and `bench.md` (the report table) are written
+there. A cell `"$stage.key..."` is looked up in the results.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import re
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import click
+
+from ganinv.atomic import write_json, write_text
+from ganinv.cli.main import cli
+from ganinv.cli.options import parse_key_values
+from ganinv.errors import RunError
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
+
+
+@dataclass
+class Stage:
+    name: str
+    run: list[str]  # a ganinv command line, e.g. ["probe", "--train", ...]
+    json: bool = False  # parse stdout as JSON and keep it as the stage's result
+    creates: Optional[str] = None  # skip the stage when this path already exists
+    optional: bool = False  # a failure is recorded and the bench goes on
+
+
+@dataclass
+class Recipe:
+    path: Path
+    title: str
+    notes: str
+    vars: dict[str, str]
+    stages: list[Stage]
+    columns: list[str] = field(default_factory=list)
+    rows: list[list[Any]] = field(default_factory=list)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise RunError(f"cannot read recipe {path}: {exc}") from None
+    if not data.get("stages"):
+        raise RunError(f"recipe {path} has no [[stages]]; a benchmark recipe lists the commands to run")
+    try:
+        stages = [Stage(**stage) for stage in data["stages"]]
+    except TypeError as exc:
+        raise RunError(f"recipe {path}: bad [[stages]] entry ({exc}); keys are name, run, json, creates, optional") from None
+    report = data.get("report", {})
+    return Recipe(path, data.get("title", path.stem), data.get("notes", ""),
+                  {key: str(value) for key, value in data.get("vars", {}).items()}, stages,
+                  report.get("columns", []), report.get("rows", []))
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    def lookup(match: re.Match) -> str:
+        if match.group(1) not in values:
+            raise RunError(f"unknown variable {{{match.group(1)}}} in {text!r}; define it in [vars] or with --set")
+        return values[match.group(1)]
+
+    return VARIABLE.sub(lookup, text)
+
+
+def resolve_vars(variables: dict[str, str]) -> dict[str, str]:
+    """Substitute variables into each other ({out}/train.safetensors) until none is left."""
+    values = dict(variables)
+    for _ in range(len(values) + 1):
+        unresolved = {key: text for key, text in values.items() if VARIABLE.search(text)}
+        if not unresolved:
+            return values
+        for key, text in unresolved.items():
+            values[key] = VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+    raise RunError(f"recipe variables refer to each other in a loop or to unknown names: {unresolved}")
+
+
+def run_stage(stage: Stage, values: dict[str, str]) -> dict[str, Any]:
+    """Run one `ganinv` command in this process; its stdout is kept (JSON) or passed to stderr."""
+    argv = [substitute(arg, values) for arg in stage.run]
+    record: dict[str, Any] = {"name": stage.name, "command": "ganinv " + " ".join(argv)}
+    if stage.creates and Path(substitute(stage.creates, values)).exists():
+        print(f"[bench] {stage.name}: skipped, {substitute(stage.creates, values)} exists", file=sys.stderr)
+        return {**record, "skipped": True, "seconds": 0.0}
+    print(f"[bench] {stage.name}: {record['command']}", file=sys.stderr)
+    stdout = io.StringIO()
+    start = time.perf_counter()
+    try:
+        with contextlib.redirect_stdout(stdout):
+            cli.main(args=argv, prog_name="ganinv", standalone_mode=False)
+    except click.ClickException as exc:  # a usage error in the recipe's command line
+        raise RunError(f"stage {stage.name!r} ({record['command']}): {exc.format_message()}") from None
+    except SystemExit as exc:  # a GaninvError, already printed as `Error: ...`
+        if exc.code:
+            raise RunError(f"stage {stage.name!r} failed (its error is above): {record['command']}") from None
+    record["seconds"] = round(time.perf_counter() - start, 1)
+    if not stage.json:
+        sys.stderr.write(stdout.getvalue())
+        return record
+    try:
+        record["result"] = json.loads(stdout.getvalue())
+    except json.JSONDecodeError:
+        raise RunError(f"stage {stage.name!r} printed no JSON; add --json to its command or drop json = true") from None
+    return record
+
+
+def host() -> dict[str, Any]:
+    import torch
+
+    return {"platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+            "torch": torch.__version__,
+            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+
+
+def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str]] = None) -> dict[str, Any]:
+    """Run every stage in order, then write `bench.json` and `bench.md` in `out`."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    values = resolve_vars({**recipe.vars, **(overrides or {}), "out": str(out)})
+    start = time.perf_counter()
+    stages = []
+    for stage in recipe.stages:
+        try:
+            stages.append(run_stage(stage, values))
+        except RunError as exc:
+            if not stage.optional:
+                raise
+            print(f"[bench] {stage.name}: failed, optional, going on", file=sys.stderr)
+            stages.append({"name": stage.name, "failed": str(exc), "seconds": 0.0})
+    summary = {"recipe": str(recipe.path), "title": substitute(recipe.title, values), "vars": values, "host": host(),
+               "total_seconds": round(time.perf_counter() - start, 1), "stages": stages}
+    summary["report"] = render_report(recipe, summary)
+    write_json(out / "bench.json", summary)
+    write_text(out / "bench.md", summary["report"])
+    return summary
+
+
+def cell(value: Any, results: dict[str, Any], values: dict[str, str]) -> str:
+    """A report cell: "$stage.key.key" looks a number up in the results; numbers get two decimals;
+    other text has its {variables} substituted."""
+    if isinstance(value, str) and value.startswith("$"):
+        stage, *keys = value[1:].split(".")
+        value = results.get(stage)
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            return "n/a"
+    if isinstance(value, str):
+        return substitute(value, values)
+    return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+def render_report(recipe: Recipe, summary: dict[str, Any]) -> str:
+    results = {stage["name"]: stage.get("result") for stage in summary["stages"]}
+    values = summary["vars"]
+    lines = [f"### {substitute(recipe.title, values)}", ""]
+    if recipe.columns:
+        lines += ["| " + " | ".join(recipe.columns) + " |", "|" + " --- |" * len(recipe.columns)]
+        lines += ["| " + " | ".join(cell(v, results, values) for v in row) + " |" for row in recipe.rows]
+        lines.append("")
+    if recipe.notes:
+        lines += [substitute(recipe.notes.strip(), values), ""]
+    machine = summary["host"]["cuda"] or f"{summary['host']['cpu']} CPU ({summary['host']['cpu_count']} cores)"
+    timings = ", ".join(f"{s['name']} {s['seconds']:.0f} s" + (" (reused)" if s.get("skipped") else "")
+                        + (" (failed)" if s.get("failed") else "") for s in summary["stages"])
+    lines.append(f"Time: {summary['total_seconds']:.0f} s on {machine}; {timings}.")
+    return "\n".join(lines) + "\n"
+
+
+@click.command("bench")
+@click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Output folder, {out} in the recipe (default: runs/RECIPE-NAME).")
+@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
+              help="Override a recipe variable, repeatable (e.g. --set root=../shared/data/mnist).")
+def bench(recipe, out, overrides):
+    """Run the ganinv commands a benchmark recipe lists; write bench.json and a markdown table."""
+    loaded = load_recipe(recipe)
+    out = Path(out) if out else Path("runs") / loaded.path.stem
+    try:
+        values = parse_key_values(overrides)
+    except click.BadParameter as exc:
+        exc.param_hint = "--set"
+        raise
+    summary = run_bench(loaded, out, values)
+    click.echo(summary["report"], nl=False)
+    click.echo(f"\nwrote {out / 'bench.json'} and {out / 'bench.md'}")

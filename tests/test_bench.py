@@ -1,0 +1,91 @@
+"""`ganinv bench RECIPE`: stages run in order, reuse with `creates`, a report that picks numbers from results."""
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from ganinv.cli.bench import cell, load_recipe, resolve_vars, substitute
+from ganinv.cli.main import cli
+from ganinv.errors import RunError
+
+RECIPE = """
+title = "Pixels probe"
+notes = "A tiny benchmark of {images}."
+[vars]
+images = "unset"
+train = "{out}/train.safetensors"
+
+[[stages]]
+name = "pixels"
+run = ["features", "--raw-pixels", "{images}", "--out", "{train}"]
+creates = "{train}"
+
+[[stages]]
+name = "probe"
+run = ["probe", "--train", "{train}", "--test", "{train}", "--classifiers", "linear", "--json"]
+json = true
+
+[[stages]]
+name = "clusters"
+run = ["cluster-accuracy", "--features", "{train}", "--json"]
+json = true
+optional = true
+
+[report]
+columns = ["Features", "Linear", "Missing"]
+rows = [["pixels", "$probe.accuracy_pct.linear", "$probe.nothing"], ["paper", 95.62, "-"]]
+"""
+
+
+def test_bench_runs_stages_and_writes_json_and_markdown(tmp_path):
+    images = tmp_path / "images.npz"
+    rng = np.random.default_rng(0)
+    np.savez(images, images=rng.integers(0, 256, (30, 8, 8), dtype=np.uint8), labels=np.arange(30) % 2)
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text(RECIPE)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(out), "--set", f"images={images}"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "bench.json").read_text())
+    assert [s["name"] for s in summary["stages"]] == ["pixels", "probe", "clusters"]
+    assert "failed" in summary["stages"][2]  # pixels have no code posterior; the stage is optional
+    assert summary["stages"][1]["result"]["accuracy_pct"]["linear"] == 100.0
+    assert summary["vars"]["train"] == f"{out}/train.safetensors"
+    markdown = (out / "bench.md").read_text()
+    assert "| pixels | 100.00 | n/a |" in markdown and "| paper | 95.62 | - |" in markdown
+    assert markdown in result.stdout and f"A tiny benchmark of {images}." in markdown
+    assert "Time:" in markdown and "clusters 0 s (failed)" in markdown
+
+    again = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(out), "--set", f"images={images}"])
+    assert again.exit_code == 0, again.output
+    stages = json.loads((out / "bench.json").read_text())["stages"]
+    assert stages[0]["skipped"] and "(reused)" in (out / "bench.md").read_text()
+
+
+def test_a_failing_stage_stops_the_bench_with_one_line(tmp_path):
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text(RECIPE)
+    result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(tmp_path / "out"),
+                                      "--set", f"images={tmp_path / 'missing.npz'}"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: stage 'pixels' failed")
+
+
+def test_variables_resolve_through_each_other_and_unknown_ones_are_named(tmp_path):
+    assert resolve_vars({"a": "{b}/x", "b": "{c}", "c": "root"}) == {"a": "root/x", "b": "root", "c": "root"}
+    with pytest.raises(RunError, match="loop"):
+        resolve_vars({"a": "{b}", "b": "{a}"})
+    with pytest.raises(RunError, match=r"unknown variable \{nope\}"):
+        substitute("--root {nope}", {"a": "1"})
+    (tmp_path / "empty.toml").write_text("title = 'x'\n")
+    with pytest.raises(RunError, match="no \\[\\[stages\\]\\]"):
+        load_recipe(tmp_path / "empty.toml")
+
+
+def test_report_cells():
+    results, values = {"probe": {"accuracy_pct": {"mlp": 97.5}}, "fit": None}, {"n": "20000"}
+    assert cell("$probe.accuracy_pct.mlp", results, values) == "97.50"
+    assert cell("$fit.accuracy", results, values) == "n/a" and cell(98.04, results, values) == "98.04"
+    assert cell("first {n} images", results, values) == "first 20000 images" and cell(7, results, values) == "7"

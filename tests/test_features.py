@@ -1,0 +1,173 @@
+"""Features for downstream classifiers (SPEC section 4): extraction, files, the three commands, the bench runner."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from ganinv.cli.main import cli
+from ganinv.data import ImageSet
+from ganinv.errors import DataError
+from ganinv.features import FeatureSet, inverter_features, load_features, pixel_features, save_features
+from ganinv.generator import Generator
+from ganinv.inverter import Inverter
+from ganinv.spec import GeneratorSpec
+
+
+class TinyNet(nn.Module):
+    """A native generator: one linear layer from (z, c, d) to a 1x16x16 image."""
+
+    def __init__(self, n_in: int):
+        super().__init__()
+        self.linear = nn.Linear(n_in, 256)
+
+    def forward(self, z, c=None, d=None):
+        u = torch.cat([t for t in (z, c, d) if t is not None], dim=1)
+        return torch.tanh(self.linear(u)).reshape(-1, 1, 16, 16)
+
+
+def tiny_inverter(nz=4, nc=2, n_classes=3) -> Inverter:
+    torch.manual_seed(0)
+    spec = GeneratorSpec(nz=nz, image_shape=(1, 16, 16), nc=nc, n_classes=n_classes)
+    generator = Generator(TinyNet(nz + nc + n_classes), spec, source="test:tiny")
+    return Inverter.for_generator(generator, width=8, hidden=32).eval()
+
+
+def tiny_images(n=20, size=16, seed=0) -> ImageSet:
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(n, 1, size, size, generator=g) * 2 - 1
+    return ImageSet(images, torch.arange(n) % 3, [f"img{i}.png" for i in range(n)], ["a", "b", "c"])
+
+
+def test_features_are_the_posterior_means_in_layout_order():
+    inverter, images = tiny_inverter(), tiny_images()
+    result = inverter_features(inverter, images, batch_size=7, progress=False)
+    assert result.layout == {"z": 4, "c": 2, "d": 3}
+    assert result.features.shape == (20, 9)
+    with torch.no_grad():
+        posterior = inverter.encode(images.images)
+    torch.testing.assert_close(result.part("z"), posterior.mu_z)
+    torch.testing.assert_close(result.part("c"), posterior.mu_c)
+    torch.testing.assert_close(result.part("d"), posterior.logits_d.softmax(dim=1))
+    torch.testing.assert_close(result.part("d").sum(dim=1), torch.ones(20))
+    assert torch.equal(result.labels, images.labels) and result.names == images.names
+
+
+def test_a_generator_without_codes_gives_only_mu_z():
+    result = inverter_features(tiny_inverter(nc=0, n_classes=0), tiny_images(), progress=False)
+    assert result.layout == {"z": 4} and result.features.shape == (20, 4)
+
+
+def test_images_of_another_shape_are_refused():
+    with pytest.raises(DataError, match="fit_to_shape"):
+        inverter_features(tiny_inverter(), tiny_images(size=28), progress=False)
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".npz"])
+def test_feature_files_round_trip(tmp_path, suffix):
+    original = FeatureSet(torch.randn(5, 7), torch.tensor([4, 0, 1, 1, 9]), [f"dir/é{i}.png" for i in range(5)],
+                          {"z": 4, "d": 3}, ["zero", "one"], {"inverter": "runs/x", "limit": None})
+    loaded = load_features(save_features(original, tmp_path / f"feats{suffix}"))
+    assert torch.equal(loaded.features, original.features)
+    assert torch.equal(loaded.labels, original.labels) and loaded.labels.dtype == torch.int64
+    assert (loaded.names, loaded.layout, loaded.classes, loaded.meta) == \
+        (original.names, original.layout, original.classes, original.meta)
+    torch.testing.assert_close(loaded.part("d"), original.features[:, 4:])
+
+
+@pytest.mark.parametrize("suffix", [".safetensors", ".npz"])
+def test_unlabelled_pixel_features_round_trip(tmp_path, suffix):
+    images = ImageSet(torch.rand(3, 1, 4, 4))
+    loaded = load_features(save_features(pixel_features(images), tmp_path / f"pixels{suffix}"))
+    assert loaded.labels is None and loaded.names == [] and loaded.layout == {"pixels": 16}
+    torch.testing.assert_close(loaded.features, images.images.flatten(1))
+
+
+def test_unreadable_feature_files_give_clear_errors(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a safetensors file")
+    with pytest.raises(DataError, match="cannot read features from"):
+        load_features(bad)
+    with pytest.raises(DataError, match="does not exist"):
+        load_features(tmp_path / "missing.npz")
+
+
+# ---- the commands ----------------------------------------------------------------------------
+@pytest.fixture
+def workspace(tmp_path):
+    """A saved tiny inverter (with codes), one without codes, and labelled 28x28 images as .npz."""
+    tiny_inverter().save_pretrained(tmp_path / "inverter")
+    tiny_inverter(nc=0, n_classes=0).save_pretrained(tmp_path / "plain")
+    images = torch.rand(60, 28, 28, generator=torch.Generator().manual_seed(1))
+    np.savez(tmp_path / "images.npz", images=(images * 255).to(torch.uint8).numpy(), labels=np.arange(60) % 3)
+    return tmp_path
+
+
+def run(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, text):
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: ") and text in result.stderr
+
+
+def test_features_command_writes_labelled_rows(workspace):
+    result = run("features", "--inverter", workspace / "inverter", workspace / "images.npz",
+                 "--out", workspace / "f.safetensors", "--batch-size", 16)
+    assert result.exit_code == 0, result.output
+    assert "(28, 28) -> (16, 16) pixels" in result.stderr  # converted to the generator's shape, with a warning
+    assert "60 rows x 9 features (z 4, c 2, d 3), with labels" in result.stdout
+    feats = load_features(workspace / "f.safetensors")
+    assert feats.features.shape == (60, 9) and feats.labels.tolist() == [i % 3 for i in range(60)]
+    assert feats.meta["inverter"] == str(workspace / "inverter")
+
+
+def test_features_command_npz_and_raw_pixels(workspace):
+    result = run("features", "--raw-pixels", workspace / "images.npz", "--limit", 10,
+                 "--out", workspace / "p.safetensors", "--npz")
+    assert result.exit_code == 0, result.output
+    feats = load_features(workspace / "p.npz")
+    assert feats.layout == {"pixels": 784} and feats.features.shape == (10, 784)
+    assert feats.features.min() >= -1 and feats.features.max() <= 1
+
+
+def test_probe_command_prints_a_table_and_json(workspace):
+    for split in ("train", "test"):
+        run("features", "--raw-pixels", workspace / "images.npz", "--out", workspace / f"{split}.safetensors")
+    args = ["probe", "--train", workspace / "train.safetensors", "--test", workspace / "test.safetensors"]
+    table = run(*args, "--classifiers", "linear,knn")
+    assert table.exit_code == 0, table.output
+    assert table.stdout.splitlines()[0].split() == ["classifier", "accuracy", "seconds"]
+    report = json.loads(run(*args, "--json").stdout)
+    # Train and test are the same images: 784 pixels for 60 images, the linear model fits them all.
+    assert set(report["accuracy_pct"]) == {"linear", "knn", "mlp"} and report["accuracy_pct"]["linear"] == 100.0
+    assert report["n_train"] == report["n_test"] == 60 and report["layout"] == {"pixels": 784}
+
+
+def test_cluster_accuracy_from_an_inverter_and_from_a_features_file(workspace):
+    direct = run("cluster-accuracy", "--inverter", workspace / "inverter", workspace / "images.npz", "--json")
+    assert direct.exit_code == 0, direct.output
+    report = json.loads(direct.stdout)
+    run("features", "--inverter", workspace / "inverter", workspace / "images.npz", "--out", workspace / "f.npz")
+    from_file = json.loads(run("cluster-accuracy", "--features", workspace / "f.npz", "--json").stdout)
+    assert report["accuracy_pct"] == from_file["accuracy_pct"]
+    assert report["n"] == 60 and report["n_clusters"] == 3 and report["n_classes"] == 3
+    assert 100 / 3 - 0.01 <= report["accuracy_pct"] <= 100  # never below the largest class share
+
+
+def test_cli_errors_are_one_line(workspace):
+    assert_one_line_error(run("features", workspace / "images.npz", "--out", workspace / "x.safetensors"),
+                          "give exactly one of --inverter")
+    assert_one_line_error(run("cluster-accuracy", "--inverter", workspace / "plain", workspace / "images.npz"),
+                          "no categorical code")
+    run("features", "--raw-pixels", workspace / "images.npz", "--out", workspace / "p.npz")
+    assert_one_line_error(run("cluster-accuracy", "--features", workspace / "p.npz"), "no code posterior d")
+    assert_one_line_error(run("probe", "--train", workspace / "p.npz", "--test", workspace / "p.npz",
+                              "--classifiers", "svm"), "unknown classifiers ['svm']")
+    assert_one_line_error(run("probe", "--train", workspace / "nope.npz", "--test", workspace / "p.npz"),
+                          "does not exist")
+    assert_one_line_error(run("features", "--raw-pixels", "mnist", "--out", workspace / "x.npz"), "needs --root")
