@@ -1,0 +1,110 @@
+"""`ganinv mvae fit` and `ganinv mvae features`: mixtures of VAEs (SPEC section 5).
+
+    ganinv mvae fit -g ../shared/generators/mnist-wgangp/generator.pth --eval-real mnist --root ../shared/data/mnist --out runs/mvae
+    ganinv mvae fit --data mnist --root ../shared/data/mnist --out runs/mvae-standalone
+    ganinv mvae features --mvae runs/mvae mnist --root ../shared/data/mnist --split train --out train.safetensors
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from ganinv.cli.options import (device_option, generator_options, image_options, parse_key_values, resolve_device,
+                                seed_option)
+from ganinv.data import fit_to_shape, load_images
+from ganinv.errors import GaninvError
+from ganinv.mvae.dropout import KINDS
+from ganinv.mvae.train import MVAEConfig
+
+DEFAULTS = MVAEConfig()
+
+
+@click.group("mvae")
+def mvae() -> None:
+    """Mixtures of VAE components with component dropout (MVAE; SPEC section 5)."""
+
+
+@mvae.command("fit")
+@generator_options
+@click.option("--data", default=None,
+              help="Train a standalone MVAE (its own mix-decoder) on these images: mnist, fashion-mnist, a folder "
+                   "or file. Without it the MVAE sits atop --generator and learns from its samples only.")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Folder with the dataset's original files, for --data and --eval-real.")
+@click.option("--split", type=click.Choice(["train", "test"]), default=DEFAULTS.split, show_default=True,
+              help="Split of --data.")
+@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N images of --data.")
+@click.option("--components", type=click.IntRange(min=1), default=DEFAULTS.n_components, show_default=True,
+              help="Number of components K before selection.")
+@click.option("--latent-dim", type=click.IntRange(min=1), default=DEFAULTS.latent_dim, show_default=True,
+              help="Size of each component's latent z_i.")
+@click.option("--s-dim", type=click.IntRange(min=1), default=DEFAULTS.s_dim, show_default=True,
+              help="Size of the mixed latent s of a standalone MVAE (atop a generator: its latent size).")
+@click.option("--width", type=click.IntRange(min=1), default=DEFAULTS.width, show_default=True,
+              help="Channels of each encoder's first convolution.")
+@click.option("--hidden", type=click.IntRange(min=1), default=DEFAULTS.hidden, show_default=True,
+              help="Encoder features before the heads.")
+@click.option("--dropout", type=click.Choice(KINDS), default=DEFAULTS.dropout, show_default=True,
+              help="Component dropout: gs (Gumbel-softmax), gau (variational Gaussian), bernoulli, none.")
+@click.option("--per-component-p", is_flag=True, default=False,
+              help="Learn one dropout rate per component instead of one tied rate.")
+@click.option("--beta", type=float, default=DEFAULTS.beta, show_default=True, help="Weight of the dHSIC term.")
+@click.option("--lambda-s", type=float, default=DEFAULTS.lambda_s, show_default=True,
+              help="Atop a generator: weight of ||s - true latent||^2.")
+@click.option("--steps", type=click.IntRange(min=1), default=DEFAULTS.steps, show_default=True, help="Adam steps.")
+@click.option("--batch-size", type=click.IntRange(min=2), default=DEFAULTS.batch_size, show_default=True,
+              help="Images per step.")
+@click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True, help="Adam learning rate.")
+@click.option("--eval-real", default=None,
+              help="Real images whose reconstruction error is reported (test split); default: --data.")
+@click.option("--eval-limit", type=click.IntRange(min=1), default=DEFAULTS.eval_limit, show_default=True,
+              help="Evaluate on the first N of them.")
+@click.option("--out", required=True, type=click.Path(file_okay=False), help="New run folder to write.")
+@device_option
+@seed_option
+@click.option("--quiet", is_flag=True, default=False, help="No progress bar.")
+def fit(generator, arch, options, trust_remote_code, data, root, split, limit, components, latent_dim, s_dim, width,
+        hidden, dropout, per_component_p, beta, lambda_s, steps, batch_size, lr, eval_real, eval_limit, out, device,
+        seed, quiet):
+    """Train an MVAE and select its components; prints the selection and reconstruction errors as JSON."""
+    from ganinv.mvae.train import train_mvae
+
+    if data is not None and click.get_current_context().get_parameter_source("generator") is ParameterSource.COMMANDLINE:
+        raise GaninvError("give either --generator (an MVAE atop it) or --data (a standalone MVAE), not both")
+    config = MVAEConfig(generator=None if data else generator, arch=arch, options=parse_key_values(options),
+                        trust_remote_code=trust_remote_code, data=data, root=root, split=split, limit=limit,
+                        n_components=components, latent_dim=latent_dim, s_dim=s_dim, width=width, hidden=hidden,
+                        dropout=dropout, per_component_p=per_component_p, beta=beta, lambda_s=lambda_s, steps=steps,
+                        batch_size=batch_size, lr=lr, eval_real=eval_real, eval_limit=eval_limit, seed=seed,
+                        device=device)
+    result = train_mvae(config, out, quiet=quiet)
+    click.echo(json.dumps(result.summary, indent=2))
+
+
+@mvae.command("features")
+@image_options(required=True)
+@click.option("--mvae", "source", required=True, help="A trained MVAE: a run folder of `ganinv mvae fit` or its mvae/.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
+              help="Images encoded per batch.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False),
+              help="Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.")
+@device_option
+def features(images, root, split, limit, source, batch_size, out, device):
+    """Every component's mu_i side by side, one row per image (SPEC section 4), with its label and name."""
+    from ganinv.features import inverter_features, save_features
+    from ganinv.mvae.model import MVAE
+
+    model = MVAE.load(source, device=resolve_device(device))
+    image_set = load_images(images, root=root, split=split, limit=limit)
+    x, warning = fit_to_shape(image_set.images, model.image_shape)
+    if warning:
+        click.echo(f"Warning: {warning}", err=True)
+    result = inverter_features(model, dataclasses.replace(image_set, images=x), batch_size=batch_size)
+    result.meta = {"images": images, "split": split, "limit": limit, "mvae": source}
+    path = save_features(result, Path(out))
+    click.echo(f"wrote {path}: {len(result)} rows x {result.features.shape[1]} features")

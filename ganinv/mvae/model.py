@@ -1,0 +1,270 @@
+"""MVAE: a mixture of K VAE components feeding one mix-decoder (SPEC section 5; MVAE Secs. III-IV, Fig. 1).
+
+Component `i` is an encoder `E_i(x) -> (mu_i, logvar_i, a_i)` and a one-layer sub-decoder `t_i`.
+A forward pass (SPEC section 5, steps 1-5):
+    z_i = mu_i + sigma_i * eps                       (Eq. 25)
+    w ~ Dir(a_1..a_K), implicit reparameterisation   (Eq. 26)
+    m = component dropout mask (ganinv.mvae.dropout)
+    b_i = m_i w_i / sum_j m_j w_j                    (Eq. 16)
+    s = sum_i b_i t_i(z_i)                           (Eq. 17)
+    x_hat = MixDec(s)
+
+MixDec is either a small convolutional decoder of its own (standalone, the papers' experiments)
+or a frozen ganinv `Generator` (the ganinv setting). Atop a generator, `s` is a vector of the
+generator's flat latent `(z, c, d)` (`Latents.flat()`, size nz + nc + K): `z` and `c` in its
+standardised space, `d` fed as given (a soft one-hot only approximately, unless `lambda_s` pulls
+it to the true one-hot). The generator is referenced, not stored, as by `ganinv.inverter.Inverter`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from ganinv.encoders import ConvTrunk, GaussianHead
+from ganinv.errors import SourceError
+from ganinv.generator import Generator
+from ganinv.losses import reparameterize
+from ganinv.mvae.dropout import ComponentDropout
+from ganinv.spec import GeneratorSpec, Latents
+
+A_MIN = 0.05  # floor of the Dirichlet concentrations: keeps rsample and lgamma well conditioned
+EPS = 1e-8  # guards sum_j m_j w_j when every mask is (nearly) zero
+
+
+class ComponentEncoder(nn.Module):
+    """E_i(x) -> (mu_i, logvar_i, a_i): a Gaussian over z_i and the component's Dirichlet concentration a_i > 0."""
+
+    def __init__(self, image_shape: tuple[int, int, int], latent_dim: int, width: int, hidden: int):
+        super().__init__()
+        self.trunk = ConvTrunk(image_shape, width, hidden)
+        self.gaussian = GaussianHead(hidden, latent_dim)
+        self.concentration = nn.Linear(hidden, 1)
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        h = self.trunk(x)  # (B, hidden)
+        mu, logvar = self.gaussian(h)  # (B, L) each
+        a = F.softplus(self.concentration(h)).squeeze(1) + A_MIN  # (B,)
+        return mu, logvar, a
+
+
+class ConvMixDecoder(nn.Module):
+    """The standalone mix-decoder p(x | s): a linear map to a 4x4-ish feature map, then (upsample, 3x3 conv)
+    stages through the encoder's sizes in reverse (e.g. 4, 7, 14, 28), channels halving, a tanh output."""
+
+    def __init__(self, s_dim: int, image_shape: tuple[int, int, int], width: int = 32):
+        super().__init__()
+        channels, height, width_px = image_shape
+        sizes = [(height, width_px)]
+        while max(sizes[-1]) > 4:
+            sizes.append((math.ceil(sizes[-1][0] / 2), math.ceil(sizes[-1][1] / 2)))
+        sizes.reverse()  # coarse to fine
+        widths = [min(width * 2 ** (len(sizes) - 1 - i), width * 8) for i in range(len(sizes))]
+        self.start = (widths[0], *sizes[0])
+        self.fc = nn.Sequential(nn.Linear(s_dim, math.prod(self.start)), nn.ReLU())
+        layers: list[nn.Module] = []
+        for size, c_in, c_out in zip(sizes[1:], widths[:-1], widths[1:]):
+            layers += [nn.Upsample(size=size, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
+        layers += [nn.Conv2d(widths[-1], channels, 3, padding=1), nn.Tanh()]
+        self.body = nn.Sequential(*layers)
+
+    def forward(self, s: Tensor) -> Tensor:
+        return self.body(self.fc(s).view(s.shape[0], *self.start))  # (B, S) -> (B, C, H, W) in [-1, 1]
+
+
+@dataclass
+class MixturePosterior:
+    """The K encoders' answer for a batch of images."""
+
+    mu: Tensor  # (B, K, L)
+    logvar: Tensor  # (B, K, L)
+    a: Tensor  # (B, K) Dirichlet concentrations
+
+    def features(self) -> Tensor:
+        """SPEC section 4: every component's mu_i side by side, (B, K * L)."""
+        return self.mu.flatten(1)
+
+    def mean_weights(self) -> Tensor:
+        """E[w] under Dir(a): a_i / a0, (B, K)."""
+        return self.a / self.a.sum(dim=1, keepdim=True)
+
+
+@dataclass
+class MixtureSample:
+    """One stochastic pass (SPEC section 5, steps 1-5)."""
+
+    posterior: MixturePosterior
+    z: Tensor  # (B, K, L) reparameterised latents
+    w: Tensor  # (B, K) Dirichlet mixing weights
+    m: Tensor  # (B, K) dropout masks
+    b: Tensor  # (B, K) masked, renormalised weights
+    s: Tensor  # (B, S) mixed latent
+    x_hat: Tensor  # (B, C, H, W) reconstruction
+
+
+def mixing_coefficients(w: Tensor, m: Tensor) -> Tensor:
+    """b_i = m_i w_i / sum_j m_j w_j (MVAE Eq. 16), (B, K)."""
+    masked = m * w
+    return masked / masked.sum(dim=1, keepdim=True).clamp_min(EPS)
+
+
+def split_latent(s: Tensor, spec: GeneratorSpec) -> Latents:
+    """The inverse of `Latents.flat()`: (B, nz + nc + K) -> Latents(z, c, d)."""
+    z, c, d = s.split([spec.nz, spec.nc, spec.n_classes], dim=1)
+    return Latents(z=z, c=c if spec.nc else None, d=d if spec.n_classes else None)
+
+
+class MVAE(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "mvae"]):
+    def __init__(self, *, image_shape: list[int], n_components: int = 6, latent_dim: int = 16, s_dim: int = 32,
+                 width: int = 32, hidden: int = 256, dropout: str = "gs", per_component_p: bool = False,
+                 p_init: float = 0.1, temperature: float = 0.1, spec: Optional[dict] = None,
+                 generator_ref: Optional[dict] = None):
+        super().__init__()
+        self.image_shape = tuple(int(v) for v in image_shape)  # (C, H, W)
+        self.n_components, self.latent_dim = n_components, latent_dim
+        self.spec = GeneratorSpec.from_dict(spec) if spec is not None else None  # None: standalone
+        self.generator_ref = dict(generator_ref or {})  # {"source", "arch", "options", "meta"}
+        if self.spec is not None and s_dim != self.spec.nz + self.spec.nc + self.spec.n_classes:
+            raise ValueError(f"atop a generator s has its latent size {self.spec.nz + self.spec.nc + self.spec.n_classes}"
+                             f", not {s_dim}; build it with MVAE.for_generator")
+        self.encoders = nn.ModuleList(ComponentEncoder(self.image_shape, latent_dim, width, hidden)
+                                      for _ in range(n_components))
+        self.sub_decoders = nn.ModuleList(nn.Linear(latent_dim, s_dim) for _ in range(n_components))  # t_i
+        self.dropout = ComponentDropout(dropout, n_components, per_component_p, p_init, temperature)
+        self.mix_decoder = ConvMixDecoder(s_dim, self.image_shape, width) if self.spec is None else None
+        self.register_buffer("kept", torch.ones(n_components))  # 1 for the components kept by `select_components`
+        self.__dict__["_generator"] = None  # a reference, not a submodule: not in the state dict
+
+    @classmethod
+    def for_generator(cls, generator: Generator, *, arch: Optional[str] = None, options: Optional[dict] = None,
+                      **kwargs: Any) -> "MVAE":
+        """An MVAE whose MixDec is the frozen `generator`; `arch` and `options` are kept to reload it."""
+        spec = generator.spec
+        ref = {"source": generator.source, "arch": arch, "options": dict(options or {}), "meta": generator.meta}
+        model = cls(image_shape=list(spec.image_shape), s_dim=spec.nz + spec.nc + spec.n_classes,
+                    spec=spec.to_dict(), generator_ref=ref, **kwargs)
+        return model.attach(generator)
+
+    # ---- the generator, when MixDec is one ----------------------------------------------------
+    def attach(self, generator: Generator) -> "MVAE":
+        if generator.spec != self.spec:
+            raise SourceError(f"the generator {generator.source!r} has spec {generator.spec.to_dict()}, but the "
+                              f"MVAE was trained atop {self.spec.to_dict() if self.spec else 'no generator'}")
+        self.__dict__["_generator"] = generator.to(self.device)
+        return self
+
+    @property
+    def generator(self) -> Generator:
+        """The referenced generator, loaded on first use."""
+        if self._generator is None:
+            from ganinv.sources import load_generator
+
+            ref = self.generator_ref
+            if not ref.get("source"):
+                raise SourceError("this MVAE has no generator reference; attach one with .attach(generator)")
+            self.attach(load_generator(ref["source"], arch=ref.get("arch"), options=ref.get("options"),
+                                       device=self.device))
+        return self._generator
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        if self._generator is not None:  # keep the generator beside the encoders
+            self._generator._apply(fn, *args, **kwargs)
+        return out
+
+    # ---- the mixture ----------------------------------------------------------------------------
+    def encode(self, x: Tensor) -> MixturePosterior:
+        """x: (B, C, H, W) in [-1, 1] -> every component's (mu_i, logvar_i, a_i)."""
+        mus, logvars, concentrations = zip(*(encoder(x) for encoder in self.encoders))
+        return MixturePosterior(torch.stack(mus, dim=1), torch.stack(logvars, dim=1),
+                                torch.stack(concentrations, dim=1))
+
+    def mix(self, z: Tensor, b: Tensor) -> Tensor:
+        """s = sum_i b_i t_i(z_i) (MVAE Eq. 17); z: (B, K, L), b: (B, K) -> (B, S)."""
+        s_i = torch.stack([t(z[:, i]) for i, t in enumerate(self.sub_decoders)], dim=1)  # (B, K, S)
+        return (b.unsqueeze(2) * s_i).sum(dim=1)
+
+    def decode(self, s: Tensor) -> Tensor:
+        """x_hat = MixDec(s), (B, C, H, W) in [-1, 1]."""
+        if self.mix_decoder is not None:
+            return self.mix_decoder(s)
+        return self.generator.decode(split_latent(s, self.spec))
+
+    def forward(self, x: Tensor) -> MixtureSample:
+        """SPEC section 5, steps 1-5, with fresh noise for z, w and m."""
+        posterior = self.encode(x)
+        z = reparameterize(posterior.mu, posterior.logvar)  # (B, K, L)
+        w = torch.distributions.Dirichlet(posterior.a.float()).rsample()  # (B, K)
+        m = self.dropout.sample(x.shape[0], x.device)  # (B, K)
+        b = mixing_coefficients(w, m)
+        s = self.mix(z, b)
+        return MixtureSample(posterior, z, w, m, b, s, self.decode(s))
+
+    def reconstruct(self, x: Tensor, component: Optional[int] = None) -> Tensor:
+        """Deterministic reconstruction from the means: z_i = mu_i and b = E[w] over the kept components,
+        or `b = e_component` to see what one component alone encodes (MVAE Figs. 2, 3)."""
+        posterior = self.encode(x)
+        if component is None:
+            b = mixing_coefficients(posterior.mean_weights(), self.kept.expand_as(posterior.a))
+        else:
+            b = F.one_hot(torch.tensor(component, device=x.device), self.n_components).float().expand_as(posterior.a)
+        return self.decode(self.mix(posterior.mu, b))
+
+    @torch.no_grad()
+    def select_components(self, n_draws: int = 1000, generator: Optional[torch.Generator] = None) -> dict[str, Any]:
+        """SPEC section 5, step 7: a component is kept when its mask is above the threshold of its dropout kind
+        in most of `n_draws` draws (at least one is kept). `selected_k` is the mean number above the threshold
+        per draw, the paper's "Selected K" (MVAE Table VI)."""
+        rates = self.dropout.keep_rates(n_draws, generator).to(self.kept.device)  # (K,)
+        kept = rates >= 0.5
+        if not kept.any():
+            kept[rates.argmax()] = True
+        self.kept.copy_(kept.float())
+        return {"selected_k": round(rates.sum().item(), 3), "kept": kept.nonzero().flatten().tolist(),
+                "keep_rates": [round(r, 3) for r in rates.tolist()],
+                "p": [round(p, 4) for p in self.dropout.p().tolist()] if self.dropout.kind != "none" else []}
+
+    def feature_layout(self) -> dict[str, int]:
+        """The column blocks of `MixturePosterior.features()`: z1, z2, ... of latent_dim each."""
+        return {f"z{i + 1}": self.latent_dim for i in range(self.n_components)}
+
+    # ---- artifacts ----------------------------------------------------------------------------
+    def save_pretrained(self, save_directory, **kwargs: Any):
+        """Write config.json + model.safetensors atomically (a kill mid-save keeps the old artifact)."""
+        from ganinv.atomic import atomic_dir
+
+        with atomic_dir(Path(save_directory)) as tmp:
+            super().save_pretrained(tmp, **kwargs)
+        return None
+
+    @classmethod
+    def load(cls, source: str, device: Optional[str | torch.device] = None) -> "MVAE":
+        """From an artifact folder, a run folder (its `mvae/`), or a hub id (`hub:owner/name` or `owner/name`)."""
+        path = Path(source)
+        if path.is_dir() and (path / "mvae" / "config.json").is_file():
+            path = path / "mvae"
+        if path.is_dir() and not (path / "config.json").is_file():
+            raise SourceError(f"{path} holds no MVAE (no config.json); give a run folder of `ganinv mvae fit`")
+        try:
+            with contextlib.redirect_stdout(sys.stderr):  # the mixin prints progress on stdout
+                model = cls.from_pretrained(str(path) if path.is_dir() else source.removeprefix("hub:"), strict=True)
+        except (OSError, ValueError, RuntimeError, TypeError) as exc:
+            raise SourceError(f"cannot load an MVAE from {source!r}: {str(exc).splitlines()[0]}; give a run folder, "
+                              "an artifact folder or a Hub repo id (cached when HF_HUB_OFFLINE=1)") from None
+        model.eval()
+        if device is not None:
+            model.to(device)
+        return model

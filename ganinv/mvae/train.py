@@ -1,0 +1,221 @@
+"""`ganinv mvae fit`: train an MVAE (SPEC section 5; MVAE Algorithm 1), atop a generator or standalone.
+
+- Atop a generator (`generator` set): MixDec is the frozen `G`, `s` a vector of its flat latent
+  `(z, c, d)`; trained data-free on `x' = G(u~)`, `u~` from the priors, exactly as SPEC section 5,
+  with the optional **beyond** term `lambda_s * ||s - u~||^2` (the true latent of a dream is known).
+- Standalone (`data` set): a convolutional MixDec of its own, trained on real images.
+
+After the loop: component selection (step 7), reconstruction error of real test images (and of
+held-out generated ones atop a generator), a picture of what each component reconstructs alone,
+and the model saved with `save_pretrained` in `<run>/mvae`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from ganinv import losses
+from ganinv.atomic import write_json
+from ganinv.data import fit_to_shape, load_images
+from ganinv.errors import GaninvError
+from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruction_metrics
+from ganinv.images import save_side_by_side
+from ganinv.mvae.dropout import KINDS
+from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
+from ganinv.mvae.model import MVAE, MixtureSample
+from ganinv.runs import Run, seed_everything
+from ganinv.sources import load_generator
+
+EVAL_SEED_OFFSET = 1_000_003  # held-out generated samples and selection draws come from streams of their own
+
+
+@dataclass
+class MVAEConfig:
+    # what it learns from: exactly one of `generator` and `data`
+    generator: Optional[str] = None  # a ganinv generator source: MixDec = the frozen G, trained on x' ~ G
+    arch: Optional[str] = None  # architecture for generator weights that do not name one
+    options: dict[str, Any] = field(default_factory=dict)  # architecture options of the generator
+    trust_remote_code: bool = False  # allow full pickles for the generator (can run code)
+    data: Optional[str] = None  # standalone: mnist, fashion-mnist, an image folder or file
+    root: Optional[str] = None  # dataset folder for `data` and `eval_real` (nothing is downloaded)
+    split: str = "train"  # split of `data`
+    limit: Optional[int] = None  # use the first N images of `data`
+    # the mixture (ganinv.mvae.model)
+    n_components: int = 6  # K before selection (MVAE Table VI starts from 4 or 6)
+    latent_dim: int = 16  # size of each component's z_i
+    s_dim: int = 32  # size of s for the standalone MixDec (atop a generator: its latent size)
+    width: int = 32  # channels of each encoder's first convolution (and of the standalone MixDec)
+    hidden: int = 256  # encoder features before the heads
+    dropout: str = "gs"  # component dropout: gs, gau, bernoulli, none (ganinv.mvae.dropout)
+    per_component_p: bool = False  # one dropout rate p_i per component (beyond) instead of one tied p
+    p_init: float = 0.1  # initial dropout rate
+    temperature: float = 0.1  # T of the Gumbel-softmax masks (MVAE Sec. III-D)
+    # the loss (SPEC section 5, step 6)
+    beta: float = 1.0  # weight of dHSIC(z_1..z_K) (MVAE Sec. V)
+    lambda_s: float = 0.0  # atop a generator: weight of ||s - u~||^2 (beyond)
+    # optimisation
+    steps: int = 3000  # Adam steps
+    batch_size: int = 64
+    lr: float = 1e-3
+    # evaluation
+    eval_real: Optional[str] = None  # real images to reconstruct at the end; default: `data`'s test split
+    eval_limit: int = 1000  # first N of them
+    eval_samples: int = 1000  # held-out generated samples (atop a generator)
+    log_every: int = 50  # steps between metrics.jsonl records
+    seed: int = 0
+    device: Optional[str] = None  # default: cuda when available
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class MVAELosses:
+    total: Tensor  # what gets backpropagated
+    rec: Tensor  # 0.5 * sum over pixels (x_hat - x)^2 (Eq. 29)
+    kl_z: Tensor  # (1/K) sum_i KL(q(z_i|x) || N(0, I))
+    kl_w: Tensor  # KL(Dir(a) || Dir(1)) (Eq. 28)
+    dhsic: Tensor  # dHSIC(z_1..z_K) (Eq. 15)
+    dropout: Tensor  # -H(p) for gs, the KL of Eq. 19 for gau
+    latent: Tensor  # ||s - u~||^2 atop a generator (beyond); 0 otherwise
+
+
+def mvae_loss(model: MVAE, x: Tensor, sample: MixtureSample, config: MVAEConfig,
+              true_latent: Optional[Tensor] = None) -> MVAELosses:
+    """SPEC section 5, step 6 (MVAE Eqs. 18, 24); `true_latent` (B, S) is u~ of a dreamed batch, for lambda_s."""
+    posterior = sample.posterior
+    rec = reconstruction_loss(x, sample.x_hat)
+    kl_z = torch.stack([losses.kl_normal_to_standard(posterior.mu[:, i], posterior.logvar[:, i])
+                        for i in range(model.n_components)]).mean()
+    kl_w = dirichlet_kl(posterior.a)
+    independence = dhsic(list(sample.z.unbind(dim=1)))
+    dropout = model.dropout.penalty().to(x.device)
+    latent = x.new_zeros(())
+    if true_latent is not None and config.lambda_s:
+        latent = (sample.s - true_latent).square().sum(dim=1).mean()
+    total = rec + kl_z + kl_w + config.beta * independence + dropout + config.lambda_s * latent
+    return MVAELosses(total, rec, kl_z, kl_w, independence, dropout, latent)
+
+
+@dataclass
+class MVAEResult:
+    run_dir: Path
+    model: MVAE
+    summary: dict[str, Any]  # eval.json: selection and reconstruction errors
+
+
+def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAEResult:
+    """Train an MVAE as `config` says into the new run folder `out` (config.json, metrics.jsonl, eval.json,
+    components.png, mvae/)."""
+    if config.dropout not in KINDS:
+        raise GaninvError(f"unknown dropout {config.dropout!r}; choose from {', '.join(KINDS)}")
+    if (config.generator is None) == (config.data is None):
+        raise GaninvError("give exactly one of a generator (MVAE atop it, data-free) and data (standalone MVAE)")
+    run = Run(out)
+    run.check_new()
+    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    seed_everything(config.seed)
+    model_options = dict(n_components=config.n_components, latent_dim=config.latent_dim, width=config.width,
+                         hidden=config.hidden, dropout=config.dropout, per_component_p=config.per_component_p,
+                         p_init=config.p_init, temperature=config.temperature)
+    generator, images = None, None
+    if config.generator is not None:
+        generator = load_generator(config.generator, arch=config.arch, options=config.options, device=device,
+                                   trust_remote_code=config.trust_remote_code)
+        model = MVAE.for_generator(generator, arch=config.arch, options=config.options, **model_options).to(device)
+    else:
+        images = load_images(config.data, root=config.root, split=config.split, limit=config.limit).images
+        model = MVAE(image_shape=list(images.shape[1:]), s_dim=config.s_dim, **model_options).to(device)
+    run.create({"mvae": config.to_dict(),
+                "generator": None if generator is None else {"source": generator.source, "meta": generator.meta,
+                                                             "spec": generator.spec.to_dict()}})
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
+    sampler = torch.Generator(device=device).manual_seed(config.seed + 1)  # dreamed latents
+    indices = torch.Generator().manual_seed(config.seed + 1)  # batches of real images
+
+    names = [f.name for f in dataclasses.fields(MVAELosses)]
+    running = torch.zeros(len(names), device=device)
+    progress = tqdm(total=config.steps, disable=quiet, file=sys.stderr, dynamic_ncols=True, desc="mvae")
+    for step in range(1, config.steps + 1):
+        model.train()
+        true_latent = None
+        if generator is not None:
+            latents = generator.sample_latents(config.batch_size, generator=sampler)
+            with torch.no_grad():
+                x = generator.decode(latents)  # (B, C, H, W): x' ~ G
+            true_latent = latents.flat()  # (B, nz + nc + K)
+        else:
+            x = images[torch.randint(len(images), (config.batch_size,), generator=indices)].to(device)
+        terms = mvae_loss(model, x, model(x), config, true_latent)
+        optimizer.zero_grad(set_to_none=True)
+        terms.total.backward()
+        optimizer.step()
+        running += torch.stack([getattr(terms, n).detach().float() for n in names])
+        if step % config.log_every == 0 or step == config.steps:
+            count = (step - 1) % config.log_every + 1
+            record = {"step": step, **dict(zip(names, (running / count).tolist())),
+                      "p": model.dropout.p().tolist() if config.dropout != "none" else []}
+            running.zero_()
+            run.log_metrics(record)
+            progress.set_postfix(loss=f"{record['total']:.1f}", rec=f"{record['rec']:.1f}")
+        progress.update(1)
+    progress.close()
+
+    model.eval()
+    selection = model.select_components(generator=torch.Generator(device=device).manual_seed(config.seed + 2))
+    summary: dict[str, Any] = {"run": str(run.folder), "dropout": config.dropout,
+                               "initial_k": config.n_components, **selection}
+    real = evaluation_images(config, model)
+    if real is not None:
+        summary["real"] = evaluate(model, real)
+        save_components(model, real[:8], run.folder / "components.png")
+    if generator is not None:
+        _, dreams = held_out_samples(generator, config.eval_samples, config.seed + EVAL_SEED_OFFSET)
+        summary["generated"] = evaluate(model, dreams)
+        if real is None:
+            save_components(model, dreams[:8], run.folder / "components.png")
+    write_json(run.folder / "eval.json", summary)
+    model.save_pretrained(run.folder / "mvae")
+    return MVAEResult(run.folder, model, summary)
+
+
+def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
+    """The real test images to reconstruct, in the model's image shape: `eval_real`, else `data`'s test split."""
+    source = config.eval_real or config.data
+    if source is None:
+        return None
+    images = load_images(source, root=config.root, split="test", limit=config.eval_limit).images
+    images, warning = fit_to_shape(images, model.image_shape)
+    if warning:
+        print(f"Warning: {warning}", file=sys.stderr)
+    return images
+
+
+@torch.no_grad()
+def reconstruct_all(model: MVAE, images: Tensor, component: Optional[int] = None,
+                    batch_size: int = 256) -> Tensor:
+    """`model.reconstruct` in batches on the model's device, (N, C, H, W) on the CPU."""
+    return torch.cat([model.reconstruct(images[i:i + batch_size].to(model.device), component).cpu()
+                      for i in range(0, images.shape[0], batch_size)])
+
+
+def evaluate(model: MVAE, images: Tensor) -> dict[str, Any]:
+    """Reconstruction error of the mixture (kept components, mean weights), beside the mean-image baseline;
+    `sse_per_image` on the [0, 1] scale is the unit of MVAE Table VI."""
+    return {"n": images.shape[0], **reconstruction_metrics(images, reconstruct_all(model, images)),
+            "mean_image_baseline": mean_image_baseline(images)}
+
+
+def save_components(model: MVAE, images: Tensor, path: Path) -> None:
+    """One row per image: the original, the mixture's reconstruction, then each component alone (b = e_i)."""
+    columns = [images, reconstruct_all(model, images)]
+    columns += [reconstruct_all(model, images, component=i) for i in range(model.n_components)]
+    save_side_by_side(columns, path, groups_per_row=1)

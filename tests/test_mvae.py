@@ -1,0 +1,238 @@
+"""MVAE (SPEC section 5): the loss terms against independent formulas, the masks, the mixture, training,
+save/load, features and the command line."""
+
+import json
+import math
+import statistics
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from ganinv.cli.main import cli
+from ganinv.data import ImageSet
+from ganinv.errors import SourceError
+from ganinv.features import inverter_features
+from ganinv.mvae.dropout import KSW, ComponentDropout, gau_kl, gs_mask
+from ganinv.mvae.losses import dhsic, dirichlet_kl
+from ganinv.mvae.model import MVAE, mixing_coefficients
+from ganinv.mvae.train import MVAEConfig, train_mvae
+from ganinv.spec import GeneratorSpec
+
+TINY_MODEL = dict(n_components=3, latent_dim=4, width=8, hidden=32)
+
+
+class LinearNet(nn.Module):
+    """G(z, c, d) = tanh(W [z, c, d] + b) as a 16x16 image: every latent direction moves the image."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4 + 1 + 3, 256)
+
+    def forward(self, z, c, d):
+        return torch.tanh(self.linear(torch.cat([z, c, d], dim=1))).view(-1, 1, 16, 16)
+
+
+def tiny_generator():
+    """The `module:callable` source of the tests' generator: seeded, with z (4), c (1) and d (3 categories)."""
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        net = LinearNet()
+    return net, GeneratorSpec(nz=4, image_shape=(1, 16, 16), nc=1, n_classes=3)
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """A short run atop the tiny generator."""
+    config = MVAEConfig(generator="test_mvae:tiny_generator", steps=60, batch_size=16, lr=3e-3, log_every=10,
+                        eval_samples=32, lambda_s=1.0, device="cpu", **TINY_MODEL)
+    return train_mvae(config, tmp_path_factory.mktemp("runs") / "mvae", quiet=True)
+
+
+def tiny_images(n=32, seed=0) -> torch.Tensor:
+    return torch.rand(n, 1, 16, 16, generator=torch.Generator().manual_seed(seed)) * 2 - 1  # (N, 1, 16, 16)
+
+
+# ---- loss terms -------------------------------------------------------------------------------------
+def test_dirichlet_kl_matches_torch():
+    gen = torch.Generator().manual_seed(0)
+    a = torch.rand(5, 4, generator=gen) * 3 + 0.1
+    b = torch.rand(4, generator=gen) * 3 + 0.1
+    expected = torch.distributions.kl_divergence(torch.distributions.Dirichlet(a), torch.distributions.Dirichlet(b))
+    assert torch.allclose(dirichlet_kl(a, b), expected.mean(), atol=1e-5)
+    flat = torch.distributions.Dirichlet(torch.ones(4))
+    assert torch.allclose(dirichlet_kl(a), torch.distributions.kl_divergence(torch.distributions.Dirichlet(a),
+                                                                             flat).mean(), atol=1e-5)
+    assert dirichlet_kl(torch.ones(2, 4)).abs() < 1e-6
+
+
+def loop_dhsic(latents: list[torch.Tensor]) -> float:
+    """The V-statistic of SPEC section 5 with explicit loops, bandwidths by the median of pairwise squared distances."""
+    n = latents[0].shape[0]
+    kernels = []
+    for z in latents:
+        squared = [[float(((z[a] - z[b]) ** 2).sum()) for b in range(n)] for a in range(n)]
+        h2 = 0.5 * statistics.median(squared[a][b] for a in range(n) for b in range(a + 1, n))
+        kernels.append([[math.exp(-squared[a][b] / (2 * h2)) for b in range(n)] for a in range(n)])
+    joint = sum(math.prod(k[a][b] for k in kernels) for a in range(n) for b in range(n)) / n ** 2
+    product = math.prod(sum(k[a][b] for a in range(n) for b in range(n)) / n ** 2 for k in kernels)
+    cross = sum(math.prod(sum(k[a][b] for b in range(n)) / n for k in kernels) for a in range(n)) / n
+    return joint + product - 2 * cross
+
+
+def test_dhsic_equals_the_loop_formula():
+    gen = torch.Generator().manual_seed(1)
+    latents = [torch.randn(7, d, generator=gen) for d in (2, 1, 3)]  # 21 pairs: an odd count, one median
+    latents[1] = latents[1] + latents[0][:, :1]  # some dependence, so the value is not ~0
+    assert dhsic(latents).item() == pytest.approx(loop_dhsic(latents), rel=1e-5, abs=1e-7)
+
+
+def test_dhsic_is_nonnegative_near_zero_for_independent_and_large_for_dependent():
+    gen = torch.Generator().manual_seed(2)
+    independent = [torch.randn(256, 2, generator=gen) for _ in range(2)]
+    base = torch.randn(256, 2, generator=gen)
+    dependent = [base, base + 0.1 * torch.randn(256, 2, generator=gen)]
+    small, large = dhsic(independent).item(), dhsic(dependent).item()
+    assert 0 <= small < 0.005  # the V-statistic's O(1/n) bias
+    assert large > 10 * small
+    for seed in range(5):  # >= 0 on any sample
+        g = torch.Generator().manual_seed(seed)
+        assert dhsic([torch.randn(16, 2, generator=g) for _ in range(4)]).item() >= -1e-7
+
+
+# ---- dropout masks ----------------------------------------------------------------------------------
+def test_gau_kl_uses_the_kingma_salimans_welling_constants():
+    assert KSW == (1.16145124, -1.50204118, 0.58629921)
+    assert gau_kl(torch.tensor(1.0)).item() == pytest.approx(-(1.16145124 - 1.50204118 + 0.58629921), abs=1e-6)
+    tau = 0.25
+    expected = -(0.5 * math.log(tau) + 1.16145124 * tau - 1.50204118 * tau ** 2 + 0.58629921 * tau ** 3)
+    assert gau_kl(torch.tensor(tau)).item() == pytest.approx(expected, abs=1e-6)
+    taus = torch.linspace(0.01, 1.0, 50)
+    assert (gau_kl(taus).diff() < 0).all()  # the penalty falls as the dropout rate rises, up to tau = 1
+    dropout = ComponentDropout("gau", 3, p_init=0.1)
+    with torch.no_grad():
+        dropout.p_logit.fill_(3.0)  # p = 0.95, clamped to 0.5 (tau = 1)
+    assert dropout.p().item() == 0.5
+    assert dropout.penalty().item() == pytest.approx(-(1.16145124 - 1.50204118 + 0.58629921), abs=1e-6)
+
+
+def test_gs_mask_is_the_two_class_gumbel_softmax_with_the_fix():
+    gen = torch.Generator().manual_seed(3)
+    p_logit = torch.randn(5, generator=gen)
+    g1, g2 = -torch.rand(2, 5, generator=gen).log().neg().log()  # Gumbel(0, 1)
+    p, temperature = torch.sigmoid(p_logit), 0.1
+    keep = torch.exp((torch.log(1 - p) + g1) / temperature)
+    drop = torch.exp((torch.log(p) + g2) / temperature)  # the fix: log p, not log(1 - p)
+    assert torch.allclose(gs_mask(p_logit, g1, g2, temperature), keep / (keep + drop), atol=1e-5)
+
+    dropout = ComponentDropout("gs", 4, p_init=0.3)
+    masks = dropout.sample(5000, torch.device("cpu"), torch.Generator().manual_seed(4))  # (5000, 4)
+    assert (masks > 0.5).float().mean().item() == pytest.approx(0.7, abs=0.02)  # kept with probability 1 - p
+    h = -(0.3 * math.log(0.3) + 0.7 * math.log(0.7))
+    assert dropout.penalty().item() == pytest.approx(-h, abs=1e-5)  # -H(p), one tied p
+    masks.sum().backward()
+    assert dropout.p_logit.grad is not None and dropout.p_logit.grad.item() < 0  # raising p lowers the masks
+
+
+def test_bernoulli_and_none_masks():
+    bernoulli = ComponentDropout("bernoulli", 3, per_component=True, p_init=0.5)
+    masks = bernoulli.sample(4000, torch.device("cpu"), torch.Generator().manual_seed(5))
+    assert set(masks.unique().tolist()) == {0.0, 1.0} and not masks.requires_grad
+    assert masks.mean().item() == pytest.approx(0.5, abs=0.03) and bernoulli.penalty().item() == 0
+    assert (ComponentDropout("none", 3).sample(2, torch.device("cpu")) == 1).all()
+
+
+# ---- the mixture ------------------------------------------------------------------------------------
+def test_b_sums_to_one_and_dropped_components_get_no_weight():
+    w = torch.distributions.Dirichlet(torch.ones(3)).sample((6,))  # (6, 3)
+    m = torch.tensor([[1.0, 0.0, 1.0]]).expand(6, 3)
+    b = mixing_coefficients(w, m)
+    assert torch.allclose(b.sum(dim=1), torch.ones(6)) and (b[:, 1] == 0).all()
+
+    torch.manual_seed(0)
+    model = MVAE(image_shape=[1, 16, 16], s_dim=8, **TINY_MODEL)
+    sample = model(tiny_images(8))
+    assert torch.allclose(sample.b.sum(dim=1), torch.ones(8), atol=1e-5) and (sample.b >= 0).all()
+    assert sample.x_hat.shape == (8, 1, 16, 16) and sample.s.shape == (8, 8)
+    alone = model.reconstruct(tiny_images(2), component=1)
+    assert torch.allclose(model.decode(model.sub_decoders[1](model.encode(tiny_images(2)).mu[:, 1])), alone)
+
+
+def test_training_atop_a_generator_reduces_the_loss_and_selects_components(trained):
+    records = [json.loads(line) for line in (trained.run_dir / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [10, 20, 30, 40, 50, 60]
+    assert records[-1]["rec"] < 0.8 * records[0]["rec"] and records[-1]["total"] < records[0]["total"]
+    summary = json.loads((trained.run_dir / "eval.json").read_text())
+    assert 0 < summary["selected_k"] <= 3 and summary["kept"] and len(summary["keep_rates"]) == 3
+    assert summary["generated"]["sse_per_image"] < 0.5 * summary["generated"]["mean_image_baseline"]["sse_per_image"]
+    assert (trained.run_dir / "components.png").is_file()
+    assert trained.model.kept.tolist() == [float(i in summary["kept"]) for i in range(3)]
+
+
+def test_save_load_round_trip(trained):
+    loaded = MVAE.load(str(trained.run_dir))  # the run folder; the generator is reloaded from its reference
+    original = trained.model.state_dict()
+    assert set(loaded.state_dict()) == set(original)
+    assert all(torch.equal(loaded.state_dict()[k], v) for k, v in original.items())
+    x = tiny_images(4)
+    with torch.no_grad():
+        assert torch.allclose(loaded.reconstruct(x), trained.model.reconstruct(x), atol=1e-6)
+    assert loaded.spec == trained.model.spec and loaded.feature_layout() == {"z1": 4, "z2": 4, "z3": 4}
+
+
+def test_a_corrupt_artifact_is_refused(trained, tmp_path):
+    from safetensors.torch import load_file, save_file
+
+    folder = tmp_path / "broken"
+    trained.model.save_pretrained(folder)
+    weights = load_file(str(folder / "model.safetensors"))
+    weights.pop("kept")
+    save_file(weights, str(folder / "model.safetensors"))
+    with pytest.raises(SourceError, match="cannot load an MVAE"):
+        MVAE.load(str(folder))
+
+
+def test_features_are_every_components_mean(trained):
+    x = tiny_images(5)
+    features = inverter_features(trained.model, ImageSet(x, torch.arange(5)), progress=False)
+    assert features.layout == {"z1": 4, "z2": 4, "z3": 4}
+    with torch.no_grad():
+        assert torch.allclose(features.features, trained.model.encode(x).mu.flatten(1), atol=1e-6)
+    assert torch.equal(features.part("z2"), features.features[:, 4:8])
+
+
+# ---- the command line -------------------------------------------------------------------------------
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def test_cli_standalone_fit_and_features(tmp_path):
+    images = tmp_path / "images.npz"
+    np.savez(images, images=tiny_images(24).numpy(), labels=np.arange(24) % 3)
+    run = tmp_path / "run"
+    result = invoke("mvae", "fit", "--data", images, "--components", 2, "--latent-dim", 3, "--s-dim", 6, "--width", 4,
+                    "--hidden", 16, "--steps", 4, "--batch-size", 8, "--dropout", "gau", "--device", "cpu",
+                    "--out", run, "--quiet")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["dropout"] == "gau" and summary["initial_k"] == 2 and summary["real"]["n"] == 24
+    result = invoke("mvae", "features", "--mvae", run, images, "--out", tmp_path / "f.safetensors")
+    assert result.exit_code == 0, result.output
+    assert "24 rows x 6 features" in result.stdout
+
+
+@pytest.mark.parametrize("args,message", [
+    (("fit", "--generator", "builtin:mnist", "--data", "mnist", "--out", "{tmp}/r"), "not both"),
+    (("fit", "--data", "{tmp}/missing", "--out", "{tmp}/r"), "does not exist"),
+    (("fit", "--data", "mnist", "--out", "{tmp}/r"), "needs --root"),
+    (("fit", "--generator", "no/such/generator", "--out", "{tmp}/r"), "cannot resolve generator source"),
+    (("features", "--mvae", "{tmp}", "mnist", "--out", "{tmp}/f.safetensors"), "holds no MVAE"),
+])
+def test_cli_errors_are_one_line(tmp_path, args, message):
+    result = invoke("mvae", *[a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error:")]) == 1
