@@ -54,14 +54,15 @@ class Generator(nn.Module):
                        device: Optional[torch.device] = None) -> Latents:
         """Draw `n` latents from the standardised priors: z, c ~ N(0, I), d ~ Cat(1/K) one-hot."""
         device = device if device is not None else self.device
+        dtype = self.dtype if self.dtype.is_floating_point else torch.float32
         gen_device = generator.device if generator is not None else device
-        z = torch.randn(n, self.spec.nz, generator=generator, device=gen_device).to(device)
+        z = torch.randn(n, self.spec.nz, generator=generator, device=gen_device).to(device, dtype)
         c = d = None
         if self.spec.nc:
-            c = torch.randn(n, self.spec.nc, generator=generator, device=gen_device).to(device)
+            c = torch.randn(n, self.spec.nc, generator=generator, device=gen_device).to(device, dtype)
         if self.spec.n_classes:
             labels = torch.randint(self.spec.n_classes, (n,), generator=generator, device=gen_device).to(device)
-            d = nn.functional.one_hot(labels, self.spec.n_classes).float()
+            d = nn.functional.one_hot(labels, self.spec.n_classes).to(dtype)
         return Latents(z=z, c=c, d=d)
 
     def to_native_z(self, z: torch.Tensor) -> torch.Tensor:

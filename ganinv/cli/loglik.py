@@ -1,0 +1,146 @@
+"""`ganinv loglik`: bounds on the log-likelihood of images under a generator (SPEC section 3).
+
+    ganinv loglik --inverter runs/fit --generated 1000 --k 1,16,256 --out generated.jsonl
+    ganinv loglik --inverter runs/fit mnist --root DATA --split test --fit-sigma --out test.jsonl
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from typing import Optional
+
+import click
+import torch
+
+from ganinv.atomic import atomic_path
+from ganinv.cli.options import device_option, image_options, resolve_device, seed_option
+from ganinv.data import fit_to_shape, load_images
+from ganinv.dreaming import DreamingConfig
+from ganinv.errors import GaninvError
+from ganinv.inverter import Inverter
+from ganinv.loglik import LogLikelihood, bits_per_dim, fit_sigma, log_likelihood
+
+LABELS = {"elbo": "ELBO (SS-AVL Eq. 18)", "surrogate": "surrogate LL (SS-AVL Table 4: -SSE[0,1] - KL)",
+          "kl": "KL(q || prior)", "mse_sum": "MSE (SSE on [0,1] of G(mean))"}
+
+
+def parse_ks(text: str) -> list[int]:
+    try:
+        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+    except ValueError:
+        ks = []
+    if not ks or ks[0] < 1:
+        raise GaninvError(f"--k takes positive sample sizes separated by commas (e.g. 1,16,256), got {text!r}")
+    return ks
+
+
+def finite_or_none(value: float) -> Optional[float]:
+    return value if math.isfinite(value) else None  # JSON has no NaN
+
+
+def image_records(result: LogLikelihood, labels: Optional[torch.Tensor], names: list[str]) -> list[dict]:
+    """One JSON object per image: every bound in nats and bits/dim, the surrogate, KL and MSE."""
+    bounds = result.bounds()
+    records = []
+    for i in range(len(result)):
+        record: dict = {"index": i}
+        if labels is not None:
+            record["label"] = int(labels[i])
+        if names:
+            record["name"] = names[i]
+        for name, values in bounds.items():
+            record[name] = values[i].item()
+            record[f"{name}_bpd"] = bits_per_dim(values[i].item(), result.image_dim)
+        record["elbo_se"] = finite_or_none(result.elbo_se[i].item())
+        for name in ("surrogate", "kl", "mse_sum"):
+            record[name] = getattr(result, name)[i].item()
+        record["sigma_x"] = result.sigma_x
+        records.append(record)
+    return records
+
+
+def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
+    click.echo(f"{summary['images']} images from {summary['images_from']}, sigma_x = {summary['sigma_x']:.4g} "
+               f"({summary['sigma_x_from']}), {summary['images_per_s']:.1f} images/s on {summary['device']}")
+    click.echo(f"{'':46} {'mean':>12} {'s.e.':>9} {'bits/dim':>9}")
+    for name, stat in stats.items():
+        label = LABELS.get(name, name.replace("iw_", "IW_") + " (importance-weighted)")
+        bpd = f"{stat['bpd']:9.4f}" if "bpd" in stat else ""
+        click.echo(f"{label:46} {stat['mean']:12.3f} {stat['se']:9.3f} {bpd}")
+
+
+@click.command("loglik")
+@image_options(required=False)
+@click.option("--inverter", "inverter_source", required=True,
+              help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id.")
+@click.option("--generated", type=click.IntRange(min=1), default=None,
+              help="Score N fresh samples of the inverter's generator instead of IMAGES.")
+@click.option("--k", "k_text", default="1,16,256", show_default=True,
+              help="Sample sizes of the importance-weighted bounds, comma-separated.")
+@click.option("--sigma-x", type=click.FloatRange(min=0, min_open=True), default=None,
+              help=f"Observation std on the [-1, 1] scale [default: {DreamingConfig.sigma_x}, as in `ganinv fit`].")
+@click.option("--fit-sigma", "fit_sigma_flag", is_flag=True, default=False,
+              help="Pick sigma_x maximising the ELBO on held-out generated samples (recorded in the output).")
+@click.option("--fit-n", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Generated samples used by --fit-sigma.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="Write one JSON line per image here (.jsonl).")
+@click.option("--json", "as_json", is_flag=True, default=False, help="Print the summary as JSON.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Images encoded together (the Monte Carlo draws depend on it).")
+@click.option("--chunk-size", type=click.IntRange(min=1), default=2048, show_default=True,
+              help="Images per generator call; bounds the memory whatever k is.")
+@device_option
+@seed_option
+def loglik(images, root, split, limit, inverter_source, generated, k_text, sigma_x, fit_sigma_flag, fit_n, out,
+           as_json, batch_size, chunk_size, device, seed):
+    """ELBO and importance-weighted bounds on log p(x) per image (SS-AVL Proposition 3, SPEC section 3)."""
+    ks = parse_ks(k_text)
+    if (images is None) == (generated is None):
+        raise GaninvError("give either IMAGES (a dataset, folder or file) or --generated N, not both or neither")
+    if fit_sigma_flag and sigma_x is not None:
+        raise GaninvError("--sigma-x and --fit-sigma exclude each other; give one")
+    device = resolve_device(device)
+    inverter = Inverter.load(inverter_source, device=device)
+    rng = torch.Generator(device=device).manual_seed(seed)
+
+    labels, names = None, []
+    if generated is not None:
+        _, x = inverter.generator.sample(generated, generator=rng)
+        images_from = f"the generator ({generated} samples, seed {seed})"
+    else:
+        image_set = load_images(images, root=root, split=split, limit=limit)
+        x, warning = fit_to_shape(image_set.images, inverter.spec.image_shape)
+        if warning:
+            click.echo(f"Warning: {warning}", err=True)
+        labels, names = image_set.labels, image_set.names
+        images_from = images if images not in ("mnist", "fashion-mnist") else f"{images} {split}"
+
+    if fit_sigma_flag:
+        sigma_x = fit_sigma(inverter, fit_n, batch_size=batch_size, chunk_size=chunk_size, generator=rng)
+        sigma_from = f"fitted: maximises the ELBO on {fit_n} held-out generated samples"
+        click.echo(f"fitted sigma_x = {sigma_x:.4g}", err=True)
+    else:
+        sigma_from = "given" if sigma_x is not None else "default"
+        sigma_x = sigma_x if sigma_x is not None else DreamingConfig.sigma_x
+
+    started = time.perf_counter()
+    result = log_likelihood(inverter, x, ks=ks, sigma_x=sigma_x, batch_size=batch_size, chunk_size=chunk_size,
+                            generator=rng, progress=True)
+    seconds = time.perf_counter() - started
+
+    if out is not None:
+        with atomic_path(out) as tmp:
+            tmp.write_text("".join(json.dumps(r) + "\n" for r in image_records(result, labels, names)))
+    stats = result.summary()
+    summary = {"inverter": inverter_source, "images_from": images_from, "images": len(result), "k": ks,
+               "sigma_x": sigma_x, "sigma_x_from": sigma_from, "seed": seed, "device": str(device),
+               "seconds": seconds, "images_per_s": len(result) / seconds,
+               "stats": {name: {key: finite_or_none(v) for key, v in stat.items()} for name, stat in stats.items()}}
+    if as_json:
+        click.echo(json.dumps(summary, indent=2))
+    else:
+        print_table(summary, stats)
+

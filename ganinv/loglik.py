@@ -1,0 +1,249 @@
+"""Log-likelihoods of images under a generator, through its inverter (SPEC section 3; SS-AVL Proposition 3).
+
+The model is the generator with its priors and the Gaussian observation model of SPEC section 2:
+`u = (z, c, d)`, `z, c ~ N(0, I)`, `d ~ Cat(1/K)`, `x | u ~ N(G(u), sigma_x^2 I)` on the [-1, 1]
+scale, `D = C*H*W` pixels. The inverter's posterior `q(z|x) q(c|x) q(d|x)` is the proposal.
+
+For each image, `S = max(ks)` samples `(z_i, c_i) ~ q(z, c | x)` are drawn. The categorical code
+is summed over its `K` values when `K <= max_enumerate`, otherwise one `d_i ~ q(d | x)` is drawn
+per sample. Then:
+
+- `elbo`, SS-AVL Eq. 18: `E_q[log p(x | u) + log p(u) - log q(u | x)]`, the mean over the `S`
+  samples, exact in `d` when it is enumerated. The KL terms of `z` and `c` are estimated with the
+  same samples, so the estimate is exact (zero variance) when `q` is the true posterior.
+- `iw[k]`, SPEC section 3 (**beyond**): `logsumexp_{i<=k} log w_i - log k` on the first `k`
+  samples. With `d` enumerated, `w_i = sum_d p(x | z_i, c_i, d) p(d) p(z_i) p(c_i) / q(z_i, c_i | x)`:
+  `d` is summed out exactly, `q(d|x)` drops out, and `IW_1 >= ELBO` already. With `d` sampled,
+  `w_i = p(x, u_i) / q(u_i | x)` and `IW_1 = ELBO` in expectation. Either way
+  `IW_k <= IW_2k <= log p(x)` in expectation, tending to `log p(x)`.
+- `surrogate`, SS-AVL Table 4, labelled as such: `-E_q[SSE on [0, 1]] - KL`, KL in closed form.
+- `mse_sum`: SSE on [0, 1] of `G(posterior mean)`, the papers' MSE unit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+from tqdm import tqdm
+
+from ganinv.dreaming import DreamingConfig
+from ganinv.errors import DataError
+from ganinv.inverter import Inverter
+
+LOG_2PI = math.log(2 * math.pi)
+MAX_ENUMERATE = 16  # sum d exactly up to this many categories, sample it above
+
+
+# ---- per-example log-densities (summed over the last dimension, no batch reduction) --------
+def log_normal(x: Tensor, mu: Tensor, logvar: Tensor) -> Tensor:
+    """log N(x; mu, diag(exp(logvar)))."""
+    return -0.5 * ((x - mu).square() * (-logvar).exp() + logvar + LOG_2PI).sum(dim=-1)
+
+
+def log_standard_normal(x: Tensor) -> Tensor:
+    """log N(x; 0, I)."""
+    return -0.5 * (x.square() + LOG_2PI).sum(dim=-1)
+
+
+def kl_normal_to_standard(mu: Tensor, logvar: Tensor) -> Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per row (SPEC section 2)."""
+    return 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=-1)
+
+
+def kl_categorical_to_uniform(logits: Tensor) -> Tensor:
+    """KL(Cat(softmax(logits)) || Cat(1/K)) per row."""
+    log_p = logits.log_softmax(dim=-1)
+    return (log_p.exp() * log_p).sum(dim=-1) + math.log(logits.shape[-1])
+
+
+def bits_per_dim(nats: Tensor | float, image_dim: int) -> Tensor | float:
+    """A log-density in nats on the [-1, 1] scale as bits per dimension on the 8-bit scale.
+
+    `bpd = (-nats / D + log 127.5) / log 2`: each pixel's density times its 8-bit bin width
+    (2/255) is the bin's probability, the usual convention of image density models
+    (no dequantisation; lower is better).
+    """
+    return (-nats / image_dim + math.log(127.5)) / math.log(2)
+
+
+# ---- results -----------------------------------------------------------------------------
+@dataclass
+class LogLikelihood:
+    """Per-image values, (N,) float64 tensors on the CPU; bounds in nats."""
+
+    elbo: Tensor  # SS-AVL Eq. 18, Monte Carlo mean over S samples
+    elbo_se: Tensor  # its Monte Carlo standard error (nan when S = 1)
+    iw: dict[int, Tensor]  # k -> IW_k
+    surrogate: Tensor  # SS-AVL Table 4: -E_q[SSE on [0, 1]] - KL
+    kl: Tensor  # KL(q(z, c, d | x) || p(z, c, d)), closed form
+    mse_sum: Tensor  # SSE on [0, 1] of G(posterior mean)
+    sigma_x: float  # observation std on the [-1, 1] scale
+    image_dim: int  # D = C*H*W
+
+    def __len__(self) -> int:
+        return self.elbo.shape[0]
+
+    def bounds(self) -> dict[str, Tensor]:
+        """The lower bounds on log p(x): "elbo", "iw_1", "iw_16", ..."""
+        return {"elbo": self.elbo, **{f"iw_{k}": v for k, v in self.iw.items()}}
+
+    def columns(self) -> dict[str, Tensor]:
+        return {**self.bounds(), "surrogate": self.surrogate, "kl": self.kl, "mse_sum": self.mse_sum}
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Mean and standard error over images of every column; bits/dim of each bound's mean."""
+        n = len(self)
+        out: dict[str, dict[str, float]] = {}
+        for name, values in self.columns().items():
+            se = values.std().item() / math.sqrt(n) if n > 1 else float("nan")
+            out[name] = {"mean": values.mean().item(), "se": se}
+        for name in self.bounds():
+            out[name]["bpd"] = bits_per_dim(out[name]["mean"], self.image_dim)
+        return out
+
+
+@dataclass
+class _Samples:
+    """The terms of the importance weights of a batch, before sigma_x enters.
+
+    J = K when d is enumerated (column j is d = j), else 1.
+    """
+
+    sse: Tensor  # (B, S, J) ||x - G(u)||^2 on [-1, 1]
+    log_ratio: Tensor  # (B, S, J) log p(u) - log q(u | x), but for q(d|x) when d is enumerated
+    log_q_d: Tensor  # (B, 1, J) log q(d = j | x) when enumerated, else zeros (B, 1, 1)
+    kl: Tensor  # (B,) closed-form KL of the whole posterior
+
+    def expected_sse(self) -> Tensor:
+        """E_q ||x - G(u)||^2 per image, (B,)."""
+        return (self.log_q_d.exp() * self.sse).sum(dim=-1).mean(dim=1)
+
+
+def _draw_samples(inverter: Inverter, x: Tensor, n_samples: int, max_enumerate: int, chunk_size: int,
+                  generator: Optional[torch.Generator]) -> _Samples:
+    """Encode x (B, C, H, W), draw S latents per image from q and decode them in chunks."""
+    spec, net = inverter.spec, inverter.generator
+    batch, S, K = x.shape[0], n_samples, spec.n_classes
+    post = inverter.encode(x)
+    rng_device = generator.device if generator is not None else x.device
+
+    def gaussian(mu: Tensor, logvar: Tensor) -> tuple[Tensor, Tensor]:
+        eps = torch.randn(batch, S, mu.shape[1], generator=generator, device=rng_device).to(x)
+        u = mu[:, None] + (0.5 * logvar[:, None]).exp() * eps  # (B, S, n)
+        return u, log_standard_normal(u) - log_normal(u, mu[:, None], logvar[:, None])  # (B, S, n), (B, S)
+
+    z, log_ratio = gaussian(post.mu_z, post.logvar_z)
+    kl = kl_normal_to_standard(post.mu_z, post.logvar_z)
+    c = None
+    if spec.nc:
+        c, log_ratio_c = gaussian(post.mu_c, post.logvar_c)
+        log_ratio = log_ratio + log_ratio_c
+        kl = kl + kl_normal_to_standard(post.mu_c, post.logvar_c)
+
+    log_q_d = x.new_zeros(batch, 1, 1)
+    labels = None  # (B, S, J) the value of d in each column
+    if K:
+        kl = kl + kl_categorical_to_uniform(post.logits_d)
+        log_q = post.logits_d.log_softmax(dim=1)  # (B, K)
+        if K <= max_enumerate:
+            labels = torch.arange(K, device=x.device).expand(batch, S, K)
+            log_q_d = log_q[:, None, :]  # (B, 1, K)
+            log_ratio = (log_ratio[..., None] - math.log(K)).expand(batch, S, K)  # (B, S, K)
+        else:
+            probs = log_q.exp().to(rng_device)
+            drawn = torch.multinomial(probs, S, replacement=True, generator=generator).to(x.device)  # (B, S)
+            log_ratio = log_ratio - math.log(K) - log_q.gather(1, drawn)
+            labels = drawn[..., None]  # (B, S, 1)
+    if log_ratio.dim() == 2:
+        log_ratio = log_ratio[..., None]  # (B, S, 1)
+
+    J = log_ratio.shape[2]
+    rows_total = batch * S * J  # one generator image per (image, sample, value of d)
+    z_flat = z.reshape(batch * S, -1)
+    c_flat = c.reshape(batch * S, -1) if c is not None else None
+    labels_flat = labels.reshape(-1) if labels is not None else None
+    sse = x.new_empty(rows_total)
+    for start in range(0, rows_total, chunk_size):
+        rows = torch.arange(start, min(start + chunk_size, rows_total), device=x.device)
+        sample = rows // J  # index into (B * S)
+        d = F.one_hot(labels_flat[rows], K).to(x) if labels_flat is not None else None
+        x_hat = net(z_flat[sample], c_flat[sample] if c_flat is not None else None, d)  # (R, C, H, W)
+        sse[rows] = (x[rows // (S * J)] - x_hat).flatten(1).square().sum(dim=1)
+    return _Samples(sse.reshape(batch, S, J), log_ratio, log_q_d, kl)
+
+
+def _bounds(samples: _Samples, sigma_x: float, ks: Sequence[int], image_dim: int) -> dict[str, Tensor]:
+    """ELBO (with its Monte Carlo s.e.) and IW_k for every k, (B,) each."""
+    log_px = -samples.sse / (2 * sigma_x ** 2) - 0.5 * image_dim * math.log(2 * math.pi * sigma_x ** 2)
+    log_joint = log_px + samples.log_ratio  # (B, S, J) log p(x, u) - log q(z, c | x) [- log q(d | x)]
+    q_d = samples.log_q_d.exp()
+    per_sample_elbo = (q_d * (log_joint - samples.log_q_d)).sum(dim=-1)  # (B, S), exact in d when enumerated
+    S = per_sample_elbo.shape[1]
+    elbo_se = per_sample_elbo.std(dim=1) / math.sqrt(S) if S > 1 else torch.full_like(per_sample_elbo[:, 0], math.nan)
+    log_w = log_joint.logsumexp(dim=-1)  # (B, S), d summed out when enumerated
+    out = {"elbo": per_sample_elbo.mean(dim=1), "elbo_se": elbo_se}
+    for k in ks:
+        out[f"iw_{k}"] = log_w[:, :k].logsumexp(dim=1) - math.log(k)
+    return out
+
+
+# ---- the API -----------------------------------------------------------------------------
+@torch.inference_mode()
+def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1, 16, 256),
+                   sigma_x: float = DreamingConfig.sigma_x, batch_size: int = 64, chunk_size: int = 2048,
+                   max_enumerate: int = MAX_ENUMERATE, generator: Optional[torch.Generator] = None,
+                   progress: bool = False) -> LogLikelihood:
+    """Bounds on log p(x) for images (N, C, H, W) in [-1, 1] of the generator's shape (SPEC section 3).
+
+    `ks`: sample sizes of the importance-weighted bounds; `max(ks)` samples per image are drawn and
+    IW_k uses the first k. `sigma_x`: the observation std on the [-1, 1] scale (default: the one the
+    dreaming phase fits encoders with; see `fit_sigma`). `chunk_size`: images per generator call, which bounds the memory whatever
+    k is. `generator`: the torch random generator of the Monte Carlo draws (seeded: reproducible for
+    the same `batch_size`).
+    """
+    spec = inverter.spec
+    if tuple(images.shape[1:]) != spec.image_shape:
+        raise DataError(f"images of shape {tuple(images.shape[1:])} do not match the generator's "
+                        f"{spec.image_shape}; convert them with ganinv.data.fit_to_shape")
+    ks = sorted(set(int(k) for k in ks))
+    if not ks or ks[0] < 1 or sigma_x <= 0:
+        raise ValueError(f"need sample sizes k >= 1 and sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")
+    device, dtype = inverter.device, next(inverter.parameters()).dtype
+    columns: dict[str, list[Tensor]] = {}
+    for start in tqdm(range(0, images.shape[0], batch_size), desc="loglik", unit="batch", disable=not progress):
+        x = images[start:start + batch_size].to(device, dtype)  # (B, C, H, W)
+        samples = _draw_samples(inverter, x, ks[-1], max_enumerate, chunk_size, generator)
+        values = _bounds(samples, sigma_x, ks, spec.image_dim)
+        values["surrogate"] = -samples.expected_sse() / 4 - samples.kl  # SSE on [0, 1] = SSE on [-1, 1] / 4
+        values["kl"] = samples.kl
+        values["mse_sum"] = ((x - inverter.reconstruct(x)) / 2).flatten(1).square().sum(dim=1)
+        for name, value in values.items():
+            columns.setdefault(name, []).append(value.double().cpu())
+    col = {name: torch.cat(parts) for name, parts in columns.items()}
+    return LogLikelihood(elbo=col["elbo"], elbo_se=col["elbo_se"], iw={k: col[f"iw_{k}"] for k in ks},
+                         surrogate=col["surrogate"], kl=col["kl"], mse_sum=col["mse_sum"],
+                         sigma_x=float(sigma_x), image_dim=spec.image_dim)
+
+
+@torch.inference_mode()
+def fit_sigma(inverter: Inverter, n: int = 512, *, n_samples: int = 16, batch_size: int = 64,
+              chunk_size: int = 2048, max_enumerate: int = MAX_ENUMERATE,
+              generator: Optional[torch.Generator] = None) -> float:
+    """The sigma_x that maximises the mean ELBO (Eq. 18) on `n` fresh generated samples.
+
+    The ELBO depends on sigma_x only through `-E_q[SSE] / (2 sigma^2) - (D/2) log(2 pi sigma^2)`,
+    so the maximiser is closed form: `sigma^2 = mean over images of E_q[SSE] / D`, with the
+    expectation estimated from `n_samples` draws of q per image.
+    """
+    _, images = inverter.generator.sample(n, generator=generator)
+    total_sse = 0.0
+    for start in range(0, n, batch_size):
+        x = images[start:start + batch_size]
+        samples = _draw_samples(inverter, x, n_samples, max_enumerate, chunk_size, generator)
+        total_sse += samples.expected_sse().double().sum().item()
+    return math.sqrt(total_sse / (n * inverter.spec.image_dim))
