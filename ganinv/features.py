@@ -29,6 +29,7 @@ from ganinv.atomic import atomic_path
 from ganinv.data import ImageSet
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
+from ganinv.mvae.model import MVAE
 from ganinv.spec import GeneratorSpec
 
 FORMAT = "ganinv-features"
@@ -64,18 +65,23 @@ def feature_layout(spec: GeneratorSpec) -> dict[str, int]:
 
 
 @torch.no_grad()
-def inverter_features(inverter: Inverter, images: ImageSet, *, batch_size: int = 256,
+def inverter_features(inverter: Inverter | MVAE, images: ImageSet, *, batch_size: int = 256,
                       progress: bool = True) -> FeatureSet:
-    """Encoder means of every image, batched on the inverter's device (SPEC section 4).
+    """Encoder means of every image, batched on the inverter's device (SPEC section 4); for an MVAE,
+    every component's mu_i.
 
     The images must already have the generator's shape (`ganinv.data.fit_to_shape`).
     """
     x = images.images  # (N, C, H, W) in [-1, 1]
+    if isinstance(inverter, MVAE):
+        image_shape, layout = inverter.image_shape, inverter.feature_layout()
+    else:
+        image_shape, layout = inverter.spec.image_shape, feature_layout(inverter.spec)
     if len(images) == 0:
         raise DataError("no images to encode")
-    if tuple(x.shape[1:]) != inverter.spec.image_shape:
+    if tuple(x.shape[1:]) != image_shape:
         raise DataError(f"images of shape {tuple(x.shape[1:])} do not fit the inverter's "
-                        f"{inverter.spec.image_shape}; convert them with ganinv.data.fit_to_shape")
+                        f"{image_shape}; convert them with ganinv.data.fit_to_shape")
     device = inverter.device
     rows = []
     with tqdm(total=len(images), unit="img", desc="features", file=sys.stderr, disable=not progress) as bar:
@@ -83,8 +89,7 @@ def inverter_features(inverter: Inverter, images: ImageSet, *, batch_size: int =
             batch = x[start:start + batch_size].to(device, non_blocking=True)
             rows.append(inverter.encode(batch).features().float())  # (B, F), stays on the device
             bar.update(batch.shape[0])
-    return FeatureSet(torch.cat(rows).cpu(), images.labels, list(images.names), feature_layout(inverter.spec),
-                      list(images.classes))
+    return FeatureSet(torch.cat(rows).cpu(), images.labels, list(images.names), layout, list(images.classes))
 
 
 def pixel_features(images: ImageSet) -> FeatureSet:

@@ -21,6 +21,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from ganinv.encoders import CodeEncoder, LatentEncoder
+from ganinv.errors import SourceError
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec, Latents
 
@@ -57,8 +58,10 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
         self._artifact_dir: Optional[Path] = None
 
     @classmethod
-    def for_generator(cls, generator: Generator, width: int = 64, hidden: int = 512) -> "Inverter":
-        ref = {"source": generator.source, "meta": generator.meta}
+    def for_generator(cls, generator: Generator, width: int = 64, hidden: int = 512, *, arch: Optional[str] = None,
+                      options: Optional[dict] = None) -> "Inverter":
+        """Encoders sized to `generator`; `arch` and `options` are what it was loaded with, kept to reload it."""
+        ref = {"source": generator.source, "arch": arch, "options": dict(options or {}), "meta": generator.meta}
         inverter = cls(spec=generator.spec.to_dict(), generator_ref=ref, width=width, hidden=hidden)
         inverter.attach(generator)
         return inverter
@@ -66,7 +69,8 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
     # ---- the generator it inverts ----------------------------------------------------------
     def attach(self, generator: Generator) -> "Inverter":
         if generator.spec != self.spec:
-            raise ValueError(f"generator spec {generator.spec} differs from the inverter's {self.spec}")
+            raise SourceError(f"the generator {generator.source!r} has spec {generator.spec.to_dict()}, but the "
+                              f"inverter was fitted to {self.spec.to_dict()}; give the generator it was fitted to")
         self.__dict__["_generator"] = generator
         return self
 
@@ -79,8 +83,9 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
             local = self._artifact_dir / "generator" if self._artifact_dir is not None else None
             source = str(local) if local is not None and local.is_dir() else self.generator_ref.get("source")
             if not source:
-                raise ValueError("this inverter has no generator reference; attach one with .attach(generator)")
-            self.attach(load_generator(source, device=self.device))
+                raise SourceError("this inverter has no generator reference; attach one with .attach(generator)")
+            ref = self.generator_ref if source == self.generator_ref.get("source") else {}
+            self.attach(load_generator(source, arch=ref.get("arch"), options=ref.get("options"), device=self.device))
         return self._generator
 
     @property
@@ -125,8 +130,6 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
     @classmethod
     def load(cls, source: str, device: Optional[str | torch.device] = None) -> "Inverter":
         """From an artifact folder, a run folder (its `inverter/`), or a hub id (`hub:owner/name` or `owner/name`)."""
-        from ganinv.errors import SourceError
-
         path = Path(source)
         if path.is_dir() and (path / "inverter" / "config.json").is_file():
             path = path / "inverter"
@@ -142,8 +145,8 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
                 with contextlib.redirect_stdout(sys.stderr):
                     inverter = cls.from_pretrained(repo, strict=True)
             except Exception as exc:
-                raise SourceError(f"cannot load inverter {source!r}: {str(exc).splitlines()[0]}; give a run "
-                                  "folder, an artifact folder or a Hub repo id (cached when HF_HUB_OFFLINE=1)") from None
+                raise SourceError(f"cannot load inverter {source!r}: {str(exc).splitlines()[0]}; give a run folder, "
+                                  "an artifact folder or a Hub repo id (cached when HF_HUB_OFFLINE=1)") from None
         inverter.eval()
         if device is not None:
             inverter.to(device)

@@ -28,6 +28,7 @@ COMMANDS = {
     "probe": "ganinv.cli.features:probe",
     "cluster-accuracy": "ganinv.cli.features:cluster_accuracy",
     "bench": "ganinv.cli.bench:bench",
+    "mvae": "ganinv.cli.mvae:mvae",
 }
 
 

@@ -1,0 +1,113 @@
+"""`ganinv fit`: train data-free encoders for a generator (SPEC section 2); see ganinv.fit."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from ganinv.cli.options import device_option, generator_options, parse_key_values, seed_option
+from ganinv.errors import GaninvError, RunError
+from ganinv.runs import Run
+
+# flags that set FitConfig fields, and DreamingConfig fields (the [dreaming] table of a recipe);
+# --augment sets [augment] probability
+FIT_FLAGS = {"generator", "arch", "trust_remote_code", "steps", "batch_size", "lr", "prior_scale", "width", "hidden",
+             "eval_every", "checkpoint_every", "log_every", "seed", "device", "compile", "amp", "eval_real",
+             "eval_root", "eval_limit"}
+DREAMING_FLAGS = {"beta", "sigma_x", "lambda_mi", "lambda_z"}
+RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flags that may change on --resume
+
+
+@click.command("fit")
+@generator_options
+@click.option("--recipe", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of fit options (FitConfig fields, [dreaming] table); flags override it.")
+@click.option("--steps", type=int, default=5000, show_default=True, help="Dreaming steps.")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Dreamed samples per step (per process).")
+@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
+@click.option("--beta", type=float, default=1.0, show_default=True, help="Weight of the KL terms (SS-AVL Eq. 27).")
+@click.option("--sigma-x", type=float, default=0.1, show_default=True,
+              help="Observation noise std on the [-1,1] scale of the reconstruction term.")
+@click.option("--lambda-mi", type=float, default=1.0, show_default=True, help="Code-recovery weight (SPEC 2.6).")
+@click.option("--lambda-z", type=float, default=0.0, show_default=True, help="Noise-recovery weight (SPEC 2.6).")
+@click.option("--prior-scale", type=float, default=1.0, show_default=True,
+              help="Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents.")
+@click.option("--augment", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+              help="Fraction of dreamed images perturbed off the generator's manifold (0: none); see ganinv.augment.")
+@click.option("--width", type=int, default=64, show_default=True, help="Encoder width (first conv channels).")
+@click.option("--hidden", type=int, default=512, show_default=True, help="Encoder features before the heads.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run folder (default: runs/<generator>-<timestamp>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--eval-every", type=int, default=500, show_default=True, help="Steps between evaluations and grids.")
+@click.option("--checkpoint-every", type=int, default=500, show_default=True, help="Steps between checkpoints.")
+@click.option("--log-every", type=int, default=50, show_default=True, help="Steps between metrics records.")
+@click.option("--eval-real", default=None,
+              help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.")
+@click.option("--eval-root", type=click.Path(file_okay=False), default=None, help="Dataset root for --eval-real.")
+@click.option("--eval-limit", type=int, default=1000, show_default=True, help="First N real test images.")
+@seed_option
+@device_option
+@click.option("--compile", "compile", is_flag=True, help="torch.compile the encoders.")
+@click.option("--amp/--no-amp", default=True, show_default=True, help="bf16 autocast on CUDA (no effect on CPU).")
+@click.option("--push-to-hub", "push_to_hub", default=None, metavar="REPO",
+              help="Publish the final inverter artifact to this Hugging Face Hub repo.")
+@click.option("--quiet", is_flag=True, help="Plain log lines instead of a progress bar.")
+@click.pass_context
+def fit(ctx: click.Context, **params) -> None:
+    """Fit data-free encoders q(z|x) (and q(d,c|x)) to a generator, from its own samples only."""
+    from ganinv.fit import FitConfig, fit as run_fit, load_recipe
+
+    given = {name for name in params if ctx.get_parameter_source(name) not in
+             (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+    if params["resume"]:
+        if params["out"] is None:
+            raise RunError("--resume needs --out, the run folder to continue")
+        changed = sorted(given - RESUMABLE)
+        if changed:
+            raise RunError(f"--resume continues a run with its saved options; drop {', '.join(changed)} "
+                           "(only --steps and --device may change)")
+        saved = Run(params["out"]).reopen()["fit"]
+        values = {**saved, **{name: params[name] for name in given & {"steps", "device"}}}
+    else:
+        values = load_recipe(params["recipe"]) if params["recipe"] else {}
+        dreaming = dict(values.pop("dreaming", {}) or {})
+        augment = dict(values.pop("augment", {}) or {})
+        values.update({name: params[name] for name in given & FIT_FLAGS})
+        dreaming.update({name: params[name] for name in given & DREAMING_FLAGS})
+        if "augment" in given:
+            augment["probability"] = params["augment"]
+        if "options" in given:
+            values["options"] = parse_key_values(params["options"])
+        values = {"generator": params["generator"], **values, "dreaming": dreaming, "augment": augment}
+    config = FitConfig.from_dict(values)
+    out = params["out"] or default_out(config.generator)
+    result = run_fit(config, out, resume=params["resume"], quiet=params["quiet"])
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
+        return
+    if params["push_to_hub"]:
+        push_folder(result.run_dir / "inverter", params["push_to_hub"])
+    click.echo(json.dumps({"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"),
+                           **result.evaluation}, indent=2))
+
+
+def default_out(source: str) -> Path:
+    name = source.rstrip("/").split("@")[0].replace("\\", "/").split("/")[-1].split(":")[-1] or "generator"
+    return Path("runs") / f"{Path(name).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def push_folder(folder: Path, repo: str) -> None:
+    from huggingface_hub import HfApi
+
+    try:
+        api = HfApi()
+        api.create_repo(repo.removeprefix("hub:"), exist_ok=True)
+        api.upload_folder(repo_id=repo.removeprefix("hub:"), folder_path=str(folder))
+    except Exception as exc:
+        raise GaninvError(f"cannot push {folder} to the Hub repo {repo}: {str(exc).splitlines()[0]}") from None
+    click.echo(f"pushed {folder} to hub:{repo.removeprefix('hub:')}", err=True)

@@ -1,0 +1,59 @@
+"""`ganinv invert`: latents and reconstructions of images through a fitted inverter; see ganinv.invert."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from ganinv.cli.options import device_option, image_options, resolve_device
+
+
+@click.command("invert")
+@click.option("--inverter", "inverter_source", required=True,
+              help="A fit's run folder, an inverter artifact folder, or a Hub repo id (hub:owner/name).")
+@image_options(required=True)
+@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for the results.")
+@click.option("--refine", "refine_steps", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Steps of per-image latent optimisation after the encoder (hybrid inversion).")
+@click.option("--refine-lr", type=float, default=0.1, show_default=True, help="Adam learning rate of --refine.")
+@click.option("--start", type=click.Choice(["encoder", "zero"]), default="encoder", show_default=True,
+              help="Where --refine starts: the encoder's answer, or z = 0 (optimisation-only inversion).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images per batch.")
+@device_option
+def invert(inverter_source, images, root, split, limit, out, refine_steps, refine_lr, start, batch_size,
+           device) -> None:
+    """Invert IMAGES (a folder, image files, .npz/.safetensors, or mnist/fashion-mnist with --root)."""
+    from safetensors.torch import save_file
+
+    from ganinv.atomic import atomic_path, write_json
+    from ganinv.data import fit_to_shape, load_images
+    from ganinv.images import save_side_by_side
+    from ganinv.invert import invert as run_invert
+    from ganinv.inverter import Inverter
+
+    inverter = Inverter.load(inverter_source, device=resolve_device(device))
+    data = load_images(images, root=root, split=split, limit=limit)
+    x, warning = fit_to_shape(data.images, inverter.spec.image_shape)
+    if warning:
+        click.echo(f"warning: {warning}", err=True)
+    result = run_invert(inverter, x, refine_steps=refine_steps, refine_lr=refine_lr, start=start,
+                        batch_size=batch_size)
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {name: t.contiguous() for name, t in result.latents.parts().items()}
+    with atomic_path(out / "latents.safetensors") as tmp:
+        save_file(tensors, str(tmp))
+    recon = {"images": result.reconstructions.contiguous()}
+    if data.labels is not None:
+        recon["labels"] = data.labels.contiguous()
+    with atomic_path(out / "reconstructions.safetensors") as tmp:
+        save_file(recon, str(tmp))
+    columns = [x[:32], result.encoder_reconstructions[:32]]
+    if refine_steps > 0:
+        columns.append(result.reconstructions[:32])
+    save_side_by_side(columns, out / "grid.png")
+    write_json(out / "metrics.json", result.metrics)
+    click.echo(json.dumps({"out": str(out), **result.metrics}, indent=2))

@@ -1,0 +1,78 @@
+"""`ganinv train`: train a generator with codes on data, the full SS-AVL (SPEC section 6); see ganinv.train."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from ganinv.cli.fit import push_folder
+from ganinv.cli.options import device_option, seed_option
+from ganinv.errors import RunError
+from ganinv.runs import Run
+
+TRAIN_FLAGS = {"data", "root", "steps", "batch_size", "n_critic", "lr", "seed", "device"}  # TrainConfig fields
+RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flags that may change on --resume
+
+
+@click.command("train")
+@click.option("--data", default="mnist", show_default=True,
+              help="Training images: mnist, fashion-mnist (with --root), an image folder, "
+                   "or an .npz/.safetensors file.")
+@click.option("--root", type=click.Path(file_okay=False), default=None,
+              help="Folder with the original IDX files of mnist / fashion-mnist (nothing is downloaded).")
+@click.option("--recipe", type=click.Path(dir_okay=False), default=None,
+              help="TOML file of training options (TrainConfig fields, [dreaming] table); flags override it.")
+@click.option("--steps", type=int, default=20000, show_default=True, help="Generator steps.")
+@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per batch.")
+@click.option("--n-critic", type=int, default=5, show_default=True, help="Critic steps per generator step.")
+@click.option("--lr", type=float, default=1e-4, show_default=True,
+              help="Adam learning rate of the generator and critic.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Run folder (default: runs/train-<data>-<timestamp>).")
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@seed_option
+@device_option
+@click.option("--push-to-hub", "push_to_hub", default=None, metavar="REPO",
+              help="Publish the generator (REPO) and the inverter (REPO-inverter) to the Hugging Face Hub.")
+@click.option("--quiet", is_flag=True, help="Plain log lines instead of a progress bar.")
+@click.pass_context
+def train(ctx: click.Context, **params) -> None:
+    """Train a generator G(z, c, d) with a WGAN-GP critic, the MI step and the dreaming step (SS-AVL Algorithm 1)."""
+    from ganinv.fit import load_recipe
+    from ganinv.train import TrainConfig, train as run_train
+
+    given = {name for name in params if ctx.get_parameter_source(name) not in
+             (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+    if params["resume"]:
+        if params["out"] is None:
+            raise RunError("--resume needs --out, the run folder to continue")
+        flags = ["--" + name.replace("_", "-") for name in sorted(given - RESUMABLE)]
+        if flags:
+            raise RunError(f"--resume continues a run with its saved options; drop {', '.join(flags)} "
+                           "(only --steps and --device may change)")
+        saved = Run(params["out"]).reopen()["train"]
+        values = {**saved, **{name: params[name] for name in given & {"steps", "device"}}}
+    else:
+        values = load_recipe(params["recipe"]) if params["recipe"] else {}
+        values.update({name: params[name] for name in given & TRAIN_FLAGS})
+    config = TrainConfig.from_dict(values)
+    if params["push_to_hub"]:  # check before hours of training, not after
+        from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+        try:
+            validate_repo_id(params["push_to_hub"].removeprefix("hub:"))
+        except HFValidationError as exc:
+            raise RunError(f"--push-to-hub {params['push_to_hub']!r} is not a Hub repo id ({exc}); "
+                           "give owner/name") from None
+    out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    result = run_train(config, out, resume=params["resume"], quiet=params["quiet"])
+    if params["push_to_hub"]:
+        repo = params["push_to_hub"].removeprefix("hub:")
+        push_folder(result.run_dir / "generator", repo)
+        push_folder(result.run_dir / "inverter", f"{repo}-inverter")
+    click.echo(json.dumps({"run": str(result.run_dir), "generator": str(result.run_dir / "generator"),
+                           "inverter": str(result.run_dir / "inverter"), **result.evaluation}, indent=2))

@@ -1,0 +1,278 @@
+"""`ganinv fit`: data-free encoders for a frozen generator, the SS-AVL dreaming phase (SPEC section 2).
+
+The loop, one step per batch: draw latents from the priors, make `x' = G(latents)` without
+gradient, compute `dreaming_loss` (ganinv.dreaming), one Adam step on the encoders. Around it:
+the run folder (ganinv.runs), evaluation on held-out generated samples and optionally real
+images (ganinv.evaluation), checkpoints for `--resume`, DDP under `torchrun`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import math
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from ganinv.augment import AugmentConfig, perturb
+from ganinv.data import fit_to_shape, load_images
+from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
+from ganinv.errors import GaninvError, RunError
+from ganinv.evaluation import encode_and_reconstruct, evaluate_generated, evaluate_real, held_out_samples
+from ganinv.generator import Generator
+from ganinv.images import save_side_by_side
+from ganinv.inverter import Inverter
+from ganinv.runs import (Distributed, Run, rng_state, seed_everything, set_rng_state, setup_distributed,
+                         teardown_distributed)
+from ganinv.sources import load_generator
+
+EVAL_SEED_OFFSET = 1_000_003  # the held-out samples come from a stream of their own
+
+
+@dataclass
+class FitConfig:
+    # generator: any ganinv source (SPEC section 1)
+    generator: str = "builtin:mnist"
+    arch: Optional[str] = None  # architecture for weights that do not name one
+    options: dict[str, Any] = field(default_factory=dict)  # architecture options
+    trust_remote_code: bool = False  # allow full pickles (can run code); never needed for safetensors
+    # encoders q(z|x) and q(d,c|x) (ganinv.encoders), sized from the generator's spec
+    width: int = 64  # channels of the first convolution, doubled per halving (capped at 8x)
+    hidden: int = 512  # features before the heads
+    # optimisation
+    steps: int = 5000  # dreaming steps
+    batch_size: int = 64  # dreamed samples per step and per process
+    lr: float = 1e-3  # Adam, after a linear warm-up ...
+    warmup_steps: int = 100
+    min_lr_ratio: float = 0.05  # ... decayed along a cosine to lr * min_lr_ratio at the last step
+    prior_scale: float = 1.0  # z ~ N(0, prior_scale^2 I) for dreamed samples; > 1 reaches atypical latents
+    dreaming: DreamingConfig = field(default_factory=DreamingConfig)  # loss weights (SPEC section 2)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)  # perturbed dreams (ganinv.augment)
+    # evaluation
+    eval_every: int = 500  # steps between evaluations and picture grids
+    eval_samples: int = 1000  # held-out generated samples (fixed for the run)
+    eval_real: Optional[str] = None  # real images to reconstruct too: mnist, fashion-mnist, a folder, a file
+    eval_root: Optional[str] = None  # dataset root for eval_real
+    eval_limit: int = 1000  # first N real test images
+    # bookkeeping
+    log_every: int = 50  # steps between metrics.jsonl records (the only host syncs of the loop)
+    checkpoint_every: int = 500  # steps between checkpoints
+    keep_checkpoints: int = 3  # numbered checkpoints kept
+    seed: int = 0
+    device: Optional[str] = None  # default: cuda when available
+    compile: bool = False  # torch.compile the encoders
+    amp: bool = True  # bf16 autocast on CUDA (no effect on CPU)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "FitConfig":
+        """From a recipe or a run's config.json: FitConfig fields, with tables [dreaming] and [augment]."""
+        values = dict(values)
+        tables = {"dreaming": DreamingConfig, "augment": AugmentConfig}
+        nested = {name: table(**_checked(table, values.pop(name, None) or {}, f"[{name}]"))
+                  for name, table in tables.items()}
+        return cls(**_checked(cls, values, "fit"), **nested)
+
+
+def _checked(cls, values: dict[str, Any], where: str) -> dict[str, Any]:
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise GaninvError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
+    return values
+
+
+def load_recipe(path: str | Path) -> dict[str, Any]:
+    """A recipe: a TOML file of FitConfig fields, with an optional [dreaming] table."""
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise GaninvError(f"cannot read recipe {path}: {exc}") from None
+
+
+@dataclass
+class FitResult:
+    run_dir: Path
+    inverter: Inverter  # the trained encoders, attached to the generator
+    evaluation: dict[str, Any]  # the final evaluation (eval.json); empty on ranks other than 0
+
+
+def fit(config: FitConfig, out: str | Path, resume: bool = False, quiet: bool = False,
+        generator: Optional[Generator] = None) -> FitResult:
+    """Train the encoders of `config.generator` (or of `generator`, when given) into the run folder `out`."""
+    distributed, device = setup_distributed(config.device)
+    try:
+        return _fit(config, Run(out, config.keep_checkpoints), resume, quiet, generator, distributed, device)
+    finally:
+        teardown_distributed()
+
+
+def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Optional[Generator],
+         distributed: Distributed, device: torch.device) -> FitResult:
+    main = distributed.is_main
+    if resume:
+        run.reopen()
+    else:
+        run.check_new()
+    if generator is None:
+        generator = load_generator(config.generator, arch=config.arch, options=config.options, device=device,
+                                   trust_remote_code=config.trust_remote_code)
+    generator = generator.to(device)
+    if main and not resume:
+        run.create({"fit": config.to_dict(), "world_size": distributed.world_size,
+                    "generator": {"source": generator.source, "meta": generator.meta,
+                                  "spec": generator.spec.to_dict()}})
+    distributed.barrier()
+
+    seed_everything(config.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
+    inverter = Inverter.for_generator(generator, width=config.width, hidden=config.hidden, arch=config.arch,
+                                      options=config.options).to(device)
+    optimizer = torch.optim.Adam(inverter.parameters(), lr=config.lr)
+    seed_everything(config.seed + distributed.rank)  # reparameterisation and Gumbel noise differ per rank
+    sampler = torch.Generator(device=device).manual_seed(config.seed + distributed.rank + 1)  # dreamed latents
+
+    start_step = 0
+    if resume:
+        state = run.load_checkpoint()  # on the CPU: RNG states must stay there; the rest is copied over
+        inverter.load_state_dict(state["inverter"])
+        optimizer.load_state_dict(state["optimizer"])
+        if len(state["rng"]) != distributed.world_size:
+            raise RunError(f"the run was checkpointed by {len(state['rng'])} process(es); "
+                           f"resume it with the same number, not {distributed.world_size}")
+        set_rng_state(state["rng"][distributed.rank], sampler)
+        start_step = int(state["step"])
+        if main:
+            run.truncate_metrics(start_step)
+
+    model = DistributedDataParallel(inverter) if distributed.enabled else inverter
+    if config.compile:
+        model = torch.compile(model)
+    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if config.amp and device.type == "cuda"
+                else contextlib.nullcontext())
+    evaluator = Evaluator(config, generator) if main else None
+
+    def save_checkpoint(step: int) -> None:
+        rng = distributed.gather(rng_state(sampler))  # every rank's streams, for an exact resume
+        if main:
+            run.save_checkpoint(step, {"step": step, "inverter": inverter.state_dict(),
+                                       "optimizer": optimizer.state_dict(), "rng": rng})
+
+    progress = tqdm(total=config.steps, initial=start_step, disable=quiet or not main, file=sys.stderr,
+                    dynamic_ncols=True, desc="fit")
+    names = [f.name for f in dataclasses.fields(DreamingLosses)]
+    running = torch.zeros(len(names), device=device)  # sums of the loss terms since the last log
+    clock, last_eval = time.perf_counter(), {}
+    for step in range(start_step + 1, config.steps + 1):
+        inverter.train()
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, config)
+        latents = generator.sample_latents(config.batch_size, generator=sampler)
+        latents.z = latents.z * config.prior_scale
+        with torch.no_grad():
+            images = generator.decode(latents)  # (B, C, H, W) in [-1, 1]: x' of SPEC section 2, step 1
+            images = perturb(images, config.augment, generator=sampler)
+        with autocast:
+            losses = dreaming_loss(generator, model, latents, images,
+                                   temperature_at(step - 1, config.steps, config.dreaming), config.dreaming)
+        optimizer.zero_grad(set_to_none=True)
+        losses.total.backward()
+        optimizer.step()
+        running += torch.stack([getattr(losses, n) for n in names]).detach()
+
+        if step % config.log_every == 0 or step == config.steps:
+            count = (step - start_step - 1) % config.log_every + 1
+            means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval
+            running.zero_()
+            rate = count * config.batch_size * distributed.world_size / (time.perf_counter() - clock)
+            clock = time.perf_counter()
+            record = {"step": step, **means, "train_mse": _mse_from_nll(means["rec_z"], generator, config),
+                      "samples_per_s": rate}
+            if main:
+                run.log_metrics(record)
+                _report(progress, quiet, record, last_eval)
+        if main and (step % config.eval_every == 0 or step == config.steps):
+            last_eval = evaluator.evaluate(inverter, run, step)
+            run.log_metrics({"step": step, "eval": last_eval})
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            save_checkpoint(step)
+        progress.update(1)
+    progress.close()
+
+    evaluation = last_eval if main else {}
+    if main:
+        if start_step >= config.steps:  # resumed a finished run: evaluate what is there
+            evaluation = evaluator.evaluate(inverter, run, config.steps)
+        run.save_json("eval.json", evaluation)
+        inverter.save_pretrained(run.folder / "inverter", include_generator="architecture" in generator.meta)
+    distributed.barrier()
+    return FitResult(run.folder, inverter, evaluation)
+
+
+def learning_rate(step: int, config: FitConfig) -> float:
+    """Linear warm-up over `warmup_steps`, then a cosine from `lr` down to `lr * min_lr_ratio` (step counts from 1)."""
+    if step <= config.warmup_steps:
+        return config.lr * step / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(config.steps - config.warmup_steps, 1)
+    return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _mse_from_nll(rec_nll: float, generator: Generator, config: FitConfig) -> float:
+    """The per-pixel squared error on the [0, 1] scale behind a Gaussian NLL (ganinv.losses.gaussian_nll)."""
+    dim, sigma = generator.spec.image_dim, config.dreaming.sigma_x
+    squared_error = (rec_nll - 0.5 * dim * math.log(2 * math.pi * sigma ** 2)) * 2 * sigma ** 2
+    return squared_error / dim / 4
+
+
+class Evaluator:
+    """The fixed held-out generated set (and real images, when asked) and how the encoders do on them."""
+
+    def __init__(self, config: FitConfig, generator: Generator):
+        self.latents, self.images = held_out_samples(generator, config.eval_samples,
+                                                     seed=config.seed + EVAL_SEED_OFFSET)
+        self.real = None
+        if config.eval_real:
+            real = load_images(config.eval_real, root=config.eval_root, split="test", limit=config.eval_limit)
+            self.real, warning = fit_to_shape(real.images, generator.spec.image_shape)
+            if warning:
+                print(f"warning: {warning}", file=sys.stderr)
+
+    def evaluate(self, inverter: Inverter, run: Run, step: int) -> dict[str, Any]:
+        inverter.eval()
+        out = {"generated": evaluate_generated(inverter, self.latents, self.images)}
+        pictures = {"generated": self.images[:32]}
+        if self.real is not None:
+            out["real"] = evaluate_real(inverter, self.real)
+            pictures["real"] = self.real[:32]
+        for name, images in pictures.items():  # originals beside reconstructions
+            _, reconstructions = encode_and_reconstruct(inverter, images)
+            save_side_by_side([images, reconstructions], run.folder / "samples" / f"step-{step:06d}-{name}.png")
+        inverter.train()
+        return out
+
+
+def _report(progress: tqdm, quiet: bool, record: dict[str, Any], last_eval: dict[str, Any]) -> None:
+    fields = {"loss": f"{record['total']:.4g}", "mse": f"{record['train_mse']:.4f}",
+              "samples/s": f"{record['samples_per_s']:.0f}"}
+    if last_eval:
+        fields["eval_mse"] = f"{last_eval['generated']['mse_per_pixel']:.4f}"
+        fields["z_mse"] = f"{last_eval['generated']['z_mse']:.3f}"
+        if "real" in last_eval:
+            fields["real_mse"] = f"{last_eval['real']['mse_per_pixel']:.4f}"
+    if quiet:
+        print(f"step {record['step']}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+    else:
+        progress.set_postfix(fields, refresh=False)

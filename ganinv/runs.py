@@ -1,0 +1,195 @@
+"""The run folder shared by `fit`, `train` and the MVAE trainer, and the set-up around a training loop.
+
+```
+RUN/
+  config.json            every resolved option, the generator reference (source, weights hash, spec)
+  checkpoints/step-000500.pt   model, optimiser and RNG states (tensors only: loaded with weights_only=True)
+  metrics.jsonl          one JSON record per logging interval
+  samples/               PNG grids
+  eval.json              final evaluation
+  inverter/              the artifact (config.json + model.safetensors [+ generator/])
+```
+Every file is written atomically (`ganinv.atomic`): a kill during a save leaves the previous good one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+import torch
+import torch.distributed as dist
+
+from ganinv.atomic import atomic_path, write_json, write_text
+from ganinv.errors import RunError
+
+CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
+
+
+class Run:
+    """A run folder: create it (or reopen it to resume), then checkpoints, metrics and pictures."""
+
+    def __init__(self, folder: str | os.PathLike, keep_checkpoints: int = 3):
+        self.folder = Path(folder)
+        self.keep_checkpoints = keep_checkpoints  # older numbered checkpoints are deleted
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.folder / "checkpoints"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.folder / "metrics.jsonl"
+
+    # ---- opening ----------------------------------------------------------------------------
+    def check_new(self) -> None:
+        """Refuse to start a run in a folder that already holds one."""
+        if (self.folder / "config.json").exists():
+            raise RunError(f"{self.folder} already holds a run; pass --resume to continue it or choose another --out")
+
+    def create(self, config: dict[str, Any]) -> "Run":
+        """Start a new run: write its config.json."""
+        self.check_new()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_json(self.folder / "config.json", config)
+        return self
+
+    def reopen(self) -> dict[str, Any]:
+        """The config of the run being resumed; refuse a folder without one or without checkpoints."""
+        config_path = self.folder / "config.json"
+        if not config_path.is_file():
+            raise RunError(f"{self.folder} holds no run to resume (no config.json); drop --resume to start one")
+        if self.latest_checkpoint() is None:
+            raise RunError(f"{self.folder} has no checkpoint yet; drop --resume and use a new --out to start over")
+        return json.loads(config_path.read_text())
+
+    # ---- checkpoints ------------------------------------------------------------------------
+    def checkpoints(self) -> list[Path]:
+        found = [p for p in self.checkpoint_dir.glob("step-*.pt") if CHECKPOINT_PATTERN.search(p.name)]
+        return sorted(found, key=lambda p: int(CHECKPOINT_PATTERN.search(p.name).group(1)))
+
+    def latest_checkpoint(self) -> Optional[Path]:
+        found = self.checkpoints()
+        return found[-1] if found else None
+
+    def save_checkpoint(self, step: int, state: dict[str, Any]) -> Path:
+        """Write `checkpoints/step-NNNNNN.pt` atomically, then drop all but the last few."""
+        path = self.checkpoint_dir / f"step-{step:06d}.pt"
+        with atomic_path(path) as tmp:
+            torch.save(state, tmp)
+        for old in self.checkpoints()[:-self.keep_checkpoints]:
+            old.unlink(missing_ok=True)
+        return path
+
+    def load_checkpoint(self, path: Optional[Path] = None, map_location: Any = "cpu") -> dict[str, Any]:
+        path = path or self.latest_checkpoint()
+        if path is None:
+            raise RunError(f"{self.folder} has no checkpoint")
+        try:
+            return torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
+        except Exception as exc:
+            raise RunError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}; delete it to resume "
+                           "from the one before") from None
+
+    # ---- metrics and pictures -----------------------------------------------------------------
+    def log_metrics(self, record: dict[str, Any]) -> None:
+        with open(self.metrics_path, "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+
+    def truncate_metrics(self, step: int) -> None:
+        """On resume: forget records written after the checkpoint we continue from (and a line cut by a kill)."""
+        if not self.metrics_path.is_file():
+            return
+        kept = []
+        for line in self.metrics_path.read_text().splitlines():
+            try:
+                if json.loads(line).get("step", 0) <= step:
+                    kept.append(line)
+            except json.JSONDecodeError:
+                continue
+        write_text(self.metrics_path, "".join(line + "\n" for line in kept))
+
+    def save_json(self, name: str, data: Any) -> None:
+        write_json(self.folder / name, data)
+
+
+# ---- randomness ---------------------------------------------------------------------------------
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+
+
+def rng_state(sampler: torch.Generator) -> dict[str, Any]:
+    """Every random stream a training step reads: torch's global CPU and CUDA ones and the latent sampler."""
+    state = {"torch": torch.get_rng_state(), "sampler": sampler.get_state()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict[str, Any], sampler: torch.Generator) -> None:
+    torch.set_rng_state(state["torch"])
+    sampler.set_state(state["sampler"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+
+
+# ---- devices and processes ------------------------------------------------------------------------
+@dataclass
+class Distributed:
+    """This process's place in a `torchrun` launch (rank 0 of 1 when run plainly)."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def enabled(self) -> bool:
+        return self.world_size > 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def gather(self, obj: Any) -> list[Any]:
+        """Every rank's `obj`, in rank order (just `[obj]` without DDP)."""
+        if not self.enabled:
+            return [obj]
+        out: list[Any] = [None] * self.world_size
+        dist.all_gather_object(out, obj)
+        return out
+
+    def barrier(self) -> None:
+        if self.enabled:
+            dist.barrier()
+
+
+def setup_distributed(device_name: Optional[str] = None) -> tuple[Distributed, torch.device]:
+    """Pick the device (default: CUDA when present) and join the process group that `torchrun`
+    describes in the environment, if any (gloo on CPU, NCCL on CUDA).
+
+    Returns the rank information and this process's device (`cuda:LOCAL_RANK` on GPUs).
+    """
+    device = torch.device(device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size == 1:
+        return Distributed(), device
+    rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
+    if device.type == "cuda":
+        device = torch.device("cuda", local_rank)
+        torch.cuda.set_device(device)
+    if not dist.is_initialized():
+        dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Distributed(rank, world_size, local_rank), device
+
+
+def teardown_distributed() -> None:
+    if dist.is_initialized():
+        dist.destroy_process_group()

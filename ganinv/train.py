@@ -1,0 +1,281 @@
+"""`ganinv train`: the full SS-AVL with data, SS-AVL Algorithm 1 (SPEC section 6).
+
+Each step: `n_critic` WGAN-GP critic steps on real batches, one generator step, the
+mutual-information step on `G` and `q_omega`, and the dreaming step on both encoders with
+`G` frozen (the steps are in ganinv.wake). Around it, the run folder of ganinv.runs:
+`config.json`, numbered checkpoints for `--resume`, `metrics.jsonl`, sample grids per
+code value in `samples/`, and at the end the generator artifact (`generator/`, loadable by
+every command as `--generator RUN/generator`), the inverter artifact (`inverter/`, with
+the generator inside) and `eval.json` with the unsupervised test accuracy of `q(d|x)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+from tqdm import tqdm
+
+from ganinv import architectures
+from ganinv.critic import Critic
+from ganinv.data import DATASET_DIRS, ImageSet, load_images
+from ganinv.dreaming import DreamingConfig, temperature_at
+from ganinv.errors import DataError, GaninvError
+from ganinv.images import save_grid
+from ganinv.inverter import Inverter
+from ganinv.probes import cluster_accuracy
+from ganinv.runs import Run, rng_state, seed_everything, set_rng_state
+from ganinv.sources import save_generator
+from ganinv.wake import TrainableGenerator, critic_step, dreaming_step, generator_step, mi_step
+
+
+@dataclass
+class TrainConfig:
+    # data: mnist, fashion-mnist (with root), an image folder or a tensor file (ganinv.data.load_images)
+    data: str = "mnist"
+    root: Optional[str] = None  # folder with the original IDX files of mnist / fashion-mnist
+    # generator G(z, c, d) (adapters/ssavl.py); image channels and resolution come from the data
+    nz: int = 62  # noise size
+    nc: int = 2  # continuous codes
+    n_classes: int = 10  # K, categories of the categorical code
+    width: int = 64  # generator width
+    critic_width: int = 64  # critic trunk width (ganinv.critic)
+    critic_hidden: int = 512  # critic features before the score
+    encoder_width: int = 64  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
+    encoder_hidden: int = 512  # encoder features before the heads
+    # optimisation (SPEC section 6)
+    steps: int = 20000  # generator steps; each has n_critic critic steps, an MI step and a dreaming step
+    batch_size: int = 64
+    n_critic: int = 5  # critic steps per generator step
+    gp_weight: float = 10.0  # lambda of the gradient penalty (SS-AVL Eq. 5)
+    lr: float = 1e-4  # Adam, generator and critic
+    betas: tuple[float, float] = (0.5, 0.9)  # Adam betas, every optimiser
+    encoder_lr: float = 1e-4  # Adam, encoders (MI and dreaming steps)
+    lambda_d: float = 1.0  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
+    lambda_c: float = 0.1  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
+    # SPEC section 2; sigma_x 0.3, about the reachable RMS error on MNIST: with 0.1 the reconstruction
+    # term can drive q(d|x) to one class before G uses d (recipes/builtin-mnist.toml)
+    dreaming: DreamingConfig = field(default_factory=lambda: DreamingConfig(sigma_x=0.3))
+    # bookkeeping
+    log_every: int = 50  # steps between metrics.jsonl records (the only host syncs of the loop)
+    eval_every: int = 500  # steps between sample grids and cluster accuracy
+    eval_images: int = 2000  # real test images for the cluster accuracy during training (all at the end)
+    checkpoint_every: int = 250  # steps between checkpoints
+    keep_checkpoints: int = 3  # numbered checkpoints kept
+    seed: int = 0
+    device: Optional[str] = None  # default: cuda when available
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
+        """From a recipe or a run's config.json: TrainConfig fields, `dreaming` a table of DreamingConfig fields."""
+        values = dict(values)
+        dreaming = _checked(DreamingConfig, values.pop("dreaming", {}) or {}, "[dreaming]")
+        values = _checked(cls, values, "train")
+        if "betas" in values:
+            values["betas"] = tuple(values["betas"])
+        return cls(**values, dreaming=dataclasses.replace(cls().dreaming, **dreaming))
+
+
+def _checked(cls, values: dict[str, Any], where: str) -> dict[str, Any]:
+    known = {f.name for f in dataclasses.fields(cls)} - {"dreaming"}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise GaninvError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
+    return values
+
+
+@dataclass
+class Models:
+    generator: TrainableGenerator
+    critic: Critic
+    inverter: Inverter  # q_xi(z|x) and q_omega(d,c|x)
+    generator_optimizer: torch.optim.Optimizer
+    critic_optimizer: torch.optim.Optimizer
+    inverter_optimizer: torch.optim.Optimizer
+
+    def state_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name).state_dict() for name in
+                ("generator", "critic", "inverter", "generator_optimizer", "critic_optimizer", "inverter_optimizer")}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, value in state.items():
+            getattr(self, name).load_state_dict(value)
+
+
+def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source: str,
+                 device: torch.device) -> Models:
+    """G (architecture `ssavl`), the critic and the encoders, with their Adam optimisers."""
+    channels, height, width = image_shape
+    if height != width:
+        raise DataError(f"training images must be square, got {height}x{width}; resize them first")
+    options = {"nz": config.nz, "nc": config.nc, "n_classes": config.n_classes, "channels": channels,
+               "resolution": height, "width": config.width}
+    built, opts = architectures.build_generator_net("ssavl", options)
+    meta = {"architecture": "ssavl", "options": architectures.options_to_dict(opts)}
+    generator = TrainableGenerator(built.net, built.spec, source=source, meta=meta).to(device)
+    critic = Critic(image_shape, config.critic_width, config.critic_hidden).to(device)
+    inverter = Inverter.for_generator(generator, width=config.encoder_width, hidden=config.encoder_hidden).to(device)
+
+    def adam(module: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
+        return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas)
+
+    return Models(generator, critic, inverter, adam(generator, config.lr), adam(critic, config.lr),
+                  adam(inverter, config.encoder_lr))
+
+
+def load_training_data(config: TrainConfig) -> tuple[ImageSet, Optional[ImageSet]]:
+    """Training images, and labelled real images for the cluster accuracy (the test split where there is one)."""
+    if config.data in DATASET_DIRS:
+        return (load_images(config.data, root=config.root, split="train"),
+                load_images(config.data, root=config.root, split="test"))
+    images = load_images(config.data, root=config.root)
+    return images, (images if images.labels is not None else None)
+
+
+# ---- evaluation ----------------------------------------------------------------------------------
+@torch.no_grad()
+def code_accuracy(inverter: Inverter, images: ImageSet, batch_size: int = 500) -> float:
+    """Unsupervised classification accuracy of `argmax q(d|x)` with the best one-to-one assignment (SS-AVL Table 1)."""
+    predicted = [inverter.code_encoder(images.images[i:i + batch_size].to(inverter.device))[0].argmax(dim=1).cpu()
+                 for i in range(0, len(images), batch_size)]
+    return cluster_accuracy(torch.cat(predicted).numpy(), images.labels.numpy())
+
+
+@torch.no_grad()
+def save_code_grids(generator: TrainableGenerator, folder: Path, tag: str, seed: int, columns: int = 10) -> list[Path]:
+    """Sample grids per code value, as in SS-AVL's figures: each row one value of `d`.
+
+    `{tag}-d.png`: the columns are different `(z, c)`, the same in every row;
+    `{tag}-c{j}.png`: the columns sweep `c_j` from -2 to 2 (other codes 0), one `z` per row.
+    """
+    spec, device = generator.spec, generator.device
+    rows = max(spec.n_classes, 1)
+    rng = torch.Generator().manual_seed(seed)  # the same latents at every evaluation
+    d = torch.eye(rows)[torch.arange(rows).repeat_interleave(columns)] if spec.n_classes else None  # (R*C, K)
+    z = torch.randn(columns, spec.nz, generator=rng).repeat(rows, 1)  # (R*C, nz)
+    c = torch.randn(columns, spec.nc, generator=rng).repeat(rows, 1) if spec.nc else None  # (R*C, nc)
+    grids = {f"{tag}-d.png": (z, c, d)}
+    z_per_row = torch.randn(rows, spec.nz, generator=rng).repeat_interleave(columns, dim=0)
+    for j in range(spec.nc):
+        sweep = torch.zeros(rows * columns, spec.nc)
+        sweep[:, j] = torch.linspace(-2, 2, columns).repeat(rows)
+        grids[f"{tag}-c{j + 1}.png"] = (z_per_row, sweep, d)
+    was_training = generator.training
+    generator.eval()
+    for name, parts in grids.items():
+        z_, c_, d_ = (None if t is None else t.to(device) for t in parts)
+        save_grid(generator(z_, c_, d_), folder / name, nrow=columns)
+    generator.train(was_training)
+    return [folder / name for name in grids]
+
+
+# ---- the loop -------------------------------------------------------------------------------------
+@dataclass
+class TrainResult:
+    run_dir: Path
+    evaluation: dict[str, Any]
+
+
+def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: bool = False) -> TrainResult:
+    """Run (or resume) SS-AVL Algorithm 1 into the run folder `out`."""
+    from ganinv.cli.options import resolve_device
+
+    device = resolve_device(config.device)
+    run = Run(out, config.keep_checkpoints)
+    if resume:
+        run.reopen()
+    else:
+        run.check_new()
+    train_set, eval_set = load_training_data(config)
+    real = train_set.images.to(device)  # (N, C, H, W) in [-1, 1]
+    seed_everything(config.seed)
+    models = build_models(config, tuple(real.shape[1:]), source=str(run.folder / "generator"), device=device)
+    generator, inverter = models.generator, models.inverter
+    if not resume:
+        run.create({"train": config.to_dict(), "generator": {**generator.meta, "spec": generator.spec.to_dict()}})
+    sampler = torch.Generator(device=device).manual_seed(config.seed + 1)  # real batches
+
+    start_step = 0
+    if resume:
+        state = run.load_checkpoint()  # on the CPU: RNG states must stay there; the rest is copied over
+        models.load_state_dict(state["models"])
+        set_rng_state(state["rng"], sampler)
+        start_step = int(state["step"])
+        run.truncate_metrics(start_step)
+
+    def evaluate(step: int, limit: Optional[int]) -> dict[str, Any]:
+        record: dict[str, Any] = {"step": step}
+        if eval_set is not None and eval_set.labels is not None and generator.spec.n_classes:
+            inverter.eval()
+            record["cluster_accuracy"] = code_accuracy(inverter, eval_set.subset(limit))
+            record["eval_images"] = len(eval_set.subset(limit))
+            inverter.train()
+        save_code_grids(generator, run.folder / "samples", f"step-{step:06d}", config.seed)
+        return record
+
+    progress = tqdm(total=config.steps, initial=start_step, disable=quiet, file=sys.stderr,
+                    dynamic_ncols=True, desc="train")
+    running: dict[str, torch.Tensor] = {}  # sums of the losses since the last log
+    clock = time.perf_counter()
+    for step in range(start_step + 1, config.steps + 1):
+        stats: dict[str, torch.Tensor] = {}
+        for _ in range(config.n_critic):  # Algorithm 1 line 9, SS-AVL Eq. 22 + gradient penalty; the last is logged
+            batch = real[torch.randint(len(real), (config.batch_size,), generator=sampler, device=device)]
+            stats = critic_step(models.critic, generator, batch, models.critic_optimizer, config.gp_weight)
+        stats.update(generator_step(models.critic, generator, config.batch_size, models.generator_optimizer))
+        if generator.spec.has_codes:  # line 12, Eq. 24
+            stats.update(mi_step(generator, inverter, config.batch_size, models.generator_optimizer,
+                                 models.inverter_optimizer, config.lambda_d, config.lambda_c))
+        temperature = temperature_at(step - 1, config.steps, config.dreaming)
+        dream = dreaming_step(generator, inverter, config.batch_size, temperature, config.dreaming,
+                              models.inverter_optimizer)  # line 13, Eqs. 25 and 26
+        stats.update({f"dream_{name}": value for name, value in dream.as_dict().items()})
+        for name, value in stats.items():
+            running[name] = running.get(name, 0.0) + value
+
+        if step % config.log_every == 0 or step == config.steps:
+            count = (step - start_step - 1) % config.log_every + 1
+            means = {name: round(float(total) / count, 5) for name, total in running.items()}  # one host sync
+            running.clear()
+            rate = count / (time.perf_counter() - clock)
+            clock = time.perf_counter()
+            record = {"step": step, **means, "temperature": round(temperature, 4), "steps_per_s": round(rate, 3)}
+            run.log_metrics(record)
+            _report(progress, quiet, record)
+        if step % config.eval_every == 0 and step < config.steps:
+            record = evaluate(step, config.eval_images)
+            run.log_metrics(record)
+            if "cluster_accuracy" in record:
+                progress.write(f"step {step}: cluster accuracy {record['cluster_accuracy']:.4f} "
+                               f"on {record['eval_images']} real images", file=sys.stderr)
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            run.save_checkpoint(step, {"step": step, "models": models.state_dict(), "rng": rng_state(sampler)})
+        progress.update(1)
+    progress.close()
+
+    evaluation = evaluate(config.steps, None)
+    generator.eval()
+    inverter.eval()
+    save_generator(generator, run.folder / "generator")
+    inverter.save_pretrained(run.folder / "inverter", include_generator=True)
+    run.save_json("eval.json", evaluation)
+    run.log_metrics(evaluation)
+    return TrainResult(run.folder, evaluation)
+
+
+def _report(progress: tqdm, quiet: bool, record: dict[str, Any]) -> None:
+    fields = {"W": f"{record['wasserstein']:.3f}", "gp": f"{record['gp']:.3f}",
+              "mi": f"{record.get('mi_loss', 0.0):.3f}", "dream": f"{record['dream_total']:.4g}",
+              "steps/s": f"{record['steps_per_s']:.2f}"}
+    if quiet:
+        print(f"step {record['step']}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+    else:
+        progress.set_postfix(fields, refresh=False)

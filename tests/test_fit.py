@@ -1,0 +1,207 @@
+"""`ganinv fit`: the run folder, exact resume, atomic saves, DDP with two gloo processes, CLI errors."""
+
+import json
+import os
+import socket
+from pathlib import Path
+
+import pytest
+import torch
+import torch.multiprocessing as mp
+from click.testing import CliRunner
+
+from ganinv import architectures
+from ganinv.cli.main import cli
+from ganinv.fit import FitConfig, fit
+from ganinv.generator import Generator
+from ganinv.inverter import Inverter
+from ganinv.runs import Run
+from ganinv.sources import save_generator
+
+TINY_OPTIONS = {"nz": 4, "nc": 1, "n_classes": 3, "resolution": 16, "width": 8}  # the `ssavl` G(z, c, d)
+
+
+def tiny_generator(folder: Path) -> Path:
+    """A seeded 16x16 generator with z, c and d, saved in ganinv's own layout."""
+    torch.manual_seed(0)
+    built, options = architectures.build_generator_net("ssavl", TINY_OPTIONS)
+    generator = Generator(built.net, built.spec, source=str(folder),
+                          meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)})
+    save_generator(generator, folder)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def generator_dir(tmp_path_factory) -> Path:
+    return tiny_generator(tmp_path_factory.mktemp("gen") / "tiny")
+
+
+def tiny_config(generator_dir: Path, **changes) -> FitConfig:
+    values = dict(generator=str(generator_dir), steps=12, batch_size=16, width=8, hidden=32, log_every=4,
+                  eval_every=6, checkpoint_every=4, keep_checkpoints=2, eval_samples=64, device="cpu")
+    return FitConfig(**{**values, **changes})
+
+
+def weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    return Run(run_dir).load_checkpoint()["inverter"]
+
+
+def test_fit_writes_the_run_folder(tmp_path, generator_dir):
+    result = fit(tiny_config(generator_dir), tmp_path / "run", quiet=True)
+    run = tmp_path / "run"
+    config = json.loads((run / "config.json").read_text())
+    assert config["fit"]["steps"] == 12 and config["fit"]["dreaming"]["sigma_x"] == 0.1
+    assert config["generator"]["source"] == str(generator_dir)
+    assert len(config["generator"]["meta"]["weights_sha256"]) == 64 and config["generator"]["spec"]["n_classes"] == 3
+    assert [p.name for p in Run(run).checkpoints()] == ["step-000008.pt", "step-000012.pt"]  # the last 2 kept
+    records = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "total" in r] == [4, 8, 12]
+    assert {"rec_z", "kl_z", "rec_u", "kl_d", "kl_c", "mi", "train_mse", "samples_per_s"} <= set(records[0])
+    assert (run / "samples" / "step-000006-generated.png").is_file()
+    evaluation = json.loads((run / "eval.json").read_text())
+    generated = evaluation["generated"]
+    assert generated["n"] == 64 and len(generated["z_variance_recovered_per_dim"]) == 4
+    assert 0 <= generated["d_accuracy"] <= 1 and generated["mse_per_pixel"] > 0
+    # the artifact is self-contained (generator/ inside) and reconstructs like the trained inverter
+    assert (run / "inverter" / "generator" / "model.safetensors").is_file()
+    loaded = Inverter.load(str(run))
+    x = loaded.generator.sample(5, generator=torch.Generator().manual_seed(3))[1]
+    with torch.no_grad():
+        assert torch.allclose(loaded.reconstruct(x), result.inverter.eval().reconstruct(x), atol=1e-6)
+
+
+def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, generator_dir, monkeypatch):
+    config = tiny_config(generator_dir)
+    fit(config, tmp_path / "straight", quiet=True)
+
+    save = Run.save_checkpoint
+
+    def killed_after_step_8(self, step, state):
+        path = save(self, step, state)
+        if step == 8:
+            raise KeyboardInterrupt  # as if Ctrl-C came right after the checkpoint
+        return path
+
+    monkeypatch.setattr(Run, "save_checkpoint", killed_after_step_8)
+    with pytest.raises(KeyboardInterrupt):
+        fit(config, tmp_path / "resumed", quiet=True)
+    monkeypatch.setattr(Run, "save_checkpoint", save)
+    assert Run(tmp_path / "resumed").latest_checkpoint().name == "step-000008.pt"
+    fit(config, tmp_path / "resumed", resume=True, quiet=True)
+
+    straight, resumed = weights(tmp_path / "straight"), weights(tmp_path / "resumed")
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "resumed" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == sorted(steps)  # records after the checkpoint were dropped, not repeated
+
+
+def test_a_kill_during_a_checkpoint_save_leaves_the_previous_one(tmp_path, monkeypatch):
+    run = Run(tmp_path / "run", keep_checkpoints=5)
+    run.save_checkpoint(1, {"w": torch.ones(3)})
+    real_save = torch.save
+
+    def dies_half_way(obj, path, *args, **kwargs):
+        Path(path).write_bytes(b"PK\x03\x04 half a zip")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", dies_half_way)
+    with pytest.raises(KeyboardInterrupt):
+        run.save_checkpoint(2, {"w": torch.zeros(3)})
+    monkeypatch.setattr(torch, "save", real_save)
+    assert [p.name for p in run.checkpoints()] == ["step-000001.pt"]
+    assert torch.equal(run.load_checkpoint()["w"], torch.ones(3))
+    assert not list(run.checkpoint_dir.glob(".*tmp"))  # no temporary file left behind
+
+
+def test_a_kill_during_an_artifact_save_leaves_the_previous_one(tmp_path, generator_dir, monkeypatch):
+    from ganinv.sources import load_generator
+
+    inverter = Inverter.for_generator(load_generator(str(generator_dir)), width=8, hidden=32)
+    inverter.save_pretrained(tmp_path / "artifact")
+    before = (tmp_path / "artifact" / "model.safetensors").read_bytes()
+    with torch.no_grad():
+        for p in inverter.parameters():
+            p.add_(1.0)
+
+    def dies(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("ganinv.sources.save_generator", dies)
+    with pytest.raises(KeyboardInterrupt):
+        inverter.save_pretrained(tmp_path / "artifact", include_generator=True)
+    assert (tmp_path / "artifact" / "model.safetensors").read_bytes() == before
+    assert Inverter.load(str(tmp_path / "artifact")).spec == inverter.spec
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _ddp_worker(rank: int, world_size: int, port: int, generator_dir: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
+                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    result = fit(tiny_config(Path(generator_dir), steps=8), out, quiet=True)
+    torch.save(result.inverter.state_dict(), Path(out).parent / f"rank{rank}.pt")
+
+
+def test_ddp_with_two_gloo_processes_keeps_ranks_in_sync(tmp_path, generator_dir):
+    out = tmp_path / "run"
+    # fork: the workers inherit the imported modules instead of importing torch again (seconds, not a minute)
+    mp.start_processes(_ddp_worker, args=(2, _free_port(), str(generator_dir), str(out)), nprocs=2,
+                       start_method="fork")
+    rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    checkpoint = Run(out).load_checkpoint()
+    assert all(torch.equal(rank0[k], checkpoint["inverter"][k]) for k in rank0)
+    samplers = [state["sampler"] for state in checkpoint["rng"]]
+    assert len(samplers) == 2 and not torch.equal(*samplers)  # each rank dreams its own samples
+    assert json.loads((out / "config.json").read_text())["world_size"] == 2
+
+
+# ---- the command line ------------------------------------------------------------------------------
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+TINY_FLAGS = ("--width", 8, "--hidden", 32, "--batch-size", 8, "--eval-every", 3, "--log-every", 3,
+              "--checkpoint-every", 3, "--device", "cpu", "--quiet")
+
+
+def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
+    recipe = tmp_path / "recipe.toml"
+    recipe.write_text(f'generator = "{generator_dir}"\nsteps = 100\n[dreaming]\nsigma_x = 0.3\nbeta = 0.5\n')
+    run = tmp_path / "run"
+    result = invoke("fit", "--recipe", recipe, "--steps", 3, "--beta", 2.0, "--out", run, *TINY_FLAGS)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["run"] == str(run) and "generated" in summary
+    config = json.loads((run / "config.json").read_text())["fit"]
+    assert config["steps"] == 3 and config["dreaming"]["sigma_x"] == 0.3 and config["dreaming"]["beta"] == 2.0
+    # --resume may extend the run, not change it
+    result = invoke("fit", "--out", run, "--resume", "--steps", 6, "--quiet")
+    assert result.exit_code == 0, result.output
+    assert Run(run).latest_checkpoint().name == "step-000006.pt"
+    result = invoke("fit", "--out", run, "--resume", "--lr", 0.1)
+    assert result.exit_code != 0 and "drop lr" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (("--generator", "no/such/generator"), "Error: cannot resolve generator source"),
+    (("--resume",), "Error: --resume needs --out"),
+    (("--resume", "--out", "{tmp}/empty"), "holds no run to resume"),
+    (("--recipe", "{tmp}/bad.toml"), "unknown fit option(s) ['stepz']"),
+    (("--out", "{tmp}/taken"), "already holds a run"),
+])
+def test_cli_fit_errors_are_one_line(tmp_path, args, message):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "bad.toml").write_text("stepz = 3\n")
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "config.json").write_text("{}")
+    result = invoke("fit", *[a.format(tmp=tmp_path) for a in args])
+    assert result.exit_code != 0
+    assert message in result.output and "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.startswith("Error:")]) == 1

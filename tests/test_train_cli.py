@@ -1,0 +1,128 @@
+"""`ganinv train` end to end on a tiny fake dataset: artifacts, resume, errors."""
+
+import json
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+
+from ganinv.cli.main import cli
+from ganinv.inverter import Inverter
+from ganinv.sources import load_generator
+
+TINY_RECIPE = """
+nz = 4
+nc = 1
+n_classes = 3
+width = 8
+critic_width = 8
+critic_hidden = 16
+encoder_width = 8
+encoder_hidden = 16
+batch_size = 8
+n_critic = 2
+lr = 1e-3
+log_every = 2
+eval_every = 2
+checkpoint_every = 2
+[dreaming]
+sigma_x = 0.3
+"""
+
+
+@pytest.fixture
+def dataset(tmp_path):
+    """32 labelled 8x8 images: three classes of bright squares in different corners."""
+    rng = np.random.default_rng(0)
+    labels = np.arange(32) % 3
+    images = np.zeros((32, 8, 8), dtype=np.uint8)
+    for i, label in enumerate(labels):
+        row, col = [(0, 0), (4, 4), (0, 4)][label]
+        images[i, row:row + 4, col:col + 4] = 200 + rng.integers(0, 55)
+    path = tmp_path / "tiny.npz"
+    np.savez(path, images=images, labels=labels)
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text(TINY_RECIPE)
+    return path, recipe
+
+
+def run(*args):
+    result = CliRunner().invoke(cli, [str(a) for a in args])
+    return result
+
+
+def test_train_runs_end_to_end_and_its_artifacts_load(tmp_path, dataset):
+    data, recipe = dataset
+    out = tmp_path / "run"
+    result = run("train", "--data", data, "--recipe", recipe, "--steps", 4, "--out", out, "--quiet")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["generator"] == str(out / "generator")
+    assert 1 / 3 <= report["cluster_accuracy"] <= 1.0 and report["eval_images"] == 32
+
+    for name in ("config.json", "metrics.jsonl", "eval.json", "samples/step-000002-d.png",
+                 "samples/step-000004-d.png", "samples/step-000004-c1.png", "checkpoints/step-000004.pt"):
+        assert (out / name).is_file(), name
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "wasserstein" in r] == [2, 4]
+
+    generator = load_generator(str(out / "generator"))
+    assert generator.spec.nz == 4 and generator.spec.n_classes == 3 and generator.spec.image_shape == (1, 8, 8)
+    inverter = Inverter.load(str(out))
+    images = torch.rand(5, 1, 8, 8) * 2 - 1
+    assert inverter.encode(images).logits_d.shape == (5, 3)
+    assert inverter.reconstruct(images).shape == (5, 1, 8, 8)
+    # the inverter's own copy of the generator is the trained one
+    latents = generator.sample_latents(3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(inverter.generator.decode(latents), generator.decode(latents))
+
+
+def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, dataset):
+    data, recipe = dataset
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert run("train", "--data", data, "--recipe", recipe, "--steps", 4, "--out", straight, "--quiet").exit_code == 0
+    # A run killed after its step-2 checkpoint: the folder as it was then.
+    shutil.copytree(straight, resumed)
+    for later in ("checkpoints/step-000004.pt", "eval.json"):
+        (resumed / later).unlink()
+    shutil.rmtree(resumed / "generator")
+    shutil.rmtree(resumed / "inverter")
+    result = run("train", "--resume", "--out", resumed, "--quiet")
+    assert result.exit_code == 0, result.output
+    a = torch.load(straight / "checkpoints/step-000004.pt", weights_only=True)["models"]
+    b = torch.load(resumed / "checkpoints/step-000004.pt", weights_only=True)["models"]
+    for part in ("generator", "critic", "inverter", "generator_optimizer"):
+        assert str(a[part]) == str(b[part])
+    for part in ("generator", "critic", "inverter"):
+        for key, value in a[part].items():
+            assert torch.equal(value, b[part][key]), f"{part}.{key}"
+    records = [json.loads(line) for line in (resumed / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records if "wasserstein" in r] == [2, 4]  # records after step 2 were dropped
+    assert json.loads((resumed / "eval.json").read_text()) == json.loads((straight / "eval.json").read_text())
+
+
+def test_errors_are_one_line_and_say_what_to_do(tmp_path, dataset):
+    data, recipe = dataset
+    out = tmp_path / "run"
+    result = run("train", "--resume", "--data", data)
+    assert result.exit_code != 0 and "--resume needs --out" in result.stderr
+    result = run("train", "--resume", "--out", out)
+    assert result.exit_code != 0 and "no run to resume" in result.stderr
+    result = run("train", "--data", tmp_path / "missing.npz", "--out", out)
+    assert result.exit_code != 0 and "does not exist" in result.stderr and "Traceback" not in result.output
+    result = run("train", "--data", "mnist", "--out", out)
+    assert result.exit_code != 0 and "needs --root" in result.stderr
+    bad_recipe = tmp_path / "bad.toml"
+    bad_recipe.write_text("n_critics = 3\n")
+    result = run("train", "--data", data, "--recipe", bad_recipe, "--out", out)
+    assert result.exit_code != 0 and "n_critics" in result.stderr
+    assert run("train", "--data", data, "--recipe", recipe, "--steps", 2, "--out", out, "--quiet").exit_code == 0
+    result = run("train", "--data", data, "--recipe", recipe, "--steps", 2, "--out", out, "--quiet")
+    assert result.exit_code != 0 and "--resume" in result.stderr
+    result = run("train", "--resume", "--out", out, "--lr", "0.1")
+    assert result.exit_code != 0 and "drop --lr " in result.stderr
+    result = run("train", "--data", data, "--out", tmp_path / "hub", "--push-to-hub", "not a/repo id")
+    assert result.exit_code != 0 and "Hub repo id" in result.stderr

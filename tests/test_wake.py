@@ -1,0 +1,187 @@
+"""The wake phase (SPEC section 6): gradient penalty, critic / generator / MI / dreaming steps, the ssavl adapter."""
+
+import copy
+
+import pytest
+import torch
+from torch import nn
+
+from ganinv.critic import Critic
+from ganinv.dreaming import DreamingConfig
+from ganinv.sources import load_generator, save_generator
+from ganinv.train import TrainConfig, build_models, save_code_grids
+from ganinv.wake import (code_recovery_loss, critic_step, dreaming_step, generator_step, gradient_penalty,
+                         mi_step)
+
+TINY = TrainConfig(nz=4, nc=1, n_classes=3, width=8, critic_width=8, critic_hidden=16, encoder_width=8,
+                   encoder_hidden=16, lr=1e-3, encoder_lr=1e-3)
+SHAPE = (1, 8, 8)
+
+
+def tiny_models(seed: int = 0):
+    torch.manual_seed(seed)
+    return build_models(TINY, SHAPE, source="tiny", device=torch.device("cpu"))
+
+
+def snapshot(module: nn.Module) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def moved(before: list[torch.Tensor], module: nn.Module) -> bool:
+    return any(not torch.equal(a, b) for a, b in zip(before, module.parameters()))
+
+
+class Linear(nn.Module):
+    def __init__(self, weight):
+        super().__init__()
+        self.weight = weight
+
+    def forward(self, x):
+        return (x.flatten(1) * self.weight).sum(dim=1)
+
+
+class HalfSquaredNorm(nn.Module):
+    def forward(self, x):
+        return 0.5 * x.flatten(1).square().sum(dim=1)
+
+
+def test_gradient_penalty_of_a_linear_critic_is_its_squared_norm_excess():
+    # D(x) = w.x has gradient w everywhere: GP = (||w|| - 1)^2 = (2 - 1)^2 whatever the mix.
+    weight = torch.zeros(16)
+    weight[:4] = 1.0  # ||w|| = 2
+    real, fake = torch.randn(5, 1, 4, 4), torch.randn(5, 1, 4, 4)
+    assert gradient_penalty(Linear(weight), real, fake).item() == pytest.approx(1.0, abs=1e-6)
+
+
+def test_gradient_penalty_hand_computed_for_a_quadratic_critic():
+    # D(x) = ||x||^2 / 2 has gradient x; with real == fake the mix is x itself.
+    x = torch.tensor([[3.0, 4.0], [0.0, 0.5], [1.0, 0.0]]).reshape(3, 1, 1, 2)  # norms 5, 0.5, 1
+    expected = ((5 - 1) ** 2 + (0.5 - 1) ** 2 + 0) / 3
+    assert gradient_penalty(HalfSquaredNorm(), x, x).item() == pytest.approx(expected, rel=1e-6)
+    # and it is differentiable in the critic's parameters (create_graph), as WGAN-GP needs
+    critic = Critic(SHAPE, width=4, hidden=8)
+    gradient_penalty(critic, torch.randn(4, *SHAPE), torch.randn(4, *SHAPE)).backward()
+    assert all(p.grad is not None for p in critic.parameters() if p.dim() > 1)  # biases do not shape grad D
+
+
+def test_each_step_moves_exactly_its_own_parameters():
+    m = tiny_models()
+    g, critic, latent_enc, code_enc = m.generator, m.critic, m.inverter.latent_encoder, m.inverter.code_encoder
+    real = torch.rand(8, *SHAPE) * 2 - 1
+
+    before = [snapshot(x) for x in (g, critic, latent_enc, code_enc)]
+    stats = critic_step(critic, g, real, m.critic_optimizer, gp_weight=10.0)
+    assert [moved(b, x) for b, x in zip(before, (g, critic, latent_enc, code_enc))] == [False, True, False, False]
+    assert torch.isclose(stats["critic_loss"], -stats["wasserstein"] + 10.0 * stats["gp"])
+
+    before = [snapshot(x) for x in (g, critic, latent_enc, code_enc)]
+    generator_step(critic, g, 8, m.generator_optimizer)
+    assert [moved(b, x) for b, x in zip(before, (g, critic, latent_enc, code_enc))] == [True, False, False, False]
+    assert all(p.requires_grad for p in critic.parameters())  # unfrozen again
+
+    before = [snapshot(x) for x in (g, critic, latent_enc, code_enc)]
+    mi_step(g, m.inverter, 8, m.generator_optimizer, m.inverter_optimizer)
+    assert [moved(b, x) for b, x in zip(before, (g, critic, latent_enc, code_enc))] == [True, False, False, True]
+
+    before = [snapshot(x) for x in (g, critic, latent_enc, code_enc)]
+    losses = dreaming_step(g, m.inverter, 8, 1.0, DreamingConfig(), m.inverter_optimizer)
+    assert [moved(b, x) for b, x in zip(before, (g, critic, latent_enc, code_enc))] == [False, False, True, True]
+    assert all(p.requires_grad for p in g.parameters())  # G learns again after the dreaming step
+    assert torch.isfinite(losses.total) and losses.kl_z >= 0 and losses.mi > 0  # every term was computed
+
+
+def test_generator_steps_raise_the_critic_score_of_samples():
+    m = tiny_models(seed=1)
+    torch.manual_seed(1)
+    latents = m.generator.sample_latents(256)
+    with torch.no_grad():
+        score_before = m.critic(m.generator.decode(latents)).mean()
+    for _ in range(20):
+        generator_step(m.critic, m.generator, 64, m.generator_optimizer)
+    with torch.no_grad():
+        score_after = m.critic(m.generator.decode(latents)).mean()
+    assert score_after > score_before + 0.01
+
+
+def test_mi_steps_make_q_omega_recover_the_categorical_code():
+    m = tiny_models(seed=2)
+    torch.manual_seed(2)
+
+    def recovery():
+        latents = m.generator.sample_latents(512)
+        with torch.no_grad():
+            images = m.generator.decode(latents)
+            logits = m.inverter.code_encoder(images)[0]
+            loss = code_recovery_loss(m.inverter, latents, images)
+        accuracy = (logits.argmax(dim=1) == latents.d.argmax(dim=1)).float().mean().item()
+        return loss.item(), accuracy
+
+    loss_before, accuracy_before = recovery()
+    for _ in range(150):
+        mi_step(m.generator, m.inverter, 64, m.generator_optimizer, m.inverter_optimizer)
+    loss_after, accuracy_after = recovery()
+    assert accuracy_before < 0.6  # K = 3: near chance before
+    assert accuracy_after > 0.95
+    assert loss_after < loss_before - 1.0
+
+
+def test_trained_generator_saves_and_loads_as_a_frozen_generator(tmp_path):
+    m = tiny_models(seed=3)
+    generator_step(m.critic, m.generator, 8, m.generator_optimizer)  # BatchNorm running stats move
+    m.generator.eval()
+    save_generator(m.generator, tmp_path / "generator")
+    loaded = load_generator(str(tmp_path / "generator"))
+    assert loaded.spec == m.generator.spec and loaded.meta["architecture"] == "ssavl"
+    latents = loaded.sample_latents(5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        assert torch.allclose(loaded.decode(latents), m.generator.decode(latents), atol=1e-6)
+    assert all(p.requires_grad for p in m.generator.parameters())  # the trained one is not frozen
+
+
+def test_code_grids_have_one_row_per_category(tmp_path):
+    from PIL import Image
+
+    m = tiny_models()
+    paths = save_code_grids(m.generator, tmp_path, "final", seed=0, columns=5)
+    assert [p.name for p in paths] == ["final-d.png", "final-c1.png"]
+    width, height = Image.open(paths[0]).size
+    assert (width, height) == (5 * (8 + 2) + 2, 3 * (8 + 2) + 2)  # 5 columns, K = 3 rows, padding 2
+    assert m.generator.training  # left as it was
+
+
+def test_ssavl_adapter_sizes():
+    from ganinv import architectures
+
+    built, _ = architectures.build_generator_net("ssavl", {})
+    assert built.spec.nz == 62 and built.spec.nc == 2 and built.spec.n_classes == 10
+    assert sum(p.numel() for p in built.net.parameters()) * 4 < 10e6  # < 10 MB as float32 safetensors
+    for resolution, channels in ((28, 1), (32, 3), (64, 3)):
+        built, _ = architectures.build_generator_net("ssavl", {"resolution": resolution, "channels": channels})
+        built.net.eval()
+        x = built.net(torch.randn(2, 62), torch.randn(2, 2), torch.eye(10)[:2])
+        assert x.shape == (2, channels, resolution, resolution) and x.abs().max() <= 1
+    with pytest.raises(ValueError, match="cannot be reached"):
+        architectures.build_generator_net("ssavl", {"resolution": 27})
+
+
+def test_models_round_trip_their_state():
+    a, b = tiny_models(seed=4), tiny_models(seed=5)
+    mi_step(a.generator, a.inverter, 8, a.generator_optimizer, a.inverter_optimizer)
+    b.load_state_dict(copy.deepcopy(a.state_dict()))
+    for name in ("generator", "critic", "inverter"):
+        for p, q in zip(getattr(a, name).parameters(), getattr(b, name).parameters()):
+            assert torch.equal(p, q)
+
+
+def test_builtin_mnist_is_small_and_its_encoders_recover_its_codes():
+    from ganinv.inverter import Inverter
+    from ganinv.sources import BUILTIN_DIR
+
+    assert (BUILTIN_DIR / "mnist" / "model.safetensors").stat().st_size <= 10e6
+    generator = load_generator("builtin:mnist")
+    assert generator.meta["architecture"] == "ssavl" and generator.spec.n_classes == 10
+    inverter = Inverter.load(str(BUILTIN_DIR / "mnist"))  # its encoders, shipped beside it
+    latents, images = generator.sample(500, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        posterior = inverter.encode(images)
+    assert (posterior.logits_d.argmax(dim=1) == latents.d.argmax(dim=1)).float().mean() > 0.95
