@@ -12,7 +12,7 @@ image asks of it. No real data is used.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -28,9 +28,9 @@ class AugmentConfig:
     translate: float = 0.1  # max shift, as a fraction of the half-width (0.1 ~ 1.4 px at 28 px)
     elastic: float = 1.5  # displacement of the elastic warp, pixels (Simard et al. 2003); 0: none
     elastic_smooth: int = 4  # pixels over which the elastic displacement field is smoothed
-    thickness: float = 1.0  # strokes thickened (dilation) or thinned (erosion) by up to this 3x3 step
+    thickness: float = 1.0  # max blend towards a 3x3 dilation (bolder strokes) or erosion (thinner)
     gamma: float = 0.5  # intensity gamma in [1/(1+g), 1+g] on the [0, 1] scale
-    noise: float = 0.05  # std of additive pixel noise, [-1, 1] scale
+    noise: float = 0.05  # max std of additive Gaussian pixel noise, [-1, 1] scale
 
 
 def perturb(images: Tensor, config: AugmentConfig, generator: Optional[torch.Generator] = None) -> Tensor:
@@ -52,7 +52,7 @@ def perturb(images: Tensor, config: AugmentConfig, generator: Optional[torch.Gen
     return torch.where(chosen, x.clamp(-1, 1), images)
 
 
-def warp(images: Tensor, config: AugmentConfig, uniform) -> Tensor:
+def warp(images: Tensor, config: AugmentConfig, uniform: Callable[..., Tensor]) -> Tensor:
     """A random affine map composed with a smooth elastic displacement, one grid_sample."""
     batch, _, height, width = images.shape
     angle, shear = config.rotate * uniform(batch), config.shear * uniform(batch)

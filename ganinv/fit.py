@@ -25,12 +25,25 @@ from ganinv.augment import AugmentConfig, perturb
 from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
 from ganinv.errors import GaninvError, RunError
-from ganinv.evaluation import encode_and_reconstruct, evaluate_generated, evaluate_real, held_out_samples
+from ganinv.evaluation import (
+    encode_and_reconstruct,
+    evaluate_generated,
+    evaluate_real,
+    generator_directions,
+    held_out_samples,
+)
 from ganinv.generator import Generator
 from ganinv.images import save_side_by_side
 from ganinv.inverter import Inverter
-from ganinv.runs import (Distributed, Run, rng_state, seed_everything, set_rng_state, setup_distributed,
-                         teardown_distributed)
+from ganinv.runs import (
+    Distributed,
+    Run,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    setup_distributed,
+    teardown_distributed,
+)
 from ganinv.sources import load_generator
 
 EVAL_SEED_OFFSET = 1_000_003  # the held-out samples come from a stream of their own
@@ -92,7 +105,7 @@ def _checked(cls, values: dict[str, Any], where: str) -> dict[str, Any]:
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
-    """A recipe: a TOML file of FitConfig fields, with an optional [dreaming] table."""
+    """A recipe: a TOML file of FitConfig fields, with optional [dreaming] and [augment] tables."""
     try:
         import tomllib
     except ModuleNotFoundError:  # Python 3.10
@@ -243,6 +256,7 @@ class Evaluator:
     def __init__(self, config: FitConfig, generator: Generator):
         self.latents, self.images = held_out_samples(generator, config.eval_samples,
                                                      seed=config.seed + EVAL_SEED_OFFSET)
+        self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
         self.real = None
         if config.eval_real:
             real = load_images(config.eval_real, root=config.eval_root, split="test", limit=config.eval_limit)
@@ -252,7 +266,7 @@ class Evaluator:
 
     def evaluate(self, inverter: Inverter, run: Run, step: int) -> dict[str, Any]:
         inverter.eval()
-        out = {"generated": evaluate_generated(inverter, self.latents, self.images)}
+        out = {"generated": evaluate_generated(inverter, self.latents, self.images, self.directions)}
         pictures = {"generated": self.images[:32]}
         if self.real is not None:
             out["real"] = evaluate_real(inverter, self.real)

@@ -9,6 +9,7 @@ encoder is compared with.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import torch
 from torch import Tensor
 
@@ -39,7 +40,7 @@ def refine(generator: Generator, images: Tensor, start: Latents, steps: int, lr:
         optimizer = torch.optim.Adam(params, lr=lr)
         for _ in range(steps):
             d = d_logits.softmax(dim=1) if learn_d else init.d
-            loss = (generator(z, c, d) - x).square().flatten(1).sum(dim=1).sum()
+            loss = (generator(z, c, d) - x).square().sum()  # the sum of every image's own squared error
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()

@@ -10,8 +10,8 @@ encoders in `generator/` so the artifact is self-contained.
 from __future__ import annotations
 
 import contextlib
+import json
 import sys
-
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -129,25 +129,35 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
 
     @classmethod
     def load(cls, source: str, device: Optional[str | torch.device] = None) -> "Inverter":
-        """From an artifact folder, a run folder (its `inverter/`), or a hub id (`hub:owner/name` or `owner/name`)."""
+        """From an artifact folder, a run folder (its `inverter/`), or a hub id (`hub:owner/name[@revision]`
+        or `owner/name`): the encoders, and the generator when the artifact carries it in `generator/`."""
         path = Path(source)
-        if path.is_dir() and (path / "inverter" / "config.json").is_file():
+        if not path.is_dir():
+            if not source.startswith("hub:") and (source.startswith(("/", ".", "~")) or source.count("/") != 1):
+                raise SourceError(f"{source} does not exist; give a run folder, an artifact folder or a Hub repo id")
+            path = cls._download(source)
+        if (path / "inverter" / "config.json").is_file():
             path = path / "inverter"
-        if path.is_dir():
-            if not (path / "config.json").is_file():
-                raise SourceError(f"{path} holds no inverter (no config.json); give a run folder or an artifact")
-            with contextlib.redirect_stdout(sys.stderr):  # the mixin prints progress on stdout
-                inverter = cls.from_pretrained(str(path), strict=True)
-            inverter._artifact_dir = path
-        else:
-            repo = source.removeprefix("hub:")
-            try:
-                with contextlib.redirect_stdout(sys.stderr):
-                    inverter = cls.from_pretrained(repo, strict=True)
-            except Exception as exc:
-                raise SourceError(f"cannot load inverter {source!r}: {str(exc).splitlines()[0]}; give a run folder, "
-                                  "an artifact folder or a Hub repo id (cached when HF_HUB_OFFLINE=1)") from None
+        config = path / "config.json"
+        if not config.is_file() or "spec" not in json.loads(config.read_text()):
+            raise SourceError(f"{path} holds no inverter artifact (a run folder whose fit has not finished "
+                              "writes inverter/ at its end); give a finished run folder or an artifact folder")
+        with contextlib.redirect_stdout(sys.stderr):  # the mixin prints progress on stdout
+            inverter = cls.from_pretrained(str(path), strict=True)
+        inverter._artifact_dir = path
         inverter.eval()
         if device is not None:
             inverter.to(device)
         return inverter
+
+    @staticmethod
+    def _download(source: str) -> Path:
+        """The artifact's files in a Hub repo, through the local cache (HF_HUB_OFFLINE honoured)."""
+        from ganinv.sources import hub_file
+
+        repo, _, revision = source.removeprefix("hub:").partition("@")
+        config = hub_file(repo, "config.json", revision)
+        hub_file(repo, "model.safetensors", revision)
+        if hub_file(repo, "generator/config.json", revision, optional=True) is not None:
+            hub_file(repo, "generator/model.safetensors", revision)
+        return config.parent

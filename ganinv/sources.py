@@ -32,6 +32,7 @@ import json
 import os
 import pickle
 import re
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -438,6 +439,8 @@ def build_any(arch: Optional[str], options: dict[str, Any], state_dict: Mapping[
 
 def load_callable(source: str, request: Request) -> Generator:
     module_name, _, attr = source.partition(":")
+    if os.getcwd() not in sys.path:  # as with `python -m`, modules in the current folder are importable
+        sys.path.insert(0, os.getcwd())
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:

@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import socket
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 
 from ganinv import architectures
 from ganinv.cli.main import cli
+from ganinv.errors import GaninvError
 from ganinv.fit import FitConfig, fit
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
@@ -61,6 +63,7 @@ def test_fit_writes_the_run_folder(tmp_path, generator_dir):
     evaluation = json.loads((run / "eval.json").read_text())
     generated = evaluation["generated"]
     assert generated["n"] == 64 and len(generated["z_variance_recovered_per_dim"]) == 4
+    assert len(generated["z_variance_recovered_by_direction"]) == 4 and "z_variance_recovered_weighted" in generated
     assert 0 <= generated["d_accuracy"] <= 1 and generated["mse_per_pixel"] > 0
     # the artifact is self-contained (generator/ inside) and reconstructs like the trained inverter
     assert (run / "inverter" / "generator" / "model.safetensors").is_file()
@@ -68,6 +71,26 @@ def test_fit_writes_the_run_folder(tmp_path, generator_dir):
     x = loaded.generator.sample(5, generator=torch.Generator().manual_seed(3))[1]
     with torch.no_grad():
         assert torch.allclose(loaded.reconstruct(x), result.inverter.eval().reconstruct(x), atol=1e-6)
+
+
+def test_the_artifact_loads_from_a_hub_cache_offline(tmp_path, generator_dir, monkeypatch):
+    result = fit(tiny_config(generator_dir, steps=2), tmp_path / "run", quiet=True)
+    artifact = tmp_path / "run" / "inverter"
+    # lay the artifact out as the real huggingface_hub client caches a repo, then read it back offline
+    repo = tmp_path / "hf-cache" / "models--someone--tiny-inverter"
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(sha)
+    shutil.copytree(artifact, repo / "snapshots" / sha)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    loaded = Inverter.load("hub:someone/tiny-inverter")
+    assert loaded.generator.source.endswith("generator")  # the copy carried in the artifact, not the original
+    x = loaded.generator.sample(4, generator=torch.Generator().manual_seed(0))[1]
+    with torch.no_grad():
+        assert torch.allclose(loaded.reconstruct(x), result.inverter.eval().reconstruct(x), atol=1e-6)
+    with pytest.raises(GaninvError, match="not in the local Hugging Face cache"):
+        Inverter.load("hub:someone/not-cached")
 
 
 def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, generator_dir, monkeypatch):

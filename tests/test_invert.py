@@ -10,10 +10,10 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganinv.cli.main import cli
-from ganinv.evaluation import latent_recovery, mean_image_baseline, reconstruction_metrics
+from ganinv.evaluation import generator_directions, latent_recovery, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator
-from ganinv.inverter import Inverter, Posterior
 from ganinv.invert import invert, refine, zero_latents
+from ganinv.inverter import Inverter, Posterior
 from ganinv.spec import GeneratorSpec, Latents
 
 
@@ -39,6 +39,14 @@ def generator():
     return make_generator()
 
 
+@pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 128, 128), (3, 96, 96)])
+def test_encoders_are_sized_from_the_spec(shape):
+    spec = GeneratorSpec(nz=10, image_shape=shape, nc=2, n_classes=5)
+    inverter = Inverter(spec=spec.to_dict(), width=8, hidden=16)
+    posterior = inverter.encode(torch.zeros(2, *shape))
+    assert posterior.mu_z.shape == (2, 10) and posterior.logits_d.shape == (2, 5) and posterior.mu_c.shape == (2, 2)
+
+
 def test_reconstruction_metrics_by_hand():
     x = -torch.ones(2, 1, 2, 2)  # black
     x_hat = x.clone()
@@ -57,6 +65,34 @@ def test_latent_recovery_per_dimension():
     out = latent_recovery(Latents(z=z), Posterior(mu, torch.zeros_like(mu)))
     assert out["z_variance_recovered_per_dim"] == pytest.approx([1.0, 0.75, 0.0], abs=0.02)
     assert out["z_mse"] == pytest.approx((0 + 0.25 + 1) / 3, abs=0.02)
+
+
+class Linear(nn.Module):
+    """G(z) = W z, reshaped to 1x4x4: J^T J = W^T W everywhere."""
+
+    def __init__(self, weight):
+        super().__init__()
+        self.weight = nn.Parameter(weight)
+
+    def forward(self, z, c=None, d=None):
+        return (z @ self.weight.T).reshape(-1, 1, 4, 4)
+
+
+def test_generator_directions_of_a_linear_generator():
+    torch.manual_seed(0)
+    weight = torch.randn(16, 3) * torch.tensor([5.0, 1.0, 0.1])  # columns move the image a lot, some, little
+    generator = Generator(Linear(weight), GeneratorSpec(nz=3, image_shape=(1, 4, 4)))
+    basis, sensitivity = generator_directions(generator, n=8192)
+    expected = torch.linalg.svdvals(weight)
+    assert torch.allclose(sensitivity, expected, rtol=0.05)
+    top = torch.linalg.svd(weight).Vh[0]
+    assert abs(float(basis[:, 0] @ top)) > 0.99
+    # recovering only the direction that matters still recovers most of the image-relevant variance
+    z = torch.randn(2000, 3)
+    mu = torch.outer(z @ basis[:, 0], basis[:, 0])
+    out = latent_recovery(Latents(z=z), Posterior(mu, torch.zeros_like(mu)), (basis, sensitivity))
+    assert out["z_variance_recovered_by_direction"][0] == pytest.approx(1.0, abs=1e-4)
+    assert out["z_variance_recovered_weighted"] > 0.9 > out["z_variance_recovered"]
 
 
 def test_refine_finds_the_latent_and_is_independent_of_the_batch(generator):
@@ -104,9 +140,12 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
 
 
 @pytest.mark.parametrize("args,message", [
-    (["--inverter", "{tmp}/nothing", "mnist", "--root", "{tmp}"], "Error: cannot load inverter"),
+    (["--inverter", "{tmp}/nothing", "mnist", "--root", "{tmp}"], "nothing does not exist"),
     (["--inverter", "{tmp}", "mnist", "--root", "{tmp}"], "holds no inverter"),
+    (["--inverter", "{tmp}/unfinished", "mnist", "--root", "{tmp}"], "a run folder whose fit has not finished"),
 ])
 def test_cli_invert_errors_are_one_line(tmp_path, args, message):
+    (tmp_path / "unfinished").mkdir()
+    (tmp_path / "unfinished" / "config.json").write_text('{"fit": {}}')  # a run folder without inverter/ yet
     result = CliRunner().invoke(cli, ["invert", *[a.format(tmp=tmp_path) for a in args], "--out", str(tmp_path / "o")])
     assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output

@@ -12,6 +12,8 @@ from click.core import ParameterSource
 
 from ganinv.cli.options import device_option, generator_options, parse_key_values, seed_option
 from ganinv.errors import GaninvError, RunError
+from ganinv.fit import FitConfig, load_recipe
+from ganinv.fit import fit as run_fit
 from ganinv.runs import Run
 
 # flags that set FitConfig fields, and DreamingConfig fields (the [dreaming] table of a recipe);
@@ -20,49 +22,60 @@ FIT_FLAGS = {"generator", "arch", "trust_remote_code", "steps", "batch_size", "l
              "eval_every", "checkpoint_every", "log_every", "seed", "device", "compile", "amp", "eval_real",
              "eval_root", "eval_limit"}
 DREAMING_FLAGS = {"beta", "sigma_x", "lambda_mi", "lambda_z"}
+DEFAULTS = FitConfig()
 RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flags that may change on --resume
 
 
 @click.command("fit")
 @generator_options
 @click.option("--recipe", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of fit options (FitConfig fields, [dreaming] table); flags override it.")
-@click.option("--steps", type=int, default=5000, show_default=True, help="Dreaming steps.")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Dreamed samples per step (per process).")
-@click.option("--lr", type=float, default=1e-3, show_default=True, help="Adam learning rate.")
-@click.option("--beta", type=float, default=1.0, show_default=True, help="Weight of the KL terms (SS-AVL Eq. 27).")
-@click.option("--sigma-x", type=float, default=0.1, show_default=True,
+              help="TOML file of fit options (FitConfig fields, [dreaming] and [augment] tables); flags override it.")
+@click.option("--steps", type=int, default=DEFAULTS.steps, show_default=True, help="Dreaming steps.")
+@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True,
+              help="Dreamed samples per step (per process).")
+@click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True,
+              help="Adam learning rate (after warm-up; cosine decay).")
+@click.option("--beta", type=float, default=DEFAULTS.dreaming.beta, show_default=True,
+              help="Weight of the KL terms (SS-AVL Eq. 27).")
+@click.option("--sigma-x", type=float, default=DEFAULTS.dreaming.sigma_x, show_default=True,
               help="Observation noise std on the [-1,1] scale of the reconstruction term.")
-@click.option("--lambda-mi", type=float, default=1.0, show_default=True, help="Code-recovery weight (SPEC 2.6).")
-@click.option("--lambda-z", type=float, default=0.0, show_default=True, help="Noise-recovery weight (SPEC 2.6).")
-@click.option("--prior-scale", type=float, default=1.0, show_default=True,
+@click.option("--lambda-mi", type=float, default=DEFAULTS.dreaming.lambda_mi, show_default=True,
+              help="Code-recovery weight (SPEC 2.6).")
+@click.option("--lambda-z", type=float, default=DEFAULTS.dreaming.lambda_z, show_default=True,
+              help="Noise-recovery weight (SPEC 2.6).")
+@click.option("--prior-scale", type=float, default=DEFAULTS.prior_scale, show_default=True,
               help="Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents.")
-@click.option("--augment", type=click.FloatRange(0, 1), default=1.0, show_default=True,
+@click.option("--augment", type=click.FloatRange(0, 1), default=DEFAULTS.augment.probability, show_default=True,
               help="Fraction of dreamed images perturbed off the generator's manifold (0: none); see ganinv.augment.")
-@click.option("--width", type=int, default=64, show_default=True, help="Encoder width (first conv channels).")
-@click.option("--hidden", type=int, default=512, show_default=True, help="Encoder features before the heads.")
+@click.option("--width", type=int, default=DEFAULTS.width, show_default=True,
+              help="Encoder width (first conv channels).")
+@click.option("--hidden", type=int, default=DEFAULTS.hidden, show_default=True,
+              help="Encoder features before the heads.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: runs/<generator>-<timestamp>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--eval-every", type=int, default=500, show_default=True, help="Steps between evaluations and grids.")
-@click.option("--checkpoint-every", type=int, default=500, show_default=True, help="Steps between checkpoints.")
-@click.option("--log-every", type=int, default=50, show_default=True, help="Steps between metrics records.")
+@click.option("--eval-every", type=int, default=DEFAULTS.eval_every, show_default=True,
+              help="Steps between evaluations and grids.")
+@click.option("--checkpoint-every", type=int, default=DEFAULTS.checkpoint_every, show_default=True,
+              help="Steps between checkpoints.")
+@click.option("--log-every", type=int, default=DEFAULTS.log_every, show_default=True,
+              help="Steps between metrics records.")
 @click.option("--eval-real", default=None,
               help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.")
 @click.option("--eval-root", type=click.Path(file_okay=False), default=None, help="Dataset root for --eval-real.")
-@click.option("--eval-limit", type=int, default=1000, show_default=True, help="First N real test images.")
+@click.option("--eval-limit", type=int, default=DEFAULTS.eval_limit, show_default=True,
+              help="First N real test images.")
 @seed_option
 @device_option
 @click.option("--compile", "compile", is_flag=True, help="torch.compile the encoders.")
-@click.option("--amp/--no-amp", default=True, show_default=True, help="bf16 autocast on CUDA (no effect on CPU).")
+@click.option("--amp/--no-amp", default=DEFAULTS.amp, show_default=True,
+              help="bf16 autocast on CUDA (no effect on CPU).")
 @click.option("--push-to-hub", "push_to_hub", default=None, metavar="REPO",
               help="Publish the final inverter artifact to this Hugging Face Hub repo.")
 @click.option("--quiet", is_flag=True, help="Plain log lines instead of a progress bar.")
 @click.pass_context
 def fit(ctx: click.Context, **params) -> None:
     """Fit data-free encoders q(z|x) (and q(d,c|x)) to a generator, from its own samples only."""
-    from ganinv.fit import FitConfig, fit as run_fit, load_recipe
-
     given = {name for name in params if ctx.get_parameter_source(name) not in
              (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
     if params["resume"]:

@@ -33,6 +33,8 @@ def invert(inverter_source, images, root, split, limit, out, refine_steps, refin
     from ganinv.invert import invert as run_invert
     from ganinv.inverter import Inverter
 
+    if start == "zero" and refine_steps == 0:
+        raise click.BadParameter("--start zero optimises from z = 0 and needs --refine N", param_hint="--start")
     inverter = Inverter.load(inverter_source, device=resolve_device(device))
     data = load_images(images, root=root, split=split, limit=limit)
     x, warning = fit_to_shape(data.images, inverter.spec.image_shape)
