@@ -2,7 +2,7 @@
 
 `load_images(source)` understands:
 - `mnist`, `fashion-mnist` (with `root`: a folder holding the original IDX `.gz` files,
-  e.g. `../shared/data/mnist`, or torchvision's `root/MNIST/raw/` layout);
+  e.g. `data/mnist`, or torchvision's `root/MNIST/raw/` layout);
 - a folder of images (class subfolders, `ImageFolder`-style, give labels);
 - image files; an `.npz` or `.safetensors` tensor file (`images`, optional `labels`).
 

@@ -208,7 +208,7 @@ def render_report(recipe: Recipe, summary: dict[str, Any]) -> str:
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Output folder, {out} in the recipe (default: runs/RECIPE-NAME).")
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a recipe variable, repeatable (e.g. --set root=../shared/data/mnist).")
+              help="Override a recipe variable, repeatable (e.g. --set root=data/mnist).")
 def bench(recipe, out, overrides):
     """Run the ganinv commands a benchmark recipe lists; write bench.json and a markdown table."""
     loaded = load_recipe(recipe)

@@ -1,8 +1,8 @@
 """`ganinv mvae fit` and `ganinv mvae features`: mixtures of VAEs (SPEC section 5).
 
-    ganinv mvae fit -g ../shared/generators/mnist-wgangp/generator.pth --eval-real mnist --root ../shared/data/mnist --out runs/mvae
-    ganinv mvae fit --data mnist --root ../shared/data/mnist --out runs/mvae-standalone
-    ganinv mvae features --mvae runs/mvae mnist --root ../shared/data/mnist --split train --out train.safetensors
+    ganinv mvae fit -g generator.pth --eval-real mnist --root data/mnist --out runs/mvae
+    ganinv mvae fit --data mnist --root data/mnist --out runs/mvae-standalone
+    ganinv mvae features --mvae runs/mvae mnist --root data/mnist --split train --out train.safetensors
 """
 
 from __future__ import annotations
