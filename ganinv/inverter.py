@@ -23,6 +23,7 @@ from torch import nn
 from ganinv.encoders import CodeEncoder, LatentEncoder
 from ganinv.errors import SourceError
 from ganinv.generator import Generator
+from ganinv.generator_reference import GeneratorReference
 from ganinv.spec import GeneratorSpec, Latents
 
 
@@ -46,7 +47,7 @@ class Posterior:
         return self.mean_latents().flat()
 
 
-class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "gan-inversion"]):
+class Inverter(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "gan-inversion"]):
     def __init__(self, *, spec: dict, generator_ref: Optional[dict] = None, width: int = 64, hidden: int = 512):
         super().__init__()
         self.spec = GeneratorSpec.from_dict(spec)
@@ -54,7 +55,7 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
         self.latent_encoder = LatentEncoder(self.spec.image_shape, self.spec.nz, width, hidden)  # q_xi(z|x)
         self.code_encoder = (CodeEncoder(self.spec.image_shape, self.spec.n_classes, self.spec.nc, width, hidden)
                              if self.spec.has_codes else None)  # q_omega(d, c | x)
-        self.__dict__["_generator"] = None  # a reference, not a submodule: not in the state dict
+        self._init_generator_reference()
         self._artifact_dir: Optional[Path] = None
 
     @classmethod
@@ -66,37 +67,13 @@ class Inverter(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ga
         inverter.attach(generator)
         return inverter
 
-    # ---- the generator it inverts ----------------------------------------------------------
-    def attach(self, generator: Generator) -> "Inverter":
-        if generator.spec != self.spec:
-            raise SourceError(f"the generator {generator.source!r} has spec {generator.spec.to_dict()}, but the "
-                              f"inverter was fitted to {self.spec.to_dict()}; give the generator it was fitted to")
-        self.__dict__["_generator"] = generator
-        return self
-
-    @property
-    def generator(self) -> Generator:
-        """The referenced generator, loaded on first use (from `generator/` when it was saved along)."""
-        if self._generator is None:
-            from ganinv.sources import load_generator
-
-            local = self._artifact_dir / "generator" if self._artifact_dir is not None else None
-            source = str(local) if local is not None and local.is_dir() else self.generator_ref.get("source")
-            if not source:
-                raise SourceError("this inverter has no generator reference; attach one with .attach(generator)")
-            ref = self.generator_ref if source == self.generator_ref.get("source") else {}
-            self.attach(load_generator(source, arch=ref.get("arch"), options=ref.get("options"), device=self.device))
-        return self._generator
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    def _apply(self, fn, *args, **kwargs):
-        out = super()._apply(fn, *args, **kwargs)
-        if self._generator is not None:  # keep the generator beside the encoders
-            self._generator._apply(fn, *args, **kwargs)
-        return out
+    # ---- the generator it inverts (ganinv.generator_reference) ----------------------------------
+    def _generator_source(self) -> tuple[Optional[str], dict]:
+        """The copy saved in the artifact's `generator/` when there is one, else the recorded source."""
+        local = self._artifact_dir / "generator" if self._artifact_dir is not None else None
+        if local is not None and local.is_dir():
+            return str(local), {}
+        return super()._generator_source()
 
     # ---- inference -----------------------------------------------------------------------
     def encode(self, x: torch.Tensor) -> Posterior:

@@ -33,6 +33,7 @@ from torch.nn import functional as F
 from ganinv.encoders import ConvTrunk, GaussianHead
 from ganinv.errors import SourceError
 from ganinv.generator import Generator
+from ganinv.generator_reference import GeneratorReference
 from ganinv.losses import reparameterize
 from ganinv.mvae.dropout import ComponentDropout
 from ganinv.spec import GeneratorSpec, Latents
@@ -123,7 +124,7 @@ def split_latent(s: Tensor, spec: GeneratorSpec) -> Latents:
     return Latents(z=z, c=c if spec.nc else None, d=d if spec.n_classes else None)
 
 
-class MVAE(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "mvae"]):
+class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "mvae"]):
     def __init__(self, *, image_shape: list[int], n_components: int = 6, latent_dim: int = 16, s_dim: int = 32,
                  width: int = 32, hidden: int = 256, dropout: str = "gs", per_component_p: bool = False,
                  p_init: float = 0.1, temperature: float = 0.1, spec: Optional[dict] = None,
@@ -142,7 +143,7 @@ class MVAE(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv
         self.dropout = ComponentDropout(dropout, n_components, per_component_p, p_init, temperature)
         self.mix_decoder = ConvMixDecoder(s_dim, self.image_shape, width) if self.spec is None else None
         self.register_buffer("kept", torch.ones(n_components))  # 1 for the components kept by `select_components`
-        self.__dict__["_generator"] = None  # a reference, not a submodule: not in the state dict
+        self._init_generator_reference()
 
     @classmethod
     def for_generator(cls, generator: Generator, *, arch: Optional[str] = None, options: Optional[dict] = None,
@@ -154,36 +155,9 @@ class MVAE(nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv
                     spec=spec.to_dict(), generator_ref=ref, **kwargs)
         return model.attach(generator)
 
-    # ---- the generator, when MixDec is one ----------------------------------------------------
+    # ---- the generator, when MixDec is one (ganinv.generator_reference) -------------------------
     def attach(self, generator: Generator) -> "MVAE":
-        if generator.spec != self.spec:
-            raise SourceError(f"the generator {generator.source!r} has spec {generator.spec.to_dict()}, but the "
-                              f"MVAE was trained atop {self.spec.to_dict() if self.spec else 'no generator'}")
-        self.__dict__["_generator"] = generator.to(self.device)
-        return self
-
-    @property
-    def generator(self) -> Generator:
-        """The referenced generator, loaded on first use."""
-        if self._generator is None:
-            from ganinv.sources import load_generator
-
-            ref = self.generator_ref
-            if not ref.get("source"):
-                raise SourceError("this MVAE has no generator reference; attach one with .attach(generator)")
-            self.attach(load_generator(ref["source"], arch=ref.get("arch"), options=ref.get("options"),
-                                       device=self.device))
-        return self._generator
-
-    @property
-    def device(self) -> torch.device:
-        return next(self.parameters()).device
-
-    def _apply(self, fn, *args, **kwargs):
-        out = super()._apply(fn, *args, **kwargs)
-        if self._generator is not None:  # keep the generator beside the encoders
-            self._generator._apply(fn, *args, **kwargs)
-        return out
+        return super().attach(generator.to(self.device))
 
     # ---- the mixture ----------------------------------------------------------------------------
     def encode(self, x: Tensor) -> MixturePosterior:
