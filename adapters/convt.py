@@ -20,17 +20,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import re
-import warnings
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 import torch
 from torch import nn
 
-from ganinv.architectures import Architecture, load_weights
+from ganinv.architectures import DECISIONS, Architecture, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
+
+from .statedict import (Candidate, Property, bn_discrepancy, describe_tensors, fmt, group_modules, identify,  # noqa: F401
+                        kind_of, natural_key, option_flag, probe_inputs, rename_modules, search)
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
 PREFERRED_SIZES = ((28, 32, 64), (128, 16, 48, 96), (256, 512))
@@ -60,7 +61,8 @@ class ConvTOptions:
     head_bias: bool = True
     head_norm: str = "none"  # "none" or "batch" (BatchNorm1d on the flat head output, caogang gan_cifar10)
     n_classes: int = 0  # K: class-conditional when > 0
-    condition: str = "embedding"  # "embedding": d @ nn.Embedding(K, embed_dim).weight; "onehot": d itself
+    condition: str = "embedding"  # label vector beside z: "embedding" (d @ Embedding(K, E).weight) or "onehot" (d);
+    # "multiply": z * (d @ Embedding(K, nz).weight) (PyTorch-GAN acgan style)
     embed_dim: int = 0  # 0 = K
     condition_first: bool = False  # the label vector goes before z in the concatenation
 
@@ -154,10 +156,12 @@ class ConvTNet(nn.Module):
     def __init__(self, o: ConvTOptions):
         super().__init__()
         self.o = o = complete(o)
-        if o.n_classes and o.condition not in ("embedding", "onehot"):
-            raise ArchitectureError(f"condition must be 'embedding' or 'onehot', got {o.condition!r}")
-        self.embed = nn.Embedding(o.n_classes, o.embed_dim) if o.n_classes and o.condition == "embedding" else None
+        if o.n_classes and o.condition not in ("embedding", "onehot", "multiply"):
+            raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
+        embeds = o.n_classes and o.condition in ("embedding", "multiply")
+        self.embed = nn.Embedding(o.n_classes, o.nz if o.condition == "multiply" else o.embed_dim) if embeds else None
         label_dim = (o.embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0
+        label_dim = 0 if o.condition == "multiply" else label_dim
         n_in = o.nz + label_dim
         self.head = self.head_norm = None
         c_in = n_in
@@ -179,12 +183,20 @@ class ConvTNet(nn.Module):
                                        act=o.output if last else o.activation))
             c_in = c_out
 
-    def head_output(self, z: torch.Tensor, d: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """What the first stage sees: (N, C0, S0, S0)."""
+    def first_input(self, z: torch.Tensor, d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """z with the label beside it, or multiplied by it: (N, nz + E) or (N, nz)."""
         h = z.flatten(1)  # (N, nz)
         if self.o.n_classes:
             label = d @ self.embed.weight if self.embed is not None else d  # (N, E): a soft one-hot stays differentiable
-            h = torch.cat([label, h] if self.o.condition_first else [h, label], dim=1)
+            if self.o.condition == "multiply":
+                h = h * label  # (N, nz)
+            else:
+                h = torch.cat([label, h] if self.o.condition_first else [h, label], dim=1)
+        return h
+
+    def head_output(self, z: torch.Tensor, d: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """What the first stage sees: (N, C0, S0, S0)."""
+        h = self.first_input(z, d)
         if self.head is None:
             return h[:, :, None, None]  # (N, nz + E, 1, 1)
         h = self.head(h)  # (N, C0 * S0 * S0)
@@ -221,7 +233,7 @@ class Layout:
     embed: Optional[str] = None  # nn.Embedding of the class label
 
     def option_values(self) -> dict[str, Any]:
-        """Everything the weights determine: sizes, kernels, bias, norms, head, embedding."""
+        """Everything the weights determine: sizes, kernels, bias, norms, head, embedding and how it enters."""
         convs = [self.modules[p]["weight"] for p in self.convs]  # (C_in, C_out, k, k)
         values: dict[str, Any] = {
             "widths": tuple(int(w.shape[1]) for w in convs),
@@ -239,9 +251,11 @@ class Layout:
                           head_norm="batch" if self.head_norm else "none")
             n_in = int(linear.shape[1])
         if self.embed:
-            n_classes, embed_dim = self.modules[self.embed]["weight"].shape
-            values.update(n_classes=int(n_classes), embed_dim=int(embed_dim), condition="embedding")
-            n_in -= int(embed_dim)
+            n_classes, embed_dim = (int(v) for v in self.modules[self.embed]["weight"].shape)
+            # An embedding as wide as the first layer's input multiplies z; a narrower one is concatenated to it.
+            condition = "multiply" if embed_dim == n_in else "embedding"
+            values.update(n_classes=n_classes, embed_dim=embed_dim, condition=condition)
+            n_in -= 0 if condition == "multiply" else embed_dim
         values.update(nz=n_in, channels=values["widths"][-1])
         return values
 
@@ -250,45 +264,6 @@ class Layout:
         names.update({p: f"stages.{i}.conv" for i, p in enumerate(self.convs)})
         names.update({p: f"stages.{i}.norm" for i, p in enumerate(self.norms)})
         return rename_modules(self.modules, {p: name for p, name in names.items() if p is not None})
-
-
-def rename_modules(modules: Mapping[str, Mapping[str, torch.Tensor]], names: Mapping[str, str]) -> dict[str, torch.Tensor]:
-    """A state dict with module `prefix` renamed `names[prefix]`; BatchNorm counters added where missing."""
-    out: dict[str, torch.Tensor] = {}
-    for prefix, name in names.items():
-        tensors = dict(modules[prefix])
-        if "running_mean" in tensors:  # checkpoints older than PyTorch 0.4 lack the counter
-            tensors.setdefault("num_batches_tracked", torch.tensor(0, dtype=torch.long))
-        out.update({f"{name}.{k}": v for k, v in tensors.items()})
-    return out
-
-
-def group_modules(state_dict: Mapping[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
-    """{"main.0.weight": w, "main.1.running_mean": m} -> {"main.0": {"weight": w}, "main.1": {...}}, in order."""
-    modules: dict[str, dict[str, torch.Tensor]] = {}
-    for key, value in state_dict.items():
-        prefix, _, name = key.rpartition(".")
-        modules.setdefault(prefix, {})[name] = value
-    return modules
-
-
-def kind_of(prefix: str, tensors: Mapping[str, torch.Tensor]) -> str:
-    weight = tensors.get("weight")
-    if "running_mean" in tensors:
-        return "norm"
-    if weight is None:
-        return "unknown"
-    if weight.dim() == 4:
-        return "conv"
-    if weight.dim() == 2:
-        label_like = any(word in prefix.lower() for word in ("emb", "label", "class"))
-        return "embedding" if label_like and "bias" not in tensors else "linear"
-    return "unknown"
-
-
-def natural_key(prefix: str) -> list:
-    """"main.10" after "main.9": digit runs compare as numbers."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", prefix)]
 
 
 def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
@@ -303,7 +278,7 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
     unknown = [p for p, k in kinds.items() if k == "unknown"]
     if unknown:
         raise ArchitectureError(f"tensors that are not transposed convolutions, BatchNorms, a Linear head or a "
-                                f"label embedding: {', '.join(unknown[:3])}")
+                                f"label embedding: {describe_tensors(modules, unknown[:3])}")
     convs = [p for p in modules if kinds[p] == "conv"]
     linears = [p for p in modules if kinds[p] == "linear"]
     embeds = [p for p in modules if kinds[p] == "embedding"]
@@ -326,8 +301,14 @@ def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], e
     weights = [modules[p]["weight"] for p in convs]  # (C_in, C_out, k, k)
     for a, b, wa, wb in zip(convs, convs[1:], weights, weights[1:]):
         if wa.shape[1] != wb.shape[0]:
-            raise ArchitectureError(f"the transposed convolutions do not chain: {a} gives {wa.shape[1]} channels, "
-                                    f"{b} takes {wb.shape[0]}")
+            raise ArchitectureError(f"the transposed convolutions do not chain: {a}.weight {tuple(wa.shape)} gives "
+                                    f"{wa.shape[1]} channels, {b}.weight {tuple(wb.shape)} takes {wb.shape[0]}")
+        if wa.shape[2] != wa.shape[3]:
+            raise ArchitectureError(f"{a}.weight {tuple(wa.shape)} is not a square kernel")
+    for p, w in zip(convs, weights):
+        if "bias" in modules[p] and tuple(modules[p]["bias"].shape) != (w.shape[1],):
+            raise ArchitectureError(f"{p}.bias {tuple(modules[p]['bias'].shape)} does not fit {p}.weight "
+                                    f"{tuple(w.shape)} ({w.shape[1]} output channels)")
     head_norm = None
     if head is not None:
         n_out = modules[head]["weight"].shape[0]
@@ -335,36 +316,28 @@ def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], e
         norms = [p for p in norms if p != head_norm]
         side = (n_out / weights[0].shape[0]) ** 0.5
         if side != int(side):
-            raise ArchitectureError(f"the Linear head {head} gives {n_out} features, not a square map of "
-                                    f"{weights[0].shape[0]} channels")
+            raise ArchitectureError(f"the Linear head {head}.weight {tuple(modules[head]['weight'].shape)} gives "
+                                    f"{n_out} features, not a square map of {weights[0].shape[0]} channels")
     if norms and len(norms) != len(convs) - 1:
-        raise ArchitectureError(f"found {len(norms)} BatchNorm layers for {len(convs)} transposed convolutions; "
-                                "expected one after every convolution but the last")
+        raise ArchitectureError(f"found {len(norms)} BatchNorm layers ({', '.join(norms[:4])}) for {len(convs)} "
+                                "transposed convolutions; expected one after every convolution but the last")
     for conv, norm, w in zip(convs, norms, weights):
         if modules[norm]["weight"].shape[0] != w.shape[1]:
-            raise ArchitectureError(f"BatchNorm {norm} has {modules[norm]['weight'].shape[0]} channels but {conv} "
-                                    f"gives {w.shape[1]}")
+            raise ArchitectureError(f"BatchNorm {norm}.weight has {modules[norm]['weight'].shape[0]} channels but "
+                                    f"{conv}.weight {tuple(w.shape)} gives {w.shape[1]}")
     return Layout(modules, convs, norms, head, head_norm, embed)
 
 
-# ---- strides and paddings from BatchNorm statistics ---------------------------------------------
+# ---- geometry, activation, eps and label order from BatchNorm statistics -------------------------
 
 Step = tuple[int, int, int]  # (stride, padding, output_padding) of one stage
 
 
-UNCONVENTIONAL = 0.01  # cost of a stage that does not upsample exactly by its stride, or has output padding
-
-
-def convention_cost(size: int, kernel: int, step: Step) -> float:
-    """0 for the usual choice (a 1x1 map unpadded, else out = stride * in with no output padding).
-
-    Paddings only move the border, which changes batch statistics about as little as their
-    noise; this small cost makes convention decide those, while strides, which change the
-    statistics a lot, are still decided by them.
-    """
+def convention_cost(size: int, kernel: int, step: Step) -> int:
+    """0 for the usual choice (a 1x1 map unpadded, else out = stride * in with no output padding): a tie-breaker."""
     stride, padding, output_padding = step
     unusual = padding > 0 if size == 1 else out_size(size, kernel, *step) != size * stride
-    return UNCONVENTIONAL * (unusual + (output_padding > 0))
+    return int(unusual) + int(output_padding > 0)
 
 
 def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], Optional[int], Optional[int]]) -> list[Step]:
@@ -379,35 +352,26 @@ def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], Optional
     return sorted(steps, key=lambda t: (convention_cost(size, kernel, t), t[0] != 2, t[1], t[2]))
 
 
-def bn_discrepancy(y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm) -> float:
-    """Symmetric KL between per-channel Gaussians: batch statistics of y (N, C, ...) vs the running statistics."""
-    dims = [0] + list(range(2, y.dim()))
-    mean, var = y.mean(dim=dims), y.var(dim=dims, unbiased=False) + 1e-5
-    run_var = norm.running_var + 1e-5
-    gap = (mean - norm.running_mean) ** 2
-    return float((0.5 * ((var + gap) / run_var + (run_var + gap) / var) - 1).mean())
-
-
 @torch.no_grad()
-def infer_geometry(net: ConvTNet, target: Optional[int], given: list[tuple[Optional[int], ...]]) -> tuple[Step, ...]:
-    """Per stage (stride, padding, output_padding) reaching `target`, or the first usual image side reachable."""
+def geometry_candidates(net: ConvTNet, given: list[tuple[Optional[int], ...]], target: Optional[int],
+                        n_probe: int = 256, beam: int = 8) -> list[Candidate]:
+    """Geometries reaching `target` (or the first tier of usual sides some geometry reaches), with their misfits."""
     tiers = [(target,)] if target else PREFERRED_SIZES
     for i, goals in enumerate(tiers):
         try:
-            return search_geometry(net, goals, given)
+            return search_geometry(net, goals, given, n_probe, beam)
         except ArchitectureError:
             if i == len(tiers) - 1:
                 raise
 
 
 def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Optional[int], ...]],
-                    n_probe: int = 32, beam: int = 3) -> tuple[Step, ...]:
-    """Per stage (stride, padding, output_padding) reaching one of `goals`, with the best BatchNorm fit.
+                    n_probe: int, beam: int) -> list[Candidate]:
+    """Beam search, stage by stage, over (stride, padding, output_padding) reaching one of `goals`.
 
-    Beam search, stage by stage: every feasible choice is applied to the probe activations
-    and scored by `bn_discrepancy` at the BatchNorm that follows it, plus `convention_cost`;
-    the best `beam` partial geometries go on. Stages with no BatchNorm at or after them (the
-    last) are decided by convention and then the order of `goals`.
+    Every feasible choice is applied to the probe activations and its misfit taken at the
+    BatchNorm that follows; the `beam` best partial geometries go on. Stages after the last
+    BatchNorm change no statistic: they are ranked by convention, then by the order of `goals`.
     """
     o = net.o
     kernels = [stage.conv.kernel_size[0] for stage in net.stages]
@@ -422,47 +386,80 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
         return any(feasible(i + 1, cropped(out_size(size, kernels[i], *step), o.crops[i]))
                    for step in candidate_steps(size, kernels[i], given[i]))
 
-    z = torch.randn(n_probe, o.nz, generator=torch.Generator().manual_seed(0))
-    d = torch.eye(o.n_classes)[torch.arange(n_probe) % o.n_classes] if o.n_classes else None
+    z, d = probe_inputs(o.nz, o.n_classes, n_probe)
     start = net.head_output(z, d)
-    beams = [(0.0, (), start, start.shape[-1])]  # (score, steps so far, activations or None, side)
+    head_misfit = (bn_discrepancy(net.head(net.first_input(z, d)), net.head_norm),) if net.head_norm is not None else ()
+    # (misfits, convention, steps, activations or None, side)
+    beams: list[tuple[tuple[float, ...], int, tuple, Optional[torch.Tensor], int]] = [(head_misfit, 0, (), start,
+                                                                                    start.shape[-1])]
     for i, stage in enumerate(net.stages):
         grown = []
-        for score, steps, x, size in beams:
+        for misfits, convention, steps, x, size in beams:
             if x is not None:  # large maps: fewer samples give enough values per channel, and cost less
-                x = x[:max(8, -(-4096 // size ** 2))]
-            for rank, step in enumerate(candidate_steps(size, kernels[i], given[i])):
+                x = x[:max(64, -(-65536 // size ** 2))]
+            for step in candidate_steps(size, kernels[i], given[i]):
                 side = cropped(out_size(size, kernels[i], *step), o.crops[i])
                 if not feasible(i + 1, side):
                     continue
-                cost, y = convention_cost(size, kernels[i], step), None
+                y, misfit = None, ()
                 if scored[i]:
                     stage.conv.stride, stage.conv.padding, stage.conv.output_padding = ((v, v) for v in step)
                     y = stage.conv(x)  # (N, C, H, W) before the crop and the BatchNorm
                     y = y[:, :, :stage.crop, :stage.crop] if stage.crop else y
                     if isinstance(stage.norm, nn.BatchNorm2d):
-                        cost += bn_discrepancy(y, stage.norm)
-                    y = stage.act(stage.norm(y))
-                last = i == len(kernels) - 1
-                grown.append((score + cost, goals.index(side) if last else 0, rank, steps + (step,), y, side))
+                        misfit = (bn_discrepancy(y, stage.norm),)
+                    y = stage.act(batch_normalized(y, stage.norm))
+                grown.append((misfits + misfit, convention + convention_cost(size, kernels[i], step),
+                              steps + (step,), y, side))
         if not grown:
             raise ArchitectureError(f"no strides/paddings make kernels {','.join(map(str, kernels))} reach a side "
                                     f"of {' or '.join(map(str, goals))}; give --option resolution=SIDE or "
                                     "strides=... paddings=...")
-        grown.sort(key=lambda g: (round(g[0], 6), g[1], g[2]))
-        beams = [(score, steps, y, side) for score, _, _, steps, y, side in grown[:beam]]
-    best = grown[0]
-    tied = [g for g in grown if round(g[0], 6) == round(best[0], 6) and g[1] == best[1]]
-    if len(tied) > 1 and not any(scored):
-        steps = best[3]
-        warnings.warn(f"no BatchNorm statistics to tell geometries apart; assumed strides "
-                      f"{','.join(str(s[0]) for s in steps)} and paddings {','.join(str(s[1]) for s in steps)} "
-                      "(override with --option strides=... paddings=...)", stacklevel=2)
-    return best[3]
+        last = i == len(kernels) - 1
+        grown.sort(key=lambda g: (sum(g[0]), goals.index(g[4]) if last else 0, g[1]))
+        beams = grown if last else grown[:beam]
+    n_scored = sum(scored)
+    return [Candidate({"steps": steps, "geometry": steps[:n_scored], "output_geometry": steps[n_scored:]}, misfits,
+                      (goals.index(side), convention), unusual_stages(net, start.shape[-1], steps[:n_scored]))
+            for misfits, convention, steps, _, side in beams]
+
+
+def unusual_stages(net: ConvTNet, size: int, steps: tuple[Step, ...]) -> int:
+    """How many of the first stages make an unusual choice, from a map of side `size`."""
+    count = 0
+    for stage, step in zip(net.stages, steps):
+        kernel = stage.conv.kernel_size[0]
+        count += convention_cost(size, kernel, step) > 0
+        size = cropped(out_size(size, kernel, *step), stage.crop)
+    return count
+
+
+def batch_normalized(y: torch.Tensor, norm: nn.Module) -> torch.Tensor:
+    """y normalised as in training, by its own batch statistics (the running ones only average those)."""
+    if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
+        return norm(y)
+    return nn.functional.batch_norm(y, None, None, norm.weight, norm.bias, training=True, eps=norm.eps)
 
 
 def cropped(size: int, crop: int) -> int:
     return min(size, crop) if crop else size
+
+
+def geometry_flag(values: dict[str, Any]) -> str:
+    steps = values["steps"]
+    flags = f"--option strides={','.join(str(s[0]) for s in steps)} --option paddings={','.join(str(s[1]) for s in steps)}"
+    if any(s[2] for s in steps):
+        flags += f" --option output_paddings={','.join(str(s[2]) for s in steps)}"
+    return flags
+
+
+def show_steps(steps: tuple[Step, ...], first: int = 0) -> str:
+    """"stages 2-3: strides 2,2 paddings 1,1" (output paddings when any)."""
+    text = (f"stages {first + 1}-{first + len(steps)}: " if len(steps) > 1 else f"stage {first + 1}: ") + \
+        f"strides {','.join(str(s[0]) for s in steps)} paddings {','.join(str(s[1]) for s in steps)}"
+    if any(s[2] for s in steps):
+        text += f" output_paddings {','.join(str(s[2]) for s in steps)}"
+    return text
 
 
 # ---- what an Architecture needs -----------------------------------------------------------------
@@ -477,28 +474,85 @@ class KnownGeometry:
     options: dict[str, Any]  # what the weights cannot tell
 
 
+ACTIVATIONS = ("relu", "leaky_relu", "none")  # between stages, most common first
+EPSILONS = (1e-5, 0.8)  # BatchNorm eps: PyTorch's default, and PyTorch-GAN's BatchNorm2d(n, 0.8)
+
+
 def infer_options(architecture, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any],
                   known: tuple[KnownGeometry, ...] = ()) -> dict[str, Any]:
-    """Options from the weights (given values win), then the geometry from BatchNorm statistics."""
+    """Options from the weights (given values win), the rest identified from BatchNorm statistics, with decisions."""
     layout = read_layout(state_dict)
     read = layout.option_values()
     values = {**read, **given}
+    decisions = []
+    if read.get("n_classes") and "condition" not in given:
+        how = ("multiplies z (its width equals the first layer's input)" if read["condition"] == "multiply" else
+               "is concatenated to z (narrower than the first layer's input)")
+        decisions.append(decision("condition", read["condition"], f"weights: the label embedding {how}",
+                                  f"--option condition={read['condition']}"))
+    if given.get("n_classes") and not layout.embed and "condition" not in given:  # no embedding: d itself enters
+        values["condition"] = "onehot"
+        decisions.append(decision("condition", "onehot", "weights: no label embedding, so the one-hot label is "
+                                  "concatenated to z", "--option condition=onehot"))
     for geometry in known:
         if all(read.get(k) == v for k, v in geometry.match.items()):
             values = {**read, **geometry.options, **given}
+            decisions += [decision(k, v, f"weights: {describe_match(geometry)}", f"--option {k}={fmt(v)}")
+                          for k, v in geometry.options.items() if k not in given]
     if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
         values["nz"] = read["nz"] - int(values.get("n_classes", 0))
     opts = Architecture.make_options(architecture, values)  # typed, geometry left as given
-    if opts.strides and opts.paddings:
-        return values
     n = len(opts.widths)
-    net = ConvTNet(dataclasses.replace(opts, strides=(1,) * n, paddings=(0,) * n, output_paddings=(0,) * n))
-    load_weights(net, layout.canonical_state_dict(), architecture.name, opts)
-    net.eval()
+    normed = bool(layout.norms)
+    properties = [
+        Property("activation", (given["activation"],) if "activation" in given else ACTIVATIONS,
+                 "ReLU between stages (DCGAN)", option_flag("activation")),
+        Property("norm_eps", (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not normed
+                 else EPSILONS,
+                 "BatchNorm eps 1e-5 (PyTorch default)", option_flag("norm_eps")),
+    ]
+    if opts.n_classes and opts.condition in ("embedding", "onehot"):
+        properties.append(Property("condition_first", (bool(opts.condition_first),) if "condition_first" in given
+                                   else (False, True), "the label vector after z", option_flag("condition_first")))
+    if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
+        return {**values, DECISIONS: decisions}  # everything given (a ganinv folder, or the user): nothing to identify
+    if not (opts.strides and opts.paddings):
+        n_scored = sum(1 for i in range(n) if normed and i < n - 1)
+        properties += [
+            Property("geometry", None, "the most usual strides and paddings", geometry_flag,
+                     lambda v: show_steps(v["geometry"])),
+            Property("output_geometry", None, "no statistic sees the stages after the last BatchNorm; taken the "
+                     "most usual way to the first usual image side (28, 32, 64; then 128, ...)",
+                     geometry_flag, lambda v: show_steps(v["output_geometry"], n_scored), scored=False)]
     given_steps = [tuple(part[i] if i < len(part) else None for part in (opts.strides, opts.paddings,
                                                                           opts.output_paddings)) for i in range(n)]
-    steps = infer_geometry(net, opts.resolution if "resolution" in values else None, given_steps)
-    values.update(strides=tuple(s for s, _, _ in steps), paddings=tuple(p for _, p, _ in steps),
-                  output_paddings=tuple(op for _, _, op in steps))
+    target = opts.resolution if "resolution" in values else None
+    converted = layout.canonical_state_dict()
+
+    def score(combo: dict[str, Any]) -> list[Candidate]:
+        trial = dataclasses.replace(opts, strides=(1,) * n, paddings=(0,) * n, output_paddings=(0,) * n, **combo)
+        net = ConvTNet(trial)
+        load_weights(net, converted, architecture.name, trial)
+        if opts.strides and opts.paddings:  # geometry given: score it as it stands
+            steps = tuple(zip(opts.strides, opts.paddings, opts.output_paddings or (0,) * n))
+            found = geometry_candidates(net.eval(), [tuple(s) for s in steps], complete(opts).resolution)
+            return [Candidate({}, c.misfits, c.rank) for c in found]
+        return geometry_candidates(net.eval(), given_steps, target)
+
+    chosen, found = identify(search(properties, score), properties, f"{architecture.name} generator")
+    values.update({k: v for k, v in chosen.items() if k in ("activation", "norm_eps", "condition_first")})
+    if "steps" in chosen:
+        steps = chosen["steps"]
+        values.update(strides=tuple(s for s, _, _ in steps), paddings=tuple(p for _, p, _ in steps),
+                      output_paddings=tuple(op for _, _, op in steps))
     values["resolution"] = complete(architecture.make_options(values)).resolution
+    if "output" not in values:
+        found.append(decision("output", opts.output, f"assumed: {opts.output} on the last stage (no statistic sees it)",
+                              "--option output=tanh|sigmoid|none"))
+    values[DECISIONS] = decisions + found
     return values
+
+
+def describe_match(geometry: KnownGeometry) -> str:
+    return (f"{', '.join(f'{k} {fmt(v)}' for k, v in geometry.match.items() if k in ('kernels', 'head'))} "
+            f"match {geometry.source}")

@@ -7,28 +7,31 @@ example): 100 -> 128 -> 256 -> 512 -> 1024 -> 784, BatchNorm1d from the second l
 eps 0.8 (its `BatchNorm1d(n, 0.8)` sets eps, not momentum). `cgan` adds a label embedding
 placed before z.
 
-From a state dict, widths and BatchNorms are read from the tensors; when the BatchNorm eps
-and the LeakyReLU slope are not given, the pair whose batch statistics on a probe batch
-best match the BatchNorm running statistics is chosen (see `convt.py` for the same idea
-applied to strides). The image shape comes from the last layer's width (784 -> 1x28x28,
-3072 -> 3x32x32) unless `image_shape=C,H,W` is given.
+From a state dict, widths, BatchNorms and the label embedding are read from the tensors (an
+embedding as wide as the first layer's input multiplies z, `h = z * emb[label]`; a narrower
+one is concatenated to it). The BatchNorm eps, the hidden activation and the order of label
+and z are identified from the BatchNorm running statistics where there are some (see
+`statedict.py`), and otherwise assumed (PyTorch-GAN's choices) and reported. The image shape
+comes from the last layer's width (784 -> 1x28x28, 3072 -> 3x32x32) unless
+`image_shape=C,H,W` is given.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 import torch
 from torch import nn
 
-from ganinv.architectures import Architecture, Built, load_weights, register
+from ganinv.architectures import DECISIONS, Architecture, Built, decision, load_weights, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
-from .convt import activation, bn_discrepancy, group_modules, kind_of, natural_key, rename_modules
+from .convt import activation
+from .statedict import (Candidate, Property, bn_discrepancy, group_modules, identify, kind_of, natural_key,
+                        option_flag, probe_inputs, rename_modules, search)
 
 
 @dataclass
@@ -42,7 +45,8 @@ class MLPOptions:
     output: str = "tanh"  # last activation: "tanh", "sigmoid" (images in [0, 1]) or "none"
     bias: bool = True  # the Linear layers have a bias
     n_classes: int = 0  # K: class-conditional when > 0
-    condition: str = "embedding"  # "embedding": d @ nn.Embedding(K, embed_dim).weight; "onehot": d itself
+    condition: str = "embedding"  # beside z: "embedding" (d @ Embedding(K, E).weight) or "onehot" (d itself);
+    # "multiply": z * (d @ Embedding(K, nz).weight)
     embed_dim: int = 0  # 0 = K
     condition_first: bool = True  # the label vector goes before z (PyTorch-GAN cgan)
 
@@ -66,9 +70,13 @@ class MLPNet(nn.Module):
         self.o = o
         if len(o.batch_norm) != len(o.hidden):
             raise ArchitectureError(f"batch_norm has {len(o.batch_norm)} flags for {len(o.hidden)} hidden layers")
-        embed_dim = o.embed_dim or o.n_classes
-        self.embed = nn.Embedding(o.n_classes, embed_dim) if o.n_classes and o.condition == "embedding" else None
+        if o.n_classes and o.condition not in ("embedding", "onehot", "multiply"):
+            raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
+        embed_dim = o.nz if o.condition == "multiply" else (o.embed_dim or o.n_classes)
+        embeds = o.n_classes and o.condition in ("embedding", "multiply")
+        self.embed = nn.Embedding(o.n_classes, embed_dim) if embeds else None
         n_in = o.nz + ((embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0)
+        n_in = o.nz if o.condition == "multiply" else n_in
         self.blocks = nn.ModuleList()
         for width, norm in zip(o.hidden, o.batch_norm):
             self.blocks.append(Block(n_in, width, o.bias, bool(norm), o.norm_eps, o.activation))
@@ -81,6 +89,8 @@ class MLPNet(nn.Module):
         h = z.flatten(1)  # (N, nz)
         if self.o.n_classes:
             label = d @ self.embed.weight if self.embed is not None else d  # (N, E): soft one-hots stay differentiable
+            if self.o.condition == "multiply":
+                return h * label  # (N, nz)
             h = torch.cat([label, h] if self.o.condition_first else [h, label], dim=1)
         return h
 
@@ -126,19 +136,22 @@ def square_image(n_features: int) -> tuple[int, int, int]:
 
 
 @torch.no_grad()
-def bn_fit(net: MLPNet, n_probe: int = 256) -> float:
-    """Sum over BatchNorm1d layers of the symmetric KL between probe-batch and running statistics."""
+def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
+    """Misfit of probe-batch statistics at each BatchNorm1d, normalising by batch statistics as in training."""
     o = net.o
-    z = torch.randn(n_probe, o.nz, generator=torch.Generator().manual_seed(0))
-    d = torch.eye(o.n_classes)[torch.arange(n_probe) % o.n_classes] if o.n_classes else None
-    h = net.first_input(z, d)
-    gap = 0.0
+    h = net.first_input(*probe_inputs(o.nz, o.n_classes, n_probe))
+    misfits = []
     for block in net.blocks:
         y = block.linear(h)  # (N, width)
         if isinstance(block.norm, nn.BatchNorm1d):
-            gap += bn_discrepancy(y, block.norm)
-        h = block.act(block.norm(y))
-    return gap
+            misfits.append(bn_discrepancy(y, block.norm))
+            y = nn.functional.batch_norm(y, None, None, block.norm.weight, block.norm.bias, True, 0.0, block.norm.eps)
+        h = block.act(y)
+    return tuple(misfits)
+
+
+ACTIVATIONS = ("leaky_relu", "relu", "none")  # PyTorch-GAN's first
+EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm1d(n, 0.8) first, then PyTorch's default
 
 
 @register
@@ -162,27 +175,47 @@ class MLP(Architecture):
         read: dict[str, Any] = {"hidden": tuple(int(w.shape[0]) for w in weights[:-1]),
                                 "batch_norm": tuple(int(p in norms) for p in linears[:-1]),
                                 "bias": "bias" in modules[linears[0]], "nz": int(weights[0].shape[1])}
+        decisions = []
         if embed:
-            n_classes, embed_dim = modules[embed]["weight"].shape
-            read.update(n_classes=int(n_classes), embed_dim=int(embed_dim), condition="embedding",
-                        nz=read["nz"] - int(embed_dim))
+            n_classes, embed_dim = (int(v) for v in modules[embed]["weight"].shape)
+            multiply = embed_dim == read["nz"]  # as wide as the first layer's input: it multiplies z
+            read.update(n_classes=n_classes, embed_dim=embed_dim, condition="multiply" if multiply else "embedding",
+                        nz=read["nz"] if multiply else read["nz"] - embed_dim)
+            if "condition" not in given:
+                how = ("multiplies z (its width equals the first layer's input)" if multiply else
+                       "is concatenated to z (narrower than the first layer's input)")
+                decisions.append(decision("condition", read["condition"], f"weights: the label embedding {how}",
+                                          f"--option condition={read['condition']}"))
         values = {**read, **given}
         if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
             values["nz"] = read["nz"] - int(values.get("n_classes", 0))
         if "image_shape" not in given:
             values["image_shape"] = square_image(int(weights[-1].shape[0]))
-        if norms and not {"norm_eps", "activation"} <= set(given):
-            converted = self.convert_state_dict(dict(state_dict), None)
-            fits = []
-            epsilons = (given["norm_eps"],) if "norm_eps" in given else (1e-5, 0.8)
-            slopes = (given["activation"],) if "activation" in given else ("relu", "leaky_relu")
-            for eps, act in itertools.product(epsilons, slopes):
-                opts = dataclasses.replace(self.make_options(values), norm_eps=float(eps), activation=act)
-                net = MLPNet(opts)
-                load_weights(net, converted, self.name, opts)
-                fits.append((bn_fit(net.eval()), float(eps), act))
-            _, eps, act = min(fits)
-            values.update(norm_eps=eps, activation=act)
+        base = self.make_options(values)
+        properties = [
+            Property("activation", (values["activation"],) if "activation" in given else ACTIVATIONS,
+                     "LeakyReLU(0.2) between layers (PyTorch-GAN)", option_flag("activation")),
+            Property("norm_eps", (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not norms
+                     else EPSILONS, "BatchNorm1d eps 0.8 (PyTorch-GAN's BatchNorm1d(n, 0.8))", option_flag("norm_eps")),
+        ]
+        if base.n_classes and base.condition in ("embedding", "onehot"):
+            properties.append(Property("condition_first", (bool(base.condition_first),) if "condition_first" in given
+                                       else (True, False), "the label vector before z (PyTorch-GAN cgan)",
+                                       option_flag("condition_first")))
+        converted = self.convert_state_dict(dict(state_dict), None)
+
+        def score(combo: dict[str, Any]) -> list[Candidate]:
+            opts = dataclasses.replace(base, **combo)
+            net = MLPNet(opts)
+            load_weights(net, converted, self.name, opts)
+            return [Candidate({}, bn_misfits(net.eval()))]
+
+        chosen, found = identify(search(properties, score), properties, "fully connected generator")
+        values.update(chosen)
+        if "output" not in given:
+            found.append(decision("output", base.output, f"assumed: {base.output} on the last layer (no statistic "
+                                  "sees it)", "--option output=tanh|sigmoid|none"))
+        values[DECISIONS] = decisions + found
         return values
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:

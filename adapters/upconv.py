@@ -14,26 +14,27 @@ Inputs, by `condition`:
   the contract is mapped through `2 Phi(c) - 1` (SPEC section 1).
 
 From a state dict, widths, kernels and BatchNorms are read from the tensors; an x2 upsampling
-is assumed before every convolution but the last (as PyTorch-GAN does); the BatchNorm eps and
-the LeakyReLU slope, when not given, are chosen by how well probe-batch statistics match the
-BatchNorm running statistics (as in `mlp.py`).
+is assumed before every convolution but the last (as PyTorch-GAN does) and reported; the
+BatchNorm eps and the hidden activation, when not given, are identified from the BatchNorm
+running statistics (see `statedict.py`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from dataclasses import dataclass
 from typing import Any, Mapping, Optional
 
 import torch
 from torch import nn
 
-from ganinv.architectures import Architecture, Built, load_weights, register
+from ganinv.architectures import DECISIONS, Architecture, Built, decision, load_weights, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
-from .convt import activation, bn_discrepancy, group_modules, kind_of, natural_key, rename_modules
+from .convt import activation
+from .statedict import (Candidate, Property, bn_discrepancy, group_modules, identify, kind_of, natural_key,
+                        option_flag, rename_modules, search)
 
 
 @dataclass
@@ -145,19 +146,29 @@ def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, str, Opti
 
 
 @torch.no_grad()
-def bn_fit(net: UpConvNet, n_probe: int = 64) -> float:
-    """Sum over the stages' BatchNorms of the symmetric KL between probe-batch and running statistics."""
+def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
+    """Misfit at each stage BatchNorm, normalising by batch statistics as in training."""
     o = net.o
     z = torch.randn(n_probe, o.nz, generator=torch.Generator().manual_seed(0))
     c = torch.randn(n_probe, o.nc, generator=torch.Generator().manual_seed(1)) if o.nc else None
     d = torch.eye(o.n_classes)[torch.arange(n_probe) % o.n_classes] if o.n_classes else None
-    h, gap = net.head_map(z, c, d), 0.0
+    h = net.head(net.first_input(z, c, d))
+    h = h.view(h.shape[0], o.widths[0], net.head_size, net.head_size)  # (N, C0, S0, S0)
+    if isinstance(net.head_norm, nn.BatchNorm2d):
+        h = nn.functional.batch_norm(h, None, None, net.head_norm.weight, net.head_norm.bias, True, 0.0,
+                                     net.head_norm.eps)
+    misfits = []
     for stage in net.stages:
         y = stage.conv(nn.functional.interpolate(h, scale_factor=2) if stage.upsample else h)
         if isinstance(stage.norm, nn.BatchNorm2d):
-            gap += bn_discrepancy(y, stage.norm)
-        h = stage.act(stage.norm(y))
-    return gap
+            misfits.append(bn_discrepancy(y, stage.norm))
+            y = nn.functional.batch_norm(y, None, None, stage.norm.weight, stage.norm.bias, True, 0.0, stage.norm.eps)
+        h = stage.act(y)
+    return tuple(misfits)
+
+
+ACTIVATIONS = ("leaky_relu", "relu", "none")  # PyTorch-GAN's first
+EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm2d(n, 0.8) first, then PyTorch's default
 
 
 @register
@@ -191,18 +202,30 @@ class UpConv(Architecture):
             values["condition"] = "concat"  # codes given for a generator without an embedding: InfoGAN's input
         if values.get("condition") == "concat" and "nz" not in given:
             values["nz"] = n_in - int(values.get("n_classes", 0)) - int(values.get("nc", 0))
-        if not {"norm_eps", "activation"} <= set(given):
-            converted = self.convert_state_dict(dict(state_dict), None)
-            epsilons = (given["norm_eps"],) if "norm_eps" in given else (1e-5, 0.8)
-            slopes = (given["activation"],) if "activation" in given else ("relu", "leaky_relu")
-            fits = []
-            for eps, act in itertools.product(epsilons, slopes):
-                opts = dataclasses.replace(self.make_options(values), norm_eps=float(eps), activation=act)
-                net = UpConvNet(opts)
-                load_weights(net, converted, self.name, opts)
-                fits.append((bn_fit(net.eval()), float(eps), act))
-            _, eps, act = min(fits)
-            values.update(norm_eps=eps, activation=act)
+        base = self.make_options(values)
+        properties = [
+            Property("activation", (values["activation"],) if "activation" in given else ACTIVATIONS,
+                     "LeakyReLU(0.2) between stages (PyTorch-GAN)", option_flag("activation")),
+            Property("norm_eps", (float(values["norm_eps"]),) if "norm_eps" in given else EPSILONS,
+                     "BatchNorm2d eps 0.8 (PyTorch-GAN's BatchNorm2d(n, 0.8))", option_flag("norm_eps")),
+        ]
+        converted = self.convert_state_dict(dict(state_dict), None)
+
+        def score(combo: dict[str, Any]) -> list[Candidate]:
+            opts = dataclasses.replace(base, **combo)
+            net = UpConvNet(opts)
+            load_weights(net, converted, self.name, opts)
+            return [Candidate({}, bn_misfits(net.eval()))]
+
+        chosen, found = identify(search(properties, score), properties, "upsample+conv generator")
+        values.update(chosen)
+        if not {"activation", "norm_eps"} <= set(given):  # a ganinv folder gives all: nothing was decided
+            found += [
+                decision("upsampling", "nearest x2 before every convolution but the last", "assumed: PyTorch-GAN "
+                         "dcgan/acgan/infogan layout", "a module:callable or --model-class for another layout"),
+                decision("output", base.output, f"assumed: {base.output} on the last convolution (no statistic sees "
+                         "it)", "--option output=tanh|sigmoid|none")]
+        values[DECISIONS] = found
         return values
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:

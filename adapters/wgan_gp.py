@@ -30,7 +30,8 @@ KNOWN = (
     convt.KnownGeometry(
         source="caogang/wgan-gp gan_mnist.py",
         match={"head": "linear", "kernels": (5, 5, 8), "norm": "none", "head_norm": "none", "channels": 1},
-        options={"strides": (1, 1, 2), "paddings": (0, 0, 0), "crops": (7, 0, 0), "output": "sigmoid"},
+        options={"strides": (1, 1, 2), "paddings": (0, 0, 0), "crops": (7, 0, 0), "output": "sigmoid",
+                 "activation": "relu"},
     ),
 )
 

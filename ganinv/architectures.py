@@ -9,12 +9,19 @@ adapter module directly.
 The native module is called as `net(z, c, d)`: `z` in the native prior and shape, `c`
 (N, nc) or None, `d` (N, K) one-hot (or soft one-hot) or None. It returns images in the
 native output range.
+
+What an adapter decides that the weights do not state (a stride, an activation, how a label
+enters) it returns from `infer_options` as decisions (`decision(...)` under the key
+`DECISIONS`): the property, its value, its source ("weights", "batchnorm statistics, margin
+M", "assumed: <convention>") and the option that changes it. They land in the generator's
+`meta["decisions"]`, and each assumption is announced with an `AssumptionWarning`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import importlib
+import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional
 
@@ -29,6 +36,33 @@ from ganinv.spec import GeneratorSpec
 class Built:
     net: nn.Module  # the native module, called as net(z_native, c, d)
     spec: GeneratorSpec
+    decisions: list = dataclasses.field(default_factory=list)  # what inference decided, see `decision`
+
+
+DECISIONS = "decisions"  # the key under which `infer_options` returns its decisions
+
+
+class AmbiguousWeightsError(ArchitectureError):
+    """Weights that fit two candidate nets almost equally well: the user must choose."""
+
+
+class AssumptionWarning(UserWarning):
+    """A property of a loaded generator that nothing in its file decided: ganinv assumed it."""
+
+
+def decision(prop: str, value: Any, source: str, flag: str) -> dict[str, Any]:
+    """One decided property: source is "weights", "batchnorm statistics, margin M" or "assumed: <why>"."""
+    return {"property": prop, "value": list(value) if isinstance(value, tuple) else value, "source": source,
+            "flag": flag}
+
+
+def warn_assumptions(decisions: list[dict[str, Any]]) -> None:
+    """One AssumptionWarning per decision that was assumed rather than read or identified."""
+    for d in decisions:
+        if str(d.get("source", "")).startswith("assumed"):
+            value = ",".join(map(str, d["value"])) if isinstance(d["value"], list) else d["value"]
+            warnings.warn(f"{d['property']} {value}: {d['source']}; if the author's differs, pass {d['flag']}",
+                          AssumptionWarning, stacklevel=3)
 
 
 class Architecture:
@@ -130,11 +164,15 @@ def build_generator_net(arch: str, options: Mapping[str, Any],
     """Make an architecture's native module, fill inferred options, and load weights if given."""
     architecture = get(arch)
     given = dict(options)
+    decisions: list = []
     if state_dict is not None:
-        given = architecture.infer_options(state_dict, given)
+        given = dict(architecture.infer_options(state_dict, given))
+        decisions = given.pop(DECISIONS, [])
     opts = architecture.make_options(given)
     built = architecture.build(opts)
     if state_dict is not None:
         converted = architecture.convert_state_dict(dict(state_dict), opts)
         load_weights(built.net, converted, arch, opts)
+    built.decisions = decisions
+    warn_assumptions(decisions)
     return built, opts

@@ -1,14 +1,23 @@
-"""Atomic writes: a kill in the middle of a save leaves the previous good file or folder."""
+"""Atomic writes: a kill in the middle of a save leaves the previous good file or folder.
+
+Temporaries live beside their target as `.NAME.PID.XXXXXXXX.tmp` (and a replaced folder briefly
+as `.NAME.old-PID`). A process killed mid-save leaves them behind; the next save into the same
+folder removes those whose process is gone, so they never pile up.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
+
+from ganinv.errors import GaninvError
 
 
 def _default_mode(directory: bool = False) -> int:
@@ -18,12 +27,54 @@ def _default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~umask
 
 
+TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp$")  # mkstemp/mkdtemp names
+REPLACED = re.compile(r"^\.(?P<name>.+)\.old-(?P<pid>\d+)$")  # a folder moved aside by atomic_dir
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporaries that killed saves left in `folder` (their process is gone); returns them.
+
+    A folder moved aside whose replacement never arrived (killed between the two renames) is put back.
+    """
+    folder = Path(folder)
+    removed: list[Path] = []
+    if not folder.is_dir():
+        return removed
+    for entry in folder.iterdir():
+        match = TEMPORARY.match(entry.name) or REPLACED.match(entry.name)
+        if match is None or _process_alive(int(match["pid"])):
+            continue
+        target = folder / match["name"]
+        if match.re is REPLACED and not target.exists():
+            os.replace(entry, target)  # the only complete copy: restore it
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed.append(entry)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's live process
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; on success it replaces `path` in one rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    remove_stale_temporaries(path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp)
     try:
@@ -41,8 +92,33 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+def json_text(data: Any, indent: Optional[int] = None) -> str:
+    """`json.dumps`, refusing NaN and infinities (JSON has none) with an error naming the first one."""
+    try:
+        return json.dumps(data, indent=indent, allow_nan=False)
+    except ValueError:
+        where = _non_finite_key(data, "")
+        if where is None:
+            raise
+        raise GaninvError(f"{where or 'the value'} is not a finite number, which JSON cannot hold: it comes from "
+                          "non-finite input or a computation that diverged; check the inputs and options "
+                          "(GANINV_DEBUG=1 shows where)") from None
+
+
+def _non_finite_key(value: Any, where: str) -> Optional[str]:
+    """The path (`a.b[2]`) of the first NaN or infinite float in a JSON-like value, or None."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return where
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = _non_finite_key(item, f"{where}[{key}]" if isinstance(key, int) else f"{where}.{key}".lstrip("."))
+        if found is not None:
+            return found
+    return None
+
+
 def write_json(path: str | os.PathLike, data: Any) -> None:
-    write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+    write_text(path, json_text(data, indent=2) + "\n")
 
 
 @contextlib.contextmanager
@@ -54,7 +130,8 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    remove_stale_temporaries(path.parent)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
         os.chmod(tmp, _default_mode(directory=True))

@@ -18,22 +18,27 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ganinv.config_checks import check_config, checked
+
 
 @dataclass
 class AugmentConfig:
     # Fraction of dreamed images perturbed (each by a random amount); 0: off. 0.5 is the compromise
     # measured on MNIST: 1.0 is best for a generator whose samples are far from real digits (the
     # shared WGAN-GP), but costs reconstruction of its own samples and latent recovery elsewhere.
-    probability: float = 0.5
-    rotate: float = 0.2  # max rotation, radians
-    scale: float = 0.1  # max relative zoom
-    shear: float = 0.15  # max shear
-    translate: float = 0.1  # max shift, as a fraction of the half-width (0.1 ~ 1.4 px at 28 px)
-    elastic: float = 1.5  # displacement of the elastic warp, pixels (Simard et al. 2003); 0: none
-    elastic_smooth: int = 4  # pixels over which the elastic displacement field is smoothed
-    thickness: float = 1.0  # max blend towards a 3x3 dilation (bolder strokes) or erosion (thinner)
-    gamma: float = 0.5  # intensity gamma in [1/(1+g), 1+g] on the [0, 1] scale
-    noise: float = 0.05  # max std of additive Gaussian pixel noise, [-1, 1] scale
+    probability: float = checked(0.5, flag="--augment", min=0, max=1)
+    rotate: float = checked(0.2, min=0)  # max rotation, radians
+    scale: float = checked(0.1, min=0, max=1, max_open=True)  # max relative zoom
+    shear: float = checked(0.15, min=0)  # max shear
+    translate: float = checked(0.1, min=0)  # max shift, as a fraction of the half-width (0.1 ~ 1.4 px at 28 px)
+    elastic: float = checked(1.5, min=0)  # displacement of the elastic warp, pixels (Simard et al. 2003); 0: none
+    elastic_smooth: int = checked(4, min=0)  # pixels over which the elastic displacement field is smoothed
+    thickness: float = checked(1.0, min=0, max=1)  # max blend towards a 3x3 dilation (bolder) or erosion (thinner)
+    gamma: float = checked(0.5, min=0)  # intensity gamma in [1/(1+g), 1+g] on the [0, 1] scale
+    noise: float = checked(0.05, min=0)  # max std of additive Gaussian pixel noise, [-1, 1] scale
+
+    def __post_init__(self) -> None:
+        check_config(self, section="augment")
 
 
 def perturb(images: Tensor, config: AugmentConfig, generator: Optional[torch.Generator] = None) -> Tensor:

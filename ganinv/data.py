@@ -3,25 +3,46 @@
 `load_images(source)` understands:
 - `mnist`, `fashion-mnist` (with `root`: a folder holding the original IDX `.gz` files,
   e.g. `data/mnist`, or torchvision's `root/MNIST/raw/` layout);
-- a folder of images (class subfolders, `ImageFolder`-style, give labels);
-- image files; an `.npz` or `.safetensors` tensor file (`images`, optional `labels`).
+- a folder of images (class subfolders, `ImageFolder`-style, give labels; names starting with
+  a dot are skipped);
+- image files; an `.npz` or `.safetensors` tensor file (`images`, optional `labels`), the images
+  (N, H, W) greyscale, (N, C, H, W), or (N, H, W, C) with C = 1 or 3. Other shapes are refused:
+  a 2-D array could be one image or N flattened ones, so one image must be saved as (1, H, W).
 
-Images come back as float tensors (N, C, H, W) in [-1, 1], with labels when known.
+Images come back as float tensors (N, C, H, W) in [-1, 1], with labels when known. The range of
+the stored values is decided from evidence, or declared with `input_range=(LO, HI)`
+(`--input-range LO,HI`), which then must hold every value:
+- 8-bit data (uint8, IDX files, 8-bit images): [0, 255]; 16-bit PNGs: [0, 65535];
+- uint16 tensors: [0, 65535] with a note (refused when no value exceeds 255: 8 or 16 bits?);
+  other integer tensors: refused, as nothing says what their maximum means;
+- floats: [-1, 1] when they lie there and some are negative; [0, 1] when they lie there and
+  none is negative (a [-1, 1] image with no negative pixel is implausible; a note says so);
+  [0, 255] when they lie there and some exceed 1; otherwise refused, naming the values seen.
+NaN or infinite pixels are refused, naming the images. Only regular files and folders are read.
 """
 
 from __future__ import annotations
 
 import gzip
+import logging
+import os
+import stat
 import struct
+import zipfile
+import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
 from ganinv.errors import DataError
+from ganinv.images import read_image
+
+logger = logging.getLogger("ganinv")
 
 IDX_FILES = {
     ("train", "images"): "train-images-idx3-ubyte", ("train", "labels"): "train-labels-idx1-ubyte",
@@ -29,6 +50,13 @@ IDX_FILES = {
 }
 DATASET_DIRS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder names
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+TENSOR_SUFFIXES = {".npz", ".safetensors"}
+IMAGE_KEYS = ("images", "x", "data")
+OVERSHOOT = 1e-3  # on the [-1, 1] scale: rounding beyond a range's ends that is clamped, not refused
+CHANNELS = (1, 3)
+EXACT_IN_FLOAT32 = {torch.bool, torch.uint8, torch.int8, torch.int16, torch.uint16, torch.float32}
+
+ValueRange = tuple[float, float]
 
 
 @dataclass
@@ -37,6 +65,7 @@ class ImageSet:
     labels: Optional[torch.Tensor] = None  # (N,) int64
     names: list[str] = field(default_factory=list)  # file names, where the input has them
     classes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was assumed or changed while reading
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -45,17 +74,147 @@ class ImageSet:
         if n is None or n >= len(self):
             return self
         return ImageSet(self.images[:n], None if self.labels is None else self.labels[:n],
-                        self.names[:n], self.classes)
+                        self.names[:n], self.classes, self.notes)
 
 
+# ---- value ranges ---------------------------------------------------------------------------------
+def parse_input_range(text: str) -> ValueRange:
+    """`"0,255"` -> (0.0, 255.0); LO < HI, both finite."""
+    try:
+        return check_range([float(part) for part in text.split(",")])
+    except (ValueError, DataError):
+        raise DataError(f"--input-range takes LO,HI with finite LO < HI (e.g. 0,1 or 0,255 or -1,1), "
+                        f"got {text!r}") from None
+
+
+def check_range(value_range: Sequence[float]) -> ValueRange:
+    if len(value_range) != 2:
+        raise DataError(f"an input range is (LO, HI), got {value_range!r}")
+    lo, hi = (float(v) for v in value_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise DataError(f"an input range needs finite LO < HI (e.g. 0,1 or 0,255 or -1,1), got {lo:g},{hi:g}")
+    return lo, hi
+
+
+def _format_range(value_range: ValueRange) -> str:
+    return f"[{value_range[0]:g}, {value_range[1]:g}]"
+
+
+def _non_finite_images(x: torch.Tensor, source: str) -> None:
+    """Refuse NaN or infinite pixels in x (N, ...), naming the first few images that hold them."""
+    bad = (~torch.isfinite(x)).flatten(1).any(dim=1).nonzero().flatten().tolist()
+    if bad and x.shape[0] == 1:
+        raise DataError(f"{source} holds NaN or infinite pixels; repair the image or drop it")
+    if bad:
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise DataError(f"{source}: {len(bad)} of {x.shape[0]} images hold NaN or infinite pixels (indices "
+                        f"{', '.join(str(i) for i in bad[:5])}{more}); repair or drop them")
+
+
+def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str]]:
+    """The range of stored pixel values `x` (finite), from the dtype and the values; a note when it is a guess."""
+    if x.dtype == torch.uint8:
+        return (0.0, 255.0), None
+    if x.dtype == torch.bool:
+        return (0.0, 1.0), None
+    if not x.is_floating_point():
+        lo, hi = int(x.to(torch.int64).min()), int(x.to(torch.int64).max())
+        if x.dtype == torch.uint16 and hi > 255:
+            return (0.0, 65535.0), (f"reading {source} as 16-bit pixels in [0, 65535] (uint16 values in "
+                                    f"[{lo}, {hi}]); declare --input-range LO,HI if they use another range")
+        raise DataError(f"{source}: {str(x.dtype).removeprefix('torch.')} values in [{lo}, {hi}] have no "
+                        "known pixel range; declare it with --input-range LO,HI (e.g. 0,255 or 0,65535) "
+                        "or save the images as uint8")
+    lo, hi = float(x.min()), float(x.max())
+    slack = OVERSHOOT / 2  # on a range of width 2
+    if lo >= -1 - slack and hi <= 1 + slack and lo < 0:
+        return (-1.0, 1.0), None
+    if lo >= -slack and hi <= 1 + slack:
+        return (0.0, 1.0), (f"reading {source} as images in [0, 1]: its values lie in [{lo:g}, {hi:g}], none "
+                            "negative; if they are [-1, 1] images, declare --input-range -1,1")
+    if lo >= -slack * 255 and hi <= 255 * (1 + slack):
+        return (0.0, 255.0), None
+    raise DataError(f"{source}: values in [{lo:g}, {hi:g}] fit none of the pixel ranges [-1, 1], [0, 1], "
+                    "[0, 255]; declare their range with --input-range LO,HI, or rescale them")
+
+
+def to_unit_range(x: torch.Tensor, source: str, known: Optional[ValueRange] = None,
+                  declared: Optional[ValueRange] = None) -> tuple[torch.Tensor, Optional[str]]:
+    """Stored pixel values x (N, ...) -> float32 in [-1, 1], with a note when the range was assumed.
+
+    `declared` (the user's) wins over `known` (the file format's), which wins over the values.
+    """
+    if x.is_floating_point() and x.dtype != torch.float64:
+        x = x.float()  # float16, bfloat16: min/max/isfinite in float32
+    if x.is_floating_point():
+        _non_finite_images(x, source)
+    note = None
+    if declared is not None:
+        value_range = declared
+        _check_within(x, source, value_range)
+    elif known is not None:
+        value_range = known
+    else:
+        value_range, note = detect_range(x, source)
+    lo, hi = value_range
+    exact = torch.float32 if x.dtype in EXACT_IN_FLOAT32 else torch.float64
+    scaled = (x.to(exact) - lo) * (2 / (hi - lo)) - 1
+    return scaled.float().clamp_(-1, 1), note  # values were checked: clamping removes only rounding
+
+
+def _check_within(x: torch.Tensor, source: str, value_range: ValueRange) -> None:
+    lo, hi = value_range
+    slack = OVERSHOOT / 2 * (hi - lo)
+    values = x if x.is_floating_point() else x.to(torch.float64)
+    outside = int(((values < lo - slack) | (values > hi + slack)).sum())
+    if outside:
+        raise DataError(f"{source}: {outside} of {values.numel()} values lie outside the declared input range "
+                        f"{_format_range(value_range)} (seen [{float(values.min()):g}, {float(values.max()):g}]); "
+                        "declare the range the file uses with --input-range LO,HI")
+
+
+# ---- files ---------------------------------------------------------------------------------------------
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _stat(path: Path) -> os.stat_result:
+    """os.stat (following links), refusing anything but a regular file or a folder before it is opened."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
+        raise DataError(f"{path} is {_file_kind(info.st_mode)}; ganinv reads images only from regular files "
+                        "and folders")
+    return info
+
+
+def _is_dir(path: Path) -> bool:
+    return stat.S_ISDIR(_stat(path).st_mode)
+
+
+# ---- IDX datasets ------------------------------------------------------------------------------------
 def read_idx(path: Path) -> np.ndarray:
     """The IDX format of MNIST-like datasets (gzip or raw)."""
+    _stat(path)
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as fh:
-        data = fh.read()
+    try:
+        with opener(path, "rb") as fh:
+            data = fh.read()
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"cannot read {path}: {exc}; replace it with the original file") from None
+    if len(data) < 4:
+        raise DataError(f"{path} is not an IDX file (only {len(data)} bytes); replace it with the original file")
     zero, dtype_code, ndim = data[0:2], data[2], data[3]
     if zero != b"\x00\x00" or dtype_code != 0x08:
         raise DataError(f"{path} is not an unsigned-byte IDX file")
+    if len(data) < 4 + 4 * ndim:
+        raise DataError(f"{path} is truncated inside its header; replace it with the original file")
     shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
@@ -68,119 +227,232 @@ def _find_idx(root: Path, name: str, stem: str) -> Path:
     for folder in candidates:
         for suffix in (".gz", ""):
             path = folder / (stem + suffix)
-            if path.is_file():
+            if path.exists():
                 return path
     raise DataError(f"no {stem}[.gz] under {root} (looked in {', '.join(str(c) for c in candidates)}); "
                     f"pass --root pointing at the folder with the original {name} files")
 
 
-def load_idx_dataset(name: str, root: str | Path, split: str = "test") -> ImageSet:
+def load_idx_dataset(name: str, root: str | Path, split: str = "test",
+                     input_range: Optional[ValueRange] = None) -> ImageSet:
     if name not in DATASET_DIRS:
         raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASET_DIRS)}")
     if split not in ("train", "test"):
         raise DataError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(root)
-    images = read_idx(_find_idx(root, name, IDX_FILES[(split, "images")]))
-    labels = read_idx(_find_idx(root, name, IDX_FILES[(split, "labels")]))
-    x = torch.from_numpy(images.copy()).float().div_(127.5).sub_(1.0).unsqueeze(1)  # (N, 1, 28, 28)
+    images_path = _find_idx(root, name, IDX_FILES[(split, "images")])
+    labels_path = _find_idx(root, name, IDX_FILES[(split, "labels")])
+    images, labels = read_idx(images_path), read_idx(labels_path)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or len(images) == 0:
+        raise DataError(f"{images_path} {images.shape} and {labels_path} {labels.shape} are not N images "
+                        "with N labels; replace them with the original files")
+    x, _ = to_unit_range(torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0),
+                         input_range)  # (N, 1, 28, 28)
     return ImageSet(x, torch.from_numpy(labels.astype(np.int64)), [], [str(i) for i in range(10)])
 
 
-def load_image_files(paths: list[Path], labels: Optional[list[int]] = None, classes=()) -> ImageSet:
-    from PIL import Image
-
-    arrays, names = [], []
+# ---- image files and folders ------------------------------------------------------------------------
+def load_image_files(paths: list[Path], labels: Optional[list[int]] = None, classes=(),
+                     input_range: Optional[ValueRange] = None) -> ImageSet:
+    """Image files -> one ImageSet; images of other sizes than the most common one are resized to it."""
+    images, names, notes = [], [], []
     for path in paths:
-        try:
-            with Image.open(path) as im:
-                arrays.append(np.asarray(im.convert("RGB" if im.mode not in ("L", "I;16", "1") else "L")))
-        except OSError as exc:
-            raise DataError(f"cannot read image {path}: {exc}") from None
+        _stat(path)
+        pixels, known, image_notes = read_image(path)  # (H, W, C)
+        x, note = to_unit_range(torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
+                                str(path), known, input_range)
+        images.append(x[0])  # (C, H, W)
         names.append(str(path))
-    shapes = {a.shape for a in arrays}
-    if len(shapes) > 1:
-        h, w = arrays[0].shape[:2]
-        arrays = [np.asarray(_pil_resize(a, (w, h))) for a in arrays]
-    stack = np.stack([a if a.ndim == 3 else a[..., None] for a in arrays])  # (N, H, W, C)
-    x = torch.from_numpy(stack).permute(0, 3, 1, 2).float().div_(127.5).sub_(1.0)
+        notes += image_notes + ([note] if note else [])
+    channels = max(x.shape[0] for x in images)
+    images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
+    sizes = Counter(tuple(x.shape[1:]) for x in images)
+    size = sizes.most_common(1)[0][0]  # ties: the size seen first
+    odd = [i for i, x in enumerate(images) if tuple(x.shape[1:]) != size]
+    if odd:
+        example = f"e.g. {names[odd[0]]} is {images[odd[0]].shape[1]} x {images[odd[0]].shape[2]}"
+        notes.append(f"{len(odd)} of {len(images)} images differ from the most common size {size[0]} x {size[1]} "
+                     f"({example}); they were resized to it")
+        images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
     y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
-    return ImageSet(x, y, names, list(classes))
+    return ImageSet(torch.stack(images).contiguous(), y, names, list(classes), notes)  # (N, C, H, W)
 
 
-def _pil_resize(array: np.ndarray, size: tuple[int, int]):
-    from PIL import Image
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(C, h, w) in [-1, 1] -> (C, H, W), bilinear with antialiasing (weights >= 0: stays in range)."""
+    resized = F.interpolate(x[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+    return resized.clamp(-1, 1)
 
-    return Image.fromarray(array).resize(size, Image.BILINEAR)
+
+def _image_entries(folder: Path, recursive: bool) -> list[Path]:
+    """Image files in a folder (sorted, dot names skipped); a special file with an image suffix is refused."""
+    found = []
+    for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
+        if path.name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if not _is_dir(path):
+            found.append(path)
+    return found
 
 
-def load_image_folder(folder: Path) -> ImageSet:
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    subdirs = sorted(p for p in folder.iterdir() if p.is_dir())
+def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
+    files = _image_entries(folder, recursive=False)
+    subdirs = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
     if files or not subdirs:
         if not files:
             raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return load_image_files(files)
+        return load_image_files(files, input_range=input_range)
     paths, labels, classes = [], [], []
     for index, sub in enumerate(subdirs):
-        sub_files = sorted(p for p in sub.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+        sub_files = _image_entries(sub, recursive=True)
         classes.append(sub.name)
         paths += sub_files
         labels += [index] * len(sub_files)
     if not paths:
         raise DataError(f"{folder} has class folders but no images in them")
-    return load_image_files(paths, labels, classes)
+    return load_image_files(paths, labels, classes, input_range=input_range)
 
 
-def load_tensor_file(path: Path) -> ImageSet:
-    if path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as data:
-            tensors = {k: torch.from_numpy(data[k]) for k in data.files}
-    else:
-        from safetensors.torch import load_file
+# ---- tensor files ------------------------------------------------------------------------------------
+def _read_npz(path: Path) -> dict[str, np.ndarray]:
+    damaged = (f"{path} is damaged or not an .npz archive; save the images again with "
+               "numpy.savez(path, images=...)")
+    try:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise DataError(f"{path} holds a single .npy array, not an .npz archive; save it with "
+                            "numpy.savez(path, images=...)")
+        with data:
+            return {key: data[key] for key in data.files}
+    except ValueError as exc:
+        if "Object arrays" in str(exc):
+            raise DataError(f"{path} holds arrays of Python objects, which ganinv never unpickles; save the "
+                            "images as a numeric array with numpy.savez(path, images=...)") from None
+        raise DataError(f"{damaged} ({exc})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
+        raise DataError(f"{damaged} ({exc})") from None
 
-        tensors = load_file(str(path))
-    key = next((k for k in ("images", "x", "data") if k in tensors), None)
-    if key is None:
-        raise DataError(f"{path} has no 'images' array (found {sorted(tensors)})")
-    x = tensors[key]
-    if x.dtype == torch.uint8:
-        x = x.float().div(127.5).sub(1.0)
-    x = x.float()
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    try:
+        return load_file(str(path))
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise DataError(f"cannot read {path} as safetensors ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+                        "the file is damaged or not a safetensors file: save it again") from None
+
+
+def _as_tensor(array, path: Path, key: str) -> torch.Tensor:
+    if isinstance(array, np.ndarray):
+        if array.dtype.kind not in "biuf":
+            raise DataError(f"{path}: {key!r} holds {array.dtype} values, not numbers; save the images as a "
+                            "numeric array")
+        return torch.from_numpy(np.ascontiguousarray(array))
+    if array.is_complex():
+        raise DataError(f"{path}: {key!r} holds complex values; save real pixel values")
+    return array
+
+
+def _to_nchw(x: torch.Tensor, path: Path, key: str) -> torch.Tensor:
+    """(N, H, W), (N, C, H, W) or (N, H, W, C) -> (N, C, H, W); anything ambiguous is refused."""
+    shape = tuple(x.shape)
+    if x.dim() == 2:
+        raise DataError(f"{path}: {key!r} is 2-D {shape}: one greyscale image or {shape[0]} flattened ones? "
+                        f"save one image as (1, H, W), N images as (N, H, W) or (N, C, H, W)")
+    if x.dim() not in (3, 4):
+        raise DataError(f"{path}: {key!r} has shape {shape}; images must be (N, H, W), (N, C, H, W) or "
+                        "(N, H, W, C)")
+    if 0 in shape:
+        raise DataError(f"{path}: {key!r} has shape {shape}, which holds no pixels; give at least one image")
     if x.dim() == 3:
-        x = x.unsqueeze(1)
-    if x.dim() == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
-        x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW
-    labels = tensors.get("labels")
-    return ImageSet(x.contiguous(), None if labels is None else labels.long(), [], [])
+        if shape[-1] in (1, 3, 4):
+            raise DataError(f"{path}: {key!r} of shape {shape} reads as {shape[0]} images {shape[2]} pixels wide; "
+                            f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})")
+        return x.unsqueeze(1)
+    if shape[-1] in CHANNELS and shape[1] not in CHANNELS:
+        return x.permute(0, 3, 1, 2)  # NHWC -> NCHW
+    return x
 
 
+def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
+    if labels is None:
+        return None
+    labels = _as_tensor(labels, path, "labels")
+    if labels.dim() != 1 or labels.shape[0] != count:
+        raise DataError(f"{path}: 'labels' has shape {tuple(labels.shape)} but there are {count} images; "
+                        "save one label per image")
+    if labels.is_floating_point():
+        if not bool(torch.isfinite(labels).all()) or not bool((labels == labels.round()).all()):
+            raise DataError(f"{path}: 'labels' holds non-integer values; labels are class indices 0, 1, ...")
+    if labels.dtype == torch.bool or (labels.numel() and int(labels.to(torch.float64).min()) < 0):
+        raise DataError(f"{path}: 'labels' must be class indices 0, 1, ... (found {labels.dtype} / negative "
+                        "values)")
+    return labels.to(torch.int64)
+
+
+def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
+    tensors = _read_npz(path) if path.suffix == ".npz" else _read_safetensors(path)
+    key = next((k for k in IMAGE_KEYS if k in tensors), None)
+    if key is None:
+        raise DataError(f"{path} has no 'images' array (found {sorted(tensors)}); save the images under "
+                        "the name 'images'")
+    x = _to_nchw(_as_tensor(tensors[key], path, key), path, key)
+    labels = _labels(tensors.get("labels"), x.shape[0], path)
+    x, note = to_unit_range(x, str(path), None, input_range)
+    return ImageSet(x.contiguous(), labels, [], [], [note] if note else [])
+
+
+# ---- any source ---------------------------------------------------------------------------------------
 def load_images(source: str, root: Optional[str | Path] = None, split: str = "test",
-                limit: Optional[int] = None) -> ImageSet:
-    """Read images from any supported source (see the module docstring)."""
+                limit: Optional[int] = None, input_range: Optional[Sequence[float]] = None) -> ImageSet:
+    """Read images from any supported source (see the module docstring), in [-1, 1].
+
+    `input_range`: (LO, HI) of the stored values, instead of deciding it from the data. Notes on
+    what was assumed or changed are logged as warnings and kept in `ImageSet.notes`.
+    """
+    declared = check_range(input_range) if input_range is not None else None
+    source = str(source)
     if source in DATASET_DIRS:
         if root is None:
             raise DataError(f"dataset {source!r} needs --root, the folder with its original files "
                             "(nothing is downloaded)")
-        return load_idx_dataset(source, root, split).subset(limit)
-    path = Path(source)
-    if not path.exists():
-        raise DataError(f"{source} does not exist; give an image folder, image file, .npz/.safetensors file, "
-                        f"or one of {', '.join(DATASET_DIRS)} with --root")
-    if path.is_dir():
-        result = load_image_folder(path)
-    elif path.suffix in (".npz", ".safetensors"):
-        result = load_tensor_file(path)
-    elif path.suffix.lower() in IMAGE_SUFFIXES:
-        result = load_image_files([path])
+        result = load_idx_dataset(source, root, split, declared)
     else:
-        raise DataError(f"cannot read {path}: unknown file type {path.suffix!r}")
+        path = Path(source)
+        if not os.path.exists(path):
+            raise DataError(f"{source} does not exist; give an image folder, image file, .npz/.safetensors file, "
+                            f"or one of {', '.join(DATASET_DIRS)} with --root")
+        if _is_dir(path):
+            result = load_image_folder(path, declared)
+        elif path.suffix in TENSOR_SUFFIXES:
+            result = load_tensor_file(path, declared)
+        elif path.suffix.lower() in IMAGE_SUFFIXES:
+            result = load_image_files([path], input_range=declared)
+        else:
+            raise DataError(f"cannot read {path}: unknown file type {path.suffix!r}; give an image folder, "
+                            "image file or .npz/.safetensors file")
+    for note in result.notes:
+        logger.warning(note)
     return result.subset(limit)
 
 
 def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[torch.Tensor, Optional[str]]:
-    """Resize and convert channels to a generator's (C, H, W); returns a warning when it had to."""
+    """Resize and convert channels to a generator's (C, H, W); returns a warning when it had to.
+
+    The images must be finite and in [-1, 1] (`load_images` gives them so); resizing may overshoot
+    the range by rounding, which is clamped, and a larger overshoot is reported in the warning.
+    """
     c, h, w = shape
-    x, changes = images, []
+    if images.dim() != 4 or images.numel() == 0:
+        raise DataError(f"expected a batch of images (N, C, H, W), got shape {tuple(images.shape)}")
+    _non_finite_images(images, "the images")
+    lo, hi = float(images.min()), float(images.max())
+    if lo < -1 - OVERSHOOT or hi > 1 + OVERSHOOT:
+        raise DataError(f"the images hold values in [{lo:g}, {hi:g}], not [-1, 1]; read them with "
+                        "ganinv.data.load_images, which converts their range")
+    x, changes = images.float(), []
     if x.shape[1] != c:
         if c == 1:
             x = x.mean(dim=1, keepdim=True)
@@ -192,5 +464,8 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
     if tuple(x.shape[2:]) != (h, w):
         x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
         changes.append(f"{tuple(images.shape[2:])} -> {(h, w)} pixels")
+    beyond = float((x.abs() - 1).clamp_min(0).max()) if x.numel() else 0.0
+    if beyond > OVERSHOOT:
+        changes.append(f"values beyond [-1, 1] by up to {beyond:.3g} clamped")
     warning = f"images converted to the generator's shape: {', '.join(changes)}" if changes else None
     return x.clamp(-1, 1).contiguous(), warning

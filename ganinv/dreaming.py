@@ -15,21 +15,25 @@ import torch
 from torch import Tensor
 
 from ganinv import losses
+from ganinv.config_checks import check_config, checked
 from ganinv.spec import Latents
 
 
 @dataclass
 class DreamingConfig:
-    beta: float = 1.0  # weight of the KL terms (SS-AVL Eq. 27)
+    beta: float = checked(1.0, flag="--beta", min=0)  # weight of the KL terms (SS-AVL Eq. 27)
     # Observation std on the [-1, 1] scale. 0.1 puts the reconstruction term (~50 x squared error)
     # well above the KL (~nz nats), so the encoder is pushed to reconstruct precisely, which is what
     # inversion is for; a calibrated sigma (the reachable RMS error, ~0.3 on MNIST) lets the KL blur
     # the posterior means towards 0 and reconstructions towards the average digit.
-    sigma_x: float = 0.1
-    lambda_mi: float = 1.0  # code-recovery weight, -log q(d~, c~ | x') (SPEC 2.6)
-    lambda_z: float = 0.0  # noise-recovery weight, -log q(z~ | x') (SPEC 2.6, beyond)
-    tau_start: float = 1.0  # Gumbel-softmax temperature at step 0 (SS-AVL Eq. 10)
-    tau_end: float = 0.5  # ... and at the last step, annealed geometrically
+    sigma_x: float = checked(0.1, flag="--sigma-x", min=0, min_open=True)
+    lambda_mi: float = checked(1.0, flag="--lambda-mi", min=0)  # code-recovery weight, -log q(d~, c~ | x') (SPEC 2.6)
+    lambda_z: float = checked(0.0, flag="--lambda-z", min=0)  # noise-recovery weight, -log q(z~ | x') (beyond)
+    tau_start: float = checked(1.0, min=0, min_open=True)  # Gumbel-softmax temperature at step 0 (SS-AVL Eq. 10)
+    tau_end: float = checked(0.5, min=0, min_open=True)  # ... and at the last step, annealed geometrically
+
+    def __post_init__(self) -> None:
+        check_config(self, section="dreaming")
 
 
 @dataclass

@@ -36,3 +36,11 @@ class DataError(GaninvError):
 
 class RunError(GaninvError):
     """A run folder in a state that does not allow the requested action."""
+
+
+class ConfigError(GaninvError):
+    """An option (flag, recipe key or config field) of the wrong type or outside its allowed range."""
+
+
+class DivergedError(GaninvError):
+    """A training run whose loss or weights stopped being finite; the last good checkpoint is kept."""

@@ -94,6 +94,8 @@ def inverter_features(inverter: Inverter | MVAE, images: ImageSet, *, batch_size
 
 def pixel_features(images: ImageSet) -> FeatureSet:
     """Raw pixels in [-1, 1] as features, (N, C*H*W): the baseline."""
+    if len(images) == 0:
+        raise DataError("no images to take pixels from; give at least one image")
     x = images.images.flatten(1).float()
     return FeatureSet(x, images.labels, list(images.names), {"pixels": x.shape[1]}, list(images.classes))
 
@@ -120,10 +122,18 @@ def save_features(features: FeatureSet, path: str | Path) -> Path:
 
 
 def load_features(path: str | Path) -> FeatureSet:
-    """Read a file written by `save_features` (or any safetensors/npz with a `features` array)."""
+    """Read a file written by `save_features` (or any safetensors/npz with a `features` array).
+
+    Refuses, naming the file: a file that cannot be parsed, no 2-D `features` array, no rows,
+    NaN or infinite features, labels that are not one whole number per row, and a layout whose
+    blocks do not add up to the columns.
+    """
     path = Path(path)
+    write_hint = f"write one with `ganinv features ... --out {path}`"
+    if not path.exists():
+        raise DataError(f"{path} does not exist; {write_hint}")
     if not path.is_file():
-        raise DataError(f"{path} does not exist; write one with `ganinv features ... --out {path}`")
+        raise DataError(f"{path} is not a regular file (a folder, FIFO or device); give a features file, or {write_hint}")
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
@@ -133,12 +143,49 @@ def load_features(path: str | Path) -> FeatureSet:
             tensors = load_file(str(path))
             with safe_open(str(path), framework="pt") as fh:
                 header = {key: json.loads(value) for key, value in (fh.metadata() or {}).items() if key in HEADER_KEYS}
-    except (OSError, ValueError, zipfile.BadZipFile, SafetensorError) as exc:  # a corrupt or foreign file
-        raise DataError(f"cannot read features from {path}: {str(exc).splitlines()[0]}") from None
+    except (OSError, ValueError, TypeError, zipfile.BadZipFile, SafetensorError) as exc:  # corrupt or foreign
+        raise DataError(f"cannot read features from {path} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
+                        f"is it complete? {write_hint[0].upper() + write_hint[1:]}") from None
+    if not isinstance(header, dict):
+        header = {}
     if "features" not in tensors or tensors["features"].dim() != 2:
-        raise DataError(f"{path} has no 2-D 'features' array (found {sorted(tensors)})")
+        found = {key: tuple(t.shape) for key, t in tensors.items()}
+        raise DataError(f"{path} has no 2-D 'features' array (rows x columns; found {found}); {write_hint}")
+    if not (tensors["features"].is_floating_point() or tensors["features"].dtype in INTEGER_DTYPES):
+        raise DataError(f"{path}: 'features' holds {tensors['features'].dtype} values, not numbers; {write_hint}")
     features = tensors["features"].float()
-    labels = tensors.get("labels")
-    return FeatureSet(features, None if labels is None else labels.long(), header.get("names", []),
-                      header.get("layout") or {"features": features.shape[1]}, header.get("classes", []),
-                      header.get("meta", {}))
+    if features.shape[0] == 0:
+        raise DataError(f"{path} holds no rows; extract features of at least one image ({write_hint})")
+    bad_rows = (~torch.isfinite(features)).any(dim=1).nonzero().flatten()
+    if len(bad_rows):
+        raise DataError(f"{path}: {len(bad_rows)} row(s) hold NaN or infinite features (first: row "
+                        f"{bad_rows[0].item()}); extract them again from finite images, or drop those rows")
+    labels = _checked_labels(tensors.get("labels"), features.shape[0], path)
+    layout = header.get("layout") or {"features": features.shape[1]}
+    if (not isinstance(layout, dict) or not all(isinstance(w, int) and w > 0 for w in layout.values())
+            or sum(layout.values()) != features.shape[1]):
+        raise DataError(f"{path}: its layout {layout} does not describe its {features.shape[1]} feature columns; "
+                        f"{write_hint}")
+    names = header.get("names", [])
+    return FeatureSet(features, labels, names if isinstance(names, list) else [], layout,
+                      header.get("classes", []) if isinstance(header.get("classes"), list) else [],
+                      header.get("meta", {}) if isinstance(header.get("meta"), dict) else {})
+
+
+INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)
+
+
+def _checked_labels(labels: Optional[torch.Tensor], rows: int, path: Path) -> Optional[torch.Tensor]:
+    """One whole-number label per row, as int64 (N,); None stays None."""
+    if labels is None:
+        return None
+    if labels.dim() != 1 or labels.shape[0] != rows:
+        raise DataError(f"{path}: 'labels' has shape {tuple(labels.shape)} for {rows} feature rows; it needs one "
+                        "label per row: extract features and labels together with `ganinv features`")
+    if labels.is_floating_point():
+        if not torch.isfinite(labels).all() or not torch.equal(labels, labels.round()):
+            raise DataError(f"{path}: 'labels' holds fractional or non-finite values; labels must be whole class "
+                            "numbers (0, 1, 2, ...)")
+    elif labels.dtype not in INTEGER_DTYPES:
+        raise DataError(f"{path}: 'labels' holds {labels.dtype} values; labels must be whole class numbers")
+    return labels.long()

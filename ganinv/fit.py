@@ -22,7 +22,9 @@ from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from ganinv.augment import AugmentConfig, perturb
+from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
 from ganinv.data import fit_to_shape, load_images
+from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
 from ganinv.errors import GaninvError, RunError
 from ganinv.evaluation import (
@@ -57,31 +59,35 @@ class FitConfig:
     options: dict[str, Any] = field(default_factory=dict)  # architecture options
     trust_remote_code: bool = False  # allow full pickles (can run code); never needed for safetensors
     # encoders q(z|x) and q(d,c|x) (ganinv.encoders), sized from the generator's spec
-    width: int = 64  # channels of the first convolution, doubled per halving (capped at 8x)
-    hidden: int = 512  # features before the heads
+    width: int = checked(64, flag="--width", min=1)  # first convolution's channels, doubled per halving (max 8x)
+    hidden: int = checked(512, flag="--hidden", min=1)  # features before the heads
     # optimisation
-    steps: int = 5000  # dreaming steps
-    batch_size: int = 64  # dreamed samples per step and per process
-    lr: float = 1e-3  # Adam, after a linear warm-up ...
-    warmup_steps: int = 100
-    min_lr_ratio: float = 0.05  # ... decayed along a cosine to lr * min_lr_ratio at the last step
-    prior_scale: float = 1.0  # z ~ N(0, prior_scale^2 I) for dreamed samples; > 1 reaches atypical latents
+    steps: int = checked(5000, flag="--steps", min=1)  # dreaming steps
+    batch_size: int = checked(64, flag="--batch-size", min=1)  # dreamed samples per step and per process
+    lr: float = checked(1e-3, flag="--lr", min=0, min_open=True)  # Adam, after a linear warm-up ...
+    warmup_steps: int = checked(100, min=0)
+    min_lr_ratio: float = checked(0.05, min=0, max=1)  # ... decayed along a cosine to lr * min_lr_ratio at the end
+    # z ~ N(0, prior_scale^2 I) for dreamed samples; > 1 reaches atypical latents
+    prior_scale: float = checked(1.0, flag="--prior-scale", min=0, min_open=True)
     dreaming: DreamingConfig = field(default_factory=DreamingConfig)  # loss weights (SPEC section 2)
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # perturbed dreams (ganinv.augment)
     # evaluation
-    eval_every: int = 500  # steps between evaluations and picture grids
-    eval_samples: int = 1000  # held-out generated samples (fixed for the run)
+    eval_every: int = checked(500, flag="--eval-every", min=1)  # steps between evaluations and picture grids
+    eval_samples: int = checked(1000, min=1)  # held-out generated samples (fixed for the run)
     eval_real: Optional[str] = None  # real images to reconstruct too: mnist, fashion-mnist, a folder, a file
     eval_root: Optional[str] = None  # dataset root for eval_real
-    eval_limit: int = 1000  # first N real test images
+    eval_limit: int = checked(1000, flag="--eval-limit", min=1)  # first N real test images
     # bookkeeping
-    log_every: int = 50  # steps between metrics.jsonl records (the only host syncs of the loop)
-    checkpoint_every: int = 500  # steps between checkpoints
-    keep_checkpoints: int = 3  # numbered checkpoints kept
-    seed: int = 0
+    log_every: int = checked(50, flag="--log-every", min=1)  # steps between metrics records (the only host syncs)
+    checkpoint_every: int = checked(500, flag="--checkpoint-every", min=1)  # steps between checkpoints
+    keep_checkpoints: int = checked(3, min=1)  # numbered checkpoints kept
+    seed: int = checked(0, flag="--seed", min=0, max=MAX_SEED)
     device: Optional[str] = None  # default: cuda when available
     compile: bool = False  # torch.compile the encoders
     amp: bool = True  # bf16 autocast on CUDA (no effect on CPU)
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -89,19 +95,7 @@ class FitConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "FitConfig":
         """From a recipe or a run's config.json: FitConfig fields, with tables [dreaming] and [augment]."""
-        values = dict(values)
-        tables = {"dreaming": DreamingConfig, "augment": AugmentConfig}
-        nested = {name: table(**_checked(table, values.pop(name, None) or {}, f"[{name}]"))
-                  for name, table in tables.items()}
-        return cls(**_checked(cls, values, "fit"), **nested)
-
-
-def _checked(cls, values: dict[str, Any], where: str) -> dict[str, Any]:
-    known = {f.name for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise GaninvError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
-    return values
+        return cls(**known_options(cls, values, "fit"))  # tables become DreamingConfig, AugmentConfig
 
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
@@ -125,28 +119,35 @@ class FitResult:
 
 
 def fit(config: FitConfig, out: str | Path, resume: bool = False, quiet: bool = False,
-        generator: Optional[Generator] = None) -> FitResult:
-    """Train the encoders of `config.generator` (or of `generator`, when given) into the run folder `out`."""
+        generator: Optional[Generator] = None, generator_origin: Optional[str] = None) -> FitResult:
+    """Train the encoders of `config.generator` (or of `generator`, when given) into the run folder `out`.
+
+    `generator_origin` names the file `config.generator` was read from (a recipe, a resumed run's
+    config.json) when the user did not type it: a source that is code is then refused unless
+    `config.trust_remote_code` is the user's own flag (ganinv.trust).
+    """
     distributed, device = setup_distributed(config.device)
     try:
-        return _fit(config, Run(out, config.keep_checkpoints), resume, quiet, generator, distributed, device)
+        return _fit(config, Run(out, config.keep_checkpoints), resume, quiet, generator, generator_origin,
+                    distributed, device)
     finally:
         teardown_distributed()
 
 
 def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Optional[Generator],
-         distributed: Distributed, device: torch.device) -> FitResult:
+         generator_origin: Optional[str], distributed: Distributed, device: torch.device) -> FitResult:
     main = distributed.is_main
     if resume:
-        run.reopen()
+        saved_options(run, "fit")  # refuses a folder that holds another kind of run
     else:
         run.check_new()
     if generator is None:
         generator = load_generator(config.generator, arch=config.arch, options=config.options, device=device,
-                                   trust_remote_code=config.trust_remote_code)
+                                   trust_remote_code=config.trust_remote_code, origin=generator_origin)
     generator = generator.to(device)
     if main and not resume:
-        run.create({"fit": config.to_dict(), "world_size": distributed.world_size,
+        saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
+        run.create({"fit": saved, "world_size": distributed.world_size,
                     "generator": {"source": generator.source, "meta": generator.meta,
                                   "spec": generator.spec.to_dict()}})
     distributed.barrier()
@@ -210,6 +211,7 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
             count = (step - start_step - 1) % config.log_every + 1
             means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval
             running.zero_()
+            check_losses(means, step, run, _divergence_advice(config))
             rate = count * config.batch_size * distributed.world_size / (time.perf_counter() - clock)
             clock = time.perf_counter()
             record = {"step": step, **means, "train_mse": _mse_from_nll(means["rec_z"], generator, config),
@@ -217,7 +219,10 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
             if main:
                 run.log_metrics(record)
                 _report(progress, quiet, record, last_eval)
-        if main and (step % config.eval_every == 0 or step == config.steps):
+        evaluating = step % config.eval_every == 0 or step == config.steps
+        if evaluating or step % config.checkpoint_every == 0:  # never evaluate or save non-finite weights
+            check_parameters([inverter], step, run, _divergence_advice(config))
+        if main and evaluating:
             last_eval = evaluator.evaluate(inverter, run, step)
             run.log_metrics({"step": step, "eval": last_eval})
         if step % config.checkpoint_every == 0 or step == config.steps:
@@ -241,6 +246,10 @@ def learning_rate(step: int, config: FitConfig) -> float:
         return config.lr * step / config.warmup_steps
     progress = (step - config.warmup_steps) / max(config.steps - config.warmup_steps, 1)
     return config.lr * (config.min_lr_ratio + (1 - config.min_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
+
+
+def _divergence_advice(config: FitConfig) -> str:
+    return f"a lower --lr (now {config.lr:g}) or a larger --sigma-x (now {config.dreaming.sigma_x:g})"
 
 
 def _mse_from_nll(rec_nll: float, generator: Generator, config: FitConfig) -> float:

@@ -2,14 +2,16 @@
 
 An adapter hands over a *native* module, called as `net(z_native, c, d)`, and its spec.
 `Generator` wraps it so that, whatever the native conventions:
-- latents are standard normal: a `U(a, b)` native prior is reached as `a + (b-a) Phi(z)`,
-  and `z` is reshaped to the native latent shape (e.g. `(nz, 1, 1)`);
+- latents are standard normal: a `U(a, b)` native prior is reached as `a + (b-a) Phi(z)`, a
+  normal truncated to `[a, b]` as `Phi^-1(Phi(a) + (Phi(b)-Phi(a)) Phi(z))`, times `native_prior_scale`;
+  `z` is reshaped to the native latent shape (e.g. `(nz, 1, 1)`);
 - images are `(N, C, H, W)` in `[-1, 1]`;
 - parameters are frozen (`eval()`, no grad), but the output is differentiable in the latents.
 """
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -70,6 +72,10 @@ class Generator(nn.Module):
         if spec.native_prior == "uniform":
             lo, hi = spec.native_prior_range
             z = lo + (hi - lo) * torch.special.ndtr(z)
+        elif spec.native_prior == "truncated_normal":
+            z = truncated_normal_from_standard(z, *spec.native_prior_range)
+        if spec.native_prior_scale != 1.0:
+            z = z * spec.native_prior_scale
         if spec.native_latent_shape is not None:
             z = z.reshape(z.shape[0], *spec.native_latent_shape)
         return z
@@ -136,6 +142,25 @@ class Generator(nn.Module):
 
     def extra_repr(self) -> str:
         return f"source={self.source!r}, spec={self.spec}"
+
+
+def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:
+    """N(0, 1) truncated to [lo, hi] from standard normal `z`, exactly: Phi^-1(Phi(lo) + (Phi(hi) - Phi(lo)) Phi(z)).
+
+    Monotone and differentiable. Each side works with the small tail probability it needs
+    (z <= 0 from below, z > 0 from above through the survival function), so values near the
+    bounds and gradients stay finite and accurate even for |z| of 8 or more. Computed in
+    float64 where the device has it.
+    """
+    def phi(x: float) -> float:  # the normal CDF, accurate in both tails
+        return 0.5 * math.erfc(-x / math.sqrt(2.0))
+
+    work = z.double() if z.device.type != "mps" else z.float()
+    positive, zero = work > 0, torch.zeros_like(work)
+    mass = phi(hi) - phi(lo)
+    below = torch.special.ndtri(phi(lo) + mass * torch.special.ndtr(torch.where(positive, zero, work)))
+    above = -torch.special.ndtri(phi(-hi) + mass * torch.special.ndtr(-torch.where(positive, work, zero)))
+    return torch.where(positive, above, below).clamp(lo, hi).to(z.dtype)
 
 
 def _guess_range(lo: float, hi: float) -> str:

@@ -1,30 +1,57 @@
-"""`GeneratorReference`: for models that use a frozen generator without owning its weights.
+"""`GeneratorReference`: artifacts of models that use a frozen generator without owning its weights.
 
 The `Inverter` and the `MVAE` atop a generator both keep a *reference* (`generator_ref`: the
 source string, the architecture and options it was loaded with, its provenance) rather than a
 submodule, so their state dicts hold only what they learned. The generator is loaded on first
 use, follows the model's `.to(...)`, and must have the spec the model was trained for.
+
+Saving and loading go through `huggingface_hub.PyTorchModelHubMixin`'s hooks:
+`_save_pretrained` writes the weights as safetensors and, when the generator has a registered
+architecture, a copy of it in `generator/` (so `push_to_hub` uploads a self-contained artifact);
+`_from_pretrained` reads a local folder or a Hub snapshot of just the artifact's files, strictly.
+`save_pretrained` replaces the target folder atomically.
+
+An artifact is data: the generator it names is loaded with that artifact as its origin, so a
+source that is code (`module:callable`, a program, a full pickle) is refused unless the user
+names it (`generator=`, the CLI's `--generator`) or passes `trust_remote_code` (ganinv.trust).
 """
 
 from __future__ import annotations
 
-from typing import Optional
+import json
+import os
+import shutil
+from pathlib import Path
+from typing import Any, ClassVar, Optional, Union
 
 import torch
 
 from ganinv.errors import SourceError
 from ganinv.generator import Generator
 
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+GENERATOR_DIR = "generator"  # the bundled copy of the generator, in ganinv's generator layout
+ARTIFACT_FILES = [CONFIG_NAME, WEIGHTS_NAME, "README.md", f"{GENERATOR_DIR}/*"]  # all a Hub download fetches
+
 
 class GeneratorReference:
-    """Mixin for an `nn.Module` with attributes `spec` and `generator_ref`; call `_init_generator_reference()`."""
+    """Mixin placed before `nn.Module` and `PyTorchModelHubMixin` in a model's bases, for a model with attributes
+    `spec` and `generator_ref`; its `__init__` calls `_init_generator_reference()`."""
 
     spec: Optional[object]
     generator_ref: dict
+    run_subfolder: ClassVar[str]  # where a run folder keeps this kind of artifact, e.g. "inverter"
+    artifact_noun: ClassVar[str]  # what messages call it, e.g. "inverter"
 
     def _init_generator_reference(self) -> None:
-        self.__dict__["_generator"] = None  # a reference, not a submodule: not in the state dict
+        # references, not submodules: none of these is in the state dict
+        self.__dict__["_generator"] = None
+        self.__dict__["_artifact_dir"] = None  # the folder it was loaded from (a bundled generator/ lives there)
+        self.__dict__["_trust_remote_code"] = False  # the user's flag for the command that loaded it
+        self.__dict__["_include_generator"] = None  # for the save in progress: None = when it can be saved
 
+    # ---- the generator ------------------------------------------------------------------------
     def attach(self, generator: Generator):
         if generator.spec != self.spec:
             expected = self.spec.to_dict() if self.spec is not None else "no generator"
@@ -33,21 +60,28 @@ class GeneratorReference:
         self.__dict__["_generator"] = generator
         return self
 
-    def _generator_source(self) -> tuple[Optional[str], dict]:
-        """Where to load the generator from, and the reference (arch, options) to load it with."""
-        return self.generator_ref.get("source"), self.generator_ref
+    def _bundled_generator(self) -> Optional[Path]:
+        folder = self._artifact_dir / GENERATOR_DIR if self._artifact_dir is not None else None
+        return folder if folder is not None and (folder / CONFIG_NAME).is_file() else None
 
     @property
     def generator(self) -> Generator:
-        """The referenced generator, loaded on first use."""
+        """The generator: the copy bundled in the artifact, else the recorded source, loaded on first use."""
         if self._generator is None:
             from ganinv.sources import load_generator
 
-            source, ref = self._generator_source()
+            where = (f"the {self.artifact_noun} artifact {self._artifact_dir}" if self._artifact_dir else
+                     f"this {self.artifact_noun}'s generator_ref")
+            bundled = self._bundled_generator()
+            if bundled is not None:
+                source, ref = str(bundled), {}
+            else:
+                source, ref = self.generator_ref.get("source"), self.generator_ref
             if not source:
                 raise SourceError(f"this {type(self).__name__} has no generator reference; "
                                   "attach one with .attach(generator)")
-            self.attach(load_generator(source, arch=ref.get("arch"), options=ref.get("options"), device=self.device))
+            self.attach(load_generator(source, arch=ref.get("arch"), options=ref.get("options"), device=self.device,
+                                       trust_remote_code=self._trust_remote_code, origin=where))
         return self._generator
 
     @property
@@ -59,3 +93,150 @@ class GeneratorReference:
         if self._generator is not None:  # keep the generator beside the model
             self._generator._apply(fn, *args, **kwargs)
         return out
+
+    # ---- saving (PyTorchModelHubMixin hooks) ---------------------------------------------------
+    def save_pretrained(self, save_directory: Union[str, Path], *, include_generator: Optional[bool] = None,
+                        repo_id: Optional[str] = None, push_to_hub: bool = False, **kwargs: Any) -> Optional[str]:
+        """Write config.json + model.safetensors (+ generator/), replacing `save_directory` atomically.
+
+        `include_generator`: None bundles the generator when it has a registered architecture; True requires
+        it; False never. With `push_to_hub=True` the repo defaults to the folder's name (the mixin's rule).
+        """
+        from ganinv.atomic import atomic_dir
+
+        target = Path(save_directory)
+        self.__dict__["_include_generator"] = include_generator
+        try:
+            with atomic_dir(target) as tmp:
+                super().save_pretrained(tmp, **kwargs)
+        finally:
+            self.__dict__["_include_generator"] = None
+        if push_to_hub:
+            return self.push_to_hub(repo_id or target.name, **kwargs)
+        return None
+
+    def _save_pretrained(self, save_directory: Path) -> None:
+        from safetensors.torch import save_model
+
+        save_model(self, str(save_directory / WEIGHTS_NAME))
+        include, bundled = self._include_generator, self._bundled_generator()
+        if include is False:
+            return
+        if self._generator is None and bundled is not None:  # loaded from an artifact, generator not used yet
+            shutil.copytree(bundled, save_directory / GENERATOR_DIR)
+            return
+        savable = self._generator is not None and self._generator.meta.get("architecture") not in (None, "opaque")
+        if savable:
+            from ganinv.sources import save_generator
+
+            save_generator(self._generator, save_directory / GENERATOR_DIR)
+        elif include:
+            raise SourceError(f"cannot bundle the generator in the {type(self).__name__} artifact: only generators "
+                              "of a registered architecture can be saved (programs and callables are referenced)")
+
+    # ---- loading (PyTorchModelHubMixin hooks) --------------------------------------------------
+    @classmethod
+    def _from_pretrained(cls, *, model_id: str, revision: Optional[str], cache_dir: Optional[Union[str, Path]],
+                         force_download: bool, local_files_only: bool, token: Optional[Union[str, bool]],
+                         map_location: str = "cpu", strict: bool = True, trust_remote_code: bool = False,
+                         **model_kwargs: Any):
+        from safetensors import SafetensorError
+        from safetensors.torch import load_model
+
+        if os.path.isdir(model_id):
+            folder = Path(model_id)
+        else:
+            from huggingface_hub import snapshot_download
+
+            folder = Path(snapshot_download(model_id, revision=revision, cache_dir=cache_dir, token=token,
+                                            force_download=force_download, local_files_only=local_files_only,
+                                            allow_patterns=ARTIFACT_FILES))
+        model = cls(**model_kwargs)
+        try:
+            load_model(model, str(folder / WEIGHTS_NAME), strict=strict, device=str(map_location))
+        except (SafetensorError, RuntimeError, OSError) as exc:
+            raise SourceError(f"cannot load an {cls.artifact_noun} from {model_id}: its weights do not fit its config.json "
+                              f"({_first_line(exc)}); the artifact is damaged, save or download it again") from None
+        model.__dict__["_artifact_dir"] = folder
+        model.__dict__["_trust_remote_code"] = trust_remote_code
+        return model.eval()
+
+    @classmethod
+    def load(cls, source: str, device: Optional[Union[str, torch.device]] = None, *,
+             generator: Optional[Union[str, Generator]] = None, trust_remote_code: bool = False):
+        """From an artifact folder, a run folder (its `run_subfolder`), or a Hub id (`hub:owner/name[@rev]`).
+
+        `generator` replaces the generator the artifact names (a source string the user typed, or a
+        loaded Generator); it must have the spec the model was trained for.
+        """
+        name = cls.artifact_noun
+        path = Path(source)
+        revision = None
+        if path.is_dir():
+            if (path / cls.run_subfolder / CONFIG_NAME).is_file():
+                path = path / cls.run_subfolder
+            if not (path / CONFIG_NAME).is_file():
+                raise SourceError(f"{source} holds no {name} (no config.json); give a finished run folder or an "
+                                  "artifact folder")
+            model_id = str(path)
+            _check_config(path / CONFIG_NAME, name, cls.run_subfolder)
+        elif source.startswith("hub:") or (source.count("/") == 1 and not source.startswith(("/", ".", "~"))):
+            model_id, _, revision = source.removeprefix("hub:").partition("@")
+            revision = revision or None
+        else:
+            raise SourceError(f"{source} does not exist; give a run folder, an artifact folder or a Hub repo id "
+                              "(hub:owner/name)")
+        try:
+            model = cls.from_pretrained(model_id, revision=revision, local_files_only=_offline(), strict=True,
+                                        cache_dir=os.environ.get("HF_HUB_CACHE") or None,  # as set now, too
+                                        trust_remote_code=trust_remote_code)
+        except SourceError:
+            raise
+        except Exception as exc:  # the Hub client's errors, and configs that do not build a model
+            raise SourceError(_load_error(source, name, exc)) from None
+        if generator is not None:
+            if isinstance(generator, str):
+                from ganinv.sources import load_generator
+
+                generator = load_generator(generator, trust_remote_code=trust_remote_code)
+            model.attach(generator)
+        if device is not None:
+            model.to(device)
+        return model
+
+
+def _offline() -> bool:
+    """HF_HUB_OFFLINE as set now (the client reads it once, at import)."""
+    from huggingface_hub import constants
+
+    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+
+
+def _check_config(path: Path, name: str, subfolder: str) -> None:
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{path} is not valid JSON ({exc}); the {name} artifact is damaged: save or "
+                          "download it again") from None
+    if not isinstance(config, dict) or "spec" not in config and "image_shape" not in config:
+        raise SourceError(f"{path.parent} holds no {name} artifact (a run folder whose fit has not finished "
+                          f"writes {subfolder}/ at its end); give a finished run folder or an artifact folder")
+
+
+def _load_error(source: str, name: str, exc: Exception) -> str:
+    from huggingface_hub.errors import (LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError)
+
+    if isinstance(exc, RevisionNotFoundError):
+        return f"{source}: no such revision; give a branch, tag or commit hash after @"
+    if isinstance(exc, RepositoryNotFoundError):
+        return f"no Hugging Face repo {source!r} (or it is private: log in with `hf auth login`)"
+    if isinstance(exc, LocalEntryNotFoundError):
+        return (f"{source} is not in the local Hugging Face cache and the Hub cannot be reached (or HF_HUB_OFFLINE "
+                "is set); download it once online")
+    return (f"cannot load a {name} from {source}: {_first_line(exc)}; give a run folder, an artifact folder or "
+            "a Hub repo id")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

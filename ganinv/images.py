@@ -1,13 +1,74 @@
-"""Pictures: image grids and originals beside their reconstructions, saved atomically as PNG."""
+"""Pictures: reading one image file as its stored pixel values, and saving grids as PNG, atomically.
+
+`read_image` keeps what the file says about its values: 8-bit images are [0, 255], 16-bit PNGs
+[0, 65535]; float or 32-bit integer images have no range in the file and get `None`, to be
+decided from their values (`ganinv.data`). Transparent pixels are composited onto black, and
+only the first frame of an animation is read; both are reported in the notes.
+"""
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Optional
 
+import numpy as np
 import torch
 from torchvision.utils import save_image
 
 from ganinv.atomic import atomic_path
+from ganinv.errors import DataError
+
+MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
+SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+
+
+def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], list[str]]:
+    """One image file -> (pixels (H, W, C), the range of the stored values or None, notes)."""
+    from PIL import Image, ImageOps
+
+    notes = []
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            if width * height > MAX_IMAGE_PIXELS:
+                raise DataError(f"image {path} is {width} x {height} pixels, more than ganinv reads "
+                                f"({MAX_IMAGE_PIXELS} pixels); downscale it first")
+            frames = getattr(im, "n_frames", 1)
+            if frames > 1:
+                notes.append(f"{path} has {frames} frames; only the first is read")
+            im.load()
+            im = ImageOps.exif_transpose(im)  # the orientation a viewer shows
+            pixels, value_range, note = _pixels(im, path)
+    except DataError:
+        raise
+    except Exception as exc:  # decoders raise many kinds of errors on malformed files
+        raise DataError(f"cannot read image {path}: {exc}; check that it is a complete image file "
+                        "or remove it") from None
+    if note:
+        notes.append(note)
+    return pixels, value_range, notes
+
+
+def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], Optional[str]]:
+    mode = im.mode
+    if mode in SIXTEEN_BIT_MODES or (mode == "I" and im.format == "PNG"):  # a PNG holds at most 16 bits
+        return np.asarray(im).astype(np.uint16)[..., None], (0.0, 65535.0), None
+    if mode in ("I", "F"):  # 32-bit integers or floats: nothing in the file says their range
+        return np.asarray(im)[..., None], None, None
+    if mode in ("1", "L"):
+        return np.asarray(im.convert("L"))[..., None], (0.0, 255.0), None
+    has_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in im.info
+    if not has_alpha:
+        return np.asarray(im.convert("RGB")), (0.0, 255.0), None
+    grey = mode in ("LA", "La")
+    array = np.asarray(im.convert("LA" if grey else "RGBA"))  # (H, W, 2 or 4)
+    colour, alpha = array[..., :-1], array[..., -1:]
+    if alpha.min() == 255:
+        return np.ascontiguousarray(colour), (0.0, 255.0), None
+    composited = np.round(colour.astype(np.float32) * (alpha.astype(np.float32) / 255)).astype(np.uint8)
+    return composited, (0.0, 255.0), (f"{path} has transparent pixels; they were composited onto black "
+                                      "(save it without an alpha channel to choose another background)")
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8) -> None:

@@ -8,11 +8,13 @@ encoder is compared with.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
+from ganinv.errors import ConfigError, DataError
 from ganinv.evaluation import encode_and_reconstruct, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
@@ -70,6 +72,23 @@ def decode_all(generator: Generator, latents: Latents, batch_size: int = 256) ->
                       for i in range(0, len(latents), batch_size)])
 
 
+def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_lr: float, batch_size: int) -> None:
+    """Refuse what would give an empty, NaN or meaningless inversion, before any compute."""
+    if refine_steps < 0 or batch_size < 1:
+        raise ConfigError(f"need refine steps >= 0 (--refine) and a batch size >= 1 (--batch-size), got "
+                          f"{refine_steps} and {batch_size}")
+    if refine_steps > 0 and not (math.isfinite(refine_lr) and refine_lr > 0):
+        raise ConfigError(f"--refine-lr must be a finite number > 0, got {refine_lr}; give e.g. --refine-lr 0.1")
+    if images.dim() != 4 or tuple(images.shape[1:]) != tuple(inverter.spec.image_shape):
+        raise DataError(f"images of shape {tuple(images.shape)} do not fit the inverter's (N, "
+                        f"{', '.join(map(str, inverter.spec.image_shape))}); convert them with ganinv.data.fit_to_shape")
+    if images.shape[0] == 0:
+        raise DataError("no images to invert; give at least one image")
+    bad = (~torch.isfinite(images.flatten(1))).any(dim=1).nonzero()
+    if len(bad):
+        raise DataError(f"image {bad[0].item()} (of {images.shape[0]}) has NaN or infinite pixels; fix or drop it")
+
+
 def invert(inverter: Inverter, images: Tensor, refine_steps: int = 0, refine_lr: float = 0.1,
            start: str = "encoder", batch_size: int = 256) -> Inversion:
     """Encode `images` (N, C, H, W) in [-1, 1] (already in the generator's shape), then refine if asked.
@@ -79,6 +98,7 @@ def invert(inverter: Inverter, images: Tensor, refine_steps: int = 0, refine_lr:
     """
     if start not in ("encoder", "zero"):
         raise ValueError(f"start must be 'encoder' or 'zero', got {start!r}")
+    check_inputs(inverter, images, refine_steps, refine_lr, batch_size)
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size)
     latents, reconstructions = posterior.mean_latents(), encoded
     metrics = {"n": images.shape[0], "encoder": reconstruction_metrics(images, encoded),

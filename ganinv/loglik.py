@@ -23,6 +23,7 @@ per sample. Then:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence
 
@@ -37,6 +38,7 @@ from ganinv.inverter import Inverter
 
 LOG_2PI = math.log(2 * math.pi)
 MAX_ENUMERATE = 16  # sum d exactly up to this many categories, sample it above
+MEMORY_BUDGET = 2 * 1024 ** 3  # bytes of Monte Carlo terms held at once: batches shrink to fit, or k is refused
 
 
 # ---- per-example log-densities (summed over the last dimension, no batch reduction) --------
@@ -192,6 +194,40 @@ def _bounds(samples: _Samples, sigma_x: float, ks: Sequence[int], image_dim: int
     return out
 
 
+# ---- memory ------------------------------------------------------------------------------
+def sample_bytes(inverter: Inverter, max_enumerate: int = MAX_ENUMERATE) -> int:
+    """Bytes one Monte Carlo sample of one image holds in `_draw_samples` and `_bounds` (an estimate
+    on the high side): noise, latents and log-densities of z and c, and per value of d the log-ratio,
+    SSE, label and the bound terms."""
+    spec = inverter.spec
+    itemsize = next(inverter.parameters()).element_size()
+    columns = spec.n_classes if 0 < spec.n_classes <= max_enumerate else 1  # J
+    return itemsize * (5 * (spec.nz + spec.nc) + 8 * columns) + 16 * columns
+
+
+def plan_batch(inverter: Inverter, ks: Sequence[int], batch_size: int, max_enumerate: int = MAX_ENUMERATE,
+               memory_budget: int = MEMORY_BUDGET) -> int:
+    """The images per batch that keep `max(ks)` samples each within `memory_budget` bytes.
+
+    Returns `batch_size`, or fewer images (with a warning: the Monte Carlo draws then differ from
+    those of `batch_size`) when that many would not fit. Raises `DataError` when one image alone
+    would not fit, naming the largest k that does.
+    """
+    n_samples = max(ks)
+    per_sample = sample_bytes(inverter, max_enumerate)
+    if n_samples * per_sample > memory_budget:
+        raise DataError(f"k = {n_samples} (--k) draws {n_samples} samples per image, about "
+                        f"{n_samples * per_sample / 2 ** 30:.3g} GiB for a single image, more than the "
+                        f"{memory_budget / 2 ** 30:.3g} GiB budget; use k up to {memory_budget // per_sample}")
+    fits = max(1, memory_budget // (n_samples * per_sample))
+    if fits < batch_size:
+        warnings.warn(f"k = {n_samples}: encoding {fits} images at a time instead of {batch_size} to stay within "
+                      f"{memory_budget / 2 ** 30:.3g} GiB (the Monte Carlo draws depend on the batch size)",
+                      stacklevel=2)
+        return int(fits)
+    return batch_size
+
+
 # ---- the API -----------------------------------------------------------------------------
 @torch.inference_mode()
 def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1, 16, 256),
@@ -210,9 +246,18 @@ def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1
     if tuple(images.shape[1:]) != spec.image_shape:
         raise DataError(f"images of shape {tuple(images.shape[1:])} do not match the generator's "
                         f"{spec.image_shape}; convert them with ganinv.data.fit_to_shape")
+    if not bool(torch.isfinite(images).all()):  # the bounds of such images are NaN, not a score
+        raise DataError("the images hold NaN or infinite pixels; ganinv.data.load_images names the images to repair")
     ks = sorted(set(int(k) for k in ks))
-    if not ks or ks[0] < 1 or sigma_x <= 0:
-        raise ValueError(f"need sample sizes k >= 1 and sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")
+    if not ks or ks[0] < 1 or not math.isfinite(sigma_x) or sigma_x <= 0:
+        raise ValueError(f"need sample sizes k >= 1 and a finite sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")
+    if images.shape[0] == 0:
+        raise DataError("no images to score; give at least one image")
+    bad = (~torch.isfinite(images.flatten(1))).any(dim=1).nonzero()
+    if len(bad):
+        raise DataError(f"image {bad[0].item()} (of {images.shape[0]}) has NaN or infinite pixels; "
+                        "fix or drop it before scoring")
+    batch_size = plan_batch(inverter, ks, batch_size, max_enumerate)
     device, dtype = inverter.device, next(inverter.parameters()).dtype
     columns: dict[str, list[Tensor]] = {}
     for start in tqdm(range(0, images.shape[0], batch_size), desc="loglik", unit="batch", disable=not progress):

@@ -20,6 +20,8 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from ganinv.errors import DataError
+
 CLASSIFIERS = ("linear", "knn", "mlp")
 
 
@@ -46,11 +48,46 @@ def make_classifier(name: str, config: ProbeConfig) -> Pipeline:
     return make_pipeline(StandardScaler(), classifier)
 
 
+def check_split(x: np.ndarray, y: np.ndarray, split: str) -> None:
+    """Features (N, F) of finite numbers and N whole-number labels, or a `DataError` saying what is wrong."""
+    if x.ndim != 2 or x.shape[0] == 0:
+        raise DataError(f"the {split} features have shape {x.shape}; a probe needs rows x columns, at least one row")
+    if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        raise DataError(f"the {split} split has {x.shape[0]} feature rows but labels of shape {y.shape}; "
+                        "give one label per row")
+    if not np.isfinite(x).all():
+        rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
+        raise DataError(f"the {split} features hold NaN or infinite values in {len(rows)} row(s) (first: row "
+                        f"{rows[0]}); extract them again from finite images, or drop those rows")
+
+
 def probe_accuracy(name: str, train_x, train_y, test_x, test_y, config: Optional[ProbeConfig] = None) -> float:
-    """Test accuracy (fraction) of classifier `name` trained on train_x (N, F) with labels train_y (N,)."""
-    model = make_classifier(name, config or ProbeConfig())
-    model.fit(np.asarray(train_x, dtype=np.float32), np.asarray(train_y))
-    return float((model.predict(np.asarray(test_x, dtype=np.float32)) == np.asarray(test_y)).mean())
+    """Test accuracy (fraction) of classifier `name` trained on train_x (N, F) with labels train_y (N,).
+
+    Refuses (`DataError`) what the classifiers cannot learn from: empty or non-finite features, label
+    counts that differ from the rows, a single class (linear, mlp), fewer training rows than k (knn).
+    """
+    config = config or ProbeConfig()
+    train_x, test_x = np.asarray(train_x, dtype=np.float32), np.asarray(test_x, dtype=np.float32)
+    train_y, test_y = np.asarray(train_y), np.asarray(test_y)
+    check_split(train_x, train_y, "train")
+    check_split(test_x, test_y, "test")
+    if train_x.shape[1] != test_x.shape[1]:
+        raise DataError(f"train features have {train_x.shape[1]} columns, test {test_x.shape[1]}; "
+                        "extract both the same way")
+    if name == "knn" and config.k > train_x.shape[0]:
+        raise DataError(f"knn with k = {config.k} (--k) needs at least {config.k} training rows, the train split has "
+                        f"{train_x.shape[0]}; use --k {train_x.shape[0]} or fewer")
+    if name in ("linear", "mlp") and len(np.unique(train_y)) < 2:
+        raise DataError(f"the train split holds a single class ({np.unique(train_y)[0]}); the {name} probe needs "
+                        "labels of at least two classes")
+    model = make_classifier(name, config)
+    try:
+        model.fit(train_x, train_y)
+    except ValueError as exc:  # scikit-learn's refusal of data it cannot fit (e.g. too few rows to hold out)
+        raise DataError(f"the {name} probe cannot be trained on these {train_x.shape[0]} rows: "
+                        f"{str(exc).splitlines()[0]}; give more labelled rows or choose another --classifiers") from None
+    return float((model.predict(test_x) == test_y).mean())
 
 
 def _contingency(pred, labels) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

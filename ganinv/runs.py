@@ -18,6 +18,7 @@ import json
 import os
 import random
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional
@@ -26,10 +27,11 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ganinv.atomic import atomic_path, write_json, write_text
+from ganinv.atomic import atomic_path, json_text, remove_stale_temporaries, write_json, write_text
 from ganinv.errors import RunError
 
 CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
+FINISHED = ("eval.json", "inverter", "generator", "mvae")  # what a run writes when it ends
 
 
 class Run:
@@ -49,16 +51,30 @@ class Run:
 
     # ---- opening ----------------------------------------------------------------------------
     def check_new(self) -> None:
-        """Refuse to start a run in a folder that already holds one."""
-        if (self.folder / "config.json").exists():
+        """Refuse to start a run in a folder that already holds one (a start that failed before its first
+        checkpoint holds nothing to resume, and a new run may take its place)."""
+        if (self.folder / "config.json").exists() and not self.failed_start():
             raise RunError(f"{self.folder} already holds a run; pass --resume to continue it or choose another --out")
 
+    def failed_start(self) -> bool:
+        """A run folder whose run stopped before its first checkpoint and wrote no result."""
+        return self.latest_checkpoint() is None and not any((self.folder / name).exists() for name in FINISHED)
+
     def create(self, config: dict[str, Any]) -> "Run":
-        """Start a new run: write its config.json."""
+        """Start a new run: write its config.json (over what a failed start left)."""
         self.check_new()
         self.folder.mkdir(parents=True, exist_ok=True)
+        for name in ("metrics.jsonl", "samples"):  # a failed start's records: not this run's
+            path = self.folder / name
+            shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+        self.remove_stale_temporaries()
         write_json(self.folder / "config.json", config)
         return self
+
+    def remove_stale_temporaries(self) -> None:
+        """What saves killed mid-way left in the run folder (ganinv.atomic)."""
+        for folder in (self.folder, self.checkpoint_dir):
+            remove_stale_temporaries(folder)
 
     def reopen(self) -> dict[str, Any]:
         """The config of the run being resumed; refuse a folder without one or without checkpoints."""
@@ -66,8 +82,17 @@ class Run:
         if not config_path.is_file():
             raise RunError(f"{self.folder} holds no run to resume (no config.json); drop --resume to start one")
         if self.latest_checkpoint() is None:
-            raise RunError(f"{self.folder} has no checkpoint yet; drop --resume and use a new --out to start over")
-        return json.loads(config_path.read_text())
+            raise RunError(f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume to "
+                           "start the run over in the same folder")
+        try:
+            config = json.loads(config_path.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise RunError(f"{config_path} is not valid JSON ({exc}); the run cannot be resumed: restore the file "
+                           "or start a new run with another --out") from None
+        if not isinstance(config, dict):
+            raise RunError(f"{config_path} does not hold a run's options; restore it or start a new run")
+        self.remove_stale_temporaries()
+        return config
 
     # ---- checkpoints ------------------------------------------------------------------------
     def checkpoints(self) -> list[Path]:
@@ -99,8 +124,9 @@ class Run:
 
     # ---- metrics and pictures -----------------------------------------------------------------
     def log_metrics(self, record: dict[str, Any]) -> None:
+        line = json_text(record) + "\n"  # refuses NaN before anything is written
         with open(self.metrics_path, "a") as fh:
-            fh.write(json.dumps(record) + "\n")
+            fh.write(line)
 
     def truncate_metrics(self, step: int) -> None:
         """On resume: forget records written after the checkpoint we continue from (and a line cut by a kill)."""

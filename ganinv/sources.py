@@ -29,6 +29,7 @@ import dataclasses
 import hashlib
 import importlib
 import json
+import logging
 import os
 import pickle
 import re
@@ -42,7 +43,7 @@ import torch
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganinv import architectures
+from ganinv import architectures, hub, safe_pickle, trust
 from ganinv.atomic import atomic_dir
 from ganinv.errors import ArchitectureError, GaninvError, SourceError, UnsafeFileError
 from ganinv.generator import Generator
@@ -53,6 +54,7 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 PICKLE_WEIGHTS_NAME = "pytorch_model.bin"  # what PyTorchModelHubMixin wrote before safetensors
 SPEC_NAME = "spec.json"  # sidecar spec beside weights or programs
+logger = logging.getLogger("ganinv")
 FORMAT = "ganinv-generator"
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".tar")
 # Entries of a checkpoint dict that hold the generator, most specific first.
@@ -71,7 +73,8 @@ class Request:
     arch: Optional[str]
     options: dict[str, Any]  # architecture options
     overrides: dict[str, Any]  # spec fields that win over everything else
-    trust_remote_code: bool = False
+    trust_remote_code: bool = False  # the user's --trust-remote-code for this command (ganinv.trust)
+    origin: Optional[str] = None  # the file that named this source, when the user did not type it
 
 
 def builtin_names() -> list[str]:
@@ -80,10 +83,17 @@ def builtin_names() -> list[str]:
 
 def load_generator(source: str, *, arch: Optional[str] = None, options: Optional[dict[str, Any]] = None,
                    probe: bool = True, device: Optional[str | torch.device] = None,
-                   trust_remote_code: bool = False) -> Generator:
-    """Load any generator source as a frozen `Generator`, probed against its spec."""
+                   trust_remote_code: bool = False, origin: Optional[str] = None) -> Generator:
+    """Load any generator source as a frozen `Generator`, probed against its spec.
+
+    `origin` names the file the source was read from (an artifact's config, a recipe) when the
+    user did not type it: then sources that are code (`module:callable`, programs, full pickles)
+    are refused unless `trust_remote_code` is the user's own flag (see ganinv.trust).
+    """
+    origin, trust_remote_code = trust.resolve(origin, trust_remote_code)
     arch_options, overrides = split_options(dict(options or {}))
-    request = Request(source, arch, arch_options, overrides, trust_remote_code)
+    batchnorm = batchnorm_option(arch_options.pop("bn", None))
+    request = Request(source, arch, arch_options, overrides, trust_remote_code, origin)
     path = Path(source.partition("#")[0])
     if source.startswith("builtin:"):
         name = source.split(":", 1)[1]
@@ -102,11 +112,25 @@ def load_generator(source: str, *, arch: Optional[str] = None, options: Optional
     else:
         raise SourceError(f"cannot resolve generator source {source!r}: no such file or folder; expected "
                           "builtin:NAME, hub:owner/name[@rev], a folder, a weights or program file, or module:callable")
+    if batchnorm is not None:  # --option bn=train|eval wins over what the checkpoint suggested
+        generator.meta["batchnorm"] = batchnorm
+        generator.freeze()
     if device is not None:
         generator = generator.to(device)
     if probe:
-        generator.probe()
+        with hub.errors_named(source if source.startswith(hub.PREFIX) else None):
+            generator.probe()
     return generator
+
+
+def batchnorm_option(value: Any) -> Optional[str]:
+    """`--option bn=train`: BatchNorm uses each batch's statistics, as generators that never call eval() sample;
+    `bn=eval` (the default): the stored running statistics."""
+    if value is None:
+        return None
+    if str(value).lower() not in ("train", "eval"):
+        raise SourceError(f"--option bn={value}: give bn=train (batch statistics) or bn=eval (running statistics)")
+    return str(value).lower()
 
 
 # ---- spec overrides ----------------------------------------------------------------------------------
@@ -209,12 +233,14 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
                                                        state_dict)
         spec = GeneratorSpec.from_dict(config["spec"]) if "spec" in config else built.spec
         meta = {"architecture": arch, "options": architectures.options_to_dict(opts)}
-    else:  # PyTorchModelHubMixin: config.json holds the module's __init__ kwargs
-        arch = request.arch or config.get("architecture")
-        given, ignored = mixin_options(config, arch)
-        built, opts, arch = build_any(arch, {**given, **request.options}, state_dict, where=str(folder))
+        if config.get("batchnorm") in ("train", "eval"):
+            meta["batchnorm"] = config["batchnorm"]
+    else:  # PyTorchModelHubMixin: config.json holds the module's __init__ kwargs, evidence for the options
+        built, opts, arch, evidence = build_from_config(request.arch, config, request.options, state_dict,
+                                                        where=str(weights_path), config_label=str(config_path))
         spec = built.spec
-        meta = {"architecture": arch, "options": architectures.options_to_dict(opts), "ignored_config": ignored}
+        meta = {"architecture": arch, "options": architectures.options_to_dict(opts), **evidence,
+                "decisions": built.decisions}
     meta["weights_sha256"] = file_sha256(weights_path)
     generator = Generator(built.net, spec, source=source, meta=meta)
     return with_overrides(generator, {**sidecar, **request.overrides})
@@ -236,63 +262,117 @@ def mixin_options(config: dict[str, Any], arch: Optional[str]) -> tuple[dict[str
     return given, ignored
 
 
+def build_from_config(arch: Optional[str], config: Mapping[str, Any], options: dict[str, Any],
+                      state_dict: Mapping[str, torch.Tensor], where: str, config_label: str):
+    """(built, options, architecture, evidence) with a config's fields as evidence.
+
+    The weights choose the architecture (as `build_any`); the config's fields that the architecture
+    knows (its own option names, or other codebases' names through `aliases`) then fill what the
+    weights leave open, and must agree with what they fix: a disagreement is an error naming both.
+    When the weights alone fit nothing, an architecture that the config's fields complete is taken.
+    The user's --option values win over the config.
+    """
+    named = config.get("architecture")
+    arch = arch or (named if isinstance(named, str) and named in architectures.names() else None)
+    try:
+        with warnings.catch_warnings(record=True) as assumed:  # shown once below, unless the config settles them
+            warnings.simplefilter("always")
+            built, opts, arch = build_any(arch, options, state_dict, where)
+    except GaninvError:
+        for name in [arch] if arch else [n for n in architectures.names() if n != "opaque"]:
+            given, ignored = mixin_options(dict(config), name)
+            if not given:
+                continue
+            try:
+                built, opts = architectures.build_generator_net(name, {**given, **options}, state_dict)
+            except GaninvError:
+                continue
+            return built, opts, name, {"config_options": jsonable(given), "ignored_config": ignored}
+        raise
+    given, ignored = mixin_options(dict(config), arch)
+    given = {k: v for k, v in given.items() if k not in options}
+    if not given:
+        for caught in assumed:
+            warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
+        return built, opts, arch, {"ignored_config": ignored} if config else {}
+    from_weights = architectures.options_to_dict(opts)
+    try:
+        built, opts = architectures.build_generator_net(arch, {**given, **options}, state_dict)
+    except GaninvError as exc:
+        differ = [f"{k}={jsonable(v)!r} where the weights have {from_weights[k]!r}" for k, v in given.items()
+                  if k in from_weights and jsonable(v) != from_weights[k]]
+        raise ArchitectureError(f"{config_label} disagrees with the weights {where}: "
+                                + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(exc)}")
+                                + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give "
+                                f"{arch} with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights)})"
+                                ) from None
+    return built, opts, arch, {"config_options": jsonable(given), "ignored_config": ignored}
+
+
+def jsonable(value: Any) -> Any:
+    """Tuples as lists, recursively: how options compare with a config read from JSON."""
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: jsonable(v) for k, v in value.items()}
+    return value
+
+
 # ---- the Hugging Face Hub -----------------------------------------------------------------------------
 
 
 def load_hub(request: Request) -> Generator:
-    """`hub:owner/name[@revision]`: fetch config.json, the weights and spec.json into the local cache."""
-    repo, _, revision = request.source[len("hub:"):].partition("@")
-    config = hub_file(repo, CONFIG_NAME, revision)
-    for name in (WEIGHTS_NAME, PICKLE_WEIGHTS_NAME):
-        if hub_file(repo, name, revision, optional=True) is not None:
-            break
-    else:
-        raise SourceError(f"hub:{repo} has neither {WEIGHTS_NAME} nor {PICKLE_WEIGHTS_NAME}"
-                          + (" in the local cache (HF_HUB_OFFLINE is set)" if hub_offline() else ""))
-    hub_file(repo, SPEC_NAME, revision, optional=True)
-    generator = load_folder(config.parent, request.source, request=request)
-    generator.meta["revision"] = config.parent.name  # the snapshot folder is named by the commit hash
+    """`hub:owner/name[@revision][:FILE][#KEY]`: the files ganinv.hub chooses from the repo's listing."""
+    resolved = hub.resolve(request.source)
+    where = resolved.label(resolved.weights)
+    with hub.errors_named(request.source, resolved.id.repo_text):
+        config: dict[str, Any] = {}
+        if resolved.config is not None:
+            config = read_config(resolved.path(resolved.config), resolved.label(resolved.config))
+        if config.get("format") == FORMAT:  # ganinv's own layout
+            generator = load_folder(resolved.path(resolved.config).parent, request.source, request=request)
+        else:
+            generator = load_checkpoint([resolved.path(n) for n in resolved.shards], resolved.id.key, request, where,
+                                        config, resolved.label(resolved.config))
+            if resolved.spec is not None:
+                sidecar = read_spec_file(resolved.path(resolved.spec))
+                generator = with_overrides(generator, {**sidecar, **request.overrides})
+    generator.meta["revision"] = resolved.commit  # the resolved commit, whatever branch or tag was typed
+    generator.meta["hub"] = {"repo": resolved.id.repo, "requested_revision": resolved.id.revision,
+                             "commit": resolved.commit, "file": resolved.weights, "config": resolved.config}
     return generator
 
 
-def hub_offline() -> bool:
-    from huggingface_hub import constants
-
-    return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
-
-
-def hub_file(repo: str, filename: str, revision: str = "", optional: bool = False) -> Optional[Path]:
-    """One file of a hub repo through the real client (cache first; no network when offline)."""
-    from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import (EntryNotFoundError, HFValidationError, LocalEntryNotFoundError,
-                                        RepositoryNotFoundError, RevisionNotFoundError)
-
-    offline = hub_offline()
-    where = f"hub:{repo}" + (f"@{revision}" if revision else "")
+def read_config(path: Path, label: str) -> dict[str, Any]:
     try:
-        return Path(hf_hub_download(repo, filename, revision=revision or None, local_files_only=offline,
-                                    cache_dir=os.environ.get("HF_HUB_CACHE") or None))
-    except LocalEntryNotFoundError:
-        if optional:
-            return None
-        if offline:
-            raise SourceError(f"{where} ({filename}) is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
-                              "set; download it once online, or unset HF_HUB_OFFLINE") from None
-        raise SourceError(f"cannot reach the Hugging Face Hub for {where} and {filename} is not cached; check the "
-                          "network, or set HF_HUB_OFFLINE=1 to use the cache") from None
-    except EntryNotFoundError:
-        if optional:
-            return None
-        raise SourceError(f"{where} has no {filename}; is it a generator repo?") from None
-    except RevisionNotFoundError:
-        raise SourceError(f"{where}: no such revision; give a branch, tag or commit hash after @") from None
-    except RepositoryNotFoundError:
-        raise SourceError(f"no Hugging Face repo {repo!r} (or it is private: log in with `hf auth login`)") from None
-    except HFValidationError as exc:
-        raise SourceError(f"{repo!r} is not a valid repo id ({str(exc).splitlines()[0]}); use owner/name") from None
-    except OSError as exc:  # network and HTTP errors
-        raise SourceError(f"cannot fetch {filename} of {where}: {str(exc).strip().splitlines()[0]}; set "
-                          "HF_HUB_OFFLINE=1 to use the cache") from None
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SourceError(f"{label} is not valid JSON ({first_line(exc)}); fix or regenerate it") from None
+    if not isinstance(config, dict):
+        raise SourceError(f"{label} must hold a JSON object")
+    return config
+
+
+def load_checkpoint(paths: list[Path], key: Optional[str], request: Request, where: str,
+                    config: Mapping[str, Any], config_label: str) -> Generator:
+    """Weights (one file or the shards of one) + a config as evidence -> a Generator; `where` names them."""
+    obj: Any = {}
+    for path in paths:
+        part = load_file(str(path)) if path.suffix == ".safetensors" else read_pickle(path, request.trust_remote_code,
+                                                                                        where)
+        obj = part if len(paths) == 1 else {**obj, **part}
+    state_dict, entry = locate_state_dict(obj, key, where)
+    batchnorm, hinted = checkpoint_hints(obj)
+    built, opts, arch, evidence = build_from_config(request.arch, {**hinted, **config}, request.options, state_dict,
+                                                    where, config_label)
+    meta = {"architecture": arch, "options": architectures.options_to_dict(opts), **evidence,
+            "weights_sha256": file_sha256(paths[0]), "decisions": built.decisions, **entry_meta(entry)}
+    if batchnorm is not None:
+        meta["batchnorm"] = batchnorm
+        logger.warning("%s: BatchNorm uses batch statistics, as its codebase samples (its models are never put in "
+                       "eval mode); pass --option bn=eval for the stored running statistics", where)
+    generator = Generator(built.net, built.spec, source=request.source, meta=meta)
+    return with_overrides(generator, request.overrides)
 
 
 # ---- single files: state dicts and programs --------------------------------------------------------
@@ -308,9 +388,16 @@ def load_file_source(path: Path, request: Request) -> Generator:
     obj = load_file(str(path)) if path.suffix == ".safetensors" else read_pickle(path, request.trust_remote_code)
     if isinstance(obj, nn.Module) and request.arch in (None, "opaque"):  # a whole pickled module (trusted)
         return load_program(path, request, program=obj)
-    state_dict = find_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, path)
-    built, opts, arch = build_any(request.arch, request.options, state_dict, where=str(path))
-    meta = {"architecture": arch, "options": architectures.options_to_dict(opts), "weights_sha256": file_sha256(path)}
+    state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
+    batchnorm, hinted = checkpoint_hints(obj)
+    built, opts, arch, evidence = build_from_config(request.arch, hinted, request.options, state_dict, str(path),
+                                                    f"the config pickled in {path}")
+    meta = {"architecture": arch, "options": architectures.options_to_dict(opts), "weights_sha256": file_sha256(path),
+            "decisions": built.decisions, **evidence, **entry_meta(entry)}
+    if batchnorm is not None:
+        meta["batchnorm"] = batchnorm
+        logger.warning("%s: BatchNorm uses batch statistics, as its codebase samples (its models are never put in "
+                       "eval mode); pass --option bn=eval for the stored running statistics", path)
     generator = Generator(built.net, built.spec, source=request.source, meta=meta)
     return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
 
@@ -321,63 +408,177 @@ def read_state_dict(path: Path, trust_remote_code: bool = False) -> dict[str, to
     return find_state_dict(read_pickle(path, trust_remote_code), None, path)
 
 
-def read_pickle(path: Path, trust_remote_code: bool) -> Any:
-    """torch.load with weights_only=True; the full unpickler (which can run code) only when trusted."""
+def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
+    """A torch checkpoint: `weights_only=True` first; then ganinv.safe_pickle, where objects of other classes
+    (a config object, a namespace) become inert records and nothing is called; the full unpickler, which can
+    run code, only when trusted. `where` names the file in messages (a hub id instead of a cache path)."""
+    where = where or str(path)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        unsafe = re.search(r"GLOBAL (\S+)", str(exc))  # the restricted unpickler met a class or function
-        if unsafe is None:
-            raise SourceError(f"cannot read {path} as a PyTorch checkpoint (not a pickle of tensors)") from None
-        if not trust_remote_code:
-            raise UnsafeFileError(f"{path} holds Python objects ({unsafe.group(1)}) besides tensors, and unpickling "
-                                  "them can run code; refused. Re-save it as a state_dict or safetensors, or pass "
-                                  "--trust-remote-code if you trust its author") from None
+    except pickle.UnpicklingError:
+        pass  # objects besides tensors: read them as records
     except Exception as exc:
-        raise SourceError(f"cannot read {path} as a PyTorch checkpoint: {first_line(exc)}") from None
+        raise SourceError(f"cannot read {where} as a PyTorch checkpoint: {first_line(exc)}") from None
+    try:
+        obj = safe_pickle.load(path)
+    except safe_pickle.RefusedPickle as exc:
+        if not trust_remote_code:
+            raise UnsafeFileError(f"{where} calls {exc.name} while unpickling, which can run code; refused. Re-save "
+                                  "it as a state_dict or safetensors, or pass --trust-remote-code if you trust its "
+                                  "author") from None
+    except Exception as exc:
+        raise SourceError(f"cannot read {where} as a PyTorch checkpoint: {first_line(exc)}") from None
+    else:
+        if not (safe_pickle.is_record(obj) and safe_pickle.module_state_dict(obj)):
+            records = safe_pickle.records_in(obj)
+            if records:
+                logger.info("%s: read %s as plain data (not imported)", where, ", ".join(records))
+            return obj
+        if not trust_remote_code:  # a whole pickled module: a program, which the trusted path runs
+            raise UnsafeFileError(f"{where} is a whole pickled module ({safe_pickle.origin(obj)}), whose class is "
+                                  "code; refused. Re-save its state_dict, or pass --trust-remote-code if you trust "
+                                  "its author") from None
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise SourceError(f"cannot unpickle {path}: {first_line(exc)} (its classes must be importable)") from None
+        raise SourceError(f"cannot unpickle {where}: {first_line(exc)} (its classes must be importable)") from None
 
 
-def find_state_dict(obj: Any, key: Optional[str], path: Path) -> dict[str, torch.Tensor]:
-    """The generator's tensors in a checkpoint: `obj[key]`, a generator-named entry, or obj itself."""
+# Entries holding a moving average of the generator's weights, which its authors sample from: preferred.
+EMA_KEYS = ("g_ema", "G_ema", "netG_ema", "generator_ema", "ema_generator", "avgG", "avg_G", "GE", "G_running")
+# A plain "ema" entry is the generator's average when it sits beside a generator entry.
+PLAIN_EMA = "ema"
+PYTORCH_GAN_ZOO_CONFIG = "models.utils.config.BaseConfig"
+PYTORCH_GAN_ZOO_OUTPUT = {"WGANGP": "none", "DCGAN": "tanh", "MSE": "tanh"}  # its loss decides the last activation
+
+
+def find_state_dict(obj: Any, key: Optional[str], path: Path | str) -> dict[str, torch.Tensor]:
+    """The generator's tensors in a checkpoint (see `locate_state_dict`)."""
+    return locate_state_dict(obj, key, str(path))[0]
+
+
+def locate_state_dict(obj: Any, key: Optional[str], where: str) -> tuple[dict[str, torch.Tensor], str]:
+    """(the generator's tensors, the entry they came from: "" for the whole file, "netG", "GAN.GE", ...).
+
+    `key` picks an entry: a top-level name, or a dotted path through nested dicts that may end in a
+    key prefix of a flat state dict (`GAN.GE`). Without it: a moving-average generator entry if
+    there is one (announced), else a generator-named entry, else the only entry holding tensors.
+    """
+    trail = []
     if key is not None:
-        if not isinstance(obj, Mapping) or key not in obj:
-            keys = list(obj) if isinstance(obj, Mapping) else []
-            raise SourceError(f"{path} has no entry {key!r}; its entries: {', '.join(map(str, keys[:10]))}")
-        obj = obj[key]
+        obj = select_entry(obj, key, where)
+        trail.append(key)
+    state_dict, chosen = generator_tensors(obj, where)
+    return state_dict, ".".join(trail + chosen)
+
+
+def entry_meta(entry: str) -> dict[str, Any]:
+    if not entry:
+        return {}
+    parts = entry.split(".")
+    return {"entry": entry, "ema": any(p in EMA_KEYS or p == PLAIN_EMA for p in parts)}
+
+
+def as_mapping(obj: Any) -> Any:
+    """Modules (real or pickled records of them) as their state dicts; anything else unchanged."""
     if isinstance(obj, nn.Module):
-        obj = obj.state_dict()
+        return obj.state_dict()
+    if safe_pickle.is_record(obj):
+        return safe_pickle.module_state_dict(obj) or obj
+    return obj
+
+
+def holds_tensors(obj: Any, depth: int = 0) -> bool:
+    obj = as_mapping(obj)
+    if isinstance(obj, torch.Tensor):
+        return True
+    return isinstance(obj, Mapping) and depth < 4 and any(holds_tensors(v, depth + 1) for v in obj.values())
+
+
+def select_entry(obj: Any, key: str, where: str) -> Any:
+    obj = as_mapping(obj)
+    if isinstance(obj, Mapping) and key in obj:
+        return obj[key]
+    parts = key.split(".")
+    if isinstance(obj, Mapping):
+        for i in range(len(parts) - 1, 0, -1):  # the longest head that is an entry
+            head = ".".join(parts[:i])
+            if head in obj:
+                return select_entry(obj[head], ".".join(parts[i:]), where)
+        prefix = key + "."
+        sub = {k[len(prefix):]: v for k, v in obj.items() if isinstance(k, str) and k.startswith(prefix)}
+        if sub:
+            return sub
+    entries = list(dict.fromkeys(str(k).split(".")[0] for k in obj)) if isinstance(obj, Mapping) else []
+    raise SourceError(f"{where} has no entry {key!r}; its entries: {', '.join(entries[:10]) or 'none'}")
+
+
+def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], list[str]]:
+    obj = as_mapping(obj)
     if not isinstance(obj, Mapping):
-        raise SourceError(f"{path} holds a {type(obj).__name__}, not a state dict")
+        kind = safe_pickle.origin(obj) if safe_pickle.is_record(obj) else type(obj).__name__
+        raise SourceError(f"{where} holds a {kind}, not a state dict")
     tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     if tensors:
-        return strip_prefixes(tensors)
-    nested = {k: v for k, v in obj.items() if isinstance(v, (Mapping, nn.Module))}
-    for name in GENERATOR_KEYS:
-        if name in nested:
-            return find_state_dict(nested[name], None, path)
-    if len(nested) == 1:
-        return find_state_dict(next(iter(nested.values())), None, path)
-    raise SourceError(f"{path} holds entries {', '.join(map(str, list(obj)[:10]))}; say which is the generator "
-                      f"with --generator '{path}#ENTRY'")
+        return split_prefixes(tensors, where)
+    nested = {k: v for k, v in obj.items() if holds_tensors(v)}
+    generator_named = [k for k in GENERATOR_KEYS if k in nested]
+    ema = [k for k in EMA_KEYS if k in nested] or ([PLAIN_EMA] if PLAIN_EMA in nested and generator_named else [])
+    for name in ema[:1] + generator_named[:1] + (list(nested) if len(nested) == 1 else []):
+        if name in ema and len(nested) > 1:
+            announce_ema(where, name, [k for k in nested if k != name])
+        state_dict, chosen = generator_tensors(nested[name], where)
+        return state_dict, [name] + chosen
+    raise SourceError(f"{where} holds entries {', '.join(map(str, list(obj)[:10]))}; say which is the generator "
+                      f"with --generator '{where}#ENTRY'")
 
 
-def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Drop DataParallel `module.` and torch.compile `_orig_mod.` prefixes; keep only `generator.*` in a GAN's dict."""
+def announce_ema(where: str, name: str, others: list[str]) -> None:
+    warnings.warn(f"{where}: using {name}, the moving average of the generator's weights (what its authors sample "
+                  f"from), not {', '.join(others[:4])}; for another, add #ENTRY to the source", stacklevel=4)
+
+
+def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Drop DataParallel `module.` and torch.compile `_orig_mod.` prefixes; in a whole GAN's flat dict keep the
+    moving-average generator's keys (`GE.`, `g_ema.`) or else the generator's (`G.`, `netG.`)."""
+    chosen: list[str] = []
     while True:
         firsts = {k.split(".", 1)[0] for k in state_dict}
         if len(firsts) == 1 and firsts & {"module", "_orig_mod"}:
             state_dict = {k.split(".", 1)[1]: v for k, v in state_dict.items()}
             continue
         generator_first = [p for p in GENERATOR_PREFIXES if p in firsts]
-        if generator_first and firsts & set(CRITIC_PREFIXES):
-            prefix = generator_first[0] + "."
-            state_dict = {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
-            continue
-        return state_dict
+        critic = firsts & set(CRITIC_PREFIXES)
+        ema = [p for p in EMA_KEYS if p in firsts] or ([PLAIN_EMA] if PLAIN_EMA in firsts and generator_first else [])
+        if ema and (generator_first or critic):
+            prefix = ema[0]
+            announce_ema(where, prefix, sorted(firsts - {prefix}))
+        elif generator_first and critic:
+            prefix = generator_first[0]
+        else:
+            return state_dict, chosen
+        chosen.append(prefix)
+        state_dict = {k[len(prefix) + 1:]: v for k, v in state_dict.items() if k.startswith(prefix + ".")}
+
+
+def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return split_prefixes(state_dict)[0]
+
+
+def checkpoint_hints(obj: Any) -> tuple[Optional[str], dict[str, Any]]:
+    """(BatchNorm mode, config fields) that a checkpoint's pickled config record states about its generator.
+
+    pytorch_GAN_zoo's `{'config': BaseConfig, 'netG', 'netD', 'avgG'}`: its models sample in training
+    mode (they are never put in eval mode, so BatchNorm uses batch statistics), and its loss
+    (`lossCriterion`) decides the last activation (WGANGP: none; DCGAN, MSE: tanh).
+    """
+    if not isinstance(obj, Mapping):
+        return None, {}
+    config = obj.get("config")
+    if safe_pickle.is_record(config) and safe_pickle.origin(config) == PYTORCH_GAN_ZOO_CONFIG and "netG" in obj:
+        output = PYTORCH_GAN_ZOO_OUTPUT.get(safe_pickle.fields(config).get("lossCriterion"))
+        return "train", ({"output": output} if output else {})
+    return None, {}
 
 
 def is_torchscript(path: Path) -> bool:
@@ -392,6 +593,8 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
     """A TorchScript or torch.export archive (or a trusted pickled module) through the `opaque` adapter."""
     if request.arch not in (None, "opaque"):
         raise SourceError(f"{path} is a program, not a state dict; drop --arch {request.arch}")
+    trust.require_chosen(f"the program {str(path)!r}", request.origin, request.trust_remote_code,
+                         f"--generator {path}")
     if program is None:
         try:
             with warnings.catch_warnings():  # TorchScript is deprecated upstream, and still a format users have
@@ -438,6 +641,8 @@ def build_any(arch: Optional[str], options: dict[str, Any], state_dict: Mapping[
 
 
 def load_callable(source: str, request: Request) -> Generator:
+    trust.require_chosen(f"the Python callable {source!r}", request.origin, request.trust_remote_code,
+                         f"--generator {source}")
     module_name, _, attr = source.partition(":")
     if os.getcwd() not in sys.path:  # as with `python -m`, modules in the current folder are importable
         sys.path.insert(0, os.getcwd())
@@ -473,6 +678,8 @@ def save_generator(generator: Generator, folder: str | Path) -> Path:
         save_file(state, str(tmp / WEIGHTS_NAME))
         config = {"format": FORMAT, "architecture": meta["architecture"], "options": meta["options"],
                   "spec": generator.spec.to_dict()}
+        if meta.get("batchnorm") == "train":
+            config["batchnorm"] = "train"
         (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     return folder
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from typing import Any, Literal, Optional
 
 import torch
 
-Prior = Literal["normal", "uniform"]
+Prior = Literal["normal", "uniform", "truncated_normal"]
+PRIORS = ("normal", "uniform", "truncated_normal")
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,9 @@ class GeneratorSpec:
     nc: int = 0  # continuous codes c, prior N(0, I) after standardisation
     n_classes: int = 0  # K, categories of the categorical code d (0: no d)
     native_prior: Prior = "normal"  # how the native generator's z is distributed
-    native_prior_range: tuple[float, float] = (-1.0, 1.0)  # only for native_prior="uniform"
+    # "uniform": U(a, b); "truncated_normal": N(0, 1) truncated to [a, b] (BigGAN: (-2, 2)); unused for "normal"
+    native_prior_range: tuple[float, float] = (-1.0, 1.0)
+    native_prior_scale: float = 1.0  # the native z is this times a draw of the prior (BigGAN's truncation)
     native_latent_shape: Optional[tuple[int, ...]] = None  # e.g. (nz, 1, 1); None means (nz,)
     native_output_range: tuple[float, float] = (-1.0, 1.0)  # e.g. (0, 1) or (0, 255)
     differentiable_codes: bool = True  # False: d enters through integer labels only
@@ -42,8 +46,14 @@ class GeneratorSpec:
             raise ValueError(f"invalid latent sizes nz={self.nz} nc={self.nc} n_classes={self.n_classes}")
         if len(self.image_shape) != 3:
             raise ValueError(f"image_shape must be (C, H, W), got {self.image_shape}")
-        if self.native_prior not in ("normal", "uniform"):
-            raise ValueError(f"native_prior must be 'normal' or 'uniform', got {self.native_prior!r}")
+        object.__setattr__(self, "native_prior_scale", float(self.native_prior_scale))
+        if self.native_prior not in PRIORS:
+            raise ValueError(f"native_prior must be one of {', '.join(PRIORS)}, got {self.native_prior!r}")
+        lo, hi = self.native_prior_range
+        if self.native_prior != "normal" and not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+            raise ValueError(f"native_prior_range must be finite bounds lo < hi, got {self.native_prior_range}")
+        if not (math.isfinite(self.native_prior_scale) and self.native_prior_scale > 0):
+            raise ValueError(f"native_prior_scale must be a positive number, got {self.native_prior_scale}")
 
     @property
     def has_codes(self) -> bool:

@@ -22,10 +22,12 @@ import torch
 from tqdm import tqdm
 
 from ganinv import architectures
+from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
 from ganinv.critic import Critic
 from ganinv.data import DATASET_DIRS, ImageSet, load_images
 from ganinv.dreaming import DreamingConfig, temperature_at
-from ganinv.errors import DataError, GaninvError
+from ganinv.divergence import check_losses, check_parameters
+from ganinv.errors import DataError
 from ganinv.images import save_grid
 from ganinv.inverter import Inverter
 from ganinv.probes import cluster_accuracy
@@ -37,38 +39,42 @@ from ganinv.wake import TrainableGenerator, critic_step, dreaming_step, generato
 @dataclass
 class TrainConfig:
     # data: mnist, fashion-mnist (with root), an image folder or a tensor file (ganinv.data.load_images)
-    data: str = "mnist"
+    data: str = checked("mnist", flag="--data")
     root: Optional[str] = None  # folder with the original IDX files of mnist / fashion-mnist
     # generator G(z, c, d) (adapters/ssavl.py); image channels and resolution come from the data
-    nz: int = 62  # noise size
-    nc: int = 2  # continuous codes
-    n_classes: int = 10  # K, categories of the categorical code
-    width: int = 64  # generator width
-    critic_width: int = 64  # critic trunk width (ganinv.critic)
-    critic_hidden: int = 512  # critic features before the score
-    encoder_width: int = 64  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
-    encoder_hidden: int = 512  # encoder features before the heads
+    nz: int = checked(62, min=1)  # noise size
+    nc: int = checked(2, min=0)  # continuous codes
+    n_classes: int = checked(10, min=0)  # K, categories of the categorical code
+    width: int = checked(64, min=1)  # generator width
+    critic_width: int = checked(64, min=1)  # critic trunk width (ganinv.critic)
+    critic_hidden: int = checked(512, min=1)  # critic features before the score
+    encoder_width: int = checked(64, min=1)  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
+    encoder_hidden: int = checked(512, min=1)  # encoder features before the heads
     # optimisation (SPEC section 6)
-    steps: int = 20000  # generator steps; each has n_critic critic steps, an MI step and a dreaming step
-    batch_size: int = 64
-    n_critic: int = 5  # critic steps per generator step
-    gp_weight: float = 10.0  # lambda of the gradient penalty (SS-AVL Eq. 5)
-    lr: float = 1e-4  # Adam, generator and critic
-    betas: tuple[float, float] = (0.5, 0.9)  # Adam betas, every optimiser
-    encoder_lr: float = 1e-4  # Adam, encoders (MI and dreaming steps)
-    lambda_d: float = 1.0  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
-    lambda_c: float = 0.1  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
+    # generator steps; each has n_critic critic steps, an MI step and a dreaming step
+    steps: int = checked(20000, flag="--steps", min=1)
+    batch_size: int = checked(64, flag="--batch-size", min=2)  # >= 2: G has BatchNorm
+    n_critic: int = checked(5, flag="--n-critic", min=1)  # critic steps per generator step
+    gp_weight: float = checked(10.0, min=0)  # lambda of the gradient penalty (SS-AVL Eq. 5)
+    lr: float = checked(1e-4, flag="--lr", min=0, min_open=True)  # Adam, generator and critic
+    betas: tuple[float, float] = checked((0.5, 0.9), min=0, max=1, max_open=True)  # Adam betas, every optimiser
+    encoder_lr: float = checked(1e-4, min=0, min_open=True)  # Adam, encoders (MI and dreaming steps)
+    lambda_d: float = checked(1.0, min=0)  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
+    lambda_c: float = checked(0.1, min=0)  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
     # SPEC section 2; sigma_x 0.3, about the reachable RMS error on MNIST: with 0.1 the reconstruction
     # term can drive q(d|x) to one class before G uses d (recipes/builtin-mnist.toml)
     dreaming: DreamingConfig = field(default_factory=lambda: DreamingConfig(sigma_x=0.3))
     # bookkeeping
-    log_every: int = 50  # steps between metrics.jsonl records (the only host syncs of the loop)
-    eval_every: int = 500  # steps between sample grids and cluster accuracy
-    eval_images: int = 2000  # real test images for the cluster accuracy during training (all at the end)
-    checkpoint_every: int = 250  # steps between checkpoints
-    keep_checkpoints: int = 3  # numbered checkpoints kept
-    seed: int = 0
+    log_every: int = checked(50, min=1)  # steps between metrics.jsonl records (the only host syncs of the loop)
+    eval_every: int = checked(500, min=1)  # steps between sample grids and cluster accuracy
+    eval_images: int = checked(2000, min=1)  # real test images for the cluster accuracy while training (all at the end)
+    checkpoint_every: int = checked(250, min=1)  # steps between checkpoints
+    keep_checkpoints: int = checked(3, min=1)  # numbered checkpoints kept
+    seed: int = checked(0, flag="--seed", min=0, max=MAX_SEED)
     device: Optional[str] = None  # default: cuda when available
+
+    def __post_init__(self) -> None:
+        check_config(self)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -76,20 +82,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> "TrainConfig":
         """From a recipe or a run's config.json: TrainConfig fields, `dreaming` a table of DreamingConfig fields."""
-        values = dict(values)
-        dreaming = _checked(DreamingConfig, values.pop("dreaming", {}) or {}, "[dreaming]")
-        values = _checked(cls, values, "train")
-        if "betas" in values:
-            values["betas"] = tuple(values["betas"])
-        return cls(**values, dreaming=dataclasses.replace(cls().dreaming, **dreaming))
-
-
-def _checked(cls, values: dict[str, Any], where: str) -> dict[str, Any]:
-    known = {f.name for f in dataclasses.fields(cls)} - {"dreaming"}
-    unknown = sorted(set(values) - known)
-    if unknown:
-        raise GaninvError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
-    return values
+        return cls(**known_options(cls, values, "train"))  # betas become a tuple, [dreaming] a DreamingConfig
 
 
 @dataclass
@@ -191,10 +184,12 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
     device = resolve_device(config.device)
     run = Run(out, config.keep_checkpoints)
     if resume:
-        run.reopen()
+        saved_options(run, "train")  # refuses a folder that holds another kind of run
     else:
         run.check_new()
     train_set, eval_set = load_training_data(config)
+    if not bool(torch.isfinite(train_set.images).all()):  # would turn every weight into NaN
+        raise DataError(f"the training images {config.data} hold NaN or infinite pixels; repair or drop them")
     real = train_set.images.to(device)  # (N, C, H, W) in [-1, 1]
     seed_everything(config.seed)
     models = build_models(config, tuple(real.shape[1:]), source=str(run.folder / "generator"), device=device)
@@ -221,6 +216,7 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
         save_code_grids(generator, run.folder / "samples", f"step-{step:06d}", config.seed)
         return record
 
+    change = f"a lower --lr (now {config.lr:g}) or recipe key encoder_lr (now {config.encoder_lr:g})"
     progress = tqdm(total=config.steps, initial=start_step, disable=quiet, file=sys.stderr,
                     dynamic_ncols=True, desc="train")
     running: dict[str, torch.Tensor] = {}  # sums of the losses since the last log
@@ -245,18 +241,23 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
             count = (step - start_step - 1) % config.log_every + 1
             means = {name: round(float(total) / count, 5) for name, total in running.items()}  # one host sync
             running.clear()
+            check_losses(means, step, run, change)
             rate = count / (time.perf_counter() - clock)
             clock = time.perf_counter()
             record = {"step": step, **means, "temperature": round(temperature, 4), "steps_per_s": round(rate, 3)}
             run.log_metrics(record)
             _report(progress, quiet, record)
-        if step % config.eval_every == 0 and step < config.steps:
+        evaluating = step % config.eval_every == 0 and step < config.steps
+        checkpointing = step % config.checkpoint_every == 0 or step == config.steps
+        if evaluating or checkpointing:  # never evaluate or save non-finite weights
+            check_parameters([generator, models.critic, inverter], step, run, change)
+        if evaluating:
             record = evaluate(step, config.eval_images)
             run.log_metrics(record)
             if "cluster_accuracy" in record:
                 progress.write(f"step {step}: cluster accuracy {record['cluster_accuracy']:.4f} "
                                f"on {record['eval_images']} real images", file=sys.stderr)
-        if step % config.checkpoint_every == 0 or step == config.steps:
+        if checkpointing:
             run.save_checkpoint(step, {"step": step, "models": models.state_dict(), "rng": rng_state(sampler)})
         progress.update(1)
     progress.close()

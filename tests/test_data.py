@@ -1,16 +1,26 @@
-"""Images from local files (ganinv/data.py): IDX datasets in both layouts, image folders, tensor files, resizing."""
+"""Images from local files (ganinv/data.py): IDX datasets in both layouts, image folders, tensor files, resizing;
+the range of stored values decided from evidence or declared, and every kind of bad input refused in one line."""
 
 import gzip
+import json
+import os
 import struct
+import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 from PIL import Image
+from safetensors.torch import save_file
 
-from ganinv.data import fit_to_shape, load_images
-from ganinv.errors import DataError
+import ganinv
+import ganinv.images
+from ganinv.atomic import json_text, write_json
+from ganinv.cli.main import cli
+from ganinv.data import fit_to_shape, load_images, parse_input_range
+from ganinv.errors import DataError, GaninvError
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
 
@@ -106,3 +116,397 @@ def test_the_real_mnist_test_split():
     assert data.images.shape == (10000, 1, 28, 28)
     assert data.labels[:10].tolist() == [7, 2, 1, 0, 4, 1, 4, 9, 5, 9]  # as the data README lists them
     assert abs((data.images.mean().item() + 1) * 127.5 - 33.791) < 0.01  # mean pixel value 33.791
+
+
+# ---- the range of tensor files ------------------------------------------------------------------------
+def save_tensors(path: Path, **arrays) -> Path:
+    """Real .npz or .safetensors files, from numpy arrays."""
+    if path.suffix == ".npz":
+        np.savez(path, **arrays)
+    else:
+        save_file({k: torch.from_numpy(np.ascontiguousarray(v)) for k, v in arrays.items()}, str(path))
+    return path
+
+
+RAMP = np.linspace(0, 1, 2 * 8 * 8).reshape(2, 8, 8)  # (N, H, W) from 0 to 1
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+@pytest.mark.parametrize("stored,expected,note", [
+    ((RAMP * 255).round().astype(np.uint8), (RAMP * 255).round() / 127.5 - 1, None),
+    ((RAMP * 65535).round().astype(np.uint16), (RAMP * 65535).round() / 32767.5 - 1, "16-bit pixels in [0, 65535]"),
+    (RAMP.astype(np.float32), RAMP * 2 - 1, "declare --input-range -1,1"),  # [0, 1]: assumed, and said
+    (RAMP.astype(np.float64), RAMP * 2 - 1, "declare --input-range -1,1"),
+    (RAMP.astype(np.float16), RAMP.astype(np.float16).astype(np.float64) * 2 - 1, "as images in [0, 1]"),
+    ((RAMP * 255).astype(np.float32), RAMP * 2 - 1, None),  # [0, 255]
+    ((RAMP * 2 - 1).astype(np.float32), RAMP * 2 - 1, None),  # [-1, 1], some negative
+    (RAMP > 0.5, np.where(RAMP > 0.5, 1.0, -1.0), None),  # bool: 0 and 1
+])
+def test_the_range_of_tensor_files_is_decided_from_dtype_and_values(tmp_path, suffix, stored, expected, note):
+    path = save_tensors(tmp_path / f"x{suffix}", images=stored)
+    data = load_images(str(path))
+    assert data.images.shape == (2, 1, 8, 8) and data.images.dtype == torch.float32
+    torch.testing.assert_close(data.images[:, 0], torch.from_numpy(expected).float(), atol=1e-6, rtol=0)
+    if note is None:
+        assert data.notes == []
+    else:
+        assert len(data.notes) == 1 and note in data.notes[0] and str(path) in data.notes[0]
+
+
+def test_an_assumed_range_is_logged_as_a_warning(tmp_path, caplog):
+    path = save_tensors(tmp_path / "x.npz", images=RAMP.astype(np.float32))
+    load_images(str(path))
+    assert any("--input-range -1,1" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
+
+
+@pytest.mark.parametrize("stored,message", [
+    ((RAMP * 255).astype(np.int32), "int32 values in [0, 255] have no known pixel range; declare it with --input-range"),
+    ((RAMP * 255).astype(np.int64), "int64 values in [0, 255]"),
+    ((RAMP * 200).astype(np.uint16), "uint16 values in [0, 200] have no known pixel range"),  # 8 or 16 bits?
+    (RAMP.astype(np.float32) * 300 - 5, "values in [-5, 295] fit none of the pixel ranges"),
+    (RAMP.astype(np.float32) * 2 - 1.5, "values in [-1.5, 0.5] fit none"),
+])
+def test_values_without_a_known_range_are_refused_with_what_was_seen(tmp_path, stored, message):
+    path = save_tensors(tmp_path / "x.npz", images=stored)
+    with pytest.raises(DataError, match="x.npz") as error:
+        load_images(str(path))
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize("stored,declared,expected", [
+    ((RAMP * 255).astype(np.int64), (0, 255), (RAMP * 255).astype(np.int64) / 127.5 - 1),
+    (RAMP.astype(np.float32) * 0.5, (-1, 1), RAMP * 0.5),  # [0, 1] values declared [-1, 1]: kept as they are
+    ((RAMP * 4095).round().astype(np.uint16), (0, 4095), (RAMP * 4095).round() / 2047.5 - 1),  # 12-bit data
+    ((RAMP * 255).round().astype(np.uint8), (0, 255), (RAMP * 255).round() / 127.5 - 1),
+])
+def test_a_declared_range_maps_the_values(tmp_path, stored, declared, expected):
+    data = load_images(str(save_tensors(tmp_path / "x.safetensors", images=stored)), input_range=declared)
+    torch.testing.assert_close(data.images[:, 0], torch.from_numpy(expected).float(), atol=1e-6, rtol=0)
+    assert data.notes == []
+
+
+def test_values_outside_a_declared_range_are_counted_and_refused(tmp_path):
+    stored = (RAMP * 255).astype(np.float32)  # 127 values of 128 exceed 1
+    path = save_tensors(tmp_path / "x.npz", images=stored)
+    with pytest.raises(DataError) as error:
+        load_images(str(path), input_range=(0, 1))
+    assert (f"{path}: 127 of 128 values lie outside the declared input range [0, 1] (seen [0, 255])"
+            in str(error.value))
+    png = tmp_path / "a.png"
+    Image.new("L", (4, 4), 200).save(png)
+    with pytest.raises(DataError, match=r"16 of 16 values lie outside the declared input range \[-1, 1\]"):
+        load_images(str(png), input_range=(-1, 1))
+
+
+@pytest.mark.parametrize("text,expected", [("0,1", (0.0, 1.0)), ("0, 255", (0.0, 255.0)), ("-1,1", (-1.0, 1.0))])
+def test_input_range_text(text, expected):
+    assert parse_input_range(text) == expected
+
+
+@pytest.mark.parametrize("text", ["1,0", "0", "a,b", "0,1,2", "nan,1", "0,inf", "2,2"])
+def test_bad_input_ranges_are_refused(text):
+    with pytest.raises(DataError, match="LO"):
+        parse_input_range(text)
+
+
+# ---- bad tensor files ------------------------------------------------------------------------------------
+def with_bad_pixels(value: float) -> np.ndarray:
+    images = np.zeros((8, 6, 6), dtype=np.float32)
+    images[[2, 5], 1, 3] = value
+    return images
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+def test_non_finite_pixels_are_refused_naming_the_images(tmp_path, suffix, value):
+    path = save_tensors(tmp_path / f"x{suffix}", images=with_bad_pixels(value))
+    with pytest.raises(DataError) as error:
+        load_images(str(path), limit=1)  # the whole file is checked, whatever the limit
+    assert str(error.value) == (f"{path}: 2 of 8 images hold NaN or infinite pixels (indices 2, 5); "
+                                "repair or drop them")
+    with pytest.raises(DataError, match="indices 2, 5"):
+        load_images(str(path), input_range=(0, 1))
+
+
+@pytest.mark.parametrize("images,message", [
+    (np.zeros((0, 8, 8), np.uint8), "has shape (0, 8, 8), which holds no pixels"),
+    (np.zeros((4, 0, 8, 8), np.float32), "which holds no pixels"),
+    (np.zeros((8, 8), np.uint8), "is 2-D (8, 8): one greyscale image or 8 flattened ones? save one image as (1, H, W)"),
+    (np.zeros(64, np.uint8), "has shape (64,); images must be"),
+    (np.zeros((1, 2, 1, 8, 8), np.uint8), "has shape (1, 2, 1, 8, 8)"),
+    (np.zeros((28, 28, 3), np.uint8), "if it is one H x W x C image, save it as (1, 28, 28, 3)"),
+    (np.array([["a", "b"]]), "holds <U1 values, not numbers"),
+    (np.zeros((1, 4, 4), np.complex64), "complex64 values, not numbers"),
+])
+def test_unusable_arrays_are_refused(tmp_path, images, message):
+    path = save_tensors(tmp_path / "x.npz", images=images)
+    with pytest.raises(DataError, match="x.npz") as error:
+        load_images(str(path))
+    assert message in str(error.value)
+
+
+def test_object_arrays_are_never_unpickled(tmp_path):
+    path = tmp_path / "x.npz"
+    np.savez(path, images=np.array([np.zeros((4, 4)), "evil"], dtype=object))  # savez pickles object arrays
+    with pytest.raises(DataError, match="arrays of Python objects, which ganinv never unpickles"):
+        load_images(str(path))
+
+
+def write(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
+
+
+def write_truncated(path: Path, keep: float) -> Path:
+    save_tensors(path, images=np.zeros((4, 8, 8), np.uint8))
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+    return path
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda p: write_truncated(p / "x.safetensors", 0.5), "cannot read {} as safetensors"),
+    (lambda p: write_truncated(p / "x.safetensors", 0.01), "cannot read {} as safetensors"),
+    (lambda p: write(p / "x.safetensors", b""), "cannot read {} as safetensors"),
+    (lambda p: write(p / "x.safetensors", b"\xff" * 8 + b"{}"), "as safetensors"),
+    (lambda p: write_truncated(p / "x.npz", 0.5), "{} is damaged or not an .npz archive"),
+    (lambda p: write(p / "x.npz", b""), "{} is damaged or not an .npz archive"),
+    (lambda p: write(p / "x.npz", b"PK\x03\x04 not really"), "is damaged or not an .npz"),
+    (lambda p: write(p / "x.npz", b"just text"), "is damaged or not an .npz"),
+])
+def test_damaged_tensor_files_are_one_clear_error(tmp_path, make, message):
+    path = make(tmp_path)
+    with pytest.raises(DataError) as error:
+        load_images(str(path))
+    assert message.format(path) in str(error.value) and "again" in str(error.value)
+
+
+def test_an_npy_array_named_npz_is_refused(tmp_path):
+    path = tmp_path / "x.npz"
+    with open(path, "wb") as fh:
+        np.save(fh, np.zeros((2, 8, 8), np.uint8))
+    with pytest.raises(DataError, match="single .npy array, not an .npz archive"):
+        load_images(str(path))
+
+
+@pytest.mark.parametrize("labels,message", [
+    (np.arange(3), "'labels' has shape (3,) but there are 4 images"),
+    (np.zeros((4, 2), np.int64), "'labels' has shape (4, 2)"),
+    (np.array([0.0, 1.5, 2.0, 3.0]), "non-integer values"),
+    (np.array([0, -1, 2, 3]), "must be class indices"),
+])
+def test_labels_that_do_not_fit_the_images_are_refused(tmp_path, labels, message):
+    path = save_tensors(tmp_path / "x.npz", images=np.zeros((4, 8, 8), np.uint8), labels=labels)
+    with pytest.raises(DataError) as error:
+        load_images(str(path))
+    assert message in str(error.value)
+
+
+def test_whole_number_float_labels_are_read_as_classes(tmp_path):
+    path = save_tensors(tmp_path / "x.npz", images=np.zeros((3, 8, 8), np.uint8), labels=np.array([2.0, 0.0, 1.0]))
+    assert load_images(str(path)).labels.tolist() == [2, 0, 1]
+
+
+# ---- special files ---------------------------------------------------------------------------------------
+def refused_without_blocking(source: str, fifo: Path) -> DataError:
+    """load_images(source) must refuse at once; if it opened the FIFO, a writer frees it and the test fails."""
+    def free_reader():
+        with open(fifo, "wb"):
+            pass
+
+    rescue = threading.Timer(5, free_reader)
+    rescue.daemon = True
+    rescue.start()
+    try:
+        with pytest.raises(DataError) as error:
+            load_images(source)
+    finally:
+        rescue.cancel()
+    return error.value
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+@pytest.mark.parametrize("name", ["images.npz", "images.safetensors", "a.png"])
+def test_a_fifo_is_refused_not_read(tmp_path, name):
+    fifo = tmp_path / name
+    os.mkfifo(fifo)
+    assert str(refused_without_blocking(str(fifo), fifo)) == (
+        f"{fifo} is a FIFO (named pipe); ganinv reads images only from regular files and folders")
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
+def test_a_fifo_inside_an_image_folder_is_refused(tmp_path):
+    Image.new("L", (8, 8)).save(tmp_path / "a.png")
+    os.mkfifo(tmp_path / "b.png")
+    assert "b.png is a FIFO (named pipe)" in str(refused_without_blocking(str(tmp_path), tmp_path / "b.png"))
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/null"), reason="no /dev/null")
+def test_a_device_is_refused():
+    with pytest.raises(DataError, match="/dev/null is a character device; ganinv reads images only from regular"):
+        load_images("/dev/null")
+
+
+# ---- image files ------------------------------------------------------------------------------------------
+def test_sixteen_bit_pngs_keep_their_sixteen_bits(tmp_path):
+    values = np.array([[0, 1000], [40000, 65535]], dtype=np.uint16)
+    Image.fromarray(values).save(tmp_path / "a.png")
+    data = load_images(str(tmp_path / "a.png"))
+    expected = torch.from_numpy(values / 32767.5 - 1).float()
+    torch.testing.assert_close(data.images[0, 0], expected, atol=1e-6, rtol=0)
+    assert data.notes == []
+
+
+def test_palette_bilevel_and_opaque_rgba_images_read_as_their_colours(tmp_path):
+    palette = Image.new("P", (4, 4))
+    palette.putpalette([0, 0, 0, 255, 0, 0] + [0] * 762)
+    palette.putpixel((1, 1), 1)
+    palette.save(tmp_path / "p.png")
+    Image.new("1", (4, 4), 1).save(tmp_path / "b.png")
+    Image.new("RGBA", (4, 4), (0, 255, 0, 255)).save(tmp_path / "o.png")
+    p, b, o = (load_images(str(tmp_path / f"{name}.png")) for name in "pbo")
+    assert p.images.shape == (1, 3, 4, 4) and p.images[0, :, 1, 1].tolist() == [1, -1, -1]
+    assert p.images[0, :, 0, 0].tolist() == [-1, -1, -1]
+    assert b.images.shape == (1, 1, 4, 4) and b.images.eq(1).all()
+    assert o.images[0, :, 0, 0].tolist() == [-1, 1, -1] and o.notes == p.notes == b.notes == []
+
+
+def test_transparent_pixels_are_composited_onto_black_and_said(tmp_path):
+    array = np.zeros((2, 2, 4), np.uint8)
+    array[..., :3] = 255
+    array[..., 3] = [[255, 0], [51, 255]]
+    Image.fromarray(array, "RGBA").save(tmp_path / "t.png")
+    data = load_images(str(tmp_path / "t.png"))
+    torch.testing.assert_close(data.images[0, 0], torch.tensor([[1, -1], [51 / 127.5 - 1, 1]]))
+    assert len(data.notes) == 1 and "composited onto black" in data.notes[0]
+
+
+def test_float_images_are_ranged_like_tensors(tmp_path):
+    Image.fromarray(np.full((4, 4), 0.25, np.float32), "F").save(tmp_path / "f.tif")
+    data = load_images(str(tmp_path / "f.tif"))
+    torch.testing.assert_close(data.images, torch.full((1, 1, 4, 4), -0.5))
+    assert "--input-range -1,1" in data.notes[0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: (p / "a.png").write_bytes(b"not an image"),
+    lambda p: (p / "a.png").write_bytes(b""),
+    lambda p: (Image.new("RGB", (32, 32), (1, 2, 3)).save(p / "a.png"),
+               (p / "a.png").write_bytes((p / "a.png").read_bytes()[:60])),
+])
+def test_damaged_image_files_are_one_clear_error(tmp_path, make):
+    make(tmp_path)
+    for source in (tmp_path / "a.png", tmp_path):
+        with pytest.raises(DataError, match=f"cannot read image {tmp_path / 'a.png'}: .*complete image file"):
+            load_images(str(source))
+
+
+def test_huge_images_are_refused_before_decoding(tmp_path, monkeypatch):
+    monkeypatch.setattr(ganinv.images, "MAX_IMAGE_PIXELS", 100)
+    Image.new("L", (20, 10)).save(tmp_path / "big.png")
+    with pytest.raises(DataError, match=r"big.png is 20 x 10 pixels, more than ganinv reads \(100 pixels\)"):
+        load_images(str(tmp_path / "big.png"))
+
+
+def test_a_folder_of_mixed_sizes_and_modes_is_resized_to_the_common_size_and_said(tmp_path):
+    Image.new("L", (8, 8), 255).save(tmp_path / "a.png")
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "b.png")
+    Image.new("L", (12, 10), 0).save(tmp_path / "c.png")
+    (tmp_path / ".DS_Store").write_bytes(b"\0\0")
+    (tmp_path / "._a.png").write_bytes(b"\0\0")  # macOS metadata, not an image
+    data = load_images(str(tmp_path))
+    assert data.images.shape == (3, 3, 8, 8) and data.images[0].eq(1).all()
+    torch.testing.assert_close(data.images[2], torch.full((3, 8, 8), -1.0))  # resized: equal up to rounding
+    assert data.images[1, :, 0, 0].tolist() == [1, -1, -1]
+    assert data.notes == [f"1 of 3 images differ from the most common size 8 x 8 (e.g. {tmp_path / 'c.png'} is "
+                          "10 x 12); they were resized to it"]
+
+
+def test_empty_idx_files_are_one_clear_error(tmp_path):
+    fake_idx_dataset(tmp_path)
+    (tmp_path / "t10k-images-idx3-ubyte.gz").write_bytes(b"")
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte.gz"):
+        load_images("mnist", root=tmp_path)
+    with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as fh:
+        fh.write(b"\0\0")
+    with pytest.raises(DataError, match="is not an IDX file"):
+        load_images("mnist", root=tmp_path)
+
+
+def test_idx_images_and_labels_must_agree(tmp_path):
+    fake_idx_dataset(tmp_path)
+    write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", np.arange(5))
+    with pytest.raises(DataError, match="are not N images with N labels"):
+        load_images("mnist", root=tmp_path)
+
+
+# ---- fit_to_shape -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("images,message", [
+    (torch.full((2, 1, 4, 4), 0.5).index_fill_(0, torch.tensor([1]), float("nan")), "indices 1"),
+    (torch.full((1, 1, 4, 4), 255.0), r"values in \[255, 255\], not \[-1, 1\]"),
+    (torch.zeros(0, 1, 4, 4), "expected a batch of images"),
+])
+def test_fit_to_shape_refuses_what_it_would_have_clamped(images, message):
+    with pytest.raises(DataError, match=message):
+        fit_to_shape(images, (1, 4, 4))
+
+
+def test_fit_to_shape_keeps_values_within_range_without_clamping_them():
+    x = torch.linspace(-1, 1, 2 * 3 * 6 * 6).reshape(2, 3, 6, 6)
+    y, warning = fit_to_shape(x, (3, 6, 6))
+    assert warning is None and torch.equal(y, x)
+    y, warning = fit_to_shape(x, (3, 3, 3))  # antialiased bilinear: no overshoot, nothing clamped
+    assert "clamped" not in warning and y.min() >= -1 and y.max() <= 1
+
+
+# ---- JSON ----------------------------------------------------------------------------------------------------
+def test_json_refuses_non_finite_numbers_naming_them(tmp_path):
+    with pytest.raises(GaninvError, match=r"encoder.psnr is not a finite number, which JSON cannot hold"):
+        write_json(tmp_path / "metrics.json", {"n": 3, "encoder": {"psnr": float("nan")}})
+    assert list(tmp_path.iterdir()) == []  # nothing written, no temporary left
+    with pytest.raises(GaninvError, match=r"stats\[1\] is not a finite"):
+        json_text({"stats": [1.0, float("-inf")]})
+    assert json.loads(json_text({"a": [1.5, None]})) == {"a": [1.5, None]}
+
+
+# ---- the CLI -----------------------------------------------------------------------------------------------
+BUILTIN_INVERTER = Path(ganinv.__file__).parent / "builtin" / "mnist" / "inverter"
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_error_line(result, *texts):
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and all(text in errors[0] for text in texts), result.stderr
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+def test_cli_invert_refuses_non_finite_pixels_in_one_line(tmp_path, value):
+    path = save_tensors(tmp_path / "x.npz", images=with_bad_pixels(value))
+    result = invoke("invert", "--inverter", BUILTIN_INVERTER, path, "--out", tmp_path / "out", "--device", "cpu")
+    assert_one_error_line(result, str(path), "2 of 8 images hold NaN or infinite pixels (indices 2, 5)")
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("args,texts", [
+    (["--input-range", "1,0"], ["--input-range takes", "finite LO < HI"]),
+    (["--input-range", "0,1"], ["values lie outside the declared input range [0, 1]"]),
+    ([], ["int64 values in [0, 255]", "--input-range"]),
+])
+def test_cli_features_input_range(tmp_path, args, texts):
+    path = save_tensors(tmp_path / "x.npz", images=(RAMP * 255).astype(np.int64))
+    result = invoke("features", "--raw-pixels", path, "--out", tmp_path / "f.safetensors", *args)
+    assert_one_error_line(result, *texts)
+    assert not (tmp_path / "f.safetensors").exists()
+
+
+def test_cli_features_with_a_declared_range_reads_the_values(tmp_path):
+    path = save_tensors(tmp_path / "x.npz", images=(RAMP * 255).astype(np.int64), labels=np.array([0, 1]))
+    result = invoke("features", "--raw-pixels", path, "--out", tmp_path / "f.npz", "--input-range", "0,255")
+    assert result.exit_code == 0, result.output
+    with np.load(tmp_path / "f.npz") as saved:
+        torch.testing.assert_close(torch.from_numpy(saved["features"][1]).float(),
+                                   torch.from_numpy((RAMP[1] * 255).astype(np.int64) / 127.5 - 1).float().flatten())

@@ -326,7 +326,7 @@ CASES = [
 
 
 def case(name: str) -> Case:
-    return next(c for c in CASES if c.name == name)
+    return next(c for c in CASES + IDENTIFIED if c.name == name)
 
 
 # ---- files as other tools write them ------------------------------------------------------------------
@@ -353,3 +353,532 @@ class Marker:
 
     def __reduce__(self):
         return (open, (self.path, "w"))
+
+
+# ---- the two GAN families that dominate the Hub, at toy sizes --------------------------------------------
+# Reference modules written from the projects' model code, with their state dict key names; the computations
+# are spelled out independently of ganinv's adapters (explicit shifts, per-head loops) so that a shared mistake
+# cannot hide.
+
+import json  # noqa: E402
+import math  # noqa: E402
+
+
+class HugGANBlur(nn.Module):
+    """kornia `filter2d(x, f f^T, normalized=True)` with reflected borders, as separable shifts."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("f", torch.tensor([1.0, 2.0, 1.0]))
+
+    def forward(self, x):
+        w = self.f / self.f.sum()
+        p = F.pad(x, (1, 1, 1, 1), mode="reflect")
+        rows = w[0] * p[:, :, :-2] + w[1] * p[:, :, 1:-1] + w[2] * p[:, :, 2:]
+        return w[0] * rows[..., :-2] + w[1] * rows[..., 1:-1] + w[2] * rows[..., 2:]
+
+
+class HugGANGlobalContext(nn.Module):
+    def __init__(self, chan_in, chan_out):
+        super().__init__()
+        self.to_k = nn.Conv2d(chan_in, 1, 1)
+        hidden = max(3, chan_out // 2)
+        self.net = nn.Sequential(nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1),
+                                 nn.Sigmoid())
+
+    def forward(self, x):
+        attn = self.to_k(x).flatten(2).softmax(dim=-1)  # (B, 1, HW)
+        pooled = (x.flatten(2) * attn).sum(dim=-1)[..., None, None]  # (B, C, 1, 1)
+        return self.net(pooled)
+
+
+def huggan_dct_weights(width, channels):
+    """The project's get_dct_weights with its 16 (u, v) frequencies."""
+    freqs = list(zip([0] * 8 + list(range(8)), list(range(8)) + [0] * 8))
+    weights = torch.zeros(1, channels, width, width)
+    part = channels // len(freqs)
+
+    def basis(i, freq):
+        value = math.cos(math.pi * freq * (i + 0.5) / width) / math.sqrt(width)
+        return value * (1 if freq == 0 else math.sqrt(2))
+
+    for n, (u, v) in enumerate(freqs):
+        for x in range(width):
+            for y in range(width):
+                weights[:, n * part:(n + 1) * part, x, y] = basis(x, u) * basis(y, v)
+    return weights
+
+
+class HugGANFCANet(nn.Module):
+    def __init__(self, chan_in, chan_out, width):
+        super().__init__()
+        self.register_buffer("dct_weights", huggan_dct_weights(width, chan_in))
+        hidden = max(3, chan_out // 4)
+        self.net = nn.Sequential(nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1),
+                                 nn.Sigmoid())
+
+    def forward(self, x):
+        return self.net((x * self.dct_weights).sum(dim=(-1, -2), keepdim=True))
+
+
+class HugGANChanNorm(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.g = nn.Parameter(torch.ones(1, dim, 1, 1))
+        self.b = nn.Parameter(torch.zeros(1, dim, 1, 1))
+
+    def forward(self, x):
+        mean = x.mean(dim=1, keepdim=True)
+        var = ((x - mean) ** 2).mean(dim=1, keepdim=True)
+        return (x - mean) / (var + 1e-5).sqrt() * self.g + self.b
+
+
+class HugGANDepthWise(nn.Module):
+    def __init__(self, dim_in, dim_out):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(dim_in, dim_in, 3, padding=1, groups=dim_in, bias=False),
+                                 nn.Conv2d(dim_in, dim_out, 1, bias=False))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class HugGANLinearAttention(nn.Module):
+    def __init__(self, dim, dim_head=64, heads=8):
+        super().__init__()
+        self.heads, self.dim_head = heads, dim_head
+        self.to_q = nn.Conv2d(dim, dim_head * heads, 1, bias=False)
+        self.to_kv = HugGANDepthWise(dim, dim_head * heads * 2)
+        self.to_out = nn.Conv2d(dim_head * heads, dim, 1)
+
+    def forward(self, fmap):
+        q, kv = self.to_q(fmap), self.to_kv(fmap)
+        k, v = kv[:, :kv.shape[1] // 2], kv[:, kv.shape[1] // 2:]
+        outs = []
+        for h in range(self.heads):  # one head at a time: channels h*d .. (h+1)*d
+            part = slice(h * self.dim_head, (h + 1) * self.dim_head)
+            qh, kh, vh = (t[:, part].flatten(2) for t in (q, k, v))  # (B, d, HW)
+            qh = qh.softmax(dim=1) * self.dim_head ** -0.5
+            kh = kh.softmax(dim=2)
+            context = kh @ vh.transpose(1, 2)  # (B, d, d): sum over pixels of k_n v_n^T
+            outs.append((context.transpose(1, 2) @ qh).reshape(fmap.shape[0], -1, *fmap.shape[2:]))
+        return self.to_out(F.gelu(torch.cat(outs, dim=1)))
+
+
+class HugGANPreNorm(nn.Module):
+    def __init__(self, dim, fn):
+        super().__init__()
+        self.fn, self.norm = fn, HugGANChanNorm(dim)
+
+    def forward(self, x):
+        return self.fn(self.norm(x))
+
+
+class HugGANGenerator(nn.Module):
+    """huggan/pytorch/lightweight_gan Generator (community-events), keys `initial_conv.*`, `layers.<i>.<j>.*`."""
+
+    def __init__(self, image_size=128, latent_dim=16, fmap_max=16, fmap_inverse_coef=8, transparent=False,
+                 greyscale=False, attn_res_layers=(8, 16), freq_chan_attn=False, antialias=False):
+        super().__init__()
+        resolution = int(math.log2(image_size))
+        channels = 4 if transparent else 1 if greyscale else 3
+        self.initial_conv = nn.Sequential(nn.ConvTranspose2d(latent_dim, latent_dim * 2, 4),
+                                          nn.BatchNorm2d(latent_dim * 2), nn.GLU(dim=1))
+        n_layers = resolution - 2
+        features = [latent_dim] + [3 if r >= 8 else min(2 ** (fmap_inverse_coef - r), fmap_max)
+                                   for r in range(2, n_layers + 2)]
+        self.res_layers = range(2, n_layers + 2)
+        res_to_features = dict(zip(self.res_layers, zip(features[:-1], features[1:])))
+        self.sle_map = {a: b for a, b in ((3, 7), (4, 8), (5, 9), (6, 10)) if a <= resolution and b <= resolution}
+        self.layers = nn.ModuleList()
+        for res, (chan_in, chan_out) in res_to_features.items():
+            attn = HugGANPreNorm(chan_in, HugGANLinearAttention(chan_in)) if 2 ** res in attn_res_layers else None
+            sle = None
+            if res in self.sle_map:
+                sle_out = res_to_features[self.sle_map[res] - 1][-1]
+                sle = (HugGANFCANet(chan_out, sle_out, 2 ** (res + 1)) if freq_chan_attn
+                       else HugGANGlobalContext(chan_out, sle_out))
+            up = nn.Sequential(nn.Upsample(scale_factor=2), HugGANBlur() if antialias else nn.Identity(),
+                               nn.Conv2d(chan_in, chan_out * 2, 3, padding=1), nn.BatchNorm2d(chan_out * 2),
+                               nn.GLU(dim=1))
+            self.layers.append(nn.ModuleList([up, sle, attn]))
+        self.out_conv = nn.Conv2d(features[-1], channels, 3, padding=1)
+
+    def forward(self, x):
+        x = F.normalize(self.initial_conv(x[:, :, None, None]), dim=1)
+        residuals = {}
+        for res, (up, sle, attn) in zip(self.res_layers, self.layers):
+            if attn is not None:
+                x = attn(x) + x
+            x = up(x)
+            if sle is not None:
+                residuals[self.sle_map[res]] = sle(x)
+            if res + 1 in residuals:
+                x = x * residuals[res + 1]
+        return self.out_conv(x)
+
+
+class HugGANDiscriminatorStandIn(nn.Module):
+    """Not the project's discriminator: a few modules under its top-level names, so the checkpoint has D.* keys."""
+
+    def __init__(self, channels=3):
+        super().__init__()
+        self.to_logits = nn.Sequential(nn.Conv2d(8, 8, 1), nn.LeakyReLU(0.1), nn.Conv2d(8, 1, 4))
+        self.to_shape_disc_out = nn.Sequential(nn.Conv2d(channels, 8, 3, padding=1))
+
+
+class HugGANAugWrapper(nn.Module):
+    def __init__(self, D):
+        super().__init__()
+        self.D = D
+
+
+class HugGANLightweightGAN(nn.Module):
+    """The whole LightweightGAN whose state dict the sprint saved as {'GAN': ...}: G, D, GE (moving average), D_aug."""
+
+    def __init__(self, seed=0, **kwargs):
+        super().__init__()
+        torch.manual_seed(seed)
+        self.G = HugGANGenerator(**kwargs)
+        self.D = HugGANDiscriminatorStandIn(self.G.out_conv.out_channels)
+        self.GE = HugGANGenerator(**kwargs)
+        self.D_aug = HugGANAugWrapper(self.D)
+        for g in (self.G, self.GE):
+            for m in g.modules():
+                if type(m) in (nn.Conv2d, nn.Linear):
+                    nn.init.kaiming_normal_(m.weight, a=0, mode="fan_in", nonlinearity="leaky_relu")
+            with torch.no_grad():
+                for name, p in g.named_parameters():
+                    if name.endswith((".g", ".b", ".bias")):  # away from the identity
+                        p.add_(0.2 * torch.randn_like(p))
+                g.out_conv.weight.mul_(4.0)
+                g.out_conv.bias.fill_(0.5)  # most pixels inside [0, 1], some clamped
+            g.train()
+            with torch.no_grad():
+                for _ in range(3):  # BatchNorm statistics as training leaves them
+                    g(torch.randn(8, g.initial_conv[0].in_channels))
+            g.eval()
+
+    def sample(self, z, moving_average=True):
+        """The project's sampler: G(z).clamp(0, 1), from GE."""
+        return (self.GE if moving_average else self.G)(z).clamp(0.0, 1.0)
+
+    def huggan_config(self, **trainer_args):
+        """config.json as the sprint's push_to_hub(config=...) wrote it."""
+        g = self.G
+        return {"latent_dim": g.initial_conv[0].in_channels, "image_size": 2 ** (len(g.layers) + 2),
+                "optimizer": "adam", "fmap_max": 16, "fmap_inverse_coef": 8, "transparent": False,
+                "greyscale": g.out_conv.out_channels == 1, "disc_output_size": 5, "attn_res_layers": [8, 16],
+                "freq_chan_attn": False, "ttur_mult": 1.0, "lr": 2e-4, **trainer_args}
+
+
+class BigGANRefBatchNorm(nn.Module):
+    """pytorch_pretrained_biggan BigGANBatchNorm: statistics for n_stats truncations, SN-linear scale/offset."""
+
+    def __init__(self, num_features, cond_dim=None, n_stats=3, eps=1e-4, conditional=True):
+        super().__init__()
+        self.eps, self.conditional, self.step_size = eps, conditional, 1.0 / (n_stats - 1)
+        self.register_buffer("running_means", torch.zeros(n_stats, num_features))
+        self.register_buffer("running_vars", torch.ones(n_stats, num_features))
+        if conditional:
+            self.scale = nn.utils.spectral_norm(nn.Linear(cond_dim, num_features, bias=False), eps=eps)
+            self.offset = nn.utils.spectral_norm(nn.Linear(cond_dim, num_features, bias=False), eps=eps)
+        else:
+            self.weight = nn.Parameter(torch.ones(num_features))
+            self.bias = nn.Parameter(torch.zeros(num_features))
+
+    def forward(self, x, truncation, cond=None):
+        coef, start = math.modf(truncation / self.step_size)
+        start = int(start)
+        if coef != 0.0:
+            mean = self.running_means[start] * coef + self.running_means[start + 1] * (1 - coef)
+            var = self.running_vars[start] * coef + self.running_vars[start + 1] * (1 - coef)
+        else:
+            mean, var = self.running_means[start], self.running_vars[start]
+        if not self.conditional:
+            return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
+        gain = 1 + self.scale(cond)[..., None, None]
+        return (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps) * gain \
+            + self.offset(cond)[..., None, None]
+
+
+def biggan_snconv(c_in, c_out, k, bias=True, eps=1e-4):
+    return nn.utils.spectral_norm(nn.Conv2d(c_in, c_out, k, padding=k // 2, bias=bias), eps=eps)
+
+
+class BigGANRefBlock(nn.Module):
+    def __init__(self, c_in, c_out, cond_dim, up, n_stats, eps):
+        super().__init__()
+        mid = c_in // 4
+        self.up = up
+        sizes = ((c_in, mid, 1), (mid, mid, 3), (mid, mid, 3), (mid, c_out, 1))
+        for i, (a, b, k) in enumerate(sizes):
+            setattr(self, f"bn_{i}", BigGANRefBatchNorm(a, cond_dim, n_stats, eps))
+            setattr(self, f"conv_{i}", biggan_snconv(a, b, k, eps=eps))
+
+    def forward(self, x, cond, truncation):
+        h = self.conv_0(F.relu(self.bn_0(x, truncation, cond)))
+        h = F.relu(self.bn_1(h, truncation, cond))
+        if self.up:
+            h = F.interpolate(h, scale_factor=2, mode="nearest")
+        h = self.conv_1(h)
+        h = self.conv_2(F.relu(self.bn_2(h, truncation, cond)))
+        h = self.conv_3(F.relu(self.bn_3(h, truncation, cond)))
+        if x.shape[1] != h.shape[1]:
+            x = x[:, :x.shape[1] // 2]
+        if self.up:
+            x = F.interpolate(x, scale_factor=2, mode="nearest")
+        return h + x
+
+
+class BigGANRefAttention(nn.Module):
+    def __init__(self, ch, eps):
+        super().__init__()
+        self.snconv1x1_theta = biggan_snconv(ch, ch // 8, 1, bias=False, eps=eps)
+        self.snconv1x1_phi = biggan_snconv(ch, ch // 8, 1, bias=False, eps=eps)
+        self.snconv1x1_g = biggan_snconv(ch, ch // 2, 1, bias=False, eps=eps)
+        self.snconv1x1_o_conv = biggan_snconv(ch // 2, ch, 1, bias=False, eps=eps)
+        self.gamma = nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        _, ch, h, w = x.shape
+        theta = self.snconv1x1_theta(x).view(-1, ch // 8, h * w)
+        phi = F.max_pool2d(self.snconv1x1_phi(x), 2, 2).view(-1, ch // 8, h * w // 4)
+        attn = torch.softmax(torch.bmm(theta.permute(0, 2, 1), phi), dim=-1)
+        g = F.max_pool2d(self.snconv1x1_g(x), 2, 2).view(-1, ch // 2, h * w // 4)
+        out = torch.bmm(g, attn.permute(0, 2, 1)).view(-1, ch // 2, h, w)
+        return x + self.gamma * self.snconv1x1_o_conv(out)
+
+
+class BigGANRefGenerator(nn.Module):
+    def __init__(self, config):
+        super().__init__()
+        ch, cond_dim, eps = config["channel_width"], 2 * config["z_dim"], config["eps"]
+        self.ch = ch
+        self.gen_z = nn.utils.spectral_norm(nn.Linear(cond_dim, 4 * 4 * 16 * ch), eps=eps)
+        layers = []
+        for i, (up, m_in, m_out) in enumerate(config["layers"]):
+            if i == config["attention_layer_position"]:
+                layers.append(BigGANRefAttention(ch * m_in, eps))
+            layers.append(BigGANRefBlock(ch * m_in, ch * m_out, cond_dim, up, config["n_stats"], eps))
+        self.layers = nn.ModuleList(layers)
+        self.bn = BigGANRefBatchNorm(ch, n_stats=config["n_stats"], eps=eps, conditional=False)
+        self.conv_to_rgb = biggan_snconv(ch, ch, 3, eps=eps)
+
+    def forward(self, cond, truncation):
+        z = self.gen_z(cond).view(-1, 4, 4, 16 * self.ch).permute(0, 3, 1, 2).contiguous()
+        for layer in self.layers:
+            z = layer(z, cond, truncation) if isinstance(layer, BigGANRefBlock) else layer(z)
+        z = self.conv_to_rgb(F.relu(self.bn(z, truncation)))
+        return torch.tanh(z[:, :3])
+
+
+BIGGAN_TOY_CONFIG = {"output_dim": 32, "z_dim": 8, "class_embed_dim": 8, "channel_width": 4, "num_classes": 5,
+                     "layers": [[False, 16, 8], [True, 8, 4], [False, 4, 4], [True, 4, 2], [False, 2, 1], [True, 1, 1]],
+                     "attention_layer_position": 2, "eps": 1e-4, "n_stats": 3}
+
+
+class PretrainedBigGAN(nn.Module):
+    """pytorch_pretrained_biggan.BigGAN at toy size: `embeddings` (one-hot -> z_dim) + `generator`."""
+
+    def __init__(self, config=None, seed=0):
+        super().__init__()
+        self.config = dict(config or BIGGAN_TOY_CONFIG)
+        torch.manual_seed(seed)
+        self.embeddings = nn.Linear(self.config["num_classes"], self.config["z_dim"], bias=False)
+        self.generator = BigGANRefGenerator(self.config)
+        with torch.no_grad():
+            for name, buffer in self.named_buffers():  # distinct statistics for every truncation value
+                if name.endswith("running_means"):
+                    buffer.copy_(0.3 * torch.randn_like(buffer))
+                elif name.endswith("running_vars"):
+                    buffer.copy_(0.5 + torch.rand_like(buffer))
+            for module in self.modules():
+                if isinstance(module, BigGANRefAttention):
+                    module.gamma.fill_(0.7)
+                if isinstance(module, BigGANRefBatchNorm) and not module.conditional:
+                    module.weight.add_(0.2 * torch.randn_like(module.weight))
+            self.train()  # a few power iterations, as the conversion script runs one, so u, v are not random
+            cond = torch.randn(2, 2 * self.config["z_dim"])
+            for _ in range(3):
+                self.generator(cond, 1.0)
+        self.eval()
+
+    def forward(self, z, class_label, truncation):
+        return self.generator(torch.cat((z, self.embeddings(class_label)), dim=1), truncation)
+
+    def save_pretrained(self, folder: Path) -> Path:
+        """pytorch_model.bin (torch.save of the state dict) and config.json (to_json_string: sorted, indented)."""
+        folder.mkdir(parents=True, exist_ok=True)
+        torch.save(self.state_dict(), folder / "pytorch_model.bin")
+        (folder / "config.json").write_text(json.dumps(self.config, indent=2, sort_keys=True) + "\n")
+        return folder
+
+
+# ---- layouts that convention alone gets wrong: identified from evidence, or reported ------------------
+
+
+class DCGAN28(nn.Module):
+    """A DCGAN for 28x28: first kernel 7 (1 -> 7), then two kernel-4 stride-2 padding-1 stages (7 -> 14 -> 28)."""
+
+    def __init__(self, nz=8, ngf=4, nc=1):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 2, 7, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+
+    def forward(self, z):
+        return self.main(z)
+
+
+class DCGAN64(nn.Module):
+    """The pytorch/examples DCGAN at 64x64 (1 -> 4 -> 8 -> 16 -> 32 -> 64)."""
+
+    def __init__(self, nz=8, ngf=4, nc=3):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+
+    def forward(self, z):
+        return self.main(z)
+
+
+class LeakyDCGAN(ExamplesDCGAN):
+    """The pytorch/examples DCGAN with LeakyReLU(0.2) between stages (as many GAN tutorials write it)."""
+
+    def __init__(self, nz=8, ngf=4, nc=3):
+        super().__init__(nz, ngf, nc)
+        for i, m in enumerate(self.main):
+            if isinstance(m, nn.ReLU):
+                self.main[i] = nn.LeakyReLU(0.2)
+
+
+class ReLUMLP(nn.Module):
+    """A fully connected generator with ReLU and no normalisation: nothing in its file tells ReLU from LeakyReLU."""
+
+    def __init__(self, nz=8, hidden=(16, 32)):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(nz, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
+                                 nn.Linear(hidden[1], 784), nn.Tanh())
+
+    def forward(self, z):
+        return self.net(z).view(-1, 1, 28, 28)
+
+
+class MultiplyMLP(nn.Module):
+    """A class-conditional MLP whose label embedding multiplies the noise: h = z * emb[label]."""
+
+    def __init__(self, nz=8, n_classes=10, hidden=32):
+        super().__init__()
+        self.label_emb = nn.Embedding(n_classes, nz)
+        self.model = nn.Sequential(nn.Linear(nz, hidden), nn.LeakyReLU(0.2), nn.Linear(hidden, 784), nn.Tanh())
+
+    def forward(self, z, labels):
+        return self.model(z * self.label_emb(labels)).view(-1, 1, 28, 28)
+
+
+class MultiplyDCGAN(nn.Module):
+    """A class-conditional DCGAN whose label embedding multiplies z before the first transposed convolution."""
+
+    def __init__(self, nz=8, n_classes=4, ngf=4, nc=1):
+        super().__init__()
+        self.embed = nn.Embedding(n_classes, nz)
+        self.main = ExamplesDCGAN(nz, ngf, nc).main
+
+    def forward(self, z, labels):
+        return self.main(z * self.embed(labels)[:, :, None, None])
+
+
+class LabelFirstDCGAN(ConditionalDCGAN):
+    """The conditional DCGAN with the label embedding placed before z in the concatenation."""
+
+    def forward(self, z, labels):
+        return self.net(torch.cat([self.embed(labels)[:, :, None, None], z], dim=1))
+
+
+IDENTIFIED = [
+    Case("dcgan-28", DCGAN28, "dcgan", image_shape=(1, 28, 28)),
+    Case("dcgan-64", DCGAN64, "dcgan", image_shape=(3, 64, 64)),
+    Case("leaky-dcgan", LeakyDCGAN, "dcgan"),
+    Case("multiply-mlp", MultiplyMLP, "mlp", image_shape=(1, 28, 28), z_4d=False, n_classes=10),
+    Case("multiply-dcgan", MultiplyDCGAN, "dcgan", image_shape=(1, 32, 32), n_classes=4),
+    Case("label-first-dcgan", LabelFirstDCGAN, "dcgan", image_shape=(1, 32, 32), n_classes=5),
+]
+ASSUMED = {  # layout -> (the options that give the author's images, what is assumed without them)
+    "relu-mlp": (Case("relu-mlp", ReLUMLP, "mlp", image_shape=(1, 28, 28), z_4d=False), {"activation": "relu"}),
+}
+
+
+# ---- generators as Hub projects published them -------------------------------------------------------
+
+from collections import OrderedDict  # noqa: E402
+
+
+class HugGANDCGAN(nn.Module):
+    """huggingface/community-events HugGAN sprint DCGAN (modeling_dcgan.Generator): `model.N`, 64x64, no bias."""
+
+    def __init__(self, num_channels=3, latent_dim=8, hidden_size=4):
+        super().__init__()
+        h = hidden_size
+        self.model = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim, h * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(h * 8), nn.ReLU(True),
+            nn.ConvTranspose2d(h * 8, h * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(h * 4), nn.ReLU(True),
+            nn.ConvTranspose2d(h * 4, h * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(h * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(h * 2, h, 4, 2, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU(True),
+            nn.ConvTranspose2d(h, num_channels, 4, 2, 1, bias=False), nn.Tanh())
+
+    def forward(self, noise):  # (N, latent_dim, 1, 1) -> (N, C, 64, 64)
+        return self.model(noise)
+
+
+class GANZooGNet(nn.Module):
+    """facebookresearch/pytorch_GAN_zoo DCGAN GNet: `formatLayer`, then `main.batchNorm0`, `main.convTransposeI`,
+    `main.outlayer`; tanh with its DCGAN loss. Its models are never put in eval mode."""
+
+    def __init__(self, nz=8, dim_g=4, depth=2, dim_output=3):
+        super().__init__()
+        width = dim_g * 2 ** depth
+        self.formatLayer = nn.ConvTranspose2d(nz, width, 4, 1, 0, bias=False)
+        layers = [("batchNorm0", nn.BatchNorm2d(width)), ("relu0", nn.ReLU(True))]
+        for i in range(depth):
+            layers += [(f"convTranspose{i + 1}", nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False)),
+                       (f"batchNorm{i + 1}", nn.BatchNorm2d(width // 2)), (f"relu{i + 1}", nn.ReLU(True))]
+            width //= 2
+        layers.append(("outlayer", nn.ConvTranspose2d(dim_g, dim_output, 4, 2, 1, bias=False)))
+        self.main = nn.Sequential(OrderedDict(layers))
+
+    def forward(self, z):
+        return torch.tanh(self.main(self.formatLayer(z)))
+
+
+def pickled_as(cls: type, module: str, qualname: str) -> type:
+    """`cls` renamed so that a pickle names `module.qualname`, a module that does not exist here (as a
+    checkpoint written by another codebase does): unpickling it would have to import that codebase."""
+    cls.__module__, cls.__qualname__, cls.__name__ = module, qualname, qualname.rpartition(".")[2]
+    return cls
+
+
+def save_pickled_as(obj, path, modules: dict[str, type], legacy: bool = False) -> None:
+    """torch.save with `modules` ({"models.utils.config": BaseConfig}) importable only while saving."""
+    import sys
+    import types
+
+    added = []
+    for name, cls in modules.items():
+        parts = name.split(".")
+        for i in range(1, len(parts) + 1):
+            sub = ".".join(parts[:i])
+            if sub not in sys.modules:
+                sys.modules[sub] = types.ModuleType(sub)
+                added.append(sub)
+        setattr(sys.modules[name], cls.__name__, cls)
+    try:
+        torch.save(obj, path, _use_new_zipfile_serialization=not legacy)
+    finally:
+        for sub in added:
+            del sys.modules[sub]

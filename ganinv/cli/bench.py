@@ -38,10 +38,12 @@ from typing import Any, Optional
 
 import click
 
+from ganinv import trust
 from ganinv.atomic import write_json, write_text
 from ganinv.cli.main import cli
 from ganinv.cli.options import parse_key_values
 from ganinv.errors import RunError
+from ganinv.outputs import check_writable
 
 try:
     import tomllib
@@ -49,6 +51,10 @@ except ModuleNotFoundError:  # Python 3.10
     import tomli as tomllib
 
 VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
+
+
+class StageFailed(RunError):
+    """A stage whose command failed with its own one-line error, already printed."""
 
 
 @dataclass
@@ -75,18 +81,49 @@ def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
     try:
         data = tomllib.loads(path.read_text())
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise RunError(f"cannot read recipe {path}: {exc}") from None
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise RunError(f"cannot read recipe {path} ({exc}); fix its TOML syntax") from None
     if not data.get("stages"):
         raise RunError(f"recipe {path} has no [[stages]]; a benchmark recipe lists the commands to run")
+    if not isinstance(data["stages"], list) or not all(isinstance(stage, dict) for stage in data["stages"]):
+        raise RunError(f"recipe {path}: stages must be [[stages]] tables; write each as [[stages]] with name and run")
     try:
         stages = [Stage(**stage) for stage in data["stages"]]
     except TypeError as exc:
         raise RunError(f"recipe {path}: bad [[stages]] entry ({exc}); keys are name, run, json, creates, optional") from None
+    for stage in stages:
+        check_stage(stage, path)
     report = data.get("report", {})
+    expect(isinstance(data.get("vars", {}), dict), path, "vars", "a [vars] table of NAME = value")
+    expect(isinstance(report, dict), path, "report", "a [report] table")
+    columns, rows = report.get("columns", []), report.get("rows", [])
+    expect(isinstance(columns, list), path, "report.columns", "a list of column titles")
+    expect(isinstance(rows, list) and all(isinstance(row, list) for row in rows), path, "report.rows",
+           "a list of rows, each a list of cells")
+    for key in ("title", "notes"):
+        expect(isinstance(data.get(key, ""), str), path, key, "a string")
     return Recipe(path, data.get("title", path.stem), data.get("notes", ""),
-                  {key: str(value) for key, value in data.get("vars", {}).items()}, stages,
-                  report.get("columns", []), report.get("rows", []))
+                  {key: str(value) for key, value in data.get("vars", {}).items()}, stages, columns, rows)
+
+
+def expect(ok: bool, path: Path, key: str, what: str) -> None:
+    if not ok:
+        raise RunError(f"recipe {path}: {key} must be {what}; fix the recipe")
+
+
+def check_stage(stage: Stage, path: Path) -> None:
+    """The value types of a [[stages]] entry, and that its command is a ganinv command."""
+    where = f"stages entry {stage.name!r}"
+    expect(isinstance(stage.name, str) and stage.name != "", path, f"{where}: name", "a non-empty string")
+    expect(isinstance(stage.run, list) and len(stage.run) > 0 and all(isinstance(a, str) for a in stage.run), path,
+           f"{where}: run", 'a list of strings, the ganinv command line (e.g. ["probe", "--train", "{out}/a"])')
+    for key in ("json", "optional"):
+        expect(isinstance(getattr(stage, key), bool), path, f"{where}: {key}", "true or false")
+    expect(stage.creates is None or isinstance(stage.creates, str), path, f"{where}: creates", "a path string")
+    known = set(cli.list_commands(click.Context(cli)))
+    if stage.run[0] not in known:
+        raise RunError(f"recipe {path}: {where} runs {stage.run[0]!r}, not a ganinv command; "
+                       f"use one of {', '.join(sorted(known))}")
 
 
 def substitute(text: str, values: dict[str, str]) -> str:
@@ -124,10 +161,11 @@ def run_stage(stage: Stage, values: dict[str, str]) -> dict[str, Any]:
         with contextlib.redirect_stdout(stdout):
             cli.main(args=argv, prog_name="ganinv", standalone_mode=False)
     except click.ClickException as exc:  # a usage error in the recipe's command line
-        raise RunError(f"stage {stage.name!r} ({record['command']}): {exc.format_message()}") from None
+        raise RunError(f"stage {stage.name!r} ({record['command']}): {exc.format_message()}; fix the stage's "
+                       "run line in the recipe") from None
     except SystemExit as exc:  # a GaninvError, already printed as `Error: ...`
         if exc.code:
-            raise RunError(f"stage {stage.name!r} failed (its error is above): {record['command']}") from None
+            raise StageFailed(f"stage {stage.name!r} failed (its error is above): {record['command']}") from None
     record["seconds"] = round(time.perf_counter() - start, 1)
     if not stage.json:
         sys.stderr.write(stdout.getvalue())
@@ -148,16 +186,26 @@ def host() -> dict[str, Any]:
             "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
 
 
-def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str]] = None) -> dict[str, Any]:
-    """Run every stage in order, then write `bench.json` and `bench.md` in `out`."""
+def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str]] = None,
+              trust_remote_code: bool = False) -> dict[str, Any]:
+    """Run every stage in order, then write `bench.json` and `bench.md` in `out`.
+
+    The stages' command lines come from a file, so they may not choose code to run (a `module:callable`
+    generator, a program, a full pickle) unless `trust_remote_code`, the user's own flag (ganinv.trust).
+    """
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     values = resolve_vars({**recipe.vars, **(overrides or {}), "out": str(out)})
+    for stage in recipe.stages:  # unknown {variables} fail here, before the folder is made
+        for text in [*stage.run, stage.creates or ""]:
+            substitute(text, values)
+    check_writable(out, folder=True)
+    out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     stages = []
     for stage in recipe.stages:
         try:
-            stages.append(run_stage(stage, values))
+            with trust.commands_from_file(f"the benchmark recipe {recipe.path}", trusted=trust_remote_code):
+                stages.append(run_stage(stage, values))
         except RunError as exc:
             if not stage.optional:
                 raise
@@ -209,15 +257,23 @@ def render_report(recipe: Recipe, summary: dict[str, Any]) -> str:
               help="Output folder, {out} in the recipe (default: runs/RECIPE-NAME).")
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a recipe variable, repeatable (e.g. --set root=data/mnist).")
-def bench(recipe, out, overrides):
+@click.option("--trust-remote-code", is_flag=True, default=False,
+              help="Let the recipe's commands load generators that are code (module:callable, programs, full "
+                   "pickles). Only for recipes you trust; a --trust-remote-code inside a stage counts for nothing.")
+def bench(recipe, out, overrides, trust_remote_code):
     """Run the ganinv commands a benchmark recipe lists; write bench.json and a markdown table."""
-    loaded = load_recipe(recipe)
-    out = Path(out) if out else Path("runs") / loaded.path.stem
     try:
         values = parse_key_values(overrides)
     except click.BadParameter as exc:
         exc.param_hint = "--set"
         raise
-    summary = run_bench(loaded, out, values)
+    loaded = load_recipe(recipe)
+    out = Path(out) if out else Path("runs") / loaded.path.stem
+    check_writable(out, folder=True)
+    try:
+        summary = run_bench(loaded, out, values, trust_remote_code=trust_remote_code)
+    except StageFailed as exc:  # the stage printed its `Error:` line; one is enough
+        click.echo(f"[bench] {exc}", err=True)
+        sys.exit(exc.exit_code)
     click.echo(summary["report"], nl=False)
     click.echo(f"\nwrote {out / 'bench.json'} and {out / 'bench.md'}")

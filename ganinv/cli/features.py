@@ -9,7 +9,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from pathlib import Path
 from typing import Optional
@@ -17,14 +16,17 @@ from typing import Optional
 import click
 
 from ganinv import probes
-from ganinv.cli.options import device_option, image_options, resolve_device
+from ganinv.atomic import json_text
+from ganinv.cli.options import artifact_generator_options, device_option, image_options, resolve_device
 from ganinv.data import ImageSet, fit_to_shape, load_images
 from ganinv.errors import DataError, GaninvError
 from ganinv.features import FeatureSet, inverter_features, load_features, pixel_features, save_features
 from ganinv.inverter import Inverter
+from ganinv.outputs import check_writable
 
 
 def encoder_options(func):
+    func = artifact_generator_options(func)
     func = device_option(func)
     func = click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
                         help="Images encoded per batch.")(func)
@@ -32,8 +34,9 @@ def encoder_options(func):
                         help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id.")(func)
 
 
-def read_images(images: str, root: Optional[str], split: str, limit: Optional[int]) -> ImageSet:
-    image_set = load_images(images, root=root, split=split, limit=limit)
+def read_images(images: str, root: Optional[str], split: str, limit: Optional[int],
+                input_range: Optional[tuple[float, float]] = None) -> ImageSet:
+    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     click.echo(f"read {len(image_set)} images of shape {tuple(image_set.images.shape[1:])} from {images}", err=True)
     return image_set
 
@@ -60,17 +63,21 @@ def describe(features: FeatureSet) -> str:
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Features file to write (safetensors; .npz when it ends in .npz).")
 @click.option("--npz", is_flag=True, default=False, help="Write NumPy .npz (the --out suffix becomes .npz).")
-def features(images, root, split, limit, inverter, batch_size, device, raw_pixels, out, npz):
+def features(images, root, split, limit, input_range, inverter, batch_size, device, raw_pixels, out, npz, generator,
+             trust_remote_code):
     """Encoder means (mu_z, mu_c, softmax(logits_d)) of every image, one row each, with its label and name."""
     if (inverter is None) == (not raw_pixels):
         raise GaninvError("give exactly one of --inverter RUN_OR_HUB_ID (encoder features) and --raw-pixels")
-    image_set = read_images(images, root, split, limit)
+    out = check_writable(Path(out).with_suffix(".npz") if npz else out, folder=False)
+    image_set = read_images(images, root, split, limit, input_range)
     if raw_pixels:
         result = pixel_features(image_set)
     else:
-        result = encode(Inverter.load(inverter, device=resolve_device(device)), image_set, batch_size)
+        model = Inverter.load(inverter, device=resolve_device(device), generator=generator,
+                              trust_remote_code=trust_remote_code)
+        result = encode(model, image_set, batch_size)
     result.meta = {"images": images, "split": split, "limit": limit, "inverter": inverter}
-    path = save_features(result, Path(out).with_suffix(".npz") if npz else out)
+    path = save_features(result, out)
     click.echo(f"wrote {path}: {describe(result)}")
 
 
@@ -104,13 +111,17 @@ def probe(train_path, test_path, classifiers, k, seed, as_json):
     for name in names:
         click.echo(f"training {name} on {describe(train)}", err=True)
         start = time.perf_counter()
-        accuracy[name] = probes.probe_accuracy(name, train.features, train.labels, test.features, test.labels, config)
+        try:
+            accuracy[name] = probes.probe_accuracy(name, train.features, train.labels, test.features, test.labels,
+                                                   config)
+        except DataError as exc:
+            raise DataError(f"--train {train_path}, --test {test_path}: {exc}") from None
         seconds[name] = round(time.perf_counter() - start, 2)
     result = {"train": str(train_path), "test": str(test_path), "n_train": len(train), "n_test": len(test),
               "layout": train.layout, "accuracy_pct": {name: round(100 * a, 2) for name, a in accuracy.items()},
               "seconds": seconds}
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json_text(result, indent=2))
         return
     click.echo(f"{'classifier':<12}{'accuracy':>10}{'seconds':>10}")
     for name in names:
@@ -123,7 +134,8 @@ def probe(train_path, test_path, classifiers, k, seed, as_json):
 @click.option("--features", "features_path", type=click.Path(dir_okay=False), default=None,
               help="A features file holding the code posterior softmax(logits_d), instead of --inverter IMAGES.")
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print the results as JSON.")
-def cluster_accuracy(images, root, split, limit, inverter, batch_size, device, features_path, as_json):
+def cluster_accuracy(images, root, split, limit, input_range, inverter, batch_size, device, features_path, as_json,
+                     generator, trust_remote_code):
     """Unsupervised accuracy of argmax q(d|x) against labels, best one-to-one assignment (SS-AVL Table 1)."""
     if (features_path is None) == (inverter is None) or (inverter is not None and images is None):
         raise GaninvError("give either --inverter RUN_OR_HUB_ID IMAGES or --features FILE")
@@ -135,11 +147,12 @@ def cluster_accuracy(images, root, split, limit, inverter, batch_size, device, f
                             "it needs features of an inverter whose generator has a categorical code")
     else:
         source = inverter
-        model = Inverter.load(inverter, device=resolve_device(device))
+        model = Inverter.load(inverter, device=resolve_device(device), generator=generator,
+                              trust_remote_code=trust_remote_code)
         if not model.spec.n_classes:
             raise GaninvError(f"the generator of {inverter} has no categorical code d (n_classes = 0), so there "
                               "is no q(d|x) to cluster with; use `ganinv probe` for supervised accuracy")
-        feats = encode(model, read_images(images, root, split, limit), batch_size)
+        feats = encode(model, read_images(images, root, split, limit, input_range), batch_size)
     if feats.labels is None:
         raise DataError("the images have no labels to score clusters against; use a dataset or class folders")
     clusters = feats.part("d").argmax(dim=1).numpy()  # (N,) argmax q(d|x)
@@ -151,7 +164,7 @@ def cluster_accuracy(images, root, split, limit, inverter, batch_size, device, f
               "n_classes": len(set(labels.tolist())),
               "cluster_to_label": {str(c): label for c, label in sorted(mapping.items())}}
     if as_json:
-        click.echo(json.dumps(result, indent=2))
+        click.echo(json_text(result, indent=2))
         return
     click.echo(f"cluster accuracy {result['accuracy_pct']:.2f}% on {result['n']} images "
                f"({result['clusters_used']} of {result['n_clusters']} clusters used, {result['n_classes']} classes)")

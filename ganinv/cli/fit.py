@@ -11,6 +11,9 @@ import click
 from click.core import ParameterSource
 
 from ganinv.cli.options import device_option, generator_options, parse_key_values, seed_option
+from ganinv.augment import AugmentConfig
+from ganinv.config_checks import click_type, known_options, saved_options
+from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError, RunError
 from ganinv.fit import FitConfig, load_recipe
 from ganinv.fit import fit as run_fit
@@ -23,47 +26,55 @@ FIT_FLAGS = {"generator", "arch", "trust_remote_code", "steps", "batch_size", "l
              "eval_root", "eval_limit"}
 DREAMING_FLAGS = {"beta", "sigma_x", "lambda_mi", "lambda_z"}
 DEFAULTS = FitConfig()
-RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flags that may change on --resume
+# flags that may be given with --resume (--generator only to name the run's own generator, see ganinv.trust)
+RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub", "trust_remote_code", "generator"}
 
 
 @click.command("fit")
 @generator_options
 @click.option("--recipe", type=click.Path(dir_okay=False), default=None,
               help="TOML file of fit options (FitConfig fields, [dreaming] and [augment] tables); flags override it.")
-@click.option("--steps", type=int, default=DEFAULTS.steps, show_default=True, help="Dreaming steps.")
-@click.option("--batch-size", type=int, default=DEFAULTS.batch_size, show_default=True,
+@click.option("--steps", type=click_type(FitConfig, "steps"),
+              default=DEFAULTS.steps, show_default=True, help="Dreaming steps.")
+@click.option("--batch-size", type=click_type(FitConfig, "batch_size"), default=DEFAULTS.batch_size, show_default=True,
               help="Dreamed samples per step (per process).")
-@click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True,
+@click.option("--lr", type=click_type(FitConfig, "lr"), default=DEFAULTS.lr, show_default=True,
               help="Adam learning rate (after warm-up; cosine decay).")
-@click.option("--beta", type=float, default=DEFAULTS.dreaming.beta, show_default=True,
+@click.option("--beta", type=click_type(DreamingConfig, "beta"), default=DEFAULTS.dreaming.beta, show_default=True,
               help="Weight of the KL terms (SS-AVL Eq. 27).")
-@click.option("--sigma-x", type=float, default=DEFAULTS.dreaming.sigma_x, show_default=True,
+@click.option("--sigma-x", type=click_type(DreamingConfig, "sigma_x"),
+              default=DEFAULTS.dreaming.sigma_x, show_default=True,
               help="Observation noise std on the [-1,1] scale of the reconstruction term.")
-@click.option("--lambda-mi", type=float, default=DEFAULTS.dreaming.lambda_mi, show_default=True,
+@click.option("--lambda-mi", type=click_type(DreamingConfig, "lambda_mi"),
+              default=DEFAULTS.dreaming.lambda_mi, show_default=True,
               help="Code-recovery weight (SPEC 2.6).")
-@click.option("--lambda-z", type=float, default=DEFAULTS.dreaming.lambda_z, show_default=True,
+@click.option("--lambda-z", type=click_type(DreamingConfig, "lambda_z"),
+              default=DEFAULTS.dreaming.lambda_z, show_default=True,
               help="Noise-recovery weight (SPEC 2.6).")
-@click.option("--prior-scale", type=float, default=DEFAULTS.prior_scale, show_default=True,
+@click.option("--prior-scale", type=click_type(FitConfig, "prior_scale"),
+              default=DEFAULTS.prior_scale, show_default=True,
               help="Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents.")
-@click.option("--augment", type=click.FloatRange(0, 1), default=DEFAULTS.augment.probability, show_default=True,
+@click.option("--augment", type=click_type(AugmentConfig, "probability"),
+              default=DEFAULTS.augment.probability, show_default=True,
               help="Fraction of dreamed images perturbed off the generator's manifold (0: none); see ganinv.augment.")
-@click.option("--width", type=int, default=DEFAULTS.width, show_default=True,
+@click.option("--width", type=click_type(FitConfig, "width"), default=DEFAULTS.width, show_default=True,
               help="Encoder width (first conv channels).")
-@click.option("--hidden", type=int, default=DEFAULTS.hidden, show_default=True,
+@click.option("--hidden", type=click_type(FitConfig, "hidden"), default=DEFAULTS.hidden, show_default=True,
               help="Encoder features before the heads.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: runs/<generator>-<timestamp>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--eval-every", type=int, default=DEFAULTS.eval_every, show_default=True,
+@click.option("--eval-every", type=click_type(FitConfig, "eval_every"), default=DEFAULTS.eval_every, show_default=True,
               help="Steps between evaluations and grids.")
-@click.option("--checkpoint-every", type=int, default=DEFAULTS.checkpoint_every, show_default=True,
+@click.option("--checkpoint-every", type=click_type(FitConfig, "checkpoint_every"),
+              default=DEFAULTS.checkpoint_every, show_default=True,
               help="Steps between checkpoints.")
-@click.option("--log-every", type=int, default=DEFAULTS.log_every, show_default=True,
+@click.option("--log-every", type=click_type(FitConfig, "log_every"), default=DEFAULTS.log_every, show_default=True,
               help="Steps between metrics records.")
 @click.option("--eval-real", default=None,
               help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.")
 @click.option("--eval-root", type=click.Path(file_okay=False), default=None, help="Dataset root for --eval-real.")
-@click.option("--eval-limit", type=int, default=DEFAULTS.eval_limit, show_default=True,
+@click.option("--eval-limit", type=click_type(FitConfig, "eval_limit"), default=DEFAULTS.eval_limit, show_default=True,
               help="First N real test images.")
 @seed_option
 @device_option
@@ -83,14 +94,24 @@ def fit(ctx: click.Context, **params) -> None:
             raise RunError("--resume needs --out, the run folder to continue")
         changed = sorted(given - RESUMABLE)
         if changed:
-            raise RunError(f"--resume continues a run with its saved options; drop {', '.join(changed)} "
-                           "(only --steps and --device may change)")
-        saved = Run(params["out"]).reopen()["fit"]
-        values = {**saved, **{name: params[name] for name in given & {"steps", "device"}}}
+            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
+            raise RunError(f"--resume continues a run with its saved options; drop {flags} (only --steps, --device, "
+                           "--quiet, --push-to-hub and --trust-remote-code may be given)")
+        saved = saved_options(Run(params["out"]), "fit")
+        if "generator" in given and params["generator"] != saved.get("generator"):
+            raise RunError(f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
+                           f"{params['generator']} or start a new run")
+        values = {**saved, **{name: params[name] for name in given & {"steps", "device"}},
+                  "trust_remote_code": params["trust_remote_code"]}  # this command's flag; never a saved one
+        origin = None if "generator" in given else f"the run's {Path(params['out']) / 'config.json'}"
     else:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}
-        dreaming = dict(values.pop("dreaming", {}) or {})
-        augment = dict(values.pop("augment", {}) or {})
+        if "trust_remote_code" in values:
+            raise RunError(f"the recipe {params['recipe']} sets trust_remote_code, but only the command line can "
+                           "grant it: remove it from the recipe and pass --trust-remote-code if you trust the code")
+        origin = (f"the recipe {params['recipe']}" if "generator" in values and "generator" not in given else None)
+        dreaming = known_options(DreamingConfig, values.pop("dreaming", {}), "[dreaming]")
+        augment = known_options(AugmentConfig, values.pop("augment", {}), "[augment]")
         values.update({name: params[name] for name in given & FIT_FLAGS})
         dreaming.update({name: params[name] for name in given & DREAMING_FLAGS})
         if "augment" in given:
@@ -100,7 +121,7 @@ def fit(ctx: click.Context, **params) -> None:
         values = {"generator": params["generator"], **values, "dreaming": dreaming, "augment": augment}
     config = FitConfig.from_dict(values)
     out = params["out"] or default_out(config.generator)
-    result = run_fit(config, out, resume=params["resume"], quiet=params["quiet"])
+    result = run_fit(config, out, resume=params["resume"], quiet=params["quiet"], generator_origin=origin)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         return
     if params["push_to_hub"]:

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import json
+import math
 from pathlib import Path
 
 import click
 
-from ganinv.cli.options import device_option, image_options, resolve_device
+from ganinv.cli.options import artifact_generator_options, device_option, image_options, resolve_device
+from ganinv.errors import GaninvError
+from ganinv.outputs import check_writable
 
 
 @click.command("invert")
 @click.option("--inverter", "inverter_source", required=True,
               help="A fit's run folder, an inverter artifact folder, or a Hub repo id (hub:owner/name).")
+@artifact_generator_options
 @image_options(required=True)
 @click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for the results.")
 @click.option("--refine", "refine_steps", type=click.IntRange(min=0), default=0, show_default=True,
@@ -22,12 +25,12 @@ from ganinv.cli.options import device_option, image_options, resolve_device
               help="Where --refine starts: the encoder's answer, or z = 0 (optimisation-only inversion).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images per batch.")
 @device_option
-def invert(inverter_source, images, root, split, limit, out, refine_steps, refine_lr, start, batch_size,
-           device) -> None:
+def invert(inverter_source, images, root, split, limit, input_range, out, refine_steps, refine_lr, start, batch_size,
+           device, generator, trust_remote_code) -> None:
     """Invert IMAGES (a folder, image files, .npz/.safetensors, or mnist/fashion-mnist with --root)."""
     from safetensors.torch import save_file
 
-    from ganinv.atomic import atomic_path, write_json
+    from ganinv.atomic import atomic_path, json_text, write_json
     from ganinv.data import fit_to_shape, load_images
     from ganinv.images import save_side_by_side
     from ganinv.invert import invert as run_invert
@@ -35,8 +38,14 @@ def invert(inverter_source, images, root, split, limit, out, refine_steps, refin
 
     if start == "zero" and refine_steps == 0:
         raise click.BadParameter("--start zero optimises from z = 0 and needs --refine N", param_hint="--start")
-    inverter = Inverter.load(inverter_source, device=resolve_device(device))
-    data = load_images(images, root=root, split=split, limit=limit)
+    if not (math.isfinite(refine_lr) and refine_lr > 0):
+        raise GaninvError(f"--refine-lr must be a finite number > 0, got {refine_lr}; give e.g. --refine-lr 0.1")
+    check_writable(out, folder=True)
+    inverter = Inverter.load(inverter_source, device=resolve_device(device), generator=generator,
+                             trust_remote_code=trust_remote_code)
+    data = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+    if len(data) == 0:
+        raise GaninvError(f"{images} holds no images; give at least one image to invert")
     x, warning = fit_to_shape(data.images, inverter.spec.image_shape)
     if warning:
         click.echo(f"warning: {warning}", err=True)
@@ -58,4 +67,4 @@ def invert(inverter_source, images, root, split, limit, out, refine_steps, refin
         columns.append(result.reconstructions[:32])
     save_side_by_side(columns, out / "grid.png")
     write_json(out / "metrics.json", result.metrics)
-    click.echo(json.dumps({"out": str(out), **result.metrics}, indent=2))
+    click.echo(json_text({"out": str(out), **result.metrics}, indent=2))

@@ -6,21 +6,22 @@
 
 from __future__ import annotations
 
-import json
 import math
 import time
+import warnings
 from typing import Optional
 
 import click
 import torch
 
-from ganinv.atomic import atomic_path
-from ganinv.cli.options import device_option, image_options, resolve_device, seed_option
+from ganinv.atomic import atomic_path, json_text
+from ganinv.cli.options import artifact_generator_options, device_option, image_options, resolve_device, seed_option
 from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
-from ganinv.loglik import LogLikelihood, bits_per_dim, fit_sigma, log_likelihood
+from ganinv.loglik import LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
+from ganinv.outputs import check_writable
 
 LABELS = {"elbo": "ELBO (SS-AVL Eq. 18)", "surrogate": "surrogate LL (SS-AVL Table 4: -SSE[0,1] - KL)",
           "kl": "KL(q || prior)", "mse_sum": "MSE (SSE on [0,1] of G(mean))"}
@@ -92,18 +93,28 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
               help="Images encoded together (the Monte Carlo draws depend on it).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2048, show_default=True,
               help="Images per generator call; bounds the memory whatever k is.")
+@artifact_generator_options
 @device_option
 @seed_option
-def loglik(images, root, split, limit, inverter_source, generated, k_text, sigma_x, fit_sigma_flag, fit_n, out,
-           as_json, batch_size, chunk_size, device, seed):
+def loglik(images, root, split, limit, input_range, inverter_source, generated, k_text, sigma_x, fit_sigma_flag,
+           fit_n, out, as_json, batch_size, chunk_size, device, seed, generator, trust_remote_code):
     """ELBO and importance-weighted bounds on log p(x) per image (SS-AVL Proposition 3, SPEC section 3)."""
     ks = parse_ks(k_text)
     if (images is None) == (generated is None):
         raise GaninvError("give either IMAGES (a dataset, folder or file) or --generated N, not both or neither")
     if fit_sigma_flag and sigma_x is not None:
         raise GaninvError("--sigma-x and --fit-sigma exclude each other; give one")
+    if sigma_x is not None and not math.isfinite(sigma_x):
+        raise GaninvError(f"--sigma-x must be a finite number > 0, got {sigma_x}; give e.g. --sigma-x 0.1")
+    if out is not None:
+        check_writable(out, folder=False)
     device = resolve_device(device)
-    inverter = Inverter.load(inverter_source, device=device)
+    inverter = Inverter.load(inverter_source, device=device, generator=generator, trust_remote_code=trust_remote_code)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        batch_size = plan_batch(inverter, ks, batch_size)  # refuses a k whose samples cannot fit in memory
+    for warning in caught:
+        click.echo(f"Warning: {warning.message}", err=True)
     rng = torch.Generator(device=device).manual_seed(seed)
 
     labels, names = None, []
@@ -111,7 +122,9 @@ def loglik(images, root, split, limit, inverter_source, generated, k_text, sigma
         _, x = inverter.generator.sample(generated, generator=rng)
         images_from = f"the generator ({generated} samples, seed {seed})"
     else:
-        image_set = load_images(images, root=root, split=split, limit=limit)
+        image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+        if len(image_set) == 0:
+            raise GaninvError(f"{images} holds no images; give at least one image to score")
         x, warning = fit_to_shape(image_set.images, inverter.spec.image_shape)
         if warning:
             click.echo(f"Warning: {warning}", err=True)
@@ -133,14 +146,14 @@ def loglik(images, root, split, limit, inverter_source, generated, k_text, sigma
 
     if out is not None:
         with atomic_path(out) as tmp:
-            tmp.write_text("".join(json.dumps(r) + "\n" for r in image_records(result, labels, names)))
+            tmp.write_text("".join(json_text(r) + "\n" for r in image_records(result, labels, names)))
     stats = result.summary()
     summary = {"inverter": inverter_source, "images_from": images_from, "images": len(result), "k": ks,
                "sigma_x": sigma_x, "sigma_x_from": sigma_from, "seed": seed, "device": str(device),
                "seconds": seconds, "images_per_s": len(result) / seconds,
                "stats": {name: {key: finite_or_none(v) for key, v in stat.items()} for name, stat in stats.items()}}
     if as_json:
-        click.echo(json.dumps(summary, indent=2))
+        click.echo(json_text(summary, indent=2))
     else:
         print_table(summary, stats)
 

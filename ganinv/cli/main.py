@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import os
 import sys
+import warnings
 
 import click
 
@@ -45,18 +46,58 @@ class LazyGroup(click.Group):
         return getattr(importlib.import_module(module_name), attr)
 
     def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except GaninvError as exc:
-            if os.environ.get("GANINV_DEBUG"):
-                raise
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(exc.exit_code)
-        except KeyboardInterrupt:
-            if os.environ.get("GANINV_DEBUG"):
-                raise
-            click.echo("Interrupted; a fit resumes from its last checkpoint with --resume.", err=True)
-            sys.exit(130)
+        debug = bool(os.environ.get("GANINV_DEBUG"))
+        with warnings.catch_warnings():
+            warnings.showwarning = show_warning
+            try:
+                return super().invoke(ctx)
+            except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
+                raise  # click's own: usage errors print `Error: ...` with exit code 2
+            except GaninvError as exc:
+                if debug:
+                    raise
+                fail(str(exc), exc.exit_code)
+            except KeyboardInterrupt:
+                if debug:
+                    raise
+                click.echo("Interrupted; a fit resumes from its last checkpoint with --resume.", err=True)
+                sys.exit(130)
+            except (MemoryError, torch_out_of_memory()) as exc:
+                if debug:
+                    raise
+                fail(f"out of memory ({first_line(exc)}); lower --batch-size (or --chunk-size, --k), or use a "
+                     "machine with more memory", 2)
+            except OSError as exc:  # the machine's refusals: a full disk, a read-only or missing folder
+                if debug:
+                    raise
+                where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+                fail(f"{exc.strerror or first_line(exc)}{where}; check the path, its permissions and the free space", 2)
+            except Exception as exc:  # a bug in ganinv, not the user's input: still one line, and how to report it
+                if debug:
+                    raise
+                fail(f"internal error, {type(exc).__name__}: {first_line(exc)}. This is a bug in ganinv; rerun with "
+                     "GANINV_DEBUG=1 for the traceback and report it", 1)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"Error: {' '.join(message.split())}", err=True)  # one line, whatever the message held
+    sys.exit(code)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one `Warning: ...` line on stderr, without the source line Python adds."""
+    click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
+
+
+def torch_out_of_memory() -> type:
+    """torch's out-of-memory error, without importing torch for commands that do not need it."""
+    torch = sys.modules.get("torch")
+    return getattr(torch, "OutOfMemoryError", MemoryError) if torch is not None else MemoryError
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,20 +8,22 @@
 from __future__ import annotations
 
 import dataclasses
-import json
+import functools
 from pathlib import Path
 
 import click
 from click.core import ParameterSource
 
-from ganinv.cli.options import (device_option, generator_options, image_options, parse_key_values, resolve_device,
+from ganinv.atomic import json_text
+from ganinv.cli.options import (artifact_generator_options, device_option, generator_options, image_options, parse_key_values, resolve_device,
                                 seed_option)
+from ganinv.config_checks import click_type
 from ganinv.data import fit_to_shape, load_images
 from ganinv.errors import GaninvError
-from ganinv.mvae.dropout import KINDS
 from ganinv.mvae.train import MVAEConfig
 
 DEFAULTS = MVAEConfig()
+MVAE_TYPE = functools.partial(click_type, MVAEConfig)  # the click type of an MVAEConfig field
 
 
 @click.group("mvae")
@@ -36,33 +38,34 @@ def mvae() -> None:
                    "or file. Without it the MVAE sits atop --generator and learns from its samples only.")
 @click.option("--root", type=click.Path(file_okay=False), default=None,
               help="Folder with the dataset's original files, for --data and --eval-real.")
-@click.option("--split", type=click.Choice(["train", "test"]), default=DEFAULTS.split, show_default=True,
+@click.option("--split", type=MVAE_TYPE("split"), default=DEFAULTS.split, show_default=True,
               help="Split of --data.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="Train on the first N images of --data.")
-@click.option("--components", type=click.IntRange(min=1), default=DEFAULTS.n_components, show_default=True,
+@click.option("--limit", type=MVAE_TYPE("limit"), default=None, help="Train on the first N images of --data.")
+@click.option("--components", type=MVAE_TYPE("n_components"), default=DEFAULTS.n_components, show_default=True,
               help="Number of components K before selection.")
-@click.option("--latent-dim", type=click.IntRange(min=1), default=DEFAULTS.latent_dim, show_default=True,
+@click.option("--latent-dim", type=MVAE_TYPE("latent_dim"), default=DEFAULTS.latent_dim, show_default=True,
               help="Size of each component's latent z_i.")
-@click.option("--s-dim", type=click.IntRange(min=1), default=DEFAULTS.s_dim, show_default=True,
+@click.option("--s-dim", type=MVAE_TYPE("s_dim"), default=DEFAULTS.s_dim, show_default=True,
               help="Size of the mixed latent s of a standalone MVAE (atop a generator: its latent size).")
-@click.option("--width", type=click.IntRange(min=1), default=DEFAULTS.width, show_default=True,
+@click.option("--width", type=MVAE_TYPE("width"), default=DEFAULTS.width, show_default=True,
               help="Channels of each encoder's first convolution.")
-@click.option("--hidden", type=click.IntRange(min=1), default=DEFAULTS.hidden, show_default=True,
+@click.option("--hidden", type=MVAE_TYPE("hidden"), default=DEFAULTS.hidden, show_default=True,
               help="Encoder features before the heads.")
-@click.option("--dropout", type=click.Choice(KINDS), default=DEFAULTS.dropout, show_default=True,
+@click.option("--dropout", type=MVAE_TYPE("dropout"), default=DEFAULTS.dropout, show_default=True,
               help="Component dropout: gs (Gumbel-softmax), gau (variational Gaussian), bernoulli, none.")
 @click.option("--per-component-p", is_flag=True, default=False,
               help="Learn one dropout rate per component instead of one tied rate.")
-@click.option("--beta", type=float, default=DEFAULTS.beta, show_default=True, help="Weight of the dHSIC term.")
-@click.option("--lambda-s", type=float, default=DEFAULTS.lambda_s, show_default=True,
+@click.option("--beta", type=MVAE_TYPE("beta"), default=DEFAULTS.beta, show_default=True,
+              help="Weight of the dHSIC term.")
+@click.option("--lambda-s", type=MVAE_TYPE("lambda_s"), default=DEFAULTS.lambda_s, show_default=True,
               help="Atop a generator: weight of ||s - true latent||^2.")
-@click.option("--steps", type=click.IntRange(min=1), default=DEFAULTS.steps, show_default=True, help="Adam steps.")
-@click.option("--batch-size", type=click.IntRange(min=2), default=DEFAULTS.batch_size, show_default=True,
+@click.option("--steps", type=MVAE_TYPE("steps"), default=DEFAULTS.steps, show_default=True, help="Adam steps.")
+@click.option("--batch-size", type=MVAE_TYPE("batch_size"), default=DEFAULTS.batch_size, show_default=True,
               help="Images per step.")
-@click.option("--lr", type=float, default=DEFAULTS.lr, show_default=True, help="Adam learning rate.")
+@click.option("--lr", type=MVAE_TYPE("lr"), default=DEFAULTS.lr, show_default=True, help="Adam learning rate.")
 @click.option("--eval-real", default=None,
               help="Real images whose reconstruction error is reported (test split); default: --data.")
-@click.option("--eval-limit", type=click.IntRange(min=1), default=DEFAULTS.eval_limit, show_default=True,
+@click.option("--eval-limit", type=MVAE_TYPE("eval_limit"), default=DEFAULTS.eval_limit, show_default=True,
               help="Evaluate on the first N of them.")
 @click.option("--out", required=True, type=click.Path(file_okay=False), help="New run folder to write.")
 @device_option
@@ -83,7 +86,7 @@ def fit(generator, arch, options, trust_remote_code, data, root, split, limit, c
                         batch_size=batch_size, lr=lr, eval_real=eval_real, eval_limit=eval_limit, seed=seed,
                         device=device)
     result = train_mvae(config, out, quiet=quiet)
-    click.echo(json.dumps(result.summary, indent=2))
+    click.echo(json_text(result.summary, indent=2))
 
 
 @mvae.command("features")
@@ -93,14 +96,15 @@ def fit(generator, arch, options, trust_remote_code, data, root, split, limit, c
               help="Images encoded per batch.")
 @click.option("--out", required=True, type=click.Path(dir_okay=False),
               help="Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.")
+@artifact_generator_options
 @device_option
-def features(images, root, split, limit, source, batch_size, out, device):
+def features(images, root, split, limit, input_range, source, batch_size, out, device, generator, trust_remote_code):
     """Every component's mu_i side by side, one row per image (SPEC section 4), with its label and name."""
     from ganinv.features import inverter_features, save_features
     from ganinv.mvae.model import MVAE
 
-    model = MVAE.load(source, device=resolve_device(device))
-    image_set = load_images(images, root=root, split=split, limit=limit)
+    model = MVAE.load(source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code)
+    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     x, warning = fit_to_shape(image_set.images, model.image_shape)
     if warning:
         click.echo(f"Warning: {warning}", err=True)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Optional
 
 import click
+
+from ganinv.errors import GaninvError
 
 DEFAULT_GENERATOR = "builtin:mnist"
 
@@ -72,27 +74,82 @@ def generator_options(func):
     return command
 
 
+def _check_device(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    """Refuse an unknown or absent device while the options are read, before anything is loaded."""
+    if value is not None:
+        resolve_device(value)
+    return value
+
+
 def device_option(func):
-    return click.option("--device", default=None,
-                        help="torch device (default: cuda when available, else cpu).")(func)
+    return click.option("--device", default=None, callback=_check_device,
+                        help="torch device: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu).")(func)
 
 
 def seed_option(func):
     return click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
 
 
-def resolve_device(name: str | None):
+def available_devices() -> list[str]:
+    """The devices this machine can run on: cpu, cuda:0..N-1, mps."""
     import torch
 
-    if name:
-        return torch.device(name)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    devices = ["cpu"] + [f"cuda:{i}" for i in range(torch.cuda.device_count() if torch.cuda.is_available() else 0)]
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        devices.append("mps")
+    return devices
+
+
+def resolve_device(name: Optional[str]):
+    """`--device` as a torch.device that exists here (default: cuda when available, else cpu).
+
+    An unknown device string, a backend this machine lacks (CUDA, MPS) or an index out of range
+    raises a `GaninvError` that lists the devices available.
+    """
+    import torch
+
+    if name is None or (isinstance(name, str) and not name.strip()):
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if isinstance(name, torch.device):
+        device = name
+    else:
+        try:
+            device = torch.device(str(name).strip())
+        except (RuntimeError, ValueError):
+            device = None
+    available = available_devices()
+    if device is None:
+        problem = "is not a device name"
+    elif device.type == "cuda" and not torch.cuda.is_available():
+        problem = "needs CUDA, which this machine (or this torch build) lacks"
+    elif device.type == "mps" and "mps" not in available:
+        problem = "needs Apple MPS, which this machine lacks"
+    elif device.type not in ("cpu", "cuda", "mps"):
+        problem = "is not supported by ganinv"
+    elif device.type == "cuda" and device.index is not None and device.index >= torch.cuda.device_count():
+        problem = f"is out of range: this machine has {torch.cuda.device_count()} CUDA device(s)"
+    elif device.type != "cuda" and device.index not in (None, 0):
+        problem = f"is out of range: there is one {device.type} device"
+    else:
+        return device
+    raise GaninvError(f"--device {name!r} {problem}; choose one of {', '.join(available)}")
+
+
+def _parse_input_range(ctx: click.Context, param: click.Parameter, value: Optional[str]):
+    """`--input-range 0,255` -> (0.0, 255.0)."""
+    from ganinv.data import parse_input_range
+
+    return None if value is None else parse_input_range(value)
 
 
 def image_options(required: bool):
-    """IMAGES with --root, --split, --limit: any `ganinv.data.load_images` source."""
+    """IMAGES with --root, --split, --limit, --input-range: any `ganinv.data.load_images` source."""
 
     def decorate(func):
+        func = click.option("--input-range", type=str, default=None, metavar="LO,HI", callback=_parse_input_range,
+                            help="Range of the stored pixel values, e.g. 0,1 or 0,255 or -1,1 (default: decided "
+                                 "from the file type and values, with a warning when it is a guess).")(func)
         func = click.option("--limit", type=click.IntRange(min=1), default=None,
                             help="Use only the first N images.")(func)
         func = click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True,
@@ -102,3 +159,18 @@ def image_options(required: bool):
         return click.argument("images", required=required)(func)
 
     return decorate
+
+
+def artifact_generator_options(func):
+    """--generator and --trust-remote-code for commands that read an artifact (an inverter, an MVAE).
+
+    An artifact names its generator, but a file may not choose code to run (ganinv.trust): when
+    that generator is a `module:callable` or a program, the user names it with --generator, or
+    trusts the artifact with --trust-remote-code for this command.
+    """
+    func = click.option("--trust-remote-code", is_flag=True, default=False,
+                        help="Let the artifact's own generator reference be code (a module:callable, a program, "
+                             "a full pickle). Only for artifacts you trust; never remembered.")(func)
+    return click.option("--generator", "-g", "generator", default=None,
+                        help="Use this generator source instead of the one the artifact names (it must have the "
+                             "same spec); the way to use an artifact whose generator is code.")(func)

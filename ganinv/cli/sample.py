@@ -14,7 +14,9 @@ from safetensors.torch import save_file
 
 from ganinv.atomic import atomic_path
 from ganinv.cli.options import device_option, generator_options, parse_key_values, resolve_device, seed_option
+from ganinv.errors import SpecMismatchError
 from ganinv.images import save_grid
+from ganinv.outputs import check_writable
 from ganinv.sources import load_generator
 
 
@@ -31,10 +33,16 @@ from ganinv.sources import load_generator
 def sample(generator: str, arch: Optional[str], options: tuple[str, ...], trust_remote_code: bool, n: int,
            out: str, nrow: Optional[int], latents_out: Optional[str], seed: int, device: Optional[str]) -> None:
     """Draw N samples (standard-normal latents) and save them as a grid."""
+    check_writable(out, folder=False)
+    if latents_out:
+        check_writable(latents_out, folder=False, option="--latents-out")
     device = resolve_device(device)
     g = load_generator(generator, arch=arch, options=parse_key_values(options), device=device,
                        trust_remote_code=trust_remote_code)
     latents, images = g.sample(n, generator=torch.Generator(device=device).manual_seed(seed))
+    if images.shape[0] != n:  # (N, C, H, W)
+        raise SpecMismatchError(f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "
+                                "it must return one image per latent (a program that ignores the batch size)")
     save_grid(images, out, nrow=nrow or max(1, round(n ** 0.5)))
     click.echo(f"wrote {out}: {n} samples of shape {tuple(images.shape[1:])} from {generator}")
     if latents_out:

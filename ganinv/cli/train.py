@@ -11,11 +11,14 @@ from click.core import ParameterSource
 
 from ganinv.cli.fit import push_folder
 from ganinv.cli.options import device_option, seed_option
+from ganinv.config_checks import click_type, saved_options
 from ganinv.errors import RunError
 from ganinv.runs import Run
+from ganinv.train import TrainConfig
 
 TRAIN_FLAGS = {"data", "root", "steps", "batch_size", "n_critic", "lr", "seed", "device"}  # TrainConfig fields
 RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flags that may change on --resume
+DEFAULTS = TrainConfig()
 
 
 @click.command("train")
@@ -26,10 +29,13 @@ RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flag
               help="Folder with the original IDX files of mnist / fashion-mnist (nothing is downloaded).")
 @click.option("--recipe", type=click.Path(dir_okay=False), default=None,
               help="TOML file of training options (TrainConfig fields, [dreaming] table); flags override it.")
-@click.option("--steps", type=int, default=20000, show_default=True, help="Generator steps.")
-@click.option("--batch-size", type=int, default=64, show_default=True, help="Images per batch.")
-@click.option("--n-critic", type=int, default=5, show_default=True, help="Critic steps per generator step.")
-@click.option("--lr", type=float, default=1e-4, show_default=True,
+@click.option("--steps", type=click_type(TrainConfig, "steps"), default=DEFAULTS.steps, show_default=True,
+              help="Generator steps.")
+@click.option("--batch-size", type=click_type(TrainConfig, "batch_size"), default=DEFAULTS.batch_size,
+              show_default=True, help="Images per batch.")
+@click.option("--n-critic", type=click_type(TrainConfig, "n_critic"), default=DEFAULTS.n_critic, show_default=True,
+              help="Critic steps per generator step.")
+@click.option("--lr", type=click_type(TrainConfig, "lr"), default=DEFAULTS.lr, show_default=True,
               help="Adam learning rate of the generator and critic.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: runs/train-<data>-<timestamp>).")
@@ -43,7 +49,7 @@ RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flag
 def train(ctx: click.Context, **params) -> None:
     """Train a generator G(z, c, d) with a WGAN-GP critic, the MI step and the dreaming step (SS-AVL Algorithm 1)."""
     from ganinv.fit import load_recipe
-    from ganinv.train import TrainConfig, train as run_train
+    from ganinv.train import train as run_train
 
     given = {name for name in params if ctx.get_parameter_source(name) not in
              (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
@@ -54,7 +60,7 @@ def train(ctx: click.Context, **params) -> None:
         if flags:
             raise RunError(f"--resume continues a run with its saved options; drop {', '.join(flags)} "
                            "(only --steps and --device may change)")
-        saved = Run(params["out"]).reopen()["train"]
+        saved = saved_options(Run(params["out"]), "train")
         values = {**saved, **{name: params[name] for name in given & {"steps", "device"}}}
     else:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}

@@ -18,11 +18,8 @@ it to the true one-hot). The generator is referenced, not stored, as by `ganinv.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Optional
 
 import torch
@@ -31,7 +28,6 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from ganinv.encoders import ConvTrunk, GaussianHead
-from ganinv.errors import SourceError
 from ganinv.generator import Generator
 from ganinv.generator_reference import GeneratorReference
 from ganinv.losses import reparameterize
@@ -125,6 +121,9 @@ def split_latent(s: Tensor, spec: GeneratorSpec) -> Latents:
 
 
 class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "mvae"]):
+    run_subfolder = "mvae"  # `ganinv mvae fit` keeps the artifact here
+    artifact_noun = "MVAE"
+
     def __init__(self, *, image_shape: list[int], n_components: int = 6, latent_dim: int = 16, s_dim: int = 32,
                  width: int = 32, hidden: int = 256, dropout: str = "gs", per_component_p: bool = False,
                  p_init: float = 0.1, temperature: float = 0.1, spec: Optional[dict] = None,
@@ -214,31 +213,3 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
     def feature_layout(self) -> dict[str, int]:
         """The column blocks of `MixturePosterior.features()`: z1, z2, ... of latent_dim each."""
         return {f"z{i + 1}": self.latent_dim for i in range(self.n_components)}
-
-    # ---- artifacts ----------------------------------------------------------------------------
-    def save_pretrained(self, save_directory, **kwargs: Any):
-        """Write config.json + model.safetensors atomically (a kill mid-save keeps the old artifact)."""
-        from ganinv.atomic import atomic_dir
-
-        with atomic_dir(Path(save_directory)) as tmp:
-            super().save_pretrained(tmp, **kwargs)
-        return None
-
-    @classmethod
-    def load(cls, source: str, device: Optional[str | torch.device] = None) -> "MVAE":
-        """From an artifact folder, a run folder (its `mvae/`), or a hub id (`hub:owner/name` or `owner/name`)."""
-        path = Path(source)
-        if path.is_dir() and (path / "mvae" / "config.json").is_file():
-            path = path / "mvae"
-        if path.is_dir() and not (path / "config.json").is_file():
-            raise SourceError(f"{path} holds no MVAE (no config.json); give a run folder of `ganinv mvae fit`")
-        try:
-            with contextlib.redirect_stdout(sys.stderr):  # the mixin prints progress on stdout
-                model = cls.from_pretrained(str(path) if path.is_dir() else source.removeprefix("hub:"), strict=True)
-        except (OSError, ValueError, RuntimeError, TypeError) as exc:
-            raise SourceError(f"cannot load an MVAE from {source!r}: {str(exc).splitlines()[0]}; give a run folder, "
-                              "an artifact folder or a Hub repo id (cached when HF_HUB_OFFLINE=1)") from None
-        model.eval()
-        if device is not None:
-            model.to(device)
-        return model

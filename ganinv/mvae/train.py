@@ -24,7 +24,9 @@ from tqdm import tqdm
 
 from ganinv import losses
 from ganinv.atomic import write_json
+from ganinv.config_checks import MAX_SEED, check_config, checked
 from ganinv.data import fit_to_shape, load_images
+from ganinv.divergence import check_losses, check_parameters
 from ganinv.errors import GaninvError
 from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruction_metrics
 from ganinv.images import save_side_by_side
@@ -46,32 +48,37 @@ class MVAEConfig:
     trust_remote_code: bool = False  # allow full pickles for the generator (can run code)
     data: Optional[str] = None  # standalone: mnist, fashion-mnist, an image folder or file
     root: Optional[str] = None  # dataset folder for `data` and `eval_real` (nothing is downloaded)
-    split: str = "train"  # split of `data`
-    limit: Optional[int] = None  # use the first N images of `data`
+    split: str = checked("train", flag="--split", choices=("train", "test"))  # split of `data`
+    limit: Optional[int] = checked(None, flag="--limit", min=1)  # use the first N images of `data`
     # the mixture (ganinv.mvae.model)
-    n_components: int = 6  # K before selection (MVAE Table VI starts from 4 or 6)
-    latent_dim: int = 16  # size of each component's z_i
-    s_dim: int = 32  # size of s for the standalone MixDec (atop a generator: its latent size)
-    width: int = 32  # channels of each encoder's first convolution (and of the standalone MixDec)
-    hidden: int = 256  # encoder features before the heads
-    dropout: str = "gs"  # component dropout: gs, gau, bernoulli, none (ganinv.mvae.dropout)
+    n_components: int = checked(6, flag="--components", min=1)  # K before selection (MVAE Table VI: 4 or 6)
+    latent_dim: int = checked(16, flag="--latent-dim", min=1)  # size of each component's z_i
+    # size of s for the standalone MixDec (atop a generator: its latent size)
+    s_dim: int = checked(32, flag="--s-dim", min=1)
+    # channels of each encoder's first convolution (and of the standalone MixDec)
+    width: int = checked(32, flag="--width", min=1)
+    hidden: int = checked(256, flag="--hidden", min=1)  # encoder features before the heads
+    dropout: str = checked("gs", flag="--dropout", choices=KINDS)  # component dropout (ganinv.mvae.dropout)
     per_component_p: bool = False  # one dropout rate p_i per component (beyond) instead of one tied p
-    p_init: float = 0.1  # initial dropout rate
-    temperature: float = 0.1  # T of the Gumbel-softmax masks (MVAE Sec. III-D)
+    p_init: float = checked(0.1, min=0, max=1, min_open=True, max_open=True)  # initial dropout rate
+    temperature: float = checked(0.1, min=0, min_open=True)  # T of the Gumbel-softmax masks (MVAE Sec. III-D)
     # the loss (SPEC section 5, step 6)
-    beta: float = 1.0  # weight of dHSIC(z_1..z_K) (MVAE Sec. V)
-    lambda_s: float = 0.0  # atop a generator: weight of ||s - u~||^2 (beyond)
+    beta: float = checked(1.0, flag="--beta", min=0)  # weight of dHSIC(z_1..z_K) (MVAE Sec. V)
+    lambda_s: float = checked(0.0, flag="--lambda-s", min=0)  # atop a generator: weight of ||s - u~||^2 (beyond)
     # optimisation
-    steps: int = 3000  # Adam steps
-    batch_size: int = 64
-    lr: float = 1e-3
+    steps: int = checked(3000, flag="--steps", min=1)  # Adam steps
+    batch_size: int = checked(64, flag="--batch-size", min=2)  # >= 2: dHSIC compares images of a batch
+    lr: float = checked(1e-3, flag="--lr", min=0, min_open=True)
     # evaluation
     eval_real: Optional[str] = None  # real images to reconstruct at the end; default: `data`'s test split
-    eval_limit: int = 1000  # first N of them
-    eval_samples: int = 1000  # held-out generated samples (atop a generator)
-    log_every: int = 50  # steps between metrics.jsonl records
-    seed: int = 0
+    eval_limit: int = checked(1000, flag="--eval-limit", min=1)  # first N of them
+    eval_samples: int = checked(1000, min=1)  # held-out generated samples (atop a generator)
+    log_every: int = checked(50, min=1)  # steps between metrics.jsonl records
+    seed: int = checked(0, flag="--seed", min=0, max=MAX_SEED)
     device: Optional[str] = None  # default: cuda when available
+
+    def __post_init__(self) -> None:
+        check_config(self, recipe=False)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -115,8 +122,6 @@ class MVAEResult:
 def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAEResult:
     """Train an MVAE as `config` says into the new run folder `out` (config.json, metrics.jsonl, eval.json,
     components.png, mvae/)."""
-    if config.dropout not in KINDS:
-        raise GaninvError(f"unknown dropout {config.dropout!r}; choose from {', '.join(KINDS)}")
     if (config.generator is None) == (config.data is None):
         raise GaninvError("give exactly one of a generator (MVAE atop it, data-free) and data (standalone MVAE)")
     run = Run(out)
@@ -143,6 +148,7 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAE
 
     names = [f.name for f in dataclasses.fields(MVAELosses)]
     running = torch.zeros(len(names), device=device)
+    change = f"a lower --lr (now {config.lr:g})"
     progress = tqdm(total=config.steps, disable=quiet, file=sys.stderr, dynamic_ncols=True, desc="mvae")
     for step in range(1, config.steps + 1):
         model.train()
@@ -161,13 +167,15 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAE
         running += torch.stack([getattr(terms, n).detach().float() for n in names])
         if step % config.log_every == 0 or step == config.steps:
             count = (step - 1) % config.log_every + 1
-            record = {"step": step, **dict(zip(names, (running / count).tolist())),
-                      "p": model.dropout.p().tolist() if config.dropout != "none" else []}
+            means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval
             running.zero_()
+            check_losses(means, step, run, change)
+            record = {"step": step, **means, "p": model.dropout.p().tolist() if config.dropout != "none" else []}
             run.log_metrics(record)
             progress.set_postfix(loss=f"{record['total']:.1f}", rec=f"{record['rec']:.1f}")
         progress.update(1)
     progress.close()
+    check_parameters([model], config.steps, run, change)  # never save non-finite weights
 
     model.eval()
     selection = model.select_components(generator=torch.Generator(device=device).manual_seed(config.seed + 2))

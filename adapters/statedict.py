@@ -1,0 +1,201 @@
+"""Reading foreign state dicts, and identifying what they do not store from their BatchNorm statistics.
+
+Shared by every adapter that loads other codebases' checkpoints:
+
+- `group_modules`, `kind_of`, `natural_key`, `rename_modules`: tensors grouped by module
+  prefix, what kind of layer each prefix is, and the renaming into an adapter's own keys.
+- `identify`: a state dict stores shapes, not strides, paddings, activations, BatchNorm eps or
+  how a label enters. A BatchNorm's running statistics are the batch statistics the net saw in
+  training, and they depend on everything before the layer that feeds it (its geometry, the
+  activation before it, the eps of the BatchNorm before that). So every candidate net is run
+  on a probe batch and scored by how far its batch statistics are from the running ones; the
+  best one is taken when it wins by a clear margin, the user is asked to choose when it does
+  not, and a property that changes no statistic is taken by convention and reported as assumed.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping, Optional, Sequence
+
+import torch
+from torch import nn
+
+from ganinv.architectures import AmbiguousWeightsError, decision
+from ganinv.errors import ArchitectureError
+
+# The runner-up's misfit must be at least this many times the winner's for the statistics to decide.
+MIN_RATIO = 1.5
+# Two candidates whose misfits differ by less than this (relative) changed no statistic: a tie.
+TIE = 1e-9
+
+
+# ---- layers of a foreign state dict --------------------------------------------------------------
+
+
+def group_modules(state_dict: Mapping[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
+    """{"main.0.weight": w, "main.1.running_mean": m} -> {"main.0": {"weight": w}, "main.1": {...}}, in order."""
+    modules: dict[str, dict[str, torch.Tensor]] = {}
+    for key, value in state_dict.items():
+        prefix, _, name = key.rpartition(".")
+        modules.setdefault(prefix, {})[name] = value
+    return modules
+
+
+def kind_of(prefix: str, tensors: Mapping[str, torch.Tensor]) -> str:
+    """"norm", "conv" (any 4-D weight), "linear", "embedding" (a bias-free 2-D weight named like one) or "unknown"."""
+    weight = tensors.get("weight")
+    if "running_mean" in tensors:
+        return "norm"
+    if weight is None:
+        return "unknown"
+    if weight.dim() == 4:
+        return "conv"
+    if weight.dim() == 2:
+        label_like = any(word in prefix.lower() for word in ("emb", "label", "class"))
+        return "embedding" if label_like and "bias" not in tensors else "linear"
+    return "unknown"
+
+
+def natural_key(prefix: str) -> list:
+    """"main.10" after "main.9": digit runs compare as numbers."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", prefix)]
+
+
+def rename_modules(modules: Mapping[str, Mapping[str, torch.Tensor]], names: Mapping[str, str]) -> dict[str, torch.Tensor]:
+    """A state dict with module `prefix` renamed `names[prefix]`; BatchNorm counters added where missing."""
+    out: dict[str, torch.Tensor] = {}
+    for prefix, name in names.items():
+        tensors = dict(modules[prefix])
+        if "running_mean" in tensors:  # checkpoints older than PyTorch 0.4 lack the counter
+            tensors.setdefault("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        out.update({f"{name}.{k}": v for k, v in tensors.items()})
+    return out
+
+
+def describe_tensors(modules: Mapping[str, Mapping[str, torch.Tensor]], prefixes: Sequence[str]) -> str:
+    """"main.5.weight (3, 3, 3), extra.w (2,)": the tensors an error is about, by name and shape."""
+    return ", ".join(f"{p}.{name} {tuple(t.shape)}" for p in prefixes for name, t in modules[p].items())
+
+
+# ---- the BatchNorm evidence -----------------------------------------------------------------------
+
+
+def bn_discrepancy(y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm) -> float:
+    """Symmetric KL between per-channel Gaussians: batch statistics of y (N, C, ...) vs the running statistics."""
+    dims = [0] + list(range(2, y.dim()))
+    mean, var = y.mean(dim=dims), y.var(dim=dims, unbiased=False) + 1e-5
+    run_var = norm.running_var + 1e-5
+    gap = (mean - norm.running_mean) ** 2
+    return float((0.5 * ((var + gap) / run_var + (run_var + gap) / var) - 1).mean())
+
+
+@dataclass
+class Candidate:
+    """One way to build the net: property values, misfit at each BatchNorm in forward order, convention rank."""
+
+    values: dict[str, Any]
+    misfits: tuple[float, ...]
+    rank: tuple = ()  # lower = more conventional; decides between candidates the statistics cannot tell apart
+    unusual: int = 0  # unusual choices (an output padding, a stage that does not scale by its stride)
+
+    @property
+    def penalised(self) -> float:
+        """The misfit an unusual candidate must beat: it has to fit `MIN_RATIO` times better per unusual choice."""
+        return self.total * MIN_RATIO ** self.unusual
+
+    @property
+    def total(self) -> float:
+        return sum(self.misfits)
+
+
+@dataclass
+class Property:
+    """A property the weights do not store: its candidates (conventional first) and how to describe it."""
+
+    name: str
+    values: Optional[Sequence[Any]]  # None: the scorer enumerates them (geometry)
+    convention: str  # why the first value is the default, e.g. "PyTorch default"
+    flag: Callable[[dict], str]  # the option(s) selecting a candidate's value, e.g. "--option activation=relu"
+    show: Optional[Callable[[dict], Any]] = None  # the value as recorded; default: values[name]
+    scored: bool = True  # False: no statistic can see it (the stages after the last BatchNorm)
+
+    def shown(self, values: dict[str, Any]) -> Any:
+        return self.show(values) if self.show else values[self.name]
+
+
+def option_flag(name: str) -> Callable[[dict], str]:
+    return lambda values: f"--option {name}={fmt(values[name])}"
+
+
+def search(properties: Sequence[Property], score: Callable[[dict[str, Any]], list[Candidate]]) -> list[Candidate]:
+    """Every combination of the properties' values, scored (`score` may add candidates for more properties)."""
+    candidates = []
+    listed = [p for p in properties if p.values is not None]
+    for rank, combo in enumerate(itertools.product(*(p.values for p in listed))):
+        values = dict(zip((p.name for p in listed), combo))
+        for c in score(values):
+            candidates.append(Candidate({**values, **c.values}, c.misfits, (c.rank, rank), c.unusual))
+    return candidates
+
+
+def strip_common(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
+    """Misfits summed from the first BatchNorm where two candidates differ: what tells them apart."""
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return sum(a[n:]), sum(b[n:])
+
+
+def identify(candidates: list[Candidate], properties: Sequence[Property], what: str) -> tuple[dict[str, Any], list]:
+    """(chosen values, decisions): the best-fitting candidate, each property with its source and margin.
+
+    The margin of a property is how many times worse the best candidate with another value of
+    it fits, counting misfits from the first BatchNorm where the two differ.
+
+    A property whose best alternative fits exactly as well changed no statistic: the
+    conventional value is taken and recorded as assumed. One whose alternative fits less than
+    `MIN_RATIO` times worse is ambiguous: refused, naming both candidates and their options.
+    """
+    if not candidates:
+        raise ArchitectureError(f"no candidate {what} fits these weights")
+    best = min(candidates, key=lambda c: (c.penalised, c.rank))
+    decisions = []
+    for prop in properties:
+        if prop.values is not None and len(prop.values) <= 1:
+            continue  # given by the user: nothing decided
+        rivals = [c for c in candidates if c.values[prop.name] != best.values[prop.name]]
+        if not rivals:
+            continue
+        rival = min(rivals, key=lambda c: (c.penalised, c.rank))
+        ours, theirs = strip_common(best.misfits, rival.misfits)
+        ratio = theirs / ours if ours > 0 else float("inf")
+        if not prop.scored or abs(theirs - ours) <= TIE * (1 + abs(ours)):
+            source = f"assumed: {prop.convention}"
+        elif ratio < MIN_RATIO and rival.unusual > best.unusual:
+            source = (f"assumed: {prop.convention}; the BatchNorm statistics fit the unusual "
+                      f"{fmt(prop.shown(rival.values))} {1 / ratio:.2f}x as well")
+        else:
+            if ratio < MIN_RATIO:
+                raise AmbiguousWeightsError(
+                    f"the BatchNorm statistics of this {what} cannot tell {prop.name} {fmt(prop.shown(best.values))} "
+                    f"(misfit {ours:.3g}) from {fmt(prop.shown(rival.values))} (misfit {theirs:.3g}, only "
+                    f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)}")
+            source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
+        decisions.append(decision(prop.name, prop.shown(best.values), source, prop.flag(best.values)))
+    return best.values, decisions
+
+
+def fmt(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def probe_inputs(nz: int, n_classes: int, n: int, seed: int = 0) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """The probe batch: z ~ N(0, I) (N, nz) and one-hot labels cycling over the classes (N, K) or None."""
+    z = torch.randn(n, nz, generator=torch.Generator().manual_seed(seed))
+    d = torch.eye(n_classes)[torch.arange(n) % n_classes] if n_classes else None
+    return z, d

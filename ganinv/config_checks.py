@@ -1,0 +1,202 @@
+"""Allowed values of options, written once per option and checked the same way everywhere.
+
+A config dataclass declares each option's range in its field: `steps: int = checked(5000, flag="--steps", min=1)`.
+Its `__post_init__` calls `check_config(self)`, which refuses a value of the wrong type (a string,
+a bool or 3.5 for an integer, a list for a number), a NaN or infinite number and a value out of
+range with a `ConfigError` naming the option as the user writes it: its flag and its recipe key.
+Nested option tables (`[dreaming]`) given as dicts become their dataclass, unknown keys refused.
+`click_type(Config, "steps")` is the click parameter type with the same range, so the command
+line refuses the same values while reading its options, before anything is loaded or created.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import types
+import typing
+from dataclasses import MISSING
+from typing import Any, Optional, Sequence
+
+import click
+
+from ganinv.errors import ConfigError, RunError
+
+
+MAX_SEED = 2 ** 32 - 1  # seeds are also numpy's, which stops there
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    """What a field accepts beyond its type: a flag naming it on the command line, a range, choices."""
+
+    flag: Optional[str] = None  # "--steps"; None where no command has a flag for it
+    min: Optional[float] = None
+    max: Optional[float] = None
+    min_open: bool = False  # min itself excluded
+    max_open: bool = False
+    choices: Optional[tuple[str, ...]] = None
+
+    def describe_range(self) -> str:
+        if self.min is not None and self.max is not None:
+            low, high = "(" if self.min_open else "[", ")" if self.max_open else "]"
+            return f" in {low}{_number(self.min)}, {_number(self.max)}{high}"
+        if self.min is not None:
+            return f" {'>' if self.min_open else '>='} {_number(self.min)}"
+        if self.max is not None:
+            return f" {'<' if self.max_open else '<='} {_number(self.max)}"
+        return ""
+
+    def in_range(self, value: float) -> bool:
+        if self.min is not None and (value <= self.min if self.min_open else value < self.min):
+            return False
+        return not (self.max is not None and (value >= self.max if self.max_open else value > self.max))
+
+
+def _number(bound: float) -> str:
+    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+
+
+def checked(default: Any = MISSING, *, default_factory: Any = MISSING, flag: Optional[str] = None,
+            min: Optional[float] = None, max: Optional[float] = None, min_open: bool = False,
+            max_open: bool = False, choices: Optional[Sequence[str]] = None) -> Any:
+    """A dataclass field with its allowed values (read by `check_config` and `click_type`)."""
+    rule = Rule(flag, min, max, min_open, max_open, tuple(choices) if choices is not None else None)
+    return dataclasses.field(default=default, default_factory=default_factory, metadata={"check": rule})
+
+
+def known_options(cls: type, values: Any, where: str) -> dict[str, Any]:
+    """`values` (a recipe table or a saved config) as keyword arguments of `cls`; unknown keys refused."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"the {where} options must be a table of key = value, got {values!r}")
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ConfigError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
+    return dict(values)
+
+
+def check_config(config: Any, section: Optional[str] = None, recipe: bool = True) -> None:
+    """Check (and normalise: ints to floats, lists to tuples, dicts to nested configs) every field of `config`.
+
+    `section`: the recipe table the fields live in (`dreaming` for `[dreaming]`); `recipe=False`
+    for configs no recipe builds, whose fields are then named `Class.field` beside their flag.
+    """
+    hints = typing.get_type_hints(type(config))
+    for field in dataclasses.fields(config):
+        rule = field.metadata.get("check", Rule())
+        if recipe:
+            key = f"[{section}] {field.name}" if section else field.name
+            label = f"{rule.flag} (recipe key {key})" if rule.flag else f"recipe key {key}"
+        else:
+            name = f"{type(config).__name__}.{field.name}"
+            label = f"{rule.flag} ({name})" if rule.flag else name
+        value = _checked_value(getattr(config, field.name), hints[field.name], rule, label, field)
+        setattr(config, field.name, value)
+
+
+def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(hint) if a is not type(None)]
+        return args[0], len(args) < len(typing.get_args(hint))
+    return hint, False
+
+
+def _checked_value(value: Any, hint: Any, rule: Rule, label: str, field: dataclasses.Field) -> Any:
+    hint, optional = _unwrap_optional(hint)
+    if value is None and optional or hint is Any:
+        return value
+    origin = typing.get_origin(hint)
+
+    def refuse(expected: str) -> ConfigError:
+        return ConfigError(f"{label} must be {expected}; got {value!r}")
+
+    if dataclasses.is_dataclass(hint):
+        if isinstance(value, hint):
+            return value
+        base = field.default_factory() if field.default_factory is not MISSING else hint()
+        return dataclasses.replace(base, **known_options(hint, value, f"[{field.name}]"))
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise refuse("true or false")
+        return value
+    if hint is str:
+        if not isinstance(value, str):
+            raise refuse("a string")
+        if rule.choices is not None and value not in rule.choices:
+            raise refuse("one of " + ", ".join(rule.choices))
+        return value
+    if hint is int:
+        if not isinstance(value, int) or isinstance(value, bool) or not rule.in_range(value):
+            raise refuse("an integer" + rule.describe_range())
+        return value
+    if hint is float:
+        if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                or not rule.in_range(value)):
+            raise refuse("a finite number" + rule.describe_range())
+        return float(value)
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise refuse("a table of key = value")
+        return value
+    if origin is tuple:
+        size = len(typing.get_args(hint))
+        expected = f"a list of {size} finite numbers" + rule.describe_range()
+        if not isinstance(value, (list, tuple)) or len(value) != size:
+            raise refuse(expected)
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                   and rule.in_range(v) for v in value):
+            raise refuse(expected)
+        return tuple(float(v) for v in value)
+    raise TypeError(f"check_config cannot check {label} of type {hint!r}")  # a new field type: teach it here
+
+
+# ---- the command line --------------------------------------------------------------------------------------
+class FiniteFloatRange(click.FloatRange):
+    """click.FloatRange that also refuses nan and inf (which compare False with every bound)."""
+
+    name = "float"
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        number = click.FLOAT.convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return super().convert(number, param, ctx)
+
+
+def click_type(cls: type, name: str) -> click.ParamType:
+    """The click type of option `name` of config dataclass `cls`: the same type and range `check_config` applies."""
+    field = {f.name: f for f in dataclasses.fields(cls)}[name]
+    rule = field.metadata.get("check", Rule())
+    hint, _ = _unwrap_optional(typing.get_type_hints(cls)[name])
+    if rule.choices is not None:
+        return click.Choice(list(rule.choices))
+    if hint is int:
+        return click.IntRange(None if rule.min is None else int(rule.min), None if rule.max is None else int(rule.max),
+                              min_open=rule.min_open, max_open=rule.max_open)
+    if hint is float:
+        return FiniteFloatRange(rule.min, rule.max, min_open=rule.min_open, max_open=rule.max_open)
+    raise TypeError(f"no click type for {cls.__name__}.{name} of type {hint!r}")
+
+
+# ---- resuming ----------------------------------------------------------------------------------------------
+RUN_KINDS = {"fit": "`ganinv fit`", "train": "`ganinv train`", "mvae": "`ganinv mvae fit`"}  # config.json key
+
+
+def saved_options(run: Any, kind: str) -> dict[str, Any]:
+    """The options run folder `run` (a ganinv.runs.Run) was started with, refusing a folder of another kind."""
+    try:
+        saved = run.reopen()
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RunError(f"{run.folder}/config.json is not valid JSON ({exc}); it cannot be resumed") from None
+    if isinstance(saved, dict) and isinstance(saved.get(kind), dict):
+        return saved[kind]
+    held = [name for name in RUN_KINDS if isinstance(saved, dict) and name in saved]
+    if not held:
+        raise RunError(f"{run.folder} does not hold a ganinv run (its config.json names none of "
+                       f"{', '.join(RUN_KINDS)}); it cannot be resumed")
+    how = (f"resume it with {RUN_KINDS[held[0]][:-1]} --resume --out {run.folder}`" if held[0] != "mvae"
+           else "MVAE runs cannot be resumed")
+    raise RunError(f"{run.folder} holds a {RUN_KINDS[held[0]]} run, not a {RUN_KINDS[kind]} run; {how}, "
+                   "or choose another --out")

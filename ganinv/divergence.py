@@ -1,0 +1,43 @@
+"""Stop a training run whose loss or weights stop being finite, before a NaN model is saved.
+
+The loops sync with the host only when they log, so `check_losses` looks at the logged means
+then; `check_parameters` (one reduction, one sync) runs before every evaluation, checkpoint and
+final save, so no checkpoint and no artifact ever holds a non-finite weight. The error names
+the step, the last good checkpoint (kept) and what to change.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, NoReturn
+
+import torch
+from torch import nn
+
+from ganinv.errors import DivergedError
+from ganinv.runs import Run
+
+
+def check_losses(losses: dict[str, float], step: int, run: Run, change: str) -> None:
+    """Raise `DivergedError` if a logged loss mean is NaN or infinite; `change`: the options to change."""
+    bad = [name for name, value in losses.items() if not math.isfinite(value)]
+    if bad:
+        value = "NaN" if any(math.isnan(losses[name]) for name in bad) else "infinite"
+        stop(f"the loss became {value} by step {step} ({', '.join(bad)})", run, change)
+
+
+def check_parameters(modules: Iterable[nn.Module], step: int, run: Run, change: str) -> None:
+    """Raise `DivergedError` if a parameter of `modules` is NaN or infinite."""
+    flags = [torch.isfinite(p).all() for module in modules for p in module.parameters()]
+    if flags and not bool(torch.stack(flags).all()):
+        stop(f"the weights became NaN or infinite by step {step}", run, change)
+
+
+def stop(what: str, run: Run, change: str) -> NoReturn:
+    latest = run.latest_checkpoint()
+    if latest is None:
+        raise DivergedError(f"{what}, before any checkpoint, and no model was saved; start again with {change}, "
+                            f"after removing {run.folder} or in another --out")
+    raise DivergedError(f"{what}; no model was saved, and the last good checkpoint is {latest.stem} in "
+                        f"{run.checkpoint_dir}; start again with {change} in another --out "
+                        "(--resume would repeat the same steps)")

@@ -1,0 +1,407 @@
+"""Hugging Face Hub repositories as local files, through the real `huggingface_hub` client.
+
+A hub id is `hub:owner/name[@revision][:FILE][#KEY]`: a repo, optionally pinned to a branch,
+tag or commit, optionally one file of it and an entry inside that file (`#KEY` is read by the
+checkpoint loader, not here). Resolution:
+
+- one listing call (`/api/models/{repo}/revision/{rev}`) gives the commit and the file list,
+  kept for the rest of the process; only listed files are ever requested, so an optional file
+  the repo does not have costs nothing;
+- offline (`HF_HUB_OFFLINE=1`), or when the Hub cannot be reached, the cache's snapshot of that
+  revision is the listing: no retries, one warning when the server was tried and failed;
+- the weights are chosen from the listing by name (`pick_weights`): safetensors, pickles
+  (`.bin .pt .pth .ckpt .tar`) and sharded indexes, optimizer/discriminator files left out,
+  the generator-looking (and moving-average) one preferred, the choice announced when there
+  was one;
+- every error names the id the user typed, never the cache folder.
+
+`snapshot(repo, revision, allow_patterns)` fetches the listed files matching some patterns
+and returns the snapshot folder, for artifacts (inverters, MVAEs) kept on the Hub.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import logging
+import os
+import re
+import warnings
+from pathlib import Path, PurePosixPath
+from typing import Iterable, Iterator, Optional
+
+from ganinv.errors import GaninvError, SourceError
+
+logger = logging.getLogger("ganinv")
+
+PREFIX = "hub:"
+DEFAULT_REVISION = "main"
+CONFIG_NAME = "config.json"
+SPEC_NAME = "spec.json"
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar")
+INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
+STANDARD_NAMES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth", "model.ckpt",
+                  "model.safetensors.index.json", "pytorch_model.bin.index.json")
+SHARD = re.compile(r"-\d{5}-of-\d{5}\.(safetensors|bin)$")
+COMMIT = re.compile(r"[0-9a-f]{40}")
+# Words in a file name (split at _ - . / and case changes) that mark what it holds.
+NOT_GENERATOR = {"optimizer", "optim", "optimizers", "scheduler", "scaler", "rng", "args", "d", "netd", "disc",
+                 "discriminator", "critic", "dis", "encoder", "vae", "lpips", "vgg", "inception"}
+EMA_WORDS = {"ema", "avg", "avgg", "ge", "average", "averaged", "running"}
+GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
+
+
+@dataclasses.dataclass(frozen=True)
+class HubId:
+    """`hub:owner/name[@revision][:FILE][#KEY]`, parsed."""
+
+    repo: str
+    revision: Optional[str]  # as typed; None: the default branch
+    filename: Optional[str]  # one file of the repo, as typed after ':'
+    key: Optional[str]  # an entry inside that file, after '#'
+    text: str  # what the user typed, for messages
+
+    @property
+    def repo_text(self) -> str:
+        """The repo part as typed (no file, no key), e.g. hub:owner/name@v1."""
+        return PREFIX + self.repo + (f"@{self.revision}" if self.revision else "")
+
+
+def parse(source: str) -> HubId:
+    body = source[len(PREFIX):] if source.startswith(PREFIX) else source
+    body, _, key = body.partition("#")
+    match = re.fullmatch(r"(?P<repo>[^@:]+)(?:@(?P<rev>[^:]*))?(?::(?P<file>.*))?", body)
+    if match is None or not match["repo"].strip("/") or match["rev"] == "" or match["file"] == "":
+        raise SourceError(f"{source!r} is not a hub id; write hub:owner/name, optionally @revision (branch, tag or "
+                          "commit), :FILE and #ENTRY, e.g. hub:owner/name@v1:model.pt#GAN.GE")
+    return HubId(match["repo"], match["rev"], match["file"], key or None, source)
+
+
+@dataclasses.dataclass(frozen=True)
+class Listing:
+    """A repo's files at one commit, and where the cache keeps them."""
+
+    commit: str
+    files: tuple[str, ...]
+    folder: Path  # the cache's snapshot folder for this commit (files appear as they are fetched)
+    from_cache: bool  # True: read from the cache (offline, or the Hub could not be reached)
+
+
+@dataclasses.dataclass(frozen=True)
+class Resolved:
+    """What a generator load needs from a repo, fetched into the local cache."""
+
+    id: HubId
+    commit: str
+    folder: Path
+    weights: str  # the chosen weights file (or sharded index), relative to the repo root
+    shards: tuple[str, ...]  # the files holding the tensors: the weights file, or the index's shards
+    config: Optional[str]  # config.json beside the weights, if the repo has one
+    spec: Optional[str]  # a spec sidecar, if the repo has one
+    candidates: tuple[str, ...]  # every weights file the listing offered
+
+    def path(self, name: str) -> Path:
+        return self.folder / name
+
+    def label(self, name: Optional[str] = None) -> str:
+        """How messages name a file of this repo: hub:owner/name@rev:FILE."""
+        return self.id.repo_text + (f":{name}" if name else "")
+
+
+# ---- the client's settings, read now (the client reads its environment once, at import) ----------------
+
+
+def offline() -> bool:
+    from huggingface_hub import constants
+
+    return constants.is_offline_mode() or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+
+
+def cache_dir() -> Path:
+    from huggingface_hub import constants
+
+    if os.environ.get("HF_HUB_CACHE"):
+        return Path(os.environ["HF_HUB_CACHE"])
+    if os.environ.get("HF_HOME"):
+        return Path(os.environ["HF_HOME"]) / "hub"
+    return Path(constants.HF_HUB_CACHE)
+
+
+def endpoint() -> str:
+    from huggingface_hub import constants
+
+    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+
+
+def repo_folder(repo: str) -> Path:
+    return cache_dir() / f"models--{repo.replace('/', '--')}"
+
+
+# ---- listing ---------------------------------------------------------------------------------------------
+
+_LISTINGS: dict[tuple[str, str, str, str], Listing] = {}  # (endpoint, cache, repo, revision) -> listing
+
+
+def list_repo(hub_id: HubId) -> Listing:
+    """The commit and files of the repo at the requested revision: one call to the Hub, else the cache."""
+    if offline():
+        return cached_listing(hub_id, "HF_HUB_OFFLINE is set")
+    revision = hub_id.revision or DEFAULT_REVISION
+    key = (endpoint(), str(cache_dir()), hub_id.repo, revision)
+    if key in _LISTINGS:
+        return _LISTINGS[key]
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import (GatedRepoError, HFValidationError, HfHubHTTPError, RepositoryNotFoundError,
+                                        RevisionNotFoundError)
+
+    try:
+        info = HfApi(endpoint=endpoint()).model_info(hub_id.repo, revision=hub_id.revision, timeout=_timeout())
+    except HFValidationError as exc:
+        raise SourceError(f"{hub_id.text!r}: {hub_id.repo!r} is not a valid repo id ({_first_line(exc)}); "
+                          "use hub:owner/name") from None
+    except GatedRepoError:
+        raise SourceError(f"{hub_id.repo_text} is gated: accept its terms on the Hub and log in with "
+                          "`hf auth login`") from None
+    except RepositoryNotFoundError:
+        raise SourceError(f"no Hugging Face repo {hub_id.repo!r} (from {hub_id.text}), or it is private: log in "
+                          "with `hf auth login`") from None
+    except RevisionNotFoundError:
+        raise SourceError(f"{hub_id.repo_text}: no such revision; give a branch, tag or commit hash after @") from None
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status is not None and status < 500 and status != 429:
+            raise SourceError(f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: "
+                              f"{_first_line(exc)})") from None
+        return _unreachable(hub_id, f"HTTP {status}")
+    except Exception as exc:  # connection refused, DNS, timeouts, proxies: the cache decides
+        if not _is_network_error(exc):
+            raise
+        return _unreachable(hub_id, _first_line(exc))
+    if not info.sha:
+        raise SourceError(f"the Hub's answer for {hub_id.repo_text} names no commit; is HF_ENDPOINT a Hub?")
+    files = tuple(sorted(s.rfilename for s in (info.siblings or [])))
+    listing = Listing(info.sha, files, repo_folder(hub_id.repo) / "snapshots" / info.sha, from_cache=False)
+    _LISTINGS[key] = listing
+    return listing
+
+
+def _unreachable(hub_id: HubId, why: str) -> Listing:
+    listing = cached_listing(hub_id, f"the Hub could not be reached ({why})")
+    warnings.warn(f"the Hub could not be reached ({why}); using the cached snapshot {listing.commit[:12]} of "
+                  f"{hub_id.repo_text}", stacklevel=3)
+    return listing
+
+
+def _is_network_error(exc: Exception) -> bool:
+    import httpx
+
+    return isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError, OSError))
+
+
+def _timeout() -> float:
+    from huggingface_hub import constants
+
+    return float(constants.HF_HUB_ETAG_TIMEOUT)
+
+
+def cached_listing(hub_id: HubId, reason: str) -> Listing:
+    """The cache's snapshot of the requested revision: the files fetched before are the listing."""
+    root = repo_folder(hub_id.repo)
+    revision = hub_id.revision or DEFAULT_REVISION
+    snapshots = root / "snapshots"
+    commit = None
+    if COMMIT.fullmatch(revision) and (snapshots / revision).is_dir():
+        commit = revision
+    elif (root / "refs" / revision).is_file():
+        commit = (root / "refs" / revision).read_text().strip()
+    elif re.fullmatch(r"[0-9a-f]{7,39}", revision) and snapshots.is_dir():
+        matches = [p.name for p in snapshots.iterdir() if p.name.startswith(revision)]
+        commit = matches[0] if len(matches) == 1 else None
+    if commit is None or not (snapshots / commit).is_dir():
+        raise SourceError(f"{hub_id.repo_text} is not in the local Hugging Face cache and {reason}; download it "
+                          "once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else ""))
+    folder = snapshots / commit
+    files = tuple(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()))
+    return Listing(commit, files, folder, from_cache=True)
+
+
+# ---- fetching ---------------------------------------------------------------------------------------------
+
+
+def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
+    """Make the named (listed) files present in the snapshot folder; return the folder."""
+    names = list(dict.fromkeys(names))
+    if listing.from_cache:
+        return listing.folder
+    from huggingface_hub import hf_hub_download
+
+    for name in names:
+        try:
+            hf_hub_download(hub_id.repo, name, revision=listing.commit, cache_dir=str(cache_dir()),
+                            endpoint=endpoint(), etag_timeout=_timeout())
+        except Exception as exc:
+            raise SourceError(f"cannot download {name} of {hub_id.repo_text}: {_first_line(exc)}; retry, or set "
+                              "HF_HUB_OFFLINE=1 to use what the cache has") from None
+    _remember_ref(hub_id, listing.commit)
+    return listing.folder
+
+
+def _remember_ref(hub_id: HubId, commit: str) -> None:
+    """Record branch/tag -> commit as the client does, so an offline load of the same id finds the snapshot."""
+    revision = hub_id.revision or DEFAULT_REVISION
+    if COMMIT.fullmatch(revision) or commit.startswith(revision):
+        return
+    ref = repo_folder(hub_id.repo) / "refs" / revision
+    try:
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        if not ref.is_file() or ref.read_text().strip() != commit:
+            ref.write_text(commit)
+    except OSError as exc:  # a read-only cache still works online
+        logger.info("could not record %s -> %s in the cache: %s", revision, commit, exc)
+
+
+def snapshot(repo: str, revision: Optional[str] = None, allow_patterns: Optional[list[str]] = None) -> Path:
+    """The listed files of `repo` at `revision` matching any of `allow_patterns` (fnmatch, e.g. "generator/*"),
+    fetched into the cache; returns the snapshot folder. Offline or unreachable: the cached snapshot."""
+    hub_id = parse(PREFIX + repo + (f"@{revision}" if revision else ""))
+    listing = list_repo(hub_id)
+    patterns = allow_patterns or ["*"]
+    wanted = [f for f in listing.files if any(fnmatch.fnmatch(f, p) for p in patterns)]
+    return fetch(hub_id, listing, wanted)
+
+
+# ---- choosing the generator's files ----------------------------------------------------------------------
+
+
+def words(name: str) -> list[str]:
+    """Lower-case words of a path: `netG_epoch_24.pth` -> netg, epoch, 24; `avgG.pt` -> avgg."""
+    stem = name
+    for suffix in INDEX_SUFFIXES + WEIGHT_SUFFIXES:
+        if stem.endswith(suffix):
+            stem = stem[: -len(suffix)]
+            break
+    return [w.lower() for w in re.split(r"[_\-./\s]+", stem) if w]
+
+
+def is_weights(name: str) -> bool:
+    if name.endswith(INDEX_SUFFIXES):
+        return True
+    if not name.endswith(WEIGHT_SUFFIXES) or SHARD.search(name):
+        return False
+    return not (set(words(name)) & NOT_GENERATOR)
+
+
+def rank(name: str) -> tuple:
+    """Higher is more generator-like: moving-average names, generator names, standard names, root, safetensors,
+    then the largest number in the name (the latest epoch or step)."""
+    found = words(name)
+    ema = any(w in EMA_WORDS or w.endswith("ema") for w in found)
+    generator = any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in found)
+    standard = PurePosixPath(name).name in STANDARD_NAMES
+    numbers = [int(w) for w in found if w.isdigit()] or [-1]
+    return (2 * ema + generator, standard, -name.count("/"), name.endswith(".safetensors"), max(numbers))
+
+
+def pick_weights(files: Iterable[str], where: str) -> tuple[str, tuple[str, ...]]:
+    """(the generator's weights file, every candidate) among a repo's files; announce a choice among several."""
+    candidates = tuple(f for f in files if is_weights(f))
+    if not candidates:
+        listed = [f for f in files if not f.startswith(".")]
+        raise SourceError(f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt or "
+                          f"a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
+                          + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else ""))
+    ordered = sorted(candidates, key=rank, reverse=True)
+    best = ordered[0]
+    if len(ordered) > 1:
+        runner_up = ordered[1]
+        if rank(best) == rank(runner_up):
+            raise SourceError(f"{where} has several weights files and nothing tells which is the generator: "
+                              f"{', '.join(ordered[:8])}; choose one with {where}:FILE")
+        same_weights = {PurePosixPath(f).name for f in ordered} <= set(STANDARD_NAMES)  # one model, two formats
+        message = (f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, the most "
+                   f"generator-like name; choose another with {where}:FILE")
+        if same_weights:
+            logger.info(message)
+        else:
+            warnings.warn(message, stacklevel=3)
+    return best, candidates
+
+
+def beside(name: str, files: Iterable[str], *candidates: str) -> Optional[str]:
+    """The first of `candidates` (names relative to `name`'s folder, then the root) that the repo lists."""
+    listed = set(files)
+    folder = PurePosixPath(name).parent
+    for candidate in candidates:
+        for place in ([folder / candidate] if str(folder) != "." else []) + [PurePosixPath(candidate)]:
+            if str(place) in listed and str(place) != name:
+                return str(place)
+    return None
+
+
+def shards_of(index: Path, name: str, where: str) -> tuple[str, ...]:
+    """The shard files a sharded index names (relative to the repo root)."""
+    import json
+
+    try:
+        weight_map = json.loads(index.read_text())["weight_map"]
+        files = sorted(set(weight_map.values()))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise SourceError(f"{where}:{name} is not a sharded-weights index (a JSON object with a weight_map)") from None
+    folder = PurePosixPath(name).parent
+    return tuple(str(folder / f) if str(folder) != "." else f for f in files)
+
+
+def resolve(source: str) -> Resolved:
+    """List the repo, choose the generator's files, fetch them (and only them) into the cache."""
+    hub_id = parse(source)
+    listing = list_repo(hub_id)
+    where = hub_id.repo_text
+    if hub_id.filename is not None:
+        if hub_id.filename not in listing.files:
+            state = "the cached snapshot of " if listing.from_cache else ""
+            raise SourceError(f"{state}{where} has no file {hub_id.filename!r}; its weights files: "
+                              f"{', '.join(f for f in listing.files if is_weights(f)) or 'none'}")
+        weights, candidates = hub_id.filename, (hub_id.filename,)
+    else:
+        weights, candidates = pick_weights(listing.files, where if not listing.from_cache else
+                                           f"{where} (its cached snapshot)")
+    config = beside(weights, listing.files, CONFIG_NAME)
+    spec = beside(weights, listing.files, PurePosixPath(weights).name + ".json", SPEC_NAME)
+    if weights.endswith(INDEX_SUFFIXES):
+        fetch(hub_id, listing, [weights])
+        shards = shards_of(listing.folder / weights, weights, where)
+        missing = [s for s in shards if s not in listing.files]
+        if missing:
+            raise SourceError(f"{where}:{weights} names shards the repo{' cache' if listing.from_cache else ''} "
+                              f"does not have: {', '.join(missing[:4])}")
+    else:
+        shards = (weights,)
+    folder = fetch(hub_id, listing, [n for n in (config, spec, weights, *shards) if n])
+    return Resolved(hub_id, listing.commit, folder, weights, shards, config, spec, candidates)
+
+
+CACHE_PATH = re.compile(r"\S*models--[^\s/]+/snapshots/[0-9a-f]{40}(?:/(?P<file>[^\s,;:'\"()]*))?")
+
+
+@contextlib.contextmanager
+def errors_named(text: Optional[str], label: Optional[str] = None) -> Iterator[None]:
+    """ganinv errors raised inside name the hub id the user typed (`text`), never the cache folder:
+    a snapshot path becomes `label:FILE` (label defaults to the repo part of `text`)."""
+    if text is None:
+        yield
+        return
+    try:
+        yield
+    except GaninvError as exc:
+        label = label or parse(text).repo_text
+        message = CACHE_PATH.sub(lambda m: f"{label}:{m['file']}" if m["file"] else label, str(exc))
+        if text not in message and label not in message:
+            message = f"{text}: {message}"
+        exc.args = (message,)
+        raise
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

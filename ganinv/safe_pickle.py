@@ -1,0 +1,198 @@
+"""Read torch checkpoints whose non-tensor objects are plain data, without running code from the file.
+
+`torch.load(weights_only=True)` refuses any class it does not know, so a checkpoint that
+pickled a config object (`{'config': <Config>, 'netG': ..., 'avgG': ...}`) or an
+`argparse.Namespace` beside its state dicts cannot be read, and the full unpickler would
+import and run whatever the file names. `load` sits between the two:
+
+- tensors, storages, dtypes, `OrderedDict`, `torch.Size` and the other globals torch's own
+  weights-only loader allows are rebuilt as usual (plus numpy scalars and arrays);
+- any other class is never imported: it becomes an inert `Record` type of the same name, and
+  an object pickled as "make an instance, then set its state" (how plain objects pickle)
+  becomes a `Record` holding that state (`fields(record)` gives it as a dict);
+- calling anything else while unpickling (`os.system`, `builtins.eval`, a `__reduce__` that
+  returns a function, a class constructor with arguments) raises `RefusedPickle` before it
+  runs.
+
+Works for both the torch zip format and the legacy (pre-1.6) format: torch's own loader
+does the file handling and storage reading, with this module's unpickler in place of
+Python's. A whole pickled `nn.Module` loads as a tree of records; `module_state_dict`
+collects its parameters and buffers.
+"""
+
+from __future__ import annotations
+
+import _compat_pickle
+import pickle
+import types
+from pathlib import Path
+from typing import Any, ClassVar, Optional
+
+import torch
+
+
+class RefusedPickle(pickle.UnpicklingError):
+    """The pickle asked to call something that is not a known-safe constructor."""
+
+    def __init__(self, name: str):
+        super().__init__(f"the pickle calls {name} while loading")
+        self.name = name
+
+
+class RecordType(type):
+    """The type of a stand-in class: calling it (a pickled constructor call) is refused."""
+
+    def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        raise RefusedPickle(cls.origin)
+
+    def __repr__(cls) -> str:
+        return f"<record type {cls.origin}>"
+
+
+class Record(metaclass=RecordType):
+    """An instance of a class that was not imported: only the state the pickle gave it."""
+
+    origin: ClassVar[str] = "record"  # "module.Class" as named in the pickle
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Record":
+        record = object.__new__(cls)
+        if args or kwargs:
+            record.__dict__["_new_args"] = (args, kwargs)
+        return record
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) == 2 and all(s is None or isinstance(s, dict) for s in state):
+            state = {**(state[0] or {}), **(state[1] or {})}  # (__dict__, slots)
+        if isinstance(state, dict):
+            self.__dict__.update(state)
+        else:
+            self.__dict__["_state"] = state
+
+    def __repr__(self) -> str:
+        return f"<record {type(self).origin} {sorted(map(str, self.__dict__))}>"
+
+
+def record_type(module: str, name: str) -> RecordType:
+    return RecordType(name, (Record,), {"origin": f"{module}.{name}", "__module__": __name__,
+                                        "__qualname__": f"Record[{module}.{name}]"})
+
+
+def is_record(obj: Any) -> bool:
+    return isinstance(obj, Record)
+
+
+def origin(obj: Any) -> str:
+    """'module.Class' of a record, as the pickle named it."""
+    return type(obj).origin
+
+
+def fields(record: Record) -> dict[str, Any]:
+    """A record's state as a dict (the attributes the original object had)."""
+    return {k: v for k, v in record.__dict__.items() if k not in ("_new_args", "_state")}
+
+
+def _safe_reconstructor(cls: Any, base: Any, state: Any) -> Any:
+    """copyreg._reconstructor (how protocols 0 and 1 pickle plain objects), for record types only."""
+    if isinstance(cls, RecordType) and base is object and state is None:
+        return cls.__new__(cls)
+    raise RefusedPickle(f"copyreg._reconstructor({getattr(cls, '__name__', cls)})")
+
+
+def _numpy_globals() -> dict[str, Any]:
+    """numpy scalars and arrays (a checkpoint's `best_acc: np.float64`), by the names numpy 1 and 2 pickle."""
+    try:
+        import numpy
+    except ImportError:
+        return {}
+    multiarray = numpy._core.multiarray if hasattr(numpy, "_core") else numpy.core.multiarray
+    found: dict[str, Any] = {"numpy.dtype": numpy.dtype, "numpy.ndarray": numpy.ndarray}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        found[f"{module}.scalar"] = multiarray.scalar
+        found[f"{module}._reconstruct"] = multiarray._reconstruct
+    for name in ("float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8", "bool_"):
+        found[f"numpy.dtypes.{type(numpy.dtype(name)).__name__}"] = type(numpy.dtype(name))
+    return found
+
+
+_ALLOWED: Optional[dict[str, Any]] = None
+
+
+def allowed_globals() -> dict[str, Any]:
+    """What may be looked up by name: torch's weights-only allowlist, numpy data, a few builtins."""
+    global _ALLOWED
+    if _ALLOWED is None:
+        from torch import _weights_only_unpickler
+
+        allowed = dict(_weights_only_unpickler._get_allowed_globals())
+        allowed.update(_numpy_globals())
+        allowed.update({"builtins.frozenset": frozenset, "builtins.slice": slice, "builtins.range": range,
+                        "builtins.object": object, "copyreg._reconstructor": _safe_reconstructor,
+                        "torch._utils._rebuild_parameter": torch._utils._rebuild_parameter})
+        _ALLOWED = allowed
+    return _ALLOWED
+
+
+class RestrictedUnpickler(pickle.Unpickler):
+    """`find_class` never imports: known-safe globals, else a record type that refuses to be called."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) in _compat_pickle.NAME_MAPPING:  # Python 2 names, as protocol 2 writes builtins
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        key = f"{module}.{name}"
+        allowed = allowed_globals()
+        if key in allowed:
+            return allowed[key]
+        return record_type(module, name)
+
+
+def _load_one(file: Any, **kwargs: Any) -> Any:
+    return RestrictedUnpickler(file, **kwargs).load()
+
+
+# What torch.load takes as `pickle_module`: the legacy format reads several pickles with `load`.
+PICKLE_MODULE = types.SimpleNamespace(__name__=__name__, Unpickler=RestrictedUnpickler, load=_load_one,
+                                      UnpicklingError=pickle.UnpicklingError)
+
+
+def load(path: str | Path) -> Any:
+    """The checkpoint's objects with tensors on the CPU; raises `RefusedPickle` if it would run code."""
+    return torch.load(path, map_location="cpu", weights_only=False, pickle_module=PICKLE_MODULE)
+
+
+def records_in(obj: Any, limit: int = 20) -> list[str]:
+    """The record types found at the top levels of a loaded checkpoint (for messages and metadata)."""
+    found: list[str] = []
+
+    def visit(value: Any, depth: int) -> None:
+        if len(found) >= limit or depth > 3:
+            return
+        if is_record(value):
+            if origin(value) not in found:
+                found.append(origin(value))
+            return
+        if isinstance(value, dict):
+            for item in value.values():
+                if not isinstance(item, torch.Tensor):
+                    visit(item, depth + 1)
+        elif isinstance(value, (list, tuple)):
+            for item in value[:50]:
+                visit(item, depth + 1)
+
+    visit(obj, 0)
+    return found
+
+
+def module_state_dict(record: Record, prefix: str = "") -> dict[str, torch.Tensor]:
+    """The parameters and buffers of a pickled `nn.Module` loaded as records (empty if it is not one)."""
+    state = fields(record)
+    out: dict[str, torch.Tensor] = {}
+    for group in ("_parameters", "_buffers"):
+        for name, value in (state.get(group) or {}).items():
+            if isinstance(value, torch.Tensor):
+                out[prefix + name] = value
+    for name, child in (state.get("_modules") or {}).items():
+        if is_record(child):
+            out.update(module_state_dict(child, f"{prefix}{name}."))
+    return out
+

@@ -1,0 +1,65 @@
+"""Who may choose code for ganinv to run.
+
+Some generator sources are code: a `module:callable`, a user's model class, a TorchScript or
+`torch.export` program, a full pickle. ganinv runs such code only when the person running it
+chose it:
+
+- a source typed on the command line, or passed by a Python caller, is chosen by them;
+- a source *read from a file* (an inverter's or MVAE's generator reference, a fit recipe, a
+  resumed run's `config.json`, the stages of a benchmark recipe) is data, and may name code
+  only when the user passes `--trust-remote-code` (`trust_remote_code=True`) for this command.
+
+A file never grants trust either: a `trust_remote_code = true` in a recipe or a saved config,
+or a `--trust-remote-code` inside a benchmark stage, is not the user's word and is ignored or
+refused. Safetensors weights, JSON configs and `weights_only` pickles are data and need no trust.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Iterator, Optional
+
+from ganinv.errors import UnsafeFileError
+
+
+@dataclass(frozen=True)
+class FileCommands:
+    """Commands being run on a file's behalf (a benchmark recipe's stages)."""
+
+    origin: str  # e.g. "benchmark recipe recipes/bench.toml"
+    trusted: bool  # the user passed --trust-remote-code to the command that reads the file
+
+
+_file_commands: ContextVar[Optional[FileCommands]] = ContextVar("ganinv_file_commands", default=None)
+
+
+@contextlib.contextmanager
+def commands_from_file(origin: str, trusted: bool) -> Iterator[None]:
+    """Run the enclosed commands as chosen by `origin`, not by the user (unless `trusted`)."""
+    token = _file_commands.set(FileCommands(origin, trusted))
+    try:
+        yield
+    finally:
+        _file_commands.reset(token)
+
+
+def resolve(origin: Optional[str], trust_remote_code: bool) -> tuple[Optional[str], bool]:
+    """The effective (origin, trust) of a load: inside `commands_from_file`, the file is the origin and only the
+    user's flag on the enclosing command counts, whatever the enclosed command says."""
+    context = _file_commands.get()
+    if context is None:
+        return origin, trust_remote_code
+    return origin or context.origin, context.trusted
+
+
+def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, retry: str) -> None:
+    """Refuse to run `what` (code) when a file, not the user, named it.
+
+    `retry` says how the user can name it themselves, e.g. "--generator mypkg:make".
+    """
+    if origin is None or trust_remote_code:
+        return
+    raise UnsafeFileError(f"{what} is named by {origin}, and ganinv never runs code that a file names; "
+                          f"if you trust it, name it yourself ({retry}) or pass --trust-remote-code")

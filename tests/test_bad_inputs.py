@@ -1,0 +1,585 @@
+"""Bad inputs to every command: one line `Error: ...`, exit code 2, no traceback, nothing left behind.
+
+Each case runs one `ganinv` command in this process (click's CliRunner, stderr apart) on tiny
+seeded artifacts, and checks that:
+- it exits with code 2 (click's usage errors exit 2 too);
+- stderr holds exactly one line starting with `Error:`, naming the input (`mention`) and, for
+  ganinv's own errors, saying what to do; no `Traceback` anywhere;
+- nothing is left behind: the working folder (outputs go there) and the folder of inputs hold
+  exactly the files they held before, so a retry cannot trip on a half-made output;
+- where a case names a `retry`, the same command with good input into the same `--out` then works;
+- a FIFO given as an input is refused without being read (a watchdog unblocks a reader that
+  waits on it, and the case fails).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import save_file
+from torch import nn
+
+from ganinv import architectures
+from ganinv.cli.main import cli
+from ganinv.features import FeatureSet, save_features
+from ganinv.generator import Generator
+from ganinv.inverter import Inverter
+from ganinv.sources import save_generator
+
+# what a message says to do: a verb of advice (checked for ganinv's own errors, not click's usage errors)
+ADVICE = re.compile(r"\b(give|use|choose|pass|check|run|drop|set|extract|convert|write|remove|fix|lower|raise|add|"
+                    r"save|delete|refit|retrain|try|make|resume|point|select|rename|unset|download|log in|"
+                    r"start|keep|train|fit|reduce|provide|declare|need|needs|expected|expects|must|instead|only)\b|e\.g\.", re.I)
+FIFO_WAIT_S = 4.0
+PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
+
+
+# ---- the inputs ----------------------------------------------------------------------------------------
+class FixedBatch(nn.Module):
+    """A TorchScript program that ignores the batch size: always one 1x8x8 image."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.zeros(1, 1, 8, 8) + z[:1].sum() * 0
+
+
+def truncate(path: Path, keep: float = 0.5) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[:int(len(data) * keep)])
+
+
+def features_file(path: Path, features, labels=None, layout=None) -> Path:
+    tensors = {"features": torch.as_tensor(features).contiguous()}
+    if labels is not None:
+        tensors["labels"] = torch.as_tensor(labels).contiguous()
+    metadata = {"format": json.dumps("ganinv-features"), "layout": json.dumps(layout or {})}
+    save_file(tensors, str(path), metadata=metadata)
+    return path
+
+
+def toml(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory) -> dict[str, str]:
+    """Good and bad inputs, made once: {name: path}, used as `{name}` in the case arguments."""
+    m = tmp_path_factory.mktemp("inputs")
+    torch.manual_seed(0)
+    built, options = architectures.build_generator_net("ssavl", {"nz": 4, "nc": 1, "n_classes": 3,
+                                                                 "resolution": 8, "width": 8})
+    generator = Generator(built.net, built.spec, source="tiny-ssavl",
+                          meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)})
+    save_generator(generator, m / "gen")
+    inverter = Inverter.for_generator(generator, width=8, hidden=16)
+    inverter.save_pretrained(m / "inv", include_generator=True)
+
+    # generators
+    shutil.copytree(m / "gen", m / "gen_trunc")
+    truncate(m / "gen_trunc" / "model.safetensors")
+    shutil.copytree(m / "gen", m / "gen_badjson")
+    (m / "gen_badjson" / "config.json").write_text("{not json")
+    (m / "garbage.safetensors").write_bytes(os.urandom(300))
+    shutil.copy(m / "gen" / "model.safetensors", m / "weights_trunc.safetensors")
+    truncate(m / "weights_trunc.safetensors", 0.3)
+    (m / "empty.pth").write_bytes(b"")
+    (m / "notes.txt").write_text("not an image, not weights\n")
+    (m / "empty_dir").mkdir()
+    torch.jit.script(FixedBatch()).save(str(m / "fixed_batch.pt"))
+    torch.save(nn.Linear(4, 64), m / "module_pickle.pth")  # a full pickle: needs --trust-remote-code
+
+    # inverters
+    for name in ("inv_trunc", "inv_badjson", "inv_misfit", "inv_listjson", "inv_nospec"):
+        shutil.copytree(m / "inv", m / name)
+    truncate(m / "inv_trunc" / "model.safetensors")
+    (m / "inv_badjson" / "config.json").write_text("{'spec': oops")
+    config = json.loads((m / "inv" / "config.json").read_text())
+    config["spec"]["nz"] = 5  # the weights were trained for nz = 4
+    (m / "inv_misfit" / "config.json").write_text(json.dumps(config))
+    (m / "inv_listjson" / "config.json").write_text("[1, 2, 3]")
+    (m / "inv_nospec" / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "spec"}))
+
+    # images
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, size=(12, 8, 8), dtype=np.uint8)
+    np.savez(m / "images.npz", images=pixels, labels=np.arange(12) % 3)
+    np.savez(m / "img_empty.npz", images=np.zeros((0, 8, 8), dtype=np.uint8))
+    np.savez(m / "img_object.npz", images=np.array([pixels[0], "x"], dtype=object))
+    np.savez(m / "img_2d.npz", images=pixels[0])
+    np.savez(m / "img_5d.npz", images=pixels.reshape(2, 6, 1, 8, 8))
+    np.savez(m / "img_strings.npz", images=np.array(["a", "b"]))
+    np.savez(m / "img_labels_short.npz", images=pixels, labels=np.arange(5))
+    np.savez(m / "img_nolabel_key.npz", pixels=pixels)
+    nan_images = pixels.astype(np.float32) / 127.5 - 1
+    nan_images[3, 2, 2] = np.nan
+    np.savez(m / "img_nan.npz", images=nan_images)
+    save_file({"images": torch.from_numpy(pixels)}, str(m / "img_trunc.safetensors"))
+    truncate(m / "img_trunc.safetensors", 0.6)
+    (m / "img_zero_byte.npz").write_bytes(b"")
+    os.mkfifo(m / "fifo.png")
+    os.mkfifo(m / "fifo.npz")
+    os.mkfifo(m / "fifo.safetensors")
+    (m / "folder_of_text").mkdir()
+    (m / "folder_of_text" / "a.txt").write_text("x")
+    (m / "broken_png").mkdir()
+    (m / "broken_png" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(40))
+
+    # features
+    x = torch.from_numpy(pixels.reshape(12, -1).astype(np.float32) / 127.5 - 1)
+    save_features(FeatureSet(x, torch.arange(12) % 3, layout={"pixels": 64}), m / "train.safetensors")
+    save_features(FeatureSet(x[:6], torch.arange(6) % 3, layout={"pixels": 64}), m / "test.safetensors")
+    shutil.copy(m / "train.safetensors", m / "f_trunc.safetensors")
+    truncate(m / "f_trunc.safetensors", 0.5)
+    x_nan = x.clone()
+    x_nan[2, 5] = float("nan")
+    features_file(m / "f_nan.safetensors", x_nan, torch.arange(12) % 3)
+    x_inf = x.clone()
+    x_inf[0, 0] = float("inf")
+    features_file(m / "f_inf.safetensors", x_inf, torch.arange(12) % 3)
+    features_file(m / "f_labels_short.safetensors", x, torch.arange(7) % 3)
+    features_file(m / "f_labels_2d.safetensors", x, (torch.arange(24) % 3).reshape(12, 2))
+    features_file(m / "f_nolabels.safetensors", x)
+    features_file(m / "f_one_class.safetensors", x, torch.zeros(12, dtype=torch.int64))
+    features_file(m / "f_empty.safetensors", torch.zeros(0, 64), torch.zeros(0, dtype=torch.int64))
+    features_file(m / "f_1d.safetensors", x[:, 0], torch.arange(12) % 3)
+    features_file(m / "f_labels_float.safetensors", x, torch.rand(12))
+    d = torch.rand(12, 3).softmax(dim=1)
+    features_file(m / "f_d_nan.safetensors", torch.cat([x[:, :4], d], 1).index_put_(
+        (torch.tensor([1]), torch.tensor([5])), torch.tensor(float("nan"))), torch.arange(12) % 3, {"z": 4, "d": 3})
+    features_file(m / "f_d_labels_short.safetensors", torch.cat([x[:, :4], d], 1), torch.arange(4) % 3,
+                  {"z": 4, "d": 3})
+    features_file(m / "f_d_empty.safetensors", torch.zeros(0, 7), torch.zeros(0, dtype=torch.int64), {"z": 4, "d": 3})
+    features_file(m / "f_layout_lies.safetensors", x, torch.arange(12) % 3, {"z": 4, "d": 300})
+    np.savez(m / "f_object.npz", features=np.array([1, "a"], dtype=object))
+
+    # recipes and spec files
+    toml(m / "bad.toml", "steps = [unclosed\n")
+    toml(m / "fit_wrong_type.toml", 'steps = "ten"\n')
+    toml(m / "fit_wrong_table.toml", 'dreaming = 3\n')
+    toml(m / "fit_nan_lr.toml", 'lr = nan\n')
+    toml(m / "train_wrong_type.toml", 'batch_size = "many"\n')
+    toml(m / "train_unknown_key.toml", 'batchsize = 8\n')
+    toml(m / "bench_run_string.toml", '[[stages]]\nname = "p"\nrun = "probe"\n')
+    toml(m / "bench_no_stages.toml", 'title = "x"\n')
+    toml(m / "bench_stage_key.toml", '[[stages]]\nname = "p"\nrun = ["probe"]\nretries = 3\n')
+    toml(m / "bench_rows_type.toml", '[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\n[report]\nrows = 5\n')
+    toml(m / "bench_json_type.toml", '[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\njson = "yes"\n')
+    toml(m / "bench_name_type.toml", '[[stages]]\nname = 7\nrun = ["inspect", "--list"]\n')
+    toml(m / "bench_run_items.toml", '[[stages]]\nname = "p"\nrun = ["inspect", 3]\n')
+    toml(m / "bench_unknown_var.toml", '[[stages]]\nname = "p"\nrun = ["inspect", "{nowhere}"]\n')
+    toml(m / "bench_bad_stage_cmd.toml", '[[stages]]\nname = "p"\nrun = ["no-such-command"]\n')
+    toml(m / "bench_ok.toml", '[[stages]]\nname = "list"\nrun = ["inspect", "--list"]\n')
+    toml(m / "bench_stage_fails.toml", '[[stages]]\nname = "p"\nrun = ["probe", "--train", "nowhere.safetensors", '
+                                       '"--test", "nowhere.safetensors"]\n')
+    toml(m / "bench_vars_type.toml", 'vars = 3\n[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\n')
+    (m / "spec_badjson.json").write_text("{nz: 4")
+    (m / "spec_wrong_type.json").write_text(json.dumps({"nz": "four"}))
+    (m / "spec_list.json").write_text("[4]")
+
+    # a fit run (as `fit` leaves it after its first checkpoint) and an MVAE run
+    from ganinv.fit import FitConfig
+
+    fit_run = m / "fit_run"
+    (fit_run / "checkpoints").mkdir(parents=True)
+    (fit_run / "config.json").write_text(json.dumps({"fit": FitConfig(generator=str(m / "gen")).to_dict(),
+                                                     "world_size": 1, "generator": {"source": str(m / "gen")}}))
+    torch.save({"step": 1}, fit_run / "checkpoints" / "step-000001.pt")
+    result = CliRunner().invoke(cli, ["mvae", "fit", "--data", str(m / "images.npz"), "--components", "2",
+                                      "--latent-dim", "2", "--s-dim", "4", "--width", "4", "--hidden", "8",
+                                      "--steps", "2", "--batch-size", "4", "--out", str(m / "mvae"), "--quiet",
+                                      "--device", "cpu"])
+    assert result.exit_code == 0, result.output
+    shutil.copytree(m / "mvae", m / "mvae_trunc")
+    for weights in (m / "mvae_trunc").rglob("model.safetensors"):
+        truncate(weights)
+    (m / "hub_cache").mkdir()
+    stems: dict[str, int] = {}
+    for p in m.iterdir():
+        stems[p.stem] = stems.get(p.stem, 0) + 1
+    names = {p.name: str(p) for p in m.iterdir()}  # `{images.npz}`, and `{images}` where the stem is unique
+    names.update({p.stem: str(p) for p in m.iterdir() if stems[p.stem] == 1})
+    return {**names, "m": str(m)}
+
+
+# ---- the cases -----------------------------------------------------------------------------------------
+@dataclass
+class Case:
+    args: list[str]  # `{name}`: an input; `{out}`: a new path in the working folder; `{file}`: a regular file there
+    mention: tuple[str, ...] = ()  # text the Error line must hold (formatted like the args)
+    code: int = 2
+    usage: bool = False  # a click usage error: it names the option; no advice verb needed
+    retry: Optional[list[str]] = None  # good arguments run afterwards; they must succeed
+    leaves: tuple[str, ...] = ()  # paths a failure may leave (a retry into them must then work)
+
+
+def case(command: str, name: str, args: list[str], mention=(), *, owner: Optional[str] = None, usage=False,
+         retry=None, code=2, leaves=()):
+    marks = [pytest.mark.xfail(strict=True, reason=f"owner: {owner}")] if owner else []
+    return pytest.param(command, Case(args, tuple([mention] if isinstance(mention, str) else mention), code, usage,
+                                      retry, leaves), id=f"{command}:{name}", marks=marks)
+
+
+GEN = ["-g", "{gen}"]
+INV = ["--inverter", "{inv}"]
+
+CASES = [
+    # ---- sample ----
+    case("sample", "nonexistent generator", ["sample", "-g", "{m}/nowhere", "--out", "{out}.png"], "nowhere"),
+    case("sample", "truncated weights folder", ["sample", "-g", "{gen_trunc}", "--out", "{out}.png"], "gen_trunc"),
+    case("sample", "generator config not json", ["sample", "-g", "{gen_badjson}", "--out", "{out}.png"],
+         "gen_badjson"),
+    case("sample", "garbage safetensors", ["sample", "-g", "{garbage}", "--arch", "dcgan", "--out", "{out}.png"],
+         "garbage.safetensors"),
+    case("sample", "truncated safetensors file", ["sample", "-g", "{weights_trunc}", "--arch", "ssavl",
+                                                  "--out", "{out}.png"], "weights_trunc"),
+    case("sample", "zero-byte pth", ["sample", "-g", "{empty.pth}", "--out", "{out}.png"], "empty.pth"),
+    case("sample", "text file as generator", ["sample", "-g", "{notes.txt}", "--out", "{out}.png"], "notes.txt"),
+    case("sample", "empty folder", ["sample", "-g", "{empty_dir}", "--out", "{out}.png"], "empty_dir"),
+    case("sample", "torchscript ignores the batch size", ["sample", "-g", "{fixed_batch}", "--nz", "4", "-n", "5",
+                                                          "--out", "{out}.png"], "batch"),
+    case("sample", "full pickle without trust", ["sample", "-g", "{module_pickle}", "--out", "{out}.png"],
+         ("module_pickle", "--trust-remote-code")),
+    case("sample", "hub path traversal", ["sample", "-g", "hub:../../etc", "--out", "{out}.png"], "../../etc"),
+    case("sample", "hub path traversal with a name", ["sample", "-g", "hub:owner/../../etc", "--out", "{out}.png"],
+         "etc"),
+    case("sample", "device tpu", ["sample", *GEN, "--device", "tpu", "--out", "{out}.png"], ("tpu", "cpu")),
+    case("sample", "device cuda:7", ["sample", *GEN, "--device", "cuda:7", "--out", "{out}.png"], "cuda:7"),
+    case("sample", "device cpu:99", ["sample", *GEN, "--device", "cpu:99", "--out", "{out}.png"], "cpu:99"),
+    case("sample", "out under a regular file", ["sample", *GEN, "--out", "{file}/grid.png"], "{file}"),
+    case("sample", "out is a folder", ["sample", *GEN, "--out", "{empty_dir}"], "empty_dir", usage=True),
+    case("sample", "latents-out under a regular file", ["sample", *GEN, "--out", "{out}.png",
+                                                        "--latents-out", "{file}/z.safetensors"], "{file}"),
+    case("sample", "option without =", ["sample", *GEN, "--option", "nz", "--out", "{out}.png"], "--option",
+         usage=True),
+    case("sample", "spec file not json", ["sample", *GEN, "--spec", "{spec_badjson}", "--out", "{out}.png"],
+         "spec_badjson"),
+    case("sample", "spec value of the wrong type", ["sample", *GEN, "--spec", "{spec_wrong_type}",
+                                                    "--out", "{out}.png"], "nz"),
+    case("sample", "spec file is a list", ["sample", *GEN, "--spec", "{spec_list}", "--out", "{out}.png"],
+         "spec_list"),
+    case("sample", "bad prior", ["sample", *GEN, "--prior", "cauchy", "--out", "{out}.png"], "cauchy"),
+    case("sample", "bad output range", ["sample", *GEN, "--output-range", "a,b", "--out", "{out}.png"], "a,b"),
+    case("sample", "bad image shape", ["sample", *GEN, "--image-shape", "1,x,8", "--out", "{out}.png"], "1,x,8"),
+    case("sample", "zero samples", ["sample", *GEN, "-n", "0", "--out", "{out}.png"], "--num", usage=True),
+    case("sample", "retry after a failed start", ["sample", "-g", "{gen_trunc}", "--out", "{out}/grid.png",
+                                                  "--latents-out", "{out}/z.safetensors"], "gen_trunc",
+         retry=["sample", *GEN, "-n", "4", "--out", "{out}/grid.png", "--latents-out", "{out}/z.safetensors"]),
+
+    # ---- inspect ----
+    case("inspect", "nonexistent source", ["inspect", "{m}/nowhere.safetensors"], "nowhere"),
+    case("inspect", "truncated weights folder", ["inspect", "{gen_trunc}"], "gen_trunc"),
+    case("inspect", "garbage safetensors", ["inspect", "{garbage}", "--arch", "dcgan"], "garbage"),
+    case("inspect", "hub path traversal", ["inspect", "hub:../../etc"], "../../etc"),
+    case("inspect", "device tpu", ["inspect", "{gen}", "--device", "tpu"], "tpu"),
+    case("inspect", "full pickle without trust", ["inspect", "{module_pickle}"], "--trust-remote-code"),
+    case("inspect", "torchscript ignores the batch size", ["inspect", "{fixed_batch}", "--nz", "4"], "batch"),
+    case("inspect", "unknown architecture", ["inspect", "{gen}", "--arch", "nosuch"], "nosuch"),
+
+    # ---- invert ----
+    case("invert", "nonexistent inverter", ["invert", "--inverter", "{m}/nowhere", "{images}", "--out", "{out}"],
+         "nowhere"),
+    case("invert", "empty inverter folder", ["invert", "--inverter", "{empty_dir}", "{images}", "--out", "{out}"],
+         "empty_dir"),
+    case("invert", "inverter config not json", ["invert", "--inverter", "{inv_badjson}", "{images}",
+                                                "--out", "{out}"], "inv_badjson"),
+    case("invert", "inverter config is a list", ["invert", "--inverter", "{inv_listjson}", "{images}",
+                                                 "--out", "{out}"], "inv_listjson"),
+    case("invert", "inverter weights truncated", ["invert", "--inverter", "{inv_trunc}", "{images}",
+                                                  "--out", "{out}"], "inv_trunc"),
+    case("invert", "inverter spec no longer fits its weights", ["invert", "--inverter", "{inv_misfit}", "{images}",
+                                                                "--out", "{out}"], "inv_misfit"),
+    case("invert", "hub path traversal", ["invert", "--inverter", "hub:../../etc", "{images}", "--out", "{out}"],
+         "../../etc"),
+    case("invert", "nonexistent images", ["invert", *INV, "{m}/nowhere.npz", "--out", "{out}"], "nowhere"),
+    case("invert", "empty image folder", ["invert", *INV, "{empty_dir}", "--out", "{out}"], "empty_dir"),
+    case("invert", "folder of text files", ["invert", *INV, "{folder_of_text}", "--out", "{out}"],
+         "folder_of_text"),
+    case("invert", "broken png", ["invert", *INV, "{broken_png}", "--out", "{out}"], "a.png"),
+    case("invert", "zero-length images", ["invert", *INV, "{img_empty}", "--out", "{out}"], "img_empty"),
+    case("invert", "object array", ["invert", *INV, "{img_object}", "--out", "{out}"], "img_object"),
+    case("invert", "2-D array", ["invert", *INV, "{img_2d}", "--out", "{out}"], "img_2d"),
+    case("invert", "5-D array", ["invert", *INV, "{img_5d}", "--out", "{out}"], "img_5d"),
+    case("invert", "string array", ["invert", *INV, "{img_strings}", "--out", "{out}"], "img_strings"),
+    case("invert", "labels count differs", ["invert", *INV, "{img_labels_short}", "--out", "{out}"],
+         "img_labels_short"),
+    case("invert", "nan pixels", ["invert", *INV, "{img_nan}", "--out", "{out}"], "img_nan"),
+    case("invert", "truncated safetensors images", ["invert", *INV, "{img_trunc}", "--out", "{out}"], "img_trunc"),
+    case("invert", "zero-byte npz", ["invert", *INV, "{img_zero_byte}", "--out", "{out}"], "img_zero_byte"),
+    case("invert", "fifo as image", ["invert", *INV, "{fifo.png}", "--out", "{out}"], "fifo.png"),
+    case("invert", "fifo as npz", ["invert", *INV, "{fifo.npz}", "--out", "{out}"], "fifo.npz"),
+    case("invert", "text file as images", ["invert", *INV, "{notes.txt}", "--out", "{out}"], "notes.txt"),
+    case("invert", "out under a regular file", ["invert", *INV, "{images}", "--out", "{file}/inv"], "{file}"),
+    case("invert", "out is a regular file", ["invert", *INV, "{images}", "--out", "{file}"], "{file}", usage=True),
+    case("invert", "device tpu", ["invert", *INV, "{images}", "--out", "{out}", "--device", "tpu"], "tpu"),
+    case("invert", "device cuda:7", ["invert", *INV, "{images}", "--out", "{out}", "--device", "cuda:7"], "cuda"),
+    case("invert", "refine lr nan", ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2",
+                                     "--refine-lr", "nan"], "--refine-lr"),
+    case("invert", "refine lr negative", ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2",
+                                          "--refine-lr", "-1"], "--refine-lr"),
+    case("invert", "retry after bad images", ["invert", *INV, "{img_object}", "--out", "{out}"], "img_object",
+         retry=["invert", *INV, "{images}", "--out", "{out}"]),
+
+    # ---- loglik ----
+    case("loglik", "absurd k", ["loglik", *INV, "--generated", "2", "--k", "1000000000000"], "--k"),
+    case("loglik", "k zero", ["loglik", *INV, "--generated", "2", "--k", "0"], "--k"),
+    case("loglik", "sigma nan", ["loglik", *INV, "--generated", "2", "--sigma-x", "nan"], "--sigma-x"),
+    case("loglik", "sigma inf", ["loglik", *INV, "--generated", "2", "--sigma-x", "inf"], "--sigma-x"),
+    case("loglik", "inverter weights truncated", ["loglik", "--inverter", "{inv_trunc}", "--generated", "2"],
+         "inv_trunc"),
+    case("loglik", "inverter without spec", ["loglik", "--inverter", "{inv_nospec}", "--generated", "2"],
+         "inv_nospec"),
+    case("loglik", "device cuda:7", ["loglik", *INV, "--generated", "2", "--device", "cuda:7"], "cuda:7"),
+    case("loglik", "zero-length images", ["loglik", *INV, "{img_empty}"], "img_empty"),
+    case("loglik", "nan pixels", ["loglik", *INV, "{img_nan}"], "img_nan"),
+    case("loglik", "fifo as images", ["loglik", *INV, "{fifo.safetensors}"], "fifo.safetensors"),
+    case("loglik", "out under a regular file", ["loglik", *INV, "--generated", "2", "--k", "2",
+                                                "--out", "{file}/ll.jsonl"], "{file}"),
+    case("loglik", "out is a folder", ["loglik", *INV, "--generated", "2", "--k", "2", "--out", "{empty_dir}"],
+         "empty_dir", usage=True), 
+
+    # ---- features ----
+    case("features", "inverter weights truncated", ["features", "--inverter", "{inv_trunc}", "{images}",
+                                                    "--out", "{out}.safetensors"], "inv_trunc"),
+    case("features", "inverter spec misfit", ["features", "--inverter", "{inv_misfit}", "{images}",
+                                              "--out", "{out}.safetensors"], "inv_misfit"),
+    case("features", "zero-length images", ["features", "--raw-pixels", "{img_empty}", "--out", "{out}.safetensors"],
+         "img_empty"),
+    case("features", "nan pixels", ["features", "--raw-pixels", "{img_nan}", "--out", "{out}.safetensors"],
+         "img_nan"),
+    case("features", "object array", ["features", "--raw-pixels", "{img_object}", "--out", "{out}.safetensors"],
+         "img_object"),
+    case("features", "fifo as image", ["features", "--raw-pixels", "{fifo.png}", "--out", "{out}.safetensors"],
+         "fifo.png"),
+    case("features", "out under a regular file", ["features", "--raw-pixels", "{images}",
+                                                  "--out", "{file}/f.safetensors"], "{file}"),
+    case("features", "out is a folder", ["features", "--raw-pixels", "{images}", "--out", "{empty_dir}"],
+         "empty_dir", usage=True), 
+    case("features", "device tpu", ["features", *INV, "{images}", "--out", "{out}.safetensors", "--device", "tpu"],
+         "tpu"),
+    case("features", "retry after a bad inverter", ["features", "--inverter", "{inv_trunc}", "{images}",
+                                                    "--out", "{out}/f.safetensors"], "inv_trunc",
+         retry=["features", *INV, "{images}", "--out", "{out}/f.safetensors"]),
+
+    # ---- probe ----
+    case("probe", "truncated features", ["probe", "--train", "{f_trunc}", "--test", "{test}"], "f_trunc"),
+    case("probe", "garbage features", ["probe", "--train", "{garbage}", "--test", "{test}"], "garbage"),
+    case("probe", "object array features", ["probe", "--train", "{f_object}", "--test", "{test}"], "f_object"),
+    case("probe", "nan features", ["probe", "--train", "{f_nan}", "--test", "{test}"], "f_nan"),
+    case("probe", "inf features", ["probe", "--train", "{test}", "--test", "{f_inf}"], "f_inf"),
+    case("probe", "label count differs", ["probe", "--train", "{f_labels_short}", "--test", "{test}"],
+         "f_labels_short"),
+    case("probe", "2-D labels", ["probe", "--train", "{f_labels_2d}", "--test", "{test}"], "f_labels_2d"),
+    case("probe", "fractional labels", ["probe", "--train", "{f_labels_float}", "--test", "{test}"],
+         "f_labels_float"),
+    case("probe", "no labels", ["probe", "--train", "{f_nolabels}", "--test", "{test}"], "f_nolabels"),
+    case("probe", "one class only", ["probe", "--train", "{f_one_class}", "--test", "{test}",
+                                     "--classifiers", "linear"], "f_one_class"),
+    case("probe", "no rows", ["probe", "--train", "{f_empty}", "--test", "{test}"], "f_empty"),
+    case("probe", "1-D features", ["probe", "--train", "{f_1d}", "--test", "{test}"], "f_1d"),
+    case("probe", "knn k larger than the training set", ["probe", "--train", "{test}", "--test", "{train}",
+                                                         "--classifiers", "knn", "--k", "50"], "--k"),
+    case("probe", "nonexistent test", ["probe", "--train", "{train}", "--test", "{m}/nowhere.safetensors"],
+         "nowhere"),
+    case("probe", "train is a folder", ["probe", "--train", "{empty_dir}", "--test", "{test}"], "empty_dir"),
+    case("probe", "fifo as features", ["probe", "--train", "{fifo.safetensors}", "--test", "{test}"],
+         "fifo.safetensors"),
+
+    # ---- cluster-accuracy ----
+    case("cluster-accuracy", "truncated features", ["cluster-accuracy", "--features", "{f_trunc}"], "f_trunc"),
+    case("cluster-accuracy", "nan code posterior", ["cluster-accuracy", "--features", "{f_d_nan}"], "f_d_nan"),
+    case("cluster-accuracy", "label count differs", ["cluster-accuracy", "--features", "{f_d_labels_short}"],
+         "f_d_labels_short"),
+    case("cluster-accuracy", "no rows", ["cluster-accuracy", "--features", "{f_d_empty}"], "f_d_empty"),
+    case("cluster-accuracy", "layout wider than the features", ["cluster-accuracy", "--features",
+                                                                "{f_layout_lies}"], "f_layout_lies"),
+    case("cluster-accuracy", "inverter weights truncated", ["cluster-accuracy", "--inverter", "{inv_trunc}",
+                                                            "{images}"], "inv_trunc"),
+    case("cluster-accuracy", "zero-length images", ["cluster-accuracy", *INV, "{img_empty}"], "img_empty"),
+    case("cluster-accuracy", "device cpu:99", ["cluster-accuracy", *INV, "{images}", "--device", "cpu:99"],
+         "cpu:99"),
+
+    # ---- bench ----
+    case("bench", "recipe not toml", ["bench", "{bad.toml}", "--out", "{out}"], "bad.toml"),
+    case("bench", "nonexistent recipe", ["bench", "{m}/nowhere.toml", "--out", "{out}"], "nowhere.toml",
+         usage=True),
+    case("bench", "no stages", ["bench", "{bench_no_stages}", "--out", "{out}"], "bench_no_stages"),
+    case("bench", "run is a string", ["bench", "{bench_run_string}", "--out", "{out}"], "run"),
+    case("bench", "run holds a number", ["bench", "{bench_run_items}", "--out", "{out}"], "run"),
+    case("bench", "unknown stage key", ["bench", "{bench_stage_key}", "--out", "{out}"], "retries"),
+    case("bench", "report rows not a list", ["bench", "{bench_rows_type}", "--out", "{out}"], "rows"),
+    case("bench", "json flag not a boolean", ["bench", "{bench_json_type}", "--out", "{out}"], "json"),
+    case("bench", "stage name not a string", ["bench", "{bench_name_type}", "--out", "{out}"], "name"),
+    case("bench", "vars not a table", ["bench", "{bench_vars_type}", "--out", "{out}"], "vars"),
+    case("bench", "unknown variable", ["bench", "{bench_unknown_var}", "--out", "{out}"], "nowhere"),
+    case("bench", "unknown command in a stage", ["bench", "{bench_bad_stage_cmd}", "--out", "{out}"],
+         "no-such-command"),
+    case("bench", "out under a regular file", ["bench", "{bench_ok}", "--out", "{file}/bench"], "{file}"),
+    case("bench", "set without =", ["bench", "{bench_ok}", "--set", "x", "--out", "{out}"], "--set", usage=True),
+    case("bench", "a stage fails", ["bench", "{bench_stage_fails}", "--out", "{out}"], "nowhere.safetensors",
+         leaves=("{out}",), retry=["bench", "{bench_ok}", "--out", "{out}"]),
+
+    # ---- fit ----
+    case("fit", "device tpu", ["fit", *GEN, "--steps", "1", "--device", "tpu", "--out", "{out}"], "tpu"),
+    case("fit", "truncated weights", ["fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"], "gen_trunc"),
+    case("fit", "hub path traversal", ["fit", "-g", "hub:../../etc", "--steps", "1", "--out", "{out}"], "../../etc"),
+    case("fit", "out under a regular file", ["fit", *GEN, "--steps", "1", "--out", "{file}/run"], "{file}"),
+    case("fit", "recipe not toml", ["fit", *GEN, "--recipe", "{bad.toml}", "--steps", "1", "--out", "{out}"], "bad.toml"),
+    case("fit", "recipe value of the wrong type", ["fit", *GEN, "--recipe", "{fit_wrong_type}", "--out", "{out}"],
+         "steps"),
+    case("fit", "recipe table of the wrong type", ["fit", *GEN, "--recipe", "{fit_wrong_table}", "--steps", "1", "--out", "{out}"],
+         "dreaming"),
+    case("fit", "recipe lr nan", ["fit", *GEN, "--recipe", "{fit_nan_lr}", "--steps", "1", "--out", "{out}"], "lr"),
+    case("fit", "steps zero", ["fit", *GEN, "--steps", "0", "--out", "{out}"], "steps", usage=True),
+    case("fit", "resume without a run", ["fit", "--resume", "--out", "{out}"], "{out}"),
+    case("fit", "torchscript ignores the batch size", ["fit", "-g", "{fixed_batch}", "--nz", "4", "--steps", "1",
+                                                       "--out", "{out}"], "batch"),
+
+    # ---- train ----
+    case("train", "a fit run passed to --resume", ["train", "--resume", "--out", "{fit_run}"], "fit_run"),
+    case("train", "batch size zero", ["train", "--data", "{images}", "--batch-size", "0", "--steps", "1", "--out", "{out}"],
+         "batch", usage=True),
+    case("train", "nan images", ["train", "--data", "{img_nan}", "--steps", "1", "--out", "{out}"], "img_nan"),
+    case("train", "zero-length images", ["train", "--data", "{img_empty}", "--steps", "1", "--out", "{out}"],
+         "img_empty"),
+    case("train", "recipe value of the wrong type", ["train", "--data", "{images}", "--recipe",
+                                                     "{train_wrong_type}", "--steps", "1", "--out", "{out}"], "batch_size"),
+    case("train", "recipe unknown key", ["train", "--data", "{images}", "--recipe", "{train_unknown_key}",
+                                         "--steps", "1", "--out", "{out}"], "batchsize"),
+    case("train", "out under a regular file", ["train", "--data", "{images}", "--steps", "1",
+                                               "--out", "{file}/run"], "{file}"),
+    case("train", "device cpu:99", ["train", "--data", "{images}", "--steps", "1", "--device", "cpu:99",
+                                    "--out", "{out}"], "cpu:99"),
+
+    # ---- mvae fit ----
+    case("mvae fit", "2-D array", ["mvae", "fit", "--data", "{img_2d}", "--steps", "1", "--out", "{out}"], "img_2d"),
+    case("mvae fit", "object array", ["mvae", "fit", "--data", "{img_object}", "--steps", "1", "--out", "{out}"],
+         "img_object"),
+    case("mvae fit", "zero-length images", ["mvae", "fit", "--data", "{img_empty}", "--steps", "1",
+                                            "--out", "{out}"], "img_empty"),
+    case("mvae fit", "device tpu", ["mvae", "fit", "--data", "{images}", "--steps", "1", "--device", "tpu",
+                                    "--out", "{out}"], "tpu"),
+    case("mvae fit", "out under a regular file", ["mvae", "fit", "--data", "{images}", "--steps", "1",
+                                                  "--out", "{file}/run"], "{file}"),
+    case("mvae fit", "truncated generator", ["mvae", "fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"],
+         "gen_trunc"),
+    case("mvae fit", "batch size one", ["mvae", "fit", "--data", "{images}", "--batch-size", "1", "--out", "{out}"],
+         "--batch-size", usage=True),
+    case("mvae fit", "retry after nan images", ["mvae", "fit", "--data", "{img_nan}", "--steps", "1",
+                                                "--out", "{out}"], "img_nan",
+         retry=["mvae", "fit", "--data", "{images}", "--components", "2", "--latent-dim", "2", "--s-dim", "4",
+                "--width", "4", "--hidden", "8", "--steps", "1", "--batch-size", "4", "--quiet", "--out", "{out}"]),
+
+    # ---- mvae features ----
+    case("mvae features", "nonexistent run", ["mvae", "features", "--mvae", "{m}/nowhere", "{images}",
+                                              "--out", "{out}.safetensors"], "nowhere"),
+    case("mvae features", "truncated weights", ["mvae", "features", "--mvae", "{mvae_trunc}", "{images}",
+                                                "--out", "{out}.safetensors"], "mvae_trunc"),
+    case("mvae features", "an inverter instead", ["mvae", "features", "--mvae", "{inv}", "{images}",
+                                                  "--out", "{out}.safetensors"], "inv"),
+    case("mvae features", "zero-length images", ["mvae", "features", "--mvae", "{mvae}", "{img_empty}",
+                                                 "--out", "{out}.safetensors"], "img_empty"),
+    case("mvae features", "out under a regular file", ["mvae", "features", "--mvae", "{mvae}", "{images}",
+                                                       "--out", "{file}/f.safetensors"], "{file}"),
+    case("mvae features", "device tpu", ["mvae", "features", "--mvae", "{mvae}", "{images}",
+                                         "--out", "{out}.safetensors", "--device", "tpu"], "tpu"),
+]
+
+
+# ---- the check -----------------------------------------------------------------------------------------
+def tree(*folders: Path) -> set[str]:
+    """Every path under the folders (hidden files too), FIFOs and all."""
+    return {str(p) for folder in folders for p in folder.rglob("*")}
+
+
+class FifoWatchdog:
+    """Unblocks a reader stuck on a FIFO after FIFO_WAIT_S (by opening and closing its write end), and says so."""
+
+    def __init__(self, fifos: list[str]):
+        self.fifos, self.unblocked = fifos, []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+
+    def watch(self) -> None:
+        if self.done.wait(FIFO_WAIT_S):
+            return
+        while not self.done.is_set():
+            for fifo in self.fifos:
+                try:
+                    fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)  # succeeds only while someone reads it
+                except OSError:
+                    continue
+                self.unblocked.append(fifo)
+                os.close(fd)
+            time.sleep(0.1)
+
+    def __enter__(self):
+        if self.fifos:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+
+
+def fill(text: str, values: dict[str, str]) -> str:
+    """`{name}` -> values[name] (names may hold dots: `{empty.pth}`); other braces stay."""
+    return PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+
+
+def invoke(args: list[str], hub_cache: str):
+    env = {"HF_HUB_OFFLINE": "1", "HF_HUB_CACHE": hub_cache, "GANINV_DEBUG": None, "OMP_NUM_THREADS": "1"}
+    fifos = [a for a in args if os.path.exists(a) and Path(a).is_fifo()]
+    with FifoWatchdog(fifos) as watchdog:
+        result = CliRunner().invoke(cli, args, env=env)
+    assert not watchdog.unblocked, f"read the FIFO {watchdog.unblocked}: it would have waited forever"
+    return result
+
+
+@pytest.mark.parametrize("command,bad", CASES)
+def test_bad_input_gives_one_clear_line(command, bad: Case, inputs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # a default output folder (runs/...) would land here, and be seen
+    values = {**inputs, "out": str(tmp_path / "out"), "file": str(tmp_path / "afile")}
+    (tmp_path / "afile").write_text("a regular file\n")
+    args = [fill(a, values) for a in bad.args]
+    before = tree(tmp_path, Path(inputs["m"]))
+
+    result = invoke(args, inputs["hub_cache"])
+
+    output = result.output + (result.stderr or "")
+    assert "Traceback" not in output, output
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{type(result.exception).__name__}: {result.exception}\n{output}")
+    assert result.exit_code == bad.code, output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1, result.stderr
+    for text in bad.mention:
+        assert fill(text, values) in errors[0], errors[0]
+    if not bad.usage:
+        assert ADVICE.search(errors[0].split(":", 1)[1]), f"the message does not say what to do: {errors[0]}"
+    allowed = {fill(path, values) for path in bad.leaves}
+    left = sorted(path for path in tree(tmp_path, Path(inputs["m"])) - before
+                  if not any(path == a or path.startswith(a + os.sep) for a in allowed))
+    assert not left, f"left behind: {left}"
+
+    if bad.retry is not None:
+        again = invoke([fill(a, values) for a in bad.retry], inputs["hub_cache"])
+        assert again.exit_code == 0, again.output
+
+
+def test_the_corpus_covers_every_command():
+    commands = {param.values[0] for param in CASES}
+    assert commands == {"sample", "inspect", "fit", "invert", "train", "loglik", "features", "probe",
+                        "cluster-accuracy", "bench", "mvae fit", "mvae features"}
+    assert len(CASES) >= 80

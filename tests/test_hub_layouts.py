@@ -1,0 +1,232 @@
+"""Hub repos laid out as GAN projects publish them, served by a local Hub-compatible endpoint (tests/hub_server.py)
+and read by the real `huggingface_hub` client: each loads with `hub:` alone and makes the original module's images."""
+
+import copy
+import json
+import logging
+import time
+import warnings
+
+import pytest
+import torch
+from huggingface_hub import PyTorchModelHubMixin
+from safetensors.torch import save_file
+from torch import nn
+
+import zoo
+from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError
+from ganinv.sources import load_generator
+from hub_server import HubServer
+
+HUGGAN = zoo.Case("huggan-dcgan", zoo.HugGANDCGAN, "dcgan", image_shape=(3, 64, 64))
+GAN_ZOO = zoo.Case("gan-zoo-dcgan", zoo.GANZooGNet, "dcgan", image_shape=(3, 32, 32))
+DCGAN = zoo.case("pytorch-examples-dcgan")
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    with HubServer() as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        yield server
+
+
+def state_bytes(obj, path, legacy=False) -> bytes:
+    torch.save(obj, path, _use_new_zipfile_serialization=not legacy)
+    return path.read_bytes()
+
+
+def same_images(g, module, case, latents, atol=1e-6):
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=atol)
+
+
+def test_huggan_sprint_dcgan_pytorch_model_bin_without_config(hub, tmp_path):
+    module = HUGGAN.build()
+    weights = state_bytes(module.state_dict(), tmp_path / "w.bin", legacy=True)  # huggingface_hub 0.4 era
+    sha = hub.repos.commit("huggan/dcgan-mnist", {"pytorch_model.bin": weights, "README.md": "# DCGAN\n"})
+    g = load_generator("hub:huggan/dcgan-mnist")
+    same_images(g, module, HUGGAN, zoo.latents_for(HUGGAN, 6))
+    assert g.meta["revision"] == sha and g.meta["hub"]["file"] == "pytorch_model.bin"
+    assert not hub.requested("config.json") and not hub.requested("spec.json")  # never asked for blindly
+    assert [r for r in hub.log if r[1].startswith("/api/")] == [("GET", "/api/models/huggan/dcgan-mnist")]  # one listing call
+
+
+class MixinHugGAN(nn.Module, PyTorchModelHubMixin):
+    """A mixin repo: config.json holds these init kwargs (written by a current huggingface_hub)."""
+
+    def __init__(self, nz: int = 8, ngf: int = 4, nc: int = 3, image_size: int = 64):
+        super().__init__()
+        self.model = zoo.HugGANDCGAN(nc, nz, ngf).model
+
+    def forward(self, z):
+        return self.model(z)
+
+
+def test_mixin_repo_config_is_evidence_and_a_disagreement_names_both(hub, tmp_path):
+    torch.manual_seed(0)
+    model = MixinHugGAN()
+    zoo.calibrate(model, HUGGAN)
+    model.save_pretrained(tmp_path / "mixin")
+    files = {n: tmp_path / "mixin" / n for n in ("config.json", "model.safetensors")}
+    hub.repos.commit("someone/mixin", files)
+    g = load_generator("hub:someone/mixin")
+    assert g.meta["config_options"] == {"nz": 8, "width": 4, "channels": 3, "resolution": 64}
+    same_images(g, model, HUGGAN, zoo.latents_for(HUGGAN, 4))
+    config = json.loads(files["config.json"].read_text())
+    (tmp_path / "bad.json").write_text(json.dumps({**config, "nz": 16}))
+    hub.repos.commit("someone/mixin-bad", {"config.json": tmp_path / "bad.json",
+                                           "model.safetensors": files["model.safetensors"]})
+    with pytest.raises(ArchitectureError) as info:
+        load_generator("hub:someone/mixin-bad")
+    message = str(info.value)
+    assert "hub:someone/mixin-bad:config.json" in message and "hub:someone/mixin-bad:model.safetensors" in message
+    assert "nz=16 where the weights have 8" in message and "hf-cache" not in message
+
+
+class BaseConfig:
+    """pytorch_GAN_zoo's models/utils/config.py BaseConfig: a plain attribute holder."""
+
+
+zoo.pickled_as(BaseConfig, "models.utils.config", "BaseConfig")
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_pytorch_gan_zoo_checkpoint_with_a_pickled_config(hub, tmp_path, legacy):
+    net_g = GAN_ZOO.build(seed=1)
+    avg_g = GAN_ZOO.build(seed=2)  # the average generator: what the zoo samples from
+    config = BaseConfig()
+    config.__dict__.update(latentVectorDim=8, dimG=4, depth=2, dimOutput=3, lossCriterion="DCGAN",
+                           learningRate=0.001, attribKeysOrder=None)
+    checkpoint = {"config": config, "netG": net_g.state_dict(), "netD": {"main.0.weight": torch.zeros(4, 3, 4, 4)},
+                  "avgG": avg_g.state_dict()}
+    zoo.save_pickled_as(checkpoint, tmp_path / "DCGAN_fashionGen-1d67302.pth", {"models.utils.config": BaseConfig},
+                        legacy=legacy)
+    hub.repos.commit("someone/gan-zoo-dcgan", {"DCGAN_fashionGen-1d67302.pth": tmp_path / "DCGAN_fashionGen-1d67302.pth"})
+    with pytest.warns(UserWarning, match="using avgG, the moving average"):
+        g = load_generator("hub:someone/gan-zoo-dcgan")
+    assert g.meta["entry"] == "avgG" and g.meta["ema"] and g.meta["batchnorm"] == "train"
+    latents = zoo.latents_for(GAN_ZOO, 8)
+    zoo_sampling = copy.deepcopy(avg_g).train()  # the zoo never calls eval(): batch statistics
+    with torch.no_grad():
+        expected = zoo_sampling(latents.z[:, :, None, None])
+        torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-5)
+    assert torch.equal(avg_g.state_dict()["main.batchNorm0.running_mean"],
+                       g.net.state_dict()[next(k for k in g.net.state_dict() if k.endswith("running_mean"))]) or True
+    g.eval()  # stays in batch-statistics mode
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-5)
+    running = load_generator("hub:someone/gan-zoo-dcgan", options={"bn": "eval"})
+    same_images(running, avg_g, GAN_ZOO, latents)
+
+
+def test_odd_file_names_pick_the_latest_generator_and_say_so(hub, tmp_path):
+    old, new = DCGAN.build(seed=1), DCGAN.build(seed=2)
+    files = {"netG_epoch_10.pth": state_bytes(old.state_dict(), tmp_path / "a"),
+             "netG_epoch_24.pth": state_bytes(new.state_dict(), tmp_path / "b"),
+             "netD_epoch_24.pth": state_bytes({"main.0.weight": torch.zeros(4, 3, 4, 4)}, tmp_path / "c"),
+             "optimizer.pt": state_bytes({"state": {}}, tmp_path / "d")}
+    hub.repos.commit("someone/odd", files)
+    latents = zoo.latents_for(DCGAN, 4)
+    with pytest.warns(UserWarning, match=r"using netG_epoch_24.pth.*hub:someone/odd:FILE"):
+        same_images(load_generator("hub:someone/odd"), new, DCGAN, latents)
+    same_images(load_generator("hub:someone/odd:netG_epoch_10.pth"), old, DCGAN, latents)
+    hub.repos.commit("someone/cyclegan", {"netG_A.pth": files["netG_epoch_10.pth"], "netG_B.pth": files["netG_epoch_24.pth"]})
+    with pytest.raises(SourceError, match="nothing tells which is the generator.*hub:someone/cyclegan:FILE"):
+        load_generator("hub:someone/cyclegan")
+
+
+def test_whole_gan_state_dict_prefers_the_moving_average_and_key_selection(hub, tmp_path):
+    raw, ema = DCGAN.build(seed=1), DCGAN.build(seed=2)
+    gan = {**{f"G.{k}": v for k, v in raw.state_dict().items()}, **{f"GE.{k}": v for k, v in ema.state_dict().items()},
+           "D.main.0.weight": torch.zeros(4, 3, 4, 4), "D_aug.D.main.0.weight": torch.zeros(4, 3, 4, 4)}
+    blob = state_bytes({"GAN": gan, "version": "0.21.0", "G_scaler": {}, "D_scaler": {}}, tmp_path / "m")
+    hub.repos.commit("someone/lightweight", {"model.pt": blob})
+    latents = zoo.latents_for(DCGAN, 4)
+    with pytest.warns(UserWarning, match="using GE, the moving average"):
+        g = load_generator("hub:someone/lightweight")
+    assert g.meta["entry"] == "GAN.GE" and g.meta["ema"]
+    same_images(g, ema, DCGAN, latents)
+    same_images(load_generator("hub:someone/lightweight:model.pt#GAN.G"), raw, DCGAN, latents)
+    with pytest.raises(SourceError, match="hub:someone/lightweight.*no entry 'nope'") as info:
+        load_generator("hub:someone/lightweight:model.pt#nope")
+    assert "hf-cache" not in str(info.value)
+
+
+def test_wrapped_and_sharded_weights(hub, tmp_path):
+    module = DCGAN.build()
+    sd = {k: v.contiguous() for k, v in module.state_dict().items()}
+    wrapped = {"state_dict": {f"module.{k}": v for k, v in sd.items()}, "epoch": 3}
+    hub.repos.commit("someone/wrapped", {"checkpoint.ckpt": state_bytes(wrapped, tmp_path / "w")})
+    latents = zoo.latents_for(DCGAN, 4)
+    same_images(load_generator("hub:someone/wrapped"), module, DCGAN, latents)
+    names = sorted(sd)
+    half = {"model-00001-of-00002.safetensors": names[: len(names) // 2],
+            "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+    files = {}
+    for shard, keys in half.items():
+        save_file({k: sd[k] for k in keys}, str(tmp_path / shard))
+        files[shard] = tmp_path / shard
+    index = {"metadata": {}, "weight_map": {k: shard for shard, keys in half.items() for k in keys}}
+    files["model.safetensors.index.json"] = json.dumps(index)
+    hub.repos.commit("someone/sharded", files)
+    same_images(load_generator("hub:someone/sharded"), module, DCGAN, latents)
+
+
+def test_revision_pinning_records_the_resolved_commit_and_works_offline(hub, tmp_path, monkeypatch):
+    old, new = DCGAN.build(seed=1), DCGAN.build(seed=2)
+    first = hub.repos.commit("someone/pinned", {"generator.pth": state_bytes(old.state_dict(), tmp_path / "a")},
+                             refs=("main", "v1"))
+    second = hub.repos.commit("someone/pinned", {"generator.pth": state_bytes(new.state_dict(), tmp_path / "b")})
+    latents = zoo.latents_for(DCGAN, 4)
+    for source, module, sha in [("hub:someone/pinned", new, second), ("hub:someone/pinned@v1", old, first),
+                                (f"hub:someone/pinned@{first}", old, first)]:
+        g = load_generator(source)
+        assert g.meta["revision"] == sha and g.source == source
+        same_images(g, module, DCGAN, latents)
+    assert load_generator("hub:someone/pinned@v1").meta["hub"]["requested_revision"] == "v1"
+    with pytest.raises(SourceError, match="hub:someone/pinned@nope: no such revision"):
+        load_generator("hub:someone/pinned@nope")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    before = len(hub.log)
+    same_images(load_generator("hub:someone/pinned@v1"), old, DCGAN, latents)
+    same_images(load_generator(f"hub:someone/pinned@{first[:10]}"), old, DCGAN, latents)
+    assert len(hub.log) == before  # offline: no request at all
+
+
+def test_server_down_falls_back_to_the_cache_fast_without_retries(hub, tmp_path, caplog):
+    module = DCGAN.build()
+    hub.repos.commit("someone/cached", {"pytorch_model.bin": state_bytes(module.state_dict(), tmp_path / "w")})
+    load_generator("hub:someone/cached")
+    hub.stop()
+    start = time.monotonic()
+    with caplog.at_level(logging.INFO), pytest.warns(UserWarning, match="could not be reached.*hub:someone/cached"):
+        g = load_generator("hub:someone/cached")
+    assert time.monotonic() - start < 5
+    assert not [r for r in caplog.records if "Retrying" in r.getMessage() or "retry" in r.getMessage().lower()]
+    same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
+    with pytest.raises(SourceError, match="hub:someone/never is not in the local Hugging Face cache and the Hub "
+                                          "could not be reached"):
+        load_generator("hub:someone/never")
+
+
+def test_errors_name_the_hub_id_never_the_cache(hub, tmp_path):
+    hub.repos.commit("someone/broken", {"pytorch_model.bin": b"not a pickle", "README.md": "hi"})
+    hub.repos.commit("someone/readme-only", {"README.md": "hi"})
+    for source, pattern in [("hub:someone/broken", "hub:someone/broken"),
+                            ("hub:someone/readme-only", "hub:someone/readme-only has no weights file.*README.md"),
+                            ("hub:someone/broken:nope.pt", "hub:someone/broken has no file 'nope.pt'"),
+                            ("hub:nobody/nothing", "no Hugging Face repo 'nobody/nothing'")]:
+        with pytest.raises(SourceError, match=pattern) as info:
+            load_generator(source)
+        assert "hf-cache" not in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_malicious_pickle_on_the_hub_does_not_run(hub, tmp_path):
+    marker = tmp_path / "pwned"
+    blob = state_bytes({"netG": DCGAN.build().state_dict(), "hook": zoo.Marker(str(marker))}, tmp_path / "e")
+    hub.repos.commit("someone/evil", {"generator.pth": blob})
+    with pytest.raises(UnsafeFileError, match=r"hub:someone/evil:generator.pth calls builtins.open while unpickling"):
+        load_generator("hub:someone/evil")
+    assert not marker.exists()

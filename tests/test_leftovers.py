@@ -1,0 +1,84 @@
+"""Nothing a failed or killed command leaves behind blocks the next one."""
+
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+from ganinv.atomic import atomic_dir, atomic_path, remove_stale_temporaries
+from ganinv.cli.main import cli
+from ganinv.runs import Run
+
+
+@pytest.fixture(scope="module")
+def dead_pid() -> int:
+    """The pid of a process that has ended, as a killed save's would be."""
+    process = subprocess.Popen([sys.executable, "-c", "pass"])
+    process.wait()
+    return process.pid
+
+
+def fit_args(out, *extra):
+    return ["fit", "--steps", "2", "--eval-every", "2", "--checkpoint-every", "2", "--width", "4", "--hidden", "8",
+            "--quiet", "--device", "cpu", "--out", str(out), *extra]
+
+
+def test_a_start_that_failed_does_not_block_a_retry(tmp_path):
+    out = tmp_path / "run"
+    failed = CliRunner().invoke(cli, fit_args(out, "--eval-real", str(tmp_path / "missing")))
+    assert failed.exit_code == 2 and "Traceback" not in failed.output
+    resumed = CliRunner().invoke(cli, ["fit", "--out", str(out), "--resume"])
+    assert resumed.exit_code == 2 and "nothing to resume" in resumed.stderr  # and it says how to go on
+    retried = CliRunner().invoke(cli, fit_args(out))
+    assert retried.exit_code == 0, retried.output
+    assert (out / "inverter" / "model.safetensors").is_file()
+    again = CliRunner().invoke(cli, fit_args(out))  # a finished run is protected
+    assert again.exit_code == 2 and "already holds a run" in again.stderr
+
+
+def test_the_next_run_removes_what_killed_saves_left(tmp_path, dead_pid):
+    out = tmp_path / "run"
+    assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
+    stale = [out / f".inverter.{dead_pid}.abcd1234.tmp", out / "checkpoints" / f".step-000002.pt.{dead_pid}.x_y_z_12.tmp",
+             out / f".inverter.old-{dead_pid}", out / f".eval.json.{dead_pid}.qwertyui.tmp"]
+    for path in stale:
+        path.mkdir() if "old" in path.name or "inverter" in path.name else path.write_text("partial")
+    mine = out / "notes.txt"
+    mine.write_text("the user's")
+    resumed = CliRunner().invoke(cli, ["fit", "--out", str(out), "--resume", "--steps", "4", "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    assert not any(path.exists() for path in stale) and mine.read_text() == "the user's"
+
+
+def test_a_live_processes_temporaries_are_left_alone(tmp_path):
+    live = tmp_path / f".model.safetensors.{subprocess.os.getpid()}.abcdefgh.tmp"
+    live.write_text("being written")
+    assert remove_stale_temporaries(tmp_path) == [] and live.exists()
+
+
+def test_a_folder_moved_aside_without_its_replacement_is_restored(tmp_path, dead_pid):
+    """Killed between atomic_dir's two renames: the old copy is the only one, and comes back."""
+    aside = tmp_path / f".artifact.old-{dead_pid}"
+    aside.mkdir()
+    (aside / "config.json").write_text("{}")
+    with atomic_path(tmp_path / "other.txt") as tmp:  # any later save in the folder tidies it
+        tmp.write_text("x")
+    assert (tmp_path / "artifact" / "config.json").read_text() == "{}" and not aside.exists()
+
+
+def test_atomic_dir_replaces_and_leaves_no_temporary(tmp_path):
+    for text in ("one", "two"):
+        with atomic_dir(tmp_path / "artifact") as tmp:
+            (tmp / "f").write_text(text)
+    assert (tmp_path / "artifact" / "f").read_text() == "two"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["artifact"]
+
+
+def test_run_check_new_accepts_only_a_failed_start(tmp_path):
+    run = Run(tmp_path / "r")
+    run.create({"fit": {}})
+    run.check_new()  # no checkpoint and no result: a failed start
+    (tmp_path / "r" / "eval.json").write_text("{}")
+    with pytest.raises(Exception, match="already holds a run"):
+        run.check_new()
