@@ -181,7 +181,8 @@ class BigGANNet(nn.Module):
     def __init__(self, o: BigGANOptions):
         super().__init__()
         if not 0.0 < o.truncation <= 1.0:
-            raise ArchitectureError(f"biggan truncation must be in (0, 1], got {o.truncation}; e.g. --option truncation=0.4")
+            raise ArchitectureError(f"biggan truncation must be in (0, 1], got {o.truncation}; "
+                                    "e.g. --option truncation=0.4")
         if o.n_stats < 2:
             raise ArchitectureError(f"biggan n_stats must be at least 2, got {o.n_stats}")
         self.o = o
@@ -234,6 +235,8 @@ def fold_spectral_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
     out = {k: v for k, v in state_dict.items() if not re.search(r"\.weight_(orig|u|v)$", k)}
     for key in [k for k in state_dict if k.endswith(".weight_orig")]:
         prefix = key[:-len("orig")]
+        if prefix + "v" not in state_dict and prefix[:-1] in state_dict:
+            continue  # the pre-1.0 torch format also stored the normalised weight itself: use it
         if prefix + "u" not in state_dict or prefix + "v" not in state_dict:
             raise ArchitectureError(f"{key} has no {prefix}u / {prefix}v to fold its spectral norm with")
         w = state_dict[key].double()

@@ -30,8 +30,9 @@ from ganinv.architectures import DECISIONS, Architecture, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
-from .statedict import (Candidate, Property, bn_discrepancy, describe_tensors, fmt, group_modules, identify,  # noqa: F401
-                        kind_of, natural_key, option_flag, probe_inputs, rename_modules, search)
+from .statedict import (Candidate, Property, bn_discrepancy, bn_fit, bn_misfit, describe_tensors, fmt, group_modules,  # noqa: F401
+                        identify, identify_on_probes, kind_of, natural_key, option_flag, probe_inputs, rename_modules,
+                        search)
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
 PREFERRED_SIZES = ((28, 32, 64), (128, 16, 48, 96), (256, 512))
@@ -354,7 +355,7 @@ def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], Optional
 
 @torch.no_grad()
 def geometry_candidates(net: ConvTNet, given: list[tuple[Optional[int], ...]], target: Optional[int],
-                        n_probe: int = 256, beam: int = 8) -> list[Candidate]:
+                        n_probe: int = 128, beam: int = 4) -> list[Candidate]:
     """Geometries reaching `target` (or the first tier of usual sides some geometry reaches), with their misfits."""
     tiers = [(target,)] if target else PREFERRED_SIZES
     for i, goals in enumerate(tiers):
@@ -389,28 +390,27 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
     z, d = probe_inputs(o.nz, o.n_classes, n_probe)
     start = net.head_output(z, d)
     head_misfit = (bn_discrepancy(net.head(net.first_input(z, d)), net.head_norm),) if net.head_norm is not None else ()
-    # (misfits, convention, steps, activations or None, side)
-    beams: list[tuple[tuple[float, ...], int, tuple, Optional[torch.Tensor], int]] = [(head_misfit, 0, (), start,
-                                                                                    start.shape[-1])]
+    # (misfits, convention, steps, the next stage's input or None, side); a grown one holds how to make that input
+    beams: list[tuple[tuple[float, ...], int, tuple, Any, int]] = [(head_misfit, 0, (), start, start.shape[-1])]
     for i, stage in enumerate(net.stages):
         grown = []
         for misfits, convention, steps, x, size in beams:
             if x is not None:  # large maps: fewer samples give enough values per channel, and cost less
-                x = x[:max(64, -(-65536 // size ** 2))]
+                x = x[:max(32, -(-32768 // size ** 2))]
+            unpadded: dict[int, UnpaddedOutput] = {}  # one transposed convolution per stride serves every padding
             for step in candidate_steps(size, kernels[i], given[i]):
                 side = cropped(out_size(size, kernels[i], *step), o.crops[i])
                 if not feasible(i + 1, side):
                     continue
-                y, misfit = None, ()
-                if scored[i]:
-                    stage.conv.stride, stage.conv.padding, stage.conv.output_padding = ((v, v) for v in step)
-                    y = stage.conv(x)  # (N, C, H, W) before the crop and the BatchNorm
-                    y = y[:, :, :stage.crop, :stage.crop] if stage.crop else y
-                    if isinstance(stage.norm, nn.BatchNorm2d):
-                        misfit = (bn_discrepancy(y, stage.norm),)
-                    y = stage.act(batch_normalized(y, stage.norm))
+                made, misfit = None, ()
+                if scored[i]:  # every scored stage ends in a BatchNorm
+                    if step[0] not in unpadded:
+                        unpadded[step[0]] = UnpaddedOutput(nn.functional.conv_transpose2d(x, stage.conv.weight,
+                                                                                          stride=step[0]))
+                    made = (unpadded[step[0]], step, out_size(size, kernels[i], *step))
+                    misfit = (unpadded[step[0]].misfit(step[1], side, stage.conv.bias, stage.norm),)
                 grown.append((misfits + misfit, convention + convention_cost(size, kernels[i], step),
-                              steps + (step,), y, side))
+                              steps + (step,), made, side))
         if not grown:
             raise ArchitectureError(f"no strides/paddings make kernels {','.join(map(str, kernels))} reach a side "
                                     f"of {' or '.join(map(str, goals))}; give --option resolution=SIDE or "
@@ -418,6 +418,8 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
         last = i == len(kernels) - 1
         grown.sort(key=lambda g: (sum(g[0]), goals.index(g[4]) if last else 0, g[1]))
         beams = grown if last else grown[:beam]
+        if not last and scored[i + 1]:  # only the partial geometries that go on need their activations
+            beams = [(m, c, st, stage_output(stage, *made), side) for m, c, st, made, side in beams]
     n_scored = sum(scored)
     return [Candidate({"steps": steps, "geometry": steps[:n_scored], "output_geometry": steps[n_scored:]}, misfits,
                       (goals.index(side), convention), unusual_stages(net, start.shape[-1], steps[:n_scored]))
@@ -434,11 +436,45 @@ def unusual_stages(net: ConvTNet, size: int, steps: tuple[Step, ...]) -> int:
     return count
 
 
-def batch_normalized(y: torch.Tensor, norm: nn.Module) -> torch.Tensor:
-    """y normalised as in training, by its own batch statistics (the running ones only average those)."""
-    if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
-        return norm(y)
-    return nn.functional.batch_norm(y, None, None, norm.weight, norm.bias, training=True, eps=norm.eps)
+class UnpaddedOutput:
+    """A transposed convolution's output without padding or bias, (N, C, S, S), and its per-pixel sums.
+
+    Padding p crops p rows and columns from each border of it; output padding adds rows and
+    columns at the far end that no input reaches (bias only). So the batch statistics of every
+    padding come from sums over one window of the same maps, without another convolution.
+    """
+
+    def __init__(self, y: torch.Tensor):
+        self.y = y
+        self.count = y.shape[0]
+        pad = (1, 0, 1, 0)  # a zero row and column first: window sums from differences of cumulative sums
+        self.sums = nn.functional.pad(y.sum(0).double(), pad).cumsum(1).cumsum(2)  # (C, S+1, S+1)
+        self.squares = nn.functional.pad(y.square().sum(0).double(), pad).cumsum(1).cumsum(2)
+
+    def window(self, table: torch.Tensor, padding: int, side: int) -> torch.Tensor:
+        """Per-channel sum over rows and columns padding .. padding + side (zeros past the end): (C,)."""
+        end = min(padding + side, table.shape[-1] - 1)
+        return table[:, end, end] - table[:, padding, end] - table[:, end, padding] + table[:, padding, padding]
+
+    def misfit(self, padding: int, side: int, bias: Optional[torch.Tensor], norm: nn.BatchNorm2d) -> float:
+        """`bn_discrepancy` of the padded output cropped to `side`, from the window sums."""
+        n = self.count * side * side
+        mean = self.window(self.sums, padding, side) / n
+        var = (self.window(self.squares, padding, side) / n - mean ** 2).clamp_min(0)
+        mean = mean.float() + bias if bias is not None else mean.float()
+        return bn_misfit(mean, var.float(), norm)
+
+
+def stage_output(stage: UpStage, unpadded: UnpaddedOutput, step: Step, side: int) -> torch.Tensor:
+    """What a stage with this step gives the next one: padded, cropped, batch-normalised as in training, activated."""
+    _, padding, _ = step
+    y = unpadded.y[:, :, padding:padding + side, padding:padding + side]
+    extra = side - y.shape[-1]
+    if extra > 0:
+        y = nn.functional.pad(y, (0, extra, 0, extra))
+    y = y + stage.conv.bias.view(1, -1, 1, 1) if stage.conv.bias is not None else y
+    y = y[:, :, :stage.crop, :stage.crop] if stage.crop else y  # (N, C, H, W) before the BatchNorm
+    return stage.act(bn_fit(y, stage.norm)[1])
 
 
 def cropped(size: int, crop: int) -> int:
@@ -529,17 +565,22 @@ def infer_options(architecture, state_dict: Mapping[str, torch.Tensor], given: d
     target = opts.resolution if "resolution" in values else None
     converted = layout.canonical_state_dict()
 
-    def score(combo: dict[str, Any]) -> list[Candidate]:
-        trial = dataclasses.replace(opts, strides=(1,) * n, paddings=(0,) * n, output_paddings=(0,) * n, **combo)
-        net = ConvTNet(trial)
-        load_weights(net, converted, architecture.name, trial)
+    nets: dict[tuple, ConvTNet] = {}  # one per combination, kept for the second probe batch
+
+    def score(combo: dict[str, Any], n_probe: int) -> list[Candidate]:
+        key = tuple(sorted(combo.items()))
+        if key not in nets:
+            trial = dataclasses.replace(opts, strides=(1,) * n, paddings=(0,) * n, output_paddings=(0,) * n, **combo)
+            nets[key] = ConvTNet(trial)
+            load_weights(nets[key], converted, architecture.name, trial)
+        net = nets[key].eval()
         if opts.strides and opts.paddings:  # geometry given: score it as it stands
             steps = tuple(zip(opts.strides, opts.paddings, opts.output_paddings or (0,) * n))
-            found = geometry_candidates(net.eval(), [tuple(s) for s in steps], complete(opts).resolution)
+            found = geometry_candidates(net, [tuple(s) for s in steps], complete(opts).resolution, n_probe)
             return [Candidate({}, c.misfits, c.rank) for c in found]
-        return geometry_candidates(net.eval(), given_steps, target)
+        return geometry_candidates(net, given_steps, target, n_probe)
 
-    chosen, found = identify(search(properties, score), properties, f"{architecture.name} generator")
+    chosen, found = identify_on_probes(properties, score, f"{architecture.name} generator")
     values.update({k: v for k, v in chosen.items() if k in ("activation", "norm_eps", "condition_first")})
     if "steps" in chosen:
         steps = chosen["steps"]
@@ -556,3 +597,34 @@ def infer_options(architecture, state_dict: Mapping[str, torch.Tensor], given: d
 def describe_match(geometry: KnownGeometry) -> str:
     return (f"{', '.join(f'{k} {fmt(v)}' for k, v in geometry.match.items() if k in ('kernels', 'head'))} "
             f"match {geometry.source}")
+
+
+def check_last_bias(layout: Layout, given: Mapping[str, Any]) -> None:
+    """Refuse a last transposed convolution without a bias when every other layer has one.
+
+    Public layouts have no biases (pytorch/examples DCGAN), a bias on the last layer only, or
+    biases everywhere (the PyTorch default); none drops only the last one, so its absence is a
+    tensor missing from the file, not evidence of `last_bias=False`, unless the user says so.
+    """
+    others = ([layout.head] if layout.head else []) + layout.convs[:-1]
+    last = layout.convs[-1]
+    if "last_bias" in given or not others or "bias" in layout.modules[last]:
+        return
+    if all("bias" in layout.modules[p] for p in others):
+        raise ArchitectureError(f"{last}.bias is missing: every other layer ({', '.join(others[:4])}"
+                                f"{', ...' if len(others) > 4 else ''}) has a bias and no public layout drops only the "
+                                "last one, so the file looks damaged; download it again or re-save it, or pass "
+                                "--option last_bias=false if its author built the last layer without a bias")
+
+
+def hidden_width(layout: Layout, given: Mapping[str, Any]) -> dict[str, Any]:
+    """{"width": the last hidden stage's channels (ngf, DIM, hidden_size)} as the weights have it, to record with
+    the options read; a given one that differs (a config's) is an error naming both."""
+    widths = [int(layout.modules[p]["weight"].shape[1]) for p in layout.convs]
+    if len(widths) < 2 or "widths" in given:
+        return {}
+    if "width" in given and int(given["width"]) != widths[-2]:
+        raise ArchitectureError(f"width={given['width']} where the weights have {widths[-2]} "
+                                f"({layout.convs[-2]}.weight {tuple(layout.modules[layout.convs[-2]]['weight'].shape)}"
+                                "); drop the option or fix the config")
+    return {"width": widths[-2]}

@@ -8,7 +8,9 @@ State dicts saved by other codebases load under their own key names: sizes, kern
 and BatchNorms are read from the tensors, strides and paddings from the BatchNorm running
 statistics (see `convt.py`). Examples:
 `--generator netG_epoch_24.pth --arch dcgan` (pytorch/examples `main.N`), or any hub repo
-written by `PyTorchModelHubMixin` for such a module (`ngf`/`nc`-style init kwargs).
+written by `PyTorchModelHubMixin` for such a module (`ngf`/`nc`-style init kwargs, or the HugGAN
+sprint's `num_channels`/`latent_dim`/`hidden_size`): a config's sizes are evidence, and one that
+disagrees with the weights is an error naming both.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class DCGAN(Architecture):
     summary = "DCGAN (Radford et al.): z as (nz,1,1), ConvTranspose2d+BatchNorm+ReLU stages, Tanh"
     aliases = {"ngf": "width", "nc": "channels", "latent_dim": "nz", "z_dim": "nz", "channels_noise": "nz",
                "features_g": "width", "channels_img": "channels", "img_channels": "channels",
-               "image_size": "resolution", "img_size": "resolution", "isize": "resolution"}
+               "image_size": "resolution", "img_size": "resolution", "isize": "resolution",
+               "num_channels": "channels", "hidden_size": "width"}  # the HugGAN sprint DCGAN's mixin kwargs
 
     def build(self, options: convt.ConvTOptions) -> Built:
         if options.head != "none":
@@ -43,10 +46,13 @@ class DCGAN(Architecture):
         return convt.complete(super().make_options(values))  # geometry resolved: saved configs reload as built
 
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
-        if convt.read_layout(state_dict).head is not None:
+        layout = convt.read_layout(state_dict)
+        if layout.head is not None:
             raise ArchitectureError("these weights start with a Linear layer, not a transposed convolution; "
                                     "load them with --arch wgan_gp")
-        return convt.infer_options(self, state_dict, given)
+        convt.check_last_bias(layout, given)
+        width = convt.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
+        return {**convt.infer_options(self, state_dict, given), **width}
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         return convt.read_layout(state_dict).canonical_state_dict()

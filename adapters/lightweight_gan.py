@@ -276,13 +276,13 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         raise ArchitectureError(f"initial_conv.0.weight has shape {tuple(first.shape)}, not the "
                                 "(latent, 2 latent, 4, 4) of a lightweight-gan generator")
     latent = first.shape[0]
-    indices = sorted(int(m.group(1)) for k in sd if (m := re.fullmatch(r"layers\.(\d+)\.0\.2\.weight", k)))
-    if not indices or indices != list(range(len(indices))):
-        raise ArchitectureError("not a lightweight-gan generator (layers.<i>.0.2.weight missing or not numbered 0..n)")
     if any(re.match(r"layers\.\d+\.2\.fn\.to_lin_q\.", k) for k in sd) or "layers.0.0.0.net.0.weight" in sd:
         raise ArchitectureError("these are weights of a later lightweight-gan release (pixel-shuffle upsampling, "
                                 "hybrid attention), which ganinv does not implement; only the layout of the "
                                 "HugGAN sprint (huggingface/community-events) is supported")
+    indices = sorted(int(m.group(1)) for k in sd if (m := re.fullmatch(r"layers\.(\d+)\.0\.2\.weight", k)))
+    if not indices or indices != list(range(len(indices))):
+        raise ArchitectureError("not a lightweight-gan generator (layers.<i>.0.2.weight missing or not numbered 0..n)")
     widths, c_in = [], latent
     for i in indices:
         w = sd[f"layers.{i}.0.2.weight"]  # (2 C_out, C_in, 3, 3)
@@ -292,7 +292,8 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         widths.append(c_in)
     out = sd["out_conv.weight"]  # (channels, C_last, 3, 3)
     if out.shape[1] != widths[-1] or out.shape[0] not in (1, 3, 4):
-        raise ArchitectureError(f"out_conv.weight has shape {tuple(out.shape)}; expected (1, 3 or 4, {widths[-1]}, 3, 3)")
+        raise ArchitectureError(f"out_conv.weight has shape {tuple(out.shape)}; "
+                                f"expected (1, 3 or 4, {widths[-1]}, 3, 3)")
     n = len(widths)
     expected_gates = set(sle_layers(n))
     gates = {i for i in range(n) if f"layers.{i}.1.net.0.weight" in sd}
@@ -301,7 +302,8 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
                                 f"{2 ** (n + 2)} pixels has them at {sorted(expected_gates)}")
     kinds = {("dct" if f"layers.{i}.1.dct_weights" in sd else "context") for i in gates}
     if len(kinds) > 1:
-        raise ArchitectureError("mixed excitation kinds (dct_weights on some layers only); not a lightweight-gan layout")
+        raise ArchitectureError("mixed excitation kinds (dct_weights on some layers only); "
+                                "not a lightweight-gan layout")
     attention = [i for i in range(n) if f"layers.{i}.2.fn.to_q.weight" in sd]  # at input side 2**(i+2)
     values: dict[str, Any] = {
         "latent_dim": latent, "image_size": 2 ** (n + 2), "widths": tuple(widths),
@@ -361,8 +363,8 @@ class LightweightGAN(Architecture):
                 raise ArchitectureError(f"lightweight_gan: fmap_max/fmap_inverse_coef give layer widths "
                                         f"{','.join(map(str, rule))} but the weights have {','.join(map(str, widths))}")
         clamp = given.get("clamp", True)
-        decisions = [decision("clamp", clamp, "given" if "clamp" in given else
-                              "the project's sampler clamps images to [0, 1] (Trainer.generate_)", "--option clamp=false"),
+        decisions = [decision("clamp", clamp, "given" if "clamp" in given else "the project's sampler clamps "
+                              "images to [0, 1] (Trainer.generate_)", "--option clamp=false"),
                      decision("attention", f"{ATTENTION_HEADS} heads of {ATTENTION_DIM_HEAD}", "the project's code "
                               "(LinearAttention defaults)", "--option attn_heads=H --option attn_dim_head=D")]
         return {**given, **read, DECISIONS: decisions[:1] + decisions[1:] * bool(read["attn_res_layers"])}

@@ -11,6 +11,8 @@ Shared by every adapter that loads other codebases' checkpoints:
   on a probe batch and scored by how far its batch statistics are from the running ones; the
   best one is taken when it wins by a clear margin, the user is asked to choose when it does
   not, and a property that changes no statistic is taken by convention and reported as assumed.
+  The search runs first on a small probe batch, and again on the full one only when some
+  margin on the small one is not decisive (`identify_on_probes`).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from ganinv.errors import ArchitectureError
 MIN_RATIO = 1.5
 # Two candidates whose misfits differ by less than this (relative) changed no statistic: a tie.
 TIE = 1e-9
+# Probe batch sizes, smallest first: a smaller one decides when every margin on it is at least DECISIVE.
+PROBE_SIZES = (128,)
+DECISIVE = 4.0
 
 
 # ---- layers of a foreign state dict --------------------------------------------------------------
@@ -85,11 +90,33 @@ def describe_tensors(modules: Mapping[str, Mapping[str, torch.Tensor]], prefixes
 
 def bn_discrepancy(y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm) -> float:
     """Symmetric KL between per-channel Gaussians: batch statistics of y (N, C, ...) vs the running statistics."""
-    dims = [0] + list(range(2, y.dim()))
-    mean, var = y.mean(dim=dims), y.var(dim=dims, unbiased=False) + 1e-5
-    run_var = norm.running_var + 1e-5
+    return bn_fit(y, norm, normalize=False)[0]
+
+
+def bn_misfit(mean: torch.Tensor, var: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm) -> float:
+    """Symmetric KL between per-channel Gaussians with batch statistics (mean, var) (C,) and the running ones."""
+    run_var, var = norm.running_var + 1e-5, var + 1e-5
     gap = (mean - norm.running_mean) ** 2
     return float((0.5 * ((var + gap) / run_var + (run_var + gap) / var) - 1).mean())
+
+
+def bn_fit(y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm,
+           normalize: bool = True) -> tuple[float, Optional[torch.Tensor]]:
+    """(`bn_discrepancy` of y, y normalised by its own batch statistics as in training), sharing one pass over y."""
+    dims = [0] + list(range(2, y.dim()))
+    shape = [1, -1] + [1] * (y.dim() - 2)
+    mean = y.mean(dim=dims)  # (C,)
+    centered = y - mean.view(shape)
+    var = centered.square().mean(dim=dims)  # (C,) biased, as BatchNorm normalises in training
+    misfit = bn_misfit(mean, var, norm)
+    if not normalize:
+        return misfit, None
+    scale = torch.rsqrt(var + norm.eps)
+    if norm.weight is not None:
+        scale = scale * norm.weight
+    if norm.bias is None:
+        return misfit, centered * scale.view(shape)
+    return misfit, torch.addcmul(norm.bias.view(shape), centered, scale.view(shape))
 
 
 @dataclass
@@ -149,6 +176,38 @@ def strip_common(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, flo
     return sum(a[n:]), sum(b[n:])
 
 
+@dataclass
+class Contest:
+    """The best candidate against the best one with another value of `prop`."""
+
+    prop: Property
+    rival: Candidate
+    ours: float  # misfits from the first BatchNorm where the two differ
+    theirs: float
+
+    @property
+    def ratio(self) -> float:
+        return self.theirs / self.ours if self.ours > 0 else float("inf")
+
+    @property
+    def tie(self) -> bool:  # no statistic tells the two apart
+        return not self.prop.scored or abs(self.theirs - self.ours) <= TIE * (1 + abs(self.ours))
+
+
+def contests(candidates: list[Candidate], properties: Sequence[Property]) -> tuple[Candidate, list[Contest]]:
+    """(the best-fitting candidate, its contest for every property the search decided)."""
+    best = min(candidates, key=lambda c: (c.penalised, c.rank))
+    found = []
+    for prop in properties:
+        if prop.values is not None and len(prop.values) <= 1:
+            continue  # given by the user: nothing decided
+        rivals = [c for c in candidates if c.values[prop.name] != best.values[prop.name]]
+        if rivals:
+            rival = min(rivals, key=lambda c: (c.penalised, c.rank))
+            found.append(Contest(prop, rival, *strip_common(best.misfits, rival.misfits)))
+    return best, found
+
+
 def identify(candidates: list[Candidate], properties: Sequence[Property], what: str) -> tuple[dict[str, Any], list]:
     """(chosen values, decisions): the best-fitting candidate, each property with its source and margin.
 
@@ -161,19 +220,15 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
     """
     if not candidates:
         raise ArchitectureError(f"no candidate {what} fits these weights")
-    best = min(candidates, key=lambda c: (c.penalised, c.rank))
+    best, found = contests(candidates, properties)
     decisions = []
-    for prop in properties:
-        if prop.values is not None and len(prop.values) <= 1:
-            continue  # given by the user: nothing decided
-        rivals = [c for c in candidates if c.values[prop.name] != best.values[prop.name]]
-        if not rivals:
-            continue
-        rival = min(rivals, key=lambda c: (c.penalised, c.rank))
-        ours, theirs = strip_common(best.misfits, rival.misfits)
-        ratio = theirs / ours if ours > 0 else float("inf")
-        if not prop.scored or abs(theirs - ours) <= TIE * (1 + abs(ours)):
+    for contest in found:
+        prop, rival, ours, theirs, ratio = contest.prop, contest.rival, contest.ours, contest.theirs, contest.ratio
+        flag = prop.flag(best.values)
+        if contest.tie:
             source = f"assumed: {prop.convention}"
+            others = [fmt(v) for v in (prop.values or ()) if v != best.values[prop.name]]
+            flag = f"--option {prop.name}={'|'.join(others)}" if others else flag
         elif ratio < MIN_RATIO and rival.unusual > best.unusual:
             source = (f"assumed: {prop.convention}; the BatchNorm statistics fit the unusual "
                       f"{fmt(prop.shown(rival.values))} {1 / ratio:.2f}x as well")
@@ -184,8 +239,24 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                     f"(misfit {ours:.3g}) from {fmt(prop.shown(rival.values))} (misfit {theirs:.3g}, only "
                     f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)}")
             source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
-        decisions.append(decision(prop.name, prop.shown(best.values), source, prop.flag(best.values)))
+        decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
     return best.values, decisions
+
+
+def identify_on_probes(properties: Sequence[Property], score: Callable[[dict[str, Any], int], list[Candidate]],
+                       what: str) -> tuple[dict[str, Any], list]:
+    """`identify` on the smallest probe batch whose evidence is decisive, else on the full one.
+
+    `score(values, n_probe)` scores candidates on a probe batch of `n_probe` samples. A small
+    batch adds sampling noise to every misfit, which only brings the candidates closer, so when
+    every margin on it is at least `DECISIVE` (or a tie, which no statistic can break) the full
+    batch would decide the same; a closer call, or an ambiguity, is judged on the full batch.
+    """
+    for n_probe in PROBE_SIZES[:-1]:
+        candidates = search(properties, lambda values: score(values, n_probe))
+        if candidates and all(c.tie or c.ratio >= DECISIVE for c in contests(candidates, properties)[1]):
+            return identify(candidates, properties, what)
+    return identify(search(properties, lambda values: score(values, PROBE_SIZES[-1])), properties, what)
 
 
 def fmt(value: Any) -> str:

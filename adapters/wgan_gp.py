@@ -52,7 +52,8 @@ class WGANGP(Architecture):
     summary = "WGAN-GP (Gulrajani et al.): Linear to a small map, ConvTranspose2d stages; conditional optional"
     aliases = {"DIM": "width", "dim": "width", "latent_dim": "nz", "z_dim": "nz", "nc": "channels",
                "img_channels": "channels", "num_classes": "n_classes", "img_size": "resolution",
-               "image_size": "resolution", "embed_size": "embed_dim"}
+               "image_size": "resolution", "embed_size": "embed_dim", "num_channels": "channels",
+               "hidden_size": "width"}
 
     def build(self, options: WGANGPOptions) -> Built:
         net = convt.ConvTNet(options)
@@ -62,7 +63,10 @@ class WGANGP(Architecture):
         return convt.complete(super().make_options(values))  # geometry resolved: saved configs reload as built
 
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
-        return convt.infer_options(self, state_dict, given, KNOWN)
+        layout = convt.read_layout(state_dict)
+        convt.check_last_bias(layout, given)
+        width = convt.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
+        return {**convt.infer_options(self, state_dict, given, KNOWN), **width}
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         return convt.read_layout(state_dict).canonical_state_dict()

@@ -73,7 +73,7 @@ def known_options(cls: type, values: Any, where: str) -> dict[str, Any]:
     known = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(values) - known)
     if unknown:
-        raise ConfigError(f"unknown {where} option(s) {unknown}; known: {sorted(known)}")
+        raise ConfigError(f"unknown {where} option(s) {unknown}: remove or rename them; known: {sorted(known)}")
     return dict(values)
 
 

@@ -17,7 +17,7 @@ the stored values is decided from evidence, or declared with `input_range=(LO, H
   other integer tensors: refused, as nothing says what their maximum means;
 - floats: [-1, 1] when they lie there and some are negative; [0, 1] when they lie there and
   none is negative (a [-1, 1] image with no negative pixel is implausible; a note says so);
-  [0, 255] when they lie there and some exceed 1; otherwise refused, naming the values seen.
+  [0, 255] when they lie there and some exceed 2; otherwise refused, naming the values seen.
 NaN or infinite pixels are refused, naming the images. Only regular files and folders are read.
 """
 
@@ -89,7 +89,7 @@ def parse_input_range(text: str) -> ValueRange:
 
 def check_range(value_range: Sequence[float]) -> ValueRange:
     if len(value_range) != 2:
-        raise DataError(f"an input range is (LO, HI), got {value_range!r}")
+        raise DataError(f"an input range is (LO, HI), got {value_range!r}; give two numbers, e.g. (0, 255)")
     lo, hi = (float(v) for v in value_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise DataError(f"an input range needs finite LO < HI (e.g. 0,1 or 0,255 or -1,1), got {lo:g},{hi:g}")
@@ -132,7 +132,7 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
     if lo >= -slack and hi <= 1 + slack:
         return (0.0, 1.0), (f"reading {source} as images in [0, 1]: its values lie in [{lo:g}, {hi:g}], none "
                             "negative; if they are [-1, 1] images, declare --input-range -1,1")
-    if lo >= -slack * 255 and hi <= 255 * (1 + slack):
+    if lo >= -slack * 255 and 2 < hi <= 255 * (1 + slack):  # up to 2: [0, 1] overshot, or a black 8-bit image?
         return (0.0, 255.0), None
     raise DataError(f"{source}: values in [{lo:g}, {hi:g}] fit none of the pixel ranges [-1, 1], [0, 1], "
                     "[0, 255]; declare their range with --input-range LO,HI, or rescale them")
@@ -187,10 +187,10 @@ def _stat(path: Path) -> os.stat_result:
     try:
         info = os.stat(path)
     except OSError as exc:
-        raise DataError(f"cannot read {path}: {exc.strerror or exc}") from None
+        raise DataError(f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable") from None
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
         raise DataError(f"{path} is {_file_kind(info.st_mode)}; ganinv reads images only from regular files "
-                        "and folders")
+                        "and folders: give one of those")
     return info
 
 
@@ -212,13 +212,14 @@ def read_idx(path: Path) -> np.ndarray:
         raise DataError(f"{path} is not an IDX file (only {len(data)} bytes); replace it with the original file")
     zero, dtype_code, ndim = data[0:2], data[2], data[3]
     if zero != b"\x00\x00" or dtype_code != 0x08:
-        raise DataError(f"{path} is not an unsigned-byte IDX file")
+        raise DataError(f"{path} is not an unsigned-byte IDX file; replace it with the original file")
     if len(data) < 4 + 4 * ndim:
         raise DataError(f"{path} is truncated inside its header; replace it with the original file")
     shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
-        raise DataError(f"{path} is truncated: header says {shape}, found {array.size} values")
+        raise DataError(f"{path} is truncated: header says {shape}, found {array.size} values; replace it with the "
+                        "original file")
     return array.reshape(shape)
 
 
@@ -236,7 +237,7 @@ def _find_idx(root: Path, name: str, stem: str) -> Path:
 def load_idx_dataset(name: str, root: str | Path, split: str = "test",
                      input_range: Optional[ValueRange] = None) -> ImageSet:
     if name not in DATASET_DIRS:
-        raise DataError(f"unknown dataset {name!r}; known: {', '.join(DATASET_DIRS)}")
+        raise DataError(f"unknown dataset {name!r}; give one of {', '.join(DATASET_DIRS)}")
     if split not in ("train", "test"):
         raise DataError(f"split must be 'train' or 'test', got {split!r}")
     root = Path(root)
@@ -300,7 +301,8 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
     subdirs = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
     if files or not subdirs:
         if not files:
-            raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+            raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); put image files in it "
+                            "or give another source")
         return load_image_files(files, input_range=input_range)
     paths, labels, classes = [], [], []
     for index, sub in enumerate(subdirs):
@@ -309,7 +311,8 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
         paths += sub_files
         labels += [index] * len(sub_files)
     if not paths:
-        raise DataError(f"{folder} has class folders but no images in them")
+        raise DataError(f"{folder} has class folders but no images in them; put image files "
+                        f"({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source")
     return load_image_files(paths, labels, classes, input_range=input_range)
 
 
@@ -385,7 +388,7 @@ def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
                         "save one label per image")
     if labels.is_floating_point():
         if not bool(torch.isfinite(labels).all()) or not bool((labels == labels.round()).all()):
-            raise DataError(f"{path}: 'labels' holds non-integer values; labels are class indices 0, 1, ...")
+            raise DataError(f"{path}: 'labels' holds non-integer values; save class indices 0, 1, ... as labels")
     if labels.dtype == torch.bool or (labels.numel() and int(labels.to(torch.float64).min()) < 0):
         raise DataError(f"{path}: 'labels' must be class indices 0, 1, ... (found {labels.dtype} / negative "
                         "values)")

@@ -48,6 +48,7 @@ class DreamingLosses:
     kl_c: Tensor  # KL(q(c|x') || N(0, I))
     mi: Tensor  # -log q(d~|x') - log q(c~|x')                   (SS-AVL Eq. 24)
     z_recovery: Tensor  # -log q(z~|x')                                 (beyond)
+    refine: Tensor  # the L_xi terms of the refinement passes, averaged (ganinv.iterative; beyond)
 
     def as_dict(self) -> dict[str, Tensor]:
         return dict(vars(self))
@@ -70,15 +71,28 @@ def dreaming_loss(generator: Callable[..., Tensor], inverter: torch.nn.Module, l
     `images` may also be perturbed copies of `G(latents)` (ganinv.augment): the encoders then
     learn to project them onto the generator's images, and `latents` are approximate targets.
     """
-    spec = getattr(inverter, "module", inverter).spec
+    module = getattr(inverter, "module", inverter)
+    spec = module.spec
     zero = images.new_zeros((), dtype=torch.float32)
-    post = inverter(images)  # Posterior: (B, nz) means and log-variances, code heads
+    if getattr(module, "refiner", None) is not None:  # the refinement passes decode with the true codes
+        post = inverter(images, generator, latents)
+    else:
+        post = inverter(images)  # Posterior: (B, nz) means and log-variances, code heads
+    mu_z, logvar_z = post.passes[0] if post.passes else (post.mu_z, post.logvar_z)  # the single pass
 
     # Steps 2, 4, 5: q_xi(z | x'), reconstruct with the true codes, L_xi.
-    z = losses.reparameterize(post.mu_z, post.logvar_z)  # (B, nz)
+    z = losses.reparameterize(mu_z, logvar_z)  # (B, nz)
     rec_z = losses.gaussian_nll(images, generator(z, latents.c, latents.d), config.sigma_x)
-    kl_z = losses.kl_normal_to_standard(post.mu_z, post.logvar_z)
-    z_recovery = losses.gaussian_code_nll(latents.z, post.mu_z, post.logvar_z) if config.lambda_z else zero
+    kl_z = losses.kl_normal_to_standard(mu_z, logvar_z)
+    z_recovery = losses.gaussian_code_nll(latents.z, mu_z, logvar_z) if config.lambda_z else zero
+    # The same L_xi for every refinement pass (ganinv.iterative), averaged over the passes.
+    refine = zero
+    for mu_t, logvar_t in post.passes[1:]:
+        x_t = generator(losses.reparameterize(mu_t, logvar_t), latents.c, latents.d)
+        refine = refine + losses.gaussian_nll(images, x_t, config.sigma_x)
+        refine = refine + config.beta * losses.kl_normal_to_standard(mu_t, logvar_t)
+    if len(post.passes) > 2:
+        refine = refine / (len(post.passes) - 1)
 
     # Steps 3-6: q_omega(d, c | x'), reconstruct with the true noise, L_omega and code recovery.
     rec_u = kl_d = kl_c = mi = zero
@@ -97,5 +111,5 @@ def dreaming_loss(generator: Callable[..., Tensor], inverter: torch.nn.Module, l
             rec_u = losses.gaussian_nll(images, generator(latents.z, c, d), config.sigma_x)
 
     total = (rec_z + config.beta * kl_z + rec_u + config.beta * (kl_d + kl_c)
-             + config.lambda_mi * mi + config.lambda_z * z_recovery)
-    return DreamingLosses(total, rec_z, kl_z, rec_u, kl_d, kl_c, mi, z_recovery)
+             + config.lambda_mi * mi + config.lambda_z * z_recovery + refine)
+    return DreamingLosses(total, rec_z, kl_z, rec_u, kl_d, kl_c, mi, z_recovery, refine)

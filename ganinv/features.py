@@ -133,7 +133,8 @@ def load_features(path: str | Path) -> FeatureSet:
     if not path.exists():
         raise DataError(f"{path} does not exist; {write_hint}")
     if not path.is_file():
-        raise DataError(f"{path} is not a regular file (a folder, FIFO or device); give a features file, or {write_hint}")
+        raise DataError(f"{path} is not a regular file (a folder, FIFO or device); give a features file, "
+                        f"or {write_hint}")
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
@@ -144,8 +145,9 @@ def load_features(path: str | Path) -> FeatureSet:
             with safe_open(str(path), framework="pt") as fh:
                 header = {key: json.loads(value) for key, value in (fh.metadata() or {}).items() if key in HEADER_KEYS}
     except (OSError, ValueError, TypeError, zipfile.BadZipFile, SafetensorError) as exc:  # corrupt or foreign
-        raise DataError(f"cannot read features from {path} ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__}); "
-                        f"is it complete? {write_hint[0].upper() + write_hint[1:]}") from None
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DataError(f"cannot read features from {path} ({reason}); is it complete? "
+                        f"{write_hint[0].upper() + write_hint[1:]}") from None
     if not isinstance(header, dict):
         header = {}
     if "features" not in tensors or tensors["features"].dim() != 2:

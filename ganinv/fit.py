@@ -26,7 +26,7 @@ from ganinv.config_checks import MAX_SEED, check_config, checked, known_options,
 from ganinv.data import fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
-from ganinv.errors import GaninvError, RunError
+from ganinv.errors import ConfigError, RunError
 from ganinv.evaluation import (
     encode_and_reconstruct,
     evaluate_generated,
@@ -61,6 +61,8 @@ class FitConfig:
     # encoders q(z|x) and q(d,c|x) (ganinv.encoders), sized from the generator's spec
     width: int = checked(64, flag="--width", min=1)  # first convolution's channels, doubled per halving (max 8x)
     hidden: int = checked(512, flag="--hidden", min=1)  # features before the heads
+    # refinement passes after the single pass (ganinv.iterative); each costs about one more step's compute
+    iterations: int = checked(0, flag="--iterations", min=0, max=20)
     # optimisation
     steps: int = checked(5000, flag="--steps", min=1)  # dreaming steps
     batch_size: int = checked(64, flag="--batch-size", min=1)  # dreamed samples per step and per process
@@ -107,8 +109,11 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise GaninvError(f"cannot read recipe {path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read recipe {path}: {exc.strerror or exc}; check the path") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"recipe {path} is not valid TOML ({exc}); write it as `key = value` lines, "
+                          "with [dreaming] and [augment] tables") from None
 
 
 @dataclass
@@ -126,6 +131,9 @@ def fit(config: FitConfig, out: str | Path, resume: bool = False, quiet: bool = 
     config.json) when the user did not type it: a source that is code is then refused unless
     `config.trust_remote_code` is the user's own flag (ganinv.trust).
     """
+    from ganinv.cli.options import resolve_device
+
+    resolve_device(config.device)  # a device this machine lacks (a recipe's "tpu") is refused before any work
     distributed, device = setup_distributed(config.device)
     try:
         return _fit(config, Run(out, config.keep_checkpoints), resume, quiet, generator, generator_origin,
@@ -154,7 +162,8 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
 
     seed_everything(config.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
     inverter = Inverter.for_generator(generator, width=config.width, hidden=config.hidden, arch=config.arch,
-                                      options=config.options).to(device)
+                                      options=config.options, iterations=config.iterations,
+                                      sigma_x=config.dreaming.sigma_x).to(device)
     optimizer = torch.optim.Adam(inverter.parameters(), lr=config.lr)
     seed_everything(config.seed + distributed.rank)  # reparameterisation and Gumbel noise differ per rank
     sampler = torch.Generator(device=device).manual_seed(config.seed + distributed.rank + 1)  # dreamed latents

@@ -33,11 +33,24 @@ class Generator(nn.Module):
     def freeze(self) -> "Generator":
         self.net.eval()
         self.net.requires_grad_(False)
+        self._batch_statistics()
         return self
 
     def train(self, mode: bool = True) -> "Generator":
         # A frozen generator stays in eval mode (BatchNorm running stats, dropout off).
-        return super().train(False)
+        super().train(False)
+        self._batch_statistics()
+        return self
+
+    def _batch_statistics(self) -> None:
+        """meta["batchnorm"] == "train" (`--option bn=train`): BatchNorm normalises with each batch's statistics,
+        as generators whose code never calls eval() sample; the stored running statistics stay untouched."""
+        if self.meta.get("batchnorm") != "train":
+            return
+        for module in self.net.modules():
+            if isinstance(module, nn.modules.batchnorm._BatchNorm):
+                module.train()
+                module.track_running_stats = False  # normalise by the batch, never update the buffers
 
     @property
     def device(self) -> torch.device:
@@ -116,6 +129,15 @@ class Generator(nn.Module):
         if not isinstance(x, torch.Tensor) or x.dim() != 4:
             raise SpecMismatchError(f"the generator returned {type(x).__name__} of shape "
                                     f"{tuple(getattr(x, 'shape', ()))}, expected images (N, C, H, W)")
+        self._check_batch(x.shape[0], n)
+        if self.meta.get("architecture") == "opaque":  # a program may be fixed to the probe's batch size by chance
+            try:
+                fewer = self.decode(latents[:3])
+            except Exception as exc:
+                raise SpecMismatchError(f"the generator works on a batch of {n} latents but fails on 3 "
+                                        f"({_first_line(exc)}): it takes a fixed batch size; pass --option "
+                                        f"batch_size={n} if it is {n}") from exc
+            self._check_batch(fewer.shape[0] if isinstance(fewer, torch.Tensor) and fewer.dim() else -1, 3)
         if tuple(x.shape[1:]) != spec.image_shape:
             c, h, w = x.shape[1:]
             raise SpecMismatchError(f"the generator makes images of shape {tuple(x.shape[1:])} but the spec "
@@ -135,6 +157,16 @@ class Generator(nn.Module):
                 f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "
                 "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid")
         return x
+
+    def _check_batch(self, returned: int, given: int) -> None:
+        """One image per latent: a generator that ignores the batch size cannot be inverted or sampled."""
+        if returned == given:
+            return
+        fixed = (f"if it is a program made for batches of exactly {returned}, pass --option batch_size={returned}, "
+                 "else " if self.meta.get("architecture") == "opaque" and returned > 0 else "")
+        raise SpecMismatchError(f"the generator returned {returned} image(s) for a batch of {given} latents: it "
+                                f"ignores the batch size, so images cannot be matched to their latents; {fixed}"
+                                "re-export it so that it makes one image per latent (e.g. a dynamic batch dimension)")
 
     def _native_range_seen(self, lo: float, hi: float) -> tuple[float, float]:
         a, b = self.spec.native_output_range

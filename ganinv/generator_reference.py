@@ -139,24 +139,29 @@ class GeneratorReference:
     def _from_pretrained(cls, *, model_id: str, revision: Optional[str], cache_dir: Optional[Union[str, Path]],
                          force_download: bool, local_files_only: bool, token: Optional[Union[str, bool]],
                          map_location: str = "cpu", strict: bool = True, trust_remote_code: bool = False,
-                         **model_kwargs: Any):
+                         label: Optional[str] = None, **model_kwargs: Any):
+        """`label`: how messages name the artifact (the `hub:` id the user typed, not a cache folder)."""
         from safetensors import SafetensorError
         from safetensors.torch import load_model
 
         if os.path.isdir(model_id):
             folder = Path(model_id)
-        else:
-            from huggingface_hub import snapshot_download
+        else:  # a Hub id: just the artifact's files, listed once (ganinv.hub; offline: the cache)
+            from ganinv import hub
 
-            folder = Path(snapshot_download(model_id, revision=revision, cache_dir=cache_dir, token=token,
-                                            force_download=force_download, local_files_only=local_files_only,
-                                            allow_patterns=ARTIFACT_FILES))
-        model = cls(**model_kwargs)
+            folder = hub.snapshot(model_id, revision, ARTIFACT_FILES)
+        label = label or model_id
+        weights = folder / WEIGHTS_NAME
+        with torch.device("meta"):  # sized by the config, but nothing allocated until the weights agree
+            model = cls(**model_kwargs)
+        _check_weights_fit(model, weights, label, cls.artifact_noun)
+        model = model.to_empty(device=map_location)
         try:
-            load_model(model, str(folder / WEIGHTS_NAME), strict=strict, device=str(map_location))
+            load_model(model, str(weights), strict=strict, device=str(map_location))
         except (SafetensorError, RuntimeError, OSError) as exc:
-            raise SourceError(f"cannot load an {cls.artifact_noun} from {model_id}: its weights do not fit its config.json "
-                              f"({_first_line(exc)}); the artifact is damaged, save or download it again") from None
+            raise SourceError(f"cannot load an {cls.artifact_noun} from {label}: its weights do not fit its "
+                              f"config.json ({_first_line(exc)}); the artifact is damaged, save or download it "
+                              "again") from None
         model.__dict__["_artifact_dir"] = folder
         model.__dict__["_trust_remote_code"] = trust_remote_code
         return model.eval()
@@ -171,25 +176,23 @@ class GeneratorReference:
         """
         name = cls.artifact_noun
         path = Path(source)
-        revision = None
         if path.is_dir():
             if (path / cls.run_subfolder / CONFIG_NAME).is_file():
                 path = path / cls.run_subfolder
-            if not (path / CONFIG_NAME).is_file():
-                raise SourceError(f"{source} holds no {name} (no config.json); give a finished run folder or an "
-                                  "artifact folder")
-            model_id = str(path)
-            _check_config(path / CONFIG_NAME, name, cls.run_subfolder)
         elif source.startswith("hub:") or (source.count("/") == 1 and not source.startswith(("/", ".", "~"))):
-            model_id, _, revision = source.removeprefix("hub:").partition("@")
-            revision = revision or None
+            from ganinv import hub
+
+            repo, _, revision = source.removeprefix("hub:").partition("@")
+            path = hub.snapshot(repo, revision or None, ARTIFACT_FILES)  # errors name the hub id
         else:
             raise SourceError(f"{source} does not exist; give a run folder, an artifact folder or a Hub repo id "
                               "(hub:owner/name)")
+        if not (path / CONFIG_NAME).is_file():
+            raise SourceError(f"{source} holds no {name} (no config.json); give a finished run folder, an "
+                              "artifact folder or a Hub repo of one")
+        _check_config(path / CONFIG_NAME, source, name, cls.run_subfolder)
         try:
-            model = cls.from_pretrained(model_id, revision=revision, local_files_only=_offline(), strict=True,
-                                        cache_dir=os.environ.get("HF_HUB_CACHE") or None,  # as set now, too
-                                        trust_remote_code=trust_remote_code)
+            model = cls.from_pretrained(str(path), strict=True, trust_remote_code=trust_remote_code, label=source)
         except SourceError:
             raise
         except Exception as exc:  # the Hub client's errors, and configs that do not build a model
@@ -205,35 +208,40 @@ class GeneratorReference:
         return model
 
 
-def _offline() -> bool:
-    """HF_HUB_OFFLINE as set now (the client reads it once, at import)."""
-    from huggingface_hub import constants
+def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, noun: str) -> None:
+    """Compare the tensors the config implies with those the safetensors header lists, before reading any."""
+    from safetensors import SafetensorError, safe_open
 
-    return constants.HF_HUB_OFFLINE or os.environ.get("HF_HUB_OFFLINE", "").upper() in ("1", "ON", "YES", "TRUE")
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            stored = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+    except (SafetensorError, OSError) as exc:
+        raise SourceError(f"cannot load an {noun} from {model_id}: {weights.name} is not a readable safetensors "
+                          f"file ({_first_line(exc)}); the artifact is damaged, save or download it again") from None
+    expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
+    problems = [f"missing {k}" for k in expected if k not in stored]
+    problems += [f"unexpected {k}" for k in stored if k not in expected]
+    problems += [f"{k} is {stored[k]}, config implies {v}" for k, v in expected.items() if k in stored and stored[k] != v]
+    if problems:
+        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+        raise SourceError(f"cannot load an {noun} from {model_id}: its weights do not fit its config.json: "
+                          f"{'; '.join(problems[:3])}{more}; the artifact is damaged or mixed up, save or download "
+                          "it again")
 
 
-def _check_config(path: Path, name: str, subfolder: str) -> None:
+def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
     try:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{path} is not valid JSON ({exc}); the {name} artifact is damaged: save or "
-                          "download it again") from None
+        raise SourceError(f"the config.json of {source} is not valid JSON ({exc}); the {name} artifact is "
+                          "damaged: save or download it again") from None
     if not isinstance(config, dict) or "spec" not in config and "image_shape" not in config:
-        raise SourceError(f"{path.parent} holds no {name} artifact (a run folder whose fit has not finished "
+        raise SourceError(f"{source} holds no {name} artifact (a run folder whose fit has not finished "
                           f"writes {subfolder}/ at its end); give a finished run folder or an artifact folder")
 
 
 def _load_error(source: str, name: str, exc: Exception) -> str:
-    from huggingface_hub.errors import (LocalEntryNotFoundError, RepositoryNotFoundError, RevisionNotFoundError)
-
-    if isinstance(exc, RevisionNotFoundError):
-        return f"{source}: no such revision; give a branch, tag or commit hash after @"
-    if isinstance(exc, RepositoryNotFoundError):
-        return f"no Hugging Face repo {source!r} (or it is private: log in with `hf auth login`)"
-    if isinstance(exc, LocalEntryNotFoundError):
-        return (f"{source} is not in the local Hugging Face cache and the Hub cannot be reached (or HF_HUB_OFFLINE "
-                "is set); download it once online")
-    return (f"cannot load a {name} from {source}: {_first_line(exc)}; give a run folder, an artifact folder or "
+    return (f"cannot load an {name} from {source}: {_first_line(exc)}; give a run folder, an artifact folder or "
             "a Hub repo id")
 
 

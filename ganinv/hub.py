@@ -75,7 +75,26 @@ def parse(source: str) -> HubId:
     if match is None or not match["repo"].strip("/") or match["rev"] == "" or match["file"] == "":
         raise SourceError(f"{source!r} is not a hub id; write hub:owner/name, optionally @revision (branch, tag or "
                           "commit), :FILE and #ENTRY, e.g. hub:owner/name@v1:model.pt#GAN.GE")
+    check_repo_id(match["repo"], source)
+    revision = match["rev"]
+    if revision is not None and (".." in revision or revision.startswith("/") or re.search(r"[\s\\~^?*\[]", revision)):
+        raise SourceError(f"{source!r}: {revision!r} is not a valid revision (a git branch, tag or commit hash has "
+                          "no '..', leading '/', spaces or \\ ~ ^ ? * [); use e.g. @main, @v1 or a commit hash")
     return HubId(match["repo"], match["rev"], match["file"], key or None, source)
+
+
+def check_repo_id(repo: str, source: str) -> None:
+    """Refuse what the Hub would not accept as a repo id (`..`, extra slashes, odd characters) before any
+    listing, cache look-up or path is made from it."""
+    from huggingface_hub.errors import HFValidationError
+    from huggingface_hub.utils import validate_repo_id
+
+    try:
+        validate_repo_id(repo)
+    except HFValidationError as exc:
+        reason = _first_line(exc).split(": '")[0].replace("Use `repo_type` argument if needed.", "").strip()
+        raise SourceError(f"{source!r}: {repo!r} is not a valid repo id ({reason}); use owner/name, e.g. "
+                          "hub:owner/name@v1") from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,9 +213,10 @@ def _unreachable(hub_id: HubId, why: str) -> Listing:
 
 
 def _is_network_error(exc: Exception) -> bool:
-    import httpx
-
-    return isinstance(exc, (httpx.TransportError, ConnectionError, TimeoutError, OSError))
+    """Connection refused, DNS, timeouts, proxies: errors of the transport (httpx, httpcore), not of the Hub."""
+    transport = ("httpx", "httpcore", "requests", "urllib3")
+    return isinstance(exc, (ConnectionError, TimeoutError, OSError)) or any(
+        cls.__module__.split(".")[0].startswith(transport) for cls in type(exc).__mro__)
 
 
 def _timeout() -> float:

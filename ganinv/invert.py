@@ -80,8 +80,9 @@ def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_l
     if refine_steps > 0 and not (math.isfinite(refine_lr) and refine_lr > 0):
         raise ConfigError(f"--refine-lr must be a finite number > 0, got {refine_lr}; give e.g. --refine-lr 0.1")
     if images.dim() != 4 or tuple(images.shape[1:]) != tuple(inverter.spec.image_shape):
-        raise DataError(f"images of shape {tuple(images.shape)} do not fit the inverter's (N, "
-                        f"{', '.join(map(str, inverter.spec.image_shape))}); convert them with ganinv.data.fit_to_shape")
+        expected = ", ".join(map(str, inverter.spec.image_shape))
+        raise DataError(f"images of shape {tuple(images.shape)} do not fit the inverter's (N, {expected}); "
+                        "convert them with ganinv.data.fit_to_shape")
     if images.shape[0] == 0:
         raise DataError("no images to invert; give at least one image")
     bad = (~torch.isfinite(images.flatten(1))).any(dim=1).nonzero()

@@ -10,16 +10,18 @@ artifact folder or `hub:owner/name[@revision]`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
+from ganinv import losses
 from ganinv.encoders import CodeEncoder, LatentEncoder
 from ganinv.generator import Generator
 from ganinv.generator_reference import GeneratorReference
+from ganinv.iterative import RefinementEncoder, refine_passes
 from ganinv.spec import GeneratorSpec, Latents
 
 
@@ -32,10 +34,39 @@ class Posterior:
     logits_d: Optional[torch.Tensor] = None  # (B, K)
     mu_c: Optional[torch.Tensor] = None  # (B, nc)
     logvar_c: Optional[torch.Tensor] = None  # (B, nc)
+    # every pass's (mu_z, logvar_z): the single pass, then each refinement pass (ganinv.iterative);
+    # mu_z and logvar_z above are the last pass's
+    passes: list[tuple[torch.Tensor, torch.Tensor]] = field(default_factory=list)
 
     def mean_latents(self) -> Latents:
         """The posterior means as latents: z = mu_z, c = mu_c, d = softmax(logits_d)."""
         d = self.logits_d.softmax(dim=1) if self.logits_d is not None else None
+        return Latents(z=self.mu_z, c=self.mu_c, d=d)
+
+    def kl(self) -> torch.Tensor:
+        """KL(q(z, c, d | x) || p(z, c, d)) per image, (B,): the priors N(0, I), N(0, I), Cat(1/K)."""
+        kl = losses.kl_normal_to_standard_each(self.mu_z, self.logvar_z)
+        if self.mu_c is not None:
+            kl = kl + losses.kl_normal_to_standard_each(self.mu_c, self.logvar_c)
+        if self.logits_d is not None:
+            kl = kl + losses.kl_categorical_to_uniform_each(self.logits_d)
+        return kl
+
+    def sample(self, generator: Optional[torch.Generator] = None) -> Latents:
+        """One draw of the latents from q: z and c reparameterised, d a one-hot draw of Cat(softmax(logits_d))."""
+        z = losses.reparameterize(self.mu_z, self.logvar_z, generator)
+        c = losses.reparameterize(self.mu_c, self.logvar_c, generator) if self.mu_c is not None else None
+        d = None
+        if self.logits_d is not None:
+            classes = torch.multinomial(self.logits_d.float().softmax(dim=1), 1, generator=generator).squeeze(1)
+            d = torch.nn.functional.one_hot(classes, self.logits_d.shape[1]).to(self.mu_z.dtype)
+        return Latents(z=z, c=c, d=d)
+
+    def mode(self) -> Latents:
+        """The most likely latents: z = mu_z, c = mu_c, d the one-hot of argmax logits_d."""
+        d = None
+        if self.logits_d is not None:
+            d = torch.nn.functional.one_hot(self.logits_d.argmax(dim=1), self.logits_d.shape[1]).to(self.mu_z.dtype)
         return Latents(z=self.mu_z, c=self.mu_c, d=d)
 
     def features(self) -> torch.Tensor:
@@ -48,35 +79,59 @@ class Inverter(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name
     run_subfolder = "inverter"  # a fit's run folder keeps the artifact here
     artifact_noun = "inverter"
 
-    def __init__(self, *, spec: dict, generator_ref: Optional[dict] = None, width: int = 64, hidden: int = 512):
+    def __init__(self, *, spec: dict, generator_ref: Optional[dict] = None, width: int = 64, hidden: int = 512,
+                 iterations: int = 0, sigma_x: Optional[float] = None):
         super().__init__()
         self.spec = GeneratorSpec.from_dict(spec)
         self.generator_ref = dict(generator_ref or {})  # {"source": ..., "meta": {...}}
         self.latent_encoder = LatentEncoder(self.spec.image_shape, self.spec.nz, width, hidden)  # q_xi(z|x)
         self.code_encoder = (CodeEncoder(self.spec.image_shape, self.spec.n_classes, self.spec.nc, width, hidden)
                              if self.spec.has_codes else None)  # q_omega(d, c | x)
+        if iterations < 0:
+            raise ValueError(f"iterations must be >= 0, got {iterations}")
+        self.iterations = int(iterations)  # refinement passes after the single pass (ganinv.iterative)
+        self.refiner = (RefinementEncoder(self.spec.image_shape, self.spec.nz, width, hidden)
+                        if self.iterations else None)
+        self.sigma_x = sigma_x  # the observation std the encoders were fitted with (the default of loglik)
         self._init_generator_reference()
 
     @classmethod
     def for_generator(cls, generator: Generator, width: int = 64, hidden: int = 512, *, arch: Optional[str] = None,
-                      options: Optional[dict] = None) -> "Inverter":
+                      options: Optional[dict] = None, iterations: int = 0,
+                      sigma_x: Optional[float] = None) -> "Inverter":
         """Encoders sized to `generator`; `arch` and `options` are what it was loaded with, kept to reload it."""
         ref = {"source": generator.source, "arch": arch, "options": dict(options or {}), "meta": generator.meta}
-        inverter = cls(spec=generator.spec.to_dict(), generator_ref=ref, width=width, hidden=hidden)
+        inverter = cls(spec=generator.spec.to_dict(), generator_ref=ref, width=width, hidden=hidden,
+                       iterations=iterations, sigma_x=sigma_x)
         inverter.attach(generator)
         return inverter
 
     # ---- inference -----------------------------------------------------------------------
-    def encode(self, x: torch.Tensor) -> Posterior:
-        """x: (B, C, H, W) in [-1, 1] -> the posterior parameters."""
-        mu_z, logvar_z = self.latent_encoder(x)
-        if self.code_encoder is None:
-            return Posterior(mu_z, logvar_z)
-        logits_d, mu_c, logvar_c = self.code_encoder(x)
-        return Posterior(mu_z, logvar_z, logits_d, mu_c, logvar_c)
+    def encode(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:
+        """x: (B, C, H, W) in [-1, 1] -> the posterior, after `iterations` refinement passes (default: as
+        many as it was trained with; 0: the single pass alone, which needs no generator)."""
+        n = self.iterations if iterations is None else iterations
+        if n < 0:
+            raise ValueError(f"iterations must be >= 0, got {n}")
+        return self(x, self.generator if n and self.refiner is not None else None, iterations=n)
 
-    def forward(self, x: torch.Tensor) -> Posterior:
-        return self.encode(x)
+    def forward(self, x: torch.Tensor, generator=None, codes: Optional[Latents] = None,
+                iterations: Optional[int] = None) -> Posterior:
+        """The single pass, then, given `generator(z, c, d)` and a refiner, the refinement passes, decoding with
+        `codes` (default: the posterior's own means). One call, so DistributedDataParallel sees every weight."""
+        mu_z, logvar_z = self.latent_encoder(x)
+        post = Posterior(mu_z, logvar_z, passes=[(mu_z, logvar_z)])
+        if self.code_encoder is not None:
+            post.logits_d, post.mu_c, post.logvar_c = self.code_encoder(x)
+        n = self.iterations if iterations is None else iterations
+        if generator is None or self.refiner is None or n == 0:
+            return post
+        fixed = codes if codes is not None else post.mean_latents()
+        c = fixed.c.detach() if fixed.c is not None else None
+        d = fixed.d.detach() if fixed.d is not None else None
+        post.passes += refine_passes(self.refiner, lambda w: generator(w, c, d), x, mu_z, n)
+        post.mu_z, post.logvar_z = post.passes[-1]
+        return post
 
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
         """G(posterior mean): (B, C, H, W) in [-1, 1]."""

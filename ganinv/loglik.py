@@ -246,8 +246,6 @@ def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1
     if tuple(images.shape[1:]) != spec.image_shape:
         raise DataError(f"images of shape {tuple(images.shape[1:])} do not match the generator's "
                         f"{spec.image_shape}; convert them with ganinv.data.fit_to_shape")
-    if not bool(torch.isfinite(images).all()):  # the bounds of such images are NaN, not a score
-        raise DataError("the images hold NaN or infinite pixels; ganinv.data.load_images names the images to repair")
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1 or not math.isfinite(sigma_x) or sigma_x <= 0:
         raise ValueError(f"need sample sizes k >= 1 and a finite sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")

@@ -8,6 +8,7 @@ terms stay accurate under bf16 autocast.
 from __future__ import annotations
 
 import math
+from typing import Optional
 
 import torch
 
@@ -23,20 +24,29 @@ def gaussian_nll(x: torch.Tensor, x_hat: torch.Tensor, sigma_x: float) -> torch.
     return (squared_error / (2 * sigma_x ** 2)).mean() + log_norm
 
 
-def kl_normal_to_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, diag(exp(logvar))) || N(0, I)) = 0.5 sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1).
+def kl_normal_to_standard_each(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) = 0.5 sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1), (B,).
 
-    SPEC section 2 (the **fix** of MVAE Eq. 27, which prints the negative); the KL terms of
-    SS-AVL Eqs. 9 and 12.
+    The sign as in SS-AVL Eqs. 9 and 12 (MVAE Eq. 27 prints the negative, a typo).
     """
     mu, logvar = mu.float(), logvar.float()
-    return 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=1).mean()
+    return 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=1)
+
+
+def kl_categorical_to_uniform_each(logits: torch.Tensor) -> torch.Tensor:
+    """KL(Cat(softmax(logits)) || Cat(1/K)) = sum_k p_k log p_k + log K (SS-AVL Eq. 9), (B,)."""
+    log_p = logits.float().log_softmax(dim=1)  # (B, K)
+    return (log_p.exp() * log_p).sum(dim=1) + math.log(logits.shape[1])
+
+
+def kl_normal_to_standard(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """`kl_normal_to_standard_each`, averaged over the batch."""
+    return kl_normal_to_standard_each(mu, logvar).mean()
 
 
 def kl_categorical_to_uniform(logits: torch.Tensor) -> torch.Tensor:
-    """KL(Cat(softmax(logits)) || Cat(1/K)) = sum_k p_k log p_k + log K (SS-AVL Eq. 9)."""
-    log_p = logits.float().log_softmax(dim=1)  # (B, K)
-    return ((log_p.exp() * log_p).sum(dim=1) + math.log(logits.shape[1])).mean()
+    """`kl_categorical_to_uniform_each`, averaged over the batch."""
+    return kl_categorical_to_uniform_each(logits).mean()
 
 
 def gumbel_softmax_sample(logits: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -49,9 +59,11 @@ def gumbel_softmax_sample(logits: torch.Tensor, temperature: float) -> torch.Ten
     return ((logits + gumbel) / temperature).softmax(dim=1)  # (B, K)
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
+                   generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """z = mu + sigma * eps, eps ~ N(0, I): a sample of a diagonal Gaussian, differentiable in (mu, logvar)."""
-    return mu + (0.5 * logvar).exp() * torch.randn_like(mu)
+    eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+    return mu + (0.5 * logvar).exp() * eps
 
 
 def gaussian_code_nll(target: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -4,10 +4,13 @@
 file, a folder where a file is wanted (or the reverse), or a place the process may not write
 (read-only file system, permissions). It creates nothing: the folder is made later, by the
 command that writes into it, so a command that then fails validation leaves nothing behind.
+`check_image_count` refuses a count of images to draw at once (`sample -n`, `loglik --generated`)
+that memory cannot hold, naming the largest that fits.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 import tempfile
@@ -17,7 +20,20 @@ from ganinv.errors import GaninvError
 
 
 class OutputError(GaninvError):
-    """An output path that cannot be written."""
+    """An output that cannot be written (a path) or held in memory (a count of images)."""
+
+
+MAX_IMAGES_BYTES = 4 * 1024 ** 3  # images a command holds in memory at once (samples drawn in one go)
+
+
+def check_image_count(n: int, image_shape, option: str) -> None:
+    """Refuse drawing `n` images of `image_shape` (C, H, W) at once when they alone would exceed
+    `MAX_IMAGES_BYTES` as float32: an absurd count fails in a second instead of exhausting memory."""
+    per_image = 4 * math.prod(int(size) for size in image_shape)
+    if n * per_image > MAX_IMAGES_BYTES:
+        raise OutputError(f"{option} {n} asks for {n * per_image / 2 ** 30:.3g} GiB of images at once, more than "
+                          f"{MAX_IMAGES_BYTES / 2 ** 30:.3g} GiB; use {option} "
+                          f"{MAX_IMAGES_BYTES // per_image} or fewer")
 
 
 def _existing_ancestor(path: Path) -> Path:

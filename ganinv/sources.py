@@ -32,7 +32,7 @@ import json
 import logging
 import os
 import pickle
-import re
+import struct
 import sys
 import warnings
 import zipfile
@@ -224,6 +224,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     if not isinstance(config, dict):
         raise SourceError(f"{config_path} must hold a JSON object")
     state_dict = read_state_dict(weights_path, request.trust_remote_code)
+    check_evidence(state_dict, str(weights_path))
     sidecar = read_spec_file(folder / SPEC_NAME) if (folder / SPEC_NAME).is_file() else {}
     if config.get("format") == FORMAT:
         arch = config["architecture"]
@@ -233,6 +234,9 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
                                                        state_dict)
         spec = GeneratorSpec.from_dict(config["spec"]) if "spec" in config else built.spec
         meta = {"architecture": arch, "options": architectures.options_to_dict(opts)}
+        if isinstance(config.get("decisions"), list):  # how the options were first decided: assumptions stay announced
+            meta["decisions"] = config["decisions"]
+            architectures.warn_assumptions(meta["decisions"])
         if config.get("batchnorm") in ("train", "eval"):
             meta["batchnorm"] = config["batchnorm"]
     else:  # PyTorchModelHubMixin: config.json holds the module's __init__ kwargs, evidence for the options
@@ -266,47 +270,58 @@ def build_from_config(arch: Optional[str], config: Mapping[str, Any], options: d
                       state_dict: Mapping[str, torch.Tensor], where: str, config_label: str):
     """(built, options, architecture, evidence) with a config's fields as evidence.
 
-    The weights choose the architecture (as `build_any`); the config's fields that the architecture
-    knows (its own option names, or other codebases' names through `aliases`) then fill what the
-    weights leave open, and must agree with what they fix: a disagreement is an error naming both.
-    When the weights alone fit nothing, an architecture that the config's fields complete is taken.
-    The user's --option values win over the config.
+    The config's fields that an architecture knows (its own option names, or other codebases'
+    names through its `aliases`) are options for it, with the weights: the first architecture
+    they build is taken. Otherwise the weights alone decide (`build_any`), and if they fit an
+    architecture the config has fields for, the two disagree: an error naming both. The user's
+    --option values win over the config.
     """
+    check_evidence(state_dict, where)
     named = config.get("architecture")
     arch = arch or (named if isinstance(named, str) and named in architectures.names() else None)
-    try:
-        with warnings.catch_warnings(record=True) as assumed:  # shown once below, unless the config settles them
-            warnings.simplefilter("always")
-            built, opts, arch = build_any(arch, options, state_dict, where)
-    except GaninvError:
-        for name in [arch] if arch else [n for n in architectures.names() if n != "opaque"]:
-            given, ignored = mixin_options(dict(config), name)
-            if not given:
-                continue
-            try:
-                built, opts = architectures.build_generator_net(name, {**given, **options}, state_dict)
-            except GaninvError:
-                continue
-            return built, opts, name, {"config_options": jsonable(given), "ignored_config": ignored}
-        raise
-    given, ignored = mixin_options(dict(config), arch)
-    given = {k: v for k, v in given.items() if k not in options}
-    if not given:
-        for caught in assumed:
-            warnings.warn_explicit(caught.message, caught.category, caught.filename, caught.lineno)
-        return built, opts, arch, {"ignored_config": ignored} if config else {}
+    candidates = [arch] if arch else [n for n in architectures.names() if n != "opaque"]
+    evidence: dict[str, tuple[dict[str, Any], list[str], Exception]] = {}
+    for name in candidates if config else []:
+        given, ignored = mixin_options(dict(config), name)
+        given = {k: v for k, v in given.items() if k not in options}
+        if not given:
+            continue
+        try:
+            built, opts = architectures.build_generator_net(name, {**given, **options}, state_dict)
+        except GaninvError as exc:
+            evidence[name] = (given, ignored, exc)
+            continue
+        return built, opts, name, {"config_options": jsonable(given), "ignored_config": ignored}
+    built, opts, arch = build_any(arch, options, state_dict, where)
+    if arch not in evidence:
+        return built, opts, arch, {"ignored_config": mixin_options(dict(config), arch)[1]} if config else {}
+    given, _, exc = evidence[arch]
     from_weights = architectures.options_to_dict(opts)
-    try:
-        built, opts = architectures.build_generator_net(arch, {**given, **options}, state_dict)
-    except GaninvError as exc:
-        differ = [f"{k}={jsonable(v)!r} where the weights have {from_weights[k]!r}" for k, v in given.items()
-                  if k in from_weights and jsonable(v) != from_weights[k]]
-        raise ArchitectureError(f"{config_label} disagrees with the weights {where}: "
-                                + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(exc)}")
-                                + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give "
-                                f"{arch} with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights)})"
-                                ) from None
-    return built, opts, arch, {"config_options": jsonable(given), "ignored_config": ignored}
+    differ = [f"{k}={jsonable(v)!r} where the weights have {from_weights[k]!r}" for k, v in given.items()
+              if k in from_weights and jsonable(v) != from_weights[k]]
+    raise ArchitectureError(f"{config_label} disagrees with the weights {where}: "
+                            + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(exc)}")
+                            + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give {arch} "
+                            f"with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights)})")
+
+
+WEIGHT_NAMES = ("weight", "weight_orig", "weight_bar")  # layer weights, spectral-normalised ones too
+
+
+def check_evidence(state_dict: Mapping[str, torch.Tensor], where: str) -> None:
+    """Refuse a layer weight whose values are all equal (all zero, say): no trained layer has one, so it is a
+    damaged or replaced tensor, and its shape must not be read as the architecture's (a kernel size, a width)."""
+    for key, tensor in state_dict.items():
+        if (key.rpartition(".")[2] not in WEIGHT_NAMES or not isinstance(tensor, torch.Tensor)
+                or not tensor.is_floating_point() or tensor.dim() < 2 or tensor.numel() < 2):
+            continue
+        flat = tensor.reshape(-1)
+        if flat[0] != flat[1] or not bool((flat == flat[0]).all()):
+            continue
+        raise ArchitectureError(f"{where}: {key} {tuple(tensor.shape)} holds one value ({float(flat[0]):g}) "
+                                "throughout, which no trained layer does: the tensor is damaged or was replaced, and "
+                                "its shape is no evidence of the architecture; download the file again or re-save it "
+                                "from the trained model")
 
 
 def jsonable(value: Any) -> Any:
@@ -358,8 +373,7 @@ def load_checkpoint(paths: list[Path], key: Optional[str], request: Request, whe
     """Weights (one file or the shards of one) + a config as evidence -> a Generator; `where` names them."""
     obj: Any = {}
     for path in paths:
-        part = load_file(str(path)) if path.suffix == ".safetensors" else read_pickle(path, request.trust_remote_code,
-                                                                                        where)
+        part = read_weights(path, request.trust_remote_code, where)
         obj = part if len(paths) == 1 else {**obj, **part}
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj)
@@ -385,7 +399,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
     if path.suffix != ".safetensors" and path.suffix not in STATE_DICT_SUFFIXES:
         raise SourceError(f"{path}: unknown file type; give .safetensors, .pt/.pth/.bin/.ckpt (a state dict), "
                           ".pt2 (torch.export) or a TorchScript file")
-    obj = load_file(str(path)) if path.suffix == ".safetensors" else read_pickle(path, request.trust_remote_code)
+    obj = read_weights(path, request.trust_remote_code)
     if isinstance(obj, nn.Module) and request.arch in (None, "opaque"):  # a whole pickled module (trusted)
         return load_program(path, request, program=obj)
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
@@ -403,9 +417,69 @@ def load_file_source(path: Path, request: Request) -> Generator:
 
 
 def read_state_dict(path: Path, trust_remote_code: bool = False) -> dict[str, torch.Tensor]:
-    if path.suffix == ".safetensors":
+    return find_state_dict(read_weights(path, trust_remote_code), None, path)
+
+
+def read_weights(path: Path, trust_remote_code: bool = False, where: Optional[str] = None) -> Any:
+    """A weights file as stored: a safetensors file's tensors, or a torch checkpoint's objects (`read_pickle`).
+    The one reader of weights files: an empty, truncated, corrupt or unreadable file is a SourceError naming it
+    (`where`: a hub id instead of a cache path) and saying what to do."""
+    where = where or str(path)
+    if path.suffix != ".safetensors":
+        return read_pickle(path, trust_remote_code, where)
+    from safetensors import SafetensorError
+
+    check_readable(path, where, "a safetensors file")
+    try:
         return load_file(str(path))
-    return find_state_dict(read_pickle(path, trust_remote_code), None, path)
+    except (SafetensorError, ValueError, RuntimeError, OSError) as exc:  # header errors, short data, I/O
+        raise damaged(path, where, "a safetensors file", exc) from None
+
+
+def check_readable(path: Path, where: str, kind: str) -> None:
+    """Refuse an empty file, or one that cannot be opened, before a reader trips on it."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise SourceError(f"cannot open {where}: {exc.strerror or first_line(exc)}; check that the file exists "
+                          "and that you may read it") from None
+    if size == 0:
+        raise SourceError(f"{where} is empty (0 bytes), not {kind}; download it again or re-save it")
+
+
+def damaged(path: Path, where: str, kind: str, exc: BaseException) -> SourceError:
+    """The error for a weights file its reader rejects (one that opens: `check_readable` went first): truncated
+    (an interrupted download or save) or corrupt."""
+    return SourceError(f"cannot read {where} as {kind} ({reason_of(exc)}): the file is truncated or corrupt "
+                       f"({path.stat().st_size} bytes), e.g. an interrupted download or save; download it again "
+                       "or re-save it")
+
+
+def reason_of(exc: BaseException) -> str:
+    """A reader's failure in a few words: its first sentence, with the exception's type where the text is bare."""
+    text = first_line(exc).split(". ")[0].rstrip(".")
+    if len(text) < 12 and text != type(exc).__name__:  # e.g. a KeyError's bare "101"
+        text = f"{type(exc).__name__}: {text}"
+    return text[:160]
+
+
+TRUNCATION_SIGNS = ("eof", "truncated", "central directory", "unpack requires", "corrupt")
+
+
+def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceError:
+    """The error for a file torch cannot read: truncated or corrupt where the failure says so (a zip archive
+    without its end, data that stops early), else not a PyTorch checkpoint at all."""
+    reason = reason_of(exc)
+    with open(path, "rb") as fh:
+        zip_start = fh.read(4) == b"PK\x03\x04"
+    truncated = (isinstance(exc, (EOFError, struct.error)) or (zip_start and not zipfile.is_zipfile(path))
+                 or any(sign in reason.lower() for sign in TRUNCATION_SIGNS))
+    if truncated:
+        return damaged(path, where, "a PyTorch checkpoint", exc)
+    return SourceError(f"cannot read {where} as a PyTorch checkpoint ({reason}); give a file saved with torch.save "
+                       "(a state dict) or a .safetensors file, or download it again if it is damaged")
 
 
 def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
@@ -413,12 +487,13 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
     (a config object, a namespace) become inert records and nothing is called; the full unpickler, which can
     run code, only when trusted. `where` names the file in messages (a hub id instead of a cache path)."""
     where = where or str(path)
+    check_readable(path, where, "a PyTorch checkpoint")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        pass  # objects besides tensors: read them as records
+        pass  # objects besides tensors (or not a pickle at all): read them as records
     except Exception as exc:
-        raise SourceError(f"cannot read {where} as a PyTorch checkpoint: {first_line(exc)}") from None
+        raise unreadable_checkpoint(path, where, exc) from None
     try:
         obj = safe_pickle.load(path)
     except safe_pickle.RefusedPickle as exc:
@@ -427,7 +502,7 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
                                   "it as a state_dict or safetensors, or pass --trust-remote-code if you trust its "
                                   "author") from None
     except Exception as exc:
-        raise SourceError(f"cannot read {where} as a PyTorch checkpoint: {first_line(exc)}") from None
+        raise unreadable_checkpoint(path, where, exc) from None
     else:
         if not (safe_pickle.is_record(obj) and safe_pickle.module_state_dict(obj)):
             records = safe_pickle.records_in(obj)
@@ -630,11 +705,13 @@ def build_any(arch: Optional[str], options: dict[str, Any], state_dict: Mapping[
         try:
             built, opts = architectures.build_generator_net(name, options, state_dict)
             return built, opts, name
+        except architectures.AmbiguousWeightsError as exc:  # the layout is this one's; its details are not decided
+            raise architectures.AmbiguousWeightsError(f"{where} ({name}): {exc}") from None
         except GaninvError as exc:
-            tried.append(f"{name}: {str(exc)[:100]}")
+            tried.append(f"{name}: {exc}")
     raise ArchitectureError(f"cannot tell the architecture of {where}; pass --arch "
-                            f"({', '.join(n for n in architectures.names() if n != 'opaque')}). Tried: "
-                            + " | ".join(tried))
+                            f"({', '.join(n for n in architectures.names() if n != 'opaque')}), or --model-class "
+                            "with the generator's own class. Tried: " + " | ".join(tried))
 
 
 # ---- Python callables -----------------------------------------------------------------------------
@@ -680,6 +757,8 @@ def save_generator(generator: Generator, folder: str | Path) -> Path:
                   "spec": generator.spec.to_dict()}
         if meta.get("batchnorm") == "train":
             config["batchnorm"] = "train"
+        if meta.get("decisions"):
+            config["decisions"] = meta["decisions"]
         (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     return folder
 

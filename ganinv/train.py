@@ -115,7 +115,8 @@ def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source:
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(opts)}
     generator = TrainableGenerator(built.net, built.spec, source=source, meta=meta).to(device)
     critic = Critic(image_shape, config.critic_width, config.critic_hidden).to(device)
-    inverter = Inverter.for_generator(generator, width=config.encoder_width, hidden=config.encoder_hidden).to(device)
+    inverter = Inverter.for_generator(generator, width=config.encoder_width, hidden=config.encoder_hidden,
+                                      sigma_x=config.dreaming.sigma_x).to(device)
 
     def adam(module: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas)

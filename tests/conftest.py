@@ -26,3 +26,9 @@ def shared_dir():
     if not SHARED.is_dir():
         pytest.skip(f"{SHARED} is absent")
     return SHARED
+
+
+@pytest.fixture(scope="session")
+def test_device():
+    """The device of tests that take one: GANINV_TEST_DEVICE (e.g. cuda), else cpu."""
+    return torch.device(os.environ.get("GANINV_TEST_DEVICE", "cpu"))

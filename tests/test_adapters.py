@@ -40,7 +40,11 @@ def test_given_geometry_skips_inference_and_wrong_geometry_changes_images(tmp_pa
     assert g.meta["options"]["head"] == "none"  # the WGAN-GP adapter's DCGAN-style option, read from the weights
     torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
     # Stage 2 with stride 2, padding 1 also makes 3 -> 6: same shapes, other images.
-    wrong = load_generator(str(tmp_path / "g.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,0,0"})
+    # With that geometry nothing fits the statistics, so the activation cannot be told either: given too.
+    with pytest.raises(ArchitectureError, match="--option activation=relu or --option activation=leaky_relu"):
+        load_generator(str(tmp_path / "g.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,0,0"})
+    wrong = load_generator(str(tmp_path / "g.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,0,0",
+                                                             "activation": "relu"})
     assert wrong.spec.image_shape == (1, 28, 28)
     assert (wrong.decode(latents) - g.decode(latents)).abs().max() > 0.1
 
@@ -98,7 +102,11 @@ def test_one_hot_conditional_dcgan_with_options(tmp_path):
     case = zoo.Case("onehot", OneHotDCGAN, "dcgan", image_shape=(1, 32, 32), n_classes=5)
     module = case.build()
     torch.save(module.state_dict(), tmp_path / "g.pth")
-    g = load_generator(str(tmp_path / "g.pth"), options={"n_classes": "5", "condition": "onehot"})
+    # Five one-hot channels beside z barely move the first BatchNorm: their order must be given (a real tie).
+    with pytest.raises(ArchitectureError, match="condition_first"):
+        load_generator(str(tmp_path / "g.pth"), options={"n_classes": "5", "condition": "onehot"})
+    g = load_generator(str(tmp_path / "g.pth"), options={"n_classes": "5", "condition": "onehot",
+                                                         "condition_first": "false"})
     assert g.spec.nz == 8 and g.spec.n_classes == 5
     latents = zoo.latents_for(case, 10)
     torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
@@ -129,12 +137,41 @@ def test_weights_that_do_not_fit_name_tensors_and_options(tmp_path):
     with pytest.raises(ArchitectureError, match="--arch wgan_gp"):
         torch.save(zoo.case("caogang-gan-cifar10").build().state_dict(), tmp_path / "w.pth")
         load_generator(str(tmp_path / "w.pth"), arch="dcgan")
-    state = {**torch.load(tmp_path / "g.pth"), "extra.weight": torch.zeros(3, 3, 3)}
+    state = {**torch.load(tmp_path / "g.pth"), "extra.weight": torch.randn(3, 3, 3)}
     torch.save(state, tmp_path / "extra.pth")
     with pytest.raises(ArchitectureError, match="cannot tell the architecture.*extra"):
         load_generator(str(tmp_path / "extra.pth"))
     with pytest.raises(ArchitectureError, match="no option"):
         load_generator(str(tmp_path / "g.pth"), arch="dcgan", options={"ngf": "4"})
+
+
+def test_a_missing_last_bias_is_refused_not_read_as_an_option(tmp_path):
+    case = zoo.case("znxlwm-dcgan")  # a bias on every transposed convolution
+    module = case.build()
+    state = module.state_dict()
+    del state["deconv4.bias"]
+    torch.save(state, tmp_path / "g.pth")
+    for arch in (None, "dcgan", "wgan_gp"):
+        with pytest.raises(ArchitectureError, match=r"deconv4\.bias is missing.*--option last_bias=false"):
+            load_generator(str(tmp_path / "g.pth"), arch=arch)
+    g = load_generator(str(tmp_path / "g.pth"), options={"last_bias": "false"})  # the user vouches for the layout
+    assert g.meta["architecture"] == "dcgan" and g.meta["options"]["last_bias"] is False
+    # no bias anywhere (pytorch/examples) and a bias on the last layer only (Persson) are layouts, read as such
+    for name, last_bias in (("pytorch-examples-dcgan", False), ("persson-wgan-gp", True)):
+        torch.save(zoo.case(name).build().state_dict(), tmp_path / f"{name}.pth")
+        assert load_generator(str(tmp_path / f"{name}.pth")).meta["options"]["last_bias"] is last_bias
+
+
+@pytest.mark.parametrize("value", [0.0, 0.25])
+def test_a_constant_tensor_is_no_evidence_of_a_geometry(value, tmp_path):
+    case = zoo.case("pytorch-examples-dcgan")
+    state = case.build().state_dict()
+    c_in, c_out = state["main.9.weight"].shape[:2]
+    state["main.9.weight"] = torch.full((c_in, c_out, 5, 5), value)  # a 4x4 kernel replaced by a constant 5x5 one
+    torch.save(state, tmp_path / "g.pth")
+    for arch in (None, "dcgan"):
+        with pytest.raises(ArchitectureError, match=rf"main\.9\.weight \(4, 3, 5, 5\) holds one value \({value:g}\)"):
+            load_generator(str(tmp_path / "g.pth"), arch=arch)
 
 
 @pytest.mark.skipif(not REAL.is_file(), reason="shared real checkpoint not present")

@@ -41,7 +41,8 @@ from ganinv.sources import save_generator
 # what a message says to do: a verb of advice (checked for ganinv's own errors, not click's usage errors)
 ADVICE = re.compile(r"\b(give|use|choose|pass|check|run|drop|set|extract|convert|write|remove|fix|lower|raise|add|"
                     r"save|delete|refit|retrain|try|make|resume|point|select|rename|unset|download|log in|"
-                    r"start|keep|train|fit|reduce|provide|declare|need|needs|expected|expects|must|instead|only)\b|e\.g\.", re.I)
+                    r"start|keep|train|fit|reduce|provide|declare|need|needs|expected|expects|must|instead|only)\b"
+                    r"|e\.g\.", re.I)
 FIFO_WAIT_S = 4.0
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
 
@@ -169,6 +170,8 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     toml(m / "fit_wrong_type.toml", 'steps = "ten"\n')
     toml(m / "fit_wrong_table.toml", 'dreaming = 3\n')
     toml(m / "fit_nan_lr.toml", 'lr = nan\n')
+    toml(m / "fit_device.toml", 'device = "tpu"\n')
+    toml(m / "train_device.toml", 'device = "cuda:7"\n')
     toml(m / "train_wrong_type.toml", 'batch_size = "many"\n')
     toml(m / "train_unknown_key.toml", 'batchsize = 8\n')
     toml(m / "bench_run_string.toml", '[[stages]]\nname = "p"\nrun = "probe"\n')
@@ -222,13 +225,15 @@ class Case:
     usage: bool = False  # a click usage error: it names the option; no advice verb needed
     retry: Optional[list[str]] = None  # good arguments run afterwards; they must succeed
     leaves: tuple[str, ...] = ()  # paths a failure may leave (a retry into them must then work)
+    early: bool = False  # refused before any work: the Error line is all there is on stderr (no progress)
 
 
 def case(command: str, name: str, args: list[str], mention=(), *, owner: Optional[str] = None, usage=False,
-         retry=None, code=2, leaves=()):
+         retry=None, code=2, leaves=(), early=None):
     marks = [pytest.mark.xfail(strict=True, reason=f"owner: {owner}")] if owner else []
     return pytest.param(command, Case(args, tuple([mention] if isinstance(mention, str) else mention), code, usage,
-                                      retry, leaves), id=f"{command}:{name}", marks=marks)
+                                      retry, leaves, "regular file" in name if early is None else early),
+                        id=f"{command}:{name}", marks=marks)
 
 
 GEN = ["-g", "{gen}"]
@@ -251,9 +256,9 @@ CASES = [
                                                           "--out", "{out}.png"], "batch"),
     case("sample", "full pickle without trust", ["sample", "-g", "{module_pickle}", "--out", "{out}.png"],
          ("module_pickle", "--trust-remote-code")),
-    case("sample", "hub path traversal", ["sample", "-g", "hub:../../etc", "--out", "{out}.png"], "../../etc"),
+    case("sample", "hub path traversal", ["sample", "-g", "hub:../../etc", "--out", "{out}.png"], ("etc", "repo id")),
     case("sample", "hub path traversal with a name", ["sample", "-g", "hub:owner/../../etc", "--out", "{out}.png"],
-         "etc"),
+         ("etc", "repo id")),
     case("sample", "device tpu", ["sample", *GEN, "--device", "tpu", "--out", "{out}.png"], ("tpu", "cpu")),
     case("sample", "device cuda:7", ["sample", *GEN, "--device", "cuda:7", "--out", "{out}.png"], "cuda:7"),
     case("sample", "device cpu:99", ["sample", *GEN, "--device", "cpu:99", "--out", "{out}.png"], "cpu:99"),
@@ -272,6 +277,7 @@ CASES = [
     case("sample", "bad prior", ["sample", *GEN, "--prior", "cauchy", "--out", "{out}.png"], "cauchy"),
     case("sample", "bad output range", ["sample", *GEN, "--output-range", "a,b", "--out", "{out}.png"], "a,b"),
     case("sample", "bad image shape", ["sample", *GEN, "--image-shape", "1,x,8", "--out", "{out}.png"], "1,x,8"),
+    case("sample", "absurd sample count", ["sample", *GEN, "-n", "100000000000", "--out", "{out}.png"], "-n"),
     case("sample", "zero samples", ["sample", *GEN, "-n", "0", "--out", "{out}.png"], "--num", usage=True),
     case("sample", "retry after a failed start", ["sample", "-g", "{gen_trunc}", "--out", "{out}/grid.png",
                                                   "--latents-out", "{out}/z.safetensors"], "gen_trunc",
@@ -281,7 +287,7 @@ CASES = [
     case("inspect", "nonexistent source", ["inspect", "{m}/nowhere.safetensors"], "nowhere"),
     case("inspect", "truncated weights folder", ["inspect", "{gen_trunc}"], "gen_trunc"),
     case("inspect", "garbage safetensors", ["inspect", "{garbage}", "--arch", "dcgan"], "garbage"),
-    case("inspect", "hub path traversal", ["inspect", "hub:../../etc"], "../../etc"),
+    case("inspect", "hub path traversal", ["inspect", "hub:../../etc"], ("etc", "repo id")),
     case("inspect", "device tpu", ["inspect", "{gen}", "--device", "tpu"], "tpu"),
     case("inspect", "full pickle without trust", ["inspect", "{module_pickle}"], "--trust-remote-code"),
     case("inspect", "torchscript ignores the batch size", ["inspect", "{fixed_batch}", "--nz", "4"], "batch"),
@@ -301,7 +307,7 @@ CASES = [
     case("invert", "inverter spec no longer fits its weights", ["invert", "--inverter", "{inv_misfit}", "{images}",
                                                                 "--out", "{out}"], "inv_misfit"),
     case("invert", "hub path traversal", ["invert", "--inverter", "hub:../../etc", "{images}", "--out", "{out}"],
-         "../../etc"),
+         ("etc", "repo id")),
     case("invert", "nonexistent images", ["invert", *INV, "{m}/nowhere.npz", "--out", "{out}"], "nowhere"),
     case("invert", "empty image folder", ["invert", *INV, "{empty_dir}", "--out", "{out}"], "empty_dir"),
     case("invert", "folder of text files", ["invert", *INV, "{folder_of_text}", "--out", "{out}"],
@@ -333,6 +339,9 @@ CASES = [
 
     # ---- loglik ----
     case("loglik", "absurd k", ["loglik", *INV, "--generated", "2", "--k", "1000000000000"], "--k"),
+    case("loglik", "absurd generated count", ["loglik", *INV, "--generated", "100000000000"], "--generated"),
+    case("loglik", "absurd fit-n", ["loglik", *INV, "--generated", "2", "--fit-sigma", "--fit-n", "100000000000"],
+         "--fit-n"),
     case("loglik", "k zero", ["loglik", *INV, "--generated", "2", "--k", "0"], "--k"),
     case("loglik", "sigma nan", ["loglik", *INV, "--generated", "2", "--sigma-x", "nan"], "--sigma-x"),
     case("loglik", "sigma inf", ["loglik", *INV, "--generated", "2", "--sigma-x", "inf"], "--sigma-x"),
@@ -362,6 +371,9 @@ CASES = [
          "img_object"),
     case("features", "fifo as image", ["features", "--raw-pixels", "{fifo.png}", "--out", "{out}.safetensors"],
          "fifo.png"),
+    case("features", "2-D array", ["features", "--raw-pixels", "{img_2d}", "--out", "{out}.safetensors"], "img_2d"),
+    case("features", "hub path traversal", ["features", "--inverter", "hub:../../etc", "{images}",
+                                            "--out", "{out}.safetensors"], ("etc", "repo id")),
     case("features", "out under a regular file", ["features", "--raw-pixels", "{images}",
                                                   "--out", "{file}/f.safetensors"], "{file}"),
     case("features", "out is a folder", ["features", "--raw-pixels", "{images}", "--out", "{empty_dir}"],
@@ -433,14 +445,19 @@ CASES = [
     # ---- fit ----
     case("fit", "device tpu", ["fit", *GEN, "--steps", "1", "--device", "tpu", "--out", "{out}"], "tpu"),
     case("fit", "truncated weights", ["fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"], "gen_trunc"),
-    case("fit", "hub path traversal", ["fit", "-g", "hub:../../etc", "--steps", "1", "--out", "{out}"], "../../etc"),
+    case("fit", "hub path traversal", ["fit", "-g", "hub:../../etc", "--steps", "1", "--out", "{out}"],
+         ("etc", "repo id")),
     case("fit", "out under a regular file", ["fit", *GEN, "--steps", "1", "--out", "{file}/run"], "{file}"),
-    case("fit", "recipe not toml", ["fit", *GEN, "--recipe", "{bad.toml}", "--steps", "1", "--out", "{out}"], "bad.toml"),
+    case("fit", "recipe not toml", ["fit", *GEN, "--recipe", "{bad.toml}", "--steps", "1", "--out", "{out}"],
+         "bad.toml"),
     case("fit", "recipe value of the wrong type", ["fit", *GEN, "--recipe", "{fit_wrong_type}", "--out", "{out}"],
          "steps"),
-    case("fit", "recipe table of the wrong type", ["fit", *GEN, "--recipe", "{fit_wrong_table}", "--steps", "1", "--out", "{out}"],
+    case("fit", "recipe table of the wrong type", ["fit", *GEN, "--recipe", "{fit_wrong_table}", "--steps", "1",
+                                                    "--out", "{out}"],
          "dreaming"),
     case("fit", "recipe lr nan", ["fit", *GEN, "--recipe", "{fit_nan_lr}", "--steps", "1", "--out", "{out}"], "lr"),
+    case("fit", "recipe device tpu", ["fit", *GEN, "--recipe", "{fit_device}", "--steps", "1", "--out", "{out}"],
+         "tpu"),
     case("fit", "steps zero", ["fit", *GEN, "--steps", "0", "--out", "{out}"], "steps", usage=True),
     case("fit", "resume without a run", ["fit", "--resume", "--out", "{out}"], "{out}"),
     case("fit", "torchscript ignores the batch size", ["fit", "-g", "{fixed_batch}", "--nz", "4", "--steps", "1",
@@ -448,15 +465,19 @@ CASES = [
 
     # ---- train ----
     case("train", "a fit run passed to --resume", ["train", "--resume", "--out", "{fit_run}"], "fit_run"),
-    case("train", "batch size zero", ["train", "--data", "{images}", "--batch-size", "0", "--steps", "1", "--out", "{out}"],
+    case("train", "batch size zero", ["train", "--data", "{images}", "--batch-size", "0", "--steps", "1",
+                                      "--out", "{out}"],
          "batch", usage=True),
     case("train", "nan images", ["train", "--data", "{img_nan}", "--steps", "1", "--out", "{out}"], "img_nan"),
     case("train", "zero-length images", ["train", "--data", "{img_empty}", "--steps", "1", "--out", "{out}"],
          "img_empty"),
     case("train", "recipe value of the wrong type", ["train", "--data", "{images}", "--recipe",
-                                                     "{train_wrong_type}", "--steps", "1", "--out", "{out}"], "batch_size"),
+                                                     "{train_wrong_type}", "--steps", "1", "--out", "{out}"],
+         "batch_size"),
     case("train", "recipe unknown key", ["train", "--data", "{images}", "--recipe", "{train_unknown_key}",
                                          "--steps", "1", "--out", "{out}"], "batchsize"),
+    case("train", "recipe device cuda:7", ["train", "--data", "{images}", "--recipe", "{train_device}", "--steps", "1",
+                                           "--out", "{out}"], "cuda:7"),
     case("train", "out under a regular file", ["train", "--data", "{images}", "--steps", "1",
                                                "--out", "{file}/run"], "{file}"),
     case("train", "device cpu:99", ["train", "--data", "{images}", "--steps", "1", "--device", "cpu:99",
@@ -488,10 +509,13 @@ CASES = [
                                                 "--out", "{out}.safetensors"], "mvae_trunc"),
     case("mvae features", "an inverter instead", ["mvae", "features", "--mvae", "{inv}", "{images}",
                                                   "--out", "{out}.safetensors"], "inv"),
+    case("mvae features", "hub path traversal", ["mvae", "features", "--mvae", "hub:../../etc", "{images}",
+                                                 "--out", "{out}.safetensors"], ("etc", "repo id")),
     case("mvae features", "zero-length images", ["mvae", "features", "--mvae", "{mvae}", "{img_empty}",
                                                  "--out", "{out}.safetensors"], "img_empty"),
     case("mvae features", "out under a regular file", ["mvae", "features", "--mvae", "{mvae}", "{images}",
-                                                       "--out", "{file}/f.safetensors"], "{file}"),
+                                                       "--out", "{file}/f.safetensors"], "{file}",
+         owner="validation (ganinv/cli/mvae.py) - call ganinv.outputs.check_writable(out, folder=False) first"),
     case("mvae features", "device tpu", ["mvae", "features", "--mvae", "{mvae}", "{images}",
                                          "--out", "{out}.safetensors", "--device", "tpu"], "tpu"),
 ]
@@ -564,8 +588,11 @@ def test_bad_input_gives_one_clear_line(command, bad: Case, inputs, tmp_path, mo
     assert result.exit_code == bad.code, output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.stderr
+    assert "internal error" not in errors[0] and "bug in ganinv" not in errors[0], "not recognised as bad input"
     for text in bad.mention:
         assert fill(text, values) in errors[0], errors[0]
+    if bad.early and not bad.usage:
+        assert result.stderr.strip() == errors[0], f"work done before the refusal:\n{result.stderr}"
     if not bad.usage:
         assert ADVICE.search(errors[0].split(":", 1)[1]), f"the message does not say what to do: {errors[0]}"
     allowed = {fill(path, values) for path in bad.leaves}
@@ -583,3 +610,46 @@ def test_the_corpus_covers_every_command():
     assert commands == {"sample", "inspect", "fit", "invert", "train", "loglik", "features", "probe",
                         "cluster-accuracy", "bench", "mvae fit", "mvae features"}
     assert len(CASES) >= 80
+
+
+# ---- the helpers behind the errors ---------------------------------------------------------------------
+def test_resolve_device_lists_the_devices_available():
+    from ganinv.cli.options import available_devices, resolve_device
+    from ganinv.errors import GaninvError
+
+    assert resolve_device("cpu") == torch.device("cpu") and "cpu" in available_devices()
+    for name in ("tpu", "cpu:1", "meta", "cuda:x"):
+        with pytest.raises(GaninvError, match="choose one of cpu"):
+            resolve_device(name)
+    if not torch.cuda.is_available():
+        with pytest.raises(GaninvError, match="needs CUDA"):
+            resolve_device("cuda")
+
+
+def test_check_writable_creates_nothing(tmp_path):
+    from ganinv.outputs import OutputError, check_writable
+
+    assert check_writable(tmp_path / "a" / "b" / "run", folder=True) == tmp_path / "a" / "b" / "run"
+    assert check_writable(tmp_path / "new.png", folder=False) == tmp_path / "new.png"
+    assert list(tmp_path.iterdir()) == []  # no folder made, no probe file left
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(OutputError, match="is a file, not a folder"):
+        check_writable(tmp_path / "file" / "deeper" / "run", folder=True)
+    with pytest.raises(OutputError, match="is not a folder"):
+        check_writable(tmp_path / "file", folder=True)
+    with pytest.raises(OutputError, match="is a folder"):
+        check_writable(tmp_path, folder=False)
+
+
+def test_loglik_shrinks_the_batch_for_a_large_k_and_refuses_one_that_cannot_fit(inputs):
+    from ganinv.errors import DataError
+    from ganinv.loglik import plan_batch, sample_bytes
+
+    inverter = Inverter.load(inputs["inv"])
+    per_sample = sample_bytes(inverter)
+    budget = 1000 * per_sample
+    assert plan_batch(inverter, [1, 10], 64, memory_budget=budget) == 64
+    with pytest.warns(UserWarning, match="encoding 4 images at a time instead of 64"):
+        assert plan_batch(inverter, [250], 64, memory_budget=budget) == 4
+    with pytest.raises(DataError, match="use k up to 1000"):
+        plan_batch(inverter, [1001], 64, memory_budget=budget)

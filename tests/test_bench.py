@@ -70,7 +70,9 @@ def test_a_failing_stage_stops_the_bench_with_one_line(tmp_path):
     result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(tmp_path / "out"),
                                       "--set", f"images={tmp_path / 'missing.npz'}"])
     assert result.exit_code != 0 and "Traceback" not in result.output
-    assert result.stderr.strip().splitlines()[-1].startswith("Error: stage 'pixels' failed")
+    lines = result.stderr.strip().splitlines()
+    assert [line for line in lines if line.startswith("Error: ")] == [lines[-2]]  # the stage's own error, once
+    assert "missing.npz" in lines[-2] and lines[-1].startswith("[bench] stage 'pixels' failed")
 
 
 def test_variables_resolve_through_each_other_and_unknown_ones_are_named(tmp_path):

@@ -5,6 +5,7 @@ good checkpoint; `--resume` refuses a folder that holds another kind of run."""
 import dataclasses
 import json
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -244,7 +245,7 @@ def poison_after(module, name: str, calls: int, monkeypatch) -> None:
 
 
 def test_a_diverging_fit_stops_and_keeps_its_last_good_checkpoint(tmp_path, generator_dir, monkeypatch):
-    poison_after(ganinv.fit, "dreaming_loss", 6, monkeypatch)
+    poison_after(sys.modules["ganinv.fit"], "dreaming_loss", 6, monkeypatch)
     run = tmp_path / "run"
     with pytest.raises(DivergedError) as caught:
         fit(tiny_fit(generator_dir), run, quiet=True)
@@ -268,6 +269,10 @@ def test_a_diverging_fit_on_the_command_line(tmp_path, generator_dir):
     assert len(errors) == 1 and "the loss became" in errors[0] and "by step 2" in errors[0]
     assert "before any checkpoint" in errors[0] and "lower --lr (now 1e+09)" in errors[0]
     assert not (run / "inverter").exists() and Run(run).checkpoints() == []
+    result = invoke("fit", "--generator", generator_dir, "--lr", 1e-3, "--steps", 2, "--log-every", 2,
+                    "--width", 4, "--hidden", 16, "--batch-size", 8, "--device", "cpu", "--quiet", "--out", run)
+    assert result.exit_code == 0, result.output  # as the error says, the same --out takes the retry
+    assert (run / "inverter").is_dir()
 
 
 @pytest.fixture

@@ -160,11 +160,12 @@ def test_an_assumed_range_is_logged_as_a_warning(tmp_path, caplog):
 
 
 @pytest.mark.parametrize("stored,message", [
-    ((RAMP * 255).astype(np.int32), "int32 values in [0, 255] have no known pixel range; declare it with --input-range"),
+    ((RAMP * 255).astype(np.int32), "int32 values in [0, 255] have no known pixel range; declare it with"),
     ((RAMP * 255).astype(np.int64), "int64 values in [0, 255]"),
     ((RAMP * 200).astype(np.uint16), "uint16 values in [0, 200] have no known pixel range"),  # 8 or 16 bits?
     (RAMP.astype(np.float32) * 300 - 5, "values in [-5, 295] fit none of the pixel ranges"),
     (RAMP.astype(np.float32) * 2 - 1.5, "values in [-1.5, 0.5] fit none"),
+    (RAMP.astype(np.float32) * 1.01, "values in [0, 1.01] fit none"),  # [0, 1] overshot, or a black [0, 255]?
 ])
 def test_values_without_a_known_range_are_refused_with_what_was_seen(tmp_path, stored, message):
     path = save_tensors(tmp_path / "x.npz", images=stored)
@@ -331,7 +332,7 @@ def test_a_fifo_is_refused_not_read(tmp_path, name):
     fifo = tmp_path / name
     os.mkfifo(fifo)
     assert str(refused_without_blocking(str(fifo), fifo)) == (
-        f"{fifo} is a FIFO (named pipe); ganinv reads images only from regular files and folders")
+        f"{fifo} is a FIFO (named pipe); ganinv reads images only from regular files and folders: give one of those")
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")

@@ -209,7 +209,7 @@ def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
     assert result.exit_code == 0, result.output
     assert Run(run).latest_checkpoint().name == "step-000006.pt"
     result = invoke("fit", "--out", run, "--resume", "--lr", 0.1)
-    assert result.exit_code != 0 and "drop lr" in result.output
+    assert result.exit_code != 0 and "drop --lr" in result.output
 
 
 @pytest.mark.parametrize("args,message", [
@@ -224,6 +224,7 @@ def test_cli_fit_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "bad.toml").write_text("stepz = 3\n")
     (tmp_path / "taken").mkdir()
     (tmp_path / "taken" / "config.json").write_text("{}")
+    (tmp_path / "taken" / "eval.json").write_text("{}")  # a finished run (a failed start may be retried)
     result = invoke("fit", *[a.format(tmp=tmp_path) for a in args])
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output

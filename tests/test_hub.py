@@ -8,7 +8,9 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 import zoo
-from ganinv.errors import SourceError
+from ganinv import safe_pickle
+from ganinv.errors import SourceError, UnsafeFileError
+from ganinv.hub import parse, pick_weights
 from ganinv.sources import load_generator, save_generator
 
 SHA = zoo.HUB_SHA
@@ -91,10 +93,98 @@ def test_not_cached_while_offline_is_one_clear_line(hub_cache, tmp_path):
         load_generator("hub:nobody/nothing")
     assert "\n" not in str(info.value)
     zoo.cache_repo(hub_cache, "someone/config-only", {"config.json": _write(tmp_path / "c.json", "{}")})
-    with pytest.raises(SourceError, match="neither model.safetensors nor pytorch_model.bin"):
+    with pytest.raises(SourceError, match=r"hub:someone/config-only \(its cached snapshot\) has no weights file.*"
+                                          "it holds config.json"):
         load_generator("hub:someone/config-only")
     with pytest.raises(SourceError, match="not in the local Hugging Face cache"):
         load_generator(f"hub:someone/config-only@{'f' * 40}")
+
+
+def test_hub_ids_and_weight_choice():
+    hub_id = parse("hub:owner/name@v1:sub/model.pt#GAN.GE")
+    assert (hub_id.repo, hub_id.revision, hub_id.filename, hub_id.key) == ("owner/name", "v1", "sub/model.pt", "GAN.GE")
+    assert parse("hub:owner/name").revision is None and parse("hub:owner/name").repo_text == "hub:owner/name"
+    with pytest.raises(SourceError, match="not a hub id"):
+        parse("hub:owner/name@")
+    for bad in ("hub:../../etc", "hub:owner/../../etc", "hub:owner/name/extra", "hub:a--b/c", "hub:owner/na me"):
+        with pytest.raises(SourceError, match=r"is not a valid repo id .*use owner/name"):
+            parse(bad)
+    for bad in ("hub:owner/name@../../refs", "hub:owner/name@/etc", "hub:owner/name@a b"):
+        with pytest.raises(SourceError, match="is not a valid revision"):
+            parse(bad)
+    assert parse("hub:owner/name@refs/pr/1").revision == "refs/pr/1" and parse("hub:gpt2").repo == "gpt2"
+    files = ["README.md", "G.pth", "G_ema.pth", "D.pth", "optimizer.pt", "model-00001-of-00002.safetensors"]
+    with pytest.warns(UserWarning, match="using G_ema.pth"):
+        assert pick_weights(files, "hub:x")[0] == "G_ema.pth"
+    assert pick_weights(["model.safetensors", "pytorch_model.bin"], "hub:x")[0] == "model.safetensors"  # no warning
+
+
+class Evil:
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.path}",))
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+@pytest.mark.parametrize("payload", ["marker", "system", "eval"])
+def test_restricted_unpickler_refuses_calls_and_runs_nothing(tmp_path, legacy, payload):
+    marker = tmp_path / "marker"
+    evil = {"marker": zoo.Marker(str(marker)), "system": Evil(marker),
+            "eval": _Reduce(eval, (f"open({str(marker)!r}, 'w')",))}[payload]
+    torch.save({"netG": {"w": torch.zeros(2)}, "x": evil}, tmp_path / "e.pth", _use_new_zipfile_serialization=not legacy)
+    with pytest.raises(safe_pickle.RefusedPickle):
+        safe_pickle.load(tmp_path / "e.pth")
+    with pytest.raises(UnsafeFileError, match="calls .* while unpickling, which can run code; refused") as info:
+        load_generator(str(tmp_path / "e.pth"))
+    assert "\n" not in str(info.value) and not marker.exists()
+
+
+class _Reduce:
+    def __init__(self, fn, args):
+        self.fn, self.args = fn, args
+
+    def __reduce__(self):
+        return (self.fn, self.args)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_plain_data_objects_become_records(tmp_path, legacy):
+    import argparse
+
+    args = argparse.Namespace(nz=8, lr=0.1, name="run")
+    torch.save({"args": args, "g_ema": {"w": torch.ones(2)}, "step": 3}, tmp_path / "c.pt",
+               _use_new_zipfile_serialization=not legacy)
+    loaded = safe_pickle.load(tmp_path / "c.pt")
+    assert safe_pickle.origin(loaded["args"]) == "argparse.Namespace"
+    assert safe_pickle.fields(loaded["args"]) == {"nz": 8, "lr": 0.1, "name": "run"}
+    assert torch.equal(loaded["g_ema"]["w"], torch.ones(2)) and loaded["step"] == 3
+
+
+def test_a_whole_pickled_module_still_needs_trust(tmp_path):
+    torch.save(nn.Linear(2, 3), tmp_path / "m.pth")
+    with pytest.raises(UnsafeFileError, match="whole pickled module .*--trust-remote-code"):
+        load_generator(str(tmp_path / "m.pth"))
+
+
+def test_batch_statistics_mode_survives_saving(tmp_path, dcgan):
+    module, latents, _ = dcgan
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"), options={"bn": "train", "strides": "1,2,2,2", "paddings": "0,1,1,1"})
+    assert g.meta["batchnorm"] == "train" and all(m.training for m in g.net.modules() if isinstance(m, nn.BatchNorm2d))
+    before = {k: v.clone() for k, v in g.net.state_dict().items()}
+    with torch.no_grad():
+        x = g.eval().decode(latents)
+    assert all(torch.equal(before[k], v) for k, v in g.net.state_dict().items())  # running stats untouched
+    reloaded = load_generator(str(save_generator(g, tmp_path / "saved")))
+    assert reloaded.meta["batchnorm"] == "train"
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded.decode(latents), x, rtol=0, atol=1e-6)
+    with pytest.raises(SourceError, match="bn=train .* or bn=eval"):
+        load_generator(str(tmp_path / "g.pth"), options={"bn": "batch"})
 
 
 def _write(path: Path, text: str) -> Path:

@@ -191,6 +191,57 @@ def test_bad_sources_get_one_line_errors(tmp_path, make, match):
     assert "\n" not in str(info.value)
 
 
+def damaged_copies(folder, module):
+    """{name: path}: a state dict saved each way, then emptied, truncated or overwritten with noise."""
+    state = {k: v.contiguous() for k, v in module.state_dict().items()}
+    torch.save(state, folder / "zip.pth")
+    torch.save(state, folder / "legacy.pth", _use_new_zipfile_serialization=False)
+    save_file(state, str(folder / "whole.safetensors"))
+    paths = {}
+    for source in ("zip.pth", "legacy.pth", "whole.safetensors"):
+        data = (folder / source).read_bytes()
+        for label, body in (("empty", b""), ("head", data[:40]), ("half", data[:len(data) // 2]),
+                            ("almost", data[:-7])):
+            paths[f"{label}-{source}"] = folder / f"{label}-{source}"
+            paths[f"{label}-{source}"].write_bytes(body)
+    paths["noise.safetensors"] = folder / "noise.safetensors"
+    paths["noise.safetensors"].write_bytes(torch.randint(0, 256, (300,), generator=torch.Generator().manual_seed(0),
+                                                         dtype=torch.uint8).numpy().tobytes())
+    return paths
+
+
+def test_damaged_weights_files_say_so_and_what_to_do(dcgan, tmp_path):
+    for name, path in damaged_copies(tmp_path, dcgan[0]).items():
+        for arch in (None, "dcgan"):  # the reader fails first, whatever the architecture
+            with pytest.raises(SourceError) as info:
+                load_generator(str(path), arch=arch)
+            message = str(info.value)
+            assert str(path) in message and "\n" not in message, message
+            if name.startswith("empty"):
+                assert "is empty (0 bytes)" in message and "download it again or re-save it" in message
+            else:
+                assert "truncated or corrupt" in message and "download it again or re-save it" in message, message
+    folder = tmp_path / "folder"  # ganinv's own layout and mixin folders read their weights the same way
+    save_generator(load_generator(str(tmp_path / "zip.pth")), folder)
+    (folder / "model.safetensors").write_bytes((folder / "model.safetensors").read_bytes()[:-100])
+    with pytest.raises(SourceError, match=r"model\.safetensors as a safetensors file .*truncated or corrupt"):
+        load_generator(str(folder))
+
+
+def test_a_program_that_ignores_the_batch_size_is_refused(tmp_path):
+    class OneImage(torch.nn.Module):  # one image whatever the number of latents
+        def forward(self, z):
+            return torch.tanh(z[:1].sum()) * torch.ones(1, 1, 8, 8)
+
+    torch.jit.trace(OneImage(), torch.randn(2, 4)).save(str(tmp_path / "one.pt"))
+    with pytest.raises(SpecMismatchError, match="returned 1 image.*batch of 8 latents.*--option batch_size=1"):
+        load_generator(str(tmp_path / "one.pt"), options={"spec.nz": "4"})
+    g = load_generator(str(tmp_path / "one.pt"), options={"spec.nz": "4", "batch_size": "1"})  # called one by one
+    latents, images = g.sample(5)
+    assert images.shape == (5, 1, 8, 8)
+    torch.testing.assert_close(images[:, 0, 0, 0], torch.tanh(latents.z.sum(1)))
+
+
 def test_bad_arch_and_spec_values(dcgan, tmp_path):
     torch.save(dcgan[0].state_dict(), tmp_path / "g.pth")
     with pytest.raises(ArchitectureError, match="unknown architecture 'stylegan'"):

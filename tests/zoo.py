@@ -555,7 +555,7 @@ class HugGANLightweightGAN(nn.Module):
                 g.out_conv.bias.fill_(0.5)  # most pixels inside [0, 1], some clamped
             g.train()
             with torch.no_grad():
-                for _ in range(3):  # BatchNorm statistics as training leaves them
+                for _ in range(2):  # BatchNorm statistics as training leaves them
                     g(torch.randn(8, g.initial_conv[0].in_channels))
             g.eval()
 

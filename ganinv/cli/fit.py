@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from ganinv.outputs import check_writable
 from ganinv.cli.options import device_option, generator_options, parse_key_values, seed_option
 from ganinv.augment import AugmentConfig
 from ganinv.config_checks import click_type, known_options, saved_options
@@ -21,7 +22,7 @@ from ganinv.runs import Run
 
 # flags that set FitConfig fields, and DreamingConfig fields (the [dreaming] table of a recipe);
 # --augment sets [augment] probability
-FIT_FLAGS = {"generator", "arch", "trust_remote_code", "steps", "batch_size", "lr", "prior_scale", "width", "hidden",
+FIT_FLAGS = {"generator", "arch", "trust_remote_code", "steps", "batch_size", "lr", "prior_scale", "width", "hidden", "iterations",
              "eval_every", "checkpoint_every", "log_every", "seed", "device", "compile", "amp", "eval_real",
              "eval_root", "eval_limit"}
 DREAMING_FLAGS = {"beta", "sigma_x", "lambda_mi", "lambda_z"}
@@ -61,6 +62,9 @@ RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub", "trust_
               help="Encoder width (first conv channels).")
 @click.option("--hidden", type=click_type(FitConfig, "hidden"), default=DEFAULTS.hidden, show_default=True,
               help="Encoder features before the heads.")
+@click.option("--iterations", type=click_type(FitConfig, "iterations"), default=DEFAULTS.iterations,
+              show_default=True, help="Refinement passes after the single pass: the encoder sees its own "
+                                      "reconstruction and corrects the latent (0: single pass); see ganinv.iterative.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Run folder (default: runs/<generator>-<timestamp>).")
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
@@ -120,7 +124,7 @@ def fit(ctx: click.Context, **params) -> None:
             values["options"] = parse_key_values(params["options"])
         values = {"generator": params["generator"], **values, "dreaming": dreaming, "augment": augment}
     config = FitConfig.from_dict(values)
-    out = params["out"] or default_out(config.generator)
+    out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
     result = run_fit(config, out, resume=params["resume"], quiet=params["quiet"], generator_origin=origin)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         return

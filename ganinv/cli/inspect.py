@@ -66,11 +66,22 @@ def as_text(report: dict[str, Any]) -> str:
     rows = [("source", report["source"]), ("architecture", report["architecture"]),
             ("options", " ".join(f"{k}={fmt(v)}" for k, v in report["options"].items())),
             ("spec", " ".join(f"{k}={fmt(v)}" for k, v in report["spec"].items())),
-            ("parameters", f"{report['parameters']:,}"), *((k, fmt(v)) for k, v in report["meta"].items()),
+            ("parameters", f"{report['parameters']:,}"),
+            *((k, fmt(v)) for k, v in report["meta"].items() if k != "decisions"),
+            *decision_rows(report["meta"].get("decisions") or []),
             ("probe", f"{probe['n']} samples (seed {probe['seed']}): min {probe['min']:.4f} max {probe['max']:.4f} "
                       f"mean {probe['mean']:.4f} std {probe['std']:.4f} "
                       f"std across samples {probe['std_across_samples']:.4f}")]
     return "\n".join(f"{label:15s} {value}" for label, value in rows)
+
+
+def decision_rows(decisions: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """One row per property the loader decided: value, where it came from, and the flag that changes it."""
+    rows = []
+    for i, d in enumerate(decisions):
+        source = d["source"] if str(d["source"]).startswith("assumed") else f"from {d['source']}"
+        rows.append(("decided" if i == 0 else "", f"{d['property']} = {fmt(d['value'])}  [{source}]  {d['flag']}"))
+    return rows
 
 
 def fmt(value: Any) -> str:

@@ -21,7 +21,7 @@ from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
 from ganinv.loglik import LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
-from ganinv.outputs import check_writable
+from ganinv.outputs import check_image_count, check_writable
 
 LABELS = {"elbo": "ELBO (SS-AVL Eq. 18)", "surrogate": "surrogate LL (SS-AVL Table 4: -SSE[0,1] - KL)",
           "kl": "KL(q || prior)", "mse_sum": "MSE (SSE on [0,1] of G(mean))"}
@@ -81,7 +81,8 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
 @click.option("--k", "k_text", default="1,16,256", show_default=True,
               help="Sample sizes of the importance-weighted bounds, comma-separated.")
 @click.option("--sigma-x", type=click.FloatRange(min=0, min_open=True), default=None,
-              help=f"Observation std on the [-1, 1] scale [default: {DreamingConfig.sigma_x}, as in `ganinv fit`].")
+              help="Observation std on the [-1, 1] scale [default: the one the inverter was fitted with, recorded in "
+                   f"its artifact; {DreamingConfig.sigma_x}, fit's default, for artifacts that do not record it].")
 @click.option("--fit-sigma", "fit_sigma_flag", is_flag=True, default=False,
               help="Pick sigma_x maximising the ELBO on held-out generated samples (recorded in the output).")
 @click.option("--fit-n", type=click.IntRange(min=1), default=512, show_default=True,
@@ -118,7 +119,10 @@ def loglik(images, root, split, limit, input_range, inverter_source, generated, 
     rng = torch.Generator(device=device).manual_seed(seed)
 
     labels, names = None, []
+    if fit_sigma_flag:
+        check_image_count(fit_n, inverter.spec.image_shape, "--fit-n")
     if generated is not None:
+        check_image_count(generated, inverter.spec.image_shape, "--generated")
         _, x = inverter.generator.sample(generated, generator=rng)
         images_from = f"the generator ({generated} samples, seed {seed})"
     else:
@@ -135,9 +139,12 @@ def loglik(images, root, split, limit, input_range, inverter_source, generated, 
         sigma_x = fit_sigma(inverter, fit_n, batch_size=batch_size, chunk_size=chunk_size, generator=rng)
         sigma_from = f"fitted: maximises the ELBO on {fit_n} held-out generated samples"
         click.echo(f"fitted sigma_x = {sigma_x:.4g}", err=True)
+    elif sigma_x is not None:
+        sigma_from = "given"
+    elif inverter.sigma_x is not None:
+        sigma_x, sigma_from = inverter.sigma_x, "the inverter's: it was fitted with it"
     else:
-        sigma_from = "given" if sigma_x is not None else "default"
-        sigma_x = sigma_x if sigma_x is not None else DreamingConfig.sigma_x
+        sigma_x, sigma_from = DreamingConfig.sigma_x, "fit's default: the inverter does not record its own"
 
     started = time.perf_counter()
     result = log_likelihood(inverter, x, ks=ks, sigma_x=sigma_x, batch_size=batch_size, chunk_size=chunk_size,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import logging
 import os
 import sys
 import warnings
@@ -30,6 +31,7 @@ COMMANDS = {
     "cluster-accuracy": "ganinv.cli.features:cluster_accuracy",
     "bench": "ganinv.cli.bench:bench",
     "mvae": "ganinv.cli.mvae:mvae",
+    "perf": "ganinv.cli.perf:perf",
 }
 
 
@@ -47,7 +49,9 @@ class LazyGroup(click.Group):
 
     def invoke(self, ctx: click.Context):
         debug = bool(os.environ.get("GANINV_DEBUG"))
+        show_library_log()
         with warnings.catch_warnings():
+            warnings.simplefilter("default")  # each distinct warning once: assumptions made while loading, ...
             warnings.showwarning = show_warning
             try:
                 return super().invoke(ctx)
@@ -79,6 +83,37 @@ class LazyGroup(click.Group):
                      "GANINV_DEBUG=1 for the traceback and report it", 1)
 
 
+class LogLines(logging.Formatter):
+    """The library's log records as the CLI's lines: `Warning: ...` for warnings, plain text for progress."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = " ".join(record.getMessage().split())
+        return f"Warning: {text}" if record.levelno >= logging.WARNING else text
+
+
+class StderrHandler(logging.StreamHandler):
+    """A handler that writes to whatever `sys.stderr` is at the time (tests and `bench` swap it)."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+def show_library_log() -> None:
+    """Send the `ganinv` logger to stderr (once), warnings and up; GANINV_DEBUG adds the details."""
+    logger = logging.getLogger("ganinv")
+    if not any(isinstance(h.formatter, LogLines) for h in logger.handlers):
+        handler = StderrHandler()
+        handler.setFormatter(LogLines())
+        logger.addHandler(handler)
+        logger.propagate = False
+    logger.setLevel(logging.DEBUG if os.environ.get("GANINV_DEBUG") else logging.WARNING)
+
+
 def fail(message: str, code: int) -> None:
     click.echo(f"Error: {' '.join(message.split())}", err=True)  # one line, whatever the message held
     sys.exit(code)
@@ -90,8 +125,19 @@ def first_line(exc: BaseException) -> str:
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    """Warnings as one `Warning: ...` line on stderr, without the source line Python adds."""
+    """ganinv's warnings as one `Warning: ...` line on stderr, without the source line Python adds; other
+    libraries' warnings only with GANINV_DEBUG."""
+    if not (category.__module__.startswith("ganinv") or _is_ours(filename) or os.environ.get("GANINV_DEBUG")):
+        return
     click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
+
+
+def _is_ours(filename: str) -> bool:
+    import ganinv.adapters
+
+    folders = {os.path.dirname(ganinv.__file__), os.path.dirname(ganinv.adapters.__file__)}
+    path = os.path.abspath(filename)
+    return any(path.startswith(folder + os.sep) for folder in folders)
 
 
 def torch_out_of_memory() -> type:

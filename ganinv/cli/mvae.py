@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from ganinv.outputs import check_writable
 from ganinv.atomic import json_text
 from ganinv.cli.options import (artifact_generator_options, device_option, generator_options, image_options, parse_key_values, resolve_device,
                                 seed_option)
@@ -85,6 +86,7 @@ def fit(generator, arch, options, trust_remote_code, data, root, split, limit, c
                         dropout=dropout, per_component_p=per_component_p, beta=beta, lambda_s=lambda_s, steps=steps,
                         batch_size=batch_size, lr=lr, eval_real=eval_real, eval_limit=eval_limit, seed=seed,
                         device=device)
+    check_writable(out, folder=True)  # before any compute
     result = train_mvae(config, out, quiet=quiet)
     click.echo(json_text(result.summary, indent=2))
 
@@ -103,6 +105,7 @@ def features(images, root, split, limit, input_range, source, batch_size, out, d
     from ganinv.features import inverter_features, save_features
     from ganinv.mvae.model import MVAE
 
+    check_writable(out, folder=False)  # before any compute
     model = MVAE.load(source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code)
     image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     x, warning = fit_to_shape(image_set.images, model.image_shape)

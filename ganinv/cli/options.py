@@ -83,7 +83,8 @@ def _check_device(ctx: click.Context, param: click.Parameter, value: Optional[st
 
 def device_option(func):
     return click.option("--device", default=None, callback=_check_device,
-                        help="torch device: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu).")(func)
+                        help="torch device: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)."
+                        )(func)
 
 
 def seed_option(func):

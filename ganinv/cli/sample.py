@@ -16,7 +16,7 @@ from ganinv.atomic import atomic_path
 from ganinv.cli.options import device_option, generator_options, parse_key_values, resolve_device, seed_option
 from ganinv.errors import SpecMismatchError
 from ganinv.images import save_grid
-from ganinv.outputs import check_writable
+from ganinv.outputs import check_image_count, check_writable
 from ganinv.sources import load_generator
 
 
@@ -39,6 +39,7 @@ def sample(generator: str, arch: Optional[str], options: tuple[str, ...], trust_
     device = resolve_device(device)
     g = load_generator(generator, arch=arch, options=parse_key_values(options), device=device,
                        trust_remote_code=trust_remote_code)
+    check_image_count(n, g.spec.image_shape, "-n")
     latents, images = g.sample(n, generator=torch.Generator(device=device).manual_seed(seed))
     if images.shape[0] != n:  # (N, C, H, W)
         raise SpecMismatchError(f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
+from ganinv.outputs import check_writable
 from ganinv.cli.fit import push_folder
 from ganinv.cli.options import device_option, seed_option
 from ganinv.config_checks import click_type, saved_options
@@ -75,6 +76,7 @@ def train(ctx: click.Context, **params) -> None:
             raise RunError(f"--push-to-hub {params['push_to_hub']!r} is not a Hub repo id ({exc}); "
                            "give owner/name") from None
     out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    check_writable(out, folder=True)  # before any compute
     result = run_train(config, out, resume=params["resume"], quiet=params["quiet"])
     if params["push_to_hub"]:
         repo = params["push_to_hub"].removeprefix("hub:")

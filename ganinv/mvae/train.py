@@ -122,11 +122,13 @@ class MVAEResult:
 def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAEResult:
     """Train an MVAE as `config` says into the new run folder `out` (config.json, metrics.jsonl, eval.json,
     components.png, mvae/)."""
+    from ganinv.cli.options import resolve_device
+
     if (config.generator is None) == (config.data is None):
         raise GaninvError("give exactly one of a generator (MVAE atop it, data-free) and data (standalone MVAE)")
     run = Run(out)
     run.check_new()
-    device = torch.device(config.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(config.device)  # refuses a device this machine lacks
     seed_everything(config.seed)
     model_options = dict(n_components=config.n_components, latent_dim=config.latent_dim, width=config.width,
                          hidden=config.hidden, dropout=config.dropout, per_component_p=config.per_component_p,

@@ -1,0 +1,122 @@
+"""Inverter artifacts through `PyTorchModelHubMixin`'s hooks: save, load, push, with the generator bundled."""
+
+from pathlib import Path
+
+import pytest
+import torch
+from huggingface_hub import HfApi, RepoUrl
+
+from ganinv.errors import SourceError
+from ganinv.generator import Generator
+from ganinv.inverter import Inverter
+from ganinv.sources import load_generator, save_generator
+
+import zoo
+
+CASE = zoo.case("pytorch-examples-dcgan")
+
+
+@pytest.fixture(scope="module")
+def generator(tmp_path_factory):
+    """A generator of a registered architecture, loaded from a file as a user's would be."""
+    folder = tmp_path_factory.mktemp("gen")
+    torch.save(CASE.build().state_dict(), folder / "g.pth")
+    return load_generator(str(folder / "g.pth"))
+
+
+@pytest.fixture
+def inverter(generator):
+    torch.manual_seed(0)
+    return Inverter.for_generator(generator, width=4, hidden=16).eval()
+
+
+@pytest.fixture
+def hub_calls(monkeypatch):
+    """The Hub client's two upload calls, intercepted at its boundary: what would be sent, and where."""
+    calls = []
+
+    def create_repo(self, repo_id, **kwargs):
+        calls.append(("create_repo", repo_id))
+        return RepoUrl(f"https://huggingface.co/{repo_id if '/' in repo_id else 'me/' + repo_id}")  # as the Hub
+
+    def upload_folder(self, *, repo_id, folder_path, **kwargs):
+        files = sorted(str(p.relative_to(folder_path)) for p in Path(folder_path).rglob("*") if p.is_file())
+        calls.append(("upload_folder", repo_id, files))
+        return f"https://huggingface.co/{repo_id}/commit/0"
+
+    monkeypatch.setattr(HfApi, "create_repo", create_repo)
+    monkeypatch.setattr(HfApi, "upload_folder", upload_folder)
+    return calls
+
+
+BUNDLE = ["README.md", "config.json", "generator/config.json", "generator/model.safetensors", "model.safetensors"]
+
+
+def test_save_bundles_the_generator_and_from_pretrained_uses_it(tmp_path, inverter, generator):
+    inverter.save_pretrained(tmp_path / "artifact")
+    assert sorted(str(p.relative_to(tmp_path / "artifact")) for p in (tmp_path / "artifact").rglob("*")
+                  if p.is_file()) == BUNDLE
+    loaded = Inverter.from_pretrained(str(tmp_path / "artifact"))  # the mixin's own entry point
+    assert loaded.generator.source == str(tmp_path / "artifact" / "generator")  # the bundled copy, not the file
+    x = generator.sample(3, generator=torch.Generator().manual_seed(1))[1]
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.reconstruct(x), inverter.reconstruct(x), rtol=0, atol=1e-6)
+    assert not loaded.training
+
+
+def test_load_is_from_pretrained_plus_run_folders(tmp_path, inverter):
+    inverter.save_pretrained(tmp_path / "run" / "inverter")
+    a, b = Inverter.load(str(tmp_path / "run")), Inverter.from_pretrained(str(tmp_path / "run" / "inverter"))
+    assert all(torch.equal(a.state_dict()[k], v) for k, v in b.state_dict().items())
+
+
+def test_save_pretrained_with_push_to_hub_names_the_repo_after_the_folder(tmp_path, inverter, hub_calls):
+    inverter.save_pretrained(tmp_path / "my-inverter", push_to_hub=True)
+    assert hub_calls[0] == ("create_repo", "my-inverter")  # not the temporary folder of the atomic save
+    assert hub_calls[1][:2] == ("upload_folder", "me/my-inverter") and hub_calls[1][2] == BUNDLE
+    inverter.save_pretrained(tmp_path / "other", push_to_hub=True, repo_id="me/inverter")
+    assert hub_calls[2] == ("create_repo", "me/inverter")
+
+
+def test_push_to_hub_uploads_the_generator_too(inverter, hub_calls):
+    inverter.push_to_hub("me/inverter")
+    assert hub_calls == [("create_repo", "me/inverter"), ("upload_folder", "me/inverter", BUNDLE)]
+
+
+def test_a_reloaded_artifact_saves_its_bundle_again_without_loading_it(tmp_path, inverter):
+    inverter.save_pretrained(tmp_path / "a")
+    Inverter.load(str(tmp_path / "a")).save_pretrained(tmp_path / "b")
+    assert (tmp_path / "b" / "generator" / "model.safetensors").read_bytes() == \
+        (tmp_path / "a" / "generator" / "model.safetensors").read_bytes()
+
+
+def test_include_generator_false_references_it_and_true_requires_it(tmp_path, inverter):
+    inverter.save_pretrained(tmp_path / "ref", include_generator=False)
+    assert not (tmp_path / "ref" / "generator").exists()
+    program = Generator(inverter.generator.net, inverter.spec, source="g.pt", meta={"architecture": "opaque"})
+    opaque = Inverter.for_generator(program, width=4, hidden=16)  # e.g. TorchScript: not savable as weights
+    with pytest.raises(SourceError, match="only generators of a registered architecture"):
+        opaque.save_pretrained(tmp_path / "opaque", include_generator=True)
+    assert not (tmp_path / "opaque").exists()
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda f: (f / "config.json").write_text("{not json"), "is not valid JSON"),
+    (lambda f: (f / "model.safetensors").write_bytes(b"\x00" * 7), "is not a readable safetensors file"),
+    (lambda f: (f / "config.json").write_text(
+        (f / "config.json").read_text().replace('"width": 4', '"width": 100000')), "config implies"),  # 100 GB if built
+    (lambda f: (f / "config.json").write_text('{"fit": {}}'), "holds no inverter artifact"),
+    (lambda f: (f / "config.json").write_text(
+        (f / "config.json").read_text().replace('"hidden": 16', '"hidden": 32')), "weights do not fit"),
+])
+def test_a_damaged_artifact_is_one_clear_error(tmp_path, inverter, damage, message):
+    inverter.save_pretrained(tmp_path / "artifact")
+    damage(tmp_path / "artifact")
+    with pytest.raises(SourceError, match=message) as info:
+        Inverter.load(str(tmp_path / "artifact"))
+    assert "\n" not in str(info.value)
+
+
+def test_saving_a_generator_folder_stays_loadable(tmp_path, generator):
+    folder = save_generator(generator, tmp_path / "g")
+    assert load_generator(str(folder)).spec == generator.spec
