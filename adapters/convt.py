@@ -30,9 +30,9 @@ from ganinv.architectures import DECISIONS, Architecture, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
-from .statedict import (Candidate, Property, bn_discrepancy, bn_fit, bn_misfit, describe_tensors, fmt, group_modules,  # noqa: F401
-                        identify, identify_on_probes, kind_of, natural_key, option_flag, probe_inputs, rename_modules,
-                        search)
+from .statedict import (Candidate, Property, bn_discrepancy, bn_fit, bn_misfit, cached_search,  # noqa: F401
+                        describe_tensors, digest, fmt, group_modules, identify, kind_of, natural_key, option_flag,
+                        probe_inputs, rename_modules, search)
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
 PREFERRED_SIZES = ((28, 32, 64), (128, 16, 48, 96), (256, 512))
@@ -355,24 +355,26 @@ def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], Optional
 
 @torch.no_grad()
 def geometry_candidates(net: ConvTNet, given: list[tuple[Optional[int], ...]], target: Optional[int],
-                        n_probe: int = 128, beam: int = 4) -> list[Candidate]:
-    """Geometries reaching `target` (or the first tier of usual sides some geometry reaches), with their misfits."""
+                        n_probe: int = 128, beam: int = 4, bound: float = float("inf")) -> list[Candidate]:
+    """Geometries reaching `target` (or the first tier of usual sides some geometry reaches), with their misfits;
+    none once every partial geometry misfits more than `bound` (see `statedict.search`)."""
     tiers = [(target,)] if target else PREFERRED_SIZES
     for i, goals in enumerate(tiers):
         try:
-            return search_geometry(net, goals, given, n_probe, beam)
+            return search_geometry(net, goals, given, n_probe, beam, bound)
         except ArchitectureError:
             if i == len(tiers) - 1:
                 raise
 
 
 def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Optional[int], ...]],
-                    n_probe: int, beam: int) -> list[Candidate]:
+                    n_probe: int, beam: int, bound: float = float("inf")) -> list[Candidate]:
     """Beam search, stage by stage, over (stride, padding, output_padding) reaching one of `goals`.
 
     Every feasible choice is applied to the probe activations and its misfit taken at the
     BatchNorm that follows; the `beam` best partial geometries go on. Stages after the last
     BatchNorm change no statistic: they are ranked by convention, then by the order of `goals`.
+    Nothing is returned once the best partial misfit exceeds `bound`.
     """
     o = net.o
     kernels = [stage.conv.kernel_size[0] for stage in net.stages]
@@ -417,6 +419,8 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
                                     "strides=... paddings=...")
         last = i == len(kernels) - 1
         grown.sort(key=lambda g: (sum(g[0]), goals.index(g[4]) if last else 0, g[1]))
+        if sum(grown[0][0]) > bound:  # misfits only add up: nothing here can be picked
+            return []
         beams = grown if last else grown[:beam]
         if not last and scored[i + 1]:  # only the partial geometries that go on need their activations
             beams = [(m, c, st, stage_output(stage, *made), side) for m, c, st, made, side in beams]
@@ -565,22 +569,24 @@ def infer_options(architecture, state_dict: Mapping[str, torch.Tensor], given: d
     target = opts.resolution if "resolution" in values else None
     converted = layout.canonical_state_dict()
 
-    nets: dict[tuple, ConvTNet] = {}  # one per combination, kept for the second probe batch
-
-    def score(combo: dict[str, Any], n_probe: int) -> list[Candidate]:
-        key = tuple(sorted(combo.items()))
-        if key not in nets:
-            trial = dataclasses.replace(opts, strides=(1,) * n, paddings=(0,) * n, output_paddings=(0,) * n, **combo)
-            nets[key] = ConvTNet(trial)
-            load_weights(nets[key], converted, architecture.name, trial)
-        net = nets[key].eval()
+    def score(combo: dict[str, Any], bound: float) -> list[Candidate]:
+        trial = dataclasses.replace(opts, strides=(1,) * n, paddings=(0,) * n, output_paddings=(0,) * n, **combo)
+        net = ConvTNet(trial)
+        load_weights(net, converted, architecture.name, trial)
+        net.eval()
         if opts.strides and opts.paddings:  # geometry given: score it as it stands
             steps = tuple(zip(opts.strides, opts.paddings, opts.output_paddings or (0,) * n))
-            found = geometry_candidates(net, [tuple(s) for s in steps], complete(opts).resolution, n_probe)
+            found = geometry_candidates(net, [tuple(s) for s in steps], complete(opts).resolution, bound=bound)
             return [Candidate({}, c.misfits, c.rank) for c in found]
-        return geometry_candidates(net, given_steps, target, n_probe)
+        return geometry_candidates(net, given_steps, target, bound=bound)
 
-    chosen, found = identify_on_probes(properties, score, f"{architecture.name} generator")
+    # The search depends on the weights and the options, not on the options' class; with the layers read from the
+    # weights, the resolution only through `target`.
+    searched_options = {**dataclasses.asdict(opts),
+                        "resolution": target if opts.widths and opts.kernels else opts.resolution}
+    searched = cached_search((digest(converted), repr(sorted(searched_options.items())), tuple(given_steps), target),
+                             properties, score, True)
+    chosen, found = identify(searched, properties, f"{architecture.name} generator")
     values.update({k: v for k, v in chosen.items() if k in ("activation", "norm_eps", "condition_first")})
     if "steps" in chosen:
         steps = chosen["steps"]

@@ -1,4 +1,4 @@
-"""`ssavl`: the generator `G(z, c, d)` that `ganinv train` learns (SPEC section 6, SS-AVL Sec. 3.1).
+"""`ssavl`: the generator `G(z, c, d)` that `ganinv train` learns (docs/algorithms.md §6, SS-AVL Sec. 3.1).
 
 InfoGAN-style inputs: noise `z ~ N(0, I)`, continuous codes `c ~ N(0, I)` and a one-hot
 (or soft one-hot) categorical code `d` over `K` categories. `d` enters through a learned

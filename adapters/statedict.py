@@ -11,14 +11,16 @@ Shared by every adapter that loads other codebases' checkpoints:
   on a probe batch and scored by how far its batch statistics are from the running ones; the
   best one is taken when it wins by a clear margin, the user is asked to choose when it does
   not, and a property that changes no statistic is taken by convention and reported as assumed.
-  The search runs first on a small probe batch, and again on the full one only when some
-  margin on the small one is not decisive (`identify_on_probes`).
+  Combinations are scored one after another, and one whose partial misfit already exceeds
+  that of every candidate `identify` could pick stops early (`search(..., bounded=True)`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import re
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping, Optional, Sequence
 
@@ -32,9 +34,6 @@ from ganinv.errors import ArchitectureError
 MIN_RATIO = 1.5
 # Two candidates whose misfits differ by less than this (relative) changed no statistic: a tie.
 TIE = 1e-9
-# Probe batch sizes, smallest first: a smaller one decides when every margin on it is at least DECISIVE.
-PROBE_SIZES = (128,)
-DECISIVE = 4.0
 
 
 # ---- layers of a foreign state dict --------------------------------------------------------------
@@ -157,15 +156,76 @@ def option_flag(name: str) -> Callable[[dict], str]:
     return lambda values: f"--option {name}={fmt(values[name])}"
 
 
-def search(properties: Sequence[Property], score: Callable[[dict[str, Any]], list[Candidate]]) -> list[Candidate]:
-    """Every combination of the properties' values, scored (`score` may add candidates for more properties)."""
-    candidates = []
+def search(properties: Sequence[Property], score: Callable[..., list[Candidate]],
+           bounded: bool = False) -> list[Candidate]:
+    """Every combination of the properties' values, scored (`score` may add candidates for more properties).
+
+    `bounded`: `score(values, bound)` may stop, returning nothing, once every candidate it could
+    still return misfits more than `bound` (misfits only add up along the net, so a partial sum
+    is a lower bound). See `pruning_bound`: a combination that stops could be neither the best
+    candidate nor any property's rival, so `identify` picks the same candidates and margins as
+    from the full search.
+    """
+    candidates: list[Candidate] = []
     listed = [p for p in properties if p.values is not None]
     for rank, combo in enumerate(itertools.product(*(p.values for p in listed))):
         values = dict(zip((p.name for p in listed), combo))
-        for c in score(values):
+        scored = score(values, pruning_bound(candidates, properties, values)) if bounded else score(values)
+        for c in scored:
             candidates.append(Candidate({**values, **c.values}, c.misfits, (c.rank, rank), c.unusual))
     return candidates
+
+
+_SEARCHES: "OrderedDict[tuple, list[Candidate]]" = OrderedDict()  # recent searches, by what decides them
+_SEARCHES_KEPT = 16
+
+
+def cached_search(key: tuple, properties: Sequence[Property], score: Callable[..., list[Candidate]],
+                  bounded: bool = False) -> list[Candidate]:
+    """`search`, remembered under `key` (which must hold everything the scores depend on, e.g. the weights'
+    `digest` and the options): a state dict loaded again in the same process is not searched again."""
+    key = (key, tuple((p.name, None if p.values is None else tuple(p.values)) for p in properties), bounded)
+    if key in _SEARCHES:
+        _SEARCHES.move_to_end(key)
+        return list(_SEARCHES[key])
+    candidates = search(properties, score, bounded)
+    _SEARCHES[key] = list(candidates)
+    while len(_SEARCHES) > _SEARCHES_KEPT:
+        _SEARCHES.popitem(last=False)
+    return candidates
+
+
+def digest(state_dict: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 of the names, dtypes, shapes and bytes of a state dict's tensors."""
+    h = hashlib.sha256()
+    for name in sorted(state_dict):
+        t = state_dict[name].detach().cpu().contiguous()
+        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
+
+def pruning_bound(candidates: list[Candidate], properties: Sequence[Property], values: dict[str, Any]) -> float:
+    """The misfit above which no candidate with these property values can be picked by `identify`.
+
+    Such a candidate could become the best, or the rival of a property it holds another value of
+    than the best so far (any property its scorer chooses, such as the geometry). It is neither
+    when it misfits more than the best and those rivals; with such a property still without a
+    rival, nothing is ruled out. (A later, better best keeps the bound valid: for a property on
+    which it differs from the old best, the old best is a rival that fits better than the bound.)
+    """
+    if not candidates:
+        return float("inf")
+    best, found = contests(candidates, properties)
+    rivals = {c.prop.name: c.rival.penalised for c in found}
+    bound = best.penalised
+    for prop in properties:
+        if prop.values is not None and (len(prop.values) <= 1 or values[prop.name] == best.values[prop.name]):
+            continue  # given, or the best's value: these candidates are no rival for it
+        if prop.name not in rivals:
+            return float("inf")
+        bound = max(bound, rivals[prop.name])
+    return bound
 
 
 def strip_common(a: tuple[float, ...], b: tuple[float, ...]) -> tuple[float, float]:
@@ -241,22 +301,6 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
             source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
         decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
     return best.values, decisions
-
-
-def identify_on_probes(properties: Sequence[Property], score: Callable[[dict[str, Any], int], list[Candidate]],
-                       what: str) -> tuple[dict[str, Any], list]:
-    """`identify` on the smallest probe batch whose evidence is decisive, else on the full one.
-
-    `score(values, n_probe)` scores candidates on a probe batch of `n_probe` samples. A small
-    batch adds sampling noise to every misfit, which only brings the candidates closer, so when
-    every margin on it is at least `DECISIVE` (or a tie, which no statistic can break) the full
-    batch would decide the same; a closer call, or an ambiguity, is judged on the full batch.
-    """
-    for n_probe in PROBE_SIZES[:-1]:
-        candidates = search(properties, lambda values: score(values, n_probe))
-        if candidates and all(c.tie or c.ratio >= DECISIVE for c in contests(candidates, properties)[1]):
-            return identify(candidates, properties, what)
-    return identify(search(properties, lambda values: score(values, PROBE_SIZES[-1])), properties, what)
 
 
 def fmt(value: Any) -> str:

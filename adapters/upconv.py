@@ -11,7 +11,7 @@ Inputs, by `condition`:
   d enters as `d @ embedding.weight`.
 - `concat`: `cat(z, d, c)` (infogan: `--option n_classes=10 nc=2`); its codes `c` are drawn
   from U(-1, 1) in training, so by default (`code_prior=uniform`) the standard-normal c of
-  the contract is mapped through `2 Phi(c) - 1` (SPEC section 1).
+  the contract is mapped through `2 Phi(c) - 1` (docs/algorithms.md §1).
 
 From a state dict, widths, kernels and BatchNorms are read from the tensors; an x2 upsampling
 is assumed before every convolution but the last (as PyTorch-GAN does) and reported; the

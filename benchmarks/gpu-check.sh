@@ -125,7 +125,7 @@ if ((NGPU >= 2)); then
   DDP_RUN=$(mktemp -d)/run
   stage torchrun 120 "${PY[@]}" -m torch.distributed.run --standalone --nproc-per-node 2 -m ganinv.cli.main fit \
     -g builtin:mnist --steps 40 --batch-size 64 --eval-every 40 --checkpoint-every 40 --log-every 20 --quiet \
-    --out "$DDP_RUN" >"$OUT/torchrun.json" 2>>"$LOG"
+    --json --out "$DDP_RUN" >"$OUT/torchrun.json" 2>>"$LOG"
 else
   record torchrun skipped null 0 "one GPU"
 fi

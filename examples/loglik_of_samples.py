@@ -1,23 +1,30 @@
-"""Log-likelihood bounds of a generator's own samples and of real images.
+"""Log-likelihood bounds of a generator's own samples and, optionally, of real images.
 
-    uv run python examples/loglik_of_samples.py
+    uv run python examples/loglik_of_samples.py [--root PATH/mnist]
 
-Uses the built-in generator's shipped encoders (ganinv/builtin/mnist/inverter).
+Uses the built-in generator's shipped encoders (ganinv/builtin/mnist/inverter), scored with the
+observation std they were fitted with (recorded in the artifact).
 """
 
+import argparse
 import importlib.resources
 
 import torch
 
-from ganinv.data import load_images
-from ganinv.inverter import Inverter
-from ganinv.loglik import log_likelihood
+import ganinv
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--root", default=None, help="folder with the original MNIST IDX files, to score real digits too")
+args = parser.parse_args()
 
 artifact = importlib.resources.files("ganinv") / "builtin" / "mnist" / "inverter"
-inverter = Inverter.load(str(artifact))
+inverter = ganinv.Inverter.load(str(artifact))
 _, samples = inverter.generator.sample(8, generator=torch.Generator().manual_seed(0))
-real = load_images("mnist", root="../shared/data/mnist", limit=8).images
+sets = {"generated": samples}
+if args.root:
+    sets["real MNIST"] = ganinv.load_images("mnist", root=args.root, limit=8).images
 
-for name, images in (("generated", samples), ("real MNIST", real)):
-    ll = log_likelihood(inverter, images, ks=(1, 16), sigma_x=0.3, generator=torch.Generator().manual_seed(0))
-    print(name, ll.summary())
+for name, images in sets.items():
+    bounds = ganinv.log_likelihood(inverter, images, ks=(1, 16), sigma_x=inverter.sigma_x,
+                                   generator=torch.Generator().manual_seed(0))
+    print(name, bounds.summary())

@@ -1,4 +1,4 @@
-"""Perturbed dreams: show the encoders images a little off the generator's manifold (ganinv **beyond** SPEC 2).
+"""Perturbed dreams: show the encoders images a little off the generator's manifold (ganinv **beyond** docs/algorithms.md §2).
 
 An encoder trained only on a generator's typical samples has never seen an image the generator
 cannot make exactly, and real images are such images: on MNIST its reconstructions of real digits

@@ -1,4 +1,4 @@
-"""The WGAN-GP critic `D(x)` of the wake phase (SPEC section 6, SS-AVL Eq. 5).
+"""The WGAN-GP critic `D(x)` of the wake phase (docs/algorithms.md §6, SS-AVL Eq. 5).
 
 The encoders' convolutional trunk (stride-2 convolutions with LeakyReLU, no normalisation,
 as the gradient penalty asks) followed by one linear output: an unbounded score per image.

@@ -1,8 +1,8 @@
-"""One dreaming step's loss: fit the encoders to the frozen generator's own samples (SPEC section 2).
+"""One dreaming step's loss: fit the encoders to the frozen generator's own samples (docs/algorithms.md §2).
 
 The caller draws latents from the priors and makes `x' = G(latents)` without gradient (step 1);
 `dreaming_loss` does steps 2-6 and returns every term, `total` being what is backpropagated.
-Used by `ganinv fit` (frozen pretrained generator) and by the wake-phase trainer (SPEC section 6).
+Used by `ganinv fit` (frozen pretrained generator) and by the wake-phase trainer (docs/algorithms.md §6).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ class DreamingConfig:
     # inversion is for; a calibrated sigma (the reachable RMS error, ~0.3 on MNIST) lets the KL blur
     # the posterior means towards 0 and reconstructions towards the average digit.
     sigma_x: float = checked(0.1, flag="--sigma-x", min=0, min_open=True)
-    lambda_mi: float = checked(1.0, flag="--lambda-mi", min=0)  # code-recovery weight, -log q(d~, c~ | x') (SPEC 2.6)
+    lambda_mi: float = checked(1.0, flag="--lambda-mi", min=0)  # code-recovery weight, -log q(d~, c~ | x') (docs/algorithms.md §2, step 6)
     lambda_z: float = checked(0.0, flag="--lambda-z", min=0)  # noise-recovery weight, -log q(z~ | x') (beyond)
     tau_start: float = checked(1.0, min=0, min_open=True)  # Gumbel-softmax temperature at step 0 (SS-AVL Eq. 10)
     tau_end: float = checked(0.5, min=0, min_open=True)  # ... and at the last step, annealed geometrically
@@ -63,7 +63,7 @@ def temperature_at(step: int, total_steps: int, config: DreamingConfig) -> float
 
 def dreaming_loss(generator: Callable[..., Tensor], inverter: torch.nn.Module, latents: Latents,
                   images: Tensor, temperature: float, config: DreamingConfig) -> DreamingLosses:
-    """SPEC section 2 steps 2-6 for a batch `x' = images = G(latents)` sampled by the caller without grad.
+    """docs/algorithms.md §2 steps 2-6 for a batch `x' = images = G(latents)` sampled by the caller without grad.
 
     `generator(z, c, d)` returns images in [-1, 1] (a frozen `Generator`, or the wake phase's
     generator with its parameters frozen for this step). `inverter` is an `Inverter`, possibly

@@ -1,4 +1,4 @@
-"""The inference networks of the dreaming phase (SPEC section 2), sized from a `GeneratorSpec`.
+"""The inference networks of the dreaming phase (docs/algorithms.md §2), sized from a `GeneratorSpec`.
 
 - `LatentEncoder`, `q_xi(z | x)`: a diagonal Gaussian over the generator's noise.
 - `CodeEncoder`, `q_omega(d, c | x)`: one trunk, two heads: logits over the `K`

@@ -87,12 +87,15 @@ def latent_recovery(true: Latents, posterior: Posterior,
 
 
 @torch.no_grad()
-def encode_and_reconstruct(inverter: Inverter, images: Tensor, batch_size: int = 256) -> tuple[Posterior, Tensor]:
-    """The posterior and G(posterior mean) for many images, in batches, on the inverter's device."""
+@torch.no_grad()
+def encode_and_reconstruct(inverter: Inverter, images: Tensor, batch_size: int = 256,
+                           iterations: Optional[int] = None) -> tuple[Posterior, Tensor]:
+    """The posterior and G(posterior mean) for many images, in batches, on the inverter's device
+    (`iterations`: refinement passes, default as trained; 0 for the single pass)."""
     posteriors, reconstructions = [], []
     for start in range(0, images.shape[0], batch_size):
         batch = images[start:start + batch_size].to(inverter.device)
-        posterior = inverter.encode(batch)
+        posterior = inverter.encode(batch, iterations)
         posteriors.append(posterior)
         reconstructions.append(inverter.generator.decode(posterior.mean_latents()).cpu())
     merged = Posterior(**{name: (torch.cat([getattr(p, name) for p in posteriors]).cpu()

@@ -1,4 +1,4 @@
-"""Features of images for downstream classifiers (SPEC section 4; MVAE Sec. V-F).
+"""Features of images for downstream classifiers (docs/algorithms.md §4; MVAE Sec. V-F).
 
 The features of an image are the encoder means: `mu_z`, then `mu_c` and `softmax(logits_d)`
 when the generator has codes (`Posterior.features()`), one row per image. Raw pixels can be
@@ -67,7 +67,7 @@ def feature_layout(spec: GeneratorSpec) -> dict[str, int]:
 @torch.no_grad()
 def inverter_features(inverter: Inverter | MVAE, images: ImageSet, *, batch_size: int = 256,
                       progress: bool = True) -> FeatureSet:
-    """Encoder means of every image, batched on the inverter's device (SPEC section 4); for an MVAE,
+    """Encoder means of every image, batched on the inverter's device (docs/algorithms.md §4); for an MVAE,
     every component's mu_i.
 
     The images must already have the generator's shape (`ganinv.data.fit_to_shape`).

@@ -1,4 +1,4 @@
-"""`ganinv fit`: data-free encoders for a frozen generator, the SS-AVL dreaming phase (SPEC section 2).
+"""`ganinv fit`: data-free encoders for a frozen generator, the SS-AVL dreaming phase (docs/algorithms.md §2).
 
 The loop, one step per batch: draw latents from the priors, make `x' = G(latents)` without
 gradient, compute `dreaming_loss` (ganinv.dreaming), one Adam step on the encoders. Around it:
@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import math
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -48,12 +50,13 @@ from ganinv.runs import (
 )
 from ganinv.sources import load_generator
 
+progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
 EVAL_SEED_OFFSET = 1_000_003  # the held-out samples come from a stream of their own
 
 
 @dataclass
 class FitConfig:
-    # generator: any ganinv source (SPEC section 1)
+    # generator: any ganinv source (docs/algorithms.md §1)
     generator: str = "builtin:mnist"
     arch: Optional[str] = None  # architecture for weights that do not name one
     options: dict[str, Any] = field(default_factory=dict)  # architecture options
@@ -71,7 +74,7 @@ class FitConfig:
     min_lr_ratio: float = checked(0.05, min=0, max=1)  # ... decayed along a cosine to lr * min_lr_ratio at the end
     # z ~ N(0, prior_scale^2 I) for dreamed samples; > 1 reaches atypical latents
     prior_scale: float = checked(1.0, flag="--prior-scale", min=0, min_open=True)
-    dreaming: DreamingConfig = field(default_factory=DreamingConfig)  # loss weights (SPEC section 2)
+    dreaming: DreamingConfig = field(default_factory=DreamingConfig)  # loss weights (docs/algorithms.md §2)
     augment: AugmentConfig = field(default_factory=AugmentConfig)  # perturbed dreams (ganinv.augment)
     # evaluation
     eval_every: int = checked(500, flag="--eval-every", min=1)  # steps between evaluations and picture grids
@@ -200,20 +203,7 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
     running = torch.zeros(len(names), device=device)  # sums of the loss terms since the last log
     clock, last_eval = time.perf_counter(), {}
     for step in range(start_step + 1, config.steps + 1):
-        inverter.train()
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate(step, config)
-        latents = generator.sample_latents(config.batch_size, generator=sampler)
-        latents.z = latents.z * config.prior_scale
-        with torch.no_grad():
-            images = generator.decode(latents)  # (B, C, H, W) in [-1, 1]: x' of SPEC section 2, step 1
-            images = perturb(images, config.augment, generator=sampler)
-        with autocast:
-            losses = dreaming_loss(generator, model, latents, images,
-                                   temperature_at(step - 1, config.steps, config.dreaming), config.dreaming)
-        optimizer.zero_grad(set_to_none=True)
-        losses.total.backward()
-        optimizer.step()
+        losses = dreaming_step(generator, inverter, model, optimizer, sampler, config, step, autocast)
         running += torch.stack([getattr(losses, n) for n in names]).detach()
 
         if step % config.log_every == 0 or step == config.steps:
@@ -249,6 +239,31 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
     return FitResult(run.folder, inverter, evaluation)
 
 
+def dreaming_step(generator: Generator, inverter: Inverter, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
+                  sampler: torch.Generator, config: FitConfig, step: int,
+                  autocast: contextlib.AbstractContextManager) -> DreamingLosses:
+    """One step: dream a batch from the priors, perturb part of it, `dreaming_loss`, one Adam step.
+
+    `model` is the inverter, or its DDP / compiled form; `step` counts from 1 (learning rate and
+    Gumbel temperature follow it). Returns the loss terms, still on the device (no host sync).
+    """
+    inverter.train()
+    for group in optimizer.param_groups:
+        group["lr"] = learning_rate(step, config)
+    latents = generator.sample_latents(config.batch_size, generator=sampler)
+    latents.z = latents.z * config.prior_scale
+    with torch.no_grad():
+        images = generator.decode(latents)  # (B, C, H, W) in [-1, 1]: x' of docs/algorithms.md §2, step 1
+        images = perturb(images, config.augment, generator=sampler)
+    with autocast:
+        losses = dreaming_loss(generator, model, latents, images,
+                               temperature_at(step - 1, config.steps, config.dreaming), config.dreaming)
+    optimizer.zero_grad(set_to_none=True)
+    losses.total.backward()
+    optimizer.step()
+    return losses
+
+
 def learning_rate(step: int, config: FitConfig) -> float:
     """Linear warm-up over `warmup_steps`, then a cosine from `lr` down to `lr * min_lr_ratio` (step counts from 1)."""
     if step <= config.warmup_steps:
@@ -280,7 +295,7 @@ class Evaluator:
             real = load_images(config.eval_real, root=config.eval_root, split="test", limit=config.eval_limit)
             self.real, warning = fit_to_shape(real.images, generator.spec.image_shape)
             if warning:
-                print(f"warning: {warning}", file=sys.stderr)
+                warnings.warn(warning)
 
     def evaluate(self, inverter: Inverter, run: Run, step: int) -> dict[str, Any]:
         inverter.eval()
@@ -305,6 +320,6 @@ def _report(progress: tqdm, quiet: bool, record: dict[str, Any], last_eval: dict
         if "real" in last_eval:
             fields["real_mse"] = f"{last_eval['real']['mse_per_pixel']:.4f}"
     if quiet:
-        print(f"step {record['step']}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+        progress_log.info(f"step {record['step']}: " + " ".join(f"{k}={v}" for k, v in fields.items()))
     else:
         progress.set_postfix(fields, refresh=False)

@@ -1,4 +1,4 @@
-"""`Generator`: the one view of a pretrained generator the rest of ganinv uses (SPEC section 1).
+"""`Generator`: the one view of a pretrained generator the rest of ganinv uses (docs/algorithms.md §1).
 
 An adapter hands over a *native* module, called as `net(z_native, c, d)`, and its spec.
 `Generator` wraps it so that, whatever the native conventions:

@@ -2,7 +2,9 @@
 
 A hub id is `hub:owner/name[@revision][:FILE][#KEY]`: a repo, optionally pinned to a branch,
 tag or commit, optionally one file of it and an entry inside that file (`#KEY` is read by the
-checkpoint loader, not here). Resolution:
+checkpoint loader, not here). An id the Hub would not accept (`..`, extra slashes, odd
+characters: huggingface_hub's `validate_repo_id`; a revision with `..`) is refused before any
+cache path is made from it. Resolution:
 
 - one listing call (`/api/models/{repo}/revision/{rev}`) gives the commit and the file list,
   kept for the rest of the process; only listed files are ever requested, so an optional file

@@ -9,7 +9,9 @@ encoder is compared with.
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
+from typing import Optional
 
 import torch
 from torch import Tensor
@@ -91,23 +93,31 @@ def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_l
 
 
 def invert(inverter: Inverter, images: Tensor, refine_steps: int = 0, refine_lr: float = 0.1,
-           start: str = "encoder", batch_size: int = 256) -> Inversion:
+           start: str = "encoder", batch_size: int = 256, iterations: Optional[int] = None) -> Inversion:
     """Encode `images` (N, C, H, W) in [-1, 1] (already in the generator's shape), then refine if asked.
 
-    `start="zero"` refines from the prior mode instead of the encoder's answer: optimisation-only
-    inversion, for comparison.
+    `iterations`: the encoder's refinement passes (default: as many as it was trained with; 0: the
+    single pass). `start="zero"` refines from the prior mode instead of the encoder's answer:
+    optimisation-only inversion, for comparison. The metrics give each stage's wall time per image.
     """
     if start not in ("encoder", "zero"):
         raise ValueError(f"start must be 'encoder' or 'zero', got {start!r}")
     check_inputs(inverter, images, refine_steps, refine_lr, batch_size)
-    posterior, encoded = encode_and_reconstruct(inverter, images, batch_size)
-    latents, reconstructions = posterior.mean_latents(), encoded
-    metrics = {"n": images.shape[0], "encoder": reconstruction_metrics(images, encoded),
+    n = images.shape[0]
+    clock = time.perf_counter()
+    posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)
+    passes = inverter.iterations if iterations is None else iterations
+    metrics = {"n": n, "encoder": {"iterations": passes if inverter.refiner is not None else 0,
+                                   **reconstruction_metrics(images, encoded),
+                                   "seconds_per_image": (time.perf_counter() - clock) / n},
                "mean_image_baseline": mean_image_baseline(images)}
+    latents, reconstructions = posterior.mean_latents(), encoded
     if refine_steps > 0:
-        init = latents if start == "encoder" else zero_latents(inverter.generator, images.shape[0])
+        clock = time.perf_counter()
+        init = latents if start == "encoder" else zero_latents(inverter.generator, n)
         latents = refine(inverter.generator, images, init, refine_steps, refine_lr, batch_size)
         reconstructions = decode_all(inverter.generator, latents, batch_size)
         metrics["refined"] = {"steps": refine_steps, "lr": refine_lr, "start": start,
-                              **reconstruction_metrics(images, reconstructions)}
+                              **reconstruction_metrics(images, reconstructions),
+                              "seconds_per_image": (time.perf_counter() - clock) / n}
     return Inversion(latents, reconstructions, encoded, metrics)

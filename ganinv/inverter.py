@@ -70,7 +70,7 @@ class Posterior:
         return Latents(z=self.mu_z, c=self.mu_c, d=d)
 
     def features(self) -> torch.Tensor:
-        """SPEC section 4: mu_z, then mu_c and softmax(logits_d) when present, (B, F)."""
+        """docs/algorithms.md §4: mu_z, then mu_c and softmax(logits_d) when present, (B, F)."""
         return self.mean_latents().flat()
 
 

@@ -1,6 +1,6 @@
-"""Log-likelihoods of images under a generator, through its inverter (SPEC section 3; SS-AVL Proposition 3).
+"""Log-likelihoods of images under a generator, through its inverter (docs/algorithms.md §3; SS-AVL Proposition 3).
 
-The model is the generator with its priors and the Gaussian observation model of SPEC section 2:
+The model is the generator with its priors and the Gaussian observation model of docs/algorithms.md §2:
 `u = (z, c, d)`, `z, c ~ N(0, I)`, `d ~ Cat(1/K)`, `x | u ~ N(G(u), sigma_x^2 I)` on the [-1, 1]
 scale, `D = C*H*W` pixels. The inverter's posterior `q(z|x) q(c|x) q(d|x)` is the proposal.
 
@@ -11,7 +11,7 @@ per sample. Then:
 - `elbo`, SS-AVL Eq. 18: `E_q[log p(x | u) + log p(u) - log q(u | x)]`, the mean over the `S`
   samples, exact in `d` when it is enumerated. The KL terms of `z` and `c` are estimated with the
   same samples, so the estimate is exact (zero variance) when `q` is the true posterior.
-- `iw[k]`, SPEC section 3 (**beyond**): `logsumexp_{i<=k} log w_i - log k` on the first `k`
+- `iw[k]`, docs/algorithms.md §3 (**beyond**): `logsumexp_{i<=k} log w_i - log k` on the first `k`
   samples. With `d` enumerated, `w_i = sum_d p(x | z_i, c_i, d) p(d) p(z_i) p(c_i) / q(z_i, c_i | x)`:
   `d` is summed out exactly, `q(d|x)` drops out, and `IW_1 >= ELBO` already. With `d` sampled,
   `w_i = p(x, u_i) / q(u_i | x)` and `IW_1 = ELBO` in expectation. Either way
@@ -53,7 +53,7 @@ def log_standard_normal(x: Tensor) -> Tensor:
 
 
 def kl_normal_to_standard(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per row (SPEC section 2)."""
+    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per row (docs/algorithms.md §2)."""
     return 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=-1)
 
 
@@ -234,7 +234,7 @@ def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1
                    sigma_x: float = DreamingConfig.sigma_x, batch_size: int = 64, chunk_size: int = 2048,
                    max_enumerate: int = MAX_ENUMERATE, generator: Optional[torch.Generator] = None,
                    progress: bool = False) -> LogLikelihood:
-    """Bounds on log p(x) for images (N, C, H, W) in [-1, 1] of the generator's shape (SPEC section 3).
+    """Bounds on log p(x) for images (N, C, H, W) in [-1, 1] of the generator's shape (docs/algorithms.md §3).
 
     `ks`: sample sizes of the importance-weighted bounds; `max(ks)` samples per image are drawn and
     IW_k uses the first k. `sigma_x`: the observation std on the [-1, 1] scale (default: the one the

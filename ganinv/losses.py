@@ -1,7 +1,7 @@
-"""The terms of the data-free beta-ELBO (SPEC section 2; SS-AVL Eqs. 9, 10, 12, 24-27).
+"""The terms of the data-free beta-ELBO (docs/algorithms.md §2; SS-AVL Eqs. 9, 10, 12, 24-27).
 
 Each function returns a scalar: summed over the dimensions of one example and averaged
-over the batch, the convention of SPEC section 2. Everything is computed in float32 so the
+over the batch, the convention of docs/algorithms.md §2. Everything is computed in float32 so the
 terms stay accurate under bf16 autocast.
 """
 
@@ -14,7 +14,7 @@ import torch
 
 
 def gaussian_nll(x: torch.Tensor, x_hat: torch.Tensor, sigma_x: float) -> torch.Tensor:
-    """-log p(x | x_hat) for the observation model N(x_hat, sigma_x^2 I) (SPEC section 2, step 5).
+    """-log p(x | x_hat) for the observation model N(x_hat, sigma_x^2 I) (docs/algorithms.md §2, step 5).
 
     `||x - x_hat||^2 / (2 sigma_x^2) + (D/2) log(2 pi sigma_x^2)`, D = C*H*W, on the [-1, 1] scale.
     """
@@ -68,7 +68,7 @@ def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
 
 def gaussian_code_nll(target: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """-log q(target | x) for a diagonal Gaussian posterior: the code-recovery term for `c`
-    (SS-AVL Eq. 24, SPEC section 2 step 6) and the noise-recovery term for `z` (**beyond**).
+    (SS-AVL Eq. 24, docs/algorithms.md §2 step 6) and the noise-recovery term for `z` (**beyond**).
 
     `0.5 sum_j ((t_j - mu_j)^2 / sigma_j^2 + log sigma_j^2 + log 2 pi)`.
     """
@@ -79,5 +79,5 @@ def gaussian_code_nll(target: torch.Tensor, mu: torch.Tensor, logvar: torch.Tens
 
 def categorical_code_nll(target: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
     """-log q(d~ | x) = -sum_k d~_k log softmax(logits)_k: the code-recovery term for `d`
-    (SS-AVL Eq. 24, SPEC section 2 step 6); `target` a one-hot (or soft) (B, K)."""
+    (SS-AVL Eq. 24, docs/algorithms.md §2 step 6); `target` a one-hot (or soft) (B, K)."""
     return -(target.float() * logits.float().log_softmax(dim=1)).sum(dim=1).mean()

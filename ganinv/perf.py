@@ -40,10 +40,9 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganinv import architectures
-from ganinv.augment import AugmentConfig, perturb
-from ganinv.dreaming import dreaming_loss, temperature_at
+from ganinv.augment import AugmentConfig
 from ganinv.errors import GaninvError
-from ganinv.fit import FitConfig, learning_rate
+from ganinv.fit import FitConfig, dreaming_step
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.runs import seed_everything
@@ -170,30 +169,6 @@ class DreamingSetup:
         self.step_count += 1
         dreaming_step(self.generator, self.inverter, self.model, self.optimizer, self.sampler, self.config,
                       (self.step_count - 1) % self.config.steps + 1, autocast)
-
-
-def dreaming_step(generator: Generator, inverter: Inverter, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                  sampler: torch.Generator, config: FitConfig, step: int,
-                  autocast: contextlib.AbstractContextManager) -> None:
-    """One step of `ganinv fit`'s loop (ganinv.fit): dream a batch, `dreaming_loss`, one Adam step.
-
-    The same calls in the same order as the loop body of ganinv.fit, without its logging (which
-    syncs with the host once per interval). `model` is the inverter, or its compiled form.
-    """
-    inverter.train()
-    for group in optimizer.param_groups:
-        group["lr"] = learning_rate(step, config)
-    latents = generator.sample_latents(config.batch_size, generator=sampler)
-    latents.z = latents.z * config.prior_scale
-    with torch.no_grad():
-        images = generator.decode(latents)  # (B, C, H, W) in [-1, 1]
-        images = perturb(images, config.augment, generator=sampler)
-    with autocast:
-        losses = dreaming_loss(generator, model, latents, images,
-                               temperature_at(step - 1, config.steps, config.dreaming), config.dreaming)
-    optimizer.zero_grad(set_to_none=True)
-    losses.total.backward()
-    optimizer.step()
 
 
 def fit_config(batch_size: int, augment: Optional[float] = None, seed: int = 0, width: int = 64, hidden: int = 512,

@@ -1,4 +1,4 @@
-"""How useful are features? Classifiers trained on them, and clusters matched to labels (SPEC section 4).
+"""How useful are features? Classifiers trained on them, and clusters matched to labels (docs/algorithms.md §4).
 
 - Supervised probes (MVAE Sec. V-F, Table V): multinomial logistic regression, k-nearest
   neighbours and a small MLP, each behind a standardisation fitted on the train features
@@ -76,8 +76,8 @@ def probe_accuracy(name: str, train_x, train_y, test_x, test_y, config: Optional
         raise DataError(f"train features have {train_x.shape[1]} columns, test {test_x.shape[1]}; "
                         "extract both the same way")
     if name == "knn" and config.k > train_x.shape[0]:
-        raise DataError(f"knn with k = {config.k} (--k) needs at least {config.k} training rows, the train split has "
-                        f"{train_x.shape[0]}; use --k {train_x.shape[0]} or fewer")
+        raise DataError(f"knn with k = {config.k} (--knn-k) needs at least {config.k} training rows, the train split "
+                        f"has {train_x.shape[0]}; use --knn-k {train_x.shape[0]} or fewer")
     if name in ("linear", "mlp") and len(np.unique(train_y)) < 2:
         raise DataError(f"the train split holds a single class ({np.unique(train_y)[0]}); the {name} probe needs "
                         "labels of at least two classes")

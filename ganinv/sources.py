@@ -1,4 +1,4 @@
-"""Resolve a generator source string into a `Generator` (SPEC section 1).
+"""Resolve a generator source string into a `Generator` (docs/algorithms.md §1).
 
 Source strings:
 - `builtin:NAME`                      a generator shipped in the package (`ganinv/builtin/NAME/`)
@@ -20,7 +20,10 @@ Source strings:
 
 Security: this is the one module that opens files from outside. Weights are read with
 safetensors, pickles only with `torch.load(weights_only=True)`; a full pickle, which can run
-code, only with `trust_remote_code=True`.
+code, only with `trust_remote_code=True`. Every weights file goes through `read_weights`: an
+empty, truncated or corrupt one is refused naming it and saying to download or re-save it, and
+a layer weight holding one value throughout (`check_evidence`) is refused rather than read as
+an architecture.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from torch import nn
 
 from ganinv import architectures, hub, safe_pickle, trust
 from ganinv.atomic import atomic_dir
-from ganinv.errors import ArchitectureError, GaninvError, SourceError, UnsafeFileError
+from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 
@@ -95,7 +98,11 @@ def load_generator(source: str, *, arch: Optional[str] = None, options: Optional
     batchnorm = batchnorm_option(arch_options.pop("bn", None))
     request = Request(source, arch, arch_options, overrides, trust_remote_code, origin)
     path = Path(source.partition("#")[0])
-    if source.startswith("builtin:"):
+    if "model_class" in arch_options:  # weights in the user's own class (--model-class), see ganinv.model_class
+        from ganinv.model_class import load_with_model_class
+
+        generator = load_with_model_class(request)
+    elif source.startswith("builtin:"):
         name = source.split(":", 1)[1]
         folder = BUILTIN_DIR / name
         if not (folder / CONFIG_NAME).is_file():
@@ -119,7 +126,12 @@ def load_generator(source: str, *, arch: Optional[str] = None, options: Optional
         generator = generator.to(device)
     if probe:
         with hub.errors_named(source if source.startswith(hub.PREFIX) else None):
-            generator.probe()
+            try:
+                generator.probe()
+            except SpecMismatchError as exc:  # say which generator, as every other load error does
+                if source not in str(exc) and not source.startswith(hub.PREFIX):
+                    exc.args = (f"{source}: {exc}",)
+                raise
     return generator
 
 

@@ -1,4 +1,4 @@
-"""The generator contract as data: `GeneratorSpec` and `Latents` (SPEC section 1).
+"""The generator contract as data: `GeneratorSpec` and `Latents` (docs/algorithms.md §1).
 
 Whatever a generator's origin, ganinv sees it through a spec: the size of its noise
 vector `z`, of its continuous codes `c`, of its categorical code `d`, how its native

@@ -1,4 +1,4 @@
-"""`ganinv train`: the full SS-AVL with data, SS-AVL Algorithm 1 (SPEC section 6).
+"""`ganinv train`: the full SS-AVL with data, SS-AVL Algorithm 1 (docs/algorithms.md §6).
 
 Each step: `n_critic` WGAN-GP critic steps on real batches, one generator step, the
 mutual-information step on `G` and `q_omega`, and the dreaming step on both encoders with
@@ -12,6 +12,7 @@ the generator inside) and `eval.json` with the unsupervised test accuracy of `q(
 from __future__ import annotations
 
 import dataclasses
+import logging
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ from ganinv.runs import Run, rng_state, seed_everything, set_rng_state
 from ganinv.sources import save_generator
 from ganinv.wake import TrainableGenerator, critic_step, dreaming_step, generator_step, mi_step
 
+progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
+
 
 @dataclass
 class TrainConfig:
@@ -50,7 +53,7 @@ class TrainConfig:
     critic_hidden: int = checked(512, min=1)  # critic features before the score
     encoder_width: int = checked(64, min=1)  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
     encoder_hidden: int = checked(512, min=1)  # encoder features before the heads
-    # optimisation (SPEC section 6)
+    # optimisation (docs/algorithms.md §6)
     # generator steps; each has n_critic critic steps, an MI step and a dreaming step
     steps: int = checked(20000, flag="--steps", min=1)
     batch_size: int = checked(64, flag="--batch-size", min=2)  # >= 2: G has BatchNorm
@@ -61,7 +64,7 @@ class TrainConfig:
     encoder_lr: float = checked(1e-4, min=0, min_open=True)  # Adam, encoders (MI and dreaming steps)
     lambda_d: float = checked(1.0, min=0)  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
     lambda_c: float = checked(0.1, min=0)  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
-    # SPEC section 2; sigma_x 0.3, about the reachable RMS error on MNIST: with 0.1 the reconstruction
+    # docs/algorithms.md §2; sigma_x 0.3, about the reachable RMS error on MNIST: with 0.1 the reconstruction
     # term can drive q(d|x) to one class before G uses d (recipes/builtin-mnist.toml)
     dreaming: DreamingConfig = field(default_factory=lambda: DreamingConfig(sigma_x=0.3))
     # bookkeeping
@@ -256,8 +259,12 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
             record = evaluate(step, config.eval_images)
             run.log_metrics(record)
             if "cluster_accuracy" in record:
-                progress.write(f"step {step}: cluster accuracy {record['cluster_accuracy']:.4f} "
-                               f"on {record['eval_images']} real images", file=sys.stderr)
+                line = (f"step {step}: cluster accuracy {record['cluster_accuracy']:.4f} "
+                        f"on {record['eval_images']} real images")
+                if quiet:
+                    progress_log.info(line)
+                else:
+                    progress.write(line, file=sys.stderr)
         if checkpointing:
             run.save_checkpoint(step, {"step": step, "models": models.state_dict(), "rng": rng_state(sampler)})
         progress.update(1)
@@ -278,6 +285,6 @@ def _report(progress: tqdm, quiet: bool, record: dict[str, Any]) -> None:
               "mi": f"{record.get('mi_loss', 0.0):.3f}", "dream": f"{record['dream_total']:.4g}",
               "steps/s": f"{record['steps_per_s']:.2f}"}
     if quiet:
-        print(f"step {record['step']}: " + " ".join(f"{k}={v}" for k, v in fields.items()), file=sys.stderr)
+        progress_log.info(f"step {record['step']}: " + " ".join(f"{k}={v}" for k, v in fields.items()))
     else:
         progress.set_postfix(fields, refresh=False)

@@ -1,10 +1,10 @@
-"""The steps of SS-AVL Algorithm 1 with data (SPEC section 6).
+"""The steps of SS-AVL Algorithm 1 with data (docs/algorithms.md §6).
 
 - `critic_step`: WGAN-GP critic update, SS-AVL Eq. 5 / Eq. 22 (`n_critic` of them per generator step);
 - `generator_step`: the generator update of Eq. 23, `-E[D(G(z, c, d))]`;
 - `mi_step`: the mutual-information step of Eq. 24: `G` and `q_omega(d, c | x)` maximise
   `log q_omega(d~ | x') + log q_omega(c~ | x')` on fresh samples `x' = G(z~, c~, d~)`;
-- `dreaming_step`: SPEC section 2 (Eqs. 25, 26) on both encoders, with `G` frozen for the step.
+- `dreaming_step`: docs/algorithms.md §2 (Eqs. 25, 26) on both encoders, with `G` frozen for the step.
 
 Each step takes its modules and optimiser, does one update, and returns its losses as
 detached scalar tensors (no host synchronisation).
@@ -115,7 +115,7 @@ def mi_step(generator: Generator, inverter: Inverter, batch_size: int, generator
 
 def dreaming_step(generator: Generator, inverter: Inverter, batch_size: int, temperature: float,
                   config: DreamingConfig, optimizer: torch.optim.Optimizer) -> DreamingLosses:
-    """SPEC section 2 (SS-AVL Eqs. 25, 26): both encoders fit fresh samples of the current `G`, which is frozen."""
+    """docs/algorithms.md §2 (SS-AVL Eqs. 25, 26): both encoders fit fresh samples of the current `G`, which is frozen."""
     latents = generator.sample_latents(batch_size)
     with torch.no_grad():
         images = generator.decode(latents)  # (B, C, H, W)

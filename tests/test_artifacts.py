@@ -120,3 +120,18 @@ def test_a_damaged_artifact_is_one_clear_error(tmp_path, inverter, damage, messa
 def test_saving_a_generator_folder_stays_loadable(tmp_path, generator):
     folder = save_generator(generator, tmp_path / "g")
     assert load_generator(str(folder)).spec == generator.spec
+
+
+def test_loglik_scores_with_the_sigma_the_inverter_was_fitted_with(tmp_path, generator):
+    import json
+
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+
+    Inverter.for_generator(generator, width=4, hidden=16, sigma_x=0.25).save_pretrained(tmp_path / "inv")
+    args = ["loglik", "--inverter", str(tmp_path / "inv"), "--generated", "2", "--k", "1", "--json"]
+    recorded = json.loads(CliRunner().invoke(cli, args).stdout)
+    given = json.loads(CliRunner().invoke(cli, [*args, "--sigma-x", "0.5"]).stdout)
+    assert (recorded["sigma_x"], recorded["sigma_x_from"]) == (0.25, "inverter")
+    assert (given["sigma_x"], given["sigma_x_from"]) == (0.5, "given")

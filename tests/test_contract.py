@@ -1,4 +1,4 @@
-"""The generator contract (SPEC section 1): spec round-trip, standardised latents, probe errors."""
+"""The generator contract (docs/algorithms.md §1): spec round-trip, standardised latents, probe errors."""
 
 import pytest
 import torch

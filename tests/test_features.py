@@ -1,4 +1,4 @@
-"""Features for downstream classifiers (SPEC section 4): extraction, files, the three commands, the bench runner."""
+"""Features for downstream classifiers (docs/algorithms.md §4): extraction, files, the three commands, the bench runner."""
 
 import json
 

@@ -198,7 +198,7 @@ def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(f'generator = "{generator_dir}"\nsteps = 100\n[dreaming]\nsigma_x = 0.3\nbeta = 0.5\n')
     run = tmp_path / "run"
-    result = invoke("fit", "--recipe", recipe, "--steps", 3, "--beta", 2.0, "--out", run, *TINY_FLAGS)
+    result = invoke("fit", "--recipe", recipe, "--steps", 3, "--beta", 2.0, "--out", run, "--json", *TINY_FLAGS)
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["run"] == str(run) and "generated" in summary

@@ -6,6 +6,7 @@ import warnings
 import pytest
 import torch
 from click.testing import CliRunner
+from torch import nn
 
 import zoo
 from ganinv.architectures import AmbiguousWeightsError, AssumptionWarning
@@ -131,3 +132,76 @@ def test_build_any_names_the_tensors_it_could_not_place(tmp_path):
     with pytest.raises(Exception, match=r"dcgan: tensors that are not .*extra\.weight \(3, 3, 3\)") as info:
         load_generator(str(tmp_path / "extra.pth"))
     assert "--model-class" in str(info.value)
+
+
+# ---- the search made cheap, with the same answers -----------------------------------------------
+
+
+@pytest.mark.parametrize("step, crop", [((2, 1, 0), 0), ((1, 0, 0), 0), ((2, 0, 1), 0), ((2, 2, 1), 0),
+                                        ((3, 1, 2), 0), ((2, 0, 0), 7)])
+def test_one_convolution_per_stride_gives_every_padding(step, crop):
+    """Statistics and activations of a padded stage, read off its unpadded output, equal the padded stage's."""
+    from ganinv.adapters.convt import UnpaddedOutput, UpStage, out_size, stage_output
+    from ganinv.adapters.statedict import bn_discrepancy
+
+    torch.manual_seed(0)
+    stride, padding, output_padding = step
+    stage = UpStage(6, 5, 3, stride, padding, output_padding, bias=True, crop=crop, norm=True, eps=1e-5,
+                    act="leaky_relu")
+    stage.norm.running_mean.normal_()
+    stage.norm.running_var.uniform_(0.5, 2)
+    x = torch.randn(16, 6, 4, 4)
+    with torch.no_grad():
+        y = stage.conv(x)[:, :, :crop or None, :crop or None]  # (N, C, H, W) before the BatchNorm
+        side = out_size(4, 3, *step)
+        unpadded = UnpaddedOutput(nn.functional.conv_transpose2d(x, stage.conv.weight, stride=stride))
+        misfit = unpadded.misfit(padding, min(side, crop) if crop else side, stage.conv.bias, stage.norm)
+        assert misfit == pytest.approx(bn_discrepancy(y, stage.norm), rel=1e-5)
+        torch.testing.assert_close(stage_output(stage, unpadded, step, side), stage.train()(x), rtol=0, atol=1e-5)
+
+
+@pytest.mark.parametrize("name, batches", [("conditional-dcgan", 8), ("dcgan-64", 2), ("leaky-dcgan", 1)])
+def test_combinations_stopped_early_change_no_decision(name, batches, monkeypatch):
+    """The bounded search stops combinations that cannot be picked, and decides exactly as the full one."""
+    from ganinv.adapters import convt, statedict
+    from ganinv.architectures import get
+
+    case = zoo.case(name)
+    torch.manual_seed(0)
+    module = case.make()
+    zoo.calibrate(module, case, batches=batches, n=16 if batches < 8 else 64)
+    found = []
+    searched = convt.cached_search
+    monkeypatch.setattr(convt, "cached_search", lambda *a, **k: found.append(searched(*a, **k)) or found[-1])
+
+    def infer(full: bool):
+        monkeypatch.setattr(statedict, "_SEARCHES", statedict.OrderedDict())  # nothing remembered
+        if full:
+            monkeypatch.setattr(statedict, "pruning_bound", lambda *args: float("inf"))
+        try:
+            return get(case.arch).infer_options(module.state_dict(), {})["decisions"]
+        except AmbiguousWeightsError as exc:
+            return str(exc)
+
+    bounded, full = infer(False), infer(True)
+    assert bounded == full and len(found) == 2
+    assert len(found[0]) < len(found[1])  # some combinations stopped
+
+
+def test_a_state_dict_loaded_again_is_not_searched_again(tmp_path, monkeypatch):
+    from ganinv.adapters import statedict
+
+    case = zoo.case("dcgan-28")
+    module, path = saved(case, tmp_path)
+    monkeypatch.setattr(statedict, "_SEARCHES", statedict.OrderedDict())
+    searches = []
+    search = statedict.search
+    monkeypatch.setattr(statedict, "search", lambda *args, **kwargs: searches.append(1) or search(*args, **kwargs))
+    first = load_generator(path)
+    again = load_generator(path, arch="dcgan")
+    assert len(searches) == 1 and again.meta["decisions"] == first.meta["decisions"]
+    assert_author_images(again, case, module)
+    other = {k: v * 1.01 if k.endswith("running_var") else v for k, v in module.state_dict().items()}
+    torch.save(other, tmp_path / "other.pth")
+    load_generator(str(tmp_path / "other.pth"))  # other weights: searched
+    assert len(searches) == 2

@@ -126,10 +126,10 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     np.savez(tmp_path / "images.npz", images=images, labels=np.arange(5))
     out = tmp_path / "out"
     result = CliRunner().invoke(cli, ["invert", "--inverter", str(tmp_path / "inverter"), str(tmp_path / "images.npz"),
-                                      "--out", str(out), "--refine", "3", "--device", "cpu",
+                                      "--out", str(out), "--refine", "3", "--device", "cpu", "--json",
                                       "--generator", "test_invert:make_generator"])  # code: the user names it
     assert result.exit_code == 0, result.output
-    assert "warning: images converted to the generator's shape" in result.stderr
+    assert "Warning: images converted to the generator's shape" in result.stderr
     latents = load_file(str(out / "latents.safetensors"))
     assert latents["z"].shape == (5, 4)
     recon = load_file(str(out / "reconstructions.safetensors"))

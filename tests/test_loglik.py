@@ -1,4 +1,4 @@
-"""Log-likelihood bounds (SPEC section 3) against exact marginals of linear-Gaussian generators, and the CLI.
+"""Log-likelihood bounds (docs/algorithms.md §3) against exact marginals of linear-Gaussian generators, and the CLI.
 
 The anchor: `G(z, d) = W z + b + B d` with the Gaussian observation model has the exact marginal
 `log sum_d (1/K) N(x; b + B_d, W W^T + sigma^2 I)`. With the columns of W orthogonal, and the

@@ -1,4 +1,4 @@
-"""The dreaming-phase loss terms (SPEC section 2) against hand-computed values and torch.distributions."""
+"""The dreaming-phase loss terms (docs/algorithms.md §2) against hand-computed values and torch.distributions."""
 
 import math
 

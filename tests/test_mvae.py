@@ -1,4 +1,4 @@
-"""MVAE (SPEC section 5): the loss terms against independent formulas, the masks, the mixture, training,
+"""MVAE (docs/algorithms.md §5): the loss terms against independent formulas, the masks, the mixture, training,
 save/load, features and the command line."""
 
 import json
@@ -70,7 +70,7 @@ def test_dirichlet_kl_matches_torch():
 
 
 def loop_dhsic(latents: list[torch.Tensor]) -> float:
-    """The V-statistic of SPEC section 5 with explicit loops, bandwidths by the median of pairwise squared distances."""
+    """The V-statistic of docs/algorithms.md §5 with explicit loops, bandwidths by the median of pairwise squared distances."""
     n = latents[0].shape[0]
     kernels = []
     for z in latents:
@@ -216,7 +216,7 @@ def test_cli_standalone_fit_and_features(tmp_path):
     run = tmp_path / "run"
     result = invoke("mvae", "fit", "--data", images, "--components", 2, "--latent-dim", 3, "--s-dim", 6, "--width", 4,
                     "--hidden", 16, "--steps", 4, "--batch-size", 8, "--dropout", "gau", "--device", "cpu",
-                    "--out", run, "--quiet")
+                    "--out", run, "--quiet", "--json")
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["dropout"] == "gau" and summary["initial_k"] == 2 and summary["real"]["n"] == 24

@@ -1,4 +1,4 @@
-"""Probes and cluster accuracy (SPEC section 4): right on easy data, chance on noise, Hungarian = brute force."""
+"""Probes and cluster accuracy (docs/algorithms.md §4): right on easy data, chance on noise, Hungarian = brute force."""
 
 import itertools
 

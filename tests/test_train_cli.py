@@ -56,7 +56,7 @@ def run(*args):
 def test_train_runs_end_to_end_and_its_artifacts_load(tmp_path, dataset):
     data, recipe = dataset
     out = tmp_path / "run"
-    result = run("train", "--data", data, "--recipe", recipe, "--steps", 4, "--out", out, "--quiet")
+    result = run("train", "--data", data, "--recipe", recipe, "--steps", 4, "--out", out, "--quiet", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["generator"] == str(out / "generator")

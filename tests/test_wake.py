@@ -1,4 +1,4 @@
-"""The wake phase (SPEC section 6): gradient penalty, critic / generator / MI / dreaming steps, the ssavl adapter."""
+"""The wake phase (docs/algorithms.md §6): gradient penalty, critic / generator / MI / dreaming steps, the ssavl adapter."""
 
 import copy
 

@@ -41,7 +41,7 @@ import click
 from ganinv import trust
 from ganinv.atomic import write_json, write_text
 from ganinv.cli.main import cli
-from ganinv.cli.options import parse_key_values
+from ganinv.cli.options import echo_result, json_option, out_option, parse_key_values, quiet_option
 from ganinv.errors import RunError
 from ganinv.outputs import check_writable
 
@@ -147,14 +147,14 @@ def resolve_vars(variables: dict[str, str]) -> dict[str, str]:
     raise RunError(f"recipe variables refer to each other in a loop or to unknown names: {unresolved}")
 
 
-def run_stage(stage: Stage, values: dict[str, str]) -> dict[str, Any]:
-    """Run one `ganinv` command in this process; its stdout is kept (JSON) or passed to stderr."""
+def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict[str, Any]:
+    """Run one `ganinv` command in this process; its stdout is kept (JSON) or passed to stderr (unless quiet)."""
     argv = [substitute(arg, values) for arg in stage.run]
     record: dict[str, Any] = {"name": stage.name, "command": "ganinv " + " ".join(argv)}
     if stage.creates and Path(substitute(stage.creates, values)).exists():
-        print(f"[bench] {stage.name}: skipped, {substitute(stage.creates, values)} exists", file=sys.stderr)
+        progress(f"{stage.name}: skipped, {substitute(stage.creates, values)} exists", quiet)
         return {**record, "skipped": True, "seconds": 0.0}
-    print(f"[bench] {stage.name}: {record['command']}", file=sys.stderr)
+    progress(f"{stage.name}: {record['command']}", quiet)
     stdout = io.StringIO()
     start = time.perf_counter()
     try:
@@ -168,13 +168,19 @@ def run_stage(stage: Stage, values: dict[str, str]) -> dict[str, Any]:
             raise StageFailed(f"stage {stage.name!r} failed (its error is above): {record['command']}") from None
     record["seconds"] = round(time.perf_counter() - start, 1)
     if not stage.json:
-        sys.stderr.write(stdout.getvalue())
+        if not quiet:
+            sys.stderr.write(stdout.getvalue())
         return record
     try:
         record["result"] = json.loads(stdout.getvalue())
     except json.JSONDecodeError:
         raise RunError(f"stage {stage.name!r} printed no JSON; add --json to its command or drop json = true") from None
     return record
+
+
+def progress(line: str, quiet: bool) -> None:
+    if not quiet:
+        click.echo(f"[bench] {line}", err=True)
 
 
 def host() -> dict[str, Any]:
@@ -187,7 +193,7 @@ def host() -> dict[str, Any]:
 
 
 def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str]] = None,
-              trust_remote_code: bool = False) -> dict[str, Any]:
+              trust_remote_code: bool = False, quiet: bool = False) -> dict[str, Any]:
     """Run every stage in order, then write `bench.json` and `bench.md` in `out`.
 
     The stages' command lines come from a file, so they may not choose code to run (a `module:callable`
@@ -205,11 +211,11 @@ def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str
     for stage in recipe.stages:
         try:
             with trust.commands_from_file(f"the benchmark recipe {recipe.path}", trusted=trust_remote_code):
-                stages.append(run_stage(stage, values))
+                stages.append(run_stage(stage, values, quiet))
         except RunError as exc:
             if not stage.optional:
                 raise
-            print(f"[bench] {stage.name}: failed, optional, going on", file=sys.stderr)
+            progress(f"{stage.name}: failed, optional, going on", quiet)
             stages.append({"name": stage.name, "failed": str(exc), "seconds": 0.0})
     summary = {"recipe": str(recipe.path), "title": substitute(recipe.title, values), "vars": values, "host": host(),
                "total_seconds": round(time.perf_counter() - start, 1), "stages": stages}
@@ -253,15 +259,18 @@ def render_report(recipe: Recipe, summary: dict[str, Any]) -> str:
 
 @click.command("bench")
 @click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Output folder, {out} in the recipe (default: runs/RECIPE-NAME).")
+@out_option("Folder to write, {out} in the recipe (default: runs/RECIPE-NAME, so a rerun reuses its stages).",
+            folder=True, required=False)
 @click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
               help="Override a recipe variable, repeatable (e.g. --set root=data/mnist).")
 @click.option("--trust-remote-code", is_flag=True, default=False,
               help="Let the recipe's commands load generators that are code (module:callable, programs, full "
                    "pickles). Only for recipes you trust; a --trust-remote-code inside a stage counts for nothing.")
-def bench(recipe, out, overrides, trust_remote_code):
-    """Run the ganinv commands a benchmark recipe lists; write bench.json and a markdown table."""
+@json_option
+@quiet_option
+def bench(recipe, out, overrides, trust_remote_code, as_json, quiet):
+    """Run the ganinv commands the benchmark RECIPE lists; write bench.json and a markdown table (printed, or the
+    summary as JSON with --json)."""
     try:
         values = parse_key_values(overrides)
     except click.BadParameter as exc:
@@ -271,9 +280,8 @@ def bench(recipe, out, overrides, trust_remote_code):
     out = Path(out) if out else Path("runs") / loaded.path.stem
     check_writable(out, folder=True)
     try:
-        summary = run_bench(loaded, out, values, trust_remote_code=trust_remote_code)
+        summary = run_bench(loaded, out, values, trust_remote_code=trust_remote_code, quiet=quiet)
     except StageFailed as exc:  # the stage printed its `Error:` line; one is enough
         click.echo(f"[bench] {exc}", err=True)
         sys.exit(exc.exit_code)
-    click.echo(summary["report"], nl=False)
-    click.echo(f"\nwrote {out / 'bench.json'} and {out / 'bench.md'}")
+    echo_result(summary, as_json, f"{summary['report']}\nwrote {out / 'bench.json'} and {out / 'bench.md'}")

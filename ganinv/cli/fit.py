@@ -1,8 +1,7 @@
-"""`ganinv fit`: train data-free encoders for a generator (SPEC section 2); see ganinv.fit."""
+"""`ganinv fit`: train data-free encoders for a generator (docs/algorithms.md §2); see ganinv.fit."""
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from pathlib import Path
@@ -11,7 +10,8 @@ import click
 from click.core import ParameterSource
 
 from ganinv.outputs import check_writable
-from ganinv.cli.options import device_option, generator_options, parse_key_values, seed_option
+from ganinv.cli.options import (deprecated_alias, device_option, echo_result, generator_options, json_option,
+                                out_option, parse_key_values, progress_lines, quiet_option, root_option, seed_option)
 from ganinv.augment import AugmentConfig
 from ganinv.config_checks import click_type, known_options, saved_options
 from ganinv.dreaming import DreamingConfig
@@ -24,11 +24,12 @@ from ganinv.runs import Run
 # --augment sets [augment] probability
 FIT_FLAGS = {"generator", "arch", "trust_remote_code", "steps", "batch_size", "lr", "prior_scale", "width", "hidden", "iterations",
              "eval_every", "checkpoint_every", "log_every", "seed", "device", "compile", "amp", "eval_real",
-             "eval_root", "eval_limit"}
+             "eval_limit"}
 DREAMING_FLAGS = {"beta", "sigma_x", "lambda_mi", "lambda_z"}
 DEFAULTS = FitConfig()
 # flags that may be given with --resume (--generator only to name the run's own generator, see ganinv.trust)
-RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub", "trust_remote_code", "generator"}
+RESUMABLE = {"steps", "device", "quiet", "progress_lines", "as_json", "out", "resume", "push_to_hub",
+             "trust_remote_code", "generator"}
 
 
 @click.command("fit")
@@ -48,10 +49,10 @@ RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub", "trust_
               help="Observation noise std on the [-1,1] scale of the reconstruction term.")
 @click.option("--lambda-mi", type=click_type(DreamingConfig, "lambda_mi"),
               default=DEFAULTS.dreaming.lambda_mi, show_default=True,
-              help="Code-recovery weight (SPEC 2.6).")
+              help="Code-recovery weight (docs/algorithms.md §2, step 6).")
 @click.option("--lambda-z", type=click_type(DreamingConfig, "lambda_z"),
               default=DEFAULTS.dreaming.lambda_z, show_default=True,
-              help="Noise-recovery weight (SPEC 2.6).")
+              help="Noise-recovery weight (docs/algorithms.md §2, step 6).")
 @click.option("--prior-scale", type=click_type(FitConfig, "prior_scale"),
               default=DEFAULTS.prior_scale, show_default=True,
               help="Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents.")
@@ -65,8 +66,7 @@ RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub", "trust_
 @click.option("--iterations", type=click_type(FitConfig, "iterations"), default=DEFAULTS.iterations,
               show_default=True, help="Refinement passes after the single pass: the encoder sees its own "
                                       "reconstruction and corrects the latent (0: single pass); see ganinv.iterative.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run folder (default: runs/<generator>-<timestamp>).")
+@out_option("Run folder to write (default: runs/<generator>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @click.option("--eval-every", type=click_type(FitConfig, "eval_every"), default=DEFAULTS.eval_every, show_default=True,
               help="Steps between evaluations and grids.")
@@ -77,7 +77,7 @@ RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub", "trust_
               help="Steps between metrics records.")
 @click.option("--eval-real", default=None,
               help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.")
-@click.option("--eval-root", type=click.Path(file_okay=False), default=None, help="Dataset root for --eval-real.")
+@root_option
 @click.option("--eval-limit", type=click_type(FitConfig, "eval_limit"), default=DEFAULTS.eval_limit, show_default=True,
               help="First N real test images.")
 @seed_option
@@ -87,7 +87,11 @@ RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub", "trust_
               help="bf16 autocast on CUDA (no effect on CPU).")
 @click.option("--push-to-hub", "push_to_hub", default=None, metavar="REPO",
               help="Publish the final inverter artifact to this Hugging Face Hub repo.")
-@click.option("--quiet", is_flag=True, help="Plain log lines instead of a progress bar.")
+@quiet_option
+@click.option("--progress-lines", is_flag=True, default=False,
+              help="Progress as a plain line on stderr every --log-every steps instead of a bar (for log files).")
+@json_option
+@deprecated_alias("--eval-root", "--root", "root", type=click.Path(file_okay=False))
 @click.pass_context
 def fit(ctx: click.Context, **params) -> None:
     """Fit data-free encoders q(z|x) (and q(d,c|x)) to a generator, from its own samples only."""
@@ -100,7 +104,7 @@ def fit(ctx: click.Context, **params) -> None:
         if changed:
             flags = ", ".join("--" + name.replace("_", "-") for name in changed)
             raise RunError(f"--resume continues a run with its saved options; drop {flags} (only --steps, --device, "
-                           "--quiet, --push-to-hub and --trust-remote-code may be given)")
+                           "--quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may be given)")
         saved = saved_options(Run(params["out"]), "fit")
         if "generator" in given and params["generator"] != saved.get("generator"):
             raise RunError(f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
@@ -117,6 +121,8 @@ def fit(ctx: click.Context, **params) -> None:
         dreaming = known_options(DreamingConfig, values.pop("dreaming", {}), "[dreaming]")
         augment = known_options(AugmentConfig, values.pop("augment", {}), "[augment]")
         values.update({name: params[name] for name in given & FIT_FLAGS})
+        if "root" in given:
+            values["eval_root"] = params["root"]
         dreaming.update({name: params[name] for name in given & DREAMING_FLAGS})
         if "augment" in given:
             augment["probability"] = params["augment"]
@@ -125,13 +131,15 @@ def fit(ctx: click.Context, **params) -> None:
         values = {"generator": params["generator"], **values, "dreaming": dreaming, "augment": augment}
     config = FitConfig.from_dict(values)
     out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
-    result = run_fit(config, out, resume=params["resume"], quiet=params["quiet"], generator_origin=origin)
+    with progress_lines(params["progress_lines"] and not params["quiet"]):
+        result = run_fit(config, out, resume=params["resume"], quiet=params["quiet"] or params["progress_lines"],
+                         generator_origin=origin)
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         return
     if params["push_to_hub"]:
         push_folder(result.run_dir / "inverter", params["push_to_hub"])
-    click.echo(json.dumps({"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"),
-                           **result.evaluation}, indent=2))
+    echo_result({"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"), **result.evaluation},
+                params["as_json"])
 
 
 def default_out(source: str) -> Path:

@@ -1,7 +1,7 @@
 """`ganinv inspect`: what a generator source resolves to, and what its samples look like numerically.
 
-    ganinv inspect hub:owner/name            # spec, architecture and options, parameters, probe statistics
-    ganinv inspect FILE.pth --arch dcgan --json
+    ganinv inspect -g hub:owner/name         # spec, architecture and options, parameters, probe statistics
+    ganinv inspect FILE.pth --arch dcgan --json   # the one positional argument is the generator too
     ganinv inspect --list                    # registered architectures and built-in generators
 """
 
@@ -14,7 +14,8 @@ import click
 import torch
 
 from ganinv import architectures
-from ganinv.cli.options import device_option, generator_options, parse_key_values, resolve_device, seed_option
+from ganinv.cli.options import (device_option, generator_options, json_option, parse_key_values, resolve_device,
+                                seed_option)
 from ganinv.generator import Generator
 from ganinv.sources import builtin_names, load_generator
 
@@ -25,13 +26,18 @@ from ganinv.sources import builtin_names, load_generator
 @click.option("--list", "list_all", is_flag=True, help="List the registered architectures and built-in generators.")
 @click.option("-n", "--num", "n", type=click.IntRange(min=2), default=64, show_default=True,
               help="Probe batch size for the output statistics.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+@json_option
 @seed_option
 @device_option
 def inspect_cmd(source: Optional[str], generator: str, arch: Optional[str], options: tuple[str, ...],
                 trust_remote_code: bool, list_all: bool, n: int, as_json: bool, seed: int,
                 device: Optional[str]) -> None:
-    """Show the resolved spec, architecture, parameter count and probe-batch statistics of SOURCE."""
+    """Show the resolved spec, architecture, parameter count and probe-batch statistics of a generator.
+
+    The generator is -g/--generator, or SOURCE, the one positional argument, for short (not both)."""
+    if source is not None and click.get_current_context().get_parameter_source("generator") is \
+            click.core.ParameterSource.COMMANDLINE and source != generator:
+        raise click.UsageError(f"got the generator twice, {source!r} and -g {generator!r}; give it once")
     if list_all:
         report = {"architectures": {name: architectures.get(name).summary for name in architectures.names()},
                   "builtins": [f"builtin:{name}" for name in builtin_names()]}
@@ -40,7 +46,7 @@ def inspect_cmd(source: Optional[str], generator: str, arch: Optional[str], opti
         g = load_generator(source, arch=arch, options=parse_key_values(options), device=resolve_device(device),
                            trust_remote_code=trust_remote_code)
         report = describe(g, n, seed)
-    click.echo(json.dumps(report, indent=2) if as_json else as_text(report))
+    click.echo(json.dumps(report, indent=2) if as_json else as_text(report))  # a broken generator's NaN shows
 
 
 def describe(g: Generator, n: int, seed: int) -> dict[str, Any]:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import click
 
-from ganinv.cli.options import artifact_generator_options, device_option, image_options, resolve_device
+from ganinv.cli.options import (artifact_generator_options, device_option, echo_result, image_options, json_option,
+                                out_option, resolve_device, warn)
 from ganinv.errors import GaninvError
 from ganinv.outputs import check_writable
 
@@ -17,20 +18,25 @@ from ganinv.outputs import check_writable
               help="A fit's run folder, an inverter artifact folder, or a Hub repo id (hub:owner/name).")
 @artifact_generator_options
 @image_options(required=True)
-@click.option("--out", type=click.Path(file_okay=False), required=True, help="Folder for the results.")
+@out_option("Folder to write: latents, reconstructions, grid.png and metrics.json.", folder=True)
 @click.option("--refine", "refine_steps", type=click.IntRange(min=0), default=0, show_default=True,
               help="Steps of per-image latent optimisation after the encoder (hybrid inversion).")
 @click.option("--refine-lr", type=float, default=0.1, show_default=True, help="Adam learning rate of --refine.")
 @click.option("--start", type=click.Choice(["encoder", "zero"]), default="encoder", show_default=True,
               help="Where --refine starts: the encoder's answer, or z = 0 (optimisation-only inversion).")
+@click.option("--iterations", type=click.IntRange(min=0), default=None,
+              help="Refinement passes of an iterative encoder [default: as many as it was fitted with; 0: the single "
+                   "pass].")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images per batch.")
 @device_option
-def invert(inverter_source, images, root, split, limit, input_range, out, refine_steps, refine_lr, start, batch_size,
-           device, generator, trust_remote_code) -> None:
-    """Invert IMAGES (a folder, image files, .npz/.safetensors, or mnist/fashion-mnist with --root)."""
+@json_option
+def invert(inverter_source, images, root, split, limit, input_range, out, refine_steps, refine_lr, start, iterations,
+           batch_size, device, as_json, generator, trust_remote_code) -> None:
+    """Invert IMAGES (a folder, image files, .npz/.safetensors, or mnist/fashion-mnist with --root); prints the
+    reconstruction errors."""
     from safetensors.torch import save_file
 
-    from ganinv.atomic import atomic_path, json_text, write_json
+    from ganinv.atomic import atomic_path, write_json
     from ganinv.data import fit_to_shape, load_images
     from ganinv.images import save_side_by_side
     from ganinv.invert import invert as run_invert
@@ -48,9 +54,9 @@ def invert(inverter_source, images, root, split, limit, input_range, out, refine
         raise GaninvError(f"{images} holds no images; give at least one image to invert")
     x, warning = fit_to_shape(data.images, inverter.spec.image_shape)
     if warning:
-        click.echo(f"warning: {warning}", err=True)
+        warn(warning)
     result = run_invert(inverter, x, refine_steps=refine_steps, refine_lr=refine_lr, start=start,
-                        batch_size=batch_size)
+                        batch_size=batch_size, iterations=iterations)
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -67,4 +73,4 @@ def invert(inverter_source, images, root, split, limit, input_range, out, refine
         columns.append(result.reconstructions[:32])
     save_side_by_side(columns, out / "grid.png")
     write_json(out / "metrics.json", result.metrics)
-    click.echo(json_text({"out": str(out), **result.metrics}, indent=2))
+    echo_result({"out": str(out), **result.metrics}, as_json)

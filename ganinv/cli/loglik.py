@@ -1,4 +1,4 @@
-"""`ganinv loglik`: bounds on the log-likelihood of images under a generator (SPEC section 3).
+"""`ganinv loglik`: bounds on the log-likelihood of images under a generator (docs/algorithms.md §3).
 
     ganinv loglik --inverter runs/fit --generated 1000 --k 1,16,256 --out generated.jsonl
     ganinv loglik --inverter runs/fit mnist --root DATA --split test --fit-sigma --out test.jsonl
@@ -15,7 +15,8 @@ import click
 import torch
 
 from ganinv.atomic import atomic_path, json_text
-from ganinv.cli.options import artifact_generator_options, device_option, image_options, resolve_device, seed_option
+from ganinv.cli.options import (artifact_generator_options, device_option, image_options, json_option, out_option,
+                                quiet_option, resolve_device, seed_option, warn)
 from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError
@@ -79,7 +80,7 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
 @click.option("--generated", type=click.IntRange(min=1), default=None,
               help="Score N fresh samples of the inverter's generator instead of IMAGES.")
 @click.option("--k", "k_text", default="1,16,256", show_default=True,
-              help="Sample sizes of the importance-weighted bounds, comma-separated.")
+              help="Importance-sample sizes k of the importance-weighted bounds, comma-separated.")
 @click.option("--sigma-x", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Observation std on the [-1, 1] scale [default: the one the inverter was fitted with, recorded in "
                    f"its artifact; {DreamingConfig.sigma_x}, fit's default, for artifacts that do not record it].")
@@ -87,9 +88,9 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
               help="Pick sigma_x maximising the ELBO on held-out generated samples (recorded in the output).")
 @click.option("--fit-n", type=click.IntRange(min=1), default=512, show_default=True,
               help="Generated samples used by --fit-sigma.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Write one JSON line per image here (.jsonl).")
-@click.option("--json", "as_json", is_flag=True, default=False, help="Print the summary as JSON.")
+@out_option("Also write one JSON line per image to this file (.jsonl).", folder=False, required=False)
+@json_option
+@quiet_option
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
               help="Images encoded together (the Monte Carlo draws depend on it).")
 @click.option("--chunk-size", type=click.IntRange(min=1), default=2048, show_default=True,
@@ -98,8 +99,9 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
 @device_option
 @seed_option
 def loglik(images, root, split, limit, input_range, inverter_source, generated, k_text, sigma_x, fit_sigma_flag,
-           fit_n, out, as_json, batch_size, chunk_size, device, seed, generator, trust_remote_code):
-    """ELBO and importance-weighted bounds on log p(x) per image (SS-AVL Proposition 3, SPEC section 3)."""
+           fit_n, out, as_json, quiet, batch_size, chunk_size, device, seed, generator, trust_remote_code):
+    """ELBO and importance-weighted bounds on log p(x) per image of IMAGES, or of --generated samples (SS-AVL
+    Proposition 3, docs/algorithms.md §3)."""
     ks = parse_ks(k_text)
     if (images is None) == (generated is None):
         raise GaninvError("give either IMAGES (a dataset, folder or file) or --generated N, not both or neither")
@@ -115,7 +117,7 @@ def loglik(images, root, split, limit, input_range, inverter_source, generated, 
         warnings.simplefilter("always")
         batch_size = plan_batch(inverter, ks, batch_size)  # refuses a k whose samples cannot fit in memory
     for warning in caught:
-        click.echo(f"Warning: {warning.message}", err=True)
+        warn(str(warning.message))
     rng = torch.Generator(device=device).manual_seed(seed)
 
     labels, names = None, []
@@ -131,24 +133,25 @@ def loglik(images, root, split, limit, input_range, inverter_source, generated, 
             raise GaninvError(f"{images} holds no images; give at least one image to score")
         x, warning = fit_to_shape(image_set.images, inverter.spec.image_shape)
         if warning:
-            click.echo(f"Warning: {warning}", err=True)
+            warn(warning)
         labels, names = image_set.labels, image_set.names
         images_from = images if images not in ("mnist", "fashion-mnist") else f"{images} {split}"
 
     if fit_sigma_flag:
         sigma_x = fit_sigma(inverter, fit_n, batch_size=batch_size, chunk_size=chunk_size, generator=rng)
         sigma_from = f"fitted: maximises the ELBO on {fit_n} held-out generated samples"
-        click.echo(f"fitted sigma_x = {sigma_x:.4g}", err=True)
+        if not quiet:
+            click.echo(f"fitted sigma_x = {sigma_x:.4g}", err=True)
     elif sigma_x is not None:
         sigma_from = "given"
     elif inverter.sigma_x is not None:
-        sigma_x, sigma_from = inverter.sigma_x, "the inverter's: it was fitted with it"
+        sigma_x, sigma_from = inverter.sigma_x, "inverter"  # the sigma its encoders were fitted with
     else:
-        sigma_x, sigma_from = DreamingConfig.sigma_x, "fit's default: the inverter does not record its own"
+        sigma_x, sigma_from = DreamingConfig.sigma_x, "default"  # fit's default: the artifact records none
 
     started = time.perf_counter()
     result = log_likelihood(inverter, x, ks=ks, sigma_x=sigma_x, batch_size=batch_size, chunk_size=chunk_size,
-                            generator=rng, progress=True)
+                            generator=rng, progress=not quiet)
     seconds = time.perf_counter() - started
 
     if out is not None:

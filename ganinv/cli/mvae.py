@@ -1,4 +1,4 @@
-"""`ganinv mvae fit` and `ganinv mvae features`: mixtures of VAEs (SPEC section 5).
+"""`ganinv mvae fit` and `ganinv mvae features`: mixtures of VAEs (docs/algorithms.md §5).
 
     ganinv mvae fit -g generator.pth --eval-real mnist --root data/mnist --out runs/mvae
     ganinv mvae fit --data mnist --root data/mnist --out runs/mvae-standalone
@@ -15,9 +15,9 @@ import click
 from click.core import ParameterSource
 
 from ganinv.outputs import check_writable
-from ganinv.atomic import json_text
-from ganinv.cli.options import (artifact_generator_options, device_option, generator_options, image_options, parse_key_values, resolve_device,
-                                seed_option)
+from ganinv.cli.options import (artifact_generator_options, device_option, echo_result, generator_options,
+                                image_options, json_option, out_option, parse_key_values, quiet_option,
+                                resolve_device, root_option, seed_option, warn)
 from ganinv.config_checks import click_type
 from ganinv.data import fit_to_shape, load_images
 from ganinv.errors import GaninvError
@@ -29,7 +29,7 @@ MVAE_TYPE = functools.partial(click_type, MVAEConfig)  # the click type of an MV
 
 @click.group("mvae")
 def mvae() -> None:
-    """Mixtures of VAE components with component dropout (MVAE; SPEC section 5)."""
+    """Mixtures of VAE components with component dropout (MVAE; docs/algorithms.md §5)."""
 
 
 @mvae.command("fit")
@@ -37,8 +37,7 @@ def mvae() -> None:
 @click.option("--data", default=None,
               help="Train a standalone MVAE (its own mix-decoder) on these images: mnist, fashion-mnist, a folder "
                    "or file. Without it the MVAE sits atop --generator and learns from its samples only.")
-@click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Folder with the dataset's original files, for --data and --eval-real.")
+@root_option
 @click.option("--split", type=MVAE_TYPE("split"), default=DEFAULTS.split, show_default=True,
               help="Split of --data.")
 @click.option("--limit", type=MVAE_TYPE("limit"), default=None, help="Train on the first N images of --data.")
@@ -68,14 +67,16 @@ def mvae() -> None:
               help="Real images whose reconstruction error is reported (test split); default: --data.")
 @click.option("--eval-limit", type=MVAE_TYPE("eval_limit"), default=DEFAULTS.eval_limit, show_default=True,
               help="Evaluate on the first N of them.")
-@click.option("--out", required=True, type=click.Path(file_okay=False), help="New run folder to write.")
+@out_option("Run folder to write (default: runs/mvae-<data or generator>-<timestamp>).", folder=True,
+            required=False)
 @device_option
 @seed_option
-@click.option("--quiet", is_flag=True, default=False, help="No progress bar.")
+@quiet_option
+@json_option
 def fit(generator, arch, options, trust_remote_code, data, root, split, limit, components, latent_dim, s_dim, width,
         hidden, dropout, per_component_p, beta, lambda_s, steps, batch_size, lr, eval_real, eval_limit, out, device,
-        seed, quiet):
-    """Train an MVAE and select its components; prints the selection and reconstruction errors as JSON."""
+        seed, quiet, as_json):
+    """Train an MVAE and select its components; prints the selection and reconstruction errors."""
     from ganinv.mvae.train import train_mvae
 
     if data is not None and click.get_current_context().get_parameter_source("generator") is ParameterSource.COMMANDLINE:
@@ -86,9 +87,9 @@ def fit(generator, arch, options, trust_remote_code, data, root, split, limit, c
                         dropout=dropout, per_component_p=per_component_p, beta=beta, lambda_s=lambda_s, steps=steps,
                         batch_size=batch_size, lr=lr, eval_real=eval_real, eval_limit=eval_limit, seed=seed,
                         device=device)
-    check_writable(out, folder=True)  # before any compute
+    out = check_writable(out or default_out(data or generator), folder=True)  # before any compute
     result = train_mvae(config, out, quiet=quiet)
-    click.echo(json_text(result.summary, indent=2))
+    echo_result(result.summary, as_json)
 
 
 @mvae.command("features")
@@ -96,12 +97,12 @@ def fit(generator, arch, options, trust_remote_code, data, root, split, limit, c
 @click.option("--mvae", "source", required=True, help="A trained MVAE: a run folder of `ganinv mvae fit` or its mvae/.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
               help="Images encoded per batch.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False),
-              help="Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.")
+@out_option("Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.", folder=False)
 @artifact_generator_options
 @device_option
 def features(images, root, split, limit, input_range, source, batch_size, out, device, generator, trust_remote_code):
-    """Every component's mu_i side by side, one row per image (SPEC section 4), with its label and name."""
+    """Every component's mu_i side by side, one row per image of IMAGES, with its label and name (docs/algorithms.md
+    §4)."""
     from ganinv.features import inverter_features, save_features
     from ganinv.mvae.model import MVAE
 
@@ -110,8 +111,16 @@ def features(images, root, split, limit, input_range, source, batch_size, out, d
     image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     x, warning = fit_to_shape(image_set.images, model.image_shape)
     if warning:
-        click.echo(f"Warning: {warning}", err=True)
+        warn(warning)
     result = inverter_features(model, dataclasses.replace(image_set, images=x), batch_size=batch_size)
     result.meta = {"images": images, "split": split, "limit": limit, "mvae": source}
     path = save_features(result, Path(out))
     click.echo(f"wrote {path}: {len(result)} rows x {result.features.shape[1]} features")
+
+
+def default_out(source: str) -> Path:
+    """runs/mvae-<name of the data or generator>-<timestamp>, like `ganinv fit`'s runs."""
+    from ganinv.cli.fit import default_out as fit_out
+
+    path = fit_out(source)
+    return path.with_name("mvae-" + path.name)

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from typing import Any, Optional
+import logging
+from typing import Any, Iterator, Optional
 
 import click
 
 from ganinv.errors import GaninvError
 
 DEFAULT_GENERATOR = "builtin:mnist"
+
+# One flag, one meaning, one help text: the options below are made only by this module's decorators
+# (the conventions are listed in the README, "Command-line conventions").
+GENERATOR_HELP = ("Generator source: builtin:NAME, hub:owner/name[@rev], a folder, a weights file, a .pt2/TorchScript "
+                  "archive, or module:callable.")
+ROOT_HELP = "Folder with the original files of a dataset source (mnist, fashion-mnist); nothing is downloaded."
+DEVICE_HELP = "torch device: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)."
+SEED_HELP = "Random seed."
+QUIET_HELP = "No progress bar and no progress lines on stderr (warnings and errors still show)."
+JSON_HELP = "Print the results as JSON on stdout instead of text."
+
+
+class SharedOption(click.Option):
+    """An option made by one of the shared decorators of this module (--generator, --root, --device, --seed,
+    --quiet, --json, --out), so that one flag means one thing in every command."""
 
 
 def parse_key_values(values: tuple[str, ...]) -> dict[str, Any]:
@@ -32,8 +49,13 @@ def generator_options(func):
     """
 
     @functools.wraps(func)
-    def command(*args, nz, latent_shape, image_shape, output_range, prior, spec_file, **kwargs):
+    def command(*args, nz, latent_shape, image_shape, output_range, prior, spec_file, model_class, model_kwargs,
+                **kwargs):
         extra = [f"spec={spec_file}"] if spec_file else []
+        if model_kwargs is not None and model_class is None:
+            raise click.BadParameter("--model-kwargs goes with --model-class", param_hint="--model-kwargs")
+        if model_class is not None:  # weights in the user's own class (ganinv.model_class)
+            extra += [f"model_class={model_class}"] + ([f"model_kwargs={model_kwargs}"] if model_kwargs else [])
         for field, value in (("nz", nz), ("native_latent_shape", latent_shape), ("image_shape", image_shape),
                              ("native_output_range", output_range)):
             if value is not None:
@@ -46,9 +68,14 @@ def generator_options(func):
         if extra:  # commands that ask click whether --option was given see that it was
             kwargs["options"] = tuple(extra) + tuple(kwargs.get("options") or ())
             click.get_current_context().set_parameter_source("options", click.core.ParameterSource.COMMANDLINE)
-        return func(*args, **kwargs)
+        return as_typed(model_class, func, *args, **kwargs)
 
     for decorate in (
+        click.option("--model-kwargs", default=None, metavar="JSON",
+                     help="Keyword arguments of --model-class, as a JSON object, e.g. '{\"nz\": 100}'."),
+        click.option("--model-class", default=None, metavar="MODULE:CLASS",
+                     help="The generator's own class (e.g. mypkg.models:Generator): the weights file is loaded "
+                          "into it strictly and the spec read by running it. Runs that code."),
         click.option("--spec", "spec_file", type=click.Path(dir_okay=False), default=None,
                      help="JSON file of spec fields (nz, image_shape, native_prior, ...); the other spec flags win."),
         click.option("--prior", type=str, default=None, metavar="normal|uniform[:LO,HI]",
@@ -66,12 +93,21 @@ def generator_options(func):
                      help="Architecture for weights that do not name one (see `ganinv inspect --list`)."),
         click.option("--trust-remote-code", is_flag=True, default=False,
                      help="Allow loading full pickles (can run code). Never needed for safetensors."),
-        click.option("--generator", "-g", "generator", default=DEFAULT_GENERATOR, show_default=True,
-                     help="Generator source: builtin:NAME, hub:owner/name[@rev], a folder, a weights "
-                          "file, a .pt2/TorchScript archive, or module:callable."),
+        click.option("--generator", "-g", "generator", cls=SharedOption, default=DEFAULT_GENERATOR,
+                     show_default=True, help=GENERATOR_HELP),
     ):
         command = decorate(command)
     return command
+
+
+def as_typed(model_class: Optional[str], func, *args, **kwargs):
+    """Run a command with `--model-class` named by the user (ganinv.model_class.typed_by_user)."""
+    if model_class is None:
+        return func(*args, **kwargs)
+    from ganinv.model_class import typed_by_user
+
+    with typed_by_user(model_class):
+        return func(*args, **kwargs)
 
 
 def _check_device(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
@@ -82,13 +118,11 @@ def _check_device(ctx: click.Context, param: click.Parameter, value: Optional[st
 
 
 def device_option(func):
-    return click.option("--device", default=None, callback=_check_device,
-                        help="torch device: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)."
-                        )(func)
+    return click.option("--device", cls=SharedOption, default=None, callback=_check_device, help=DEVICE_HELP)(func)
 
 
 def seed_option(func):
-    return click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")(func)
+    return click.option("--seed", cls=SharedOption, type=int, default=0, show_default=True, help=SEED_HELP)(func)
 
 
 def available_devices() -> list[str]:
@@ -155,8 +189,7 @@ def image_options(required: bool):
                             help="Use only the first N images.")(func)
         func = click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True,
                             help="Split of a dataset source (mnist, fashion-mnist).")(func)
-        func = click.option("--root", type=click.Path(file_okay=False), default=None,
-                            help="Folder with the dataset's original files (nothing is downloaded).")(func)
+        func = root_option(func)
         return click.argument("images", required=required)(func)
 
     return decorate
@@ -167,11 +200,116 @@ def artifact_generator_options(func):
 
     An artifact names its generator, but a file may not choose code to run (ganinv.trust): when
     that generator is a `module:callable` or a program, the user names it with --generator, or
-    trusts the artifact with --trust-remote-code for this command.
+    trusts the artifact with --trust-remote-code for this command; a generator the artifact
+    records with a `--model-class`, when the user names that class again with --model-class.
     """
+
+    inner = func
+
+    @functools.wraps(inner)
+    def command(*args, model_class, **kwargs):  # the user names the class an artifact's generator reference records
+        return as_typed(model_class, inner, *args, **kwargs)
+
+    func = click.option("--model-class", default=None, metavar="MODULE:CLASS",
+                        help="Let the artifact's generator be built with this class, which its generator reference "
+                             "records (--model-class when it was fitted).")(command)
     func = click.option("--trust-remote-code", is_flag=True, default=False,
                         help="Let the artifact's own generator reference be code (a module:callable, a program, "
                              "a full pickle). Only for artifacts you trust; never remembered.")(func)
-    return click.option("--generator", "-g", "generator", default=None,
-                        help="Use this generator source instead of the one the artifact names (it must have the "
-                             "same spec); the way to use an artifact whose generator is code.")(func)
+    return click.option("--generator", "-g", "generator", cls=SharedOption, default=None,
+                        help=GENERATOR_HELP + " Default: the one the artifact names; another must have the same "
+                             "spec (the way to use an artifact whose generator is code).")(func)
+
+
+def root_option(func):
+    return click.option("--root", cls=SharedOption, type=click.Path(file_okay=False), default=None,
+                        help=ROOT_HELP)(func)
+
+
+def quiet_option(func):
+    return click.option("--quiet", cls=SharedOption, is_flag=True, default=False, help=QUIET_HELP)(func)
+
+
+def json_option(func):
+    return click.option("--json", "as_json", cls=SharedOption, is_flag=True, default=False, help=JSON_HELP)(func)
+
+
+def out_option(help: str, *, folder: bool, required: bool = True):
+    """--out, what the command writes. Required where that file or folder is the command's product; optional
+    (its `help` says the default) for a run, whose folder has a natural name, or for an extra copy of stdout."""
+    kind = click.Path(file_okay=False) if folder else click.Path(dir_okay=False)
+    return click.option("--out", cls=SharedOption, type=kind, required=required, default=None, help=help)
+
+
+def deprecated_alias(old: str, new: str, dest: str, **attrs):
+    """`old`, a hidden former spelling of the option `new` (parameter `dest`): it still works, with one
+    `Warning:` line; giving both with different values is refused."""
+    hidden = "deprecated_" + old.lstrip("-").replace("-", "_")
+
+    def decorate(func):
+        @functools.wraps(func)
+        def command(*args, **kwargs):
+            value = kwargs.pop(hidden)
+            if value is not None:
+                ctx = click.get_current_context()
+                if ctx.get_parameter_source(dest) is click.core.ParameterSource.COMMANDLINE and kwargs[dest] != value:
+                    raise click.UsageError(f"{old} is the old spelling of {new}; give {new} only")
+                warn(f"{old} is deprecated; use {new} (same meaning)")
+                kwargs[dest] = value
+                ctx.set_parameter_source(dest, click.core.ParameterSource.COMMANDLINE)
+            return func(*args, **kwargs)
+
+        return click.option(old, hidden, hidden=True, default=None, help=f"Deprecated spelling of {new}.",
+                            **attrs)(command)
+
+    return decorate
+
+
+def warn(message: str) -> None:
+    """A warning of the CLI's own: one `Warning: ...` line on stderr (the library's warnings and log records
+    reach the same form through ganinv.cli.main)."""
+    click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
+
+
+def echo_result(result: dict[str, Any], as_json: bool, text: Optional[str] = None) -> None:
+    """A command's result on stdout: JSON with --json, else `text`, or one `key  value` line per entry."""
+    from ganinv.atomic import json_text
+
+    if as_json:
+        click.echo(json_text(result, indent=2))
+    else:
+        click.echo(text if text is not None else as_lines(result))
+
+
+def as_lines(result: dict[str, Any]) -> str:
+    """{"a": {"b": 0.5}, "c": [1, 2]} -> "a.b  0.5" and "c    1,2", keys aligned."""
+    rows: list[tuple[str, str]] = []
+
+    def add(prefix: str, value: Any) -> None:
+        if isinstance(value, dict) and value:
+            for key, item in value.items():
+                add(f"{prefix}.{key}" if prefix else str(key), item)
+        elif isinstance(value, float):
+            rows.append((prefix, f"{value:.6g}"))
+        elif isinstance(value, (list, tuple)):
+            rows.append((prefix, ",".join(map(str, value))))
+        else:
+            rows.append((prefix, str(value)))
+
+    add("", result)
+    width = max((len(key) for key, _ in rows), default=0)
+    return "\n".join(f"{key:<{width}}  {value}" for key, value in rows)
+
+
+@contextlib.contextmanager
+def progress_lines(enabled: bool) -> Iterator[None]:
+    """While `enabled`, show the library's progress lines (INFO records of the `ganinv.progress` logger, which a
+    run writes in place of its bar when quiet) on stderr."""
+    logger = logging.getLogger("ganinv.progress")
+    level = logger.level
+    if enabled:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)

@@ -13,7 +13,8 @@ import torch
 from safetensors.torch import save_file
 
 from ganinv.atomic import atomic_path
-from ganinv.cli.options import device_option, generator_options, parse_key_values, resolve_device, seed_option
+from ganinv.cli.options import (device_option, generator_options, out_option, parse_key_values, resolve_device,
+                                seed_option)
 from ganinv.errors import SpecMismatchError
 from ganinv.images import save_grid
 from ganinv.outputs import check_image_count, check_writable
@@ -24,7 +25,7 @@ from ganinv.sources import load_generator
 @generator_options
 @click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True,
               help="Number of samples.")
-@click.option("--out", type=click.Path(dir_okay=False), required=True, help="PNG file for the image grid.")
+@out_option("PNG file to write: the grid of samples.", folder=False)
 @click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per grid row (default: sqrt(n)).")
 @click.option("--latents-out", type=click.Path(dir_okay=False), default=None,
               help="Also save the latents (z, c, d) and images (in [-1, 1]) as safetensors.")

@@ -1,8 +1,7 @@
-"""`ganinv train`: train a generator with codes on data, the full SS-AVL (SPEC section 6); see ganinv.train."""
+"""`ganinv train`: train a generator with codes on data, the full SS-AVL (docs/algorithms.md §6); see ganinv.train."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -11,14 +10,15 @@ from click.core import ParameterSource
 
 from ganinv.outputs import check_writable
 from ganinv.cli.fit import push_folder
-from ganinv.cli.options import device_option, seed_option
+from ganinv.cli.options import (device_option, echo_result, json_option, out_option, progress_lines, quiet_option,
+                                root_option, seed_option)
 from ganinv.config_checks import click_type, saved_options
 from ganinv.errors import RunError
 from ganinv.runs import Run
 from ganinv.train import TrainConfig
 
 TRAIN_FLAGS = {"data", "root", "steps", "batch_size", "n_critic", "lr", "seed", "device"}  # TrainConfig fields
-RESUMABLE = {"steps", "device", "quiet", "out", "resume", "push_to_hub"}  # flags that may change on --resume
+RESUMABLE = {"steps", "device", "quiet", "progress_lines", "as_json", "out", "resume", "push_to_hub"}  # flags that may change on --resume
 DEFAULTS = TrainConfig()
 
 
@@ -26,8 +26,7 @@ DEFAULTS = TrainConfig()
 @click.option("--data", default="mnist", show_default=True,
               help="Training images: mnist, fashion-mnist (with --root), an image folder, "
                    "or an .npz/.safetensors file.")
-@click.option("--root", type=click.Path(file_okay=False), default=None,
-              help="Folder with the original IDX files of mnist / fashion-mnist (nothing is downloaded).")
+@root_option
 @click.option("--recipe", type=click.Path(dir_okay=False), default=None,
               help="TOML file of training options (TrainConfig fields, [dreaming] table); flags override it.")
 @click.option("--steps", type=click_type(TrainConfig, "steps"), default=DEFAULTS.steps, show_default=True,
@@ -38,14 +37,16 @@ DEFAULTS = TrainConfig()
               help="Critic steps per generator step.")
 @click.option("--lr", type=click_type(TrainConfig, "lr"), default=DEFAULTS.lr, show_default=True,
               help="Adam learning rate of the generator and critic.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Run folder (default: runs/train-<data>-<timestamp>).")
+@out_option("Run folder to write (default: runs/train-<data>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @seed_option
 @device_option
 @click.option("--push-to-hub", "push_to_hub", default=None, metavar="REPO",
               help="Publish the generator (REPO) and the inverter (REPO-inverter) to the Hugging Face Hub.")
-@click.option("--quiet", is_flag=True, help="Plain log lines instead of a progress bar.")
+@quiet_option
+@click.option("--progress-lines", is_flag=True, default=False,
+              help="Progress as a plain line on stderr every log_every steps instead of a bar (for log files).")
+@json_option
 @click.pass_context
 def train(ctx: click.Context, **params) -> None:
     """Train a generator G(z, c, d) with a WGAN-GP critic, the MI step and the dreaming step (SS-AVL Algorithm 1)."""
@@ -60,7 +61,8 @@ def train(ctx: click.Context, **params) -> None:
         flags = ["--" + name.replace("_", "-") for name in sorted(given - RESUMABLE)]
         if flags:
             raise RunError(f"--resume continues a run with its saved options; drop {', '.join(flags)} "
-                           "(only --steps and --device may change)")
+                           "(only --steps and --device may change; --quiet, --progress-lines, --json and "
+                           "--push-to-hub may be given)")
         saved = saved_options(Run(params["out"]), "train")
         values = {**saved, **{name: params[name] for name in given & {"steps", "device"}}}
     else:
@@ -77,10 +79,11 @@ def train(ctx: click.Context, **params) -> None:
                            "give owner/name") from None
     out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_writable(out, folder=True)  # before any compute
-    result = run_train(config, out, resume=params["resume"], quiet=params["quiet"])
+    with progress_lines(params["progress_lines"] and not params["quiet"]):
+        result = run_train(config, out, resume=params["resume"], quiet=params["quiet"] or params["progress_lines"])
     if params["push_to_hub"]:
         repo = params["push_to_hub"].removeprefix("hub:")
         push_folder(result.run_dir / "generator", repo)
         push_folder(result.run_dir / "inverter", f"{repo}-inverter")
-    click.echo(json.dumps({"run": str(result.run_dir), "generator": str(result.run_dir / "generator"),
-                           "inverter": str(result.run_dir / "inverter"), **result.evaluation}, indent=2))
+    echo_result({"run": str(result.run_dir), "generator": str(result.run_dir / "generator"),
+                 "inverter": str(result.run_dir / "inverter"), **result.evaluation}, params["as_json"])

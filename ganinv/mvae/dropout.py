@@ -1,4 +1,4 @@
-"""Component dropout: the masks `m` that switch MVAE components on and off (SPEC section 5, step 3).
+"""Component dropout: the masks `m` that switch MVAE components on and off (docs/algorithms.md §5, step 3).
 
 - `gs` (MVAE-GS, Eqs. 21-23): `m_i = sigmoid((log(1-p) - log p + g1 - g2) / T)`, `g1, g2 ~ Gumbel(0, 1)`
   (**fix**: Eq. 22 prints `log(1-p)` in both terms); penalty `-H(p)`.

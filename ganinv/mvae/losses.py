@@ -1,6 +1,6 @@
-"""The MVAE-only loss terms (SPEC section 5, step 6; MVAE Eqs. 15, 28, 29).
+"""The MVAE-only loss terms (docs/algorithms.md §5, step 6; MVAE Eqs. 15, 28, 29).
 
-The Gaussian KL of each component is `ganinv.losses.kl_normal_to_standard` (SPEC section 2,
+The Gaussian KL of each component is `ganinv.losses.kl_normal_to_standard` (docs/algorithms.md §2,
 the **fix** of MVAE Eq. 27). Each function returns a scalar averaged over the batch.
 """
 

@@ -1,7 +1,7 @@
-"""MVAE: a mixture of K VAE components feeding one mix-decoder (SPEC section 5; MVAE Secs. III-IV, Fig. 1).
+"""MVAE: a mixture of K VAE components feeding one mix-decoder (docs/algorithms.md §5; MVAE Secs. III-IV, Fig. 1).
 
 Component `i` is an encoder `E_i(x) -> (mu_i, logvar_i, a_i)` and a one-layer sub-decoder `t_i`.
-A forward pass (SPEC section 5, steps 1-5):
+A forward pass (docs/algorithms.md §5, steps 1-5):
     z_i = mu_i + sigma_i * eps                       (Eq. 25)
     w ~ Dir(a_1..a_K), implicit reparameterisation   (Eq. 26)
     m = component dropout mask (ganinv.mvae.dropout)
@@ -87,7 +87,7 @@ class MixturePosterior:
     a: Tensor  # (B, K) Dirichlet concentrations
 
     def features(self) -> Tensor:
-        """SPEC section 4: every component's mu_i side by side, (B, K * L)."""
+        """docs/algorithms.md §4: every component's mu_i side by side, (B, K * L)."""
         return self.mu.flatten(1)
 
     def mean_weights(self) -> Tensor:
@@ -97,7 +97,7 @@ class MixturePosterior:
 
 @dataclass
 class MixtureSample:
-    """One stochastic pass (SPEC section 5, steps 1-5)."""
+    """One stochastic pass (docs/algorithms.md §5, steps 1-5)."""
 
     posterior: MixturePosterior
     z: Tensor  # (B, K, L) reparameterised latents
@@ -177,7 +177,7 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         return self.generator.decode(split_latent(s, self.spec))
 
     def forward(self, x: Tensor) -> MixtureSample:
-        """SPEC section 5, steps 1-5, with fresh noise for z, w and m."""
+        """docs/algorithms.md §5, steps 1-5, with fresh noise for z, w and m."""
         posterior = self.encode(x)
         z = reparameterize(posterior.mu, posterior.logvar)  # (B, K, L)
         w = torch.distributions.Dirichlet(posterior.a.float()).rsample()  # (B, K)
@@ -198,7 +198,7 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
 
     @torch.no_grad()
     def select_components(self, n_draws: int = 1000, generator: Optional[torch.Generator] = None) -> dict[str, Any]:
-        """SPEC section 5, step 7: a component is kept when its mask is above the threshold of its dropout kind
+        """docs/algorithms.md §5, step 7: a component is kept when its mask is above the threshold of its dropout kind
         in most of `n_draws` draws (at least one is kept). `selected_k` is the mean number above the threshold
         per draw, the paper's "Selected K" (MVAE Table VI)."""
         rates = self.dropout.keep_rates(n_draws, generator).to(self.kept.device)  # (K,)

@@ -1,7 +1,7 @@
-"""`ganinv mvae fit`: train an MVAE (SPEC section 5; MVAE Algorithm 1), atop a generator or standalone.
+"""`ganinv mvae fit`: train an MVAE (docs/algorithms.md §5; MVAE Algorithm 1), atop a generator or standalone.
 
 - Atop a generator (`generator` set): MixDec is the frozen `G`, `s` a vector of its flat latent
-  `(z, c, d)`; trained data-free on `x' = G(u~)`, `u~` from the priors, exactly as SPEC section 5,
+  `(z, c, d)`; trained data-free on `x' = G(u~)`, `u~` from the priors, exactly as docs/algorithms.md §5,
   with the optional **beyond** term `lambda_s * ||s - u~||^2` (the true latent of a dream is known).
 - Standalone (`data` set): a convolutional MixDec of its own, trained on real images.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -62,7 +63,7 @@ class MVAEConfig:
     per_component_p: bool = False  # one dropout rate p_i per component (beyond) instead of one tied p
     p_init: float = checked(0.1, min=0, max=1, min_open=True, max_open=True)  # initial dropout rate
     temperature: float = checked(0.1, min=0, min_open=True)  # T of the Gumbel-softmax masks (MVAE Sec. III-D)
-    # the loss (SPEC section 5, step 6)
+    # the loss (docs/algorithms.md §5, step 6)
     beta: float = checked(1.0, flag="--beta", min=0)  # weight of dHSIC(z_1..z_K) (MVAE Sec. V)
     lambda_s: float = checked(0.0, flag="--lambda-s", min=0)  # atop a generator: weight of ||s - u~||^2 (beyond)
     # optimisation
@@ -97,7 +98,7 @@ class MVAELosses:
 
 def mvae_loss(model: MVAE, x: Tensor, sample: MixtureSample, config: MVAEConfig,
               true_latent: Optional[Tensor] = None) -> MVAELosses:
-    """SPEC section 5, step 6 (MVAE Eqs. 18, 24); `true_latent` (B, S) is u~ of a dreamed batch, for lambda_s."""
+    """docs/algorithms.md §5, step 6 (MVAE Eqs. 18, 24); `true_latent` (B, S) is u~ of a dreamed batch, for lambda_s."""
     posterior = sample.posterior
     rec = reconstruction_loss(x, sample.x_hat)
     kl_z = torch.stack([losses.kl_normal_to_standard(posterior.mu[:, i], posterior.logvar[:, i])
@@ -205,7 +206,7 @@ def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
     images = load_images(source, root=config.root, split="test", limit=config.eval_limit).images
     images, warning = fit_to_shape(images, model.image_shape)
     if warning:
-        print(f"Warning: {warning}", file=sys.stderr)
+        warnings.warn(warning)
     return images
 
 

@@ -1,0 +1,282 @@
+"""`--model-class mypkg.models:Generator`: a checkpoint loaded into the generator class of its own training code.
+
+Most people who have a generator checkpoint also have the class that trained it. ganinv
+imports that class, builds it with `--model-kwargs '{"nz": 100}'`, loads the weights into it
+strictly, and reads the spec by running it:
+
+- nz: `--nz`, else an `nz` / `latent_dim` / `z_dim` model kwarg, else the input size of the
+  first layer (a Linear's in_features, a convolution's in_channels; a label embedding skipped);
+- latent shape: `(nz,)`, else `(nz, 1, 1)`, whichever the module runs on (`--latent-shape` wins);
+- image shape: the output of a probe batch; a flat output (N, C*H*W) is read as 1 or 3 square
+  channels, as an announced assumption (`--image-shape` wins);
+- output range: [-1, 1] when some probe pixel is negative, [0, 1] when none is; values outside
+  [-1, 1] are refused unless `--output-range` says what they are;
+- labels: a forward that takes a second argument gets integer labels `d.argmax(1)` (codes are
+  then not differentiable), and needs `--option n_classes=K`.
+
+The class is code, chosen by whoever names it: the user who types `--model-class` runs it, but
+a class recorded in a file (an inverter's generator reference, a recipe) runs only when the
+user names it again or passes --trust-remote-code for this command (ganinv.trust). The
+weights are data: safetensors, or pickles through `ganinv.sources.read_pickle`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import inspect
+import json
+import os
+import sys
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any, Iterator, Mapping, Optional
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from ganinv import architectures, trust
+from ganinv.architectures import decision, warn_assumptions
+from ganinv.errors import SourceError
+from ganinv.generator import Generator
+
+OPTIONS = ("model_class", "model_kwargs", "n_classes")  # what a --model-class load reads from the options
+NZ_KWARGS = ("nz", "latent_dim", "z_dim", "noise_dim", "dim_z", "latent_size")  # model kwargs that are the noise size
+N_PROBE = 64
+
+_typed: ContextVar[frozenset] = ContextVar("ganinv_typed_model_classes", default=frozenset())
+
+
+@contextlib.contextmanager
+def typed_by_user(class_path: Optional[str]) -> Iterator[None]:
+    """Run the enclosed command with `class_path` named by the user (typed `--model-class`), so that an artifact
+    recording that class may build it. Inside commands run on a file's behalf (a benchmark stage), nothing is."""
+    file_origin, _ = trust.resolve(None, False)
+    if not class_path or file_origin is not None:
+        yield
+        return
+    token = _typed.set(_typed.get() | {class_path})
+    try:
+        yield
+    finally:
+        _typed.reset(token)
+
+
+def load_with_model_class(request: Any) -> Generator:
+    """The Generator of a weights file (`request.source`, optional `#KEY`) in the user's class `model_class`."""
+    from ganinv.sources import entry_meta, file_sha256, locate_state_dict, read_pickle, sidecar_spec, with_overrides
+
+    options = dict(request.options)
+    class_path = str(options.pop("model_class"))
+    kwargs = parse_kwargs(options.pop("model_kwargs", None))
+    n_classes = int(options.pop("n_classes", request.overrides.get("n_classes", 0)) or 0)
+    if options:
+        raise SourceError(f"--option {', '.join(sorted(options))} does not apply to --model-class {class_path}: "
+                          "pass the class's arguments with --model-kwargs '{\"name\": value}'")
+    if request.arch is not None:
+        raise SourceError(f"--model-class {class_path} builds the generator itself; drop --arch {request.arch}")
+    trust.require_chosen(f"the model class {class_path!r}", request.origin,
+                         request.trust_remote_code or class_path in _typed.get(),
+                         f"--model-class {class_path}")
+    path, key = Path(request.source.partition("#")[0]), request.source.partition("#")[2] or None
+    if not path.is_file():
+        raise SourceError(f"--model-class loads a weights file (.safetensors, .pt, .pth, .bin, .ckpt), but "
+                          f"{request.source!r} is not one; download the weights and give their path")
+    obj = load_file(str(path)) if path.suffix == ".safetensors" else read_pickle(path, request.trust_remote_code)
+    state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
+    module = build(class_path, kwargs)
+    load_strictly(module, state_dict, class_path, kwargs, str(path))
+    module.eval().requires_grad_(False)
+    overrides = {**sidecar_spec(path), **request.overrides}
+    spec, inputs, decisions = probe_spec(module, class_path, kwargs, n_classes, overrides)
+    opaque = architectures.get("opaque")
+    built = opaque.wrap(module, opaque.make_options({"inputs": ",".join(inputs)}), spec)
+    warn_assumptions(decisions)
+    meta = {"model_class": class_path, "model_kwargs": kwargs,
+            "weights_sha256": file_sha256(path), "decisions": decisions, **entry_meta(entry)}
+    return with_overrides(Generator(built.net, built.spec, source=request.source, meta=meta), overrides)
+
+
+def parse_kwargs(value: Any) -> dict[str, Any]:
+    """`--model-kwargs '{"nz": 100}'` (a JSON object; a dict from Python) -> keyword arguments of the class."""
+    if value is None or value == "":
+        return {}
+    if isinstance(value, Mapping):
+        return dict(value)
+    try:
+        parsed = json.loads(str(value))
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"--model-kwargs {value!r} is not JSON ({exc.msg}); give an object, e.g. "
+                          "--model-kwargs '{\"nz\": 100, \"ngf\": 64}'") from None
+    if not isinstance(parsed, dict):
+        raise SourceError(f"--model-kwargs {value!r} must be a JSON object of keyword arguments, e.g. "
+                          "'{\"nz\": 100}'")
+    return parsed
+
+
+def import_class(class_path: str) -> Any:
+    """`pkg.module:Class` (or `pkg.module:Outer.Class`), importable from the current folder as with `python -m`."""
+    module_name, sep, attr = class_path.partition(":")
+    if not sep or not module_name or not attr:
+        raise SourceError(f"--model-class {class_path!r}: give module:Class, e.g. mypkg.models:Generator")
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in attr.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError) as exc:
+        raise SourceError(f"cannot import --model-class {class_path} ({exc}); give an importable module:Class "
+                          "(run from the folder that holds the package, or install it)") from None
+    return found
+
+
+def build(class_path: str, kwargs: dict[str, Any]) -> nn.Module:
+    cls = import_class(class_path)
+    try:
+        module = cls(**kwargs)
+    except Exception as exc:  # the class is the user's code: any error it raises is about its arguments
+        raise SourceError(f"{class_path}(**{kwargs}) failed: {first_line(exc)}; pass the arguments the training "
+                          "code used with --model-kwargs '{\"name\": value}'") from None
+    if not isinstance(module, nn.Module):
+        raise SourceError(f"{class_path}(**{kwargs}) gave a {type(module).__name__}, not a torch.nn.Module")
+    return module
+
+
+def load_strictly(module: nn.Module, state_dict: Mapping[str, torch.Tensor], class_path: str,
+                  kwargs: dict[str, Any], where: str) -> None:
+    """Every tensor of the module from the checkpoint, and every tensor of the checkpoint into the module."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    misshaped = [f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
+                 if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
+    if missing or unexpected or misshaped:
+        parts = []
+        for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
+                             ("mis-shaped (checkpoint vs class)", misshaped)):
+            if items:
+                more = f" (+{len(items) - 4} more)" if len(items) > 4 else ""
+                parts.append(f"{label} {', '.join(items[:4])}{more}")
+        raise SourceError(f"{where} does not fit {class_path}(**{kwargs}): {'; '.join(parts)}; check --model-class "
+                          "(the class that saved these weights) and --model-kwargs (its sizes)")
+    try:
+        module.load_state_dict(state_dict, strict=True)
+    except RuntimeError as exc:
+        raise SourceError(f"{where} does not load into {class_path}: {first_line(exc)}") from None
+
+
+def first_layer_inputs(module: nn.Module) -> Optional[tuple[str, int]]:
+    """(name, input size) of the first Linear or convolution registered, skipping label embeddings."""
+    for name, layer in module.named_modules():
+        if isinstance(layer, nn.Linear):
+            return name, layer.in_features
+        if isinstance(layer, nn.modules.conv._ConvNd):
+            return name, layer.in_channels
+    return None
+
+
+def label_arguments(module: nn.Module) -> tuple[bool, bool]:
+    """(forward takes a second argument, forward requires one): the class labels."""
+    try:
+        params = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return False, False
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    return len(positional) >= 2, len([p for p in positional if p.default is p.empty]) >= 2
+
+
+def nz_candidates(module: nn.Module, class_path: str, kwargs: dict[str, Any]) -> list[tuple[int, str]]:
+    """Noise sizes to try, with where each comes from: a model kwarg, else the first layer's input size (less a
+    label embedding's width, for labels concatenated to z)."""
+    named = [k for k in NZ_KWARGS if isinstance(kwargs.get(k), int) and not isinstance(kwargs.get(k), bool)]
+    if named:
+        return [(kwargs[named[0]], f"model kwarg {named[0]}")]
+    first = first_layer_inputs(module)
+    if first is None:
+        raise SourceError(f"cannot tell the noise size of {class_path} (it has no Linear or convolution); pass --nz N")
+    name, size = first
+    found = [(size, f"weights: the input size of the first layer {name}")]
+    for label, layer in module.named_modules():
+        if isinstance(layer, nn.Embedding) and layer.embedding_dim < size:
+            found.append((size - layer.embedding_dim, f"weights: the input size of the first layer {name} less the "
+                                                      f"label embedding {label}"))
+    return found
+
+
+@torch.no_grad()
+def probe_spec(module: nn.Module, class_path: str, kwargs: dict[str, Any], n_classes: int,
+               given: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...], list]:
+    """(spec fields, inputs the module takes, decisions) read by running the module on a probe batch."""
+    takes_labels, needs_labels = label_arguments(module)
+    if needs_labels and not n_classes:
+        raise SourceError(f"{class_path}.forward takes class labels besides z; say how many classes with "
+                          "--option n_classes=K")
+    if n_classes and not takes_labels:
+        raise SourceError(f"{class_path}.forward takes z alone, no labels; drop n_classes={n_classes}")
+    labels = torch.arange(N_PROBE) % n_classes if n_classes else None
+    sizes = [(int(given["nz"]), "")] if given.get("nz") else nz_candidates(module, class_path, kwargs)
+    out, errors = None, []
+    for nz, nz_source in sizes:
+        z = torch.randn(N_PROBE, nz, generator=torch.Generator().manual_seed(0))
+        shapes = [tuple(given["native_latent_shape"])] if given.get("native_latent_shape") else [(nz,), (nz, 1, 1)]
+        for shape in shapes:
+            try:
+                out = module(z.reshape(N_PROBE, *shape), *(() if labels is None else (labels,)))
+            except Exception as exc:  # the user's code: whatever fails, the next size or shape may run
+                errors.append(f"z {shape}: {first_line(exc)}")
+                continue
+            break
+        if out is not None:
+            break
+    if out is None:
+        raise SourceError(f"{class_path} does not run on the probe latents ({'; '.join(errors[:4])}); pass --nz N "
+                          "(and --latent-shape nz,1,1) for the noise it takes")
+    out = out[0] if isinstance(out, (tuple, list)) else out
+    if not isinstance(out, torch.Tensor):
+        raise SourceError(f"{class_path} returns a {type(out).__name__}, not images; load it with module:callable")
+    decisions = [decision("nz", nz, nz_source, "--nz N")] if nz_source else []
+    spec = {"nz": nz, "n_classes": n_classes, "differentiable_codes": not n_classes}
+    if len(shape) > 1:
+        spec["native_latent_shape"] = shape
+        if not given.get("native_latent_shape"):
+            decisions.append(decision("latent_shape", shape, "probe: the module runs on (N, nz, 1, 1), not on (N, nz)",
+                                      "--latent-shape nz,1,1"))
+    spec["image_shape"] = tuple(given["image_shape"]) if given.get("image_shape") else image_shape(out, decisions)
+    if given.get("native_output_range") is None:
+        spec["native_output_range"] = output_range(out)
+        decisions.append(decision("output_range", spec["native_output_range"],
+                                  f"probe: {N_PROBE} images with values in [{float(out.min()):.3g}, "
+                                  f"{float(out.max()):.3g}]", "--output-range LO,HI"))
+    return spec, ("z", "labels") if n_classes else ("z",), decisions
+
+
+def image_shape(out: torch.Tensor, decisions: list) -> tuple[int, int, int]:
+    """(C, H, W) of a probe output (N, C, H, W), or of a flat (N, F) one read as 1 or 3 square channels."""
+    if out.dim() == 4:
+        return tuple(int(v) for v in out.shape[1:])
+    if out.dim() == 2:
+        size = int(out.shape[1])
+        fits = [(c, round((size / c) ** 0.5)) for c in (1, 3)
+                if size % c == 0 and round((size / c) ** 0.5) ** 2 * c == size]
+        if len(fits) == 1:
+            c, side = fits[0]
+            decisions.append(decision("image_shape", (c, side, side), f"assumed: the flat output of {size} values is "
+                                      f"{c} square channel(s)", "--image-shape C,H,W"))
+            return c, side, side
+    raise SourceError(f"the module returns shape {tuple(out.shape)}, not images (N, C, H, W); pass --image-shape C,H,W")
+
+
+def output_range(out: torch.Tensor) -> tuple[float, float]:
+    """[-1, 1] when some value is negative, [0, 1] when none is; anything else is the user's to say."""
+    lo, hi = float(out.min()), float(out.max())
+    if not (torch.isfinite(out).all() and -1.0 - 1e-4 <= lo and hi <= 1.0 + 1e-4):
+        raise SourceError(f"the probe images have values in [{lo:.3g}, {hi:.3g}], outside [-1, 1]: ganinv cannot tell "
+                          "their range; pass --output-range LO,HI (e.g. 0,255)")
+    return (-1.0, 1.0) if lo < 0 else (0.0, 1.0)
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,256 @@
+"""`--model-class`: a checkpoint loaded into the generator class of its training code, and never run from a file."""
+
+import json
+import os
+
+import pytest
+import torch
+from click.testing import CliRunner
+from safetensors.torch import save_file
+from torch import nn
+
+from ganinv.cli.main import cli
+from ganinv.errors import SourceError, UnsafeFileError
+from ganinv.inverter import Inverter
+from ganinv.sources import load_generator
+
+
+class TinyDCGAN(nn.Module):
+    """A training repo's DCGAN: z enters as (N, nz, 1, 1); 1 -> 4 -> 8 pixels."""
+
+    def __init__(self, nz=6, ngf=4, channels=1):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, channels, 4, 2, 1, bias=False), nn.Tanh())
+
+    def forward(self, z):
+        return self.main(z)
+
+
+class TinyMLP(nn.Module):
+    """z as (N, nz), flattened images reshaped by the module; a default nz the checkpoint also has."""
+
+    def __init__(self, latent_dim_default=12, sigmoid=False):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(latent_dim_default, 32), nn.LeakyReLU(0.2), nn.Linear(32, 64),
+                                 nn.Sigmoid() if sigmoid else nn.Tanh())
+
+    def forward(self, z):
+        return self.net(z).view(-1, 1, 8, 8)
+
+
+class RawMLP(TinyMLP):
+    """No output activation: values of any size."""
+
+    def forward(self, z):
+        return self.net[:-1](z).view(-1, 1, 8, 8) * 10
+
+
+class LabelMLP(nn.Module):
+    """A conditional generator: `forward(z, labels)` with integer labels, embedding concatenated to z."""
+
+    def __init__(self, nz=5, n_classes=3):
+        super().__init__()
+        self.label_emb = nn.Embedding(n_classes, 4)
+        self.net = nn.Sequential(nn.Linear(nz + 4, 32), nn.ReLU(), nn.Linear(32, 64), nn.Tanh())
+
+    def forward(self, z, labels):
+        return self.net(torch.cat([z, self.label_emb(labels)], 1)).view(-1, 1, 8, 8)
+
+
+class MarkerGenerator(nn.Module):
+    """Code with a visible effect: building it creates the folder `marker`."""
+
+    def __init__(self, marker):
+        super().__init__()
+        os.makedirs(marker, exist_ok=True)
+        self.linear = nn.Linear(4, 256)
+
+    def forward(self, z):
+        return torch.tanh(self.linear(z)).view(-1, 1, 16, 16)
+
+
+def trained(module, inputs_fn):
+    """Seeded weights and BatchNorm running statistics as after training."""
+    module.train()
+    with torch.no_grad():
+        for i in range(4):
+            module(*inputs_fn(i))
+    return module.eval()
+
+
+def dcgan(seed=0):
+    torch.manual_seed(seed)
+    return trained(TinyDCGAN(), lambda i: (torch.randn(32, 6, 1, 1),))
+
+
+def as_class(name, **kwargs):
+    options = {"model_class": f"test_model_class:{name}"}
+    if kwargs:
+        options["model_kwargs"] = json.dumps(kwargs)
+    return options
+
+
+def test_a_class_of_the_training_code_loads_its_checkpoint_exactly(tmp_path):
+    module = dcgan()
+    torch.save(module.state_dict(), tmp_path / "netG.pth")
+    save_file(module.state_dict(), str(tmp_path / "netG.safetensors"))
+    z = torch.randn(10, 6)
+    for name in ("netG.pth", "netG.safetensors"):
+        g = load_generator(str(tmp_path / name), options=as_class("TinyDCGAN", nz=6, ngf=4))
+        assert g.spec.nz == 6 and g.spec.image_shape == (1, 8, 8) and g.spec.native_latent_shape == (6, 1, 1)
+        assert g.meta["model_class"] == "test_model_class:TinyDCGAN" and g.meta["model_kwargs"] == {"nz": 6, "ngf": 4}
+        with torch.no_grad():
+            torch.testing.assert_close(g(z), module(z[:, :, None, None]), rtol=0, atol=1e-6)
+
+
+def test_wrapped_and_moving_average_checkpoints(tmp_path):
+    live, ema = dcgan(0), dcgan(1)
+    torch.save({"epoch": 3, "state_dict": live.state_dict()}, tmp_path / "wrapped.pth")
+    torch.save({"G": live.state_dict(), "G_ema": ema.state_dict(), "D": {"w": torch.ones(2)}}, tmp_path / "ema.pth")
+    z = torch.randn(6, 6)
+    g = load_generator(str(tmp_path / "wrapped.pth"), options=as_class("TinyDCGAN"))
+    assert g.meta["entry"] == "state_dict"
+    torch.testing.assert_close(g(z), live(z[:, :, None, None]), rtol=0, atol=1e-6)
+    with pytest.warns(UserWarning, match="G_ema, the moving average"):
+        g = load_generator(str(tmp_path / "ema.pth"), options=as_class("TinyDCGAN"))
+    assert g.meta["ema"] is True
+    torch.testing.assert_close(g(z), ema(z[:, :, None, None]), rtol=0, atol=1e-6)
+
+
+def test_nz_from_the_first_layer_and_a_flat_latent(tmp_path):
+    torch.manual_seed(0)
+    module = TinyMLP().eval()
+    torch.save(module.state_dict(), tmp_path / "mlp.pth")
+    g = load_generator(str(tmp_path / "mlp.pth"), options=as_class("TinyMLP"))  # no --nz, no nz kwarg
+    assert g.spec.nz == 12 and g.spec.native_latent_shape is None and g.spec.native_output_range == (-1.0, 1.0)
+    nz = next(d for d in g.meta["decisions"] if d["property"] == "nz")
+    assert nz["source"] == "weights: the input size of the first layer net.0"
+    z = torch.randn(4, 12)
+    torch.testing.assert_close(g(z), module(z), rtol=0, atol=1e-6)
+
+
+def test_output_range_is_read_from_the_probe_or_refused(tmp_path):
+    torch.manual_seed(0)
+    sigmoid = TinyMLP(sigmoid=True).eval()
+    torch.save(sigmoid.state_dict(), tmp_path / "sigmoid.pth")
+    g = load_generator(str(tmp_path / "sigmoid.pth"), options=as_class("TinyMLP", sigmoid=True))
+    assert g.spec.native_output_range == (0.0, 1.0)
+    z = torch.randn(4, 12)
+    torch.testing.assert_close(g(z), sigmoid(z) * 2 - 1, rtol=0, atol=1e-6)
+    torch.save(TinyMLP().state_dict(), tmp_path / "raw.pth")
+    with pytest.raises(SourceError, match=r"outside \[-1, 1\].*--output-range LO,HI"):
+        load_generator(str(tmp_path / "raw.pth"), options=as_class("RawMLP"))
+    g = load_generator(str(tmp_path / "raw.pth"), options={**as_class("RawMLP"), "spec.native_output_range": "-20,20"})
+    assert g.spec.native_output_range == (-20.0, 20.0)
+
+
+def test_labels_need_n_classes_and_then_enter_as_integers(tmp_path):
+    torch.manual_seed(0)
+    module = LabelMLP().eval()
+    torch.save(module.state_dict(), tmp_path / "cgan.pth")
+    with pytest.raises(SourceError, match=r"takes class labels besides z.*--option n_classes=K"):
+        load_generator(str(tmp_path / "cgan.pth"), options=as_class("LabelMLP"))
+    g = load_generator(str(tmp_path / "cgan.pth"), options={**as_class("LabelMLP"), "n_classes": "3"})
+    assert g.spec.nz == 5 and g.spec.n_classes == 3 and g.spec.differentiable_codes is False
+    z, labels = torch.randn(6, 5), torch.tensor([0, 1, 2, 2, 1, 0])
+    torch.testing.assert_close(g(z, d=nn.functional.one_hot(labels, 3).float()), module(z, labels), rtol=0, atol=1e-6)
+
+
+def test_a_wrong_class_is_one_error_naming_the_keys(tmp_path):
+    torch.manual_seed(0)
+    torch.save(TinyMLP().state_dict(), tmp_path / "mlp.pth")
+    result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "mlp.pth"), "--model-class",
+                                      "test_model_class:TinyDCGAN"])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
+    assert "missing keys main.0.weight" in errors[0] and "unexpected keys net.0.weight" in errors[0]
+    assert "--model-kwargs" in errors[0]
+
+
+def test_the_cli_loads_with_model_class_and_kwargs(tmp_path):
+    module = dcgan()
+    torch.save(module.state_dict(), tmp_path / "netG.pth")
+    result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "netG.pth"), "--json", "--model-class",
+                                      "test_model_class:TinyDCGAN", "--model-kwargs", '{"nz": 6}'])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["spec"]["nz"] == 6 and report["meta"]["model_class"] == "test_model_class:TinyDCGAN"
+
+
+@pytest.fixture
+def marker(tmp_path):
+    path = tmp_path / "code-ran"
+    yield path
+    assert not path.exists(), "a model class named by a file was built"
+
+
+def marker_artifact(tmp_path, marker):
+    """An inverter artifact (JSON + safetensors) whose generator is weights in MarkerGenerator(marker)."""
+    torch.manual_seed(0)
+    weights = tmp_path / "weights.pth"
+    torch.save(MarkerGenerator(tmp_path / "built-by-the-test").state_dict(), weights)
+    ref = {"source": str(weights), "arch": None, "meta": {},
+           "options": {**as_class("MarkerGenerator", marker=str(marker))}}
+    spec = {"nz": 4, "image_shape": [1, 16, 16]}
+    Inverter(spec=spec, generator_ref=ref, width=8, hidden=32).save_pretrained(tmp_path / "inverter")
+    images = tmp_path / "images.safetensors"
+    save_file({"images": torch.rand(3, 1, 16, 16) * 2 - 1}, str(images))
+    return tmp_path / "inverter", images
+
+
+def test_an_artifact_recording_a_model_class_is_refused_without_the_users_word(tmp_path, marker):
+    art, images = marker_artifact(tmp_path, marker)
+    result = CliRunner().invoke(cli, ["invert", "--inverter", str(art), str(images), "--out", str(tmp_path / "out")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
+    assert "model class 'test_model_class:MarkerGenerator' is named by the inverter artifact" in errors[0]
+    assert "--model-class test_model_class:MarkerGenerator" in errors[0] and "--trust-remote-code" in errors[0]
+    with pytest.raises(UnsafeFileError):  # the Python API holds the same line
+        Inverter.load(str(art)).generator
+
+
+def test_naming_the_class_again_or_trusting_the_artifact_builds_it(tmp_path):
+    marker = tmp_path / "code-ran"
+    art, images = marker_artifact(tmp_path, marker)
+    base = ["invert", "--inverter", str(art), str(images)]
+    other = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "a"), "--model-class", "test_model_class:TinyMLP"])
+    assert other.exit_code == 2 and not marker.exists()  # naming another class grants nothing
+    named = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "b"), "--model-class",
+                                            "test_model_class:MarkerGenerator"])
+    assert named.exit_code == 0 and marker.exists(), named.output
+    os.rmdir(marker)
+    trusted = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "c"), "--trust-remote-code"])
+    assert trusted.exit_code == 0 and marker.exists(), trusted.output
+
+
+def test_a_fitted_inverter_records_the_model_class(tmp_path):
+    module = dcgan()
+    torch.save(module.state_dict(), tmp_path / "netG.pth")
+    run = tmp_path / "run"
+    result = CliRunner().invoke(cli, ["fit", "-g", str(tmp_path / "netG.pth"), "--model-class",
+                                      "test_model_class:TinyDCGAN", "--model-kwargs", '{"nz": 6}', "--steps", "2",
+                                      "--eval-every", "1", "--width", "4", "--hidden", "8", "--quiet",
+                                      "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    options = json.loads((run / "inverter" / "config.json").read_text())["generator_ref"]["options"]
+    assert options["model_class"] == "test_model_class:TinyDCGAN"
+    with pytest.raises(UnsafeFileError, match="model class 'test_model_class:TinyDCGAN' is named by"):
+        Inverter.load(str(run)).generator
+
+
+def test_a_benchmark_stage_cannot_name_a_model_class(tmp_path, marker):
+    """A --model-class inside a benchmark recipe's stage is the recipe's word, not the user's."""
+    torch.manual_seed(0)
+    torch.save(MarkerGenerator(tmp_path / "built-by-the-test").state_dict(), tmp_path / "weights.pth")
+    kwargs = json.dumps({"marker": str(marker)})
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text('[[stages]]\nname = "attack"\n'
+                      f'run = ["sample", "-g", "{tmp_path / "weights.pth"}", "--model-class", '
+                      f'"test_model_class:MarkerGenerator", "--model-kwargs", {json.dumps(kwargs)}, '
+                      f'"-n", "4", "--out", "{tmp_path}/grid.png"]\n')
+    result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(tmp_path / "bench")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2, result.output
+    assert any("model class 'test_model_class:MarkerGenerator' is named by the benchmark recipe" in e for e in errors)
