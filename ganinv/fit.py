@@ -234,7 +234,7 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
         if start_step >= config.steps:  # resumed a finished run: evaluate what is there
             evaluation = evaluator.evaluate(inverter, run, config.steps)
         run.save_json("eval.json", evaluation)
-        inverter.save_pretrained(run.folder / "inverter", include_generator="architecture" in generator.meta)
+        inverter.save_pretrained(run.folder / "inverter")  # the generator bundled when it has an architecture
     distributed.barrier()
     return FitResult(run.folder, inverter, evaluation)
 

@@ -76,7 +76,12 @@ class GeneratorReference:
             if bundled is not None:
                 source, ref = str(bundled), {}
             else:
-                source, ref = self.generator_ref.get("source"), self.generator_ref
+                source, ref = self.generator_ref.get("source"), dict(self.generator_ref)
+                meta = ref.get("meta") or {}
+                if "model_class" in meta and "model_class" not in (ref.get("options") or {}):
+                    # loaded through the user's own class: reload it the same way (still code: ganinv.trust)
+                    ref["options"] = {**(ref.get("options") or {}), "model_class": meta["model_class"],
+                                      "model_kwargs": meta.get("model_kwargs") or {}}
             if not source:
                 raise SourceError(f"this {type(self).__name__} has no generator reference; "
                                   "attach one with .attach(generator)")
@@ -201,7 +206,10 @@ class GeneratorReference:
             if isinstance(generator, str):
                 from ganinv.sources import load_generator
 
-                generator = load_generator(generator, trust_remote_code=trust_remote_code)
+                # the user named it: when it is the recorded source, with the options it was fitted with
+                ref = model.generator_ref if generator == model.generator_ref.get("source") else {}
+                generator = load_generator(generator, arch=ref.get("arch"), options=ref.get("options"),
+                                           trust_remote_code=trust_remote_code)
             model.attach(generator)
         if device is not None:
             model.to(device)

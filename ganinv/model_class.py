@@ -17,7 +17,7 @@ strictly, and reads the spec by running it:
 The class is code, chosen by whoever names it: the user who types `--model-class` runs it, but
 a class recorded in a file (an inverter's generator reference, a recipe) runs only when the
 user names it again or passes --trust-remote-code for this command (ganinv.trust). The
-weights are data: safetensors, or pickles through `ganinv.sources.read_pickle`.
+weights are data: safetensors, or pickles through `ganinv.checkpoints.read_pickle`.
 """
 
 from __future__ import annotations
@@ -65,12 +65,16 @@ def typed_by_user(class_path: Optional[str]) -> Iterator[None]:
 
 def load_with_model_class(request: Any) -> Generator:
     """The Generator of a weights file (`request.source`, optional `#KEY`) in the user's class `model_class`."""
-    from ganinv.sources import entry_meta, file_sha256, locate_state_dict, read_pickle, sidecar_spec, with_overrides
+    from ganinv.checkpoints import entry_meta, locate_state_dict, read_pickle
+    from ganinv.sources import file_sha256, sidecar_spec, with_overrides
 
     options = dict(request.options)
     class_path = str(options.pop("model_class"))
     kwargs = parse_kwargs(options.pop("model_kwargs", None))
-    n_classes = int(options.pop("n_classes", request.overrides.get("n_classes", 0)) or 0)
+    n_classes = options.pop("n_classes", request.overrides.get("n_classes", 0)) or 0
+    if not str(n_classes).isdigit() or int(n_classes) == 1:
+        raise SourceError(f"n_classes={n_classes}: give the number of classes, e.g. --option n_classes=10")
+    n_classes = int(n_classes)
     if options:
         raise SourceError(f"--option {', '.join(sorted(options))} does not apply to --model-class {class_path}: "
                           "pass the class's arguments with --model-kwargs '{\"name\": value}'")

@@ -6,7 +6,7 @@ import pytest
 import torch
 from huggingface_hub import HfApi, RepoUrl
 
-from ganinv.errors import SourceError
+from ganinv.errors import SourceError, UnsafeFileError
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.sources import load_generator, save_generator
@@ -135,3 +135,30 @@ def test_loglik_scores_with_the_sigma_the_inverter_was_fitted_with(tmp_path, gen
     given = json.loads(CliRunner().invoke(cli, [*args, "--sigma-x", "0.5"]).stdout)
     assert (recorded["sigma_x"], recorded["sigma_x_from"]) == (0.25, "inverter")
     assert (given["sigma_x"], given["sigma_x_from"]) == (0.5, "given")
+
+
+class Program16(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(4, 256)
+
+    def forward(self, z):
+        return torch.tanh(self.linear(z)).reshape(-1, 1, 16, 16)
+
+
+def test_a_fit_of_a_program_references_it_and_reloads_when_named(tmp_path):
+    """A TorchScript generator cannot be bundled as weights: the artifact references it, and using the artifact
+    needs the user to name the program again (it is code)."""
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+
+    torch.manual_seed(0)
+    torch.jit.script(Program16()).save(str(tmp_path / "g.pt"))
+    fit = ["fit", "-g", str(tmp_path / "g.pt"), "--nz", "4", "--steps", "2", "--eval-every", "2", "--width", "4",
+           "--hidden", "8", "--quiet", "--out", str(tmp_path / "run")]
+    assert CliRunner().invoke(cli, fit).exit_code == 0
+    assert not (tmp_path / "run" / "inverter" / "generator").exists()
+    with pytest.raises(UnsafeFileError, match="is named by the inverter artifact"):
+        Inverter.load(str(tmp_path / "run")).generator
+    assert Inverter.load(str(tmp_path / "run"), generator=str(tmp_path / "g.pt")).generator.spec.nz == 4

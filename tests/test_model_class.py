@@ -254,3 +254,18 @@ def test_a_benchmark_stage_cannot_name_a_model_class(tmp_path, marker):
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 2, result.output
     assert any("model class 'test_model_class:MarkerGenerator' is named by the benchmark recipe" in e for e in errors)
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"model_kwargs": "{nz: 6}"}, r"--model-kwargs .* is not JSON"),
+    ({"model_kwargs": "[6]"}, r"must be a JSON object"),
+    ({"model_kwargs": '{"depth": 3}'}, r"TinyDCGAN\(\*\*\{'depth': 3\}\) failed: .*--model-kwargs"),
+    ({"n_classes": "ten"}, r"n_classes=ten: give the number of classes"),
+    ({"width": "8"}, r"--option width does not apply to --model-class"),
+])
+def test_bad_model_options_are_one_clear_error(tmp_path, options, message):
+    torch.save(dcgan().state_dict(), tmp_path / "netG.pth")
+    with pytest.raises(SourceError, match=message):
+        load_generator(str(tmp_path / "netG.pth"), options={**as_class("TinyDCGAN"), **options})
+    with pytest.raises(SourceError, match=r"cannot import --model-class test_model_class:Nope"):
+        load_generator(str(tmp_path / "netG.pth"), options={"model_class": "test_model_class:Nope"})

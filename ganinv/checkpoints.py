@@ -1,0 +1,289 @@
+"""Reading checkpoint files as data: the one reader of weights files, and finding a generator's tensors in them.
+
+- `read_weights`: safetensors, or a PyTorch pickle read with `torch.load(weights_only=True)`, else with
+  ganinv's restricted unpickler (ganinv.safe_pickle: plain-data objects become inert records, nothing
+  is imported or called), else, only with `trust_remote_code`, the full unpickler. Damaged, empty or
+  truncated files are one clear error naming the file.
+- `locate_state_dict`: the generator's state dict inside whatever was saved: `{"netG": ...}`,
+  Lightning's `state_dict`, a whole GAN's dict (`G.`, `D.` prefixes), `module.`/`_orig_mod.`
+  prefixes, the moving-average copy preferred (announced), or the entry `#KEY` names.
+- `checkpoint_hints`: what a known training codebase's checkpoint says beyond its tensors.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import struct
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+import torch
+from safetensors.torch import load_file
+from torch import nn
+
+from ganinv import safe_pickle
+from ganinv.errors import SourceError, UnsafeFileError
+
+logger = logging.getLogger("ganinv")
+# Entries of a checkpoint dict that hold the generator, most specific first.
+GENERATOR_KEYS = ("generator", "netG", "G", "gen", "g_ema", "G_ema", "model_G", "generator_state_dict",
+                  "netG_state_dict", "G_state_dict", "state_dict", "model_state_dict", "model")
+# First key components of a whole GAN's state dict: the generator's, beside the critic's.
+GENERATOR_PREFIXES = ("generator", "netG", "G", "gen", "g", "model_G")
+CRITIC_PREFIXES = ("discriminator", "netD", "D", "disc", "d", "critic", "model_D")
+
+
+def read_state_dict(path: Path, trust_remote_code: bool = False) -> dict[str, torch.Tensor]:
+    return find_state_dict(read_weights(path, trust_remote_code), None, path)
+
+
+def read_weights(path: Path, trust_remote_code: bool = False, where: Optional[str] = None) -> Any:
+    """A weights file as stored: a safetensors file's tensors, or a torch checkpoint's objects (`read_pickle`).
+    The one reader of weights files: an empty, truncated, corrupt or unreadable file is a SourceError naming it
+    (`where`: a hub id instead of a cache path) and saying what to do."""
+    where = where or str(path)
+    if path.suffix != ".safetensors":
+        return read_pickle(path, trust_remote_code, where)
+    from safetensors import SafetensorError
+
+    check_readable(path, where, "a safetensors file")
+    try:
+        return load_file(str(path))
+    except (SafetensorError, ValueError, RuntimeError, OSError) as exc:  # header errors, short data, I/O
+        raise damaged(path, where, "a safetensors file", exc) from None
+
+
+def check_readable(path: Path, where: str, kind: str) -> None:
+    """Refuse an empty file, or one that cannot be opened, before a reader trips on it."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise SourceError(f"cannot open {where}: {exc.strerror or first_line(exc)}; check that the file exists "
+                          "and that you may read it") from None
+    if size == 0:
+        raise SourceError(f"{where} is empty (0 bytes), not {kind}; download it again or re-save it")
+
+
+def damaged(path: Path, where: str, kind: str, exc: BaseException) -> SourceError:
+    """The error for a weights file its reader rejects (one that opens: `check_readable` went first): truncated
+    (an interrupted download or save) or corrupt."""
+    return SourceError(f"cannot read {where} as {kind} ({reason_of(exc)}): the file is truncated or corrupt "
+                       f"({path.stat().st_size} bytes), e.g. an interrupted download or save; download it again "
+                       "or re-save it")
+
+
+def reason_of(exc: BaseException) -> str:
+    """A reader's failure in a few words: its first sentence, with the exception's type where the text is bare."""
+    text = first_line(exc).split(". ")[0].rstrip(".")
+    if len(text) < 12 and text != type(exc).__name__:  # e.g. a KeyError's bare "101"
+        text = f"{type(exc).__name__}: {text}"
+    return text[:160]
+
+
+TRUNCATION_SIGNS = ("eof", "truncated", "central directory", "unpack requires", "corrupt")
+
+
+def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceError:
+    """The error for a file torch cannot read: truncated or corrupt where the failure says so (a zip archive
+    without its end, data that stops early), else not a PyTorch checkpoint at all."""
+    reason = reason_of(exc)
+    with open(path, "rb") as fh:
+        zip_start = fh.read(4) == b"PK\x03\x04"
+    truncated = (isinstance(exc, (EOFError, struct.error)) or (zip_start and not zipfile.is_zipfile(path))
+                 or any(sign in reason.lower() for sign in TRUNCATION_SIGNS))
+    if truncated:
+        return damaged(path, where, "a PyTorch checkpoint", exc)
+    return SourceError(f"cannot read {where} as a PyTorch checkpoint ({reason}); give a file saved with torch.save "
+                       "(a state dict) or a .safetensors file, or download it again if it is damaged")
+
+
+def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
+    """A torch checkpoint: `weights_only=True` first; then ganinv.safe_pickle, where objects of other classes
+    (a config object, a namespace) become inert records and nothing is called; the full unpickler, which can
+    run code, only when trusted. `where` names the file in messages (a hub id instead of a cache path)."""
+    where = where or str(path)
+    check_readable(path, where, "a PyTorch checkpoint")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        pass  # objects besides tensors (or not a pickle at all): read them as records
+    except Exception as exc:
+        raise unreadable_checkpoint(path, where, exc) from None
+    try:
+        obj = safe_pickle.load(path)
+    except safe_pickle.RefusedPickle as exc:
+        if not trust_remote_code:
+            raise UnsafeFileError(f"{where} calls {exc.name} while unpickling, which can run code; refused. Re-save "
+                                  "it as a state_dict or safetensors, or pass --trust-remote-code if you trust its "
+                                  "author") from None
+    except Exception as exc:
+        raise unreadable_checkpoint(path, where, exc) from None
+    else:
+        if not (safe_pickle.is_record(obj) and safe_pickle.module_state_dict(obj)):
+            records = safe_pickle.records_in(obj)
+            if records:
+                logger.info("%s: read %s as plain data (not imported)", where, ", ".join(records))
+            return obj
+        if not trust_remote_code:  # a whole pickled module: a program, which the trusted path runs
+            raise UnsafeFileError(f"{where} is a whole pickled module ({safe_pickle.origin(obj)}), whose class is "
+                                  "code; refused. Re-save its state_dict, or pass --trust-remote-code if you trust "
+                                  "its author") from None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as exc:
+        raise SourceError(f"cannot unpickle {where}: {first_line(exc)} (its classes must be importable)") from None
+
+
+# Entries holding a moving average of the generator's weights, which its authors sample from: preferred.
+EMA_KEYS = ("g_ema", "G_ema", "netG_ema", "generator_ema", "ema_generator", "avgG", "avg_G", "GE", "G_running")
+# A plain "ema" entry is the generator's average when it sits beside a generator entry.
+PLAIN_EMA = "ema"
+PYTORCH_GAN_ZOO_CONFIG = "models.utils.config.BaseConfig"
+PYTORCH_GAN_ZOO_OUTPUT = {"WGANGP": "none", "DCGAN": "tanh", "MSE": "tanh"}  # its loss decides the last activation
+
+
+def find_state_dict(obj: Any, key: Optional[str], path: Path | str) -> dict[str, torch.Tensor]:
+    """The generator's tensors in a checkpoint (see `locate_state_dict`)."""
+    return locate_state_dict(obj, key, str(path))[0]
+
+
+def locate_state_dict(obj: Any, key: Optional[str], where: str) -> tuple[dict[str, torch.Tensor], str]:
+    """(the generator's tensors, the entry they came from: "" for the whole file, "netG", "GAN.GE", ...).
+
+    `key` picks an entry: a top-level name, or a dotted path through nested dicts that may end in a
+    key prefix of a flat state dict (`GAN.GE`). Without it: a moving-average generator entry if
+    there is one (announced), else a generator-named entry, else the only entry holding tensors.
+    """
+    trail = []
+    if key is not None:
+        obj = select_entry(obj, key, where)
+        trail.append(key)
+    state_dict, chosen = generator_tensors(obj, where)
+    return state_dict, ".".join(trail + chosen)
+
+
+def entry_meta(entry: str) -> dict[str, Any]:
+    if not entry:
+        return {}
+    parts = entry.split(".")
+    return {"entry": entry, "ema": any(p in EMA_KEYS or p == PLAIN_EMA for p in parts)}
+
+
+def as_mapping(obj: Any) -> Any:
+    """Modules (real or pickled records of them) as their state dicts; anything else unchanged."""
+    if isinstance(obj, nn.Module):
+        return obj.state_dict()
+    if safe_pickle.is_record(obj):
+        return safe_pickle.module_state_dict(obj) or obj
+    return obj
+
+
+def holds_tensors(obj: Any, depth: int = 0) -> bool:
+    obj = as_mapping(obj)
+    if isinstance(obj, torch.Tensor):
+        return True
+    return isinstance(obj, Mapping) and depth < 4 and any(holds_tensors(v, depth + 1) for v in obj.values())
+
+
+def select_entry(obj: Any, key: str, where: str) -> Any:
+    obj = as_mapping(obj)
+    if isinstance(obj, Mapping) and key in obj:
+        return obj[key]
+    parts = key.split(".")
+    if isinstance(obj, Mapping):
+        for i in range(len(parts) - 1, 0, -1):  # the longest head that is an entry
+            head = ".".join(parts[:i])
+            if head in obj:
+                return select_entry(obj[head], ".".join(parts[i:]), where)
+        prefix = key + "."
+        sub = {k[len(prefix):]: v for k, v in obj.items() if isinstance(k, str) and k.startswith(prefix)}
+        if sub:
+            return sub
+    entries = list(dict.fromkeys(str(k).split(".")[0] for k in obj)) if isinstance(obj, Mapping) else []
+    raise SourceError(f"{where} has no entry {key!r}; its entries: {', '.join(entries[:10]) or 'none'}")
+
+
+def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], list[str]]:
+    obj = as_mapping(obj)
+    if not isinstance(obj, Mapping):
+        kind = safe_pickle.origin(obj) if safe_pickle.is_record(obj) else type(obj).__name__
+        raise SourceError(f"{where} holds a {kind}, not a state dict")
+    tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
+    if tensors:
+        return split_prefixes(tensors, where)
+    nested = {k: v for k, v in obj.items() if holds_tensors(v)}
+    generator_named = [k for k in GENERATOR_KEYS if k in nested]
+    ema = [k for k in EMA_KEYS if k in nested] or ([PLAIN_EMA] if PLAIN_EMA in nested and generator_named else [])
+    for name in ema[:1] + generator_named[:1] + (list(nested) if len(nested) == 1 else []):
+        if name in ema and len(nested) > 1:
+            announce_ema(where, name, [k for k in nested if k != name])
+        state_dict, chosen = generator_tensors(nested[name], where)
+        return state_dict, [name] + chosen
+    raise SourceError(f"{where} holds entries {', '.join(map(str, list(obj)[:10]))}; say which is the generator "
+                      f"with --generator '{where}#ENTRY'")
+
+
+def announce_ema(where: str, name: str, others: list[str]) -> None:
+    warnings.warn(f"{where}: using {name}, the moving average of the generator's weights (what its authors sample "
+                  f"from), not {', '.join(others[:4])}; for another, add #ENTRY to the source", stacklevel=4)
+
+
+def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tuple[dict[str, torch.Tensor], list[str]]:
+    """Drop DataParallel `module.` and torch.compile `_orig_mod.` prefixes; in a whole GAN's flat dict keep the
+    moving-average generator's keys (`GE.`, `g_ema.`) or else the generator's (`G.`, `netG.`)."""
+    chosen: list[str] = []
+    while True:
+        firsts = {k.split(".", 1)[0] for k in state_dict}
+        if len(firsts) == 1 and firsts & {"module", "_orig_mod"}:
+            state_dict = {k.split(".", 1)[1]: v for k, v in state_dict.items()}
+            continue
+        generator_first = [p for p in GENERATOR_PREFIXES if p in firsts]
+        critic = firsts & set(CRITIC_PREFIXES)
+        ema = [p for p in EMA_KEYS if p in firsts] or ([PLAIN_EMA] if PLAIN_EMA in firsts and generator_first else [])
+        if ema and (generator_first or critic):
+            prefix = ema[0]
+            announce_ema(where, prefix, sorted(firsts - {prefix}))
+        elif generator_first and critic:
+            prefix = generator_first[0]
+        else:
+            return state_dict, chosen
+        chosen.append(prefix)
+        state_dict = {k[len(prefix) + 1:]: v for k, v in state_dict.items() if k.startswith(prefix + ".")}
+
+
+def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return split_prefixes(state_dict)[0]
+
+
+def checkpoint_hints(obj: Any) -> tuple[Optional[str], dict[str, Any]]:
+    """(BatchNorm mode, config fields) that a checkpoint's pickled config record states about its generator.
+
+    pytorch_GAN_zoo's `{'config': BaseConfig, 'netG', 'netD', 'avgG'}`: its models sample in training
+    mode (they are never put in eval mode, so BatchNorm uses batch statistics), and its loss
+    (`lossCriterion`) decides the last activation (WGANGP: none; DCGAN, MSE: tanh).
+    """
+    if not isinstance(obj, Mapping):
+        return None, {}
+    config = obj.get("config")
+    if safe_pickle.is_record(config) and safe_pickle.origin(config) == PYTORCH_GAN_ZOO_CONFIG and "netG" in obj:
+        output = PYTORCH_GAN_ZOO_OUTPUT.get(safe_pickle.fields(config).get("lossCriterion"))
+        return "train", ({"output": output} if output else {})
+    return None, {}
+
+
+def is_torchscript(path: Path) -> bool:
+    """TorchScript archives are zip files with `code/` and `constants.pkl`; torch.save zips have neither."""
+    if not zipfile.is_zipfile(path):
+        return False
+    with zipfile.ZipFile(path) as archive:
+        return any(name.endswith("/constants.pkl") for name in archive.namelist())
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
