@@ -83,6 +83,9 @@ class TruncationStats:
 class ConditionalBatchNorm(nn.Module):
     """BatchNorm with stored per-truncation statistics; class-conditional gain and bias when `cond_dim`."""
 
+    running_means: torch.Tensor  # buffer (n_stats, C)
+    running_vars: torch.Tensor  # buffer (n_stats, C)
+
     def __init__(self, channels: int, n_stats: int, eps: float, stats: TruncationStats, cond_dim: int = 0):
         super().__init__()
         self.eps, self.stats = eps, stats
@@ -160,7 +163,7 @@ class Trunk(nn.Module):
         ch, cond_dim, self.ch = o.channel_width, 2 * o.z_dim, o.channel_width
         stats = TruncationStats(o.truncation, o.n_stats)
         self.gen_z = nn.Linear(cond_dim, 4 * 4 * 16 * ch)
-        layers = []
+        layers: list[nn.Module] = []
         for i, (up, m_in, m_out) in enumerate(blocks):
             if i == o.attention_layer_position:
                 layers.append(SelfAttention(ch * m_in))
@@ -209,7 +212,7 @@ def block_list(layers: Any) -> tuple[tuple[int, int, int], ...]:
     """(up, in_mult, out_mult) triples from the config's list of lists or a flat list of numbers."""
     if isinstance(layers, str):  # from the command line
         layers = [p for p in layers.replace(" ", "").strip("()[]").split(",") if p]
-    flat = []
+    flat: list[Any] = []
     for item in layers or ():
         flat.extend(item if isinstance(item, (list, tuple)) else [item])
     words = {"true": 1, "false": 0}
@@ -269,7 +272,8 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     indices = sorted({int(m.group(1)) for k in sd if (m := re.match(r"generator\.layers\.(\d+)\.", k))})
     if indices != list(range(len(indices))):
         raise ArchitectureError("generator.layers.<i> are not numbered 0..n")
-    blocks, attention, width = [], -1, 16 * ch
+    blocks: list[tuple[int, int]] = []
+    attention, width = -1, 16 * ch
     for i in indices:
         prefix = f"generator.layers.{i}"
         if weight(sd, prefix + ".snconv1x1_theta") is not None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -164,7 +164,8 @@ class ConvTNet(nn.Module):
         label_dim = (o.embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0
         label_dim = 0 if o.condition == "multiply" else label_dim
         n_in = o.nz + label_dim
-        self.head = self.head_norm = None
+        self.head: Optional[nn.Linear] = None
+        self.head_norm: Optional[nn.BatchNorm1d] = None
         c_in = n_in
         if o.head == "linear":
             self.head = nn.Linear(n_in, o.head_channels * o.head_size ** 2, bias=o.head_bias)
@@ -188,6 +189,7 @@ class ConvTNet(nn.Module):
         """z with the label beside it, or multiplied by it: (N, nz + E) or (N, nz)."""
         h = z.flatten(1)  # (N, nz)
         if self.o.n_classes:
+            assert d is not None, "a class-conditional generator needs its one-hot d"
             label = d @ self.embed.weight if self.embed is not None else d  # (N, E): a soft one-hot stays differentiable
             if self.o.condition == "multiply":
                 h = h * label  # (N, nz)
@@ -341,7 +343,7 @@ def convention_cost(size: int, kernel: int, step: Step) -> int:
     return int(unusual) + int(output_padding > 0)
 
 
-def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], Optional[int], Optional[int]]) -> list[Step]:
+def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], ...]) -> list[Step]:
     """Choices for one stage (within what the user gave), most conventional first."""
     if size == 1:  # from a 1x1 map the stride does nothing
         steps = [(given[0] or 1, p, 0) for p in range(kernel // 2 + 1) if kernel - 2 * p > 0]
@@ -359,12 +361,12 @@ def geometry_candidates(net: ConvTNet, given: list[tuple[Optional[int], ...]], t
     """Geometries reaching `target` (or the first tier of usual sides some geometry reaches), with their misfits;
     none once every partial geometry misfits more than `bound` (see `statedict.search`)."""
     tiers = [(target,)] if target else PREFERRED_SIZES
-    for i, goals in enumerate(tiers):
+    for goals in tiers[:-1]:
         try:
             return search_geometry(net, goals, given, n_probe, beam, bound)
         except ArchitectureError:
-            if i == len(tiers) - 1:
-                raise
+            pass
+    return search_geometry(net, tiers[-1], given, n_probe, beam, bound)
 
 
 def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Optional[int], ...]],
@@ -377,8 +379,9 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
     Nothing is returned once the best partial misfit exceeds `bound`.
     """
     o = net.o
-    kernels = [stage.conv.kernel_size[0] for stage in net.stages]
-    scored = [any(isinstance(later.norm, nn.BatchNorm2d) for later in net.stages[i:]) for i in range(len(kernels))]
+    stages = list(cast(Iterable[UpStage], net.stages))
+    kernels = [stage.conv.kernel_size[0] for stage in stages]
+    scored = [any(isinstance(later.norm, nn.BatchNorm2d) for later in stages[i:]) for i in range(len(kernels))]
 
     @functools.lru_cache(maxsize=None)
     def feasible(i: int, size: int) -> bool:  # can stages i.. turn `size` into one of the goals?
@@ -391,11 +394,13 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
 
     z, d = probe_inputs(o.nz, o.n_classes, n_probe)
     start = net.head_output(z, d)
-    head_misfit = (bn_discrepancy(net.head(net.first_input(z, d)), net.head_norm),) if net.head_norm is not None else ()
+    head_misfit: tuple[float, ...] = ()
+    if net.head is not None and net.head_norm is not None:  # a head norm comes with a head
+        head_misfit = (bn_discrepancy(net.head(net.first_input(z, d)), net.head_norm),)
     # (misfits, convention, steps, the next stage's input or None, side); a grown one holds how to make that input
     beams: list[tuple[tuple[float, ...], int, tuple, Any, int]] = [(head_misfit, 0, (), start, start.shape[-1])]
-    for i, stage in enumerate(net.stages):
-        grown = []
+    for i, stage in enumerate(stages):
+        grown: list[tuple[tuple[float, ...], int, tuple, Any, int]] = []
         for misfits, convention, steps, x, size in beams:
             if x is not None:  # large maps: fewer samples give enough values per channel, and cost less
                 x = x[:max(32, -(-32768 // size ** 2))]
@@ -404,8 +409,10 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
                 side = cropped(out_size(size, kernels[i], *step), o.crops[i])
                 if not feasible(i + 1, side):
                     continue
-                made, misfit = None, ()
+                made: Optional[tuple[UnpaddedOutput, Step, int]] = None
+                misfit: tuple[float, ...] = ()
                 if scored[i]:  # every scored stage ends in a BatchNorm
+                    assert isinstance(stage.norm, nn.BatchNorm2d)
                     if step[0] not in unpadded:
                         unpadded[step[0]] = UnpaddedOutput(nn.functional.conv_transpose2d(x, stage.conv.weight,
                                                                                           stride=step[0]))
@@ -433,7 +440,7 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
 def unusual_stages(net: ConvTNet, size: int, steps: tuple[Step, ...]) -> int:
     """How many of the first stages make an unusual choice, from a map of side `size`."""
     count = 0
-    for stage, step in zip(net.stages, steps):
+    for stage, step in zip(cast(Iterable[UpStage], net.stages), steps):
         kernel = stage.conv.kernel_size[0]
         count += convention_cost(size, kernel, step) > 0
         size = cropped(out_size(size, kernel, *step), stage.crop)
@@ -478,6 +485,7 @@ def stage_output(stage: UpStage, unpadded: UnpaddedOutput, step: Step, side: int
         y = nn.functional.pad(y, (0, extra, 0, extra))
     y = y + stage.conv.bias.view(1, -1, 1, 1) if stage.conv.bias is not None else y
     y = y[:, :, :stage.crop, :stage.crop] if stage.crop else y  # (N, C, H, W) before the BatchNorm
+    assert isinstance(stage.norm, nn.BatchNorm2d), "only stages that end in a BatchNorm are scored"
     return stage.act(bn_fit(y, stage.norm)[1])
 
 

@@ -34,7 +34,7 @@ import logging
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -76,6 +76,8 @@ class LightweightGANOptions:
 class Blur(nn.Module):
     """Normalised separable [1, 2, 1] blur with reflected borders (kornia's filter2d, as the project uses)."""
 
+    f: torch.Tensor  # buffer (3,)
+
     def __init__(self):
         super().__init__()
         self.register_buffer("f", torch.tensor([1.0, 2.0, 1.0]))
@@ -106,6 +108,8 @@ class GlobalContextGate(nn.Module):
 
 class FrequencyGate(nn.Module):
     """Excitation from fixed DCT pooling (the `dct_weights` buffer comes with the weights)."""
+
+    dct_weights: torch.Tensor  # buffer (1, C, W, W)
 
     def __init__(self, chan_in: int, chan_out: int, width: int):
         super().__init__()
@@ -156,7 +160,8 @@ class LinearAttention(nn.Module):
 
     def forward(self, fmap: torch.Tensor) -> torch.Tensor:
         b, _, h, w = fmap.shape
-        q, k, v = (self.to_q(fmap), *self.to_kv(fmap).chunk(2, dim=1))
+        q = self.to_q(fmap)
+        k, v = self.to_kv(fmap).chunk(2, dim=1)
 
         def by_head(t: torch.Tensor) -> torch.Tensor:  # (B, heads*c, H, W) -> (B*heads, HW, c)
             return t.reshape(b * self.heads, -1, h * w).transpose(1, 2)
@@ -200,7 +205,8 @@ class LightweightGANNet(nn.Module):
                 gate = (FrequencyGate(c_out, target, 2 ** (i + 3)) if o.freq_chan_attn
                         else GlobalContextGate(c_out, target))
             attn = PreNormAttention(c_in, o.attn_heads, o.attn_dim_head) if 2 ** (i + 2) in o.attn_res_layers else None
-            self.layers.append(nn.ModuleList([up, gate, attn]))  # None slots keep the project's indices
+            # None slots keep the project's indices (ModuleList takes them at run time; its stub wants modules)
+            self.layers.append(nn.ModuleList([up, gate, attn]))  # type: ignore[list-item]
         self.out_conv = nn.Conv2d(widths[-1], image_channels(o), 3, padding=1)
 
     def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
@@ -208,7 +214,8 @@ class LightweightGANNet(nn.Module):
         x = self.initial_conv(z.reshape(z.shape[0], -1, 1, 1))  # (B, latent, 4, 4)
         x = F.normalize(x, dim=1)
         gates: dict[int, torch.Tensor] = {}
-        for i, (up, gate, attn) in enumerate(self.layers):
+        layers = cast(Iterable[tuple[nn.Module, Optional[nn.Module], Optional[nn.Module]]], self.layers)
+        for i, (up, gate, attn) in enumerate(layers):  # (up, gate or None, attention or None) per layer
             if attn is not None:
                 x = attn(x) + x
             x = up(x)  # (B, C_i, 2**(i+3), 2**(i+3))

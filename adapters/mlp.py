@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -88,6 +88,7 @@ class MLPNet(nn.Module):
         """z with the label vector beside it: (N, nz + E)."""
         h = z.flatten(1)  # (N, nz)
         if self.o.n_classes:
+            assert d is not None, "a class-conditional generator needs its one-hot d"
             label = d @ self.embed.weight if self.embed is not None else d  # (N, E): soft one-hots stay differentiable
             if self.o.condition == "multiply":
                 return h * label  # (N, nz)
@@ -141,7 +142,7 @@ def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
     o = net.o
     h = net.first_input(*probe_inputs(o.nz, o.n_classes, n_probe))
     misfits = []
-    for block in net.blocks:
+    for block in cast(Iterable[Block], net.blocks):
         y = block.linear(h)  # (N, width)
         if isinstance(block.norm, nn.BatchNorm1d):
             misfits.append(bn_discrepancy(y, block.norm))
@@ -163,7 +164,8 @@ class MLP(Architecture):
 
     def build(self, options: MLPOptions) -> Built:
         net = MLPNet(options)
-        spec = GeneratorSpec(nz=options.nz, image_shape=tuple(options.image_shape), n_classes=options.n_classes,
+        channels, height, width = options.image_shape  # MLPNet has unpacked it the same way
+        spec = GeneratorSpec(nz=options.nz, image_shape=(channels, height, width), n_classes=options.n_classes,
                              native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0))
         return Built(net, spec)
 

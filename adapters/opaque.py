@@ -57,11 +57,11 @@ class ProgramNet(nn.Module):
     def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
                 d: Optional[torch.Tensor] = None) -> torch.Tensor:
         given = {"z": z, "c": c, "onehot": d, "labels": d.argmax(dim=1) if d is not None else None}
-        args = [given[name] for name in self.inputs]
-        if any(a is None for a in args):
-            missing = [n for n, a in zip(self.inputs, args) if a is None]
+        missing = [name for name in self.inputs if given[name] is None]
+        if missing:
             raise ArchitectureError(f"the program takes {','.join(self.inputs)} but got no {','.join(missing)}; "
                                     "declare n_classes / nc in the spec")
+        args = [a for a in (given[name] for name in self.inputs) if a is not None]  # every one, as none is missing
         if not self.batch_size:
             return self._images(self.program(*args))
         return torch.cat([self._call_padded(args, i) for i in range(0, z.shape[0], self.batch_size)])
@@ -118,7 +118,8 @@ class Opaque(Architecture):
             batch_size = batch_size or (int(shapes[0][0]) if isinstance(shapes[0][0], int) else 0)  # static batch
             program = program.module()
         elif isinstance(program, torch.jit.ScriptModule):
-            n_inputs = len(program.forward.schema.arguments) - 1  # minus self
+            # minus self; forward is a ScriptMethod (it has .schema), typed as a plain callable
+            n_inputs = len(program.forward.schema.arguments) - 1  # type: ignore[attr-defined]
         inputs = self._inputs(options.inputs, n_inputs, spec)
         if "nz" not in spec:
             raise ArchitectureError("the spec of this program has no nz: pass --nz N (and --latent-shape if it "
@@ -160,6 +161,7 @@ class Opaque(Architecture):
                                     f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}; "
                                     "check --nz and --latent-shape") from None
         if out.dim() == 4:
-            return tuple(int(v) for v in out.shape[1:])
+            channels, height, width = (int(v) for v in out.shape[1:])
+            return channels, height, width
         raise ArchitectureError(f"the program returns shape {tuple(out.shape)}, not images (N, C, H, W); "
                                 "give --image-shape C,H,W")

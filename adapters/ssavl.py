@@ -65,7 +65,10 @@ class SSAVLNet(nn.Module):
 
     def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
                 d: Optional[torch.Tensor] = None) -> torch.Tensor:
-        d_embedded = d @ self.embed_d if d is not None else None  # (B, nz)
+        d_embedded = None
+        if d is not None:
+            assert self.embed_d is not None, "d is given to a generator without a categorical code"
+            d_embedded = d @ self.embed_d  # (B, nz)
         u = torch.cat([t for t in (z, c, d_embedded) if t is not None], dim=1)  # (B, nz + nc + nz)
         h = self.fc(u).view(u.shape[0], *self.first_shape)  # (B, C0, S, S)
         return self.blocks(h)  # (B, channels, resolution, resolution) in [-1, 1]

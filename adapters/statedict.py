@@ -94,6 +94,7 @@ def bn_discrepancy(y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm) -> fl
 
 def bn_misfit(mean: torch.Tensor, var: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm) -> float:
     """Symmetric KL between per-channel Gaussians with batch statistics (mean, var) (C,) and the running ones."""
+    assert norm.running_mean is not None and norm.running_var is not None, "a BatchNorm that tracks running stats"
     run_var, var = norm.running_var + 1e-5, var + 1e-5
     gap = (mean - norm.running_mean) ** 2
     return float((0.5 * ((var + gap) / run_var + (run_var + gap) / var) - 1).mean())
@@ -167,9 +168,9 @@ def search(properties: Sequence[Property], score: Callable[..., list[Candidate]]
     from the full search.
     """
     candidates: list[Candidate] = []
-    listed = [p for p in properties if p.values is not None]
-    for rank, combo in enumerate(itertools.product(*(p.values for p in listed))):
-        values = dict(zip((p.name for p in listed), combo))
+    listed = [(p.name, p.values) for p in properties if p.values is not None]
+    for rank, combo in enumerate(itertools.product(*(choices for _, choices in listed))):
+        values = dict(zip((name for name, _ in listed), combo))
         scored = score(values, pruning_bound(candidates, properties, values)) if bounded else score(values)
         for c in scored:
             candidates.append(Candidate({**values, **c.values}, c.misfits, (c.rank, rank), c.unusual))

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -95,12 +95,15 @@ class UpConvNet(nn.Module):
     def first_input(self, z: torch.Tensor, c: Optional[torch.Tensor], d: Optional[torch.Tensor]) -> torch.Tensor:
         z = z.flatten(1)  # (N, nz)
         if self.o.condition == "multiply":
+            assert d is not None and self.embed is not None, "condition=multiply needs the one-hot d"
             return (d @ self.embed.weight) * z  # a soft one-hot d stays differentiable
         if self.o.condition == "concat":
             parts = [z]
             if self.o.n_classes:
+                assert d is not None, "a class-conditional generator needs its one-hot d"
                 parts.append(d)
             if self.o.nc:
+                assert c is not None, "a generator with continuous codes needs c"
                 parts.append(2 * torch.special.ndtr(c) - 1 if self.o.code_prior == "uniform" else c)
             return torch.cat(parts, dim=1)  # (N, nz + K + nc)
         return z
@@ -158,7 +161,7 @@ def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
         h = nn.functional.batch_norm(h, None, None, net.head_norm.weight, net.head_norm.bias, True, 0.0,
                                      net.head_norm.eps)
     misfits = []
-    for stage in net.stages:
+    for stage in cast(Iterable[UpStage], net.stages):
         y = stage.conv(nn.functional.interpolate(h, scale_factor=2) if stage.upsample else h)
         if isinstance(stage.norm, nn.BatchNorm2d):
             misfits.append(bn_discrepancy(y, stage.norm))

@@ -144,7 +144,8 @@ EMA_KEYS = ("g_ema", "G_ema", "netG_ema", "generator_ema", "ema_generator", "avg
 # A plain "ema" entry is the generator's average when it sits beside a generator entry.
 PLAIN_EMA = "ema"
 PYTORCH_GAN_ZOO_CONFIG = "models.utils.config.BaseConfig"
-PYTORCH_GAN_ZOO_OUTPUT = {"WGANGP": "none", "DCGAN": "tanh", "MSE": "tanh"}  # its loss decides the last activation
+# its loss decides the last activation; looked up with whatever the pickle holds there
+PYTORCH_GAN_ZOO_OUTPUT: dict[Any, str] = {"WGANGP": "none", "DCGAN": "tanh", "MSE": "tanh"}
 
 
 def find_state_dict(obj: Any, key: Optional[str], path: Path | str) -> dict[str, torch.Tensor]:

@@ -112,7 +112,7 @@ def _checked_value(value: Any, hint: Any, rule: Rule, label: str, field: datacla
     def refuse(expected: str) -> ConfigError:
         return ConfigError(f"{label} must be {expected}; got {value!r}")
 
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a hint is a class, not an instance
         if isinstance(value, hint):
             return value
         base = field.default_factory() if field.default_factory is not MISSING else hint()
@@ -196,7 +196,5 @@ def saved_options(run: Any, kind: str) -> dict[str, Any]:
     if not held:
         raise RunError(f"{run.folder} does not hold a ganinv run (its config.json names none of "
                        f"{', '.join(RUN_KINDS)}); it cannot be resumed")
-    how = (f"resume it with {RUN_KINDS[held[0]][:-1]} --resume --out {run.folder}`" if held[0] != "mvae"
-           else "MVAE runs cannot be resumed")
-    raise RunError(f"{run.folder} holds a {RUN_KINDS[held[0]]} run, not a {RUN_KINDS[kind]} run; {how}, "
-                   "or choose another --out")
+    raise RunError(f"{run.folder} holds a {RUN_KINDS[held[0]]} run, not a {RUN_KINDS[kind]} run; resume it with "
+                   f"{RUN_KINDS[held[0]][:-1]} --resume --out {run.folder}`, or choose another --out")

@@ -117,6 +117,8 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
         return (0.0, 255.0), None
     if x.dtype == torch.bool:
         return (0.0, 1.0), None
+    lo: float
+    hi: float
     if not x.is_floating_point():
         lo, hi = int(x.to(torch.int64).min()), int(x.to(torch.int64).max())
         if x.dtype == torch.uint16 and hi > 255:
@@ -267,7 +269,7 @@ def load_image_files(paths: list[Path], labels: Optional[list[int]] = None, clas
         notes += image_notes + ([note] if note else [])
     channels = max(x.shape[0] for x in images)
     images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
-    sizes = Counter(tuple(x.shape[1:]) for x in images)
+    sizes = Counter((int(x.shape[1]), int(x.shape[2])) for x in images)  # (H, W) of each (C, H, W)
     size = sizes.most_common(1)[0][0]  # ties: the size seen first
     odd = [i for i, x in enumerate(images) if tuple(x.shape[1:]) != size]
     if odd:

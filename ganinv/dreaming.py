@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, cast
 
 import torch
 from torch import Tensor
@@ -17,6 +17,9 @@ from torch import Tensor
 from ganinv import losses
 from ganinv.config_checks import check_config, checked
 from ganinv.spec import Latents
+
+if TYPE_CHECKING:
+    from ganinv.inverter import Inverter
 
 
 @dataclass
@@ -71,7 +74,7 @@ def dreaming_loss(generator: Callable[..., Tensor], inverter: torch.nn.Module, l
     `images` may also be perturbed copies of `G(latents)` (ganinv.augment): the encoders then
     learn to project them onto the generator's images, and `latents` are approximate targets.
     """
-    module = getattr(inverter, "module", inverter)
+    module = cast("Inverter", getattr(inverter, "module", inverter))  # the Inverter, unwrapped from DDP
     spec = module.spec
     zero = images.new_zeros((), dtype=torch.float32)
     if getattr(module, "refiner", None) is not None:  # the refinement passes decode with the true codes
@@ -99,11 +102,13 @@ def dreaming_loss(generator: Callable[..., Tensor], inverter: torch.nn.Module, l
     if spec.has_codes:
         d = c = None
         if post.logits_d is not None:
+            assert latents.d is not None, "a generator with classes draws d"
             kl_d = losses.kl_categorical_to_uniform(post.logits_d)
             mi = mi + losses.categorical_code_nll(latents.d, post.logits_d)
             # Without a differentiable path for d, keep the true code: the term then trains c only.
             d = losses.gumbel_softmax_sample(post.logits_d, temperature) if spec.differentiable_codes else latents.d
         if post.mu_c is not None:
+            assert latents.c is not None and post.logvar_c is not None, "a generator with codes c draws them"
             kl_c = losses.kl_normal_to_standard(post.mu_c, post.logvar_c)
             mi = mi + losses.gaussian_code_nll(latents.c, post.mu_c, post.logvar_c)
             c = losses.reparameterize(post.mu_c, post.logvar_c)  # (B, nc)

@@ -16,7 +16,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
@@ -80,8 +80,10 @@ def latent_recovery(true: Latents, posterior: Posterior,
         out["z_variance_recovered_by_direction"] = [round(v, 4) for v in (1 - error / variance).tolist()]
         out["generator_sensitivity_by_direction"] = [round(v, 4) for v in sensitivity.tolist()]
     if true.c is not None:
+        assert posterior.mu_c is not None, "an inverter for codes c encodes them"
         out["c_mse"] = (posterior.mu_c.float() - true.c.float()).square().mean().item()
     if true.d is not None:
+        assert posterior.logits_d is not None, "an inverter for classes encodes d"
         out["d_accuracy"] = (posterior.logits_d.argmax(dim=1) == true.d.argmax(dim=1)).float().mean().item()
     return out
 
@@ -98,9 +100,10 @@ def encode_and_reconstruct(inverter: Inverter, images: Tensor, batch_size: int =
         posterior = inverter.encode(batch, iterations)
         posteriors.append(posterior)
         reconstructions.append(inverter.generator.decode(posterior.mean_latents()).cpu())
-    merged = Posterior(**{name: (torch.cat([getattr(p, name) for p in posteriors]).cpu()
-                                 if getattr(posteriors[0], name) is not None else None)
-                          for name in ("mu_z", "logvar_z", "logits_d", "mu_c", "logvar_c")})
+    parts: dict[str, Any] = {name: (torch.cat([getattr(p, name) for p in posteriors]).cpu()
+                                    if getattr(posteriors[0], name) is not None else None)
+                             for name in ("mu_z", "logvar_z", "logits_d", "mu_c", "logvar_c")}
+    merged = Posterior(**parts)
     return merged, torch.cat(reconstructions)
 
 

@@ -17,7 +17,7 @@ import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import torch
@@ -30,7 +30,6 @@ from ganinv.data import ImageSet
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
 from ganinv.mvae.model import MVAE
-from ganinv.spec import GeneratorSpec
 
 FORMAT = "ganinv-features"
 HEADER_KEYS = ("format", "layout", "names", "classes", "meta")  # JSON values beside the arrays
@@ -58,12 +57,6 @@ class FeatureSet:
         raise KeyError(name)
 
 
-def feature_layout(spec: GeneratorSpec) -> dict[str, int]:
-    """The column blocks of `Posterior.features()`: z, then c and d when present."""
-    sizes = {"z": spec.nz, "c": spec.nc, "d": spec.n_classes}
-    return {name: size for name, size in sizes.items() if size}
-
-
 @torch.no_grad()
 def inverter_features(inverter: Inverter | MVAE, images: ImageSet, *, batch_size: int = 256,
                       progress: bool = True) -> FeatureSet:
@@ -73,10 +66,7 @@ def inverter_features(inverter: Inverter | MVAE, images: ImageSet, *, batch_size
     The images must already have the generator's shape (`ganinv.data.fit_to_shape`).
     """
     x = images.images  # (N, C, H, W) in [-1, 1]
-    if isinstance(inverter, MVAE):
-        image_shape, layout = inverter.image_shape, inverter.feature_layout()
-    else:
-        image_shape, layout = inverter.spec.image_shape, feature_layout(inverter.spec)
+    image_shape, layout = tuple(inverter.image_shape), inverter.feature_layout()  # the model says its layout
     if len(images) == 0:
         raise DataError("no images to encode")
     if tuple(x.shape[1:]) != image_shape:
@@ -108,7 +98,7 @@ def save_features(features: FeatureSet, path: str | Path) -> Path:
               "classes": features.classes, "meta": features.meta}  # the HEADER_KEYS
     with atomic_path(path) as tmp:
         if path.suffix == ".npz":
-            arrays = {"features": features.features.numpy(), "header": np.array(json.dumps(header))}
+            arrays: dict[str, Any] = {"features": features.features.numpy(), "header": np.array(json.dumps(header))}
             if features.labels is not None:
                 arrays["labels"] = features.labels.numpy()
             with open(tmp, "wb") as fh:

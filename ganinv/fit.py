@@ -17,7 +17,7 @@ import time
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, cast
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -134,7 +134,7 @@ def fit(config: FitConfig, out: str | Path, resume: bool = False, quiet: bool = 
     config.json) when the user did not type it: a source that is code is then refused unless
     `config.trust_remote_code` is the user's own flag (ganinv.trust).
     """
-    from ganinv.cli.options import resolve_device
+    from ganinv.devices import resolve_device
 
     resolve_device(config.device)  # a device this machine lacks (a recipe's "tpu") is refused before any work
     distributed, device = setup_distributed(config.device)
@@ -184,9 +184,9 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
         if main:
             run.truncate_metrics(start_step)
 
-    model = DistributedDataParallel(inverter) if distributed.enabled else inverter
-    if config.compile:
-        model = torch.compile(model)
+    model: torch.nn.Module = DistributedDataParallel(inverter) if distributed.enabled else inverter
+    if config.compile:  # compiling a Module gives an OptimizedModule (torch types it as a plain callable)
+        model = cast(torch.nn.Module, torch.compile(model))
     autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if config.amp and device.type == "cuda"
                 else contextlib.nullcontext())
     evaluator = Evaluator(config, generator) if main else None
@@ -201,7 +201,8 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
                     dynamic_ncols=True, desc="fit")
     names = [f.name for f in dataclasses.fields(DreamingLosses)]
     running = torch.zeros(len(names), device=device)  # sums of the loss terms since the last log
-    clock, last_eval = time.perf_counter(), {}
+    clock = time.perf_counter()
+    last_eval: dict[str, Any] = {}
     for step in range(start_step + 1, config.steps + 1):
         losses = dreaming_step(generator, inverter, model, optimizer, sampler, config, step, autocast)
         running += torch.stack([getattr(losses, n) for n in names]).detach()
@@ -221,7 +222,7 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
         evaluating = step % config.eval_every == 0 or step == config.steps
         if evaluating or step % config.checkpoint_every == 0:  # never evaluate or save non-finite weights
             check_parameters([inverter], step, run, _divergence_advice(config))
-        if main and evaluating:
+        if evaluator is not None and evaluating:  # the main process evaluates
             last_eval = evaluator.evaluate(inverter, run, step)
             run.log_metrics({"step": step, "eval": last_eval})
         if step % config.checkpoint_every == 0 or step == config.steps:
@@ -232,6 +233,7 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
     evaluation = last_eval if main else {}
     if main:
         if start_step >= config.steps:  # resumed a finished run: evaluate what is there
+            assert evaluator is not None, "the main process has one"
             evaluation = evaluator.evaluate(inverter, run, config.steps)
         run.save_json("eval.json", evaluation)
         inverter.save_pretrained(run.folder / "inverter")  # the generator bundled when it has an architecture

@@ -22,12 +22,21 @@ import json
 import os
 import shutil
 from pathlib import Path
-from typing import Any, ClassVar, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 import torch
 
 from ganinv.errors import SourceError
 from ganinv.generator import Generator
+from ganinv.spec import GeneratorSpec
+
+if TYPE_CHECKING:  # what the mixin is placed beside: the type checker reads its `self` as such a model
+    from huggingface_hub import PyTorchModelHubMixin
+
+    class _Model(torch.nn.Module, PyTorchModelHubMixin):
+        pass
+else:
+    _Model = object
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -35,12 +44,17 @@ GENERATOR_DIR = "generator"  # the bundled copy of the generator, in ganinv's ge
 ARTIFACT_FILES = [CONFIG_NAME, WEIGHTS_NAME, "README.md", f"{GENERATOR_DIR}/*"]  # all a Hub download fetches
 
 
-class GeneratorReference:
+class GeneratorReference(_Model):
     """Mixin placed before `nn.Module` and `PyTorchModelHubMixin` in a model's bases, for a model with attributes
     `spec` and `generator_ref`; its `__init__` calls `_init_generator_reference()`."""
 
-    spec: Optional[object]
+    spec: Optional[GeneratorSpec]
     generator_ref: dict
+    # set in `__dict__` by `_init_generator_reference` and the loaders
+    _generator: Optional[Generator]
+    _artifact_dir: Optional[Path]
+    _trust_remote_code: bool
+    _include_generator: Optional[bool]
     run_subfolder: ClassVar[str]  # where a run folder keeps this kind of artifact, e.g. "inverter"
     artifact_noun: ClassVar[str]  # what messages call it, e.g. "inverter"
 
@@ -73,6 +87,7 @@ class GeneratorReference:
             where = (f"the {self.artifact_noun} artifact {self._artifact_dir}" if self._artifact_dir else
                      f"this {self.artifact_noun}'s generator_ref")
             bundled = self._bundled_generator()
+            source: Optional[str]
             if bundled is not None:
                 source, ref = str(bundled), {}
             else:
@@ -85,8 +100,10 @@ class GeneratorReference:
             if not source:
                 raise SourceError(f"this {type(self).__name__} has no generator reference; "
                                   "attach one with .attach(generator)")
-            self.attach(load_generator(source, arch=ref.get("arch"), options=ref.get("options"), device=self.device,
-                                       trust_remote_code=self._trust_remote_code, origin=where))
+            generator = load_generator(source, arch=ref.get("arch"), options=ref.get("options"), device=self.device,
+                                       trust_remote_code=self._trust_remote_code, origin=where)
+            self.attach(generator)
+            return generator
         return self._generator
 
     @property
@@ -130,11 +147,11 @@ class GeneratorReference:
         if self._generator is None and bundled is not None:  # loaded from an artifact, generator not used yet
             shutil.copytree(bundled, save_directory / GENERATOR_DIR)
             return
-        savable = self._generator is not None and self._generator.meta.get("architecture") not in (None, "opaque")
-        if savable:
+        generator = self._generator
+        if generator is not None and generator.meta.get("architecture") not in (None, "opaque"):  # savable
             from ganinv.sources import save_generator
 
-            save_generator(self._generator, save_directory / GENERATOR_DIR)
+            save_generator(generator, save_directory / GENERATOR_DIR)
         elif include:
             raise SourceError(f"cannot bundle the generator in the {type(self).__name__} artifact: only generators "
                               "of a registered architecture can be saved (programs and callables are referenced)")

@@ -379,6 +379,7 @@ def resolve(source: str) -> Resolved:
     hub_id = parse(source)
     listing = list_repo(hub_id)
     where = hub_id.repo_text
+    candidates: tuple[str, ...]
     if hub_id.filename is not None:
         if hub_id.filename not in listing.files:
             state = "the cached snapshot of " if listing.from_cache else ""

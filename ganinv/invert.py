@@ -38,17 +38,18 @@ def refine(generator: Generator, images: Tensor, start: Latents, steps: int, lr:
         init = start[begin:begin + batch_size].to(device)
         z = init.z.clone().requires_grad_(True)
         c = init.c.clone().requires_grad_(True) if init.c is not None else None
-        learn_d = init.d is not None and generator.spec.differentiable_codes
-        d_logits = init.d.clamp_min(1e-6).log().requires_grad_(True) if learn_d else None
+        d_logits = None  # learnt when the generator has a differentiable path for d
+        if init.d is not None and generator.spec.differentiable_codes:
+            d_logits = init.d.clamp_min(1e-6).log().requires_grad_(True)
         params = [t for t in (z, c, d_logits) if t is not None]
         optimizer = torch.optim.Adam(params, lr=lr)
         for _ in range(steps):
-            d = d_logits.softmax(dim=1) if learn_d else init.d
+            d = d_logits.softmax(dim=1) if d_logits is not None else init.d
             loss = (generator(z, c, d) - x).square().sum()  # the sum of every image's own squared error
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
-        d = d_logits.softmax(dim=1) if learn_d else init.d
+        d = d_logits.softmax(dim=1) if d_logits is not None else init.d
         refined.append(Latents(z=z, c=c, d=d).detach().to("cpu"))
     return Latents.cat(refined)
 

@@ -47,6 +47,7 @@ class Posterior:
         """KL(q(z, c, d | x) || p(z, c, d)) per image, (B,): the priors N(0, I), N(0, I), Cat(1/K)."""
         kl = losses.kl_normal_to_standard_each(self.mu_z, self.logvar_z)
         if self.mu_c is not None:
+            assert self.logvar_c is not None, "mu_c comes with logvar_c"
             kl = kl + losses.kl_normal_to_standard_each(self.mu_c, self.logvar_c)
         if self.logits_d is not None:
             kl = kl + losses.kl_categorical_to_uniform_each(self.logits_d)
@@ -55,7 +56,10 @@ class Posterior:
     def sample(self, generator: Optional[torch.Generator] = None) -> Latents:
         """One draw of the latents from q: z and c reparameterised, d a one-hot draw of Cat(softmax(logits_d))."""
         z = losses.reparameterize(self.mu_z, self.logvar_z, generator)
-        c = losses.reparameterize(self.mu_c, self.logvar_c, generator) if self.mu_c is not None else None
+        c = None
+        if self.mu_c is not None:
+            assert self.logvar_c is not None, "mu_c comes with logvar_c"
+            c = losses.reparameterize(self.mu_c, self.logvar_c, generator)
         d = None
         if self.logits_d is not None:
             classes = torch.multinomial(self.logits_d.float().softmax(dim=1), 1, generator=generator).squeeze(1)
@@ -78,6 +82,7 @@ class Inverter(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name
                tags=["ganinv", "gan-inversion"]):
     run_subfolder = "inverter"  # a fit's run folder keeps the artifact here
     artifact_noun = "inverter"
+    spec: GeneratorSpec  # an inverter is always for a generator
 
     def __init__(self, *, spec: dict, generator_ref: Optional[dict] = None, width: int = 64, hidden: int = 512,
                  iterations: int = 0, sigma_x: Optional[float] = None):
@@ -105,6 +110,15 @@ class Inverter(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name
                        iterations=iterations, sigma_x=sigma_x)
         inverter.attach(generator)
         return inverter
+
+    @property
+    def image_shape(self) -> tuple[int, int, int]:
+        return self.spec.image_shape  # (C, H, W)
+
+    def feature_layout(self) -> dict[str, int]:
+        """The column blocks of `Posterior.features()`: z, then c and d when present."""
+        sizes = {"z": self.spec.nz, "c": self.spec.nc, "d": self.spec.n_classes}
+        return {name: size for name, size in sizes.items() if size}
 
     # ---- inference -----------------------------------------------------------------------
     def encode(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:

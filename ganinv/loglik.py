@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence
+from typing import Optional, Sequence, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +39,7 @@ from ganinv.inverter import Inverter
 LOG_2PI = math.log(2 * math.pi)
 MAX_ENUMERATE = 16  # sum d exactly up to this many categories, sample it above
 MEMORY_BUDGET = 2 * 1024 ** 3  # bytes of Monte Carlo terms held at once: batches shrink to fit, or k is refused
+_Nats = TypeVar("_Nats", Tensor, float)  # bits_per_dim answers in the type it is given
 
 
 # ---- per-example log-densities (summed over the last dimension, no batch reduction) --------
@@ -63,7 +64,7 @@ def kl_categorical_to_uniform(logits: Tensor) -> Tensor:
     return (log_p.exp() * log_p).sum(dim=-1) + math.log(logits.shape[-1])
 
 
-def bits_per_dim(nats: Tensor | float, image_dim: int) -> Tensor | float:
+def bits_per_dim(nats: _Nats, image_dim: int) -> _Nats:
     """A log-density in nats on the [-1, 1] scale as bits per dimension on the 8-bit scale.
 
     `bpd = (-nats / D + log 127.5) / log 2`: each pixel's density times its 8-bit bin width
@@ -143,6 +144,7 @@ def _draw_samples(inverter: Inverter, x: Tensor, n_samples: int, max_enumerate: 
     kl = kl_normal_to_standard(post.mu_z, post.logvar_z)
     c = None
     if spec.nc:
+        assert post.mu_c is not None and post.logvar_c is not None, "an inverter for codes c encodes them"
         c, log_ratio_c = gaussian(post.mu_c, post.logvar_c)
         log_ratio = log_ratio + log_ratio_c
         kl = kl + kl_normal_to_standard(post.mu_c, post.logvar_c)
@@ -150,6 +152,7 @@ def _draw_samples(inverter: Inverter, x: Tensor, n_samples: int, max_enumerate: 
     log_q_d = x.new_zeros(batch, 1, 1)
     labels = None  # (B, S, J) the value of d in each column
     if K:
+        assert post.logits_d is not None, "an inverter for classes encodes d"
         kl = kl + kl_categorical_to_uniform(post.logits_d)
         log_q = post.logits_d.log_softmax(dim=1)  # (B, K)
         if K <= max_enumerate:

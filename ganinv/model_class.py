@@ -95,7 +95,8 @@ def load_with_model_class(request: Any) -> Generator:
     overrides = {**sidecar_spec(path), **request.overrides}
     spec, inputs, decisions = probe_spec(module, class_path, kwargs, n_classes, overrides)
     opaque = architectures.get("opaque")
-    built = opaque.wrap(module, opaque.make_options({"inputs": ",".join(inputs)}), spec)
+    # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
+    built = opaque.wrap(module, opaque.make_options({"inputs": ",".join(inputs)}), spec)  # type: ignore[attr-defined]
     warn_assumptions(decisions)
     meta = {"model_class": class_path, "model_kwargs": kwargs,
             "weights_sha256": file_sha256(path), "decisions": decisions, **entry_meta(entry)}
@@ -241,7 +242,7 @@ def probe_spec(module: nn.Module, class_path: str, kwargs: dict[str, Any], n_cla
     if not isinstance(out, torch.Tensor):
         raise SourceError(f"{class_path} returns a {type(out).__name__}, not images; load it with module:callable")
     decisions = [decision("nz", nz, nz_source, "--nz N")] if nz_source else []
-    spec = {"nz": nz, "n_classes": n_classes, "differentiable_codes": not n_classes}
+    spec: dict[str, Any] = {"nz": nz, "n_classes": n_classes, "differentiable_codes": not n_classes}
     if len(shape) > 1:
         spec["native_latent_shape"] = shape
         if not given.get("native_latent_shape"):
@@ -259,7 +260,8 @@ def probe_spec(module: nn.Module, class_path: str, kwargs: dict[str, Any], n_cla
 def image_shape(out: torch.Tensor, decisions: list) -> tuple[int, int, int]:
     """(C, H, W) of a probe output (N, C, H, W), or of a flat (N, F) one read as 1 or 3 square channels."""
     if out.dim() == 4:
-        return tuple(int(v) for v in out.shape[1:])
+        channels, height, width = (int(v) for v in out.shape[1:])
+        return channels, height, width
     if out.dim() == 2:
         size = int(out.shape[1])
         fits = [(c, round((size / c) ** 0.5)) for c in (1, 3)

@@ -34,7 +34,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence, cast
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
@@ -162,7 +162,8 @@ class DreamingSetup:
         self.optimizer = torch.optim.Adam(self.inverter.parameters(), lr=config.lr)
         seed_everything(config.seed)
         self.sampler = torch.Generator(device=device).manual_seed(config.seed + 1)
-        self.model = torch.compile(self.inverter) if compile else self.inverter
+        # compiling a Module gives an OptimizedModule, a Module (torch types the result as a plain callable)
+        self.model = cast(torch.nn.Module, torch.compile(self.inverter)) if compile else self.inverter
 
     def step(self, autocast: contextlib.AbstractContextManager) -> None:
         """The next step of the schedule (1, 2, ..., config.steps, then 1 again)."""
@@ -209,7 +210,7 @@ def measure_fit(generator: Generator, device: torch.device, batch_size: int = 64
     counted = DreamingSetup(generator, config, device)
     counted.step(contextlib.nullcontext())  # warm-up, so the counted step is a steady one
     flops = count_flops(lambda: counted.step(contextlib.nullcontext()))
-    counted = None  # free it before the timed runs
+    del counted  # free it before the timed runs
     rates = matmul_rates(device, min_seconds)
     out: dict[str, Any] = {"measure": "fit", "machine": machine_info(device), "generator": generator.source,
                            "image_shape": list(generator.spec.image_shape), "batch_size": batch_size,
@@ -242,7 +243,7 @@ def measure_fit(generator: Generator, device: torch.device, batch_size: int = 64
             if peak and variant != "fp32":
                 result["ratio_to_datasheet_bf16"] = achieved / (peak * 1e3)
         out["variants"][variant] = result
-        setup = None  # free it before the next variant
+        del setup  # free it before the next variant
         if device.type == "cuda":
             torch.cuda.empty_cache()
     return out
@@ -396,7 +397,7 @@ def measure_invert(generator: Generator, device: torch.device, n_images: int = 1
     images = images.cpu()
     out: dict[str, Any] = {"measure": "invert", "machine": machine_info(device), "generator": generator.source,
                            "image_shape": list(generator.spec.image_shape), "images": n_images, "methods": {}}
-    runs = {"encoder": dict(refine_steps=0, min_seconds=min_seconds, warmup=1),
+    runs: dict[str, dict[str, Any]] = {"encoder": dict(refine_steps=0, min_seconds=min_seconds, warmup=1),
             "encoder_refine": dict(refine_steps=refine_steps, start="encoder", min_seconds=0, warmup=0),
             "optimisation": dict(refine_steps=optimise_steps, start="zero", min_seconds=0, warmup=0)}
     for name, run in runs.items():

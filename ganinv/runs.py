@@ -28,6 +28,7 @@ import torch
 import torch.distributed as dist
 
 from ganinv.atomic import atomic_path, json_text, remove_stale_temporaries, write_json, write_text
+from ganinv.devices import resolve_device
 from ganinv.errors import RunError
 
 CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
@@ -96,8 +97,9 @@ class Run:
 
     # ---- checkpoints ------------------------------------------------------------------------
     def checkpoints(self) -> list[Path]:
-        found = [p for p in self.checkpoint_dir.glob("step-*.pt") if CHECKPOINT_PATTERN.search(p.name)]
-        return sorted(found, key=lambda p: int(CHECKPOINT_PATTERN.search(p.name).group(1)))
+        found = [(int(m.group(1)), p) for p in self.checkpoint_dir.glob("step-*.pt")
+                 if (m := CHECKPOINT_PATTERN.search(p.name))]  # (step, path)
+        return [p for _, p in sorted(found, key=lambda step_path: step_path[0])]
 
     def latest_checkpoint(self) -> Optional[Path]:
         found = self.checkpoints()
@@ -157,7 +159,7 @@ def seed_everything(seed: int) -> None:
 
 def rng_state(sampler: torch.Generator) -> dict[str, Any]:
     """Every random stream a training step reads: torch's global CPU and CUDA ones and the latent sampler."""
-    state = {"torch": torch.get_rng_state(), "sampler": sampler.get_state()}
+    state: dict[str, Any] = {"torch": torch.get_rng_state(), "sampler": sampler.get_state()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -206,7 +208,7 @@ def setup_distributed(device_name: Optional[str] = None) -> tuple[Distributed, t
 
     Returns the rank information and this process's device (`cuda:LOCAL_RANK` on GPUs).
     """
-    device = torch.device(device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device_name)
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size == 1:
         return Distributed(), device

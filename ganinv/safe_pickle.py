@@ -26,7 +26,7 @@ import _compat_pickle
 import pickle
 import types
 from pathlib import Path
-from typing import Any, ClassVar, Optional
+from typing import Any, ClassVar, Optional, TypeGuard, cast
 
 import torch
 
@@ -41,6 +41,8 @@ class RefusedPickle(pickle.UnpicklingError):
 
 class RecordType(type):
     """The type of a stand-in class: calling it (a pickled constructor call) is refused."""
+
+    origin: str  # "module.Class" as named in the pickle, on each record class
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
         raise RefusedPickle(cls.origin)
@@ -77,7 +79,7 @@ def record_type(module: str, name: str) -> RecordType:
                                         "__qualname__": f"Record[{module}.{name}]"})
 
 
-def is_record(obj: Any) -> bool:
+def is_record(obj: Any) -> TypeGuard[Record]:
     return isinstance(obj, Record)
 
 
@@ -94,7 +96,8 @@ def fields(record: Record) -> dict[str, Any]:
 def _safe_reconstructor(cls: Any, base: Any, state: Any) -> Any:
     """copyreg._reconstructor (how protocols 0 and 1 pickle plain objects), for record types only."""
     if isinstance(cls, RecordType) and base is object and state is None:
-        return cls.__new__(cls)
+        record_class = cast("type[Record]", cls)  # every RecordType is Record or a subclass of it
+        return record_class.__new__(record_class)
     raise RefusedPickle(f"copyreg._reconstructor({getattr(cls, '__name__', cls)})")
 
 
@@ -104,7 +107,8 @@ def _numpy_globals() -> dict[str, Any]:
         import numpy
     except ImportError:
         return {}
-    multiarray = numpy._core.multiarray if hasattr(numpy, "_core") else numpy.core.multiarray
+    # numpy 2 has _core; numpy 1 only core (the installed numpy's stubs know one of them)
+    multiarray = numpy._core.multiarray if hasattr(numpy, "_core") else numpy.core.multiarray  # type: ignore[attr-defined]
     found: dict[str, Any] = {"numpy.dtype": numpy.dtype, "numpy.ndarray": numpy.ndarray}
     for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
         found[f"{module}.scalar"] = multiarray.scalar

@@ -298,12 +298,12 @@ def build_from_config(arch: Optional[str], config: Mapping[str, Any], options: d
     built, opts, arch = build_any(arch, options, state_dict, where)
     if arch not in evidence:
         return built, opts, arch, {"ignored_config": mixin_options(dict(config), arch)[1]} if config else {}
-    given, _, exc = evidence[arch]
+    given, _, error = evidence[arch]
     from_weights = architectures.options_to_dict(opts)
     differ = [f"{k}={jsonable(v)!r} where the weights have {from_weights[k]!r}" for k, v in given.items()
               if k in from_weights and jsonable(v) != from_weights[k]]
     raise ArchitectureError(f"{config_label} disagrees with the weights {where}: "
-                            + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(exc)}")
+                            + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(error)}")
                             + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give {arch} "
                             f"with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights)})")
 
@@ -347,7 +347,7 @@ def load_hub(request: Request) -> Generator:
         config: dict[str, Any] = {}
         if resolved.config is not None:
             config = read_config(resolved.path(resolved.config), resolved.label(resolved.config))
-        if config.get("format") == FORMAT:  # ganinv's own layout
+        if resolved.config is not None and config.get("format") == FORMAT:  # ganinv's own layout
             generator = load_folder(resolved.path(resolved.config).parent, request.source, request=request)
         else:
             generator = load_checkpoint([resolved.path(n) for n in resolved.shards], resolved.id.key, request, where,
@@ -440,7 +440,8 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
 def wrap_program(program: Any, request: Request, meta: dict[str, Any], spec: dict[str, Any]) -> Generator:
     opaque = architectures.get("opaque")
     opts = opaque.make_options(request.options)
-    built = opaque.wrap(program, opts, {**spec, **request.overrides})
+    # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
+    built = opaque.wrap(program, opts, {**spec, **request.overrides})  # type: ignore[attr-defined]
     meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta}
     return Generator(built.net, built.spec, source=request.source, meta=meta)
 

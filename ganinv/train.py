@@ -183,7 +183,7 @@ class TrainResult:
 
 def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: bool = False) -> TrainResult:
     """Run (or resume) SS-AVL Algorithm 1 into the run folder `out`."""
-    from ganinv.cli.options import resolve_device
+    from ganinv.devices import resolve_device
 
     device = resolve_device(config.device)
     run = Run(out, config.keep_checkpoints)

@@ -341,10 +341,10 @@ def test_resume_refuses_a_folder_of_another_kind(tmp_path, generator_dir, tiny_i
     with pytest.raises(RunError, match="holds a `ganinv train` run"):
         fit(tiny_fit(generator_dir), train_run, resume=True, quiet=True)
 
-    mvae_run = tmp_path / "mvae"  # an MVAE run cannot be resumed by anything
+    mvae_run = tmp_path / "mvae"  # an MVAE run is resumed by `ganinv mvae fit` only
     (mvae_run / "checkpoints").mkdir(parents=True)
     (mvae_run / "config.json").write_text(json.dumps({"mvae": MVAEConfig().to_dict(), "generator": None}))
     (mvae_run / "checkpoints" / "step-000002.pt").write_bytes(b"")
     result = invoke("fit", "--resume", "--out", mvae_run)
     assert result.exit_code == 2 and "holds a `ganinv mvae fit` run" in result.stderr
-    assert "MVAE runs cannot be resumed" in result.stderr
+    assert "resume it with `ganinv mvae fit --resume --out" in result.stderr

@@ -1,5 +1,5 @@
 """MVAE (docs/algorithms.md §5): the loss terms against independent formulas, the masks, the mixture, training,
-save/load, features and the command line."""
+exact resume, save/load, features and the command line."""
 
 import json
 import math
@@ -14,12 +14,13 @@ from torch import nn
 
 from ganinv.cli.main import cli
 from ganinv.data import ImageSet
-from ganinv.errors import SourceError
+from ganinv.errors import ConfigError, SourceError
 from ganinv.features import inverter_features
 from ganinv.mvae.dropout import KSW, ComponentDropout, gau_kl, gs_mask
 from ganinv.mvae.losses import dhsic, dirichlet_kl
 from ganinv.mvae.model import MVAE, mixing_coefficients
 from ganinv.mvae.train import MVAEConfig, train_mvae
+from ganinv.runs import Run
 from ganinv.spec import GeneratorSpec
 
 TINY_MODEL = dict(n_components=3, latent_dim=4, width=8, hidden=32)
@@ -205,9 +206,170 @@ def test_features_are_every_components_mean(trained):
     assert torch.equal(features.part("z2"), features.features[:, 4:8])
 
 
+# ---- checkpoints and resume ---------------------------------------------------------------------------
+def killed_after_step(step_to_die, monkeypatch):
+    """Make the checkpoint save of `step_to_die` raise right after writing, as a Ctrl-C there would."""
+    save = Run.save_checkpoint
+
+    def save_then_die(self, step, state):
+        path = save(self, step, state)
+        if step == step_to_die:
+            raise KeyboardInterrupt
+        return path
+
+    monkeypatch.setattr(Run, "save_checkpoint", save_then_die)
+    return save
+
+
+def artifact_weights(run_dir: Path) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load_file
+
+    return load_file(str(run_dir / "mvae" / "model.safetensors"))
+
+
+@pytest.mark.parametrize("source", ["generator", "data"])
+def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, source, monkeypatch):
+    if source == "generator":
+        where = dict(generator="test_mvae:tiny_generator", lambda_s=1.0, eval_samples=16)
+    else:  # standalone: real images drawn in a seeded order, one dropout rate per component, Gaussian masks
+        images = tmp_path / "images.npz"
+        np.savez(images, images=tiny_images(24).numpy())
+        where = dict(data=str(images), s_dim=6, dropout="gau", per_component_p=True)
+    config = MVAEConfig(steps=12, batch_size=8, lr=3e-3, log_every=3, checkpoint_every=4, device="cpu", **where,
+                        **TINY_MODEL)
+    straight = train_mvae(config, tmp_path / "straight", quiet=True)
+
+    save = killed_after_step(8, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        train_mvae(config, tmp_path / "resumed", quiet=True)
+    monkeypatch.setattr(Run, "save_checkpoint", save)
+    killed = tmp_path / "resumed"
+    assert [p.name for p in Run(killed).checkpoints()] == ["step-000004.pt", "step-000008.pt"]
+    assert not (killed / "mvae").exists() and not (killed / "eval.json").exists()  # the artifact only at the end
+    resumed = train_mvae(config, killed, quiet=True, resume=True)
+
+    final = Run(straight.run_dir).load_checkpoint()["model"], Run(killed).load_checkpoint()["model"]
+    assert set(final[0]) == set(final[1]) and all(torch.equal(final[0][k], final[1][k]) for k in final[0])
+    artifacts = artifact_weights(straight.run_dir), artifact_weights(killed)
+    assert all(torch.equal(artifacts[0][k], artifacts[1][k]) for k in artifacts[0])
+    assert {**straight.summary, "run": None} == {**resumed.summary, "run": None}  # the same selection and errors
+    steps = [json.loads(line)["step"] for line in (killed / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [3, 6, 9, 12]  # records after the checkpoint were dropped, then written again once
+
+
+def test_a_checkpoint_from_another_device_or_another_model(tmp_path, monkeypatch):
+    config = MVAEConfig(generator="test_mvae:tiny_generator", steps=4, batch_size=8, checkpoint_every=2,
+                        eval_samples=8, device="cpu", **TINY_MODEL)
+    save = killed_after_step(2, monkeypatch)
+    with pytest.raises(KeyboardInterrupt):
+        train_mvae(config, tmp_path / "run", quiet=True)
+    monkeypatch.setattr(Run, "save_checkpoint", save)
+    path = Run(tmp_path / "run").latest_checkpoint()
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "device_type": "cuda"}, path)  # as a GPU run leaves it: its sampler cannot move here
+    with pytest.warns(UserWarning, match="will not match an uninterrupted run bit for bit; resume with --device cuda"):
+        result = train_mvae(config, tmp_path / "run", quiet=True, resume=True)
+    assert result.summary["initial_k"] == 3 and Run(result.run_dir).latest_checkpoint().name == "step-000004.pt"
+
+    torch.save({"step": 2, "model": {}}, Run(tmp_path / "run").checkpoint_dir / "step-000005.pt")
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", tmp_path / "run", "--trust-remote-code"))
+    assert "step-000005.pt does not fit this MVAE run" in line and "delete it to resume from the one before" in line
+
+
+def test_checkpoint_every_is_checked():
+    with pytest.raises(ConfigError,
+                       match=r"--checkpoint-every \(MVAEConfig.checkpoint_every\) must be an integer >= 1"):
+        MVAEConfig(checkpoint_every=0)
+    result = invoke("mvae", "fit", "--data", "x.npz", "--checkpoint-every", 0)
+    assert result.exit_code == 2 and "'--checkpoint-every'" in result.output
+
+
 # ---- the command line -------------------------------------------------------------------------------
 def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def error_line(result) -> str:
+    """The single `Error:` line of a refused command (and no traceback)."""
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("Error:")]
+    assert len(lines) == 1, result.output
+    return lines[0]
+
+
+STANDALONE_FLAGS = ("--components", 2, "--latent-dim", 3, "--s-dim", 6, "--width", 4, "--hidden", 16,
+                    "--batch-size", 8, "--device", "cpu", "--quiet")
+
+
+def test_cli_resume_extends_reevaluates_and_refuses_changes(tmp_path):
+    images = tmp_path / "images.npz"
+    np.savez(images, images=tiny_images(24).numpy(), labels=np.arange(24) % 3)
+    run = tmp_path / "run"
+    result = invoke("mvae", "fit", "--data", images, "--steps", 4, "--checkpoint-every", 2, "--out", run, "--json",
+                    *STANDALONE_FLAGS)
+    assert result.exit_code == 0, result.output
+    first = json.loads(result.stdout)
+    assert [p.name for p in Run(run).checkpoints()] == ["step-000002.pt", "step-000004.pt"]
+
+    # a finished run: resuming evaluates its weights again, to the same figures and artifact
+    weights = artifact_weights(run)
+    (run / "eval.json").unlink()
+    result = invoke("mvae", "fit", "--resume", "--out", run, "--json", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == first and json.loads((run / "eval.json").read_text()) == first
+    assert all(torch.equal(weights[k], v) for k, v in artifact_weights(run).items())
+
+    # --steps extends it
+    result = invoke("mvae", "fit", "--resume", "--out", run, "--steps", 6, "--device", "cpu", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert Run(run).latest_checkpoint().name == "step-000006.pt"
+
+    # anything else is the run's own, saved option
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--lr", 0.1, "--option", "width=3"))
+    assert "drop --option, --lr" in line and "only --steps, --device, --quiet" in line
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--data", images))
+    assert "drop --data" in line
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "-g", "builtin:mnist"))
+    assert "continues the run's own generator None" in line
+    assert "needs --out" in error_line(invoke("mvae", "fit", "--resume"))
+
+
+def test_cli_resume_refuses_a_run_of_another_kind(tmp_path):
+    from ganinv.fit import FitConfig
+    from ganinv.train import TrainConfig
+
+    for kind, options in (("fit", FitConfig().to_dict()), ("train", TrainConfig(data="x.npz").to_dict())):
+        folder = tmp_path / kind
+        (folder / "checkpoints").mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({kind: options, "generator": None}))
+        torch.save({"step": 1}, folder / "checkpoints" / "step-000001.pt")
+        line = error_line(invoke("mvae", "fit", "--resume", "--out", folder))
+        assert f"holds a `ganinv {kind}` run, not a `ganinv mvae fit` run" in line
+        assert f"resume it with `ganinv {kind} --resume --out {folder}`" in line
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", tmp_path / "nothing"))
+    assert "holds no run to resume" in line
+
+
+def test_cli_resume_of_a_code_generator_needs_the_users_word(tmp_path):
+    run = tmp_path / "run"
+    tiny = ("--components", 2, "--latent-dim", 3, "--width", 4, "--hidden", 16, "--batch-size", 8,
+            "--device", "cpu", "--quiet")
+    result = invoke("mvae", "fit", "-g", "test_mvae:tiny_generator", "--steps", 2, "--out", run, *tiny)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((run / "config.json").read_text())["mvae"]
+    assert saved["generator"] == "test_mvae:tiny_generator" and "trust_remote_code" not in saved  # never saved
+
+    # the source read back from config.json is data: it may not choose code to run
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--steps", 3))
+    assert "named by the run's" in line and "config.json" in line and "--trust-remote-code" in line
+    assert Run(run).latest_checkpoint().name == "step-000002.pt"
+    result = invoke("mvae", "fit", "--resume", "--out", run, "--steps", 3, "--trust-remote-code", "--quiet")
+    assert result.exit_code == 0, result.output
+    result = invoke("mvae", "fit", "--resume", "--out", run, "--steps", 4, "-g", "test_mvae:tiny_generator", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert Run(run).latest_checkpoint().name == "step-000004.pt"
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "-g", "builtin:mnist"))
+    assert "continues the run's own generator 'test_mvae:tiny_generator'" in line
 
 
 def test_cli_standalone_fit_and_features(tmp_path):

@@ -217,7 +217,8 @@ def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str
                 raise
             progress(f"{stage.name}: failed, optional, going on", quiet)
             stages.append({"name": stage.name, "failed": str(exc), "seconds": 0.0})
-    summary = {"recipe": str(recipe.path), "title": substitute(recipe.title, values), "vars": values, "host": host(),
+    summary: dict[str, Any] = {"recipe": str(recipe.path), "title": substitute(recipe.title, values), "vars": values,
+                               "host": host(),
                "total_seconds": round(time.perf_counter() - start, 1), "stages": stages}
     summary["report"] = render_report(recipe, summary)
     write_json(out / "bench.json", summary)

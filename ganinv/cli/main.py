@@ -140,7 +140,7 @@ def _is_ours(filename: str) -> bool:
     return any(path.startswith(folder + os.sep) for folder in folders)
 
 
-def torch_out_of_memory() -> type:
+def torch_out_of_memory() -> type[BaseException]:
     """torch's out-of-memory error, without importing torch for commands that do not need it."""
     torch = sys.modules.get("torch")
     return getattr(torch, "OutOfMemoryError", MemoryError) if torch is not None else MemoryError

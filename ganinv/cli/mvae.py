@@ -2,6 +2,7 @@
 
     ganinv mvae fit -g generator.pth --eval-real mnist --root data/mnist --out runs/mvae
     ganinv mvae fit --data mnist --root data/mnist --out runs/mvae-standalone
+    ganinv mvae fit --resume --out runs/mvae-standalone --steps 6000
     ganinv mvae features --mvae runs/mvae mnist --root data/mnist --split train --out train.safetensors
 """
 
@@ -18,13 +19,16 @@ from ganinv.outputs import check_writable
 from ganinv.cli.options import (artifact_generator_options, device_option, echo_result, generator_options,
                                 image_options, json_option, out_option, parse_key_values, quiet_option,
                                 resolve_device, root_option, seed_option, warn)
-from ganinv.config_checks import click_type
+from ganinv.config_checks import click_type, saved_options
 from ganinv.data import fit_to_shape, load_images
-from ganinv.errors import GaninvError
+from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
+from ganinv.runs import Run
 
 DEFAULTS = MVAEConfig()
 MVAE_TYPE = functools.partial(click_type, MVAEConfig)  # the click type of an MVAEConfig field
+# parameters that may be given with --resume (--generator only to name the run's own generator, see ganinv.trust)
+RESUMABLE = {"steps", "device", "quiet", "as_json", "out", "resume", "trust_remote_code", "generator"}
 
 
 @click.group("mvae")
@@ -69,26 +73,50 @@ def mvae() -> None:
               help="Evaluate on the first N of them.")
 @out_option("Run folder to write (default: runs/mvae-<data or generator>-<timestamp>).", folder=True,
             required=False)
+@click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
+@click.option("--checkpoint-every", type=MVAE_TYPE("checkpoint_every"), default=DEFAULTS.checkpoint_every,
+              show_default=True, help="Steps between checkpoints.")
 @device_option
 @seed_option
 @quiet_option
 @json_option
-def fit(generator, arch, options, trust_remote_code, data, root, split, limit, components, latent_dim, s_dim, width,
-        hidden, dropout, per_component_p, beta, lambda_s, steps, batch_size, lr, eval_real, eval_limit, out, device,
-        seed, quiet, as_json):
+@click.pass_context
+def fit(ctx: click.Context, generator, arch, options, trust_remote_code, data, root, split, limit, components,
+        latent_dim, s_dim, width, hidden, dropout, per_component_p, beta, lambda_s, steps, batch_size, lr, eval_real,
+        eval_limit, out, resume, checkpoint_every, device, seed, quiet, as_json):
     """Train an MVAE and select its components; prints the selection and reconstruction errors."""
     from ganinv.mvae.train import train_mvae
 
-    if data is not None and click.get_current_context().get_parameter_source("generator") is ParameterSource.COMMANDLINE:
-        raise GaninvError("give either --generator (an MVAE atop it) or --data (a standalone MVAE), not both")
-    config = MVAEConfig(generator=None if data else generator, arch=arch, options=parse_key_values(options),
-                        trust_remote_code=trust_remote_code, data=data, root=root, split=split, limit=limit,
-                        n_components=components, latent_dim=latent_dim, s_dim=s_dim, width=width, hidden=hidden,
-                        dropout=dropout, per_component_p=per_component_p, beta=beta, lambda_s=lambda_s, steps=steps,
-                        batch_size=batch_size, lr=lr, eval_real=eval_real, eval_limit=eval_limit, seed=seed,
-                        device=device)
+    given = {param.name for param in ctx.command.params if ctx.get_parameter_source(param.name) not in
+             (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+    origin = None
+    if resume:
+        if out is None:
+            raise RunError("--resume needs --out, the run folder to continue")
+        changed = [param.opts[0] for param in ctx.command.params if param.name in given - RESUMABLE]
+        if changed:
+            raise RunError(f"--resume continues a run with its saved options; drop {', '.join(changed)} (only "
+                           "--steps, --device, --quiet, --json and --trust-remote-code may be given)")
+        saved = saved_options(Run(out), "mvae")
+        if "generator" in given and generator != saved.get("generator"):
+            raise RunError(f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
+                           f"{generator} or start a new run")
+        values = {**saved, **{name: value for name, value in (("steps", steps), ("device", device)) if name in given},
+                  "trust_remote_code": trust_remote_code}  # this command's flag; never a saved one
+        config = MVAEConfig.from_dict(values)
+        if config.generator is not None and "generator" not in given:
+            origin = f"the run's {Path(out) / 'config.json'}"
+    else:
+        if data is not None and ctx.get_parameter_source("generator") is ParameterSource.COMMANDLINE:
+            raise GaninvError("give either --generator (an MVAE atop it) or --data (a standalone MVAE), not both")
+        config = MVAEConfig(generator=None if data else generator, arch=arch, options=parse_key_values(options),
+                            trust_remote_code=trust_remote_code, data=data, root=root, split=split, limit=limit,
+                            n_components=components, latent_dim=latent_dim, s_dim=s_dim, width=width, hidden=hidden,
+                            dropout=dropout, per_component_p=per_component_p, beta=beta, lambda_s=lambda_s,
+                            steps=steps, batch_size=batch_size, lr=lr, eval_real=eval_real, eval_limit=eval_limit,
+                            checkpoint_every=checkpoint_every, seed=seed, device=device)
     out = check_writable(out or default_out(data or generator), folder=True)  # before any compute
-    result = train_mvae(config, out, quiet=quiet)
+    result = train_mvae(config, out, quiet=quiet, resume=resume, generator_origin=origin)
     echo_result(result.summary, as_json)
 
 

@@ -68,7 +68,7 @@ def perf(measure, generator, arch, options, trust_remote_code, random_dcgan, bat
 
     from ganinv import perf as measures
     from ganinv.atomic import write_json
-    from ganinv.cli.options import resolve_device
+    from ganinv.devices import resolve_device
     from ganinv.errors import GaninvError
 
     given = click.get_current_context().get_parameter_source("generator") != click.core.ParameterSource.DEFAULT

@@ -123,13 +123,15 @@ def split_latent(s: Tensor, spec: GeneratorSpec) -> Latents:
 class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "mvae"]):
     run_subfolder = "mvae"  # `ganinv mvae fit` keeps the artifact here
     artifact_noun = "MVAE"
+    kept: Tensor  # buffer (K,)
 
     def __init__(self, *, image_shape: list[int], n_components: int = 6, latent_dim: int = 16, s_dim: int = 32,
                  width: int = 32, hidden: int = 256, dropout: str = "gs", per_component_p: bool = False,
                  p_init: float = 0.1, temperature: float = 0.1, spec: Optional[dict] = None,
                  generator_ref: Optional[dict] = None):
         super().__init__()
-        self.image_shape = tuple(int(v) for v in image_shape)  # (C, H, W)
+        channels, height, width_px = (int(v) for v in image_shape)  # the encoders unpack it the same way
+        self.image_shape = (channels, height, width_px)  # (C, H, W)
         self.n_components, self.latent_dim = n_components, latent_dim
         self.spec = GeneratorSpec.from_dict(spec) if spec is not None else None  # None: standalone
         self.generator_ref = dict(generator_ref or {})  # {"source", "arch", "options", "meta"}
@@ -174,6 +176,7 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         """x_hat = MixDec(s), (B, C, H, W) in [-1, 1]."""
         if self.mix_decoder is not None:
             return self.mix_decoder(s)
+        assert self.spec is not None, "an MVAE without a mix-decoder is atop a generator"
         return self.generator.decode(split_latent(s, self.spec))
 
     def forward(self, x: Tensor) -> MixtureSample:

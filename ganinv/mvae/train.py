@@ -5,9 +5,15 @@
   with the optional **beyond** term `lambda_s * ||s - u~||^2` (the true latent of a dream is known).
 - Standalone (`data` set): a convolutional MixDec of its own, trained on real images.
 
-After the loop: component selection (step 7), reconstruction error of real test images (and of
-held-out generated ones atop a generator), a picture of what each component reconstructs alone,
-and the model saved with `save_pretrained` in `<run>/mvae`.
+Every `checkpoint_every` steps the run folder (ganinv.runs) gets a checkpoint with the model (the
+dropout rates included), the optimizer and every random stream (the global torch stream behind
+the reparameterisation, Dirichlet and mask noise, the latent sampler, the order of real images),
+so `resume=True` continues a killed run to the same weights bit for bit on CPU.
+
+After the loop: component selection (step 7, from a stream of its own, so it depends only on the
+weights), reconstruction error of real test images (and of held-out generated ones atop a
+generator), a picture of what each component reconstructs alone, and the model saved with
+`save_pretrained` in `<run>/mvae`, written only then.
 """
 
 from __future__ import annotations
@@ -25,16 +31,16 @@ from tqdm import tqdm
 
 from ganinv import losses
 from ganinv.atomic import write_json
-from ganinv.config_checks import MAX_SEED, check_config, checked
+from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
 from ganinv.data import fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
-from ganinv.errors import GaninvError
+from ganinv.errors import GaninvError, RunError
 from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruction_metrics
 from ganinv.images import save_side_by_side
 from ganinv.mvae.dropout import KINDS
 from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
 from ganinv.mvae.model import MVAE, MixtureSample
-from ganinv.runs import Run, seed_everything
+from ganinv.runs import Run, rng_state, seed_everything, set_rng_state
 from ganinv.sources import load_generator
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out generated samples and selection draws come from streams of their own
@@ -75,6 +81,8 @@ class MVAEConfig:
     eval_limit: int = checked(1000, flag="--eval-limit", min=1)  # first N of them
     eval_samples: int = checked(1000, min=1)  # held-out generated samples (atop a generator)
     log_every: int = checked(50, min=1)  # steps between metrics.jsonl records
+    checkpoint_every: int = checked(500, flag="--checkpoint-every", min=1)  # steps between checkpoints
+    keep_checkpoints: int = checked(3, min=1)  # numbered checkpoints kept
     seed: int = checked(0, flag="--seed", min=0, max=MAX_SEED)
     device: Optional[str] = None  # default: cuda when available
 
@@ -83,6 +91,11 @@ class MVAEConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> "MVAEConfig":
+        """From a run's config.json (its "mvae" table); unknown keys refused."""
+        return cls(**known_options(cls, values, "mvae"))
 
 
 @dataclass
@@ -120,15 +133,25 @@ class MVAEResult:
     summary: dict[str, Any]  # eval.json: selection and reconstruction errors
 
 
-def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAEResult:
-    """Train an MVAE as `config` says into the new run folder `out` (config.json, metrics.jsonl, eval.json,
-    components.png, mvae/)."""
-    from ganinv.cli.options import resolve_device
+def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False, resume: bool = False,
+               generator_origin: Optional[str] = None) -> MVAEResult:
+    """Train an MVAE as `config` says into the new run folder `out` (config.json, checkpoints/, metrics.jsonl,
+    eval.json, components.png, mvae/), or with `resume` continue the run there from its last checkpoint
+    (a finished run is evaluated again).
+
+    `generator_origin` names the file `config.generator` was read from (a resumed run's config.json) when
+    the user did not type it: a source that is code is then refused unless `config.trust_remote_code`
+    is the user's own flag (ganinv.trust).
+    """
+    from ganinv.devices import resolve_device
 
     if (config.generator is None) == (config.data is None):
         raise GaninvError("give exactly one of a generator (MVAE atop it, data-free) and data (standalone MVAE)")
-    run = Run(out)
-    run.check_new()
+    run = Run(out, config.keep_checkpoints)
+    if resume:
+        saved_options(run, "mvae")  # refuses a folder that holds another kind of run, or none
+    else:
+        run.check_new()
     device = resolve_device(config.device)  # refuses a device this machine lacks
     seed_everything(config.seed)
     model_options = dict(n_components=config.n_components, latent_dim=config.latent_dim, width=config.width,
@@ -137,23 +160,31 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAE
     generator, images = None, None
     if config.generator is not None:
         generator = load_generator(config.generator, arch=config.arch, options=config.options, device=device,
-                                   trust_remote_code=config.trust_remote_code)
+                                   trust_remote_code=config.trust_remote_code, origin=generator_origin)
         model = MVAE.for_generator(generator, arch=config.arch, options=config.options, **model_options).to(device)
     else:
         images = load_images(config.data, root=config.root, split=config.split, limit=config.limit).images
         model = MVAE(image_shape=list(images.shape[1:]), s_dim=config.s_dim, **model_options).to(device)
-    run.create({"mvae": config.to_dict(),
-                "generator": None if generator is None else {"source": generator.source, "meta": generator.meta,
-                                                             "spec": generator.spec.to_dict()}})
+    if not resume:
+        saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
+        run.create({"mvae": saved,
+                    "generator": None if generator is None else {"source": generator.source, "meta": generator.meta,
+                                                                 "spec": generator.spec.to_dict()}})
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     sampler = torch.Generator(device=device).manual_seed(config.seed + 1)  # dreamed latents
     indices = torch.Generator().manual_seed(config.seed + 1)  # batches of real images
 
+    start_step = 0
+    if resume:
+        start_step = restore_checkpoint(run, model, optimizer, sampler, indices, config.seed, device)
+        run.truncate_metrics(start_step)
+
     names = [f.name for f in dataclasses.fields(MVAELosses)]
     running = torch.zeros(len(names), device=device)
     change = f"a lower --lr (now {config.lr:g})"
-    progress = tqdm(total=config.steps, disable=quiet, file=sys.stderr, dynamic_ncols=True, desc="mvae")
-    for step in range(1, config.steps + 1):
+    progress = tqdm(total=config.steps, initial=min(start_step, config.steps), disable=quiet, file=sys.stderr,
+                    dynamic_ncols=True, desc="mvae")
+    for step in range(start_step + 1, config.steps + 1):
         model.train()
         true_latent = None
         if generator is not None:
@@ -169,13 +200,18 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAE
         optimizer.step()
         running += torch.stack([getattr(terms, n).detach().float() for n in names])
         if step % config.log_every == 0 or step == config.steps:
-            count = (step - 1) % config.log_every + 1
+            count = (step - start_step - 1) % config.log_every + 1
             means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval
             running.zero_()
             check_losses(means, step, run, change)
             record = {"step": step, **means, "p": model.dropout.p().tolist() if config.dropout != "none" else []}
             run.log_metrics(record)
             progress.set_postfix(loss=f"{record['total']:.1f}", rec=f"{record['rec']:.1f}")
+        if step % config.checkpoint_every == 0 or step == config.steps:
+            check_parameters([model], step, run, change)  # never save non-finite weights
+            run.save_checkpoint(step, {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                                       "rng": rng_state(sampler), "indices": indices.get_state(),
+                                       "device_type": device.type})
         progress.update(1)
     progress.close()
     check_parameters([model], config.steps, run, change)  # never save non-finite weights
@@ -196,6 +232,30 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False) -> MVAE
     write_json(run.folder / "eval.json", summary)
     model.save_pretrained(run.folder / "mvae")
     return MVAEResult(run.folder, model, summary)
+
+
+def restore_checkpoint(run: Run, model: MVAE, optimizer: torch.optim.Optimizer, sampler: torch.Generator,
+                       indices: torch.Generator, seed: int, device: torch.device) -> int:
+    """Load the run's last checkpoint into the model, the optimizer and the random streams; returns its step."""
+    path = run.latest_checkpoint()
+    state = run.load_checkpoint(path)  # on the CPU: RNG states must stay there; the rest is copied over
+    try:
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        step = int(state["step"])
+        indices.set_state(state["indices"])
+        if state["device_type"] == device.type:
+            set_rng_state(state["rng"], sampler)
+        else:  # a CUDA generator's state does not fit a CPU one: the run goes on, but not bit for bit
+            warnings.warn(f"the checkpoint {path.name} was written on {state['device_type']} and the run continues "
+                          f"on {device.type}, so it will not match an uninterrupted run bit for bit; resume with "
+                          f"--device {state['device_type']} for that", stacklevel=2)
+            torch.set_rng_state(state["rng"]["torch"])
+            sampler.manual_seed(seed + 1 + step)
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise RunError(f"the checkpoint {path} does not fit this MVAE run ({str(exc).splitlines()[0]}); delete it "
+                       "to resume from the one before, or start a new run") from None
+    return step
 
 
 def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
