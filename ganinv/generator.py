@@ -22,13 +22,18 @@ from ganinv.spec import GeneratorSpec, Latents
 
 
 class Generator(nn.Module):
-    def __init__(self, net: nn.Module, spec: GeneratorSpec, source: str = "", meta: Optional[dict] = None):
+    def __init__(self, net: nn.Module, spec: GeneratorSpec, source: str = "", meta: Optional[dict] = None,
+                 trainable: bool = False):
         super().__init__()
         self.net = net
         self.spec = spec
         self.source = source  # the string it was loaded from, e.g. "hub:owner/name@rev"
         self.meta = dict(meta or {})  # provenance: architecture, options, weights hash
-        self.freeze()
+        # False (every loaded generator): frozen, parameters without gradient, always in eval mode.
+        # True: the wake phase's G, which learns and has the usual train/eval modes.
+        self.trainable = trainable
+        if not trainable:
+            self.freeze()
 
     def freeze(self) -> "Generator":
         self.net.eval()
@@ -37,8 +42,9 @@ class Generator(nn.Module):
         return self
 
     def train(self, mode: bool = True) -> "Generator":
-        # A frozen generator stays in eval mode (BatchNorm running stats, dropout off).
-        super().train(False)
+        if self.trainable:
+            return super().train(mode)
+        super().train(False)  # a frozen generator stays in eval mode (BatchNorm running stats, dropout off)
         self._batch_statistics()
         return self
 

@@ -53,17 +53,6 @@ def log_standard_normal(x: Tensor) -> Tensor:
     return -0.5 * (x.square() + LOG_2PI).sum(dim=-1)
 
 
-def kl_normal_to_standard(mu: Tensor, logvar: Tensor) -> Tensor:
-    """KL(N(mu, diag(exp(logvar))) || N(0, I)) per row (docs/algorithms.md §2)."""
-    return 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=-1)
-
-
-def kl_categorical_to_uniform(logits: Tensor) -> Tensor:
-    """KL(Cat(softmax(logits)) || Cat(1/K)) per row."""
-    log_p = logits.log_softmax(dim=-1)
-    return (log_p.exp() * log_p).sum(dim=-1) + math.log(logits.shape[-1])
-
-
 def bits_per_dim(nats: _Nats, image_dim: int) -> _Nats:
     """A log-density in nats on the [-1, 1] scale as bits per dimension on the 8-bit scale.
 
@@ -141,19 +130,17 @@ def _draw_samples(inverter: Inverter, x: Tensor, n_samples: int, max_enumerate: 
         return u, log_standard_normal(u) - log_normal(u, mu[:, None], logvar[:, None])  # (B, S, n), (B, S)
 
     z, log_ratio = gaussian(post.mu_z, post.logvar_z)
-    kl = kl_normal_to_standard(post.mu_z, post.logvar_z)
+    kl = post.kl()  # (B,) the closed-form KL of the whole posterior (z, c, d) to the priors
     c = None
     if spec.nc:
         assert post.mu_c is not None and post.logvar_c is not None, "an inverter for codes c encodes them"
         c, log_ratio_c = gaussian(post.mu_c, post.logvar_c)
         log_ratio = log_ratio + log_ratio_c
-        kl = kl + kl_normal_to_standard(post.mu_c, post.logvar_c)
 
     log_q_d = x.new_zeros(batch, 1, 1)
     labels = None  # (B, S, J) the value of d in each column
     if K:
         assert post.logits_d is not None, "an inverter for classes encodes d"
-        kl = kl + kl_categorical_to_uniform(post.logits_d)
         log_q = post.logits_d.log_softmax(dim=1)  # (B, K)
         if K <= max_enumerate:
             labels = torch.arange(K, device=x.device).expand(batch, S, K)

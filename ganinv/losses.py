@@ -24,18 +24,23 @@ def gaussian_nll(x: torch.Tensor, x_hat: torch.Tensor, sigma_x: float) -> torch.
     return (squared_error / (2 * sigma_x ** 2)).mean() + log_norm
 
 
+def at_least_float32(t: torch.Tensor) -> torch.Tensor:
+    """bf16/fp16 (autocast) in float32; float64 stays (the exactness tests of the bounds run in it)."""
+    return t if t.dtype in (torch.float32, torch.float64) else t.float()
+
+
 def kl_normal_to_standard_each(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     """KL(N(mu, diag(exp(logvar))) || N(0, I)) = 0.5 sum_j (mu_j^2 + sigma_j^2 - log sigma_j^2 - 1), (B,).
 
     The sign as in SS-AVL Eqs. 9 and 12 (MVAE Eq. 27 prints the negative, a typo).
     """
-    mu, logvar = mu.float(), logvar.float()
+    mu, logvar = at_least_float32(mu), at_least_float32(logvar)
     return 0.5 * (mu.square() + logvar.exp() - logvar - 1).sum(dim=1)
 
 
 def kl_categorical_to_uniform_each(logits: torch.Tensor) -> torch.Tensor:
     """KL(Cat(softmax(logits)) || Cat(1/K)) = sum_k p_k log p_k + log K (SS-AVL Eq. 9), (B,)."""
-    log_p = logits.float().log_softmax(dim=1)  # (B, K)
+    log_p = at_least_float32(logits).log_softmax(dim=1)  # (B, K)
     return (log_p.exp() * log_p).sum(dim=1) + math.log(logits.shape[1])
 
 

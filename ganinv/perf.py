@@ -21,6 +21,7 @@ Timings use untrained (seeded, random) encoders: the cost of a step does not dep
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import json
 import logging
@@ -209,7 +210,7 @@ def measure_fit(generator: Generator, device: torch.device, batch_size: int = 64
     config = fit_config(batch_size, augment, seed, width, hidden)
     counted = DreamingSetup(generator, config, device)
     counted.step(contextlib.nullcontext())  # warm-up, so the counted step is a steady one
-    flops = count_flops(lambda: counted.step(contextlib.nullcontext()))
+    flops = count_flops(functools.partial(counted.step, contextlib.nullcontext()))
     del counted  # free it before the timed runs
     rates = matmul_rates(device, min_seconds)
     out: dict[str, Any] = {"measure": "fit", "machine": machine_info(device), "generator": generator.source,
@@ -224,7 +225,8 @@ def measure_fit(generator: Generator, device: torch.device, batch_size: int = 64
         try:
             setup = DreamingSetup(generator, config, device, compile=variant == "compile")
             autocast = autocast_for(variant, device)
-            seconds = time_steps(lambda: setup.step(autocast), device, steps, warmup=5 if variant == "compile" else 2)
+            seconds = time_steps(functools.partial(setup.step, autocast), device, steps,
+                                 warmup=5 if variant == "compile" else 2)
         except GaninvError:
             raise
         except Exception as exc:  # e.g. torch.compile or memory on a new machine: the other variants still count
@@ -363,7 +365,8 @@ def measure_loglik(generator: Generator, device: torch.device, ks: Sequence[int]
     for k in ks:
         one = images[:1]
         start = time.perf_counter()
-        counted = count_flops(lambda: log_likelihood(inverter, one, ks=(k,), generator=rng))  # also the warm-up
+        # also the warm-up; called at once, in this iteration
+        counted = count_flops(lambda: log_likelihood(inverter, one, ks=(k,), generator=rng))  # noqa: B023
         per_image = time.perf_counter() - start
         n = max(1, min(max_images, math.ceil(min_seconds / max(per_image, 1e-6))))
         print(f"[perf] loglik k={k}: {n} images", file=sys.stderr)
@@ -403,8 +406,8 @@ def measure_invert(generator: Generator, device: torch.device, n_images: int = 1
     for name, run in runs.items():
         steps, warmup, seconds_wanted = run.pop("refine_steps"), run.pop("warmup"), run.pop("min_seconds")
         print(f"[perf] invert {name}: {n_images} images, {steps} steps", file=sys.stderr)
-        times = time_calls(lambda: invert(inverter, images, refine_steps=steps, batch_size=n_images, **run), device,
-                           seconds_wanted, min_calls=1, warmup=warmup)
+        times = time_calls(lambda: invert(inverter, images, refine_steps=steps, batch_size=n_images, **run),  # noqa: B023
+                           device, seconds_wanted, min_calls=1, warmup=warmup)  # time_calls calls it in this iteration
         seconds = statistics.median(times)
         out["methods"][name] = {"steps": steps, "seconds_per_image": seconds / n_images,
                                 "ms_per_image": 1e3 * seconds / n_images, "calls": len(times)}

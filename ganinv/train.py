@@ -29,12 +29,13 @@ from ganinv.data import DATASET_DIRS, ImageSet, load_images
 from ganinv.dreaming import DreamingConfig, temperature_at
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.errors import DataError
+from ganinv.generator import Generator
 from ganinv.images import save_grid
 from ganinv.inverter import Inverter
 from ganinv.probes import cluster_accuracy
 from ganinv.runs import Run, rng_state, seed_everything, set_rng_state
 from ganinv.sources import save_generator
-from ganinv.wake import TrainableGenerator, critic_step, dreaming_step, generator_step, mi_step
+from ganinv.wake import critic_step, dreaming_step, generator_step, mi_step
 
 progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
 
@@ -90,7 +91,7 @@ class TrainConfig:
 
 @dataclass
 class Models:
-    generator: TrainableGenerator
+    generator: Generator  # trainable=True: the wake phase's G
     critic: Critic
     inverter: Inverter  # q_xi(z|x) and q_omega(d,c|x)
     generator_optimizer: torch.optim.Optimizer
@@ -116,7 +117,7 @@ def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source:
                "resolution": height, "width": config.width}
     built, opts = architectures.build_generator_net("ssavl", options)
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(opts)}
-    generator = TrainableGenerator(built.net, built.spec, source=source, meta=meta).to(device)
+    generator = Generator(built.net, built.spec, source=source, meta=meta, trainable=True).to(device)
     critic = Critic(image_shape, config.critic_width, config.critic_hidden).to(device)
     inverter = Inverter.for_generator(generator, width=config.encoder_width, hidden=config.encoder_hidden,
                                       sigma_x=config.dreaming.sigma_x).to(device)
@@ -141,13 +142,15 @@ def load_training_data(config: TrainConfig) -> tuple[ImageSet, Optional[ImageSet
 @torch.no_grad()
 def code_accuracy(inverter: Inverter, images: ImageSet, batch_size: int = 500) -> float:
     """Unsupervised classification accuracy of `argmax q(d|x)` with the best one-to-one assignment (SS-AVL Table 1)."""
-    predicted = [inverter.code_encoder(images.images[i:i + batch_size].to(inverter.device))[0].argmax(dim=1).cpu()
+    code_encoder, labels = inverter.code_encoder, images.labels
+    assert code_encoder is not None and labels is not None, "a generator with classes, labelled images"
+    predicted = [code_encoder(images.images[i:i + batch_size].to(inverter.device))[0].argmax(dim=1).cpu()
                  for i in range(0, len(images), batch_size)]
-    return cluster_accuracy(torch.cat(predicted).numpy(), images.labels.numpy())
+    return cluster_accuracy(torch.cat(predicted).numpy(), labels.numpy())
 
 
 @torch.no_grad()
-def save_code_grids(generator: TrainableGenerator, folder: Path, tag: str, seed: int, columns: int = 10) -> list[Path]:
+def save_code_grids(generator: Generator, folder: Path, tag: str, seed: int, columns: int = 10) -> list[Path]:
     """Sample grids per code value, as in SS-AVL's figures: each row one value of `d`.
 
     `{tag}-d.png`: the columns are different `(z, c)`, the same in every row;
@@ -196,7 +199,8 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
         raise DataError(f"the training images {config.data} hold NaN or infinite pixels; repair or drop them")
     real = train_set.images.to(device)  # (N, C, H, W) in [-1, 1]
     seed_everything(config.seed)
-    models = build_models(config, tuple(real.shape[1:]), source=str(run.folder / "generator"), device=device)
+    channels, height, width = real.shape[1:]
+    models = build_models(config, (channels, height, width), source=str(run.folder / "generator"), device=device)
     generator, inverter = models.generator, models.inverter
     if not resume:
         run.create({"train": config.to_dict(), "generator": {**generator.meta, "spec": generator.spec.to_dict()}})

@@ -25,20 +25,6 @@ from ganinv.inverter import Inverter
 from ganinv.spec import Latents
 
 
-class TrainableGenerator(Generator):
-    """A `Generator` whose parameters learn: the wake phase's `G`.
-
-    The same wrapper as every loaded generator (standardised latents, `sample_latents`,
-    `decode`, saved by `save_generator`), but not frozen and with the usual train/eval modes.
-    """
-
-    def freeze(self) -> "TrainableGenerator":
-        return self
-
-    def train(self, mode: bool = True) -> "TrainableGenerator":
-        return nn.Module.train(self, mode)
-
-
 @contextlib.contextmanager
 def frozen(module: nn.Module) -> Iterator[nn.Module]:
     """Parameters of `module` take no gradient inside the block (inputs still do)."""
@@ -90,11 +76,14 @@ def code_recovery_loss(inverter: Inverter, latents: Latents, images: Tensor,
                        lambda_d: float = 1.0, lambda_c: float = 1.0) -> Tensor:
     """`-lambda_d log q_omega(d~ | x') - lambda_c log q_omega(c~ | x')`: minus the MI bound of SS-AVL Eq. 21
     (the constant entropy H(u) dropped)."""
+    assert inverter.code_encoder is not None, "code recovery needs an inverter for a generator with codes"
     logits_d, mu_c, logvar_c = inverter.code_encoder(images)
     loss = images.new_zeros(())
     if logits_d is not None:
+        assert latents.d is not None, "a generator with classes draws d"
         loss = loss + lambda_d * losses.categorical_code_nll(latents.d, logits_d)
     if mu_c is not None:
+        assert latents.c is not None, "a generator with codes c draws them"
         loss = loss + lambda_c * losses.gaussian_code_nll(latents.c, mu_c, logvar_c)
     return loss
 

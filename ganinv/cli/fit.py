@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from pathlib import Path
@@ -20,12 +21,10 @@ from ganinv.fit import FitConfig, load_recipe
 from ganinv.fit import fit as run_fit
 from ganinv.runs import Run
 
-# flags that set FitConfig fields, and DreamingConfig fields (the [dreaming] table of a recipe);
-# --augment sets [augment] probability
-FIT_FLAGS = {"generator", "arch", "trust_remote_code", "steps", "batch_size", "lr", "prior_scale", "width", "hidden", "iterations",
-             "eval_every", "checkpoint_every", "log_every", "seed", "device", "compile", "amp", "eval_real",
-             "eval_limit"}
-DREAMING_FLAGS = {"beta", "sigma_x", "lambda_mi", "lambda_z"}
+# The flags that set FitConfig and DreamingConfig fields are those named like the fields (the dataclasses are the
+# one source of the options, their defaults and their ranges; --root, --augment, --option are mapped below)
+FIT_FLAGS = {f.name for f in dataclasses.fields(FitConfig)} - {"dreaming", "augment", "options"}
+DREAMING_FLAGS = {f.name for f in dataclasses.fields(DreamingConfig)}
 DEFAULTS = FitConfig()
 # flags that may be given with --resume (--generator only to name the run's own generator, see ganinv.trust)
 RESUMABLE = {"steps", "device", "quiet", "progress_lines", "as_json", "out", "resume", "push_to_hub",

@@ -101,10 +101,11 @@ def run_measure(measure: str, device, source: str, arch: Optional[str], options:
     from ganinv import trust
     from ganinv.sources import load_generator
 
-    steps = steps or DEFAULT_STEPS.get(measure)
+    steps = steps or DEFAULT_STEPS.get(measure, 0)  # 0: the measure takes no steps
     cuda = device.type == "cuda"
     if measure == "machine":
         return measures.measure_machine(device, seconds)
+    point: dict[str, Any]
     if random_dcgan is not None:
         point = {"random_dcgan": random_dcgan}
         generator = measures.random_dcgan(random_dcgan, seed=seed, device=device)
