@@ -55,8 +55,18 @@ class BigGANOptions:
     num_classes: int = 1000
     channel_width: int = 128
     # (up_sample, in_mult, out_mult) per block, or flat "0,16,16,1,16,8,..."; default: biggan-deep-128's
-    layers: tuple = ((0, 16, 16), (1, 16, 16), (0, 16, 16), (1, 16, 8), (0, 8, 8), (1, 8, 4), (0, 4, 4), (1, 4, 2),
-                     (0, 2, 2), (1, 2, 1))
+    layers: tuple = (
+        (0, 16, 16),
+        (1, 16, 16),
+        (0, 16, 16),
+        (1, 16, 8),
+        (0, 8, 8),
+        (1, 8, 4),
+        (0, 4, 4),
+        (1, 4, 2),
+        (0, 2, 2),
+        (1, 2, 1),
+    )
     attention_layer_position: int = 8  # self-attention before this block; outside 0..len(layers)-1: none
     output_dim: int = 0  # image side; 0 = from the layers
     n_stats: int = 51  # BatchNorm statistics stored for this many truncation values in [0, 1]
@@ -111,8 +121,9 @@ class ConditionalBatchNorm(nn.Module):
 class ResidualBlock(nn.Module):
     """BN-ReLU-1x1 (to in/4), BN-ReLU-[up]-3x3, BN-ReLU-3x3, BN-ReLU-1x1 (to out); skip: drop channels, [up]."""
 
-    def __init__(self, c_in: int, c_out: int, cond_dim: int, up: bool, n_stats: int, eps: float,
-                 stats: TruncationStats):
+    def __init__(
+        self, c_in: int, c_out: int, cond_dim: int, up: bool, n_stats: int, eps: float, stats: TruncationStats
+    ):
         super().__init__()
         mid = c_in // 4
         self.up = up
@@ -128,7 +139,7 @@ class ResidualBlock(nn.Module):
                 h = F.interpolate(h, scale_factor=2, mode="nearest")
             h = getattr(self, f"conv_{i}")(h)
         if x.shape[1] != h.shape[1]:
-            x = x[:, :x.shape[1] // 2]  # the project halves the skip's channels when the width changes
+            x = x[:, : x.shape[1] // 2]  # the project halves the skip's channels when the width changes
         if self.up:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
         return h + x
@@ -184,8 +195,9 @@ class BigGANNet(nn.Module):
     def __init__(self, o: BigGANOptions):
         super().__init__()
         if not 0.0 < o.truncation <= 1.0:
-            raise ArchitectureError(f"biggan truncation must be in (0, 1], got {o.truncation}; "
-                                    "e.g. --option truncation=0.4")
+            raise ArchitectureError(
+                f"biggan truncation must be in (0, 1], got {o.truncation}; e.g. --option truncation=0.4"
+            )
         if o.n_stats < 2:
             raise ArchitectureError(f"biggan n_stats must be at least 2, got {o.n_stats}")
         self.o = o
@@ -193,8 +205,9 @@ class BigGANNet(nn.Module):
         self.embeddings = nn.Linear(o.num_classes, o.z_dim, bias=False)
         self.generator = Trunk(o, self.blocks)
 
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         if d is None:
             raise ValueError("biggan is class-conditional: pass the class code d (N, num_classes)")
         cond = torch.cat([z, self.embeddings(d)], dim=1)  # (B, 2 z_dim)
@@ -202,10 +215,16 @@ class BigGANNet(nn.Module):
 
     def spec(self) -> GeneratorSpec:
         side = image_side(self.blocks)
-        return GeneratorSpec(nz=self.o.z_dim, image_shape=(3, side, side), n_classes=self.o.num_classes,
-                             native_prior="truncated_normal", native_prior_range=TRUNCATION_BOUNDS,
-                             native_prior_scale=self.o.truncation, native_output_range=(-1.0, 1.0),
-                             differentiable_codes=True)
+        return GeneratorSpec(
+            nz=self.o.z_dim,
+            image_shape=(3, side, side),
+            n_classes=self.o.num_classes,
+            native_prior="truncated_normal",
+            native_prior_range=TRUNCATION_BOUNDS,
+            native_prior_scale=self.o.truncation,
+            native_output_range=(-1.0, 1.0),
+            differentiable_codes=True,
+        )
 
 
 def block_list(layers: Any) -> tuple[tuple[int, int, int], ...]:
@@ -221,8 +240,10 @@ def block_list(layers: Any) -> tuple[tuple[int, int, int], ...]:
     except (TypeError, ValueError):
         flat = []
     if not flat or len(flat) % 3:
-        raise ArchitectureError("biggan layers must be (up_sample, in_mult, out_mult) triples, e.g. "
-                                "--option layers=0,16,16,1,16,8; got " + repr(layers))
+        raise ArchitectureError(
+            "biggan layers must be (up_sample, in_mult, out_mult) triples, e.g. "
+            "--option layers=0,16,16,1,16,8; got " + repr(layers)
+        )
     return tuple((int(bool(flat[i])), flat[i + 1], flat[i + 2]) for i in range(0, len(flat), 3))
 
 
@@ -237,7 +258,7 @@ def fold_spectral_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
     """`X.weight_orig`, `X.weight_u`, `X.weight_v` -> `X.weight` = weight_orig / (u . (W v)), as in eval mode."""
     out = {k: v for k, v in state_dict.items() if not re.search(r"\.weight_(orig|u|v)$", k)}
     for key in [k for k in state_dict if k.endswith(".weight_orig")]:
-        prefix = key[:-len("orig")]
+        prefix = key[: -len("orig")]
         if prefix + "v" not in state_dict and prefix[:-1] in state_dict:
             continue  # the pre-1.0 torch format also stored the normalised weight itself: use it
         if prefix + "u" not in state_dict or prefix + "v" not in state_dict:
@@ -246,8 +267,9 @@ def fold_spectral_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
         u, v = state_dict[prefix + "u"].double(), state_dict[prefix + "v"].double()
         sigma = torch.dot(u, w.reshape(w.shape[0], -1) @ v)
         if not torch.isfinite(sigma) or sigma <= 0:
-            raise ArchitectureError(f"the spectral norm of {key} from its stored u, v is {float(sigma)}; "
-                                    "the weights are corrupt")
+            raise ArchitectureError(
+                f"the spectral norm of {key} from its stored u, v is {float(sigma)}; the weights are corrupt"
+            )
         out[prefix[:-1]] = (w / sigma).to(state_dict[key].dtype)
     return out
 
@@ -260,14 +282,18 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
     """Every option the tensors decide; an ArchitectureError for weights of another layout."""
     embed, gen_z = sd.get("embeddings.weight"), weight(sd, "generator.gen_z")
     if embed is None or gen_z is None or "generator.bn.running_means" not in sd:
-        raise ArchitectureError("not a pytorch-pretrained-BigGAN generator (no embeddings.weight, "
-                                "generator.gen_z, generator.bn.running_means)")
+        raise ArchitectureError(
+            "not a pytorch-pretrained-BigGAN generator (no embeddings.weight, "
+            "generator.gen_z, generator.bn.running_means)"
+        )
     if embed.dim() != 2 or gen_z.dim() != 2:
         raise ArchitectureError("embeddings.weight and generator.gen_z must be matrices")
     z_dim, num_classes = embed.shape
     if gen_z.shape[1] != 2 * z_dim or gen_z.shape[0] % 256:
-        raise ArchitectureError(f"generator.gen_z has shape {tuple(gen_z.shape)}; expected (256 channel_width, "
-                                f"{2 * z_dim}) for z_dim {z_dim}")
+        raise ArchitectureError(
+            f"generator.gen_z has shape {tuple(gen_z.shape)}; expected (256 channel_width, "
+            f"{2 * z_dim}) for z_dim {z_dim}"
+        )
     ch = gen_z.shape[0] // 256
     indices = sorted({int(m.group(1)) for k in sd if (m := re.match(r"generator\.layers\.(\d+)\.", k))})
     if indices != list(range(len(indices))):
@@ -286,14 +312,21 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
             raise ArchitectureError(f"{prefix} is neither a residual block nor self-attention")
         c_in, c_out = means.shape[1], last.shape[0]
         if c_in != width or c_in % ch or c_out % ch:
-            raise ArchitectureError(f"{prefix} maps {c_in} -> {c_out} channels; expected {width} in, "
-                                    f"multiples of channel_width {ch}")
+            raise ArchitectureError(
+                f"{prefix} maps {c_in} -> {c_out} channels; expected {width} in, multiples of channel_width {ch}"
+            )
         blocks.append((c_in // ch, c_out // ch))
         width = c_out
     if not blocks or width != ch:
         raise ArchitectureError(f"the blocks end with {width} channels, expected channel_width {ch}")
-    return {"z_dim": z_dim, "num_classes": num_classes, "channel_width": ch, "multipliers": tuple(blocks),
-            "attention_layer_position": attention, "n_stats": sd["generator.bn.running_means"].shape[0]}
+    return {
+        "z_dim": z_dim,
+        "num_classes": num_classes,
+        "channel_width": ch,
+        "multipliers": tuple(blocks),
+        "attention_layer_position": attention,
+        "n_stats": sd["generator.bn.running_means"].shape[0],
+    }
 
 
 def attention_index(position: int, n_blocks: int) -> int:
@@ -304,14 +337,17 @@ def attention_index(position: int, n_blocks: int) -> int:
 class BigGAN(Architecture):
     name = "biggan"
     Options = BigGANOptions
-    summary = ("BigGAN-deep (pytorch-pretrained-BigGAN): class-conditional, spectral norm folded, BatchNorm "
-               "statistics per truncation (--option truncation=0.4), truncated-normal latent")
+    summary = (
+        "BigGAN-deep (pytorch-pretrained-BigGAN): class-conditional, spectral norm folded, BatchNorm "
+        "statistics per truncation (--option truncation=0.4), truncated-normal latent"
+    )
 
     def build(self, options: BigGANOptions) -> Built:
         net = BigGANNet(options)
         if options.output_dim and options.output_dim != image_side(net.blocks):
-            raise ArchitectureError(f"biggan output_dim={options.output_dim} but the layers make "
-                                    f"{image_side(net.blocks)}-pixel images")
+            raise ArchitectureError(
+                f"biggan output_dim={options.output_dim} but the layers make {image_side(net.blocks)}-pixel images"
+            )
         return Built(net, net.spec())
 
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
@@ -323,28 +359,50 @@ class BigGAN(Architecture):
                 if name == "attention_layer_position":
                     said = attention_index(said, len(multipliers))
                 if said != value:
-                    raise ArchitectureError(f"biggan: the options/config say {name}={given[name]} but the weights "
-                                            f"have {name}={value}; fix or drop the option")
+                    raise ArchitectureError(
+                        f"biggan: the options/config say {name}={given[name]} but the weights "
+                        f"have {name}={value}; fix or drop the option"
+                    )
         decisions = []
         if given.get("layers"):
             blocks = block_list(given["layers"])
             if tuple((m_in, m_out) for _, m_in, m_out in blocks) != multipliers:
-                raise ArchitectureError(f"biggan: the config's layers {[list(b) for b in blocks]} do not match the "
-                                        f"weights' channel multipliers {[list(m) for m in multipliers]}")
+                raise ArchitectureError(
+                    f"biggan: the config's layers {[list(b) for b in blocks]} do not match the "
+                    f"weights' channel multipliers {[list(m) for m in multipliers]}"
+                )
         else:
             blocks = tuple((i % 2, m_in, m_out) for i, (m_in, m_out) in enumerate(multipliers))
-            decisions.append(decision("layers", [v for b in blocks for v in b], "assumed: BigGAN-deep's alternating "
-                                      "up-sampling (blocks 1, 3, 5, ... up-sample), as in every released model",
-                                      "--option layers=UP,IN,OUT,..."))
+            decisions.append(
+                decision(
+                    "layers",
+                    [v for b in blocks for v in b],
+                    "assumed: BigGAN-deep's alternating "
+                    "up-sampling (blocks 1, 3, 5, ... up-sample), as in every released model",
+                    "--option layers=UP,IN,OUT,...",
+                )
+            )
         if "eps" not in given:
-            decisions.append(decision("eps", 1e-4, "assumed: the BatchNorm eps of every released model",
-                                      "--option eps=VALUE"))
+            decisions.append(
+                decision("eps", 1e-4, "assumed: the BatchNorm eps of every released model", "--option eps=VALUE")
+            )
         if "truncation" not in given:
-            decisions.append(decision("truncation", 1.0, "assumed: the untruncated prior (BigGAN's examples "
-                                      "sample at 0.4)", "--option truncation=0.4"))
+            decisions.append(
+                decision(
+                    "truncation",
+                    1.0,
+                    "assumed: the untruncated prior (BigGAN's examples sample at 0.4)",
+                    "--option truncation=0.4",
+                )
+            )
         position = read["attention_layer_position"]
-        return {**given, **read, "layers": blocks, DECISIONS: decisions,
-                "attention_layer_position": position if position >= 0 else len(blocks)}
+        return {
+            **given,
+            **read,
+            "layers": blocks,
+            DECISIONS: decisions,
+            "attention_layer_position": position if position >= 0 else len(blocks),
+        }
 
     def make_options(self, values: Mapping[str, Any]) -> BigGANOptions:
         options = super().make_options(values)

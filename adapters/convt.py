@@ -30,9 +30,24 @@ from ganinv.architectures import DECISIONS, Architecture, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
-from .statedict import (Candidate, Property, bn_discrepancy, bn_fit, bn_misfit, cached_search,  # noqa: F401
-                        describe_tensors, digest, fmt, group_modules, identify, kind_of, natural_key, option_flag,
-                        probe_inputs, rename_modules, search)
+from .statedict import (
+    Candidate,
+    Property,
+    bn_discrepancy,
+    bn_fit,
+    bn_misfit,
+    cached_search,
+    describe_tensors,
+    digest,
+    fmt,
+    group_modules,
+    identify,
+    kind_of,
+    natural_key,
+    option_flag,
+    probe_inputs,
+    rename_modules,
+)
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
 PREFERRED_SIZES = ((28, 32, 64), (128, 16, 48, 96), (256, 512))
@@ -94,25 +109,41 @@ def complete(o: ConvTOptions) -> ConvTOptions:
     """
     n_first = 1 if o.head == "none" else 0  # the stage that turns (nz, 1, 1) into the first map
     size, n_up = start_size(o.resolution) if not (o.widths and o.kernels) else (0, 0)
-    widths = tuple(o.widths) or tuple(o.width * 2 ** i for i in reversed(range(n_up + n_first - 1))) + (o.channels,)
+    widths = tuple(o.widths) or tuple(o.width * 2**i for i in reversed(range(n_up + n_first - 1))) + (o.channels,)
     n = len(widths)
     kernels = tuple(o.kernels) or (size,) * n_first + (4,) * (n - n_first)
     strides = tuple(o.strides) or (1,) * n_first + (2,) * (n - n_first)
     paddings = tuple(o.paddings) or (0,) * n_first + (1,) * (n - n_first)
     output_paddings = tuple(o.output_paddings) or (0,) * n
     crops = tuple(o.crops) or (0,) * n
-    for name, values in (("kernels", kernels), ("strides", strides), ("paddings", paddings),
-                         ("output_paddings", output_paddings), ("crops", crops)):
+    for name, values in (
+        ("kernels", kernels),
+        ("strides", strides),
+        ("paddings", paddings),
+        ("output_paddings", output_paddings),
+        ("crops", crops),
+    ):
         if len(values) != n:
-            raise ArchitectureError(f"{name}={','.join(map(str, values))} has {len(values)} entries but there are "
-                                    f"{n} stages (widths {','.join(map(str, widths))}); give one per stage")
+            raise ArchitectureError(
+                f"{name}={','.join(map(str, values))} has {len(values)} entries but there are "
+                f"{n} stages (widths {','.join(map(str, widths))}); give one per stage"
+            )
     head_channels = o.head_channels or 2 * widths[0]
     head_size = (o.head_size or size) if o.head == "linear" else 1
-    return dataclasses.replace(o, widths=widths, kernels=kernels, strides=strides, paddings=paddings,
-                               output_paddings=output_paddings, crops=crops, channels=widths[-1],
-                               head_channels=head_channels if o.head == "linear" else 0,
-                               head_size=head_size, embed_dim=o.embed_dim or o.n_classes,
-                               resolution=image_side(head_size, kernels, strides, paddings, output_paddings, crops))
+    return dataclasses.replace(
+        o,
+        widths=widths,
+        kernels=kernels,
+        strides=strides,
+        paddings=paddings,
+        output_paddings=output_paddings,
+        crops=crops,
+        channels=widths[-1],
+        head_channels=head_channels if o.head == "linear" else 0,
+        head_size=head_size,
+        embed_dim=o.embed_dim or o.n_classes,
+        resolution=image_side(head_size, kernels, strides, paddings, output_paddings, crops),
+    )
 
 
 def image_side(size: int, kernels, strides, paddings, output_paddings, crops) -> int:
@@ -126,8 +157,13 @@ def image_side(size: int, kernels, strides, paddings, output_paddings, crops) ->
 
 
 def activation(name: str) -> nn.Module:
-    modules = {"relu": nn.ReLU(), "leaky_relu": nn.LeakyReLU(0.2), "tanh": nn.Tanh(), "sigmoid": nn.Sigmoid(),
-               "none": nn.Identity()}
+    modules = {
+        "relu": nn.ReLU(),
+        "leaky_relu": nn.LeakyReLU(0.2),
+        "tanh": nn.Tanh(),
+        "sigmoid": nn.Sigmoid(),
+        "none": nn.Identity(),
+    }
     if name not in modules:
         raise ArchitectureError(f"unknown activation {name!r}; use one of {', '.join(modules)}")
     return modules[name]
@@ -136,8 +172,20 @@ def activation(name: str) -> nn.Module:
 class UpStage(nn.Module):
     """ConvTranspose2d -> [crop] -> BatchNorm2d or nothing -> activation."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, padding: int, output_padding: int,
-                 bias: bool, crop: int, norm: bool, eps: float, act: str):
+    def __init__(
+        self,
+        c_in: int,
+        c_out: int,
+        kernel: int,
+        stride: int,
+        padding: int,
+        output_padding: int,
+        bias: bool,
+        crop: int,
+        norm: bool,
+        eps: float,
+        act: str,
+    ):
         super().__init__()
         self.conv = nn.ConvTranspose2d(c_in, c_out, kernel, stride, padding, output_padding, bias=bias)
         self.crop = crop
@@ -147,7 +195,7 @@ class UpStage(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.conv(x)  # (B, c_out, H', W')
         if self.crop:
-            x = x[:, :, :self.crop, :self.crop]
+            x = x[:, :, : self.crop, : self.crop]
         return self.act(self.norm(x))
 
 
@@ -168,7 +216,7 @@ class ConvTNet(nn.Module):
         self.head_norm: Optional[nn.BatchNorm1d] = None
         c_in = n_in
         if o.head == "linear":
-            self.head = nn.Linear(n_in, o.head_channels * o.head_size ** 2, bias=o.head_bias)
+            self.head = nn.Linear(n_in, o.head_channels * o.head_size**2, bias=o.head_bias)
             self.head_norm = nn.BatchNorm1d(self.head.out_features, eps=o.norm_eps) if o.head_norm == "batch" else None
             self.head_act = activation(o.activation)
             c_in = o.head_channels
@@ -179,10 +227,21 @@ class ConvTNet(nn.Module):
         self.stages = nn.ModuleList()
         for i, c_out in enumerate(o.widths):
             last = i == len(o.widths) - 1
-            self.stages.append(UpStage(c_in, c_out, o.kernels[i], o.strides[i], o.paddings[i], o.output_paddings[i],
-                                       bias=o.last_bias if last else o.bias, crop=o.crops[i],
-                                       norm=o.norm == "batch" and not last, eps=o.norm_eps,
-                                       act=o.output if last else o.activation))
+            self.stages.append(
+                UpStage(
+                    c_in,
+                    c_out,
+                    o.kernels[i],
+                    o.strides[i],
+                    o.paddings[i],
+                    o.output_paddings[i],
+                    bias=o.last_bias if last else o.bias,
+                    crop=o.crops[i],
+                    norm=o.norm == "batch" and not last,
+                    eps=o.norm_eps,
+                    act=o.output if last else o.activation,
+                )
+            )
             c_in = c_out
 
     def first_input(self, z: torch.Tensor, d: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -190,7 +249,9 @@ class ConvTNet(nn.Module):
         h = z.flatten(1)  # (N, nz)
         if self.o.n_classes:
             assert d is not None, "a class-conditional generator needs its one-hot d"
-            label = d @ self.embed.weight if self.embed is not None else d  # (N, E): a soft one-hot stays differentiable
+            label = (
+                d @ self.embed.weight if self.embed is not None else d
+            )  # (N, E): a soft one-hot stays differentiable
             if self.o.condition == "multiply":
                 h = h * label  # (N, nz)
             else:
@@ -207,8 +268,9 @@ class ConvTNet(nn.Module):
             h = self.head_norm(h)
         return self.head_act(h.view(h.shape[0], self.o.head_channels, self.o.head_size, self.o.head_size))
 
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         h = self.head_output(z, d)
         for stage in self.stages:
             h = stage(h)
@@ -216,9 +278,13 @@ class ConvTNet(nn.Module):
 
     def spec(self) -> GeneratorSpec:
         o = self.o
-        return GeneratorSpec(nz=o.nz, image_shape=(o.channels, o.resolution, o.resolution), n_classes=o.n_classes,
-                             native_latent_shape=(o.nz, 1, 1) if o.head == "none" else None,
-                             native_output_range=(0.0, 1.0) if o.output == "sigmoid" else (-1.0, 1.0))
+        return GeneratorSpec(
+            nz=o.nz,
+            image_shape=(o.channels, o.resolution, o.resolution),
+            n_classes=o.n_classes,
+            native_latent_shape=(o.nz, 1, 1) if o.head == "none" else None,
+            native_output_range=(0.0, 1.0) if o.output == "sigmoid" else (-1.0, 1.0),
+        )
 
 
 # ---- reading other codebases' state dicts -----------------------------------------------------
@@ -249,9 +315,12 @@ class Layout:
         n_in = int(convs[0].shape[0])
         if self.head:
             linear = self.modules[self.head]["weight"]  # (C0 * S0 * S0, n_in)
-            values.update(head_channels=n_in, head_size=round((linear.shape[0] / n_in) ** 0.5),
-                          head_bias="bias" in self.modules[self.head],
-                          head_norm="batch" if self.head_norm else "none")
+            values.update(
+                head_channels=n_in,
+                head_size=round((linear.shape[0] / n_in) ** 0.5),
+                head_bias="bias" in self.modules[self.head],
+                head_norm="batch" if self.head_norm else "none",
+            )
             n_in = int(linear.shape[1])
         if self.embed:
             n_classes, embed_dim = (int(v) for v in self.modules[self.embed]["weight"].shape)
@@ -280,21 +349,30 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
     kinds = {p: kind_of(p, t) for p, t in modules.items()}
     unknown = [p for p, k in kinds.items() if k == "unknown"]
     if unknown:
-        raise ArchitectureError(f"tensors that are not transposed convolutions, BatchNorms, a Linear head or a "
-                                f"label embedding: {describe_tensors(modules, unknown[:3])}")
+        raise ArchitectureError(
+            f"tensors that are not transposed convolutions, BatchNorms, a Linear head or a "
+            f"label embedding: {describe_tensors(modules, unknown[:3])}"
+        )
     convs = [p for p in modules if kinds[p] == "conv"]
     linears = [p for p in modules if kinds[p] == "linear"]
     embeds = [p for p in modules if kinds[p] == "embedding"]
     if not convs:
         raise ArchitectureError("no transposed-convolution weights (4-D tensors) in the state dict")
     if len(linears) > 1 or len(embeds) > 1:
-        raise ArchitectureError(f"expected at most one Linear head and one label embedding, found Linear "
-                                f"{linears[:3]} and embeddings {embeds[:3]}")
+        raise ArchitectureError(
+            f"expected at most one Linear head and one label embedding, found Linear "
+            f"{linears[:3]} and embeddings {embeds[:3]}"
+        )
     errors = []
     for order in (list(modules), sorted(modules, key=natural_key)):
         try:
-            return assemble(modules, [p for p in order if kinds[p] == "conv"], [p for p in order if kinds[p] == "norm"],
-                             linears[0] if linears else None, embeds[0] if embeds else None)
+            return assemble(
+                modules,
+                [p for p in order if kinds[p] == "conv"],
+                [p for p in order if kinds[p] == "norm"],
+                linears[0] if linears else None,
+                embeds[0] if embeds else None,
+            )
         except ArchitectureError as exc:
             errors.append(str(exc))
     raise ArchitectureError(errors[-1])
@@ -304,14 +382,18 @@ def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], e
     weights = [modules[p]["weight"] for p in convs]  # (C_in, C_out, k, k)
     for a, b, wa, wb in zip(convs, convs[1:], weights, weights[1:]):
         if wa.shape[1] != wb.shape[0]:
-            raise ArchitectureError(f"the transposed convolutions do not chain: {a}.weight {tuple(wa.shape)} gives "
-                                    f"{wa.shape[1]} channels, {b}.weight {tuple(wb.shape)} takes {wb.shape[0]}")
+            raise ArchitectureError(
+                f"the transposed convolutions do not chain: {a}.weight {tuple(wa.shape)} gives "
+                f"{wa.shape[1]} channels, {b}.weight {tuple(wb.shape)} takes {wb.shape[0]}"
+            )
         if wa.shape[2] != wa.shape[3]:
             raise ArchitectureError(f"{a}.weight {tuple(wa.shape)} is not a square kernel")
     for p, w in zip(convs, weights):
         if "bias" in modules[p] and tuple(modules[p]["bias"].shape) != (w.shape[1],):
-            raise ArchitectureError(f"{p}.bias {tuple(modules[p]['bias'].shape)} does not fit {p}.weight "
-                                    f"{tuple(w.shape)} ({w.shape[1]} output channels)")
+            raise ArchitectureError(
+                f"{p}.bias {tuple(modules[p]['bias'].shape)} does not fit {p}.weight "
+                f"{tuple(w.shape)} ({w.shape[1]} output channels)"
+            )
     head_norm = None
     if head is not None:
         n_out = modules[head]["weight"].shape[0]
@@ -319,15 +401,21 @@ def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], e
         norms = [p for p in norms if p != head_norm]
         side = (n_out / weights[0].shape[0]) ** 0.5
         if side != int(side):
-            raise ArchitectureError(f"the Linear head {head}.weight {tuple(modules[head]['weight'].shape)} gives "
-                                    f"{n_out} features, not a square map of {weights[0].shape[0]} channels")
+            raise ArchitectureError(
+                f"the Linear head {head}.weight {tuple(modules[head]['weight'].shape)} gives "
+                f"{n_out} features, not a square map of {weights[0].shape[0]} channels"
+            )
     if norms and len(norms) != len(convs) - 1:
-        raise ArchitectureError(f"found {len(norms)} BatchNorm layers ({', '.join(norms[:4])}) for {len(convs)} "
-                                "transposed convolutions; expected one after every convolution but the last")
+        raise ArchitectureError(
+            f"found {len(norms)} BatchNorm layers ({', '.join(norms[:4])}) for {len(convs)} "
+            "transposed convolutions; expected one after every convolution but the last"
+        )
     for conv, norm, w in zip(convs, norms, weights):
         if modules[norm]["weight"].shape[0] != w.shape[1]:
-            raise ArchitectureError(f"BatchNorm {norm}.weight has {modules[norm]['weight'].shape[0]} channels but "
-                                    f"{conv}.weight {tuple(w.shape)} gives {w.shape[1]}")
+            raise ArchitectureError(
+                f"BatchNorm {norm}.weight has {modules[norm]['weight'].shape[0]} channels but "
+                f"{conv}.weight {tuple(w.shape)} gives {w.shape[1]}"
+            )
     return Layout(modules, convs, norms, head, head_norm, embed)
 
 
@@ -349,15 +437,26 @@ def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], ...]) ->
         steps = [(given[0] or 1, p, 0) for p in range(kernel // 2 + 1) if kernel - 2 * p > 0]
     else:
         strides = (1, 2, 3) if kernel == 3 else (1, 2)  # k3 s3 with output padding appears in WGAN-GP ports
-        steps = [(s, p, op) for s in strides for p in range(kernel // 2 + 1) for op in range(min(s, 2))
-                 if out_size(size, kernel, s, p, op) > 0]
+        steps = [
+            (s, p, op)
+            for s in strides
+            for p in range(kernel // 2 + 1)
+            for op in range(min(s, 2))
+            if out_size(size, kernel, s, p, op) > 0
+        ]
     steps = [step for step in steps if all(g is None or g == v for g, v in zip(given, step))]
     return sorted(steps, key=lambda t: (convention_cost(size, kernel, t), t[0] != 2, t[1], t[2]))
 
 
 @torch.no_grad()
-def geometry_candidates(net: ConvTNet, given: list[tuple[Optional[int], ...]], target: Optional[int],
-                        n_probe: int = 128, beam: int = 4, bound: float = float("inf")) -> list[Candidate]:
+def geometry_candidates(
+    net: ConvTNet,
+    given: list[tuple[Optional[int], ...]],
+    target: Optional[int],
+    n_probe: int = 128,
+    beam: int = 4,
+    bound: float = float("inf"),
+) -> list[Candidate]:
     """Geometries reaching `target` (or the first tier of usual sides some geometry reaches), with their misfits;
     none once every partial geometry misfits more than `bound` (see `statedict.search`)."""
     tiers = [(target,)] if target else PREFERRED_SIZES
@@ -369,8 +468,14 @@ def geometry_candidates(net: ConvTNet, given: list[tuple[Optional[int], ...]], t
     return search_geometry(net, tiers[-1], given, n_probe, beam, bound)
 
 
-def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Optional[int], ...]],
-                    n_probe: int, beam: int, bound: float = float("inf")) -> list[Candidate]:
+def search_geometry(
+    net: ConvTNet,
+    goals: tuple[int, ...],
+    given: list[tuple[Optional[int], ...]],
+    n_probe: int,
+    beam: int,
+    bound: float = float("inf"),
+) -> list[Candidate]:
     """Beam search, stage by stage, over (stride, padding, output_padding) reaching one of `goals`.
 
     Every feasible choice is applied to the probe activations and its misfit taken at the
@@ -389,8 +494,10 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
             return size in goals
         if not any(o.crops[i:]) and size > max(goals) + len(kernels) - i:  # a stage shrinks a map by 1 pixel at most
             return False
-        return any(feasible(i + 1, cropped(out_size(size, kernels[i], *step), o.crops[i]))
-                   for step in candidate_steps(size, kernels[i], given[i]))
+        return any(
+            feasible(i + 1, cropped(out_size(size, kernels[i], *step), o.crops[i]))
+            for step in candidate_steps(size, kernels[i], given[i])
+        )
 
     z, d = probe_inputs(o.nz, o.n_classes, n_probe)
     start = net.head_output(z, d)
@@ -403,7 +510,7 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
         grown: list[tuple[tuple[float, ...], int, tuple, Any, int]] = []
         for misfits, convention, steps, x, size in beams:
             if x is not None:  # large maps: fewer samples give enough values per channel, and cost less
-                x = x[:max(32, -(-32768 // size ** 2))]
+                x = x[: max(32, -(-32768 // size**2))]
             unpadded: dict[int, UnpaddedOutput] = {}  # one transposed convolution per stride serves every padding
             for step in candidate_steps(size, kernels[i], given[i]):
                 side = cropped(out_size(size, kernels[i], *step), o.crops[i])
@@ -414,16 +521,26 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
                 if scored[i]:  # every scored stage ends in a BatchNorm
                     assert isinstance(stage.norm, nn.BatchNorm2d)
                     if step[0] not in unpadded:
-                        unpadded[step[0]] = UnpaddedOutput(nn.functional.conv_transpose2d(x, stage.conv.weight,
-                                                                                          stride=step[0]))
+                        unpadded[step[0]] = UnpaddedOutput(
+                            nn.functional.conv_transpose2d(x, stage.conv.weight, stride=step[0])
+                        )
                     made = (unpadded[step[0]], step, out_size(size, kernels[i], *step))
                     misfit = (unpadded[step[0]].misfit(step[1], side, stage.conv.bias, stage.norm),)
-                grown.append((misfits + misfit, convention + convention_cost(size, kernels[i], step),
-                              steps + (step,), made, side))
+                grown.append(
+                    (
+                        misfits + misfit,
+                        convention + convention_cost(size, kernels[i], step),
+                        steps + (step,),
+                        made,
+                        side,
+                    )
+                )
         if not grown:
-            raise ArchitectureError(f"no strides/paddings make kernels {','.join(map(str, kernels))} reach a side "
-                                    f"of {' or '.join(map(str, goals))}; give --option resolution=SIDE or "
-                                    "strides=... paddings=...")
+            raise ArchitectureError(
+                f"no strides/paddings make kernels {','.join(map(str, kernels))} reach a side "
+                f"of {' or '.join(map(str, goals))}; give --option resolution=SIDE or "
+                "strides=... paddings=..."
+            )
         last = i == len(kernels) - 1
         grown.sort(key=lambda g: (sum(g[0]), goals.index(g[4]) if last else 0, g[1]))
         if sum(grown[0][0]) > bound:  # misfits only add up: nothing here can be picked
@@ -432,9 +549,15 @@ def search_geometry(net: ConvTNet, goals: tuple[int, ...], given: list[tuple[Opt
         if not last and scored[i + 1]:  # only the partial geometries that go on need their activations
             beams = [(m, c, st, stage_output(stage, *made), side) for m, c, st, made, side in beams]
     n_scored = sum(scored)
-    return [Candidate({"steps": steps, "geometry": steps[:n_scored], "output_geometry": steps[n_scored:]}, misfits,
-                      (goals.index(side), convention), unusual_stages(net, start.shape[-1], steps[:n_scored]))
-            for misfits, convention, steps, _, side in beams]
+    return [
+        Candidate(
+            {"steps": steps, "geometry": steps[:n_scored], "output_geometry": steps[n_scored:]},
+            misfits,
+            (goals.index(side), convention),
+            unusual_stages(net, start.shape[-1], steps[:n_scored]),
+        )
+        for misfits, convention, steps, _, side in beams
+    ]
 
 
 def unusual_stages(net: ConvTNet, size: int, steps: tuple[Step, ...]) -> int:
@@ -471,7 +594,7 @@ class UnpaddedOutput:
         """`bn_discrepancy` of the padded output cropped to `side`, from the window sums."""
         n = self.count * side * side
         mean = self.window(self.sums, padding, side) / n
-        var = (self.window(self.squares, padding, side) / n - mean ** 2).clamp_min(0)
+        var = (self.window(self.squares, padding, side) / n - mean**2).clamp_min(0)
         mean = mean.float() + bias if bias is not None else mean.float()
         return bn_misfit(mean, var.float(), norm)
 
@@ -479,12 +602,12 @@ class UnpaddedOutput:
 def stage_output(stage: UpStage, unpadded: UnpaddedOutput, step: Step, side: int) -> torch.Tensor:
     """What a stage with this step gives the next one: padded, cropped, batch-normalised as in training, activated."""
     _, padding, _ = step
-    y = unpadded.y[:, :, padding:padding + side, padding:padding + side]
+    y = unpadded.y[:, :, padding : padding + side, padding : padding + side]
     extra = side - y.shape[-1]
     if extra > 0:
         y = nn.functional.pad(y, (0, extra, 0, extra))
     y = y + stage.conv.bias.view(1, -1, 1, 1) if stage.conv.bias is not None else y
-    y = y[:, :, :stage.crop, :stage.crop] if stage.crop else y  # (N, C, H, W) before the BatchNorm
+    y = y[:, :, : stage.crop, : stage.crop] if stage.crop else y  # (N, C, H, W) before the BatchNorm
     assert isinstance(stage.norm, nn.BatchNorm2d), "only stages that end in a BatchNorm are scored"
     return stage.act(bn_fit(y, stage.norm)[1])
 
@@ -495,16 +618,19 @@ def cropped(size: int, crop: int) -> int:
 
 def geometry_flag(values: dict[str, Any]) -> str:
     steps = values["steps"]
-    flags = f"--option strides={','.join(str(s[0]) for s in steps)} --option paddings={','.join(str(s[1]) for s in steps)}"
+    flags = (
+        f"--option strides={','.join(str(s[0]) for s in steps)} --option paddings={','.join(str(s[1]) for s in steps)}"
+    )
     if any(s[2] for s in steps):
         flags += f" --option output_paddings={','.join(str(s[2]) for s in steps)}"
     return flags
 
 
 def show_steps(steps: tuple[Step, ...], first: int = 0) -> str:
-    """"stages 2-3: strides 2,2 paddings 1,1" (output paddings when any)."""
-    text = (f"stages {first + 1}-{first + len(steps)}: " if len(steps) > 1 else f"stage {first + 1}: ") + \
-        f"strides {','.join(str(s[0]) for s in steps)} paddings {','.join(str(s[1]) for s in steps)}"
+    """ "stages 2-3: strides 2,2 paddings 1,1" (output paddings when any)."""
+    text = (
+        f"stages {first + 1}-{first + len(steps)}: " if len(steps) > 1 else f"stage {first + 1}: "
+    ) + f"strides {','.join(str(s[0]) for s in steps)} paddings {','.join(str(s[1]) for s in steps)}"
     if any(s[2] for s in steps):
         text += f" output_paddings {','.join(str(s[2]) for s in steps)}"
     return text
@@ -526,54 +652,100 @@ ACTIVATIONS = ("relu", "leaky_relu", "none")  # between stages, most common firs
 EPSILONS = (1e-5, 0.8)  # BatchNorm eps: PyTorch's default, and PyTorch-GAN's BatchNorm2d(n, 0.8)
 
 
-def infer_options(architecture, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any],
-                  known: tuple[KnownGeometry, ...] = ()) -> dict[str, Any]:
+def infer_options(
+    architecture, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any], known: tuple[KnownGeometry, ...] = ()
+) -> dict[str, Any]:
     """Options from the weights (given values win), the rest identified from BatchNorm statistics, with decisions."""
     layout = read_layout(state_dict)
     read = layout.option_values()
     values = {**read, **given}
     decisions = []
     if read.get("n_classes") and "condition" not in given:
-        how = ("multiplies z (its width equals the first layer's input)" if read["condition"] == "multiply" else
-               "is concatenated to z (narrower than the first layer's input)")
-        decisions.append(decision("condition", read["condition"], f"weights: the label embedding {how}",
-                                  f"--option condition={read['condition']}"))
+        how = (
+            "multiplies z (its width equals the first layer's input)"
+            if read["condition"] == "multiply"
+            else "is concatenated to z (narrower than the first layer's input)"
+        )
+        decisions.append(
+            decision(
+                "condition",
+                read["condition"],
+                f"weights: the label embedding {how}",
+                f"--option condition={read['condition']}",
+            )
+        )
     if given.get("n_classes") and not layout.embed and "condition" not in given:  # no embedding: d itself enters
         values["condition"] = "onehot"
-        decisions.append(decision("condition", "onehot", "weights: no label embedding, so the one-hot label is "
-                                  "concatenated to z", "--option condition=onehot"))
+        decisions.append(
+            decision(
+                "condition",
+                "onehot",
+                "weights: no label embedding, so the one-hot label is concatenated to z",
+                "--option condition=onehot",
+            )
+        )
     for geometry in known:
         if all(read.get(k) == v for k, v in geometry.match.items()):
             values = {**read, **geometry.options, **given}
-            decisions += [decision(k, v, f"weights: {describe_match(geometry)}", f"--option {k}={fmt(v)}")
-                          for k, v in geometry.options.items() if k not in given]
+            decisions += [
+                decision(k, v, f"weights: {describe_match(geometry)}", f"--option {k}={fmt(v)}")
+                for k, v in geometry.options.items()
+                if k not in given
+            ]
     if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
         values["nz"] = read["nz"] - int(values.get("n_classes", 0))
     opts = Architecture.make_options(architecture, values)  # typed, geometry left as given
     n = len(opts.widths)
     normed = bool(layout.norms)
     properties = [
-        Property("activation", (given["activation"],) if "activation" in given else ACTIVATIONS,
-                 "ReLU between stages (DCGAN)", option_flag("activation")),
-        Property("norm_eps", (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not normed
-                 else EPSILONS,
-                 "BatchNorm eps 1e-5 (PyTorch default)", option_flag("norm_eps")),
+        Property(
+            "activation",
+            (given["activation"],) if "activation" in given else ACTIVATIONS,
+            "ReLU between stages (DCGAN)",
+            option_flag("activation"),
+        ),
+        Property(
+            "norm_eps",
+            (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not normed else EPSILONS,
+            "BatchNorm eps 1e-5 (PyTorch default)",
+            option_flag("norm_eps"),
+        ),
     ]
     if opts.n_classes and opts.condition in ("embedding", "onehot"):
-        properties.append(Property("condition_first", (bool(opts.condition_first),) if "condition_first" in given
-                                   else (False, True), "the label vector after z", option_flag("condition_first")))
+        properties.append(
+            Property(
+                "condition_first",
+                (bool(opts.condition_first),) if "condition_first" in given else (False, True),
+                "the label vector after z",
+                option_flag("condition_first"),
+            )
+        )
     if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
         return {**values, DECISIONS: decisions}  # everything given (a ganinv folder, or the user): nothing to identify
     if not (opts.strides and opts.paddings):
         n_scored = sum(1 for i in range(n) if normed and i < n - 1)
         properties += [
-            Property("geometry", None, "the most usual strides and paddings", geometry_flag,
-                     lambda v: show_steps(v["geometry"])),
-            Property("output_geometry", None, "no statistic sees the stages after the last BatchNorm; taken the "
-                     "most usual way to the first usual image side (28, 32, 64; then 128, ...)",
-                     geometry_flag, lambda v: show_steps(v["output_geometry"], n_scored), scored=False)]
-    given_steps = [tuple(part[i] if i < len(part) else None for part in (opts.strides, opts.paddings,
-                                                                          opts.output_paddings)) for i in range(n)]
+            Property(
+                "geometry",
+                None,
+                "the most usual strides and paddings",
+                geometry_flag,
+                lambda v: show_steps(v["geometry"]),
+            ),
+            Property(
+                "output_geometry",
+                None,
+                "no statistic sees the stages after the last BatchNorm; taken the "
+                "most usual way to the first usual image side (28, 32, 64; then 128, ...)",
+                geometry_flag,
+                lambda v: show_steps(v["output_geometry"], n_scored),
+                scored=False,
+            ),
+        ]
+    given_steps = [
+        tuple(part[i] if i < len(part) else None for part in (opts.strides, opts.paddings, opts.output_paddings))
+        for i in range(n)
+    ]
     target = opts.resolution if "resolution" in values else None
     converted = layout.canonical_state_dict()
 
@@ -590,27 +762,41 @@ def infer_options(architecture, state_dict: Mapping[str, torch.Tensor], given: d
 
     # The search depends on the weights and the options, not on the options' class; with the layers read from the
     # weights, the resolution only through `target`.
-    searched_options = {**dataclasses.asdict(opts),
-                        "resolution": target if opts.widths and opts.kernels else opts.resolution}
-    searched = cached_search((digest(converted), repr(sorted(searched_options.items())), tuple(given_steps), target),
-                             properties, score, True)
+    searched_options = {
+        **dataclasses.asdict(opts),
+        "resolution": target if opts.widths and opts.kernels else opts.resolution,
+    }
+    searched = cached_search(
+        (digest(converted), repr(sorted(searched_options.items())), tuple(given_steps), target), properties, score, True
+    )
     chosen, found = identify(searched, properties, f"{architecture.name} generator")
     values.update({k: v for k, v in chosen.items() if k in ("activation", "norm_eps", "condition_first")})
     if "steps" in chosen:
         steps = chosen["steps"]
-        values.update(strides=tuple(s for s, _, _ in steps), paddings=tuple(p for _, p, _ in steps),
-                      output_paddings=tuple(op for _, _, op in steps))
+        values.update(
+            strides=tuple(s for s, _, _ in steps),
+            paddings=tuple(p for _, p, _ in steps),
+            output_paddings=tuple(op for _, _, op in steps),
+        )
     values["resolution"] = complete(architecture.make_options(values)).resolution
     if "output" not in values:
-        found.append(decision("output", opts.output, f"assumed: {opts.output} on the last stage (no statistic sees it)",
-                              "--option output=tanh|sigmoid|none"))
+        found.append(
+            decision(
+                "output",
+                opts.output,
+                f"assumed: {opts.output} on the last stage (no statistic sees it)",
+                "--option output=tanh|sigmoid|none",
+            )
+        )
     values[DECISIONS] = decisions + found
     return values
 
 
 def describe_match(geometry: KnownGeometry) -> str:
-    return (f"{', '.join(f'{k} {fmt(v)}' for k, v in geometry.match.items() if k in ('kernels', 'head'))} "
-            f"match {geometry.source}")
+    return (
+        f"{', '.join(f'{k} {fmt(v)}' for k, v in geometry.match.items() if k in ('kernels', 'head'))} "
+        f"match {geometry.source}"
+    )
 
 
 def check_last_bias(layout: Layout, given: Mapping[str, Any]) -> None:
@@ -625,10 +811,12 @@ def check_last_bias(layout: Layout, given: Mapping[str, Any]) -> None:
     if "last_bias" in given or not others or "bias" in layout.modules[last]:
         return
     if all("bias" in layout.modules[p] for p in others):
-        raise ArchitectureError(f"{last}.bias is missing: every other layer ({', '.join(others[:4])}"
-                                f"{', ...' if len(others) > 4 else ''}) has a bias and no public layout drops only the "
-                                "last one, so the file looks damaged; download it again or re-save it, or pass "
-                                "--option last_bias=false if its author built the last layer without a bias")
+        raise ArchitectureError(
+            f"{last}.bias is missing: every other layer ({', '.join(others[:4])}"
+            f"{', ...' if len(others) > 4 else ''}) has a bias and no public layout drops only the "
+            "last one, so the file looks damaged; download it again or re-save it, or pass "
+            "--option last_bias=false if its author built the last layer without a bias"
+        )
 
 
 def hidden_width(layout: Layout, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -638,7 +826,9 @@ def hidden_width(layout: Layout, given: Mapping[str, Any]) -> dict[str, Any]:
     if len(widths) < 2 or "widths" in given:
         return {}
     if "width" in given and int(given["width"]) != widths[-2]:
-        raise ArchitectureError(f"width={given['width']} where the weights have {widths[-2]} "
-                                f"({layout.convs[-2]}.weight {tuple(layout.modules[layout.convs[-2]]['weight'].shape)}"
-                                "); drop the option or fix the config")
+        raise ArchitectureError(
+            f"width={given['width']} where the weights have {widths[-2]} "
+            f"({layout.convs[-2]}.weight {tuple(layout.modules[layout.convs[-2]]['weight'].shape)}"
+            "); drop the option or fix the config"
+        )
     return {"width": widths[-2]}

@@ -30,15 +30,28 @@ class DCGAN(Architecture):
     name = "dcgan"
     Options = convt.ConvTOptions
     summary = "DCGAN (Radford et al.): z as (nz,1,1), ConvTranspose2d+BatchNorm+ReLU stages, Tanh"
-    aliases = {"ngf": "width", "nc": "channels", "latent_dim": "nz", "z_dim": "nz", "channels_noise": "nz",
-               "features_g": "width", "channels_img": "channels", "img_channels": "channels",
-               "image_size": "resolution", "img_size": "resolution", "isize": "resolution",
-               "num_channels": "channels", "hidden_size": "width"}  # the HugGAN sprint DCGAN's mixin kwargs
+    aliases = {
+        "ngf": "width",
+        "nc": "channels",
+        "latent_dim": "nz",
+        "z_dim": "nz",
+        "channels_noise": "nz",
+        "features_g": "width",
+        "channels_img": "channels",
+        "img_channels": "channels",
+        "image_size": "resolution",
+        "img_size": "resolution",
+        "isize": "resolution",
+        "num_channels": "channels",
+        "hidden_size": "width",
+    }  # the HugGAN sprint DCGAN's mixin kwargs
 
     def build(self, options: convt.ConvTOptions) -> Built:
         if options.head != "none":
-            raise ArchitectureError("dcgan feeds z straight into a transposed convolution (head=none); "
-                                    "use --arch wgan_gp for a generator with a Linear head")
+            raise ArchitectureError(
+                "dcgan feeds z straight into a transposed convolution (head=none); "
+                "use --arch wgan_gp for a generator with a Linear head"
+            )
         net = convt.ConvTNet(options)
         return Built(net, net.spec())
 
@@ -48,8 +61,9 @@ class DCGAN(Architecture):
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
         layout = convt.read_layout(state_dict)
         if layout.head is not None:
-            raise ArchitectureError("these weights start with a Linear layer, not a transposed convolution; "
-                                    "load them with --arch wgan_gp")
+            raise ArchitectureError(
+                "these weights start with a Linear layer, not a transposed convolution; load them with --arch wgan_gp"
+            )
         convt.check_last_bias(layout, given)
         width = convt.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
         return {**convt.infer_options(self, state_dict, given), **width}

@@ -97,8 +97,9 @@ class GlobalContextGate(nn.Module):
         super().__init__()
         self.to_k = nn.Conv2d(chan_in, 1, 1)
         hidden = max(3, chan_out // 2)
-        self.net = nn.Sequential(nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1),
-                                 nn.Conv2d(hidden, chan_out, 1), nn.Sigmoid())
+        self.net = nn.Sequential(
+            nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1), nn.Sigmoid()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         weights = self.to_k(x).flatten(2).softmax(dim=-1)  # (B, 1, HW)
@@ -115,8 +116,9 @@ class FrequencyGate(nn.Module):
         super().__init__()
         self.register_buffer("dct_weights", torch.zeros(1, chan_in, width, width))
         hidden = max(3, chan_out // 4)
-        self.net = nn.Sequential(nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1),
-                                 nn.Conv2d(hidden, chan_out, 1), nn.Sigmoid())
+        self.net = nn.Sequential(
+            nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1), nn.Sigmoid()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = (x * self.dct_weights).sum(dim=(2, 3), keepdim=True)  # (B, C, 1, 1)
@@ -140,8 +142,10 @@ class ChannelNorm(nn.Module):
 class DepthwiseSeparable(nn.Module):
     def __init__(self, dim_in: int, dim_out: int):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(dim_in, dim_in, 3, padding=1, groups=dim_in, bias=False),
-                                 nn.Conv2d(dim_in, dim_out, 1, bias=False))
+        self.net = nn.Sequential(
+            nn.Conv2d(dim_in, dim_in, 3, padding=1, groups=dim_in, bias=False),
+            nn.Conv2d(dim_in, dim_out, 1, bias=False),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)
@@ -152,7 +156,7 @@ class LinearAttention(nn.Module):
 
     def __init__(self, dim: int, heads: int, dim_head: int):
         super().__init__()
-        self.heads, self.scale = heads, dim_head ** -0.5
+        self.heads, self.scale = heads, dim_head**-0.5
         inner = heads * dim_head
         self.to_q = nn.Conv2d(dim, inner, 1, bias=False)
         self.to_kv = DepthwiseSeparable(dim, inner * 2)
@@ -191,26 +195,34 @@ class LightweightGANNet(nn.Module):
         self.o = o
         widths = layer_widths(o)
         n_layers = len(widths)
-        self.initial_conv = nn.Sequential(nn.ConvTranspose2d(o.latent_dim, o.latent_dim * 2, 4),
-                                          nn.BatchNorm2d(o.latent_dim * 2), nn.GLU(dim=1))
+        self.initial_conv = nn.Sequential(
+            nn.ConvTranspose2d(o.latent_dim, o.latent_dim * 2, 4), nn.BatchNorm2d(o.latent_dim * 2), nn.GLU(dim=1)
+        )
         chans_in = (o.latent_dim, *widths[:-1])
         self.sle_targets = {i: i + 3 for i in sle_layers(n_layers)}  # layer i's gate multiplies layer i+3's output
         self.layers = nn.ModuleList()
         for i, (c_in, c_out) in enumerate(zip(chans_in, widths)):
-            up = nn.Sequential(nn.Upsample(scale_factor=2), Blur() if o.antialias else nn.Identity(),
-                               nn.Conv2d(c_in, c_out * 2, 3, padding=1), nn.BatchNorm2d(c_out * 2), nn.GLU(dim=1))
+            up = nn.Sequential(
+                nn.Upsample(scale_factor=2),
+                Blur() if o.antialias else nn.Identity(),
+                nn.Conv2d(c_in, c_out * 2, 3, padding=1),
+                nn.BatchNorm2d(c_out * 2),
+                nn.GLU(dim=1),
+            )
             gate = None
             if i in self.sle_targets:
                 target = widths[self.sle_targets[i]]
-                gate = (FrequencyGate(c_out, target, 2 ** (i + 3)) if o.freq_chan_attn
-                        else GlobalContextGate(c_out, target))
+                gate = (
+                    FrequencyGate(c_out, target, 2 ** (i + 3)) if o.freq_chan_attn else GlobalContextGate(c_out, target)
+                )
             attn = PreNormAttention(c_in, o.attn_heads, o.attn_dim_head) if 2 ** (i + 2) in o.attn_res_layers else None
             # None slots keep the project's indices (ModuleList takes them at run time; its stub wants modules)
             self.layers.append(nn.ModuleList([up, gate, attn]))  # type: ignore[list-item]
         self.out_conv = nn.Conv2d(widths[-1], image_channels(o), 3, padding=1)
 
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         x = self.initial_conv(z.reshape(z.shape[0], -1, 1, 1))  # (B, latent, 4, 4)
         x = F.normalize(x, dim=1)
         gates: dict[int, torch.Tensor] = {}
@@ -228,16 +240,19 @@ class LightweightGANNet(nn.Module):
 
     def spec(self) -> GeneratorSpec:
         size = self.o.image_size
-        return GeneratorSpec(nz=self.o.latent_dim, image_shape=(image_channels(self.o), size, size),
-                             native_output_range=(0.0, 1.0))
+        return GeneratorSpec(
+            nz=self.o.latent_dim, image_shape=(image_channels(self.o), size, size), native_output_range=(0.0, 1.0)
+        )
 
 
 def layer_widths(o: LightweightGANOptions) -> tuple[int, ...]:
     n_layers = image_layers(o.image_size)
     if o.widths:
         if len(o.widths) != n_layers:
-            raise ArchitectureError(f"widths={','.join(map(str, o.widths))} has {len(o.widths)} entries but image_size "
-                                    f"{o.image_size} needs {n_layers} layers (one per doubling from 4 pixels)")
+            raise ArchitectureError(
+                f"widths={','.join(map(str, o.widths))} has {len(o.widths)} entries but image_size "
+                f"{o.image_size} needs {n_layers} layers (one per doubling from 4 pixels)"
+            )
         return tuple(o.widths)
     # The project's rule; layers at 256 pixels and up (r >= 8) have 3 channels.
     fmap_max = o.fmap_max or o.latent_dim  # the project: fmap_max defaults to latent_dim
@@ -270,7 +285,7 @@ def generator_tensors(state_dict: Mapping[str, torch.Tensor], announce: bool = F
         if f"{prefix}initial_conv.0.weight" in state_dict:
             if announce:
                 log.info("lightweight_gan: using %s of the checkpoint", what)
-            return {k[len(prefix):]: v for k, v in state_dict.items() if k.startswith(prefix)}
+            return {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
     return dict(state_dict)
 
 
@@ -280,13 +295,17 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         raise ArchitectureError("not a lightweight-gan generator (no initial_conv.0.weight / out_conv.weight)")
     first = sd["initial_conv.0.weight"]  # (latent, 2 latent, 4, 4)
     if first.dim() != 4 or tuple(first.shape[1:]) != (2 * first.shape[0], 4, 4):
-        raise ArchitectureError(f"initial_conv.0.weight has shape {tuple(first.shape)}, not the "
-                                "(latent, 2 latent, 4, 4) of a lightweight-gan generator")
+        raise ArchitectureError(
+            f"initial_conv.0.weight has shape {tuple(first.shape)}, not the "
+            "(latent, 2 latent, 4, 4) of a lightweight-gan generator"
+        )
     latent = first.shape[0]
     if any(re.match(r"layers\.\d+\.2\.fn\.to_lin_q\.", k) for k in sd) or "layers.0.0.0.net.0.weight" in sd:
-        raise ArchitectureError("these are weights of a later lightweight-gan release (pixel-shuffle upsampling, "
-                                "hybrid attention), which ganinv does not implement; only the layout of the "
-                                "HugGAN sprint (huggingface/community-events) is supported")
+        raise ArchitectureError(
+            "these are weights of a later lightweight-gan release (pixel-shuffle upsampling, "
+            "hybrid attention), which ganinv does not implement; only the layout of the "
+            "HugGAN sprint (huggingface/community-events) is supported"
+        )
     indices = sorted(int(m.group(1)) for k in sd if (m := re.fullmatch(r"layers\.(\d+)\.0\.2\.weight", k)))
     if not indices or indices != list(range(len(indices))):
         raise ArchitectureError("not a lightweight-gan generator (layers.<i>.0.2.weight missing or not numbered 0..n)")
@@ -299,24 +318,33 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
         widths.append(c_in)
     out = sd["out_conv.weight"]  # (channels, C_last, 3, 3)
     if out.shape[1] != widths[-1] or out.shape[0] not in (1, 3, 4):
-        raise ArchitectureError(f"out_conv.weight has shape {tuple(out.shape)}; "
-                                f"expected (1, 3 or 4, {widths[-1]}, 3, 3)")
+        raise ArchitectureError(
+            f"out_conv.weight has shape {tuple(out.shape)}; expected (1, 3 or 4, {widths[-1]}, 3, 3)"
+        )
     n = len(widths)
     expected_gates = set(sle_layers(n))
     gates = {i for i in range(n) if f"layers.{i}.1.net.0.weight" in sd}
     if gates != expected_gates:
-        raise ArchitectureError(f"excitation gates at layers {sorted(gates)}, but a lightweight-gan generator of "
-                                f"{2 ** (n + 2)} pixels has them at {sorted(expected_gates)}")
+        raise ArchitectureError(
+            f"excitation gates at layers {sorted(gates)}, but a lightweight-gan generator of "
+            f"{2 ** (n + 2)} pixels has them at {sorted(expected_gates)}"
+        )
     kinds = {("dct" if f"layers.{i}.1.dct_weights" in sd else "context") for i in gates}
     if len(kinds) > 1:
-        raise ArchitectureError("mixed excitation kinds (dct_weights on some layers only); "
-                                "not a lightweight-gan layout")
+        raise ArchitectureError(
+            "mixed excitation kinds (dct_weights on some layers only); not a lightweight-gan layout"
+        )
     attention = [i for i in range(n) if f"layers.{i}.2.fn.to_q.weight" in sd]  # at input side 2**(i+2)
     values: dict[str, Any] = {
-        "latent_dim": latent, "image_size": 2 ** (n + 2), "widths": tuple(widths),
-        "transparent": out.shape[0] == 4, "greyscale": out.shape[0] == 1,
-        "attn_res_layers": tuple(2 ** (i + 2) for i in attention), "freq_chan_attn": kinds == {"dct"},
-        "antialias": "layers.0.0.1.f" in sd}
+        "latent_dim": latent,
+        "image_size": 2 ** (n + 2),
+        "widths": tuple(widths),
+        "transparent": out.shape[0] == 4,
+        "greyscale": out.shape[0] == 1,
+        "attn_res_layers": tuple(2 ** (i + 2) for i in attention),
+        "freq_chan_attn": kinds == {"dct"},
+        "antialias": "layers.0.0.1.f" in sd,
+    }
     if attention:
         inner = sd[f"layers.{attention[0]}.2.fn.to_q.weight"].shape[0]
         if inner != ATTENTION_HEADS * ATTENTION_DIM_HEAD:
@@ -340,16 +368,20 @@ def check_agreement(read: Mapping[str, Any], given: Mapping[str, Any]) -> None:
         else:
             said = type(value)(said)
         if said != value:
-            raise ArchitectureError(f"lightweight_gan: the options/config say {name}={given[name]!r} but the weights "
-                                    f"have {name}={value!r}; fix or drop the option")
+            raise ArchitectureError(
+                f"lightweight_gan: the options/config say {name}={given[name]!r} but the weights "
+                f"have {name}={value!r}; fix or drop the option"
+            )
 
 
 @register
 class LightweightGAN(Architecture):
     name = "lightweight_gan"
     Options = LightweightGANOptions
-    summary = ("lucidrains' lightweight-gan (FastGAN) as in the HugGAN sprint: GLU up-blocks, skip-layer excitation, "
-               "linear attention; output clamped to [0, 1]")
+    summary = (
+        "lucidrains' lightweight-gan (FastGAN) as in the HugGAN sprint: GLU up-blocks, skip-layer excitation, "
+        "linear attention; output clamped to [0, 1]"
+    )
 
     def build(self, options: LightweightGANOptions) -> Built:
         net = LightweightGANNet(options)
@@ -359,21 +391,35 @@ class LightweightGAN(Architecture):
         read = read_options(generator_tensors(state_dict, announce=True))
         inner = read.pop("attention_inner", None)
         if inner is not None and int(given.get("attn_heads", 0)) * int(given.get("attn_dim_head", 0)) != inner:
-            raise ArchitectureError(f"lightweight_gan: the attention has {inner} inner channels, not the project's "
-                                    f"{ATTENTION_HEADS} heads x {ATTENTION_DIM_HEAD}; give --option attn_heads=H "
-                                    "--option attn_dim_head=D with H*D = " + str(inner))
+            raise ArchitectureError(
+                f"lightweight_gan: the attention has {inner} inner channels, not the project's "
+                f"{ATTENTION_HEADS} heads x {ATTENTION_DIM_HEAD}; give --option attn_heads=H "
+                "--option attn_dim_head=D with H*D = " + str(inner)
+            )
         check_agreement(read, given)
         widths = read["widths"]
         if "widths" not in given and ("fmap_max" in given or "fmap_inverse_coef" in given):  # a trainer config
             rule = layer_widths(self.make_options({**given, "image_size": read["image_size"]}))
             if rule != widths:
-                raise ArchitectureError(f"lightweight_gan: fmap_max/fmap_inverse_coef give layer widths "
-                                        f"{','.join(map(str, rule))} but the weights have {','.join(map(str, widths))}")
+                raise ArchitectureError(
+                    f"lightweight_gan: fmap_max/fmap_inverse_coef give layer widths "
+                    f"{','.join(map(str, rule))} but the weights have {','.join(map(str, widths))}"
+                )
         clamp = given.get("clamp", True)
-        decisions = [decision("clamp", clamp, "given" if "clamp" in given else "the project's sampler clamps "
-                              "images to [0, 1] (Trainer.generate_)", "--option clamp=false"),
-                     decision("attention", f"{ATTENTION_HEADS} heads of {ATTENTION_DIM_HEAD}", "the project's code "
-                              "(LinearAttention defaults)", "--option attn_heads=H --option attn_dim_head=D")]
+        decisions = [
+            decision(
+                "clamp",
+                clamp,
+                "given" if "clamp" in given else "the project's sampler clamps images to [0, 1] (Trainer.generate_)",
+                "--option clamp=false",
+            ),
+            decision(
+                "attention",
+                f"{ATTENTION_HEADS} heads of {ATTENTION_DIM_HEAD}",
+                "the project's code (LinearAttention defaults)",
+                "--option attn_heads=H --option attn_dim_head=D",
+            ),
+        ]
         return {**given, **read, DECISIONS: decisions[:1] + decisions[1:] * bool(read["attn_res_layers"])}
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:

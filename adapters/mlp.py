@@ -30,8 +30,19 @@ from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
 from .convt import activation
-from .statedict import (Candidate, Property, bn_discrepancy, group_modules, identify, kind_of, natural_key,
-                        option_flag, probe_inputs, rename_modules, search)
+from .statedict import (
+    Candidate,
+    Property,
+    bn_discrepancy,
+    group_modules,
+    identify,
+    kind_of,
+    natural_key,
+    option_flag,
+    probe_inputs,
+    rename_modules,
+    search,
+)
 
 
 @dataclass
@@ -95,8 +106,9 @@ class MLPNet(nn.Module):
             h = torch.cat([label, h] if self.o.condition_first else [h, label], dim=1)
         return h
 
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         h = self.first_input(z, d)
         for block in self.blocks:
             h = block(h)
@@ -109,8 +121,9 @@ def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, list[str]
     kinds = {p: kind_of(p, t) for p, t in modules.items()}
     odd = [p for p, k in kinds.items() if k not in ("linear", "norm", "embedding")]
     if odd:
-        raise ArchitectureError(f"not a fully connected generator: {', '.join(odd[:3])} are not Linear, "
-                                "BatchNorm1d or embedding layers")
+        raise ArchitectureError(
+            f"not a fully connected generator: {', '.join(odd[:3])} are not Linear, BatchNorm1d or embedding layers"
+        )
     embeds = [p for p in modules if kinds[p] == "embedding"]
     for order in (list(modules), sorted(modules, key=natural_key)):
         linears, norms, last = [], {}, None
@@ -132,8 +145,9 @@ def square_image(n_features: int) -> tuple[int, int, int]:
         side = round((n_features / channels) ** 0.5)
         if channels * side * side == n_features:
             return channels, side, side
-    raise ArchitectureError(f"the last layer gives {n_features} values, not a square 1- or 3-channel image; "
-                            "give --option image_shape=C,H,W")
+    raise ArchitectureError(
+        f"the last layer gives {n_features} values, not a square 1- or 3-channel image; give --option image_shape=C,H,W"
+    )
 
 
 @torch.no_grad()
@@ -165,8 +179,12 @@ class MLP(Architecture):
     def build(self, options: MLPOptions) -> Built:
         net = MLPNet(options)
         channels, height, width = options.image_shape  # MLPNet has unpacked it the same way
-        spec = GeneratorSpec(nz=options.nz, image_shape=(channels, height, width), n_classes=options.n_classes,
-                             native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0))
+        spec = GeneratorSpec(
+            nz=options.nz,
+            image_shape=(channels, height, width),
+            n_classes=options.n_classes,
+            native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0),
+        )
         return Built(net, spec)
 
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
@@ -174,20 +192,36 @@ class MLP(Architecture):
         if len(linears) < 2:
             raise ArchitectureError("a fully connected generator needs at least two Linear layers")
         weights = [modules[p]["weight"] for p in linears]  # (out, in)
-        read: dict[str, Any] = {"hidden": tuple(int(w.shape[0]) for w in weights[:-1]),
-                                "batch_norm": tuple(int(p in norms) for p in linears[:-1]),
-                                "bias": "bias" in modules[linears[0]], "nz": int(weights[0].shape[1])}
+        read: dict[str, Any] = {
+            "hidden": tuple(int(w.shape[0]) for w in weights[:-1]),
+            "batch_norm": tuple(int(p in norms) for p in linears[:-1]),
+            "bias": "bias" in modules[linears[0]],
+            "nz": int(weights[0].shape[1]),
+        }
         decisions = []
         if embed:
             n_classes, embed_dim = (int(v) for v in modules[embed]["weight"].shape)
             multiply = embed_dim == read["nz"]  # as wide as the first layer's input: it multiplies z
-            read.update(n_classes=n_classes, embed_dim=embed_dim, condition="multiply" if multiply else "embedding",
-                        nz=read["nz"] if multiply else read["nz"] - embed_dim)
+            read.update(
+                n_classes=n_classes,
+                embed_dim=embed_dim,
+                condition="multiply" if multiply else "embedding",
+                nz=read["nz"] if multiply else read["nz"] - embed_dim,
+            )
             if "condition" not in given:
-                how = ("multiplies z (its width equals the first layer's input)" if multiply else
-                       "is concatenated to z (narrower than the first layer's input)")
-                decisions.append(decision("condition", read["condition"], f"weights: the label embedding {how}",
-                                          f"--option condition={read['condition']}"))
+                how = (
+                    "multiplies z (its width equals the first layer's input)"
+                    if multiply
+                    else "is concatenated to z (narrower than the first layer's input)"
+                )
+                decisions.append(
+                    decision(
+                        "condition",
+                        read["condition"],
+                        f"weights: the label embedding {how}",
+                        f"--option condition={read['condition']}",
+                    )
+                )
         values = {**read, **given}
         if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
             values["nz"] = read["nz"] - int(values.get("n_classes", 0))
@@ -195,15 +229,28 @@ class MLP(Architecture):
             values["image_shape"] = square_image(int(weights[-1].shape[0]))
         base = self.make_options(values)
         properties = [
-            Property("activation", (values["activation"],) if "activation" in given else ACTIVATIONS,
-                     "LeakyReLU(0.2) between layers (PyTorch-GAN)", option_flag("activation")),
-            Property("norm_eps", (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not norms
-                     else EPSILONS, "BatchNorm1d eps 0.8 (PyTorch-GAN's BatchNorm1d(n, 0.8))", option_flag("norm_eps")),
+            Property(
+                "activation",
+                (values["activation"],) if "activation" in given else ACTIVATIONS,
+                "LeakyReLU(0.2) between layers (PyTorch-GAN)",
+                option_flag("activation"),
+            ),
+            Property(
+                "norm_eps",
+                (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not norms else EPSILONS,
+                "BatchNorm1d eps 0.8 (PyTorch-GAN's BatchNorm1d(n, 0.8))",
+                option_flag("norm_eps"),
+            ),
         ]
         if base.n_classes and base.condition in ("embedding", "onehot"):
-            properties.append(Property("condition_first", (bool(base.condition_first),) if "condition_first" in given
-                                       else (True, False), "the label vector before z (PyTorch-GAN cgan)",
-                                       option_flag("condition_first")))
+            properties.append(
+                Property(
+                    "condition_first",
+                    (bool(base.condition_first),) if "condition_first" in given else (True, False),
+                    "the label vector before z (PyTorch-GAN cgan)",
+                    option_flag("condition_first"),
+                )
+            )
         converted = self.convert_state_dict(dict(state_dict), None)
 
         def score(combo: dict[str, Any]) -> list[Candidate]:
@@ -215,8 +262,14 @@ class MLP(Architecture):
         chosen, found = identify(search(properties, score), properties, "fully connected generator")
         values.update(chosen)
         if "output" not in given:
-            found.append(decision("output", base.output, f"assumed: {base.output} on the last layer (no statistic "
-                                  "sees it)", "--option output=tanh|sigmoid|none"))
+            found.append(
+                decision(
+                    "output",
+                    base.output,
+                    f"assumed: {base.output} on the last layer (no statistic sees it)",
+                    "--option output=tanh|sigmoid|none",
+                )
+            )
         values[DECISIONS] = decisions + found
         return values
 

@@ -39,8 +39,14 @@ class OpaqueOptions:
 class ProgramNet(nn.Module):
     """Native module `net(z, c, d)` that calls a program as `program(*inputs)` and returns (N, C, H, W)."""
 
-    def __init__(self, program: nn.Module, inputs: tuple[str, ...], image_shape: Optional[tuple[int, ...]],
-                 batch_size: int = 0, switchable: bool = True):
+    def __init__(
+        self,
+        program: nn.Module,
+        inputs: tuple[str, ...],
+        image_shape: Optional[tuple[int, ...]],
+        batch_size: int = 0,
+        switchable: bool = True,
+    ):
         super().__init__()
         self.program = program
         self.inputs = inputs
@@ -54,20 +60,23 @@ class ProgramNet(nn.Module):
             self.program.train(mode)
         return self
 
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         given = {"z": z, "c": c, "onehot": d, "labels": d.argmax(dim=1) if d is not None else None}
         missing = [name for name in self.inputs if given[name] is None]
         if missing:
-            raise ArchitectureError(f"the program takes {','.join(self.inputs)} but got no {','.join(missing)}; "
-                                    "declare n_classes / nc in the spec")
+            raise ArchitectureError(
+                f"the program takes {','.join(self.inputs)} but got no {','.join(missing)}; "
+                "declare n_classes / nc in the spec"
+            )
         args = [a for a in (given[name] for name in self.inputs) if a is not None]  # every one, as none is missing
         if not self.batch_size:
             return self._images(self.program(*args))
         return torch.cat([self._call_padded(args, i) for i in range(0, z.shape[0], self.batch_size)])
 
     def _call_padded(self, args: list[torch.Tensor], start: int) -> torch.Tensor:
-        chunk = [a[start:start + self.batch_size] for a in args]
+        chunk = [a[start : start + self.batch_size] for a in args]
         n = chunk[0].shape[0]
         padded = [torch.cat([a, a[:1].expand(self.batch_size - n, *a.shape[1:])]) for a in chunk]
         return self._images(self.program(*padded))[:n]
@@ -95,8 +104,10 @@ class Opaque(Architecture):
     summary = "TorchScript / torch.export (.pt2) programs or trusted pickled modules; spec from a sidecar or flags"
 
     def build(self, options: OpaqueOptions) -> Built:
-        raise ArchitectureError("an opaque generator is a program, not weights: give --generator FILE.pt2 or a "
-                                "TorchScript file (spec from FILE.json or --nz/--image-shape)")
+        raise ArchitectureError(
+            "an opaque generator is a program, not weights: give --generator FILE.pt2 or a "
+            "TorchScript file (spec from FILE.json or --nz/--image-shape)"
+        )
 
     def wrap(self, program: Any, options: OpaqueOptions, spec: dict[str, Any]) -> Built:
         """The native module and spec of a loaded program; `spec` holds the fields known so far."""
@@ -122,8 +133,10 @@ class Opaque(Architecture):
             n_inputs = len(program.forward.schema.arguments) - 1  # type: ignore[attr-defined]
         inputs = self._inputs(options.inputs, n_inputs, spec)
         if "nz" not in spec:
-            raise ArchitectureError("the spec of this program has no nz: pass --nz N (and --latent-shape if it "
-                                    "takes (N, nz, 1, 1)) or a sidecar JSON spec")
+            raise ArchitectureError(
+                "the spec of this program has no nz: pass --nz N (and --latent-shape if it "
+                "takes (N, nz, 1, 1)) or a sidecar JSON spec"
+            )
         spec.setdefault("differentiable_codes", "labels" not in inputs)
         net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
         if "image_shape" not in spec:
@@ -138,8 +151,10 @@ class Opaque(Architecture):
                 return ("z",)
             if n_inputs == 2 and spec.get("n_classes"):
                 return ("z", "labels")
-            raise ArchitectureError(f"the program takes {n_inputs} inputs; say which with --option inputs=z,labels "
-                                    f"(names: {', '.join(INPUT_NAMES)}) and give n_classes / nc in the spec")
+            raise ArchitectureError(
+                f"the program takes {n_inputs} inputs; say which with --option inputs=z,labels "
+                f"(names: {', '.join(INPUT_NAMES)}) and give n_classes / nc in the spec"
+            )
         inputs = tuple(name.strip() for name in text.split(",") if name.strip())
         unknown = [name for name in inputs if name not in INPUT_NAMES]
         if unknown or not inputs or inputs[0] != "z":
@@ -157,11 +172,14 @@ class Opaque(Architecture):
         try:
             out = net(z, c, d)
         except Exception as exc:
-            raise ArchitectureError(f"the program failed on latents of shape {tuple(z.shape)}: "
-                                    f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}; "
-                                    "check --nz and --latent-shape") from None
+            raise ArchitectureError(
+                f"the program failed on latents of shape {tuple(z.shape)}: "
+                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}; "
+                "check --nz and --latent-shape"
+            ) from None
         if out.dim() == 4:
             channels, height, width = (int(v) for v in out.shape[1:])
             return channels, height, width
-        raise ArchitectureError(f"the program returns shape {tuple(out.shape)}, not images (N, C, H, W); "
-                                "give --image-shape C,H,W")
+        raise ArchitectureError(
+            f"the program returns shape {tuple(out.shape)}, not images (N, C, H, W); give --image-shape C,H,W"
+        )

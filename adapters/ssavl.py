@@ -53,18 +53,23 @@ class SSAVLNet(nn.Module):
         self.first_shape = (channels, size, size)
         self.embed_d = nn.Parameter(torch.randn(options.n_classes, options.nz)) if options.n_classes else None
         n_in = options.nz + options.nc + (options.nz if options.n_classes else 0)
-        self.fc = nn.Sequential(nn.Linear(n_in, channels * size * size),
-                                nn.BatchNorm1d(channels * size * size), nn.ReLU())
+        self.fc = nn.Sequential(
+            nn.Linear(n_in, channels * size * size), nn.BatchNorm1d(channels * size * size), nn.ReLU()
+        )
         blocks: list[nn.Module] = []
         for _ in range(n_up - 1):
-            blocks += [nn.ConvTranspose2d(channels, channels // 2, 4, stride=2, padding=1),
-                       nn.BatchNorm2d(channels // 2), nn.ReLU()]
+            blocks += [
+                nn.ConvTranspose2d(channels, channels // 2, 4, stride=2, padding=1),
+                nn.BatchNorm2d(channels // 2),
+                nn.ReLU(),
+            ]
             channels //= 2
         blocks += [nn.ConvTranspose2d(channels, options.channels, 4, stride=2, padding=1), nn.Tanh()]
         self.blocks = nn.Sequential(*blocks)
 
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         d_embedded = None
         if d is not None:
             assert self.embed_d is not None, "d is given to a generator without a categorical code"
@@ -81,6 +86,10 @@ class SSAVL(Architecture):
     summary = "generator G(z, c, d) trained by `ganinv train` (InfoGAN-style codes, WGAN-GP)"
 
     def build(self, options: SSAVLOptions) -> Built:
-        spec = GeneratorSpec(nz=options.nz, nc=options.nc, n_classes=options.n_classes,
-                             image_shape=(options.channels, options.resolution, options.resolution))
+        spec = GeneratorSpec(
+            nz=options.nz,
+            nc=options.nc,
+            n_classes=options.n_classes,
+            image_shape=(options.channels, options.resolution, options.resolution),
+        )
         return Built(SSAVLNet(options), spec)

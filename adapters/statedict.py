@@ -49,7 +49,7 @@ def group_modules(state_dict: Mapping[str, torch.Tensor]) -> dict[str, dict[str,
 
 
 def kind_of(prefix: str, tensors: Mapping[str, torch.Tensor]) -> str:
-    """"norm", "conv" (any 4-D weight), "linear", "embedding" (a bias-free 2-D weight named like one) or "unknown"."""
+    """ "norm", "conv" (any 4-D weight), "linear", "embedding" (a bias-free 2-D weight named like one) or "unknown"."""
     weight = tensors.get("weight")
     if "running_mean" in tensors:
         return "norm"
@@ -64,11 +64,13 @@ def kind_of(prefix: str, tensors: Mapping[str, torch.Tensor]) -> str:
 
 
 def natural_key(prefix: str) -> list:
-    """"main.10" after "main.9": digit runs compare as numbers."""
+    """ "main.10" after "main.9": digit runs compare as numbers."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", prefix)]
 
 
-def rename_modules(modules: Mapping[str, Mapping[str, torch.Tensor]], names: Mapping[str, str]) -> dict[str, torch.Tensor]:
+def rename_modules(
+    modules: Mapping[str, Mapping[str, torch.Tensor]], names: Mapping[str, str]
+) -> dict[str, torch.Tensor]:
     """A state dict with module `prefix` renamed `names[prefix]`; BatchNorm counters added where missing."""
     out: dict[str, torch.Tensor] = {}
     for prefix, name in names.items():
@@ -80,7 +82,7 @@ def rename_modules(modules: Mapping[str, Mapping[str, torch.Tensor]], names: Map
 
 
 def describe_tensors(modules: Mapping[str, Mapping[str, torch.Tensor]], prefixes: Sequence[str]) -> str:
-    """"main.5.weight (3, 3, 3), extra.w (2,)": the tensors an error is about, by name and shape."""
+    """ "main.5.weight (3, 3, 3), extra.w (2,)": the tensors an error is about, by name and shape."""
     return ", ".join(f"{p}.{name} {tuple(t.shape)}" for p in prefixes for name, t in modules[p].items())
 
 
@@ -100,8 +102,9 @@ def bn_misfit(mean: torch.Tensor, var: torch.Tensor, norm: nn.modules.batchnorm.
     return float((0.5 * ((var + gap) / run_var + (run_var + gap) / var) - 1).mean())
 
 
-def bn_fit(y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm,
-           normalize: bool = True) -> tuple[float, Optional[torch.Tensor]]:
+def bn_fit(
+    y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm, normalize: bool = True
+) -> tuple[float, Optional[torch.Tensor]]:
     """(`bn_discrepancy` of y, y normalised by its own batch statistics as in training), sharing one pass over y."""
     dims = [0] + list(range(2, y.dim()))
     shape = [1, -1] + [1] * (y.dim() - 2)
@@ -131,7 +134,7 @@ class Candidate:
     @property
     def penalised(self) -> float:
         """The misfit an unusual candidate must beat: it has to fit `MIN_RATIO` times better per unusual choice."""
-        return self.total * MIN_RATIO ** self.unusual
+        return self.total * MIN_RATIO**self.unusual
 
     @property
     def total(self) -> float:
@@ -157,8 +160,9 @@ def option_flag(name: str) -> Callable[[dict], str]:
     return lambda values: f"--option {name}={fmt(values[name])}"
 
 
-def search(properties: Sequence[Property], score: Callable[..., list[Candidate]],
-           bounded: bool = False) -> list[Candidate]:
+def search(
+    properties: Sequence[Property], score: Callable[..., list[Candidate]], bounded: bool = False
+) -> list[Candidate]:
     """Every combination of the properties' values, scored (`score` may add candidates for more properties).
 
     `bounded`: `score(values, bound)` may stop, returning nothing, once every candidate it could
@@ -181,8 +185,9 @@ _SEARCHES: "OrderedDict[tuple, list[Candidate]]" = OrderedDict()  # recent searc
 _SEARCHES_KEPT = 16
 
 
-def cached_search(key: tuple, properties: Sequence[Property], score: Callable[..., list[Candidate]],
-                  bounded: bool = False) -> list[Candidate]:
+def cached_search(
+    key: tuple, properties: Sequence[Property], score: Callable[..., list[Candidate]], bounded: bool = False
+) -> list[Candidate]:
     """`search`, remembered under `key` (which must hold everything the scores depend on, e.g. the weights'
     `digest` and the options): a state dict loaded again in the same process is not searched again."""
     key = (key, tuple((p.name, None if p.values is None else tuple(p.values)) for p in properties), bounded)
@@ -291,14 +296,17 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
             others = [fmt(v) for v in (prop.values or ()) if v != best.values[prop.name]]
             flag = f"--option {prop.name}={'|'.join(others)}" if others else flag
         elif ratio < MIN_RATIO and rival.unusual > best.unusual:
-            source = (f"assumed: {prop.convention}; the BatchNorm statistics fit the unusual "
-                      f"{fmt(prop.shown(rival.values))} {1 / ratio:.2f}x as well")
+            source = (
+                f"assumed: {prop.convention}; the BatchNorm statistics fit the unusual "
+                f"{fmt(prop.shown(rival.values))} {1 / ratio:.2f}x as well"
+            )
         else:
             if ratio < MIN_RATIO:
                 raise AmbiguousWeightsError(
                     f"the BatchNorm statistics of this {what} cannot tell {prop.name} {fmt(prop.shown(best.values))} "
                     f"(misfit {ours:.3g}) from {fmt(prop.shown(rival.values))} (misfit {theirs:.3g}, only "
-                    f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)}")
+                    f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)}"
+                )
             source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
         decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
     return best.values, decisions

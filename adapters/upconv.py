@@ -33,8 +33,18 @@ from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
 from .convt import activation
-from .statedict import (Candidate, Property, bn_discrepancy, group_modules, identify, kind_of, natural_key,
-                        option_flag, rename_modules, search)
+from .statedict import (
+    Candidate,
+    Property,
+    bn_discrepancy,
+    group_modules,
+    identify,
+    kind_of,
+    natural_key,
+    option_flag,
+    rename_modules,
+    search,
+)
 
 
 @dataclass
@@ -84,13 +94,21 @@ class UpConvNet(nn.Module):
             raise ArchitectureError(f"condition must be none, multiply or concat, got {o.condition!r}")
         self.embed = nn.Embedding(o.n_classes, o.nz) if o.condition == "multiply" else None
         n_in = o.nz + (o.n_classes + o.nc if o.condition == "concat" else 0)
-        self.head = nn.Linear(n_in, o.widths[0] * self.head_size ** 2)
+        self.head = nn.Linear(n_in, o.widths[0] * self.head_size**2)
         self.head_norm = nn.BatchNorm2d(o.widths[0]) if o.head_norm else nn.Identity()
         outs = list(o.widths[1:]) + [o.channels]
         self.stages = nn.ModuleList(
-            UpStage(c_in, c_out, o.kernel, upsample=i < n_stages - 1, norm=i < n_stages - 1, eps=o.norm_eps,
-                    act=o.activation if i < n_stages - 1 else o.output)
-            for i, (c_in, c_out) in enumerate(zip(o.widths, outs)))
+            UpStage(
+                c_in,
+                c_out,
+                o.kernel,
+                upsample=i < n_stages - 1,
+                norm=i < n_stages - 1,
+                eps=o.norm_eps,
+                act=o.activation if i < n_stages - 1 else o.output,
+            )
+            for i, (c_in, c_out) in enumerate(zip(o.widths, outs))
+        )
 
     def first_input(self, z: torch.Tensor, c: Optional[torch.Tensor], d: Optional[torch.Tensor]) -> torch.Tensor:
         z = z.flatten(1)  # (N, nz)
@@ -108,29 +126,34 @@ class UpConvNet(nn.Module):
             return torch.cat(parts, dim=1)  # (N, nz + K + nc)
         return z
 
-    def head_map(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                 d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def head_map(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         h = self.head(self.first_input(z, c, d))
         return self.head_norm(h.view(h.shape[0], self.o.widths[0], self.head_size, self.head_size))
 
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         h = self.head_map(z, c, d)
         for stage in self.stages:
             h = stage(h)
         return h  # (N, C, H, W)
 
 
-def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, str, Optional[str], list[str], list[str],
-                                                                 Optional[str]]:
+def read_layers(
+    state_dict: Mapping[str, torch.Tensor],
+) -> tuple[dict, str, Optional[str], list[str], list[str], Optional[str]]:
     """(modules, head Linear, head BatchNorm, convs, their BatchNorms, embedding) of a foreign state dict."""
     modules = group_modules(state_dict)
     kinds = {p: kind_of(p, t) for p, t in modules.items()}
     linears = [p for p in modules if kinds[p] == "linear"]
     embeds = [p for p in modules if kinds[p] == "embedding"]
     if len(linears) != 1 or len(embeds) > 1 or "unknown" in kinds.values():
-        raise ArchitectureError("not a Linear + Upsample/Conv2d generator: expected one Linear layer, Conv2d "
-                                "and BatchNorm2d layers, and at most one label embedding")
+        raise ArchitectureError(
+            "not a Linear + Upsample/Conv2d generator: expected one Linear layer, Conv2d "
+            "and BatchNorm2d layers, and at most one label embedding"
+        )
     head = linears[0]
     for order in (list(modules), sorted(modules, key=natural_key)):
         convs = [p for p in order if kinds[p] == "conv"]
@@ -142,7 +165,8 @@ def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, str, Opti
         head_norm = norms[0] if len(norms) == len(convs) else None
         stage_norms = norms[1:] if head_norm else norms
         fits = len(stage_norms) == len(convs) - 1 and all(
-            modules[n]["weight"].shape[0] == w.shape[0] for n, w in zip(stage_norms, weights))
+            modules[n]["weight"].shape[0] == w.shape[0] for n, w in zip(stage_norms, weights)
+        )
         if fits and (head_norm is None or modules[head_norm]["weight"].shape[0] == weights[0].shape[1]):
             return modules, head, head_norm, convs, stage_norms, embeds[0] if embeds else None
     raise ArchitectureError("the Conv2d and BatchNorm2d layers do not chain into one Upsample/Conv2d generator")
@@ -158,8 +182,9 @@ def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
     h = net.head(net.first_input(z, c, d))
     h = h.view(h.shape[0], o.widths[0], net.head_size, net.head_size)  # (N, C0, S0, S0)
     if isinstance(net.head_norm, nn.BatchNorm2d):
-        h = nn.functional.batch_norm(h, None, None, net.head_norm.weight, net.head_norm.bias, True, 0.0,
-                                     net.head_norm.eps)
+        h = nn.functional.batch_norm(
+            h, None, None, net.head_norm.weight, net.head_norm.bias, True, 0.0, net.head_norm.eps
+        )
     misfits = []
     for stage in cast(Iterable[UpStage], net.stages):
         y = stage.conv(nn.functional.interpolate(h, scale_factor=2) if stage.upsample else h)
@@ -183,10 +208,13 @@ class UpConv(Architecture):
 
     def build(self, options: UpConvOptions) -> Built:
         net = UpConvNet(options)
-        spec = GeneratorSpec(nz=options.nz, image_shape=(options.channels, options.resolution, options.resolution),
-                             nc=options.nc if options.condition == "concat" else 0,
-                             n_classes=options.n_classes if options.condition != "none" else 0,
-                             native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0))
+        spec = GeneratorSpec(
+            nz=options.nz,
+            image_shape=(options.channels, options.resolution, options.resolution),
+            nc=options.nc if options.condition == "concat" else 0,
+            n_classes=options.n_classes if options.condition != "none" else 0,
+            native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0),
+        )
         return Built(net, spec)
 
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
@@ -195,9 +223,14 @@ class UpConv(Architecture):
         widths = tuple(int(w.shape[1]) for w in weights)
         n_in = int(modules[head]["weight"].shape[1])
         head_side = round((modules[head]["weight"].shape[0] / widths[0]) ** 0.5)
-        read: dict[str, Any] = {"widths": widths, "kernel": int(weights[0].shape[-1]),
-                                "channels": int(weights[-1].shape[0]), "head_norm": head_norm is not None,
-                                "resolution": head_side * 2 ** (len(convs) - 1), "nz": n_in}
+        read: dict[str, Any] = {
+            "widths": widths,
+            "kernel": int(weights[0].shape[-1]),
+            "channels": int(weights[-1].shape[0]),
+            "head_norm": head_norm is not None,
+            "resolution": head_side * 2 ** (len(convs) - 1),
+            "nz": n_in,
+        }
         if embed:
             read.update(condition="multiply", n_classes=int(modules[embed]["weight"].shape[0]))
         values = {**read, **given}
@@ -207,10 +240,18 @@ class UpConv(Architecture):
             values["nz"] = n_in - int(values.get("n_classes", 0)) - int(values.get("nc", 0))
         base = self.make_options(values)
         properties = [
-            Property("activation", (values["activation"],) if "activation" in given else ACTIVATIONS,
-                     "LeakyReLU(0.2) between stages (PyTorch-GAN)", option_flag("activation")),
-            Property("norm_eps", (float(values["norm_eps"]),) if "norm_eps" in given else EPSILONS,
-                     "BatchNorm2d eps 0.8 (PyTorch-GAN's BatchNorm2d(n, 0.8))", option_flag("norm_eps")),
+            Property(
+                "activation",
+                (values["activation"],) if "activation" in given else ACTIVATIONS,
+                "LeakyReLU(0.2) between stages (PyTorch-GAN)",
+                option_flag("activation"),
+            ),
+            Property(
+                "norm_eps",
+                (float(values["norm_eps"]),) if "norm_eps" in given else EPSILONS,
+                "BatchNorm2d eps 0.8 (PyTorch-GAN's BatchNorm2d(n, 0.8))",
+                option_flag("norm_eps"),
+            ),
         ]
         converted = self.convert_state_dict(dict(state_dict), None)
 
@@ -224,17 +265,29 @@ class UpConv(Architecture):
         values.update(chosen)
         if not {"activation", "norm_eps"} <= set(given):  # a ganinv folder gives all: nothing was decided
             found += [
-                decision("upsampling", "nearest x2 before every convolution but the last", "assumed: PyTorch-GAN "
-                         "dcgan/acgan/infogan layout", "a module:callable or --model-class for another layout"),
-                decision("output", base.output, f"assumed: {base.output} on the last convolution (no statistic sees "
-                         "it)", "--option output=tanh|sigmoid|none")]
+                decision(
+                    "upsampling",
+                    "nearest x2 before every convolution but the last",
+                    "assumed: PyTorch-GAN dcgan/acgan/infogan layout",
+                    "a module:callable or --model-class for another layout",
+                ),
+                decision(
+                    "output",
+                    base.output,
+                    f"assumed: {base.output} on the last convolution (no statistic sees it)",
+                    "--option output=tanh|sigmoid|none",
+                ),
+            ]
         values[DECISIONS] = found
         return values
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         modules, head, head_norm, convs, norms, embed = read_layers(state_dict)
-        names = {head: "head", **{p: f"stages.{i}.conv" for i, p in enumerate(convs)},
-                 **{p: f"stages.{i}.norm" for i, p in enumerate(norms)}}
+        names = {
+            head: "head",
+            **{p: f"stages.{i}.conv" for i, p in enumerate(convs)},
+            **{p: f"stages.{i}.norm" for i, p in enumerate(norms)},
+        }
         if head_norm:
             names[head_norm] = "head_norm"
         if embed:

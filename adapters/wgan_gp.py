@@ -30,8 +30,13 @@ KNOWN = (
     convt.KnownGeometry(
         source="caogang/wgan-gp gan_mnist.py",
         match={"head": "linear", "kernels": (5, 5, 8), "norm": "none", "head_norm": "none", "channels": 1},
-        options={"strides": (1, 1, 2), "paddings": (0, 0, 0), "crops": (7, 0, 0), "output": "sigmoid",
-                 "activation": "relu"},
+        options={
+            "strides": (1, 1, 2),
+            "paddings": (0, 0, 0),
+            "crops": (7, 0, 0),
+            "output": "sigmoid",
+            "activation": "relu",
+        },
     ),
 )
 
@@ -50,10 +55,20 @@ class WGANGP(Architecture):
     name = "wgan_gp"
     Options = WGANGPOptions
     summary = "WGAN-GP (Gulrajani et al.): Linear to a small map, ConvTranspose2d stages; conditional optional"
-    aliases = {"DIM": "width", "dim": "width", "latent_dim": "nz", "z_dim": "nz", "nc": "channels",
-               "img_channels": "channels", "num_classes": "n_classes", "img_size": "resolution",
-               "image_size": "resolution", "embed_size": "embed_dim", "num_channels": "channels",
-               "hidden_size": "width"}
+    aliases = {
+        "DIM": "width",
+        "dim": "width",
+        "latent_dim": "nz",
+        "z_dim": "nz",
+        "nc": "channels",
+        "img_channels": "channels",
+        "num_classes": "n_classes",
+        "img_size": "resolution",
+        "image_size": "resolution",
+        "embed_size": "embed_dim",
+        "num_channels": "channels",
+        "hidden_size": "width",
+    }
 
     def build(self, options: WGANGPOptions) -> Built:
         net = convt.ConvTNet(options)

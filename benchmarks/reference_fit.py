@@ -67,8 +67,9 @@ class Encoders(nn.Module):
 
 def gaussian_nll(x, x_hat):
     d = x[0].numel()
-    return ((x - x_hat).flatten(1).square().sum(dim=1) / (2 * SIGMA_X ** 2)).mean() \
-        + 0.5 * d * math.log(2 * math.pi * SIGMA_X ** 2)
+    return ((x - x_hat).flatten(1).square().sum(dim=1) / (2 * SIGMA_X**2)).mean() + 0.5 * d * math.log(
+        2 * math.pi * SIGMA_X**2
+    )
 
 
 def kl_to_standard(mu, logvar):
@@ -82,8 +83,11 @@ def gaussian_code_nll(target, mu, logvar):
 def sample_priors(spec, n, device):
     z = torch.randn(n, spec.nz, device=device)
     c = torch.randn(n, spec.nc, device=device) if spec.nc else None
-    d = F.one_hot(torch.randint(spec.n_classes, (n,), device=device), spec.n_classes).float() \
-        if spec.n_classes else None
+    d = (
+        F.one_hot(torch.randint(spec.n_classes, (n,), device=device), spec.n_classes).float()
+        if spec.n_classes
+        else None
+    )
     return z, c, d
 
 
@@ -121,7 +125,7 @@ def held_out_mse(G, encoders, images, batch_size=256):
     encoders.eval()
     total = 0.0
     for start in range(0, images.shape[0], batch_size):
-        x = images[start:start + batch_size]
+        x = images[start : start + batch_size]
         q = encoders(x)
         d = q["logits_d"].softmax(dim=1) if "logits_d" in q else None
         total += ((x - G(q["mu_z"], q.get("mu_c"), d)) / 2).square().flatten(1).mean(dim=1).sum().item()
@@ -151,10 +155,20 @@ def train(G, held_out, steps, batch_size=64, lr=1e-3, eval_every=100, seed=0, wi
         last_loss = total.item()
         train_seconds += time.perf_counter() - start
         if step % eval_every == 0 or step == steps:
-            history.append({"step": step, "train_seconds": train_seconds, "loss": last_loss,
-                            "mse_per_pixel": held_out_mse(G, encoders, held_out)})
-    return {"history": history, "seconds_per_step": train_seconds / steps,
-            "samples_per_s": steps * batch_size / train_seconds, "encoders": encoders}
+            history.append(
+                {
+                    "step": step,
+                    "train_seconds": train_seconds,
+                    "loss": last_loss,
+                    "mse_per_pixel": held_out_mse(G, encoders, held_out),
+                }
+            )
+    return {
+        "history": history,
+        "seconds_per_step": train_seconds / steps,
+        "samples_per_s": steps * batch_size / train_seconds,
+        "encoders": encoders,
+    }
 
 
 def main():

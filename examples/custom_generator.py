@@ -18,9 +18,14 @@ class TinyDeconv(nn.Module):
     def __init__(self, nz: int = 16):
         super().__init__()
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(nz, 64, 7), nn.BatchNorm2d(64), nn.ReLU(),        # (B, 64, 7, 7)
-            nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.BatchNorm2d(32), nn.ReLU(),  # (B, 32, 14, 14)
-            nn.ConvTranspose2d(32, 1, 4, 2, 1), nn.Sigmoid(),                    # (B, 1, 28, 28) in [0, 1]
+            nn.ConvTranspose2d(nz, 64, 7),
+            nn.BatchNorm2d(64),
+            nn.ReLU(),  # (B, 64, 7, 7)
+            nn.ConvTranspose2d(64, 32, 4, 2, 1),
+            nn.BatchNorm2d(32),
+            nn.ReLU(),  # (B, 32, 14, 14)
+            nn.ConvTranspose2d(32, 1, 4, 2, 1),
+            nn.Sigmoid(),  # (B, 1, 28, 28) in [0, 1]
         )
 
     def forward(self, z, c=None, d=None):
@@ -29,7 +34,12 @@ class TinyDeconv(nn.Module):
 
 def make_generator(nz: int = 16):
     torch.manual_seed(0)  # untrained weights, seeded: a stand-in for your own checkpoint
-    spec = GeneratorSpec(nz=int(nz), image_shape=(1, 28, 28), native_prior="uniform",
-                         native_prior_range=(-1, 1), native_latent_shape=(int(nz), 1, 1),
-                         native_output_range=(0, 1))
+    spec = GeneratorSpec(
+        nz=int(nz),
+        image_shape=(1, 28, 28),
+        native_prior="uniform",
+        native_prior_range=(-1, 1),
+        native_latent_shape=(int(nz), 1, 1),
+        native_output_range=(0, 1),
+    )
     return TinyDeconv(int(nz)), spec

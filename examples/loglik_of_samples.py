@@ -25,6 +25,7 @@ if args.root:
     sets["real MNIST"] = ganinv.load_images("mnist", root=args.root, limit=8).images
 
 for name, images in sets.items():
-    bounds = ganinv.log_likelihood(inverter, images, ks=(1, 16), sigma_x=inverter.sigma_x,
-                                   generator=torch.Generator().manual_seed(0))
+    bounds = ganinv.log_likelihood(
+        inverter, images, ks=(1, 16), sigma_x=inverter.sigma_x, generator=torch.Generator().manual_seed(0)
+    )
     print(name, bounds.summary())

@@ -52,8 +52,12 @@ class AssumptionWarning(UserWarning):
 
 def decision(prop: str, value: Any, source: str, flag: str) -> dict[str, Any]:
     """One decided property: source is "weights", "batchnorm statistics, margin M" or "assumed: <why>"."""
-    return {"property": prop, "value": list(value) if isinstance(value, tuple) else value, "source": source,
-            "flag": flag}
+    return {
+        "property": prop,
+        "value": list(value) if isinstance(value, tuple) else value,
+        "source": source,
+        "flag": flag,
+    }
 
 
 def warn_assumptions(decisions: list[dict[str, Any]]) -> None:
@@ -61,8 +65,11 @@ def warn_assumptions(decisions: list[dict[str, Any]]) -> None:
     for d in decisions:
         if str(d.get("source", "")).startswith("assumed"):
             value = ",".join(map(str, d["value"])) if isinstance(d["value"], list) else d["value"]
-            warnings.warn(f"{d['property']} {value}: {d['source']}; if the author's differs, pass {d['flag']}",
-                          AssumptionWarning, stacklevel=3)
+            warnings.warn(
+                f"{d['property']} {value}: {d['source']}; if the author's differs, pass {d['flag']}",
+                AssumptionWarning,
+                stacklevel=3,
+            )
 
 
 class Architecture:
@@ -89,8 +96,9 @@ class Architecture:
         fields = {f.name: f for f in dataclasses.fields(self.Options)}
         unknown = sorted(set(values) - set(fields))
         if unknown:
-            raise ArchitectureError(f"architecture {self.name!r} has no option(s) {unknown}; "
-                                    f"its options are {sorted(fields)}")
+            raise ArchitectureError(
+                f"architecture {self.name!r} has no option(s) {unknown}; its options are {sorted(fields)}"
+            )
         return self.Options(**{k: _coerce(v, fields[k]) for k, v in values.items()})
 
 
@@ -141,26 +149,43 @@ def options_to_dict(options: Any) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(options).items()}
 
 
+def describe_mismatch(
+    expected: Mapping[str, tuple[int, ...]], found: Mapping[str, tuple[int, ...]], shown: int = 3
+) -> Optional[str]:
+    """The first few missing, unexpected and mis-shaped tensors (shapes: found vs expected), or None when the
+    two state-dict layouts agree. The one wording of every strict load's error."""
+    missing = [k for k in expected if k not in found]
+    unexpected = [k for k in found if k not in expected]
+    misshaped = [
+        f"{k} {tuple(found[k])} vs {tuple(v)}"
+        for k, v in expected.items()
+        if k in found and tuple(found[k]) != tuple(v)
+    ]
+    parts = []
+    for label, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
+        if items:
+            more = f" (+{len(items) - shown} more)" if len(items) > shown else ""
+            parts.append(f"{label}: {', '.join(items[:shown])}{more}")
+    return "; ".join(parts) or None
+
+
+def shapes(state_dict: Mapping[str, torch.Tensor]) -> dict[str, tuple[int, ...]]:
+    return {k: tuple(v.shape) for k, v in state_dict.items()}
+
+
 def load_weights(net: nn.Module, state_dict: Mapping[str, torch.Tensor], arch: str, options: Any) -> None:
     """Strict load with an error naming the first few missing, unexpected and mis-shaped keys."""
-    own = net.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    misshaped = [f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
-                 if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
-    if missing or unexpected or misshaped:
-        parts = []
-        for label, items in (("missing", missing), ("unexpected", unexpected), ("mis-shaped", misshaped)):
-            if items:
-                more = f" (+{len(items) - 3} more)" if len(items) > 3 else ""
-                parts.append(f"{label}: {', '.join(items[:3])}{more}")
-        raise ArchitectureError(f"weights do not fit architecture {arch!r} with options "
-                                f"{options_to_dict(options)}: {'; '.join(parts)}")
+    mismatch = describe_mismatch(shapes(net.state_dict()), shapes(state_dict))
+    if mismatch:
+        raise ArchitectureError(
+            f"weights do not fit architecture {arch!r} with options {options_to_dict(options)}: {mismatch}"
+        )
     net.load_state_dict(state_dict, strict=True)
 
 
-def build_generator_net(arch: str, options: Mapping[str, Any],
-                        state_dict: Optional[Mapping[str, torch.Tensor]] = None) -> tuple[Built, Any]:
+def build_generator_net(
+    arch: str, options: Mapping[str, Any], state_dict: Optional[Mapping[str, torch.Tensor]] = None
+) -> tuple[Built, Any]:
     """Make an architecture's native module, fill inferred options, and load weights if given."""
     architecture = get(arch)
     given = dict(options)

@@ -100,9 +100,11 @@ def json_text(data: Any, indent: Optional[int] = None) -> str:
         where = _non_finite_key(data, "")
         if where is None:
             raise
-        raise GaninvError(f"{where or 'the value'} is not a finite number, which JSON cannot hold: it comes from "
-                          "non-finite input or a computation that diverged; check the inputs and options "
-                          "(GANINV_DEBUG=1 shows where)") from None
+        raise GaninvError(
+            f"{where or 'the value'} is not a finite number, which JSON cannot hold: it comes from "
+            "non-finite input or a computation that diverged; check the inputs and options "
+            "(GANINV_DEBUG=1 shows where)"
+        ) from None
 
 
 def _non_finite_key(value: Any, where: str) -> Optional[str]:

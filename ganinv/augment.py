@@ -1,4 +1,5 @@
-"""Perturbed dreams: show the encoders images a little off the generator's manifold (ganinv **beyond** docs/algorithms.md §2).
+"""Perturbed dreams: show the encoders images a little off the generator's manifold
+(ganinv **beyond** docs/algorithms.md §2).
 
 An encoder trained only on a generator's typical samples has never seen an image the generator
 cannot make exactly, and real images are such images: on MNIST its reconstructions of real digits
@@ -55,8 +56,7 @@ def perturb(images: Tensor, config: AugmentConfig, generator: Optional[torch.Gen
     x = change_thickness(x, config.thickness * uniform(batch, 1, 1, 1))
     gamma = (1 + config.gamma) ** uniform(batch, 1, 1, 1)
     x = ((x + 1) / 2).clamp_min(0).pow(gamma) * 2 - 1
-    x = x + config.noise * uniform(batch, 1, 1, 1).abs() * torch.randn(
-        x.shape, generator=generator, device=x.device)
+    x = x + config.noise * uniform(batch, 1, 1, 1).abs() * torch.randn(x.shape, generator=generator, device=x.device)
     return torch.where(chosen, x.clamp(-1, 1), images)
 
 
@@ -65,16 +65,20 @@ def warp(images: Tensor, config: AugmentConfig, uniform: Callable[..., Tensor]) 
     batch, _, height, width = images.shape
     angle, shear = config.rotate * uniform(batch), config.shear * uniform(batch)
     zoom = 1 + config.scale * uniform(batch)
-    theta = torch.stack([
-        torch.stack([zoom * angle.cos(), -zoom * angle.sin() + shear, config.translate * uniform(batch)], dim=1),
-        torch.stack([zoom * angle.sin(), zoom * angle.cos(), config.translate * uniform(batch)], dim=1),
-    ], dim=1)  # (B, 2, 3)
+    theta = torch.stack(
+        [
+            torch.stack([zoom * angle.cos(), -zoom * angle.sin() + shear, config.translate * uniform(batch)], dim=1),
+            torch.stack([zoom * angle.sin(), zoom * angle.cos(), config.translate * uniform(batch)], dim=1),
+        ],
+        dim=1,
+    )  # (B, 2, 3)
     grid = F.affine_grid(theta, list(images.shape), align_corners=False)  # (B, H, W, 2)
     if config.elastic > 0:
         field = uniform(batch, 2, height, width)
         for _ in range(2):  # two box blurs ~ a Gaussian of width elastic_smooth
-            field = F.avg_pool2d(field, 2 * config.elastic_smooth + 1, stride=1, padding=config.elastic_smooth,
-                                 count_include_pad=False)
+            field = F.avg_pool2d(
+                field, 2 * config.elastic_smooth + 1, stride=1, padding=config.elastic_smooth, count_include_pad=False
+            )
         field = field / field.flatten(1).abs().amax(dim=1).clamp_min(1e-8)[:, None, None, None]  # peak 1
         scale = torch.tensor([2 / width, 2 / height], device=images.device) * config.elastic
         grid = grid + field.permute(0, 2, 3, 1) * scale

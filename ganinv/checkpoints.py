@@ -29,8 +29,21 @@ from ganinv.errors import SourceError, UnsafeFileError
 
 logger = logging.getLogger("ganinv")
 # Entries of a checkpoint dict that hold the generator, most specific first.
-GENERATOR_KEYS = ("generator", "netG", "G", "gen", "g_ema", "G_ema", "model_G", "generator_state_dict",
-                  "netG_state_dict", "G_state_dict", "state_dict", "model_state_dict", "model")
+GENERATOR_KEYS = (
+    "generator",
+    "netG",
+    "G",
+    "gen",
+    "g_ema",
+    "G_ema",
+    "model_G",
+    "generator_state_dict",
+    "netG_state_dict",
+    "G_state_dict",
+    "state_dict",
+    "model_state_dict",
+    "model",
+)
 # First key components of a whole GAN's state dict: the generator's, beside the critic's.
 GENERATOR_PREFIXES = ("generator", "netG", "G", "gen", "g", "model_G")
 CRITIC_PREFIXES = ("discriminator", "netD", "D", "disc", "d", "critic", "model_D")
@@ -63,8 +76,10 @@ def check_readable(path: Path, where: str, kind: str) -> None:
         with open(path, "rb"):
             pass
     except OSError as exc:
-        raise SourceError(f"cannot open {where}: {exc.strerror or first_line(exc)}; check that the file exists "
-                          "and that you may read it") from None
+        raise SourceError(
+            f"cannot open {where}: {exc.strerror or first_line(exc)}; check that the file exists "
+            "and that you may read it"
+        ) from None
     if size == 0:
         raise SourceError(f"{where} is empty (0 bytes), not {kind}; download it again or re-save it")
 
@@ -72,9 +87,11 @@ def check_readable(path: Path, where: str, kind: str) -> None:
 def damaged(path: Path, where: str, kind: str, exc: BaseException) -> SourceError:
     """The error for a weights file its reader rejects (one that opens: `check_readable` went first): truncated
     (an interrupted download or save) or corrupt."""
-    return SourceError(f"cannot read {where} as {kind} ({reason_of(exc)}): the file is truncated or corrupt "
-                       f"({path.stat().st_size} bytes), e.g. an interrupted download or save; download it again "
-                       "or re-save it")
+    return SourceError(
+        f"cannot read {where} as {kind} ({reason_of(exc)}): the file is truncated or corrupt "
+        f"({path.stat().st_size} bytes), e.g. an interrupted download or save; download it again "
+        "or re-save it"
+    )
 
 
 def reason_of(exc: BaseException) -> str:
@@ -94,12 +111,17 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
     reason = reason_of(exc)
     with open(path, "rb") as fh:
         zip_start = fh.read(4) == b"PK\x03\x04"
-    truncated = (isinstance(exc, (EOFError, struct.error)) or (zip_start and not zipfile.is_zipfile(path))
-                 or any(sign in reason.lower() for sign in TRUNCATION_SIGNS))
+    truncated = (
+        isinstance(exc, (EOFError, struct.error))
+        or (zip_start and not zipfile.is_zipfile(path))
+        or any(sign in reason.lower() for sign in TRUNCATION_SIGNS)
+    )
     if truncated:
         return damaged(path, where, "a PyTorch checkpoint", exc)
-    return SourceError(f"cannot read {where} as a PyTorch checkpoint ({reason}); give a file saved with torch.save "
-                       "(a state dict) or a .safetensors file, or download it again if it is damaged")
+    return SourceError(
+        f"cannot read {where} as a PyTorch checkpoint ({reason}); give a file saved with torch.save "
+        "(a state dict) or a .safetensors file, or download it again if it is damaged"
+    )
 
 
 def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
@@ -118,9 +140,11 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
         obj = safe_pickle.load(path)
     except safe_pickle.RefusedPickle as exc:
         if not trust_remote_code:
-            raise UnsafeFileError(f"{where} calls {exc.name} while unpickling, which can run code; refused. Re-save "
-                                  "it as a state_dict or safetensors, or pass --trust-remote-code if you trust its "
-                                  "author") from None
+            raise UnsafeFileError(
+                f"{where} calls {exc.name} while unpickling, which can run code; refused. Re-save "
+                "it as a state_dict or safetensors, or pass --trust-remote-code if you trust its "
+                "author"
+            ) from None
     except Exception as exc:
         raise unreadable_checkpoint(path, where, exc) from None
     else:
@@ -130,9 +154,11 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
                 logger.info("%s: read %s as plain data (not imported)", where, ", ".join(records))
             return obj
         if not trust_remote_code:  # a whole pickled module: a program, which the trusted path runs
-            raise UnsafeFileError(f"{where} is a whole pickled module ({safe_pickle.origin(obj)}), whose class is "
-                                  "code; refused. Re-save its state_dict, or pass --trust-remote-code if you trust "
-                                  "its author") from None
+            raise UnsafeFileError(
+                f"{where} is a whole pickled module ({safe_pickle.origin(obj)}), whose class is "
+                "code; refused. Re-save its state_dict, or pass --trust-remote-code if you trust "
+                "its author"
+            ) from None
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
@@ -202,7 +228,7 @@ def select_entry(obj: Any, key: str, where: str) -> Any:
             if head in obj:
                 return select_entry(obj[head], ".".join(parts[i:]), where)
         prefix = key + "."
-        sub = {k[len(prefix):]: v for k, v in obj.items() if isinstance(k, str) and k.startswith(prefix)}
+        sub = {k[len(prefix) :]: v for k, v in obj.items() if isinstance(k, str) and k.startswith(prefix)}
         if sub:
             return sub
     entries = list(dict.fromkeys(str(k).split(".")[0] for k in obj)) if isinstance(obj, Mapping) else []
@@ -225,13 +251,18 @@ def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], li
             announce_ema(where, name, [k for k in nested if k != name])
         state_dict, chosen = generator_tensors(nested[name], where)
         return state_dict, [name] + chosen
-    raise SourceError(f"{where} holds entries {', '.join(map(str, list(obj)[:10]))}; say which is the generator "
-                      f"with --generator '{where}#ENTRY'")
+    raise SourceError(
+        f"{where} holds entries {', '.join(map(str, list(obj)[:10]))}; say which is the generator "
+        f"with --generator '{where}#ENTRY'"
+    )
 
 
 def announce_ema(where: str, name: str, others: list[str]) -> None:
-    warnings.warn(f"{where}: using {name}, the moving average of the generator's weights (what its authors sample "
-                  f"from), not {', '.join(others[:4])}; for another, add #ENTRY to the source", stacklevel=4)
+    warnings.warn(
+        f"{where}: using {name}, the moving average of the generator's weights (what its authors sample "
+        f"from), not {', '.join(others[:4])}; for another, add #ENTRY to the source",
+        stacklevel=4,
+    )
 
 
 def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tuple[dict[str, torch.Tensor], list[str]]:
@@ -254,7 +285,7 @@ def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tupl
         else:
             return state_dict, chosen
         chosen.append(prefix)
-        state_dict = {k[len(prefix) + 1:]: v for k, v in state_dict.items() if k.startswith(prefix + ".")}
+        state_dict = {k[len(prefix) + 1 :]: v for k, v in state_dict.items() if k.startswith(prefix + ".")}
 
 
 def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

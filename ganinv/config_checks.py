@@ -23,8 +23,7 @@ import click
 
 from ganinv.errors import ConfigError, RunError
 
-
-MAX_SEED = 2 ** 32 - 1  # seeds are also numpy's, which stops there
+MAX_SEED = 2**32 - 1  # seeds are also numpy's, which stops there
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,9 +57,17 @@ def _number(bound: float) -> str:
     return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
-def checked(default: Any = MISSING, *, default_factory: Any = MISSING, flag: Optional[str] = None,
-            min: Optional[float] = None, max: Optional[float] = None, min_open: bool = False,
-            max_open: bool = False, choices: Optional[Sequence[str]] = None) -> Any:
+def checked(
+    default: Any = MISSING,
+    *,
+    default_factory: Any = MISSING,
+    flag: Optional[str] = None,
+    min: Optional[float] = None,
+    max: Optional[float] = None,
+    min_open: bool = False,
+    max_open: bool = False,
+    choices: Optional[Sequence[str]] = None,
+) -> Any:
     """A dataclass field with its allowed values (read by `check_config` and `click_type`)."""
     rule = Rule(flag, min, max, min_open, max_open, tuple(choices) if choices is not None else None)
     return dataclasses.field(default=default, default_factory=default_factory, metadata={"check": rule})
@@ -132,8 +139,12 @@ def _checked_value(value: Any, hint: Any, rule: Rule, label: str, field: datacla
             raise refuse("an integer" + rule.describe_range())
         return value
     if hint is float:
-        if (not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
-                or not rule.in_range(value)):
+        if (
+            not isinstance(value, (int, float))
+            or isinstance(value, bool)
+            or not math.isfinite(value)
+            or not rule.in_range(value)
+        ):
             raise refuse("a finite number" + rule.describe_range())
         return float(value)
     if origin is dict:
@@ -145,8 +156,10 @@ def _checked_value(value: Any, hint: Any, rule: Rule, label: str, field: datacla
         expected = f"a list of {size} finite numbers" + rule.describe_range()
         if not isinstance(value, (list, tuple)) or len(value) != size:
             raise refuse(expected)
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
-                   and rule.in_range(v) for v in value):
+        if not all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and rule.in_range(v)
+            for v in value
+        ):
             raise refuse(expected)
         return tuple(float(v) for v in value)
     raise TypeError(f"check_config cannot check {label} of type {hint!r}")  # a new field type: teach it here
@@ -173,8 +186,12 @@ def click_type(cls: type, name: str) -> click.ParamType:
     if rule.choices is not None:
         return click.Choice(list(rule.choices))
     if hint is int:
-        return click.IntRange(None if rule.min is None else int(rule.min), None if rule.max is None else int(rule.max),
-                              min_open=rule.min_open, max_open=rule.max_open)
+        return click.IntRange(
+            None if rule.min is None else int(rule.min),
+            None if rule.max is None else int(rule.max),
+            min_open=rule.min_open,
+            max_open=rule.max_open,
+        )
     if hint is float:
         return FiniteFloatRange(rule.min, rule.max, min_open=rule.min_open, max_open=rule.max_open)
     raise TypeError(f"no click type for {cls.__name__}.{name} of type {hint!r}")
@@ -194,7 +211,11 @@ def saved_options(run: Any, kind: str) -> dict[str, Any]:
         return saved[kind]
     held = [name for name in RUN_KINDS if isinstance(saved, dict) and name in saved]
     if not held:
-        raise RunError(f"{run.folder} does not hold a ganinv run (its config.json names none of "
-                       f"{', '.join(RUN_KINDS)}); it cannot be resumed")
-    raise RunError(f"{run.folder} holds a {RUN_KINDS[held[0]]} run, not a {RUN_KINDS[kind]} run; resume it with "
-                   f"{RUN_KINDS[held[0]][:-1]} --resume --out {run.folder}`, or choose another --out")
+        raise RunError(
+            f"{run.folder} does not hold a ganinv run (its config.json names none of "
+            f"{', '.join(RUN_KINDS)}); it cannot be resumed"
+        )
+    raise RunError(
+        f"{run.folder} holds a {RUN_KINDS[held[0]]} run, not a {RUN_KINDS[kind]} run; resume it with "
+        f"{RUN_KINDS[held[0]][:-1]} --resume --out {run.folder}`, or choose another --out"
+    )

@@ -45,8 +45,10 @@ from ganinv.images import read_image
 logger = logging.getLogger("ganinv")
 
 IDX_FILES = {
-    ("train", "images"): "train-images-idx3-ubyte", ("train", "labels"): "train-labels-idx1-ubyte",
-    ("test", "images"): "t10k-images-idx3-ubyte", ("test", "labels"): "t10k-labels-idx1-ubyte",
+    ("train", "images"): "train-images-idx3-ubyte",
+    ("train", "labels"): "train-labels-idx1-ubyte",
+    ("test", "images"): "t10k-images-idx3-ubyte",
+    ("test", "labels"): "t10k-labels-idx1-ubyte",
 }
 DATASET_DIRS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder names
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
@@ -73,8 +75,9 @@ class ImageSet:
     def subset(self, n: Optional[int]) -> "ImageSet":
         if n is None or n >= len(self):
             return self
-        return ImageSet(self.images[:n], None if self.labels is None else self.labels[:n],
-                        self.names[:n], self.classes, self.notes)
+        return ImageSet(
+            self.images[:n], None if self.labels is None else self.labels[:n], self.names[:n], self.classes, self.notes
+        )
 
 
 # ---- value ranges ---------------------------------------------------------------------------------
@@ -83,8 +86,9 @@ def parse_input_range(text: str) -> ValueRange:
     try:
         return check_range([float(part) for part in text.split(",")])
     except (ValueError, DataError):
-        raise DataError(f"--input-range takes LO,HI with finite LO < HI (e.g. 0,1 or 0,255 or -1,1), "
-                        f"got {text!r}") from None
+        raise DataError(
+            f"--input-range takes LO,HI with finite LO < HI (e.g. 0,1 or 0,255 or -1,1), got {text!r}"
+        ) from None
 
 
 def check_range(value_range: Sequence[float]) -> ValueRange:
@@ -107,8 +111,10 @@ def _non_finite_images(x: torch.Tensor, source: str) -> None:
         raise DataError(f"{source} holds NaN or infinite pixels; repair the image or drop it")
     if bad:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
-        raise DataError(f"{source}: {len(bad)} of {x.shape[0]} images hold NaN or infinite pixels (indices "
-                        f"{', '.join(str(i) for i in bad[:5])}{more}); repair or drop them")
+        raise DataError(
+            f"{source}: {len(bad)} of {x.shape[0]} images hold NaN or infinite pixels (indices "
+            f"{', '.join(str(i) for i in bad[:5])}{more}); repair or drop them"
+        )
 
 
 def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str]]:
@@ -122,26 +128,35 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
     if not x.is_floating_point():
         lo, hi = int(x.to(torch.int64).min()), int(x.to(torch.int64).max())
         if x.dtype == torch.uint16 and hi > 255:
-            return (0.0, 65535.0), (f"reading {source} as 16-bit pixels in [0, 65535] (uint16 values in "
-                                    f"[{lo}, {hi}]); declare --input-range LO,HI if they use another range")
-        raise DataError(f"{source}: {str(x.dtype).removeprefix('torch.')} values in [{lo}, {hi}] have no "
-                        "known pixel range; declare it with --input-range LO,HI (e.g. 0,255 or 0,65535) "
-                        "or save the images as uint8")
+            return (0.0, 65535.0), (
+                f"reading {source} as 16-bit pixels in [0, 65535] (uint16 values in "
+                f"[{lo}, {hi}]); declare --input-range LO,HI if they use another range"
+            )
+        raise DataError(
+            f"{source}: {str(x.dtype).removeprefix('torch.')} values in [{lo}, {hi}] have no "
+            "known pixel range; declare it with --input-range LO,HI (e.g. 0,255 or 0,65535) "
+            "or save the images as uint8"
+        )
     lo, hi = float(x.min()), float(x.max())
     slack = OVERSHOOT / 2  # on a range of width 2
     if lo >= -1 - slack and hi <= 1 + slack and lo < 0:
         return (-1.0, 1.0), None
     if lo >= -slack and hi <= 1 + slack:
-        return (0.0, 1.0), (f"reading {source} as images in [0, 1]: its values lie in [{lo:g}, {hi:g}], none "
-                            "negative; if they are [-1, 1] images, declare --input-range -1,1")
+        return (0.0, 1.0), (
+            f"reading {source} as images in [0, 1]: its values lie in [{lo:g}, {hi:g}], none "
+            "negative; if they are [-1, 1] images, declare --input-range -1,1"
+        )
     if lo >= -slack * 255 and 2 < hi <= 255 * (1 + slack):  # up to 2: [0, 1] overshot, or a black 8-bit image?
         return (0.0, 255.0), None
-    raise DataError(f"{source}: values in [{lo:g}, {hi:g}] fit none of the pixel ranges [-1, 1], [0, 1], "
-                    "[0, 255]; declare their range with --input-range LO,HI, or rescale them")
+    raise DataError(
+        f"{source}: values in [{lo:g}, {hi:g}] fit none of the pixel ranges [-1, 1], [0, 1], "
+        "[0, 255]; declare their range with --input-range LO,HI, or rescale them"
+    )
 
 
-def to_unit_range(x: torch.Tensor, source: str, known: Optional[ValueRange] = None,
-                  declared: Optional[ValueRange] = None) -> tuple[torch.Tensor, Optional[str]]:
+def to_unit_range(
+    x: torch.Tensor, source: str, known: Optional[ValueRange] = None, declared: Optional[ValueRange] = None
+) -> tuple[torch.Tensor, Optional[str]]:
     """Stored pixel values x (N, ...) -> float32 in [-1, 1], with a note when the range was assumed.
 
     `declared` (the user's) wins over `known` (the file format's), which wins over the values.
@@ -170,15 +185,21 @@ def _check_within(x: torch.Tensor, source: str, value_range: ValueRange) -> None
     values = x if x.is_floating_point() else x.to(torch.float64)
     outside = int(((values < lo - slack) | (values > hi + slack)).sum())
     if outside:
-        raise DataError(f"{source}: {outside} of {values.numel()} values lie outside the declared input range "
-                        f"{_format_range(value_range)} (seen [{float(values.min()):g}, {float(values.max()):g}]); "
-                        "declare the range the file uses with --input-range LO,HI")
+        raise DataError(
+            f"{source}: {outside} of {values.numel()} values lie outside the declared input range "
+            f"{_format_range(value_range)} (seen [{float(values.min()):g}, {float(values.max()):g}]); "
+            "declare the range the file uses with --input-range LO,HI"
+        )
 
 
 # ---- files ---------------------------------------------------------------------------------------------
 def _file_kind(mode: int) -> str:
-    for test, kind in ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISSOCK, "a socket"),
-                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+    for test, kind in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
         if test(mode):
             return kind
     return "not a regular file"
@@ -191,8 +212,10 @@ def _stat(path: Path) -> os.stat_result:
     except OSError as exc:
         raise DataError(f"cannot read {path}: {exc.strerror or exc}; check that it exists and is readable") from None
     if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
-        raise DataError(f"{path} is {_file_kind(info.st_mode)}; ganinv reads images only from regular files "
-                        "and folders: give one of those")
+        raise DataError(
+            f"{path} is {_file_kind(info.st_mode)}; ganinv reads images only from regular files "
+            "and folders: give one of those"
+        )
     return info
 
 
@@ -217,11 +240,12 @@ def read_idx(path: Path) -> np.ndarray:
         raise DataError(f"{path} is not an unsigned-byte IDX file; replace it with the original file")
     if len(data) < 4 + 4 * ndim:
         raise DataError(f"{path} is truncated inside its header; replace it with the original file")
-    shape = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
+    shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
-        raise DataError(f"{path} is truncated: header says {shape}, found {array.size} values; replace it with the "
-                        "original file")
+        raise DataError(
+            f"{path} is truncated: header says {shape}, found {array.size} values; replace it with the original file"
+        )
     return array.reshape(shape)
 
 
@@ -232,12 +256,15 @@ def _find_idx(root: Path, name: str, stem: str) -> Path:
             path = folder / (stem + suffix)
             if path.exists():
                 return path
-    raise DataError(f"no {stem}[.gz] under {root} (looked in {', '.join(str(c) for c in candidates)}); "
-                    f"pass --root pointing at the folder with the original {name} files")
+    raise DataError(
+        f"no {stem}[.gz] under {root} (looked in {', '.join(str(c) for c in candidates)}); "
+        f"pass --root pointing at the folder with the original {name} files"
+    )
 
 
-def load_idx_dataset(name: str, root: str | Path, split: str = "test",
-                     input_range: Optional[ValueRange] = None) -> ImageSet:
+def load_idx_dataset(
+    name: str, root: str | Path, split: str = "test", input_range: Optional[ValueRange] = None
+) -> ImageSet:
     if name not in DATASET_DIRS:
         raise DataError(f"unknown dataset {name!r}; give one of {', '.join(DATASET_DIRS)}")
     if split not in ("train", "test"):
@@ -247,23 +274,31 @@ def load_idx_dataset(name: str, root: str | Path, split: str = "test",
     labels_path = _find_idx(root, name, IDX_FILES[(split, "labels")])
     images, labels = read_idx(images_path), read_idx(labels_path)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels) or len(images) == 0:
-        raise DataError(f"{images_path} {images.shape} and {labels_path} {labels.shape} are not N images "
-                        "with N labels; replace them with the original files")
-    x, _ = to_unit_range(torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0),
-                         input_range)  # (N, 1, 28, 28)
+        raise DataError(
+            f"{images_path} {images.shape} and {labels_path} {labels.shape} are not N images "
+            "with N labels; replace them with the original files"
+        )
+    x, _ = to_unit_range(
+        torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0), input_range
+    )  # (N, 1, 28, 28)
     return ImageSet(x, torch.from_numpy(labels.astype(np.int64)), [], [str(i) for i in range(10)])
 
 
 # ---- image files and folders ------------------------------------------------------------------------
-def load_image_files(paths: list[Path], labels: Optional[list[int]] = None, classes=(),
-                     input_range: Optional[ValueRange] = None) -> ImageSet:
+def load_image_files(
+    paths: list[Path], labels: Optional[list[int]] = None, classes=(), input_range: Optional[ValueRange] = None
+) -> ImageSet:
     """Image files -> one ImageSet; images of other sizes than the most common one are resized to it."""
     images, names, notes = [], [], []
     for path in paths:
         _stat(path)
         pixels, known, image_notes = read_image(path)  # (H, W, C)
-        x, note = to_unit_range(torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
-                                str(path), known, input_range)
+        x, note = to_unit_range(
+            torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
+            str(path),
+            known,
+            input_range,
+        )
         images.append(x[0])  # (C, H, W)
         names.append(str(path))
         notes += image_notes + ([note] if note else [])
@@ -274,8 +309,10 @@ def load_image_files(paths: list[Path], labels: Optional[list[int]] = None, clas
     odd = [i for i, x in enumerate(images) if tuple(x.shape[1:]) != size]
     if odd:
         example = f"e.g. {names[odd[0]]} is {images[odd[0]].shape[1]} x {images[odd[0]].shape[2]}"
-        notes.append(f"{len(odd)} of {len(images)} images differ from the most common size {size[0]} x {size[1]} "
-                     f"({example}); they were resized to it")
+        notes.append(
+            f"{len(odd)} of {len(images)} images differ from the most common size {size[0]} x {size[1]} "
+            f"({example}); they were resized to it"
+        )
         images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
     y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
     return ImageSet(torch.stack(images).contiguous(), y, names, list(classes), notes)  # (N, C, H, W)
@@ -303,8 +340,10 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
     subdirs = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
     if files or not subdirs:
         if not files:
-            raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); put image files in it "
-                            "or give another source")
+            raise DataError(
+                f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); put image files in it "
+                "or give another source"
+            )
         return load_image_files(files, input_range=input_range)
     paths, labels, classes = [], [], []
     for index, sub in enumerate(subdirs):
@@ -313,26 +352,30 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
         paths += sub_files
         labels += [index] * len(sub_files)
     if not paths:
-        raise DataError(f"{folder} has class folders but no images in them; put image files "
-                        f"({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source")
+        raise DataError(
+            f"{folder} has class folders but no images in them; put image files "
+            f"({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source"
+        )
     return load_image_files(paths, labels, classes, input_range=input_range)
 
 
 # ---- tensor files ------------------------------------------------------------------------------------
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    damaged = (f"{path} is damaged or not an .npz archive; save the images again with "
-               "numpy.savez(path, images=...)")
+    damaged = f"{path} is damaged or not an .npz archive; save the images again with numpy.savez(path, images=...)"
     try:
         data = np.load(path, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
-            raise DataError(f"{path} holds a single .npy array, not an .npz archive; save it with "
-                            "numpy.savez(path, images=...)")
+            raise DataError(
+                f"{path} holds a single .npy array, not an .npz archive; save it with numpy.savez(path, images=...)"
+            )
         with data:
             return {key: data[key] for key in data.files}
     except ValueError as exc:
         if "Object arrays" in str(exc):
-            raise DataError(f"{path} holds arrays of Python objects, which ganinv never unpickles; save the "
-                            "images as a numeric array with numpy.savez(path, images=...)") from None
+            raise DataError(
+                f"{path} holds arrays of Python objects, which ganinv never unpickles; save the "
+                "images as a numeric array with numpy.savez(path, images=...)"
+            ) from None
         raise DataError(f"{damaged} ({exc})") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
         raise DataError(f"{damaged} ({exc})") from None
@@ -345,15 +388,18 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        raise DataError(f"cannot read {path} as safetensors ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
-                        "the file is damaged or not a safetensors file: save it again") from None
+        raise DataError(
+            f"cannot read {path} as safetensors ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
+            "the file is damaged or not a safetensors file: save it again"
+        ) from None
 
 
 def _as_tensor(array, path: Path, key: str) -> torch.Tensor:
     if isinstance(array, np.ndarray):
         if array.dtype.kind not in "biuf":
-            raise DataError(f"{path}: {key!r} holds {array.dtype} values, not numbers; save the images as a "
-                            "numeric array")
+            raise DataError(
+                f"{path}: {key!r} holds {array.dtype} values, not numbers; save the images as a numeric array"
+            )
         return torch.from_numpy(np.ascontiguousarray(array))
     if array.is_complex():
         raise DataError(f"{path}: {key!r} holds complex values; save real pixel values")
@@ -364,17 +410,20 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str) -> torch.Tensor:
     """(N, H, W), (N, C, H, W) or (N, H, W, C) -> (N, C, H, W); anything ambiguous is refused."""
     shape = tuple(x.shape)
     if x.dim() == 2:
-        raise DataError(f"{path}: {key!r} is 2-D {shape}: one greyscale image or {shape[0]} flattened ones? "
-                        f"save one image as (1, H, W), N images as (N, H, W) or (N, C, H, W)")
+        raise DataError(
+            f"{path}: {key!r} is 2-D {shape}: one greyscale image or {shape[0]} flattened ones? "
+            f"save one image as (1, H, W), N images as (N, H, W) or (N, C, H, W)"
+        )
     if x.dim() not in (3, 4):
-        raise DataError(f"{path}: {key!r} has shape {shape}; images must be (N, H, W), (N, C, H, W) or "
-                        "(N, H, W, C)")
+        raise DataError(f"{path}: {key!r} has shape {shape}; images must be (N, H, W), (N, C, H, W) or (N, H, W, C)")
     if 0 in shape:
         raise DataError(f"{path}: {key!r} has shape {shape}, which holds no pixels; give at least one image")
     if x.dim() == 3:
         if shape[-1] in (1, 3, 4):
-            raise DataError(f"{path}: {key!r} of shape {shape} reads as {shape[0]} images {shape[2]} pixels wide; "
-                            f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})")
+            raise DataError(
+                f"{path}: {key!r} of shape {shape} reads as {shape[0]} images {shape[2]} pixels wide; "
+                f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})"
+            )
         return x.unsqueeze(1)
     if shape[-1] in CHANNELS and shape[1] not in CHANNELS:
         return x.permute(0, 3, 1, 2)  # NHWC -> NCHW
@@ -386,14 +435,14 @@ def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
         return None
     labels = _as_tensor(labels, path, "labels")
     if labels.dim() != 1 or labels.shape[0] != count:
-        raise DataError(f"{path}: 'labels' has shape {tuple(labels.shape)} but there are {count} images; "
-                        "save one label per image")
+        raise DataError(
+            f"{path}: 'labels' has shape {tuple(labels.shape)} but there are {count} images; save one label per image"
+        )
     if labels.is_floating_point():
         if not bool(torch.isfinite(labels).all()) or not bool((labels == labels.round()).all()):
             raise DataError(f"{path}: 'labels' holds non-integer values; save class indices 0, 1, ... as labels")
     if labels.dtype == torch.bool or (labels.numel() and int(labels.to(torch.float64).min()) < 0):
-        raise DataError(f"{path}: 'labels' must be class indices 0, 1, ... (found {labels.dtype} / negative "
-                        "values)")
+        raise DataError(f"{path}: 'labels' must be class indices 0, 1, ... (found {labels.dtype} / negative values)")
     return labels.to(torch.int64)
 
 
@@ -401,8 +450,9 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> Im
     tensors = _read_npz(path) if path.suffix == ".npz" else _read_safetensors(path)
     key = next((k for k in IMAGE_KEYS if k in tensors), None)
     if key is None:
-        raise DataError(f"{path} has no 'images' array (found {sorted(tensors)}); save the images under "
-                        "the name 'images'")
+        raise DataError(
+            f"{path} has no 'images' array (found {sorted(tensors)}); save the images under the name 'images'"
+        )
     x = _to_nchw(_as_tensor(tensors[key], path, key), path, key)
     labels = _labels(tensors.get("labels"), x.shape[0], path)
     x, note = to_unit_range(x, str(path), None, input_range)
@@ -410,8 +460,13 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> Im
 
 
 # ---- any source ---------------------------------------------------------------------------------------
-def load_images(source: str, root: Optional[str | Path] = None, split: str = "test",
-                limit: Optional[int] = None, input_range: Optional[Sequence[float]] = None) -> ImageSet:
+def load_images(
+    source: str,
+    root: Optional[str | Path] = None,
+    split: str = "test",
+    limit: Optional[int] = None,
+    input_range: Optional[Sequence[float]] = None,
+) -> ImageSet:
     """Read images from any supported source (see the module docstring), in [-1, 1].
 
     `input_range`: (LO, HI) of the stored values, instead of deciding it from the data. Notes on
@@ -421,14 +476,17 @@ def load_images(source: str, root: Optional[str | Path] = None, split: str = "te
     source = str(source)
     if source in DATASET_DIRS:
         if root is None:
-            raise DataError(f"dataset {source!r} needs --root, the folder with its original files "
-                            "(nothing is downloaded)")
+            raise DataError(
+                f"dataset {source!r} needs --root, the folder with its original files (nothing is downloaded)"
+            )
         result = load_idx_dataset(source, root, split, declared)
     else:
         path = Path(source)
         if not os.path.exists(path):
-            raise DataError(f"{source} does not exist; give an image folder, image file, .npz/.safetensors file, "
-                            f"or one of {', '.join(DATASET_DIRS)} with --root")
+            raise DataError(
+                f"{source} does not exist; give an image folder, image file, .npz/.safetensors file, "
+                f"or one of {', '.join(DATASET_DIRS)} with --root"
+            )
         if _is_dir(path):
             result = load_image_folder(path, declared)
         elif path.suffix in TENSOR_SUFFIXES:
@@ -436,8 +494,10 @@ def load_images(source: str, root: Optional[str | Path] = None, split: str = "te
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             result = load_image_files([path], input_range=declared)
         else:
-            raise DataError(f"cannot read {path}: unknown file type {path.suffix!r}; give an image folder, "
-                            "image file or .npz/.safetensors file")
+            raise DataError(
+                f"cannot read {path}: unknown file type {path.suffix!r}; give an image folder, "
+                "image file or .npz/.safetensors file"
+            )
     for note in result.notes:
         logger.warning(note)
     return result.subset(limit)
@@ -455,8 +515,10 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
     _non_finite_images(images, "the images")
     lo, hi = float(images.min()), float(images.max())
     if lo < -1 - OVERSHOOT or hi > 1 + OVERSHOOT:
-        raise DataError(f"the images hold values in [{lo:g}, {hi:g}], not [-1, 1]; read them with "
-                        "ganinv.data.load_images, which converts their range")
+        raise DataError(
+            f"the images hold values in [{lo:g}, {hi:g}], not [-1, 1]; read them with "
+            "ganinv.data.load_images, which converts their range"
+        )
     x, changes = images.float(), []
     if x.shape[1] != c:
         if c == 1:

@@ -36,8 +36,12 @@ def check_parameters(modules: Iterable[nn.Module], step: int, run: Run, change: 
 def stop(what: str, run: Run, change: str) -> NoReturn:
     latest = run.latest_checkpoint()
     if latest is None:
-        raise DivergedError(f"{what}, before any checkpoint, and no model was saved; start again with {change} "
-                            "(the same --out may be used)")
-    raise DivergedError(f"{what}; no model was saved, and the last good checkpoint is {latest.stem} in "
-                        f"{run.checkpoint_dir}; start again with {change} in another --out "
-                        "(--resume would repeat the same steps)")
+        raise DivergedError(
+            f"{what}, before any checkpoint, and no model was saved; start again with {change} "
+            "(the same --out may be used)"
+        )
+    raise DivergedError(
+        f"{what}; no model was saved, and the last good checkpoint is {latest.stem} in "
+        f"{run.checkpoint_dir}; start again with {change} in another --out "
+        "(--resume would repeat the same steps)"
+    )

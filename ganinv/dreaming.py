@@ -30,7 +30,9 @@ class DreamingConfig:
     # inversion is for; a calibrated sigma (the reachable RMS error, ~0.3 on MNIST) lets the KL blur
     # the posterior means towards 0 and reconstructions towards the average digit.
     sigma_x: float = checked(0.1, flag="--sigma-x", min=0, min_open=True)
-    lambda_mi: float = checked(1.0, flag="--lambda-mi", min=0)  # code-recovery weight, -log q(d~, c~ | x') (docs/algorithms.md §2, step 6)
+    lambda_mi: float = checked(
+        1.0, flag="--lambda-mi", min=0
+    )  # code-recovery weight, -log q(d~, c~ | x') (docs/algorithms.md §2, step 6)
     lambda_z: float = checked(0.0, flag="--lambda-z", min=0)  # noise-recovery weight, -log q(z~ | x') (beyond)
     tau_start: float = checked(1.0, min=0, min_open=True)  # Gumbel-softmax temperature at step 0 (SS-AVL Eq. 10)
     tau_end: float = checked(0.5, min=0, min_open=True)  # ... and at the last step, annealed geometrically
@@ -64,8 +66,14 @@ def temperature_at(step: int, total_steps: int, config: DreamingConfig) -> float
     return config.tau_start * math.exp(progress * math.log(config.tau_end / config.tau_start))
 
 
-def dreaming_loss(generator: Callable[..., Tensor], inverter: torch.nn.Module, latents: Latents,
-                  images: Tensor, temperature: float, config: DreamingConfig) -> DreamingLosses:
+def dreaming_loss(
+    generator: Callable[..., Tensor],
+    inverter: torch.nn.Module,
+    latents: Latents,
+    images: Tensor,
+    temperature: float,
+    config: DreamingConfig,
+) -> DreamingLosses:
     """docs/algorithms.md §2 steps 2-6 for a batch `x' = images = G(latents)` sampled by the caller without grad.
 
     `generator(z, c, d)` returns images in [-1, 1] (a frozen `Generator`, or the wake phase's
@@ -115,6 +123,13 @@ def dreaming_loss(generator: Callable[..., Tensor], inverter: torch.nn.Module, l
         if spec.differentiable_codes or c is not None:
             rec_u = losses.gaussian_nll(images, generator(latents.z, c, d), config.sigma_x)
 
-    total = (rec_z + config.beta * kl_z + rec_u + config.beta * (kl_d + kl_c)
-             + config.lambda_mi * mi + config.lambda_z * z_recovery + refine)
+    total = (
+        rec_z
+        + config.beta * kl_z
+        + rec_u
+        + config.beta * (kl_d + kl_c)
+        + config.lambda_mi * mi
+        + config.lambda_z * z_recovery
+        + refine
+    )
     return DreamingLosses(total, rec_z, kl_z, rec_u, kl_d, kl_c, mi, z_recovery, refine)

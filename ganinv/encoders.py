@@ -66,8 +66,7 @@ class LatentEncoder(nn.Module):
 class CodeEncoder(nn.Module):
     """q_omega(d, c | x): image -> (logits_d or None, mu_c or None, logvar_c or None)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], n_classes: int, nc: int,
-                 width: int = 64, hidden: int = 512):
+    def __init__(self, image_shape: tuple[int, int, int], n_classes: int, nc: int, width: int = 64, hidden: int = 512):
         super().__init__()
         self.trunk = ConvTrunk(image_shape, width, hidden)
         self.logits = nn.Linear(hidden, n_classes) if n_classes else None

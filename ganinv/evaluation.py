@@ -30,8 +30,11 @@ def reconstruction_metrics(images: Tensor, reconstructions: Tensor) -> dict[str,
     error = ((images.float() - reconstructions.float()) / 2).square().flatten(1)  # (N, D) on the [0, 1] scale
     mse_per_image = error.mean(dim=1)  # (N,)
     psnr = -10 * torch.log10(mse_per_image.clamp_min(1e-10))
-    return {"mse_per_pixel": mse_per_image.mean().item(), "sse_per_image": error.sum(dim=1).mean().item(),
-            "psnr": psnr.mean().item()}
+    return {
+        "mse_per_pixel": mse_per_image.mean().item(),
+        "sse_per_image": error.sum(dim=1).mean().item(),
+        "psnr": psnr.mean().item(),
+    }
 
 
 def mean_image_baseline(images: Tensor) -> dict[str, float]:
@@ -60,8 +63,9 @@ def generator_directions(generator, n: int = 2048, seed: int = 0, batch_size: in
     return eigenvectors.flip(1), eigenvalues.flip(0).clamp_min(0).sqrt()
 
 
-def latent_recovery(true: Latents, posterior: Posterior,
-                    directions: Optional[tuple[Tensor, Tensor]] = None) -> dict[str, object]:
+def latent_recovery(
+    true: Latents, posterior: Posterior, directions: Optional[tuple[Tensor, Tensor]] = None
+) -> dict[str, object]:
     """Posterior means against the true standardised latents of generated samples; `directions`
     from `generator_directions` adds the recovery along the generator's own directions."""
     squared_error = (posterior.mu_z.float() - true.z.float()).square()  # (N, nz)
@@ -90,19 +94,25 @@ def latent_recovery(true: Latents, posterior: Posterior,
 
 @torch.no_grad()
 @torch.no_grad()
-def encode_and_reconstruct(inverter: Inverter, images: Tensor, batch_size: int = 256,
-                           iterations: Optional[int] = None) -> tuple[Posterior, Tensor]:
+def encode_and_reconstruct(
+    inverter: Inverter, images: Tensor, batch_size: int = 256, iterations: Optional[int] = None
+) -> tuple[Posterior, Tensor]:
     """The posterior and G(posterior mean) for many images, in batches, on the inverter's device
     (`iterations`: refinement passes, default as trained; 0 for the single pass)."""
     posteriors, reconstructions = [], []
     for start in range(0, images.shape[0], batch_size):
-        batch = images[start:start + batch_size].to(inverter.device)
+        batch = images[start : start + batch_size].to(inverter.device)
         posterior = inverter.encode(batch, iterations)
         posteriors.append(posterior)
         reconstructions.append(inverter.generator.decode(posterior.mean_latents()).cpu())
-    parts: dict[str, Any] = {name: (torch.cat([getattr(p, name) for p in posteriors]).cpu()
-                                    if getattr(posteriors[0], name) is not None else None)
-                             for name in ("mu_z", "logvar_z", "logits_d", "mu_c", "logvar_c")}
+    parts: dict[str, Any] = {
+        name: (
+            torch.cat([getattr(p, name) for p in posteriors]).cpu()
+            if getattr(posteriors[0], name) is not None
+            else None
+        )
+        for name in ("mu_z", "logvar_z", "logits_d", "mu_c", "logvar_c")
+    }
     merged = Posterior(**parts)
     return merged, torch.cat(reconstructions)
 
@@ -115,18 +125,25 @@ def held_out_samples(generator, n: int, seed: int) -> tuple[Latents, Tensor]:
 
 
 @torch.no_grad()
-def evaluate_generated(inverter: Inverter, latents: Latents, images: Tensor,
-                       directions: Optional[tuple[Tensor, Tensor]] = None) -> dict[str, object]:
+def evaluate_generated(
+    inverter: Inverter, latents: Latents, images: Tensor, directions: Optional[tuple[Tensor, Tensor]] = None
+) -> dict[str, object]:
     """Reconstruction and latent recovery on held-out generated samples, with the mean-image baseline."""
     posterior, reconstructions = encode_and_reconstruct(inverter, images)
-    return {"n": images.shape[0], **reconstruction_metrics(images, reconstructions),
-            "mean_image_baseline": mean_image_baseline(images),
-            **latent_recovery(latents, posterior, directions)}
+    return {
+        "n": images.shape[0],
+        **reconstruction_metrics(images, reconstructions),
+        "mean_image_baseline": mean_image_baseline(images),
+        **latent_recovery(latents, posterior, directions),
+    }
 
 
 @torch.no_grad()
 def evaluate_real(inverter: Inverter, images: Tensor) -> dict[str, object]:
     """Reconstruction of real images (already in the generator's shape), with the mean-image baseline."""
     _, reconstructions = encode_and_reconstruct(inverter, images)
-    return {"n": images.shape[0], **reconstruction_metrics(images, reconstructions),
-            "mean_image_baseline": mean_image_baseline(images)}
+    return {
+        "n": images.shape[0],
+        **reconstruction_metrics(images, reconstructions),
+        "mean_image_baseline": mean_image_baseline(images),
+    }

@@ -52,14 +52,15 @@ class FeatureSet:
         start = 0
         for block, width in self.layout.items():
             if block == name:
-                return self.features[:, start:start + width]
+                return self.features[:, start : start + width]
             start += width
         raise KeyError(name)
 
 
 @torch.no_grad()
-def inverter_features(inverter: Inverter | MVAE, images: ImageSet, *, batch_size: int = 256,
-                      progress: bool = True) -> FeatureSet:
+def inverter_features(
+    inverter: Inverter | MVAE, images: ImageSet, *, batch_size: int = 256, progress: bool = True
+) -> FeatureSet:
     """Encoder means of every image, batched on the inverter's device (docs/algorithms.md §4); for an MVAE,
     every component's mu_i.
 
@@ -70,13 +71,15 @@ def inverter_features(inverter: Inverter | MVAE, images: ImageSet, *, batch_size
     if len(images) == 0:
         raise DataError("no images to encode")
     if tuple(x.shape[1:]) != image_shape:
-        raise DataError(f"images of shape {tuple(x.shape[1:])} do not fit the inverter's "
-                        f"{image_shape}; convert them with ganinv.data.fit_to_shape")
+        raise DataError(
+            f"images of shape {tuple(x.shape[1:])} do not fit the inverter's "
+            f"{image_shape}; convert them with ganinv.data.fit_to_shape"
+        )
     device = inverter.device
     rows = []
     with tqdm(total=len(images), unit="img", desc="features", file=sys.stderr, disable=not progress) as bar:
         for start in range(0, len(images), batch_size):
-            batch = x[start:start + batch_size].to(device, non_blocking=True)
+            batch = x[start : start + batch_size].to(device, non_blocking=True)
             rows.append(inverter.encode(batch).features().float())  # (B, F), stays on the device
             bar.update(batch.shape[0])
     return FeatureSet(torch.cat(rows).cpu(), images.labels, list(images.names), layout, list(images.classes))
@@ -94,8 +97,13 @@ def pixel_features(images: ImageSet) -> FeatureSet:
 def save_features(features: FeatureSet, path: str | Path) -> Path:
     """Write safetensors, or `.npz` when `path` ends in `.npz`; atomically."""
     path = Path(path)
-    header = {"format": FORMAT, "layout": features.layout, "names": features.names,
-              "classes": features.classes, "meta": features.meta}  # the HEADER_KEYS
+    header = {
+        "format": FORMAT,
+        "layout": features.layout,
+        "names": features.names,
+        "classes": features.classes,
+        "meta": features.meta,
+    }  # the HEADER_KEYS
     with atomic_path(path) as tmp:
         if path.suffix == ".npz":
             arrays: dict[str, Any] = {"features": features.features.numpy(), "header": np.array(json.dumps(header))}
@@ -123,8 +131,9 @@ def load_features(path: str | Path) -> FeatureSet:
     if not path.exists():
         raise DataError(f"{path} does not exist; {write_hint}")
     if not path.is_file():
-        raise DataError(f"{path} is not a regular file (a folder, FIFO or device); give a features file, "
-                        f"or {write_hint}")
+        raise DataError(
+            f"{path} is not a regular file (a folder, FIFO or device); give a features file, or {write_hint}"
+        )
     try:
         if path.suffix == ".npz":
             with np.load(path, allow_pickle=False) as data:
@@ -136,8 +145,9 @@ def load_features(path: str | Path) -> FeatureSet:
                 header = {key: json.loads(value) for key, value in (fh.metadata() or {}).items() if key in HEADER_KEYS}
     except (OSError, ValueError, TypeError, zipfile.BadZipFile, SafetensorError) as exc:  # corrupt or foreign
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise DataError(f"cannot read features from {path} ({reason}); is it complete? "
-                        f"{write_hint[0].upper() + write_hint[1:]}") from None
+        raise DataError(
+            f"cannot read features from {path} ({reason}); is it complete? {write_hint[0].upper() + write_hint[1:]}"
+        ) from None
     if not isinstance(header, dict):
         header = {}
     if "features" not in tensors or tensors["features"].dim() != 2:
@@ -150,18 +160,29 @@ def load_features(path: str | Path) -> FeatureSet:
         raise DataError(f"{path} holds no rows; extract features of at least one image ({write_hint})")
     bad_rows = (~torch.isfinite(features)).any(dim=1).nonzero().flatten()
     if len(bad_rows):
-        raise DataError(f"{path}: {len(bad_rows)} row(s) hold NaN or infinite features (first: row "
-                        f"{bad_rows[0].item()}); extract them again from finite images, or drop those rows")
+        raise DataError(
+            f"{path}: {len(bad_rows)} row(s) hold NaN or infinite features (first: row "
+            f"{bad_rows[0].item()}); extract them again from finite images, or drop those rows"
+        )
     labels = _checked_labels(tensors.get("labels"), features.shape[0], path)
     layout = header.get("layout") or {"features": features.shape[1]}
-    if (not isinstance(layout, dict) or not all(isinstance(w, int) and w > 0 for w in layout.values())
-            or sum(layout.values()) != features.shape[1]):
-        raise DataError(f"{path}: its layout {layout} does not describe its {features.shape[1]} feature columns; "
-                        f"{write_hint}")
+    if (
+        not isinstance(layout, dict)
+        or not all(isinstance(w, int) and w > 0 for w in layout.values())
+        or sum(layout.values()) != features.shape[1]
+    ):
+        raise DataError(
+            f"{path}: its layout {layout} does not describe its {features.shape[1]} feature columns; {write_hint}"
+        )
     names = header.get("names", [])
-    return FeatureSet(features, labels, names if isinstance(names, list) else [], layout,
-                      header.get("classes", []) if isinstance(header.get("classes"), list) else [],
-                      header.get("meta", {}) if isinstance(header.get("meta"), dict) else {})
+    return FeatureSet(
+        features,
+        labels,
+        names if isinstance(names, list) else [],
+        layout,
+        header.get("classes", []) if isinstance(header.get("classes"), list) else [],
+        header.get("meta", {}) if isinstance(header.get("meta"), dict) else {},
+    )
 
 
 INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)
@@ -172,12 +193,16 @@ def _checked_labels(labels: Optional[torch.Tensor], rows: int, path: Path) -> Op
     if labels is None:
         return None
     if labels.dim() != 1 or labels.shape[0] != rows:
-        raise DataError(f"{path}: 'labels' has shape {tuple(labels.shape)} for {rows} feature rows; it needs one "
-                        "label per row: extract features and labels together with `ganinv features`")
+        raise DataError(
+            f"{path}: 'labels' has shape {tuple(labels.shape)} for {rows} feature rows; it needs one "
+            "label per row: extract features and labels together with `ganinv features`"
+        )
     if labels.is_floating_point():
         if not torch.isfinite(labels).all() or not torch.equal(labels, labels.round()):
-            raise DataError(f"{path}: 'labels' holds fractional or non-finite values; labels must be whole class "
-                            "numbers (0, 1, 2, ...)")
+            raise DataError(
+                f"{path}: 'labels' holds fractional or non-finite values; labels must be whole class "
+                "numbers (0, 1, 2, ...)"
+            )
     elif labels.dtype not in INTEGER_DTYPES:
         raise DataError(f"{path}: 'labels' holds {labels.dtype} values; labels must be whole class numbers")
     return labels.long()

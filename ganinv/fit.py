@@ -115,8 +115,10 @@ def load_recipe(path: str | Path) -> dict[str, Any]:
     except OSError as exc:
         raise ConfigError(f"cannot read recipe {path}: {exc.strerror or exc}; check the path") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"recipe {path} is not valid TOML ({exc}); write it as `key = value` lines, "
-                          "with [dreaming] and [augment] tables") from None
+        raise ConfigError(
+            f"recipe {path} is not valid TOML ({exc}); write it as `key = value` lines, "
+            "with [dreaming] and [augment] tables"
+        ) from None
 
 
 @dataclass
@@ -126,8 +128,14 @@ class FitResult:
     evaluation: dict[str, Any]  # the final evaluation (eval.json); empty on ranks other than 0
 
 
-def fit(config: FitConfig, out: str | Path, resume: bool = False, quiet: bool = False,
-        generator: Optional[Generator] = None, generator_origin: Optional[str] = None) -> FitResult:
+def fit(
+    config: FitConfig,
+    out: str | Path,
+    resume: bool = False,
+    quiet: bool = False,
+    generator: Optional[Generator] = None,
+    generator_origin: Optional[str] = None,
+) -> FitResult:
     """Train the encoders of `config.generator` (or of `generator`, when given) into the run folder `out`.
 
     `generator_origin` names the file `config.generator` was read from (a recipe, a resumed run's
@@ -139,34 +147,59 @@ def fit(config: FitConfig, out: str | Path, resume: bool = False, quiet: bool = 
     resolve_device(config.device)  # a device this machine lacks (a recipe's "tpu") is refused before any work
     distributed, device = setup_distributed(config.device)
     try:
-        return _fit(config, Run(out, config.keep_checkpoints), resume, quiet, generator, generator_origin,
-                    distributed, device)
+        return _fit(
+            config, Run(out, config.keep_checkpoints), resume, quiet, generator, generator_origin, distributed, device
+        )
     finally:
         teardown_distributed()
 
 
-def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Optional[Generator],
-         generator_origin: Optional[str], distributed: Distributed, device: torch.device) -> FitResult:
+def _fit(
+    config: FitConfig,
+    run: Run,
+    resume: bool,
+    quiet: bool,
+    generator: Optional[Generator],
+    generator_origin: Optional[str],
+    distributed: Distributed,
+    device: torch.device,
+) -> FitResult:
     main = distributed.is_main
     if resume:
         saved_options(run, "fit")  # refuses a folder that holds another kind of run
     else:
         run.check_new()
     if generator is None:
-        generator = load_generator(config.generator, arch=config.arch, options=config.options, device=device,
-                                   trust_remote_code=config.trust_remote_code, origin=generator_origin)
+        generator = load_generator(
+            config.generator,
+            arch=config.arch,
+            options=config.options,
+            device=device,
+            trust_remote_code=config.trust_remote_code,
+            origin=generator_origin,
+        )
     generator = generator.to(device)
     if main and not resume:
         saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
-        run.create({"fit": saved, "world_size": distributed.world_size,
-                    "generator": {"source": generator.source, "meta": generator.meta,
-                                  "spec": generator.spec.to_dict()}})
+        run.create(
+            {
+                "fit": saved,
+                "world_size": distributed.world_size,
+                "generator": {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()},
+            }
+        )
     distributed.barrier()
 
     seed_everything(config.seed)  # same initial weights on every rank (DDP also broadcasts rank 0's)
-    inverter = Inverter.for_generator(generator, width=config.width, hidden=config.hidden, arch=config.arch,
-                                      options=config.options, iterations=config.iterations,
-                                      sigma_x=config.dreaming.sigma_x).to(device)
+    inverter = Inverter.for_generator(
+        generator,
+        width=config.width,
+        hidden=config.hidden,
+        arch=config.arch,
+        options=config.options,
+        iterations=config.iterations,
+        sigma_x=config.dreaming.sigma_x,
+    ).to(device)
     optimizer = torch.optim.Adam(inverter.parameters(), lr=config.lr)
     seed_everything(config.seed + distributed.rank)  # reparameterisation and Gumbel noise differ per rank
     sampler = torch.Generator(device=device).manual_seed(config.seed + distributed.rank + 1)  # dreamed latents
@@ -177,8 +210,10 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
         inverter.load_state_dict(state["inverter"])
         optimizer.load_state_dict(state["optimizer"])
         if len(state["rng"]) != distributed.world_size:
-            raise RunError(f"the run was checkpointed by {len(state['rng'])} process(es); "
-                           f"resume it with the same number, not {distributed.world_size}")
+            raise RunError(
+                f"the run was checkpointed by {len(state['rng'])} process(es); "
+                f"resume it with the same number, not {distributed.world_size}"
+            )
         set_rng_state(state["rng"][distributed.rank], sampler)
         start_step = int(state["step"])
         if main:
@@ -187,18 +222,28 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
     model: torch.nn.Module = DistributedDataParallel(inverter) if distributed.enabled else inverter
     if config.compile:  # compiling a Module gives an OptimizedModule (torch types it as a plain callable)
         model = cast(torch.nn.Module, torch.compile(model))
-    autocast = (torch.autocast("cuda", dtype=torch.bfloat16) if config.amp and device.type == "cuda"
-                else contextlib.nullcontext())
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16)
+        if config.amp and device.type == "cuda"
+        else contextlib.nullcontext()
+    )
     evaluator = Evaluator(config, generator) if main else None
 
     def save_checkpoint(step: int) -> None:
         rng = distributed.gather(rng_state(sampler))  # every rank's streams, for an exact resume
         if main:
-            run.save_checkpoint(step, {"step": step, "inverter": inverter.state_dict(),
-                                       "optimizer": optimizer.state_dict(), "rng": rng})
+            run.save_checkpoint(
+                step, {"step": step, "inverter": inverter.state_dict(), "optimizer": optimizer.state_dict(), "rng": rng}
+            )
 
-    progress = tqdm(total=config.steps, initial=start_step, disable=quiet or not main, file=sys.stderr,
-                    dynamic_ncols=True, desc="fit")
+    progress = tqdm(
+        total=config.steps,
+        initial=start_step,
+        disable=quiet or not main,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        desc="fit",
+    )
     names = [f.name for f in dataclasses.fields(DreamingLosses)]
     running = torch.zeros(len(names), device=device)  # sums of the loss terms since the last log
     clock = time.perf_counter()
@@ -214,8 +259,12 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
             check_losses(means, step, run, _divergence_advice(config))
             rate = count * config.batch_size * distributed.world_size / (time.perf_counter() - clock)
             clock = time.perf_counter()
-            record = {"step": step, **means, "train_mse": _mse_from_nll(means["rec_z"], generator, config),
-                      "samples_per_s": rate}
+            record = {
+                "step": step,
+                **means,
+                "train_mse": _mse_from_nll(means["rec_z"], generator, config),
+                "samples_per_s": rate,
+            }
             if main:
                 run.log_metrics(record)
                 _report(progress, quiet, record, last_eval)
@@ -241,9 +290,16 @@ def _fit(config: FitConfig, run: Run, resume: bool, quiet: bool, generator: Opti
     return FitResult(run.folder, inverter, evaluation)
 
 
-def dreaming_step(generator: Generator, inverter: Inverter, model: torch.nn.Module, optimizer: torch.optim.Optimizer,
-                  sampler: torch.Generator, config: FitConfig, step: int,
-                  autocast: contextlib.AbstractContextManager) -> DreamingLosses:
+def dreaming_step(
+    generator: Generator,
+    inverter: Inverter,
+    model: torch.nn.Module,
+    optimizer: torch.optim.Optimizer,
+    sampler: torch.Generator,
+    config: FitConfig,
+    step: int,
+    autocast: contextlib.AbstractContextManager,
+) -> DreamingLosses:
     """One step: dream a batch from the priors, perturb part of it, `dreaming_loss`, one Adam step.
 
     `model` is the inverter, or its DDP / compiled form; `step` counts from 1 (learning rate and
@@ -258,8 +314,9 @@ def dreaming_step(generator: Generator, inverter: Inverter, model: torch.nn.Modu
         images = generator.decode(latents)  # (B, C, H, W) in [-1, 1]: x' of docs/algorithms.md §2, step 1
         images = perturb(images, config.augment, generator=sampler)
     with autocast:
-        losses = dreaming_loss(generator, model, latents, images,
-                               temperature_at(step - 1, config.steps, config.dreaming), config.dreaming)
+        losses = dreaming_loss(
+            generator, model, latents, images, temperature_at(step - 1, config.steps, config.dreaming), config.dreaming
+        )
     optimizer.zero_grad(set_to_none=True)
     losses.total.backward()
     optimizer.step()
@@ -281,7 +338,7 @@ def _divergence_advice(config: FitConfig) -> str:
 def _mse_from_nll(rec_nll: float, generator: Generator, config: FitConfig) -> float:
     """The per-pixel squared error on the [0, 1] scale behind a Gaussian NLL (ganinv.losses.gaussian_nll)."""
     dim, sigma = generator.spec.image_dim, config.dreaming.sigma_x
-    squared_error = (rec_nll - 0.5 * dim * math.log(2 * math.pi * sigma ** 2)) * 2 * sigma ** 2
+    squared_error = (rec_nll - 0.5 * dim * math.log(2 * math.pi * sigma**2)) * 2 * sigma**2
     return squared_error / dim / 4
 
 
@@ -289,15 +346,16 @@ class Evaluator:
     """The fixed held-out generated set (and real images, when asked) and how the encoders do on them."""
 
     def __init__(self, config: FitConfig, generator: Generator):
-        self.latents, self.images = held_out_samples(generator, config.eval_samples,
-                                                     seed=config.seed + EVAL_SEED_OFFSET)
+        self.latents, self.images = held_out_samples(
+            generator, config.eval_samples, seed=config.seed + EVAL_SEED_OFFSET
+        )
         self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
         self.real = None
         if config.eval_real:
             real = load_images(config.eval_real, root=config.eval_root, split="test", limit=config.eval_limit)
             self.real, warning = fit_to_shape(real.images, generator.spec.image_shape)
             if warning:
-                warnings.warn(warning)
+                warnings.warn(warning, stacklevel=2)
 
     def evaluate(self, inverter: Inverter, run: Run, step: int) -> dict[str, Any]:
         inverter.eval()
@@ -314,8 +372,11 @@ class Evaluator:
 
 
 def _report(progress: tqdm, quiet: bool, record: dict[str, Any], last_eval: dict[str, Any]) -> None:
-    fields = {"loss": f"{record['total']:.4g}", "mse": f"{record['train_mse']:.4f}",
-              "samples/s": f"{record['samples_per_s']:.0f}"}
+    fields = {
+        "loss": f"{record['total']:.4g}",
+        "mse": f"{record['train_mse']:.4f}",
+        "samples/s": f"{record['samples_per_s']:.0f}",
+    }
     if last_eval:
         fields["eval_mse"] = f"{last_eval['generated']['mse_per_pixel']:.4f}"
         fields["z_mse"] = f"{last_eval['generated']['z_mse']:.3f}"

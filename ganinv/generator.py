@@ -22,8 +22,14 @@ from ganinv.spec import GeneratorSpec, Latents
 
 
 class Generator(nn.Module):
-    def __init__(self, net: nn.Module, spec: GeneratorSpec, source: str = "", meta: Optional[dict] = None,
-                 trainable: bool = False):
+    def __init__(
+        self,
+        net: nn.Module,
+        spec: GeneratorSpec,
+        source: str = "",
+        meta: Optional[dict] = None,
+        trainable: bool = False,
+    ):
         super().__init__()
         self.net = net
         self.spec = spec
@@ -71,8 +77,9 @@ class Generator(nn.Module):
         return torch.float32
 
     # ---- latents -------------------------------------------------------------------
-    def sample_latents(self, n: int, generator: Optional[torch.Generator] = None,
-                       device: Optional[torch.device] = None) -> Latents:
+    def sample_latents(
+        self, n: int, generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None
+    ) -> Latents:
         """Draw `n` latents from the standardised priors: z, c ~ N(0, I), d ~ Cat(1/K) one-hot."""
         device = device if device is not None else self.device
         dtype = self.dtype if self.dtype.is_floating_point else torch.float32
@@ -100,8 +107,9 @@ class Generator(nn.Module):
         return z
 
     # ---- images --------------------------------------------------------------------
-    def forward(self, z: torch.Tensor, c: Optional[torch.Tensor] = None,
-                d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def forward(
+        self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
         lo, hi = self.spec.native_output_range
         if (lo, hi) != (-1.0, 1.0):
@@ -112,11 +120,12 @@ class Generator(nn.Module):
         """Images in [-1, 1] for standardised latents, (N, C, H, W)."""
         return self(latents.z, latents.c, latents.d)
 
-    def sample(self, n: int, generator: Optional[torch.Generator] = None,
-               batch_size: int = 256) -> tuple[Latents, torch.Tensor]:
+    def sample(
+        self, n: int, generator: Optional[torch.Generator] = None, batch_size: int = 256
+    ) -> tuple[Latents, torch.Tensor]:
         latents = self.sample_latents(n, generator=generator)
         with torch.no_grad():
-            images = torch.cat([self.decode(latents[i:i + batch_size]) for i in range(0, n, batch_size)])
+            images = torch.cat([self.decode(latents[i : i + batch_size]) for i in range(0, n, batch_size)])
         return latents, images
 
     # ---- the load-time probe ---------------------------------------------------------
@@ -131,48 +140,64 @@ class Generator(nn.Module):
             raise SpecMismatchError(
                 f"the generator failed on a probe batch of latents z{tuple(latents.z.shape[1:])}"
                 f" (native shape {spec.native_latent_shape or (spec.nz,)}): {_first_line(exc)}; "
-                "check --nz and --latent-shape (e.g. --latent-shape nz,1,1)") from exc
+                "check --nz and --latent-shape (e.g. --latent-shape nz,1,1)"
+            ) from exc
         if not isinstance(x, torch.Tensor) or x.dim() != 4:
-            raise SpecMismatchError(f"the generator returned {type(x).__name__} of shape "
-                                    f"{tuple(getattr(x, 'shape', ()))}, expected images (N, C, H, W)")
+            raise SpecMismatchError(
+                f"the generator returned {type(x).__name__} of shape "
+                f"{tuple(getattr(x, 'shape', ()))}, expected images (N, C, H, W)"
+            )
         self._check_batch(x.shape[0], n)
         if self.meta.get("architecture") == "opaque":  # a program may be fixed to the probe's batch size by chance
             try:
                 fewer = self.decode(latents[:3])
             except Exception as exc:
-                raise SpecMismatchError(f"the generator works on a batch of {n} latents but fails on 3 "
-                                        f"({_first_line(exc)}): it takes a fixed batch size; pass --option "
-                                        f"batch_size={n} if it is {n}") from exc
+                raise SpecMismatchError(
+                    f"the generator works on a batch of {n} latents but fails on 3 "
+                    f"({_first_line(exc)}): it takes a fixed batch size; pass --option "
+                    f"batch_size={n} if it is {n}"
+                ) from exc
             self._check_batch(fewer.shape[0] if isinstance(fewer, torch.Tensor) and fewer.dim() else -1, 3)
         if tuple(x.shape[1:]) != spec.image_shape:
             c, h, w = x.shape[1:]
-            raise SpecMismatchError(f"the generator makes images of shape {tuple(x.shape[1:])} but the spec "
-                                    f"declares {spec.image_shape}; pass --image-shape {c},{h},{w}")
+            raise SpecMismatchError(
+                f"the generator makes images of shape {tuple(x.shape[1:])} but the spec "
+                f"declares {spec.image_shape}; pass --image-shape {c},{h},{w}"
+            )
         if not torch.isfinite(x).all():
-            raise SpecMismatchError("the generator produced NaN or infinite values on a probe batch; "
-                                    "the weights may be corrupt or the latent size wrong")
+            raise SpecMismatchError(
+                "the generator produced NaN or infinite values on a probe batch; "
+                "the weights may be corrupt or the latent size wrong"
+            )
         lo_seen, hi_seen = float(x.min()), float(x.max())
         if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:
             native = self._native_range_seen(lo_seen, hi_seen)
             raise SpecMismatchError(
                 f"generated values span [{native[0]:.3g}, {native[1]:.3g}] natively, outside the declared output "
-                f"range {spec.native_output_range}; pass --output-range {_guess_range(*native)}")
+                f"range {spec.native_output_range}; pass --output-range {_guess_range(*native)}"
+            )
         if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and hi_seen > 0.5 and n >= 4:
             # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative.
             raise SpecMismatchError(
                 f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "
-                "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid")
+                "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid"
+            )
         return x
 
     def _check_batch(self, returned: int, given: int) -> None:
         """One image per latent: a generator that ignores the batch size cannot be inverted or sampled."""
         if returned == given:
             return
-        fixed = (f"if it is a program made for batches of exactly {returned}, pass --option batch_size={returned}, "
-                 "else " if self.meta.get("architecture") == "opaque" and returned > 0 else "")
-        raise SpecMismatchError(f"the generator returned {returned} image(s) for a batch of {given} latents: it "
-                                f"ignores the batch size, so images cannot be matched to their latents; {fixed}"
-                                "re-export it so that it makes one image per latent (e.g. a dynamic batch dimension)")
+        fixed = (
+            f"if it is a program made for batches of exactly {returned}, pass --option batch_size={returned}, else "
+            if self.meta.get("architecture") == "opaque" and returned > 0
+            else ""
+        )
+        raise SpecMismatchError(
+            f"the generator returned {returned} image(s) for a batch of {given} latents: it "
+            f"ignores the batch size, so images cannot be matched to their latents; {fixed}"
+            "re-export it so that it makes one image per latent (e.g. a dynamic batch dimension)"
+        )
 
     def _native_range_seen(self, lo: float, hi: float) -> tuple[float, float]:
         a, b = self.spec.native_output_range
@@ -190,6 +215,7 @@ def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> tor
     bounds and gradients stay finite and accurate even for |z| of 8 or more. Computed in
     float64 where the device has it.
     """
+
     def phi(x: float) -> float:  # the normal CDF, accurate in both tails
         return 0.5 * math.erfc(-x / math.sqrt(2.0))
 

@@ -69,8 +69,10 @@ class GeneratorReference(_Model):
     def attach(self, generator: Generator):
         if generator.spec != self.spec:
             expected = self.spec.to_dict() if self.spec is not None else "no generator"
-            raise SourceError(f"the generator {generator.source!r} has spec {generator.spec.to_dict()}, but this "
-                              f"{type(self).__name__} was trained for {expected}; give the generator it was trained for")
+            raise SourceError(
+                f"the generator {generator.source!r} has spec {generator.spec.to_dict()}, but this "
+                f"{type(self).__name__} was trained for {expected}; give the generator it was trained for"
+            )
         self.__dict__["_generator"] = generator
         return self
 
@@ -84,8 +86,11 @@ class GeneratorReference(_Model):
         if self._generator is None:
             from ganinv.sources import load_generator
 
-            where = (f"the {self.artifact_noun} artifact {self._artifact_dir}" if self._artifact_dir else
-                     f"this {self.artifact_noun}'s generator_ref")
+            where = (
+                f"the {self.artifact_noun} artifact {self._artifact_dir}"
+                if self._artifact_dir
+                else f"this {self.artifact_noun}'s generator_ref"
+            )
             bundled = self._bundled_generator()
             source: Optional[str]
             if bundled is not None:
@@ -95,13 +100,23 @@ class GeneratorReference(_Model):
                 meta = ref.get("meta") or {}
                 if "model_class" in meta and "model_class" not in (ref.get("options") or {}):
                     # loaded through the user's own class: reload it the same way (still code: ganinv.trust)
-                    ref["options"] = {**(ref.get("options") or {}), "model_class": meta["model_class"],
-                                      "model_kwargs": meta.get("model_kwargs") or {}}
+                    ref["options"] = {
+                        **(ref.get("options") or {}),
+                        "model_class": meta["model_class"],
+                        "model_kwargs": meta.get("model_kwargs") or {},
+                    }
             if not source:
-                raise SourceError(f"this {type(self).__name__} has no generator reference; "
-                                  "attach one with .attach(generator)")
-            generator = load_generator(source, arch=ref.get("arch"), options=ref.get("options"), device=self.device,
-                                       trust_remote_code=self._trust_remote_code, origin=where)
+                raise SourceError(
+                    f"this {type(self).__name__} has no generator reference; attach one with .attach(generator)"
+                )
+            generator = load_generator(
+                source,
+                arch=ref.get("arch"),
+                options=ref.get("options"),
+                device=self.device,
+                trust_remote_code=self._trust_remote_code,
+                origin=where,
+            )
             self.attach(generator)
             return generator
         return self._generator
@@ -117,8 +132,15 @@ class GeneratorReference(_Model):
         return out
 
     # ---- saving (PyTorchModelHubMixin hooks) ---------------------------------------------------
-    def save_pretrained(self, save_directory: Union[str, Path], *, include_generator: Optional[bool] = None,
-                        repo_id: Optional[str] = None, push_to_hub: bool = False, **kwargs: Any) -> Optional[str]:
+    def save_pretrained(
+        self,
+        save_directory: Union[str, Path],
+        *,
+        include_generator: Optional[bool] = None,
+        repo_id: Optional[str] = None,
+        push_to_hub: bool = False,
+        **kwargs: Any,
+    ) -> Optional[str]:
         """Write config.json + model.safetensors (+ generator/), replacing `save_directory` atomically.
 
         `include_generator`: None bundles the generator when it has a registered architecture; True requires
@@ -153,15 +175,28 @@ class GeneratorReference(_Model):
 
             save_generator(generator, save_directory / GENERATOR_DIR)
         elif include:
-            raise SourceError(f"cannot bundle the generator in the {type(self).__name__} artifact: only generators "
-                              "of a registered architecture can be saved (programs and callables are referenced)")
+            raise SourceError(
+                f"cannot bundle the generator in the {type(self).__name__} artifact: only generators "
+                "of a registered architecture can be saved (programs and callables are referenced)"
+            )
 
     # ---- loading (PyTorchModelHubMixin hooks) --------------------------------------------------
     @classmethod
-    def _from_pretrained(cls, *, model_id: str, revision: Optional[str], cache_dir: Optional[Union[str, Path]],
-                         force_download: bool, local_files_only: bool, token: Optional[Union[str, bool]],
-                         map_location: str = "cpu", strict: bool = True, trust_remote_code: bool = False,
-                         label: Optional[str] = None, **model_kwargs: Any):
+    def _from_pretrained(
+        cls,
+        *,
+        model_id: str,
+        revision: Optional[str],
+        cache_dir: Optional[Union[str, Path]],
+        force_download: bool,
+        local_files_only: bool,
+        token: Optional[Union[str, bool]],
+        map_location: str = "cpu",
+        strict: bool = True,
+        trust_remote_code: bool = False,
+        label: Optional[str] = None,
+        **model_kwargs: Any,
+    ):
         """`label`: how messages name the artifact (the `hub:` id the user typed, not a cache folder)."""
         from safetensors import SafetensorError
         from safetensors.torch import load_model
@@ -181,16 +216,24 @@ class GeneratorReference(_Model):
         try:
             load_model(model, str(weights), strict=strict, device=str(map_location))
         except (SafetensorError, RuntimeError, OSError) as exc:
-            raise SourceError(f"cannot load an {cls.artifact_noun} from {label}: its weights do not fit its "
-                              f"config.json ({_first_line(exc)}); the artifact is damaged, save or download it "
-                              "again") from None
+            raise SourceError(
+                f"cannot load an {cls.artifact_noun} from {label}: its weights do not fit its "
+                f"config.json ({_first_line(exc)}); the artifact is damaged, save or download it "
+                "again"
+            ) from None
         model.__dict__["_artifact_dir"] = folder
         model.__dict__["_trust_remote_code"] = trust_remote_code
         return model.eval()
 
     @classmethod
-    def load(cls, source: str, device: Optional[Union[str, torch.device]] = None, *,
-             generator: Optional[Union[str, Generator]] = None, trust_remote_code: bool = False):
+    def load(
+        cls,
+        source: str,
+        device: Optional[Union[str, torch.device]] = None,
+        *,
+        generator: Optional[Union[str, Generator]] = None,
+        trust_remote_code: bool = False,
+    ):
         """From an artifact folder, a run folder (its `run_subfolder`), or a Hub id (`hub:owner/name[@rev]`).
 
         `generator` replaces the generator the artifact names (a source string the user typed, or a
@@ -207,11 +250,14 @@ class GeneratorReference(_Model):
             repo, _, revision = source.removeprefix("hub:").partition("@")
             path = hub.snapshot(repo, revision or None, ARTIFACT_FILES)  # errors name the hub id
         else:
-            raise SourceError(f"{source} does not exist; give a run folder, an artifact folder or a Hub repo id "
-                              "(hub:owner/name)")
+            raise SourceError(
+                f"{source} does not exist; give a run folder, an artifact folder or a Hub repo id (hub:owner/name)"
+            )
         if not (path / CONFIG_NAME).is_file():
-            raise SourceError(f"{source} holds no {name} (no config.json); give a finished run folder, an "
-                              "artifact folder or a Hub repo of one")
+            raise SourceError(
+                f"{source} holds no {name} (no config.json); give a finished run folder, an "
+                "artifact folder or a Hub repo of one"
+            )
         _check_config(path / CONFIG_NAME, source, name, cls.run_subfolder)
         try:
             model = cls.from_pretrained(str(path), strict=True, trust_remote_code=trust_remote_code, label=source)
@@ -225,8 +271,9 @@ class GeneratorReference(_Model):
 
                 # the user named it: when it is the recorded source, with the options it was fitted with
                 ref = model.generator_ref if generator == model.generator_ref.get("source") else {}
-                generator = load_generator(generator, arch=ref.get("arch"), options=ref.get("options"),
-                                           trust_remote_code=trust_remote_code)
+                generator = load_generator(
+                    generator, arch=ref.get("arch"), options=ref.get("options"), trust_remote_code=trust_remote_code
+                )
             model.attach(generator)
         if device is not None:
             model.to(device)
@@ -241,33 +288,41 @@ def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, nou
         with safe_open(str(weights), framework="pt") as handle:
             stored = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
     except (SafetensorError, OSError) as exc:
-        raise SourceError(f"cannot load an {noun} from {model_id}: {weights.name} is not a readable safetensors "
-                          f"file ({_first_line(exc)}); the artifact is damaged, save or download it again") from None
-    expected = {key: tuple(t.shape) for key, t in model.state_dict().items()}
-    problems = [f"missing {k}" for k in expected if k not in stored]
-    problems += [f"unexpected {k}" for k in stored if k not in expected]
-    problems += [f"{k} is {stored[k]}, config implies {v}" for k, v in expected.items() if k in stored and stored[k] != v]
-    if problems:
-        more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-        raise SourceError(f"cannot load an {noun} from {model_id}: its weights do not fit its config.json: "
-                          f"{'; '.join(problems[:3])}{more}; the artifact is damaged or mixed up, save or download "
-                          "it again")
+        raise SourceError(
+            f"cannot load an {noun} from {model_id}: {weights.name} is not a readable safetensors "
+            f"file ({_first_line(exc)}); the artifact is damaged, save or download it again"
+        ) from None
+    from ganinv.architectures import describe_mismatch, shapes
+
+    mismatch = describe_mismatch(shapes(model.state_dict()), stored)
+    if mismatch:
+        raise SourceError(
+            f"cannot load an {noun} from {model_id}: its weights do not fit its config.json (shapes: "
+            f"stored vs config): {mismatch}; the artifact is damaged or mixed up, save or download it "
+            "again"
+        )
 
 
 def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
     try:
         config = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SourceError(f"the config.json of {source} is not valid JSON ({exc}); the {name} artifact is "
-                          "damaged: save or download it again") from None
+        raise SourceError(
+            f"the config.json of {source} is not valid JSON ({exc}); the {name} artifact is "
+            "damaged: save or download it again"
+        ) from None
     if not isinstance(config, dict) or "spec" not in config and "image_shape" not in config:
-        raise SourceError(f"{source} holds no {name} artifact (a run folder whose fit has not finished "
-                          f"writes {subfolder}/ at its end); give a finished run folder or an artifact folder")
+        raise SourceError(
+            f"{source} holds no {name} artifact (a run folder whose fit has not finished "
+            f"writes {subfolder}/ at its end); give a finished run folder or an artifact folder"
+        )
 
 
 def _load_error(source: str, name: str, exc: Exception) -> str:
-    return (f"cannot load an {name} from {source}: {_first_line(exc)}; give a run folder, an artifact folder or "
-            "a Hub repo id")
+    return (
+        f"cannot load an {name} from {source}: {_first_line(exc)}; give a run folder, an artifact folder or "
+        "a Hub repo id"
+    )
 
 
 def _first_line(exc: BaseException) -> str:

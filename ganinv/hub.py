@@ -43,13 +43,38 @@ CONFIG_NAME = "config.json"
 SPEC_NAME = "spec.json"
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar")
 INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
-STANDARD_NAMES = ("model.safetensors", "pytorch_model.bin", "model.pt", "model.pth", "model.ckpt",
-                  "model.safetensors.index.json", "pytorch_model.bin.index.json")
+STANDARD_NAMES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.pt",
+    "model.pth",
+    "model.ckpt",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 SHARD = re.compile(r"-\d{5}-of-\d{5}\.(safetensors|bin)$")
 COMMIT = re.compile(r"[0-9a-f]{40}")
 # Words in a file name (split at _ - . / and case changes) that mark what it holds.
-NOT_GENERATOR = {"optimizer", "optim", "optimizers", "scheduler", "scaler", "rng", "args", "d", "netd", "disc",
-                 "discriminator", "critic", "dis", "encoder", "vae", "lpips", "vgg", "inception"}
+NOT_GENERATOR = {
+    "optimizer",
+    "optim",
+    "optimizers",
+    "scheduler",
+    "scaler",
+    "rng",
+    "args",
+    "d",
+    "netd",
+    "disc",
+    "discriminator",
+    "critic",
+    "dis",
+    "encoder",
+    "vae",
+    "lpips",
+    "vgg",
+    "inception",
+}
 EMA_WORDS = {"ema", "avg", "avgg", "ge", "average", "averaged", "running"}
 GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
 
@@ -71,17 +96,21 @@ class HubId:
 
 
 def parse(source: str) -> HubId:
-    body = source[len(PREFIX):] if source.startswith(PREFIX) else source
+    body = source[len(PREFIX) :] if source.startswith(PREFIX) else source
     body, _, key = body.partition("#")
     match = re.fullmatch(r"(?P<repo>[^@:]+)(?:@(?P<rev>[^:]*))?(?::(?P<file>.*))?", body)
     if match is None or not match["repo"].strip("/") or match["rev"] == "" or match["file"] == "":
-        raise SourceError(f"{source!r} is not a hub id; write hub:owner/name, optionally @revision (branch, tag or "
-                          "commit), :FILE and #ENTRY, e.g. hub:owner/name@v1:model.pt#GAN.GE")
+        raise SourceError(
+            f"{source!r} is not a hub id; write hub:owner/name, optionally @revision (branch, tag or "
+            "commit), :FILE and #ENTRY, e.g. hub:owner/name@v1:model.pt#GAN.GE"
+        )
     check_repo_id(match["repo"], source)
     revision = match["rev"]
     if revision is not None and (".." in revision or revision.startswith("/") or re.search(r"[\s\\~^?*\[]", revision)):
-        raise SourceError(f"{source!r}: {revision!r} is not a valid revision (a git branch, tag or commit hash has "
-                          "no '..', leading '/', spaces or \\ ~ ^ ? * [); use e.g. @main, @v1 or a commit hash")
+        raise SourceError(
+            f"{source!r}: {revision!r} is not a valid revision (a git branch, tag or commit hash has "
+            "no '..', leading '/', spaces or \\ ~ ^ ? * [); use e.g. @main, @v1 or a commit hash"
+        )
     return HubId(match["repo"], match["rev"], match["file"], key or None, source)
 
 
@@ -95,8 +124,9 @@ def check_repo_id(repo: str, source: str) -> None:
         validate_repo_id(repo)
     except HFValidationError as exc:
         reason = _first_line(exc).split(": '")[0].replace("Use `repo_type` argument if needed.", "").strip()
-        raise SourceError(f"{source!r}: {repo!r} is not a valid repo id ({reason}); use owner/name, e.g. "
-                          "hub:owner/name@v1") from None
+        raise SourceError(
+            f"{source!r}: {repo!r} is not a valid repo id ({reason}); use owner/name, e.g. hub:owner/name@v1"
+        ) from None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -173,27 +203,36 @@ def list_repo(hub_id: HubId) -> Listing:
     if key in _LISTINGS:
         return _LISTINGS[key]
     from huggingface_hub import HfApi
-    from huggingface_hub.errors import (GatedRepoError, HFValidationError, HfHubHTTPError, RepositoryNotFoundError,
-                                        RevisionNotFoundError)
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        HFValidationError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
 
     try:
         info = HfApi(endpoint=endpoint()).model_info(hub_id.repo, revision=hub_id.revision, timeout=_timeout())
     except HFValidationError as exc:
-        raise SourceError(f"{hub_id.text!r}: {hub_id.repo!r} is not a valid repo id ({_first_line(exc)}); "
-                          "use hub:owner/name") from None
+        raise SourceError(
+            f"{hub_id.text!r}: {hub_id.repo!r} is not a valid repo id ({_first_line(exc)}); use hub:owner/name"
+        ) from None
     except GatedRepoError:
-        raise SourceError(f"{hub_id.repo_text} is gated: accept its terms on the Hub and log in with "
-                          "`hf auth login`") from None
+        raise SourceError(
+            f"{hub_id.repo_text} is gated: accept its terms on the Hub and log in with `hf auth login`"
+        ) from None
     except RepositoryNotFoundError:
-        raise SourceError(f"no Hugging Face repo {hub_id.repo!r} (from {hub_id.text}), or it is private: log in "
-                          "with `hf auth login`") from None
+        raise SourceError(
+            f"no Hugging Face repo {hub_id.repo!r} (from {hub_id.text}), or it is private: log in with `hf auth login`"
+        ) from None
     except RevisionNotFoundError:
         raise SourceError(f"{hub_id.repo_text}: no such revision; give a branch, tag or commit hash after @") from None
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         if status is not None and status < 500 and status != 429:
-            raise SourceError(f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: "
-                              f"{_first_line(exc)})") from None
+            raise SourceError(
+                f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {_first_line(exc)})"
+            ) from None
         return _unreachable(hub_id, f"HTTP {status}")
     except Exception as exc:  # connection refused, DNS, timeouts, proxies: the cache decides
         if not _is_network_error(exc):
@@ -209,8 +248,10 @@ def list_repo(hub_id: HubId) -> Listing:
 
 def _unreachable(hub_id: HubId, why: str) -> Listing:
     listing = cached_listing(hub_id, f"the Hub could not be reached ({why})")
-    warnings.warn(f"the Hub could not be reached ({why}); using the cached snapshot {listing.commit[:12]} of "
-                  f"{hub_id.repo_text}", stacklevel=3)
+    warnings.warn(
+        f"the Hub could not be reached ({why}); using the cached snapshot {listing.commit[:12]} of {hub_id.repo_text}",
+        stacklevel=3,
+    )
     return listing
 
 
@@ -218,7 +259,8 @@ def _is_network_error(exc: Exception) -> bool:
     """Connection refused, DNS, timeouts, proxies: errors of the transport (httpx, httpcore), not of the Hub."""
     transport = ("httpx", "httpcore", "requests", "urllib3")
     return isinstance(exc, (ConnectionError, TimeoutError, OSError)) or any(
-        cls.__module__.split(".")[0].startswith(transport) for cls in type(exc).__mro__)
+        cls.__module__.split(".")[0].startswith(transport) for cls in type(exc).__mro__
+    )
 
 
 def _timeout() -> float:
@@ -241,8 +283,10 @@ def cached_listing(hub_id: HubId, reason: str) -> Listing:
         matches = [p.name for p in snapshots.iterdir() if p.name.startswith(revision)]
         commit = matches[0] if len(matches) == 1 else None
     if commit is None or not (snapshots / commit).is_dir():
-        raise SourceError(f"{hub_id.repo_text} is not in the local Hugging Face cache and {reason}; download it "
-                          "once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else ""))
+        raise SourceError(
+            f"{hub_id.repo_text} is not in the local Hugging Face cache and {reason}; download it "
+            "once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else "")
+        )
     folder = snapshots / commit
     files = tuple(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()))
     return Listing(commit, files, folder, from_cache=True)
@@ -260,11 +304,19 @@ def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
 
     for name in names:
         try:
-            hf_hub_download(hub_id.repo, name, revision=listing.commit, cache_dir=str(cache_dir()),
-                            endpoint=endpoint(), etag_timeout=_timeout())
+            hf_hub_download(
+                hub_id.repo,
+                name,
+                revision=listing.commit,
+                cache_dir=str(cache_dir()),
+                endpoint=endpoint(),
+                etag_timeout=_timeout(),
+            )
         except Exception as exc:
-            raise SourceError(f"cannot download {name} of {hub_id.repo_text}: {_first_line(exc)}; retry, or set "
-                              "HF_HUB_OFFLINE=1 to use what the cache has") from None
+            raise SourceError(
+                f"cannot download {name} of {hub_id.repo_text}: {_first_line(exc)}; retry, or set "
+                "HF_HUB_OFFLINE=1 to use what the cache has"
+            ) from None
     _remember_ref(hub_id, listing.commit)
     return listing.folder
 
@@ -330,19 +382,25 @@ def pick_weights(files: Iterable[str], where: str) -> tuple[str, tuple[str, ...]
     candidates = tuple(f for f in files if is_weights(f))
     if not candidates:
         listed = [f for f in files if not f.startswith(".")]
-        raise SourceError(f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt or "
-                          f"a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
-                          + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else ""))
+        raise SourceError(
+            f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt or "
+            f"a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
+            + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
+        )
     ordered = sorted(candidates, key=rank, reverse=True)
     best = ordered[0]
     if len(ordered) > 1:
         runner_up = ordered[1]
         if rank(best) == rank(runner_up):
-            raise SourceError(f"{where} has several weights files and nothing tells which is the generator: "
-                              f"{', '.join(ordered[:8])}; choose one with {where}:FILE")
+            raise SourceError(
+                f"{where} has several weights files and nothing tells which is the generator: "
+                f"{', '.join(ordered[:8])}; choose one with {where}:FILE"
+            )
         same_weights = {PurePosixPath(f).name for f in ordered} <= set(STANDARD_NAMES)  # one model, two formats
-        message = (f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, the most "
-                   f"generator-like name; choose another with {where}:FILE")
+        message = (
+            f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, the most "
+            f"generator-like name; choose another with {where}:FILE"
+        )
         if same_weights:
             logger.info(message)
         else:
@@ -383,12 +441,15 @@ def resolve(source: str) -> Resolved:
     if hub_id.filename is not None:
         if hub_id.filename not in listing.files:
             state = "the cached snapshot of " if listing.from_cache else ""
-            raise SourceError(f"{state}{where} has no file {hub_id.filename!r}; its weights files: "
-                              f"{', '.join(f for f in listing.files if is_weights(f)) or 'none'}")
+            raise SourceError(
+                f"{state}{where} has no file {hub_id.filename!r}; its weights files: "
+                f"{', '.join(f for f in listing.files if is_weights(f)) or 'none'}"
+            )
         weights, candidates = hub_id.filename, (hub_id.filename,)
     else:
-        weights, candidates = pick_weights(listing.files, where if not listing.from_cache else
-                                           f"{where} (its cached snapshot)")
+        weights, candidates = pick_weights(
+            listing.files, where if not listing.from_cache else f"{where} (its cached snapshot)"
+        )
     config = beside(weights, listing.files, CONFIG_NAME)
     spec = beside(weights, listing.files, PurePosixPath(weights).name + ".json", SPEC_NAME)
     if weights.endswith(INDEX_SUFFIXES):
@@ -396,8 +457,10 @@ def resolve(source: str) -> Resolved:
         shards = shards_of(listing.folder / weights, weights, where)
         missing = [s for s in shards if s not in listing.files]
         if missing:
-            raise SourceError(f"{where}:{weights} names shards the repo{' cache' if listing.from_cache else ''} "
-                              f"does not have: {', '.join(missing[:4])}")
+            raise SourceError(
+                f"{where}:{weights} names shards the repo{' cache' if listing.from_cache else ''} "
+                f"does not have: {', '.join(missing[:4])}"
+            )
     else:
         shards = (weights,)
     folder = fetch(hub_id, listing, [n for n in (config, spec, weights, *shards) if n])

@@ -32,8 +32,10 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
         with Image.open(path) as im:
             width, height = im.size
             if width * height > MAX_IMAGE_PIXELS:
-                raise DataError(f"image {path} is {width} x {height} pixels, more than ganinv reads "
-                                f"({MAX_IMAGE_PIXELS} pixels); downscale it first")
+                raise DataError(
+                    f"image {path} is {width} x {height} pixels, more than ganinv reads "
+                    f"({MAX_IMAGE_PIXELS} pixels); downscale it first"
+                )
             frames = getattr(im, "n_frames", 1)
             if frames > 1:
                 notes.append(f"{path} has {frames} frames; only the first is read")
@@ -43,8 +45,9 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
     except DataError:
         raise
     except Exception as exc:  # decoders raise many kinds of errors on malformed files
-        raise DataError(f"cannot read image {path}: {exc}; check that it is a complete image file "
-                        "or remove it") from None
+        raise DataError(
+            f"cannot read image {path}: {exc}; check that it is a complete image file or remove it"
+        ) from None
     if note:
         notes.append(note)
     return pixels, value_range, notes
@@ -67,8 +70,14 @@ def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], 
     if alpha.min() == 255:
         return np.ascontiguousarray(colour), (0.0, 255.0), None
     composited = np.round(colour.astype(np.float32) * (alpha.astype(np.float32) / 255)).astype(np.uint8)
-    return composited, (0.0, 255.0), (f"{path} has transparent pixels; they were composited onto black "
-                                      "(save it without an alpha channel to choose another background)")
+    return (
+        composited,
+        (0.0, 255.0),
+        (
+            f"{path} has transparent pixels; they were composited onto black "
+            "(save it without an alpha channel to choose another background)"
+        ),
+    )
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8) -> None:

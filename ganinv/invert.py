@@ -23,8 +23,9 @@ from ganinv.inverter import Inverter
 from ganinv.spec import Latents
 
 
-def refine(generator: Generator, images: Tensor, start: Latents, steps: int, lr: float = 0.1,
-           batch_size: int = 256) -> Latents:
+def refine(
+    generator: Generator, images: Tensor, start: Latents, steps: int, lr: float = 0.1, batch_size: int = 256
+) -> Latents:
     """N Adam steps per image on the squared reconstruction error, from `start`.
 
     z and c move freely; d moves through its logits (initialised at log d), unless the generator
@@ -34,8 +35,8 @@ def refine(generator: Generator, images: Tensor, start: Latents, steps: int, lr:
     device = generator.device
     refined = []
     for begin in range(0, images.shape[0], batch_size):
-        x = images[begin:begin + batch_size].to(device)  # (B, C, H, W)
-        init = start[begin:begin + batch_size].to(device)
+        x = images[begin : begin + batch_size].to(device)  # (B, C, H, W)
+        init = start[begin : begin + batch_size].to(device)
         z = init.z.clone().requires_grad_(True)
         c = init.c.clone().requires_grad_(True) if init.c is not None else None
         d_logits = None  # learnt when the generator has a differentiable path for d
@@ -57,8 +58,11 @@ def refine(generator: Generator, images: Tensor, start: Latents, steps: int, lr:
 def zero_latents(generator: Generator, n: int) -> Latents:
     """The prior mode: z = c = 0, d uniform (the start of optimisation-only inversion)."""
     spec = generator.spec
-    return Latents(z=torch.zeros(n, spec.nz), c=torch.zeros(n, spec.nc) if spec.nc else None,
-                   d=torch.full((n, spec.n_classes), 1.0 / spec.n_classes) if spec.n_classes else None)
+    return Latents(
+        z=torch.zeros(n, spec.nz),
+        c=torch.zeros(n, spec.nc) if spec.nc else None,
+        d=torch.full((n, spec.n_classes), 1.0 / spec.n_classes) if spec.n_classes else None,
+    )
 
 
 @dataclass
@@ -71,21 +75,29 @@ class Inversion:
 
 @torch.no_grad()
 def decode_all(generator: Generator, latents: Latents, batch_size: int = 256) -> Tensor:
-    return torch.cat([generator.decode(latents[i:i + batch_size].to(generator.device)).cpu()
-                      for i in range(0, len(latents), batch_size)])
+    return torch.cat(
+        [
+            generator.decode(latents[i : i + batch_size].to(generator.device)).cpu()
+            for i in range(0, len(latents), batch_size)
+        ]
+    )
 
 
 def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_lr: float, batch_size: int) -> None:
     """Refuse what would give an empty, NaN or meaningless inversion, before any compute."""
     if refine_steps < 0 or batch_size < 1:
-        raise ConfigError(f"need refine steps >= 0 (--refine) and a batch size >= 1 (--batch-size), got "
-                          f"{refine_steps} and {batch_size}")
+        raise ConfigError(
+            f"need refine steps >= 0 (--refine) and a batch size >= 1 (--batch-size), got "
+            f"{refine_steps} and {batch_size}"
+        )
     if refine_steps > 0 and not (math.isfinite(refine_lr) and refine_lr > 0):
         raise ConfigError(f"--refine-lr must be a finite number > 0, got {refine_lr}; give e.g. --refine-lr 0.1")
     if images.dim() != 4 or tuple(images.shape[1:]) != tuple(inverter.spec.image_shape):
         expected = ", ".join(map(str, inverter.spec.image_shape))
-        raise DataError(f"images of shape {tuple(images.shape)} do not fit the inverter's (N, {expected}); "
-                        "convert them with ganinv.data.fit_to_shape")
+        raise DataError(
+            f"images of shape {tuple(images.shape)} do not fit the inverter's (N, {expected}); "
+            "convert them with ganinv.data.fit_to_shape"
+        )
     if images.shape[0] == 0:
         raise DataError("no images to invert; give at least one image")
     bad = (~torch.isfinite(images.flatten(1))).any(dim=1).nonzero()
@@ -93,8 +105,15 @@ def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_l
         raise DataError(f"image {bad[0].item()} (of {images.shape[0]}) has NaN or infinite pixels; fix or drop it")
 
 
-def invert(inverter: Inverter, images: Tensor, refine_steps: int = 0, refine_lr: float = 0.1,
-           start: str = "encoder", batch_size: int = 256, iterations: Optional[int] = None) -> Inversion:
+def invert(
+    inverter: Inverter,
+    images: Tensor,
+    refine_steps: int = 0,
+    refine_lr: float = 0.1,
+    start: str = "encoder",
+    batch_size: int = 256,
+    iterations: Optional[int] = None,
+) -> Inversion:
     """Encode `images` (N, C, H, W) in [-1, 1] (already in the generator's shape), then refine if asked.
 
     `iterations`: the encoder's refinement passes (default: as many as it was trained with; 0: the
@@ -108,17 +127,26 @@ def invert(inverter: Inverter, images: Tensor, refine_steps: int = 0, refine_lr:
     clock = time.perf_counter()
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)
     passes = inverter.iterations if iterations is None else iterations
-    metrics = {"n": n, "encoder": {"iterations": passes if inverter.refiner is not None else 0,
-                                   **reconstruction_metrics(images, encoded),
-                                   "seconds_per_image": (time.perf_counter() - clock) / n},
-               "mean_image_baseline": mean_image_baseline(images)}
+    metrics = {
+        "n": n,
+        "encoder": {
+            "iterations": passes if inverter.refiner is not None else 0,
+            **reconstruction_metrics(images, encoded),
+            "seconds_per_image": (time.perf_counter() - clock) / n,
+        },
+        "mean_image_baseline": mean_image_baseline(images),
+    }
     latents, reconstructions = posterior.mean_latents(), encoded
     if refine_steps > 0:
         clock = time.perf_counter()
         init = latents if start == "encoder" else zero_latents(inverter.generator, n)
         latents = refine(inverter.generator, images, init, refine_steps, refine_lr, batch_size)
         reconstructions = decode_all(inverter.generator, latents, batch_size)
-        metrics["refined"] = {"steps": refine_steps, "lr": refine_lr, "start": start,
-                              **reconstruction_metrics(images, reconstructions),
-                              "seconds_per_image": (time.perf_counter() - clock) / n}
+        metrics["refined"] = {
+            "steps": refine_steps,
+            "lr": refine_lr,
+            "start": start,
+            **reconstruction_metrics(images, reconstructions),
+            "seconds_per_image": (time.perf_counter() - clock) / n,
+        }
     return Inversion(latents, reconstructions, encoded, metrics)

@@ -78,36 +78,63 @@ class Posterior:
         return self.mean_latents().flat()
 
 
-class Inverter(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv",
-               tags=["ganinv", "gan-inversion"]):
+class Inverter(
+    GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "gan-inversion"]
+):
     run_subfolder = "inverter"  # a fit's run folder keeps the artifact here
     artifact_noun = "inverter"
     spec: GeneratorSpec  # an inverter is always for a generator
 
-    def __init__(self, *, spec: dict, generator_ref: Optional[dict] = None, width: int = 64, hidden: int = 512,
-                 iterations: int = 0, sigma_x: Optional[float] = None):
+    def __init__(
+        self,
+        *,
+        spec: dict,
+        generator_ref: Optional[dict] = None,
+        width: int = 64,
+        hidden: int = 512,
+        iterations: int = 0,
+        sigma_x: Optional[float] = None,
+    ):
         super().__init__()
         self.spec = GeneratorSpec.from_dict(spec)
         self.generator_ref = dict(generator_ref or {})  # {"source": ..., "meta": {...}}
         self.latent_encoder = LatentEncoder(self.spec.image_shape, self.spec.nz, width, hidden)  # q_xi(z|x)
-        self.code_encoder = (CodeEncoder(self.spec.image_shape, self.spec.n_classes, self.spec.nc, width, hidden)
-                             if self.spec.has_codes else None)  # q_omega(d, c | x)
+        self.code_encoder = (
+            CodeEncoder(self.spec.image_shape, self.spec.n_classes, self.spec.nc, width, hidden)
+            if self.spec.has_codes
+            else None
+        )  # q_omega(d, c | x)
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
         self.iterations = int(iterations)  # refinement passes after the single pass (ganinv.iterative)
-        self.refiner = (RefinementEncoder(self.spec.image_shape, self.spec.nz, width, hidden)
-                        if self.iterations else None)
+        self.refiner = (
+            RefinementEncoder(self.spec.image_shape, self.spec.nz, width, hidden) if self.iterations else None
+        )
         self.sigma_x = sigma_x  # the observation std the encoders were fitted with (the default of loglik)
         self._init_generator_reference()
 
     @classmethod
-    def for_generator(cls, generator: Generator, width: int = 64, hidden: int = 512, *, arch: Optional[str] = None,
-                      options: Optional[dict] = None, iterations: int = 0,
-                      sigma_x: Optional[float] = None) -> "Inverter":
+    def for_generator(
+        cls,
+        generator: Generator,
+        width: int = 64,
+        hidden: int = 512,
+        *,
+        arch: Optional[str] = None,
+        options: Optional[dict] = None,
+        iterations: int = 0,
+        sigma_x: Optional[float] = None,
+    ) -> "Inverter":
         """Encoders sized to `generator`; `arch` and `options` are what it was loaded with, kept to reload it."""
         ref = {"source": generator.source, "arch": arch, "options": dict(options or {}), "meta": generator.meta}
-        inverter = cls(spec=generator.spec.to_dict(), generator_ref=ref, width=width, hidden=hidden,
-                       iterations=iterations, sigma_x=sigma_x)
+        inverter = cls(
+            spec=generator.spec.to_dict(),
+            generator_ref=ref,
+            width=width,
+            hidden=hidden,
+            iterations=iterations,
+            sigma_x=sigma_x,
+        )
         inverter.attach(generator)
         return inverter
 
@@ -129,8 +156,9 @@ class Inverter(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name
             raise ValueError(f"iterations must be >= 0, got {n}")
         return self(x, self.generator if n and self.refiner is not None else None, iterations=n)
 
-    def forward(self, x: torch.Tensor, generator=None, codes: Optional[Latents] = None,
-                iterations: Optional[int] = None) -> Posterior:
+    def forward(
+        self, x: torch.Tensor, generator=None, codes: Optional[Latents] = None, iterations: Optional[int] = None
+    ) -> Posterior:
         """The single pass, then, given `generator(z, c, d)` and a refiner, the refinement passes, decoding with
         `codes` (default: the posterior's own means). One call, so DistributedDataParallel sees every weight."""
         mu_z, logvar_z = self.latent_encoder(x)

@@ -40,8 +40,9 @@ class RefinementEncoder(nn.Module):
         return delta, logvar.clamp(LOGVAR_MIN, LOGVAR_MAX)  # (B, nz) each
 
 
-def refine_passes(refiner: RefinementEncoder, decode: Callable[[Tensor], Tensor], x: Tensor, mu: Tensor,
-                  iterations: int) -> list[tuple[Tensor, Tensor]]:
+def refine_passes(
+    refiner: RefinementEncoder, decode: Callable[[Tensor], Tensor], x: Tensor, mu: Tensor, iterations: int
+) -> list[tuple[Tensor, Tensor]]:
     """`iterations` refinement passes from the single pass's mean `mu`; returns each pass's (mean, logvar).
 
     `decode(w)` is `G(w, c, d)` with the codes held fixed (the true codes of a dreamed sample in

@@ -38,7 +38,7 @@ from ganinv.inverter import Inverter
 
 LOG_2PI = math.log(2 * math.pi)
 MAX_ENUMERATE = 16  # sum d exactly up to this many categories, sample it above
-MEMORY_BUDGET = 2 * 1024 ** 3  # bytes of Monte Carlo terms held at once: batches shrink to fit, or k is refused
+MEMORY_BUDGET = 2 * 1024**3  # bytes of Monte Carlo terms held at once: batches shrink to fit, or k is refused
 _Nats = TypeVar("_Nats", Tensor, float)  # bits_per_dim answers in the type it is given
 
 
@@ -116,8 +116,14 @@ class _Samples:
         return (self.log_q_d.exp() * self.sse).sum(dim=-1).mean(dim=1)
 
 
-def _draw_samples(inverter: Inverter, x: Tensor, n_samples: int, max_enumerate: int, chunk_size: int,
-                  generator: Optional[torch.Generator]) -> _Samples:
+def _draw_samples(
+    inverter: Inverter,
+    x: Tensor,
+    n_samples: int,
+    max_enumerate: int,
+    chunk_size: int,
+    generator: Optional[torch.Generator],
+) -> _Samples:
     """Encode x (B, C, H, W), draw S latents per image from q and decode them in chunks."""
     spec, net = inverter.spec, inverter.generator
     batch, S, K = x.shape[0], n_samples, spec.n_classes
@@ -171,7 +177,7 @@ def _draw_samples(inverter: Inverter, x: Tensor, n_samples: int, max_enumerate: 
 
 def _bounds(samples: _Samples, sigma_x: float, ks: Sequence[int], image_dim: int) -> dict[str, Tensor]:
     """ELBO (with its Monte Carlo s.e.) and IW_k for every k, (B,) each."""
-    log_px = -samples.sse / (2 * sigma_x ** 2) - 0.5 * image_dim * math.log(2 * math.pi * sigma_x ** 2)
+    log_px = -samples.sse / (2 * sigma_x**2) - 0.5 * image_dim * math.log(2 * math.pi * sigma_x**2)
     log_joint = log_px + samples.log_ratio  # (B, S, J) log p(x, u) - log q(z, c | x) [- log q(d | x)]
     q_d = samples.log_q_d.exp()
     per_sample_elbo = (q_d * (log_joint - samples.log_q_d)).sum(dim=-1)  # (B, S), exact in d when enumerated
@@ -195,8 +201,13 @@ def sample_bytes(inverter: Inverter, max_enumerate: int = MAX_ENUMERATE) -> int:
     return itemsize * (5 * (spec.nz + spec.nc) + 8 * columns) + 16 * columns
 
 
-def plan_batch(inverter: Inverter, ks: Sequence[int], batch_size: int, max_enumerate: int = MAX_ENUMERATE,
-               memory_budget: int = MEMORY_BUDGET) -> int:
+def plan_batch(
+    inverter: Inverter,
+    ks: Sequence[int],
+    batch_size: int,
+    max_enumerate: int = MAX_ENUMERATE,
+    memory_budget: int = MEMORY_BUDGET,
+) -> int:
     """The images per batch that keep `max(ks)` samples each within `memory_budget` bytes.
 
     Returns `batch_size`, or fewer images (with a warning: the Monte Carlo draws then differ from
@@ -206,36 +217,50 @@ def plan_batch(inverter: Inverter, ks: Sequence[int], batch_size: int, max_enume
     n_samples = max(ks)
     per_sample = sample_bytes(inverter, max_enumerate)
     if n_samples * per_sample > memory_budget:
-        raise DataError(f"k = {n_samples} (--k) draws {n_samples} samples per image, about "
-                        f"{n_samples * per_sample / 2 ** 30:.3g} GiB for a single image, more than the "
-                        f"{memory_budget / 2 ** 30:.3g} GiB budget; use k up to {memory_budget // per_sample}")
+        raise DataError(
+            f"k = {n_samples} (--k) draws {n_samples} samples per image, about "
+            f"{n_samples * per_sample / 2**30:.3g} GiB for a single image, more than the "
+            f"{memory_budget / 2**30:.3g} GiB budget; use k up to {memory_budget // per_sample}"
+        )
     fits = max(1, memory_budget // (n_samples * per_sample))
     if fits < batch_size:
-        warnings.warn(f"k = {n_samples}: encoding {fits} images at a time instead of {batch_size} to stay within "
-                      f"{memory_budget / 2 ** 30:.3g} GiB (the Monte Carlo draws depend on the batch size)",
-                      stacklevel=2)
+        warnings.warn(
+            f"k = {n_samples}: encoding {fits} images at a time instead of {batch_size} to stay within "
+            f"{memory_budget / 2**30:.3g} GiB (the Monte Carlo draws depend on the batch size)",
+            stacklevel=2,
+        )
         return int(fits)
     return batch_size
 
 
 # ---- the API -----------------------------------------------------------------------------
 @torch.inference_mode()
-def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1, 16, 256),
-                   sigma_x: float = DreamingConfig.sigma_x, batch_size: int = 64, chunk_size: int = 2048,
-                   max_enumerate: int = MAX_ENUMERATE, generator: Optional[torch.Generator] = None,
-                   progress: bool = False) -> LogLikelihood:
+def log_likelihood(
+    inverter: Inverter,
+    images: Tensor,
+    *,
+    ks: Sequence[int] = (1, 16, 256),
+    sigma_x: float = DreamingConfig.sigma_x,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    max_enumerate: int = MAX_ENUMERATE,
+    generator: Optional[torch.Generator] = None,
+    progress: bool = False,
+) -> LogLikelihood:
     """Bounds on log p(x) for images (N, C, H, W) in [-1, 1] of the generator's shape (docs/algorithms.md §3).
 
     `ks`: sample sizes of the importance-weighted bounds; `max(ks)` samples per image are drawn and
     IW_k uses the first k. `sigma_x`: the observation std on the [-1, 1] scale (default: the one the
-    dreaming phase fits encoders with; see `fit_sigma`). `chunk_size`: images per generator call, which bounds the memory whatever
-    k is. `generator`: the torch random generator of the Monte Carlo draws (seeded: reproducible for
-    the same `batch_size`).
+    dreaming phase fits encoders with; see `fit_sigma`). `chunk_size`: images per generator call, which
+    bounds the memory whatever k is. `generator`: the torch random generator of the Monte Carlo draws
+    (seeded: reproducible for the same `batch_size`).
     """
     spec = inverter.spec
     if tuple(images.shape[1:]) != spec.image_shape:
-        raise DataError(f"images of shape {tuple(images.shape[1:])} do not match the generator's "
-                        f"{spec.image_shape}; convert them with ganinv.data.fit_to_shape")
+        raise DataError(
+            f"images of shape {tuple(images.shape[1:])} do not match the generator's "
+            f"{spec.image_shape}; convert them with ganinv.data.fit_to_shape"
+        )
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1 or not math.isfinite(sigma_x) or sigma_x <= 0:
         raise ValueError(f"need sample sizes k >= 1 and a finite sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")
@@ -243,13 +268,14 @@ def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1
         raise DataError("no images to score; give at least one image")
     bad = (~torch.isfinite(images.flatten(1))).any(dim=1).nonzero()
     if len(bad):
-        raise DataError(f"image {bad[0].item()} (of {images.shape[0]}) has NaN or infinite pixels; "
-                        "fix or drop it before scoring")
+        raise DataError(
+            f"image {bad[0].item()} (of {images.shape[0]}) has NaN or infinite pixels; fix or drop it before scoring"
+        )
     batch_size = plan_batch(inverter, ks, batch_size, max_enumerate)
     device, dtype = inverter.device, next(inverter.parameters()).dtype
     columns: dict[str, list[Tensor]] = {}
     for start in tqdm(range(0, images.shape[0], batch_size), desc="loglik", unit="batch", disable=not progress):
-        x = images[start:start + batch_size].to(device, dtype)  # (B, C, H, W)
+        x = images[start : start + batch_size].to(device, dtype)  # (B, C, H, W)
         samples = _draw_samples(inverter, x, ks[-1], max_enumerate, chunk_size, generator)
         values = _bounds(samples, sigma_x, ks, spec.image_dim)
         values["surrogate"] = -samples.expected_sse() / 4 - samples.kl  # SSE on [0, 1] = SSE on [-1, 1] / 4
@@ -258,15 +284,29 @@ def log_likelihood(inverter: Inverter, images: Tensor, *, ks: Sequence[int] = (1
         for name, value in values.items():
             columns.setdefault(name, []).append(value.double().cpu())
     col = {name: torch.cat(parts) for name, parts in columns.items()}
-    return LogLikelihood(elbo=col["elbo"], elbo_se=col["elbo_se"], iw={k: col[f"iw_{k}"] for k in ks},
-                         surrogate=col["surrogate"], kl=col["kl"], mse_sum=col["mse_sum"],
-                         sigma_x=float(sigma_x), image_dim=spec.image_dim)
+    return LogLikelihood(
+        elbo=col["elbo"],
+        elbo_se=col["elbo_se"],
+        iw={k: col[f"iw_{k}"] for k in ks},
+        surrogate=col["surrogate"],
+        kl=col["kl"],
+        mse_sum=col["mse_sum"],
+        sigma_x=float(sigma_x),
+        image_dim=spec.image_dim,
+    )
 
 
 @torch.inference_mode()
-def fit_sigma(inverter: Inverter, n: int = 512, *, n_samples: int = 16, batch_size: int = 64,
-              chunk_size: int = 2048, max_enumerate: int = MAX_ENUMERATE,
-              generator: Optional[torch.Generator] = None) -> float:
+def fit_sigma(
+    inverter: Inverter,
+    n: int = 512,
+    *,
+    n_samples: int = 16,
+    batch_size: int = 64,
+    chunk_size: int = 2048,
+    max_enumerate: int = MAX_ENUMERATE,
+    generator: Optional[torch.Generator] = None,
+) -> float:
     """The sigma_x that maximises the mean ELBO (Eq. 18) on `n` fresh generated samples.
 
     The ELBO depends on sigma_x only through `-E_q[SSE] / (2 sigma^2) - (D/2) log(2 pi sigma^2)`,
@@ -276,7 +316,7 @@ def fit_sigma(inverter: Inverter, n: int = 512, *, n_samples: int = 16, batch_si
     _, images = inverter.generator.sample(n, generator=generator)
     total_sse = 0.0
     for start in range(0, n, batch_size):
-        x = images[start:start + batch_size]
+        x = images[start : start + batch_size]
         samples = _draw_samples(inverter, x, n_samples, max_enumerate, chunk_size, generator)
         total_sse += samples.expected_sse().double().sum().item()
     return math.sqrt(total_sse / (n * inverter.spec.image_dim))

@@ -20,8 +20,8 @@ def gaussian_nll(x: torch.Tensor, x_hat: torch.Tensor, sigma_x: float) -> torch.
     """
     x, x_hat = x.float().flatten(1), x_hat.float().flatten(1)  # (B, D)
     squared_error = (x - x_hat).square().sum(dim=1)  # (B,)
-    log_norm = 0.5 * x.shape[1] * math.log(2 * math.pi * sigma_x ** 2)
-    return (squared_error / (2 * sigma_x ** 2)).mean() + log_norm
+    log_norm = 0.5 * x.shape[1] * math.log(2 * math.pi * sigma_x**2)
+    return (squared_error / (2 * sigma_x**2)).mean() + log_norm
 
 
 def at_least_float32(t: torch.Tensor) -> torch.Tensor:
@@ -64,8 +64,7 @@ def gumbel_softmax_sample(logits: torch.Tensor, temperature: float) -> torch.Ten
     return ((logits + gumbel) / temperature).softmax(dim=1)  # (B, K)
 
 
-def reparameterize(mu: torch.Tensor, logvar: torch.Tensor,
-                   generator: Optional[torch.Generator] = None) -> torch.Tensor:
+def reparameterize(mu: torch.Tensor, logvar: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
     """z = mu + sigma * eps, eps ~ N(0, I): a sample of a diagonal Gaussian, differentiable in (mu, logvar)."""
     eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
     return mu + (0.5 * logvar).exp() * eps

@@ -37,7 +37,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganinv import architectures, trust
-from ganinv.architectures import decision, warn_assumptions
+from ganinv.architectures import decision, describe_mismatch, shapes, warn_assumptions
 from ganinv.errors import SourceError
 from ganinv.generator import Generator
 
@@ -76,17 +76,24 @@ def load_with_model_class(request: Any) -> Generator:
         raise SourceError(f"n_classes={n_classes}: give the number of classes, e.g. --option n_classes=10")
     n_classes = int(n_classes)
     if options:
-        raise SourceError(f"--option {', '.join(sorted(options))} does not apply to --model-class {class_path}: "
-                          "pass the class's arguments with --model-kwargs '{\"name\": value}'")
+        raise SourceError(
+            f"--option {', '.join(sorted(options))} does not apply to --model-class {class_path}: "
+            "pass the class's arguments with --model-kwargs '{\"name\": value}'"
+        )
     if request.arch is not None:
         raise SourceError(f"--model-class {class_path} builds the generator itself; drop --arch {request.arch}")
-    trust.require_chosen(f"the model class {class_path!r}", request.origin,
-                         request.trust_remote_code or class_path in _typed.get(),
-                         f"--model-class {class_path}")
+    trust.require_chosen(
+        f"the model class {class_path!r}",
+        request.origin,
+        request.trust_remote_code or class_path in _typed.get(),
+        f"--model-class {class_path}",
+    )
     path, key = Path(request.source.partition("#")[0]), request.source.partition("#")[2] or None
     if not path.is_file():
-        raise SourceError(f"--model-class loads a weights file (.safetensors, .pt, .pth, .bin, .ckpt), but "
-                          f"{request.source!r} is not one; download the weights and give their path")
+        raise SourceError(
+            f"--model-class loads a weights file (.safetensors, .pt, .pth, .bin, .ckpt), but "
+            f"{request.source!r} is not one; download the weights and give their path"
+        )
     obj = load_file(str(path)) if path.suffix == ".safetensors" else read_pickle(path, request.trust_remote_code)
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
     module = build(class_path, kwargs)
@@ -98,8 +105,13 @@ def load_with_model_class(request: Any) -> Generator:
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
     built = opaque.wrap(module, opaque.make_options({"inputs": ",".join(inputs)}), spec)  # type: ignore[attr-defined]
     warn_assumptions(decisions)
-    meta = {"model_class": class_path, "model_kwargs": kwargs,
-            "weights_sha256": file_sha256(path), "decisions": decisions, **entry_meta(entry)}
+    meta = {
+        "model_class": class_path,
+        "model_kwargs": kwargs,
+        "weights_sha256": file_sha256(path),
+        "decisions": decisions,
+        **entry_meta(entry),
+    }
     return with_overrides(Generator(built.net, built.spec, source=request.source, meta=meta), overrides)
 
 
@@ -112,11 +124,14 @@ def parse_kwargs(value: Any) -> dict[str, Any]:
     try:
         parsed = json.loads(str(value))
     except json.JSONDecodeError as exc:
-        raise SourceError(f"--model-kwargs {value!r} is not JSON ({exc.msg}); give an object, e.g. "
-                          "--model-kwargs '{\"nz\": 100, \"ngf\": 64}'") from None
+        raise SourceError(
+            f"--model-kwargs {value!r} is not JSON ({exc.msg}); give an object, e.g. "
+            '--model-kwargs \'{"nz": 100, "ngf": 64}\''
+        ) from None
     if not isinstance(parsed, dict):
-        raise SourceError(f"--model-kwargs {value!r} must be a JSON object of keyword arguments, e.g. "
-                          "'{\"nz\": 100}'")
+        raise SourceError(
+            f"--model-kwargs {value!r} must be a JSON object of keyword arguments, e.g. '{{\"nz\": 100}}'"
+        )
     return parsed
 
 
@@ -132,8 +147,10 @@ def import_class(class_path: str) -> Any:
         for part in attr.split("."):
             found = getattr(found, part)
     except (ImportError, AttributeError) as exc:
-        raise SourceError(f"cannot import --model-class {class_path} ({exc}); give an importable module:Class "
-                          "(run from the folder that holds the package, or install it)") from None
+        raise SourceError(
+            f"cannot import --model-class {class_path} ({exc}); give an importable module:Class "
+            "(run from the folder that holds the package, or install it)"
+        ) from None
     return found
 
 
@@ -142,30 +159,25 @@ def build(class_path: str, kwargs: dict[str, Any]) -> nn.Module:
     try:
         module = cls(**kwargs)
     except Exception as exc:  # the class is the user's code: any error it raises is about its arguments
-        raise SourceError(f"{class_path}(**{kwargs}) failed: {first_line(exc)}; pass the arguments the training "
-                          "code used with --model-kwargs '{\"name\": value}'") from None
+        raise SourceError(
+            f"{class_path}(**{kwargs}) failed: {first_line(exc)}; pass the arguments the training "
+            "code used with --model-kwargs '{\"name\": value}'"
+        ) from None
     if not isinstance(module, nn.Module):
         raise SourceError(f"{class_path}(**{kwargs}) gave a {type(module).__name__}, not a torch.nn.Module")
     return module
 
 
-def load_strictly(module: nn.Module, state_dict: Mapping[str, torch.Tensor], class_path: str,
-                  kwargs: dict[str, Any], where: str) -> None:
+def load_strictly(
+    module: nn.Module, state_dict: Mapping[str, torch.Tensor], class_path: str, kwargs: dict[str, Any], where: str
+) -> None:
     """Every tensor of the module from the checkpoint, and every tensor of the checkpoint into the module."""
-    own = module.state_dict()
-    missing = [k for k in own if k not in state_dict]
-    unexpected = [k for k in state_dict if k not in own]
-    misshaped = [f"{k} {tuple(state_dict[k].shape)} vs {tuple(v.shape)}" for k, v in own.items()
-                 if k in state_dict and tuple(state_dict[k].shape) != tuple(v.shape)]
-    if missing or unexpected or misshaped:
-        parts = []
-        for label, items in (("missing keys", missing), ("unexpected keys", unexpected),
-                             ("mis-shaped (checkpoint vs class)", misshaped)):
-            if items:
-                more = f" (+{len(items) - 4} more)" if len(items) > 4 else ""
-                parts.append(f"{label} {', '.join(items[:4])}{more}")
-        raise SourceError(f"{where} does not fit {class_path}(**{kwargs}): {'; '.join(parts)}; check --model-class "
-                          "(the class that saved these weights) and --model-kwargs (its sizes)")
+    mismatch = describe_mismatch(shapes(module.state_dict()), shapes(state_dict), shown=4)
+    if mismatch:
+        raise SourceError(
+            f"{where} does not fit {class_path}(**{kwargs}) (shapes: checkpoint vs class): {mismatch}; "
+            "check --model-class (the class that saved these weights) and --model-kwargs (its sizes)"
+        )
     try:
         module.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:
@@ -205,25 +217,31 @@ def nz_candidates(module: nn.Module, class_path: str, kwargs: dict[str, Any]) ->
     found = [(size, f"weights: the input size of the first layer {name}")]
     for label, layer in module.named_modules():
         if isinstance(layer, nn.Embedding) and layer.embedding_dim < size:
-            found.append((size - layer.embedding_dim, f"weights: the input size of the first layer {name} less the "
-                                                      f"label embedding {label}"))
+            found.append(
+                (
+                    size - layer.embedding_dim,
+                    f"weights: the input size of the first layer {name} less the label embedding {label}",
+                )
+            )
     return found
 
 
 @torch.no_grad()
-def probe_spec(module: nn.Module, class_path: str, kwargs: dict[str, Any], n_classes: int,
-               given: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...], list]:
+def probe_spec(
+    module: nn.Module, class_path: str, kwargs: dict[str, Any], n_classes: int, given: dict[str, Any]
+) -> tuple[dict[str, Any], tuple[str, ...], list]:
     """(spec fields, inputs the module takes, decisions) read by running the module on a probe batch."""
     takes_labels, needs_labels = label_arguments(module)
     if needs_labels and not n_classes:
-        raise SourceError(f"{class_path}.forward takes class labels besides z; say how many classes with "
-                          "--option n_classes=K")
+        raise SourceError(
+            f"{class_path}.forward takes class labels besides z; say how many classes with --option n_classes=K"
+        )
     if n_classes and not takes_labels:
         raise SourceError(f"{class_path}.forward takes z alone, no labels; drop n_classes={n_classes}")
     labels = torch.arange(N_PROBE) % n_classes if n_classes else None
     sizes = [(int(given["nz"]), "")] if given.get("nz") else nz_candidates(module, class_path, kwargs)
     out, errors = None, []
-    for nz, nz_source in sizes:
+    for nz, nz_source in sizes:  # noqa: B007 (nz, nz_source and shape are read after the loop: those that ran)
         z = torch.randn(N_PROBE, nz, generator=torch.Generator().manual_seed(0))
         shapes = [tuple(given["native_latent_shape"])] if given.get("native_latent_shape") else [(nz,), (nz, 1, 1)]
         for shape in shapes:
@@ -236,8 +254,10 @@ def probe_spec(module: nn.Module, class_path: str, kwargs: dict[str, Any], n_cla
         if out is not None:
             break
     if out is None:
-        raise SourceError(f"{class_path} does not run on the probe latents ({'; '.join(errors[:4])}); pass --nz N "
-                          "(and --latent-shape nz,1,1) for the noise it takes")
+        raise SourceError(
+            f"{class_path} does not run on the probe latents ({'; '.join(errors[:4])}); pass --nz N "
+            "(and --latent-shape nz,1,1) for the noise it takes"
+        )
     out = out[0] if isinstance(out, (tuple, list)) else out
     if not isinstance(out, torch.Tensor):
         raise SourceError(f"{class_path} returns a {type(out).__name__}, not images; load it with module:callable")
@@ -246,14 +266,25 @@ def probe_spec(module: nn.Module, class_path: str, kwargs: dict[str, Any], n_cla
     if len(shape) > 1:
         spec["native_latent_shape"] = shape
         if not given.get("native_latent_shape"):
-            decisions.append(decision("latent_shape", shape, "probe: the module runs on (N, nz, 1, 1), not on (N, nz)",
-                                      "--latent-shape nz,1,1"))
+            decisions.append(
+                decision(
+                    "latent_shape",
+                    shape,
+                    "probe: the module runs on (N, nz, 1, 1), not on (N, nz)",
+                    "--latent-shape nz,1,1",
+                )
+            )
     spec["image_shape"] = tuple(given["image_shape"]) if given.get("image_shape") else image_shape(out, decisions)
     if given.get("native_output_range") is None:
         spec["native_output_range"] = output_range(out)
-        decisions.append(decision("output_range", spec["native_output_range"],
-                                  f"probe: {N_PROBE} images with values in [{float(out.min()):.3g}, "
-                                  f"{float(out.max()):.3g}]", "--output-range LO,HI"))
+        decisions.append(
+            decision(
+                "output_range",
+                spec["native_output_range"],
+                f"probe: {N_PROBE} images with values in [{float(out.min()):.3g}, {float(out.max()):.3g}]",
+                "--output-range LO,HI",
+            )
+        )
     return spec, ("z", "labels") if n_classes else ("z",), decisions
 
 
@@ -264,12 +295,19 @@ def image_shape(out: torch.Tensor, decisions: list) -> tuple[int, int, int]:
         return channels, height, width
     if out.dim() == 2:
         size = int(out.shape[1])
-        fits = [(c, round((size / c) ** 0.5)) for c in (1, 3)
-                if size % c == 0 and round((size / c) ** 0.5) ** 2 * c == size]
+        fits = [
+            (c, round((size / c) ** 0.5)) for c in (1, 3) if size % c == 0 and round((size / c) ** 0.5) ** 2 * c == size
+        ]
         if len(fits) == 1:
             c, side = fits[0]
-            decisions.append(decision("image_shape", (c, side, side), f"assumed: the flat output of {size} values is "
-                                      f"{c} square channel(s)", "--image-shape C,H,W"))
+            decisions.append(
+                decision(
+                    "image_shape",
+                    (c, side, side),
+                    f"assumed: the flat output of {size} values is {c} square channel(s)",
+                    "--image-shape C,H,W",
+                )
+            )
             return c, side, side
     raise SourceError(f"the module returns shape {tuple(out.shape)}, not images (N, C, H, W); pass --image-shape C,H,W")
 
@@ -278,8 +316,10 @@ def output_range(out: torch.Tensor) -> tuple[float, float]:
     """[-1, 1] when some value is negative, [0, 1] when none is; anything else is the user's to say."""
     lo, hi = float(out.min()), float(out.max())
     if not (torch.isfinite(out).all() and -1.0 - 1e-4 <= lo and hi <= 1.0 + 1e-4):
-        raise SourceError(f"the probe images have values in [{lo:.3g}, {hi:.3g}], outside [-1, 1]: ganinv cannot tell "
-                          "their range; pass --output-range LO,HI (e.g. 0,255)")
+        raise SourceError(
+            f"the probe images have values in [{lo:.3g}, {hi:.3g}], outside [-1, 1]: ganinv cannot tell "
+            "their range; pass --output-range LO,HI (e.g. 0,255)"
+        )
     return (-1.0, 1.0) if lo < 0 else (0.0, 1.0)
 
 

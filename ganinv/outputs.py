@@ -23,7 +23,7 @@ class OutputError(GaninvError):
     """An output that cannot be written (a path) or held in memory (a count of images)."""
 
 
-MAX_IMAGES_BYTES = 4 * 1024 ** 3  # images a command holds in memory at once (samples drawn in one go)
+MAX_IMAGES_BYTES = 4 * 1024**3  # images a command holds in memory at once (samples drawn in one go)
 
 
 def check_image_count(n: int, image_shape, option: str) -> None:
@@ -31,9 +31,11 @@ def check_image_count(n: int, image_shape, option: str) -> None:
     `MAX_IMAGES_BYTES` as float32: an absurd count fails in a second instead of exhausting memory."""
     per_image = 4 * math.prod(int(size) for size in image_shape)
     if n * per_image > MAX_IMAGES_BYTES:
-        raise OutputError(f"{option} {n} asks for {n * per_image / 2 ** 30:.3g} GiB of images at once, more than "
-                          f"{MAX_IMAGES_BYTES / 2 ** 30:.3g} GiB; use {option} "
-                          f"{MAX_IMAGES_BYTES // per_image} or fewer")
+        raise OutputError(
+            f"{option} {n} asks for {n * per_image / 2**30:.3g} GiB of images at once, more than "
+            f"{MAX_IMAGES_BYTES / 2**30:.3g} GiB; use {option} "
+            f"{MAX_IMAGES_BYTES // per_image} or fewer"
+        )
 
 
 def _existing_ancestor(path: Path) -> Path:
@@ -56,8 +58,9 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
     elif os.path.lexists(path):
         mode = path.stat().st_mode if path.exists() else 0
         if folder and not stat.S_ISDIR(mode):
-            raise OutputError(f"{option} {path} exists and is not a folder; give a folder path "
-                              "(a new or existing folder)")
+            raise OutputError(
+                f"{option} {path} exists and is not a folder; give a folder path (a new or existing folder)"
+            )
         if not folder and stat.S_ISDIR(mode):
             raise OutputError(f"{option} {path} is a folder; give a file path, e.g. {path / 'out'}")
         if not folder and not stat.S_ISREG(mode):
@@ -66,12 +69,14 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
     else:
         writable_dir = _existing_ancestor(path)
         if not writable_dir.is_dir():
-            raise OutputError(f"cannot create the {kind} {option} {path}: {writable_dir} is a file, not a folder; "
-                              "choose another path")
+            raise OutputError(
+                f"cannot create the {kind} {option} {path}: {writable_dir} is a file, not a folder; choose another path"
+            )
     try:
         with tempfile.TemporaryFile(dir=writable_dir):
             pass
     except OSError as exc:
-        raise OutputError(f"cannot write {option} {path}: {writable_dir} is not writable "
-                          f"({exc.strerror or exc}); choose another path") from None
+        raise OutputError(
+            f"cannot write {option} {path}: {writable_dir} is not writable ({exc.strerror or exc}); choose another path"
+        ) from None
     return path

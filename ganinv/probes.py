@@ -41,8 +41,12 @@ def make_classifier(name: str, config: ProbeConfig) -> Pipeline:
     elif name == "knn":
         classifier = KNeighborsClassifier(n_neighbors=config.k)
     elif name == "mlp":
-        classifier = MLPClassifier(hidden_layer_sizes=(config.mlp_hidden,), max_iter=config.mlp_max_epochs,
-                                   early_stopping=True, random_state=config.seed)
+        classifier = MLPClassifier(
+            hidden_layer_sizes=(config.mlp_hidden,),
+            max_iter=config.mlp_max_epochs,
+            early_stopping=True,
+            random_state=config.seed,
+        )
     else:
         raise ValueError(f"unknown classifier {name!r}; known: {', '.join(CLASSIFIERS)}")
     return make_pipeline(StandardScaler(), classifier)
@@ -53,12 +57,15 @@ def check_split(x: np.ndarray, y: np.ndarray, split: str) -> None:
     if x.ndim != 2 or x.shape[0] == 0:
         raise DataError(f"the {split} features have shape {x.shape}; a probe needs rows x columns, at least one row")
     if y.ndim != 1 or y.shape[0] != x.shape[0]:
-        raise DataError(f"the {split} split has {x.shape[0]} feature rows but labels of shape {y.shape}; "
-                        "give one label per row")
+        raise DataError(
+            f"the {split} split has {x.shape[0]} feature rows but labels of shape {y.shape}; give one label per row"
+        )
     if not np.isfinite(x).all():
         rows = np.flatnonzero(~np.isfinite(x).all(axis=1))
-        raise DataError(f"the {split} features hold NaN or infinite values in {len(rows)} row(s) (first: row "
-                        f"{rows[0]}); extract them again from finite images, or drop those rows")
+        raise DataError(
+            f"the {split} features hold NaN or infinite values in {len(rows)} row(s) (first: row "
+            f"{rows[0]}); extract them again from finite images, or drop those rows"
+        )
 
 
 def probe_accuracy(name: str, train_x, train_y, test_x, test_y, config: Optional[ProbeConfig] = None) -> float:
@@ -73,20 +80,27 @@ def probe_accuracy(name: str, train_x, train_y, test_x, test_y, config: Optional
     check_split(train_x, train_y, "train")
     check_split(test_x, test_y, "test")
     if train_x.shape[1] != test_x.shape[1]:
-        raise DataError(f"train features have {train_x.shape[1]} columns, test {test_x.shape[1]}; "
-                        "extract both the same way")
+        raise DataError(
+            f"train features have {train_x.shape[1]} columns, test {test_x.shape[1]}; extract both the same way"
+        )
     if name == "knn" and config.k > train_x.shape[0]:
-        raise DataError(f"knn with k = {config.k} (--knn-k) needs at least {config.k} training rows, the train split "
-                        f"has {train_x.shape[0]}; use --knn-k {train_x.shape[0]} or fewer")
+        raise DataError(
+            f"knn with k = {config.k} (--knn-k) needs at least {config.k} training rows, the train split "
+            f"has {train_x.shape[0]}; use --knn-k {train_x.shape[0]} or fewer"
+        )
     if name in ("linear", "mlp") and len(np.unique(train_y)) < 2:
-        raise DataError(f"the train split holds a single class ({np.unique(train_y)[0]}); the {name} probe needs "
-                        "labels of at least two classes")
+        raise DataError(
+            f"the train split holds a single class ({np.unique(train_y)[0]}); the {name} probe needs "
+            "labels of at least two classes"
+        )
     model = make_classifier(name, config)
     try:
         model.fit(train_x, train_y)
     except ValueError as exc:  # scikit-learn's refusal of data it cannot fit (e.g. too few rows to hold out)
-        raise DataError(f"the {name} probe cannot be trained on these {train_x.shape[0]} rows: "
-                        f"{str(exc).splitlines()[0]}; give more labelled rows or choose other --classifiers") from None
+        raise DataError(
+            f"the {name} probe cannot be trained on these {train_x.shape[0]} rows: "
+            f"{str(exc).splitlines()[0]}; give more labelled rows or choose other --classifiers"
+        ) from None
     return float((model.predict(test_x) == test_y).mean())
 
 

@@ -83,13 +83,17 @@ class Run:
         if not config_path.is_file():
             raise RunError(f"{self.folder} holds no run to resume (no config.json); drop --resume to start one")
         if self.latest_checkpoint() is None:
-            raise RunError(f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume to "
-                           "start the run over in the same folder")
+            raise RunError(
+                f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume to "
+                "start the run over in the same folder"
+            )
         try:
             config = json.loads(config_path.read_text())
         except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunError(f"{config_path} is not valid JSON ({exc}); the run cannot be resumed: restore the file "
-                           "or start a new run with another --out") from None
+            raise RunError(
+                f"{config_path} is not valid JSON ({exc}); the run cannot be resumed: restore the file "
+                "or start a new run with another --out"
+            ) from None
         if not isinstance(config, dict):
             raise RunError(f"{config_path} does not hold a run's options; restore it or start a new run")
         self.remove_stale_temporaries()
@@ -97,8 +101,11 @@ class Run:
 
     # ---- checkpoints ------------------------------------------------------------------------
     def checkpoints(self) -> list[Path]:
-        found = [(int(m.group(1)), p) for p in self.checkpoint_dir.glob("step-*.pt")
-                 if (m := CHECKPOINT_PATTERN.search(p.name))]  # (step, path)
+        found = [
+            (int(m.group(1)), p)
+            for p in self.checkpoint_dir.glob("step-*.pt")
+            if (m := CHECKPOINT_PATTERN.search(p.name))
+        ]  # (step, path)
         return [p for _, p in sorted(found, key=lambda step_path: step_path[0])]
 
     def latest_checkpoint(self) -> Optional[Path]:
@@ -110,7 +117,7 @@ class Run:
         path = self.checkpoint_dir / f"step-{step:06d}.pt"
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
-        for old in self.checkpoints()[:-self.keep_checkpoints]:
+        for old in self.checkpoints()[: -self.keep_checkpoints]:
             old.unlink(missing_ok=True)
         return path
 
@@ -121,8 +128,9 @@ class Run:
         try:
             return torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
         except Exception as exc:
-            raise RunError(f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}; delete it to resume "
-                           "from the one before") from None
+            raise RunError(
+                f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}; delete it to resume from the one before"
+            ) from None
 
     # ---- metrics and pictures -----------------------------------------------------------------
     def log_metrics(self, record: dict[str, Any]) -> None:
@@ -153,7 +161,7 @@ def seed_everything(seed: int) -> None:
     several times slower, and perturbed or nearly-saturated images produce them (a 4x slower fit)."""
     torch.set_flush_denormal(True)
     random.seed(seed)
-    np.random.seed(seed % 2 ** 32)
+    np.random.seed(seed % 2**32)
     torch.manual_seed(seed)  # also seeds every CUDA device
 
 

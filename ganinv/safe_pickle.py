@@ -75,8 +75,11 @@ class Record(metaclass=RecordType):
 
 
 def record_type(module: str, name: str) -> RecordType:
-    return RecordType(name, (Record,), {"origin": f"{module}.{name}", "__module__": __name__,
-                                        "__qualname__": f"Record[{module}.{name}]"})
+    return RecordType(
+        name,
+        (Record,),
+        {"origin": f"{module}.{name}", "__module__": __name__, "__qualname__": f"Record[{module}.{name}]"},
+    )
 
 
 def is_record(obj: Any) -> TypeGuard[Record]:
@@ -129,9 +132,16 @@ def allowed_globals() -> dict[str, Any]:
 
         allowed = dict(_weights_only_unpickler._get_allowed_globals())
         allowed.update(_numpy_globals())
-        allowed.update({"builtins.frozenset": frozenset, "builtins.slice": slice, "builtins.range": range,
-                        "builtins.object": object, "copyreg._reconstructor": _safe_reconstructor,
-                        "torch._utils._rebuild_parameter": torch._utils._rebuild_parameter})
+        allowed.update(
+            {
+                "builtins.frozenset": frozenset,
+                "builtins.slice": slice,
+                "builtins.range": range,
+                "builtins.object": object,
+                "copyreg._reconstructor": _safe_reconstructor,
+                "torch._utils._rebuild_parameter": torch._utils._rebuild_parameter,
+            }
+        )
         _ALLOWED = allowed
     return _ALLOWED
 
@@ -155,8 +165,9 @@ def _load_one(file: Any, **kwargs: Any) -> Any:
 
 
 # What torch.load takes as `pickle_module`: the legacy format reads several pickles with `load`.
-PICKLE_MODULE = types.SimpleNamespace(__name__=__name__, Unpickler=RestrictedUnpickler, load=_load_one,
-                                      UnpicklingError=pickle.UnpicklingError)
+PICKLE_MODULE = types.SimpleNamespace(
+    __name__=__name__, Unpickler=RestrictedUnpickler, load=_load_one, UnpicklingError=pickle.UnpicklingError
+)
 
 
 def load(path: str | Path) -> Any:
@@ -199,4 +210,3 @@ def module_state_dict(record: Record, prefix: str = "") -> dict[str, torch.Tenso
         if is_record(child):
             out.update(module_state_dict(child, f"{prefix}{name}."))
     return out
-

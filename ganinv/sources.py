@@ -43,8 +43,14 @@ from torch import nn
 
 from ganinv import architectures, hub, trust
 from ganinv.atomic import atomic_dir
-from ganinv.checkpoints import (checkpoint_hints, entry_meta, is_torchscript, locate_state_dict, read_state_dict,
-                                read_weights)
+from ganinv.checkpoints import (
+    checkpoint_hints,
+    entry_meta,
+    is_torchscript,
+    locate_state_dict,
+    read_state_dict,
+    read_weights,
+)
 from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
@@ -75,9 +81,16 @@ def builtin_names() -> list[str]:
     return sorted(p.name for p in BUILTIN_DIR.glob("*") if (p / CONFIG_NAME).is_file())
 
 
-def load_generator(source: str, *, arch: Optional[str] = None, options: Optional[dict[str, Any]] = None,
-                   probe: bool = True, device: Optional[str | torch.device] = None,
-                   trust_remote_code: bool = False, origin: Optional[str] = None) -> Generator:
+def load_generator(
+    source: str,
+    *,
+    arch: Optional[str] = None,
+    options: Optional[dict[str, Any]] = None,
+    probe: bool = True,
+    device: Optional[str | torch.device] = None,
+    trust_remote_code: bool = False,
+    origin: Optional[str] = None,
+) -> Generator:
     """Load any generator source as a frozen `Generator`, probed against its spec.
 
     `origin` names the file the source was read from (an artifact's config, a recipe) when the
@@ -108,8 +121,10 @@ def load_generator(source: str, *, arch: Optional[str] = None, options: Optional
     elif ":" in source:
         generator = load_callable(source, request)
     else:
-        raise SourceError(f"cannot resolve generator source {source!r}: no such file or folder; expected "
-                          "builtin:NAME, hub:owner/name[@rev], a folder, a weights or program file, or module:callable")
+        raise SourceError(
+            f"cannot resolve generator source {source!r}: no such file or folder; expected "
+            "builtin:NAME, hub:owner/name[@rev], a folder, a weights or program file, or module:callable"
+        )
     if batchnorm is not None:  # --option bn=train|eval wins over what the checkpoint suggested
         generator.meta["batchnorm"] = batchnorm
         generator.freeze()
@@ -148,7 +163,7 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     if "spec" in options:
         overrides.update(read_spec_file(Path(options.pop("spec"))))
     for key in [k for k in options if k.startswith("spec.")]:
-        name = key[len("spec."):]
+        name = key[len("spec.") :]
         overrides[name] = spec_value(name, options.pop(key), overrides.get("nz"))
     return options, overrides
 
@@ -171,8 +186,10 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
         if kind == "int":
             return int(value)
     except ValueError:
-        raise SourceError(f"bad value {value!r} for spec field {name}; e.g. --image-shape 1,28,28, "
-                          "--output-range 0,1, --latent-shape nz,1,1") from None
+        raise SourceError(
+            f"bad value {value!r} for spec field {name}; e.g. --image-shape 1,28,28, "
+            "--output-range 0,1, --latent-shape nz,1,1"
+        ) from None
     return value
 
 
@@ -205,8 +222,10 @@ def with_overrides(generator: Generator, overrides: Mapping[str, Any]) -> Genera
         spec = generator.spec.replace(**overrides)
     except (TypeError, ValueError) as exc:
         raise SourceError(f"spec overrides {dict(overrides)} do not make a valid spec: {exc}") from None
-    meta = {**generator.meta, "spec_overrides": {k: list(v) if isinstance(v, tuple) else v
-                                                 for k, v in overrides.items()}}
+    meta = {
+        **generator.meta,
+        "spec_overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
+    }
     return Generator(generator.net, spec, source=generator.source, meta=meta)
 
 
@@ -233,8 +252,9 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         arch = config["architecture"]
         if request.arch and request.arch != arch:
             raise SourceError(f"{folder} holds a {arch!r} generator; drop --arch {request.arch}")
-        built, opts = architectures.build_generator_net(arch, {**config.get("options", {}), **request.options},
-                                                       state_dict)
+        built, opts = architectures.build_generator_net(
+            arch, {**config.get("options", {}), **request.options}, state_dict
+        )
         spec = GeneratorSpec.from_dict(config["spec"]) if "spec" in config else built.spec
         meta = {"architecture": arch, "options": architectures.options_to_dict(opts)}
         if isinstance(config.get("decisions"), list):  # how the options were first decided: assumptions stay announced
@@ -243,11 +263,16 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         if config.get("batchnorm") in ("train", "eval"):
             meta["batchnorm"] = config["batchnorm"]
     else:  # PyTorchModelHubMixin: config.json holds the module's __init__ kwargs, evidence for the options
-        built, opts, arch, evidence = build_from_config(request.arch, config, request.options, state_dict,
-                                                        where=str(weights_path), config_label=str(config_path))
+        built, opts, arch, evidence = build_from_config(
+            request.arch, config, request.options, state_dict, where=str(weights_path), config_label=str(config_path)
+        )
         spec = built.spec
-        meta = {"architecture": arch, "options": architectures.options_to_dict(opts), **evidence,
-                "decisions": built.decisions}
+        meta = {
+            "architecture": arch,
+            "options": architectures.options_to_dict(opts),
+            **evidence,
+            "decisions": built.decisions,
+        }
     meta["weights_sha256"] = file_sha256(weights_path)
     generator = Generator(built.net, spec, source=source, meta=meta)
     return with_overrides(generator, {**sidecar, **request.overrides})
@@ -269,8 +294,14 @@ def mixin_options(config: dict[str, Any], arch: Optional[str]) -> tuple[dict[str
     return given, ignored
 
 
-def build_from_config(arch: Optional[str], config: Mapping[str, Any], options: dict[str, Any],
-                      state_dict: Mapping[str, torch.Tensor], where: str, config_label: str):
+def build_from_config(
+    arch: Optional[str],
+    config: Mapping[str, Any],
+    options: dict[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    where: str,
+    config_label: str,
+):
     """(built, options, architecture, evidence) with a config's fields as evidence.
 
     The config's fields that an architecture knows (its own option names, or other codebases'
@@ -300,12 +331,17 @@ def build_from_config(arch: Optional[str], config: Mapping[str, Any], options: d
         return built, opts, arch, {"ignored_config": mixin_options(dict(config), arch)[1]} if config else {}
     given, _, error = evidence[arch]
     from_weights = architectures.options_to_dict(opts)
-    differ = [f"{k}={jsonable(v)!r} where the weights have {from_weights[k]!r}" for k, v in given.items()
-              if k in from_weights and jsonable(v) != from_weights[k]]
-    raise ArchitectureError(f"{config_label} disagrees with the weights {where}: "
-                            + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(error)}")
-                            + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give {arch} "
-                            f"with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights)})")
+    differ = [
+        f"{k}={jsonable(v)!r} where the weights have {from_weights[k]!r}"
+        for k, v in given.items()
+        if k in from_weights and jsonable(v) != from_weights[k]
+    ]
+    raise ArchitectureError(
+        f"{config_label} disagrees with the weights {where}: "
+        + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(error)}")
+        + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give {arch} "
+        f"with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights)})"
+    )
 
 
 WEIGHT_NAMES = ("weight", "weight_orig", "weight_bar")  # layer weights, spectral-normalised ones too
@@ -315,16 +351,23 @@ def check_evidence(state_dict: Mapping[str, torch.Tensor], where: str) -> None:
     """Refuse a layer weight whose values are all equal (all zero, say): no trained layer has one, so it is a
     damaged or replaced tensor, and its shape must not be read as the architecture's (a kernel size, a width)."""
     for key, tensor in state_dict.items():
-        if (key.rpartition(".")[2] not in WEIGHT_NAMES or not isinstance(tensor, torch.Tensor)
-                or not tensor.is_floating_point() or tensor.dim() < 2 or tensor.numel() < 2):
+        if (
+            key.rpartition(".")[2] not in WEIGHT_NAMES
+            or not isinstance(tensor, torch.Tensor)
+            or not tensor.is_floating_point()
+            or tensor.dim() < 2
+            or tensor.numel() < 2
+        ):
             continue
         flat = tensor.reshape(-1)
         if flat[0] != flat[1] or not bool((flat == flat[0]).all()):
             continue
-        raise ArchitectureError(f"{where}: {key} {tuple(tensor.shape)} holds one value ({float(flat[0]):g}) "
-                                "throughout, which no trained layer does: the tensor is damaged or was replaced, and "
-                                "its shape is no evidence of the architecture; download the file again or re-save it "
-                                "from the trained model")
+        raise ArchitectureError(
+            f"{where}: {key} {tuple(tensor.shape)} holds one value ({float(flat[0]):g}) "
+            "throughout, which no trained layer does: the tensor is damaged or was replaced, and "
+            "its shape is no evidence of the architecture; download the file again or re-save it "
+            "from the trained model"
+        )
 
 
 def jsonable(value: Any) -> Any:
@@ -350,14 +393,25 @@ def load_hub(request: Request) -> Generator:
         if resolved.config is not None and config.get("format") == FORMAT:  # ganinv's own layout
             generator = load_folder(resolved.path(resolved.config).parent, request.source, request=request)
         else:
-            generator = load_checkpoint([resolved.path(n) for n in resolved.shards], resolved.id.key, request, where,
-                                        config, resolved.label(resolved.config))
+            generator = load_checkpoint(
+                [resolved.path(n) for n in resolved.shards],
+                resolved.id.key,
+                request,
+                where,
+                config,
+                resolved.label(resolved.config),
+            )
             if resolved.spec is not None:
                 sidecar = read_spec_file(resolved.path(resolved.spec))
                 generator = with_overrides(generator, {**sidecar, **request.overrides})
     generator.meta["revision"] = resolved.commit  # the resolved commit, whatever branch or tag was typed
-    generator.meta["hub"] = {"repo": resolved.id.repo, "requested_revision": resolved.id.revision,
-                             "commit": resolved.commit, "file": resolved.weights, "config": resolved.config}
+    generator.meta["hub"] = {
+        "repo": resolved.id.repo,
+        "requested_revision": resolved.id.revision,
+        "commit": resolved.commit,
+        "file": resolved.weights,
+        "config": resolved.config,
+    }
     return generator
 
 
@@ -371,8 +425,9 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
     return config
 
 
-def load_checkpoint(paths: list[Path], key: Optional[str], request: Request, where: str,
-                    config: Mapping[str, Any], config_label: str) -> Generator:
+def load_checkpoint(
+    paths: list[Path], key: Optional[str], request: Request, where: str, config: Mapping[str, Any], config_label: str
+) -> Generator:
     """Weights (one file or the shards of one) + a config as evidence -> a Generator; `where` names them."""
     obj: Any = {}
     for path in paths:
@@ -380,14 +435,24 @@ def load_checkpoint(paths: list[Path], key: Optional[str], request: Request, whe
         obj = part if len(paths) == 1 else {**obj, **part}
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj)
-    built, opts, arch, evidence = build_from_config(request.arch, {**hinted, **config}, request.options, state_dict,
-                                                    where, config_label)
-    meta = {"architecture": arch, "options": architectures.options_to_dict(opts), **evidence,
-            "weights_sha256": file_sha256(paths[0]), "decisions": built.decisions, **entry_meta(entry)}
+    built, opts, arch, evidence = build_from_config(
+        request.arch, {**hinted, **config}, request.options, state_dict, where, config_label
+    )
+    meta = {
+        "architecture": arch,
+        "options": architectures.options_to_dict(opts),
+        **evidence,
+        "weights_sha256": file_sha256(paths[0]),
+        "decisions": built.decisions,
+        **entry_meta(entry),
+    }
     if batchnorm is not None:
         meta["batchnorm"] = batchnorm
-        logger.warning("%s: BatchNorm uses batch statistics, as its codebase samples (its models are never put in "
-                       "eval mode); pass --option bn=eval for the stored running statistics", where)
+        logger.warning(
+            "%s: BatchNorm uses batch statistics, as its codebase samples (its models are never put in "
+            "eval mode); pass --option bn=eval for the stored running statistics",
+            where,
+        )
     generator = Generator(built.net, built.spec, source=request.source, meta=meta)
     return with_overrides(generator, request.overrides)
 
@@ -400,21 +465,33 @@ def load_file_source(path: Path, request: Request) -> Generator:
     if path.suffix == ".pt2" or (path.suffix != ".safetensors" and is_torchscript(path)):
         return load_program(path, request)
     if path.suffix != ".safetensors" and path.suffix not in STATE_DICT_SUFFIXES:
-        raise SourceError(f"{path}: unknown file type; give .safetensors, .pt/.pth/.bin/.ckpt (a state dict), "
-                          ".pt2 (torch.export) or a TorchScript file")
+        raise SourceError(
+            f"{path}: unknown file type; give .safetensors, .pt/.pth/.bin/.ckpt (a state dict), "
+            ".pt2 (torch.export) or a TorchScript file"
+        )
     obj = read_weights(path, request.trust_remote_code)
     if isinstance(obj, nn.Module) and request.arch in (None, "opaque"):  # a whole pickled module (trusted)
         return load_program(path, request, program=obj)
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
     batchnorm, hinted = checkpoint_hints(obj)
-    built, opts, arch, evidence = build_from_config(request.arch, hinted, request.options, state_dict, str(path),
-                                                    f"the config pickled in {path}")
-    meta = {"architecture": arch, "options": architectures.options_to_dict(opts), "weights_sha256": file_sha256(path),
-            "decisions": built.decisions, **evidence, **entry_meta(entry)}
+    built, opts, arch, evidence = build_from_config(
+        request.arch, hinted, request.options, state_dict, str(path), f"the config pickled in {path}"
+    )
+    meta = {
+        "architecture": arch,
+        "options": architectures.options_to_dict(opts),
+        "weights_sha256": file_sha256(path),
+        "decisions": built.decisions,
+        **evidence,
+        **entry_meta(entry),
+    }
     if batchnorm is not None:
         meta["batchnorm"] = batchnorm
-        logger.warning("%s: BatchNorm uses batch statistics, as its codebase samples (its models are never put in "
-                       "eval mode); pass --option bn=eval for the stored running statistics", path)
+        logger.warning(
+            "%s: BatchNorm uses batch statistics, as its codebase samples (its models are never put in "
+            "eval mode); pass --option bn=eval for the stored running statistics",
+            path,
+        )
     generator = Generator(built.net, built.spec, source=request.source, meta=meta)
     return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
 
@@ -423,17 +500,21 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
     """A TorchScript or torch.export archive (or a trusted pickled module) through the `opaque` adapter."""
     if request.arch not in (None, "opaque"):
         raise SourceError(f"{path} is a program, not a state dict; drop --arch {request.arch}")
-    trust.require_chosen(f"the program {str(path)!r}", request.origin, request.trust_remote_code,
-                         f"--generator {path}")
+    trust.require_chosen(f"the program {str(path)!r}", request.origin, request.trust_remote_code, f"--generator {path}")
     if program is None:
         try:
             with warnings.catch_warnings():  # TorchScript is deprecated upstream, and still a format users have
                 warnings.simplefilter("ignore", FutureWarning)
-                program = torch.export.load(str(path)) if path.suffix == ".pt2" else torch.jit.load(str(path),
-                                                                                                     map_location="cpu")
+                program = (
+                    torch.export.load(str(path))
+                    if path.suffix == ".pt2"
+                    else torch.jit.load(str(path), map_location="cpu")
+                )
         except Exception as exc:
-            raise SourceError(f"cannot load {path} as a {'torch.export' if path.suffix == '.pt2' else 'TorchScript'} "
-                              f"archive: {first_line(exc)}") from None
+            raise SourceError(
+                f"cannot load {path} as a {'torch.export' if path.suffix == '.pt2' else 'TorchScript'} "
+                f"archive: {first_line(exc)}"
+            ) from None
     return wrap_program(program, request, {"weights_sha256": file_sha256(path)}, sidecar_spec(path))
 
 
@@ -465,17 +546,20 @@ def build_any(arch: Optional[str], options: dict[str, Any], state_dict: Mapping[
             raise architectures.AmbiguousWeightsError(f"{where} ({name}): {exc}") from None
         except GaninvError as exc:
             tried.append(f"{name}: {exc}")
-    raise ArchitectureError(f"cannot tell the architecture of {where}; pass --arch "
-                            f"({', '.join(n for n in architectures.names() if n != 'opaque')}), or --model-class "
-                            "with the generator's own class. Tried: " + " | ".join(tried))
+    raise ArchitectureError(
+        f"cannot tell the architecture of {where}; pass --arch "
+        f"({', '.join(n for n in architectures.names() if n != 'opaque')}), or --model-class "
+        "with the generator's own class. Tried: " + " | ".join(tried)
+    )
 
 
 # ---- Python callables -----------------------------------------------------------------------------
 
 
 def load_callable(source: str, request: Request) -> Generator:
-    trust.require_chosen(f"the Python callable {source!r}", request.origin, request.trust_remote_code,
-                         f"--generator {source}")
+    trust.require_chosen(
+        f"the Python callable {source!r}", request.origin, request.trust_remote_code, f"--generator {source}"
+    )
     module_name, _, attr = source.partition(":")
     if os.getcwd() not in sys.path:  # as with `python -m`, modules in the current folder are importable
         sys.path.insert(0, os.getcwd())
@@ -509,8 +593,12 @@ def save_generator(generator: Generator, folder: str | Path) -> Path:
     with atomic_dir(folder) as tmp:
         state = {k: v.detach().contiguous().cpu() for k, v in generator.net.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS_NAME))
-        config = {"format": FORMAT, "architecture": meta["architecture"], "options": meta["options"],
-                  "spec": generator.spec.to_dict()}
+        config = {
+            "format": FORMAT,
+            "architecture": meta["architecture"],
+            "options": meta["options"],
+            "spec": generator.spec.to_dict(),
+        }
         if meta.get("batchnorm") == "train":
             config["batchnorm"] = "train"
         if meta.get("decisions"):

@@ -110,8 +110,9 @@ class Latents:
         return {k: getattr(self, k) for k in self._names if getattr(self, k) is not None}
 
     def map(self, fn) -> "Latents":
-        parts: dict[str, Any] = {k: (fn(v) if v is not None else None) for k, v in
-                                 ((n, getattr(self, n)) for n in self._names)}
+        parts: dict[str, Any] = {
+            k: (fn(v) if v is not None else None) for k, v in ((n, getattr(self, n)) for n in self._names)
+        }
         return Latents(**parts)
 
     def to(self, *args, **kwargs) -> "Latents":
@@ -126,8 +127,10 @@ class Latents:
     @staticmethod
     def cat(items: list["Latents"]) -> "Latents":
         first = items[0]
-        parts: dict[str, Any] = {n: (torch.cat([getattr(i, n) for i in items]) if getattr(first, n) is not None
-                                     else None) for n in first._names}
+        parts: dict[str, Any] = {
+            n: (torch.cat([getattr(i, n) for i in items]) if getattr(first, n) is not None else None)
+            for n in first._names
+        }
         return Latents(**parts)
 
     def flat(self) -> torch.Tensor:

@@ -26,8 +26,8 @@ from ganinv import architectures
 from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
 from ganinv.critic import Critic
 from ganinv.data import DATASET_DIRS, ImageSet, load_images
-from ganinv.dreaming import DreamingConfig, temperature_at
 from ganinv.divergence import check_losses, check_parameters
+from ganinv.dreaming import DreamingConfig, temperature_at
 from ganinv.errors import DataError
 from ganinv.generator import Generator
 from ganinv.images import save_grid
@@ -99,41 +99,64 @@ class Models:
     inverter_optimizer: torch.optim.Optimizer
 
     def state_dict(self) -> dict[str, Any]:
-        return {name: getattr(self, name).state_dict() for name in
-                ("generator", "critic", "inverter", "generator_optimizer", "critic_optimizer", "inverter_optimizer")}
+        return {
+            name: getattr(self, name).state_dict()
+            for name in (
+                "generator",
+                "critic",
+                "inverter",
+                "generator_optimizer",
+                "critic_optimizer",
+                "inverter_optimizer",
+            )
+        }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, value in state.items():
             getattr(self, name).load_state_dict(value)
 
 
-def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source: str,
-                 device: torch.device) -> Models:
+def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source: str, device: torch.device) -> Models:
     """G (architecture `ssavl`), the critic and the encoders, with their Adam optimisers."""
     channels, height, width = image_shape
     if height != width:
         raise DataError(f"training images must be square, got {height}x{width}; resize them first")
-    options = {"nz": config.nz, "nc": config.nc, "n_classes": config.n_classes, "channels": channels,
-               "resolution": height, "width": config.width}
+    options = {
+        "nz": config.nz,
+        "nc": config.nc,
+        "n_classes": config.n_classes,
+        "channels": channels,
+        "resolution": height,
+        "width": config.width,
+    }
     built, opts = architectures.build_generator_net("ssavl", options)
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(opts)}
     generator = Generator(built.net, built.spec, source=source, meta=meta, trainable=True).to(device)
     critic = Critic(image_shape, config.critic_width, config.critic_hidden).to(device)
-    inverter = Inverter.for_generator(generator, width=config.encoder_width, hidden=config.encoder_hidden,
-                                      sigma_x=config.dreaming.sigma_x).to(device)
+    inverter = Inverter.for_generator(
+        generator, width=config.encoder_width, hidden=config.encoder_hidden, sigma_x=config.dreaming.sigma_x
+    ).to(device)
 
     def adam(module: torch.nn.Module, lr: float) -> torch.optim.Optimizer:
         return torch.optim.Adam(module.parameters(), lr=lr, betas=config.betas)
 
-    return Models(generator, critic, inverter, adam(generator, config.lr), adam(critic, config.lr),
-                  adam(inverter, config.encoder_lr))
+    return Models(
+        generator,
+        critic,
+        inverter,
+        adam(generator, config.lr),
+        adam(critic, config.lr),
+        adam(inverter, config.encoder_lr),
+    )
 
 
 def load_training_data(config: TrainConfig) -> tuple[ImageSet, Optional[ImageSet]]:
     """Training images, and labelled real images for the cluster accuracy (the test split where there is one)."""
     if config.data in DATASET_DIRS:
-        return (load_images(config.data, root=config.root, split="train"),
-                load_images(config.data, root=config.root, split="test"))
+        return (
+            load_images(config.data, root=config.root, split="train"),
+            load_images(config.data, root=config.root, split="test"),
+        )
     images = load_images(config.data, root=config.root)
     return images, (images if images.labels is not None else None)
 
@@ -144,8 +167,10 @@ def code_accuracy(inverter: Inverter, images: ImageSet, batch_size: int = 500) -
     """Unsupervised classification accuracy of `argmax q(d|x)` with the best one-to-one assignment (SS-AVL Table 1)."""
     code_encoder, labels = inverter.code_encoder, images.labels
     assert code_encoder is not None and labels is not None, "a generator with classes, labelled images"
-    predicted = [code_encoder(images.images[i:i + batch_size].to(inverter.device))[0].argmax(dim=1).cpu()
-                 for i in range(0, len(images), batch_size)]
+    predicted = [
+        code_encoder(images.images[i : i + batch_size].to(inverter.device))[0].argmax(dim=1).cpu()
+        for i in range(0, len(images), batch_size)
+    ]
     return cluster_accuracy(torch.cat(predicted).numpy(), labels.numpy())
 
 
@@ -225,8 +250,9 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
         return record
 
     change = f"a lower --lr (now {config.lr:g}) or recipe key encoder_lr (now {config.encoder_lr:g})"
-    progress = tqdm(total=config.steps, initial=start_step, disable=quiet, file=sys.stderr,
-                    dynamic_ncols=True, desc="train")
+    progress = tqdm(
+        total=config.steps, initial=start_step, disable=quiet, file=sys.stderr, dynamic_ncols=True, desc="train"
+    )
     running: dict[str, torch.Tensor] = {}  # sums of the losses since the last log
     clock = time.perf_counter()
     for step in range(start_step + 1, config.steps + 1):
@@ -236,11 +262,21 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
             stats = critic_step(models.critic, generator, batch, models.critic_optimizer, config.gp_weight)
         stats.update(generator_step(models.critic, generator, config.batch_size, models.generator_optimizer))
         if generator.spec.has_codes:  # line 12, Eq. 24
-            stats.update(mi_step(generator, inverter, config.batch_size, models.generator_optimizer,
-                                 models.inverter_optimizer, config.lambda_d, config.lambda_c))
+            stats.update(
+                mi_step(
+                    generator,
+                    inverter,
+                    config.batch_size,
+                    models.generator_optimizer,
+                    models.inverter_optimizer,
+                    config.lambda_d,
+                    config.lambda_c,
+                )
+            )
         temperature = temperature_at(step - 1, config.steps, config.dreaming)
-        dream = dreaming_step(generator, inverter, config.batch_size, temperature, config.dreaming,
-                              models.inverter_optimizer)  # line 13, Eqs. 25 and 26
+        dream = dreaming_step(
+            generator, inverter, config.batch_size, temperature, config.dreaming, models.inverter_optimizer
+        )  # line 13, Eqs. 25 and 26
         stats.update({f"dream_{name}": value for name, value in dream.as_dict().items()})
         for name, value in stats.items():
             running[name] = running.get(name, 0.0) + value
@@ -263,8 +299,10 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
             record = evaluate(step, config.eval_images)
             run.log_metrics(record)
             if "cluster_accuracy" in record:
-                line = (f"step {step}: cluster accuracy {record['cluster_accuracy']:.4f} "
-                        f"on {record['eval_images']} real images")
+                line = (
+                    f"step {step}: cluster accuracy {record['cluster_accuracy']:.4f} "
+                    f"on {record['eval_images']} real images"
+                )
                 if quiet:
                     progress_log.info(line)
                 else:
@@ -285,9 +323,13 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
 
 
 def _report(progress: tqdm, quiet: bool, record: dict[str, Any]) -> None:
-    fields = {"W": f"{record['wasserstein']:.3f}", "gp": f"{record['gp']:.3f}",
-              "mi": f"{record.get('mi_loss', 0.0):.3f}", "dream": f"{record['dream_total']:.4g}",
-              "steps/s": f"{record['steps_per_s']:.2f}"}
+    fields = {
+        "W": f"{record['wasserstein']:.3f}",
+        "gp": f"{record['gp']:.3f}",
+        "mi": f"{record.get('mi_loss', 0.0):.3f}",
+        "dream": f"{record['dream_total']:.4g}",
+        "steps/s": f"{record['steps_per_s']:.2f}",
+    }
     if quiet:
         progress_log.info(f"step {record['step']}: " + " ".join(f"{k}={v}" for k, v in fields.items()))
     else:

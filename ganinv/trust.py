@@ -61,5 +61,7 @@ def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, re
     """
     if origin is None or trust_remote_code:
         return
-    raise UnsafeFileError(f"{what} is named by {origin}, and ganinv never runs code that a file names; "
-                          f"if you trust it, name it yourself ({retry}) or pass --trust-remote-code")
+    raise UnsafeFileError(
+        f"{what} is named by {origin}, and ganinv never runs code that a file names; "
+        f"if you trust it, name it yourself ({retry}) or pass --trust-remote-code"
+    )

@@ -37,8 +37,9 @@ def frozen(module: nn.Module) -> Iterator[nn.Module]:
             p.requires_grad_(flag)
 
 
-def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor,
-                     generator: Optional[torch.Generator] = None) -> Tensor:
+def gradient_penalty(
+    critic: nn.Module, real: Tensor, fake: Tensor, generator: Optional[torch.Generator] = None
+) -> Tensor:
     """`E[(||grad D(x^)||_2 - 1)^2]`, `x^ = a x + (1 - a) x'`, `a ~ U(0, 1)` per image (SS-AVL Eq. 5)."""
     alpha = torch.rand(real.shape[0], 1, 1, 1, generator=generator, device=real.device)  # (B, 1, 1, 1)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)  # (B, C, H, W)
@@ -46,8 +47,9 @@ def gradient_penalty(critic: nn.Module, real: Tensor, fake: Tensor,
     return (grad.flatten(1).norm(dim=1) - 1).square().mean()
 
 
-def critic_step(critic: nn.Module, generator: Generator, real: Tensor, optimizer: torch.optim.Optimizer,
-                gp_weight: float = 10.0) -> dict[str, Tensor]:
+def critic_step(
+    critic: nn.Module, generator: Generator, real: Tensor, optimizer: torch.optim.Optimizer, gp_weight: float = 10.0
+) -> dict[str, Tensor]:
     """Maximise `E[D(x)] - E[D(G(u))]` under the gradient penalty: minimise Eq. 22 + lambda * GP."""
     with torch.no_grad():
         fake = generator.decode(generator.sample_latents(real.shape[0]))  # (B, C, H, W)
@@ -60,8 +62,9 @@ def critic_step(critic: nn.Module, generator: Generator, real: Tensor, optimizer
     return {"critic_loss": loss.detach(), "wasserstein": wasserstein.detach(), "gp": penalty.detach()}
 
 
-def generator_step(critic: nn.Module, generator: Generator, batch_size: int,
-                   optimizer: torch.optim.Optimizer) -> dict[str, Tensor]:
+def generator_step(
+    critic: nn.Module, generator: Generator, batch_size: int, optimizer: torch.optim.Optimizer
+) -> dict[str, Tensor]:
     """Minimise `-E[D(G(z, c, d))]` over the generator (SS-AVL Eq. 23); the critic does not move."""
     fake = generator.decode(generator.sample_latents(batch_size))
     with frozen(critic):
@@ -72,8 +75,9 @@ def generator_step(critic: nn.Module, generator: Generator, batch_size: int,
     return {"generator_loss": loss.detach()}
 
 
-def code_recovery_loss(inverter: Inverter, latents: Latents, images: Tensor,
-                       lambda_d: float = 1.0, lambda_c: float = 1.0) -> Tensor:
+def code_recovery_loss(
+    inverter: Inverter, latents: Latents, images: Tensor, lambda_d: float = 1.0, lambda_c: float = 1.0
+) -> Tensor:
     """`-lambda_d log q_omega(d~ | x') - lambda_c log q_omega(c~ | x')`: minus the MI bound of SS-AVL Eq. 21
     (the constant entropy H(u) dropped)."""
     assert inverter.code_encoder is not None, "code recovery needs an inverter for a generator with codes"
@@ -88,9 +92,15 @@ def code_recovery_loss(inverter: Inverter, latents: Latents, images: Tensor,
     return loss
 
 
-def mi_step(generator: Generator, inverter: Inverter, batch_size: int, generator_optimizer: torch.optim.Optimizer,
-            inverter_optimizer: torch.optim.Optimizer, lambda_d: float = 1.0,
-            lambda_c: float = 1.0) -> dict[str, Tensor]:
+def mi_step(
+    generator: Generator,
+    inverter: Inverter,
+    batch_size: int,
+    generator_optimizer: torch.optim.Optimizer,
+    inverter_optimizer: torch.optim.Optimizer,
+    lambda_d: float = 1.0,
+    lambda_c: float = 1.0,
+) -> dict[str, Tensor]:
     """SS-AVL Eq. 24: one step of `G` and `q_omega(d, c | x)` on the code-recovery loss of fresh samples."""
     latents = generator.sample_latents(batch_size)
     loss = code_recovery_loss(inverter, latents, generator.decode(latents), lambda_d, lambda_c)
@@ -102,9 +112,16 @@ def mi_step(generator: Generator, inverter: Inverter, batch_size: int, generator
     return {"mi_loss": loss.detach()}
 
 
-def dreaming_step(generator: Generator, inverter: Inverter, batch_size: int, temperature: float,
-                  config: DreamingConfig, optimizer: torch.optim.Optimizer) -> DreamingLosses:
-    """docs/algorithms.md §2 (SS-AVL Eqs. 25, 26): both encoders fit fresh samples of the current `G`, which is frozen."""
+def dreaming_step(
+    generator: Generator,
+    inverter: Inverter,
+    batch_size: int,
+    temperature: float,
+    config: DreamingConfig,
+    optimizer: torch.optim.Optimizer,
+) -> DreamingLosses:
+    """docs/algorithms.md §2 (SS-AVL Eqs. 25, 26): both encoders fit fresh samples of the current `G`, which is
+    frozen."""
     latents = generator.sample_latents(batch_size)
     with torch.no_grad():
         images = generator.decode(latents)  # (B, C, H, W)

@@ -17,6 +17,7 @@ def pytest_collection_modifyitems(config, items):
         if "slow" in item.keywords:
             item.add_marker(skip)
 
+
 # The read-only folder of real data and generators that sits beside the repository (`../shared`).
 SHARED = Path(os.environ.get("GANINV_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 

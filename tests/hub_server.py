@@ -20,10 +20,13 @@ class HubRepos:
         self.refs: dict[str, dict[str, str]] = {}  # repo -> ref -> sha
 
     def commit(self, repo: str, files: dict[str, bytes | str | Path], refs=("main",)) -> str:
-        data = {name: (Path(v).read_bytes() if isinstance(v, Path) else v.encode() if isinstance(v, str) else v)
-                for name, v in files.items()}
-        sha = hashlib.sha1(repr(sorted((k, hashlib.sha256(v).hexdigest()) for k, v in data.items())).encode()
-                           + repo.encode()).hexdigest()
+        data = {
+            name: (Path(v).read_bytes() if isinstance(v, Path) else v.encode() if isinstance(v, str) else v)
+            for name, v in files.items()
+        }
+        sha = hashlib.sha1(
+            repr(sorted((k, hashlib.sha256(v).hexdigest()) for k, v in data.items())).encode() + repo.encode()
+        ).hexdigest()
         self.commits.setdefault(repo, {})[sha] = data
         for ref in refs:
             self.refs.setdefault(repo, {})[ref] = sha
@@ -71,8 +74,13 @@ class Handler(BaseHTTPRequestHandler):
             code, sha, files = self.repos.lookup(repo, revision)
             if code:
                 return self._error(code, head)
-            body = {"id": repo, "modelId": repo, "sha": sha, "private": False,
-                    "siblings": [{"rfilename": name} for name in sorted(files)]}
+            body = {
+                "id": repo,
+                "modelId": repo,
+                "sha": sha,
+                "private": False,
+                "siblings": [{"rfilename": name} for name in sorted(files)],
+            }
             return self._send(200, {"Content-Type": "application/json"}, json.dumps(body).encode(), head)
         if len(parts) >= 5 and parts[2] == "resolve":
             repo, revision, name = "/".join(parts[:2]), parts[3], "/".join(parts[4:])
@@ -83,8 +91,9 @@ class Handler(BaseHTTPRequestHandler):
                 return self._error("EntryNotFound", head, sha)
             data = files[name]
             etag = hashlib.sha256(data).hexdigest()
-            return self._send(200, {"X-Repo-Commit": sha, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"},
-                              data, head)
+            return self._send(
+                200, {"X-Repo-Commit": sha, "ETag": f'"{etag}"', "Content-Type": "application/octet-stream"}, data, head
+            )
         return self._error("NotFound", head)
 
     def do_GET(self):

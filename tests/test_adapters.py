@@ -1,12 +1,11 @@
 """Adapters: public state dict layouts load exactly, built generators round-trip, geometry is inferred."""
 
-
 import pytest
 import torch
-from torch.nn import functional as F
-
 import zoo
 from conftest import SHARED
+from torch.nn import functional as F
+
 from ganinv import architectures
 from ganinv.errors import ArchitectureError
 from ganinv.sources import load_generator, save_generator
@@ -35,28 +34,39 @@ def test_given_geometry_skips_inference_and_wrong_geometry_changes_images(tmp_pa
     module = case.build()
     torch.save(module.state_dict(), tmp_path / "g.pth")
     latents = zoo.latents_for(case, 6)
-    g = load_generator(str(tmp_path / "g.pth"), arch="wgan_gp",
-                       options={"strides": "2,1,2,2", "paddings": "0,0,0,0"})
+    g = load_generator(str(tmp_path / "g.pth"), arch="wgan_gp", options={"strides": "2,1,2,2", "paddings": "0,0,0,0"})
     assert g.meta["options"]["head"] == "none"  # the WGAN-GP adapter's DCGAN-style option, read from the weights
     torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
     # Stage 2 with stride 2, padding 1 also makes 3 -> 6: same shapes, other images.
     # With that geometry nothing fits the statistics, so the activation cannot be told either: given too.
     with pytest.raises(ArchitectureError, match="--option activation=relu or --option activation=leaky_relu"):
         load_generator(str(tmp_path / "g.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,0,0"})
-    wrong = load_generator(str(tmp_path / "g.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,0,0",
-                                                             "activation": "relu"})
+    wrong = load_generator(
+        str(tmp_path / "g.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,0,0", "activation": "relu"}
+    )
     assert wrong.spec.image_shape == (1, 28, 28)
     assert (wrong.decode(latents) - g.decode(latents)).abs().max() > 0.1
 
 
-@pytest.mark.parametrize("arch,options,shape", [
-    ("dcgan", {"nz": 6, "width": 2, "channels": 1, "resolution": 28}, (1, 28, 28)),
-    ("dcgan", {"nz": 6, "width": 2, "channels": 3, "resolution": 64}, (3, 64, 64)),
-    ("wgan_gp", {"nz": 6, "width": 2, "resolution": 32}, (3, 32, 32)),
-    ("wgan_gp", {"nz": 6, "width": 2, "channels": 1, "resolution": 28, "n_classes": 4, "embed_dim": 3}, (1, 28, 28)),
-    ("wgan_gp", {"nz": 6, "width": 2, "resolution": 32, "n_classes": 3, "condition": "onehot"}, (3, 32, 32)),
-    ("mlp", {"nz": 6, "hidden": (8, 16), "batch_norm": (0, 1), "image_shape": (1, 8, 8), "n_classes": 2}, (1, 8, 8)),
-])
+@pytest.mark.parametrize(
+    "arch,options,shape",
+    [
+        ("dcgan", {"nz": 6, "width": 2, "channels": 1, "resolution": 28}, (1, 28, 28)),
+        ("dcgan", {"nz": 6, "width": 2, "channels": 3, "resolution": 64}, (3, 64, 64)),
+        ("wgan_gp", {"nz": 6, "width": 2, "resolution": 32}, (3, 32, 32)),
+        (
+            "wgan_gp",
+            {"nz": 6, "width": 2, "channels": 1, "resolution": 28, "n_classes": 4, "embed_dim": 3},
+            (1, 28, 28),
+        ),
+        ("wgan_gp", {"nz": 6, "width": 2, "resolution": 32, "n_classes": 3, "condition": "onehot"}, (3, 32, 32)),
+        (
+            "mlp",
+            {"nz": 6, "hidden": (8, 16), "batch_norm": (0, 1), "image_shape": (1, 8, 8), "n_classes": 2},
+            (1, 8, 8),
+        ),
+    ],
+)
 def test_built_generator_round_trips_through_ganinv_folder(arch, options, shape, tmp_path):
     torch.manual_seed(0)
     built, opts = architectures.build_generator_net(arch, options)
@@ -66,8 +76,12 @@ def test_built_generator_round_trips_through_ganinv_folder(arch, options, shape,
             m.running_var.uniform_(0.5, 1.5)
     from ganinv.generator import Generator
 
-    g = Generator(built.net, built.spec, source="test", meta={"architecture": arch,
-                                                              "options": architectures.options_to_dict(opts)})
+    g = Generator(
+        built.net,
+        built.spec,
+        source="test",
+        meta={"architecture": arch, "options": architectures.options_to_dict(opts)},
+    )
     assert g.spec.image_shape == shape
     latents, images = g.sample(5, generator=torch.Generator().manual_seed(3))
     assert images.shape == (5, *shape) and images.abs().max() <= 1
@@ -105,8 +119,9 @@ def test_one_hot_conditional_dcgan_with_options(tmp_path):
     # Five one-hot channels beside z barely move the first BatchNorm: their order must be given (a real tie).
     with pytest.raises(ArchitectureError, match="condition_first"):
         load_generator(str(tmp_path / "g.pth"), options={"n_classes": "5", "condition": "onehot"})
-    g = load_generator(str(tmp_path / "g.pth"), options={"n_classes": "5", "condition": "onehot",
-                                                         "condition_first": "false"})
+    g = load_generator(
+        str(tmp_path / "g.pth"), options={"n_classes": "5", "condition": "onehot", "condition_first": "false"}
+    )
     assert g.spec.nz == 8 and g.spec.n_classes == 5
     latents = zoo.latents_for(case, 10)
     torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)

@@ -4,14 +4,13 @@ from pathlib import Path
 
 import pytest
 import torch
+import zoo
 from huggingface_hub import HfApi, RepoUrl
 
 from ganinv.errors import SourceError, UnsafeFileError
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.sources import load_generator, save_generator
-
-import zoo
 
 CASE = zoo.case("pytorch-examples-dcgan")
 
@@ -54,8 +53,10 @@ BUNDLE = ["README.md", "config.json", "generator/config.json", "generator/model.
 
 def test_save_bundles_the_generator_and_from_pretrained_uses_it(tmp_path, inverter, generator):
     inverter.save_pretrained(tmp_path / "artifact")
-    assert sorted(str(p.relative_to(tmp_path / "artifact")) for p in (tmp_path / "artifact").rglob("*")
-                  if p.is_file()) == BUNDLE
+    assert (
+        sorted(str(p.relative_to(tmp_path / "artifact")) for p in (tmp_path / "artifact").rglob("*") if p.is_file())
+        == BUNDLE
+    )
     loaded = Inverter.from_pretrained(str(tmp_path / "artifact"))  # the mixin's own entry point
     assert loaded.generator.source == str(tmp_path / "artifact" / "generator")  # the bundled copy, not the file
     x = generator.sample(3, generator=torch.Generator().manual_seed(1))[1]
@@ -86,8 +87,9 @@ def test_push_to_hub_uploads_the_generator_too(inverter, hub_calls):
 def test_a_reloaded_artifact_saves_its_bundle_again_without_loading_it(tmp_path, inverter):
     inverter.save_pretrained(tmp_path / "a")
     Inverter.load(str(tmp_path / "a")).save_pretrained(tmp_path / "b")
-    assert (tmp_path / "b" / "generator" / "model.safetensors").read_bytes() == \
-        (tmp_path / "a" / "generator" / "model.safetensors").read_bytes()
+    assert (tmp_path / "b" / "generator" / "model.safetensors").read_bytes() == (
+        tmp_path / "a" / "generator" / "model.safetensors"
+    ).read_bytes()
 
 
 def test_include_generator_false_references_it_and_true_requires_it(tmp_path, inverter):
@@ -100,15 +102,26 @@ def test_include_generator_false_references_it_and_true_requires_it(tmp_path, in
     assert not (tmp_path / "opaque").exists()
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda f: (f / "config.json").write_text("{not json"), "is not valid JSON"),
-    (lambda f: (f / "model.safetensors").write_bytes(b"\x00" * 7), "is not a readable safetensors file"),
-    (lambda f: (f / "config.json").write_text(
-        (f / "config.json").read_text().replace('"width": 4', '"width": 100000')), "config implies"),  # 100 GB if built
-    (lambda f: (f / "config.json").write_text('{"fit": {}}'), "holds no inverter artifact"),
-    (lambda f: (f / "config.json").write_text(
-        (f / "config.json").read_text().replace('"hidden": 16', '"hidden": 32')), "weights do not fit"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda f: (f / "config.json").write_text("{not json"), "is not valid JSON"),
+        (lambda f: (f / "model.safetensors").write_bytes(b"\x00" * 7), "is not a readable safetensors file"),
+        (
+            lambda f: (f / "config.json").write_text(
+                (f / "config.json").read_text().replace('"width": 4', '"width": 100000')
+            ),
+            "stored vs config",
+        ),  # 100 GB if built
+        (lambda f: (f / "config.json").write_text('{"fit": {}}'), "holds no inverter artifact"),
+        (
+            lambda f: (f / "config.json").write_text(
+                (f / "config.json").read_text().replace('"hidden": 16', '"hidden": 32')
+            ),
+            "weights do not fit",
+        ),
+    ],
+)
 def test_a_damaged_artifact_is_one_clear_error(tmp_path, inverter, damage, message):
     inverter.save_pretrained(tmp_path / "artifact")
     damage(tmp_path / "artifact")
@@ -155,8 +168,24 @@ def test_a_fit_of_a_program_references_it_and_reloads_when_named(tmp_path):
 
     torch.manual_seed(0)
     torch.jit.script(Program16()).save(str(tmp_path / "g.pt"))
-    fit = ["fit", "-g", str(tmp_path / "g.pt"), "--nz", "4", "--steps", "2", "--eval-every", "2", "--width", "4",
-           "--hidden", "8", "--quiet", "--out", str(tmp_path / "run")]
+    fit = [
+        "fit",
+        "-g",
+        str(tmp_path / "g.pt"),
+        "--nz",
+        "4",
+        "--steps",
+        "2",
+        "--eval-every",
+        "2",
+        "--width",
+        "4",
+        "--hidden",
+        "8",
+        "--quiet",
+        "--out",
+        str(tmp_path / "run"),
+    ]
     assert CliRunner().invoke(cli, fit).exit_code == 0
     assert not (tmp_path / "run" / "inverter" / "generator").exists()
     with pytest.raises(UnsafeFileError, match="is named by the inverter artifact"):

@@ -20,7 +20,7 @@ import re
 import shutil
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional
 
@@ -39,10 +39,13 @@ from ganinv.inverter import Inverter
 from ganinv.sources import save_generator
 
 # what a message says to do: a verb of advice (checked for ganinv's own errors, not click's usage errors)
-ADVICE = re.compile(r"\b(give|use|choose|pass|check|run|drop|set|extract|convert|write|remove|fix|lower|raise|add|"
-                    r"save|delete|refit|retrain|try|make|resume|point|select|rename|unset|download|log in|"
-                    r"start|keep|train|fit|reduce|provide|declare|need|needs|expected|expects|must|instead|only)\b"
-                    r"|e\.g\.", re.I)
+ADVICE = re.compile(
+    r"\b(give|use|choose|pass|check|run|drop|set|extract|convert|write|remove|fix|lower|raise|add|"
+    r"save|delete|refit|retrain|try|make|resume|point|select|rename|unset|download|log in|"
+    r"start|keep|train|fit|reduce|provide|declare|need|needs|expected|expects|must|instead|only)\b"
+    r"|e\.g\.",
+    re.I,
+)
 FIFO_WAIT_S = 4.0
 PLACEHOLDER = re.compile(r"\{([A-Za-z0-9_.]+)\}")
 
@@ -57,7 +60,7 @@ class FixedBatch(nn.Module):
 
 def truncate(path: Path, keep: float = 0.5) -> None:
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * keep)])
+    path.write_bytes(data[: int(len(data) * keep)])
 
 
 def features_file(path: Path, features, labels=None, layout=None) -> Path:
@@ -79,10 +82,15 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     """Good and bad inputs, made once: {name: path}, used as `{name}` in the case arguments."""
     m = tmp_path_factory.mktemp("inputs")
     torch.manual_seed(0)
-    built, options = architectures.build_generator_net("ssavl", {"nz": 4, "nc": 1, "n_classes": 3,
-                                                                 "resolution": 8, "width": 8})
-    generator = Generator(built.net, built.spec, source="tiny-ssavl",
-                          meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)})
+    built, options = architectures.build_generator_net(
+        "ssavl", {"nz": 4, "nc": 1, "n_classes": 3, "resolution": 8, "width": 8}
+    )
+    generator = Generator(
+        built.net,
+        built.spec,
+        source="tiny-ssavl",
+        meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)},
+    )
     save_generator(generator, m / "gen")
     inverter = Inverter.for_generator(generator, width=8, hidden=16)
     inverter.save_pretrained(m / "inv", include_generator=True)
@@ -157,10 +165,15 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     features_file(m / "f_1d.safetensors", x[:, 0], torch.arange(12) % 3)
     features_file(m / "f_labels_float.safetensors", x, torch.rand(12))
     d = torch.rand(12, 3).softmax(dim=1)
-    features_file(m / "f_d_nan.safetensors", torch.cat([x[:, :4], d], 1).index_put_(
-        (torch.tensor([1]), torch.tensor([5])), torch.tensor(float("nan"))), torch.arange(12) % 3, {"z": 4, "d": 3})
-    features_file(m / "f_d_labels_short.safetensors", torch.cat([x[:, :4], d], 1), torch.arange(4) % 3,
-                  {"z": 4, "d": 3})
+    features_file(
+        m / "f_d_nan.safetensors",
+        torch.cat([x[:, :4], d], 1).index_put_((torch.tensor([1]), torch.tensor([5])), torch.tensor(float("nan"))),
+        torch.arange(12) % 3,
+        {"z": 4, "d": 3},
+    )
+    features_file(
+        m / "f_d_labels_short.safetensors", torch.cat([x[:, :4], d], 1), torch.arange(4) % 3, {"z": 4, "d": 3}
+    )
     features_file(m / "f_d_empty.safetensors", torch.zeros(0, 7), torch.zeros(0, dtype=torch.int64), {"z": 4, "d": 3})
     features_file(m / "f_layout_lies.safetensors", x, torch.arange(12) % 3, {"z": 4, "d": 300})
     np.savez(m / "f_object.npz", features=np.array([1, "a"], dtype=object))
@@ -168,12 +181,12 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     # recipes and spec files
     toml(m / "bad.toml", "steps = [unclosed\n")
     toml(m / "fit_wrong_type.toml", 'steps = "ten"\n')
-    toml(m / "fit_wrong_table.toml", 'dreaming = 3\n')
-    toml(m / "fit_nan_lr.toml", 'lr = nan\n')
+    toml(m / "fit_wrong_table.toml", "dreaming = 3\n")
+    toml(m / "fit_nan_lr.toml", "lr = nan\n")
     toml(m / "fit_device.toml", 'device = "tpu"\n')
     toml(m / "train_device.toml", 'device = "cuda:7"\n')
     toml(m / "train_wrong_type.toml", 'batch_size = "many"\n')
-    toml(m / "train_unknown_key.toml", 'batchsize = 8\n')
+    toml(m / "train_unknown_key.toml", "batchsize = 8\n")
     toml(m / "bench_run_string.toml", '[[stages]]\nname = "p"\nrun = "probe"\n')
     toml(m / "bench_no_stages.toml", 'title = "x"\n')
     toml(m / "bench_stage_key.toml", '[[stages]]\nname = "p"\nrun = ["probe"]\nretries = 3\n')
@@ -184,8 +197,10 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     toml(m / "bench_unknown_var.toml", '[[stages]]\nname = "p"\nrun = ["inspect", "{nowhere}"]\n')
     toml(m / "bench_bad_stage_cmd.toml", '[[stages]]\nname = "p"\nrun = ["no-such-command"]\n')
     toml(m / "bench_ok.toml", '[[stages]]\nname = "list"\nrun = ["inspect", "--list"]\n')
-    toml(m / "bench_stage_fails.toml", '[[stages]]\nname = "p"\nrun = ["probe", "--train", "nowhere.safetensors", '
-                                       '"--test", "nowhere.safetensors"]\n')
+    toml(
+        m / "bench_stage_fails.toml",
+        '[[stages]]\nname = "p"\nrun = ["probe", "--train", "nowhere.safetensors", "--test", "nowhere.safetensors"]\n',
+    )
     toml(m / "bench_vars_type.toml", 'vars = 3\n[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\n')
     (m / "spec_badjson.json").write_text("{nz: 4")
     (m / "spec_wrong_type.json").write_text(json.dumps({"nz": "four"}))
@@ -196,13 +211,44 @@ def inputs(tmp_path_factory) -> dict[str, str]:
 
     fit_run = m / "fit_run"
     (fit_run / "checkpoints").mkdir(parents=True)
-    (fit_run / "config.json").write_text(json.dumps({"fit": FitConfig(generator=str(m / "gen")).to_dict(),
-                                                     "world_size": 1, "generator": {"source": str(m / "gen")}}))
+    (fit_run / "config.json").write_text(
+        json.dumps(
+            {
+                "fit": FitConfig(generator=str(m / "gen")).to_dict(),
+                "world_size": 1,
+                "generator": {"source": str(m / "gen")},
+            }
+        )
+    )
     torch.save({"step": 1}, fit_run / "checkpoints" / "step-000001.pt")
-    result = CliRunner().invoke(cli, ["mvae", "fit", "--data", str(m / "images.npz"), "--components", "2",
-                                      "--latent-dim", "2", "--s-dim", "4", "--width", "4", "--hidden", "8",
-                                      "--steps", "2", "--batch-size", "4", "--out", str(m / "mvae"), "--quiet",
-                                      "--device", "cpu"])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "mvae",
+            "fit",
+            "--data",
+            str(m / "images.npz"),
+            "--components",
+            "2",
+            "--latent-dim",
+            "2",
+            "--s-dim",
+            "4",
+            "--width",
+            "4",
+            "--hidden",
+            "8",
+            "--steps",
+            "2",
+            "--batch-size",
+            "4",
+            "--out",
+            str(m / "mvae"),
+            "--quiet",
+            "--device",
+            "cpu",
+        ],
+    )
     assert result.exit_code == 0, result.output
     shutil.copytree(m / "mvae", m / "mvae_trunc")
     for weights in (m / "mvae_trunc").rglob("model.safetensors"):
@@ -228,12 +274,34 @@ class Case:
     early: bool = False  # refused before any work: the Error line is all there is on stderr (no progress)
 
 
-def case(command: str, name: str, args: list[str], mention=(), *, owner: Optional[str] = None, usage=False,
-         retry=None, code=2, leaves=(), early=None):
+def case(
+    command: str,
+    name: str,
+    args: list[str],
+    mention=(),
+    *,
+    owner: Optional[str] = None,
+    usage=False,
+    retry=None,
+    code=2,
+    leaves=(),
+    early=None,
+):
     marks = [pytest.mark.xfail(strict=True, reason=f"owner: {owner}")] if owner else []
-    return pytest.param(command, Case(args, tuple([mention] if isinstance(mention, str) else mention), code, usage,
-                                      retry, leaves, "regular file" in name if early is None else early),
-                        id=f"{command}:{name}", marks=marks)
+    return pytest.param(
+        command,
+        Case(
+            args,
+            tuple([mention] if isinstance(mention, str) else mention),
+            code,
+            usage,
+            retry,
+            leaves,
+            "regular file" in name if early is None else early,
+        ),
+        id=f"{command}:{name}",
+        marks=marks,
+    )
 
 
 GEN = ["-g", "{gen}"]
@@ -243,46 +311,80 @@ CASES = [
     # ---- sample ----
     case("sample", "nonexistent generator", ["sample", "-g", "{m}/nowhere", "--out", "{out}.png"], "nowhere"),
     case("sample", "truncated weights folder", ["sample", "-g", "{gen_trunc}", "--out", "{out}.png"], "gen_trunc"),
-    case("sample", "generator config not json", ["sample", "-g", "{gen_badjson}", "--out", "{out}.png"],
-         "gen_badjson"),
-    case("sample", "garbage safetensors", ["sample", "-g", "{garbage}", "--arch", "dcgan", "--out", "{out}.png"],
-         "garbage.safetensors"),
-    case("sample", "truncated safetensors file", ["sample", "-g", "{weights_trunc}", "--arch", "ssavl",
-                                                  "--out", "{out}.png"], "weights_trunc"),
+    case("sample", "generator config not json", ["sample", "-g", "{gen_badjson}", "--out", "{out}.png"], "gen_badjson"),
+    case(
+        "sample",
+        "garbage safetensors",
+        ["sample", "-g", "{garbage}", "--arch", "dcgan", "--out", "{out}.png"],
+        "garbage.safetensors",
+    ),
+    case(
+        "sample",
+        "truncated safetensors file",
+        ["sample", "-g", "{weights_trunc}", "--arch", "ssavl", "--out", "{out}.png"],
+        "weights_trunc",
+    ),
     case("sample", "zero-byte pth", ["sample", "-g", "{empty.pth}", "--out", "{out}.png"], "empty.pth"),
     case("sample", "text file as generator", ["sample", "-g", "{notes.txt}", "--out", "{out}.png"], "notes.txt"),
     case("sample", "empty folder", ["sample", "-g", "{empty_dir}", "--out", "{out}.png"], "empty_dir"),
-    case("sample", "torchscript ignores the batch size", ["sample", "-g", "{fixed_batch}", "--nz", "4", "-n", "5",
-                                                          "--out", "{out}.png"], "batch"),
-    case("sample", "full pickle without trust", ["sample", "-g", "{module_pickle}", "--out", "{out}.png"],
-         ("module_pickle", "--trust-remote-code")),
+    case(
+        "sample",
+        "torchscript ignores the batch size",
+        ["sample", "-g", "{fixed_batch}", "--nz", "4", "-n", "5", "--out", "{out}.png"],
+        "batch",
+    ),
+    case(
+        "sample",
+        "full pickle without trust",
+        ["sample", "-g", "{module_pickle}", "--out", "{out}.png"],
+        ("module_pickle", "--trust-remote-code"),
+    ),
     case("sample", "hub path traversal", ["sample", "-g", "hub:../../etc", "--out", "{out}.png"], ("etc", "repo id")),
-    case("sample", "hub path traversal with a name", ["sample", "-g", "hub:owner/../../etc", "--out", "{out}.png"],
-         ("etc", "repo id")),
+    case(
+        "sample",
+        "hub path traversal with a name",
+        ["sample", "-g", "hub:owner/../../etc", "--out", "{out}.png"],
+        ("etc", "repo id"),
+    ),
     case("sample", "device tpu", ["sample", *GEN, "--device", "tpu", "--out", "{out}.png"], ("tpu", "cpu")),
     case("sample", "device cuda:7", ["sample", *GEN, "--device", "cuda:7", "--out", "{out}.png"], "cuda:7"),
     case("sample", "device cpu:99", ["sample", *GEN, "--device", "cpu:99", "--out", "{out}.png"], "cpu:99"),
     case("sample", "out under a regular file", ["sample", *GEN, "--out", "{file}/grid.png"], "{file}"),
     case("sample", "out is a folder", ["sample", *GEN, "--out", "{empty_dir}"], "empty_dir", usage=True),
-    case("sample", "latents-out under a regular file", ["sample", *GEN, "--out", "{out}.png",
-                                                        "--latents-out", "{file}/z.safetensors"], "{file}"),
-    case("sample", "option without =", ["sample", *GEN, "--option", "nz", "--out", "{out}.png"], "--option",
-         usage=True),
-    case("sample", "spec file not json", ["sample", *GEN, "--spec", "{spec_badjson}", "--out", "{out}.png"],
-         "spec_badjson"),
-    case("sample", "spec value of the wrong type", ["sample", *GEN, "--spec", "{spec_wrong_type}",
-                                                    "--out", "{out}.png"], "nz"),
-    case("sample", "spec file is a list", ["sample", *GEN, "--spec", "{spec_list}", "--out", "{out}.png"],
-         "spec_list"),
+    case(
+        "sample",
+        "latents-out under a regular file",
+        ["sample", *GEN, "--out", "{out}.png", "--latents-out", "{file}/z.safetensors"],
+        "{file}",
+    ),
+    case(
+        "sample", "option without =", ["sample", *GEN, "--option", "nz", "--out", "{out}.png"], "--option", usage=True
+    ),
+    case(
+        "sample",
+        "spec file not json",
+        ["sample", *GEN, "--spec", "{spec_badjson}", "--out", "{out}.png"],
+        "spec_badjson",
+    ),
+    case(
+        "sample",
+        "spec value of the wrong type",
+        ["sample", *GEN, "--spec", "{spec_wrong_type}", "--out", "{out}.png"],
+        "nz",
+    ),
+    case("sample", "spec file is a list", ["sample", *GEN, "--spec", "{spec_list}", "--out", "{out}.png"], "spec_list"),
     case("sample", "bad prior", ["sample", *GEN, "--prior", "cauchy", "--out", "{out}.png"], "cauchy"),
     case("sample", "bad output range", ["sample", *GEN, "--output-range", "a,b", "--out", "{out}.png"], "a,b"),
     case("sample", "bad image shape", ["sample", *GEN, "--image-shape", "1,x,8", "--out", "{out}.png"], "1,x,8"),
     case("sample", "absurd sample count", ["sample", *GEN, "-n", "100000000000", "--out", "{out}.png"], "-n"),
     case("sample", "zero samples", ["sample", *GEN, "-n", "0", "--out", "{out}.png"], "--num", usage=True),
-    case("sample", "retry after a failed start", ["sample", "-g", "{gen_trunc}", "--out", "{out}/grid.png",
-                                                  "--latents-out", "{out}/z.safetensors"], "gen_trunc",
-         retry=["sample", *GEN, "-n", "4", "--out", "{out}/grid.png", "--latents-out", "{out}/z.safetensors"]),
-
+    case(
+        "sample",
+        "retry after a failed start",
+        ["sample", "-g", "{gen_trunc}", "--out", "{out}/grid.png", "--latents-out", "{out}/z.safetensors"],
+        "gen_trunc",
+        retry=["sample", *GEN, "-n", "4", "--out", "{out}/grid.png", "--latents-out", "{out}/z.safetensors"],
+    ),
     # ---- inspect ----
     case("inspect", "nonexistent source", ["inspect", "{m}/nowhere.safetensors"], "nowhere"),
     case("inspect", "truncated weights folder", ["inspect", "{gen_trunc}"], "gen_trunc"),
@@ -292,34 +394,61 @@ CASES = [
     case("inspect", "full pickle without trust", ["inspect", "{module_pickle}"], "--trust-remote-code"),
     case("inspect", "torchscript ignores the batch size", ["inspect", "{fixed_batch}", "--nz", "4"], "batch"),
     case("inspect", "unknown architecture", ["inspect", "{gen}", "--arch", "nosuch"], "nosuch"),
-
     # ---- invert ----
-    case("invert", "nonexistent inverter", ["invert", "--inverter", "{m}/nowhere", "{images}", "--out", "{out}"],
-         "nowhere"),
-    case("invert", "empty inverter folder", ["invert", "--inverter", "{empty_dir}", "{images}", "--out", "{out}"],
-         "empty_dir"),
-    case("invert", "inverter config not json", ["invert", "--inverter", "{inv_badjson}", "{images}",
-                                                "--out", "{out}"], "inv_badjson"),
-    case("invert", "inverter config is a list", ["invert", "--inverter", "{inv_listjson}", "{images}",
-                                                 "--out", "{out}"], "inv_listjson"),
-    case("invert", "inverter weights truncated", ["invert", "--inverter", "{inv_trunc}", "{images}",
-                                                  "--out", "{out}"], "inv_trunc"),
-    case("invert", "inverter spec no longer fits its weights", ["invert", "--inverter", "{inv_misfit}", "{images}",
-                                                                "--out", "{out}"], "inv_misfit"),
-    case("invert", "hub path traversal", ["invert", "--inverter", "hub:../../etc", "{images}", "--out", "{out}"],
-         ("etc", "repo id")),
+    case(
+        "invert",
+        "nonexistent inverter",
+        ["invert", "--inverter", "{m}/nowhere", "{images}", "--out", "{out}"],
+        "nowhere",
+    ),
+    case(
+        "invert",
+        "empty inverter folder",
+        ["invert", "--inverter", "{empty_dir}", "{images}", "--out", "{out}"],
+        "empty_dir",
+    ),
+    case(
+        "invert",
+        "inverter config not json",
+        ["invert", "--inverter", "{inv_badjson}", "{images}", "--out", "{out}"],
+        "inv_badjson",
+    ),
+    case(
+        "invert",
+        "inverter config is a list",
+        ["invert", "--inverter", "{inv_listjson}", "{images}", "--out", "{out}"],
+        "inv_listjson",
+    ),
+    case(
+        "invert",
+        "inverter weights truncated",
+        ["invert", "--inverter", "{inv_trunc}", "{images}", "--out", "{out}"],
+        "inv_trunc",
+    ),
+    case(
+        "invert",
+        "inverter spec no longer fits its weights",
+        ["invert", "--inverter", "{inv_misfit}", "{images}", "--out", "{out}"],
+        "inv_misfit",
+    ),
+    case(
+        "invert",
+        "hub path traversal",
+        ["invert", "--inverter", "hub:../../etc", "{images}", "--out", "{out}"],
+        ("etc", "repo id"),
+    ),
     case("invert", "nonexistent images", ["invert", *INV, "{m}/nowhere.npz", "--out", "{out}"], "nowhere"),
     case("invert", "empty image folder", ["invert", *INV, "{empty_dir}", "--out", "{out}"], "empty_dir"),
-    case("invert", "folder of text files", ["invert", *INV, "{folder_of_text}", "--out", "{out}"],
-         "folder_of_text"),
+    case("invert", "folder of text files", ["invert", *INV, "{folder_of_text}", "--out", "{out}"], "folder_of_text"),
     case("invert", "broken png", ["invert", *INV, "{broken_png}", "--out", "{out}"], "a.png"),
     case("invert", "zero-length images", ["invert", *INV, "{img_empty}", "--out", "{out}"], "img_empty"),
     case("invert", "object array", ["invert", *INV, "{img_object}", "--out", "{out}"], "img_object"),
     case("invert", "2-D array", ["invert", *INV, "{img_2d}", "--out", "{out}"], "img_2d"),
     case("invert", "5-D array", ["invert", *INV, "{img_5d}", "--out", "{out}"], "img_5d"),
     case("invert", "string array", ["invert", *INV, "{img_strings}", "--out", "{out}"], "img_strings"),
-    case("invert", "labels count differs", ["invert", *INV, "{img_labels_short}", "--out", "{out}"],
-         "img_labels_short"),
+    case(
+        "invert", "labels count differs", ["invert", *INV, "{img_labels_short}", "--out", "{out}"], "img_labels_short"
+    ),
     case("invert", "nan pixels", ["invert", *INV, "{img_nan}", "--out", "{out}"], "img_nan"),
     case("invert", "truncated safetensors images", ["invert", *INV, "{img_trunc}", "--out", "{out}"], "img_trunc"),
     case("invert", "zero-byte npz", ["invert", *INV, "{img_zero_byte}", "--out", "{out}"], "img_zero_byte"),
@@ -330,102 +459,178 @@ CASES = [
     case("invert", "out is a regular file", ["invert", *INV, "{images}", "--out", "{file}"], "{file}", usage=True),
     case("invert", "device tpu", ["invert", *INV, "{images}", "--out", "{out}", "--device", "tpu"], "tpu"),
     case("invert", "device cuda:7", ["invert", *INV, "{images}", "--out", "{out}", "--device", "cuda:7"], "cuda"),
-    case("invert", "refine lr nan", ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2",
-                                     "--refine-lr", "nan"], "--refine-lr"),
-    case("invert", "refine lr negative", ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2",
-                                          "--refine-lr", "-1"], "--refine-lr"),
-    case("invert", "retry after bad images", ["invert", *INV, "{img_object}", "--out", "{out}"], "img_object",
-         retry=["invert", *INV, "{images}", "--out", "{out}"]),
-
+    case(
+        "invert",
+        "refine lr nan",
+        ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2", "--refine-lr", "nan"],
+        "--refine-lr",
+    ),
+    case(
+        "invert",
+        "refine lr negative",
+        ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2", "--refine-lr", "-1"],
+        "--refine-lr",
+    ),
+    case(
+        "invert",
+        "retry after bad images",
+        ["invert", *INV, "{img_object}", "--out", "{out}"],
+        "img_object",
+        retry=["invert", *INV, "{images}", "--out", "{out}"],
+    ),
     # ---- loglik ----
     case("loglik", "absurd k", ["loglik", *INV, "--generated", "2", "--k", "1000000000000"], "--k"),
     case("loglik", "absurd generated count", ["loglik", *INV, "--generated", "100000000000"], "--generated"),
-    case("loglik", "absurd fit-n", ["loglik", *INV, "--generated", "2", "--fit-sigma", "--fit-n", "100000000000"],
-         "--fit-n"),
+    case(
+        "loglik",
+        "absurd fit-n",
+        ["loglik", *INV, "--generated", "2", "--fit-sigma", "--fit-n", "100000000000"],
+        "--fit-n",
+    ),
     case("loglik", "k zero", ["loglik", *INV, "--generated", "2", "--k", "0"], "--k"),
     case("loglik", "sigma nan", ["loglik", *INV, "--generated", "2", "--sigma-x", "nan"], "--sigma-x"),
     case("loglik", "sigma inf", ["loglik", *INV, "--generated", "2", "--sigma-x", "inf"], "--sigma-x"),
-    case("loglik", "inverter weights truncated", ["loglik", "--inverter", "{inv_trunc}", "--generated", "2"],
-         "inv_trunc"),
-    case("loglik", "inverter without spec", ["loglik", "--inverter", "{inv_nospec}", "--generated", "2"],
-         "inv_nospec"),
+    case(
+        "loglik", "inverter weights truncated", ["loglik", "--inverter", "{inv_trunc}", "--generated", "2"], "inv_trunc"
+    ),
+    case("loglik", "inverter without spec", ["loglik", "--inverter", "{inv_nospec}", "--generated", "2"], "inv_nospec"),
     case("loglik", "device cuda:7", ["loglik", *INV, "--generated", "2", "--device", "cuda:7"], "cuda:7"),
     case("loglik", "zero-length images", ["loglik", *INV, "{img_empty}"], "img_empty"),
     case("loglik", "nan pixels", ["loglik", *INV, "{img_nan}"], "img_nan"),
     case("loglik", "fifo as images", ["loglik", *INV, "{fifo.safetensors}"], "fifo.safetensors"),
-    case("loglik", "out under a regular file", ["loglik", *INV, "--generated", "2", "--k", "2",
-                                                "--out", "{file}/ll.jsonl"], "{file}"),
-    case("loglik", "out is a folder", ["loglik", *INV, "--generated", "2", "--k", "2", "--out", "{empty_dir}"],
-         "empty_dir", usage=True), 
-
+    case(
+        "loglik",
+        "out under a regular file",
+        ["loglik", *INV, "--generated", "2", "--k", "2", "--out", "{file}/ll.jsonl"],
+        "{file}",
+    ),
+    case(
+        "loglik",
+        "out is a folder",
+        ["loglik", *INV, "--generated", "2", "--k", "2", "--out", "{empty_dir}"],
+        "empty_dir",
+        usage=True,
+    ),
     # ---- features ----
-    case("features", "inverter weights truncated", ["features", "--inverter", "{inv_trunc}", "{images}",
-                                                    "--out", "{out}.safetensors"], "inv_trunc"),
-    case("features", "inverter spec misfit", ["features", "--inverter", "{inv_misfit}", "{images}",
-                                              "--out", "{out}.safetensors"], "inv_misfit"),
-    case("features", "zero-length images", ["features", "--raw-pixels", "{img_empty}", "--out", "{out}.safetensors"],
-         "img_empty"),
-    case("features", "nan pixels", ["features", "--raw-pixels", "{img_nan}", "--out", "{out}.safetensors"],
-         "img_nan"),
-    case("features", "object array", ["features", "--raw-pixels", "{img_object}", "--out", "{out}.safetensors"],
-         "img_object"),
-    case("features", "fifo as image", ["features", "--raw-pixels", "{fifo.png}", "--out", "{out}.safetensors"],
-         "fifo.png"),
+    case(
+        "features",
+        "inverter weights truncated",
+        ["features", "--inverter", "{inv_trunc}", "{images}", "--out", "{out}.safetensors"],
+        "inv_trunc",
+    ),
+    case(
+        "features",
+        "inverter spec misfit",
+        ["features", "--inverter", "{inv_misfit}", "{images}", "--out", "{out}.safetensors"],
+        "inv_misfit",
+    ),
+    case(
+        "features",
+        "zero-length images",
+        ["features", "--raw-pixels", "{img_empty}", "--out", "{out}.safetensors"],
+        "img_empty",
+    ),
+    case("features", "nan pixels", ["features", "--raw-pixels", "{img_nan}", "--out", "{out}.safetensors"], "img_nan"),
+    case(
+        "features",
+        "object array",
+        ["features", "--raw-pixels", "{img_object}", "--out", "{out}.safetensors"],
+        "img_object",
+    ),
+    case(
+        "features",
+        "fifo as image",
+        ["features", "--raw-pixels", "{fifo.png}", "--out", "{out}.safetensors"],
+        "fifo.png",
+    ),
     case("features", "2-D array", ["features", "--raw-pixels", "{img_2d}", "--out", "{out}.safetensors"], "img_2d"),
-    case("features", "hub path traversal", ["features", "--inverter", "hub:../../etc", "{images}",
-                                            "--out", "{out}.safetensors"], ("etc", "repo id")),
-    case("features", "out under a regular file", ["features", "--raw-pixels", "{images}",
-                                                  "--out", "{file}/f.safetensors"], "{file}"),
-    case("features", "out is a folder", ["features", "--raw-pixels", "{images}", "--out", "{empty_dir}"],
-         "empty_dir", usage=True), 
-    case("features", "device tpu", ["features", *INV, "{images}", "--out", "{out}.safetensors", "--device", "tpu"],
-         "tpu"),
-    case("features", "retry after a bad inverter", ["features", "--inverter", "{inv_trunc}", "{images}",
-                                                    "--out", "{out}/f.safetensors"], "inv_trunc",
-         retry=["features", *INV, "{images}", "--out", "{out}/f.safetensors"]),
-
+    case(
+        "features",
+        "hub path traversal",
+        ["features", "--inverter", "hub:../../etc", "{images}", "--out", "{out}.safetensors"],
+        ("etc", "repo id"),
+    ),
+    case(
+        "features",
+        "out under a regular file",
+        ["features", "--raw-pixels", "{images}", "--out", "{file}/f.safetensors"],
+        "{file}",
+    ),
+    case(
+        "features",
+        "out is a folder",
+        ["features", "--raw-pixels", "{images}", "--out", "{empty_dir}"],
+        "empty_dir",
+        usage=True,
+    ),
+    case(
+        "features", "device tpu", ["features", *INV, "{images}", "--out", "{out}.safetensors", "--device", "tpu"], "tpu"
+    ),
+    case(
+        "features",
+        "retry after a bad inverter",
+        ["features", "--inverter", "{inv_trunc}", "{images}", "--out", "{out}/f.safetensors"],
+        "inv_trunc",
+        retry=["features", *INV, "{images}", "--out", "{out}/f.safetensors"],
+    ),
     # ---- probe ----
     case("probe", "truncated features", ["probe", "--train", "{f_trunc}", "--test", "{test}"], "f_trunc"),
     case("probe", "garbage features", ["probe", "--train", "{garbage}", "--test", "{test}"], "garbage"),
     case("probe", "object array features", ["probe", "--train", "{f_object}", "--test", "{test}"], "f_object"),
     case("probe", "nan features", ["probe", "--train", "{f_nan}", "--test", "{test}"], "f_nan"),
     case("probe", "inf features", ["probe", "--train", "{test}", "--test", "{f_inf}"], "f_inf"),
-    case("probe", "label count differs", ["probe", "--train", "{f_labels_short}", "--test", "{test}"],
-         "f_labels_short"),
+    case(
+        "probe", "label count differs", ["probe", "--train", "{f_labels_short}", "--test", "{test}"], "f_labels_short"
+    ),
     case("probe", "2-D labels", ["probe", "--train", "{f_labels_2d}", "--test", "{test}"], "f_labels_2d"),
-    case("probe", "fractional labels", ["probe", "--train", "{f_labels_float}", "--test", "{test}"],
-         "f_labels_float"),
+    case("probe", "fractional labels", ["probe", "--train", "{f_labels_float}", "--test", "{test}"], "f_labels_float"),
     case("probe", "no labels", ["probe", "--train", "{f_nolabels}", "--test", "{test}"], "f_nolabels"),
-    case("probe", "one class only", ["probe", "--train", "{f_one_class}", "--test", "{test}",
-                                     "--classifiers", "linear"], "f_one_class"),
+    case(
+        "probe",
+        "one class only",
+        ["probe", "--train", "{f_one_class}", "--test", "{test}", "--classifiers", "linear"],
+        "f_one_class",
+    ),
     case("probe", "no rows", ["probe", "--train", "{f_empty}", "--test", "{test}"], "f_empty"),
     case("probe", "1-D features", ["probe", "--train", "{f_1d}", "--test", "{test}"], "f_1d"),
-    case("probe", "knn k larger than the training set", ["probe", "--train", "{test}", "--test", "{train}",
-                                                         "--classifiers", "knn", "--knn-k", "50"], "--knn-k"),
-    case("probe", "nonexistent test", ["probe", "--train", "{train}", "--test", "{m}/nowhere.safetensors"],
-         "nowhere"),
+    case(
+        "probe",
+        "knn k larger than the training set",
+        ["probe", "--train", "{test}", "--test", "{train}", "--classifiers", "knn", "--knn-k", "50"],
+        "--knn-k",
+    ),
+    case("probe", "nonexistent test", ["probe", "--train", "{train}", "--test", "{m}/nowhere.safetensors"], "nowhere"),
     case("probe", "train is a folder", ["probe", "--train", "{empty_dir}", "--test", "{test}"], "empty_dir"),
-    case("probe", "fifo as features", ["probe", "--train", "{fifo.safetensors}", "--test", "{test}"],
-         "fifo.safetensors"),
-
+    case(
+        "probe", "fifo as features", ["probe", "--train", "{fifo.safetensors}", "--test", "{test}"], "fifo.safetensors"
+    ),
     # ---- cluster-accuracy ----
     case("cluster-accuracy", "truncated features", ["cluster-accuracy", "--features", "{f_trunc}"], "f_trunc"),
     case("cluster-accuracy", "nan code posterior", ["cluster-accuracy", "--features", "{f_d_nan}"], "f_d_nan"),
-    case("cluster-accuracy", "label count differs", ["cluster-accuracy", "--features", "{f_d_labels_short}"],
-         "f_d_labels_short"),
+    case(
+        "cluster-accuracy",
+        "label count differs",
+        ["cluster-accuracy", "--features", "{f_d_labels_short}"],
+        "f_d_labels_short",
+    ),
     case("cluster-accuracy", "no rows", ["cluster-accuracy", "--features", "{f_d_empty}"], "f_d_empty"),
-    case("cluster-accuracy", "layout wider than the features", ["cluster-accuracy", "--features",
-                                                                "{f_layout_lies}"], "f_layout_lies"),
-    case("cluster-accuracy", "inverter weights truncated", ["cluster-accuracy", "--inverter", "{inv_trunc}",
-                                                            "{images}"], "inv_trunc"),
+    case(
+        "cluster-accuracy",
+        "layout wider than the features",
+        ["cluster-accuracy", "--features", "{f_layout_lies}"],
+        "f_layout_lies",
+    ),
+    case(
+        "cluster-accuracy",
+        "inverter weights truncated",
+        ["cluster-accuracy", "--inverter", "{inv_trunc}", "{images}"],
+        "inv_trunc",
+    ),
     case("cluster-accuracy", "zero-length images", ["cluster-accuracy", *INV, "{img_empty}"], "img_empty"),
-    case("cluster-accuracy", "device cpu:99", ["cluster-accuracy", *INV, "{images}", "--device", "cpu:99"],
-         "cpu:99"),
-
+    case("cluster-accuracy", "device cpu:99", ["cluster-accuracy", *INV, "{images}", "--device", "cpu:99"], "cpu:99"),
     # ---- bench ----
     case("bench", "recipe not toml", ["bench", "{bad.toml}", "--out", "{out}"], "bad.toml"),
-    case("bench", "nonexistent recipe", ["bench", "{m}/nowhere.toml", "--out", "{out}"], "nowhere.toml",
-         usage=True),
+    case("bench", "nonexistent recipe", ["bench", "{m}/nowhere.toml", "--out", "{out}"], "nowhere.toml", usage=True),
     case("bench", "no stages", ["bench", "{bench_no_stages}", "--out", "{out}"], "bench_no_stages"),
     case("bench", "run is a string", ["bench", "{bench_run_string}", "--out", "{out}"], "run"),
     case("bench", "run holds a number", ["bench", "{bench_run_items}", "--out", "{out}"], "run"),
@@ -435,88 +640,210 @@ CASES = [
     case("bench", "stage name not a string", ["bench", "{bench_name_type}", "--out", "{out}"], "name"),
     case("bench", "vars not a table", ["bench", "{bench_vars_type}", "--out", "{out}"], "vars"),
     case("bench", "unknown variable", ["bench", "{bench_unknown_var}", "--out", "{out}"], "nowhere"),
-    case("bench", "unknown command in a stage", ["bench", "{bench_bad_stage_cmd}", "--out", "{out}"],
-         "no-such-command"),
+    case(
+        "bench", "unknown command in a stage", ["bench", "{bench_bad_stage_cmd}", "--out", "{out}"], "no-such-command"
+    ),
     case("bench", "out under a regular file", ["bench", "{bench_ok}", "--out", "{file}/bench"], "{file}"),
     case("bench", "set without =", ["bench", "{bench_ok}", "--set", "x", "--out", "{out}"], "--set", usage=True),
-    case("bench", "a stage fails", ["bench", "{bench_stage_fails}", "--out", "{out}"], "nowhere.safetensors",
-         leaves=("{out}",), retry=["bench", "{bench_ok}", "--out", "{out}"]),
-
+    case(
+        "bench",
+        "a stage fails",
+        ["bench", "{bench_stage_fails}", "--out", "{out}"],
+        "nowhere.safetensors",
+        leaves=("{out}",),
+        retry=["bench", "{bench_ok}", "--out", "{out}"],
+    ),
     # ---- fit ----
     case("fit", "device tpu", ["fit", *GEN, "--steps", "1", "--device", "tpu", "--out", "{out}"], "tpu"),
     case("fit", "truncated weights", ["fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"], "gen_trunc"),
-    case("fit", "hub path traversal", ["fit", "-g", "hub:../../etc", "--steps", "1", "--out", "{out}"],
-         ("etc", "repo id")),
+    case(
+        "fit",
+        "hub path traversal",
+        ["fit", "-g", "hub:../../etc", "--steps", "1", "--out", "{out}"],
+        ("etc", "repo id"),
+    ),
     case("fit", "out under a regular file", ["fit", *GEN, "--steps", "1", "--out", "{file}/run"], "{file}"),
-    case("fit", "recipe not toml", ["fit", *GEN, "--recipe", "{bad.toml}", "--steps", "1", "--out", "{out}"],
-         "bad.toml"),
-    case("fit", "recipe value of the wrong type", ["fit", *GEN, "--recipe", "{fit_wrong_type}", "--out", "{out}"],
-         "steps"),
-    case("fit", "recipe table of the wrong type", ["fit", *GEN, "--recipe", "{fit_wrong_table}", "--steps", "1",
-                                                    "--out", "{out}"],
-         "dreaming"),
+    case(
+        "fit", "recipe not toml", ["fit", *GEN, "--recipe", "{bad.toml}", "--steps", "1", "--out", "{out}"], "bad.toml"
+    ),
+    case(
+        "fit",
+        "recipe value of the wrong type",
+        ["fit", *GEN, "--recipe", "{fit_wrong_type}", "--out", "{out}"],
+        "steps",
+    ),
+    case(
+        "fit",
+        "recipe table of the wrong type",
+        ["fit", *GEN, "--recipe", "{fit_wrong_table}", "--steps", "1", "--out", "{out}"],
+        "dreaming",
+    ),
     case("fit", "recipe lr nan", ["fit", *GEN, "--recipe", "{fit_nan_lr}", "--steps", "1", "--out", "{out}"], "lr"),
-    case("fit", "recipe device tpu", ["fit", *GEN, "--recipe", "{fit_device}", "--steps", "1", "--out", "{out}"],
-         "tpu"),
+    case(
+        "fit", "recipe device tpu", ["fit", *GEN, "--recipe", "{fit_device}", "--steps", "1", "--out", "{out}"], "tpu"
+    ),
     case("fit", "steps zero", ["fit", *GEN, "--steps", "0", "--out", "{out}"], "steps", usage=True),
     case("fit", "resume without a run", ["fit", "--resume", "--out", "{out}"], "{out}"),
-    case("fit", "torchscript ignores the batch size", ["fit", "-g", "{fixed_batch}", "--nz", "4", "--steps", "1",
-                                                       "--out", "{out}"], "batch"),
-
+    case(
+        "fit",
+        "torchscript ignores the batch size",
+        ["fit", "-g", "{fixed_batch}", "--nz", "4", "--steps", "1", "--out", "{out}"],
+        "batch",
+    ),
     # ---- train ----
     case("train", "a fit run passed to --resume", ["train", "--resume", "--out", "{fit_run}"], "fit_run"),
-    case("train", "batch size zero", ["train", "--data", "{images}", "--batch-size", "0", "--steps", "1",
-                                      "--out", "{out}"],
-         "batch", usage=True),
+    case(
+        "train",
+        "batch size zero",
+        ["train", "--data", "{images}", "--batch-size", "0", "--steps", "1", "--out", "{out}"],
+        "batch",
+        usage=True,
+    ),
     case("train", "nan images", ["train", "--data", "{img_nan}", "--steps", "1", "--out", "{out}"], "img_nan"),
-    case("train", "zero-length images", ["train", "--data", "{img_empty}", "--steps", "1", "--out", "{out}"],
-         "img_empty"),
-    case("train", "recipe value of the wrong type", ["train", "--data", "{images}", "--recipe",
-                                                     "{train_wrong_type}", "--steps", "1", "--out", "{out}"],
-         "batch_size"),
-    case("train", "recipe unknown key", ["train", "--data", "{images}", "--recipe", "{train_unknown_key}",
-                                         "--steps", "1", "--out", "{out}"], "batchsize"),
-    case("train", "recipe device cuda:7", ["train", "--data", "{images}", "--recipe", "{train_device}", "--steps", "1",
-                                           "--out", "{out}"], "cuda:7"),
-    case("train", "out under a regular file", ["train", "--data", "{images}", "--steps", "1",
-                                               "--out", "{file}/run"], "{file}"),
-    case("train", "device cpu:99", ["train", "--data", "{images}", "--steps", "1", "--device", "cpu:99",
-                                    "--out", "{out}"], "cpu:99"),
-
+    case(
+        "train", "zero-length images", ["train", "--data", "{img_empty}", "--steps", "1", "--out", "{out}"], "img_empty"
+    ),
+    case(
+        "train",
+        "recipe value of the wrong type",
+        ["train", "--data", "{images}", "--recipe", "{train_wrong_type}", "--steps", "1", "--out", "{out}"],
+        "batch_size",
+    ),
+    case(
+        "train",
+        "recipe unknown key",
+        ["train", "--data", "{images}", "--recipe", "{train_unknown_key}", "--steps", "1", "--out", "{out}"],
+        "batchsize",
+    ),
+    case(
+        "train",
+        "recipe device cuda:7",
+        ["train", "--data", "{images}", "--recipe", "{train_device}", "--steps", "1", "--out", "{out}"],
+        "cuda:7",
+    ),
+    case(
+        "train",
+        "out under a regular file",
+        ["train", "--data", "{images}", "--steps", "1", "--out", "{file}/run"],
+        "{file}",
+    ),
+    case(
+        "train",
+        "device cpu:99",
+        ["train", "--data", "{images}", "--steps", "1", "--device", "cpu:99", "--out", "{out}"],
+        "cpu:99",
+    ),
     # ---- mvae fit ----
     case("mvae fit", "2-D array", ["mvae", "fit", "--data", "{img_2d}", "--steps", "1", "--out", "{out}"], "img_2d"),
-    case("mvae fit", "object array", ["mvae", "fit", "--data", "{img_object}", "--steps", "1", "--out", "{out}"],
-         "img_object"),
-    case("mvae fit", "zero-length images", ["mvae", "fit", "--data", "{img_empty}", "--steps", "1",
-                                            "--out", "{out}"], "img_empty"),
-    case("mvae fit", "device tpu", ["mvae", "fit", "--data", "{images}", "--steps", "1", "--device", "tpu",
-                                    "--out", "{out}"], "tpu"),
-    case("mvae fit", "out under a regular file", ["mvae", "fit", "--data", "{images}", "--steps", "1",
-                                                  "--out", "{file}/run"], "{file}"),
-    case("mvae fit", "truncated generator", ["mvae", "fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"],
-         "gen_trunc"),
-    case("mvae fit", "batch size one", ["mvae", "fit", "--data", "{images}", "--batch-size", "1", "--out", "{out}"],
-         "--batch-size", usage=True),
-    case("mvae fit", "retry after nan images", ["mvae", "fit", "--data", "{img_nan}", "--steps", "1",
-                                                "--out", "{out}"], "img_nan",
-         retry=["mvae", "fit", "--data", "{images}", "--components", "2", "--latent-dim", "2", "--s-dim", "4",
-                "--width", "4", "--hidden", "8", "--steps", "1", "--batch-size", "4", "--quiet", "--out", "{out}"]),
-
+    case(
+        "mvae fit",
+        "object array",
+        ["mvae", "fit", "--data", "{img_object}", "--steps", "1", "--out", "{out}"],
+        "img_object",
+    ),
+    case(
+        "mvae fit",
+        "zero-length images",
+        ["mvae", "fit", "--data", "{img_empty}", "--steps", "1", "--out", "{out}"],
+        "img_empty",
+    ),
+    case(
+        "mvae fit",
+        "device tpu",
+        ["mvae", "fit", "--data", "{images}", "--steps", "1", "--device", "tpu", "--out", "{out}"],
+        "tpu",
+    ),
+    case(
+        "mvae fit",
+        "out under a regular file",
+        ["mvae", "fit", "--data", "{images}", "--steps", "1", "--out", "{file}/run"],
+        "{file}",
+    ),
+    case(
+        "mvae fit",
+        "truncated generator",
+        ["mvae", "fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"],
+        "gen_trunc",
+    ),
+    case(
+        "mvae fit",
+        "batch size one",
+        ["mvae", "fit", "--data", "{images}", "--batch-size", "1", "--out", "{out}"],
+        "--batch-size",
+        usage=True,
+    ),
+    case(
+        "mvae fit",
+        "retry after nan images",
+        ["mvae", "fit", "--data", "{img_nan}", "--steps", "1", "--out", "{out}"],
+        "img_nan",
+        retry=[
+            "mvae",
+            "fit",
+            "--data",
+            "{images}",
+            "--components",
+            "2",
+            "--latent-dim",
+            "2",
+            "--s-dim",
+            "4",
+            "--width",
+            "4",
+            "--hidden",
+            "8",
+            "--steps",
+            "1",
+            "--batch-size",
+            "4",
+            "--quiet",
+            "--out",
+            "{out}",
+        ],
+    ),
     # ---- mvae features ----
-    case("mvae features", "nonexistent run", ["mvae", "features", "--mvae", "{m}/nowhere", "{images}",
-                                              "--out", "{out}.safetensors"], "nowhere"),
-    case("mvae features", "truncated weights", ["mvae", "features", "--mvae", "{mvae_trunc}", "{images}",
-                                                "--out", "{out}.safetensors"], "mvae_trunc"),
-    case("mvae features", "an inverter instead", ["mvae", "features", "--mvae", "{inv}", "{images}",
-                                                  "--out", "{out}.safetensors"], "inv"),
-    case("mvae features", "hub path traversal", ["mvae", "features", "--mvae", "hub:../../etc", "{images}",
-                                                 "--out", "{out}.safetensors"], ("etc", "repo id")),
-    case("mvae features", "zero-length images", ["mvae", "features", "--mvae", "{mvae}", "{img_empty}",
-                                                 "--out", "{out}.safetensors"], "img_empty"),
-    case("mvae features", "out under a regular file", ["mvae", "features", "--mvae", "{mvae}", "{images}",
-                                                       "--out", "{file}/f.safetensors"], "{file}"),
-    case("mvae features", "device tpu", ["mvae", "features", "--mvae", "{mvae}", "{images}",
-                                         "--out", "{out}.safetensors", "--device", "tpu"], "tpu"),
+    case(
+        "mvae features",
+        "nonexistent run",
+        ["mvae", "features", "--mvae", "{m}/nowhere", "{images}", "--out", "{out}.safetensors"],
+        "nowhere",
+    ),
+    case(
+        "mvae features",
+        "truncated weights",
+        ["mvae", "features", "--mvae", "{mvae_trunc}", "{images}", "--out", "{out}.safetensors"],
+        "mvae_trunc",
+    ),
+    case(
+        "mvae features",
+        "an inverter instead",
+        ["mvae", "features", "--mvae", "{inv}", "{images}", "--out", "{out}.safetensors"],
+        "inv",
+    ),
+    case(
+        "mvae features",
+        "hub path traversal",
+        ["mvae", "features", "--mvae", "hub:../../etc", "{images}", "--out", "{out}.safetensors"],
+        ("etc", "repo id"),
+    ),
+    case(
+        "mvae features",
+        "zero-length images",
+        ["mvae", "features", "--mvae", "{mvae}", "{img_empty}", "--out", "{out}.safetensors"],
+        "img_empty",
+    ),
+    case(
+        "mvae features",
+        "out under a regular file",
+        ["mvae", "features", "--mvae", "{mvae}", "{images}", "--out", "{file}/f.safetensors"],
+        "{file}",
+    ),
+    case(
+        "mvae features",
+        "device tpu",
+        ["mvae", "features", "--mvae", "{mvae}", "{images}", "--out", "{out}.safetensors", "--device", "tpu"],
+        "tpu",
+    ),
 ]
 
 
@@ -583,7 +910,8 @@ def test_bad_input_gives_one_clear_line(command, bad: Case, inputs, tmp_path, mo
     output = result.output + (result.stderr or "")
     assert "Traceback" not in output, output
     assert result.exception is None or isinstance(result.exception, SystemExit), (
-        f"{type(result.exception).__name__}: {result.exception}\n{output}")
+        f"{type(result.exception).__name__}: {result.exception}\n{output}"
+    )
     assert result.exit_code == bad.code, output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1, result.stderr
@@ -595,8 +923,11 @@ def test_bad_input_gives_one_clear_line(command, bad: Case, inputs, tmp_path, mo
     if not bad.usage:
         assert ADVICE.search(errors[0].split(":", 1)[1]), f"the message does not say what to do: {errors[0]}"
     allowed = {fill(path, values) for path in bad.leaves}
-    left = sorted(path for path in tree(tmp_path, Path(inputs["m"])) - before
-                  if not any(path == a or path.startswith(a + os.sep) for a in allowed))
+    left = sorted(
+        path
+        for path in tree(tmp_path, Path(inputs["m"])) - before
+        if not any(path == a or path.startswith(a + os.sep) for a in allowed)
+    )
     assert not left, f"left behind: {left}"
 
     if bad.retry is not None:
@@ -606,14 +937,26 @@ def test_bad_input_gives_one_clear_line(command, bad: Case, inputs, tmp_path, mo
 
 def test_the_corpus_covers_every_command():
     commands = {param.values[0] for param in CASES}
-    assert commands == {"sample", "inspect", "fit", "invert", "train", "loglik", "features", "probe",
-                        "cluster-accuracy", "bench", "mvae fit", "mvae features"}
+    assert commands == {
+        "sample",
+        "inspect",
+        "fit",
+        "invert",
+        "train",
+        "loglik",
+        "features",
+        "probe",
+        "cluster-accuracy",
+        "bench",
+        "mvae fit",
+        "mvae features",
+    }
     assert len(CASES) >= 80
 
 
 # ---- the helpers behind the errors ---------------------------------------------------------------------
 def test_resolve_device_lists_the_devices_available():
-    from ganinv.cli.options import available_devices, resolve_device
+    from ganinv.devices import available_devices, resolve_device
     from ganinv.errors import GaninvError
 
     assert resolve_device("cpu") == torch.device("cpu") and "cpu" in available_devices()

@@ -67,8 +67,9 @@ def test_bench_runs_stages_and_writes_json_and_markdown(tmp_path):
 def test_a_failing_stage_stops_the_bench_with_one_line(tmp_path):
     recipe = tmp_path / "bench.toml"
     recipe.write_text(RECIPE)
-    result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(tmp_path / "out"),
-                                      "--set", f"images={tmp_path / 'missing.npz'}"])
+    result = CliRunner().invoke(
+        cli, ["bench", str(recipe), "--out", str(tmp_path / "out"), "--set", f"images={tmp_path / 'missing.npz'}"]
+    )
     assert result.exit_code != 0 and "Traceback" not in result.output
     lines = result.stderr.strip().splitlines()
     assert [line for line in lines if line.startswith("Error: ")] == [lines[-2]]  # the stage's own error, once

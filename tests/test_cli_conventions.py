@@ -75,18 +75,26 @@ MEANINGS = {
     "--input-range": ("range of the stored pixel values", IMAGES),
     "--device": ("torch device", GENERATOR | ARTIFACT | RUNS),
     "--seed": ("random seed", {"fit", "train", "mvae fit", "inspect", "sample", "loglik", "probe", "perf"}),
-    "--quiet": ("no progress bar, no progress lines", RUNS | {"loglik", "features", "probe", "cluster-accuracy",
-                                                             "bench"}),
+    "--quiet": (
+        "no progress bar, no progress lines",
+        RUNS | {"loglik", "features", "probe", "cluster-accuracy", "bench"},
+    ),
     "--progress-lines": ("progress as plain lines instead of a bar", {"fit", "train"}),
-    "--json": ("results as JSON on stdout", RUNS | {"inspect", "invert", "loglik", "probe", "cluster-accuracy",
-                                                    "bench"}),
-    "--out": ("where the command writes", RUNS | {"invert", "loglik", "features", "mvae features", "sample", "bench",
-                                                  "perf"}),
+    "--json": (
+        "results as JSON on stdout",
+        RUNS | {"inspect", "invert", "loglik", "probe", "cluster-accuracy", "bench"},
+    ),
+    "--out": (
+        "where the command writes",
+        RUNS | {"invert", "loglik", "features", "mvae features", "sample", "bench", "perf"},
+    ),
     "--batch-size": ("items per batch", RUNS | IMAGES | {"perf"}),
     "--steps": ("optimisation steps", RUNS | {"perf"}),
     "--lr": ("Adam learning rate", RUNS),
-    "--beta": ("weight of the regulariser (the KL in fit, the dHSIC in mvae fit), the papers' beta",
-               {"fit", "mvae fit"}),
+    "--beta": (
+        "weight of the regulariser (the KL in fit, the dHSIC in mvae fit), the papers' beta",
+        {"fit", "mvae fit"},
+    ),
     "--sigma-x": ("observation noise std on the [-1, 1] scale", {"fit", "loglik"}),
     "--width": ("encoder width, first convolution's channels", {"fit", "mvae fit"}),
     "--hidden": ("encoder features before the heads", {"fit", "mvae fit"}),
@@ -148,8 +156,13 @@ MEANINGS = {
 }
 SHORT = {"-g": "--generator", "-n": "--num"}  # a short flag stands for one long flag everywhere
 DEPRECATED = {("fit", "--eval-root"): "--root", ("probe", "--k"): "--knn-k"}  # hidden old spellings
-SAME_HELP = {"--root": options.ROOT_HELP, "--device": options.DEVICE_HELP, "--seed": options.SEED_HELP,
-             "--quiet": options.QUIET_HELP, "--json": options.JSON_HELP}
+SAME_HELP = {
+    "--root": options.ROOT_HELP,
+    "--device": options.DEVICE_HELP,
+    "--seed": options.SEED_HELP,
+    "--quiet": options.QUIET_HELP,
+    "--json": options.JSON_HELP,
+}
 FILE_RESULTS = {"features", "mvae features", "sample"}  # their result is the file they write: one line naming it
 OUT_DEFAULTS = RUNS | {"bench"}  # --out optional, its default named in the help
 OUT_EXTRA = {"loglik", "perf"}  # --out optional: an extra copy of what stdout shows
@@ -158,8 +171,20 @@ PENDING = {("perf", "--json"), ("perf", "--out")}
 
 
 def test_the_walk_finds_every_command():
-    assert set(COMMANDS) >= {"fit", "train", "invert", "inspect", "sample", "loglik", "features", "probe",
-                             "cluster-accuracy", "bench", "mvae fit", "mvae features"}
+    assert set(COMMANDS) >= {
+        "fit",
+        "train",
+        "invert",
+        "inspect",
+        "sample",
+        "loglik",
+        "features",
+        "probe",
+        "cluster-accuracy",
+        "bench",
+        "mvae fit",
+        "mvae features",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(COMMANDS))
@@ -178,8 +203,9 @@ def test_every_flag_has_one_meaning():
     unknown = sorted(set(used) - set(MEANINGS))
     assert not unknown, f"flags missing from MEANINGS (decide what each means): {unknown}"
     for flag, where in used.items():
-        assert where == MEANINGS[flag][1], (f"{flag} ({MEANINGS[flag][0]}) is taken by {sorted(where)}, the table "
-                                            f"says {sorted(MEANINGS[flag][1])}")
+        assert where == MEANINGS[flag][1], (
+            f"{flag} ({MEANINGS[flag][0]}) is taken by {sorted(where)}, the table says {sorted(MEANINGS[flag][1])}"
+        )
 
 
 def test_a_short_flag_stands_for_one_long_flag():
@@ -283,8 +309,29 @@ def test_fit_eval_root_is_the_old_spelling_of_root(tmp_path):
     recipe = tmp_path / "tiny.toml"
     recipe.write_text("eval_samples = 8\n")
     data = tmp_path / "data"
-    tiny = ("fit", "-g", generator, "--recipe", recipe, "--steps", 2, "--batch-size", 4, "--width", 4, "--hidden", 8,
-            "--eval-every", 2, "--checkpoint-every", 2, "--log-every", 1, "--device", "cpu")
+    tiny = (
+        "fit",
+        "-g",
+        generator,
+        "--recipe",
+        recipe,
+        "--steps",
+        2,
+        "--batch-size",
+        4,
+        "--width",
+        4,
+        "--hidden",
+        8,
+        "--eval-every",
+        2,
+        "--checkpoint-every",
+        2,
+        "--log-every",
+        1,
+        "--device",
+        "cpu",
+    )
     old = invoke(*tiny, "--eval-root", data, "--out", tmp_path / "old", "--json", "--progress-lines")
     assert old.exit_code == 0, old.output
     assert json.loads((tmp_path / "old" / "config.json").read_text())["fit"]["eval_root"] == str(data)

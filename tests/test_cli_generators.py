@@ -4,12 +4,12 @@ import json
 
 import pytest
 import torch
+import zoo
 from click.testing import CliRunner
+from conftest import SHARED
 from PIL import Image
 from safetensors.torch import load_file
 
-import zoo
-from conftest import SHARED
 from ganinv.cli.main import cli
 from ganinv.sources import load_generator, save_generator
 
@@ -28,15 +28,31 @@ def files(tmp_path_factory):
     module = CASE.build()
     torch.save(module.state_dict(), root / "netG.pth")
     torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(root / "g.pt"))
-    torch.export.save(torch.export.export(module, (torch.randn(2, 8, 1, 1),),
-                                          dynamic_shapes={"z": {0: torch.export.Dim("batch", min=1)}}),
-                      str(root / "g.pt2"))
+    torch.export.save(
+        torch.export.export(
+            module, (torch.randn(2, 8, 1, 1),), dynamic_shapes={"z": {0: torch.export.Dim("batch", min=1)}}
+        ),
+        str(root / "g.pt2"),
+    )
     return root
 
 
 def test_sample_writes_grid_and_latents_that_decode_back(files, tmp_path):
-    result = run("sample", "-g", files / "netG.pth", "-n", 6, "--nrow", 3, "--out", tmp_path / "grid.png",
-                 "--latents-out", tmp_path / "s.safetensors", "--seed", 4)
+    result = run(
+        "sample",
+        "-g",
+        files / "netG.pth",
+        "-n",
+        6,
+        "--nrow",
+        3,
+        "--out",
+        tmp_path / "grid.png",
+        "--latents-out",
+        tmp_path / "s.safetensors",
+        "--seed",
+        4,
+    )
     assert result.exit_code == 0, result.output
     assert "6 samples of shape (3, 32, 32)" in result.stdout
     assert Image.open(tmp_path / "grid.png").size == (3 * 34 + 2, 2 * 34 + 2)  # 2 px padding
@@ -44,16 +60,30 @@ def test_sample_writes_grid_and_latents_that_decode_back(files, tmp_path):
     assert saved["z"].shape == (6, 8) and saved["images"].shape == (6, 3, 32, 32)
     g = load_generator(str(files / "netG.pth"))
     torch.testing.assert_close(g(saved["z"]), saved["images"], rtol=0, atol=1e-6)
-    again = run("sample", "-g", files / "netG.pth", "-n", 6, "--out", tmp_path / "b.png",
-                "--latents-out", tmp_path / "b.safetensors", "--seed", 4)
+    again = run(
+        "sample",
+        "-g",
+        files / "netG.pth",
+        "-n",
+        6,
+        "--out",
+        tmp_path / "b.png",
+        "--latents-out",
+        tmp_path / "b.safetensors",
+        "--seed",
+        4,
+    )
     assert again.exit_code == 0 and torch.equal(load_file(str(tmp_path / "b.safetensors"))["z"], saved["z"])
 
 
-@pytest.mark.parametrize("name,flags", [
-    ("g.pt", ["--nz", "8", "--latent-shape", "nz,1,1"]),
-    ("g.pt2", []),
-    ("netG.pth", ["--arch", "dcgan", "--option", "resolution=32"]),
-])
+@pytest.mark.parametrize(
+    "name,flags",
+    [
+        ("g.pt", ["--nz", "8", "--latent-shape", "nz,1,1"]),
+        ("g.pt2", []),
+        ("netG.pth", ["--arch", "dcgan", "--option", "resolution=32"]),
+    ],
+)
 def test_inspect_json_reports_spec_and_statistics(files, name, flags):
     result = run("inspect", files / name, *flags, "--json", "-n", 16)
     assert result.exit_code == 0, result.output
@@ -94,8 +124,10 @@ def test_errors_are_one_line_without_traceback(files, tmp_path):
         (["sample", "-g", tmp_path / "nope.pth", "--out", tmp_path / "e.png"], "no such file"),
         (["inspect", files / "g.pt"], "--nz"),
         (["inspect", files / "netG.pth", "--arch", "dcgan", "--option", "nz=9"], "mis-shaped"),
-        (["inspect", files / "g.pt", "--nz", "8", "--latent-shape", "nz,1,1", "--image-shape", "3,64,64"],
-         "--image-shape 3,32,32"),
+        (
+            ["inspect", files / "g.pt", "--nz", "8", "--latent-shape", "nz,1,1", "--image-shape", "3,64,64"],
+            "--image-shape 3,32,32",
+        ),
     ]
     for args, match in cases:
         result = run(*args)
@@ -107,8 +139,19 @@ def test_errors_are_one_line_without_traceback(files, tmp_path):
 
 @pytest.mark.skipif(not REAL.is_file(), reason="shared real checkpoint not present")
 def test_real_checkpoint_samples_from_the_cli(tmp_path):
-    result = run("sample", "-g", REAL, "--arch", "wgan_gp", "-n", 16, "--out", tmp_path / "real.png",
-                 "--latents-out", tmp_path / "real.safetensors")
+    result = run(
+        "sample",
+        "-g",
+        REAL,
+        "--arch",
+        "wgan_gp",
+        "-n",
+        16,
+        "--out",
+        tmp_path / "real.png",
+        "--latents-out",
+        tmp_path / "real.safetensors",
+    )
     assert result.exit_code == 0, result.output
     images = load_file(str(tmp_path / "real.safetensors"))["images"]
     assert images.shape == (16, 1, 28, 28) and torch.isfinite(images).all() and images.abs().max() <= 1

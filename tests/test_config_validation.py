@@ -32,77 +32,84 @@ NAN, INF = float("nan"), float("inf")
 
 
 # ---- the Python API -------------------------------------------------------------------------------------
-@pytest.mark.parametrize("cls,values,named", [
-    (FitConfig, {"steps": 0}, "--steps (recipe key steps) must be an integer >= 1; got 0"),
-    (FitConfig, {"steps": -5}, "--steps"),
-    (FitConfig, {"steps": "64"}, "--steps"),
-    (FitConfig, {"steps": 3.5}, "--steps"),
-    (FitConfig, {"steps": True}, "--steps"),
-    (FitConfig, {"steps": None}, "--steps"),
-    (FitConfig, {"batch_size": 0}, "--batch-size (recipe key batch_size)"),
-    (FitConfig, {"lr": NAN}, "--lr (recipe key lr) must be a finite number > 0; got nan"),
-    (FitConfig, {"lr": INF}, "--lr"),
-    (FitConfig, {"lr": 0}, "--lr"),
-    (FitConfig, {"lr": -1e-3}, "--lr"),
-    (FitConfig, {"lr": [1e-3]}, "--lr"),
-    (FitConfig, {"lr": "1e-3"}, "--lr"),
-    (FitConfig, {"width": 0}, "--width"),
-    (FitConfig, {"hidden": -1}, "--hidden"),
-    (FitConfig, {"warmup_steps": -1}, "recipe key warmup_steps must be an integer >= 0"),
-    (FitConfig, {"min_lr_ratio": 1.5}, "recipe key min_lr_ratio must be a finite number in [0, 1]"),
-    (FitConfig, {"prior_scale": 0.0}, "--prior-scale"),
-    (FitConfig, {"eval_every": 0}, "--eval-every"),
-    (FitConfig, {"eval_samples": 0}, "recipe key eval_samples"),
-    (FitConfig, {"eval_limit": 0}, "--eval-limit"),
-    (FitConfig, {"log_every": 0}, "--log-every"),
-    (FitConfig, {"checkpoint_every": 0}, "--checkpoint-every"),
-    (FitConfig, {"keep_checkpoints": 0}, "recipe key keep_checkpoints"),
-    (FitConfig, {"seed": -1}, "--seed"),
-    (FitConfig, {"seed": 2 ** 40}, "--seed"),
-    (FitConfig, {"compile": "yes"}, "recipe key compile must be true or false"),
-    (FitConfig, {"amp": 1}, "recipe key amp"),
-    (FitConfig, {"generator": 3}, "recipe key generator must be a string"),
-    (FitConfig, {"eval_real": 3}, "recipe key eval_real"),
-    (FitConfig, {"options": ["nz=4"]}, "recipe key options must be a table"),
-    (FitConfig, {"dreaming": {"sigma_x": -1}}, "--sigma-x (recipe key [dreaming] sigma_x) must be a finite number > 0"),
-    (FitConfig, {"dreaming": {"beta": -0.5}}, "--beta (recipe key [dreaming] beta)"),
-    (FitConfig, {"dreaming": {"lambda_mi": NAN}}, "--lambda-mi"),
-    (FitConfig, {"dreaming": {"sigmax": 0.1}}, "unknown [dreaming] option(s) ['sigmax']"),
-    (FitConfig, {"dreaming": 3}, "the [dreaming] options must be a table"),
-    (FitConfig, {"augment": {"probability": 1.5}}, "--augment (recipe key [augment] probability)"),
-    (FitConfig, {"augment": {"elastic_smooth": 1.5}}, "recipe key [augment] elastic_smooth must be an integer"),
-    (FitConfig, {"augment": {"scale": 1.0}}, "recipe key [augment] scale must be a finite number in [0, 1)"),
-    (DreamingConfig, {"tau_end": 0.0}, "recipe key [dreaming] tau_end"),
-    (DreamingConfig, {"sigma_x": INF}, "--sigma-x"),
-    (AugmentConfig, {"noise": -0.1}, "recipe key [augment] noise"),
-    (AugmentConfig, {"thickness": 2.0}, "recipe key [augment] thickness"),
-    (TrainConfig, {"steps": 0}, "--steps (recipe key steps)"),
-    (TrainConfig, {"batch_size": 1}, "--batch-size (recipe key batch_size) must be an integer >= 2"),
-    (TrainConfig, {"n_critic": 0}, "--n-critic"),
-    (TrainConfig, {"lr": NAN}, "--lr"),
-    (TrainConfig, {"encoder_lr": 0.0}, "recipe key encoder_lr"),
-    (TrainConfig, {"betas": [0.5]}, "recipe key betas must be a list of 2 finite numbers in [0, 1)"),
-    (TrainConfig, {"betas": [0.5, 1.0]}, "recipe key betas"),
-    (TrainConfig, {"betas": 0.9}, "recipe key betas"),
-    (TrainConfig, {"gp_weight": -1.0}, "recipe key gp_weight"),
-    (TrainConfig, {"nz": 0}, "recipe key nz"),
-    (TrainConfig, {"nc": -1}, "recipe key nc"),
-    (TrainConfig, {"eval_images": 0}, "recipe key eval_images"),
-    (TrainConfig, {"checkpoint_every": 0}, "recipe key checkpoint_every"),
-    (TrainConfig, {"data": ["a.npz"]}, "--data (recipe key data) must be a string"),
-    (TrainConfig, {"dreaming": {"sigma_x": 0}}, "recipe key [dreaming] sigma_x"),
-    (MVAEConfig, {"steps": 0}, "--steps (MVAEConfig.steps) must be an integer >= 1"),
-    (MVAEConfig, {"batch_size": 1}, "--batch-size (MVAEConfig.batch_size)"),
-    (MVAEConfig, {"lr": INF}, "--lr (MVAEConfig.lr)"),
-    (MVAEConfig, {"n_components": 0}, "--components (MVAEConfig.n_components)"),
-    (MVAEConfig, {"dropout": "gauss"}, "--dropout (MVAEConfig.dropout) must be one of gs, gau, bernoulli, none"),
-    (MVAEConfig, {"split": "val"}, "--split"),
-    (MVAEConfig, {"limit": 0}, "--limit"),
-    (MVAEConfig, {"p_init": 1.0}, "MVAEConfig.p_init must be a finite number in (0, 1)"),
-    (MVAEConfig, {"temperature": 0.0}, "MVAEConfig.temperature"),
-    (MVAEConfig, {"beta": -1.0}, "--beta"),
-    (MVAEConfig, {"per_component_p": "no"}, "MVAEConfig.per_component_p must be true or false"),
-])
+@pytest.mark.parametrize(
+    "cls,values,named",
+    [
+        (FitConfig, {"steps": 0}, "--steps (recipe key steps) must be an integer >= 1; got 0"),
+        (FitConfig, {"steps": -5}, "--steps"),
+        (FitConfig, {"steps": "64"}, "--steps"),
+        (FitConfig, {"steps": 3.5}, "--steps"),
+        (FitConfig, {"steps": True}, "--steps"),
+        (FitConfig, {"steps": None}, "--steps"),
+        (FitConfig, {"batch_size": 0}, "--batch-size (recipe key batch_size)"),
+        (FitConfig, {"lr": NAN}, "--lr (recipe key lr) must be a finite number > 0; got nan"),
+        (FitConfig, {"lr": INF}, "--lr"),
+        (FitConfig, {"lr": 0}, "--lr"),
+        (FitConfig, {"lr": -1e-3}, "--lr"),
+        (FitConfig, {"lr": [1e-3]}, "--lr"),
+        (FitConfig, {"lr": "1e-3"}, "--lr"),
+        (FitConfig, {"width": 0}, "--width"),
+        (FitConfig, {"hidden": -1}, "--hidden"),
+        (FitConfig, {"warmup_steps": -1}, "recipe key warmup_steps must be an integer >= 0"),
+        (FitConfig, {"min_lr_ratio": 1.5}, "recipe key min_lr_ratio must be a finite number in [0, 1]"),
+        (FitConfig, {"prior_scale": 0.0}, "--prior-scale"),
+        (FitConfig, {"eval_every": 0}, "--eval-every"),
+        (FitConfig, {"eval_samples": 0}, "recipe key eval_samples"),
+        (FitConfig, {"eval_limit": 0}, "--eval-limit"),
+        (FitConfig, {"log_every": 0}, "--log-every"),
+        (FitConfig, {"checkpoint_every": 0}, "--checkpoint-every"),
+        (FitConfig, {"keep_checkpoints": 0}, "recipe key keep_checkpoints"),
+        (FitConfig, {"seed": -1}, "--seed"),
+        (FitConfig, {"seed": 2**40}, "--seed"),
+        (FitConfig, {"compile": "yes"}, "recipe key compile must be true or false"),
+        (FitConfig, {"amp": 1}, "recipe key amp"),
+        (FitConfig, {"generator": 3}, "recipe key generator must be a string"),
+        (FitConfig, {"eval_real": 3}, "recipe key eval_real"),
+        (FitConfig, {"options": ["nz=4"]}, "recipe key options must be a table"),
+        (
+            FitConfig,
+            {"dreaming": {"sigma_x": -1}},
+            "--sigma-x (recipe key [dreaming] sigma_x) must be a finite number > 0",
+        ),
+        (FitConfig, {"dreaming": {"beta": -0.5}}, "--beta (recipe key [dreaming] beta)"),
+        (FitConfig, {"dreaming": {"lambda_mi": NAN}}, "--lambda-mi"),
+        (FitConfig, {"dreaming": {"sigmax": 0.1}}, "unknown [dreaming] option(s) ['sigmax']"),
+        (FitConfig, {"dreaming": 3}, "the [dreaming] options must be a table"),
+        (FitConfig, {"augment": {"probability": 1.5}}, "--augment (recipe key [augment] probability)"),
+        (FitConfig, {"augment": {"elastic_smooth": 1.5}}, "recipe key [augment] elastic_smooth must be an integer"),
+        (FitConfig, {"augment": {"scale": 1.0}}, "recipe key [augment] scale must be a finite number in [0, 1)"),
+        (DreamingConfig, {"tau_end": 0.0}, "recipe key [dreaming] tau_end"),
+        (DreamingConfig, {"sigma_x": INF}, "--sigma-x"),
+        (AugmentConfig, {"noise": -0.1}, "recipe key [augment] noise"),
+        (AugmentConfig, {"thickness": 2.0}, "recipe key [augment] thickness"),
+        (TrainConfig, {"steps": 0}, "--steps (recipe key steps)"),
+        (TrainConfig, {"batch_size": 1}, "--batch-size (recipe key batch_size) must be an integer >= 2"),
+        (TrainConfig, {"n_critic": 0}, "--n-critic"),
+        (TrainConfig, {"lr": NAN}, "--lr"),
+        (TrainConfig, {"encoder_lr": 0.0}, "recipe key encoder_lr"),
+        (TrainConfig, {"betas": [0.5]}, "recipe key betas must be a list of 2 finite numbers in [0, 1)"),
+        (TrainConfig, {"betas": [0.5, 1.0]}, "recipe key betas"),
+        (TrainConfig, {"betas": 0.9}, "recipe key betas"),
+        (TrainConfig, {"gp_weight": -1.0}, "recipe key gp_weight"),
+        (TrainConfig, {"nz": 0}, "recipe key nz"),
+        (TrainConfig, {"nc": -1}, "recipe key nc"),
+        (TrainConfig, {"eval_images": 0}, "recipe key eval_images"),
+        (TrainConfig, {"checkpoint_every": 0}, "recipe key checkpoint_every"),
+        (TrainConfig, {"data": ["a.npz"]}, "--data (recipe key data) must be a string"),
+        (TrainConfig, {"dreaming": {"sigma_x": 0}}, "recipe key [dreaming] sigma_x"),
+        (MVAEConfig, {"steps": 0}, "--steps (MVAEConfig.steps) must be an integer >= 1"),
+        (MVAEConfig, {"batch_size": 1}, "--batch-size (MVAEConfig.batch_size)"),
+        (MVAEConfig, {"lr": INF}, "--lr (MVAEConfig.lr)"),
+        (MVAEConfig, {"n_components": 0}, "--components (MVAEConfig.n_components)"),
+        (MVAEConfig, {"dropout": "gauss"}, "--dropout (MVAEConfig.dropout) must be one of gs, gau, bernoulli, none"),
+        (MVAEConfig, {"split": "val"}, "--split"),
+        (MVAEConfig, {"limit": 0}, "--limit"),
+        (MVAEConfig, {"p_init": 1.0}, "MVAEConfig.p_init must be a finite number in (0, 1)"),
+        (MVAEConfig, {"temperature": 0.0}, "MVAEConfig.temperature"),
+        (MVAEConfig, {"beta": -1.0}, "--beta"),
+        (MVAEConfig, {"per_component_p": "no"}, "MVAEConfig.per_component_p must be true or false"),
+    ],
+)
 def test_the_python_api_refuses_bad_values(cls, values, named):
     with pytest.raises(ConfigError) as caught:
         cls(**values)
@@ -143,32 +150,35 @@ def assert_refused(result, named: str, out) -> None:
     assert not out.exists()  # refused before anything was created
 
 
-@pytest.mark.parametrize("command,recipe,named", [
-    ("fit", "steps = 0", "--steps (recipe key steps)"),
-    ("fit", "steps = -5", "--steps"),
-    ("fit", 'steps = "64"', "--steps"),
-    ("fit", "steps = 3.5", "--steps"),
-    ("fit", "steps = true", "--steps"),
-    ("fit", "batch_size = 0", "--batch-size"),
-    ("fit", "lr = nan", "--lr"),
-    ("fit", "lr = inf", "--lr"),
-    ("fit", "lr = [0.1]", "--lr"),
-    ("fit", "log_every = 0", "--log-every"),
-    ("fit", "checkpoint_every = 0", "--checkpoint-every"),
-    ("fit", "eval_limit = 0", "--eval-limit"),
-    ("fit", "seed = -1", "--seed"),
-    ("fit", "dreaming = 3", "[dreaming]"),
-    ("fit", "[dreaming]\nsigma_x = -1", "--sigma-x (recipe key [dreaming] sigma_x)"),
-    ("fit", "[dreaming]\nbeta = -inf", "--beta"),
-    ("fit", "[augment]\nprobability = 2", "--augment (recipe key [augment] probability)"),
-    ("fit", "[augment]\nnoize = 0.1", "unknown [augment] option(s) ['noize']"),
-    ("train", "batch_size = 0", "--batch-size (recipe key batch_size)"),
-    ("train", "n_critic = 0", "--n-critic"),
-    ("train", 'lr = "fast"', "--lr"),
-    ("train", "betas = [0.5]", "recipe key betas"),
-    ("train", "log_every = 0", "recipe key log_every"),
-    ("train", "[dreaming]\nsigma_x = 0", "recipe key [dreaming] sigma_x"),
-])
+@pytest.mark.parametrize(
+    "command,recipe,named",
+    [
+        ("fit", "steps = 0", "--steps (recipe key steps)"),
+        ("fit", "steps = -5", "--steps"),
+        ("fit", 'steps = "64"', "--steps"),
+        ("fit", "steps = 3.5", "--steps"),
+        ("fit", "steps = true", "--steps"),
+        ("fit", "batch_size = 0", "--batch-size"),
+        ("fit", "lr = nan", "--lr"),
+        ("fit", "lr = inf", "--lr"),
+        ("fit", "lr = [0.1]", "--lr"),
+        ("fit", "log_every = 0", "--log-every"),
+        ("fit", "checkpoint_every = 0", "--checkpoint-every"),
+        ("fit", "eval_limit = 0", "--eval-limit"),
+        ("fit", "seed = -1", "--seed"),
+        ("fit", "dreaming = 3", "[dreaming]"),
+        ("fit", "[dreaming]\nsigma_x = -1", "--sigma-x (recipe key [dreaming] sigma_x)"),
+        ("fit", "[dreaming]\nbeta = -inf", "--beta"),
+        ("fit", "[augment]\nprobability = 2", "--augment (recipe key [augment] probability)"),
+        ("fit", "[augment]\nnoize = 0.1", "unknown [augment] option(s) ['noize']"),
+        ("train", "batch_size = 0", "--batch-size (recipe key batch_size)"),
+        ("train", "n_critic = 0", "--n-critic"),
+        ("train", 'lr = "fast"', "--lr"),
+        ("train", "betas = [0.5]", "recipe key betas"),
+        ("train", "log_every = 0", "recipe key log_every"),
+        ("train", "[dreaming]\nsigma_x = 0", "recipe key [dreaming] sigma_x"),
+    ],
+)
 def test_recipes_are_checked_like_flags(tmp_path, command, recipe, named):
     path = tmp_path / "recipe.toml"
     path.write_text(recipe + "\n")
@@ -176,38 +186,41 @@ def test_recipes_are_checked_like_flags(tmp_path, command, recipe, named):
     assert_refused(invoke(command, "--recipe", path, "--out", out), named, out)
 
 
-@pytest.mark.parametrize("args,named", [
-    (("fit", "--steps", 0), "'--steps'"),
-    (("fit", "--steps", -5), "'--steps'"),
-    (("fit", "--steps", 3.5), "'--steps'"),
-    (("fit", "--batch-size", 0), "'--batch-size'"),
-    (("fit", "--lr", "nan"), "'--lr'"),
-    (("fit", "--lr", "inf"), "'--lr'"),
-    (("fit", "--lr", 0), "'--lr'"),
-    (("fit", "--sigma-x", -1), "'--sigma-x'"),
-    (("fit", "--beta", -1), "'--beta'"),
-    (("fit", "--lambda-z", "nan"), "'--lambda-z'"),
-    (("fit", "--prior-scale", 0), "'--prior-scale'"),
-    (("fit", "--augment", 1.5), "'--augment'"),
-    (("fit", "--width", 0), "'--width'"),
-    (("fit", "--checkpoint-every", 0), "'--checkpoint-every'"),
-    (("fit", "--log-every", 0), "'--log-every'"),
-    (("fit", "--eval-every", 0), "'--eval-every'"),
-    (("fit", "--eval-limit", 0), "'--eval-limit'"),
-    (("fit", "--seed", -1), "--seed"),
-    (("train", "--steps", 0), "'--steps'"),
-    (("train", "--batch-size", 0), "'--batch-size'"),
-    (("train", "--batch-size", 1), "'--batch-size'"),
-    (("train", "--n-critic", 0), "'--n-critic'"),
-    (("train", "--lr", "nan"), "'--lr'"),
-    (("train", "--lr", "-inf"), "'--lr'"),
-    (("mvae", "fit", "--data", "x.npz", "--steps", 0), "'--steps'"),
-    (("mvae", "fit", "--data", "x.npz", "--lr", "nan"), "'--lr'"),
-    (("mvae", "fit", "--data", "x.npz", "--beta", "inf"), "'--beta'"),
-    (("mvae", "fit", "--data", "x.npz", "--lambda-s", -1), "'--lambda-s'"),
-    (("mvae", "fit", "--data", "x.npz", "--batch-size", 1), "'--batch-size'"),
-    (("mvae", "fit", "--data", "x.npz", "--components", 0), "'--components'"),
-])
+@pytest.mark.parametrize(
+    "args,named",
+    [
+        (("fit", "--steps", 0), "'--steps'"),
+        (("fit", "--steps", -5), "'--steps'"),
+        (("fit", "--steps", 3.5), "'--steps'"),
+        (("fit", "--batch-size", 0), "'--batch-size'"),
+        (("fit", "--lr", "nan"), "'--lr'"),
+        (("fit", "--lr", "inf"), "'--lr'"),
+        (("fit", "--lr", 0), "'--lr'"),
+        (("fit", "--sigma-x", -1), "'--sigma-x'"),
+        (("fit", "--beta", -1), "'--beta'"),
+        (("fit", "--lambda-z", "nan"), "'--lambda-z'"),
+        (("fit", "--prior-scale", 0), "'--prior-scale'"),
+        (("fit", "--augment", 1.5), "'--augment'"),
+        (("fit", "--width", 0), "'--width'"),
+        (("fit", "--checkpoint-every", 0), "'--checkpoint-every'"),
+        (("fit", "--log-every", 0), "'--log-every'"),
+        (("fit", "--eval-every", 0), "'--eval-every'"),
+        (("fit", "--eval-limit", 0), "'--eval-limit'"),
+        (("fit", "--seed", -1), "--seed"),
+        (("train", "--steps", 0), "'--steps'"),
+        (("train", "--batch-size", 0), "'--batch-size'"),
+        (("train", "--batch-size", 1), "'--batch-size'"),
+        (("train", "--n-critic", 0), "'--n-critic'"),
+        (("train", "--lr", "nan"), "'--lr'"),
+        (("train", "--lr", "-inf"), "'--lr'"),
+        (("mvae", "fit", "--data", "x.npz", "--steps", 0), "'--steps'"),
+        (("mvae", "fit", "--data", "x.npz", "--lr", "nan"), "'--lr'"),
+        (("mvae", "fit", "--data", "x.npz", "--beta", "inf"), "'--beta'"),
+        (("mvae", "fit", "--data", "x.npz", "--lambda-s", -1), "'--lambda-s'"),
+        (("mvae", "fit", "--data", "x.npz", "--batch-size", 1), "'--batch-size'"),
+        (("mvae", "fit", "--data", "x.npz", "--components", 0), "'--components'"),
+    ],
+)
 def test_flags_are_refused_before_anything_is_created(tmp_path, args, named):
     out = tmp_path / "run"
     assert_refused(invoke(*args, "--out", out), named, out)
@@ -220,15 +233,33 @@ def generator_dir(tmp_path_factory):
     folder = tmp_path_factory.mktemp("gen") / "tiny"
     torch.manual_seed(0)
     built, options = architectures.build_generator_net(
-        "ssavl", {"nz": 4, "nc": 1, "n_classes": 3, "resolution": 16, "width": 8})
-    save_generator(Generator(built.net, built.spec, source=str(folder),
-                             meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)}), folder)
+        "ssavl", {"nz": 4, "nc": 1, "n_classes": 3, "resolution": 16, "width": 8}
+    )
+    save_generator(
+        Generator(
+            built.net,
+            built.spec,
+            source=str(folder),
+            meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)},
+        ),
+        folder,
+    )
     return folder
 
 
 def tiny_fit(generator_dir, **changes) -> FitConfig:
-    values = dict(generator=str(generator_dir), steps=8, batch_size=8, width=4, hidden=16, log_every=2,
-                  eval_every=4, checkpoint_every=4, eval_samples=16, device="cpu")
+    values = dict(
+        generator=str(generator_dir),
+        steps=8,
+        batch_size=8,
+        width=4,
+        hidden=16,
+        log_every=2,
+        eval_every=4,
+        checkpoint_every=4,
+        eval_samples=16,
+        device="cpu",
+    )
     return FitConfig(**{**values, **changes})
 
 
@@ -255,22 +286,66 @@ def test_a_diverging_fit_stops_and_keeps_its_last_good_checkpoint(tmp_path, gene
     weights = Run(run).load_checkpoint()["inverter"]
     assert all(bool(torch.isfinite(w).all()) for w in weights.values())
     assert not (run / "inverter").exists() and not (run / "eval.json").exists()
-    assert all(math.isfinite(r["total"]) for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
-               if "total" in r)  # the NaN record is not written
+    assert all(
+        math.isfinite(r["total"])
+        for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines())
+        if "total" in r
+    )  # the NaN record is not written
 
 
 def test_a_diverging_fit_on_the_command_line(tmp_path, generator_dir):
     run = tmp_path / "run"
-    result = invoke("fit", "--generator", generator_dir, "--lr", 1e9, "--steps", 4, "--log-every", 2,
-                    "--checkpoint-every", 4, "--width", 4, "--hidden", 16, "--batch-size", 8, "--device", "cpu",
-                    "--quiet", "--out", run)
+    result = invoke(
+        "fit",
+        "--generator",
+        generator_dir,
+        "--lr",
+        1e9,
+        "--steps",
+        4,
+        "--log-every",
+        2,
+        "--checkpoint-every",
+        4,
+        "--width",
+        4,
+        "--hidden",
+        16,
+        "--batch-size",
+        8,
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        run,
+    )
     assert result.exit_code == 2 and "Traceback" not in result.output
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and "the loss became" in errors[0] and "by step 2" in errors[0]
     assert "before any checkpoint" in errors[0] and "lower --lr (now 1e+09)" in errors[0]
     assert not (run / "inverter").exists() and Run(run).checkpoints() == []
-    result = invoke("fit", "--generator", generator_dir, "--lr", 1e-3, "--steps", 2, "--log-every", 2,
-                    "--width", 4, "--hidden", 16, "--batch-size", 8, "--device", "cpu", "--quiet", "--out", run)
+    result = invoke(
+        "fit",
+        "--generator",
+        generator_dir,
+        "--lr",
+        1e-3,
+        "--steps",
+        2,
+        "--log-every",
+        2,
+        "--width",
+        4,
+        "--hidden",
+        16,
+        "--batch-size",
+        8,
+        "--device",
+        "cpu",
+        "--quiet",
+        "--out",
+        run,
+    )
     assert result.exit_code == 0, result.output  # as the error says, the same --out takes the retry
     assert (run / "inverter").is_dir()
 
@@ -282,16 +357,31 @@ def tiny_images(tmp_path):
     labels = np.arange(24) % 3
     for i, label in enumerate(labels):
         row, col = [(0, 0), (4, 4), (0, 4)][label]
-        images[i, row:row + 4, col:col + 4] = 220
+        images[i, row : row + 4, col : col + 4] = 220
     path = tmp_path / "tiny.npz"
     np.savez(path, images=images, labels=labels)
     return path
 
 
 def tiny_train(data, **changes) -> TrainConfig:
-    values = dict(data=str(data), nz=4, nc=1, n_classes=3, width=8, critic_width=8, critic_hidden=16, encoder_width=8,
-                  encoder_hidden=16, steps=6, batch_size=8, n_critic=1, log_every=2, eval_every=100,
-                  checkpoint_every=2, device="cpu")
+    values = dict(
+        data=str(data),
+        nz=4,
+        nc=1,
+        n_classes=3,
+        width=8,
+        critic_width=8,
+        critic_hidden=16,
+        encoder_width=8,
+        encoder_hidden=16,
+        steps=6,
+        batch_size=8,
+        n_critic=1,
+        log_every=2,
+        eval_every=100,
+        checkpoint_every=2,
+        device="cpu",
+    )
     return TrainConfig(**{**values, **changes})
 
 
@@ -309,8 +399,18 @@ def test_a_diverging_train_stops_and_keeps_its_last_good_checkpoint(tmp_path, ti
 def test_a_diverging_mvae_writes_no_model(tmp_path, tiny_images, monkeypatch):
     poison_after(ganinv.mvae.train, "mvae_loss", 2, monkeypatch)
     run = tmp_path / "run"
-    config = MVAEConfig(data=str(tiny_images), n_components=2, latent_dim=2, s_dim=4, width=4, hidden=8, steps=4,
-                        batch_size=4, log_every=2, device="cpu")
+    config = MVAEConfig(
+        data=str(tiny_images),
+        n_components=2,
+        latent_dim=2,
+        s_dim=4,
+        width=4,
+        hidden=8,
+        steps=4,
+        batch_size=4,
+        log_every=2,
+        device="cpu",
+    )
     with pytest.raises(DivergedError, match="became NaN by step 2 .total."):
         train_mvae(config, run, quiet=True)
     assert not (run / "mvae").exists() and not (run / "eval.json").exists()

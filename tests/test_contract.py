@@ -22,16 +22,24 @@ class Echo(nn.Module):
 
 
 def test_spec_json_round_trip():
-    spec = GeneratorSpec(nz=64, image_shape=(1, 28, 28), nc=2, n_classes=10, native_prior="uniform",
-                         native_latent_shape=(64, 1, 1), native_output_range=(0, 255))
+    spec = GeneratorSpec(
+        nz=64,
+        image_shape=(1, 28, 28),
+        nc=2,
+        n_classes=10,
+        native_prior="uniform",
+        native_latent_shape=(64, 1, 1),
+        native_output_range=(0, 255),
+    )
     assert GeneratorSpec.from_json(spec.to_json()) == spec
     with pytest.raises(ValueError, match="unknown generator spec fields"):
         GeneratorSpec.from_dict({**spec.to_dict(), "bogus": 1})
 
 
 def test_uniform_prior_is_reached_through_the_normal_cdf():
-    spec = GeneratorSpec(nz=16, image_shape=(1, 4, 4), native_prior="uniform", native_prior_range=(-1, 1),
-                         native_latent_shape=(16, 1, 1))
+    spec = GeneratorSpec(
+        nz=16, image_shape=(1, 4, 4), native_prior="uniform", native_prior_range=(-1, 1), native_latent_shape=(16, 1, 1)
+    )
     g = Generator(Echo(), spec)
     z = torch.randn(20000, 16, generator=torch.Generator().manual_seed(0))
     native = g.to_native_z(z)
@@ -63,10 +71,13 @@ def test_sample_is_seeded_and_one_hot():
     assert Latents.cat([a, b]).z.shape == (10, 16)
 
 
-@pytest.mark.parametrize("shift,scale,declared,match", [
-    (0.5, 0.1, (-1, 1), "--output-range 0,1"),     # a [0,1] generator declared as [-1,1]
-    (0.0, 100.0, (-1, 1), "--output-range"),       # values far outside the declared range
-])
+@pytest.mark.parametrize(
+    "shift,scale,declared,match",
+    [
+        (0.5, 0.1, (-1, 1), "--output-range 0,1"),  # a [0,1] generator declared as [-1,1]
+        (0.0, 100.0, (-1, 1), "--output-range"),  # values far outside the declared range
+    ],
+)
 def test_probe_names_the_flag_that_fixes_it(shift, scale, declared, match):
     spec = GeneratorSpec(nz=16, image_shape=(1, 4, 4), native_output_range=declared)
     g = Generator(Echo(scale=scale, shift=shift), spec)

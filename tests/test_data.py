@@ -132,16 +132,19 @@ RAMP = np.linspace(0, 1, 2 * 8 * 8).reshape(2, 8, 8)  # (N, H, W) from 0 to 1
 
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
-@pytest.mark.parametrize("stored,expected,note", [
-    ((RAMP * 255).round().astype(np.uint8), (RAMP * 255).round() / 127.5 - 1, None),
-    ((RAMP * 65535).round().astype(np.uint16), (RAMP * 65535).round() / 32767.5 - 1, "16-bit pixels in [0, 65535]"),
-    (RAMP.astype(np.float32), RAMP * 2 - 1, "declare --input-range -1,1"),  # [0, 1]: assumed, and said
-    (RAMP.astype(np.float64), RAMP * 2 - 1, "declare --input-range -1,1"),
-    (RAMP.astype(np.float16), RAMP.astype(np.float16).astype(np.float64) * 2 - 1, "as images in [0, 1]"),
-    ((RAMP * 255).astype(np.float32), RAMP * 2 - 1, None),  # [0, 255]
-    ((RAMP * 2 - 1).astype(np.float32), RAMP * 2 - 1, None),  # [-1, 1], some negative
-    (RAMP > 0.5, np.where(RAMP > 0.5, 1.0, -1.0), None),  # bool: 0 and 1
-])
+@pytest.mark.parametrize(
+    "stored,expected,note",
+    [
+        ((RAMP * 255).round().astype(np.uint8), (RAMP * 255).round() / 127.5 - 1, None),
+        ((RAMP * 65535).round().astype(np.uint16), (RAMP * 65535).round() / 32767.5 - 1, "16-bit pixels in [0, 65535]"),
+        (RAMP.astype(np.float32), RAMP * 2 - 1, "declare --input-range -1,1"),  # [0, 1]: assumed, and said
+        (RAMP.astype(np.float64), RAMP * 2 - 1, "declare --input-range -1,1"),
+        (RAMP.astype(np.float16), RAMP.astype(np.float16).astype(np.float64) * 2 - 1, "as images in [0, 1]"),
+        ((RAMP * 255).astype(np.float32), RAMP * 2 - 1, None),  # [0, 255]
+        ((RAMP * 2 - 1).astype(np.float32), RAMP * 2 - 1, None),  # [-1, 1], some negative
+        (RAMP > 0.5, np.where(RAMP > 0.5, 1.0, -1.0), None),  # bool: 0 and 1
+    ],
+)
 def test_the_range_of_tensor_files_is_decided_from_dtype_and_values(tmp_path, suffix, stored, expected, note):
     path = save_tensors(tmp_path / f"x{suffix}", images=stored)
     data = load_images(str(path))
@@ -159,14 +162,17 @@ def test_an_assumed_range_is_logged_as_a_warning(tmp_path, caplog):
     assert any("--input-range -1,1" in r.getMessage() and r.levelname == "WARNING" for r in caplog.records)
 
 
-@pytest.mark.parametrize("stored,message", [
-    ((RAMP * 255).astype(np.int32), "int32 values in [0, 255] have no known pixel range; declare it with"),
-    ((RAMP * 255).astype(np.int64), "int64 values in [0, 255]"),
-    ((RAMP * 200).astype(np.uint16), "uint16 values in [0, 200] have no known pixel range"),  # 8 or 16 bits?
-    (RAMP.astype(np.float32) * 300 - 5, "values in [-5, 295] fit none of the pixel ranges"),
-    (RAMP.astype(np.float32) * 2 - 1.5, "values in [-1.5, 0.5] fit none"),
-    (RAMP.astype(np.float32) * 1.01, "values in [0, 1.01] fit none"),  # [0, 1] overshot, or a black [0, 255]?
-])
+@pytest.mark.parametrize(
+    "stored,message",
+    [
+        ((RAMP * 255).astype(np.int32), "int32 values in [0, 255] have no known pixel range; declare it with"),
+        ((RAMP * 255).astype(np.int64), "int64 values in [0, 255]"),
+        ((RAMP * 200).astype(np.uint16), "uint16 values in [0, 200] have no known pixel range"),  # 8 or 16 bits?
+        (RAMP.astype(np.float32) * 300 - 5, "values in [-5, 295] fit none of the pixel ranges"),
+        (RAMP.astype(np.float32) * 2 - 1.5, "values in [-1.5, 0.5] fit none"),
+        (RAMP.astype(np.float32) * 1.01, "values in [0, 1.01] fit none"),  # [0, 1] overshot, or a black [0, 255]?
+    ],
+)
 def test_values_without_a_known_range_are_refused_with_what_was_seen(tmp_path, stored, message):
     path = save_tensors(tmp_path / "x.npz", images=stored)
     with pytest.raises(DataError, match="x.npz") as error:
@@ -174,12 +180,15 @@ def test_values_without_a_known_range_are_refused_with_what_was_seen(tmp_path, s
     assert message in str(error.value)
 
 
-@pytest.mark.parametrize("stored,declared,expected", [
-    ((RAMP * 255).astype(np.int64), (0, 255), (RAMP * 255).astype(np.int64) / 127.5 - 1),
-    (RAMP.astype(np.float32) * 0.5, (-1, 1), RAMP * 0.5),  # [0, 1] values declared [-1, 1]: kept as they are
-    ((RAMP * 4095).round().astype(np.uint16), (0, 4095), (RAMP * 4095).round() / 2047.5 - 1),  # 12-bit data
-    ((RAMP * 255).round().astype(np.uint8), (0, 255), (RAMP * 255).round() / 127.5 - 1),
-])
+@pytest.mark.parametrize(
+    "stored,declared,expected",
+    [
+        ((RAMP * 255).astype(np.int64), (0, 255), (RAMP * 255).astype(np.int64) / 127.5 - 1),
+        (RAMP.astype(np.float32) * 0.5, (-1, 1), RAMP * 0.5),  # [0, 1] values declared [-1, 1]: kept as they are
+        ((RAMP * 4095).round().astype(np.uint16), (0, 4095), (RAMP * 4095).round() / 2047.5 - 1),  # 12-bit data
+        ((RAMP * 255).round().astype(np.uint8), (0, 255), (RAMP * 255).round() / 127.5 - 1),
+    ],
+)
 def test_a_declared_range_maps_the_values(tmp_path, stored, declared, expected):
     data = load_images(str(save_tensors(tmp_path / "x.safetensors", images=stored)), input_range=declared)
     torch.testing.assert_close(data.images[:, 0], torch.from_numpy(expected).float(), atol=1e-6, rtol=0)
@@ -191,8 +200,7 @@ def test_values_outside_a_declared_range_are_counted_and_refused(tmp_path):
     path = save_tensors(tmp_path / "x.npz", images=stored)
     with pytest.raises(DataError) as error:
         load_images(str(path), input_range=(0, 1))
-    assert (f"{path}: 127 of 128 values lie outside the declared input range [0, 1] (seen [0, 255])"
-            in str(error.value))
+    assert f"{path}: 127 of 128 values lie outside the declared input range [0, 1] (seen [0, 255])" in str(error.value)
     png = tmp_path / "a.png"
     Image.new("L", (4, 4), 200).save(png)
     with pytest.raises(DataError, match=r"16 of 16 values lie outside the declared input range \[-1, 1\]"):
@@ -223,22 +231,29 @@ def test_non_finite_pixels_are_refused_naming_the_images(tmp_path, suffix, value
     path = save_tensors(tmp_path / f"x{suffix}", images=with_bad_pixels(value))
     with pytest.raises(DataError) as error:
         load_images(str(path), limit=1)  # the whole file is checked, whatever the limit
-    assert str(error.value) == (f"{path}: 2 of 8 images hold NaN or infinite pixels (indices 2, 5); "
-                                "repair or drop them")
+    assert str(error.value) == (
+        f"{path}: 2 of 8 images hold NaN or infinite pixels (indices 2, 5); repair or drop them"
+    )
     with pytest.raises(DataError, match="indices 2, 5"):
         load_images(str(path), input_range=(0, 1))
 
 
-@pytest.mark.parametrize("images,message", [
-    (np.zeros((0, 8, 8), np.uint8), "has shape (0, 8, 8), which holds no pixels"),
-    (np.zeros((4, 0, 8, 8), np.float32), "which holds no pixels"),
-    (np.zeros((8, 8), np.uint8), "is 2-D (8, 8): one greyscale image or 8 flattened ones? save one image as (1, H, W)"),
-    (np.zeros(64, np.uint8), "has shape (64,); images must be"),
-    (np.zeros((1, 2, 1, 8, 8), np.uint8), "has shape (1, 2, 1, 8, 8)"),
-    (np.zeros((28, 28, 3), np.uint8), "if it is one H x W x C image, save it as (1, 28, 28, 3)"),
-    (np.array([["a", "b"]]), "holds <U1 values, not numbers"),
-    (np.zeros((1, 4, 4), np.complex64), "complex64 values, not numbers"),
-])
+@pytest.mark.parametrize(
+    "images,message",
+    [
+        (np.zeros((0, 8, 8), np.uint8), "has shape (0, 8, 8), which holds no pixels"),
+        (np.zeros((4, 0, 8, 8), np.float32), "which holds no pixels"),
+        (
+            np.zeros((8, 8), np.uint8),
+            "is 2-D (8, 8): one greyscale image or 8 flattened ones? save one image as (1, H, W)",
+        ),
+        (np.zeros(64, np.uint8), "has shape (64,); images must be"),
+        (np.zeros((1, 2, 1, 8, 8), np.uint8), "has shape (1, 2, 1, 8, 8)"),
+        (np.zeros((28, 28, 3), np.uint8), "if it is one H x W x C image, save it as (1, 28, 28, 3)"),
+        (np.array([["a", "b"]]), "holds <U1 values, not numbers"),
+        (np.zeros((1, 4, 4), np.complex64), "complex64 values, not numbers"),
+    ],
+)
 def test_unusable_arrays_are_refused(tmp_path, images, message):
     path = save_tensors(tmp_path / "x.npz", images=images)
     with pytest.raises(DataError, match="x.npz") as error:
@@ -261,20 +276,23 @@ def write(path: Path, data: bytes) -> Path:
 def write_truncated(path: Path, keep: float) -> Path:
     save_tensors(path, images=np.zeros((4, 8, 8), np.uint8))
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * keep)])
+    path.write_bytes(data[: int(len(data) * keep)])
     return path
 
 
-@pytest.mark.parametrize("make,message", [
-    (lambda p: write_truncated(p / "x.safetensors", 0.5), "cannot read {} as safetensors"),
-    (lambda p: write_truncated(p / "x.safetensors", 0.01), "cannot read {} as safetensors"),
-    (lambda p: write(p / "x.safetensors", b""), "cannot read {} as safetensors"),
-    (lambda p: write(p / "x.safetensors", b"\xff" * 8 + b"{}"), "as safetensors"),
-    (lambda p: write_truncated(p / "x.npz", 0.5), "{} is damaged or not an .npz archive"),
-    (lambda p: write(p / "x.npz", b""), "{} is damaged or not an .npz archive"),
-    (lambda p: write(p / "x.npz", b"PK\x03\x04 not really"), "is damaged or not an .npz"),
-    (lambda p: write(p / "x.npz", b"just text"), "is damaged or not an .npz"),
-])
+@pytest.mark.parametrize(
+    "make,message",
+    [
+        (lambda p: write_truncated(p / "x.safetensors", 0.5), "cannot read {} as safetensors"),
+        (lambda p: write_truncated(p / "x.safetensors", 0.01), "cannot read {} as safetensors"),
+        (lambda p: write(p / "x.safetensors", b""), "cannot read {} as safetensors"),
+        (lambda p: write(p / "x.safetensors", b"\xff" * 8 + b"{}"), "as safetensors"),
+        (lambda p: write_truncated(p / "x.npz", 0.5), "{} is damaged or not an .npz archive"),
+        (lambda p: write(p / "x.npz", b""), "{} is damaged or not an .npz archive"),
+        (lambda p: write(p / "x.npz", b"PK\x03\x04 not really"), "is damaged or not an .npz"),
+        (lambda p: write(p / "x.npz", b"just text"), "is damaged or not an .npz"),
+    ],
+)
 def test_damaged_tensor_files_are_one_clear_error(tmp_path, make, message):
     path = make(tmp_path)
     with pytest.raises(DataError) as error:
@@ -290,12 +308,15 @@ def test_an_npy_array_named_npz_is_refused(tmp_path):
         load_images(str(path))
 
 
-@pytest.mark.parametrize("labels,message", [
-    (np.arange(3), "'labels' has shape (3,) but there are 4 images"),
-    (np.zeros((4, 2), np.int64), "'labels' has shape (4, 2)"),
-    (np.array([0.0, 1.5, 2.0, 3.0]), "non-integer values"),
-    (np.array([0, -1, 2, 3]), "must be class indices"),
-])
+@pytest.mark.parametrize(
+    "labels,message",
+    [
+        (np.arange(3), "'labels' has shape (3,) but there are 4 images"),
+        (np.zeros((4, 2), np.int64), "'labels' has shape (4, 2)"),
+        (np.array([0.0, 1.5, 2.0, 3.0]), "non-integer values"),
+        (np.array([0, -1, 2, 3]), "must be class indices"),
+    ],
+)
 def test_labels_that_do_not_fit_the_images_are_refused(tmp_path, labels, message):
     path = save_tensors(tmp_path / "x.npz", images=np.zeros((4, 8, 8), np.uint8), labels=labels)
     with pytest.raises(DataError) as error:
@@ -311,6 +332,7 @@ def test_whole_number_float_labels_are_read_as_classes(tmp_path):
 # ---- special files ---------------------------------------------------------------------------------------
 def refused_without_blocking(source: str, fifo: Path) -> DataError:
     """load_images(source) must refuse at once; if it opened the FIFO, a writer frees it and the test fails."""
+
     def free_reader():
         with open(fifo, "wb"):
             pass
@@ -332,7 +354,8 @@ def test_a_fifo_is_refused_not_read(tmp_path, name):
     fifo = tmp_path / name
     os.mkfifo(fifo)
     assert str(refused_without_blocking(str(fifo), fifo)) == (
-        f"{fifo} is a FIFO (named pipe); ganinv reads images only from regular files and folders: give one of those")
+        f"{fifo} is a FIFO (named pipe); ganinv reads images only from regular files and folders: give one of those"
+    )
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes on this platform")
@@ -389,12 +412,17 @@ def test_float_images_are_ranged_like_tensors(tmp_path):
     assert "--input-range -1,1" in data.notes[0]
 
 
-@pytest.mark.parametrize("make", [
-    lambda p: (p / "a.png").write_bytes(b"not an image"),
-    lambda p: (p / "a.png").write_bytes(b""),
-    lambda p: (Image.new("RGB", (32, 32), (1, 2, 3)).save(p / "a.png"),
-               (p / "a.png").write_bytes((p / "a.png").read_bytes()[:60])),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda p: (p / "a.png").write_bytes(b"not an image"),
+        lambda p: (p / "a.png").write_bytes(b""),
+        lambda p: (
+            Image.new("RGB", (32, 32), (1, 2, 3)).save(p / "a.png"),
+            (p / "a.png").write_bytes((p / "a.png").read_bytes()[:60]),
+        ),
+    ],
+)
 def test_damaged_image_files_are_one_clear_error(tmp_path, make):
     make(tmp_path)
     for source in (tmp_path / "a.png", tmp_path):
@@ -419,8 +447,10 @@ def test_a_folder_of_mixed_sizes_and_modes_is_resized_to_the_common_size_and_sai
     assert data.images.shape == (3, 3, 8, 8) and data.images[0].eq(1).all()
     torch.testing.assert_close(data.images[2], torch.full((3, 8, 8), -1.0))  # resized: equal up to rounding
     assert data.images[1, :, 0, 0].tolist() == [1, -1, -1]
-    assert data.notes == [f"1 of 3 images differ from the most common size 8 x 8 (e.g. {tmp_path / 'c.png'} is "
-                          "10 x 12); they were resized to it"]
+    assert data.notes == [
+        f"1 of 3 images differ from the most common size 8 x 8 (e.g. {tmp_path / 'c.png'} is "
+        "10 x 12); they were resized to it"
+    ]
 
 
 def test_empty_idx_files_are_one_clear_error(tmp_path):
@@ -442,11 +472,14 @@ def test_idx_images_and_labels_must_agree(tmp_path):
 
 
 # ---- fit_to_shape -------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("images,message", [
-    (torch.full((2, 1, 4, 4), 0.5).index_fill_(0, torch.tensor([1]), float("nan")), "indices 1"),
-    (torch.full((1, 1, 4, 4), 255.0), r"values in \[255, 255\], not \[-1, 1\]"),
-    (torch.zeros(0, 1, 4, 4), "expected a batch of images"),
-])
+@pytest.mark.parametrize(
+    "images,message",
+    [
+        (torch.full((2, 1, 4, 4), 0.5).index_fill_(0, torch.tensor([1]), float("nan")), "indices 1"),
+        (torch.full((1, 1, 4, 4), 255.0), r"values in \[255, 255\], not \[-1, 1\]"),
+        (torch.zeros(0, 1, 4, 4), "expected a batch of images"),
+    ],
+)
 def test_fit_to_shape_refuses_what_it_would_have_clamped(images, message):
     with pytest.raises(DataError, match=message):
         fit_to_shape(images, (1, 4, 4))
@@ -492,11 +525,14 @@ def test_cli_invert_refuses_non_finite_pixels_in_one_line(tmp_path, value):
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize("args,texts", [
-    (["--input-range", "1,0"], ["--input-range takes", "finite LO < HI"]),
-    (["--input-range", "0,1"], ["values lie outside the declared input range [0, 1]"]),
-    ([], ["int64 values in [0, 255]", "--input-range"]),
-])
+@pytest.mark.parametrize(
+    "args,texts",
+    [
+        (["--input-range", "1,0"], ["--input-range takes", "finite LO < HI"]),
+        (["--input-range", "0,1"], ["values lie outside the declared input range [0, 1]"]),
+        ([], ["int64 values in [0, 255]", "--input-range"]),
+    ],
+)
 def test_cli_features_input_range(tmp_path, args, texts):
     path = save_tensors(tmp_path / "x.npz", images=(RAMP * 255).astype(np.int64))
     result = invoke("features", "--raw-pixels", path, "--out", tmp_path / "f.safetensors", *args)
@@ -509,5 +545,7 @@ def test_cli_features_with_a_declared_range_reads_the_values(tmp_path):
     result = invoke("features", "--raw-pixels", path, "--out", tmp_path / "f.npz", "--input-range", "0,255")
     assert result.exit_code == 0, result.output
     with np.load(tmp_path / "f.npz") as saved:
-        torch.testing.assert_close(torch.from_numpy(saved["features"][1]).float(),
-                                   torch.from_numpy((RAMP[1] * 255).astype(np.int64) / 127.5 - 1).float().flatten())
+        torch.testing.assert_close(
+            torch.from_numpy(saved["features"][1]).float(),
+            torch.from_numpy((RAMP[1] * 255).astype(np.int64) / 127.5 - 1).float().flatten(),
+        )

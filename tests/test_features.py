@@ -1,4 +1,5 @@
-"""Features for downstream classifiers (docs/algorithms.md §4): extraction, files, the three commands, the bench runner."""
+"""Features for downstream classifiers (docs/algorithms.md §4): extraction, files, the three commands,
+the bench runner."""
 
 import json
 
@@ -68,13 +69,23 @@ def test_images_of_another_shape_are_refused():
 
 @pytest.mark.parametrize("suffix", [".safetensors", ".npz"])
 def test_feature_files_round_trip(tmp_path, suffix):
-    original = FeatureSet(torch.randn(5, 7), torch.tensor([4, 0, 1, 1, 9]), [f"dir/é{i}.png" for i in range(5)],
-                          {"z": 4, "d": 3}, ["zero", "one"], {"inverter": "runs/x", "limit": None})
+    original = FeatureSet(
+        torch.randn(5, 7),
+        torch.tensor([4, 0, 1, 1, 9]),
+        [f"dir/é{i}.png" for i in range(5)],
+        {"z": 4, "d": 3},
+        ["zero", "one"],
+        {"inverter": "runs/x", "limit": None},
+    )
     loaded = load_features(save_features(original, tmp_path / f"feats{suffix}"))
     assert torch.equal(loaded.features, original.features)
     assert torch.equal(loaded.labels, original.labels) and loaded.labels.dtype == torch.int64
-    assert (loaded.names, loaded.layout, loaded.classes, loaded.meta) == \
-        (original.names, original.layout, original.classes, original.meta)
+    assert (loaded.names, loaded.layout, loaded.classes, loaded.meta) == (
+        original.names,
+        original.layout,
+        original.classes,
+        original.meta,
+    )
     torch.testing.assert_close(loaded.part("d"), original.features[:, 4:])
 
 
@@ -116,8 +127,16 @@ def assert_one_line_error(result, text):
 
 
 def test_features_command_writes_labelled_rows(workspace):
-    result = run("features", "--inverter", workspace / "inverter", workspace / "images.npz",
-                 "--out", workspace / "f.safetensors", "--batch-size", 16)
+    result = run(
+        "features",
+        "--inverter",
+        workspace / "inverter",
+        workspace / "images.npz",
+        "--out",
+        workspace / "f.safetensors",
+        "--batch-size",
+        16,
+    )
     assert result.exit_code == 0, result.output
     assert "(28, 28) -> (16, 16) pixels" in result.stderr  # converted to the generator's shape, with a warning
     assert "60 rows x 9 features (z 4, c 2, d 3), with labels" in result.stdout
@@ -127,8 +146,16 @@ def test_features_command_writes_labelled_rows(workspace):
 
 
 def test_features_command_npz_and_raw_pixels(workspace):
-    result = run("features", "--raw-pixels", workspace / "images.npz", "--limit", 10,
-                 "--out", workspace / "p.safetensors", "--npz")
+    result = run(
+        "features",
+        "--raw-pixels",
+        workspace / "images.npz",
+        "--limit",
+        10,
+        "--out",
+        workspace / "p.safetensors",
+        "--npz",
+    )
     assert result.exit_code == 0, result.output
     feats = load_features(workspace / "p.npz")
     assert feats.layout == {"pixels": 784} and feats.features.shape == (10, 784)
@@ -160,14 +187,20 @@ def test_cluster_accuracy_from_an_inverter_and_from_a_features_file(workspace):
 
 
 def test_cli_errors_are_one_line(workspace):
-    assert_one_line_error(run("features", workspace / "images.npz", "--out", workspace / "x.safetensors"),
-                          "give exactly one of --inverter")
-    assert_one_line_error(run("cluster-accuracy", "--inverter", workspace / "plain", workspace / "images.npz"),
-                          "no categorical code")
+    assert_one_line_error(
+        run("features", workspace / "images.npz", "--out", workspace / "x.safetensors"),
+        "give exactly one of --inverter",
+    )
+    assert_one_line_error(
+        run("cluster-accuracy", "--inverter", workspace / "plain", workspace / "images.npz"), "no categorical code"
+    )
     run("features", "--raw-pixels", workspace / "images.npz", "--out", workspace / "p.npz")
     assert_one_line_error(run("cluster-accuracy", "--features", workspace / "p.npz"), "no code posterior d")
-    assert_one_line_error(run("probe", "--train", workspace / "p.npz", "--test", workspace / "p.npz",
-                              "--classifiers", "svm"), "unknown classifiers ['svm']")
-    assert_one_line_error(run("probe", "--train", workspace / "nope.npz", "--test", workspace / "p.npz"),
-                          "does not exist")
+    assert_one_line_error(
+        run("probe", "--train", workspace / "p.npz", "--test", workspace / "p.npz", "--classifiers", "svm"),
+        "unknown classifiers ['svm']",
+    )
+    assert_one_line_error(
+        run("probe", "--train", workspace / "nope.npz", "--test", workspace / "p.npz"), "does not exist"
+    )
     assert_one_line_error(run("features", "--raw-pixels", "mnist", "--out", workspace / "x.npz"), "needs --root")

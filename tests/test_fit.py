@@ -27,8 +27,12 @@ def tiny_generator(folder: Path) -> Path:
     """A seeded 16x16 generator with z, c and d, saved in ganinv's own layout."""
     torch.manual_seed(0)
     built, options = architectures.build_generator_net("ssavl", TINY_OPTIONS)
-    generator = Generator(built.net, built.spec, source=str(folder),
-                          meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)})
+    generator = Generator(
+        built.net,
+        built.spec,
+        source=str(folder),
+        meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)},
+    )
     save_generator(generator, folder)
     return folder
 
@@ -39,8 +43,19 @@ def generator_dir(tmp_path_factory) -> Path:
 
 
 def tiny_config(generator_dir: Path, **changes) -> FitConfig:
-    values = dict(generator=str(generator_dir), steps=12, batch_size=16, width=8, hidden=32, log_every=4,
-                  eval_every=6, checkpoint_every=4, keep_checkpoints=2, eval_samples=64, device="cpu")
+    values = dict(
+        generator=str(generator_dir),
+        steps=12,
+        batch_size=16,
+        width=8,
+        hidden=32,
+        log_every=4,
+        eval_every=6,
+        checkpoint_every=4,
+        keep_checkpoints=2,
+        eval_samples=64,
+        device="cpu",
+    )
     return FitConfig(**{**values, **changes})
 
 
@@ -163,8 +178,9 @@ def _free_port() -> int:
 
 
 def _ddp_worker(rank: int, world_size: int, port: int, generator_dir: str, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank),
-                      WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank))
+    os.environ.update(
+        MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world_size), LOCAL_RANK=str(rank)
+    )
     torch.set_num_threads(1)
     result = fit(tiny_config(Path(generator_dir), steps=8), out, quiet=True)
     torch.save(result.inverter.state_dict(), Path(out).parent / f"rank{rank}.pt")
@@ -173,8 +189,7 @@ def _ddp_worker(rank: int, world_size: int, port: int, generator_dir: str, out: 
 def test_ddp_with_two_gloo_processes_keeps_ranks_in_sync(tmp_path, generator_dir):
     out = tmp_path / "run"
     # fork: the workers inherit the imported modules instead of importing torch again (seconds, not a minute)
-    mp.start_processes(_ddp_worker, args=(2, _free_port(), str(generator_dir), str(out)), nprocs=2,
-                       start_method="fork")
+    mp.start_processes(_ddp_worker, args=(2, _free_port(), str(generator_dir), str(out)), nprocs=2, start_method="fork")
     rank0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     rank1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
@@ -190,8 +205,23 @@ def invoke(*args):
     return CliRunner().invoke(cli, [str(a) for a in args])
 
 
-TINY_FLAGS = ("--width", 8, "--hidden", 32, "--batch-size", 8, "--eval-every", 3, "--log-every", 3,
-              "--checkpoint-every", 3, "--device", "cpu", "--quiet")
+TINY_FLAGS = (
+    "--width",
+    8,
+    "--hidden",
+    32,
+    "--batch-size",
+    8,
+    "--eval-every",
+    3,
+    "--log-every",
+    3,
+    "--checkpoint-every",
+    3,
+    "--device",
+    "cpu",
+    "--quiet",
+)
 
 
 def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
@@ -212,13 +242,16 @@ def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
     assert result.exit_code != 0 and "drop --lr" in result.output
 
 
-@pytest.mark.parametrize("args,message", [
-    (("--generator", "no/such/generator"), "Error: cannot resolve generator source"),
-    (("--resume",), "Error: --resume needs --out"),
-    (("--resume", "--out", "{tmp}/empty"), "holds no run to resume"),
-    (("--recipe", "{tmp}/bad.toml"), "unknown fit option(s) ['stepz']"),
-    (("--out", "{tmp}/taken"), "already holds a run"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("--generator", "no/such/generator"), "Error: cannot resolve generator source"),
+        (("--resume",), "Error: --resume needs --out"),
+        (("--resume", "--out", "{tmp}/empty"), "holds no run to resume"),
+        (("--recipe", "{tmp}/bad.toml"), "unknown fit option(s) ['stepz']"),
+        (("--out", "{tmp}/taken"), "already holds a run"),
+    ],
+)
 def test_cli_fit_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad.toml").write_text("stepz = 3\n")

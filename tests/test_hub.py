@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 import torch
+import zoo
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
-import zoo
 from ganinv import safe_pickle
 from ganinv.errors import SourceError, UnsafeFileError
 from ganinv.hub import parse, pick_weights
@@ -82,9 +82,15 @@ def test_sidecar_spec_in_repo(hub_cache, dcgan, tmp_path):
     torch.save(module.state_dict(), tmp_path / "g.pth")
     folder = save_generator(load_generator(str(tmp_path / "g.pth")), tmp_path / "gen")
     (tmp_path / "spec.json").write_text('{"native_prior": "uniform"}')
-    zoo.cache_repo(hub_cache, "someone/uniform", {"config.json": folder / "config.json",
-                                              "model.safetensors": folder / "model.safetensors",
-                                              "spec.json": tmp_path / "spec.json"})
+    zoo.cache_repo(
+        hub_cache,
+        "someone/uniform",
+        {
+            "config.json": folder / "config.json",
+            "model.safetensors": folder / "model.safetensors",
+            "spec.json": tmp_path / "spec.json",
+        },
+    )
     assert load_generator("hub:someone/uniform").spec.native_prior == "uniform"
 
 
@@ -93,8 +99,11 @@ def test_not_cached_while_offline_is_one_clear_line(hub_cache, tmp_path):
         load_generator("hub:nobody/nothing")
     assert "\n" not in str(info.value)
     zoo.cache_repo(hub_cache, "someone/config-only", {"config.json": _write(tmp_path / "c.json", "{}")})
-    with pytest.raises(SourceError, match=r"hub:someone/config-only \(its cached snapshot\) has no weights file.*"
-                                          "it holds config.json"):
+    with pytest.raises(
+        SourceError,
+        match=r"hub:someone/config-only \(its cached snapshot\) has no weights file.*"
+        "it holds config.json",
+    ):
         load_generator("hub:someone/config-only")
     with pytest.raises(SourceError, match="not in the local Hugging Face cache"):
         load_generator(f"hub:someone/config-only@{'f' * 40}")
@@ -133,9 +142,14 @@ class Evil:
 @pytest.mark.parametrize("payload", ["marker", "system", "eval"])
 def test_restricted_unpickler_refuses_calls_and_runs_nothing(tmp_path, legacy, payload):
     marker = tmp_path / "marker"
-    evil = {"marker": zoo.Marker(str(marker)), "system": Evil(marker),
-            "eval": _Reduce(eval, (f"open({str(marker)!r}, 'w')",))}[payload]
-    torch.save({"netG": {"w": torch.zeros(2)}, "x": evil}, tmp_path / "e.pth", _use_new_zipfile_serialization=not legacy)
+    evil = {
+        "marker": zoo.Marker(str(marker)),
+        "system": Evil(marker),
+        "eval": _Reduce(eval, (f"open({str(marker)!r}, 'w')",)),
+    }[payload]
+    torch.save(
+        {"netG": {"w": torch.zeros(2)}, "x": evil}, tmp_path / "e.pth", _use_new_zipfile_serialization=not legacy
+    )
     with pytest.raises(safe_pickle.RefusedPickle):
         safe_pickle.load(tmp_path / "e.pth")
     with pytest.raises(UnsafeFileError, match="calls .* while unpickling, which can run code; refused") as info:
@@ -156,8 +170,11 @@ def test_plain_data_objects_become_records(tmp_path, legacy):
     import argparse
 
     args = argparse.Namespace(nz=8, lr=0.1, name="run")
-    torch.save({"args": args, "g_ema": {"w": torch.ones(2)}, "step": 3}, tmp_path / "c.pt",
-               _use_new_zipfile_serialization=not legacy)
+    torch.save(
+        {"args": args, "g_ema": {"w": torch.ones(2)}, "step": 3},
+        tmp_path / "c.pt",
+        _use_new_zipfile_serialization=not legacy,
+    )
     loaded = safe_pickle.load(tmp_path / "c.pt")
     assert safe_pickle.origin(loaded["args"]) == "argparse.Namespace"
     assert safe_pickle.fields(loaded["args"]) == {"nz": 8, "lr": 0.1, "name": "run"}

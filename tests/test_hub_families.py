@@ -6,9 +6,9 @@ import json
 import numpy as np
 import pytest
 import torch
+import zoo
 from scipy import stats
 
-import zoo
 from ganinv import architectures
 from ganinv.errors import ArchitectureError
 from ganinv.generator import Generator, truncated_normal_from_standard
@@ -45,8 +45,9 @@ def test_truncated_normal_moments_monotone_tails_and_gradients():
 
 
 def test_spec_declares_truncation_and_generator_applies_it():
-    spec = GeneratorSpec(nz=3, image_shape=(1, 2, 2), native_prior="truncated_normal",
-                         native_prior_range=(-2, 2), native_prior_scale=0.4)
+    spec = GeneratorSpec(
+        nz=3, image_shape=(1, 2, 2), native_prior="truncated_normal", native_prior_range=(-2, 2), native_prior_scale=0.4
+    )
     assert GeneratorSpec.from_json(spec.to_json()) == spec
     g = Generator(torch.nn.Identity(), spec)
     z = torch.tensor([[-9.0, 0.3, 9.0]])

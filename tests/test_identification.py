@@ -5,10 +5,10 @@ import warnings
 
 import pytest
 import torch
+import zoo
 from click.testing import CliRunner
 from torch import nn
 
-import zoo
 from ganinv.architectures import AmbiguousWeightsError, AssumptionWarning
 from ganinv.cli.main import cli
 from ganinv.sources import load_generator, save_generator
@@ -76,14 +76,22 @@ def test_activation_without_normalisation_is_assumed_and_announced(tmp_path):
 
 
 def test_weak_statistics_that_fit_two_candidates_are_refused_with_both_options(tmp_path):
-    many = zoo.Case("many-classes", lambda: zoo.ConditionalDCGAN(n_classes=64, embed=3), "dcgan",
-                    image_shape=(1, 32, 32), n_classes=64)
+    many = zoo.Case(
+        "many-classes",
+        lambda: zoo.ConditionalDCGAN(n_classes=64, embed=3),
+        "dcgan",
+        image_shape=(1, 32, 32),
+        n_classes=64,
+    )
     torch.manual_seed(0)
     module = many.make()
     zoo.calibrate(module, many, batches=1, n=16)  # statistics of one small batch, as after very short training
     _, path = saved(many, tmp_path, module)
-    with pytest.raises(AmbiguousWeightsError, match=r"condition_first.*--option condition_first=(True|False) or "
-                                                    r"--option condition_first=(True|False)"):
+    with pytest.raises(
+        AmbiguousWeightsError,
+        match=r"condition_first.*--option condition_first=(True|False) or "
+        r"--option condition_first=(True|False)",
+    ):
         load_generator(path)
     # The ambiguity is real: with either order given, the first BatchNorm's statistics fit about as well.
     misfits = []
@@ -137,8 +145,9 @@ def test_build_any_names_the_tensors_it_could_not_place(tmp_path):
 # ---- the search made cheap, with the same answers -----------------------------------------------
 
 
-@pytest.mark.parametrize("step, crop", [((2, 1, 0), 0), ((1, 0, 0), 0), ((2, 0, 1), 0), ((2, 2, 1), 0),
-                                        ((3, 1, 2), 0), ((2, 0, 0), 7)])
+@pytest.mark.parametrize(
+    "step, crop", [((2, 1, 0), 0), ((1, 0, 0), 0), ((2, 0, 1), 0), ((2, 2, 1), 0), ((3, 1, 2), 0), ((2, 0, 0), 7)]
+)
 def test_one_convolution_per_stride_gives_every_padding(step, crop):
     """Statistics and activations of a padded stage, read off its unpadded output, equal the padded stage's."""
     from ganinv.adapters.convt import UnpaddedOutput, UpStage, out_size, stage_output
@@ -146,13 +155,14 @@ def test_one_convolution_per_stride_gives_every_padding(step, crop):
 
     torch.manual_seed(0)
     stride, padding, output_padding = step
-    stage = UpStage(6, 5, 3, stride, padding, output_padding, bias=True, crop=crop, norm=True, eps=1e-5,
-                    act="leaky_relu")
+    stage = UpStage(
+        6, 5, 3, stride, padding, output_padding, bias=True, crop=crop, norm=True, eps=1e-5, act="leaky_relu"
+    )
     stage.norm.running_mean.normal_()
     stage.norm.running_var.uniform_(0.5, 2)
     x = torch.randn(16, 6, 4, 4)
     with torch.no_grad():
-        y = stage.conv(x)[:, :, :crop or None, :crop or None]  # (N, C, H, W) before the BatchNorm
+        y = stage.conv(x)[:, :, : crop or None, : crop or None]  # (N, C, H, W) before the BatchNorm
         side = out_size(4, 3, *step)
         unpadded = UnpaddedOutput(nn.functional.conv_transpose2d(x, stage.conv.weight, stride=stride))
         misfit = unpadded.misfit(padding, min(side, crop) if crop else side, stage.conv.bias, stage.norm)
@@ -164,6 +174,7 @@ def test_one_convolution_per_stride_gives_every_padding(step, crop):
 def test_combinations_stopped_early_change_no_decision(name, batches, monkeypatch):
     """The bounded search stops combinations that cannot be picked, and decides exactly as the full one."""
     from ganinv.adapters import convt, statedict
+
     from ganinv.architectures import get
 
     case = zoo.case(name)

@@ -9,6 +9,7 @@ from click.testing import CliRunner
 from safetensors.torch import load_file
 from torch import nn
 
+import zoo
 from ganinv.cli.main import cli
 from ganinv.evaluation import generator_directions, latent_recovery, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator
@@ -17,26 +18,9 @@ from ganinv.inverter import Inverter, Posterior
 from ganinv.spec import GeneratorSpec, Latents
 
 
-class Linear16(nn.Module):
-    """A seeded linear generator z (4) -> 1x16x16, squashed by tanh."""
-
-    def __init__(self):
-        super().__init__()
-        self.linear = nn.Linear(4, 256)
-
-    def forward(self, z, c=None, d=None):
-        return torch.tanh(self.linear(z)).reshape(-1, 1, 16, 16)
-
-
-def make_generator():
-    """Also a `module:callable` source, so a saved inverter can load its generator back."""
-    torch.manual_seed(0)
-    return Generator(Linear16(), GeneratorSpec(nz=4, image_shape=(1, 16, 16)), source="test_invert:make_generator")
-
-
 @pytest.fixture
 def generator():
-    return make_generator()
+    return zoo.linear_generator()
 
 
 @pytest.mark.parametrize("shape", [(1, 28, 28), (3, 32, 32), (3, 64, 64), (1, 128, 128), (3, 96, 96)])
@@ -125,9 +109,24 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     images = np.random.default_rng(0).integers(0, 256, size=(5, 20, 20), dtype=np.uint8)  # the wrong size
     np.savez(tmp_path / "images.npz", images=images, labels=np.arange(5))
     out = tmp_path / "out"
-    result = CliRunner().invoke(cli, ["invert", "--inverter", str(tmp_path / "inverter"), str(tmp_path / "images.npz"),
-                                      "--out", str(out), "--refine", "3", "--device", "cpu", "--json",
-                                      "--generator", "test_invert:make_generator"])  # code: the user names it
+    result = CliRunner().invoke(
+        cli,
+        [
+            "invert",
+            "--inverter",
+            str(tmp_path / "inverter"),
+            str(tmp_path / "images.npz"),
+            "--out",
+            str(out),
+            "--refine",
+            "3",
+            "--device",
+            "cpu",
+            "--json",
+            "--generator",
+            "zoo:linear_generator",
+        ],
+    )  # code: the user names it
     assert result.exit_code == 0, result.output
     assert "Warning: images converted to the generator's shape" in result.stderr
     latents = load_file(str(out / "latents.safetensors"))
@@ -140,11 +139,14 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     assert (out / "grid.png").stat().st_size > 0
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--inverter", "{tmp}/nothing", "mnist", "--root", "{tmp}"], "nothing does not exist"),
-    (["--inverter", "{tmp}", "mnist", "--root", "{tmp}"], "holds no inverter"),
-    (["--inverter", "{tmp}/unfinished", "mnist", "--root", "{tmp}"], "a run folder whose fit has not finished"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--inverter", "{tmp}/nothing", "mnist", "--root", "{tmp}"], "nothing does not exist"),
+        (["--inverter", "{tmp}", "mnist", "--root", "{tmp}"], "holds no inverter"),
+        (["--inverter", "{tmp}/unfinished", "mnist", "--root", "{tmp}"], "a run folder whose fit has not finished"),
+    ],
+)
 def test_cli_invert_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "unfinished").mkdir()
     (tmp_path / "unfinished" / "config.json").write_text('{"fit": {}}')  # a run folder without inverter/ yet

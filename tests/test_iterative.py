@@ -1,27 +1,11 @@
 """The iterative encoder: refinement passes that see the target beside the current reconstruction."""
 
 import torch
-from torch import nn
 
+import zoo
 from ganinv.dreaming import DreamingConfig, dreaming_loss
-from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.iterative import RefinementEncoder, refine_passes
-from ganinv.spec import GeneratorSpec
-
-
-class Linear16(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.linear = nn.Linear(4, 256)
-
-    def forward(self, z, c=None, d=None):
-        return torch.tanh(self.linear(z)).reshape(-1, 1, 16, 16)
-
-
-def generator(n_classes: int = 0) -> Generator:
-    torch.manual_seed(0)
-    return Generator(Linear16(), GeneratorSpec(nz=4, image_shape=(1, 16, 16)), source="test")
 
 
 def test_a_fresh_refiner_is_the_identity():
@@ -33,7 +17,7 @@ def test_a_fresh_refiner_is_the_identity():
 
 
 def test_encode_runs_the_trained_number_of_passes_and_zero_needs_no_generator():
-    g = generator()
+    g = zoo.linear_generator()
     inverter = Inverter.for_generator(g, width=4, hidden=16, iterations=3)
     x = g.sample(5, generator=torch.Generator().manual_seed(1))[1]
     with torch.no_grad():
@@ -49,7 +33,7 @@ def test_encode_runs_the_trained_number_of_passes_and_zero_needs_no_generator():
 def test_refinement_passes_learn_to_correct_the_single_pass():
     """With the single pass left untrained (a poor first answer), training the refiner alone on dreams makes
     each pass reconstruct better than the one before."""
-    g = generator()
+    g = zoo.linear_generator()
     torch.manual_seed(0)
     inverter = Inverter.for_generator(g, width=8, hidden=32, iterations=2)
     optimizer = torch.optim.Adam(inverter.refiner.parameters(), lr=3e-3)
@@ -73,7 +57,7 @@ def test_refinement_passes_learn_to_correct_the_single_pass():
 
 
 def test_the_iterations_are_saved_with_the_artifact(tmp_path):
-    g = generator()
+    g = zoo.linear_generator()
     inverter = Inverter.for_generator(g, width=4, hidden=16, iterations=2, sigma_x=0.2)
     inverter.save_pretrained(tmp_path / "a", include_generator=False)
     loaded = Inverter.load(str(tmp_path / "a"), generator=g)

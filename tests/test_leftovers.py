@@ -20,8 +20,25 @@ def dead_pid() -> int:
 
 
 def fit_args(out, *extra):
-    return ["fit", "--steps", "2", "--eval-every", "2", "--checkpoint-every", "2", "--width", "4", "--hidden", "8",
-            "--quiet", "--device", "cpu", "--out", str(out), *extra]
+    return [
+        "fit",
+        "--steps",
+        "2",
+        "--eval-every",
+        "2",
+        "--checkpoint-every",
+        "2",
+        "--width",
+        "4",
+        "--hidden",
+        "8",
+        "--quiet",
+        "--device",
+        "cpu",
+        "--out",
+        str(out),
+        *extra,
+    ]
 
 
 def test_a_start_that_failed_does_not_block_a_retry(tmp_path):
@@ -40,8 +57,12 @@ def test_a_start_that_failed_does_not_block_a_retry(tmp_path):
 def test_the_next_run_removes_what_killed_saves_left(tmp_path, dead_pid):
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
-    stale = [out / f".inverter.{dead_pid}.abcd1234.tmp", out / "checkpoints" / f".step-000002.pt.{dead_pid}.x_y_z_12.tmp",
-             out / f".inverter.old-{dead_pid}", out / f".eval.json.{dead_pid}.qwertyui.tmp"]
+    stale = [
+        out / f".inverter.{dead_pid}.abcd1234.tmp",
+        out / "checkpoints" / f".step-000002.pt.{dead_pid}.x_y_z_12.tmp",
+        out / f".inverter.old-{dead_pid}",
+        out / f".eval.json.{dead_pid}.qwertyui.tmp",
+    ]
     for path in stale:
         path.mkdir() if "old" in path.name or "inverter" in path.name else path.write_text("partial")
     mine = out / "notes.txt"

@@ -46,14 +46,14 @@ class ExactLatent(nn.Module):
 
     def __init__(self, W, b, shift=0.0, widen=0.0):
         super().__init__()
-        cov = torch.linalg.inv(torch.eye(NZ, dtype=W.dtype) + W.T @ W / SIGMA ** 2)
+        cov = torch.linalg.inv(torch.eye(NZ, dtype=W.dtype) + W.T @ W / SIGMA**2)
         assert torch.allclose(cov, torch.diag(cov.diagonal()))
         self.W, self.b = nn.Parameter(W, requires_grad=False), nn.Parameter(b, requires_grad=False)
         self.register_buffer("cov", cov)
         self.shift, self.widen = shift, widen  # an imperfect q: mean shifted, log-variance raised
 
     def forward(self, x):
-        mu = (x.flatten(1) - self.b) @ self.W @ self.cov / SIGMA ** 2
+        mu = (x.flatten(1) - self.b) @ self.W @ self.cov / SIGMA**2
         logvar = self.cov.diagonal().log().expand_as(mu)
         return mu + self.shift, logvar + self.widen
 
@@ -68,7 +68,7 @@ class ExactCode(nn.Module):
 
     def forward(self, x):
         r = x.flatten(1) - self.b
-        logits = (r @ self.B - 0.5 * self.B.square().sum(0)) / SIGMA ** 2
+        logits = (r @ self.B - 0.5 * self.B.square().sum(0)) / SIGMA**2
         if self.random_logits:
             logits = torch.randn(logits.shape, generator=torch.Generator().manual_seed(7), dtype=logits.dtype)
         return logits, None, None
@@ -80,7 +80,7 @@ def linear_model(with_code: bool, seed: int = 0, dtype=torch.float64):
     Q, _ = torch.linalg.qr(torch.randn(D, D, generator=g, dtype=torch.float64))
     W = Q[:, :NZ] * torch.tensor([0.8, 0.5, 0.3], dtype=torch.float64)
     b = 0.1 * torch.randn(D, generator=g, dtype=torch.float64)
-    B = Q[:, NZ:NZ + K] * 0.6 if with_code else None  # orthogonal to W's columns
+    B = Q[:, NZ : NZ + K] * 0.6 if with_code else None  # orthogonal to W's columns
     spec = GeneratorSpec(nz=NZ, image_shape=SHAPE, n_classes=K if with_code else 0)
     generator = Generator(LinearNet(W, b, B), spec, source="test:linear")
     inverter = Inverter.for_generator(generator, width=4, hidden=8)
@@ -90,7 +90,7 @@ def linear_model(with_code: bool, seed: int = 0, dtype=torch.float64):
     inverter.to(dtype).eval()
 
     def exact(x):
-        cov = W @ W.T + SIGMA ** 2 * torch.eye(D, dtype=torch.float64)
+        cov = W @ W.T + SIGMA**2 * torch.eye(D, dtype=torch.float64)
         means = [b] if B is None else [b + B[:, j] for j in range(K)]
         logs = torch.stack([torch.distributions.MultivariateNormal(m, cov).log_prob(x.flatten(1)) for m in means])
         return logs.logsumexp(0) - math.log(len(means))
@@ -160,7 +160,9 @@ def test_imperfect_encoder_bounds_rise_with_k_towards_the_exact_value():
     assert torch.all(result.elbo < target)  # per image, S = 256 samples
     (elbo, iw1, iw4, iw16, iw256), se = gaps(result, target)
     assert elbo > 1.0
-    assert abs(iw1 - elbo) < 3 * (result.iw[1] - result.elbo).std().item() / math.sqrt(len(x))  # IW_1 = ELBO in expectation
+    assert abs(iw1 - elbo) < 3 * (result.iw[1] - result.elbo).std().item() / math.sqrt(
+        len(x)
+    )  # IW_1 = ELBO in expectation
     assert iw1 > iw4 > iw16 > iw256 > -3 * se
     assert iw256 < 0.1 * elbo
 
@@ -230,8 +232,9 @@ def test_bits_per_dim():
 def artifact(tmp_path_factory):
     """A tiny `ssavl` generator (z, c and a 3-way d, 8x8 images) and an untrained inverter, saved together."""
     torch.manual_seed(0)
-    built, options = architectures.build_generator_net("ssavl", {"nz": 4, "nc": 1, "n_classes": 3,
-                                                                 "resolution": 8, "width": 8})
+    built, options = architectures.build_generator_net(
+        "ssavl", {"nz": 4, "nc": 1, "n_classes": 3, "resolution": 8, "width": 8}
+    )
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(options)}
     generator = Generator(built.net, built.spec, source="tiny-ssavl", meta=meta)
     folder = tmp_path_factory.mktemp("loglik") / "inverter"
@@ -266,8 +269,9 @@ def test_cli_on_an_npz_of_images_with_fitted_sigma(artifact, tmp_path):
     images = np.random.default_rng(0).integers(0, 256, size=(3, 10, 10), dtype=np.uint8)
     np.savez(tmp_path / "images.npz", images=images, labels=np.array([0, 1, 2]))
     out = tmp_path / "ll.jsonl"
-    result = invoke("--inverter", artifact, tmp_path / "images.npz", "--k", "4", "--fit-sigma", "--fit-n", 32,
-                    "--out", out)
+    result = invoke(
+        "--inverter", artifact, tmp_path / "images.npz", "--k", "4", "--fit-sigma", "--fit-n", 32, "--out", out
+    )
     assert result.exit_code == 0, result.output
     assert "converted to the generator's shape" in result.stderr
     assert "IW_4 (importance-weighted)" in result.stdout and "fitted" in result.stdout
@@ -276,14 +280,17 @@ def test_cli_on_an_npz_of_images_with_fitted_sigma(artifact, tmp_path):
     assert len({r["sigma_x"] for r in records}) == 1 and records[0]["sigma_x"] != 0.1
 
 
-@pytest.mark.parametrize("args", [
-    ["--generated", 4, "IMAGES"],               # both inputs
-    [],                                          # neither
-    ["--generated", 4, "--k", "0,16"],           # bad k
-    ["--generated", 4, "--k", "a"],
-    ["--generated", 4, "--fit-sigma", "--sigma-x", 0.2],
-    ["missing.npz"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--generated", 4, "IMAGES"],  # both inputs
+        [],  # neither
+        ["--generated", 4, "--k", "0,16"],  # bad k
+        ["--generated", 4, "--k", "a"],
+        ["--generated", 4, "--fit-sigma", "--sigma-x", 0.2],
+        ["missing.npz"],
+    ],
+)
 def test_cli_bad_inputs_give_one_line_errors(artifact, tmp_path, args):
     args = [str(tmp_path / "images.npz") if a == "IMAGES" else a for a in args]
     (tmp_path / "images.npz").write_bytes(b"")

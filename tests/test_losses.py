@@ -18,7 +18,7 @@ def test_gaussian_nll_by_hand():
     x = torch.zeros(2, 1, 1, 2)
     x_hat = torch.tensor([[[[1.0, 0.0]]], [[[0.0, 2.0]]]])  # squared errors 1 and 4
     sigma = 0.5
-    per_image = torch.tensor([1.0, 4.0]) / (2 * sigma ** 2) + math.log(2 * math.pi * sigma ** 2)  # D/2 = 1
+    per_image = torch.tensor([1.0, 4.0]) / (2 * sigma**2) + math.log(2 * math.pi * sigma**2)  # D/2 = 1
     assert losses.gaussian_nll(x, x_hat, sigma).item() == pytest.approx(per_image.mean().item(), rel=1e-6)
 
 
@@ -113,8 +113,9 @@ def test_dreaming_loss_terms_add_up_and_reach_the_encoders():
     config = DreamingConfig(beta=0.5, lambda_mi=2.0, lambda_z=0.25)
     latents, images = generator.sample(16, generator=torch.Generator().manual_seed(1))
     out = dreaming_loss(generator, inverter, latents, images, 1.0, config)
-    expected = (out.rec_z + 0.5 * out.kl_z + out.rec_u + 0.5 * (out.kl_d + out.kl_c)
-                + 2.0 * out.mi + 0.25 * out.z_recovery)
+    expected = (
+        out.rec_z + 0.5 * out.kl_z + out.rec_u + 0.5 * (out.kl_d + out.kl_c) + 2.0 * out.mi + 0.25 * out.z_recovery
+    )
     assert out.total.item() == pytest.approx(expected.item(), rel=1e-6)
     assert all(v.dim() == 0 and torch.isfinite(v) for v in out.as_dict().values())
     assert out.rec_u > 0 and out.mi > 0 and out.z_recovery != 0

@@ -21,8 +21,12 @@ class TinyDCGAN(nn.Module):
     def __init__(self, nz=6, ngf=4, channels=1):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, channels, 4, 2, 1, bias=False), nn.Tanh())
+            nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, channels, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
 
     def forward(self, z):
         return self.main(z)
@@ -33,8 +37,12 @@ class TinyMLP(nn.Module):
 
     def __init__(self, latent_dim_default=12, sigmoid=False):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(latent_dim_default, 32), nn.LeakyReLU(0.2), nn.Linear(32, 64),
-                                 nn.Sigmoid() if sigmoid else nn.Tanh())
+        self.net = nn.Sequential(
+            nn.Linear(latent_dim_default, 32),
+            nn.LeakyReLU(0.2),
+            nn.Linear(32, 64),
+            nn.Sigmoid() if sigmoid else nn.Tanh(),
+        )
 
     def forward(self, z):
         return self.net(z).view(-1, 1, 8, 8)
@@ -161,19 +169,30 @@ def test_labels_need_n_classes_and_then_enter_as_integers(tmp_path):
 def test_a_wrong_class_is_one_error_naming_the_keys(tmp_path):
     torch.manual_seed(0)
     torch.save(TinyMLP().state_dict(), tmp_path / "mlp.pth")
-    result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "mlp.pth"), "--model-class",
-                                      "test_model_class:TinyDCGAN"])
+    result = CliRunner().invoke(
+        cli, ["inspect", str(tmp_path / "mlp.pth"), "--model-class", "test_model_class:TinyDCGAN"]
+    )
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
-    assert "missing keys main.0.weight" in errors[0] and "unexpected keys net.0.weight" in errors[0]
+    assert "missing: main.0.weight" in errors[0] and "unexpected: net.0.weight" in errors[0]
     assert "--model-kwargs" in errors[0]
 
 
 def test_the_cli_loads_with_model_class_and_kwargs(tmp_path):
     module = dcgan()
     torch.save(module.state_dict(), tmp_path / "netG.pth")
-    result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "netG.pth"), "--json", "--model-class",
-                                      "test_model_class:TinyDCGAN", "--model-kwargs", '{"nz": 6}'])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "inspect",
+            str(tmp_path / "netG.pth"),
+            "--json",
+            "--model-class",
+            "test_model_class:TinyDCGAN",
+            "--model-kwargs",
+            '{"nz": 6}',
+        ],
+    )
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["spec"]["nz"] == 6 and report["meta"]["model_class"] == "test_model_class:TinyDCGAN"
@@ -191,8 +210,12 @@ def marker_artifact(tmp_path, marker):
     torch.manual_seed(0)
     weights = tmp_path / "weights.pth"
     torch.save(MarkerGenerator(tmp_path / "built-by-the-test").state_dict(), weights)
-    ref = {"source": str(weights), "arch": None, "meta": {},
-           "options": {**as_class("MarkerGenerator", marker=str(marker))}}
+    ref = {
+        "source": str(weights),
+        "arch": None,
+        "meta": {},
+        "options": {**as_class("MarkerGenerator", marker=str(marker))},
+    }
     spec = {"nz": 4, "image_shape": [1, 16, 16]}
     Inverter(spec=spec, generator_ref=ref, width=8, hidden=32).save_pretrained(tmp_path / "inverter")
     images = tmp_path / "images.safetensors"
@@ -217,8 +240,9 @@ def test_naming_the_class_again_or_trusting_the_artifact_builds_it(tmp_path):
     base = ["invert", "--inverter", str(art), str(images)]
     other = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "a"), "--model-class", "test_model_class:TinyMLP"])
     assert other.exit_code == 2 and not marker.exists()  # naming another class grants nothing
-    named = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "b"), "--model-class",
-                                            "test_model_class:MarkerGenerator"])
+    named = CliRunner().invoke(
+        cli, base + ["--out", str(tmp_path / "b"), "--model-class", "test_model_class:MarkerGenerator"]
+    )
     assert named.exit_code == 0 and marker.exists(), named.output
     os.rmdir(marker)
     trusted = CliRunner().invoke(cli, base + ["--out", str(tmp_path / "c"), "--trust-remote-code"])
@@ -229,10 +253,29 @@ def test_a_fitted_inverter_records_the_model_class(tmp_path):
     module = dcgan()
     torch.save(module.state_dict(), tmp_path / "netG.pth")
     run = tmp_path / "run"
-    result = CliRunner().invoke(cli, ["fit", "-g", str(tmp_path / "netG.pth"), "--model-class",
-                                      "test_model_class:TinyDCGAN", "--model-kwargs", '{"nz": 6}', "--steps", "2",
-                                      "--eval-every", "1", "--width", "4", "--hidden", "8", "--quiet",
-                                      "--out", str(run)])
+    result = CliRunner().invoke(
+        cli,
+        [
+            "fit",
+            "-g",
+            str(tmp_path / "netG.pth"),
+            "--model-class",
+            "test_model_class:TinyDCGAN",
+            "--model-kwargs",
+            '{"nz": 6}',
+            "--steps",
+            "2",
+            "--eval-every",
+            "1",
+            "--width",
+            "4",
+            "--hidden",
+            "8",
+            "--quiet",
+            "--out",
+            str(run),
+        ],
+    )
     assert result.exit_code == 0, result.output
     options = json.loads((run / "inverter" / "config.json").read_text())["generator_ref"]["options"]
     assert options["model_class"] == "test_model_class:TinyDCGAN"
@@ -246,23 +289,28 @@ def test_a_benchmark_stage_cannot_name_a_model_class(tmp_path, marker):
     torch.save(MarkerGenerator(tmp_path / "built-by-the-test").state_dict(), tmp_path / "weights.pth")
     kwargs = json.dumps({"marker": str(marker)})
     recipe = tmp_path / "bench.toml"
-    recipe.write_text('[[stages]]\nname = "attack"\n'
-                      f'run = ["sample", "-g", "{tmp_path / "weights.pth"}", "--model-class", '
-                      f'"test_model_class:MarkerGenerator", "--model-kwargs", {json.dumps(kwargs)}, '
-                      f'"-n", "4", "--out", "{tmp_path}/grid.png"]\n')
+    recipe.write_text(
+        '[[stages]]\nname = "attack"\n'
+        f'run = ["sample", "-g", "{tmp_path / "weights.pth"}", "--model-class", '
+        f'"test_model_class:MarkerGenerator", "--model-kwargs", {json.dumps(kwargs)}, '
+        f'"-n", "4", "--out", "{tmp_path}/grid.png"]\n'
+    )
     result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(tmp_path / "bench")])
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 2, result.output
     assert any("model class 'test_model_class:MarkerGenerator' is named by the benchmark recipe" in e for e in errors)
 
 
-@pytest.mark.parametrize("options, message", [
-    ({"model_kwargs": "{nz: 6}"}, r"--model-kwargs .* is not JSON"),
-    ({"model_kwargs": "[6]"}, r"must be a JSON object"),
-    ({"model_kwargs": '{"depth": 3}'}, r"TinyDCGAN\(\*\*\{'depth': 3\}\) failed: .*--model-kwargs"),
-    ({"n_classes": "ten"}, r"n_classes=ten: give the number of classes"),
-    ({"width": "8"}, r"--option width does not apply to --model-class"),
-])
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        ({"model_kwargs": "{nz: 6}"}, r"--model-kwargs .* is not JSON"),
+        ({"model_kwargs": "[6]"}, r"must be a JSON object"),
+        ({"model_kwargs": '{"depth": 3}'}, r"TinyDCGAN\(\*\*\{'depth': 3\}\) failed: .*--model-kwargs"),
+        ({"n_classes": "ten"}, r"n_classes=ten: give the number of classes"),
+        ({"width": "8"}, r"--option width does not apply to --model-class"),
+    ],
+)
 def test_bad_model_options_are_one_clear_error(tmp_path, options, message):
     torch.save(dcgan().state_dict(), tmp_path / "netG.pth")
     with pytest.raises(SourceError, match=message):

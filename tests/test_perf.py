@@ -24,8 +24,12 @@ MACHINE_KEYS = {"cpu", "cpu_count", "threads", "torch", "gpu", "device"}
 def tiny_generator() -> Generator:
     torch.manual_seed(0)
     built, options = architectures.build_generator_net("ssavl", TINY_OPTIONS)
-    return Generator(built.net, built.spec, source="tiny",
-                     meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)})
+    return Generator(
+        built.net,
+        built.spec,
+        source="tiny",
+        meta={"architecture": "ssavl", "options": architectures.options_to_dict(options)},
+    )
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +50,9 @@ def test_step_flops_are_positive_and_double_with_the_batch(generator):
 
 def test_the_timed_step_is_the_step_of_ganinv_fit(generator, tmp_path):
     config = perf.fit_config(4, steps=3, **TINY_ENCODERS)
-    config = FitConfig.from_dict({**config.to_dict(), "eval_every": 3, "checkpoint_every": 3, "eval_samples": 8,
-                                  "device": "cpu"})
+    config = FitConfig.from_dict(
+        {**config.to_dict(), "eval_every": 3, "checkpoint_every": 3, "eval_samples": 8, "device": "cpu"}
+    )
     fitted = fit(config, tmp_path / "run", quiet=True, generator=generator).inverter
     setup = perf.DreamingSetup(generator, config, torch.device("cpu"))
     for _ in range(3):
@@ -71,16 +76,36 @@ def results(generator, tmp_path_factory, test_device) -> dict:
     folder = save_generator(generator, tmp_path_factory.mktemp("gen") / "tiny")
     fit = perf.measure_fit(generator, device, batch_size=4, steps=2, min_seconds=0.05, **TINY_ENCODERS)
     return {
-        "device": device, "machine": perf.measure_machine(device, min_seconds=0.05), "fit": fit,
+        "device": device,
+        "machine": perf.measure_machine(device, min_seconds=0.05),
+        "fit": fit,
         "loglik": perf.measure_loglik(generator, device, min_seconds=0.01, max_images=2, **TINY_ENCODERS),
-        "invert": perf.measure_invert(generator, device, n_images=4, refine_steps=2, optimise_steps=3,
-                                      min_seconds=0.01, **TINY_ENCODERS),
-        "scaling": perf.measure_scaling({"source": str(folder)}, device, batch_size=2, steps=1, isolate=False,
-                                        dcgan_options={"nz": 4, "width": 4}, **TINY_ENCODERS),
-        "reference": perf.measure_reference(generator, device, steps=4, threshold=1.0, eval_every=2, eval_samples=8,
-                                            batch_size=4, augment=0.0, **TINY_ENCODERS),
-        **{name: fit for name in ("fit-1-thread", "fit-2-threads", "fit-1-thread-contended",
-                                  "fit-2-threads-contended")},
+        "invert": perf.measure_invert(
+            generator, device, n_images=4, refine_steps=2, optimise_steps=3, min_seconds=0.01, **TINY_ENCODERS
+        ),
+        "scaling": perf.measure_scaling(
+            {"source": str(folder)},
+            device,
+            batch_size=2,
+            steps=1,
+            isolate=False,
+            dcgan_options={"nz": 4, "width": 4},
+            **TINY_ENCODERS,
+        ),
+        "reference": perf.measure_reference(
+            generator,
+            device,
+            steps=4,
+            threshold=1.0,
+            eval_every=2,
+            eval_samples=8,
+            batch_size=4,
+            augment=0.0,
+            **TINY_ENCODERS,
+        ),
+        **{
+            name: fit for name in ("fit-1-thread", "fit-2-threads", "fit-1-thread-contended", "fit-2-threads-contended")
+        },
     }
 
 
@@ -115,7 +140,8 @@ def test_loglik_bound_counts_every_enumerated_code(results):
     assert sixteen["flops_per_image"] - one["flops_per_image"] == pytest.approx(15 * 3 * per_generator_pass)
     # the whole call also reconstructs from the posterior mean: one more encoder and generator pass
     assert sixteen["counted_flops_per_image"] == pytest.approx(
-        sixteen["flops_per_image"] + result["encoder_flops_per_image"] + per_generator_pass, rel=0.01)
+        sixteen["flops_per_image"] + result["encoder_flops_per_image"] + per_generator_pass, rel=0.01
+    )
     assert one["ratio_to_bound"] == pytest.approx(one["images_per_s"] / one["bound_images_per_s"])
 
 
@@ -144,8 +170,9 @@ def test_reference_measure(results):
     assert [h["step"] for h in result["ganinv"]["history"]] == [2, 4]
     assert [h["step"] for h in result["reference"]["history"]] == [2, 4]
     assert result["ganinv"]["steps_to_threshold"] == result["reference"]["steps_to_threshold"] == 2  # MSE < 1 always
-    assert result["speedup_to_threshold"] == pytest.approx(result["reference"]["seconds_to_threshold"]
-                                                           / result["ganinv"]["seconds_to_threshold"])
+    assert result["speedup_to_threshold"] == pytest.approx(
+        result["reference"]["seconds_to_threshold"] / result["ganinv"]["seconds_to_threshold"]
+    )
 
 
 def test_the_perf_recipe_finds_every_number_it_reports(results):
@@ -171,8 +198,10 @@ def test_reference_loop_has_ganinvs_encoders_and_trains(generator):
 
 def test_cli_writes_the_same_json_it_prints(tmp_path):
     out = tmp_path / "machine.json"
-    result = CliRunner().invoke(cli, ["perf", "--measure", "machine", "--seconds", "0.05", "--device", "cpu",
-                                      "--threads", "1", "--out", str(out)])
+    result = CliRunner().invoke(
+        cli,
+        ["perf", "--measure", "machine", "--seconds", "0.05", "--device", "cpu", "--threads", "1", "--out", str(out)],
+    )
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
     assert printed == json.loads(out.read_text())

@@ -10,34 +10,17 @@ import shutil
 
 import pytest
 import torch
+import zoo
 from click.testing import CliRunner
 from safetensors.torch import save_file
-from torch import nn
 
-import zoo
 from ganinv.cli.main import cli
 from ganinv.errors import UnsafeFileError
-from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.mvae.model import MVAE
 from ganinv.spec import GeneratorSpec
 
 SPEC = GeneratorSpec(nz=4, image_shape=(1, 16, 16))
-
-
-class Linear16(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.linear = nn.Linear(4, 256)
-
-    def forward(self, z, c=None, d=None):
-        return torch.tanh(self.linear(z)).reshape(-1, 1, 16, 16)
-
-
-def make_generator():
-    """A `module:callable` the user may name: a legitimate generator that is code."""
-    torch.manual_seed(0)
-    return Generator(Linear16(), SPEC, source="test_security:make_generator")
 
 
 def hostile_ref(marker) -> dict:
@@ -71,10 +54,13 @@ def run(args):
     return result, errors
 
 
-@pytest.mark.parametrize("command", [
-    ["invert", "--inverter", "{art}", "{img}", "--out", "{tmp}/out"],
-    ["loglik", "--inverter", "{art}", "{img}", "--k", "1"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["invert", "--inverter", "{art}", "{img}", "--out", "{tmp}/out"],
+        ["loglik", "--inverter", "{art}", "{img}", "--k", "1"],
+    ],
+)
 def test_an_artifact_cannot_name_a_callable(tmp_path, marker, images, command):
     art = hostile_inverter(tmp_path / "inverter", marker)
     result, errors = run([a.format(art=art, img=images, tmp=tmp_path) for a in command])
@@ -100,8 +86,9 @@ def test_a_hub_artifact_cannot_carry_a_pickle_that_runs(tmp_path, marker, images
     """The bundled generator/ of an artifact is read as data: a pickle in it never runs code."""
     art = hostile_inverter(tmp_path / "inverter", marker)
     (art / "generator").mkdir()
-    (art / "generator" / "config.json").write_text(json.dumps({"format": "ganinv-generator", "architecture": "dcgan",
-                                                               "options": {}, "spec": SPEC.to_dict()}))
+    (art / "generator" / "config.json").write_text(
+        json.dumps({"format": "ganinv-generator", "architecture": "dcgan", "options": {}, "spec": SPEC.to_dict()})
+    )
     torch.save({"main.0.weight": zoo.Marker(str(marker))}, art / "generator" / "pytorch_model.bin")
     result, errors = run(["invert", "--inverter", art, images, "--out", tmp_path / "out"])
     assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
@@ -114,8 +101,16 @@ def test_commands_that_need_only_the_encoders_never_load_the_generator(tmp_path,
 
 
 def test_an_mvae_artifact_cannot_name_a_callable(tmp_path, marker, images):
-    model = MVAE(image_shape=[1, 16, 16], n_components=2, latent_dim=2, s_dim=4, width=4, hidden=8,
-                 spec=SPEC.to_dict(), generator_ref=hostile_ref(marker))
+    model = MVAE(
+        image_shape=[1, 16, 16],
+        n_components=2,
+        latent_dim=2,
+        s_dim=4,
+        width=4,
+        hidden=8,
+        spec=SPEC.to_dict(),
+        generator_ref=hostile_ref(marker),
+    )
     model.save_pretrained(tmp_path / "mvae")
     with pytest.raises(UnsafeFileError, match="'os:mkdir' is named by the MVAE artifact"):
         MVAE.load(str(tmp_path / "mvae")).generator
@@ -124,9 +119,9 @@ def test_an_mvae_artifact_cannot_name_a_callable(tmp_path, marker, images):
 def test_the_user_names_the_code_or_trusts_the_artifact(tmp_path, images):
     """The legitimate route: a generator that is code runs when the user names it or trusts the artifact."""
     art = tmp_path / "inverter"
-    Inverter.for_generator(make_generator(), width=8, hidden=32).save_pretrained(art)
+    Inverter.for_generator(zoo.linear_generator(), width=8, hidden=32).save_pretrained(art)
     refused, _ = run(["invert", "--inverter", art, images, "--out", tmp_path / "a"])
-    named, _ = run(["invert", "--inverter", art, images, "--out", tmp_path / "b", "-g", "test_security:make_generator"])
+    named, _ = run(["invert", "--inverter", art, images, "--out", tmp_path / "b", "-g", "zoo:linear_generator"])
     trusted, _ = run(["invert", "--inverter", art, images, "--out", tmp_path / "c", "--trust-remote-code"])
     assert refused.exit_code == 2 and named.exit_code == 0 and trusted.exit_code == 0, named.output + trusted.output
 
@@ -144,8 +139,25 @@ def test_a_recipe_cannot_name_a_callable_or_grant_trust(tmp_path, marker):
 
 def test_resume_does_not_reapply_trust_or_a_rewritten_source(tmp_path, marker):
     run_dir = tmp_path / "run"
-    result, _ = run(["fit", "-g", "test_security:make_generator", "--trust-remote-code", "--steps", "2",
-                     "--eval-every", "1", "--width", "4", "--hidden", "8", "--quiet", "--out", run_dir])
+    result, _ = run(
+        [
+            "fit",
+            "-g",
+            "zoo:linear_generator",
+            "--trust-remote-code",
+            "--steps",
+            "2",
+            "--eval-every",
+            "1",
+            "--width",
+            "4",
+            "--hidden",
+            "8",
+            "--quiet",
+            "--out",
+            run_dir,
+        ]
+    )
     assert result.exit_code == 0, result.output
     config = json.loads((run_dir / "config.json").read_text())
     assert "trust_remote_code" not in config["fit"]  # never saved, so never re-applied
@@ -157,17 +169,21 @@ def test_resume_does_not_reapply_trust_or_a_rewritten_source(tmp_path, marker):
 
 def test_a_benchmark_recipe_cannot_run_code_even_when_its_stage_asks_for_trust(tmp_path, marker):
     recipe = tmp_path / "bench.toml"
-    recipe.write_text('[[stages]]\nname = "attack"\n'
-                      f'run = ["sample", "-g", "os:mkdir", "--option", "path={marker}", "--trust-remote-code", '
-                      f'"--out", "{tmp_path}/grid.png"]\n')
+    recipe.write_text(
+        '[[stages]]\nname = "attack"\n'
+        f'run = ["sample", "-g", "os:mkdir", "--option", "path={marker}", "--trust-remote-code", '
+        f'"--out", "{tmp_path}/grid.png"]\n'
+    )
     result, errors = run(["bench", recipe, "--out", tmp_path / "bench"])
     assert result.exit_code == 2 and any("'os:mkdir' is named by the benchmark recipe" in e for e in errors)
 
 
 def test_trusting_a_benchmark_is_the_users_flag(tmp_path):
     recipe = tmp_path / "bench.toml"
-    recipe.write_text('[[stages]]\nname = "sample"\n'
-                      f'run = ["sample", "-g", "test_security:make_generator", "-n", "4", "--out", "{tmp_path}/g.png"]\n')
+    recipe.write_text(
+        '[[stages]]\nname = "sample"\n'
+        f'run = ["sample", "-g", "zoo:linear_generator", "-n", "4", "--out", "{tmp_path}/g.png"]\n'
+    )
     refused, _ = run(["bench", recipe, "--out", tmp_path / "b1"])
     trusted, _ = run(["bench", recipe, "--out", tmp_path / "b2", "--trust-remote-code"])
     assert refused.exit_code == 2 and trusted.exit_code == 0, trusted.output
@@ -176,6 +192,6 @@ def test_trusting_a_benchmark_is_the_users_flag(tmp_path):
 
 def test_a_typed_callable_runs(tmp_path):
     """What the user types is theirs to run: the command line names the code."""
-    result, _ = run(["sample", "-g", "test_security:make_generator", "-n", "4", "--out", tmp_path / "g.png"])
+    result, _ = run(["sample", "-g", "zoo:linear_generator", "-n", "4", "--out", tmp_path / "g.png"])
     assert result.exit_code == 0 and (tmp_path / "g.png").is_file(), result.output
     shutil.rmtree(tmp_path, ignore_errors=True)

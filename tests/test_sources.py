@@ -4,9 +4,9 @@ import json
 
 import pytest
 import torch
+import zoo
 from safetensors.torch import save_file
 
-import zoo
 from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError
 from ganinv.sources import load_folder, load_generator, save_generator
 from ganinv.spec import GeneratorSpec
@@ -48,12 +48,20 @@ def test_single_safetensors_in_foreign_layout_with_sidecar_spec(dcgan, tmp_path)
     assert g.meta["spec_overrides"]["native_prior"] == "uniform"
 
 
-@pytest.mark.parametrize("wrap,suffix", [
-    (lambda sd: {"netG": sd, "netD": {"main.0.weight": torch.zeros(4, 3, 4, 4)}, "epoch": 5}, ""),
-    (lambda sd: {"state_dict": {**{f"generator.{k}": v for k, v in sd.items()}, "discriminator.w": torch.zeros(2)}}, ""),
-    (lambda sd: {f"module.{k}": v for k, v in sd.items()}, ""),  # DataParallel
-    (lambda sd: {"ema": {f"module.{k}": v for k, v in sd.items()}, "raw": sd}, "#ema"),
-])
+@pytest.mark.parametrize(
+    "wrap,suffix",
+    [
+        (lambda sd: {"netG": sd, "netD": {"main.0.weight": torch.zeros(4, 3, 4, 4)}, "epoch": 5}, ""),
+        (
+            lambda sd: {
+                "state_dict": {**{f"generator.{k}": v for k, v in sd.items()}, "discriminator.w": torch.zeros(2)}
+            },
+            "",
+        ),
+        (lambda sd: {f"module.{k}": v for k, v in sd.items()}, ""),  # DataParallel
+        (lambda sd: {"ema": {f"module.{k}": v for k, v in sd.items()}, "raw": sd}, "#ema"),
+    ],
+)
 def test_nested_checkpoints_are_unwrapped(dcgan, tmp_path, wrap, suffix):
     module, latents, expected = dcgan
     torch.save(wrap(module.state_dict()), tmp_path / "ckpt.pt")
@@ -130,8 +138,9 @@ def test_full_pickled_module_needs_trust(dcgan, tmp_path):
     torch.save(module, tmp_path / "whole.pt")
     with pytest.raises(UnsafeFileError):
         load_generator(str(tmp_path / "whole.pt"))
-    g = load_generator(str(tmp_path / "whole.pt"), trust_remote_code=True,
-                       options={"spec.nz": 8, "spec.native_latent_shape": "8,1,1"})
+    g = load_generator(
+        str(tmp_path / "whole.pt"), trust_remote_code=True, options={"spec.nz": 8, "spec.native_latent_shape": "8,1,1"}
+    )
     assert g.meta["architecture"] == "opaque"
     assert_same_images(g, latents, expected)
 
@@ -177,14 +186,24 @@ def test_output_range_override_is_applied_and_checked(tmp_path):
     assert_same_images(g, latents, case.reference(module, latents))
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda p: p / "missing.pth", "no such file or folder"),
-    (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "unknown file type"),
-    (lambda p: (p / "bad.pth").write_bytes(b"not a checkpoint") and p / "bad.pth", "cannot read"),
-    (lambda p: (p / "cfg").mkdir() or (p / "cfg" / "config.json").write_text("{") and p / "cfg", "must hold"),
-    (lambda p: (p / "cfg2").mkdir() or save_file({"w": torch.zeros(1)}, str(p / "cfg2" / "model.safetensors"))
-     or (p / "cfg2" / "config.json").write_text("{oops") and p / "cfg2", "not valid JSON"),
-])
+@pytest.mark.parametrize(
+    "make,match",
+    [
+        (lambda p: p / "missing.pth", "no such file or folder"),
+        (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "unknown file type"),
+        (lambda p: (p / "bad.pth").write_bytes(b"not a checkpoint") and p / "bad.pth", "cannot read"),
+        (lambda p: (p / "cfg").mkdir() or (p / "cfg" / "config.json").write_text("{") and p / "cfg", "must hold"),
+        (
+            lambda p: (
+                (p / "cfg2").mkdir()
+                or save_file({"w": torch.zeros(1)}, str(p / "cfg2" / "model.safetensors"))
+                or (p / "cfg2" / "config.json").write_text("{oops")
+                and p / "cfg2"
+            ),
+            "not valid JSON",
+        ),
+    ],
+)
 def test_bad_sources_get_one_line_errors(tmp_path, make, match):
     with pytest.raises(GaninvError, match=match) as info:
         load_generator(str(make(tmp_path)))
@@ -200,13 +219,18 @@ def damaged_copies(folder, module):
     paths = {}
     for source in ("zip.pth", "legacy.pth", "whole.safetensors"):
         data = (folder / source).read_bytes()
-        for label, body in (("empty", b""), ("head", data[:40]), ("half", data[:len(data) // 2]),
-                            ("almost", data[:-7])):
+        for label, body in (
+            ("empty", b""),
+            ("head", data[:40]),
+            ("half", data[: len(data) // 2]),
+            ("almost", data[:-7]),
+        ):
             paths[f"{label}-{source}"] = folder / f"{label}-{source}"
             paths[f"{label}-{source}"].write_bytes(body)
     paths["noise.safetensors"] = folder / "noise.safetensors"
-    paths["noise.safetensors"].write_bytes(torch.randint(0, 256, (300,), generator=torch.Generator().manual_seed(0),
-                                                         dtype=torch.uint8).numpy().tobytes())
+    paths["noise.safetensors"].write_bytes(
+        torch.randint(0, 256, (300,), generator=torch.Generator().manual_seed(0), dtype=torch.uint8).numpy().tobytes()
+    )
     return paths
 
 

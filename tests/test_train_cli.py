@@ -40,7 +40,7 @@ def dataset(tmp_path):
     images = np.zeros((32, 8, 8), dtype=np.uint8)
     for i, label in enumerate(labels):
         row, col = [(0, 0), (4, 4), (0, 4)][label]
-        images[i, row:row + 4, col:col + 4] = 200 + rng.integers(0, 55)
+        images[i, row : row + 4, col : col + 4] = 200 + rng.integers(0, 55)
     path = tmp_path / "tiny.npz"
     np.savez(path, images=images, labels=labels)
     recipe = tmp_path / "tiny.toml"
@@ -62,8 +62,15 @@ def test_train_runs_end_to_end_and_its_artifacts_load(tmp_path, dataset):
     assert report["generator"] == str(out / "generator")
     assert 1 / 3 <= report["cluster_accuracy"] <= 1.0 and report["eval_images"] == 32
 
-    for name in ("config.json", "metrics.jsonl", "eval.json", "samples/step-000002-d.png",
-                 "samples/step-000004-d.png", "samples/step-000004-c1.png", "checkpoints/step-000004.pt"):
+    for name in (
+        "config.json",
+        "metrics.jsonl",
+        "eval.json",
+        "samples/step-000002-d.png",
+        "samples/step-000004-d.png",
+        "samples/step-000004-c1.png",
+        "checkpoints/step-000004.pt",
+    ):
         assert (out / name).is_file(), name
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records if "wasserstein" in r] == [2, 4]

@@ -1,4 +1,5 @@
-"""The wake phase (docs/algorithms.md §6): gradient penalty, critic / generator / MI / dreaming steps, the ssavl adapter."""
+"""The wake phase (docs/algorithms.md §6): gradient penalty, critic / generator / MI / dreaming steps,
+the ssavl adapter."""
 
 import copy
 
@@ -10,11 +11,20 @@ from ganinv.critic import Critic
 from ganinv.dreaming import DreamingConfig
 from ganinv.sources import load_generator, save_generator
 from ganinv.train import TrainConfig, build_models, save_code_grids
-from ganinv.wake import (code_recovery_loss, critic_step, dreaming_step, generator_step, gradient_penalty,
-                         mi_step)
+from ganinv.wake import code_recovery_loss, critic_step, dreaming_step, generator_step, gradient_penalty, mi_step
 
-TINY = TrainConfig(nz=4, nc=1, n_classes=3, width=8, critic_width=8, critic_hidden=16, encoder_width=8,
-                   encoder_hidden=16, lr=1e-3, encoder_lr=1e-3)
+TINY = TrainConfig(
+    nz=4,
+    nc=1,
+    n_classes=3,
+    width=8,
+    critic_width=8,
+    critic_hidden=16,
+    encoder_width=8,
+    encoder_hidden=16,
+    lr=1e-3,
+    encoder_lr=1e-3,
+)
 SHAPE = (1, 8, 8)
 
 

@@ -30,10 +30,18 @@ class ExamplesDCGAN(nn.Module):
     def __init__(self, nz=8, ngf=4, nc=3):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+            nn.ConvTranspose2d(nz, ngf * 4, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
 
     def forward(self, z):  # (N, nz, 1, 1) -> (N, nc, 32, 32)
         return self.main(z)
@@ -44,9 +52,13 @@ class PerssonWGANGP(nn.Module):
 
     def __init__(self, nz=8, features=2, nc=1):
         super().__init__()
-        self.net = nn.Sequential(convt_block(nz, features * 8, 4, 1, 0), convt_block(features * 8, features * 4, 4, 2, 1),
-                                 convt_block(features * 4, features * 2, 4, 2, 1),
-                                 nn.ConvTranspose2d(features * 2, nc, 4, 2, 1), nn.Tanh())
+        self.net = nn.Sequential(
+            convt_block(nz, features * 8, 4, 1, 0),
+            convt_block(features * 8, features * 4, 4, 2, 1),
+            convt_block(features * 4, features * 2, 4, 2, 1),
+            nn.ConvTranspose2d(features * 2, nc, 4, 2, 1),
+            nn.Tanh(),
+        )
 
     def forward(self, z):
         return self.net(z)
@@ -58,8 +70,12 @@ class RyhanWGANGP(nn.Module):
     def __init__(self, nz=8, widths=(16, 8, 4)):
         super().__init__()
         a, b, c = widths
-        self.gen = nn.Sequential(convt_block(nz, a, 3, 2, 0, True), convt_block(a, b, 4, 1, 0, True),
-                                 convt_block(b, c, 3, 2, 0, True), nn.Sequential(nn.ConvTranspose2d(c, 1, 4, 2, 0), nn.Tanh()))
+        self.gen = nn.Sequential(
+            convt_block(nz, a, 3, 2, 0, True),
+            convt_block(a, b, 4, 1, 0, True),
+            convt_block(b, c, 3, 2, 0, True),
+            nn.Sequential(nn.ConvTranspose2d(c, 1, 4, 2, 0), nn.Tanh()),
+        )
 
     def forward(self, z):  # 1 -> 3 -> 6 -> 13 -> 28
         return self.gen(z)
@@ -115,7 +131,9 @@ class ArjovskyDCGAN(nn.Module):
         main.add_module(f"initial:{cngf}:batchnorm", nn.BatchNorm2d(cngf))
         main.add_module(f"initial:{cngf}:relu", nn.ReLU(True))
         for _ in range(2):
-            main.add_module(f"pyramid:{cngf}-{cngf // 2}:convt", nn.ConvTranspose2d(cngf, cngf // 2, 4, 2, 1, bias=False))
+            main.add_module(
+                f"pyramid:{cngf}-{cngf // 2}:convt", nn.ConvTranspose2d(cngf, cngf // 2, 4, 2, 1, bias=False)
+            )
             main.add_module(f"pyramid:{cngf // 2}:batchnorm", nn.BatchNorm2d(cngf // 2))
             main.add_module(f"pyramid:{cngf // 2}:relu", nn.ReLU(True))
             cngf //= 2
@@ -152,7 +170,9 @@ class CaogangCIFAR(nn.Module):
         super().__init__()
         self.dim = dim
         self.preprocess = nn.Sequential(nn.Linear(nz, 4 * 4 * 4 * dim), nn.BatchNorm1d(4 * 4 * 4 * dim), nn.ReLU(True))
-        self.block1 = nn.Sequential(nn.ConvTranspose2d(4 * dim, 2 * dim, 2, stride=2), nn.BatchNorm2d(2 * dim), nn.ReLU(True))
+        self.block1 = nn.Sequential(
+            nn.ConvTranspose2d(4 * dim, 2 * dim, 2, stride=2), nn.BatchNorm2d(2 * dim), nn.ReLU(True)
+        )
         self.block2 = nn.Sequential(nn.ConvTranspose2d(2 * dim, dim, 2, stride=2), nn.BatchNorm2d(dim), nn.ReLU(True))
         self.deconv_out = nn.ConvTranspose2d(dim, 3, 2, stride=2)
 
@@ -166,10 +186,13 @@ class ConditionalDCGAN(nn.Module):
 
     def __init__(self, nz=8, n_classes=5, embed=3, features=2, nc=1):
         super().__init__()
-        self.net = nn.Sequential(convt_block(nz + embed, features * 8, 4, 1, 0),
-                                 convt_block(features * 8, features * 4, 4, 2, 1),
-                                 convt_block(features * 4, features * 2, 4, 2, 1),
-                                 nn.ConvTranspose2d(features * 2, nc, 4, 2, 1), nn.Tanh())
+        self.net = nn.Sequential(
+            convt_block(nz + embed, features * 8, 4, 1, 0),
+            convt_block(features * 8, features * 4, 4, 2, 1),
+            convt_block(features * 4, features * 2, 4, 2, 1),
+            nn.ConvTranspose2d(features * 2, nc, 4, 2, 1),
+            nn.Tanh(),
+        )
         self.embed = nn.Embedding(n_classes, embed)
 
     def forward(self, z, labels):
@@ -190,8 +213,13 @@ class PyTorchGANMLP(nn.Module):
     def __init__(self, nz=8, hidden=(16, 32, 64), shape=(1, 28, 28)):
         super().__init__()
         self.shape = shape
-        self.model = nn.Sequential(*mlp_block(nz, hidden[0], normalize=False), *mlp_block(hidden[0], hidden[1]),
-                                   *mlp_block(hidden[1], hidden[2]), nn.Linear(hidden[2], 28 * 28), nn.Tanh())
+        self.model = nn.Sequential(
+            *mlp_block(nz, hidden[0], normalize=False),
+            *mlp_block(hidden[0], hidden[1]),
+            *mlp_block(hidden[1], hidden[2]),
+            nn.Linear(hidden[2], 28 * 28),
+            nn.Tanh(),
+        )
 
     def forward(self, z):
         return self.model(z).view(z.shape[0], *self.shape)
@@ -203,9 +231,13 @@ class PyTorchGANCGAN(nn.Module):
     def __init__(self, nz=8, n_classes=4, hidden=(16, 32, 64)):
         super().__init__()
         self.label_emb = nn.Embedding(n_classes, n_classes)
-        self.model = nn.Sequential(*mlp_block(nz + n_classes, hidden[0], normalize=False),
-                                   *mlp_block(hidden[0], hidden[1]), *mlp_block(hidden[1], hidden[2]),
-                                   nn.Linear(hidden[2], 28 * 28), nn.Tanh())
+        self.model = nn.Sequential(
+            *mlp_block(nz + n_classes, hidden[0], normalize=False),
+            *mlp_block(hidden[0], hidden[1]),
+            *mlp_block(hidden[1], hidden[2]),
+            nn.Linear(hidden[2], 28 * 28),
+            nn.Tanh(),
+        )
 
     def forward(self, z, labels):
         return self.model(torch.cat([self.label_emb(labels), z], -1)).view(z.shape[0], 1, 28, 28)
@@ -217,12 +249,20 @@ class PyTorchGANDCGAN(nn.Module):
     def __init__(self, nz=8, n_in=None, img_size=16, channels=1):
         super().__init__()
         self.init_size = img_size // 4
-        self.l1 = nn.Sequential(nn.Linear(n_in or nz, 8 * self.init_size ** 2))
+        self.l1 = nn.Sequential(nn.Linear(n_in or nz, 8 * self.init_size**2))
         self.conv_blocks = nn.Sequential(
-            nn.BatchNorm2d(8), nn.Upsample(scale_factor=2), nn.Conv2d(8, 8, 3, stride=1, padding=1),
-            nn.BatchNorm2d(8, 0.8), nn.LeakyReLU(0.2, inplace=True), nn.Upsample(scale_factor=2),
-            nn.Conv2d(8, 4, 3, stride=1, padding=1), nn.BatchNorm2d(4, 0.8), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(4, channels, 3, stride=1, padding=1), nn.Tanh())
+            nn.BatchNorm2d(8),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(8, 8, 3, stride=1, padding=1),
+            nn.BatchNorm2d(8, 0.8),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Upsample(scale_factor=2),
+            nn.Conv2d(8, 4, 3, stride=1, padding=1),
+            nn.BatchNorm2d(4, 0.8),
+            nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(4, channels, 3, stride=1, padding=1),
+            nn.Tanh(),
+        )
 
     def forward(self, z):
         out = self.l1(z)
@@ -285,7 +325,11 @@ class Case:
 def latents_for(case: Case, n: int, seed: int = 1) -> Latents:
     rng = torch.Generator().manual_seed(seed)
     z = torch.randn(n, case.nz, generator=rng)
-    d = F.one_hot(torch.randint(case.n_classes, (n,), generator=rng), case.n_classes).float() if case.n_classes else None
+    d = (
+        F.one_hot(torch.randint(case.n_classes, (n,), generator=rng), case.n_classes).float()
+        if case.n_classes
+        else None
+    )
     c = torch.randn(n, case.nc, generator=rng) if case.nc else None
     return Latents(z=z, c=c, d=d)
 
@@ -320,8 +364,16 @@ CASES = [
     Case("pytorch-gan-cgan", PyTorchGANCGAN, "mlp", image_shape=(1, 28, 28), z_4d=False, n_classes=4),
     Case("pytorch-gan-dcgan", PyTorchGANDCGAN, "upconv", image_shape=(1, 16, 16), z_4d=False),
     Case("pytorch-gan-acgan", PyTorchGANACGAN, "upconv", image_shape=(1, 16, 16), z_4d=False, n_classes=4),
-    Case("pytorch-gan-infogan", PyTorchGANInfoGAN, "upconv", image_shape=(1, 16, 16), z_4d=False, n_classes=4, nc=2,
-         options={"n_classes": "4", "nc": "2"}),
+    Case(
+        "pytorch-gan-infogan",
+        PyTorchGANInfoGAN,
+        "upconv",
+        image_shape=(1, 16, 16),
+        z_4d=False,
+        n_classes=4,
+        nc=2,
+        options={"n_classes": "4", "nc": "2"},
+    ),
 ]
 
 
@@ -383,8 +435,9 @@ class HugGANGlobalContext(nn.Module):
         super().__init__()
         self.to_k = nn.Conv2d(chan_in, 1, 1)
         hidden = max(3, chan_out // 2)
-        self.net = nn.Sequential(nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1),
-                                 nn.Sigmoid())
+        self.net = nn.Sequential(
+            nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1), nn.Sigmoid()
+        )
 
     def forward(self, x):
         attn = self.to_k(x).flatten(2).softmax(dim=-1)  # (B, 1, HW)
@@ -405,7 +458,7 @@ def huggan_dct_weights(width, channels):
     for n, (u, v) in enumerate(freqs):
         for x in range(width):
             for y in range(width):
-                weights[:, n * part:(n + 1) * part, x, y] = basis(x, u) * basis(y, v)
+                weights[:, n * part : (n + 1) * part, x, y] = basis(x, u) * basis(y, v)
     return weights
 
 
@@ -414,8 +467,9 @@ class HugGANFCANet(nn.Module):
         super().__init__()
         self.register_buffer("dct_weights", huggan_dct_weights(width, chan_in))
         hidden = max(3, chan_out // 4)
-        self.net = nn.Sequential(nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1),
-                                 nn.Sigmoid())
+        self.net = nn.Sequential(
+            nn.Conv2d(chan_in, hidden, 1), nn.LeakyReLU(0.1), nn.Conv2d(hidden, chan_out, 1), nn.Sigmoid()
+        )
 
     def forward(self, x):
         return self.net((x * self.dct_weights).sum(dim=(-1, -2), keepdim=True))
@@ -436,8 +490,10 @@ class HugGANChanNorm(nn.Module):
 class HugGANDepthWise(nn.Module):
     def __init__(self, dim_in, dim_out):
         super().__init__()
-        self.net = nn.Sequential(nn.Conv2d(dim_in, dim_in, 3, padding=1, groups=dim_in, bias=False),
-                                 nn.Conv2d(dim_in, dim_out, 1, bias=False))
+        self.net = nn.Sequential(
+            nn.Conv2d(dim_in, dim_in, 3, padding=1, groups=dim_in, bias=False),
+            nn.Conv2d(dim_in, dim_out, 1, bias=False),
+        )
 
     def forward(self, x):
         return self.net(x)
@@ -453,12 +509,12 @@ class HugGANLinearAttention(nn.Module):
 
     def forward(self, fmap):
         q, kv = self.to_q(fmap), self.to_kv(fmap)
-        k, v = kv[:, :kv.shape[1] // 2], kv[:, kv.shape[1] // 2:]
+        k, v = kv[:, : kv.shape[1] // 2], kv[:, kv.shape[1] // 2 :]
         outs = []
         for h in range(self.heads):  # one head at a time: channels h*d .. (h+1)*d
             part = slice(h * self.dim_head, (h + 1) * self.dim_head)
             qh, kh, vh = (t[:, part].flatten(2) for t in (q, k, v))  # (B, d, HW)
-            qh = qh.softmax(dim=1) * self.dim_head ** -0.5
+            qh = qh.softmax(dim=1) * self.dim_head**-0.5
             kh = kh.softmax(dim=2)
             context = kh @ vh.transpose(1, 2)  # (B, d, d): sum over pixels of k_n v_n^T
             outs.append((context.transpose(1, 2) @ qh).reshape(fmap.shape[0], -1, *fmap.shape[2:]))
@@ -477,30 +533,49 @@ class HugGANPreNorm(nn.Module):
 class HugGANGenerator(nn.Module):
     """huggan/pytorch/lightweight_gan Generator (community-events), keys `initial_conv.*`, `layers.<i>.<j>.*`."""
 
-    def __init__(self, image_size=128, latent_dim=16, fmap_max=16, fmap_inverse_coef=8, transparent=False,
-                 greyscale=False, attn_res_layers=(8, 16), freq_chan_attn=False, antialias=False):
+    def __init__(
+        self,
+        image_size=128,
+        latent_dim=16,
+        fmap_max=16,
+        fmap_inverse_coef=8,
+        transparent=False,
+        greyscale=False,
+        attn_res_layers=(8, 16),
+        freq_chan_attn=False,
+        antialias=False,
+    ):
         super().__init__()
         resolution = int(math.log2(image_size))
         channels = 4 if transparent else 1 if greyscale else 3
-        self.initial_conv = nn.Sequential(nn.ConvTranspose2d(latent_dim, latent_dim * 2, 4),
-                                          nn.BatchNorm2d(latent_dim * 2), nn.GLU(dim=1))
+        self.initial_conv = nn.Sequential(
+            nn.ConvTranspose2d(latent_dim, latent_dim * 2, 4), nn.BatchNorm2d(latent_dim * 2), nn.GLU(dim=1)
+        )
         n_layers = resolution - 2
-        features = [latent_dim] + [3 if r >= 8 else min(2 ** (fmap_inverse_coef - r), fmap_max)
-                                   for r in range(2, n_layers + 2)]
+        features = [latent_dim] + [
+            3 if r >= 8 else min(2 ** (fmap_inverse_coef - r), fmap_max) for r in range(2, n_layers + 2)
+        ]
         self.res_layers = range(2, n_layers + 2)
         res_to_features = dict(zip(self.res_layers, zip(features[:-1], features[1:])))
         self.sle_map = {a: b for a, b in ((3, 7), (4, 8), (5, 9), (6, 10)) if a <= resolution and b <= resolution}
         self.layers = nn.ModuleList()
         for res, (chan_in, chan_out) in res_to_features.items():
-            attn = HugGANPreNorm(chan_in, HugGANLinearAttention(chan_in)) if 2 ** res in attn_res_layers else None
+            attn = HugGANPreNorm(chan_in, HugGANLinearAttention(chan_in)) if 2**res in attn_res_layers else None
             sle = None
             if res in self.sle_map:
                 sle_out = res_to_features[self.sle_map[res] - 1][-1]
-                sle = (HugGANFCANet(chan_out, sle_out, 2 ** (res + 1)) if freq_chan_attn
-                       else HugGANGlobalContext(chan_out, sle_out))
-            up = nn.Sequential(nn.Upsample(scale_factor=2), HugGANBlur() if antialias else nn.Identity(),
-                               nn.Conv2d(chan_in, chan_out * 2, 3, padding=1), nn.BatchNorm2d(chan_out * 2),
-                               nn.GLU(dim=1))
+                sle = (
+                    HugGANFCANet(chan_out, sle_out, 2 ** (res + 1))
+                    if freq_chan_attn
+                    else HugGANGlobalContext(chan_out, sle_out)
+                )
+            up = nn.Sequential(
+                nn.Upsample(scale_factor=2),
+                HugGANBlur() if antialias else nn.Identity(),
+                nn.Conv2d(chan_in, chan_out * 2, 3, padding=1),
+                nn.BatchNorm2d(chan_out * 2),
+                nn.GLU(dim=1),
+            )
             self.layers.append(nn.ModuleList([up, sle, attn]))
         self.out_conv = nn.Conv2d(features[-1], channels, 3, padding=1)
 
@@ -566,10 +641,21 @@ class HugGANLightweightGAN(nn.Module):
     def huggan_config(self, **trainer_args):
         """config.json as the sprint's push_to_hub(config=...) wrote it."""
         g = self.G
-        return {"latent_dim": g.initial_conv[0].in_channels, "image_size": 2 ** (len(g.layers) + 2),
-                "optimizer": "adam", "fmap_max": 16, "fmap_inverse_coef": 8, "transparent": False,
-                "greyscale": g.out_conv.out_channels == 1, "disc_output_size": 5, "attn_res_layers": [8, 16],
-                "freq_chan_attn": False, "ttur_mult": 1.0, "lr": 2e-4, **trainer_args}
+        return {
+            "latent_dim": g.initial_conv[0].in_channels,
+            "image_size": 2 ** (len(g.layers) + 2),
+            "optimizer": "adam",
+            "fmap_max": 16,
+            "fmap_inverse_coef": 8,
+            "transparent": False,
+            "greyscale": g.out_conv.out_channels == 1,
+            "disc_output_size": 5,
+            "attn_res_layers": [8, 16],
+            "freq_chan_attn": False,
+            "ttur_mult": 1.0,
+            "lr": 2e-4,
+            **trainer_args,
+        }
 
 
 class BigGANRefBatchNorm(nn.Module):
@@ -598,8 +684,9 @@ class BigGANRefBatchNorm(nn.Module):
         if not self.conditional:
             return F.batch_norm(x, mean, var, self.weight, self.bias, training=False, momentum=0.0, eps=self.eps)
         gain = 1 + self.scale(cond)[..., None, None]
-        return (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps) * gain \
-            + self.offset(cond)[..., None, None]
+        return (x - mean[None, :, None, None]) / torch.sqrt(var[None, :, None, None] + self.eps) * gain + self.offset(
+            cond
+        )[..., None, None]
 
 
 def biggan_snconv(c_in, c_out, k, bias=True, eps=1e-4):
@@ -625,7 +712,7 @@ class BigGANRefBlock(nn.Module):
         h = self.conv_2(F.relu(self.bn_2(h, truncation, cond)))
         h = self.conv_3(F.relu(self.bn_3(h, truncation, cond)))
         if x.shape[1] != h.shape[1]:
-            x = x[:, :x.shape[1] // 2]
+            x = x[:, : x.shape[1] // 2]
         if self.up:
             x = F.interpolate(x, scale_factor=2, mode="nearest")
         return h + x
@@ -673,9 +760,17 @@ class BigGANRefGenerator(nn.Module):
         return torch.tanh(z[:, :3])
 
 
-BIGGAN_TOY_CONFIG = {"output_dim": 32, "z_dim": 8, "class_embed_dim": 8, "channel_width": 4, "num_classes": 5,
-                     "layers": [[False, 16, 8], [True, 8, 4], [False, 4, 4], [True, 4, 2], [False, 2, 1], [True, 1, 1]],
-                     "attention_layer_position": 2, "eps": 1e-4, "n_stats": 3}
+BIGGAN_TOY_CONFIG = {
+    "output_dim": 32,
+    "z_dim": 8,
+    "class_embed_dim": 8,
+    "channel_width": 4,
+    "num_classes": 5,
+    "layers": [[False, 16, 8], [True, 8, 4], [False, 4, 4], [True, 4, 2], [False, 2, 1], [True, 1, 1]],
+    "attention_layer_position": 2,
+    "eps": 1e-4,
+    "n_stats": 3,
+}
 
 
 class PretrainedBigGAN(nn.Module):
@@ -724,9 +819,15 @@ class DCGAN28(nn.Module):
     def __init__(self, nz=8, ngf=4, nc=1):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 2, 7, 1, 0, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+            nn.ConvTranspose2d(nz, ngf * 2, 7, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
 
     def forward(self, z):
         return self.main(z)
@@ -738,11 +839,21 @@ class DCGAN64(nn.Module):
     def __init__(self, nz=8, ngf=4, nc=3):
         super().__init__()
         self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+            nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 8),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
 
     def forward(self, z):
         return self.main(z)
@@ -763,8 +874,14 @@ class ReLUMLP(nn.Module):
 
     def __init__(self, nz=8, hidden=(16, 32)):
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(nz, hidden[0]), nn.ReLU(), nn.Linear(hidden[0], hidden[1]), nn.ReLU(),
-                                 nn.Linear(hidden[1], 784), nn.Tanh())
+        self.net = nn.Sequential(
+            nn.Linear(nz, hidden[0]),
+            nn.ReLU(),
+            nn.Linear(hidden[0], hidden[1]),
+            nn.ReLU(),
+            nn.Linear(hidden[1], 784),
+            nn.Tanh(),
+        )
 
     def forward(self, z):
         return self.net(z).view(-1, 1, 28, 28)
@@ -826,11 +943,21 @@ class HugGANDCGAN(nn.Module):
         super().__init__()
         h = hidden_size
         self.model = nn.Sequential(
-            nn.ConvTranspose2d(latent_dim, h * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(h * 8), nn.ReLU(True),
-            nn.ConvTranspose2d(h * 8, h * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(h * 4), nn.ReLU(True),
-            nn.ConvTranspose2d(h * 4, h * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(h * 2), nn.ReLU(True),
-            nn.ConvTranspose2d(h * 2, h, 4, 2, 1, bias=False), nn.BatchNorm2d(h), nn.ReLU(True),
-            nn.ConvTranspose2d(h, num_channels, 4, 2, 1, bias=False), nn.Tanh())
+            nn.ConvTranspose2d(latent_dim, h * 8, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(h * 8),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(h * 8, h * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(h * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(h * 4, h * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(h * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(h * 2, h, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(h),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(h, num_channels, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
 
     def forward(self, noise):  # (N, latent_dim, 1, 1) -> (N, C, 64, 64)
         return self.model(noise)
@@ -842,12 +969,15 @@ class GANZooGNet(nn.Module):
 
     def __init__(self, nz=8, dim_g=4, depth=2, dim_output=3):
         super().__init__()
-        width = dim_g * 2 ** depth
+        width = dim_g * 2**depth
         self.formatLayer = nn.ConvTranspose2d(nz, width, 4, 1, 0, bias=False)
         layers = [("batchNorm0", nn.BatchNorm2d(width)), ("relu0", nn.ReLU(True))]
         for i in range(depth):
-            layers += [(f"convTranspose{i + 1}", nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False)),
-                       (f"batchNorm{i + 1}", nn.BatchNorm2d(width // 2)), (f"relu{i + 1}", nn.ReLU(True))]
+            layers += [
+                (f"convTranspose{i + 1}", nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False)),
+                (f"batchNorm{i + 1}", nn.BatchNorm2d(width // 2)),
+                (f"relu{i + 1}", nn.ReLU(True)),
+            ]
             width //= 2
         layers.append(("outlayer", nn.ConvTranspose2d(dim_g, dim_output, 4, 2, 1, bias=False)))
         self.main = nn.Sequential(OrderedDict(layers))
@@ -882,3 +1012,23 @@ def save_pickled_as(obj, path, modules: dict[str, type], legacy: bool = False) -
     finally:
         for sub in added:
             del sys.modules[sub]
+
+
+class Linear16(nn.Module):
+    """A seeded linear generator z (4) -> 1x16x16, squashed by tanh: the smallest generator that is code."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(4, 256)
+
+    def forward(self, z, c=None, d=None):
+        return torch.tanh(self.linear(z)).reshape(-1, 1, 16, 16)
+
+
+def linear_generator():
+    """Also the `module:callable` source `zoo:linear_generator`, so a saved inverter can name it."""
+    from ganinv.generator import Generator
+    from ganinv.spec import GeneratorSpec
+
+    torch.manual_seed(0)
+    return Generator(Linear16(), GeneratorSpec(nz=4, image_shape=(1, 16, 16)), source="zoo:linear_generator")

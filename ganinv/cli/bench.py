@@ -90,7 +90,9 @@ def load_recipe(path: str | Path) -> Recipe:
     try:
         stages = [Stage(**stage) for stage in data["stages"]]
     except TypeError as exc:
-        raise RunError(f"recipe {path}: bad [[stages]] entry ({exc}); keys are name, run, json, creates, optional") from None
+        raise RunError(
+            f"recipe {path}: bad [[stages]] entry ({exc}); keys are name, run, json, creates, optional"
+        ) from None
     for stage in stages:
         check_stage(stage, path)
     report = data.get("report", {})
@@ -98,12 +100,23 @@ def load_recipe(path: str | Path) -> Recipe:
     expect(isinstance(report, dict), path, "report", "a [report] table")
     columns, rows = report.get("columns", []), report.get("rows", [])
     expect(isinstance(columns, list), path, "report.columns", "a list of column titles")
-    expect(isinstance(rows, list) and all(isinstance(row, list) for row in rows), path, "report.rows",
-           "a list of rows, each a list of cells")
+    expect(
+        isinstance(rows, list) and all(isinstance(row, list) for row in rows),
+        path,
+        "report.rows",
+        "a list of rows, each a list of cells",
+    )
     for key in ("title", "notes"):
         expect(isinstance(data.get(key, ""), str), path, key, "a string")
-    return Recipe(path, data.get("title", path.stem), data.get("notes", ""),
-                  {key: str(value) for key, value in data.get("vars", {}).items()}, stages, columns, rows)
+    return Recipe(
+        path,
+        data.get("title", path.stem),
+        data.get("notes", ""),
+        {key: str(value) for key, value in data.get("vars", {}).items()},
+        stages,
+        columns,
+        rows,
+    )
 
 
 def expect(ok: bool, path: Path, key: str, what: str) -> None:
@@ -115,15 +128,20 @@ def check_stage(stage: Stage, path: Path) -> None:
     """The value types of a [[stages]] entry, and that its command is a ganinv command."""
     where = f"stages entry {stage.name!r}"
     expect(isinstance(stage.name, str) and stage.name != "", path, f"{where}: name", "a non-empty string")
-    expect(isinstance(stage.run, list) and len(stage.run) > 0 and all(isinstance(a, str) for a in stage.run), path,
-           f"{where}: run", 'a list of strings, the ganinv command line (e.g. ["probe", "--train", "{out}/a"])')
+    expect(
+        isinstance(stage.run, list) and len(stage.run) > 0 and all(isinstance(a, str) for a in stage.run),
+        path,
+        f"{where}: run",
+        'a list of strings, the ganinv command line (e.g. ["probe", "--train", "{out}/a"])',
+    )
     for key in ("json", "optional"):
         expect(isinstance(getattr(stage, key), bool), path, f"{where}: {key}", "true or false")
     expect(stage.creates is None or isinstance(stage.creates, str), path, f"{where}: creates", "a path string")
     known = set(cli.list_commands(click.Context(cli)))
     if stage.run[0] not in known:
-        raise RunError(f"recipe {path}: {where} runs {stage.run[0]!r}, not a ganinv command; "
-                       f"use one of {', '.join(sorted(known))}")
+        raise RunError(
+            f"recipe {path}: {where} runs {stage.run[0]!r}, not a ganinv command; use one of {', '.join(sorted(known))}"
+        )
 
 
 def substitute(text: str, values: dict[str, str]) -> str:
@@ -161,8 +179,10 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
         with contextlib.redirect_stdout(stdout):
             cli.main(args=argv, prog_name="ganinv", standalone_mode=False)
     except click.ClickException as exc:  # a usage error in the recipe's command line
-        raise RunError(f"stage {stage.name!r} ({record['command']}): {exc.format_message()}; fix the stage's "
-                       "run line in the recipe") from None
+        raise RunError(
+            f"stage {stage.name!r} ({record['command']}): {exc.format_message()}; fix the stage's "
+            "run line in the recipe"
+        ) from None
     except SystemExit as exc:  # a GaninvError, already printed as `Error: ...`
         if exc.code:
             raise StageFailed(f"stage {stage.name!r} failed (its error is above): {record['command']}") from None
@@ -186,14 +206,23 @@ def progress(line: str, quiet: bool) -> None:
 def host() -> dict[str, Any]:
     import torch
 
-    return {"platform": platform.platform(), "cpu": platform.processor() or platform.machine(),
-            "cpu_count": os.cpu_count(), "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
-            "torch": torch.__version__,
-            "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
+    return {
+        "platform": platform.platform(),
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "torch": torch.__version__,
+        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
 
 
-def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str]] = None,
-              trust_remote_code: bool = False, quiet: bool = False) -> dict[str, Any]:
+def run_bench(
+    recipe: Recipe,
+    out: str | Path,
+    overrides: Optional[dict[str, str]] = None,
+    trust_remote_code: bool = False,
+    quiet: bool = False,
+) -> dict[str, Any]:
     """Run every stage in order, then write `bench.json` and `bench.md` in `out`.
 
     The stages' command lines come from a file, so they may not choose code to run (a `module:callable`
@@ -217,9 +246,14 @@ def run_bench(recipe: Recipe, out: str | Path, overrides: Optional[dict[str, str
                 raise
             progress(f"{stage.name}: failed, optional, going on", quiet)
             stages.append({"name": stage.name, "failed": str(exc), "seconds": 0.0})
-    summary: dict[str, Any] = {"recipe": str(recipe.path), "title": substitute(recipe.title, values), "vars": values,
-                               "host": host(),
-               "total_seconds": round(time.perf_counter() - start, 1), "stages": stages}
+    summary: dict[str, Any] = {
+        "recipe": str(recipe.path),
+        "title": substitute(recipe.title, values),
+        "vars": values,
+        "host": host(),
+        "total_seconds": round(time.perf_counter() - start, 1),
+        "stages": stages,
+    }
     summary["report"] = render_report(recipe, summary)
     write_json(out / "bench.json", summary)
     write_text(out / "bench.md", summary["report"])
@@ -252,21 +286,37 @@ def render_report(recipe: Recipe, summary: dict[str, Any]) -> str:
     if recipe.notes:
         lines += [substitute(recipe.notes.strip(), values), ""]
     machine = summary["host"]["cuda"] or f"{summary['host']['cpu']} CPU ({summary['host']['cpu_count']} cores)"
-    timings = ", ".join(f"{s['name']} {s['seconds']:.0f} s" + (" (reused)" if s.get("skipped") else "")
-                        + (" (failed)" if s.get("failed") else "") for s in summary["stages"])
+    timings = ", ".join(
+        f"{s['name']} {s['seconds']:.0f} s"
+        + (" (reused)" if s.get("skipped") else "")
+        + (" (failed)" if s.get("failed") else "")
+        for s in summary["stages"]
+    )
     lines.append(f"Time: {summary['total_seconds']:.0f} s on {machine}; {timings}.")
     return "\n".join(lines) + "\n"
 
 
 @click.command("bench")
 @click.argument("recipe", type=click.Path(exists=True, dir_okay=False))
-@out_option("Folder to write, {out} in the recipe (default: runs/RECIPE-NAME, so a rerun reuses its stages).",
-            folder=True, required=False)
-@click.option("--set", "overrides", multiple=True, metavar="NAME=VALUE",
-              help="Override a recipe variable, repeatable (e.g. --set root=data/mnist).")
-@click.option("--trust-remote-code", is_flag=True, default=False,
-              help="Let the recipe's commands load generators that are code (module:callable, programs, full "
-                   "pickles). Only for recipes you trust; a --trust-remote-code inside a stage counts for nothing.")
+@out_option(
+    "Folder to write, {out} in the recipe (default: runs/RECIPE-NAME, so a rerun reuses its stages).",
+    folder=True,
+    required=False,
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="Override a recipe variable, repeatable (e.g. --set root=data/mnist).",
+)
+@click.option(
+    "--trust-remote-code",
+    is_flag=True,
+    default=False,
+    help="Let the recipe's commands load generators that are code (module:callable, programs, full "
+    "pickles). Only for recipes you trust; a --trust-remote-code inside a stage counts for nothing.",
+)
 @json_option
 @quiet_option
 def bench(recipe, out, overrides, trust_remote_code, as_json, quiet):

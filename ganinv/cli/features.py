@@ -1,9 +1,9 @@
 """`ganinv features`, `ganinv probe`, `ganinv cluster-accuracy`: docs/algorithms.md §4.
 
-    ganinv features --inverter runs/fit mnist --root DATA --split train --out train.safetensors
-    ganinv features --raw-pixels mnist --root DATA --split test --out test-pixels.safetensors
-    ganinv probe --train train.safetensors --test test.safetensors --knn-k 5 --json
-    ganinv cluster-accuracy --inverter runs/fit mnist --root DATA
+ganinv features --inverter runs/fit mnist --root DATA --split train --out train.safetensors
+ganinv features --raw-pixels mnist --root DATA --split test --out test-pixels.safetensors
+ganinv probe --train train.safetensors --test test.safetensors --knn-k 5 --json
+ganinv cluster-accuracy --inverter runs/fit mnist --root DATA
 """
 
 from __future__ import annotations
@@ -11,13 +11,24 @@ from __future__ import annotations
 import dataclasses
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 
 from ganinv import probes
-from ganinv.cli.options import (artifact_generator_options, deprecated_alias, device_option, echo_result, image_options,
-                                json_option, out_option, quiet_option, resolve_device, seed_option, warn)
+from ganinv.cli.options import (
+    artifact_generator_options,
+    deprecated_alias,
+    device_option,
+    echo_result,
+    image_options,
+    json_option,
+    out_option,
+    quiet_option,
+    resolve_device,
+    seed_option,
+    warn,
+)
 from ganinv.data import ImageSet, fit_to_shape, load_images
 from ganinv.errors import DataError, GaninvError
 from ganinv.features import FeatureSet, inverter_features, load_features, pixel_features, save_features
@@ -28,14 +39,22 @@ from ganinv.outputs import check_writable
 def encoder_options(func):
     func = artifact_generator_options(func)
     func = device_option(func)
-    func = click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
-                        help="Images encoded per batch.")(func)
-    return click.option("--inverter", default=None,
-                        help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id.")(func)
+    func = click.option(
+        "--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images encoded per batch."
+    )(func)
+    return click.option(
+        "--inverter", default=None, help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id."
+    )(func)
 
 
-def read_images(images: str, root: Optional[str], split: str, limit: Optional[int],
-                input_range: Optional[tuple[float, float]] = None, quiet: bool = False) -> ImageSet:
+def read_images(
+    images: str,
+    root: Optional[str],
+    split: str,
+    limit: Optional[int],
+    input_range: Optional[tuple[float, float]] = None,
+    quiet: bool = False,
+) -> ImageSet:
     image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     if not quiet:
         click.echo(f"read {len(image_set)} images of shape {tuple(image_set.images.shape[1:])} from {images}", err=True)
@@ -59,13 +78,31 @@ def describe(features: FeatureSet) -> str:
 @click.command("features")
 @image_options(required=True)
 @encoder_options
-@click.option("--raw-pixels", is_flag=True, default=False,
-              help="Write the raw pixels in [-1, 1] instead of encoder features (the probes' baseline).")
+@click.option(
+    "--raw-pixels",
+    is_flag=True,
+    default=False,
+    help="Write the raw pixels in [-1, 1] instead of encoder features (the probes' baseline).",
+)
 @out_option("Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.", folder=False)
 @click.option("--npz", is_flag=True, default=False, help="Write NumPy .npz (the --out suffix becomes .npz).")
 @quiet_option
-def features(images, root, split, limit, input_range, inverter, batch_size, device, raw_pixels, out, npz, quiet,
-             generator, trust_remote_code):
+def features(
+    images,
+    root,
+    split,
+    limit,
+    input_range,
+    inverter,
+    batch_size,
+    device,
+    raw_pixels,
+    out,
+    npz,
+    quiet,
+    generator,
+    trust_remote_code,
+):
     """Encoder means (mu_z, mu_c, softmax(logits_d)) of every image of IMAGES, one row each, with its label and
     name; or the raw pixels with --raw-pixels."""
     if (inverter is None) == (not raw_pixels):
@@ -75,8 +112,9 @@ def features(images, root, split, limit, input_range, inverter, batch_size, devi
     if raw_pixels:
         result = pixel_features(image_set)
     else:
-        model = Inverter.load(inverter, device=resolve_device(device), generator=generator,
-                              trust_remote_code=trust_remote_code)
+        model = Inverter.load(
+            inverter, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code
+        )
         result = encode(model, image_set, batch_size)
     result.meta = {"images": images, "split": split, "limit": limit, "inverter": inverter}
     path = save_features(result, out)
@@ -84,14 +122,29 @@ def features(images, root, split, limit, input_range, inverter, batch_size, devi
 
 
 @click.command("probe")
-@click.option("--train", "train_path", required=True, type=click.Path(dir_okay=False),
-              help="Features of the labelled training split (from `ganinv features`).")
-@click.option("--test", "test_path", required=True, type=click.Path(dir_okay=False),
-              help="Features of the labelled test split.")
-@click.option("--classifiers", default=",".join(probes.CLASSIFIERS), show_default=True,
-              help="Comma-separated classifiers to train: linear (multinomial logistic regression), knn, mlp.")
-@click.option("--knn-k", type=click.IntRange(min=1), default=probes.ProbeConfig.k, show_default=True,
-              help="Neighbours of the kNN classifier.")
+@click.option(
+    "--train",
+    "train_path",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="Features of the labelled training split (from `ganinv features`).",
+)
+@click.option(
+    "--test", "test_path", required=True, type=click.Path(dir_okay=False), help="Features of the labelled test split."
+)
+@click.option(
+    "--classifiers",
+    default=",".join(probes.CLASSIFIERS),
+    show_default=True,
+    help="Comma-separated classifiers to train: linear (multinomial logistic regression), knn, mlp.",
+)
+@click.option(
+    "--knn-k",
+    type=click.IntRange(min=1),
+    default=probes.ProbeConfig.k,
+    show_default=True,
+    help="Neighbours of the kNN classifier.",
+)
 @seed_option
 @json_option
 @quiet_option
@@ -107,11 +160,14 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
     train, test = load_features(train_path), load_features(test_path)
     for path, split in ((train_path, train), (test_path, test)):
         if split.labels is None:
-            raise DataError(f"{path} has no labels; extract features from a labelled source "
-                            "(a dataset or class folders)")
+            raise DataError(
+                f"{path} has no labels; extract features from a labelled source (a dataset or class folders)"
+            )
     if train.features.shape[1] != test.features.shape[1]:
-        raise DataError(f"train features have {train.features.shape[1]} columns, test {test.features.shape[1]}; "
-                        "extract both with the same inverter")
+        raise DataError(
+            f"train features have {train.features.shape[1]} columns, test {test.features.shape[1]}; "
+            "extract both with the same inverter"
+        )
     config = probes.ProbeConfig(k=knn_k, seed=seed)
     accuracy, seconds = {}, {}
     for name in names:
@@ -119,14 +175,21 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
             click.echo(f"training {name} on {describe(train)}", err=True)
         start = time.perf_counter()
         try:
-            accuracy[name] = probes.probe_accuracy(name, train.features, train.labels, test.features, test.labels,
-                                                   config)
+            accuracy[name] = probes.probe_accuracy(
+                name, train.features, train.labels, test.features, test.labels, config
+            )
         except DataError as exc:
             raise DataError(f"--train {train_path}, --test {test_path}: {exc}") from None
         seconds[name] = round(time.perf_counter() - start, 2)
-    result = {"train": str(train_path), "test": str(test_path), "n_train": len(train), "n_test": len(test),
-              "layout": train.layout, "accuracy_pct": {name: round(100 * a, 2) for name, a in accuracy.items()},
-              "seconds": seconds}
+    result: dict[str, Any] = {
+        "train": str(train_path),
+        "test": str(test_path),
+        "n_train": len(train),
+        "n_test": len(test),
+        "layout": train.layout,
+        "accuracy_pct": {name: round(100 * a, 2) for name, a in accuracy.items()},
+        "seconds": seconds,
+    }
     table = [f"{'classifier':<12}{'accuracy':>10}{'seconds':>10}"]
     table += [f"{name:<12}{result['accuracy_pct'][name]:>9.2f}%{seconds[name]:>10.1f}" for name in names]
     echo_result(result, as_json, "\n".join(table))
@@ -135,12 +198,30 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
 @click.command("cluster-accuracy")
 @image_options(required=False)
 @encoder_options
-@click.option("--features", "features_path", type=click.Path(dir_okay=False), default=None,
-              help="A features file holding the code posterior softmax(logits_d), instead of --inverter IMAGES.")
+@click.option(
+    "--features",
+    "features_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="A features file holding the code posterior softmax(logits_d), instead of --inverter IMAGES.",
+)
 @json_option
 @quiet_option
-def cluster_accuracy(images, root, split, limit, input_range, inverter, batch_size, device, features_path, as_json,
-                     quiet, generator, trust_remote_code):
+def cluster_accuracy(
+    images,
+    root,
+    split,
+    limit,
+    input_range,
+    inverter,
+    batch_size,
+    device,
+    features_path,
+    as_json,
+    quiet,
+    generator,
+    trust_remote_code,
+):
     """Unsupervised accuracy of argmax q(d|x) against labels, best one-to-one assignment (SS-AVL Table 1), on
     IMAGES through --inverter or on a --features file."""
     if (features_path is None) == (inverter is None) or (inverter is not None and images is None):
@@ -149,15 +230,20 @@ def cluster_accuracy(images, root, split, limit, input_range, inverter, batch_si
         source = features_path
         feats = load_features(features_path)
         if "d" not in feats.layout:
-            raise DataError(f"{features_path} has no code posterior d (blocks: {', '.join(feats.layout)}); "
-                            "it needs features of an inverter whose generator has a categorical code")
+            raise DataError(
+                f"{features_path} has no code posterior d (blocks: {', '.join(feats.layout)}); "
+                "it needs features of an inverter whose generator has a categorical code"
+            )
     else:
         source = inverter
-        model = Inverter.load(inverter, device=resolve_device(device), generator=generator,
-                              trust_remote_code=trust_remote_code)
+        model = Inverter.load(
+            inverter, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code
+        )
         if not model.spec.n_classes:
-            raise GaninvError(f"the generator of {inverter} has no categorical code d (n_classes = 0), so there "
-                              "is no q(d|x) to cluster with; use `ganinv probe` for supervised accuracy")
+            raise GaninvError(
+                f"the generator of {inverter} has no categorical code d (n_classes = 0), so there "
+                "is no q(d|x) to cluster with; use `ganinv probe` for supervised accuracy"
+            )
         feats = encode(model, read_images(images, root, split, limit, input_range, quiet), batch_size)
     if feats.labels is None:
         raise DataError("the images have no labels to score clusters against; use a dataset or class folders")
@@ -165,11 +251,18 @@ def cluster_accuracy(images, root, split, limit, input_range, inverter, batch_si
     labels = feats.labels.numpy()
     mapping = probes.match_clusters(clusters, labels)
     accuracy = probes.cluster_accuracy(clusters, labels)
-    result = {"source": source, "n": len(feats), "accuracy_pct": round(100 * accuracy, 2),
-              "n_clusters": feats.layout["d"], "clusters_used": len(set(clusters.tolist())),
-              "n_classes": len(set(labels.tolist())),
-              "cluster_to_label": {str(c): label for c, label in sorted(mapping.items())}}
-    text = (f"cluster accuracy {result['accuracy_pct']:.2f}% on {result['n']} images "
-            f"({result['clusters_used']} of {result['n_clusters']} clusters used, {result['n_classes']} classes)\n"
-            "cluster -> label: " + ", ".join(f"{c}->{label}" for c, label in sorted(mapping.items())))
+    result = {
+        "source": source,
+        "n": len(feats),
+        "accuracy_pct": round(100 * accuracy, 2),
+        "n_clusters": feats.layout["d"],
+        "clusters_used": len(set(clusters.tolist())),
+        "n_classes": len(set(labels.tolist())),
+        "cluster_to_label": {str(c): label for c, label in sorted(mapping.items())},
+    }
+    text = (
+        f"cluster accuracy {result['accuracy_pct']:.2f}% on {result['n']} images "
+        f"({result['clusters_used']} of {result['n_clusters']} clusters used, {result['n_classes']} classes)\n"
+        "cluster -> label: " + ", ".join(f"{c}->{label}" for c, label in sorted(mapping.items()))
+    )
     echo_result(result, as_json, text)

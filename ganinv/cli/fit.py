@@ -10,15 +10,26 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ganinv.outputs import check_writable
-from ganinv.cli.options import (deprecated_alias, device_option, echo_result, generator_options, json_option,
-                                out_option, parse_key_values, progress_lines, quiet_option, root_option, seed_option)
 from ganinv.augment import AugmentConfig
+from ganinv.cli.options import (
+    deprecated_alias,
+    device_option,
+    echo_result,
+    generator_options,
+    json_option,
+    out_option,
+    parse_key_values,
+    progress_lines,
+    quiet_option,
+    root_option,
+    seed_option,
+)
 from ganinv.config_checks import click_type, known_options, saved_options
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError, RunError
 from ganinv.fit import FitConfig, load_recipe
 from ganinv.fit import fit as run_fit
+from ganinv.outputs import check_writable
 from ganinv.runs import Run
 
 # The flags that set FitConfig and DreamingConfig fields are those named like the fields (the dataclasses are the
@@ -27,96 +38,205 @@ FIT_FLAGS = {f.name for f in dataclasses.fields(FitConfig)} - {"dreaming", "augm
 DREAMING_FLAGS = {f.name for f in dataclasses.fields(DreamingConfig)}
 DEFAULTS = FitConfig()
 # flags that may be given with --resume (--generator only to name the run's own generator, see ganinv.trust)
-RESUMABLE = {"steps", "device", "quiet", "progress_lines", "as_json", "out", "resume", "push_to_hub",
-             "trust_remote_code", "generator"}
+RESUMABLE = {
+    "steps",
+    "device",
+    "quiet",
+    "progress_lines",
+    "as_json",
+    "out",
+    "resume",
+    "push_to_hub",
+    "trust_remote_code",
+    "generator",
+}
 
 
 @click.command("fit")
 @generator_options
-@click.option("--recipe", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of fit options (FitConfig fields, [dreaming] and [augment] tables); flags override it.")
-@click.option("--steps", type=click_type(FitConfig, "steps"),
-              default=DEFAULTS.steps, show_default=True, help="Dreaming steps.")
-@click.option("--batch-size", type=click_type(FitConfig, "batch_size"), default=DEFAULTS.batch_size, show_default=True,
-              help="Dreamed samples per step (per process).")
-@click.option("--lr", type=click_type(FitConfig, "lr"), default=DEFAULTS.lr, show_default=True,
-              help="Adam learning rate (after warm-up; cosine decay).")
-@click.option("--beta", type=click_type(DreamingConfig, "beta"), default=DEFAULTS.dreaming.beta, show_default=True,
-              help="Weight of the KL terms (SS-AVL Eq. 27).")
-@click.option("--sigma-x", type=click_type(DreamingConfig, "sigma_x"),
-              default=DEFAULTS.dreaming.sigma_x, show_default=True,
-              help="Observation noise std on the [-1,1] scale of the reconstruction term.")
-@click.option("--lambda-mi", type=click_type(DreamingConfig, "lambda_mi"),
-              default=DEFAULTS.dreaming.lambda_mi, show_default=True,
-              help="Code-recovery weight (docs/algorithms.md §2, step 6).")
-@click.option("--lambda-z", type=click_type(DreamingConfig, "lambda_z"),
-              default=DEFAULTS.dreaming.lambda_z, show_default=True,
-              help="Noise-recovery weight (docs/algorithms.md §2, step 6).")
-@click.option("--prior-scale", type=click_type(FitConfig, "prior_scale"),
-              default=DEFAULTS.prior_scale, show_default=True,
-              help="Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents.")
-@click.option("--augment", type=click_type(AugmentConfig, "probability"),
-              default=DEFAULTS.augment.probability, show_default=True,
-              help="Fraction of dreamed images perturbed off the generator's manifold (0: none); see ganinv.augment.")
-@click.option("--width", type=click_type(FitConfig, "width"), default=DEFAULTS.width, show_default=True,
-              help="Encoder width (first conv channels).")
-@click.option("--hidden", type=click_type(FitConfig, "hidden"), default=DEFAULTS.hidden, show_default=True,
-              help="Encoder features before the heads.")
-@click.option("--iterations", type=click_type(FitConfig, "iterations"), default=DEFAULTS.iterations,
-              show_default=True, help="Refinement passes after the single pass: the encoder sees its own "
-                                      "reconstruction and corrects the latent (0: single pass); see ganinv.iterative.")
+@click.option(
+    "--recipe",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML file of fit options (FitConfig fields, [dreaming] and [augment] tables); flags override it.",
+)
+@click.option(
+    "--steps", type=click_type(FitConfig, "steps"), default=DEFAULTS.steps, show_default=True, help="Dreaming steps."
+)
+@click.option(
+    "--batch-size",
+    type=click_type(FitConfig, "batch_size"),
+    default=DEFAULTS.batch_size,
+    show_default=True,
+    help="Dreamed samples per step (per process).",
+)
+@click.option(
+    "--lr",
+    type=click_type(FitConfig, "lr"),
+    default=DEFAULTS.lr,
+    show_default=True,
+    help="Adam learning rate (after warm-up; cosine decay).",
+)
+@click.option(
+    "--beta",
+    type=click_type(DreamingConfig, "beta"),
+    default=DEFAULTS.dreaming.beta,
+    show_default=True,
+    help="Weight of the KL terms (SS-AVL Eq. 27).",
+)
+@click.option(
+    "--sigma-x",
+    type=click_type(DreamingConfig, "sigma_x"),
+    default=DEFAULTS.dreaming.sigma_x,
+    show_default=True,
+    help="Observation noise std on the [-1,1] scale of the reconstruction term.",
+)
+@click.option(
+    "--lambda-mi",
+    type=click_type(DreamingConfig, "lambda_mi"),
+    default=DEFAULTS.dreaming.lambda_mi,
+    show_default=True,
+    help="Code-recovery weight (docs/algorithms.md §2, step 6).",
+)
+@click.option(
+    "--lambda-z",
+    type=click_type(DreamingConfig, "lambda_z"),
+    default=DEFAULTS.dreaming.lambda_z,
+    show_default=True,
+    help="Noise-recovery weight (docs/algorithms.md §2, step 6).",
+)
+@click.option(
+    "--prior-scale",
+    type=click_type(FitConfig, "prior_scale"),
+    default=DEFAULTS.prior_scale,
+    show_default=True,
+    help="Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents.",
+)
+@click.option(
+    "--augment",
+    type=click_type(AugmentConfig, "probability"),
+    default=DEFAULTS.augment.probability,
+    show_default=True,
+    help="Fraction of dreamed images perturbed off the generator's manifold (0: none); see ganinv.augment.",
+)
+@click.option(
+    "--width",
+    type=click_type(FitConfig, "width"),
+    default=DEFAULTS.width,
+    show_default=True,
+    help="Encoder width (first conv channels).",
+)
+@click.option(
+    "--hidden",
+    type=click_type(FitConfig, "hidden"),
+    default=DEFAULTS.hidden,
+    show_default=True,
+    help="Encoder features before the heads.",
+)
+@click.option(
+    "--iterations",
+    type=click_type(FitConfig, "iterations"),
+    default=DEFAULTS.iterations,
+    show_default=True,
+    help="Refinement passes after the single pass: the encoder sees its own "
+    "reconstruction and corrects the latent (0: single pass); see ganinv.iterative.",
+)
 @out_option("Run folder to write (default: runs/<generator>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--eval-every", type=click_type(FitConfig, "eval_every"), default=DEFAULTS.eval_every, show_default=True,
-              help="Steps between evaluations and grids.")
-@click.option("--checkpoint-every", type=click_type(FitConfig, "checkpoint_every"),
-              default=DEFAULTS.checkpoint_every, show_default=True,
-              help="Steps between checkpoints.")
-@click.option("--log-every", type=click_type(FitConfig, "log_every"), default=DEFAULTS.log_every, show_default=True,
-              help="Steps between metrics records.")
-@click.option("--eval-real", default=None,
-              help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.")
+@click.option(
+    "--eval-every",
+    type=click_type(FitConfig, "eval_every"),
+    default=DEFAULTS.eval_every,
+    show_default=True,
+    help="Steps between evaluations and grids.",
+)
+@click.option(
+    "--checkpoint-every",
+    type=click_type(FitConfig, "checkpoint_every"),
+    default=DEFAULTS.checkpoint_every,
+    show_default=True,
+    help="Steps between checkpoints.",
+)
+@click.option(
+    "--log-every",
+    type=click_type(FitConfig, "log_every"),
+    default=DEFAULTS.log_every,
+    show_default=True,
+    help="Steps between metrics records.",
+)
+@click.option(
+    "--eval-real",
+    default=None,
+    help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.",
+)
 @root_option
-@click.option("--eval-limit", type=click_type(FitConfig, "eval_limit"), default=DEFAULTS.eval_limit, show_default=True,
-              help="First N real test images.")
+@click.option(
+    "--eval-limit",
+    type=click_type(FitConfig, "eval_limit"),
+    default=DEFAULTS.eval_limit,
+    show_default=True,
+    help="First N real test images.",
+)
 @seed_option
 @device_option
 @click.option("--compile", "compile", is_flag=True, help="torch.compile the encoders.")
-@click.option("--amp/--no-amp", default=DEFAULTS.amp, show_default=True,
-              help="bf16 autocast on CUDA (no effect on CPU).")
-@click.option("--push-to-hub", "push_to_hub", default=None, metavar="REPO",
-              help="Publish the final inverter artifact to this Hugging Face Hub repo.")
+@click.option(
+    "--amp/--no-amp", default=DEFAULTS.amp, show_default=True, help="bf16 autocast on CUDA (no effect on CPU)."
+)
+@click.option(
+    "--push-to-hub",
+    "push_to_hub",
+    default=None,
+    metavar="REPO",
+    help="Publish the final inverter artifact to this Hugging Face Hub repo.",
+)
 @quiet_option
-@click.option("--progress-lines", is_flag=True, default=False,
-              help="Progress as a plain line on stderr every --log-every steps instead of a bar (for log files).")
+@click.option(
+    "--progress-lines",
+    is_flag=True,
+    default=False,
+    help="Progress as a plain line on stderr every --log-every steps instead of a bar (for log files).",
+)
 @json_option
 @deprecated_alias("--eval-root", "--root", "root", type=click.Path(file_okay=False))
 @click.pass_context
 def fit(ctx: click.Context, **params) -> None:
     """Fit data-free encoders q(z|x) (and q(d,c|x)) to a generator, from its own samples only."""
-    given = {name for name in params if ctx.get_parameter_source(name) not in
-             (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+    given = {
+        name
+        for name in params
+        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    }
     if params["resume"]:
         if params["out"] is None:
             raise RunError("--resume needs --out, the run folder to continue")
         changed = sorted(given - RESUMABLE)
         if changed:
             flags = ", ".join("--" + name.replace("_", "-") for name in changed)
-            raise RunError(f"--resume continues a run with its saved options; drop {flags} (only --steps, --device, "
-                           "--quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may be given)")
+            raise RunError(
+                f"--resume continues a run with its saved options; drop {flags} (only --steps, --device, "
+                "--quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may be given)"
+            )
         saved = saved_options(Run(params["out"]), "fit")
         if "generator" in given and params["generator"] != saved.get("generator"):
-            raise RunError(f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
-                           f"{params['generator']} or start a new run")
-        values = {**saved, **{name: params[name] for name in given & {"steps", "device"}},
-                  "trust_remote_code": params["trust_remote_code"]}  # this command's flag; never a saved one
+            raise RunError(
+                f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
+                f"{params['generator']} or start a new run"
+            )
+        values = {
+            **saved,
+            **{name: params[name] for name in given & {"steps", "device"}},
+            "trust_remote_code": params["trust_remote_code"],
+        }  # this command's flag; never a saved one
         origin = None if "generator" in given else f"the run's {Path(params['out']) / 'config.json'}"
     else:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}
         if "trust_remote_code" in values:
-            raise RunError(f"the recipe {params['recipe']} sets trust_remote_code, but only the command line can "
-                           "grant it: remove it from the recipe and pass --trust-remote-code if you trust the code")
-        origin = (f"the recipe {params['recipe']}" if "generator" in values and "generator" not in given else None)
+            raise RunError(
+                f"the recipe {params['recipe']} sets trust_remote_code, but only the command line can "
+                "grant it: remove it from the recipe and pass --trust-remote-code if you trust the code"
+            )
+        origin = f"the recipe {params['recipe']}" if "generator" in values and "generator" not in given else None
         dreaming = known_options(DreamingConfig, values.pop("dreaming", {}), "[dreaming]")
         augment = known_options(AugmentConfig, values.pop("augment", {}), "[augment]")
         values.update({name: params[name] for name in given & FIT_FLAGS})
@@ -131,14 +251,21 @@ def fit(ctx: click.Context, **params) -> None:
     config = FitConfig.from_dict(values)
     out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
     with progress_lines(params["progress_lines"] and not params["quiet"]):
-        result = run_fit(config, out, resume=params["resume"], quiet=params["quiet"] or params["progress_lines"],
-                         generator_origin=origin)
+        result = run_fit(
+            config,
+            out,
+            resume=params["resume"],
+            quiet=params["quiet"] or params["progress_lines"],
+            generator_origin=origin,
+        )
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         return
     if params["push_to_hub"]:
         push_folder(result.run_dir / "inverter", params["push_to_hub"])
-    echo_result({"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"), **result.evaluation},
-                params["as_json"])
+    echo_result(
+        {"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"), **result.evaluation},
+        params["as_json"],
+    )
 
 
 def default_out(source: str) -> Path:

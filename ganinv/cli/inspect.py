@@ -1,8 +1,8 @@
 """`ganinv inspect`: what a generator source resolves to, and what its samples look like numerically.
 
-    ganinv inspect -g hub:owner/name         # spec, architecture and options, parameters, probe statistics
-    ganinv inspect FILE.pth --arch dcgan --json   # the one positional argument is the generator too
-    ganinv inspect --list                    # registered architectures and built-in generators
+ganinv inspect -g hub:owner/name         # spec, architecture and options, parameters, probe statistics
+ganinv inspect FILE.pth --arch dcgan --json   # the one positional argument is the generator too
+ganinv inspect --list                    # registered architectures and built-in generators
 """
 
 from __future__ import annotations
@@ -14,8 +14,14 @@ import click
 import torch
 
 from ganinv import architectures
-from ganinv.cli.options import (device_option, generator_options, json_option, parse_key_values, resolve_device,
-                                seed_option)
+from ganinv.cli.options import (
+    device_option,
+    generator_options,
+    json_option,
+    parse_key_values,
+    resolve_device,
+    seed_option,
+)
 from ganinv.generator import Generator
 from ganinv.sources import builtin_names, load_generator
 
@@ -24,27 +30,53 @@ from ganinv.sources import builtin_names, load_generator
 @click.argument("source", required=False)
 @generator_options
 @click.option("--list", "list_all", is_flag=True, help="List the registered architectures and built-in generators.")
-@click.option("-n", "--num", "n", type=click.IntRange(min=2), default=64, show_default=True,
-              help="Probe batch size for the output statistics.")
+@click.option(
+    "-n",
+    "--num",
+    "n",
+    type=click.IntRange(min=2),
+    default=64,
+    show_default=True,
+    help="Probe batch size for the output statistics.",
+)
 @json_option
 @seed_option
 @device_option
-def inspect_cmd(source: Optional[str], generator: str, arch: Optional[str], options: tuple[str, ...],
-                trust_remote_code: bool, list_all: bool, n: int, as_json: bool, seed: int,
-                device: Optional[str]) -> None:
+def inspect_cmd(
+    source: Optional[str],
+    generator: str,
+    arch: Optional[str],
+    options: tuple[str, ...],
+    trust_remote_code: bool,
+    list_all: bool,
+    n: int,
+    as_json: bool,
+    seed: int,
+    device: Optional[str],
+) -> None:
     """Show the resolved spec, architecture, parameter count and probe-batch statistics of a generator.
 
     The generator is -g/--generator, or SOURCE, the one positional argument, for short (not both)."""
-    if source is not None and click.get_current_context().get_parameter_source("generator") is \
-            click.core.ParameterSource.COMMANDLINE and source != generator:
+    if (
+        source is not None
+        and click.get_current_context().get_parameter_source("generator") is click.core.ParameterSource.COMMANDLINE
+        and source != generator
+    ):
         raise click.UsageError(f"got the generator twice, {source!r} and -g {generator!r}; give it once")
     if list_all:
-        report = {"architectures": {name: architectures.get(name).summary for name in architectures.names()},
-                  "builtins": [f"builtin:{name}" for name in builtin_names()]}
+        report = {
+            "architectures": {name: architectures.get(name).summary for name in architectures.names()},
+            "builtins": [f"builtin:{name}" for name in builtin_names()],
+        }
     else:
         source = source or generator
-        g = load_generator(source, arch=arch, options=parse_key_values(options), device=resolve_device(device),
-                           trust_remote_code=trust_remote_code)
+        g = load_generator(
+            source,
+            arch=arch,
+            options=parse_key_values(options),
+            device=resolve_device(device),
+            trust_remote_code=trust_remote_code,
+        )
         report = describe(g, n, seed)
     click.echo(json.dumps(report, indent=2) if as_json else as_text(report))  # a broken generator's NaN shows
 
@@ -59,8 +91,15 @@ def describe(g: Generator, n: int, seed: int) -> dict[str, Any]:
         "spec": g.spec.to_dict(),
         "parameters": sum(p.numel() for p in g.net.parameters()),
         "meta": {k: v for k, v in g.meta.items() if k not in ("architecture", "options")},
-        "probe": {"n": n, "seed": seed, "min": x.min().item(), "max": x.max().item(), "mean": x.mean().item(),
-                  "std": x.std().item(), "std_across_samples": x.std(dim=0).mean().item()},
+        "probe": {
+            "n": n,
+            "seed": seed,
+            "min": x.min().item(),
+            "max": x.max().item(),
+            "mean": x.mean().item(),
+            "std": x.std().item(),
+            "std_across_samples": x.std(dim=0).mean().item(),
+        },
     }
 
 
@@ -69,15 +108,21 @@ def as_text(report: dict[str, Any]) -> str:
         lines = ["architectures:"] + [f"  {name:10s} {summary}" for name, summary in report["architectures"].items()]
         return "\n".join(lines + ["builtins: " + (", ".join(report["builtins"]) or "none")])
     probe = report["probe"]
-    rows = [("source", report["source"]), ("architecture", report["architecture"]),
-            ("options", " ".join(f"{k}={fmt(v)}" for k, v in report["options"].items())),
-            ("spec", " ".join(f"{k}={fmt(v)}" for k, v in report["spec"].items())),
-            ("parameters", f"{report['parameters']:,}"),
-            *((k, fmt(v)) for k, v in report["meta"].items() if k != "decisions"),
-            *decision_rows(report["meta"].get("decisions") or []),
-            ("probe", f"{probe['n']} samples (seed {probe['seed']}): min {probe['min']:.4f} max {probe['max']:.4f} "
-                      f"mean {probe['mean']:.4f} std {probe['std']:.4f} "
-                      f"std across samples {probe['std_across_samples']:.4f}")]
+    rows = [
+        ("source", report["source"]),
+        ("architecture", report["architecture"]),
+        ("options", " ".join(f"{k}={fmt(v)}" for k, v in report["options"].items())),
+        ("spec", " ".join(f"{k}={fmt(v)}" for k, v in report["spec"].items())),
+        ("parameters", f"{report['parameters']:,}"),
+        *((k, fmt(v)) for k, v in report["meta"].items() if k != "decisions"),
+        *decision_rows(report["meta"].get("decisions") or []),
+        (
+            "probe",
+            f"{probe['n']} samples (seed {probe['seed']}): min {probe['min']:.4f} max {probe['max']:.4f} "
+            f"mean {probe['mean']:.4f} std {probe['std']:.4f} "
+            f"std across samples {probe['std_across_samples']:.4f}",
+        ),
+    ]
     return "\n".join(f"{label:15s} {value}" for label, value in rows)
 
 

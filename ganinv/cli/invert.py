@@ -7,31 +7,73 @@ from pathlib import Path
 
 import click
 
-from ganinv.cli.options import (artifact_generator_options, device_option, echo_result, image_options, json_option,
-                                out_option, resolve_device, warn)
+from ganinv.cli.options import (
+    artifact_generator_options,
+    device_option,
+    echo_result,
+    image_options,
+    json_option,
+    out_option,
+    resolve_device,
+    warn,
+)
 from ganinv.errors import GaninvError
 from ganinv.outputs import check_writable
 
 
 @click.command("invert")
-@click.option("--inverter", "inverter_source", required=True,
-              help="A fit's run folder, an inverter artifact folder, or a Hub repo id (hub:owner/name).")
+@click.option(
+    "--inverter",
+    "inverter_source",
+    required=True,
+    help="A fit's run folder, an inverter artifact folder, or a Hub repo id (hub:owner/name).",
+)
 @artifact_generator_options
 @image_options(required=True)
 @out_option("Folder to write: latents, reconstructions, grid.png and metrics.json.", folder=True)
-@click.option("--refine", "refine_steps", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Steps of per-image latent optimisation after the encoder (hybrid inversion).")
+@click.option(
+    "--refine",
+    "refine_steps",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Steps of per-image latent optimisation after the encoder (hybrid inversion).",
+)
 @click.option("--refine-lr", type=float, default=0.1, show_default=True, help="Adam learning rate of --refine.")
-@click.option("--start", type=click.Choice(["encoder", "zero"]), default="encoder", show_default=True,
-              help="Where --refine starts: the encoder's answer, or z = 0 (optimisation-only inversion).")
-@click.option("--iterations", type=click.IntRange(min=0), default=None,
-              help="Refinement passes of an iterative encoder [default: as many as it was fitted with; 0: the single "
-                   "pass].")
+@click.option(
+    "--start",
+    type=click.Choice(["encoder", "zero"]),
+    default="encoder",
+    show_default=True,
+    help="Where --refine starts: the encoder's answer, or z = 0 (optimisation-only inversion).",
+)
+@click.option(
+    "--iterations",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Refinement passes of an iterative encoder [default: as many as it was fitted with; 0: the single pass].",
+)
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images per batch.")
 @device_option
 @json_option
-def invert(inverter_source, images, root, split, limit, input_range, out, refine_steps, refine_lr, start, iterations,
-           batch_size, device, as_json, generator, trust_remote_code) -> None:
+def invert(
+    inverter_source,
+    images,
+    root,
+    split,
+    limit,
+    input_range,
+    out,
+    refine_steps,
+    refine_lr,
+    start,
+    iterations,
+    batch_size,
+    device,
+    as_json,
+    generator,
+    trust_remote_code,
+) -> None:
     """Invert IMAGES (a folder, image files, .npz/.safetensors, or mnist/fashion-mnist with --root); prints the
     reconstruction errors."""
     from safetensors.torch import save_file
@@ -47,16 +89,24 @@ def invert(inverter_source, images, root, split, limit, input_range, out, refine
     if not (math.isfinite(refine_lr) and refine_lr > 0):
         raise GaninvError(f"--refine-lr must be a finite number > 0, got {refine_lr}; give e.g. --refine-lr 0.1")
     check_writable(out, folder=True)
-    inverter = Inverter.load(inverter_source, device=resolve_device(device), generator=generator,
-                             trust_remote_code=trust_remote_code)
+    inverter = Inverter.load(
+        inverter_source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code
+    )
     data = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     if len(data) == 0:
         raise GaninvError(f"{images} holds no images; give at least one image to invert")
     x, warning = fit_to_shape(data.images, inverter.spec.image_shape)
     if warning:
         warn(warning)
-    result = run_invert(inverter, x, refine_steps=refine_steps, refine_lr=refine_lr, start=start,
-                        batch_size=batch_size, iterations=iterations)
+    result = run_invert(
+        inverter,
+        x,
+        refine_steps=refine_steps,
+        refine_lr=refine_lr,
+        start=start,
+        batch_size=batch_size,
+        iterations=iterations,
+    )
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,7 @@
 """`ganinv loglik`: bounds on the log-likelihood of images under a generator (docs/algorithms.md §3).
 
-    ganinv loglik --inverter runs/fit --generated 1000 --k 1,16,256 --out generated.jsonl
-    ganinv loglik --inverter runs/fit mnist --root DATA --split test --fit-sigma --out test.jsonl
+ganinv loglik --inverter runs/fit --generated 1000 --k 1,16,256 --out generated.jsonl
+ganinv loglik --inverter runs/fit mnist --root DATA --split test --fit-sigma --out test.jsonl
 """
 
 from __future__ import annotations
@@ -15,8 +15,17 @@ import click
 import torch
 
 from ganinv.atomic import atomic_path, json_text
-from ganinv.cli.options import (artifact_generator_options, device_option, image_options, json_option, out_option,
-                                quiet_option, resolve_device, seed_option, warn)
+from ganinv.cli.options import (
+    artifact_generator_options,
+    device_option,
+    image_options,
+    json_option,
+    out_option,
+    quiet_option,
+    resolve_device,
+    seed_option,
+    warn,
+)
 from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError
@@ -24,8 +33,12 @@ from ganinv.inverter import Inverter
 from ganinv.loglik import LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
 from ganinv.outputs import check_image_count, check_writable
 
-LABELS = {"elbo": "ELBO (SS-AVL Eq. 18)", "surrogate": "surrogate LL (SS-AVL Table 4: -SSE[0,1] - KL)",
-          "kl": "KL(q || prior)", "mse_sum": "MSE (SSE on [0,1] of G(mean))"}
+LABELS = {
+    "elbo": "ELBO (SS-AVL Eq. 18)",
+    "surrogate": "surrogate LL (SS-AVL Table 4: -SSE[0,1] - KL)",
+    "kl": "KL(q || prior)",
+    "mse_sum": "MSE (SSE on [0,1] of G(mean))",
+}
 
 
 def parse_ks(text: str) -> list[int]:
@@ -64,8 +77,10 @@ def image_records(result: LogLikelihood, labels: Optional[torch.Tensor], names: 
 
 
 def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
-    click.echo(f"{summary['images']} images from {summary['images_from']}, sigma_x = {summary['sigma_x']:.4g} "
-               f"({summary['sigma_x_from']}), {summary['images_per_s']:.1f} images/s on {summary['device']}")
+    click.echo(
+        f"{summary['images']} images from {summary['images_from']}, sigma_x = {summary['sigma_x']:.4g} "
+        f"({summary['sigma_x_from']}), {summary['images_per_s']:.1f} images/s on {summary['device']}"
+    )
     click.echo(f"{'':46} {'mean':>12} {'s.e.':>9} {'bits/dim':>9}")
     for name, stat in stats.items():
         label = LABELS.get(name, name.replace("iw_", "IW_") + " (importance-weighted)")
@@ -75,31 +90,84 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
 
 @click.command("loglik")
 @image_options(required=False)
-@click.option("--inverter", "inverter_source", required=True,
-              help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id.")
-@click.option("--generated", type=click.IntRange(min=1), default=None,
-              help="Score N fresh samples of the inverter's generator instead of IMAGES.")
-@click.option("--k", "k_text", default="1,16,256", show_default=True,
-              help="Importance-sample sizes k of the importance-weighted bounds, comma-separated.")
-@click.option("--sigma-x", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Observation std on the [-1, 1] scale [default: the one the inverter was fitted with, recorded in "
-                   f"its artifact; {DreamingConfig.sigma_x}, fit's default, for artifacts that do not record it].")
-@click.option("--fit-sigma", "fit_sigma_flag", is_flag=True, default=False,
-              help="Pick sigma_x maximising the ELBO on held-out generated samples (recorded in the output).")
-@click.option("--fit-n", type=click.IntRange(min=1), default=512, show_default=True,
-              help="Generated samples used by --fit-sigma.")
+@click.option(
+    "--inverter",
+    "inverter_source",
+    required=True,
+    help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id.",
+)
+@click.option(
+    "--generated",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Score N fresh samples of the inverter's generator instead of IMAGES.",
+)
+@click.option(
+    "--k",
+    "k_text",
+    default="1,16,256",
+    show_default=True,
+    help="Importance-sample sizes k of the importance-weighted bounds, comma-separated.",
+)
+@click.option(
+    "--sigma-x",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    help="Observation std on the [-1, 1] scale [default: the one the inverter was fitted with, recorded in "
+    f"its artifact; {DreamingConfig.sigma_x}, fit's default, for artifacts that do not record it].",
+)
+@click.option(
+    "--fit-sigma",
+    "fit_sigma_flag",
+    is_flag=True,
+    default=False,
+    help="Pick sigma_x maximising the ELBO on held-out generated samples (recorded in the output).",
+)
+@click.option(
+    "--fit-n", type=click.IntRange(min=1), default=512, show_default=True, help="Generated samples used by --fit-sigma."
+)
 @out_option("Also write one JSON line per image to this file (.jsonl).", folder=False, required=False)
 @json_option
 @quiet_option
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Images encoded together (the Monte Carlo draws depend on it).")
-@click.option("--chunk-size", type=click.IntRange(min=1), default=2048, show_default=True,
-              help="Images per generator call; bounds the memory whatever k is.")
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Images encoded together (the Monte Carlo draws depend on it).",
+)
+@click.option(
+    "--chunk-size",
+    type=click.IntRange(min=1),
+    default=2048,
+    show_default=True,
+    help="Images per generator call; bounds the memory whatever k is.",
+)
 @artifact_generator_options
 @device_option
 @seed_option
-def loglik(images, root, split, limit, input_range, inverter_source, generated, k_text, sigma_x, fit_sigma_flag,
-           fit_n, out, as_json, quiet, batch_size, chunk_size, device, seed, generator, trust_remote_code):
+def loglik(
+    images,
+    root,
+    split,
+    limit,
+    input_range,
+    inverter_source,
+    generated,
+    k_text,
+    sigma_x,
+    fit_sigma_flag,
+    fit_n,
+    out,
+    as_json,
+    quiet,
+    batch_size,
+    chunk_size,
+    device,
+    seed,
+    generator,
+    trust_remote_code,
+):
     """ELBO and importance-weighted bounds on log p(x) per image of IMAGES, or of --generated samples (SS-AVL
     Proposition 3, docs/algorithms.md §3)."""
     ks = parse_ks(k_text)
@@ -116,8 +184,8 @@ def loglik(images, root, split, limit, input_range, inverter_source, generated, 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         batch_size = plan_batch(inverter, ks, batch_size)  # refuses a k whose samples cannot fit in memory
-    for warning in caught:
-        warn(str(warning.message))
+    for caught_warning in caught:
+        warn(str(caught_warning.message))
     rng = torch.Generator(device=device).manual_seed(seed)
 
     labels, names = None, []
@@ -150,20 +218,36 @@ def loglik(images, root, split, limit, input_range, inverter_source, generated, 
         sigma_x, sigma_from = DreamingConfig.sigma_x, "default"  # fit's default: the artifact records none
 
     started = time.perf_counter()
-    result = log_likelihood(inverter, x, ks=ks, sigma_x=sigma_x, batch_size=batch_size, chunk_size=chunk_size,
-                            generator=rng, progress=not quiet)
+    result = log_likelihood(
+        inverter,
+        x,
+        ks=ks,
+        sigma_x=sigma_x,
+        batch_size=batch_size,
+        chunk_size=chunk_size,
+        generator=rng,
+        progress=not quiet,
+    )
     seconds = time.perf_counter() - started
 
     if out is not None:
         with atomic_path(out) as tmp:
             tmp.write_text("".join(json_text(r) + "\n" for r in image_records(result, labels, names)))
     stats = result.summary()
-    summary = {"inverter": inverter_source, "images_from": images_from, "images": len(result), "k": ks,
-               "sigma_x": sigma_x, "sigma_x_from": sigma_from, "seed": seed, "device": str(device),
-               "seconds": seconds, "images_per_s": len(result) / seconds,
-               "stats": {name: {key: finite_or_none(v) for key, v in stat.items()} for name, stat in stats.items()}}
+    summary = {
+        "inverter": inverter_source,
+        "images_from": images_from,
+        "images": len(result),
+        "k": ks,
+        "sigma_x": sigma_x,
+        "sigma_x_from": sigma_from,
+        "seed": seed,
+        "device": str(device),
+        "seconds": seconds,
+        "images_per_s": len(result) / seconds,
+        "stats": {name: {key: finite_or_none(v) for key, v in stat.items()} for name, stat in stats.items()},
+    }
     if as_json:
         click.echo(json_text(summary, indent=2))
     else:
         print_table(summary, stats)
-

@@ -37,8 +37,9 @@ COMMANDS = {
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(name for name, target in COMMANDS.items()
-                      if importlib.util.find_spec(target.split(":")[0]) is not None)
+        return sorted(
+            name for name, target in COMMANDS.items() if importlib.util.find_spec(target.split(":")[0]) is not None
+        )
 
     def get_command(self, ctx: click.Context, name: str):
         target = COMMANDS.get(name)
@@ -69,8 +70,11 @@ class LazyGroup(click.Group):
             except (MemoryError, torch_out_of_memory()) as exc:
                 if debug:
                     raise
-                fail(f"out of memory ({first_line(exc)}); lower --batch-size (or --chunk-size, --k), or use a "
-                     "machine with more memory", 2)
+                fail(
+                    f"out of memory ({first_line(exc)}); lower --batch-size (or --chunk-size, --k), or use a "
+                    "machine with more memory",
+                    2,
+                )
             except OSError as exc:  # the machine's refusals: a full disk, a read-only or missing folder
                 if debug:
                     raise
@@ -79,8 +83,11 @@ class LazyGroup(click.Group):
             except Exception as exc:  # a bug in ganinv, not the user's input: still one line, and how to report it
                 if debug:
                     raise
-                fail(f"internal error, {type(exc).__name__}: {first_line(exc)}. This is a bug in ganinv; rerun with "
-                     "GANINV_DEBUG=1 for the traceback and report it", 1)
+                fail(
+                    f"internal error, {type(exc).__name__}: {first_line(exc)}. This is a bug in ganinv; rerun with "
+                    "GANINV_DEBUG=1 for the traceback and report it",
+                    1,
+                )
 
 
 class LogLines(logging.Formatter):

@@ -15,8 +15,10 @@ DEFAULT_GENERATOR = "builtin:mnist"
 
 # One flag, one meaning, one help text: the options below are made only by this module's decorators
 # (the conventions are listed in the README, "Command-line conventions").
-GENERATOR_HELP = ("Generator source: builtin:NAME, hub:owner/name[@rev], a folder, a weights file, a .pt2/TorchScript "
-                  "archive, or module:callable.")
+GENERATOR_HELP = (
+    "Generator source: builtin:NAME, hub:owner/name[@rev], a folder, a weights file, a .pt2/TorchScript "
+    "archive, or module:callable."
+)
 ROOT_HELP = "Folder with the original files of a dataset source (mnist, fashion-mnist); nothing is downloaded."
 DEVICE_HELP = "torch device: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)."
 SEED_HELP = "Random seed."
@@ -49,15 +51,20 @@ def generator_options(func):
     """
 
     @functools.wraps(func)
-    def command(*args, nz, latent_shape, image_shape, output_range, prior, spec_file, model_class, model_kwargs,
-                **kwargs):
+    def command(
+        *args, nz, latent_shape, image_shape, output_range, prior, spec_file, model_class, model_kwargs, **kwargs
+    ):
         extra = [f"spec={spec_file}"] if spec_file else []
         if model_kwargs is not None and model_class is None:
             raise click.BadParameter("--model-kwargs goes with --model-class", param_hint="--model-kwargs")
         if model_class is not None:  # weights in the user's own class (ganinv.model_class)
             extra += [f"model_class={model_class}"] + ([f"model_kwargs={model_kwargs}"] if model_kwargs else [])
-        for field, value in (("nz", nz), ("native_latent_shape", latent_shape), ("image_shape", image_shape),
-                             ("native_output_range", output_range)):
+        for field, value in (
+            ("nz", nz),
+            ("native_latent_shape", latent_shape),
+            ("image_shape", image_shape),
+            ("native_output_range", output_range),
+        ):
             if value is not None:
                 extra.append(f"spec.{field}={value}")
         if prior is not None:
@@ -71,30 +78,80 @@ def generator_options(func):
         return as_typed(model_class, func, *args, **kwargs)
 
     for decorate in (
-        click.option("--model-kwargs", default=None, metavar="JSON",
-                     help="Keyword arguments of --model-class, as a JSON object, e.g. '{\"nz\": 100}'."),
-        click.option("--model-class", default=None, metavar="MODULE:CLASS",
-                     help="The generator's own class (e.g. mypkg.models:Generator): the weights file is loaded "
-                          "into it strictly and the spec read by running it. Runs that code."),
-        click.option("--spec", "spec_file", type=click.Path(dir_okay=False), default=None,
-                     help="JSON file of spec fields (nz, image_shape, native_prior, ...); the other spec flags win."),
-        click.option("--prior", type=str, default=None, metavar="normal|uniform[:LO,HI]",
-                     help="The generator's native latent prior (ganinv always exposes N(0, I)), e.g. uniform:-1,1."),
-        click.option("--output-range", type=str, default=None, metavar="LO,HI",
-                     help="Native output range, rescaled to [-1, 1] (e.g. 0,1 for a Sigmoid generator)."),
-        click.option("--image-shape", type=str, default=None, metavar="C,H,W",
-                     help="Image shape the generator produces (opaque programs: found by running it if not given)."),
-        click.option("--latent-shape", type=str, default=None, metavar="SHAPE",
-                     help="Native latent shape, e.g. nz,1,1 for a generator fed (N, nz, 1, 1)."),
+        click.option(
+            "--model-kwargs",
+            default=None,
+            metavar="JSON",
+            help="Keyword arguments of --model-class, as a JSON object, e.g. '{\"nz\": 100}'.",
+        ),
+        click.option(
+            "--model-class",
+            default=None,
+            metavar="MODULE:CLASS",
+            help="The generator's own class (e.g. mypkg.models:Generator): the weights file is loaded "
+            "into it strictly and the spec read by running it. Runs that code.",
+        ),
+        click.option(
+            "--spec",
+            "spec_file",
+            type=click.Path(dir_okay=False),
+            default=None,
+            help="JSON file of spec fields (nz, image_shape, native_prior, ...); the other spec flags win.",
+        ),
+        click.option(
+            "--prior",
+            type=str,
+            default=None,
+            metavar="normal|uniform[:LO,HI]",
+            help="The generator's native latent prior (ganinv always exposes N(0, I)), e.g. uniform:-1,1.",
+        ),
+        click.option(
+            "--output-range",
+            type=str,
+            default=None,
+            metavar="LO,HI",
+            help="Native output range, rescaled to [-1, 1] (e.g. 0,1 for a Sigmoid generator).",
+        ),
+        click.option(
+            "--image-shape",
+            type=str,
+            default=None,
+            metavar="C,H,W",
+            help="Image shape the generator produces (opaque programs: found by running it if not given).",
+        ),
+        click.option(
+            "--latent-shape",
+            type=str,
+            default=None,
+            metavar="SHAPE",
+            help="Native latent shape, e.g. nz,1,1 for a generator fed (N, nz, 1, 1).",
+        ),
         click.option("--nz", type=click.IntRange(min=1), default=None, help="Noise size of an opaque program."),
-        click.option("--option", "options", multiple=True, metavar="KEY=VALUE",
-                     help="Architecture option, repeatable (e.g. nz=100, width=64, strides=2,1,2,2)."),
-        click.option("--arch", default=None,
-                     help="Architecture for weights that do not name one (see `ganinv inspect --list`)."),
-        click.option("--trust-remote-code", is_flag=True, default=False,
-                     help="Allow loading full pickles (can run code). Never needed for safetensors."),
-        click.option("--generator", "-g", "generator", cls=SharedOption, default=DEFAULT_GENERATOR,
-                     show_default=True, help=GENERATOR_HELP),
+        click.option(
+            "--option",
+            "options",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Architecture option, repeatable (e.g. nz=100, width=64, strides=2,1,2,2).",
+        ),
+        click.option(
+            "--arch", default=None, help="Architecture for weights that do not name one (see `ganinv inspect --list`)."
+        ),
+        click.option(
+            "--trust-remote-code",
+            is_flag=True,
+            default=False,
+            help="Allow loading full pickles (can run code). Never needed for safetensors.",
+        ),
+        click.option(
+            "--generator",
+            "-g",
+            "generator",
+            cls=SharedOption,
+            default=DEFAULT_GENERATOR,
+            show_default=True,
+            help=GENERATOR_HELP,
+        ),
     ):
         command = decorate(command)
     return command
@@ -136,13 +193,25 @@ def image_options(required: bool):
     """IMAGES with --root, --split, --limit, --input-range: any `ganinv.data.load_images` source."""
 
     def decorate(func):
-        func = click.option("--input-range", type=str, default=None, metavar="LO,HI", callback=_parse_input_range,
-                            help="Range of the stored pixel values, e.g. 0,1 or 0,255 or -1,1 (default: decided "
-                                 "from the file type and values, with a warning when it is a guess).")(func)
-        func = click.option("--limit", type=click.IntRange(min=1), default=None,
-                            help="Use only the first N images.")(func)
-        func = click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True,
-                            help="Split of a dataset source (mnist, fashion-mnist).")(func)
+        func = click.option(
+            "--input-range",
+            type=str,
+            default=None,
+            metavar="LO,HI",
+            callback=_parse_input_range,
+            help="Range of the stored pixel values, e.g. 0,1 or 0,255 or -1,1 (default: decided "
+            "from the file type and values, with a warning when it is a guess).",
+        )(func)
+        func = click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N images.")(
+            func
+        )
+        func = click.option(
+            "--split",
+            type=click.Choice(["train", "test"]),
+            default="test",
+            show_default=True,
+            help="Split of a dataset source (mnist, fashion-mnist).",
+        )(func)
         func = root_option(func)
         return click.argument("images", required=required)(func)
 
@@ -164,20 +233,35 @@ def artifact_generator_options(func):
     def command(*args, model_class, **kwargs):  # the user names the class an artifact's generator reference records
         return as_typed(model_class, inner, *args, **kwargs)
 
-    func = click.option("--model-class", default=None, metavar="MODULE:CLASS",
-                        help="Let the artifact's generator be built with this class, which its generator reference "
-                             "records (--model-class when it was fitted).")(command)
-    func = click.option("--trust-remote-code", is_flag=True, default=False,
-                        help="Let the artifact's own generator reference be code (a module:callable, a program, "
-                             "a full pickle). Only for artifacts you trust; never remembered.")(func)
-    return click.option("--generator", "-g", "generator", cls=SharedOption, default=None,
-                        help=GENERATOR_HELP + " Default: the one the artifact names; another must have the same "
-                             "spec (the way to use an artifact whose generator is code).")(func)
+    func = click.option(
+        "--model-class",
+        default=None,
+        metavar="MODULE:CLASS",
+        help="Let the artifact's generator be built with this class, which its generator reference "
+        "records (--model-class when it was fitted).",
+    )(command)
+    func = click.option(
+        "--trust-remote-code",
+        is_flag=True,
+        default=False,
+        help="Let the artifact's own generator reference be code (a module:callable, a program, "
+        "a full pickle). Only for artifacts you trust; never remembered.",
+    )(func)
+    return click.option(
+        "--generator",
+        "-g",
+        "generator",
+        cls=SharedOption,
+        default=None,
+        help=GENERATOR_HELP + " Default: the one the artifact names; another must have the same "
+        "spec (the way to use an artifact whose generator is code).",
+    )(func)
 
 
 def root_option(func):
-    return click.option("--root", cls=SharedOption, type=click.Path(file_okay=False), default=None,
-                        help=ROOT_HELP)(func)
+    return click.option("--root", cls=SharedOption, type=click.Path(file_okay=False), default=None, help=ROOT_HELP)(
+        func
+    )
 
 
 def quiet_option(func):
@@ -213,8 +297,9 @@ def deprecated_alias(old: str, new: str, dest: str, **attrs):
                 ctx.set_parameter_source(dest, click.core.ParameterSource.COMMANDLINE)
             return func(*args, **kwargs)
 
-        return click.option(old, hidden, hidden=True, default=None, help=f"Deprecated spelling of {new}.",
-                            **attrs)(command)
+        return click.option(old, hidden, hidden=True, default=None, help=f"Deprecated spelling of {new}.", **attrs)(
+            command
+        )
 
     return decorate
 

@@ -15,48 +15,132 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 
 
 @click.command("perf")
-@click.option("--measure", type=click.Choice(MEASURES), required=True,
-              help="machine: matmul rate; fit: dreaming-step throughput and FLOP/s; reference: time to a held-out "
-                   "quality against benchmarks/reference_fit.py; loglik: images/s against the arithmetic bound; "
-                   "invert: per-image inversion times; scaling: time and memory against batch, image size, MVAE K.")
+@click.option(
+    "--measure",
+    type=click.Choice(MEASURES),
+    required=True,
+    help="machine: matmul rate; fit: dreaming-step throughput and FLOP/s; reference: time to a held-out "
+    "quality against benchmarks/reference_fit.py; loglik: images/s against the arithmetic bound; "
+    "invert: per-image inversion times; scaling: time and memory against batch, image size, MVAE K.",
+)
 @generator_options
-@click.option("--random-dcgan", type=click.IntRange(min=16), default=None, metavar="RES",
-              help="Time a DCGAN (pytorch/examples widths) with random weights making RES x RES images instead of "
-                   "--generator, e.g. 64 or 128.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Dreamed samples per step (fit, reference); the batch of the image-size and MVAE sweeps (scaling); "
-                   "images per log-likelihood batch (loglik).")
-@click.option("--steps", type=click.IntRange(min=1), default=None,
-              help="Timed steps (fit: 20, scaling: 3 per point) or training steps (reference: 1000).")
-@click.option("--seconds", type=click.FloatRange(min=0), default=1.0, show_default=True,
-              help="Least time of each repeated timing (matmul, loglik per k, encoder inversion).")
-@click.option("--images", type=click.IntRange(min=1), default=None,
-              help="invert: images in the batch (default 16; 256 on CUDA); loglik: most images per k "
-                   "(default 64; 4096 on CUDA).")
-@click.option("--k", "ks", multiple=True, type=click.IntRange(min=1),
-              help="loglik: sample sizes k, repeatable (default: 1, 16 and 256).")
-@click.option("--threshold", type=click.FloatRange(min=0, min_open=True), default=0.02, show_default=True,
-              help="reference: held-out generated-sample MSE per pixel ([0, 1] scale) both loops must get below.")
-@click.option("--eval-every", type=click.IntRange(min=1), default=100, show_default=True,
-              help="reference: steps between held-out evaluations.")
-@click.option("--augment", type=click.FloatRange(0, 1), default=None,
-              help="fit, reference: fraction of perturbed dreams (default: ganinv fit's).")
-@click.option("--variant", "variants", multiple=True, type=click.Choice(["fp32", "bf16", "compile"]),
-              help="fit: fp32, bf16 autocast, torch.compile (+ bf16); repeatable (default: fp32 on the CPU, all "
-                   "three on CUDA).")
-@click.option("--isolate/--no-isolate", default=None,
-              help="scaling: each point in a fresh process, for its own peak RSS (default on the CPU).")
-@click.option("--threads", type=click.IntRange(min=1), default=None,
-              help="torch intra-op threads for the measurement (torch.set_num_threads; default: torch's).")
-@click.option("--contend", type=click.IntRange(min=0), is_flag=False, flag_value=1, default=0,
-              help="Run N busy processes (--contend alone: 1) that spin on the CPU during the measurement, to see "
-                   "how a thread count holds up when another process shares the cores.")
-@click.option("--out", type=click.Path(dir_okay=False), default=None,
-              help="Also write the JSON to this file (atomically).")
+@click.option(
+    "--random-dcgan",
+    type=click.IntRange(min=16),
+    default=None,
+    metavar="RES",
+    help="Time a DCGAN (pytorch/examples widths) with random weights making RES x RES images instead of "
+    "--generator, e.g. 64 or 128.",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="Dreamed samples per step (fit, reference); the batch of the image-size and MVAE sweeps (scaling); "
+    "images per log-likelihood batch (loglik).",
+)
+@click.option(
+    "--steps",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Timed steps (fit: 20, scaling: 3 per point) or training steps (reference: 1000).",
+)
+@click.option(
+    "--seconds",
+    type=click.FloatRange(min=0),
+    default=1.0,
+    show_default=True,
+    help="Least time of each repeated timing (matmul, loglik per k, encoder inversion).",
+)
+@click.option(
+    "--images",
+    type=click.IntRange(min=1),
+    default=None,
+    help="invert: images in the batch (default 16; 256 on CUDA); loglik: most images per k (default 64; 4096 on CUDA).",
+)
+@click.option(
+    "--k",
+    "ks",
+    multiple=True,
+    type=click.IntRange(min=1),
+    help="loglik: sample sizes k, repeatable (default: 1, 16 and 256).",
+)
+@click.option(
+    "--threshold",
+    type=click.FloatRange(min=0, min_open=True),
+    default=0.02,
+    show_default=True,
+    help="reference: held-out generated-sample MSE per pixel ([0, 1] scale) both loops must get below.",
+)
+@click.option(
+    "--eval-every",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="reference: steps between held-out evaluations.",
+)
+@click.option(
+    "--augment",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="fit, reference: fraction of perturbed dreams (default: ganinv fit's).",
+)
+@click.option(
+    "--variant",
+    "variants",
+    multiple=True,
+    type=click.Choice(["fp32", "bf16", "compile"]),
+    help="fit: fp32, bf16 autocast, torch.compile (+ bf16); repeatable (default: fp32 on the CPU, all three on CUDA).",
+)
+@click.option(
+    "--isolate/--no-isolate",
+    default=None,
+    help="scaling: each point in a fresh process, for its own peak RSS (default on the CPU).",
+)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=None,
+    help="torch intra-op threads for the measurement (torch.set_num_threads; default: torch's).",
+)
+@click.option(
+    "--contend",
+    type=click.IntRange(min=0),
+    is_flag=False,
+    flag_value=1,
+    default=0,
+    help="Run N busy processes (--contend alone: 1) that spin on the CPU during the measurement, to see "
+    "how a thread count holds up when another process shares the cores.",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False), default=None, help="Also write the JSON to this file (atomically)."
+)
 @seed_option
 @device_option
-def perf(measure, generator, arch, options, trust_remote_code, random_dcgan, batch_size, steps, seconds, images,
-         ks, threshold, eval_every, augment, variants, isolate, threads, contend, out, seed, device) -> None:
+def perf(
+    measure,
+    generator,
+    arch,
+    options,
+    trust_remote_code,
+    random_dcgan,
+    batch_size,
+    steps,
+    seconds,
+    images,
+    ks,
+    threshold,
+    eval_every,
+    augment,
+    variants,
+    isolate,
+    threads,
+    contend,
+    out,
+    seed,
+    device,
+) -> None:
     """Measure ganinv's speed against the machine's own limits; JSON on stdout, progress on stderr.
 
     \b
@@ -80,9 +164,26 @@ def perf(measure, generator, arch, options, trust_remote_code, random_dcgan, bat
         torch.set_num_threads(threads)
     try:
         with measures.busy_processes(contend):
-            result = run_measure(measure, device, generator, arch, parse_key_values(options), trust_remote_code,
-                                 random_dcgan, batch_size, steps, seconds, images, ks, threshold, eval_every, augment,
-                                 variants, isolate, seed)
+            result = run_measure(
+                measure,
+                device,
+                generator,
+                arch,
+                parse_key_values(options),
+                trust_remote_code,
+                random_dcgan,
+                batch_size,
+                steps,
+                seconds,
+                images,
+                ks,
+                threshold,
+                eval_every,
+                augment,
+                variants,
+                isolate,
+                seed,
+            )
     finally:
         torch.set_num_threads(threads_before)  # `ganinv bench` runs stages in one process
     result["threads"] = threads or threads_before
@@ -92,11 +193,26 @@ def perf(measure, generator, arch, options, trust_remote_code, random_dcgan, bat
     click.echo(json.dumps(result, indent=2))
 
 
-def run_measure(measure: str, device, source: str, arch: Optional[str], options: dict[str, Any],
-                trust_remote_code: bool, random_dcgan: Optional[int], batch_size: int, steps: Optional[int],
-                seconds: float, images: Optional[int], ks: tuple[int, ...], threshold: float, eval_every: int,
-                augment: Optional[float], variants: tuple[str, ...], isolate: Optional[bool],
-                seed: int) -> dict[str, Any]:
+def run_measure(
+    measure: str,
+    device,
+    source: str,
+    arch: Optional[str],
+    options: dict[str, Any],
+    trust_remote_code: bool,
+    random_dcgan: Optional[int],
+    batch_size: int,
+    steps: Optional[int],
+    seconds: float,
+    images: Optional[int],
+    ks: tuple[int, ...],
+    threshold: float,
+    eval_every: int,
+    augment: Optional[float],
+    variants: tuple[str, ...],
+    isolate: Optional[bool],
+    seed: int,
+) -> dict[str, Any]:
     from ganinv import perf as measures
     from ganinv import trust
     from ganinv.sources import load_generator
@@ -112,17 +228,27 @@ def run_measure(measure: str, device, source: str, arch: Optional[str], options:
     else:
         origin, trusted = trust.resolve(None, trust_remote_code)  # what a scaling point's own process may load
         point = {"source": source, "arch": arch, "options": options, "trust_remote_code": trusted, "origin": origin}
-        generator = load_generator(source, arch=arch, options=options, device=device,
-                                   trust_remote_code=trust_remote_code)
+        generator = load_generator(
+            source, arch=arch, options=options, device=device, trust_remote_code=trust_remote_code
+        )
     if measure == "fit":
         return measures.measure_fit(generator, device, batch_size, steps, variants, augment, seed, min_seconds=seconds)
     if measure == "reference":
-        return measures.measure_reference(generator, device, steps, threshold, eval_every, batch_size=batch_size,
-                                          augment=augment, seed=seed)
+        return measures.measure_reference(
+            generator, device, steps, threshold, eval_every, batch_size=batch_size, augment=augment, seed=seed
+        )
     if measure == "loglik":
-        return measures.measure_loglik(generator, device, ks=ks or (1, 16, 256), min_seconds=seconds,
-                                       max_images=images or (4096 if cuda else 64), batch_size=batch_size, seed=seed)
+        return measures.measure_loglik(
+            generator,
+            device,
+            ks=ks or (1, 16, 256),
+            min_seconds=seconds,
+            max_images=images or (4096 if cuda else 64),
+            batch_size=batch_size,
+            seed=seed,
+        )
     if measure == "invert":
-        return measures.measure_invert(generator, device, images or (256 if cuda else 16), min_seconds=seconds,
-                                       seed=seed)
+        return measures.measure_invert(
+            generator, device, images or (256 if cuda else 16), min_seconds=seconds, seed=seed
+        )
     return measures.measure_scaling(point, device, batch_size=batch_size, steps=steps, isolate=isolate, seed=seed)

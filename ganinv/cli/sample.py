@@ -1,6 +1,6 @@
 """`ganinv sample`: a grid of samples from any generator source, and optionally their latents.
 
-    ganinv sample --generator hub:owner/name -n 64 --out grid.png --latents-out samples.safetensors
+ganinv sample --generator hub:owner/name -n 64 --out grid.png --latents-out samples.safetensors
 """
 
 from __future__ import annotations
@@ -13,8 +13,14 @@ import torch
 from safetensors.torch import save_file
 
 from ganinv.atomic import atomic_path
-from ganinv.cli.options import (device_option, generator_options, out_option, parse_key_values, resolve_device,
-                                seed_option)
+from ganinv.cli.options import (
+    device_option,
+    generator_options,
+    out_option,
+    parse_key_values,
+    resolve_device,
+    seed_option,
+)
 from ganinv.errors import SpecMismatchError
 from ganinv.images import save_grid
 from ganinv.outputs import check_image_count, check_writable
@@ -23,29 +29,45 @@ from ganinv.sources import load_generator
 
 @click.command("sample")
 @generator_options
-@click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Number of samples.")
+@click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
 @out_option("PNG file to write: the grid of samples.", folder=False)
 @click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per grid row (default: sqrt(n)).")
-@click.option("--latents-out", type=click.Path(dir_okay=False), default=None,
-              help="Also save the latents (z, c, d) and images (in [-1, 1]) as safetensors.")
+@click.option(
+    "--latents-out",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Also save the latents (z, c, d) and images (in [-1, 1]) as safetensors.",
+)
 @seed_option
 @device_option
-def sample(generator: str, arch: Optional[str], options: tuple[str, ...], trust_remote_code: bool, n: int,
-           out: str, nrow: Optional[int], latents_out: Optional[str], seed: int, device: Optional[str]) -> None:
+def sample(
+    generator: str,
+    arch: Optional[str],
+    options: tuple[str, ...],
+    trust_remote_code: bool,
+    n: int,
+    out: str,
+    nrow: Optional[int],
+    latents_out: Optional[str],
+    seed: int,
+    device: Optional[str],
+) -> None:
     """Draw N samples (standard-normal latents) and save them as a grid."""
     check_writable(out, folder=False)
     if latents_out:
         check_writable(latents_out, folder=False, option="--latents-out")
     device = resolve_device(device)
-    g = load_generator(generator, arch=arch, options=parse_key_values(options), device=device,
-                       trust_remote_code=trust_remote_code)
+    g = load_generator(
+        generator, arch=arch, options=parse_key_values(options), device=device, trust_remote_code=trust_remote_code
+    )
     check_image_count(n, g.spec.image_shape, "-n")
     latents, images = g.sample(n, generator=torch.Generator(device=device).manual_seed(seed))
     if images.shape[0] != n:  # (N, C, H, W)
-        raise SpecMismatchError(f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "
-                                "it must return one image per latent (a program that ignores the batch size)")
-    save_grid(images, out, nrow=nrow or max(1, round(n ** 0.5)))
+        raise SpecMismatchError(
+            f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "
+            "it must return one image per latent (a program that ignores the batch size)"
+        )
+    save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))
     click.echo(f"wrote {out}: {n} samples of shape {tuple(images.shape[1:])} from {generator}")
     if latents_out:
         tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}

@@ -8,44 +8,93 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ganinv.outputs import check_writable
 from ganinv.cli.fit import push_folder
-from ganinv.cli.options import (device_option, echo_result, json_option, out_option, progress_lines, quiet_option,
-                                root_option, seed_option)
+from ganinv.cli.options import (
+    device_option,
+    echo_result,
+    json_option,
+    out_option,
+    progress_lines,
+    quiet_option,
+    root_option,
+    seed_option,
+)
 from ganinv.config_checks import click_type, saved_options
 from ganinv.errors import RunError
+from ganinv.outputs import check_writable
 from ganinv.runs import Run
 from ganinv.train import TrainConfig
 
 TRAIN_FLAGS = {"data", "root", "steps", "batch_size", "n_critic", "lr", "seed", "device"}  # TrainConfig fields
-RESUMABLE = {"steps", "device", "quiet", "progress_lines", "as_json", "out", "resume", "push_to_hub"}  # flags that may change on --resume
+RESUMABLE = {
+    "steps",
+    "device",
+    "quiet",
+    "progress_lines",
+    "as_json",
+    "out",
+    "resume",
+    "push_to_hub",
+}  # flags that may change on --resume
 DEFAULTS = TrainConfig()
 
 
 @click.command("train")
-@click.option("--data", default="mnist", show_default=True,
-              help="Training images: mnist, fashion-mnist (with --root), an image folder, "
-                   "or an .npz/.safetensors file.")
+@click.option(
+    "--data",
+    default="mnist",
+    show_default=True,
+    help="Training images: mnist, fashion-mnist (with --root), an image folder, or an .npz/.safetensors file.",
+)
 @root_option
-@click.option("--recipe", type=click.Path(dir_okay=False), default=None,
-              help="TOML file of training options (TrainConfig fields, [dreaming] table); flags override it.")
-@click.option("--steps", type=click_type(TrainConfig, "steps"), default=DEFAULTS.steps, show_default=True,
-              help="Generator steps.")
-@click.option("--batch-size", type=click_type(TrainConfig, "batch_size"), default=DEFAULTS.batch_size,
-              show_default=True, help="Images per batch.")
-@click.option("--n-critic", type=click_type(TrainConfig, "n_critic"), default=DEFAULTS.n_critic, show_default=True,
-              help="Critic steps per generator step.")
-@click.option("--lr", type=click_type(TrainConfig, "lr"), default=DEFAULTS.lr, show_default=True,
-              help="Adam learning rate of the generator and critic.")
+@click.option(
+    "--recipe",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="TOML file of training options (TrainConfig fields, [dreaming] table); flags override it.",
+)
+@click.option(
+    "--steps", type=click_type(TrainConfig, "steps"), default=DEFAULTS.steps, show_default=True, help="Generator steps."
+)
+@click.option(
+    "--batch-size",
+    type=click_type(TrainConfig, "batch_size"),
+    default=DEFAULTS.batch_size,
+    show_default=True,
+    help="Images per batch.",
+)
+@click.option(
+    "--n-critic",
+    type=click_type(TrainConfig, "n_critic"),
+    default=DEFAULTS.n_critic,
+    show_default=True,
+    help="Critic steps per generator step.",
+)
+@click.option(
+    "--lr",
+    type=click_type(TrainConfig, "lr"),
+    default=DEFAULTS.lr,
+    show_default=True,
+    help="Adam learning rate of the generator and critic.",
+)
 @out_option("Run folder to write (default: runs/train-<data>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @seed_option
 @device_option
-@click.option("--push-to-hub", "push_to_hub", default=None, metavar="REPO",
-              help="Publish the generator (REPO) and the inverter (REPO-inverter) to the Hugging Face Hub.")
+@click.option(
+    "--push-to-hub",
+    "push_to_hub",
+    default=None,
+    metavar="REPO",
+    help="Publish the generator (REPO) and the inverter (REPO-inverter) to the Hugging Face Hub.",
+)
 @quiet_option
-@click.option("--progress-lines", is_flag=True, default=False,
-              help="Progress as a plain line on stderr every log_every steps instead of a bar (for log files).")
+@click.option(
+    "--progress-lines",
+    is_flag=True,
+    default=False,
+    help="Progress as a plain line on stderr every log_every steps instead of a bar (for log files).",
+)
 @json_option
 @click.pass_context
 def train(ctx: click.Context, **params) -> None:
@@ -53,16 +102,21 @@ def train(ctx: click.Context, **params) -> None:
     from ganinv.fit import load_recipe
     from ganinv.train import train as run_train
 
-    given = {name for name in params if ctx.get_parameter_source(name) not in
-             (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+    given = {
+        name
+        for name in params
+        if ctx.get_parameter_source(name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    }
     if params["resume"]:
         if params["out"] is None:
             raise RunError("--resume needs --out, the run folder to continue")
         flags = ["--" + name.replace("_", "-") for name in sorted(given - RESUMABLE)]
         if flags:
-            raise RunError(f"--resume continues a run with its saved options; drop {', '.join(flags)} "
-                           "(only --steps and --device may change; --quiet, --progress-lines, --json and "
-                           "--push-to-hub may be given)")
+            raise RunError(
+                f"--resume continues a run with its saved options; drop {', '.join(flags)} "
+                "(only --steps and --device may change; --quiet, --progress-lines, --json and "
+                "--push-to-hub may be given)"
+            )
         saved = saved_options(Run(params["out"]), "train")
         values = {**saved, **{name: params[name] for name in given & {"steps", "device"}}}
     else:
@@ -75,8 +129,9 @@ def train(ctx: click.Context, **params) -> None:
         try:
             validate_repo_id(params["push_to_hub"].removeprefix("hub:"))
         except HFValidationError as exc:
-            raise RunError(f"--push-to-hub {params['push_to_hub']!r} is not a Hub repo id ({exc}); "
-                           "give owner/name") from None
+            raise RunError(
+                f"--push-to-hub {params['push_to_hub']!r} is not a Hub repo id ({exc}); give owner/name"
+            ) from None
     out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_writable(out, folder=True)  # before any compute
     with progress_lines(params["progress_lines"] and not params["quiet"]):
@@ -85,5 +140,12 @@ def train(ctx: click.Context, **params) -> None:
         repo = params["push_to_hub"].removeprefix("hub:")
         push_folder(result.run_dir / "generator", repo)
         push_folder(result.run_dir / "inverter", f"{repo}-inverter")
-    echo_result({"run": str(result.run_dir), "generator": str(result.run_dir / "generator"),
-                 "inverter": str(result.run_dir / "inverter"), **result.evaluation}, params["as_json"])
+    echo_result(
+        {
+            "run": str(result.run_dir),
+            "generator": str(result.run_dir / "generator"),
+            "inverter": str(result.run_dir / "inverter"),
+            **result.evaluation,
+        },
+        params["as_json"],
+    )

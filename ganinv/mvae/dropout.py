@@ -36,7 +36,7 @@ def gs_mask(p_logit: Tensor, g1: Tensor, g2: Tensor, temperature: float) -> Tens
 def gau_kl(tau: Tensor) -> Tensor:
     """KL(q(m) || p(m)) ~= -(0.5 log tau + c1 tau + c2 tau^2 + c3 tau^3), up to a constant (MVAE Eq. 19)."""
     c1, c2, c3 = KSW
-    return -(0.5 * torch.log(tau) + c1 * tau + c2 * tau ** 2 + c3 * tau ** 3)
+    return -(0.5 * torch.log(tau) + c1 * tau + c2 * tau**2 + c3 * tau**3)
 
 
 def bernoulli_entropy(p: Tensor) -> Tensor:
@@ -50,8 +50,9 @@ def gumbel(shape: tuple[int, ...], device: torch.device, generator: Optional[tor
 
 
 class ComponentDropout(nn.Module):
-    def __init__(self, kind: str, n_components: int, per_component: bool = False, p_init: float = 0.1,
-                 temperature: float = 0.1):
+    def __init__(
+        self, kind: str, n_components: int, per_component: bool = False, p_init: float = 0.1, temperature: float = 0.1
+    ):
         super().__init__()
         if kind not in KINDS:
             raise ValueError(f"dropout must be one of {KINDS}, got {kind!r}")

@@ -23,8 +23,13 @@ def dirichlet_kl(a: Tensor, b: Tensor | None = None) -> Tensor:
     a = a.float()
     b = torch.ones_like(a) if b is None else b.float().expand_as(a)
     a0, b0 = a.sum(dim=1), b.sum(dim=1)  # (B,)
-    kl = (torch.lgamma(a0) - torch.lgamma(a).sum(dim=1) - torch.lgamma(b0) + torch.lgamma(b).sum(dim=1)
-          + ((a - b) * (torch.digamma(a) - torch.digamma(a0).unsqueeze(1))).sum(dim=1))
+    kl = (
+        torch.lgamma(a0)
+        - torch.lgamma(a).sum(dim=1)
+        - torch.lgamma(b0)
+        + torch.lgamma(b).sum(dim=1)
+        + ((a - b) * (torch.digamma(a) - torch.digamma(a0).unsqueeze(1))).sum(dim=1)
+    )
     return kl.mean()
 
 

@@ -125,10 +125,22 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
     artifact_noun = "MVAE"
     kept: Tensor  # buffer (K,)
 
-    def __init__(self, *, image_shape: list[int], n_components: int = 6, latent_dim: int = 16, s_dim: int = 32,
-                 width: int = 32, hidden: int = 256, dropout: str = "gs", per_component_p: bool = False,
-                 p_init: float = 0.1, temperature: float = 0.1, spec: Optional[dict] = None,
-                 generator_ref: Optional[dict] = None):
+    def __init__(
+        self,
+        *,
+        image_shape: list[int],
+        n_components: int = 6,
+        latent_dim: int = 16,
+        s_dim: int = 32,
+        width: int = 32,
+        hidden: int = 256,
+        dropout: str = "gs",
+        per_component_p: bool = False,
+        p_init: float = 0.1,
+        temperature: float = 0.1,
+        spec: Optional[dict] = None,
+        generator_ref: Optional[dict] = None,
+    ):
         super().__init__()
         channels, height, width_px = (int(v) for v in image_shape)  # the encoders unpack it the same way
         self.image_shape = (channels, height, width_px)  # (C, H, W)
@@ -136,10 +148,13 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         self.spec = GeneratorSpec.from_dict(spec) if spec is not None else None  # None: standalone
         self.generator_ref = dict(generator_ref or {})  # {"source", "arch", "options", "meta"}
         if self.spec is not None and s_dim != self.spec.nz + self.spec.nc + self.spec.n_classes:
-            raise ValueError(f"atop a generator s has its latent size {self.spec.nz + self.spec.nc + self.spec.n_classes}"
-                             f", not {s_dim}; build it with MVAE.for_generator")
-        self.encoders = nn.ModuleList(ComponentEncoder(self.image_shape, latent_dim, width, hidden)
-                                      for _ in range(n_components))
+            raise ValueError(
+                f"atop a generator s has its latent size {self.spec.nz + self.spec.nc + self.spec.n_classes}"
+                f", not {s_dim}; build it with MVAE.for_generator"
+            )
+        self.encoders = nn.ModuleList(
+            ComponentEncoder(self.image_shape, latent_dim, width, hidden) for _ in range(n_components)
+        )
         self.sub_decoders = nn.ModuleList(nn.Linear(latent_dim, s_dim) for _ in range(n_components))  # t_i
         self.dropout = ComponentDropout(dropout, n_components, per_component_p, p_init, temperature)
         self.mix_decoder = ConvMixDecoder(s_dim, self.image_shape, width) if self.spec is None else None
@@ -147,13 +162,19 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         self._init_generator_reference()
 
     @classmethod
-    def for_generator(cls, generator: Generator, *, arch: Optional[str] = None, options: Optional[dict] = None,
-                      **kwargs: Any) -> "MVAE":
+    def for_generator(
+        cls, generator: Generator, *, arch: Optional[str] = None, options: Optional[dict] = None, **kwargs: Any
+    ) -> "MVAE":
         """An MVAE whose MixDec is the frozen `generator`; `arch` and `options` are kept to reload it."""
         spec = generator.spec
         ref = {"source": generator.source, "arch": arch, "options": dict(options or {}), "meta": generator.meta}
-        model = cls(image_shape=list(spec.image_shape), s_dim=spec.nz + spec.nc + spec.n_classes,
-                    spec=spec.to_dict(), generator_ref=ref, **kwargs)
+        model = cls(
+            image_shape=list(spec.image_shape),
+            s_dim=spec.nz + spec.nc + spec.n_classes,
+            spec=spec.to_dict(),
+            generator_ref=ref,
+            **kwargs,
+        )
         return model.attach(generator)
 
     # ---- the generator, when MixDec is one (ganinv.generator_reference) -------------------------
@@ -164,8 +185,9 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
     def encode(self, x: Tensor) -> MixturePosterior:
         """x: (B, C, H, W) in [-1, 1] -> every component's (mu_i, logvar_i, a_i)."""
         mus, logvars, concentrations = zip(*(encoder(x) for encoder in self.encoders))
-        return MixturePosterior(torch.stack(mus, dim=1), torch.stack(logvars, dim=1),
-                                torch.stack(concentrations, dim=1))
+        return MixturePosterior(
+            torch.stack(mus, dim=1), torch.stack(logvars, dim=1), torch.stack(concentrations, dim=1)
+        )
 
     def mix(self, z: Tensor, b: Tensor) -> Tensor:
         """s = sum_i b_i t_i(z_i) (MVAE Eq. 17); z: (B, K, L), b: (B, K) -> (B, S)."""
@@ -209,9 +231,12 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         if not kept.any():
             kept[rates.argmax()] = True
         self.kept.copy_(kept.float())
-        return {"selected_k": round(rates.sum().item(), 3), "kept": kept.nonzero().flatten().tolist(),
-                "keep_rates": [round(r, 3) for r in rates.tolist()],
-                "p": [round(p, 4) for p in self.dropout.p().tolist()] if self.dropout.kind != "none" else []}
+        return {
+            "selected_k": round(rates.sum().item(), 3),
+            "kept": kept.nonzero().flatten().tolist(),
+            "keep_rates": [round(r, 3) for r in rates.tolist()],
+            "p": [round(p, 4) for p in self.dropout.p().tolist()] if self.dropout.kind != "none" else [],
+        }
 
     def feature_layout(self) -> dict[str, int]:
         """The column blocks of `MixturePosterior.features()`: z1, z2, ... of latent_dim each."""
