@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pytest
 import torch
+import zoo
 from click.testing import CliRunner
 from safetensors.torch import load_file
 from torch import nn
 
-import zoo
 from ganinv.cli.main import cli
 from ganinv.evaluation import generator_directions, latent_recovery, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator

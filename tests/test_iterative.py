@@ -1,8 +1,8 @@
 """The iterative encoder: refinement passes that see the target beside the current reconstruction."""
 
 import torch
-
 import zoo
+
 from ganinv.dreaming import DreamingConfig, dreaming_loss
 from ganinv.inverter import Inverter
 from ganinv.iterative import RefinementEncoder, refine_passes

@@ -48,8 +48,17 @@ def tiny_generator():
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """A short run atop the tiny generator."""
-    config = MVAEConfig(generator="test_mvae:tiny_generator", steps=60, batch_size=16, lr=3e-3, log_every=10,
-                        eval_samples=32, lambda_s=1.0, device="cpu", **TINY_MODEL)
+    config = MVAEConfig(
+        generator="test_mvae:tiny_generator",
+        steps=60,
+        batch_size=16,
+        lr=3e-3,
+        log_every=10,
+        eval_samples=32,
+        lambda_s=1.0,
+        device="cpu",
+        **TINY_MODEL,
+    )
     return train_mvae(config, tmp_path_factory.mktemp("runs") / "mvae", quiet=True)
 
 
@@ -65,21 +74,23 @@ def test_dirichlet_kl_matches_torch():
     expected = torch.distributions.kl_divergence(torch.distributions.Dirichlet(a), torch.distributions.Dirichlet(b))
     assert torch.allclose(dirichlet_kl(a, b), expected.mean(), atol=1e-5)
     flat = torch.distributions.Dirichlet(torch.ones(4))
-    assert torch.allclose(dirichlet_kl(a), torch.distributions.kl_divergence(torch.distributions.Dirichlet(a),
-                                                                             flat).mean(), atol=1e-5)
+    assert torch.allclose(
+        dirichlet_kl(a), torch.distributions.kl_divergence(torch.distributions.Dirichlet(a), flat).mean(), atol=1e-5
+    )
     assert dirichlet_kl(torch.ones(2, 4)).abs() < 1e-6
 
 
 def loop_dhsic(latents: list[torch.Tensor]) -> float:
-    """The V-statistic of docs/algorithms.md §5 with explicit loops, bandwidths by the median of pairwise squared distances."""
+    """The V-statistic of docs/algorithms.md §5 with explicit loops, bandwidths by the median of pairwise squared
+    distances."""
     n = latents[0].shape[0]
     kernels = []
     for z in latents:
         squared = [[float(((z[a] - z[b]) ** 2).sum()) for b in range(n)] for a in range(n)]
         h2 = 0.5 * statistics.median(squared[a][b] for a in range(n) for b in range(a + 1, n))
         kernels.append([[math.exp(-squared[a][b] / (2 * h2)) for b in range(n)] for a in range(n)])
-    joint = sum(math.prod(k[a][b] for k in kernels) for a in range(n) for b in range(n)) / n ** 2
-    product = math.prod(sum(k[a][b] for a in range(n) for b in range(n)) / n ** 2 for k in kernels)
+    joint = sum(math.prod(k[a][b] for k in kernels) for a in range(n) for b in range(n)) / n**2
+    product = math.prod(sum(k[a][b] for a in range(n) for b in range(n)) / n**2 for k in kernels)
     cross = sum(math.prod(sum(k[a][b] for b in range(n)) / n for k in kernels) for a in range(n)) / n
     return joint + product - 2 * cross
 
@@ -109,7 +120,7 @@ def test_gau_kl_uses_the_kingma_salimans_welling_constants():
     assert KSW == (1.16145124, -1.50204118, 0.58629921)
     assert gau_kl(torch.tensor(1.0)).item() == pytest.approx(-(1.16145124 - 1.50204118 + 0.58629921), abs=1e-6)
     tau = 0.25
-    expected = -(0.5 * math.log(tau) + 1.16145124 * tau - 1.50204118 * tau ** 2 + 0.58629921 * tau ** 3)
+    expected = -(0.5 * math.log(tau) + 1.16145124 * tau - 1.50204118 * tau**2 + 0.58629921 * tau**3)
     assert gau_kl(torch.tensor(tau)).item() == pytest.approx(expected, abs=1e-6)
     taus = torch.linspace(0.01, 1.0, 50)
     assert (gau_kl(taus).diff() < 0).all()  # the penalty falls as the dropout rate rises, up to tau = 1
@@ -235,8 +246,9 @@ def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, source, monke
         images = tmp_path / "images.npz"
         np.savez(images, images=tiny_images(24).numpy())
         where = dict(data=str(images), s_dim=6, dropout="gau", per_component_p=True)
-    config = MVAEConfig(steps=12, batch_size=8, lr=3e-3, log_every=3, checkpoint_every=4, device="cpu", **where,
-                        **TINY_MODEL)
+    config = MVAEConfig(
+        steps=12, batch_size=8, lr=3e-3, log_every=3, checkpoint_every=4, device="cpu", **where, **TINY_MODEL
+    )
     straight = train_mvae(config, tmp_path / "straight", quiet=True)
 
     save = killed_after_step(8, monkeypatch)
@@ -258,8 +270,15 @@ def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, source, monke
 
 
 def test_a_checkpoint_from_another_device_or_another_model(tmp_path, monkeypatch):
-    config = MVAEConfig(generator="test_mvae:tiny_generator", steps=4, batch_size=8, checkpoint_every=2,
-                        eval_samples=8, device="cpu", **TINY_MODEL)
+    config = MVAEConfig(
+        generator="test_mvae:tiny_generator",
+        steps=4,
+        batch_size=8,
+        checkpoint_every=2,
+        eval_samples=8,
+        device="cpu",
+        **TINY_MODEL,
+    )
     save = killed_after_step(2, monkeypatch)
     with pytest.raises(KeyboardInterrupt):
         train_mvae(config, tmp_path / "run", quiet=True)
@@ -277,8 +296,9 @@ def test_a_checkpoint_from_another_device_or_another_model(tmp_path, monkeypatch
 
 
 def test_checkpoint_every_is_checked():
-    with pytest.raises(ConfigError,
-                       match=r"--checkpoint-every \(MVAEConfig.checkpoint_every\) must be an integer >= 1"):
+    with pytest.raises(
+        ConfigError, match=r"--checkpoint-every \(MVAEConfig.checkpoint_every\) must be an integer >= 1"
+    ):
         MVAEConfig(checkpoint_every=0)
     result = invoke("mvae", "fit", "--data", "x.npz", "--checkpoint-every", 0)
     assert result.exit_code == 2 and "'--checkpoint-every'" in result.output
@@ -297,16 +317,43 @@ def error_line(result) -> str:
     return lines[0]
 
 
-STANDALONE_FLAGS = ("--components", 2, "--latent-dim", 3, "--s-dim", 6, "--width", 4, "--hidden", 16,
-                    "--batch-size", 8, "--device", "cpu", "--quiet")
+STANDALONE_FLAGS = (
+    "--components",
+    2,
+    "--latent-dim",
+    3,
+    "--s-dim",
+    6,
+    "--width",
+    4,
+    "--hidden",
+    16,
+    "--batch-size",
+    8,
+    "--device",
+    "cpu",
+    "--quiet",
+)
 
 
 def test_cli_resume_extends_reevaluates_and_refuses_changes(tmp_path):
     images = tmp_path / "images.npz"
     np.savez(images, images=tiny_images(24).numpy(), labels=np.arange(24) % 3)
     run = tmp_path / "run"
-    result = invoke("mvae", "fit", "--data", images, "--steps", 4, "--checkpoint-every", 2, "--out", run, "--json",
-                    *STANDALONE_FLAGS)
+    result = invoke(
+        "mvae",
+        "fit",
+        "--data",
+        images,
+        "--steps",
+        4,
+        "--checkpoint-every",
+        2,
+        "--out",
+        run,
+        "--json",
+        *STANDALONE_FLAGS,
+    )
     assert result.exit_code == 0, result.output
     first = json.loads(result.stdout)
     assert [p.name for p in Run(run).checkpoints()] == ["step-000002.pt", "step-000004.pt"]
@@ -352,8 +399,21 @@ def test_cli_resume_refuses_a_run_of_another_kind(tmp_path):
 
 def test_cli_resume_of_a_code_generator_needs_the_users_word(tmp_path):
     run = tmp_path / "run"
-    tiny = ("--components", 2, "--latent-dim", 3, "--width", 4, "--hidden", 16, "--batch-size", 8,
-            "--device", "cpu", "--quiet")
+    tiny = (
+        "--components",
+        2,
+        "--latent-dim",
+        3,
+        "--width",
+        4,
+        "--hidden",
+        16,
+        "--batch-size",
+        8,
+        "--device",
+        "cpu",
+        "--quiet",
+    )
     result = invoke("mvae", "fit", "-g", "test_mvae:tiny_generator", "--steps", 2, "--out", run, *tiny)
     assert result.exit_code == 0, result.output
     saved = json.loads((run / "config.json").read_text())["mvae"]
@@ -376,9 +436,34 @@ def test_cli_standalone_fit_and_features(tmp_path):
     images = tmp_path / "images.npz"
     np.savez(images, images=tiny_images(24).numpy(), labels=np.arange(24) % 3)
     run = tmp_path / "run"
-    result = invoke("mvae", "fit", "--data", images, "--components", 2, "--latent-dim", 3, "--s-dim", 6, "--width", 4,
-                    "--hidden", 16, "--steps", 4, "--batch-size", 8, "--dropout", "gau", "--device", "cpu",
-                    "--out", run, "--quiet", "--json")
+    result = invoke(
+        "mvae",
+        "fit",
+        "--data",
+        images,
+        "--components",
+        2,
+        "--latent-dim",
+        3,
+        "--s-dim",
+        6,
+        "--width",
+        4,
+        "--hidden",
+        16,
+        "--steps",
+        4,
+        "--batch-size",
+        8,
+        "--dropout",
+        "gau",
+        "--device",
+        "cpu",
+        "--out",
+        run,
+        "--quiet",
+        "--json",
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["dropout"] == "gau" and summary["initial_k"] == 2 and summary["real"]["n"] == 24
@@ -387,13 +472,16 @@ def test_cli_standalone_fit_and_features(tmp_path):
     assert "24 rows x 6 features" in result.stdout
 
 
-@pytest.mark.parametrize("args,message", [
-    (("fit", "--generator", "builtin:mnist", "--data", "mnist", "--out", "{tmp}/r"), "not both"),
-    (("fit", "--data", "{tmp}/missing", "--out", "{tmp}/r"), "does not exist"),
-    (("fit", "--data", "mnist", "--out", "{tmp}/r"), "needs --root"),
-    (("fit", "--generator", "no/such/generator", "--out", "{tmp}/r"), "cannot resolve generator source"),
-    (("features", "--mvae", "{tmp}", "mnist", "--out", "{tmp}/f.safetensors"), "holds no MVAE"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (("fit", "--generator", "builtin:mnist", "--data", "mnist", "--out", "{tmp}/r"), "not both"),
+        (("fit", "--data", "{tmp}/missing", "--out", "{tmp}/r"), "does not exist"),
+        (("fit", "--data", "mnist", "--out", "{tmp}/r"), "needs --root"),
+        (("fit", "--generator", "no/such/generator", "--out", "{tmp}/r"), "cannot resolve generator source"),
+        (("features", "--mvae", "{tmp}", "mnist", "--out", "{tmp}/f.safetensors"), "holds no MVAE"),
+    ],
+)
 def test_cli_errors_are_one_line(tmp_path, args, message):
     result = invoke("mvae", *[a.format(tmp=tmp_path) for a in args])
     assert result.exit_code != 0

@@ -1,9 +1,9 @@
 """`ganinv mvae fit` and `ganinv mvae features`: mixtures of VAEs (docs/algorithms.md §5).
 
-    ganinv mvae fit -g generator.pth --eval-real mnist --root data/mnist --out runs/mvae
-    ganinv mvae fit --data mnist --root data/mnist --out runs/mvae-standalone
-    ganinv mvae fit --resume --out runs/mvae-standalone --steps 6000
-    ganinv mvae features --mvae runs/mvae mnist --root data/mnist --split train --out train.safetensors
+ganinv mvae fit -g generator.pth --eval-real mnist --root data/mnist --out runs/mvae
+ganinv mvae fit --data mnist --root data/mnist --out runs/mvae-standalone
+ganinv mvae fit --resume --out runs/mvae-standalone --steps 6000
+ganinv mvae features --mvae runs/mvae mnist --root data/mnist --split train --out train.safetensors
 """
 
 from __future__ import annotations
@@ -15,14 +15,26 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ganinv.outputs import check_writable
-from ganinv.cli.options import (artifact_generator_options, device_option, echo_result, generator_options,
-                                image_options, json_option, out_option, parse_key_values, quiet_option,
-                                resolve_device, root_option, seed_option, warn)
+from ganinv.cli.options import (
+    artifact_generator_options,
+    device_option,
+    echo_result,
+    generator_options,
+    image_options,
+    json_option,
+    out_option,
+    parse_key_values,
+    quiet_option,
+    resolve_device,
+    root_option,
+    seed_option,
+    warn,
+)
 from ganinv.config_checks import click_type, saved_options
 from ganinv.data import fit_to_shape, load_images
 from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
+from ganinv.outputs import check_writable
 from ganinv.runs import Run
 
 DEFAULTS = MVAEConfig()
@@ -38,83 +50,202 @@ def mvae() -> None:
 
 @mvae.command("fit")
 @generator_options
-@click.option("--data", default=None,
-              help="Train a standalone MVAE (its own mix-decoder) on these images: mnist, fashion-mnist, a folder "
-                   "or file. Without it the MVAE sits atop --generator and learns from its samples only.")
+@click.option(
+    "--data",
+    default=None,
+    help="Train a standalone MVAE (its own mix-decoder) on these images: mnist, fashion-mnist, a folder "
+    "or file. Without it the MVAE sits atop --generator and learns from its samples only.",
+)
 @root_option
-@click.option("--split", type=MVAE_TYPE("split"), default=DEFAULTS.split, show_default=True,
-              help="Split of --data.")
+@click.option("--split", type=MVAE_TYPE("split"), default=DEFAULTS.split, show_default=True, help="Split of --data.")
 @click.option("--limit", type=MVAE_TYPE("limit"), default=None, help="Train on the first N images of --data.")
-@click.option("--components", type=MVAE_TYPE("n_components"), default=DEFAULTS.n_components, show_default=True,
-              help="Number of components K before selection.")
-@click.option("--latent-dim", type=MVAE_TYPE("latent_dim"), default=DEFAULTS.latent_dim, show_default=True,
-              help="Size of each component's latent z_i.")
-@click.option("--s-dim", type=MVAE_TYPE("s_dim"), default=DEFAULTS.s_dim, show_default=True,
-              help="Size of the mixed latent s of a standalone MVAE (atop a generator: its latent size).")
-@click.option("--width", type=MVAE_TYPE("width"), default=DEFAULTS.width, show_default=True,
-              help="Channels of each encoder's first convolution.")
-@click.option("--hidden", type=MVAE_TYPE("hidden"), default=DEFAULTS.hidden, show_default=True,
-              help="Encoder features before the heads.")
-@click.option("--dropout", type=MVAE_TYPE("dropout"), default=DEFAULTS.dropout, show_default=True,
-              help="Component dropout: gs (Gumbel-softmax), gau (variational Gaussian), bernoulli, none.")
-@click.option("--per-component-p", is_flag=True, default=False,
-              help="Learn one dropout rate per component instead of one tied rate.")
-@click.option("--beta", type=MVAE_TYPE("beta"), default=DEFAULTS.beta, show_default=True,
-              help="Weight of the dHSIC term.")
-@click.option("--lambda-s", type=MVAE_TYPE("lambda_s"), default=DEFAULTS.lambda_s, show_default=True,
-              help="Atop a generator: weight of ||s - true latent||^2.")
+@click.option(
+    "--components",
+    type=MVAE_TYPE("n_components"),
+    default=DEFAULTS.n_components,
+    show_default=True,
+    help="Number of components K before selection.",
+)
+@click.option(
+    "--latent-dim",
+    type=MVAE_TYPE("latent_dim"),
+    default=DEFAULTS.latent_dim,
+    show_default=True,
+    help="Size of each component's latent z_i.",
+)
+@click.option(
+    "--s-dim",
+    type=MVAE_TYPE("s_dim"),
+    default=DEFAULTS.s_dim,
+    show_default=True,
+    help="Size of the mixed latent s of a standalone MVAE (atop a generator: its latent size).",
+)
+@click.option(
+    "--width",
+    type=MVAE_TYPE("width"),
+    default=DEFAULTS.width,
+    show_default=True,
+    help="Channels of each encoder's first convolution.",
+)
+@click.option(
+    "--hidden",
+    type=MVAE_TYPE("hidden"),
+    default=DEFAULTS.hidden,
+    show_default=True,
+    help="Encoder features before the heads.",
+)
+@click.option(
+    "--dropout",
+    type=MVAE_TYPE("dropout"),
+    default=DEFAULTS.dropout,
+    show_default=True,
+    help="Component dropout: gs (Gumbel-softmax), gau (variational Gaussian), bernoulli, none.",
+)
+@click.option(
+    "--per-component-p",
+    is_flag=True,
+    default=False,
+    help="Learn one dropout rate per component instead of one tied rate.",
+)
+@click.option(
+    "--beta", type=MVAE_TYPE("beta"), default=DEFAULTS.beta, show_default=True, help="Weight of the dHSIC term."
+)
+@click.option(
+    "--lambda-s",
+    type=MVAE_TYPE("lambda_s"),
+    default=DEFAULTS.lambda_s,
+    show_default=True,
+    help="Atop a generator: weight of ||s - true latent||^2.",
+)
 @click.option("--steps", type=MVAE_TYPE("steps"), default=DEFAULTS.steps, show_default=True, help="Adam steps.")
-@click.option("--batch-size", type=MVAE_TYPE("batch_size"), default=DEFAULTS.batch_size, show_default=True,
-              help="Images per step.")
+@click.option(
+    "--batch-size",
+    type=MVAE_TYPE("batch_size"),
+    default=DEFAULTS.batch_size,
+    show_default=True,
+    help="Images per step.",
+)
 @click.option("--lr", type=MVAE_TYPE("lr"), default=DEFAULTS.lr, show_default=True, help="Adam learning rate.")
-@click.option("--eval-real", default=None,
-              help="Real images whose reconstruction error is reported (test split); default: --data.")
-@click.option("--eval-limit", type=MVAE_TYPE("eval_limit"), default=DEFAULTS.eval_limit, show_default=True,
-              help="Evaluate on the first N of them.")
-@out_option("Run folder to write (default: runs/mvae-<data or generator>-<timestamp>).", folder=True,
-            required=False)
+@click.option(
+    "--eval-real",
+    default=None,
+    help="Real images whose reconstruction error is reported (test split); default: --data.",
+)
+@click.option(
+    "--eval-limit",
+    type=MVAE_TYPE("eval_limit"),
+    default=DEFAULTS.eval_limit,
+    show_default=True,
+    help="Evaluate on the first N of them.",
+)
+@out_option("Run folder to write (default: runs/mvae-<data or generator>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option("--checkpoint-every", type=MVAE_TYPE("checkpoint_every"), default=DEFAULTS.checkpoint_every,
-              show_default=True, help="Steps between checkpoints.")
+@click.option(
+    "--checkpoint-every",
+    type=MVAE_TYPE("checkpoint_every"),
+    default=DEFAULTS.checkpoint_every,
+    show_default=True,
+    help="Steps between checkpoints.",
+)
 @device_option
 @seed_option
 @quiet_option
 @json_option
 @click.pass_context
-def fit(ctx: click.Context, generator, arch, options, trust_remote_code, data, root, split, limit, components,
-        latent_dim, s_dim, width, hidden, dropout, per_component_p, beta, lambda_s, steps, batch_size, lr, eval_real,
-        eval_limit, out, resume, checkpoint_every, device, seed, quiet, as_json):
+def fit(
+    ctx: click.Context,
+    generator,
+    arch,
+    options,
+    trust_remote_code,
+    data,
+    root,
+    split,
+    limit,
+    components,
+    latent_dim,
+    s_dim,
+    width,
+    hidden,
+    dropout,
+    per_component_p,
+    beta,
+    lambda_s,
+    steps,
+    batch_size,
+    lr,
+    eval_real,
+    eval_limit,
+    out,
+    resume,
+    checkpoint_every,
+    device,
+    seed,
+    quiet,
+    as_json,
+):
     """Train an MVAE and select its components; prints the selection and reconstruction errors."""
     from ganinv.mvae.train import train_mvae
 
-    given = {param.name for param in ctx.command.params if ctx.get_parameter_source(param.name) not in
-             (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+    given = {
+        param.name
+        for param in ctx.command.params
+        if ctx.get_parameter_source(param.name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
+    }
     origin = None
     if resume:
         if out is None:
             raise RunError("--resume needs --out, the run folder to continue")
         changed = [param.opts[0] for param in ctx.command.params if param.name in given - RESUMABLE]
         if changed:
-            raise RunError(f"--resume continues a run with its saved options; drop {', '.join(changed)} (only "
-                           "--steps, --device, --quiet, --json and --trust-remote-code may be given)")
+            raise RunError(
+                f"--resume continues a run with its saved options; drop {', '.join(changed)} (only "
+                "--steps, --device, --quiet, --json and --trust-remote-code may be given)"
+            )
         saved = saved_options(Run(out), "mvae")
         if "generator" in given and generator != saved.get("generator"):
-            raise RunError(f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
-                           f"{generator} or start a new run")
-        values = {**saved, **{name: value for name, value in (("steps", steps), ("device", device)) if name in given},
-                  "trust_remote_code": trust_remote_code}  # this command's flag; never a saved one
+            raise RunError(
+                f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
+                f"{generator} or start a new run"
+            )
+        values = {
+            **saved,
+            **{name: value for name, value in (("steps", steps), ("device", device)) if name in given},
+            "trust_remote_code": trust_remote_code,
+        }  # this command's flag; never a saved one
         config = MVAEConfig.from_dict(values)
         if config.generator is not None and "generator" not in given:
             origin = f"the run's {Path(out) / 'config.json'}"
     else:
         if data is not None and ctx.get_parameter_source("generator") is ParameterSource.COMMANDLINE:
             raise GaninvError("give either --generator (an MVAE atop it) or --data (a standalone MVAE), not both")
-        config = MVAEConfig(generator=None if data else generator, arch=arch, options=parse_key_values(options),
-                            trust_remote_code=trust_remote_code, data=data, root=root, split=split, limit=limit,
-                            n_components=components, latent_dim=latent_dim, s_dim=s_dim, width=width, hidden=hidden,
-                            dropout=dropout, per_component_p=per_component_p, beta=beta, lambda_s=lambda_s,
-                            steps=steps, batch_size=batch_size, lr=lr, eval_real=eval_real, eval_limit=eval_limit,
-                            checkpoint_every=checkpoint_every, seed=seed, device=device)
+        config = MVAEConfig(
+            generator=None if data else generator,
+            arch=arch,
+            options=parse_key_values(options),
+            trust_remote_code=trust_remote_code,
+            data=data,
+            root=root,
+            split=split,
+            limit=limit,
+            n_components=components,
+            latent_dim=latent_dim,
+            s_dim=s_dim,
+            width=width,
+            hidden=hidden,
+            dropout=dropout,
+            per_component_p=per_component_p,
+            beta=beta,
+            lambda_s=lambda_s,
+            steps=steps,
+            batch_size=batch_size,
+            lr=lr,
+            eval_real=eval_real,
+            eval_limit=eval_limit,
+            checkpoint_every=checkpoint_every,
+            seed=seed,
+            device=device,
+        )
     out = check_writable(out or default_out(data or generator), folder=True)  # before any compute
     result = train_mvae(config, out, quiet=quiet, resume=resume, generator_origin=origin)
     echo_result(result.summary, as_json)
@@ -123,8 +254,9 @@ def fit(ctx: click.Context, generator, arch, options, trust_remote_code, data, r
 @mvae.command("features")
 @image_options(required=True)
 @click.option("--mvae", "source", required=True, help="A trained MVAE: a run folder of `ganinv mvae fit` or its mvae/.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True,
-              help="Images encoded per batch.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images encoded per batch."
+)
 @out_option("Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.", folder=False)
 @artifact_generator_options
 @device_option

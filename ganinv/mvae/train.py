@@ -109,13 +109,15 @@ class MVAELosses:
     latent: Tensor  # ||s - u~||^2 atop a generator (beyond); 0 otherwise
 
 
-def mvae_loss(model: MVAE, x: Tensor, sample: MixtureSample, config: MVAEConfig,
-              true_latent: Optional[Tensor] = None) -> MVAELosses:
+def mvae_loss(
+    model: MVAE, x: Tensor, sample: MixtureSample, config: MVAEConfig, true_latent: Optional[Tensor] = None
+) -> MVAELosses:
     """docs/algorithms.md §5, step 6 (MVAE Eqs. 18, 24); `true_latent` (B, S) is u~ of a dreamed batch, for lambda_s."""
     posterior = sample.posterior
     rec = reconstruction_loss(x, sample.x_hat)
-    kl_z = torch.stack([losses.kl_normal_to_standard(posterior.mu[:, i], posterior.logvar[:, i])
-                        for i in range(model.n_components)]).mean()
+    kl_z = torch.stack(
+        [losses.kl_normal_to_standard(posterior.mu[:, i], posterior.logvar[:, i]) for i in range(model.n_components)]
+    ).mean()
     kl_w = dirichlet_kl(posterior.a)
     independence = dhsic(list(sample.z.unbind(dim=1)))
     dropout = model.dropout.penalty().to(x.device)
@@ -133,8 +135,13 @@ class MVAEResult:
     summary: dict[str, Any]  # eval.json: selection and reconstruction errors
 
 
-def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False, resume: bool = False,
-               generator_origin: Optional[str] = None) -> MVAEResult:
+def train_mvae(
+    config: MVAEConfig,
+    out: str | Path,
+    quiet: bool = False,
+    resume: bool = False,
+    generator_origin: Optional[str] = None,
+) -> MVAEResult:
     """Train an MVAE as `config` says into the new run folder `out` (config.json, checkpoints/, metrics.jsonl,
     eval.json, components.png, mvae/), or with `resume` continue the run there from its last checkpoint
     (a finished run is evaluated again).
@@ -154,22 +161,41 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False, resume:
         run.check_new()
     device = resolve_device(config.device)  # refuses a device this machine lacks
     seed_everything(config.seed)
-    model_options = dict(n_components=config.n_components, latent_dim=config.latent_dim, width=config.width,
-                         hidden=config.hidden, dropout=config.dropout, per_component_p=config.per_component_p,
-                         p_init=config.p_init, temperature=config.temperature)
+    model_options: dict[str, Any] = dict(
+        n_components=config.n_components,
+        latent_dim=config.latent_dim,
+        width=config.width,
+        hidden=config.hidden,
+        dropout=config.dropout,
+        per_component_p=config.per_component_p,
+        p_init=config.p_init,
+        temperature=config.temperature,
+    )
     generator, images = None, None
     if config.generator is not None:
-        generator = load_generator(config.generator, arch=config.arch, options=config.options, device=device,
-                                   trust_remote_code=config.trust_remote_code, origin=generator_origin)
+        generator = load_generator(
+            config.generator,
+            arch=config.arch,
+            options=config.options,
+            device=device,
+            trust_remote_code=config.trust_remote_code,
+            origin=generator_origin,
+        )
         model = MVAE.for_generator(generator, arch=config.arch, options=config.options, **model_options).to(device)
     else:
+        assert config.data is not None, "a generator or data, checked above"
         images = load_images(config.data, root=config.root, split=config.split, limit=config.limit).images
         model = MVAE(image_shape=list(images.shape[1:]), s_dim=config.s_dim, **model_options).to(device)
     if not resume:
         saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
-        run.create({"mvae": saved,
-                    "generator": None if generator is None else {"source": generator.source, "meta": generator.meta,
-                                                                 "spec": generator.spec.to_dict()}})
+        run.create(
+            {
+                "mvae": saved,
+                "generator": None
+                if generator is None
+                else {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()},
+            }
+        )
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
     sampler = torch.Generator(device=device).manual_seed(config.seed + 1)  # dreamed latents
     indices = torch.Generator().manual_seed(config.seed + 1)  # batches of real images
@@ -182,8 +208,14 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False, resume:
     names = [f.name for f in dataclasses.fields(MVAELosses)]
     running = torch.zeros(len(names), device=device)
     change = f"a lower --lr (now {config.lr:g})"
-    progress = tqdm(total=config.steps, initial=min(start_step, config.steps), disable=quiet, file=sys.stderr,
-                    dynamic_ncols=True, desc="mvae")
+    progress = tqdm(
+        total=config.steps,
+        initial=min(start_step, config.steps),
+        disable=quiet,
+        file=sys.stderr,
+        dynamic_ncols=True,
+        desc="mvae",
+    )
     for step in range(start_step + 1, config.steps + 1):
         model.train()
         true_latent = None
@@ -193,6 +225,7 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False, resume:
                 x = generator.decode(latents)  # (B, C, H, W): x' ~ G
             true_latent = latents.flat()  # (B, nz + nc + K)
         else:
+            assert images is not None, "loaded when there is no generator"
             x = images[torch.randint(len(images), (config.batch_size,), generator=indices)].to(device)
         terms = mvae_loss(model, x, model(x), config, true_latent)
         optimizer.zero_grad(set_to_none=True)
@@ -209,17 +242,29 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False, resume:
             progress.set_postfix(loss=f"{record['total']:.1f}", rec=f"{record['rec']:.1f}")
         if step % config.checkpoint_every == 0 or step == config.steps:
             check_parameters([model], step, run, change)  # never save non-finite weights
-            run.save_checkpoint(step, {"step": step, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                                       "rng": rng_state(sampler), "indices": indices.get_state(),
-                                       "device_type": device.type})
+            run.save_checkpoint(
+                step,
+                {
+                    "step": step,
+                    "model": model.state_dict(),
+                    "optimizer": optimizer.state_dict(),
+                    "rng": rng_state(sampler),
+                    "indices": indices.get_state(),
+                    "device_type": device.type,
+                },
+            )
         progress.update(1)
     progress.close()
     check_parameters([model], config.steps, run, change)  # never save non-finite weights
 
     model.eval()
     selection = model.select_components(generator=torch.Generator(device=device).manual_seed(config.seed + 2))
-    summary: dict[str, Any] = {"run": str(run.folder), "dropout": config.dropout,
-                               "initial_k": config.n_components, **selection}
+    summary: dict[str, Any] = {
+        "run": str(run.folder),
+        "dropout": config.dropout,
+        "initial_k": config.n_components,
+        **selection,
+    }
     real = evaluation_images(config, model)
     if real is not None:
         summary["real"] = evaluate(model, real)
@@ -234,11 +279,19 @@ def train_mvae(config: MVAEConfig, out: str | Path, quiet: bool = False, resume:
     return MVAEResult(run.folder, model, summary)
 
 
-def restore_checkpoint(run: Run, model: MVAE, optimizer: torch.optim.Optimizer, sampler: torch.Generator,
-                       indices: torch.Generator, seed: int, device: torch.device) -> int:
+def restore_checkpoint(
+    run: Run,
+    model: MVAE,
+    optimizer: torch.optim.Optimizer,
+    sampler: torch.Generator,
+    indices: torch.Generator,
+    seed: int,
+    device: torch.device,
+) -> int:
     """Load the run's last checkpoint into the model, the optimizer and the random streams; returns its step."""
     path = run.latest_checkpoint()
     state = run.load_checkpoint(path)  # on the CPU: RNG states must stay there; the rest is copied over
+    assert path is not None, "load_checkpoint refuses a run without one"
     try:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
@@ -247,14 +300,19 @@ def restore_checkpoint(run: Run, model: MVAE, optimizer: torch.optim.Optimizer, 
         if state["device_type"] == device.type:
             set_rng_state(state["rng"], sampler)
         else:  # a CUDA generator's state does not fit a CPU one: the run goes on, but not bit for bit
-            warnings.warn(f"the checkpoint {path.name} was written on {state['device_type']} and the run continues "
-                          f"on {device.type}, so it will not match an uninterrupted run bit for bit; resume with "
-                          f"--device {state['device_type']} for that", stacklevel=2)
+            warnings.warn(
+                f"the checkpoint {path.name} was written on {state['device_type']} and the run continues "
+                f"on {device.type}, so it will not match an uninterrupted run bit for bit; resume with "
+                f"--device {state['device_type']} for that",
+                stacklevel=2,
+            )
             torch.set_rng_state(state["rng"]["torch"])
             sampler.manual_seed(seed + 1 + step)
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise RunError(f"the checkpoint {path} does not fit this MVAE run ({str(exc).splitlines()[0]}); delete it "
-                       "to resume from the one before, or start a new run") from None
+        raise RunError(
+            f"the checkpoint {path} does not fit this MVAE run ({str(exc).splitlines()[0]}); delete it "
+            "to resume from the one before, or start a new run"
+        ) from None
     return step
 
 
@@ -266,23 +324,29 @@ def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
     images = load_images(source, root=config.root, split="test", limit=config.eval_limit).images
     images, warning = fit_to_shape(images, model.image_shape)
     if warning:
-        warnings.warn(warning)
+        warnings.warn(warning, stacklevel=2)
     return images
 
 
 @torch.no_grad()
-def reconstruct_all(model: MVAE, images: Tensor, component: Optional[int] = None,
-                    batch_size: int = 256) -> Tensor:
+def reconstruct_all(model: MVAE, images: Tensor, component: Optional[int] = None, batch_size: int = 256) -> Tensor:
     """`model.reconstruct` in batches on the model's device, (N, C, H, W) on the CPU."""
-    return torch.cat([model.reconstruct(images[i:i + batch_size].to(model.device), component).cpu()
-                      for i in range(0, images.shape[0], batch_size)])
+    return torch.cat(
+        [
+            model.reconstruct(images[i : i + batch_size].to(model.device), component).cpu()
+            for i in range(0, images.shape[0], batch_size)
+        ]
+    )
 
 
 def evaluate(model: MVAE, images: Tensor) -> dict[str, Any]:
     """Reconstruction error of the mixture (kept components, mean weights), beside the mean-image baseline;
     `sse_per_image` on the [0, 1] scale is the unit of MVAE Table VI."""
-    return {"n": images.shape[0], **reconstruction_metrics(images, reconstruct_all(model, images)),
-            "mean_image_baseline": mean_image_baseline(images)}
+    return {
+        "n": images.shape[0],
+        **reconstruction_metrics(images, reconstruct_all(model, images)),
+        "mean_image_baseline": mean_image_baseline(images),
+    }
 
 
 def save_components(model: MVAE, images: Tensor, path: Path) -> None:
