@@ -28,11 +28,11 @@ import logging
 import math
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence, cast
@@ -575,17 +575,34 @@ def measure_invert(
 
 
 # ---- scaling -----------------------------------------------------------------------------------
-def peak_rss_bytes() -> int:
-    """This process's peak resident set (ru_maxrss: kilobytes on Linux, bytes on macOS)."""
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return peak if sys.platform == "darwin" else peak * 1024
-
-
 def current_rss_bytes() -> Optional[int]:
     try:
         return int(Path("/proc/self/statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError, IndexError):
         return None
+
+
+class RssPeak:
+    """The largest resident set seen while the block runs, sampled every few milliseconds from /proc (the
+    process-wide ru_maxrss is useless here: its peak is often the imports and loading, before the steps)."""
+
+    def __init__(self, interval: float = 0.002):
+        self.interval, self.peak = interval, current_rss_bytes() or 0
+        self._stop = threading.Event()
+
+    def _poll(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.peak = max(self.peak, current_rss_bytes() or 0)
+
+    def __enter__(self) -> "RssPeak":
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, current_rss_bytes() or 0)
 
 
 def run_configuration(point: dict[str, Any]) -> dict[str, Any]:
@@ -621,7 +638,8 @@ def run_configuration(point: dict[str, Any]) -> dict[str, Any]:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
     baseline = current_rss_bytes()
-    seconds = time_steps(step, device, point["steps"], warmup=1)
+    with RssPeak() as rss:
+        seconds = time_steps(step, device, point["steps"], warmup=1)
     result = {
         "seconds_per_step": seconds,
         "samples_per_s": point["batch_size"] / seconds,
@@ -630,9 +648,9 @@ def run_configuration(point: dict[str, Any]) -> dict[str, Any]:
     if device.type == "cuda":
         result["peak_memory_mib"] = torch.cuda.max_memory_allocated(device) / MIB
     else:
-        result["peak_rss_mib"] = peak_rss_bytes() / MIB
+        result["peak_rss_mib"] = rss.peak / MIB
         result["rss_before_steps_mib"] = None if baseline is None else baseline / MIB
-        result["rss_added_by_steps_mib"] = None if baseline is None else result["peak_rss_mib"] - baseline / MIB
+        result["rss_added_by_steps_mib"] = None if baseline is None else (rss.peak - baseline) / MIB
     return result
 
 
@@ -737,8 +755,9 @@ def measure_scaling(
         memory = "torch.cuda.max_memory_allocated during the steps (models, optimiser state, activations)"
     elif isolate:
         memory = (
-            "peak RSS (getrusage ru_maxrss) of a fresh process per configuration, which includes the Python "
-            "interpreter and torch; rss_before_steps_bytes is its resident set after loading, before the steps"
+            "peak RSS during the steps (sampled from /proc every 2 ms) of a fresh process per configuration, which "
+            "includes the Python interpreter and torch; rss_added_by_steps_mib is that peak minus the resident set "
+            "after loading, before the steps (activations, gradients, optimiser state)"
         )
     else:
         memory = "peak RSS of this process so far (not per configuration: use isolation for that)"

@@ -30,7 +30,7 @@ from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
-from ganinv.loglik import LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
+from ganinv.loglik import CHUNK_SIZE, LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
 from ganinv.outputs import check_image_count, check_writable
 
 LABELS = {
@@ -139,7 +139,7 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
 @click.option(
     "--chunk-size",
     type=click.IntRange(min=1),
-    default=2048,
+    default=CHUNK_SIZE,
     show_default=True,
     help="Images per generator call; bounds the memory whatever k is.",
 )
