@@ -57,3 +57,40 @@ def resolve_device(name: Optional[str]):
     else:
         return device
     raise GaninvError(f"--device {name!r} {problem}; choose one of {', '.join(available)}")
+
+
+def default_cpu_threads() -> int:
+    """Intra-op threads for a CPU run: the cores that are free now.
+
+    Measured on a 2-core machine (`recipes/bench-perf.toml`): a fit ran at 293 samples/s on 1 thread and 516 on 2
+    when alone, but 287 and 160 while another process kept one core busy: threads that share a core with a busy
+    process wait for each other at every operation. So ganinv takes the cores minus the current load (the
+    1-minute load average, rounded), at least one. `OMP_NUM_THREADS` or `GANINV_THREADS` override it.
+    """
+    import os
+
+    cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # not on every platform
+        return cores
+    return max(1, min(cores, cores - round(load)))
+
+
+def set_cpu_threads() -> Optional[int]:
+    """Apply `GANINV_THREADS`, else `default_cpu_threads()` unless `OMP_NUM_THREADS` is set; returns what was set."""
+    import os
+
+    import torch
+
+    given = os.environ.get("GANINV_THREADS")
+    if given is None and os.environ.get("OMP_NUM_THREADS"):
+        return None  # the user's (or the launcher's) choice, which torch already follows
+    try:
+        threads = int(given) if given is not None else default_cpu_threads()
+    except ValueError:
+        raise GaninvError(f"GANINV_THREADS must be a whole number of threads, got {given!r}") from None
+    if threads < 1:
+        raise GaninvError(f"GANINV_THREADS must be at least 1, got {threads}")
+    torch.set_num_threads(threads)
+    return threads

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 torch.set_num_threads(1)
+os.environ.setdefault("GANINV_THREADS", "1")  # the CLI's own choice (ganinv.devices.set_cpu_threads) agrees
 
 
 def pytest_collection_modifyitems(config, items):

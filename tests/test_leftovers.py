@@ -103,3 +103,27 @@ def test_run_check_new_accepts_only_a_failed_start(tmp_path):
     (tmp_path / "r" / "eval.json").write_text("{}")
     with pytest.raises(Exception, match="already holds a run"):
         run.check_new()
+
+
+def test_cpu_threads_follow_the_free_cores_and_the_override(monkeypatch):
+    import os
+
+    import torch
+
+    from ganinv.devices import default_cpu_threads, set_cpu_threads
+    from ganinv.errors import GaninvError
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    assert default_cpu_threads() == 3  # one core busy elsewhere
+    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    assert default_cpu_threads() == 1
+    before = torch.get_num_threads()
+    try:
+        monkeypatch.setenv("GANINV_THREADS", "2")
+        assert set_cpu_threads() == 2 and torch.get_num_threads() == 2
+        monkeypatch.setenv("GANINV_THREADS", "zero")
+        with pytest.raises(GaninvError, match="GANINV_THREADS"):
+            set_cpu_threads()
+    finally:
+        torch.set_num_threads(before)

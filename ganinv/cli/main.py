@@ -55,6 +55,10 @@ class LazyGroup(click.Group):
             warnings.simplefilter("default")  # each distinct warning once: assumptions made while loading, ...
             warnings.showwarning = show_warning
             try:
+                if ctx.invoked_subcommand is not None and not ctx.resilient_parsing:
+                    from ganinv.devices import set_cpu_threads
+
+                    set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
                 return super().invoke(ctx)
             except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
                 raise  # click's own: usage errors print `Error: ...` with exit code 2
