@@ -438,12 +438,29 @@ def load_checkpoint(
     built, opts, arch, evidence = build_from_config(
         request.arch, {**hinted, **config}, request.options, state_dict, where, config_label
     )
+    generator = checkpoint_generator(built, opts, arch, evidence, entry, paths[0], batchnorm, where, request.source)
+    return with_overrides(generator, request.overrides)
+
+
+def checkpoint_generator(
+    built: Any,
+    opts: Any,
+    arch: str,
+    evidence: dict[str, Any],
+    entry: str,
+    weights: Path,
+    batchnorm: Optional[str],
+    where: Any,
+    source: str,
+) -> Generator:
+    """The Generator of a checkpoint's weights, with its provenance: architecture, options, decisions, weights hash,
+    the entry it came from, and whether BatchNorm samples with batch statistics (announced)."""
     meta = {
         "architecture": arch,
         "options": architectures.options_to_dict(opts),
-        **evidence,
-        "weights_sha256": file_sha256(paths[0]),
+        "weights_sha256": file_sha256(weights),
         "decisions": built.decisions,
+        **evidence,
         **entry_meta(entry),
     }
     if batchnorm is not None:
@@ -453,8 +470,7 @@ def load_checkpoint(
             "eval mode); pass --option bn=eval for the stored running statistics",
             where,
         )
-    generator = Generator(built.net, built.spec, source=request.source, meta=meta)
-    return with_overrides(generator, request.overrides)
+    return Generator(built.net, built.spec, source=source, meta=meta)
 
 
 # ---- single files: state dicts and programs --------------------------------------------------------
@@ -477,22 +493,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
     built, opts, arch, evidence = build_from_config(
         request.arch, hinted, request.options, state_dict, str(path), f"the config pickled in {path}"
     )
-    meta = {
-        "architecture": arch,
-        "options": architectures.options_to_dict(opts),
-        "weights_sha256": file_sha256(path),
-        "decisions": built.decisions,
-        **evidence,
-        **entry_meta(entry),
-    }
-    if batchnorm is not None:
-        meta["batchnorm"] = batchnorm
-        logger.warning(
-            "%s: BatchNorm uses batch statistics, as its codebase samples (its models are never put in "
-            "eval mode); pass --option bn=eval for the stored running statistics",
-            path,
-        )
-    generator = Generator(built.net, built.spec, source=request.source, meta=meta)
+    generator = checkpoint_generator(built, opts, arch, evidence, entry, path, batchnorm, path, request.source)
     return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
 
 
