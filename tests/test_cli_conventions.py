@@ -350,3 +350,23 @@ def test_inspect_takes_the_generator_once():
     assert invoke("inspect", "builtin:mnist", "-n", 2, "--json").exit_code == 0
     twice = invoke("inspect", "builtin:mnist", "-g", "builtin:other", "-n", 2)
     assert twice.exit_code == 2 and "give it once" in twice.stderr
+
+
+def test_the_top_level_help_lists_every_command_without_importing_them():
+    import subprocess
+    import sys
+
+    from ganinv.cli import main
+
+    code = (
+        "import sys; from click.testing import CliRunner; from ganinv.cli.main import cli; "
+        "r = CliRunner().invoke(cli, ['--help']); print(r.output); "
+        "print('IMPORTED', sorted(m for m in sys.modules if m.startswith('ganinv.cli.') and m != 'ganinv.cli.main'), "
+        "'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "IMPORTED ['ganinv.cli.options'] False" in out or "IMPORTED [] False" in out, out
+    flat = " ".join(out.split())  # the help wraps long summaries
+    for name, (target, summary) in main.COMMANDS.items():
+        assert name in flat and " ".join(summary.split()) in flat
+        assert summary.strip() and len(summary) < 120

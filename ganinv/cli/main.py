@@ -17,36 +17,41 @@ import click
 
 from ganinv.errors import GaninvError
 
-# command name -> "module:attribute"; modules are imported only when their command runs,
-# so `ganinv --help` stays fast and one broken command cannot break the others.
+# command name -> ("module:attribute", one-line summary); modules are imported only when their command runs,
+# so `ganinv --help` stays fast (it shows the summaries without importing torch) and one broken command cannot
+# break the others. tests/test_cli_conventions.py checks each summary against its command's own docstring.
 COMMANDS = {
-    "sample": "ganinv.cli.sample:sample",
-    "inspect": "ganinv.cli.inspect:inspect_cmd",
-    "fit": "ganinv.cli.fit:fit",
-    "invert": "ganinv.cli.invert:invert",
-    "train": "ganinv.cli.train:train",
-    "loglik": "ganinv.cli.loglik:loglik",
-    "features": "ganinv.cli.features:features",
-    "probe": "ganinv.cli.features:probe",
-    "cluster-accuracy": "ganinv.cli.features:cluster_accuracy",
-    "bench": "ganinv.cli.bench:bench",
-    "mvae": "ganinv.cli.mvae:mvae",
-    "perf": "ganinv.cli.perf:perf",
+    "sample": ("ganinv.cli.sample:sample", "Draw samples of a generator: a picture grid and, optionally, latents."),
+    "inspect": ("ganinv.cli.inspect:inspect_cmd", "Show how a generator source loads: architecture, spec, decisions."),
+    "fit": ("ganinv.cli.fit:fit", "Fit data-free encoders q(z|x) (and q(d,c|x)) to a generator, from its own samples."),
+    "invert": ("ganinv.cli.invert:invert", "Invert images through a fitted inverter, optionally refined per image."),
+    "train": ("ganinv.cli.train:train", "Train a generator with its encoders on data: the full SS-AVL (wake phase)."),
+    "loglik": ("ganinv.cli.loglik:loglik", "ELBO and importance-weighted bounds on log p(x) of images per image."),
+    "features": ("ganinv.cli.features:features", "Encoder means of every image, one row each, for classifiers."),
+    "probe": ("ganinv.cli.features:probe", "Score features with linear, kNN and MLP classifiers (train -> test)."),
+    "cluster-accuracy": ("ganinv.cli.features:cluster_accuracy", "Unsupervised accuracy of argmax q(d|x)."),
+    "bench": ("ganinv.cli.bench:bench", "Run a benchmark recipe's ganinv commands; write bench.json and a table."),
+    "mvae": ("ganinv.cli.mvae:mvae", "Mixtures of VAEs atop a generator or standalone: fit, features."),
+    "perf": ("ganinv.cli.perf:perf", "Measure speed against the machine's own limits; print JSON."),
 }
 
 
 class LazyGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(
-            name for name, target in COMMANDS.items() if importlib.util.find_spec(target.split(":")[0]) is not None
+            name for name, (target, _) in COMMANDS.items() if importlib.util.find_spec(target.split(":")[0]) is not None
         )
 
     def get_command(self, ctx: click.Context, name: str):
-        target = COMMANDS.get(name)
-        if target is None:
+        if name not in COMMANDS:
             return None
-        module_name, attr = target.split(":")
+        module_name, attr = COMMANDS[name][0].split(":")
         return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]  # no command module imported
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
         debug = bool(os.environ.get("GANINV_DEBUG"))
