@@ -367,6 +367,6 @@ def test_the_top_level_help_lists_every_command_without_importing_them():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "IMPORTED ['ganinv.cli.options'] False" in out or "IMPORTED [] False" in out, out
     flat = " ".join(out.split())  # the help wraps long summaries
-    for name, (target, summary) in main.COMMANDS.items():
+    for name, (_target, summary) in main.COMMANDS.items():
         assert name in flat and " ".join(summary.split()) in flat
         assert summary.strip() and len(summary) < 120
