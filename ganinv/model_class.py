@@ -17,7 +17,7 @@ strictly, and reads the spec by running it:
 The class is code, chosen by whoever names it: the user who types `--model-class` runs it, but
 a class recorded in a file (an inverter's generator reference, a recipe) runs only when the
 user names it again or passes --trust-remote-code for this command (ganinv.trust). The
-weights are data: safetensors, or pickles through `ganinv.checkpoints.read_pickle`.
+weights are data: safetensors, or pickles through `ganinv.weight_files.read_pickle`.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ def typed_by_user(class_path: Optional[str]) -> Iterator[None]:
 
 def load_with_model_class(request: Any) -> Generator:
     """The Generator of a weights file (`request.source`, optional `#KEY`) in the user's class `model_class`."""
-    from ganinv.checkpoints import entry_meta, locate_state_dict, read_pickle
     from ganinv.sources import file_sha256, sidecar_spec, with_overrides
+    from ganinv.weight_files import entry_meta, locate_state_dict, read_pickle
 
     options = dict(request.options)
     class_path = str(options.pop("model_class"))

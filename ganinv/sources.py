@@ -17,7 +17,7 @@ Source strings:
 `spec.FIELD` (the CLI's --nz, --latent-shape, --image-shape, --output-range, --prior) and
 `spec` (a JSON file of spec fields, the CLI's --spec). Overrides win over sidecars and configs.
 
-Security (SECURITY.md): weights files are read as data by ganinv.checkpoints (safetensors; pickles with
+Security (SECURITY.md): weights files are read as data by ganinv.weight_files (safetensors; pickles with
 `weights_only=True` or the restricted unpickler; the full unpickler only with `trust_remote_code`); a
 source that is code (`module:callable`, `--model-class`, programs) runs only when the user chose it
 (ganinv.trust). A layer weight holding one value throughout (`check_evidence`) is refused rather than
@@ -43,7 +43,10 @@ from torch import nn
 
 from ganinv import architectures, hub, trust
 from ganinv.atomic import atomic_dir
-from ganinv.checkpoints import (
+from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError
+from ganinv.generator import Generator
+from ganinv.spec import GeneratorSpec
+from ganinv.weight_files import (
     checkpoint_hints,
     entry_meta,
     is_torchscript,
@@ -51,9 +54,6 @@ from ganinv.checkpoints import (
     read_state_dict,
     read_weights,
 )
-from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError
-from ganinv.generator import Generator
-from ganinv.spec import GeneratorSpec
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 CONFIG_NAME = "config.json"
