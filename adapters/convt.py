@@ -33,6 +33,7 @@ from ganinv.spec import GeneratorSpec
 from .statedict import (
     Candidate,
     Property,
+    activation_and_eps,
     bn_discrepancy,
     bn_fit,
     bn_misfit,
@@ -43,8 +44,8 @@ from .statedict import (
     group_modules,
     identify,
     kind_of,
+    label_order,
     natural_key,
-    option_flag,
     probe_inputs,
     rename_modules,
 )
@@ -697,29 +698,15 @@ def infer_options(
     opts = Architecture.make_options(architecture, values)  # typed, geometry left as given
     n = len(opts.widths)
     normed = bool(layout.norms)
-    properties = [
-        Property(
-            "activation",
-            (given["activation"],) if "activation" in given else ACTIVATIONS,
-            "ReLU between stages (DCGAN)",
-            option_flag("activation"),
-        ),
-        Property(
-            "norm_eps",
-            (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not normed else EPSILONS,
-            "BatchNorm eps 1e-5 (PyTorch default)",
-            option_flag("norm_eps"),
-        ),
-    ]
-    if opts.n_classes and opts.condition in ("embedding", "onehot"):
-        properties.append(
-            Property(
-                "condition_first",
-                (bool(opts.condition_first),) if "condition_first" in given else (False, True),
-                "the label vector after z",
-                option_flag("condition_first"),
-            )
-        )
+    properties = activation_and_eps(
+        given,
+        values,
+        ACTIVATIONS,
+        EPSILONS,
+        normed,
+        "ReLU between stages (DCGAN)",
+        "BatchNorm eps 1e-5 (PyTorch default)",
+    ) + label_order(opts, given, False, "the label vector after z")
     if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
         return {**values, DECISIONS: decisions}  # everything given (a ganinv folder, or the user): nothing to identify
     if not (opts.strides and opts.paddings):

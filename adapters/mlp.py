@@ -18,30 +18,27 @@ comes from the last layer's width (784 -> 1x28x28, 3072 -> 3x32x32) unless
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
 
-from ganinv.architectures import DECISIONS, Architecture, Built, decision, load_weights, register
+from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
 from .convt import activation
 from .statedict import (
-    Candidate,
-    Property,
+    activation_and_eps,
     bn_discrepancy,
     group_modules,
-    identify,
+    identify_from_statistics,
     kind_of,
+    label_order,
     natural_key,
-    option_flag,
     probe_inputs,
     rename_modules,
-    search,
 )
 
 
@@ -228,38 +225,24 @@ class MLP(Architecture):
         if "image_shape" not in given:
             values["image_shape"] = square_image(int(weights[-1].shape[0]))
         base = self.make_options(values)
-        properties = [
-            Property(
-                "activation",
-                (values["activation"],) if "activation" in given else ACTIVATIONS,
-                "LeakyReLU(0.2) between layers (PyTorch-GAN)",
-                option_flag("activation"),
-            ),
-            Property(
-                "norm_eps",
-                (float(values.get("norm_eps", EPSILONS[0])),) if "norm_eps" in given or not norms else EPSILONS,
-                "BatchNorm1d eps 0.8 (PyTorch-GAN's BatchNorm1d(n, 0.8))",
-                option_flag("norm_eps"),
-            ),
-        ]
-        if base.n_classes and base.condition in ("embedding", "onehot"):
-            properties.append(
-                Property(
-                    "condition_first",
-                    (bool(base.condition_first),) if "condition_first" in given else (True, False),
-                    "the label vector before z (PyTorch-GAN cgan)",
-                    option_flag("condition_first"),
-                )
-            )
-        converted = self.convert_state_dict(dict(state_dict), None)
-
-        def score(combo: dict[str, Any]) -> list[Candidate]:
-            opts = dataclasses.replace(base, **combo)
-            net = MLPNet(opts)
-            load_weights(net, converted, self.name, opts)
-            return [Candidate({}, bn_misfits(net.eval()))]
-
-        chosen, found = identify(search(properties, score), properties, "fully connected generator")
+        properties = activation_and_eps(
+            given,
+            values,
+            ACTIVATIONS,
+            EPSILONS,
+            bool(norms),
+            "LeakyReLU(0.2) between layers (PyTorch-GAN)",
+            "BatchNorm1d eps 0.8 (PyTorch-GAN's BatchNorm1d(n, 0.8))",
+        ) + label_order(base, given, True, "the label vector before z (PyTorch-GAN cgan)")
+        chosen, found = identify_from_statistics(
+            base,
+            properties,
+            MLPNet,
+            bn_misfits,
+            self.convert_state_dict(dict(state_dict), None),
+            self.name,
+            "fully connected generator",
+        )
         values.update(chosen)
         if "output" not in given:
             found.append(

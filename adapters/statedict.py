@@ -17,6 +17,7 @@ Shared by every adapter that loads other codebases' checkpoints:
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import re
@@ -27,7 +28,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 import torch
 from torch import nn
 
-from ganinv.architectures import AmbiguousWeightsError, decision
+from ganinv.architectures import AmbiguousWeightsError, decision, load_weights
 from ganinv.errors import ArchitectureError
 
 # The runner-up's misfit must be at least this many times the winner's for the statistics to decide.
@@ -323,3 +324,66 @@ def probe_inputs(nz: int, n_classes: int, n: int, seed: int = 0) -> tuple[torch.
     z = torch.randn(n, nz, generator=torch.Generator().manual_seed(seed))
     d = torch.eye(n_classes)[torch.arange(n) % n_classes] if n_classes else None
     return z, d
+
+
+def activation_and_eps(
+    given: Mapping[str, Any],
+    values: Mapping[str, Any],
+    activations: Sequence[str],
+    epsilons: Sequence[float],
+    normed: bool,
+    activation_convention: str,
+    eps_convention: str,
+) -> list[Property]:
+    """What every normalised generator leaves to its statistics: the activation between layers and the BatchNorm
+    eps. One candidate when the user gave it (and for eps, when nothing is normalised, so nothing can tell)."""
+    return [
+        Property(
+            "activation",
+            (values["activation"],) if "activation" in given else tuple(activations),
+            activation_convention,
+            option_flag("activation"),
+        ),
+        Property(
+            "norm_eps",
+            (float(values.get("norm_eps", epsilons[0])),) if "norm_eps" in given or not normed else tuple(epsilons),
+            eps_convention,
+            option_flag("norm_eps"),
+        ),
+    ]
+
+
+def label_order(options: Any, given: Mapping[str, Any], first_by_convention: bool, convention: str) -> list[Property]:
+    """Whether a label vector goes before or after z, for generators that concatenate one (else nothing to decide)."""
+    if not (options.n_classes and options.condition in ("embedding", "onehot")):
+        return []
+    order = (True, False) if first_by_convention else (False, True)
+    return [
+        Property(
+            "condition_first",
+            (bool(options.condition_first),) if "condition_first" in given else order,
+            convention,
+            option_flag("condition_first"),
+        )
+    ]
+
+
+def identify_from_statistics(
+    base: Any,
+    properties: Sequence[Property],
+    make_net: Callable[[Any], nn.Module],
+    misfits: Callable[[Any], tuple[float, ...]],
+    weights: Mapping[str, torch.Tensor],
+    arch: str,
+    what: str,
+) -> tuple[dict[str, Any], list]:
+    """Build the net for every combination of the properties' candidates, load the weights, score its BatchNorm
+    statistics on a probe batch, and identify the combination (see `identify` for the margin and refusals)."""
+
+    def score(combo: dict[str, Any]) -> list[Candidate]:
+        opts = dataclasses.replace(base, **combo)
+        net = make_net(opts)
+        load_weights(net, weights, arch, opts)
+        return [Candidate({}, misfits(net.eval()))]
+
+    return identify(search(properties, score), properties, what)

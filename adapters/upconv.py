@@ -21,29 +21,25 @@ running statistics (see `statedict.py`).
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
 
-from ganinv.architectures import DECISIONS, Architecture, Built, decision, load_weights, register
+from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
 from .convt import activation
 from .statedict import (
-    Candidate,
-    Property,
+    activation_and_eps,
     bn_discrepancy,
     group_modules,
-    identify,
+    identify_from_statistics,
     kind_of,
     natural_key,
-    option_flag,
     rename_modules,
-    search,
 )
 
 
@@ -239,29 +235,24 @@ class UpConv(Architecture):
         if values.get("condition") == "concat" and "nz" not in given:
             values["nz"] = n_in - int(values.get("n_classes", 0)) - int(values.get("nc", 0))
         base = self.make_options(values)
-        properties = [
-            Property(
-                "activation",
-                (values["activation"],) if "activation" in given else ACTIVATIONS,
-                "LeakyReLU(0.2) between stages (PyTorch-GAN)",
-                option_flag("activation"),
-            ),
-            Property(
-                "norm_eps",
-                (float(values["norm_eps"]),) if "norm_eps" in given else EPSILONS,
-                "BatchNorm2d eps 0.8 (PyTorch-GAN's BatchNorm2d(n, 0.8))",
-                option_flag("norm_eps"),
-            ),
-        ]
-        converted = self.convert_state_dict(dict(state_dict), None)
-
-        def score(combo: dict[str, Any]) -> list[Candidate]:
-            opts = dataclasses.replace(base, **combo)
-            net = UpConvNet(opts)
-            load_weights(net, converted, self.name, opts)
-            return [Candidate({}, bn_misfits(net.eval()))]
-
-        chosen, found = identify(search(properties, score), properties, "upsample+conv generator")
+        properties = activation_and_eps(
+            given,
+            values,
+            ACTIVATIONS,
+            EPSILONS,
+            bool(norms),
+            "LeakyReLU(0.2) between stages (PyTorch-GAN)",
+            "BatchNorm2d eps 0.8 (PyTorch-GAN's BatchNorm2d(n, 0.8))",
+        )
+        chosen, found = identify_from_statistics(
+            base,
+            properties,
+            UpConvNet,
+            bn_misfits,
+            self.convert_state_dict(dict(state_dict), None),
+            self.name,
+            "upsample+conv generator",
+        )
         values.update(chosen)
         if not {"activation", "norm_eps"} <= set(given):  # a ganinv folder gives all: nothing was decided
             found += [
