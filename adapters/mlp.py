@@ -31,12 +31,12 @@ from ganinv.spec import GeneratorSpec
 from .convt import activation
 from .statedict import (
     activation_and_eps,
-    bn_discrepancy,
     group_modules,
     identify_from_statistics,
     kind_of,
     label_order,
     natural_key,
+    normalise_as_in_training,
     probe_inputs,
     rename_modules,
 )
@@ -152,12 +152,9 @@ def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
     """Misfit of probe-batch statistics at each BatchNorm1d, normalising by batch statistics as in training."""
     o = net.o
     h = net.first_input(*probe_inputs(o.nz, o.n_classes, n_probe))
-    misfits = []
+    misfits: list[float] = []
     for block in cast(Iterable[Block], net.blocks):
-        y = block.linear(h)  # (N, width)
-        if isinstance(block.norm, nn.BatchNorm1d):
-            misfits.append(bn_discrepancy(y, block.norm))
-            y = nn.functional.batch_norm(y, None, None, block.norm.weight, block.norm.bias, True, 0.0, block.norm.eps)
+        y = normalise_as_in_training(block.linear(h), block.norm, misfits)  # (N, width)
         h = block.act(y)
     return tuple(misfits)
 

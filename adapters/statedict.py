@@ -387,3 +387,12 @@ def identify_from_statistics(
         return [Candidate({}, misfits(net.eval()))]
 
     return identify(search(properties, score), properties, what)
+
+
+def normalise_as_in_training(y: torch.Tensor, norm: nn.Module, misfits: list[float]) -> torch.Tensor:
+    """At a BatchNorm: record how far the probe batch's statistics of `y` are from the layer's running ones, then
+    normalise `y` by its own batch statistics, as training did. Any other layer passes `y` through."""
+    if not isinstance(norm, nn.modules.batchnorm._BatchNorm):
+        return y
+    misfits.append(bn_discrepancy(y, norm))
+    return nn.functional.batch_norm(y, None, None, norm.weight, norm.bias, True, 0.0, norm.eps)

@@ -34,11 +34,11 @@ from ganinv.spec import GeneratorSpec
 from .convt import activation
 from .statedict import (
     activation_and_eps,
-    bn_discrepancy,
     group_modules,
     identify_from_statistics,
     kind_of,
     natural_key,
+    normalise_as_in_training,
     rename_modules,
 )
 
@@ -181,13 +181,10 @@ def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
         h = nn.functional.batch_norm(
             h, None, None, net.head_norm.weight, net.head_norm.bias, True, 0.0, net.head_norm.eps
         )
-    misfits = []
+    misfits: list[float] = []
     for stage in cast(Iterable[UpStage], net.stages):
         y = stage.conv(nn.functional.interpolate(h, scale_factor=2) if stage.upsample else h)
-        if isinstance(stage.norm, nn.BatchNorm2d):
-            misfits.append(bn_discrepancy(y, stage.norm))
-            y = nn.functional.batch_norm(y, None, None, stage.norm.weight, stage.norm.bias, True, 0.0, stage.norm.eps)
-        h = stage.act(y)
+        h = stage.act(normalise_as_in_training(y, stage.norm, misfits))
     return tuple(misfits)
 
 
