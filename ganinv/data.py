@@ -5,7 +5,7 @@
   e.g. `data/mnist`, or torchvision's `root/MNIST/raw/` layout);
 - a folder of images (class subfolders, `ImageFolder`-style, give labels; names starting with
   a dot are skipped);
-- image files; an `.npz` or `.safetensors` tensor file (`images`, optional `labels`), the images
+- image files; an `.npz` or `.safetensors` tensor file (`images`, optional `labels`) or an `.npy` array, the images
   (N, H, W) greyscale, (N, C, H, W), or (N, H, W, C) with C = 1 or 3. Other shapes are refused:
   a 2-D array could be one image or N flattened ones, so one image must be saved as (1, H, W).
 
@@ -52,7 +52,7 @@ IDX_FILES = {
 }
 DATASET_DIRS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder names
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
-TENSOR_SUFFIXES = {".npz", ".safetensors"}
+TENSOR_SUFFIXES = {".npz", ".npy", ".safetensors"}
 IMAGE_KEYS = ("images", "x", "data")
 OVERSHOOT = 1e-3  # on the [-1, 1] scale: rounding beyond a range's ends that is clamped, not refused
 CHANNELS = (1, 3)
@@ -361,13 +361,13 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
 
 # ---- tensor files ------------------------------------------------------------------------------------
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
-    damaged = f"{path} is damaged or not an .npz archive; save the images again with numpy.savez(path, images=...)"
+    """An .npz archive (arrays by name), or an .npy file: its one array is the images (no labels)."""
+    kind = "an .npy array" if path.suffix == ".npy" else "an .npz archive"
+    damaged = f"{path} is damaged or not {kind}; save the images again with numpy.savez(path, images=...)"
     try:
         data = np.load(path, allow_pickle=False)
-        if not isinstance(data, np.lib.npyio.NpzFile):
-            raise DataError(
-                f"{path} holds a single .npy array, not an .npz archive; save it with numpy.savez(path, images=...)"
-            )
+        if isinstance(data, np.ndarray):  # a single array: the images
+            return {"images": data}
         with data:
             return {key: data[key] for key in data.files}
     except ValueError as exc:
@@ -447,7 +447,7 @@ def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
 
 
 def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
-    tensors = _read_npz(path) if path.suffix == ".npz" else _read_safetensors(path)
+    tensors = _read_npz(path) if path.suffix in (".npz", ".npy") else _read_safetensors(path)
     key = next((k for k in IMAGE_KEYS if k in tensors), None)
     if key is None:
         raise DataError(
@@ -484,7 +484,7 @@ def load_images(
         path = Path(source)
         if not os.path.exists(path):
             raise DataError(
-                f"{source} does not exist; give an image folder, image file, .npz/.safetensors file, "
+                f"{source} does not exist; give an image folder, image file, .npz/.npy/.safetensors file, "
                 f"or one of {', '.join(DATASET_DIRS)} with --root"
             )
         if _is_dir(path):
@@ -496,7 +496,7 @@ def load_images(
         else:
             raise DataError(
                 f"cannot read {path}: unknown file type {path.suffix!r}; give an image folder, "
-                "image file or .npz/.safetensors file"
+                "image file or .npz/.npy/.safetensors file"
             )
     for note in result.notes:
         logger.warning(note)

@@ -118,6 +118,11 @@ def load_generator(
         generator = load_folder(path, source, request=request)
     elif path.is_file():
         generator = load_file_source(path, request)
+    elif path.exists() and ":" not in source:  # a FIFO, socket or device: never read (it may never end)
+        raise SourceError(
+            f"{source} is a special file (a device, FIFO or socket), not a weights file or folder; give the file "
+            "the generator was saved to"
+        )
     elif ":" in source:
         generator = load_callable(source, request)
     else:

@@ -300,12 +300,13 @@ def test_damaged_tensor_files_are_one_clear_error(tmp_path, make, message):
     assert message.format(path) in str(error.value) and "again" in str(error.value)
 
 
-def test_an_npy_array_named_npz_is_refused(tmp_path):
-    path = tmp_path / "x.npz"
+@pytest.mark.parametrize("name", ["x.npy", "x.npz"])  # an .npy array, also when saved under an .npz name
+def test_a_single_numpy_array_is_the_images(tmp_path, name):
+    path = tmp_path / name
     with open(path, "wb") as fh:
-        np.save(fh, np.zeros((2, 8, 8), np.uint8))
-    with pytest.raises(DataError, match="single .npy array, not an .npz archive"):
-        load_images(str(path))
+        np.save(fh, np.full((2, 8, 8), 255, np.uint8))
+    loaded = load_images(str(path))
+    assert loaded.images.shape == (2, 1, 8, 8) and bool((loaded.images == 1).all()) and loaded.labels is None
 
 
 @pytest.mark.parametrize(

@@ -277,3 +277,16 @@ def test_bad_arch_and_spec_values(dcgan, tmp_path):
     with pytest.raises(SourceError, match="drop --arch"):
         torch.jit.trace(dcgan[0], torch.randn(2, 8, 1, 1)).save(str(tmp_path / "p.pt"))
         load_generator(str(tmp_path / "p.pt"), arch="dcgan")
+
+
+def test_a_special_file_is_refused_not_read(tmp_path):
+    import os
+
+    import pytest
+
+    from ganinv.errors import SourceError
+
+    fifo = tmp_path / "g.pth"
+    os.mkfifo(fifo)  # reading it would wait forever
+    with pytest.raises(SourceError, match="is a special file"):
+        load_generator(str(fifo))
