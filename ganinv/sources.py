@@ -47,6 +47,7 @@ from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMisma
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import (
+    PickledModuleWeights,
     checkpoint_hints,
     entry_meta,
     is_torchscript,
@@ -495,9 +496,17 @@ def load_file_source(path: Path, request: Request) -> Generator:
         return load_program(path, request, program=obj)
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
     batchnorm, hinted = checkpoint_hints(obj)
-    built, opts, arch, evidence = build_from_config(
-        request.arch, hinted, request.options, state_dict, str(path), f"the config pickled in {path}"
-    )
+    try:
+        built, opts, arch, evidence = build_from_config(
+            request.arch, hinted, request.options, state_dict, str(path), f"the config pickled in {path}"
+        )
+    except ArchitectureError as exc:
+        if not isinstance(obj, PickledModuleWeights):
+            raise
+        raise ArchitectureError(
+            f"{exc}. The file is a whole pickled {obj.origin} module: --trust-remote-code runs that class itself "
+            "(only if you trust its author)"
+        ) from None
     generator = checkpoint_generator(built, opts, arch, evidence, entry, path, batchnorm, path, request.source)
     return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
 

@@ -124,6 +124,14 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
     )
 
 
+class PickledModuleWeights(dict):
+    """The parameters and buffers of a whole pickled module, read as data; `origin` names its (unimported) class."""
+
+    def __init__(self, tensors: dict[str, torch.Tensor], origin: str):
+        super().__init__(tensors)
+        self.origin = origin
+
+
 def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
     """A torch checkpoint: `weights_only=True` first; then ganinv.safe_pickle, where objects of other classes
     (a config object, a namespace) become inert records and nothing is called; the full unpickler, which can
@@ -153,12 +161,14 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
             if records:
                 logger.info("%s: read %s as plain data (not imported)", where, ", ".join(records))
             return obj
-        if not trust_remote_code:  # a whole pickled module: a program, which the trusted path runs
-            raise UnsafeFileError(
-                f"{where} is a whole pickled module ({safe_pickle.origin(obj)}), whose class is "
-                "code; refused. Re-save its state_dict, or pass --trust-remote-code if you trust "
-                "its author"
-            ) from None
+        if not trust_remote_code:  # a whole pickled module: its weights are data, its class is code
+            logger.warning(
+                "%s is a whole pickled module (%s): its weights are read as data, without importing its class, and "
+                "the architecture is read from them; pass --trust-remote-code to run the class itself instead",
+                where,
+                safe_pickle.origin(obj),
+            )
+            return PickledModuleWeights(safe_pickle.module_state_dict(obj), origin=safe_pickle.origin(obj))
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:

@@ -181,10 +181,20 @@ def test_plain_data_objects_become_records(tmp_path, legacy):
     assert torch.equal(loaded["g_ema"]["w"], torch.ones(2)) and loaded["step"] == 3
 
 
-def test_a_whole_pickled_module_still_needs_trust(tmp_path):
-    torch.save(nn.Linear(2, 3), tmp_path / "m.pth")
-    with pytest.raises(UnsafeFileError, match="whole pickled module .*--trust-remote-code"):
-        load_generator(str(tmp_path / "m.pth"))
+def test_a_whole_pickled_module_gives_its_weights_not_its_code(tmp_path, dcgan, caplog):
+    """torch.save(model): the weights are read without importing the class and the architecture from them; the
+    class itself runs only with trust_remote_code."""
+    module, latents, expected = dcgan
+    torch.save(module, tmp_path / "netG.pth")
+    with caplog.at_level("WARNING", logger="ganinv"):
+        g = load_generator(str(tmp_path / "netG.pth"), options={"strides": "1,2,2,2", "paddings": "0,1,1,1"})
+    assert "whole pickled module (zoo.ExamplesDCGAN)" in caplog.text and "--trust-remote-code" in caplog.text
+    torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-5)
+    assert g.meta["architecture"] == "dcgan"  # read from the weights, not the pickled class
+    trusted = load_generator(
+        str(tmp_path / "netG.pth"), trust_remote_code=True, options={"spec.nz": 8, "spec.native_latent_shape": "8,1,1"}
+    )
+    assert trusted.meta["architecture"] == "opaque"  # the class itself, as a program
 
 
 def test_batch_statistics_mode_survives_saving(tmp_path, dcgan):
