@@ -17,7 +17,7 @@ import math
 import types
 import typing
 from dataclasses import MISSING
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import click
 
@@ -195,6 +195,14 @@ def click_type(cls: type, name: str) -> click.ParamType:
     if hint is float:
         return FiniteFloatRange(rule.min, rule.max, min_open=rule.min_open, max_open=rule.max_open)
     raise TypeError(f"no click type for {cls.__name__}.{name} of type {hint!r}")
+
+
+def config_option(flag: str, config: Any, name: str, help: str) -> Callable[[Callable], Callable]:
+    """The click option `flag` for field `name` of the config dataclass instance `config` (e.g. `FitConfig()` or
+    its `.dreaming`): type, range and default all come from the dataclass, so each is written once."""
+    return click.option(
+        flag, type=click_type(type(config), name), default=getattr(config, name), show_default=True, help=help
+    )
 
 
 # ---- resuming ----------------------------------------------------------------------------------------------

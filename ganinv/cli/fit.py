@@ -24,7 +24,7 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
 )
-from ganinv.config_checks import click_type, known_options, saved_options
+from ganinv.config_checks import config_option, known_options, saved_options
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError, RunError
 from ganinv.fit import FitConfig, load_recipe
@@ -60,123 +60,45 @@ RESUMABLE = {
     default=None,
     help="TOML file of fit options (FitConfig fields, [dreaming] and [augment] tables); flags override it.",
 )
-@click.option(
-    "--steps", type=click_type(FitConfig, "steps"), default=DEFAULTS.steps, show_default=True, help="Dreaming steps."
+@config_option("--steps", DEFAULTS, "steps", "Dreaming steps.")
+@config_option("--batch-size", DEFAULTS, "batch_size", "Dreamed samples per step (per process).")
+@config_option("--lr", DEFAULTS, "lr", "Adam learning rate (after warm-up; cosine decay).")
+@config_option("--beta", DEFAULTS.dreaming, "beta", "Weight of the KL terms (SS-AVL Eq. 27).")
+@config_option(
+    "--sigma-x", DEFAULTS.dreaming, "sigma_x", "Observation noise std on the [-1,1] scale of the reconstruction term."
 )
-@click.option(
-    "--batch-size",
-    type=click_type(FitConfig, "batch_size"),
-    default=DEFAULTS.batch_size,
-    show_default=True,
-    help="Dreamed samples per step (per process).",
+@config_option("--lambda-mi", DEFAULTS.dreaming, "lambda_mi", "Code-recovery weight (docs/algorithms.md §2, step 6).")
+@config_option("--lambda-z", DEFAULTS.dreaming, "lambda_z", "Noise-recovery weight (docs/algorithms.md §2, step 6).")
+@config_option(
+    "--prior-scale", DEFAULTS, "prior_scale", "Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents."
 )
-@click.option(
-    "--lr",
-    type=click_type(FitConfig, "lr"),
-    default=DEFAULTS.lr,
-    show_default=True,
-    help="Adam learning rate (after warm-up; cosine decay).",
-)
-@click.option(
-    "--beta",
-    type=click_type(DreamingConfig, "beta"),
-    default=DEFAULTS.dreaming.beta,
-    show_default=True,
-    help="Weight of the KL terms (SS-AVL Eq. 27).",
-)
-@click.option(
-    "--sigma-x",
-    type=click_type(DreamingConfig, "sigma_x"),
-    default=DEFAULTS.dreaming.sigma_x,
-    show_default=True,
-    help="Observation noise std on the [-1,1] scale of the reconstruction term.",
-)
-@click.option(
-    "--lambda-mi",
-    type=click_type(DreamingConfig, "lambda_mi"),
-    default=DEFAULTS.dreaming.lambda_mi,
-    show_default=True,
-    help="Code-recovery weight (docs/algorithms.md §2, step 6).",
-)
-@click.option(
-    "--lambda-z",
-    type=click_type(DreamingConfig, "lambda_z"),
-    default=DEFAULTS.dreaming.lambda_z,
-    show_default=True,
-    help="Noise-recovery weight (docs/algorithms.md §2, step 6).",
-)
-@click.option(
-    "--prior-scale",
-    type=click_type(FitConfig, "prior_scale"),
-    default=DEFAULTS.prior_scale,
-    show_default=True,
-    help="Dream with z ~ N(0, s^2 I); s > 1 shows the encoder atypical latents.",
-)
-@click.option(
+@config_option(
     "--augment",
-    type=click_type(AugmentConfig, "probability"),
-    default=DEFAULTS.augment.probability,
-    show_default=True,
-    help="Fraction of dreamed images perturbed off the generator's manifold (0: none); see ganinv.augment.",
+    DEFAULTS.augment,
+    "probability",
+    "Fraction of dreamed images perturbed off the generator's manifold (0: none); see ganinv.augment.",
 )
-@click.option(
-    "--width",
-    type=click_type(FitConfig, "width"),
-    default=DEFAULTS.width,
-    show_default=True,
-    help="Encoder width (first conv channels).",
-)
-@click.option(
-    "--hidden",
-    type=click_type(FitConfig, "hidden"),
-    default=DEFAULTS.hidden,
-    show_default=True,
-    help="Encoder features before the heads.",
-)
-@click.option(
+@config_option("--width", DEFAULTS, "width", "Encoder width (first conv channels).")
+@config_option("--hidden", DEFAULTS, "hidden", "Encoder features before the heads.")
+@config_option(
     "--iterations",
-    type=click_type(FitConfig, "iterations"),
-    default=DEFAULTS.iterations,
-    show_default=True,
-    help="Refinement passes after the single pass: the encoder sees its own "
+    DEFAULTS,
+    "iterations",
+    "Refinement passes after the single pass: the encoder sees its own "
     "reconstruction and corrects the latent (0: single pass); see ganinv.iterative.",
 )
 @out_option("Run folder to write (default: runs/<generator>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option(
-    "--eval-every",
-    type=click_type(FitConfig, "eval_every"),
-    default=DEFAULTS.eval_every,
-    show_default=True,
-    help="Steps between evaluations and grids.",
-)
-@click.option(
-    "--checkpoint-every",
-    type=click_type(FitConfig, "checkpoint_every"),
-    default=DEFAULTS.checkpoint_every,
-    show_default=True,
-    help="Steps between checkpoints.",
-)
-@click.option(
-    "--log-every",
-    type=click_type(FitConfig, "log_every"),
-    default=DEFAULTS.log_every,
-    show_default=True,
-    help="Steps between metrics records.",
-)
+@config_option("--eval-every", DEFAULTS, "eval_every", "Steps between evaluations and grids.")
+@config_option("--checkpoint-every", DEFAULTS, "checkpoint_every", "Steps between checkpoints.")
+@config_option("--log-every", DEFAULTS, "log_every", "Steps between metrics records.")
 @click.option(
     "--eval-real",
     default=None,
     help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.",
 )
 @root_option
-@click.option(
-    "--eval-limit",
-    type=click_type(FitConfig, "eval_limit"),
-    default=DEFAULTS.eval_limit,
-    show_default=True,
-    help="First N real test images.",
-)
+@config_option("--eval-limit", DEFAULTS, "eval_limit", "First N real test images.")
 @seed_option
 @device_option
 @click.option("--compile", "compile", is_flag=True, help="torch.compile the encoders.")

@@ -30,7 +30,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
-from ganinv.config_checks import click_type, saved_options
+from ganinv.config_checks import click_type, config_option, saved_options
 from ganinv.data import fit_to_shape, load_images
 from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
@@ -57,49 +57,20 @@ def mvae() -> None:
     "or file. Without it the MVAE sits atop --generator and learns from its samples only.",
 )
 @root_option
-@click.option("--split", type=MVAE_TYPE("split"), default=DEFAULTS.split, show_default=True, help="Split of --data.")
+@config_option("--split", DEFAULTS, "split", "Split of --data.")
 @click.option("--limit", type=MVAE_TYPE("limit"), default=None, help="Train on the first N images of --data.")
-@click.option(
-    "--components",
-    type=MVAE_TYPE("n_components"),
-    default=DEFAULTS.n_components,
-    show_default=True,
-    help="Number of components K before selection.",
+@config_option("--components", DEFAULTS, "n_components", "Number of components K before selection.")
+@config_option("--latent-dim", DEFAULTS, "latent_dim", "Size of each component's latent z_i.")
+@config_option(
+    "--s-dim", DEFAULTS, "s_dim", "Size of the mixed latent s of a standalone MVAE (atop a generator: its latent size)."
 )
-@click.option(
-    "--latent-dim",
-    type=MVAE_TYPE("latent_dim"),
-    default=DEFAULTS.latent_dim,
-    show_default=True,
-    help="Size of each component's latent z_i.",
-)
-@click.option(
-    "--s-dim",
-    type=MVAE_TYPE("s_dim"),
-    default=DEFAULTS.s_dim,
-    show_default=True,
-    help="Size of the mixed latent s of a standalone MVAE (atop a generator: its latent size).",
-)
-@click.option(
-    "--width",
-    type=MVAE_TYPE("width"),
-    default=DEFAULTS.width,
-    show_default=True,
-    help="Channels of each encoder's first convolution.",
-)
-@click.option(
-    "--hidden",
-    type=MVAE_TYPE("hidden"),
-    default=DEFAULTS.hidden,
-    show_default=True,
-    help="Encoder features before the heads.",
-)
-@click.option(
+@config_option("--width", DEFAULTS, "width", "Channels of each encoder's first convolution.")
+@config_option("--hidden", DEFAULTS, "hidden", "Encoder features before the heads.")
+@config_option(
     "--dropout",
-    type=MVAE_TYPE("dropout"),
-    default=DEFAULTS.dropout,
-    show_default=True,
-    help="Component dropout: gs (Gumbel-softmax), gau (variational Gaussian), bernoulli, none.",
+    DEFAULTS,
+    "dropout",
+    "Component dropout: gs (Gumbel-softmax), gau (variational Gaussian), bernoulli, none.",
 )
 @click.option(
     "--per-component-p",
@@ -107,46 +78,20 @@ def mvae() -> None:
     default=False,
     help="Learn one dropout rate per component instead of one tied rate.",
 )
-@click.option(
-    "--beta", type=MVAE_TYPE("beta"), default=DEFAULTS.beta, show_default=True, help="Weight of the dHSIC term."
-)
-@click.option(
-    "--lambda-s",
-    type=MVAE_TYPE("lambda_s"),
-    default=DEFAULTS.lambda_s,
-    show_default=True,
-    help="Atop a generator: weight of ||s - true latent||^2.",
-)
-@click.option("--steps", type=MVAE_TYPE("steps"), default=DEFAULTS.steps, show_default=True, help="Adam steps.")
-@click.option(
-    "--batch-size",
-    type=MVAE_TYPE("batch_size"),
-    default=DEFAULTS.batch_size,
-    show_default=True,
-    help="Images per step.",
-)
-@click.option("--lr", type=MVAE_TYPE("lr"), default=DEFAULTS.lr, show_default=True, help="Adam learning rate.")
+@config_option("--beta", DEFAULTS, "beta", "Weight of the dHSIC term.")
+@config_option("--lambda-s", DEFAULTS, "lambda_s", "Atop a generator: weight of ||s - true latent||^2.")
+@config_option("--steps", DEFAULTS, "steps", "Adam steps.")
+@config_option("--batch-size", DEFAULTS, "batch_size", "Images per step.")
+@config_option("--lr", DEFAULTS, "lr", "Adam learning rate.")
 @click.option(
     "--eval-real",
     default=None,
     help="Real images whose reconstruction error is reported (test split); default: --data.",
 )
-@click.option(
-    "--eval-limit",
-    type=MVAE_TYPE("eval_limit"),
-    default=DEFAULTS.eval_limit,
-    show_default=True,
-    help="Evaluate on the first N of them.",
-)
+@config_option("--eval-limit", DEFAULTS, "eval_limit", "Evaluate on the first N of them.")
 @out_option("Run folder to write (default: runs/mvae-<data or generator>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
-@click.option(
-    "--checkpoint-every",
-    type=MVAE_TYPE("checkpoint_every"),
-    default=DEFAULTS.checkpoint_every,
-    show_default=True,
-    help="Steps between checkpoints.",
-)
+@config_option("--checkpoint-every", DEFAULTS, "checkpoint_every", "Steps between checkpoints.")
 @device_option
 @seed_option
 @quiet_option

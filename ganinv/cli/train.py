@@ -19,7 +19,7 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
 )
-from ganinv.config_checks import click_type, saved_options
+from ganinv.config_checks import config_option, saved_options
 from ganinv.errors import RunError
 from ganinv.outputs import check_writable
 from ganinv.runs import Run
@@ -53,30 +53,10 @@ DEFAULTS = TrainConfig()
     default=None,
     help="TOML file of training options (TrainConfig fields, [dreaming] table); flags override it.",
 )
-@click.option(
-    "--steps", type=click_type(TrainConfig, "steps"), default=DEFAULTS.steps, show_default=True, help="Generator steps."
-)
-@click.option(
-    "--batch-size",
-    type=click_type(TrainConfig, "batch_size"),
-    default=DEFAULTS.batch_size,
-    show_default=True,
-    help="Images per batch.",
-)
-@click.option(
-    "--n-critic",
-    type=click_type(TrainConfig, "n_critic"),
-    default=DEFAULTS.n_critic,
-    show_default=True,
-    help="Critic steps per generator step.",
-)
-@click.option(
-    "--lr",
-    type=click_type(TrainConfig, "lr"),
-    default=DEFAULTS.lr,
-    show_default=True,
-    help="Adam learning rate of the generator and critic.",
-)
+@config_option("--steps", DEFAULTS, "steps", "Generator steps.")
+@config_option("--batch-size", DEFAULTS, "batch_size", "Images per batch.")
+@config_option("--n-critic", DEFAULTS, "n_critic", "Critic steps per generator step.")
+@config_option("--lr", DEFAULTS, "lr", "Adam learning rate of the generator and critic.")
 @out_option("Run folder to write (default: runs/train-<data>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @seed_option
