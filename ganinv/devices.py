@@ -59,22 +59,48 @@ def resolve_device(name: Optional[str]):
     raise GaninvError(f"--device {name!r} {problem}; choose one of {', '.join(available)}")
 
 
-def default_cpu_threads() -> int:
+def default_cpu_threads(window: float = 0.2) -> int:
     """Intra-op threads for a CPU run: the cores that are free now.
 
     Measured on a 2-core machine (`recipes/bench-perf.toml`): a fit ran at 293 samples/s on 1 thread and 516 on 2
     when alone, but 287 and 160 while another process kept one core busy: threads that share a core with a busy
-    process wait for each other at every operation. So ganinv takes the cores minus the current load (the
-    1-minute load average, rounded), at least one. `OMP_NUM_THREADS` or `GANINV_THREADS` override it.
+    process wait for each other at every operation. So ganinv takes the cores minus those busy now: the busy share
+    of the machine over `window` seconds (/proc/stat), rounded; elsewhere the 1-minute load average, which also
+    counts work that has just ended. At least one. `OMP_NUM_THREADS` or `GANINV_THREADS` override it.
     """
     import os
 
     cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):  # not on every platform
-        return cores
-    return max(1, min(cores, cores - round(load)))
+    busy = busy_cores(window)
+    if busy is None:
+        try:
+            busy = os.getloadavg()[0]
+        except (AttributeError, OSError):  # not on every platform
+            return cores
+    return max(1, min(cores, cores - round(busy)))
+
+
+def busy_cores(window: float) -> Optional[float]:
+    """How many cores other processes keep busy, from two reads of /proc/stat `window` seconds apart (None: no
+    /proc). This process waits in between, so the busy time is theirs."""
+    import os
+    import time
+
+    def read() -> Optional[tuple[int, int]]:
+        try:
+            with open("/proc/stat") as fh:
+                values = [int(v) for v in fh.readline().split()[1:]]
+        except (OSError, ValueError):
+            return None
+        idle = values[3] + (values[4] if len(values) > 4 else 0)  # idle + iowait
+        return sum(values) - idle, sum(values)
+
+    first = read()
+    time.sleep(window)
+    second = read()
+    if first is None or second is None or second[1] == first[1]:
+        return None
+    return (os.cpu_count() or 1) * (second[0] - first[0]) / (second[1] - first[1])
 
 
 def set_cpu_threads() -> Optional[int]:

@@ -110,14 +110,18 @@ def test_cpu_threads_follow_the_free_cores_and_the_override(monkeypatch):
 
     import torch
 
+    import ganinv.devices
     from ganinv.devices import default_cpu_threads, set_cpu_threads
     from ganinv.errors import GaninvError
 
     monkeypatch.setattr(os, "cpu_count", lambda: 4)
-    monkeypatch.setattr(os, "getloadavg", lambda: (1.2, 0.0, 0.0))
+    monkeypatch.setattr(ganinv.devices, "busy_cores", lambda window: 1.2)
     assert default_cpu_threads() == 3  # one core busy elsewhere
-    monkeypatch.setattr(os, "getloadavg", lambda: (9.0, 0.0, 0.0))
+    monkeypatch.setattr(ganinv.devices, "busy_cores", lambda window: 9.0)
     assert default_cpu_threads() == 1
+    monkeypatch.setattr(ganinv.devices, "busy_cores", lambda window: None)  # no /proc: the load average
+    monkeypatch.setattr(os, "getloadavg", lambda: (2.2, 0.0, 0.0))
+    assert default_cpu_threads() == 2
     before = torch.get_num_threads()
     try:
         monkeypatch.setenv("GANINV_THREADS", "2")
