@@ -104,7 +104,7 @@ def _format_range(value_range: ValueRange) -> str:
     return f"[{value_range[0]:g}, {value_range[1]:g}]"
 
 
-def _non_finite_images(x: torch.Tensor, source: str) -> None:
+def check_finite_images(x: torch.Tensor, source: str = "the images") -> None:
     """Refuse NaN or infinite pixels in x (N, ...), naming the first few images that hold them."""
     bad = (~torch.isfinite(x)).flatten(1).any(dim=1).nonzero().flatten().tolist()
     if bad and x.shape[0] == 1:
@@ -164,7 +164,7 @@ def to_unit_range(
     if x.is_floating_point() and x.dtype != torch.float64:
         x = x.float()  # float16, bfloat16: min/max/isfinite in float32
     if x.is_floating_point():
-        _non_finite_images(x, source)
+        check_finite_images(x, source)
     note = None
     if declared is not None:
         value_range = declared
@@ -512,7 +512,7 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
     c, h, w = shape
     if images.dim() != 4 or images.numel() == 0:
         raise DataError(f"expected a batch of images (N, C, H, W), got shape {tuple(images.shape)}")
-    _non_finite_images(images, "the images")
+    check_finite_images(images, "the images")
     lo, hi = float(images.min()), float(images.max())
     if lo < -1 - OVERSHOOT or hi > 1 + OVERSHOOT:
         raise DataError(

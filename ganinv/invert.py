@@ -16,6 +16,7 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+from ganinv.data import check_finite_images
 from ganinv.errors import ConfigError, DataError
 from ganinv.evaluation import encode_and_reconstruct, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator
@@ -100,9 +101,7 @@ def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_l
         )
     if images.shape[0] == 0:
         raise DataError("no images to invert; give at least one image")
-    bad = (~torch.isfinite(images.flatten(1))).any(dim=1).nonzero()
-    if len(bad):
-        raise DataError(f"image {bad[0].item()} (of {images.shape[0]}) has NaN or infinite pixels; fix or drop it")
+    check_finite_images(images)
 
 
 def invert(

@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
+from ganinv.data import check_finite_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
@@ -269,11 +270,7 @@ def log_likelihood(
         raise ValueError(f"need sample sizes k >= 1 and a finite sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")
     if images.shape[0] == 0:
         raise DataError("no images to score; give at least one image")
-    bad = (~torch.isfinite(images.flatten(1))).any(dim=1).nonzero()
-    if len(bad):
-        raise DataError(
-            f"image {bad[0].item()} (of {images.shape[0]}) has NaN or infinite pixels; fix or drop it before scoring"
-        )
+    check_finite_images(images)  # their bounds would be NaN, not a score
     batch_size = plan_batch(inverter, ks, batch_size, max_enumerate)
     device, dtype = inverter.device, next(inverter.parameters()).dtype
     columns: dict[str, list[Tensor]] = {}
