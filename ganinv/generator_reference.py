@@ -234,7 +234,8 @@ class GeneratorReference(_Model):
         generator: Optional[Union[str, Generator]] = None,
         trust_remote_code: bool = False,
     ):
-        """From an artifact folder, a run folder (its `run_subfolder`), or a Hub id (`hub:owner/name[@rev]`).
+        """From an artifact folder, a run folder (its `run_subfolder`), a Hub id (`hub:owner/name[@rev]`), or
+        `builtin:NAME`, the one shipped with a built-in generator.
 
         `generator` replaces the generator the artifact names (a source string the user typed, or a
         loaded Generator); it must have the spec the model was trained for.
@@ -244,6 +245,17 @@ class GeneratorReference(_Model):
         if path.is_dir():
             if (path / cls.run_subfolder / CONFIG_NAME).is_file():
                 path = path / cls.run_subfolder
+        elif source.startswith("builtin:"):
+            from ganinv.sources import BUILTIN_DIR, builtin_names
+
+            builtin = source.removeprefix("builtin:")
+            path = BUILTIN_DIR / builtin / cls.run_subfolder
+            if builtin not in builtin_names() or not path.is_dir():
+                shipped = [n for n in builtin_names() if (BUILTIN_DIR / n / cls.run_subfolder).is_dir()]
+                raise SourceError(
+                    f"no {name} is shipped for {source}; built-ins with one: {', '.join(shipped) or 'none'} "
+                    "(fit your own and give its folder)"
+                )
         elif source.startswith("hub:") or (source.count("/") == 1 and not source.startswith(("/", ".", "~"))):
             from ganinv import hub
 

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence, cast
 
 import torch
+from torch import Tensor
 from torch.utils.flop_counter import FlopCounterMode
 
 from ganinv import architectures
@@ -457,18 +458,22 @@ def measure_loglik(
     seed: int = 0,
     width: int = 64,
     hidden: int = 512,
+    inverter: Optional[Inverter] = None,
 ) -> dict[str, Any]:
-    """images/s of `log_likelihood` at each k (alone), against `matmul rate / FLOPs per image`.
+    """images/s of `log_likelihood` at each k (alone), against `matmul rate / FLOPs per image`; with a
+    categorical code, the bounds' spread with d summed or sampled (`compare_d_sampling`).
 
     FLOPs per image = k x J x (generator forward FLOPs per image) + encoder FLOPs per image, J the
     number of values of d enumerated (K when K <= ganinv.loglik.MAX_ENUMERATE, else 1). The FLOPs
-    counted on one image's whole call (which also reconstructs from the posterior mean) are given beside.
+    counted on one image's whole call (which also decodes the posterior mean) are given beside.
     """
     from ganinv.loglik import MAX_ENUMERATE, log_likelihood
 
     generator = generator.to(device)
     torch.manual_seed(seed)
-    inverter = Inverter.for_generator(generator, width=width, hidden=hidden).to(device).eval()
+    inverter_from = "fitted" if inverter is not None else "untrained"
+    if inverter is None:  # an untrained one times the same arithmetic
+        inverter = Inverter.for_generator(generator, width=width, hidden=hidden).to(device).eval()
     rng = torch.Generator(device=device).manual_seed(seed)
     _, images = generator.sample(max_images, generator=rng)  # (N, C, H, W)
     probe = images[:8]
@@ -484,6 +489,7 @@ def measure_loglik(
         "machine": machine_info(device),
         "generator": generator.source,
         "image_shape": list(generator.spec.image_shape),
+        "inverter": inverter_from,
         "n_classes": K,
         "d_values_enumerated": enumerated,
         "generator_flops_per_image": generator_flops,
@@ -493,12 +499,14 @@ def measure_loglik(
     }
     for k in ks:
         one = images[:1]
+        log_likelihood(inverter, one, ks=(k,), generator=rng)  # the first call with a shape also picks routes
         start = time.perf_counter()
-        # also the warm-up; called at once, in this iteration
         counted = count_flops(lambda: log_likelihood(inverter, one, ks=(k,), generator=rng))  # noqa: B023
         per_image = time.perf_counter() - start
         n = max(1, min(max_images, math.ceil(min_seconds / max(per_image, 1e-6))))
         print(f"[perf] loglik k={k}: {n} images", file=sys.stderr)
+        # steady state: the first call with these shapes also picks the transposed convolutions' route
+        log_likelihood(inverter, images[:n], ks=(k,), batch_size=batch_size, generator=rng)
         synchronize(device)
         start = time.perf_counter()
         log_likelihood(inverter, images[:n], ks=(k,), batch_size=batch_size, generator=rng)
@@ -514,6 +522,35 @@ def measure_loglik(
             "counted_flops_per_image": counted,
             "bound_images_per_s": bound,
             "ratio_to_bound": n / seconds / bound,
+        }
+    if K:
+        out["d_sampled_vs_enumerated"] = compare_d_sampling(inverter, images[:16], k=16, seed=seed)
+    return out
+
+
+def compare_d_sampling(inverter: Inverter, images: Tensor, k: int = 16, repeats: int = 4, seed: int = 0) -> dict:
+    """Summing the categorical code d over its K values against drawing one d per sample from q(d|x)
+    (`loglik --max-enumerate 0`): time per image and the spread of the bounds over `repeats` independent
+    draws (per-image standard deviation across repeats, averaged over the images)."""
+    from ganinv.loglik import log_likelihood
+
+    out: dict[str, Any] = {"k": k, "images": images.shape[0], "repeats": repeats}
+    for name, max_enumerate in (("enumerated", inverter.spec.n_classes), ("sampled", 0)):
+        elbo, iw, seconds = [], [], 0.0
+        for r in range(repeats + 1):  # the first call is the warm-up
+            rng = torch.Generator(device=inverter.device).manual_seed(seed + r)
+            start = time.perf_counter()
+            result = log_likelihood(inverter, images, ks=(k,), max_enumerate=max_enumerate, generator=rng)
+            if r:
+                seconds += time.perf_counter() - start
+                elbo.append(result.elbo)
+                iw.append(result.iw[k])
+        out[name] = {
+            "images_per_s": repeats * images.shape[0] / seconds,
+            "elbo_mean": torch.stack(elbo).mean().item(),
+            "elbo_sd_over_draws": torch.stack(elbo).std(dim=0).mean().item(),
+            f"iw_{k}_mean": torch.stack(iw).mean().item(),
+            f"iw_{k}_sd_over_draws": torch.stack(iw).std(dim=0).mean().item(),
         }
     return out
 

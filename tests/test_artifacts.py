@@ -191,3 +191,10 @@ def test_a_fit_of_a_program_references_it_and_reloads_when_named(tmp_path):
     with pytest.raises(UnsafeFileError, match="is named by the inverter artifact"):
         Inverter.load(str(tmp_path / "run")).generator
     assert Inverter.load(str(tmp_path / "run"), generator=str(tmp_path / "g.pt")).generator.spec.nz == 4
+
+
+def test_a_builtin_names_its_shipped_inverter():
+    inverter = Inverter.load("builtin:mnist")
+    assert inverter.generator.source == "builtin:mnist"
+    with pytest.raises(SourceError, match="no inverter is shipped for builtin:nope; built-ins with one: .*mnist"):
+        Inverter.load("builtin:nope")

@@ -265,6 +265,19 @@ def test_cli_on_generated_samples(artifact, tmp_path):
     assert again.read_text() == out.read_text()  # seeded
 
 
+def test_cli_samples_d_above_max_enumerate(artifact):
+    summaries = {}
+    for max_enumerate in (3, 2, 0):  # K = 3: summed, then drawn from q(d|x)
+        result = invoke(
+            "--inverter", artifact, "--generated", 4, "--k", "1,4", "--json", "--max-enumerate", max_enumerate
+        )
+        assert result.exit_code == 0, result.output
+        summaries[max_enumerate] = json.loads(result.stdout)
+    assert [summaries[m]["d_enumerated"] for m in (3, 2, 0)] == [True, False, False]
+    assert summaries[2]["stats"] == summaries[0]["stats"]  # the same route, the same seed
+    assert summaries[3]["stats"]["iw_4"]["mean"] != summaries[0]["stats"]["iw_4"]["mean"]
+
+
 def test_cli_on_an_npz_of_images_with_fitted_sigma(artifact, tmp_path):
     images = np.random.default_rng(0).integers(0, 256, size=(3, 10, 10), dtype=np.uint8)
     np.savez(tmp_path / "images.npz", images=images, labels=np.array([0, 1, 2]))

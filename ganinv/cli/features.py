@@ -43,7 +43,9 @@ def encoder_options(func):
         "--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images encoded per batch."
     )(func)
     return click.option(
-        "--inverter", default=None, help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id."
+        "--inverter",
+        default=None,
+        help="Fitted inverter: a run folder, an artifact folder, a Hub repo id, or builtin:NAME.",
     )(func)
 
 

@@ -26,7 +26,7 @@ from ganinv.outputs import check_writable
     "--inverter",
     "inverter_source",
     required=True,
-    help="A fit's run folder, an inverter artifact folder, or a Hub repo id (hub:owner/name).",
+    help="A fit's run folder, an inverter artifact folder, a Hub repo id (hub:owner/name), or builtin:NAME.",
 )
 @artifact_generator_options
 @image_options(required=True)

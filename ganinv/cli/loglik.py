@@ -30,7 +30,7 @@ from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
-from ganinv.loglik import CHUNK_SIZE, LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
+from ganinv.loglik import CHUNK_SIZE, MAX_ENUMERATE, LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
 from ganinv.outputs import check_image_count, check_writable
 
 LABELS = {
@@ -94,7 +94,7 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
     "--inverter",
     "inverter_source",
     required=True,
-    help="Fitted inverter: a run folder, an artifact folder, or a Hub repo id.",
+    help="Fitted inverter: a run folder, an artifact folder, a Hub repo id, or builtin:NAME.",
 )
 @click.option(
     "--generated",
@@ -143,6 +143,14 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
     show_default=True,
     help="Images per generator call; bounds the memory whatever k is.",
 )
+@click.option(
+    "--max-enumerate",
+    type=click.IntRange(min=0),
+    default=MAX_ENUMERATE,
+    show_default=True,
+    help="Sum the categorical code d exactly when it has at most this many values; above (or with 0), draw "
+    "one d per sample from q(d|x): cheaper, higher-variance bounds.",
+)
 @artifact_generator_options
 @device_option
 @seed_option
@@ -163,6 +171,7 @@ def loglik(
     quiet,
     batch_size,
     chunk_size,
+    max_enumerate,
     device,
     seed,
     generator,
@@ -183,7 +192,9 @@ def loglik(
     inverter = Inverter.load(inverter_source, device=device, generator=generator, trust_remote_code=trust_remote_code)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        batch_size = plan_batch(inverter, ks, batch_size)  # refuses a k whose samples cannot fit in memory
+        batch_size = plan_batch(
+            inverter, ks, batch_size, max_enumerate
+        )  # refuses a k whose samples cannot fit in memory
     for caught_warning in caught:
         warn(str(caught_warning.message))
     rng = torch.Generator(device=device).manual_seed(seed)
@@ -206,7 +217,9 @@ def loglik(
         images_from = images if images not in ("mnist", "fashion-mnist") else f"{images} {split}"
 
     if fit_sigma_flag:
-        sigma_x = fit_sigma(inverter, fit_n, batch_size=batch_size, chunk_size=chunk_size, generator=rng)
+        sigma_x = fit_sigma(
+            inverter, fit_n, batch_size=batch_size, chunk_size=chunk_size, max_enumerate=max_enumerate, generator=rng
+        )
         sigma_from = f"fitted: maximises the ELBO on {fit_n} held-out generated samples"
         if not quiet:
             click.echo(f"fitted sigma_x = {sigma_x:.4g}", err=True)
@@ -225,6 +238,7 @@ def loglik(
         sigma_x=sigma_x,
         batch_size=batch_size,
         chunk_size=chunk_size,
+        max_enumerate=max_enumerate,
         generator=rng,
         progress=not quiet,
     )
@@ -241,6 +255,7 @@ def loglik(
         "k": ks,
         "sigma_x": sigma_x,
         "sigma_x_from": sigma_from,
+        "d_enumerated": 0 < inverter.spec.n_classes <= max_enumerate,
         "seed": seed,
         "device": str(device),
         "seconds": seconds,

@@ -114,6 +114,13 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
     "how a thread count holds up when another process shares the cores.",
 )
 @click.option(
+    "--inverter",
+    "inverter_source",
+    default=None,
+    help="loglik: a fitted inverter (a run folder, an artifact folder, a Hub repo id, or builtin:NAME) scored "
+    "with its own generator, so that the spread of the bounds means something (default: an untrained one; speed only).",
+)
+@click.option(
     "--out", type=click.Path(dir_okay=False), default=None, help="Also write the JSON to this file (atomically)."
 )
 @seed_option
@@ -137,6 +144,7 @@ def perf(
     isolate,
     threads,
     contend,
+    inverter_source,
     out,
     seed,
     device,
@@ -158,6 +166,8 @@ def perf(
     given = click.get_current_context().get_parameter_source("generator") != click.core.ParameterSource.DEFAULT
     if random_dcgan is not None and given:
         raise GaninvError("give --generator or --random-dcgan, not both")
+    if inverter_source is not None and (given or random_dcgan is not None or measure != "loglik"):
+        raise GaninvError("--inverter goes with --measure loglik alone (its generator is the inverter's own)")
     device = resolve_device(device)
     threads_before = torch.get_num_threads()
     if threads:
@@ -183,6 +193,7 @@ def perf(
                 variants,
                 isolate,
                 seed,
+                inverter_source,
             )
     finally:
         torch.set_num_threads(threads_before)  # `ganinv bench` runs stages in one process
@@ -212,6 +223,7 @@ def run_measure(
     variants: tuple[str, ...],
     isolate: Optional[bool],
     seed: int,
+    inverter_source: Optional[str] = None,
 ) -> dict[str, Any]:
     from ganinv import perf as measures
     from ganinv import trust
@@ -222,7 +234,13 @@ def run_measure(
     if measure == "machine":
         return measures.measure_machine(device, seconds)
     point: dict[str, Any]
-    if random_dcgan is not None:
+    inverter = None
+    if inverter_source is not None:
+        from ganinv.inverter import Inverter
+
+        inverter = Inverter.load(inverter_source, device=device, trust_remote_code=trust_remote_code)
+        generator = inverter.generator
+    elif random_dcgan is not None:
         point = {"random_dcgan": random_dcgan}
         generator = measures.random_dcgan(random_dcgan, seed=seed, device=device)
     else:
@@ -246,6 +264,7 @@ def run_measure(
             max_images=images or (4096 if cuda else 64),
             batch_size=batch_size,
             seed=seed,
+            inverter=inverter,
         )
     if measure == "invert":
         return measures.measure_invert(
