@@ -148,6 +148,7 @@ MEANINGS = {
     "--set": ("override a recipe variable", {"bench"}),
     "--nrow": ("images per grid row", {"sample"}),
     "--latents-out": ("also write the latents", {"sample"}),
+    "--perturb": ("perturb every sample as fit --augment does", {"sample"}),
     "--measure": ("what to measure", {"perf"}),
     "--random-dcgan": ("a random-weight DCGAN instead of --generator", {"perf"}),
     "--seconds": ("least time of each timing", {"perf"}),

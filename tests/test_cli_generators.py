@@ -76,6 +76,20 @@ def test_sample_writes_grid_and_latents_that_decode_back(files, tmp_path):
     assert again.exit_code == 0 and torch.equal(load_file(str(tmp_path / "b.safetensors"))["z"], saved["z"])
 
 
+def test_sample_perturb_keeps_the_latents_and_moves_the_images(files, tmp_path):
+    saved = {}
+    for name, flags in (("plain", []), ("perturbed", ["--perturb"])):
+        args = ["-n", 6, "--out", tmp_path / f"{name}.png", "--latents-out", tmp_path / f"{name}.safetensors"]
+        result = run("sample", "-g", files / "netG.pth", *args, *flags)
+        assert result.exit_code == 0, result.output
+        saved[name] = load_file(str(tmp_path / f"{name}.safetensors"))
+    assert "6 perturbed samples" in result.stdout
+    assert torch.equal(saved["plain"]["z"], saved["perturbed"]["z"])
+    moved = (saved["plain"]["images"] - saved["perturbed"]["images"]).flatten(1).abs().amax(dim=1)
+    assert bool((moved > 0.05).all())  # every image perturbed
+    assert saved["perturbed"]["images"].abs().max() <= 1.0
+
+
 @pytest.mark.parametrize(
     "name,flags",
     [

@@ -2,6 +2,7 @@
 the ssavl adapter."""
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -195,3 +196,27 @@ def test_builtin_mnist_is_small_and_its_encoders_recover_its_codes():
     with torch.no_grad():
         posterior = inverter.encode(images)
     assert (posterior.logits_d.argmax(dim=1) == latents.d.argmax(dim=1)).float().mean() > 0.95
+
+
+def test_builtin_fashion_mnist_is_stored_in_half_precision_and_its_codes_move_the_images():
+    from ganinv.sources import BUILTIN_DIR
+
+    assert (BUILTIN_DIR / "fashion-mnist" / "model.safetensors").stat().st_size <= 2.5e6  # float16 on disk
+    generator = load_generator("builtin:fashion-mnist")
+    assert all(p.dtype == torch.float32 for p in generator.parameters())
+    assert generator.spec.image_shape == (1, 28, 28) and generator.spec.n_classes == 10
+    latents = generator.sample_latents(64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        by_code = []
+        for k in range(10):  # the same z and c, each value of d
+            latents.d = torch.nn.functional.one_hot(torch.full((64,), k), 10).float()
+            by_code.append(generator.decode(latents))
+    means = torch.stack([images.mean(dim=0) for images in by_code])  # (10, 1, 28, 28)
+    gaps = torch.cdist(means.flatten(1), means.flatten(1))
+    assert gaps[~torch.eye(10, dtype=torch.bool)].min() > 3.0  # each code its own kind of item
+
+
+def test_the_package_stays_under_15_mb():
+    package = Path(__file__).parent.parent / "ganinv"
+    size = sum(p.stat().st_size for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    assert size < 15e6, f"ganinv/ holds {size / 1e6:.1f} MB"

@@ -13,6 +13,8 @@ import torch
 from safetensors.torch import save_file
 
 from ganinv.atomic import atomic_path
+from ganinv.augment import AugmentConfig
+from ganinv.augment import perturb as perturbed
 from ganinv.cli.options import (
     device_option,
     generator_options,
@@ -38,6 +40,13 @@ from ganinv.sources import load_generator
     default=None,
     help="Also save the latents (z, c, d) and images (in [-1, 1]) as safetensors.",
 )
+@click.option(
+    "--perturb",
+    is_flag=True,
+    default=False,
+    help="Perturb every sample as `fit --augment` does (warp, stroke width, contrast, noise): off-manifold "
+    "test images whose latents are known.",
+)
 @seed_option
 @device_option
 def sample(
@@ -49,6 +58,7 @@ def sample(
     out: str,
     nrow: Optional[int],
     latents_out: Optional[str],
+    perturb: bool,
     seed: int,
     device: Optional[str],
 ) -> None:
@@ -61,18 +71,23 @@ def sample(
         generator, arch=arch, options=parse_key_values(options), device=device, trust_remote_code=trust_remote_code
     )
     check_image_count(n, g.spec.image_shape, "-n")
-    latents, images = g.sample(n, generator=torch.Generator(device=device).manual_seed(seed))
+    rng = torch.Generator(device=device).manual_seed(seed)
+    latents, images = g.sample(n, generator=rng)
     if images.shape[0] != n:  # (N, C, H, W)
         raise SpecMismatchError(
             f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "
             "it must return one image per latent (a program that ignores the batch size)"
         )
+    if perturb:
+        images = perturbed(images, AugmentConfig(probability=1.0), generator=rng)
     save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))
-    click.echo(f"wrote {out}: {n} samples of shape {tuple(images.shape[1:])} from {generator}")
+    click.echo(
+        f"wrote {out}: {n} {'perturbed ' if perturb else ''}samples of shape {tuple(images.shape[1:])} from {generator}"
+    )
     if latents_out:
         tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}
         tensors["images"] = images.contiguous().cpu()
-        metadata = {"source": generator, "seed": str(seed), "spec": g.spec.to_json()}
+        metadata = {"source": generator, "seed": str(seed), "spec": g.spec.to_json(), "perturbed": str(perturb)}
         Path(latents_out).parent.mkdir(parents=True, exist_ok=True)
         with atomic_path(latents_out) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)

@@ -1,0 +1,46 @@
+"""Every recipe shipped in recipes/ loads, and every bench recipe's report reads only what its stages produce."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ganinv.cli.bench import load_recipe as load_bench_recipe
+from ganinv.cli.bench import substitute
+from ganinv.fit import FitConfig
+from ganinv.fit import load_recipe as load_toml
+from ganinv.train import TrainConfig
+
+RECIPES = sorted((Path(__file__).parent.parent / "recipes").glob("*.toml"))
+BENCH = [path for path in RECIPES if "[[stages]]" in path.read_text()]
+TRAINING = [path for path in RECIPES if path not in BENCH]
+
+
+def test_there_are_recipes_of_both_kinds():
+    assert len(BENCH) >= 5 and len(TRAINING) >= 4
+
+
+@pytest.mark.parametrize("path", TRAINING, ids=lambda p: p.name)
+def test_training_recipes_build_their_config(path):
+    values = load_toml(path)
+    config = TrainConfig.from_dict(values) if "n_critic" in values else FitConfig.from_dict(values)
+    assert config is not None
+
+
+@pytest.mark.parametrize("path", BENCH, ids=lambda p: p.name)
+def test_bench_recipes_substitute_and_report_from_their_own_stages(path):
+    recipe = load_bench_recipe(path)
+    values = {**recipe.vars, "out": "runs/x"}
+    for stage in recipe.stages:
+        for arg in [*stage.run, stage.creates or ""]:
+            substitute(arg, values)  # raises on an undefined {variable}
+    stages = {stage.name for stage in recipe.stages}
+    for row in recipe.rows:
+        assert len(row) == len(recipe.columns), row
+        substitute(str(row[0]), values)
+        for cell in row[1:]:
+            if isinstance(cell, str) and cell.startswith("$"):
+                name = cell[1:].split(".")[0]
+                assert name in stages, f"{cell} reads stage {name!r}, which {path.name} does not run"
+    for text in (recipe.title, recipe.notes):
+        assert set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}", text)) <= set(values), text
