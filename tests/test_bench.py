@@ -92,3 +92,5 @@ def test_report_cells():
     assert cell("$probe.accuracy_pct.mlp", results, values) == "97.50"
     assert cell("$fit.accuracy", results, values) == "n/a" and cell(98.04, results, values) == "98.04"
     assert cell("first {n} images", results, values) == "first 20000 images" and cell(7, results, values) == "7"
+    assert cell(0.000862, results, values) == "0.000862" and cell(0.5, results, values) == "0.5"
+    assert cell(0.0, results, values) == "0.00" and cell(-12.345, results, values) == "-12.35"

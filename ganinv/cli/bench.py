@@ -261,8 +261,8 @@ def run_bench(
 
 
 def cell(value: Any, results: dict[str, Any], values: dict[str, str]) -> str:
-    """A report cell: "$stage.key.key" looks a number up in the results; numbers get two decimals;
-    other text has its {variables} substituted."""
+    """A report cell: "$stage.key.key" looks a number up in the results; numbers get two decimals, or three
+    significant digits below 1 (0.000862 s per image is not 0.00); other text has its {variables} substituted."""
     if isinstance(value, str) and value.startswith("$"):
         stage, *keys = value[1:].split(".")
         value = results.get(stage)
@@ -272,7 +272,9 @@ def cell(value: Any, results: dict[str, Any], values: dict[str, str]) -> str:
             return "n/a"
     if isinstance(value, str):
         return substitute(value, values)
-    return f"{value:.2f}" if isinstance(value, float) else str(value)
+    if not isinstance(value, float):
+        return str(value)
+    return f"{value:.3g}" if 0 < abs(value) < 1 else f"{value:.2f}"
 
 
 def render_report(recipe: Recipe, summary: dict[str, Any]) -> str:
