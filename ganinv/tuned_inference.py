@@ -63,8 +63,8 @@ def _timed(call: Callable[[], Tensor]) -> tuple[Tensor, float]:
     return out, time.perf_counter() - start
 
 
-# layer -> {(input shape, dtype, device): use the matmul route}; kept across `with` blocks, so each
-# shape of each layer is measured once per process
+# layer -> {(input shape, dtype): use the matmul route} (CPU inputs only); kept across `with` blocks, so
+# each shape of each layer is measured once per process
 _CHOICES: "weakref.WeakKeyDictionary[nn.Module, dict[tuple, bool]]" = weakref.WeakKeyDictionary()
 
 
@@ -87,7 +87,13 @@ def _tuned_forward(layer: nn.ConvTranspose2d) -> Callable[..., Tensor]:
     choices = _CHOICES.setdefault(layer, {})
 
     def forward(x: Tensor, output_size: object = None) -> Tensor:
-        if output_size is not None or x.dim() != 4 or torch.is_grad_enabled() or x.device.type != "cpu":
+        if (
+            output_size is not None
+            or x.dim() != 4
+            or not x.numel()
+            or torch.is_grad_enabled()
+            or x.device.type != "cpu"
+        ):
             return original(x, output_size)  # type: ignore[arg-type]
         key = (tuple(x.shape), x.dtype)
         if key not in choices:
