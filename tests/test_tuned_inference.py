@@ -40,7 +40,7 @@ def test_outputs_agree_and_modules_are_restored():
         expected = net(x)
         with tuned_transposed_convolutions(net):
             first, second = net(x), net(x)  # the first call measures, the second uses the choice
-        empty = net(torch.randn(0, 16, 7, 7))  # nothing to measure on: PyTorch's route
+            empty = net(torch.randn(0, 16, 7, 7))  # nothing to measure on: PyTorch's route
     assert empty.shape == (0, 1, 28, 28)
     torch.testing.assert_close(first, expected)
     torch.testing.assert_close(second, expected, rtol=1e-5, atol=1e-5)
