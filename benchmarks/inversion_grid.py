@@ -23,10 +23,11 @@ def main() -> None:
     parser.add_argument("out", help="PNG file to write")
     parser.add_argument("--images", required=True, help="the image source given to `ganinv invert`")
     parser.add_argument("--root", default=None, help="dataset folder, for mnist / fashion-mnist")
+    parser.add_argument("--split", default="test", choices=("train", "test"), help="as given to `ganinv invert`")
     parser.add_argument("--row", action="append", required=True, help="a `ganinv invert --out` folder, repeatable")
     parser.add_argument("--count", type=int, default=12, help="images per row")
     args = parser.parse_args()
-    originals = load_images(args.images, root=args.root, split="test", limit=args.count).images  # (N, C, H, W)
+    originals = load_images(args.images, root=args.root, split=args.split, limit=args.count).images  # (N, C, H, W)
     rows = [originals]
     for folder in args.row:
         reconstructions = load_file(f"{folder}/reconstructions.safetensors")["images"][: args.count]

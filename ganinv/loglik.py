@@ -36,6 +36,7 @@ from ganinv.data import check_finite_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
+from ganinv.spec import Latents
 from ganinv.tuned_inference import tuned_transposed_convolutions
 
 LOG_2PI = math.log(2 * math.pi)
@@ -115,7 +116,7 @@ class _Samples:
     log_ratio: Tensor  # (B, S, J) log p(u) - log q(u | x), but for q(d|x) when d is enumerated
     log_q_d: Tensor  # (B, 1, J) log q(d = j | x) when enumerated, else zeros (B, 1, 1)
     kl: Tensor  # (B,) closed-form KL of the whole posterior
-    reconstruction: Tensor  # (B, C, H, W) G(posterior mean), in [-1, 1]
+    mean_latents: Latents  # the posterior means, whose image gives mse_sum (decoded only where needed)
 
     def expected_sse(self) -> Tensor:
         """E_q ||x - G(u)||^2 per image, (B,)."""
@@ -178,8 +179,7 @@ def _draw_samples(
         d = F.one_hot(labels_flat[rows], K).to(x) if labels_flat is not None else None
         x_hat = net(z_flat[sample], c_flat[sample] if c_flat is not None else None, d)  # (R, C, H, W)
         sse[rows] = (x[rows // (S * J)] - x_hat).flatten(1).square().sum(dim=1)
-    reconstruction = net.decode(post.mean_latents())  # (B, C, H, W)
-    return _Samples(sse.reshape(batch, S, J), log_ratio, log_q_d, kl, reconstruction)
+    return _Samples(sse.reshape(batch, S, J), log_ratio, log_q_d, kl, post.mean_latents())
 
 
 def _bounds(samples: _Samples, sigma_x: float, ks: Sequence[int], image_dim: int) -> dict[str, Tensor]:
@@ -284,7 +284,8 @@ def log_likelihood(
             values = _bounds(samples, sigma_x, ks, spec.image_dim)
             values["surrogate"] = -samples.expected_sse() / 4 - samples.kl  # SSE on [0, 1] = SSE on [-1, 1] / 4
             values["kl"] = samples.kl
-            values["mse_sum"] = ((x - samples.reconstruction) / 2).flatten(1).square().sum(dim=1)
+            reconstruction = inverter.generator.decode(samples.mean_latents)  # (B, C, H, W)
+            values["mse_sum"] = ((x - reconstruction) / 2).flatten(1).square().sum(dim=1)
             for name, value in values.items():
                 columns.setdefault(name, []).append(value.double().cpu())
     col = {name: torch.cat(parts) for name, parts in columns.items()}
