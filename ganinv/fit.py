@@ -135,12 +135,14 @@ def fit(
     quiet: bool = False,
     generator: Optional[Generator] = None,
     generator_origin: Optional[str] = None,
+    options_origin: Optional[str] = None,
 ) -> FitResult:
     """Train the encoders of `config.generator` (or of `generator`, when given) into the run folder `out`.
 
     `generator_origin` names the file `config.generator` was read from (a recipe, a resumed run's
     config.json) when the user did not type it: a source that is code is then refused unless
-    `config.trust_remote_code` is the user's own flag (ganinv.trust).
+    `config.trust_remote_code` is the user's own flag (ganinv.trust). `options_origin` names the file
+    `config.options` came from, for the same rule on a `model_class` among them.
     """
     from ganinv.devices import resolve_device
 
@@ -148,7 +150,14 @@ def fit(
     distributed, device = setup_distributed(config.device)
     try:
         return _fit(
-            config, Run(out, config.keep_checkpoints), resume, quiet, generator, generator_origin, distributed, device
+            config,
+            Run(out, config.keep_checkpoints),
+            resume,
+            quiet,
+            generator,
+            (generator_origin, options_origin),
+            distributed,
+            device,
         )
     finally:
         teardown_distributed()
@@ -160,7 +169,7 @@ def _fit(
     resume: bool,
     quiet: bool,
     generator: Optional[Generator],
-    generator_origin: Optional[str],
+    origins: tuple[Optional[str], Optional[str]],  # (generator_origin, options_origin) of `fit`
     distributed: Distributed,
     device: torch.device,
 ) -> FitResult:
@@ -176,7 +185,8 @@ def _fit(
             options=config.options,
             device=device,
             trust_remote_code=config.trust_remote_code,
-            origin=generator_origin,
+            origin=origins[0],
+            options_origin=origins[1],
         )
     generator = generator.to(device)
     if main and not resume:

@@ -281,10 +281,15 @@ class GeneratorReference(_Model):
             if isinstance(generator, str):
                 from ganinv.sources import load_generator
 
-                # the user named it: when it is the recorded source, with the options it was fitted with
+                # the user named it: when it is the recorded source, with the options it was fitted with, which
+                # are the artifact's data (a model_class among them needs the user's word, ganinv.trust)
                 ref = model.generator_ref if generator == model.generator_ref.get("source") else {}
                 generator = load_generator(
-                    generator, arch=ref.get("arch"), options=ref.get("options"), trust_remote_code=trust_remote_code
+                    generator,
+                    arch=ref.get("arch"),
+                    options=ref.get("options"),
+                    trust_remote_code=trust_remote_code,
+                    options_origin=f"the {name} {source}'s {CONFIG_NAME}" if ref.get("options") else None,
                 )
             model.attach(generator)
         if device is not None:

@@ -84,7 +84,7 @@ def load_with_model_class(request: Any) -> Generator:
         raise SourceError(f"--model-class {class_path} builds the generator itself; drop --arch {request.arch}")
     trust.require_chosen(
         f"the model class {class_path!r}",
-        request.origin,
+        request.origin or request.options_origin,  # the class is an option: code when a file chose either
         request.trust_remote_code or class_path in _typed.get(),
         f"--model-class {class_path}",
     )

@@ -76,6 +76,7 @@ class Request:
     overrides: dict[str, Any]  # spec fields that win over everything else
     trust_remote_code: bool = False  # the user's --trust-remote-code for this command (ganinv.trust)
     origin: Optional[str] = None  # the file that named this source, when the user did not type it
+    options_origin: Optional[str] = None  # the file the options came from, when the user did not type them
 
 
 def builtin_names() -> list[str]:
@@ -91,17 +92,20 @@ def load_generator(
     device: Optional[str | torch.device] = None,
     trust_remote_code: bool = False,
     origin: Optional[str] = None,
+    options_origin: Optional[str] = None,
 ) -> Generator:
     """Load any generator source as a frozen `Generator`, probed against its spec.
 
     `origin` names the file the source was read from (an artifact's config, a recipe) when the
     user did not type it: then sources that are code (`module:callable`, programs, full pickles)
     are refused unless `trust_remote_code` is the user's own flag (see ganinv.trust).
+    `options_origin` does the same for `options` alone (a source the user typed, with the options
+    an artifact or recipe recorded for it): a `model_class` among them is then code a file chose.
     """
     origin, trust_remote_code = trust.resolve(origin, trust_remote_code)
     arch_options, overrides = split_options(dict(options or {}))
     batchnorm = batchnorm_option(arch_options.pop("bn", None))
-    request = Request(source, arch, arch_options, overrides, trust_remote_code, origin)
+    request = Request(source, arch, arch_options, overrides, trust_remote_code, origin, options_origin)
     path = Path(source.partition("#")[0])
     if "model_class" in arch_options:  # weights in the user's own class (--model-class), see ganinv.model_class
         from ganinv.model_class import load_with_model_class

@@ -317,3 +317,58 @@ def test_bad_model_options_are_one_clear_error(tmp_path, options, message):
         load_generator(str(tmp_path / "netG.pth"), options={**as_class("TinyDCGAN"), **options})
     with pytest.raises(SourceError, match=r"cannot import --model-class test_model_class:Nope"):
         load_generator(str(tmp_path / "netG.pth"), options={"model_class": "test_model_class:Nope"})
+
+
+def test_typing_the_recorded_source_does_not_adopt_the_artifacts_model_class(tmp_path, marker):
+    """The user types -g, the artifact's own source: its recorded options come along, and a model_class among them
+    is still the artifact's word (found by an outside audit: the options rode in as if typed)."""
+    art, images = marker_artifact(tmp_path, marker)
+    weights = json.loads((art / "config.json").read_text())["generator_ref"]["source"]
+    for command in (
+        ["invert", "--inverter", str(art), str(images), "--out", str(tmp_path / "out"), "-g", weights],
+        ["features", "--inverter", str(art), str(images), "--out", str(tmp_path / "f.safetensors"), "-g", weights],
+        ["loglik", "--inverter", str(art), str(images), "--k", "1", "-g", weights],
+    ):
+        result = CliRunner().invoke(cli, command)
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert result.exit_code == 2 and len(errors) == 1, (command[0], result.output)
+        assert "model class 'test_model_class:MarkerGenerator' is named by the inverter" in errors[0], errors[0]
+    with pytest.raises(UnsafeFileError):  # the Python API holds the same line
+        Inverter.load(str(art), generator=weights)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "f.safetensors").exists()
+
+
+def test_a_recipes_options_cannot_name_a_model_class(tmp_path, marker):
+    torch.manual_seed(0)
+    weights = tmp_path / "weights.pth"
+    torch.save(MarkerGenerator(tmp_path / "built-by-the-test").state_dict(), weights)
+    recipe = tmp_path / "fit.toml"
+    kwargs = json.dumps({"marker": str(marker)})
+    recipe.write_text(
+        f'steps = 2\n[options]\nmodel_class = "test_model_class:MarkerGenerator"\nmodel_kwargs = {json.dumps(kwargs)}\n'
+    )
+    result = CliRunner().invoke(cli, ["fit", "--recipe", str(recipe), "-g", str(weights), "--out", str(tmp_path / "r")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1, result.output
+    assert "model class 'test_model_class:MarkerGenerator' is named by the recipe" in errors[0], errors[0]
+
+
+def test_resume_does_not_adopt_a_model_class_written_into_the_run(tmp_path, marker):
+    module = dcgan()
+    torch.save(module.state_dict(), tmp_path / "netG.pth")
+    torch.save(MarkerGenerator(tmp_path / "built-by-the-test").state_dict(), tmp_path / "weights.pth")
+    run = tmp_path / "run"
+    args = ["fit", "-g", str(tmp_path / "netG.pth"), "--model-class", "test_model_class:TinyDCGAN"]
+    args += ["--model-kwargs", '{"nz": 6}', "--steps", "2", "--width", "4", "--hidden", "8", "--quiet"]
+    result = CliRunner().invoke(cli, args + ["--out", str(run)])
+    assert result.exit_code == 0, result.output
+    config = json.loads((run / "config.json").read_text())
+    config["fit"].update(
+        generator=str(tmp_path / "weights.pth"), options=as_class("MarkerGenerator", marker=str(marker))
+    )
+    (run / "config.json").write_text(json.dumps(config))
+    resumed = ["fit", "--resume", "--out", str(run), "--steps", "3", "-g", str(tmp_path / "weights.pth")]
+    result = CliRunner().invoke(cli, resumed)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1, result.output
+    assert "is named by the run's" in errors[0], errors[0]

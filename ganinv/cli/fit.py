@@ -6,6 +6,7 @@ import dataclasses
 import os
 import time
 from pathlib import Path
+from typing import Optional
 
 import click
 from click.core import ParameterSource
@@ -151,6 +152,7 @@ def fit(ctx: click.Context, **params) -> None:
             "trust_remote_code": params["trust_remote_code"],
         }  # this command's flag; never a saved one
         origin = None if "generator" in given else f"the run's {Path(params['out']) / 'config.json'}"
+        options_origin: Optional[str] = f"the run's {Path(params['out']) / 'config.json'}"  # no --option on --resume
     else:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}
         if "trust_remote_code" in values:
@@ -159,6 +161,7 @@ def fit(ctx: click.Context, **params) -> None:
                 "grant it: remove it from the recipe and pass --trust-remote-code if you trust the code"
             )
         origin = f"the recipe {params['recipe']}" if "generator" in values and "generator" not in given else None
+        options_origin = f"the recipe {params['recipe']}" if "options" in values and "options" not in given else None
         dreaming = known_options(DreamingConfig, values.pop("dreaming", {}), "[dreaming]")
         augment = known_options(AugmentConfig, values.pop("augment", {}), "[augment]")
         values.update({name: params[name] for name in given & FIT_FLAGS})
@@ -179,6 +182,7 @@ def fit(ctx: click.Context, **params) -> None:
             resume=params["resume"],
             quiet=params["quiet"] or params["progress_lines"],
             generator_origin=origin,
+            options_origin=options_origin,
         )
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         return
