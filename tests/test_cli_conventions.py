@@ -51,8 +51,22 @@ def flags(hidden: bool = False) -> dict[str, dict[str, click.Option]]:
 
 
 GENERATOR = {"fit", "inspect", "sample", "perf", "mvae fit"}  # take a generator source (generator_options)
-ARTIFACT = {"invert", "loglik", "features", "cluster-accuracy", "mvae features"}  # read an artifact naming one
-IMAGES = {"invert", "loglik", "features", "cluster-accuracy", "mvae features"}  # read IMAGES (image_options)
+ARTIFACT = {
+    "invert",
+    "loglik",
+    "features",
+    "cluster-accuracy",
+    "mvae features",
+    "mvae eval",
+}  # read an artifact naming one
+IMAGES = {
+    "invert",
+    "loglik",
+    "features",
+    "cluster-accuracy",
+    "mvae features",
+    "mvae eval",
+}  # read IMAGES (image_options)
 RUNS = {"fit", "train", "mvae fit"}  # start a training run in a folder of their own
 
 # flag -> (its one meaning, the commands that take it)
@@ -74,7 +88,10 @@ MEANINGS = {
     "--limit": ("the first N images only", IMAGES | {"mvae fit"}),
     "--input-range": ("range of the stored pixel values", IMAGES),
     "--device": ("torch device", GENERATOR | ARTIFACT | RUNS),
-    "--seed": ("random seed", {"fit", "train", "mvae fit", "inspect", "sample", "loglik", "probe", "perf"}),
+    "--seed": (
+        "random seed",
+        {"fit", "train", "mvae fit", "mvae eval", "inspect", "sample", "loglik", "probe", "perf"},
+    ),
     "--quiet": (
         "no progress bar, no progress lines",
         RUNS | {"loglik", "features", "probe", "cluster-accuracy", "bench"},
@@ -82,7 +99,7 @@ MEANINGS = {
     "--progress-lines": ("progress as plain lines instead of a bar", {"fit", "train"}),
     "--json": (
         "results as JSON on stdout",
-        RUNS | {"inspect", "invert", "loglik", "probe", "cluster-accuracy", "bench"},
+        RUNS | {"inspect", "invert", "loglik", "probe", "cluster-accuracy", "mvae eval", "bench"},
     ),
     "--out": (
         "where the command writes",
@@ -144,7 +161,7 @@ MEANINGS = {
     "--dropout": ("component dropout kind", {"mvae fit"}),
     "--per-component-p": ("one dropout rate per component", {"mvae fit"}),
     "--lambda-s": ("weight of the latent-recovery term", {"mvae fit"}),
-    "--mvae": ("a trained MVAE", {"mvae features"}),
+    "--mvae": ("a trained MVAE", {"mvae features", "mvae eval"}),
     "--set": ("override a recipe variable", {"bench"}),
     "--nrow": ("images per grid row", {"sample"}),
     "--latents-out": ("also write the latents", {"sample"}),

@@ -470,6 +470,15 @@ def test_cli_standalone_fit_and_features(tmp_path):
     result = invoke("mvae", "features", "--mvae", run, images, "--out", tmp_path / "f.safetensors")
     assert result.exit_code == 0, result.output
     assert "24 rows x 6 features" in result.stdout
+    # `mvae eval` on the same images repeats the fit's selection (same seed) and reconstruction error
+    result = invoke("mvae", "eval", "--mvae", run, images, "--json")
+    assert result.exit_code == 0, result.output
+    evaluated = json.loads(result.stdout)
+    for key in ("selected_k", "kept", "keep_rates", "p", "initial_k", "dropout"):
+        assert evaluated[key] == summary[key], key
+    assert evaluated["real"]["sse_per_image"] == pytest.approx(summary["real"]["sse_per_image"], rel=1e-5)
+    other_seed = json.loads(invoke("mvae", "eval", "--mvae", run, images, "--json", "--seed", 5).stdout)
+    assert other_seed["p"] == summary["p"] and other_seed["keep_rates"] != summary["keep_rates"]
 
 
 @pytest.mark.parametrize(
@@ -480,6 +489,7 @@ def test_cli_standalone_fit_and_features(tmp_path):
         (("fit", "--data", "mnist", "--out", "{tmp}/r"), "needs --root"),
         (("fit", "--generator", "no/such/generator", "--out", "{tmp}/r"), "cannot resolve generator source"),
         (("features", "--mvae", "{tmp}", "mnist", "--out", "{tmp}/f.safetensors"), "holds no MVAE"),
+        (("eval", "--mvae", "{tmp}", "mnist"), "holds no MVAE"),
     ],
 )
 def test_cli_errors_are_one_line(tmp_path, args, message):

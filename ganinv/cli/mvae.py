@@ -1,9 +1,10 @@
-"""`ganinv mvae fit` and `ganinv mvae features`: mixtures of VAEs (docs/algorithms.md §5).
+"""`ganinv mvae fit`, `ganinv mvae features` and `ganinv mvae eval`: mixtures of VAEs (docs/algorithms.md §5).
 
 ganinv mvae fit -g generator.pth --eval-real mnist --root data/mnist --out runs/mvae
 ganinv mvae fit --data mnist --root data/mnist --out runs/mvae-standalone
 ganinv mvae fit --resume --out runs/mvae-standalone --steps 6000
 ganinv mvae features --mvae runs/mvae mnist --root data/mnist --split train --out train.safetensors
+ganinv mvae eval --mvae runs/mvae-standalone mnist --root data/mnist --json
 """
 
 from __future__ import annotations
@@ -137,7 +138,7 @@ def fit(
         for param in ctx.command.params
         if ctx.get_parameter_source(param.name) not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)
     }
-    origin = None
+    origin = options_origin = None
     if resume:
         if out is None:
             raise RunError("--resume needs --out, the run folder to continue")
@@ -161,6 +162,7 @@ def fit(
         config = MVAEConfig.from_dict(values)
         if config.generator is not None and "generator" not in given:
             origin = f"the run's {Path(out) / 'config.json'}"
+        options_origin = f"the run's {Path(out) / 'config.json'}"  # --option cannot be given on --resume
     else:
         if data is not None and ctx.get_parameter_source("generator") is ParameterSource.COMMANDLINE:
             raise GaninvError("give either --generator (an MVAE atop it) or --data (a standalone MVAE), not both")
@@ -192,7 +194,7 @@ def fit(
             device=device,
         )
     out = check_writable(out or default_out(data or generator), folder=True)  # before any compute
-    result = train_mvae(config, out, quiet=quiet, resume=resume, generator_origin=origin)
+    result = train_mvae(config, out, quiet=quiet, resume=resume, generator_origin=origin, options_origin=options_origin)
     echo_result(result.summary, as_json)
 
 
@@ -221,6 +223,37 @@ def features(images, root, split, limit, input_range, source, batch_size, out, d
     result.meta = {"images": images, "split": split, "limit": limit, "mvae": source}
     path = save_features(result, Path(out))
     click.echo(f"wrote {path}: {len(result)} rows x {result.features.shape[1]} features")
+
+
+@mvae.command("eval")
+@image_options(required=True)
+@click.option("--mvae", "source", required=True, help="A trained MVAE: a run folder of `ganinv mvae fit` or its mvae/.")
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images reconstructed per batch."
+)
+@seed_option
+@artifact_generator_options
+@device_option
+@json_option
+def evaluate(
+    images, root, split, limit, input_range, source, batch_size, seed, device, generator, trust_remote_code, as_json
+):
+    """Component selection and reconstruction error of a trained MVAE on IMAGES (MVAE Table VI): SSE per image on
+    [0, 1] beside the mean image's. The selection draws from the stream `ganinv mvae fit` used, so the fit's
+    --seed repeats its choice."""
+    from ganinv.mvae.model import MVAE
+    from ganinv.mvae.train import evaluate as reconstruction_errors
+    from ganinv.mvae.train import select_components
+
+    model = MVAE.load(source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code)
+    model.eval()
+    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+    x, warning = fit_to_shape(image_set.images, model.image_shape)
+    if warning:
+        warn(warning)
+    summary = {"mvae": source, **select_components(model, seed), "images": images, "split": split}
+    summary["real"] = reconstruction_errors(model, x, batch_size)
+    echo_result(summary, as_json)
 
 
 def default_out(source: str) -> Path:

@@ -70,7 +70,12 @@ class ConvMixDecoder(nn.Module):
         self.fc = nn.Sequential(nn.Linear(s_dim, math.prod(self.start)), nn.ReLU())
         layers: list[nn.Module] = []
         for size, c_in, c_out in zip(sizes[1:], widths[:-1], widths[1:]):
-            layers += [nn.Upsample(size=size, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1), nn.ReLU()]
+            layers += [
+                nn.Upsample(size=size, mode="nearest"),
+                nn.Conv2d(c_in, c_out, 3, padding=1),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(),
+            ]
         layers += [nn.Conv2d(widths[-1], channels, 3, padding=1), nn.Tanh()]
         self.body = nn.Sequential(*layers)
 

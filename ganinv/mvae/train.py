@@ -141,6 +141,7 @@ def train_mvae(
     quiet: bool = False,
     resume: bool = False,
     generator_origin: Optional[str] = None,
+    options_origin: Optional[str] = None,
 ) -> MVAEResult:
     """Train an MVAE as `config` says into the new run folder `out` (config.json, checkpoints/, metrics.jsonl,
     eval.json, components.png, mvae/), or with `resume` continue the run there from its last checkpoint
@@ -148,7 +149,8 @@ def train_mvae(
 
     `generator_origin` names the file `config.generator` was read from (a resumed run's config.json) when
     the user did not type it: a source that is code is then refused unless `config.trust_remote_code`
-    is the user's own flag (ganinv.trust).
+    is the user's own flag (ganinv.trust). `options_origin` names the file `config.options` came from,
+    for the same rule on a `model_class` among them.
     """
     from ganinv.devices import resolve_device
 
@@ -180,6 +182,7 @@ def train_mvae(
             device=device,
             trust_remote_code=config.trust_remote_code,
             origin=generator_origin,
+            options_origin=options_origin,
         )
         model = MVAE.for_generator(generator, arch=config.arch, options=config.options, **model_options).to(device)
     else:
@@ -258,13 +261,7 @@ def train_mvae(
     check_parameters([model], config.steps, run, change)  # never save non-finite weights
 
     model.eval()
-    selection = model.select_components(generator=torch.Generator(device=device).manual_seed(config.seed + 2))
-    summary: dict[str, Any] = {
-        "run": str(run.folder),
-        "dropout": config.dropout,
-        "initial_k": config.n_components,
-        **selection,
-    }
+    summary: dict[str, Any] = {"run": str(run.folder), **select_components(model, config.seed)}
     real = evaluation_images(config, model)
     if real is not None:
         summary["real"] = evaluate(model, real)
@@ -316,6 +313,13 @@ def restore_checkpoint(
     return step
 
 
+def select_components(model: MVAE, seed: int) -> dict[str, Any]:
+    """Component selection (docs/algorithms.md §5, step 7) from a stream of its own, `seed + 2`, so that it depends
+    only on the weights and the run's seed: `ganinv mvae eval` with the same `--seed` repeats the fit's choice."""
+    stream = torch.Generator(device=model.device).manual_seed(seed + 2)
+    return {"dropout": model.dropout.kind, "initial_k": model.n_components, **model.select_components(generator=stream)}
+
+
 def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
     """The real test images to reconstruct, in the model's image shape: `eval_real`, else `data`'s test split."""
     source = config.eval_real or config.data
@@ -339,12 +343,12 @@ def reconstruct_all(model: MVAE, images: Tensor, component: Optional[int] = None
     )
 
 
-def evaluate(model: MVAE, images: Tensor) -> dict[str, Any]:
+def evaluate(model: MVAE, images: Tensor, batch_size: int = 256) -> dict[str, Any]:
     """Reconstruction error of the mixture (kept components, mean weights), beside the mean-image baseline;
     `sse_per_image` on the [0, 1] scale is the unit of MVAE Table VI."""
     return {
         "n": images.shape[0],
-        **reconstruction_metrics(images, reconstruct_all(model, images)),
+        **reconstruction_metrics(images, reconstruct_all(model, images, batch_size=batch_size)),
         "mean_image_baseline": mean_image_baseline(images),
     }
 
