@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional, cast
+from typing import Any, Callable, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -158,16 +158,37 @@ def image_side(size: int, kernels, strides, paddings, output_paddings, crops) ->
 
 
 def activation(name: str) -> nn.Module:
-    modules = {
-        "relu": nn.ReLU(),
-        "leaky_relu": nn.LeakyReLU(0.2),
-        "tanh": nn.Tanh(),
-        "sigmoid": nn.Sigmoid(),
-        "none": nn.Identity(),
+    """ "relu", "leaky_relu" (slope 0.2, DCGAN's), "leaky_relu:SLOPE" (e.g. 0.01, PyTorch's default; 0.3, Keras's),
+    "tanh", "sigmoid" or "none"."""
+    modules: dict[str, Callable[[], nn.Module]] = {
+        "relu": nn.ReLU,
+        "leaky_relu": lambda: nn.LeakyReLU(0.2),
+        "tanh": nn.Tanh,
+        "sigmoid": nn.Sigmoid,
+        "none": nn.Identity,
     }
+    family, _, slope = name.partition(":")
+    if family == "leaky_relu" and slope:
+        return nn.LeakyReLU(leaky_slope(name))
     if name not in modules:
-        raise ArchitectureError(f"unknown activation {name!r}; use one of {', '.join(modules)}")
-    return modules[name]
+        raise ArchitectureError(f"unknown activation {name!r}; use one of {', '.join(modules)} or leaky_relu:SLOPE")
+    return modules[name]()
+
+
+def leaky_slope(name: str) -> float:
+    """The negative slope an activation name stands for: 0 for relu, 0.2 for leaky_relu, S for leaky_relu:S."""
+    if name == "relu":
+        return 0.0
+    family, _, text = name.partition(":")
+    if family != "leaky_relu":
+        raise ArchitectureError(f"{name!r} has no negative slope")
+    try:
+        slope = float(text) if text else 0.2
+    except ValueError:
+        slope = float("nan")
+    if not 0 <= slope < 1:
+        raise ArchitectureError(f"activation {name!r}: the slope must be a number in [0, 1), e.g. leaky_relu:0.01")
+    return slope
 
 
 class UpStage(nn.Module):

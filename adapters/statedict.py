@@ -152,6 +152,8 @@ class Property:
     flag: Callable[[dict], str]  # the option(s) selecting a candidate's value, e.g. "--option activation=relu"
     show: Optional[Callable[[dict], Any]] = None  # the value as recorded; default: values[name]
     scored: bool = True  # False: no statistic can see it (the stages after the last BatchNorm)
+    # the values that are usual; any other counts as an unusual choice (Candidate.unusual). None: all are usual
+    usual: Optional[Sequence[Any]] = None
 
     def shown(self, values: dict[str, Any]) -> Any:
         return self.show(values) if self.show else values[self.name]
@@ -176,9 +178,12 @@ def search(
     listed = [(p.name, p.values) for p in properties if p.values is not None]
     for rank, combo in enumerate(itertools.product(*(choices for _, choices in listed))):
         values = dict(zip((name for name, _ in listed), combo))
+        unusual = sum(
+            1 for p in properties if p.usual is not None and p.name in values and values[p.name] not in p.usual
+        )
         scored = score(values, pruning_bound(candidates, properties, values)) if bounded else score(values)
         for c in scored:
-            candidates.append(Candidate({**values, **c.values}, c.misfits, (c.rank, rank), c.unusual))
+            candidates.append(Candidate({**values, **c.values}, c.misfits, (c.rank, rank), c.unusual + unusual))
     return candidates
 
 
@@ -297,6 +302,7 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
             others = [fmt(v) for v in (prop.values or ()) if v != best.values[prop.name]]
             flag = f"--option {prop.name}={'|'.join(others)}" if others else flag
         elif ratio < MIN_RATIO and rival.unusual > best.unusual:
+            flag = prop.flag(rival.values)  # how to take the other reading
             source = (
                 f"assumed: {prop.convention}; the BatchNorm statistics fit the unusual "
                 f"{fmt(prop.shown(rival.values))} {1 / ratio:.2f}x as well"
@@ -326,6 +332,14 @@ def probe_inputs(nz: int, n_classes: int, n: int, seed: int = 0) -> tuple[torch.
     return z, d
 
 
+# Negative slopes of LeakyReLU beside the usual relu (0) and leaky_relu (0.2): PyTorch's default 0.01, 0.1, and
+# Keras's default 0.3. Each is an unusual choice: it must fit the statistics MIN_RATIO times better than relu or
+# leaky_relu to be taken. Statistics cannot tell 0 from 0.01 (the probe batch's noise is larger than the
+# difference), so a net with slope 0.01 loads as relu with that assumption announced; one with an untried slope
+# (0.05) fits two neighbours alike and is refused, naming both.
+UNUSUAL_SLOPES = ("leaky_relu:0.01", "leaky_relu:0.1", "leaky_relu:0.3")
+
+
 def activation_and_eps(
     given: Mapping[str, Any],
     values: Mapping[str, Any],
@@ -335,14 +349,17 @@ def activation_and_eps(
     activation_convention: str,
     eps_convention: str,
 ) -> list[Property]:
-    """What every normalised generator leaves to its statistics: the activation between layers and the BatchNorm
-    eps. One candidate when the user gave it (and for eps, when nothing is normalised, so nothing can tell)."""
+    """What every normalised generator leaves to its statistics: the activation between layers (the usual
+    `activations` and the unusual leaky slopes) and the BatchNorm eps. One candidate when the user gave it (and for
+    eps, when nothing is normalised, so nothing can tell)."""
+    candidates = tuple(activations) + UNUSUAL_SLOPES if normed else tuple(activations)
     return [
         Property(
             "activation",
-            (values["activation"],) if "activation" in given else tuple(activations),
+            (values["activation"],) if "activation" in given else candidates,
             activation_convention,
             option_flag("activation"),
+            usual=tuple(activations),
         ),
         Property(
             "norm_eps",
