@@ -53,6 +53,11 @@ def kind_of(prefix: str, tensors: Mapping[str, torch.Tensor]) -> str:
     """ "norm", "conv" (any 4-D weight), "linear", "embedding" (a bias-free 2-D weight named like one) or "unknown"."""
     weight = tensors.get("weight")
     if "running_mean" in tensors:
+        if weight is None or "bias" not in tensors:
+            raise ArchitectureError(
+                f"BatchNorm {prefix} has running statistics but no weight and bias (affine=False), which ganinv's "
+                "adapters do not build; load the file into the generator's own class with --model-class MODULE:CLASS"
+            )
         return "norm"
     if weight is None:
         return "unknown"

@@ -425,8 +425,15 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str) -> torch.Tensor:
                 f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})"
             )
         return x.unsqueeze(1)
-    if shape[-1] in CHANNELS and shape[1] not in CHANNELS:
-        return x.permute(0, 3, 1, 2)  # NHWC -> NCHW
+    stored = (1, 2, 3, 4)  # grey, grey + alpha, RGB, RGBA
+    if shape[-1] in stored and shape[1] not in stored:
+        x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW
+    if x.shape[1] not in CHANNELS:
+        what = {2: " (grey and alpha?)", 4: " (RGBA?)"}.get(x.shape[1], "")
+        raise DataError(
+            f"{path}: {key!r} of shape {shape} holds {x.shape[1]}-channel images{what}; ganinv reads 1 (grey) or 3 "
+            "(RGB) channels: drop or composite the alpha and save (N, H, W), (N, 3, H, W) or (N, H, W, 3)"
+        )
     return x
 
 
@@ -521,7 +528,7 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
         )
     x, changes = images.float(), []
     if x.shape[1] != c:
-        if c == 1:
+        if c == 1 and x.shape[1] == 3:
             x = x.mean(dim=1, keepdim=True)
         elif x.shape[1] == 1:
             x = x.expand(-1, c, -1, -1)

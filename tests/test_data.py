@@ -252,6 +252,12 @@ def test_non_finite_pixels_are_refused_naming_the_images(tmp_path, suffix, value
         (np.zeros((28, 28, 3), np.uint8), "if it is one H x W x C image, save it as (1, 28, 28, 3)"),
         (np.array([["a", "b"]]), "holds <U1 values, not numbers"),
         (np.zeros((1, 4, 4), np.complex64), "complex64 values, not numbers"),
+        # alpha channels: an outside audit found (N, H, W, 4) read as 28 channels of 28 x 4 pixels, and (N, 4, H, W)
+        # averaged to grey with the alpha counted as a colour
+        (np.zeros((2, 28, 28, 4), np.uint8), "holds 4-channel images (RGBA?); ganinv reads 1 (grey) or 3 (RGB)"),
+        (np.zeros((2, 4, 28, 28), np.uint8), "holds 4-channel images (RGBA?)"),
+        (np.zeros((2, 28, 28, 2), np.uint8), "holds 2-channel images (grey and alpha?)"),
+        (np.zeros((2, 5, 8, 8), np.float32), "holds 5-channel images;"),
     ],
 )
 def test_unusable_arrays_are_refused(tmp_path, images, message):

@@ -204,3 +204,17 @@ def test_cli_errors_are_one_line(workspace):
         run("probe", "--train", workspace / "nope.npz", "--test", workspace / "p.npz"), "does not exist"
     )
     assert_one_line_error(run("features", "--raw-pixels", "mnist", "--out", workspace / "x.npz"), "needs --root")
+
+
+def test_quiet_means_nothing_on_stderr(workspace):
+    """--quiet: no progress bar and no progress lines (an outside audit found features' bar drawn regardless)."""
+    images = torch.rand(40, 16, 16, generator=torch.Generator().manual_seed(2))  # the generator's shape: no warning
+    np.savez(workspace / "small.npz", images=(images * 255).to(torch.uint8).numpy(), labels=np.arange(40) % 3)
+    for command in (
+        ["features", "--inverter", workspace / "inverter", workspace / "small.npz", "--out", workspace / "q.npz"],
+        ["cluster-accuracy", "--inverter", workspace / "inverter", workspace / "small.npz"],
+    ):
+        loud = run(*command, "--batch-size", 8)
+        quiet = run(*command, "--batch-size", 8, "--quiet")
+        assert loud.exit_code == 0 and quiet.exit_code == 0, quiet.output
+        assert loud.stderr.strip() and quiet.stderr == "", (command[0], quiet.stderr)

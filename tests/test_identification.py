@@ -266,3 +266,20 @@ def test_a_bad_slope_is_refused(tmp_path):
     for bad in ("leaky_relu:1.5", "leaky_relu:x", "leaky_relu:-0.1"):
         with pytest.raises(Exception, match="slope must be a number in"):
             load_generator(path, options={"activation": bad})
+
+
+def test_a_batchnorm_without_affine_parameters_is_refused_by_name(tmp_path):
+    """BatchNorm2d(affine=False) stores running statistics only; the adapters build affine ones (an outside audit
+    got `internal error, KeyError: 'weight'`)."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    for i, layer in enumerate(module.main):
+        if isinstance(layer, nn.BatchNorm2d):
+            module.main[i] = nn.BatchNorm2d(layer.num_features, affine=False)
+    zoo.calibrate(module, case)
+    _, path = saved(case, tmp_path, module)
+    result = CliRunner().invoke(cli, ["inspect", path])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
+    assert "main.1 has running statistics but no weight and bias (affine=False)" in errors[0]
+    assert "--model-class" in errors[0]

@@ -63,12 +63,13 @@ def read_images(
     return image_set
 
 
-def encode(inverter: Inverter, image_set: ImageSet, batch_size: int) -> FeatureSet:
+def encode(inverter: Inverter, image_set: ImageSet, batch_size: int, progress: bool = True) -> FeatureSet:
     """Convert the images to the generator's shape (warning on stderr), then take the encoder means."""
     x, warning = fit_to_shape(image_set.images, inverter.spec.image_shape)
     if warning:
         warn(warning)
-    return inverter_features(inverter, dataclasses.replace(image_set, images=x), batch_size=batch_size)
+    images = dataclasses.replace(image_set, images=x)
+    return inverter_features(inverter, images, batch_size=batch_size, progress=progress)
 
 
 def describe(features: FeatureSet) -> str:
@@ -117,7 +118,7 @@ def features(
         model = Inverter.load(
             inverter, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code
         )
-        result = encode(model, image_set, batch_size)
+        result = encode(model, image_set, batch_size, progress=not quiet)
     result.meta = {"images": images, "split": split, "limit": limit, "inverter": inverter}
     path = save_features(result, out)
     click.echo(f"wrote {path}: {describe(result)}")
@@ -246,7 +247,9 @@ def cluster_accuracy(
                 f"the generator of {inverter} has no categorical code d (n_classes = 0), so there "
                 "is no q(d|x) to cluster with; use `ganinv probe` for supervised accuracy"
             )
-        feats = encode(model, read_images(images, root, split, limit, input_range, quiet), batch_size)
+        feats = encode(
+            model, read_images(images, root, split, limit, input_range, quiet), batch_size, progress=not quiet
+        )
     if feats.labels is None:
         raise DataError("the images have no labels to score clusters against; use a dataset or class folders")
     clusters = feats.part("d").argmax(dim=1).numpy()  # (N,) argmax q(d|x)
