@@ -28,9 +28,10 @@ from torch import nn
 
 from ganinv.architectures import DECISIONS, Architecture, decision, load_weights
 from ganinv.errors import ArchitectureError
-from ganinv.spec import GeneratorSpec
+from ganinv.spec import GeneratorSpec, Prior
 
 from .statedict import (
+    MIN_RATIO,
     Candidate,
     Property,
     activation_and_eps,
@@ -82,6 +83,9 @@ class ConvTOptions:
     # "multiply": z * (d @ Embedding(K, nz).weight) (PyTorch-GAN acgan style)
     embed_dim: int = 0  # 0 = K
     condition_first: bool = False  # the label vector goes before z in the concatenation
+    # the native latent prior: "normal" N(0, I) or "uniform" U(-1, 1); a state dict does not store it, the
+    # first BatchNorm's statistics tell (`identify_prior`)
+    prior: str = "normal"
 
 
 # ---- geometry -----------------------------------------------------------------------------
@@ -229,6 +233,8 @@ class ConvTNet(nn.Module):
         self.o = o = complete(o)
         if o.n_classes and o.condition not in ("embedding", "onehot", "multiply"):
             raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
+        if o.prior not in PRIOR_PROBES:
+            raise ArchitectureError(f"prior must be 'normal' (N(0, I)) or 'uniform' (U(-1, 1)), got {o.prior!r}")
         embeds = o.n_classes and o.condition in ("embedding", "multiply")
         self.embed = nn.Embedding(o.n_classes, o.nz if o.condition == "multiply" else o.embed_dim) if embeds else None
         label_dim = (o.embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0
@@ -306,6 +312,8 @@ class ConvTNet(nn.Module):
             n_classes=o.n_classes,
             native_latent_shape=(o.nz, 1, 1) if o.head == "none" else None,
             native_output_range=(0.0, 1.0) if o.output == "sigmoid" else (-1.0, 1.0),
+            native_prior=cast(Prior, o.prior),  # checked in ConvTNet.__init__
+            native_prior_range=(-1.0, 1.0),
         )
 
 
@@ -729,7 +737,8 @@ def infer_options(
         "BatchNorm eps 1e-5 (PyTorch default)",
     ) + label_order(opts, given, False, "the label vector after z")
     if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
-        return {**values, DECISIONS: decisions}  # everything given (a ganinv folder, or the user): nothing to identify
+        # everything given (a ganinv folder, or the user): only the prior, if not, is left to identify
+        return {**values, DECISIONS: decisions + identify_prior(architecture, values, layout, given)}
     if not (opts.strides and opts.paddings):
         n_scored = sum(1 for i in range(n) if normed and i < n - 1)
         properties += [
@@ -796,8 +805,63 @@ def infer_options(
                 "--option output=tanh|sigmoid|none",
             )
         )
-    values[DECISIONS] = decisions + found
+    values[DECISIONS] = decisions + found + identify_prior(architecture, values, layout, given)
     return values
+
+
+PRIOR_PROBES = {  # how each native prior draws the probe batch's z
+    "normal": lambda n, nz, g: torch.randn(n, nz, generator=g),
+    "uniform": lambda n, nz, g: torch.rand(n, nz, generator=g) * 2 - 1,
+}
+
+
+def identify_prior(architecture, values: dict[str, Any], layout: Layout, given: Mapping[str, Any]) -> list:
+    """The native latent prior from the first BatchNorm, which sees z through one linear layer: its running variance
+    is that of z (1 for N(0, I), 1/3 for U(-1, 1)) times the weights'. Sets `values["prior"]`; returns the decision.
+    Without a BatchNorm, or with the prior given, nothing is decided here (N(0, I) is the spec's default)."""
+    if "prior" in given or not layout.norms and layout.head_norm is None:
+        return []
+    opts = complete(architecture.make_options(values))
+    net = ConvTNet(opts)
+    load_weights(net, layout.canonical_state_dict(), architecture.name, opts)
+    misfits = {}
+    for name, draw in PRIOR_PROBES.items():
+        z = draw(512, opts.nz, torch.Generator().manual_seed(0))  # (N, nz)
+        d = probe_inputs(opts.nz, opts.n_classes, 512)[1]
+        misfits[name] = first_norm_misfit(net.eval(), z, d)
+    if any(m != m for m in misfits.values()):  # NaN: no BatchNorm sees z
+        return []
+    best, other = sorted(misfits, key=lambda name: misfits[name])
+    ratio = misfits[other] / misfits[best] if misfits[best] > 0 else float("inf")
+    shown = {"normal": "normal", "uniform": "uniform:-1,1"}
+    if ratio < MIN_RATIO:
+        ratio_shown = misfits["normal"] / misfits["uniform"] if misfits["uniform"] > 0 else 1.0
+        values["prior"] = "normal"
+        return [
+            decision(
+                "prior",
+                "normal",
+                f"assumed: N(0, I) latents; the first BatchNorm fits U(-1, 1) {ratio_shown:.2f}x as well",
+                "--prior uniform:-1,1",
+            )
+        ]
+    values["prior"] = best
+    margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
+    return [decision("prior", shown[best], f"batchnorm statistics, margin {margin}", f"--prior {shown[other]}")]
+
+
+@torch.no_grad()
+def first_norm_misfit(net: ConvTNet, z: torch.Tensor, d: Optional[torch.Tensor]) -> float:
+    """`bn_discrepancy` at the first BatchNorm the latent reaches: the head's, else the first stage's."""
+    if net.head is not None and net.head_norm is not None:
+        return bn_discrepancy(net.head(net.first_input(z, d)), net.head_norm)
+    stage = cast(UpStage, net.stages[0])
+    if not isinstance(stage.norm, nn.BatchNorm2d):  # a single stage: nothing normalised sees z
+        return float("nan")
+    y = stage.conv(net.head_output(z, d))  # (N, C1, S1, S1)
+    if stage.crop:
+        y = y[:, :, : stage.crop, : stage.crop]
+    return bn_discrepancy(y, stage.norm)
 
 
 def describe_match(geometry: KnownGeometry) -> str:

@@ -283,3 +283,32 @@ def test_a_batchnorm_without_affine_parameters_is_refused_by_name(tmp_path):
     assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
     assert "main.1 has running statistics but no weight and bias (affine=False)" in errors[0]
     assert "--model-class" in errors[0]
+
+
+@pytest.mark.parametrize("prior", ["normal", "uniform"])
+def test_the_latent_prior_is_identified_from_the_first_batchnorm(tmp_path, prior):
+    """A DCGAN trained on U(-1, 1) latents (an outside audit: loaded as N(0, I) without a word): the first BatchNorm
+    sees z through one linear layer, so its running variance tells the two apart; the folder ganinv saves keeps it."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    draw = {"normal": torch.randn, "uniform": lambda *shape: torch.rand(*shape) * 2 - 1}[prior]
+    for layer in module.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.reset_running_stats()
+            layer.momentum = None  # a cumulative average over the batches below
+    module.train()
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for _ in range(8):
+            module(draw(64, 8, 1, 1))
+    module.eval()
+    _, path = saved(case, tmp_path, module)
+    g = load_generator(path)
+    assert g.spec.native_prior == prior and sources(g)["prior"].startswith("batchnorm statistics, margin")
+    if prior == "uniform":
+        assert g.spec.native_prior_range == (-1.0, 1.0)
+        z = torch.randn(500, 8)  # ganinv's standard z, mapped to the native U(-1, 1)
+        native = g.to_native_z(z)
+        assert native.abs().max() <= 1 and abs(float(native.var()) - 1 / 3) < 0.03
+    save_generator(g, tmp_path / "saved")
+    assert load_generator(str(tmp_path / "saved")).spec.native_prior == prior
