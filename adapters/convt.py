@@ -39,11 +39,13 @@ from .statedict import (
     bn_fit,
     bn_misfit,
     cached_search,
+    check_statistics_informative,
     describe_tensors,
     digest,
     fmt,
     group_modules,
     identify,
+    initial_statistics,
     kind_of,
     label_order,
     natural_key,
@@ -739,6 +741,11 @@ def infer_options(
     if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
         # everything given (a ganinv folder, or the user): only the prior, if not, is left to identify
         return {**values, DECISIONS: decisions + identify_prior(architecture, values, layout, given)}
+    check_statistics_informative(
+        state_dict,
+        f"{architecture.name} generator",
+        "--option strides=... --option paddings=... --option activation=relu --option norm_eps=1e-5",
+    )
     if not (opts.strides and opts.paddings):
         n_scored = sum(1 for i in range(n) if normed and i < n - 1)
         properties += [
@@ -821,6 +828,10 @@ def identify_prior(architecture, values: dict[str, Any], layout: Layout, given: 
     Without a BatchNorm, or with the prior given, nothing is decided here (N(0, I) is the spec's default)."""
     if "prior" in given or not layout.norms and layout.head_norm is None:
         return []
+    if initial_statistics(layout.canonical_state_dict()):
+        return [
+            decision("prior", "normal", "assumed: N(0, I) (the BatchNorm statistics are the initial ones)", "--prior")
+        ]
     opts = complete(architecture.make_options(values))
     net = ConvTNet(opts)
     load_weights(net, layout.canonical_state_dict(), architecture.name, opts)

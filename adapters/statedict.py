@@ -390,6 +390,24 @@ def label_order(options: Any, given: Mapping[str, Any], first_by_convention: boo
     ]
 
 
+def initial_statistics(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Every BatchNorm's running statistics are still the initial mean 0, variance 1 (a net never run in training
+    mode, or an EMA copy whose buffers were never updated): they tell nothing."""
+    means = [v for k, v in state_dict.items() if k.endswith("running_mean")]
+    variances = [v for k, v in state_dict.items() if k.endswith("running_var")]
+    return bool(means) and all(bool((m == 0).all()) for m in means) and all(bool((v == 1).all()) for v in variances)
+
+
+def check_statistics_informative(state_dict: Mapping[str, torch.Tensor], what: str, options: str) -> None:
+    """Refuse to identify anything from statistics that are still the initial ones, saying what to give instead."""
+    if initial_statistics(state_dict):  # the layout is this adapter's; its details cannot be decided
+        raise AmbiguousWeightsError(
+            f"every BatchNorm of this {what} still holds its initial running statistics (mean 0, variance 1; an "
+            "EMA copy whose buffers were never updated?), so they cannot tell what the weights do not store; load "
+            f"the trained weights beside it (FILE#KEY, e.g. #g instead of #g_ema), or give {options}"
+        )
+
+
 def identify_from_statistics(
     base: Any,
     properties: Sequence[Property],
@@ -401,6 +419,8 @@ def identify_from_statistics(
 ) -> tuple[dict[str, Any], list]:
     """Build the net for every combination of the properties' candidates, load the weights, score its BatchNorm
     statistics on a probe batch, and identify the combination (see `identify` for the margin and refusals)."""
+    if any(p.values is not None and len(p.values) > 1 for p in properties):
+        check_statistics_informative(weights, what, "--option activation=... --option norm_eps=...")
 
     def score(combo: dict[str, Any]) -> list[Candidate]:
         opts = dataclasses.replace(base, **combo)

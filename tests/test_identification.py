@@ -312,3 +312,22 @@ def test_the_latent_prior_is_identified_from_the_first_batchnorm(tmp_path, prior
         assert native.abs().max() <= 1 and abs(float(native.var()) - 1 / 3) < 0.03
     save_generator(g, tmp_path / "saved")
     assert load_generator(str(tmp_path / "saved")).spec.native_prior == prior
+
+
+def test_initial_batchnorm_statistics_are_refused_with_what_to_give(tmp_path):
+    """An EMA copy whose buffers were never updated holds mean 0, variance 1 everywhere: nothing can be identified
+    from it (an outside audit was offered two made-up geometries), and giving the options loads it."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    for layer in module.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.reset_running_stats()  # as if never run in training mode
+    _, path = saved(case, tmp_path, module)
+    result = CliRunner().invoke(cli, ["inspect", path])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1, result.output
+    assert "still holds its initial running statistics (mean 0, variance 1" in errors[0]
+    assert "#g instead of #g_ema" in errors[0] and "--option strides=" in errors[0]
+    options = {"strides": "1,2,2,2", "paddings": "0,1,1,1", "activation": "relu", "norm_eps": 1e-5}
+    g = load_generator(path, options=options)
+    assert_author_images(g, case, module)
