@@ -49,6 +49,7 @@ from .statedict import (
     kind_of,
     label_order,
     natural_key,
+    normalise_as_in_training,
     probe_inputs,
     rename_modules,
 )
@@ -86,7 +87,7 @@ class ConvTOptions:
     embed_dim: int = 0  # 0 = K
     condition_first: bool = False  # the label vector goes before z in the concatenation
     # the native latent prior: "normal" N(0, I) or "uniform" U(-1, 1); a state dict does not store it, the
-    # first BatchNorm's statistics tell (`identify_prior`)
+    # first BatchNorm's statistics tell (`check_against_statistics`)
     prior: str = "normal"
 
 
@@ -740,7 +741,7 @@ def infer_options(
     ) + label_order(opts, given, False, "the label vector after z")
     if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
         # everything given (a ganinv folder, or the user): only the prior, if not, is left to identify
-        return {**values, DECISIONS: decisions + identify_prior(architecture, values, layout, given)}
+        return {**values, DECISIONS: decisions + check_against_statistics(architecture, values, layout, given)}
     check_statistics_informative(
         state_dict,
         f"{architecture.name} generator",
@@ -812,7 +813,7 @@ def infer_options(
                 "--option output=tanh|sigmoid|none",
             )
         )
-    values[DECISIONS] = decisions + found + identify_prior(architecture, values, layout, given)
+    values[DECISIONS] = decisions + found + check_against_statistics(architecture, values, layout, given)
     return values
 
 
@@ -822,57 +823,86 @@ PRIOR_PROBES = {  # how each native prior draws the probe batch's z
 }
 
 
-def identify_prior(architecture, values: dict[str, Any], layout: Layout, given: Mapping[str, Any]) -> list:
-    """The native latent prior from the first BatchNorm, which sees z through one linear layer: its running variance
-    is that of z (1 for N(0, I), 1/3 for U(-1, 1)) times the weights'. Sets `values["prior"]`; returns the decision.
-    Without a BatchNorm, or with the prior given, nothing is decided here (N(0, I) is the spec's default)."""
-    if "prior" in given or not layout.norms and layout.head_norm is None:
-        return []
+# The worst BatchNorm misfit of a net that is the author's, on the probe batch: under 0.006 for every generator tried
+# (trained ones, EMA copies, the pytorch/examples layouts); a wrong stride, activation or prior gives 0.1 to 100.
+POOR_FIT = 0.05
+
+
+def check_against_statistics(architecture, values: dict[str, Any], layout: Layout, given: Mapping[str, Any]) -> list:
+    """Two last questions for the BatchNorm statistics, once everything else is chosen (returns their decisions):
+
+    - the native latent prior, from the first BatchNorm, which sees z through one linear layer: its running
+      variance is that of z (1 for N(0, I), 1/3 for U(-1, 1)) times the weights'; sets `values["prior"]`;
+    - whether the net, so built, fits the statistics at all: a layer or activation ganinv does not model (a
+      LeakyReLU body behind a ReLU head) fits every candidate badly, and is announced rather than loaded silently.
+    """
+    if not layout.norms and layout.head_norm is None:
+        return []  # nothing normalised: nothing to tell; N(0, I) is the spec's default
     if initial_statistics(layout.canonical_state_dict()):
-        return [
-            decision("prior", "normal", "assumed: N(0, I) (the BatchNorm statistics are the initial ones)", "--prior")
-        ]
+        said = "assumed: N(0, I) (the BatchNorm statistics are the initial ones)"
+        return [] if "prior" in given else [decision("prior", "normal", said, "--prior uniform:-1,1")]
     opts = complete(architecture.make_options(values))
-    net = ConvTNet(opts)
+    net = ConvTNet(opts).eval()
     load_weights(net, layout.canonical_state_dict(), architecture.name, opts)
-    misfits = {}
-    for name, draw in PRIOR_PROBES.items():
-        z = draw(512, opts.nz, torch.Generator().manual_seed(0))  # (N, nz)
-        d = probe_inputs(opts.nz, opts.n_classes, 512)[1]
-        misfits[name] = first_norm_misfit(net.eval(), z, d)
-    if any(m != m for m in misfits.values()):  # NaN: no BatchNorm sees z
-        return []
-    best, other = sorted(misfits, key=lambda name: misfits[name])
-    ratio = misfits[other] / misfits[best] if misfits[best] > 0 else float("inf")
+    d = probe_inputs(opts.nz, opts.n_classes, 512)[1]
+    misfits = {
+        name: norm_misfits(net, draw(512, opts.nz, torch.Generator().manual_seed(0)), d)
+        for name, draw in PRIOR_PROBES.items()
+    }
+    decisions = []
+    if "prior" not in given:
+        decisions.append(prior_decision({name: m[0] for name, m in misfits.items()}, values))
+    fit = misfits[values.get("prior", "normal")]
+    worst = max(range(len(fit)), key=lambda i: fit[i])
+    if fit[worst] > POOR_FIT:
+        decisions.append(
+            decision(
+                "statistics",
+                f"misfit {fit[worst]:.3g} at BatchNorm {worst + 1} of {len(fit)}",
+                f"assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
+                f"misfits under {POOR_FIT:g}): a layer or activation ganinv does not model? check `ganinv sample`",
+                "--model-class MODULE:CLASS (the generator's own class)",
+            )
+        )
+    return decisions
+
+
+def prior_decision(first_misfits: dict[str, float], values: dict[str, Any]):
+    """Normal or uniform by the first BatchNorm's misfit under each (`check_against_statistics`)."""
+    best, other = sorted(first_misfits, key=lambda name: first_misfits[name])
+    ratio = first_misfits[other] / first_misfits[best] if first_misfits[best] > 0 else float("inf")
     shown = {"normal": "normal", "uniform": "uniform:-1,1"}
     if ratio < MIN_RATIO:
-        ratio_shown = misfits["normal"] / misfits["uniform"] if misfits["uniform"] > 0 else 1.0
         values["prior"] = "normal"
-        return [
-            decision(
-                "prior",
-                "normal",
-                f"assumed: N(0, I) latents; the first BatchNorm fits U(-1, 1) {ratio_shown:.2f}x as well",
-                "--prior uniform:-1,1",
-            )
-        ]
+        as_well = first_misfits["normal"] / first_misfits["uniform"] if first_misfits["uniform"] > 0 else 1.0
+        return decision(
+            "prior",
+            "normal",
+            f"assumed: N(0, I) latents; the first BatchNorm fits U(-1, 1) {as_well:.2f}x as well",
+            "--prior uniform:-1,1",
+        )
     values["prior"] = best
     margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
-    return [decision("prior", shown[best], f"batchnorm statistics, margin {margin}", f"--prior {shown[other]}")]
+    return decision("prior", shown[best], f"batchnorm statistics, margin {margin}", f"--prior {shown[other]}")
 
 
 @torch.no_grad()
-def first_norm_misfit(net: ConvTNet, z: torch.Tensor, d: Optional[torch.Tensor]) -> float:
-    """`bn_discrepancy` at the first BatchNorm the latent reaches: the head's, else the first stage's."""
-    if net.head is not None and net.head_norm is not None:
-        return bn_discrepancy(net.head(net.first_input(z, d)), net.head_norm)
-    stage = cast(UpStage, net.stages[0])
-    if not isinstance(stage.norm, nn.BatchNorm2d):  # a single stage: nothing normalised sees z
-        return float("nan")
-    y = stage.conv(net.head_output(z, d))  # (N, C1, S1, S1)
-    if stage.crop:
-        y = y[:, :, : stage.crop, : stage.crop]
-    return bn_discrepancy(y, stage.norm)
+def norm_misfits(net: ConvTNet, z: torch.Tensor, d: Optional[torch.Tensor]) -> list[float]:
+    """`bn_discrepancy` at every BatchNorm in forward order, each normalising by the batch's own statistics as in
+    training (the head's first, when it has one)."""
+    misfits: list[float] = []
+    h = net.first_input(z, d)  # (N, nz + E)
+    if net.head is None:
+        x = h[:, :, None, None]  # (N, nz + E, 1, 1)
+    else:
+        h = normalise_as_in_training(net.head(h), net.head_norm, misfits) if net.head_norm else net.head(h)
+        x = net.head_act(h.view(h.shape[0], net.o.head_channels, net.o.head_size, net.o.head_size))
+    for stage in cast(Iterable[UpStage], net.stages):
+        y = stage.conv(x)  # (N, C, S, S)
+        if stage.crop:
+            y = y[:, :, : stage.crop, : stage.crop]
+        x = stage.act(normalise_as_in_training(y, stage.norm, misfits))
+    return misfits
 
 
 def describe_match(geometry: KnownGeometry) -> str:

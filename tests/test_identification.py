@@ -331,3 +331,28 @@ def test_initial_batchnorm_statistics_are_refused_with_what_to_give(tmp_path):
     options = {"strides": "1,2,2,2", "paddings": "0,1,1,1", "activation": "relu", "norm_eps": 1e-5}
     g = load_generator(path, options=options)
     assert_author_images(g, case, module)
+
+
+def test_a_net_that_fits_its_statistics_poorly_is_announced(tmp_path):
+    """Whatever was chosen, the built net is checked against every BatchNorm: a gross mismatch (here the user's
+    --option prior=normal on a U(-1, 1) generator) loads, but not in silence."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    for layer in module.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.reset_running_stats()
+            layer.momentum = None
+    module.train()
+    torch.manual_seed(3)
+    with torch.no_grad():
+        for _ in range(8):
+            module(torch.rand(64, 8, 1, 1) * 2 - 1)
+    module.eval()
+    _, path = saved(case, tmp_path, module)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_generator(path)  # the prior identified: a good fit, nothing to say about it
+        quiet = [str(w.message) for w in caught if "fit poorly" in str(w.message)]
+        load_generator(path, options={"prior": "normal"})
+        loud = [str(w.message) for w in caught if "fit poorly" in str(w.message)]
+    assert not quiet and len(loud) == 1 and "at BatchNorm 1 of 3" in loud[0] and "--model-class" in loud[0]
