@@ -37,7 +37,13 @@ _file_commands: ContextVar[Optional[FileCommands]] = ContextVar("ganinv_file_com
 
 @contextlib.contextmanager
 def commands_from_file(origin: str, trusted: bool) -> Iterator[None]:
-    """Run the enclosed commands as chosen by `origin`, not by the user (unless `trusted`)."""
+    """Run the enclosed commands as chosen by `origin`, not by the user (unless `trusted`).
+
+    Nested (a benchmark stage that runs a benchmark): the outermost file stays the origin, and trust needs every
+    level's grant, so a stage cannot grant itself trust that the user did not type."""
+    outer = _file_commands.get()
+    if outer is not None:
+        origin, trusted = outer.origin, trusted and outer.trusted
     token = _file_commands.set(FileCommands(origin, trusted))
     try:
         yield

@@ -178,6 +178,23 @@ def test_a_benchmark_recipe_cannot_run_code_even_when_its_stage_asks_for_trust(t
     assert result.exit_code == 2 and any("'os:mkdir' is named by the benchmark recipe" in e for e in errors)
 
 
+def test_a_benchmark_stage_cannot_grant_trust_to_a_nested_benchmark(tmp_path, marker):
+    """A stage that runs `bench INNER --trust-remote-code` asks for trust the user never typed (an outside audit ran
+    code this way: the inner benchmark's own flag replaced the outer, untrusted context)."""
+    inner = tmp_path / "inner.toml"
+    inner.write_text(
+        '[[stages]]\nname = "attack"\n'
+        f'run = ["sample", "-g", "os:mkdir", "--option", "path={marker}", "--out", "{tmp_path}/grid.png"]\n'
+    )
+    outer = tmp_path / "outer.toml"
+    outer.write_text(
+        f'[[stages]]\nname = "nested"\nrun = ["bench", "{inner}", "--trust-remote-code", "--out", "{{out}}/inner"]\n'
+    )
+    result, errors = run(["bench", outer, "--out", tmp_path / "bench"])
+    assert result.exit_code == 2 and any("'os:mkdir' is named by the benchmark recipe" in e for e in errors), errors
+    assert str(outer) in " ".join(errors)  # the outermost file is the one that chose
+
+
 def test_trusting_a_benchmark_is_the_users_flag(tmp_path):
     recipe = tmp_path / "bench.toml"
     recipe.write_text(
