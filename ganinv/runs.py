@@ -33,6 +33,7 @@ from ganinv.errors import RunError
 
 CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
 FINISHED = ("eval.json", "inverter", "generator", "mvae")  # what a run writes when it ends
+RUN_KINDS = ("fit", "train", "mvae")  # the key of a run's config.json that names its kind (ganinv.config_checks)
 
 
 class Run:
@@ -53,9 +54,32 @@ class Run:
     # ---- opening ----------------------------------------------------------------------------
     def check_new(self) -> None:
         """Refuse to start a run in a folder that already holds one (a start that failed before its first
-        checkpoint holds nothing to resume, and a new run may take its place)."""
-        if (self.folder / "config.json").exists() and not self.failed_start():
-            raise RunError(f"{self.folder} already holds a run; pass --resume to continue it or choose another --out")
+        checkpoint holds nothing to resume, and a new run may take its place), or that holds anything else: a
+        folder that is not empty and not a ganinv run is the user's, and nothing in it is ours to replace."""
+        if not self.folder.is_dir():
+            return
+        if (self.folder / "config.json").exists():
+            if not self.holds_run_config():
+                raise RunError(
+                    f"{self.folder} holds a config.json that is not a ganinv run's; choose a new or empty folder "
+                    "for --out"
+                )
+            if not self.failed_start():
+                raise RunError(
+                    f"{self.folder} already holds a run; pass --resume to continue it or choose another --out"
+                )
+        elif any(self.folder.iterdir()):
+            raise RunError(
+                f"{self.folder} is not empty and holds no ganinv run; choose a new or empty folder for --out"
+            )
+
+    def holds_run_config(self) -> bool:
+        """Its config.json is one a ganinv run wrote: a JSON object naming the kind of run."""
+        try:
+            config = json.loads((self.folder / "config.json").read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            return False
+        return isinstance(config, dict) and any(kind in config for kind in RUN_KINDS)
 
     def failed_start(self) -> bool:
         """A run folder whose run stopped before its first checkpoint and wrote no result."""

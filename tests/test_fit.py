@@ -250,15 +250,26 @@ def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
         (("--resume", "--out", "{tmp}/empty"), "holds no run to resume"),
         (("--recipe", "{tmp}/bad.toml"), "unknown fit option(s) ['stepz']"),
         (("--out", "{tmp}/taken"), "already holds a run"),
+        (("--out", "{tmp}/mine"), "holds a config.json that is not a ganinv run's"),
+        (("--out", "{tmp}/full"), "is not empty and holds no ganinv run"),
     ],
 )
 def test_cli_fit_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "empty").mkdir()
     (tmp_path / "bad.toml").write_text("stepz = 3\n")
     (tmp_path / "taken").mkdir()
-    (tmp_path / "taken" / "config.json").write_text("{}")
+    (tmp_path / "taken" / "config.json").write_text('{"fit": {}}')
     (tmp_path / "taken" / "eval.json").write_text("{}")  # a finished run (a failed start may be retried)
+    for name in ("mine", "full"):  # the user's folders: one with a config.json of its own
+        (tmp_path / name / "samples").mkdir(parents=True)
+        (tmp_path / name / "samples" / "favourite.png").write_bytes(b"png")
+        (tmp_path / name / "metrics.jsonl").write_text('{"epoch": 1}\n')
+    (tmp_path / "mine" / "config.json").write_text('{"nz": 8}')
     result = invoke("fit", *[a.format(tmp=tmp_path) for a in args])
     assert result.exit_code != 0
     assert message in result.output and "Traceback" not in result.output
     assert len([line for line in result.output.splitlines() if line.startswith("Error:")]) == 1
+    for name in ("mine", "full"):  # an outside audit saw fit --out delete them, taking the folder for a failed start
+        assert (tmp_path / name / "samples" / "favourite.png").read_bytes() == b"png"
+        assert (tmp_path / name / "metrics.jsonl").read_text() == '{"epoch": 1}\n'
+    assert (tmp_path / "mine" / "config.json").read_text() == '{"nz": 8}'
