@@ -206,3 +206,30 @@ def _checked_labels(labels: Optional[torch.Tensor], rows: int, path: Path) -> Op
     elif labels.dtype not in INTEGER_DTYPES:
         raise DataError(f"{path}: 'labels' holds {labels.dtype} values; labels must be whole class numbers")
     return labels.long()
+
+
+def labels_in_train_terms(train: FeatureSet, test: FeatureSet) -> torch.Tensor:
+    """The test labels as indices of the train classes, refusing what a classifier trained on `train` cannot be scored
+    on: another layout, classes named differently, labels the train features never show."""
+    assert train.labels is not None and test.labels is not None, "labelled features"
+    if train.layout and test.layout and train.layout != test.layout:
+        raise DataError(
+            f"the train features are {train.layout}, the test features {test.layout}; extract both with the same "
+            "inverter"
+        )
+    labels = test.labels
+    if train.classes and test.classes and train.classes != test.classes:
+        unknown = sorted(set(test.classes) - set(train.classes))
+        if unknown:
+            raise DataError(
+                f"the test classes {unknown} are not among the train classes {train.classes}; a classifier trained on "
+                "them cannot predict those: use the same class folders for both"
+            )
+        labels = torch.tensor([train.classes.index(test.classes[i]) for i in test.labels.tolist()], dtype=torch.int64)
+    unseen = sorted(set(labels.tolist()) - set(train.labels.tolist()))
+    if unseen:
+        raise DataError(
+            f"test labels {unseen[:10]} never occur in the train features, so no classifier can predict them; "
+            "train on features that hold every class (a larger --limit, or the same classes)"
+        )
+    return labels

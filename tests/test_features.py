@@ -218,3 +218,25 @@ def test_quiet_means_nothing_on_stderr(workspace):
         quiet = run(*command, "--batch-size", 8, "--quiet")
         assert loud.exit_code == 0 and quiet.exit_code == 0, quiet.output
         assert loud.stderr.strip() and quiet.stderr == "", (command[0], quiet.stderr)
+
+
+def test_probe_scores_test_labels_by_class_name_or_refuses(tmp_path):
+    """Class folders of train and test that differ: label 1 is "dog" in one and "fox" in the other (an outside audit
+    got 50% on trivially separable classes, scored against the wrong names)."""
+    from PIL import Image
+
+    shades = {"cat": 0, "dog": 120, "fox": 250}
+    for split, names in (("train", ("cat", "dog", "fox")), ("test", ("cat", "fox")), ("odd", ("cat", "owl"))):
+        for name in names:
+            (tmp_path / split / name).mkdir(parents=True)
+            for i in range(6):
+                value = shades.get(name, 60) + i
+                Image.fromarray(np.full((8, 8), value, np.uint8)).save(tmp_path / split / name / f"{i}.png")
+    for split in ("train", "test", "odd"):
+        result = run("features", "--raw-pixels", tmp_path / split, "--out", tmp_path / f"{split}.safetensors")
+        assert result.exit_code == 0, result.output
+    result = run("probe", "--train", tmp_path / "train.safetensors", "--test", tmp_path / "test.safetensors", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy_pct"]["knn"] == 100.0
+    refused = run("probe", "--train", tmp_path / "train.safetensors", "--test", tmp_path / "odd.safetensors")
+    assert_one_line_error(refused, "the test classes ['owl'] are not among the train classes")

@@ -31,7 +31,14 @@ from ganinv.cli.options import (
 )
 from ganinv.data import ImageSet, fit_to_shape, load_images
 from ganinv.errors import DataError, GaninvError
-from ganinv.features import FeatureSet, inverter_features, load_features, pixel_features, save_features
+from ganinv.features import (
+    FeatureSet,
+    inverter_features,
+    labels_in_train_terms,
+    load_features,
+    pixel_features,
+    save_features,
+)
 from ganinv.inverter import Inverter
 from ganinv.outputs import check_writable
 
@@ -171,6 +178,10 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
             f"train features have {train.features.shape[1]} columns, test {test.features.shape[1]}; "
             "extract both with the same inverter"
         )
+    try:
+        test_labels = labels_in_train_terms(train, test)
+    except DataError as exc:
+        raise DataError(f"--train {train_path}, --test {test_path}: {exc}") from None
     config = probes.ProbeConfig(k=knn_k, seed=seed)
     accuracy, seconds = {}, {}
     for name in names:
@@ -179,7 +190,7 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
         start = time.perf_counter()
         try:
             accuracy[name] = probes.probe_accuracy(
-                name, train.features, train.labels, test.features, test.labels, config
+                name, train.features, train.labels, test.features, test_labels, config
             )
         except DataError as exc:
             raise DataError(f"--train {train_path}, --test {test_path}: {exc}") from None
