@@ -403,6 +403,7 @@ def load_hub(request: Request) -> Generator:
         if resolved.config is not None and config.get("format") == FORMAT:  # ganinv's own layout
             generator = load_folder(resolved.path(resolved.config).parent, request.source, request=request)
         else:
+            index = resolved.path(resolved.weights) if resolved.weights not in resolved.shards else None
             generator = load_checkpoint(
                 [resolved.path(n) for n in resolved.shards],
                 resolved.id.key,
@@ -410,6 +411,7 @@ def load_hub(request: Request) -> Generator:
                 where,
                 config,
                 resolved.label(resolved.config),
+                index=index,
             )
             if resolved.spec is not None:
                 sidecar = read_spec_file(resolved.path(resolved.spec))
@@ -436,20 +438,53 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
 
 
 def load_checkpoint(
-    paths: list[Path], key: Optional[str], request: Request, where: str, config: Mapping[str, Any], config_label: str
+    paths: list[Path],
+    key: Optional[str],
+    request: Request,
+    where: str,
+    config: Mapping[str, Any],
+    config_label: str,
+    index: Optional[Path] = None,
 ) -> Generator:
-    """Weights (one file or the shards of one) + a config as evidence -> a Generator; `where` names them."""
-    obj: Any = {}
-    for path in paths:
-        part = read_weights(path, request.trust_remote_code, where)
-        obj = part if len(paths) == 1 else {**obj, **part}
+    """Weights (one file, or the shards of one with their `index`) + a config as evidence -> a Generator; `where`
+    names them."""
+    parts = [read_weights(path, request.trust_remote_code, where) for path in paths]
+    obj = parts[0] if len(paths) == 1 else merge_shards(paths, parts, index, where)
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj)
     built, opts, arch, evidence = build_from_config(
         request.arch, {**hinted, **config}, request.options, state_dict, where, config_label
     )
-    generator = checkpoint_generator(built, opts, arch, evidence, entry, paths[0], batchnorm, where, request.source)
+    generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
     return with_overrides(generator, request.overrides)
+
+
+def merge_shards(paths: list[Path], parts: list[Any], index: Optional[Path], where: str) -> dict[str, Any]:
+    """The tensors of every shard by name, each from the shard its index names: a name in two shards, or one the
+    index puts elsewhere or does not list, is refused (merging in order would let a later shard win in silence)."""
+    merged: dict[str, Any] = {}
+    owner: dict[str, str] = {}
+    for path, part in zip(paths, parts):
+        if not isinstance(part, Mapping):
+            raise SourceError(f"{where}: the shard {path.name} holds no tensors by name; re-save the sharded weights")
+        for name, value in part.items():
+            if name in merged:
+                raise SourceError(
+                    f"{where}: the tensor {name!r} is in two shards ({owner[name]} and {path.name}), so which one is "
+                    "the generator's is unknown; re-save the sharded weights"
+                )
+            merged[name], owner[name] = value, path.name
+    if index is not None:
+        weight_map = json.loads(index.read_text())["weight_map"]  # read and checked by ganinv.hub
+        misplaced = [n for n, f in weight_map.items() if owner.get(n) != Path(str(f)).name]
+        unlisted = [n for n in merged if n not in weight_map]
+        if misplaced or unlisted:
+            raise SourceError(
+                f"{where}: the index {index.name} and its shards disagree ({len(misplaced)} tensors not in the shard "
+                f"the index names, e.g. {misplaced[:3]}; {len(unlisted)} the index does not list, e.g. "
+                f"{unlisted[:3]}); re-save the sharded weights"
+            )
+    return merged
 
 
 def checkpoint_generator(
@@ -458,7 +493,7 @@ def checkpoint_generator(
     arch: str,
     evidence: dict[str, Any],
     entry: str,
-    weights: Path,
+    weights: list[Path],
     batchnorm: Optional[str],
     where: Any,
     source: str,
@@ -468,7 +503,7 @@ def checkpoint_generator(
     meta = {
         "architecture": arch,
         "options": architectures.options_to_dict(opts),
-        "weights_sha256": file_sha256(weights),
+        "weights_sha256": files_sha256(weights),
         "decisions": built.decisions,
         **evidence,
         **entry_meta(entry),
@@ -511,7 +546,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
             f"{exc}. The file is a whole pickled {obj.origin} module: --trust-remote-code runs that class itself "
             "(only if you trust its author)"
         ) from None
-    generator = checkpoint_generator(built, opts, arch, evidence, entry, path, batchnorm, path, request.source)
+    generator = checkpoint_generator(built, opts, arch, evidence, entry, [path], batchnorm, path, request.source)
     return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
 
 
@@ -624,6 +659,13 @@ def save_generator(generator: Generator, folder: str | Path) -> Path:
             config["decisions"] = meta["decisions"]
         (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
     return folder
+
+
+def files_sha256(paths: list[Path]) -> str:
+    """A file's SHA-256; for the shards of one set of weights, the SHA-256 of their names and hashes."""
+    if len(paths) == 1:
+        return file_sha256(paths[0])
+    return hashlib.sha256("".join(f"{p.name}:{file_sha256(p)}\n" for p in paths).encode()).hexdigest()
 
 
 def file_sha256(path: str | Path) -> str:

@@ -17,7 +17,7 @@ from torch import nn
 from ganinv import hub as ganinv_hub
 from ganinv.architectures import AssumptionWarning
 from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError
-from ganinv.sources import load_generator
+from ganinv.sources import file_sha256, load_generator
 from ganinv.spec import Latents
 
 HUGGAN = zoo.Case("huggan-dcgan", zoo.HugGANDCGAN, "dcgan", image_shape=(3, 64, 64))
@@ -280,7 +280,25 @@ def test_wrapped_and_sharded_weights(hub, tmp_path):
     index = {"metadata": {}, "weight_map": {k: shard for shard, keys in half.items() for k in keys}}
     files["model.safetensors.index.json"] = json.dumps(index)
     hub.repos.commit("someone/sharded", files)
-    same_images(load_generator("hub:someone/sharded", options=FAST), module, DCGAN, latents)
+    sharded = load_generator("hub:someone/sharded", options=FAST)
+    same_images(sharded, module, DCGAN, latents)
+    # an outside audit: a tensor in two shards was taken from the later one in silence, a tensor the index puts in
+    # another shard was not noticed, and the recorded hash was the first shard's alone
+    first, second = half
+    other = DCGAN.build(seed=5).state_dict()
+    duplicated = dict(files)
+    save_file({**{k: sd[k] for k in half[second]}, names[0]: other[names[0]].contiguous()}, str(tmp_path / "dup"))
+    duplicated[second] = tmp_path / "dup"
+    hub.repos.commit("someone/duplicated", duplicated)
+    with pytest.raises(SourceError, match=f"the tensor '{names[0]}' is in two shards"):
+        load_generator("hub:someone/duplicated", options=FAST)
+    misplaced = dict(files)
+    index["weight_map"][names[0]] = second
+    misplaced["model.safetensors.index.json"] = json.dumps(index)
+    hub.repos.commit("someone/misplaced", misplaced)
+    with pytest.raises(SourceError, match="the index model.safetensors.index.json and its shards disagree"):
+        load_generator("hub:someone/misplaced", options=FAST)
+    assert sharded.meta["weights_sha256"] != file_sha256(tmp_path / first)  # every shard counts
 
 
 def test_revision_pinning_records_the_resolved_commit_and_works_offline(hub, tmp_path, monkeypatch):
