@@ -102,20 +102,33 @@ class Architecture:
         return self.Options(**{k: _coerce(v, fields[k]) for k, v in values.items()})
 
 
+MAX_INT_OPTION = 1 << 20  # no size, width or count of a generator is larger; a config saying so is wrong
+
+
 def _coerce(value: Any, field: dataclasses.Field) -> Any:
-    """Options may come from the command line as strings ("64", "2,1,2,2", "true")."""
-    if not isinstance(value, str):
-        return value
+    """Options may come from the command line as strings ("64", "2,1,2,2", "true"), and from configs as anything:
+    integers must be whole numbers in [0, MAX_INT_OPTION] (a Hub config's nz of 1e12 would be allocated first)."""
     kind = str(field.type)
-    if "tuple" in kind or "list" in kind:
-        parts = [p for p in value.replace(" ", "").split(",") if p]
-        return tuple(float(p) if "float" in kind else int(p) for p in parts)
-    if kind.startswith("bool") or kind == "<class 'bool'>":
-        return value.lower() in ("1", "true", "yes", "on")
-    if kind.startswith("int") or kind == "<class 'int'>":
-        return int(value)
-    if kind.startswith("float") or kind == "<class 'float'>":
-        return float(value)
+    try:
+        if isinstance(value, str):
+            if "tuple" in kind or "list" in kind:
+                parts = [p for p in value.replace(" ", "").split(",") if p]
+                value = tuple(float(p) if "float" in kind else int(p) for p in parts)
+            elif kind.startswith("bool") or kind == "<class 'bool'>":
+                value = value.lower() in ("1", "true", "yes", "on")
+            elif kind.startswith("int") or kind == "<class 'int'>":
+                value = int(value)
+            elif kind.startswith("float") or kind == "<class 'float'>":
+                value = float(value)
+    except ValueError:
+        what = "comma-separated numbers" if "tuple" in kind or "list" in kind else "a number"
+        raise ArchitectureError(f"option {field.name}={value!r} is not {what}") from None
+    whole = [v for v in (value if isinstance(value, (tuple, list)) else [value]) if isinstance(v, int)]
+    if "int" in kind and any(not 0 <= v <= MAX_INT_OPTION for v in whole if not isinstance(v, bool)):
+        raise ArchitectureError(
+            f"option {field.name}={value!r} is out of range: whole numbers in [0, {MAX_INT_OPTION}]; fix the option "
+            "or the config that gives it"
+        )
     return value
 
 

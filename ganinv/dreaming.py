@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from ganinv.inverter import Inverter
 
 
+# sigma_x on the [-1, 1] scale: below 1e-4 its Gaussian log-density underflows (log 0), above 1e3 it means nothing
+SIGMA_X_RANGE = (1e-4, 1e3)
+
+
 @dataclass
 class DreamingConfig:
     beta: float = checked(1.0, flag="--beta", min=0)  # weight of the KL terms (SS-AVL Eq. 27)
@@ -29,7 +33,7 @@ class DreamingConfig:
     # well above the KL (~nz nats), so the encoder is pushed to reconstruct precisely, which is what
     # inversion is for; a calibrated sigma (the reachable RMS error, ~0.3 on MNIST) lets the KL blur
     # the posterior means towards 0 and reconstructions towards the average digit.
-    sigma_x: float = checked(0.1, flag="--sigma-x", min=0, min_open=True)
+    sigma_x: float = checked(0.1, flag="--sigma-x", min=SIGMA_X_RANGE[0], max=SIGMA_X_RANGE[1])
     lambda_mi: float = checked(
         1.0, flag="--lambda-mi", min=0
     )  # code-recovery weight, -log q(d~, c~ | x') (docs/algorithms.md §2, step 6)

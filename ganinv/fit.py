@@ -42,6 +42,7 @@ from ganinv.inverter import Inverter
 from ganinv.runs import (
     Distributed,
     Run,
+    checkpoint_mismatch,
     rng_state,
     seed_everything,
     set_rng_state,
@@ -217,8 +218,11 @@ def _fit(
     start_step = 0
     if resume:
         state = run.load_checkpoint()  # on the CPU: RNG states must stay there; the rest is copied over
-        inverter.load_state_dict(state["inverter"])
-        optimizer.load_state_dict(state["optimizer"])
+        try:
+            inverter.load_state_dict(state["inverter"])
+            optimizer.load_state_dict(state["optimizer"])
+        except (KeyError, ValueError, RuntimeError) as exc:
+            raise RunError(checkpoint_mismatch(run, exc)) from None
         if len(state["rng"]) != distributed.world_size:
             raise RunError(
                 f"the run was checkpointed by {len(state['rng'])} process(es); "

@@ -18,6 +18,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from ganinv import losses
+from ganinv.dreaming import SIGMA_X_RANGE
 from ganinv.encoders import CodeEncoder, LatentEncoder
 from ganinv.generator import Generator
 from ganinv.generator_reference import GeneratorReference
@@ -96,6 +97,10 @@ class Inverter(
         sigma_x: Optional[float] = None,
     ):
         super().__init__()
+        if sigma_x is not None:  # a config.json is data: a sigma that is no number in range is refused here
+            low, high = SIGMA_X_RANGE
+            if isinstance(sigma_x, bool) or not isinstance(sigma_x, (int, float)) or not low <= sigma_x <= high:
+                raise ValueError(f"sigma_x must be a number in [{low:g}, {high:g}], got {sigma_x!r}")
         self.spec = GeneratorSpec.from_dict(spec)
         self.generator_ref = dict(generator_ref or {})  # {"source": ..., "meta": {...}}
         self.latent_encoder = LatentEncoder(self.spec.image_shape, self.spec.nz, width, hidden)  # q_xi(z|x)

@@ -153,7 +153,8 @@ class Run:
             return torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
         except Exception as exc:
             raise RunError(
-                f"cannot read checkpoint {path}: {str(exc).splitlines()[0]}; delete it to resume from the one before"
+                f"cannot read checkpoint {path}: {(str(exc).splitlines() or [type(exc).__name__])[0]}; delete it "
+                "to resume from the one before"
             ) from None
 
     # ---- metrics and pictures -----------------------------------------------------------------
@@ -256,3 +257,12 @@ def setup_distributed(device_name: Optional[str] = None) -> tuple[Distributed, t
 def teardown_distributed() -> None:
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def checkpoint_mismatch(run: Run, exc: BaseException) -> str:
+    """What to say when the last checkpoint does not fit the model the run's config.json builds."""
+    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+    return (
+        f"the checkpoint of {run.folder} does not fit the model its config.json describes ({reason}); was "
+        "config.json edited? restore it, or start a new run"
+    )

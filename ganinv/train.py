@@ -28,12 +28,12 @@ from ganinv.critic import Critic
 from ganinv.data import DATASET_DIRS, ImageSet, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, temperature_at
-from ganinv.errors import DataError
+from ganinv.errors import DataError, RunError
 from ganinv.generator import Generator
 from ganinv.images import save_grid
 from ganinv.inverter import Inverter
 from ganinv.probes import cluster_accuracy
-from ganinv.runs import Run, rng_state, seed_everything, set_rng_state
+from ganinv.runs import Run, checkpoint_mismatch, rng_state, seed_everything, set_rng_state
 from ganinv.sources import save_generator
 from ganinv.wake import critic_step, dreaming_step, generator_step, mi_step
 
@@ -234,7 +234,10 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
     start_step = 0
     if resume:
         state = run.load_checkpoint()  # on the CPU: RNG states must stay there; the rest is copied over
-        models.load_state_dict(state["models"])
+        try:
+            models.load_state_dict(state["models"])
+        except (KeyError, ValueError, RuntimeError) as exc:
+            raise RunError(checkpoint_mismatch(run, exc)) from None
         set_rng_state(state["rng"], sampler)
         start_step = int(state["step"])
         run.truncate_metrics(start_step)

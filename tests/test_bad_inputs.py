@@ -995,3 +995,29 @@ def test_loglik_shrinks_the_batch_for_a_large_k_and_refuses_one_that_cannot_fit(
         assert plan_batch(inverter, [250], 64, memory_budget=budget) == 4
     with pytest.raises(DataError, match="use k up to 1000"):
         plan_batch(inverter, [1001], 64, memory_budget=budget)
+
+
+def test_values_an_outside_audit_turned_into_internal_errors(tmp_path):
+    """Each was `internal error ... This is a bug in ganinv`: now one line that says what to do."""
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+
+    def one_error(args, text):
+        result = CliRunner().invoke(cli, [str(a) for a in args])
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert result.exit_code == 2 and len(errors) == 1 and "internal error" not in result.output, result.output
+        assert text in errors[0], errors[0]
+
+    one_error(["fit", "--sigma-x", "1e-200", "--steps", "2", "--out", tmp_path / "a"], "--sigma-x")
+    one_error(
+        ["loglik", "--inverter", "builtin:mnist", "--generated", "4", "--sigma-x", "1e300"], "--sigma-x must be in"
+    )
+    one_error(
+        ["sample", "-g", "builtin:mnist", "--option", "nz=abc", "-n", "2", "--out", tmp_path / "s.png"],
+        "option nz='abc' is not a number",
+    )
+    one_error(
+        ["sample", "-g", "builtin:mnist", "--option", "nz=1000000000000", "-n", "2", "--out", tmp_path / "s.png"],
+        "is out of range",
+    )

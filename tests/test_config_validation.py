@@ -69,7 +69,7 @@ NAN, INF = float("nan"), float("inf")
         (
             FitConfig,
             {"dreaming": {"sigma_x": -1}},
-            "--sigma-x (recipe key [dreaming] sigma_x) must be a finite number > 0",
+            "--sigma-x (recipe key [dreaming] sigma_x) must be a finite number in [0.0001, 1000]",
         ),
         (FitConfig, {"dreaming": {"beta": -0.5}}, "--beta (recipe key [dreaming] beta)"),
         (FitConfig, {"dreaming": {"lambda_mi": NAN}}, "--lambda-mi"),

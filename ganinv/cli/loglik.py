@@ -27,7 +27,7 @@ from ganinv.cli.options import (
     warn,
 )
 from ganinv.data import fit_to_shape, load_images
-from ganinv.dreaming import DreamingConfig
+from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
 from ganinv.loglik import CHUNK_SIZE, MAX_ENUMERATE, LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
@@ -184,8 +184,9 @@ def loglik(
         raise GaninvError("give either IMAGES (a dataset, folder or file) or --generated N, not both or neither")
     if fit_sigma_flag and sigma_x is not None:
         raise GaninvError("--sigma-x and --fit-sigma exclude each other; give one")
-    if sigma_x is not None and not math.isfinite(sigma_x):
-        raise GaninvError(f"--sigma-x must be a finite number > 0, got {sigma_x}; give e.g. --sigma-x 0.1")
+    if sigma_x is not None and not (math.isfinite(sigma_x) and SIGMA_X_RANGE[0] <= sigma_x <= SIGMA_X_RANGE[1]):
+        low, high = SIGMA_X_RANGE
+        raise GaninvError(f"--sigma-x must be in [{low:g}, {high:g}] (the [-1, 1] scale), got {sigma_x}; give e.g. 0.1")
     if out is not None:
         check_writable(out, folder=False)
     device = resolve_device(device)
