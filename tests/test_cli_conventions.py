@@ -51,22 +51,9 @@ def flags(hidden: bool = False) -> dict[str, dict[str, click.Option]]:
 
 
 GENERATOR = {"fit", "inspect", "sample", "perf", "mvae fit"}  # take a generator source (generator_options)
-ARTIFACT = {
-    "invert",
-    "loglik",
-    "features",
-    "cluster-accuracy",
-    "mvae features",
-    "mvae eval",
-}  # read an artifact naming one
-IMAGES = {
-    "invert",
-    "loglik",
-    "features",
-    "cluster-accuracy",
-    "mvae features",
-    "mvae eval",
-}  # read IMAGES (image_options)
+# read an artifact naming a generator; these are also the commands that read IMAGES (image_options)
+ARTIFACT = {"invert", "loglik", "features", "cluster-accuracy", "mvae features", "mvae eval"}
+IMAGES = ARTIFACT
 RUNS = {"fit", "train", "mvae fit"}  # start a training run in a folder of their own
 
 # flag -> (its one meaning, the commands that take it)
