@@ -65,3 +65,22 @@ def test_the_iterations_are_saved_with_the_artifact(tmp_path):
     x = g.sample(3, generator=torch.Generator().manual_seed(2))[1]
     with torch.no_grad():
         torch.testing.assert_close(loaded.encode(x).mu_z, inverter.eval().encode(x).mu_z)
+
+
+def test_invert_refuses_passes_a_single_pass_inverter_cannot_make(tmp_path):
+    """An outside audit asked a single-pass inverter for 5 passes and got one, recorded as `iterations: 0`."""
+    from click.testing import CliRunner
+    from safetensors.torch import save_file
+
+    from ganinv.cli.main import cli
+
+    Inverter.for_generator(zoo.linear_generator(), width=4, hidden=16).save_pretrained(tmp_path / "single")
+    images = tmp_path / "images.safetensors"
+    save_file({"images": torch.rand(3, 1, 16, 16) * 2 - 1}, str(images))
+    base = ["invert", "--inverter", str(tmp_path / "single"), str(images), "-g", "zoo:linear_generator"]
+    result = CliRunner().invoke(cli, [*base, "--iterations", "5", "--out", str(tmp_path / "a")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1 and "single-pass inverter" in errors[0], result.output
+    assert not (tmp_path / "a").exists()
+    result = CliRunner().invoke(cli, [*base, "--iterations", "0", "--out", str(tmp_path / "b")])
+    assert result.exit_code == 0, result.output

@@ -92,6 +92,11 @@ def invert(
     inverter = Inverter.load(
         inverter_source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code
     )
+    if iterations and inverter.refiner is None:  # asked for passes it cannot make: say so, do not run one pass
+        raise GaninvError(
+            f"{inverter_source} is a single-pass inverter (fitted with --iterations 0), so it cannot make "
+            f"{iterations} refinement passes; drop --iterations, or fit one with `ganinv fit --iterations 2`"
+        )
     data = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     if len(data) == 0:
         raise GaninvError(f"{images} holds no images; give at least one image to invert")
