@@ -293,7 +293,7 @@ def test_a_benchmark_stage_cannot_name_a_model_class(tmp_path, marker):
         '[[stages]]\nname = "attack"\n'
         f'run = ["sample", "-g", "{tmp_path / "weights.pth"}", "--model-class", '
         f'"test_model_class:MarkerGenerator", "--model-kwargs", {json.dumps(kwargs)}, '
-        f'"-n", "4", "--out", "{tmp_path}/grid.png"]\n'
+        '"-n", "4", "--out", "{out}/grid.png"]\n'
     )
     result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(tmp_path / "bench")])
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]

@@ -172,7 +172,7 @@ def test_a_benchmark_recipe_cannot_run_code_even_when_its_stage_asks_for_trust(t
     recipe.write_text(
         '[[stages]]\nname = "attack"\n'
         f'run = ["sample", "-g", "os:mkdir", "--option", "path={marker}", "--trust-remote-code", '
-        f'"--out", "{tmp_path}/grid.png"]\n'
+        f'"--out", "{{out}}/grid.png"]\n'
     )
     result, errors = run(["bench", recipe, "--out", tmp_path / "bench"])
     assert result.exit_code == 2 and any("'os:mkdir' is named by the benchmark recipe" in e for e in errors)
@@ -184,7 +184,7 @@ def test_a_benchmark_stage_cannot_grant_trust_to_a_nested_benchmark(tmp_path, ma
     inner = tmp_path / "inner.toml"
     inner.write_text(
         '[[stages]]\nname = "attack"\n'
-        f'run = ["sample", "-g", "os:mkdir", "--option", "path={marker}", "--out", "{tmp_path}/grid.png"]\n'
+        f'run = ["sample", "-g", "os:mkdir", "--option", "path={marker}", "--out", "{{out}}/grid.png"]\n'
     )
     outer = tmp_path / "outer.toml"
     outer.write_text(
@@ -199,12 +199,35 @@ def test_trusting_a_benchmark_is_the_users_flag(tmp_path):
     recipe = tmp_path / "bench.toml"
     recipe.write_text(
         '[[stages]]\nname = "sample"\n'
-        f'run = ["sample", "-g", "zoo:linear_generator", "-n", "4", "--out", "{tmp_path}/g.png"]\n'
+        'run = ["sample", "-g", "zoo:linear_generator", "-n", "4", "--out", "{out}/g.png"]\n'
     )
     refused, _ = run(["bench", recipe, "--out", tmp_path / "b1"])
     trusted, _ = run(["bench", recipe, "--out", tmp_path / "b2", "--trust-remote-code"])
     assert refused.exit_code == 2 and trusted.exit_code == 0, trusted.output
-    assert (tmp_path / "g.png").is_file()
+    assert (tmp_path / "b2" / "g.png").is_file()
+
+
+def test_a_benchmark_recipe_writes_only_inside_its_folder(tmp_path):
+    """A recipe is a file: an outside audit had a stage overwrite a file outside --out (any file the user owns)."""
+    victim = tmp_path / "precious.png"
+    victim.write_bytes(b"mine")
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text(
+        f'[vars]\nplace = "{tmp_path}/elsewhere.png"\n[[stages]]\nname = "overwrite"\n'
+        f'run = ["sample", "-g", "builtin:mnist", "-n", "4", "--out", "{victim}"]\n'
+    )
+    result, errors = run(["bench", recipe, "--out", tmp_path / "b"])
+    assert result.exit_code == 2 and len(errors) == 1 and "outside the benchmark folder" in errors[0], result.output
+    assert victim.read_bytes() == b"mine" and not (tmp_path / "b").exists()
+    recipe.write_text(
+        f'[vars]\nplace = "{tmp_path}/b/x.png"\n[[stages]]\nname = "placed"\n'
+        'run = ["sample", "-g", "builtin:mnist", "-n", "4", "--out", "{place}"]\n'
+    )
+    result, _ = run(["bench", recipe, "--out", tmp_path / "c", "--set", f"place={tmp_path}/typed.png"])
+    assert result.exit_code == 0 and (tmp_path / "typed.png").is_file(), result.output  # the user's own --set
+    recipe.write_text('[[stages]]\nname = "publish"\nrun = ["fit", "--steps", "1", "--push-to-hub", "me/x"]\n')
+    result, errors = run(["bench", recipe, "--out", tmp_path / "d"])
+    assert result.exit_code == 2 and "publishes to the Hub" in errors[0]
 
 
 def test_a_typed_callable_runs(tmp_path):

@@ -198,6 +198,29 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     return record
 
 
+def check_writes_inside(stage: Stage, values: dict[str, str], out: Path, typed: set[str], path: Path) -> None:
+    """A recipe is a file, so its stages may write only inside the benchmark's folder (or where the user's own
+    `--set NAME=PATH` puts a stage's `--out {NAME}`), and may not publish anything."""
+    for i, arg in enumerate(stage.run):
+        if arg == "--push-to-hub" or arg.startswith("--push-to-hub="):
+            raise RunError(f"stage {stage.name!r} of {path} publishes to the Hub; a recipe may not: push yourself")
+        if arg.startswith("--out="):
+            template = arg.split("=", 1)[1]
+        elif arg == "--out" and i + 1 < len(stage.run):
+            template = stage.run[i + 1]
+        else:
+            continue
+        name = template[1:-1] if template.startswith("{") and template.endswith("}") else None
+        if name in typed:
+            continue  # the user named the place with --set
+        target = Path(substitute(template, values)).resolve()
+        if not target.is_relative_to(out.resolve()):
+            raise RunError(
+                f"stage {stage.name!r} of {path} writes {target}, outside the benchmark folder {out}; a recipe may "
+                "write only inside --out: fix the stage, or --set the variable it writes to"
+            )
+
+
 def progress(line: str, quiet: bool) -> None:
     if not quiet:
         click.echo(f"[bench] {line}", err=True)
@@ -233,6 +256,7 @@ def run_bench(
     for stage in recipe.stages:  # unknown {variables} fail here, before the folder is made
         for text in [*stage.run, stage.creates or ""]:
             substitute(text, values)
+        check_writes_inside(stage, values, out, set(overrides or {}), recipe.path)
     check_writable(out, folder=True)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
