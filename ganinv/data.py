@@ -397,9 +397,8 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
 def _as_tensor(array, path: Path, key: str) -> torch.Tensor:
     if isinstance(array, np.ndarray):
         if array.dtype.kind not in "biuf":
-            raise DataError(
-                f"{path}: {key!r} holds {array.dtype} values, not numbers; save the images as a numeric array"
-            )
+            what = "labels as class indices 0, 1, ..." if key == "labels" else "images as a numeric array"
+            raise DataError(f"{path}: {key!r} holds {array.dtype} values, not numbers; save the {what}")
         return torch.from_numpy(np.ascontiguousarray(array))
     if array.is_complex():
         raise DataError(f"{path}: {key!r} holds complex values; save real pixel values")
@@ -419,7 +418,7 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str) -> torch.Tensor:
     if 0 in shape:
         raise DataError(f"{path}: {key!r} has shape {shape}, which holds no pixels; give at least one image")
     if x.dim() == 3:
-        if shape[-1] in (1, 3, 4):
+        if shape[-1] in (1, 3, 4) and shape[1] != shape[2]:  # (N, 4, 4) are square images, not one H x W x C
             raise DataError(
                 f"{path}: {key!r} of shape {shape} reads as {shape[0]} images {shape[2]} pixels wide; "
                 f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})"
