@@ -306,7 +306,6 @@ def test_damaged_tensor_files_are_one_clear_error(tmp_path, make, message):
     assert message.format(path) in str(error.value) and "again" in str(error.value)
 
 
-@pytest.mark.parametrize("name", ["x.npy", "x.npz"])  # an .npy array, also when saved under an .npz name
 def test_square_tiny_images_and_string_labels(tmp_path):
     """(N, 4, 4) is N square images, not one H x W x C image; string labels are named as labels (an outside audit)."""
     images = load_images(str(save_tensors(tmp_path / "a.npz", images=np.zeros((50, 4, 4), np.uint8)))).images
@@ -316,6 +315,7 @@ def test_square_tiny_images_and_string_labels(tmp_path):
         load_images(str(path))
 
 
+@pytest.mark.parametrize("name", ["x.npy", "x.npz"])  # an .npy array, also when saved under an .npz name
 def test_a_single_numpy_array_is_the_images(tmp_path, name):
     path = tmp_path / name
     with open(path, "wb") as fh:
