@@ -838,12 +838,13 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
     """
     if not layout.norms and layout.head_norm is None:
         return []  # nothing normalised: nothing to tell; N(0, I) is the spec's default
-    if initial_statistics(layout.canonical_state_dict()):
+    weights = layout.canonical_state_dict()
+    if initial_statistics(weights):
         said = "assumed: N(0, I) (the BatchNorm statistics are the initial ones)"
         return [] if "prior" in given else [decision("prior", "normal", said, "--prior uniform:-1,1")]
     opts = complete(architecture.make_options(values))
     net = ConvTNet(opts).eval()
-    load_weights(net, layout.canonical_state_dict(), architecture.name, opts)
+    load_weights(net, weights, architecture.name, opts)
     d = probe_inputs(opts.nz, opts.n_classes, 512)[1]
     misfits = {
         name: norm_misfits(net, draw(512, opts.nz, torch.Generator().manual_seed(0)), d)

@@ -8,6 +8,12 @@ see one). Messages say what went wrong *and* what to do instead.
 from __future__ import annotations
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type's name when it has none), for one-line errors."""
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
 class GaninvError(Exception):
     """Base class: a problem with the user's input, not a bug in ganinv."""
 

@@ -17,7 +17,7 @@ from typing import Optional
 import torch
 from torch import nn
 
-from ganinv.errors import SpecMismatchError
+from ganinv.errors import SpecMismatchError, first_line
 from ganinv.spec import GeneratorSpec, Latents
 
 
@@ -139,7 +139,7 @@ class Generator(nn.Module):
         except Exception as exc:  # shape errors inside the native module
             raise SpecMismatchError(
                 f"the generator failed on a probe batch of latents z{tuple(latents.z.shape[1:])}"
-                f" (native shape {spec.native_latent_shape or (spec.nz,)}): {_first_line(exc)}; "
+                f" (native shape {spec.native_latent_shape or (spec.nz,)}): {first_line(exc)}; "
                 "check --nz and --latent-shape (e.g. --latent-shape nz,1,1)"
             ) from exc
         if not isinstance(x, torch.Tensor) or x.dim() != 4:
@@ -154,7 +154,7 @@ class Generator(nn.Module):
             except Exception as exc:
                 raise SpecMismatchError(
                     f"the generator works on a batch of {n} latents but fails on 3 "
-                    f"({_first_line(exc)}): it takes a fixed batch size; pass --option "
+                    f"({first_line(exc)}): it takes a fixed batch size; pass --option "
                     f"batch_size={n} if it is {n}"
                 ) from exc
             self._check_batch(fewer.shape[0] if isinstance(fewer, torch.Tensor) and fewer.dim() else -1, 3)
@@ -233,8 +233,3 @@ def _guess_range(lo: float, hi: float) -> str:
     if lo >= -1e-3 and hi <= 255.5:
         return "0,255"
     return f"{lo:.3g},{hi:.3g}"
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 import torch
 
-from ganinv.errors import SourceError
+from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 
@@ -218,7 +218,7 @@ class GeneratorReference(_Model):
         except (SafetensorError, RuntimeError, OSError) as exc:
             raise SourceError(
                 f"cannot load an {cls.artifact_noun} from {label}: its weights do not fit its "
-                f"config.json ({_first_line(exc)}); the artifact is damaged, save or download it "
+                f"config.json ({first_line(exc)}); the artifact is damaged, save or download it "
                 "again"
             ) from None
         model.__dict__["_artifact_dir"] = folder
@@ -307,7 +307,7 @@ def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, nou
     except (SafetensorError, OSError) as exc:
         raise SourceError(
             f"cannot load an {noun} from {model_id}: {weights.name} is not a readable safetensors "
-            f"file ({_first_line(exc)}); the artifact is damaged, save or download it again"
+            f"file ({first_line(exc)}); the artifact is damaged, save or download it again"
         ) from None
     from ganinv.architectures import describe_mismatch, shapes
 
@@ -337,11 +337,6 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
 
 def _load_error(source: str, name: str, exc: Exception) -> str:
     return (
-        f"cannot load an {name} from {source}: {_first_line(exc)}; give a run folder, an artifact folder or "
+        f"cannot load an {name} from {source}: {first_line(exc)}; give a run folder, an artifact folder or "
         "a Hub repo id"
     )
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -33,7 +33,7 @@ import warnings
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Optional
 
-from ganinv.errors import GaninvError, SourceError
+from ganinv.errors import GaninvError, SourceError, first_line
 
 logger = logging.getLogger("ganinv")
 
@@ -123,7 +123,7 @@ def check_repo_id(repo: str, source: str) -> None:
     try:
         validate_repo_id(repo)
     except HFValidationError as exc:
-        reason = _first_line(exc).split(": '")[0].replace("Use `repo_type` argument if needed.", "").strip()
+        reason = first_line(exc).split(": '")[0].replace("Use `repo_type` argument if needed.", "").strip()
         raise SourceError(
             f"{source!r}: {repo!r} is not a valid repo id ({reason}); use owner/name, e.g. hub:owner/name@v1"
         ) from None
@@ -215,7 +215,7 @@ def list_repo(hub_id: HubId) -> Listing:
         info = HfApi(endpoint=endpoint()).model_info(hub_id.repo, revision=hub_id.revision, timeout=_timeout())
     except HFValidationError as exc:
         raise SourceError(
-            f"{hub_id.text!r}: {hub_id.repo!r} is not a valid repo id ({_first_line(exc)}); use hub:owner/name"
+            f"{hub_id.text!r}: {hub_id.repo!r} is not a valid repo id ({first_line(exc)}); use hub:owner/name"
         ) from None
     except GatedRepoError:
         raise SourceError(
@@ -231,13 +231,13 @@ def list_repo(hub_id: HubId) -> Listing:
         status = exc.response.status_code if exc.response is not None else None
         if status is not None and status < 500 and status != 429:
             raise SourceError(
-                f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {_first_line(exc)})"
+                f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {first_line(exc)})"
             ) from None
         return _unreachable(hub_id, f"HTTP {status}")
     except Exception as exc:  # connection refused, DNS, timeouts, proxies: the cache decides
         if not _is_network_error(exc):
             raise
-        return _unreachable(hub_id, _first_line(exc))
+        return _unreachable(hub_id, first_line(exc))
     if not info.sha:
         raise SourceError(f"the Hub's answer for {hub_id.repo_text} names no commit; is HF_ENDPOINT a Hub?")
     files = tuple(sorted(s.rfilename for s in (info.siblings or [])))
@@ -314,7 +314,7 @@ def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
             )
         except Exception as exc:
             raise SourceError(
-                f"cannot download {name} of {hub_id.repo_text}: {_first_line(exc)}; retry, or set "
+                f"cannot download {name} of {hub_id.repo_text}: {first_line(exc)}; retry, or set "
                 "HF_HUB_OFFLINE=1 to use what the cache has"
             ) from None
     _remember_ref(hub_id, listing.commit)
@@ -486,8 +486,3 @@ def errors_named(text: Optional[str], label: Optional[str] = None) -> Iterator[N
             message = f"{text}: {message}"
         exc.args = (message,)
         raise
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

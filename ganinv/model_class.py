@@ -38,7 +38,7 @@ from torch import nn
 
 from ganinv import architectures, trust
 from ganinv.architectures import decision, describe_mismatch, shapes, warn_assumptions
-from ganinv.errors import SourceError
+from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator
 
 OPTIONS = ("model_class", "model_kwargs", "n_classes")  # what a --model-class load reads from the options
@@ -321,8 +321,3 @@ def output_range(out: torch.Tensor) -> tuple[float, float]:
             "their range; pass --output-range LO,HI (e.g. 0,255)"
         )
     return (-1.0, 1.0) if lo < 0 else (0.0, 1.0)
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

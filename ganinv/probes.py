@@ -20,7 +20,7 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from ganinv.errors import DataError
+from ganinv.errors import DataError, first_line
 
 CLASSIFIERS = ("linear", "knn", "mlp")
 
@@ -99,7 +99,7 @@ def probe_accuracy(name: str, train_x, train_y, test_x, test_y, config: Optional
     except ValueError as exc:  # scikit-learn's refusal of data it cannot fit (e.g. too few rows to hold out)
         raise DataError(
             f"the {name} probe cannot be trained on these {train_x.shape[0]} rows: "
-            f"{(str(exc).splitlines() or [type(exc).__name__])[0]}; give more labelled rows or choose other "
+            f"{first_line(exc)}; give more labelled rows or choose other "
             "--classifiers"
         ) from None
     return float((model.predict(test_x) == test_y).mean())

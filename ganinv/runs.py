@@ -28,12 +28,12 @@ import torch
 import torch.distributed as dist
 
 from ganinv.atomic import atomic_path, json_text, remove_stale_temporaries, write_json, write_text
+from ganinv.config_checks import RUN_KINDS
 from ganinv.devices import resolve_device
-from ganinv.errors import RunError
+from ganinv.errors import RunError, first_line
 
 CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
 FINISHED = ("eval.json", "inverter", "generator", "mvae")  # what a run writes when it ends
-RUN_KINDS = ("fit", "train", "mvae")  # the key of a run's config.json that names its kind (ganinv.config_checks)
 
 
 class Run:
@@ -153,8 +153,7 @@ class Run:
             return torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
         except Exception as exc:
             raise RunError(
-                f"cannot read checkpoint {path}: {(str(exc).splitlines() or [type(exc).__name__])[0]}; delete it "
-                "to resume from the one before"
+                f"cannot read checkpoint {path}: {first_line(exc)}; delete it to resume from the one before"
             ) from None
 
     # ---- metrics and pictures -----------------------------------------------------------------
@@ -261,8 +260,7 @@ def teardown_distributed() -> None:
 
 def checkpoint_mismatch(run: Run, exc: BaseException) -> str:
     """What to say when the last checkpoint does not fit the model the run's config.json builds."""
-    reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return (
-        f"the checkpoint of {run.folder} does not fit the model its config.json describes ({reason}); was "
+        f"the checkpoint of {run.folder} does not fit the model its config.json describes ({first_line(exc)}); was "
         "config.json edited? restore it, or start a new run"
     )

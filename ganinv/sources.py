@@ -43,7 +43,7 @@ from torch import nn
 
 from ganinv import architectures, hub, trust
 from ganinv.atomic import atomic_dir
-from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError
+from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import (
@@ -674,8 +674,3 @@ def file_sha256(path: str | Path) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -25,7 +25,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganinv import safe_pickle
-from ganinv.errors import SourceError, UnsafeFileError
+from ganinv.errors import SourceError, UnsafeFileError, first_line
 
 logger = logging.getLogger("ganinv")
 # Entries of a checkpoint dict that hold the generator, most specific first.
@@ -324,8 +324,3 @@ def is_torchscript(path: Path) -> bool:
         return False
     with zipfile.ZipFile(path) as archive:
         return any(name.endswith("/constants.pkl") for name in archive.namelist())
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

@@ -15,7 +15,7 @@ import warnings
 
 import click
 
-from ganinv.errors import GaninvError
+from ganinv.errors import GaninvError, first_line
 
 # command name -> ("module:attribute", one-line summary); modules are imported only when their command runs,
 # so `ganinv --help` stays fast (it shows the summaries without importing torch) and one broken command cannot
@@ -133,11 +133,6 @@ def show_library_log() -> None:
 def fail(message: str, code: int) -> None:
     click.echo(f"Error: {' '.join(message.split())}", err=True)  # one line, whatever the message held
     sys.exit(code)
-
-
-def first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
