@@ -87,16 +87,26 @@ def parse_input_range(text: str) -> ValueRange:
         return check_range([float(part) for part in text.split(",")])
     except (ValueError, DataError):
         raise DataError(
-            f"--input-range takes LO,HI with finite LO < HI (e.g. 0,1 or 0,255 or -1,1), got {text!r}"
+            f"--input-range takes LO,HI with LO < HI, both within +-{RANGE_LIMIT:g} (e.g. 0,1 or 0,255 or -1,1), "
+            f"got {text!r}"
         ) from None
+
+
+# Bound on a declared pixel range's ends: far beyond any stored pixel type (65535, 2**32), and small enough that
+# scaling to [-1, 1] stays finite (a range of +-1e308 turned every pixel into NaN).
+RANGE_LIMIT = 1e30
 
 
 def check_range(value_range: Sequence[float]) -> ValueRange:
     if len(value_range) != 2:
         raise DataError(f"an input range is (LO, HI), got {value_range!r}; give two numbers, e.g. (0, 255)")
     lo, hi = (float(v) for v in value_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise DataError(f"an input range needs finite LO < HI (e.g. 0,1 or 0,255 or -1,1), got {lo:g},{hi:g}")
+    usable = max(abs(lo), abs(hi)) <= RANGE_LIMIT and lo < hi and np.isfinite(2 / (hi - lo))  # NaN fails too
+    if not usable:
+        raise DataError(
+            f"an input range needs LO < HI, both within +-{RANGE_LIMIT:g} (e.g. 0,1 or 0,255 or -1,1), "
+            f"got {lo:g},{hi:g}"
+        )
     return lo, hi
 
 

@@ -42,6 +42,7 @@ from ganinv.inverter import Inverter
 from ganinv.runs import (
     Distributed,
     Run,
+    check_resume_step,
     checkpoint_mismatch,
     rng_state,
     seed_everything,
@@ -230,6 +231,7 @@ def _fit(
             )
         set_rng_state(state["rng"][distributed.rank], sampler)
         start_step = int(state["step"])
+        check_resume_step(run, start_step, config.steps)
         if main:
             run.truncate_metrics(start_step)
 
@@ -346,7 +348,15 @@ def learning_rate(step: int, config: FitConfig) -> float:
 
 
 def _divergence_advice(config: FitConfig) -> str:
-    return f"a lower --lr (now {config.lr:g}) or a larger --sigma-x (now {config.dreaming.sigma_x:g})"
+    """The settings that can make the loss diverge: always the step size and the pixel noise, and the loss weights
+    where the user moved them from their defaults."""
+    advice = [f"a lower --lr (now {config.lr:g})", f"a larger --sigma-x (now {config.dreaming.sigma_x:g})"]
+    defaults = DreamingConfig()
+    for flag, name in (("--beta", "beta"), ("--lambda-mi", "lambda_mi"), ("--lambda-z", "lambda_z")):
+        value, default = getattr(config.dreaming, name), getattr(defaults, name)
+        if value > default:
+            advice.append(f"a {flag} nearer its default {default:g} (now {value:g})")
+    return ", ".join(advice[:-1]) + " or " + advice[-1]
 
 
 def _mse_from_nll(rec_nll: float, generator: Generator, config: FitConfig) -> float:

@@ -84,6 +84,19 @@ def decode_all(generator: Generator, latents: Latents, batch_size: int = 256) ->
     )
 
 
+# Adam moves each latent coordinate by about its learning rate per step, and latents have unit scale: above this,
+# every step jumps far outside the prior and the result is a saturated image, not a refinement.
+REFINE_LR_MAX = 10.0
+
+
+def check_refine_lr(refine_lr: float) -> None:
+    if not (math.isfinite(refine_lr) and 0 < refine_lr <= REFINE_LR_MAX):
+        raise ConfigError(
+            f"--refine-lr must be in (0, {REFINE_LR_MAX:g}] (Adam's step on unit-scale latents), got {refine_lr:g}; "
+            "give e.g. --refine-lr 0.1"
+        )
+
+
 def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_lr: float, batch_size: int) -> None:
     """Refuse what would give an empty, NaN or meaningless inversion, before any compute."""
     if refine_steps < 0 or batch_size < 1:
@@ -91,8 +104,8 @@ def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_l
             f"need refine steps >= 0 (--refine) and a batch size >= 1 (--batch-size), got "
             f"{refine_steps} and {batch_size}"
         )
-    if refine_steps > 0 and not (math.isfinite(refine_lr) and refine_lr > 0):
-        raise ConfigError(f"--refine-lr must be a finite number > 0, got {refine_lr}; give e.g. --refine-lr 0.1")
+    if refine_steps > 0:
+        check_refine_lr(refine_lr)
     if images.dim() != 4 or tuple(images.shape[1:]) != tuple(inverter.spec.image_shape):
         expected = ", ".join(map(str, inverter.spec.image_shape))
         raise DataError(

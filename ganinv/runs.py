@@ -264,3 +264,13 @@ def checkpoint_mismatch(run: Run, exc: BaseException) -> str:
         f"the checkpoint of {run.folder} does not fit the model its config.json describes ({first_line(exc)}); was "
         "config.json edited? restore it, or start a new run"
     )
+
+
+def check_resume_step(run: Run, step: int, steps: int) -> None:
+    """Refuse to resume a run whose last checkpoint is already past the --steps asked for: it would only evaluate
+    the later weights and report them as the shorter run's."""
+    if step > steps:
+        raise RunError(
+            f"{run.folder} was checkpointed at step {step}, past --steps {steps}; give --steps {step} or more to "
+            "continue it, or start a new run in another folder"
+        )

@@ -43,7 +43,7 @@ from torch import nn
 
 from ganinv import architectures, hub, trust
 from ganinv.atomic import atomic_dir
-from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, first_line
+from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import (
@@ -336,8 +336,12 @@ def build_from_config(
             evidence[name] = (given, ignored, exc)
             continue
         return built, opts, name, {"config_options": jsonable(given), "ignored_config": ignored}
-    built, opts, arch = build_any(arch, options, state_dict, where)
+    with warnings.catch_warnings(record=True) as assumptions:  # said only if the weights alone are taken
+        warnings.simplefilter("always")
+        built, opts, arch = build_any(arch, options, state_dict, where)
     if arch not in evidence:
+        for said in assumptions:
+            warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
         return built, opts, arch, {"ignored_config": mixin_options(dict(config), arch)[1]} if config else {}
     given, _, error = evidence[arch]
     from_weights = architectures.options_to_dict(opts)
@@ -400,8 +404,16 @@ def load_hub(request: Request) -> Generator:
         config: dict[str, Any] = {}
         if resolved.config is not None:
             config = read_config(resolved.path(resolved.config), resolved.label(resolved.config))
+        first = resolved.path(resolved.shards[0])
         if resolved.config is not None and config.get("format") == FORMAT:  # ganinv's own layout
             generator = load_folder(resolved.path(resolved.config).parent, request.source, request=request)
+        elif len(resolved.shards) == 1 and is_program(first):
+            if not request.trust_remote_code:
+                raise UnsafeFileError(
+                    f"{where} is a {program_kind(first)} program, which is code, not weights: ganinv runs code from "
+                    "the Hub only with --trust-remote-code (if you trust its author); or ask for its state dict"
+                )
+            generator = load_program(first, request)
         else:
             index = resolved.path(resolved.weights) if resolved.weights not in resolved.shards else None
             generator = load_checkpoint(
@@ -521,9 +533,18 @@ def checkpoint_generator(
 # ---- single files: state dicts and programs --------------------------------------------------------
 
 
+def is_program(path: Path) -> bool:
+    """A torch.export or TorchScript archive: code, not a state dict."""
+    return path.suffix == ".pt2" or (path.suffix != ".safetensors" and is_torchscript(path))
+
+
+def program_kind(path: Path) -> str:
+    return "torch.export" if path.suffix == ".pt2" else "TorchScript"
+
+
 def load_file_source(path: Path, request: Request) -> Generator:
     key = request.source.partition("#")[2] or None
-    if path.suffix == ".pt2" or (path.suffix != ".safetensors" and is_torchscript(path)):
+    if is_program(path):
         return load_program(path, request)
     if path.suffix != ".safetensors" and path.suffix not in STATE_DICT_SUFFIXES:
         raise SourceError(
@@ -565,10 +586,7 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
                     else torch.jit.load(str(path), map_location="cpu")
                 )
         except Exception as exc:
-            raise SourceError(
-                f"cannot load {path} as a {'torch.export' if path.suffix == '.pt2' else 'TorchScript'} "
-                f"archive: {first_line(exc)}"
-            ) from None
+            raise SourceError(f"cannot load {path} as a {program_kind(path)} archive: {first_line(exc)}") from None
     return wrap_program(program, request, {"weights_sha256": file_sha256(path)}, sidecar_spec(path))
 
 

@@ -33,7 +33,7 @@ from ganinv.generator import Generator
 from ganinv.images import save_grid
 from ganinv.inverter import Inverter
 from ganinv.probes import cluster_accuracy
-from ganinv.runs import Run, checkpoint_mismatch, rng_state, seed_everything, set_rng_state
+from ganinv.runs import Run, check_resume_step, checkpoint_mismatch, rng_state, seed_everything, set_rng_state
 from ganinv.sources import save_generator
 from ganinv.wake import critic_step, dreaming_step, generator_step, mi_step
 
@@ -240,6 +240,7 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
             raise RunError(checkpoint_mismatch(run, exc)) from None
         set_rng_state(state["rng"], sampler)
         start_step = int(state["step"])
+        check_resume_step(run, start_step, config.steps)
         run.truncate_metrics(start_step)
 
     def evaluate(step: int, limit: Optional[int]) -> dict[str, Any]:

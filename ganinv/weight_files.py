@@ -82,6 +82,24 @@ def check_readable(path: Path, where: str, kind: str) -> None:
         ) from None
     if size == 0:
         raise SourceError(f"{where} is empty (0 bytes), not {kind}; download it again or re-save it")
+    pointer = large_file_pointer(path)
+    if pointer:
+        what, fetch = pointer
+        raise SourceError(f"{where} is {what} ({size} bytes), not {kind}: the weights were never fetched; {fetch}")
+
+
+# How a small text file standing in for a large one stored elsewhere begins: (what it is, what fetches the file).
+POINTER_SIGNS = {
+    b"version https://git-lfs.github.com/spec/": ("a Git LFS pointer", "run `git lfs pull` in its repository"),
+    b"/annex/objects/": ("a git-annex pointer", "run `git annex get` on it"),
+}
+
+
+def large_file_pointer(path: Path) -> Optional[tuple[str, str]]:
+    """(what it is, what fetches the file) for a Git LFS or git-annex pointer file, else None."""
+    with open(path, "rb") as fh:
+        head = fh.read(200)
+    return next((pointer for sign, pointer in POINTER_SIGNS.items() if head.startswith(sign)), None)
 
 
 def damaged(path: Path, where: str, kind: str, exc: BaseException) -> SourceError:

@@ -27,6 +27,7 @@ from typing import Optional
 import numpy as np
 import pytest
 import torch
+import zoo
 from click.testing import CliRunner
 from safetensors.torch import save_file
 from torch import nn
@@ -108,6 +109,9 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "empty_dir").mkdir()
     torch.jit.script(FixedBatch()).save(str(m / "fixed_batch.pt"))
     torch.save(nn.Linear(4, 64), m / "module_pickle.pth")  # a full pickle: needs --trust-remote-code
+    lfs_pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d" * 32 + "\nsize 41337\n"
+    (m / "lfs_pointer.pth").write_text(lfs_pointer)  # a clone without `git lfs pull`
+    (m / "lfs_pointer.safetensors").write_text(lfs_pointer)
 
     # inverters
     for name in ("inv_trunc", "inv_badjson", "inv_misfit", "inv_listjson", "inv_nospec"):
@@ -201,6 +205,15 @@ def inputs(tmp_path_factory) -> dict[str, str]:
         m / "bench_stage_fails.toml",
         '[[stages]]\nname = "p"\nrun = ["probe", "--train", "nowhere.safetensors", "--test", "nowhere.safetensors"]\n',
     )
+    toml(m / "bench_same_names.toml", '[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\n' * 2)
+    toml(
+        m / "bench_report_var.toml",
+        '[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\n[report]\ncolumns = ["{nowhere_else}"]\nrows = []\n',
+    )
+    toml(
+        m / "bench_report_stage.toml",
+        '[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\n[report]\ncolumns = ["a"]\nrows = [["$q.x"]]\n',
+    )
     toml(m / "bench_vars_type.toml", 'vars = 3\n[[stages]]\nname = "p"\nrun = ["inspect", "--list"]\n')
     (m / "spec_badjson.json").write_text("{nz: 4")
     (m / "spec_wrong_type.json").write_text(json.dumps({"nz": "four"}))
@@ -253,7 +266,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     shutil.copytree(m / "mvae", m / "mvae_trunc")
     for weights in (m / "mvae_trunc").rglob("model.safetensors"):
         truncate(weights)
-    (m / "hub_cache").mkdir()
+    zoo.cache_repo(m / "hub_cache", "someone/program", {"generator.pt": m / "fixed_batch.pt"})  # code, not weights
     stems: dict[str, int] = {}
     for p in m.iterdir():
         stems[p.stem] = stems.get(p.stem, 0) + 1
@@ -393,6 +406,13 @@ CASES = [
     case("inspect", "device tpu", ["inspect", "{gen}", "--device", "tpu"], "tpu"),
     case("inspect", "full pickle without trust", ["inspect", "{module_pickle}"], "--trust-remote-code"),
     case("inspect", "torchscript ignores the batch size", ["inspect", "{fixed_batch}", "--nz", "4"], "batch"),
+    case(
+        "inspect", "git lfs pointer as weights", ["inspect", "{lfs_pointer.pth}"], ("lfs_pointer.pth", "git lfs pull")
+    ),
+    case("inspect", "git lfs pointer as safetensors", ["inspect", "{lfs_pointer.safetensors}"], "Git LFS pointer"),
+    case(
+        "inspect", "hub repo holding a program", ["inspect", "hub:someone/program"], ("TorchScript", "--trust-remote")
+    ),
     case("inspect", "unknown architecture", ["inspect", "{gen}", "--arch", "nosuch"], "nosuch"),
     # ---- invert ----
     case(
@@ -464,6 +484,19 @@ CASES = [
         "refine lr nan",
         ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2", "--refine-lr", "nan"],
         "--refine-lr",
+    ),
+    case(
+        "invert",
+        "refine lr far beyond unit-scale latents",
+        ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2", "--refine-lr", "1e30"],
+        "--refine-lr",
+    ),
+    case(
+        "invert",
+        "input range too wide to scale",
+        ["invert", *INV, "{images}", "--out", "{out}", "--input-range=-1e308,1e308"],
+        "--input-range",
+        usage=True,
     ),
     case(
         "invert",
@@ -640,6 +673,9 @@ CASES = [
     case("bench", "stage name not a string", ["bench", "{bench_name_type}", "--out", "{out}"], "name"),
     case("bench", "vars not a table", ["bench", "{bench_vars_type}", "--out", "{out}"], "vars"),
     case("bench", "unknown variable", ["bench", "{bench_unknown_var}", "--out", "{out}"], "nowhere"),
+    case("bench", "two stages with one name", ["bench", "{bench_same_names}", "--out", "{out}"], "twice: p"),
+    case("bench", "unknown variable in the report", ["bench", "{bench_report_var}", "--out", "{out}"], "nowhere_else"),
+    case("bench", "report names no stage", ["bench", "{bench_report_stage}", "--out", "{out}"], "$q.x"),
     case(
         "bench", "unknown command in a stage", ["bench", "{bench_bad_stage_cmd}", "--out", "{out}"], "no-such-command"
     ),

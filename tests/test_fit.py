@@ -240,6 +240,11 @@ def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
     assert Run(run).latest_checkpoint().name == "step-000006.pt"
     result = invoke("fit", "--out", run, "--resume", "--lr", 0.1)
     assert result.exit_code != 0 and "drop --lr" in result.output
+    # nor report the 6-step weights as a 4-step run's
+    before = (run / "metrics.jsonl").read_text()
+    result = invoke("fit", "--out", run, "--resume", "--steps", 4, "--quiet")
+    assert result.exit_code != 0 and "checkpointed at step 6, past --steps 4" in result.output
+    assert (run / "metrics.jsonl").read_text() == before
 
 
 @pytest.mark.parametrize(
@@ -273,3 +278,13 @@ def test_cli_fit_errors_are_one_line(tmp_path, args, message):
         assert (tmp_path / name / "samples" / "favourite.png").read_bytes() == b"png"
         assert (tmp_path / name / "metrics.jsonl").read_text() == '{"epoch": 1}\n'
     assert (tmp_path / "mine" / "config.json").read_text() == '{"nz": 8}'
+
+
+def test_divergence_advice_names_the_loss_weights_the_user_raised():
+    from ganinv.dreaming import DreamingConfig
+    from ganinv.fit import _divergence_advice
+
+    plain = _divergence_advice(FitConfig(generator="builtin:mnist"))
+    assert "--lr" in plain and "--sigma-x" in plain and "--beta" not in plain
+    raised = _divergence_advice(FitConfig(generator="builtin:mnist", dreaming=DreamingConfig(beta=50.0, lambda_z=3.0)))
+    assert "--beta nearer its default 1 (now 50)" in raised and "--lambda-z nearer its default 0 (now 3)" in raised

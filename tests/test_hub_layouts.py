@@ -5,6 +5,7 @@ import copy
 import json
 import logging
 import time
+import warnings
 
 import pytest
 import torch
@@ -365,6 +366,38 @@ def test_a_malicious_pickle_on_the_hub_does_not_run(hub, tmp_path):
     with pytest.raises(UnsafeFileError, match=r"hub:someone/evil:generator.pth calls io.open while unpickling"):
         load_generator("hub:someone/evil", options=FAST)
     assert not marker.exists()
+
+
+def test_a_disagreeing_config_is_the_only_thing_said(hub, tmp_path):
+    """The weights-alone assumptions are said when the weights alone are taken, not before the error that refuses
+    them."""
+    module = HUGGAN.build()
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    bad = {"num_channels": 3, "latent_dim": 8, "hidden_size": 64}
+    hub.repos.commit(
+        "huggan/bad", {"config.json": json.dumps(bad), "model.safetensors": tmp_path / "model.safetensors"}
+    )
+    hub.repos.commit("huggan/none", {"model.safetensors": tmp_path / "model.safetensors"})
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(ArchitectureError, match="disagrees"):
+            load_generator("hub:huggan/bad")
+    assert not [w for w in said if issubclass(w.category, AssumptionWarning)], [str(w.message) for w in said]
+    with pytest.warns(AssumptionWarning, match="output"):  # the same weights alone: the assumptions are said
+        load_generator("hub:huggan/none")
+
+
+def test_a_program_on_the_hub_runs_only_with_trust(hub, tmp_path):
+    module = DCGAN.build().eval()
+    torch.jit.trace(module, torch.randn(2, DCGAN.nz, 1, 1)).save(str(tmp_path / "g.pt"))
+    hub.repos.commit("someone/program", {"generator.pt": tmp_path / "g.pt"})
+    spec = {"spec.nz": str(DCGAN.nz), "spec.native_latent_shape": f"{DCGAN.nz},1,1"}  # --nz 8 --latent-shape 8,1,1
+    with pytest.raises(UnsafeFileError, match=r"hub:someone/program:generator.pt is a TorchScript program"):
+        load_generator("hub:someone/program", options=spec)
+    g = load_generator("hub:someone/program", options=spec, trust_remote_code=True)
+    z = torch.randn(3, DCGAN.nz)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]), rtol=0, atol=1e-6)
 
 
 def test_snapshot_fetches_only_the_listed_files_that_match(hub):

@@ -108,6 +108,7 @@ def load_recipe(path: str | Path) -> Recipe:
     )
     for key in ("title", "notes"):
         expect(isinstance(data.get(key, ""), str), path, key, "a string")
+    check_names(stages, rows, path)
     return Recipe(
         path,
         data.get("title", path.stem),
@@ -142,6 +143,21 @@ def check_stage(stage: Stage, path: Path) -> None:
         raise RunError(
             f"recipe {path}: {where} runs {stage.run[0]!r}, not a ganinv command; use one of {', '.join(sorted(known))}"
         )
+
+
+def check_names(stages: list[Stage], rows: list[list[Any]], path: Path) -> None:
+    """Results are kept by stage name: two stages with one name, or a report cell `$NAME...` naming no stage, are
+    mistakes that would otherwise show only as a wrong or n/a figure after every stage has run."""
+    names = [stage.name for stage in stages]
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise RunError(f"recipe {path}: stage names must differ, results are kept by name; twice: {', '.join(twice)}")
+    for row in rows:
+        for value in row:
+            if isinstance(value, str) and value.startswith("$") and value[1:].split(".")[0] not in names:
+                raise RunError(
+                    f"recipe {path}: report cell {value!r} names no stage; it must start with one of {', '.join(names)}"
+                )
 
 
 def substitute(text: str, values: dict[str, str]) -> str:
@@ -257,6 +273,10 @@ def run_bench(
         for text in [*stage.run, stage.creates or ""]:
             substitute(text, values)
         check_writes_inside(stage, values, out, set(overrides or {}), recipe.path)
+    report_text = [recipe.title, recipe.notes, *recipe.columns, *(v for row in recipe.rows for v in row)]
+    for text in report_text:  # and in the report's text, before any stage runs
+        if isinstance(text, str) and not text.startswith("$"):
+            substitute(text, values)
     check_writable(out, folder=True)
     out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

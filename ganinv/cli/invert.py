@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import click
@@ -81,13 +80,13 @@ def invert(
     from ganinv.atomic import atomic_path, write_json
     from ganinv.data import fit_to_shape, load_images
     from ganinv.images import save_side_by_side
+    from ganinv.invert import check_refine_lr
     from ganinv.invert import invert as run_invert
     from ganinv.inverter import Inverter
 
     if start == "zero" and refine_steps == 0:
         raise click.BadParameter("--start zero optimises from z = 0 and needs --refine N", param_hint="--start")
-    if not (math.isfinite(refine_lr) and refine_lr > 0):
-        raise GaninvError(f"--refine-lr must be a finite number > 0, got {refine_lr}; give e.g. --refine-lr 0.1")
+    check_refine_lr(refine_lr)
     check_writable(out, folder=True)
     inverter = Inverter.load(
         inverter_source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code

@@ -40,7 +40,7 @@ from ganinv.images import save_side_by_side
 from ganinv.mvae.dropout import KINDS
 from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
 from ganinv.mvae.model import MVAE, MixtureSample
-from ganinv.runs import Run, rng_state, seed_everything, set_rng_state
+from ganinv.runs import Run, check_resume_step, rng_state, seed_everything, set_rng_state
 from ganinv.sources import load_generator
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out generated samples and selection draws come from streams of their own
@@ -206,6 +206,7 @@ def train_mvae(
     start_step = 0
     if resume:
         start_step = restore_checkpoint(run, model, optimizer, sampler, indices, config.seed, device)
+        check_resume_step(run, start_step, config.steps)
         run.truncate_metrics(start_step)
 
     names = [f.name for f in dataclasses.fields(MVAELosses)]
