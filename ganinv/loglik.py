@@ -241,7 +241,7 @@ def plan_batch(
 
 
 # ---- the API -----------------------------------------------------------------------------
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: gradient-informed refinement passes differentiate G in w
 def log_likelihood(
     inverter: Inverter,
     images: Tensor,
@@ -301,7 +301,7 @@ def log_likelihood(
     )
 
 
-@torch.inference_mode()
+@torch.no_grad()  # not inference_mode: gradient-informed refinement passes differentiate G in w
 def fit_sigma(
     inverter: Inverter,
     n: int = 512,
