@@ -49,6 +49,7 @@ from .statedict import (
     kind_of,
     label_order,
     natural_key,
+    no_normalisation,
     normalise_as_in_training,
     probe_inputs,
     rename_modules,
@@ -836,8 +837,8 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
     - whether the net, so built, fits the statistics at all: a layer or activation ganinv does not model (a
       LeakyReLU body behind a ReLU head) fits every candidate badly, and is announced rather than loaded silently.
     """
-    if not layout.norms and layout.head_norm is None:
-        return []  # nothing normalised: nothing to tell; N(0, I) is the spec's default
+    if not layout.norms and layout.head_norm is None:  # nothing normalised: nothing to tell; N(0, I) is the default
+        return [] if "activation" in given else [no_normalisation()]
     weights = layout.canonical_state_dict()
     if initial_statistics(weights):
         said = "assumed: N(0, I) (the BatchNorm statistics are the initial ones)"

@@ -36,6 +36,7 @@ from .statedict import (
     kind_of,
     label_order,
     natural_key,
+    no_normalisation,
     normalise_as_in_training,
     probe_inputs,
     rename_modules,
@@ -250,6 +251,8 @@ class MLP(Architecture):
                     "--option output=tanh|sigmoid|none",
                 )
             )
+        if not norms and "activation" not in given:
+            found.append(no_normalisation())
         values[DECISIONS] = decisions + found
         return values
 

@@ -159,6 +159,9 @@ class Property:
     scored: bool = True  # False: no statistic can see it (the stages after the last BatchNorm)
     # the values that are usual; any other counts as an unusual choice (Candidate.unusual). None: all are usual
     usual: Optional[Sequence[Any]] = None
+    # values announced even when the statistics pick them, because something ganinv does not model would leave the
+    # same statistics: value -> (why, what to do instead)
+    caveats: Optional[Mapping[Any, tuple[str, str]]] = None
 
     def shown(self, values: dict[str, Any]) -> Any:
         return self.show(values) if self.show else values[self.name]
@@ -320,6 +323,9 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                     f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)}"
                 )
             source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
+            caveat = (prop.caveats or {}).get(best.values[prop.name])
+            if caveat:
+                source, flag = f"assumed: {caveat[0]} ({source})", caveat[1]
         decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
     return best.values, decisions
 
@@ -345,6 +351,26 @@ def probe_inputs(nz: int, n_classes: int, n: int, seed: int = 0) -> tuple[torch.
 UNUSUAL_SLOPES = ("leaky_relu:0.01", "leaky_relu:0.1", "leaky_relu:0.3")
 
 
+# No nonlinearity between layers fits the statistics of a self-normalising activation too: SELU keeps BatchNorm's
+# output at mean 0, variance 1, as the identity does. A generator without a nonlinearity is rare; SELU is not.
+LINEAR_CAVEAT = (
+    "the BatchNorm statistics fit no nonlinearity between layers, as they would a self-normalising one (SELU), "
+    "which ganinv does not model",
+    "--model-class MODULE:CLASS (the author's own class)",
+)
+
+
+def no_normalisation() -> dict[str, Any]:
+    """The decision for a net whose file holds no normalisation layer: a parameter-free one would leave none."""
+    return decision(
+        "normalisation",
+        "none",
+        "assumed: none between layers, as the file holds none; a parameter-free one (InstanceNorm, GroupNorm or "
+        "LayerNorm without affine) leaves nothing in a state dict",
+        "--model-class MODULE:CLASS (the author's own class)",
+    )
+
+
 def activation_and_eps(
     given: Mapping[str, Any],
     values: Mapping[str, Any],
@@ -365,6 +391,7 @@ def activation_and_eps(
             activation_convention,
             option_flag("activation"),
             usual=tuple(activations),
+            caveats={"none": LINEAR_CAVEAT},
         ),
         Property(
             "norm_eps",

@@ -38,6 +38,7 @@ from .statedict import (
     identify_from_statistics,
     kind_of,
     natural_key,
+    no_normalisation,
     normalise_as_in_training,
     rename_modules,
 )
@@ -266,6 +267,8 @@ class UpConv(Architecture):
                     "--option output=tanh|sigmoid|none",
                 ),
             ]
+        if not norms and "activation" not in given:
+            found.append(no_normalisation())
         values[DECISIONS] = found
         return values
 

@@ -12,7 +12,8 @@
 Images come back as float tensors (N, C, H, W) in [-1, 1], with labels when known. The range of
 the stored values is decided from evidence, or declared with `input_range=(LO, HI)`
 (`--input-range LO,HI`), which then must hold every value:
-- 8-bit data (uint8, IDX files, 8-bit images): [0, 255]; 16-bit PNGs: [0, 65535];
+- 8-bit data (uint8, IDX files, 8-bit images): [0, 255]; 16-bit PNGs: [0, 65535] (refused, like uint16
+  tensors, when no value exceeds 255);
 - uint16 tensors: [0, 65535] with a note (refused when no value exceeds 255: 8 or 16 bits?);
   other integer tensors: refused, as nothing says what their maximum means;
 - floats: [-1, 1] when they lie there and some are negative; [0, 1] when they lie there and
@@ -54,6 +55,7 @@ DATASET_DIRS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvisio
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 TENSOR_SUFFIXES = {".npz", ".npy", ".safetensors"}
 IMAGE_KEYS = ("images", "x", "data")
+LABEL_KEYS = ("labels", "y", "targets")  # beside them: ganinv's name, Keras's (x, y), torchvision's (data, targets)
 OVERSHOOT = 1e-3  # on the [-1, 1] scale: rounding beyond a range's ends that is clamped, not refused
 CHANNELS = (1, 3)
 EXACT_IN_FLOAT32 = {torch.bool, torch.uint8, torch.int8, torch.int16, torch.uint16, torch.float32}
@@ -348,6 +350,15 @@ def _image_entries(folder: Path, recursive: bool) -> list[Path]:
 def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
     files = _image_entries(folder, recursive=False)
     subdirs = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
+    if files and subdirs:
+        holding = [sub.name for sub in subdirs if _image_entries(sub, recursive=True)]
+        if holding:  # a stray preview beside class folders would otherwise replace the whole labelled set
+            raise DataError(
+                f"{folder} holds both loose images ({', '.join(f.name for f in files[:3])}"
+                f"{', ...' if len(files) > 3 else ''}) and folders of images ({', '.join(holding[:5])}"
+                f"{', ...' if len(holding) > 5 else ''}); ganinv reads a folder of images or one folder per class, "
+                "not both: move the loose images out, or give the folder that holds only them"
+            )
     if files or not subdirs:
         if not files:
             raise DataError(
@@ -415,8 +426,9 @@ def _as_tensor(array, path: Path, key: str) -> torch.Tensor:
     return array
 
 
-def _to_nchw(x: torch.Tensor, path: Path, key: str) -> torch.Tensor:
-    """(N, H, W), (N, C, H, W) or (N, H, W, C) -> (N, C, H, W); anything ambiguous is refused."""
+def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> torch.Tensor:
+    """(N, H, W), (N, C, H, W) or (N, H, W, C) -> (N, C, H, W); anything ambiguous is refused. `labelled`: labels
+    came with the images (one per image, checked later), so a first axis of 3 or 4 counts images."""
     shape = tuple(x.shape)
     if x.dim() == 2:
         raise DataError(
@@ -432,6 +444,12 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str) -> torch.Tensor:
             raise DataError(
                 f"{path}: {key!r} of shape {shape} reads as {shape[0]} images {shape[2]} pixels wide; "
                 f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})"
+            )
+        if shape[0] in (3, 4) and not labelled:  # how one RGB(A) image converted from torch or PIL is laid out
+            raise DataError(
+                f"{path}: {key!r} of shape {shape} is either {shape[0]} greyscale images or one {shape[0]}-channel "
+                f"image; save one image as (1, {shape[0]}, {shape[1]}, {shape[2]}), or {shape[0]} greyscale images "
+                f"as ({shape[0]}, 1, {shape[1]}, {shape[2]})"
             )
         return x.unsqueeze(1)
     stored = (1, 2, 3, 4)  # grey, grey + alpha, RGB, RGBA
@@ -469,8 +487,9 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> Im
         raise DataError(
             f"{path} has no 'images' array (found {sorted(tensors)}); save the images under the name 'images'"
         )
-    x = _to_nchw(_as_tensor(tensors[key], path, key), path, key)
-    labels = _labels(tensors.get("labels"), x.shape[0], path)
+    stored_labels = next((tensors[k] for k in LABEL_KEYS if k in tensors), None)
+    x = _to_nchw(_as_tensor(tensors[key], path, key), path, key, labelled=stored_labels is not None)
+    labels = _labels(stored_labels, x.shape[0], path)
     x, note = to_unit_range(x, str(path), None, input_range)
     return ImageSet(x.contiguous(), labels, [], [], [note] if note else [])
 

@@ -1,7 +1,7 @@
 """Pictures: reading one image file as its stored pixel values, and saving grids as PNG, atomically.
 
-`read_image` keeps what the file says about its values: 8-bit images are [0, 255], 16-bit PNGs
-[0, 65535]; float or 32-bit integer images have no range in the file and get `None`, to be
+`read_image` keeps what the file says about its values: 8-bit images are [0, 255], 16-bit PNGs with a value
+above 255 [0, 65535]; float or 32-bit integer images have no range in the file and get `None`, to be
 decided from their values (`ganinv.data`). Transparent pixels are composited onto black, and
 only the first frame of an animation is read; both are reported in the notes.
 """
@@ -56,7 +56,10 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
 def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], Optional[str]]:
     mode = im.mode
     if mode in SIXTEEN_BIT_MODES or (mode == "I" and im.format == "PNG"):  # a PNG holds at most 16 bits
-        return np.asarray(im).astype(np.uint16)[..., None], (0.0, 65535.0), None
+        pixels = np.asarray(im).astype(np.uint16)[..., None]
+        # 8-bit values cast to 16 bits (what cv2 or PIL write for a uint8 array saved as uint16) would read as
+        # near-black in [0, 65535]: with no value above 255 the file does not say its range (data.detect_range)
+        return pixels, ((0.0, 65535.0) if pixels.size and pixels.max() > 255 else None), None
     if mode in ("I", "F"):  # 32-bit integers or floats: nothing in the file says their range
         return np.asarray(im)[..., None], None, None
     if mode in ("1", "L"):

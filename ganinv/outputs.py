@@ -15,6 +15,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from ganinv.errors import GaninvError
 
@@ -80,3 +81,31 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
             f"cannot write {option} {path}: {writable_dir} is not writable ({exc.strerror or exc}); choose another path"
         ) from None
     return path
+
+
+def check_result_folder(path: str | os.PathLike, command: str, names: set[str], is_own: Callable[[Path], bool]) -> None:
+    """Refuse an existing, non-empty `--out` folder unless it is `command`'s own earlier output: only `names`
+    inside, and `is_own(folder)` (its record file reads as the command's). Otherwise it would replace a user's
+    files of the same names in silence."""
+    path = Path(path)
+    if not path.is_dir():
+        return
+    entries = sorted(entry.name for entry in path.iterdir())
+    if not entries or (set(entries) <= names and is_own(path)):
+        return
+    foreign = [name for name in entries if name not in names] or entries
+    shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+    raise OutputError(
+        f"--out {path} already holds files that are not an earlier `ganinv {command}`'s ({shown}); nothing there "
+        "is ganinv's to replace: give a new or empty folder"
+    )
+
+
+def check_not_inside(out: str | os.PathLike, inputs: str | os.PathLike, option: str) -> None:
+    """Refuse writing results inside the folder they are read from: the next run would read them as inputs."""
+    inputs_path = Path(inputs).resolve()
+    if inputs_path.is_dir() and Path(out).resolve().is_relative_to(inputs_path):
+        raise OutputError(
+            f"--out {out} is inside the {option} folder {inputs}, so a later run would read the results as "
+            "inputs; give a folder outside it"
+        )

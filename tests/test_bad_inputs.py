@@ -29,6 +29,7 @@ import pytest
 import torch
 import zoo
 from click.testing import CliRunner
+from PIL import Image
 from safetensors.torch import save_file
 from torch import nn
 
@@ -146,6 +147,11 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     os.mkfifo(m / "fifo.safetensors")
     (m / "folder_of_text").mkdir()
     (m / "folder_of_text" / "a.txt").write_text("x")
+    (m / "pngs").mkdir()
+    for i in range(2):
+        Image.fromarray(pixels[i]).save(m / "pngs" / f"{i}.png")
+    (m / "users_folder").mkdir()
+    (m / "users_folder" / "metrics.json").write_text("my own metrics, not ganinv's\n")
     (m / "broken_png").mkdir()
     (m / "broken_png" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(40))
 
@@ -363,6 +369,14 @@ CASES = [
     case("sample", "device cuda:7", ["sample", *GEN, "--device", "cuda:7", "--out", "{out}.png"], "cuda:7"),
     case("sample", "device cpu:99", ["sample", *GEN, "--device", "cpu:99", "--out", "{out}.png"], "cpu:99"),
     case("sample", "out under a regular file", ["sample", *GEN, "--out", "{file}/grid.png"], "{file}"),
+    case("sample", "grid named as data", ["sample", *GEN, "--out", "{out}.npz"], ("out.npz", "*.png"), usage=True),
+    case(
+        "sample",
+        "latents named as npz",
+        ["sample", *GEN, "--out", "{out}.png", "--latents-out", "{out}.npz"],
+        ("*.safetensors"),
+        usage=True,
+    ),
     case("sample", "out is a folder", ["sample", *GEN, "--out", "{empty_dir}"], "empty_dir", usage=True),
     case(
         "sample",
@@ -413,6 +427,8 @@ CASES = [
     case(
         "inspect", "hub repo holding a program", ["inspect", "hub:someone/program"], ("TorchScript", "--trust-remote")
     ),
+    case("inspect", "probe batch beyond memory", ["inspect", "{gen}", "-n", "1000000000000"], ("-n", "or fewer")),
+    case("inspect", "seed beyond numpy's", ["inspect", "{gen}", "--seed", str(2**64)], "--seed", usage=True),
     case("inspect", "unknown architecture", ["inspect", "{gen}", "--arch", "nosuch"], "nosuch"),
     # ---- invert ----
     case(
@@ -503,6 +519,19 @@ CASES = [
         "refine lr negative",
         ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2", "--refine-lr", "-1"],
         "--refine-lr",
+    ),
+    case(
+        "invert",
+        "out holds a user's files of the same names",
+        ["invert", *INV, "{images}", "--out", "{users_folder}"],
+        ("users_folder", "metrics.json"),
+    ),
+    case(
+        "invert",
+        "out inside the images folder",
+        ["invert", *INV, "{pngs}", "--out", "{pngs}/results"],
+        ("inside the IMAGES folder"),
+        retry=["invert", *INV, "{pngs}", "--out", "{out}"],
     ),
     case(
         "invert",
@@ -691,6 +720,12 @@ CASES = [
     ),
     # ---- fit ----
     case("fit", "device tpu", ["fit", *GEN, "--steps", "1", "--device", "tpu", "--out", "{out}"], "tpu"),
+    case(
+        "fit",
+        "gradient passes without passes",
+        ["fit", *GEN, "--steps", "1", "--gradient-passes", "--out", "{out}"],
+        ("--gradient-passes", "--iterations"),
+    ),
     case("fit", "truncated weights", ["fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"], "gen_trunc"),
     case(
         "fit",

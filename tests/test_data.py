@@ -565,3 +565,42 @@ def test_cli_features_with_a_declared_range_reads_the_values(tmp_path):
             torch.from_numpy(saved["features"][1]).float(),
             torch.from_numpy((RAMP[1] * 255).astype(np.int64) / 127.5 - 1).float().flatten(),
         )
+
+
+# ---- what an outside audit read wrongly without a word ------------------------------------------------------
+def test_one_image_saved_channels_first_is_not_read_as_greyscale_images(tmp_path):
+    """(3, H, W) is one RGB image as torch or PIL conversions lay it out, or three greyscale ones: refused."""
+    np.save(tmp_path / "one.npy", np.zeros((3, 8, 8), dtype=np.uint8))
+    with pytest.raises(DataError, match=r"either 3 greyscale images or one 3-channel image.*\(1, 3, 8, 8\)"):
+        load_images(str(tmp_path / "one.npy"))
+    np.save(tmp_path / "five.npy", np.zeros((5, 8, 8), dtype=np.uint8))
+    assert load_images(str(tmp_path / "five.npy")).images.shape == (5, 1, 8, 8)
+
+
+def test_a_loose_image_beside_class_folders_is_refused(tmp_path):
+    """A stray preview.png beside class folders replaced the whole labelled set with one image."""
+    for label in ("0", "1"):
+        (tmp_path / label).mkdir()
+        Image.new("L", (8, 8), 50).save(tmp_path / label / "a.png")
+    Image.new("L", (8, 8), 50).save(tmp_path / "preview.png")
+    with pytest.raises(DataError, match=r"both loose images \(preview.png\) and folders of images \(0, 1\)"):
+        load_images(str(tmp_path))
+    (tmp_path / "preview.png").unlink()
+    assert load_images(str(tmp_path)).labels.tolist() == [0, 1]
+
+
+def test_a_sixteen_bit_png_of_eight_bit_values_does_not_say_its_range(tmp_path):
+    """uint8 data saved as a 16-bit PNG read as near-black in [0, 65535]: like a uint16 tensor, it must be declared."""
+    Image.fromarray(np.array([[0, 100], [200, 255]], dtype=np.uint16)).save(tmp_path / "a.png")
+    with pytest.raises(DataError, match=r"uint16 values in \[0, 255\] have no known pixel range"):
+        load_images(str(tmp_path / "a.png"))
+    declared = load_images(str(tmp_path / "a.png"), input_range=(0, 255))
+    assert float(declared.images.max()) == 1.0
+
+
+def test_keras_and_torchvision_label_names_are_read(tmp_path):
+    images = np.zeros((4, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "keras.npz", x=images, y=np.array([0, 1, 2, 1]))
+    np.savez(tmp_path / "tv.npz", data=images, targets=np.array([2, 1, 0, 0]))
+    assert load_images(str(tmp_path / "keras.npz")).labels.tolist() == [0, 1, 2, 1]
+    assert load_images(str(tmp_path / "tv.npz")).labels.tolist() == [2, 1, 0, 0]

@@ -23,6 +23,7 @@ from ganinv.cli.options import (
     seed_option,
 )
 from ganinv.generator import Generator
+from ganinv.outputs import check_image_count
 from ganinv.sources import builtin_names, load_generator
 
 
@@ -77,6 +78,7 @@ def inspect_cmd(
             device=resolve_device(device),
             trust_remote_code=trust_remote_code,
         )
+        check_image_count(n, g.spec.image_shape, "-n")
         report = describe(g, n, seed)
     click.echo(json.dumps(report, indent=2) if as_json else as_text(report))  # a broken generator's NaN shows
 

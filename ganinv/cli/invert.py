@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -17,7 +18,7 @@ from ganinv.cli.options import (
     warn,
 )
 from ganinv.errors import GaninvError
-from ganinv.outputs import check_writable
+from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 
 
 @click.command("invert")
@@ -88,6 +89,8 @@ def invert(
         raise click.BadParameter("--start zero optimises from z = 0 and needs --refine N", param_hint="--start")
     check_refine_lr(refine_lr)
     check_writable(out, folder=True)
+    check_result_folder(out, "invert", INVERT_OUTPUTS, holds_invert_metrics)
+    check_not_inside(out, images, "IMAGES")
     inverter = Inverter.load(
         inverter_source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code
     )
@@ -128,3 +131,15 @@ def invert(
     save_side_by_side(columns, out / "grid.png")
     write_json(out / "metrics.json", result.metrics)
     echo_result({"out": str(out), **result.metrics}, as_json)
+
+
+INVERT_OUTPUTS = {"latents.safetensors", "reconstructions.safetensors", "grid.png", "metrics.json"}
+
+
+def holds_invert_metrics(folder: Path) -> bool:
+    """Whether `folder`'s metrics.json is one `invert` wrote (so the folder is an earlier invert's output)."""
+    try:
+        metrics = json.loads((folder / "metrics.json").read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(metrics, dict) and {"encoder", "mean_image_baseline"} <= set(metrics)

@@ -9,6 +9,7 @@ from typing import Any, Iterator, Optional
 
 import click
 
+from ganinv.config_checks import MAX_SEED
 from ganinv.devices import resolve_device  # noqa: F401  (commands import it from here, with the option)
 
 DEFAULT_GENERATOR = "builtin:mnist"
@@ -179,7 +180,8 @@ def device_option(func):
 
 
 def seed_option(func):
-    return click.option("--seed", cls=SharedOption, type=int, default=0, show_default=True, help=SEED_HELP)(func)
+    seed_type = click.IntRange(0, MAX_SEED)  # numpy's seeds stop at 2**32 - 1; a larger one was an internal error
+    return click.option("--seed", cls=SharedOption, type=seed_type, default=0, show_default=True, help=SEED_HELP)(func)
 
 
 def _parse_input_range(ctx: click.Context, param: click.Parameter, value: Optional[str]):

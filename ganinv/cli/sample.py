@@ -66,6 +66,9 @@ def sample(
     check_writable(out, folder=False)
     if latents_out:
         check_writable(latents_out, folder=False, option="--latents-out")
+    check_suffix(out, ".png", "--out", "is written as a PNG grid", "; to keep the samples as data, add --latents-out")
+    if latents_out:
+        check_suffix(latents_out, ".safetensors", "--latents-out", "is written as safetensors")
     device = resolve_device(device)
     g = load_generator(
         generator, arch=arch, options=parse_key_values(options), device=device, trust_remote_code=trust_remote_code
@@ -92,3 +95,9 @@ def sample(
         with atomic_path(latents_out) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)
         click.echo(f"wrote {latents_out}: {', '.join(f'{k} {tuple(v.shape)}' for k, v in tensors.items())}")
+
+
+def check_suffix(path: str, suffix: str, option: str, what: str, hint: str = "") -> None:
+    """A file is written in one format: a name that promises another (a grid saved as samples.npz) is refused."""
+    if Path(path).suffix.lower() != suffix:
+        raise click.BadParameter(f"{path} {what}: name it *{suffix}{hint}", param_hint=option)
