@@ -68,8 +68,6 @@ class FitConfig:
     hidden: int = checked(512, flag="--hidden", min=1)  # features before the heads
     # refinement passes after the single pass (ganinv.iterative); each costs about one more step's compute
     iterations: int = checked(0, flag="--iterations", min=0, max=20)
-    # passes also see the reconstruction error's gradient in the latent (one backward through G per pass)
-    gradient_passes: bool = False
     # optimisation
     steps: int = checked(5000, flag="--steps", min=1)  # dreaming steps
     batch_size: int = checked(64, flag="--batch-size", min=1)  # dreamed samples per step and per process
@@ -97,8 +95,6 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         check_config(self)
-        if self.gradient_passes and not self.iterations:
-            raise ConfigError("--gradient-passes shapes the refinement passes: give --iterations N (e.g. 2) too")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -214,7 +210,6 @@ def _fit(
         arch=config.arch,
         options=config.options,
         iterations=config.iterations,
-        gradient_passes=config.gradient_passes,
         sigma_x=config.dreaming.sigma_x,
     ).to(device)
     optimizer = torch.optim.Adam(inverter.parameters(), lr=config.lr)

@@ -94,7 +94,6 @@ class Inverter(
         width: int = 64,
         hidden: int = 512,
         iterations: int = 0,
-        gradient_passes: bool = False,
         sigma_x: Optional[float] = None,
     ):
         super().__init__()
@@ -113,12 +112,8 @@ class Inverter(
         if iterations < 0:
             raise ValueError(f"iterations must be >= 0, got {iterations}")
         self.iterations = int(iterations)  # refinement passes after the single pass (ganinv.iterative)
-        if not isinstance(gradient_passes, bool):  # from a config.json: data, checked
-            raise ValueError(f"gradient_passes must be true or false, got {gradient_passes!r}")
         self.refiner = (
-            RefinementEncoder(self.spec.image_shape, self.spec.nz, width, hidden, gradient=gradient_passes)
-            if self.iterations
-            else None
+            RefinementEncoder(self.spec.image_shape, self.spec.nz, width, hidden) if self.iterations else None
         )
         self.sigma_x = sigma_x  # the observation std the encoders were fitted with (the default of loglik)
         self._init_generator_reference()
@@ -133,7 +128,6 @@ class Inverter(
         arch: Optional[str] = None,
         options: Optional[dict] = None,
         iterations: int = 0,
-        gradient_passes: bool = False,
         sigma_x: Optional[float] = None,
     ) -> "Inverter":
         """Encoders sized to `generator`; `arch` and `options` are what it was loaded with, kept to reload it."""
@@ -144,7 +138,6 @@ class Inverter(
             width=width,
             hidden=hidden,
             iterations=iterations,
-            gradient_passes=gradient_passes,
             sigma_x=sigma_x,
         )
         inverter.attach(generator)

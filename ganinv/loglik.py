@@ -241,7 +241,7 @@ def plan_batch(
 
 
 # ---- the API -----------------------------------------------------------------------------
-@torch.no_grad()  # not inference_mode: gradient-informed refinement passes differentiate G in w
+@torch.inference_mode()
 def log_likelihood(
     inverter: Inverter,
     images: Tensor,
@@ -301,7 +301,7 @@ def log_likelihood(
     )
 
 
-@torch.no_grad()  # not inference_mode: gradient-informed refinement passes differentiate G in w
+@torch.inference_mode()
 def fit_sigma(
     inverter: Inverter,
     n: int = 512,

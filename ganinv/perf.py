@@ -477,7 +477,7 @@ def measure_loglik(
     rng = torch.Generator(device=device).manual_seed(seed)
     _, images = generator.sample(max_images, generator=rng)  # (N, C, H, W)
     probe = images[:8]
-    with torch.no_grad():  # gradient-informed refinement passes differentiate G in w
+    with torch.inference_mode():
         generator_flops = count_flops(lambda: generator.decode(generator.sample_latents(8, generator=rng))) / 8
         encoder_flops = count_flops(lambda: inverter.encode(probe)) / probe.shape[0]
     K = generator.spec.n_classes

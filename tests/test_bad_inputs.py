@@ -720,12 +720,6 @@ CASES = [
     ),
     # ---- fit ----
     case("fit", "device tpu", ["fit", *GEN, "--steps", "1", "--device", "tpu", "--out", "{out}"], "tpu"),
-    case(
-        "fit",
-        "gradient passes without passes",
-        ["fit", *GEN, "--steps", "1", "--gradient-passes", "--out", "{out}"],
-        ("--gradient-passes", "--iterations"),
-    ),
     case("fit", "truncated weights", ["fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"], "gen_trunc"),
     case(
         "fit",

@@ -88,13 +88,6 @@ RESUMABLE = {
     "Refinement passes after the single pass: the encoder sees its own "
     "reconstruction and corrects the latent (0: single pass); see ganinv.iterative.",
 )
-@click.option(
-    "--gradient-passes/--no-gradient-passes",
-    default=DEFAULTS.gradient_passes,
-    show_default=True,
-    help="Refinement passes also see the gradient of the reconstruction error with respect to the latent "
-    "(one backward pass through the generator per pass); see ganinv.iterative.",
-)
 @out_option("Run folder to write (default: runs/<generator>-<timestamp>).", folder=True, required=False)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint.")
 @config_option("--eval-every", DEFAULTS, "eval_every", "Steps between evaluations and grids.")
