@@ -56,7 +56,7 @@ from .statedict import (
 )
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
-PREFERRED_SIZES = ((28, 32, 64), (128, 16, 48, 96), (256, 512))
+PREFERRED_SIZES = ((28, 32, 64, 48, 96), (128, 16), (256, 512))  # 48, 96: STL-10 and anime-face DCGANs
 
 
 @dataclass
@@ -741,7 +741,9 @@ def infer_options(
         "BatchNorm eps 1e-5 (PyTorch default)",
     ) + label_order(opts, given, False, "the label vector after z")
     if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
-        # everything given (a ganinv folder, or the user): only the prior, if not, is left to identify
+        # everything given (a ganinv folder, the user, a pickled module's layers): only the prior (and the output
+        # activation, if not given) is left
+        decisions += [] if "output" in values else [assumed_output(opts.output)]
         return {**values, DECISIONS: decisions + check_against_statistics(architecture, values, layout, given)}
     check_statistics_informative(
         state_dict,
@@ -762,8 +764,11 @@ def infer_options(
                 "output_geometry",
                 None,
                 "no statistic sees the stages after the last BatchNorm; taken the "
-                "most usual way to the first usual image side (28, 32, 64; then 128, ...)",
-                geometry_flag,
+                "most usual way to the first usual image side (28, 32, 64, 48, 96; then 128, ...)",
+                lambda v: (
+                    f"--option resolution=SIDE (the author's image side), or {geometry_flag(v)} with the last "
+                    "stages changed"
+                ),
                 lambda v: show_steps(v["output_geometry"], n_scored),
                 scored=False,
             ),
@@ -806,16 +811,18 @@ def infer_options(
         )
     values["resolution"] = complete(architecture.make_options(values)).resolution
     if "output" not in values:
-        found.append(
-            decision(
-                "output",
-                opts.output,
-                f"assumed: {opts.output} on the last stage (no statistic sees it)",
-                "--option output=tanh|sigmoid|none",
-            )
-        )
+        found.append(assumed_output(opts.output))
     values[DECISIONS] = decisions + found + check_against_statistics(architecture, values, layout, given)
     return values
+
+
+def assumed_output(output: str) -> dict[str, Any]:
+    return decision(
+        "output",
+        output,
+        f"assumed: {output} on the last stage (no statistic sees it)",
+        "--option output=tanh|sigmoid|none",
+    )
 
 
 PRIOR_PROBES = {  # how each native prior draws the probe batch's z

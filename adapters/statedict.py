@@ -305,22 +305,34 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
     for contest in found:
         prop, rival, ours, theirs, ratio = contest.prop, contest.rival, contest.ours, contest.theirs, contest.ratio
         flag = prop.flag(best.values)
+        conventional = not prop.values or best.values[prop.name] == prop.values[0]
         if contest.tie:
-            source = f"assumed: {prop.convention}"
             others = [fmt(v) for v in (prop.values or ()) if v != best.values[prop.name]]
+            source = (
+                f"assumed: {prop.convention}"
+                if conventional
+                else f"assumed: no statistic tells it from {' or '.join(others)}"
+            )
             flag = f"--option {prop.name}={'|'.join(others)}" if others else flag
         elif ratio < MIN_RATIO and rival.unusual > best.unusual:
             flag = prop.flag(rival.values)  # how to take the other reading
+            comparison = (
+                f"{1 / ratio:.2f}x better where the two differ, but not {MIN_RATIO:g}x better over the whole net, "
+                "as an unusual choice must"
+                if ratio < 1
+                else f"only {ratio:.2f}x worse"
+            )
             source = (
-                f"assumed: {prop.convention}; the BatchNorm statistics fit the unusual "
-                f"{fmt(prop.shown(rival.values))} {1 / ratio:.2f}x as well"
+                f"assumed: {prop.convention if conventional else 'the best-fitting usual choice'}; the unusual "
+                f"{fmt(prop.shown(rival.values))} fits the BatchNorm statistics {comparison}"
             )
         else:
             if ratio < MIN_RATIO:
                 raise AmbiguousWeightsError(
                     f"the BatchNorm statistics of this {what} cannot tell {prop.name} {fmt(prop.shown(best.values))} "
                     f"(misfit {ours:.3g}) from {fmt(prop.shown(rival.values))} (misfit {theirs:.3g}, only "
-                    f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)}"
+                    f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)} (if "
+                    "neither is the author's net, load it into its class with --model-class MODULE:CLASS)"
                 )
             source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
             caveat = (prop.caveats or {}).get(best.values[prop.name])

@@ -26,6 +26,7 @@ from torch import nn
 
 from ganinv import safe_pickle
 from ganinv.errors import SourceError, UnsafeFileError, first_line
+from ganinv.module_records import Layer, layer_records
 
 logger = logging.getLogger("ganinv")
 # Entries of a checkpoint dict that hold the generator, most specific first.
@@ -143,11 +144,13 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
 
 
 class PickledModuleWeights(dict):
-    """The parameters and buffers of a whole pickled module, read as data; `origin` names its (unimported) class."""
+    """The parameters and buffers of a whole pickled module, read as data; `origin` names its (unimported) class and
+    `layers` are its leaf layers' records (ganinv.module_records), the author's own account of the net."""
 
-    def __init__(self, tensors: dict[str, torch.Tensor], origin: str):
+    def __init__(self, tensors: dict[str, torch.Tensor], origin: str, layers: Optional[list[Layer]] = None):
         super().__init__(tensors)
         self.origin = origin
+        self.layers = layers or []
 
 
 def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
@@ -186,7 +189,9 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
                 where,
                 safe_pickle.origin(obj),
             )
-            return PickledModuleWeights(safe_pickle.module_state_dict(obj), origin=safe_pickle.origin(obj))
+            return PickledModuleWeights(
+                safe_pickle.module_state_dict(obj), origin=safe_pickle.origin(obj), layers=layer_records(obj)
+            )
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:

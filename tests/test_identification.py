@@ -11,7 +11,9 @@ from torch import nn
 
 from ganinv.architectures import AmbiguousWeightsError, AssumptionWarning
 from ganinv.cli.main import cli
+from ganinv.errors import ArchitectureError
 from ganinv.sources import load_generator, save_generator
+from ganinv.spec import Latents
 
 
 def saved(case, tmp_path, module=None):
@@ -390,3 +392,50 @@ def test_a_net_without_normalisation_says_a_parameter_free_one_was_ruled_out_by_
     with pytest.warns(AssumptionWarning, match=r"normalisation none: assumed: .*InstanceNorm.*--model-class"):
         load_generator(path, options={"strides": "1,2,2,2", "paddings": "0,1,1,1"})
     assert "normalisation" not in sources(load_generator(saved(case, tmp_path)[1]))  # normalised: nothing to say
+
+
+def test_a_whole_pickled_modules_own_layers_are_evidence(tmp_path):
+    """torch.save(model) names each layer's class with its arguments: they are read (as data) instead of assumed.
+    An outside audit found a pickled Sigmoid net announced as `output tanh: assumed` (images off by 0.30) and a
+    pickled SELU net loaded as a linear one."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = dcgan_with(nn.LeakyReLU(0.1)).eval()
+    module.main[-1] = nn.Sigmoid()
+    torch.save(module, tmp_path / "sigmoid.pth")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = load_generator(str(tmp_path / "sigmoid.pth"))
+    assert not [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    assert g.meta["options"]["activation"] == "leaky_relu:0.1" and g.meta["options"]["output"] == "sigmoid"
+    assert g.meta["config_options"]["strides"] == "1,2,2,2"  # the transposed convolutions' own arguments
+    z = zoo.latents_for(case, 6).z
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]) * 2 - 1, rtol=0, atol=1e-5)
+    torch.save(dcgan_with(nn.SELU()), tmp_path / "selu.pth")
+    with pytest.raises(ArchitectureError, match=r"own layers include SELU, which ganinv's adapters do not model"):
+        load_generator(str(tmp_path / "selu.pth"))
+
+
+class DCGAN48(nn.Module):
+    """An STL-10-style 48-pixel DCGAN (3 -> 6 -> 12 -> 24 -> 48): a side ganinv once never tried, loading it as
+    a 28-pixel net with an output padding reported as identified."""
+
+    def __init__(self, nz=8, ngf=4):
+        super().__init__()
+        widths = [ngf * 8, ngf * 4, ngf * 2, ngf]
+        layers: list[nn.Module] = [nn.ConvTranspose2d(nz, widths[0], 3, 1, 0, bias=False)]
+        for a, b in zip(widths, widths[1:]):
+            layers += [nn.BatchNorm2d(a), nn.ReLU(True), nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False)]
+        layers += [nn.BatchNorm2d(widths[-1]), nn.ReLU(True), nn.ConvTranspose2d(widths[-1], 3, 4, 2, 1), nn.Tanh()]
+        self.main = nn.Sequential(*layers)
+
+    def forward(self, z):
+        return self.main(z)
+
+
+def test_a_48_pixel_dcgan_is_found_at_48_pixels(tmp_path):
+    case = zoo.Case("dcgan-48", DCGAN48, "dcgan", image_shape=(3, 48, 48))
+    module, path = saved(case, tmp_path)
+    g = load_generator(path)
+    assert g.spec.image_shape == (3, 48, 48)
+    assert_author_images(g, case, module)

@@ -1,0 +1,111 @@
+"""What a whole pickled module says about itself: its layers' classes and constructor arguments, read as data.
+
+`torch.save(model)` stores, beside the weights, every layer's class name and the arguments it was built with
+(`ConvTranspose2d` with its stride and padding, `LeakyReLU` with its slope, `Sigmoid` at the end). ganinv's
+restricted unpickler (ganinv.safe_pickle) turns them into inert records and imports nothing; this module reads
+them as the author's own statement of what a state dict cannot say, so that loading such a file takes them as
+evidence (like a config) instead of assuming the conventional choice:
+
+- `layer_records(record)`: the leaf layers in registration order (the order a `Sequential` runs them);
+- `evidence(layers)`: options for the adapters (`activation`, `output`, `norm_eps`, the transposed convolutions'
+  `strides`/`paddings`/`output_paddings`) and the layers no adapter models (SELU, InstanceNorm, bilinear
+  upsampling, a class from the author's own code), which the caller refuses rather than loading a different net.
+
+Absence is not evidence: a model may apply `torch.tanh` in its `forward`, so no `Tanh` record says nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from ganinv import safe_pickle
+
+TORCH_LAYERS = "torch.nn.modules."
+# Layers that hold the weights, and so order the stages; the activation after the last one is the output's.
+WEIGHTED = {"Linear", "Conv2d", "ConvTranspose2d"}
+# Layers the adapters model (or that do nothing in eval mode), besides the activations below.
+MODELLED = WEIGHTED | {"BatchNorm1d", "BatchNorm2d", "Embedding", "Dropout", "Dropout2d", "Identity", "Flatten"}
+CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
+HIDDEN = {"ReLU": "relu", "LeakyReLU": "leaky_relu"}  # between layers, as the adapters name them
+OUTPUT = {"Tanh": "tanh", "Sigmoid": "sigmoid"}
+
+
+@dataclass
+class Layer:
+    kind: str  # the class name for torch's own layers ("ConvTranspose2d"), else the full origin ("mypkg.Swish")
+    args: dict[str, Any] = field(default_factory=dict)  # its constructor arguments as pickled (stride, eps, ...)
+
+
+@dataclass
+class Evidence:
+    options: dict[str, Any]  # what the layers say, by the adapters' option names
+    unmodelled: list[str]  # layer kinds no adapter models, in order of first appearance
+
+
+def layer_records(record: Any) -> list[Layer]:
+    """The leaf layers of a pickled module's record tree, in registration order."""
+    children = [c for c in (safe_pickle.fields(record).get("_modules") or {}).values() if safe_pickle.is_record(c)]
+    if children:
+        return [layer for child in children for layer in layer_records(child)]
+    name = safe_pickle.origin(record)
+    kind = name.rpartition(".")[2] if name.startswith(TORCH_LAYERS) else name
+    if kind in CONTAINERS:
+        return []  # an empty container
+    args = {k: v for k, v in safe_pickle.fields(record).items() if not k.startswith("_") and k != "training"}
+    return [Layer(kind, args)]
+
+
+def evidence(layers: list[Layer]) -> Evidence:
+    weighted = [i for i, layer in enumerate(layers) if layer.kind in WEIGHTED]
+    last = weighted[-1] if weighted else len(layers)
+    unmodelled: list[str] = []
+    hidden: set[str] = set()
+    options: dict[str, Any] = {}
+    for i, layer in enumerate(layers):
+        if layer.kind in HIDDEN and i < last:
+            hidden.add(activation_name(layer))
+        elif layer.kind in OUTPUT and i > last:
+            options["output"] = OUTPUT[layer.kind]
+        elif layer.kind == "Upsample" and layer.args.get("mode", "nearest") == "nearest":
+            continue  # the upsample+conv adapter's nearest-neighbour doubling
+        elif layer.kind not in MODELLED | HIDDEN.keys() and describe(layer) not in unmodelled:
+            unmodelled.append(describe(layer))
+    if len(hidden) == 1:
+        options["activation"] = hidden.pop()
+    elif hidden:
+        unmodelled.append(f"mixed activations ({', '.join(sorted(hidden))})")
+    epsilons = {
+        float(layer.args["eps"]) for layer in layers if layer.kind.startswith("BatchNorm") and "eps" in layer.args
+    }
+    if len(epsilons) == 1:
+        options["norm_eps"] = epsilons.pop()
+    convs = [layers[i] for i in weighted]
+    if convs and all(layer.kind == "ConvTranspose2d" for layer in convs):  # a DCGAN-style stack: its geometry
+        for option, arg in (("strides", "stride"), ("paddings", "padding"), ("output_paddings", "output_padding")):
+            values = [first(layer.args.get(arg)) for layer in convs]
+            if all(isinstance(v, int) for v in values):
+                options[option] = ",".join(map(str, values))
+    return Evidence(options, unmodelled)
+
+
+def activation_name(layer: Layer) -> str:
+    if layer.kind == "ReLU":
+        return "relu"
+    slope = float(layer.args.get("negative_slope", 0.01))
+    return "leaky_relu" if slope == 0.2 else f"leaky_relu:{slope:g}"
+
+
+def describe(layer: Layer) -> str:
+    if layer.kind == "Upsample":
+        return f"Upsample(mode={layer.args.get('mode')!r})"
+    if layer.kind in ("InstanceNorm2d", "InstanceNorm1d") and not layer.args.get("affine", False):
+        return f"{layer.kind}(affine=False)"
+    return layer.kind
+
+
+def first(value: Any) -> Any:
+    """A pickled per-dimension argument ((2, 2), or 2) as one number; None when the two dimensions differ."""
+    if isinstance(value, (tuple, list)):
+        return value[0] if len(set(value)) == 1 else None
+    return value
