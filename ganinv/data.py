@@ -12,8 +12,8 @@
 Images come back as float tensors (N, C, H, W) in [-1, 1], with labels when known. The range of
 the stored values is decided from evidence, or declared with `input_range=(LO, HI)`
 (`--input-range LO,HI`), which then must hold every value:
-- 8-bit data (uint8, IDX files, 8-bit images): [0, 255]; 16-bit PNGs: [0, 65535] (refused, like uint16
-  tensors, when no value exceeds 255);
+- 8-bit data (uint8, IDX files, 8-bit images): [0, 255] (uint8 tensors all in [0, 1] refused: binary
+  masks or black images?); 16-bit PNGs: [0, 65535] (refused, like uint16 tensors, when no value exceeds 255);
 - uint16 tensors: [0, 65535] with a note (refused when no value exceeds 255: 8 or 16 bits?);
   other integer tensors: refused, as nothing says what their maximum means;
 - floats: [-1, 1] when they lie there and some are negative; [0, 1] when they lie there and
@@ -132,6 +132,11 @@ def check_finite_images(x: torch.Tensor, source: str = "the images") -> None:
 def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str]]:
     """The range of stored pixel values `x` (finite), from the dtype and the values; a note when it is a guess."""
     if x.dtype == torch.uint8:
+        if x.numel() and int(x.max()) <= 1:  # 0/1 masks stored as bytes: as [0, 255] they are all but black
+            raise DataError(
+                f"{source}: uint8 values all in [0, 1]: binary images (0 and 1), or 8-bit images that are black? "
+                "declare the range with --input-range 0,1 (binary) or --input-range 0,255"
+            )
         return (0.0, 255.0), None
     if x.dtype == torch.bool:
         return (0.0, 1.0), None

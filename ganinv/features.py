@@ -12,6 +12,7 @@ safetensors (`features`, `labels`; names, layout and provenance in the header) o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import zipfile
@@ -175,14 +176,30 @@ def load_features(path: str | Path) -> FeatureSet:
             f"{path}: its layout {layout} does not describe its {features.shape[1]} feature columns; {write_hint}"
         )
     names = header.get("names", [])
+    classes = header.get("classes", []) if isinstance(header.get("classes"), list) else []
+    check_classes(labels, classes, path)
     return FeatureSet(
         features,
         labels,
         names if isinstance(names, list) else [],
         layout,
-        header.get("classes", []) if isinstance(header.get("classes"), list) else [],
+        classes,
         header.get("meta", {}) if isinstance(header.get("meta"), dict) else {},
     )
+
+
+def check_classes(labels: Optional[torch.Tensor], classes: list, path: Path) -> None:
+    """A file that names its classes: each label must index one, and each name must be one class."""
+    if not classes:
+        return
+    if len(set(map(str, classes))) != len(classes):
+        twice = sorted({str(c) for c in classes if list(map(str, classes)).count(str(c)) > 1})
+        raise DataError(f"{path}: its class names repeat ({', '.join(twice)}); extract the features again")
+    if labels is not None and len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= len(classes)):
+        raise DataError(
+            f"{path}: labels run from {int(labels.min())} to {int(labels.max())} but it names {len(classes)} classes "
+            f"(labels 0 to {len(classes) - 1}); extract the features again"
+        )
 
 
 INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64, torch.bool)
@@ -208,14 +225,30 @@ def _checked_labels(labels: Optional[torch.Tensor], rows: int, path: Path) -> Op
     return labels.long()
 
 
+def model_sha256(model: torch.nn.Module) -> str:
+    """A fingerprint of a model's weights: features from two models are columns with different meanings."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
 def labels_in_train_terms(train: FeatureSet, test: FeatureSet) -> torch.Tensor:
     """The test labels as indices of the train classes, refusing what a classifier trained on `train` cannot be scored
-    on: another layout, classes named differently, labels the train features never show."""
+    on: features of another model or layout, classes named differently, labels the train features never show."""
     assert train.labels is not None and test.labels is not None, "labelled features"
-    if train.layout and test.layout and train.layout != test.layout:
+    if list(train.layout.items()) != list(test.layout.items()) and train.layout and test.layout:  # order matters
         raise DataError(
             f"the train features are {train.layout}, the test features {test.layout}; extract both with the same "
             "inverter"
+        )
+    models = [f.meta.get("model_sha256") for f in (train, test)]
+    if all(models) and models[0] != models[1]:
+        raise DataError(
+            f"the train features come from {train.meta.get('inverter') or train.meta.get('mvae')} and the test "
+            f"features from {test.meta.get('inverter') or test.meta.get('mvae')}, models with different weights "
+            "(their columns mean different things); extract both with the same inverter"
         )
     labels = test.labels
     if train.classes and test.classes and train.classes != test.classes:

@@ -191,6 +191,9 @@ def _fit(
             options_origin=origins[1],
         )
     generator = generator.to(device)
+    inputs = {"generator": generator.meta.get("weights_sha256")}  # what the run trains on, fingerprinted
+    if resume:
+        run.check_same_inputs(inputs)
     if main and not resume:
         saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
         run.create(
@@ -198,6 +201,7 @@ def _fit(
                 "fit": saved,
                 "world_size": distributed.world_size,
                 "generator": {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()},
+                "inputs": inputs,
             }
         )
     distributed.barrier()

@@ -329,9 +329,13 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
             "damaged: save or download it again"
         ) from None
     if not isinstance(config, dict) or "spec" not in config and "image_shape" not in config:
+        from ganinv.config_checks import RUN_KINDS
+
+        kinds = [RUN_KINDS[k] for k in RUN_KINDS if isinstance(config, dict) and k in config]
+        what = f"a {kinds[0]} run folder" if kinds else "a run folder"
         raise SourceError(
-            f"{source} holds no {name} artifact (a run folder whose fit has not finished "
-            f"writes {subfolder}/ at its end); give a finished run folder or an artifact folder"
+            f"{source} holds no {name} artifact ({what}; a run writes {subfolder}/ at its end, and only runs that "
+            f"make an {name} do); give a finished run folder of the right kind or an artifact folder"
         )
 
 

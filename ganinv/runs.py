@@ -14,6 +14,7 @@ Every file is written atomically (`ganinv.atomic`): a kill during a save leaves 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
@@ -21,7 +22,7 @@ import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 import numpy as np
 import torch
@@ -42,6 +43,7 @@ class Run:
     def __init__(self, folder: str | os.PathLike, keep_checkpoints: int = 3):
         self.folder = Path(folder)
         self.keep_checkpoints = keep_checkpoints  # older numbered checkpoints are deleted
+        self.config: dict[str, Any] = {}  # as created or reopened; its hash goes into every checkpoint
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -94,6 +96,7 @@ class Run:
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         self.remove_stale_temporaries()
         write_json(self.folder / "config.json", config)
+        self.config = json.loads(json_text(config))  # as a resume will read it back
         return self
 
     def remove_stale_temporaries(self) -> None:
@@ -121,7 +124,21 @@ class Run:
         if not isinstance(config, dict):
             raise RunError(f"{config_path} does not hold a run's options; restore it or start a new run")
         self.remove_stale_temporaries()
+        self.config = config
         return config
+
+    def check_same_inputs(self, inputs: Mapping[str, Optional[str]]) -> None:
+        """On resume: refuse inputs (a generator's weights, a dataset) whose fingerprints differ from those the run
+        recorded when it started, e.g. a relative path resumed from another folder, or a file replaced since."""
+        recorded = self.config.get("inputs") or {}
+        changed = [name for name, sha in inputs.items() if sha and recorded.get(name) and recorded[name] != sha]
+        if changed:
+            raise RunError(
+                f"the {' and the '.join(changed)} of {self.folder} differ from what the run started with (sha256 "
+                f"{', '.join(str(inputs[n])[:12] for n in changed)} against "
+                f"{', '.join(str(recorded[n])[:12] for n in changed)} in its config.json): a relative path resumed "
+                "from another folder, or a file replaced since? resume from where it started, or start a new run"
+            )
 
     # ---- checkpoints ------------------------------------------------------------------------
     def checkpoints(self) -> list[Path]:
@@ -139,6 +156,7 @@ class Run:
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> Path:
         """Write `checkpoints/step-NNNNNN.pt` atomically, then drop all but the last few."""
         path = self.checkpoint_dir / f"step-{step:06d}.pt"
+        state = {**state, "config_sha256": config_sha256(self.config)} if self.config else state
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
         for old in self.checkpoints()[: -self.keep_checkpoints]:
@@ -150,11 +168,18 @@ class Run:
         if path is None:
             raise RunError(f"{self.folder} has no checkpoint")
         try:
-            return torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
+            state = torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
         except Exception as exc:
             raise RunError(
                 f"cannot read checkpoint {path}: {first_line(exc)}; delete it to resume from the one before"
             ) from None
+        recorded = state.get("config_sha256") if isinstance(state, dict) else None
+        if recorded and self.config and recorded != config_sha256(self.config):
+            raise RunError(
+                f"{self.folder}/config.json was edited after {path.name} was written (a resumed run continues with "
+                "the options it started with; only --steps and --device may change): restore it, or start a new run"
+            )
+        return state
 
     # ---- metrics and pictures -----------------------------------------------------------------
     def log_metrics(self, record: dict[str, Any]) -> None:
@@ -274,3 +299,15 @@ def check_resume_step(run: Run, step: int, steps: int) -> None:
             f"{run.folder} was checkpointed at step {step}, past --steps {steps}; give --steps {step} or more to "
             "continue it, or start a new run in another folder"
         )
+
+
+def config_sha256(config: dict[str, Any]) -> str:
+    """A fingerprint of a run's config.json as read back: a checkpoint records it, so an edit is caught on resume."""
+    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def tensor_sha256(tensor: torch.Tensor) -> str:
+    """A fingerprint of a dataset held as one tensor (its bytes), recorded by runs that train on it."""
+    return hashlib.sha256(
+        tensor.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+    ).hexdigest()

@@ -33,7 +33,15 @@ from ganinv.generator import Generator
 from ganinv.images import save_grid
 from ganinv.inverter import Inverter
 from ganinv.probes import cluster_accuracy
-from ganinv.runs import Run, check_resume_step, checkpoint_mismatch, rng_state, seed_everything, set_rng_state
+from ganinv.runs import (
+    Run,
+    check_resume_step,
+    checkpoint_mismatch,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    tensor_sha256,
+)
 from ganinv.sources import save_generator
 from ganinv.wake import critic_step, dreaming_step, generator_step, mi_step
 
@@ -227,8 +235,17 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
     channels, height, width = real.shape[1:]
     models = build_models(config, (channels, height, width), source=str(run.folder / "generator"), device=device)
     generator, inverter = models.generator, models.inverter
-    if not resume:
-        run.create({"train": config.to_dict(), "generator": {**generator.meta, "spec": generator.spec.to_dict()}})
+    inputs = {"data": tensor_sha256(train_set.images)}  # what the run trains on, fingerprinted
+    if resume:
+        run.check_same_inputs(inputs)
+    else:
+        run.create(
+            {
+                "train": config.to_dict(),
+                "generator": {**generator.meta, "spec": generator.spec.to_dict()},
+                "inputs": inputs,
+            }
+        )
     sampler = torch.Generator(device=device).manual_seed(config.seed + 1)  # real batches
 
     start_step = 0

@@ -720,6 +720,13 @@ CASES = [
     ),
     # ---- fit ----
     case("fit", "device tpu", ["fit", *GEN, "--steps", "1", "--device", "tpu", "--out", "{out}"], "tpu"),
+    case(
+        "fit",
+        "push target not a repo id",
+        ["fit", *GEN, "--steps", "1", "--out", "{out}", "--push-to-hub", "a/b/c"],
+        ("a/b/c", "owner/name"),
+        early=True,
+    ),
     case("fit", "truncated weights", ["fit", "-g", "{gen_trunc}", "--steps", "1", "--out", "{out}"], "gen_trunc"),
     case(
         "fit",

@@ -241,22 +241,22 @@ def test_non_finite_pixels_are_refused_naming_the_images(tmp_path, suffix, value
 @pytest.mark.parametrize(
     "images,message",
     [
-        (np.zeros((0, 8, 8), np.uint8), "has shape (0, 8, 8), which holds no pixels"),
+        (np.full((0, 8, 8), 128, np.uint8), "has shape (0, 8, 8), which holds no pixels"),
         (np.zeros((4, 0, 8, 8), np.float32), "which holds no pixels"),
         (
-            np.zeros((8, 8), np.uint8),
+            np.full((8, 8), 128, np.uint8),
             "is 2-D (8, 8): one greyscale image or 8 flattened ones? save one image as (1, H, W)",
         ),
         (np.zeros(64, np.uint8), "has shape (64,); images must be"),
-        (np.zeros((1, 2, 1, 8, 8), np.uint8), "has shape (1, 2, 1, 8, 8)"),
-        (np.zeros((28, 28, 3), np.uint8), "if it is one H x W x C image, save it as (1, 28, 28, 3)"),
+        (np.full((1, 2, 1, 8, 8), 128, np.uint8), "has shape (1, 2, 1, 8, 8)"),
+        (np.full((28, 28, 3), 128, np.uint8), "if it is one H x W x C image, save it as (1, 28, 28, 3)"),
         (np.array([["a", "b"]]), "holds <U1 values, not numbers"),
         (np.zeros((1, 4, 4), np.complex64), "complex64 values, not numbers"),
         # alpha channels: an outside audit found (N, H, W, 4) read as 28 channels of 28 x 4 pixels, and (N, 4, H, W)
         # averaged to grey with the alpha counted as a colour
-        (np.zeros((2, 28, 28, 4), np.uint8), "holds 4-channel images (RGBA?); ganinv reads 1 (grey) or 3 (RGB)"),
-        (np.zeros((2, 4, 28, 28), np.uint8), "holds 4-channel images (RGBA?)"),
-        (np.zeros((2, 28, 28, 2), np.uint8), "holds 2-channel images (grey and alpha?)"),
+        (np.full((2, 28, 28, 4), 128, np.uint8), "holds 4-channel images (RGBA?); ganinv reads 1 (grey) or 3 (RGB)"),
+        (np.full((2, 4, 28, 28), 128, np.uint8), "holds 4-channel images (RGBA?)"),
+        (np.full((2, 28, 28, 2), 128, np.uint8), "holds 2-channel images (grey and alpha?)"),
         (np.zeros((2, 5, 8, 8), np.float32), "holds 5-channel images;"),
     ],
 )
@@ -280,7 +280,7 @@ def write(path: Path, data: bytes) -> Path:
 
 
 def write_truncated(path: Path, keep: float) -> Path:
-    save_tensors(path, images=np.zeros((4, 8, 8), np.uint8))
+    save_tensors(path, images=np.full((4, 8, 8), 128, np.uint8))
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
     return path
@@ -308,9 +308,9 @@ def test_damaged_tensor_files_are_one_clear_error(tmp_path, make, message):
 
 def test_square_tiny_images_and_string_labels(tmp_path):
     """(N, 4, 4) is N square images, not one H x W x C image; string labels are named as labels (an outside audit)."""
-    images = load_images(str(save_tensors(tmp_path / "a.npz", images=np.zeros((50, 4, 4), np.uint8)))).images
+    images = load_images(str(save_tensors(tmp_path / "a.npz", images=np.full((50, 4, 4), 128, np.uint8)))).images
     assert images.shape == (50, 1, 4, 4)
-    path = save_tensors(tmp_path / "b.npz", images=np.zeros((3, 8, 8), np.uint8), labels=np.array(["a", "b", "c"]))
+    path = save_tensors(tmp_path / "b.npz", images=np.full((3, 8, 8), 128, np.uint8), labels=np.array(["a", "b", "c"]))
     with pytest.raises(DataError, match="save the labels as class indices"):
         load_images(str(path))
 
@@ -334,14 +334,14 @@ def test_a_single_numpy_array_is_the_images(tmp_path, name):
     ],
 )
 def test_labels_that_do_not_fit_the_images_are_refused(tmp_path, labels, message):
-    path = save_tensors(tmp_path / "x.npz", images=np.zeros((4, 8, 8), np.uint8), labels=labels)
+    path = save_tensors(tmp_path / "x.npz", images=np.full((4, 8, 8), 128, np.uint8), labels=labels)
     with pytest.raises(DataError) as error:
         load_images(str(path))
     assert message in str(error.value)
 
 
 def test_whole_number_float_labels_are_read_as_classes(tmp_path):
-    path = save_tensors(tmp_path / "x.npz", images=np.zeros((3, 8, 8), np.uint8), labels=np.array([2.0, 0.0, 1.0]))
+    path = save_tensors(tmp_path / "x.npz", images=np.full((3, 8, 8), 128, np.uint8), labels=np.array([2.0, 0.0, 1.0]))
     assert load_images(str(path)).labels.tolist() == [2, 0, 1]
 
 
@@ -412,7 +412,7 @@ def test_palette_bilevel_and_opaque_rgba_images_read_as_their_colours(tmp_path):
 
 
 def test_transparent_pixels_are_composited_onto_black_and_said(tmp_path):
-    array = np.zeros((2, 2, 4), np.uint8)
+    array = np.full((2, 2, 4), 128, np.uint8)
     array[..., :3] = 255
     array[..., 3] = [[255, 0], [51, 255]]
     Image.fromarray(array, "RGBA").save(tmp_path / "t.png")
@@ -570,10 +570,10 @@ def test_cli_features_with_a_declared_range_reads_the_values(tmp_path):
 # ---- what an outside audit read wrongly without a word ------------------------------------------------------
 def test_one_image_saved_channels_first_is_not_read_as_greyscale_images(tmp_path):
     """(3, H, W) is one RGB image as torch or PIL conversions lay it out, or three greyscale ones: refused."""
-    np.save(tmp_path / "one.npy", np.zeros((3, 8, 8), dtype=np.uint8))
+    np.save(tmp_path / "one.npy", np.full((3, 8, 8), 128, np.uint8))
     with pytest.raises(DataError, match=r"either 3 greyscale images or one 3-channel image.*\(1, 3, 8, 8\)"):
         load_images(str(tmp_path / "one.npy"))
-    np.save(tmp_path / "five.npy", np.zeros((5, 8, 8), dtype=np.uint8))
+    np.save(tmp_path / "five.npy", np.full((5, 8, 8), 128, np.uint8))
     assert load_images(str(tmp_path / "five.npy")).images.shape == (5, 1, 8, 8)
 
 
@@ -599,8 +599,18 @@ def test_a_sixteen_bit_png_of_eight_bit_values_does_not_say_its_range(tmp_path):
 
 
 def test_keras_and_torchvision_label_names_are_read(tmp_path):
-    images = np.zeros((4, 8, 8), dtype=np.uint8)
+    images = np.full((4, 8, 8), 128, np.uint8)
     np.savez(tmp_path / "keras.npz", x=images, y=np.array([0, 1, 2, 1]))
     np.savez(tmp_path / "tv.npz", data=images, targets=np.array([2, 1, 0, 0]))
     assert load_images(str(tmp_path / "keras.npz")).labels.tolist() == [0, 1, 2, 1]
     assert load_images(str(tmp_path / "tv.npz")).labels.tolist() == [2, 1, 0, 0]
+
+
+def test_uint8_images_of_zeros_and_ones_must_declare_their_range(tmp_path):
+    """Binary masks saved as uint8 read as near-black [0, 255] images, and loglik rated them far above real digits."""
+    masks = (np.arange(4 * 8 * 8).reshape(4, 8, 8) % 2).astype(np.uint8)
+    np.savez(tmp_path / "masks.npz", images=masks, labels=np.arange(4))
+    with pytest.raises(DataError, match=r"uint8 values all in \[0, 1\].*--input-range 0,1"):
+        load_images(str(tmp_path / "masks.npz"))
+    declared = load_images(str(tmp_path / "masks.npz"), input_range=(0, 1))
+    assert float(declared.images.min()) == -1.0 and float(declared.images.max()) == 1.0

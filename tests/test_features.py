@@ -74,7 +74,7 @@ def test_feature_files_round_trip(tmp_path, suffix):
         torch.tensor([4, 0, 1, 1, 9]),
         [f"dir/é{i}.png" for i in range(5)],
         {"z": 4, "d": 3},
-        ["zero", "one"],
+        ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"],
         {"inverter": "runs/x", "limit": None},
     )
     loaded = load_features(save_features(original, tmp_path / f"feats{suffix}"))
@@ -240,3 +240,32 @@ def test_probe_scores_test_labels_by_class_name_or_refuses(tmp_path):
     assert json.loads(result.stdout)["accuracy_pct"]["knn"] == 100.0
     refused = run("probe", "--train", tmp_path / "train.safetensors", "--test", tmp_path / "odd.safetensors")
     assert_one_line_error(refused, "the test classes ['owl'] are not among the train classes")
+
+
+def test_probe_refuses_what_an_outside_audit_scored_in_silence(tmp_path):
+    """Features of two different inverters with one layout (scored at chance, rc 0); blocks in another order;
+    labels outside the file's own class list (one was an internal error); a class name listed twice."""
+    from ganinv.features import labels_in_train_terms, model_sha256
+
+    a, b = tiny_inverter(), tiny_inverter()
+    torch.nn.init.normal_(b.latent_encoder.trunk.fc[1].weight)  # same layout, other weights
+    assert model_sha256(a) != model_sha256(b) and model_sha256(a) == model_sha256(tiny_inverter())
+    images = tiny_images(12)
+    train = inverter_features(a, images)
+    train.meta = {"inverter": "runs/a", "model_sha256": model_sha256(a)}
+    other = inverter_features(b, images)
+    other.meta = {"inverter": "runs/b", "model_sha256": model_sha256(b)}
+    with pytest.raises(DataError, match="models with different weights"):
+        labels_in_train_terms(train, other)
+    reordered = FeatureSet(train.features, train.labels, layout=dict(reversed(list(train.layout.items()))))
+    with pytest.raises(DataError, match="extract both with the same inverter"):
+        labels_in_train_terms(train, reordered)
+    assert torch.equal(labels_in_train_terms(train, train), train.labels)
+    for labels, classes, message in (
+        (torch.tensor([0, 1, 3]), ["a", "b", "c"], "labels run from 0 to 3 but it names 3 classes"),
+        (torch.tensor([0, -1, 2]), ["a", "b", "c"], "labels run from -1 to 2"),
+        (torch.tensor([0, 1, 2]), ["a", "b", "a"], "class names repeat"),
+    ):
+        path = save_features(FeatureSet(torch.zeros(3, 2), labels, classes=classes), tmp_path / "f.safetensors")
+        with pytest.raises(DataError, match=message):
+            load_features(path)

@@ -288,3 +288,33 @@ def test_divergence_advice_names_the_loss_weights_the_user_raised():
     assert "--lr" in plain and "--sigma-x" in plain and "--beta" not in plain
     raised = _divergence_advice(FitConfig(generator="builtin:mnist", dreaming=DreamingConfig(beta=50.0, lambda_z=3.0)))
     assert "--beta nearer its default 1 (now 50)" in raised and "--lambda-z nearer its default 0 (now 3)" in raised
+
+
+def test_resume_refuses_an_edited_config_or_another_generator(tmp_path, monkeypatch):
+    """An outside audit resumed a run whose config.json was edited (another generator, lr, sigma_x) and one copied
+    elsewhere whose relative generator path now named another file: both continued and mislabelled the result."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    tiny_generator(tmp_path / "gen")
+    result = invoke("fit", "-g", "gen", "--steps", 3, "--out", "run", *TINY_FLAGS)
+    assert result.exit_code == 0, result.output
+    shutil.copytree("run", "edited")
+    config = json.loads(Path("edited/config.json").read_text())
+    config["fit"]["lr"] = 0.5
+    Path("edited/config.json").write_text(json.dumps(config))
+    result = invoke("fit", "--resume", "--out", "edited", "--steps", 6, "--quiet")
+    assert result.exit_code != 0 and "config.json was edited after step-000003.pt" in result.output
+    # the same relative path, another generator: the weights' fingerprint differs
+    (tmp_path / "elsewhere").mkdir()
+    shutil.copytree("run", "elsewhere/run")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    torch.manual_seed(1)
+    built, options = architectures.build_generator_net("ssavl", TINY_OPTIONS)
+    other = Generator(built.net, built.spec, source="gen", meta={"architecture": "ssavl", "options": options.__dict__})
+    save_generator(other, Path("gen"))
+    result = invoke("fit", "--resume", "--out", "run", "--steps", 6, "--quiet")
+    assert result.exit_code != 0 and "the generator of run differ from what the run started with" in result.output
+    monkeypatch.chdir(tmp_path)  # where it started: it resumes
+    result = invoke("fit", "--resume", "--out", "run", "--steps", 6, "--quiet")
+    assert result.exit_code == 0, result.output

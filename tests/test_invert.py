@@ -144,7 +144,10 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     [
         (["--inverter", "{tmp}/nothing", "mnist", "--root", "{tmp}"], "nothing does not exist"),
         (["--inverter", "{tmp}", "mnist", "--root", "{tmp}"], "holds no inverter"),
-        (["--inverter", "{tmp}/unfinished", "mnist", "--root", "{tmp}"], "a run folder whose fit has not finished"),
+        (
+            ["--inverter", "{tmp}/unfinished", "mnist", "--root", "{tmp}"],
+            "holds no inverter artifact (a `ganinv fit` run folder; a run writes inverter/ at its end",
+        ),
     ],
 )
 def test_cli_invert_errors_are_one_line(tmp_path, args, message):

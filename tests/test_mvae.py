@@ -1,6 +1,7 @@
 """MVAE (docs/algorithms.md §5): the loss terms against independent formulas, the masks, the mixture, training,
 exact resume, save/load, features and the command line."""
 
+import dataclasses
 import json
 import math
 import statistics
@@ -14,7 +15,7 @@ from torch import nn
 
 from ganinv.cli.main import cli
 from ganinv.data import ImageSet
-from ganinv.errors import ConfigError, SourceError
+from ganinv.errors import ConfigError, RunError, SourceError
 from ganinv.features import inverter_features
 from ganinv.mvae.dropout import KSW, ComponentDropout, gau_kl, gs_mask
 from ganinv.mvae.losses import dhsic, dirichlet_kl
@@ -267,6 +268,10 @@ def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, source, monke
     assert {**straight.summary, "run": None} == {**resumed.summary, "run": None}  # the same selection and errors
     steps = [json.loads(line)["step"] for line in (killed / "metrics.jsonl").read_text().splitlines()]
     assert steps == [3, 6, 9, 12]  # records after the checkpoint were dropped, then written again once
+    if source == "data":  # the same path holding other images (a relative path resumed elsewhere, say): refused
+        np.savez(images, images=tiny_images(24, seed=5).numpy())
+        with pytest.raises(RunError, match="the data of .* differ from what the run started with"):
+            train_mvae(dataclasses.replace(config, steps=16), killed, quiet=True, resume=True)
 
 
 def test_a_checkpoint_from_another_device_or_another_model(tmp_path, monkeypatch):

@@ -228,6 +228,16 @@ def test_a_benchmark_recipe_writes_only_inside_its_folder(tmp_path):
     recipe.write_text('[[stages]]\nname = "publish"\nrun = ["fit", "--steps", "1", "--push-to-hub", "me/x"]\n')
     result, errors = run(["bench", recipe, "--out", tmp_path / "d"])
     assert result.exit_code == 2 and "publishes to the Hub" in errors[0]
+    # every option that names a place to write, and a run's default folder, are checked too
+    recipe.write_text(
+        '[[stages]]\nname = "latents"\nrun = ["sample", "-g", "builtin:mnist", "-n", "4", "--out", "{out}/g.png", '
+        f'"--latents-out", "{tmp_path}/precious.safetensors"]\n'
+    )
+    result, errors = run(["bench", recipe, "--out", tmp_path / "e"])
+    assert result.exit_code == 2 and "precious.safetensors, outside the benchmark folder" in errors[0], result.output
+    recipe.write_text('[[stages]]\nname = "default"\nrun = ["fit", "--steps", "1"]\n')
+    result, errors = run(["bench", recipe, "--out", tmp_path / "f"])
+    assert result.exit_code == 2 and "runs `fit --steps` without --out" in errors[0], result.output
 
 
 def test_a_typed_callable_runs(tmp_path):

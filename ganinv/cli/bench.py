@@ -109,6 +109,8 @@ def load_recipe(path: str | Path) -> Recipe:
     for key in ("title", "notes"):
         expect(isinstance(data.get(key, ""), str), path, key, "a string")
     check_names(stages, rows, path)
+    for key, value in data.get("vars", {}).items():
+        expect(isinstance(value, (str, int, float)), path, f"vars.{key}", "a string or a number")
     return Recipe(
         path,
         data.get("title", path.stem),
@@ -220,9 +222,12 @@ def check_writes_inside(stage: Stage, values: dict[str, str], out: Path, typed: 
     for i, arg in enumerate(stage.run):
         if arg == "--push-to-hub" or arg.startswith("--push-to-hub="):
             raise RunError(f"stage {stage.name!r} of {path} publishes to the Hub; a recipe may not: push yourself")
-        if arg.startswith("--out="):
-            template = arg.split("=", 1)[1]
-        elif arg == "--out" and i + 1 < len(stage.run):
+        option, _, inline = arg.partition("=")
+        if not (option == "--out" or (option.startswith("--") and option.endswith("-out"))):
+            continue  # every option that names a file or folder to write: --out, --latents-out, ...
+        if inline:
+            template = inline
+        elif i + 1 < len(stage.run):
             template = stage.run[i + 1]
         else:
             continue
@@ -235,6 +240,19 @@ def check_writes_inside(stage: Stage, values: dict[str, str], out: Path, typed: 
                 f"stage {stage.name!r} of {path} writes {target}, outside the benchmark folder {out}; a recipe may "
                 "write only inside --out: fix the stage, or --set the variable it writes to"
             )
+    if writes_by_default(stage.run) and not any(arg == "--out" or arg.startswith("--out=") for arg in stage.run):
+        raise RunError(
+            f"stage {stage.name!r} of {path} runs `{' '.join(stage.run[:2])}` without --out, which writes to a "
+            "default folder outside the benchmark's; give it --out {out}/NAME"
+        )
+
+
+# Commands that write a folder under runs/ in the working folder when --out is not given.
+WRITE_BY_DEFAULT = (["fit"], ["train"], ["mvae", "fit"], ["bench"])
+
+
+def writes_by_default(argv: list[str]) -> bool:
+    return any(argv[: len(command)] == command for command in WRITE_BY_DEFAULT)
 
 
 def progress(line: str, quiet: bool) -> None:

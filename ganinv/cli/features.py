@@ -36,6 +36,7 @@ from ganinv.features import (
     inverter_features,
     labels_in_train_terms,
     load_features,
+    model_sha256,
     pixel_features,
     save_features,
 )
@@ -127,6 +128,8 @@ def features(
         )
         result = encode(model, image_set, batch_size, progress=not quiet)
     result.meta = {"images": images, "split": split, "limit": limit, "inverter": inverter}
+    if not raw_pixels:
+        result.meta["model_sha256"] = model_sha256(model)
     path = save_features(result, out)
     click.echo(f"wrote {path}: {describe(result)}")
 

@@ -174,6 +174,7 @@ def fit(ctx: click.Context, **params) -> None:
             values["options"] = parse_key_values(params["options"])
         values = {"generator": params["generator"], **values, "dreaming": dreaming, "augment": augment}
     config = FitConfig.from_dict(values)
+    check_repo_id(params["push_to_hub"])
     out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
     with progress_lines(params["progress_lines"] and not params["quiet"]):
         result = run_fit(
@@ -199,6 +200,18 @@ def default_out(source: str) -> Path:
     return Path("runs") / f"{Path(name).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
+def check_repo_id(repo: Optional[str]) -> None:
+    """Refuse a --push-to-hub that is no repo id before hours of training, not after."""
+    if not repo:
+        return
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(repo.removeprefix("hub:"))
+    except HFValidationError as exc:
+        raise RunError(f"--push-to-hub {repo!r} is not a Hub repo id ({exc}); give owner/name") from None
+
+
 def push_folder(folder: Path, repo: str) -> None:
     from huggingface_hub import HfApi
 
@@ -207,5 +220,8 @@ def push_folder(folder: Path, repo: str) -> None:
         api.create_repo(repo.removeprefix("hub:"), exist_ok=True)
         api.upload_folder(repo_id=repo.removeprefix("hub:"), folder_path=str(folder))
     except Exception as exc:
-        raise GaninvError(f"cannot push {folder} to the Hub repo {repo}: {str(exc).splitlines()[0]}") from None
+        raise GaninvError(
+            f"cannot push {folder} to the Hub repo {repo}: {str(exc).splitlines()[0]}; the folder is complete: "
+            f"upload it when the Hub is reachable (`hf upload {repo.removeprefix('hub:')} {folder}`)"
+        ) from None
     click.echo(f"pushed {folder} to hub:{repo.removeprefix('hub:')}", err=True)

@@ -210,7 +210,7 @@ def fit(
 def features(images, root, split, limit, input_range, source, batch_size, out, device, generator, trust_remote_code):
     """Every component's mu_i side by side, one row per image of IMAGES, with its label and name (docs/algorithms.md
     §4)."""
-    from ganinv.features import inverter_features, save_features
+    from ganinv.features import inverter_features, model_sha256, save_features
     from ganinv.mvae.model import MVAE
 
     check_writable(out, folder=False)  # before any compute
@@ -220,7 +220,13 @@ def features(images, root, split, limit, input_range, source, batch_size, out, d
     if warning:
         warn(warning)
     result = inverter_features(model, dataclasses.replace(image_set, images=x), batch_size=batch_size)
-    result.meta = {"images": images, "split": split, "limit": limit, "mvae": source}
+    result.meta = {
+        "images": images,
+        "split": split,
+        "limit": limit,
+        "mvae": source,
+        "model_sha256": model_sha256(model),
+    }
     path = save_features(result, Path(out))
     click.echo(f"wrote {path}: {len(result)} rows x {result.features.shape[1]} features")
 

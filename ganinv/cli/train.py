@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from ganinv.cli.fit import push_folder
+from ganinv.cli.fit import check_repo_id, push_folder
 from ganinv.cli.options import (
     device_option,
     echo_result,
@@ -103,15 +103,7 @@ def train(ctx: click.Context, **params) -> None:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}
         values.update({name: params[name] for name in given & TRAIN_FLAGS})
     config = TrainConfig.from_dict(values)
-    if params["push_to_hub"]:  # check before hours of training, not after
-        from huggingface_hub.utils import HFValidationError, validate_repo_id
-
-        try:
-            validate_repo_id(params["push_to_hub"].removeprefix("hub:"))
-        except HFValidationError as exc:
-            raise RunError(
-                f"--push-to-hub {params['push_to_hub']!r} is not a Hub repo id ({exc}); give owner/name"
-            ) from None
+    check_repo_id(params["push_to_hub"])
     out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_writable(out, folder=True)  # before any compute
     with progress_lines(params["progress_lines"] and not params["quiet"]):

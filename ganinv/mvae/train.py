@@ -40,7 +40,7 @@ from ganinv.images import save_side_by_side
 from ganinv.mvae.dropout import KINDS
 from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
 from ganinv.mvae.model import MVAE, MixtureSample
-from ganinv.runs import Run, check_resume_step, rng_state, seed_everything, set_rng_state
+from ganinv.runs import Run, check_resume_step, rng_state, seed_everything, set_rng_state, tensor_sha256
 from ganinv.sources import load_generator
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out generated samples and selection draws come from streams of their own
@@ -189,7 +189,14 @@ def train_mvae(
         assert config.data is not None, "a generator or data, checked above"
         images = load_images(config.data, root=config.root, split=config.split, limit=config.limit).images
         model = MVAE(image_shape=list(images.shape[1:]), s_dim=config.s_dim, **model_options).to(device)
-    if not resume:
+    inputs: dict[str, Optional[str]] = {}  # what the run trains on, fingerprinted
+    if generator is not None:
+        inputs["generator"] = generator.meta.get("weights_sha256")
+    if images is not None:
+        inputs["data"] = tensor_sha256(images)
+    if resume:
+        run.check_same_inputs(inputs)
+    else:
         saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
         run.create(
             {
@@ -197,6 +204,7 @@ def train_mvae(
                 "generator": None
                 if generator is None
                 else {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()},
+                "inputs": inputs,
             }
         )
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
