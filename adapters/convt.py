@@ -740,7 +740,14 @@ def infer_options(
         "ReLU between stages (DCGAN)",
         "BatchNorm eps 1e-5 (PyTorch default)",
     ) + label_order(opts, given, False, "the label vector after z")
-    if "activation" in values and ("norm_eps" in values or not normed) and opts.strides and opts.paddings:
+    undecided = [prop.name for prop in properties if prop.values is not None and len(prop.values) > 1]
+    if (
+        not undecided
+        and "activation" in values
+        and ("norm_eps" in values or not normed)
+        and opts.strides
+        and opts.paddings
+    ):
         # everything given (a ganinv folder, the user, a pickled module's layers): only the prior (and the output
         # activation, if not given) is left
         decisions += [] if "output" in values else [assumed_output(opts.output)]

@@ -25,7 +25,18 @@ TORCH_LAYERS = "torch.nn.modules."
 # Layers that hold the weights, and so order the stages; the activation after the last one is the output's.
 WEIGHTED = {"Linear", "Conv2d", "ConvTranspose2d"}
 # Layers the adapters model (or that do nothing in eval mode), besides the activations below.
-MODELLED = WEIGHTED | {"BatchNorm1d", "BatchNorm2d", "Embedding", "Dropout", "Dropout2d", "Identity", "Flatten"}
+MODELLED = WEIGHTED | {
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Embedding",
+    "Dropout",
+    "Dropout2d",
+    "Identity",
+    "Flatten",
+    "Unflatten",
+}
+# The author's own parameter-free classes that only reshape (a Linear head's output to a map), by name.
+RESHAPES = ("View", "Reshape")
 CONTAINERS = {"Sequential", "ModuleList", "ModuleDict"}
 HIDDEN = {"ReLU": "relu", "LeakyReLU": "leaky_relu"}  # between layers, as the adapters name them
 OUTPUT = {"Tanh": "tanh", "Sigmoid": "sigmoid"}
@@ -69,6 +80,8 @@ def evidence(layers: list[Layer]) -> Evidence:
             options["output"] = OUTPUT[layer.kind]
         elif layer.kind == "Upsample" and layer.args.get("mode", "nearest") == "nearest":
             continue  # the upsample+conv adapter's nearest-neighbour doubling
+        elif layer.kind.rpartition(".")[2].endswith(RESHAPES):
+            continue  # a reshape: the adapters reshape too, and the weights' shapes must agree
         elif layer.kind not in MODELLED | HIDDEN.keys() and describe(layer) not in unmodelled:
             unmodelled.append(describe(layer))
     if len(hidden) == 1:
