@@ -81,7 +81,7 @@ MEANINGS = {
     ),
     "--quiet": (
         "no progress bar, no progress lines",
-        RUNS | {"loglik", "features", "probe", "cluster-accuracy", "bench"},
+        RUNS | {"loglik", "features", "mvae features", "probe", "cluster-accuracy", "bench"},
     ),
     "--progress-lines": ("progress as plain lines instead of a bar", {"fit", "train"}),
     "--json": (

@@ -474,7 +474,9 @@ def test_cli_standalone_fit_and_features(tmp_path):
     assert summary["dropout"] == "gau" and summary["initial_k"] == 2 and summary["real"]["n"] == 24
     result = invoke("mvae", "features", "--mvae", run, images, "--out", tmp_path / "f.safetensors")
     assert result.exit_code == 0, result.output
-    assert "24 rows x 6 features" in result.stdout
+    assert "24 rows x 6 features" in result.stdout and "features:" in result.stderr  # its progress bar
+    quiet = invoke("mvae", "features", "--mvae", run, images, "--out", tmp_path / "q.safetensors", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == "", quiet.stderr
     # `mvae eval` on the same images repeats the fit's selection (same seed) and reconstruction error
     result = invoke("mvae", "eval", "--mvae", run, images, "--json")
     assert result.exit_code == 0, result.output

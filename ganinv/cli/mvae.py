@@ -207,7 +207,10 @@ def fit(
 @out_option("Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.", folder=False)
 @artifact_generator_options
 @device_option
-def features(images, root, split, limit, input_range, source, batch_size, out, device, generator, trust_remote_code):
+@quiet_option
+def features(
+    images, root, split, limit, input_range, source, batch_size, out, device, generator, trust_remote_code, quiet
+):
     """Every component's mu_i side by side, one row per image of IMAGES, with its label and name (docs/algorithms.md
     §4)."""
     from ganinv.features import inverter_features, model_sha256, save_features
@@ -219,7 +222,9 @@ def features(images, root, split, limit, input_range, source, batch_size, out, d
     x, warning = fit_to_shape(image_set.images, model.image_shape)
     if warning:
         warn(warning)
-    result = inverter_features(model, dataclasses.replace(image_set, images=x), batch_size=batch_size)
+    result = inverter_features(
+        model, dataclasses.replace(image_set, images=x), batch_size=batch_size, progress=not quiet
+    )
     result.meta = {
         "images": images,
         "split": split,
