@@ -16,6 +16,7 @@ import hashlib
 import json
 import sys
 import zipfile
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -192,8 +193,8 @@ def check_classes(labels: Optional[torch.Tensor], classes: list, path: Path) -> 
     """A file that names its classes: each label must index one, and each name must be one class."""
     if not classes:
         return
-    if len(set(map(str, classes))) != len(classes):
-        twice = sorted({str(c) for c in classes if list(map(str, classes)).count(str(c)) > 1})
+    twice = sorted(name for name, count in Counter(map(str, classes)).items() if count > 1)
+    if twice:
         raise DataError(f"{path}: its class names repeat ({', '.join(twice)}); extract the features again")
     if labels is not None and len(labels) and (int(labels.min()) < 0 or int(labels.max()) >= len(classes)):
         raise DataError(

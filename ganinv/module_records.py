@@ -78,6 +78,8 @@ def evidence(layers: list[Layer]) -> Evidence:
             hidden.add(activation_name(layer))
         elif layer.kind in OUTPUT and i > last:
             options["output"] = OUTPUT[layer.kind]
+        elif layer.kind in HIDDEN and i > last:  # a ReLU on the output: no adapter's last activation
+            unmodelled.append(f"{layer.kind} after the last layer")
         elif layer.kind == "Upsample" and layer.args.get("mode", "nearest") == "nearest":
             continue  # the upsample+conv adapter's nearest-neighbour doubling
         elif layer.kind.rpartition(".")[2].endswith(RESHAPES):

@@ -41,7 +41,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from ganinv import architectures, hub, module_records, trust
+from ganinv import architectures, hub, trust
 from ganinv.atomic import atomic_dir
 from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
 from ganinv.generator import Generator
@@ -463,7 +463,7 @@ def load_checkpoint(
     parts = [read_weights(path, request.trust_remote_code, where) for path in paths]
     obj = parts[0] if len(paths) == 1 else merge_shards(paths, parts, index, where)
     state_dict, entry = locate_state_dict(obj, key, where)
-    batchnorm, hinted = checkpoint_hints(obj)
+    batchnorm, hinted = checkpoint_hints(obj, where)
     built, opts, arch, evidence = build_from_config(
         request.arch, {**hinted, **config}, request.options, state_dict, where, config_label
     )
@@ -555,10 +555,8 @@ def load_file_source(path: Path, request: Request) -> Generator:
     if isinstance(obj, nn.Module) and request.arch in (None, "opaque"):  # a whole pickled module (trusted)
         return load_program(path, request, program=obj)
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
-    batchnorm, hinted = checkpoint_hints(obj)
-    label = f"the config pickled in {path}"
-    if isinstance(obj, PickledModuleWeights):
-        hinted, label = {**hinted, **pickled_layer_options(obj, str(path))}, f"the layers pickled in {path}"
+    batchnorm, hinted = checkpoint_hints(obj, str(path))
+    label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
     try:
         built, opts, arch, evidence = build_from_config(
             request.arch, hinted, request.options, state_dict, str(path), label
@@ -572,19 +570,6 @@ def load_file_source(path: Path, request: Request) -> Generator:
         ) from None
     generator = checkpoint_generator(built, opts, arch, evidence, entry, [path], batchnorm, path, request.source)
     return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
-
-
-def pickled_layer_options(obj: PickledModuleWeights, where: str) -> dict[str, Any]:
-    """What a whole pickled module's own layer records say (ganinv.module_records), as evidence for the adapters;
-    a layer no adapter models is refused: its weights in an adapter's net would make other images."""
-    found = module_records.evidence(obj.layers)
-    if found.unmodelled:
-        raise ArchitectureError(
-            f"{where} is a whole pickled {obj.origin} module whose own layers include {', '.join(found.unmodelled)}, "
-            "which ganinv's adapters do not model; pass --trust-remote-code to run its class (if you trust its "
-            "author), or load its weights into that class with --model-class MODULE:CLASS"
-        )
-    return found.options
 
 
 def load_program(path: Path, request: Request, program: Any = None) -> Generator:

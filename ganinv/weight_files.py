@@ -7,7 +7,7 @@
 - `locate_state_dict`: the generator's state dict inside whatever was saved: `{"netG": ...}`,
   Lightning's `state_dict`, a whole GAN's dict (`G.`, `D.` prefixes), `module.`/`_orig_mod.`
   prefixes, the moving-average copy preferred (announced), or the entry `#KEY` names.
-- `checkpoint_hints`: what a known training codebase's checkpoint says beyond its tensors.
+- `checkpoint_hints`: what a checkpoint says beyond its tensors (a pickled module's layers, a known codebase's config).
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from ganinv import safe_pickle
-from ganinv.errors import SourceError, UnsafeFileError, first_line
+from ganinv import module_records, safe_pickle
+from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError, first_line
 from ganinv.module_records import Layer, layer_records
 
 logger = logging.getLogger("ganinv")
@@ -325,13 +325,25 @@ def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
     return split_prefixes(state_dict)[0]
 
 
-def checkpoint_hints(obj: Any) -> tuple[Optional[str], dict[str, Any]]:
-    """(BatchNorm mode, config fields) that a checkpoint's pickled config record states about its generator.
+def checkpoint_hints(obj: Any, where: str) -> tuple[Optional[str], dict[str, Any]]:
+    """(BatchNorm mode, config fields) that a checkpoint's pickled records state about its generator.
 
-    pytorch_GAN_zoo's `{'config': BaseConfig, 'netG', 'netD', 'avgG'}`: its models sample in training
-    mode (they are never put in eval mode, so BatchNorm uses batch statistics), and its loss
-    (`lossCriterion`) decides the last activation (WGANGP: none; DCGAN, MSE: tanh).
+    - A whole pickled module: its own layer records (ganinv.module_records); a layer no adapter models is refused,
+      as its weights in an adapter's net would make other images.
+    - pytorch_GAN_zoo's `{'config': BaseConfig, 'netG', 'netD', 'avgG'}`: its models sample in training
+      mode (they are never put in eval mode, so BatchNorm uses batch statistics), and its loss
+      (`lossCriterion`) decides the last activation (WGANGP: none; DCGAN, MSE: tanh).
     """
+    if isinstance(obj, PickledModuleWeights):
+        found = module_records.evidence(obj.layers)
+        if found.unmodelled:
+            raise ArchitectureError(
+                f"{where} is a whole pickled {obj.origin} module whose own layers include "
+                f"{', '.join(found.unmodelled)}, which ganinv's adapters do not model; pass --trust-remote-code to "
+                "run its class (if you trust its author), or load its weights into that class with "
+                "--model-class MODULE:CLASS"
+            )
+        return None, found.options
     if not isinstance(obj, Mapping):
         return None, {}
     config = obj.get("config")

@@ -411,3 +411,16 @@ def test_snapshot_fetches_only_the_listed_files_that_match(hub):
         "generator/config.json",
     ]
     assert not hub.requested("big.bin") and not hub.requested("model.safetensors")
+
+
+def test_a_whole_pickled_module_on_the_hub_gives_its_layer_records(hub, tmp_path):
+    """The same evidence as a local file: a repo holding torch.save(model) with a Sigmoid output loads with it."""
+    module = DCGAN.build().eval()
+    module.main[-1] = nn.Sigmoid()
+    torch.save(module, tmp_path / "g.pth")
+    hub.repos.commit("someone/whole", {"generator.pth": tmp_path / "g.pth"})
+    g = load_generator("hub:someone/whole")
+    assert g.meta["options"]["output"] == "sigmoid" and g.meta["config_options"]["strides"] == "1,2,2,2"
+    z = zoo.latents_for(DCGAN, 4).z
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]) * 2 - 1, rtol=0, atol=1e-5)

@@ -449,3 +449,11 @@ def test_whole_pickled_layouts_load_as_their_authors_built_them(tmp_path, name):
     module = case.build()
     torch.save(module, tmp_path / "g.pth")
     assert_author_images(load_generator(str(tmp_path / "g.pth"), options=case.options), case, module)
+
+
+def test_a_pickled_relu_on_the_output_is_refused_not_dropped():
+    from ganinv.module_records import Layer, evidence
+
+    conv = Layer("ConvTranspose2d", {"stride": (2, 2), "padding": (1, 1), "output_padding": (0, 0)})
+    found = evidence([conv, Layer("BatchNorm2d", {"eps": 1e-5}), Layer("ReLU"), conv, Layer("ReLU")])
+    assert found.unmodelled == ["ReLU after the last layer"] and found.options["activation"] == "relu"
