@@ -76,6 +76,20 @@ def test_a_failing_stage_stops_the_bench_with_one_line(tmp_path):
     assert "missing.npz" in lines[-2] and lines[-1].startswith("[bench] stage 'pixels' failed")
 
 
+def test_quiet_bench_shows_warnings_and_errors_but_no_stage_progress(tmp_path):
+    images = tmp_path / "images.npz"
+    np.savez(images, images=np.arange(30 * 64, dtype=np.uint8).reshape(30, 8, 8), labels=np.arange(30) % 2)
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text(RECIPE)
+    args = ["bench", str(recipe), "--out", str(tmp_path / "out"), "--set", f"images={images}", "--json", "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    lines = result.stderr.strip().splitlines()  # the optional stage's error, and that the bench went on
+    assert len(lines) == 2 and lines[0].startswith("Error: ") and "no code posterior" in lines[0], lines
+    assert lines[1] == "[bench] clusters: failed, optional, going on"
+    assert "linear" in json.loads(result.stdout)["stages"][1]["result"]["accuracy_pct"]  # stdout: the JSON alone
+
+
 def test_variables_resolve_through_each_other_and_unknown_ones_are_named(tmp_path):
     assert resolve_vars({"a": "{b}/x", "b": "{c}", "c": "root"}) == {"a": "root/x", "b": "root", "c": "root"}
     with pytest.raises(RunError, match="loop"):

@@ -191,10 +191,10 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
         progress(f"{stage.name}: skipped, {substitute(stage.creates, values)} exists", quiet)
         return {**record, "skipped": True, "seconds": 0.0}
     progress(f"{stage.name}: {record['command']}", quiet)
-    stdout = io.StringIO()
+    stdout, stderr = io.StringIO(), io.StringIO()
     start = time.perf_counter()
     try:
-        with contextlib.redirect_stdout(stdout):
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr) if quiet else NO_REDIRECT:
             cli.main(args=argv, prog_name="ganinv", standalone_mode=False)
     except click.ClickException as exc:  # a usage error in the recipe's command line
         raise RunError(
@@ -204,6 +204,8 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     except SystemExit as exc:  # a GaninvError, already printed as `Error: ...`
         if exc.code:
             raise StageFailed(f"stage {stage.name!r} failed (its error is above): {record['command']}") from None
+    finally:
+        sys.stderr.write(warnings_and_errors(stderr.getvalue()))  # quiet: the stage's progress is dropped
     record["seconds"] = round(time.perf_counter() - start, 1)
     if not stage.json:
         if not quiet:
@@ -253,6 +255,16 @@ WRITE_BY_DEFAULT = (["fit"], ["train"], ["mvae", "fit"], ["bench"])
 
 def writes_by_default(argv: list[str]) -> bool:
     return any(argv[: len(command)] == command for command in WRITE_BY_DEFAULT)
+
+
+NO_REDIRECT = contextlib.nullcontext()
+
+
+def warnings_and_errors(text: str) -> str:
+    """The `Warning: ...` and `Error: ...` lines of a quiet stage's stderr (ganinv.cli.main's one-line forms),
+    without its progress lines and bars."""
+    lines = text.replace("\r", "\n").splitlines()
+    return "".join(f"{line}\n" for line in lines if line.startswith(("Warning: ", "Error: ")))
 
 
 def progress(line: str, quiet: bool) -> None:
@@ -306,7 +318,7 @@ def run_bench(
         except RunError as exc:
             if not stage.optional:
                 raise
-            progress(f"{stage.name}: failed, optional, going on", quiet)
+            click.echo(f"[bench] {stage.name}: failed, optional, going on", err=True)  # quiet too: its error shows
             stages.append({"name": stage.name, "failed": str(exc), "seconds": 0.0})
     summary: dict[str, Any] = {
         "recipe": str(recipe.path),
