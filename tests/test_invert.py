@@ -135,6 +135,7 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     assert recon["images"].shape == (5, 1, 16, 16) and recon["labels"].tolist() == [0, 1, 2, 3, 4]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 5 and metrics["refined"]["steps"] == 3 and "mean_image_baseline" in metrics
+    assert metrics["images_converted"].endswith("(20, 20) -> (16, 16) pixels")  # what the errors were measured on
     assert json.loads(result.stdout)["refined"] == metrics["refined"]
     assert (out / "grid.png").stat().st_size > 0
 

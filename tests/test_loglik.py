@@ -252,6 +252,7 @@ def test_cli_on_generated_samples(artifact, tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["images"] == 6 and summary["k"] == [1, 8] and summary["sigma_x_from"] == "default"
+    assert summary["images_converted"] is None
     assert summary["images_per_s"] > 0
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 6
@@ -287,6 +288,8 @@ def test_cli_on_an_npz_of_images_with_fitted_sigma(artifact, tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "converted to the generator's shape" in result.stderr
+    as_json = invoke("--inverter", artifact, tmp_path / "images.npz", "--k", "1", "--json", "--quiet")
+    assert json.loads(as_json.stdout)["images_converted"].endswith("(10, 10) -> (8, 8) pixels")  # recorded, too
     assert "IW_4 (importance-weighted)" in result.stdout and "fitted" in result.stdout
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["label"] for r in records] == [0, 1, 2]

@@ -102,9 +102,9 @@ def invert(
     data = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
     if len(data) == 0:
         raise GaninvError(f"{images} holds no images; give at least one image to invert")
-    x, warning = fit_to_shape(data.images, inverter.spec.image_shape)
-    if warning:
-        warn(warning)
+    x, converted = fit_to_shape(data.images, inverter.spec.image_shape)
+    if converted:
+        warn(converted)
     result = run_invert(
         inverter,
         x,
@@ -129,8 +129,9 @@ def invert(
     if refine_steps > 0:
         columns.append(result.reconstructions[:32])
     save_side_by_side(columns, out / "grid.png")
-    write_json(out / "metrics.json", result.metrics)
-    echo_result({"out": str(out), **result.metrics}, as_json)
+    metrics = {**result.metrics, "images_converted": converted}  # the errors are on the converted images
+    write_json(out / "metrics.json", metrics)
+    echo_result({"out": str(out), **metrics}, as_json)
 
 
 INVERT_OUTPUTS = {"latents.safetensors", "reconstructions.safetensors", "grid.png", "metrics.json"}

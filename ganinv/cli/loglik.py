@@ -200,7 +200,7 @@ def loglik(
         warn(str(caught_warning.message))
     rng = torch.Generator(device=device).manual_seed(seed)
 
-    labels, names = None, []
+    labels, names, converted = None, [], None
     if fit_sigma_flag:
         check_image_count(fit_n, inverter.spec.image_shape, "--fit-n")
     if generated is not None:
@@ -211,9 +211,9 @@ def loglik(
         image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
         if len(image_set) == 0:
             raise GaninvError(f"{images} holds no images; give at least one image to score")
-        x, warning = fit_to_shape(image_set.images, inverter.spec.image_shape)
-        if warning:
-            warn(warning)
+        x, converted = fit_to_shape(image_set.images, inverter.spec.image_shape)
+        if converted:
+            warn(converted)
         labels, names = image_set.labels, image_set.names
         images_from = images if images not in ("mnist", "fashion-mnist") else f"{images} {split}"
 
@@ -253,6 +253,7 @@ def loglik(
         "inverter": inverter_source,
         "images_from": images_from,
         "images": len(result),
+        "images_converted": converted,  # resized or recoloured to the generator's shape first: what was scored
         "k": ks,
         "sigma_x": sigma_x,
         "sigma_x_from": sigma_from,
