@@ -63,17 +63,26 @@ class LatentEncoder(nn.Module):
         return self.head(self.trunk(x))
 
 
-class CodeEncoder(nn.Module):
-    """q_omega(d, c | x): image -> (logits_d or None, mu_c or None, logvar_c or None)."""
+class CodeHeads(nn.Module):
+    """The heads of q_omega(d, c | x) on trunk features: h -> (logits_d or None, mu_c or None, logvar_c or None)."""
 
-    def __init__(self, image_shape: tuple[int, int, int], n_classes: int, nc: int, width: int = 64, hidden: int = 512):
+    def __init__(self, hidden: int, n_classes: int, nc: int):
         super().__init__()
-        self.trunk = ConvTrunk(image_shape, width, hidden)
         self.logits = nn.Linear(hidden, n_classes) if n_classes else None
         self.code = GaussianHead(hidden, nc) if nc else None
 
-    def forward(self, x: torch.Tensor):
-        h = self.trunk(x)
+    def forward(self, h: torch.Tensor):
         logits = self.logits(h) if self.logits is not None else None  # (B, K)
         mu_c, logvar_c = self.code(h) if self.code is not None else (None, None)  # (B, nc)
         return logits, mu_c, logvar_c
+
+
+class CodeEncoder(CodeHeads):
+    """q_omega(d, c | x): image -> (logits_d or None, mu_c or None, logvar_c or None)."""
+
+    def __init__(self, image_shape: tuple[int, int, int], n_classes: int, nc: int, width: int = 64, hidden: int = 512):
+        super().__init__(hidden, n_classes, nc)
+        self.trunk = ConvTrunk(image_shape, width, hidden)
+
+    def forward(self, x: torch.Tensor):
+        return super().forward(self.trunk(x))

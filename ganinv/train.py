@@ -43,7 +43,7 @@ from ganinv.runs import (
     tensor_sha256,
 )
 from ganinv.sources import save_generator
-from ganinv.wake import critic_step, dreaming_step, generator_step, mi_step
+from ganinv.wake import CodeModel, critic_step, dreaming_step, generator_step, mi_step
 
 progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
 
@@ -73,6 +73,9 @@ class TrainConfig:
     encoder_lr: float = checked(1e-4, min=0, min_open=True)  # Adam, encoders (MI and dreaming steps)
     lambda_d: float = checked(1.0, min=0)  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
     lambda_c: float = checked(0.1, min=0)  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
+    # the MI step's q: False, the inverter's own code encoder (SS-AVL); True, InfoGAN's Q, heads on the critic's
+    # trunk, whose features the critic shapes on real images (the dreaming step still fits the shipped encoders)
+    q_on_critic: bool = False
     # docs/algorithms.md §2; sigma_x 0.3, about the reachable RMS error on MNIST: with 0.1 the reconstruction
     # term can drive q(d|x) to one class before G uses d (recipes/builtin-mnist.toml)
     dreaming: DreamingConfig = field(default_factory=lambda: DreamingConfig(sigma_x=0.3))
@@ -140,7 +143,8 @@ def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source:
     built, opts = architectures.build_generator_net("ssavl", options)
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(opts)}
     generator = Generator(built.net, built.spec, source=source, meta=meta, trainable=True).to(device)
-    critic = Critic(image_shape, config.critic_width, config.critic_hidden).to(device)
+    heads = (config.n_classes, config.nc) if config.q_on_critic else (0, 0)
+    critic = Critic(image_shape, config.critic_width, config.critic_hidden, *heads).to(device)
     inverter = Inverter.for_generator(
         generator, width=config.encoder_width, hidden=config.encoder_hidden, sigma_x=config.dreaming.sigma_x
     ).to(device)
@@ -270,6 +274,9 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
         save_code_grids(generator, run.folder / "samples", f"step-{step:06d}", config.seed)
         return record
 
+    # the MI step's q (Eq. 24): InfoGAN's Q on the critic's trunk, or the inverter's own code encoder
+    q: Optional[CodeModel] = models.critic.codes if config.q_on_critic else inverter.code_encoder
+    q_optimizer = models.critic_optimizer if config.q_on_critic else models.inverter_optimizer
     change = f"a lower --lr (now {config.lr:g}) or recipe key encoder_lr (now {config.encoder_lr:g})"
     progress = tqdm(
         total=config.steps, initial=start_step, disable=quiet, file=sys.stderr, dynamic_ncols=True, desc="train"
@@ -282,14 +289,14 @@ def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: 
             batch = real[torch.randint(len(real), (config.batch_size,), generator=sampler, device=device)]
             stats = critic_step(models.critic, generator, batch, models.critic_optimizer, config.gp_weight)
         stats.update(generator_step(models.critic, generator, config.batch_size, models.generator_optimizer))
-        if generator.spec.has_codes:  # line 12, Eq. 24
+        if generator.spec.has_codes and q is not None:  # line 12, Eq. 24
             stats.update(
                 mi_step(
                     generator,
-                    inverter,
+                    q,
                     config.batch_size,
                     models.generator_optimizer,
-                    models.inverter_optimizer,
+                    q_optimizer,
                     config.lambda_d,
                     config.lambda_c,
                 )

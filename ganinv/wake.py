@@ -13,7 +13,7 @@ detached scalar tensors (no host synchronisation).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, Optional
+from typing import Any, Callable, Iterator, Optional
 
 import torch
 from torch import Tensor, nn
@@ -75,18 +75,20 @@ def generator_step(
     return {"generator_loss": loss.detach()}
 
 
+CodeModel = Callable[[Tensor], Any]  # x -> (logits_d, mu_c, logvar_c), each None when the generator lacks it
+
+
 def code_recovery_loss(
-    inverter: Inverter, latents: Latents, images: Tensor, lambda_d: float = 1.0, lambda_c: float = 1.0
+    q: CodeModel, latents: Latents, images: Tensor, lambda_d: float = 1.0, lambda_c: float = 1.0
 ) -> Tensor:
     """`-lambda_d log q_omega(d~ | x') - lambda_c log q_omega(c~ | x')`: minus the MI bound of SS-AVL Eq. 21
-    (the constant entropy H(u) dropped)."""
-    assert inverter.code_encoder is not None, "code recovery needs an inverter for a generator with codes"
-    logits_d, mu_c, logvar_c = inverter.code_encoder(images)
+    (the constant entropy H(u) dropped). `q`: the inverter's code encoder, or the critic's `codes` (InfoGAN's Q)."""
+    logits_d, mu_c, logvar_c = q(images)
     loss = images.new_zeros(())
     if logits_d is not None:
         assert latents.d is not None, "a generator with classes draws d"
         loss = loss + lambda_d * losses.categorical_code_nll(latents.d, logits_d)
-    if mu_c is not None:
+    if mu_c is not None and logvar_c is not None:
         assert latents.c is not None, "a generator with codes c draws them"
         loss = loss + lambda_c * losses.gaussian_code_nll(latents.c, mu_c, logvar_c)
     return loss
@@ -94,21 +96,22 @@ def code_recovery_loss(
 
 def mi_step(
     generator: Generator,
-    inverter: Inverter,
+    q: CodeModel,
     batch_size: int,
     generator_optimizer: torch.optim.Optimizer,
-    inverter_optimizer: torch.optim.Optimizer,
+    q_optimizer: torch.optim.Optimizer,
     lambda_d: float = 1.0,
     lambda_c: float = 1.0,
 ) -> dict[str, Tensor]:
-    """SS-AVL Eq. 24: one step of `G` and `q_omega(d, c | x)` on the code-recovery loss of fresh samples."""
+    """SS-AVL Eq. 24: one step of `G` and `q_omega(d, c | x)` on the code-recovery loss of fresh samples
+    (`q_optimizer` holds q's parameters: the inverter's, or the critic's for InfoGAN's shared Q)."""
     latents = generator.sample_latents(batch_size)
-    loss = code_recovery_loss(inverter, latents, generator.decode(latents), lambda_d, lambda_c)
+    loss = code_recovery_loss(q, latents, generator.decode(latents), lambda_d, lambda_c)
     generator_optimizer.zero_grad(set_to_none=True)
-    inverter_optimizer.zero_grad(set_to_none=True)
+    q_optimizer.zero_grad(set_to_none=True)
     loss.backward()
     generator_optimizer.step()
-    inverter_optimizer.step()
+    q_optimizer.step()
     return {"mi_loss": loss.detach()}
 
 

@@ -87,8 +87,11 @@ def test_train_runs_end_to_end_and_its_artifacts_load(tmp_path, dataset):
         assert torch.allclose(inverter.generator.decode(latents), generator.decode(latents))
 
 
-def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, dataset):
+@pytest.mark.parametrize("q_on_critic", [False, True])
+def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, dataset, q_on_critic):
     data, recipe = dataset
+    if q_on_critic:  # InfoGAN's Q on the critic's trunk: its heads are checkpointed with the critic
+        recipe.write_text(TINY_RECIPE.replace("[dreaming]", "q_on_critic = true\n[dreaming]"))
     straight, resumed = tmp_path / "straight", tmp_path / "resumed"
     assert run("train", "--data", data, "--recipe", recipe, "--steps", 4, "--out", straight, "--quiet").exit_code == 0
     # A run killed after its step-2 checkpoint: the folder as it was then.
@@ -103,6 +106,7 @@ def test_resume_ends_where_an_uninterrupted_run_ends(tmp_path, dataset):
     b = torch.load(resumed / "checkpoints/step-000004.pt", weights_only=True)["models"]
     for part in ("generator", "critic", "inverter", "generator_optimizer"):
         assert str(a[part]) == str(b[part])
+    assert any(key.startswith("q.") for key in a["critic"]) == q_on_critic
     for part in ("generator", "critic", "inverter"):
         for key, value in a[part].items():
             assert torch.equal(value, b[part][key]), f"{part}.{key}"

@@ -91,7 +91,7 @@ def test_each_step_moves_exactly_its_own_parameters():
     assert all(p.requires_grad for p in critic.parameters())  # unfrozen again
 
     before = [snapshot(x) for x in (g, critic, latent_enc, code_enc)]
-    mi_step(g, m.inverter, 8, m.generator_optimizer, m.inverter_optimizer)
+    mi_step(g, m.inverter.code_encoder, 8, m.generator_optimizer, m.inverter_optimizer)
     assert [moved(b, x) for b, x in zip(before, (g, critic, latent_enc, code_enc))] == [True, False, False, True]
 
     before = [snapshot(x) for x in (g, critic, latent_enc, code_enc)]
@@ -123,17 +123,41 @@ def test_mi_steps_make_q_omega_recover_the_categorical_code():
         with torch.no_grad():
             images = m.generator.decode(latents)
             logits = m.inverter.code_encoder(images)[0]
-            loss = code_recovery_loss(m.inverter, latents, images)
+            loss = code_recovery_loss(m.inverter.code_encoder, latents, images)
         accuracy = (logits.argmax(dim=1) == latents.d.argmax(dim=1)).float().mean().item()
         return loss.item(), accuracy
 
     loss_before, accuracy_before = recovery()
     for _ in range(150):
-        mi_step(m.generator, m.inverter, 64, m.generator_optimizer, m.inverter_optimizer)
+        mi_step(m.generator, m.inverter.code_encoder, 64, m.generator_optimizer, m.inverter_optimizer)
     loss_after, accuracy_after = recovery()
     assert accuracy_before < 0.6  # K = 3: near chance before
     assert accuracy_after > 0.95
     assert loss_after < loss_before - 1.0
+
+
+def test_q_on_the_critic_is_infogans_q_trained_by_the_mi_step_with_the_critic():
+    import dataclasses
+
+    torch.manual_seed(6)
+    m = build_models(dataclasses.replace(TINY, q_on_critic=True), SHAPE, source="tiny", device=torch.device("cpu"))
+    assert m.critic.q is not None and set(m.critic.state_dict()) > set(Critic(SHAPE, 8, 16).state_dict())
+    g, critic, inverter = m.generator, m.critic, m.inverter
+    before = [snapshot(x) for x in (g, critic.trunk, critic.q, critic.score, inverter)]
+    mi_step(g, critic.codes, 8, m.generator_optimizer, m.critic_optimizer)
+    moves = [moved(b, x) for b, x in zip(before, (g, critic.trunk, critic.q, critic.score, inverter))]
+    assert moves == [True, True, True, False, False]  # G, the shared trunk and Q's heads; not the score or encoders
+
+    def accuracy():
+        latents = g.sample_latents(512)
+        with torch.no_grad():
+            logits = critic.codes(g.decode(latents))[0]
+        return (logits.argmax(dim=1) == latents.d.argmax(dim=1)).float().mean().item()
+
+    accuracy_before = accuracy()
+    for _ in range(150):
+        mi_step(g, critic.codes, 64, m.generator_optimizer, m.critic_optimizer)
+    assert accuracy_before < 0.6 and accuracy() > 0.95
 
 
 def test_trained_generator_saves_and_loads_as_a_frozen_generator(tmp_path):
@@ -177,7 +201,7 @@ def test_ssavl_adapter_sizes():
 
 def test_models_round_trip_their_state():
     a, b = tiny_models(seed=4), tiny_models(seed=5)
-    mi_step(a.generator, a.inverter, 8, a.generator_optimizer, a.inverter_optimizer)
+    mi_step(a.generator, a.inverter.code_encoder, 8, a.generator_optimizer, a.inverter_optimizer)
     b.load_state_dict(copy.deepcopy(a.state_dict()))
     for name in ("generator", "critic", "inverter"):
         for p, q in zip(getattr(a, name).parameters(), getattr(b, name).parameters()):
