@@ -31,6 +31,7 @@ from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
 from .statedict import (
+    DECIDED_RATIO,
     MIN_RATIO,
     Candidate,
     Property,
@@ -53,6 +54,7 @@ from .statedict import (
     normalise_as_in_training,
     probe_inputs,
     rename_modules,
+    weak_margin,
 )
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
@@ -898,6 +900,8 @@ def prior_decision(first_misfits: dict[str, float], values: dict[str, Any]):
             "--prior uniform:-1,1",
         )
     values["prior"] = best
+    if ratio < DECIDED_RATIO:
+        return decision("prior", shown[best], weak_margin(ratio, shown[other]), f"--prior {shown[other]}")
     margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
     return decision("prior", shown[best], f"batchnorm statistics, margin {margin}", f"--prior {shown[other]}")
 

@@ -33,6 +33,11 @@ from ganinv.errors import ArchitectureError
 
 # The runner-up's misfit must be at least this many times the winner's for the statistics to decide.
 MIN_RATIO = 1.5
+# Below this margin the statistics still pick the best fit, but the pick is announced with the rival's flag: the
+# margins of authors' nets (1.8-2.2 for some label orders) overlap those of wrong picks (1.6-2.5) when the
+# statistics are blurred by what a state dict does not record (Dropout; a checkpoint saved early in training,
+# whose running averages lag its weights).
+DECIDED_RATIO = 3.0
 # Two candidates whose misfits differ by less than this (relative) changed no statistic: a tie.
 TIE = 1e-9
 
@@ -338,8 +343,18 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
             caveat = (prop.caveats or {}).get(best.values[prop.name])
             if caveat:
                 source, flag = f"assumed: {caveat[0]} ({source})", caveat[1]
+            elif ratio < DECIDED_RATIO:
+                source, flag = weak_margin(ratio, fmt(prop.shown(rival.values))), prop.flag(rival.values)
         decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
     return best.values, decisions
+
+
+def weak_margin(ratio: float, rival: str) -> str:
+    """The source of a pick the statistics favour by less than DECIDED_RATIO."""
+    return (
+        f"assumed: the best fit of the BatchNorm statistics, but {rival} fits only {ratio:.2f}x worse (a decision "
+        f"needs {DECIDED_RATIO:g}x; Dropout, or a checkpoint saved early in training, blurs the statistics)"
+    )
 
 
 def fmt(value: Any) -> str:
