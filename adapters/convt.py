@@ -31,8 +31,8 @@ from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
 from .statedict import (
-    DECIDED_RATIO,
-    MIN_RATIO,
+    PRIOR_PROBES,
+    PRIOR_SPECS,
     Candidate,
     Property,
     activation_and_eps,
@@ -52,9 +52,9 @@ from .statedict import (
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    prior_decision,
     probe_inputs,
     rename_modules,
-    weak_margin,
 )
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
@@ -89,8 +89,8 @@ class ConvTOptions:
     # "multiply": z * (d @ Embedding(K, nz).weight) (PyTorch-GAN acgan style)
     embed_dim: int = 0  # 0 = K
     condition_first: bool = False  # the label vector goes before z in the concatenation
-    # the native latent prior: "normal" N(0, I) or "uniform" U(-1, 1); a state dict does not store it, the
-    # first BatchNorm's statistics tell (`check_against_statistics`)
+    # the native latent prior: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
+    # store it, the first BatchNorm's statistics tell (`check_against_statistics`)
     prior: str = "normal"
 
 
@@ -240,7 +240,7 @@ class ConvTNet(nn.Module):
         if o.n_classes and o.condition not in ("embedding", "onehot", "multiply"):
             raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
         if o.prior not in PRIOR_PROBES:
-            raise ArchitectureError(f"prior must be 'normal' (N(0, I)) or 'uniform' (U(-1, 1)), got {o.prior!r}")
+            raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
         embeds = o.n_classes and o.condition in ("embedding", "multiply")
         self.embed = nn.Embedding(o.n_classes, o.nz if o.condition == "multiply" else o.embed_dim) if embeds else None
         label_dim = (o.embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0
@@ -318,8 +318,8 @@ class ConvTNet(nn.Module):
             n_classes=o.n_classes,
             native_latent_shape=(o.nz, 1, 1) if o.head == "none" else None,
             native_output_range=(0.0, 1.0) if o.output == "sigmoid" else (-1.0, 1.0),
-            native_prior=cast(Prior, o.prior),  # checked in ConvTNet.__init__
-            native_prior_range=(-1.0, 1.0),
+            native_prior=cast(Prior, PRIOR_SPECS[o.prior][0]),  # o.prior checked in ConvTNet.__init__
+            native_prior_range=PRIOR_SPECS[o.prior][1],
         )
 
 
@@ -834,12 +834,6 @@ def assumed_output(output: str) -> dict[str, Any]:
     )
 
 
-PRIOR_PROBES = {  # how each native prior draws the probe batch's z
-    "normal": lambda n, nz, g: torch.randn(n, nz, generator=g),
-    "uniform": lambda n, nz, g: torch.rand(n, nz, generator=g) * 2 - 1,
-}
-
-
 # The worst BatchNorm misfit of a net that is the author's, on the probe batch: under 0.006 for every generator tried
 # (trained ones, EMA copies, the pytorch/examples layouts); a wrong stride, activation or prior gives 0.1 to 100.
 POOR_FIT = 0.05
@@ -883,27 +877,6 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
             )
         )
     return decisions
-
-
-def prior_decision(first_misfits: dict[str, float], values: dict[str, Any]):
-    """Normal or uniform by the first BatchNorm's misfit under each (`check_against_statistics`)."""
-    best, other = sorted(first_misfits, key=lambda name: first_misfits[name])
-    ratio = first_misfits[other] / first_misfits[best] if first_misfits[best] > 0 else float("inf")
-    shown = {"normal": "normal", "uniform": "uniform:-1,1"}
-    if ratio < MIN_RATIO:
-        values["prior"] = "normal"
-        as_well = first_misfits["normal"] / first_misfits["uniform"] if first_misfits["uniform"] > 0 else 1.0
-        return decision(
-            "prior",
-            "normal",
-            f"assumed: N(0, I) latents; the first BatchNorm fits U(-1, 1) {as_well:.2f}x as well",
-            "--prior uniform:-1,1",
-        )
-    values["prior"] = best
-    if ratio < DECIDED_RATIO:
-        return decision("prior", shown[best], weak_margin(ratio, shown[other]), f"--prior {shown[other]}")
-    margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
-    return decision("prior", shown[best], f"batchnorm statistics, margin {margin}", f"--prior {shown[other]}")
 
 
 @torch.no_grad()

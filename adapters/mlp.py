@@ -26,10 +26,13 @@ from torch import nn
 
 from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
 from ganinv.errors import ArchitectureError
-from ganinv.spec import GeneratorSpec
+from ganinv.spec import GeneratorSpec, Prior
 
 from .convt import activation
 from .statedict import (
+    PRIOR_PROBES,
+    PRIOR_SPECS,
+    Property,
     activation_and_eps,
     group_modules,
     identify_from_statistics,
@@ -38,6 +41,7 @@ from .statedict import (
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    option_flag,
     probe_inputs,
     rename_modules,
 )
@@ -58,6 +62,9 @@ class MLPOptions:
     # "multiply": z * (d @ Embedding(K, nz).weight)
     embed_dim: int = 0  # 0 = K
     condition_first: bool = True  # the label vector goes before z (PyTorch-GAN cgan)
+    # the native prior of z: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
+    # store it, the statistics of the first BatchNorm tell (identified with the activation)
+    prior: str = "normal"
 
 
 class Block(nn.Module):
@@ -81,6 +88,8 @@ class MLPNet(nn.Module):
             raise ArchitectureError(f"batch_norm has {len(o.batch_norm)} flags for {len(o.hidden)} hidden layers")
         if o.n_classes and o.condition not in ("embedding", "onehot", "multiply"):
             raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
+        if o.prior not in PRIOR_PROBES:
+            raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
         embed_dim = o.nz if o.condition == "multiply" else (o.embed_dim or o.n_classes)
         embeds = o.n_classes and o.condition in ("embedding", "multiply")
         self.embed = nn.Embedding(o.n_classes, embed_dim) if embeds else None
@@ -152,7 +161,8 @@ def square_image(n_features: int) -> tuple[int, int, int]:
 def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
     """Misfit of probe-batch statistics at each BatchNorm1d, normalising by batch statistics as in training."""
     o = net.o
-    h = net.first_input(*probe_inputs(o.nz, o.n_classes, n_probe))
+    _, d = probe_inputs(o.nz, o.n_classes, n_probe)
+    h = net.first_input(PRIOR_PROBES[o.prior](n_probe, o.nz, torch.Generator().manual_seed(0)), d)
     misfits: list[float] = []
     for block in cast(Iterable[Block], net.blocks):
         y = normalise_as_in_training(block.linear(h), block.norm, misfits)  # (N, width)
@@ -179,6 +189,8 @@ class MLP(Architecture):
             image_shape=(channels, height, width),
             n_classes=options.n_classes,
             native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0),
+            native_prior=cast(Prior, PRIOR_SPECS[options.prior][0]),
+            native_prior_range=PRIOR_SPECS[options.prior][1],
         )
         return Built(net, spec)
 
@@ -232,6 +244,9 @@ class MLP(Architecture):
             "LeakyReLU(0.2) between layers (PyTorch-GAN)",
             "BatchNorm1d eps 0.8 (PyTorch-GAN's BatchNorm1d(n, 0.8))",
         ) + label_order(base, given, True, "the label vector before z (PyTorch-GAN cgan)")
+        if norms:  # the first BatchNorm sees z's distribution through the layers before it
+            prior = (values["prior"],) if "prior" in given else tuple(PRIOR_PROBES)
+            properties.append(Property("prior", prior, "N(0, I) latents", option_flag("prior")))
         chosen, found = identify_from_statistics(
             base,
             properties,
@@ -253,6 +268,9 @@ class MLP(Architecture):
             )
         if not norms and "activation" not in given:
             found.append(no_normalisation())
+        if not norms and "prior" not in given:
+            said = "assumed: N(0, I) latents (no BatchNorm sees z)"
+            found.append(decision("prior", "normal", said, "--option prior=uniform|uniform01 (U(-1, 1) or U(0, 1))"))
         values[DECISIONS] = decisions + found
         return values
 

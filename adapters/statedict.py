@@ -492,3 +492,40 @@ def normalise_as_in_training(y: torch.Tensor, norm: nn.Module, misfits: list[flo
         return y
     misfits.append(bn_discrepancy(y, norm))
     return nn.functional.batch_norm(y, None, None, norm.weight, norm.bias, True, 0.0, norm.eps)
+
+
+PRIOR_PROBES = {  # how each native prior draws the probe batch's z
+    "normal": lambda n, nz, g: torch.randn(n, nz, generator=g),
+    "uniform": lambda n, nz, g: torch.rand(n, nz, generator=g) * 2 - 1,
+    "uniform01": lambda n, nz, g: torch.rand(n, nz, generator=g),  # torch.rand latents, as some code samples them
+}
+PRIOR_SPECS = {
+    "normal": ("normal", (-1.0, 1.0)),
+    "uniform": ("uniform", (-1.0, 1.0)),
+    "uniform01": ("uniform", (0.0, 1.0)),
+}
+PRIOR_FLAGS = {"normal": "normal", "uniform": "uniform:-1,1", "uniform01": "uniform:0,1"}  # --prior VALUE
+
+
+def prior_decision(first_misfits: dict[str, float], values: dict[str, Any]):
+    """The latent prior by the misfit, under each of PRIOR_PROBES, of the first BatchNorm, the one that sees z through
+    a linear layer alone (its running mean and variance are those of z, e.g. 0 and 1 for N(0, I), 0 and 1/3 for
+    U(-1, 1), 1/2 and 1/12 for U(0, 1), through the weights); sets `values["prior"]`."""
+    best, other = sorted(first_misfits, key=lambda name: first_misfits[name])[:2]
+    ratio = first_misfits[other] / first_misfits[best] if first_misfits[best] > 0 else float("inf")
+    if ratio < MIN_RATIO:
+        rival = best if best != "normal" else other
+        values["prior"] = "normal"
+        as_well = first_misfits["normal"] / first_misfits[rival] if first_misfits[rival] > 0 else 1.0
+        return decision(
+            "prior",
+            "normal",
+            f"assumed: N(0, I) latents; the first BatchNorm fits {PRIOR_FLAGS[rival]} {as_well:.2f}x as well",
+            f"--prior {PRIOR_FLAGS[rival]}",
+        )
+    values["prior"] = best
+    shown, flag = PRIOR_FLAGS[best], f"--prior {PRIOR_FLAGS[other]}"
+    if ratio < DECIDED_RATIO:
+        return decision("prior", shown, weak_margin(ratio, PRIOR_FLAGS[other]), flag)
+    margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
+    return decision("prior", shown, f"batchnorm statistics, margin {margin}", flag)

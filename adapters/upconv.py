@@ -27,19 +27,24 @@ from typing import Any, Iterable, Mapping, Optional, cast
 import torch
 from torch import nn
 
-from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
+from ganinv.architectures import DECISIONS, Architecture, Built, decision, load_weights, register
 from ganinv.errors import ArchitectureError
-from ganinv.spec import GeneratorSpec
+from ganinv.spec import GeneratorSpec, Prior
 
 from .convt import activation
 from .statedict import (
+    PRIOR_PROBES,
+    PRIOR_SPECS,
     activation_and_eps,
+    bn_discrepancy,
     group_modules,
     identify_from_statistics,
+    initial_statistics,
     kind_of,
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    prior_decision,
     rename_modules,
 )
 
@@ -59,6 +64,9 @@ class UpConvOptions:
     nc: int = 0  # continuous codes c (condition=concat)
     condition: str = "none"  # "none", "multiply" (embedding(d) * z, acgan) or "concat" (cat(z, d, c), infogan)
     code_prior: str = "uniform"  # the native prior of c: "uniform" (U(-1, 1)) or "normal"
+    # the native prior of z: "normal" N(0, I) or "uniform" U(-1, 1); a state dict does not store it, the head
+    # BatchNorm's statistics (z through the Linear alone) tell it
+    prior: str = "normal"
 
 
 class UpStage(nn.Module):
@@ -89,6 +97,8 @@ class UpConvNet(nn.Module):
             raise ArchitectureError(f"resolution {o.resolution} is not {n_stages - 1} doublings of a map side")
         if o.condition not in ("none", "multiply", "concat"):
             raise ArchitectureError(f"condition must be none, multiply or concat, got {o.condition!r}")
+        if o.prior not in PRIOR_PROBES:
+            raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
         self.embed = nn.Embedding(o.n_classes, o.nz) if o.condition == "multiply" else None
         n_in = o.nz + (o.n_classes + o.nc if o.condition == "concat" else 0)
         self.head = nn.Linear(n_in, o.widths[0] * self.head_size**2)
@@ -208,6 +218,8 @@ class UpConv(Architecture):
             nc=options.nc if options.condition == "concat" else 0,
             n_classes=options.n_classes if options.condition != "none" else 0,
             native_output_range=(0.0, 1.0) if options.output == "sigmoid" else (-1.0, 1.0),
+            native_prior=cast(Prior, PRIOR_SPECS[options.prior][0]),  # checked in UpConvNet.__init__
+            native_prior_range=PRIOR_SPECS[options.prior][1],
         )
         return Built(net, spec)
 
@@ -269,8 +281,29 @@ class UpConv(Architecture):
             ]
         if not norms and "activation" not in given:
             found.append(no_normalisation())
+        if "prior" not in given:
+            found.append(self.prior(state_dict, values))
         values[DECISIONS] = found
         return values
+
+    def prior(self, state_dict: Mapping[str, torch.Tensor], values: dict[str, Any]) -> dict[str, Any]:
+        """The latent prior from the head BatchNorm, which sees z through the Linear alone (sets `values["prior"]`);
+        without one, nothing sees it and N(0, I) is assumed out loud."""
+        net = UpConvNet(self.make_options(values)).eval()
+        load_weights(net, self.convert_state_dict(dict(state_dict), None), self.name, net.o)
+        if not isinstance(net.head_norm, nn.BatchNorm2d) or initial_statistics(state_dict):
+            values["prior"] = "normal"
+            said = "assumed: N(0, I) latents (no BatchNorm sees z before a nonlinearity)"
+            return decision("prior", "normal", said, "--option prior=uniform|uniform01 (U(-1, 1) or U(0, 1))")
+        o, misfits = net.o, {}
+        with torch.no_grad():
+            for name, draw in PRIOR_PROBES.items():
+                z = draw(512, o.nz, torch.Generator().manual_seed(0))
+                c = torch.randn(512, o.nc, generator=torch.Generator().manual_seed(1)) if o.nc else None
+                d = torch.eye(o.n_classes)[torch.arange(512) % o.n_classes] if o.n_classes else None
+                h = net.head(net.first_input(z, c, d))
+                misfits[name] = bn_discrepancy(h.view(512, o.widths[0], net.head_size, net.head_size), net.head_norm)
+        return prior_decision(misfits, values)
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         modules, head, head_norm, convs, norms, embed = read_layers(state_dict)

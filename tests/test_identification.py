@@ -135,7 +135,8 @@ def test_cli_prints_one_warning_line_per_assumption_and_inspect_lists_sources(tm
     lines = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
     assert any("activation leaky_relu" in line and "--option activation=relu" in line for line in lines)
     assert "UserWarning" not in result.stderr and "warnings.warn" not in result.stderr
-    quiet = CliRunner().invoke(cli, ["inspect", path, "--option", "activation=relu", "--option", "output=tanh"])
+    given = ["--option", "activation=relu", "--option", "output=tanh", "--option", "prior=normal"]
+    quiet = CliRunner().invoke(cli, ["inspect", path, *given])  # nothing left to assume: no BatchNorm sees the prior
     assert quiet.exit_code == 0 and "Warning:" not in quiet.stderr
     report = CliRunner().invoke(cli, ["inspect", path])
     assert "decided" in report.stdout and "[assumed: LeakyReLU(0.2)" in report.stdout
@@ -499,3 +500,37 @@ def test_dropout_blurred_statistics_never_give_a_silently_wrong_generator(tmp_pa
         wrong = (g.decode(Latents(z=z)) - module(z)).abs().max() > 1e-3
     if wrong:
         assert sources(g)["activation"].startswith("assumed"), sources(g)
+
+
+@pytest.mark.parametrize(
+    "make,native",
+    [
+        (lambda: zoo.PyTorchGANDCGAN(nz=8), lambda z: (2 * torch.special.ndtr(z) - 1,)),  # upconv, U(-1, 1)
+        (lambda: zoo.PyTorchGANDCGAN(nz=8), lambda z: (torch.special.ndtr(z),)),  # upconv, U(0, 1): torch.rand
+        (lambda: zoo.PyTorchGANMLP(nz=8), lambda z: (2 * torch.special.ndtr(z) - 1,)),  # mlp, U(-1, 1)
+        (lambda: zoo.PyTorchGANMLP(nz=8), lambda z: (torch.special.ndtr(z),)),  # mlp, U(0, 1)
+        (lambda: zoo.ExamplesDCGAN(nz=8), lambda z: (torch.special.ndtr(z)[:, :, None, None],)),  # dcgan, U(0, 1)
+    ],
+)
+def test_a_uniform_latent_prior_is_read_from_the_statistics(tmp_path, make, native):
+    """An outside audit found PyTorch-GAN layouts trained on U(-1, 1) or U(0, 1) latents loaded as N(0, I) without a
+    word (images off by 0.45-0.64), and a DCGAN on U(0, 1) loaded as U(-1, 1). The first BatchNorm sees z's mean and
+    variance through the weights: every layout now reads the prior from it, U(0, 1) included."""
+    torch.manual_seed(0)
+    module = make()
+    for layer in module.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            layer.reset_running_stats()
+            layer.momentum = None  # a cumulative average over the batches below
+    with torch.no_grad():
+        module.train()
+        for i in range(8):
+            module(*native(torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i))))
+        module.eval()
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"))
+    assert sources(g)["prior"].startswith("batchnorm statistics, margin"), sources(g)
+    z = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        author = module(*native(z)).reshape(16, *g.spec.image_shape)
+        torch.testing.assert_close(g.decode(Latents(z=z)), author, rtol=0, atol=1e-5)
