@@ -821,8 +821,27 @@ def infer_options(
     values["resolution"] = complete(architecture.make_options(values)).resolution
     if "output" not in values:
         found.append(assumed_output(opts.output))
+    found += last_layer_kind(layout, values)
     values[DECISIONS] = decisions + found + check_against_statistics(architecture, values, layout, given)
     return values
+
+
+def last_layer_kind(layout: Layout, values: Mapping[str, Any]) -> list:
+    """A last layer with as many input as output channels, at stride 1, has a weight of the same shape, and makes the
+    same image sizes, as a ConvTranspose2d or a Conv2d (Conv2d(3, 3, 3, 1, 1) after the upsampling, a common
+    refinement): no BatchNorm comes after it to tell, so the reading is announced (audit 5: images off by 1.8)."""
+    weight = layout.modules[layout.convs[-1]]["weight"]  # (C_in, C_out, k, k) as a ConvTranspose2d
+    if weight.shape[0] != weight.shape[1] or tuple(values.get("strides") or (None,))[-1] != 1:
+        return []
+    return [
+        decision(
+            "last_layer",
+            "ConvTranspose2d",
+            f"assumed: a {weight.shape[0]} -> {weight.shape[1]} channel stride-1 last layer reads alike as a "
+            "ConvTranspose2d or a Conv2d",
+            "--model-class MODULE:CLASS (the author's own class) if it is a Conv2d",
+        )
+    ]
 
 
 def assumed_output(output: str) -> dict[str, Any]:
