@@ -572,11 +572,21 @@ def load_file_source(path: Path, request: Request) -> Generator:
     return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
 
 
+# Names that say a file is a program (torch.export's .pt2; TorchScript's .pt, as torch.jit.save's examples name it):
+# typing one is choosing to run it. A program named like weights (.pth, .bin, .ckpt) needs --trust-remote-code.
+PROGRAM_SUFFIXES = (".pt2", ".pt", ".ts", ".torchscript")
+
+
 def load_program(path: Path, request: Request, program: Any = None) -> Generator:
     """A TorchScript or torch.export archive (or a trusted pickled module) through the `opaque` adapter."""
     if request.arch not in (None, "opaque"):
         raise SourceError(f"{path} is a program, not a state dict; drop --arch {request.arch}")
     trust.require_chosen(f"the program {str(path)!r}", request.origin, request.trust_remote_code, f"--generator {path}")
+    if program is None and path.suffix not in PROGRAM_SUFFIXES and not request.trust_remote_code:
+        raise UnsafeFileError(
+            f"{path} is a {program_kind(path)} program (code), not the state dict its name suggests; ganinv runs a "
+            f"program named like weights only with --trust-remote-code (or rename it to .pt2 / .pt)"
+        )
     if program is None:
         try:
             with warnings.catch_warnings():  # TorchScript is deprecated upstream, and still a format users have

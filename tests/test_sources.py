@@ -89,6 +89,19 @@ def test_torchscript_with_flags_or_sidecar(dcgan, tmp_path):
     assert_same_images(load_generator(str(tmp_path / "g.pt")), latents, expected)
 
 
+@pytest.mark.parametrize("name", ["netG.pth", "generator.bin", "last.ckpt"])
+def test_a_torchscript_program_named_like_weights_needs_trust(dcgan, tmp_path, name):
+    """The file's content, not its name, made it a program: an outside audit ran a TorchScript `netG.pth` with no
+    flag. A program named like a state dict is refused without --trust-remote-code (a .pt2 / .pt name is the user's
+    choice of a program)."""
+    module, latents, expected = dcgan
+    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(tmp_path / name))
+    spec = {"spec.nz": "8", "spec.native_latent_shape": "nz,1,1"}
+    with pytest.raises(UnsafeFileError, match=rf"{name} is a TorchScript program \(code\), not the state dict"):
+        load_generator(str(tmp_path / name), options=spec)
+    assert_same_images(load_generator(str(tmp_path / name), options=spec, trust_remote_code=True), latents, expected)
+
+
 def test_torch_export_archive_describes_itself(dcgan, tmp_path):
     module, latents, expected = dcgan
     z = torch.randn(4, 8, 1, 1)
