@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
@@ -292,9 +293,42 @@ class GeneratorReference(_Model):
                     options_origin=f"the {name} {source}'s {CONFIG_NAME}" if ref.get("options") else None,
                 )
             model.attach(generator)
+            _warn_if_another_generator(model, generator, source)
         if device is not None:
             model.to(device)
         return model
+
+
+def _warn_if_another_generator(model: Any, generator: Generator, source: str) -> None:
+    """A generator given in place of the recorded one must make the same images (an outside audit paired the MNIST
+    inverter with the Fashion generator: same spec, rc 0, meaningless figures). Compared where the recorded one is
+    data ganinv can load without running code: the copy bundled in the artifact, or a built-in."""
+    from ganinv.sources import load_generator
+
+    recorded = model.generator_ref.get("source")
+    bundled = model._bundled_generator()
+    if bundled is not None:
+        reference = str(bundled)
+    elif isinstance(recorded, str) and recorded.startswith("builtin:"):
+        reference = recorded
+    else:
+        return
+    if reference == generator.source:
+        return
+    with warnings.catch_warnings():  # the recorded generator's own assumptions were announced when it was fitted
+        warnings.simplefilter("ignore")
+        original = load_generator(reference)
+    latents = original.sample_latents(8, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        given = generator.decode(latents.to(generator.device)).cpu()
+        difference = float((given - original.decode(latents)).abs().max())
+    if difference > 1e-3:
+        warnings.warn(
+            f"the generator {generator.source!r} is not the one the {model.artifact_noun} {source} was fitted to "
+            f"({recorded}; their images differ by up to {difference:.3g} on the same latents): its latents and "
+            f"scores are for another generator; fit one for it with `ganinv fit -g {generator.source}`",
+            stacklevel=3,
+        )
 
 
 def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, noun: str) -> None:

@@ -156,3 +156,15 @@ def test_cli_invert_errors_are_one_line(tmp_path, args, message):
     (tmp_path / "unfinished" / "config.json").write_text('{"fit": {}}')  # a run folder without inverter/ yet
     result = CliRunner().invoke(cli, ["invert", *[a.format(tmp=tmp_path) for a in args], "--out", str(tmp_path / "o")])
     assert result.exit_code != 0 and message in result.output and "Traceback" not in result.output
+
+
+def test_an_inverter_given_another_generator_of_the_same_spec_says_so():
+    """An outside audit ran `invert --inverter builtin:mnist -g builtin:fashion-mnist` (same spec) with rc 0 and no
+    word: MNIST latents decoded by the Fashion generator. The given generator is compared with the recorded one."""
+    import warnings
+
+    with pytest.warns(UserWarning, match="'builtin:fashion-mnist' is not the one the inverter builtin:mnist was"):
+        Inverter.load("builtin:mnist", generator="builtin:fashion-mnist")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the recorded generator itself: nothing to say
+        Inverter.load("builtin:mnist", generator="builtin:mnist")
