@@ -614,3 +614,13 @@ def test_uint8_images_of_zeros_and_ones_must_declare_their_range(tmp_path):
         load_images(str(tmp_path / "masks.npz"))
     declared = load_images(str(tmp_path / "masks.npz"), input_range=(0, 1))
     assert float(declared.images.min()) == -1.0 and float(declared.images.max()) == 1.0
+
+
+def test_an_eight_bit_png_of_zeros_and_ones_must_declare_its_range_but_a_black_one_need_not(tmp_path):
+    """The same 0/1 mask as an 8-bit greyscale PNG was read as an all but black [0, 255] image (audit 5)."""
+    Image.fromarray(np.array([[0, 1], [1, 0]], dtype=np.uint8), mode="L").save(tmp_path / "mask.png")
+    with pytest.raises(DataError, match=r"uint8 values all in \[0, 1\].*--input-range 0,1"):
+        load_images(str(tmp_path / "mask.png"))
+    assert float(load_images(str(tmp_path / "mask.png"), input_range=(0, 1)).images.max()) == 1.0
+    Image.fromarray(np.zeros((2, 2), dtype=np.uint8), mode="L").save(tmp_path / "black.png")
+    assert float(load_images(str(tmp_path / "black.png")).images.max()) == -1.0  # black: nothing to declare
