@@ -263,8 +263,9 @@ class GeneratorReference(_Model):
             repo, _, revision = source.removeprefix("hub:").partition("@")
             path = hub.snapshot(repo, revision or None, ARTIFACT_FILES)  # errors name the hub id
         else:
+            what = "is a file, not a folder" if path.exists() else "does not exist"
             raise SourceError(
-                f"{source} does not exist; give a run folder, an artifact folder or a Hub repo id (hub:owner/name)"
+                f"{source} {what}; give an {name}: a run folder, an artifact folder or a Hub repo id (hub:owner/name)"
             )
         if not (path / CONFIG_NAME).is_file():
             raise SourceError(

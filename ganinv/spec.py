@@ -52,6 +52,12 @@ class GeneratorSpec:
         lo, hi = self.native_prior_range
         if self.native_prior != "normal" and not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
             raise ValueError(f"native_prior_range must be finite bounds lo < hi, got {self.native_prior_range}")
+        out_lo, out_hi = self.native_output_range if len(self.native_output_range) == 2 else (math.nan, math.nan)
+        if not (math.isfinite(out_lo) and math.isfinite(out_hi) and out_lo < out_hi):
+            raise ValueError(
+                f"native_output_range must be two finite bounds lo < hi, got {self.native_output_range} (e.g. 0,1 for "
+                "a Sigmoid generator, -1,1 for a Tanh one)"
+            )
         if not (math.isfinite(self.native_prior_scale) and self.native_prior_scale > 0):
             raise ValueError(f"native_prior_scale must be a positive number, got {self.native_prior_scale}")
 

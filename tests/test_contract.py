@@ -91,3 +91,10 @@ def test_probe_reports_shape_mismatch():
     g = Generator(Echo(scale=0.1), GeneratorSpec(nz=16, image_shape=(1, 8, 8)))
     with pytest.raises(SpecMismatchError, match="--image-shape 1,4,4"):
         g.probe()
+
+
+@pytest.mark.parametrize("bounds", [(1, 1), (2, 1), (float("nan"), 1), (0, float("inf")), (0, 1, 2)])
+def test_an_output_range_must_be_two_finite_increasing_bounds(bounds):
+    """`--output-range 1,1` divided by zero and `nan,1` blamed the weights (audit 5): the spec refuses them."""
+    with pytest.raises(ValueError, match="native_output_range must be two finite bounds lo < hi"):
+        GeneratorSpec(nz=4, image_shape=(1, 4, 4), native_output_range=bounds)

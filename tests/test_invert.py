@@ -144,6 +144,7 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     "args,message",
     [
         (["--inverter", "{tmp}/nothing", "mnist", "--root", "{tmp}"], "nothing does not exist"),
+        (["--inverter", "{tmp}/unfinished/config.json", "mnist", "--root", "{tmp}"], "is a file, not a folder"),
         (["--inverter", "{tmp}", "mnist", "--root", "{tmp}"], "holds no inverter"),
         (
             ["--inverter", "{tmp}/unfinished", "mnist", "--root", "{tmp}"],
