@@ -13,7 +13,7 @@ Images come back as float tensors (N, C, H, W) in [-1, 1], with labels when know
 the stored values is decided from evidence, or declared with `input_range=(LO, HI)`
 (`--input-range LO,HI`), which then must hold every value:
 - 8-bit data (uint8, IDX files, 8-bit images): [0, 255] (uint8 tensors all in [0, 1], and 8-bit greyscale
-  images whose largest value is 1, refused: binary masks or black images?); 16-bit PNGs: [0, 65535]
+  images of 0s and 1s, refused: binary masks or black images?); 16-bit PNGs: [0, 65535]
   (refused, like uint16 tensors, when no value exceeds 255);
 - uint16 tensors: [0, 65535] with a note (refused when no value exceeds 255: 8 or 16 bits?);
   other integer tensors: refused, as nothing says what their maximum means;

@@ -129,9 +129,10 @@ def load_features(path: str | Path) -> FeatureSet:
     blocks do not add up to the columns.
     """
     path = Path(path)
-    write_hint = f"write one with `ganinv features ... --out {path}`"
     if not path.exists():
-        raise DataError(f"{path} does not exist; {write_hint}")
+        raise DataError(f"{path} does not exist; write one with `ganinv features ... --out {path}`")
+    # the file is the user's (images, perhaps): never suggest writing over it
+    write_hint = f"write one with `ganinv features ... --out {path.with_name(path.stem + '-features.safetensors')}`"
     if not path.is_file():
         raise DataError(
             f"{path} is not a regular file (a folder, FIFO or device); give a features file, or {write_hint}"

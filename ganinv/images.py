@@ -64,9 +64,10 @@ def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], 
         return np.asarray(im)[..., None], None, None
     if mode == "L":
         pixels = np.asarray(im)[..., None]
-        # a 0/1 mask saved as 8-bit greyscale reads as all but black in [0, 255]; with 1 its largest value the
+        # a 0/1 mask saved as 8-bit greyscale reads as all but black in [0, 255]; holding just 0s and 1s, the
         # file does not say which it is (refused as a uint8 tensor of 0s and 1s is, data.detect_range)
-        return pixels, (None if pixels.size and pixels.max() == 1 else (0.0, 255.0)), None
+        mask = pixels.size and pixels.max() == 1 and pixels.min() == 0
+        return pixels, (None if mask else (0.0, 255.0)), None
     if mode == "1":  # 1-bit: PIL maps it to 0 and 255
         return np.asarray(im.convert("L"))[..., None], (0.0, 255.0), None
     has_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in im.info

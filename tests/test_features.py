@@ -269,3 +269,13 @@ def test_probe_refuses_what_an_outside_audit_scored_in_silence(tmp_path):
         path = save_features(FeatureSet(torch.zeros(3, 2), labels, classes=classes), tmp_path / "f.safetensors")
         with pytest.raises(DataError, match=message):
             load_features(path)
+
+
+def test_a_file_that_holds_no_features_is_never_suggested_as_the_place_to_write_them(tmp_path):
+    """`probe --train images.npy` suggested `features --out images.npy`, over the user's images (audit 5)."""
+    np.save(tmp_path / "images.npy", np.zeros((3, 8, 8), np.uint8))
+    result = CliRunner().invoke(
+        cli, ["probe", "--train", str(tmp_path / "images.npy"), "--test", str(tmp_path / "images.npy")]
+    )
+    assert result.exit_code != 0 and f"--out {tmp_path / 'images-features.safetensors'}" in result.output
+    assert f"--out {tmp_path / 'images.npy'}" not in result.output
