@@ -299,12 +299,13 @@ def announce_ema(where: str, name: str, others: list[str]) -> None:
 
 
 def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Drop DataParallel `module.` and torch.compile `_orig_mod.` prefixes; in a whole GAN's flat dict keep the
-    moving-average generator's keys (`GE.`, `g_ema.`) or else the generator's (`G.`, `netG.`)."""
+    """Drop DataParallel `module.`, torch.compile `_orig_mod.` and flattened Lightning `state_dict.` prefixes; in a
+    whole GAN's flat dict keep the moving-average generator's keys (`GE.`, `g_ema.`) or else the generator's (`G.`,
+    `netG.`)."""
     chosen: list[str] = []
     while True:
         firsts = {k.split(".", 1)[0] for k in state_dict}
-        if len(firsts) == 1 and firsts & {"module", "_orig_mod"}:
+        if len(firsts) == 1 and firsts & {"module", "_orig_mod", "state_dict"}:
             state_dict = {k.split(".", 1)[1]: v for k, v in state_dict.items()}
             continue
         generator_first = [p for p in GENERATOR_PREFIXES if p in firsts]

@@ -68,6 +68,19 @@ def test_nested_checkpoints_are_unwrapped(dcgan, tmp_path, wrap, suffix):
     assert_same_images(load_generator(str(tmp_path / "ckpt.pt") + suffix), latents, expected)
 
 
+def test_a_flattened_lightning_state_dict_in_safetensors_is_unwrapped(dcgan, tmp_path):
+    """The .pth form `{"state_dict": {"generator.*", "discriminator.*"}}` loaded; flattened into safetensors keys
+    `state_dict.generator.*` it was refused (audit 5)."""
+    from safetensors.torch import save_file
+
+    module, latents, expected = dcgan
+    flat = {f"state_dict.generator.{k}": v.contiguous() for k, v in module.state_dict().items()}
+    save_file(
+        {**flat, "state_dict.discriminator.main.0.weight": torch.zeros(4, 3, 4, 4)}, str(tmp_path / "g.safetensors")
+    )
+    assert_same_images(load_generator(str(tmp_path / "g.safetensors")), latents, expected)
+
+
 def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
     sd = dcgan[0].state_dict()
     torch.save({"ema": sd, "raw": sd}, tmp_path / "ckpt.pt")
