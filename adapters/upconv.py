@@ -199,6 +199,10 @@ def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
     return tuple(misfits)
 
 
+# The head BatchNorm's misfit under the author's prior is that of the probe batch's noise (under 0.01 in the tests);
+# all inputs drawn from one prior misfit InfoGAN's z + one-hot + U(-1, 1) codes by 0.1 or more.
+POOR_PRIOR_FIT = 0.05
+
 ACTIVATIONS = ("leaky_relu", "relu", "none")  # PyTorch-GAN's first
 EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm2d(n, 0.8) first, then PyTorch's default
 
@@ -303,7 +307,17 @@ class UpConv(Architecture):
                 d = torch.eye(o.n_classes)[torch.arange(512) % o.n_classes] if o.n_classes else None
                 h = net.head(net.first_input(z, c, d))
                 misfits[name] = bn_discrepancy(h.view(512, o.widths[0], net.head_size, net.head_size), net.head_norm)
-        return prior_decision(misfits, values)
+        found = prior_decision(misfits, values)
+        if min(misfits.values()) > POOR_PRIOR_FIT and not (o.n_classes or o.nc):
+            values["prior"] = "normal"  # no prior explains the head's inputs: InfoGAN's, with codes beside z?
+            return decision(
+                "prior",
+                "normal",
+                f"assumed: N(0, I) latents, though the head BatchNorm fits no prior well (misfit "
+                f"{min(misfits.values()):.3g}): are some of its {o.nz} inputs a one-hot label or codes, as InfoGAN's?",
+                "--option n_classes=K --option nc=N (InfoGAN's categorical and continuous codes) or --option prior=...",
+            )
+        return found
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         modules, head, head_norm, convs, norms, embed = read_layers(state_dict)

@@ -560,3 +560,12 @@ def test_a_square_stride_one_last_layer_is_announced_as_read_as_a_transposed_con
     with pytest.warns(AssumptionWarning, match="last_layer ConvTranspose2d: assumed: a 3 -> 3 channel stride-1"):
         g = load_generator(str(tmp_path / "g.pth"))
     assert sources(g)["last_layer"].startswith("assumed")
+
+
+def test_infogans_codes_loaded_as_noise_are_announced(tmp_path):
+    """PyTorch-GAN's InfoGAN without options loaded as a 14-d N(0, I) noise generator with no note (audit 5): its
+    head sees z beside a one-hot label and U(-1, 1) codes, which no single prior fits."""
+    case = zoo.case("pytorch-gan-infogan")
+    _, path = saved(case, tmp_path)
+    with pytest.warns(AssumptionWarning, match="one-hot label or codes, as InfoGAN's.*--option n_classes=K"):
+        load_generator(path)
