@@ -68,6 +68,9 @@ class CodeHeads(nn.Module):
 
     def __init__(self, hidden: int, n_classes: int, nc: int):
         super().__init__()
+        self.add_heads(hidden, n_classes, nc)
+
+    def add_heads(self, hidden: int, n_classes: int, nc: int) -> None:
         self.logits = nn.Linear(hidden, n_classes) if n_classes else None
         self.code = GaussianHead(hidden, nc) if nc else None
 
@@ -81,8 +84,9 @@ class CodeEncoder(CodeHeads):
     """q_omega(d, c | x): image -> (logits_d or None, mu_c or None, logvar_c or None)."""
 
     def __init__(self, image_shape: tuple[int, int, int], n_classes: int, nc: int, width: int = 64, hidden: int = 512):
-        super().__init__(hidden, n_classes, nc)
+        nn.Module.__init__(self)  # the trunk first: parameters drawn in the order they always were (seeded fits repeat)
         self.trunk = ConvTrunk(image_shape, width, hidden)
+        self.add_heads(hidden, n_classes, nc)
 
     def forward(self, x: torch.Tensor):
         return super().forward(self.trunk(x))
