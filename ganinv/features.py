@@ -96,6 +96,9 @@ def pixel_features(images: ImageSet) -> FeatureSet:
 
 
 # ---- files -----------------------------------------------------------------------------------
+FEATURE_SUFFIXES = (".safetensors", ".npz")  # the two formats save_features writes
+
+
 def save_features(features: FeatureSet, path: str | Path) -> Path:
     """Write safetensors, or `.npz` when `path` ends in `.npz`; atomically."""
     path = Path(path)

@@ -595,6 +595,13 @@ CASES = [
     case("features", "nan pixels", ["features", "--raw-pixels", "{img_nan}", "--out", "{out}.safetensors"], "img_nan"),
     case(
         "features",
+        "features named as text",
+        ["features", "--raw-pixels", "{img_nan}", "--out", "{out}.txt"],
+        ("out.txt", "*.safetensors or *.npz"),
+        usage=True,
+    ),
+    case(
+        "features",
         "object array",
         ["features", "--raw-pixels", "{img_object}", "--out", "{out}.safetensors"],
         "img_object",

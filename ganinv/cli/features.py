@@ -18,6 +18,7 @@ import click
 from ganinv import probes
 from ganinv.cli.options import (
     artifact_generator_options,
+    check_suffix,
     deprecated_alias,
     device_option,
     echo_result,
@@ -32,6 +33,7 @@ from ganinv.cli.options import (
 from ganinv.data import ImageSet, fit_to_shape, load_images
 from ganinv.errors import DataError, GaninvError
 from ganinv.features import (
+    FEATURE_SUFFIXES,
     FeatureSet,
     inverter_features,
     labels_in_train_terms,
@@ -118,6 +120,8 @@ def features(
     name; or the raw pixels with --raw-pixels."""
     if (inverter is None) == (not raw_pixels):
         raise GaninvError("give exactly one of --inverter RUN_OR_HUB_ID (encoder features) and --raw-pixels")
+    if not npz:
+        check_suffix(out, FEATURE_SUFFIXES, "--out", "is written as a features file (safetensors, or .npz)")
     out = check_writable(Path(out).with_suffix(".npz") if npz else out, folder=False)
     image_set = read_images(images, root, split, limit, input_range, quiet)
     if raw_pixels:

@@ -18,6 +18,7 @@ from click.core import ParameterSource
 
 from ganinv.cli.options import (
     artifact_generator_options,
+    check_suffix,
     device_option,
     echo_result,
     generator_options,
@@ -213,9 +214,10 @@ def features(
 ):
     """Every component's mu_i side by side, one row per image of IMAGES, with its label and name (docs/algorithms.md
     §4)."""
-    from ganinv.features import inverter_features, model_sha256, save_features
+    from ganinv.features import FEATURE_SUFFIXES, inverter_features, model_sha256, save_features
     from ganinv.mvae.model import MVAE
 
+    check_suffix(out, FEATURE_SUFFIXES, "--out", "is written as a features file (safetensors, or .npz)")
     check_writable(out, folder=False)  # before any compute
     model = MVAE.load(source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code)
     image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)

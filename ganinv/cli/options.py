@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import click
@@ -354,3 +355,11 @@ def progress_lines(enabled: bool) -> Iterator[None]:
         yield
     finally:
         logger.setLevel(level)
+
+
+def check_suffix(path: str, suffixes: str | tuple[str, ...], option: str, what: str, hint: str = "") -> None:
+    """A file is written in one format: a name that promises another (a grid saved as samples.npz) is refused."""
+    allowed = (suffixes,) if isinstance(suffixes, str) else suffixes
+    if Path(path).suffix.lower() not in allowed:
+        names = " or ".join(f"*{suffix}" for suffix in allowed)
+        raise click.BadParameter(f"{path} {what}: name it {names}{hint}", param_hint=option)

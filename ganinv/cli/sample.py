@@ -16,6 +16,7 @@ from ganinv.atomic import atomic_path
 from ganinv.augment import AugmentConfig
 from ganinv.augment import perturb as perturbed
 from ganinv.cli.options import (
+    check_suffix,
     device_option,
     generator_options,
     out_option,
@@ -95,9 +96,3 @@ def sample(
         with atomic_path(latents_out) as tmp:
             save_file(tensors, str(tmp), metadata=metadata)
         click.echo(f"wrote {latents_out}: {', '.join(f'{k} {tuple(v.shape)}' for k, v in tensors.items())}")
-
-
-def check_suffix(path: str, suffix: str, option: str, what: str, hint: str = "") -> None:
-    """A file is written in one format: a name that promises another (a grid saved as samples.npz) is refused."""
-    if Path(path).suffix.lower() != suffix:
-        raise click.BadParameter(f"{path} {what}: name it *{suffix}{hint}", param_hint=option)
