@@ -594,6 +594,13 @@ CASES = [
     ),
     case("features", "nan pixels", ["features", "--raw-pixels", "{img_nan}", "--out", "{out}.safetensors"], "img_nan"),
     case(
+        "sample",
+        "normal prior with bounds",
+        ["sample", *GEN, "--prior", "normal:0,1", "--out", "{out}.png"],
+        "no bounds",
+        usage=True,
+    ),
+    case(
         "features",
         "features named as text",
         ["features", "--raw-pixels", "{img_nan}", "--out", "{out}.txt"],

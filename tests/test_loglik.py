@@ -303,6 +303,7 @@ def test_cli_on_an_npz_of_images_with_fitted_sigma(artifact, tmp_path):
         [],  # neither
         ["--generated", 4, "--k", "0,16"],  # bad k
         ["--generated", 4, "--k", "a"],
+        ["--generated", 4, "--k", "1,,2"],  # a typo, not two sizes
         ["--generated", 4, "--fit-sigma", "--sigma-x", 0.2],
         ["missing.npz"],
     ],

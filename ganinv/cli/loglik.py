@@ -43,7 +43,7 @@ LABELS = {
 
 def parse_ks(text: str) -> list[int]:
     try:
-        ks = sorted({int(part) for part in text.split(",") if part.strip()})
+        ks = sorted({int(part) for part in text.split(",")})  # an empty part (1,,2) is a typo: refused
     except ValueError:
         ks = []
     if not ks or ks[0] < 1:

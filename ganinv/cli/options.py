@@ -71,6 +71,12 @@ def generator_options(func):
                 extra.append(f"spec.{field}={value}")
         if prior is not None:
             kind, _, bounds = prior.partition(":")
+            if kind == "normal" and bounds:
+                raise click.BadParameter(
+                    f"{prior!r}: a normal prior has no bounds (ganinv's latents are N(0, I)); give normal, or "
+                    "uniform:LO,HI",
+                    param_hint="--prior",
+                )
             extra.append(f"spec.native_prior={kind}")
             if bounds:
                 extra.append(f"spec.native_prior_range={bounds}")
