@@ -64,8 +64,8 @@ class UpConvOptions:
     nc: int = 0  # continuous codes c (condition=concat)
     condition: str = "none"  # "none", "multiply" (embedding(d) * z, acgan) or "concat" (cat(z, d, c), infogan)
     code_prior: str = "uniform"  # the native prior of c: "uniform" (U(-1, 1)) or "normal"
-    # the native prior of z: "normal" N(0, I) or "uniform" U(-1, 1); a state dict does not store it, the head
-    # BatchNorm's statistics (z through the Linear alone) tell it
+    # the native prior of z: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
+    # store it, the head BatchNorm's statistics (z through the Linear alone) tell it
     prior: str = "normal"
 
 
@@ -297,7 +297,12 @@ class UpConv(Architecture):
         load_weights(net, self.convert_state_dict(dict(state_dict), None), self.name, net.o)
         if not isinstance(net.head_norm, nn.BatchNorm2d) or initial_statistics(state_dict):
             values["prior"] = "normal"
-            said = "assumed: N(0, I) latents (no BatchNorm sees z before a nonlinearity)"
+            why = (
+                "the BatchNorm statistics are the initial ones"
+                if initial_statistics(state_dict)
+                else ("no BatchNorm sees z before a nonlinearity")
+            )
+            said = f"assumed: N(0, I) latents ({why})"
             return decision("prior", "normal", said, "--option prior=uniform|uniform01 (U(-1, 1) or U(0, 1))")
         o, misfits = net.o, {}
         with torch.no_grad():
