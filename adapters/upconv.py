@@ -295,12 +295,13 @@ class UpConv(Architecture):
         without one, nothing sees it and N(0, I) is assumed out loud."""
         net = UpConvNet(self.make_options(values)).eval()
         load_weights(net, self.convert_state_dict(dict(state_dict), None), self.name, net.o)
-        if not isinstance(net.head_norm, nn.BatchNorm2d) or initial_statistics(state_dict):
+        initial = initial_statistics(state_dict)
+        if initial or not isinstance(net.head_norm, nn.BatchNorm2d):
             values["prior"] = "normal"
             why = (
                 "the BatchNorm statistics are the initial ones"
-                if initial_statistics(state_dict)
-                else ("no BatchNorm sees z before a nonlinearity")
+                if initial
+                else "no BatchNorm sees z before a nonlinearity"
             )
             said = f"assumed: N(0, I) latents ({why})"
             return decision("prior", "normal", said, "--option prior=uniform|uniform01 (U(-1, 1) or U(0, 1))")
@@ -312,7 +313,6 @@ class UpConv(Architecture):
                 d = torch.eye(o.n_classes)[torch.arange(512) % o.n_classes] if o.n_classes else None
                 h = net.head(net.first_input(z, c, d))
                 misfits[name] = bn_discrepancy(h.view(512, o.widths[0], net.head_size, net.head_size), net.head_norm)
-        found = prior_decision(misfits, values)
         if min(misfits.values()) > POOR_PRIOR_FIT and not (o.n_classes or o.nc):
             values["prior"] = "normal"  # no prior explains the head's inputs: InfoGAN's, with codes beside z?
             return decision(
@@ -322,7 +322,7 @@ class UpConv(Architecture):
                 f"{min(misfits.values()):.3g}): are some of its {o.nz} inputs a one-hot label or codes, as InfoGAN's?",
                 "--option n_classes=K --option nc=N (InfoGAN's categorical and continuous codes) or --option prior=...",
             )
-        return found
+        return prior_decision(misfits, values)
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         modules, head, head_norm, convs, norms, embed = read_layers(state_dict)

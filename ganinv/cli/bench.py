@@ -194,7 +194,10 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     stdout, stderr = io.StringIO(), io.StringIO()
     start = time.perf_counter()
     try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr) if quiet else NO_REDIRECT:
+        with (
+            contextlib.redirect_stdout(stdout),
+            contextlib.redirect_stderr(stderr) if quiet else contextlib.nullcontext(),
+        ):
             cli.main(args=argv, prog_name="ganinv", standalone_mode=False)
     except click.ClickException as exc:  # a usage error in the recipe's command line
         raise RunError(
@@ -255,9 +258,6 @@ WRITE_BY_DEFAULT = (["fit"], ["train"], ["mvae", "fit"], ["bench"])
 
 def writes_by_default(argv: list[str]) -> bool:
     return any(argv[: len(command)] == command for command in WRITE_BY_DEFAULT)
-
-
-NO_REDIRECT = contextlib.nullcontext()
 
 
 def warnings_and_errors(text: str) -> str:
