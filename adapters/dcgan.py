@@ -23,10 +23,11 @@ from ganinv.architectures import Architecture, Built, register
 from ganinv.errors import ArchitectureError
 
 from . import convt
+from .statedict import PriorFromSpec
 
 
 @register
-class DCGAN(Architecture):
+class DCGAN(PriorFromSpec, Architecture):
     name = "dcgan"
     Options = convt.ConvTOptions
     summary = "DCGAN (Radford et al.): z as (nz,1,1), ConvTranspose2d+BatchNorm+ReLU stages, Tanh"

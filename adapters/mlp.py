@@ -32,6 +32,7 @@ from .convt import activation
 from .statedict import (
     PRIOR_PROBES,
     PRIOR_SPECS,
+    PriorFromSpec,
     Property,
     activation_and_eps,
     group_modules,
@@ -175,7 +176,7 @@ EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm1d(n, 0.8) first, then PyTorch'
 
 
 @register
-class MLP(Architecture):
+class MLP(PriorFromSpec, Architecture):
     name = "mlp"
     Options = MLPOptions
     summary = "fully connected generator (PyTorch-GAN gan/wgan/wgan_gp/cgan): Linear+BatchNorm1d+LeakyReLU, Tanh"
@@ -270,7 +271,7 @@ class MLP(Architecture):
             found.append(no_normalisation())
         if not norms and "prior" not in given:
             said = "assumed: N(0, I) latents (no BatchNorm sees z)"
-            found.append(decision("prior", "normal", said, "--option prior=uniform|uniform01 (U(-1, 1) or U(0, 1))"))
+            found.append(decision("prior", "normal", said, "--prior uniform:-1,1 or --prior uniform:0,1"))
         values[DECISIONS] = decisions + found
         return values
 

@@ -507,6 +507,26 @@ PRIOR_SPECS = {
 PRIOR_FLAGS = {"normal": "normal", "uniform": "uniform:-1,1", "uniform01": "uniform:0,1"}  # --prior VALUE
 
 
+def prior_from_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The `prior` option that the user's --prior (spec field native_prior, and native_prior_range) names, if it is
+    one of PRIOR_SPECS: the option is then the user's, not read from the BatchNorm statistics."""
+    kind = spec.get("native_prior")
+    if kind is None:
+        return {}
+    bounds = tuple(float(b) for b in spec.get("native_prior_range") or (-1.0, 1.0))
+    for name, (native, native_bounds) in PRIOR_SPECS.items():
+        if kind == native and (native == "normal" or bounds == native_bounds):
+            return {"prior": name}
+    return {}  # another prior: the spec override sets it; the option stays what the statistics read
+
+
+class PriorFromSpec:
+    """Mixin of the architectures with a `prior` option (PRIOR_SPECS's names): the user's --prior sets it."""
+
+    def options_from_spec(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        return prior_from_spec(spec)
+
+
 def prior_decision(first_misfits: dict[str, float], values: dict[str, Any]):
     """The latent prior by the misfit, under each of PRIOR_PROBES, of the first BatchNorm, the one that sees z through
     a linear layer alone (its running mean and variance are those of z, e.g. 0 and 1 for N(0, I), 0 and 1/3 for

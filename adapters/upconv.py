@@ -35,6 +35,7 @@ from .convt import activation
 from .statedict import (
     PRIOR_PROBES,
     PRIOR_SPECS,
+    PriorFromSpec,
     activation_and_eps,
     bn_discrepancy,
     group_modules,
@@ -208,7 +209,7 @@ EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm2d(n, 0.8) first, then PyTorch'
 
 
 @register
-class UpConv(Architecture):
+class UpConv(PriorFromSpec, Architecture):
     name = "upconv"
     Options = UpConvOptions
     summary = "Linear to a map, Upsample x2 + Conv2d stages (PyTorch-GAN dcgan/acgan/infogan); codes optional"
@@ -304,7 +305,7 @@ class UpConv(Architecture):
                 else "no BatchNorm sees z before a nonlinearity"
             )
             said = f"assumed: N(0, I) latents ({why})"
-            return decision("prior", "normal", said, "--option prior=uniform|uniform01 (U(-1, 1) or U(0, 1))")
+            return decision("prior", "normal", said, "--prior uniform:-1,1 or --prior uniform:0,1")
         o, misfits = net.o, {}
         with torch.no_grad():
             for name, draw in PRIOR_PROBES.items():
@@ -320,7 +321,7 @@ class UpConv(Architecture):
                 "normal",
                 f"assumed: N(0, I) latents, though the head BatchNorm fits no prior well (misfit "
                 f"{min(misfits.values()):.3g}): are some of its {o.nz} inputs a one-hot label or codes, as InfoGAN's?",
-                "--option n_classes=K --option nc=N (InfoGAN's categorical and continuous codes) or --option prior=...",
+                "--option n_classes=K --option nc=N (InfoGAN's categorical and continuous codes) or --prior ...",
             )
         return prior_decision(misfits, values)
 

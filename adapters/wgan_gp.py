@@ -25,6 +25,7 @@ import torch
 from ganinv.architectures import Architecture, Built, register
 
 from . import convt
+from .statedict import PriorFromSpec
 
 KNOWN = (
     convt.KnownGeometry(
@@ -51,7 +52,7 @@ class WGANGPOptions(convt.ConvTOptions):
 
 
 @register
-class WGANGP(Architecture):
+class WGANGP(PriorFromSpec, Architecture):
     name = "wgan_gp"
     Options = WGANGPOptions
     summary = "WGAN-GP (Gulrajani et al.): Linear to a small map, ConvTranspose2d stages; conditional optional"

@@ -91,6 +91,11 @@ class Architecture:
         """Fill options the user did not give from tensor shapes; default: nothing inferred."""
         return dict(given)
 
+    def options_from_spec(self, spec: Mapping[str, Any]) -> dict[str, Any]:
+        """Options that spec fields the user gave settle (`--prior uniform:-1,1` is this family's `prior` option,
+        which then is not read from the weights); default: none."""
+        return {}
+
     # -- helpers shared by every adapter ------------------------------------------------
     def make_options(self, values: Mapping[str, Any]) -> Any:
         fields = {f.name: f for f in dataclasses.fields(self.Options)}
@@ -197,11 +202,15 @@ def load_weights(net: nn.Module, state_dict: Mapping[str, torch.Tensor], arch: s
 
 
 def build_generator_net(
-    arch: str, options: Mapping[str, Any], state_dict: Optional[Mapping[str, torch.Tensor]] = None
+    arch: str,
+    options: Mapping[str, Any],
+    state_dict: Optional[Mapping[str, torch.Tensor]] = None,
+    spec: Optional[Mapping[str, Any]] = None,
 ) -> tuple[Built, Any]:
-    """Make an architecture's native module, fill inferred options, and load weights if given."""
+    """Make an architecture's native module, fill inferred options, and load weights if given. `spec` holds the
+    spec fields the user gave (--prior, ...): the options they settle are not inferred."""
     architecture = get(arch)
-    given = dict(options)
+    given = {**options, **architecture.options_from_spec(spec or {})}
     decisions: list = []
     if state_dict is not None:
         given = dict(architecture.infer_options(state_dict, given))

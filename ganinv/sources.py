@@ -263,7 +263,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         if request.arch and request.arch != arch:
             raise SourceError(f"{folder} holds a {arch!r} generator; drop --arch {request.arch}")
         built, opts = architectures.build_generator_net(
-            arch, {**config.get("options", {}), **request.options}, state_dict
+            arch, {**config.get("options", {}), **request.options}, state_dict, {**sidecar, **request.overrides}
         )
         spec = GeneratorSpec.from_dict(config["spec"]) if "spec" in config else built.spec
         meta = {"architecture": arch, "options": architectures.options_to_dict(opts)}
@@ -274,7 +274,13 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
             meta["batchnorm"] = config["batchnorm"]
     else:  # PyTorchModelHubMixin: config.json holds the module's __init__ kwargs, evidence for the options
         built, opts, arch, evidence = build_from_config(
-            request.arch, config, request.options, state_dict, where=str(weights_path), config_label=str(config_path)
+            request.arch,
+            config,
+            request.options,
+            state_dict,
+            where=str(weights_path),
+            config_label=str(config_path),
+            spec={**sidecar, **request.overrides},
         )
         spec = built.spec
         meta = {
@@ -311,6 +317,7 @@ def build_from_config(
     state_dict: Mapping[str, torch.Tensor],
     where: str,
     config_label: str,
+    spec: Optional[Mapping[str, Any]] = None,
 ):
     """(built, options, architecture, evidence) with a config's fields as evidence.
 
@@ -318,7 +325,7 @@ def build_from_config(
     names through its `aliases`) are options for it, with the weights: the first architecture
     they build is taken. Otherwise the weights alone decide (`build_any`), and if they fit an
     architecture the config has fields for, the two disagree: an error naming both. The user's
-    --option values win over the config.
+    --option values win over the config; `spec` holds the spec fields the user gave (--prior, ...).
     """
     check_evidence(state_dict, where)
     named = config.get("architecture")
@@ -331,14 +338,14 @@ def build_from_config(
         if not given:
             continue
         try:
-            built, opts = architectures.build_generator_net(name, {**given, **options}, state_dict)
+            built, opts = architectures.build_generator_net(name, {**given, **options}, state_dict, spec)
         except GaninvError as exc:
             evidence[name] = (given, ignored, exc)
             continue
         return built, opts, name, {"config_options": jsonable(given), "ignored_config": ignored}
     with warnings.catch_warnings(record=True) as assumptions:  # said only if the weights alone are taken
         warnings.simplefilter("always")
-        built, opts, arch = build_any(arch, options, state_dict, where)
+        built, opts, arch = build_any(arch, options, state_dict, where, spec)
     if arch not in evidence:
         for said in assumptions:
             warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
@@ -465,7 +472,7 @@ def load_checkpoint(
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj, where)
     built, opts, arch, evidence = build_from_config(
-        request.arch, {**hinted, **config}, request.options, state_dict, where, config_label
+        request.arch, {**hinted, **config}, request.options, state_dict, where, config_label, request.overrides
     )
     generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
     return with_overrides(generator, request.overrides)
@@ -559,7 +566,13 @@ def load_file_source(path: Path, request: Request) -> Generator:
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
     try:
         built, opts, arch, evidence = build_from_config(
-            request.arch, hinted, request.options, state_dict, str(path), label
+            request.arch,
+            hinted,
+            request.options,
+            state_dict,
+            str(path),
+            label,
+            {**sidecar_spec(path), **request.overrides},
         )
     except ArchitectureError as exc:
         if not isinstance(obj, PickledModuleWeights):
@@ -613,17 +626,23 @@ def wrap_program(program: Any, request: Request, meta: dict[str, Any], spec: dic
 # ---- architectures -------------------------------------------------------------------------------
 
 
-def build_any(arch: Optional[str], options: dict[str, Any], state_dict: Mapping[str, torch.Tensor], where: str):
+def build_any(
+    arch: Optional[str],
+    options: dict[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    where: str,
+    spec: Optional[Mapping[str, Any]] = None,
+):
     """(built, options, architecture name): the given architecture, else the first registered one that fits."""
     if arch is not None:
-        built, opts = architectures.build_generator_net(arch, options, state_dict)
+        built, opts = architectures.build_generator_net(arch, options, state_dict, spec)
         return built, opts, arch
     tried = []
     for name in architectures.names():
         if name == "opaque":
             continue
         try:
-            built, opts = architectures.build_generator_net(name, options, state_dict)
+            built, opts = architectures.build_generator_net(name, options, state_dict, spec)
             return built, opts, name
         except architectures.AmbiguousWeightsError as exc:  # the layout is this one's; its details are not decided
             raise architectures.AmbiguousWeightsError(f"{where} ({name}): {exc}") from None

@@ -317,6 +317,31 @@ def test_the_latent_prior_is_identified_from_the_first_batchnorm(tmp_path, prior
     assert load_generator(str(tmp_path / "saved")).spec.native_prior == prior
 
 
+def test_the_prior_flag_is_the_prior_option_and_is_not_read_again(tmp_path):
+    """Review: the DCGAN family named `--prior X` in its prior decision and upconv/mlp named `--option prior=X`; the
+    first set the spec but left the weights' reading (and its warning) in place. `--prior` is now the adapter's
+    `prior` option: not read from the statistics, not announced, recorded as the user's."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(8, 32), nn.LeakyReLU(0.2), nn.Linear(32, 64), nn.Tanh())  # no BatchNorm sees z
+    torch.save(module.state_dict(), tmp_path / "mlp.pth")
+    shape = ["--image-shape", "1,8,8"]
+    announced = CliRunner().invoke(cli, ["inspect", str(tmp_path / "mlp.pth"), *shape])
+    assert announced.exit_code == 0, announced.output
+    said = [line for line in announced.stderr.splitlines() if line.startswith("Warning: prior normal: assumed")]
+    assert len(said) == 1 and "pass --prior uniform:-1,1 or --prior uniform:0,1" in said[0], announced.stderr
+    given = CliRunner().invoke(cli, ["inspect", str(tmp_path / "mlp.pth"), *shape, "--prior", "uniform:0,1"])
+    assert given.exit_code == 0 and "Warning: prior" not in given.stderr, given.output
+    assert "prior=uniform01" in given.stdout and "native_prior_range=0.0,1.0" in given.stdout, given.stdout
+
+    case = zoo.case("pytorch-examples-dcgan")  # the DCGAN family: N(0, I) statistics, the user says U(-1, 1)
+    _, path = saved(case, tmp_path, case.build())
+    g = load_generator(path, options={"spec.native_prior": "uniform", "spec.native_prior_range": "-1,1"})
+    assert "prior" not in sources(g) and g.meta["options"]["prior"] == "uniform", sources(g)
+    assert load_generator(path).meta["options"]["prior"] == "normal"  # without the flag: read from the statistics
+    odd = load_generator(path, options={"spec.native_prior": "uniform", "spec.native_prior_range": "-2,2"})
+    assert odd.spec.native_prior_range == (-2.0, 2.0)  # no option names it: the spec override alone sets it
+
+
 def test_initial_batchnorm_statistics_are_refused_with_what_to_give(tmp_path):
     """An EMA copy whose buffers were never updated holds mean 0, variance 1 everywhere: nothing can be identified
     from it (an outside audit was offered two made-up geometries), and giving the options loads it."""
