@@ -217,6 +217,7 @@ def saved_options(run: Any, kind: str) -> dict[str, Any]:
         raise RunError(f"{run.folder}/config.json is not valid JSON ({exc}); it cannot be resumed") from None
     if isinstance(saved, dict) and isinstance(saved.get(kind), dict):
         return saved[kind]
+    run.release()  # not this kind's run: the folder is not ours to hold (the error may keep `run` alive)
     held = [name for name in RUN_KINDS if isinstance(saved, dict) and name in saved]
     if not held:
         raise RunError(

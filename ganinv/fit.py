@@ -150,10 +150,11 @@ def fit(
 
     resolve_device(config.device)  # a device this machine lacks (a recipe's "tpu") is refused before any work
     distributed, device = setup_distributed(config.device)
+    run = Run(out, config.keep_checkpoints, writer=distributed.is_main)
     try:
         return _fit(
             config,
-            Run(out, config.keep_checkpoints),
+            run,
             resume,
             quiet,
             generator,
@@ -162,6 +163,7 @@ def fit(
             device,
         )
     finally:
+        run.release()
         teardown_distributed()
 
 

@@ -9,7 +9,9 @@ RUN/
   eval.json              final evaluation
   inverter/              the artifact (config.json + model.safetensors [+ generator/])
 ```
-Every file is written atomically (`ganinv.atomic`): a kill during a save leaves the previous good one.
+Every file is written atomically (`ganinv.atomic`): a kill during a save leaves the previous good one. A process
+that writes a run holds an advisory lock on its folder (`flock`, let go by the system when the process ends, so a
+killed run leaves nothing a retry trips on): a second run or resume into the same --out is refused.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import os
 import random
 import re
 import shutil
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Optional
@@ -40,10 +43,38 @@ FINISHED = ("eval.json", "inverter", "generator", "mvae")  # what a run writes w
 class Run:
     """A run folder: create it (or reopen it to resume), then checkpoints, metrics and pictures."""
 
-    def __init__(self, folder: str | os.PathLike, keep_checkpoints: int = 3):
+    def __init__(self, folder: str | os.PathLike, keep_checkpoints: int = 3, writer: bool = True):
         self.folder = Path(folder)
         self.keep_checkpoints = keep_checkpoints  # older numbered checkpoints are deleted
+        self.writer = writer  # False on the ranks of a torchrun launch that do not write the folder
         self.config: dict[str, Any] = {}  # as created or reopened; its hash goes into every checkpoint
+        self._unlock: Optional[weakref.finalize] = None
+
+    # ---- the lock -------------------------------------------------------------------------------
+    def lock(self) -> None:
+        """Hold the folder's lock until `release()` (or until this object or the process is gone); refuse a folder
+        another process holds. No-op where the system has no `flock` (Windows) and on non-writing ranks."""
+        if self._unlock is not None or not self.writer:
+            return
+        try:
+            import fcntl
+        except ImportError:  # Windows: no advisory locks on folders
+            return
+        fd = os.open(self.folder, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise RunError(
+                f"another process is writing a run in {self.folder} (a fit, train or mvae fit still running, or its "
+                "--resume); wait for it to end, or choose another --out"
+            ) from None
+        self._unlock = weakref.finalize(self, os.close, fd)
+
+    def release(self) -> None:
+        if self._unlock is not None:
+            self._unlock()
+            self._unlock = None
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -91,6 +122,12 @@ class Run:
         """Start a new run: write its config.json (over what a failed start left)."""
         self.check_new()
         self.folder.mkdir(parents=True, exist_ok=True)
+        self.lock()
+        try:
+            self.check_new()  # again, under the lock: another process may have started a run here meanwhile
+        except BaseException:
+            self.release()
+            raise
         for name in ("metrics.jsonl", "samples"):  # a failed start's records: not this run's
             path = self.folder / name
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
@@ -105,24 +142,30 @@ class Run:
             remove_stale_temporaries(folder)
 
     def reopen(self) -> dict[str, Any]:
-        """The config of the run being resumed; refuse a folder without one or without checkpoints."""
+        """The config of the run being resumed (the folder locked); refuse a folder without one or without
+        checkpoints."""
         config_path = self.folder / "config.json"
         if not config_path.is_file():
             raise RunError(f"{self.folder} holds no run to resume (no config.json); drop --resume to start one")
-        if self.latest_checkpoint() is None:
-            raise RunError(
-                f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume to "
-                "start the run over in the same folder"
-            )
+        self.lock()  # before anything is read: a run still writing here changes it
         try:
-            config = json.loads(config_path.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise RunError(
-                f"{config_path} is not valid JSON ({exc}); the run cannot be resumed: restore the file "
-                "or start a new run with another --out"
-            ) from None
-        if not isinstance(config, dict):
-            raise RunError(f"{config_path} does not hold a run's options; restore it or start a new run")
+            if self.latest_checkpoint() is None:
+                raise RunError(
+                    f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume to "
+                    "start the run over in the same folder"
+                )
+            try:
+                config = json.loads(config_path.read_text())
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                raise RunError(
+                    f"{config_path} is not valid JSON ({exc}); the run cannot be resumed: restore the file "
+                    "or start a new run with another --out"
+                ) from None
+            if not isinstance(config, dict):
+                raise RunError(f"{config_path} does not hold a run's options; restore it or start a new run")
+        except BaseException:
+            self.release()  # the error's traceback may keep this object alive: a retry must find the folder free
+            raise
         self.remove_stale_temporaries()
         self.config = config
         return config

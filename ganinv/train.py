@@ -223,10 +223,17 @@ class TrainResult:
 
 def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: bool = False) -> TrainResult:
     """Run (or resume) SS-AVL Algorithm 1 into the run folder `out`."""
+    run = Run(out, config.keep_checkpoints)
+    try:
+        return _train(config, run, resume, quiet)
+    finally:
+        run.release()  # the folder's lock, taken when the run was created or reopened
+
+
+def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainResult:
     from ganinv.devices import resolve_device
 
     device = resolve_device(config.device)
-    run = Run(out, config.keep_checkpoints)
     if resume:
         saved_options(run, "train")  # refuses a folder that holds another kind of run
     else:

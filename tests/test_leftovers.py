@@ -54,6 +54,39 @@ def test_a_start_that_failed_does_not_block_a_retry(tmp_path):
     assert again.exit_code == 2 and "already holds a run" in again.stderr
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_a_second_process_writing_the_same_run_is_refused_and_a_killed_one_does_not_block(tmp_path):
+    """Two runs into one --out (the same command in two terminals, or a --resume while the run still goes) would
+    interleave checkpoints and metrics with no sign. The writer holds the folder's lock; the system lets go of it
+    when the writer is killed, so a retry then goes on."""
+    out = tmp_path / "run"
+    assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        before = sorted(p.name for p in (out / "checkpoints").iterdir())
+        refused = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)])
+        errors = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
+        assert refused.exit_code == 2 and len(errors) == 1 and "Traceback" not in refused.output, refused.output
+        assert "another process is writing a run in" in errors[0] and "choose another --out" in errors[0]
+        assert sorted(p.name for p in (out / "checkpoints").iterdir()) == before  # nothing written
+    finally:
+        holder.kill()
+        holder.wait()
+    resumed = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)])
+    assert resumed.exit_code == 0, resumed.output
+
+
 def test_the_next_run_removes_what_killed_saves_left(tmp_path, dead_pid):
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0

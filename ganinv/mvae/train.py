@@ -152,11 +152,25 @@ def train_mvae(
     is the user's own flag (ganinv.trust). `options_origin` names the file `config.options` came from,
     for the same rule on a `model_class` among them.
     """
-    from ganinv.devices import resolve_device
-
     if (config.generator is None) == (config.data is None):
         raise GaninvError("give exactly one of a generator (MVAE atop it, data-free) and data (standalone MVAE)")
     run = Run(out, config.keep_checkpoints)
+    try:
+        return _train_mvae(config, run, quiet, resume, (generator_origin, options_origin))
+    finally:
+        run.release()  # the folder's lock, taken when the run was created or reopened
+
+
+def _train_mvae(
+    config: MVAEConfig,
+    run: Run,
+    quiet: bool,
+    resume: bool,
+    origins: tuple[Optional[str], Optional[str]],  # (generator_origin, options_origin) of `train_mvae`
+) -> MVAEResult:
+    from ganinv.devices import resolve_device
+
+    generator_origin, options_origin = origins
     if resume:
         saved_options(run, "mvae")  # refuses a folder that holds another kind of run, or none
     else:
