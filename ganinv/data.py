@@ -459,7 +459,17 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> t
             )
         return x.unsqueeze(1)
     stored = (1, 2, 3, 4)  # grey, grey + alpha, RGB, RGBA
-    if shape[-1] in stored and shape[1] not in stored:
+    if shape[1] in stored and shape[-1] in stored:  # both ends could be channels: the square reading wins
+        first_square, last_square = shape[2] == shape[3], shape[1] == shape[2]
+        if not first_square and not last_square:  # (N, 3, 32, 3): 32 x 3 images, or 3 x 32 ones channels-last?
+            raise DataError(
+                f"{path}: {key!r} of shape {shape} reads as {shape[1]}-channel {shape[2]} x {shape[3]} images or "
+                f"as {shape[3]}-channel {shape[1]} x {shape[2]} images stored channels-last; save them as "
+                "(N, C, H, W) or (N, H, W, C) with square images, or resize them first"
+            )
+        if last_square and not first_square:  # (N, 4, 4, 3): 4 x 4 RGB images, channels-last
+            x = x.permute(0, 3, 1, 2)
+    elif shape[-1] in stored:
         x = x.permute(0, 3, 1, 2)  # NHWC -> NCHW
     if x.shape[1] not in CHANNELS:
         what = {2: " (grey and alpha?)", 4: " (RGBA?)"}.get(x.shape[1], "")

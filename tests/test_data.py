@@ -577,6 +577,21 @@ def test_one_image_saved_channels_first_is_not_read_as_greyscale_images(tmp_path
     assert load_images(str(tmp_path / "five.npy")).images.shape == (5, 1, 8, 8)
 
 
+def test_an_array_whose_both_ends_could_be_channels_is_read_the_square_way_or_refused(tmp_path):
+    """(N, 3, 32, 3) was read channels-first as 32 x 3 images (then stretched to the generator's size with a mere
+    warning). When both axis 1 and the last axis could hold channels, the reading with square images is taken
+    ((N, 4, 4, 3): 4 x 4 RGB, channels-last), and with neither square the array is refused."""
+    pixels = np.random.default_rng(0).integers(0, 256, (2, 4, 4, 3), dtype=np.uint8)
+    np.save(tmp_path / "nhwc.npy", pixels)
+    read = load_images(str(tmp_path / "nhwc.npy")).images
+    torch.testing.assert_close(read, torch.from_numpy(pixels).permute(0, 3, 1, 2).float() / 127.5 - 1)
+    np.save(tmp_path / "nchw.npy", pixels.transpose(0, 3, 1, 2).copy())  # (2, 3, 4, 4)
+    torch.testing.assert_close(load_images(str(tmp_path / "nchw.npy")).images, read)
+    np.save(tmp_path / "odd.npy", np.zeros((2, 3, 32, 3), np.uint8))
+    with pytest.raises(DataError, match=r"reads as 3-channel 32 x 3 images or as 3-channel 3 x 32 images"):
+        load_images(str(tmp_path / "odd.npy"))
+
+
 def test_a_loose_image_beside_class_folders_is_refused(tmp_path):
     """A stray preview.png beside class folders replaced the whole labelled set with one image."""
     for label in ("0", "1"):
