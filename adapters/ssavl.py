@@ -9,7 +9,8 @@ it before the MI step can make it the digit class). The concatenation `(z, c, d 
 mapped by a linear layer to a small feature map, then doubled in size by transposed
 convolutions (BatchNorm + ReLU) up to the image, ending in Tanh. For 28-pixel MNIST with
 the defaults: 136 -> 128x7x7 -> 64x14x14 -> 1x28x28, about 1M parameters (4 MB as
-safetensors). InfoGAN's 1024-wide fully connected layer is left out to keep the model small.
+safetensors). InfoGAN's 1024-wide fully connected layer before the first map is option `hidden`
+(off by default, to keep the model small).
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class SSAVLOptions:
     channels: int = 1  # image channels
     resolution: int = 28  # image height = width; halved until it is at most 7 to find the first map
     width: int = 64  # channels of the last hidden map; doubled towards the first one
+    # features of a fully connected layer between the codes and the first map (InfoGAN's 1024), where z, c and d
+    # meet through a nonlinearity; 0: none, the codes reach the first map through one linear layer
+    hidden: int = 0
 
 
 def start_size(resolution: int) -> tuple[int, int]:
@@ -53,9 +57,12 @@ class SSAVLNet(nn.Module):
         self.first_shape = (channels, size, size)
         self.embed_d = nn.Parameter(torch.randn(options.n_classes, options.nz)) if options.n_classes else None
         n_in = options.nz + options.nc + (options.nz if options.n_classes else 0)
-        self.fc = nn.Sequential(
-            nn.Linear(n_in, channels * size * size), nn.BatchNorm1d(channels * size * size), nn.ReLU()
-        )
+        first = channels * size * size
+        layers: list[nn.Module] = []
+        if options.hidden:  # (B, n_in) -> (B, hidden)
+            layers += [nn.Linear(n_in, options.hidden), nn.BatchNorm1d(options.hidden), nn.ReLU()]
+        layers += [nn.Linear(options.hidden or n_in, first), nn.BatchNorm1d(first), nn.ReLU()]
+        self.fc = nn.Sequential(*layers)
         blocks: list[nn.Module] = []
         for _ in range(n_up - 1):
             blocks += [

@@ -58,6 +58,7 @@ class TrainConfig:
     nc: int = checked(2, min=0)  # continuous codes
     n_classes: int = checked(10, min=0)  # K, categories of the categorical code
     width: int = checked(64, min=1)  # generator width
+    generator_hidden: int = checked(0, min=0)  # a fully connected layer before G's first map (InfoGAN: 1024); 0 none
     critic_width: int = checked(64, min=1)  # critic trunk width (ganinv.critic)
     critic_hidden: int = checked(512, min=1)  # critic features before the score
     encoder_width: int = checked(64, min=1)  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
@@ -139,6 +140,7 @@ def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source:
         "channels": channels,
         "resolution": height,
         "width": config.width,
+        "hidden": config.generator_hidden,
     }
     built, opts = architectures.build_generator_net("ssavl", options)
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(opts)}

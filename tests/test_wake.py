@@ -2,6 +2,7 @@
 the ssavl adapter."""
 
 import copy
+import dataclasses
 from pathlib import Path
 
 import pytest
@@ -171,6 +172,26 @@ def test_trained_generator_saves_and_loads_as_a_frozen_generator(tmp_path):
     with torch.no_grad():
         assert torch.allclose(loaded.decode(latents), m.generator.decode(latents), atol=1e-6)
     assert all(p.requires_grad for p in m.generator.parameters())  # the trained one is not frozen
+
+
+def test_a_generator_with_a_hidden_layer_saves_and_loads_with_it(tmp_path):
+    """Recipe key generator_hidden (InfoGAN's fully connected layer before the first map) reaches G, and the folder
+    `ganinv train` saves reloads it with the layer (a generator without it keeps the shipped key layout)."""
+    m = build_models(dataclasses.replace(TINY, generator_hidden=12), SHAPE, source="tiny", device=torch.device("cpu"))
+    assert m.generator.meta["options"]["hidden"] == 12
+    linears = [layer for layer in m.generator.net.modules() if isinstance(layer, nn.Linear)]
+    assert [layer.out_features for layer in linears][0] == 12 and len(linears) == 2
+    generator_step(m.critic, m.generator, 8, m.generator_optimizer)
+    m.generator.eval()
+    save_generator(m.generator, tmp_path / "generator")
+    loaded = load_generator(str(tmp_path / "generator"))
+    latents = loaded.sample_latents(5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.decode(latents), m.generator.decode(latents))
+    assert [k for k in tiny_models().generator.net.state_dict() if k.startswith("fc.")][:2] == [
+        "fc.0.weight",
+        "fc.0.bias",
+    ]
 
 
 def test_code_grids_have_one_row_per_category(tmp_path):
