@@ -6,7 +6,8 @@
   truncated files are one clear error naming the file.
 - `locate_state_dict`: the generator's state dict inside whatever was saved: `{"netG": ...}`,
   Lightning's `state_dict`, a whole GAN's dict (`G.`, `D.` prefixes), `module.`/`_orig_mod.`
-  prefixes, the moving-average copy preferred (announced), or the entry `#KEY` names.
+  prefixes, averaging wrappers (ema_pytorch, AveragedModel), the moving-average copy preferred
+  (announced), or the entry `#KEY` names.
 - `checkpoint_hints`: what a checkpoint says beyond its tensors (a pickled module's layers, a known codebase's config).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 import struct
 import warnings
 import zipfile
@@ -198,10 +200,44 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
         raise SourceError(f"cannot unpickle {where}: {first_line(exc)} (its classes must be importable)") from None
 
 
-# Entries holding a moving average of the generator's weights, which its authors sample from: preferred.
-EMA_KEYS = ("g_ema", "G_ema", "netG_ema", "generator_ema", "ema_generator", "avgG", "avg_G", "GE", "G_running")
-# A plain "ema" entry is the generator's average when it sits beside a generator entry.
-PLAIN_EMA = "ema"
+# Entries holding a moving average of the generator's weights, which its authors sample from, are preferred. Their
+# names join an averaging word to generator words in any order and case: g_ema, ema_G, netG_ema, avgG,
+# averaged_generator, swa_generator, G_running, ema_model (lucidrains' ema_pytorch), and StyleGAN's GE.
+EMA_WORDS = frozenset({"ema", "avg", "average", "averaged", "swa", "running", "shadow", "polyak"})
+GENERATOR_WORDS = frozenset({"g", "gen", "generator", "net", "model", "state", "dict"})
+EMA_NAMES = frozenset({"GE"})
+# A plain "ema" (or "averaged", ...) entry is the generator's average when it sits beside a generator entry.
+ONLINE_WORDS = frozenset({"online"})  # ema_pytorch keeps the online model beside the average as online_model
+# Scalars that averaging wrappers keep beside the weights (ema_pytorch's initted and step, AveragedModel's
+# n_averaged, EMA classes' decay and update counts): bookkeeping, dropped where they sit beside the weights.
+BOOKKEEPING_SCALARS = frozenset({"initted", "step", "n_averaged", "num_updates", "optimization_step", "decay"})
+WRAPPER_PREFIXES = ("module", "_orig_mod", "state_dict")  # DataParallel, torch.compile, a flattened Lightning dict
+SHADOW_PARAMS = "shadow_params"  # diffusers' EMAModel: the averaged parameters as a list, in parameters() order
+
+
+def name_words(name: str) -> list[str]:
+    """`netG_ema` -> [net, g, ema]; `avgG` -> [avg, g]; `ema_model` -> [ema, model] (lower case)."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", str(name)).replace("_", " ").replace("-", " ")
+    return [w.lower() for w in spaced.split()]
+
+
+def is_ema_name(name: str, plain: bool = True) -> bool:
+    """A name for a moving-average generator. `plain`: a bare averaging word ("ema") counts too (only beside a
+    generator entry is that the generator's average)."""
+    if name in EMA_NAMES:
+        return True
+    words = name_words(name)
+    averaging = [w for w in words if w in EMA_WORDS]
+    rest = [w for w in words if w not in EMA_WORDS]
+    if not averaging or any(w not in GENERATOR_WORDS for w in rest):
+        return False
+    return plain or bool(rest)
+
+
+def is_generator_name(name: str) -> bool:
+    return name in GENERATOR_KEYS or name in GENERATOR_PREFIXES
+
+
 PYTORCH_GAN_ZOO_CONFIG = "models.utils.config.BaseConfig"
 # its loss decides the last activation; looked up with whatever the pickle holds there
 PYTORCH_GAN_ZOO_OUTPUT: dict[Any, str] = {"WGANGP": "none", "DCGAN": "tanh", "MSE": "tanh"}
@@ -231,7 +267,7 @@ def entry_meta(entry: str) -> dict[str, Any]:
     if not entry:
         return {}
     parts = entry.split(".")
-    return {"entry": entry, "ema": any(p in EMA_KEYS or p == PLAIN_EMA for p in parts)}
+    return {"entry": entry, "ema": any(is_ema_name(p) for p in parts)}
 
 
 def as_mapping(obj: Any) -> Any:
@@ -278,16 +314,42 @@ def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], li
         return split_prefixes(tensors, where)
     nested = {k: v for k, v in obj.items() if holds_tensors(v)}
     generator_named = [k for k in GENERATOR_KEYS if k in nested]
-    ema = [k for k in EMA_KEYS if k in nested] or ([PLAIN_EMA] if PLAIN_EMA in nested and generator_named else [])
+    ema = ema_entries(nested, beside_generator=bool(generator_named))
     for name in ema[:1] + generator_named[:1] + (list(nested) if len(nested) == 1 else []):
         if name in ema and len(nested) > 1:
             announce_ema(where, name, [k for k in nested if k != name])
         state_dict, chosen = generator_tensors(nested[name], where)
+        if name not in ema:
+            announce_unnamed_average(obj, name, where)
         return state_dict, [name] + chosen
     raise SourceError(
         f"{where} holds entries {', '.join(map(str, list(obj)[:10]))}; say which is the generator "
         f"with --generator '{where}#ENTRY'"
     )
+
+
+def ema_entries(names: Any, beside_generator: bool) -> list[str]:
+    """The moving-average generator's names among `names`, most specific first; a bare "ema" only beside a
+    generator's entry."""
+    found = [str(n) for n in names if is_ema_name(str(n), plain=False)]
+    return found or ([str(n) for n in names if is_ema_name(str(n))] if beside_generator else [])
+
+
+def announce_unnamed_average(obj: Mapping[str, Any], name: str, where: str) -> None:
+    """diffusers' EMAModel beside the generator (`{"generator": ..., "ema": {"shadow_params": [...]}}`) holds the
+    averaged parameters as a list without names or BatchNorm buffers: the generator's entry is loaded, and said to
+    be the online weights, not the average its authors sample from."""
+    for entry, value in obj.items():
+        shadow = value.get(SHADOW_PARAMS) if isinstance(value, Mapping) and is_ema_name(str(entry)) else None
+        if isinstance(shadow, (list, tuple)) and shadow and all(isinstance(t, torch.Tensor) for t in shadow):
+            warnings.warn(
+                f"{where}: using {name}, the online weights: the moving average in {entry}.{SHADOW_PARAMS} is a list "
+                "of tensors without names, which ganinv does not map onto layers; to sample as its authors do, save "
+                f"the averaged model's state_dict (e.g. {entry}.copy_to(model.parameters()), then "
+                "torch.save(model.state_dict(), ...)) and load that",
+                stacklevel=4,
+            )
+            return
 
 
 def announce_ema(where: str, name: str, others: list[str]) -> None:
@@ -299,19 +361,24 @@ def announce_ema(where: str, name: str, others: list[str]) -> None:
 
 
 def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tuple[dict[str, torch.Tensor], list[str]]:
-    """Drop DataParallel `module.`, torch.compile `_orig_mod.` and flattened Lightning `state_dict.` prefixes; in a
-    whole GAN's flat dict keep the moving-average generator's keys (`GE.`, `g_ema.`) or else the generator's (`G.`,
-    `netG.`)."""
+    """Drop DataParallel `module.`, torch.compile `_orig_mod.` and flattened Lightning `state_dict.` prefixes, and the
+    bookkeeping scalars of averaging wrappers; in a whole GAN's flat dict keep the moving-average generator's keys
+    (`GE.`, `g_ema.`, ema_pytorch's `ema_model.` beside `online_model.`) or else the generator's (`G.`, `netG.`),
+    looking through one lone wrapper prefix (Lightning's `model.G.`, `model.G_ema.`, `model.D.`)."""
     chosen: list[str] = []
     while True:
+        state_dict = {k: v for k, v in state_dict.items() if not (k in BOOKKEEPING_SCALARS and v.dim() == 0)}
         firsts = {k.split(".", 1)[0] for k in state_dict}
-        if len(firsts) == 1 and firsts & {"module", "_orig_mod", "state_dict"}:
+        if len(firsts) == 1 and (firsts & set(WRAPPER_PREFIXES) or wraps_a_gan(state_dict)):
+            if not firsts & set(WRAPPER_PREFIXES):
+                chosen.append(next(iter(firsts)))  # a named wrapper: part of the entry a user would give
             state_dict = {k.split(".", 1)[1]: v for k, v in state_dict.items()}
             continue
         generator_first = [p for p in GENERATOR_PREFIXES if p in firsts]
         critic = firsts & set(CRITIC_PREFIXES)
-        ema = [p for p in EMA_KEYS if p in firsts] or ([PLAIN_EMA] if PLAIN_EMA in firsts and generator_first else [])
-        if ema and (generator_first or critic):
+        online = {p for p in firsts if set(name_words(p)) & ONLINE_WORDS}
+        ema = ema_entries(sorted(firsts), beside_generator=bool(generator_first))
+        if ema and (generator_first or critic or online):
             prefix = ema[0]
             announce_ema(where, prefix, sorted(firsts - {prefix}))
         elif generator_first and critic:
@@ -320,6 +387,14 @@ def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tupl
             return state_dict, chosen
         chosen.append(prefix)
         state_dict = {k[len(prefix) + 1 :]: v for k, v in state_dict.items() if k.startswith(prefix + ".")}
+
+
+def wraps_a_gan(state_dict: Mapping[str, torch.Tensor]) -> bool:
+    """Keys under one prefix whose next components name a generator beside a critic or its average
+    (`model.G.*`, `model.D.*`): the prefix is a wrapper's attribute, not a layer of the generator."""
+    seconds = {k.split(".")[1] for k in state_dict if k.count(".") >= 2}
+    generator = any(p in seconds for p in GENERATOR_PREFIXES)
+    return generator and bool(seconds & set(CRITIC_PREFIXES) or ema_entries(sorted(seconds), beside_generator=True))
 
 
 def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -81,6 +81,71 @@ def test_a_flattened_lightning_state_dict_in_safetensors_is_unwrapped(dcgan, tmp
     assert_same_images(load_generator(str(tmp_path / "g.safetensors")), latents, expected)
 
 
+def prefixed(sd, prefix):
+    return {f"{prefix}{k}": v for k, v in sd.items()}
+
+
+AVERAGE_LAYOUTS = {  # (online, average) state dicts -> a checkpoint, as public code saves them
+    "ema_pytorch": lambda on, av: {
+        "initted": torch.tensor(True),
+        "step": torch.tensor(900),
+        **prefixed(av, "ema_model."),
+        **prefixed(on, "online_model."),
+    },  # lucidrains' ema_pytorch EMA.state_dict()
+    "ema_pytorch_beside_the_model": lambda on, av: {
+        "model": on,
+        "ema": {"initted": torch.tensor(True), "step": torch.tensor(9), **prefixed(av, "ema_model.")},
+    },
+    "averaged_model": lambda on, av: {**prefixed(av, "module."), "n_averaged": torch.tensor(10)},  # swa_utils
+    "swa_generator": lambda on, av: {
+        "generator": on,
+        "swa_generator": {**prefixed(av, "module."), "n_averaged": torch.tensor(10)},
+    },
+    "ema_G": lambda on, av: {"G": on, "ema_G": av},
+    "averaged_generator": lambda on, av: {"generator": on, "averaged_generator": av},
+    "lightning_attribute": lambda on, av: {
+        "state_dict": {
+            **prefixed(on, "model.G."),
+            **prefixed(av, "model.G_ema."),
+            "model.D.main.0.weight": torch.zeros(4, 3, 4, 4),
+        }
+    },
+}
+
+
+@pytest.mark.parametrize("layout", AVERAGE_LAYOUTS)
+def test_the_moving_average_is_found_whatever_its_name_and_wrapper(tmp_path, layout):
+    """An outside audit found EMA copies named ema_G, averaged_generator or swa_generator loaded as the online
+    weights without a word (images off by 1.6), and ema_pytorch, AveragedModel and a Lightning attribute refused.
+    An averaging word beside generator words, in any order, names the average, and wrappers' bookkeeping scalars
+    are dropped."""
+    online, average = CASE.build(), CASE.build()
+    with torch.no_grad():
+        for p in average.parameters():
+            p.add_(0.1 * torch.randn(p.shape, generator=torch.Generator().manual_seed(p.numel())))
+        zoo.calibrate(average, CASE)  # its BatchNorm statistics are its own, as an EMA's buffers are copied
+    torch.save(AVERAGE_LAYOUTS[layout](online.state_dict(), average.state_dict()), tmp_path / "ckpt.pt")
+    latents = zoo.latents_for(CASE, 6)
+    if layout == "averaged_model":  # the file holds the average alone: nothing to choose between
+        g = load_generator(str(tmp_path / "ckpt.pt"))
+    else:
+        with pytest.warns(UserWarning, match="the moving average of the generator's weights"):
+            g = load_generator(str(tmp_path / "ckpt.pt"))
+        assert g.meta["ema"], g.meta
+    assert_same_images(g, latents, CASE.reference(average, latents))
+
+
+def test_an_unnamed_moving_average_is_announced_and_the_online_weights_loaded(dcgan, tmp_path):
+    """diffusers' EMAModel keeps the average as a list without names (shadow_params): it cannot be put on layers
+    safely, so the online weights load, said to be the online weights, with how to save the average."""
+    module, latents, expected = dcgan
+    ema = {"decay": 0.999, "optimization_step": 10, "shadow_params": [p.detach() * 1.1 for p in module.parameters()]}
+    torch.save({"generator": module.state_dict(), "ema": ema}, tmp_path / "ckpt.pt")
+    with pytest.warns(UserWarning, match=r"using generator, the online weights: the moving average in ema.shadow"):
+        g = load_generator(str(tmp_path / "ckpt.pt"))
+    assert_same_images(g, latents, expected)
+
+
 def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
     sd = dcgan[0].state_dict()
     torch.save({"ema": sd, "raw": sd}, tmp_path / "ckpt.pt")
