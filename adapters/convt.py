@@ -885,16 +885,19 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
         decisions.append(prior_decision({name: m[0] for name, m in misfits.items()}, values))
     fit = misfits[values.get("prior", "normal")]
     worst = max(range(len(fit)), key=lambda i: fit[i])
-    if fit[worst] > POOR_FIT:
-        decisions.append(
-            decision(
-                "statistics",
-                f"misfit {fit[worst]:.3g} at BatchNorm {worst + 1} of {len(fit)}",
-                f"assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
-                f"misfits under {POOR_FIT:g}): a layer or activation ganinv does not model? check `ganinv sample`",
-                "--model-class MODULE:CLASS (the generator's own class)",
-            )
-        )
+    said = (
+        "batchnorm statistics"
+        if fit[worst] <= POOR_FIT
+        else f"assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
+        f"misfits under {POOR_FIT:g}): a layer or activation ganinv does not model? check `ganinv sample`"
+    )
+    fitted = decision(
+        "statistics",
+        f"misfit {fit[worst]:.3g} at BatchNorm {worst + 1} of {len(fit)}",
+        said,
+        "--model-class MODULE:CLASS (the generator's own class)",
+    )
+    decisions.append({**fitted, "misfit": float(fit[worst])})  # what a config's options are weighed by (sources)
     return decisions
 
 

@@ -337,11 +337,16 @@ def build_from_config(
         given = {k: v for k, v in given.items() if k not in options}
         if not given:
             continue
-        try:
-            built, opts = architectures.build_generator_net(name, {**given, **options}, state_dict, spec)
-        except GaninvError as exc:
-            evidence[name] = (given, ignored, exc)
-            continue
+        with warnings.catch_warnings(record=True) as said_with_config:  # said only if the config's net is taken
+            warnings.simplefilter("always")
+            try:
+                built, opts = architectures.build_generator_net(name, {**given, **options}, state_dict, spec)
+            except GaninvError as exc:
+                evidence[name] = (given, ignored, exc)
+                continue
+        check_config_against_statistics(name, given, options, state_dict, spec, built, where, config_label)
+        for said in said_with_config:
+            warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
         return built, opts, name, {"config_options": jsonable(given), "ignored_config": ignored}
     with warnings.catch_warnings(record=True) as assumptions:  # said only if the weights alone are taken
         warnings.simplefilter("always")
@@ -624,6 +629,53 @@ def wrap_program(program: Any, request: Request, meta: dict[str, Any], spec: dic
 
 
 # ---- architectures -------------------------------------------------------------------------------
+
+
+# A net that is the author's misfits its BatchNorm statistics by under 0.006 at its worst layer (every generator tried);
+# a config whose options make the net misfit them more than that, and DECIDED_RATIO times what the weights' own
+# reading does, contradicts the weights: an activation, eps or stride the statistics rule out.
+AUTHOR_MISFIT = 0.006
+DECIDED_RATIO = 3.0
+
+
+def statistics_misfit(built: architectures.Built) -> Optional[float]:
+    """The worst BatchNorm misfit of a built net, where its adapter measured it."""
+    return next((float(d["misfit"]) for d in built.decisions if "misfit" in d), None)
+
+
+def check_config_against_statistics(
+    arch: str,
+    given: dict[str, Any],
+    options: dict[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    spec: Optional[Mapping[str, Any]],
+    built: architectures.Built,
+    where: str,
+    config_label: str,
+) -> None:
+    """A config is evidence, not an order: its options must not fit the weights' BatchNorm statistics clearly worse
+    than the weights alone do (an outside audit: a Hub config's `activation: leaky_relu` on a ReLU net loaded with
+    images off by 0.6, in silence)."""
+    with_config = statistics_misfit(built)
+    if with_config is None or with_config <= AUTHOR_MISFIT:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            alone, alone_options = architectures.build_generator_net(arch, options, state_dict, spec)
+        except GaninvError:
+            return  # the weights alone do not make a net: the config is what decides
+    without = statistics_misfit(alone)
+    if without is None or with_config < DECIDED_RATIO * without:
+        return
+    from_weights = architectures.options_to_dict(alone_options)
+    read = ", ".join(f"{k}={from_weights[k]}" for k in given if k in from_weights)
+    raise ArchitectureError(
+        f"{config_label} disagrees with the BatchNorm statistics of the weights {where}: with its "
+        f"{jsonable(given)} the net misfits them by {with_config:.3g} at its worst layer, {with_config / without:.0f}x "
+        f"the {without:.3g} of what the weights alone give ({read}); a net that is the author's misfits under "
+        f"{AUTHOR_MISFIT:g}. Fix the config, or choose with --option KEY=VALUE"
+    )
 
 
 def build_any(

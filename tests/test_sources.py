@@ -146,6 +146,33 @@ def test_an_unnamed_moving_average_is_announced_and_the_online_weights_loaded(dc
     assert_same_images(g, latents, expected)
 
 
+@pytest.mark.parametrize(
+    "config,loads",
+    [
+        ({"nz": 8, "ngf": 4}, True),  # true fields: evidence that agrees
+        ({"activation": "leaky_relu"}, False),  # a ReLU net: images off by ~0.6 if taken
+        ({"norm_eps": 0.8}, False),
+        ({"strides": [1, 2, 2, 2], "paddings": [0, 1, 1, 1], "output_paddings": [0, 1, 0, 0]}, False),
+    ],
+)
+def test_a_config_that_the_batchnorm_statistics_rule_out_is_refused(dcgan, tmp_path, config, loads):
+    """An outside audit: a Hub config.json's activation, eps or strides overrode what the statistics decide, and the
+    net loaded with other images in silence. A config is evidence: options that make the net misfit the statistics
+    3x worse than the weights' own reading (and beyond an author's net) are refused; the user's --option still wins."""
+    module, latents, expected = dcgan
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps(config))
+    if loads:
+        assert_same_images(load_generator(str(folder)), latents, expected)
+        return
+    with pytest.raises(ArchitectureError, match=r"config.json disagrees with the BatchNorm statistics of the weights"):
+        load_generator(str(folder))
+    user = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in config.items()}
+    load_generator(str(folder), options=user)  # typed by the user: taken as given
+
+
 def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
     sd = dcgan[0].state_dict()
     torch.save({"ema": sd, "raw": sd}, tmp_path / "ckpt.pt")
