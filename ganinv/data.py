@@ -35,7 +35,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -95,6 +95,7 @@ def parse_input_range(text: str) -> ValueRange:
         ) from None
 
 
+TWELVE_BIT_MAX = 4095  # 16-bit pixels that never exceed it are likely 10- or 12-bit data (cameras, medical scans)
 # Bound on a declared pixel range's ends: far beyond any stored pixel type (65535, 2**32), and small enough that
 # scaling to [-1, 1] stays finite (a range of +-1e308 turned every pixel into NaN).
 RANGE_LIMIT = 1e30
@@ -146,9 +147,10 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
     if not x.is_floating_point():
         lo, hi = int(x.to(torch.int64).min()), int(x.to(torch.int64).max())
         if x.dtype == torch.uint16 and hi > 255:
+            fewer_bits = " (12 bits or fewer: 10- or 12-bit data? e.g. 0,4095)" if hi <= TWELVE_BIT_MAX else ""
             return (0.0, 65535.0), (
                 f"reading {source} as 16-bit pixels in [0, 65535] (uint16 values in "
-                f"[{lo}, {hi}]); declare --input-range LO,HI if they use another range"
+                f"[{lo}, {hi}]); declare --input-range LO,HI if they use another range{fewer_bits}"
             )
         raise DataError(
             f"{source}: {str(x.dtype).removeprefix('torch.')} values in [{lo}, {hi}] have no "
@@ -189,6 +191,12 @@ def to_unit_range(
         _check_within(x, source, value_range)
     elif known is not None:
         value_range = known
+        top = int(x.to(torch.int64).max()) if known == (0.0, 65535.0) and x.numel() else None
+        if top is not None and top <= TWELVE_BIT_MAX:  # such data read as [0, 65535] is all but black
+            note = (
+                f"{source}: read as 16-bit pixels in [0, 65535], but no value exceeds {top} (12 bits or "
+                "fewer): 10- or 12-bit data saved in 16 bits? then declare --input-range 0,1023 or 0,4095"
+            )
     else:
         value_range, note = detect_range(x, source)
     lo, hi = value_range
@@ -387,11 +395,50 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
 
 
 # ---- tensor files ------------------------------------------------------------------------------------
+# Values an array file may hold: 2**30 (4 GiB as float32, e.g. 200,000 RGB images of 64 x 64). A header is read
+# before its data: a 3 MB .npz whose arrays inflate to gigabytes is refused before anything is allocated.
+MAX_ARRAY_VALUES = 1 << 30
+
+
+def _check_array_headers(path: Path) -> None:
+    """Refuse an .npy or .npz whose arrays, by their headers, hold more than MAX_ARRAY_VALUES values."""
+
+    def header(stream: Any) -> Optional[tuple[tuple[int, ...], np.dtype]]:
+        version = np.lib.format.read_magic(stream)
+        readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in readers:  # 3.0 (unicode field names): left to np.load
+            return None
+        shape, _, dtype = readers[version](stream)
+        return tuple(shape), dtype
+
+    shapes = {}
+    if not zipfile.is_zipfile(path):  # an .npy (also one saved under an .npz name)
+        with open(path, "rb") as npy:
+            shapes["images"] = header(npy)
+    else:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if member.endswith(".npy"):
+                    with archive.open(member) as stored:
+                        shapes[member[: -len(".npy")]] = header(stored)
+    for name, read in shapes.items():
+        if read is None:
+            continue
+        shape, dtype = read
+        values = int(np.prod(shape, dtype=np.float64)) if shape else 1
+        if values > MAX_ARRAY_VALUES:
+            raise DataError(
+                f"{path}: {name!r} of shape {shape} ({dtype}) holds {values:,} values, more than ganinv reads from "
+                f"one file ({MAX_ARRAY_VALUES:,}); split the images into several files, or pass fewer"
+            )
+
+
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """An .npz archive (arrays by name), or an .npy file: its one array is the images (no labels)."""
     kind = "an .npy array" if path.suffix == ".npy" else "an .npz archive"
     damaged = f"{path} is damaged or not {kind}; save the images again with numpy.savez(path, images=...)"
     try:
+        _check_array_headers(path)
         data = np.load(path, allow_pickle=False)
         if isinstance(data, np.ndarray):  # a single array: the images
             return {"images": data}
@@ -426,6 +473,8 @@ def _as_tensor(array, path: Path, key: str) -> torch.Tensor:
         if array.dtype.kind not in "biuf":
             what = "labels as class indices 0, 1, ..." if key == "labels" else "images as a numeric array"
             raise DataError(f"{path}: {key!r} holds {array.dtype} values, not numbers; save the {what}")
+        if not array.dtype.isnative:  # big-endian data ('>f4'), as MATLAB or network byte order writes it
+            array = array.astype(array.dtype.newbyteorder("="))
         return torch.from_numpy(np.ascontiguousarray(array))
     if array.is_complex():
         raise DataError(f"{path}: {key!r} holds complex values; save real pixel values")

@@ -592,6 +592,51 @@ def test_an_array_whose_both_ends_could_be_channels_is_read_the_square_way_or_re
         load_images(str(tmp_path / "odd.npy"))
 
 
+def test_big_endian_arrays_read_as_their_values(tmp_path):
+    """'>f4' and '>u2' arrays (MATLAB, network byte order) ended in an internal error (audit 6)."""
+    pixels = np.random.default_rng(0).random((2, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "native.npy", pixels)
+    np.save(tmp_path / "big.npy", pixels.astype(">f4"))
+    torch.testing.assert_close(
+        load_images(str(tmp_path / "big.npy")).images, load_images(str(tmp_path / "native.npy")).images
+    )
+    np.savez(tmp_path / "big16.npz", images=(pixels * 60000).astype(">u2"), labels=np.array([1, 0], dtype=">i8"))
+    read = load_images(str(tmp_path / "big16.npz"))
+    assert read.labels.tolist() == [1, 0] and float(read.images.max()) > 0.5
+
+
+def test_an_array_file_whose_header_asks_for_gigabytes_is_refused_before_reading(tmp_path):
+    """A 3 MB .npz inflating to 3 GB (then a 12 GB float copy) ran out of memory with an internal error; a header
+    that claims petabytes was answered with 'lower --batch-size'. The header's shape is checked first."""
+    import io
+    import zipfile
+
+    stream = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        stream, {"descr": "|u1", "fortran_order": False, "shape": (100_000, 3, 1024, 1024)}
+    )
+    (tmp_path / "huge.npy").write_bytes(stream.getvalue())  # a header, and no data
+    with zipfile.ZipFile(tmp_path / "huge.npz", "w") as archive:
+        archive.writestr("images.npy", stream.getvalue())
+    for name in ("huge.npy", "huge.npz"):
+        with pytest.raises(
+            DataError, match=r"of shape \(100000, 3, 1024, 1024\) \(uint8\) holds 314,572,800,000 values"
+        ):
+            load_images(str(tmp_path / name))
+
+
+def test_ten_and_twelve_bit_data_in_a_sixteen_bit_png_is_said_to_be(tmp_path):
+    """10- or 12-bit data saved in 16 bits reads as all but black in [0, 65535]: the note says so, naming the
+    ranges to declare (audit 6: silent)."""
+    Image.fromarray(np.array([[0, 300], [800, 1022]], dtype=np.uint16)).save(tmp_path / "tenbit.png")
+    read = load_images(str(tmp_path / "tenbit.png"))
+    assert any("12 bits or fewer" in note and "--input-range 0,1023" in note for note in read.notes), read.notes
+    declared = load_images(str(tmp_path / "tenbit.png"), input_range=(0, 1023))
+    assert declared.notes == [] and abs(float(declared.images.max()) - (2 * 1022 / 1023 - 1)) < 1e-6
+    Image.fromarray(np.array([[0, 300], [800, 40000]], dtype=np.uint16)).save(tmp_path / "full.png")
+    assert load_images(str(tmp_path / "full.png")).notes == []
+
+
 def test_a_loose_image_beside_class_folders_is_refused(tmp_path):
     """A stray preview.png beside class folders replaced the whole labelled set with one image."""
     for label in ("0", "1"):
