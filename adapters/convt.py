@@ -169,10 +169,14 @@ def image_side(size: int, kernels, strides, paddings, output_paddings, crops) ->
 
 def activation(name: str) -> nn.Module:
     """ "relu", "leaky_relu" (slope 0.2, DCGAN's), "leaky_relu:SLOPE" (e.g. 0.01, PyTorch's default; 0.3, Keras's),
-    "tanh", "sigmoid" or "none"."""
+    "gelu", "silu", "elu", "mish", "tanh", "sigmoid" or "none"."""
     modules: dict[str, Callable[[], nn.Module]] = {
         "relu": nn.ReLU,
         "leaky_relu": lambda: nn.LeakyReLU(0.2),
+        "gelu": nn.GELU,
+        "silu": nn.SiLU,
+        "elu": nn.ELU,
+        "mish": nn.Mish,
         "tanh": nn.Tanh,
         "sigmoid": nn.Sigmoid,
         "none": nn.Identity,

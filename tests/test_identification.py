@@ -342,6 +342,33 @@ def test_the_prior_flag_is_the_prior_option_and_is_not_read_again(tmp_path):
     assert odd.spec.native_prior_range == (-2.0, 2.0)  # no option names it: the spec override alone sets it
 
 
+@pytest.mark.parametrize("act", [nn.GELU, nn.SiLU, nn.ELU, nn.Mish])
+def test_smooth_activations_are_identified_not_passed_off_as_a_leaky_relu(tmp_path, act):
+    """Under BatchNorm statistics a smooth activation passes for a leaky ReLU: an outside audit found GELU and Mish
+    DCGANs "decided" as leaky_relu (images off by 0.5), some at a 48-pixel geometry. They are candidates now."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.ConvTranspose2d(8, 32, 4, 1, 0, bias=False), nn.BatchNorm2d(32), act(),  # 4x4
+        nn.ConvTranspose2d(32, 16, 4, 2, 1, bias=False), nn.BatchNorm2d(16), act(),  # 8x8
+        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), act(),  # 16x16
+        nn.ConvTranspose2d(8, 3, 4, 2, 1, bias=False), nn.Tanh(),  # 32x32
+    )  # fmt: skip
+    for layer in module.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.momentum = None  # a cumulative average over the batches below
+    with torch.no_grad():
+        module.train()
+        for i in range(8):
+            module(torch.randn(64, 8, 1, 1, generator=torch.Generator().manual_seed(100 + i)))
+        module.eval()
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"))
+    assert sources(g)["activation"].startswith("batchnorm statistics, margin"), sources(g)
+    z = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]), rtol=0, atol=1e-5)
+
+
 def test_initial_batchnorm_statistics_are_refused_with_what_to_give(tmp_path):
     """An EMA copy whose buffers were never updated holds mean 0, variance 1 everywhere: nothing can be identified
     from it (an outside audit was offered two made-up geometries), and giving the options loads it."""
