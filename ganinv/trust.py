@@ -51,6 +51,12 @@ def commands_from_file(origin: str, trusted: bool) -> Iterator[None]:
         _file_commands.reset(token)
 
 
+def chosen_by_file() -> Optional[str]:
+    """The file whose commands are running (the outermost recipe), or None when the user typed the command."""
+    context = _file_commands.get()
+    return context.origin if context is not None else None
+
+
 def resolve(origin: Optional[str], trust_remote_code: bool) -> tuple[Optional[str], bool]:
     """The effective (origin, trust) of a load: inside `commands_from_file`, the file is the origin and only the
     user's flag on the enclosing command counts, whatever the enclosed command says."""

@@ -195,6 +195,26 @@ def test_a_benchmark_stage_cannot_grant_trust_to_a_nested_benchmark(tmp_path, ma
     assert str(outer) in " ".join(errors)  # the outermost file is the one that chose
 
 
+def test_a_benchmark_stage_cannot_aim_a_nested_benchmark_outside_the_folder(tmp_path):
+    """The user's --set may send a stage's --out anywhere; an outside audit (7) had a stage run
+    `bench INNER --set dest=/elsewhere`, and the inner benchmark took that --set as the user's and wrote outside."""
+    victim = tmp_path / "precious.png"
+    inner = tmp_path / "inner.toml"
+    inner.write_text(
+        '[vars]\ndest = "{out}/s.png"\n[[stages]]\nname = "s"\n'
+        'run = ["sample", "-g", "builtin:mnist", "-n", "2", "--out", "{dest}"]\n'
+    )
+    outer = tmp_path / "outer.toml"
+    outer.write_text(
+        f'[[stages]]\nname = "nested"\nrun = ["bench", "{inner}", "--out", "{{out}}/inner", "--set", "dest={victim}"]\n'
+    )
+    result, errors = run(["bench", outer, "--out", tmp_path / "bench"])
+    assert result.exit_code == 2 and any("outside the benchmark folder" in e for e in errors), result.output
+    assert not victim.exists()
+    typed, _ = run(["bench", inner, "--out", tmp_path / "b2", "--set", f"dest={victim}"])
+    assert typed.exit_code == 0 and victim.is_file()  # typed by the user: theirs to choose
+
+
 def test_trusting_a_benchmark_is_the_users_flag(tmp_path):
     recipe = tmp_path / "bench.toml"
     recipe.write_text(
