@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional
@@ -128,12 +129,37 @@ def _coerce(value: Any, field: dataclasses.Field) -> Any:
     except ValueError:
         what = "comma-separated numbers" if "tuple" in kind or "list" in kind else "a number"
         raise ArchitectureError(f"option {field.name}={value!r} is not {what}") from None
+    value = _checked_type(value, field.name, kind)
     whole = [v for v in (value if isinstance(value, (tuple, list)) else [value]) if isinstance(v, int)]
     if "int" in kind and any(not 0 <= v <= MAX_INT_OPTION for v in whole if not isinstance(v, bool)):
         raise ArchitectureError(
             f"option {field.name}={value!r} is out of range: whole numbers in [0, {MAX_INT_OPTION}]; fix the option "
             "or the config that gives it"
         )
+    return value
+
+
+def _checked_type(value: Any, name: str, kind: str) -> Any:
+    """A config's value of the option's type: a whole number for an int (16.0 is 16; 16.7, NaN or [16] are refused),
+    a finite number for a float (an eps above 0), a list of whole numbers for a tuple of ints."""
+
+    def whole(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v != int(v):
+            raise ArchitectureError(f"option {name}={value!r} is not a whole number; fix the option or the config")
+        return int(v)
+
+    if kind == "int":
+        return whole(value)
+    if kind == "tuple[int, ...]":
+        if not isinstance(value, (list, tuple)):
+            raise ArchitectureError(f"option {name}={value!r} is not a list of whole numbers, e.g. 1,2,2,2")
+        return tuple(whole(v) for v in value)
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise ArchitectureError(f"option {name}={value!r} is not a finite number; fix the option or the config")
+        if name.endswith("eps") and value <= 0:
+            raise ArchitectureError(f"option {name}={value!r} must be above 0 (BatchNorm's eps, e.g. 1e-5)")
+        return float(value)
     return value
 
 

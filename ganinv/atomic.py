@@ -92,6 +92,19 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+def parse_json(text: str) -> Any:
+    """`json.loads` for text read from a file: what Python's parser cannot take (nesting deeper than its recursion
+    limit, an integer of thousands of digits) is a `json.JSONDecodeError` like any other invalid JSON, which every
+    reader of a config already turns into one clear error naming the file."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        raise
+    except (RecursionError, ValueError) as exc:
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+        raise json.JSONDecodeError(reason, text[:100], 0) from None
+
+
 def json_text(data: Any, indent: Optional[int] = None) -> str:
     """`json.dumps`, refusing NaN and infinities (JSON has none) with an error naming the first one."""
     try:

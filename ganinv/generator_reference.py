@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 import torch
 
+from ganinv.atomic import parse_json
 from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
@@ -357,7 +358,7 @@ def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, nou
 
 def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
     try:
-        config = json.loads(path.read_text())
+        config = parse_json(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(
             f"the config.json of {source} is not valid JSON ({exc}); the {name} artifact is "

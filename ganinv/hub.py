@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Optional
 
+from ganinv.atomic import parse_json
 from ganinv.errors import GaninvError, SourceError, first_line
 
 logger = logging.getLogger("ganinv")
@@ -279,6 +280,11 @@ def cached_listing(hub_id: HubId, reason: str) -> Listing:
         commit = revision
     elif (root / "refs" / revision).is_file():
         commit = (root / "refs" / revision).read_text().strip()
+        if not COMMIT.fullmatch(commit):  # empty or cut short (a crash mid-write): no snapshot to trust
+            raise SourceError(
+                f"the local Hugging Face cache's ref {revision!r} of {hub_id.repo_text} is damaged (it holds "
+                f"{commit[:50]!r}, not a commit hash); delete {root / 'refs' / revision} and download the repo again"
+            )
     elif re.fullmatch(r"[0-9a-f]{7,39}", revision) and snapshots.is_dir():
         matches = [p.name for p in snapshots.iterdir() if p.name.startswith(revision)]
         commit = matches[0] if len(matches) == 1 else None
@@ -421,13 +427,17 @@ def beside(name: str, files: Iterable[str], *candidates: str) -> Optional[str]:
 
 def shards_of(index: Path, name: str, where: str) -> tuple[str, ...]:
     """The shard files a sharded index names (relative to the repo root)."""
-    import json
 
     try:
-        weight_map = json.loads(index.read_text())["weight_map"]
+        weight_map = parse_json(index.read_text())["weight_map"]
         files = sorted(set(weight_map.values()))
+        if not files or not all(isinstance(k, str) and isinstance(f, str) and f for k, f in weight_map.items()):
+            raise ValueError("the weight_map must map tensor names to shard file names")
     except (ValueError, KeyError, TypeError, AttributeError):
-        raise SourceError(f"{where}:{name} is not a sharded-weights index (a JSON object with a weight_map)") from None
+        raise SourceError(
+            f"{where}:{name} is not a sharded-weights index (a JSON object with a weight_map of tensor names to "
+            "shard file names)"
+        ) from None
     folder = PurePosixPath(name).parent
     return tuple(str(folder / f) if str(folder) != "." else f for f in files)
 

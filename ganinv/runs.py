@@ -31,7 +31,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ganinv.atomic import atomic_path, json_text, remove_stale_temporaries, write_json, write_text
+from ganinv.atomic import atomic_path, json_text, parse_json, remove_stale_temporaries, write_json, write_text
 from ganinv.config_checks import RUN_KINDS
 from ganinv.devices import resolve_device
 from ganinv.errors import RunError, first_line
@@ -109,7 +109,7 @@ class Run:
     def holds_run_config(self) -> bool:
         """Its config.json is one a ganinv run wrote: a JSON object naming the kind of run."""
         try:
-            config = json.loads((self.folder / "config.json").read_text())
+            config = parse_json((self.folder / "config.json").read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return False
         return isinstance(config, dict) and any(kind in config for kind in RUN_KINDS)
@@ -133,7 +133,7 @@ class Run:
             shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         self.remove_stale_temporaries()
         write_json(self.folder / "config.json", config)
-        self.config = json.loads(json_text(config))  # as a resume will read it back
+        self.config = parse_json(json_text(config))  # as a resume will read it back
         return self
 
     def remove_stale_temporaries(self) -> None:
@@ -155,7 +155,7 @@ class Run:
                     "start the run over in the same folder"
                 )
             try:
-                config = json.loads(config_path.read_text())
+                config = parse_json(config_path.read_text())
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise RunError(
                     f"{config_path} is not valid JSON ({exc}); the run cannot be resumed: restore the file "
@@ -237,7 +237,7 @@ class Run:
         kept = []
         for line in self.metrics_path.read_text().splitlines():
             try:
-                if json.loads(line).get("step", 0) <= step:
+                if parse_json(line).get("step", 0) <= step:
                     kept.append(line)
             except json.JSONDecodeError:
                 continue

@@ -42,7 +42,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ganinv import architectures, hub, trust
-from ganinv.atomic import atomic_dir
+from ganinv.atomic import atomic_dir, parse_json
 from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
@@ -102,6 +102,11 @@ def load_generator(
     `options_origin` does the same for `options` alone (a source the user typed, with the options
     an artifact or recipe recorded for it): a `model_class` among them is then code a file chose.
     """
+    if not str(source).strip():  # "" would read as the current folder
+        raise SourceError(
+            "the generator source is empty; give builtin:NAME, hub:owner/name, a folder, a weights or program file, "
+            "or module:callable"
+        )
     origin, trust_remote_code = trust.resolve(origin, trust_remote_code)
     arch_options, overrides = split_options(dict(options or {}))
     batchnorm = batchnorm_option(arch_options.pop("bn", None))
@@ -206,7 +211,7 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
 def read_spec_file(path: Path) -> dict[str, Any]:
     """Spec fields from a JSON file: a (partial) GeneratorSpec dict, or a config with a "spec" entry."""
     try:
-        data = json.loads(path.read_text())
+        data = parse_json(path.read_text())
     except FileNotFoundError:
         raise SourceError(f"spec file {path} does not exist") from None
     except json.JSONDecodeError as exc:
@@ -250,7 +255,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     if not config_path.is_file() or weights_path is None:
         raise SourceError(f"{folder} must hold {CONFIG_NAME} and {WEIGHTS_NAME} (or {PICKLE_WEIGHTS_NAME})")
     try:
-        config = json.loads(config_path.read_text())
+        config = parse_json(config_path.read_text())
     except json.JSONDecodeError as exc:
         raise SourceError(f"{config_path} is not valid JSON ({exc}); fix or regenerate it") from None
     if not isinstance(config, dict):
@@ -453,7 +458,7 @@ def load_hub(request: Request) -> Generator:
 
 def read_config(path: Path, label: str) -> dict[str, Any]:
     try:
-        config = json.loads(path.read_text())
+        config = parse_json(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"{label} is not valid JSON ({first_line(exc)}); fix or regenerate it") from None
     if not isinstance(config, dict):
@@ -499,7 +504,7 @@ def merge_shards(paths: list[Path], parts: list[Any], index: Optional[Path], whe
                 )
             merged[name], owner[name] = value, path.name
     if index is not None:
-        weight_map = json.loads(index.read_text())["weight_map"]  # read and checked by ganinv.hub
+        weight_map = parse_json(index.read_text())["weight_map"]  # read and checked by ganinv.hub
         misplaced = [n for n, f in weight_map.items() if owner.get(n) != Path(str(f)).name]
         unlisted = [n for n in merged if n not in weight_map]
         if misplaced or unlisted:

@@ -17,6 +17,8 @@ from typing import Any, Literal, Optional
 
 import torch
 
+from ganinv.atomic import parse_json
+
 Prior = Literal["normal", "uniform", "truncated_normal"]
 PRIORS = ("normal", "uniform", "truncated_normal")
 
@@ -89,7 +91,7 @@ class GeneratorSpec:
 
     @classmethod
     def from_json(cls, text: str) -> "GeneratorSpec":
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(parse_json(text))
 
 
 def _jsonable(value: Any) -> Any:

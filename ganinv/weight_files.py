@@ -202,10 +202,11 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
 
 # Entries holding a moving average of the generator's weights, which its authors sample from, are preferred. Their
 # names join an averaging word to generator words in any order and case: g_ema, ema_G, netG_ema, avgG,
-# averaged_generator, swa_generator, G_running, ema_model (lucidrains' ema_pytorch), and StyleGAN's GE.
+# averaged_generator, swa_generator, G_running, ema_model (lucidrains' ema_pytorch), lightweight-gan's GE, and Gs
+# (G smoothed: ProGAN's and StyleGAN's, and their PyTorch ports').
 EMA_WORDS = frozenset({"ema", "avg", "average", "averaged", "swa", "running", "shadow", "polyak"})
 GENERATOR_WORDS = frozenset({"g", "gen", "generator", "net", "model", "state", "dict"})
-EMA_NAMES = frozenset({"GE"})
+EMA_NAMES = frozenset({"GE", "Gs", "G_s"})
 # A plain "ema" (or "averaged", ...) entry is the generator's average when it sits beside a generator entry.
 ONLINE_WORDS = frozenset({"online"})  # ema_pytorch keeps the online model beside the average as online_model
 # Scalars that averaging wrappers keep beside the weights (ema_pytorch's initted and step, AveragedModel's

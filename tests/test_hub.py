@@ -1,5 +1,6 @@
 """`hub:owner/name[@rev]` through the real huggingface_hub client, offline, on a cache made in a temp folder."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,35 @@ def test_not_cached_while_offline_is_one_clear_line(hub_cache, tmp_path):
         load_generator("hub:someone/config-only")
     with pytest.raises(SourceError, match="not in the local Hugging Face cache"):
         load_generator(f"hub:someone/config-only@{'f' * 40}")
+
+
+def test_damaged_indexes_refs_and_configs_in_the_cache_are_one_clear_line(hub_cache, dcgan, tmp_path):
+    """An outside audit (7) found internal errors for a sharded index whose weight_map is empty or maps to numbers,
+    for JSON nested 200,000 levels deep, and a silent load of every cached commit at once through an empty ref."""
+    from safetensors.torch import save_file
+
+    module = dcgan[0]
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp_path / "shard.safetensors"))
+    for repo, weight_map in (("empty", {}), ("numbers", {k: 1 for k in module.state_dict()})):
+        index = _write(tmp_path / f"{repo}.json", json.dumps({"weight_map": weight_map}))
+        files = {
+            "model.safetensors.index.json": index,
+            "model-00001-of-00001.safetensors": tmp_path / "shard.safetensors",
+        }
+        zoo.cache_repo(hub_cache, f"someone/{repo}", files)
+        with pytest.raises(SourceError, match="is not a sharded-weights index"):
+            load_generator(f"hub:someone/{repo}")
+    deep = _write(tmp_path / "deep.json", "[" * 200_000 + "]" * 200_000)
+    zoo.cache_repo(
+        hub_cache, "someone/deep", {"config.json": deep, "model.safetensors": tmp_path / "shard.safetensors"}
+    )
+    with pytest.raises(SourceError, match=r"config.json is not valid JSON \(nested too deeply"):
+        load_generator("hub:someone/deep")
+    zoo.cache_repo(hub_cache, "someone/ok", {"model.safetensors": tmp_path / "shard.safetensors"})
+    ref = next(hub_cache.glob("models--someone--ok/refs/main"))
+    ref.write_text("")  # as a crash mid-write leaves it
+    with pytest.raises(SourceError, match="ref 'main' of hub:someone/ok is damaged"):
+        load_generator("hub:someone/ok")
 
 
 def test_hub_ids_and_weight_choice():

@@ -102,6 +102,7 @@ AVERAGE_LAYOUTS = {  # (online, average) state dicts -> a checkpoint, as public 
         "swa_generator": {**prefixed(av, "module."), "n_averaged": torch.tensor(10)},
     },
     "ema_G": lambda on, av: {"G": on, "ema_G": av},
+    "stylegan_Gs": lambda on, av: {"G": on, "D": {"w": torch.zeros(2)}, "Gs": av},  # ProGAN/StyleGAN: G smoothed
     "averaged_generator": lambda on, av: {"generator": on, "averaged_generator": av},
     "lightning_attribute": lambda on, av: {
         "state_dict": {
@@ -171,6 +172,34 @@ def test_a_config_that_the_batchnorm_statistics_rule_out_is_refused(dcgan, tmp_p
         load_generator(str(folder))
     user = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in config.items()}
     load_generator(str(folder), options=user)  # typed by the user: taken as given
+
+
+@pytest.mark.parametrize(
+    "config,message",
+    [
+        ({"nz": 16.7}, "nz=16.7 is not a whole number"),
+        ({"nz": float("nan")}, "nz=nan is not a whole number"),
+        ({"nz": [8]}, r"nz=\[8\] is not a whole number"),
+        ({"norm_eps": -1}, "norm_eps=-1 must be above 0"),
+        ({"strides": 2}, "strides=2 is not a list of whole numbers"),
+    ],
+)
+def test_config_values_of_the_wrong_type_are_refused_naming_them(dcgan, tmp_path, config, message):
+    """A Hub config.json's nz of 16.7, NaN or [16], or a negative eps, reached torch as an internal error (audit 7):
+    now the config disagrees with the weights, and such a value in code is refused by its type."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in dcgan[0].state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ArchitectureError, match="config.json disagrees with the weights"):
+        load_generator(str(folder))
+    with pytest.raises(ArchitectureError, match=message):
+        load_generator(str(folder / "model.safetensors"), arch="dcgan", options=config)
+
+
+def test_an_empty_generator_source_is_named_as_such():
+    with pytest.raises(SourceError, match="the generator source is empty"):
+        load_generator("")
 
 
 def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):

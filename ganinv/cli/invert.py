@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from ganinv.atomic import parse_json
 from ganinv.cli.options import (
     artifact_generator_options,
     device_option,
@@ -140,7 +140,7 @@ INVERT_OUTPUTS = {"latents.safetensors", "reconstructions.safetensors", "grid.pn
 def holds_invert_metrics(folder: Path) -> bool:
     """Whether `folder`'s metrics.json is one `invert` wrote (so the folder is an earlier invert's output)."""
     try:
-        metrics = json.loads((folder / "metrics.json").read_text())
+        metrics = parse_json((folder / "metrics.json").read_text())
     except (OSError, ValueError):
         return False
     return isinstance(metrics, dict) and {"encoder", "mean_image_baseline"} <= set(metrics)
