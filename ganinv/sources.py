@@ -641,6 +641,7 @@ def wrap_program(program: Any, request: Request, meta: dict[str, Any], spec: dic
 # reading does, contradicts the weights: an activation, eps or stride the statistics rule out.
 AUTHOR_MISFIT = 0.006
 DECIDED_RATIO = 3.0
+SIZE_OPTIONS = frozenset({"resolution", "strides", "paddings", "output_paddings", "kernels"})  # set the image side
 
 
 def statistics_misfit(built: architectures.Built) -> Optional[float]:
@@ -662,7 +663,8 @@ def check_config_against_statistics(
     than the weights alone do (an outside audit: a Hub config's `activation: leaky_relu` on a ReLU net loaded with
     images off by 0.6, in silence)."""
     with_config = statistics_misfit(built)
-    if with_config is None or with_config <= AUTHOR_MISFIT:
+    sizes = set(given) & SIZE_OPTIONS  # what no statistic sees: the stages after the last BatchNorm
+    if (with_config is None or with_config <= AUTHOR_MISFIT) and not sizes:
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -670,11 +672,20 @@ def check_config_against_statistics(
             alone, alone_options = architectures.build_generator_net(arch, options, state_dict, spec)
         except GaninvError:
             return  # the weights alone do not make a net: the config is what decides
-    without = statistics_misfit(alone)
-    if without is None or with_config < DECIDED_RATIO * without:
-        return
     from_weights = architectures.options_to_dict(alone_options)
     read = ", ".join(f"{k}={from_weights[k]}" for k in given if k in from_weights)
+    if sizes and built.spec.image_shape != alone.spec.image_shape:
+        side = alone.spec.image_shape[-1]
+        warnings.warn(
+            f"{config_label} makes {where} a generator of {built.spec.image_shape} images through geometry no "
+            f"statistic sees (its {jsonable({k: given[k] for k in sorted(sizes)})}), where the weights alone, read "
+            f"the usual way, give {alone.spec.image_shape}; if the config is wrong, pass --option resolution={side}",
+            architectures.AssumptionWarning,
+            stacklevel=4,
+        )
+    without = statistics_misfit(alone)
+    if with_config is None or without is None or with_config <= AUTHOR_MISFIT or with_config < DECIDED_RATIO * without:
+        return
     raise ArchitectureError(
         f"{config_label} disagrees with the BatchNorm statistics of the weights {where}: with its "
         f"{jsonable(given)} the net misfits them by {with_config:.3g} at its worst layer, {with_config / without:.0f}x "

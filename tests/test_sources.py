@@ -1,6 +1,7 @@
 """Sources: every file format and nesting loads to the same images; unsafe and bad inputs get clear errors."""
 
 import json
+import warnings
 
 import pytest
 import torch
@@ -195,6 +196,24 @@ def test_config_values_of_the_wrong_type_are_refused_naming_them(dcgan, tmp_path
         load_generator(str(folder))
     with pytest.raises(ArchitectureError, match=message):
         load_generator(str(folder / "model.safetensors"), arch="dcgan", options=config)
+
+
+def test_a_config_image_size_that_the_weights_alone_would_not_give_is_announced(dcgan, tmp_path):
+    """No statistic sees the stages after the last BatchNorm, so a config's image_size of 28 on a 32-pixel DCGAN was
+    reached through an unusual padding, in silence (audit 7). The config's side is now said, with the way back."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in dcgan[0].state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps({"image_size": 28}))
+    with pytest.warns(
+        UserWarning, match=r"config.json makes .* of \(3, 28, 28\) images .* pass --option resolution=32"
+    ):
+        assert load_generator(str(folder)).spec.image_shape == (3, 28, 28)
+    (folder / "config.json").write_text(json.dumps({"image_size": 32}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_generator(str(folder))
+    assert not [w for w in caught if "config.json makes" in str(w.message)]
 
 
 def test_an_empty_generator_source_is_named_as_such():
