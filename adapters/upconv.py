@@ -21,7 +21,9 @@ running statistics (see `statedict.py`).
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from itertools import permutations, product
 from typing import Any, Iterable, Mapping, Optional, cast
 
 import torch
@@ -33,6 +35,7 @@ from ganinv.spec import GeneratorSpec, Prior
 
 from .convt import activation
 from .statedict import (
+    DECIDED_RATIO,
     PRIOR_PROBES,
     PRIOR_SPECS,
     PriorFromSpec,
@@ -47,7 +50,10 @@ from .statedict import (
     normalise_as_in_training,
     prior_decision,
     rename_modules,
+    weak_margin,
 )
+
+PRIOR_FLAG = "--prior uniform:-1,1 or --prior uniform:0,1"
 
 
 @dataclass
@@ -65,6 +71,12 @@ class UpConvOptions:
     nc: int = 0  # continuous codes c (condition=concat)
     condition: str = "none"  # "none", "multiply" (embedding(d) * z, acgan) or "concat" (cat(z, d, c), infogan)
     code_prior: str = "uniform"  # the native prior of c: "uniform" (U(-1, 1)) or "normal"
+    # condition=concat: the order in which the head's Linear takes z, d (one-hot) and c, e.g. "dzc" for
+    # cat(label, z, code); read with the priors from the head BatchNorm, which sees them through the Linear alone
+    input_order: str = "zdc"
+    # how the head's output becomes the first map: "chw", view(N, C, S, S) as PyTorch code does, or "hwc",
+    # view(N, S, S, C) then channels first, as ports of Keras's Reshape do; read from the head BatchNorm
+    head_layout: str = "chw"
     # the native prior of z: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
     # store it, the head BatchNorm's statistics (z through the Linear alone) tell it
     prior: str = "normal"
@@ -100,6 +112,10 @@ class UpConvNet(nn.Module):
             raise ArchitectureError(f"condition must be none, multiply or concat, got {o.condition!r}")
         if o.prior not in PRIOR_PROBES:
             raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
+        if sorted(o.input_order) != ["c", "d", "z"]:
+            raise ArchitectureError(f"input_order must order the letters z, d and c (e.g. zdc), got {o.input_order!r}")
+        if o.head_layout not in ("chw", "hwc"):
+            raise ArchitectureError(f"head_layout must be chw or hwc, got {o.head_layout!r}")
         self.embed = nn.Embedding(o.n_classes, o.nz) if o.condition == "multiply" else None
         n_in = o.nz + (o.n_classes + o.nc if o.condition == "concat" else 0)
         self.head = nn.Linear(n_in, o.widths[0] * self.head_size**2)
@@ -124,21 +140,26 @@ class UpConvNet(nn.Module):
             assert d is not None and self.embed is not None, "condition=multiply needs the one-hot d"
             return (d @ self.embed.weight) * z  # a soft one-hot d stays differentiable
         if self.o.condition == "concat":
-            parts = [z]
+            parts = {"z": z}
             if self.o.n_classes:
                 assert d is not None, "a class-conditional generator needs its one-hot d"
-                parts.append(d)
+                parts["d"] = d
             if self.o.nc:
                 assert c is not None, "a generator with continuous codes needs c"
-                parts.append(2 * torch.special.ndtr(c) - 1 if self.o.code_prior == "uniform" else c)
-            return torch.cat(parts, dim=1)  # (N, nz + K + nc)
+                parts["c"] = 2 * torch.special.ndtr(c) - 1 if self.o.code_prior == "uniform" else c
+            return torch.cat([parts[p] for p in self.o.input_order if p in parts], dim=1)  # (N, nz + K + nc)
         return z
 
     def head_map(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
-        h = self.head(self.first_input(z, c, d))
-        return self.head_norm(h.view(h.shape[0], self.o.widths[0], self.head_size, self.head_size))
+        return self.head_norm(self.first_map(self.head(self.first_input(z, c, d))))
+
+    def first_map(self, h: torch.Tensor) -> torch.Tensor:
+        """The head Linear's output (N, C * S * S) as the first map (N, C, S, S)."""
+        if self.o.head_layout == "hwc":
+            return h.view(h.shape[0], self.head_size, self.head_size, self.o.widths[0]).permute(0, 3, 1, 2)
+        return h.view(h.shape[0], self.o.widths[0], self.head_size, self.head_size)
 
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
@@ -286,44 +307,97 @@ class UpConv(PriorFromSpec, Architecture):
             ]
         if not norms and "activation" not in given:
             found.append(no_normalisation())
-        if "prior" not in given:
-            found.append(self.prior(state_dict, values))
+        found += self.head_inputs(state_dict, values, given)
         values[DECISIONS] = found
         return values
 
-    def prior(self, state_dict: Mapping[str, torch.Tensor], values: dict[str, Any]) -> dict[str, Any]:
-        """The latent prior from the head BatchNorm, which sees z through the Linear alone (sets `values["prior"]`);
-        without one, nothing sees it and N(0, I) is assumed out loud."""
+    def head_inputs(
+        self, state_dict: Mapping[str, torch.Tensor], values: dict[str, Any], given: Mapping[str, Any]
+    ) -> list[dict[str, Any]]:
+        """What the head BatchNorm sees through the Linear alone, read together (sets them in `values`): the latent
+        prior, the codes' prior and their order (InfoGAN's input), and how the Linear's output becomes the first map.
+        Without a head BatchNorm nothing sees them: N(0, I) and PyTorch-GAN's order are assumed out loud."""
         net = UpConvNet(self.make_options(values)).eval()
         load_weights(net, self.convert_state_dict(dict(state_dict), None), self.name, net.o)
-        initial = initial_statistics(state_dict)
-        if initial or not isinstance(net.head_norm, nn.BatchNorm2d):
-            values["prior"] = "normal"
+        o = net.o
+        present = "".join(p for p in "zdc" if p == "z" or (p == "d" and o.n_classes) or (p == "c" and o.nc))
+        searched = {
+            "prior": () if "prior" in given else tuple(PRIOR_PROBES),
+            "code_prior": () if "code_prior" in given or not o.nc or o.condition != "concat" else ("uniform", "normal"),
+            "input_order": ()
+            if "input_order" in given or o.condition != "concat" or len(present) < 2
+            else tuple(
+                dict.fromkeys("".join(p) + "".join(x for x in "zdc" if x not in present) for p in permutations(present))
+            ),
+            "head_layout": () if "head_layout" in given or net.head_size == 1 else ("chw", "hwc"),
+        }
+        if initial_statistics(state_dict) or not isinstance(net.head_norm, nn.BatchNorm2d):
+            values["prior"] = values.get("prior", "normal")
             why = (
                 "the BatchNorm statistics are the initial ones"
-                if initial
-                else "no BatchNorm sees z before a nonlinearity"
+                if initial_statistics(state_dict)
+                else ("no BatchNorm sees z before a nonlinearity")
             )
-            said = f"assumed: N(0, I) latents ({why})"
-            return decision("prior", "normal", said, "--prior uniform:-1,1 or --prior uniform:0,1")
-        o, misfits = net.o, {}
+            said = []
+            if searched["prior"]:
+                said.append(decision("prior", "normal", f"assumed: N(0, I) latents ({why})", PRIOR_FLAG))
+            if searched["input_order"]:
+                said.append(
+                    decision(
+                        "input_order",
+                        "zdc",
+                        f"assumed: PyTorch-GAN's cat(z, label, code) ({why})",
+                        "--option input_order=dzc (or another order of z, d, c)",
+                    )
+                )
+            return said
+        fixed = {k: getattr(o, k) for k in searched}
+        names = [k for k in searched if searched[k]]
+        misfits: dict[tuple, float] = {}
         with torch.no_grad():
-            for name, draw in PRIOR_PROBES.items():
-                z = draw(512, o.nz, torch.Generator().manual_seed(0))
+            for combo in product(*(searched[k] for k in names)):
+                trial = dataclasses.replace(o, **{**fixed, **dict(zip(names, combo))})
+                probe = UpConvNet(trial)
+                probe.load_state_dict(net.state_dict())
+                z = PRIOR_PROBES[trial.prior](512, o.nz, torch.Generator().manual_seed(0))
                 c = torch.randn(512, o.nc, generator=torch.Generator().manual_seed(1)) if o.nc else None
                 d = torch.eye(o.n_classes)[torch.arange(512) % o.n_classes] if o.n_classes else None
-                h = net.head(net.first_input(z, c, d))
-                misfits[name] = bn_discrepancy(h.view(512, o.widths[0], net.head_size, net.head_size), net.head_norm)
+                h = probe.first_map(probe.head(probe.first_input(z, c, d)))
+                misfits[combo] = bn_discrepancy(h, net.head_norm)
+        best = min(misfits, key=lambda k: misfits[k])
+        values.update(dict(zip(names, best)))
         if min(misfits.values()) > POOR_PRIOR_FIT and not (o.n_classes or o.nc):
             values["prior"] = "normal"  # no prior explains the head's inputs: InfoGAN's, with codes beside z?
-            return decision(
-                "prior",
-                "normal",
-                f"assumed: N(0, I) latents, though the head BatchNorm fits no prior well (misfit "
-                f"{min(misfits.values()):.3g}): are some of its {o.nz} inputs a one-hot label or codes, as InfoGAN's?",
-                "--option n_classes=K --option nc=N (InfoGAN's categorical and continuous codes) or --prior ...",
-            )
-        return prior_decision(misfits, values)
+            return [
+                decision(
+                    "prior",
+                    "normal",
+                    f"assumed: N(0, I) latents, though the head BatchNorm fits no prior well (misfit "
+                    f"{min(misfits.values()):.3g}): are some of its {o.nz} inputs a one-hot label or codes, as "
+                    "InfoGAN's?",
+                    "--option n_classes=K --option nc=N (InfoGAN's categorical and continuous codes) or --prior ...",
+                )
+            ]
+        said = []
+        for i, name in enumerate(names):
+            # each property's misfit with the others at their best: its own candidates compared
+            own = {
+                combo[i]: misfit
+                for combo, misfit in misfits.items()
+                if all(combo[j] == best[j] for j in range(len(names)) if j != i)
+            }
+            if name == "prior":
+                said.append(prior_decision(own, values))
+                continue
+            rival = min((v for v in own if v != best[i]), key=lambda v: own[v])
+            ratio = own[rival] / own[best[i]] if own[best[i]] > 0 else float("inf")
+            flag = f"--option {name}={rival}"
+            if ratio >= DECIDED_RATIO:
+                margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
+                said.append(decision(name, best[i], f"batchnorm statistics, margin {margin}", flag))
+            else:
+                said.append(decision(name, best[i], weak_margin(ratio, str(rival)), flag))
+        return said
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         modules, head, head_norm, convs, norms, embed = read_layers(state_dict)

@@ -369,6 +369,57 @@ def test_smooth_activations_are_identified_not_passed_off_as_a_leaky_relu(tmp_pa
         torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]), rtol=0, atol=1e-5)
 
 
+class OrderedInfoGAN(zoo.PyTorchGANDCGAN):
+    """PyTorch-GAN's infogan head with its inputs concatenated in another `order` (of "z", "d", "c"), codes drawn
+    from `code_prior`, and the Linear's output reshaped channels-last (a Keras port) when `channels_last`."""
+
+    def __init__(self, order, code_prior="uniform", channels_last=False):
+        super().__init__(nz=8, n_in=8 + 4 + 2)
+        self.order, self.code_prior, self.channels_last = order, code_prior, channels_last
+
+    def inputs(self, z):  # ganinv's standard z, c and one-hot d -> the author's own inputs
+        c = torch.randn(z.shape[0], 2, generator=torch.Generator().manual_seed(7))
+        d = torch.eye(4)[torch.arange(z.shape[0]) % 4]
+        native_c = 2 * torch.special.ndtr(c) - 1 if self.code_prior == "uniform" else c
+        return (c, d), torch.cat([{"z": z, "d": d, "c": native_c}[p] for p in self.order], dim=1)
+
+    def forward(self, x):
+        out = self.l1(x)
+        s = self.init_size
+        h = out.view(-1, s, s, 8).permute(0, 3, 1, 2) if self.channels_last else out.view(-1, 8, s, s)
+        return self.conv_blocks(h)
+
+
+@pytest.mark.parametrize(
+    "order,code_prior,channels_last",
+    [("dzc", "uniform", False), ("zcd", "normal", False), ("zdc", "uniform", True)],
+)
+def test_infogan_input_order_code_prior_and_head_layout_are_read_from_the_head_batchnorm(
+    tmp_path, order, code_prior, channels_last
+):
+    """An outside audit (7): PyTorch-GAN infogan layouts fed cat(label, z, code), with N(0, 1) codes, or with the
+    head reshaped channels-last, loaded as cat(z, label, code) with U(-1, 1) codes channels-first, in silence (images
+    off by 0.1-0.7). The head BatchNorm sees all of them through the Linear alone."""
+    torch.manual_seed(0)
+    module = OrderedInfoGAN(order, code_prior, channels_last)
+    for layer in module.modules():
+        if isinstance(layer, nn.BatchNorm2d):
+            layer.momentum = None
+    with torch.no_grad():
+        module.train()
+        for i in range(8):
+            module(module.inputs(torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i)))[1])
+        module.eval()
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"), options={"n_classes": 4, "nc": 2})
+    assert (g.meta["options"]["input_order"], g.meta["options"]["code_prior"]) == (order, code_prior)
+    assert g.meta["options"]["head_layout"] == ("hwc" if channels_last else "chw")
+    z = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    (c, d), native = module.inputs(z)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z, c=c, d=d)), module(native), rtol=0, atol=1e-5)
+
+
 def test_initial_batchnorm_statistics_are_refused_with_what_to_give(tmp_path):
     """An EMA copy whose buffers were never updated holds mean 0, variance 1 everywhere: nothing can be identified
     from it (an outside audit was offered two made-up geometries), and giving the options loads it."""
