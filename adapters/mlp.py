@@ -52,6 +52,9 @@ from .statedict import (
 class MLPOptions:
     nz: int = 100  # noise size
     image_shape: tuple[int, ...] = (1, 28, 28)  # (C, H, W) of the output
+    # how the last layer's C * H * W outputs are laid out: "chw" (PyTorch's view(N, C, H, W)) or "hwc" (a port of
+    # Keras's Reshape((H, W, C))); no statistic sees it, so with colour images it is announced
+    image_layout: str = "chw"
     hidden: tuple[int, ...] = (128, 256, 512, 1024)  # widths of the hidden layers
     batch_norm: tuple[int, ...] = (0, 1, 1, 1)  # 1 where a hidden layer has BatchNorm1d
     norm_eps: float = 0.8  # BatchNorm1d eps (state dicts do not store it)
@@ -91,6 +94,8 @@ class MLPNet(nn.Module):
             raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
         if o.prior not in PRIOR_PROBES:
             raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
+        if o.image_layout not in ("chw", "hwc"):
+            raise ArchitectureError(f"image_layout must be chw or hwc, got {o.image_layout!r}")
         embed_dim = o.nz if o.condition == "multiply" else (o.embed_dim or o.n_classes)
         embeds = o.n_classes and o.condition in ("embedding", "multiply")
         self.embed = nn.Embedding(o.n_classes, embed_dim) if embeds else None
@@ -120,7 +125,10 @@ class MLPNet(nn.Module):
         h = self.first_input(z, d)
         for block in self.blocks:
             h = block(h)
-        return self.out(h).view(h.shape[0], *self.o.image_shape)  # (N, C, H, W)
+        channels, height, width = self.o.image_shape
+        if self.o.image_layout == "hwc":
+            return self.out(h).view(h.shape[0], height, width, channels).permute(0, 3, 1, 2)  # (N, C, H, W)
+        return self.out(h).view(h.shape[0], channels, height, width)  # (N, C, H, W)
 
 
 def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, list[str], dict[str, str], Optional[str]]:
@@ -231,6 +239,16 @@ class MLP(PriorFromSpec, Architecture):
                     )
                 )
         values = {**read, **given}
+        if given.get("n_classes") and not embed and "condition" not in given:  # no embedding: d itself enters
+            values["condition"] = "onehot"
+            decisions.append(
+                decision(
+                    "condition",
+                    "onehot",
+                    "weights: no label embedding, so the one-hot label is concatenated to z",
+                    "--option condition=onehot",
+                )
+            )
         if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
             values["nz"] = read["nz"] - int(values.get("n_classes", 0))
         if "image_shape" not in given:
@@ -269,6 +287,16 @@ class MLP(PriorFromSpec, Architecture):
             )
         if not norms and "activation" not in given:
             found.append(no_normalisation())
+        if base.image_shape[0] > 1 and "image_layout" not in given:
+            found.append(
+                decision(
+                    "image_layout",
+                    "chw",
+                    "assumed: the last layer's outputs are (C, H, W), as PyTorch code lays them out (no statistic "
+                    "sees it)",
+                    "--option image_layout=hwc (a port of Keras's Reshape((H, W, C)))",
+                )
+            )
         if not norms and "prior" not in given:
             said = "assumed: N(0, I) latents (no BatchNorm sees z)"
             found.append(decision("prior", "normal", said, "--prior uniform:-1,1 or --prior uniform:0,1"))

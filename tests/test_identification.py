@@ -420,6 +420,52 @@ def test_infogan_input_order_code_prior_and_head_layout_are_read_from_the_head_b
         torch.testing.assert_close(g.decode(Latents(z=z, c=c, d=d)), module(native), rtol=0, atol=1e-5)
 
 
+def test_an_mlp_keras_output_layout_is_announced_and_its_option_loads_it(tmp_path):
+    """An MLP's last layer gives C * H * W values; a Keras port lays them out (H, W, C). No statistic sees it: it
+    loaded channels-first in silence (audit 7, images off by 0.56). With colour images it is announced now."""
+    torch.manual_seed(0)
+    body = nn.Sequential(
+        nn.Linear(8, 32), nn.LeakyReLU(0.2), nn.Linear(32, 64), nn.BatchNorm1d(64, 0.8), nn.LeakyReLU(0.2),
+        nn.Linear(64, 3 * 4 * 4), nn.Tanh(),
+    )  # fmt: skip
+    body[3].momentum = None  # a cumulative average over the batches below
+    with torch.no_grad():
+        body.train()
+        for i in range(8):
+            body(torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i)))
+        body.eval()
+    torch.save(body.state_dict(), tmp_path / "g.pth")
+    options = {"spec.image_shape": "3,4,4"}
+    with pytest.warns(AssumptionWarning, match=r"image_layout chw: assumed.*--option image_layout=hwc"):
+        load_generator(str(tmp_path / "g.pth"), options=options)
+    g = load_generator(str(tmp_path / "g.pth"), options={**options, "image_shape": "3,4,4", "image_layout": "hwc"})
+    z = torch.randn(6, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        author = body(z).view(6, 4, 4, 3).permute(0, 3, 1, 2)
+        torch.testing.assert_close(g.decode(Latents(z=z)), author, rtol=0, atol=1e-5)
+
+
+def test_a_one_hot_conditional_mlp_needs_only_its_class_count(tmp_path):
+    """cat(one_hot(y), z) into an MLP, loaded with --option n_classes=4, failed with "missing: embed.weight" (audit
+    7): with no embedding in the file, the one-hot label itself is the condition."""
+    torch.manual_seed(0)
+    body = nn.Sequential(nn.Linear(4 + 8, 32), nn.BatchNorm1d(32, 0.8), nn.LeakyReLU(0.2), nn.Linear(32, 64), nn.Tanh())
+    body[1].momentum = None  # a cumulative average over the batches below
+    with torch.no_grad():
+        body.train()
+        for i in range(8):
+            z = torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i))
+            body(torch.cat([torch.eye(4)[torch.arange(64) % 4], z], dim=1))
+        body.eval()
+    torch.save(body.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"), arch="mlp", options={"n_classes": 4, "spec.image_shape": "1,8,8"})
+    assert g.meta["options"]["condition"] == "onehot" and g.meta["options"]["nz"] == 8
+    z, d = torch.randn(6, 8, generator=torch.Generator().manual_seed(1)), torch.eye(4)[torch.arange(6) % 4]
+    with torch.no_grad():
+        author = body(torch.cat([d, z], dim=1)).view(6, 1, 8, 8)
+        torch.testing.assert_close(g.decode(Latents(z=z, d=d)), author, rtol=0, atol=1e-5)
+
+
 def test_initial_batchnorm_statistics_are_refused_with_what_to_give(tmp_path):
     """An EMA copy whose buffers were never updated holds mean 0, variance 1 everywhere: nothing can be identified
     from it (an outside audit was offered two made-up geometries), and giving the options loads it."""
