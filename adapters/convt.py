@@ -52,6 +52,7 @@ from .statedict import (
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    option_flag,
     prior_decision,
     probe_inputs,
     rename_modules,
@@ -84,6 +85,9 @@ class ConvTOptions:
     head_size: int = 0  # side of the head's map; 0 = the first map of the reference geometry (4, or 7 for 28)
     head_bias: bool = True
     head_norm: str = "none"  # "none" or "batch" (BatchNorm1d on the flat head output, caogang gan_cifar10)
+    # how the Linear head's output becomes the first map: "chw", view(N, C, S, S) as PyTorch code does, or "hwc",
+    # view(N, S, S, C) then channels first, as ports of Keras's Reshape do; read from the stages' statistics
+    head_layout: str = "chw"
     n_classes: int = 0  # K: class-conditional when > 0
     condition: str = "embedding"  # label vector beside z: "embedding" (d @ Embedding(K, E).weight) or "onehot" (d);
     # "multiply": z * (d @ Embedding(K, nz).weight) (PyTorch-GAN acgan style)
@@ -260,6 +264,8 @@ class ConvTNet(nn.Module):
             c_in = o.head_channels
         elif o.head != "none":
             raise ArchitectureError(f"head must be 'none' or 'linear', got {o.head!r}")
+        if o.head_layout not in ("chw", "hwc"):
+            raise ArchitectureError(f"head_layout must be chw or hwc, got {o.head_layout!r}")
         if o.norm not in ("batch", "none"):
             raise ArchitectureError(f"norm must be 'batch' or 'none', got {o.norm!r}")
         self.stages = nn.ModuleList()
@@ -304,7 +310,14 @@ class ConvTNet(nn.Module):
         h = self.head(h)  # (N, C0 * S0 * S0)
         if self.head_norm is not None:
             h = self.head_norm(h)
-        return self.head_act(h.view(h.shape[0], self.o.head_channels, self.o.head_size, self.o.head_size))
+        return self.head_act(self.first_map(h))
+
+    def first_map(self, h: torch.Tensor) -> torch.Tensor:
+        """The Linear head's output (N, C0 * S0 * S0) as the first map (N, C0, S0, S0)."""
+        side = self.o.head_size
+        if self.o.head_layout == "hwc":
+            return h.view(h.shape[0], side, side, self.o.head_channels).permute(0, 3, 1, 2)
+        return h.view(h.shape[0], self.o.head_channels, side, side)
 
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
@@ -746,6 +759,16 @@ def infer_options(
         "ReLU between stages (DCGAN)",
         "BatchNorm eps 1e-5 (PyTorch default)",
     ) + label_order(opts, given, False, "the label vector after z")
+    if layout.head is not None and "head_layout" not in given and normed:
+        properties.append(
+            Property(
+                "head_layout",
+                ("chw", "hwc"),
+                "view(N, C, S, S) after the Linear head (PyTorch)",
+                option_flag("head_layout"),
+                usual=("chw",),
+            )
+        )
     undecided = [prop.name for prop in properties if prop.values is not None and len(prop.values) > 1]
     if (
         not undecided
@@ -814,7 +837,9 @@ def infer_options(
         (digest(converted), repr(sorted(searched_options.items())), tuple(given_steps), target), properties, score, True
     )
     chosen, found = identify(searched, properties, f"{architecture.name} generator")
-    values.update({k: v for k, v in chosen.items() if k in ("activation", "norm_eps", "condition_first")})
+    values.update(
+        {k: v for k, v in chosen.items() if k in ("activation", "norm_eps", "condition_first", "head_layout")}
+    )
     if "steps" in chosen:
         steps = chosen["steps"]
         values.update(
@@ -915,7 +940,7 @@ def norm_misfits(net: ConvTNet, z: torch.Tensor, d: Optional[torch.Tensor]) -> l
         x = h[:, :, None, None]  # (N, nz + E, 1, 1)
     else:
         h = normalise_as_in_training(net.head(h), net.head_norm, misfits) if net.head_norm else net.head(h)
-        x = net.head_act(h.view(h.shape[0], net.o.head_channels, net.o.head_size, net.o.head_size))
+        x = net.head_act(net.first_map(h))
     for stage in cast(Iterable[UpStage], net.stages):
         y = stage.conv(x)  # (N, C, S, S)
         if stage.crop:
