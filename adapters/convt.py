@@ -52,6 +52,7 @@ from .statedict import (
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    onehot_condition,
     option_flag,
     prior_decision,
     probe_inputs,
@@ -729,14 +730,7 @@ def infer_options(
         )
     if given.get("n_classes") and not layout.embed and "condition" not in given:  # no embedding: d itself enters
         values["condition"] = "onehot"
-        decisions.append(
-            decision(
-                "condition",
-                "onehot",
-                "weights: no label embedding, so the one-hot label is concatenated to z",
-                "--option condition=onehot",
-            )
-        )
+        decisions.append(onehot_condition())
     for geometry in known:
         if all(read.get(k) == v for k, v in geometry.match.items()):
             values = {**read, **geometry.options, **given}

@@ -42,6 +42,7 @@ from .statedict import (
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    onehot_condition,
     option_flag,
     probe_inputs,
     rename_modules,
@@ -241,14 +242,7 @@ class MLP(PriorFromSpec, Architecture):
         values = {**read, **given}
         if given.get("n_classes") and not embed and "condition" not in given:  # no embedding: d itself enters
             values["condition"] = "onehot"
-            decisions.append(
-                decision(
-                    "condition",
-                    "onehot",
-                    "weights: no label embedding, so the one-hot label is concatenated to z",
-                    "--option condition=onehot",
-                )
-            )
+            decisions.append(onehot_condition())
         if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
             values["nz"] = read["nz"] - int(values.get("n_classes", 0))
         if "image_shape" not in given:

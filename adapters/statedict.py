@@ -524,6 +524,16 @@ def prior_from_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
     return {}  # another prior: the spec override sets it; the option stays what the statistics read
 
 
+def onehot_condition() -> dict[str, Any]:
+    """The decision for a class count given for a file with no label embedding: the one-hot label itself enters."""
+    return decision(
+        "condition",
+        "onehot",
+        "weights: no label embedding, so the one-hot label is concatenated to z",
+        "--option condition=onehot",
+    )
+
+
 class PriorFromSpec:
     """Mixin of the architectures with a `prior` option (PRIOR_SPECS's names): the user's --prior sets it."""
 

@@ -33,6 +33,24 @@ def sources(g):
     return {d["property"]: d["source"] for d in g.meta["decisions"]}
 
 
+def with_training_statistics(module, inputs):
+    """Leave every BatchNorm's running statistics as training does: averages over 8 training-mode batches,
+    `inputs(i)` the i-th batch."""
+    for layer in module.modules():
+        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
+            layer.momentum = None  # a cumulative average over the batches below
+    with torch.no_grad():
+        module.train()
+        for i in range(8):
+            module(inputs(i))
+        module.eval()
+    return module
+
+
+def seeded_z(i, *shape):
+    return torch.randn(64, *shape, generator=torch.Generator().manual_seed(100 + i))
+
+
 @pytest.mark.parametrize("case", zoo.IDENTIFIED, ids=lambda c: c.name)
 def test_layout_loads_as_its_author_built_it_with_no_options(case, tmp_path):
     module, path = saved(case, tmp_path)
@@ -353,14 +371,7 @@ def test_smooth_activations_are_identified_not_passed_off_as_a_leaky_relu(tmp_pa
         nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False), nn.BatchNorm2d(8), act(),  # 16x16
         nn.ConvTranspose2d(8, 3, 4, 2, 1, bias=False), nn.Tanh(),  # 32x32
     )  # fmt: skip
-    for layer in module.modules():
-        if isinstance(layer, nn.BatchNorm2d):
-            layer.momentum = None  # a cumulative average over the batches below
-    with torch.no_grad():
-        module.train()
-        for i in range(8):
-            module(torch.randn(64, 8, 1, 1, generator=torch.Generator().manual_seed(100 + i)))
-        module.eval()
+    with_training_statistics(module, lambda i: seeded_z(i, 8, 1, 1))
     torch.save(module.state_dict(), tmp_path / "g.pth")
     g = load_generator(str(tmp_path / "g.pth"))
     assert sources(g)["activation"].startswith("batchnorm statistics, margin"), sources(g)
@@ -402,14 +413,7 @@ def test_infogan_input_order_code_prior_and_head_layout_are_read_from_the_head_b
     off by 0.1-0.7). The head BatchNorm sees all of them through the Linear alone."""
     torch.manual_seed(0)
     module = OrderedInfoGAN(order, code_prior, channels_last)
-    for layer in module.modules():
-        if isinstance(layer, nn.BatchNorm2d):
-            layer.momentum = None
-    with torch.no_grad():
-        module.train()
-        for i in range(8):
-            module(module.inputs(torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i)))[1])
-        module.eval()
+    with_training_statistics(module, lambda i: module.inputs(seeded_z(i, 8))[1])
     torch.save(module.state_dict(), tmp_path / "g.pth")
     g = load_generator(str(tmp_path / "g.pth"), options={"n_classes": 4, "nc": 2})
     assert (g.meta["options"]["input_order"], g.meta["options"]["code_prior"]) == (order, code_prior)
@@ -428,12 +432,7 @@ def test_an_mlp_keras_output_layout_is_announced_and_its_option_loads_it(tmp_pat
         nn.Linear(8, 32), nn.LeakyReLU(0.2), nn.Linear(32, 64), nn.BatchNorm1d(64, 0.8), nn.LeakyReLU(0.2),
         nn.Linear(64, 3 * 4 * 4), nn.Tanh(),
     )  # fmt: skip
-    body[3].momentum = None  # a cumulative average over the batches below
-    with torch.no_grad():
-        body.train()
-        for i in range(8):
-            body(torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i)))
-        body.eval()
+    with_training_statistics(body, lambda i: seeded_z(i, 8))
     torch.save(body.state_dict(), tmp_path / "g.pth")
     options = {"spec.image_shape": "3,4,4"}
     with pytest.warns(AssumptionWarning, match=r"image_layout chw: assumed.*--option image_layout=hwc"):
@@ -450,13 +449,7 @@ def test_a_one_hot_conditional_mlp_needs_only_its_class_count(tmp_path):
     7): with no embedding in the file, the one-hot label itself is the condition."""
     torch.manual_seed(0)
     body = nn.Sequential(nn.Linear(4 + 8, 32), nn.BatchNorm1d(32, 0.8), nn.LeakyReLU(0.2), nn.Linear(32, 64), nn.Tanh())
-    body[1].momentum = None  # a cumulative average over the batches below
-    with torch.no_grad():
-        body.train()
-        for i in range(8):
-            z = torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i))
-            body(torch.cat([torch.eye(4)[torch.arange(64) % 4], z], dim=1))
-        body.eval()
+    with_training_statistics(body, lambda i: torch.cat([torch.eye(4)[torch.arange(64) % 4], seeded_z(i, 8)], dim=1))
     torch.save(body.state_dict(), tmp_path / "g.pth")
     g = load_generator(str(tmp_path / "g.pth"), arch="mlp", options={"n_classes": 4, "spec.image_shape": "1,8,8"})
     assert g.meta["options"]["condition"] == "onehot" and g.meta["options"]["nz"] == 8
@@ -487,15 +480,7 @@ def test_a_channels_last_linear_head_is_not_loaded_channels_first_in_silence(tmp
     """A Keras port's head reshape loaded as PyTorch's view(N, C, S, S), images off by 1.5, with no word (audits 6
     and 7). The order is a candidate scored on the stages' statistics: identified, or announced with its option."""
     torch.manual_seed(0)
-    module = KerasPortWGAN()
-    for layer in module.modules():
-        if isinstance(layer, nn.modules.batchnorm._BatchNorm):
-            layer.momentum = None
-    with torch.no_grad():
-        module.train()
-        for i in range(8):
-            module(torch.randn(64, 8, generator=torch.Generator().manual_seed(100 + i)))
-        module.eval()
+    module = with_training_statistics(KerasPortWGAN(), lambda i: seeded_z(i, 8))
     torch.save(module.state_dict(), tmp_path / "g.pth")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
