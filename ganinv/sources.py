@@ -716,11 +716,36 @@ def build_any(
             raise architectures.AmbiguousWeightsError(f"{where} ({name}): {exc}") from None
         except GaninvError as exc:
             tried.append(f"{name}: {exc}")
+    norms = statless_norms(state_dict)
+    hint = (
+        f" Its {', '.join(norms[:3])} hold a weight and a bias but no running statistics: InstanceNorm, "
+        "GroupNorm or LayerNorm layers, which no adapter models; load it with --model-class."
+        if norms
+        else ""
+    )
     raise ArchitectureError(
         f"cannot tell the architecture of {where}; pass --arch "
         f"({', '.join(n for n in architectures.names() if n != 'opaque')}), or --model-class "
-        "with the generator's own class. Tried: " + " | ".join(tried)
+        f"with the generator's own class.{hint} Tried: " + " | ".join(tried)
     )
+
+
+def statless_norms(state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+    """Layers that hold only a 1-D weight and bias of one length, beside convolutions: normalisation layers without
+    running statistics (InstanceNorm, GroupNorm with affine), which no adapter reads."""
+    layers: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in state_dict.items():
+        layer, _, name = key.rpartition(".")
+        layers.setdefault(layer, {})[name] = tensor
+    convolutions = any(t.dim() == 4 for t in state_dict.values())
+    return [
+        layer
+        for layer, tensors in layers.items()
+        if convolutions
+        and set(tensors) == {"weight", "bias"}
+        and tensors["weight"].dim() == 1
+        and tensors["weight"].shape == tensors["bias"].shape
+    ]
 
 
 # ---- Python callables -----------------------------------------------------------------------------

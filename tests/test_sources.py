@@ -7,6 +7,7 @@ import pytest
 import torch
 import zoo
 from safetensors.torch import save_file
+from torch import nn
 
 from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError
 from ganinv.sources import load_folder, load_generator, save_generator
@@ -214,6 +215,20 @@ def test_a_config_image_size_that_the_weights_alone_would_not_give_is_announced(
         warnings.simplefilter("always")
         load_generator(str(folder))
     assert not [w for w in caught if "config.json makes" in str(w.message)]
+
+
+def test_normalisation_layers_without_statistics_are_named_when_nothing_reads_the_file(tmp_path):
+    """InstanceNorm(affine) or GroupNorm between the stages: no adapter models them, and the refusal listed every
+    adapter's reason without naming them (audit 7)."""
+    module = nn.Sequential(
+        nn.ConvTranspose2d(8, 16, 4, 1, 0), nn.InstanceNorm2d(16, affine=True), nn.ReLU(),
+        nn.ConvTranspose2d(16, 3, 4, 2, 1), nn.Tanh(),
+    )  # fmt: skip
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    with pytest.raises(
+        ArchitectureError, match=r"Its 1 hold a weight and a bias but no running statistics: InstanceNorm"
+    ):
+        load_generator(str(tmp_path / "g.pth"))
 
 
 def test_an_empty_generator_source_is_named_as_such():
