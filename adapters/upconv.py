@@ -326,17 +326,16 @@ class UpConv(PriorFromSpec, Architecture):
             "code_prior": () if "code_prior" in given or not o.nc or o.condition != "concat" else ("uniform", "normal"),
             "input_order": ()
             if "input_order" in given or o.condition != "concat" or len(present) < 2
-            else tuple(
-                dict.fromkeys("".join(p) + "".join(x for x in "zdc" if x not in present) for p in permutations(present))
-            ),
+            else tuple("".join(p) + "".join(x for x in "zdc" if x not in present) for p in permutations(present)),
             "head_layout": () if "head_layout" in given or net.head_size == 1 else ("chw", "hwc"),
         }
-        if initial_statistics(state_dict) or not isinstance(net.head_norm, nn.BatchNorm2d):
+        initial = initial_statistics(state_dict)
+        if initial or not isinstance(net.head_norm, nn.BatchNorm2d):
             values["prior"] = values.get("prior", "normal")
             why = (
                 "the BatchNorm statistics are the initial ones"
-                if initial_statistics(state_dict)
-                else ("no BatchNorm sees z before a nonlinearity")
+                if initial
+                else "no BatchNorm sees z before a nonlinearity"
             )
             said = []
             if searched["prior"]:

@@ -574,6 +574,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
     batchnorm, hinted = checkpoint_hints(obj, str(path))
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
+    spec = {**sidecar_spec(path), **request.overrides}
     try:
         built, opts, arch, evidence = build_from_config(
             request.arch,
@@ -582,7 +583,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
             state_dict,
             str(path),
             label,
-            {**sidecar_spec(path), **request.overrides},
+            spec,
         )
     except ArchitectureError as exc:
         if not isinstance(obj, PickledModuleWeights):
@@ -592,7 +593,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
             "(only if you trust its author)"
         ) from None
     generator = checkpoint_generator(built, opts, arch, evidence, entry, [path], batchnorm, path, request.source)
-    return with_overrides(generator, {**sidecar_spec(path), **request.overrides})
+    return with_overrides(generator, spec)
 
 
 # Names that say a file is a program (torch.export's .pt2; TorchScript's .pt, as torch.jit.save's examples name it):

@@ -235,10 +235,6 @@ def is_ema_name(name: str, plain: bool = True) -> bool:
     return plain or bool(rest)
 
 
-def is_generator_name(name: str) -> bool:
-    return name in GENERATOR_KEYS or name in GENERATOR_PREFIXES
-
-
 PYTORCH_GAN_ZOO_CONFIG = "models.utils.config.BaseConfig"
 # its loss decides the last activation; looked up with whatever the pickle holds there
 PYTORCH_GAN_ZOO_OUTPUT: dict[Any, str] = {"WGANGP": "none", "DCGAN": "tanh", "MSE": "tanh"}
