@@ -8,6 +8,7 @@ folder removes those whose process is gone, so they never pile up.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -78,13 +79,45 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        yield tmp
+        with _write_failures_as_os_errors(path):
+            yield tmp
         os.chmod(tmp, _default_mode())
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# How torch's zip writer and safetensors report a write the file system refused: not as an OSError.
+WRITE_FAILURE_WORDS = ("file write failed", "unexpected pos", "No space left", "I/O error", "os error")
+
+
+@contextlib.contextmanager
+def _write_failures_as_os_errors(target: Path) -> Iterator[None]:
+    """Turn a serializer's report of a refused write (a full disk, a quota) into the OSError it stands for, so
+    that it reaches the user as the machine's refusal naming `target`, not as a bug in ganinv."""
+    try:
+        yield
+    except (OSError, GaninvError):
+        raise
+    except Exception as exc:
+        message = str(exc)
+        if not any(word in message for word in WRITE_FAILURE_WORDS):
+            raise
+        reported = re.search(r"os error (\d+)", message)  # safetensors names the errno; torch's zip writer does not
+        if reported:
+            code = int(reported[1])
+        else:
+            code = errno.ENOSPC if "No space left" in message or _nearly_full(target.parent) else errno.EIO
+        raise OSError(code, os.strerror(code), str(target)) from exc
+
+
+def _nearly_full(folder: Path) -> bool:
+    try:
+        return shutil.disk_usage(folder).free < 16 * 2**20
+    except OSError:
+        return False
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
@@ -148,7 +181,8 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     remove_stale_temporaries(path.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
     try:
-        yield tmp
+        with _write_failures_as_os_errors(path):
+            yield tmp
         os.chmod(tmp, _default_mode(directory=True))
         old = None
         if path.exists():

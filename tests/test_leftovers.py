@@ -87,6 +87,46 @@ def test_a_second_process_writing_the_same_run_is_refused_and_a_killed_one_does_
     assert resumed.exit_code == 0, resumed.output
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+def test_a_write_the_file_system_refuses_is_one_error_line_and_a_retry_goes_on(tmp_path):
+    """torch's zip writer and safetensors report a full disk (here: a file size limit, which needs no root) as their
+    own exceptions, not as OSError; it was an "internal error, RuntimeError: [enforce fail at inline_container.cc]"."""
+    out = tmp_path / "run"
+    limited = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000)); "  # samples (43 kB) fit, the checkpoint not
+        "from ganinv.cli.main import cli; cli(sys.argv[1:], prog_name='ganinv')"
+    )
+    failed = subprocess.run([sys.executable, "-c", limited, *fit_args(out)], capture_output=True, text=True)
+    errors = [line for line in failed.stderr.splitlines() if line.startswith("Error:")]
+    assert failed.returncode == 2 and len(errors) == 1 and "Traceback" not in failed.stderr, failed.stderr
+    assert "internal error" not in errors[0] and "checkpoints" in errors[0] and "free space" in errors[0]
+    assert not [p for p in out.rglob(".*") if p.name.endswith(".tmp")]  # no temporary left
+    retried = CliRunner().invoke(cli, fit_args(out))
+    assert retried.exit_code == 0, retried.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
+@pytest.mark.parametrize("writer", ["torch", "safetensors"])
+def test_atomic_path_reports_a_refused_write_as_an_os_error(tmp_path, writer):
+    script = (
+        "import resource, signal, sys, torch; from safetensors.torch import save_file; "
+        "from ganinv.atomic import atomic_path; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536)); tensors = {'w': torch.zeros(100_000)}\n"
+        "try:\n"
+        "    with atomic_path(sys.argv[1]) as tmp:\n"
+        "        torch.save(tensors, tmp) if sys.argv[2] == 'torch' else save_file(tensors, str(tmp))\n"
+        "except OSError as exc:\n"
+        "    print(exc.errno, exc.filename)\n"
+    )
+    target = tmp_path / "weights"
+    done = subprocess.run([sys.executable, "-c", script, str(target), writer], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    code, filename = done.stdout.split()
+    assert int(code) > 0 and filename == str(target)
+    assert list(tmp_path.iterdir()) == []  # neither the target nor a temporary
+
+
 def test_the_next_run_removes_what_killed_saves_left(tmp_path, dead_pid):
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
