@@ -42,7 +42,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
+from ganinv.architectures import DECISIONS, Architecture, Built, DamagedWeightsError, decision, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
@@ -265,12 +265,21 @@ def fold_spectral_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torc
             raise ArchitectureError(f"{key} has no {prefix}u / {prefix}v to fold its spectral norm with")
         w = state_dict[key].double()
         u, v = state_dict[prefix + "u"].double(), state_dict[prefix + "v"].double()
+        rows, columns = w.shape[0], w[0].numel() if w.dim() > 1 else 0
+        if w.dim() < 2 or tuple(u.shape) != (rows,) or tuple(v.shape) != (columns,):
+            raise DamagedWeightsError(
+                f"{key} {tuple(w.shape)} cannot be folded with {prefix}u {tuple(u.shape)} and {prefix}v "
+                f"{tuple(v.shape)}: spectral norm stores u as ({rows},) and v as ({columns},); the file is damaged "
+                "or not a BigGAN"
+            )
         sigma = torch.dot(u, w.reshape(w.shape[0], -1) @ v)
         if not torch.isfinite(sigma) or sigma <= 0:
-            raise ArchitectureError(
+            raise DamagedWeightsError(
                 f"the spectral norm of {key} from its stored u, v is {float(sigma)}; the weights are corrupt"
             )
-        out[prefix[:-1]] = (w / sigma).to(state_dict[key].dtype)
+        # the author's module computes weight_orig / sigma in its own float32 even from a bf16 or fp16 file: a
+        # folded weight rounded back to the file's dtype would differ from it (1e-3 in bf16, an outside audit)
+        out[prefix[:-1]] = (w / sigma).to(torch.promote_types(state_dict[key].dtype, torch.float32))
     return out
 
 
@@ -337,6 +346,7 @@ def attention_index(position: int, n_blocks: int) -> int:
 class BigGAN(Architecture):
     name = "biggan"
     Options = BigGANOptions
+    reads_every_layer = True  # one fixed net: the keys give its blocks, widths and attention
     summary = (
         "BigGAN-deep (pytorch-pretrained-BigGAN): class-conditional, spectral norm folded, BatchNorm "
         "statistics per truncation (--option truncation=0.4), truncated-normal latent"

@@ -353,16 +353,24 @@ def read_options(sd: Mapping[str, torch.Tensor]) -> dict[str, Any]:
 
 
 def check_agreement(read: Mapping[str, Any], given: Mapping[str, Any]) -> None:
-    """Options given (by the user or a config.json) must say what the weights say."""
+    """Options given (by the user or a config.json) must say what the weights say, about what the net can have: the
+    trainer's defaults (`attn_res_layers=[32]`, `freq_chan_attn=true`) build nothing in a net too small for them."""
+    n_layers = len(read["widths"])
+    attention_sides = {2 ** (i + 2) for i in range(n_layers)}  # layer i's input side
     for name, value in read.items():
         if name == "attention_inner" or name not in given:
             continue
+        if name == "freq_chan_attn" and not sle_layers(n_layers):
+            continue  # no excitation gate below 128 pixels: either kind builds the same net
         said = given[name]
         if isinstance(value, tuple):
             if isinstance(said, str):  # from the command line
                 said = [v for v in said.replace(" ", "").strip("()[]").split(",") if v]
-            said = tuple(sorted(int(v) for v in said)) if name == "attn_res_layers" else tuple(int(v) for v in said)
-            value = tuple(sorted(value)) if name == "attn_res_layers" else value
+            if name == "attn_res_layers":
+                said = tuple(sorted(int(v) for v in said if int(v) in attention_sides))
+                value = tuple(sorted(value))
+            else:
+                said = tuple(int(v) for v in said)
         elif isinstance(value, bool):
             said = said if isinstance(said, bool) else str(said).lower() in ("1", "true", "yes", "on")
         else:
@@ -378,6 +386,8 @@ def check_agreement(read: Mapping[str, Any], given: Mapping[str, Any]) -> None:
 class LightweightGAN(Architecture):
     name = "lightweight_gan"
     Options = LightweightGANOptions
+    reads_every_layer = True  # the keys name every block: attention, gates, blur
+    unread_options = frozenset({"fmap_max", "fmap_inverse_coef"})  # the widths are read; these only make them
     summary = (
         "lucidrains' lightweight-gan (FastGAN) as in the HugGAN sprint: GLU up-blocks, skip-layer excitation, "
         "linear attention; output clamped to [0, 1]"

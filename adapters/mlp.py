@@ -24,7 +24,7 @@ from typing import Any, Iterable, Mapping, Optional, cast
 import torch
 from torch import nn
 
-from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
+from ganinv.architectures import DECISIONS, Architecture, Built, NotAGeneratorError, decision, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
@@ -167,6 +167,28 @@ def square_image(n_features: int) -> tuple[int, int, int]:
     )
 
 
+# The smallest image side a generator read off its last layer may have: 8x8 digits are the smallest images GANs are
+# trained on; a chain of Linear layers ending in 1, 4, 9 or 49 values is a critic, a classifier or a regressor.
+MIN_IMAGE_SIDE = 8
+
+
+def refuse_a_scorer(image_shape: tuple[int, int, int], n_inputs: int) -> None:
+    """A discriminator, classifier or regressor is also a chain of Linear layers, and its output count is often a
+    square (1 score, 4 or 100 classes): refuse what is not shaped like a generator, rather than load 1x1 "images"."""
+    channels, height, width = image_shape
+    if height < MIN_IMAGE_SIDE:
+        shape = f"{channels}x{height}x{width} images"
+        why = f"would make {shape}, too small for a generator's"
+    elif n_inputs >= channels * height * width:
+        why = f"takes {n_inputs} inputs for {channels * height * width} output values (it narrows, as a critic does)"
+    else:
+        return
+    raise NotAGeneratorError(
+        f"this chain of Linear layers {why}: it looks like a discriminator, classifier or encoder, not a generator; "
+        "load the generator's weights, or, if this is one, give --option image_shape=C,H,W"
+    )
+
+
 @torch.no_grad()
 def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
     """Misfit of probe-batch statistics at each BatchNorm1d, normalising by batch statistics as in training."""
@@ -247,6 +269,7 @@ class MLP(PriorFromSpec, Architecture):
             values["nz"] = read["nz"] - int(values.get("n_classes", 0))
         if "image_shape" not in given:
             values["image_shape"] = square_image(int(weights[-1].shape[0]))
+            refuse_a_scorer(values["image_shape"], int(weights[0].shape[1]))
         base = self.make_options(values)
         properties = activation_and_eps(
             given,

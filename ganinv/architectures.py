@@ -47,6 +47,14 @@ class AmbiguousWeightsError(ArchitectureError):
     """Weights that fit two candidate nets almost equally well: the user must choose."""
 
 
+class DamagedWeightsError(ArchitectureError):
+    """Weights in an adapter's layout whose tensors contradict each other: damaged, whatever else might read them."""
+
+
+class NotAGeneratorError(ArchitectureError):
+    """Weights an adapter's layout would take, shaped as no generator is (a critic's or a classifier's)."""
+
+
 class AssumptionWarning(UserWarning):
     """A property of a loaded generator that nothing in its file decided: ganinv assumed it."""
 
@@ -80,6 +88,12 @@ class Architecture:
     Options: ClassVar[type]  # a dataclass of typed, defaulted options
     summary: ClassVar[str] = ""
     aliases: ClassVar[dict[str, str]] = {}  # other codebases' names for options, e.g. {"ngf": "width"}
+    # options the weights do not state (the adapter checks a config's values against them through a rule): a
+    # config's value is never "where the weights have" the default
+    unread_options: ClassVar[frozenset[str]] = frozenset()
+    # True where the layout's keys name every computation (no activation or stride is left for a pickled module's
+    # layer records to state), so that layers other adapters do not model are no reason to refuse it
+    reads_every_layer: ClassVar[bool] = False
 
     def build(self, options: Any) -> Built:
         raise NotImplementedError

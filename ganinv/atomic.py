@@ -125,10 +125,16 @@ def write_text(path: str | os.PathLike, text: str) -> None:
         tmp.write_text(text)
 
 
+# Parsed JSON takes several times its text in memory; a Hub config or shard index is kilobytes, a big one megabytes.
+MAX_JSON_CHARS = 16 * 2**20
+
+
 def parse_json(text: str) -> Any:
     """`json.loads` for text read from a file: what Python's parser cannot take (nesting deeper than its recursion
-    limit, an integer of thousands of digits) is a `json.JSONDecodeError` like any other invalid JSON, which every
-    reader of a config already turns into one clear error naming the file."""
+    limit, an integer of thousands of digits, text of more than MAX_JSON_CHARS) is a `json.JSONDecodeError` like
+    any other invalid JSON, which every reader of a config already turns into one clear error naming the file."""
+    if len(text) > MAX_JSON_CHARS:
+        raise json.JSONDecodeError(f"{len(text) / 2**20:.0f} MiB, more than any config or index holds", "", 0)
     try:
         return json.loads(text)
     except json.JSONDecodeError:

@@ -33,6 +33,7 @@ import warnings
 from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Optional
 
+from ganinv import weight_files
 from ganinv.atomic import parse_json
 from ganinv.errors import GaninvError, SourceError, first_line
 
@@ -76,8 +77,9 @@ NOT_GENERATOR = {
     "vgg",
     "inception",
 }
-EMA_WORDS = {"ema", "avg", "avgg", "ge", "average", "averaged", "running"}
+EMA_WORDS = {"avgg", "ge", *weight_files.EMA_WORDS}
 GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
+DIFFUSERS_PIPELINE = "model_index.json"  # lists a diffusion pipeline's parts (unet, vae, text_encoder, ...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -354,13 +356,17 @@ def snapshot(repo: str, revision: Optional[str] = None, allow_patterns: Optional
 # ---- choosing the generator's files ----------------------------------------------------------------------
 
 
+def words_stem(name: str) -> str:
+    """The path without its weights suffix: `G_ema.pth` -> G_ema."""
+    for suffix in INDEX_SUFFIXES + WEIGHT_SUFFIXES:
+        if name.endswith(suffix):
+            return name[: -len(suffix)]
+    return name
+
+
 def words(name: str) -> list[str]:
     """Lower-case words of a path: `netG_epoch_24.pth` -> netg, epoch, 24; `avgG.pt` -> avgg."""
-    stem = name
-    for suffix in INDEX_SUFFIXES + WEIGHT_SUFFIXES:
-        if stem.endswith(suffix):
-            stem = stem[: -len(suffix)]
-            break
+    stem = words_stem(name)
     return [w.lower() for w in re.split(r"[_\-./\s]+", stem) if w]
 
 
@@ -376,7 +382,10 @@ def rank(name: str) -> tuple:
     """Higher is more generator-like: moving-average names, generator names, standard names, root, safetensors,
     then the largest number in the name (the latest epoch or step)."""
     found = words(name)
-    ema = any(w in EMA_WORDS or w.endswith("ema") for w in found)
+    stem = PurePosixPath(words_stem(name)).name
+    # the moving-average names the weights' reader knows (weight_files), as whole words: `G_ema`, `emaG`, `avgG`,
+    # `swa_generator`, StyleGAN's `Gs`; not `schema`
+    ema = stem in weight_files.EMA_NAMES or any(w in EMA_WORDS for w in found + weight_files.name_words(stem))
     generator = any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in found)
     standard = PurePosixPath(name).name in STANDARD_NAMES
     numbers = [int(w) for w in found if w.isdigit()] or [-1]
@@ -385,6 +394,12 @@ def rank(name: str) -> tuple:
 
 def pick_weights(files: Iterable[str], where: str) -> tuple[str, tuple[str, ...]]:
     """(the generator's weights file, every candidate) among a repo's files; announce a choice among several."""
+    files = list(files)
+    if DIFFUSERS_PIPELINE in files:
+        raise SourceError(
+            f"{where} is a diffusers pipeline ({DIFFUSERS_PIPELINE}): a diffusion model, not a GAN generator, "
+            "which is what ganinv inverts"
+        )
     candidates = tuple(f for f in files if is_weights(f))
     if not candidates:
         listed = [f for f in files if not f.startswith(".")]

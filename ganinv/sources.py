@@ -26,6 +26,7 @@ read as an architecture.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib
@@ -35,13 +36,13 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from ganinv import architectures, hub, trust
+from ganinv import architectures, foreign_layouts, hub, trust
 from ganinv.atomic import atomic_dir, parse_json
 from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
 from ganinv.generator import Generator
@@ -54,6 +55,7 @@ from ganinv.weight_files import (
     locate_state_dict,
     read_state_dict,
     read_weights,
+    unmodelled_layers,
 )
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
@@ -362,16 +364,17 @@ def build_from_config(
         return built, opts, arch, {"ignored_config": mixin_options(dict(config), arch)[1]} if config else {}
     given, _, error = evidence[arch]
     from_weights = architectures.options_to_dict(opts)
+    unread = architectures.get(arch).unread_options
     differ = [
         f"{k}={jsonable(v)!r} where the weights have {from_weights[k]!r}"
         for k, v in given.items()
-        if k in from_weights and jsonable(v) != from_weights[k]
+        if k in from_weights and k not in unread and jsonable(v) != from_weights[k]
     ]
     raise ArchitectureError(
         f"{config_label} disagrees with the weights {where}: "
         + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(error)}")
         + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give {arch} "
-        f"with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights)})"
+        f"with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights and k not in unread)})"
     )
 
 
@@ -481,9 +484,11 @@ def load_checkpoint(
     obj = parts[0] if len(paths) == 1 else merge_shards(paths, parts, index, where)
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj, where)
-    built, opts, arch, evidence = build_from_config(
-        request.arch, {**hinted, **config}, request.options, state_dict, where, config_label, request.overrides
-    )
+    with refusing_unmodelled_layers(obj, where) as taken:
+        built, opts, arch, evidence = build_from_config(
+            request.arch, {**hinted, **config}, request.options, state_dict, where, config_label, request.overrides
+        )
+        taken.append(arch)
     generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
     return with_overrides(generator, request.overrides)
 
@@ -514,6 +519,22 @@ def merge_shards(paths: list[Path], parts: list[Any], index: Optional[Path], whe
                 f"{unlisted[:3]}); re-save the sharded weights"
             )
     return merged
+
+
+@contextlib.contextmanager
+def refusing_unmodelled_layers(obj: Any, where: str) -> Iterator[list[str]]:
+    """Build inside: a whole pickled module with layers no adapter models is refused, unless the architecture the
+    build appends to the yielded list reads every layer from its own keys (lightweight_gan, biggan)."""
+    refusal = unmodelled_layers(obj, where)
+    taken: list[str] = []
+    try:
+        yield taken
+    except ArchitectureError:
+        if refusal is not None:
+            raise ArchitectureError(refusal) from None
+        raise
+    if refusal is not None and not (taken and architectures.get(taken[0]).reads_every_layer):
+        raise ArchitectureError(refusal)
 
 
 def checkpoint_generator(
@@ -576,15 +597,17 @@ def load_file_source(path: Path, request: Request) -> Generator:
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
     spec = {**sidecar_spec(path), **request.overrides}
     try:
-        built, opts, arch, evidence = build_from_config(
-            request.arch,
-            hinted,
-            request.options,
-            state_dict,
-            str(path),
-            label,
-            spec,
-        )
+        with refusing_unmodelled_layers(obj, str(path)) as taken:
+            built, opts, arch, evidence = build_from_config(
+                request.arch,
+                hinted,
+                request.options,
+                state_dict,
+                str(path),
+                label,
+                spec,
+            )
+            taken.append(arch)
     except ArchitectureError as exc:
         if not isinstance(obj, PickledModuleWeights):
             raise
@@ -707,6 +730,7 @@ def build_any(
         built, opts = architectures.build_generator_net(arch, options, state_dict, spec)
         return built, opts, arch
     tried = []
+    refusals: list[Exception] = []
     for name in architectures.names():
         if name == "opaque":
             continue
@@ -715,8 +739,21 @@ def build_any(
             return built, opts, name
         except architectures.AmbiguousWeightsError as exc:  # the layout is this one's; its details are not decided
             raise architectures.AmbiguousWeightsError(f"{where} ({name}): {exc}") from None
+        except architectures.DamagedWeightsError as exc:  # the layout is this one's; its tensors disagree
+            raise architectures.DamagedWeightsError(f"{where} ({name}): {exc}") from None
         except GaninvError as exc:
             tried.append(f"{name}: {exc}")
+            refusals.append(exc)
+    recognised = foreign_layouts.recognise(state_dict)
+    if recognised is not None:
+        raise ArchitectureError(
+            f"{where} holds {recognised}, which no ganinv adapter reads; if it is the generator you mean, load it "
+            "through code you trust: -g module:callable, a TorchScript or torch.export archive, or --model-class "
+            "with its own class"
+        )
+    not_generators = [first_line(exc) for exc in refusals if isinstance(exc, architectures.NotAGeneratorError)]
+    if not_generators:
+        raise ArchitectureError(f"{where}: {not_generators[0]}")
     norms = statless_norms(state_dict)
     hint = (
         f" Its {', '.join(norms[:3])} hold a weight and a bias but no running statistics: InstanceNorm, "

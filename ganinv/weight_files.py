@@ -27,7 +27,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganinv import module_records, safe_pickle
-from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError, first_line
+from ganinv.errors import SourceError, UnsafeFileError, first_line
 from ganinv.module_records import Layer, layer_records
 
 logger = logging.getLogger("ganinv")
@@ -401,22 +401,13 @@ def strip_prefixes(state_dict: dict[str, torch.Tensor]) -> dict[str, torch.Tenso
 def checkpoint_hints(obj: Any, where: str) -> tuple[Optional[str], dict[str, Any]]:
     """(BatchNorm mode, config fields) that a checkpoint's pickled records state about its generator.
 
-    - A whole pickled module: its own layer records (ganinv.module_records); a layer no adapter models is refused,
-      as its weights in an adapter's net would make other images.
+    - A whole pickled module: its own layer records (ganinv.module_records); see `unmodelled_layers`.
     - pytorch_GAN_zoo's `{'config': BaseConfig, 'netG', 'netD', 'avgG'}`: its models sample in training
       mode (they are never put in eval mode, so BatchNorm uses batch statistics), and its loss
       (`lossCriterion`) decides the last activation (WGANGP: none; DCGAN, MSE: tanh).
     """
     if isinstance(obj, PickledModuleWeights):
-        found = module_records.evidence(obj.layers)
-        if found.unmodelled:
-            raise ArchitectureError(
-                f"{where} is a whole pickled {obj.origin} module whose own layers include "
-                f"{', '.join(found.unmodelled)}, which ganinv's adapters do not model; pass --trust-remote-code to "
-                "run its class (if you trust its author), or load its weights into that class with "
-                "--model-class MODULE:CLASS"
-            )
-        return None, found.options
+        return None, module_records.evidence(obj.layers).options
     if not isinstance(obj, Mapping):
         return None, {}
     config = obj.get("config")
@@ -424,6 +415,22 @@ def checkpoint_hints(obj: Any, where: str) -> tuple[Optional[str], dict[str, Any
         output = PYTORCH_GAN_ZOO_OUTPUT.get(safe_pickle.fields(config).get("lossCriterion"))
         return "train", ({"output": output} if output else {})
     return None, {}
+
+
+def unmodelled_layers(obj: Any, where: str) -> Optional[str]:
+    """The refusal of a whole pickled module whose own layers include some no layer-reading adapter models (its
+    weights in such an adapter's net would make other images); None for anything else. An adapter whose layout's
+    keys name every computation (`Architecture.reads_every_layer`) needs no such account and may still read it."""
+    if not isinstance(obj, PickledModuleWeights):
+        return None
+    found = module_records.evidence(obj.layers)
+    if not found.unmodelled:
+        return None
+    return (
+        f"{where} is a whole pickled {obj.origin} module whose own layers include {', '.join(found.unmodelled)}, "
+        "which ganinv's adapters do not model; pass --trust-remote-code to run its class (if you trust its author), "
+        "or load its weights into that class with --model-class MODULE:CLASS"
+    )
 
 
 def is_torchscript(path: Path) -> bool:

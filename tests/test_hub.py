@@ -132,6 +132,12 @@ def test_damaged_indexes_refs_and_configs_in_the_cache_are_one_clear_line(hub_ca
     )
     with pytest.raises(SourceError, match=r"config.json is not valid JSON \(nested too deeply"):
         load_generator("hub:someone/deep")
+    huge = _write(tmp_path / "huge.json", '{"nz": 100, "pad": "' + "x" * (17 * 2**20) + '"}')  # parsed, GBs (audit 8)
+    zoo.cache_repo(
+        hub_cache, "someone/huge", {"config.json": huge, "model.safetensors": tmp_path / "shard.safetensors"}
+    )
+    with pytest.raises(SourceError, match=r"config.json is not valid JSON \(17 MiB, more than any config"):
+        load_generator("hub:someone/huge")
     zoo.cache_repo(hub_cache, "someone/ok", {"model.safetensors": tmp_path / "shard.safetensors"})
     ref = next(hub_cache.glob("models--someone--ok/refs/main"))
     ref.write_text("")  # as a crash mid-write leaves it
@@ -156,6 +162,26 @@ def test_hub_ids_and_weight_choice():
     with pytest.warns(UserWarning, match="using G_ema.pth"):
         assert pick_weights(files, "hub:x")[0] == "G_ema.pth"
     assert pick_weights(["model.safetensors", "pytorch_model.bin"], "hub:x")[0] == "model.safetensors"  # no warning
+
+
+@pytest.mark.parametrize(
+    "files, chosen",
+    [
+        (["G.pth", "Gs.pth"], "Gs.pth"),  # StyleGAN's moving average, as the weights' reader names it
+        (["generator.pt", "swa_generator.pt"], "swa_generator.pt"),  # was a tie
+        (["generator.pt", "schema.pt"], "generator.pt"),  # "schema" ends in "ema" but is no average
+        (["netG.pth", "emaG.pth"], "emaG.pth"),
+    ],
+)
+def test_the_hub_chooses_moving_averages_by_the_names_the_weights_reader_knows(files, chosen):
+    with pytest.warns(UserWarning, match=f"using {chosen}"):
+        assert pick_weights(files, "hub:x")[0] == chosen
+
+
+def test_a_diffusers_pipeline_is_refused_by_name():
+    files = ["model_index.json", "unet/diffusion_pytorch_model.safetensors", "safety_checker/model.safetensors"]
+    with pytest.raises(SourceError, match="diffusers pipeline .*not a GAN generator"):
+        pick_weights(files, "hub:x")
 
 
 class Evil:

@@ -184,3 +184,72 @@ def test_the_families_refuse_other_weights_and_each_other(lightweight, biggan):
     for arch, foreign in (("biggan", dcgan), ("biggan", lw), ("lightweight_gan", dcgan), ("lightweight_gan", bg)):
         with pytest.raises(ArchitectureError, match="not a"):
             architectures.get(arch).infer_options(foreign, {})
+
+
+# ---- an outside audit's files: what the sprint's configs say, bf16 folds, damaged or pickled families -----------
+
+
+def test_lightweight_gan_trainer_defaults_that_build_nothing_agree_with_the_weights(tmp_path):
+    """The sprint's defaults `attn_res_layers=[32]` and `freq_chan_attn=true` build nothing in a 32-px net (no
+    layer takes 32-px input; no excitation gate below 128 px): the project builds exactly the weights' net from that
+    config, so ganinv must not refuse it (it did, also blaming fmap_max, which the weights never state)."""
+    gan = zoo.HugGANLightweightGAN(seed=1, image_size=32, attn_res_layers=())
+    torch.save({"GAN": gan.state_dict()}, tmp_path / "pytorch_model.bin")
+    config = gan.huggan_config(attn_res_layers=[32], freq_chan_attn=True)
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    g = load_generator(str(tmp_path))
+    assert g.meta["architecture"] == "lightweight_gan" and g.meta["options"]["attn_res_layers"] == []
+    z = torch.randn(3, 16, generator=torch.Generator().manual_seed(2))
+    torch.testing.assert_close(ganinv_images_native(g, z), gan.sample(z), rtol=0, atol=ATOL)
+    (tmp_path / "config.json").write_text(json.dumps({**config, "attn_res_layers": [8], "latent_dim": 32}))
+    with pytest.raises(ArchitectureError) as refused:  # a real disagreement is still one, and names only it
+        load_generator(str(tmp_path))
+    assert "latent_dim" in str(refused.value) and "fmap_max" not in str(refused.value)
+
+
+def test_biggan_in_bfloat16_folds_its_spectral_norm_as_the_author_computes_it(biggan, tmp_path):
+    """The author's module loads a bf16 file into float32 and divides there; rounding the folded weight back to
+    bf16 was off by 1e-3."""
+    model, folder = biggan
+    half = tmp_path / "bf16"
+    half.mkdir()
+    (half / "config.json").write_text((folder / "config.json").read_text())
+    state = {k: v.to(torch.bfloat16) if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save(state, half / "pytorch_model.bin")
+    author = zoo.PretrainedBigGAN(seed=0)
+    author.load_state_dict(state)  # what the author's float32 module computes from that file
+    author.eval()
+    g = load_generator(str(half), arch="biggan", options={"truncation": 0.4})
+    z, d = torch.randn(5, 8, generator=torch.Generator().manual_seed(4)), torch.eye(5)
+    with torch.no_grad():
+        expected = author(g.to_native_z(z), d, 0.4)
+    torch.testing.assert_close(ganinv_images_native(g, z, d), expected, rtol=0, atol=ATOL)
+
+
+def test_biggan_with_a_spectral_norm_vector_of_the_wrong_length_is_named(biggan, tmp_path):
+    model, _ = biggan
+    state = dict(model.state_dict())
+    state["generator.gen_z.weight_u"] = torch.randn(state["generator.gen_z.weight_u"].shape[0] + 1)
+    torch.save(state, tmp_path / "damaged.bin")
+    with pytest.raises(
+        ArchitectureError, match=r"\(biggan\): generator\.gen_z\.weight_orig .*weight_u \(\d+,\).*damaged"
+    ):
+        load_generator(str(tmp_path / "damaged.bin"), options={"truncation": 0.4})
+
+
+@pytest.mark.parametrize("family", ["lightweight_gan", "biggan"])
+def test_a_whole_pickled_module_of_a_family_that_reads_every_layer_loads(lightweight, biggan, family, tmp_path):
+    """Their layers (GLU, blur, attention, BigGAN's batch norm) are not the DCGAN family's, and a pickled module's
+    records named them as unmodelled: the file was refused, though its keys give the net exactly."""
+    path = tmp_path / "pytorch_model.bin"
+    module, options = (lightweight.GE, {}) if family == "lightweight_gan" else (biggan[0], {"truncation": 0.4})
+    torch.save(module, path)  # torch.save(model): read as data, its class never imported
+    g = load_generator(str(path), options=options)
+    assert g.meta["architecture"] == family
+    z = torch.randn(5, g.spec.nz, generator=torch.Generator().manual_seed(3))
+    d = torch.eye(5) if family == "biggan" else None
+    with torch.no_grad():
+        expected = (
+            lightweight.sample(g.to_native_z(z)) if family == "lightweight_gan" else module(g.to_native_z(z), d, 0.4)
+        )
+    torch.testing.assert_close(ganinv_images_native(g, z, d), expected, rtol=0, atol=ATOL)

@@ -430,17 +430,17 @@ def test_an_mlp_keras_output_layout_is_announced_and_its_option_loads_it(tmp_pat
     torch.manual_seed(0)
     body = nn.Sequential(
         nn.Linear(8, 32), nn.LeakyReLU(0.2), nn.Linear(32, 64), nn.BatchNorm1d(64, 0.8), nn.LeakyReLU(0.2),
-        nn.Linear(64, 3 * 4 * 4), nn.Tanh(),
+        nn.Linear(64, 3 * 8 * 8), nn.Tanh(),
     )  # fmt: skip
     with_training_statistics(body, lambda i: seeded_z(i, 8))
     torch.save(body.state_dict(), tmp_path / "g.pth")
-    options = {"spec.image_shape": "3,4,4"}
+    options = {"spec.image_shape": "3,8,8"}
     with pytest.warns(AssumptionWarning, match=r"image_layout chw: assumed.*--option image_layout=hwc"):
         load_generator(str(tmp_path / "g.pth"), options=options)
-    g = load_generator(str(tmp_path / "g.pth"), options={**options, "image_shape": "3,4,4", "image_layout": "hwc"})
+    g = load_generator(str(tmp_path / "g.pth"), options={**options, "image_shape": "3,8,8", "image_layout": "hwc"})
     z = torch.randn(6, 8, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        author = body(z).view(6, 4, 4, 3).permute(0, 3, 1, 2)
+        author = body(z).view(6, 8, 8, 3).permute(0, 3, 1, 2)
         torch.testing.assert_close(g.decode(Latents(z=z)), author, rtol=0, atol=1e-5)
 
 

@@ -1,0 +1,40 @@
+"""Weights that no adapter reads, recognised only so that their refusal says what the file holds.
+
+A file no adapter can read gets one error. When its keys are those of a known codebase that ganinv does not model
+(StyleGAN, ajbrock's BigGAN, diffusers), or its first layer takes images rather than noise (a discriminator, a
+classifier, an image-to-image generator), saying so is more use than listing every adapter's reason. Nothing here
+loads anything: it only names.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, Optional
+
+import torch
+
+# (substrings that must all appear among the keys, what such a file is)
+KNOWN_LAYOUTS: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("style.", "convs.", "to_rgb"), "a StyleGAN2 generator in rosinality's layout (style., convs., to_rgbs.)"),
+    (("mapping.", "synthesis."), "a StyleGAN2-ADA or StyleGAN3 generator in NVlabs' layout (mapping., synthesis.)"),
+    (("shared.weight", ".u0"), "a BigGAN in ajbrock's BigGAN-PyTorch layout (a shared class embedding, u0 buffers)"),
+    (("encoder.", "decoder.", "quant_conv"), "an autoencoder in diffusers' AutoencoderKL layout"),
+    (("down_blocks.", "up_blocks."), "a diffusers UNet, the denoiser of a diffusion model, not a GAN generator"),
+)
+IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
+
+
+def recognise(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
+    """What the file holds, where its keys or first layer say it; None where they do not."""
+    keys = list(state_dict)
+    for needles, what in KNOWN_LAYOUTS:
+        if all(any(needle in key for key in keys) for needle in needles):
+            return what
+    first = next((t for t in state_dict.values() if isinstance(t, torch.Tensor) and t.dim() >= 2), None)
+    if first is not None and first.dim() == 4 and int(first.shape[1]) in IMAGE_CHANNELS:
+        # a Conv2d weight is (out, in, kH, kW): a first layer over 1, 3 or 4 channels reads images (a generator's
+        # first layer takes the latent: a Linear, or a ConvTranspose2d whose weight is (nz, out, kH, kW))
+        return (
+            f"a network whose first layer convolves {int(first.shape[1])}-channel images: a discriminator, a "
+            "classifier, an encoder or an image-to-image generator (CycleGAN, pix2pix), not a noise-to-image generator"
+        )
+    return None
