@@ -4,7 +4,7 @@
     G = ganinv.load_generator("builtin:mnist")              # any source: hub:owner/name, a file, ...
     result = ganinv.fit(ganinv.FitConfig(generator="builtin:mnist", steps=2000), "runs/quickstart")
     inverter = ganinv.Inverter.load("runs/quickstart")
-    posterior = inverter.encode(images)                     # images (B, C, H, W) in [-1, 1]
+    posterior = inverter.encode(images)                     # (B, C, H, W): uint8, [0, 255], [0, 1] or [-1, 1]
     bounds = ganinv.log_likelihood(inverter, images, ks=(1, 16, 256))
 
 The names below are the public API; they are imported on first use, so `import ganinv` is

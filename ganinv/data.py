@@ -28,8 +28,10 @@ from __future__ import annotations
 import gzip
 import logging
 import os
+import re
 import stat
 import struct
+import warnings
 import zipfile
 import zlib
 from collections import Counter
@@ -636,3 +638,67 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
         changes.append(f"values beyond [-1, 1] by up to {beyond:.3g} clamped")
     warning = f"images converted to the generator's shape: {', '.join(changes)}" if changes else None
     return x.clamp(-1, 1).contiguous(), warning
+
+
+# ---- images handed to the Python API ---------------------------------------------------------------------------
+# `input_range=MODEL_SPACE`: the values are already the generator's own space ([-1, 1], and beyond it for a density
+# such as noisy samples), in any float dtype: taken as they are (ganinv's own loops; exact tests in float64).
+MODEL_SPACE = "model"
+
+
+def as_model_images(
+    images: Any,
+    image_shape: Sequence[int],
+    input_range: Optional[ValueRange | str] = None,
+    source: str = "the images",
+) -> torch.Tensor:
+    """What a notebook holds -> float32 (N, C, H, W) in [-1, 1] of `image_shape`, by the command line's rule.
+
+    A tensor or numpy array: uint8 is read as [0, 255]; floats by their values ([-1, 1]; [0, 1] with a warning, as
+    torchvision's ToTensor gives them; [0, 255]); `input_range=(lo, hi)` declares the range instead, and
+    `input_range="model"` takes float values as they are. One image (C, H, W), a grey batch (N, H, W) and
+    channels-last (N, H, W, C) are taken where their shape says so. NaN or infinite pixels, and values in no pixel
+    range, are refused; other sizes go through `fit_to_shape`.
+    """
+    if isinstance(images, np.ndarray):
+        images = torch.from_numpy(np.ascontiguousarray(images).astype(images.dtype.newbyteorder("=")))
+    if not isinstance(images, torch.Tensor):
+        raise DataError(
+            f"{source} must be a torch tensor or numpy array (N, C, H, W), not {type(images).__name__}; read image "
+            "files with ganinv.load_images"
+        )
+    c, h, w = (int(v) for v in image_shape)
+    x = images.detach()
+    if x.dim() == 3 and tuple(x.shape) == (c, h, w):
+        x = x.unsqueeze(0)  # one image
+    elif x.dim() == 3 and c == 1 and tuple(x.shape[1:]) == (h, w):
+        x = x.unsqueeze(1)  # a grey batch without its channel axis
+    elif x.dim() == 4 and tuple(x.shape[1:]) == (h, w, c) and tuple(x.shape[1:]) != (c, h, w):
+        x = x.permute(0, 3, 1, 2)  # channels-last
+    if x.dim() != 4 or tuple(x.shape[1:]) != (c, h, w):
+        raise DataError(
+            f"{source} have shape {tuple(images.shape)}, not (N, {c}, {h}, {w}); resize or convert their channels "
+            "with ganinv.data.fit_to_shape after reading them into [-1, 1]"
+        )
+    if x.shape[0] == 0:
+        raise DataError(f"{source} hold no image; give at least one")
+    if input_range == MODEL_SPACE:
+        if not x.is_floating_point():
+            raise DataError(f"{source}: input_range='model' takes floats, not {str(x.dtype).removeprefix('torch.')}")
+        check_finite_images(x, source)
+        return x
+    if isinstance(input_range, str):
+        raise DataError(f"input_range must be (lo, hi) or {MODEL_SPACE!r}, got {input_range!r}")
+    try:
+        x, note = to_unit_range(x, source, declared=input_range)
+    except DataError as exc:
+        raise DataError(_in_api_words(str(exc))) from None
+    if note:
+        warnings.warn(_in_api_words(note), UserWarning, stacklevel=3)
+    return x.contiguous()
+
+
+def _in_api_words(text: str) -> str:
+    """The range rule's messages name the command line's flag; in Python, the keyword argument."""
+    text = re.sub(r"--input-range (-?[\w.]+),(-?[\w.]+)", r"input_range=(\1, \2)", text)
+    return text.replace("declare the range the file uses", "declare the range")

@@ -102,7 +102,7 @@ def encode_and_reconstruct(
     posteriors, reconstructions = [], []
     for start in range(0, images.shape[0], batch_size):
         batch = images[start : start + batch_size].to(inverter.device)
-        posterior = inverter.encode(batch, iterations)
+        posterior = inverter.encode_model_images(batch, iterations)
         posteriors.append(posterior)
         reconstructions.append(inverter.generator.decode(posterior.mean_latents()).cpu())
     parts: dict[str, Any] = {

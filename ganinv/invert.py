@@ -16,8 +16,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from ganinv.data import check_finite_images
-from ganinv.errors import ConfigError, DataError
+from ganinv.data import as_model_images
+from ganinv.errors import ConfigError
 from ganinv.evaluation import encode_and_reconstruct, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
@@ -97,8 +97,15 @@ def check_refine_lr(refine_lr: float) -> None:
         )
 
 
-def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_lr: float, batch_size: int) -> None:
-    """Refuse what would give an empty, NaN or meaningless inversion, before any compute."""
+def check_inputs(
+    inverter: Inverter,
+    images: Tensor,
+    refine_steps: int,
+    refine_lr: float,
+    batch_size: int,
+    input_range: Optional[tuple[float, float] | str] = None,
+) -> Tensor:
+    """Refuse what would give an empty, NaN or meaningless inversion, before any compute; the images in [-1, 1]."""
     if refine_steps < 0 or batch_size < 1:
         raise ConfigError(
             f"need refine steps >= 0 (--refine) and a batch size >= 1 (--batch-size), got "
@@ -106,15 +113,7 @@ def check_inputs(inverter: Inverter, images: Tensor, refine_steps: int, refine_l
         )
     if refine_steps > 0:
         check_refine_lr(refine_lr)
-    if images.dim() != 4 or tuple(images.shape[1:]) != tuple(inverter.spec.image_shape):
-        expected = ", ".join(map(str, inverter.spec.image_shape))
-        raise DataError(
-            f"images of shape {tuple(images.shape)} do not fit the inverter's (N, {expected}); "
-            "convert them with ganinv.data.fit_to_shape"
-        )
-    if images.shape[0] == 0:
-        raise DataError("no images to invert; give at least one image")
-    check_finite_images(images)
+    return as_model_images(images, inverter.spec.image_shape, input_range)  # shape, range, NaN: one clear error
 
 
 def invert(
@@ -125,8 +124,13 @@ def invert(
     start: str = "encoder",
     batch_size: int = 256,
     iterations: Optional[int] = None,
+    input_range: Optional[tuple[float, float] | str] = None,
 ) -> Inversion:
-    """Encode `images` (N, C, H, W) in [-1, 1] (already in the generator's shape), then refine if asked.
+    """Encode `images` of the generator's shape, then refine if asked.
+
+    `images` are read as `Inverter.encode` reads them (uint8 as [0, 255]; floats as [-1, 1], [0, 1] with a
+    warning, or [0, 255]; `input_range=(lo, hi)` declares the range); other sizes go through
+    `ganinv.data.fit_to_shape` first.
 
     `iterations`: the encoder's refinement passes (default: as many as it was trained with; 0: the
     single pass). `start="zero"` refines from the prior mode instead of the encoder's answer:
@@ -134,7 +138,7 @@ def invert(
     """
     if start not in ("encoder", "zero"):
         raise ValueError(f"start must be 'encoder' or 'zero', got {start!r}")
-    check_inputs(inverter, images, refine_steps, refine_lr, batch_size)
+    images = check_inputs(inverter, images, refine_steps, refine_lr, batch_size, input_range)
     n = images.shape[0]
     clock = time.perf_counter()
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)

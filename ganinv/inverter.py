@@ -11,13 +11,14 @@ artifact folder or `hub:owner/name[@revision]`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from ganinv import losses
+from ganinv.data import as_model_images
 from ganinv.dreaming import SIGMA_X_RANGE
 from ganinv.encoders import CodeEncoder, LatentEncoder
 from ganinv.generator import Generator
@@ -153,9 +154,21 @@ class Inverter(
         return {name: size for name, size in sizes.items() if size}
 
     # ---- inference -----------------------------------------------------------------------
-    def encode(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:
-        """x: (B, C, H, W) in [-1, 1] -> the posterior, after `iterations` refinement passes (default: as
-        many as it was trained with; 0: the single pass alone, which needs no generator)."""
+    def encode(
+        self, x: Any, iterations: Optional[int] = None, *, input_range: Optional[tuple[float, float] | str] = None
+    ) -> Posterior:
+        """Images -> the posterior, after `iterations` refinement passes (default: as many as it was trained with;
+        0: the single pass alone, which needs no generator).
+
+        `x`: a tensor or array of the generator's image shape, (B, C, H, W), one (C, H, W) or channels-last, read
+        by the command line's rule (`ganinv.data.as_model_images`): uint8 as [0, 255]; floats as [-1, 1], or
+        [0, 1] with a warning, or [0, 255]; `input_range=(lo, hi)` declares the range. NaN pixels are refused."""
+        x = as_model_images(x, self.spec.image_shape, input_range)
+        weight = next(self.parameters())
+        return self.encode_model_images(x.to(weight.device, weight.dtype), iterations)
+
+    def encode_model_images(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:
+        """`encode` for images already (B, C, H, W) in [-1, 1] on the inverter's device (ganinv's own loops)."""
         n = self.iterations if iterations is None else iterations
         if n < 0:
             raise ValueError(f"iterations must be >= 0, got {n}")
@@ -180,6 +193,6 @@ class Inverter(
         post.mu_z, post.logvar_z = post.passes[-1]
         return post
 
-    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
-        """G(posterior mean): (B, C, H, W) in [-1, 1]."""
-        return self.generator.decode(self.encode(x).mean_latents())
+    def reconstruct(self, x: Any, *, input_range: Optional[tuple[float, float] | str] = None) -> torch.Tensor:
+        """G(posterior mean) of images read as `encode` reads them: (B, C, H, W) in [-1, 1]."""
+        return self.generator.decode(self.encode(x, input_range=input_range).mean_latents())

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor
 from tqdm import tqdm
 
-from ganinv.data import check_finite_images
+from ganinv.data import as_model_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
@@ -134,7 +134,7 @@ def _draw_samples(
     """Encode x (B, C, H, W), draw S latents per image from q and decode them in chunks."""
     spec, net = inverter.spec, inverter.generator
     batch, S, K = x.shape[0], n_samples, spec.n_classes
-    post = inverter.encode(x)
+    post = inverter.encode_model_images(x)
     rng_device = generator.device if generator is not None else x.device
 
     def gaussian(mu: Tensor, logvar: Tensor) -> tuple[Tensor, Tensor]:
@@ -247,33 +247,32 @@ def log_likelihood(
     images: Tensor,
     *,
     ks: Sequence[int] = (1, 16, 256),
-    sigma_x: float = DreamingConfig.sigma_x,
+    sigma_x: Optional[float] = None,
     batch_size: int = 64,
     chunk_size: int = CHUNK_SIZE,
     max_enumerate: int = MAX_ENUMERATE,
     generator: Optional[torch.Generator] = None,
     progress: bool = False,
+    input_range: Optional[tuple[float, float] | str] = None,
 ) -> LogLikelihood:
-    """Bounds on log p(x) for images (N, C, H, W) in [-1, 1] of the generator's shape (docs/algorithms.md §3).
+    """Bounds on log p(x) for images of the generator's shape (docs/algorithms.md §3), read as `Inverter.encode`
+    reads them (`input_range=(lo, hi)` declares their range).
 
     `ks`: sample sizes of the importance-weighted bounds; `max(ks)` samples per image are drawn and
     IW_k uses the first k. `sigma_x`: the observation std on the [-1, 1] scale (default: the one the
-    dreaming phase fits encoders with; see `fit_sigma`). `chunk_size`: images per generator call, which
-    bounds the memory whatever k is. `generator`: the torch random generator of the Monte Carlo draws
+    inverter was fitted with, else the dreaming default; see `fit_sigma`). `chunk_size`: images per generator
+    call, which bounds the memory whatever k is. `generator`: the torch random generator of the Monte Carlo draws
     (seeded: reproducible for the same `batch_size`).
     """
     spec = inverter.spec
-    if tuple(images.shape[1:]) != spec.image_shape:
-        raise DataError(
-            f"images of shape {tuple(images.shape[1:])} do not match the generator's "
-            f"{spec.image_shape}; convert them with ganinv.data.fit_to_shape"
-        )
+    if sigma_x is None:
+        sigma_x = inverter.sigma_x if inverter.sigma_x is not None else DreamingConfig.sigma_x
     ks = sorted(set(int(k) for k in ks))
     if not ks or ks[0] < 1 or not math.isfinite(sigma_x) or sigma_x <= 0:
         raise ValueError(f"need sample sizes k >= 1 and a finite sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")
-    if images.shape[0] == 0:
-        raise DataError("no images to score; give at least one image")
-    check_finite_images(images)  # their bounds would be NaN, not a score
+    if batch_size < 1 or chunk_size < 1:
+        raise ValueError(f"need batch_size >= 1 and chunk_size >= 1, got {batch_size} and {chunk_size}")
+    images = as_model_images(images, spec.image_shape, input_range)  # shape, range, NaN: one clear error
     batch_size = plan_batch(inverter, ks, batch_size, max_enumerate)
     device, dtype = inverter.device, next(inverter.parameters()).dtype
     columns: dict[str, list[Tensor]] = {}

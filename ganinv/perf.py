@@ -43,6 +43,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from ganinv import architectures
 from ganinv.augment import AugmentConfig
+from ganinv.data import MODEL_SPACE
 from ganinv.errors import GaninvError
 from ganinv.fit import FitConfig, dreaming_step
 from ganinv.generator import Generator
@@ -57,6 +58,7 @@ VARIANTS = ("fp32", "bf16", "compile")  # compile: torch.compile of the encoders
 # Datasheet dense bf16 peaks (TFLOP/s, no sparsity), matched by name: context for the measured matmul rate.
 DATASHEET_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100", 989.0), ("H200", 989.0), ("A100", 312.0))
 MIB = 2**20
+UNIT = MODEL_SPACE  # the images ganinv itself made or read: no range to detect
 
 
 # ---- the machine -------------------------------------------------------------------------------
@@ -479,7 +481,7 @@ def measure_loglik(
     probe = images[:8]
     with torch.inference_mode():
         generator_flops = count_flops(lambda: generator.decode(generator.sample_latents(8, generator=rng))) / 8
-        encoder_flops = count_flops(lambda: inverter.encode(probe)) / probe.shape[0]
+        encoder_flops = count_flops(lambda: inverter.encode_model_images(probe)) / probe.shape[0]
     K = generator.spec.n_classes
     enumerated = K if 0 < K <= MAX_ENUMERATE else 1
     rates = matmul_rates(device, min_seconds)
@@ -499,17 +501,19 @@ def measure_loglik(
     }
     for k in ks:
         one = images[:1]
-        log_likelihood(inverter, one, ks=(k,), generator=rng)  # the first call with a shape also picks routes
+        log_likelihood(inverter, one, ks=(k,), generator=rng, input_range=UNIT)  # the first call picks routes too
         start = time.perf_counter()
-        counted = count_flops(lambda: log_likelihood(inverter, one, ks=(k,), generator=rng))  # noqa: B023
+        counted = count_flops(
+            lambda: log_likelihood(inverter, one, ks=(k,), generator=rng, input_range=UNIT)  # noqa: B023
+        )
         per_image = time.perf_counter() - start
         n = max(1, min(max_images, math.ceil(min_seconds / max(per_image, 1e-6))))
         print(f"[perf] loglik k={k}: {n} images", file=sys.stderr)
         # steady state: the first call with these shapes also picks the transposed convolutions' route
-        log_likelihood(inverter, images[:n], ks=(k,), batch_size=batch_size, generator=rng)
+        log_likelihood(inverter, images[:n], ks=(k,), batch_size=batch_size, generator=rng, input_range=UNIT)
         synchronize(device)
         start = time.perf_counter()
-        log_likelihood(inverter, images[:n], ks=(k,), batch_size=batch_size, generator=rng)
+        log_likelihood(inverter, images[:n], ks=(k,), batch_size=batch_size, generator=rng, input_range=UNIT)
         synchronize(device)
         seconds = time.perf_counter() - start
         flops = k * enumerated * generator_flops + encoder_flops
@@ -540,7 +544,9 @@ def compare_d_sampling(inverter: Inverter, images: Tensor, k: int = 16, repeats:
         for r in range(repeats + 1):  # the first call is the warm-up
             rng = torch.Generator(device=inverter.device).manual_seed(seed + r)
             start = time.perf_counter()
-            result = log_likelihood(inverter, images, ks=(k,), max_enumerate=max_enumerate, generator=rng)
+            result = log_likelihood(
+                inverter, images, ks=(k,), max_enumerate=max_enumerate, generator=rng, input_range=UNIT
+            )
             if r:
                 seconds += time.perf_counter() - start
                 elbo.append(result.elbo)
@@ -595,7 +601,7 @@ def measure_invert(
         steps, warmup, seconds_wanted = run.pop("refine_steps"), run.pop("warmup"), run.pop("min_seconds")
         print(f"[perf] invert {name}: {n_images} images, {steps} steps", file=sys.stderr)
         times = time_calls(
-            lambda: invert(inverter, images, refine_steps=steps, batch_size=n_images, **run),  # noqa: B023
+            lambda: invert(inverter, images, refine_steps=steps, batch_size=n_images, input_range=UNIT, **run),  # noqa: B023
             device,
             seconds_wanted,
             min_calls=1,

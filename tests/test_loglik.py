@@ -107,6 +107,7 @@ def noisy_samples(generator, n, seed=1):
 
 
 def run(inverter, x, ks=(1, 16, 256), seed=0, **kwargs):
+    kwargs.setdefault("input_range", "model")  # float64 noisy samples, beyond [-1, 1]: a density's arguments
     return log_likelihood(inverter, x, ks=ks, sigma_x=SIGMA, generator=torch.Generator().manual_seed(seed), **kwargs)
 
 

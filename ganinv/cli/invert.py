@@ -113,6 +113,7 @@ def invert(
         start=start,
         batch_size=batch_size,
         iterations=iterations,
+        input_range="model",  # read and converted by load_images
     )
 
     out = Path(out)

@@ -242,6 +242,7 @@ def loglik(
         max_enumerate=max_enumerate,
         generator=rng,
         progress=not quiet,
+        input_range="model",  # read and converted by the command's image reader
     )
     seconds = time.perf_counter() - started
 
