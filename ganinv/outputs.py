@@ -15,7 +15,7 @@ import os
 import stat
 import tempfile
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional, Sequence
 
 from ganinv.errors import GaninvError
 
@@ -109,3 +109,19 @@ def check_not_inside(out: str | os.PathLike, inputs: str | os.PathLike, option: 
             f"--out {out} is inside the {option} folder {inputs}, so a later run would read the results as "
             "inputs; give a folder outside it"
         )
+
+
+def check_not_an_input(path: str | os.PathLike, inputs: Sequence[Optional[str]], option: str = "--out") -> None:
+    """Refuse an output file that is one of the command's inputs (`features data.npz --out data.npz` replaced the
+    user's images with features, exit 0: audit 8). Inputs that are not paths (a dataset name) are skipped."""
+    target = Path(path)
+    if not target.exists():
+        return
+    for given in inputs:
+        if given is None or not Path(given).exists():
+            continue
+        source = Path(given)
+        if os.path.samefile(source, target) or (source.is_dir() and source.resolve() in target.resolve().parents):
+            raise OutputError(
+                f"{option} {target} is the input {given}; writing it would destroy the input: choose another path"
+            )

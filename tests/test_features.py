@@ -279,3 +279,21 @@ def test_a_file_that_holds_no_features_is_never_suggested_as_the_place_to_write_
     )
     assert result.exit_code != 0 and f"--out {tmp_path / 'images-features.safetensors'}" in result.output
     assert f"--out {tmp_path / 'images.npy'}" not in result.output
+
+
+def test_an_out_that_is_the_input_is_refused_and_the_input_kept(tmp_path):
+    """`features data.npz --out data.npz` replaced the user's images with features, exit 0 (audit 8)."""
+    images = tmp_path / "data.npz"
+    np.savez(images, images=np.random.default_rng(0).integers(0, 256, (4, 1, 8, 8), dtype=np.uint8))
+    before = images.read_bytes()
+    for out in (images, tmp_path / "." / "data.npz"):
+        refused = CliRunner().invoke(cli, ["features", "--raw-pixels", str(images), "--out", str(out), "--quiet"])
+        errors = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
+        assert refused.exit_code == 2 and len(errors) == 1 and "would destroy the input" in errors[0], refused.output
+    assert images.read_bytes() == before
+    fine = CliRunner().invoke(cli, ["features", "--raw-pixels", str(images), "--out", str(tmp_path / "f.npz")])
+    assert fine.exit_code == 0, fine.output
+    refused = CliRunner().invoke(
+        cli, ["loglik", "--inverter", "x", "--generated", "2", "--out", str(tmp_path / "a.npz")]
+    )
+    assert refused.exit_code == 2 and "is written as JSON lines" in refused.stderr

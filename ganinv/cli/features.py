@@ -43,7 +43,7 @@ from ganinv.features import (
     save_features,
 )
 from ganinv.inverter import Inverter
-from ganinv.outputs import check_writable
+from ganinv.outputs import check_not_an_input, check_writable
 
 
 def encoder_options(func):
@@ -123,6 +123,7 @@ def features(
     if not npz:
         check_suffix(out, FEATURE_SUFFIXES, "--out", "is written as a features file (safetensors, or .npz)")
     out = check_writable(Path(out).with_suffix(".npz") if npz else out, folder=False)
+    check_not_an_input(out, [images, root])
     image_set = read_images(images, root, split, limit, input_range, quiet)
     if raw_pixels:
         result = pixel_features(image_set)

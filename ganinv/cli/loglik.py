@@ -17,6 +17,7 @@ import torch
 from ganinv.atomic import atomic_path, json_text
 from ganinv.cli.options import (
     artifact_generator_options,
+    check_suffix,
     device_option,
     image_options,
     json_option,
@@ -31,7 +32,7 @@ from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
 from ganinv.loglik import CHUNK_SIZE, MAX_ENUMERATE, LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
-from ganinv.outputs import check_image_count, check_writable
+from ganinv.outputs import check_image_count, check_not_an_input, check_writable
 
 LABELS = {
     "elbo": "ELBO (SS-AVL Eq. 18)",
@@ -188,7 +189,9 @@ def loglik(
         low, high = SIGMA_X_RANGE
         raise GaninvError(f"--sigma-x must be in [{low:g}, {high:g}] (the [-1, 1] scale), got {sigma_x}; give e.g. 0.1")
     if out is not None:
+        check_suffix(out, (".jsonl",), "--out", "is written as JSON lines, one record per image")
         check_writable(out, folder=False)
+        check_not_an_input(out, [images, root])
     device = resolve_device(device)
     inverter = Inverter.load(inverter_source, device=device, generator=generator, trust_remote_code=trust_remote_code)
     with warnings.catch_warnings(record=True) as caught:
