@@ -9,21 +9,45 @@ the step, the last good checkpoint (kept) and what to change.
 from __future__ import annotations
 
 import math
-from typing import Iterable, NoReturn
+from typing import Iterable, NoReturn, Optional
 
 import torch
 from torch import nn
 
 from ganinv.errors import DivergedError
+from ganinv.generator import Generator
 from ganinv.runs import Run
 
 
-def check_losses(losses: dict[str, float], step: int, run: Run, change: str) -> None:
-    """Raise `DivergedError` if a logged loss mean is NaN or infinite; `change`: the options to change."""
+def check_losses(
+    losses: dict[str, float], step: int, run: Run, change: str, generator: Optional[Generator] = None
+) -> None:
+    """Raise `DivergedError` if a logged loss mean is NaN or infinite; `change`: the options to change. A frozen
+    `generator` is checked first: if it makes non-finite images itself, no setting of the fit is to blame."""
     bad = [name for name, value in losses.items() if not math.isfinite(value)]
     if bad:
+        if generator is not None:
+            check_generator_output(generator)
         value = "NaN" if any(math.isnan(losses[name]) for name in bad) else "infinite"
         stop(f"the loss became {value} by step {step} ({', '.join(bad)})", run, change)
+
+
+@torch.no_grad()
+def check_generator_output(generator: Generator, n: int = 1024, batch_size: int = 128) -> None:
+    """Raise `DivergedError` if `generator` makes NaN or infinite images for some of `n` seeded prior draws (an
+    outside audit: a generator that did so for 2% of its latents passed the load-time probe of 8, and the fit's
+    NaN loss was blamed on --lr)."""
+    latents = generator.sample_latents(n, generator=torch.Generator(device=generator.device).manual_seed(0))
+    bad = 0
+    for start in range(0, n, batch_size):
+        images = generator.decode(latents[start : start + batch_size])
+        bad += int((~torch.isfinite(images)).flatten(1).any(dim=1).sum())
+    if bad:
+        raise DivergedError(
+            f"the generator itself makes NaN or infinite images for {bad} of {n} latents drawn from its prior: no "
+            "setting of the fit can repair that; check the generator (its weights, or its code for the latents it "
+            "cannot take)"
+        )
 
 
 def check_parameters(modules: Iterable[nn.Module], step: int, run: Run, change: str) -> None:

@@ -278,7 +278,7 @@ def _fit(
             count = (step - start_step - 1) % config.log_every + 1
             means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval
             running.zero_()
-            check_losses(means, step, run, _divergence_advice(config))
+            check_losses(means, step, run, _divergence_advice(config), generator)
             rate = count * config.batch_size * distributed.world_size / (time.perf_counter() - clock)
             clock = time.perf_counter()
             record = {

@@ -64,6 +64,10 @@ class Generator(nn.Module):
                 module.train()
                 module.track_running_stats = False  # normalise by the batch, never update the buffers
 
+    def _float64_net(self) -> bool:
+        weight = next((t for t in self.net.parameters() if t.is_floating_point()), None)
+        return weight is not None and weight.dtype == torch.float64
+
     @property
     def device(self) -> torch.device:
         for t in list(self.net.parameters()) + list(self.net.buffers()):
@@ -110,7 +114,14 @@ class Generator(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
+        given = z.dtype
+        if self._float64_net():  # a float64 module or program: fed in its dtype, its images back in the latents'
+            z = z.double()
+            c = c.double() if c is not None else None
+            d = d.double() if d is not None and d.is_floating_point() else d
         x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
+        if isinstance(x, torch.Tensor) and x.dtype == torch.float64 and given != torch.float64:
+            x = x.to(given)  # ganinv's images, encoders and losses are float32
         lo, hi = self.spec.native_output_range
         if (lo, hi) != (-1.0, 1.0):
             x = (x - lo) * (2.0 / (hi - lo)) - 1.0
@@ -158,6 +169,11 @@ class Generator(nn.Module):
                     f"batch_size={n} if it is {n}"
                 ) from exc
             self._check_batch(fewer.shape[0] if isinstance(fewer, torch.Tensor) and fewer.dim() else -1, 3)
+        if x.shape[-1] in IMAGE_CHANNELS and x.shape[1] not in IMAGE_CHANNELS:
+            raise SpecMismatchError(
+                f"the generator returns images of shape {tuple(x.shape[1:])}: channels last, (H, W, C); ganinv "
+                "takes (C, H, W): wrap it so that it returns x.permute(0, 3, 1, 2) (a module:callable of yours)"
+            )
         if tuple(x.shape[1:]) != spec.image_shape:
             c, h, w = x.shape[1:]
             raise SpecMismatchError(
@@ -168,6 +184,15 @@ class Generator(nn.Module):
             raise SpecMismatchError(
                 "the generator produced NaN or infinite values on a probe batch; "
                 "the weights may be corrupt or the latent size wrong"
+            )
+        again = self.decode(latents)
+        moved = float((again - x).abs().max())
+        if moved > tolerance:
+            raise SpecMismatchError(
+                f"the generator is not a function of its latents: the same latents gave images differing by up to "
+                f"{moved:.3g} (noise drawn inside forward, dropout or another layer left in training mode, or a "
+                "program exported or traced in training mode); ganinv inverts a fixed G(z): put the module in eval "
+                "mode (and export it so), or make its noise an input"
             )
         lo_seen, hi_seen = float(x.min()), float(x.max())
         if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:
@@ -205,6 +230,9 @@ class Generator(nn.Module):
 
     def extra_repr(self) -> str:
         return f"source={self.source!r}, spec={self.spec}"
+
+
+IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: what an image's channel axis holds
 
 
 def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:

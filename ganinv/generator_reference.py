@@ -59,6 +59,7 @@ class GeneratorReference(_Model):
     _include_generator: Optional[bool]
     run_subfolder: ClassVar[str]  # where a run folder keeps this kind of artifact, e.g. "inverter"
     artifact_noun: ClassVar[str]  # what messages call it, e.g. "inverter"
+    fit_command: ClassVar[str]  # the command that makes one, e.g. "ganinv fit"
 
     def _init_generator_reference(self) -> None:
         # references, not submodules: none of these is in the state dict
@@ -258,7 +259,9 @@ class GeneratorReference(_Model):
                     f"no {name} is shipped for {source}; built-ins with one: {', '.join(shipped) or 'none'} "
                     "(fit your own and give its folder)"
                 )
-        elif source.startswith("hub:") or (source.count("/") == 1 and not source.startswith(("/", ".", "~"))):
+        elif source.startswith("hub:") or (
+            source.count("/") == 1 and not source.startswith(("/", ".", "~")) and not path.parent.is_dir()
+        ):  # owner/name, unless owner is a local folder (a mistyped run path is not a Hub id)
             from ganinv import hub
 
             repo, _, revision = source.removeprefix("hub:").partition("@")
@@ -267,6 +270,11 @@ class GeneratorReference(_Model):
             what = "is a file, not a folder" if path.exists() else "does not exist"
             raise SourceError(
                 f"{source} {what}; give an {name}: a run folder, an artifact folder or a Hub repo id (hub:owner/name)"
+            )
+        if (path / "checkpoints").is_dir() and not (path / cls.run_subfolder).is_dir():
+            raise SourceError(
+                f"{source} is a run that has not finished (checkpoints, but no {cls.run_subfolder}/ yet); finish it "
+                f"with `{_run_command(path, cls.fit_command)} --resume --out {source}`, or give a finished run"
             )
         if not (path / CONFIG_NAME).is_file():
             raise SourceError(
@@ -354,6 +362,18 @@ def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, nou
             f"stored vs config): {mismatch}; the artifact is damaged or mixed up, save or download it "
             "again"
         )
+
+
+def _run_command(folder: Path, default: str) -> str:
+    """The command that made run `folder` (its config.json's key), else `default`."""
+    from ganinv.config_checks import RUN_KINDS
+
+    try:
+        config = parse_json((folder / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        return default
+    held = [RUN_KINDS[k].strip("`") for k in RUN_KINDS if isinstance(config, dict) and k in config]
+    return held[0] if held else default
 
 
 def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:

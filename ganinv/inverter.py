@@ -85,6 +85,7 @@ class Inverter(
 ):
     run_subfolder = "inverter"  # a fit's run folder keeps the artifact here
     artifact_noun = "inverter"
+    fit_command = "ganinv fit"  # the command that makes one, for messages
     spec: GeneratorSpec  # an inverter is always for a generator
 
     def __init__(

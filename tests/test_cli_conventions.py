@@ -379,3 +379,14 @@ def test_the_top_level_help_lists_every_command_without_importing_them():
     for name, (_target, summary) in main.COMMANDS.items():
         assert name in flat and " ".join(summary.split()) in flat
         assert summary.strip() and len(summary) < 120
+
+
+@pytest.mark.parametrize("value, debug", [("0", False), ("false", False), ("", False), ("1", True), ("yes", True)])
+def test_ganinv_debug_is_on_only_when_it_says_so(monkeypatch, tmp_path, value, debug):
+    """GANINV_DEBUG=0 turned debugging on (audit 8): a traceback instead of one Error line."""
+    monkeypatch.setenv("GANINV_DEBUG", value)
+    result = CliRunner().invoke(cli, ["sample", "-g", str(tmp_path / "missing.pth"), "--out", str(tmp_path / "x.png")])
+    if debug:
+        assert result.exception is not None and not isinstance(result.exception, SystemExit)
+    else:
+        assert result.exit_code == 2 and result.stderr.startswith("Error:"), result.output

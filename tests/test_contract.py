@@ -82,7 +82,7 @@ def test_probe_names_the_flag_that_fixes_it(shift, scale, declared, match):
     spec = GeneratorSpec(nz=16, image_shape=(1, 4, 4), native_output_range=declared)
     g = Generator(Echo(scale=scale, shift=shift), spec)
     if shift == 0.5:
-        g.net.forward = lambda z, c=None, d=None: torch.rand(z.shape[0], 1, 4, 4)
+        g.net.forward = lambda z, c=None, d=None: torch.sigmoid(3 * z.reshape(z.shape[0], 1, 4, 4))  # in (0, 1)
     with pytest.raises(SpecMismatchError, match=match):
         g.probe()
 
@@ -98,3 +98,70 @@ def test_an_output_range_must_be_two_finite_increasing_bounds(bounds):
     """`--output-range 1,1` divided by zero and `nan,1` blamed the weights (audit 5): the spec refuses them."""
     with pytest.raises(ValueError, match="native_output_range must be two finite bounds lo < hi"):
         GeneratorSpec(nz=4, image_shape=(1, 4, 4), native_output_range=bounds)
+
+
+# ---- contracts a foreign module or program may break (audit 8) ----------------------------------------------
+
+
+class Odd(nn.Module):
+    """z (N, 6) -> (N, 1, 8, 8) images in (-1, 1), breaking the contract as `mode` says."""
+
+    def __init__(self, mode: str = "fine"):
+        super().__init__()
+        torch.manual_seed(0)
+        self.mode, self.fc = mode, nn.Linear(6, 64)
+
+    def forward(self, z, c=None, d=None):
+        h = self.fc(z)
+        if self.mode == "noise":
+            h = h + 0.5 * torch.randn_like(h)
+        if self.mode == "dropout":
+            h = nn.functional.dropout(h, 0.3, training=True)
+        x = torch.tanh(h).reshape(-1, 1, 8, 8)
+        if self.mode == "nan_some":
+            x = torch.where((z[:, :1] > 2.0).reshape(-1, 1, 1, 1), torch.full_like(x, float("nan")), x)
+        return x.permute(0, 2, 3, 1) if self.mode == "nhwc" else x
+
+
+ODD_SPEC = GeneratorSpec(nz=6, image_shape=(1, 8, 8))
+
+
+@pytest.mark.parametrize("mode", ["noise", "dropout"])
+def test_a_generator_that_is_not_a_function_of_its_latents_is_refused(mode):
+    """Noise inside forward or dropout in training mode: the same latents gave images differing by 1.7, and fit,
+    invert and loglik went on in silence."""
+    with pytest.raises(SpecMismatchError, match=r"not a function of its latents.*eval mode"):
+        Generator(Odd(mode), ODD_SPEC).probe()
+    Generator(Odd("fine"), ODD_SPEC).probe()
+
+
+def test_channels_last_images_are_refused_naming_the_permute():
+    spec = GeneratorSpec(nz=6, image_shape=(8, 8, 1))  # as found by running a program
+    with pytest.raises(SpecMismatchError, match=r"channels last.*permute\(0, 3, 1, 2\)"):
+        Generator(Odd("nhwc"), spec).probe()
+    with pytest.raises(SpecMismatchError, match="channels last"):
+        Generator(Odd("nhwc"), ODD_SPEC).probe()
+
+
+def test_a_float64_module_is_fed_and_read_in_its_dtype():
+    """It loaded and sampled, then fit and invert failed with an internal dtype error."""
+    single, double = Generator(Odd(), ODD_SPEC), Generator(Odd().double(), ODD_SPEC)
+    z = torch.randn(4, 6, requires_grad=True)
+    x = double(z)
+    assert x.dtype == torch.float32
+    torch.testing.assert_close(x, single(z), atol=1e-6, rtol=0)
+    x.square().sum().backward()
+    assert z.grad is not None and torch.isfinite(z.grad).all()
+
+
+def test_a_generator_that_makes_nan_for_some_latents_is_blamed_not_the_fit(tmp_path):
+    """NaN for 2% of latents passed the load-time probe; the fit's NaN loss was blamed on --lr and --sigma-x."""
+    from ganinv.divergence import check_losses
+    from ganinv.errors import DivergedError
+    from ganinv.runs import Run
+
+    run = Run(tmp_path / "run")
+    with pytest.raises(DivergedError, match=r"generator itself makes NaN or infinite images for \d+ of 1024"):
+        check_losses({"loss": float("nan")}, 10, run, "a lower --lr", Generator(Odd("nan_some"), ODD_SPEC))
+    with pytest.raises(DivergedError, match="a lower --lr"):
+        check_losses({"loss": float("nan")}, 10, run, "a lower --lr", Generator(Odd("fine"), ODD_SPEC))

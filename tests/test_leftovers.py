@@ -204,3 +204,19 @@ def test_cpu_threads_follow_the_free_cores_and_the_override(monkeypatch):
             set_cpu_threads()
     finally:
         torch.set_num_threads(before)
+
+
+def test_an_unfinished_run_given_as_an_inverter_names_the_resume(tmp_path):
+    out = tmp_path / "run"
+    (out / "checkpoints").mkdir(parents=True)
+    (out / "config.json").write_text("{}")  # the run's own config, not an inverter's
+    refused = CliRunner().invoke(cli, ["invert", "--inverter", str(out), "mnist", "--out", str(tmp_path / "o")])
+    assert refused.exit_code == 2 and f"ganinv fit --resume --out {out}" in refused.stderr, refused.output
+
+
+def test_a_mistyped_local_run_is_not_looked_up_on_the_hub(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "runs").mkdir()
+    refused = CliRunner().invoke(cli, ["invert", "--inverter", "runs/reff", "mnist", "--out", "o"])
+    assert refused.exit_code == 2 and "runs/reff does not exist" in refused.stderr, refused.output
+    assert "cache" not in refused.stderr and "reached" not in refused.stderr

@@ -54,7 +54,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx: click.Context):
-        debug = bool(os.environ.get("GANINV_DEBUG"))
+        debug = debugging()
         show_library_log()
         with warnings.catch_warnings():
             warnings.simplefilter("default")  # each distinct warning once: assumptions made while loading, ...
@@ -74,7 +74,9 @@ class LazyGroup(click.Group):
             except KeyboardInterrupt:
                 if debug:
                     raise
-                click.echo("Interrupted; a fit resumes from its last checkpoint with --resume.", err=True)
+                resumable = ctx.invoked_subcommand in ("fit", "train", "mvae")
+                hint = "; a run resumes from its last checkpoint with --resume" if resumable else ""
+                click.echo(f"Interrupted{hint}.", err=True)
                 sys.exit(130)
             except (MemoryError, torch_out_of_memory()) as exc:
                 if debug:
@@ -97,6 +99,11 @@ class LazyGroup(click.Group):
                     "GANINV_DEBUG=1 for the traceback and report it",
                     1,
                 )
+
+
+def debugging() -> bool:
+    """GANINV_DEBUG set to anything but empty, 0, false, no or off: tracebacks and the library's details."""
+    return os.environ.get("GANINV_DEBUG", "").strip().lower() not in ("", "0", "false", "no", "off")
 
 
 class LogLines(logging.Formatter):
@@ -127,7 +134,7 @@ def show_library_log() -> None:
         handler.setFormatter(LogLines())
         logger.addHandler(handler)
         logger.propagate = False
-    logger.setLevel(logging.DEBUG if os.environ.get("GANINV_DEBUG") else logging.WARNING)
+    logger.setLevel(logging.DEBUG if debugging() else logging.WARNING)
 
 
 def fail(message: str, code: int) -> None:
@@ -138,7 +145,7 @@ def fail(message: str, code: int) -> None:
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """ganinv's warnings as one `Warning: ...` line on stderr, without the source line Python adds; other
     libraries' warnings only with GANINV_DEBUG."""
-    if not (category.__module__.startswith("ganinv") or _is_ours(filename) or os.environ.get("GANINV_DEBUG")):
+    if not (category.__module__.startswith("ganinv") or _is_ours(filename) or debugging()):
         return
     click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
 

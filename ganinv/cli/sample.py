@@ -82,6 +82,12 @@ def sample(
             f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "
             "it must return one image per latent (a program that ignores the batch size)"
         )
+    broken = int((~torch.isfinite(images)).flatten(1).any(dim=1).sum())
+    if broken:
+        raise SpecMismatchError(
+            f"{generator} made NaN or infinite images for {broken} of {n} latents drawn from its prior; check the "
+            "generator (its weights, or its code for the latents it cannot take)"
+        )
     if perturb:
         images = perturbed(images, AugmentConfig(probability=1.0), generator=rng)
     save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))

@@ -128,6 +128,7 @@ def split_latent(s: Tensor, spec: GeneratorSpec) -> Latents:
 class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "mvae"]):
     run_subfolder = "mvae"  # `ganinv mvae fit` keeps the artifact here
     artifact_noun = "MVAE"
+    fit_command = "ganinv mvae fit"  # the command that makes one, for messages
     kept: Tensor  # buffer (K,)
 
     def __init__(
