@@ -17,13 +17,14 @@ file; this adapter calls the program the way it expects and builds its spec:
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
 
 import torch
 from torch import nn
 
-from ganinv.architectures import Architecture, Built, register
+from ganinv.architectures import Architecture, AssumptionWarning, Built, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
@@ -34,6 +35,8 @@ INPUT_NAMES = ("z", "c", "onehot", "labels")
 class OpaqueOptions:
     inputs: str = "auto"  # comma-separated program inputs: z, c, onehot, labels; "auto" = from the program
     batch_size: int = 0  # 0: any batch size; else the only one the program accepts (found in .pt2 archives)
+    n_classes: int = 0  # a conditional program's class count (as --option n_classes=K means for every adapter)
+    nc: int = 0  # its continuous codes
 
 
 class ProgramNet(nn.Module):
@@ -51,6 +54,7 @@ class ProgramNet(nn.Module):
         self.program = program
         self.inputs = inputs
         self.image_shape = image_shape  # None until found by a first call
+        self.announced_first = False  # a tuple output's first element taken: said once
         self.batch_size = batch_size
         self.switchable = switchable  # False: torch.export modules run in the mode they were exported in
 
@@ -63,12 +67,15 @@ class ProgramNet(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
+        weight = next((t for t in self.program.parameters() if t.is_floating_point()), None)
+        if weight is not None and weight.dtype == torch.float64:  # a float64 program takes float64 inputs
+            z, c, d = z.double(), c.double() if c is not None else None, d.double() if d is not None else None
         given = {"z": z, "c": c, "onehot": d, "labels": d.argmax(dim=1) if d is not None else None}
         missing = [name for name in self.inputs if given[name] is None]
         if missing:
             raise ArchitectureError(
                 f"the program takes {','.join(self.inputs)} but got no {','.join(missing)}; "
-                "declare n_classes / nc in the spec"
+                "give --option n_classes=K (and --option nc=N for continuous codes)"
             )
         args = [a for a in (given[name] for name in self.inputs) if a is not None]  # every one, as none is missing
         if not self.batch_size:
@@ -83,7 +90,20 @@ class ProgramNet(nn.Module):
 
     def _images(self, out: Any) -> torch.Tensor:
         if isinstance(out, (tuple, list)):
+            if not self.announced_first:
+                warnings.warn(
+                    f"the program returns a {type(out).__name__} of {len(out)}; its first element is taken as the "
+                    "images (wrap it in a module:callable of yours if another one is)",
+                    AssumptionWarning,
+                    stacklevel=2,
+                )
+                self.announced_first = True
             out = out[0]
+        if isinstance(out, dict):
+            raise ArchitectureError(
+                f"the program returns a dict ({', '.join(map(str, list(out)[:4]))}), not images; wrap it in a "
+                "module:callable of yours that returns the images tensor"
+            )
         if out.dim() == 2 and self.image_shape is not None:  # flat (N, C*H*W), as some generators return
             return out.reshape(out.shape[0], *self.image_shape)
         return out  # (N, C, H, W); the load-time probe checks it against the spec
@@ -112,6 +132,9 @@ class Opaque(Architecture):
     def wrap(self, program: Any, options: OpaqueOptions, spec: dict[str, Any]) -> Built:
         """The native module and spec of a loaded program; `spec` holds the fields known so far."""
         spec = dict(spec)
+        for field in ("n_classes", "nc"):  # an option here, a spec field underneath: the user's word wins
+            if getattr(options, field):
+                spec[field] = getattr(options, field)
         batch_size = options.batch_size
         n_inputs = None
         exported = isinstance(program, torch.export.ExportedProgram)
@@ -153,7 +176,7 @@ class Opaque(Architecture):
                 return ("z", "labels")
             raise ArchitectureError(
                 f"the program takes {n_inputs} inputs; say which with --option inputs=z,labels "
-                f"(names: {', '.join(INPUT_NAMES)}) and give n_classes / nc in the spec"
+                f"(names: {', '.join(INPUT_NAMES)}) and --option n_classes=K (or --option nc=N)"
             )
         inputs = tuple(name.strip() for name in text.split(",") if name.strip())
         unknown = [name for name in inputs if name not in INPUT_NAMES]
@@ -171,6 +194,8 @@ class Opaque(Architecture):
         d = torch.eye(n_classes)[:2] if n_classes else None
         try:
             out = net(z, c, d)
+        except ArchitectureError:
+            raise
         except Exception as exc:
             raise ArchitectureError(
                 f"the program failed on latents of shape {tuple(z.shape)}: "

@@ -151,12 +151,18 @@ class Generator(nn.Module):
             raise SpecMismatchError(
                 f"the generator failed on a probe batch of latents z{tuple(latents.z.shape[1:])}"
                 f" (native shape {spec.native_latent_shape or (spec.nz,)}): {first_line(exc)}; "
-                "check --nz and --latent-shape (e.g. --latent-shape nz,1,1)"
+                "check --nz and --latent-shape (e.g. --latent-shape nz,1,1), and for a generator that takes class "
+                "labels --option n_classes=K"
             ) from exc
-        if not isinstance(x, torch.Tensor) or x.dim() != 4:
+        if not isinstance(x, torch.Tensor):
             raise SpecMismatchError(
-                f"the generator returned {type(x).__name__} of shape "
-                f"{tuple(getattr(x, 'shape', ()))}, expected images (N, C, H, W)"
+                f"the generator returned a {type(x).__name__}, not a tensor of images (N, C, H, W); wrap it so that "
+                "forward returns the images alone (a module:callable of yours)"
+            )
+        if x.dim() != 4:
+            raise SpecMismatchError(
+                f"the generator returned a tensor of shape {tuple(x.shape)}, not images (N, C, H, W); make it return "
+                "them so (a TorchScript or torch.export program's flat output is reshaped with --image-shape C,H,W)"
             )
         self._check_batch(x.shape[0], n)
         if self.meta.get("architecture") == "opaque":  # a program may be fixed to the probe's batch size by chance

@@ -298,7 +298,7 @@ class GeneratorReference(_Model):
                 generator = load_generator(
                     generator,
                     arch=ref.get("arch"),
-                    options=ref.get("options"),
+                    options=ref.get("options") or _program_spec(generator, model.spec),
                     trust_remote_code=trust_remote_code,
                     options_origin=f"the {name} {source}'s {CONFIG_NAME}" if ref.get("options") else None,
                 )
@@ -307,6 +307,18 @@ class GeneratorReference(_Model):
         if device is not None:
             model.to(device)
         return model
+
+
+def _program_spec(source: str, spec: Any) -> dict[str, Any]:
+    """For a TorchScript or torch.export file given in place of the recorded generator: the spec the model was
+    fitted for, as the program's own spec where it states none (`invert`, `loglik`, `features` take no --nz)."""
+    from ganinv.sources import is_program
+
+    path = Path(source)
+    if not path.is_file() or not is_program(path):
+        return {}
+    fields = ("nz", "native_latent_shape", "image_shape", "n_classes", "nc")
+    return {f"spec.{name}": getattr(spec, name) for name in fields if getattr(spec, name, None) is not None}
 
 
 def _warn_if_another_generator(model: Any, generator: Generator, source: str) -> None:

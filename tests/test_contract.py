@@ -1,5 +1,7 @@
 """The generator contract (docs/algorithms.md §1): spec round-trip, standardised latents, probe errors."""
 
+from typing import Optional
+
 import pytest
 import torch
 from torch import nn
@@ -165,3 +167,80 @@ def test_a_generator_that_makes_nan_for_some_latents_is_blamed_not_the_fit(tmp_p
         check_losses({"loss": float("nan")}, 10, run, "a lower --lr", Generator(Odd("nan_some"), ODD_SPEC))
     with pytest.raises(DivergedError, match="a lower --lr"):
         check_losses({"loss": float("nan")}, 10, run, "a lower --lr", Generator(Odd("fine"), ODD_SPEC))
+
+
+class Program(nn.Module):
+    """A TorchScript-able generator: z (N, 6) [and labels (N,)] -> (N, 1, 8, 8)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc, self.embed = nn.Linear(6, 64), nn.Embedding(3, 64)
+
+    def forward(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> torch.Tensor:
+        h = self.fc(z)
+        if labels is not None:
+            h = h + self.embed(labels)
+        return torch.tanh(h).reshape(-1, 1, 8, 8)
+
+
+class ProgramWithTuple(Program):
+    def forward(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> tuple[torch.Tensor, torch.Tensor]:
+        return torch.tanh(self.fc(z)).reshape(-1, 1, 8, 8), z
+
+
+class ProgramWithDict(Program):
+    def forward(self, z: torch.Tensor, labels: Optional[torch.Tensor] = None) -> dict[str, torch.Tensor]:
+        return {"images": torch.tanh(self.fc(z)).reshape(-1, 1, 8, 8)}
+
+
+def test_programs_that_return_more_than_images_or_take_labels(tmp_path):
+    """A dict output was blamed on --nz, a tuple's first element taken in silence, a float64 program failed with an
+    internal error, and a conditional program's --option n_classes=K was refused (audit 8)."""
+    from ganinv.errors import GaninvError
+    from ganinv.sources import load_generator
+
+    def saved(module: nn.Module, name: str) -> str:
+        path = tmp_path / name
+        torch.jit.script(module).save(str(path))
+        return str(path)
+
+    with pytest.warns(UserWarning, match="returns a tuple of 2; its first element is taken"):
+        load_generator(saved(ProgramWithTuple(), "tuple.pt"), options={"spec.nz": 6, "inputs": "z"})
+    with pytest.raises(GaninvError, match=r"returns a dict \(images\), not images; wrap it") as refused:
+        load_generator(saved(ProgramWithDict(), "dict.pt"), options={"spec.nz": 6, "inputs": "z"})
+    assert "--nz" not in str(refused.value)
+    g = load_generator(saved(Program().double(), "f64.pt"), options={"spec.nz": 6, "inputs": "z"})
+    torch.testing.assert_close(
+        g(torch.zeros(2, 6)), torch.tanh(Program().fc.bias).reshape(1, 1, 8, 8).expand(2, -1, -1, -1)
+    )
+    g = load_generator(saved(Program(), "cond.pt"), options={"spec.nz": 6, "n_classes": 3, "inputs": "z,labels"})
+    assert g.spec.n_classes == 3
+    z = torch.randn(3, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(g(z, None, torch.eye(3)), Program()(z, torch.arange(3)))
+
+
+class PlainProgram(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(6, 64)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.fc(z)).reshape(-1, 1, 8, 8)
+
+
+def test_a_program_given_to_an_inverter_takes_the_inverter_spec(tmp_path):
+    """`invert`/`loglik -g OTHER.pt` said "pass --nz N", a flag neither command has (audit 8)."""
+    import shutil
+
+    from ganinv.inverter import Inverter
+    from ganinv.sources import load_generator
+
+    torch.jit.script(PlainProgram()).save(str(tmp_path / "a.pt"))
+    g = load_generator(str(tmp_path / "a.pt"), options={"spec.nz": 6})
+    Inverter.for_generator(g, width=4, hidden=8).save_pretrained(tmp_path / "inverter")
+    shutil.copy(tmp_path / "a.pt", tmp_path / "b.pt")  # the same program under another name: no recorded options
+    loaded = Inverter.load(str(tmp_path / "inverter"), generator=str(tmp_path / "b.pt"))
+    assert loaded.generator.spec.nz == 6 and loaded.generator.spec.image_shape == (1, 8, 8)
