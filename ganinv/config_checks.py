@@ -117,7 +117,13 @@ def _checked_value(value: Any, hint: Any, rule: Rule, label: str, field: datacla
     origin = typing.get_origin(hint)
 
     def refuse(expected: str) -> ConfigError:
-        return ConfigError(f"{label} must be {expected}; got {value!r}")
+        shown = repr(value) if len(repr(value)) <= 80 else f"a {type(value).__name__}"
+        model = (
+            " (a loaded model goes to the function instead: fit(config, out, generator=G))"
+            if "generator" in label and type(value).__module__.startswith(("ganinv", "torch"))
+            else ""
+        )
+        return ConfigError(f"{label} must be {expected}; got {shown}{model}")
 
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):  # a hint is a class, not an instance
         if isinstance(value, hint):

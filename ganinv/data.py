@@ -575,6 +575,11 @@ def load_images(
     what was assumed or changed are logged as warnings and kept in `ImageSet.notes`.
     """
     declared = check_range(input_range) if input_range is not None else None
+    if not isinstance(source, (str, os.PathLike)):
+        raise DataError(
+            f"load_images reads files and datasets by name, not a {type(source).__name__}; images already in memory go "
+            "straight to Inverter.encode, ganinv.invert or ganinv.log_likelihood (see ganinv.data.as_model_images)"
+        )
     source = str(source)
     if source in DATASET_DIRS:
         if root is None:

@@ -1,6 +1,7 @@
 """The Python API reads images as the command line does (audit 8: a notebook's [0, 255] floats, torchvision's [0, 1]
 tensors and uint8 arrays were all taken as [-1, 1] in silence, latents off by up to 585)."""
 
+import numpy as np
 import pytest
 import torch
 import zoo
@@ -84,3 +85,13 @@ def test_log_likelihood_uses_the_sigma_the_inverter_was_fitted_with(digits):
     explicit = ganinv.log_likelihood(fitted, digits, ks=(1,), sigma_x=0.3, generator=rng())
     torch.testing.assert_close(default.elbo, explicit.elbo)
     assert default.sigma_x == 0.3
+
+
+def test_api_misuse_names_the_python_way():
+    """load_images(array) printed the whole array; FitConfig(generator=G) its multi-line repr (audit 8)."""
+    from ganinv.errors import ConfigError
+
+    with pytest.raises(DataError, match=r"not a ndarray; images already in memory go straight to Inverter.encode"):
+        ganinv.load_images(np.zeros((2, 1, 8, 8)))
+    with pytest.raises(ConfigError, match=r"got a Generator \(a loaded model goes to the function instead: fit\("):
+        ganinv.FitConfig(generator=zoo.linear_generator())
