@@ -318,18 +318,31 @@ def load_image_files(
 ) -> ImageSet:
     """Image files -> one ImageSet; images of other sizes than the most common one are resized to it."""
     images, names, notes = [], [], []
+    refused: list[str] = []  # every file that cannot be read, so that one run names them all
     for path in paths:
-        _stat(path)
-        pixels, known, image_notes = read_image(path)  # (H, W, C)
-        x, note = to_unit_range(
-            torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
-            str(path),
-            known,
-            input_range,
-        )
+        try:
+            _stat(path)
+            pixels, known, image_notes = read_image(path)  # (H, W, C)
+            x, note = to_unit_range(
+                torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
+                str(path),
+                known,
+                input_range,
+            )
+        except DataError as exc:
+            refused.append(str(exc))
+            continue
         images.append(x[0])  # (C, H, W)
         names.append(str(path))
         notes += image_notes + ([note] if note else [])
+    if len(refused) == 1:
+        raise DataError(refused[0])
+    if refused:
+        raise DataError(
+            f"{len(refused)} of {len(paths)} image files cannot be read; repair or remove them: "
+            + "; ".join(refused[:3])
+            + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
+        )
     channels = max(x.shape[0] for x in images)
     images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
     sizes = Counter((int(x.shape[1]), int(x.shape[2])) for x in images)  # (H, W) of each (C, H, W)

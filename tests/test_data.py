@@ -89,6 +89,17 @@ def test_a_flat_folder_has_names_but_no_labels(tmp_path):
     assert data.labels is None and data.images.shape == (3, 1, 12, 10) and len(data.names) == 3
 
 
+def test_a_folder_with_several_damaged_files_names_them_all_at_once(tmp_path):
+    """They were refused one per run, so a user repaired them one rerun at a time (audit 8)."""
+    for i in range(3):
+        Image.new("L", (8, 8), 128).save(tmp_path / f"{i}.png")
+    good = (tmp_path / "0.png").read_bytes()
+    (tmp_path / "1.png").write_bytes(good[: len(good) // 2])  # truncated
+    (tmp_path / "2.png").write_bytes(b"not an image at all")
+    with pytest.raises(DataError, match=r"2 of 3 image files cannot be read; repair or remove them: .*1\.png.*2\.png"):
+        load_images(str(tmp_path))
+
+
 def test_tensor_files_in_uint8_nhwc_become_nchw_in_range(tmp_path):
     images = np.full((4, 8, 8, 3), 255, dtype=np.uint8)
     np.savez(tmp_path / "x.npz", images=images, labels=np.array([1, 2, 3, 4]))
