@@ -172,14 +172,15 @@ def square_image(n_features: int) -> tuple[int, int, int]:
 MIN_IMAGE_SIDE = 8
 
 
-def refuse_a_scorer(image_shape: tuple[int, int, int], n_inputs: int) -> None:
+def refuse_a_scorer(image_shape: tuple[int, int, int], n_inputs: int, hidden: tuple[int, ...]) -> None:
     """A discriminator, classifier or regressor is also a chain of Linear layers, and its output count is often a
-    square (1 score, 4 or 100 classes): refuse what is not shaped like a generator, rather than load 1x1 "images"."""
+    square (1 score, 4 or 100 classes): refuse what is not shaped like a generator, rather than load 1x1 "images".
+    A scorer's input (an image) is its widest layer; a generator's latent is narrower than its hidden layers."""
     channels, height, width = image_shape
     if height < MIN_IMAGE_SIDE:
         shape = f"{channels}x{height}x{width} images"
         why = f"would make {shape}, too small for a generator's"
-    elif n_inputs >= channels * height * width:
+    elif n_inputs >= channels * height * width and n_inputs > max(hidden, default=0):
         why = f"takes {n_inputs} inputs for {channels * height * width} output values (it narrows, as a critic does)"
     else:
         return
@@ -269,7 +270,7 @@ class MLP(PriorFromSpec, Architecture):
             values["nz"] = read["nz"] - int(values.get("n_classes", 0))
         if "image_shape" not in given:
             values["image_shape"] = square_image(int(weights[-1].shape[0]))
-            refuse_a_scorer(values["image_shape"], int(weights[0].shape[1]))
+            refuse_a_scorer(values["image_shape"], int(weights[0].shape[1]), read["hidden"])
         base = self.make_options(values)
         properties = activation_and_eps(
             given,

@@ -91,3 +91,13 @@ def test_a_layout_no_adapter_reads_is_named_with_the_way_to_load_it(tmp_path, ma
     message = str(refused.value)
     assert said in message and "module:callable" in message and "--model-class" in message
     assert "Tried:" not in message  # not every adapter's reason: the one that says what the file is
+
+
+def test_a_generator_whose_latent_is_wider_than_its_images_still_loads(tmp_path):
+    """A tutorial GAN on 8x8 digits: 100-d noise -> 128 -> 64 values. Its latent outnumbers its pixels, but its hidden
+    layer is wider still, as no critic's is."""
+    net = nn.Sequential(nn.Linear(100, 128), nn.BatchNorm1d(128, 0.8), nn.LeakyReLU(0.2), nn.Linear(128, 64), nn.Tanh())
+    torch.save(trained(net, 100).state_dict(), tmp_path / "g.pt")
+    with pytest.warns(UserWarning):
+        g = load_generator(str(tmp_path / "g.pt"))
+    assert g.spec.image_shape == (1, 8, 8) and g.spec.nz == 100
