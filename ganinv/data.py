@@ -679,12 +679,16 @@ def as_model_images(
     range, are refused; other sizes go through `fit_to_shape`.
     """
     if isinstance(images, np.ndarray):
+        if images.dtype.kind not in "biuf":  # bool, integers, floats: complex, strings, objects are no pixels
+            raise DataError(f"{source} are a numpy array of {images.dtype}, not pixel values; give numbers")
         images = torch.from_numpy(np.ascontiguousarray(images).astype(images.dtype.newbyteorder("=")))
     if not isinstance(images, torch.Tensor):
         raise DataError(
             f"{source} must be a torch tensor or numpy array (N, C, H, W), not {type(images).__name__}; read image "
             "files with ganinv.load_images"
         )
+    if images.is_complex():
+        raise DataError(f"{source} are complex numbers, not pixel values; give real ones")
     c, h, w = (int(v) for v in image_shape)
     x = images.detach()
     if x.dim() == 3 and tuple(x.shape) == (c, h, w):

@@ -58,6 +58,8 @@ def test_every_common_form_of_the_same_images_gives_the_same_latents(inverter, d
         (torch.zeros(2, 3, 16, 16), r"shape \(2, 3, 16, 16\), not \(N, 1, 16, 16\)"),
         (torch.zeros(0, 1, 16, 16), "hold no image"),
         ([torch.zeros(1, 16, 16)], "must be a torch tensor or numpy array"),
+        (np.zeros((2, 1, 16, 16), dtype=object), "numpy array of object, not pixel values"),
+        (torch.zeros(2, 1, 16, 16, dtype=torch.complex64), "complex numbers, not pixel values"),
     ],
 )
 def test_images_the_api_cannot_read_are_one_clear_error(inverter, images, message):
