@@ -23,6 +23,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
+from ganinv import hub
 from ganinv.augment import AugmentConfig, perturb
 from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
 from ganinv.data import fit_to_shape, load_images
@@ -183,8 +184,9 @@ def _fit(
     else:
         run.check_new()
     if generator is None:
+        recorded = (run.config.get("generator") or {}).get("meta", {}).get("hub", {}) if resume else {}
         generator = load_generator(
-            config.generator,
+            hub.pinned(config.generator, recorded.get("commit")),  # on resume: the commit the run started from
             arch=config.arch,
             options=config.options,
             device=device,

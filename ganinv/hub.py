@@ -98,6 +98,17 @@ class HubId:
         return PREFIX + self.repo + (f"@{self.revision}" if self.revision else "")
 
 
+def pinned(source: str, commit: Optional[str]) -> str:
+    """`source` at `commit` where it is a Hub id: a run resumed after the repo's branch or tag moved must train on
+    the weights it started with, the commit it recorded (the Hub keeps every commit)."""
+    if not source.startswith(PREFIX) or not commit:
+        return source
+    hub_id = parse(source)
+    file = f":{hub_id.filename}" if hub_id.filename is not None else ""
+    key = f"#{hub_id.key}" if hub_id.key is not None else ""
+    return f"{PREFIX}{hub_id.repo}@{commit}{file}{key}"
+
+
 def parse(source: str) -> HubId:
     body = source[len(PREFIX) :] if source.startswith(PREFIX) else source
     body, _, key = body.partition("#")

@@ -176,8 +176,9 @@ class Run:
         recorded = self.config.get("inputs") or {}
         changed = [name for name, sha in inputs.items() if sha and recorded.get(name) and recorded[name] != sha]
         if changed:
+            verb = "differs" if len(changed) == 1 else "differ"
             raise RunError(
-                f"the {' and the '.join(changed)} of {self.folder} differ from what the run started with (sha256 "
+                f"the {' and the '.join(changed)} of {self.folder} {verb} from what the run started with (sha256 "
                 f"{', '.join(str(inputs[n])[:12] for n in changed)} against "
                 f"{', '.join(str(recorded[n])[:12] for n in changed)} in its config.json): a relative path resumed "
                 "from another folder, or a file replaced since? resume from where it started, or start a new run"

@@ -424,3 +424,30 @@ def test_a_whole_pickled_module_on_the_hub_gives_its_layer_records(hub, tmp_path
     z = zoo.latents_for(DCGAN, 4).z
     with torch.no_grad():
         torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]) * 2 - 1, rtol=0, atol=1e-5)
+
+
+def test_a_fit_resumes_on_the_commit_it_started_from_after_the_branch_moved(hub, tmp_path):
+    """`fit -g hub:owner/name`, stopped, then main moved to other weights: --resume looked main up again and refused
+    with advice about relative paths, and naming the recorded commit was refused too (audit 9)."""
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+
+    module = HUGGAN.build()
+    first = hub.repos.commit("me/moving", {"pytorch_model.bin": state_bytes(module.state_dict(), tmp_path / "a.bin")})
+    out = tmp_path / "run"
+    common = ["--width", "4", "--hidden", "8", "--eval-every", "2", "--checkpoint-every", "2", "--quiet"]
+    started = CliRunner().invoke(cli, ["fit", "-g", "hub:me/moving", "--steps", "2", "--out", str(out), *common])
+    assert started.exit_code == 0, started.output
+    moved = {k: v + 0.1 for k, v in module.state_dict().items()}  # other weights on main
+    hub.repos.commit("me/moving", {"pytorch_model.bin": state_bytes(moved, tmp_path / "b.bin")})
+    ganinv_hub._LISTINGS.clear()  # a resume is a new process: it lists the repo again
+    resumed = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--out", str(out), "--quiet"])
+    assert resumed.exit_code == 0, resumed.output
+    ganinv_hub._LISTINGS.clear()
+    typed = CliRunner().invoke(
+        cli, ["fit", "--resume", "--steps", "6", "-g", f"hub:me/moving@{first}", "--out", str(out), "--quiet"]
+    )
+    assert typed.exit_code == 0, typed.output
+    config = json.loads((out / "inverter" / "config.json").read_text())
+    assert first in json.dumps(config)  # the inverter records the commit it was fitted on

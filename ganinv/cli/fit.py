@@ -11,6 +11,7 @@ from typing import Optional
 import click
 from click.core import ParameterSource
 
+from ganinv import hub
 from ganinv.augment import AugmentConfig
 from ganinv.cli.options import (
     deprecated_alias,
@@ -140,8 +141,12 @@ def fit(ctx: click.Context, **params) -> None:
                 f"--resume continues a run with its saved options; drop {flags} (only --steps, --device, "
                 "--quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may be given)"
             )
-        saved = saved_options(Run(params["out"]), "fit")
-        if "generator" in given and params["generator"] != saved.get("generator"):
+        run = Run(params["out"])
+        saved = saved_options(run, "fit")
+        commit = ((run.config or {}).get("generator") or {}).get("meta", {}).get("hub", {}).get("commit")
+        run.release()  # read only: the fit below takes the folder's lock
+        same = {saved.get("generator"), hub.pinned(str(saved.get("generator")), commit)}  # the commit it started at
+        if "generator" in given and params["generator"] not in same:
             raise RunError(
                 f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
                 f"{params['generator']} or start a new run"
