@@ -314,9 +314,14 @@ def load_idx_dataset(
 
 # ---- image files and folders ------------------------------------------------------------------------
 def load_image_files(
-    paths: list[Path], labels: Optional[list[int]] = None, classes=(), input_range: Optional[ValueRange] = None
+    paths: list[Path],
+    labels: Optional[list[int]] = None,
+    classes=(),
+    input_range: Optional[ValueRange] = None,
+    size: Optional[Sequence[int]] = None,
 ) -> ImageSet:
-    """Image files -> one ImageSet; images of other sizes than the most common one are resized to it."""
+    """Image files -> one ImageSet; images of other sizes than `size` (H, W), the generator's where a command knows
+    it, else the most common one, are resized to it (once: an image already of that size is never touched)."""
     images, names, notes = [], [], []
     refused: list[str] = []  # every file that cannot be read, so that one run names them all
     for path in paths:
@@ -346,13 +351,19 @@ def load_image_files(
     channels = max(x.shape[0] for x in images)
     images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
     sizes = Counter((int(x.shape[1]), int(x.shape[2])) for x in images)  # (H, W) of each (C, H, W)
-    size = sizes.most_common(1)[0][0]  # ties: the size seen first
+    target = "the generator's size" if size is not None else "the most common size"
+    size = (int(size[0]), int(size[1])) if size is not None else sizes.most_common(1)[0][0]  # ties: the first
     odd = [i for i, x in enumerate(images) if tuple(x.shape[1:]) != size]
     if odd:
         example = f"e.g. {names[odd[0]]} is {images[odd[0]].shape[1]} x {images[odd[0]].shape[2]}"
+        aspect = size[1] / size[0]
+        stretched = sum(abs(images[i].shape[2] / images[i].shape[1] - aspect) > 0.01 for i in odd)
+        shape_note = (
+            f"; {stretched} of them have another aspect ratio and were stretched, not cropped" if stretched else ""
+        )
         notes.append(
-            f"{len(odd)} of {len(images)} images differ from the most common size {size[0]} x {size[1]} "
-            f"({example}); they were resized to it"
+            f"{len(odd)} of {len(images)} images differ from {target} {size[0]} x {size[1]} "
+            f"({example}); they were resized to it{shape_note}"
         )
         images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
     y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
@@ -376,7 +387,9 @@ def _image_entries(folder: Path, recursive: bool) -> list[Path]:
     return found
 
 
-def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
+def load_image_folder(
+    folder: Path, input_range: Optional[ValueRange] = None, size: Optional[Sequence[int]] = None
+) -> ImageSet:
     files = _image_entries(folder, recursive=False)
     subdirs = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
     if files and subdirs:
@@ -394,7 +407,7 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
                 f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); put image files in it "
                 "or give another source"
             )
-        return load_image_files(files, input_range=input_range)
+        return load_image_files(files, input_range=input_range, size=size)
     paths, labels, classes = [], [], []
     for index, sub in enumerate(subdirs):
         sub_files = _image_entries(sub, recursive=True)
@@ -406,7 +419,7 @@ def load_image_folder(folder: Path, input_range: Optional[ValueRange] = None) ->
             f"{folder} has class folders but no images in them; put image files "
             f"({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source"
         )
-    return load_image_files(paths, labels, classes, input_range=input_range)
+    return load_image_files(paths, labels, classes, input_range=input_range, size=size)
 
 
 # ---- tensor files ------------------------------------------------------------------------------------
@@ -581,10 +594,12 @@ def load_images(
     split: str = "test",
     limit: Optional[int] = None,
     input_range: Optional[Sequence[float]] = None,
+    size: Optional[Sequence[int]] = None,
 ) -> ImageSet:
     """Read images from any supported source (see the module docstring), in [-1, 1].
 
-    `input_range`: (LO, HI) of the stored values, instead of deciding it from the data. Notes on
+    `input_range`: (LO, HI) of the stored values, instead of deciding it from the data. `size`: the (H, W) that
+    image files of several sizes are resized to (a command passes its generator's), else their most common one. Notes on
     what was assumed or changed are logged as warnings and kept in `ImageSet.notes`.
     """
     declared = check_range(input_range) if input_range is not None else None
@@ -608,11 +623,11 @@ def load_images(
                 f"or one of {', '.join(DATASET_DIRS)} with --root"
             )
         if _is_dir(path):
-            result = load_image_folder(path, declared)
+            result = load_image_folder(path, declared, size)
         elif path.suffix in TENSOR_SUFFIXES:
             result = load_tensor_file(path, declared)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
-            result = load_image_files([path], input_range=declared)
+            result = load_image_files([path], input_range=declared, size=size)
         else:
             raise DataError(
                 f"cannot read {path}: unknown file type {path.suffix!r}; give an image folder, "

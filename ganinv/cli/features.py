@@ -66,8 +66,9 @@ def read_images(
     limit: Optional[int],
     input_range: Optional[tuple[float, float]] = None,
     quiet: bool = False,
+    size: Optional[tuple[int, ...]] = None,
 ) -> ImageSet:
-    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range, size=size)
     if not quiet:
         click.echo(f"read {len(image_set)} images of shape {tuple(image_set.images.shape[1:])} from {images}", err=True)
     return image_set
@@ -124,14 +125,14 @@ def features(
         check_suffix(out, FEATURE_SUFFIXES, "--out", "is written as a features file (safetensors, or .npz)")
     out = check_writable(Path(out).with_suffix(".npz") if npz else out, folder=False)
     check_not_an_input(out, [images, root])
-    image_set = read_images(images, root, split, limit, input_range, quiet)
     if raw_pixels:
-        result = pixel_features(image_set)
+        result = pixel_features(read_images(images, root, split, limit, input_range, quiet))
     else:
         model = Inverter.load(
             inverter, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code
         )
-        result = encode(model, image_set, batch_size, progress=not quiet)
+        size = tuple(model.spec.image_shape[1:])  # image files of mixed sizes go straight to the generator's
+        result = encode(model, read_images(images, root, split, limit, input_range, quiet, size), batch_size, not quiet)
     result.meta = {"images": images, "split": split, "limit": limit, "inverter": inverter}
     if not raw_pixels:
         result.meta["model_sha256"] = model_sha256(model)
@@ -266,8 +267,9 @@ def cluster_accuracy(
                 f"the generator of {inverter} has no categorical code d (n_classes = 0), so there "
                 "is no q(d|x) to cluster with; use `ganinv probe` for supervised accuracy"
             )
+        size = tuple(model.spec.image_shape[1:])  # image files of mixed sizes go straight to the generator's
         feats = encode(
-            model, read_images(images, root, split, limit, input_range, quiet), batch_size, progress=not quiet
+            model, read_images(images, root, split, limit, input_range, quiet, size), batch_size, progress=not quiet
         )
     if feats.labels is None:
         raise DataError("the images have no labels to score clusters against; use a dataset or class folders")

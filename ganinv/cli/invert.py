@@ -99,7 +99,8 @@ def invert(
             f"{inverter_source} is a single-pass inverter (fitted with --iterations 0), so it cannot make "
             f"{iterations} refinement passes; drop --iterations, or fit one with `ganinv fit --iterations 2`"
         )
-    data = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+    size = tuple(inverter.spec.image_shape[1:])  # image files of mixed sizes go straight to the generator's
+    data = load_images(images, root=root, split=split, limit=limit, input_range=input_range, size=size)
     if len(data) == 0:
         raise GaninvError(f"{images} holds no images; give at least one image to invert")
     x, converted = fit_to_shape(data.images, inverter.spec.image_shape)

@@ -211,7 +211,8 @@ def loglik(
         _, x = inverter.generator.sample(generated, generator=rng)
         images_from = f"the generator ({generated} samples, seed {seed})"
     else:
-        image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+        size = tuple(inverter.spec.image_shape[1:])  # image files of mixed sizes go straight to the generator's
+        image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range, size=size)
         if len(image_set) == 0:
             raise GaninvError(f"{images} holds no images; give at least one image to score")
         x, converted = fit_to_shape(image_set.images, inverter.spec.image_shape)
