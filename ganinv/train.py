@@ -15,6 +15,7 @@ import dataclasses
 import logging
 import sys
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -172,6 +173,13 @@ def load_training_data(config: TrainConfig) -> tuple[ImageSet, Optional[ImageSet
             load_images(config.data, root=config.root, split="test"),
         )
     images = load_images(config.data, root=config.root)
+    if images.labels is not None:
+        warnings.warn(
+            f"{config.data} has no test split: the cluster accuracy is measured on these training images "
+            "themselves, not on held-out ones (a dataset such as mnist with --root has one)",
+            UserWarning,
+            stacklevel=2,
+        )
     return images, (images if images.labels is not None else None)
 
 

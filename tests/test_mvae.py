@@ -362,6 +362,7 @@ def test_cli_resume_extends_reevaluates_and_refuses_changes(tmp_path):
     assert result.exit_code == 0, result.output
     first = json.loads(result.stdout)
     assert [p.name for p in Run(run).checkpoints()] == ["step-000002.pt", "step-000004.pt"]
+    assert "no test split: the real.* figures are measured on the training images" in result.stderr  # audit 9
 
     # a finished run: resuming evaluates its weights again, to the same figures and artifact
     weights = artifact_weights(run)

@@ -61,6 +61,8 @@ def test_train_runs_end_to_end_and_its_artifacts_load(tmp_path, dataset):
     report = json.loads(result.stdout)
     assert report["generator"] == str(out / "generator")
     assert 1 / 3 <= report["cluster_accuracy"] <= 1.0 and report["eval_images"] == 32
+    # a labelled file has no test split: the accuracy is on the training images, and that is said (audit 9)
+    assert "has no test split: the cluster accuracy is measured on these training images" in result.stderr
 
     for name in (
         "config.json",

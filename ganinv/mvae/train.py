@@ -32,7 +32,7 @@ from tqdm import tqdm
 from ganinv import losses
 from ganinv.atomic import write_json
 from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
-from ganinv.data import fit_to_shape, load_images
+from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.errors import GaninvError, RunError
 from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruction_metrics
@@ -348,6 +348,14 @@ def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
     source = config.eval_real or config.data
     if source is None:
         return None
+    if config.eval_real is None and source not in DATASET_DIRS:
+        warnings.warn(
+            f"{source} has no test split: the real.* figures are measured on the training images themselves; "
+            "give --eval-real with "
+            "held-out images (or a dataset such as mnist with --root) for a test figure",
+            UserWarning,
+            stacklevel=2,
+        )
     images = load_images(source, root=config.root, split="test", limit=config.eval_limit).images
     images, warning = fit_to_shape(images, model.image_shape)
     if warning:
