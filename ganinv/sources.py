@@ -254,6 +254,14 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     request = request or Request(source, None, {}, {})
     config_path = folder / CONFIG_NAME
     weights_path = next((p for p in (folder / WEIGHTS_NAME, folder / PICKLE_WEIGHTS_NAME) if p.is_file()), None)
+    bundled = next((f for f in (folder / "generator", folder / "inverter" / "generator") if f.is_dir()), None)
+    if bundled is not None and (folder / "checkpoints").is_dir() or (folder / "generator" / CONFIG_NAME).is_file():
+        # a run folder, or an inverter artifact: what a user who just ran `fit` types after -g
+        kind = "a run folder" if (folder / "checkpoints").is_dir() else "an inverter or MVAE artifact"
+        where = f"its generator is {bundled}" if bundled is not None else "its generator was not bundled"
+        raise SourceError(
+            f"{folder} is {kind}, not a generator: {where}; commands that take --inverter take the folder itself"
+        )
     if not config_path.is_file() or weights_path is None:
         raise SourceError(f"{folder} must hold {CONFIG_NAME} and {WEIGHTS_NAME} (or {PICKLE_WEIGHTS_NAME})")
     try:

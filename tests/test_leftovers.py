@@ -220,3 +220,19 @@ def test_a_mistyped_local_run_is_not_looked_up_on_the_hub(tmp_path, monkeypatch)
     refused = CliRunner().invoke(cli, ["invert", "--inverter", "runs/reff", "mnist", "--out", "o"])
     assert refused.exit_code == 2 and "runs/reff does not exist" in refused.stderr, refused.output
     assert "cache" not in refused.stderr and "reached" not in refused.stderr
+
+
+def test_a_run_or_inverter_folder_given_as_the_generator_names_its_generator(tmp_path):
+    """`sample -g RUN` said the folder must hold config.json (it does); `-g RUN/inverter` listed every adapter's
+    failure on encoder weights (audit 9)."""
+    out = tmp_path / "run"
+    assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
+    for given in (out, out / "inverter"):
+        refused = CliRunner().invoke(cli, ["sample", "-g", str(given), "-n", "2", "--out", str(tmp_path / "x.png")])
+        assert refused.exit_code == 2 and f"its generator is {out / 'inverter' / 'generator'}" in refused.stderr, (
+            refused.output
+        )
+    bundled = CliRunner().invoke(
+        cli, ["sample", "-g", str(out / "inverter" / "generator"), "-n", "2", "--out", str(tmp_path / "x.png")]
+    )
+    assert bundled.exit_code == 0, bundled.output
