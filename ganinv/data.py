@@ -271,19 +271,32 @@ def read_idx(path: Path) -> np.ndarray:
     shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])
     array = np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim)
     if array.size != int(np.prod(shape)):
+        state = "is truncated" if array.size < int(np.prod(shape)) else "holds more than its header says"
         raise DataError(
-            f"{path} is truncated: header says {shape}, found {array.size} values; replace it with the original file"
+            f"{path} {state}: header says {shape}, found {array.size} values; replace it with the original file"
         )
     return array.reshape(shape)
+
+
+def _idx_bytes(path: Path) -> bytes:
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
+            return fh.read()
+    except (OSError, EOFError, zlib.error):
+        return b""
 
 
 def _find_idx(root: Path, name: str, stem: str) -> Path:
     candidates = [root, root / DATASET_DIRS[name] / "raw", root / name]
     for folder in candidates:
-        for suffix in (".gz", ""):
-            path = folder / (stem + suffix)
-            if path.exists():
-                return path
+        found = [folder / (stem + suffix) for suffix in (".gz", "") if (folder / (stem + suffix)).exists()]
+        if len(found) == 2 and found[0].stat().st_size and _idx_bytes(found[0]) != _idx_bytes(found[1]):
+            raise DataError(
+                f"{folder} holds both {found[0].name} and {found[1].name}, and they differ; remove the one that is "
+                "not the original"
+            )
+        if found:
+            return found[0]
     raise DataError(
         f"no {stem}[.gz] under {root} (looked in {', '.join(str(c) for c in candidates)}); "
         f"pass --root pointing at the folder with the original {name} files"
@@ -305,6 +318,11 @@ def load_idx_dataset(
         raise DataError(
             f"{images_path} {images.shape} and {labels_path} {labels.shape} are not N images "
             "with N labels; replace them with the original files"
+        )
+    if labels.size and int(labels.max()) > 9:
+        raise DataError(
+            f"{labels_path} holds label {int(labels.max())}, but {name} has 10 classes (0-9); replace it with the "
+            "original file"
         )
     x, _ = to_unit_range(
         torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0), input_range

@@ -43,6 +43,32 @@ def fake_idx_dataset(folder: Path, n: int = 6) -> tuple[np.ndarray, np.ndarray]:
     return images, labels
 
 
+def test_damaged_or_ambiguous_idx_roots_say_what_they_are(tmp_path):
+    """Extra bytes were "truncated", a differing raw copy beside the .gz was passed over in silence, and labels
+    outside 0-9 were accepted (audit 9)."""
+    fake_idx_dataset(tmp_path / "long")
+    images = tmp_path / "long" / "t10k-images-idx3-ubyte.gz"
+    with gzip.open(images, "rb") as fh:
+        data = fh.read()
+    with gzip.open(images, "wb") as fh:
+        fh.write(data + b"\0" * 784)
+    with pytest.raises(DataError, match="holds more than its header says"):
+        load_images("mnist", root=tmp_path / "long")
+    fake_idx_dataset(tmp_path / "both")
+    with gzip.open(tmp_path / "both" / "t10k-images-idx3-ubyte.gz", "rb") as fh:
+        original = fh.read()
+    raw = tmp_path / "both" / "t10k-images-idx3-ubyte"
+    raw.write_bytes(original)  # the same file, unpacked: fine
+    assert load_images("mnist", root=tmp_path / "both").images.shape == (6, 1, 28, 28)
+    raw.write_bytes(original[:16] + bytes(len(original) - 16))  # another file under the same name
+    with pytest.raises(DataError, match="holds both t10k-images-idx3-ubyte.gz and t10k-images-idx3-ubyte, and they"):
+        load_images("mnist", root=tmp_path / "both")
+    fake_idx_dataset(tmp_path / "labels")
+    write_idx(tmp_path / "labels" / "t10k-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3, 4, 12]))
+    with pytest.raises(DataError, match="holds label 12, but mnist has 10 classes"):
+        load_images("mnist", root=tmp_path / "labels")
+
+
 @pytest.mark.parametrize("name,layout", [("mnist", "."), ("mnist", "MNIST/raw"), ("fashion-mnist", "FashionMNIST/raw")])
 def test_idx_datasets_load_from_the_original_files_or_torchvisions_layout(tmp_path, name, layout):
     images, labels = fake_idx_dataset(tmp_path / layout)

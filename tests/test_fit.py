@@ -314,7 +314,7 @@ def test_resume_refuses_an_edited_config_or_another_generator(tmp_path, monkeypa
     other = Generator(built.net, built.spec, source="gen", meta={"architecture": "ssavl", "options": options.__dict__})
     save_generator(other, Path("gen"))
     result = invoke("fit", "--resume", "--out", "run", "--steps", 6, "--quiet")
-    assert result.exit_code != 0 and "the generator of run differ from what the run started with" in result.output
+    assert result.exit_code != 0 and "the generator of run differs from what the run started with" in result.output
     monkeypatch.chdir(tmp_path)  # where it started: it resumes
     result = invoke("fit", "--resume", "--out", "run", "--steps", 6, "--quiet")
     assert result.exit_code == 0, result.output

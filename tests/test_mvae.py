@@ -270,7 +270,7 @@ def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, source, monke
     assert steps == [3, 6, 9, 12]  # records after the checkpoint were dropped, then written again once
     if source == "data":  # the same path holding other images (a relative path resumed elsewhere, say): refused
         np.savez(images, images=tiny_images(24, seed=5).numpy())
-        with pytest.raises(RunError, match="the data of .* differ from what the run started with"):
+        with pytest.raises(RunError, match="the data of .* differs from what the run started with"):
             train_mvae(dataclasses.replace(config, steps=16), killed, quiet=True, resume=True)
 
 
