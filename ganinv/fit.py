@@ -309,9 +309,26 @@ def _fit(
             assert evaluator is not None, "the main process has one"
             evaluation = evaluator.evaluate(inverter, run, config.steps)
         run.save_json("eval.json", evaluation)
+        warn_if_worse_than_the_mean(evaluation)
         inverter.save_pretrained(run.folder / "inverter")  # the generator bundled when it has an architecture
     distributed.barrier()
     return FitResult(run.folder, inverter, evaluation)
+
+
+def warn_if_worse_than_the_mean(evaluation: dict[str, Any]) -> None:
+    """An encoder that reconstructs worse than the mean image learned nothing useful (an outside audit: --augment 1
+    on a textured generator ended at SSE 17.6 against the mean image's 11.3, in silence)."""
+    for name, figures in evaluation.items():
+        if not isinstance(figures, dict) or not isinstance(figures.get("mean_image_baseline"), dict):
+            continue
+        sse, baseline = figures.get("sse_per_image"), figures["mean_image_baseline"].get("sse_per_image")
+        if isinstance(sse, float) and isinstance(baseline, float) and sse > baseline:
+            warnings.warn(
+                f"the encoders reconstruct {name} images worse than their mean image does (SSE {sse:.3g} against "
+                f"{baseline:.3g}): train longer (--steps), or lower --augment or --lr",
+                UserWarning,
+                stacklevel=2,
+            )
 
 
 def dreaming_step(

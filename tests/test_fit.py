@@ -4,6 +4,7 @@ import json
 import os
 import shutil
 import socket
+import warnings
 from pathlib import Path
 
 import pytest
@@ -318,3 +319,15 @@ def test_resume_refuses_an_edited_config_or_another_generator(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)  # where it started: it resumes
     result = invoke("fit", "--resume", "--out", "run", "--steps", 6, "--quiet")
     assert result.exit_code == 0, result.output
+
+
+def test_an_encoder_worse_than_the_mean_image_is_announced():
+    from ganinv.fit import warn_if_worse_than_the_mean
+
+    worse = {"generated": {"sse_per_image": 17.6, "mean_image_baseline": {"sse_per_image": 11.3}}}
+    with pytest.warns(UserWarning, match=r"reconstruct generated images worse than their mean image does \(SSE 17.6"):
+        warn_if_worse_than_the_mean(worse)
+    better = {"generated": {"sse_per_image": 5.0, "mean_image_baseline": {"sse_per_image": 11.3}}, "step": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warn_if_worse_than_the_mean(better)
