@@ -762,3 +762,8 @@ def test_invert_sends_mixed_sizes_straight_to_the_generators_size(tmp_path):
         assert result.exit_code == 0, result.output
         latents[folder] = load_file(str(out / "latents.safetensors"))["z"][0]
     torch.testing.assert_close(latents["mixed"], latents["alone"], atol=1e-5, rtol=0)
+    from safetensors import safe_open
+
+    with safe_open(str(tmp_path / "out-mixed" / "latents.safetensors"), "pt") as fh:  # which row is which file
+        names = json.loads(fh.metadata()["names"])
+    assert [Path(n).name for n in names] == ["a.png", "b0.png", "b1.png", "b2.png"]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganinv.atomic import parse_json
+from ganinv.atomic import json_text, parse_json
 from ganinv.cli.options import (
     artifact_generator_options,
     device_option,
@@ -120,8 +120,9 @@ def invert(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     tensors = {name: t.contiguous() for name, t in result.latents.parts().items()}
+    rows = {"names": json_text(list(data.names))} if data.names else {}  # row i is the latent of file names[i]
     with atomic_path(out / "latents.safetensors") as tmp:
-        save_file(tensors, str(tmp))
+        save_file(tensors, str(tmp), metadata=rows)
     recon = {"images": result.reconstructions.contiguous()}
     if data.labels is not None:
         recon["labels"] = data.labels.contiguous()
