@@ -255,9 +255,10 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     config_path = folder / CONFIG_NAME
     weights_path = next((p for p in (folder / WEIGHTS_NAME, folder / PICKLE_WEIGHTS_NAME) if p.is_file()), None)
     bundled = next((f for f in (folder / "generator", folder / "inverter" / "generator") if f.is_dir()), None)
-    if bundled is not None and (folder / "checkpoints").is_dir() or (folder / "generator" / CONFIG_NAME).is_file():
+    is_run = (folder / "checkpoints").is_dir() and bundled is not None
+    if is_run or (folder / "generator" / CONFIG_NAME).is_file():
         # a run folder, or an inverter artifact: what a user who just ran `fit` types after -g
-        kind = "a run folder" if (folder / "checkpoints").is_dir() else "an inverter or MVAE artifact"
+        kind = "a run folder" if is_run else "an inverter or MVAE artifact"
         where = f"its generator is {bundled}" if bundled is not None else "its generator was not bundled"
         raise SourceError(
             f"{folder} is {kind}, not a generator: {where}; commands that take --inverter take the folder itself"
