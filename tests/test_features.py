@@ -297,3 +297,20 @@ def test_an_out_that_is_the_input_is_refused_and_the_input_kept(tmp_path):
         cli, ["loglik", "--inverter", "x", "--generated", "2", "--out", str(tmp_path / "a.npz")]
     )
     assert refused.exit_code == 2 and "is written as JSON lines" in refused.stderr
+
+
+def test_split_with_a_folder_is_said_to_be_ignored_and_not_recorded(tmp_path):
+    """--split on a folder was ignored without a word, and the features file recorded split "test" (audit 9)."""
+    from PIL import Image
+
+    from ganinv.features import load_features
+
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i in range(3):
+        Image.new("L", (8, 8), 40 * i).save(folder / f"{i}.png")
+    out = tmp_path / "f.safetensors"
+    result = CliRunner().invoke(cli, ["features", "--raw-pixels", str(folder), "--split", "train", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "--split train is ignored" in result.stderr
+    assert load_features(str(out)).meta["split"] is None

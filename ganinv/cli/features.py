@@ -30,7 +30,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
-from ganinv.data import ImageSet, fit_to_shape, load_images
+from ganinv.data import DATASET_DIRS, ImageSet, fit_to_shape, load_images
 from ganinv.errors import DataError, GaninvError
 from ganinv.features import (
     FEATURE_SUFFIXES,
@@ -133,7 +133,8 @@ def features(
         )
         size = tuple(model.spec.image_shape[1:])  # image files of mixed sizes go straight to the generator's
         result = encode(model, read_images(images, root, split, limit, input_range, quiet, size), batch_size, not quiet)
-    result.meta = {"images": images, "split": split, "limit": limit, "inverter": inverter}
+    split_read = split if images in DATASET_DIRS else None  # a folder or file has no split
+    result.meta = {"images": images, "split": split_read, "limit": limit, "inverter": inverter}
     if not raw_pixels:
         result.meta["model_sha256"] = model_sha256(model)
     path = save_features(result, out)

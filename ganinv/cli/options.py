@@ -198,10 +198,29 @@ def _parse_input_range(ctx: click.Context, param: click.Parameter, value: Option
     return None if value is None else parse_input_range(value)
 
 
+def _split_only_for_datasets(func):
+    """--split chooses among a dataset's files; given with a folder or a file it would be ignored: say so."""
+
+    @functools.wraps(func)
+    def command(*args, **kwargs):
+        from ganinv.data import DATASET_DIRS
+
+        given = click.get_current_context().get_parameter_source("split") == click.core.ParameterSource.COMMANDLINE
+        if given and kwargs.get("images") is not None and kwargs["images"] not in DATASET_DIRS:
+            warn(
+                f"--split {kwargs['split']} is ignored: {kwargs['images']} is not a dataset with splits "
+                f"({', '.join(DATASET_DIRS)}); all its images are read"
+            )
+        return func(*args, **kwargs)
+
+    return command
+
+
 def image_options(required: bool):
     """IMAGES with --root, --split, --limit, --input-range: any `ganinv.data.load_images` source."""
 
     def decorate(func):
+        func = _split_only_for_datasets(func)
         func = click.option(
             "--input-range",
             type=str,
