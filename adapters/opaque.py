@@ -26,6 +26,7 @@ from torch import nn
 
 from ganinv.architectures import Architecture, AssumptionWarning, Built, register
 from ganinv.errors import ArchitectureError
+from ganinv.generator import in_module_dtype
 from ganinv.spec import GeneratorSpec
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
@@ -67,9 +68,7 @@ class ProgramNet(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
-        weight = next((t for t in self.program.parameters() if t.is_floating_point()), None)
-        if weight is not None and weight.dtype == torch.float64:  # a float64 program takes float64 inputs
-            z, c, d = z.double(), c.double() if c is not None else None, d.double() if d is not None else None
+        z, c, d = in_module_dtype(self.program, z, c, d)  # a float64 program takes float64 inputs
         given = {"z": z, "c": c, "onehot": d, "labels": d.argmax(dim=1) if d is not None else None}
         missing = [name for name in self.inputs if given[name] is None]
         if missing:

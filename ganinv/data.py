@@ -252,15 +252,20 @@ def _is_dir(path: Path) -> bool:
 
 
 # ---- IDX datasets ------------------------------------------------------------------------------------
-def read_idx(path: Path) -> np.ndarray:
-    """The IDX format of MNIST-like datasets (gzip or raw)."""
+def _idx_bytes(path: Path) -> bytes:
+    """An IDX file's bytes, unpacked when it is gzip."""
     _stat(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
-            data = fh.read()
+            return fh.read()
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {path}: {exc}; replace it with the original file") from None
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """The IDX format of MNIST-like datasets (gzip or raw)."""
+    data = _idx_bytes(path)
     if len(data) < 4:
         raise DataError(f"{path} is not an IDX file (only {len(data)} bytes); replace it with the original file")
     zero, dtype_code, ndim = data[0:2], data[2], data[3]
@@ -278,19 +283,11 @@ def read_idx(path: Path) -> np.ndarray:
     return array.reshape(shape)
 
 
-def _idx_bytes(path: Path) -> bytes:
-    try:
-        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as fh:
-            return fh.read()
-    except (OSError, EOFError, zlib.error):
-        return b""
-
-
 def _find_idx(root: Path, name: str, stem: str) -> Path:
     candidates = [root, root / DATASET_DIRS[name] / "raw", root / name]
     for folder in candidates:
         found = [folder / (stem + suffix) for suffix in (".gz", "") if (folder / (stem + suffix)).exists()]
-        if len(found) == 2 and found[0].stat().st_size and _idx_bytes(found[0]) != _idx_bytes(found[1]):
+        if len(found) == 2 and _idx_bytes(found[0]) != _idx_bytes(found[1]):
             raise DataError(
                 f"{folder} holds both {found[0].name} and {found[1].name}, and they differ; remove the one that is "
                 "not the original"

@@ -184,9 +184,8 @@ def _fit(
     else:
         run.check_new()
     if generator is None:
-        recorded = (run.config.get("generator") or {}).get("meta", {}).get("hub", {}) if resume else {}
         generator = load_generator(
-            hub.pinned(config.generator, recorded.get("commit")),  # on resume: the commit the run started from
+            hub.pinned(config.generator, run.hub_commit() if resume else None),  # resume: the commit it started from
             arch=config.arch,
             options=config.options,
             device=device,

@@ -64,10 +64,6 @@ class Generator(nn.Module):
                 module.train()
                 module.track_running_stats = False  # normalise by the batch, never update the buffers
 
-    def _float64_net(self) -> bool:
-        weight = next((t for t in self.net.parameters() if t.is_floating_point()), None)
-        return weight is not None and weight.dtype == torch.float64
-
     @property
     def device(self) -> torch.device:
         for t in list(self.net.parameters()) + list(self.net.buffers()):
@@ -115,10 +111,7 @@ class Generator(nn.Module):
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         given = z.dtype
-        if self._float64_net():  # a float64 module or program: fed in its dtype, its images back in the latents'
-            z = z.double()
-            c = c.double() if c is not None else None
-            d = d.double() if d is not None and d.is_floating_point() else d
+        z, c, d = in_module_dtype(self.net, z, c, d)  # a float64 module: its images come back in the latents' dtype
         x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
         if isinstance(x, torch.Tensor) and x.dtype == torch.float64 and given != torch.float64:
             x = x.to(given)  # ganinv's images, encoders and losses are float32
@@ -239,6 +232,19 @@ class Generator(nn.Module):
 
 
 IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: what an image's channel axis holds
+
+
+def in_module_dtype(
+    module: nn.Module, z: torch.Tensor, c: Optional[torch.Tensor], d: Optional[torch.Tensor]
+) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
+    """The latents and codes in float64 where `module`'s first float weight is float64 (a float64 module or program
+    fails on float32 inputs); unchanged otherwise, and integer codes (labels) always."""
+    weight = next((t for t in module.parameters() if t.is_floating_point()), None)
+    if weight is None or weight.dtype != torch.float64:
+        return z, c, d
+    c = c.double() if c is not None else None
+    d = d.double() if d is not None and d.is_floating_point() else d
+    return z.double(), c, d
 
 
 def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:

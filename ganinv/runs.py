@@ -170,6 +170,13 @@ class Run:
         self.config = config
         return config
 
+    def hub_commit(self) -> Optional[str]:
+        """The Hub commit the run's generator was read from (its config, as created or reopened), else None."""
+        generator = self.config.get("generator")
+        hub = generator.get("meta", {}).get("hub", {}) if isinstance(generator, dict) else {}
+        commit = hub.get("commit") if isinstance(hub, dict) else None
+        return commit if isinstance(commit, str) else None
+
     def check_same_inputs(self, inputs: Mapping[str, Optional[str]]) -> None:
         """On resume: refuse inputs (a generator's weights, a dataset) whose fingerprints differ from those the run
         recorded when it started, e.g. a relative path resumed from another folder, or a file replaced since."""

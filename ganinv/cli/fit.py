@@ -143,7 +143,7 @@ def fit(ctx: click.Context, **params) -> None:
             )
         run = Run(params["out"])
         saved = saved_options(run, "fit")
-        commit = ((run.config or {}).get("generator") or {}).get("meta", {}).get("hub", {}).get("commit")
+        commit = run.hub_commit()
         run.release()  # read only: the fit below takes the folder's lock
         same = {saved.get("generator"), hub.pinned(str(saved.get("generator")), commit)}  # the commit it started at
         if "generator" in given and params["generator"] not in same:
