@@ -11,13 +11,14 @@ line refuses the same values while reading its options, before anything is loade
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
 import types
 import typing
 from dataclasses import MISSING
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
@@ -213,6 +214,18 @@ def config_option(flag: str, config: Any, name: str, help: str) -> Callable[[Cal
 
 # ---- resuming ----------------------------------------------------------------------------------------------
 RUN_KINDS = {"fit": "`ganinv fit`", "train": "`ganinv train`", "mvae": "`ganinv mvae fit`"}  # config.json key
+
+
+@contextlib.contextmanager
+def values_from_run(folder: Any) -> Iterator[None]:
+    """Name run folder `folder`'s config.json in a `ConfigError` its saved values raise (when resumed)."""
+    try:
+        yield
+    except ConfigError as exc:
+        raise ConfigError(
+            f"{folder}/config.json holds a value the run cannot have been started with (was it edited?): "
+            f"{exc}; restore the file, or start a new run with another --out"
+        ) from None
 
 
 def saved_options(run: Any, kind: str) -> dict[str, Any]:

@@ -306,6 +306,11 @@ def test_resume_refuses_an_edited_config_or_another_generator(tmp_path, monkeypa
     Path("edited/config.json").write_text(json.dumps(config))
     result = invoke("fit", "--resume", "--out", "edited", "--steps", 6, "--quiet")
     assert result.exit_code != 0 and "config.json was edited after step-000003.pt" in result.output
+    config["fit"]["lr"] = "fast"  # a value no command accepts is the file's, not a recipe's (audit 9, F6d)
+    Path("edited/config.json").write_text(json.dumps(config))
+    result = invoke("fit", "--resume", "--out", "edited", "--steps", 6, "--quiet")
+    assert result.exit_code != 0 and "edited/config.json holds a value" in result.output, result.output
+    assert "--lr (recipe key lr) must be" in result.output and "Traceback" not in result.output
     # the same relative path, another generator: the weights' fingerprint differs
     (tmp_path / "elsewhere").mkdir()
     shutil.copytree("run", "elsewhere/run")

@@ -385,6 +385,10 @@ def test_cli_resume_extends_reevaluates_and_refuses_changes(tmp_path):
     line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "-g", "builtin:mnist"))
     assert "continues the run's own generator None" in line
     assert "needs --out" in error_line(invoke("mvae", "fit", "--resume"))
+    config = json.loads((run / "config.json").read_text())
+    config["mvae"]["lr"] = "fast"  # the run's file, not a recipe, holds the bad value (audit 9, F6d)
+    (run / "config.json").write_text(json.dumps(config))
+    assert f"{run}/config.json holds a value" in error_line(invoke("mvae", "fit", "--resume", "--out", run))
 
 
 def test_cli_resume_refuses_a_run_of_another_kind(tmp_path):

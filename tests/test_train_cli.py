@@ -137,5 +137,10 @@ def test_errors_are_one_line_and_say_what_to_do(tmp_path, dataset):
     assert result.exit_code != 0 and "--resume" in result.stderr
     result = run("train", "--resume", "--out", out, "--lr", "0.1")
     assert result.exit_code != 0 and "drop --lr " in result.stderr
+    config = json.loads((out / "config.json").read_text())
+    config["train"]["lr"] = "fast"  # the run's file, not a recipe, holds the bad value (audit 9, F6d)
+    (out / "config.json").write_text(json.dumps(config))
+    result = run("train", "--resume", "--out", out, "--quiet")
+    assert result.exit_code != 0 and f"{out}/config.json holds a value" in result.stderr, result.output
     result = run("train", "--data", data, "--out", tmp_path / "hub", "--push-to-hub", "not a/repo id")
     assert result.exit_code != 0 and "Hub repo id" in result.stderr

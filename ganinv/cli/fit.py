@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -26,7 +27,7 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
 )
-from ganinv.config_checks import config_option, known_options, saved_options
+from ganinv.config_checks import config_option, known_options, saved_options, values_from_run
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError, RunError
 from ganinv.fit import FitConfig, load_recipe
@@ -178,7 +179,8 @@ def fit(ctx: click.Context, **params) -> None:
         if "options" in given:
             values["options"] = parse_key_values(params["options"])
         values = {"generator": params["generator"], **values, "dreaming": dreaming, "augment": augment}
-    config = FitConfig.from_dict(values)
+    with values_from_run(params["out"]) if params["resume"] else contextlib.nullcontext():
+        config = FitConfig.from_dict(values)
     check_repo_id(params["push_to_hub"])
     out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
     with progress_lines(params["progress_lines"] and not params["quiet"]):

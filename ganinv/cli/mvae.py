@@ -32,7 +32,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
-from ganinv.config_checks import click_type, config_option, saved_options
+from ganinv.config_checks import click_type, config_option, saved_options, values_from_run
 from ganinv.data import fit_to_shape, load_images
 from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
@@ -160,7 +160,8 @@ def fit(
             **{name: value for name, value in (("steps", steps), ("device", device)) if name in given},
             "trust_remote_code": trust_remote_code,
         }  # this command's flag; never a saved one
-        config = MVAEConfig.from_dict(values)
+        with values_from_run(out):
+            config = MVAEConfig.from_dict(values)
         if config.generator is not None and "generator" not in given:
             origin = f"the run's {Path(out) / 'config.json'}"
         options_origin = f"the run's {Path(out) / 'config.json'}"  # --option cannot be given on --resume

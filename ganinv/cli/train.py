@@ -19,7 +19,7 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
 )
-from ganinv.config_checks import config_option, saved_options
+from ganinv.config_checks import config_option, saved_options, values_from_run
 from ganinv.errors import RunError
 from ganinv.outputs import check_writable
 from ganinv.runs import Run
@@ -98,11 +98,12 @@ def train(ctx: click.Context, **params) -> None:
                 "--push-to-hub may be given)"
             )
         saved = saved_options(Run(params["out"]), "train")
-        values = {**saved, **{name: params[name] for name in given & {"steps", "device"}}}
+        with values_from_run(params["out"]):
+            config = TrainConfig.from_dict({**saved, **{name: params[name] for name in given & {"steps", "device"}}})
     else:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}
         values.update({name: params[name] for name in given & TRAIN_FLAGS})
-    config = TrainConfig.from_dict(values)
+        config = TrainConfig.from_dict(values)
     check_repo_id(params["push_to_hub"])
     out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_writable(out, folder=True)  # before any compute
