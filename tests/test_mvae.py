@@ -391,6 +391,25 @@ def test_cli_resume_extends_reevaluates_and_refuses_changes(tmp_path):
     assert f"{run}/config.json holds a value" in error_line(invoke("mvae", "fit", "--resume", "--out", run))
 
 
+def test_a_folder_without_a_test_split_is_read_once(tmp_path):
+    """Audit 9 (F6e): `mvae fit --data FOLDER` read the folder again for its evaluation, printing every note twice."""
+    from PIL import Image
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(10):
+        side = 8 if i < 7 else 10  # three images of another size: resized, with one note
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(folder / f"{i}.png")
+    result = invoke(
+        "mvae", "fit", "--data", folder, "--steps", 2, "--out", tmp_path / "run", "--quiet", *STANDALONE_FLAGS
+    )
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("they were resized to it") == 1, result.stderr
+    assert "the real.* figures are measured on the training images" in result.stderr
+    assert json.loads((tmp_path / "run" / "eval.json").read_text())["real"]["n"] == 10
+
+
 def test_cli_resume_refuses_a_run_of_another_kind(tmp_path):
     from ganinv.fit import FitConfig
     from ganinv.train import TrainConfig

@@ -285,7 +285,7 @@ def _train_mvae(
 
     model.eval()
     summary: dict[str, Any] = {"run": str(run.folder), **select_components(model, config.seed)}
-    real = evaluation_images(config, model)
+    real = evaluation_images(config, model, images)
     if real is not None:
         summary["real"] = evaluate(model, real)
         save_components(model, real[:8], run.folder / "components.png")
@@ -343,8 +343,11 @@ def select_components(model: MVAE, seed: int) -> dict[str, Any]:
     return {"dropout": model.dropout.kind, "initial_k": model.n_components, **model.select_components(generator=stream)}
 
 
-def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
-    """The real test images to reconstruct, in the model's image shape: `eval_real`, else `data`'s test split."""
+def evaluation_images(config: MVAEConfig, model: MVAE, training: Optional[Tensor] = None) -> Optional[Tensor]:
+    """The real test images to reconstruct, in the model's image shape: `eval_real`, else `data`'s test split.
+
+    `training`: the images a standalone model trained on, reused (not read again, with its notes a second time)
+    where `data` has no test split."""
     source = config.eval_real or config.data
     if source is None:
         return None
@@ -356,6 +359,8 @@ def evaluation_images(config: MVAEConfig, model: MVAE) -> Optional[Tensor]:
             UserWarning,
             stacklevel=2,
         )
+        if training is not None:
+            return training[: config.eval_limit]
     images = load_images(source, root=config.root, split="test", limit=config.eval_limit).images
     images, warning = fit_to_shape(images, model.image_shape)
     if warning:
