@@ -487,16 +487,17 @@ def convention_cost(size: int, kernel: int, step: Step) -> int:
 
 def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], ...]) -> list[Step]:
     """Choices for one stage (within what the user gave), most conventional first."""
+    paddings = range(kernel // 2 + 1) if given[1] is None else (given[1],)  # a given value is tried as given
     if size == 1:  # from a 1x1 map the stride does nothing
-        steps = [(given[0] or 1, p, 0) for p in range(kernel // 2 + 1) if kernel - 2 * p > 0]
+        steps = [(given[0] or 1, p, 0) for p in paddings if kernel - 2 * p > 0]
     else:
         strides = (1, 2, 3) if kernel == 3 else (1, 2)  # k3 s3 with output padding appears in WGAN-GP ports
         steps = [
             (s, p, op)
-            for s in strides
-            for p in range(kernel // 2 + 1)
-            for op in range(min(s, 2))
-            if out_size(size, kernel, s, p, op) > 0
+            for s in (strides if given[0] is None else (given[0],))
+            for p in paddings
+            for op in (range(min(s, 2)) if given[2] is None else (given[2],))
+            if out_size(size, kernel, s, p, op) > 0 and op < s
         ]
     steps = [step for step in steps if all(g is None or g == v for g, v in zip(given, step))]
     return sorted(steps, key=lambda t: (convention_cost(size, kernel, t), t[0] != 2, t[1], t[2]))
@@ -514,12 +515,33 @@ def geometry_candidates(
     """Geometries reaching `target` (or the first tier of usual sides some geometry reaches), with their misfits;
     none once every partial geometry misfits more than `bound` (see `statedict.search`)."""
     tiers = [(target,)] if target else PREFERRED_SIZES
-    for goals in tiers[:-1]:
+    for goals in tiers:
         try:
             return search_geometry(net, goals, given, n_probe, beam, bound)
-        except ArchitectureError:
+        except NoGeometryError:
             pass
-    return search_geometry(net, tiers[-1], given, n_probe, beam, bound)
+    kernels = ",".join(str(stage.conv.kernel_size[0]) for stage in cast(Iterable[UpStage], net.stages))
+    sides = " or ".join(str(side) for goals in tiers for side in goals)
+    named = [
+        f"{name}={','.join('?' if g[j] is None else str(g[j]) for g in given)}"
+        for j, name in enumerate(("strides", "paddings", "output_paddings"))
+        if any(g[j] is not None for g in given)
+    ]
+    if named:
+        raise ArchitectureError(
+            f"no strides/paddings make kernels {kernels} reach a side of {sides} with the given {' '.join(named)} "
+            "(from --option or the recipe's [options]): give the ones the generator was built with, or leave "
+            "them out to infer them from the weights"
+        )
+    raise ArchitectureError(
+        f"no strides/paddings make kernels {kernels} reach a side of {sides}; give --option resolution=SIDE or "
+        "strides=... paddings=..."
+    )
+
+
+class NoGeometryError(ArchitectureError):
+    """No (stride, padding, output_padding) per stage reaches the sides searched for (`geometry_candidates` says
+    which sides it tried)."""
 
 
 def search_geometry(
@@ -590,11 +612,7 @@ def search_geometry(
                     )
                 )
         if not grown:
-            raise ArchitectureError(
-                f"no strides/paddings make kernels {','.join(map(str, kernels))} reach a side "
-                f"of {' or '.join(map(str, goals))}; give --option resolution=SIDE or "
-                "strides=... paddings=..."
-            )
+            raise NoGeometryError()
         last = i == len(kernels) - 1
         grown.sort(key=lambda g: (sum(g[0]), goals.index(g[4]) if last else 0, g[1]))
         if sum(grown[0][0]) > bound:  # misfits only add up: nothing here can be picked
@@ -803,6 +821,17 @@ def infer_options(
                 scored=False,
             ),
         ]
+    for name in (
+        "strides",
+        "paddings",
+        "output_paddings",
+    ):  # a partial geometry is searched within; each needs one entry per stage
+        entries = getattr(opts, name)
+        if entries and len(entries) != n:
+            raise ArchitectureError(
+                f"{name}={','.join(map(str, entries))} has {len(entries)} entries but there are {n} stages; "
+                "give one per stage"
+            )
     given_steps = [
         tuple(part[i] if i < len(part) else None for part in (opts.strides, opts.paddings, opts.output_paddings))
         for i in range(n)

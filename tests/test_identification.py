@@ -281,6 +281,20 @@ def test_a_slope_no_statistic_can_tell_from_relu_is_announced_with_the_option(tm
         assert 0 < (g.decode(latents) - case.reference(module, latents)).abs().max() < 0.1
 
 
+def test_a_given_geometry_that_reaches_no_image_is_named_in_the_refusal(tmp_path):
+    """Audit 9 (F6f): `--option strides=9,9,9,9` was refused as "no strides/paddings make kernels 4,4,4,4 reach a
+    side of 256 or 512", naming neither the value given nor the other sides tried; five paddings for four stages
+    were cut to four in silence."""
+    case = zoo.case("pytorch-examples-dcgan")
+    _, path = saved(case, tmp_path)
+    with pytest.raises(ArchitectureError) as error:
+        load_generator(path, arch="dcgan", options={"strides": "9,9,9,9"})
+    assert "with the given strides=9,9,9,9 (from --option or the recipe's [options])" in str(error.value)
+    assert "reach a side of 28 or 32 or 64" in str(error.value)
+    with pytest.raises(ArchitectureError, match="paddings=0,1,1,1,1 has 5 entries but there are 4 stages"):
+        load_generator(path, arch="dcgan", options={"paddings": "0,1,1,1,1"})
+
+
 def test_a_bad_slope_is_refused(tmp_path):
     case = zoo.case("pytorch-examples-dcgan")
     _, path = saved(case, tmp_path)
