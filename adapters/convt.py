@@ -821,11 +821,8 @@ def infer_options(
                 scored=False,
             ),
         ]
-    for name in (
-        "strides",
-        "paddings",
-        "output_paddings",
-    ):  # a partial geometry is searched within; each needs one entry per stage
+    # a partial geometry is searched within: each part given needs one entry per stage
+    for name in ("strides", "paddings", "output_paddings"):
         entries = getattr(opts, name)
         if entries and len(entries) != n:
             raise ArchitectureError(
