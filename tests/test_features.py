@@ -194,6 +194,10 @@ def test_cli_errors_are_one_line(workspace):
     assert_one_line_error(
         run("cluster-accuracy", "--inverter", workspace / "plain", workspace / "images.npz"), "no categorical code"
     )
+    np.savez(workspace / "unlabelled.npz", images=np.full((5, 28, 28), 200, np.uint8))
+    refused = run("cluster-accuracy", "--inverter", workspace / "inverter", workspace / "unlabelled.npz")
+    assert_one_line_error(refused, "no labels to score clusters against")
+    assert "converted to the generator's shape" not in refused.stderr  # refused before encoding (audit 9, F6g)
     run("features", "--raw-pixels", workspace / "images.npz", "--out", workspace / "p.npz")
     assert_one_line_error(run("cluster-accuracy", "--features", workspace / "p.npz"), "no code posterior d")
     assert_one_line_error(

@@ -219,6 +219,9 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
     echo_result(result, as_json, "\n".join(table))
 
 
+NO_LABELS = "the images have no labels to score clusters against; use a dataset or class folders"
+
+
 @click.command("cluster-accuracy")
 @image_options(required=False)
 @encoder_options
@@ -269,11 +272,12 @@ def cluster_accuracy(
                 "is no q(d|x) to cluster with; use `ganinv probe` for supervised accuracy"
             )
         size = tuple(model.spec.image_shape[1:])  # image files of mixed sizes go straight to the generator's
-        feats = encode(
-            model, read_images(images, root, split, limit, input_range, quiet, size), batch_size, progress=not quiet
-        )
+        image_set = read_images(images, root, split, limit, input_range, quiet, size)
+        if image_set.labels is None:  # before any encoding
+            raise DataError(NO_LABELS)
+        feats = encode(model, image_set, batch_size, progress=not quiet)
     if feats.labels is None:
-        raise DataError("the images have no labels to score clusters against; use a dataset or class folders")
+        raise DataError(NO_LABELS)
     clusters = feats.part("d").argmax(dim=1).numpy()  # (N,) argmax q(d|x)
     labels = feats.labels.numpy()
     mapping = probes.match_clusters(clusters, labels)
