@@ -21,16 +21,19 @@ from __future__ import annotations
 import dataclasses
 import functools
 from dataclasses import dataclass
+from itertools import permutations
 from typing import Any, Callable, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
 
-from ganinv.architectures import DECISIONS, Architecture, decision, load_weights
+from ganinv.architectures import DECISIONS, AmbiguousWeightsError, Architecture, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
 from .statedict import (
+    DECIDED_RATIO,
+    POOR_FIT,
     PRIOR_PROBES,
     PRIOR_SPECS,
     Candidate,
@@ -94,6 +97,13 @@ class ConvTOptions:
     # "multiply": z * (d @ Embedding(K, nz).weight) (PyTorch-GAN acgan style)
     embed_dim: int = 0  # 0 = K
     condition_first: bool = False  # the label vector goes before z in the concatenation
+    nc: int = 0  # continuous codes c concatenated beside z and the label (InfoGAN: cat(z, d, c))
+    # the native prior of c: "uniform" U(-1, 1), as InfoGAN draws its codes (the contract's standard-normal c is
+    # mapped through 2 Phi(c) - 1, docs/algorithms.md §1), or "normal"
+    code_prior: str = "uniform"
+    # the order of z, the label vector d and the codes c in the concatenation ("zdc", "dzc", ...); "" = z and d as
+    # condition_first says, c last
+    input_order: str = ""
     # the native latent prior: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
     # store it, the first BatchNorm's statistics tell (`check_against_statistics`)
     prior: str = "normal"
@@ -250,11 +260,15 @@ class ConvTNet(nn.Module):
             raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
         if o.prior not in PRIOR_PROBES:
             raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
+        if o.code_prior not in ("uniform", "normal"):
+            raise ArchitectureError(f"code_prior must be uniform or normal, got {o.code_prior!r}")
+        if o.input_order and sorted(o.input_order) != ["c", "d", "z"]:
+            raise ArchitectureError(f"input_order must order the letters z, d and c (e.g. zdc), got {o.input_order!r}")
         embeds = o.n_classes and o.condition in ("embedding", "multiply")
         self.embed = nn.Embedding(o.n_classes, o.nz if o.condition == "multiply" else o.embed_dim) if embeds else None
         label_dim = (o.embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0
         label_dim = 0 if o.condition == "multiply" else label_dim
-        n_in = o.nz + label_dim
+        n_in = o.nz + label_dim + o.nc
         self.head: Optional[nn.Linear] = None
         self.head_norm: Optional[nn.BatchNorm1d] = None
         c_in = n_in
@@ -289,23 +303,31 @@ class ConvTNet(nn.Module):
             )
             c_in = c_out
 
-    def first_input(self, z: torch.Tensor, d: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """z with the label beside it, or multiplied by it: (N, nz + E) or (N, nz)."""
-        h = z.flatten(1)  # (N, nz)
+    def first_input(
+        self, z: torch.Tensor, d: Optional[torch.Tensor] = None, c: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
+        """z with the label and the codes beside it (the label may multiply z instead): (N, nz + E + nc)."""
+        parts = {"z": z.flatten(1)}  # (N, nz)
         if self.o.n_classes:
             assert d is not None, "a class-conditional generator needs its one-hot d"
             label = (
                 d @ self.embed.weight if self.embed is not None else d
             )  # (N, E): a soft one-hot stays differentiable
             if self.o.condition == "multiply":
-                h = h * label  # (N, nz)
+                parts["z"] = parts["z"] * label  # (N, nz)
             else:
-                h = torch.cat([label, h] if self.o.condition_first else [h, label], dim=1)
-        return h
+                parts["d"] = label
+        if self.o.nc:
+            assert c is not None, "a generator with continuous codes needs c"
+            parts["c"] = 2 * torch.special.ndtr(c) - 1 if self.o.code_prior == "uniform" else c  # (N, nc)
+        order = self.o.input_order or ("dzc" if self.o.condition_first else "zdc")
+        return torch.cat([parts[p] for p in order if p in parts], dim=1)
 
-    def head_output(self, z: torch.Tensor, d: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def head_output(
+        self, z: torch.Tensor, d: Optional[torch.Tensor] = None, c: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """What the first stage sees: (N, C0, S0, S0)."""
-        h = self.first_input(z, d)
+        h = self.first_input(z, d, c)
         if self.head is None:
             return h[:, :, None, None]  # (N, nz + E, 1, 1)
         h = self.head(h)  # (N, C0 * S0 * S0)
@@ -323,7 +345,7 @@ class ConvTNet(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
-        h = self.head_output(z, d)
+        h = self.head_output(z, d, c)
         for stage in self.stages:
             h = stage(h)
         return h  # (N, C, H, W)
@@ -334,6 +356,7 @@ class ConvTNet(nn.Module):
             nz=o.nz,
             image_shape=(o.channels, o.resolution, o.resolution),
             n_classes=o.n_classes,
+            nc=o.nc,
             native_latent_shape=(o.nz, 1, 1) if o.head == "none" else None,
             native_output_range=(0.0, 1.0) if o.output == "sigmoid" else (-1.0, 1.0),
             native_prior=cast(Prior, PRIOR_SPECS[o.prior][0]),  # o.prior checked in ConvTNet.__init__
@@ -434,7 +457,22 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
 
 def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], embed: Optional[str]) -> Layout:
     weights = [modules[p]["weight"] for p in convs]  # (C_in, C_out, k, k)
+    for i in range(len(convs) - 2):  # znxlwm's cDCGAN: z and the label maps each through a first layer, concatenated
+        if weights[i].shape[1] != weights[i + 1].shape[0] and (
+            weights[i].shape[1] + weights[i + 1].shape[1] == weights[i + 2].shape[0]
+        ):
+            raise ArchitectureError(
+                f"{convs[i]} and {convs[i + 1]} are two branches whose outputs are concatenated for {convs[i + 2]} "
+                f"({weights[i].shape[1]} + {weights[i + 1].shape[1]} channels; a label branch beside z?): not "
+                "modelled by this adapter; load the generator into its class with --model-class MODULE:CLASS"
+            )
     for a, b, wa, wb in zip(convs, convs[1:], weights, weights[1:]):
+        if wa.shape[1] != wb.shape[0] and wa.shape[1] == wb.shape[1]:  # (C_out, C_in, k, k): a Conv2d's weight
+            raise ArchitectureError(
+                f"{b}.weight {tuple(wb.shape)} reads as a Conv2d ({wb.shape[1]} -> {wb.shape[0]} channels), not a "
+                f"transposed convolution taking the {wa.shape[1]} channels of {a}: Conv2d layers are not modelled "
+                "by this adapter; load the generator into its class with --model-class MODULE:CLASS"
+            )
         if wa.shape[1] != wb.shape[0]:
             raise ArchitectureError(
                 f"the transposed convolutions do not chain: {a}.weight {tuple(wa.shape)} gives "
@@ -576,10 +614,11 @@ def search_geometry(
         )
 
     z, d = probe_inputs(o.nz, o.n_classes, n_probe)
-    start = net.head_output(z, d)
+    c = code_probe(o.nc, n_probe)
+    start = net.head_output(z, d, c)
     head_misfit: tuple[float, ...] = ()
     if net.head is not None and net.head_norm is not None:  # a head norm comes with a head
-        head_misfit = (bn_discrepancy(net.head(net.first_input(z, d)), net.head_norm),)
+        head_misfit = (bn_discrepancy(net.head(net.first_input(z, d, c)), net.head_norm),)
     # (misfits, convention, steps, the next stage's input or None, side); a grown one holds how to make that input
     beams: list[tuple[tuple[float, ...], int, tuple, Any, int]] = [(head_misfit, 0, (), start, start.shape[-1])]
     for i, stage in enumerate(stages):
@@ -614,7 +653,7 @@ def search_geometry(
         if not grown:
             raise NoGeometryError()
         last = i == len(kernels) - 1
-        grown.sort(key=lambda g: (sum(g[0]), goals.index(g[4]) if last else 0, g[1]))
+        grown.sort(key=lambda g: (sum(g[0]), g[1], goals.index(g[4]) if last else 0))
         if sum(grown[0][0]) > bound:  # misfits only add up: nothing here can be picked
             return []
         beams = grown if last else grown[:beam]
@@ -625,7 +664,7 @@ def search_geometry(
         Candidate(
             {"steps": steps, "geometry": steps[:n_scored], "output_geometry": steps[n_scored:]},
             misfits,
-            (goals.index(side), convention),
+            (convention, goals.index(side)),
             unusual_stages(net, start.shape[-1], steps[:n_scored]),
         )
         for misfits, convention, steps, _, side in beams
@@ -698,6 +737,11 @@ def geometry_flag(values: dict[str, Any]) -> str:
     return flags
 
 
+def code_probe(nc: int, n: int) -> Optional[torch.Tensor]:
+    """The probe batch's continuous codes, the contract's N(0, I) (mapped to the native prior by the net), or None."""
+    return torch.randn(n, nc, generator=torch.Generator().manual_seed(1)) if nc else None
+
+
 def show_steps(steps: tuple[Step, ...], first: int = 0) -> str:
     """ "stages 2-3: strides 2,2 paddings 1,1" (output paddings when any)."""
     text = (
@@ -757,8 +801,9 @@ def infer_options(
                 for k, v in geometry.options.items()
                 if k not in given
             ]
-    if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
-        values["nz"] = read["nz"] - int(values.get("n_classes", 0))
+    if "nz" not in given:  # the first layer takes z, the one-hot d (not embedded) and the codes c
+        label = int(values.get("n_classes", 0)) if values.get("condition") == "onehot" else 0
+        values["nz"] = read["nz"] - label - int(values.get("nc", 0))
     opts = Architecture.make_options(architecture, values)  # typed, geometry left as given
     n = len(opts.widths)
     normed = bool(layout.norms)
@@ -770,7 +815,7 @@ def infer_options(
         normed,
         "ReLU between stages (DCGAN)",
         "BatchNorm eps 1e-5 (PyTorch default)",
-    ) + label_order(opts, given, False, "the label vector after z")
+    ) + input_order(opts, given)
     if layout.head is not None and "head_layout" not in given and normed:
         properties.append(
             Property(
@@ -811,8 +856,9 @@ def infer_options(
             Property(
                 "output_geometry",
                 None,
-                "no statistic sees the stages after the last BatchNorm; taken the "
-                "most usual way to the first usual image side (28, 32, 64, 48, 96; then 128, ...)",
+                "no statistic sees the stages after the last BatchNorm; taken the most usual strides and "
+                "paddings (a stage doubles the side) that reach a usual image side (28, 32, 64, 48, 96; then "
+                "128, ...)",
                 lambda v: (
                     f"--option resolution=SIDE (the author's image side), or {geometry_flag(v)} with the last "
                     "stages changed"
@@ -858,7 +904,11 @@ def infer_options(
     )
     chosen, found = identify(searched, properties, f"{architecture.name} generator")
     values.update(
-        {k: v for k, v in chosen.items() if k in ("activation", "norm_eps", "condition_first", "head_layout")}
+        {
+            k: v
+            for k, v in chosen.items()
+            if k in ("activation", "norm_eps", "condition_first", "input_order", "code_prior", "head_layout")
+        }
     )
     if "steps" in chosen:
         steps = chosen["steps"]
@@ -873,6 +923,28 @@ def infer_options(
     found += last_layer_kind(layout, values)
     values[DECISIONS] = decisions + found + check_against_statistics(architecture, values, layout, given)
     return values
+
+
+def input_order(opts: ConvTOptions, given: Mapping[str, Any]) -> list[Property]:
+    """Where the label vector and the codes enter beside z, and the codes' prior: what the statistics decide."""
+    if not opts.nc:  # z and a label: before or after z
+        return [] if "input_order" in given else label_order(opts, given, False, "the label vector after z")
+    present = "".join(p for p in "zdc" if p != "d" or (opts.n_classes and opts.condition != "multiply"))
+    orders = ["".join(p) + "".join(x for x in "zdc" if x not in present) for p in permutations(present)]
+    return [
+        Property(
+            "input_order",
+            (opts.input_order,) if "input_order" in given else orders,
+            "cat(z, d, c) (InfoGAN)",
+            option_flag("input_order"),
+        ),
+        Property(
+            "code_prior",
+            (opts.code_prior,) if "code_prior" in given else ("uniform", "normal"),
+            "U(-1, 1) codes (InfoGAN)",
+            option_flag("code_prior"),
+        ),
+    ]
 
 
 def last_layer_kind(layout: Layout, values: Mapping[str, Any]) -> list:
@@ -902,9 +974,10 @@ def assumed_output(output: str) -> dict[str, Any]:
     )
 
 
-# The worst BatchNorm misfit of a net that is the author's, on the probe batch: under 0.006 for every generator tried
-# (trained ones, EMA copies, the pytorch/examples layouts); a wrong stride, activation or prior gives 0.1 to 100.
-POOR_FIT = 0.05
+# Above this the codes hypothesis is tried: InfoGAN codes taken for latents misfit 0.03-0.08 (Natsu6767's MNIST
+# InfoGAN loaded with its label but not its 2 codes); the author's nets, 0.0005-0.012.
+SUSPECT_FIT = 0.015
+MAX_CODES = 4  # continuous codes tried beside a one-hot label (InfoGAN: 2 on MNIST, up to 4 in its paper)
 
 
 def check_against_statistics(architecture, values: dict[str, Any], layout: Layout, given: Mapping[str, Any]) -> list:
@@ -924,9 +997,9 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
     opts = complete(architecture.make_options(values))
     net = ConvTNet(opts).eval()
     load_weights(net, weights, architecture.name, opts)
-    d = probe_inputs(opts.nz, opts.n_classes, 512)[1]
+    d, c = probe_inputs(opts.nz, opts.n_classes, 512)[1], code_probe(opts.nc, 512)
     misfits = {
-        name: norm_misfits(net, draw(512, opts.nz, torch.Generator().manual_seed(0)), d)
+        name: norm_misfits(net, draw(512, opts.nz, torch.Generator().manual_seed(0)), d, c)
         for name, draw in PRIOR_PROBES.items()
     }
     decisions = []
@@ -934,6 +1007,8 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
         decisions.append(prior_decision({name: m[0] for name, m in misfits.items()}, values))
     fit = misfits[values.get("prior", "normal")]
     worst = max(range(len(fit)), key=lambda i: fit[i])
+    if opts.n_classes and opts.condition == "onehot" and "nc" not in given and fit[worst] > SUSPECT_FIT:
+        check_no_codes(architecture, opts, weights, values.get("prior", "normal"), fit[worst])
     said = (
         "batchnorm statistics"
         if fit[worst] <= POOR_FIT
@@ -951,13 +1026,36 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
 
 
 @torch.no_grad()
-def norm_misfits(net: ConvTNet, z: torch.Tensor, d: Optional[torch.Tensor]) -> list[float]:
+def check_no_codes(architecture, opts: ConvTOptions, weights: dict, prior: str, misfit: float) -> None:
+    """Refuse a one-hot-conditional net whose statistics fit much better with InfoGAN's continuous codes beside the
+    label (cat(z, d, c), U(-1, 1) codes) than with latents alone: the label is then read in the wrong inputs."""
+    fits = {}
+    for nc in range(1, min(MAX_CODES, opts.nz - 1) + 1):
+        trial = dataclasses.replace(opts, nz=opts.nz - nc, nc=nc)
+        net = ConvTNet(trial).eval()
+        load_weights(net, weights, architecture.name, trial)
+        z = PRIOR_PROBES[prior](512, trial.nz, torch.Generator().manual_seed(0))
+        d = probe_inputs(trial.nz, trial.n_classes, 512)[1]
+        fits[nc] = max(norm_misfits(net, z, d, code_probe(nc, 512)))
+    best = min(fits, key=lambda k: fits[k])
+    if fits[best] * DECIDED_RATIO < misfit:
+        raise AmbiguousWeightsError(
+            f"the BatchNorm statistics of this {architecture.name} generator fit {best} continuous code(s) beside "
+            f"the label (InfoGAN's cat(z, d, c)) {misfit / fits[best]:.3g}x better than latents alone (misfit "
+            f"{fits[best]:.3g} against {misfit:.3g}): pass --option nc={best} (or --option nc=0 if it has none)"
+        )
+
+
+@torch.no_grad()
+def norm_misfits(
+    net: ConvTNet, z: torch.Tensor, d: Optional[torch.Tensor], c: Optional[torch.Tensor] = None
+) -> list[float]:
     """`bn_discrepancy` at every BatchNorm in forward order, each normalising by the batch's own statistics as in
     training (the head's first, when it has one)."""
     misfits: list[float] = []
-    h = net.first_input(z, d)  # (N, nz + E)
+    h = net.first_input(z, d, c)  # (N, nz + E + nc)
     if net.head is None:
-        x = h[:, :, None, None]  # (N, nz + E, 1, 1)
+        x = h[:, :, None, None]  # (N, nz + E + nc, 1, 1)
     else:
         h = normalise_as_in_training(net.head(h), net.head_norm, misfits) if net.head_norm else net.head(h)
         x = net.head_act(net.first_map(h))

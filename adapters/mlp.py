@@ -154,6 +154,13 @@ def read_layers(state_dict: Mapping[str, torch.Tensor]) -> tuple[dict, list[str]
         fits = all(modules[n]["weight"].shape[0] == modules[p]["weight"].shape[0] for p, n in norms.items())
         if linears and chained and fits and len(norms) == sum(kinds[p] == "norm" for p in modules):
             return modules, linears, norms, embeds[0] if embeds else None
+        for i in range(len(widths) - 2):  # znxlwm's cGAN: z and the label each through a first layer, concatenated
+            if widths[i][0] != widths[i + 1][1] and widths[i][0] + widths[i + 1][0] == widths[i + 2][1]:
+                raise ArchitectureError(
+                    f"{linears[i]} and {linears[i + 1]} are two branches whose outputs are concatenated for "
+                    f"{linears[i + 2]} ({widths[i][0]} + {widths[i + 1][0]} features; a label branch beside z?): "
+                    "not modelled by this adapter; load the generator into its class with --model-class MODULE:CLASS"
+                )
     raise ArchitectureError("the Linear and BatchNorm1d layers do not chain into one fully connected generator")
 
 

@@ -33,6 +33,10 @@ from ganinv.errors import ArchitectureError
 
 # The runner-up's misfit must be at least this many times the winner's for the statistics to decide.
 MIN_RATIO = 1.5
+# The worst BatchNorm misfit of a net that is the author's, on the probe batch: under 0.012 for every generator tried
+# (trained ones, EMA copies, the public layouts of tests/zoo.py); a wrong stride, activation, prior or input gives
+# 0.03 to 100.
+POOR_FIT = 0.05
 # Below this margin the statistics still pick the best fit, but the pick is announced with the rival's flag: the
 # margins of authors' nets (1.8-2.2 for some label orders) overlap those of wrong picks (1.6-2.5) when the
 # statistics are blurred by what a state dict does not record (Dropout; a checkpoint saved early in training,
@@ -332,6 +336,16 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                 f"{fmt(prop.shown(rival.values))} fits the BatchNorm statistics {comparison}"
             )
         else:
+            if ratio < MIN_RATIO and max(best.misfits, default=0.0) > POOR_FIT:
+                raise AmbiguousWeightsError(
+                    f"the BatchNorm statistics of this {what} fit none of its readings well: the best misfits "
+                    f"{max(best.misfits):.3g} (the author's net misfits under {POOR_FIT:g}), and {prop.name} "
+                    f"{fmt(prop.shown(best.values))} and {fmt(prop.shown(rival.values))} fit about alike "
+                    f"({prop.flag(best.values)} or {prop.flag(rival.values)} chooses one). Check the options given; "
+                    "else is it a layer ganinv does not model (BatchNorm after the activation?), or inputs beside z "
+                    "that the options do not give (a one-hot label, InfoGAN codes: --option n_classes=K --option "
+                    "nc=N)? Then load it into its class with --model-class MODULE:CLASS"
+                )
             if ratio < MIN_RATIO:
                 raise AmbiguousWeightsError(
                     f"the BatchNorm statistics of this {what} cannot tell {prop.name} {fmt(prop.shown(best.values))} "

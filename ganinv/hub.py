@@ -43,7 +43,7 @@ PREFIX = "hub:"
 DEFAULT_REVISION = "main"
 CONFIG_NAME = "config.json"
 SPEC_NAME = "spec.json"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar")
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar", ".pkl")  # .pkl: torch.save's, read as data
 INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
 STANDARD_NAMES = (
     "model.safetensors",
@@ -403,7 +403,7 @@ def rank(name: str) -> tuple:
     return (2 * ema + generator, standard, -name.count("/"), name.endswith(".safetensors"), max(numbers))
 
 
-def pick_weights(files: Iterable[str], where: str) -> tuple[str, tuple[str, ...]]:
+def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -> tuple[str, tuple[str, ...]]:
     """(the generator's weights file, every candidate) among a repo's files; announce a choice among several."""
     files = list(files)
     if DIFFUSERS_PIPELINE in files:
@@ -415,9 +415,10 @@ def pick_weights(files: Iterable[str], where: str) -> tuple[str, tuple[str, ...]
     if not candidates:
         listed = [f for f in files if not f.startswith(".")]
         raise SourceError(
-            f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt or "
+            f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt, *.pkl or "
             f"a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
             + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
+            + f"; if one of them is the generator's torch.save file, name it: {repo or where}:FILE"
         )
     ordered = sorted(candidates, key=rank, reverse=True)
     best = ordered[0]
@@ -484,7 +485,7 @@ def resolve(source: str) -> Resolved:
         weights, candidates = hub_id.filename, (hub_id.filename,)
     else:
         weights, candidates = pick_weights(
-            listing.files, where if not listing.from_cache else f"{where} (its cached snapshot)"
+            listing.files, where if not listing.from_cache else f"{where} (its cached snapshot)", where
         )
     config = beside(weights, listing.files, CONFIG_NAME)
     spec = beside(weights, listing.files, PurePosixPath(weights).name + ".json", SPEC_NAME)

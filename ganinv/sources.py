@@ -51,6 +51,7 @@ from ganinv.weight_files import (
     PickledModuleWeights,
     checkpoint_hints,
     entry_meta,
+    is_torch_checkpoint,
     is_torchscript,
     locate_state_dict,
     read_state_dict,
@@ -593,10 +594,11 @@ def load_file_source(path: Path, request: Request) -> Generator:
     key = request.source.partition("#")[2] or None
     if is_program(path):
         return load_program(path, request)
-    if path.suffix != ".safetensors" and path.suffix not in STATE_DICT_SUFFIXES:
+    if path.suffix != ".safetensors" and path.suffix not in STATE_DICT_SUFFIXES and not is_torch_checkpoint(path):
         raise SourceError(
             f"{path}: unknown file type; give .safetensors, .pt/.pth/.bin/.ckpt (a state dict), "
-            ".pt2 (torch.export) or a TorchScript file"
+            ".pt2 (torch.export) or a TorchScript file (a torch.save file of another name, such as .pkl, is read "
+            "by its contents; this one is neither a zip archive nor a pickle)"
         )
     obj = read_weights(path, request.trust_remote_code)
     if isinstance(obj, nn.Module) and request.arch in (None, "opaque"):  # a whole pickled module (trusted)

@@ -35,6 +35,7 @@ logger = logging.getLogger("ganinv")
 GENERATOR_KEYS = (
     "generator",
     "netG",
+    "net_G",
     "G",
     "gen",
     "g_ema",
@@ -307,11 +308,11 @@ def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], li
         kind = safe_pickle.origin(obj) if safe_pickle.is_record(obj) else type(obj).__name__
         raise SourceError(f"{where} holds a {kind}, not a state dict")
     tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
-    if tensors:
-        return split_prefixes(tensors, where)
-    nested = {k: v for k, v in obj.items() if holds_tensors(v)}
+    nested = {k: v for k, v in obj.items() if holds_tensors(v) and not isinstance(v, torch.Tensor)}
     generator_named = [k for k in GENERATOR_KEYS if k in nested]
     ema = ema_entries(nested, beside_generator=bool(generator_named))
+    if tensors and not (generator_named or ema):  # a state dict; loose tensors beside a generator's entry
+        return split_prefixes(tensors, where)  # (pytorch-gan-collections' `fixed_z`) are not one
     for name in ema[:1] + generator_named[:1] + (list(nested) if len(nested) == 1 else []):
         if name in ema and len(nested) > 1:
             announce_ema(where, name, [k for k in nested if k != name])
@@ -431,6 +432,17 @@ def unmodelled_layers(obj: Any, where: str) -> Optional[str]:
         "which ganinv's adapters do not model; pass --trust-remote-code to run its class (if you trust its author), "
         "or load its weights into that class with --model-class MODULE:CLASS"
     )
+
+
+def is_torch_checkpoint(path: Path) -> bool:
+    """A torch.save file whatever its name (`generator.pkl`, `model_final_MNIST`): a zip archive, or a pickle
+    (protocol 2 to 5, as torch.save's legacy format and pickle.dump write)."""
+    try:
+        with open(path, "rb") as file:
+            head = file.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
 def is_torchscript(path: Path) -> bool:

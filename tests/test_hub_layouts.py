@@ -359,6 +359,29 @@ def test_errors_name_the_hub_id_never_the_cache(hub, tmp_path):
         assert "hf-cache" not in str(info.value) and "\n" not in str(info.value)
 
 
+def test_pickle_named_weights_are_chosen_and_unnamed_ones_are_pointed_to(hub, tmp_path):
+    """Audit 10a: a repo of `generator.pkl` and `discriminator.pkl` (Zeleni9/pytorch-wgan) had "no weights file"; one
+    whose checkpoint has no suffix (Natsu6767's `model_final_MNIST`) did not say how to name it."""
+    module = DCGAN.build()
+    critic = {"main.0.weight": torch.randn(4, 3, 4, 4)}
+    hub.repos.commit(
+        "someone/pkl",
+        {
+            "generator.pkl": state_bytes(module.state_dict(), tmp_path / "g"),
+            "discriminator.pkl": state_bytes(critic, tmp_path / "d"),
+        },
+    )
+    g = load_generator("hub:someone/pkl", options=FAST)
+    assert g.meta["hub"]["file"] == "generator.pkl"
+    same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
+    hub.repos.commit("someone/bare", {"model_final_MNIST": state_bytes({"netG": module.state_dict()}, tmp_path / "b")})
+    with pytest.raises(SourceError, match=r"name it: hub:someone/bare:FILE"):
+        load_generator("hub:someone/bare", options=FAST)
+    same_images(
+        load_generator("hub:someone/bare:model_final_MNIST", options=FAST), module, DCGAN, zoo.latents_for(DCGAN, 4)
+    )
+
+
 def test_a_malicious_pickle_on_the_hub_does_not_run(hub, tmp_path):
     marker = tmp_path / "pwned"
     blob = state_bytes({"netG": DCGAN.build().state_dict(), "hook": zoo.Marker(str(marker))}, tmp_path / "e")

@@ -295,6 +295,70 @@ def test_a_given_geometry_that_reaches_no_image_is_named_in_the_refusal(tmp_path
         load_generator(path, arch="dcgan", options={"paddings": "0,1,1,1,1"})
 
 
+def test_an_infogan_label_without_its_codes_is_refused_naming_them(tmp_path):
+    """Audit 10a: Natsu6767's MNIST InfoGAN, cat(z, one-hot, 2 codes), loaded with `--option n_classes=4` alone read the
+    label 2 inputs off, images 1.38 apart, statistics misfit 0.036 and no warning. The codes fit about 10x better."""
+    case = zoo.case("natsu-infogan")
+    module, path = saved(case, tmp_path)
+    with pytest.raises(AmbiguousWeightsError, match=r"fit 2 continuous code\(s\) beside the label .* --option nc=2"):
+        load_generator(path, options={"n_classes": "4", "output": "sigmoid"})
+    g = load_generator(path, options=case.options)  # the README's InfoGAN options: the author's net
+    assert g.meta["options"]["input_order"] == "zdc" and g.meta["options"]["code_prior"] == "uniform"
+    assert_author_images(g, case, module)
+
+
+def test_statistics_that_fit_no_reading_are_refused_as_such(tmp_path):
+    """Audit 10a: EmilienDupont/wgan-gp puts BatchNorm after the ReLU. Given its true size and output, ganinv offered
+    "activation gelu or silu", both misfitting 0.6 and more (images 1.89 off), never naming the BatchNorm order."""
+
+    class BatchNormAfterReLU(nn.Module):
+        def __init__(self, nz=8, dim=4):
+            super().__init__()
+            self.latent_to_features = nn.Sequential(nn.Linear(nz, 8 * dim * 2 * 2), nn.ReLU())
+            layers = []
+            for c_in, c_out in ((8 * dim, 4 * dim), (4 * dim, 2 * dim), (2 * dim, dim)):
+                layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1), nn.ReLU(), nn.BatchNorm2d(c_out)]
+            self.features_to_image = nn.Sequential(*layers, nn.ConvTranspose2d(dim, 1, 4, 2, 1), nn.Sigmoid())
+            self.dim = dim
+
+        def forward(self, z):
+            return self.features_to_image(self.latent_to_features(z).view(-1, 8 * self.dim, 2, 2))
+
+    torch.manual_seed(0)
+    module = BatchNormAfterReLU()
+    for norm in module.features_to_image:
+        if isinstance(norm, nn.BatchNorm2d):
+            norm.momentum = None  # running statistics: the average of the training batches' (zoo.calibrate)
+    module.train()
+    with torch.no_grad():
+        for _ in range(8):
+            module(torch.randn(64, 8))
+    torch.save(module.eval().state_dict(), tmp_path / "gen_mnist_model.pt")
+    with pytest.raises(AmbiguousWeightsError) as refused:
+        load_generator(str(tmp_path / "gen_mnist_model.pt"), options={"resolution": "32", "output": "sigmoid"})
+    assert "fit none of its readings well" in str(refused.value)
+    assert "BatchNorm after the activation?" in str(refused.value) and "--model-class" in str(refused.value)
+
+
+@pytest.mark.parametrize("side", [32, 64])
+def test_without_batchnorm_the_doubling_geometry_is_taken(tmp_path, side):
+    """Audit 10a: martinarjovsky's DCGAN_G_nobn (no BatchNorm, so no statistic decides the geometry) loaded at 28 px
+    whatever its size, with paddings 0,1,2,1 or a stride-1 stage called "the most usual"."""
+    layers = [nn.ConvTranspose2d(8, 32, 4, 1, 0, bias=False), nn.ReLU()]
+    width = 32
+    for _ in range({32: 2, 64: 3}[side]):
+        layers += [nn.ConvTranspose2d(width, width // 2, 4, 2, 1, bias=False), nn.ReLU()]
+        width //= 2
+    net = nn.Sequential(*layers, nn.ConvTranspose2d(width, 3, 4, 2, 1, bias=False), nn.Tanh()).eval()
+    torch.save(net.state_dict(), tmp_path / "netG_epoch_24.pth")
+    with pytest.warns(AssumptionWarning, match="a stage doubles the side"):
+        g = load_generator(str(tmp_path / "netG_epoch_24.pth"), options={"activation": "relu", "nz": "8"})
+    assert g.spec.image_shape == (3, side, side)
+    z = torch.randn(4, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), net(z[:, :, None, None]), rtol=0, atol=1e-6)
+
+
 def test_a_bad_slope_is_refused(tmp_path):
     case = zoo.case("pytorch-examples-dcgan")
     _, path = saved(case, tmp_path)

@@ -392,6 +392,82 @@ def test_bad_sources_get_one_line_errors(tmp_path, make, match):
     assert "\n" not in str(info.value)
 
 
+def test_torch_save_files_of_any_name_are_read_by_their_contents(tmp_path):
+    """Audit 10a: Zeleni9/pytorch-wgan saves `generator.pkl`, Natsu6767's InfoGAN `model_final_MNIST` (no suffix);
+    both were "unknown file type" locally, though the same bytes loaded from the Hub as `hub:owner/name:FILE`."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    latents = zoo.latents_for(case, 4)
+    torch.save(module.state_dict(), tmp_path / "generator.pkl")
+    torch.save({"netG": module.state_dict()}, tmp_path / "model_final_MNIST")
+    torch.save(module.state_dict(), tmp_path / "legacy.pkl", _use_new_zipfile_serialization=False)
+    for name in ("generator.pkl", "model_final_MNIST", "legacy.pkl"):
+        g = load_generator(str(tmp_path / name))
+        torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
+    (tmp_path / "notes.pkl").write_text("not a checkpoint")
+    with pytest.raises(SourceError, match="unknown file type.*neither a zip archive nor a pickle"):
+        load_generator(str(tmp_path / "notes.pkl"))
+
+
+def test_loose_tensors_beside_a_generator_entry_do_not_hide_it(tmp_path):
+    """Audit 10a: pytorch-gan-collections saves {'net_G', 'net_D', 'optim_G', ..., 'fixed_z': tensor}; the loose
+    `fixed_z` was taken for the state dict ("tensors that are not ... layers: .fixed_z") and net_G never named."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    critic = {"main.0.weight": torch.randn(4, 3, 4, 4)}
+    checkpoint = {
+        "net_G": module.state_dict(),
+        "net_D": critic,
+        "optim_G": {},
+        "step": 10,
+        "fixed_z": torch.randn(6, 8),
+    }
+    torch.save(checkpoint, tmp_path / "model.pt")
+    g = load_generator(str(tmp_path / "model.pt"))
+    assert g.meta["entry"] == "net_G"
+    latents = zoo.latents_for(case, 4)
+    torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
+
+
+def test_a_conv2d_among_transposed_convolutions_is_named_as_such(tmp_path):
+    """Audit 10a: a last Conv2d(64, 3, 3, 1, 1) (pytorch-gan-collections' DCGAN) was refused as transposed
+    convolutions that "do not chain ... takes 3"; it is a Conv2d, which the DCGAN family does not model."""
+    net = nn.Sequential(
+        nn.ConvTranspose2d(8, 16, 4, 1, 0, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.Conv2d(8, 3, 3, 1, 1),
+        nn.Tanh(),
+    )
+    torch.save(net.state_dict(), tmp_path / "g.pth")
+    with pytest.raises(ArchitectureError, match=r"6.weight \(3, 8, 3, 3\) reads as a Conv2d \(8 -> 3 channels\)"):
+        load_generator(str(tmp_path / "g.pth"), arch="dcgan")
+
+
+def test_a_label_branch_beside_z_is_named_as_such(tmp_path):
+    """Audit 10a: znxlwm's cDCGAN and cGAN pass z and the label each through a first layer and concatenate them; they
+    were refused as layers that "do not chain", with advice (--arch) that cannot help."""
+    cdcgan = {
+        "deconv1_1.weight": torch.randn(8, 16, 4, 4),
+        "deconv1_2.weight": torch.randn(10, 16, 4, 4),
+        "deconv2.weight": torch.randn(32, 8, 4, 4),
+        "deconv3.weight": torch.randn(8, 1, 4, 4),
+    }
+    cgan = {
+        "fc1_1.weight": torch.randn(16, 8),
+        "fc1_2.weight": torch.randn(16, 10),
+        "fc2.weight": torch.randn(64, 32),
+        "fc3.weight": torch.randn(784, 64),
+    }
+    for arch, state_dict, layers in (("dcgan", cdcgan, "deconv1_1 and deconv1_2"), ("mlp", cgan, "fc1_1 and fc1_2")):
+        torch.save(state_dict, tmp_path / "generator_param.pkl")
+        with pytest.raises(ArchitectureError, match=f"{layers} are two branches whose outputs are concatenated"):
+            load_generator(str(tmp_path / "generator_param.pkl"), arch=arch)
+
+
 def damaged_copies(folder, module):
     """{name: path}: a state dict saved each way, then emptied, truncated or overwritten with noise."""
     state = {k: v.contiguous() for k, v in module.state_dict().items()}

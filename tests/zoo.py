@@ -121,6 +121,28 @@ class NatsuDCGAN(nn.Module):
         return torch.tanh(self.tconv4(x))
 
 
+class NatsuInfoGAN(nn.Module):
+    """Natsu6767/InfoGAN-PyTorch `models/mnist_model.py`: cat(z, one-hot, U(-1, 1) codes) as (N, 74, 1, 1) through a
+    1x1 transposed convolution, then k7 and two k4 stride 2 stages to 28 px, Sigmoid (small: 8 + 4 + 2 inputs)."""
+
+    def __init__(self, nz=8, n_classes=4, nc=2, width=8):
+        super().__init__()
+        self.tconv1 = nn.ConvTranspose2d(nz + n_classes + nc, width * 4, 1, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width * 4)
+        self.tconv2 = nn.ConvTranspose2d(width * 4, width * 2, 7, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width * 2)
+        self.tconv3 = nn.ConvTranspose2d(width * 2, width, 4, 2, padding=1, bias=False)
+        self.bn3 = nn.BatchNorm2d(width)
+        self.tconv4 = nn.ConvTranspose2d(width, 1, 4, 2, padding=1, bias=False)
+
+    def forward(self, z, d, c):  # the author concatenates in the training loop: cat(z, idx one-hot, con_c)
+        x = torch.cat([z, d[:, :, None, None], c[:, :, None, None]], dim=1)
+        x = F.relu(self.bn1(self.tconv1(x)))
+        x = F.relu(self.bn2(self.tconv2(x)))
+        x = F.relu(self.bn3(self.tconv3(x)))
+        return torch.sigmoid(self.tconv4(x))
+
+
 class ArjovskyDCGAN(nn.Module):
     """martinarjovsky/WassersteinGAN models/dcgan.py DCGAN_G: `main.initial:8-16:convt`-style names."""
 
@@ -357,6 +379,16 @@ CASES = [
     Case("znxlwm-dcgan", ZnxlwmDCGAN, "dcgan", image_shape=(1, 32, 32)),
     Case("natsu-dcgan", NatsuDCGAN, "dcgan"),
     Case("arjovsky-dcgan", ArjovskyDCGAN, "dcgan"),
+    Case(
+        "natsu-infogan",
+        NatsuInfoGAN,
+        "dcgan",
+        image_shape=(1, 28, 28),
+        n_classes=4,
+        nc=2,
+        sigmoid=True,
+        options={"n_classes": "4", "nc": "2", "output": "sigmoid"},
+    ),
     Case("caogang-gan-mnist", CaogangMNIST, "wgan_gp", image_shape=(1, 28, 28), z_4d=False, sigmoid=True),
     Case("caogang-gan-cifar10", CaogangCIFAR, "wgan_gp", z_4d=False),
     Case("conditional-dcgan", ConditionalDCGAN, "dcgan", image_shape=(1, 32, 32), n_classes=5),
