@@ -85,6 +85,10 @@ class ConvTOptions:
     activation: str = "relu"  # hidden activation: "relu" or "leaky_relu" (slope 0.2)
     output: str = "tanh"  # last activation: "tanh", "sigmoid" (images in [0, 1]) or "none"
     head: str = "none"  # "none": z enters as (nz, 1, 1); "linear": Linear to (head_channels, head_size, head_size)
+    # widths of fully connected layers before the head (InfoGAN's MNIST generator: 1024), each followed by the head's
+    # norm and the hidden activation
+    trunk: tuple[int, ...] = ()
+    trunk_bias: bool = True
     head_channels: int = 0  # channels of the head's map; 0 = twice the first stage's
     head_size: int = 0  # side of the head's map; 0 = the first map of the reference geometry (4, or 7 for 28)
     head_bias: bool = True
@@ -271,6 +275,15 @@ class ConvTNet(nn.Module):
         n_in = o.nz + label_dim + o.nc
         self.head: Optional[nn.Linear] = None
         self.head_norm: Optional[nn.BatchNorm1d] = None
+        self.trunk = nn.ModuleList()
+        self.trunk_norms = nn.ModuleList()
+        if o.trunk and o.head != "linear":
+            raise ArchitectureError("fully connected layers before the first map (trunk) need head=linear")
+        for width in o.trunk:
+            self.trunk.append(nn.Linear(n_in, width, bias=o.trunk_bias))
+            if o.head_norm == "batch":
+                self.trunk_norms.append(nn.BatchNorm1d(width, eps=o.norm_eps))
+            n_in = width
         c_in = n_in
         if o.head == "linear":
             self.head = nn.Linear(n_in, o.head_channels * o.head_size**2, bias=o.head_bias)
@@ -330,10 +343,21 @@ class ConvTNet(nn.Module):
         h = self.first_input(z, d, c)
         if self.head is None:
             return h[:, :, None, None]  # (N, nz + E, 1, 1)
-        h = self.head(h)  # (N, C0 * S0 * S0)
+        h = self.head(self.through_trunk(h))  # (N, C0 * S0 * S0)
         if self.head_norm is not None:
             h = self.head_norm(h)
         return self.head_act(self.first_map(h))
+
+    def through_trunk(self, h: torch.Tensor, misfits: Optional[list[float]] = None) -> torch.Tensor:
+        """The fully connected layers before the head: (N, nz + E + nc) -> (N, trunk[-1]). With `misfits`, each
+        BatchNorm records its misfit and normalises by the batch's own statistics, as in training."""
+        for i, linear in enumerate(self.trunk):
+            h = linear(h)
+            if len(self.trunk_norms):
+                norm = self.trunk_norms[i]
+                h = norm(h) if misfits is None else normalise_as_in_training(h, norm, misfits)
+            h = self.head_act(h)
+        return h
 
     def first_map(self, h: torch.Tensor) -> torch.Tensor:
         """The Linear head's output (N, C0 * S0 * S0) as the first map (N, C0, S0, S0)."""
@@ -377,6 +401,8 @@ class Layout:
     head: Optional[str] = None  # the Linear layer before the first conv
     head_norm: Optional[str] = None  # BatchNorm1d on the head output
     embed: Optional[str] = None  # nn.Embedding of the class label
+    trunk: tuple[str, ...] = ()  # Linear layers before the head, in forward order
+    trunk_norms: tuple[str, ...] = ()  # a BatchNorm1d after each (empty: none)
 
     def option_values(self) -> dict[str, Any]:
         """Everything the weights determine: sizes, kernels, bias, norms, head, embedding and how it enters."""
@@ -399,6 +425,10 @@ class Layout:
                 head_norm="batch" if self.head_norm else "none",
             )
             n_in = int(linear.shape[1])
+        if self.trunk:
+            trunk = [self.modules[p]["weight"] for p in self.trunk]  # (out, in) each
+            values.update(trunk=tuple(int(w.shape[0]) for w in trunk), trunk_bias="bias" in self.modules[self.trunk[0]])
+            n_in = int(trunk[0].shape[1])
         if self.embed:
             n_classes, embed_dim = (int(v) for v in self.modules[self.embed]["weight"].shape)
             # An embedding as wide as the first layer's input multiplies z; a narrower one is concatenated to it.
@@ -410,6 +440,8 @@ class Layout:
 
     def canonical_state_dict(self) -> dict[str, torch.Tensor]:
         names = {self.head: "head", self.head_norm: "head_norm", self.embed: "embed"}
+        names.update({p: f"trunk.{i}" for i, p in enumerate(self.trunk)})
+        names.update({p: f"trunk_norms.{i}" for i, p in enumerate(self.trunk_norms)})
         names.update({p: f"stages.{i}.conv" for i, p in enumerate(self.convs)})
         names.update({p: f"stages.{i}.norm" for i, p in enumerate(self.norms)})
         return rename_modules(self.modules, {p: name for p, name in names.items() if p is not None})
@@ -431,15 +463,11 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
             f"label embedding: {describe_tensors(modules, unknown[:3])}"
         )
     convs = [p for p in modules if kinds[p] == "conv"]
-    linears = [p for p in modules if kinds[p] == "linear"]
     embeds = [p for p in modules if kinds[p] == "embedding"]
     if not convs:
         raise ArchitectureError("no transposed-convolution weights (4-D tensors) in the state dict")
-    if len(linears) > 1 or len(embeds) > 1:
-        raise ArchitectureError(
-            f"expected at most one Linear head and one label embedding, found Linear "
-            f"{linears[:3]} and embeddings {embeds[:3]}"
-        )
+    if len(embeds) > 1:
+        raise ArchitectureError(f"expected at most one label embedding, found {embeds[:3]}")
     errors = []
     for order in (list(modules), sorted(modules, key=natural_key)):
         try:
@@ -447,7 +475,7 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
                 modules,
                 [p for p in order if kinds[p] == "conv"],
                 [p for p in order if kinds[p] == "norm"],
-                linears[0] if linears else None,
+                [p for p in order if kinds[p] == "linear"],
                 embeds[0] if embeds else None,
             )
         except ArchitectureError as exc:
@@ -455,7 +483,7 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
     raise ArchitectureError(errors[-1])
 
 
-def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], embed: Optional[str]) -> Layout:
+def assemble(modules, convs: list[str], norms: list[str], linears: list[str], embed: Optional[str]) -> Layout:
     weights = [modules[p]["weight"] for p in convs]  # (C_in, C_out, k, k)
     for i in range(len(convs) - 2):  # znxlwm's cDCGAN: z and the label maps each through a first layer, concatenated
         if weights[i].shape[1] != weights[i + 1].shape[0] and (
@@ -486,6 +514,30 @@ def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], e
                 f"{p}.bias {tuple(modules[p]['bias'].shape)} does not fit {p}.weight "
                 f"{tuple(w.shape)} ({w.shape[1]} output channels)"
             )
+    if 1 < len(linears) <= 5:  # in the order they chain (a safetensors file lists `head` before `trunk.0`)
+        linears = next(
+            (
+                list(order)
+                for order in permutations(linears)
+                if all(modules[a]["weight"].shape[0] == modules[b]["weight"].shape[1] for a, b in zip(order, order[1:]))
+            ),
+            linears,
+        )
+    head = linears[-1] if linears else None  # the Linear layers before it are the trunk, chained
+    trunk, trunk_norms = linears[:-1], []
+    for a, b in zip(linears, linears[1:]):
+        if modules[a]["weight"].shape[0] != modules[b]["weight"].shape[1]:
+            raise ArchitectureError(
+                f"the Linear layers do not chain: {a}.weight {tuple(modules[a]['weight'].shape)} gives "
+                f"{modules[a]['weight'].shape[0]} features, {b}.weight {tuple(modules[b]['weight'].shape)} takes "
+                f"{modules[b]['weight'].shape[1]}"
+            )
+    for p in trunk:  # each one's BatchNorm1d: the first remaining norm of its width
+        width = modules[p]["weight"].shape[0]
+        norm = next((n for n in norms if modules[n]["weight"].shape[0] == width), None)
+        if norm is not None:
+            trunk_norms.append(norm)
+            norms = [n for n in norms if n != norm]
     head_norm = None
     if head is not None:
         n_out = modules[head]["weight"].shape[0]
@@ -508,7 +560,13 @@ def assemble(modules, convs: list[str], norms: list[str], head: Optional[str], e
                 f"BatchNorm {norm}.weight has {modules[norm]['weight'].shape[0]} channels but "
                 f"{conv}.weight {tuple(w.shape)} gives {w.shape[1]}"
             )
-    return Layout(modules, convs, norms, head, head_norm, embed)
+    if trunk_norms and (len(trunk_norms) != len(trunk) or head_norm is None):
+        raise ArchitectureError(
+            f"BatchNorm after some fully connected layers ({', '.join(trunk_norms)}) but not after all of "
+            f"{', '.join(trunk + [head] if head else trunk)}: not modelled by this adapter; load the generator into "
+            "its class with --model-class MODULE:CLASS"
+        )
+    return Layout(modules, convs, norms, head, head_norm, embed, tuple(trunk), tuple(trunk_norms))
 
 
 # ---- geometry, activation, eps and label order from BatchNorm statistics -------------------------
@@ -618,7 +676,9 @@ def search_geometry(
     start = net.head_output(z, d, c)
     head_misfit: tuple[float, ...] = ()
     if net.head is not None and net.head_norm is not None:  # a head norm comes with a head
-        head_misfit = (bn_discrepancy(net.head(net.first_input(z, d, c)), net.head_norm),)
+        found: list[float] = []
+        h = net.through_trunk(net.first_input(z, d, c), found)
+        head_misfit = (*found, bn_discrepancy(net.head(h), net.head_norm))
     # (misfits, convention, steps, the next stage's input or None, side); a grown one holds how to make that input
     beams: list[tuple[tuple[float, ...], int, tuple, Any, int]] = [(head_misfit, 0, (), start, start.shape[-1])]
     for i, stage in enumerate(stages):
@@ -1013,7 +1073,8 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
         "batchnorm statistics"
         if fit[worst] <= POOR_FIT
         else f"assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
-        f"misfits under {POOR_FIT:g}): a layer or activation ganinv does not model? check `ganinv sample`"
+        f"misfits under {POOR_FIT:g}): a layer or activation ganinv does not model, or a one-hot label and codes "
+        "beside z (InfoGAN: --option n_classes=K --option nc=N)? check `ganinv sample`"
     )
     fitted = decision(
         "statistics",
@@ -1057,7 +1118,8 @@ def norm_misfits(
     if net.head is None:
         x = h[:, :, None, None]  # (N, nz + E + nc, 1, 1)
     else:
-        h = normalise_as_in_training(net.head(h), net.head_norm, misfits) if net.head_norm else net.head(h)
+        h = net.head(net.through_trunk(h, misfits))
+        h = normalise_as_in_training(h, net.head_norm, misfits) if net.head_norm else h
         x = net.head_act(net.first_map(h))
     for stage in cast(Iterable[UpStage], net.stages):
         y = stage.conv(x)  # (N, C, S, S)

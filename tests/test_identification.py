@@ -307,6 +307,20 @@ def test_an_infogan_label_without_its_codes_is_refused_naming_them(tmp_path):
     assert_author_images(g, case, module)
 
 
+def test_the_infogan_papers_fully_connected_generator_loads_and_reloads(tmp_path):
+    """The InfoGAN paper's MNIST generator (FC 1024 -> FC 7x7x128 -> up-convolutions) was refused ("expected at most
+    one Linear head"): its first fully connected layers are now the `trunk` of the Linear-head family."""
+    case = zoo.case("infogan-paper-mnist")
+    module, path = saved(case, tmp_path)
+    g = load_generator(path, options=case.options)
+    assert g.meta["architecture"] == "wgan_gp" and g.meta["options"]["trunk"] == [32]
+    assert_author_images(g, case, module)
+    save_generator(g, tmp_path / "saved")  # a ganinv folder lists `head` before `trunk.0`: read in chain order
+    assert_author_images(load_generator(str(tmp_path / "saved")), case, module)
+    with pytest.raises(AmbiguousWeightsError, match="--option nc=N"):  # the label without its codes
+        load_generator(path, options={"n_classes": "4", "output": "sigmoid"})
+
+
 def test_statistics_that_fit_no_reading_are_refused_as_such(tmp_path):
     """Audit 10a: EmilienDupont/wgan-gp puts BatchNorm after the ReLU. Given its true size and output, ganinv offered
     "activation gelu or silu", both misfitting 0.6 and more (images 1.89 off), never naming the BatchNorm order."""

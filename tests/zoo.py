@@ -143,6 +143,35 @@ class NatsuInfoGAN(nn.Module):
         return torch.sigmoid(self.tconv4(x))
 
 
+class InfoGANPaperMNIST(nn.Module):
+    """The InfoGAN paper's MNIST generator (Chen et al. 2016, Table 1 of its appendix), as its PyTorch ports write it:
+    cat(z, one-hot, U(-1, 1) codes) -> FC 1024 -> BN -> ReLU -> FC 7x7x128 -> BN -> ReLU -> 4x4 up-convolutions
+    to 64 channels and the image, Sigmoid (small: 8 + 4 + 2 inputs, FC 32, 16x7x7)."""
+
+    def __init__(self, nz=8, n_classes=4, nc=2, width=8):
+        super().__init__()
+        self.fc = nn.Sequential(
+            nn.Linear(nz + n_classes + nc, width * 4),
+            nn.BatchNorm1d(width * 4),
+            nn.ReLU(),
+            nn.Linear(width * 4, width * 2 * 7 * 7),
+            nn.BatchNorm1d(width * 2 * 7 * 7),
+            nn.ReLU(),
+        )
+        self.upconv = nn.Sequential(
+            nn.ConvTranspose2d(width * 2, width, 4, 2, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),
+            nn.ConvTranspose2d(width, 1, 4, 2, 1),
+            nn.Sigmoid(),
+        )
+        self.width = width
+
+    def forward(self, z, d, c):
+        x = self.fc(torch.cat([z, d, c], dim=1))
+        return self.upconv(x.view(-1, self.width * 2, 7, 7))
+
+
 class ArjovskyDCGAN(nn.Module):
     """martinarjovsky/WassersteinGAN models/dcgan.py DCGAN_G: `main.initial:8-16:convt`-style names."""
 
@@ -384,6 +413,17 @@ CASES = [
         NatsuInfoGAN,
         "dcgan",
         image_shape=(1, 28, 28),
+        n_classes=4,
+        nc=2,
+        sigmoid=True,
+        options={"n_classes": "4", "nc": "2", "output": "sigmoid"},
+    ),
+    Case(
+        "infogan-paper-mnist",
+        InfoGANPaperMNIST,
+        "wgan_gp",
+        image_shape=(1, 28, 28),
+        z_4d=False,
         n_classes=4,
         nc=2,
         sigmoid=True,
