@@ -338,6 +338,7 @@ def load_image_files(
     """Image files -> one ImageSet; images of other sizes than `size` (H, W), the generator's where a command knows
     it, else the most common one, are resized to it (once: an image already of that size is never touched)."""
     images, names, notes = [], [], []
+    alike: dict[str, list[str]] = {}  # a note about one file, its path taken out -> every file it is about
     refused: list[str] = []  # every file that cannot be read, so that one run names them all
     for path in paths:
         try:
@@ -354,7 +355,8 @@ def load_image_files(
             continue
         images.append(x[0])  # (C, H, W)
         names.append(str(path))
-        notes += image_notes + ([note] if note else [])
+        for said in image_notes + ([note] if note else []):
+            alike.setdefault(said.replace(str(path), "{image}"), []).append(str(path))
     if len(refused) == 1:
         raise DataError(refused[0])
     if refused:
@@ -363,6 +365,9 @@ def load_image_files(
             + "; ".join(refused[:3])
             + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
         )
+    for template, about in alike.items():  # one note for many files said alike, not one line per file
+        said = template.replace("{image}", about[0])
+        notes.append(said if len(about) == 1 else f"{len(about)} of {len(paths)} images, e.g. {said}")
     channels = max(x.shape[0] for x in images)
     images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
     sizes = Counter((int(x.shape[1]), int(x.shape[2])) for x in images)  # (H, W) of each (C, H, W)
@@ -391,11 +396,20 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     return resized.clamp(-1, 1)
 
 
+SKIPPED_FOLDERS = {"__MACOSX"}  # what macOS's zip adds beside the data (`._name` resource forks)
+
+
+def _skipped(name: str) -> bool:
+    """Dot names (`.DS_Store`, `._00.png`, `.git`) and archivers' folders are not data."""
+    return name.startswith(".") or name in SKIPPED_FOLDERS
+
+
 def _image_entries(folder: Path, recursive: bool) -> list[Path]:
-    """Image files in a folder (sorted, dot names skipped); a special file with an image suffix is refused."""
+    """Image files in a folder (sorted, skipped names and whatever lies in skipped folders left out); a special
+    file with an image suffix is refused."""
     found = []
     for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
-        if path.name.startswith(".") or path.suffix.lower() not in IMAGE_SUFFIXES:
+        if any(_skipped(part) for part in path.relative_to(folder).parts) or path.suffix.lower() not in IMAGE_SUFFIXES:
             continue
         if not _is_dir(path):
             found.append(path)
@@ -406,7 +420,7 @@ def load_image_folder(
     folder: Path, input_range: Optional[ValueRange] = None, size: Optional[Sequence[int]] = None
 ) -> ImageSet:
     files = _image_entries(folder, recursive=False)
-    subdirs = sorted(p for p in folder.iterdir() if not p.name.startswith(".") and p.is_dir())
+    subdirs = sorted(p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir())
     if files and subdirs:
         holding = [sub.name for sub in subdirs if _image_entries(sub, recursive=True)]
         if holding:  # a stray preview beside class folders would otherwise replace the whole labelled set
@@ -423,18 +437,37 @@ def load_image_folder(
                 "or give another source"
             )
         return load_image_files(files, input_range=input_range, size=size)
-    paths, labels, classes = [], [], []
-    for index, sub in enumerate(subdirs):
+    paths: list[Path] = []
+    labels: list[int] = []
+    classes: list[str] = []
+    empty: list[str] = []
+    for sub in subdirs:
         sub_files = _image_entries(sub, recursive=True)
+        if not sub_files:
+            empty.append(sub.name)
+            continue
+        labels += [len(classes)] * len(sub_files)
         classes.append(sub.name)
         paths += sub_files
-        labels += [index] * len(sub_files)
     if not paths:
         raise DataError(
             f"{folder} has class folders but no images in them; put image files "
             f"({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source"
         )
-    return load_image_files(paths, labels, classes, input_range=input_range, size=size)
+    notes = []
+    if empty:
+        listed = ", ".join(empty[:5])
+        notes.append(f"{len(empty)} folder(s) of {folder} hold no images and are not taken as classes: {listed}")
+    if all(path.parent.parent != folder for path in paths):  # no image lies right in a class folder
+        inner = sorted({path.relative_to(folder).parts[1] for path in paths})
+        notes.append(
+            f"the classes of {folder} are its folders {', '.join(classes[:5])}, whose images lie in folders "
+            f"{', '.join(inner[:5])}{', ...' if len(inner) > 5 else ''} one level down: if those are the classes "
+            f"(a folder per split, as training/ and testing/), give {folder / classes[0]}"
+        )
+    result = load_image_files(paths, labels, classes, input_range=input_range, size=size)
+    result.notes[:0] = notes
+    return result
 
 
 # ---- tensor files ------------------------------------------------------------------------------------

@@ -108,6 +108,45 @@ def test_class_subfolders_give_labels_and_names(tmp_path):
     assert data.images[:2].eq(-1).all() and data.images[2:].eq(1).all()
 
 
+def test_a_folder_per_split_above_the_class_folders_is_said(tmp_path):
+    """Audit 10b: `mnist_png/testing/<digit>/` given as `mnist_png` read testing/ and training/ as the two classes,
+    every digit under them mixed, with no word (cluster accuracy 18.75% against 68.75%)."""
+    for split in ("testing", "training"):
+        for digit in ("0", "1", "2"):
+            (tmp_path / split / digit).mkdir(parents=True)
+            Image.new("L", (8, 8), 40 * int(digit)).save(tmp_path / split / digit / "a.png")
+    data = load_images(str(tmp_path))
+    assert data.classes == ["testing", "training"]  # read as laid out, and said so with the way out
+    said = [note for note in data.notes if "one level down" in note]
+    assert len(said) == 1 and "folders 0, 1, 2 one level down" in said[0] and str(tmp_path / "testing") in said[0]
+    right = load_images(str(tmp_path / "testing"))
+    assert right.classes == ["0", "1", "2"] and not [note for note in right.notes if "one level down" in note]
+
+
+def test_archivers_and_empty_folders_are_no_classes(tmp_path):
+    """Audit 10b: a macOS zip's `__MACOSX` folder, and an empty class folder, were read as classes."""
+    for digit in ("3", "7"):
+        (tmp_path / digit).mkdir()
+        Image.new("L", (8, 8), 9).save(tmp_path / digit / "a.png")
+    (tmp_path / "__MACOSX" / "3").mkdir(parents=True)
+    (tmp_path / "__MACOSX" / "3" / "._a.png").write_bytes(b"\x00\x05\x16\x07 resource fork")
+    (tmp_path / "8").mkdir()
+    data = load_images(str(tmp_path))
+    assert data.classes == ["3", "7"] and data.labels.tolist() == [0, 1]
+    assert any("hold no images and are not taken as classes: 8" in note for note in data.notes)
+
+
+def test_a_note_about_many_files_is_said_once(tmp_path):
+    """Audit 10b: 16 two-frame GIFs gave 16 lines "has 2 frames; only the first is read"."""
+    for i in range(5):
+        frames = [Image.new("L", (8, 8), 10 * k) for k in range(2)]
+        frames[0].save(tmp_path / f"{i}.gif", save_all=True, append_images=frames[1:])
+    data = load_images(str(tmp_path))
+    assert [note for note in data.notes if "frames" in note] == [
+        f"5 of 5 images, e.g. {tmp_path / '0.gif'} has 2 frames; only the first is read"
+    ]
+
+
 def test_a_flat_folder_has_names_but_no_labels(tmp_path):
     for i in range(3):
         Image.new("L", (10, 12), 128).save(tmp_path / f"{i}.png")

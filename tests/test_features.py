@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from PIL import Image
 from torch import nn
 
 from ganinv.cli.main import cli
@@ -184,6 +185,24 @@ def test_cluster_accuracy_from_an_inverter_and_from_a_features_file(workspace):
     assert report["accuracy_pct"] == from_file["accuracy_pct"]
     assert report["n"] == 60 and report["n_clusters"] == 3 and report["n_classes"] == 3
     assert 100 / 3 - 0.01 <= report["accuracy_pct"] <= 100  # never below the largest class share
+
+
+def test_clusters_are_matched_to_class_names_and_one_class_is_refused(tmp_path):
+    """Audit 10b: with class folders 0,1,2,4,... `cluster -> label` printed indices ("9->7" for folder 9), and a
+    folder of one class gave an accuracy that measures nothing."""
+    tiny_inverter().save_pretrained(tmp_path / "inverter")
+    for name in ("4", "9"):
+        (tmp_path / "digits" / name).mkdir(parents=True)
+        for i in range(3):
+            Image.fromarray(np.full((28, 28), 60 * i + (0 if name == "4" else 30), np.uint8)).save(
+                tmp_path / "digits" / name / f"{i}.png"
+            )
+    result = run("cluster-accuracy", "--inverter", tmp_path / "inverter", tmp_path / "digits", "--json")
+    assert result.exit_code == 0, result.output
+    named = set(json.loads(result.stdout)["cluster_to_label"].values())
+    assert named and named <= {"4", "9"}
+    one = run("cluster-accuracy", "--inverter", tmp_path / "inverter", tmp_path / "digits", "--limit", 3)  # all 4s
+    assert_one_line_error(one, "the images hold one class (4)")
 
 
 def test_cli_errors_are_one_line(workspace):

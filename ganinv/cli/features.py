@@ -219,6 +219,11 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
     echo_result(result, as_json, "\n".join(table))
 
 
+def class_name(features: FeatureSet, label: int) -> str:
+    """A label as its class's name (a class folder's, a dataset's), else its index."""
+    return features.classes[label] if label < len(features.classes) else str(label)
+
+
 NO_LABELS = "the images have no labels to score clusters against; use a dataset or class folders"
 
 
@@ -280,6 +285,11 @@ def cluster_accuracy(
         raise DataError(NO_LABELS)
     clusters = feats.part("d").argmax(dim=1).numpy()  # (N,) argmax q(d|x)
     labels = feats.labels.numpy()
+    if len(set(labels.tolist())) < 2:
+        raise DataError(
+            f"the images hold one class ({class_name(feats, int(labels[0]))}): matching clusters to one label "
+            "measures nothing; give images of several classes (a dataset, or a folder with a folder per class)"
+        )
     mapping = probes.match_clusters(clusters, labels)
     accuracy = probes.cluster_accuracy(clusters, labels)
     result = {
@@ -289,11 +299,11 @@ def cluster_accuracy(
         "n_clusters": feats.layout["d"],
         "clusters_used": len(set(clusters.tolist())),
         "n_classes": len(set(labels.tolist())),
-        "cluster_to_label": {str(c): label for c, label in sorted(mapping.items())},
+        "cluster_to_label": {str(c): class_name(feats, label) for c, label in sorted(mapping.items())},
     }
     text = (
         f"cluster accuracy {result['accuracy_pct']:.2f}% on {result['n']} images "
         f"({result['clusters_used']} of {result['n_clusters']} clusters used, {result['n_classes']} classes)\n"
-        "cluster -> label: " + ", ".join(f"{c}->{label}" for c, label in sorted(mapping.items()))
+        "cluster -> label: " + ", ".join(f"{c}->{class_name(feats, label)}" for c, label in sorted(mapping.items()))
     )
     echo_result(result, as_json, text)
