@@ -26,6 +26,7 @@ NaN or infinite pixels are refused, naming the images. Only regular files and fo
 from __future__ import annotations
 
 import gzip
+import hashlib
 import logging
 import os
 import re
@@ -55,6 +56,16 @@ IDX_FILES = {
     ("test", "labels"): "t10k-labels-idx1-ubyte",
 }
 DATASET_DIRS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder names
+DATASET_TITLES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST"}
+# sha256 of the published label files' labels (the bytes after the IDX header): what tells MNIST from Fashion-MNIST,
+# whose files have the same names, sizes and format
+PUBLISHED_LABELS = {
+    "1feba77c54802fa5339a11837ea4b2866434b83314ec45192930f1df69120c13": ("mnist", "train"),
+    "ddeff807876a9661a1110d45c266c86239a3a1b7d37da0c3716a7a683c852ff5": ("mnist", "test"),
+    "657fbd221bfc9f4198cc14b5619cc33ec57c58dd0e47af4d99d6650759e869a7": ("fashion-mnist", "train"),
+    "3d0e6c6ea990b53b6f8f500a41cac93881d981b315f84578b7d915342ade01e9": ("fashion-mnist", "test"),
+}
+PUBLISHED_SIZES = {"train": 60000, "test": 10000}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
 TENSOR_SUFFIXES = {".npz", ".npy", ".safetensors"}
 IMAGE_KEYS = ("images", "x", "data")
@@ -321,10 +332,29 @@ def load_idx_dataset(
             f"{labels_path} holds label {int(labels.max())}, but {name} has 10 classes (0-9); replace it with the "
             "original file"
         )
+    notes = check_published(name, split, labels, labels_path)
     x, _ = to_unit_range(
         torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0), input_range
     )  # (N, 1, 28, 28)
-    return ImageSet(x, torch.from_numpy(labels.astype(np.int64)), [], [str(i) for i in range(10)])
+    return ImageSet(x, torch.from_numpy(labels.astype(np.int64)), [], [str(i) for i in range(10)], notes=notes)
+
+
+def check_published(name: str, split: str, labels: np.ndarray, labels_path: Path) -> list[str]:
+    """Refuse another published dataset's (or split's) labels read as `name`'s; note a full-size set that is not
+    the published one. Returns the notes."""
+    found = PUBLISHED_LABELS.get(hashlib.sha256(labels.tobytes()).hexdigest())
+    if found is not None and found != (name, split):
+        raise DataError(
+            f"{labels_path} holds {DATASET_TITLES[found[0]]}'s {found[1]} labels, not {DATASET_TITLES[name]}'s "
+            f"{split} labels: give --root the folder of {DATASET_TITLES[name]}'s files"
+            + (f", or name the dataset {found[0]}" if found[0] != name else "")
+        )
+    if found is None and len(labels) == PUBLISHED_SIZES[split]:
+        return [
+            f"{labels_path} holds {len(labels)} labels, as many as {DATASET_TITLES[name]}'s {split} split, but not "
+            f"its published ones: read as {name} (another dataset in its format, such as KMNIST?)"
+        ]
+    return []
 
 
 # ---- image files and folders ------------------------------------------------------------------------

@@ -194,6 +194,25 @@ def test_the_real_mnist_test_split():
     assert abs((data.images.mean().item() + 1) * 127.5 - 33.791) < 0.01  # mean pixel value 33.791
 
 
+def test_another_datasets_files_are_refused_by_their_labels(tmp_path):
+    """Audit 10b: `mnist --root <Fashion-MNIST's folder>` read Fashion-MNIST as MNIST (same file names and format),
+    and `train --data fashion-mnist --root <MNIST's>` trained on MNIST recorded as Fashion-MNIST."""
+    fashion = SHARED_MNIST.parent / "fashion-mnist"
+    with pytest.raises(DataError, match="holds Fashion-MNIST's test labels, not MNIST's test labels"):
+        load_images("mnist", root=fashion, split="test")
+    with pytest.raises(DataError, match="holds MNIST's train labels, not Fashion-MNIST's train labels"):
+        load_images("fashion-mnist", root=SHARED_MNIST, split="train")
+    assert load_images("fashion-mnist", root=fashion, split="test", limit=5).notes == []
+    # as many labels as the published test split, but other ones (KMNIST is written in MNIST's format): said
+    rng = np.random.default_rng(0)
+    other = tmp_path / "kmnist"
+    other.mkdir()
+    write_idx(other / "t10k-images-idx3-ubyte.gz", rng.integers(0, 256, (10000, 28, 28)))
+    write_idx(other / "t10k-labels-idx1-ubyte.gz", rng.integers(0, 10, 10000))
+    notes = load_images("mnist", root=other, split="test").notes
+    assert len(notes) == 1 and "but not its published ones: read as mnist" in notes[0]
+
+
 # ---- the range of tensor files ------------------------------------------------------------------------
 def save_tensors(path: Path, **arrays) -> Path:
     """Real .npz or .safetensors files, from numpy arrays."""
