@@ -169,3 +169,19 @@ def test_an_inverter_given_another_generator_of_the_same_spec_says_so():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the recorded generator itself: nothing to say
         Inverter.load("builtin:mnist", generator="builtin:mnist")
+
+
+def test_images_unlike_the_generators_are_said_and_inverted_ones_named(shared_dir):
+    """Audit 10b: black-on-white digits (as scans are) inverted at SSE 511 against their mean image's 48, rc 0 and no
+    word; `fit` warned of the like, `invert` did not."""
+    import warnings
+
+    from ganinv.data import load_images
+
+    inverter = Inverter.load("builtin:mnist")
+    digits = load_images("mnist", root=shared_dir / "data" / "mnist", split="test", limit=64).images
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the generator's own kind of images: nothing to say
+        invert(inverter, digits, input_range="model")
+    with pytest.warns(UserWarning, match=r"worse than their own mean image .* they look inverted .* \(255 - x\)"):
+        invert(inverter, -digits, input_range="model")
