@@ -29,7 +29,7 @@ from ganinv.config_checks import MAX_SEED, check_config, checked, known_options,
 from ganinv.data import fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
-from ganinv.errors import ConfigError, RunError
+from ganinv.errors import RunError
 from ganinv.evaluation import (
     encode_and_reconstruct,
     evaluate_generated,
@@ -40,6 +40,7 @@ from ganinv.evaluation import (
 from ganinv.generator import Generator
 from ganinv.images import save_side_by_side
 from ganinv.inverter import Inverter
+from ganinv.recipe_files import read_toml
 from ganinv.runs import (
     Distributed,
     Run,
@@ -108,20 +109,7 @@ class FitConfig:
 
 def load_recipe(path: str | Path) -> dict[str, Any]:
     """A recipe: a TOML file of FitConfig fields, with optional [dreaming] and [augment] tables."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
-    except OSError as exc:
-        raise ConfigError(f"cannot read recipe {path}: {exc.strerror or exc}; check the path") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(
-            f"recipe {path} is not valid TOML ({exc}); write it as `key = value` lines, "
-            "with [dreaming] and [augment] tables"
-        ) from None
+    return read_toml(path, "`key = value` lines, with [dreaming] and [augment] tables")
 
 
 @dataclass

@@ -108,3 +108,25 @@ def test_report_cells():
     assert cell("first {n} images", results, values) == "first 20000 images" and cell(7, results, values) == "7"
     assert cell(0.000862, results, values) == "0.000862" and cell(0.5, results, values) == "0.5"
     assert cell(0.0, results, values) == "0.00" and cell(-12.345, results, values) == "-12.35"
+
+
+def test_unknown_recipe_keys_are_refused_and_a_byte_order_mark_is_read(tmp_path):
+    """Audit 10b: a misspelled `[reprot]` table ran with rc 0 and no table (fit recipes refuse unknown keys), and a
+    recipe saved with a byte-order mark (Windows Notepad) was "Invalid statement (at line 1, column 1)"."""
+    from ganinv.errors import ConfigError
+    from ganinv.fit import load_recipe as load_fit_recipe
+
+    stage = '[[stages]]\nname = "a"\nrun = ["inspect", "--list"]\n'
+    (tmp_path / "typo.toml").write_text(stage + '[reprot]\ncolumns = ["x"]\n')
+    with pytest.raises(RunError, match=r"unknown key\(s\) reprot; a benchmark recipe holds notes, report, stages"):
+        load_recipe(tmp_path / "typo.toml")
+    (tmp_path / "cell.toml").write_text(stage + '[report]\ncolumn = ["x"]\n')
+    with pytest.raises(RunError, match=r"unknown key\(s\) report.column;"):
+        load_recipe(tmp_path / "cell.toml")
+    (tmp_path / "bom.toml").write_text("\ufeff" + stage, encoding="utf-8")
+    assert load_recipe(tmp_path / "bom.toml").stages[0].name == "a"
+    (tmp_path / "fit.toml").write_text("\ufeffsteps = 10\n", encoding="utf-8")
+    assert load_fit_recipe(tmp_path / "fit.toml") == {"steps": 10}
+    (tmp_path / "latin1.toml").write_bytes("title = 'caf\xe9'\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_fit_recipe(tmp_path / "latin1.toml")

@@ -44,12 +44,10 @@ from ganinv.cli.main import cli
 from ganinv.cli.options import echo_result, json_option, out_option, parse_key_values, quiet_option
 from ganinv.errors import RunError
 from ganinv.outputs import check_writable
+from ganinv.recipe_files import read_toml
 
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10
-    import tomli as tomllib
-
+RECIPE_KEYS = {"title", "notes", "vars", "stages", "report"}
+REPORT_KEYS = {"columns", "rows"}
 VARIABLE = re.compile(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}")
 
 
@@ -79,10 +77,14 @@ class Recipe:
 
 def load_recipe(path: str | Path) -> Recipe:
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise RunError(f"cannot read recipe {path} ({exc}); fix its TOML syntax") from None
+    data = read_toml(path, "title, notes, [vars], [[stages]] and [report] (see `ganinv bench --help`)")
+    report_keys = set(data.get("report") or {}) if isinstance(data.get("report"), dict) else set()
+    unknown = sorted(set(data) - RECIPE_KEYS) + [f"report.{key}" for key in sorted(report_keys - REPORT_KEYS)]
+    if unknown:
+        raise RunError(
+            f"recipe {path}: unknown key(s) {', '.join(unknown)}; a benchmark recipe holds "
+            f"{', '.join(sorted(RECIPE_KEYS))}, and report.{' and report.'.join(sorted(REPORT_KEYS))}"
+        )
     if not data.get("stages"):
         raise RunError(f"recipe {path} has no [[stages]]; a benchmark recipe lists the commands to run")
     if not isinstance(data["stages"], list) or not all(isinstance(stage, dict) for stage in data["stages"]):
