@@ -392,3 +392,17 @@ def test_ganinv_debug_is_on_only_when_it_says_so(monkeypatch, tmp_path, value, d
         assert result.exception is not None and not isinstance(result.exception, SystemExit)
     else:
         assert result.exit_code == 2 and result.stderr.startswith("Error:"), result.output
+
+
+def test_usage_errors_are_one_line():
+    """Audit 10b: click's usage errors printed `Usage:`, `Try ... --help` and a blank line before the `Error:` line,
+    and two image files said only "Got unexpected extra argument"."""
+    runner = CliRunner()
+    for args, said in (
+        (["invert", "--inverter", "builtin:mnist", "a.png", "b.png"], "IMAGES is one source: put the image files"),
+        (["fit", "--out", __file__, "-g", "builtin:mnist"], "is a file. (see `ganinv fit --help`)"),
+        (["mvae", "fit", "--bogus"], "No such option '--bogus'"),
+    ):
+        result = runner.invoke(cli, args, prog_name="ganinv")
+        assert result.exit_code == 2 and result.output.splitlines() == [result.output.strip()], result.output
+        assert result.output.startswith("Error: ") and said in result.output

@@ -74,8 +74,8 @@ def invert(
     generator,
     trust_remote_code,
 ) -> None:
-    """Invert IMAGES (a folder, image files, .npz/.safetensors, or mnist/fashion-mnist with --root); prints the
-    reconstruction errors."""
+    """Invert IMAGES (one folder of images, one image file, an .npz/.npy/.safetensors file, or mnist/fashion-mnist
+    with --root); prints the reconstruction errors."""
     from safetensors.torch import save_file
 
     from ganinv.atomic import atomic_path, write_json

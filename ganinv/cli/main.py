@@ -65,8 +65,14 @@ class LazyGroup(click.Group):
 
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
                 return super().invoke(ctx)
+            except click.UsageError as exc:  # one line, as every error: click's own adds the usage and a blank line
+                where = exc.ctx.command_path if exc.ctx is not None else "ganinv"
+                takes_images = exc.ctx is not None and any(p.name == "images" for p in exc.ctx.command.params)
+                extra = "unexpected extra argument" in exc.format_message() and takes_images
+                hint = "; IMAGES is one source: put the image files in one folder and give it" if extra else ""
+                fail(f"{exc.format_message()}{hint} (see `{where} --help`)", exc.exit_code)
             except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
-                raise  # click's own: usage errors print `Error: ...` with exit code 2
+                raise  # click's own
             except GaninvError as exc:
                 if debug:
                     raise
