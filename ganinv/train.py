@@ -173,14 +173,35 @@ def load_training_data(config: TrainConfig) -> tuple[ImageSet, Optional[ImageSet
             load_images(config.data, root=config.root, split="test"),
         )
     images = load_images(config.data, root=config.root)
-    if images.labels is not None:
+    if len(images) < config.batch_size:
         warnings.warn(
-            f"{config.data} has no test split: the cluster accuracy is measured on these training images "
-            "themselves, not on held-out ones (a dataset such as mnist with --root has one)",
+            f"{config.data} holds {len(images)} images, fewer than a batch ({config.batch_size}): every batch repeats "
+            "them; give more images or a smaller --batch-size",
             UserWarning,
             stacklevel=2,
         )
-    return images, (images if images.labels is not None else None)
+    if images.labels is None:
+        return images, None
+    classes = len(set(images.labels.tolist()))
+    if classes < 2:
+        warnings.warn(
+            f"{config.data} holds one class: no cluster accuracy is measured (it would match one label)",
+            UserWarning,
+            stacklevel=2,
+        )
+        return images, None
+    warnings.warn(
+        f"{config.data} has no test split: the cluster accuracy is measured on these training images "
+        "themselves, not on held-out ones (a dataset such as mnist with --root has one)"
+        + (
+            f"; its labels hold {classes} classes, more than n_classes = {config.n_classes}"
+            if config.n_classes and classes > config.n_classes
+            else ""
+        ),
+        UserWarning,
+        stacklevel=2,
+    )
+    return images, images
 
 
 # ---- evaluation ----------------------------------------------------------------------------------

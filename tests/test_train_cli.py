@@ -144,3 +144,20 @@ def test_errors_are_one_line_and_say_what_to_do(tmp_path, dataset):
     assert result.exit_code != 0 and f"{out}/config.json holds a value" in result.stderr, result.output
     result = run("train", "--data", data, "--out", tmp_path / "hub", "--push-to-hub", "not a/repo id")
     assert result.exit_code != 0 and "Hub repo id" in result.stderr
+
+
+def test_data_that_makes_the_evaluation_meaningless_is_said(tmp_path, dataset):
+    """Audit 10b: `train` on 3 images (batch 8), on one class, and on labels of more classes than the code has ran
+    without a word; one class reported a cluster accuracy of 0.5."""
+    _, recipe = dataset
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "one.npz", images=rng.integers(0, 256, (3, 8, 8), dtype=np.uint8), labels=np.zeros(3, int))
+    result = run("train", "--recipe", recipe, "--data", tmp_path / "one.npz", "--steps", 2, "--out", tmp_path / "a")
+    assert result.exit_code == 0, result.output
+    assert "holds 3 images, fewer than a batch (8)" in result.stderr
+    assert "holds one class: no cluster accuracy is measured" in result.stderr
+    assert "cluster_accuracy" not in json.loads((tmp_path / "a" / "eval.json").read_text())
+    many = rng.integers(0, 256, (16, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "many.npz", images=many, labels=np.arange(16) * 1000)
+    result = run("train", "--recipe", recipe, "--data", tmp_path / "many.npz", "--steps", 2, "--out", tmp_path / "b")
+    assert result.exit_code == 0 and "its labels hold 16 classes, more than n_classes = 3" in result.stderr
