@@ -98,6 +98,9 @@ class Run:
                     "for --out"
                 )
             if not self.failed_start():
+                if self._unlock is None:  # a run another process is still writing is said as such, not as one to resume
+                    self.lock()
+                    self.release()
                 raise RunError(
                     f"{self.folder} already holds a run; pass --resume to continue it or choose another --out"
                 )
@@ -182,6 +185,8 @@ class Run:
         recorded when it started, e.g. a relative path resumed from another folder, or a file replaced since."""
         recorded = self.config.get("inputs") or {}
         changed = [name for name, sha in inputs.items() if sha and recorded.get(name) and recorded[name] != sha]
+        if changed and self.latest_checkpoint() is not None:
+            self.load_checkpoint()  # an edited config.json (another generator named in it) is said as such
         if changed:
             verb = "differs" if len(changed) == 1 else "differ"
             raise RunError(
@@ -221,8 +226,10 @@ class Run:
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
         except Exception as exc:
+            reason = first_line(exc).split(". ")[0]  # torch's zip reader adds a paragraph on other causes
             raise RunError(
-                f"cannot read checkpoint {path}: {first_line(exc)}; delete it to resume from the one before"
+                f"cannot read checkpoint {path} (damaged or cut short: {reason}); delete it to resume from the one "
+                "before"
             ) from None
         recorded = state.get("config_sha256") if isinstance(state, dict) else None
         if recorded and self.config and recorded != config_sha256(self.config):

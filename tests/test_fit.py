@@ -311,6 +311,11 @@ def test_resume_refuses_an_edited_config_or_another_generator(tmp_path, monkeypa
     result = invoke("fit", "--resume", "--out", "edited", "--steps", 6, "--quiet")
     assert result.exit_code != 0 and "edited/config.json holds a value" in result.output, result.output
     assert "--lr (recipe key lr) must be" in result.output and "Traceback" not in result.output
+    config["fit"]["lr"] = json.loads(Path("run/config.json").read_text())["fit"]["lr"]
+    config["fit"]["generator"] = "builtin:mnist"  # another generator named in the file: the edit is said (audit 10b)
+    Path("edited/config.json").write_text(json.dumps(config))
+    result = invoke("fit", "--resume", "--out", "edited", "--steps", 6, "--quiet")
+    assert result.exit_code != 0 and "config.json was edited after step-000003.pt" in result.output, result.output
     # the same relative path, another generator: the weights' fingerprint differs
     (tmp_path / "elsewhere").mkdir()
     shutil.copytree("run", "elsewhere/run")

@@ -80,6 +80,10 @@ def test_a_second_process_writing_the_same_run_is_refused_and_a_killed_one_does_
         assert refused.exit_code == 2 and len(errors) == 1 and "Traceback" not in refused.output, refused.output
         assert "another process is writing a run in" in errors[0] and "choose another --out" in errors[0]
         assert sorted(p.name for p in (out / "checkpoints").iterdir()) == before  # nothing written
+        again = CliRunner().invoke(cli, fit_args(out))  # the same command in a second terminal (audit 10b)
+        assert "another process is writing a run in" in again.stderr and "pass --resume" not in again.stderr, (
+            again.stderr
+        )
     finally:
         holder.kill()
         holder.wait()
@@ -236,3 +240,18 @@ def test_a_run_or_inverter_folder_given_as_the_generator_names_its_generator(tmp
         cli, ["sample", "-g", str(out / "inverter" / "generator"), "-n", "2", "--out", str(tmp_path / "x.png")]
     )
     assert bundled.exit_code == 0, bundled.output
+
+
+def test_a_cut_short_checkpoint_is_one_short_sentence_and_the_retry_goes_on(tmp_path):
+    """Audit 10b: a truncated checkpoint's error carried torch's whole paragraph on the zip reader's other causes."""
+    out = tmp_path / "run"
+    assert CliRunner().invoke(cli, [*fit_args(out), "--steps", "4"]).exit_code == 0  # checkpoints at 2 and 4
+    latest = sorted((out / "checkpoints").iterdir())[-1]
+    latest.write_bytes(latest.read_bytes()[:2000])
+    refused = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)])
+    errors = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and f"cannot read checkpoint {latest} (damaged or cut short: " in errors[0], refused.output
+    assert len(errors[0]) < 400 and "delete it to resume from the one before" in errors[0]
+    latest.unlink()
+    assert CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)]).exit_code == 0
+    assert (out / "inverter").is_dir()
