@@ -189,7 +189,9 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     try:
         with _write_failures_as_os_errors(path):
             yield tmp
-        os.chmod(tmp, _default_mode(directory=True))
+        for inner in [tmp, *tmp.rglob("*")]:  # the umask's modes: safetensors' writer leaves its files 0600
+            if not inner.is_symlink():
+                os.chmod(inner, _default_mode(directory=inner.is_dir()))
         old = None
         if path.exists():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")

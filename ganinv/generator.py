@@ -141,11 +141,17 @@ class Generator(nn.Module):
         try:
             x = self.decode(latents)
         except Exception as exc:  # shape errors inside the native module
+            calls = isinstance(exc, TypeError) and "positional argument" in str(exc)
             raise SpecMismatchError(
                 f"the generator failed on a probe batch of latents z{tuple(latents.z.shape[1:])}"
                 f" (native shape {spec.native_latent_shape or (spec.nz,)}): {first_line(exc)}; "
-                "check --nz and --latent-shape (e.g. --latent-shape nz,1,1), and for a generator that takes class "
-                "labels --option n_classes=K"
+                + (
+                    "a generator module is called as module(z, c, d), c and d None where the spec has no codes: "
+                    "give its forward c=None and d=None"
+                    if calls
+                    else "check --nz and --latent-shape (e.g. --latent-shape nz,1,1), and for a generator that takes "
+                    "class labels --option n_classes=K"
+                )
             ) from exc
         if not isinstance(x, torch.Tensor):
             raise SpecMismatchError(

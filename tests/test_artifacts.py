@@ -65,6 +65,21 @@ def test_save_bundles_the_generator_and_from_pretrained_uses_it(tmp_path, invert
     assert not loaded.training
 
 
+def test_saved_files_get_the_umasks_modes(tmp_path, inverter):
+    """Audit 10c: the inverter's model.safetensors was written 0600 (safetensors' writer) and every other file 0644,
+    so a run folder shared with another user could not be read."""
+    import os
+    import stat
+
+    umask = os.umask(0o022)
+    try:
+        inverter.save_pretrained(tmp_path / "artifact")
+    finally:
+        os.umask(umask)
+    modes = {str(p.relative_to(tmp_path)): stat.S_IMODE(p.stat().st_mode) for p in (tmp_path / "artifact").rglob("*")}
+    assert modes and all(mode in (0o644, 0o755) for mode in modes.values()), modes
+
+
 def test_load_is_from_pretrained_plus_run_folders(tmp_path, inverter):
     inverter.save_pretrained(tmp_path / "run" / "inverter")
     a, b = Inverter.load(str(tmp_path / "run")), Inverter.from_pretrained(str(tmp_path / "run" / "inverter"))

@@ -548,3 +548,23 @@ def test_a_special_file_is_refused_not_read(tmp_path):
     os.mkfifo(fifo)  # reading it would wait forever
     with pytest.raises(SourceError, match="is a special file"):
         load_generator(str(fifo))
+
+
+def test_a_callables_module_without_c_and_d_is_told_the_call(tmp_path, monkeypatch):
+    """Audit 10c: a `module:callable` whose module had the usual forward(self, z) was told to check --nz and
+    --latent-shape; it is called as module(z, c, d)."""
+    (tmp_path / "plain_forward.py").write_text(
+        "import torch\n"
+        "from ganinv.spec import GeneratorSpec\n"
+        "class Net(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = torch.nn.Linear(4, 64)\n"
+        "    def forward(self, z):\n"
+        "        return torch.tanh(self.fc(z)).view(-1, 1, 8, 8)\n"
+        "def make():\n"
+        "    return Net(), GeneratorSpec(nz=4, image_shape=(1, 8, 8))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(SpecMismatchError, match=r"called as module\(z, c, d\).*give its forward c=None and d=None"):
+        load_generator("plain_forward:make")

@@ -31,7 +31,7 @@ COMMANDS = {
     "probe": ("ganinv.cli.features:probe", "Score features with linear, kNN and MLP classifiers (train -> test)."),
     "cluster-accuracy": ("ganinv.cli.features:cluster_accuracy", "Unsupervised accuracy of argmax q(d|x)."),
     "bench": ("ganinv.cli.bench:bench", "Run a benchmark recipe's ganinv commands; write bench.json and a table."),
-    "mvae": ("ganinv.cli.mvae:mvae", "Mixtures of VAEs atop a generator or standalone: fit, features."),
+    "mvae": ("ganinv.cli.mvae:mvae", "Mixtures of VAEs atop a generator or standalone: fit, eval, features."),
     "perf": ("ganinv.cli.perf:perf", "Measure speed against the machine's own limits; print JSON."),
 }
 
