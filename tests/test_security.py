@@ -265,3 +265,13 @@ def test_a_typed_callable_runs(tmp_path):
     result, _ = run(["sample", "-g", "zoo:linear_generator", "-n", "4", "--out", tmp_path / "g.png"])
     assert result.exit_code == 0 and (tmp_path / "g.png").is_file(), result.output
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", ["generator.pkl", "model_final_MNIST", "G.pkl"])
+def test_a_pickle_of_any_name_is_read_as_data(tmp_path, marker, name):
+    """torch.save files named `.pkl` or without a suffix are read by their contents (audit 10a): through the same
+    reader as `.pth`, so a pickle that would call code is refused, never run."""
+    torch.save({"netG": {"main.0.weight": zoo.Marker(str(marker))}}, tmp_path / name)
+    result, errors = run(["inspect", tmp_path / name])
+    assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
+    assert "while unpickling" in errors[0] or "--trust-remote-code" in errors[0], errors[0]
