@@ -104,6 +104,21 @@ def check_config(config: Any, section: Optional[str] = None, recipe: bool = True
         setattr(config, field.name, value)
 
 
+def check_recipe_values(cls: type, values: dict[str, Any], section: Optional[str] = None) -> None:
+    """Refuse a recipe's values of `cls`'s fields as `check_config` would, before flags replace some of them: a
+    value a flag overrides is still the recipe's mistake (`steps = "ten"` beside `--steps 20`). Other keys are left
+    to `known_options`."""
+    hints = typing.get_type_hints(cls)
+    for field in dataclasses.fields(cls):
+        hint = _unwrap_optional(hints[field.name])[0]
+        if field.name not in values or (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
+            continue
+        rule = field.metadata.get("check", Rule())
+        key = f"[{section}] {field.name}" if section else field.name
+        label = f"{rule.flag} (recipe key {key})" if rule.flag else f"recipe key {key}"
+        _checked_value(values[field.name], hints[field.name], rule, label, field)
+
+
 def _unwrap_optional(hint: Any) -> tuple[Any, bool]:
     if typing.get_origin(hint) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(hint) if a is not type(None)]

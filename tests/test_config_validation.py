@@ -187,6 +187,22 @@ def test_recipes_are_checked_like_flags(tmp_path, command, recipe, named):
 
 
 @pytest.mark.parametrize(
+    "command,recipe,flags,named",
+    [
+        ("fit", 'steps = "ten"', ("--steps", 20), "--steps (recipe key steps)"),
+        ("fit", "[dreaming]\nsigma_x = -1", ("--sigma-x", 0.3), "recipe key [dreaming] sigma_x"),
+        ("train", "batch_size = 0", ("--batch-size", 8), "--batch-size (recipe key batch_size)"),
+    ],
+)
+def test_a_recipe_value_a_flag_replaces_is_still_checked(tmp_path, command, recipe, flags, named):
+    """Audit 10b: `steps = "ten"` in a recipe run with `--steps 20` went unchecked: the recipe still holds the error."""
+    path = tmp_path / "recipe.toml"
+    path.write_text(recipe + "\n")
+    out = tmp_path / "run"
+    assert_refused(invoke(command, "--recipe", path, *flags, "--out", out), named, out)
+
+
+@pytest.mark.parametrize(
     "args,named",
     [
         (("fit", "--steps", 0), "'--steps'"),

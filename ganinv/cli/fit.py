@@ -27,7 +27,13 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
 )
-from ganinv.config_checks import config_option, known_options, saved_options, values_from_run
+from ganinv.config_checks import (
+    check_recipe_values,
+    config_option,
+    known_options,
+    saved_options,
+    values_from_run,
+)
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError, RunError
 from ganinv.fit import FitConfig, load_recipe
@@ -170,6 +176,9 @@ def fit(ctx: click.Context, **params) -> None:
         options_origin = f"the recipe {params['recipe']}" if "options" in values and "options" not in given else None
         dreaming = known_options(DreamingConfig, values.pop("dreaming", {}), "[dreaming]")
         augment = known_options(AugmentConfig, values.pop("augment", {}), "[augment]")
+        check_recipe_values(FitConfig, values)
+        check_recipe_values(DreamingConfig, dreaming, "dreaming")
+        check_recipe_values(AugmentConfig, augment, "augment")
         values.update({name: params[name] for name in given & FIT_FLAGS})
         if "root" in given:
             values["eval_root"] = params["root"]

@@ -19,7 +19,7 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
 )
-from ganinv.config_checks import config_option, saved_options, values_from_run
+from ganinv.config_checks import check_recipe_values, config_option, saved_options, values_from_run
 from ganinv.errors import RunError
 from ganinv.outputs import check_writable
 from ganinv.runs import Run
@@ -102,6 +102,7 @@ def train(ctx: click.Context, **params) -> None:
             config = TrainConfig.from_dict({**saved, **{name: params[name] for name in given & {"steps", "device"}}})
     else:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}
+        check_recipe_values(TrainConfig, values)
         values.update({name: params[name] for name in given & TRAIN_FLAGS})
         config = TrainConfig.from_dict(values)
     check_repo_id(params["push_to_hub"])
