@@ -171,6 +171,7 @@ class Property:
     # values announced even when the statistics pick them, because something ganinv does not model would leave the
     # same statistics: value -> (why, what to do instead)
     caveats: Optional[Mapping[Any, tuple[str, str]]] = None
+    tie_hint: str = ""  # what else may make two of its values fit alike, said when they do
 
     def shown(self, values: dict[str, Any]) -> Any:
         return self.show(values) if self.show else values[self.name]
@@ -352,6 +353,7 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                     f"(misfit {ours:.3g}) from {fmt(prop.shown(rival.values))} (misfit {theirs:.3g}, only "
                     f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)} (if "
                     "neither is the author's net, load it into its class with --model-class MODULE:CLASS)"
+                    + (f"; {prop.tie_hint}" if prop.tie_hint else "")
                 )
             source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
             caveat = (prop.caveats or {}).get(best.values[prop.name])
@@ -458,6 +460,7 @@ def label_order(options: Any, given: Mapping[str, Any], first_by_convention: boo
             (bool(options.condition_first),) if "condition_first" in given else order,
             convention,
             option_flag("condition_first"),
+            tie_hint="" if "nc" in given else "or InfoGAN's continuous codes lie beside the label: --option nc=N",
         )
     ]
 

@@ -300,7 +300,7 @@ def test_an_infogan_label_without_its_codes_is_refused_naming_them(tmp_path):
     label 2 inputs off, images 1.38 apart, statistics misfit 0.036 and no warning. The codes fit about 10x better."""
     case = zoo.case("natsu-infogan")
     module, path = saved(case, tmp_path)
-    with pytest.raises(AmbiguousWeightsError, match=r"fit 2 continuous code\(s\) beside the label .* --option nc=2"):
+    with pytest.raises(AmbiguousWeightsError, match=r"fits 2 continuous code\(s\) beside the label .* --option nc=2"):
         load_generator(path, options={"n_classes": "4", "output": "sigmoid"})
     g = load_generator(path, options=case.options)  # the README's InfoGAN options: the author's net
     assert g.meta["options"]["input_order"] == "zdc" and g.meta["options"]["code_prior"] == "uniform"
@@ -317,8 +317,71 @@ def test_the_infogan_papers_fully_connected_generator_loads_and_reloads(tmp_path
     assert_author_images(g, case, module)
     save_generator(g, tmp_path / "saved")  # a ganinv folder lists `head` before `trunk.0`: read in chain order
     assert_author_images(load_generator(str(tmp_path / "saved")), case, module)
-    with pytest.raises(AmbiguousWeightsError, match="--option nc=N"):  # the label without its codes
+    with pytest.raises(AmbiguousWeightsError, match="--option nc=2"):  # the label without its codes
         load_generator(path, options={"n_classes": "4", "output": "sigmoid"})
+
+
+class CollectionsGenerator(nn.Module):
+    """znxlwm/pytorch-generative-model-collections' `generator` (GAN, CGAN, infoGAN): fc [Linear 1024, BN1d, ReLU,
+    Linear 128 x 7 x 7, BN1d, ReLU], deconv [ConvT 4 2 1, BN, ReLU, ConvT 4 2 1, Tanh]; z drawn by `torch.rand`,
+    U(0, 1); infoGAN's input is cat(z, continuous code, one-hot). Small: FC 32, 8 x 7 x 7."""
+
+    def __init__(self, n_in):
+        super().__init__()
+        self.fc = nn.Sequential(
+            nn.Linear(n_in, 32), nn.BatchNorm1d(32), nn.ReLU(), nn.Linear(32, 8 * 49), nn.BatchNorm1d(8 * 49), nn.ReLU()
+        )
+        self.deconv = nn.Sequential(
+            nn.ConvTranspose2d(8, 4, 4, 2, 1),
+            nn.BatchNorm2d(4),
+            nn.ReLU(),
+            nn.ConvTranspose2d(4, 1, 4, 2, 1),
+            nn.Tanh(),
+        )
+
+    def forward(self, x):
+        return self.deconv(self.fc(x).view(-1, 8, 7, 7))
+
+
+def calibrated_collections_generator(n_in, inputs):
+    torch.manual_seed(0)
+    module = CollectionsGenerator(n_in)
+    for norm in module.modules():
+        if isinstance(norm, nn.modules.batchnorm._BatchNorm):
+            norm.momentum = None  # the average of the training batches' statistics
+    module.train()
+    with torch.no_grad():
+        for i in range(8):
+            module(inputs(64, torch.Generator().manual_seed(100 + i)))
+    return module.eval()
+
+
+def test_a_uniform_prior_is_read_before_the_search_that_probes_with_it(tmp_path):
+    """Audit 11a: znxlwm's collections draw z with torch.rand; probed with N(0, I), the search took activation
+    "none" (misfit 19.6, images 1.31 off) and advised --model-class. The prior is now read off the first BatchNorm
+    first, and the search probes with it: the net loads exactly with no options."""
+    module = calibrated_collections_generator(8, lambda n, g: torch.rand(n, 8, generator=g))
+    torch.save(module.state_dict(), tmp_path / "GAN_G.pkl")
+    g = load_generator(str(tmp_path / "GAN_G.pkl"))
+    assert g.meta["options"]["prior"] == "uniform01" and g.meta["options"]["activation"] == "relu"
+    z = torch.randn(6, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(g.to_native_z(z)), rtol=0, atol=1e-5)
+
+
+def test_codes_that_the_statistics_cannot_rule_out_are_announced(tmp_path):
+    """Audit 11a: Natsu6767's MNIST InfoGAN at its real input sizes (z 62, 10 classes, 2 codes), loaded with the label
+    but not the codes (as the refusal advised), read the label 2 inputs off in silence: 2 codes among 74 inputs move
+    the first BatchNorm less than its noise. The reading without codes is now announced, naming --option nc."""
+
+    def inputs(n, g):
+        d = nn.functional.one_hot(torch.randint(10, (n,), generator=g), 10).float()
+        return torch.cat([torch.randn(n, 62, generator=g), d, torch.rand(n, 2, generator=g) * 2 - 1], 1)
+
+    module = calibrated_collections_generator(74, inputs)
+    torch.save(module.state_dict(), tmp_path / "G.pth")
+    with pytest.warns(AssumptionWarning, match=r"nc 0: assumed: no continuous codes beside the label.*--option nc="):
+        load_generator(str(tmp_path / "G.pth"), arch="wgan_gp", options={"n_classes": "10", "condition_first": "false"})
 
 
 def test_statistics_that_fit_no_reading_are_refused_as_such(tmp_path):
