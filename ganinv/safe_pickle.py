@@ -25,6 +25,7 @@ from __future__ import annotations
 import _compat_pickle
 import pickle
 import types
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar, Optional, TypeGuard, cast
 
@@ -146,8 +147,34 @@ def allowed_globals() -> dict[str, Any]:
     return _ALLOWED
 
 
-class RestrictedUnpickler(pickle.Unpickler):
-    """`find_class` never imports: known-safe globals, else a record type that refuses to be called."""
+def _buildable(target: Any) -> bool:
+    """An object whose state a pickle may set: one it made (a record, a tensor, an instance of an allowed class),
+    never a class, a function or a module."""
+    if isinstance(target, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)):
+        return False
+    kind = type(target)
+    allowed_types = {value for value in allowed_globals().values() if isinstance(value, type)}
+    made = kind in (torch.Tensor, torch.nn.Parameter, OrderedDict) or kind in allowed_types
+    return isinstance(target, Record) or made
+
+
+class RestrictedUnpickler(pickle._Unpickler):
+    """`find_class` never imports: known-safe globals, else a record type that refuses to be called. `BUILD` (set an
+    object's state) applies only to objects the pickle made: records, tensors, and instances of the allowed classes,
+    as in torch's weights-only unpickler, never to an allowed function or class itself (an outside audit negated
+    every tensor loaded later in the process by setting `torch._utils._rebuild_tensor_v2.__defaults__`). The
+    Python implementation of pickle's machine, whose opcodes can be overridden."""
+
+    dispatch = dict(pickle._Unpickler.dispatch)
+
+    def load_build(self) -> None:
+        machine = cast(Any, self)  # the pure-Python machine's stack and opcodes are not in typeshed
+        target = machine.stack[-2]
+        if not _buildable(target):
+            raise RefusedPickle(f"setattr on {getattr(target, '__qualname__', type(target).__name__)}")
+        cast(Any, pickle._Unpickler).load_build(self)
+
+    dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]  # the table holds the base class's methods
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _compat_pickle.NAME_MAPPING:  # Python 2 names, as protocol 2 writes builtins

@@ -275,3 +275,35 @@ def test_a_pickle_of_any_name_is_read_as_data(tmp_path, marker, name):
     result, errors = run(["inspect", tmp_path / name])
     assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
     assert "while unpickling" in errors[0] or "--trust-remote-code" in errors[0], errors[0]
+
+
+def test_a_pickle_cannot_set_the_state_of_an_allowed_function(tmp_path):
+    """Audit 11b: the restricted unpickler limited which names a pickle looks up, not what BUILD sets on them: a
+    170-byte file set `torch._utils._rebuild_tensor_v2.__defaults__`, and every tensor loaded later in the process
+    (weights-only loads too) came out negated. BUILD now applies only to objects the pickle made."""
+    import pickle
+    import struct
+
+    from torch.serialization import MAGIC_NUMBER, PROTOCOL_VERSION
+
+    def text(value: str) -> bytes:
+        return b"X" + struct.pack("<I", len(value)) + value.encode()
+
+    # GLOBAL _rebuild_tensor_v2; BUILD (None, {"__defaults__": ({"neg": True},)}); then an empty dict as the result
+    poison = (
+        b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\nN}"
+        + text("__defaults__")
+        + b"}"
+        + text("neg")
+        + b"\x88s\x85s\x86b0}."
+    )
+    legacy = [MAGIC_NUMBER, PROTOCOL_VERSION, {"protocol_version": PROTOCOL_VERSION, "little_endian": True}]
+    path = tmp_path / "poison.pkl"
+    path.write_bytes(b"".join(pickle.dumps(part, protocol=2) for part in legacy) + poison + pickle.dumps([]))
+    defaults = torch._utils._rebuild_tensor_v2.__defaults__
+    result, errors = run(["inspect", path])
+    assert result.exit_code == 2 and len(errors) == 1 and "setattr on _rebuild_tensor_v2" in errors[0], result.output
+    assert torch._utils._rebuild_tensor_v2.__defaults__ == defaults
+    clean = torch.arange(3.0)
+    torch.save(clean, tmp_path / "clean.pt")
+    assert torch.equal(torch.load(tmp_path / "clean.pt", weights_only=True), clean)
