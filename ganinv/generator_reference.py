@@ -81,6 +81,11 @@ class GeneratorReference(_Model):
 
     def _bundled_generator(self) -> Optional[Path]:
         folder = self._artifact_dir / GENERATOR_DIR if self._artifact_dir is not None else None
+        if folder is not None and folder.is_symlink():  # a Hub snapshot links files, never this folder
+            raise SourceError(
+                f"{folder} is a symbolic link (to {os.readlink(folder)}): an artifact bundles its generator's own "
+                "files; copy them into it, or name the generator with --generator"
+            )
         return folder if folder is not None and (folder / CONFIG_NAME).is_file() else None
 
     @property
@@ -170,7 +175,7 @@ class GeneratorReference(_Model):
         if include is False:
             return
         if self._generator is None and bundled is not None:  # loaded from an artifact, generator not used yet
-            shutil.copytree(bundled, save_directory / GENERATOR_DIR)
+            copy_bundled_generator(bundled, save_directory / GENERATOR_DIR)
             return
         generator = self._generator
         if generator is not None and generator.meta.get("architecture") not in (None, "opaque"):  # savable
@@ -389,6 +394,10 @@ def _run_command(folder: Path, default: str) -> str:
 
 
 def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
+    from ganinv.weight_files import check_regular
+
+    check_regular(path, f"the config.json of {source}", "a config")
+    check_regular(path.parent / WEIGHTS_NAME, f"the weights of {source}", "a safetensors file")
     try:
         config = parse_json(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -412,3 +421,23 @@ def _load_error(source: str, name: str, exc: Exception) -> str:
         f"cannot load an {name} from {source}: {first_line(exc)}; give a run folder, an artifact folder or "
         "a Hub repo id"
     )
+
+
+def copy_bundled_generator(source: Path, target: Path) -> None:
+    """Copy an artifact's bundled generator: its config and weights, as their contents (a Hub snapshot links them to
+    its blobs), nothing else the folder holds, and only what reads as those (an outside audit bundled a link to a
+    secret beside them: re-saved, and pushed, the secret went with the artifact)."""
+    from safetensors import SafetensorError, safe_open
+
+    config, weights = source / CONFIG_NAME, source / WEIGHTS_NAME
+    try:
+        fields = parse_json(config.read_text())
+        with safe_open(str(weights), framework="pt"):
+            pass
+    except (OSError, UnicodeDecodeError, ValueError, SafetensorError) as exc:
+        raise SourceError(f"{source} does not hold a generator's config and weights ({first_line(exc)})") from None
+    if not isinstance(fields, dict) or fields.get("format") != "ganinv-generator":
+        raise SourceError(f"{config} is not a ganinv generator's config; the artifact cannot be saved again")
+    target.mkdir(parents=True)
+    for path in (config, weights):
+        shutil.copyfile(path, target / path.name)

@@ -128,6 +128,7 @@ class Run:
         self.lock()
         try:
             self.check_new()  # again, under the lock: another process may have started a run here meanwhile
+            self.check_no_links()
         except BaseException:
             self.release()
             raise
@@ -138,6 +139,22 @@ class Run:
         write_json(self.folder / "config.json", config)
         self.config = parse_json(json_text(config))  # as a resume will read it back
         return self
+
+    def check_no_links(self) -> None:
+        """Refuse symbolic links among the run's files: a run writes, prunes and reads only what it made inside its
+        folder (an outside audit linked `checkpoints/` elsewhere: a resume wrote there and deleted the files it
+        took for its old checkpoints)."""
+        inside = [self.folder / name for name in sorted(os.listdir(self.folder))]
+        for sub in (self.checkpoint_dir, self.folder / "samples"):
+            if sub.is_dir() and not sub.is_symlink():
+                inside += [sub / name for name in sorted(os.listdir(sub))]
+        linked = [path for path in inside if path.is_symlink()]
+        if linked:
+            more = f" (and {len(linked) - 1} more)" if len(linked) > 1 else ""
+            raise RunError(
+                f"{linked[0]} is a symbolic link (to {os.readlink(linked[0])}){more}; a run folder holds only the "
+                "files its run wrote: put the files themselves there, or choose another --out"
+            )
 
     def remove_stale_temporaries(self) -> None:
         """What saves killed mid-way left in the run folder (ganinv.atomic)."""
@@ -152,6 +169,7 @@ class Run:
             raise RunError(f"{self.folder} holds no run to resume (no config.json); drop --resume to start one")
         self.lock()  # before anything is read: a run still writing here changes it
         try:
+            self.check_no_links()
             if self.latest_checkpoint() is None:
                 raise RunError(
                     f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume to "
@@ -223,6 +241,8 @@ class Run:
         path = path or self.latest_checkpoint()
         if path is None:
             raise RunError(f"{self.folder} has no checkpoint")
+        if not path.is_file():  # a FIFO or device would block the read forever
+            raise RunError(f"{path} is not a regular file; delete it to resume from the checkpoint before")
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
         except Exception as exc:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import pickle
 import re
+import stat
 import struct
 import warnings
 import zipfile
@@ -73,9 +74,22 @@ def read_weights(path: Path, trust_remote_code: bool = False, where: Optional[st
         raise damaged(path, where, "a safetensors file", exc) from None
 
 
-def check_readable(path: Path, where: str, kind: str) -> None:
-    """Refuse an empty file, or one that cannot be opened, before a reader trips on it."""
+def check_regular(path: Path, where: str, kind: str) -> None:
+    """Refuse what is no file (a FIFO or a device: opening it waits for a writer forever; a folder); a missing path
+    is left to the reader's own message."""
     try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise SourceError(f"{where} is not a regular file (a FIFO, a device or a folder), not {kind}; give the file")
+
+
+def check_readable(path: Path, where: str, kind: str) -> None:
+    """Refuse an empty file, one that cannot be opened, or what is no file (a FIFO or device: opening it would wait
+    for a writer forever), before a reader trips on it."""
+    try:
+        check_regular(path, where, kind)
         size = path.stat().st_size
         with open(path, "rb"):
             pass

@@ -213,3 +213,35 @@ def test_a_builtin_names_its_shipped_inverter():
     assert inverter.generator.source == "builtin:mnist"
     with pytest.raises(SourceError, match="no inverter is shipped for builtin:nope; built-ins with one: .*mnist"):
         Inverter.load("builtin:nope")
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="symbolic links and FIFOs are POSIX")
+def test_links_in_an_artifact_neither_leak_nor_hang(tmp_path, inverter):
+    """Audit 11b: re-saving a loaded artifact copied what `generator/notes.txt -> SECRET` pointed to (and pushing would
+    have published it); a `generator` folder linked elsewhere loaded those weights in silence; weights linked to a
+    FIFO blocked forever."""
+    import os
+
+    inverter.save_pretrained(tmp_path / "art")
+    secret = tmp_path / "SECRET.txt"
+    secret.write_text("password")
+    (tmp_path / "art" / "generator" / "notes.txt").symlink_to(secret)
+    Inverter.load(str(tmp_path / "art")).save_pretrained(tmp_path / "again")
+    assert sorted(p.name for p in (tmp_path / "again" / "generator").iterdir()) == ["config.json", "model.safetensors"]
+
+    os.rename(tmp_path / "art" / "generator", tmp_path / "elsewhere")
+    (tmp_path / "art" / "generator").symlink_to(tmp_path / "elsewhere")
+    with pytest.raises(SourceError, match="generator is a symbolic link"):
+        Inverter.load(str(tmp_path / "art")).generator  # noqa: B018
+
+    os.mkfifo(tmp_path / "fifo")
+    (tmp_path / "art" / "generator").unlink()
+    os.rename(tmp_path / "elsewhere", tmp_path / "art" / "generator")
+    (tmp_path / "art" / "generator" / "model.safetensors").unlink()
+    (tmp_path / "art" / "generator" / "model.safetensors").symlink_to(tmp_path / "fifo")
+    with pytest.raises(SourceError, match="must hold config.json and model.safetensors"):  # refused, not waited on
+        Inverter.load(str(tmp_path / "art")).generator  # noqa: B018
+    (tmp_path / "art" / "model.safetensors").unlink()  # the encoders' weights
+    (tmp_path / "art" / "model.safetensors").symlink_to(tmp_path / "fifo")
+    with pytest.raises(SourceError, match="is not a regular file"):
+        Inverter.load(str(tmp_path / "art"))

@@ -255,3 +255,28 @@ def test_a_cut_short_checkpoint_is_one_short_sentence_and_the_retry_goes_on(tmp_
     latest.unlink()
     assert CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)]).exit_code == 0
     assert (out / "inverter").is_dir()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "mkfifo"), reason="symbolic links and FIFOs are POSIX")
+def test_a_run_folder_with_links_is_refused_before_anything_is_written_or_deleted(tmp_path):
+    """Audit 11b: a run folder whose `checkpoints/` linked elsewhere was resumed through the link: it wrote a
+    checkpoint there and pruned the target's own files as old checkpoints. A FIFO checkpoint blocked forever."""
+    import os
+
+    out = tmp_path / "run"
+    assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
+    victim = tmp_path / "victim"
+    os.rename(out / "checkpoints", victim)
+    (victim / "step-000000.pt").write_text("precious")
+    (out / "checkpoints").symlink_to(victim)
+    before = sorted(os.listdir(victim))
+    refused = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)])
+    assert refused.exit_code == 2 and "checkpoints is a symbolic link" in refused.stderr, refused.output
+    assert sorted(os.listdir(victim)) == before and (victim / "step-000000.pt").read_text() == "precious"
+
+    (out / "checkpoints").unlink()
+    os.rename(victim, out / "checkpoints")
+    (out / "checkpoints" / "step-000000.pt").unlink()
+    os.mkfifo(out / "checkpoints" / "step-000009.pt")
+    refused = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "12", "--quiet", "--out", str(out)])
+    assert refused.exit_code == 2 and "step-000009.pt is not a regular file" in refused.stderr, refused.output
