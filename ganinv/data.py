@@ -264,12 +264,25 @@ def _is_dir(path: Path) -> bool:
 
 # ---- IDX datasets ------------------------------------------------------------------------------------
 def _idx_bytes(path: Path) -> bytes:
-    """An IDX file's bytes, unpacked when it is gzip."""
+    """An IDX file's bytes, unpacked when it is gzip: its header, then at most the values it says and one byte more
+    (which `read_idx` reports as extra), so that a small .gz inflating to gigabytes is never read whole."""
     _stat(path)
     opener = gzip.open if path.suffix == ".gz" else open
     try:
         with opener(path, "rb") as fh:
-            return fh.read()
+            head = fh.read(4)
+            if len(head) < 4 or head[:3] != b"\x00\x00\x08":  # not unsigned-byte IDX: read_idx says so
+                return head
+            dims = fh.read(4 * head[3])
+            if len(dims) < 4 * head[3]:
+                return head + dims
+            values = int(np.prod(struct.unpack(">" + "I" * head[3], dims), dtype=np.float64))
+            if values > MAX_ARRAY_VALUES:
+                raise DataError(
+                    f"{path}: its header says {values:,} values, more than ganinv reads from one file "
+                    f"({MAX_ARRAY_VALUES:,}); replace it with the original file"
+                )
+            return head + dims + fh.read(values + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {path}: {exc}; replace it with the original file") from None
 
@@ -506,27 +519,54 @@ def load_image_folder(
 MAX_ARRAY_VALUES = 1 << 30
 
 
-def _check_array_headers(path: Path) -> None:
-    """Refuse an .npy or .npz whose arrays, by their headers, hold more than MAX_ARRAY_VALUES values."""
+# What a compressed file may inflate to: at most float64 arrays of MAX_ARRAY_VALUES, and beyond INFLATION_FREE bytes
+# at most MAX_INFLATION times its own size (images and features compress 2-10x; a decompression bomb, 1000x).
+INFLATION_FREE = 256 * 2**20
+MAX_INFLATION = 100
 
-    def header(stream: Any) -> Optional[tuple[tuple[int, ...], np.dtype]]:
-        version = np.lib.format.read_magic(stream)
-        readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
-        if version not in readers:  # 3.0 (unicode field names): left to np.load
+
+def check_inflation(path: Path, inflated: int) -> None:
+    """Refuse a compressed file whose contents would inflate to more than ganinv reads, before they are read."""
+    stored = path.stat().st_size
+    if inflated > MAX_ARRAY_VALUES * 8 or (inflated > INFLATION_FREE and inflated > MAX_INFLATION * stored):
+        raise DataError(
+            f"{path} inflates from {stored / 2**20:.1f} MiB to {inflated / 2**20:.0f} MiB, more than ganinv reads "
+            "from one file (a decompression bomb?); store the data uncompressed, or in several files"
+        )
+
+
+def check_array_headers(path: Path) -> None:
+    """Refuse an .npy or .npz whose arrays, by their headers, hold more than MAX_ARRAY_VALUES values, or whose members
+    inflate past what such arrays take (every member: numpy reads one named without `.npy` too), before anything is
+    allocated."""
+
+    def header(stream: Any, name: str) -> Optional[tuple[tuple[int, ...], np.dtype]]:
+        try:
+            version = np.lib.format.read_magic(stream)
+        except ValueError:  # not an array: np.load gives its bytes, whose size the archive's listing bounds
             return None
+        readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+        if version not in readers:
+            raise DataError(
+                f"{path}: {name!r} is a version {version[0]}.{version[1]} .npy array, which ganinv does not read; "
+                "save it with numpy.save or numpy.savez"
+            )
         shape, _, dtype = readers[version](stream)
         return tuple(shape), dtype
 
     shapes = {}
     if not zipfile.is_zipfile(path):  # an .npy (also one saved under an .npz name)
         with open(path, "rb") as npy:
-            shapes["images"] = header(npy)
+            shapes["images"] = header(npy, "images")
     else:
         with zipfile.ZipFile(path) as archive:
-            for member in archive.namelist():
-                if member.endswith(".npy"):
-                    with archive.open(member) as stored:
-                        shapes[member[: -len(".npy")]] = header(stored)
+            members = archive.infolist()
+            inflated = sum(member.file_size for member in members)
+            check_inflation(path, inflated)
+            for member in members:
+                name = member.filename.removesuffix(".npy")
+                with archive.open(member) as stored:
+                    shapes[name] = header(stored, name)
     for name, read in shapes.items():
         if read is None:
             continue
@@ -544,7 +584,7 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
     kind = "an .npy array" if path.suffix == ".npy" else "an .npz archive"
     damaged = f"{path} is damaged or not {kind}; save the images again with numpy.savez(path, images=...)"
     try:
-        _check_array_headers(path)
+        check_array_headers(path)
         data = np.load(path, allow_pickle=False)
         if isinstance(data, np.ndarray):  # a single array: the images
             return {"images": data}

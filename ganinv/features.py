@@ -27,8 +27,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-from ganinv.atomic import atomic_path
-from ganinv.data import ImageSet
+from ganinv.atomic import atomic_path, parse_json
+from ganinv.data import ImageSet, check_array_headers
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
 from ganinv.mvae.model import MVAE
@@ -143,13 +143,14 @@ def load_features(path: str | Path) -> FeatureSet:
         )
     try:
         if path.suffix == ".npz":
+            check_array_headers(path)  # a few MB that would inflate to gigabytes are refused unread
             with np.load(path, allow_pickle=False) as data:
                 tensors = {key: torch.from_numpy(data[key]) for key in data.files if key != "header"}
-                header = json.loads(str(data["header"])) if "header" in data.files else {}
+                header = parse_json(str(data["header"])) if "header" in data.files else {}
         else:
             tensors = load_file(str(path))
             with safe_open(str(path), framework="pt") as fh:
-                header = {key: json.loads(value) for key, value in (fh.metadata() or {}).items() if key in HEADER_KEYS}
+                header = {key: parse_json(value) for key, value in (fh.metadata() or {}).items() if key in HEADER_KEYS}
     except (OSError, ValueError, TypeError, zipfile.BadZipFile, SafetensorError) as exc:  # corrupt or foreign
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(

@@ -170,12 +170,33 @@ class PickledModuleWeights(dict):
         self.layers = layers or []
 
 
+# torch.save stores its records uncompressed; a zip of compressed records may inflate beyond INFLATION_FREE bytes
+# to at most MAX_INFLATION times its size (an outside audit's 1.1 MB .pth inflated to 1.2 GB).
+INFLATION_FREE = 256 * 2**20
+MAX_INFLATION = 100
+
+
+def check_not_a_bomb(path: Path, where: str) -> None:
+    """Refuse a zip checkpoint whose compressed records would inflate far beyond the file, before torch reads them."""
+    if not zipfile.is_zipfile(path):
+        return
+    with zipfile.ZipFile(path) as archive:
+        records = archive.infolist()
+    inflated = sum(record.file_size for record in records if record.compress_type != zipfile.ZIP_STORED)
+    if inflated > INFLATION_FREE and inflated > MAX_INFLATION * path.stat().st_size:
+        raise SourceError(
+            f"{where} inflates from {path.stat().st_size / 2**20:.1f} MiB to {inflated / 2**20:.0f} MiB of "
+            "compressed records (torch.save writes none: a decompression bomb?); re-save the weights with torch.save"
+        )
+
+
 def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
     """A torch checkpoint: `weights_only=True` first; then ganinv.safe_pickle, where objects of other classes
     (a config object, a namespace) become inert records and nothing is called; the full unpickler, which can
     run code, only when trusted. `where` names the file in messages (a hub id instead of a cache path)."""
     where = where or str(path)
     check_readable(path, where, "a PyTorch checkpoint")
+    check_not_a_bomb(path, where)
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:

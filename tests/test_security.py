@@ -307,3 +307,58 @@ def test_a_pickle_cannot_set_the_state_of_an_allowed_function(tmp_path):
     clean = torch.arange(3.0)
     torch.save(clean, tmp_path / "clean.pt")
     assert torch.equal(torch.load(tmp_path / "clean.pt", weights_only=True), clean)
+
+
+def _deflated_zeros(archive, name: str, size: int) -> None:
+    """A member of `size` zero bytes, deflated (about 1000x): what a decompression bomb holds."""
+    import zipfile
+
+    info = zipfile.ZipInfo(name)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    with archive.open(info, "w", force_zip64=True) as member:
+        chunk = bytes(2**20)
+        for _ in range(size // len(chunk)):
+            member.write(chunk)
+
+
+def test_decompression_bombs_are_refused_before_they_inflate(tmp_path):
+    """Audit 11b: a 1.1 MB .pth of deflated records reached 1.85 GB of memory, a features .npz 4 GB, a 5 MB IDX .gz
+    3.1 GB, and an .npz member named without `.npy` skipped the header check."""
+    import gzip
+    import io
+    import struct
+    import zipfile
+
+    import numpy as np
+
+    from ganinv.data import _idx_bytes, load_images
+    from ganinv.errors import DataError, SourceError
+    from ganinv.features import load_features
+    from ganinv.sources import load_generator
+
+    with zipfile.ZipFile(tmp_path / "bomb.pth", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb/data.pkl", b"\x80\x02}q\x00.")
+        _deflated_zeros(archive, "bomb/data/0", 300 * 2**20)
+    with pytest.raises(SourceError, match="inflates from 0.3 MiB to 300 MiB of compressed records"):
+        load_generator(str(tmp_path / "bomb.pth"))
+
+    with zipfile.ZipFile(tmp_path / "features.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        _deflated_zeros(archive, "features.npy", 300 * 2**20)
+    with pytest.raises(DataError, match="a decompression bomb"):
+        load_features(tmp_path / "features.npz")
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": (1500000, 1, 32, 32)}
+    )
+    with zipfile.ZipFile(tmp_path / "images.npz", "w") as archive:
+        archive.writestr("images", header.getvalue() + bytes(1000))  # no `.npy`: numpy reads it still
+    with pytest.raises(DataError, match="holds 1,536,000,000 values, more than ganinv reads"):
+        load_images(str(tmp_path / "images.npz"))
+
+    with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as fh:
+        fh.write(b"\x00\x00\x08\x03" + struct.pack(">III", 10, 28, 28) + bytes(10 * 784 + 2**24))
+    assert len(_idx_bytes(tmp_path / "t10k-images-idx3-ubyte.gz")) == 16 + 10 * 784 + 1  # the header's, one more
+    np.savez(tmp_path / "deep.npz", features=np.zeros((2, 3), np.float32), header=np.array("[" * 100000))
+    with pytest.raises(DataError, match="nested too deeply"):
+        load_features(tmp_path / "deep.npz")
