@@ -1120,9 +1120,8 @@ def first_norm_inputs(
     embedding = layout.modules[layout.embed]["weight"] if layout.embed and opts.condition != "onehot" else None
     labelled = bool(opts.n_classes) and opts.condition != "multiply"
     free = opts.nz + opts.nc  # the inputs that are z or codes
-    label_width = (opts.embed_dim or opts.n_classes) if labelled and opts.condition == "embedding" else opts.n_classes
-    if free + (label_width if labelled else 0) != width:  # options that contradict the weights: loading says so
-        return None, []
+    if joined_inputs(opts, embedding, *probe_batch(opts, 1)).shape[1] != width:  # options that contradict the
+        return None, []  # weights: loading says so, naming both
     codes = range(min(MAX_CODES, free - 1) + 1) if labelled and "nc" not in given else (opts.nc,)
     fits: dict[tuple[int, str, str, str], float] = {}  # (nc, input order, code prior, prior) -> misfit
     for nc in codes:

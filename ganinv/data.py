@@ -525,10 +525,15 @@ INFLATION_FREE = 256 * 2**20
 MAX_INFLATION = 100
 
 
+def inflates_too_far(stored: int, inflated: int) -> bool:
+    """Whether `stored` bytes that inflate to `inflated` are a decompression bomb (or more than ganinv reads)."""
+    return inflated > MAX_ARRAY_VALUES * 8 or (inflated > INFLATION_FREE and inflated > MAX_INFLATION * stored)
+
+
 def check_inflation(path: Path, inflated: int) -> None:
     """Refuse a compressed file whose contents would inflate to more than ganinv reads, before they are read."""
     stored = path.stat().st_size
-    if inflated > MAX_ARRAY_VALUES * 8 or (inflated > INFLATION_FREE and inflated > MAX_INFLATION * stored):
+    if inflates_too_far(stored, inflated):
         raise DataError(
             f"{path} inflates from {stored / 2**20:.1f} MiB to {inflated / 2**20:.0f} MiB, more than ganinv reads "
             "from one file (a decompression bomb?); store the data uncompressed, or in several files"

@@ -28,6 +28,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganinv import module_records, safe_pickle
+from ganinv.data import inflates_too_far
 from ganinv.errors import SourceError, UnsafeFileError, first_line
 from ganinv.module_records import Layer, layer_records
 
@@ -170,20 +171,15 @@ class PickledModuleWeights(dict):
         self.layers = layers or []
 
 
-# torch.save stores its records uncompressed; a zip of compressed records may inflate beyond INFLATION_FREE bytes
-# to at most MAX_INFLATION times its size (an outside audit's 1.1 MB .pth inflated to 1.2 GB).
-INFLATION_FREE = 256 * 2**20
-MAX_INFLATION = 100
-
-
 def check_not_a_bomb(path: Path, where: str) -> None:
-    """Refuse a zip checkpoint whose compressed records would inflate far beyond the file, before torch reads them."""
+    """Refuse a zip checkpoint whose compressed records (torch.save stores its records uncompressed) would inflate far
+    beyond the file, before torch reads them (an outside audit's 1.1 MB .pth inflated to 1.2 GB)."""
     if not zipfile.is_zipfile(path):
         return
     with zipfile.ZipFile(path) as archive:
         records = archive.infolist()
     inflated = sum(record.file_size for record in records if record.compress_type != zipfile.ZIP_STORED)
-    if inflated > INFLATION_FREE and inflated > MAX_INFLATION * path.stat().st_size:
+    if inflates_too_far(path.stat().st_size, inflated):
         raise SourceError(
             f"{where} inflates from {path.stat().st_size / 2**20:.1f} MiB to {inflated / 2**20:.0f} MiB of "
             "compressed records (torch.save writes none: a decompression bomb?); re-save the weights with torch.save"
