@@ -97,10 +97,10 @@ class Run:
                     f"{self.folder} holds a config.json that is not a ganinv run's; choose a new or empty folder "
                     "for --out"
                 )
+            if self._unlock is None:  # a run another process is still writing is said as such, before any work
+                self.lock()
+                self.release()
             if not self.failed_start():
-                if self._unlock is None:  # a run another process is still writing is said as such, not as one to resume
-                    self.lock()
-                    self.release()
                 raise RunError(
                     f"{self.folder} already holds a run; pass --resume to continue it or choose another --out"
                 )

@@ -280,3 +280,30 @@ def test_a_run_folder_with_links_is_refused_before_anything_is_written_or_delete
     os.mkfifo(out / "checkpoints" / "step-000009.pt")
     refused = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "12", "--quiet", "--out", str(out)])
     assert refused.exit_code == 2 and "step-000009.pt is not a regular file" in refused.stderr, refused.output
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
+def test_a_run_starting_in_another_process_is_said_before_any_work(tmp_path):
+    """Audit 10c: a second fit into a folder whose run had not yet written a checkpoint loaded its generator (and
+    printed its warnings) before being refused; the folder's lock is now tried first."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / "config.json").write_text('{"fit": {}}')  # a run started, before its first checkpoint
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        refused = CliRunner().invoke(cli, ["fit", "-g", str(tmp_path / "absent.pth"), "--out", str(out), "--quiet"])
+        assert refused.exit_code == 2 and "another process is writing a run in" in refused.stderr, refused.output
+    finally:
+        holder.kill()
+        holder.wait()
