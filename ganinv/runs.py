@@ -102,7 +102,8 @@ class Run:
                 self.release()
             if not self.failed_start():
                 raise RunError(
-                    f"{self.folder} already holds a run; pass --resume to continue it or choose another --out"
+                    f"{self.folder} already holds a run; pass --resume (in Python, resume=True) to continue it, or "
+                    "choose another --out"
                 )
         elif any(self.folder.iterdir()):
             raise RunError(
@@ -166,14 +167,16 @@ class Run:
         checkpoints."""
         config_path = self.folder / "config.json"
         if not config_path.is_file():
-            raise RunError(f"{self.folder} holds no run to resume (no config.json); drop --resume to start one")
+            raise RunError(
+                f"{self.folder} holds no run to resume (no config.json); drop --resume (resume=False) to start one"
+            )
         self.lock()  # before anything is read: a run still writing here changes it
         try:
             self.check_no_links()
             if self.latest_checkpoint() is None:
                 raise RunError(
-                    f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume to "
-                    "start the run over in the same folder"
+                    f"{self.folder} has no checkpoint yet, so there is nothing to resume; drop --resume "
+                    "(resume=False) to start the run over in the same folder"
                 )
             try:
                 config = parse_json(config_path.read_text())

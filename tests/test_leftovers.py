@@ -178,7 +178,7 @@ def test_run_check_new_accepts_only_a_failed_start(tmp_path):
     run.create({"fit": {}})
     run.check_new()  # no checkpoint and no result: a failed start
     (tmp_path / "r" / "eval.json").write_text("{}")
-    with pytest.raises(Exception, match="already holds a run"):
+    with pytest.raises(Exception, match=r"already holds a run; pass --resume \(in Python, resume=True\)"):
         run.check_new()
 
 
