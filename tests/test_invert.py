@@ -185,3 +185,20 @@ def test_images_unlike_the_generators_are_said_and_inverted_ones_named(shared_di
         invert(inverter, digits, input_range="model")
     with pytest.warns(UserWarning, match=r"worse than their own mean image .* they look inverted .* \(255 - x\)"):
         invert(inverter, -digits, input_range="model")
+
+
+def test_images_resized_while_read_are_recorded_as_converted(tmp_path, generator):
+    """Audit 10c: image files of several sizes went straight to the generator's size while read, with a warning, but
+    metrics.json said `images_converted: None`."""
+    from PIL import Image
+
+    Inverter.for_generator(generator, width=8, hidden=32).save_pretrained(tmp_path / "inverter")
+    (tmp_path / "images").mkdir()
+    for i, side in enumerate((16, 16, 20)):
+        Image.new("L", (side, side), 40 * i).save(tmp_path / "images" / f"{i}.png")
+    out = tmp_path / "out"
+    args = ["invert", "--inverter", tmp_path / "inverter", tmp_path / "images", "--out", out]
+    result = CliRunner().invoke(cli, [*map(str, args), "--generator", "zoo:linear_generator"])
+    assert result.exit_code == 0, result.output
+    said = json.loads((out / "metrics.json").read_text())["images_converted"]
+    assert said is not None and "1 of 3 images differ from the generator's size 16 x 16" in said

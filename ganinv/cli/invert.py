@@ -132,7 +132,8 @@ def invert(
     if refine_steps > 0:
         columns.append(result.reconstructions[:32])
     save_side_by_side(columns, out / "grid.png")
-    metrics = {**result.metrics, "images_converted": converted}  # the errors are on the converted images
+    changed = "; ".join([*data.notes, *([converted] if converted else [])]) or None  # as read, then as fitted
+    metrics = {**result.metrics, "images_converted": changed}  # the errors are on the converted images
     write_json(out / "metrics.json", metrics)
     echo_result({"out": str(out), **metrics}, as_json)
 

@@ -215,9 +215,10 @@ def loglik(
         image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range, size=size)
         if len(image_set) == 0:
             raise GaninvError(f"{images} holds no images; give at least one image to score")
-        x, converted = fit_to_shape(image_set.images, inverter.spec.image_shape)
-        if converted:
-            warn(converted)
+        x, fitted = fit_to_shape(image_set.images, inverter.spec.image_shape)
+        if fitted:
+            warn(fitted)
+        converted = "; ".join([*image_set.notes, *([fitted] if fitted else [])]) or None  # as read, then as fitted
         labels, names = image_set.labels, image_set.names
         images_from = images if images not in ("mnist", "fashion-mnist") else f"{images} {split}"
 
