@@ -1175,7 +1175,8 @@ def first_linear_map(
     each crop of the k x k map), the first fully connected layer, or the Linear head; else None."""
     modules = layout.modules
     if layout.head is None and layout.norms:
-        conv, stats = modules[layout.convs[0]], modules[layout.norms[0]]
+        conv = {name: tensor.float() for name, tensor in modules[layout.convs[0]].items()}  # bf16 files: in float32
+        stats = modules[layout.norms[0]]
 
         def crops(x: torch.Tensor) -> list[torch.Tensor]:
             y = nn.functional.conv_transpose2d(x[:, :, None, None], conv["weight"], conv.get("bias"))  # (N, C, k, k)
@@ -1187,7 +1188,7 @@ def first_linear_map(
     stats_name = layout.trunk_norms[0] if layout.trunk_norms else layout.head_norm
     if first is None or stats_name is None:
         return None
-    linear = modules[first]
+    linear = {name: tensor.float() for name, tensor in modules[first].items()}
     return (
         lambda x: [nn.functional.linear(x, linear["weight"], linear.get("bias"))],
         running_statistics(modules[stats_name]),

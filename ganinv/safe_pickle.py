@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import _compat_pickle
 import pickle
+import sys
 import types
 from collections import OrderedDict
 from pathlib import Path
@@ -152,6 +153,9 @@ def _buildable(target: Any) -> bool:
     never a class, a function or a module."""
     if isinstance(target, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType, types.ModuleType)):
         return False
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(target, numpy.dtype):  # arrays of every dtype pickle one and set its state:
+        return target is not numpy.dtype(target.str)  # a copy the pickle made, never numpy's shared instance
     kind = type(target)
     allowed_types = {value for value in allowed_globals().values() if isinstance(value, type)}
     made = kind in (torch.Tensor, torch.nn.Parameter, OrderedDict) or kind in allowed_types

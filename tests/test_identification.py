@@ -900,3 +900,14 @@ def test_infogans_codes_loaded_as_noise_are_announced(tmp_path):
     _, path = saved(case, tmp_path)
     with pytest.warns(AssumptionWarning, match="one-hot label or codes, as InfoGAN's.*--option n_classes=K"):
         load_generator(path)
+
+
+def test_a_bfloat16_state_dict_is_read_in_float32(tmp_path):
+    """Audit 12: weights saved in bfloat16 met the first BatchNorm's reading in float32 (an internal dtype error)."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    torch.save({k: v.bfloat16() for k, v in module.state_dict().items()}, tmp_path / "bf16.pth")
+    g = load_generator(str(tmp_path / "bf16.pth"))
+    latents = zoo.latents_for(case, 4)
+    with torch.no_grad():
+        assert (g.decode(latents).float() - case.reference(module, latents)).abs().max() < 0.1  # bf16's precision

@@ -5,6 +5,7 @@ ran the code, the marker would exist. The user's own word (typing the source, or
 for this one command) is the only thing that lets code run.
 """
 
+import io
 import json
 import shutil
 
@@ -362,3 +363,28 @@ def test_decompression_bombs_are_refused_before_they_inflate(tmp_path):
     np.savez(tmp_path / "deep.npz", features=np.zeros((2, 3), np.float32), header=np.array("[" * 100000))
     with pytest.raises(DataError, match="nested too deeply"):
         load_features(tmp_path / "deep.npz")
+
+
+def test_numpy_data_beside_the_weights_still_loads_but_numpys_shared_dtypes_stay_untouched(tmp_path):
+    """Review of the BUILD rule (audit 12): arrays of every dtype (np.random.get_state()'s uint32, structured, str)
+    pickle a dtype and set its state, and must still load; a pickle that fetches numpy's shared dtype instead of a
+    copy (`dtype('u4', False, False)`) and sets its state is refused."""
+    import pickle
+
+    import numpy as np
+
+    from ganinv.safe_pickle import RefusedPickle, RestrictedUnpickler
+
+    case = zoo.case("pytorch-examples-dcgan")
+    state = {"netG": case.build().state_dict(), "rng": np.random.get_state(), "names": np.array(["a", "bc"])}
+    torch.save(state, tmp_path / "ckpt.pt", _use_new_zipfile_serialization=False)
+    result, errors = run(["inspect", tmp_path / "ckpt.pt"])
+    assert result.exit_code == 0, result.output
+
+    class SharedDtype:
+        def __reduce__(self):
+            return np.dtype, ("u4", False, False), (3, ">", None, None, None, -1, -1, 0)
+
+    with pytest.raises(RefusedPickle, match="setattr on"):
+        RestrictedUnpickler(io.BytesIO(pickle.dumps(SharedDtype(), protocol=2))).load()
+    assert np.dtype("u4").byteorder == "="
