@@ -72,6 +72,10 @@ class Record(metaclass=RecordType):
         else:
             self.__dict__["_state"] = state
 
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """The items of a pickled dict subclass (Lightning's AttributeDict of hyperparameters), kept as a dict."""
+        self.__dict__.setdefault("_items", {})[key] = value
+
     def __repr__(self) -> str:
         return f"<record {type(self).origin} {sorted(map(str, self.__dict__))}>"
 
@@ -95,7 +99,12 @@ def origin(obj: Any) -> str:
 
 def fields(record: Record) -> dict[str, Any]:
     """A record's state as a dict (the attributes the original object had)."""
-    return {k: v for k, v in record.__dict__.items() if k not in ("_new_args", "_state")}
+    return {k: v for k, v in record.__dict__.items() if k not in ("_new_args", "_state", "_items")}
+
+
+def items(record: Record) -> dict[Any, Any]:
+    """The items of a record of a dict subclass (empty for other records)."""
+    return record.__dict__.get("_items", {})
 
 
 def _safe_reconstructor(cls: Any, base: Any, state: Any) -> Any:

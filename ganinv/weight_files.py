@@ -304,7 +304,7 @@ def as_mapping(obj: Any) -> Any:
     if isinstance(obj, nn.Module):
         return obj.state_dict()
     if safe_pickle.is_record(obj):
-        return safe_pickle.module_state_dict(obj) or obj
+        return safe_pickle.module_state_dict(obj) or safe_pickle.items(obj) or obj
     return obj
 
 

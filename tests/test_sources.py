@@ -568,3 +568,26 @@ def test_a_callables_module_without_c_and_d_is_told_the_call(tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(SpecMismatchError, match=r"called as module\(z, c, d\).*give its forward c=None and d=None"):
         load_generator("plain_forward:make")
+
+
+class AttributeDict(dict):
+    """Lightning's hyperparameter dict: a dict subclass read by attribute (pickled as a class plus its items)."""
+
+    def __getattr__(self, key):
+        return self[key]
+
+
+def test_a_dict_subclass_beside_the_weights_is_read_as_data(tmp_path):
+    """Audit 12: a Lightning-style checkpoint whose `hyper_parameters` is an AttributeDict failed to unpickle at all
+    ("'AttributeDict' object does not support item assignment"): its items are now kept as a dict, never imported."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    checkpoint = {
+        "state_dict": {f"generator.{k}": v for k, v in module.state_dict().items()},
+        "hyper_parameters": AttributeDict(lr=0.1, nz=8),
+        "epoch": 3,
+    }
+    torch.save(checkpoint, tmp_path / "last.ckpt")
+    g = load_generator(str(tmp_path / "last.ckpt"))
+    latents = zoo.latents_for(case, 3)
+    torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
