@@ -1,5 +1,6 @@
 """Nothing a failed or killed command leaves behind blocks the next one."""
 
+import contextlib
 import subprocess
 import sys
 
@@ -54,6 +55,28 @@ def test_a_start_that_failed_does_not_block_a_retry(tmp_path):
     assert again.exit_code == 2 and "already holds a run" in again.stderr
 
 
+@contextlib.contextmanager
+def folder_locked_elsewhere(folder):
+    """Another process holding `folder`'s lock, as a run being written does, until the block ends (it is killed)."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
+            str(folder),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX")
 def test_a_second_process_writing_the_same_run_is_refused_and_a_killed_one_does_not_block(tmp_path):
     """Two runs into one --out (the same command in two terminals, or a --resume while the run still goes) would
@@ -61,19 +84,7 @@ def test_a_second_process_writing_the_same_run_is_refused_and_a_killed_one_does_
     when the writer is killed, so a retry then goes on."""
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
-            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with folder_locked_elsewhere(out):
         before = sorted(p.name for p in (out / "checkpoints").iterdir())
         refused = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)])
         errors = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
@@ -84,9 +95,6 @@ def test_a_second_process_writing_the_same_run_is_refused_and_a_killed_one_does_
         assert "another process is writing a run in" in again.stderr and "pass --resume" not in again.stderr, (
             again.stderr
         )
-    finally:
-        holder.kill()
-        holder.wait()
     resumed = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)])
     assert resumed.exit_code == 0, resumed.output
 
@@ -289,21 +297,6 @@ def test_a_run_starting_in_another_process_is_said_before_any_work(tmp_path):
     out = tmp_path / "run"
     out.mkdir()
     (out / "config.json").write_text('{"fit": {}}')  # a run started, before its first checkpoint
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDONLY); "
-            "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(120)",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+    with folder_locked_elsewhere(out):
         refused = CliRunner().invoke(cli, ["fit", "-g", str(tmp_path / "absent.pth"), "--out", str(out), "--quiet"])
         assert refused.exit_code == 2 and "another process is writing a run in" in refused.stderr, refused.output
-    finally:
-        holder.kill()
-        holder.wait()
