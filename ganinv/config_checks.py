@@ -95,13 +95,18 @@ def check_config(config: Any, section: Optional[str] = None, recipe: bool = True
     for field in dataclasses.fields(config):
         rule = field.metadata.get("check", Rule())
         if recipe:
-            key = f"[{section}] {field.name}" if section else field.name
-            label = f"{rule.flag} (recipe key {key})" if rule.flag else f"recipe key {key}"
+            label = recipe_label(rule, field.name, section)
         else:
             name = f"{type(config).__name__}.{field.name}"
             label = f"{rule.flag} ({name})" if rule.flag else name
         value = _checked_value(getattr(config, field.name), hints[field.name], rule, label, field)
         setattr(config, field.name, value)
+
+
+def recipe_label(rule: Rule, name: str, section: Optional[str]) -> str:
+    """An option as the user writes it: "--steps (recipe key steps)", "recipe key [dreaming] tau_start"."""
+    key = f"[{section}] {name}" if section else name
+    return f"{rule.flag} (recipe key {key})" if rule.flag else f"recipe key {key}"
 
 
 def check_recipe_values(cls: type, values: dict[str, Any], section: Optional[str] = None) -> None:
@@ -114,8 +119,7 @@ def check_recipe_values(cls: type, values: dict[str, Any], section: Optional[str
         if field.name not in values or (isinstance(hint, type) and dataclasses.is_dataclass(hint)):
             continue
         rule = field.metadata.get("check", Rule())
-        key = f"[{section}] {field.name}" if section else field.name
-        label = f"{rule.flag} (recipe key {key})" if rule.flag else f"recipe key {key}"
+        label = recipe_label(rule, field.name, section)
         _checked_value(values[field.name], hints[field.name], rule, label, field)
 
 

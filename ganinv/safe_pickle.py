@@ -23,6 +23,7 @@ collects its parameters and buffers.
 from __future__ import annotations
 
 import _compat_pickle
+import functools
 import pickle
 import sys
 import types
@@ -166,9 +167,14 @@ def _buildable(target: Any) -> bool:
     if numpy is not None and isinstance(target, numpy.dtype):  # arrays of every dtype pickle one and set its state:
         return target is not numpy.dtype(target.str)  # a copy the pickle made, never numpy's shared instance
     kind = type(target)
-    allowed_types = {value for value in allowed_globals().values() if isinstance(value, type)}
-    made = kind in (torch.Tensor, torch.nn.Parameter, OrderedDict) or kind in allowed_types
+    made = kind in (torch.Tensor, torch.nn.Parameter, OrderedDict) or kind in _allowed_types()
     return isinstance(target, Record) or made
+
+
+@functools.cache
+def _allowed_types() -> frozenset[type]:
+    """The allowed globals that are classes: their instances are objects a pickle makes (once per process)."""
+    return frozenset(value for value in allowed_globals().values() if isinstance(value, type))
 
 
 class RestrictedUnpickler(pickle._Unpickler):
