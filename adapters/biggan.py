@@ -42,9 +42,10 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganinv.architectures import DECISIONS, Architecture, Built, DamagedWeightsError, decision, register
+from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
+from ganinv.weight_parametrizations import fold_parametrizations
 
 TRUNCATION_BOUNDS = (-2.0, 2.0)  # z = truncation * TruncNormal(-2, 2) (truncated_noise_sample)
 
@@ -254,35 +255,6 @@ def image_side(blocks: tuple[tuple[int, int, int], ...]) -> int:
 # ---- reading the weights ------------------------------------------------------------------
 
 
-def fold_spectral_norm(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """`X.weight_orig`, `X.weight_u`, `X.weight_v` -> `X.weight` = weight_orig / (u . (W v)), as in eval mode."""
-    out = {k: v for k, v in state_dict.items() if not re.search(r"\.weight_(orig|u|v)$", k)}
-    for key in [k for k in state_dict if k.endswith(".weight_orig")]:
-        prefix = key[: -len("orig")]
-        if prefix + "v" not in state_dict and prefix[:-1] in state_dict:
-            continue  # the pre-1.0 torch format also stored the normalised weight itself: use it
-        if prefix + "u" not in state_dict or prefix + "v" not in state_dict:
-            raise ArchitectureError(f"{key} has no {prefix}u / {prefix}v to fold its spectral norm with")
-        w = state_dict[key].double()
-        u, v = state_dict[prefix + "u"].double(), state_dict[prefix + "v"].double()
-        rows, columns = w.shape[0], w[0].numel() if w.dim() > 1 else 0
-        if w.dim() < 2 or tuple(u.shape) != (rows,) or tuple(v.shape) != (columns,):
-            raise DamagedWeightsError(
-                f"{key} {tuple(w.shape)} cannot be folded with {prefix}u {tuple(u.shape)} and {prefix}v "
-                f"{tuple(v.shape)}: spectral norm stores u as ({rows},) and v as ({columns},); the file is damaged "
-                "or not a BigGAN"
-            )
-        sigma = torch.dot(u, w.reshape(w.shape[0], -1) @ v)
-        if not torch.isfinite(sigma) or sigma <= 0:
-            raise DamagedWeightsError(
-                f"the spectral norm of {key} from its stored u, v is {float(sigma)}; the weights are corrupt"
-            )
-        # the author's module computes weight_orig / sigma in its own float32 even from a bf16 or fp16 file: a
-        # folded weight rounded back to the file's dtype would differ from it (1e-3 in bf16, an outside audit)
-        out[prefix[:-1]] = (w / sigma).to(torch.promote_types(state_dict[key].dtype, torch.float32))
-    return out
-
-
 def weight(sd: Mapping[str, torch.Tensor], prefix: str) -> Optional[torch.Tensor]:
     return sd.get(prefix + ".weight_orig", sd.get(prefix + ".weight"))
 
@@ -420,4 +392,4 @@ class BigGAN(Architecture):
         return options
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
-        return fold_spectral_norm(state_dict)
+        return fold_parametrizations(state_dict, "the BigGAN weights")

@@ -58,6 +58,7 @@ from ganinv.weight_files import (
     read_weights,
     unmodelled_layers,
 )
+from ganinv.weight_parametrizations import fold_parametrizations
 
 BUILTIN_DIR = Path(__file__).parent / "builtin"
 CONFIG_NAME = "config.json"
@@ -343,7 +344,9 @@ def build_from_config(
     they build is taken. Otherwise the weights alone decide (`build_any`), and if they fit an
     architecture the config has fields for, the two disagree: an error naming both. The user's
     --option values win over the config; `spec` holds the spec fields the user gave (--prior, ...).
+    Spectral-norm and weight-norm layers are read as the weights they compute (`weight_parametrizations`).
     """
+    state_dict = fold_parametrizations(state_dict, where)
     check_evidence(state_dict, where)
     named = config.get("architecture")
     arch = arch or (named if isinstance(named, str) and named in architectures.names() else None)

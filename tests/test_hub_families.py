@@ -232,7 +232,7 @@ def test_biggan_with_a_spectral_norm_vector_of_the_wrong_length_is_named(biggan,
     state["generator.gen_z.weight_u"] = torch.randn(state["generator.gen_z.weight_u"].shape[0] + 1)
     torch.save(state, tmp_path / "damaged.bin")
     with pytest.raises(
-        ArchitectureError, match=r"\(biggan\): generator\.gen_z\.weight_orig .*weight_u \(\d+,\).*damaged"
+        ArchitectureError, match=r"damaged.bin: generator\.gen_z\.weight_orig .*weight_u \(\d+,\).*damaged"
     ):
         load_generator(str(tmp_path / "damaged.bin"), options={"truncation": 0.4})
 
