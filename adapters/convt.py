@@ -60,6 +60,7 @@ from .statedict import (
     prior_decision,
     probe_inputs,
     rename_modules,
+    visible_epsilons,
 )
 
 # Image sides tried when none is given: the first tier that some geometry reaches, in this order.
@@ -476,6 +477,7 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
     embeds = [p for p in modules if kinds[p] == "embedding"]
     if not convs:
         raise ArchitectureError("no transposed-convolution weights (4-D tensors) in the state dict")
+    refuse_conditional_norms(modules, kinds)
     if len(embeds) > 1:
         raise ArchitectureError(f"expected at most one label embedding, found {embeds[:3]}")
     errors = []
@@ -491,6 +493,21 @@ def read_layout(state_dict: Mapping[str, torch.Tensor]) -> Layout:
         except ArchitectureError as exc:
             errors.append(str(exc))
     raise ArchitectureError(errors[-1])
+
+
+def refuse_conditional_norms(modules: Mapping[str, Mapping[str, torch.Tensor]], kinds: Mapping[str, str]) -> None:
+    """An embedding in the same block as a BatchNorm (`b3.embed` beside `b3.bn`) gives that norm a gain and bias
+    per class: conditional BatchNorm (SNGAN, BigGAN). Read as a label entering the first layer, it loaded a net of
+    another latent size, or one whose embedding multiplies z, images 0.83 off (an outside audit)."""
+    norms = {p.rpartition(".")[0]: p for p, kind in kinds.items() if kind == "norm" and "." in p}
+    for embed in (p for p, kind in kinds.items() if kind == "embedding" and "." in p):
+        norm = norms.get(embed.rpartition(".")[0])
+        if norm is not None:
+            raise ArchitectureError(
+                f"{embed} {tuple(modules[embed]['weight'].shape)} sits in one block with the BatchNorm {norm}: a "
+                "conditional BatchNorm (a gain and bias per class, as in SNGAN and BigGAN), which this adapter does "
+                "not model; load the generator into its class with --model-class MODULE:CLASS"
+            )
 
 
 def assemble(modules, convs: list[str], norms: list[str], linears: list[str], embed: Optional[str]) -> Layout:
@@ -890,6 +907,7 @@ def infer_options(
         normed,
         "ReLU between stages (DCGAN)",
         "BatchNorm eps 1e-5 (PyTorch default)",
+        visible_epsilons(state_dict),
     ) + input_order(opts, given)
     if layout.head is not None and "head_layout" not in given and normed:
         properties.append(
@@ -1089,8 +1107,16 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
         "batchnorm statistics"
         if fit[worst] <= POOR_FIT
         else f"assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
-        f"misfits under {POOR_FIT:g}): a layer or activation ganinv does not model, or a one-hot label and codes "
-        "beside z (InfoGAN: --option n_classes=K --option nc=N)? check `ganinv sample`"
+        f"misfits under {POOR_FIT:g}"
+        + (
+            "; this far off, what was read from them, geometry and activation, is likely wrong too"
+            if fit[worst] > 1
+            else ""
+        )
+        + "): a layer or activation ganinv does not model, running statistics that lag the weights (a checkpoint "
+        "saved early in training, or BatchNorm momentum 0.01 as in Keras ports: give --option strides=... "
+        "--option paddings=... --option activation=...), or a one-hot label and codes beside z (InfoGAN: --option "
+        "n_classes=K --option nc=N)? check `ganinv sample`"
     )
     fitted = decision(
         "statistics",
@@ -1151,6 +1177,8 @@ def first_norm_inputs(
             f"input_order={order}" + (" --option code_prior=normal" if code_prior == "normal" else "")
         )
     prior = min((key for key in fits if key[0] == opts.nc), key=lambda key: fits[key])[3]
+    if not labelled and "n_classes" not in given:
+        refuse_unnamed_label(name, input_means(linear, norm, width), PRIOR_MEANS[prior])
     rival = min((key for key in fits if key[0] != opts.nc), key=lambda key: fits[key], default=None)
     if rival is None or fits[rival] >= latents_alone * DECIDED_RATIO:
         return prior, []
@@ -1165,6 +1193,85 @@ def first_norm_inputs(
             flag + (" --option code_prior=normal" if code_prior == "normal" else ""),
         )
     ]
+
+
+PRIOR_MEANS = {"normal": 0.0, "uniform": 0.0, "uniform01": 0.5}
+SIGNIFICANT = 6.0  # standard errors by which "a one-hot label there" must fit the inputs' means better than "latents"
+
+
+def input_means(
+    linear: Callable[[torch.Tensor], list[torch.Tensor]], norm: nn.modules.batchnorm._BatchNorm, width: int
+) -> Optional[torch.Tensor]:
+    """The means of the first layer's `width` inputs over the batches its BatchNorm saw. Each batch mean of y = A x + b
+    is A (the batch's mean of x) + b, so the running mean is A m + b exactly, whatever the inputs' distribution: with
+    more channels than inputs, m is a least-squares solve (the reading of the geometry with no residual). None with
+    fewer channels than inputs."""
+    basis = torch.cat([torch.zeros(1, width), torch.eye(width)])  # (1 + n, n): b, then b + each column of A
+    best: Optional[tuple[float, torch.Tensor]] = None
+    for y in linear(basis):  # one per reading of the geometry
+        y = y.double().flatten(2).mean(2) if y.dim() > 2 else y.double()  # (1 + n, C): means over positions
+        mean = cast(torch.Tensor, norm.running_mean)
+        a, target = (y[1:] - y[0]).T, mean.double() - y[0]  # (C, n), (C,)
+        if a.shape[0] <= a.shape[1]:
+            continue
+        means = torch.linalg.lstsq(a, target[:, None]).solution[:, 0]
+        residual = float((target - a @ means).norm())
+        if best is None or residual < best[0]:
+            best = (residual, means)
+    return None if best is None else best[1]
+
+
+def one_hot_run(means: torch.Tensor, prior_mean: float) -> Optional[tuple[int, int]]:
+    """(start, K) of a run of K inputs whose means are a one-hot label's (1/K each) while the rest have the prior's,
+    where that fits SIGNIFICANT standard errors better than latents alone; else None. The standard error is the
+    spread of the latents' own means (their median distance from the prior's mean): sampling noise of the batches."""
+    off = means - prior_mean
+    scale = 1.4826 * float(off.abs().median())
+    if scale <= 0:
+        return None
+    n = len(means)
+    best: Optional[tuple[float, int, int]] = None
+    for k in range(2, n // 2 + 1):
+        gains = (off.square() - (means - 1 / k).square()) / scale**2  # (n,): each input's fit, label over latent
+        window = gains.unfold(0, k, 1).sum(1)  # (n - k + 1,)
+        start = int(window.argmax())
+        if best is None or float(window[start]) > best[0]:
+            best = (float(window[start]), start, k)
+    if best is None or best[0] < SIGNIFICANT**2:
+        return None
+    _, start, k = best
+    run = means[start : start + k]
+    if abs(float(run.sum()) - 1) > 0.25 or not bool(((run > 0.5 / k) & (run < 2 / k)).all()):
+        return None
+    return start, k
+
+
+def refuse_unnamed_label(name: str, means: Optional[torch.Tensor], prior_mean: float) -> None:
+    """Refuse an unconditional reading where a run of the first layer's inputs has the means of a one-hot label:
+    loading the label as latent noise makes images the generator never makes (a real-size InfoGAN given no options
+    loaded so, its statistics' misfit under the warning's bar)."""
+    found = one_hot_run(means, prior_mean) if means is not None else None
+    if means is None or found is None:
+        return
+    start, k = found
+    run, after = means[start : start + k], len(means) - start - k
+    flags = f"--option n_classes={k}"
+    if start and after and min(start, after) <= MAX_CODES:  # a label in the middle: the shorter side is the codes
+        flags += (
+            f" --option nc={after} --option input_order=zdc"
+            if after <= start
+            else f" --option nc={start} --option input_order=cdz"
+        )
+    elif not after:
+        flags += " --option condition_first=False"
+    elif not start:
+        flags += " --option condition_first=True"
+    raise AmbiguousWeightsError(
+        f"the first BatchNorm of this {name} generator says its inputs {start + 1}-{start + k} (of {len(means)}) have "
+        f"means {float(run.min()):.2f}-{float(run.max()):.2f}, summing to {float(run.sum()):.2f}, as a one-hot label "
+        f"of {k} classes has, where the others have the latent prior's {prior_mean:g}: read as latent noise, they "
+        f"would give images the generator never makes; pass {flags}"
+    )
 
 
 def first_linear_map(

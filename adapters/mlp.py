@@ -46,6 +46,7 @@ from .statedict import (
     option_flag,
     probe_inputs,
     rename_modules,
+    visible_epsilons,
 )
 
 
@@ -287,6 +288,7 @@ class MLP(PriorFromSpec, Architecture):
             bool(norms),
             "LeakyReLU(0.2) between layers (PyTorch-GAN)",
             "BatchNorm1d eps 0.8 (PyTorch-GAN's BatchNorm1d(n, 0.8))",
+            visible_epsilons(state_dict),
         ) + label_order(base, given, True, "the label vector before z (PyTorch-GAN cgan)")
         if norms:  # the first BatchNorm sees z's distribution through the layers before it
             prior = (values["prior"],) if "prior" in given else tuple(PRIOR_PROBES)

@@ -396,6 +396,23 @@ UNUSUAL_SLOPES = ("leaky_relu:0.01", "leaky_relu:0.1", "leaky_relu:0.3")
 # GELU, CELU and Mish nets "decided" as leaky_relu at margins 4-9, one of them at another image size), so they are
 # candidates themselves, unusual ones (taken only when they fit 1.5x better than the usual choices).
 SMOOTH_ACTIVATIONS = ("gelu", "silu", "elu", "mish")
+# BatchNorm eps of other codebases: Keras's BatchNormalization (1e-3, every TF port) and 1e-4 (BigGAN, some ports).
+# With only the adapters' usual two as candidates, an outside audit saw 1e-3 nets "decided" as 1e-5 at margin 1e4
+# (the margin against 0.8), images 0.002-0.08 off; as unusual candidates they are taken only when they fit 1.5x
+# better, and otherwise named beside the usual one.
+UNUSUAL_EPSILONS = (1e-3, 1e-4)
+EPS_VISIBLE = 0.005  # the least change of a BatchNorm's scale, sqrt((var + eps) / (var + 1e-5)) - 1, worth a candidate
+
+
+def visible_epsilons(state_dict: Mapping[str, torch.Tensor]) -> tuple[float, ...]:
+    """The unusual eps values that change the scale of a tenth of the channels by EPS_VISIBLE or more: against
+    larger running variances they change no image visibly, and the statistics cannot tell them from 1e-5 either
+    (tested nets would announce a meaningless 1e-4)."""
+    variances = [v.float().flatten() for k, v in state_dict.items() if k.endswith("running_var")]
+    if not variances:
+        return ()
+    low = float(torch.quantile(torch.cat(variances), 0.1))
+    return tuple(eps for eps in UNUSUAL_EPSILONS if ((low + eps) / (low + 1e-5)) ** 0.5 - 1 >= EPS_VISIBLE)
 
 
 # No nonlinearity between layers fits the statistics of a self-normalising activation too: SELU keeps BatchNorm's
@@ -426,10 +443,12 @@ def activation_and_eps(
     normed: bool,
     activation_convention: str,
     eps_convention: str,
+    unusual_epsilons: Sequence[float] = (),
 ) -> list[Property]:
     """What every normalised generator leaves to its statistics: the activation between layers (the usual
-    `activations` and the unusual leaky slopes) and the BatchNorm eps. One candidate when the user gave it (and for
-    eps, when nothing is normalised, so nothing can tell)."""
+    `activations` and the unusual leaky slopes) and the BatchNorm eps (the usual `epsilons` and the
+    `unusual_epsilons` that are visible, `visible_epsilons`). One candidate when the user gave it (and for eps, when
+    nothing is normalised, so nothing can tell)."""
     candidates = tuple(activations) + UNUSUAL_SLOPES + SMOOTH_ACTIVATIONS if normed else tuple(activations)
     return [
         Property(
@@ -442,9 +461,14 @@ def activation_and_eps(
         ),
         Property(
             "norm_eps",
-            (float(values.get("norm_eps", epsilons[0])),) if "norm_eps" in given or not normed else tuple(epsilons),
+            (
+                (float(values.get("norm_eps", epsilons[0])),)
+                if "norm_eps" in given or not normed
+                else tuple(epsilons) + tuple(unusual_epsilons)
+            ),
             eps_convention,
             option_flag("norm_eps"),
+            usual=tuple(epsilons),
         ),
     ]
 

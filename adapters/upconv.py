@@ -50,6 +50,7 @@ from .statedict import (
     normalise_as_in_training,
     prior_decision,
     rename_modules,
+    visible_epsilons,
     weak_margin,
 )
 
@@ -279,6 +280,7 @@ class UpConv(PriorFromSpec, Architecture):
             bool(norms),
             "LeakyReLU(0.2) between stages (PyTorch-GAN)",
             "BatchNorm2d eps 0.8 (PyTorch-GAN's BatchNorm2d(n, 0.8))",
+            visible_epsilons(state_dict),
         )
         chosen, found = identify_from_statistics(
             base,

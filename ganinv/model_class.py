@@ -277,12 +277,17 @@ def probe_spec(
     spec["image_shape"] = tuple(given["image_shape"]) if given.get("image_shape") else image_shape(out, decisions)
     if given.get("native_output_range") is None:
         spec["native_output_range"] = output_range(out)
+        seen = f"{N_PROBE} images with values in [{float(out.min()):.3g}, {float(out.max()):.3g}]"
         decisions.append(
             decision(
                 "output_range",
                 spec["native_output_range"],
-                f"probe: {N_PROBE} images with values in [{float(out.min()):.3g}, {float(out.max()):.3g}]",
-                "--output-range LO,HI",
+                # a negative pixel rules [0, 1] out; none does not rule [-1, 1] out (a Tanh net with bright images)
+                f"probe: {seen}"
+                if spec["native_output_range"][0] < 0
+                else f"assumed: [0, 1] as no pixel is negative in the probe's {seen}; a Tanh generator whose "
+                "images are all bright gives the same",
+                "--output-range -1,1" if spec["native_output_range"][0] >= 0 else "--output-range LO,HI",
             )
         )
     return spec, ("z", "labels") if n_classes else ("z",), decisions
