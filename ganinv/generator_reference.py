@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 import torch
 
+from ganinv import hub
 from ganinv.atomic import parse_json
 from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator
@@ -117,14 +118,22 @@ class GeneratorReference(_Model):
                 raise SourceError(
                     f"this {type(self).__name__} has no generator reference; attach one with .attach(generator)"
                 )
+            recorded = ref.get("meta") or {}
             generator = load_generator(
-                source,
+                hub.pinned(source, recorded.get("revision")),  # the commit it was fitted on, not the branch's head
                 arch=ref.get("arch"),
                 options=ref.get("options"),
                 device=self.device,
                 trust_remote_code=self._trust_remote_code,
                 origin=where,
             )
+            fitted_on, found = recorded.get("weights_sha256"), generator.meta.get("weights_sha256")
+            if fitted_on and found and fitted_on != found:
+                raise SourceError(
+                    f"{where} was fitted on the generator {source} with weights sha256 {fitted_on[:12]}, but {source} "
+                    f"now holds {found[:12]}: the file was replaced since; give the original with --generator, or "
+                    "fit again"
+                )
             self.attach(generator)
             return generator
         return self._generator

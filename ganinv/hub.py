@@ -109,7 +109,32 @@ def pinned(source: str, commit: Optional[str]) -> str:
     return f"{PREFIX}{hub_id.repo}@{commit}{file}{key}"
 
 
+HUB_URL = re.compile(
+    r"(?:hub:)?https?://(?:www\.)?(?:huggingface\.co|hf\.co)/(?P<repo>[^/@:#?\s]+/[^/@:#?\s]+)"
+    r"(?:/(?:tree|blob|resolve)/(?P<rev>[^/?#\s]+)(?:/(?P<file>[^?#\s]+))?)?/?(?:[?#].*)?"
+)
+
+
+def hub_id_of_url(source: str) -> Optional[str]:
+    """The hub id a pasted Hub address names (`https://huggingface.co/owner/name/blob/main/G.pth` ->
+    `hub:owner/name@main:G.pth`), or None."""
+    found = HUB_URL.fullmatch(source.strip())
+    if found is None:
+        return None
+    rev = f"@{found['rev']}" if found["rev"] else ""
+    return f"{PREFIX}{found['repo']}{rev}" + (f":{found['file']}" if found["file"] else "")
+
+
+def refuse_url(source: str) -> None:
+    """A web address is not a source: say the hub id it names (read as `module:callable`, it was "No module named
+    'https'"; after `hub:`, a listing of a repo named `https`)."""
+    hub_id = hub_id_of_url(source)
+    if hub_id is not None:
+        raise SourceError(f"{source} is a web address; write the repo it names as {hub_id}")
+
+
 def parse(source: str) -> HubId:
+    refuse_url(source)
     body = source[len(PREFIX) :] if source.startswith(PREFIX) else source
     body, _, key = body.partition("#")
     match = re.fullmatch(r"(?P<repo>[^@:]+)(?:@(?P<rev>[^:]*))?(?::(?P<file>.*))?", body)
@@ -340,6 +365,39 @@ def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
     return listing.folder
 
 
+CHOICES = "ganinv-choices"  # beside the cache's refs/: the weights file chosen online at each commit
+
+
+def remember_choice(hub_id: HubId, commit: str, weights: str) -> None:
+    """Record which file was chosen from the repo's full listing: offline, the cache holds only the files fetched,
+    and choosing among those loaded another file (the non-averaged generator, an earlier epoch) under the same
+    commit, in silence (an outside audit)."""
+    note = repo_folder(hub_id.repo) / CHOICES / commit
+    try:
+        note.parent.mkdir(parents=True, exist_ok=True)
+        if not note.is_file() or note.read_text() != weights:
+            note.write_text(weights)
+    except OSError as exc:  # a read-only cache still works online
+        logger.info("could not record the choice of %s in the cache: %s", weights, exc)
+
+
+def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...]]:
+    """The file chosen online at this commit, where the cache holds it; else a choice among the cached files only,
+    said as such."""
+    note = repo_folder(hub_id.repo) / CHOICES / listing.commit
+    recorded = note.read_text().strip() if note.is_file() else None
+    if recorded in listing.files:
+        return recorded, (recorded,)
+    where = hub_id.repo_text
+    weights, candidates = pick_weights(listing.files, f"{where} (its cached snapshot)", where)
+    warnings.warn(
+        f"{where} is read from the cache, which holds only the files fetched before ({', '.join(candidates[:4])}), "
+        f"not the repo's listing: {weights} is chosen among those, and online another may be; add :FILE to be sure",
+        stacklevel=3,
+    )
+    return weights, candidates
+
+
 def _remember_ref(hub_id: HubId, commit: str) -> None:
     """Record branch/tag -> commit as the client does, so an offline load of the same id finds the snapshot."""
     revision = hub_id.revision or DEFAULT_REVISION
@@ -429,7 +487,10 @@ def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -
                 f"{where} has several weights files and nothing tells which is the generator: "
                 f"{', '.join(ordered[:8])}; choose one with {where}:FILE"
             )
-        same_weights = {PurePosixPath(f).name for f in ordered} <= set(STANDARD_NAMES)  # one model, two formats
+        # one model in two formats: standard names in one folder (`ema/pytorch_model.bin` is another model)
+        same_weights = {PurePosixPath(f).name for f in ordered} <= set(STANDARD_NAMES) and (
+            len({PurePosixPath(f).parent for f in ordered}) == 1
+        )
         message = (
             f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, the most "
             f"generator-like name; choose another with {where}:FILE"
@@ -483,10 +544,11 @@ def resolve(source: str) -> Resolved:
                 f"{', '.join(f for f in listing.files if is_weights(f)) or 'none'}"
             )
         weights, candidates = hub_id.filename, (hub_id.filename,)
+    elif not listing.from_cache:
+        weights, candidates = pick_weights(listing.files, where, where)
+        remember_choice(hub_id, listing.commit, weights)
     else:
-        weights, candidates = pick_weights(
-            listing.files, where if not listing.from_cache else f"{where} (its cached snapshot)", where
-        )
+        weights, candidates = choice_offline(hub_id, listing)
     config = beside(weights, listing.files, CONFIG_NAME)
     spec = beside(weights, listing.files, PurePosixPath(weights).name + ".json", SPEC_NAME)
     if weights.endswith(INDEX_SUFFIXES):

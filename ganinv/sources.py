@@ -32,6 +32,7 @@ import hashlib
 import importlib
 import json
 import logging
+import math
 import os
 import sys
 import warnings
@@ -115,6 +116,7 @@ def load_generator(
     arch_options, overrides = split_options(dict(options or {}))
     batchnorm = batchnorm_option(arch_options.pop("bn", None))
     request = Request(source, arch, arch_options, overrides, trust_remote_code, origin, options_origin)
+    hub.refuse_url(source)
     path = Path(source.partition("#")[0])
     if "model_class" in arch_options:  # weights in the user's own class (--model-class), see ganinv.model_class
         from ganinv.model_class import load_with_model_class
@@ -212,25 +214,38 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
     return value
 
 
-def read_spec_file(path: Path) -> dict[str, Any]:
-    """Spec fields from a JSON file: a (partial) GeneratorSpec dict, or a config with a "spec" entry."""
+def read_spec_file(path: Path, sidecar: bool = False, label: Optional[str] = None) -> dict[str, Any]:
+    """Spec fields from a JSON file: a (partial) GeneratorSpec dict, or a config with a "spec" entry. A `sidecar`
+    (a JSON found beside the weights, not one the user named) that is not a spec, such as a training script's
+    `netG.pth.json` of epochs and losses, is ignored and said so: it blocked loading, naming no file."""
+    label = label or str(path)
     try:
         data = parse_json(path.read_text())
     except FileNotFoundError:
-        raise SourceError(f"spec file {path} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{path} is not valid JSON ({exc}); fix it or pass the flags instead") from None
+        raise SourceError(f"spec file {label} does not exist") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        if sidecar:
+            warnings.warn(f"{label} is not valid JSON ({exc}): not read as the generator's spec", stacklevel=2)
+            return {}
+        raise SourceError(f"{label} is not valid JSON ({exc}); fix it or pass the flags instead") from None
     data = data.get("spec", data) if isinstance(data, dict) else data
+    if sidecar and not (isinstance(data, dict) and data and set(data) <= set(SPEC_FIELDS)):
+        fields = ", ".join(list(data)[:4]) if isinstance(data, dict) else type(data).__name__
+        warnings.warn(f"{label} holds no generator spec ({fields}): not read as one", stacklevel=2)
+        return {}
     if not isinstance(data, dict):
-        raise SourceError(f"{path} must hold a JSON object of spec fields ({', '.join(SPEC_FIELDS)})")
-    return {k: spec_value(k, v) for k, v in data.items()}
+        raise SourceError(f"{label} must hold a JSON object of spec fields ({', '.join(SPEC_FIELDS)})")
+    try:
+        return {k: spec_value(k, v) for k, v in data.items()}
+    except SourceError as exc:
+        raise SourceError(f"{label}: {exc}") from None
 
 
 def sidecar_spec(path: Path) -> dict[str, Any]:
     """Spec fields from `FILE.EXT.json`, `FILE.json` or `spec.json` beside a weights or program file."""
     for candidate in (path.with_name(path.name + ".json"), path.with_suffix(".json"), path.parent / SPEC_NAME):
         if candidate.is_file() and candidate != path:
-            return read_spec_file(candidate)
+            return read_spec_file(candidate, sidecar=True)
     return {}
 
 
@@ -275,7 +290,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         raise SourceError(f"{config_path} must hold a JSON object")
     state_dict = read_state_dict(weights_path, request.trust_remote_code)
     check_evidence(state_dict, str(weights_path))
-    sidecar = read_spec_file(folder / SPEC_NAME) if (folder / SPEC_NAME).is_file() else {}
+    sidecar = read_spec_file(folder / SPEC_NAME, sidecar=True) if (folder / SPEC_NAME).is_file() else {}
     if config.get("format") == FORMAT:
         arch = config["architecture"]
         if request.arch and request.arch != arch:
@@ -328,6 +343,15 @@ def mixin_options(config: dict[str, Any], arch: Optional[str]) -> tuple[dict[str
     return given, ignored
 
 
+def refuse_non_finite(given: Mapping[str, Any], config_label: str) -> None:
+    """A config's option given as Infinity, NaN or 1e400 (JSON readers take all three) is refused naming it: it
+    reached the adapters' arithmetic as an internal OverflowError (an outside audit)."""
+    for key, value in given.items():
+        values = value if isinstance(value, (list, tuple)) else [value]
+        if any(isinstance(v, float) and not math.isfinite(v) for v in values):
+            raise ArchitectureError(f"{config_label}: {key}={value!r} is not a finite number; fix the config")
+
+
 def build_from_config(
     arch: Optional[str],
     config: Mapping[str, Any],
@@ -354,6 +378,7 @@ def build_from_config(
     evidence: dict[str, tuple[dict[str, Any], list[str], Exception]] = {}
     for name in candidates if config else []:
         given, ignored = mixin_options(dict(config), name)
+        refuse_non_finite(given, config_label)
         given = {k: v for k, v in given.items() if k not in options}
         if not given:
             continue
@@ -459,7 +484,9 @@ def load_hub(request: Request) -> Generator:
                 index=index,
             )
             if resolved.spec is not None:
-                sidecar = read_spec_file(resolved.path(resolved.spec))
+                sidecar = read_spec_file(
+                    resolved.path(resolved.spec), sidecar=True, label=resolved.label(resolved.spec)
+                )
                 generator = with_overrides(generator, {**sidecar, **request.overrides})
     generator.meta["revision"] = resolved.commit  # the resolved commit, whatever branch or tag was typed
     generator.meta["hub"] = {

@@ -1010,3 +1010,39 @@ def test_a_conditional_batchnorm_is_refused_not_read_as_a_label_input(tmp_path):
     torch.save(module.eval().state_dict(), tmp_path / "G.pth")
     with pytest.raises(ArchitectureError, match=r"b3\.embed \(4, 8\) sits in one block with the BatchNorm b3\.bn: a "):
         load_generator(str(tmp_path / "G.pth"), arch="dcgan")
+
+
+def dcgan_of(*stages: tuple[int, int, int, int, int, int]) -> nn.Sequential:
+    """Transposed convolutions (c_in, c_out, kernel, stride, padding, output_padding), BatchNorm and ReLU between,
+    Tanh last."""
+    layers: list[nn.Module] = []
+    for i, (c_in, c_out, k, s, p, op) in enumerate(stages):
+        layers.append(nn.ConvTranspose2d(c_in, c_out, k, s, p, output_padding=op, bias=False))
+        layers += [nn.BatchNorm2d(c_out), nn.ReLU()] if i < len(stages) - 1 else [nn.Tanh()]
+    return nn.Sequential(*layers)
+
+
+@pytest.mark.parametrize(
+    "name, stages, side",
+    [  # pytorch/examples' DCGAN grown by a stage; TF's 'same' padding (k3 s2 p1 output padding 1)
+        (
+            "dcgan-128",
+            [(8, 32, 4, 1, 0, 0), (32, 16, 4, 2, 1, 0), (16, 8, 4, 2, 1, 0), (8, 8, 4, 2, 1, 0)]
+            + [(8, 4, 4, 2, 1, 0), (4, 3, 4, 2, 1, 0)],
+            128,
+        ),
+        ("same-padding-32", [(8, 16, 4, 1, 0, 0), (16, 8, 3, 2, 1, 1), (8, 4, 3, 2, 1, 1), (4, 3, 3, 2, 1, 1)], 32),
+    ],
+)
+def test_the_usual_geometry_wins_over_the_first_tier_of_sides(tmp_path, name, stages, side):
+    """Audits 13a and 13c: sides 28-96 were searched first, so a 128-px DCGAN reached 64 px through a stage with an
+    output padding (or was refused naming two wrong geometries), and 'same'-padded nets ended in a stride-1 or
+    stride-3 stage at half or 1.5 times their side."""
+    torch.manual_seed(0)
+    module = with_training_statistics(dcgan_of(*stages), lambda i: seeded_z(i, 8, 1, 1))
+    torch.save(module.state_dict(), tmp_path / f"{name}.pth")
+    g = load_generator(str(tmp_path / f"{name}.pth"))
+    assert g.spec.image_shape == (3, side, side)
+    z = torch.randn(4, 8, generator=torch.Generator().manual_seed(5))
+    with torch.no_grad():
+        torch.testing.assert_close(g(z), module(z[:, :, None, None]), rtol=0, atol=1e-5)
