@@ -60,6 +60,7 @@ COMMIT = re.compile(r"[0-9a-f]{40}")
 NOT_GENERATOR = {
     "optimizer",
     "optim",
+    "opt",  # opt_G.pth, G_opt.pth: the generator's optimizer state
     "optimizers",
     "scheduler",
     "scaler",
@@ -457,8 +458,32 @@ def rank(name: str) -> tuple:
     ema = stem in weight_files.EMA_NAMES or any(w in EMA_WORDS for w in found + weight_files.name_words(stem))
     generator = any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in found)
     standard = PurePosixPath(name).name in STANDARD_NAMES
-    numbers = [int(w) for w in found if w.isdigit()] or [-1]
-    return (2 * ema + generator, standard, -name.count("/"), name.endswith(".safetensors"), max(numbers))
+    return (2 * ema + generator, standard, -name.count("/"), name.endswith(".safetensors"), progress(name))
+
+
+PROGRESS = re.compile(r"(?:epoch|ep|step|steps|iter|iters|iteration|it|kimg|ckpt|checkpoint)[_\-=]?(\d+)", re.I)
+LATEST_WORDS = {"latest", "last", "final"}
+RANK_REASONS = (
+    "its name marks the moving average or the generator",
+    "its standard name",
+    "nearest the repo's root",
+    "safetensors, the same weights as the pickle beside it",
+    "the latest by the epoch or step in its name",
+)
+
+
+def progress(name: str) -> float:
+    """How far into training a file's name says it was saved: the number after epoch/step/iter/... (`G_128_epoch_5`
+    is epoch 5, not 128: an outside audit saw the resolution win), else the name's only number; `latest`, `last`
+    and `final` after any number; -1 where nothing says (two numbers and no such word)."""
+    stem = PurePosixPath(words_stem(name)).name
+    if set(words(stem)) & LATEST_WORDS:
+        return float("inf")
+    said = PROGRESS.findall(stem)
+    if said:
+        return float(said[-1])
+    numbers = re.findall(r"\d+", stem)
+    return float(numbers[0]) if len(numbers) == 1 else -1.0
 
 
 def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -> tuple[str, tuple[str, ...]]:
@@ -491,9 +516,10 @@ def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -
         same_weights = {PurePosixPath(f).name for f in ordered} <= set(STANDARD_NAMES) and (
             len({PurePosixPath(f).parent for f in ordered}) == 1
         )
+        why = next(reason for reason, a, b in zip(RANK_REASONS, rank(best), rank(runner_up)) if a != b)
         message = (
-            f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, the most "
-            f"generator-like name; choose another with {where}:FILE"
+            f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, {why}; choose another "
+            f"with {where}:FILE"
         )
         if same_weights:
             logger.info(message)

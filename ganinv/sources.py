@@ -657,6 +657,18 @@ def load_file_source(path: Path, request: Request) -> Generator:
             "(only if you trust its author)"
         ) from None
     generator = checkpoint_generator(built, opts, arch, evidence, entry, [path], batchnorm, path, request.source)
+    assumed = [d for d in generator.meta.get("decisions", []) if d.get("property") == "output"]
+    if (
+        isinstance(obj, PickledModuleWeights)
+        and "output" not in hinted
+        and assumed
+        and assumed[0]["source"].startswith("assumed")
+    ):  # the layers are there to read: none after the last is a hint the announcement alone did not give
+        warnings.warn(
+            f"{path}: its pickled layers end with no Tanh or Sigmoid after the last one; if its forward applies none "
+            f"either (a linear output, as some WGAN generators have), pass --option output=none",
+            stacklevel=2,
+        )
     return with_overrides(generator, spec)
 
 

@@ -559,3 +559,26 @@ def test_an_inverter_reloads_its_hub_generator_at_the_commit_it_was_fitted_on(hu
     ganinv_hub._LISTINGS.clear()
     reloaded = Inverter(spec=inverter.spec.to_dict(), generator_ref=inverter.generator_ref, width=4, hidden=8)
     same_images(reloaded.generator, fitted_on, DCGAN, zoo.latents_for(DCGAN, 4))
+
+
+@pytest.mark.parametrize(
+    "files, chosen",
+    [
+        (["G_128_epoch_5.pth", "G_64_epoch_100.pth"], "G_64_epoch_100.pth"),  # the epoch, not the resolution
+        (["checkpoint_epoch_50.pt", "checkpoint_epoch_100.pt", "latest.pt"], "latest.pt"),
+        (["netG.pth", "opt_G.pth"], "netG.pth"),  # the generator's optimizer state is no candidate
+        (["dcgan_64_100.pth", "dcgan_32_200.pth"], None),  # numbers that say nothing: refused, naming :FILE
+    ],
+)
+def test_a_number_in_a_name_ranks_by_the_epoch_or_step_it_follows(files, chosen):
+    """Audit 13b: the largest number anywhere won (a resolution of 128 over epoch 100), announced as "the most
+    generator-like name"; `latest` was never read, and `opt_G.pth` made a repo ambiguous."""
+    if chosen is None:
+        with pytest.raises(SourceError, match="nothing tells which is the generator.*hub:me/gan:FILE"):
+            ganinv_hub.pick_weights(files, "hub:me/gan")
+        return
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        assert ganinv_hub.pick_weights(files, "hub:me/gan")[0] == chosen
+    assert all(f"using {chosen}, the latest by the epoch or step" in str(w.message) for w in said)
+    assert len(said) == (0 if "opt_G.pth" in files else 1)  # one candidate left: nothing to announce
