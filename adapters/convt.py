@@ -1434,16 +1434,30 @@ def check_last_bias(layout: Layout, given: Mapping[str, Any]) -> None:
         )
 
 
+def check_resolution(architecture, values: Mapping[str, Any], given: Mapping[str, Any]) -> None:
+    """A given image side the net as built does not make (strides and paddings given beside it) is refused: it was
+    dropped for the geometry's side in silence (an outside audit)."""
+    if "resolution" not in given:
+        return
+    options = complete(architecture.make_options({k: v for k, v in values.items() if k != DECISIONS}))
+    if options.resolution != int(given["resolution"]):
+        raise ArchitectureError(
+            f"resolution={given['resolution']} where the weights with strides {fmt(options.strides)} and paddings "
+            f"{fmt(options.paddings)} make {options.resolution}-pixel images; drop one of them"
+        )
+
+
 def hidden_width(layout: Layout, given: Mapping[str, Any]) -> dict[str, Any]:
     """{"width": the last hidden stage's channels (ngf, DIM, hidden_size)} as the weights have it, to record with
     the options read; a given one that differs (a config's) is an error naming both."""
     widths = [int(layout.modules[p]["weight"].shape[1]) for p in layout.convs]
     if len(widths) < 2 or "widths" in given:
         return {}
-    if "width" in given and int(given["width"]) != widths[-2]:
-        raise ArchitectureError(
-            f"width={given['width']} where the weights have {widths[-2]} "
-            f"({layout.convs[-2]}.weight {tuple(layout.modules[layout.convs[-2]]['weight'].shape)}"
-            "); drop the option or fix the config"
-        )
+    for name, value, layer in (("width", widths[-2], layout.convs[-2]), ("channels", widths[-1], layout.convs[-1])):
+        # the channels a user or config gives were dropped for the weights' in silence (an outside audit)
+        if name in given and int(given[name]) != value:
+            raise ArchitectureError(
+                f"{name}={given[name]} where the weights have {value} "
+                f"({layer}.weight {tuple(layout.modules[layer]['weight'].shape)}); drop the option or fix the config"
+            )
     return {"width": widths[-2]}

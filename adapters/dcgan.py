@@ -67,7 +67,9 @@ class DCGAN(PriorFromSpec, Architecture):
             )
         convt.check_last_bias(layout, given)
         width = convt.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
-        return {**convt.infer_options(self, state_dict, given), **width}
+        values = {**convt.infer_options(self, state_dict, given), **width}
+        convt.check_resolution(self, values, given)
+        return values
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         return convt.read_layout(state_dict).canonical_state_dict()

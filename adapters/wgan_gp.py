@@ -82,7 +82,9 @@ class WGANGP(PriorFromSpec, Architecture):
         layout = convt.read_layout(state_dict)
         convt.check_last_bias(layout, given)
         width = convt.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
-        return {**convt.infer_options(self, state_dict, given, KNOWN), **width}
+        values = {**convt.infer_options(self, state_dict, given, KNOWN), **width}
+        convt.check_resolution(self, values, given)
+        return values
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
         return convt.read_layout(state_dict).canonical_state_dict()

@@ -14,6 +14,7 @@ from ganinv.sources import load_folder, load_generator, save_generator
 from ganinv.spec import GeneratorSpec
 
 CASE = zoo.case("pytorch-examples-dcgan")
+FAST = {"strides": "1,2,2,2", "paddings": "0,1,1,1"}  # the geometry given where the search is not the point
 
 
 @pytest.fixture(scope="module")
@@ -595,3 +596,33 @@ def test_a_dict_subclass_beside_the_weights_is_read_as_data(tmp_path):
     g = load_generator(str(tmp_path / "last.ckpt"))
     latents = zoo.latents_for(case, 3)
     torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("arch", ["dcgan", "wgan_gp"])
+@pytest.mark.parametrize(
+    "options, said",
+    [
+        ({"channels": "1"}, r"channels=1 where the weights have 3 \(main\.9\.weight \(4, 3, 4, 4\)\)"),
+        (
+            {"resolution": "64"},
+            "resolution=64 where the weights with strides 1,2,2,2 and paddings 0,1,1,1 make 32-pixel",
+        ),
+    ],
+)
+def test_an_option_the_weights_contradict_is_refused_not_dropped(dcgan, tmp_path, arch, options, said):
+    """Audit 13b: `--option channels=1` on 3-channel weights, or a resolution the given geometry does not make, was
+    replaced by the weights' value in silence; a config's `nc` so fell through to another architecture."""
+    torch.save(dcgan[0].state_dict(), tmp_path / "g.pth")
+    with pytest.raises(ArchitectureError, match=said):
+        load_generator(str(tmp_path / "g.pth"), arch=arch, options={**options, **FAST})
+
+
+def test_a_config_that_contradicts_the_weights_does_not_fall_through_to_another_architecture(dcgan, tmp_path):
+    """Audit 13b: `{"nz": 8, "ngf": 4, "nc": 1}` beside 3-channel weights failed as dcgan, then built as wgan_gp
+    (which knows nz and nc, not ngf), recording `channels: 1` as taken on a net making 3-channel images."""
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in dcgan[0].state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps({"nz": 8, "ngf": 4, "nc": 1}))
+    with pytest.raises(ArchitectureError, match="config.json disagrees with the weights.*channels=1 where the weights"):
+        load_generator(str(folder))
