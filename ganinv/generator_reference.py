@@ -223,7 +223,7 @@ class GeneratorReference(_Model):
         else:  # a Hub id: just the artifact's files, listed once (ganinv.hub; offline: the cache)
             from ganinv import hub
 
-            folder = hub.snapshot(model_id, revision, ARTIFACT_FILES)
+            folder = hub.snapshot(model_id, revision, ARTIFACT_FILES, needed=(CONFIG_NAME, WEIGHTS_NAME))
         label = label or model_id
         weights = folder / WEIGHTS_NAME
         with torch.device("meta"):  # sized by the config, but nothing allocated until the weights agree
@@ -279,7 +279,7 @@ class GeneratorReference(_Model):
             from ganinv import hub
 
             repo, _, revision = source.removeprefix("hub:").partition("@")
-            path = hub.snapshot(repo, revision or None, ARTIFACT_FILES)  # errors name the hub id
+            path = hub.snapshot(repo, revision or None, ARTIFACT_FILES, needed=(CONFIG_NAME, WEIGHTS_NAME))
         else:
             what = "is a file, not a folder" if path.exists() else "does not exist"
             raise SourceError(

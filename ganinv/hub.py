@@ -413,13 +413,23 @@ def _remember_ref(hub_id: HubId, commit: str) -> None:
         logger.info("could not record %s -> %s in the cache: %s", revision, commit, exc)
 
 
-def snapshot(repo: str, revision: Optional[str] = None, allow_patterns: Optional[list[str]] = None) -> Path:
+def snapshot(
+    repo: str, revision: Optional[str] = None, allow_patterns: Optional[list[str]] = None, needed: Iterable[str] = ()
+) -> Path:
     """The listed files of `repo` at `revision` matching any of `allow_patterns` (fnmatch, e.g. "generator/*"),
-    fetched into the cache; returns the snapshot folder. Offline or unreachable: the cached snapshot."""
+    fetched into the cache; returns the snapshot folder. Offline or unreachable: the cached snapshot, which must hold
+    the `needed` files where it holds any (else a download was cut short: said, not read as a damaged artifact
+    through the cache's path)."""
     hub_id = parse(PREFIX + repo + (f"@{revision}" if revision else ""))
     listing = list_repo(hub_id)
     patterns = allow_patterns or ["*"]
     wanted = [f for f in listing.files if any(fnmatch.fnmatch(f, p) for p in patterns)]
+    missing = [name for name in needed if name not in listing.files]
+    if listing.from_cache and wanted and missing:
+        raise SourceError(
+            f"the cached snapshot of {hub_id.repo_text} lacks {', '.join(missing)} (a download cut short, or files "
+            "fetched one by one); download it once online, or unset HF_HUB_OFFLINE"
+        )
     return fetch(hub_id, listing, wanted)
 
 

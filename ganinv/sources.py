@@ -283,7 +283,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     if not config_path.is_file() or weights_path is None:
         raise SourceError(f"{folder} must hold {CONFIG_NAME} and {WEIGHTS_NAME} (or {PICKLE_WEIGHTS_NAME})")
     try:
-        config = parse_json(config_path.read_text())
+        config = parse_json(config_path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise SourceError(f"{config_path} is not valid JSON ({exc}); fix or regenerate it") from None
     if not isinstance(config, dict):
@@ -499,13 +499,27 @@ def load_hub(request: Request) -> Generator:
     return generator
 
 
+FOREIGN_CONFIG_FIELDS = ("model_type", "architectures", "auto_map", "_class_name")  # transformers, diffusers
+
+
 def read_config(path: Path, label: str) -> dict[str, Any]:
+    """A repo's config.json as evidence; a byte-order mark is read (Windows editors write one). A transformers or
+    diffusers model's config is no evidence about a GAN generator beside or below it: its `hidden_size`,
+    `image_size`, `num_channels` read as DCGAN sizes and blocked loading (an outside audit); it is set aside, said."""
     try:
-        config = parse_json(path.read_text())
+        config = parse_json(path.read_text(encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"{label} is not valid JSON ({first_line(exc)}); fix or regenerate it") from None
     if not isinstance(config, dict):
         raise SourceError(f"{label} must hold a JSON object")
+    foreign = [k for k in FOREIGN_CONFIG_FIELDS if k in config]
+    if foreign and config.get("format") != FORMAT and config.get("architecture") not in architectures.names():
+        warnings.warn(
+            f"{label} configures another library's model ({', '.join(foreign)}), not this generator: not read as "
+            "evidence; give sizes with --option KEY=VALUE if the weights leave one open",
+            stacklevel=2,
+        )
+        return {}
     return config
 
 

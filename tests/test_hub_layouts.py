@@ -582,3 +582,36 @@ def test_a_number_in_a_name_ranks_by_the_epoch_or_step_it_follows(files, chosen)
         assert ganinv_hub.pick_weights(files, "hub:me/gan")[0] == chosen
     assert all(f"using {chosen}, the latest by the epoch or step" in str(w.message) for w in said)
     assert len(said) == (0 if "opt_G.pth" in files else 1)  # one candidate left: nothing to announce
+
+
+def test_a_config_with_a_byte_order_mark_or_of_another_library_does_not_block_loading(hub, tmp_path):
+    """Audit 13b: a config.json saved with a UTF-8 byte-order mark was refused as invalid JSON; a transformers
+    model's config beside GAN weights (`hidden_size`, `image_size`, `num_channels`) was read as DCGAN sizes and the
+    load refused until every field was overridden."""
+    module = DCGAN.build()
+    weights = state_bytes(module.state_dict(), tmp_path / "w")
+    hub.repos.commit("me/bom", {"netG.pth": weights, "config.json": "\ufeff" + json.dumps({"nz": 8})})
+    same_images(load_generator("hub:me/bom", options=FAST), module, DCGAN, zoo.latents_for(DCGAN, 4))
+    vit = {"model_type": "vit", "hidden_size": 768, "image_size": 224, "num_channels": 3}
+    hub.repos.commit("me/vitcfg", {"generator/G.pth": weights, "config.json": json.dumps(vit)})
+    with pytest.warns(UserWarning, match=r"config\.json configures another library's model \(model_type\)"):
+        g = load_generator("hub:me/vitcfg", options=FAST)
+    same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
+
+
+def test_an_artifact_cached_in_part_is_said_so_offline_not_called_damaged(hub, tmp_path, monkeypatch):
+    """Audit 13b: offline, an inverter whose weights never reached the cache was "damaged, save or download it
+    again", naming the cache's path."""
+    from ganinv.inverter import Inverter
+
+    weights = state_bytes(DCGAN.build().state_dict(), tmp_path / "w")
+    hub.repos.commit("me/g", {"netG.pth": weights})
+    Inverter.for_generator(load_generator("hub:me/g", options=FAST), width=4, hidden=8).save_pretrained(tmp_path / "a")
+    files = {str(p.relative_to(tmp_path / "a")): p.read_bytes() for p in (tmp_path / "a").rglob("*") if p.is_file()}
+    hub.repos.commit("me/inv", files)
+    Inverter.load("hub:me/inv")
+    for cached in (tmp_path / "hf-cache").glob("models--me--inv/snapshots/*/model.safetensors"):
+        cached.unlink()  # a download cut short
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SourceError, match=r"^the cached snapshot of hub:me/inv lacks model\.safetensors .*online"):
+        Inverter.load("hub:me/inv")
