@@ -36,6 +36,7 @@ from ganinv.spec import GeneratorSpec, Prior
 from .convt import activation
 from .statedict import (
     DECIDED_RATIO,
+    POOR_FIT,
     PRIOR_PROBES,
     PRIOR_SPECS,
     PriorFromSpec,
@@ -293,6 +294,7 @@ class UpConv(PriorFromSpec, Architecture):
         )
         values.update(chosen)
         if not {"activation", "norm_eps"} <= set(given):  # a ganinv folder gives all: nothing was decided
+            found += self.fit_as_built(values, state_dict)
             found += [
                 decision(
                     "upsampling",
@@ -312,6 +314,30 @@ class UpConv(PriorFromSpec, Architecture):
         found += self.head_inputs(state_dict, values, given)
         values[DECISIONS] = found
         return values
+
+    def fit_as_built(self, values: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]) -> list:
+        """The net finally built against its BatchNorm statistics, as the DCGAN family checks it: another upsampling
+        (bilinear: misfit 0.30, an outside audit) fits every candidate badly, and is announced, not loaded in
+        silence."""
+        options = self.make_options({k: v for k, v in values.items() if k != DECISIONS})
+        net = UpConvNet(options)
+        if not any(isinstance(stage.norm, nn.BatchNorm2d) for stage in cast(Iterable[UpStage], net.stages)):
+            return []
+        load_weights(net, self.convert_state_dict(dict(state_dict), None), self.name, options)
+        misfits = bn_misfits(net.eval())
+        worst = max(range(len(misfits)), key=lambda i: misfits[i])
+        if misfits[worst] <= POOR_FIT:
+            return []
+        return [
+            decision(
+                "statistics",
+                f"misfit {misfits[worst]:.3g} at BatchNorm {worst + 1} of {len(misfits)}",
+                "assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
+                f"misfits under {POOR_FIT:g}): another upsampling (bilinear, a transposed convolution), a layer or "
+                "activation ganinv does not model, or running statistics that lag the weights? check `ganinv sample`",
+                "--model-class MODULE:CLASS (the generator's own class)",
+            )
+        ]
 
     def head_inputs(
         self, state_dict: Mapping[str, torch.Tensor], values: dict[str, Any], given: Mapping[str, Any]

@@ -1065,3 +1065,24 @@ def test_a_pickled_module_without_an_output_activation_says_so(tmp_path):
     torch.save(module, tmp_path / "netG.pth")
     with pytest.warns(UserWarning, match=r"pickled layers end with no Tanh or Sigmoid.*--option output=none"):
         load_generator(str(tmp_path / "netG.pth"))
+
+
+def test_an_upsample_conv_net_that_fits_its_statistics_badly_is_announced(tmp_path):
+    """Audit 13a: PyTorch-GAN's dcgan layout with bilinear upsampling loaded with its misfit of 0.30 unannounced: the
+    upsample+conv adapter never checked the net it built against the statistics, as the DCGAN family does."""
+    case = zoo.case("pytorch-gan-dcgan")
+    torch.manual_seed(0)
+    module = case.make()
+    for layer in module.modules():
+        if isinstance(layer, nn.Upsample):
+            layer.mode = "bilinear"
+    zoo.calibrate(module, case)
+    _, path = saved(case, tmp_path, module)
+    with pytest.warns(
+        AssumptionWarning, match=r"statistics misfit [\d.]+ at BatchNorm .*another upsampling \(bilinear"
+    ):
+        load_generator(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AssumptionWarning)
+        warnings.filterwarnings("ignore", message="(output|upsampling) ")
+        load_generator(saved(case, tmp_path)[1])  # the nearest-neighbour net: no misfit said
