@@ -180,7 +180,12 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
             "negative; if they are [-1, 1] images, declare --input-range -1,1"
         )
     if lo >= -slack * 255 and 2 < hi <= 255 * (1 + slack):  # up to 2: [0, 1] overshot, or a black 8-bit image?
-        return (0.0, 255.0), None
+        # floats above 2 are 8-bit values as floats, most likely: said, as the [0, 1] reading is (a float image in
+        # [0, 100], a lightness, would read as a dark one in silence)
+        return (0.0, 255.0), (
+            f"reading {source} as 8-bit values in [0, 255]: its float values lie in [{lo:g}, {hi:g}]; declare "
+            "--input-range LO,HI if they use another range"
+        )
     raise DataError(
         f"{source}: values in [{lo:g}, {hi:g}] fit none of the pixel ranges [-1, 1], [0, 1], "
         "[0, 255]; declare their range with --input-range LO,HI, or rescale them"

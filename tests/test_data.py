@@ -235,7 +235,7 @@ RAMP = np.linspace(0, 1, 2 * 8 * 8).reshape(2, 8, 8)  # (N, H, W) from 0 to 1
         (RAMP.astype(np.float32), RAMP * 2 - 1, "declare --input-range -1,1"),  # [0, 1]: assumed, and said
         (RAMP.astype(np.float64), RAMP * 2 - 1, "declare --input-range -1,1"),
         (RAMP.astype(np.float16), RAMP.astype(np.float16).astype(np.float64) * 2 - 1, "as images in [0, 1]"),
-        ((RAMP * 255).astype(np.float32), RAMP * 2 - 1, None),  # [0, 255]
+        ((RAMP * 255).astype(np.float32), RAMP * 2 - 1, "as 8-bit values in [0, 255]"),  # floats: said too
         ((RAMP * 2 - 1).astype(np.float32), RAMP * 2 - 1, None),  # [-1, 1], some negative
         (RAMP > 0.5, np.where(RAMP > 0.5, 1.0, -1.0), None),  # bool: 0 and 1
     ],
