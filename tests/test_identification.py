@@ -1,6 +1,7 @@
 """What a state dict does not store is identified from BatchNorm statistics, assumed out loud, or refused."""
 
 import json
+import re
 import warnings
 
 import pytest
@@ -1086,3 +1087,25 @@ def test_an_upsample_conv_net_that_fits_its_statistics_badly_is_announced(tmp_pa
         warnings.simplefilter("error", AssumptionWarning)
         warnings.filterwarnings("ignore", message="(output|upsampling) ")
         load_generator(saved(case, tmp_path)[1])  # the nearest-neighbour net: no misfit said
+
+
+def test_an_unusual_geometry_that_beats_the_usual_one_is_announced_naming_it(tmp_path):
+    """Audit 13a: a 32-px DCGAN with Dropout(0.25) after each hidden ReLU, which a state dict does not record, was
+    "decided" as paddings 0,1,2 (28-px images) at margin 3-7: Dropout inflates the running variances as a cropping
+    padding does. Such a pick over a usual geometry is now announced, with the usual one's options."""
+    layers: list[nn.Module] = []
+    for c_in, c_out, stride, padding in ((8, 16, 1, 0), (16, 8, 2, 1), (8, 4, 2, 1)):
+        layers += [nn.ConvTranspose2d(c_in, c_out, 4, stride, padding, bias=False), nn.BatchNorm2d(c_out)]
+        layers += [nn.ReLU(), nn.Dropout(0.25)]
+    case = zoo.case("pytorch-examples-dcgan")
+    torch.manual_seed(1)
+    module = nn.Sequential(*layers, nn.ConvTranspose2d(4, 3, 4, 2, 1, bias=False), nn.Tanh())
+    zoo.calibrate(module, case)
+    torch.save(module.state_dict(), tmp_path / "netG.pth")
+    with warnings.catch_warnings(record=True) as caught:  # the activation given: Dropout blurs its reading too
+        warnings.simplefilter("always")
+        g = load_generator(str(tmp_path / "netG.pth"), options={"activation": "relu"})
+    said = r"geometry .*: assumed: the unusual reading .* over the usual .*Dropout between stages.*paddings=0,1,1,1"
+    # the margins sit near the bars (they move with the thread count): the author's 32 px, or the unusual reading
+    # announced with the usual one's options; never 28 px in silence
+    assert g.spec.image_shape == (3, 32, 32) or any(re.search(said, str(w.message)) for w in caught)
