@@ -333,8 +333,16 @@ def select_entry(obj: Any, key: str, where: str) -> Any:
     raise SourceError(f"{where} has no entry {key!r}; its entries: {', '.join(entries[:10]) or 'none'}")
 
 
+OPTIMIZER_STATE = {"state", "param_groups"}  # what torch.optim.Optimizer.state_dict() holds
+
+
 def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], list[str]]:
     obj = as_mapping(obj)
+    if isinstance(obj, Mapping) and set(obj) == OPTIMIZER_STATE:  # "say which is the generator" invited a pick in it
+        raise SourceError(
+            f"{where}: what was read is an optimizer's state (state, param_groups), not a generator's weights; give "
+            "the generator's file, or its entry after #"
+        )
     if not isinstance(obj, Mapping):
         kind = safe_pickle.origin(obj) if safe_pickle.is_record(obj) else type(obj).__name__
         raise SourceError(f"{where} holds a {kind}, not a state dict")

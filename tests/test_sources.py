@@ -626,3 +626,13 @@ def test_a_config_that_contradicts_the_weights_does_not_fall_through_to_another_
     (folder / "config.json").write_text(json.dumps({"nz": 8, "ngf": 4, "nc": 1}))
     with pytest.raises(ArchitectureError, match="config.json disagrees with the weights.*channels=1 where the weights"):
         load_generator(str(folder))
+
+
+def test_an_entry_that_is_an_optimizer_state_is_said_to_be_one(dcgan, tmp_path):
+    """Audit 13b: `FILE#optimizerG` answered "holds entries state, param_groups; say which is the generator", as if
+    the generator were inside the optimizer's state."""
+    module = dcgan[0]
+    optimizer = torch.optim.Adam(module.parameters())
+    torch.save({"netG": module.state_dict(), "optimizerG": optimizer.state_dict()}, tmp_path / "ck.pth")
+    with pytest.raises(SourceError, match=r"ck\.pth: what was read is an optimizer's state \(state, param_groups\)"):
+        load_generator(f"{tmp_path / 'ck.pth'}#optimizerG")
