@@ -34,6 +34,7 @@ from ganinv.spec import GeneratorSpec, Prior
 from .statedict import (
     DECIDED_RATIO,
     POOR_FIT,
+    POOR_FIT_SAID,
     PRIOR_PROBES,
     PRIOR_SPECS,
     Candidate,
@@ -1136,8 +1137,7 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
     said = (
         "batchnorm statistics"
         if fit[worst] <= POOR_FIT
-        else f"assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
-        f"misfits under {POOR_FIT:g}"
+        else POOR_FIT_SAID
         + (
             "; this far off, what was read from them, geometry and activation, is likely wrong too"
             if fit[worst] > 1
@@ -1288,12 +1288,9 @@ def refuse_unnamed_label(name: str, means: Optional[torch.Tensor], prior_mean: f
     start, k = found
     run, after = means[start : start + k], len(means) - start - k
     flags = f"--option n_classes={k}"
-    if start and after and min(start, after) <= MAX_CODES:  # a label in the middle: the shorter side is the codes
-        flags += (
-            f" --option nc={after} --option input_order=zdc"
-            if after <= start
-            else f" --option nc={start} --option input_order=cdz"
-        )
+    codes = codes_beside(start, after)
+    if codes is not None:
+        flags += f" --option nc={codes[0]} --option input_order={codes[1]}"
     elif not after:
         flags += " --option condition_first=False"
     elif not start:
@@ -1304,6 +1301,14 @@ def refuse_unnamed_label(name: str, means: Optional[torch.Tensor], prior_mean: f
         f"of {k} classes has, where the others have the latent prior's {prior_mean:g}: read as latent noise, they "
         f"would give images the generator never makes; pass {flags}"
     )
+
+
+def codes_beside(start: int, after: int) -> Optional[tuple[int, str]]:
+    """(nc, input order) for a one-hot label with `start` inputs before it and `after` after: between z and InfoGAN's
+    codes, the shorter side (at most MAX_CODES) is the codes; None for a label at either end or between long sides."""
+    if not (start and after and min(start, after) <= MAX_CODES):
+        return None
+    return (after, "zdc") if after <= start else (start, "cdz")
 
 
 def place_label(name: str, layout: Layout, opts: ConvTOptions, given: Mapping[str, Any]) -> Optional[dict[str, Any]]:
@@ -1323,8 +1328,9 @@ def place_label(name: str, layout: Layout, opts: ConvTOptions, given: Mapping[st
     after = len(means) - start - k
     said = f"the first BatchNorm's input means: inputs {start + 1}-{start + k} of {len(means)} are the one-hot label"
     if not opts.nc:
-        if start and after and "nc" not in given and min(start, after) <= MAX_CODES:
-            nc, order = (after, "zdc") if after <= start else (start, "cdz")
+        codes = codes_beside(start, after)
+        if codes is not None and "nc" not in given:
+            nc, order = codes
             raise AmbiguousWeightsError(
                 f"{said}, with {start} input(s) before it and {after} after: InfoGAN's codes beside it? pass "
                 f"--option nc={nc} --option input_order={order}"

@@ -37,6 +37,11 @@ MIN_RATIO = 1.5
 # (trained ones, EMA copies, the public layouts of tests/zoo.py); a wrong stride, activation, prior or input gives
 # 0.03 to 100.
 POOR_FIT = 0.05
+# how a net built despite misfitting its statistics by more is announced, before the causes each adapter suspects
+POOR_FIT_SAID = (
+    "assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's misfits "
+    f"under {POOR_FIT:g}"
+)
 # Below this margin the statistics still pick the best fit, but the pick is announced with the rival's flag: the
 # margins of authors' nets (1.8-2.2 for some label orders) overlap those of wrong picks (1.6-2.5) when the
 # statistics are blurred by what a state dict does not record (Dropout; a checkpoint saved early in training,

@@ -37,6 +37,7 @@ from .convt import activation
 from .statedict import (
     DECIDED_RATIO,
     POOR_FIT,
+    POOR_FIT_SAID,
     PRIOR_PROBES,
     PRIOR_SPECS,
     PriorFromSpec,
@@ -332,8 +333,7 @@ class UpConv(PriorFromSpec, Architecture):
             decision(
                 "statistics",
                 f"misfit {misfits[worst]:.3g} at BatchNorm {worst + 1} of {len(misfits)}",
-                "assumed: the net as built, though its BatchNorm statistics fit poorly (a net that is the author's "
-                f"misfits under {POOR_FIT:g}): another upsampling (bilinear, a transposed convolution), a layer or "
+                POOR_FIT_SAID + "): another upsampling (bilinear, a transposed convolution), a layer or "
                 "activation ganinv does not model, or running statistics that lag the weights? check `ganinv sample`",
                 "--model-class MODULE:CLASS (the generator's own class)",
             )

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from typing import Mapping
 
 import torch
@@ -42,7 +43,7 @@ REMOVE_HINT = (
 def fold_parametrizations(state_dict: Mapping[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
     """`state_dict` with every spectral-norm and weight-norm layer's pieces replaced by its computed weight."""
     out = dict(state_dict)
-    folded: dict[str, int] = {}
+    folded: Counter[str] = Counter()
     for key in [k for k in state_dict if k.endswith("_orig") and k[: -len("orig")] + "u" in state_dict]:
         base = key[: -len("_orig")]
         out.pop(key), out.pop(base + "_u")
@@ -52,18 +53,18 @@ def fold_parametrizations(state_dict: Mapping[str, torch.Tensor], where: str) ->
             raise ArchitectureError(f"{where}: {key} has no {base}_v to fold its spectral norm with; {REMOVE_HINT}")
         w, u, v = state_dict[key], state_dict[base + "_u"], out.pop(base + "_v")
         out[base] = spectral_normalised(w, u, v, f"{where}: {key}", (f"{base}_u", f"{base}_v"))
-        folded["spectral norm"] = folded.get("spectral norm", 0) + 1
+        folded["spectral norm"] += 1
     for key in [k for k in state_dict if k.endswith("_g") and k[: -len("g")] + "v" in out]:
         base = key[: -len("_g")]
         g, v = out.pop(key), out.pop(base + "_v")
         out[base] = weight_normalised(g, v, f"{where}: {key}")
-        folded["weight norm"] = folded.get("weight norm", 0) + 1
+        folded["weight norm"] += 1
     for name, pieces in parametrized_groups(out).items():
         for piece in pieces:
             out.pop(f"{name_prefix(name)}parametrizations.{name.rpartition('.')[2]}.{piece}")
         kind, weight = fold_group(name, pieces, f"{where}: {name}")
         out[name] = weight
-        folded[kind] = folded.get(kind, 0) + 1
+        folded[kind] += 1
     if folded:
         said = ", ".join(f"{kind} of {n} layer{'s' if n > 1 else ''}" for kind, n in folded.items())
         logger.info("%s: folded the %s into plain weights, as the module computes them in eval mode", where, said)
