@@ -31,6 +31,7 @@ from torch import nn
 
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
+from ganinv.status import said_if_slow
 
 
 @dataclass
@@ -253,7 +254,9 @@ def build_generator_net(
     given = {**options, **architecture.options_from_spec(spec or {})}
     decisions: list = []
     if state_dict is not None:
-        given = dict(architecture.infer_options(state_dict, given))
+        values = sum(t.numel() for t in state_dict.values() if isinstance(t, torch.Tensor))
+        with said_if_slow(f"reading the {arch} generator's architecture from its weights ({values / 1e6:.1f}M values)"):
+            given = dict(architecture.infer_options(state_dict, given))
         decisions = given.pop(DECISIONS, [])
     opts = architecture.make_options(given)
     built = architecture.build(opts)

@@ -53,6 +53,7 @@ from ganinv.runs import (
     teardown_distributed,
 )
 from ganinv.sources import load_generator
+from ganinv.status import Pace
 
 progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
 EVAL_SEED_OFFSET = 1_000_003  # the held-out samples come from a stream of their own
@@ -259,9 +260,12 @@ def _fit(
     running = torch.zeros(len(names), device=device)  # sums of the loss terms since the last log
     clock = time.perf_counter()
     last_eval: dict[str, Any] = {}
+    pace = Pace(start_step + 1, config.steps, device.type)
     for step in range(start_step + 1, config.steps + 1):
         losses = dreaming_step(generator, inverter, model, optimizer, sampler, config, step, autocast)
         running += torch.stack([getattr(losses, n) for n in names]).detach()
+        if (long_run := pace.warning_after(step)) and main:
+            warnings.warn(long_run, UserWarning, stacklevel=2)
 
         if step % config.log_every == 0 or step == config.steps:
             count = (step - start_step - 1) % config.log_every + 1

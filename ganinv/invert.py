@@ -23,6 +23,7 @@ from ganinv.evaluation import encode_and_reconstruct, held_out_samples, mean_ima
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.spec import Latents
+from ganinv.status import said_if_slow
 
 
 def refine(
@@ -186,7 +187,8 @@ def invert(
     if refine_steps > 0:
         clock = time.perf_counter()
         init = latents if start == "encoder" else zero_latents(inverter.generator, n)
-        latents = refine(inverter.generator, images, init, refine_steps, refine_lr, batch_size)
+        with said_if_slow(f"refining the latents of {n} images, {refine_steps} gradient steps each"):
+            latents = refine(inverter.generator, images, init, refine_steps, refine_lr, batch_size)
         reconstructions = decode_all(inverter.generator, latents, batch_size)
         metrics["refined"] = {
             "steps": refine_steps,

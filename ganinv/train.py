@@ -44,6 +44,7 @@ from ganinv.runs import (
     tensor_sha256,
 )
 from ganinv.sources import save_generator
+from ganinv.status import Pace
 from ganinv.wake import CodeModel, critic_step, dreaming_step, generator_step, mi_step
 
 progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
@@ -321,6 +322,7 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
     )
     running: dict[str, torch.Tensor] = {}  # sums of the losses since the last log
     clock = time.perf_counter()
+    pace = Pace(start_step + 1, config.steps, device.type)
     for step in range(start_step + 1, config.steps + 1):
         stats: dict[str, torch.Tensor] = {}
         for _ in range(config.n_critic):  # Algorithm 1 line 9, SS-AVL Eq. 22 + gradient penalty; the last is logged
@@ -344,6 +346,8 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
             generator, inverter, config.batch_size, temperature, config.dreaming, models.inverter_optimizer
         )  # line 13, Eqs. 25 and 26
         stats.update({f"dream_{name}": value for name, value in dream.as_dict().items()})
+        if long_run := pace.warning_after(step):
+            warnings.warn(long_run, UserWarning, stacklevel=2)
         for name, value in stats.items():
             running[name] = running.get(name, 0.0) + value
 

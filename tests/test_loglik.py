@@ -322,3 +322,10 @@ def test_cli_unknown_inverter_is_one_line_error(tmp_path):
     result = invoke("--inverter", tmp_path / "nowhere", "--generated", 2)
     assert result.exit_code != 0
     assert result.stderr.strip().startswith("Error: ") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_slow_loglik_says_seconds_per_image_not_zero_images_per_second():
+    from ganinv.cli.loglik import speed
+
+    assert speed(0.025) == "40 s per image"  # was "0.0 images/s" on a 128-px generator at k = 512
+    assert speed(12.34) == "12.3 images/s"

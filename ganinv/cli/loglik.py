@@ -77,10 +77,15 @@ def image_records(result: LogLikelihood, labels: Optional[torch.Tensor], names: 
     return records
 
 
+def speed(images_per_s: float) -> str:
+    """Images per second, or seconds per image where fewer than one a second (a large generator at a large k)."""
+    return f"{images_per_s:.1f} images/s" if images_per_s >= 1 else f"{1 / max(images_per_s, 1e-9):.3g} s per image"
+
+
 def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
     click.echo(
         f"{summary['images']} images from {summary['images_from']}, sigma_x = {summary['sigma_x']:.4g} "
-        f"({summary['sigma_x_from']}), {summary['images_per_s']:.1f} images/s on {summary['device']}"
+        f"({summary['sigma_x_from']}), {speed(summary['images_per_s'])} on {summary['device']}"
     )
     click.echo(f"{'':46} {'mean':>12} {'s.e.':>9} {'bits/dim':>9}")
     for name, stat in stats.items():

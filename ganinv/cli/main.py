@@ -133,7 +133,8 @@ class StderrHandler(logging.StreamHandler):
 
 
 def show_library_log() -> None:
-    """Send the `ganinv` logger to stderr (once), warnings and up; GANINV_DEBUG adds the details."""
+    """Send the `ganinv` logger to stderr (once), warnings and up, and the status lines of slow steps
+    (ganinv.status); GANINV_DEBUG adds the details."""
     logger = logging.getLogger("ganinv")
     if not any(isinstance(h.formatter, LogLines) for h in logger.handlers):
         handler = StderrHandler()
@@ -141,6 +142,7 @@ def show_library_log() -> None:
         logger.addHandler(handler)
         logger.propagate = False
     logger.setLevel(logging.DEBUG if debugging() else logging.WARNING)
+    logging.getLogger("ganinv.status").setLevel(logging.INFO)  # slow steps and their durations; --quiet hides them
 
 
 def fail(message: str, code: int) -> None:

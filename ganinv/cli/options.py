@@ -24,7 +24,7 @@ GENERATOR_HELP = (
 ROOT_HELP = "Folder with the original files of a dataset source (mnist, fashion-mnist); nothing is downloaded."
 DEVICE_HELP = "torch device: cpu, cuda, cuda:N or mps (default: cuda when available, else cpu)."
 SEED_HELP = "Random seed."
-QUIET_HELP = "No progress bar and no progress lines on stderr (warnings and errors still show)."
+QUIET_HELP = "No progress bar, no progress lines and no notes on slow steps on stderr (warnings and errors still show)."
 JSON_HELP = "Print the results as JSON on stdout instead of text."
 
 
@@ -292,8 +292,17 @@ def root_option(func):
     )
 
 
+def hide_status_lines(ctx: click.Context, param: click.Parameter, quiet: bool) -> bool:
+    """--quiet also hides the library's notes on slow steps (ganinv.status), which are shown otherwise."""
+    if quiet:
+        logging.getLogger("ganinv.status").setLevel(logging.WARNING)
+    return quiet
+
+
 def quiet_option(func):
-    return click.option("--quiet", cls=SharedOption, is_flag=True, default=False, help=QUIET_HELP)(func)
+    return click.option(
+        "--quiet", cls=SharedOption, is_flag=True, default=False, callback=hide_status_lines, help=QUIET_HELP
+    )(func)
 
 
 def json_option(func):

@@ -42,6 +42,7 @@ from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
 from ganinv.mvae.model import MVAE, MixtureSample
 from ganinv.runs import Run, check_resume_step, rng_state, seed_everything, set_rng_state, tensor_sha256
 from ganinv.sources import load_generator
+from ganinv.status import Pace
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out generated samples and selection draws come from streams of their own
 
@@ -242,6 +243,7 @@ def _train_mvae(
         dynamic_ncols=True,
         desc="mvae",
     )
+    pace = Pace(start_step + 1, config.steps, device.type)
     for step in range(start_step + 1, config.steps + 1):
         model.train()
         true_latent = None
@@ -258,6 +260,8 @@ def _train_mvae(
         terms.total.backward()
         optimizer.step()
         running += torch.stack([getattr(terms, n).detach().float() for n in names])
+        if long_run := pace.warning_after(step):
+            warnings.warn(long_run, UserWarning, stacklevel=2)
         if step % config.log_every == 0 or step == config.steps:
             count = (step - start_step - 1) % config.log_every + 1
             means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval

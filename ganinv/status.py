@@ -1,0 +1,71 @@
+"""Telling the user, before they wonder, that something takes long: a line while a slow step runs, and a warning
+when a training's steps add up to hours (an outside audit: 1-6 minutes of silence while a 64-256 px generator's
+architecture was read, and a CPU `fit` of 8-17 hours at 64-128 px that nothing announced)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+from typing import Iterator, Optional
+
+# INFO lines on stderr, shown by the CLI unless --quiet (ganinv.cli.main.show_library_log)
+status_log = logging.getLogger("ganinv.status")
+
+SLOW_AFTER_S = 10.0  # a step that ends sooner is not announced at all
+LONG_TRAINING_S = 3600.0  # a training projected past an hour is announced once, with what makes it shorter
+
+
+@contextlib.contextmanager
+def said_if_slow(what: str, after_s: Optional[float] = None) -> Iterator[None]:
+    """Say `what` is under way once it has taken `after_s` seconds (default SLOW_AFTER_S), and how long it took
+    when it ends. Nothing is said about a step that ends sooner, so fast cases (tests, small nets) stay quiet.
+    """
+    after_s = SLOW_AFTER_S if after_s is None else after_s
+    start = time.perf_counter()
+    timer = threading.Timer(after_s, lambda: status_log.info(f"{what} ..."))
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+        elapsed = time.perf_counter() - start
+        if elapsed >= after_s:
+            status_log.info(f"{what}: done in {elapsed:.0f} s")
+
+
+def projected_time_warning(seconds_per_step: float, remaining_steps: int, device_type: str) -> Optional[str]:
+    """The warning for a training whose remaining steps take more than an hour at the measured pace, else None."""
+    total = seconds_per_step * remaining_steps
+    if total < LONG_TRAINING_S:
+        return None
+    hours = total / 3600
+    where = "on the CPU" if device_type == "cpu" else f"on {device_type}"
+    gpu = ", or a GPU (--device cuda)" if device_type == "cpu" else ""
+    faster = f"fewer --steps, a smaller --batch-size{gpu}"
+    return (
+        f"at {seconds_per_step:.3g} s per step {where}, the remaining {remaining_steps} steps take about "
+        f"{hours:.1f} hours, evaluations aside; {faster} make it shorter, and a stopped run continues with --resume"
+    )
+
+
+class Pace:
+    """Times the first steps of a training loop, after the first (which pays for lazy set-up), and gives the
+    projected-time warning once."""
+
+    def __init__(self, first_step: int, last_step: int, device_type: str, measured_steps: int = 3):
+        self.first_step, self.last_step, self.device_type = first_step, last_step, device_type
+        self.measured_steps = measured_steps
+        self.started: Optional[float] = None
+
+    def warning_after(self, step: int) -> Optional[str]:
+        """Call after each step; returns the warning (at most once) when it is due."""
+        if step == self.first_step:
+            self.started = time.perf_counter()
+        elif self.started is not None and step == self.first_step + self.measured_steps:
+            seconds_per_step = (time.perf_counter() - self.started) / self.measured_steps
+            self.started = None
+            return projected_time_warning(seconds_per_step, self.last_step - step, self.device_type)
+        return None
