@@ -408,8 +408,9 @@ def probe_inputs(nz: int, n_classes: int, n: int, seed: int = 0) -> tuple[torch.
 UNUSUAL_SLOPES = ("leaky_relu:0.01", "leaky_relu:0.1", "leaky_relu:0.3")
 # Smooth activations of newer generators: under BatchNorm statistics they pass for a leaky ReLU (an outside audit:
 # GELU, CELU and Mish nets "decided" as leaky_relu at margins 4-9, one of them at another image size), so they are
-# candidates themselves, unusual ones (taken only when they fit 1.5x better than the usual choices).
-SMOOTH_ACTIVATIONS = ("gelu", "silu", "elu", "mish")
+# candidates themselves, unusual ones (taken only when they fit 1.5x better than the usual choices). A hidden Tanh
+# (older nets) read as SiLU, images 1.06 off, so it is one too.
+SMOOTH_ACTIVATIONS = ("gelu", "silu", "elu", "mish", "tanh")
 # BatchNorm eps of other codebases: Keras's BatchNormalization (1e-3, every TF port) and 1e-4 (BigGAN, some ports).
 # With only the adapters' usual two as candidates, an outside audit saw 1e-3 nets "decided" as 1e-5 at margin 1e4
 # (the margin against 0.8), images 0.002-0.08 off; as unusual candidates they are taken only when they fit 1.5x

@@ -567,10 +567,11 @@ def test_the_prior_flag_is_the_prior_option_and_is_not_read_again(tmp_path):
     assert odd.spec.native_prior_range == (-2.0, 2.0)  # no option names it: the spec override alone sets it
 
 
-@pytest.mark.parametrize("act", [nn.GELU, nn.SiLU, nn.ELU, nn.Mish])
+@pytest.mark.parametrize("act", [nn.GELU, nn.SiLU, nn.ELU, nn.Mish, nn.Tanh])
 def test_smooth_activations_are_identified_not_passed_off_as_a_leaky_relu(tmp_path, act):
     """Under BatchNorm statistics a smooth activation passes for a leaky ReLU: an outside audit found GELU and Mish
-    DCGANs "decided" as leaky_relu (images off by 0.5), some at a 48-pixel geometry. They are candidates now."""
+    DCGANs "decided" as leaky_relu (images off by 0.5), some at a 48-pixel geometry. They are candidates now.
+    A hidden Tanh was read as SiLU, images 1.06 off, then refused between SiLU and Mish; it is a candidate too."""
     torch.manual_seed(0)
     module = nn.Sequential(
         nn.ConvTranspose2d(8, 32, 4, 1, 0, bias=False), nn.BatchNorm2d(32), act(),  # 4x4
