@@ -30,6 +30,7 @@ from torch import nn
 
 from ganinv.architectures import AmbiguousWeightsError, decision, load_weights
 from ganinv.errors import ArchitectureError
+from ganinv.weight_files import layers_of
 
 # The runner-up's misfit must be at least this many times the winner's for the statistics to decide.
 MIN_RATIO = 1.5
@@ -54,13 +55,7 @@ TIE = 1e-9
 # ---- layers of a foreign state dict --------------------------------------------------------------
 
 
-def group_modules(state_dict: Mapping[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
-    """{"main.0.weight": w, "main.1.running_mean": m} -> {"main.0": {"weight": w}, "main.1": {...}}, in order."""
-    modules: dict[str, dict[str, torch.Tensor]] = {}
-    for key, value in state_dict.items():
-        prefix, _, name = key.rpartition(".")
-        modules.setdefault(prefix, {})[name] = value
-    return modules
+group_modules = layers_of  # {"main.0.weight": w} -> {"main.0": {"weight": w}}, in order
 
 
 def kind_of(prefix: str, tensors: Mapping[str, torch.Tensor]) -> str:
@@ -103,7 +98,9 @@ def rename_modules(
 
 def describe_tensors(modules: Mapping[str, Mapping[str, torch.Tensor]], prefixes: Sequence[str]) -> str:
     """ "main.5.weight (3, 3, 3), extra.w (2,)": the tensors an error is about, by name and shape."""
-    return ", ".join(f"{p}.{name} {tuple(t.shape)}" for p in prefixes for name, t in modules[p].items())
+    return ", ".join(
+        f"{f'{p}.' if p else ''}{name} {tuple(t.shape)}" for p in prefixes for name, t in modules[p].items()
+    )  # a top-level tensor without a stray dot
 
 
 # ---- the BatchNorm evidence -----------------------------------------------------------------------

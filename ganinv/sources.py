@@ -54,6 +54,7 @@ from ganinv.weight_files import (
     entry_meta,
     is_torch_checkpoint,
     is_torchscript,
+    layers_of,
     locate_state_dict,
     read_state_dict,
     read_weights,
@@ -821,11 +822,17 @@ def build_any(
     not_generators = [first_line(exc) for exc in refusals if isinstance(exc, architectures.NotAGeneratorError)]
     if not_generators:
         raise ArchitectureError(f"{where}: {not_generators[0]}")
-    norms = statless_norms(state_dict)
+    norms, slopes = statless_norms(state_dict), learned_slopes(state_dict)
     hint = (
         f" Its {', '.join(norms[:3])} hold a weight and a bias but no running statistics: InstanceNorm, "
-        "GroupNorm or LayerNorm layers, which no adapter models; load it with --model-class."
+        "GroupNorm or LayerNorm layers, or BatchNorm with track_running_stats=False (normalising by each batch even "
+        "in eval mode), which no adapter models; load it with --model-class."
         if norms
+        else ""
+    ) + (
+        f" Its {', '.join(slopes[:3])} hold one 1-D weight each and nothing else, as PReLU layers do (a learned "
+        "negative slope), which no adapter models; load it with --model-class."
+        if slopes
         else ""
     )
     raise ArchitectureError(
@@ -835,13 +842,21 @@ def build_any(
     )
 
 
+def learned_slopes(state_dict: Mapping[str, torch.Tensor]) -> list[str]:
+    """Layers that hold a lone 1-D `weight` (one value, or one per channel) between 2-D or 4-D weights: PReLU's
+    learned negative slopes, which no adapter reads (an outside audit saw them listed only as unknown tensors)."""
+    layered = any(t.dim() in (2, 4) for t in state_dict.values())
+    return [
+        layer
+        for layer, tensors in layers_of(state_dict).items()
+        if layered and set(tensors) == {"weight"} and tensors["weight"].dim() == 1
+    ]
+
+
 def statless_norms(state_dict: Mapping[str, torch.Tensor]) -> list[str]:
     """Layers that hold only a 1-D weight and bias of one length, beside convolutions: normalisation layers without
     running statistics (InstanceNorm, GroupNorm with affine), which no adapter reads."""
-    layers: dict[str, dict[str, torch.Tensor]] = {}
-    for key, tensor in state_dict.items():
-        layer, _, name = key.rpartition(".")
-        layers.setdefault(layer, {})[name] = tensor
+    layers = layers_of(state_dict)
     convolutions = any(t.dim() == 4 for t in state_dict.values())
     return [
         layer

@@ -421,9 +421,46 @@ def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tupl
         elif generator_first and critic:
             prefix = generator_first[0]
         else:
-            return state_dict, chosen
+            return set_aside_saved_latents(state_dict, where), chosen
         chosen.append(prefix)
         state_dict = {k[len(prefix) + 1 :]: v for k, v in state_dict.items() if k.startswith(prefix + ".")}
+
+
+def layers_of(state_dict: Mapping[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
+    """{"main.0.weight": w, "main.1.running_mean": m} -> {"main.0": {"weight": w}, "main.1": {...}}, in order."""
+    layers: dict[str, dict[str, torch.Tensor]] = {}
+    for key, tensor in state_dict.items():
+        layer, _, name = key.rpartition(".")
+        layers.setdefault(layer, {})[name] = tensor
+    return layers
+
+
+SAVED_WORDS = {"fixed", "sample", "samples", "eval", "test", "val"}  # ... + a latent's word: latents saved for
+LATENT_WORDS = {"z", "noise", "latent", "latents"}  # the same sample grids every epoch, not weights
+
+
+def set_aside_saved_latents(state_dict: dict[str, torch.Tensor], where: str) -> dict[str, torch.Tensor]:
+    """Leave aside a batch of latents the author registered on the generator itself (`self.register_buffer(
+    "fixed_z", ...)` makes the fixed sample grid travel with `state_dict()`): a top-level tensor, outside every
+    layer, of two or more dimensions, named for saved latents. An outside audit saw such a file refused as holding
+    a tensor no adapter knows."""
+    saved = [
+        key
+        for key, value in state_dict.items()
+        if "." not in key
+        and value.dim() >= 2
+        and value.is_floating_point()
+        and SAVED_WORDS & set(name_words(key))
+        and LATENT_WORDS & set(name_words(key))
+    ]
+    if not saved or len(saved) == len(state_dict):
+        return state_dict
+    shown = ", ".join(f"{key} {tuple(state_dict[key].shape)}" for key in saved)
+    warnings.warn(
+        f"{where}: left aside {shown}: outside the generator's layers and named for saved latents, not weights",
+        stacklevel=4,
+    )
+    return {k: v for k, v in state_dict.items() if k not in saved}
 
 
 def wraps_a_gan(state_dict: Mapping[str, torch.Tensor]) -> bool:

@@ -1110,3 +1110,26 @@ def test_an_unusual_geometry_that_beats_the_usual_one_is_announced_naming_it(tmp
     # the margins sit near the bars (they move with the thread count): the author's 32 px, or the unusual reading
     # announced with the usual one's options; never 28 px in silence
     assert g.spec.image_shape == (3, 32, 32) or any(re.search(said, str(w.message)) for w in caught)
+
+
+@pytest.mark.parametrize("shape", [(16, 8, 1, 1), (16, 8)])
+def test_latents_registered_on_the_generator_are_left_aside(tmp_path, shape):
+    """`self.register_buffer("fixed_z", ...)` puts the author's fixed sample latents into `state_dict()`; an
+    outside audit saw such files refused as holding a tensor no adapter knows."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    module.register_buffer("fixed_z", torch.randn(*shape))
+    _, path = saved(case, tmp_path, module)
+    with pytest.warns(UserWarning, match=r"left aside fixed_z \(16, 8"):
+        g = load_generator(path)
+    assert_author_images(g, case, module)
+
+
+def test_an_unknown_top_level_tensor_is_named_without_a_stray_dot(tmp_path):
+    case = zoo.case("pytorch-examples-dcgan")
+    state = case.build().state_dict()
+    state["gain"] = torch.ones(3)  # top level, one dimension, not named for latents: no adapter knows it
+    torch.save(state, tmp_path / "g.pth")
+    with pytest.raises(ArchitectureError) as raised:
+        load_generator(str(tmp_path / "g.pth"), arch="dcgan")
+    assert "gain (3,)" in str(raised.value) and ".gain" not in str(raised.value)
