@@ -241,7 +241,7 @@ def test_a_benchmark_recipe_writes_only_inside_its_folder(tmp_path):
     assert result.exit_code == 2 and len(errors) == 1 and "outside the benchmark folder" in errors[0], result.output
     assert victim.read_bytes() == b"mine" and not (tmp_path / "b").exists()
     recipe.write_text(
-        f'[vars]\nplace = "{tmp_path}/b/x.png"\n[[stages]]\nname = "placed"\n'
+        '[vars]\nplace = "{out}/x.png"\n[[stages]]\nname = "placed"\n'
         'run = ["sample", "-g", "builtin:mnist", "-n", "4", "--out", "{place}"]\n'
     )
     result, _ = run(["bench", recipe, "--out", tmp_path / "c", "--set", f"place={tmp_path}/typed.png"])
@@ -259,6 +259,32 @@ def test_a_benchmark_recipe_writes_only_inside_its_folder(tmp_path):
     recipe.write_text('[[stages]]\nname = "default"\nrun = ["fit", "--steps", "1"]\n')
     result, errors = run(["bench", recipe, "--out", tmp_path / "f"])
     assert result.exit_code == 2 and "runs `fit --steps` without --out" in errors[0], result.output
+
+
+def test_a_benchmark_cannot_write_over_an_input_the_user_set(tmp_path):
+    """Audit 14: the user's --set names an input (`--set generator=weights.safetensors`, the README's own pattern);
+    a recipe that writes to `{generator}` replaced the user's weights with sampled latents, exit 0, no word. Only the
+    recipe's outputs (variables whose own value lies inside --out) may be moved by --set, and never over a file."""
+    victim = tmp_path / "victim.safetensors"
+    victim.write_bytes(b"weights")
+    recipe = tmp_path / "bench.toml"
+    writes = '"--latents-out", "{generator}"]\n'
+    recipe.write_text(
+        '[vars]\ngenerator = "builtin:mnist"\n[[stages]]\nname = "s"\n'
+        'run = ["sample", "-g", "builtin:mnist", "-n", "4", "--out", "{out}/g.png", ' + writes
+    )
+    result, errors = run(["bench", recipe, "--out", tmp_path / "b", "--set", f"generator={victim}"])
+    assert result.exit_code == 2 and "outside the benchmark folder" in errors[0], result.output
+    assert victim.read_bytes() == b"weights"
+    recipe.write_text(  # an output by its own value: --set may move it, but not over an existing file
+        '[vars]\ngenerator = "{out}/z.safetensors"\n[[stages]]\nname = "s"\n'
+        'run = ["sample", "-g", "builtin:mnist", "-n", "4", "--out", "{out}/g.png", ' + writes
+    )
+    result, errors = run(["bench", recipe, "--out", tmp_path / "c", "--set", f"generator={victim}"])
+    assert result.exit_code == 2 and f"would replace the file {victim}" in errors[0], result.output
+    assert victim.read_bytes() == b"weights"
+    moved, _ = run(["bench", recipe, "--out", tmp_path / "d", "--set", f"generator={tmp_path / 'new.safetensors'}"])
+    assert moved.exit_code == 0 and (tmp_path / "new.safetensors").is_file(), moved.output
 
 
 def test_a_typed_callable_runs(tmp_path):

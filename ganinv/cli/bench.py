@@ -223,9 +223,21 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     return record
 
 
+def outputs(recipe: Recipe, out: Path) -> set[str]:
+    """The recipe's variables that name places inside the benchmark folder by their own values (`fit_out =
+    "{out}/fit"`): its outputs, the only ones a --set may move elsewhere."""
+    try:
+        defaults = resolve_vars({**recipe.vars, "out": str(out)})
+    except RunError:  # a variable only the user's --set defines: not one of the recipe's outputs
+        return set()
+    inside = out.resolve()
+    return {name for name in recipe.vars if Path(defaults[name]).resolve().is_relative_to(inside)}
+
+
 def check_writes_inside(stage: Stage, values: dict[str, str], out: Path, typed: set[str], path: Path) -> None:
     """A recipe is a file, so its stages may write only inside the benchmark's folder (or where the user's own
-    `--set NAME=PATH` puts a stage's `--out {NAME}`), and may not publish anything."""
+    `--set NAME=PATH` moves one of the recipe's outputs, `typed`), may not replace a file there, and may not
+    publish anything."""
     for i, arg in enumerate(stage.run):
         if arg == "--push-to-hub" or arg.startswith("--push-to-hub="):
             raise RunError(f"stage {stage.name!r} of {path} publishes to the Hub; a recipe may not: push yourself")
@@ -239,9 +251,14 @@ def check_writes_inside(stage: Stage, values: dict[str, str], out: Path, typed: 
         else:
             continue
         name = template[1:-1] if template.startswith("{") and template.endswith("}") else None
-        if name in typed:
-            continue  # the user named the place with --set
         target = Path(substitute(template, values)).resolve()
+        if name in typed:  # the user moved this output with --set
+            if target.is_file():
+                raise RunError(
+                    f"stage {stage.name!r} of {path} would replace the file {target} (--set {name}); give {name} a "
+                    "new path, or remove the file yourself"
+                )
+            continue
         if not target.is_relative_to(out.resolve()):
             raise RunError(
                 f"stage {stage.name!r} of {path} writes {target}, outside the benchmark folder {out}; a recipe may "
@@ -301,8 +318,10 @@ def run_bench(
     """
     out = Path(out)
     values = resolve_vars({**recipe.vars, **(overrides or {}), "out": str(out)})
-    # the user's --set may send a stage's --out anywhere; the --set of a bench stage in another recipe is that file's
-    typed = set(overrides or {}) if trust.chosen_by_file() is None else set()
+    # the user's --set may move an output of the recipe (a variable whose own value lies inside --out) anywhere; not
+    # an input (a recipe writing to {generator} would overwrite the user's weights), and the --set of a bench stage
+    # in another recipe is that file's
+    typed = set(overrides or {}) & outputs(recipe, out) if trust.chosen_by_file() is None else set()
     for stage in recipe.stages:  # unknown {variables} fail here, before the folder is made
         for text in [*stage.run, stage.creates or ""]:
             substitute(text, values)
