@@ -687,9 +687,11 @@ def load_file_source(path: Path, request: Request) -> Generator:
     return with_overrides(generator, spec)
 
 
-# Names that say a file is a program (torch.export's .pt2; TorchScript's .pt, as torch.jit.save's examples name it):
-# typing one is choosing to run it. A program named like weights (.pth, .bin, .ckpt) needs --trust-remote-code.
-PROGRAM_SUFFIXES = (".pt2", ".pt", ".ts", ".torchscript")
+# Names that say a file is a program (torch.export's .pt2, TorchScript's .ts and .torchscript): typing one is choosing
+# to run it. A program named like weights (.pt, .pth, .bin, .ckpt) needs --trust-remote-code: .pt is the most common
+# name of a state dict, and an outside audit had a stranger's TorchScript `generator.pt`, typed as weights, write a
+# file (torch.from_file) in silence. torch.jit.save's own examples name programs .pt, so the refusal says what to do.
+PROGRAM_SUFFIXES = (".pt2", ".ts", ".torchscript")
 
 
 def load_program(path: Path, request: Request, program: Any = None) -> Generator:
@@ -700,7 +702,8 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
     if program is None and path.suffix not in PROGRAM_SUFFIXES and not request.trust_remote_code:
         raise UnsafeFileError(
             f"{path} is a {program_kind(path)} program (code), not the state dict its name suggests; ganinv runs a "
-            f"program named like weights only with --trust-remote-code (or rename it to .pt2 / .pt)"
+            "program named like weights only with --trust-remote-code, if you trust its author (or, for a program "
+            "you made, name it .ts)"
         )
     if program is None:
         try:

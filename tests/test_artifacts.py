@@ -110,7 +110,7 @@ def test_a_reloaded_artifact_saves_its_bundle_again_without_loading_it(tmp_path,
 def test_include_generator_false_references_it_and_true_requires_it(tmp_path, inverter):
     inverter.save_pretrained(tmp_path / "ref", include_generator=False)
     assert not (tmp_path / "ref" / "generator").exists()
-    program = Generator(inverter.generator.net, inverter.spec, source="g.pt", meta={"architecture": "opaque"})
+    program = Generator(inverter.generator.net, inverter.spec, source="g.ts", meta={"architecture": "opaque"})
     opaque = Inverter.for_generator(program, width=4, hidden=16)  # e.g. TorchScript: not savable as weights
     with pytest.raises(SourceError, match="only generators of a registered architecture"):
         opaque.save_pretrained(tmp_path / "opaque", include_generator=True)
@@ -182,11 +182,11 @@ def test_a_fit_of_a_program_references_it_and_reloads_when_named(tmp_path):
     from ganinv.cli.main import cli
 
     torch.manual_seed(0)
-    torch.jit.script(Program16()).save(str(tmp_path / "g.pt"))
+    torch.jit.script(Program16()).save(str(tmp_path / "g.ts"))
     fit = [
         "fit",
         "-g",
-        str(tmp_path / "g.pt"),
+        str(tmp_path / "g.ts"),
         "--nz",
         "4",
         "--steps",
@@ -205,7 +205,7 @@ def test_a_fit_of_a_program_references_it_and_reloads_when_named(tmp_path):
     assert not (tmp_path / "run" / "inverter" / "generator").exists()
     with pytest.raises(UnsafeFileError, match="is named by the inverter artifact"):
         Inverter.load(str(tmp_path / "run")).generator
-    assert Inverter.load(str(tmp_path / "run"), generator=str(tmp_path / "g.pt")).generator.spec.nz == 4
+    assert Inverter.load(str(tmp_path / "run"), generator=str(tmp_path / "g.ts")).generator.spec.nz == 4
 
 
 def test_a_builtin_names_its_shipped_inverter():

@@ -108,7 +108,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "empty.pth").write_bytes(b"")
     (m / "notes.txt").write_text("not an image, not weights\n")
     (m / "empty_dir").mkdir()
-    torch.jit.script(FixedBatch()).save(str(m / "fixed_batch.pt"))
+    torch.jit.script(FixedBatch()).save(str(m / "fixed_batch.ts"))
     torch.save(nn.Linear(4, 64), m / "module_pickle.pth")  # a full pickle: needs --trust-remote-code
     lfs_pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d" * 32 + "\nsize 41337\n"
     (m / "lfs_pointer.pth").write_text(lfs_pointer)  # a clone without `git lfs pull`
@@ -272,7 +272,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     shutil.copytree(m / "mvae", m / "mvae_trunc")
     for weights in (m / "mvae_trunc").rglob("model.safetensors"):
         truncate(weights)
-    zoo.cache_repo(m / "hub_cache", "someone/program", {"generator.pt": m / "fixed_batch.pt"})  # code, not weights
+    zoo.cache_repo(m / "hub_cache", "someone/program", {"generator.pt": m / "fixed_batch.ts"})  # code, not weights
     stems: dict[str, int] = {}
     for p in m.iterdir():
         stems[p.stem] = stems.get(p.stem, 0) + 1

@@ -27,7 +27,7 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("gens")
     module = CASE.build()
     torch.save(module.state_dict(), root / "netG.pth")
-    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(root / "g.pt"))
+    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(root / "g.ts"))
     torch.export.save(
         torch.export.export(
             module, (torch.randn(2, 8, 1, 1),), dynamic_shapes={"z": {0: torch.export.Dim("batch", min=1)}}
@@ -93,7 +93,7 @@ def test_sample_perturb_keeps_the_latents_and_moves_the_images(files, tmp_path):
 @pytest.mark.parametrize(
     "name,flags",
     [
-        ("g.pt", ["--nz", "8", "--latent-shape", "nz,1,1"]),
+        ("g.ts", ["--nz", "8", "--latent-shape", "nz,1,1"]),
         ("g.pt2", []),
         ("netG.pth", ["--arch", "dcgan", "--option", "resolution=32"]),
     ],
@@ -136,10 +136,10 @@ def test_errors_are_one_line_without_traceback(files, tmp_path):
     cases = [
         (["sample", "-g", tmp_path / "evil.pth", "--out", tmp_path / "e.png"], "--trust-remote-code"),
         (["sample", "-g", tmp_path / "nope.pth", "--out", tmp_path / "e.png"], "no such file"),
-        (["inspect", files / "g.pt"], "--nz"),
+        (["inspect", files / "g.ts"], "--nz"),
         (["inspect", files / "netG.pth", "--arch", "dcgan", "--option", "nz=9"], "mis-shaped"),
         (
-            ["inspect", files / "g.pt", "--nz", "8", "--latent-shape", "nz,1,1", "--image-shape", "3,64,64"],
+            ["inspect", files / "g.ts", "--nz", "8", "--latent-shape", "nz,1,1", "--image-shape", "3,64,64"],
             "--image-shape 3,32,32",
         ),
     ]

@@ -206,15 +206,15 @@ def test_programs_that_return_more_than_images_or_take_labels(tmp_path):
         return str(path)
 
     with pytest.warns(UserWarning, match="returns a tuple of 2; its first element is taken"):
-        load_generator(saved(ProgramWithTuple(), "tuple.pt"), options={"spec.nz": 6, "inputs": "z"})
+        load_generator(saved(ProgramWithTuple(), "tuple.ts"), options={"spec.nz": 6, "inputs": "z"})
     with pytest.raises(GaninvError, match=r"returns a dict \(images\), not images; wrap it") as refused:
-        load_generator(saved(ProgramWithDict(), "dict.pt"), options={"spec.nz": 6, "inputs": "z"})
+        load_generator(saved(ProgramWithDict(), "dict.ts"), options={"spec.nz": 6, "inputs": "z"})
     assert "--nz" not in str(refused.value)
-    g = load_generator(saved(Program().double(), "f64.pt"), options={"spec.nz": 6, "inputs": "z"})
+    g = load_generator(saved(Program().double(), "f64.ts"), options={"spec.nz": 6, "inputs": "z"})
     torch.testing.assert_close(
         g(torch.zeros(2, 6)), torch.tanh(Program().fc.bias).reshape(1, 1, 8, 8).expand(2, -1, -1, -1)
     )
-    g = load_generator(saved(Program(), "cond.pt"), options={"spec.nz": 6, "n_classes": 3, "inputs": "z,labels"})
+    g = load_generator(saved(Program(), "cond.ts"), options={"spec.nz": 6, "n_classes": 3, "inputs": "z,labels"})
     assert g.spec.n_classes == 3
     z = torch.randn(3, 6)
     with torch.no_grad():
@@ -238,9 +238,9 @@ def test_a_program_given_to_an_inverter_takes_the_inverter_spec(tmp_path):
     from ganinv.inverter import Inverter
     from ganinv.sources import load_generator
 
-    torch.jit.script(PlainProgram()).save(str(tmp_path / "a.pt"))
-    g = load_generator(str(tmp_path / "a.pt"), options={"spec.nz": 6})
+    torch.jit.script(PlainProgram()).save(str(tmp_path / "a.ts"))
+    g = load_generator(str(tmp_path / "a.ts"), options={"spec.nz": 6})
     Inverter.for_generator(g, width=4, hidden=8).save_pretrained(tmp_path / "inverter")
-    shutil.copy(tmp_path / "a.pt", tmp_path / "b.pt")  # the same program under another name: no recorded options
-    loaded = Inverter.load(str(tmp_path / "inverter"), generator=str(tmp_path / "b.pt"))
+    shutil.copy(tmp_path / "a.ts", tmp_path / "b.ts")  # the same program under another name: no recorded options
+    loaded = Inverter.load(str(tmp_path / "inverter"), generator=str(tmp_path / "b.ts"))
     assert loaded.generator.spec.nz == 6 and loaded.generator.spec.image_shape == (1, 8, 8)

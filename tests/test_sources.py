@@ -231,8 +231,9 @@ def test_normalisation_layers_without_statistics_are_named_when_nothing_reads_th
     )  # fmt: skip
     torch.save(module.state_dict(), tmp_path / "g.pth")
     with pytest.raises(
-        ArchitectureError, match=r"Its 1 hold a weight and a bias but no running statistics: InstanceNorm.*"
-        r"or BatchNorm with track_running_stats=False"
+        ArchitectureError,
+        match=r"Its 1 hold a weight and a bias but no running statistics: InstanceNorm.*"
+        r"or BatchNorm with track_running_stats=False",
     ):
         load_generator(str(tmp_path / "g.pth"))
 
@@ -266,21 +267,21 @@ def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
 
 def test_torchscript_with_flags_or_sidecar(dcgan, tmp_path):
     module, latents, expected = dcgan
-    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(tmp_path / "g.pt"))
+    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(tmp_path / "g.ts"))
     with pytest.raises(ArchitectureError, match="--nz"):
-        load_generator(str(tmp_path / "g.pt"))
-    g = load_generator(str(tmp_path / "g.pt"), options={"spec.nz": "8", "spec.native_latent_shape": "nz,1,1"})
+        load_generator(str(tmp_path / "g.ts"))
+    g = load_generator(str(tmp_path / "g.ts"), options={"spec.nz": "8", "spec.native_latent_shape": "nz,1,1"})
     assert g.spec.image_shape == (3, 32, 32)  # found by running the program
     assert_same_images(g, latents, expected)
     (tmp_path / "spec.json").write_text(json.dumps({"nz": 8, "native_latent_shape": [8, 1, 1]}))
-    assert_same_images(load_generator(str(tmp_path / "g.pt")), latents, expected)
+    assert_same_images(load_generator(str(tmp_path / "g.ts")), latents, expected)
 
 
-@pytest.mark.parametrize("name", ["netG.pth", "generator.bin", "last.ckpt"])
+@pytest.mark.parametrize("name", ["netG.pth", "generator.bin", "last.ckpt", "generator.pt"])
 def test_a_torchscript_program_named_like_weights_needs_trust(dcgan, tmp_path, name):
     """The file's content, not its name, made it a program: an outside audit ran a TorchScript `netG.pth` with no
-    flag. A program named like a state dict is refused without --trust-remote-code (a .pt2 / .pt name is the user's
-    choice of a program)."""
+    flag, and another (14) a stranger's `generator.pt` that wrote a file. A program named like a state dict (.pt is
+    the commonest) is refused without --trust-remote-code (a .pt2 / .ts name is the user's choice of a program)."""
     module, latents, expected = dcgan
     torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(tmp_path / name))
     spec = {"spec.nz": "8", "spec.native_latent_shape": "nz,1,1"}
@@ -310,9 +311,9 @@ def test_conditional_program_with_integer_labels_has_no_differentiable_codes(tmp
     case = zoo.case("conditional-dcgan")
     module = case.build()
     latents = zoo.latents_for(case, 7)
-    torch.jit.trace(module, (torch.randn(2, 8, 1, 1), torch.tensor([0, 1]))).save(str(tmp_path / "c.pt"))
-    (tmp_path / "c.pt.json").write_text(json.dumps({"nz": 8, "native_latent_shape": [8, 1, 1], "n_classes": 5}))
-    g = load_generator(str(tmp_path / "c.pt"))
+    torch.jit.trace(module, (torch.randn(2, 8, 1, 1), torch.tensor([0, 1]))).save(str(tmp_path / "c.ts"))
+    (tmp_path / "c.ts.json").write_text(json.dumps({"nz": 8, "native_latent_shape": [8, 1, 1], "n_classes": 5}))
+    g = load_generator(str(tmp_path / "c.ts"))
     assert g.net.inputs == ("z", "labels") and not g.spec.differentiable_codes
     assert_same_images(g, latents, case.reference(module, latents))
 
@@ -378,11 +379,11 @@ def test_module_callable(dcgan):
 def test_output_range_override_is_applied_and_checked(tmp_path):
     case = zoo.case("caogang-gan-mnist")
     module = case.build()
-    torch.jit.trace(module, torch.randn(2, 8)).save(str(tmp_path / "sig.pt"))
+    torch.jit.trace(module, torch.randn(2, 8)).save(str(tmp_path / "sig.ts"))
     options = {"spec.nz": "8", "spec.image_shape": "1,28,28"}
     with pytest.raises(SpecMismatchError, match="--output-range 0,1"):
-        load_generator(str(tmp_path / "sig.pt"), options=options)
-    g = load_generator(str(tmp_path / "sig.pt"), options={**options, "spec.native_output_range": "0,1"})
+        load_generator(str(tmp_path / "sig.ts"), options=options)
+    g = load_generator(str(tmp_path / "sig.ts"), options={**options, "spec.native_output_range": "0,1"})
     latents = zoo.latents_for(case, 5)
     assert_same_images(g, latents, case.reference(module, latents))
 
@@ -534,10 +535,10 @@ def test_a_program_that_ignores_the_batch_size_is_refused(tmp_path):
         def forward(self, z):
             return torch.tanh(z[:1].sum()) * torch.ones(1, 1, 8, 8)
 
-    torch.jit.trace(OneImage(), torch.randn(2, 4)).save(str(tmp_path / "one.pt"))
+    torch.jit.trace(OneImage(), torch.randn(2, 4)).save(str(tmp_path / "one.ts"))
     with pytest.raises(SpecMismatchError, match="returned 1 image.*batch of 8 latents.*--option batch_size=1"):
-        load_generator(str(tmp_path / "one.pt"), options={"spec.nz": "4"})
-    g = load_generator(str(tmp_path / "one.pt"), options={"spec.nz": "4", "batch_size": "1"})  # called one by one
+        load_generator(str(tmp_path / "one.ts"), options={"spec.nz": "4"})
+    g = load_generator(str(tmp_path / "one.ts"), options={"spec.nz": "4", "batch_size": "1"})  # called one by one
     latents, images = g.sample(5)
     assert images.shape == (5, 1, 8, 8)
     torch.testing.assert_close(images[:, 0, 0, 0], torch.tanh(latents.z.sum(1)))
@@ -552,8 +553,8 @@ def test_bad_arch_and_spec_values(dcgan, tmp_path):
     with pytest.raises(SourceError, match="unknown spec field 'colour'"):
         load_generator(str(tmp_path / "g.pth"), options={"spec.colour": "red"})
     with pytest.raises(SourceError, match="drop --arch"):
-        torch.jit.trace(dcgan[0], torch.randn(2, 8, 1, 1)).save(str(tmp_path / "p.pt"))
-        load_generator(str(tmp_path / "p.pt"), arch="dcgan")
+        torch.jit.trace(dcgan[0], torch.randn(2, 8, 1, 1)).save(str(tmp_path / "p.ts"))
+        load_generator(str(tmp_path / "p.ts"), arch="dcgan")
 
 
 def test_a_special_file_is_refused_not_read(tmp_path):
