@@ -193,6 +193,13 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
     where = where or str(path)
     check_readable(path, where, "a PyTorch checkpoint")
     check_not_a_bomb(path, where)
+    oversized = safe_pickle.oversized_count(path)
+    if oversized:
+        raise UnsafeFileError(
+            f"{where}: its pickle calls {oversized[0]} beside a count of {oversized[1]:,}, which would build an object "
+            "that large while reading the file (a weights file needs none); refused. Re-save the weights with "
+            "torch.save(model.state_dict(), ...) or as safetensors"
+        )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
