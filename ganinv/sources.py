@@ -267,6 +267,26 @@ def with_overrides(generator: Generator, overrides: Mapping[str, Any]) -> Genera
 # ---- folders: ganinv's layout and PyTorchModelHubMixin -----------------------------------------------
 
 
+SHAPE_FIELDS = ("nz", "nc", "n_classes", "image_shape")  # what the net built from the options and weights decides
+
+
+def check_recorded_shapes(recorded: GeneratorSpec, built: GeneratorSpec, config_path: Path) -> None:
+    """The spec a config.json records may add what the weights cannot say (a prior, an output range), never other
+    sizes than the net's: an outside audit's `nz = 1e10` tried to allocate 320 GB for the first probe, an internal
+    error. Checked before anything runs."""
+    latent = (recorded.native_latent_shape or (recorded.nz,), built.native_latent_shape or (built.nz,))
+    differ = [
+        f"{name} {getattr(recorded, name)} where the net has {getattr(built, name)}"
+        for name in SHAPE_FIELDS
+        if getattr(recorded, name) != getattr(built, name)
+    ] + ([f"native_latent_shape {latent[0]} where the net takes {latent[1]}"] if latent[0] != latent[1] else [])
+    if differ:
+        raise SourceError(
+            f"{config_path} records a spec that is not its net's: {'; '.join(differ)}; the file was edited or "
+            "damaged: save or download the generator again"
+        )
+
+
 def load_folder(folder: Path, source: str, *, request: Optional[Request] = None) -> Generator:
     """A folder with config.json and model.safetensors (or pytorch_model.bin)."""
     request = request or Request(source, None, {}, {})
@@ -300,6 +320,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
             arch, {**config.get("options", {}), **request.options}, state_dict, {**sidecar, **request.overrides}
         )
         spec = GeneratorSpec.from_dict(config["spec"]) if "spec" in config else built.spec
+        check_recorded_shapes(spec, built.spec, config_path)
         meta = {"architecture": arch, "options": architectures.options_to_dict(opts)}
         if isinstance(config.get("decisions"), list):  # how the options were first decided: assumptions stay announced
             meta["decisions"] = config["decisions"]

@@ -245,3 +245,25 @@ def test_links_in_an_artifact_neither_leak_nor_hang(tmp_path, inverter):
     (tmp_path / "art" / "model.safetensors").symlink_to(tmp_path / "fifo")
     with pytest.raises(SourceError, match="is not a regular file"):
         Inverter.load(str(tmp_path / "art"))
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        ({"nz": 10**10, "native_latent_shape": [10**10]}, r"nz 10000000000 where the net has \d+"),
+        ({"image_shape": [1, 200000, 200000]}, r"image_shape \(1, 200000, 200000\) where the net has"),
+    ],
+)
+def test_a_generator_config_whose_spec_is_not_its_nets_is_refused_before_anything_runs(
+    tmp_path, generator, edit, message
+):
+    """Audit 14: `spec.nz = 1e10` in a generator's (or an artifact's bundled generator's) config.json tried to
+    allocate 320 GB for the first probe: an internal error."""
+    import json
+
+    folder = save_generator(generator, tmp_path / "g")
+    config = json.loads((folder / "config.json").read_text())
+    config["spec"].update(edit)
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SourceError, match=message):
+        load_generator(str(folder))
