@@ -333,8 +333,17 @@ def cached_listing(hub_id: HubId, reason: str) -> Listing:
             "once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else "")
         )
     folder = snapshots / commit
-    files = tuple(sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()))
-    return Listing(commit, files, folder, from_cache=True)
+    inside, files, outside = root.resolve(), [], []
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():  # the client's links point into the repo's own blobs/; any other is not its doing
+            (files if path.resolve().is_relative_to(inside) else outside).append(path.relative_to(folder).as_posix())
+    if outside:
+        warnings.warn(
+            f"the cached snapshot of {hub_id.repo_text} holds links out of its cache folder, left out: "
+            f"{', '.join(outside[:5])}; the Hugging Face client makes none (someone else wrote them)",
+            stacklevel=2,
+        )
+    return Listing(commit, tuple(files), folder, from_cache=True)
 
 
 # ---- fetching ---------------------------------------------------------------------------------------------

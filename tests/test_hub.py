@@ -1,6 +1,7 @@
 """`hub:owner/name[@rev]` through the real huggingface_hub client, offline, on a cache made in a temp folder."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,26 @@ def test_ganinv_repo_from_cache_at_main_and_at_a_commit(hub_cache, dcgan, tmp_pa
         g = load_generator(source)
         assert g.meta["revision"] == SHA and g.source == source
         torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-6)
+
+
+def test_a_cached_snapshot_never_follows_a_link_out_of_its_cache_folder(hub_cache, dcgan, tmp_path):
+    """Audit 14: a link in a cached snapshot pointing outside the cache (the client only links into the repo's own
+    blobs/) was followed in silence: whoever can write the cache chose a local file as the generator."""
+    module, latents, expected = dcgan
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    folder = save_generator(load_generator(str(tmp_path / "g.pth")), tmp_path / "gen")
+    zoo.cache_repo(hub_cache, "someone/dcgan", {"config.json": folder / "config.json"})
+    snapshot = hub_cache / "models--someone--dcgan" / "snapshots" / SHA
+    (snapshot / "model.safetensors").symlink_to(folder / "model.safetensors")  # out of the cache
+    with pytest.warns(UserWarning, match="links out of its cache folder, left out: model.safetensors"):
+        with pytest.raises(SourceError):
+            load_generator("hub:someone/dcgan")
+    blob = hub_cache / "models--someone--dcgan" / "blobs" / "0123abcd"
+    blob.parent.mkdir()
+    shutil.copy(folder / "model.safetensors", blob)
+    (snapshot / "model.safetensors").unlink()
+    (snapshot / "model.safetensors").symlink_to(blob)  # as the client links: into the repo's blobs/
+    torch.testing.assert_close(load_generator("hub:someone/dcgan").decode(latents), expected, rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("weights", ["model.safetensors", "pytorch_model.bin"])
