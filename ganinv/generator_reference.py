@@ -56,6 +56,7 @@ class GeneratorReference(_Model):
     # set in `__dict__` by `_init_generator_reference` and the loaders
     _generator: Optional[Generator]
     _artifact_dir: Optional[Path]
+    _hub_id: Optional[str]
     _trust_remote_code: bool
     _include_generator: Optional[bool]
     run_subfolder: ClassVar[str]  # where a run folder keeps this kind of artifact, e.g. "inverter"
@@ -66,6 +67,7 @@ class GeneratorReference(_Model):
         # references, not submodules: none of these is in the state dict
         self.__dict__["_generator"] = None
         self.__dict__["_artifact_dir"] = None  # the folder it was loaded from (a bundled generator/ lives there)
+        self.__dict__["_hub_id"] = None  # the hub id it was loaded from: its generator_ref may not name local files
         self.__dict__["_trust_remote_code"] = False  # the user's flag for the command that loaded it
         self.__dict__["_include_generator"] = None  # for the save in progress: None = when it can be saved
 
@@ -117,6 +119,11 @@ class GeneratorReference(_Model):
             if not source:
                 raise SourceError(
                     f"this {type(self).__name__} has no generator reference; attach one with .attach(generator)"
+                )
+            if self._hub_id and bundled is None and not source.startswith(("hub:", "builtin:")):
+                raise SourceError(  # a stranger's artifact would choose which of the user's files to read
+                    f"the {self.artifact_noun} artifact {self._hub_id} names a local generator "
+                    f"({source}), which only its author's machine has; give the generator with --generator"
                 )
             recorded = ref.get("meta") or {}
             generator = load_generator(
@@ -239,6 +246,8 @@ class GeneratorReference(_Model):
                 "again"
             ) from None
         model.__dict__["_artifact_dir"] = folder
+        from_hub = not os.path.isdir(model_id) or label.startswith("hub:")  # load() passes a hub id's snapshot
+        model.__dict__["_hub_id"] = label if from_hub else None
         model.__dict__["_trust_remote_code"] = trust_remote_code
         return model.eval()
 

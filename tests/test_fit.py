@@ -109,6 +109,24 @@ def test_the_artifact_loads_from_a_hub_cache_offline(tmp_path, generator_dir, mo
         Inverter.load("hub:someone/not-cached")
 
 
+def test_a_hub_artifact_may_not_name_a_local_generator(tmp_path, generator_dir, monkeypatch):
+    """Audit 14: a Hub artifact without a bundled generator named a path (relative to the user's working folder,
+    or absolute) as its generator, and ganinv read that local file: a stranger chose which of the user's files."""
+    fit(tiny_config(generator_dir, steps=2), tmp_path / "run", quiet=True)
+    artifact = tmp_path / "run" / "inverter"
+    shutil.rmtree(artifact / "generator")  # the reference alone: the local folder the fit read
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    repo = tmp_path / "hf-cache" / "models--someone--tiny-inverter"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text(sha)
+    shutil.copytree(artifact, repo / "snapshots" / sha)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert Inverter.load(str(artifact)).generator.spec.nz > 0  # a local artifact's own reference: the user's file
+    with pytest.raises(GaninvError, match="names a local generator .*; give the generator with --generator"):
+        Inverter.load("hub:someone/tiny-inverter").generator
+
+
 def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, generator_dir, monkeypatch):
     config = tiny_config(generator_dir)
     fit(config, tmp_path / "straight", quiet=True)
