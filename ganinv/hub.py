@@ -333,7 +333,9 @@ def cached_listing(hub_id: HubId, reason: str) -> Listing:
             "once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else "")
         )
     folder = snapshots / commit
-    inside, files, outside = root.resolve(), [], []
+    inside = root.resolve()
+    files: list[str] = []
+    outside: list[str] = []
     for path in sorted(folder.rglob("*")):
         if path.is_file():  # the client's links point into the repo's own blobs/; any other is not its doing
             (files if path.resolve().is_relative_to(inside) else outside).append(path.relative_to(folder).as_posix())
