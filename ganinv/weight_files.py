@@ -147,7 +147,13 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
     without its end, data that stops early), else not a PyTorch checkpoint at all."""
     reason = reason_of(exc)
     with open(path, "rb") as fh:
-        zip_start = fh.read(4) == b"PK\x03\x04"
+        start = fh.read(4)
+    zip_start = start == b"PK\x03\x04"
+    if start[:1] == b"\x80" and "magic number" in reason.lower():  # a pickle, but not torch.save's legacy layout
+        return SourceError(
+            f"{where} is a plain Python pickle (pickle.dump), not a torch.save file, which ganinv reads as data; "
+            "re-save the weights with torch.save(model.state_dict(), ...) or as safetensors"
+        )
     truncated = (
         isinstance(exc, (EOFError, struct.error))
         or (zip_start and not zipfile.is_zipfile(path))

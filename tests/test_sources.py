@@ -651,3 +651,13 @@ def test_an_entry_that_is_an_optimizer_state_is_said_to_be_one(dcgan, tmp_path):
     torch.save({"netG": module.state_dict(), "optimizerG": optimizer.state_dict()}, tmp_path / "ck.pth")
     with pytest.raises(SourceError, match=r"ck\.pth: what was read is an optimizer's state \(state, param_groups\)"):
         load_generator(f"{tmp_path / 'ck.pth'}#optimizerG")
+
+
+def test_a_plain_python_pickle_is_named_as_such_not_as_a_damaged_file(tmp_path):
+    """Audit 14: `pickle.dump` of plain data was called "truncated or corrupt": it is neither, just not torch.save's."""
+    import pickle
+
+    with open(tmp_path / "g.pkl", "wb") as fh:
+        pickle.dump({"main.0.weight": [[1.0, 2.0]]}, fh)
+    with pytest.raises(SourceError, match=r"is a plain Python pickle \(pickle.dump\), not a torch.save file"):
+        load_generator(str(tmp_path / "g.pkl"))
