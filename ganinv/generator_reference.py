@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import warnings
 from pathlib import Path
@@ -120,7 +121,8 @@ class GeneratorReference(_Model):
                 raise SourceError(
                     f"this {type(self).__name__} has no generator reference; attach one with .attach(generator)"
                 )
-            if self._hub_id and bundled is None and not source.startswith(("hub:", "builtin:")):
+            callable_ = re.fullmatch(r"[\w.]+:[\w.]+", source)  # code: ganinv.trust decides on it
+            if self._hub_id and bundled is None and not (source.startswith(("hub:", "builtin:")) or callable_):
                 raise SourceError(  # a stranger's artifact would choose which of the user's files to read
                     f"the {self.artifact_noun} artifact {self._hub_id} names a local generator "
                     f"({source}), which only its author's machine has; give the generator with --generator"
