@@ -94,7 +94,10 @@ class ConvTOptions:
     head_channels: int = 0  # channels of the head's map; 0 = twice the first stage's
     head_size: int = 0  # side of the head's map; 0 = the first map of the reference geometry (4, or 7 for 28)
     head_bias: bool = True
-    head_norm: str = "none"  # "none" or "batch" (BatchNorm1d on the flat head output, caogang gan_cifar10)
+    # "none"; "batch", BatchNorm1d on the flat head output (caogang gan_cifar10); "batch2d", BatchNorm2d on the first
+    # map, the head's output reshaped (carpedm20/DCGAN-tensorflow and Keras Dense -> Reshape -> BatchNormalization
+    # ports)
+    head_norm: str = "none"
     # how the Linear head's output becomes the first map: "chw", view(N, C, S, S) as PyTorch code does, or "hwc",
     # view(N, S, S, C) then channels first, as ports of Keras's Reshape do; read from the stages' statistics
     head_layout: str = "chw"
@@ -300,20 +303,25 @@ class ConvTNet(nn.Module):
         label_dim = 0 if o.condition == "multiply" else label_dim
         n_in = o.nz + label_dim + o.nc
         self.head: Optional[nn.Linear] = None
-        self.head_norm: Optional[nn.BatchNorm1d] = None
+        self.head_norm: Optional[nn.modules.batchnorm._BatchNorm] = None
         self.trunk = nn.ModuleList()
         self.trunk_norms = nn.ModuleList()
         if o.trunk and o.head != "linear":
             raise ArchitectureError("fully connected layers before the first map (trunk) need head=linear")
         for width in o.trunk:
             self.trunk.append(nn.Linear(n_in, width, bias=o.trunk_bias))
-            if o.head_norm == "batch":
+            if o.head_norm != "none":
                 self.trunk_norms.append(nn.BatchNorm1d(width, eps=o.norm_eps))
             n_in = width
         c_in = n_in
+        if o.head_norm not in ("none", "batch", "batch2d"):
+            raise ArchitectureError(f"head_norm must be none, batch or batch2d, got {o.head_norm!r}")
         if o.head == "linear":
             self.head = nn.Linear(n_in, o.head_channels * o.head_size**2, bias=o.head_bias)
-            self.head_norm = nn.BatchNorm1d(self.head.out_features, eps=o.norm_eps) if o.head_norm == "batch" else None
+            if o.head_norm == "batch":
+                self.head_norm = nn.BatchNorm1d(self.head.out_features, eps=o.norm_eps)
+            elif o.head_norm == "batch2d":
+                self.head_norm = nn.BatchNorm2d(o.head_channels, eps=o.norm_eps)
             self.head_act = activation(o.activation)
             c_in = o.head_channels
         elif o.head != "none":
@@ -356,9 +364,11 @@ class ConvTNet(nn.Module):
         if self.head is None:
             return h[:, :, None, None]  # (N, nz + E, 1, 1)
         h = self.head(self.through_trunk(h))  # (N, C0 * S0 * S0)
-        if self.head_norm is not None:
-            h = self.head_norm(h)
-        return self.head_act(self.first_map(h))
+        if self.head_norm is None:
+            return self.head_act(self.first_map(h))
+        if isinstance(self.head_norm, nn.BatchNorm2d):  # on the map
+            return self.head_act(self.head_norm(self.first_map(h)))
+        return self.head_act(self.first_map(self.head_norm(h)))
 
     def through_trunk(self, h: torch.Tensor, misfits: Optional[list[float]] = None) -> torch.Tensor:
         """The fully connected layers before the head: (N, nz + E + nc) -> (N, trunk[-1]). With `misfits`, each
@@ -411,10 +421,11 @@ class Layout:
     convs: list[str]  # prefixes of the transposed convolutions, in forward order
     norms: list[str]  # BatchNorm2d after each conv but the last (empty: none)
     head: Optional[str] = None  # the Linear layer before the first conv
-    head_norm: Optional[str] = None  # BatchNorm1d on the head output
+    head_norm: Optional[str] = None  # BatchNorm1d on the head output, or BatchNorm2d on the first map (head_norm_2d)
     embed: Optional[str] = None  # nn.Embedding of the class label
     trunk: tuple[str, ...] = ()  # Linear layers before the head, in forward order
     trunk_norms: tuple[str, ...] = ()  # a BatchNorm1d after each (empty: none)
+    head_norm_2d: bool = False
 
     def option_values(self) -> dict[str, Any]:
         """Everything the weights determine: sizes, kernels, bias, norms, head, embedding and how it enters."""
@@ -434,7 +445,7 @@ class Layout:
                 head_channels=n_in,
                 head_size=round((linear.shape[0] / n_in) ** 0.5),
                 head_bias="bias" in self.modules[self.head],
-                head_norm="batch" if self.head_norm else "none",
+                head_norm=("batch2d" if self.head_norm_2d else "batch") if self.head_norm else "none",
             )
             n_in = int(linear.shape[1])
         if self.trunk:
@@ -566,10 +577,16 @@ def assemble(modules, convs: list[str], norms: list[str], linears: list[str], em
         if norm is not None:
             trunk_norms.append(norm)
             norms = [n for n in norms if n != norm]
-    head_norm = None
+    head_norm, on_map = None, False
     if head is not None:
         n_out = modules[head]["weight"].shape[0]
         head_norm = next((p for p in norms if modules[p]["weight"].shape[0] == n_out), None)
+        if (
+            head_norm is None
+            and len(norms) == len(convs)
+            and modules[norms[0]]["weight"].shape[0] == weights[0].shape[0]
+        ):
+            head_norm, on_map = norms[0], True  # one BatchNorm more than the stages have: the first map's own
         norms = [p for p in norms if p != head_norm]
         side = (n_out / weights[0].shape[0]) ** 0.5
         if side != int(side):
@@ -594,7 +611,7 @@ def assemble(modules, convs: list[str], norms: list[str], linears: list[str], em
             f"{', '.join(trunk + [head] if head else trunk)}: not modelled by this adapter; load the generator into "
             "its class with --model-class MODULE:CLASS"
         )
-    return Layout(modules, convs, norms, head, head_norm, embed, tuple(trunk), tuple(trunk_norms))
+    return Layout(modules, convs, norms, head, head_norm, embed, tuple(trunk), tuple(trunk_norms), on_map)
 
 
 # ---- geometry, activation, eps and label order from BatchNorm statistics -------------------------
@@ -722,8 +739,9 @@ def search_geometry(
     head_misfit: tuple[float, ...] = ()
     if net.head is not None and net.head_norm is not None:  # a head norm comes with a head
         found: list[float] = []
-        h = net.through_trunk(net.first_input(z, d, c), found)
-        head_misfit = (*found, bn_discrepancy(net.head(h), net.head_norm))
+        h = net.head(net.through_trunk(net.first_input(z, d, c), found))
+        on_map = isinstance(net.head_norm, nn.BatchNorm2d)
+        head_misfit = (*found, bn_discrepancy(net.first_map(h) if on_map else h, net.head_norm))
     # (misfits, convention, steps, the next stage's input or None, side); a grown one holds how to make that input
     beams: list[tuple[tuple[float, ...], int, tuple, Any, int]] = [(head_misfit, 0, (), start, start.shape[-1])]
     for i, stage in enumerate(stages):
@@ -1374,6 +1392,14 @@ def first_linear_map(
     if first is None or stats_name is None:
         return None
     linear = {name: tensor.float() for name, tensor in modules[first].items()}
+    if layout.head_norm_2d and not layout.trunk:  # per channel of the first map, under either reshape (chw, hwc)
+        channels = int(modules[layout.convs[0]]["weight"].shape[0])
+
+        def maps(x: torch.Tensor) -> list[torch.Tensor]:
+            y = nn.functional.linear(x, linear["weight"], linear.get("bias"))  # (N, C0 * S0 * S0)
+            return [y.view(len(y), channels, -1), y.view(len(y), -1, channels).transpose(1, 2)]  # (N, C0, S0 * S0)
+
+        return maps, running_statistics(modules[stats_name]), int(linear["weight"].shape[1])
     return (
         lambda x: [nn.functional.linear(x, linear["weight"], linear.get("bias"))],
         running_statistics(modules[stats_name]),
@@ -1400,8 +1426,11 @@ def norm_misfits(
         x = h[:, :, None, None]  # (N, nz + E + nc, 1, 1)
     else:
         h = net.head(net.through_trunk(h, misfits))
-        h = normalise_as_in_training(h, net.head_norm, misfits) if net.head_norm else h
-        x = net.head_act(net.first_map(h))
+        if isinstance(net.head_norm, nn.BatchNorm2d):  # on the map
+            x = net.head_act(normalise_as_in_training(net.first_map(h), net.head_norm, misfits))
+        else:
+            h = normalise_as_in_training(h, net.head_norm, misfits) if net.head_norm else h
+            x = net.head_act(net.first_map(h))
     stages = list(cast(Iterable[UpStage], net.stages))
     normed = [i for i, stage in enumerate(stages) if isinstance(stage.norm, nn.BatchNorm2d)]
     for stage in stages[: normed[-1] + 1 if normed else 0]:  # the stages after the last BatchNorm change none

@@ -1133,3 +1133,39 @@ def test_an_unknown_top_level_tensor_is_named_without_a_stray_dot(tmp_path):
     with pytest.raises(ArchitectureError) as raised:
         load_generator(str(tmp_path / "g.pth"), arch="dcgan")
     assert "gain (3,)" in str(raised.value) and ".gain" not in str(raised.value)
+
+
+class Carpedm20Port(nn.Module):
+    """A PyTorch port of carpedm20/DCGAN-tensorflow: Linear -> view (N, C, 4, 4) -> BatchNorm2d -> ReLU, then
+    transposed convolutions (Keras's Dense -> Reshape -> BatchNormalization does the same, channels last)."""
+
+    def __init__(self, nz=8, c=32):
+        super().__init__()
+        self.c = c
+        self.g_h0_lin = nn.Linear(nz, c * 4 * 4)
+        self.g_bn0 = nn.BatchNorm2d(c)
+        self.g_h1 = nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False)
+        self.g_bn1 = nn.BatchNorm2d(c // 2)
+        self.g_h2 = nn.ConvTranspose2d(c // 2, c // 4, 4, 2, 1, bias=False)
+        self.g_bn2 = nn.BatchNorm2d(c // 4)
+        self.g_h3 = nn.ConvTranspose2d(c // 4, 3, 4, 2, 1)
+
+    def forward(self, z):
+        x = torch.relu(self.g_bn0(self.g_h0_lin(z).view(len(z), self.c, 4, 4)))  # (N, C, 4, 4)
+        x = torch.relu(self.g_bn1(self.g_h1(x)))
+        x = torch.relu(self.g_bn2(self.g_h2(x)))
+        return torch.tanh(self.g_h3(x))  # (N, 3, 32, 32)
+
+
+def test_a_batchnorm_on_the_heads_reshaped_map_is_modelled(tmp_path):
+    """Audit 13a F7: the head's BatchNorm2d was counted against the transposed convolutions, and the file refused
+    with "4 BatchNorm layers for 4 transposed convolutions" (or a wrong "do not chain")."""
+    torch.manual_seed(0)
+    module = Carpedm20Port()
+    with_training_statistics(module, lambda i: seeded_z(i, 8))
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"))
+    assert g.meta["options"]["head_norm"] == "batch2d" and g.spec.image_shape == (3, 32, 32)
+    z = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(z), rtol=0, atol=1e-5)
