@@ -50,11 +50,13 @@ from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import (
     PickledModuleWeights,
+    check_lightning_latent,
     checkpoint_hints,
     entry_meta,
     is_torch_checkpoint,
     is_torchscript,
     layers_of,
+    lightning_hparams,
     locate_state_dict,
     read_state_dict,
     read_weights,
@@ -566,6 +568,7 @@ def load_checkpoint(
         )
         taken.append(arch)
     generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
+    check_lightning_latent(obj, generator.spec.nz, where)
     return with_overrides(generator, request.overrides)
 
 
@@ -672,6 +675,8 @@ def load_file_source(path: Path, request: Request) -> Generator:
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
     batchnorm, hinted = checkpoint_hints(obj, str(path))
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
+    if lightning_hparams(obj):
+        label = f"the Lightning hyper_parameters in {path}"
     spec = {**sidecar_spec(path), **request.overrides}
     try:
         with refusing_unmodelled_layers(obj, str(path)) as taken:
@@ -693,6 +698,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
             "(only if you trust its author)"
         ) from None
     generator = checkpoint_generator(built, opts, arch, evidence, entry, [path], batchnorm, path, request.source)
+    check_lightning_latent(obj, generator.spec.nz, str(path))
     assumed = [d for d in generator.meta.get("decisions", []) if d.get("property") == "output"]
     if (
         isinstance(obj, PickledModuleWeights)

@@ -504,7 +504,43 @@ def checkpoint_hints(obj: Any, where: str) -> tuple[Optional[str], dict[str, Any
     if safe_pickle.is_record(config) and safe_pickle.origin(config) == PYTORCH_GAN_ZOO_CONFIG and "netG" in obj:
         output = PYTORCH_GAN_ZOO_OUTPUT.get(safe_pickle.fields(config).get("lossCriterion"))
         return "train", ({"output": output} if output else {})
-    return None, {}
+    hparams = lightning_hparams(obj)
+    image_side = next((hparams[k] for k in LIGHTNING_SIDES if isinstance(hparams.get(k), int)), None)
+    return None, ({"resolution": image_side} if image_side else {})
+
+
+# A Lightning checkpoint's `hyper_parameters` are its author's __init__ arguments, under names of their choosing:
+# only these few say something about the generator unambiguously (`width` and `channels` may mean the image's or a
+# layer's, `hidden_size` anything). The image side is evidence for the geometry; the latent size is checked
+# against the weights, which decide it.
+LIGHTNING_SIDES = ("img_size", "image_size", "img_side", "resolution")
+LIGHTNING_LATENTS = ("latent_dim", "nz", "z_dim", "noise_dim", "latent_size")
+
+
+def lightning_hparams(obj: Any) -> dict[str, Any]:
+    """The `hyper_parameters` of a PyTorch Lightning checkpoint (one level of nesting, `hparams`, flattened)."""
+    if not (isinstance(obj, Mapping) and "state_dict" in obj and isinstance(obj.get("hyper_parameters"), Mapping)):
+        return {}
+    found = dict(obj["hyper_parameters"])
+    for value in list(found.values()):
+        if isinstance(value, Mapping):
+            found.update({k: v for k, v in value.items() if k not in found})
+    return {str(k): v for k, v in found.items() if isinstance(v, (int, float, str, bool)) and not isinstance(v, bool)}
+
+
+def check_lightning_latent(obj: Any, nz: int, where: str) -> None:
+    """Say where a Lightning checkpoint's `hyper_parameters` give another latent size than the weights take (an
+    outside audit: `latent_dim: 100` over a generator taking 8 loaded in silence): the file may hold another model."""
+    hparams = lightning_hparams(obj)
+    for key in LIGHTNING_LATENTS:
+        value = hparams.get(key)
+        if isinstance(value, int) and value != nz:
+            warnings.warn(
+                f"{where}: its Lightning hyper_parameters say {key}={value}, but the generator's weights take {nz} "
+                "latents (used); is it the checkpoint of another model?",
+                stacklevel=3,
+            )
+            return
 
 
 def unmodelled_layers(obj: Any, where: str) -> Optional[str]:

@@ -661,3 +661,23 @@ def test_a_plain_python_pickle_is_named_as_such_not_as_a_damaged_file(tmp_path):
         pickle.dump({"main.0.weight": [[1.0, 2.0]]}, fh)
     with pytest.raises(SourceError, match=r"is a plain Python pickle \(pickle.dump\), not a torch.save file"):
         load_generator(str(tmp_path / "g.pkl"))
+
+
+def test_lightning_hyper_parameters_are_evidence_where_they_are_unambiguous(dcgan, tmp_path):
+    """Audit 13b: a Lightning checkpoint's `hyper_parameters` (latent_dim 100 over weights taking 8) loaded in
+    silence. The image side is evidence for the geometry; a latent size the weights contradict is said."""
+    module, latents, expected = dcgan
+    state = {f"generator.{k}": v for k, v in module.state_dict().items()}
+
+    def checkpoint(hparams):
+        path = tmp_path / f"c{len(list(tmp_path.iterdir()))}.ckpt"
+        torch.save({"state_dict": state, "hyper_parameters": hparams, "pytorch-lightning_version": "2.1.0"}, path)
+        return str(path)
+
+    with pytest.warns(UserWarning, match=r"hyper_parameters say latent_dim=100, but the generator's weights take 8"):
+        assert_same_images(load_generator(checkpoint({"latent_dim": 100, "lr": 2e-4})), latents, expected)
+    g = load_generator(checkpoint({"hparams": {"nz": 8, "img_size": 32}, "width": 32}))  # width: ambiguous, unread
+    assert g.meta["config_options"] == {"resolution": 32}
+    assert_same_images(g, latents, expected)
+    with pytest.raises(ArchitectureError, match=r"Lightning hyper_parameters in .* disagrees with the weights"):
+        load_generator(checkpoint({"image_size": 64}))  # four stages from 4x4 that BatchNorms see as doubling
