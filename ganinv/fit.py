@@ -170,6 +170,7 @@ def _fit(
     main = distributed.is_main
     if resume:
         saved_options(run, "fit")  # refuses a folder that holds another kind of run
+        run.check_resume_steps(config.steps)
     else:
         run.check_new()
     if generator is None:

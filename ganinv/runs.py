@@ -230,6 +230,14 @@ class Run:
         found = self.checkpoints()
         return found[-1] if found else None
 
+    def check_resume_steps(self, steps: int) -> None:
+        """`check_resume_step` from the latest checkpoint's name, before anything is loaded (an outside audit saw a
+        128-px `fit --resume` refuse a too-small --steps only after minutes of loading its generator)."""
+        latest = self.latest_checkpoint()
+        match = CHECKPOINT_PATTERN.search(latest.name) if latest is not None else None
+        if match:
+            check_resume_step(self, int(match.group(1)), steps)
+
     def save_checkpoint(self, step: int, state: dict[str, Any]) -> Path:
         """Write `checkpoints/step-NNNNNN.pt` atomically, then drop all but the last few."""
         path = self.checkpoint_dir / f"step-{step:06d}.pt"

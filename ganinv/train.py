@@ -268,6 +268,7 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
     device = resolve_device(config.device)
     if resume:
         saved_options(run, "train")  # refuses a folder that holds another kind of run
+        run.check_resume_steps(config.steps)
     else:
         run.check_new()
     train_set, eval_set = load_training_data(config)

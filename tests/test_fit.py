@@ -264,6 +264,11 @@ def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
     result = invoke("fit", "--out", run, "--resume", "--steps", 4, "--quiet")
     assert result.exit_code != 0 and "checkpointed at step 6, past --steps 4" in result.output
     assert (run / "metrics.jsonl").read_text() == before
+    config_path = run / "config.json"  # said before the generator is loaded (minutes for a large one)
+    recorded = json.loads(config_path.read_text())
+    config_path.write_text(json.dumps({**recorded, "fit": {**recorded["fit"], "generator": str(run / "gone")}}))
+    result = invoke("fit", "--out", run, "--resume", "--steps", 4, "--quiet")
+    assert result.exit_code != 0 and "checkpointed at step 6, past --steps 4" in result.output, result.output
 
 
 @pytest.mark.parametrize(

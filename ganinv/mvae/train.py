@@ -174,6 +174,7 @@ def _train_mvae(
     generator_origin, options_origin = origins
     if resume:
         saved_options(run, "mvae")  # refuses a folder that holds another kind of run, or none
+        run.check_resume_steps(config.steps)
     else:
         run.check_new()
     device = resolve_device(config.device)  # refuses a device this machine lacks
