@@ -1169,3 +1169,22 @@ def test_a_batchnorm_on_the_heads_reshaped_map_is_modelled(tmp_path):
     z = torch.randn(16, 8, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         torch.testing.assert_close(g.decode(Latents(z=z)), module(z), rtol=0, atol=1e-5)
+
+
+def test_an_announced_unusual_reading_names_the_next_one_when_it_is_close():
+    """Audit 13a F9: a Keras port's LeakyReLU(0.3) was announced naming only mish, which fit a little better on the
+    tiny net; unusual readings this close rank loosely, so the next one is named too (and only when it is close)."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+
+    prop = Property("activation", ("relu", "mish", "leaky_relu:0.3", "gelu"), "ReLU", option_flag("activation"),
+                    usual=("relu",))  # fmt: skip
+
+    def candidates(third_misfit):
+        misfits = {"relu": 1.0, "mish": 0.7, "leaky_relu:0.3": third_misfit, "gelu": 9.0}
+        unusual = {"relu": 0, "mish": 1, "leaky_relu:0.3": 1, "gelu": 1}
+        return [Candidate({"activation": a}, (m,), (i,), unusual[a]) for i, (a, m) in enumerate(misfits.items())]
+
+    _, decisions = identify(candidates(0.8), [prop], "test")
+    assert decisions[0]["flag"] == "--option activation=mish (or --option activation=leaky_relu:0.3)", decisions
+    _, decisions = identify(candidates(5.0), [prop], "test")  # far behind: not named
+    assert decisions[0]["flag"] == "--option activation=mish", decisions
