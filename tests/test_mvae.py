@@ -295,9 +295,9 @@ def test_a_checkpoint_from_another_device_or_another_model(tmp_path, monkeypatch
         result = train_mvae(config, tmp_path / "run", quiet=True, resume=True)
     assert result.summary["initial_k"] == 3 and Run(result.run_dir).latest_checkpoint().name == "step-000004.pt"
 
-    torch.save({"step": 2, "model": {}}, Run(tmp_path / "run").checkpoint_dir / "step-000005.pt")
+    torch.save({"step": 2, "model": {}}, Run(tmp_path / "run").checkpoint_dir / "step-000004.pt")  # another's
     line = error_line(invoke("mvae", "fit", "--resume", "--out", tmp_path / "run", "--trust-remote-code"))
-    assert "step-000005.pt does not fit this MVAE run" in line and "delete it to resume from the one before" in line
+    assert "step-000004.pt does not fit this MVAE run" in line and "delete it to resume from the one before" in line
 
 
 def test_checkpoint_every_is_checked():
