@@ -74,6 +74,9 @@ class TrainConfig:
     lr: float = checked(1e-4, flag="--lr", min=0, min_open=True)  # Adam, generator and critic
     betas: tuple[float, float] = checked((0.5, 0.9), min=0, max=1, max_open=True)  # Adam betas, every optimiser
     encoder_lr: float = checked(1e-4, min=0, min_open=True)  # Adam, encoders (MI and dreaming steps)
+    # Adam for G alone (its adversarial and MI steps), 0: lr. InfoGAN trains G at 5x its discriminator's rate (1e-3
+    # against 2e-4): the categorical code's learning rate, one of the levers on codes that merge (recipe key only)
+    generator_lr: float = checked(0.0, min=0)
     lambda_d: float = checked(1.0, min=0)  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
     lambda_c: float = checked(0.1, min=0)  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
     # the MI step's q: False, the inverter's own code encoder (SS-AVL); True, InfoGAN's Q, heads on the critic's
@@ -160,7 +163,7 @@ def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source:
         generator,
         critic,
         inverter,
-        adam(generator, config.lr),
+        adam(generator, config.generator_lr or config.lr),
         adam(critic, config.lr),
         adam(inverter, config.encoder_lr),
     )

@@ -265,3 +265,13 @@ def test_the_package_stays_under_15_mb():
     package = Path(__file__).parent.parent / "ganinv"
     size = sum(p.stat().st_size for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     assert size < 15e6, f"ganinv/ holds {size / 1e6:.1f} MB"
+
+
+def test_the_generator_may_learn_at_its_own_rate():
+    """Recipe key generator_lr (InfoGAN's G learns at 5x its discriminator's rate); 0 keeps lr for both."""
+    import dataclasses
+
+    models = build_models(dataclasses.replace(TINY, generator_lr=5e-3), SHAPE, "tiny", torch.device("cpu"))
+    assert models.generator_optimizer.param_groups[0]["lr"] == 5e-3
+    assert models.critic_optimizer.param_groups[0]["lr"] == 1e-3
+    assert tiny_models().generator_optimizer.param_groups[0]["lr"] == 1e-3
