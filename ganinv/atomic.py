@@ -1,8 +1,11 @@
 """Atomic writes: a kill in the middle of a save leaves the previous good file or folder.
 
-Temporaries live beside their target as `.NAME.PID.XXXXXXXX.tmp` (and a replaced folder briefly
-as `.NAME.old-PID`). A process killed mid-save leaves them behind; the next save into the same
-folder removes those whose process is gone, so they never pile up.
+Temporaries live beside their target as `.NAME.ganinv-PID-XXXXXXXX.tmp` (and a replaced folder
+briefly as `.NAME.ganinv-old-PID`). A process killed mid-save leaves them behind; the next save into
+the same folder removes those whose process is gone, so they never pile up. Only names with ganinv's
+own marker are touched: an outside audit saw the cleanup of the older `.NAME.PID.XXXXXXXX.tmp` and
+`.NAME.old-PID` patterns delete another program's temporary folder and rename a user's
+`.zshrc.old-2023` to `zshrc` in the folder an `--out` file was written to.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ def _default_mode(directory: bool = False) -> int:
     return (0o777 if directory else 0o666) & ~umask
 
 
-TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?P<pid>\d+)\.[A-Za-z0-9_]{8}\.tmp$")  # mkstemp/mkdtemp names
-REPLACED = re.compile(r"^\.(?P<name>.+)\.old-(?P<pid>\d+)$")  # a folder moved aside by atomic_dir
+MARK = "ganinv"  # in every name this module makes, and required of every name it removes or restores
+TEMPORARY = re.compile(rf"^\.(?P<name>.+)\.{MARK}-(?P<pid>\d+)-[A-Za-z0-9_]{{8}}\.tmp$")  # mkstemp/mkdtemp names
+REPLACED = re.compile(rf"^\.(?P<name>.+)\.{MARK}-old-(?P<pid>\d+)$")  # a folder moved aside by atomic_dir
 
 
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
@@ -75,7 +79,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{MARK}-{os.getpid()}-", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -185,7 +189,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{MARK}-{os.getpid()}-", suffix=".tmp", dir=path.parent))
     try:
         with _write_failures_as_os_errors(path):
             yield tmp
@@ -194,7 +198,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
                 os.chmod(inner, _default_mode(directory=inner.is_dir()))
         old = None
         if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            old = path.with_name(f".{path.name}.{MARK}-old-{os.getpid()}")
             os.replace(path, old)
         os.replace(tmp, path)
         if old is not None:

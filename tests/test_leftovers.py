@@ -143,11 +143,18 @@ def test_the_next_run_removes_what_killed_saves_left(tmp_path, dead_pid):
     out = tmp_path / "run"
     assert CliRunner().invoke(cli, fit_args(out)).exit_code == 0
     stale = [
-        out / f".inverter.{dead_pid}.abcd1234.tmp",
-        out / "checkpoints" / f".step-000002.pt.{dead_pid}.x_y_z_12.tmp",
-        out / f".inverter.old-{dead_pid}",
-        out / f".eval.json.{dead_pid}.qwertyui.tmp",
+        out / f".inverter.ganinv-{dead_pid}-abcd1234.tmp",
+        out / "checkpoints" / f".step-000002.pt.ganinv-{dead_pid}-x_y_z_12.tmp",
+        out / f".inverter.ganinv-old-{dead_pid}",
+        out / f".eval.json.ganinv-{dead_pid}-qwertyui.tmp",
     ]
+    others = [  # what other programs and users name alike, without ganinv's mark: never touched (audit 15)
+        out / f".cache.{dead_pid}.abcdefgh.tmp",
+        out / f".thesis.tex.{dead_pid}.AbCdEfGh.tmp",
+        out / ".zshrc.old-2023",
+    ]
+    for path in others:
+        path.mkdir() if "cache" in path.name else path.write_text("theirs")
     for path in stale:
         path.mkdir() if "old" in path.name or "inverter" in path.name else path.write_text("partial")
     mine = out / "notes.txt"
@@ -155,17 +162,18 @@ def test_the_next_run_removes_what_killed_saves_left(tmp_path, dead_pid):
     resumed = CliRunner().invoke(cli, ["fit", "--out", str(out), "--resume", "--steps", "4", "--quiet"])
     assert resumed.exit_code == 0, resumed.output
     assert not any(path.exists() for path in stale) and mine.read_text() == "the user's"
+    assert all(path.exists() for path in others) and not (out / "zshrc").exists()
 
 
 def test_a_live_processes_temporaries_are_left_alone(tmp_path):
-    live = tmp_path / f".model.safetensors.{subprocess.os.getpid()}.abcdefgh.tmp"
+    live = tmp_path / f".model.safetensors.ganinv-{subprocess.os.getpid()}-abcdefgh.tmp"
     live.write_text("being written")
     assert remove_stale_temporaries(tmp_path) == [] and live.exists()
 
 
 def test_a_folder_moved_aside_without_its_replacement_is_restored(tmp_path, dead_pid):
     """Killed between atomic_dir's two renames: the old copy is the only one, and comes back."""
-    aside = tmp_path / f".artifact.old-{dead_pid}"
+    aside = tmp_path / f".artifact.ganinv-old-{dead_pid}"
     aside.mkdir()
     (aside / "config.json").write_text("{}")
     with atomic_path(tmp_path / "other.txt") as tmp:  # any later save in the folder tidies it
