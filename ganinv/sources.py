@@ -128,7 +128,7 @@ def load_generator(
     elif source.startswith("builtin:"):
         name = source.split(":", 1)[1]
         folder = BUILTIN_DIR / name
-        if not (folder / CONFIG_NAME).is_file():
+        if name not in builtin_names():  # a name, never a path: `builtin:/abs` or `builtin:../..` read any folder
             raise SourceError(f"no built-in generator {name!r}; available: {', '.join(builtin_names()) or 'none'}")
         generator = load_folder(folder, source, request=request)
     elif source.startswith("hub:"):

@@ -441,3 +441,15 @@ def test_a_pickle_that_asks_for_a_huge_object_is_refused_before_it_is_built(tmp_
     result, errors = run(["inspect", path])
     assert result.exit_code == 2 and len(errors) == 1, result.output
     assert "calls builtins.range beside a count of 1,000,000,000" in errors[0], errors[0]
+
+
+@pytest.mark.parametrize("name", ["/tmp", "../../..", "mnist/../../builtin/mnist", ""])
+def test_builtin_takes_a_name_never_a_path(tmp_path, name):
+    """Audit 15: `builtin:/abs/path` and `builtin:../..` loaded any local generator folder, so a Hub artifact whose
+    generator_ref said so chose which of the user's files to read."""
+    from ganinv.errors import SourceError
+    from ganinv.sources import load_generator, save_generator
+
+    folder = save_generator(load_generator("builtin:mnist"), tmp_path / "secret")
+    with pytest.raises(SourceError, match="no built-in generator"):
+        load_generator(f"builtin:{folder if name == '/tmp' else name}")
