@@ -90,7 +90,19 @@ class GeneratorReference(_Model):
                 f"{folder} is a symbolic link (to {os.readlink(folder)}): an artifact bundles its generator's own "
                 "files; copy them into it, or name the generator with --generator"
             )
-        return folder if folder is not None and (folder / CONFIG_NAME).is_file() else None
+        if folder is None or self._artifact_dir is None or not (folder / CONFIG_NAME).is_file():
+            return None
+        # its files are its own: a Hub snapshot links them to the repo's blobs/, a local artifact holds copies; a link
+        # out of either read (and, re-saved and pushed, published) a file the artifact's author chose (audit 15)
+        artifact = self._artifact_dir.resolve()
+        root = artifact.parent.parent if self._hub_id else artifact  # models--owner--name/ for snapshots/<commit>/
+        for path in folder.iterdir():
+            if path.is_symlink() and not path.resolve().is_relative_to(root):
+                raise SourceError(
+                    f"{path} is a link out of the {self.artifact_noun} artifact (to {os.readlink(path)}): an artifact "
+                    "bundles its generator's own files; copy them into it, or name the generator with --generator"
+                )
+        return folder
 
     @property
     def generator(self) -> Generator:

@@ -127,6 +127,32 @@ def test_a_hub_artifact_may_not_name_a_local_generator(tmp_path, generator_dir, 
         Inverter.load("hub:someone/tiny-inverter").generator
 
 
+@pytest.mark.parametrize("where", ["local", "hub"])
+def test_an_artifacts_bundled_generator_may_not_link_out_of_it(tmp_path, generator_dir, monkeypatch, where):
+    """Audit 15: a bundled generator/model.safetensors linking to another file (the user's private weights) was read,
+    and, re-saved and pushed, published."""
+    fit(tiny_config(generator_dir, steps=2), tmp_path / "run", quiet=True)
+    artifact = tmp_path / "run" / "inverter"
+    secret = tmp_path / "secret.safetensors"
+    shutil.move(artifact / "generator" / "model.safetensors", secret)
+    if where == "hub":
+        sha = "0123456789abcdef0123456789abcdef01234567"
+        repo = tmp_path / "hf-cache" / "models--someone--tiny-inverter"
+        (repo / "refs").mkdir(parents=True)
+        (repo / "refs" / "main").write_text(sha)
+        shutil.copytree(artifact, repo / "snapshots" / sha)
+        artifact = repo / "snapshots" / sha
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    (artifact / "generator" / "model.safetensors").symlink_to(secret)
+    source = "hub:someone/tiny-inverter" if where == "hub" else str(artifact)
+    with pytest.raises(GaninvError, match="is a link out of the inverter artifact"):
+        Inverter.load(source).generator
+    with pytest.raises(GaninvError, match="is a link out of the inverter artifact"):
+        Inverter.load(source).save_pretrained(tmp_path / "resaved")
+    assert not (tmp_path / "resaved" / "generator" / "model.safetensors").exists()
+
+
 def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, generator_dir, monkeypatch):
     config = tiny_config(generator_dir)
     fit(config, tmp_path / "straight", quiet=True)
