@@ -281,7 +281,7 @@ def test_a_benchmark_cannot_write_over_an_input_the_user_set(tmp_path):
         'run = ["sample", "-g", "builtin:mnist", "-n", "4", "--out", "{out}/g.png", ' + writes
     )
     result, errors = run(["bench", recipe, "--out", tmp_path / "c", "--set", f"generator={victim}"])
-    assert result.exit_code == 2 and f"would replace the file {victim}" in errors[0], result.output
+    assert result.exit_code == 2 and f"would write over {victim}, which exists" in errors[0], result.output
     assert victim.read_bytes() == b"weights"
     moved, _ = run(["bench", recipe, "--out", tmp_path / "d", "--set", f"generator={tmp_path / 'new.safetensors'}"])
     assert moved.exit_code == 0 and (tmp_path / "new.safetensors").is_file(), moved.output
@@ -453,3 +453,39 @@ def test_builtin_takes_a_name_never_a_path(tmp_path, name):
     folder = save_generator(load_generator("builtin:mnist"), tmp_path / "secret")
     with pytest.raises(SourceError, match="no built-in generator"):
         load_generator(f"builtin:{folder if name == '/tmp' else name}")
+
+
+def test_a_benchmark_writes_only_into_a_new_folder_or_its_own(tmp_path):
+    """Audit 15: `bench --out` into a user's folder (typed, or a nested bench's `--out {root}` with the user's
+    `--set root=DATA`) replaced their bench.md; a `features --npz` stage wrote FEATS.npz over theirs where the check
+    looked at FEATS.safetensors."""
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text(
+        '[[stages]]\nname = "s"\nrun = ["sample", "-g", "builtin:mnist", "-n", "2", "--out", "{out}/g.png"]\n'
+    )
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "bench.md").write_text("mine")
+    result, errors = run(["bench", recipe, "--out", data])
+    assert result.exit_code == 2 and "not an earlier `ganinv bench`'s" in errors[0], result.output
+    assert (data / "bench.md").read_text() == "mine"
+    first, _ = run(["bench", recipe, "--out", tmp_path / "b"])
+    again, _ = run(["bench", recipe, "--out", tmp_path / "b"])  # its own folder: a rerun goes in
+    assert first.exit_code == 0 and again.exit_code == 0, again.output
+    nested = tmp_path / "nested.toml"
+    nested.write_text(
+        f'[vars]\nroot = "{{out}}/data"\n[[stages]]\nname = "n"\nrun = ["bench", "{recipe}", "--out", "{{root}}"]\n'
+    )
+    result, errors = run(["bench", nested, "--out", tmp_path / "c", "--set", f"root={data}"])
+    assert result.exit_code == 2 and f"would write over {data}, which exists" in errors[0], result.output
+    (tmp_path / "mywork.npz").write_bytes(b"mine")
+    features = tmp_path / "features.toml"
+    features.write_text(
+        '[vars]\nfeats = "{out}/f.safetensors"\n[[stages]]\nname = "f"\n'
+        'run = ["features", "--inverter", "builtin:mnist", "mnist", "--out", "{feats}", "--npz"]\n'
+    )
+    result, errors = run(
+        ["bench", features, "--out", tmp_path / "d", "--set", f"feats={tmp_path / 'mywork.safetensors'}"]
+    )
+    assert result.exit_code == 2 and "mywork.npz, which exists" in errors[0], result.output
+    assert (tmp_path / "mywork.npz").read_bytes() == b"mine"

@@ -234,6 +234,9 @@ def outputs(recipe: Recipe, out: Path) -> set[str]:
     return {name for name in recipe.vars if Path(defaults[name]).resolve().is_relative_to(inside)}
 
 
+BENCH_MARK = ".ganinv-bench"  # in a folder a benchmark made: a rerun may write there again
+
+
 def check_writes_inside(stage: Stage, values: dict[str, str], out: Path, typed: set[str], path: Path) -> None:
     """A recipe is a file, so its stages may write only inside the benchmark's folder (or where the user's own
     `--set NAME=PATH` moves one of the recipe's outputs, `typed`), may not replace a file there, and may not
@@ -252,11 +255,14 @@ def check_writes_inside(stage: Stage, values: dict[str, str], out: Path, typed: 
             continue
         name = template[1:-1] if template.startswith("{") and template.endswith("}") else None
         target = Path(substitute(template, values)).resolve()
-        if name in typed:  # the user moved this output with --set
-            if target.is_file():
+        if name in typed:  # the user moved this output with --set: only to a new place (or one the stage skips)
+            written = [target, target.with_suffix(".npz")] if "--npz" in stage.run else [target]  # features --npz
+            skipped = stage.creates is not None and Path(substitute(stage.creates, values)).exists()
+            existing = next((place for place in written if place.exists()), None)
+            if existing is not None and not skipped:
                 raise RunError(
-                    f"stage {stage.name!r} of {path} would replace the file {target} (--set {name}); give {name} a "
-                    "new path, or remove the file yourself"
+                    f"stage {stage.name!r} of {path} would write over {existing}, which exists (--set {name}); give "
+                    f"{name} a new path, or move it aside yourself"
                 )
             continue
         if not target.is_relative_to(out.resolve()):
@@ -331,7 +337,13 @@ def run_bench(
         if isinstance(text, str) and not text.startswith("$"):
             substitute(text, values)
     check_writable(out, folder=True)
+    if out.is_dir() and any(out.iterdir()) and not (out / BENCH_MARK).is_file():
+        raise RunError(
+            f"--out {out} already holds files that are not an earlier `ganinv bench`'s; a benchmark writes its stages' "
+            "results there, so give a new or empty folder"
+        )
     out.mkdir(parents=True, exist_ok=True)
+    (out / BENCH_MARK).touch()  # before any stage: a rerun after a failure is let in
     start = time.perf_counter()
     stages = []
     for stage in recipe.stages:
