@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import _compat_pickle
 import functools
+import math
+import operator
 import pickle
 import sys
 import types
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar, Optional, TypeGuard, cast
 
@@ -195,6 +197,24 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     dispatch[pickle.BUILD[0]] = load_build  # type: ignore[assignment]  # the table holds the base class's methods
 
+    def load_reduce(self) -> None:
+        machine = cast(Any, self)
+        check_size(machine.stack[-2], machine.stack[-1])
+        cast(Any, pickle._Unpickler).load_reduce(self)
+
+    dispatch[pickle.REDUCE[0]] = load_reduce  # type: ignore[assignment]
+
+    def load_newobj(self) -> None:
+        machine = cast(Any, self)
+        check_size(machine.stack[-2], machine.stack[-1])
+        cast(Any, pickle._Unpickler).load_newobj(self)
+
+    dispatch[pickle.NEWOBJ[0]] = load_newobj  # type: ignore[assignment]
+
+    def _instantiate(self, klass: Any, args: Any) -> None:  # INST and OBJ
+        check_size(klass, args)
+        cast(Any, pickle._Unpickler)._instantiate(self, klass, args)
+
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) in _compat_pickle.NAME_MAPPING:  # Python 2 names, as protocol 2 writes builtins
             module, name = _compat_pickle.NAME_MAPPING[(module, name)]
@@ -259,42 +279,107 @@ def module_state_dict(record: Record, prefix: str = "") -> dict[str, torch.Tenso
 
 
 # ---- sizes a pickle may ask for ---------------------------------------------------------------------------
-# Allowed constructors that build an object as large as an integer argument says: `bytearray(3_000_000_000)` or
-# `set(range(10**9))` in a 22 KB file took an outside audit's loads to 3.6 and 5.2 GB before any refusal, in
-# torch's weights-only pass as in this module's. A weights file needs none of them with a large count.
-SIZED_CONSTRUCTORS = frozenset({"builtins.bytearray", "builtins.range", "builtins.bytes", "builtins.xrange"})
-LARGEST_COUNT = 10_000_000  # elements; a count above it, beside one of those constructors, is refused
-INT_OPCODES = frozenset({"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"})
-STRING_OPCODES = frozenset({"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING", "BINSTRING"})
+# Allowed constructors that build an object as large as their arguments say: `bytearray(3_000_000_000)`,
+# `set(range(10**9))` or `torch.FloatTensor(10**8, 10**8)` in a 2 KB file took outside audits' loads to 2.7-5.2 GB
+# before any refusal, the count given as a literal, a 0-d tensor or a numpy integer. torch's weights-only pass
+# allows them and cannot be hooked, so a file whose pickles name one (found from the opcodes, `sized_constructor`)
+# is read by this module's unpickler alone, which checks the arguments at the call (`check_size`).
+LARGEST_COUNT = 10_000_000  # elements; a constructor asked for more is refused
+COUNTED = (bytearray, bytes, range)
+FILLED = (set, frozenset, Counter)  # built from an iterable: a tensor of 10**9 elements viewed from one (zero strides)
 
 
-def oversized_count(path: str | Path) -> Optional[tuple[str, int]]:
-    """(constructor, count) when the file's pickles name a sized constructor and an integer above LARGEST_COUNT,
-    found by reading the opcodes only (nothing is built); None otherwise. Reads a torch zip archive's `data.pkl`, or
-    the legacy format's leading pickles."""
+def legacy_tensor_types() -> frozenset[Any]:
+    """torch.FloatTensor and the other legacy constructors in torch's allowlist: called with sizes, they allocate."""
+    return frozenset(v for k, v in allowed_globals().items() if k.endswith("Tensor") and k != "torch.Tensor")
+
+
+def sized_names() -> frozenset[str]:
+    names = {"builtins.bytearray", "builtins.bytes", "builtins.range", "__builtin__.bytearray", "__builtin__.xrange"}
+    names |= {"builtins.set", "builtins.frozenset", "__builtin__.set", "__builtin__.frozenset", "collections.Counter"}
+    return frozenset(names | {k for k in allowed_globals() if k.endswith("Tensor") and k != "torch.Tensor"})
+
+
+class OversizedPickle(pickle.UnpicklingError):
+    """The pickle asked an allowed constructor for an object of more than LARGEST_COUNT elements."""
+
+    def __init__(self, name: str, count: int):
+        super().__init__(f"its pickle asks {name} for {count:,} elements")
+        self.name, self.count = name, count
+
+
+def _count(value: Any) -> Optional[int]:
+    """An integer argument as the constructor will read it (ints, numpy integers, 0-d integer tensors), else None."""
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)
+    except TypeError:
+        return None
+
+
+def check_size(func: Any, args: Any) -> None:
+    """Refuse a call of a sized constructor that would build more than LARGEST_COUNT elements."""
+    args = tuple(args) if isinstance(args, (tuple, list)) else ()
+    counts = [_count(a) for a in args]
+    if func in COUNTED:
+        if func is range and counts and all(c is not None for c in counts):
+            size = len(range(*cast(list[int], counts))) if 0 < len(counts) <= 3 and counts[-1] != 0 else 0
+        else:
+            size = max((abs(c) for c in counts if c is not None), default=0)
+        if size > LARGEST_COUNT:
+            raise OversizedPickle(f"builtins.{func.__name__}", size)
+    elif func in FILLED and args:
+        source = args[0]
+        size = source.numel() if isinstance(source, torch.Tensor) else len(source) if hasattr(source, "__len__") else 0
+        if size > LARGEST_COUNT:
+            raise OversizedPickle(getattr(func, "__name__", "a container"), size)
+    elif func in legacy_tensor_types() and counts and all(c is not None for c in counts):
+        size = math.prod(abs(cast(int, c)) for c in counts)
+        if size > LARGEST_COUNT:
+            raise OversizedPickle(getattr(func, "__name__", "a legacy tensor constructor"), size)
+
+
+def sized_constructor(path: str | Path) -> Optional[str]:
+    """The first sized constructor the file's pickles name (by GLOBAL, STACK_GLOBAL, also from the memo, or INST),
+    read from the opcodes alone (nothing is built); None where they name none. Reads a torch zip archive's `.pkl`
+    records, or the legacy format's leading pickles."""
     import pickletools
     import zipfile
 
-    def scan(stream: Any, pickles: int) -> Optional[tuple[str, int]]:
-        names: set[str] = set()
-        largest = 0
+    wanted = sized_names()
+    memo_ops = {"BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE"}
+    get_ops = {"BINGET", "LONG_BINGET", "GET"}
+
+    def scan(stream: Any, pickles: int) -> Optional[str]:
         for _ in range(pickles):
-            strings: list[str] = []
+            pushed: list[Any] = []  # what the recent opcodes pushed: strings, else None
+            memo: dict[int, Any] = {}
             try:
                 for opcode, arg, _pos in pickletools.genops(stream):
-                    if opcode.name in STRING_OPCODES and isinstance(arg, str):
-                        strings = (strings + [arg])[-2:]
-                    elif opcode.name == "GLOBAL" and isinstance(arg, str):
-                        module, _, name = arg.partition(" ")
-                        names.add(f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{name}")
-                    elif opcode.name == "STACK_GLOBAL" and len(strings) == 2:
-                        names.add(".".join(strings))
-                    elif opcode.name in INT_OPCODES and isinstance(arg, int):
-                        largest = max(largest, abs(arg))
+                    name = opcode.name
+                    if name in ("GLOBAL", "INST") and isinstance(arg, str):
+                        module, _, attr = arg.partition(" ")
+                        found = f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{attr}"
+                        if found in wanted or f"{module}.{attr}" in wanted:
+                            return found
+                        pushed.append(None)
+                    elif name == "STACK_GLOBAL":
+                        found = ".".join(str(x) for x in pushed[-2:])
+                        if found in wanted:
+                            return found
+                        pushed.append(None)
+                    elif name in memo_ops:
+                        memo[len(memo) if name == "MEMOIZE" else int(cast(int, arg))] = pushed[-1] if pushed else None
+                    elif name in get_ops:
+                        pushed.append(memo.get(int(cast(int, arg))))
+                    else:
+                        text = isinstance(arg, str) and ("UNICODE" in name or "STRING" in name)
+                        pushed.append(arg if text else None)
+                    del pushed[:-4]
             except Exception:  # not (or no longer) a pickle: the legacy format's raw storage bytes
                 break
-        sized = sorted(names & SIZED_CONSTRUCTORS)
-        return (sized[0], largest) if sized and largest > LARGEST_COUNT else None
+        return None
 
     path = Path(path)
     if zipfile.is_zipfile(path):

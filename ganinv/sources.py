@@ -443,10 +443,31 @@ def build_from_config(
 WEIGHT_NAMES = ("weight", "weight_orig", "weight_bar")  # layer weights, spectral-normalised ones too
 
 
+LARGEST_VIEW = 10_000_000  # elements a tensor may show beyond its storage's before anything computes on it
+
+
+def refuse_unusual_tensor(key: str, tensor: torch.Tensor, where: str) -> None:
+    """Refuse what no saved weight is, before anything computes on it: a sparse or meta tensor (an internal error
+    before), or a view of many more elements than its storage holds (zero strides: a 17 KB file showed 2e9 and took
+    2.7 GB to compare, an outside audit)."""
+    if tensor.layout != torch.strided:
+        raise ArchitectureError(f"{where}: {key} is a {tensor.layout} tensor, not dense weights; re-save it dense")
+    if tensor.is_meta:
+        raise ArchitectureError(f"{where}: {key} holds no values (a meta tensor); save the weights after loading them")
+    stored = tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
+    if tensor.numel() > max(stored, LARGEST_VIEW):
+        raise ArchitectureError(
+            f"{where}: {key} {tuple(tensor.shape)} shows {tensor.numel():,} values from a storage of {stored:,} (zero "
+            "strides), which no saved weight does; re-save the weights with .contiguous()"
+        )
+
+
 def check_evidence(state_dict: Mapping[str, torch.Tensor], where: str) -> None:
     """Refuse a layer weight whose values are all equal (all zero, say): no trained layer has one, so it is a
     damaged or replaced tensor, and its shape must not be read as the architecture's (a kernel size, a width)."""
     for key, tensor in state_dict.items():
+        if isinstance(tensor, torch.Tensor):
+            refuse_unusual_tensor(key, tensor, where)
         if (
             key.rpartition(".")[2] not in WEIGHT_NAMES
             or not isinstance(tensor, torch.Tensor)

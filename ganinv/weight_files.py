@@ -199,21 +199,20 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
     where = where or str(path)
     check_readable(path, where, "a PyTorch checkpoint")
     check_not_a_bomb(path, where)
-    oversized = safe_pickle.oversized_count(path)
-    if oversized:
-        raise UnsafeFileError(
-            f"{where}: its pickle calls {oversized[0]} beside a count of {oversized[1]:,}, which would build an object "
-            "that large while reading the file (a weights file needs none); refused. Re-save the weights with "
-            "torch.save(model.state_dict(), ...) or as safetensors"
-        )
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError:
-        pass  # objects besides tensors (or not a pickle at all): read them as records
-    except Exception as exc:
-        raise unreadable_checkpoint(path, where, exc) from None
+    if safe_pickle.sized_constructor(path) is None:  # else only this module's unpickler, which bounds the sizes
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except pickle.UnpicklingError:
+            pass  # objects besides tensors (or not a pickle at all): read them as records
+        except Exception as exc:
+            raise unreadable_checkpoint(path, where, exc) from None
     try:
         obj = safe_pickle.load(path)
+    except safe_pickle.OversizedPickle as exc:
+        raise UnsafeFileError(
+            f"{where}: {exc} while it is read, more than a weights file holds; refused. Re-save the weights with "
+            "torch.save(model.state_dict(), ...) or as safetensors"
+        ) from None
     except safe_pickle.RefusedPickle as exc:
         if not trust_remote_code:
             raise UnsafeFileError(

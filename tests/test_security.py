@@ -440,7 +440,7 @@ def test_a_pickle_that_asks_for_a_huge_object_is_refused_before_it_is_built(tmp_
                 archive.writestr(info, payload if info.filename.endswith("data.pkl") else data)
     result, errors = run(["inspect", path])
     assert result.exit_code == 2 and len(errors) == 1, result.output
-    assert "calls builtins.range beside a count of 1,000,000,000" in errors[0], errors[0]
+    assert "its pickle asks builtins.range for 1,000,000,000 elements" in errors[0], errors[0]
 
 
 @pytest.mark.parametrize("name", ["/tmp", "../../..", "mnist/../../builtin/mnist", ""])
@@ -489,3 +489,75 @@ def test_a_benchmark_writes_only_into_a_new_folder_or_its_own(tmp_path):
     )
     assert result.exit_code == 2 and "mywork.npz, which exists" in errors[0], result.output
     assert (tmp_path / "mywork.npz").read_bytes() == b"mine"
+
+
+class Reduce:
+    """Pickles as `func(*args)`."""
+
+    def __init__(self, func, args):
+        self.func, self.args = func, args
+
+    def __reduce__(self):
+        return (self.func, self.args)
+
+
+def huge_pickles(tmp_path):
+    """Audit 15's ways around a scan of integer literals: the count as a tensor or a numpy integer, `set` over a
+    zero-stride view, the constructor's name from the memo, the INST opcode, a legacy tensor constructor."""
+    import struct
+    import zipfile
+
+    import numpy as np
+
+    big = 3 * 10**9
+    count = b"\x8a\x08" + struct.pack("<q", big)  # LONG1, 8 bytes
+    raw = {
+        "memo.pth": b"\x80\x04\x8c\x08builtins\x94\x8c\x09bytearray\x94\x8c\x01x\x8c\x01y00h\x00h\x01\x93"
+        + count
+        + b"\x85R.",
+        "inst.pth": b"(" + count + b"ibuiltins\nbytearray\n.",
+        "legacy.pth": b"\x80\x02ctorch\nByteTensor\n(" + count + b"tR.",
+    }
+    paths = []
+    for name, payload in raw.items():
+        torch.save({"w": torch.zeros(2)}, tmp_path / name)
+        with zipfile.ZipFile(tmp_path / name) as source:
+            records = [(info, source.read(info.filename)) for info in source.infolist()]
+        with zipfile.ZipFile(tmp_path / name, "w") as archive:
+            for info, data in records:
+                archive.writestr(info, payload if info.filename.endswith("data.pkl") else data)
+        paths.append(tmp_path / name)
+    for name, obj in {
+        "tensor.pth": Reduce(bytearray, (torch.tensor(big),)),
+        "numpy.pth": Reduce(bytearray, (np.int64(big),)),
+        "expand.pth": Reduce(set, (torch.zeros(1, dtype=torch.uint8).expand(10**9),)),
+    }.items():
+        torch.save(obj, tmp_path / name)
+        paths.append(tmp_path / name)
+    return paths
+
+
+def test_a_pickle_asking_for_a_huge_object_is_refused_at_the_call_however_it_counts(tmp_path):
+    """Each was refused only after 2.7 GB (or killed by the memory limit); the arguments are checked at the call."""
+    for path in huge_pickles(tmp_path):
+        result, errors = run(["inspect", path])
+        assert result.exit_code == 2 and len(errors) == 1, (path.name, result.output)
+        assert "elements while it is read, more than a weights file holds" in errors[0], (path.name, errors[0])
+
+
+@pytest.mark.parametrize(
+    "tensor, message",
+    [
+        (lambda: torch.zeros(1).expand(100000, 100000, 4, 4), "shows 160,000,000,000 values from a storage of 1"),
+        (lambda: torch.zeros(16, 8, 4, 4).to_sparse(), "is a torch.sparse_coo tensor, not dense weights"),
+        (lambda: torch.empty(16, 8, 4, 4, device="meta"), "holds no values (a meta tensor)"),
+    ],
+)
+def test_weights_no_saved_net_has_are_refused_before_anything_computes_on_them(tmp_path, tensor, message):
+    """Audit 15: a zero-stride view took 2.7 GB to compare (or an internal error, 160 GB); sparse and meta tensors
+    ended in internal errors."""
+    state = zoo.case("pytorch-examples-dcgan").build().state_dict()
+    state["main.0.weight"] = tensor()
+    torch.save(state, tmp_path / "g.pth")
+    result, errors = run(["inspect", tmp_path / "g.pth"])
+    assert result.exit_code == 2 and len(errors) == 1 and message in errors[0], result.output
