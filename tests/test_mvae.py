@@ -554,3 +554,24 @@ def test_the_standalone_mix_decoder_learns_at_the_papers_learning_rate():
     sse = ((reconstruction - x[:64]) / 2).square().flatten(1).sum(1).mean()
     mean_image_sse = ((x[:64].mean(0) - x[:64]) / 2).square().flatten(1).sum(1).mean()
     assert reconstruction.std() > 0.1 and sse < 0.7 * mean_image_sse, (float(reconstruction.std()), float(sse))
+
+
+@pytest.mark.parametrize(
+    "field, value, message",
+    [
+        ("n_components", 200000, r"n_components must be an integer in \[1, 256\], got 200000"),
+        ("temperature", 0.0, "temperature must be a positive number, got 0.0"),
+        ("temperature", -1.0, "temperature must be a positive number"),
+        ("p_init", 5.0, r"p_init must be a number in \(0, 1\), got 5.0"),
+    ],
+)
+def test_an_mvae_artifacts_counts_and_rates_are_checked_before_anything_is_built(tmp_path, field, value, message):
+    """Audit 15: 200000 components grew past 1.7 GB before any weight was read; a temperature of 0 or below loaded
+    and changed the component selection; p_init 5 gave "math domain error"."""
+    from ganinv.errors import GaninvError
+
+    MVAE(image_shape=[1, 16, 16], s_dim=8, **TINY_MODEL).save_pretrained(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    (tmp_path / "m" / "config.json").write_text(json.dumps({**config, field: value}))
+    with pytest.raises(GaninvError, match=message):
+        MVAE.load(str(tmp_path / "m"))

@@ -125,6 +125,25 @@ def split_latent(s: Tensor, spec: GeneratorSpec) -> Latents:
     return Latents(z=z, c=c if spec.nc else None, d=d if spec.n_classes else None)
 
 
+MAX_COMPONENTS = 256  # the papers use 4-10; a config.json's count builds that many modules before any weight is read
+
+
+def check_counts(n_components: Any, p_init: Any, temperature: Any) -> None:
+    """A config.json is data: the component count, the dropout's initial rate and its temperature are checked before
+    anything is built (an outside audit: 200000 components grew past 1.7 GB; a temperature of 0 or below loaded and
+    changed the selection; p_init 5 gave "math domain error")."""
+
+    def number(value: Any) -> bool:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+    if isinstance(n_components, bool) or not isinstance(n_components, int) or not 1 <= n_components <= MAX_COMPONENTS:
+        raise ValueError(f"n_components must be an integer in [1, {MAX_COMPONENTS}], got {n_components!r}")
+    if not number(p_init) or not 0 < p_init < 1:
+        raise ValueError(f"p_init must be a number in (0, 1), got {p_init!r}")
+    if not number(temperature) or not temperature > 0:
+        raise ValueError(f"temperature must be a positive number, got {temperature!r}")
+
+
 class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ganinv", tags=["ganinv", "mvae"]):
     run_subfolder = "mvae"  # `ganinv mvae fit` keeps the artifact here
     artifact_noun = "MVAE"
@@ -148,6 +167,7 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         generator_ref: Optional[dict] = None,
     ):
         super().__init__()
+        check_counts(n_components, p_init, temperature)
         channels, height, width_px = (int(v) for v in image_shape)  # the encoders unpack it the same way
         self.image_shape = (channels, height, width_px)  # (C, H, W)
         self.n_components, self.latent_dim = n_components, latent_dim

@@ -39,7 +39,7 @@ from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruct
 from ganinv.images import save_side_by_side
 from ganinv.mvae.dropout import KINDS
 from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
-from ganinv.mvae.model import MVAE, MixtureSample
+from ganinv.mvae.model import MAX_COMPONENTS, MVAE, MixtureSample
 from ganinv.runs import Run, check_resume_step, rng_state, seed_everything, set_rng_state, tensor_sha256
 from ganinv.sources import load_generator
 from ganinv.status import Pace
@@ -59,7 +59,9 @@ class MVAEConfig:
     split: str = checked("train", flag="--split", choices=("train", "test"))  # split of `data`
     limit: Optional[int] = checked(None, flag="--limit", min=1)  # use the first N images of `data`
     # the mixture (ganinv.mvae.model)
-    n_components: int = checked(6, flag="--components", min=1)  # K before selection (MVAE Table VI: 4 or 6)
+    n_components: int = checked(
+        6, flag="--components", min=1, max=MAX_COMPONENTS
+    )  # K before selection (Table VI: 4, 6)
     latent_dim: int = checked(16, flag="--latent-dim", min=1)  # size of each component's z_i
     # size of s for the standalone MixDec (atop a generator: its latent size)
     s_dim: int = checked(32, flag="--s-dim", min=1)
