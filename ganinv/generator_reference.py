@@ -96,7 +96,7 @@ class GeneratorReference(_Model):
         # out of either read (and, re-saved and pushed, published) a file the artifact's author chose (audit 15)
         artifact = self._artifact_dir.resolve()
         root = artifact.parent.parent if self._hub_id else artifact  # models--owner--name/ for snapshots/<commit>/
-        for path in folder.iterdir():
+        for path in (folder / name for name in (CONFIG_NAME, WEIGHTS_NAME, "pytorch_model.bin")):  # what is read
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 raise SourceError(
                     f"{path} is a link out of the {self.artifact_noun} artifact (to {os.readlink(path)}): an artifact "

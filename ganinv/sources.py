@@ -162,6 +162,12 @@ def load_generator(
                 if source not in str(exc) and not source.startswith(hub.PREFIX):
                     exc.args = (f"{source}: {exc}",)
                 raise
+    if generator.meta.get("architecture") == "opaque" and path.is_file() and not trust_remote_code:
+        warnings.warn(  # typed by the user: theirs to run, and said once, where the load succeeded
+            f"{path} is a program: its code ran, and can read and write files as you (torch.from_file); run only "
+            "programs whose author you trust",
+            stacklevel=2,
+        )
     return generator
 
 
