@@ -550,7 +550,7 @@ def check_array_headers(path: Path) -> None:
     inflate past what such arrays take (every member: numpy reads one named without `.npy` too), before anything is
     allocated."""
 
-    def header(stream: Any, name: str) -> Optional[tuple[tuple[int, ...], np.dtype]]:
+    def header(stream: Any, name: str, size: int) -> Optional[tuple[tuple[int, ...], np.dtype, int]]:
         try:
             version = np.lib.format.read_magic(stream)
         except ValueError:  # not an array: np.load gives its bytes, whose size the archive's listing bounds
@@ -562,12 +562,12 @@ def check_array_headers(path: Path) -> None:
                 "save it with numpy.save or numpy.savez"
             )
         shape, _, dtype = readers[version](stream)
-        return tuple(shape), dtype
+        return tuple(shape), dtype, size - stream.tell()  # the bytes left for the values
 
     shapes = {}
     if not zipfile.is_zipfile(path):  # an .npy (also one saved under an .npz name)
         with open(path, "rb") as npy:
-            shapes["images"] = header(npy, "images")
+            shapes["images"] = header(npy, "images", path.stat().st_size)
     else:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -576,16 +576,21 @@ def check_array_headers(path: Path) -> None:
             for member in members:
                 name = member.filename.removesuffix(".npy")
                 with archive.open(member) as stored:
-                    shapes[name] = header(stored, name)
+                    shapes[name] = header(stored, name, member.file_size)
     for name, read in shapes.items():
         if read is None:
             continue
-        shape, dtype = read
+        shape, dtype, left = read
         values = int(np.prod(shape, dtype=np.float64)) if shape else 1
         if values > MAX_ARRAY_VALUES:
             raise DataError(
                 f"{path}: {name!r} of shape {shape} ({dtype}) holds {values:,} values, more than ganinv reads from "
                 f"one file ({MAX_ARRAY_VALUES:,}); split the images into several files, or pass fewer"
+            )
+        if dtype.itemsize and values * dtype.itemsize > left:  # an allocation for values that are not there
+            raise DataError(
+                f"{path}: {name!r} declares {values:,} values of {dtype} but holds {left:,} bytes of them: the "
+                "file is cut short or damaged; save the images again with numpy.savez(path, images=...)"
             )
 
 

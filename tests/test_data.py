@@ -825,3 +825,22 @@ def test_invert_sends_mixed_sizes_straight_to_the_generators_size(tmp_path):
     with safe_open(str(tmp_path / "out-mixed" / "latents.safetensors"), "pt") as fh:  # which row is which file
         names = json.loads(fh.metadata()["names"])
     assert [Path(n).name for n in names] == ["a.png", "b0.png", "b1.png", "b2.png"]
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_an_array_whose_header_promises_values_it_lacks_is_damaged(tmp_path, suffix):
+    """Audit 15: a 192-byte .npy claiming 2**30 float64 values got "out of memory, lower --batch-size" under a memory
+    limit; the values the header declares are compared with the bytes that follow it, before anything is read."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False, "shape": (2**20, 28, 28)})
+    path = tmp_path / f"lie{suffix}"
+    if suffix == ".npy":
+        path.write_bytes(header.getvalue() + b"\0" * 64)
+    else:
+        with zipfile.ZipFile(path, "w") as archive:
+            archive.writestr("images.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(DataError, match=r"declares 822,083,584 values of float64 but holds 64 bytes of them"):
+        load_images(str(path))
