@@ -199,6 +199,11 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
     where = where or str(path)
     check_readable(path, where, "a PyTorch checkpoint")
     check_not_a_bomb(path, where)
+    if not trust_remote_code and is_torchscript(path):  # reached where no program is taken (an artifact's generator/)
+        raise UnsafeFileError(
+            f"{where} is a TorchScript program (code), not the state dict its name suggests; give the generator's "
+            "weights (torch.save(model.state_dict(), ...) or safetensors)"
+        )
     if safe_pickle.sized_constructor(path) is None:  # else only this module's unpickler, which bounds the sizes
         try:
             return torch.load(path, map_location="cpu", weights_only=True)

@@ -561,3 +561,17 @@ def test_weights_no_saved_net_has_are_refused_before_anything_computes_on_them(t
     torch.save(state, tmp_path / "g.pth")
     result, errors = run(["inspect", tmp_path / "g.pth"])
     assert result.exit_code == 2 and len(errors) == 1 and message in errors[0], result.output
+
+
+def test_a_torchscript_program_bundled_as_weights_is_named_as_a_program(tmp_path, marker, images):
+    """Audit 15: a TorchScript archive as an artifact's generator/pytorch_model.bin was refused with torch's own
+    "Cannot use weights_only=True with TorchScript archives"; it is said to be a program, as a typed one is."""
+    art = hostile_inverter(tmp_path / "inverter", marker)
+    (art / "generator").mkdir()
+    (art / "generator" / "config.json").write_text(
+        json.dumps({"format": "ganinv-generator", "architecture": "dcgan", "options": {}, "spec": SPEC.to_dict()})
+    )
+    torch.jit.script(torch.nn.Linear(2, 2)).save(str(art / "generator" / "pytorch_model.bin"))
+    result, errors = run(["invert", "--inverter", art, images, "--out", tmp_path / "out"])
+    assert result.exit_code == 2 and len(errors) == 1, result.output
+    assert "pytorch_model.bin is a TorchScript program (code), not the state dict" in errors[0], errors[0]
