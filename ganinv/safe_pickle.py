@@ -216,14 +216,24 @@ class RestrictedUnpickler(pickle._Unpickler):
         cast(Any, pickle._Unpickler)._instantiate(self, klass, args)
 
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in _compat_pickle.NAME_MAPPING:  # Python 2 names, as protocol 2 writes builtins
-            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
-        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
+        module, name = python3_names(module, name)
         key = f"{module}.{name}"
         allowed = allowed_globals()
         if key in allowed:
             return allowed[key]
         return record_type(module, name)
+
+
+def python3_names(module: str, name: str) -> tuple[str, str]:
+    """(module, name) as Python 3 names them: protocol 2 writes `__builtin__`, and `xrange` for range."""
+    if (module, name) in _compat_pickle.NAME_MAPPING:
+        module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+    return _compat_pickle.IMPORT_MAPPING.get(module, module), name
+
+
+def global_name(module: str, name: str) -> str:
+    """ "module.name" as `RestrictedUnpickler.find_class` looks it up."""
+    return ".".join(python3_names(module, name))
 
 
 def _load_one(file: Any, **kwargs: Any) -> Any:
@@ -289,15 +299,18 @@ COUNTED = (bytearray, bytes, range)
 FILLED = (set, frozenset, Counter)  # built from an iterable: a tensor of 10**9 elements viewed from one (zero strides)
 
 
-def legacy_tensor_types() -> frozenset[Any]:
-    """torch.FloatTensor and the other legacy constructors in torch's allowlist: called with sizes, they allocate."""
-    return frozenset(v for k, v in allowed_globals().items() if k.endswith("Tensor") and k != "torch.Tensor")
+@functools.cache
+def legacy_tensor_types() -> dict[str, Any]:
+    """torch.FloatTensor and the other legacy constructors in torch's allowlist, by name (once per process): called
+    with sizes, they allocate."""
+    return {k: v for k, v in allowed_globals().items() if k.endswith("Tensor") and k != "torch.Tensor"}
 
 
+@functools.cache
 def sized_names() -> frozenset[str]:
-    names = {"builtins.bytearray", "builtins.bytes", "builtins.range", "__builtin__.bytearray", "__builtin__.xrange"}
-    names |= {"builtins.set", "builtins.frozenset", "__builtin__.set", "__builtin__.frozenset", "collections.Counter"}
-    return frozenset(names | {k for k in allowed_globals() if k.endswith("Tensor") and k != "torch.Tensor"})
+    """The globals whose call `check_size` bounds, as `global_name` gives them."""
+    builtin = {f"builtins.{kind.__name__}" for kind in (*COUNTED, set, frozenset)}
+    return frozenset(builtin | {"collections.Counter"} | set(legacy_tensor_types()))
 
 
 class OversizedPickle(pickle.UnpicklingError):
@@ -323,8 +336,13 @@ def check_size(func: Any, args: Any) -> None:
     args = tuple(args) if isinstance(args, (tuple, list)) else ()
     counts = [_count(a) for a in args]
     if func in COUNTED:
-        if func is range and counts and all(c is not None for c in counts):
-            size = len(range(*cast(list[int], counts))) if 0 < len(counts) <= 3 and counts[-1] != 0 else 0
+        if func is range:
+            try:
+                size = len(range(*cast(list[int], counts)))  # built lazily: its length alone
+            except (TypeError, ValueError):  # not a range range() makes: its own error, when it is called
+                size = 0
+            except OverflowError:  # longer than sys.maxsize
+                size = LARGEST_COUNT + 1
         else:
             size = max((abs(c) for c in counts if c is not None), default=0)
         if size > LARGEST_COUNT:
@@ -334,7 +352,7 @@ def check_size(func: Any, args: Any) -> None:
         size = source.numel() if isinstance(source, torch.Tensor) else len(source) if hasattr(source, "__len__") else 0
         if size > LARGEST_COUNT:
             raise OversizedPickle(getattr(func, "__name__", "a container"), size)
-    elif func in legacy_tensor_types() and counts and all(c is not None for c in counts):
+    elif func in legacy_tensor_types().values() and counts and all(c is not None for c in counts):
         size = math.prod(abs(cast(int, c)) for c in counts)
         if size > LARGEST_COUNT:
             raise OversizedPickle(getattr(func, "__name__", "a legacy tensor constructor"), size)
@@ -359,15 +377,15 @@ def sized_constructor(path: str | Path) -> Optional[str]:
                 for opcode, arg, _pos in pickletools.genops(stream):
                     name = opcode.name
                     if name in ("GLOBAL", "INST") and isinstance(arg, str):
-                        module, _, attr = arg.partition(" ")
-                        found = f"{_compat_pickle.IMPORT_MAPPING.get(module, module)}.{attr}"
-                        if found in wanted or f"{module}.{attr}" in wanted:
+                        found = global_name(*arg.split(" ", 1))
+                        if found in wanted:
                             return found
                         pushed.append(None)
                     elif name == "STACK_GLOBAL":
-                        found = ".".join(str(x) for x in pushed[-2:])
-                        if found in wanted:
-                            return found
+                        if len(pushed) >= 2 and all(isinstance(x, str) for x in pushed[-2:]):
+                            found = global_name(pushed[-2], pushed[-1])
+                            if found in wanted:
+                                return found
                         pushed.append(None)
                     elif name in memo_ops:
                         memo[len(memo) if name == "MEMOIZE" else int(cast(int, arg))] = pushed[-1] if pushed else None
