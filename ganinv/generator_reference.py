@@ -60,6 +60,7 @@ class GeneratorReference(_Model):
     _hub_id: Optional[str]
     _trust_remote_code: bool
     _include_generator: Optional[bool]
+    _publishing: bool
     run_subfolder: ClassVar[str]  # where a run folder keeps this kind of artifact, e.g. "inverter"
     artifact_noun: ClassVar[str]  # what messages call it, e.g. "inverter"
     fit_command: ClassVar[str]  # the command that makes one, e.g. "ganinv fit"
@@ -71,6 +72,7 @@ class GeneratorReference(_Model):
         self.__dict__["_hub_id"] = None  # the hub id it was loaded from: its generator_ref may not name local files
         self.__dict__["_trust_remote_code"] = False  # the user's flag for the command that loaded it
         self.__dict__["_include_generator"] = None  # for the save in progress: None = when it can be saved
+        self.__dict__["_publishing"] = False  # for the save in progress: a push_to_hub's
 
     # ---- the generator ------------------------------------------------------------------------
     def attach(self, generator: Generator):
@@ -133,8 +135,7 @@ class GeneratorReference(_Model):
                 raise SourceError(
                     f"this {type(self).__name__} has no generator reference; attach one with .attach(generator)"
                 )
-            callable_ = re.fullmatch(r"[\w.]+:[\w.]+", source)  # code: ganinv.trust decides on it
-            if self._hub_id and bundled is None and not (source.startswith(("hub:", "builtin:")) or callable_):
+            if self._hub_id and bundled is None and is_local_source(source):  # callables: ganinv.trust decides
                 raise SourceError(  # a stranger's artifact would choose which of the user's files to read
                     f"the {self.artifact_noun} artifact {self._hub_id} names a local generator "
                     f"({source}), which only its author's machine has; give the generator with --generator"
@@ -191,11 +192,21 @@ class GeneratorReference(_Model):
         try:
             with atomic_dir(target) as tmp:
                 super().save_pretrained(tmp, **kwargs)
+                if self._publishing or (tmp / GENERATOR_DIR).is_dir():
+                    name_local_generator_by_file_name(tmp)
         finally:
             self.__dict__["_include_generator"] = None
         if push_to_hub:
             return self.push_to_hub(repo_id or target.name, **kwargs)
         return None
+
+    def push_to_hub(self, repo_id: str, **kwargs: Any) -> str:
+        """The mixin's upload of what `save_pretrained` writes, naming a local generator by its file name only."""
+        self.__dict__["_publishing"] = True
+        try:
+            return super().push_to_hub(repo_id, **kwargs)
+        finally:
+            self.__dict__["_publishing"] = False
 
     def _save_pretrained(self, save_directory: Path) -> None:
         from safetensors.torch import save_model
@@ -331,7 +342,11 @@ class GeneratorReference(_Model):
 
                 # the user named it: when it is the recorded source, with the options it was fitted with, which
                 # are the artifact's data (a model_class among them needs the user's word, ganinv.trust)
-                ref = model.generator_ref if generator == model.generator_ref.get("source") else {}
+                recorded = model.generator_ref.get("source")
+                same = generator == recorded or (  # recorded by its file name only (name_local_generator_by_file_name)
+                    isinstance(recorded, str) and "/" not in recorded and Path(generator).name == recorded
+                )
+                ref = model.generator_ref if same else {}
                 generator = load_generator(
                     generator,
                     arch=ref.get("arch"),
@@ -453,6 +468,29 @@ def _load_error(source: str, name: str, exc: Exception) -> str:
         f"cannot load an {name} from {source}: {first_line(exc)}; give a run folder, an artifact folder or "
         "a Hub repo id"
     )
+
+
+def is_local_source(source: str) -> bool:
+    """A generator source that is a path on this machine (not a Hub id, a built-in or a module:callable)."""
+    return not (source.startswith(("hub:", "builtin:")) or re.fullmatch(r"[\w.]+:[\w.]+", source))
+
+
+def name_local_generator_by_file_name(folder: Path) -> None:
+    """Reduce the local path an artifact's generator_ref records to the file's name (its sha256 stays in `meta`).
+
+    Done where the path is not needed: the artifact bundles the generator (its copy is what loads), or it is being
+    published (on the Hub a local path names nothing, and it told strangers the author's folders: alice's home, her
+    project's name). A local artifact of a program keeps the path, which is how it finds the program again.
+    """
+    path = folder / CONFIG_NAME
+    config = parse_json(path.read_text())
+    ref = config.get("generator_ref") if isinstance(config, dict) else None
+    if not isinstance(ref, dict):
+        return
+    source = ref.get("source")
+    if isinstance(source, str) and is_local_source(source) and Path(source).name != source:
+        config["generator_ref"] = {**ref, "source": Path(source).name}
+        path.write_text(json.dumps(config, sort_keys=True, indent=2))
 
 
 def copy_bundled_generator(source: Path, target: Path) -> None:

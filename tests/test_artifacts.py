@@ -99,6 +99,50 @@ def test_push_to_hub_uploads_the_generator_too(inverter, hub_calls):
     assert hub_calls == [("create_repo", "me/inverter"), ("upload_folder", "me/inverter", BUNDLE)]
 
 
+def test_an_artifact_records_a_bundled_generator_by_its_file_name_only(tmp_path, inverter, generator):
+    """Pushed inverters told strangers the author's folders (generator_ref held the path as typed, e.g. a home
+    folder); an artifact that bundles its generator needs only the copy, so it records the file's name."""
+    import json
+
+    inverter.save_pretrained(tmp_path / "artifact")
+    folder = str(Path(generator.source).parent)
+    for path in (tmp_path / "artifact").rglob("*.json"):
+        assert folder not in path.read_text(), path
+    ref = json.loads((tmp_path / "artifact" / "config.json").read_text())["generator_ref"]
+    assert ref["source"] == "g.pth" and ref["meta"]["weights_sha256"] == generator.meta["weights_sha256"]
+    assert inverter.generator_ref["source"] == generator.source  # the model in memory is unchanged
+    loaded = Inverter.load(str(tmp_path / "artifact"))
+    assert loaded.generator.source == str(tmp_path / "artifact" / "generator")
+    again = Inverter.load(str(tmp_path / "artifact"), generator=generator.source)  # named by its full path again
+    assert again.generator.meta["options"] == generator.meta["options"]
+
+
+def test_an_artifact_that_references_its_generator_keeps_the_path_until_published(tmp_path, inverter, generator):
+    """Without the copy, a local artifact finds its generator by the path; published, the path names nothing."""
+    import json
+
+    from ganinv.cli.fit import push_folder
+
+    inverter.save_pretrained(tmp_path / "ref", include_generator=False)
+    assert json.loads((tmp_path / "ref" / "config.json").read_text())["generator_ref"]["source"] == generator.source
+    program = Generator(inverter.generator.net, inverter.spec, source="/home/alice/secret-project/g.ts", meta={})
+    opaque = Inverter.for_generator(program, width=4, hidden=16)
+    sent = []
+
+    def upload_folder(self, *, repo_id, folder_path, **kwargs):
+        sent.append(json.loads((Path(folder_path) / "config.json").read_text())["generator_ref"]["source"])
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(HfApi, "create_repo", lambda self, repo_id, **kw: RepoUrl(f"https://huggingface.co/{repo_id}"))
+        patch.setattr(HfApi, "upload_folder", upload_folder)
+        opaque.push_to_hub("me/inverter")  # the Python API
+        push_folder(tmp_path / "ref", "me/inverter")  # the CLI's --push-to-hub
+    assert sent == ["g.ts", "g.pth"]
+    assert json.loads((tmp_path / "ref" / "config.json").read_text())["generator_ref"]["source"] == generator.source
+    opaque.save_pretrained(tmp_path / "opaque")  # saved locally after the push: the path again
+    assert json.loads((tmp_path / "opaque" / "config.json").read_text())["generator_ref"]["source"] == program.source
+
+
 def test_a_reloaded_artifact_saves_its_bundle_again_without_loading_it(tmp_path, inverter):
     inverter.save_pretrained(tmp_path / "a")
     Inverter.load(str(tmp_path / "a")).save_pretrained(tmp_path / "b")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
+import shutil
+import tempfile
 import time
 from pathlib import Path
 from typing import Optional
@@ -38,6 +40,7 @@ from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError, RunError
 from ganinv.fit import FitConfig, load_recipe
 from ganinv.fit import fit as run_fit
+from ganinv.generator_reference import name_local_generator_by_file_name
 from ganinv.outputs import check_writable
 from ganinv.runs import Run
 
@@ -234,7 +237,12 @@ def push_folder(folder: Path, repo: str) -> None:
     try:
         api = HfApi()
         api.create_repo(repo.removeprefix("hub:"), exist_ok=True)
-        api.upload_folder(repo_id=repo.removeprefix("hub:"), folder_path=str(folder))
+        with tempfile.TemporaryDirectory() as tmp:  # what is published: the folder, its generator named by file name
+            published = Path(tmp) / folder.name
+            shutil.copytree(folder, published)
+            if (published / "config.json").is_file():
+                name_local_generator_by_file_name(published)
+            api.upload_folder(repo_id=repo.removeprefix("hub:"), folder_path=str(published))
     except Exception as exc:
         raise GaninvError(
             f"cannot push {folder} to the Hub repo {repo}: {str(exc).splitlines()[0]}; the folder is complete: "
