@@ -705,6 +705,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
     if lightning_hparams(obj):
         label = f"the Lightning hyper_parameters in {path}"
     spec = {**sidecar_spec(path), **request.overrides}
+    where = f"{path}#{entry}" if entry else str(path)  # the entry read, when the file holds several
     try:
         with refusing_unmodelled_layers(obj, str(path)) as taken:
             built, opts, arch, evidence = build_from_config(
@@ -712,7 +713,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
                 hinted,
                 request.options,
                 state_dict,
-                str(path),
+                where,
                 label,
                 spec,
             )

@@ -54,7 +54,7 @@ def test_single_safetensors_in_foreign_layout_with_sidecar_spec(dcgan, tmp_path)
 @pytest.mark.parametrize(
     "wrap,suffix",
     [
-        (lambda sd: {"netG": sd, "netD": {"main.0.weight": torch.zeros(4, 3, 4, 4)}, "epoch": 5}, ""),
+        (lambda sd: {"netG": sd, "netD": {"main.0.weight": torch.randn(4, 3, 4, 4)}, "epoch": 5}, ""),
         (
             lambda sd: {
                 "state_dict": {**{f"generator.{k}": v for k, v in sd.items()}, "discriminator.w": torch.zeros(2)}
@@ -263,6 +263,15 @@ def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
         load_generator(str(tmp_path / "ckpt.pt"))
     with pytest.raises(SourceError, match="no entry 'nope'; its entries: ema, raw"):
         load_generator(str(tmp_path / "ckpt.pt#nope"))
+
+
+def test_a_refusal_names_the_entry_it_read(dcgan, tmp_path):
+    """`ckpt.pth#netD` was said to be 'ckpt.pth', as if the whole file were read."""
+    torch.save({"netG": dcgan[0].state_dict(), "netD": {"main.0.weight": torch.randn(4, 3, 4, 4)}}, tmp_path / "c.pth")
+    with pytest.raises(
+        ArchitectureError, match=r"c\.pth#netD holds a network whose first layer convolves 3-channel images"
+    ):
+        load_generator(str(tmp_path / "c.pth#netD"))
 
 
 def test_torchscript_with_flags_or_sidecar(dcgan, tmp_path):
