@@ -268,9 +268,7 @@ def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
 def test_a_refusal_names_the_entry_it_read(dcgan, tmp_path):
     """`ckpt.pth#netD` was said to be 'ckpt.pth', as if the whole file were read."""
     torch.save({"netG": dcgan[0].state_dict(), "netD": {"main.0.weight": torch.randn(4, 3, 4, 4)}}, tmp_path / "c.pth")
-    with pytest.raises(
-        ArchitectureError, match=r"c\.pth#netD holds a network whose first layer convolves 3-channel images"
-    ):
+    with pytest.raises(ArchitectureError, match=r"c\.pth#netD holds a network whose first layer convolves"):
         load_generator(str(tmp_path / "c.pth#netD"))
 
 
