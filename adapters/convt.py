@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from dataclasses import dataclass
 from itertools import permutations, product
 from typing import Any, Callable, Iterable, Mapping, Optional, cast
@@ -80,6 +81,10 @@ class ConvTOptions:
     paddings: tuple[int, ...] = ()
     output_paddings: tuple[int, ...] = ()  # () = all 0
     crops: tuple[int, ...] = ()  # crop the map to this side after a stage, 0 = no crop (caogang gan_mnist: 7,0,0)
+    # stages that are stride-1 Conv2d layers, not transposed ones (WassersteinGAN's DCGAN_G extra layers, a last
+    # refinement conv): their weights are stored (C_out, C_in, k, k), and each runs as the ConvTranspose2d it equals,
+    # so its `paddings` entry is the transposed one, k - 1 - p for the author's padding p
+    conv2d_stages: tuple[int, ...] = ()
     bias: bool = False  # the hidden transposed convolutions have a bias
     last_bias: bool = False  # the last one has a bias (often alone: bias=False with last_bias=True)
     norm: str = "batch"  # "batch": BatchNorm2d after every stage but the last; "none"
@@ -229,8 +234,30 @@ def leaky_slope(name: str) -> float:
     return slope
 
 
+def as_transposed(weight: torch.Tensor) -> torch.Tensor:
+    """A stride-1 Conv2d's weight (C_out, C_in, k, k) as the ConvTranspose2d weight (C_in, C_out, k, k) computing the
+    same map (with padding k - 1 - p): channels swapped, kernel flipped. Its own inverse."""
+    return weight.transpose(0, 1).flip(2, 3)
+
+
+class ConvAsTransposed(nn.ConvTranspose2d):
+    """A stride-1 `Conv2d(c_in, c_out, k, padding=k - 1 - p)` held as the `ConvTranspose2d(c_in, c_out, k, padding=p)`
+    it equals, so that the geometry search and the forward treat it like every other stage. Its state dict keeps the
+    Conv2d's layout, as the author's file holds it."""
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        if prefix + "weight" in state_dict:  # torch passes a copy of the dict: replacing an entry is local
+            state_dict[prefix + "weight"] = as_transposed(state_dict[prefix + "weight"])
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        destination[prefix + "weight"] = as_transposed(destination[prefix + "weight"])
+
+
 class UpStage(nn.Module):
-    """ConvTranspose2d -> [crop] -> BatchNorm2d or nothing -> activation."""
+    """ConvTranspose2d (or a stride-1 Conv2d, as the transposed convolution it equals) -> [crop] -> BatchNorm2d or
+    nothing -> activation."""
 
     def __init__(
         self,
@@ -245,9 +272,15 @@ class UpStage(nn.Module):
         norm: bool,
         eps: float,
         act: str,
+        conv2d: bool = False,
     ):
         super().__init__()
-        self.conv = nn.ConvTranspose2d(c_in, c_out, kernel, stride, padding, output_padding, bias=bias)
+        if conv2d and (stride, output_padding) != (1, 0):
+            raise ArchitectureError(
+                f"a Conv2d stage ({c_in} -> {c_out} channels) is modelled at stride 1 only, not stride {stride}"
+            )
+        layer = ConvAsTransposed if conv2d else nn.ConvTranspose2d
+        self.conv = layer(c_in, c_out, kernel, stride, padding, output_padding, bias=bias)
         self.crop = crop
         self.norm = nn.BatchNorm2d(c_out, eps=eps) if norm else nn.Identity()
         self.act = activation(act)
@@ -330,6 +363,10 @@ class ConvTNet(nn.Module):
             raise ArchitectureError(f"head_layout must be chw or hwc, got {o.head_layout!r}")
         if o.norm not in ("batch", "none"):
             raise ArchitectureError(f"norm must be 'batch' or 'none', got {o.norm!r}")
+        if any(not 0 <= i < len(o.widths) for i in o.conv2d_stages):
+            raise ArchitectureError(
+                f"conv2d_stages={','.join(map(str, o.conv2d_stages))}: stages are numbered 0 to {len(o.widths) - 1}"
+            )
         self.stages = nn.ModuleList()
         for i, c_out in enumerate(o.widths):
             last = i == len(o.widths) - 1
@@ -346,6 +383,7 @@ class ConvTNet(nn.Module):
                     norm=o.norm == "batch" and not last,
                     eps=o.norm_eps,
                     act=o.output if last else o.activation,
+                    conv2d=i in o.conv2d_stages,
                 )
             )
             c_in = c_out
@@ -965,6 +1003,7 @@ def infer_options(
                 usual=("chw",),
             )
         )
+    properties += stage_kinds(layout, given)
     undecided = [prop.name for prop in properties if prop.values is not None and len(prop.values) > 1]
     if (
         not undecided
@@ -1035,7 +1074,10 @@ def infer_options(
             steps = tuple(zip(opts.strides, opts.paddings, opts.output_paddings or (0,) * n))
             found = geometry_candidates(net, [tuple(s) for s in steps], complete(opts).resolution, bound=bound)
             return [Candidate({}, c.misfits, c.rank) for c in found]
-        return geometry_candidates(net, given_steps, target, bound=bound)
+        # a Conv2d stage runs at stride 1 (ConvAsTransposed), so only the geometries with stride 1 there are its
+        conv2d = trial.conv2d_stages
+        steps_given = [(1, g[1], 0) if i in conv2d else g for i, g in enumerate(given_steps)]
+        return geometry_candidates(net, steps_given, target, bound=bound)
 
     # The search depends on the weights and the options, not on the options' class; with the layers read from the
     # weights, the resolution only through `target`.
@@ -1062,6 +1104,8 @@ def infer_options(
             output_paddings=tuple(op for _, _, op in steps),
         )
     values["resolution"] = complete(architecture.make_options(values)).resolution
+    if "conv2d_stages" in chosen:
+        values["conv2d_stages"] = chosen["conv2d_stages"]
     if "output" not in values:
         found.append(assumed_output(opts.output))
     found += last_layer_kind(layout, values)
@@ -1094,20 +1138,66 @@ def input_order(opts: ConvTOptions, given: Mapping[str, Any]) -> list[Property]:
     ]
 
 
+def stage_kinds(layout: Layout, given: Mapping[str, Any]) -> list[Property]:
+    """Which hidden stages with as many input as output channels are stride-1 Conv2d layers (WassersteinGAN's
+    DCGAN_G `extra-layers`): the weight of `Conv2d(c, c, k)` has the shape of `ConvTranspose2d(c, c, k)`'s, but read
+    as one it computes another map (images 1.98 off, an outside audit). The BatchNorm after the stage tells them
+    apart; without one, the reading the key names give (`...:conv` among `...:convt`) is assumed, else the
+    transposed one, and announced."""
+    if "conv2d_stages" in given:
+        return []
+    weights = [layout.modules[p]["weight"] for p in layout.convs[:-1]]  # the last stage: last_layer_kind
+    square = [i for i, w in enumerate(weights) if w.shape[0] == w.shape[1] and w.shape[2] % 2 == 1]
+    if not square:
+        return []
+    readings = [tuple(i for j, i in enumerate(square) if keep >> j & 1) for keep in range(2 ** min(len(square), 3))]
+    named = tuple(i for i in square if names_a_conv2d(layout.convs[i], layout.convs))
+    readings.sort(key=lambda r: r != named)  # the first reading is taken where no statistic tells
+    convention = (
+        f"Conv2d at stage {fmt(named)}, as the key names say ({', '.join(layout.convs[i] for i in named)} among "
+        "transposed convolutions)"
+        if named
+        else "ConvTranspose2d, as the stages around them"
+    )
+    return [
+        Property(
+            "conv2d_stages",
+            readings,
+            convention,
+            option_flag("conv2d_stages"),
+            lambda v: fmt(v["conv2d_stages"]),
+            tie_hint="a stride-1 layer of as many input as output channels reads as a Conv2d or a ConvTranspose2d",
+        )
+    ]
+
+
+def names_a_conv2d(prefix: str, prefixes: list[str]) -> bool:
+    """`main.extra-layers-0:4:conv` among `main.pyramid:8-4:convt`: the author's own names tell the two kinds."""
+
+    def words(p: str) -> set[str]:
+        return set(re.split(r"[^a-z0-9]+", p.lower()))
+
+    transposed = ("convt", "deconv", "convtranspose", "convtranspose2d", "tconv", "upconv")
+    return bool(words(prefix) & {"conv", "conv2d"}) and any(words(p) & set(transposed) for p in prefixes)
+
+
 def last_layer_kind(layout: Layout, values: Mapping[str, Any]) -> list:
     """A last layer with as many input as output channels, at stride 1, has a weight of the same shape, and makes the
     same image sizes, as a ConvTranspose2d or a Conv2d (Conv2d(3, 3, 3, 1, 1) after the upsampling, a common
     refinement): no BatchNorm comes after it to tell, so the reading is announced (audit 5: images off by 1.8)."""
     weight = layout.modules[layout.convs[-1]]["weight"]  # (C_in, C_out, k, k) as a ConvTranspose2d
+    last = len(layout.convs) - 1
     if weight.shape[0] != weight.shape[1] or tuple(values.get("strides") or (None,))[-1] != 1:
         return []
+    if last in tuple(values.get("conv2d_stages") or ()):
+        return []  # the user's, or a pickled module's records: a Conv2d
     return [
         decision(
             "last_layer",
             "ConvTranspose2d",
             f"assumed: a {weight.shape[0]} -> {weight.shape[1]} channel stride-1 last layer reads alike as a "
             "ConvTranspose2d or a Conv2d",
-            "--model-class MODULE:CLASS (the author's own class) if it is a Conv2d",
+            f"--option conv2d_stages={last} if it is a Conv2d",
         )
     ]
 

@@ -400,7 +400,7 @@ def weak_margin(ratio: float, rival: str) -> str:
 
 def fmt(value: Any) -> str:
     if isinstance(value, (list, tuple)):
-        return ",".join(map(str, value))
+        return ",".join(map(str, value)) or "none"  # an empty tuple option: --option conv2d_stages=none
     return str(value)
 
 

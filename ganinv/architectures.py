@@ -133,7 +133,7 @@ def _coerce(value: Any, field: dataclasses.Field) -> Any:
     try:
         if isinstance(value, str):
             if "tuple" in kind or "list" in kind:
-                parts = [p for p in value.replace(" ", "").split(",") if p]
+                parts = [p for p in value.replace(" ", "").split(",") if p and p.lower() != "none"]  # none: ()
                 value = tuple(float(p) if "float" in kind else int(p) for p in parts)
             elif kind.startswith("bool") or kind == "<class 'bool'>":
                 value = value.lower() in ("1", "true", "yes", "on")

@@ -141,6 +141,13 @@ class GeneratorReference(_Model):
                     f"({source}), which only its author's machine has; give the generator with --generator"
                 )
             recorded = ref.get("meta") or {}
+            if bundled is None and is_local_source(source) and not Path(source).exists():
+                fitted_on = recorded.get("weights_sha256")
+                raise SourceError(  # e.g. a bundled copy deleted: the record names the file only (its path is private)
+                    f"{where} was fitted on the generator {source}"
+                    + (f" (weights sha256 {fitted_on[:12]})" if fitted_on else "")
+                    + ", which is not bundled in it and not found from here; give the generator with --generator"
+                )
             generator = load_generator(
                 hub.pinned(source, recorded.get("revision")),  # the commit it was fitted on, not the branch's head
                 arch=ref.get("arch"),

@@ -8,8 +8,9 @@ evidence (like a config) instead of assuming the conventional choice:
 
 - `layer_records(record)`: the leaf layers in registration order (the order a `Sequential` runs them);
 - `evidence(layers)`: options for the adapters (`activation`, `output`, `norm_eps`, the transposed convolutions'
-  `strides`/`paddings`/`output_paddings`) and the layers no adapter models (SELU, InstanceNorm, bilinear
-  upsampling, a class from the author's own code), which the caller refuses rather than loading a different net.
+  `strides`/`paddings`/`output_paddings`, the stride-1 Conv2d among them as `conv2d_stages`) and the layers no
+  adapter models (SELU, InstanceNorm, bilinear upsampling, a class from the author's own code), which the caller
+  refuses rather than loading a different net.
 
 Absence is not evidence: a model may apply `torch.tanh` in its `forward`, so no `Tanh` record says nothing.
 """
@@ -95,13 +96,38 @@ def evidence(layers: list[Layer]) -> Evidence:
     }
     if len(epsilons) == 1:
         options["norm_eps"] = epsilons.pop()
-    convs = [layers[i] for i in weighted]
-    if convs and all(layer.kind == "ConvTranspose2d" for layer in convs):  # a DCGAN-style stack: its geometry
-        for option, arg in (("strides", "stride"), ("paddings", "padding"), ("output_paddings", "output_padding")):
-            values = [first(layer.args.get(arg)) for layer in convs]
-            if all(isinstance(v, int) for v in values):
-                options[option] = ",".join(map(str, values))
+    convs = [layer for layer in layers if layer.kind in ("ConvTranspose2d", "Conv2d")]
+    if any(layer.kind == "ConvTranspose2d" for layer in convs):  # a DCGAN-style stack: its geometry
+        options.update(transposed_geometry(convs, unmodelled))
     return Evidence(options, unmodelled)
+
+
+def transposed_geometry(convs: list[Layer], unmodelled: list[str]) -> dict[str, str]:
+    """The stages' strides, paddings and output paddings, as the transposed convolutions they are or equal: a
+    stride-1 Conv2d among them (WassersteinGAN's DCGAN_G extra layers) is its stage in `conv2d_stages`, its padding p
+    the transposed one's k - 1 - p. A Conv2d of another stride has no such equal: named in `unmodelled`."""
+    steps: list[tuple[Any, Any, Any]] = []
+    for layer in convs:
+        stride, padding, output_padding = (first(layer.args.get(a)) for a in ("stride", "padding", "output_padding"))
+        if layer.kind == "Conv2d":
+            kernel = first(layer.args.get("kernel_size"))
+            if stride != 1:
+                unmodelled.append(f"Conv2d of stride {stride} among transposed convolutions")
+                return {}
+            if padding in ("same", "valid") and isinstance(kernel, int):
+                padding = (kernel - 1) // 2 if padding == "same" else 0
+            if not (isinstance(kernel, int) and isinstance(padding, int)):
+                return {}
+            padding, output_padding = kernel - 1 - padding, 0
+        steps.append((stride, padding, output_padding))
+    options = {}
+    conv2d = [i for i, layer in enumerate(convs) if layer.kind == "Conv2d"]
+    if conv2d:
+        options["conv2d_stages"] = ",".join(map(str, conv2d))
+    for option, values in zip(("strides", "paddings", "output_paddings"), zip(*steps)):
+        if all(isinstance(v, int) for v in values):
+            options[option] = ",".join(map(str, values))
+    return options
 
 
 def activation_name(layer: Layer) -> str:

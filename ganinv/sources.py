@@ -250,12 +250,58 @@ def read_spec_file(path: Path, sidecar: bool = False, label: Optional[str] = Non
         raise SourceError(f"{label}: {exc}") from None
 
 
-def sidecar_spec(path: Path) -> dict[str, Any]:
-    """Spec fields from `FILE.EXT.json`, `FILE.json` or `spec.json` beside a weights or program file."""
+def sidecar_path(path: Path) -> Optional[Path]:
+    """`FILE.EXT.json`, `FILE.json` or `spec.json` beside a weights or program file, the first there."""
     for candidate in (path.with_name(path.name + ".json"), path.with_suffix(".json"), path.parent / SPEC_NAME):
         if candidate.is_file() and candidate != path:
-            return read_spec_file(candidate, sidecar=True)
-    return {}
+            return candidate
+    return None
+
+
+def sidecar_spec(path: Path) -> dict[str, Any]:
+    """Spec fields from the sidecar beside a weights or program file (`sidecar_path`)."""
+    found = sidecar_path(path)
+    return read_spec_file(found, sidecar=True) if found else {}
+
+
+PRIOR_FIELDS = ("native_prior", "native_prior_range")  # what the first BatchNorm's statistics read (`prior`)
+
+
+def apply_sidecar(
+    generator: Generator, sidecar: Mapping[str, Any], label: str, user: Mapping[str, Any], where: str
+) -> Generator:
+    """A sidecar spec file found beside weights (not one the user named) is evidence, like a config: a prior that the
+    BatchNorm statistics read otherwise is refused naming both; any other field that changes the spec is applied and
+    said in one line naming the file (a folder's spec.json applies to every weights file in it, and is easy to pick
+    up by accident; an outside audit saw one turn a N(0, I) generator uniform, in silence). The user's flags win."""
+    fields = {k: v for k, v in sidecar.items() if k not in user}
+    read = generator.spec
+    changed = {k: v for k, v in fields.items() if jsonable(getattr(read, k)) != jsonable(v)}
+    if not changed:
+        return generator
+    decisions = list(generator.meta.get("decisions") or [])
+    prior = next((d for d in decisions if d.get("property") == "prior"), None)
+    if changed.keys() & set(PRIOR_FIELDS) and prior and not str(prior["source"]).startswith("assumed"):
+        says = ", ".join(f"{k}={jsonable(fields[k])}" for k in PRIOR_FIELDS if k in fields)
+        raise SourceError(
+            f"{label} says {says}, but the BatchNorm statistics of {where} read the prior {prior['value']} "
+            f"({prior['source']}): the spec file is wrong or belongs to another generator; fix or delete it, or "
+            "choose with --prior"
+        )
+    before = ", ".join(f"{k}={jsonable(getattr(read, k))}" for k in changed)
+    warnings.warn(
+        f"{label} sets {', '.join(f'{k}={jsonable(v)}' for k, v in changed.items())} for {where} (the weights "
+        f"alone give {before}); delete it if it is not this generator's spec (--prior, --output-range and --spec "
+        "win over it)",
+        stacklevel=2,
+    )
+    generator = with_overrides(generator, changed)
+    if prior and changed.keys() & set(PRIOR_FIELDS):  # the record says where the prior now comes from
+        generator.meta["decisions"] = [
+            {**d, "value": generator.spec.native_prior, "source": f"the spec file {label}"} if d is prior else d
+            for d in decisions
+        ]
+    return generator
 
 
 def with_overrides(generator: Generator, overrides: Mapping[str, Any]) -> Generator:
@@ -325,7 +371,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         if request.arch and request.arch != arch:
             raise SourceError(f"{folder} holds a {arch!r} generator; drop --arch {request.arch}")
         built, opts = architectures.build_generator_net(
-            arch, {**config.get("options", {}), **request.options}, state_dict, {**sidecar, **request.overrides}
+            arch, {**config.get("options", {}), **request.options}, state_dict, request.overrides
         )
         spec = GeneratorSpec.from_dict(config["spec"]) if "spec" in config else built.spec
         check_recorded_shapes(spec, built.spec, config_path)
@@ -343,7 +389,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
             state_dict,
             where=str(weights_path),
             config_label=str(config_path),
-            spec={**sidecar, **request.overrides},
+            spec=request.overrides,
         )
         spec = built.spec
         meta = {
@@ -353,8 +399,8 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
             "decisions": built.decisions,
         }
     meta["weights_sha256"] = file_sha256(weights_path)
-    generator = Generator(built.net, spec, source=source, meta=meta)
-    return with_overrides(generator, {**sidecar, **request.overrides})
+    generator = with_overrides(Generator(built.net, spec, source=source, meta=meta), request.overrides)
+    return apply_sidecar(generator, sidecar, str(folder / SPEC_NAME), request.overrides, str(weights_path))
 
 
 def mixin_options(config: dict[str, Any], arch: Optional[str]) -> tuple[dict[str, Any], list[str]]:
@@ -538,7 +584,7 @@ def load_hub(request: Request) -> Generator:
                 sidecar = read_spec_file(
                     resolved.path(resolved.spec), sidecar=True, label=resolved.label(resolved.spec)
                 )
-                generator = with_overrides(generator, {**sidecar, **request.overrides})
+                generator = apply_sidecar(generator, sidecar, resolved.label(resolved.spec), request.overrides, where)
     generator.meta["revision"] = resolved.commit  # the resolved commit, whatever branch or tag was typed
     generator.meta["hub"] = {
         "repo": resolved.id.repo,
@@ -704,7 +750,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
     if lightning_hparams(obj):
         label = f"the Lightning hyper_parameters in {path}"
-    spec = {**sidecar_spec(path), **request.overrides}
+    spec = request.overrides
     where = f"{path}#{entry}" if entry else str(path)  # the entry read, when the file holds several
     try:
         with refusing_unmodelled_layers(obj, str(path)) as taken:
@@ -739,7 +785,11 @@ def load_file_source(path: Path, request: Request) -> Generator:
             f"either (a linear output, as some WGAN generators have), pass --option output=none",
             stacklevel=2,
         )
-    return with_overrides(generator, spec)
+    generator = with_overrides(generator, spec)
+    found = sidecar_path(path)
+    if found is None:
+        return generator
+    return apply_sidecar(generator, read_spec_file(found, sidecar=True), str(found), spec, where)
 
 
 # Names that say a file is a program (torch.export's .pt2, TorchScript's .ts and .torchscript): typing one is choosing

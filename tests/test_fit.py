@@ -114,7 +114,10 @@ def test_a_hub_artifact_may_not_name_a_local_generator(tmp_path, generator_dir, 
     or absolute) as its generator, and ganinv read that local file: a stranger chose which of the user's files."""
     fit(tiny_config(generator_dir, steps=2), tmp_path / "run", quiet=True)
     artifact = tmp_path / "run" / "inverter"
-    shutil.rmtree(artifact / "generator")  # the reference alone: the local folder the fit read
+    shutil.rmtree(artifact / "generator")  # the reference alone, as a stranger's artifact may hold it: a local path
+    config = json.loads((artifact / "config.json").read_text())
+    config["generator_ref"]["source"] = str(generator_dir.resolve())
+    (artifact / "config.json").write_text(json.dumps(config))
     sha = "0123456789abcdef0123456789abcdef01234567"
     repo = tmp_path / "hf-cache" / "models--someone--tiny-inverter"
     (repo / "refs").mkdir(parents=True)
@@ -125,6 +128,19 @@ def test_a_hub_artifact_may_not_name_a_local_generator(tmp_path, generator_dir, 
     assert Inverter.load(str(artifact)).generator.spec.nz > 0  # a local artifact's own reference: the user's file
     with pytest.raises(GaninvError, match="names a local generator .*; give the generator with --generator"):
         Inverter.load("hub:someone/tiny-inverter").generator
+
+
+def test_an_artifact_whose_bundled_generator_was_deleted_asks_for_it(tmp_path, generator_dir, monkeypatch):
+    """The record of a bundled generator is its file name only; without the copy, the user is told what to give."""
+    fit(tiny_config(generator_dir, steps=2), tmp_path / "run", quiet=True)
+    artifact = tmp_path / "run" / "inverter"
+    shutil.rmtree(artifact / "generator")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(
+        GaninvError, match=r"fitted on the generator tiny \(weights sha256 \w{12}\), which is not bundled"
+    ):
+        Inverter.load(str(artifact)).generator
+    assert Inverter.load(str(artifact), generator=str(generator_dir)).generator.spec.nz > 0
 
 
 @pytest.mark.parametrize("where", ["local", "hub"])

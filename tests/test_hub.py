@@ -103,17 +103,25 @@ def test_sidecar_spec_in_repo(hub_cache, dcgan, tmp_path):
     module = dcgan[0]
     torch.save(module.state_dict(), tmp_path / "g.pth")
     folder = save_generator(load_generator(str(tmp_path / "g.pth")), tmp_path / "gen")
-    (tmp_path / "spec.json").write_text('{"native_prior": "uniform"}')
-    zoo.cache_repo(
-        hub_cache,
-        "someone/uniform",
-        {
-            "config.json": folder / "config.json",
-            "model.safetensors": folder / "model.safetensors",
-            "spec.json": tmp_path / "spec.json",
-        },
-    )
-    assert load_generator("hub:someone/uniform").spec.native_prior == "uniform"
+    for repo, spec in (
+        ("someone/uniform", '{"native_prior": "uniform"}'),
+        ("someone/truncated", '{"native_prior_scale": 0.5}'),
+    ):
+        (tmp_path / "spec.json").write_text(spec)
+        zoo.cache_repo(
+            hub_cache,
+            repo,
+            {
+                "config.json": folder / "config.json",
+                "model.safetensors": folder / "model.safetensors",
+                "spec.json": tmp_path / "spec.json",
+            },
+        )
+    # audit 16: a repo's spec.json contradicting the BatchNorm statistics (this net's z is N(0, I)) was applied
+    with pytest.raises(SourceError, match=r"spec.json says native_prior=uniform, .* read the prior normal"):
+        load_generator("hub:someone/uniform")
+    with pytest.warns(UserWarning, match=r"spec.json sets native_prior_scale=0.5 for"):  # applied, and said
+        assert load_generator("hub:someone/truncated").spec.native_prior_scale == 0.5
 
 
 def test_not_cached_while_offline_is_one_clear_line(hub_cache, tmp_path):

@@ -45,10 +45,27 @@ def test_single_safetensors_in_foreign_layout_with_sidecar_spec(dcgan, tmp_path)
     path = tmp_path / "netG.safetensors"  # safetensors sorts keys: main.10 before main.3, order from channels
     save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(path))
     assert_same_images(load_generator(str(path), arch="dcgan"), latents, expected)
-    (tmp_path / "netG.json").write_text(json.dumps({"native_prior": "uniform", "native_prior_range": [-2, 2]}))
-    g = load_generator(str(path))
-    assert g.spec.native_prior == "uniform" and g.spec.native_prior_range == (-2.0, 2.0)
-    assert g.meta["spec_overrides"]["native_prior"] == "uniform"
+    (tmp_path / "netG.json").write_text(json.dumps({"native_output_range": [-2, 2], "native_prior_scale": 0.5}))
+    said = r"netG\.json sets native_output_range=\[-2, 2\], native_prior_scale=0\.5 for \S*netG\.safetensors"
+    with pytest.warns(UserWarning, match=said):  # a sidecar is applied, and said: it may be another file's
+        g = load_generator(str(path))
+    assert g.spec.native_output_range == (-2.0, 2.0) and g.meta["spec_overrides"]["native_prior_scale"] == 0.5
+
+
+@pytest.mark.parametrize("sidecar", ["netG.json", "spec.json"])
+def test_a_sidecar_prior_the_batchnorm_statistics_contradict_is_refused_naming_both(dcgan, tmp_path, sidecar):
+    """Audit 16: a spec.json saying U(-1, 1) beside a N(0, I) generator (the first BatchNorm read it with margin
+    1e3) was applied in silence, and `inspect` showed both priors; a folder's spec.json applies to every file in it."""
+    module, latents, expected = dcgan
+    path = tmp_path / "netG.pth"
+    torch.save(module.state_dict(), path)
+    (tmp_path / sidecar).write_text(json.dumps({"native_prior": "uniform", "native_prior_range": [-1, 1]}))
+    refused = rf"{sidecar} says native_prior=uniform, native_prior_range=\[-1, 1\], but the BatchNorm statistics .*"
+    with pytest.raises(SourceError, match=refused + "read the prior normal"):
+        load_generator(str(path))
+    g = load_generator(str(path), options={"spec.native_prior": "normal"})  # the user's flag wins over the file
+    assert g.spec.native_prior == "normal"
+    assert_same_images(g, latents, expected)
 
 
 @pytest.mark.parametrize(
