@@ -1143,7 +1143,9 @@ def stage_kinds(layout: Layout, given: Mapping[str, Any]) -> list[Property]:
     DCGAN_G `extra-layers`): the weight of `Conv2d(c, c, k)` has the shape of `ConvTranspose2d(c, c, k)`'s, but read
     as one it computes another map (images 1.98 off, an outside audit). The BatchNorm after the stage tells them
     apart; without one, the reading the key names give (`...:conv` among `...:convt`) is assumed, else the
-    transposed one, and announced."""
+    transposed one, and announced. Only odd kernels are candidates: a Conv2d between stages keeps the side with a
+    3x3 (or 1x1, 5x5) kernel, while the transposed stages of these nets use even ones (4x4) against checkerboard
+    artifacts; and the readings of the first three such stages only (2^3 searches at most)."""
     if "conv2d_stages" in given:
         return []
     weights = [layout.modules[p]["weight"] for p in layout.convs[:-1]]  # the last stage: last_layer_kind

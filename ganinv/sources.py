@@ -268,13 +268,17 @@ PRIOR_FIELDS = ("native_prior", "native_prior_range")  # what the first BatchNor
 
 
 def apply_sidecar(
-    generator: Generator, sidecar: Mapping[str, Any], label: str, user: Mapping[str, Any], where: str
+    generator: Generator, path: Optional[Path], user: Mapping[str, Any], where: str, label: Optional[str] = None
 ) -> Generator:
-    """A sidecar spec file found beside weights (not one the user named) is evidence, like a config: a prior that the
-    BatchNorm statistics read otherwise is refused naming both; any other field that changes the spec is applied and
-    said in one line naming the file (a folder's spec.json applies to every weights file in it, and is easy to pick
-    up by accident; an outside audit saw one turn a N(0, I) generator uniform, in silence). The user's flags win."""
-    fields = {k: v for k, v in sidecar.items() if k not in user}
+    """The sidecar spec file at `path` (found beside the weights, not one the user named; None: there is none) is
+    evidence, like a config: a prior that the BatchNorm statistics read otherwise is refused naming both; any other
+    field that changes the spec is applied and said in one line naming the file (a folder's spec.json applies to
+    every weights file in it, and is easy to pick up by accident; an outside audit saw one turn a N(0, I) generator
+    uniform, in silence). The user's flags (`user`) win. `label` names the file (a Hub repo's, by its repo path)."""
+    if path is None:
+        return generator
+    label = label or str(path)
+    fields = {k: v for k, v in read_spec_file(path, sidecar=True, label=label).items() if k not in user}
     read = generator.spec
     changed = {k: v for k, v in fields.items() if jsonable(getattr(read, k)) != jsonable(v)}
     if not changed:
@@ -365,7 +369,6 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         raise SourceError(f"{config_path} must hold a JSON object")
     state_dict = read_state_dict(weights_path, request.trust_remote_code)
     check_evidence(state_dict, str(weights_path))
-    sidecar = read_spec_file(folder / SPEC_NAME, sidecar=True) if (folder / SPEC_NAME).is_file() else {}
     if config.get("format") == FORMAT:
         arch = config["architecture"]
         if request.arch and request.arch != arch:
@@ -400,7 +403,8 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         }
     meta["weights_sha256"] = file_sha256(weights_path)
     generator = with_overrides(Generator(built.net, spec, source=source, meta=meta), request.overrides)
-    return apply_sidecar(generator, sidecar, str(folder / SPEC_NAME), request.overrides, str(weights_path))
+    sidecar = folder / SPEC_NAME if (folder / SPEC_NAME).is_file() else None
+    return apply_sidecar(generator, sidecar, request.overrides, str(weights_path))
 
 
 def mixin_options(config: dict[str, Any], arch: Optional[str]) -> tuple[dict[str, Any], list[str]]:
@@ -581,10 +585,8 @@ def load_hub(request: Request) -> Generator:
                 index=index,
             )
             if resolved.spec is not None:
-                sidecar = read_spec_file(
-                    resolved.path(resolved.spec), sidecar=True, label=resolved.label(resolved.spec)
-                )
-                generator = apply_sidecar(generator, sidecar, resolved.label(resolved.spec), request.overrides, where)
+                sidecar, label = resolved.path(resolved.spec), resolved.label(resolved.spec)
+                generator = apply_sidecar(generator, sidecar, request.overrides, where, label)
     generator.meta["revision"] = resolved.commit  # the resolved commit, whatever branch or tag was typed
     generator.meta["hub"] = {
         "repo": resolved.id.repo,
@@ -750,7 +752,6 @@ def load_file_source(path: Path, request: Request) -> Generator:
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
     if lightning_hparams(obj):
         label = f"the Lightning hyper_parameters in {path}"
-    spec = request.overrides
     where = f"{path}#{entry}" if entry else str(path)  # the entry read, when the file holds several
     try:
         with refusing_unmodelled_layers(obj, str(path)) as taken:
@@ -761,7 +762,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
                 state_dict,
                 where,
                 label,
-                spec,
+                request.overrides,
             )
             taken.append(arch)
     except ArchitectureError as exc:
@@ -785,11 +786,8 @@ def load_file_source(path: Path, request: Request) -> Generator:
             f"either (a linear output, as some WGAN generators have), pass --option output=none",
             stacklevel=2,
         )
-    generator = with_overrides(generator, spec)
-    found = sidecar_path(path)
-    if found is None:
-        return generator
-    return apply_sidecar(generator, read_spec_file(found, sidecar=True), str(found), spec, where)
+    generator = with_overrides(generator, request.overrides)
+    return apply_sidecar(generator, sidecar_path(path), request.overrides, where)
 
 
 # Names that say a file is a program (torch.export's .pt2, TorchScript's .ts and .torchscript): typing one is choosing
