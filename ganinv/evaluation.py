@@ -37,8 +37,16 @@ def reconstruction_metrics(images: Tensor, reconstructions: Tensor) -> dict[str,
     }
 
 
-def mean_image_baseline(images: Tensor) -> dict[str, float]:
-    """The reconstruction metrics of answering every image with their mean image."""
+# The mean of n images holds 1/n of each of them, so it flatters itself on few: its expected SSE is (n - 1)/n of the
+# population's (a single image is its own mean, SSE 0). From ten images on it is within 10% of the population's.
+MIN_BASELINE_IMAGES = 10
+
+
+def mean_image_baseline(images: Tensor) -> Optional[dict[str, float]]:
+    """The reconstruction metrics of answering every image with their mean image; None for fewer than
+    MIN_BASELINE_IMAGES images, where that mean is mostly the images themselves and no baseline."""
+    if images.shape[0] < MIN_BASELINE_IMAGES:
+        return None
     return reconstruction_metrics(images, images.float().mean(dim=0, keepdim=True).expand_as(images))
 
 

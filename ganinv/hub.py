@@ -549,6 +549,52 @@ def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -
     return best, candidates
 
 
+def format_twin(name: str, files: Iterable[str]) -> Optional[str]:
+    """The same model in the other format beside a standard-named weights file (`model.safetensors` beside
+    `pytorch_model.bin`, transformers' convention and the Hub's conversion bot's), if the repo lists one."""
+    if PurePosixPath(name).name not in STANDARD_NAMES or name.endswith(INDEX_SUFFIXES):
+        return None
+    folder = PurePosixPath(name).parent
+    listed = set(files)
+    twins = [
+        str(folder / other)
+        for other in STANDARD_NAMES
+        if not other.endswith(INDEX_SUFFIXES) and str(folder / other) != name and str(folder / other) in listed
+    ]
+    return twins[0] if len(twins) == 1 else None
+
+
+def check_same_weights(hub_id: HubId, listing: Listing, weights: str) -> None:
+    """Two formats of one model are read as one only where they are: the other file is fetched and its tensors
+    compared, and weights that differ (one file stale, or another model) are refused, naming both (an outside
+    audit saw the safetensors taken over a different pickle in silence)."""
+    twin = format_twin(weights, listing.files)
+    if twin is None:
+        return
+    folder = fetch(hub_id, listing, [weights, twin])
+    where = hub_id.repo_text
+    try:
+        chosen = weight_files.quiet_state_dict(folder / weights, f"{where}:{weights}")
+    except GaninvError:
+        return  # reading the chosen file for the load says what is wrong with it
+    try:
+        other = weight_files.quiet_state_dict(folder / twin, f"{where}:{twin}")
+    except GaninvError as exc:
+        warnings.warn(
+            f"{where}: {twin} could not be read to check that it holds the same weights as {weights} "
+            f"({first_line(exc)}); reading {weights}",
+            stacklevel=4,
+        )
+        return
+    difference = weight_files.tensor_difference(chosen, other)
+    if difference:
+        raise SourceError(
+            f"{where} has {weights} and {twin}, which hold different weights ({difference}), not one model in two "
+            f"formats; nothing tells which is the generator: choose one with {where}:{weights} or {where}:{twin}"
+        )
+    logger.info("%s: %s and %s hold the same tensors; reading %s", where, weights, twin, weights)
+
+
 def beside(name: str, files: Iterable[str], *candidates: str) -> Optional[str]:
     """The first of `candidates` (names relative to `name`'s folder, then the root) that the repo lists."""
     listed = set(files)
@@ -593,6 +639,7 @@ def resolve(source: str) -> Resolved:
         weights, candidates = hub_id.filename, (hub_id.filename,)
     elif not listing.from_cache:
         weights, candidates = pick_weights(listing.files, where, where)
+        check_same_weights(hub_id, listing, weights)
         remember_choice(hub_id, listing.commit, weights)
     else:
         weights, candidates = choice_offline(hub_id, listing)

@@ -107,6 +107,8 @@ def warn_if_unlike_the_generator(generator: Generator, images: Tensor, metrics: 
     """Warn when the encoder reconstructs the images worse than their own mean image does: they are not what the
     generator makes. Dark-on-light images for a light-on-dark generator (scans of digits) are named as such (an
     outside audit: SSE 511 against the mean image's 48, in silence)."""
+    if metrics["mean_image_baseline"] is None:  # too few images for their mean to be a baseline
+        return
     sse, baseline = metrics["encoder"]["sse_per_image"], metrics["mean_image_baseline"]["sse_per_image"]
     if not sse > baseline:
         return

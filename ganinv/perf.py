@@ -416,7 +416,9 @@ def measure_reference(
         "augment": config.augment.probability,
         "ganinv_bf16_autocast": config.amp and device.type == "cuda",  # the reference loop is always fp32
         "mean_image_baseline_mse_per_pixel": next(
-            r["eval"]["generated"]["mean_image_baseline"]["mse_per_pixel"] for r in records if "eval" in r
+            (r["eval"]["generated"]["mean_image_baseline"] or {}).get("mse_per_pixel")  # None: under ten images
+            for r in records
+            if "eval" in r
         ),
         "ganinv": {
             "seconds_per_step": ganinv_step,

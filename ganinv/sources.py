@@ -300,10 +300,13 @@ def apply_sidecar(
         stacklevel=2,
     )
     generator = with_overrides(generator, changed)
-    if prior and changed.keys() & set(PRIOR_FIELDS):  # the record says where the prior now comes from
+    if prior and changed.keys() & set(PRIOR_FIELDS):  # the record says where the prior now comes from, as --prior
+        spec = generator.spec
+        value = spec.native_prior + (
+            ":{:g},{:g}".format(*spec.native_prior_range) if spec.native_prior == "uniform" else ""
+        )
         generator.meta["decisions"] = [
-            {**d, "value": generator.spec.native_prior, "source": f"the spec file {label}"} if d is prior else d
-            for d in decisions
+            {**d, "value": value, "source": f"the spec file {label}"} if d is prior else d for d in decisions
         ]
     return generator
 

@@ -105,6 +105,14 @@ def check_readable(path: Path, where: str, kind: str) -> None:
     if pointer:
         what, fetch = pointer
         raise SourceError(f"{where} is {what} ({size} bytes), not {kind}: the weights were never fetched; {fetch}")
+    page = web_page_title(path)
+    if page is not None:
+        titled = f", titled {page!r}" if page else ""
+        raise SourceError(
+            f"{where} is an HTML page ({size} bytes{titled}), not {kind}: a web page was saved instead of the file "
+            "(a sign-in page, or a GitHub 'blob' page); download the file itself (GitHub: the Raw link; the Hub: "
+            "the /resolve/ URL, or `hf download`)"
+        )
 
 
 # How a small text file standing in for a large one stored elsewhere begins: (what it is, what fetches the file).
@@ -121,13 +129,50 @@ def large_file_pointer(path: Path) -> Optional[tuple[str, str]]:
     return next((pointer for sign, pointer in POINTER_SIGNS.items() if head.startswith(sign)), None)
 
 
+def web_page_title(path: Path) -> Optional[str]:
+    """The title ('' when it has none) of a file that is an HTML page, else None. A weights file never begins with
+    markup; a page saved in its place (a login or a 'blob' page fetched with wget) always does."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if not (text.startswith(b"<!doctype html") or (text.startswith(b"<") and b"<html" in text)):
+        return None
+    found = re.search(rb"<title[^>]*>(.*?)</title", head, re.IGNORECASE | re.DOTALL)
+    title = found.group(1).decode("utf-8", "replace") if found else ""
+    return " ".join(title.split())[:80]
+
+
+def text_start(path: Path) -> Optional[str]:
+    """The first line of a file that is text (an error message or a JSON body saved in place of the weights), for
+    a message; None for binary data. Weights (safetensors' length prefix, a pickle's opcodes, a zip) are binary."""
+    with open(path, "rb") as fh:
+        head = fh.read(512)
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    if not text.strip() or any(ch < " " and ch not in "\t\r\n" for ch in text):
+        return None
+    return " ".join(text.strip().splitlines()[0].split())[:80]
+
+
 def damaged(path: Path, where: str, kind: str, exc: BaseException) -> SourceError:
     """The error for a weights file its reader rejects (one that opens: `check_readable` went first): truncated
     (an interrupted download or save) or corrupt."""
+    text = text_start(path)
+    if text is not None:
+        return not_weights_but_text(where, kind, text)
     return SourceError(
         f"cannot read {where} as {kind} ({reason_of(exc)}): the file is truncated or corrupt "
         f"({path.stat().st_size} bytes), e.g. an interrupted download or save; download it again "
         "or re-save it"
+    )
+
+
+def not_weights_but_text(where: str, kind: str, text: str) -> SourceError:
+    return SourceError(
+        f"{where} is a text file beginning {text!r}, not {kind}: something else was saved in place of the weights "
+        "(an error message, a web server's reply); download the file again or re-save it"
     )
 
 
@@ -146,6 +191,9 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
     """The error for a file torch cannot read: truncated or corrupt where the failure says so (a zip archive
     without its end, data that stops early), else not a PyTorch checkpoint at all."""
     reason = reason_of(exc)
+    text = text_start(path)
+    if text is not None:
+        return not_weights_but_text(where, "a PyTorch checkpoint", text)
     with open(path, "rb") as fh:
         start = fh.read(4)
     zip_start = start == b"PK\x03\x04"
@@ -287,6 +335,39 @@ def is_ema_name(name: str, plain: bool = True) -> bool:
 PYTORCH_GAN_ZOO_CONFIG = "models.utils.config.BaseConfig"
 # its loss decides the last activation; looked up with whatever the pickle holds there
 PYTORCH_GAN_ZOO_OUTPUT: dict[Any, str] = {"WGANGP": "none", "DCGAN": "tanh", "MSE": "tanh"}
+
+
+def quiet_state_dict(path: Path, where: str) -> dict[str, torch.Tensor]:
+    """The generator's tensors in a weights file, read without its announcements (for a comparison: the file that
+    is loaded makes them when it is read)."""
+    level = logger.level
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        logger.setLevel(logging.ERROR)
+        try:
+            return locate_state_dict(read_weights(path, where=where), None, where)[0]
+        finally:
+            logger.setLevel(level)
+
+
+def tensor_difference(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor]) -> Optional[str]:
+    """How two state dicts differ, in a few words (names, a shape, a tensor whose values differ), or None where
+    they hold the same tensors: one model saved in two formats (a half-precision copy at its precision)."""
+    if set(first) != set(second):
+        only = sorted(set(first) ^ set(second))
+        return f"{len(only)} tensor names in one only, e.g. {only[0]!r}"
+    for name in sorted(first):
+        x, y = first[name], second[name]
+        if x.shape != y.shape:
+            return f"{name!r} is {tuple(x.shape)} in one, {tuple(y.shape)} in the other"
+        if x.dtype.is_floating_point and y.dtype.is_floating_point and x.dtype != y.dtype:
+            x, y = x.float(), y.float()
+            tolerance = float(torch.finfo(torch.float16).eps) * (1 + float(x.abs().max()))
+            if float((x - y).abs().max()) > tolerance:
+                return f"{name!r} differs"
+        elif not torch.equal(x, y):
+            return f"{name!r} differs"
+    return None
 
 
 def find_state_dict(obj: Any, key: Optional[str], path: Path | str) -> dict[str, torch.Tensor]:

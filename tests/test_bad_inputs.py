@@ -113,6 +113,10 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     lfs_pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d" * 32 + "\nsize 41337\n"
     (m / "lfs_pointer.pth").write_text(lfs_pointer)  # a clone without `git lfs pull`
     (m / "lfs_pointer.safetensors").write_text(lfs_pointer)
+    sign_in = "\n  <!DOCTYPE html><html><head><title>Sign in \n to GitHub</title></head><body>denied</body></html>\n"
+    (m / "web_page.pth").write_text(sign_in)  # `wget` of a login or 'blob' page
+    (m / "web_page.safetensors").write_text(sign_in)
+    (m / "error_reply.pth").write_text('{"error": "Repository Not Found"}\n')  # a server's error body
 
     # inverters
     for name in ("inv_trunc", "inv_badjson", "inv_misfit", "inv_listjson", "inv_nospec"):
@@ -424,6 +428,9 @@ CASES = [
         "inspect", "git lfs pointer as weights", ["inspect", "{lfs_pointer.pth}"], ("lfs_pointer.pth", "git lfs pull")
     ),
     case("inspect", "git lfs pointer as safetensors", ["inspect", "{lfs_pointer.safetensors}"], "Git LFS pointer"),
+    case("inspect", "html page as weights", ["inspect", "{web_page.pth}"], ("HTML page", "'Sign in to GitHub'", "Raw")),
+    case("inspect", "html page as safetensors", ["inspect", "{web_page.safetensors}"], ("HTML page", "safetensors")),
+    case("inspect", "error reply as weights", ["inspect", "{error_reply.pth}"], ("text file", "Repository Not Found")),
     case(
         "inspect", "hub repo holding a program", ["inspect", "hub:someone/program"], ("TorchScript", "--trust-remote")
     ),

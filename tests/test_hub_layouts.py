@@ -615,3 +615,40 @@ def test_an_artifact_cached_in_part_is_said_so_offline_not_called_damaged(hub, t
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     with pytest.raises(SourceError, match=r"^the cached snapshot of hub:me/inv lacks model\.safetensors .*online"):
         Inverter.load("hub:me/inv")
+
+
+def test_two_formats_of_one_model_are_compared_and_different_weights_refused(hub, tmp_path):
+    """Audit 16 F4: `model.safetensors` beside a `pytorch_model.bin` of other weights (one of them stale) was read
+    as one model in two formats, the safetensors taken in silence."""
+    module, other = DCGAN.build(seed=0), DCGAN.build(seed=9)
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    safetensors = tmp_path / "model.safetensors"
+    hub.repos.commit(
+        "me/two-formats",
+        {"model.safetensors": safetensors, "pytorch_model.bin": state_bytes(module.state_dict(), tmp_path / "a")},
+    )
+    half = {k: v.half() if v.is_floating_point() else v for k, v in module.state_dict().items()}
+    hub.repos.commit(
+        "me/half-bin", {"model.safetensors": safetensors, "pytorch_model.bin": state_bytes(half, tmp_path / "h")}
+    )
+    hub.repos.commit(
+        "me/stale-bin",
+        {"model.safetensors": safetensors, "pytorch_model.bin": state_bytes(other.state_dict(), tmp_path / "b")},
+    )
+    hub.repos.commit(
+        "me/bad-bin", {"model.safetensors": safetensors, "pytorch_model.bin": b"<html><title>x</title></html>"}
+    )
+    for repo in ("me/two-formats", "me/half-bin"):
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            g = load_generator(f"hub:{repo}", options=FAST)
+        assert not [w for w in said if "pytorch_model.bin" in str(w.message)]  # one model in two formats: no news
+        assert g.meta["hub"]["file"] == "model.safetensors"
+        same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
+    with pytest.raises(SourceError, match=r"model\.safetensors and pytorch_model\.bin, which hold different weights"):
+        load_generator("hub:me/stale-bin", options=FAST)
+    same_images(
+        load_generator("hub:me/stale-bin:pytorch_model.bin", options=FAST), other, DCGAN, zoo.latents_for(DCGAN, 4)
+    )
+    with pytest.warns(UserWarning, match=r"pytorch_model\.bin could not be read.*HTML page"):
+        load_generator("hub:me/bad-bin", options=FAST)

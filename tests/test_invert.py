@@ -38,7 +38,7 @@ def test_reconstruction_metrics_by_hand():
     metrics = reconstruction_metrics(x, x_hat)
     assert metrics["mse_per_pixel"] == pytest.approx(0.5)  # images with MSE 1 and 0
     assert metrics["sse_per_image"] == pytest.approx(2.0)  # 4 pixels of error 1, and 0
-    baseline = mean_image_baseline(torch.stack([-torch.ones(1, 2, 2), torch.ones(1, 2, 2)]))
+    baseline = mean_image_baseline(torch.stack([-torch.ones(1, 2, 2), torch.ones(1, 2, 2)] * 5))  # ten: a baseline
     assert baseline["mse_per_pixel"] == pytest.approx(0.25) and baseline["psnr"] == pytest.approx(6.0206, rel=1e-4)
 
 
@@ -202,3 +202,18 @@ def test_images_resized_while_read_are_recorded_as_converted(tmp_path, generator
     assert result.exit_code == 0, result.output
     said = json.loads((out / "metrics.json").read_text())["images_converted"]
     assert said is not None and "1 of 3 images differ from the generator's size 16 x 16" in said
+
+
+def test_a_few_images_have_no_mean_image_baseline_and_no_warning_of_it():
+    """Audit 16 F1: one image (the generator's own sample) was 'worse than its own mean image' (SSE 5.65 against 0),
+    blaming its domain and range: the mean of one image is the image."""
+    import warnings
+
+    inverter = Inverter.load("builtin:mnist")
+    _, own = inverter.generator.sample(12, generator=torch.Generator().manual_seed(3))
+    for n in (1, 2, 9):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            metrics = invert(inverter, own[:n], input_range="model").metrics
+        assert metrics["mean_image_baseline"] is None and metrics["encoder"]["sse_per_image"] > 0
+    assert invert(inverter, own, input_range="model").metrics["mean_image_baseline"]["sse_per_image"] > 0

@@ -68,6 +68,24 @@ def test_a_sidecar_prior_the_batchnorm_statistics_contradict_is_refused_naming_b
     assert_same_images(g, latents, expected)
 
 
+def test_a_sidecar_prior_over_an_assumed_one_is_recorded_with_its_range(dcgan, tmp_path):
+    """Where the statistics left the prior open, a sidecar's prior is applied and the decision record says which
+    prior and from where, range included (it said `uniform`, without the range that makes it a prior)."""
+    from ganinv.sources import apply_sidecar
+
+    module = dcgan[0]
+    torch.save(module.state_dict(), tmp_path / "netG.pth")
+    g = load_generator(str(tmp_path / "netG.pth"))
+    assumed = {"property": "prior", "value": "normal", "source": "assumed: nothing tells", "flag": "--prior ..."}
+    g.meta["decisions"] = [d for d in g.meta["decisions"] if d["property"] != "prior"] + [assumed]
+    (tmp_path / "netG.json").write_text(json.dumps({"native_prior": "uniform", "native_prior_range": [-2, 2]}))
+    with pytest.warns(UserWarning, match=r"netG\.json sets native_prior=uniform, native_prior_range=\[-2, 2\]"):
+        applied = apply_sidecar(g, tmp_path / "netG.json", {}, "netG.pth")
+    assert applied.spec.native_prior == "uniform" and applied.spec.native_prior_range == (-2.0, 2.0)
+    record = next(d for d in applied.meta["decisions"] if d["property"] == "prior")
+    assert record["value"] == "uniform:-2,2" and record["source"] == f"the spec file {tmp_path / 'netG.json'}"
+
+
 @pytest.mark.parametrize(
     "wrap,suffix",
     [
@@ -418,7 +436,8 @@ def test_output_range_override_is_applied_and_checked(tmp_path):
     [
         (lambda p: p / "missing.pth", "no such file or folder"),
         (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "unknown file type"),
-        (lambda p: (p / "bad.pth").write_bytes(b"not a checkpoint") and p / "bad.pth", "cannot read"),
+        (lambda p: (p / "bad.pth").write_bytes(b"not a checkpoint") and p / "bad.pth", "a text file beginning 'not a"),
+        (lambda p: (p / "bin.pth").write_bytes(b"\x07\x00\xffnot a checkpoint") and p / "bin.pth", "cannot read"),
         (lambda p: (p / "cfg").mkdir() or (p / "cfg" / "config.json").write_text("{") and p / "cfg", "must hold"),
         (
             lambda p: (
