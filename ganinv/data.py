@@ -46,6 +46,7 @@ import torch.nn.functional as F
 
 from ganinv.errors import DataError
 from ganinv.images import read_image
+from ganinv.stand_ins import stand_in
 
 logger = logging.getLogger("ganinv")
 
@@ -611,9 +612,15 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
                 f"{path} holds arrays of Python objects, which ganinv never unpickles; save the "
                 "images as a numeric array with numpy.savez(path, images=...)"
             ) from None
-        raise DataError(f"{damaged} ({exc})") from None
+        raise DataError(not_a_file_of(path, kind) or f"{damaged} ({exc})") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-        raise DataError(f"{damaged} ({exc})") from None
+        raise DataError(not_a_file_of(path, kind) or f"{damaged} ({exc})") from None
+
+
+def not_a_file_of(path: Path, kind: str) -> Optional[str]:
+    """The message for a file its reader rejected that is something else (a saved web page, a pointer, text)."""
+    found = stand_in(path, text_too=True)
+    return found.message(path, kind) if found else None
 
 
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -623,6 +630,9 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        said = not_a_file_of(path, "a safetensors file")
+        if said:
+            raise DataError(said) from None
         raise DataError(
             f"cannot read {path} as safetensors ({str(exc).splitlines()[0] if str(exc) else exc!r}); "
             "the file is damaged or not a safetensors file: save it again"

@@ -14,10 +14,10 @@ from typing import Optional
 
 import numpy as np
 import torch
-from torchvision.utils import save_image
 
 from ganinv.atomic import atomic_path
 from ganinv.errors import DataError
+from ganinv.stand_ins import stand_in
 
 MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
 SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
@@ -45,6 +45,9 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
     except DataError:
         raise
     except Exception as exc:  # decoders raise many kinds of errors on malformed files
+        found = stand_in(Path(path), text_too=True)
+        if found:
+            raise DataError(found.message(path, "an image")) from None
         raise DataError(
             f"cannot read image {path}: {exc}; check that it is a complete image file or remove it"
         ) from None
@@ -91,6 +94,9 @@ def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8) -> None:
     """images: (N, C, H, W) in [-1, 1] -> a PNG grid with `nrow` images per row."""
+    from torchvision.utils import save_image  # imported here: torchvision's import (its models, torch._dynamo) is
+    # seconds of every command's start, and only pictures need it
+
     with atomic_path(path) as tmp:
         save_image(images.detach().float().cpu() * 0.5 + 0.5, tmp, nrow=nrow, padding=2, format="png")
 

@@ -31,6 +31,7 @@ from ganinv import module_records, safe_pickle
 from ganinv.data import inflates_too_far
 from ganinv.errors import SourceError, UnsafeFileError, first_line
 from ganinv.module_records import Layer, layer_records
+from ganinv.stand_ins import stand_in
 
 logger = logging.getLogger("ganinv")
 # Entries of a checkpoint dict that hold the generator, most specific first.
@@ -101,78 +102,21 @@ def check_readable(path: Path, where: str, kind: str) -> None:
         ) from None
     if size == 0:
         raise SourceError(f"{where} is empty (0 bytes), not {kind}; download it again or re-save it")
-    pointer = large_file_pointer(path)
-    if pointer:
-        what, fetch = pointer
-        raise SourceError(f"{where} is {what} ({size} bytes), not {kind}: the weights were never fetched; {fetch}")
-    page = web_page_title(path)
-    if page is not None:
-        titled = f", titled {page!r}" if page else ""
-        raise SourceError(
-            f"{where} is an HTML page ({size} bytes{titled}), not {kind}: a web page was saved instead of the file "
-            "(a sign-in page, or a GitHub 'blob' page); download the file itself (GitHub: the Raw link; the Hub: "
-            "the /resolve/ URL, or `hf download`)"
-        )
-
-
-# How a small text file standing in for a large one stored elsewhere begins: (what it is, what fetches the file).
-POINTER_SIGNS = {
-    b"version https://git-lfs.github.com/spec/": ("a Git LFS pointer", "run `git lfs pull` in its repository"),
-    b"/annex/objects/": ("a git-annex pointer", "run `git annex get` on it"),
-}
-
-
-def large_file_pointer(path: Path) -> Optional[tuple[str, str]]:
-    """(what it is, what fetches the file) for a Git LFS or git-annex pointer file, else None."""
-    with open(path, "rb") as fh:
-        head = fh.read(200)
-    return next((pointer for sign, pointer in POINTER_SIGNS.items() if head.startswith(sign)), None)
-
-
-def web_page_title(path: Path) -> Optional[str]:
-    """The title ('' when it has none) of a file that is an HTML page, else None. A weights file never begins with
-    markup; a page saved in its place (a login or a 'blob' page fetched with wget) always does."""
-    with open(path, "rb") as fh:
-        head = fh.read(4096)
-    text = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
-    if not (text.startswith(b"<!doctype html") or (text.startswith(b"<") and b"<html" in text)):
-        return None
-    found = re.search(rb"<title[^>]*>(.*?)</title", head, re.IGNORECASE | re.DOTALL)
-    title = found.group(1).decode("utf-8", "replace") if found else ""
-    return " ".join(title.split())[:80]
-
-
-def text_start(path: Path) -> Optional[str]:
-    """The first line of a file that is text (an error message or a JSON body saved in place of the weights), for
-    a message; None for binary data. Weights (safetensors' length prefix, a pickle's opcodes, a zip) are binary."""
-    with open(path, "rb") as fh:
-        head = fh.read(512)
-    try:
-        text = head.decode("utf-8")
-    except UnicodeDecodeError:
-        return None
-    if not text.strip() or any(ch < " " and ch not in "\t\r\n" for ch in text):
-        return None
-    return " ".join(text.strip().splitlines()[0].split())[:80]
+    found = stand_in(path)
+    if found:
+        raise SourceError(found.message(where, kind))
 
 
 def damaged(path: Path, where: str, kind: str, exc: BaseException) -> SourceError:
     """The error for a weights file its reader rejects (one that opens: `check_readable` went first): truncated
     (an interrupted download or save) or corrupt."""
-    text = text_start(path)
-    if text is not None:
-        return not_weights_but_text(where, kind, text)
+    found = stand_in(path, text_too=True)
+    if found:
+        return SourceError(found.message(where, kind))
     return SourceError(
         f"cannot read {where} as {kind} ({reason_of(exc)}): the file is truncated or corrupt "
         f"({path.stat().st_size} bytes), e.g. an interrupted download or save; download it again "
         "or re-save it"
-    )
-
-
-def not_weights_but_text(where: str, kind: str, text: str) -> SourceError:
-    return SourceError(
-        f"{where} is a text file beginning {text!r}, not {kind}: something else was saved in place of the weights "
-        "(an error message, a web server's reply); download the file again or re-save it"
     )
 
 
@@ -191,9 +135,9 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
     """The error for a file torch cannot read: truncated or corrupt where the failure says so (a zip archive
     without its end, data that stops early), else not a PyTorch checkpoint at all."""
     reason = reason_of(exc)
-    text = text_start(path)
-    if text is not None:
-        return not_weights_but_text(where, "a PyTorch checkpoint", text)
+    found = stand_in(path, text_too=True)
+    if found:
+        return SourceError(found.message(where, "a PyTorch checkpoint"))
     with open(path, "rb") as fh:
         start = fh.read(4)
     zip_start = start == b"PK\x03\x04"

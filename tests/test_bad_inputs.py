@@ -117,6 +117,9 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "web_page.pth").write_text(sign_in)  # `wget` of a login or 'blob' page
     (m / "web_page.safetensors").write_text(sign_in)
     (m / "error_reply.pth").write_text('{"error": "Repository Not Found"}\n')  # a server's error body
+    (m / "web_page.png").write_text(sign_in)  # images fetched the same way
+    (m / "web_page.npy").write_text(sign_in)
+    (m / "error_reply.npz").write_text("404: Not Found")
 
     # inverters
     for name in ("inv_trunc", "inv_badjson", "inv_misfit", "inv_listjson", "inv_nospec"):
@@ -484,6 +487,9 @@ CASES = [
     case("invert", "empty image folder", ["invert", *INV, "{empty_dir}", "--out", "{out}"], "empty_dir"),
     case("invert", "folder of text files", ["invert", *INV, "{folder_of_text}", "--out", "{out}"], "folder_of_text"),
     case("invert", "broken png", ["invert", *INV, "{broken_png}", "--out", "{out}"], "a.png"),
+    case("invert", "html page as png", ["invert", *INV, "{web_page.png}", "--out", "{out}"], ("HTML page", "image")),
+    case("invert", "html page as npy", ["invert", *INV, "{web_page.npy}", "--out", "{out}"], ("HTML page", ".npy")),
+    case("invert", "error reply as npz", ["invert", *INV, "{error_reply.npz}", "--out", "{out}"], "'404: Not Found'"),
     case("invert", "zero-length images", ["invert", *INV, "{img_empty}", "--out", "{out}"], "img_empty"),
     case("invert", "object array", ["invert", *INV, "{img_object}", "--out", "{out}"], "img_object"),
     case("invert", "2-D array", ["invert", *INV, "{img_2d}", "--out", "{out}"], "img_2d"),
