@@ -1004,6 +1004,7 @@ def infer_options(
             )
         )
     properties += stage_kinds(layout, given)
+    decisions += unread_square_stages(layout, given)
     undecided = [prop.name for prop in properties if prop.values is not None and len(prop.values) > 1]
     if (
         not undecided
@@ -1152,8 +1153,11 @@ def stage_kinds(layout: Layout, given: Mapping[str, Any]) -> list[Property]:
     square = [i for i, w in enumerate(weights) if w.shape[0] == w.shape[1] and w.shape[2] % 2 == 1]
     if not square:
         return []
-    readings = [tuple(i for j, i in enumerate(square) if keep >> j & 1) for keep in range(2 ** min(len(square), 3))]
     named = tuple(i for i in square if names_a_conv2d(layout.convs[i], layout.convs))
+    later = tuple(i for i in named if i not in square[:3])  # not searched: the names' kind (unread_square_stages)
+    readings = [
+        tuple(i for j, i in enumerate(square[:3]) if keep >> j & 1) + later for keep in range(2 ** min(len(square), 3))
+    ]
     readings.sort(key=lambda r: r != named)  # the first reading is taken where no statistic tells
     convention = (
         f"Conv2d at stage {fmt(named)}, as the key names say ({', '.join(layout.convs[i] for i in named)} among "
@@ -1169,6 +1173,30 @@ def stage_kinds(layout: Layout, given: Mapping[str, Any]) -> list[Property]:
             option_flag("conv2d_stages"),
             lambda v: fmt(v["conv2d_stages"]),
             tie_hint="a stride-1 layer of as many input as output channels reads as a Conv2d or a ConvTranspose2d",
+        )
+    ]
+
+
+def unread_square_stages(layout: Layout, given: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The square stages after the first three, which `stage_kinds` does not search: read as ConvTranspose2d, and
+    said so (a net with four or more stride-1 Conv2d extra layers would otherwise be misread in silence)."""
+    if "conv2d_stages" in given:
+        return []
+    weights = [layout.modules[p]["weight"] for p in layout.convs[:-1]]
+    square = [i for i, w in enumerate(weights) if w.shape[0] == w.shape[1] and w.shape[2] % 2 == 1]
+    if len(square) <= 3:
+        return []
+    kinds = [
+        f"{i} {'Conv2d' if names_a_conv2d(layout.convs[i], layout.convs) else 'ConvTranspose2d'}" for i in square[3:]
+    ]
+    return [
+        decision(
+            "later_square_stages",
+            ", ".join(kinds),
+            "assumed: only the first three stages of as many input as output channels are read as Conv2d or "
+            "ConvTranspose2d from the statistics; the later ones are taken as the key names say (`conv` among "
+            "`convt`), else as transposed",
+            f"--option conv2d_stages=I,J,... (every stage that is a Conv2d, numbered from 0; of {fmt(tuple(square))})",
         )
     ]
 

@@ -16,8 +16,9 @@ from ganinv.spec import Latents
 NZ = 8
 
 
-def wasserstein_dcgan_g(batchnorm: bool) -> nn.Sequential:
-    """WassersteinGAN's models/dcgan.py DCGAN_G (or DCGAN_G_nobn), 32 px, one extra layer, its own key names."""
+def wasserstein_dcgan_g(batchnorm: bool, extra_layers: int = 1) -> nn.Sequential:
+    """WassersteinGAN's models/dcgan.py DCGAN_G (or DCGAN_G_nobn), 32 px, extra layers (one by default), its own key
+    names."""
     main = nn.Sequential()
     c = 16
     main.add_module(f"initial:{NZ}-{c}:convt", nn.ConvTranspose2d(NZ, c, 4, 1, 0, bias=False))
@@ -30,10 +31,11 @@ def wasserstein_dcgan_g(batchnorm: bool) -> nn.Sequential:
             main.add_module(f"pyramid:{c // 2}:batchnorm", nn.BatchNorm2d(c // 2))
         main.add_module(f"pyramid:{c // 2}:relu", nn.ReLU())
         c //= 2
-    main.add_module(f"extra-layers-0:{c}:conv", nn.Conv2d(c, c, 3, 1, 1, bias=False))  # stage 3
-    if batchnorm:
-        main.add_module(f"extra-layers-0:{c}:batchnorm", nn.BatchNorm2d(c))
-    main.add_module(f"extra-layers-0:{c}:relu", nn.ReLU())
+    for t in range(extra_layers):  # stages 3, 4, ...
+        main.add_module(f"extra-layers-{t}:{c}:conv", nn.Conv2d(c, c, 3, 1, 1, bias=False))
+        if batchnorm:
+            main.add_module(f"extra-layers-{t}:{c}:batchnorm", nn.BatchNorm2d(c))
+        main.add_module(f"extra-layers-{t}:{c}:relu", nn.ReLU())
     main.add_module(f"final:{c}-3:convt", nn.ConvTranspose2d(c, 3, 4, 2, 1, bias=False))
     main.add_module("final:3:tanh", nn.Tanh())
     torch.manual_seed(0)
@@ -123,3 +125,18 @@ def test_a_generator_with_a_conv2d_stage_saves_and_reloads_as_itself(tmp_path):
     g = load_generator(save_state_dict(module, tmp_path / "netG.pth"))
     save_generator(g, tmp_path / "saved")
     assert_author_images(load_generator(str(tmp_path / "saved")), module)
+
+
+def test_square_stages_beyond_the_third_are_announced(tmp_path):
+    """The statistics are searched for the kind of the first three square stages only (2^3 readings): a fourth was
+    read as transposed in silence, and the names' reading (Conv2d at all four) was not among those searched."""
+    module = wasserstein_dcgan_g(batchnorm=False, extra_layers=4)  # Conv2d stages 3, 4, 5, 6
+    path = save_state_dict(module, tmp_path / "netG.pth", author_names=False)
+    with pytest.warns(AssumptionWarning, match=r"later_square_stages 6 ConvTranspose2d: assumed: .*conv2d_stages"):
+        load_generator(path)
+    assert_author_images(load_generator(path, options={"conv2d_stages": "3,4,5,6"}), module)
+    named = save_state_dict(module, tmp_path / "named.pth")
+    with pytest.warns(AssumptionWarning, match=r"later_square_stages 6 Conv2d: assumed: .*as the key names say"):
+        g = load_generator(named)
+    assert conv2d_decision(g)["value"] == "3,4,5,6"
+    assert_author_images(g, module)
