@@ -305,8 +305,9 @@ def tensor_difference(first: Mapping[str, torch.Tensor], second: Mapping[str, to
         if x.shape != y.shape:
             return f"{name!r} is {tuple(x.shape)} in one, {tuple(y.shape)} in the other"
         if x.dtype.is_floating_point and y.dtype.is_floating_point and x.dtype != y.dtype:
+            coarser = max(torch.finfo(x.dtype).eps, torch.finfo(y.dtype).eps)  # one rounding of the finer copy
             x, y = x.float(), y.float()
-            tolerance = float(torch.finfo(torch.float16).eps) * (1 + float(x.abs().max()))
+            tolerance = coarser * (1 + float(x.abs().max()))
             if float((x - y).abs().max()) > tolerance:
                 return f"{name!r} differs"
         elif not torch.equal(x, y):

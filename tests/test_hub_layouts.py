@@ -627,7 +627,7 @@ def test_two_formats_of_one_model_are_compared_and_different_weights_refused(hub
         "me/two-formats",
         {"model.safetensors": safetensors, "pytorch_model.bin": state_bytes(module.state_dict(), tmp_path / "a")},
     )
-    half = {k: v.half() if v.is_floating_point() else v for k, v in module.state_dict().items()}
+    half = {k: v.bfloat16() if v.is_floating_point() else v for k, v in module.state_dict().items()}  # coarsest
     hub.repos.commit(
         "me/half-bin", {"model.safetensors": safetensors, "pytorch_model.bin": state_bytes(half, tmp_path / "h")}
     )
