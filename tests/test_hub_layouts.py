@@ -652,3 +652,14 @@ def test_two_formats_of_one_model_are_compared_and_different_weights_refused(hub
     )
     with pytest.warns(UserWarning, match=r"pytorch_model\.bin could not be read.*HTML page"):
         load_generator("hub:me/bad-bin", options=FAST)
+
+
+def test_tensor_difference_allows_the_rounding_of_the_coarser_copy_only():
+    from ganinv.weight_files import tensor_difference
+
+    x = {"w": torch.linspace(-4, 4, 1001)}
+    assert tensor_difference(x, {"w": x["w"].bfloat16()}) is None  # bfloat16's rounding: one model
+    assert tensor_difference(x, {"w": x["w"].half()}) is None
+    assert tensor_difference(x, {"w": (x["w"] * 1.01).half()}) == "'w' differs"  # 1% off: another model
+    assert tensor_difference(x, {"w": x["w"] + 1e-6}) == "'w' differs"  # the same precision: exact
+    assert "in one only" in tensor_difference(x, {"v": x["w"]})
