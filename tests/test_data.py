@@ -391,7 +391,8 @@ def write_truncated(path: Path, keep: float) -> Path:
         (lambda p: write_truncated(p / "x.npz", 0.5), "{} is damaged or not an .npz archive"),
         (lambda p: write(p / "x.npz", b""), "{} is damaged or not an .npz archive"),
         (lambda p: write(p / "x.npz", b"PK\x03\x04 not really"), "is damaged or not an .npz"),
-        (lambda p: write(p / "x.npz", b"just text"), "is damaged or not an .npz"),
+        (lambda p: write(p / "x.npz", b"just text"), "is a text file beginning 'just text', not an .npz archive"),
+        (lambda p: write(p / "x.npz", b"\x00\x01 binary"), "is damaged or not an .npz"),
     ],
 )
 def test_damaged_tensor_files_are_one_clear_error(tmp_path, make, message):
@@ -526,7 +527,7 @@ def test_float_images_are_ranged_like_tensors(tmp_path):
 @pytest.mark.parametrize(
     "make",
     [
-        lambda p: (p / "a.png").write_bytes(b"not an image"),
+        lambda p: (p / "a.png").write_bytes(b"\x89PNG not an image"),  # text is named as text (stand_ins)
         lambda p: (p / "a.png").write_bytes(b""),
         lambda p: (
             Image.new("RGB", (32, 32), (1, 2, 3)).save(p / "a.png"),
