@@ -1149,8 +1149,7 @@ def stage_kinds(layout: Layout, given: Mapping[str, Any]) -> list[Property]:
     artifacts; and the readings of the first three such stages only (2^3 searches at most)."""
     if "conv2d_stages" in given:
         return []
-    weights = [layout.modules[p]["weight"] for p in layout.convs[:-1]]  # the last stage: last_layer_kind
-    square = [i for i, w in enumerate(weights) if w.shape[0] == w.shape[1] and w.shape[2] % 2 == 1]
+    square = square_stages(layout)
     if not square:
         return []
     named = tuple(i for i in square if names_a_conv2d(layout.convs[i], layout.convs))
@@ -1177,13 +1176,20 @@ def stage_kinds(layout: Layout, given: Mapping[str, Any]) -> list[Property]:
     ]
 
 
+def square_stages(layout: Layout) -> list[int]:
+    """The hidden stages (the last one is `last_layer_kind`'s) whose odd-kernel weight has as many input as output
+    channels: those that may be a stride-1 Conv2d."""
+    weights = [layout.modules[p]["weight"] for p in layout.convs[:-1]]
+    return [i for i, w in enumerate(weights) if w.shape[0] == w.shape[1] and w.shape[2] % 2 == 1]
+
+
 def unread_square_stages(layout: Layout, given: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The square stages after the first three, which `stage_kinds` does not search: read as ConvTranspose2d, and
-    said so (a net with four or more stride-1 Conv2d extra layers would otherwise be misread in silence)."""
+    """The square stages after the first three, which `stage_kinds` does not search: read as the key names say,
+    else as ConvTranspose2d, and said so (a net with four or more stride-1 Conv2d extra layers was otherwise
+    misread in silence)."""
     if "conv2d_stages" in given:
         return []
-    weights = [layout.modules[p]["weight"] for p in layout.convs[:-1]]
-    square = [i for i, w in enumerate(weights) if w.shape[0] == w.shape[1] and w.shape[2] % 2 == 1]
+    square = square_stages(layout)
     if len(square) <= 3:
         return []
     kinds = [
