@@ -50,6 +50,11 @@ def stand_in(path: Path, text_too: bool = False) -> Optional[StandIn]:
             "a web page was saved instead of the file (a sign-in page, or a GitHub 'blob' page); download the file "
             "itself (GitHub: the Raw link; the Hub: the /resolve/ URL, or `hf download`)",
         )
+    if text_too and b"<svg" in head[:1024].lower():
+        return StandIn(
+            f"an SVG drawing ({size} bytes)",
+            "ganinv reads raster images (PNG, JPEG, TIFF, ...) and arrays; convert it to a PNG at the generator's size",
+        )
     line = text_start(head) if text_too else None
     if line is not None:
         return StandIn(

@@ -120,6 +120,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "web_page.png").write_text(sign_in)  # images fetched the same way
     (m / "web_page.npy").write_text(sign_in)
     (m / "error_reply.npz").write_text("404: Not Found")
+    (m / "drawing.png").write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>\n')
 
     # inverters
     for name in ("inv_trunc", "inv_badjson", "inv_misfit", "inv_listjson", "inv_nospec"):
@@ -489,6 +490,12 @@ CASES = [
     case("invert", "broken png", ["invert", *INV, "{broken_png}", "--out", "{out}"], "a.png"),
     case("invert", "html page as png", ["invert", *INV, "{web_page.png}", "--out", "{out}"], ("HTML page", "image")),
     case("invert", "html page as npy", ["invert", *INV, "{web_page.npy}", "--out", "{out}"], ("HTML page", ".npy")),
+    case(
+        "invert",
+        "svg drawing as png",
+        ["invert", *INV, "{drawing.png}", "--out", "{out}"],
+        ("SVG", "convert it to a PNG"),
+    ),
     case("invert", "error reply as npz", ["invert", *INV, "{error_reply.npz}", "--out", "{out}"], "'404: Not Found'"),
     case("invert", "zero-length images", ["invert", *INV, "{img_empty}", "--out", "{out}"], "img_empty"),
     case("invert", "object array", ["invert", *INV, "{img_object}", "--out", "{out}"], "img_object"),
