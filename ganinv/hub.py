@@ -549,50 +549,48 @@ def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -
     return best, candidates
 
 
-def format_twin(name: str, files: Iterable[str]) -> Optional[str]:
-    """The same model in the other format beside a standard-named weights file (`model.safetensors` beside
-    `pytorch_model.bin`, transformers' convention and the Hub's conversion bot's), if the repo lists one."""
+def format_twins(name: str, files: Iterable[str]) -> list[str]:
+    """The same model in other formats beside a standard-named weights file (`model.safetensors` beside
+    `pytorch_model.bin`, transformers' convention and the Hub's conversion bot's), as the repo lists them."""
     if PurePosixPath(name).name not in STANDARD_NAMES or name.endswith(INDEX_SUFFIXES):
-        return None
+        return []
     folder = PurePosixPath(name).parent
     listed = set(files)
-    twins = [
-        str(folder / other)
-        for other in STANDARD_NAMES
-        if not other.endswith(INDEX_SUFFIXES) and str(folder / other) != name and str(folder / other) in listed
-    ]
-    return twins[0] if len(twins) == 1 else None
+    others = (str(folder / other) for other in STANDARD_NAMES if not other.endswith(INDEX_SUFFIXES))
+    return [other for other in others if other != name and other in listed]
 
 
 def check_same_weights(hub_id: HubId, listing: Listing, weights: str) -> None:
-    """Two formats of one model are read as one only where they are: the other file is fetched and its tensors
+    """Formats of one model are read as one only where they are: the other files are fetched and their tensors
     compared, and weights that differ (one file stale, or another model) are refused, naming both (an outside
     audit saw the safetensors taken over a different pickle in silence)."""
-    twin = format_twin(weights, listing.files)
-    if twin is None:
+    twins = format_twins(weights, listing.files)
+    if not twins:
         return
-    folder = fetch(hub_id, listing, [weights, twin])
+    folder = fetch(hub_id, listing, [weights, *twins])
     where = hub_id.repo_text
     try:
         chosen = weight_files.quiet_state_dict(folder / weights, f"{where}:{weights}")
     except GaninvError:
         return  # reading the chosen file for the load says what is wrong with it
-    try:
-        other = weight_files.quiet_state_dict(folder / twin, f"{where}:{twin}")
-    except GaninvError as exc:
-        warnings.warn(
-            f"{where}: {twin} could not be read to check that it holds the same weights as {weights} "
-            f"({first_line(exc)}); reading {weights}",
-            stacklevel=4,
-        )
-        return
-    difference = weight_files.tensor_difference(chosen, other)
-    if difference:
-        raise SourceError(
-            f"{where} has {weights} and {twin}, which hold different weights ({difference}), not one model in two "
-            f"formats; nothing tells which is the generator: choose one with {where}:{weights} or {where}:{twin}"
-        )
-    logger.info("%s: %s and %s hold the same tensors; reading %s", where, weights, twin, weights)
+    for twin in twins:
+        try:
+            other = weight_files.quiet_state_dict(folder / twin, f"{where}:{twin}")
+        except GaninvError as exc:
+            warnings.warn(
+                f"{where}: {twin} could not be read to check that it holds the same weights as {weights} "
+                f"({first_line(exc)}); reading {weights}",
+                stacklevel=4,
+            )
+            continue
+        difference = weight_files.tensor_difference(chosen, other)
+        if difference:
+            raise SourceError(
+                f"{where} has {weights} and {twin}, which hold different weights ({difference}), not one model in "
+                f"two formats; nothing tells which is the generator: choose one with {where}:{weights} or "
+                f"{where}:{twin}"
+            )
+    logger.info("%s: %s and %s hold the same tensors; reading %s", where, weights, ", ".join(twins), weights)
 
 
 def beside(name: str, files: Iterable[str], *candidates: str) -> Optional[str]:

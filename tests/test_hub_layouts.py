@@ -647,6 +647,10 @@ def test_two_formats_of_one_model_are_compared_and_different_weights_refused(hub
         same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
     with pytest.raises(SourceError, match=r"model\.safetensors and pytorch_model\.bin, which hold different weights"):
         load_generator("hub:me/stale-bin", options=FAST)
+    three = {"model.safetensors": safetensors, "pytorch_model.bin": state_bytes(module.state_dict(), tmp_path / "c")}
+    hub.repos.commit("me/stale-pt", {**three, "model.pt": state_bytes(other.state_dict(), tmp_path / "d")})
+    with pytest.raises(SourceError, match=r"model\.safetensors and model\.pt, which hold different weights"):
+        load_generator("hub:me/stale-pt", options=FAST)  # three formats: each is compared
     same_images(
         load_generator("hub:me/stale-bin:pytorch_model.bin", options=FAST), other, DCGAN, zoo.latents_for(DCGAN, 4)
     )
