@@ -46,7 +46,7 @@ import torch.nn.functional as F
 
 from ganinv.errors import DataError
 from ganinv.images import read_image
-from ganinv.stand_ins import stand_in
+from ganinv.stand_ins import named_as_stand_in
 
 logger = logging.getLogger("ganinv")
 
@@ -612,15 +612,9 @@ def _read_npz(path: Path) -> dict[str, np.ndarray]:
                 f"{path} holds arrays of Python objects, which ganinv never unpickles; save the "
                 "images as a numeric array with numpy.savez(path, images=...)"
             ) from None
-        raise DataError(not_a_file_of(path, kind) or f"{damaged} ({exc})") from None
+        raise DataError(named_as_stand_in(path, kind) or f"{damaged} ({exc})") from None
     except (OSError, EOFError, zipfile.BadZipFile, zlib.error, KeyError) as exc:
-        raise DataError(not_a_file_of(path, kind) or f"{damaged} ({exc})") from None
-
-
-def not_a_file_of(path: Path, kind: str) -> Optional[str]:
-    """The message for a file its reader rejected that is something else (a saved web page, a pointer, text)."""
-    found = stand_in(path, text_too=True)
-    return found.message(path, kind) if found else None
+        raise DataError(named_as_stand_in(path, kind) or f"{damaged} ({exc})") from None
 
 
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
@@ -630,7 +624,7 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         return load_file(str(path))
     except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
-        said = not_a_file_of(path, "a safetensors file")
+        said = named_as_stand_in(path, "a safetensors file")
         if said:
             raise DataError(said) from None
         raise DataError(

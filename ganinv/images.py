@@ -17,7 +17,7 @@ import torch
 
 from ganinv.atomic import atomic_path
 from ganinv.errors import DataError
-from ganinv.stand_ins import stand_in
+from ganinv.stand_ins import named_as_stand_in
 
 MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
 SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
@@ -45,9 +45,9 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
     except DataError:
         raise
     except Exception as exc:  # decoders raise many kinds of errors on malformed files
-        found = stand_in(Path(path), text_too=True)
-        if found:
-            raise DataError(found.message(path, "an image")) from None
+        said = named_as_stand_in(Path(path), "an image")
+        if said:
+            raise DataError(said) from None
         raise DataError(
             f"cannot read image {path}: {exc}; check that it is a complete image file or remove it"
         ) from None

@@ -85,3 +85,10 @@ def text_start(head: bytes) -> Optional[str]:
     if not text.strip() or any(ch < " " and ch not in "\t\r\n" for ch in text):
         return None
     return " ".join(text.strip().splitlines()[0].split())[:80]
+
+
+def named_as_stand_in(path: Path, kind: str, where: object = None) -> Optional[str]:
+    """The message for a file a reader of `kind` rejected that is something else (a saved web page, a pointer,
+    text, a drawing), else None: the reader's own message stands. `where` names the file (a hub id), else `path`."""
+    found = stand_in(path, text_too=True)
+    return found.message(path if where is None else where, kind) if found else None

@@ -31,7 +31,7 @@ from ganinv import module_records, safe_pickle
 from ganinv.data import inflates_too_far
 from ganinv.errors import SourceError, UnsafeFileError, first_line
 from ganinv.module_records import Layer, layer_records
-from ganinv.stand_ins import stand_in
+from ganinv.stand_ins import named_as_stand_in, stand_in
 
 logger = logging.getLogger("ganinv")
 # Entries of a checkpoint dict that hold the generator, most specific first.
@@ -110,9 +110,9 @@ def check_readable(path: Path, where: str, kind: str) -> None:
 def damaged(path: Path, where: str, kind: str, exc: BaseException) -> SourceError:
     """The error for a weights file its reader rejects (one that opens: `check_readable` went first): truncated
     (an interrupted download or save) or corrupt."""
-    found = stand_in(path, text_too=True)
-    if found:
-        return SourceError(found.message(where, kind))
+    said = named_as_stand_in(path, kind, where)
+    if said:
+        return SourceError(said)
     return SourceError(
         f"cannot read {where} as {kind} ({reason_of(exc)}): the file is truncated or corrupt "
         f"({path.stat().st_size} bytes), e.g. an interrupted download or save; download it again "
@@ -135,9 +135,9 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
     """The error for a file torch cannot read: truncated or corrupt where the failure says so (a zip archive
     without its end, data that stops early), else not a PyTorch checkpoint at all."""
     reason = reason_of(exc)
-    found = stand_in(path, text_too=True)
-    if found:
-        return SourceError(found.message(where, "a PyTorch checkpoint"))
+    said = named_as_stand_in(path, "a PyTorch checkpoint", where)
+    if said:
+        return SourceError(said)
     with open(path, "rb") as fh:
         start = fh.read(4)
     zip_start = start == b"PK\x03\x04"
