@@ -1,13 +1,16 @@
-"""The learning rate of `invert --refine`: Adam on each image's own squared error, from the encoder's answer or from
-z = 0, at several rates and step counts, on real images (JSON on stdout and in OUT).
+"""The learning rate and basis of `invert --refine`: Adam on each image's own squared error, from the encoder's answer
+or from z = 0, at several rates, step counts and bases (the generator's scaled directions, or z's own coordinates), on
+real images (JSON on stdout and in OUT).
 
 Choose on a validation split (MNIST's first N *training* digits, which ganinv never trains on) and report the chosen
 rates on the test split:
     OMP_NUM_THREADS=1 python benchmarks/refine_lr_study.py --inverter RUN/inverter --root data/mnist \
-        --split train --runs encoder/25,encoder/100,zero/100,zero/500 --lrs 0.1,0.2,0.3,0.5 --out val.json
+        --split train --runs encoder/25,encoder/100,zero/100,zero/500 --lrs 0.1,0.2,0.3,0.5 \
+        --bases generator,latent --out val.json
     OMP_NUM_THREADS=1 python benchmarks/refine_lr_study.py ... --split test --runs zero/500 --lrs 0.2 --out test.json
 
-Each run is `ganinv.invert.refine` (what `invert --refine STEPS --refine-lr LR [--start zero]` does), timed.
+Each run is `ganinv.invert.refine` (what `invert --refine STEPS --refine-lr LR --refine-basis BASIS [--start zero]`
+does), timed.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=1000, help="The first N digits of the split.")
     parser.add_argument("--runs", default="encoder/25,encoder/100,zero/100,zero/500", help="START/STEPS, ...")
     parser.add_argument("--lrs", default="0.1,0.2,0.3,0.5", help="Adam learning rates to try.")
+    parser.add_argument("--bases", default="generator", help="refine's bases to try: generator, latent.")
     parser.add_argument("--out", required=True, help="JSON file, rewritten after each run.")
     args = parser.parse_args()
 
@@ -49,14 +53,17 @@ def main() -> None:
     }
     for run in args.runs.split(","):
         start, steps = run.split("/")
-        for lr in map(float, args.lrs.split(",")):
-            clock = time.perf_counter()
-            latents = refine(generator, images, starts[start], int(steps), lr)
-            seconds = (time.perf_counter() - clock) / args.n
-            sse = reconstruction_metrics(images, decode_all(generator, latents))["sse_per_image"]
-            results[f"{start}/{steps}/lr{lr:g}"] = {"sse_per_image": round(sse, 3), "seconds_per_image": seconds}
-            with open(args.out, "w") as fh:
-                json.dump(results, fh, indent=1)
+        for basis in args.bases.split(","):
+            for lr in map(float, args.lrs.split(",")):
+                clock = time.perf_counter()
+                latents = refine(generator, images, starts[start], int(steps), lr, basis=basis)
+                seconds = (time.perf_counter() - clock) / args.n
+                sse = reconstruction_metrics(images, decode_all(generator, latents))["sse_per_image"]
+                key = f"{start}/{steps}/{basis}/lr{lr:g}"
+                results[key] = {"sse_per_image": round(sse, 3), "seconds_per_image": seconds}
+                print(key, round(sse, 3), flush=True)
+                with open(args.out, "w") as fh:
+                    json.dump(results, fh, indent=1)
     print(json.dumps(results, indent=1))
 
 

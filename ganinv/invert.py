@@ -4,6 +4,18 @@ Hybrid inversion: the encoder gives a latent in one pass; `refine` then runs N s
 on each image's own reconstruction error `||G(u) - x||^2`, starting from that answer. With a
 start of z = 0 instead, the same loop is plain optimisation-based inversion, the baseline the
 encoder is compared with.
+
+Adam scales each coordinate on its own, but a GAN's latent coordinates are not the axes along
+which its images change: the directions that move the image mix all coordinates and move it by
+very different amounts (the MNIST WGAN-GP: about 17 per unit along its first, under 0.4 along its
+last). So by default the steps are taken in the generator's own directions
+(`evaluation.generator_directions`, `V` with sensitivities `s`): `z = z_0 + P u`,
+`P = V diag(sqrt(s_mean / s_i))`, Adam on `u` from 0. Adam already makes each coordinate's step about
+`lr` whatever its gradient's size; the square-root scaling lets the directions that barely move the
+image travel further without slowing the sensitive ones as much as a full `s_mean / s_i` would (on
+validation digits the square root beat both the unscaled and the fully scaled basis from `z = 0`, and
+was level from the encoder). One estimate of `E[J^T J]` per call, shared by every image, so each
+image's answer still depends on that image alone.
 """
 
 from __future__ import annotations
@@ -19,42 +31,90 @@ from torch import Tensor
 
 from ganinv.data import as_model_images
 from ganinv.errors import ConfigError
-from ganinv.evaluation import encode_and_reconstruct, held_out_samples, mean_image_baseline, reconstruction_metrics
+from ganinv.evaluation import (
+    encode_and_reconstruct,
+    generator_directions,
+    held_out_samples,
+    mean_image_baseline,
+    reconstruction_metrics,
+)
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.spec import Latents
 from ganinv.status import said_if_slow
 
+# Adam's rate for `refine`, chosen on validation digits (the first 1000 MNIST training digits, the MNIST WGAN-GP,
+# benchmarks/refine_lr_study.py): in the generator's basis, 0.2 is best after 25 steps from the encoder and within 1% of
+# the best after 100 (0.4); in the latent basis 0.1 was (README, "Real images").
+REFINE_LR = 0.2
+REFINE_BASES = ("generator", "latent")  # Adam's coordinates: the generator's scaled directions, or z's own
+
+# A direction along which the image barely moves gets at most this many times the mean step: it is nearly free to
+# move, and an unbounded step would carry the latent far outside the prior in a few steps for little image change.
+MAX_DIRECTION_STEP = 10.0
+
+
+def generator_preconditioner(generator: Generator, batch_size: int = 256) -> Tensor:
+    """(nz, nz) `P = V diag(sqrt(s_mean / s_i))`: columns are the generator's latent directions
+    (`generator_directions`, most sensitive first), the ones that barely move the image lengthened (by at most
+    MAX_DIRECTION_STEP). The identity (plain Adam) when no direction moves the image or the gradients are not finite."""
+    nz = generator.spec.nz
+    try:
+        basis, sensitivity = generator_directions(generator, batch_size=batch_size)  # (nz, nz), (nz,)
+    except torch.linalg.LinAlgError:  # non-finite gradients somewhere in the prior: no directions to trust
+        return torch.eye(nz)
+    if not (torch.isfinite(sensitivity).all() and float(sensitivity.max()) > 0):
+        return torch.eye(nz)
+    scale = (sensitivity.mean() / sensitivity.clamp_min(1e-12)).sqrt().clamp(max=MAX_DIRECTION_STEP)  # (nz,)
+    return basis * scale  # column i scaled by scale[i]
+
 
 def refine(
-    generator: Generator, images: Tensor, start: Latents, steps: int, lr: float = 0.1, batch_size: int = 256
+    generator: Generator,
+    images: Tensor,
+    start: Latents,
+    steps: int,
+    lr: float = REFINE_LR,
+    batch_size: int = 256,
+    basis: str = "generator",
 ) -> Latents:
     """N Adam steps per image on the squared reconstruction error, from `start`.
 
-    z and c move freely; d moves through its logits (initialised at log d), unless the generator
-    has no differentiable path for d, then it stays fixed. Each image's loss is its own sum of
-    squared errors, so the answer for one image does not depend on the others in its batch.
+    z moves along the generator's scaled directions (`basis="generator"`, see the module's doc) or its own
+    coordinates (`basis="latent"`); c moves freely; d moves through its logits (initialised at log d), unless the
+    generator has no differentiable path for d, then it stays fixed. Each image's loss is its own sum of squared
+    errors, so the answer for one image does not depend on the others in its batch.
     """
+    if basis not in REFINE_BASES:
+        raise ValueError(f"basis must be one of {REFINE_BASES}, got {basis!r}")
     device = generator.device
+    nz = generator.spec.nz
+    to_z = (
+        generator_preconditioner(generator, batch_size).to(device)
+        if basis == "generator" and steps
+        else torch.eye(nz, device=device)
+    )
     refined = []
     for begin in range(0, images.shape[0], batch_size):
         x = images[begin : begin + batch_size].to(device)  # (B, C, H, W)
         init = start[begin : begin + batch_size].to(device)
-        z = init.z.clone().requires_grad_(True)
+        u = torch.zeros_like(init.z, requires_grad=True)  # (B, nz): z = z_0 + u P^T
+        step_to_z = to_z.to(init.z.dtype)
         c = init.c.clone().requires_grad_(True) if init.c is not None else None
         d_logits = None  # learnt when the generator has a differentiable path for d
         if init.d is not None and generator.spec.differentiable_codes:
             d_logits = init.d.clamp_min(1e-6).log().requires_grad_(True)
-        params = [t for t in (z, c, d_logits) if t is not None]
+        params = [t for t in (u, c, d_logits) if t is not None]
         optimizer = torch.optim.Adam(params, lr=lr)
         for _ in range(steps):
             d = d_logits.softmax(dim=1) if d_logits is not None else init.d
+            z = init.z + u @ step_to_z.T  # (B, nz)
             loss = (generator(z, c, d) - x).square().sum()  # the sum of every image's own squared error
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         d = d_logits.softmax(dim=1) if d_logits is not None else init.d
-        refined.append(Latents(z=z, c=c, d=d).detach().to("cpu"))
+        refined.append(Latents(z=init.z + u @ step_to_z.T, c=c, d=d).detach().to("cpu"))
     return Latents.cat(refined)
 
 
@@ -86,8 +146,8 @@ def decode_all(generator: Generator, latents: Latents, batch_size: int = 256) ->
     )
 
 
-# Adam moves each latent coordinate by about its learning rate per step, and latents have unit scale: above this,
-# every step jumps far outside the prior and the result is a saturated image, not a refinement.
+# Adam moves each latent coordinate (or generator direction) by about its learning rate per step, and latents have unit
+# scale: above this, every step jumps far outside the prior and the result is a saturated image, not a refinement.
 REFINE_LR_MAX = 10.0
 
 
@@ -151,10 +211,11 @@ def invert(
     inverter: Inverter,
     images: Tensor,
     refine_steps: int = 0,
-    refine_lr: float = 0.1,
+    refine_lr: float = REFINE_LR,
     start: str = "encoder",
     batch_size: int = 256,
     iterations: Optional[int] = None,
+    refine_basis: str = "generator",
     input_range: Optional[tuple[float, float] | str] = None,
 ) -> Inversion:
     """Encode `images` of the generator's shape, then refine if asked.
@@ -165,10 +226,13 @@ def invert(
 
     `iterations`: the encoder's refinement passes (default: as many as it was trained with; 0: the
     single pass). `start="zero"` refines from the prior mode instead of the encoder's answer:
-    optimisation-only inversion, for comparison. The metrics give each stage's wall time per image.
+    optimisation-only inversion, for comparison. `refine_basis`: see `refine`. The metrics give each stage's wall
+    time per image.
     """
     if start not in ("encoder", "zero"):
         raise ValueError(f"start must be 'encoder' or 'zero', got {start!r}")
+    if refine_basis not in REFINE_BASES:
+        raise ValueError(f"refine_basis must be one of {REFINE_BASES}, got {refine_basis!r}")
     images = check_inputs(inverter, images, refine_steps, refine_lr, batch_size, input_range)
     n = images.shape[0]
     _ = inverter.generator  # loaded before the clock: seconds_per_image measured the generator's loading too
@@ -190,11 +254,12 @@ def invert(
         clock = time.perf_counter()
         init = latents if start == "encoder" else zero_latents(inverter.generator, n)
         with said_if_slow(f"refining the latents of {n} images, {refine_steps} gradient steps each"):
-            latents = refine(inverter.generator, images, init, refine_steps, refine_lr, batch_size)
+            latents = refine(inverter.generator, images, init, refine_steps, refine_lr, batch_size, refine_basis)
         reconstructions = decode_all(inverter.generator, latents, batch_size)
         metrics["refined"] = {
             "steps": refine_steps,
             "lr": refine_lr,
+            "basis": refine_basis,
             "start": start,
             **reconstruction_metrics(images, reconstructions),
             "seconds_per_image": (time.perf_counter() - clock) / n,

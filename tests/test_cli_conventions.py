@@ -131,6 +131,7 @@ MEANINGS = {
     "--list": ("list architectures and built-ins", {"inspect"}),
     "--refine": ("steps of per-image latent optimisation", {"invert"}),
     "--refine-lr": ("learning rate of --refine", {"invert"}),
+    "--refine-basis": ("coordinates of --refine's steps", {"invert"}),
     "--start": ("where --refine starts", {"invert"}),
     "--generated": ("score N generated samples", {"loglik"}),
     "--fit-sigma": ("fit sigma_x on generated samples", {"loglik"}),

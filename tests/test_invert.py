@@ -13,7 +13,7 @@ from torch import nn
 from ganinv.cli.main import cli
 from ganinv.evaluation import generator_directions, latent_recovery, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator
-from ganinv.invert import invert, refine, zero_latents
+from ganinv.invert import generator_preconditioner, invert, refine, zero_latents
 from ganinv.inverter import Inverter, Posterior
 from ganinv.spec import GeneratorSpec, Latents
 
@@ -92,6 +92,29 @@ def test_refine_finds_the_latent_and_is_independent_of_the_batch(generator):
     assert torch.allclose(alone.z, together.z[:2], atol=1e-5)
 
 
+def test_refine_in_the_generators_directions_beats_plain_adam_on_an_ill_conditioned_generator():
+    # the image moves 100x more along one mixed direction than along another: plain Adam, scaling coordinates, crawls
+    torch.manual_seed(0)
+    mixing = torch.linalg.qr(torch.randn(4, 4))[0]  # directions that mix all coordinates
+    weight = torch.linalg.qr(torch.randn(16, 4))[0] @ torch.diag(torch.tensor([20.0, 5.0, 1.0, 0.2])) @ mixing.T
+    generator = Generator(Linear(weight), GeneratorSpec(nz=4, image_shape=(1, 4, 4)))
+    true, images = generator.sample(8, generator=torch.Generator().manual_seed(1))
+    start = zero_latents(generator, 8)
+    errors = {}
+    for basis in ("generator", "latent"):
+        refined = refine(generator, images, start, steps=100, lr=0.1, basis=basis)
+        with torch.no_grad():
+            errors[basis] = reconstruction_metrics(images, generator.decode(refined))["sse_per_image"]
+    assert errors["generator"] < 0.2 * errors["latent"], errors
+    assert errors["generator"] < 0.02 * reconstruction_metrics(images, torch.zeros_like(images))["sse_per_image"]
+
+
+@pytest.mark.parametrize("weight", [torch.zeros(16, 3), torch.full((16, 3), float("nan"))], ids=["ignores z", "nan"])
+def test_the_preconditioner_is_the_identity_where_the_generator_shows_no_directions(weight):
+    generator = Generator(Linear(weight), GeneratorSpec(nz=3, image_shape=(1, 4, 4)))
+    assert torch.equal(generator_preconditioner(generator), torch.eye(3))
+
+
 def test_invert_reports_encoder_and_refined_errors(generator):
     inverter = Inverter.for_generator(generator, width=8, hidden=32)  # untrained: a poor start
     _, images = generator.sample(8, generator=torch.Generator().manual_seed(2))
@@ -135,6 +158,7 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     assert recon["images"].shape == (5, 1, 16, 16) and recon["labels"].tolist() == [0, 1, 2, 3, 4]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 5 and metrics["refined"]["steps"] == 3 and "mean_image_baseline" in metrics
+    assert metrics["refined"]["basis"] == "generator"  # the default, recorded
     assert metrics["images_converted"].endswith("(20, 20) -> (16, 16) pixels")  # what the errors were measured on
     assert json.loads(result.stdout)["refined"] == metrics["refined"]
     assert (out / "grid.png").stat().st_size > 0

@@ -18,6 +18,7 @@ from ganinv.cli.options import (
     warn,
 )
 from ganinv.errors import GaninvError
+from ganinv.invert import REFINE_BASES, REFINE_LR
 from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 
 
@@ -39,7 +40,15 @@ from ganinv.outputs import check_not_inside, check_result_folder, check_writable
     show_default=True,
     help="Steps of per-image latent optimisation after the encoder (hybrid inversion).",
 )
-@click.option("--refine-lr", type=float, default=0.1, show_default=True, help="Adam learning rate of --refine.")
+@click.option("--refine-lr", type=float, default=REFINE_LR, show_default=True, help="Adam learning rate of --refine.")
+@click.option(
+    "--refine-basis",
+    type=click.Choice(REFINE_BASES),
+    default=REFINE_BASES[0],
+    show_default=True,
+    help="Coordinates of --refine's steps: the generator's own latent directions (those that barely move the image "
+    "lengthened), or z's coordinates (plain Adam).",
+)
 @click.option(
     "--start",
     type=click.Choice(["encoder", "zero"]),
@@ -66,6 +75,7 @@ def invert(
     out,
     refine_steps,
     refine_lr,
+    refine_basis,
     start,
     iterations,
     batch_size,
@@ -111,6 +121,7 @@ def invert(
         x,
         refine_steps=refine_steps,
         refine_lr=refine_lr,
+        refine_basis=refine_basis,
         start=start,
         batch_size=batch_size,
         iterations=iterations,
