@@ -30,7 +30,8 @@ from ganinv.inverter import Inverter
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--inverter", required=True, help="An inverter folder (its generator bundled or named).")
-    parser.add_argument("--root", required=True, help="Folder with the MNIST IDX files.")
+    parser.add_argument("--data", default="mnist", choices=("mnist", "fashion-mnist"), help="The dataset.")
+    parser.add_argument("--root", required=True, help="Folder with the dataset's IDX files.")
     parser.add_argument("--split", default="train", choices=("train", "test"), help="train: validation digits.")
     parser.add_argument("--n", type=int, default=1000, help="The first N digits of the split.")
     parser.add_argument("--runs", default="encoder/25,encoder/100,zero/100,zero/500", help="START/STEPS, ...")
@@ -41,10 +42,11 @@ def main() -> None:
 
     inverter = Inverter.load(args.inverter)
     generator = inverter.generator
-    images = load_images("mnist", root=args.root, split=args.split, limit=args.n).images  # (N, 1, 28, 28)
+    images = load_images(args.data, root=args.root, split=args.split, limit=args.n).images  # (N, 1, 28, 28)
     posterior, encoded = encode_and_reconstruct(inverter, images)
     starts = {"encoder": posterior.mean_latents(), "zero": zero_latents(generator, args.n)}
     results: dict[str, object] = {
+        "data": args.data,
         "split": args.split,
         "n": args.n,
         "inverter": args.inverter,

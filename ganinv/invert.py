@@ -14,8 +14,8 @@ last). So by default the steps are taken in the generator's own directions
 `lr` whatever its gradient's size; the square-root scaling lets the directions that barely move the
 image travel further without slowing the sensitive ones as much as a full `s_mean / s_i` would (on
 validation digits the square root beat both the unscaled and the fully scaled basis from `z = 0`, and
-was level from the encoder). One estimate of `E[J^T J]` per call, shared by every image, so each
-image's answer still depends on that image alone.
+was within 5% of the fully scaled one from the encoder). One estimate of `E[J^T J]` per call,
+shared by every image, so each image's answer still depends on that image alone.
 """
 
 from __future__ import annotations
@@ -49,8 +49,8 @@ from ganinv.status import said_if_slow
 REFINE_LR = 0.2
 REFINE_BASES = ("generator", "latent")  # Adam's coordinates: the generator's scaled directions, or z's own
 
-# A direction along which the image barely moves gets at most this many times the mean step: it is nearly free to
-# move, and an unbounded step would carry the latent far outside the prior in a few steps for little image change.
+# A direction along which the image barely moves gets at most this many times Adam's step: it is nearly free to move,
+# and an unbounded step would carry the latent far outside the prior in a few steps for little image change.
 MAX_DIRECTION_STEP = 10.0
 
 
@@ -215,8 +215,8 @@ def invert(
     start: str = "encoder",
     batch_size: int = 256,
     iterations: Optional[int] = None,
-    refine_basis: str = "generator",
     input_range: Optional[tuple[float, float] | str] = None,
+    refine_basis: str = "generator",
 ) -> Inversion:
     """Encode `images` of the generator's shape, then refine if asked.
 
