@@ -7,7 +7,7 @@ encoder is compared with.
 
 Adam scales each coordinate on its own, but a GAN's latent coordinates are not the axes along
 which its images change: the directions that move the image mix all coordinates and move it by
-very different amounts (the MNIST WGAN-GP: about 17 per unit along its first, under 0.4 along its
+very different amounts (the MNIST WGAN-GP: about 19 per unit along its first, under 0.4 along its
 last). So by default the steps are taken in the generator's own directions
 (`evaluation.generator_directions`, `V` with sensitivities `s`): `z = z_0 + P u`,
 `P = V diag(sqrt(s_mean / s_i))`, Adam on `u` from 0. Adam already makes each coordinate's step about
