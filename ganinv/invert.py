@@ -48,6 +48,7 @@ from ganinv.status import said_if_slow
 # the best after 100 (0.4); in the latent basis 0.1 was (README, "Real images").
 REFINE_LR = 0.2
 REFINE_BASES = ("generator", "latent")  # Adam's coordinates: the generator's scaled directions, or z's own
+REFINE_BASIS = "generator"  # the default: chosen on the same validation digits (README, "Real images")
 
 # A direction along which the image barely moves gets at most this many times Adam's step: it is nearly free to move,
 # and an unbounded step would carry the latent far outside the prior in a few steps for little image change.
@@ -69,6 +70,12 @@ def generator_preconditioner(generator: Generator, batch_size: int = 256) -> Ten
     return basis * scale  # column i scaled by scale[i]
 
 
+def moved(z: Tensor, u: Tensor, to_z: Optional[Tensor]) -> Tensor:
+    """`z + u P^T` (B, nz): a move `u` in Adam's coordinates, the generator's scaled directions `P` (columns), or z's
+    own coordinates when `to_z` is None."""
+    return z + (u @ to_z.T.to(u.dtype) if to_z is not None else u)
+
+
 def refine(
     generator: Generator,
     images: Tensor,
@@ -76,7 +83,7 @@ def refine(
     steps: int,
     lr: float = REFINE_LR,
     batch_size: int = 256,
-    basis: str = "generator",
+    basis: str = REFINE_BASIS,
 ) -> Latents:
     """N Adam steps per image on the squared reconstruction error, from `start`.
 
@@ -88,18 +95,12 @@ def refine(
     if basis not in REFINE_BASES:
         raise ValueError(f"basis must be one of {REFINE_BASES}, got {basis!r}")
     device = generator.device
-    nz = generator.spec.nz
-    to_z = (
-        generator_preconditioner(generator, batch_size).to(device)
-        if basis == "generator" and steps
-        else torch.eye(nz, device=device)
-    )
+    to_z = generator_preconditioner(generator, batch_size).to(device) if basis == "generator" and steps else None
     refined = []
     for begin in range(0, images.shape[0], batch_size):
         x = images[begin : begin + batch_size].to(device)  # (B, C, H, W)
         init = start[begin : begin + batch_size].to(device)
-        u = torch.zeros_like(init.z, requires_grad=True)  # (B, nz): z = z_0 + u P^T
-        step_to_z = to_z.to(init.z.dtype)
+        u = torch.zeros_like(init.z, requires_grad=True)  # (B, nz): the move from init.z, in Adam's coordinates
         c = init.c.clone().requires_grad_(True) if init.c is not None else None
         d_logits = None  # learnt when the generator has a differentiable path for d
         if init.d is not None and generator.spec.differentiable_codes:
@@ -108,13 +109,13 @@ def refine(
         optimizer = torch.optim.Adam(params, lr=lr)
         for _ in range(steps):
             d = d_logits.softmax(dim=1) if d_logits is not None else init.d
-            z = init.z + u @ step_to_z.T  # (B, nz)
+            z = moved(init.z, u, to_z)  # (B, nz)
             loss = (generator(z, c, d) - x).square().sum()  # the sum of every image's own squared error
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
         d = d_logits.softmax(dim=1) if d_logits is not None else init.d
-        refined.append(Latents(z=init.z + u @ step_to_z.T, c=c, d=d).detach().to("cpu"))
+        refined.append(Latents(z=moved(init.z, u, to_z), c=c, d=d).detach().to("cpu"))
     return Latents.cat(refined)
 
 
@@ -216,7 +217,7 @@ def invert(
     batch_size: int = 256,
     iterations: Optional[int] = None,
     input_range: Optional[tuple[float, float] | str] = None,
-    refine_basis: str = "generator",
+    refine_basis: str = REFINE_BASIS,
 ) -> Inversion:
     """Encode `images` of the generator's shape, then refine if asked.
 

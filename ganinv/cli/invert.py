@@ -18,7 +18,7 @@ from ganinv.cli.options import (
     warn,
 )
 from ganinv.errors import GaninvError
-from ganinv.invert import REFINE_BASES, REFINE_LR
+from ganinv.invert import REFINE_BASES, REFINE_BASIS, REFINE_LR
 from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 
 
@@ -44,7 +44,7 @@ from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 @click.option(
     "--refine-basis",
     type=click.Choice(REFINE_BASES),
-    default=REFINE_BASES[0],
+    default=REFINE_BASIS,
     show_default=True,
     help="Coordinates of --refine's steps: the generator's own latent directions (those that barely move the image "
     "lengthened), or z's coordinates (plain Adam).",
