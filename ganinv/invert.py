@@ -63,8 +63,16 @@ def generator_preconditioner(generator: Generator, batch_size: int = 256) -> Ten
     try:
         basis, sensitivity = generator_directions(generator, batch_size=batch_size)  # (nz, nz), (nz,)
     except torch.linalg.LinAlgError:  # non-finite gradients somewhere in the prior: no directions to trust
+        sensitivity = torch.full((nz,), float("nan"))
+    if not torch.isfinite(sensitivity).all():
+        warnings.warn(
+            "the generator's latent directions could not be estimated (its gradients are not finite at some prior "
+            "samples), so --refine steps along z's own coordinates, as --refine-basis latent does",
+            UserWarning,
+            stacklevel=3,
+        )
         return torch.eye(nz)
-    if not (torch.isfinite(sensitivity).all() and float(sensitivity.max()) > 0):
+    if not float(sensitivity.max()) > 0:
         return torch.eye(nz)
     scale = (sensitivity.mean() / sensitivity.clamp_min(1e-12)).sqrt().clamp(max=MAX_DIRECTION_STEP)  # (nz,)
     return basis * scale  # column i scaled by scale[i]

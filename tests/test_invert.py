@@ -110,9 +110,11 @@ def test_refine_in_the_generators_directions_beats_plain_adam_on_an_ill_conditio
 
 
 @pytest.mark.parametrize("weight", [torch.zeros(16, 3), torch.full((16, 3), float("nan"))], ids=["ignores z", "nan"])
-def test_the_preconditioner_is_the_identity_where_the_generator_shows_no_directions(weight):
+def test_the_preconditioner_is_the_identity_where_the_generator_shows_no_directions(weight, recwarn):
     generator = Generator(Linear(weight), GeneratorSpec(nz=3, image_shape=(1, 4, 4)))
     assert torch.equal(generator_preconditioner(generator), torch.eye(3))
+    said = [str(w.message) for w in recwarn if "latent directions could not be estimated" in str(w.message)]
+    assert len(said) == (1 if weight.isnan().any() else 0)  # the fallback for broken gradients is said, once
 
 
 def test_invert_reports_encoder_and_refined_errors(generator):
