@@ -32,6 +32,7 @@ from ganinv.data import ImageSet, check_array_headers
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
 from ganinv.mvae.model import MVAE
+from ganinv.polarity import warn_if_inverted
 
 FORMAT = "ganinv-features"
 HEADER_KEYS = ("format", "layout", "names", "classes", "meta")  # JSON values beside the arrays
@@ -77,6 +78,7 @@ def inverter_features(
             f"images of shape {tuple(x.shape[1:])} do not fit the inverter's "
             f"{image_shape}; convert them with ganinv.data.fit_to_shape"
         )
+    warn_if_inverted(inverter, x)
     device = inverter.device
     rows = []
     with tqdm(total=len(images), unit="img", desc="features", file=sys.stderr, disable=not progress) as bar:

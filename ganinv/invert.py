@@ -34,12 +34,12 @@ from ganinv.errors import ConfigError
 from ganinv.evaluation import (
     encode_and_reconstruct,
     generator_directions,
-    held_out_samples,
     mean_image_baseline,
     reconstruction_metrics,
 )
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
+from ganinv.polarity import warn_if_inverted
 from ganinv.spec import Latents
 from ganinv.status import said_if_slow
 
@@ -168,30 +168,17 @@ def check_refine_lr(refine_lr: float) -> None:
         )
 
 
-POLARITY_SAMPLES = 256  # generated images whose mean the inputs' mean is compared with
-
-
-@torch.no_grad()
-def warn_if_unlike_the_generator(generator: Generator, images: Tensor, metrics: dict) -> None:
+def warn_if_unlike_the_generator(metrics: dict) -> None:
     """Warn when the encoder reconstructs the images worse than their own mean image does: they are not what the
-    generator makes. Dark-on-light images for a light-on-dark generator (scans of digits) are named as such (an
-    outside audit: SSE 511 against the mean image's 48, in silence)."""
+    generator makes. (Images drawn the other way round are named before, by `ganinv.polarity`, for any number.)"""
     if metrics["mean_image_baseline"] is None:  # too few images for their mean to be a baseline
         return
     sse, baseline = metrics["encoder"]["sse_per_image"], metrics["mean_image_baseline"]["sse_per_image"]
     if not sse > baseline:
         return
-    generated = held_out_samples(generator, POLARITY_SAMPLES, seed=0)[1].mean(dim=0)  # (C, H, W)
-    mean = images.float().mean(dim=0).cpu()  # (C, H, W)
-    inverted = float((-mean - generated).norm()) < 0.5 * float((mean - generated).norm())
-    why = (
-        "they look inverted (light where the generator's images are dark): invert them (255 - x) first"
-        if inverted
-        else "are they what the generator makes (its domain, its image range: --input-range)?"
-    )
     warnings.warn(
         f"the encoder reconstructs these images worse than their own mean image does (SSE {sse:.3g} against "
-        f"{baseline:.3g}): {why}",
+        f"{baseline:.3g}): are they what the generator makes (its domain, its image range: --input-range)?",
         UserWarning,
         stacklevel=3,
     )
@@ -245,6 +232,7 @@ def invert(
     images = check_inputs(inverter, images, refine_steps, refine_lr, batch_size, input_range)
     n = images.shape[0]
     _ = inverter.generator  # loaded before the clock: seconds_per_image measured the generator's loading too
+    inverted = warn_if_inverted(inverter.generator, images)
     clock = time.perf_counter()
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)
     passes = inverter.iterations if iterations is None else iterations
@@ -257,7 +245,8 @@ def invert(
         },
         "mean_image_baseline": mean_image_baseline(images),
     }
-    warn_if_unlike_the_generator(inverter.generator, images, metrics)
+    if not inverted:  # named already, with its remedy
+        warn_if_unlike_the_generator(metrics)
     latents, reconstructions = posterior.mean_latents(), encoded
     if refine_steps > 0:
         clock = time.perf_counter()

@@ -36,6 +36,7 @@ from ganinv.data import as_model_images
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
+from ganinv.polarity import warn_if_inverted
 from ganinv.spec import Latents
 from ganinv.tuned_inference import tuned_transposed_convolutions
 
@@ -273,6 +274,7 @@ def log_likelihood(
     if batch_size < 1 or chunk_size < 1:
         raise ValueError(f"need batch_size >= 1 and chunk_size >= 1, got {batch_size} and {chunk_size}")
     images = as_model_images(images, spec.image_shape, input_range)  # shape, range, NaN: one clear error
+    warn_if_inverted(inverter.generator, images)
     batch_size = plan_batch(inverter, ks, batch_size, max_enumerate)
     device, dtype = inverter.device, next(inverter.parameters()).dtype
     columns: dict[str, list[Tensor]] = {}

@@ -1,5 +1,6 @@
 """`ganinv invert`, hybrid refinement and the evaluation metrics (issue 6)."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -199,18 +200,48 @@ def test_an_inverter_given_another_generator_of_the_same_spec_says_so():
 
 def test_images_unlike_the_generators_are_said_and_inverted_ones_named(shared_dir):
     """Audit 10b: black-on-white digits (as scans are) inverted at SSE 511 against their mean image's 48, rc 0 and no
-    word; `fit` warned of the like, `invert` did not."""
+    word; `fit` warned of the like, `invert` did not. Audit 17: the inverted ones were named only from ten images on,
+    and only by `invert`; one is enough, and features, loglik (and through them cluster-accuracy) name them too."""
     import warnings
 
     from ganinv.data import load_images
+    from ganinv.features import inverter_features
+    from ganinv.loglik import log_likelihood
+    from ganinv.polarity import InvertedImagesWarning
 
     inverter = Inverter.load("builtin:mnist")
-    digits = load_images("mnist", root=shared_dir / "data" / "mnist", split="test", limit=64).images
+    digits = load_images("mnist", root=shared_dir / "data" / "mnist", split="test", limit=64)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the generator's own kind of images: nothing to say
-        invert(inverter, digits, input_range="model")
-    with pytest.warns(UserWarning, match=r"worse than their own mean image .* they look inverted .* \(255 - x\)"):
-        invert(inverter, -digits, input_range="model")
+        invert(inverter, digits.images, input_range="model")
+        inverter_features(inverter, digits, progress=False)
+        for one in digits.images[:8]:
+            invert(inverter, one[None], input_range="model")
+    inverted = dataclasses.replace(digits, images=-digits.images)
+    with pytest.warns(InvertedImagesWarning, match=r"these 64 images look inverted .* \(255 - x"):
+        invert(inverter, inverted.images, input_range="model")
+    for one in inverted.images[:8]:
+        with pytest.warns(InvertedImagesWarning, match=r"this image looks inverted"):
+            invert(inverter, one[None], input_range="model")
+    with pytest.warns(InvertedImagesWarning):
+        inverter_features(inverter, inverted, progress=False)
+    with pytest.warns(InvertedImagesWarning):
+        log_likelihood(inverter, inverted.images[:4], ks=(1,), input_range="model")
+
+
+def test_images_unlike_the_generators_domain_are_said_from_ten_on(shared_dir):
+    """Images that are not inverted but not the generator's kind either (Fashion items for the MNIST generator) are
+    said through the mean-image baseline, not named as inverted."""
+    from ganinv.data import load_images
+    from ganinv.polarity import InvertedImagesWarning
+
+    inverter = Inverter.load("builtin:mnist")
+    items = load_images("fashion-mnist", root=shared_dir / "data" / "fashion-mnist", split="test", limit=64).images
+    with pytest.warns(UserWarning) as said:
+        invert(inverter, items, input_range="model")
+    messages = [str(w.message) for w in said]
+    assert any("worse than their own mean image" in m for m in messages), messages
+    assert not any(issubclass(w.category, InvertedImagesWarning) for w in said), messages
 
 
 def test_images_resized_while_read_are_recorded_as_converted(tmp_path, generator):

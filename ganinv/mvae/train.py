@@ -40,6 +40,7 @@ from ganinv.images import save_side_by_side
 from ganinv.mvae.dropout import KINDS
 from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
 from ganinv.mvae.model import MAX_COMPONENTS, MVAE, MixtureSample
+from ganinv.polarity import warn_if_inverted
 from ganinv.runs import Run, check_resume_step, rng_state, seed_everything, set_rng_state, tensor_sha256
 from ganinv.sources import load_generator
 from ganinv.status import Pace
@@ -389,6 +390,7 @@ def reconstruct_all(model: MVAE, images: Tensor, component: Optional[int] = None
 def evaluate(model: MVAE, images: Tensor, batch_size: int = 256) -> dict[str, Any]:
     """Reconstruction error of the mixture (kept components, mean weights), beside the mean-image baseline;
     `sse_per_image` on the [0, 1] scale is the unit of MVAE Table VI."""
+    warn_if_inverted(model, images)
     return {
         "n": images.shape[0],
         **reconstruction_metrics(images, reconstruct_all(model, images, batch_size=batch_size)),
