@@ -161,6 +161,7 @@ class Opaque(Architecture):
             )
         spec.setdefault("differentiable_codes", "labels" not in inputs)
         net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
+        net.eval()  # before its first call: a module saved in training mode updated its BatchNorm statistics (audit 17)
         if "image_shape" not in spec:
             spec["image_shape"] = self._run_for_shape(net, spec)
             net.image_shape = spec["image_shape"]

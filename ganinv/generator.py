@@ -164,16 +164,15 @@ class Generator(nn.Module):
                 "them so (a TorchScript or torch.export program's flat output is reshaped with --image-shape C,H,W)"
             )
         self._check_batch(x.shape[0], n)
-        if self.meta.get("architecture") == "opaque":  # a program may be fixed to the probe's batch size by chance
-            try:
-                fewer = self.decode(latents[:3])
-            except Exception as exc:
-                raise SpecMismatchError(
-                    f"the generator works on a batch of {n} latents but fails on 3 "
-                    f"({first_line(exc)}): it takes a fixed batch size; pass --option "
-                    f"batch_size={n} if it is {n}"
-                ) from exc
-            self._check_batch(fewer.shape[0] if isinstance(fewer, torch.Tensor) and fewer.dim() else -1, 3)
+        try:  # a program may be fixed to the probe's batch size by chance
+            fewer = self.decode(latents[:3])
+        except Exception as exc:
+            fixed = f": it takes a fixed batch size; pass --option batch_size={n} if it is {n}"
+            raise SpecMismatchError(
+                f"the generator works on a batch of {n} latents but fails on 3 ({first_line(exc)})"
+                + (fixed if self.meta.get("architecture") == "opaque" else "")
+            ) from exc
+        self._check_batch(fewer.shape[0] if isinstance(fewer, torch.Tensor) and fewer.dim() else -1, 3)
         if x.shape[-1] in IMAGE_CHANNELS and x.shape[1] not in IMAGE_CHANNELS:
             raise SpecMismatchError(
                 f"the generator returns images of shape {tuple(x.shape[1:])}: channels last, (H, W, C); ganinv "
@@ -192,6 +191,14 @@ class Generator(nn.Module):
             )
         again = self.decode(latents)
         moved = float((again - x).abs().max())
+        alone = float((fewer - x[:3]).abs().max())
+        if moved <= tolerance and alone > tolerance and self.meta.get("batchnorm") != "train":
+            raise SpecMismatchError(  # the same latents twice agree: BatchNorm by batch statistics (audit 17)
+                f"the generator's images depend on the other latents of the batch: the same latents in a batch of 3 "
+                f"and of {n} gave images differing by up to {alone:.3g} (BatchNorm normalising by the batch: a module "
+                "left in training mode, or a program traced or exported in training mode); ganinv inverts a fixed "
+                "G(z): put the module in eval mode (and trace or export it so)"
+            )
         if moved > tolerance:
             raise SpecMismatchError(
                 f"the generator is not a function of its latents: the same latents gave images differing by up to "

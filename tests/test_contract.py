@@ -244,3 +244,43 @@ def test_a_program_given_to_an_inverter_takes_the_inverter_spec(tmp_path):
     shutil.copy(tmp_path / "a.ts", tmp_path / "b.ts")  # the same program under another name: no recorded options
     loaded = Inverter.load(str(tmp_path / "inverter"), generator=str(tmp_path / "b.ts"))
     assert loaded.generator.spec.nz == 6 and loaded.generator.spec.image_shape == (1, 8, 8)
+
+
+def test_a_program_traced_or_exported_in_training_mode_is_refused(tmp_path):
+    """Audit 17a F1: `torch.jit.trace(G.train(), z)` (the forgotten `.eval()` before exporting) loaded in silence: its
+    BatchNorm normalises by the batch, so one latent's image depended on the others (0.29 between batches of 8 and 2),
+    and decoding one batch twice agreed. The same latents in a smaller batch must give the same images."""
+    import zoo
+
+    from ganinv.sources import load_generator
+
+    case = zoo.case("pytorch-examples-dcgan")
+    z = torch.randn(16, case.nz, 1, 1)
+    trained = case.build()
+    torch.jit.trace(trained.train(), z).save(str(tmp_path / "train.ts"))
+    torch.export.save(torch.export.export(trained.train(), (z,)), str(tmp_path / "train.pt2"))
+    spec = {"spec.nz": case.nz, "spec.native_latent_shape": "nz,1,1"}
+    for name in ("train.ts", "train.pt2"):
+        with pytest.raises(SpecMismatchError, match=r"depend on the other latents of the batch.*eval mode"):
+            load_generator(str(tmp_path / name), options=spec if name.endswith(".ts") else None)
+    torch.jit.trace(trained.eval(), z).save(str(tmp_path / "eval.ts"))
+    load_generator(str(tmp_path / "eval.ts"), options=spec)  # the author's eval-mode program loads
+
+
+def test_a_program_saved_in_training_mode_is_not_run_in_it_while_loaded(tmp_path):
+    """Audit 17a F4: a scripted DCGAN saved without `.eval()` was probed for its image shape in training mode, which
+    moved its BatchNorm running statistics: images 0.035 off the author's eval-mode module, nothing said."""
+    import zoo
+
+    from ganinv.sources import load_generator
+
+    case = zoo.case("pytorch-examples-dcgan")
+    module = case.build()
+    torch.jit.script(module.train()).save(str(tmp_path / "train.ts"))
+    module.eval()
+    generator = load_generator(
+        str(tmp_path / "train.ts"), options={"spec.nz": case.nz, "spec.native_latent_shape": "nz,1,1"}
+    )
+    latents = zoo.latents_for(case, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(generator.decode(latents), case.reference(module, latents), atol=1e-5, rtol=0)
