@@ -21,7 +21,7 @@ import struct
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, cast
 
 import torch
 from safetensors.torch import load_file
@@ -245,7 +245,7 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
 # names join an averaging word to generator words in any order and case: g_ema, ema_G, netG_ema, avgG,
 # averaged_generator, swa_generator, G_running, ema_model (lucidrains' ema_pytorch), lightweight-gan's GE, and Gs
 # (G smoothed: ProGAN's and StyleGAN's, and their PyTorch ports').
-EMA_WORDS = frozenset({"ema", "avg", "average", "averaged", "swa", "running", "shadow", "polyak"})
+EMA_WORDS = frozenset({"ema", "avg", "mavg", "average", "averaged", "swa", "running", "shadow", "polyak", "smoothed"})
 GENERATOR_WORDS = frozenset({"g", "gen", "generator", "net", "model", "state", "dict"})
 EMA_NAMES = frozenset({"GE", "Gs", "G_s"})
 # A plain "ema" (or "averaged", ...) entry is the generator's average when it sits beside a generator entry.
@@ -328,11 +328,15 @@ def locate_state_dict(obj: Any, key: Optional[str], where: str) -> tuple[dict[st
     there is one (announced), else a generator-named entry, else the only entry holding tensors.
     """
     trail = []
+    whole = obj
     if key is not None:
         obj = select_entry(obj, key, where)
         trail.append(key)
     state_dict, chosen = generator_tensors(obj, where)
-    return state_dict, ".".join(trail + chosen)
+    entry = ".".join(map(str, trail + chosen))
+    if key is None and not any(is_ema_name(str(p)) for p in chosen):  # an average taken is announced already
+        announce_other_copies(whole, state_dict, entry, where)
+    return state_dict, entry
 
 
 def entry_meta(entry: str) -> dict[str, Any]:
@@ -392,12 +396,20 @@ def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], li
     tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
     nested = {k: v for k, v in obj.items() if holds_tensors(v) and not isinstance(v, torch.Tensor)}
     generator_named = [k for k in GENERATOR_KEYS if k in nested]
-    ema = ema_entries(nested, beside_generator=bool(generator_named))
+    ema = ema_entries(nested, beside_generator=bool(generator_named or tensors))  # tensors: a state dict's top level
     if tensors and not (generator_named or ema):  # a state dict; loose tensors beside a generator's entry
         return split_prefixes(tensors, where)  # (pytorch-gan-collections' `fixed_z`) are not one
+    never = never_averaged(as_mapping(nested[ema[0]])) if ema else None
+    if never and (generator_named or tensors):  # the average was never taken: the trained weights are the others
+        online = generator_named[0] if generator_named else None
+        announce_never_averaged(where, ema[0], never, online or "its top-level tensors")
+        if online is None:
+            return split_prefixes(tensors, where)
+        ema = []
     for name in ema[:1] + generator_named[:1] + (list(nested) if len(nested) == 1 else []):
-        if name in ema and len(nested) > 1:
-            announce_ema(where, name, [k for k in nested if k != name])
+        if name in ema and (len(nested) > 1 or tensors):
+            others = [str(k) for k in nested if k != name] + (["its top-level tensors"] if tensors else [])
+            announce_ema(where, name, others)
         state_dict, chosen = generator_tensors(nested[name], where)
         if name not in ema:
             announce_unnamed_average(obj, name, where)
@@ -440,6 +452,88 @@ def announce_ema(where: str, name: str, others: list[str]) -> None:
     )
 
 
+def never_averaged(entries: Any) -> Optional[str]:
+    """What an averaging wrapper's own bookkeeping says when its average was never taken (its weights are still the
+    copy it started from): ema_pytorch's `initted` False, AveragedModel's `n_averaged` 0, an update count of 0.
+    None when it says nothing of the kind."""
+    if not isinstance(entries, Mapping):
+        return None
+    for name, never in (
+        ("initted", "initted is False"),
+        ("n_averaged", "n_averaged is 0"),
+        ("num_updates", "num_updates is 0"),
+    ):
+        value = entries.get(name)
+        if isinstance(value, torch.Tensor) and value.numel() == 1 and not bool(value.reshape(-1)[0]):
+            return never
+    return None
+
+
+def announce_never_averaged(where: str, average: str, never: str, taken: str) -> None:
+    warnings.warn(
+        f"{where}: using {taken}, not the moving average {average}: its own record says the average was never "
+        f"taken ({never}), so it still holds the weights it started from; for it anyway, add #{average} to the source",
+        stacklevel=4,
+    )
+
+
+def flat_tensors(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, torch.Tensor]:
+    """Every tensor of a checkpoint by its dotted path (`state_dict.generator.main.0.weight`), a few levels deep."""
+    obj = as_mapping(obj)
+    if isinstance(obj, torch.Tensor):
+        return {prefix[:-1]: obj}
+    if not isinstance(obj, Mapping) or depth > 6:
+        return {}
+    found: dict[str, torch.Tensor] = {}
+    for key, value in obj.items():
+        found.update(flat_tensors(value, f"{prefix}{key}.", depth + 1))
+    return found
+
+
+def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entry: str, where: str) -> None:
+    """Say which other entries of the checkpoint hold the same generator (every tensor name and shape) with other
+    values (`netG_best` beside `netG`, `best_model` beside `model`, a weight-averaging callback's copy, an `ema` state
+    dict beside top-level tensors): an outside audit saw one taken and the other never named (images 1.3 apart)."""
+    if not state_dict:
+        return
+    flat = flat_tensors(obj)
+    first = next(iter(state_dict))
+    others = []
+    for path in flat:
+        if path != first and not path.endswith("." + first):
+            continue
+        prefix = path[: len(path) - len(first)]
+        if sibling_average(prefix.split(".")[:-1], entry.split(".") if entry else []):
+            continue  # an average beside what was taken: taken and announced, or announced as never taken
+        copy = {k: flat.get(prefix + k) for k in state_dict}
+        if any(t is None or t.shape != state_dict[k].shape for k, t in copy.items()):
+            continue
+        if tensor_difference(state_dict, cast(dict[str, torch.Tensor], copy)) is not None:
+            others.append(prefix[:-1] or "its top-level tensors")
+    if not others:
+        return
+    hint = [f"#{o}" for o in others if o != "its top-level tensors"]
+    warnings.warn(
+        f"{where}: using {entry or 'its top-level tensors'}; {', '.join(others[:3])} "
+        f"{'holds' if len(others) == 1 else 'hold'} another copy of the same generator with other values (the best "
+        "epoch's, an average, another run's?)"
+        + (
+            f"; for {'it' if len(hint) == 1 else 'one of them'}, add {' or '.join(hint[:3])} to the source"
+            if hint
+            else ""
+        ),
+        stacklevel=4,
+    )
+
+
+def sibling_average(path: list[str], chosen: list[str]) -> bool:
+    """Whether `path` leaves the chosen entry's path at an averaging name: an entry the choice saw beside its own."""
+    for i, part in enumerate(path):
+        if i >= len(chosen) or part != chosen[i]:
+            return i < len(chosen) and is_ema_name(part)
+    return False
+
+
 def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tuple[dict[str, torch.Tensor], list[str]]:
     """Drop DataParallel `module.`, torch.compile `_orig_mod.` and flattened Lightning `state_dict.` prefixes, and the
     bookkeeping scalars of averaging wrappers; in a whole GAN's flat dict keep the moving-average generator's keys
@@ -447,6 +541,7 @@ def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tupl
     looking through one lone wrapper prefix (Lightning's `model.G.`, `model.G_ema.`, `model.D.`)."""
     chosen: list[str] = []
     while True:
+        never = never_averaged(state_dict)
         state_dict = {k: v for k, v in state_dict.items() if not (k in BOOKKEEPING_SCALARS and v.dim() == 0)}
         firsts = {k.split(".", 1)[0] for k in state_dict}
         if len(firsts) == 1 and (firsts & set(WRAPPER_PREFIXES) or wraps_a_gan(state_dict)):
@@ -458,7 +553,11 @@ def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tupl
         critic = firsts & set(CRITIC_PREFIXES)
         online = {p for p in firsts if set(name_words(p)) & ONLINE_WORDS}
         ema = ema_entries(sorted(firsts), beside_generator=bool(generator_first))
-        if ema and (generator_first or critic or online):
+        trained = sorted(online) + generator_first
+        if ema and never and trained:  # the average was never taken: the online weights are the trained ones
+            prefix = trained[0]
+            announce_never_averaged(where, ema[0], never, prefix)
+        elif ema and (generator_first or critic or online):
             prefix = ema[0]
             announce_ema(where, prefix, sorted(firsts - {prefix}))
         elif generator_first and critic:

@@ -1,6 +1,7 @@
 """Sources: every file format and nesting loads to the same images; unsafe and bad inputs get clear errors."""
 
 import json
+import re
 import warnings
 
 import pytest
@@ -172,6 +173,63 @@ def test_the_moving_average_is_found_whatever_its_name_and_wrapper(tmp_path, lay
             g = load_generator(str(tmp_path / "ckpt.pt"))
         assert g.meta["ema"], g.meta
     assert_same_images(g, latents, CASE.reference(average, latents))
+
+
+OTHER_COPY_LAYOUTS = {  # (taken, other) state dicts -> a checkpoint holding two copies of one generator
+    "netG_best": lambda taken, other: {"netG": taken, "netG_best": other},
+    "best_model": lambda taken, other: {"model": taken, "best_model": other},
+    "lightning_weight_averaging_callback": lambda taken, other: {
+        "state_dict": prefixed(taken, "generator."),
+        "callbacks": {"StochasticWeightAveraging": {"average_model_state": prefixed(other, "generator.")}},
+    },
+}
+
+
+@pytest.mark.parametrize("layout", OTHER_COPY_LAYOUTS)
+def test_another_copy_of_the_generator_in_the_checkpoint_is_named(tmp_path, layout):
+    """Audit 17a F2: of two complete generators in one checkpoint, the generator-named one was taken and the other
+    (the best epoch's, a weight-averaging callback's) never named, images 1.3 apart. It is named, with its #ENTRY;
+    the same copy twice (equal values) says nothing."""
+    taken, other = CASE.build(seed=0), CASE.build(seed=1)
+    torch.save(OTHER_COPY_LAYOUTS[layout](taken.state_dict(), other.state_dict()), tmp_path / "two.pt")
+    with pytest.warns(UserWarning, match=r"holds another copy of the same generator with other values.*add #") as said:
+        g = load_generator(str(tmp_path / "two.pt"))
+    latents = zoo.latents_for(CASE, 6)
+    assert_same_images(g, latents, CASE.reference(taken, latents))
+    hint = re.search(
+        r"add #(\S+) to the source", str(next(w.message for w in said if "another copy" in str(w.message)))
+    )
+    assert hint is not None
+    chosen = load_generator(f"{tmp_path / 'two.pt'}#{hint.group(1)}")
+    assert_same_images(chosen, latents, CASE.reference(other, latents))
+    torch.save(OTHER_COPY_LAYOUTS[layout](taken.state_dict(), taken.state_dict()), tmp_path / "same.pt")
+    with warnings.catch_warnings(record=True) as quiet:
+        warnings.simplefilter("always")
+        load_generator(str(tmp_path / "same.pt"))
+    assert not [w for w in quiet if "another copy" in str(w.message)]
+
+
+@pytest.mark.parametrize(
+    "layout,never",
+    [
+        ("ema_pytorch", {"initted": torch.tensor(False), "step": torch.tensor(0)}),
+        ("ema_pytorch_beside_the_model", {"initted": torch.tensor(False), "step": torch.tensor(0)}),
+        ("swa_generator", {"n_averaged": torch.tensor(0)}),
+    ],
+)
+def test_a_moving_average_never_taken_gives_way_to_the_trained_weights(tmp_path, layout, never):
+    """Audit 17a F3: an ema_pytorch EMA with initted False (an AveragedModel with n_averaged 0) still holds the copy
+    made when it was created; it was loaded as "what its authors sample from", images 0.74 off the trained weights.
+    Its own record says so: the trained (online) weights load, said so."""
+    trained, initial = CASE.build(seed=0), CASE.build(seed=1)
+    ckpt = AVERAGE_LAYOUTS[layout](trained.state_dict(), initial.state_dict())
+    holder = ckpt.get("ema") or ckpt.get("swa_generator") or ckpt
+    holder.update(never)
+    torch.save(ckpt, tmp_path / "ckpt.pt")
+    with pytest.warns(UserWarning, match=r"not the moving average .* average was never taken"):
+        g = load_generator(str(tmp_path / "ckpt.pt"))
+    latents = zoo.latents_for(CASE, 6)
+    assert_same_images(g, latents, CASE.reference(trained, latents))
 
 
 def test_an_unnamed_moving_average_is_announced_and_the_online_weights_loaded(dcgan, tmp_path):
