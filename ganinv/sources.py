@@ -500,6 +500,7 @@ def build_from_config(
 
 
 WEIGHT_NAMES = ("weight", "weight_orig", "weight_bar")  # layer weights, spectral-normalised ones too
+LEARNED_NAMES = (*WEIGHT_NAMES, "bias", "running_mean", "running_var")  # floating point in every trained layer
 
 
 LARGEST_VIEW = 10_000_000  # elements a tensor may show beyond its storage's before anything computes on it
@@ -513,6 +514,13 @@ def refuse_unusual_tensor(key: str, tensor: torch.Tensor, where: str) -> None:
         raise ArchitectureError(f"{where}: {key} is a {tensor.layout} tensor, not dense weights; re-save it dense")
     if tensor.is_meta:
         raise ArchitectureError(f"{where}: {key} holds no values (a meta tensor); save the weights after loading them")
+    if tensor.is_quantized:
+        raise ArchitectureError(
+            f"{where}: {key} is a quantized tensor ({tensor.dtype}), which no adapter computes with; re-save the "
+            "weights dequantized (tensor.dequantize(), or the float model's state_dict)"
+        )
+    if tensor.is_complex():
+        raise ArchitectureError(f"{where}: {key} holds complex values ({tensor.dtype}), which no generator weight is")
     stored = tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
     if tensor.numel() > max(stored, LARGEST_VIEW):
         raise ArchitectureError(
@@ -527,6 +535,11 @@ def check_evidence(state_dict: Mapping[str, torch.Tensor], where: str) -> None:
     for key, tensor in state_dict.items():
         if isinstance(tensor, torch.Tensor):
             refuse_unusual_tensor(key, tensor, where)
+            if key.rpartition(".")[2] in LEARNED_NAMES and not tensor.is_floating_point():
+                raise ArchitectureError(
+                    f"{where}: {key} {tuple(tensor.shape)} holds {tensor.dtype} values, which no trained layer "
+                    "does: the tensor was cast or replaced; re-save the float weights of the trained model"
+                )
         if (
             key.rpartition(".")[2] not in WEIGHT_NAMES
             or not isinstance(tensor, torch.Tensor)

@@ -366,6 +366,8 @@ def select_entry(obj: Any, key: str, where: str) -> Any:
     obj = as_mapping(obj)
     if isinstance(obj, Mapping) and key in obj:
         return obj[key]
+    if isinstance(obj, Mapping) and any(not isinstance(k, str) and str(k) == key for k in obj):  # {0: ..., 1: ...}
+        return obj[next(k for k in obj if not isinstance(k, str) and str(k) == key)]
     parts = key.split(".")
     if isinstance(obj, Mapping):
         for i in range(len(parts) - 1, 0, -1):  # the longest head that is an entry
@@ -494,8 +496,8 @@ def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entr
     """Say which other entries of the checkpoint hold the same generator (every tensor name and shape) with other
     values (`netG_best` beside `netG`, `best_model` beside `model`, a weight-averaging callback's copy, an `ema` state
     dict beside top-level tensors): an outside audit saw one taken and the other never named (images 1.3 apart)."""
-    if not state_dict:
-        return
+    if not state_dict or not all(map(plain_values, state_dict.values())):
+        return  # nothing, or tensors that loading refuses
     flat = flat_tensors(obj)
     first = next(iter(state_dict))
     others = []
@@ -508,6 +510,8 @@ def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entr
         copy = {k: flat.get(prefix + k) for k in state_dict}
         if any(t is None or t.shape != state_dict[k].shape for k, t in copy.items()):
             continue
+        if all(t is state_dict[k] for k, t in copy.items()) or not all(map(plain_values, copy.values())):
+            continue  # the taken copy itself; or tensors that loading refuses (sparse, meta, zero-stride views)
         if tensor_difference(state_dict, cast(dict[str, torch.Tensor], copy)) is not None:
             others.append(prefix[:-1] or "its top-level tensors")
     if not others:
@@ -524,6 +528,13 @@ def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entr
         ),
         stacklevel=4,
     )
+
+
+def plain_values(tensor: Any) -> bool:
+    """A dense tensor whose values can be compared at the cost of its storage."""
+    if tensor.layout != torch.strided or tensor.is_meta or tensor.is_quantized:
+        return False
+    return tensor.numel() <= tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
 
 
 def sibling_average(path: list[str], chosen: list[str]) -> bool:

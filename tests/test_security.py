@@ -551,6 +551,12 @@ def test_a_pickle_asking_for_a_huge_object_is_refused_at_the_call_however_it_cou
         (lambda: torch.zeros(1).expand(100000, 100000, 4, 4), "shows 160,000,000,000 values from a storage of 1"),
         (lambda: torch.zeros(16, 8, 4, 4).to_sparse(), "is a torch.sparse_coo tensor, not dense weights"),
         (lambda: torch.empty(16, 8, 4, 4, device="meta"), "holds no values (a meta tensor)"),
+        (  # audit 17a F5: an internal error in the geometry search
+            lambda: torch.quantize_per_tensor(torch.randn(8, 16, 4, 4), 0.01, 0, torch.qint8),
+            "is a quantized tensor (torch.qint8)",
+        ),
+        (lambda: torch.randn(8, 16, 4, 4) + 0.5j, "holds complex values"),  # audit 17a F9: cast to real, with a warning
+        (lambda: (10 * torch.randn(8, 16, 4, 4)).long(), "holds torch.int64 values, which no trained layer does"),
     ],
 )
 def test_weights_no_saved_net_has_are_refused_before_anything_computes_on_them(tmp_path, tensor, message):

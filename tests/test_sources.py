@@ -358,6 +358,17 @@ def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
         load_generator(str(tmp_path / "ckpt.pt#nope"))
 
 
+def test_entries_keyed_by_numbers_are_read_and_chosen(dcgan, tmp_path):
+    """Audit 17a F5: `{0: netG.state_dict(), 1: netD.state_dict()}` was an internal error, and `#0` "no entry '0'"."""
+    module, latents, expected = dcgan
+    torch.save({0: module.state_dict(), 1: {}}, tmp_path / "alone.pt")
+    assert_same_images(load_generator(str(tmp_path / "alone.pt")), latents, expected)
+    torch.save({0: module.state_dict(), 1: {"w": torch.ones(3, 3)}}, tmp_path / "two.pt")
+    with pytest.raises(SourceError, match=r"holds entries 0, 1; say which is the generator"):
+        load_generator(str(tmp_path / "two.pt"))
+    assert_same_images(load_generator(f"{tmp_path / 'two.pt'}#0"), latents, expected)
+
+
 def test_a_refusal_names_the_entry_it_read(dcgan, tmp_path):
     """`ckpt.pth#netD` was said to be 'ckpt.pth', as if the whole file were read."""
     torch.save({"netG": dcgan[0].state_dict(), "netD": {"main.0.weight": torch.randn(4, 3, 4, 4)}}, tmp_path / "c.pth")
