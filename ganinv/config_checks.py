@@ -266,3 +266,26 @@ def saved_options(run: Any, kind: str) -> dict[str, Any]:
         f"{run.folder} holds a {RUN_KINDS[held[0]]} run, not a {RUN_KINDS[kind]} run; resume it with "
         f"{RUN_KINDS[held[0]][:-1]} --resume --out {run.folder}`, or choose another --out"
     )
+
+
+def changed_on_resume(
+    given: dict[str, tuple[tuple[str, ...], Any]], saved: dict[str, Any], flags: dict[str, str]
+) -> list[str]:
+    """The options given to `--resume` that differ from the run's saved ones, as "--flag (the run's: VALUE)".
+
+    `given`: parameter name -> (its path in the saved options, e.g. ("dreaming", "beta"), the value given); `flags`:
+    parameter name -> its flag. The up-arrow retry of an interrupted command with `--resume` added repeats every
+    option: those with the saved value are no change (an outside audit saw that retry refused)."""
+
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+    changed = []
+    for name, (path, value) in sorted(given.items()):
+        where: Any = saved
+        for part in path:
+            where = where.get(part, MISSING) if isinstance(where, dict) else MISSING
+        if where is MISSING or plain(where) != plain(value):
+            shown = "" if where is MISSING else f" (the run's: {json.dumps(plain(where))})"
+            changed.append(f"{flags.get(name, '--' + name.replace('_', '-'))}{shown}")
+    return changed

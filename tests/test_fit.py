@@ -285,6 +285,23 @@ TINY_FLAGS = (
 )
 
 
+def test_a_spec_file_is_recorded_as_its_fields_so_a_run_survives_its_move(tmp_path, generator_dir):
+    """Audit 17b F2: `fit --spec FILE` recorded FILE's absolute path in the run and the shared artifact; once the file
+    moved, `--resume` failed for good ("spec file ... does not exist"), and giving it again was refused."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"native_prior_scale": 1.0}))
+    run = tmp_path / "run"
+    args = ("fit", "-g", generator_dir, "--spec", spec, "--steps", 2, "--out", run, *TINY_FLAGS)
+    assert invoke(*args).exit_code == 0
+    recorded = (run / "config.json").read_text() + (run / "inverter" / "config.json").read_text()
+    assert str(spec) not in recorded and "spec.native_prior_scale" in recorded
+    moved = spec.rename(tmp_path / "moved.json")
+    result = invoke("fit", "--out", run, "--resume", "--steps", 3, "--quiet")
+    assert result.exit_code == 0, result.output
+    result = invoke("fit", "--out", run, "--resume", "--steps", 4, "--spec", moved, "--quiet")
+    assert result.exit_code == 0, result.output
+
+
 def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
     recipe = tmp_path / "recipe.toml"
     recipe.write_text(f'generator = "{generator_dir}"\nsteps = 100\n[dreaming]\nsigma_x = 0.3\nbeta = 0.5\n')
@@ -300,7 +317,10 @@ def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
     assert result.exit_code == 0, result.output
     assert Run(run).latest_checkpoint().name == "step-000006.pt"
     result = invoke("fit", "--out", run, "--resume", "--lr", 0.1)
-    assert result.exit_code != 0 and "drop --lr" in result.output
+    assert result.exit_code != 0 and "drop --lr (the run's: 0.001)" in result.output, result.output
+    # the interrupted command again with --resume added (audit 17b F6): its options are the run's, no change
+    result = invoke("fit", "--out", run, "--resume", "--steps", 6, "--beta", 2.0, "--quiet", *TINY_FLAGS)
+    assert result.exit_code == 0, result.output
     # nor report the 6-step weights as a 4-step run's
     before = (run / "metrics.jsonl").read_text()
     result = invoke("fit", "--out", run, "--resume", "--steps", 4, "--quiet")

@@ -379,9 +379,11 @@ def test_cli_resume_extends_reevaluates_and_refuses_changes(tmp_path):
 
     # anything else is the run's own, saved option
     line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--lr", 0.1, "--option", "width=3"))
-    assert "drop --option, --lr" in line and "only --steps, --device, --quiet" in line
-    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--data", images))
-    assert "drop --data" in line
+    assert "drop --lr (the run's: 0.001), --option" in line and "only --steps, --device, --quiet" in line
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--data", "mnist"))
+    assert "drop --data (the run's: " in line
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--data", images, "--steps", 4))
+    assert "past --steps 4" in line  # its own data again is no change (audit 17b F6): refused only for the steps
     line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "-g", "builtin:mnist"))
     assert "continues the run's own generator None" in line
     assert "needs --out" in error_line(invoke("mvae", "fit", "--resume"))

@@ -9,7 +9,7 @@ import shutil
 import tempfile
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import click
 from click.core import ParameterSource
@@ -20,6 +20,7 @@ from ganinv.cli.options import (
     deprecated_alias,
     device_option,
     echo_result,
+    flag_names,
     generator_options,
     json_option,
     out_option,
@@ -30,6 +31,7 @@ from ganinv.cli.options import (
     seed_option,
 )
 from ganinv.config_checks import (
+    changed_on_resume,
     check_recipe_values,
     config_option,
     known_options,
@@ -144,15 +146,17 @@ def fit(ctx: click.Context, **params) -> None:
     if params["resume"]:
         if params["out"] is None:
             raise RunError("--resume needs --out, the run folder to continue")
-        changed = sorted(given - RESUMABLE)
-        if changed:
-            flags = ", ".join("--" + name.replace("_", "-") for name in changed)
-            raise RunError(
-                f"--resume continues a run with its saved options; drop {flags} (only --steps, --device, "
-                "--quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may be given)"
-            )
         run = Run(params["out"])
         saved = saved_options(run, "fit")
+        changed = changed_on_resume(
+            {name: saved_path(name, params) for name in given - RESUMABLE}, saved, flag_names(ctx)
+        )
+        if changed:
+            run.release()
+            raise RunError(
+                f"--resume continues a run with its saved options; drop {', '.join(changed)} (only --steps, "
+                "--device, --quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may change)"
+            )
         commit = run.hub_commit()
         run.release()  # read only: the fit below takes the folder's lock
         same = {saved.get("generator"), hub.pinned(str(saved.get("generator")), commit)}  # the commit it started at
@@ -212,6 +216,19 @@ def fit(ctx: click.Context, **params) -> None:
         {"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"), **result.evaluation},
         params["as_json"],
     )
+
+
+def saved_path(name: str, params: dict[str, Any]) -> tuple[tuple[str, ...], Any]:
+    """Where a fit parameter sits in the run's saved options, and the value it would have there."""
+    if name in DREAMING_FLAGS:
+        return ("dreaming", name), params[name]
+    if name == "augment":
+        return ("augment", "probability"), params[name]
+    if name == "root":
+        return ("eval_root",), params[name]
+    if name == "options":
+        return ("options",), parse_key_values(params[name])
+    return (name,), params[name]
 
 
 def default_out(source: str) -> Path:

@@ -21,6 +21,7 @@ from ganinv.cli.options import (
     check_suffix,
     device_option,
     echo_result,
+    flag_names,
     generator_options,
     image_options,
     json_option,
@@ -32,7 +33,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
-from ganinv.config_checks import click_type, config_option, saved_options, values_from_run
+from ganinv.config_checks import changed_on_resume, click_type, config_option, saved_options, values_from_run
 from ganinv.data import fit_to_shape, load_images
 from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
@@ -143,13 +144,17 @@ def fit(
     if resume:
         if out is None:
             raise RunError("--resume needs --out, the run folder to continue")
-        changed = [param.opts[0] for param in ctx.command.params if param.name in given - RESUMABLE]
+        saved = saved_options(Run(out), "mvae")
+        values_given = {param.name: ((param.name,), ctx.params[param.name]) for param in ctx.command.params}
+        values_given["options"] = (("options",), parse_key_values(options))  # the spec flags' entries too
+        changed = changed_on_resume(
+            {name: values_given[name] for name in given - RESUMABLE if name in values_given}, saved, flag_names(ctx)
+        )
         if changed:
             raise RunError(
                 f"--resume continues a run with its saved options; drop {', '.join(changed)} (only "
-                "--steps, --device, --quiet, --json and --trust-remote-code may be given)"
+                "--steps, --device, --quiet, --json and --trust-remote-code may change)"
             )
-        saved = saved_options(Run(out), "mvae")
         if "generator" in given and generator != saved.get("generator"):
             raise RunError(
                 f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "

@@ -56,7 +56,7 @@ def generator_options(func):
     def command(
         *args, nz, latent_shape, image_shape, output_range, prior, spec_file, model_class, model_kwargs, **kwargs
     ):
-        extra = [f"spec={spec_file}"] if spec_file else []
+        extra = spec_file_entries(spec_file) if spec_file else []
         if model_kwargs is not None and model_class is None:
             raise click.BadParameter("--model-kwargs goes with --model-class", param_hint="--model-kwargs")
         if model_class is not None:  # weights in the user's own class (ganinv.model_class)
@@ -163,6 +163,30 @@ def generator_options(func):
     ):
         command = decorate(command)
     return command
+
+
+def spec_file_entries(path: str) -> list[str]:
+    """`--spec FILE` as `spec.FIELD=VALUE` entries, before the other spec flags (which win): a run and its artifact
+    record the fields, not a path of this machine that a moved file breaks (an outside audit: `--resume` failed for
+    good once the file was moved, and the shared artifact named the author's folders)."""
+    from ganinv.sources import read_spec_file
+
+    def text(value: Any) -> str:
+        if isinstance(value, (list, tuple)):
+            return ",".join(map(str, value))
+        return str(value).lower() if isinstance(value, bool) else str(value)
+
+    return [f"spec.{k}={text(v)}" for k, v in read_spec_file(Path(path)).items() if v is not None]
+
+
+def flag_names(ctx: click.Context) -> dict[str, str]:
+    """Parameter name -> the flag a user types for it (`batch_size` -> `--batch-size`; `options` -> `--option`)."""
+    names = {}
+    for param in ctx.command.params:
+        if param.name:
+            names[param.name] = next((o for o in param.opts if o.startswith("--")), param.opts[0])
+    names["options"] = "--option (or a spec flag: --spec, --nz, --latent-shape, --image-shape, --output-range, --prior)"
+    return names
 
 
 def as_typed(model_class: Optional[str], func, *args, **kwargs):

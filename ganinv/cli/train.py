@@ -12,6 +12,7 @@ from ganinv.cli.fit import check_repo_id, push_folder
 from ganinv.cli.options import (
     device_option,
     echo_result,
+    flag_names,
     json_option,
     out_option,
     progress_lines,
@@ -19,7 +20,7 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
 )
-from ganinv.config_checks import check_recipe_values, config_option, saved_options, values_from_run
+from ganinv.config_checks import changed_on_resume, check_recipe_values, config_option, saved_options, values_from_run
 from ganinv.errors import RunError
 from ganinv.outputs import check_writable
 from ganinv.runs import Run
@@ -90,14 +91,14 @@ def train(ctx: click.Context, **params) -> None:
     if params["resume"]:
         if params["out"] is None:
             raise RunError("--resume needs --out, the run folder to continue")
-        flags = ["--" + name.replace("_", "-") for name in sorted(given - RESUMABLE)]
+        saved = saved_options(Run(params["out"]), "train")
+        flags = changed_on_resume({name: ((name,), params[name]) for name in given - RESUMABLE}, saved, flag_names(ctx))
         if flags:
             raise RunError(
                 f"--resume continues a run with its saved options; drop {', '.join(flags)} "
                 "(only --steps and --device may change; --quiet, --progress-lines, --json and "
                 "--push-to-hub may be given)"
             )
-        saved = saved_options(Run(params["out"]), "train")
         with values_from_run(params["out"]):
             config = TrainConfig.from_dict({**saved, **{name: params[name] for name in given & {"steps", "device"}}})
     else:
