@@ -507,9 +507,13 @@ def progress(name: str) -> float:
     return float(numbers[0]) if len(numbers) == 1 else -1.0
 
 
-def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -> tuple[str, tuple[str, ...]]:
-    """(the generator's weights file, every candidate) among a repo's files; announce a choice among several."""
+def pick_weights(
+    files: Iterable[str], where: str, repo: Optional[str] = None, name_file: Optional[str] = None
+) -> tuple[str, tuple[str, ...]]:
+    """(the generator's weights file, every candidate) among a repo's files; announce a choice among several.
+    `name_file`: how a source names one file of them (default `WHERE:FILE`; a local folder's `DIR/FILE`)."""
     files = list(files)
+    name_file = name_file or f"{where}:FILE"
     if DIFFUSERS_PIPELINE in files:
         raise SourceError(
             f"{where} is a diffusers pipeline ({DIFFUSERS_PIPELINE}): a diffusion model, not a GAN generator, "
@@ -522,7 +526,7 @@ def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -
             f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt, *.pkl or "
             f"a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
             + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
-            + f"; if one of them is the generator's torch.save file, name it: {repo or where}:FILE"
+            + f"; if one of them is the generator's torch.save file, name it: {f'{repo}:FILE' if repo else name_file}"
         )
     ordered = sorted(candidates, key=rank, reverse=True)
     best = ordered[0]
@@ -531,7 +535,7 @@ def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -
         if rank(best) == rank(runner_up):
             raise SourceError(
                 f"{where} has several weights files and nothing tells which is the generator: "
-                f"{', '.join(ordered[:8])}; choose one with {where}:FILE"
+                f"{', '.join(ordered[:8])}; choose one with {name_file}"
             )
         # one model in two formats: standard names in one folder (`ema/pytorch_model.bin` is another model)
         same_weights = {PurePosixPath(f).name for f in ordered} <= set(STANDARD_NAMES) and (
@@ -540,7 +544,7 @@ def pick_weights(files: Iterable[str], where: str, repo: Optional[str] = None) -
         why = next(reason for reason, a, b in zip(RANK_REASONS, rank(best), rank(runner_up)) if a != b)
         message = (
             f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, {why}; choose another "
-            f"with {where}:FILE"
+            f"with {name_file}"
         )
         if same_weights:
             logger.info(message)
@@ -567,8 +571,11 @@ def check_same_weights(hub_id: HubId, listing: Listing, weights: str) -> None:
     twins = format_twins(weights, listing.files)
     if not twins:
         return
-    folder = fetch(hub_id, listing, [weights, *twins])
-    where = hub_id.repo_text
+    compare_twins(fetch(hub_id, listing, [weights, *twins]), weights, twins, hub_id.repo_text)
+
+
+def compare_twins(folder: Path, weights: str, twins: list[str], where: str) -> None:
+    """`check_same_weights` on files at hand: `weights` and its `twins` (names relative to `folder`)."""
     try:
         chosen = weight_files.quiet_state_dict(folder / weights, f"{where}:{weights}")
     except GaninvError:

@@ -35,9 +35,19 @@ class InvertedImagesWarning(UserWarning):
 def looks_inverted(generator: Generator, images: Tensor) -> bool:
     """images: (N, C, H, W) in [-1, 1], the generator's shape. True when their mean image is much nearer the negative
     of the generator's mean image than that mean image itself."""
-    generated = held_out_samples(generator, POLARITY_SAMPLES, seed=0)[1].float().mean(dim=0)  # (C, H, W)
+    generated = generated_mean_image(generator)  # (C, H, W)
     mean = images.float().mean(dim=0).cpu()  # (C, H, W)
     return float((-mean - generated).norm()) < NEARER * float((mean - generated).norm())
+
+
+def generated_mean_image(generator: Generator) -> Tensor:
+    """The mean of POLARITY_SAMPLES fixed samples, (C, H, W) on the CPU; drawn once per generator (a frozen G makes
+    the same ones), so a command that checks batch after batch pays for it once."""
+    cached = generator.__dict__.get("_polarity_mean_image")
+    if cached is None:
+        cached = held_out_samples(generator, POLARITY_SAMPLES, seed=0)[1].float().mean(dim=0)
+        generator.__dict__["_polarity_mean_image"] = cached  # not a buffer: no state dict holds it
+    return cached
 
 
 def reachable_generator(model: Any) -> Optional[Generator]:

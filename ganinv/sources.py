@@ -34,9 +34,10 @@ import json
 import logging
 import math
 import os
+import re
 import sys
 import warnings
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Mapping, Optional
 
 import torch
@@ -362,8 +363,8 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         raise SourceError(
             f"{folder} is {kind}, not a generator: {where}; commands that take --inverter take the folder itself"
         )
-    if not config_path.is_file() or weights_path is None:
-        raise SourceError(f"{folder} must hold {CONFIG_NAME} and {WEIGHTS_NAME} (or {PICKLE_WEIGHTS_NAME})")
+    if not config_path.is_file() or weights_path is None:  # a copy of a Hub repo, or a folder of checkpoints
+        return load_repo_folder(folder, request)
     try:
         config = parse_json(config_path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
@@ -408,6 +409,66 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     generator = with_overrides(Generator(built.net, spec, source=source, meta=meta), request.overrides)
     sidecar = folder / SPEC_NAME if (folder / SPEC_NAME).is_file() else None
     return apply_sidecar(generator, sidecar, request.overrides, str(weights_path))
+
+
+MAX_FOLDER_FILES = 10_000  # a folder given as a generator is a model's, not a home folder: read so many names at most
+
+
+def folder_files(folder: Path) -> list[str]:
+    """The files under `folder` as a repo listing names them (POSIX paths relative to it), hidden ones left out."""
+    found: list[str] = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        relative = Path(root).relative_to(folder)
+        found += [(relative / f).as_posix() for f in sorted(files) if not f.startswith(".")]
+        if len(found) > MAX_FOLDER_FILES:
+            raise SourceError(
+                f"{folder} holds more than {MAX_FOLDER_FILES:,} files, not one model's; give the weights file itself"
+            )
+    return found
+
+
+def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = None) -> Generator:
+    """A folder as a Hub repo is read (`hf download owner/name --local-dir DIR`, a copy of a repo, a training run's
+    checkpoints): the weights file chosen by the Hub's rules and announced among several, a sharded index with its
+    shards, config.json and spec sidecars beside it as evidence (an outside audit: what loaded as `hub:` was
+    refused from its local copy). `weights`: the file the user named there (a sharded index)."""
+    files = folder_files(folder)
+    where = str(folder)
+    if weights is None:
+        weights, _ = hub.pick_weights(files, where, name_file=str(folder / "FILE"))
+    weights_path = folder / weights
+    if is_program(weights_path):
+        raise SourceError(
+            f"{where}: {weights} is a {program_kind(weights_path)} program, which is code: name it yourself if you "
+            f"trust its author (--generator {weights_path})"
+        )
+    twins = hub.format_twins(weights, files)
+    if twins:
+        hub.compare_twins(folder, weights, twins, where)
+    config_name = hub.beside(weights, files, CONFIG_NAME)
+    config_path = folder / config_name if config_name else None
+    config = read_config(config_path, str(config_path)) if config_path else {}
+    if config_path and config.get("format") == FORMAT:
+        return load_folder(config_path.parent, request.source, request=request)
+    index = weights_path if weights.endswith(hub.INDEX_SUFFIXES) else None
+    shards = hub.shards_of(weights_path, weights, where) if index is not None else (weights,)
+    missing = [s for s in shards if s not in files]
+    if missing:
+        raise SourceError(f"{weights_path} names shards the folder does not have: {', '.join(missing[:4])}")
+    generator = load_checkpoint(
+        [folder / s for s in shards],
+        None,
+        request,
+        str(weights_path),
+        config,
+        str(config_path or ""),
+        index=index,
+    )
+    spec_name = hub.beside(weights, files, PurePosixPath(weights).name + ".json", SPEC_NAME)
+    if spec_name is not None:
+        generator = apply_sidecar(generator, folder / spec_name, request.overrides, str(weights_path))
+    return generator
 
 
 def mixin_options(config: dict[str, Any], arch: Optional[str]) -> tuple[dict[str, Any], list[str]]:
@@ -750,8 +811,21 @@ def program_kind(path: Path) -> str:
     return "torch.export" if path.suffix == ".pt2" else "TorchScript"
 
 
+SHARD_NAME = re.compile(r"-(\d+)-of-(\d+)\.(safetensors|bin)$")  # model-00001-of-00002.safetensors
+
+
 def load_file_source(path: Path, request: Request) -> Generator:
     key = request.source.partition("#")[2] or None
+    if path.name.endswith(hub.INDEX_SUFFIXES) and key is None:  # a sharded set's index: its shards beside it
+        return load_repo_folder(path.parent, request, weights=path.name)
+    shard = SHARD_NAME.search(path.name)
+    if shard and int(shard[2]) > 1:
+        indexes = sorted(p.name for p in path.parent.iterdir() if p.name.endswith(hub.INDEX_SUFFIXES))
+        raise SourceError(
+            f"{path} is shard {int(shard[1])} of {int(shard[2])} of a sharded set, which holds part of the tensors; "
+            f"give its index ({path.parent / indexes[0] if indexes else 'the *.index.json beside the shards'}) or the "
+            "folder holding them"
+        )
     if is_program(path):
         return load_program(path, request)
     if path.suffix != ".safetensors" and path.suffix not in STATE_DICT_SUFFIXES and not is_torch_checkpoint(path):

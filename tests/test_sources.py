@@ -507,7 +507,7 @@ def test_output_range_override_is_applied_and_checked(tmp_path):
         (lambda p: (p / "notes.txt").write_text("hi") and p / "notes.txt", "unknown file type"),
         (lambda p: (p / "bad.pth").write_bytes(b"not a checkpoint") and p / "bad.pth", "a text file beginning 'not a"),
         (lambda p: (p / "bin.pth").write_bytes(b"\x07\x00\xffnot a checkpoint") and p / "bin.pth", "cannot read"),
-        (lambda p: (p / "cfg").mkdir() or (p / "cfg" / "config.json").write_text("{") and p / "cfg", "must hold"),
+        (lambda p: (p / "cfg").mkdir() or (p / "cfg" / "config.json").write_text("{") and p / "cfg", "no weights file"),
         (
             lambda p: (
                 (p / "cfg2").mkdir()
@@ -523,6 +523,39 @@ def test_bad_sources_get_one_line_errors(tmp_path, make, match):
     with pytest.raises(GaninvError, match=match) as info:
         load_generator(str(make(tmp_path)))
     assert "\n" not in str(info.value)
+
+
+def test_a_local_copy_of_a_hub_repo_loads_as_the_repo_does(dcgan, tmp_path):
+    """Audit 17a F8: the files that load as `hub:owner/name` were refused from their local copy (`hf download
+    --local-dir`): a HugGAN repo's pytorch_model.bin without config.json ("must hold config.json"), a sharded set
+    (folder, index or a shard given). A folder is read by the Hub's rules; a lone shard is named as one."""
+    module, latents, expected = dcgan
+    sd = {k: v.contiguous() for k, v in module.state_dict().items()}
+    (tmp_path / "huggan").mkdir()
+    torch.save(sd, tmp_path / "huggan" / "pytorch_model.bin")
+    (tmp_path / "huggan" / "README.md").write_text("# a DCGAN")
+    assert_same_images(load_generator(str(tmp_path / "huggan")), latents, expected)
+    sharded = tmp_path / "sharded"
+    sharded.mkdir()
+    names = sorted(sd)
+    half = {
+        "model-00001-of-00002.safetensors": names[: len(names) // 2],
+        "model-00002-of-00002.safetensors": names[len(names) // 2 :],
+    }
+    for shard, keys in half.items():
+        save_file({k: sd[k] for k in keys}, str(sharded / shard))
+    index = {"metadata": {}, "weight_map": {k: shard for shard, keys in half.items() for k in keys}}
+    (sharded / "model.safetensors.index.json").write_text(json.dumps(index))
+    assert_same_images(load_generator(str(sharded)), latents, expected)
+    assert_same_images(load_generator(str(sharded / "model.safetensors.index.json")), latents, expected)
+    with pytest.raises(SourceError, match=r"is shard 1 of 2 of a sharded set.*model.safetensors.index.json"):
+        load_generator(str(sharded / "model-00001-of-00002.safetensors"))
+    epochs = tmp_path / "checkpoints"  # a training run's folder: the last epoch's generator, announced
+    epochs.mkdir()
+    torch.save(CASE.build(seed=3).state_dict(), epochs / "netG_epoch_9.pth")
+    torch.save(sd, epochs / "netG_epoch_10.pth")
+    with pytest.warns(UserWarning, match=r"using netG_epoch_10.pth.*choose another with .*checkpoints/FILE"):
+        assert_same_images(load_generator(str(epochs)), latents, expected)
 
 
 def test_torch_save_files_of_any_name_are_read_by_their_contents(tmp_path):
