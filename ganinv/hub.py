@@ -271,7 +271,8 @@ def list_repo(hub_id: HubId) -> Listing:
         status = exc.response.status_code if exc.response is not None else None
         if status is not None and status < 500 and status != 429:
             raise SourceError(
-                f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {first_line(exc)})"
+                f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {server_message(exc)})"
+                + ("; if it is private or gated, log in with `hf auth login`" if status in (401, 403) else "")
             ) from None
         return _unreachable(hub_id, f"HTTP {status}")
     except Exception as exc:  # connection refused, DNS, timeouts, proxies: the cache decides
@@ -284,6 +285,31 @@ def list_repo(hub_id: HubId) -> Listing:
     listing = Listing(info.sha, files, repo_folder(hub_id.repo) / "snapshots" / info.sha, from_cache=False)
     _LISTINGS[key] = listing
     return listing
+
+
+def server_message(exc: Exception) -> str:
+    """What the Hub said (its X-Error-Message), else the client's first line."""
+    said = getattr(exc, "server_message", None)
+    return " ".join(str(said).split()) if said else first_line(exc)
+
+
+def download_failure(exc: Exception, hub_id: HubId) -> str:
+    """Why a download failed and what to do, for the reasons users meet: a gated or private repo, too many
+    requests, the Hub unreachable (the cache is named only where it holds the repo)."""
+    from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
+
+    response = getattr(exc, "response", None)
+    status = getattr(response, "status_code", None) if isinstance(exc, HfHubHTTPError) else None
+    if isinstance(exc, GatedRepoError) or status in (401, 403):
+        return (
+            f"the repo is gated or private ({server_message(exc)}); request access on its page if it is gated, and "
+            "log in with `hf auth login` (or set HF_TOKEN)"
+        )
+    cached = (repo_folder(hub_id.repo) / "snapshots").is_dir()
+    later = "retry later" if status == 429 or (status or 0) >= 500 else "check the connection and retry"
+    return f"{server_message(exc)}; {later}" + (
+        ", or set HF_HUB_OFFLINE=1 to use the cached snapshot" if cached else " (the cache holds no snapshot of it)"
+    )
 
 
 def _unreachable(hub_id: HubId, why: str) -> Listing:
@@ -370,8 +396,7 @@ def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
             )
         except Exception as exc:
             raise SourceError(
-                f"cannot download {name} of {hub_id.repo_text}: {first_line(exc)}; retry, or set "
-                "HF_HUB_OFFLINE=1 to use what the cache has"
+                f"cannot download {name} of {hub_id.repo_text}: {download_failure(exc, hub_id)}"
             ) from None
     _remember_ref(hub_id, listing.commit)
     return listing.folder

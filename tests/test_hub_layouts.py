@@ -667,3 +667,38 @@ def test_tensor_difference_allows_the_rounding_of_the_coarser_copy_only():
     assert tensor_difference(x, {"w": (x["w"] * 1.01).half()}) == "'w' differs"  # 1% off: another model
     assert tensor_difference(x, {"w": x["w"] + 1e-6}) == "'w' differs"  # the same precision: exact
     assert "in one only" in tensor_difference(x, {"v": x["w"]})
+
+
+def test_a_gated_or_disabled_repo_says_why_and_what_to_do(hub, tmp_path, monkeypatch):
+    """Audit 17a F7: a gated repo's download said "401 Client Error.; retry, or set HF_HUB_OFFLINE=1 to use what the
+    cache has" (the cache was empty), and a disabled one "HTTP 403: 403 Forbidden: None.": the Hub's own words
+    (X-Error-Message) were dropped. The server answers as the Hub does; the real client reads it."""
+    import hub_server
+
+    said = "Access to model someone/gated is restricted. You must have access to it and be authenticated to access it."
+    refusals = {
+        "/someone/gated/resolve/": (401, "GatedRepo", said),
+        "/api/models/someone/off": (403, None, "Disabled."),
+    }
+    route = hub_server.Handler._route
+
+    def refusing(self, head):
+        for part, (status, code, message) in refusals.items():
+            if part in self.path:
+                headers = {"Content-Type": "application/json", "X-Error-Message": message}
+                headers.update({"X-Error-Code": code} if code else {})
+                return self._send(status, headers, json.dumps({"error": message}).encode(), head)
+        return route(self, head)
+
+    monkeypatch.setattr(hub_server.Handler, "_route", refusing)
+    weights = tmp_path / "w.safetensors"
+    save_file({k: v.contiguous() for k, v in DCGAN.build().state_dict().items()}, str(weights))
+    for repo in ("someone/gated", "someone/off"):
+        hub.repos.commit(repo, {"model.safetensors": weights})
+    with pytest.raises(SourceError) as gated:
+        load_generator("hub:someone/gated", options=FAST)
+    message = str(gated.value)
+    assert said in message and "request access on its page" in message and "hf auth login" in message, message
+    assert "HF_HUB_OFFLINE" not in message
+    with pytest.raises(SourceError, match=r"refused to list hub:someone/off \(HTTP 403: Disabled.\).*hf auth login"):
+        load_generator("hub:someone/off", options=FAST)
