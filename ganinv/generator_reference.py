@@ -48,6 +48,13 @@ GENERATOR_DIR = "generator"  # the bundled copy of the generator, in ganinv's ge
 ARTIFACT_FILES = [CONFIG_NAME, WEIGHTS_NAME, "README.md", f"{GENERATOR_DIR}/*"]  # all a Hub download fetches
 
 
+# (run subfolder, the command that writes it, the options that take it): the two kinds of run with an artifact
+OTHER_RUN_KINDS = (
+    ("inverter", "`ganinv fit`", "--inverter (invert, features, loglik, cluster-accuracy)"),
+    ("mvae", "`ganinv mvae fit`", "--mvae (ganinv mvae features, ganinv mvae eval)"),
+)
+
+
 class GeneratorReference(_Model):
     """Mixin placed before `nn.Module` and `PyTorchModelHubMixin` in a model's bases, for a model with attributes
     `spec` and `generator_ref`; its `__init__` calls `_init_generator_reference()`."""
@@ -325,6 +332,12 @@ class GeneratorReference(_Model):
             what = "is a file, not a folder" if path.exists() else "does not exist"
             raise SourceError(
                 f"{source} {what}; give an {name}: a run folder, an artifact folder or a Hub repo id (hub:owner/name)"
+            )
+        other = next((o for o in OTHER_RUN_KINDS if o[0] != cls.run_subfolder and (path / o[0]).is_dir()), None)
+        if (path / "checkpoints").is_dir() and not (path / cls.run_subfolder).is_dir() and other is not None:
+            raise SourceError(  # a finished run of the other kind: `--resume` would change nothing (an outside audit)
+                f"{source} is a finished {other[1]} run (it holds {other[0]}/), not one with an {name}; give it to "
+                f"{other[2]}, or give an {name}: a `{cls.fit_command}` run folder, an artifact folder or a Hub repo"
             )
         if (path / "checkpoints").is_dir() and not (path / cls.run_subfolder).is_dir():
             raise SourceError(

@@ -311,3 +311,17 @@ def test_a_generator_config_whose_spec_is_not_its_nets_is_refused_before_anythin
     (folder / "config.json").write_text(json.dumps(config))
     with pytest.raises(SourceError, match=message):
         load_generator(str(folder))
+
+
+def test_a_finished_run_of_the_other_kind_is_named_as_such(tmp_path):
+    """Audit 17b F3: a finished `mvae fit` run given as --inverter was "a run that has not finished ... finish it with
+    `ganinv mvae fit --resume`", which changed nothing (and the mirror case for --mvae)."""
+    from ganinv.mvae.model import MVAE
+
+    for kind in ("inverter", "mvae"):
+        (tmp_path / kind / "checkpoints").mkdir(parents=True)
+        (tmp_path / kind / kind).mkdir()
+    with pytest.raises(SourceError, match=r"is a finished `ganinv mvae fit` run \(it holds mvae/\).*--mvae"):
+        Inverter.load(str(tmp_path / "mvae"))
+    with pytest.raises(SourceError, match=r"is a finished `ganinv fit` run \(it holds inverter/\).*--inverter"):
+        MVAE.load(str(tmp_path / "inverter"))
