@@ -448,6 +448,44 @@ def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
 SKIPPED_FOLDERS = {"__MACOSX"}  # what macOS's zip adds beside the data (`._name` resource forks)
 
 
+def dataset_file_hint(path: Path) -> Optional[str]:
+    """What to do with a dataset file that is not an image file: MNIST's IDX files (by their magic bytes, gzip or
+    not), torchvision's processed `.pt`, a CSV of pixels (Kaggle's MNIST). None for anything else."""
+    try:
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as fh:
+            head = fh.read(4)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        head = b""
+    if len(head) == 4 and head[:3] == b"\x00\x00\x08" and head[3] in (1, 3):
+        return (
+            f"it is an MNIST-format IDX file ({'labels' if head[3] == 1 else 'images'}): give mnist (or fashion-mnist) "
+            f"--root {path.parent}, the folder holding the four files"
+        )
+    if path.suffix == ".pt" and path.parent.name == "processed":
+        return (
+            f"it is torchvision's processed copy of a dataset; give mnist (or fashion-mnist) --root "
+            f"{path.parent.parent}, whose raw/ folder holds the original IDX files"
+        )
+    if path.suffix.lower() == ".csv":
+        return (
+            "a CSV of pixels is not read (its layout, label column and range vary); convert it to an .npz with "
+            "`images` (N, H, W) uint8 and, if it has them, `labels` (N,)"
+        )
+    return None
+
+
+def no_images_hint(folder: Path) -> str:
+    """What to do with a folder that holds no image files: MNIST's IDX files there, or only hidden images."""
+    idx = [p for p in sorted(folder.iterdir()) if p.is_file() and "IDX" in (dataset_file_hint(p) or "")]
+    if idx:
+        return f"it holds MNIST-format IDX files ({idx[0].name}, ...): give mnist (or fashion-mnist) --root {folder}"
+    hidden = sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    if hidden:
+        return f"names starting with a dot ({', '.join(hidden[:3])}) are skipped as system files: rename them"
+    return "put image files in it or give another source"
+
+
 def _skipped(name: str) -> bool:
     """Dot names (`.DS_Store`, `._00.png`, `.git`) and archivers' folders are not data."""
     return name.startswith(".") or name in SKIPPED_FOLDERS
@@ -481,10 +519,7 @@ def load_image_folder(
             )
     if files or not subdirs:
         if not files:
-            raise DataError(
-                f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); put image files in it "
-                "or give another source"
-            )
+            raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {no_images_hint(folder)}")
         return load_image_files(files, input_range=input_range, size=size)
     paths: list[Path] = []
     labels: list[int] = []
@@ -767,8 +802,12 @@ def load_images(
             result = load_image_files([path], input_range=declared, size=size)
         else:
             raise DataError(
-                f"cannot read {path}: unknown file type {path.suffix!r}; give an image folder, "
-                "image file or .npz/.npy/.safetensors file"
+                f"cannot read {path}: "
+                + (
+                    dataset_file_hint(path)
+                    or f"unknown file type {path.suffix!r}; give an image folder, image file or .npz/.npy/.safetensors "
+                    "file"
+                )
             )
     for note in result.notes:
         logger.warning(note)

@@ -14,10 +14,12 @@ seeded artifacts, and checks that:
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
 import shutil
+import struct
 import threading
 import time
 from dataclasses import dataclass
@@ -121,6 +123,13 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "web_page.npy").write_text(sign_in)
     (m / "error_reply.npz").write_text("404: Not Found")
     (m / "drawing.png").write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>\n')
+    (m / "idx").mkdir()  # MNIST's own files given as the images (audit 17b F5)
+    digits = np.zeros((2, 8, 8), np.uint8)
+    header = struct.pack(">HBB", 0, 8, 3) + struct.pack(">III", 2, 8, 8)
+    (m / "idx" / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + digits.tobytes()))
+    (m / "pixels.csv").write_text("label,pixel0,pixel1\n1,0,255\n")
+    (m / "hidden_only").mkdir()  # its one image hidden by a dot name (audit 17b F10)
+    Image.fromarray(digits[0]).save(m / "hidden_only" / ".digit.png")
 
     # inverters
     for name in ("inv_trunc", "inv_badjson", "inv_misfit", "inv_listjson", "inv_nospec"):
@@ -488,6 +497,15 @@ CASES = [
     case("invert", "empty image folder", ["invert", *INV, "{empty_dir}", "--out", "{out}"], "empty_dir"),
     case("invert", "folder of text files", ["invert", *INV, "{folder_of_text}", "--out", "{out}"], "folder_of_text"),
     case("invert", "broken png", ["invert", *INV, "{broken_png}", "--out", "{out}"], "a.png"),
+    case(
+        "invert",
+        "an IDX file",
+        ["invert", *INV, "{idx}/t10k-images-idx3-ubyte.gz", "--out", "{out}"],
+        ("MNIST-format IDX file", "--root {idx}"),
+    ),
+    case("invert", "a folder of IDX files", ["invert", *INV, "{idx}", "--out", "{out}"], ("IDX files", "--root")),
+    case("invert", "a csv of pixels", ["invert", *INV, "{pixels.csv}", "--out", "{out}"], ("CSV of pixels", ".npz")),
+    case("invert", "hidden images only", ["invert", *INV, "{hidden_only}", "--out", "{out}"], (".digit.png", "rename")),
     case("invert", "html page as png", ["invert", *INV, "{web_page.png}", "--out", "{out}"], ("HTML page", "image")),
     case("invert", "html page as npy", ["invert", *INV, "{web_page.npy}", "--out", "{out}"], ("HTML page", ".npy")),
     case(
