@@ -9,6 +9,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -45,6 +46,7 @@ def make_classifier(name: str, config: ProbeConfig) -> Pipeline:
             hidden_layer_sizes=(config.mlp_hidden,),
             max_iter=config.mlp_max_epochs,
             early_stopping=True,
+            validation_fraction=MLP_HELD_OUT,
             random_state=config.seed,
         )
     else:
@@ -68,6 +70,35 @@ def check_split(x: np.ndarray, y: np.ndarray, split: str) -> None:
         )
 
 
+MLP_HELD_OUT = 0.1  # scikit-learn's validation_fraction: the MLP's early stopping holds out this share of the rows
+
+
+def check_trainable(name: str, train_y, config: ProbeConfig) -> None:
+    """Refuse (`DataError`) a train split that classifier `name` cannot learn from, before any probe is trained: too
+    few rows for k (knn), a single class (linear, mlp), too few rows to hold out one per class for the MLP's early
+    stopping (an outside audit saw scikit-learn's own "Increase 'validation_fraction'" after two probes had run)."""
+    train_y = np.asarray(train_y)
+    rows, classes = train_y.shape[0], np.unique(train_y)
+    if name == "knn" and config.k > rows:
+        raise DataError(
+            f"knn with k = {config.k} (--knn-k) needs at least {config.k} training rows, the train split "
+            f"has {rows}; use --knn-k {rows} or fewer"
+        )
+    if name in ("linear", "mlp") and len(classes) < 2:
+        raise DataError(
+            f"the train split holds a single class ({classes[0]}); the {name} probe needs labels of at least two "
+            "classes"
+        )
+    held_out = math.ceil(MLP_HELD_OUT * rows)
+    if name == "mlp" and (held_out < len(classes) or rows - held_out < len(classes)):
+        needed = math.ceil(len(classes) / MLP_HELD_OUT)
+        raise DataError(
+            f"the mlp probe holds out {MLP_HELD_OUT:.0%} of the train rows to stop early, at least one per class: "
+            f"{len(classes)} classes need {needed} rows, the train split has {rows}; give more labelled rows, or "
+            "choose --classifiers linear,knn"
+        )
+
+
 def probe_accuracy(name: str, train_x, train_y, test_x, test_y, config: Optional[ProbeConfig] = None) -> float:
     """Test accuracy (fraction) of classifier `name` trained on train_x (N, F) with labels train_y (N,).
 
@@ -83,16 +114,7 @@ def probe_accuracy(name: str, train_x, train_y, test_x, test_y, config: Optional
         raise DataError(
             f"train features have {train_x.shape[1]} columns, test {test_x.shape[1]}; extract both the same way"
         )
-    if name == "knn" and config.k > train_x.shape[0]:
-        raise DataError(
-            f"knn with k = {config.k} (--knn-k) needs at least {config.k} training rows, the train split "
-            f"has {train_x.shape[0]}; use --knn-k {train_x.shape[0]} or fewer"
-        )
-    if name in ("linear", "mlp") and len(np.unique(train_y)) < 2:
-        raise DataError(
-            f"the train split holds a single class ({np.unique(train_y)[0]}); the {name} probe needs "
-            "labels of at least two classes"
-        )
+    check_trainable(name, train_y, config)
     model = make_classifier(name, config)
     try:
         model.fit(train_x, train_y)

@@ -92,3 +92,26 @@ def test_extra_clusters_stay_unmatched():
     assert cluster_accuracy(pred, labels) == pytest.approx(5 / 8)
     with pytest.raises(ValueError, match="cluster ids for"):
         cluster_accuracy(pred[:3], labels)
+
+
+def test_the_mlp_needs_rows_to_hold_out_and_says_so_before_any_probe_is_trained(tmp_path):
+    """Audit 17b F8: on 6 rows of 3 classes, linear and kNN were trained, then scikit-learn's "Increase
+    'validation_fraction'" ended the command (no such ganinv option) and the two results were lost."""
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+    from ganinv.errors import DataError
+    from ganinv.features import FeatureSet, save_features
+
+    x, y = blobs(2, 3, 4, 0.5, seed=0)
+    with pytest.raises(DataError, match=r"3 classes need 30 rows, the train split has 6.*--classifiers linear,knn"):
+        probe_accuracy("mlp", x, y, x, y)
+    import torch
+
+    save_features(
+        FeatureSet(torch.tensor(x, dtype=torch.float32), torch.tensor(y), [], {"z": 4}, []), tmp_path / "f.npz"
+    )
+    result = CliRunner().invoke(cli, ["probe", "--train", str(tmp_path / "f.npz"), "--test", str(tmp_path / "f.npz")])
+    assert result.exit_code == 2 and "3 classes need 30 rows" in result.output, result.output
+    assert "training linear" not in result.output  # refused before the first probe
+    assert probe_accuracy("mlp", *blobs(10, 3, 4, 0.5, seed=0), *blobs(10, 3, 4, 0.5, seed=1)) > 0.5  # 30 rows: trains

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 import click
+import numpy as np
 
 from ganinv import probes
 from ganinv.cli.options import (
@@ -193,6 +194,11 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
     except DataError as exc:
         raise DataError(f"--train {train_path}, --test {test_path}: {exc}") from None
     config = probes.ProbeConfig(k=knn_k, seed=seed)
+    for name in names:  # every probe's data checked before the first is trained
+        try:
+            probes.check_trainable(name, np.asarray(train.labels), config)
+        except DataError as exc:
+            raise DataError(f"--train {train_path}: {exc}") from None
     accuracy, seconds = {}, {}
     for name in names:
         if not quiet:
