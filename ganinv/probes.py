@@ -71,12 +71,13 @@ def check_split(x: np.ndarray, y: np.ndarray, split: str) -> None:
 
 
 MLP_HELD_OUT = 0.1  # scikit-learn's validation_fraction: the MLP's early stopping holds out this share of the rows
+MLP_MIN_HELD_OUT = 2  # and refuses fewer held-out rows than this
 
 
 def check_trainable(name: str, train_y, config: ProbeConfig) -> None:
     """Refuse (`DataError`) a train split that classifier `name` cannot learn from, before any probe is trained: too
-    few rows for k (knn), a single class (linear, mlp), too few rows to hold out one per class for the MLP's early
-    stopping (an outside audit saw scikit-learn's own "Increase 'validation_fraction'" after two probes had run)."""
+    few rows for k (knn), a single class (linear, mlp), too few rows to hold out two for the MLP's early stopping
+    (an outside audit saw scikit-learn's own "Increase 'validation_fraction'" after two probes had run)."""
     train_y = np.asarray(train_y)
     rows, classes = train_y.shape[0], np.unique(train_y)
     if name == "knn" and config.k > rows:
@@ -89,13 +90,12 @@ def check_trainable(name: str, train_y, config: ProbeConfig) -> None:
             f"the train split holds a single class ({classes[0]}); the {name} probe needs labels of at least two "
             "classes"
         )
-    held_out = math.ceil(MLP_HELD_OUT * rows)
-    if name == "mlp" and (held_out < len(classes) or rows - held_out < len(classes)):
-        needed = math.ceil(len(classes) / MLP_HELD_OUT)
+    if name == "mlp" and math.ceil(MLP_HELD_OUT * rows) < MLP_MIN_HELD_OUT:
+        needed = math.floor((MLP_MIN_HELD_OUT - 1) / MLP_HELD_OUT) + 1  # the fewest rows whose 10% rounds up to 2
         raise DataError(
-            f"the mlp probe holds out {MLP_HELD_OUT:.0%} of the train rows to stop early, at least one per class: "
-            f"{len(classes)} classes need {needed} rows, the train split has {rows}; give more labelled rows, or "
-            "choose --classifiers linear,knn"
+            f"the mlp probe holds out {MLP_HELD_OUT:.0%} of the train rows to stop early, at least "
+            f"{MLP_MIN_HELD_OUT}, so it needs {needed} rows or more; the train split has {rows}: give more labelled "
+            "rows, or choose --classifiers linear,knn"
         )
 
 
