@@ -25,11 +25,14 @@ import torch
 from torch import nn
 
 from ganinv.architectures import Architecture, AssumptionWarning, Built, register
-from ganinv.errors import ArchitectureError
+from ganinv.errors import ArchitectureError, first_line
 from ganinv.generator import in_module_dtype
 from ganinv.spec import GeneratorSpec
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
+
+
+FIXED_BATCHES = (1, 8, 16, 32, 64, 100, 128, 25, 36, 49, 256)  # sample sizes programs are traced with
 
 
 @dataclass
@@ -186,6 +189,23 @@ class Opaque(Architecture):
 
     @staticmethod
     @torch.no_grad()
+    def _fixed_batch(net: ProgramNet, spec: dict[str, Any]) -> Optional[int]:
+        """The batch size a program traced with a fixed one takes (`z.view(16, ...)` inside), among the usual ones;
+        None where none of them runs either."""
+        n_classes, nc = spec.get("n_classes", 0), spec.get("nc", 0)
+        for n in FIXED_BATCHES:
+            z = torch.randn(n, *(spec.get("native_latent_shape") or (spec["nz"],)))
+            c = torch.randn(n, nc) if nc else None
+            d = torch.eye(n_classes)[torch.arange(n) % n_classes] if n_classes else None
+            try:
+                net(z, c, d)
+            except Exception:
+                continue
+            return n
+        return None
+
+    @staticmethod
+    @torch.no_grad()
     def _run_for_shape(net: ProgramNet, spec: dict[str, Any]) -> tuple[int, int, int]:
         """Call the program on two probe latents and read the image shape off its output."""
         n_classes, nc = spec.get("n_classes", 0), spec.get("nc", 0)
@@ -197,10 +217,14 @@ class Opaque(Architecture):
         except ArchitectureError:
             raise
         except Exception as exc:
+            fixed = Opaque._fixed_batch(net, spec)
             raise ArchitectureError(
-                f"the program failed on latents of shape {tuple(z.shape)}: "
-                f"{str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}; "
-                "check --nz and --latent-shape"
+                f"the program failed on latents of shape {tuple(z.shape)}: {first_line(exc)}; "
+                + (
+                    f"it runs on a batch of exactly {fixed}: pass --option batch_size={fixed}"
+                    if fixed
+                    else "check --nz and --latent-shape"
+                )
             ) from None
         if out.dim() == 4:
             channels, height, width = (int(v) for v in out.shape[1:])

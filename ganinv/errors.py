@@ -7,10 +7,16 @@ see one). Messages say what went wrong *and* what to do instead.
 
 from __future__ import annotations
 
+TORCHSCRIPT_PREAMBLE = "The following operation failed in the TorchScript interpreter."
+
 
 def first_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type's name when it has none), for one-line errors."""
-    text = str(exc).strip().splitlines()
+    """The first line of an exception's message (its type's name when it has none), for one-line errors. A
+    TorchScript program's error opens with the same sentence whatever went wrong, and ends with the cause
+    (`RuntimeError: shape '[16, 8, 1, 1]' is invalid for input of size 16`): that line is taken."""
+    text = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if text and text[0] == TORCHSCRIPT_PREAMBLE and len(text) > 1:
+        return text[-1]
     return text[0] if text else type(exc).__name__
 
 

@@ -142,6 +142,12 @@ class Generator(nn.Module):
             x = self.decode(latents)
         except Exception as exc:  # shape errors inside the native module
             calls = isinstance(exc, TypeError) and "positional argument" in str(exc)
+            fixed = self._fixed_batch() if self.meta.get("architecture") == "opaque" else None
+            if fixed:
+                raise SpecMismatchError(
+                    f"the generator failed on a probe batch of {n} latents ({first_line(exc)}) but runs on a batch "
+                    f"of exactly {fixed}: it takes a fixed batch size; pass --option batch_size={fixed}"
+                ) from exc
             raise SpecMismatchError(
                 f"the generator failed on a probe batch of latents z{tuple(latents.z.shape[1:])}"
                 f" (native shape {spec.native_latent_shape or (spec.nz,)}): {first_line(exc)}; "
@@ -167,10 +173,10 @@ class Generator(nn.Module):
         try:  # a program may be fixed to the probe's batch size by chance
             fewer = self.decode(latents[:3])
         except Exception as exc:
-            fixed = f": it takes a fixed batch size; pass --option batch_size={n} if it is {n}"
+            hint = f": it takes a fixed batch size; pass --option batch_size={n} if it is {n}"
             raise SpecMismatchError(
                 f"the generator works on a batch of {n} latents but fails on 3 ({first_line(exc)})"
-                + (fixed if self.meta.get("architecture") == "opaque" else "")
+                + (hint if self.meta.get("architecture") == "opaque" else "")
             ) from exc
         self._check_batch(fewer.shape[0] if isinstance(fewer, torch.Tensor) and fewer.dim() else -1, 3)
         if x.shape[-1] in IMAGE_CHANNELS and x.shape[1] not in IMAGE_CHANNELS:
@@ -220,6 +226,17 @@ class Generator(nn.Module):
                 "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid"
             )
         return x
+
+    def _fixed_batch(self) -> Optional[int]:
+        """The batch size among the usual ones on which a program that fails on others runs (traced with a fixed
+        one: `z.view(16, ...)` inside); None where none runs."""
+        for n in (1, 16, 32, 64, 100, 128, 25, 36, 49, 256):
+            try:
+                self.decode(self.sample_latents(n, generator=torch.Generator(device=self.device).manual_seed(0)))
+            except Exception:
+                continue
+            return n
+        return None
 
     def _check_batch(self, returned: int, given: int) -> None:
         """One image per latent: a generator that ignores the batch size cannot be inverted or sampled."""

@@ -62,6 +62,13 @@ class FixedBatch(nn.Module):
         return torch.zeros(1, 1, 8, 8) + z[:1].sum() * 0
 
 
+class TracedAtSixteen(nn.Module):
+    """A program traced with a fixed batch: `z.view(16, ...)` inside, as `torch.jit.trace` of such code leaves it."""
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(z.view(16, 4, 1, 1).expand(16, 4, 8, 8)[:, :1])
+
+
 def truncate(path: Path, keep: float = 0.5) -> None:
     data = path.read_bytes()
     path.write_bytes(data[: int(len(data) * keep)])
@@ -111,6 +118,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "notes.txt").write_text("not an image, not weights\n")
     (m / "empty_dir").mkdir()
     torch.jit.script(FixedBatch()).save(str(m / "fixed_batch.ts"))
+    torch.jit.script(TracedAtSixteen()).save(str(m / "sixteen.ts"))
     torch.save(nn.Linear(4, 64), m / "module_pickle.pth")  # a full pickle: needs --trust-remote-code
     lfs_pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d" * 32 + "\nsize 41337\n"
     (m / "lfs_pointer.pth").write_text(lfs_pointer)  # a clone without `git lfs pull`
@@ -437,6 +445,18 @@ CASES = [
     case("inspect", "device tpu", ["inspect", "{gen}", "--device", "tpu"], "tpu"),
     case("inspect", "full pickle without trust", ["inspect", "{module_pickle}"], "--trust-remote-code"),
     case("inspect", "torchscript ignores the batch size", ["inspect", "{fixed_batch}", "--nz", "4"], "batch"),
+    case(  # audit 17a F6: "The following operation failed in the TorchScript interpreter.; check --nz"
+        "inspect",
+        "torchscript with a fixed batch inside",
+        ["inspect", "{sixteen}", "--nz", "4"],
+        ("is invalid for input of size", "--option batch_size=16"),
+    ),
+    case(
+        "inspect",
+        "torchscript with a fixed batch inside, image shape given",
+        ["inspect", "{sixteen}", "--nz", "4", "--image-shape", "1,8,8"],
+        ("is invalid for input of size", "--option batch_size=16"),
+    ),
     case(
         "inspect", "git lfs pointer as weights", ["inspect", "{lfs_pointer.pth}"], ("lfs_pointer.pth", "git lfs pull")
     ),
