@@ -154,8 +154,11 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
                 "declare the range with --input-range 0,1 (binary) or --input-range 0,255"
             )
         return (0.0, 255.0), None
-    if x.dtype == torch.bool:
-        return (0.0, 1.0), None
+    if x.dtype == torch.bool:  # masks: which side is the ink is the one thing a bool cannot say
+        return (0.0, 1.0), (
+            f"reading {source} as binary images: False black, True white; if True marks the background, invert them "
+            "(~x) first"
+        )
     lo: float
     hi: float
     if not x.is_floating_point():
@@ -418,6 +421,12 @@ def load_image_files(
         said = template.replace("{image}", about[0])
         notes.append(said if len(about) == 1 else f"{len(about)} of {len(paths)} images, e.g. {said}")
     channels = max(x.shape[0] for x in images)
+    grey = [names[i] for i, x in enumerate(images) if x.shape[0] < channels]
+    if grey:  # said: the generator's channels may then convert them all back, but raw pixels keep them so
+        notes.append(
+            f"{len(grey)} of {len(paths)} images are greyscale among colour ones (e.g. {grey[0]}): read as colour "
+            "images with three equal channels"
+        )
     images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
     sizes = Counter((int(x.shape[1]), int(x.shape[2])) for x in images)  # (H, W) of each (C, H, W)
     target = "the generator's size" if size is not None else "the most common size"

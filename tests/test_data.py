@@ -237,7 +237,7 @@ RAMP = np.linspace(0, 1, 2 * 8 * 8).reshape(2, 8, 8)  # (N, H, W) from 0 to 1
         (RAMP.astype(np.float16), RAMP.astype(np.float16).astype(np.float64) * 2 - 1, "as images in [0, 1]"),
         ((RAMP * 255).astype(np.float32), RAMP * 2 - 1, "as 8-bit values in [0, 255]"),  # floats: said too
         ((RAMP * 2 - 1).astype(np.float32), RAMP * 2 - 1, None),  # [-1, 1], some negative
-        (RAMP > 0.5, np.where(RAMP > 0.5, 1.0, -1.0), None),  # bool: 0 and 1
+        (RAMP > 0.5, np.where(RAMP > 0.5, 1.0, -1.0), "False black, True white"),  # bool masks: said (audit 17b F7)
     ],
 )
 def test_the_range_of_tensor_files_is_decided_from_dtype_and_values(tmp_path, suffix, stored, expected, note):
@@ -560,8 +560,10 @@ def test_a_folder_of_mixed_sizes_and_modes_is_resized_to_the_common_size_and_sai
     torch.testing.assert_close(data.images[2], torch.full((3, 8, 8), -1.0))  # resized: equal up to rounding
     assert data.images[1, :, 0, 0].tolist() == [1, -1, -1]
     assert data.notes == [
+        f"2 of 3 images are greyscale among colour ones (e.g. {tmp_path / 'a.png'}): read as colour images with three "
+        "equal channels",
         f"1 of 3 images differ from the most common size 8 x 8 (e.g. {tmp_path / 'c.png'} is "
-        "10 x 12); they were resized to it; 1 of them have another aspect ratio and were stretched, not cropped"
+        "10 x 12); they were resized to it; 1 of them have another aspect ratio and were stretched, not cropped",
     ]
 
 
@@ -845,3 +847,15 @@ def test_an_array_whose_header_promises_values_it_lacks_is_damaged(tmp_path, suf
             archive.writestr("images.npy", header.getvalue() + b"\0" * 64)
     with pytest.raises(DataError, match=r"declares 822,083,584 values of float64 but holds 64 bytes of them"):
         load_images(str(path))
+
+
+def test_greyscale_images_among_colour_ones_are_said_to_be_read_as_colour(tmp_path):
+    """Audit 17b F7: `features --raw-pixels` of a folder with one grey and one RGB image wrote 3-channel pixels for
+    both, nothing said (against a generator the same conversion was announced)."""
+    Image.new("L", (8, 8), 200).save(tmp_path / "grey.png")
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "rgb.png")
+    data = load_images(str(tmp_path))
+    assert data.images.shape == (2, 3, 8, 8)
+    assert any("1 of 2 images are greyscale among colour ones (e.g. " in n and "grey.png" in n for n in data.notes)
+    Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "grey.png")
+    assert not any("greyscale" in n for n in load_images(str(tmp_path)).notes)
