@@ -60,6 +60,13 @@ class LazyGroup(click.Group):
             warnings.simplefilter("default")  # each distinct warning once: assumptions made while loading, ...
             warnings.showwarning = show_warning
             try:
+                protected = list(getattr(ctx, "_protected_args", None) or [])  # [the command's name] (click 8.2+)
+                if protected and not ctx.resilient_parsing:
+                    from ganinv.cli.options import refuse_repeated_options
+
+                    command = self.get_command(ctx, protected[0])
+                    if command is not None:
+                        refuse_repeated_options(command, protected[1:] + list(ctx.args))
                 if ctx.invoked_subcommand is not None and not ctx.resilient_parsing:
                     from ganinv.devices import set_cpu_threads
 

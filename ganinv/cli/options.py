@@ -200,10 +200,45 @@ def as_typed(model_class: Optional[str], func, *args, **kwargs):
 
 
 def _check_device(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
-    """Refuse an unknown or absent device while the options are read, before anything is loaded."""
+    """Refuse an unknown, absent or empty device while the options are read, before anything is loaded."""
+    if value is not None and not value.strip():  # `--device "$DEVICE"` with the variable unset
+        raise click.BadParameter("is empty; give cpu, cuda or cuda:N, or leave --device out for the default")
     if value is not None:
         resolve_device(value)
     return value
+
+
+def refuse_repeated_options(command: click.Command, args: list[str]) -> None:
+    """A one-value option given twice is refused (click keeps the last in silence: an outside audit ran
+    `--inverter /nonexistent --inverter builtin:mnist` with rc 0); repeatable ones (`--option`) and flags may be."""
+    if isinstance(command, click.Group):
+        at = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
+        found = command.get_command(click.Context(command), args[at]) if at is not None else None
+        if at is not None and found is not None:
+            refuse_repeated_options(found, args[at + 1 :])
+        return
+    single = {
+        opt: param
+        for param in command.params
+        if isinstance(param, click.Option) and not (param.multiple or param.count or param.is_flag)
+        for opt in param.opts
+    }
+    seen: dict[str, list[str]] = {}
+    i = 0
+    while i < len(args) and args[i] != "--":
+        flag, has_value, value = args[i].partition("=")
+        param = single.get(flag) if flag.startswith("-") else None
+        if param is not None and param.name is not None:
+            if not has_value:
+                i += 1
+                value = args[i] if i < len(args) else ""
+            seen.setdefault(param.name, []).append(value)
+            if len(seen[param.name]) == 2:
+                raise click.UsageError(
+                    f"{param.opts[-1] if param.opts[-1].startswith('--') else param.opts[0]} is given twice "
+                    f"({seen[param.name][0]!r} and {seen[param.name][1]!r}); give it once"
+                )
+        i += 1
 
 
 def device_option(func):
