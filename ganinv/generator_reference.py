@@ -140,7 +140,8 @@ class GeneratorReference(_Model):
                     }
             if not source:
                 raise SourceError(
-                    f"this {type(self).__name__} has no generator reference; attach one with .attach(generator)"
+                    f"this {type(self).__name__} names no generator (its generator_ref has no source); give the "
+                    "generator it was fitted on with --generator (in Python: .attach(generator))"
                 )
             if self._hub_id and bundled is None and is_local_source(source):  # callables: ganinv.trust decides
                 raise SourceError(  # a stranger's artifact would choose which of the user's files to read
@@ -472,6 +473,11 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
             f"the config.json of {source} is not valid JSON ({exc}); the {name} artifact is "
             "damaged: save or download it again"
         ) from None
+    if isinstance(config, dict) and "spec" not in config and {"generator_ref", "width", "hidden"} & set(config):
+        raise SourceError(
+            f"the config.json of {source} has no spec field, which every {name} artifact records: the artifact is "
+            "damaged or edited: save or download it again"
+        )
     if not isinstance(config, dict) or "spec" not in config and "image_shape" not in config:
         from ganinv.config_checks import RUN_KINDS
 
@@ -484,9 +490,10 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
 
 
 def _load_error(source: str, name: str, exc: Exception) -> str:
+    """An artifact folder (its config.json and weights are there) that does not build: damaged, or edited."""
     return (
-        f"cannot load an {name} from {source}: {first_line(exc)}; give a run folder, an artifact folder or "
-        "a Hub repo id"
+        f"cannot load an {name} from {source}: {first_line(exc)}; its config.json or weights are damaged or "
+        "edited: save or download the artifact again"
     )
 
 

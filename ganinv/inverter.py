@@ -103,6 +103,9 @@ class Inverter(
             low, high = SIGMA_X_RANGE
             if isinstance(sigma_x, bool) or not isinstance(sigma_x, (int, float)) or not low <= sigma_x <= high:
                 raise ValueError(f"sigma_x must be a number in [{low:g}, {high:g}], got {sigma_x!r}")
+        for name, value in (("width", width), ("hidden", hidden), ("iterations", iterations)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "iterations" else 1):
+                raise ValueError(f"{name} must be a whole number >= {0 if name == 'iterations' else 1}, got {value!r}")
         self.spec = GeneratorSpec.from_dict(spec)
         self.generator_ref = dict(generator_ref or {})  # {"source": ..., "meta": {...}}
         self.latent_encoder = LatentEncoder(self.spec.image_shape, self.spec.nz, width, hidden)  # q_xi(z|x)

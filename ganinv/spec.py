@@ -38,6 +38,17 @@ class GeneratorSpec:
     differentiable_codes: bool = True  # False: d enters through integer labels only
 
     def __post_init__(self) -> None:
+        for name in ("nz", "nc", "n_classes"):  # a config.json is data: "62" or 62.5 is no size (an outside audit)
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(f"spec field {name} must be a whole number, got {value!r}")
+        for name in ("image_shape", "native_latent_shape"):
+            value = getattr(self, name)
+            if value is not None and (
+                not isinstance(value, (list, tuple))
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+            ):
+                raise ValueError(f"spec field {name} must be a list of positive whole numbers, got {value!r}")
         # JSON gives lists; keep tuples so specs compare and hash.
         object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
         object.__setattr__(self, "native_prior_range", tuple(float(v) for v in self.native_prior_range))

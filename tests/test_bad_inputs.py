@@ -149,6 +149,16 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "inv_misfit" / "config.json").write_text(json.dumps(config))
     (m / "inv_listjson" / "config.json").write_text("[1, 2, 3]")
     (m / "inv_nospec" / "config.json").write_text(json.dumps({k: v for k, v in config.items() if k != "spec"}))
+    for name, edit in (  # fields of the wrong type (audit 17b F4: torch's and Python's own messages)
+        ("inv_width_text", {"width": "8"}),
+        ("inv_nz_text", {"spec": {**config["spec"], "nz": "4"}}),
+        ("inv_hidden_negative", {"hidden": -1}),
+        ("inv_no_generator", {"generator_ref": {}}),
+    ):
+        shutil.copytree(m / "inv", m / name)
+        original = json.loads((m / "inv" / "config.json").read_text())
+        (m / name / "config.json").write_text(json.dumps({**original, **edit}))
+        shutil.rmtree(m / name / "generator", ignore_errors=True)
 
     # images
     rng = np.random.default_rng(0)
@@ -500,6 +510,30 @@ CASES = [
         "inverter weights truncated",
         ["invert", "--inverter", "{inv_trunc}", "{images}", "--out", "{out}"],
         "inv_trunc",
+    ),
+    case(
+        "invert",
+        "inverter width not a number",
+        ["invert", "--inverter", "{inv_width_text}", "{images}", "--out", "{out}"],
+        ("width must be a whole number >= 1, got '8'", "save or download the artifact again"),
+    ),
+    case(
+        "invert",
+        "inverter nz not a number",
+        ["invert", "--inverter", "{inv_nz_text}", "{images}", "--out", "{out}"],
+        ("spec field nz must be a whole number, got '4'", "save or download the artifact again"),
+    ),
+    case(
+        "invert",
+        "inverter hidden negative",
+        ["invert", "--inverter", "{inv_hidden_negative}", "{images}", "--out", "{out}"],
+        "hidden must be a whole number >= 1, got -1",
+    ),
+    case(
+        "invert",
+        "inverter names no generator",
+        ["invert", "--inverter", "{inv_no_generator}", "{images}", "--out", "{out}"],
+        ("names no generator", "--generator"),
     ),
     case(
         "invert",
