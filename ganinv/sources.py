@@ -581,7 +581,10 @@ def refuse_unusual_tensor(key: str, tensor: torch.Tensor, where: str) -> None:
             "weights dequantized (tensor.dequantize(), or the float model's state_dict)"
         )
     if tensor.is_complex():
-        raise ArchitectureError(f"{where}: {key} holds complex values ({tensor.dtype}), which no generator weight is")
+        raise ArchitectureError(
+            f"{where}: {key} holds complex values ({tensor.dtype}), which no generator weight is; re-save the real "
+            "weights of the trained model"
+        )
     stored = tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
     if tensor.numel() > max(stored, LARGEST_VIEW):
         raise ArchitectureError(

@@ -153,6 +153,15 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
     )
     if truncated:
         return damaged(path, where, "a PyTorch checkpoint", exc)
+    if zip_start and zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            members = archive.namelist()
+        if members and all(m.endswith(".npy") for m in members):
+            return SourceError(
+                f"{where} is a NumPy archive (.npz of {', '.join(m[:-4] for m in members[:4])}"
+                f"{', ...' if len(members) > 4 else ''}), not a PyTorch checkpoint; load it into the generator's "
+                "module and save its state_dict with torch.save, or as safetensors"
+            )
     return SourceError(
         f"cannot read {where} as a PyTorch checkpoint ({reason}); give a file saved with torch.save "
         "(a state dict) or a .safetensors file, or download it again if it is damaged"
@@ -537,6 +546,15 @@ def plain_values(tensor: Any) -> bool:
     return tensor.numel() <= tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
 
 
+def same_layers(state_dict: Mapping[str, torch.Tensor], first: str, second: str) -> bool:
+    """Whether the keys under two prefixes of a flat state dict name the same tensors with the same shapes."""
+
+    def under(prefix: str) -> dict[str, tuple[int, ...]]:
+        return {k[len(prefix) + 1 :]: tuple(v.shape) for k, v in state_dict.items() if k.startswith(prefix + ".")}
+
+    return under(first) == under(second) != {}
+
+
 def sibling_average(path: list[str], chosen: list[str]) -> bool:
     """Whether `path` leaves the chosen entry's path at an averaging name: an entry the choice saw beside its own."""
     for i, part in enumerate(path):
@@ -572,6 +590,12 @@ def split_prefixes(state_dict: dict[str, torch.Tensor], where: str = "") -> tupl
             prefix = ema[0]
             announce_ema(where, prefix, sorted(firsts - {prefix}))
         elif generator_first and critic:
+            prefix = generator_first[0]
+        elif (
+            generator_first
+            and len(firsts) > 1
+            and all(same_layers(state_dict, other, generator_first[0]) for other in firsts - {generator_first[0]})
+        ):  # `netG.` beside `netG_best.`: the generator's name is taken, the other copy named (announce_other_copies)
             prefix = generator_first[0]
         else:
             return set_aside_saved_latents(state_dict, where), chosen

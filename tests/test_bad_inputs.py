@@ -130,6 +130,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "web_page.png").write_text(sign_in)  # images fetched the same way
     (m / "web_page.npy").write_text(sign_in)
     (m / "error_reply.npz").write_text("404: Not Found")
+    np.savez(m / "weights.npz", **{"main.0.weight": np.ones((4, 2, 4, 4), np.float32)})  # numpy's, not torch's
     (m / "drawing.png").write_text('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"></svg>\n')
     (m / "idx").mkdir()  # MNIST's own files given as the images (audit 17b F5)
     digits = np.zeros((2, 8, 8), np.uint8)
@@ -454,6 +455,12 @@ CASES = [
     case("inspect", "hub path traversal", ["inspect", "hub:../../etc"], ("etc", "repo id")),
     case("inspect", "device tpu", ["inspect", "{gen}", "--device", "tpu"], "tpu"),
     case("inspect", "full pickle without trust", ["inspect", "{module_pickle}"], "--trust-remote-code"),
+    case(
+        "inspect",
+        "weights as a numpy archive",
+        ["inspect", "{weights.npz}"],
+        ("is a NumPy archive (.npz of main.0.weight)", "torch.save"),
+    ),
     case("inspect", "torchscript ignores the batch size", ["inspect", "{fixed_batch}", "--nz", "4"], "batch"),
     case(  # audit 17a F6: "The following operation failed in the TorchScript interpreter.; check --nz"
         "inspect",

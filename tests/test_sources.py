@@ -177,6 +177,7 @@ def test_the_moving_average_is_found_whatever_its_name_and_wrapper(tmp_path, lay
 
 OTHER_COPY_LAYOUTS = {  # (taken, other) state dicts -> a checkpoint holding two copies of one generator
     "netG_best": lambda taken, other: {"netG": taken, "netG_best": other},
+    "flat_netG_best": lambda taken, other: {**prefixed(taken, "netG."), **prefixed(other, "netG_best.")},
     "best_model": lambda taken, other: {"model": taken, "best_model": other},
     "lightning_weight_averaging_callback": lambda taken, other: {
         "state_dict": prefixed(taken, "generator."),
