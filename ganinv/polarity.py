@@ -20,7 +20,7 @@ from ganinv.errors import GaninvError
 from ganinv.evaluation import held_out_samples
 from ganinv.generator import Generator
 
-POLARITY_SAMPLES = 256  # generated images whose mean image the inputs' mean image is compared with
+POLARITY_SAMPLES = 64  # generated images whose mean image the inputs' is compared with: few, as a large G is slow
 # The inputs' mean must be this much nearer the negative of the generator's mean than the mean itself: a clear
 # reversal, not a domain that differs (natural images around mid-grey are about as near to both).
 NEARER = 0.5
