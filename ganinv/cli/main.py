@@ -60,7 +60,8 @@ class LazyGroup(click.Group):
             warnings.simplefilter("default")  # each distinct warning once: assumptions made while loading, ...
             warnings.showwarning = show_warning
             try:
-                protected = list(getattr(ctx, "_protected_args", None) or [])  # [the command's name] (click 8.2+)
+                # [the command's name]: `_protected_args` from click 8.2 on, an attribute `protected_args` before
+                protected = list(ctx.__dict__.get("_protected_args", ctx.__dict__.get("protected_args")) or [])
                 if protected and not ctx.resilient_parsing:
                     from ganinv.cli.options import refuse_repeated_options
 
