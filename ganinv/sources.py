@@ -449,7 +449,12 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
     config_name = hub.beside(weights, files, CONFIG_NAME)
     config_path = folder / config_name if config_name else None
     config = read_config(config_path, str(config_path)) if config_path else {}
-    if config_path and config.get("format") == FORMAT:
+    if config_path and config.get("format") == FORMAT:  # ganinv's own layout, in a subfolder
+        if not any((config_path.parent / name).is_file() for name in (WEIGHTS_NAME, PICKLE_WEIGHTS_NAME)):
+            raise SourceError(
+                f"{config_path} is ganinv's generator config, but {config_path.parent} holds no {WEIGHTS_NAME}: its "
+                "weights were moved or renamed; put them back as saved"
+            )
         return load_folder(config_path.parent, request.source, request=request)
     index = weights_path if weights.endswith(hub.INDEX_SUFFIXES) else None
     shards = hub.shards_of(weights_path, weights, where) if index is not None else (weights,)

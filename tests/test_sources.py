@@ -551,6 +551,13 @@ def test_a_local_copy_of_a_hub_repo_loads_as_the_repo_does(dcgan, tmp_path):
     assert_same_images(load_generator(str(sharded / "model.safetensors.index.json")), latents, expected)
     with pytest.raises(SourceError, match=r"is shard 1 of 2 of a sharded set.*model.safetensors.index.json"):
         load_generator(str(sharded / "model-00001-of-00002.safetensors"))
+    renamed = tmp_path / "renamed"  # ganinv's config beside weights renamed: said, not read again and again
+    renamed.mkdir()
+    save_generator(load_generator(str(tmp_path / "huggan")), tmp_path / "saved")
+    (tmp_path / "saved" / "config.json").rename(renamed / "config.json")
+    (tmp_path / "saved" / "model.safetensors").rename(renamed / "weights.safetensors")
+    with pytest.raises(SourceError, match=r"is ganinv's generator config, but .* holds no model.safetensors"):
+        load_generator(str(renamed))
     epochs = tmp_path / "checkpoints"  # a training run's folder: the last epoch's generator, announced
     epochs.mkdir()
     torch.save(CASE.build(seed=3).state_dict(), epochs / "netG_epoch_9.pth")
