@@ -58,7 +58,9 @@ def reachable_generator(model: Any) -> Optional[Generator]:
     if not (getattr(model, "generator_ref", None) or {}).get("source") and model.__dict__.get("_generator") is None:
         return None
     try:
-        return model.generator
+        with warnings.catch_warnings():  # loaded for this check alone (`features`): what its loading assumed is
+            warnings.simplefilter("ignore")  # said by the commands that use the generator, not here
+            return model.generator
     except GaninvError:
         return None
 

@@ -819,7 +819,8 @@ def program_kind(path: Path) -> str:
     return "torch.export" if path.suffix == ".pt2" else "TorchScript"
 
 
-SHARD_NAME = re.compile(r"-(\d+)-of-(\d+)\.(safetensors|bin)$")  # model-00001-of-00002.safetensors
+# model-00001-of-00002.safetensors: five digits, as the Hub's own shards (netG-25-of-50.bin is an epoch's whole file)
+SHARD_NAME = re.compile(r"-(\d{5})-of-(\d{5})\.(safetensors|bin)$")
 
 
 def load_file_source(path: Path, request: Request) -> Generator:

@@ -488,6 +488,10 @@ def announce_never_averaged(where: str, average: str, never: str, taken: str) ->
     )
 
 
+CRITIC_WORDS = frozenset({"discriminator", "critic", "disc"})
+BATCH_COUNTER = "num_batches_tracked"  # BatchNorm's count of training batches
+
+
 def flat_tensors(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, torch.Tensor]:
     """Every tensor of a checkpoint by its dotted path (`state_dict.generator.main.0.weight`), a few levels deep."""
     obj = as_mapping(obj)
@@ -516,12 +520,15 @@ def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entr
         prefix = path[: len(path) - len(first)]
         if sibling_average(prefix.split(".")[:-1], entry.split(".") if entry else []):
             continue  # an average beside what was taken: taken and announced, or announced as never taken
+        if any(part in CRITIC_PREFIXES or set(name_words(part)) & CRITIC_WORDS for part in prefix.split(".")[:-1]):
+            continue  # a part of the critic (BEGAN's D is an autoencoder whose decoder has G's layers)
         copy = {k: flat.get(prefix + k) for k in state_dict}
         if any(t is None or t.shape != state_dict[k].shape for k, t in copy.items()):
             continue
         if all(t is state_dict[k] for k, t in copy.items()) or not all(map(plain_values, copy.values())):
             continue  # the taken copy itself; or tensors that loading refuses (sparse, meta, zero-stride views)
-        if tensor_difference(state_dict, cast(dict[str, torch.Tensor], copy)) is not None:
+        kept = [k for k in state_dict if not k.endswith(BATCH_COUNTER)]  # a counter changes no image
+        if tensor_difference({k: state_dict[k] for k in kept}, {k: cast(torch.Tensor, copy[k]) for k in kept}):
             others.append(prefix[:-1] or "its top-level tensors")
     if not others:
         return

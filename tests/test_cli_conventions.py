@@ -409,15 +409,16 @@ def test_usage_errors_are_one_line():
         assert result.output.startswith("Error: ") and said in result.output
 
 
-def test_a_one_value_option_given_twice_is_refused_and_an_empty_device_too():
+def test_a_one_value_option_given_twice_is_refused_and_an_empty_device_too(tmp_path):
     """Audit 17b F9: `--inverter /nonexistent --inverter builtin:mnist` ran with rc 0 on the second (click keeps the
     last in silence), and `--device ''` (an unset variable) was the default device. Repeatable options still repeat."""
     runner = CliRunner()
     for args, said in (
         (["invert", "--inverter", "/nonexistent", "--inverter", "builtin:mnist", "x"], "--inverter is given twice"),
         (["mvae", "fit", "--steps", "2", "--steps=3"], "--steps is given twice ('2' and '3'); give it once"),
-        (["sample", "--out", "a.png", "-n", "2", "--out", "b.png"], "--out is given twice"),
-        (["sample", "--device", "", "-n", "2"], "'--device': is empty; give cpu, cuda or cuda:N"),
+        (["sample", "--out", f"{tmp_path}/a.png", "-n", "2", "--out", f"{tmp_path}/b.png"], "--out is given twice"),
+        (["sample", "-n", "2", "-n4", "--out", f"{tmp_path}/a.png"], "--num is given twice ('2' and '4')"),  # audit 18
+        (["sample", "--device", "", "-n", "2", "--out", f"{tmp_path}/c.png"], "'--device': is empty; give cpu"),
     ):
         result = runner.invoke(cli, args, prog_name="ganinv")
         assert result.exit_code == 2 and result.output.startswith("Error: ") and said in result.output, result.output

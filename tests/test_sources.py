@@ -203,11 +203,27 @@ def test_another_copy_of_the_generator_in_the_checkpoint_is_named(tmp_path, layo
     assert hint is not None
     chosen = load_generator(f"{tmp_path / 'two.pt'}#{hint.group(1)}")
     assert_same_images(chosen, latents, CASE.reference(other, latents))
-    torch.save(OTHER_COPY_LAYOUTS[layout](taken.state_dict(), taken.state_dict()), tmp_path / "same.pt")
+    same = taken.state_dict()
+    same = {k: v + 1 if k.endswith("num_batches_tracked") else v for k, v in same.items()}  # a counter: no image
+    torch.save(OTHER_COPY_LAYOUTS[layout](taken.state_dict(), same), tmp_path / "same.pt")
     with warnings.catch_warnings(record=True) as quiet:
         warnings.simplefilter("always")
         load_generator(str(tmp_path / "same.pt"))
     assert not [w for w in quiet if "another copy" in str(w.message)]
+
+
+def test_a_critic_holding_the_generators_layers_is_no_other_copy(tmp_path):
+    """Audit 18: BEGAN's D is an autoencoder whose decoder has G's layers; it was named "another copy of the same
+    generator" with `#D.decoder` to load."""
+    taken, decoder = CASE.build(seed=0), CASE.build(seed=1)
+    began = {"G": taken.state_dict(), "D": {"encoder": {"w": torch.ones(3, 3)}, "decoder": decoder.state_dict()}}
+    torch.save(began, tmp_path / "began.pt")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        g = load_generator(str(tmp_path / "began.pt"))
+    assert not [w for w in said if "another copy" in str(w.message)]
+    latents = zoo.latents_for(CASE, 6)
+    assert_same_images(g, latents, CASE.reference(taken, latents))
 
 
 @pytest.mark.parametrize(
@@ -558,6 +574,8 @@ def test_a_local_copy_of_a_hub_repo_loads_as_the_repo_does(dcgan, tmp_path):
     (tmp_path / "saved" / "model.safetensors").rename(renamed / "weights.safetensors")
     with pytest.raises(SourceError, match=r"is ganinv's generator config, but .* holds no model.safetensors"):
         load_generator(str(renamed))
+    torch.save(sd, tmp_path / "netG-25-of-50.bin")  # an epoch's whole file, named like no Hub shard (audit 18)
+    assert_same_images(load_generator(str(tmp_path / "netG-25-of-50.bin")), latents, expected)
     epochs = tmp_path / "checkpoints"  # a training run's folder: the last epoch's generator, announced
     epochs.mkdir()
     torch.save(CASE.build(seed=3).state_dict(), epochs / "netG_epoch_9.pth")

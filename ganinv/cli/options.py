@@ -227,6 +227,8 @@ def refuse_repeated_options(command: click.Command, args: list[str]) -> None:
     i = 0
     while i < len(args) and args[i] != "--":
         flag, has_value, value = args[i].partition("=")
+        if flag not in single and len(flag) > 2 and flag[0] == "-" and flag[1] != "-" and flag[:2] in single:
+            flag, has_value, value = flag[:2], "=", args[i][2:]  # `-n4`: a short option with its value attached
         param = single.get(flag) if flag.startswith("-") else None
         if param is not None and param.name is not None:
             if not has_value:

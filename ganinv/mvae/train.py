@@ -390,10 +390,11 @@ def reconstruct_all(model: MVAE, images: Tensor, component: Optional[int] = None
 def evaluate(model: MVAE, images: Tensor, batch_size: int = 256) -> dict[str, Any]:
     """Reconstruction error of the mixture (kept components, mean weights), beside the mean-image baseline;
     `sse_per_image` on the [0, 1] scale is the unit of MVAE Table VI."""
+    reconstructions = reconstruct_all(model, images, batch_size=batch_size)  # loads the generator, saying its notes
     warn_if_inverted(model, images)
     return {
         "n": images.shape[0],
-        **reconstruction_metrics(images, reconstruct_all(model, images, batch_size=batch_size)),
+        **reconstruction_metrics(images, reconstructions),
         "mean_image_baseline": mean_image_baseline(images),
     }
 
