@@ -287,5 +287,8 @@ def changed_on_resume(
             where = where.get(part, MISSING) if isinstance(where, dict) else MISSING
         if where is MISSING or plain(where) != plain(value):
             shown = "" if where is MISSING else f" (the run's: {json.dumps(plain(where))})"
+            if isinstance(where, dict) and isinstance(value, dict):  # `--option` entries: the ones that differ
+                keys = sorted(k for k in set(where) | set(value) if plain(where.get(k)) != plain(value.get(k)))
+                shown = " (" + "; ".join(f"{k}: the run's {where.get(k)!r}, given {value.get(k)!r}" for k in keys) + ")"
             changed.append(f"{flags.get(name, '--' + name.replace('_', '-'))}{shown}")
     return changed

@@ -300,6 +300,9 @@ def test_a_spec_file_is_recorded_as_its_fields_so_a_run_survives_its_move(tmp_pa
     assert result.exit_code == 0, result.output
     result = invoke("fit", "--out", run, "--resume", "--steps", 4, "--spec", moved, "--quiet")
     assert result.exit_code == 0, result.output
+    moved.write_text(json.dumps({"native_prior_scale": 2.0}))  # another field value: named (audit 18)
+    result = invoke("fit", "--out", run, "--resume", "--steps", 5, "--spec", moved, "--quiet")
+    assert result.exit_code == 2 and "(spec.native_prior_scale: the run's '1.0', given '2.0')" in result.output
 
 
 def test_cli_fit_recipe_flags_and_resume(tmp_path, generator_dir):
