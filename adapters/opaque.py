@@ -26,13 +26,10 @@ from torch import nn
 
 from ganinv.architectures import Architecture, AssumptionWarning, Built, register
 from ganinv.errors import ArchitectureError, first_line
-from ganinv.generator import in_module_dtype
+from ganinv.generator import FIXED_BATCHES, in_module_dtype
 from ganinv.spec import GeneratorSpec
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
-
-
-FIXED_BATCHES = (1, 8, 16, 32, 64, 100, 128, 25, 36, 49, 256)  # sample sizes programs are traced with
 
 
 @dataclass

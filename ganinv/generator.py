@@ -230,7 +230,7 @@ class Generator(nn.Module):
     def _fixed_batch(self) -> Optional[int]:
         """The batch size among the usual ones on which a program that fails on others runs (traced with a fixed
         one: `z.view(16, ...)` inside); None where none runs."""
-        for n in (1, 16, 32, 64, 100, 128, 25, 36, 49, 256):
+        for n in FIXED_BATCHES:
             try:
                 self.decode(self.sample_latents(n, generator=torch.Generator(device=self.device).manual_seed(0)))
             except Exception:
@@ -262,6 +262,7 @@ class Generator(nn.Module):
 
 
 IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: what an image's channel axis holds
+FIXED_BATCHES = (1, 8, 16, 32, 64, 100, 128, 25, 36, 49, 256)  # the batch sizes programs are traced with, commonly
 
 
 def in_module_dtype(
