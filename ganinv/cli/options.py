@@ -374,7 +374,10 @@ def out_option(help: str, *, folder: bool, required: bool = True):
     """--out, what the command writes. Required where that file or folder is the command's product; optional
     (its `help` says the default) for a run, whose folder has a natural name, or for an extra copy of stdout."""
     kind = click.Path(file_okay=False) if folder else click.Path(dir_okay=False)
-    return click.option("--out", cls=SharedOption, type=kind, required=required, default=None, help=help)
+    # no `default=None` where required: from click 8.3 an explicit default counts as a value, and a missing --out
+    # reached the command as None (an internal error in sample and invert)
+    default = {} if required else {"default": None}
+    return click.option("--out", cls=SharedOption, type=kind, required=required, help=help, **default)
 
 
 def deprecated_alias(old: str, new: str, dest: str, **attrs):
