@@ -410,7 +410,7 @@ def test_usage_errors_are_one_line():
     and two image files said only "Got unexpected extra argument"."""
     runner = CliRunner()
     for args, said in (
-        (["invert", "--inverter", "builtin:mnist", "a.png", "b.png"], "IMAGES is one source: put the image files"),
+        (["invert", "--inverter", "builtin:mnist", "a.png", "b.png", "--out", "o"], "IMAGES is one source: put the"),
         (["fit", "--out", __file__, "-g", "builtin:mnist"], "is a file. (see `ganinv fit --help`)"),
         (["mvae", "fit", "--bogus"], "No such option '--bogus'"),
     ):
