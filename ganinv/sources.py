@@ -62,6 +62,7 @@ from ganinv.weight_files import (
     read_state_dict,
     read_weights,
     unmodelled_layers,
+    unusual_tensor,
 )
 from ganinv.weight_parametrizations import fold_parametrizations
 
@@ -569,33 +570,11 @@ WEIGHT_NAMES = ("weight", "weight_orig", "weight_bar")  # layer weights, spectra
 LEARNED_NAMES = (*WEIGHT_NAMES, "bias", "running_mean", "running_var")  # floating point in every trained layer
 
 
-LARGEST_VIEW = 10_000_000  # elements a tensor may show beyond its storage's before anything computes on it
-
-
 def refuse_unusual_tensor(key: str, tensor: torch.Tensor, where: str) -> None:
-    """Refuse what no saved weight is, before anything computes on it: a sparse or meta tensor (an internal error
-    before), or a view of many more elements than its storage holds (zero strides: a 17 KB file showed 2e9 and took
-    2.7 GB to compare, an outside audit)."""
-    if tensor.layout != torch.strided:
-        raise ArchitectureError(f"{where}: {key} is a {tensor.layout} tensor, not dense weights; re-save it dense")
-    if tensor.is_meta:
-        raise ArchitectureError(f"{where}: {key} holds no values (a meta tensor); save the weights after loading them")
-    if tensor.is_quantized:
-        raise ArchitectureError(
-            f"{where}: {key} is a quantized tensor ({tensor.dtype}), which no adapter computes with; re-save the "
-            "weights dequantized (tensor.dequantize(), or the float model's state_dict)"
-        )
-    if tensor.is_complex():
-        raise ArchitectureError(
-            f"{where}: {key} holds complex values ({tensor.dtype}), which no generator weight is; re-save the real "
-            "weights of the trained model"
-        )
-    stored = tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
-    if tensor.numel() > max(stored, LARGEST_VIEW):
-        raise ArchitectureError(
-            f"{where}: {key} {tuple(tensor.shape)} shows {tensor.numel():,} values from a storage of {stored:,} (zero "
-            "strides), which no saved weight does; re-save the weights with .contiguous()"
-        )
+    """Refuse what no saved weight is, before anything computes on it (`weight_files.unusual_tensor`)."""
+    said = unusual_tensor(key, tensor, where)
+    if said:
+        raise ArchitectureError(said)
 
 
 def check_evidence(state_dict: Mapping[str, torch.Tensor], where: str) -> None:

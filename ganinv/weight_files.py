@@ -546,11 +546,39 @@ def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entr
     )
 
 
+LARGEST_VIEW = 10_000_000  # elements a tensor may show beyond its storage's before anything computes on it
+
+
+def unusual_tensor(key: str, tensor: torch.Tensor, where: str) -> Optional[str]:
+    """Why `tensor` is no saved weight, or None: a sparse or meta tensor (an internal error once), a quantized or
+    complex one, or a view of many more elements than its storage holds (zero strides: a 17 KB file showed 2e9 and
+    took 2.7 GB to compare, an outside audit). Loading refuses it; comparisons leave it alone."""
+    if tensor.layout != torch.strided:
+        return f"{where}: {key} is a {tensor.layout} tensor, not dense weights; re-save it dense"
+    if tensor.is_meta:
+        return f"{where}: {key} holds no values (a meta tensor); save the weights after loading them"
+    if tensor.is_quantized:
+        return (
+            f"{where}: {key} is a quantized tensor ({tensor.dtype}), which no adapter computes with; re-save the "
+            "weights dequantized (tensor.dequantize(), or the float model's state_dict)"
+        )
+    if tensor.is_complex():
+        return (
+            f"{where}: {key} holds complex values ({tensor.dtype}), which no generator weight is; re-save the real "
+            "weights of the trained model"
+        )
+    stored = tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
+    if tensor.numel() > max(stored, LARGEST_VIEW):
+        return (
+            f"{where}: {key} {tuple(tensor.shape)} shows {tensor.numel():,} values from a storage of {stored:,} (zero "
+            "strides), which no saved weight does; re-save the weights with .contiguous()"
+        )
+    return None
+
+
 def plain_values(tensor: Any) -> bool:
-    """A dense tensor whose values can be compared at the cost of its storage."""
-    if tensor.layout != torch.strided or tensor.is_meta or tensor.is_quantized:
-        return False
-    return tensor.numel() <= tensor.untyped_storage().nbytes() // max(tensor.element_size(), 1)
+    """A tensor whose values can be compared at the cost of its storage: one loading would not refuse."""
+    return unusual_tensor("", tensor, "") is None
 
 
 def same_layers(state_dict: Mapping[str, torch.Tensor], first: str, second: str) -> bool:
