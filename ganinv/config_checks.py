@@ -15,6 +15,7 @@ import contextlib
 import dataclasses
 import json
 import math
+import os
 import types
 import typing
 from dataclasses import MISSING
@@ -292,3 +293,22 @@ def changed_on_resume(
                 shown = " (" + "; ".join(f"{k}: the run's {where.get(k)!r}, given {value.get(k)!r}" for k in keys) + ")"
             changed.append(f"{flags.get(name, '--' + name.replace('_', '-'))}{shown}")
     return changed
+
+
+def same_generator(given: str, saved: Any, alternatives: tuple[str, ...] = ()) -> bool:
+    """Whether `--generator given`, typed with `--resume`, names the run's saved generator `saved`.
+
+    The same string (or one of `alternatives`, e.g. the Hub id pinned at the run's commit), or two spellings of one
+    local file or folder (`./gen.pth` and `gen.pth`, an absolute path), each with the same `#ENTRY`: the run checks
+    the file's sha256 against the one it recorded either way."""
+    if given == saved or given in alternatives:
+        return True
+    if not isinstance(saved, str):
+        return False
+    (given_path, _, given_entry), (saved_path, _, saved_entry) = given.partition("#"), saved.partition("#")
+    if given_entry != saved_entry or given.startswith(("hub:", "builtin:")) or saved.startswith(("hub:", "builtin:")):
+        return False
+    try:
+        return os.path.samefile(given_path, saved_path)
+    except (OSError, ValueError):  # either missing, or a module:callable
+        return False

@@ -464,3 +464,17 @@ def test_resume_refuses_a_folder_of_another_kind(tmp_path, generator_dir, tiny_i
     result = invoke("fit", "--resume", "--out", mvae_run)
     assert result.exit_code == 2 and "holds a `ganinv mvae fit` run" in result.stderr
     assert "resume it with `ganinv mvae fit --resume --out" in result.stderr
+
+
+def test_the_runs_generator_spelled_another_way_is_the_same_generator(tmp_path, monkeypatch):
+    from ganinv.config_checks import same_generator
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "gen.pth").write_bytes(b"weights")
+    (tmp_path / "other.pth").write_bytes(b"weights")  # equal bytes, another file: the run's sha256 decides that
+    assert same_generator("./gen.pth", "gen.pth") and same_generator(str(tmp_path / "gen.pth"), "gen.pth")
+    assert same_generator("./gen.pth#netG", "gen.pth#netG")
+    assert not same_generator("gen.pth#netG_ema", "gen.pth#netG") and not same_generator("gen.pth#netG", "gen.pth")
+    assert not same_generator("other.pth", "gen.pth") and not same_generator("gone.pth", "gone.pth/")
+    assert not same_generator("hub:a/b", "hub:a/c") and same_generator("hub:a/b", "hub:a/b@c0ffee", ("hub:a/b",))
+    assert not same_generator("mod:make", "mod:other") and not same_generator("gen.pth", None)

@@ -417,6 +417,12 @@ def test_resume_refuses_an_edited_config_or_another_generator(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)  # where it started: it resumes
     result = invoke("fit", "--resume", "--out", "run", "--steps", 6, "--quiet")
     assert result.exit_code == 0, result.output
+    # the run's generator typed again, spelled another way (audit 18): the same file, so no change
+    for spelling in ("./gen", str(tmp_path / "gen"), "gen/"):
+        result = invoke("fit", "-g", spelling, "--resume", "--out", "run", "--steps", 7, "--quiet")
+        assert result.exit_code == 0, (spelling, result.output)
+    result = invoke("fit", "-g", "elsewhere/gen", "--resume", "--out", "run", "--steps", 7, "--quiet")
+    assert result.exit_code != 0 and "continues the run's own generator 'gen'" in result.output, result.output
 
 
 def test_an_encoder_worse_than_the_mean_image_is_announced():

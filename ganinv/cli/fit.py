@@ -35,6 +35,7 @@ from ganinv.config_checks import (
     check_recipe_values,
     config_option,
     known_options,
+    same_generator,
     saved_options,
     values_from_run,
 )
@@ -159,8 +160,8 @@ def fit(ctx: click.Context, **params) -> None:
             )
         commit = run.hub_commit()
         run.release()  # read only: the fit below takes the folder's lock
-        same = {saved.get("generator"), hub.pinned(str(saved.get("generator")), commit)}  # the commit it started at
-        if "generator" in given and params["generator"] not in same:
+        pinned = hub.pinned(str(saved.get("generator")), commit)  # the commit it started at
+        if "generator" in given and not same_generator(params["generator"], saved.get("generator"), (pinned,)):
             raise RunError(
                 f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
                 f"{params['generator']} or start a new run"

@@ -33,7 +33,14 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
-from ganinv.config_checks import changed_on_resume, click_type, config_option, saved_options, values_from_run
+from ganinv.config_checks import (
+    changed_on_resume,
+    click_type,
+    config_option,
+    same_generator,
+    saved_options,
+    values_from_run,
+)
 from ganinv.data import fit_to_shape, load_images
 from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
@@ -155,7 +162,7 @@ def fit(
                 f"--resume continues a run with its saved options; drop {', '.join(changed)} (only "
                 "--steps, --device, --quiet, --json and --trust-remote-code may change)"
             )
-        if "generator" in given and generator != saved.get("generator"):
+        if "generator" in given and not same_generator(generator, saved.get("generator")):
             raise RunError(
                 f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
                 f"{generator} or start a new run"
