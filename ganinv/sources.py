@@ -462,15 +462,24 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
     missing = [s for s in shards if s not in files]
     if missing:
         raise SourceError(f"{weights_path} names shards the folder does not have: {', '.join(missing[:4])}")
-    generator = load_checkpoint(
-        [folder / s for s in shards],
-        None,
-        request,
-        str(weights_path),
-        config,
-        str(config_path or ""),
-        index=index,
-    )
+    try:
+        generator = load_checkpoint(
+            [folder / s for s in shards],
+            None,
+            request,
+            str(weights_path),
+            config,
+            str(config_path or ""),
+            index=index,
+        )
+    except ArchitectureError as exc:
+        if config_path is None or not str(exc).startswith(f"{config_path} disagrees"):
+            raise
+        # a local folder's config.json may be a training script's settings, not the net's (an outside audit)
+        raise ArchitectureError(
+            f"{exc}; if {config_path} is not this generator's own config (a training script's settings, say), give "
+            f"the weights file alone: --generator {weights_path}"
+        ) from None
     spec_name = hub.beside(weights, files, PurePosixPath(weights).name + ".json", SPEC_NAME)
     if spec_name is not None:
         generator = apply_sidecar(generator, folder / spec_name, request.overrides, str(weights_path))

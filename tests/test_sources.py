@@ -582,6 +582,13 @@ def test_a_local_copy_of_a_hub_repo_loads_as_the_repo_does(dcgan, tmp_path):
     torch.save(sd, epochs / "netG_epoch_10.pth")
     with pytest.warns(UserWarning, match=r"using netG_epoch_10.pth.*choose another with .*checkpoints/FILE"):
         assert_same_images(load_generator(str(epochs)), latents, expected)
+    script = tmp_path / "script"  # a training script's settings as config.json (audit 18): the way out is named
+    script.mkdir()
+    torch.save(sd, script / "generator.pth")
+    (script / "config.json").write_text(json.dumps({"lr": 2e-4, "nz": 100, "image_size": 64, "ngf": 64}))
+    with pytest.raises(ArchitectureError, match=r"not this generator's own config .* give the weights file alone: "):
+        load_generator(str(script))
+    assert_same_images(load_generator(str(script / "generator.pth")), latents, expected)
 
 
 def test_torch_save_files_of_any_name_are_read_by_their_contents(tmp_path):
