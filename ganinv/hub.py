@@ -298,8 +298,13 @@ def download_failure(exc: Exception, hub_id: HubId) -> str:
     requests, the Hub unreachable (the cache is named only where it holds the repo)."""
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
 
-    response = getattr(exc, "response", None)
-    status = getattr(response, "status_code", None) if isinstance(exc, HfHubHTTPError) else None
+    cause: Optional[BaseException] = exc  # the client wraps the Hub's last answer ("cannot find ... in the cache")
+    while cause is not None and not isinstance(cause, HfHubHTTPError):
+        cause = cause.__cause__ or cause.__context__
+    response = getattr(cause, "response", None)
+    status = getattr(response, "status_code", None)
+    if cause is not None and cause is not exc and status is not None:
+        exc = cause  # its words, not the wrapper's
     if isinstance(exc, GatedRepoError) or status in (401, 403):
         return (
             f"the repo is gated or private ({server_message(exc)}); request access on its page if it is gated, and "
@@ -307,7 +312,10 @@ def download_failure(exc: Exception, hub_id: HubId) -> str:
         )
     cached = (repo_folder(hub_id.repo) / "snapshots").is_dir()
     later = "retry later" if status == 429 or (status or 0) >= 500 else "check the connection and retry"
-    return f"{server_message(exc)}; {later}" + (
+    answered = (
+        f"the Hub answered HTTP {status}: " if status is not None and f"{status}" not in server_message(exc) else ""
+    )
+    return f"{answered}{server_message(exc)}; {later}" + (
         ", or set HF_HUB_OFFLINE=1 to use the cached snapshot" if cached else " (the cache holds no snapshot of it)"
     )
 

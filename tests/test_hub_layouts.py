@@ -702,3 +702,31 @@ def test_a_gated_or_disabled_repo_says_why_and_what_to_do(hub, tmp_path, monkeyp
     assert "HF_HUB_OFFLINE" not in message
     with pytest.raises(SourceError, match=r"refused to list hub:someone/off \(HTTP 403: Disabled.\).*hf auth login"):
         load_generator("hub:someone/off", options=FAST)
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_a_busy_hub_is_named_with_its_answer_and_retry_later(hub, tmp_path, monkeypatch, status):
+    """The client retries a 429 or 5xx, then raises "cannot find the requested files in the local cache. Please
+    check your connection", which ganinv passed on with "check the connection": the Hub's own answer (its status)
+    was lost. The real client against a server that answers as a busy Hub; only its waits between retries are
+    skipped."""
+    import time
+
+    import hub_server
+
+    route = hub_server.Handler._route
+
+    def busy(self, head):
+        if "/resolve/" in self.path:
+            return self._send(status, {"Content-Type": "text/plain", "Retry-After": "0"}, b"busy", head)
+        return route(self, head)
+
+    monkeypatch.setattr(hub_server.Handler, "_route", busy)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    weights = tmp_path / "w.safetensors"
+    save_file({k: v.contiguous() for k, v in DCGAN.build().state_dict().items()}, str(weights))
+    hub.repos.commit("someone/busy", {"model.safetensors": weights})
+    with pytest.raises(SourceError) as busy_hub:
+        load_generator("hub:someone/busy", options=FAST)
+    message = str(busy_hub.value)
+    assert str(status) in message and "retry later" in message and "check the connection" not in message, message
