@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 
 import torch
 
-from ganinv import hub
+from ganinv import hub, trust
 from ganinv.atomic import parse_json
 from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator
@@ -288,7 +288,7 @@ class GeneratorReference(_Model):
         model.__dict__["_artifact_dir"] = folder
         from_hub = not os.path.isdir(model_id) or label.startswith("hub:")  # load() passes a hub id's snapshot
         model.__dict__["_hub_id"] = label if from_hub else None
-        model.__dict__["_trust_remote_code"] = trust_remote_code
+        model.__dict__["_trust_remote_code"] = trust.check_flag(trust_remote_code)
         return model.eval()
 
     @classmethod
@@ -306,7 +306,11 @@ class GeneratorReference(_Model):
         `generator` replaces the generator the artifact names (a source string the user typed, or a
         loaded Generator); it must have the spec the model was trained for.
         """
+        from ganinv.sources import source_text
+
         name = cls.artifact_noun
+        source = source_text(source, name)
+        trust.check_flag(trust_remote_code)
         path = Path(source)
         if path.is_dir():
             if (path / cls.run_subfolder / CONFIG_NAME).is_file():

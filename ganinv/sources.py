@@ -46,7 +46,15 @@ from torch import nn
 
 from ganinv import architectures, foreign_layouts, hub, trust
 from ganinv.atomic import atomic_dir, parse_json
-from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
+from ganinv.errors import (
+    ArchitectureError,
+    ConfigError,
+    GaninvError,
+    SourceError,
+    SpecMismatchError,
+    UnsafeFileError,
+    first_line,
+)
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import (
@@ -93,6 +101,18 @@ def builtin_names() -> list[str]:
     return sorted(p.name for p in BUILTIN_DIR.glob("*") if (p / CONFIG_NAME).is_file())
 
 
+def source_text(source: object, what: str) -> str:
+    """A source given in Python as a string or a path (`pathlib.Path`), as the string the command line would take."""
+    if isinstance(source, os.PathLike):
+        source = os.fspath(source)
+    if not isinstance(source, str):
+        raise ConfigError(
+            f"the {what} source must be a string or a path, got {source!r} ({type(source).__name__}): a folder, "
+            "a file, builtin:NAME or hub:owner/name"
+        )
+    return source
+
+
 def load_generator(
     source: str,
     *,
@@ -112,7 +132,8 @@ def load_generator(
     `options_origin` does the same for `options` alone (a source the user typed, with the options
     an artifact or recipe recorded for it): a `model_class` among them is then code a file chose.
     """
-    if not str(source).strip():  # "" would read as the current folder
+    source = source_text(source, "generator")
+    if not source.strip():  # "" would read as the current folder
         raise SourceError(
             "the generator source is empty; give builtin:NAME, hub:owner/name, a folder, a weights or program file, "
             "or module:callable"

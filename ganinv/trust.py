@@ -21,7 +21,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from ganinv.errors import UnsafeFileError
+from ganinv.errors import ConfigError, UnsafeFileError
 
 
 @dataclass(frozen=True)
@@ -57,9 +57,21 @@ def chosen_by_file() -> Optional[str]:
     return context.origin if context is not None else None
 
 
+def check_flag(trust_remote_code: object) -> bool:
+    """The user's trust flag, which must be a real bool: `"false"` or `"0"` from an environment variable, argparse
+    or YAML is truthy, and counted as trust it would run the code a file names (an outside audit)."""
+    if not isinstance(trust_remote_code, bool):
+        raise ConfigError(
+            f"trust_remote_code must be True or False, got {trust_remote_code!r} ({type(trust_remote_code).__name__}); "
+            "convert a string yourself (trust_remote_code=value == 'true')"
+        )
+    return trust_remote_code
+
+
 def resolve(origin: Optional[str], trust_remote_code: bool) -> tuple[Optional[str], bool]:
     """The effective (origin, trust) of a load: inside `commands_from_file`, the file is the origin and only the
     user's flag on the enclosing command counts, whatever the enclosed command says."""
+    check_flag(trust_remote_code)
     context = _file_commands.get()
     if context is None:
         return origin, trust_remote_code
@@ -71,7 +83,7 @@ def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, re
 
     `retry` says how the user can name it themselves, e.g. "--generator mypkg:make".
     """
-    if origin is None or trust_remote_code:
+    if origin is None or check_flag(trust_remote_code):
         return
     raise UnsafeFileError(
         f"{what} is named by {origin}, and ganinv never runs code that a file names; "

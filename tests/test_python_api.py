@@ -97,3 +97,21 @@ def test_api_misuse_names_the_python_way():
         ganinv.load_images(np.zeros((2, 1, 8, 8)))
     with pytest.raises(ConfigError, match=r"got a Generator \(a loaded model goes to the function instead: fit\("):
         ganinv.FitConfig(generator=zoo.linear_generator())
+
+
+def test_sources_may_be_paths_and_nothing_else(tmp_path):
+    """Audit 19a: `load_generator(Path(...))` was an AttributeError and `Inverter.load(Path(...))` called the intact
+    artifact damaged ("download it again"), though `save_pretrained` and `fit` take paths."""
+    from pathlib import Path
+
+    from ganinv.errors import ConfigError
+    from ganinv.sources import BUILTIN_DIR, load_generator
+
+    folder = BUILTIN_DIR / "mnist"
+    assert load_generator(Path(folder)).spec == load_generator(str(folder)).spec
+    assert isinstance(Inverter.load(Path(folder) / "inverter"), Inverter)
+    for wrong in (3, None, ["builtin:mnist"]):
+        with pytest.raises(ConfigError, match="source must be a string or a path"):
+            load_generator(wrong)
+        with pytest.raises(ConfigError, match="source must be a string or a path"):
+            Inverter.load(wrong)

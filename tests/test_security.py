@@ -16,9 +16,10 @@ from click.testing import CliRunner
 from safetensors.torch import save_file
 
 from ganinv.cli.main import cli
-from ganinv.errors import UnsafeFileError
+from ganinv.errors import ConfigError, UnsafeFileError
 from ganinv.inverter import Inverter
 from ganinv.mvae.model import MVAE
+from ganinv.sources import load_generator
 from ganinv.spec import GeneratorSpec
 
 SPEC = GeneratorSpec(nz=4, image_shape=(1, 16, 16))
@@ -70,6 +71,19 @@ def test_an_artifact_cannot_name_a_callable(tmp_path, marker, images, command):
     assert "Traceback" not in result.output
     with pytest.raises(UnsafeFileError):  # the Python API holds the same line
         Inverter.load(str(art)).generator
+
+
+@pytest.mark.parametrize("flag", ["false", "0", 1, None])
+def test_a_trust_flag_that_is_not_a_bool_is_refused(tmp_path, marker, flag):
+    """Audit 19a: `trust_remote_code="false"` (read from an environment variable, argparse or YAML) is truthy, and
+    was taken as trust: the callable an artifact named ran. Only True grants it; anything but a bool is refused."""
+    art = hostile_inverter(tmp_path / "inverter", marker)
+    with pytest.raises(ConfigError, match="trust_remote_code must be True or False"):
+        Inverter.load(str(art), trust_remote_code=flag).generator
+    with pytest.raises(ConfigError, match="trust_remote_code must be True or False"):
+        Inverter.from_pretrained(str(art), trust_remote_code=flag).generator
+    with pytest.raises(ConfigError, match="trust_remote_code must be True or False"):
+        load_generator("os:getcwd", trust_remote_code=flag)
 
 
 def test_a_hub_artifact_cannot_name_a_callable(tmp_path, marker, images, monkeypatch):
