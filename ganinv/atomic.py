@@ -179,14 +179,35 @@ def write_json(path: str | os.PathLike, data: Any) -> None:
     write_text(path, json_text(data, indent=2) + "\n")
 
 
+def refuse_replacing_foreign(path: Path, replaces: frozenset[str]) -> None:
+    """Refuse to replace `path` unless it is absent, or a folder holding only names in `replaces` (hidden ones too:
+    a `.git` of a clone would go with the folder)."""
+    if not os.path.lexists(path):
+        return
+    if path.is_symlink() or not path.is_dir():
+        raise GaninvError(f"{path} exists and is not a folder; save to a new or empty folder, or remove it first")
+    foreign = sorted(p.name for p in path.iterdir() if p.name not in replaces)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        raise GaninvError(
+            f"{path} holds files that are not a saved model's ({shown}), and saving would replace the folder "
+            "whole; save to a new or empty folder"
+        )
+
+
 @contextlib.contextmanager
-def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
+def atomic_dir(path: str | os.PathLike, replaces: Optional[frozenset[str]] = None) -> Iterator[Path]:
     """Yield a fresh temporary folder beside `path`; on success it takes `path`'s place.
 
     The old folder (if any) is moved aside first and removed only after the new one is in
-    place, so at every instant either the old or the new complete folder exists.
+    place, so at every instant either the old or the new complete folder exists. `replaces`: the
+    names an existing folder at `path` may hold to be replaced (what the writer itself writes there);
+    a folder holding anything else, or a file at `path`, is the user's and refused before anything
+    is written (an outside audit: `save_pretrained` into a project folder deleted the project).
     """
     path = Path(path)
+    if replaces is not None:
+        refuse_replacing_foreign(path, replaces)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{MARK}-{os.getpid()}-", suffix=".tmp", dir=path.parent))

@@ -46,6 +46,7 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 GENERATOR_DIR = "generator"  # the bundled copy of the generator, in ganinv's generator layout
 ARTIFACT_FILES = [CONFIG_NAME, WEIGHTS_NAME, "README.md", f"{GENERATOR_DIR}/*"]  # all a Hub download fetches
+SAVED_NAMES = frozenset({CONFIG_NAME, WEIGHTS_NAME, "README.md", GENERATOR_DIR})  # what a save may replace
 
 
 # (run subfolder, the command that writes it, the options that take it): the two kinds of run with an artifact
@@ -205,7 +206,7 @@ class GeneratorReference(_Model):
         target = Path(save_directory)
         self.__dict__["_include_generator"] = include_generator
         try:
-            with atomic_dir(target) as tmp:
+            with atomic_dir(target, replaces=SAVED_NAMES) as tmp:
                 super().save_pretrained(tmp, **kwargs)
                 if self._publishing or (tmp / GENERATOR_DIR).is_dir():
                     name_local_generator_by_file_name(tmp)

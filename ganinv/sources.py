@@ -1113,13 +1113,16 @@ def load_callable(source: str, request: Request) -> Generator:
 # ---- saving ------------------------------------------------------------------------------------------
 
 
+GENERATOR_FILES = frozenset({CONFIG_NAME, WEIGHTS_NAME, PICKLE_WEIGHTS_NAME, SPEC_NAME})  # a folder save may replace
+
+
 def save_generator(generator: Generator, folder: str | Path) -> Path:
     """Write ganinv's own generator layout (atomically): config.json + model.safetensors."""
     meta = generator.meta
     if meta.get("architecture") in (None, "opaque"):
         raise SourceError("only generators built from a registered architecture can be saved in ganinv's layout")
     folder = Path(folder)
-    with atomic_dir(folder) as tmp:
+    with atomic_dir(folder, replaces=GENERATOR_FILES) as tmp:
         state = {k: v.detach().contiguous().cpu() for k, v in generator.net.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS_NAME))
         config = {
