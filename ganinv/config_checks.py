@@ -312,3 +312,30 @@ def same_generator(given: str, saved: Any, alternatives: tuple[str, ...] = ()) -
         return os.path.samefile(given_path, saved_path)
     except (OSError, ValueError):  # either missing, or a module:callable
         return False
+
+
+RESUME_MAY_CHANGE = frozenset({"steps", "device", "trust_remote_code"})  # what a resumed run may be given anew
+
+
+def refuse_changed_config(run_folder: Any, saved: dict[str, Any], config: dict[str, Any]) -> None:
+    """Refuse to resume the run in `run_folder` (saved options `saved`) with other options than it was started with,
+    naming each: the command line refused them, but the Python API (`fit(config, out, resume=True)`) continued with
+    another learning rate and sigma_x in silence, its config.json still saying the old ones (an outside audit). The
+    generator is compared as the same file (`same_generator`); its bytes are checked by the run's sha256."""
+
+    def plain(value: Any) -> Any:
+        return json.loads(json.dumps(value, default=str))
+
+    differ = []
+    for name, value in sorted(config.items()):
+        if name in RESUME_MAY_CHANGE or name not in saved:
+            continue
+        if name == "generator" and isinstance(value, str) and same_generator(value, saved[name]):
+            continue
+        if plain(value) != plain(saved[name]):
+            differ.append(f"{name} (the run's {json.dumps(plain(saved[name]))}, given {json.dumps(plain(value))})")
+    if differ:
+        raise RunError(
+            f"{run_folder} is resumed with other options than it was started with: {'; '.join(differ)}; resume with "
+            "the run's own (only steps, device and trust_remote_code may change), or start a new run"
+        )

@@ -72,6 +72,7 @@ TENSOR_SUFFIXES = {".npz", ".npy", ".safetensors"}
 IMAGE_KEYS = ("images", "x", "data")
 LABEL_KEYS = ("labels", "y", "targets")  # beside them: ganinv's name, Keras's (x, y), torchvision's (data, targets)
 OVERSHOOT = 1e-3  # on the [-1, 1] scale: rounding beyond a range's ends that is clamped, not refused
+UNIT_UNDERSHOOT = 0.05  # floats in [-0.05, 1]: [0, 1] images whose resampling or noise dipped below 0, not [-1, 1] ones
 CHANNELS = (1, 3)
 EXACT_IN_FLOAT32 = {torch.bool, torch.uint8, torch.int8, torch.int16, torch.uint16, torch.float32}
 
@@ -176,8 +177,17 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
         )
     lo, hi = float(x.min()), float(x.max())
     slack = OVERSHOOT / 2  # on a range of width 2
+    if -UNIT_UNDERSHOOT <= lo < 0 and hi <= 1 + slack:  # [0, 1] resampled or noised (an outside audit: one pixel at
+        # -0.0006 made [0, 1] images read as [-1, 1] in silence, reconstruction error 5x)
+        return (0.0, 1.0), (
+            f"reading {source} as images in [0, 1] with values a little below 0 clamped: they lie in [{lo:g}, "
+            f"{hi:g}] (resampling overshoot?); if they are [-1, 1] images, declare --input-range -1,1"
+        )
     if lo >= -1 - slack and hi <= 1 + slack and lo < 0:
-        return (-1.0, 1.0), None
+        return (-1.0, 1.0), None if lo <= -0.5 else (
+            f"reading {source} as images in [-1, 1], though no value is near -1 (they lie in [{lo:g}, {hi:g}]); if "
+            "they are [0, 1] images that overshoot below 0, clamp them to [0, 1] first"
+        )
     if lo >= -slack and hi <= 1 + slack:
         return (0.0, 1.0), (
             f"reading {source} as images in [0, 1]: its values lie in [{lo:g}, {hi:g}], none "
@@ -911,6 +921,13 @@ def as_model_images(
         return x
     if isinstance(input_range, str):
         raise DataError(f"input_range must be (lo, hi) or {MODEL_SPACE!r}, got {input_range!r}")
+    if input_range is not None:  # as --input-range is checked: NaN or infinite ends gave NaN or constant images
+        try:
+            input_range = check_range(input_range)
+        except (TypeError, ValueError):
+            raise DataError(
+                f"input_range must be (lo, hi), two numbers, or {MODEL_SPACE!r}; got {input_range!r}"
+            ) from None
     try:
         x, note = to_unit_range(x, source, declared=input_range)
     except DataError as exc:

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from ganinv import hub
 from ganinv.augment import AugmentConfig, perturb
-from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
+from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, refuse_changed_config, saved_options
 from ganinv.data import fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
@@ -169,7 +169,8 @@ def _fit(
 ) -> FitResult:
     main = distributed.is_main
     if resume:
-        saved_options(run, "fit")  # refuses a folder that holds another kind of run
+        saved = saved_options(run, "fit")  # refuses a folder that holds another kind of run
+        refuse_changed_config(run.folder, saved, config.to_dict())
         run.check_resume_steps(config.steps)
     else:
         run.check_new()

@@ -229,17 +229,17 @@ def invert(
         raise ValueError(f"start must be 'encoder' or 'zero', got {start!r}")
     if refine_basis not in REFINE_BASES:
         raise ValueError(f"refine_basis must be one of {REFINE_BASES}, got {refine_basis!r}")
+    passes = inverter.passes(iterations)
     images = check_inputs(inverter, images, refine_steps, refine_lr, batch_size, input_range)
     n = images.shape[0]
     _ = inverter.generator  # loaded before the clock: seconds_per_image measured the generator's loading too
     inverted = warn_if_inverted(inverter.generator, images)
     clock = time.perf_counter()
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)
-    passes = inverter.iterations if iterations is None else iterations
     metrics = {
         "n": n,
         "encoder": {
-            "iterations": passes if inverter.refiner is not None else 0,
+            "iterations": passes,
             **reconstruction_metrics(images, encoded),
             "seconds_per_image": (time.perf_counter() - clock) / n,
         },

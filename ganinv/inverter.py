@@ -10,6 +10,7 @@ artifact folder or `hub:owner/name[@revision]`.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -173,10 +174,21 @@ class Inverter(
 
     def encode_model_images(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:
         """`encode` for images already (B, C, H, W) in [-1, 1] on the inverter's device (ganinv's own loops)."""
-        n = self.iterations if iterations is None else iterations
-        if n < 0:
-            raise ValueError(f"iterations must be >= 0, got {n}")
+        n = self.passes(iterations)
         return self(x, self.generator if n and self.refiner is not None else None, iterations=n)
+
+    def passes(self, iterations: Optional[int]) -> int:
+        """The refinement passes asked for: a whole number >= 0 (default: as many as trained), and none for a
+        single-pass inverter (an outside audit: `iterations=1000` ran one pass in silence; the CLI refused it)."""
+        n = self.iterations if iterations is None else iterations
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError(f"iterations must be a whole number >= 0, got {n!r}")
+        if n and self.refiner is None:
+            raise ValueError(
+                f"this inverter is single-pass (fitted with iterations 0): it has no refinement passes to run; drop "
+                f"iterations={n}, or fit one with iterations >= 1"
+            )
+        return int(n)
 
     def forward(
         self, x: torch.Tensor, generator=None, codes: Optional[Latents] = None, iterations: Optional[int] = None

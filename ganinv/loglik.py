@@ -23,6 +23,7 @@ per sample. Then:
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from dataclasses import dataclass
 from typing import Optional, Sequence, TypeVar
@@ -33,7 +34,7 @@ from torch import Tensor
 from tqdm import tqdm
 
 from ganinv.data import as_model_images
-from ganinv.dreaming import DreamingConfig
+from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
 from ganinv.polarity import warn_if_inverted
@@ -268,9 +269,12 @@ def log_likelihood(
     spec = inverter.spec
     if sigma_x is None:
         sigma_x = inverter.sigma_x if inverter.sigma_x is not None else DreamingConfig.sigma_x
-    ks = sorted(set(int(k) for k in ks))
-    if not ks or ks[0] < 1 or not math.isfinite(sigma_x) or sigma_x <= 0:
-        raise ValueError(f"need sample sizes k >= 1 and a finite sigma_x > 0, got ks={ks}, sigma_x={sigma_x}")
+    ks = checked_ks(ks)
+    low, high = SIGMA_X_RANGE  # as fitting takes it: 1e-30 gave -inf bounds, 1e-200 "math domain error"
+    if isinstance(sigma_x, bool) or not isinstance(sigma_x, (int, float, torch.Tensor)):
+        raise ValueError(f"sigma_x must be a number, got {sigma_x!r}")
+    if not math.isfinite(sigma_x) or not low <= sigma_x <= high:
+        raise ValueError(f"sigma_x must be a finite number in [{low:g}, {high:g}], got {float(sigma_x):g}")
     if batch_size < 1 or chunk_size < 1:
         raise ValueError(f"need batch_size >= 1 and chunk_size >= 1, got {batch_size} and {chunk_size}")
     images = as_model_images(images, spec.image_shape, input_range)  # shape, range, NaN: one clear error
@@ -303,6 +307,19 @@ def log_likelihood(
 
 
 @torch.inference_mode()
+def checked_ks(ks: Sequence[int]) -> list[int]:
+    """Sample sizes as whole numbers >= 1, sorted, once each: a string or 1.5 was int()ed in silence ("256" gave k = 2,
+    5, 6; an outside audit); one number is taken as `(k,)`."""
+    if isinstance(ks, int) and not isinstance(ks, bool):
+        ks = (ks,)
+    if isinstance(ks, (str, bytes)) or not isinstance(ks, Sequence):
+        raise ValueError(f"ks must be whole numbers >= 1, e.g. (1, 16, 256); got {ks!r}")
+    whole = [k for k in ks if isinstance(k, numbers.Integral) and not isinstance(k, bool)]
+    if not ks or len(whole) < len(ks) or min(whole) < 1:
+        raise ValueError(f"need sample sizes k: whole numbers >= 1, e.g. (1, 16, 256); got {tuple(ks)!r}")
+    return sorted(set(int(k) for k in whole))
+
+
 def fit_sigma(
     inverter: Inverter,
     n: int = 512,

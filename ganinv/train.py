@@ -24,7 +24,7 @@ import torch
 from tqdm import tqdm
 
 from ganinv import architectures
-from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
+from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, refuse_changed_config, saved_options
 from ganinv.critic import Critic
 from ganinv.data import DATASET_DIRS, ImageSet, load_images
 from ganinv.divergence import check_losses, check_parameters
@@ -270,7 +270,8 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
 
     device = resolve_device(config.device)
     if resume:
-        saved_options(run, "train")  # refuses a folder that holds another kind of run
+        saved = saved_options(run, "train")  # refuses a folder that holds another kind of run
+        refuse_changed_config(run.folder, saved, config.to_dict())
         run.check_resume_steps(config.steps)
     else:
         run.check_new()

@@ -115,3 +115,102 @@ def test_sources_may_be_paths_and_nothing_else(tmp_path):
             load_generator(wrong)
         with pytest.raises(ConfigError, match="source must be a string or a path"):
             Inverter.load(wrong)
+
+
+def test_saving_never_replaces_a_folder_of_the_users(tmp_path, inverter):
+    """Audit 19a: `save_pretrained` and `save_generator` replace their folder whole (atomically); into a project
+    folder they deleted the project, and a file at the path was hidden away and deleted by the next save."""
+    from ganinv.errors import GaninvError
+    from ganinv.sources import load_generator, save_generator
+
+    project = tmp_path / "project"
+    (project / "data").mkdir(parents=True)
+    (project / "thesis.tex").write_text("years of work")
+    clone = tmp_path / "clone"  # a git clone of a Hub repo: its .git would go with the folder
+    (clone / ".git").mkdir(parents=True)
+    notes = tmp_path / "notes.txt"
+    notes.write_text("mine")
+    generator = load_generator("builtin:mnist")
+    for target in (project, clone, notes):
+        with pytest.raises(GaninvError, match="save to a new or empty folder"):
+            inverter.save_pretrained(target)
+        with pytest.raises(GaninvError, match="save to a new or empty folder"):
+            save_generator(generator, target)
+    assert (project / "thesis.tex").read_text() == "years of work" and (project / "data").is_dir()
+    assert (clone / ".git").is_dir() and notes.read_text() == "mine"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clone", "notes.txt", "project"]  # nothing hidden left
+    inverter.save_pretrained(tmp_path / "saved")  # a saved model's own folder is replaced, as before
+    inverter.save_pretrained(tmp_path / "saved")
+    save_generator(generator, tmp_path / "generator")
+    save_generator(generator, tmp_path / "generator")
+    loaded = Inverter.load(str(tmp_path / "saved")).state_dict()
+    assert all(torch.equal(loaded[k], v) for k, v in inverter.state_dict().items())
+
+
+@pytest.mark.parametrize("declared", [(0, float("nan")), (0, float("inf")), (0, 0), (1, 0), (0, 1, 2), 255, ("a", "b")])
+def test_a_declared_input_range_is_checked_as_the_cli_checks_it(inverter, digits, declared):
+    """Audit 19a: `input_range=(0, nan)` gave NaN posteriors and bounds, `(0, inf)` read every pixel as -1, `(0, 0)`
+    was a ZeroDivisionError: the CLI's check of --input-range was never applied to the Python argument."""
+    unit = digits.float() / 255
+    for call in (inverter.encode, lambda x, **k: ganinv.log_likelihood(inverter, x, ks=(1,), **k)):
+        with pytest.raises(DataError, match="input range|input_range"):
+            call(unit, input_range=declared)
+
+
+def test_unit_images_that_dip_below_zero_are_not_read_as_minus_one_to_one(inverter, digits):
+    """Audit 19a: one pixel at -0.0006 (resampling overshoot) made [0, 1] images read as [-1, 1] in silence (SSE 31
+    became 174). A little below 0 is [0, 1] clamped; [-1, 1] with no value near -1 is said."""
+    unit = digits.float() / 255
+    dipped = unit.clone()
+    dipped[0, 0, 0, 0] = -0.0006
+    with pytest.warns(UserWarning, match=r"as images in \[0, 1\] with values a little below 0 clamped"):
+        torch.testing.assert_close(inverter.encode(dipped).mu_z, inverter.encode(unit, input_range=(0, 1)).mu_z)
+    washed = unit * 1.2 - 0.2  # [-0.2, 1]: [-1, 1] images with no dark pixel, or [0, 1] ones that overshoot a lot
+    with pytest.warns(UserWarning, match=r"as images in \[-1, 1\], though no value is near -1"):
+        inverter.encode(washed)
+
+
+@pytest.mark.parametrize("ks", ["256", (1.5,), (2.9,), (True,), (), (0,), [1, "4"]])
+def test_sample_sizes_must_be_whole_numbers(inverter, digits, ks):
+    """Audit 19a: `ks="256"` computed k = 2, 5, 6 and `(1.5,)` k = 1, in silence."""
+    with pytest.raises(ValueError, match="whole numbers >= 1"):
+        ganinv.log_likelihood(inverter, digits, ks=ks)
+    assert list(ganinv.log_likelihood(inverter, digits, ks=4).iw) == [4]  # one number is (k,)
+
+
+@pytest.mark.parametrize("sigma_x", [1e-30, 1e-200, 1e6, "0.3", float("nan")])
+def test_log_likelihood_takes_the_sigmas_fitting_takes(inverter, digits, sigma_x):
+    """Audit 19a: sigma_x 1e-30 gave -inf bounds and 1e-200 a bare "math domain error"."""
+    with pytest.raises(ValueError, match="sigma_x must be"):
+        ganinv.log_likelihood(inverter, digits, ks=(1,), sigma_x=sigma_x)
+
+
+def test_refinement_passes_a_single_pass_inverter_lacks_are_refused(inverter, digits):
+    """Audit 19a: `encode(x, iterations=1000)` and `invert(..., iterations=1000)` on a single-pass inverter ran one
+    pass in silence (the CLI refused it), and 1.5 was taken."""
+    assert inverter.refiner is None
+    for call in (inverter.encode, lambda x, **k: ganinv.invert(inverter, x, **k)):
+        with pytest.raises(ValueError, match="single-pass"):
+            call(digits, iterations=1000)
+        with pytest.raises(ValueError, match="whole number >= 0"):
+            call(digits, iterations=1.5)
+        call(digits, iterations=0)
+
+
+def test_resuming_a_fit_from_python_with_other_options_is_refused(tmp_path):
+    """Audit 19a: `fit(config, out, resume=True)` with another lr and sigma_x continued in silence, the run's
+    config.json still naming the old ones (the CLI refused the same change)."""
+    import dataclasses
+
+    from ganinv.errors import RunError
+
+    config = ganinv.FitConfig(
+        generator="builtin:mnist", steps=2, batch_size=4, width=4, hidden=8, eval_every=2, eval_samples=8
+    )
+    ganinv.fit(config, tmp_path / "run", quiet=True)
+    changed = dataclasses.replace(config, steps=4, lr=0.05, dreaming=dataclasses.replace(config.dreaming, sigma_x=0.5))
+    with pytest.raises(
+        RunError, match=r"other options than it was started with: dreaming \(.*\); lr \(the run's 0.001"
+    ):
+        ganinv.fit(changed, tmp_path / "run", resume=True, quiet=True)
+    ganinv.fit(dataclasses.replace(config, steps=4), tmp_path / "run", resume=True, quiet=True)  # steps may change

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from ganinv import losses
 from ganinv.atomic import write_json
-from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, saved_options
+from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, refuse_changed_config, saved_options
 from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.errors import GaninvError, RunError
@@ -176,7 +176,8 @@ def _train_mvae(
 
     generator_origin, options_origin = origins
     if resume:
-        saved_options(run, "mvae")  # refuses a folder that holds another kind of run, or none
+        saved = saved_options(run, "mvae")  # refuses a folder that holds another kind of run, or none
+        refuse_changed_config(run.folder, saved, config.to_dict())
         run.check_resume_steps(config.steps)
     else:
         run.check_new()
