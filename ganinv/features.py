@@ -84,7 +84,7 @@ def inverter_features(
     with tqdm(total=len(images), unit="img", desc="features", file=sys.stderr, disable=not progress) as bar:
         for start in range(0, len(images), batch_size):
             batch = x[start : start + batch_size].to(device, non_blocking=True)
-            encode = inverter.encode_model_images if isinstance(inverter, Inverter) else inverter.encode
+            encode = inverter.encode_model_images  # Inverter and MVAE: images already read into [-1, 1]
             rows.append(encode(batch).features().float())  # (B, F), stays on the device
             bar.update(batch.shape[0])
     return FeatureSet(torch.cat(rows).cpu(), images.labels, list(images.names), layout, list(images.classes))

@@ -214,3 +214,16 @@ def test_resuming_a_fit_from_python_with_other_options_is_refused(tmp_path):
     ):
         ganinv.fit(changed, tmp_path / "run", resume=True, quiet=True)
     ganinv.fit(dataclasses.replace(config, steps=4), tmp_path / "run", resume=True, quiet=True)  # steps may change
+
+
+def test_an_mvae_reads_images_as_the_inverter_does(digits):
+    """Audit 19a: `MVAE.encode` and `reconstruct` took [0, 255] floats and NaN in silence, and uint8, grey batches
+    and numpy arrays were raw torch errors."""
+    torch.manual_seed(0)
+    model = ganinv.MVAE(image_shape=[1, 16, 16], n_components=2, latent_dim=2, s_dim=4, width=4, hidden=8).eval()
+    expected = model.encode(as_unit(digits), input_range="model").mu
+    for form in (digits, digits.float(), digits.numpy(), digits[:, 0]):
+        torch.testing.assert_close(model.encode(form).mu, expected)
+    torch.testing.assert_close(model.reconstruct(digits), model.reconstruct(as_unit(digits), input_range="model"))
+    with pytest.raises(DataError, match="NaN or infinite"):
+        model.encode(torch.full((2, 1, 16, 16), float("nan")))

@@ -27,6 +27,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import Tensor, nn
 from torch.nn import functional as F
 
+from ganinv.data import as_model_images
 from ganinv.encoders import ConvTrunk, GaussianHead
 from ganinv.generator import Generator
 from ganinv.generator_reference import GeneratorReference
@@ -208,7 +209,18 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         return super().attach(generator.to(self.device))
 
     # ---- the mixture ----------------------------------------------------------------------------
-    def encode(self, x: Tensor) -> MixturePosterior:
+    def encode(self, x: Any, *, input_range: Optional[tuple[float, float] | str] = None) -> MixturePosterior:
+        """Images -> every component's (mu_i, logvar_i, a_i), the images read as `Inverter.encode` reads them
+        (`ganinv.data.as_model_images`: uint8, [0, 255] or [0, 1] floats with a warning, NaN refused; an outside
+        audit found [0, 255] floats and NaN encoded in silence); `input_range="model"` takes them as they are."""
+        return self.encode_model_images(self.model_images(x, input_range))
+
+    def model_images(self, x: Any, input_range: Optional[tuple[float, float] | str] = None) -> Tensor:
+        """`x` as float (B, C, H, W) in [-1, 1] on the model's device and dtype."""
+        weight = next(self.parameters())
+        return as_model_images(x, self.image_shape, input_range, "the images").to(weight.device, weight.dtype)
+
+    def encode_model_images(self, x: Tensor) -> MixturePosterior:
         """x: (B, C, H, W) in [-1, 1] -> every component's (mu_i, logvar_i, a_i)."""
         mus, logvars, concentrations = zip(*(encoder(x) for encoder in self.encoders))
         return MixturePosterior(
@@ -229,7 +241,7 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
 
     def forward(self, x: Tensor) -> MixtureSample:
         """docs/algorithms.md §5, steps 1-5, with fresh noise for z, w and m."""
-        posterior = self.encode(x)
+        posterior = self.encode_model_images(x)
         z = reparameterize(posterior.mu, posterior.logvar)  # (B, K, L)
         w = torch.distributions.Dirichlet(posterior.a.float()).rsample()  # (B, K)
         m = self.dropout.sample(x.shape[0], x.device)  # (B, K)
@@ -237,10 +249,14 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         s = self.mix(z, b)
         return MixtureSample(posterior, z, w, m, b, s, self.decode(s))
 
-    def reconstruct(self, x: Tensor, component: Optional[int] = None) -> Tensor:
+    def reconstruct(
+        self, x: Any, component: Optional[int] = None, *, input_range: Optional[tuple[float, float] | str] = None
+    ) -> Tensor:
         """Deterministic reconstruction from the means: z_i = mu_i and b = E[w] over the kept components,
-        or `b = e_component` to see what one component alone encodes (MVAE Figs. 2, 3)."""
-        posterior = self.encode(x)
+        or `b = e_component` to see what one component alone encodes (MVAE Figs. 2, 3). Images as `encode` reads
+        them."""
+        x = self.model_images(x, input_range)
+        posterior = self.encode_model_images(x)
         if component is None:
             b = mixing_coefficients(posterior.mean_weights(), self.kept.expand_as(posterior.a))
         else:

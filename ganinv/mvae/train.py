@@ -382,7 +382,7 @@ def reconstruct_all(model: MVAE, images: Tensor, component: Optional[int] = None
     """`model.reconstruct` in batches on the model's device, (N, C, H, W) on the CPU."""
     return torch.cat(
         [
-            model.reconstruct(images[i : i + batch_size].to(model.device), component).cpu()
+            model.reconstruct(images[i : i + batch_size], component, input_range="model").cpu()
             for i in range(0, images.shape[0], batch_size)
         ]
     )
