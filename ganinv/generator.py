@@ -12,7 +12,7 @@ An adapter hands over a *native* module, called as `net(z_native, c, d)`, and it
 from __future__ import annotations
 
 import math
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import nn
@@ -110,15 +110,37 @@ class Generator(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
+        self._check_latents(z, c, d)
         given = z.dtype
         z, c, d = in_module_dtype(self.net, z, c, d)  # a float64 module: its images come back in the latents' dtype
         x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
-        if isinstance(x, torch.Tensor) and x.dtype == torch.float64 and given != torch.float64:
-            x = x.to(given)  # ganinv's images, encoders and losses are float32
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and given.is_floating_point and x.dtype != given:
+            x = x.to(given)  # images in the latents' dtype: ganinv's (float32), or a float64 encoder's
         lo, hi = self.spec.native_output_range
         if (lo, hi) != (-1.0, 1.0):
             x = (x - lo) * (2.0 / (hi - lo)) - 1.0
         return x
+
+    def _check_latents(self, z: Any, c: Any, d: Any) -> None:
+        """Standardised latents of this spec, or a ValueError naming the part that is missing or mis-sized (an outside
+        audit: `G(z)` on a generator with codes, labels for `d`, numpy latents were raw torch errors)."""
+        spec = self.spec
+        parts = (("z", z, spec.nz, True), ("c", c, spec.nc, spec.nc > 0), ("d", d, spec.n_classes, spec.n_classes > 0))
+        call = "G(z" + (", c" if spec.nc else "") + (", d" if spec.n_classes else "") + ")"
+        shapes = f"z (N, {spec.nz})" + (f", c (N, {spec.nc})" if spec.nc else "")
+        shapes += f", d (N, {spec.n_classes}) one-hot" if spec.n_classes else ""
+        rows = z.shape[0] if isinstance(z, torch.Tensor) and z.dim() else None
+        for name, value, size, wanted in parts:
+            if not wanted and value is None:
+                continue
+            ok = isinstance(value, torch.Tensor) and wanted and value.dim() == 2 and value.shape[1] == size
+            if not ok or value.shape[0] != rows or not value.is_floating_point():
+                got = f"{type(value).__name__}" if not isinstance(value, torch.Tensor) else f"{tuple(value.shape)}"
+                raise ValueError(
+                    f"this generator is called as {call} with float tensors {shapes}; {name} is {got}"
+                    + (f" {str(value.dtype).removeprefix('torch.')}" if isinstance(value, torch.Tensor) else "")
+                    + " (G.decode(latents) takes the Latents that G.sample_latents draws)"
+                )
 
     def decode(self, latents: Latents) -> torch.Tensor:
         """Images in [-1, 1] for standardised latents, (N, C, H, W)."""
@@ -127,6 +149,9 @@ class Generator(nn.Module):
     def sample(
         self, n: int, generator: Optional[torch.Generator] = None, batch_size: int = 256
     ) -> tuple[Latents, torch.Tensor]:
+        for name, value in (("n", n), ("batch_size", batch_size)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
         latents = self.sample_latents(n, generator=generator)
         with torch.no_grad():
             images = torch.cat([self.decode(latents[i : i + batch_size]) for i in range(0, n, batch_size)])
@@ -268,14 +293,16 @@ FIXED_BATCHES = (1, 8, 16, 32, 64, 100, 128, 25, 36, 49, 256)  # the batch sizes
 def in_module_dtype(
     module: nn.Module, z: torch.Tensor, c: Optional[torch.Tensor], d: Optional[torch.Tensor]
 ) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
-    """The latents and codes in float64 where `module`'s first float weight is float64 (a float64 module or program
-    fails on float32 inputs); unchanged otherwise, and integer codes (labels) always."""
+    """The latents and codes in the dtype of `module`'s first float weight (a float64 module fails on float32 inputs,
+    a float32 one on the float64 latents of an encoder the user made float64: an outside audit); unchanged where it
+    has none, and integer codes (labels) always."""
     weight = next((t for t in module.parameters() if t.is_floating_point()), None)
-    if weight is None or weight.dtype != torch.float64:
+    if weight is None or weight.dtype == z.dtype:
         return z, c, d
-    c = c.double() if c is not None else None
-    d = d.double() if d is not None and d.is_floating_point() else d
-    return z.double(), c, d
+    dtype = weight.dtype
+    c = c.to(dtype) if c is not None and c.is_floating_point() else c
+    d = d.to(dtype) if d is not None and d.is_floating_point() else d
+    return z.to(dtype) if z.is_floating_point() else z, c, d
 
 
 def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:

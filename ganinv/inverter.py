@@ -170,11 +170,13 @@ class Inverter(
         [0, 1] with a warning, or [0, 255]; `input_range=(lo, hi)` declares the range. NaN pixels are refused."""
         x = as_model_images(x, self.spec.image_shape, input_range)
         weight = next(self.parameters())
-        return self.encode_model_images(x.to(weight.device, weight.dtype), iterations)
+        return self.encode_model_images(x.to(weight.device), iterations)
 
     def encode_model_images(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:
-        """`encode` for images already (B, C, H, W) in [-1, 1] on the inverter's device (ganinv's own loops)."""
+        """`encode` for images already (B, C, H, W) in [-1, 1] on the inverter's device (ganinv's own loops), in
+        the inverter's dtype (float32 images for an inverter made float64 or bfloat16: an outside audit)."""
         n = self.passes(iterations)
+        x = x.to(next(self.parameters()).dtype)
         return self(x, self.generator if n and self.refiner is not None else None, iterations=n)
 
     def passes(self, iterations: Optional[int]) -> int:

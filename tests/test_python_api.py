@@ -227,3 +227,39 @@ def test_an_mvae_reads_images_as_the_inverter_does(digits):
     torch.testing.assert_close(model.reconstruct(digits), model.reconstruct(as_unit(digits), input_range="model"))
     with pytest.raises(DataError, match="NaN or infinite"):
         model.encode(torch.full((2, 1, 16, 16), float("nan")))
+
+
+def test_a_generator_names_the_latents_it_takes():
+    """Audit 19a: `G(z)` on a generator with codes, labels for `d`, numpy latents, `sample(0)` were raw torch errors."""
+    from ganinv.sources import load_generator
+
+    g = load_generator("builtin:mnist")
+    latents = g.sample_latents(3, generator=torch.Generator().manual_seed(0))
+    z, c, d = latents.z, latents.c, latents.d
+    for call, part in (
+        (lambda: g(z), "c is NoneType"),
+        (lambda: g(z, c), "d is NoneType"),
+        (lambda: g(z[:, :61], c, d), r"z is \(3, 61\) float32"),
+        (lambda: g(z, c, d.argmax(1)), r"d is \(3,\) int64"),
+        (lambda: g(z.numpy(), c, d), "z is ndarray"),
+        (lambda: g(z, c[:2], d), r"c is \(2, 2\)"),
+    ):
+        with pytest.raises(
+            ValueError, match=r"called as G\(z, c, d\) with float tensors z \(N, 62\), c \(N, 2\).*" + part
+        ):
+            call()
+    for n in (0, -1, 4.0):
+        with pytest.raises(ValueError, match="n must be a whole number >= 1"):
+            g.sample(n)
+    torch.testing.assert_close(g(z.double(), c.double(), d.double()), g(z, c, d).double())  # in the latents' dtype
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_an_inverter_in_another_dtype_runs_with_the_generator_it_loads(dtype):
+    """Audit 19a: after `inverter.double()` (or bfloat16) the generator loaded on first use stayed float32, and
+    reconstruct, log_likelihood and invert were dtype errors inside torch."""
+    inverter = Inverter.load("builtin:mnist").to(dtype)
+    x = torch.rand(2, 1, 28, 28) * 2 - 1
+    assert inverter.reconstruct(x, input_range="model").dtype == dtype
+    assert torch.isfinite(ganinv.log_likelihood(inverter, x, ks=(1,), input_range="model").elbo).all()
+    assert ganinv.invert(inverter, x, refine_steps=1, input_range="model").reconstructions.shape == x.shape
