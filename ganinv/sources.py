@@ -221,6 +221,9 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     return options, overrides
 
 
+BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
 def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
     """A spec field from a command-line string ("1,28,28", "0,1", "nz,1,1", "uniform") or a JSON value."""
     if name not in SPEC_FIELDS:
@@ -234,8 +237,11 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
             if "float" in kind:
                 return tuple(float(p) for p in parts)
             return tuple(int(nz if p == "nz" and nz else p) for p in parts)
-        if kind == "bool":
-            return value.lower() in ("1", "true", "yes", "on")
+        if kind == "bool":  # a typo is no False (an outside audit: "ture" read as False)
+            word = value.strip().lower()
+            if word not in BOOL_WORDS:
+                raise ValueError(word)
+            return BOOL_WORDS[word]
         if kind == "int":
             return int(value)
     except ValueError:
@@ -341,6 +347,11 @@ def with_overrides(generator: Generator, overrides: Mapping[str, Any]) -> Genera
         spec = generator.spec.replace(**overrides)
     except (TypeError, ValueError) as exc:
         raise SourceError(f"spec overrides {dict(overrides)} do not make a valid spec: {exc}") from None
+    if "native_prior_range" in overrides and spec.native_prior == "normal":  # it would do nothing (an outside audit)
+        raise SourceError(
+            "a prior range (spec.native_prior_range) bounds a uniform or truncated_normal prior, but this generator's "
+            "prior is normal; give the prior with it: --prior uniform:LO,HI (in Python, spec.native_prior too)"
+        )
     meta = {
         **generator.meta,
         "spec_overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},

@@ -49,6 +49,16 @@ class GeneratorSpec:
                 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
             ):
                 raise ValueError(f"spec field {name} must be a list of positive whole numbers, got {value!r}")
+        for name in ("native_prior_range", "native_output_range"):  # "05" would be iterated into (0, 5)
+            value = getattr(self, name)
+            if not isinstance(value, (list, tuple)) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in value
+            ):
+                raise ValueError(f"spec field {name} must be a list of two numbers, got {value!r}")
+        if not isinstance(self.differentiable_codes, bool):  # a truthy "false" was kept (an outside audit)
+            raise ValueError(
+                f"spec field differentiable_codes must be true or false, got {self.differentiable_codes!r}"
+            )
         # JSON gives lists; keep tuples so specs compare and hash.
         object.__setattr__(self, "image_shape", tuple(int(v) for v in self.image_shape))
         object.__setattr__(self, "native_prior_range", tuple(float(v) for v in self.native_prior_range))

@@ -263,3 +263,23 @@ def test_an_inverter_in_another_dtype_runs_with_the_generator_it_loads(dtype):
     assert inverter.reconstruct(x, input_range="model").dtype == dtype
     assert torch.isfinite(ganinv.log_likelihood(inverter, x, ks=(1,), input_range="model").elbo).all()
     assert ganinv.invert(inverter, x, refine_steps=1, input_range="model").reconstructions.shape == x.shape
+
+
+def test_spec_fields_are_checked_not_misread():
+    """Audit 19a: a prior range given alone did nothing, "ture" read as False, GeneratorSpec kept
+    differentiable_codes="false" (truthy) and read native_output_range="05" as (0, 5)."""
+    from ganinv.errors import SourceError
+    from ganinv.sources import load_generator
+
+    with pytest.raises(SourceError, match=r"prior is normal; give the prior with it: --prior uniform:LO,HI"):
+        load_generator("builtin:mnist", options={"spec.native_prior_range": "0,1"})
+    with pytest.raises(SourceError, match="bad value 'ture' for spec field differentiable_codes"):
+        load_generator("builtin:mnist", options={"spec.differentiable_codes": "ture"})
+    assert (
+        load_generator("builtin:mnist", options={"spec.differentiable_codes": "off"}).spec.differentiable_codes is False
+    )
+    spec = ganinv.GeneratorSpec(nz=4, image_shape=(1, 8, 8))
+    with pytest.raises(ValueError, match="differentiable_codes must be true or false"):
+        spec.replace(differentiable_codes="false")
+    with pytest.raises(ValueError, match="native_output_range must be a list of two numbers"):
+        spec.replace(native_output_range="05")
