@@ -899,6 +899,8 @@ def as_model_images(
         )
     if images.is_complex():
         raise DataError(f"{source} are complex numbers, not pixel values; give real ones")
+    if images.device.type == "meta":  # shapes without values: torch's own error named nonzero()'s meta function
+        raise DataError(f"{source} are on the meta device, which holds no values; give tensors on the cpu or cuda")
     c, h, w = (int(v) for v in image_shape)
     x = images.detach()
     if x.dim() == 3 and tuple(x.shape) == (c, h, w):

@@ -8,9 +8,12 @@ that lists the devices available. The CLI checks `--device` with it while readin
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from ganinv.errors import GaninvError
+
+if TYPE_CHECKING:  # torch is imported when a device is resolved: the CLI starts without it
+    import torch
 
 
 def available_devices() -> list[str]:
@@ -24,7 +27,7 @@ def available_devices() -> list[str]:
     return devices
 
 
-def resolve_device(name: Optional[str]):
+def resolve_device(name: Optional[str | torch.device]):
     """`--device` as a torch.device that exists here (default: cuda when available, else cpu).
 
     An unknown device string, a backend this machine lacks (CUDA, MPS) or an index out of range

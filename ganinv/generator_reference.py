@@ -30,7 +30,7 @@ import torch
 
 from ganinv import hub, trust
 from ganinv.atomic import parse_json
-from ganinv.errors import SourceError, first_line
+from ganinv.errors import ConfigError, SourceError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 
@@ -312,6 +312,16 @@ class GeneratorReference(_Model):
         name = cls.artifact_noun
         source = source_text(source, name)
         trust.check_flag(trust_remote_code)
+        if isinstance(generator, os.PathLike):
+            generator = os.fspath(generator)
+        if generator is not None and not isinstance(generator, (str, Generator)):
+            raise ConfigError(
+                f"generator= takes a source string or a loaded Generator, got {type(generator).__name__} {generator!r}"
+            )
+        if device is not None:  # a device this machine has, refused as the CLI refuses it ("gpu", "meta")
+            from ganinv.devices import resolve_device
+
+            device = resolve_device(device)
         path = Path(source)
         if path.is_dir():
             if (path / cls.run_subfolder / CONFIG_NAME).is_file():

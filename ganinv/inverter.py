@@ -108,6 +108,10 @@ class Inverter(
             if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "iterations" else 1):
                 raise ValueError(f"{name} must be a whole number >= {0 if name == 'iterations' else 1}, got {value!r}")
         self.spec = GeneratorSpec.from_dict(spec)
+        if generator_ref is not None and not isinstance(generator_ref, dict):  # a config.json is data
+            raise ValueError(
+                f"generator_ref must be a JSON object (source, arch, options, meta), got {generator_ref!r}"
+            )
         self.generator_ref = dict(generator_ref or {})  # {"source": ..., "meta": {...}}
         self.latent_encoder = LatentEncoder(self.spec.image_shape, self.spec.nz, width, hidden)  # q_xi(z|x)
         self.code_encoder = (

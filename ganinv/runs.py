@@ -45,6 +45,8 @@ class Run:
 
     def __init__(self, folder: str | os.PathLike, keep_checkpoints: int = 3, writer: bool = True):
         self.folder = Path(folder)
+        if os.path.lexists(self.folder) and not self.folder.is_dir():  # a bare FileExistsError from mkdir before
+            raise RunError(f"{self.folder} exists and is not a folder; give a folder for the run (a new one)")
         self.keep_checkpoints = keep_checkpoints  # older numbered checkpoints are deleted
         self.writer = writer  # False on the ranks of a torchrun launch that do not write the folder
         self.config: dict[str, Any] = {}  # as created or reopened; its hash goes into every checkpoint

@@ -139,6 +139,8 @@ def load_generator(
             "or module:callable"
         )
     origin, trust_remote_code = trust.resolve(origin, trust_remote_code)
+    if options is not None and not isinstance(options, Mapping):  # --option K=V is options={"K": "V"}
+        raise ConfigError(f"options must be a dict of option names to values, e.g. {{'nz': 100}}; got {options!r}")
     arch_options, overrides = split_options(dict(options or {}))
     batchnorm = batchnorm_option(arch_options.pop("bn", None))
     request = Request(source, arch, arch_options, overrides, trust_remote_code, origin, options_origin)
@@ -176,7 +178,9 @@ def load_generator(
         generator.meta["batchnorm"] = batchnorm
         generator.freeze()
     if device is not None:
-        generator = generator.to(device)
+        from ganinv.devices import resolve_device
+
+        generator = generator.to(resolve_device(device))  # "gpu" or "meta" refused as the CLI refuses them
     if probe:
         with hub.errors_named(source if source.startswith(hub.PREFIX) else None):
             try:
@@ -214,7 +218,13 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     """Architecture options vs spec overrides (`spec.FIELD` keys, and `spec`: a JSON file of fields)."""
     overrides: dict[str, Any] = {}
     if "spec" in options:
-        overrides.update(read_spec_file(Path(options.pop("spec"))))
+        path = options.pop("spec")
+        if not isinstance(path, (str, os.PathLike)):
+            raise ConfigError(
+                f"options['spec'] is the path of a spec file (--spec FILE), not {type(path).__name__}; give its "
+                "fields as 'spec.FIELD' keys instead, e.g. {'spec.nz': 100}"
+            )
+        overrides.update(read_spec_file(Path(path)))
     for key in [k for k in options if k.startswith("spec.")]:
         name = key[len("spec.") :]
         overrides[name] = spec_value(name, options.pop(key), overrides.get("nz"))

@@ -283,3 +283,40 @@ def test_spec_fields_are_checked_not_misread():
         spec.replace(differentiable_codes="false")
     with pytest.raises(ValueError, match="native_output_range must be a list of two numbers"):
         spec.replace(native_output_range="05")
+
+
+def test_devices_and_argument_types_are_refused_as_the_cli_refuses_them():
+    """Audit 19a: meta tensors, device="gpu" / "meta", options as a string or with a dict for `spec`, a string
+    generator_ref and generator=3 reached torch's or Python's internals."""
+    from ganinv.errors import ConfigError, GaninvError
+    from ganinv.sources import load_generator
+
+    inverter = Inverter.load("builtin:mnist")
+    with pytest.raises(DataError, match="on the meta device"):
+        inverter.encode(torch.zeros(2, 1, 28, 28, device="meta"))
+    for device in ("gpu", "meta"):
+        with pytest.raises(GaninvError, match=f"--device '{device}' is not"):
+            load_generator("builtin:mnist", device=device)
+        with pytest.raises(GaninvError, match=f"--device '{device}' is not"):
+            Inverter.load("builtin:mnist", device=device)
+    with pytest.raises(ConfigError, match="options must be a dict"):
+        load_generator("builtin:mnist", options="nz=62")
+    with pytest.raises(ConfigError, match=r"options\['spec'\] is the path of a spec file"):
+        load_generator("builtin:mnist", options={"spec": {"nz": 62}})
+    with pytest.raises(ConfigError, match="generator= takes a source string or a loaded Generator"):
+        Inverter.load("builtin:mnist", generator=3)
+    with pytest.raises(ValueError, match="generator_ref must be a JSON object"):
+        Inverter(spec=inverter.spec.to_dict(), generator_ref="builtin:mnist", width=4, hidden=8)
+
+
+def test_fit_names_its_argument_mistakes(tmp_path):
+    """Audit 19a: a dict for the config was "'dict' object has no attribute 'device'", a file for `out` a bare
+    FileExistsError."""
+    from ganinv.errors import ConfigError, RunError
+
+    with pytest.raises(ConfigError, match=r"fit\(\) takes a FitConfig, not dict; build one with FitConfig"):
+        ganinv.fit({"generator": "builtin:mnist"}, tmp_path / "run")
+    (tmp_path / "afile").write_text("mine")
+    with pytest.raises(RunError, match="afile exists and is not a folder"):
+        ganinv.fit(ganinv.FitConfig(generator="builtin:mnist", steps=1), tmp_path / "afile")
+    assert (tmp_path / "afile").read_text() == "mine"

@@ -173,6 +173,10 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
         self.image_shape = (channels, height, width_px)  # (C, H, W)
         self.n_components, self.latent_dim = n_components, latent_dim
         self.spec = GeneratorSpec.from_dict(spec) if spec is not None else None  # None: standalone
+        if generator_ref is not None and not isinstance(generator_ref, dict):  # a config.json is data
+            raise ValueError(
+                f"generator_ref must be a JSON object (source, arch, options, meta), got {generator_ref!r}"
+            )
         self.generator_ref = dict(generator_ref or {})  # {"source", "arch", "options", "meta"}
         if self.spec is not None and s_dim != self.spec.nz + self.spec.nc + self.spec.n_classes:
             raise ValueError(
