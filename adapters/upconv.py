@@ -294,22 +294,30 @@ class UpConv(PriorFromSpec, Architecture):
             "upsample+conv generator",
         )
         values.update(chosen)
-        if not {"activation", "norm_eps"} <= set(given):  # a ganinv folder gives all: nothing was decided
+        # The net is checked against its statistics, and what no option states is announced, whatever the user gave:
+        # `activation` and `norm_eps` given (the author's true values) silenced every other reading (an outside
+        # audit: a Sigmoid output and a conv-then-upsample layout loaded 0.3 and 1.68 off without a word). A ganinv
+        # folder gives every option: its own decisions are re-announced from its config.
+        complete = {"activation", "norm_eps", "output"} <= set(given)
+        if not complete:
             found += self.fit_as_built(values, state_dict)
-            found += [
+            found.append(
                 decision(
                     "upsampling",
                     "nearest x2 before every convolution but the last",
                     "assumed: PyTorch-GAN dcgan/acgan/infogan layout",
                     "a module:callable or --model-class for another layout",
-                ),
+                )
+            )
+        if "output" not in given:
+            found.append(
                 decision(
                     "output",
                     base.output,
                     f"assumed: {base.output} on the last convolution (no statistic sees it)",
                     "--option output=tanh|sigmoid|none",
-                ),
-            ]
+                )
+            )
         if not norms and "activation" not in given:
             found.append(no_normalisation())
         found += self.head_inputs(state_dict, values, given)

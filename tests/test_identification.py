@@ -1188,3 +1188,20 @@ def test_an_announced_unusual_reading_names_the_next_one_when_it_is_close():
     assert decisions[0]["flag"] == "--option activation=mish (or --option activation=leaky_relu:0.3)", decisions
     _, decisions = identify(candidates(5.0), [prop], "test")  # far behind: not named
     assert decisions[0]["flag"] == "--option activation=mish", decisions
+
+
+def test_the_upsample_conv_readings_stay_announced_when_activation_and_eps_are_given(tmp_path):
+    """Audit 19b: `--option activation=... --option norm_eps=...` (the author's true values) silenced the upsample+conv
+    adapter's other readings: a Sigmoid output (0.30 off) and a conv-then-upsample layout (1.68 off) loaded without
+    a word, and the net was no longer checked against its statistics. The DCGAN family kept them."""
+    case = zoo.case("pytorch-gan-dcgan")
+    module, path = saved(case, tmp_path)
+    options = {"activation": "leaky_relu", "norm_eps": 0.8}
+    with pytest.warns(AssumptionWarning) as said:
+        g = load_generator(path, options=options)
+    readings = " | ".join(str(w.message) for w in said)
+    assert "output tanh: assumed" in readings and "upsampling nearest x2" in readings, readings
+    assert_author_images(g, case, module)  # the author's net: Tanh, as assumed
+    with warnings.catch_warnings():  # every reading given: nothing left to say
+        warnings.simplefilter("error", AssumptionWarning)
+        load_generator(path, options={**options, "output": "tanh", "prior": "normal"})
