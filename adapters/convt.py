@@ -1287,7 +1287,9 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
             if fit[worst] > 1
             else ""
         )
-        + "): a layer or activation ganinv does not model, running statistics that lag the weights (a checkpoint "
+        + "): a layer or activation ganinv does not model (Dropout between stages, which a state dict does not "
+        "record, blurs the statistics: try the usual activation, --option activation=relu), running statistics "
+        "that lag the weights (a checkpoint "
         "saved early in training, or BatchNorm momentum 0.01 as in Keras ports: give --option strides=... "
         "--option paddings=... --option activation=...), or a one-hot label and codes beside z (InfoGAN: --option "
         "n_classes=K --option nc=N)? check `ganinv sample`"

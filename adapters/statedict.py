@@ -331,6 +331,11 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
             runner_up = next_reading(candidates, prop, best, rival)
             if runner_up is not None:  # statistics this close rank the unusual readings loosely: name two
                 flag = f"{flag} (or {prop.flag(runner_up.values)})"
+            named = {best.values[prop.name], rival.values[prop.name]}
+            named |= {runner_up.values[prop.name]} if runner_up is not None else set()
+            if prop.values and prop.values[0] not in named:  # the usual reading is always named (an outside audit:
+                # a ReLU DCGAN with Dropout read as no activation, the warning offering leaky_relu or elu only)
+                flag = f"{flag}; the usual: {prop.flag({**best.values, prop.name: prop.values[0]})}"
             comparison = (
                 f"{1 / ratio:.2f}x better where the two differ, but not {MIN_RATIO:g}x better over the whole net, "
                 "as an unusual choice must"
@@ -442,11 +447,14 @@ def visible_epsilons(state_dict: Mapping[str, torch.Tensor]) -> tuple[float, ...
 
 
 # No nonlinearity between layers fits the statistics of a self-normalising activation too: SELU keeps BatchNorm's
-# output at mean 0, variance 1, as the identity does. A generator without a nonlinearity is rare; SELU is not.
+# output at mean 0, variance 1, as the identity does. A generator without a nonlinearity is rare; SELU is not, nor is
+# Dropout after a ReLU, whose training-mode scaling inflates the variances a ReLU would halve (an outside audit: a
+# DCGAN with Dropout(0.5) after each ReLU read as `none`, 1.64 off, the usual ReLU not named).
 LINEAR_CAVEAT = (
     "the BatchNorm statistics fit no nonlinearity between layers, as they would a self-normalising one (SELU), "
-    "which ganinv does not model",
-    "--model-class MODULE:CLASS (the author's own class)",
+    "which ganinv does not model, or a ReLU followed by Dropout, which a state dict does not record",
+    "--option activation=relu (a ReLU with Dropout; Dropout is off when sampling), or --model-class MODULE:CLASS "
+    "(the author's own class)",
 )
 
 

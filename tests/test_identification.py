@@ -1205,3 +1205,32 @@ def test_the_upsample_conv_readings_stay_announced_when_activation_and_eps_are_g
     with warnings.catch_warnings():  # every reading given: nothing left to say
         warnings.simplefilter("error", AssumptionWarning)
         load_generator(path, options={**options, "output": "tanh", "prior": "normal"})
+
+
+@pytest.mark.parametrize("ngf,seed", [(4, 0), (8, 0), (8, 1)])
+def test_a_relu_dcgan_with_dropout_names_the_relu(tmp_path, ngf, seed):
+    """Audit 19b: a DCGAN with Dropout(0.5) after each ReLU (training-mode Dropout inflates the running variances)
+    was read as no activation, 1.64 off, and the warning offered leaky_relu or elu, never the usual relu. Whatever is
+    read, the warning names --option activation=relu, which gives the author's images (Dropout is off when
+    sampling)."""
+    torch.manual_seed(seed)
+    module = zoo.ExamplesDCGAN(nz=2 * ngf, ngf=ngf, nc=1)
+    layers = []
+    for layer in module.main:
+        layers += [layer, nn.Dropout(0.5)] if isinstance(layer, nn.ReLU) else [layer]
+    module.main = nn.Sequential(*layers)
+    with torch.no_grad():
+        for layer in module.modules():
+            if isinstance(layer, nn.ConvTranspose2d):
+                layer.weight.normal_(0, 0.25)
+    with_training_statistics(module, lambda i: seeded_z(i, 2 * ngf, 1, 1))
+    path = tmp_path / "netG.pth"
+    torch.save(module.state_dict(), path)
+    with pytest.warns(AssumptionWarning) as said:
+        g = load_generator(str(path))
+    activation = next(str(w.message) for w in said if str(w.message).startswith("activation"))
+    assert g.meta["options"]["activation"] != "relu" and "--option activation=relu" in activation, activation
+    g = load_generator(str(path), options={"activation": "relu", "strides": "1,2,2,2", "paddings": "0,1,1,1"})
+    z = torch.randn(6, 2 * ngf, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]), rtol=0, atol=1e-5)
