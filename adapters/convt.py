@@ -34,8 +34,10 @@ from ganinv.spec import GeneratorSpec, Prior
 
 from .statedict import (
     DECIDED_RATIO,
+    MAX_CODES,
     POOR_FIT,
     POOR_FIT_SAID,
+    PRIOR_MEANS,
     PRIOR_PROBES,
     PRIOR_SPECS,
     Candidate,
@@ -46,21 +48,25 @@ from .statedict import (
     bn_misfit,
     cached_search,
     check_statistics_informative,
+    codes_beside,
     describe_tensors,
     digest,
     fmt,
     group_modules,
     identify,
     initial_statistics,
+    input_means,
     kind_of,
     label_order,
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    one_hot_run,
     onehot_condition,
     option_flag,
     prior_decision,
     probe_inputs,
+    refuse_unnamed_label,
     rename_modules,
     visible_epsilons,
 )
@@ -1247,7 +1253,6 @@ def assumed_output(output: str) -> dict[str, Any]:
     )
 
 
-MAX_CODES = 4  # continuous codes tried beside a one-hot label (InfoGAN: 2 on MNIST, up to 4 in its paper)
 PROBE_INPUTS = 1024  # the first BatchNorm's probe batch: its noise, not the net's, must stay small
 
 
@@ -1369,92 +1374,6 @@ def first_norm_inputs(
             flag + (" --option code_prior=normal" if code_prior == "normal" else ""),
         )
     ]
-
-
-PRIOR_MEANS = {"normal": 0.0, "uniform": 0.0, "uniform01": 0.5}
-SIGNIFICANT = 6.0  # standard errors by which "a one-hot label there" must fit the inputs' means better than "latents"
-
-
-def input_means(
-    linear: Callable[[torch.Tensor], list[torch.Tensor]], norm: nn.modules.batchnorm._BatchNorm, width: int
-) -> Optional[torch.Tensor]:
-    """The means of the first layer's `width` inputs over the batches its BatchNorm saw. Each batch mean of y = A x + b
-    is A (the batch's mean of x) + b, so the running mean is A m + b exactly, whatever the inputs' distribution: with
-    more channels than inputs, m is a least-squares solve (the reading of the geometry with no residual). None with
-    fewer channels than inputs."""
-    basis = torch.cat([torch.zeros(1, width), torch.eye(width)])  # (1 + n, n): b, then b + each column of A
-    best: Optional[tuple[float, torch.Tensor]] = None
-    for y in linear(basis):  # one per reading of the geometry
-        y = y.double().flatten(2).mean(2) if y.dim() > 2 else y.double()  # (1 + n, C): means over positions
-        mean = cast(torch.Tensor, norm.running_mean)
-        a, target = (y[1:] - y[0]).T, mean.double() - y[0]  # (C, n), (C,)
-        if a.shape[0] <= a.shape[1]:
-            continue
-        means = torch.linalg.lstsq(a, target[:, None]).solution[:, 0]
-        residual = float((target - a @ means).norm())
-        if best is None or residual < best[0]:
-            best = (residual, means)
-    return None if best is None else best[1]
-
-
-def one_hot_run(means: torch.Tensor, prior_mean: float, k: Optional[int] = None) -> Optional[tuple[int, int]]:
-    """(start, K) of a run of K inputs whose means are a one-hot label's (1/K each) while the rest have the prior's,
-    where that fits SIGNIFICANT standard errors better than latents alone; else None. The standard error is the
-    spread of the latents' own means (their median distance from the prior's mean): sampling noise of the batches."""
-    off = means - prior_mean
-    scale = 1.4826 * float(off.abs().median())
-    if scale <= 0:
-        return None
-    n = len(means)
-    best: Optional[tuple[float, int, int]] = None
-    for size in (k,) if k else range(2, n // 2 + 1):
-        if not 2 <= size < n:
-            continue
-        gains = (off.square() - (means - 1 / size).square()) / scale**2  # (n,): each input's fit, label over latent
-        window = gains.unfold(0, size, 1).sum(1)  # (n - size + 1,)
-        start = int(window.argmax())
-        if best is None or float(window[start]) > best[0]:
-            best = (float(window[start]), start, size)
-    if best is None or best[0] < SIGNIFICANT**2:
-        return None
-    _, start, size = best
-    run = means[start : start + size]
-    if abs(float(run.sum()) - 1) > 0.25 or not bool(((run > 0.5 / size) & (run < 2 / size)).all()):
-        return None
-    return start, size
-
-
-def refuse_unnamed_label(name: str, means: Optional[torch.Tensor], prior_mean: float) -> None:
-    """Refuse an unconditional reading where a run of the first layer's inputs has the means of a one-hot label:
-    loading the label as latent noise makes images the generator never makes (a real-size InfoGAN given no options
-    loaded so, its statistics' misfit under the warning's bar)."""
-    found = one_hot_run(means, prior_mean) if means is not None else None
-    if means is None or found is None:
-        return
-    start, k = found
-    run, after = means[start : start + k], len(means) - start - k
-    flags = f"--option n_classes={k}"
-    codes = codes_beside(start, after)
-    if codes is not None:
-        flags += f" --option nc={codes[0]} --option input_order={codes[1]}"
-    elif not after:
-        flags += " --option condition_first=False"
-    elif not start:
-        flags += " --option condition_first=True"
-    raise AmbiguousWeightsError(
-        f"the first BatchNorm of this {name} generator says its inputs {start + 1}-{start + k} (of {len(means)}) have "
-        f"means {float(run.min()):.2f}-{float(run.max()):.2f}, summing to {float(run.sum()):.2f}, as a one-hot label "
-        f"of {k} classes has, where the others have the latent prior's {prior_mean:g}: read as latent noise, they "
-        f"would give images the generator never makes; pass {flags}"
-    )
-
-
-def codes_beside(start: int, after: int) -> Optional[tuple[int, str]]:
-    """(nc, input order) for a one-hot label with `start` inputs before it and `after` after: between z and InfoGAN's
-    codes, the shorter side (at most MAX_CODES) is the codes; None for a label at either end or between long sides."""
-    if not (start and after and min(start, after) <= MAX_CODES):
-        return None
-    return (after, "zdc") if after <= start else (start, "cdz")
 
 
 def place_label(name: str, layout: Layout, opts: ConvTOptions, given: Mapping[str, Any]) -> Optional[dict[str, Any]]:

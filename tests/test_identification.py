@@ -1086,7 +1086,7 @@ def test_an_upsample_conv_net_that_fits_its_statistics_badly_is_announced(tmp_pa
         load_generator(path)
     with warnings.catch_warnings():
         warnings.simplefilter("error", AssumptionWarning)
-        warnings.filterwarnings("ignore", message="(output|upsampling) ")
+        warnings.filterwarnings("ignore", message="(output|upsampling|inputs) ")
         load_generator(saved(case, tmp_path)[1])  # the nearest-neighbour net: no misfit said
 
 
@@ -1201,10 +1201,11 @@ def test_the_upsample_conv_readings_stay_announced_when_activation_and_eps_are_g
         g = load_generator(path, options=options)
     readings = " | ".join(str(w.message) for w in said)
     assert "output tanh: assumed" in readings and "upsampling nearest x2" in readings, readings
+    assert "8 channels for 8 inputs, too few to show whether some are a one-hot label" in readings  # audit 19b F2
     assert_author_images(g, case, module)  # the author's net: Tanh, as assumed
     with warnings.catch_warnings():  # every reading given: nothing left to say
         warnings.simplefilter("error", AssumptionWarning)
-        load_generator(path, options={**options, "output": "tanh", "prior": "normal"})
+        load_generator(path, options={**options, "output": "tanh", "prior": "normal", "n_classes": 0, "nc": 0})
 
 
 @pytest.mark.parametrize("ngf,seed", [(4, 0), (8, 0), (8, 1)])
@@ -1234,3 +1235,52 @@ def test_a_relu_dcgan_with_dropout_names_the_relu(tmp_path, ngf, seed):
     z = torch.randn(6, 2 * ngf, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         torch.testing.assert_close(g.decode(Latents(z=z)), module(z[:, :, None, None]), rtol=0, atol=1e-5)
+
+
+def test_an_upsample_conv_infogan_given_no_options_is_refused_naming_its_label(tmp_path):
+    """Audit 19b: PyTorch-GAN's infogan.py generator (head BatchNorm with more channels than inputs) loaded as 74
+    N(0, 1) inputs, 1.30 off, its prior "decided" at margin 38: the head's running means show a one-hot label among
+    the inputs, as the DCGAN family reads them. With fewer channels than inputs that is announced instead."""
+    nz, k, nc, width = 16, 4, 2, 32
+
+    class InfoGAN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Sequential(nn.Linear(nz + k + nc, width * 4 * 4))
+            self.conv_blocks = nn.Sequential(
+                nn.BatchNorm2d(width),
+                nn.Upsample(scale_factor=2),
+                nn.Conv2d(width, width, 3, stride=1, padding=1),
+                nn.BatchNorm2d(width, 0.8),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Upsample(scale_factor=2),
+                nn.Conv2d(width, width // 2, 3, stride=1, padding=1),
+                nn.BatchNorm2d(width // 2, 0.8),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(width // 2, 1, 3, stride=1, padding=1),
+                nn.Tanh(),
+            )
+
+        def forward(self, x):
+            return self.conv_blocks(self.l1(x).view(len(x), width, 4, 4))
+
+    def inputs(z, d, c):  # InfoGAN's: cat(noise, one-hot label, U(-1, 1) codes)
+        return torch.cat((z, d, 2 * torch.special.ndtr(c) - 1), 1)
+
+    def batch(i, n=256):
+        g = torch.Generator().manual_seed(100 + i)
+        d = torch.eye(k)[torch.randint(k, (n,), generator=g)]
+        return torch.randn(n, nz, generator=g), d, torch.randn(n, nc, generator=g)
+
+    torch.manual_seed(0)
+    module = with_training_statistics(InfoGAN(), lambda i: inputs(*batch(i)))
+    path = tmp_path / "generator.pth"
+    torch.save(module.state_dict(), path)
+    with pytest.raises(
+        ArchitectureError, match=f"one-hot label of {k} classes.*--option n_classes={k} --option nc={nc}"
+    ):
+        load_generator(str(path))
+    g = load_generator(str(path), options={"n_classes": k, "nc": nc})
+    z, d, c = batch(50, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z, c=c, d=d)), module(inputs(z, d, c)), rtol=0, atol=1e-5)
