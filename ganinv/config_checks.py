@@ -332,8 +332,14 @@ def refuse_changed_config(run_folder: Any, saved: dict[str, Any], config: dict[s
             continue
         if name == "generator" and isinstance(value, str) and same_generator(value, saved[name]):
             continue
-        if plain(value) != plain(saved[name]):
-            differ.append(f"{name} (the run's {json.dumps(plain(saved[name]))}, given {json.dumps(plain(value))})")
+        was, now = plain(saved[name]), plain(value)
+        if was == now:
+            continue
+        if isinstance(was, dict) and isinstance(now, dict):  # [dreaming], [augment], options: the fields that differ
+            keys = sorted(k for k in set(was) | set(now) if was.get(k, MISSING) != now.get(k, MISSING))
+            differ += [f"{name}.{k} (the run's {json.dumps(was.get(k))}, given {json.dumps(now.get(k))})" for k in keys]
+        else:
+            differ.append(f"{name} (the run's {json.dumps(was)}, given {json.dumps(now)})")
     if differ:
         raise RunError(
             f"{run_folder} is resumed with other options than it was started with: {'; '.join(differ)}; resume with "

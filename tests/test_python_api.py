@@ -210,7 +210,7 @@ def test_resuming_a_fit_from_python_with_other_options_is_refused(tmp_path):
     ganinv.fit(config, tmp_path / "run", quiet=True)
     changed = dataclasses.replace(config, steps=4, lr=0.05, dreaming=dataclasses.replace(config.dreaming, sigma_x=0.5))
     with pytest.raises(
-        RunError, match=r"other options than it was started with: dreaming \(.*\); lr \(the run's 0.001"
+        RunError, match=r"started with: dreaming.sigma_x \(the run's 0.1, given 0.5\); lr \(the run's 0.001"
     ):
         ganinv.fit(changed, tmp_path / "run", resume=True, quiet=True)
     ganinv.fit(dataclasses.replace(config, steps=4), tmp_path / "run", resume=True, quiet=True)  # steps may change
