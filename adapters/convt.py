@@ -66,8 +66,8 @@ from .statedict import (
     option_flag,
     prior_decision,
     probe_inputs,
-    refuse_unnamed_label,
     rename_modules,
+    unnamed_label,
     visible_epsilons,
 )
 
@@ -1265,7 +1265,19 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
       LeakyReLU body behind a ReLU head) fits every candidate badly, and is announced rather than loaded silently.
     """
     if not layout.norms and layout.head_norm is None:  # nothing normalised: nothing to tell; N(0, I) is the default
-        return [] if "activation" in given else [no_normalisation()]
+        announced = [] if "activation" in given else [no_normalisation()]
+        if "prior" not in given:  # announced as the other families announce it (an outside audit's fuzzer: a net
+            # trained on U(-1, 1) latents loaded 0.55 off, no prior in its decisions)
+            values["prior"] = values.get("prior", "normal")
+            announced.append(
+                decision(
+                    "prior",
+                    "normal",
+                    "assumed: N(0, I) latents (no BatchNorm sees z)",
+                    "--prior uniform:-1,1 or --prior uniform:0,1",
+                )
+            )
+        return announced
     weights = layout.canonical_state_dict()
     if initial_statistics(weights):
         said = "assumed: N(0, I) (the BatchNorm statistics are the initial ones)"
@@ -1358,8 +1370,8 @@ def first_norm_inputs(
             f"input_order={order}" + (" --option code_prior=normal" if code_prior == "normal" else "")
         )
     prior = min((key for key in fits if key[0] == opts.nc), key=lambda key: fits[key])[3]
-    if not labelled and "n_classes" not in given:
-        refuse_unnamed_label(name, input_means(linear, norm, width), PRIOR_MEANS[prior])
+    if not labelled and not {"n_classes", "nc"} & set(given):
+        return prior, unnamed_label(name, linear, norm, width, PRIOR_MEANS[prior])
     rival = min((key for key in fits if key[0] != opts.nc), key=lambda key: fits[key], default=None)
     if rival is None or fits[rival] >= latents_alone * DECIDED_RATIO:
         return prior, []

@@ -28,8 +28,9 @@ from ganinv.architectures import DECISIONS, Architecture, Built, NotAGeneratorEr
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
-from .convt import activation
+from .convt import activation, running_statistics
 from .statedict import (
+    PRIOR_MEANS,
     PRIOR_PROBES,
     PRIOR_SPECS,
     PriorFromSpec,
@@ -46,6 +47,7 @@ from .statedict import (
     option_flag,
     probe_inputs,
     rename_modules,
+    unnamed_label,
     visible_epsilons,
 )
 
@@ -293,6 +295,21 @@ class MLP(PriorFromSpec, Architecture):
         if norms:  # the first BatchNorm sees z's distribution through the layers before it
             prior = (values["prior"],) if "prior" in given else tuple(PRIOR_PROBES)
             properties.append(Property("prior", prior, "N(0, I) latents", option_flag("prior")))
+        inputs_read: list = []
+        first_norm = norms.get(linears[0])
+        if first_norm and not embed and not values.get("n_classes") and not {"n_classes", "nc"} & set(given):
+            linear = {k: t.float() for k, t in modules[linears[0]].items()}  # a label among z's inputs is refused
+
+            def first_map(x: torch.Tensor) -> list[torch.Tensor]:
+                return [nn.functional.linear(x, linear["weight"], linear.get("bias"))]
+
+            inputs_read = unnamed_label(
+                "fully connected",
+                first_map,
+                running_statistics(modules[first_norm]),
+                int(linear["weight"].shape[1]),
+                PRIOR_MEANS[str(values["prior"])] if "prior" in given else None,
+            )
         chosen, found = identify_from_statistics(
             base,
             properties,
@@ -303,6 +320,7 @@ class MLP(PriorFromSpec, Architecture):
             "fully connected generator",
         )
         values.update(chosen)
+        found += inputs_read
         if "output" not in given:
             found.append(
                 decision(

@@ -47,14 +47,13 @@ from .statedict import (
     group_modules,
     identify_from_statistics,
     initial_statistics,
-    input_means,
     kind_of,
     natural_key,
     no_normalisation,
     normalise_as_in_training,
     prior_decision,
-    refuse_unnamed_label,
     rename_modules,
+    unnamed_label,
     visible_epsilons,
     weak_margin,
 )
@@ -404,20 +403,19 @@ class UpConv(PriorFromSpec, Architecture):
                 misfits[combo] = bn_discrepancy(h, net.head_norm)
         best = min(misfits, key=lambda k: misfits[k])
         values.update(dict(zip(names, best)))
-        unlabelled = not (o.n_classes or o.nc) and not {"n_classes", "nc"} & set(given)
-        if unlabelled:  # a one-hot label read as noise gives images the author's net never makes (an outside audit:
-            # PyTorch-GAN's InfoGAN loaded as 74 N(0, 1) inputs, 1.17-1.30 off, its prior "decided" at margin 29-38)
-            n_in = int(net.head.weight.shape[1])
-
+        said = []
+        if not (o.n_classes or o.nc) and not {"n_classes", "nc"} & set(given):
+            # a one-hot label read as noise gives images the author's net never makes (an outside audit: PyTorch-GAN's
+            # InfoGAN loaded as 74 N(0, 1) inputs, 1.17-1.30 off, its prior "decided" at margin 29-38)
             def maps(x: torch.Tensor) -> list[torch.Tensor]:
                 h = net.head(x)  # (N, C * S * S)
                 return [h.view(len(h), net.o.widths[0], -1), h.view(len(h), -1, net.o.widths[0]).transpose(1, 2)]
 
-            means = input_means(maps, net.head_norm, n_in)
-            refuse_unnamed_label("upsample+conv", means, PRIOR_MEANS[str(values.get("prior", "normal"))])
+            prior_mean = PRIOR_MEANS[str(values.get("prior", "normal"))]
+            said += unnamed_label("upsample+conv", maps, net.head_norm, int(net.head.weight.shape[1]), prior_mean)
         if min(misfits.values()) > POOR_PRIOR_FIT and not (o.n_classes or o.nc):
             values["prior"] = "normal"  # no prior explains the head's inputs: InfoGAN's, with codes beside z?
-            return [
+            return said + [
                 decision(
                     "prior",
                     "normal",
@@ -427,17 +425,6 @@ class UpConv(PriorFromSpec, Architecture):
                     "--option n_classes=K --option nc=N (InfoGAN's categorical and continuous codes) or --prior ...",
                 )
             ]
-        said = []
-        if unlabelled and means is None:  # fewer channels than inputs: the means of each input cannot be solved for
-            said.append(
-                decision(
-                    "inputs",
-                    f"{o.nz} latents",
-                    f"assumed: every input is latent noise; the head BatchNorm has {net.o.widths[0]} channels for "
-                    f"{n_in} inputs, too few to show whether some are a one-hot label or codes (InfoGAN's)",
-                    "--option n_classes=K --option nc=N",
-                )
-            )
         for i, name in enumerate(names):
             # each property's misfit with the others at their best: its own candidates compared
             own = {

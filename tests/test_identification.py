@@ -1284,3 +1284,51 @@ def test_an_upsample_conv_infogan_given_no_options_is_refused_naming_its_label(t
     z, d, c = batch(50, 6)
     with torch.no_grad():
         torch.testing.assert_close(g.decode(Latents(z=z, c=c, d=d)), module(inputs(z, d, c)), rtol=0, atol=1e-5)
+
+
+def test_a_one_hot_label_among_a_fully_connected_nets_inputs_is_refused_naming_it(tmp_path):
+    """Audit 20b (fuzzer): an MLP taking cat(one-hot label, z) loaded as 13 noise inputs, 1.67 off, with no word of a
+    label: the fully connected family never read the first BatchNorm's input means, and the label's own means (5 of
+    13 inputs) inflated the noise scale the test measured them against. Both fixed."""
+    nz, k = 8, 5
+    torch.manual_seed(0)
+    net = nn.Sequential(
+        nn.Linear(k + nz, 16),
+        nn.BatchNorm1d(16, 0.8),
+        nn.LeakyReLU(0.2),
+        nn.Linear(16, 32),
+        nn.BatchNorm1d(32, 0.8),
+        nn.LeakyReLU(0.2),
+        nn.Linear(32, 28 * 28),
+        nn.Tanh(),
+    )
+
+    def batch(i, n=64):
+        g = torch.Generator().manual_seed(100 + i)
+        return torch.cat([torch.eye(k)[torch.randint(k, (n,), generator=g)], torch.rand(n, nz, generator=g) * 2 - 1], 1)
+
+    with_training_statistics(net, batch)
+    path = tmp_path / "G.pth"
+    torch.save({"model." + key: value for key, value in net.state_dict().items()}, path)
+    with pytest.raises(ArchitectureError, match=r"inputs 1-5 \(of 13\) .*one-hot label of 5 classes.*n_classes=5"):
+        load_generator(str(path))
+    g = load_generator(str(path), options={"n_classes": 5})
+    z = torch.randn(6, nz, generator=torch.Generator().manual_seed(1))
+    d = torch.eye(k)[torch.arange(6) % k]
+    with torch.no_grad():
+        expected = net(torch.cat([d, 2 * torch.special.ndtr(z) - 1], 1)).view(6, 1, 28, 28)
+        torch.testing.assert_close(g.decode(Latents(z=z, d=d)), expected, rtol=0, atol=1e-5)
+
+
+def test_a_dcgan_without_batchnorm_announces_its_latent_prior(tmp_path):
+    """Audit 20b (fuzzer): a ConvTranspose2d net with no BatchNorm (WassersteinGAN's DCGAN_G_nobn) trained on U(-1, 1)
+    latents loaded with N(0, I) and no word of the prior (0.55 off); the other families announce it."""
+    from test_conv2d_stages import save_state_dict, wasserstein_dcgan_g
+
+    path = save_state_dict(wasserstein_dcgan_g(batchnorm=False, extra_layers=0), tmp_path / "netG.pth")
+    with pytest.warns(AssumptionWarning, match=r"prior normal: assumed: N\(0, I\) latents \(no BatchNorm sees z\)"):
+        load_generator(path)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_generator(path, options={"prior": "uniform"})
+    assert not [w for w in said if str(w.message).startswith("prior")]
