@@ -35,6 +35,7 @@ from ganinv.spec import GeneratorSpec, Prior
 from .statedict import (
     DECIDED_RATIO,
     MAX_CODES,
+    NO_LINEAR_VIEW,
     POOR_FIT,
     POOR_FIT_SAID,
     PRIOR_MEANS,
@@ -68,6 +69,7 @@ from .statedict import (
     probe_inputs,
     rename_modules,
     unnamed_label,
+    unread_inputs,
     visible_epsilons,
 )
 
@@ -1269,6 +1271,8 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
         if "prior" not in given:  # announced as the other families announce it (an outside audit's fuzzer: a net
             # trained on U(-1, 1) latents loaded 0.55 off, no prior in its decisions)
             values["prior"] = values.get("prior", "normal")
+            if not values.get("n_classes") and not values.get("nc") and not {"n_classes", "nc"} & set(given):
+                announced.append(unread_inputs(first_input_width(layout), NO_LINEAR_VIEW))
             announced.append(
                 decision(
                     "prior",
@@ -1334,7 +1338,8 @@ def first_norm_inputs(
     noise)."""
     first = first_linear_map(layout)
     if first is None:
-        return None, []
+        unlabelled = not opts.n_classes and not opts.nc and not {"n_classes", "nc"} & set(given)
+        return None, [unread_inputs(first_input_width(layout), NO_LINEAR_VIEW)] if unlabelled else []
     linear, norm, width = first
     embedding = layout.modules[layout.embed]["weight"] if layout.embed and opts.condition != "onehot" else None
     labelled = bool(opts.n_classes) and opts.condition != "multiply"
@@ -1555,3 +1560,12 @@ def hidden_width(layout: Layout, given: Mapping[str, Any]) -> dict[str, Any]:
                 f"({layer}.weight {tuple(layout.modules[layer]['weight'].shape)}); drop the option or fix the config"
             )
     return {"width": widths[-2]}
+
+
+def first_input_width(layout: Layout) -> int:
+    """How many inputs the first layer takes (z, and a label or codes beside it): the first Linear's (trunk or head)
+    input features, else the first transposed convolution's input channels."""
+    first = layout.trunk[0] if layout.trunk else layout.head
+    if first is not None:
+        return int(layout.modules[first]["weight"].shape[1])
+    return int(layout.modules[layout.convs[0]]["weight"].shape[0])

@@ -30,6 +30,7 @@ from ganinv.spec import GeneratorSpec, Prior
 
 from .convt import activation, running_statistics
 from .statedict import (
+    NO_LINEAR_VIEW,
     PRIOR_MEANS,
     PRIOR_PROBES,
     PRIOR_SPECS,
@@ -48,6 +49,7 @@ from .statedict import (
     probe_inputs,
     rename_modules,
     unnamed_label,
+    unread_inputs,
     visible_epsilons,
 )
 
@@ -297,7 +299,10 @@ class MLP(PriorFromSpec, Architecture):
             properties.append(Property("prior", prior, "N(0, I) latents", option_flag("prior")))
         inputs_read: list = []
         first_norm = norms.get(linears[0])
-        if first_norm and not embed and not values.get("n_classes") and not {"n_classes", "nc"} & set(given):
+        unlabelled = not embed and not values.get("n_classes") and not {"n_classes", "nc"} & set(given)
+        if unlabelled and not first_norm:  # PyTorch-GAN's first block has no BatchNorm: nothing reads the inputs
+            inputs_read = [unread_inputs(int(weights[0].shape[1]), NO_LINEAR_VIEW)]
+        if first_norm and unlabelled:
             linear = {k: t.float() for k, t in modules[linears[0]].items()}  # a label among z's inputs is refused
 
             def first_map(x: torch.Tensor) -> list[torch.Tensor]:

@@ -742,15 +742,21 @@ def unnamed_label(
     if means is not None:
         return []
     channels = len(cast(torch.Tensor, norm.running_mean))
-    return [
-        decision(
-            "inputs",
-            f"{width} latents",
-            f"assumed: every input is latent noise; the first BatchNorm has {channels} channels for {width} inputs, "
-            "too few to show whether some are a one-hot label or codes (InfoGAN's)",
-            "--option n_classes=K (--option nc=N for codes)",
-        )
-    ]
+    return [unread_inputs(width, f"the first BatchNorm has {channels} channels for {width} inputs, too few to show")]
+
+
+def unread_inputs(width: int, why: str) -> dict[str, Any]:
+    """The decision that all `width` inputs were read as latent noise where no statistic can show a one-hot label or
+    codes among them (`why`, e.g. "no BatchNorm sees the inputs through one linear map, so nothing shows")."""
+    return decision(
+        "inputs",
+        f"{width} latents",
+        f"assumed: every input is latent noise; {why} whether some are a one-hot label or codes (InfoGAN's)",
+        "--option n_classes=K (--option nc=N for codes)",
+    )
+
+
+NO_LINEAR_VIEW = "no BatchNorm sees the inputs through one linear map, so nothing shows"
 
 
 def codes_beside(start: int, after: int) -> Optional[tuple[int, str]]:

@@ -54,6 +54,7 @@ from .statedict import (
     prior_decision,
     rename_modules,
     unnamed_label,
+    unread_inputs,
     visible_epsilons,
     weak_margin,
 )
@@ -376,6 +377,8 @@ class UpConv(PriorFromSpec, Architecture):
                 else "no BatchNorm sees z before a nonlinearity"
             )
             said = []
+            if not (o.n_classes or o.nc) and not {"n_classes", "nc"} & set(given):
+                said.append(unread_inputs(int(net.head.weight.shape[1]), f"{why}, so nothing shows"))
             if searched["prior"]:
                 said.append(decision("prior", "normal", f"assumed: N(0, I) latents ({why})", PRIOR_FLAG))
             if searched["input_order"]:

@@ -159,7 +159,16 @@ def test_cli_prints_one_warning_line_per_assumption_and_inspect_lists_sources(tm
     lines = [line for line in result.stderr.splitlines() if line.startswith("Warning: ")]
     assert any("activation leaky_relu" in line and "--option activation=relu" in line for line in lines)
     assert "UserWarning" not in result.stderr and "warnings.warn" not in result.stderr
-    given = ["--option", "activation=relu", "--option", "output=tanh", "--option", "prior=normal"]
+    given = [
+        "--option",
+        "activation=relu",
+        "--option",
+        "output=tanh",
+        "--option",
+        "prior=normal",
+        "--option",
+        "n_classes=0",
+    ]
     quiet = CliRunner().invoke(cli, ["inspect", path, *given])  # nothing left to assume: no BatchNorm sees the prior
     assert quiet.exit_code == 0 and "Warning:" not in quiet.stderr
     report = CliRunner().invoke(cli, ["inspect", path])
@@ -1332,3 +1341,14 @@ def test_a_dcgan_without_batchnorm_announces_its_latent_prior(tmp_path):
         warnings.simplefilter("always")
         load_generator(path, options={"prior": "uniform"})
     assert not [w for w in said if str(w.message).startswith("prior")]
+
+
+@pytest.mark.parametrize("name", ["pytorch-gan-wgan-gp-mlp", "caogang-gan-mnist"])
+def test_inputs_no_batchnorm_can_read_are_announced_as_noise(tmp_path, name):
+    """Audit 20b (fuzzer): where no BatchNorm sees the inputs through one linear map (PyTorch-GAN's MLP, whose first
+    block has none; nets without BatchNorm), a label or codes among them cannot be found, and a one-hot label loaded
+    as noise without a word (1.5-1.7 off); that every input is noise is now said."""
+    case = zoo.case(name)
+    _, path = saved(case, tmp_path)
+    with pytest.warns(AssumptionWarning, match=r"inputs \d+ latents: assumed: every input is latent noise; "):
+        load_generator(path, options=case.options)
