@@ -333,10 +333,10 @@ def refuse_changed_config(run_folder: Any, saved: dict[str, Any], config: dict[s
         if name == "generator" and isinstance(value, str) and same_generator(value, saved[name]):
             continue
         was, now = plain(saved[name]), plain(value)
-        if was == now:
+        if same_value(was, now):
             continue
         if isinstance(was, dict) and isinstance(now, dict):  # [dreaming], [augment], options: the fields that differ
-            keys = sorted(k for k in set(was) | set(now) if was.get(k, MISSING) != now.get(k, MISSING))
+            keys = sorted(k for k in set(was) | set(now) if not same_value(was.get(k, MISSING), now.get(k, MISSING)))
             differ += [f"{name}.{k} (the run's {json.dumps(was.get(k))}, given {json.dumps(now.get(k))})" for k in keys]
         else:
             differ.append(f"{name} (the run's {json.dumps(was)}, given {json.dumps(now)})")
@@ -345,3 +345,23 @@ def refuse_changed_config(run_folder: Any, saved: dict[str, Any], config: dict[s
             f"{run_folder} is resumed with other options than it was started with: {'; '.join(differ)}; resume with "
             "the run's own (only steps, device and trust_remote_code may change), or start a new run"
         )
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as options: the same JSON, or a string and a number or bool that read alike (`--option nz=62` is saved as
+    "62", a Python caller gives 62: an outside audit saw that resume refused)."""
+    if a == b:
+        return True
+    if isinstance(a, dict) and isinstance(b, dict):
+        return set(a) == set(b) and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, str) == isinstance(b, str):
+        return False
+    text, other = (a, b) if isinstance(a, str) else (b, a)
+    if isinstance(other, bool):
+        return text.strip().lower() == str(other).lower()
+    if isinstance(other, (int, float)):
+        try:
+            return float(text) == float(other)
+        except ValueError:
+            return False
+    return False

@@ -177,11 +177,12 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
         )
     lo, hi = float(x.min()), float(x.max())
     slack = OVERSHOOT / 2  # on a range of width 2
-    if -UNIT_UNDERSHOOT <= lo < 0 and hi <= 1 + slack:  # [0, 1] resampled or noised (an outside audit: one pixel at
-        # -0.0006 made [0, 1] images read as [-1, 1] in silence, reconstruction error 5x)
+    overshoot = (lo < 0 or hi > 1 + slack) and -UNIT_UNDERSHOOT <= lo and hi <= 1 + UNIT_UNDERSHOOT
+    if overshoot:  # [0, 1] resampled (bicubic) or noised: an outside audit's pixel at -0.0006 made [0, 1] images read
+        # as [-1, 1] in silence, reconstruction error 5x
         return (0.0, 1.0), (
-            f"reading {source} as images in [0, 1] with values a little below 0 clamped: they lie in [{lo:g}, "
-            f"{hi:g}] (resampling overshoot?); if they are [-1, 1] images, declare --input-range -1,1"
+            f"reading {source} as images in [0, 1] with the values a little outside it clamped: they lie in "
+            f"[{lo:g}, {hi:g}] (resampling overshoot?); if they are [-1, 1] images, declare --input-range -1,1"
         )
     if lo >= -1 - slack and hi <= 1 + slack and lo < 0:
         return (-1.0, 1.0), None if lo <= -0.5 else (

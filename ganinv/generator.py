@@ -12,6 +12,7 @@ An adapter hands over a *native* module, called as `net(z_native, c, d)`, and it
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any, Optional
 
 import torch
@@ -110,6 +111,8 @@ class Generator(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
+        if isinstance(z, torch.Tensor) and z.dim() > 2 and z[0].numel() == self.spec.nz:
+            z = z.flatten(1)  # (N, nz, 1, 1), as DCGAN code holds its noise: the same latents
         self._check_latents(z, c, d)
         given = z.dtype
         z, c, d = in_module_dtype(self.net, z, c, d)  # a float64 module: its images come back in the latents' dtype
@@ -150,8 +153,9 @@ class Generator(nn.Module):
         self, n: int, generator: Optional[torch.Generator] = None, batch_size: int = 256
     ) -> tuple[Latents, torch.Tensor]:
         for name, value in (("n", n), ("batch_size", batch_size)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+        n, batch_size = int(n), int(batch_size)
         latents = self.sample_latents(n, generator=generator)
         with torch.no_grad():
             images = torch.cat([self.decode(latents[i : i + batch_size]) for i in range(0, n, batch_size)])

@@ -46,7 +46,9 @@ WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 GENERATOR_DIR = "generator"  # the bundled copy of the generator, in ganinv's generator layout
 ARTIFACT_FILES = [CONFIG_NAME, WEIGHTS_NAME, "README.md", f"{GENERATOR_DIR}/*"]  # all a Hub download fetches
-SAVED_NAMES = frozenset({CONFIG_NAME, WEIGHTS_NAME, "README.md", GENERATOR_DIR})  # what a save may replace
+# what a save may replace: its own files, and what the Hub client writes beside them (every repo's .gitattributes,
+# the .cache/huggingface/ of a `hf download --local-dir` copy)
+SAVED_NAMES = frozenset({CONFIG_NAME, WEIGHTS_NAME, "README.md", GENERATOR_DIR, ".gitattributes", ".cache"})
 
 
 # (run subfolder, the command that writes it, the options that take it): the two kinds of run with an artifact

@@ -26,7 +26,7 @@ import math
 import numbers
 import warnings
 from dataclasses import dataclass
-from typing import Optional, Sequence, TypeVar
+from typing import Any, Optional, Sequence, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -306,11 +306,12 @@ def log_likelihood(
     )
 
 
-@torch.inference_mode()
-def checked_ks(ks: Sequence[int]) -> list[int]:
+def checked_ks(ks: Any) -> list[int]:
     """Sample sizes as whole numbers >= 1, sorted, once each: a string or 1.5 was int()ed in silence ("256" gave k = 2,
     5, 6; an outside audit); one number is taken as `(k,)`."""
-    if isinstance(ks, int) and not isinstance(ks, bool):
+    if hasattr(ks, "tolist") and not isinstance(ks, (str, bytes)):  # a numpy array or tensor of sample sizes
+        ks = ks.tolist()
+    if isinstance(ks, numbers.Integral) and not isinstance(ks, bool):
         ks = (ks,)
     if isinstance(ks, (str, bytes)) or not isinstance(ks, Sequence):
         raise ValueError(f"ks must be whole numbers >= 1, e.g. (1, 16, 256); got {ks!r}")
@@ -320,6 +321,7 @@ def checked_ks(ks: Sequence[int]) -> list[int]:
     return sorted(set(int(k) for k in whole))
 
 
+@torch.inference_mode()
 def fit_sigma(
     inverter: Inverter,
     n: int = 512,

@@ -250,7 +250,7 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
         if kind == "bool":  # a typo is no False (an outside audit: "ture" read as False)
             word = value.strip().lower()
             if word not in BOOL_WORDS:
-                raise ValueError(word)
+                raise SourceError(f"bad value {value!r} for spec field {name}: give true or false")
             return BOOL_WORDS[word]
         if kind == "int":
             return int(value)
@@ -357,7 +357,9 @@ def with_overrides(generator: Generator, overrides: Mapping[str, Any]) -> Genera
         spec = generator.spec.replace(**overrides)
     except (TypeError, ValueError) as exc:
         raise SourceError(f"spec overrides {dict(overrides)} do not make a valid spec: {exc}") from None
-    if "native_prior_range" in overrides and spec.native_prior == "normal":  # it would do nothing (an outside audit)
+    # a range given alone for a normal prior would do nothing (an outside audit); a whole spec (--spec FILE) names both
+    alone = "native_prior_range" in overrides and "native_prior" not in overrides
+    if alone and spec.native_prior == "normal":
         raise SourceError(
             "a prior range (spec.native_prior_range) bounds a uniform or truncated_normal prior, but this generator's "
             "prior is normal; give the prior with it: --prior uniform:LO,HI (in Python, spec.native_prior too)"
@@ -1134,7 +1136,9 @@ def load_callable(source: str, request: Request) -> Generator:
 # ---- saving ------------------------------------------------------------------------------------------
 
 
-GENERATOR_FILES = frozenset({CONFIG_NAME, WEIGHTS_NAME, PICKLE_WEIGHTS_NAME, SPEC_NAME})  # a folder save may replace
+GENERATOR_FILES = frozenset(  # what a folder save may replace: its own files, and the Hub client's beside them
+    {CONFIG_NAME, WEIGHTS_NAME, PICKLE_WEIGHTS_NAME, SPEC_NAME, ".gitattributes", ".cache"}
+)
 
 
 def save_generator(generator: Generator, folder: str | Path) -> Path:

@@ -60,6 +60,10 @@ def chosen_by_file() -> Optional[str]:
 def check_flag(trust_remote_code: object) -> bool:
     """The user's trust flag, which must be a real bool: `"false"` or `"0"` from an environment variable, argparse
     or YAML is truthy, and counted as trust it would run the code a file names (an outside audit)."""
+    import numpy
+
+    if isinstance(trust_remote_code, numpy.bool_):  # numpy's bool, e.g. read from an array of settings
+        trust_remote_code = bool(trust_remote_code)
     if not isinstance(trust_remote_code, bool):
         raise ConfigError(
             f"trust_remote_code must be True or False, got {trust_remote_code!r} ({type(trust_remote_code).__name__}); "

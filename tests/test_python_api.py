@@ -163,7 +163,7 @@ def test_unit_images_that_dip_below_zero_are_not_read_as_minus_one_to_one(invert
     unit = digits.float() / 255
     dipped = unit.clone()
     dipped[0, 0, 0, 0] = -0.0006
-    with pytest.warns(UserWarning, match=r"as images in \[0, 1\] with values a little below 0 clamped"):
+    with pytest.warns(UserWarning, match=r"as images in \[0, 1\] with the values a little outside it clamped"):
         torch.testing.assert_close(inverter.encode(dipped).mu_z, inverter.encode(unit, input_range=(0, 1)).mu_z)
     washed = unit * 1.2 - 0.2  # [-0.2, 1]: [-1, 1] images with no dark pixel, or [0, 1] ones that overshoot a lot
     with pytest.warns(UserWarning, match=r"as images in \[-1, 1\], though no value is near -1"):
@@ -320,3 +320,32 @@ def test_fit_names_its_argument_mistakes(tmp_path):
     with pytest.raises(RunError, match="afile exists and is not a folder"):
         ganinv.fit(ganinv.FitConfig(generator="builtin:mnist", steps=1), tmp_path / "afile")
     assert (tmp_path / "afile").read_text() == "mine"
+
+
+def test_what_the_first_checks_of_this_change_refused_wrongly(tmp_path, inverter, digits):
+    """Audit 20a, a review of the checks above: a whole spec (normal prior and its range) was refused as a range
+    given alone; saving into a Hub download (.gitattributes, .cache/huggingface) was refused; options saved as the
+    CLI's "62" against Python's 62 were a change on resume; numpy whole numbers and bools were refused; DCGAN code's
+    (N, nz, 1, 1) latents were refused; [0, 1] images that overshoot on both sides (bicubic) fit no range."""
+    from ganinv.config_checks import refuse_changed_config
+    from ganinv.errors import RunError
+    from ganinv.sources import load_generator
+
+    g = load_generator("builtin:mnist", options={"spec.native_prior": "normal", "spec.native_prior_range": "0,1"})
+    download = tmp_path / "download"
+    (download / ".cache" / "huggingface").mkdir(parents=True)
+    (download / ".gitattributes").write_text("*.safetensors filter=lfs\n")
+    inverter.save_pretrained(download)
+    assert (download / "model.safetensors").is_file()
+    refuse_changed_config("run", {"options": {"nz": "62"}, "lr": 0.001}, {"options": {"nz": 62}, "lr": 1e-3})
+    with pytest.raises(RunError, match="options.nz"):
+        refuse_changed_config("run", {"options": {"nz": "62"}}, {"options": {"nz": 63}})
+    latents, images = g.sample(np.int64(2), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(g(latents.z[:, :, None, None], latents.c, latents.d), images)
+    assert list(ganinv.log_likelihood(inverter, digits, ks=np.array([1, 2])).iw) == [1, 2]
+    Inverter.load("builtin:mnist", trust_remote_code=np.False_)
+    unit = digits.float() / 255
+    bicubic = unit * 1.05 - 0.02  # [-0.02, 1.03]
+    with pytest.warns(UserWarning, match=r"as images in \[0, 1\] with the values a little outside it clamped"):
+        inverter.encode(bicubic)
