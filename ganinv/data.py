@@ -183,6 +183,7 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
         return (0.0, 1.0), (
             f"reading {source} as images in [0, 1] with the values a little outside it clamped: they lie in "
             f"[{lo:g}, {hi:g}] (resampling overshoot?); if they are [-1, 1] images, declare --input-range -1,1"
+            + (", if 8-bit values of a nearly black image, --input-range 0,255" if hi > 1 + slack else "")
         )
     if lo >= -1 - slack and hi <= 1 + slack and lo < 0:
         return (-1.0, 1.0), None if lo <= -0.5 else (

@@ -265,7 +265,7 @@ def test_an_assumed_range_is_logged_as_a_warning(tmp_path, caplog):
         ((RAMP * 200).astype(np.uint16), "uint16 values in [0, 200] have no known pixel range"),  # 8 or 16 bits?
         (RAMP.astype(np.float32) * 300 - 5, "values in [-5, 295] fit none of the pixel ranges"),
         (RAMP.astype(np.float32) * 2 - 1.5, "values in [-1.5, 0.5] fit none"),
-        (RAMP.astype(np.float32) * 1.01, "values in [0, 1.01] fit none"),  # [0, 1] overshot, or a black [0, 255]?
+        (RAMP.astype(np.float32) * 1.1, "values in [0, 1.1] fit none"),  # [0, 1] overshot, or a black [0, 255]?
     ],
 )
 def test_values_without_a_known_range_are_refused_with_what_was_seen(tmp_path, stored, message):
@@ -273,6 +273,16 @@ def test_values_without_a_known_range_are_refused_with_what_was_seen(tmp_path, s
     with pytest.raises(DataError, match="x.npz") as error:
         load_images(str(path))
     assert message in str(error.value)
+
+
+def test_unit_values_a_resampling_overshot_are_read_as_unit_and_said(tmp_path):
+    """Audit 20a: [0, 1] images resampled bicubically lie a little outside [0, 1] on both sides; they were refused,
+    and declaring 0,1 was refused too. Within [-0.05, 1.05] they are [0, 1] clamped, said with both other readings."""
+    path = save_tensors(tmp_path / "x.npz", images=RAMP.astype(np.float32) * 1.04 - 0.02)
+    data = load_images(str(path))
+    torch.testing.assert_close(data.images[:, 0], torch.from_numpy(RAMP * 1.04 - 0.02).float().clamp(0, 1) * 2 - 1)
+    said = " ".join(data.notes)
+    assert "a little outside it clamped" in said and "--input-range -1,1" in said and "--input-range 0,255" in said
 
 
 @pytest.mark.parametrize(
