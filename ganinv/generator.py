@@ -111,7 +111,7 @@ class Generator(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
-        if isinstance(z, torch.Tensor) and z.dim() > 2 and z[0].numel() == self.spec.nz:
+        if isinstance(z, torch.Tensor) and z.dim() > 2 and math.prod(z.shape[1:]) == self.spec.nz:
             z = z.flatten(1)  # (N, nz, 1, 1), as DCGAN code holds its noise: the same latents
         self._check_latents(z, c, d)
         given = z.dtype
@@ -129,15 +129,15 @@ class Generator(nn.Module):
         audit: `G(z)` on a generator with codes, labels for `d`, numpy latents were raw torch errors)."""
         spec = self.spec
         parts = (("z", z, spec.nz, True), ("c", c, spec.nc, spec.nc > 0), ("d", d, spec.n_classes, spec.n_classes > 0))
-        call = "G(z" + (", c" if spec.nc else "") + (", d" if spec.n_classes else "") + ")"
-        shapes = f"z (N, {spec.nz})" + (f", c (N, {spec.nc})" if spec.nc else "")
-        shapes += f", d (N, {spec.n_classes}) one-hot" if spec.n_classes else ""
         rows = z.shape[0] if isinstance(z, torch.Tensor) and z.dim() else None
         for name, value, size, wanted in parts:
             if not wanted and value is None:
                 continue
             ok = isinstance(value, torch.Tensor) and wanted and value.dim() == 2 and value.shape[1] == size
             if not ok or value.shape[0] != rows or not value.is_floating_point():
+                call = "G(z" + (", c" if spec.nc else "") + (", d" if spec.n_classes else "") + ")"  # said only here
+                shapes = f"z (N, {spec.nz})" + (f", c (N, {spec.nc})" if spec.nc else "")
+                shapes += f", d (N, {spec.n_classes}) one-hot" if spec.n_classes else ""
                 got = f"{type(value).__name__}" if not isinstance(value, torch.Tensor) else f"{tuple(value.shape)}"
                 raise ValueError(
                     f"this generator is called as {call} with float tensors {shapes}; {name} is {got}"
