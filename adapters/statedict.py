@@ -687,15 +687,12 @@ def one_hot_run(means: torch.Tensor, prior_mean: float, k: Optional[int] = None)
         rest = torch.cat([off[:start], off[start + size :]])
         scale = max(1.4826 * float(rest.abs().median()), 1e-6)
         score = float(window[start]) / scale**2
-        if best is None or score > best[0]:
+        run = means[start : start + size]
+        label = abs(float(run.sum()) - 1) <= 0.25 and bool(((run > 0.5 / size) & (run < 2 / size)).all())
+        if label and score >= SIGNIFICANT**2 and (best is None or score > best[0]):  # among runs that are labels: a
+            # run one latent longer can score higher (a smaller noise scale) and fail as a label (an outside fuzzer)
             best = (score, start, size)
-    if best is None or best[0] < SIGNIFICANT**2:
-        return None
-    _, start, size = best
-    run = means[start : start + size]
-    if abs(float(run.sum()) - 1) > 0.25 or not bool(((run > 0.5 / size) & (run < 2 / size)).all()):
-        return None
-    return start, size
+    return None if best is None else (best[1], best[2])
 
 
 def refuse_unnamed_label(name: str, means: Optional[torch.Tensor], prior_mean: float) -> None:

@@ -1352,3 +1352,18 @@ def test_inputs_no_batchnorm_can_read_are_announced_as_noise(tmp_path, name):
     _, path = saved(case, tmp_path)
     with pytest.warns(AssumptionWarning, match=r"inputs \d+ latents: assumed: every input is latent noise; "):
         load_generator(path, options=case.options)
+
+
+def test_a_label_is_read_where_a_run_one_latent_longer_scores_higher():
+    """Audit 20b (fuzzer seed 126): the first BatchNorm's input means of an InfoGAN (16 latents, a label of 5, 3 codes)
+    showed the label at inputs 17-21, but a run of 6 (one latent more) scored higher against its smaller noise scale,
+    failed as a label, and the label went unread (loaded as 24 noise inputs). The best run that is a label is taken."""
+    from ganinv.adapters.statedict import one_hot_run
+
+    means = torch.tensor(
+        [-0.0309, -0.1431, 0.0248, 0.0041, 0.0116, 0.1031, 0.0343, -0.0361, -0.0211, 0.0002, -0.0434, -0.0250]
+        + [0.0195, -0.0113, -0.0327, -0.0162, 0.2168, 0.2070, 0.1875, 0.1953, 0.1934, 0.0272, 0.0349, -0.0702],
+        dtype=torch.float64,
+    )
+    assert one_hot_run(means, 0.0) == (16, 5)
+    assert one_hot_run(means[:16], 0.0) is None  # latents alone: no label
