@@ -478,3 +478,17 @@ def test_the_runs_generator_spelled_another_way_is_the_same_generator(tmp_path, 
     assert not same_generator("other.pth", "gen.pth") and not same_generator("gone.pth", "gone.pth/")
     assert not same_generator("hub:a/b", "hub:a/c") and same_generator("hub:a/b", "hub:a/b@c0ffee", ("hub:a/b",))
     assert not same_generator("mod:make", "mod:other") and not same_generator("gen.pth", None)
+
+
+def test_a_path_given_again_on_resume_under_another_spelling_is_no_change(tmp_path, monkeypatch):
+    """Audit 20a: `--root data/mnist/` against a run saved with `data/mnist` was refused as a change on resume."""
+    from ganinv.config_checks import changed_on_resume
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "data" / "mnist").mkdir(parents=True)
+    (tmp_path / "other").mkdir()
+    saved = {"eval_root": "data/mnist"}
+    for spelling in ("data/mnist/", "./data/mnist", str(tmp_path / "data" / "mnist")):
+        assert changed_on_resume({"root": (("eval_root",), spelling)}, saved, {"root": "--root"}) == []
+    changed = changed_on_resume({"root": (("eval_root",), "other")}, saved, {"root": "--root"})
+    assert changed == ["""--root (the run's: "data/mnist")"""]

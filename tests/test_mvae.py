@@ -384,6 +384,10 @@ def test_cli_resume_extends_reevaluates_and_refuses_changes(tmp_path):
     assert "drop --data (the run's: " in line
     line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--data", images, "--steps", 4))
     assert "past --steps 4" in line  # its own data again is no change (audit 17b F6): refused only for the steps
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, *STANDALONE_FLAGS, "--steps", 4))
+    assert "past --steps 4" in line  # --components K, saved as n_components, is no change either (audit 20a)
+    line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "--components", 3))
+    assert "drop --components (the run's: 2)" in line
     line = error_line(invoke("mvae", "fit", "--resume", "--out", run, "-g", "builtin:mnist"))
     assert "continues the run's own generator None" in line
     assert "needs --out" in error_line(invoke("mvae", "fit", "--resume"))

@@ -154,6 +154,7 @@ def fit(
         saved = saved_options(Run(out), "mvae")
         values_given = {param.name: ((param.name,), ctx.params[param.name]) for param in ctx.command.params}
         values_given["options"] = (("options",), parse_key_values(options))  # the spec flags' entries too
+        values_given["components"] = (("n_components",), components)  # saved under the config's name
         changed = changed_on_resume(
             {name: values_given[name] for name in given - RESUMABLE if name in values_given}, saved, flag_names(ctx)
         )
