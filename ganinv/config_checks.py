@@ -269,6 +269,20 @@ def saved_options(run: Any, kind: str) -> dict[str, Any]:
     )
 
 
+def plain(value: Any) -> Any:
+    """A value as its JSON reads back: tuples as lists, paths and other objects as strings (what a run saved)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def config_of_type(config: Any, cls: type, function: str) -> None:
+    """Refuse a `config` that is not a `cls` (a dict gave "'dict' object has no attribute 'device'")."""
+    if not isinstance(config, cls):
+        raise ConfigError(
+            f"{function}() takes a {cls.__name__}, not {type(config).__name__}; build one with {cls.__name__}(...) "
+            f"or {cls.__name__}.from_dict(values)"
+        )
+
+
 def changed_on_resume(
     given: dict[str, tuple[tuple[str, ...], Any]], saved: dict[str, Any], flags: dict[str, str]
 ) -> list[str]:
@@ -277,9 +291,6 @@ def changed_on_resume(
     `given`: parameter name -> (its path in the saved options, e.g. ("dreaming", "beta"), the value given); `flags`:
     parameter name -> its flag. The up-arrow retry of an interrupted command with `--resume` added repeats every
     option: those with the saved value are no change (an outside audit saw that retry refused)."""
-
-    def plain(value: Any) -> Any:
-        return json.loads(json.dumps(value, default=str))
 
     changed = []
     for name, (path, value) in sorted(given.items()):
@@ -308,10 +319,7 @@ def same_generator(given: str, saved: Any, alternatives: tuple[str, ...] = ()) -
     (given_path, _, given_entry), (saved_path, _, saved_entry) = given.partition("#"), saved.partition("#")
     if given_entry != saved_entry or given.startswith(("hub:", "builtin:")) or saved.startswith(("hub:", "builtin:")):
         return False
-    try:
-        return os.path.samefile(given_path, saved_path)
-    except (OSError, ValueError):  # either missing, or a module:callable
-        return False
+    return same_path(given_path, saved_path)  # False where either is missing, or a module:callable
 
 
 RESUME_MAY_CHANGE = frozenset({"steps", "device", "trust_remote_code"})  # what a resumed run may be given anew
@@ -322,9 +330,6 @@ def refuse_changed_config(run_folder: Any, saved: dict[str, Any], config: dict[s
     naming each: the command line refused them, but the Python API (`fit(config, out, resume=True)`) continued with
     another learning rate and sigma_x in silence, its config.json still saying the old ones (an outside audit). The
     generator is compared as the same file (`same_generator`); its bytes are checked by the run's sha256."""
-
-    def plain(value: Any) -> Any:
-        return json.loads(json.dumps(value, default=str))
 
     differ = []
     for name, value in sorted(config.items()):

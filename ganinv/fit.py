@@ -25,11 +25,19 @@ from tqdm import tqdm
 
 from ganinv import hub
 from ganinv.augment import AugmentConfig, perturb
-from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, refuse_changed_config, saved_options
+from ganinv.config_checks import (
+    MAX_SEED,
+    check_config,
+    checked,
+    config_of_type,
+    known_options,
+    refuse_changed_config,
+    saved_options,
+)
 from ganinv.data import fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
-from ganinv.errors import ConfigError, RunError
+from ganinv.errors import RunError
 from ganinv.evaluation import (
     encode_and_reconstruct,
     evaluate_generated,
@@ -136,11 +144,7 @@ def fit(
     `config.trust_remote_code` is the user's own flag (ganinv.trust). `options_origin` names the file
     `config.options` came from, for the same rule on a `model_class` among them.
     """
-    if not isinstance(config, FitConfig):  # a dict gave "'dict' object has no attribute 'device'"
-        raise ConfigError(
-            f"fit() takes a FitConfig, not {type(config).__name__}; build one with FitConfig(...) or "
-            "FitConfig.from_dict(values)"
-        )
+    config_of_type(config, FitConfig, "fit")
     from ganinv.devices import resolve_device
 
     resolve_device(config.device)  # a device this machine lacks (a recipe's "tpu") is refused before any work

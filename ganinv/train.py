@@ -24,12 +24,20 @@ import torch
 from tqdm import tqdm
 
 from ganinv import architectures
-from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, refuse_changed_config, saved_options
+from ganinv.config_checks import (
+    MAX_SEED,
+    check_config,
+    checked,
+    config_of_type,
+    known_options,
+    refuse_changed_config,
+    saved_options,
+)
 from ganinv.critic import Critic
 from ganinv.data import DATASET_DIRS, ImageSet, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, temperature_at
-from ganinv.errors import ConfigError, DataError, RunError
+from ganinv.errors import DataError, RunError
 from ganinv.generator import Generator
 from ganinv.images import save_grid
 from ganinv.inverter import Inverter
@@ -258,11 +266,7 @@ class TrainResult:
 
 def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: bool = False) -> TrainResult:
     """Run (or resume) SS-AVL Algorithm 1 into the run folder `out`."""
-    if not isinstance(config, TrainConfig):  # a dict gave "'dict' object has no attribute 'device'"
-        raise ConfigError(
-            f"train() takes a TrainConfig, not {type(config).__name__}; build one with TrainConfig(...) or "
-            "TrainConfig.from_dict(values)"
-        )
+    config_of_type(config, TrainConfig, "train")
     run = Run(out, config.keep_checkpoints)
     try:
         return _train(config, run, resume, quiet)

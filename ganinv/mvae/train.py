@@ -31,10 +31,18 @@ from tqdm import tqdm
 
 from ganinv import losses
 from ganinv.atomic import write_json
-from ganinv.config_checks import MAX_SEED, check_config, checked, known_options, refuse_changed_config, saved_options
+from ganinv.config_checks import (
+    MAX_SEED,
+    check_config,
+    checked,
+    config_of_type,
+    known_options,
+    refuse_changed_config,
+    saved_options,
+)
 from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
-from ganinv.errors import ConfigError, GaninvError, RunError
+from ganinv.errors import GaninvError, RunError
 from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruction_metrics
 from ganinv.images import save_side_by_side
 from ganinv.mvae.dropout import KINDS
@@ -156,11 +164,7 @@ def train_mvae(
     is the user's own flag (ganinv.trust). `options_origin` names the file `config.options` came from,
     for the same rule on a `model_class` among them.
     """
-    if not isinstance(config, MVAEConfig):  # a dict gave "'dict' object has no attribute 'device'"
-        raise ConfigError(
-            f"train_mvae() takes a MVAEConfig, not {type(config).__name__}; build one with MVAEConfig(...) or "
-            "MVAEConfig.from_dict(values)"
-        )
+    config_of_type(config, MVAEConfig, "train_mvae")
     if (config.generator is None) == (config.data is None):
         raise GaninvError("give exactly one of a generator (MVAE atop it, data-free) and data (standalone MVAE)")
     run = Run(out, config.keep_checkpoints)
