@@ -144,6 +144,10 @@ class Generator(nn.Module):
                     + (f" {str(value.dtype).removeprefix('torch.')}" if isinstance(value, torch.Tensor) else "")
                     + " (G.decode(latents) takes the Latents that G.sample_latents draws)"
                 )
+        for name, value in (("z", z), ("c", c), ("d", d)):  # NaN latents gave NaN images without a word
+            if value is not None and not bool(torch.isfinite(value).all()):
+                bad = int((~torch.isfinite(value)).sum())
+                raise ValueError(f"{name} holds {bad} NaN or infinite value(s); latents must be finite")
 
     def decode(self, latents: Latents) -> torch.Tensor:
         """Images in [-1, 1] for standardised latents, (N, C, H, W)."""
@@ -156,9 +160,17 @@ class Generator(nn.Module):
             if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
                 raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
         n, batch_size = int(n), int(batch_size)
-        latents = self.sample_latents(n, generator=generator)
-        with torch.no_grad():
-            images = torch.cat([self.decode(latents[i : i + batch_size]) for i in range(0, n, batch_size)])
+        try:
+            latents = self.sample_latents(n, generator=generator)
+            with torch.no_grad():
+                images = torch.cat([self.decode(latents[i : i + batch_size]) for i in range(0, n, batch_size)])
+        except (MemoryError, RuntimeError) as exc:  # G.sample(10**12) was torch's allocator error (an outside audit)
+            if not isinstance(exc, MemoryError) and "alloc" not in str(exc) and "out of memory" not in str(exc):
+                raise
+            raise MemoryError(
+                f"G.sample(n={n}) holds all {n} images at once and they do not fit in memory; draw fewer, or decode "
+                "them batch by batch: G.decode(G.sample_latents(k, generator=...)) for each batch of k"
+            ) from exc
         return latents, images
 
     # ---- the load-time probe ---------------------------------------------------------

@@ -107,6 +107,19 @@ def test_activation_without_normalisation_is_assumed_and_announced(tmp_path):
     assert_author_images(g, case, module)
 
 
+def test_an_activation_no_file_can_show_is_announced_naming_the_unusual_ones_too(tmp_path):
+    """An outside fuzzer: a SiLU MLP without BatchNorm was announced as leaky_relu with `relu|none` the only remedy,
+    0.78 off; `--option activation=silu` loads it exactly."""
+    case, _ = zoo.ASSUMED["relu-mlp"]
+    torch.manual_seed(0)
+    module = case.make()
+    module.net[1], module.net[3] = nn.SiLU(), nn.SiLU()
+    _, path = saved(case, tmp_path, module)
+    with pytest.warns(AssumptionWarning, match=r"activation leaky_relu: assumed.*relu\|none \(or another: .*\|silu\|"):
+        load_generator(path)
+    assert_author_images(load_generator(path, options={"activation": "silu"}), case, module)
+
+
 def test_weak_statistics_that_fit_two_candidates_are_refused_with_both_options(tmp_path):
     many = zoo.Case(
         "many-classes",
@@ -1367,3 +1380,32 @@ def test_a_label_is_read_where_a_run_one_latent_longer_scores_higher():
     )
     assert one_hot_run(means, 0.0) == (16, 5)
     assert one_hot_run(means[:16], 0.0) is None  # latents alone: no label
+
+
+def test_an_unusual_eps_is_tried_where_one_layer_shows_it():
+    """An outside fuzzer: a 512-wide Linear head's large running variances, pooled with the last stages' small ones,
+    hid eps 1e-3 from the candidates; it was never tried, and 1e-5 was "decided" at margin 466, images 0.011 off."""
+    from ganinv.adapters.statedict import visible_epsilons
+
+    head, stage = torch.linspace(0.5, 1.5, 512), torch.full((6,), 0.06)
+    state_dict = {"head_norm.running_var": head, "stage_norm.running_var": stage}
+    assert 1e-3 in visible_epsilons(state_dict)
+    assert visible_epsilons({"head_norm.running_var": head}) == ()  # against variances near 1 it changes nothing
+
+
+def test_a_weak_pick_names_the_third_reading_when_it_fits_nearly_as_well():
+    """An outside fuzzer: a LeakyReLU(0.1) net read as relu, 2.36x better than leaky_relu (0.2), was announced with
+    leaky_relu the only remedy, 0.54 off; the third reading, leaky_relu:0.1, is named too."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+
+    prop = Property("activation", ("relu", "leaky_relu", "leaky_relu:0.1"), "PyTorch", option_flag("activation"))
+    candidates = [
+        Candidate({"activation": "relu"}, (0.010,), rank=(0,)),
+        Candidate({"activation": "leaky_relu"}, (0.025,), rank=(1,)),
+        Candidate({"activation": "leaky_relu:0.1"}, (0.028,), rank=(2,)),
+    ]
+    values, decisions = identify(candidates, [prop], "net")
+    assert values == {"activation": "relu"}
+    (decided,) = decisions
+    assert "only 2.50x worse" in decided["source"]
+    assert decided["flag"] == "--option activation=leaky_relu (or --option activation=leaky_relu:0.1)"

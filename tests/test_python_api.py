@@ -254,6 +254,22 @@ def test_a_generator_names_the_latents_it_takes():
     torch.testing.assert_close(g(z.double(), c.double(), d.double()), g(z, c, d).double())  # in the latents' dtype
 
 
+def test_a_generator_refuses_latents_it_cannot_draw_or_hold():
+    """Earlier audits: NaN latents gave NaN images without a word; `G.sample(10**12)` was torch's allocator error."""
+    from ganinv.sources import load_generator
+
+    g = load_generator("builtin:mnist")
+    latents = g.sample_latents(3, generator=torch.Generator().manual_seed(0))
+    z, c = latents.z.clone(), latents.c.clone()
+    z[1, 5], c[0, 0] = float("nan"), float("inf")
+    with pytest.raises(ValueError, match=r"z holds 1 NaN or infinite value\(s\)"):
+        g(z, latents.c, latents.d)
+    with pytest.raises(ValueError, match=r"c holds 1 NaN"):
+        g(latents.z, c, latents.d)
+    with pytest.raises(MemoryError, match=r"G.sample\(n=1000000000000\).*do not fit in memory.*batch by batch"):
+        g.sample(10**12)
+
+
 @pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
 def test_an_inverter_in_another_dtype_runs_with_the_generator_it_loads(dtype):
     """Audit 19a: after `inverter.double()` (or bfloat16) the generator loaded on first use stayed float32, and
