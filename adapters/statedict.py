@@ -327,9 +327,8 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                 if conventional
                 else f"assumed: no statistic tells it from {' or '.join(others)}"
             )
-            flag = f"--option {prop.name}={'|'.join(others)}" if others else flag
-            if prop.untried:  # a SiLU MLP without BatchNorm was offered relu|none only (an outside fuzzer)
-                flag = f"{flag} (or another: {'|'.join(fmt(v) for v in prop.untried)})"
+            others += [fmt(v) for v in prop.untried]  # a SiLU MLP without BatchNorm was offered relu|none only
+            flag = f"--option {prop.name}={'|'.join(others)}" if others else flag  # (an outside fuzzer)
         elif ratio < MIN_RATIO and rival.unusual > best.unusual:
             flag = prop.flag(rival.values)  # how to take the other reading
             runner_up = next_reading(candidates, prop, best, rival)
