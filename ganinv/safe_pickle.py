@@ -29,6 +29,7 @@ import operator
 import pickle
 import sys
 import types
+import zipfile
 from collections import Counter, OrderedDict
 from pathlib import Path
 from typing import Any, ClassVar, Optional, TypeGuard, cast
@@ -248,7 +249,30 @@ PICKLE_MODULE = types.SimpleNamespace(
 
 def load(path: str | Path) -> Any:
     """The checkpoint's objects with tensors on the CPU; raises `RefusedPickle` if it would run code."""
+    if is_torchscript(path):  # torch.load(weights_only=False) hands these to torch.jit.load: code runs
+        raise RefusedPickle("torch.jit.load (it is a TorchScript program)")
     return torch.load(path, map_location="cpu", weights_only=False, pickle_module=PICKLE_MODULE)
+
+
+def is_torchscript(path: str | Path) -> bool:
+    """A TorchScript archive, as torch.load decides it (a zip whose first bytes are a local header, holding
+    `constants.pkl` in torch's own zip reader), or as Python's zipfile reads it. Python's view alone was not enough
+    (an outside audit): an archive with a second central directory hid `constants.pkl` from it while torch's reader
+    found it, and torch.load ran the program's `__setstate__` at load."""
+    with open(path, "rb") as file:
+        if file.read(4) == b"PK\x03\x04":  # torch.serialization's own test before it opens a zip
+            try:
+                if "constants.pkl" in torch._C.PyTorchFileReader(str(path)).get_all_records():
+                    return True
+            except RuntimeError:
+                pass  # torch cannot read it as a zip: it will not dispatch it either
+    if not zipfile.is_zipfile(path):
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return any(name.endswith("/constants.pkl") for name in archive.namelist())
+    except (zipfile.BadZipFile, OSError):
+        return False
 
 
 def records_in(obj: Any, limit: int = 20) -> list[str]:

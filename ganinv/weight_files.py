@@ -769,9 +769,4 @@ def is_torch_checkpoint(path: Path) -> bool:
     return head.startswith(b"PK\x03\x04") or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
 
 
-def is_torchscript(path: Path) -> bool:
-    """TorchScript archives are zip files with `code/` and `constants.pkl`; torch.save zips have neither."""
-    if not zipfile.is_zipfile(path):
-        return False
-    with zipfile.ZipFile(path) as archive:
-        return any(name.endswith("/constants.pkl") for name in archive.namelist())
+is_torchscript = safe_pickle.is_torchscript  # TorchScript archives hold `constants.pkl`; torch.save zips do not

@@ -595,3 +595,72 @@ def test_a_torchscript_program_bundled_as_weights_is_named_as_a_program(tmp_path
     result, errors = run(["invert", "--inverter", art, images, "--out", tmp_path / "out"])
     assert result.exit_code == 2 and len(errors) == 1, result.output
     assert "pytorch_model.bin is a TorchScript program (code), not the state dict" in errors[0], errors[0]
+
+
+class _ProgramWithAMarker(torch.nn.Module):
+    """A TorchScript program whose `__setstate__` creates a file at load: evidence that its code ran."""
+
+    def __init__(self, marker: str):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.zeros(784, 4))
+        self.marker = marker
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(z @ self.w.t()).view(-1, 1, 28, 28)
+
+    @torch.jit.export
+    def __getstate__(self) -> tuple[torch.Tensor, str, bool]:
+        return (self.w, self.marker, self.training)
+
+    @torch.jit.export
+    def __setstate__(self, state: tuple[torch.Tensor, str, bool]) -> None:
+        self.w, self.marker = state[0], state[1]
+        created = torch.from_file(self.marker, shared=True, size=1, dtype=torch.uint8)
+        self.training = state[2] or created.numel() < 0
+
+
+def _hide_constants_from_pythons_zipfile(program: bytes) -> bytes:
+    """The archive again, with a second central directory after the first, in which `constants.pkl` is renamed.
+    torch's zip reader follows the end record's offset to the first directory; Python's zipfile reads the one just
+    before the end record (taking the offset as a shift of prepended data), so the two see different archives."""
+    import struct
+
+    end = program.rfind(b"PK\x05\x06")
+    *_, directory_size, directory_at, _ = struct.unpack("<IHHHHIIH", program[end : end + 22])
+    directory = program[directory_at : directory_at + directory_size]
+    renamed, shift, at = bytearray(), len(directory), 0
+    while at < len(directory):  # central directory headers: 46 bytes, then name, extra, comment
+        name_length, extra_length, comment_length = struct.unpack("<HHH", directory[at + 28 : at + 34])
+        header = bytearray(directory[at : at + 46 + name_length + extra_length + comment_length])
+        offset = struct.unpack("<I", header[42:46])[0]
+        header[42:46] = struct.pack("<I", (offset - shift) % 2**32)  # Python adds the shift back
+        if header[46 : 46 + name_length].endswith(b"/constants.pkl"):
+            header[46 + name_length - 1] = ord("X")
+        renamed += header
+        at += len(header)
+    records = struct.unpack("<H", program[end + 10 : end + 12])[0]
+    tail = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, records, records, len(renamed), directory_at, 0)
+    return program[: directory_at + directory_size] + bytes(renamed) + tail
+
+
+def test_a_torchscript_program_hidden_from_pythons_zipfile_is_still_refused(tmp_path, images):
+    """Audit 21b: an archive whose second central directory hid `constants.pkl` from Python's zipfile passed the
+    TorchScript check; read as a checkpoint, torch.load handed it to torch.jit.load and its `__setstate__` ran
+    (a Hub inverter artifact's generator/, a Hub generator repo, a netG.pth typed as weights)."""
+    import zipfile
+
+    from ganinv import safe_pickle
+
+    marker = tmp_path / "ran"
+    buffer = io.BytesIO()
+    torch.jit.save(torch.jit.script(_ProgramWithAMarker(str(marker))), buffer)
+    path = tmp_path / "netG.pth"
+    path.write_bytes(_hide_constants_from_pythons_zipfile(buffer.getvalue()))
+    assert not any(n.endswith("/constants.pkl") for n in zipfile.ZipFile(path).namelist())  # the disguise holds
+    with pytest.raises(UnsafeFileError, match="TorchScript program"):
+        load_generator(str(path))
+    with pytest.raises(safe_pickle.RefusedPickle, match="TorchScript"):
+        safe_pickle.load(path)
+    result, errors = run(["inspect", "-g", str(path), "--nz", "4"])
+    assert result.exit_code == 2 and len(errors) == 1 and "TorchScript program" in errors[0]
+    assert not marker.exists()
