@@ -17,11 +17,12 @@ import math
 import os
 import re
 import shutil
+import stat
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
-from ganinv.errors import GaninvError
+from ganinv.errors import GaninvError, SourceError
 
 
 def _default_mode(directory: bool = False) -> int:
@@ -131,6 +132,22 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 # Parsed JSON takes several times its text in memory; a Hub config or shard index is kilobytes, a big one megabytes.
 MAX_JSON_CHARS = 16 * 2**20
+
+
+def read_text(path: Path, encoding: str = "utf-8") -> str:
+    """The text of a config, index, spec, recipe or run file. What is no regular file is refused, naming the path:
+    a FIFO in its place waited for a writer forever, from a folder or an artifact's own record (an outside audit),
+    and a device such as /dev/zero never ends. So is a file far larger than any config (MAX_JSON_CHARS). A missing
+    file is the reader's FileNotFoundError, as before."""
+    try:
+        status = path.stat()
+    except OSError:
+        status = None  # missing, or unreadable: open() below says so as it always did
+    if status is not None and not stat.S_ISREG(status.st_mode):
+        raise SourceError(f"{path} is not a regular file (a FIFO, a device or a folder); give the file itself")
+    if status is not None and status.st_size > 4 * MAX_JSON_CHARS:
+        raise SourceError(f"{path} holds {status.st_size / 2**20:.0f} MiB, more than any config or index; refused")
+    return path.read_text(encoding=encoding)
 
 
 def parse_json(text: str) -> Any:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 import torch
 
 from ganinv import hub, trust
-from ganinv.atomic import parse_json
+from ganinv.atomic import parse_json, read_text
 from ganinv.errors import ConfigError, SourceError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
@@ -471,7 +471,7 @@ def _run_command(folder: Path, default: str) -> str:
     from ganinv.config_checks import RUN_KINDS
 
     try:
-        config = parse_json((folder / CONFIG_NAME).read_text())
+        config = parse_json(read_text(folder / CONFIG_NAME))
     except (OSError, ValueError):
         return default
     held = [RUN_KINDS[k].strip("`") for k in RUN_KINDS if isinstance(config, dict) and k in config]
@@ -484,7 +484,7 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
     check_regular(path, f"the config.json of {source}", "a config")
     check_regular(path.parent / WEIGHTS_NAME, f"the weights of {source}", "a safetensors file")
     try:
-        config = parse_json(path.read_text())
+        config = parse_json(read_text(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(
             f"the config.json of {source} is not valid JSON ({exc}); the {name} artifact is "
@@ -527,7 +527,7 @@ def name_local_generator_by_file_name(folder: Path) -> None:
     project's name). A local artifact of a program keeps the path, which is how it finds the program again.
     """
     path = folder / CONFIG_NAME
-    config = parse_json(path.read_text())
+    config = parse_json(read_text(path))
     ref = config.get("generator_ref") if isinstance(config, dict) else None
     if not isinstance(ref, dict):
         return
@@ -545,7 +545,7 @@ def copy_bundled_generator(source: Path, target: Path) -> None:
 
     config, weights = source / CONFIG_NAME, source / WEIGHTS_NAME
     try:
-        fields = parse_json(config.read_text())
+        fields = parse_json(read_text(config))
         with safe_open(str(weights), framework="pt"):
             pass
     except (OSError, UnicodeDecodeError, ValueError, SafetensorError) as exc:

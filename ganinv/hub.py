@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import Iterable, Iterator, Optional
 
 from ganinv import weight_files
-from ganinv.atomic import parse_json
+from ganinv.atomic import parse_json, read_text
 from ganinv.errors import GaninvError, SourceError, first_line
 
 logger = logging.getLogger("ganinv")
@@ -648,7 +648,7 @@ def shards_of(index: Path, name: str, where: str) -> tuple[str, ...]:
     """The shard files a sharded index names (relative to the repo root)."""
 
     try:
-        weight_map = parse_json(index.read_text())["weight_map"]
+        weight_map = parse_json(read_text(index))["weight_map"]
         files = sorted(set(weight_map.values()))
         if not files or not all(isinstance(k, str) and isinstance(f, str) and f for k, f in weight_map.items()):
             raise ValueError("the weight_map must map tensor names to shard file names")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ganinv.atomic import read_text
 from ganinv.errors import ConfigError
 
 try:
@@ -19,7 +20,7 @@ def read_toml(path: str | Path, layout: str) -> dict[str, Any]:
     """The tables of recipe `path`; an unreadable file or invalid TOML is one ConfigError saying what to do.
     `layout`: how such a recipe is written, for the message."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = read_text(Path(path))
     except OSError as exc:
         raise ConfigError(f"cannot read recipe {path}: {exc.strerror or exc}; check the path") from None
     except UnicodeDecodeError as exc:

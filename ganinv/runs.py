@@ -31,7 +31,15 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ganinv.atomic import atomic_path, json_text, parse_json, remove_stale_temporaries, write_json, write_text
+from ganinv.atomic import (
+    atomic_path,
+    json_text,
+    parse_json,
+    read_text,
+    remove_stale_temporaries,
+    write_json,
+    write_text,
+)
 from ganinv.config_checks import RUN_KINDS
 from ganinv.devices import resolve_device
 from ganinv.errors import RunError, first_line
@@ -115,7 +123,7 @@ class Run:
     def holds_run_config(self) -> bool:
         """Its config.json is one a ganinv run wrote: a JSON object naming the kind of run."""
         try:
-            config = parse_json((self.folder / "config.json").read_text())
+            config = parse_json(read_text(self.folder / "config.json"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return False
         return isinstance(config, dict) and any(kind in config for kind in RUN_KINDS)
@@ -181,7 +189,7 @@ class Run:
                     "(resume=False) to start the run over in the same folder"
                 )
             try:
-                config = parse_json(config_path.read_text())
+                config = parse_json(read_text(config_path))
             except (json.JSONDecodeError, UnicodeDecodeError) as exc:
                 raise RunError(
                     f"{config_path} is not valid JSON ({exc}); the run cannot be resumed: restore the file "
@@ -283,7 +291,7 @@ class Run:
         if not self.metrics_path.is_file():
             return
         kept = []
-        for line in self.metrics_path.read_text().splitlines():
+        for line in read_text(self.metrics_path).splitlines():
             try:
                 if parse_json(line).get("step", 0) <= step:
                     kept.append(line)

@@ -26,7 +26,9 @@ import _compat_pickle
 import functools
 import math
 import operator
+import os
 import pickle
+import stat
 import sys
 import types
 import zipfile
@@ -259,6 +261,11 @@ def is_torchscript(path: str | Path) -> bool:
     `constants.pkl` in torch's own zip reader), or as Python's zipfile reads it. Python's view alone was not enough
     (an outside audit): an archive with a second central directory hid `constants.pkl` from it while torch's reader
     found it, and torch.load ran the program's `__setstate__` at load."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):  # a FIFO: open() would wait forever; the reader refuses it
+            return False
+    except OSError:
+        return False
     with open(path, "rb") as file:
         if file.read(4) == b"PK\x03\x04":  # torch.serialization's own test before it opens a zip
             try:

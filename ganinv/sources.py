@@ -45,7 +45,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ganinv import architectures, foreign_layouts, hub, trust
-from ganinv.atomic import atomic_dir, parse_json
+from ganinv.atomic import atomic_dir, parse_json, read_text
 from ganinv.errors import (
     ArchitectureError,
     ConfigError,
@@ -137,6 +137,12 @@ def load_generator(
         raise SourceError(
             "the generator source is empty; give builtin:NAME, hub:owner/name, a folder, a weights or program file, "
             "or module:callable"
+        )
+    if isinstance(options, Mapping) and "spec" in options and (origin or options_origin):
+        raise SourceError(  # a stranger's artifact chose which of the user's files to read (an outside audit)
+            f"{options_origin or origin} records options['spec'] = {str(options['spec'])!r}, a file to read; a "
+            "record holds a spec's fields (spec.FIELD), never a path on this machine: refused (give the generator "
+            "with --generator and its spec flags)"
         )
     origin, trust_remote_code = trust.resolve(origin, trust_remote_code)
     if options is not None and not isinstance(options, Mapping):  # --option K=V is options={"K": "V"}
@@ -268,7 +274,7 @@ def read_spec_file(path: Path, sidecar: bool = False, label: Optional[str] = Non
     `netG.pth.json` of epochs and losses, is ignored and said so: it blocked loading, naming no file."""
     label = label or str(path)
     try:
-        data = parse_json(path.read_text())
+        data = parse_json(read_text(path))
     except FileNotFoundError:
         raise SourceError(f"spec file {label} does not exist") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -411,7 +417,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     if not config_path.is_file() or weights_path is None:  # a copy of a Hub repo, or a folder of checkpoints
         return load_repo_folder(folder, request)
     try:
-        config = parse_json(config_path.read_text(encoding="utf-8-sig"))
+        config = parse_json(read_text(config_path, encoding="utf-8-sig"))
     except json.JSONDecodeError as exc:
         raise SourceError(f"{config_path} is not valid JSON ({exc}); fix or regenerate it") from None
     if not isinstance(config, dict):
@@ -723,7 +729,7 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
     diffusers model's config is no evidence about a GAN generator beside or below it: its `hidden_size`,
     `image_size`, `num_channels` read as DCGAN sizes and blocked loading (an outside audit); it is set aside, said."""
     try:
-        config = parse_json(path.read_text(encoding="utf-8-sig"))
+        config = parse_json(read_text(path, encoding="utf-8-sig"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SourceError(f"{label} is not valid JSON ({first_line(exc)}); fix or regenerate it") from None
     if not isinstance(config, dict):
@@ -780,7 +786,7 @@ def merge_shards(paths: list[Path], parts: list[Any], index: Optional[Path], whe
                 )
             merged[name], owner[name] = value, path.name
     if index is not None:
-        weight_map = parse_json(index.read_text())["weight_map"]  # read and checked by ganinv.hub
+        weight_map = parse_json(read_text(index))["weight_map"]  # read and checked by ganinv.hub
         misplaced = [n for n, f in weight_map.items() if owner.get(n) != Path(str(f)).name]
         unlisted = [n for n in merged if n not in weight_map]
         if misplaced or unlisted:

@@ -664,3 +664,41 @@ def test_a_torchscript_program_hidden_from_pythons_zipfile_is_still_refused(tmp_
     result, errors = run(["inspect", "-g", str(path), "--nz", "4"])
     assert result.exit_code == 2 and len(errors) == 1 and "TorchScript program" in errors[0]
     assert not marker.exists()
+
+
+def test_an_artifact_cannot_choose_a_file_to_read(tmp_path, images, monkeypatch):
+    """Audit 21b: an artifact's `generator_ref.options` holding `"spec": PATH` made ganinv read that file of the
+    user's (a Hub artifact included) and apply it; a FIFO there blocked ganinv for good."""
+    private = tmp_path / "private.json"
+    private.write_text(json.dumps({"native_output_range": [0, 1]}))
+    ref = {"source": "builtin:mnist", "arch": None, "options": {"spec": str(private)}, "meta": {}}
+    art = tmp_path / "inverter"
+    Inverter(spec=SPEC.to_dict(), generator_ref=ref, width=8, hidden=32).save_pretrained(art)
+    cache = tmp_path / "hf-cache"
+    zoo.cache_repo(cache, "attacker/inverter", {n: art / n for n in ("config.json", "model.safetensors")})
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for source in (str(art), "hub:attacker/inverter"):
+        result, errors = run(["invert", "--inverter", source, images, "--out", tmp_path / "out"])
+        assert result.exit_code == 2 and len(errors) == 1, result.output
+        assert "records options['spec']" in errors[0] and "never a path on this machine" in errors[0]
+        assert not (tmp_path / "out").exists()
+
+
+def test_a_fifo_in_place_of_a_config_index_or_spec_is_refused_not_waited_on(tmp_path):
+    """Audit 21b: a FIFO named config.json, spec.json or model.safetensors.index.json in a generator folder, or
+    given as --spec, blocked ganinv forever (SECURITY.md: refused, not waited on)."""
+    import os
+
+    weights = zoo.case("pytorch-examples-dcgan").build().state_dict()
+    for name in ("config.json", "spec.json", "model.safetensors.index.json"):
+        folder = tmp_path / name.replace(".", "_")
+        folder.mkdir()
+        sharded = name.endswith("index.json")
+        save_file(weights, str(folder / ("model-00001-of-00001.safetensors" if sharded else "generator.safetensors")))
+        os.mkfifo(folder / name)
+        result, errors = run(["inspect", "-g", folder])
+        assert result.exit_code == 2 and len(errors) == 1, result.output
+        assert f"{name} is not a regular file" in errors[0]
+    result, errors = run(["inspect", "-g", "builtin:mnist", "--spec", tmp_path / "spec_json" / "spec.json"])
+    assert result.exit_code == 2 and "is not a regular file" in errors[0]
