@@ -288,6 +288,7 @@ class GeneratorReference(_Model):
                 f"config.json ({first_line(exc)}); the artifact is damaged, save or download it "
                 "again"
             ) from None
+        _check_finite(model, label, cls.artifact_noun)
         model.__dict__["_artifact_dir"] = folder
         from_hub = not os.path.isdir(model_id) or label.startswith("hub:")  # load() passes a hub id's snapshot
         model.__dict__["_hub_id"] = label if from_hub else None
@@ -450,6 +451,7 @@ def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, nou
     try:
         with safe_open(str(weights), framework="pt") as handle:
             stored = {key: tuple(handle.get_slice(key).get_shape()) for key in handle.keys()}
+            dtypes = {key: handle.get_slice(key).get_dtype() for key in handle.keys()}
     except (SafetensorError, OSError) as exc:
         raise SourceError(
             f"cannot load an {noun} from {model_id}: {weights.name} is not a readable safetensors "
@@ -464,6 +466,25 @@ def _check_weights_fit(model: torch.nn.Module, weights: Path, model_id: str, nou
             f"stored vs config): {mismatch}; the artifact is damaged or mixed up, save or download it "
             "again"
         )
+    expected = {key: t.is_floating_point() for key, t in model.state_dict().items()}
+    integral = [k for k, floating in expected.items() if floating and not dtypes.get(k, "F").startswith(("F", "BF"))]
+    if integral:  # loaded cast to float without a word (an outside audit); no trained layer is stored so
+        raise SourceError(
+            f"cannot load an {noun} from {model_id}: {integral[0]} is stored as {dtypes[integral[0]]}, not as "
+            "floating-point weights; the artifact is damaged or was replaced, save or download it again"
+        )
+
+
+def _check_finite(model: torch.nn.Module, model_id: str, noun: str) -> None:
+    """Refuse NaN or infinite weights, named: they gave NaN features and MVAE figures with exit 0, or an error
+    deep inside (an outside audit)."""
+    for key, tensor in model.state_dict().items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise SourceError(
+                f"cannot load an {noun} from {model_id}: {key} holds {bad} NaN or infinite value(s), which no "
+                "trained model does; the artifact is damaged, save or download it again"
+            )
 
 
 def _run_command(folder: Path, default: str) -> str:

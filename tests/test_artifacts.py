@@ -325,3 +325,25 @@ def test_a_finished_run_of_the_other_kind_is_named_as_such(tmp_path):
         Inverter.load(str(tmp_path / "mvae"))
     with pytest.raises(SourceError, match=r"is a finished `ganinv fit` run \(it holds inverter/\).*--inverter"):
         MVAE.load(str(tmp_path / "inverter"))
+
+
+@pytest.mark.parametrize("damage", ["nan", "inf", "int32"])
+def test_damaged_weights_in_an_artifact_are_refused_by_name(tmp_path, inverter, damage):
+    """Audit 21b: a NaN in an inverter's or MVAE's weights gave NaN feature files and MVAE figures with exit 0, or
+    an error deep inside; weights stored as integers loaded cast to float, without a word."""
+    from safetensors.torch import load_file, save_file
+
+    from ganinv.mvae.model import MVAE
+
+    for model, folder in ((inverter, tmp_path / "inverter"), (MVAE(image_shape=(1, 8, 8)), tmp_path / "mvae")):
+        model.save_pretrained(folder)
+        tensors = load_file(str(folder / "model.safetensors"))
+        key = next(k for k, t in tensors.items() if t.is_floating_point() and t.dim() == 2)
+        if damage == "int32":
+            tensors[key] = tensors[key].round().to(torch.int32)
+        else:
+            tensors[key][0, 0] = float(damage)
+        save_file(tensors, str(folder / "model.safetensors"))
+        said = "is stored as I32" if damage == "int32" else "holds 1 NaN or infinite value"
+        with pytest.raises(SourceError, match=f"{key} {said}.*the artifact is damaged"):
+            type(model).from_pretrained(str(folder))
