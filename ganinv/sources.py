@@ -425,13 +425,13 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     state_dict = read_state_dict(weights_path, request.trust_remote_code)
     check_evidence(state_dict, str(weights_path))
     if config.get("format") == FORMAT:
-        arch = config["architecture"]
+        arch, recorded_spec = saved_config_fields(config, config_path)
         if request.arch and request.arch != arch:
             raise SourceError(f"{folder} holds a {arch!r} generator; drop --arch {request.arch}")
         built, opts = architectures.build_generator_net(
             arch, {**config.get("options", {}), **request.options}, state_dict, request.overrides
         )
-        spec = GeneratorSpec.from_dict(config["spec"]) if "spec" in config else built.spec
+        spec = recorded_spec or built.spec
         check_recorded_shapes(spec, built.spec, config_path)
         meta = {"architecture": arch, "options": architectures.options_to_dict(opts)}
         if isinstance(config.get("decisions"), list):  # how the options were first decided: assumptions stay announced
@@ -460,6 +460,31 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     generator = with_overrides(Generator(built.net, spec, source=source, meta=meta), request.overrides)
     sidecar = folder / SPEC_NAME if (folder / SPEC_NAME).is_file() else None
     return apply_sidecar(generator, sidecar, request.overrides, str(weights_path))
+
+
+def saved_config_fields(config: dict[str, Any], config_path: Path) -> tuple[str, Optional[GeneratorSpec]]:
+    """(architecture, spec or None) of a saved generator's config.json, its options and decisions checked: a
+    damaged or hand-edited one (no architecture, options a list, a spec of unknown fields) was an internal error
+    (an outside audit); it is one error naming the file."""
+    arch, options, decisions = config.get("architecture"), config.get("options", {}), config.get("decisions", [])
+    problem = ""
+    if not isinstance(arch, str):
+        problem = f"its architecture is {arch!r}, not a name"
+    elif not isinstance(options, dict):
+        problem = f"its options are a JSON {type(options).__name__}, not an object"
+    elif not (isinstance(decisions, list) and all(isinstance(d, dict) for d in decisions)):
+        problem = "its decisions are not a list of objects"
+    spec = None
+    if not problem and "spec" in config:
+        try:
+            if not isinstance(config["spec"], dict):
+                raise TypeError(f"a JSON {type(config['spec']).__name__}, not an object")
+            spec = GeneratorSpec.from_dict(config["spec"])
+        except (TypeError, ValueError) as exc:
+            problem = f"its spec cannot be read ({first_line(exc)})"
+    if problem:
+        raise SourceError(f"{config_path} is damaged or edited: {problem}; save or download the generator again")
+    return arch, spec
 
 
 MAX_FOLDER_FILES = 10_000  # a folder given as a generator is a model's, not a home folder: read so many names at most

@@ -347,3 +347,26 @@ def test_damaged_weights_in_an_artifact_are_refused_by_name(tmp_path, inverter, 
         said = "is stored as I32" if damage == "int32" else "holds 1 NaN or infinite value"
         with pytest.raises(SourceError, match=f"{key} {said}.*the artifact is damaged"):
             type(model).from_pretrained(str(folder))
+
+
+@pytest.mark.parametrize(
+    "edit, said",
+    [
+        (lambda c: c.pop("architecture"), "its architecture is None, not a name"),
+        (lambda c: c.update(options=[1, 2]), "its options are a JSON list, not an object"),
+        (lambda c: c.update(spec="x"), r"its spec cannot be read \(a JSON str"),
+        (lambda c: c["spec"].pop("image_shape"), "its spec cannot be read .*image_shape"),
+        (lambda c: c.update(decisions=[1]), "its decisions are not a list of objects"),
+    ],
+)
+def test_a_damaged_saved_generator_config_is_one_error_naming_it(tmp_path, generator, edit, said):
+    """Audit 21b: a saved generator's config.json without its architecture, with options as a list or a spec of
+    unknown fields was an internal error (KeyError, TypeError), also as the generator/ bundled in an artifact."""
+    import json
+
+    save_generator(generator, tmp_path / "g")
+    config = json.loads((tmp_path / "g" / "config.json").read_text())
+    edit(config)
+    (tmp_path / "g" / "config.json").write_text(json.dumps(config))
+    with pytest.raises(SourceError, match=f"config.json is damaged or edited: {said}"):
+        load_generator(str(tmp_path / "g"))
