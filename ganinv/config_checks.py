@@ -59,6 +59,12 @@ def _number(bound: float) -> str:
     return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
 
 
+# Bounds on a network's size, far above any useful encoder or critic (their defaults are 32-64 and 256-512): a width
+# of 10**9, typed or in a run's config.json, was torch's allocator error for 64 GB (an outside audit).
+MAX_WIDTH = 1024  # first convolution's channels (8x that at the deepest)
+MAX_HIDDEN = 65536  # features of a fully connected layer
+
+
 def checked(
     default: Any = MISSING,
     *,
@@ -258,6 +264,11 @@ def saved_options(run: Any, kind: str) -> dict[str, Any]:
         return saved[kind]
     run.release()  # not this kind's run: the folder is not ours to hold (the error may keep `run` alive)
     held = [name for name in RUN_KINDS if isinstance(saved, dict) and name in saved]
+    if held == [kind]:  # this kind's entry, but no table: "holds a `ganinv fit` run, not a `ganinv fit` run"
+        raise RunError(
+            f"{run.folder}/config.json is damaged or edited: its {kind!r} entry is a JSON "
+            f"{type(saved[kind]).__name__}, not a table of options; it cannot be resumed"
+        )
     if not held:
         raise RunError(
             f"{run.folder} does not hold a ganinv run (its config.json names none of "

@@ -25,7 +25,9 @@ from tqdm import tqdm
 
 from ganinv import architectures
 from ganinv.config_checks import (
+    MAX_HIDDEN,
     MAX_SEED,
+    MAX_WIDTH,
     check_config,
     checked,
     config_of_type,
@@ -67,12 +69,14 @@ class TrainConfig:
     nz: int = checked(62, min=1)  # noise size
     nc: int = checked(2, min=0)  # continuous codes
     n_classes: int = checked(10, min=0)  # K, categories of the categorical code
-    width: int = checked(64, min=1)  # generator width
-    generator_hidden: int = checked(0, min=0)  # a fully connected layer before G's first map (InfoGAN: 1024); 0 none
-    critic_width: int = checked(64, min=1)  # critic trunk width (ganinv.critic)
-    critic_hidden: int = checked(512, min=1)  # critic features before the score
-    encoder_width: int = checked(64, min=1)  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
-    encoder_hidden: int = checked(512, min=1)  # encoder features before the heads
+    width: int = checked(64, min=1, max=MAX_WIDTH)  # generator width
+    generator_hidden: int = checked(
+        0, min=0, max=MAX_HIDDEN
+    )  # a fully connected layer before G's first map (InfoGAN: 1024); 0 none
+    critic_width: int = checked(64, min=1, max=MAX_WIDTH)  # critic trunk width (ganinv.critic)
+    critic_hidden: int = checked(512, min=1, max=MAX_HIDDEN)  # critic features before the score
+    encoder_width: int = checked(64, min=1, max=MAX_WIDTH)  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
+    encoder_hidden: int = checked(512, min=1, max=MAX_HIDDEN)  # encoder features before the heads
     # optimisation (docs/algorithms.md §6)
     # generator steps; each has n_critic critic steps, an MI step and a dreaming step
     steps: int = checked(20000, flag="--steps", min=1)

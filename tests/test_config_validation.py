@@ -456,6 +456,10 @@ def test_resume_refuses_a_folder_of_another_kind(tmp_path, generator_dir, tiny_i
     assert result.exit_code == 2 and "holds a `ganinv fit` run, not a `ganinv train` run" in result.stderr
     with pytest.raises(RunError, match="holds a `ganinv train` run"):
         fit(tiny_fit(generator_dir), train_run, resume=True, quiet=True)
+    config = json.loads((fit_run / "config.json").read_text())  # audit 21b: the entry there but not a table was
+    (fit_run / "config.json").write_text(json.dumps({**config, "fit": [1, 2]}))  # "a fit run, not a fit run"
+    result = invoke("fit", "--resume", "--out", fit_run)
+    assert result.exit_code == 2 and "its 'fit' entry is a JSON list, not a table of options" in result.stderr
 
     mvae_run = tmp_path / "mvae"  # an MVAE run is resumed by `ganinv mvae fit` only
     (mvae_run / "checkpoints").mkdir(parents=True)
@@ -492,3 +496,15 @@ def test_a_path_given_again_on_resume_under_another_spelling_is_no_change(tmp_pa
         assert changed_on_resume({"root": (("eval_root",), spelling)}, saved, {"root": "--root"}) == []
     changed = changed_on_resume({"root": (("eval_root",), "other")}, saved, {"root": "--root"})
     assert changed == ["""--root (the run's: "data/mnist")"""]
+
+
+@pytest.mark.parametrize("flag", ["--width", "--hidden"])
+def test_a_network_size_beyond_any_use_is_refused_before_anything_is_built(tmp_path, generator_dir, flag):
+    """Audit 21b: `--width 1000000000` (or the same in a run's config.json on --resume) was torch's allocator error
+    for 64 GB, an internal error, with the run's config.json left behind."""
+    out = tmp_path / "run"
+    result = invoke("fit", "-g", generator_dir, "--steps", 1, flag, 10**9, "--out", out, "--quiet")
+    assert result.exit_code == 2 and f"Invalid value for '{flag}'" in result.stderr and "Traceback" not in result.output
+    assert not out.exists()
+    with pytest.raises(ConfigError, match=f"{flag}.*1000000000"):
+        fit(tiny_fit(generator_dir, **{flag.strip("-"): 10**9}), out, quiet=True)

@@ -32,7 +32,9 @@ from tqdm import tqdm
 from ganinv import losses
 from ganinv.atomic import write_json
 from ganinv.config_checks import (
+    MAX_HIDDEN,
     MAX_SEED,
+    MAX_WIDTH,
     check_config,
     checked,
     config_of_type,
@@ -75,8 +77,8 @@ class MVAEConfig:
     # size of s for the standalone MixDec (atop a generator: its latent size)
     s_dim: int = checked(32, flag="--s-dim", min=1)
     # channels of each encoder's first convolution (and of the standalone MixDec)
-    width: int = checked(32, flag="--width", min=1)
-    hidden: int = checked(256, flag="--hidden", min=1)  # encoder features before the heads
+    width: int = checked(32, flag="--width", min=1, max=MAX_WIDTH)
+    hidden: int = checked(256, flag="--hidden", min=1, max=MAX_HIDDEN)  # encoder features before the heads
     dropout: str = checked("gs", flag="--dropout", choices=KINDS)  # component dropout (ganinv.mvae.dropout)
     per_component_p: bool = False  # one dropout rate p_i per component (beyond) instead of one tied p
     p_init: float = checked(0.1, min=0, max=1, min_open=True, max_open=True)  # initial dropout rate
