@@ -77,9 +77,8 @@ class FitConfig:
     options: dict[str, Any] = field(default_factory=dict)  # architecture options
     trust_remote_code: bool = False  # allow full pickles (can run code); never needed for safetensors
     # encoders q(z|x) and q(d,c|x) (ganinv.encoders), sized from the generator's spec
-    width: int = checked(
-        64, flag="--width", min=1, max=MAX_WIDTH
-    )  # first convolution's channels, doubled per halving (max 8x)
+    # first convolution's channels, doubled per halving (max 8x)
+    width: int = checked(64, flag="--width", min=1, max=MAX_WIDTH)
     hidden: int = checked(512, flag="--hidden", min=1, max=MAX_HIDDEN)  # features before the heads
     # refinement passes after the single pass (ganinv.iterative); each costs about one more step's compute
     iterations: int = checked(0, flag="--iterations", min=0, max=20)

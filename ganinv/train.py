@@ -70,9 +70,8 @@ class TrainConfig:
     nc: int = checked(2, min=0)  # continuous codes
     n_classes: int = checked(10, min=0)  # K, categories of the categorical code
     width: int = checked(64, min=1, max=MAX_WIDTH)  # generator width
-    generator_hidden: int = checked(
-        0, min=0, max=MAX_HIDDEN
-    )  # a fully connected layer before G's first map (InfoGAN: 1024); 0 none
+    # a fully connected layer before G's first map (InfoGAN: 1024); 0 none
+    generator_hidden: int = checked(0, min=0, max=MAX_HIDDEN)
     critic_width: int = checked(64, min=1, max=MAX_WIDTH)  # critic trunk width (ganinv.critic)
     critic_hidden: int = checked(512, min=1, max=MAX_HIDDEN)  # critic features before the score
     encoder_width: int = checked(64, min=1, max=MAX_WIDTH)  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
