@@ -63,6 +63,7 @@ def _number(bound: float) -> str:
 # of 10**9, typed or in a run's config.json, was torch's allocator error for 64 GB (an outside audit).
 MAX_WIDTH = 1024  # first convolution's channels (8x that at the deepest)
 MAX_HIDDEN = 65536  # features of a fully connected layer
+MAX_ITERATIONS = 20  # an iterative encoder's refinement passes: each costs a generator pass per image
 
 
 def checked(

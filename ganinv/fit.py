@@ -27,6 +27,7 @@ from ganinv import hub
 from ganinv.augment import AugmentConfig, perturb
 from ganinv.config_checks import (
     MAX_HIDDEN,
+    MAX_ITERATIONS,
     MAX_SEED,
     MAX_WIDTH,
     check_config,
@@ -81,7 +82,7 @@ class FitConfig:
     width: int = checked(64, flag="--width", min=1, max=MAX_WIDTH)
     hidden: int = checked(512, flag="--hidden", min=1, max=MAX_HIDDEN)  # features before the heads
     # refinement passes after the single pass (ganinv.iterative); each costs about one more step's compute
-    iterations: int = checked(0, flag="--iterations", min=0, max=20)
+    iterations: int = checked(0, flag="--iterations", min=0, max=MAX_ITERATIONS)
     # optimisation
     steps: int = checked(5000, flag="--steps", min=1)  # dreaming steps
     batch_size: int = checked(64, flag="--batch-size", min=1)  # dreamed samples per step and per process

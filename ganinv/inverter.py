@@ -19,6 +19,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from torch import nn
 
 from ganinv import losses
+from ganinv.config_checks import MAX_HIDDEN, MAX_ITERATIONS, MAX_WIDTH
 from ganinv.data import as_model_images
 from ganinv.dreaming import SIGMA_X_RANGE
 from ganinv.encoders import CodeEncoder, LatentEncoder
@@ -104,9 +105,15 @@ class Inverter(
             low, high = SIGMA_X_RANGE
             if isinstance(sigma_x, bool) or not isinstance(sigma_x, (int, float)) or not low <= sigma_x <= high:
                 raise ValueError(f"sigma_x must be a number in [{low:g}, {high:g}], got {sigma_x!r}")
-        for name, value in (("width", width), ("hidden", hidden), ("iterations", iterations)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < (0 if name == "iterations" else 1):
-                raise ValueError(f"{name} must be a whole number >= {0 if name == 'iterations' else 1}, got {value!r}")
+        # a config.json is data: bounded as `fit` bounds them (an outside audit: a Hub artifact's iterations of 10**7
+        # kept `invert` of two images running for good)
+        for name, value, low, high in (
+            ("width", width, 1, MAX_WIDTH),
+            ("hidden", hidden, 1, MAX_HIDDEN),
+            ("iterations", iterations, 0, MAX_ITERATIONS),
+        ):
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+                raise ValueError(f"{name} must be a whole number in [{low}, {high}], got {value!r}")
         self.spec = GeneratorSpec.from_dict(spec)
         if generator_ref is not None and not isinstance(generator_ref, dict):  # a config.json is data
             raise ValueError(
@@ -119,8 +126,6 @@ class Inverter(
             if self.spec.has_codes
             else None
         )  # q_omega(d, c | x)
-        if iterations < 0:
-            raise ValueError(f"iterations must be >= 0, got {iterations}")
         self.iterations = int(iterations)  # refinement passes after the single pass (ganinv.iterative)
         self.refiner = (
             RefinementEncoder(self.spec.image_shape, self.spec.nz, width, hidden) if self.iterations else None

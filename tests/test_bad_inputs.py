@@ -154,6 +154,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
         ("inv_width_text", {"width": "8"}),
         ("inv_nz_text", {"spec": {**config["spec"], "nz": "4"}}),
         ("inv_hidden_negative", {"hidden": -1}),
+        ("inv_iterations_huge", {"iterations": 10**7}),
         ("inv_no_generator", {"generator_ref": {}}),
     ):
         shutil.copytree(m / "inv", m / name)
@@ -522,7 +523,7 @@ CASES = [
         "invert",
         "inverter width not a number",
         ["invert", "--inverter", "{inv_width_text}", "{images}", "--out", "{out}"],
-        ("width must be a whole number >= 1, got '8'", "save or download the artifact again"),
+        ("width must be a whole number in [1, 1024], got '8'", "save or download the artifact again"),
     ),
     case(
         "invert",
@@ -534,7 +535,13 @@ CASES = [
         "invert",
         "inverter hidden negative",
         ["invert", "--inverter", "{inv_hidden_negative}", "{images}", "--out", "{out}"],
-        "hidden must be a whole number >= 1, got -1",
+        "hidden must be a whole number in [1, 65536], got -1",
+    ),
+    case(  # audit 21b: an artifact's iterations of 10**7 kept invert running for good
+        "invert",
+        "inverter iterations beyond any fit",
+        ["invert", "--inverter", "{inv_iterations_huge}", "{images}", "--out", "{out}"],
+        "iterations must be a whole number in [0, 20], got 10000000",
     ),
     case(
         "invert",
