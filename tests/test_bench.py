@@ -1,6 +1,7 @@
 """`ganinv bench RECIPE`: stages run in order, reuse with `creates`, a report that picks numbers from results."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -130,3 +131,22 @@ def test_unknown_recipe_keys_are_refused_and_a_byte_order_mark_is_read(tmp_path)
     (tmp_path / "latin1.toml").write_bytes("title = 'caf\xe9'\n".encode("latin-1"))
     with pytest.raises(ConfigError, match="is not UTF-8 text"):
         load_fit_recipe(tmp_path / "latin1.toml")
+
+
+@pytest.mark.parametrize(
+    "setting, said",
+    [
+        ("imgaes=x.npz", "recipe .*bench.toml has no variable 'imgaes'; its variables: images, train"),
+        ("out=elsewhere", "--set out=... is not a variable the recipe sets: give the folder with --out"),
+    ],
+)
+def test_a_set_of_no_variable_of_the_recipe_is_refused(tmp_path, setting, said):
+    """Audit 21b: `--set generater=...` (a typo) was ignored, and the benchmark ran on the recipe's own generator,
+    reported as the one asked for; `--set out=...` wrote nothing where it said."""
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text(RECIPE)
+    result = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(tmp_path / "out"), "--set", setting])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 1 and re.search(said, errors[0]), result.output
+    assert not (tmp_path / "out").exists()

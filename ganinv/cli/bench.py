@@ -164,6 +164,21 @@ def check_names(stages: list[Stage], rows: list[list[Any]], path: Path) -> None:
                 )
 
 
+def check_overrides(recipe: Recipe, overrides: dict[str, str]) -> None:
+    """Refuse a --set of a variable the recipe neither defines nor uses: a typo (`generater=`) ran the benchmark on
+    the recipe's own generator, reported as the one asked for (an outside audit); `out` is --out's."""
+    if "out" in overrides:
+        raise RunError("--set out=... is not a variable the recipe sets: give the folder with --out")
+    texts = [*recipe.vars.values(), *(t for stage in recipe.stages for t in [*stage.run, stage.creates or ""])]
+    known = set(recipe.vars) | {m.group(1) for text in texts for m in VARIABLE.finditer(str(text))}
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise RunError(
+            f"--set {unknown[0]}=...: recipe {recipe.path} has no variable {unknown[0]!r}; its variables: "
+            f"{', '.join(sorted(known - {'out'})) or 'none'}"
+        )
+
+
 def substitute(text: str, values: dict[str, str]) -> str:
     def lookup(match: re.Match) -> str:
         if match.group(1) not in values:
@@ -323,6 +338,7 @@ def run_bench(
     generator, a program, a full pickle) unless `trust_remote_code`, the user's own flag (ganinv.trust).
     """
     out = Path(out)
+    check_overrides(recipe, overrides or {})
     values = resolve_vars({**recipe.vars, **(overrides or {}), "out": str(out)})
     # the user's --set may move an output of the recipe (a variable whose own value lies inside --out) anywhere; not
     # an input (a recipe writing to {generator} would overwrite the user's weights), and the --set of a bench stage
