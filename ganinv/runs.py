@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import pickle
 import random
 import re
 import shutil
@@ -43,6 +44,7 @@ from ganinv.atomic import (
 from ganinv.config_checks import RUN_KINDS
 from ganinv.devices import resolve_device
 from ganinv.errors import RunError, first_line
+from ganinv.safe_pickle import is_torchscript
 
 CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
 FINISHED = ("eval.json", "inverter", "generator", "mvae")  # what a run writes when it ends
@@ -264,8 +266,18 @@ class Run:
             raise RunError(f"{self.folder} has no checkpoint")
         if not path.is_file():  # a FIFO or device would block the read forever
             raise RunError(f"{path} is not a regular file; delete it to resume from the checkpoint before")
+        if is_torchscript(path):  # torch.load would warn that it dispatches to torch.jit.load, then refuse
+            raise RunError(
+                f"{path} is a TorchScript program, not a checkpoint ganinv wrote; delete it to resume from the one "
+                "before"
+            )
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)  # never unpickles code
+        except pickle.UnpicklingError as exc:  # objects that are no tensors: "damaged" misled (an outside audit)
+            raise RunError(
+                f"{path} holds objects a checkpoint ganinv wrote never does ({first_line(exc).split('. ')[0]}); it "
+                "was not written by ganinv, or was replaced: delete it to resume from the one before"
+            ) from None
         except Exception as exc:
             reason = first_line(exc).split(". ")[0]  # torch's zip reader adds a paragraph on other causes
             raise RunError(

@@ -3,8 +3,10 @@
 import contextlib
 import subprocess
 import sys
+from fractions import Fraction
 
 import pytest
+import torch
 from click.testing import CliRunner
 
 from ganinv.atomic import atomic_dir, atomic_path, remove_stale_temporaries
@@ -270,6 +272,16 @@ def test_a_cut_short_checkpoint_is_one_short_sentence_and_the_retry_goes_on(tmp_
     errors = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and f"cannot read checkpoint {latest} (damaged or cut short: " in errors[0], refused.output
     assert len(errors[0]) < 400 and "delete it to resume from the one before" in errors[0]
+    # audit 21b: a checkpoint replaced by a pickle of other objects, or by a TorchScript program, is said to be one,
+    # not "damaged or cut short" (nothing in it runs either way)
+    for replaced, said in (
+        (lambda: torch.save({"model": Fraction(1, 2)}, latest), "holds objects a checkpoint ganinv wrote never does"),
+        (lambda: torch.jit.save(torch.jit.script(torch.nn.Identity()), str(latest)), "is a TorchScript program"),
+    ):
+        replaced()
+        refused = CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)])
+        errors = [line for line in refused.stderr.splitlines() if line.startswith(("Error:", "Warning:"))]
+        assert len(errors) == 1 and said in errors[0] and "delete it to resume" in errors[0], refused.output
     latest.unlink()
     assert CliRunner().invoke(cli, ["fit", "--resume", "--steps", "4", "--quiet", "--out", str(out)]).exit_code == 0
     assert (out / "inverter").is_dir()
