@@ -168,9 +168,15 @@ def test_include_generator_false_references_it_and_true_requires_it(tmp_path, in
         (lambda f: (f / "model.safetensors").write_bytes(b"\x00" * 7), "is not a readable safetensors file"),
         (
             lambda f: (f / "config.json").write_text(
-                (f / "config.json").read_text().replace('"width": 4', '"width": 100000')
+                (f / "config.json").read_text().replace('"width": 4', '"width": 1000')
             ),
             "stored vs config",
+        ),  # GBs if built
+        (
+            lambda f: (f / "config.json").write_text(
+                (f / "config.json").read_text().replace('"width": 4', '"width": 100000')
+            ),
+            r"width must be a whole number in \[1, 1024\], got 100000",
         ),  # 100 GB if built
         (lambda f: (f / "config.json").write_text('{"fit": {}}'), "holds no inverter artifact"),
         (
