@@ -68,6 +68,10 @@ PUBLISHED_LABELS = {
 }
 PUBLISHED_SIZES = {"train": 60000, "test": 10000}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+# Netpbm, JPEG's other names and Targa, which PIL reads as well: left out of a folder with no word (an outside audit)
+IMAGE_SUFFIXES |= {".pbm", ".pgm", ".ppm", ".pnm", ".jfif", ".jpe", ".tga"}
+# PIL's plug-ins that only recognise a format and need a handler of the user's to decode it: no images to mention
+PIL_STUB_SUFFIXES = {".bufr", ".grib", ".h5", ".hdf", ".fit", ".fits"}
 TENSOR_SUFFIXES = {".npz", ".npy", ".safetensors"}
 IMAGE_KEYS = ("images", "x", "data")
 LABEL_KEYS = ("labels", "y", "targets")  # beside them: ganinv's name, Keras's (x, y), torchvision's (data, targets)
@@ -288,9 +292,8 @@ def _idx_bytes(path: Path) -> bytes:
     """An IDX file's bytes, unpacked when it is gzip: its header, then at most the values it says and one byte more
     (which `read_idx` reports as extra), so that a small .gz inflating to gigabytes is never read whole."""
     _stat(path)
-    opener = gzip.open if path.suffix == ".gz" else open
     try:
-        with opener(path, "rb") as fh:
+        with (gzip.open if _is_gzip(path) else open)(path, "rb") as fh:
             head = fh.read(4)
             if len(head) < 4 or head[:3] != b"\x00\x00\x08":  # not unsigned-byte IDX: read_idx says so
                 return head
@@ -306,6 +309,14 @@ def _idx_bytes(path: Path) -> bytes:
             return head + dims + fh.read(values + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {path}: {exc}; replace it with the original file") from None
+
+
+def _is_gzip(path: Path) -> bool:
+    """Whether a file is gzip-compressed, by its magic bytes, not its suffix: raw IDX bytes under the .gz name (a
+    download stored decompressed) and gzip bytes without it both hold the original data, and were called damaged (an
+    outside audit)."""
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -328,10 +339,25 @@ def read_idx(path: Path) -> np.ndarray:
     return array.reshape(shape)
 
 
+def _idx_names(folder: Path, stem: str) -> list[Path]:
+    """The files of one IDX stem in a folder: `t10k-images-idx3-ubyte[.gz]`, or as Kaggle's copy spells it,
+    `t10k-images.idx3-ubyte`, which it also puts inside a folder of the dashed name (an outside audit was sent round
+    in a circle between the two)."""
+    kaggle = re.sub(r"-(idx[13]-ubyte)$", r".\1", stem)
+    found = []
+    for spelled in dict.fromkeys((stem, kaggle)):
+        for path in (folder / (spelled + ".gz"), folder / spelled):
+            if path.is_dir():  # Kaggle's t10k-images-idx3-ubyte/t10k-images-idx3-ubyte
+                found += [inner for inner in (path / path.name, path / kaggle) if inner.is_file()][:1]
+            elif path.exists():
+                found.append(path)
+    return found
+
+
 def _find_idx(root: Path, name: str, stem: str) -> Path:
     candidates = [root, root / DATASET_DIRS[name] / "raw", root / name]
     for folder in candidates:
-        found = [folder / (stem + suffix) for suffix in (".gz", "") if (folder / (stem + suffix)).exists()]
+        found = _idx_names(folder, stem)[:2]
         if len(found) == 2 and _idx_bytes(found[0]) != _idx_bytes(found[1]):
             raise DataError(
                 f"{folder} holds both {found[0].name} and {found[1].name}, and they differ; remove the one that is "
@@ -473,8 +499,7 @@ def dataset_file_hint(path: Path) -> Optional[str]:
     """What to do with a dataset file that is not an image file: MNIST's IDX files (by their magic bytes, gzip or
     not), torchvision's processed `.pt`, a CSV of pixels (Kaggle's MNIST). None for anything else."""
     try:
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as fh:
+        with (gzip.open if _is_gzip(path) else open)(path, "rb") as fh:
             head = fh.read(4)
     except (OSError, EOFError, gzip.BadGzipFile):
         head = b""
@@ -512,22 +537,67 @@ def _skipped(name: str) -> bool:
     return name.startswith(".") or name in SKIPPED_FOLDERS
 
 
-def _image_entries(folder: Path, recursive: bool) -> list[Path]:
+def _walk(folder: Path) -> list[Path]:
+    """Everything under `folder`, following linked folders as torchvision's ImageFolder does (Path.rglob does not,
+    before Python 3.13: an outside audit's linked sub-folder of a class folder was left out with no word); skipped
+    names are not entered, and a folder reached again through a link loop is walked once."""
+    found: list[Path] = []
+    walked: set[str] = set()
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in walked:
+            dirs[:] = []
+            continue
+        walked.add(real)
+        dirs[:] = [name for name in dirs if not _skipped(name)]
+        found += [Path(top, name) for name in dirs + files if not _skipped(name)]
+    return found
+
+
+def pil_suffixes() -> set[str]:
+    """The suffixes of every format PIL can open (lower case, with the dot)."""
+    from PIL import Image  # imported here, as in ganinv.images: PIL's import is time every command's start would pay
+
+    Image.init()
+    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - PIL_STUB_SUFFIXES
+
+
+def _image_entries(folder: Path, recursive: bool, unread: Optional[list[Path]] = None) -> list[Path]:
     """Image files in a folder (sorted, skipped names and whatever lies in skipped folders left out); a special
-    file with an image suffix is refused."""
+    file with an image suffix is refused. Files of other formats PIL opens are added to `unread`, to be named."""
     found = []
-    for path in sorted(folder.rglob("*") if recursive else folder.iterdir()):
-        if any(_skipped(part) for part in path.relative_to(folder).parts) or path.suffix.lower() not in IMAGE_SUFFIXES:
+    entries = _walk(folder) if recursive else [p for p in folder.iterdir() if not _skipped(p.name)]
+    other_images = pil_suffixes() - IMAGE_SUFFIXES if unread is not None else set()
+    for path in sorted(entries):
+        suffix = path.suffix.lower()
+        if unread is not None and suffix in other_images and path.is_file():
+            unread.append(path)
+        if suffix not in IMAGE_SUFFIXES:
             continue
         if not _is_dir(path):
             found.append(path)
     return found
 
 
+def unread_note(unread: list[Path], where: Path) -> str:
+    """Files of image formats ganinv does not read, by suffix and count, and what to do."""
+    suffixes = sorted({path.suffix.lower() for path in unread})
+    return (
+        f"{len(unread)} file(s) of {where} with suffixes {', '.join(suffixes)} (e.g. {unread[0]}) were not read: "
+        f"ganinv reads {', '.join(sorted(IMAGE_SUFFIXES))}; convert them to PNG to include them"
+    )
+
+
 def load_image_folder(
-    folder: Path, input_range: Optional[ValueRange] = None, size: Optional[Sequence[int]] = None
+    folder: Path,
+    input_range: Optional[ValueRange] = None,
+    size: Optional[Sequence[int]] = None,
+    limit: Optional[int] = None,
 ) -> ImageSet:
-    files = _image_entries(folder, recursive=False)
+    """The images of a folder, or of its class folders; `limit`: only the first files (sorted) are decoded (`--limit
+    16` on 60,000 files read them all, and a damaged file past the first 16 failed the command: an outside audit)."""
+    unread: list[Path] = []  # files of image formats ganinv does not read, named in a note
+    files = _image_entries(folder, recursive=False, unread=unread)
     subdirs = sorted(p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir())
     if files and subdirs:
         holding = [sub.name for sub in subdirs if _image_entries(sub, recursive=True)]
@@ -540,14 +610,17 @@ def load_image_folder(
             )
     if files or not subdirs:
         if not files:
-            raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {no_images_hint(folder)}")
-        return load_image_files(files, input_range=input_range, size=size)
+            hint = unread_note(unread, folder) if unread else no_images_hint(folder)
+            raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {hint}")
+        result = load_image_files(files[:limit], input_range=input_range, size=size)
+        result.notes[:0] = [unread_note(unread, folder)] if unread else []
+        return result
     paths: list[Path] = []
     labels: list[int] = []
     classes: list[str] = []
     empty: list[str] = []
     for sub in subdirs:
-        sub_files = _image_entries(sub, recursive=True)
+        sub_files = _image_entries(sub, recursive=True, unread=unread)
         if not sub_files:
             empty.append(sub.name)
             continue
@@ -558,11 +631,15 @@ def load_image_folder(
         raise DataError(
             f"{folder} has class folders but no images in them; put image files "
             f"({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source"
+            + (f" ({unread_note(unread, folder)})" if unread else "")
         )
-    notes = []
+    notes = [unread_note(unread, folder)] if unread else []
     if empty:
         listed = ", ".join(empty[:5])
-        notes.append(f"{len(empty)} folder(s) of {folder} hold no images and are not taken as classes: {listed}")
+        notes.append(
+            f"{len(empty)} folder(s) of {folder} hold no images ganinv reads and are not taken as classes (the "
+            f"classes are numbered without them): {listed}"
+        )
     if all(path.parent.parent != folder for path in paths):  # no image lies right in a class folder
         inner = sorted({path.relative_to(folder).parts[1] for path in paths})
         notes.append(
@@ -570,7 +647,12 @@ def load_image_folder(
             f"{', '.join(inner[:5])}{', ...' if len(inner) > 5 else ''} one level down: if those are the classes "
             f"(a folder per split, as training/ and testing/), give {folder / classes[0]}"
         )
-    result = load_image_files(paths, labels, classes, input_range=input_range, size=size)
+    if len(classes) == 1:  # as torchvision's ImageFolder reads it, but labels that are all 0 can surprise
+        notes.append(
+            f"{folder} holds one folder of images, {classes[0]}, read as one class (label 0 for every image); give "
+            f"{folder / classes[0]} to read its images without labels"
+        )
+    result = load_image_files(paths[:limit], labels[:limit], classes, input_range=input_range, size=size)
     result.notes[:0] = notes
     return result
 
@@ -653,7 +735,7 @@ def check_array_headers(path: Path) -> None:
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
     """An .npz archive (arrays by name), or an .npy file: its one array is the images (no labels)."""
-    kind = "an .npy array" if path.suffix == ".npy" else "an .npz archive"
+    kind = "an .npy array" if path.suffix.lower() == ".npy" else "an .npz archive"
     damaged = f"{path} is damaged or not {kind}; save the images again with numpy.savez(path, images=...)"
     try:
         check_array_headers(path)
@@ -694,12 +776,21 @@ def _as_tensor(array, path: Path, key: str) -> torch.Tensor:
         if array.dtype.kind not in "biuf":
             what = "labels as class indices 0, 1, ..." if key == "labels" else "images as a numeric array"
             raise DataError(f"{path}: {key!r} holds {array.dtype} values, not numbers; save the {what}")
-        if not array.dtype.isnative:  # big-endian data ('>f4'), as MATLAB or network byte order writes it
-            array = array.astype(array.dtype.newbyteorder("="))
-        return torch.from_numpy(np.ascontiguousarray(array))
+        return torch.from_numpy(torch_ready(array))
     if array.is_complex():
         raise DataError(f"{path}: {key!r} holds complex values; save real pixel values")
     return array
+
+
+def torch_ready(array: np.ndarray) -> np.ndarray:
+    """A numeric numpy array that torch.from_numpy takes: contiguous, native byte order (MATLAB and network byte
+    order write '>f4'), and long double (float96/float128, which torch has no type for: an internal error in an outside
+    audit) as float64, where values beyond its range become infinite and are refused as such."""
+    if array.dtype.kind == "f" and array.dtype.itemsize > 8:
+        array = array.astype(np.float64)
+    if not array.dtype.isnative:
+        array = array.astype(array.dtype.newbyteorder("="))
+    return np.ascontiguousarray(array)
 
 
 def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> torch.Tensor:
@@ -754,6 +845,7 @@ def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
     if labels is None:
         return None
     labels = _as_tensor(labels, path, "labels")
+    labels = one_column_flattened(labels, count)
     if labels.dim() != 1 or labels.shape[0] != count:
         raise DataError(
             f"{path}: 'labels' has shape {tuple(labels.shape)} but there are {count} images; save one label per image"
@@ -761,23 +853,57 @@ def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
     if labels.is_floating_point():
         if not bool(torch.isfinite(labels).all()) or not bool((labels == labels.round()).all()):
             raise DataError(f"{path}: 'labels' holds non-integer values; save class indices 0, 1, ... as labels")
-    if labels.dtype == torch.bool or (labels.numel() and int(labels.to(torch.float64).min()) < 0):
-        raise DataError(f"{path}: 'labels' must be class indices 0, 1, ... (found {labels.dtype} / negative values)")
+    if labels.dtype == torch.bool:
+        raise DataError(f"{path}: 'labels' must be class indices 0, 1, ... (found {labels.dtype} values)")
+    check_label_range(labels, path)
     return labels.to(torch.int64)
 
 
+def one_column_flattened(labels: torch.Tensor, count: int) -> torch.Tensor:
+    """Labels (N, 1), as Keras's and CIFAR's y_train hold them, as (N,): they are one label per image, and were
+    refused with "save one label per image" (an outside audit)."""
+    return labels[:, 0] if labels.dim() == 2 and tuple(labels.shape) == (count, 1) else labels
+
+
+MAX_LABEL = 2**31 - 1  # far beyond any number of classes, and well inside int64
+
+
+def check_label_range(labels: torch.Tensor, path: Path) -> None:
+    """Refuse labels that are no class index: negative, or above MAX_LABEL. Checked before the cast to int64, which
+    wrapped a float label 1e20 and a uint64 one 2**64 - 1 to negative numbers in silence (an outside audit)."""
+    if not labels.numel():
+        return
+    values = labels.to(torch.float64)  # every label dtype, uint64 included, compares exactly enough here
+    lo, hi = float(values.min()), float(values.max())
+    if lo < 0 or hi > MAX_LABEL:
+        raise DataError(
+            f"{path}: 'labels' must be class indices 0, 1, ... (found {str(labels.dtype).removeprefix('torch.')} "
+            f"values in [{lo:g}, {hi:g}]); save each image's class as its index, 0 to the number of classes - 1"
+        )
+
+
 def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
-    tensors = _read_npz(path) if path.suffix in (".npz", ".npy") else _read_safetensors(path)
+    tensors = _read_npz(path) if path.suffix.lower() in (".npz", ".npy") else _read_safetensors(path)
     key = next((k for k in IMAGE_KEYS if k in tensors), None)
     if key is None:
         raise DataError(
             f"{path} has no 'images' array (found {sorted(tensors)}); save the images under the name 'images'"
         )
-    stored_labels = next((tensors[k] for k in LABEL_KEYS if k in tensors), None)
+    label_key = next((k for k in LABEL_KEYS if k in tensors), None)
+    stored_labels = tensors[label_key] if label_key is not None else None
     x = _to_nchw(_as_tensor(tensors[key], path, key), path, key, labelled=stored_labels is not None)
     labels = _labels(stored_labels, x.shape[0], path)
     x, note = to_unit_range(x, str(path), None, input_range)
-    return ImageSet(x.contiguous(), labels, [], [], [note] if note else [])
+    notes = [note] if note else []
+    unread = sorted(set(tensors) - {key, label_key})
+    if unread:  # `images` beside Keras's `y_train` lost its labels with no word (an outside audit)
+        notes.append(
+            f"{path}: {'the array' if len(unread) == 1 else 'the arrays'} {', '.join(map(repr, unread))} "
+            f"{'was' if len(unread) == 1 else 'were'} not read; ganinv read the images from {key!r} "
+            + (f"and the labels from {label_key!r}" if label_key is not None else "and found no labels")
+            + f" (it takes the first of {', '.join(map(repr, LABEL_KEYS))}): save the labels as 'labels'"
+        )
+    return ImageSet(x.contiguous(), labels, [], [], notes)
 
 
 # ---- any source ---------------------------------------------------------------------------------------
@@ -796,6 +922,7 @@ def load_images(
     what was assumed or changed are logged as warnings and kept in `ImageSet.notes`.
     """
     declared = check_range(input_range) if input_range is not None else None
+    check_limit_and_size(limit, size)
     if not isinstance(source, (str, os.PathLike)):
         raise DataError(
             f"load_images reads files and datasets by name, not a {type(source).__name__}; images already in memory go "
@@ -803,11 +930,17 @@ def load_images(
         )
     source = str(source)
     if source in DATASET_DIRS:
+        # a folder of the user's named mnist/ is read as the dataset: said, with how to read it as images
+        kind = "folder" if os.path.isdir(source) else "file"
+        here = f", or ./{source} to read the {kind} {source} here as images" if os.path.exists(source) else ""
         if root is None:
             raise DataError(
-                f"dataset {source!r} needs --root, the folder with its original files (nothing is downloaded)"
+                f"dataset {source!r} needs --root, the folder with its original files (nothing is downloaded){here}"
             )
-        result = load_idx_dataset(source, root, split, declared)
+        try:
+            result = load_idx_dataset(source, root, split, declared)
+        except DataError as exc:
+            raise DataError(f"{exc}{here}") from None
     else:
         path = Path(source)
         if not os.path.exists(path):
@@ -816,8 +949,8 @@ def load_images(
                 f"or one of {', '.join(DATASET_DIRS)} with --root"
             )
         if _is_dir(path):
-            result = load_image_folder(path, declared, size)
-        elif path.suffix in TENSOR_SUFFIXES:
+            result = load_image_folder(path, declared, size, limit)
+        elif path.suffix.lower() in TENSOR_SUFFIXES:  # A.NPY was an "unknown file type" (an outside audit)
             result = load_tensor_file(path, declared)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             result = load_image_files([path], input_range=declared, size=size)
@@ -833,6 +966,21 @@ def load_images(
     for note in result.notes:
         logger.warning(note)
     return result.subset(limit)
+
+
+def _whole_number(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def check_limit_and_size(limit: Any, size: Any) -> None:
+    """load_images' `limit` and `size`, as the CLI's --limit is checked: a limit of -1 dropped the last image and 0
+    gave no images, a size of (0, 0) was a ZeroDivisionError and (28, 28.7) was cut to 28 (an outside audit)."""
+    if limit is not None and not (_whole_number(limit) and limit >= 1):
+        raise DataError(f"limit must be a whole number of images, 1 or more (or None for all), got {limit!r}")
+    if size is not None and not (
+        isinstance(size, Sequence) and len(size) == 2 and all(_whole_number(v) and v >= 1 for v in size)
+    ):
+        raise DataError(f"size must be (H, W), two whole numbers of pixels, 1 or more (or None), got {size!r}")
 
 
 def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[torch.Tensor, Optional[str]]:
@@ -893,7 +1041,7 @@ def as_model_images(
     if isinstance(images, np.ndarray):
         if images.dtype.kind not in "biuf":  # bool, integers, floats: complex, strings, objects are no pixels
             raise DataError(f"{source} are a numpy array of {images.dtype}, not pixel values; give numbers")
-        images = torch.from_numpy(np.ascontiguousarray(images).astype(images.dtype.newbyteorder("=")))
+        images = torch.from_numpy(torch_ready(images))
     if not isinstance(images, torch.Tensor):
         raise DataError(
             f"{source} must be a torch tensor or numpy array (N, C, H, W), not {type(images).__name__}; read image "
@@ -945,3 +1093,22 @@ def _in_api_words(text: str) -> str:
     """The range rule's messages name the command line's flag; in Python, the keyword argument."""
     text = re.sub(r"--input-range (-?[\w.]+),(-?[\w.]+)", r"input_range=(\1, \2)", text)
     return text.replace("declare the range the file uses", "declare the range")
+
+
+# commands that read images by the range rule and take --input-range (README, "Images come from")
+INPUT_RANGE_COMMANDS = "invert, features, loglik, cluster-accuracy, mvae features, mvae eval"
+
+
+def without_input_range(text: str, command: str) -> str:
+    """The range rule's message for a command without --input-range (`train --data`, `mvae fit --data`, `fit
+    --eval-real`): its advice to declare a range ended in "No such option" (an outside audit). The advice is replaced by
+    what the command does read."""
+    at = text.find("--input-range")
+    if at < 0:
+        return text
+    cut = max(text.rfind("; ", 0, at), text.rfind("? ", 0, at))
+    return (
+        text[: cut + 1 if cut >= 0 else at].rstrip()
+        + f" `{command}` takes no --input-range: save the images as uint8 (0 to 255) or as floats in [0, 1] or "
+        f"[-1, 1], which it reads as such ({INPUT_RANGE_COMMANDS} take --input-range)"
+    )

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import re
 import sys
 import zipfile
 from collections import Counter
@@ -28,11 +30,13 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ganinv.atomic import atomic_path, parse_json
-from ganinv.data import ImageSet, check_array_headers
+from ganinv.data import ImageSet, check_array_headers, check_label_range, one_column_flattened, torch_ready
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
 from ganinv.mvae.model import MVAE
 from ganinv.polarity import warn_if_inverted
+
+logger = logging.getLogger("ganinv")
 
 FORMAT = "ganinv-features"
 HEADER_KEYS = ("format", "layout", "names", "classes", "meta")  # JSON values beside the arrays
@@ -147,7 +151,7 @@ def load_features(path: str | Path) -> FeatureSet:
         if path.suffix == ".npz":
             check_array_headers(path)  # a few MB that would inflate to gigabytes are refused unread
             with np.load(path, allow_pickle=False) as data:
-                tensors = {key: torch.from_numpy(data[key]) for key in data.files if key != "header"}
+                tensors = {key: torch.from_numpy(torch_ready(data[key])) for key in data.files if key != "header"}
                 header = parse_json(str(data["header"])) if "header" in data.files else {}
         else:
             tensors = load_file(str(path))
@@ -218,6 +222,7 @@ def _checked_labels(labels: Optional[torch.Tensor], rows: int, path: Path) -> Op
     """One whole-number label per row, as int64 (N,); None stays None."""
     if labels is None:
         return None
+    labels = one_column_flattened(labels, rows)
     if labels.dim() != 1 or labels.shape[0] != rows:
         raise DataError(
             f"{path}: 'labels' has shape {tuple(labels.shape)} for {rows} feature rows; it needs one "
@@ -231,6 +236,7 @@ def _checked_labels(labels: Optional[torch.Tensor], rows: int, path: Path) -> Op
             )
     elif labels.dtype not in INTEGER_DTYPES:
         raise DataError(f"{path}: 'labels' holds {labels.dtype} values; labels must be whole class numbers")
+    check_label_range(labels, path)  # negative ones were taken, and 1e20 wrapped to a negative one (an outside audit)
     return labels.long()
 
 
@@ -260,6 +266,8 @@ def labels_in_train_terms(train: FeatureSet, test: FeatureSet) -> torch.Tensor:
             "(their columns mean different things); extract both with the same inverter"
         )
     labels = test.labels
+    if bool(train.classes) != bool(test.classes):
+        labels = _labels_where_one_side_names_classes(train, test)
     if train.classes and test.classes and train.classes != test.classes:
         unknown = sorted(set(test.classes) - set(train.classes))
         if unknown:
@@ -275,3 +283,54 @@ def labels_in_train_terms(train: FeatureSet, test: FeatureSet) -> torch.Tensor:
             "train on features that hold every class (a larger --limit, or the same classes)"
         )
     return labels
+
+
+def _class_numbers(classes: list) -> Optional[list[int]]:
+    """Class names that are all whole numbers written plainly ("3", "7": digit folders) as those numbers, else None."""
+    numbers = [int(name) if re.fullmatch(r"0|[1-9][0-9]{0,9}", str(name)) else None for name in classes]
+    return None if None in numbers else [n for n in numbers if n is not None]
+
+
+def _labels_where_one_side_names_classes(train: FeatureSet, test: FeatureSet) -> torch.Tensor:
+    """The test labels in train terms when only one file names its classes: its labels are indices of those names,
+    the other's are bare numbers. Compared as they are, test folders 3/ and 7/ (indices 0, 1) were scored as digits
+    0 and 1 (an outside audit: 0% accuracy, no word). Names that are whole numbers are read as those numbers, with a
+    warning where that changes a label; other names cannot be matched to bare numbers and are refused."""
+    assert train.labels is not None and test.labels is not None, "labelled features"
+    named, bare = ("test", "train") if test.classes else ("train", "test")
+    classes = test.classes or train.classes
+    numbers = _class_numbers(classes)
+    listed = ", ".join(map(str, classes[:5])) + (", ..." if len(classes) > 5 else "")
+    if numbers is None:
+        raise DataError(
+            f"the {named} features name their classes ({listed}) and label rows by their index, while the {bare} "
+            f"features' labels are bare numbers with no class names, so which number is which class is unknown; "
+            "extract both from class folders with the same names, or both from tensor files whose labels mean the same"
+        )
+    if named == "test":
+        labels = torch.tensor([numbers[i] for i in test.labels.tolist()], dtype=torch.int64)
+    else:
+        index = {number: i for i, number in enumerate(numbers)}
+        unknown = sorted(set(test.labels.tolist()) - set(index))
+        if unknown:
+            raise DataError(
+                f"the test labels {unknown[:10]} are bare numbers that name none of the train classes ({listed}); "
+                "extract both from class folders with the same names, or both from tensor files"
+            )
+        labels = torch.tensor([index[v] for v in test.labels.tolist()], dtype=torch.int64)
+    if numbers != list(range(len(numbers))):  # by name and by index the labels differ: say which reading was taken
+        pairs = ", ".join(f"{name!r} as {number}" for name, number in list(zip(classes, numbers))[:5])
+        logger.warning(
+            f"the {named} features name their classes ({listed}), the {bare} features' labels are bare numbers: "
+            f"read the {named} class names as those numbers ({pairs}{', ...' if len(classes) > 5 else ''}); if the "
+            f"{bare} labels mean something else, extract both from class folders"
+        )
+    return labels
+
+
+def rows_shared_with_train(train: FeatureSet, test: FeatureSet) -> int:
+    """How many test rows are train rows too (the same features: the same image through the same encoder). A probe
+    scored on its own training rows measured memory, not features (an outside audit: kNN 100% with k = 1, rc 0, no
+    word). File names are no evidence: train/0/1.png and test/0/1.png are different digits."""
+    train_rows = {row.tobytes() for row in train.features.numpy()}
+    return sum(row.tobytes() in train_rows for row in test.features.numpy())

@@ -59,18 +59,21 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
 def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], Optional[str]]:
     mode = im.mode
     if mode in SIXTEEN_BIT_MODES or (mode == "I" and im.format == "PNG"):  # a PNG holds at most 16 bits
-        pixels = np.asarray(im).astype(np.uint16)[..., None]
+        stored = np.asarray(im).astype(np.uint16)[..., None]
         # 8-bit values cast to 16 bits (what cv2 or PIL write for a uint8 array saved as uint16) would read as
         # near-black in [0, 65535]: with no value above 255 the file does not say its range (data.detect_range)
-        return pixels, ((0.0, 65535.0) if pixels.size and pixels.max() > 255 else None), None
+        value_range = (0.0, 65535.0) if stored.size and stored.max() > 255 else None
+        pixels, note = _grey_transparency(stored, im, path)  # the range is the stored values', before compositing
+        return pixels, value_range, note
     if mode in ("I", "F"):  # 32-bit integers or floats: nothing in the file says their range
         return np.asarray(im)[..., None], None, None
     if mode == "L":
-        pixels = np.asarray(im)[..., None]
+        stored = np.asarray(im)[..., None]
         # a 0/1 mask saved as 8-bit greyscale reads as all but black in [0, 255]; holding just 0s and 1s, the
         # file does not say which it is (refused as a uint8 tensor of 0s and 1s is, data.detect_range)
-        mask = pixels.size and pixels.max() == 1 and pixels.min() == 0
-        return pixels, (None if mask else (0.0, 255.0)), None
+        mask = stored.size and stored.max() == 1 and stored.min() == 0
+        pixels, note = _grey_transparency(stored, im, path)
+        return pixels, (None if mask else (0.0, 255.0)), note
     if mode == "1":  # 1-bit: PIL maps it to 0 and 255
         return np.asarray(im.convert("L"))[..., None], (0.0, 255.0), None
     has_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in im.info
@@ -82,14 +85,23 @@ def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], 
     if alpha.min() == 255:
         return np.ascontiguousarray(colour), (0.0, 255.0), None
     composited = np.round(colour.astype(np.float32) * (alpha.astype(np.float32) / 255)).astype(np.uint8)
+    return composited, (0.0, 255.0), _composited_note(path)
+
+
+def _composited_note(path: Path) -> str:
     return (
-        composited,
-        (0.0, 255.0),
-        (
-            f"{path} has transparent pixels; they were composited onto black "
-            "(save it without an alpha channel to choose another background)"
-        ),
+        f"{path} has transparent pixels; they were composited onto black "
+        "(save it without an alpha channel or transparent colour to choose another background)"
     )
+
+
+def _grey_transparency(pixels: np.ndarray, im, path: Path) -> tuple[np.ndarray, Optional[str]]:
+    """A greyscale PNG's transparent value (tRNS) composited onto black, as RGB and palette PNGs' transparency is: it
+    was ignored, so the same picture read as opposite pixels depending on how the PNG was stored (an outside audit)."""
+    value = im.info.get("transparency")
+    if not isinstance(value, int) or isinstance(value, bool) or not (pixels == value).any():
+        return pixels, None
+    return np.where(pixels == value, 0, pixels).astype(pixels.dtype), _composited_note(path)
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8) -> None:

@@ -433,8 +433,8 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         )
         spec = recorded_spec or built.spec
         check_recorded_shapes(spec, built.spec, config_path)
-        meta = {"architecture": arch, "options": architectures.options_to_dict(opts)}
-        if isinstance(config.get("decisions"), list):  # how the options were first decided: assumptions stay announced
+        meta: dict[str, Any] = {"architecture": arch, "options": architectures.options_to_dict(opts)}
+        if config.get("decisions"):  # how the options were first decided: assumptions stay announced
             meta["decisions"] = config["decisions"]
             architectures.warn_assumptions(meta["decisions"])
         if config.get("batchnorm") in ("train", "eval"):
@@ -482,7 +482,7 @@ def saved_config_fields(config: dict[str, Any], config_path: Path) -> tuple[str,
             spec = GeneratorSpec.from_dict(config["spec"])
         except (TypeError, ValueError) as exc:
             problem = f"its spec cannot be read ({first_line(exc)})"
-    if problem:
+    if problem or not isinstance(arch, str):
         raise SourceError(f"{config_path} is damaged or edited: {problem}; save or download the generator again")
     return arch, spec
 

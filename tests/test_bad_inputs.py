@@ -1213,3 +1213,30 @@ def test_values_an_outside_audit_turned_into_internal_errors(tmp_path):
         ["sample", "-g", "builtin:mnist", "--option", "nz=1000000000000", "-n", "2", "--out", tmp_path / "s.png"],
         "is out of range",
     )
+
+
+def test_commands_without_input_range_do_not_advise_it(tmp_path, monkeypatch):
+    """`train --data`, `mvae fit --data` and `fit --eval-real` told the user to pass --input-range, which they do not
+    take ("No such option", click suggesting --output-range: an outside audit); they now say what they read. (train
+    and fit only read their images here, as the first thing they do with them: their runs take seconds.)"""
+    import ganinv.cli.fit
+    import ganinv.train
+    from ganinv.data import load_images
+    from ganinv.errors import DataError
+
+    monkeypatch.setattr(ganinv.train, "train", lambda config, *args, **kwargs: load_images(config.data))
+    monkeypatch.setattr(ganinv.cli.fit, "run_fit", lambda config, *args, **kwargs: load_images(config.eval_real))
+    np.save(tmp_path / "mask.npy", np.random.default_rng(0).integers(0, 2, (8, 8, 8), dtype=np.uint8))
+    np.save(tmp_path / "i16.npy", np.full((8, 8, 8), 200, np.int16))
+    for args, command in (
+        (["mvae", "fit", "--data", tmp_path / "mask.npy", "--steps", "1", "--batch-size", "4"], "ganinv mvae fit"),
+        (["train", "--data", tmp_path / "i16.npy", "--steps", "1"], "ganinv train"),
+        (["fit", "--steps", "1", "--eval-real", tmp_path / "mask.npy"], "ganinv fit --eval-real"),
+    ):
+        result = CliRunner().invoke(cli, [str(a) for a in args] + ["--out", str(tmp_path / command.split()[1])])
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert result.exit_code == 2 and len(errors) == 1, result.output
+        assert f"`{command}` takes no --input-range: save the images as uint8 (0 to 255)" in errors[0], errors[0]
+        assert "declare" not in errors[0], errors[0]
+    with pytest.raises(DataError, match=r"black\? declare the range with --input-range 0,1"):  # where it is taken
+        load_images(str(tmp_path / "mask.npy"))

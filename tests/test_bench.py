@@ -85,9 +85,10 @@ def test_quiet_bench_shows_warnings_and_errors_but_no_stage_progress(tmp_path):
     args = ["bench", str(recipe), "--out", str(tmp_path / "out"), "--set", f"images={images}", "--json", "--quiet"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
-    lines = result.stderr.strip().splitlines()  # the optional stage's error, and that the bench went on
-    assert len(lines) == 2 and lines[0].startswith("Error: ") and "no code posterior" in lines[0], lines
-    assert lines[1] == "[bench] clusters: failed, optional, going on"
+    lines = result.stderr.strip().splitlines()  # the probe's warning (it scores its train rows), the optional
+    assert len(lines) == 3 and lines[0].startswith("Warning: --train and --test are the same file"), lines
+    assert lines[1].startswith("Error: ") and "no code posterior" in lines[1], lines  # stage's error, and that the
+    assert lines[2] == "[bench] clusters: failed, optional, going on"  # bench went on
     assert "linear" in json.loads(result.stdout)["stages"][1]["result"]["accuracy_pct"]  # stdout: the JSON alone
 
 

@@ -4,6 +4,8 @@ the range of stored values decided from evidence or declared, and every kind of 
 import gzip
 import json
 import os
+import re
+import shutil
 import struct
 import threading
 from pathlib import Path
@@ -133,7 +135,42 @@ def test_archivers_and_empty_folders_are_no_classes(tmp_path):
     (tmp_path / "8").mkdir()
     data = load_images(str(tmp_path))
     assert data.classes == ["3", "7"] and data.labels.tolist() == [0, 1]
-    assert any("hold no images and are not taken as classes: 8" in note for note in data.notes)
+    assert any("hold no images ganinv reads and are not taken as classes" in note for note in data.notes)
+    assert any(note.endswith("are numbered without them): 8") for note in data.notes)
+
+
+def test_every_image_type_pil_reads_is_read_or_named(tmp_path):
+    """An outside audit's folder of 8 digits (.png, .pgm, .ppm, .jfif, .jpe, .tga) gave 3 images with no word, and a
+    class folder of only .pgm files was dropped as one that "holds no images", the next class moving down."""
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for i, suffix in enumerate((".png", ".pgm", ".ppm", ".jfif", ".jpe", ".tga")):
+        Image.new("L" if suffix != ".ppm" else "RGB", (8, 8), 20 * i).save(folder / f"{i}{suffix}")
+    Image.new("L", (8, 8), 9).save(folder / "6.pcx")  # PIL reads PCX, ganinv does not: named
+    data = load_images(str(folder))
+    assert len(data) == 6 and sorted(Path(name).suffix for name in data.names)[0] == ".jfif"
+    assert data.notes[0].startswith(f"1 file(s) of {folder} with suffixes .pcx (e.g. {folder / '6.pcx'}) were not read")
+    classes = tmp_path / "classes"
+    for name, suffix in (("c0", ".png"), ("c1", ".pcx"), ("c2", ".png")):
+        (classes / name).mkdir(parents=True)
+        Image.new("L", (8, 8), 9).save(classes / name / f"a{suffix}")
+    said = load_images(str(classes)).notes
+    assert said[0].startswith(f"1 file(s) of {classes} with suffixes .pcx") and said[1].endswith("without them): c1")
+
+
+def test_linked_folders_inside_class_folders_are_followed(tmp_path):
+    """Path.rglob does not follow linked folders (Python 3.11): an outside audit's class folder b/ with a link more/ ->
+    ../extra read 1 of 5 images with no word, where torchvision's ImageFolder reads all."""
+    (tmp_path / "extra").mkdir()
+    for i in range(2):
+        Image.new("L", (8, 8), 9).save(tmp_path / "extra" / f"{i}.png")
+    for name in ("a", "b"):
+        (tmp_path / "classes" / name).mkdir(parents=True)
+        Image.new("L", (8, 8), 9).save(tmp_path / "classes" / name / "0.png")
+    (tmp_path / "classes" / "b" / "more").symlink_to(tmp_path / "extra", target_is_directory=True)
+    (tmp_path / "extra" / "loop").symlink_to(tmp_path / "classes" / "b", target_is_directory=True)  # walked once
+    data = load_images(str(tmp_path / "classes"))
+    assert data.labels.tolist() == [0, 1, 1, 1] and data.names[-1] == str(tmp_path / "classes/b/more/1.png")
 
 
 def test_a_note_about_many_files_is_said_once(tmp_path):
@@ -437,6 +474,10 @@ def test_a_single_numpy_array_is_the_images(tmp_path, name):
         (np.zeros((4, 2), np.int64), "'labels' has shape (4, 2)"),
         (np.array([0.0, 1.5, 2.0, 3.0]), "non-integer values"),
         (np.array([0, -1, 2, 3]), "must be class indices"),
+        # an outside audit: cast to int64, 1e20 and 2**64 - 1 became negative labels in silence
+        (np.array([1e20, 1.0, 2.0, 3.0]), "must be class indices 0, 1, ... (found float64 values in [1, 1e+20])"),
+        (np.array([2**64 - 1, 1, 2, 3], np.uint64), "must be class indices 0, 1, ... (found uint64 values in [1, 1.84"),
+        (np.array([2**40, 1, 2, 3]), "(found int64 values in [1, 1.09951e+12])"),
     ],
 )
 def test_labels_that_do_not_fit_the_images_are_refused(tmp_path, labels, message):
@@ -869,3 +910,221 @@ def test_greyscale_images_among_colour_ones_are_said_to_be_read_as_colour(tmp_pa
     assert any("1 of 2 images are greyscale among colour ones (e.g. " in n and "grey.png" in n for n in data.notes)
     Image.new("RGB", (8, 8), (10, 20, 30)).save(tmp_path / "grey.png")
     assert not any("greyscale" in n for n in load_images(str(tmp_path)).notes)
+
+
+def test_long_double_images_and_labels_are_read_as_float64(tmp_path):
+    """float128 (numpy's long double) has no torch type: an .npy of such images, or such labels, ended in an internal
+    error (an outside audit)."""
+    np.save(tmp_path / "f128.npy", RAMP.astype(np.longdouble))
+    loaded = load_images(str(tmp_path / "f128.npy"))
+    assert torch.allclose(loaded.images[:, 0], torch.from_numpy(RAMP * 2 - 1).float())
+    images = np.full((3, 8, 8), 128, np.uint8)
+    path = save_tensors(tmp_path / "x.npz", images=images, labels=np.array([2, 0, 1], np.longdouble))
+    assert load_images(str(path)).labels.tolist() == [2, 0, 1]
+    with pytest.warns(UserWarning, match=r"in \[0, 1\]"):
+        encoded = ganinv.data.as_model_images(RAMP.astype(np.longdouble), (1, 8, 8))
+    assert encoded.dtype == torch.float32 and encoded.shape == (2, 1, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "arguments,message",
+    [
+        ({"limit": -1}, "limit must be a whole number of images, 1 or more (or None for all), got -1"),
+        ({"limit": 0}, "got 0"),
+        ({"limit": True}, "got True"),
+        ({"limit": 2.5}, "got 2.5"),
+        ({"limit": "3"}, "got '3'"),
+        ({"size": (0, 0)}, "size must be (H, W), two whole numbers of pixels, 1 or more (or None), got (0, 0)"),
+        ({"size": (-5, 28)}, "got (-5, 28)"),
+        ({"size": 28}, "got 28"),
+        ({"size": (28, 28.7)}, "got (28, 28.7)"),
+    ],
+)
+def test_load_images_refuses_a_limit_or_size_that_is_no_count(tmp_path, arguments, message):
+    """An outside audit: limit=-1 dropped the last image, limit=0 gave none, limit=True one; bad sizes were raw
+    TypeError, ZeroDivisionError or RuntimeError, and 28.7 was cut to 28."""
+    np.save(tmp_path / "x.npy", np.full((5, 8, 8), 128, np.uint8))
+    with pytest.raises(DataError) as error:
+        load_images(str(tmp_path / "x.npy"), **arguments)
+    assert message in str(error.value)
+    assert len(load_images(str(tmp_path / "x.npy"), limit=np.int64(2), size=[8, 8])) == 2
+
+
+def test_arrays_a_tensor_file_holds_beside_the_read_ones_are_named(tmp_path):
+    """`images` beside Keras's `y_train` gave images without labels and no word (an outside audit)."""
+    images = np.full((5, 8, 8), 128, np.uint8)
+    path = save_tensors(tmp_path / "x.npz", images=images, y_train=np.arange(5))
+    loaded = load_images(str(path))
+    assert loaded.labels is None and loaded.notes == [
+        f"{path}: the array 'y_train' was not read; ganinv read the images from 'images' and found no labels (it "
+        "takes the first of 'labels', 'y', 'targets'): save the labels as 'labels'"
+    ]
+    path = save_tensors(tmp_path / "y.safetensors", images=images, labels=np.arange(5), y=np.zeros(5, np.int64))
+    assert (
+        "'y' was not read; ganinv read the images from 'images' and the labels from 'labels'"
+        in (load_images(str(path)).notes[0])
+    )
+    assert load_images(str(save_tensors(tmp_path / "z.npz", images=images, labels=np.arange(5)))).notes == []
+
+
+def test_invert_and_loglik_keep_the_class_names_of_their_labels(tmp_path):
+    """Class folders 1, 10, 2 sort as strings, so label 1 is folder "10": `features` kept the names, while invert's
+    reconstructions and loglik's lines held bare indices (an outside audit)."""
+    from safetensors import safe_open
+
+    for i, name in enumerate(("1", "10", "2")):
+        (tmp_path / "cls" / name).mkdir(parents=True)
+        Image.fromarray(np.full((28, 28), 80 * i, np.uint8)).save(tmp_path / "cls" / name / "0.png")
+    model = ["--inverter", BUILTIN_INVERTER, "--device", "cpu"]
+    result = invoke("invert", *model, tmp_path / "cls", "--out", tmp_path / "inv")
+    assert result.exit_code == 0, result.output
+    with safe_open(str(tmp_path / "inv" / "reconstructions.safetensors"), framework="pt") as fh:
+        assert json.loads(fh.metadata()["classes"]) == ["1", "10", "2"] and fh.get_tensor("labels").tolist() == [
+            0,
+            1,
+            2,
+        ]
+    result = invoke("loglik", *model, tmp_path / "cls", "--k", 1, "--quiet", "--out", tmp_path / "ll.jsonl")
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(line) for line in (tmp_path / "ll.jsonl").read_text().splitlines()]
+    assert [(line["label"], line["class"]) for line in lines] == [(0, "1"), (1, "10"), (2, "2")]
+
+
+def test_idx_files_are_unpacked_by_their_content_not_their_suffix(tmp_path):
+    """Raw IDX bytes under the .gz name ("Not a gzipped file") and gzip bytes without it ("not an unsigned-byte IDX
+    file") were both called damaged, though both held the original data (an outside audit)."""
+    images, labels = fake_idx_dataset(tmp_path / "plain_named_gz")
+    for path in (tmp_path / "plain_named_gz").iterdir():
+        path.write_bytes(gzip.decompress(path.read_bytes()))
+    assert load_images("mnist", root=tmp_path / "plain_named_gz").labels.tolist() == labels.tolist()
+    fake_idx_dataset(tmp_path / "gz_named_plain")
+    for path in (tmp_path / "gz_named_plain").iterdir():
+        path.rename(path.with_suffix(""))
+    assert load_images("mnist", root=tmp_path / "gz_named_plain").labels.tolist() == labels.tolist()
+
+
+def test_kaggles_spelling_of_the_idx_files_is_read(tmp_path):
+    """Kaggle's MNIST holds `t10k-images.idx3-ubyte`, each also inside a folder of the dashed name: the hint for the
+    file sent the user to --root, which then could not find it (an outside audit)."""
+    images, labels = fake_idx_dataset(tmp_path / "kaggle")
+    for path in list((tmp_path / "kaggle").iterdir()):
+        raw = gzip.decompress(path.read_bytes())
+        path.unlink()
+        dashed = path.name.removesuffix(".gz")
+        (tmp_path / "kaggle" / re.sub(r"-(idx[13]-ubyte)$", r".\1", dashed)).write_bytes(raw)
+        (tmp_path / "kaggle" / dashed).mkdir()
+        (tmp_path / "kaggle" / dashed / dashed).write_bytes(raw)
+    result = invoke(
+        "features", "--raw-pixels", tmp_path / "kaggle" / "t10k-images.idx3-ubyte", "--out", tmp_path / "f.npz"
+    )
+    assert result.exit_code != 0 and f"give mnist (or fashion-mnist) --root {tmp_path / 'kaggle'}" in result.stderr
+    loaded = load_images("mnist", root=tmp_path / "kaggle")
+    assert loaded.labels.tolist() == labels.tolist() and loaded.images.shape == (6, 1, 28, 28)
+    for path in (tmp_path / "kaggle").iterdir():
+        if path.is_dir():
+            shutil.rmtree(path)
+    assert load_images("mnist", root=tmp_path / "kaggle", split="train").labels.tolist() == labels.tolist()
+
+
+def test_a_folder_named_as_a_dataset_is_offered_as_images(tmp_path, monkeypatch):
+    """`invert mnist` with a folder ./mnist of PNGs asked for --root, and with --root . found no IDX files: neither
+    said how to read the folder (an outside audit)."""
+    (tmp_path / "mnist").mkdir()
+    Image.new("L", (8, 8), 9).save(tmp_path / "mnist" / "a.png")
+    monkeypatch.chdir(tmp_path)
+    for root in (None, "."):
+        with pytest.raises(DataError, match=r"or \./mnist to read the folder mnist here as images$"):
+            load_images("mnist", root=root)
+    assert len(load_images("./mnist")) == 1
+
+
+def test_labels_in_one_column_are_one_label_per_image(tmp_path):
+    """Keras's and CIFAR's y_train are (N, 1): refused with "there are N images; save one label per image", which they
+    are (an outside audit)."""
+    path = save_tensors(
+        tmp_path / "x.npz", images=np.full((4, 8, 8), 128, np.uint8), labels=np.array([[2], [0], [1], [1]])
+    )
+    assert load_images(str(path)).labels.tolist() == [2, 0, 1, 1]
+
+
+def test_a_transparent_grey_value_is_composited_as_in_colour_pngs(tmp_path):
+    """A white bar marked transparent (tRNS) read as black in RGB and palette PNGs, but as white, with no word, in
+    8- and 16-bit greyscale ones (an outside audit)."""
+    bar = np.full((8, 8), 128, np.uint8)  # grey around the bar
+    bar[2:6, 3:5] = 255
+    Image.fromarray(bar).save(tmp_path / "grey.png", transparency=255)
+    Image.fromarray(bar.astype(np.uint16) * 257).save(tmp_path / "grey16.png", transparency=65535)
+    Image.fromarray(np.stack([bar] * 3, -1)).save(tmp_path / "rgb.png", transparency=(255, 255, 255))
+    for name in ("grey.png", "grey16.png", "rgb.png"):
+        loaded = load_images(str(tmp_path / name))
+        assert float(loaded.images[0, :, 3, 3].mean()) == -1.0, name
+        assert loaded.notes == [
+            f"{tmp_path / name} has transparent pixels; they were composited onto black (save it "
+            "without an alpha channel or transparent colour to choose another background)"
+        ], name
+    Image.fromarray(bar).save(tmp_path / "opaque.png", transparency=7)  # no pixel has the transparent value
+    assert load_images(str(tmp_path / "opaque.png")).notes == []
+
+
+def test_mvae_features_and_eval_resize_only_images_not_of_the_models_size(tmp_path):
+    """Two 8x8 files among three 16x16 ones went up to 16 and back down to 8 in `mvae features` and `mvae eval`
+    (pixels off by up to 0.6; an outside audit): the model's size is the one files are resized to."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "train.npz", images=rng.integers(0, 256, (8, 8, 8), dtype=np.uint8))
+    fit = ["mvae", "fit", "--data", tmp_path / "train.npz", "--components", 2, "--latent-dim", 2, "--s-dim", 4]
+    fit += ["--width", 4, "--hidden", 8, "--steps", 1, "--batch-size", 4, "--out", tmp_path / "m", "--quiet"]
+    assert invoke(*fit, "--device", "cpu").exit_code == 0
+    (tmp_path / "mixed").mkdir()
+    for i, side in enumerate((8, 8, 16, 16, 16)):
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(tmp_path / "mixed" / f"{i}.png")
+    for command in (["features", "--out", tmp_path / "f.safetensors"], ["eval"]):
+        result = invoke(
+            "mvae", command[0], "--mvae", tmp_path / "m", tmp_path / "mixed", *command[1:], "--device", "cpu"
+        )
+        assert result.exit_code == 0, result.output
+        assert "3 of 5 images differ from the generator's size 8 x 8" in result.stderr, result.stderr
+        assert "images converted to the generator's shape" not in result.stderr, result.stderr
+
+
+def test_upper_case_tensor_suffixes_are_read_and_an_unused_root_is_said(tmp_path):
+    """A.NPY and B.NPZ were "unknown file type" while .PNG was read; --root with a folder or file was ignored with no
+    word, where --split is said to be (an outside audit)."""
+    np.save(tmp_path / "a.npy", np.full((5, 8, 8), 128, np.uint8))
+    (tmp_path / "a.npy").rename(tmp_path / "A.NPY")
+    with open(tmp_path / "B.NPZ", "wb") as fh:  # numpy adds .npz to a name without it, as it sees case
+        np.savez(fh, images=np.full((4, 8, 8), 128, np.uint8), labels=np.arange(4))
+    assert len(load_images(str(tmp_path / "A.NPY"))) == 5 and len(load_images(str(tmp_path / "B.NPZ"))) == 4
+    result = invoke("features", "--raw-pixels", tmp_path / "B.NPZ", "--root", tmp_path, "--out", tmp_path / "f.npz")
+    assert result.exit_code == 0, result.output
+    assert f"Warning: --root {tmp_path} is ignored: {tmp_path / 'B.NPZ'} is not a dataset" in result.stderr
+
+
+def test_limit_decodes_only_the_first_files_of_a_folder(tmp_path):
+    """--limit 16 on a folder decoded every file, and a damaged one past the first N failed the command (an outside
+    audit)."""
+    for name in ("a", "b"):
+        (tmp_path / "flat").mkdir(exist_ok=True)
+        Image.new("L", (8, 8), 9).save(tmp_path / "flat" / f"{name}.png")
+        (tmp_path / "classes" / name).mkdir(parents=True)
+        Image.new("L", (8, 8), 9).save(tmp_path / "classes" / name / "0.png")
+    (tmp_path / "flat" / "z.png").write_bytes(b"not a png")
+    (tmp_path / "classes" / "b" / "z.png").write_bytes(b"not a png")
+    assert load_images(str(tmp_path / "flat"), limit=2).names == [
+        str(tmp_path / "flat" / n) for n in ("a.png", "b.png")
+    ]
+    limited = load_images(str(tmp_path / "classes"), limit=2)
+    assert limited.labels.tolist() == [0, 1] and limited.classes == ["a", "b"]
+    with pytest.raises(DataError, match="z.png"):
+        load_images(str(tmp_path / "flat"))
+
+
+def test_one_class_folder_is_said_to_be_one_class(tmp_path):
+    """one/images/*.png is read as one class, as ImageFolder reads it, and features said "with labels" (all 0) with no
+    note (an outside audit)."""
+    (tmp_path / "one" / "images").mkdir(parents=True)
+    Image.new("L", (8, 8), 9).save(tmp_path / "one" / "images" / "0.png")
+    loaded = load_images(str(tmp_path / "one"))
+    assert loaded.labels.tolist() == [0] and loaded.notes == [
+        f"{tmp_path / 'one'} holds one folder of images, images, read as one class (label 0 for every image); give "
+        f"{tmp_path / 'one' / 'images'} to read its images without labels"
+    ]

@@ -286,7 +286,11 @@ def test_probe_refuses_what_an_outside_audit_scored_in_silence(tmp_path):
     assert torch.equal(labels_in_train_terms(train, train), train.labels)
     for labels, classes, message in (
         (torch.tensor([0, 1, 3]), ["a", "b", "c"], "labels run from 0 to 3 but it names 3 classes"),
-        (torch.tensor([0, -1, 2]), ["a", "b", "c"], "labels run from -1 to 2"),
+        (
+            torch.tensor([0, -1, 2]),
+            ["a", "b", "c"],
+            r"must be class indices 0, 1, ... \(found int64 values in \[-1, 2\]",
+        ),
         (torch.tensor([0, 1, 2]), ["a", "b", "a"], "class names repeat"),
     ):
         path = save_features(FeatureSet(torch.zeros(3, 2), labels, classes=classes), tmp_path / "f.safetensors")
@@ -337,3 +341,88 @@ def test_split_with_a_folder_is_said_to_be_ignored_and_not_recorded(tmp_path):
     assert result.exit_code == 0, result.output
     assert "--split train is ignored" in result.stderr
     assert load_features(str(out)).meta["split"] is None
+
+
+def class_folders(folder, shades: dict[str, list[int]]):
+    """Real 8x8 grey PNGs in one folder per class: shades[name] are the pixel values of its images."""
+    for name, values in shades.items():
+        (folder / name).mkdir(parents=True)
+        for i, value in enumerate(values):
+            Image.fromarray(np.full((8, 8), value, np.uint8)).save(folder / name / f"{i}.png")
+
+
+def test_probe_reads_digit_folders_as_the_numbers_bare_train_labels_are(tmp_path):
+    """Train labels the digits 0-9 (an .npz, no class names), test folders 3/ and 7/ (labels 0, 1): compared by
+    index, the 3s were scored as 0s (an outside audit: linear 0.00%, rc 0, no warning)."""
+    shades = [10 * digit + 5 for digit in range(10)]
+    images = np.stack([np.full((8, 8), shades[d] + i, np.uint8) for d in range(10) for i in range(4)])
+    np.savez(tmp_path / "train.npz", images=images, labels=np.repeat(np.arange(10), 4))
+    class_folders(tmp_path / "test", {"3": [shades[3] + 1, shades[3] + 2], "7": [shades[7] + 1, shades[7] + 2]})
+    for name in ("train.npz", "test"):
+        result = run("features", "--raw-pixels", tmp_path / name, "--out", tmp_path / f"{name}.safetensors")
+        assert result.exit_code == 0, result.output
+    args = ["--train", tmp_path / "train.npz.safetensors", "--test", tmp_path / "test.safetensors"]
+    result = run("probe", *args, "--classifiers", "knn", "--knn-k", 1, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["accuracy_pct"]["knn"] == 100.0
+    assert "read the test class names as those numbers ('3' as 3, '7' as 7)" in result.stderr
+    swapped = run("probe", "--train", args[3], "--test", args[1], "--classifiers", "knn", "--knn-k", 1)
+    assert_one_line_error(swapped, "the test labels [0, 1, 2, 4, 5, 6, 8, 9] are bare numbers that name none")
+
+
+def test_probe_refuses_class_names_against_bare_numbers(tmp_path):
+    """Folders cat/ and dog/ against bare labels 0, 1: which number is which class is unknown, so it is refused."""
+    class_folders(tmp_path / "test", {"cat": [20, 21], "dog": [200, 201]})
+    images = np.stack([np.full((8, 8), 20 + 60 * i, np.uint8) for i in range(4)])
+    np.savez(tmp_path / "train.npz", images=images, labels=np.array([0, 0, 1, 1]))
+    for name in ("train.npz", "test"):
+        assert (
+            run("features", "--raw-pixels", tmp_path / name, "--out", tmp_path / f"{name}.safetensors").exit_code == 0
+        )
+    result = run("probe", "--train", tmp_path / "train.npz.safetensors", "--test", tmp_path / "test.safetensors")
+    assert_one_line_error(result, "the test features name their classes (cat, dog) and label rows by their index")
+
+
+def test_probe_warns_when_test_rows_are_train_rows(tmp_path):
+    """The same file, or a copy of the images, as --train and --test scored classifiers on their own training rows
+    with no word (an outside audit: kNN 100% with k = 1 on random labels)."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "a.npz", images=rng.integers(0, 256, (12, 8, 8), dtype=np.uint8), labels=np.arange(12) % 3)
+    np.savez(tmp_path / "b.npz", images=rng.integers(0, 256, (12, 8, 8), dtype=np.uint8), labels=np.arange(12) % 3)
+    for name in ("a", "b"):
+        out = tmp_path / f"{name}.npz.safetensors"
+        assert run("features", "--raw-pixels", tmp_path / f"{name}.npz", "--out", out).exit_code == 0
+    (tmp_path / "copy.safetensors").write_bytes((tmp_path / "a.npz.safetensors").read_bytes())
+    probe = ["probe", "--classifiers", "knn", "--train", tmp_path / "a.npz.safetensors", "--test"]
+    same = run(*probe, tmp_path / "a.npz.safetensors")
+    assert same.exit_code == 0 and "--train and --test are the same file" in same.stderr, same.output
+    copy = run(*probe, tmp_path / "copy.safetensors")
+    assert copy.exit_code == 0 and "12 of 12 test rows are also train rows" in copy.stderr, copy.output
+    held_out = run(*probe, tmp_path / "b.npz.safetensors")
+    assert held_out.exit_code == 0 and "Warning" not in held_out.stderr, held_out.output
+
+
+@pytest.mark.parametrize(
+    "labels,found",
+    [(np.array([1e20, 0.0, 1.0]), "float64 values in [0, 1e+20]"), (np.array([0, -1, 1]), "int64 values in [-1, 1]")],
+)
+def test_feature_labels_that_are_no_class_indices_are_refused(tmp_path, labels, found):
+    """A float label 1e20 was cast to int64 as -9223372036854775808, and negative labels were taken, while image files'
+    labels refuse both (an outside audit)."""
+    np.savez(tmp_path / "f.npz", features=np.zeros((3, 2), np.float32), labels=labels)
+    with pytest.raises(DataError, match="must be class indices") as error:
+        load_features(tmp_path / "f.npz")
+    assert found in str(error.value)
+
+
+def test_long_double_features_are_read(tmp_path):
+    """float128 features ended in "cannot read features ... (can't convert np.ndarray of type numpy.longdouble)"."""
+    np.savez(tmp_path / "f.npz", features=np.ones((3, 2), np.longdouble), labels=np.array([0, 1, 2], np.longdouble))
+    loaded = load_features(tmp_path / "f.npz")
+    assert loaded.features.dtype == torch.float32 and loaded.labels.tolist() == [0, 1, 2]
+
+
+def test_feature_labels_in_one_column_are_one_label_per_row(tmp_path):
+    """Labels (N, 1) were refused as not one per row, as image files' were (an outside audit)."""
+    np.savez(tmp_path / "f.npz", features=np.zeros((3, 2), np.float32), labels=np.array([[1], [0], [2]]))
+    assert load_features(tmp_path / "f.npz").labels.tolist() == [1, 0, 2]

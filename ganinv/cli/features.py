@@ -9,6 +9,7 @@ ganinv cluster-accuracy --inverter runs/fit mnist --root DATA
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -41,6 +42,7 @@ from ganinv.features import (
     load_features,
     model_sha256,
     pixel_features,
+    rows_shared_with_train,
     save_features,
 )
 from ganinv.inverter import Inverter
@@ -193,6 +195,7 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
         test_labels = labels_in_train_terms(train, test)
     except DataError as exc:
         raise DataError(f"--train {train_path}, --test {test_path}: {exc}") from None
+    warn_of_train_rows_in_test(train_path, test_path, train, test)
     config = probes.ProbeConfig(k=knn_k, seed=seed)
     for name in names:  # every probe's data checked before the first is trained
         try:
@@ -223,6 +226,22 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
     table = [f"{'classifier':<12}{'accuracy':>10}{'seconds':>10}"]
     table += [f"{name:<12}{result['accuracy_pct'][name]:>9.2f}%{seconds[name]:>10.1f}" for name in names]
     echo_result(result, as_json, "\n".join(table))
+
+
+def warn_of_train_rows_in_test(train_path: str, test_path: str, train: FeatureSet, test: FeatureSet) -> None:
+    """Accuracy on rows the classifiers were trained on is not a held-out one: said, as the scores alone cannot."""
+    if os.path.samefile(train_path, test_path):
+        warn(
+            f"--train and --test are the same file ({test_path}): the classifiers are scored on their own training "
+            "rows, so the accuracy is not a held-out one; extract test features from other images (e.g. --split test)"
+        )
+        return
+    shared = rows_shared_with_train(train, test)
+    if shared:
+        warn(
+            f"{shared} of {len(test)} test rows are also train rows (the same features): the accuracy "
+            "is not a held-out one; extract test features from images the train features do not hold"
+        )
 
 
 def class_name(features: FeatureSet, label: int) -> str:

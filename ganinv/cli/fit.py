@@ -23,6 +23,7 @@ from ganinv.cli.options import (
     flag_names,
     generator_options,
     json_option,
+    no_input_range,
     out_option,
     parse_key_values,
     progress_lines,
@@ -200,7 +201,7 @@ def fit(ctx: click.Context, **params) -> None:
         config = FitConfig.from_dict(values)
     check_repo_id(params["push_to_hub"])
     out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
-    with progress_lines(params["progress_lines"] and not params["quiet"]):
+    with progress_lines(params["progress_lines"] and not params["quiet"]), no_input_range("ganinv fit --eval-real"):
         result = run_fit(
             config,
             out,

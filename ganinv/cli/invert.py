@@ -137,8 +137,10 @@ def invert(
     recon = {"images": result.reconstructions.contiguous()}
     if data.labels is not None:
         recon["labels"] = data.labels.contiguous()
+    # label i is class folder classes[i]: folders 1, 10, 2 sort as strings, so label 1 is "10" (an outside audit)
+    named = {"classes": json_text(list(data.classes))} if data.labels is not None and data.classes else {}
     with atomic_path(out / "reconstructions.safetensors") as tmp:
-        save_file(recon, str(tmp))
+        save_file(recon, str(tmp), metadata=named or None)
     columns = [x[:32], result.encoder_reconstructions[:32]]
     if refine_steps > 0:
         columns.append(result.reconstructions[:32])

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import time
 import warnings
-from typing import Optional
+from typing import Optional, Sequence
 
 import click
 import torch
@@ -56,14 +56,19 @@ def finite_or_none(value: float) -> Optional[float]:
     return value if math.isfinite(value) else None  # JSON has no NaN
 
 
-def image_records(result: LogLikelihood, labels: Optional[torch.Tensor], names: list[str]) -> list[dict]:
-    """One JSON object per image: every bound in nats and bits/dim, the surrogate, KL and MSE."""
+def image_records(
+    result: LogLikelihood, labels: Optional[torch.Tensor], names: list[str], classes: Sequence[str] = ()
+) -> list[dict]:
+    """One JSON object per image: every bound in nats and bits/dim, the surrogate, KL and MSE; its label, and the
+    label's class name where the images name their classes (folders 1, 10, 2 sort as strings: label 1 is "10")."""
     bounds = result.bounds()
     records = []
     for i in range(len(result)):
         record: dict = {"index": i}
         if labels is not None:
             record["label"] = int(labels[i])
+            if int(labels[i]) < len(classes):
+                record["class"] = classes[int(labels[i])]
         if names:
             record["name"] = names[i]
         for name, values in bounds.items():
@@ -208,7 +213,7 @@ def loglik(
         warn(str(caught_warning.message))
     rng = torch.Generator(device=device).manual_seed(seed)
 
-    labels, names, converted = None, [], None
+    labels, names, classes, converted = None, [], [], None
     if fit_sigma_flag:
         check_image_count(fit_n, inverter.spec.image_shape, "--fit-n")
     if generated is not None:
@@ -224,7 +229,7 @@ def loglik(
         if fitted:
             warn(fitted)
         converted = "; ".join([*image_set.notes, *([fitted] if fitted else [])]) or None  # as read, then as fitted
-        labels, names = image_set.labels, image_set.names
+        labels, names, classes = image_set.labels, image_set.names, image_set.classes
         images_from = images if images not in ("mnist", "fashion-mnist") else f"{images} {split}"
 
     if fit_sigma_flag:
@@ -258,7 +263,7 @@ def loglik(
 
     if out is not None:
         with atomic_path(out) as tmp:
-            tmp.write_text("".join(json_text(r) + "\n" for r in image_records(result, labels, names)))
+            tmp.write_text("".join(json_text(r) + "\n" for r in image_records(result, labels, names, classes)))
     stats = result.summary()
     summary = {
         "inverter": inverter_source,

@@ -25,6 +25,7 @@ from ganinv.cli.options import (
     generator_options,
     image_options,
     json_option,
+    no_input_range,
     out_option,
     parse_key_values,
     quiet_option,
@@ -209,7 +210,10 @@ def fit(
             device=device,
         )
     out = check_writable(out or default_out(data or generator), folder=True)  # before any compute
-    result = train_mvae(config, out, quiet=quiet, resume=resume, generator_origin=origin, options_origin=options_origin)
+    with no_input_range("ganinv mvae fit"):
+        result = train_mvae(
+            config, out, quiet=quiet, resume=resume, generator_origin=origin, options_origin=options_origin
+        )
     echo_result(result.summary, as_json)
 
 
@@ -234,7 +238,9 @@ def features(
     check_suffix(out, FEATURE_SUFFIXES, "--out", "is written as a features file (safetensors, or .npz)")
     check_writable(out, folder=False)  # before any compute
     model = MVAE.load(source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code)
-    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+    size = tuple(model.image_shape[1:])  # image files of mixed sizes go straight to the model's (an outside audit:
+    # 28 x 28 files among 64 x 64 ones went up to 64 and back down to 28)
+    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range, size=size)
     x, warning = fit_to_shape(image_set.images, model.image_shape)
     if warning:
         warn(warning)
@@ -274,7 +280,9 @@ def evaluate(
 
     model = MVAE.load(source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code)
     model.eval()
-    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range)
+    size = tuple(model.image_shape[1:])  # image files of mixed sizes go straight to the model's (an outside audit:
+    # 28 x 28 files among 64 x 64 ones went up to 64 and back down to 28)
+    image_set = load_images(images, root=root, split=split, limit=limit, input_range=input_range, size=size)
     x, warning = fit_to_shape(image_set.images, model.image_shape)
     if warning:
         warn(warning)

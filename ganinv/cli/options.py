@@ -260,7 +260,8 @@ def _parse_input_range(ctx: click.Context, param: click.Parameter, value: Option
 
 
 def _split_only_for_datasets(func):
-    """--split chooses among a dataset's files; given with a folder or a file it would be ignored: say so."""
+    """--split chooses among a dataset's files, --root says where they lie; given with a folder or a file, either would
+    be ignored: say so."""
 
     @functools.wraps(func)
     def command(*args, **kwargs):
@@ -271,6 +272,11 @@ def _split_only_for_datasets(func):
             warn(
                 f"--split {kwargs['split']} is ignored: {kwargs['images']} is not a dataset with splits "
                 f"({', '.join(DATASET_DIRS)}); all its images are read"
+            )
+        if kwargs.get("root") is not None and kwargs.get("images") is not None and kwargs["images"] not in DATASET_DIRS:
+            warn(  # as --split is: it was ignored with no word (an outside audit)
+                f"--root {kwargs['root']} is ignored: {kwargs['images']} is not a dataset ({', '.join(DATASET_DIRS)}), "
+                "and is read as it is"
             )
         return func(*args, **kwargs)
 
@@ -403,6 +409,18 @@ def deprecated_alias(old: str, new: str, dest: str, **attrs):
         )
 
     return decorate
+
+
+@contextlib.contextmanager
+def no_input_range(command: str) -> Iterator[None]:
+    """Around a command that reads images but has no --input-range: a refused range is said in its own terms."""
+    from ganinv.data import without_input_range
+    from ganinv.errors import DataError
+
+    try:
+        yield
+    except DataError as exc:
+        raise DataError(without_input_range(str(exc), command)) from None
 
 
 def warn(message: str) -> None:

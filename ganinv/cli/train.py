@@ -14,6 +14,7 @@ from ganinv.cli.options import (
     echo_result,
     flag_names,
     json_option,
+    no_input_range,
     out_option,
     progress_lines,
     quiet_option,
@@ -109,7 +110,7 @@ def train(ctx: click.Context, **params) -> None:
     check_repo_id(params["push_to_hub"])
     out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_writable(out, folder=True)  # before any compute
-    with progress_lines(params["progress_lines"] and not params["quiet"]):
+    with progress_lines(params["progress_lines"] and not params["quiet"]), no_input_range("ganinv train"):
         result = run_train(config, out, resume=params["resume"], quiet=params["quiet"] or params["progress_lines"])
     if params["push_to_hub"]:
         repo = params["push_to_hub"].removeprefix("hub:")
