@@ -407,7 +407,13 @@ class Evaluator:
         self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
         self.real = None
         if config.eval_real:
-            real = load_images(config.eval_real, root=config.eval_root, split="test", limit=config.eval_limit)
+            real = load_images(  # at the generator's size: a folder's images of it are never resized (an audit)
+                config.eval_real,
+                root=config.eval_root,
+                split="test",
+                limit=config.eval_limit,
+                size=generator.spec.image_shape[1:],
+            )
             self.real, warning = fit_to_shape(real.images, generator.spec.image_shape)
             if warning:
                 warnings.warn(warning, stacklevel=2)

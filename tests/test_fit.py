@@ -435,3 +435,20 @@ def test_an_encoder_worse_than_the_mean_image_is_announced():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         warn_if_worse_than_the_mean(better)
+
+
+def test_eval_real_images_of_the_generators_size_are_never_resized(tmp_path, generator_dir):
+    """Audit 21a: in a folder mixing 16x16 and 8x8 images, `fit --eval-real` resized the 16x16 ones to the folder's
+    most common side, 8, and back up to the generator's 16 (pixels off by up to 0.6); they are read as they are."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    (tmp_path / "mixed").mkdir()
+    for i, side in enumerate((16, 16, 8, 8, 8)):
+        Image.fromarray(rng.integers(0, 256, (side, side), dtype=np.uint8)).save(tmp_path / "mixed" / f"{i}.png")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit(tiny_config(generator_dir, steps=2, eval_every=2, eval_real=str(tmp_path / "mixed")), tmp_path / "r")
+    said = [str(w.message) for w in caught]
+    assert not any("converted to the generator's shape" in line for line in said), said
