@@ -382,8 +382,8 @@ def evaluation_images(config: MVAEConfig, model: MVAE, training: Optional[Tensor
         if training is not None:
             return training[: config.eval_limit]
     # at the model's size: a folder's images of it are never resized (an outside audit: 0.61 off, up and back down)
-    images = load_images(source, root=config.root, split="test", limit=config.eval_limit, size=model.image_shape[1:])
-    images, warning = fit_to_shape(images.images, model.image_shape)
+    read = load_images(source, root=config.root, split="test", limit=config.eval_limit, size=model.image_shape[1:])
+    images, warning = fit_to_shape(read.images, model.image_shape)
     if warning:
         warnings.warn(warning, stacklevel=2)
     return images
