@@ -1240,3 +1240,11 @@ def test_commands_without_input_range_do_not_advise_it(tmp_path, monkeypatch):
         assert "declare" not in errors[0], errors[0]
     with pytest.raises(DataError, match=r"black\? declare the range with --input-range 0,1"):  # where it is taken
         load_images(str(tmp_path / "mask.npy"))
+    over = np.random.default_rng(0).uniform(0, 1.02, (8, 8, 8)).astype(np.float32)  # read as [0, 1], warned
+    np.save(tmp_path / "over.npy", over)
+    result = CliRunner().invoke(
+        cli, ["train", "--data", str(tmp_path / "over.npy"), "--out", str(tmp_path / "o")]
+    )  # (the stand-in train ends in an error of its own)
+    warned = [line for line in result.stderr.splitlines() if line.startswith("Warning:") and "overshoot" in line]
+    assert len(warned) == 1 and "`ganinv train` takes no --input-range" in warned[0], result.output
+    assert "declare --input-range" not in warned[0]

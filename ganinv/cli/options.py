@@ -417,10 +417,18 @@ def no_input_range(command: str) -> Iterator[None]:
     from ganinv.data import without_input_range
     from ganinv.errors import DataError
 
+    def reworded(record: logging.LogRecord) -> bool:  # the range rule's notes advised the flag too
+        record.msg, record.args = without_input_range(record.getMessage(), command), ()
+        return True
+
+    logger = logging.getLogger("ganinv")
+    logger.addFilter(reworded)
     try:
         yield
     except DataError as exc:
         raise DataError(without_input_range(str(exc), command)) from None
+    finally:
+        logger.removeFilter(reworded)
 
 
 def warn(message: str) -> None:
