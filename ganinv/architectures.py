@@ -70,6 +70,22 @@ def decision(prop: str, value: Any, source: str, flag: str) -> dict[str, Any]:
     }
 
 
+def prior_assumed(given: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
+    """The N(0, I) prior of a generator that records nothing of its latents (a program, a callable, a model class),
+    as an assumption, unless --prior (`native_prior`) gave it: a U(-1, 1) program loaded 1.575 off in silence (an
+    outside audit)."""
+    if given.get("native_prior") is not None:
+        return []
+    return [
+        decision(
+            "prior",
+            "normal",
+            f"assumed: N(0, I) latents (and codes), as {what} records nothing of the latents it was trained on",
+            "--prior uniform:-1,1 or --prior uniform:0,1",
+        )
+    ]
+
+
 def warn_assumptions(decisions: list[dict[str, Any]]) -> None:
     """One AssumptionWarning per decision that was assumed rather than read or identified."""
     for d in decisions:

@@ -37,7 +37,7 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganinv import architectures, trust
-from ganinv.architectures import decision, describe_mismatch, shapes, warn_assumptions
+from ganinv.architectures import decision, describe_mismatch, prior_assumed, shapes, warn_assumptions
 from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator
 
@@ -290,6 +290,7 @@ def probe_spec(
                 "--output-range -1,1" if spec["native_output_range"][0] >= 0 else "--output-range LO,HI",
             )
         )
+    decisions += prior_assumed(given, "a model class")
     return spec, ("z", "labels") if n_classes else ("z",), decisions
 
 

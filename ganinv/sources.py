@@ -195,6 +195,8 @@ def load_generator(
                 if source not in str(exc) and not source.startswith(hub.PREFIX):
                     exc.args = (f"{source}: {exc}",)
                 raise
+    if generator.meta.get("architecture") == "opaque":  # its assumptions, said where the load succeeded
+        architectures.warn_assumptions(list(generator.meta.get("decisions") or []))
     if generator.meta.get("architecture") == "opaque" and path.is_file() and not trust_remote_code:
         warnings.warn(  # typed by the user: theirs to run, and said once, where the load succeeded
             f"{path} is a program: its code ran, and can read and write files as you (torch.from_file); run only "
@@ -981,15 +983,32 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
                 )
         except Exception as exc:
             raise SourceError(f"cannot load {path} as a {program_kind(path)} archive: {first_line(exc)}") from None
-    return wrap_program(program, request, {"weights_sha256": file_sha256(path)}, sidecar_spec(path))
+    sidecar = sidecar_path(path)
+    spec = read_spec_file(sidecar, sidecar=True) if sidecar else {}
+    return wrap_program(program, request, {"weights_sha256": file_sha256(path)}, spec, sidecar)
 
 
-def wrap_program(program: Any, request: Request, meta: dict[str, Any], spec: dict[str, Any]) -> Generator:
+def wrap_program(
+    program: Any, request: Request, meta: dict[str, Any], spec: dict[str, Any], sidecar: Optional[Path] = None
+) -> Generator:
+    """A program (or a callable's bare module) with its spec: `spec` read from `sidecar` (a JSON found beside it), then
+    the user's flags. What the sidecar sets is said, naming it, as for weights: a stray spec.json left by another
+    generator made a program's latents uniform in silence (an outside audit); the prior nothing gave is announced."""
     opaque = architectures.get("opaque")
     opts = opaque.make_options(request.options)
+    from_sidecar = {k: v for k, v in spec.items() if k not in request.overrides}
+    if sidecar is not None and from_sidecar:
+        warnings.warn(
+            f"{sidecar} gives the spec of {request.source}: "
+            + ", ".join(f"{k}={jsonable(v)}" for k, v in from_sidecar.items())
+            + "; delete it if it is not this program's spec (--nz, --prior, --output-range and --spec win over it)",
+            stacklevel=2,
+        )
+    given = {**spec, **request.overrides}
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
-    built = opaque.wrap(program, opts, {**spec, **request.overrides})  # type: ignore[attr-defined]
-    meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta}
+    built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]
+    decisions = architectures.prior_assumed(given, "a program")  # said by load_generator once the probe ran
+    meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta, "decisions": decisions}
     return Generator(built.net, built.spec, source=request.source, meta=meta)
 
 

@@ -406,6 +406,26 @@ def test_torchscript_with_flags_or_sidecar(dcgan, tmp_path):
         assert_same_images(load_generator(str(tmp_path / "g.ts")), latents, expected)  # audit 15: said, once
 
 
+def test_a_programs_sidecar_spec_and_assumed_prior_are_said(dcgan, tmp_path):
+    """Audit 21c: a stray spec.json beside a program (another generator's uniform prior) was applied in silence,
+    images 0.81 off; and a program's N(0, I) prior was assumed without a word (a U(-1, 1) program 1.575 off)."""
+    module, latents, expected = dcgan
+    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(tmp_path / "g.ts"))
+    (tmp_path / "spec.json").write_text(json.dumps({"nz": 8, "native_latent_shape": [8, 1, 1]}))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_generator(str(tmp_path / "g.ts"))
+    said = [str(w.message) for w in caught]
+    assert any(f"{tmp_path / 'spec.json'} gives the spec of {tmp_path / 'g.ts'}: nz=8" in line for line in said), said
+    assert any(
+        line.startswith("prior normal: assumed: N(0, I) latents") and "--prior uniform:-1,1" in line for line in said
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_generator(str(tmp_path / "g.ts"), options={"spec.native_prior": "uniform"})
+    assert not any("prior normal" in str(w.message) for w in caught)  # given: nothing assumed
+
+
 @pytest.mark.parametrize("name", ["netG.pth", "generator.bin", "last.ckpt", "generator.pt"])
 def test_a_torchscript_program_named_like_weights_needs_trust(dcgan, tmp_path, name):
     """The file's content, not its name, made it a program: an outside audit ran a TorchScript `netG.pth` with no
