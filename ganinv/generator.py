@@ -83,7 +83,9 @@ class Generator(nn.Module):
     ) -> Latents:
         """Draw `n` latents from the standardised priors: z, c ~ N(0, I), d ~ Cat(1/K) one-hot."""
         device = device if device is not None else self.device
-        dtype = self.dtype if self.dtype.is_floating_point else torch.float32
+        dtype = torch.float32  # the contract's: a float64 or bfloat16 module is fed its own dtype by in_module_dtype,
+        # and its images come back in the latents' (drawn in its dtype, they came back float64 and a fit's float32
+        # encoders failed on them: an outside audit)
         gen_device = generator.device if generator is not None else device
         z = torch.randn(n, self.spec.nz, generator=generator, device=gen_device).to(device, dtype)
         c = d = None
@@ -144,8 +146,10 @@ class Generator(nn.Module):
                     + (f" {str(value.dtype).removeprefix('torch.')}" if isinstance(value, torch.Tensor) else "")
                     + " (G.decode(latents) takes the Latents that G.sample_latents draws)"
                 )
-        for name, value in (("z", z), ("c", c), ("d", d)):  # NaN latents gave NaN images without a word
-            if value is not None and not bool(torch.isfinite(value).all()):
+        # NaN latents gave NaN images without a word; latents that carry gradients come from an encoder or an
+        # optimisation, whose loss check says what went non-finite (a fit's own message names the generator)
+        for name, value in (("z", z), ("c", c), ("d", d)):
+            if value is not None and not value.requires_grad and not bool(torch.isfinite(value).all()):
                 bad = int((~torch.isfinite(value)).sum())
                 raise ValueError(f"{name} holds {bad} NaN or infinite value(s); latents must be finite")
 

@@ -452,3 +452,25 @@ def test_eval_real_images_of_the_generators_size_are_never_resized(tmp_path, gen
         fit(tiny_config(generator_dir, steps=2, eval_every=2, eval_real=str(tmp_path / "mixed")), tmp_path / "r")
     said = [str(w.message) for w in caught]
     assert not any("converted to the generator's shape" in line for line in said), said
+
+
+def test_a_generator_that_makes_nan_for_some_latents_stops_the_fit_saying_so(tmp_path):
+    """Audit 21c: a program making NaN for a few latents (which the load's probe of 8 may miss) ended the fit in an
+    internal error, the encoder's NaN posterior refused as latents; the README promises an error that says so."""
+    config = tiny_config(Path("unused"), generator="zoo:nan_for_some_latents", steps=8, batch_size=64, width=4)
+    with pytest.raises(GaninvError, match="the generator itself makes NaN or infinite images for"):
+        fit(config, tmp_path / "run", quiet=True)
+
+
+def test_a_float64_generator_is_fitted_on_float32_images(tmp_path):
+    """Audit 21c: latents were drawn in the module's dtype, so a float64 (or bfloat16) program's images came back
+    float64 and the fit's float32 encoders failed on them (an internal error)."""
+    from ganinv.sources import load_generator
+
+    _, images = load_generator("zoo:float64_generator").sample(3)
+    assert images.dtype == torch.float32
+    fit(
+        tiny_config(Path("unused"), generator="zoo:float64_generator", steps=2, eval_every=2),
+        tmp_path / "r",
+        quiet=True,
+    )
