@@ -260,9 +260,19 @@ class Generator(nn.Module):
         lo_seen, hi_seen = float(x.min()), float(x.max())
         if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:
             native = self._native_range_seen(lo_seen, hi_seen)
+            guess = _guess_range(*native)
             raise SpecMismatchError(
                 f"generated values span [{native[0]:.3g}, {native[1]:.3g}] natively, outside the declared output "
-                f"range {spec.native_output_range}; pass --output-range {_guess_range(*native)}"
+                f"range {spec.native_output_range}; "
+                + (
+                    f"pass --output-range {guess}"
+                    if guess
+                    # a range read off a few probe images shifted and shrank every image (an outside audit)
+                    else "the generator's output is not bounded (no final Tanh or Sigmoid?): if it was trained on "
+                    "data in a known range, pass that range with --output-range LO,HI (e.g. 0,255); else load it "
+                    "through a module:callable of yours that returns its output clamped to the range of its "
+                    "training data (x.clamp(-1, 1)), which ganinv's contract needs"
+                )
             )
         if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and hi_seen > 0.5 and n >= 4:
             # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative.
@@ -345,9 +355,10 @@ def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> tor
     return torch.where(positive, above, below).clamp(lo, hi).to(z.dtype)
 
 
-def _guess_range(lo: float, hi: float) -> str:
+def _guess_range(lo: float, hi: float) -> Optional[str]:
+    """A usual output range that holds what a probe saw, or None: the min and max of a few images is none."""
     if lo >= -1e-3 and hi <= 1 + 1e-3:
         return "0,1"
     if lo >= -1e-3 and hi <= 255.5:
         return "0,255"
-    return f"{lo:.3g},{hi:.3g}"
+    return None

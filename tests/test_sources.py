@@ -525,6 +525,19 @@ def test_module_callable(dcgan):
         load_generator("no_such_module_xyz:make")
 
 
+def test_an_unbounded_output_is_not_given_a_range_read_off_the_probe(tmp_path):
+    """Audit 21c: a generator without a final Tanh (values a little past +-1) was told to pass --output-range
+    -1.95,1.39, the min and max of 8 probe images: following it shifted and shrank every image (0.57 off)."""
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(8, 64), torch.nn.Unflatten(1, (1, 8, 8)))
+    with torch.no_grad():
+        module[0].weight.mul_(4)
+    torch.jit.trace(module, torch.randn(2, 8)).save(str(tmp_path / "linear.ts"))
+    with pytest.raises(SpecMismatchError, match=r"natively, outside.*output is not bounded.*x\.clamp\(-1, 1\)") as e:
+        load_generator(str(tmp_path / "linear.ts"), options={"spec.nz": "8"})
+    assert "pass --output-range -" not in str(e.value)
+
+
 def test_output_range_override_is_applied_and_checked(tmp_path):
     case = zoo.case("caogang-gan-mnist")
     module = case.build()
