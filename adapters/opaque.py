@@ -136,6 +136,7 @@ class Opaque(Architecture):
                 spec[field] = getattr(options, field)
         batch_size = options.batch_size
         n_inputs = None
+        second = None  # how an exported program's float (N, k) second input is fed: "onehot" or "c"
         exported = isinstance(program, torch.export.ExportedProgram)
         if exported:
             shapes, dtypes, out_shape = exported_shapes(program)
@@ -144,8 +145,8 @@ class Opaque(Architecture):
             spec.setdefault("nz", math.prod(z_shape))
             if len(z_shape) > 1:
                 spec.setdefault("native_latent_shape", z_shape)
-            if n_inputs > 1 and dtypes[1].is_floating_point and len(shapes[1]) == 2:
-                spec.setdefault("n_classes", int(shapes[1][1]))
+            if n_inputs == 2 and dtypes[1].is_floating_point and len(shapes[1]) == 2:
+                second = self._float_second_input(options, int(shapes[1][1]), spec)
             if len(out_shape) == 4:
                 spec.setdefault("image_shape", tuple(int(v) for v in out_shape[1:]))
             batch_size = batch_size or (int(shapes[0][0]) if isinstance(shapes[0][0], int) else 0)  # static batch
@@ -153,7 +154,15 @@ class Opaque(Architecture):
         elif isinstance(program, torch.jit.ScriptModule):
             # minus self; forward is a ScriptMethod (it has .schema), typed as a plain callable
             n_inputs = len(program.forward.schema.arguments) - 1  # type: ignore[attr-defined]
-        inputs = self._inputs(options.inputs, n_inputs, spec)
+        inputs = (("z", second) if second and options.inputs == "auto" else None) or self._inputs(
+            options.inputs, n_inputs, spec
+        )
+        for field, fed in (("n_classes", ("onehot", "labels")), ("nc", ("c",))):  # a code no input receives
+            if spec.get(field) and not set(fed) & set(inputs):  # was a phantom d that fit scored (an outside audit)
+                raise ArchitectureError(
+                    f"{field}={spec[field]} but the program's inputs {','.join(inputs)} feed it to none of "
+                    f"{', '.join(fed)}: give --option inputs=... with it, or drop {field}"
+                )
         if "nz" not in spec:
             raise ArchitectureError(
                 "the spec of this program has no nz: pass --nz N (and --latent-shape if it "
@@ -166,6 +175,24 @@ class Opaque(Architecture):
             spec["image_shape"] = self._run_for_shape(net, spec)
             net.image_shape = spec["image_shape"]
         return Built(net, GeneratorSpec.from_dict(spec))
+
+    @staticmethod
+    def _float_second_input(options: OpaqueOptions, width: int, spec: dict[str, Any]) -> Optional[str]:
+        """An exported program's float (N, `width`) second input: a one-hot label or continuous codes, as the user
+        says (--option n_classes / nc / inputs). It was read as a label of `width` classes, fed integer labels it
+        could not take, or kept as a phantom code beside InfoGAN's continuous ones (an outside audit)."""
+        named = options.inputs.split(",") if options.inputs != "auto" else []
+        if spec.get("nc") or "c" in named:
+            spec.setdefault("nc", width)
+            return "c"
+        if spec.get("n_classes") or "onehot" in named:
+            spec.setdefault("n_classes", width)
+            return "onehot"
+        raise ArchitectureError(
+            f"the program's second input is a float ({width} per latent): pass --option inputs=z,onehot --option "
+            f"n_classes={width} for a one-hot class label, or --option inputs=z,c --option nc={width} for "
+            "continuous codes (InfoGAN's)"
+        )
 
     @staticmethod
     def _inputs(text: str, n_inputs: Optional[int], spec: dict[str, Any]) -> tuple[str, ...]:
@@ -221,6 +248,11 @@ class Opaque(Architecture):
                     f"it runs on a batch of exactly {fixed}: pass --option batch_size={fixed}"
                     if fixed
                     else "check --nz and --latent-shape"
+                )
+                + (  # integer labels into a layer of floats: the label is a one-hot vector (an outside audit)
+                    "; if it takes its label as a one-hot float vector, pass --option inputs=z,onehot"
+                    if "labels" in net.inputs and "Long" in str(exc)
+                    else ""
                 )
             ) from None
         if out.dim() == 4:

@@ -893,3 +893,29 @@ def test_lightning_hyper_parameters_are_evidence_where_they_are_unambiguous(dcga
     assert_same_images(g, latents, expected)
     with pytest.raises(ArchitectureError, match=r"Lightning hyper_parameters in .* disagrees with the weights"):
         load_generator(checkpoint({"image_size": 64}))  # four stages from 4x4 that BatchNorms see as doubling
+
+
+def test_an_exported_programs_float_second_input_is_a_label_or_codes_as_the_user_says(tmp_path):
+    """Audit 21c: a torch.export program's float (N, 2) second input (InfoGAN's continuous codes) was read as a
+    2-class label: fed integer labels ("tuple index out of range"), or, with nc=2 given, kept as a phantom categorical
+    code that no input received and that fit scored."""
+
+    class WithCodes(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(10, 64)
+
+        def forward(self, z, c):
+            return torch.tanh(self.lin(torch.cat([z, c], 1))).view(-1, 1, 8, 8)
+
+    torch.manual_seed(0)
+    batch = torch.export.Dim("batch", min=1)
+    shapes = {"z": {0: batch}, "c": {0: batch}}
+    program = torch.export.export(WithCodes().eval(), (torch.randn(4, 8), torch.randn(4, 2)), dynamic_shapes=shapes)
+    torch.export.save(program, str(tmp_path / "codes.pt2"))
+    with pytest.raises(ArchitectureError, match=r"second input is a float \(2 per latent\).*inputs=z,c --option nc=2"):
+        load_generator(str(tmp_path / "codes.pt2"))
+    g = load_generator(str(tmp_path / "codes.pt2"), options={"nc": "2", "inputs": "z,c"})
+    assert (g.spec.nc, g.spec.n_classes) == (2, 0)
+    g = load_generator(str(tmp_path / "codes.pt2"), options={"n_classes": "2", "inputs": "z,onehot"})
+    assert (g.spec.nc, g.spec.n_classes) == (0, 2)
