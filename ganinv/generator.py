@@ -274,7 +274,8 @@ class Generator(nn.Module):
                     "training data (x.clamp(-1, 1)), which ganinv's contract needs"
                 )
             )
-        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and hi_seen > 0.5 and n >= 4:
+        given = bool(self.meta.get("output_range_given"))
+        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and hi_seen > 0.5 and n >= 4 and not given:
             # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative.
             raise SpecMismatchError(
                 f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "

@@ -187,6 +187,8 @@ def load_generator(
         from ganinv.devices import resolve_device
 
         generator = generator.to(resolve_device(device))  # "gpu" or "meta" refused as the CLI refuses them
+    if "native_output_range" in request.overrides:  # the user's --output-range: no probe heuristic overrules it
+        generator.meta["output_range_given"] = True  # (a Tanh net of bright images, given -1,1, was refused)
     if probe:
         with hub.errors_named(source if source.startswith(hub.PREFIX) else None):
             try:

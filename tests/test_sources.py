@@ -919,3 +919,23 @@ def test_an_exported_programs_float_second_input_is_a_label_or_codes_as_the_user
     assert (g.spec.nc, g.spec.n_classes) == (2, 0)
     g = load_generator(str(tmp_path / "codes.pt2"), options={"n_classes": "2", "inputs": "z,onehot"})
     assert (g.spec.nc, g.spec.n_classes) == (0, 2)
+
+
+def test_a_given_output_range_is_not_overruled_by_bright_probe_images(tmp_path):
+    """Audit 21c: a Tanh generator whose probe images are all bright (no pixel below the midpoint) was refused as
+    "never negative, pass --output-range 0,1" even with the user's own --output-range -1,1."""
+
+    class BrightTanh(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 64)
+
+        def forward(self, z):
+            return torch.tanh(self.lin(z).abs() + 0.1).view(-1, 1, 8, 8)
+
+    torch.manual_seed(0)
+    torch.jit.trace(BrightTanh(), torch.randn(2, 8)).save(str(tmp_path / "bright.ts"))
+    with pytest.raises(SpecMismatchError, match="never negative"):
+        load_generator(str(tmp_path / "bright.ts"), options={"spec.nz": "8"})
+    g = load_generator(str(tmp_path / "bright.ts"), options={"spec.nz": "8", "spec.native_output_range": "-1,1"})
+    assert g.spec.native_output_range == (-1.0, 1.0)
