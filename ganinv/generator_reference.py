@@ -159,6 +159,7 @@ class GeneratorReference(_Model):
                     + (f" (weights sha256 {fitted_on[:12]})" if fitted_on else "")
                     + ", which is not bundled in it and not found from here; give the generator with --generator"
                 )
+            refuse_a_path_to_read(ref.get("options"), where)
             generator = load_generator(
                 hub.pinned(source, recorded.get("revision")),  # the commit it was fitted on, not the branch's head
                 arch=ref.get("arch"),
@@ -386,6 +387,7 @@ class GeneratorReference(_Model):
                     isinstance(recorded, str) and "/" not in recorded and Path(generator).name == recorded
                 )
                 ref = model.generator_ref if same else {}
+                refuse_a_path_to_read(ref.get("options"), f"the {name} {source}")
                 generator = load_generator(
                     generator,
                     arch=ref.get("arch"),
@@ -441,6 +443,17 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
             f"({recorded}; their images differ by up to {difference:.3g} on the same latents): its latents and "
             f"scores are for another generator; fit one for it with `ganinv fit -g {generator.source}`",
             stacklevel=3,
+        )
+
+
+def refuse_a_path_to_read(options: Any, where: str) -> None:
+    """An artifact's recorded options name no file for ganinv to read: a Hub artifact's `spec` path made ganinv read
+    and apply a file of the user's, or block on a FIFO (an outside audit). ganinv records a spec's fields instead."""
+    if isinstance(options, dict) and "spec" in options:
+        raise SourceError(
+            f"{where} records options['spec'] = {str(options['spec'])!r}, a file to read; an artifact records a "
+            "spec's fields (spec.FIELD), never a path on this machine: refused (give the generator with --generator "
+            "and its spec flags)"
         )
 
 

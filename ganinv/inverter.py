@@ -146,7 +146,9 @@ class Inverter(
         sigma_x: Optional[float] = None,
     ) -> "Inverter":
         """Encoders sized to `generator`; `arch` and `options` are what it was loaded with, kept to reload it."""
-        ref = {"source": generator.source, "arch": arch, "options": dict(options or {}), "meta": generator.meta}
+        from ganinv.sources import options_to_record  # (sources reads artifacts: imported where it is used)
+
+        ref = {"source": generator.source, "arch": arch, "options": options_to_record(options), "meta": generator.meta}
         inverter = cls(
             spec=generator.spec.to_dict(),
             generator_ref=ref,

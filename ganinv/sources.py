@@ -138,12 +138,6 @@ def load_generator(
             "the generator source is empty; give builtin:NAME, hub:owner/name, a folder, a weights or program file, "
             "or module:callable"
         )
-    if isinstance(options, Mapping) and "spec" in options and (origin or options_origin):
-        raise SourceError(  # a stranger's artifact chose which of the user's files to read (an outside audit)
-            f"{options_origin or origin} records options['spec'] = {str(options['spec'])!r}, a file to read; a "
-            "record holds a spec's fields (spec.FIELD), never a path on this machine: refused (give the generator "
-            "with --generator and its spec flags)"
-        )
     origin, trust_remote_code = trust.resolve(origin, trust_remote_code)
     if options is not None and not isinstance(options, Mapping):  # --option K=V is options={"K": "V"}
         raise ConfigError(f"options must be a dict of option names to values, e.g. {{'nz': 100}}; got {options!r}")
@@ -239,6 +233,18 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
         name = key[len("spec.") :]
         overrides[name] = spec_value(name, options.pop(key), overrides.get("nz"))
     return options, overrides
+
+
+def options_to_record(options: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+    """Options as an artifact records them: a spec file (`spec`, a path of this machine) as its fields (spec.FIELD),
+    since an artifact's reader refuses a path to read (ganinv.generator_reference: an outside audit's Hub artifact
+    made ganinv read a file of the user's)."""
+    options = dict(options or {})
+    path = options.pop("spec", None)
+    if path is None:
+        return options
+    fields = {f"spec.{k}": list(v) if isinstance(v, tuple) else v for k, v in read_spec_file(Path(path)).items()}
+    return {**{k: v for k, v in fields.items() if v is not None}, **options}
 
 
 BOOL_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}

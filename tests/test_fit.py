@@ -1,5 +1,6 @@
 """`ganinv fit`: the run folder, exact resume, atomic saves, DDP with two gloo processes, CLI errors."""
 
+import dataclasses
 import json
 import os
 import shutil
@@ -474,3 +475,16 @@ def test_a_float64_generator_is_fitted_on_float32_images(tmp_path):
         tmp_path / "r",
         quiet=True,
     )
+
+
+def test_a_spec_file_among_the_options_is_recorded_as_its_fields(tmp_path, generator_dir):
+    """Audit 21d: once artifacts could not name a spec file to read (audit 21b), a run fitted with --option
+    spec=FILE recorded that path in its inverter and could not be inverted with; the fields are recorded instead."""
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"native_output_range": [-1, 1]}))
+    config = tiny_config(generator_dir, steps=2, eval_every=2, options={"spec": str(spec)})
+    fit(config, tmp_path / "run", quiet=True)
+    inverter = Inverter.load(str(tmp_path / "run" / "inverter"))
+    assert inverter.generator_ref["options"] == {"spec.native_output_range": [-1, 1]}
+    assert inverter.generator.spec.native_output_range == (-1.0, 1.0)
+    fit(dataclasses.replace(config, steps=4), tmp_path / "run", resume=True, quiet=True)  # the run's own options

@@ -198,7 +198,9 @@ class MVAE(GeneratorReference, nn.Module, PyTorchModelHubMixin, library_name="ga
     ) -> "MVAE":
         """An MVAE whose MixDec is the frozen `generator`; `arch` and `options` are kept to reload it."""
         spec = generator.spec
-        ref = {"source": generator.source, "arch": arch, "options": dict(options or {}), "meta": generator.meta}
+        from ganinv.sources import options_to_record  # (sources reads artifacts: imported where it is used)
+
+        ref = {"source": generator.source, "arch": arch, "options": options_to_record(options), "meta": generator.meta}
         model = cls(
             image_shape=list(spec.image_shape),
             s_dim=spec.nz + spec.nc + spec.n_classes,
