@@ -702,3 +702,25 @@ def test_a_fifo_in_place_of_a_config_index_or_spec_is_refused_not_waited_on(tmp_
         assert f"{name} is not a regular file" in errors[0]
     result, errors = run(["inspect", "-g", "builtin:mnist", "--spec", tmp_path / "spec_json" / "spec.json"])
     assert result.exit_code == 2 and "is not a regular file" in errors[0]
+
+
+def test_the_torchscript_check_leaves_a_damaged_file_to_its_reader(tmp_path):
+    """Audit 21d: the check ran before a resume's error handling, and a checkpoint with a damaged zip directory
+    (another disk's number, a record name that is no UTF-8) ended in an internal error where it had said "damaged or
+    cut short"."""
+    from ganinv import safe_pickle
+
+    path = tmp_path / "step.pt"
+    torch.save({"w": torch.zeros(2)}, path)
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    data[end + 4 : end + 6] = (1).to_bytes(2, "little")  # "this is disk 1 of a multi-disk archive"
+    path.write_bytes(bytes(data))
+    assert safe_pickle.is_torchscript(path) is False
+    torch.save({"w": torch.zeros(2)}, path)
+    data = bytearray(path.read_bytes())
+    entry = data.find(b"PK\x01\x02")
+    data[entry + 8 : entry + 10] = (0x800).to_bytes(2, "little")  # names are UTF-8 (flag bit 11) ...
+    data[entry + 46] = 0xFF  # ... and the first one is not: Python's zipfile raised UnicodeDecodeError
+    path.write_bytes(bytes(data))
+    assert safe_pickle.is_torchscript(path) is False
