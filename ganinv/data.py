@@ -537,19 +537,30 @@ def _skipped(name: str) -> bool:
     return name.startswith(".") or name in SKIPPED_FOLDERS
 
 
-def _walk(folder: Path) -> list[Path]:
+def _walk(folder: Path, root: Optional[Path] = None) -> list[Path]:
     """Everything under `folder`, following linked folders as torchvision's ImageFolder does (Path.rglob does not,
     before Python 3.13: an outside audit's linked sub-folder of a class folder was left out with no word); skipped
-    names are not entered, and a folder reached again through a link loop is walked once."""
+    names are not entered, and a folder reached again through a link loop is walked once. A link to a folder
+    inside `root` (the folder of classes) or above it is not followed: its images are another class's, or every
+    class's (an outside review: `0/parent -> ..` read class 1's images again, labelled 0)."""
     found: list[Path] = []
     walked: set[str] = set()
+    real_root = os.path.realpath(root or folder)
+
+    def elsewhere(top: str, name: str) -> bool:  # a link that leaves the tree of classes, not one back into it
+        path = os.path.join(top, name)
+        if not os.path.islink(path):
+            return True
+        real = os.path.realpath(path)
+        return not (Path(real).is_relative_to(real_root) or Path(real_root).is_relative_to(real))
+
     for top, dirs, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(top)
         if real in walked:
             dirs[:] = []
             continue
         walked.add(real)
-        dirs[:] = [name for name in dirs if not _skipped(name)]
+        dirs[:] = [name for name in dirs if not _skipped(name) and elsewhere(top, name)]
         found += [Path(top, name) for name in dirs + files if not _skipped(name)]
     return found
 
@@ -562,11 +573,13 @@ def pil_suffixes() -> set[str]:
     return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - PIL_STUB_SUFFIXES
 
 
-def _image_entries(folder: Path, recursive: bool, unread: Optional[list[Path]] = None) -> list[Path]:
+def _image_entries(
+    folder: Path, recursive: bool, unread: Optional[list[Path]] = None, root: Optional[Path] = None
+) -> list[Path]:
     """Image files in a folder (sorted, skipped names and whatever lies in skipped folders left out); a special
     file with an image suffix is refused. Files of other formats PIL opens are added to `unread`, to be named."""
     found = []
-    entries = _walk(folder) if recursive else [p for p in folder.iterdir() if not _skipped(p.name)]
+    entries = _walk(folder, root) if recursive else [p for p in folder.iterdir() if not _skipped(p.name)]
     other_images = pil_suffixes() - IMAGE_SUFFIXES if unread is not None else set()
     for path in sorted(entries):
         suffix = path.suffix.lower()
@@ -620,7 +633,7 @@ def load_image_folder(
     classes: list[str] = []
     empty: list[str] = []
     for sub in subdirs:
-        sub_files = _image_entries(sub, recursive=True, unread=unread)
+        sub_files = _image_entries(sub, recursive=True, unread=unread, root=folder)
         if not sub_files:
             empty.append(sub.name)
             continue

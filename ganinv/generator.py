@@ -147,9 +147,12 @@ class Generator(nn.Module):
                     + " (G.decode(latents) takes the Latents that G.sample_latents draws)"
                 )
         # NaN latents gave NaN images without a word; latents that carry gradients come from an encoder or an
-        # optimisation, whose loss check says what went non-finite (a fit's own message names the generator)
+        # optimisation, whose loss check says what went non-finite (a fit's own message names the generator). On an
+        # accelerator the check would stall the device at every call (a host sync): there it is the loss's too.
         for name, value in (("z", z), ("c", c), ("d", d)):
-            if value is not None and not value.requires_grad and not bool(torch.isfinite(value).all()):
+            if value is None or value.requires_grad or value.device.type != "cpu":
+                continue
+            if not bool(torch.isfinite(value).all()):
                 bad = int((~torch.isfinite(value)).sum())
                 raise ValueError(f"{name} holds {bad} NaN or infinite value(s); latents must be finite")
 

@@ -171,6 +171,10 @@ def test_linked_folders_inside_class_folders_are_followed(tmp_path):
     (tmp_path / "extra" / "loop").symlink_to(tmp_path / "classes" / "b", target_is_directory=True)  # walked once
     data = load_images(str(tmp_path / "classes"))
     assert data.labels.tolist() == [0, 1, 1, 1] and data.names[-1] == str(tmp_path / "classes/b/more/1.png")
+    # an outside review: a link back into the tree of classes (a/parent -> ..) read b's images again as a's
+    (tmp_path / "classes" / "a" / "parent").symlink_to(tmp_path / "classes", target_is_directory=True)
+    (tmp_path / "classes" / "a" / "sibling").symlink_to(tmp_path / "classes" / "b", target_is_directory=True)
+    assert load_images(str(tmp_path / "classes")).labels.tolist() == [0, 1, 1, 1]
 
 
 def test_a_note_about_many_files_is_said_once(tmp_path):
