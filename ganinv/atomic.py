@@ -134,18 +134,18 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 MAX_JSON_CHARS = 16 * 2**20
 
 
-def read_text(path: Path, encoding: str = "utf-8") -> str:
+def read_text(path: Path, encoding: str = "utf-8", largest: Optional[int] = 4 * MAX_JSON_CHARS) -> str:
     """The text of a config, index, spec, recipe or run file. What is no regular file is refused, naming the path:
     a FIFO in its place waited for a writer forever, from a folder or an artifact's own record (an outside audit),
-    and a device such as /dev/zero never ends. So is a file far larger than any config (MAX_JSON_CHARS). A missing
-    file is the reader's FileNotFoundError, as before."""
+    and a device such as /dev/zero never ends. So is a file far larger than any config (`largest`; None for a log
+    that grows with its run, as metrics.jsonl). A missing file is the reader's FileNotFoundError, as before."""
     try:
         status = path.stat()
     except OSError:
         status = None  # missing, or unreadable: open() below says so as it always did
     if status is not None and not stat.S_ISREG(status.st_mode):
         raise SourceError(f"{path} is not a regular file (a FIFO, a device or a folder); give the file itself")
-    if status is not None and status.st_size > 4 * MAX_JSON_CHARS:
+    if status is not None and largest is not None and status.st_size > largest:
         raise SourceError(f"{path} holds {status.st_size / 2**20:.0f} MiB, more than any config or index; refused")
     return path.read_text(encoding=encoding)
 

@@ -287,8 +287,10 @@ def labels_in_train_terms(train: FeatureSet, test: FeatureSet) -> torch.Tensor:
 
 def _class_numbers(classes: list) -> Optional[list[int]]:
     """Class names that are all whole numbers written plainly ("3", "7": digit folders) as those numbers, else None."""
-    numbers = [int(name) if re.fullmatch(r"0|[1-9][0-9]{0,9}", str(name)) else None for name in classes]
-    return None if None in numbers else [n for n in numbers if n is not None]
+    numbers = [int(name) if re.fullmatch(r"[0-9]{1,10}", str(name)) else None for name in classes]
+    if None in numbers or len(set(numbers)) < len(numbers):  # "1" and "01" would be one class: no reading
+        return None  # (zero-padded folders, 00/ 01/, are read as their numbers: an outside review)
+    return [n for n in numbers if n is not None]
 
 
 def _labels_where_one_side_names_classes(train: FeatureSet, test: FeatureSet) -> torch.Tensor:

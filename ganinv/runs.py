@@ -303,7 +303,7 @@ class Run:
         if not self.metrics_path.is_file():
             return
         kept = []
-        for line in read_text(self.metrics_path).splitlines():
+        for line in read_text(self.metrics_path, largest=None).splitlines():
             try:
                 if parse_json(line).get("step", 0) <= step:
                     kept.append(line)

@@ -151,3 +151,16 @@ def test_a_set_of_no_variable_of_the_recipe_is_refused(tmp_path, setting, said):
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert len(errors) == 1 and re.search(said, errors[0]), result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_a_set_of_a_variable_only_the_report_uses_is_taken(tmp_path):
+    """Audit 21d: a variable used only in the title, notes or report cells was "unknown" to --set, while the
+    unknown-variable error told the user to --set it."""
+    images = tmp_path / "images.npz"
+    np.savez(images, images=np.arange(30 * 64, dtype=np.uint8).reshape(30, 8, 8), labels=np.arange(30) % 2)
+    recipe = tmp_path / "bench.toml"
+    recipe.write_text(RECIPE.replace('title = "Pixels probe"', 'title = "Pixels probe of {model}"'))
+    args = ["bench", str(recipe), "--out", str(tmp_path / "out"), "--set", f"images={images}", "--set", "model=dcgan"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    assert "Pixels probe of dcgan" in (tmp_path / "out" / "bench.md").read_text()

@@ -426,3 +426,12 @@ def test_feature_labels_in_one_column_are_one_label_per_row(tmp_path):
     """Labels (N, 1) were refused as not one per row, as image files' were (an outside audit)."""
     np.savez(tmp_path / "f.npz", features=np.zeros((3, 2), np.float32), labels=np.array([[1], [0], [2]]))
     assert load_features(tmp_path / "f.npz").labels.tolist() == [1, 0, 2]
+
+
+def test_zero_padded_digit_folders_are_read_as_their_numbers():
+    """Audit 21d: class folders 00/ 01/ 02/ against bare labels 0-2 were refused ("which number is which class is
+    unknown"), where they had been scored; names that would make two classes one number still give no reading."""
+    from ganinv.features import _class_numbers
+
+    assert _class_numbers(["00", "01", "02"]) == [0, 1, 2]
+    assert _class_numbers(["1", "01"]) is None and _class_numbers(["cat", "dog"]) is None

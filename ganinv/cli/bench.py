@@ -170,6 +170,7 @@ def check_overrides(recipe: Recipe, overrides: dict[str, str]) -> None:
     if "out" in overrides:
         raise RunError("--set out=... is not a variable the recipe sets: give the folder with --out")
     texts = [*recipe.vars.values(), *(t for stage in recipe.stages for t in [*stage.run, stage.creates or ""])]
+    texts += [recipe.title, recipe.notes, *recipe.columns, *(v for row in recipe.rows for v in row)]  # the report's
     known = set(recipe.vars) | {m.group(1) for text in texts for m in VARIABLE.finditer(str(text))}
     unknown = sorted(set(overrides) - known)
     if unknown:

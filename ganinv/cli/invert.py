@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganinv.atomic import json_text, parse_json
+from ganinv.atomic import json_text, parse_json, read_text
 from ganinv.cli.options import (
     artifact_generator_options,
     device_option,
@@ -157,7 +157,7 @@ INVERT_OUTPUTS = {"latents.safetensors", "reconstructions.safetensors", "grid.pn
 def holds_invert_metrics(folder: Path) -> bool:
     """Whether `folder`'s metrics.json is one `invert` wrote (so the folder is an earlier invert's output)."""
     try:
-        metrics = parse_json((folder / "metrics.json").read_text())
+        metrics = parse_json(read_text(folder / "metrics.json"))
     except (OSError, ValueError):
         return False
     return isinstance(metrics, dict) and {"encoder", "mean_image_baseline"} <= set(metrics)
