@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from typing import Any, Optional
 
 import torch
@@ -259,6 +260,12 @@ class Generator(nn.Module):
                 f"{moved:.3g} (noise drawn inside forward, dropout or another layer left in training mode, or a "
                 "program exported or traced in training mode); ganinv inverts a fixed G(z): put the module in eval "
                 "mode (and export it so), or make its noise an input"
+            )
+        if n > 1 and float((x - x[:1]).abs().max()) <= tolerance:  # loaded in silence, then a fit's metrics
+            warnings.warn(  # went non-finite, saying "check the inputs" (an outside audit)
+                f"the generator makes the same image for all {n} probe latents: a collapsed generator, or one that "
+                "ignores its latents (a wrong --latent-shape, or --option inputs); an inverter can learn nothing of it",
+                stacklevel=2,
             )
         lo_seen, hi_seen = float(x.min()), float(x.max())
         if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:

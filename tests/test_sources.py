@@ -939,3 +939,21 @@ def test_a_given_output_range_is_not_overruled_by_bright_probe_images(tmp_path):
         load_generator(str(tmp_path / "bright.ts"), options={"spec.nz": "8"})
     g = load_generator(str(tmp_path / "bright.ts"), options={"spec.nz": "8", "spec.native_output_range": "-1,1"})
     assert g.spec.native_output_range == (-1.0, 1.0)
+
+
+def test_a_generator_that_ignores_its_latents_is_said_to(tmp_path):
+    """Audit 21c: a generator giving the same image for every latent loaded without a word; `fit` then stopped on a
+    non-finite metric, telling the user to check the inputs."""
+
+    class Collapsed(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = torch.nn.Linear(8, 64)
+
+        def forward(self, z):
+            return torch.tanh(self.lin(torch.zeros_like(z))).view(-1, 1, 8, 8)
+
+    torch.manual_seed(0)
+    torch.jit.trace(Collapsed(), torch.randn(2, 8)).save(str(tmp_path / "collapsed.ts"))
+    with pytest.warns(UserWarning, match="the generator makes the same image for all 8 probe latents"):
+        load_generator(str(tmp_path / "collapsed.ts"), options={"spec.nz": "8"})
