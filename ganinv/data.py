@@ -25,6 +25,7 @@ NaN or infinite pixels are refused, naming the images. Only regular files and fo
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import logging
@@ -565,12 +566,14 @@ def _walk(folder: Path, root: Optional[Path] = None) -> list[Path]:
     return found
 
 
-def pil_suffixes() -> set[str]:
-    """The suffixes of every format PIL can open (lower case, with the dot)."""
+@functools.lru_cache(maxsize=1)
+def pil_suffixes() -> frozenset[str]:
+    """The suffixes of every format PIL can open (lower case, with the dot); read once, not per class folder."""
     from PIL import Image  # imported here, as in ganinv.images: PIL's import is time every command's start would pay
 
     Image.init()
-    return {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN} - PIL_STUB_SUFFIXES
+    opened = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    return frozenset(opened - PIL_STUB_SUFFIXES)
 
 
 def _image_entries(

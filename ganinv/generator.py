@@ -84,9 +84,10 @@ class Generator(nn.Module):
     ) -> Latents:
         """Draw `n` latents from the standardised priors: z, c ~ N(0, I), d ~ Cat(1/K) one-hot."""
         device = device if device is not None else self.device
-        dtype = torch.float32  # the contract's: a float64 or bfloat16 module is fed its own dtype by in_module_dtype,
-        # and its images come back in the latents' (drawn in its dtype, they came back float64 and a fit's float32
-        # encoders failed on them: an outside audit)
+        # the contract's float32 whatever the module's dtype: in_module_dtype feeds a float64 or bfloat16 module its
+        # own, and its images come back in the latents' (drawn in its dtype, they came back float64 and a fit's
+        # float32 encoders failed on them: an outside audit)
+        dtype = torch.float32
         gen_device = generator.device if generator is not None else device
         z = torch.randn(n, self.spec.nz, generator=generator, device=gen_device).to(device, dtype)
         c = d = None
