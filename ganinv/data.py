@@ -46,7 +46,7 @@ import torch
 import torch.nn.functional as F
 
 from ganinv.errors import DataError
-from ganinv.images import read_image
+from ganinv.images import TWELVE_BIT_MAX, read_image
 from ganinv.stand_ins import named_as_stand_in
 
 logger = logging.getLogger("ganinv")
@@ -115,7 +115,6 @@ def parse_input_range(text: str) -> ValueRange:
         ) from None
 
 
-TWELVE_BIT_MAX = 4095  # 16-bit pixels that never exceed it are likely 10- or 12-bit data (cameras, medical scans)
 # Bound on a declared pixel range's ends: far beyond any stored pixel type (65535, 2**32), and small enough that
 # scaling to [-1, 1] stays finite (a range of +-1e308 turned every pixel into NaN).
 RANGE_LIMIT = 1e30
@@ -228,14 +227,8 @@ def to_unit_range(
     if declared is not None:
         value_range = declared
         _check_within(x, source, value_range)
-    elif known is not None:
+    elif known is not None:  # the file's own range; its notes (e.g. 12 bits in 16) are read_image's
         value_range = known
-        top = int(x.to(torch.int64).max()) if known == (0.0, 65535.0) and x.numel() else None
-        if top is not None and top <= TWELVE_BIT_MAX:  # such data read as [0, 65535] is all but black
-            note = (
-                f"{source}: read as 16-bit pixels in [0, 65535], but no value exceeds {top} (12 bits or "
-                "fewer): 10- or 12-bit data saved in 16 bits? then declare --input-range 0,1023 or 0,4095"
-            )
     else:
         value_range, note = detect_range(x, source)
     lo, hi = value_range
@@ -434,7 +427,7 @@ def load_image_files(
     for path in paths:
         try:
             _stat(path)
-            pixels, known, image_notes = read_image(path)  # (H, W, C)
+            pixels, known, image_notes = read_image(path, range_declared=input_range is not None)  # (H, W, C)
             x, note = to_unit_range(
                 torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
                 str(path),

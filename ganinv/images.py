@@ -1,7 +1,7 @@
 """Pictures: reading one image file as its stored pixel values, and saving grids as PNG, atomically.
 
-`read_image` keeps what the file says about its values: 8-bit images are [0, 255], 16-bit PNGs with a value
-above 255 [0, 65535]; float or 32-bit integer images have no range in the file and get `None`, to be
+`read_image` keeps what the file says about its values: 8-bit images are [0, 255], 16-bit PNGs, PGMs and TIFFs with a
+value above 255 [0, 65535]; float or 32-bit integer images have no range in the file and get `None`, to be
 decided from their values (`ganinv.data`). Transparent pixels are composited onto black, and
 only the first frame of an animation is read; both are reported in the notes.
 """
@@ -21,10 +21,12 @@ from ganinv.stand_ins import named_as_stand_in
 
 MAX_IMAGE_PIXELS = 4096 * 4096  # larger images are refused before they are decoded
 SIXTEEN_BIT_MODES = {"I;16", "I;16L", "I;16B", "I;16N"}
+TWELVE_BIT_MAX = 4095  # 16-bit pixels that never exceed it are likely 10- or 12-bit data (cameras, medical scans)
 
 
-def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], list[str]]:
-    """One image file -> (pixels (H, W, C), the range of the stored values or None, notes)."""
+def read_image(path: Path, range_declared: bool = False) -> tuple[np.ndarray, Optional[tuple[float, float]], list[str]]:
+    """One image file -> (pixels (H, W, C), the range of the stored values or None, notes); with `range_declared`
+    (the user's --input-range), no note on the file's range."""
     from PIL import Image, ImageOps
 
     notes = []
@@ -40,8 +42,9 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
             if frames > 1:
                 notes.append(f"{path} has {frames} frames; only the first is read")
             im.load()
+            file_format = im.format  # before exif_transpose, whose copy has no format
             im = ImageOps.exif_transpose(im)  # the orientation a viewer shows
-            pixels, value_range, note = _pixels(im, path)
+            pixels, value_range, pixel_notes = _pixels(im, file_format, path, range_declared)
     except DataError:
         raise
     except Exception as exc:  # decoders raise many kinds of errors on malformed files
@@ -51,41 +54,53 @@ def read_image(path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], l
         raise DataError(
             f"cannot read image {path}: {exc}; check that it is a complete image file or remove it"
         ) from None
-    if note:
-        notes.append(note)
-    return pixels, value_range, notes
+    return pixels, value_range, notes + pixel_notes
 
 
-def _pixels(im, path: Path) -> tuple[np.ndarray, Optional[tuple[float, float]], Optional[str]]:
+def _pixels(
+    im, file_format: Optional[str], path: Path, range_declared: bool
+) -> tuple[np.ndarray, Optional[tuple[float, float]], list[str]]:
+    """The decoded image -> (pixels (H, W, C), the range of its stored values or None, notes)."""
     mode = im.mode
-    if mode in SIXTEEN_BIT_MODES or (mode == "I" and im.format == "PNG"):  # a PNG holds at most 16 bits
+    # a PNG holds at most 16 bits; PIL reads a PGM whose header says more than 255 as "I", rescaled to [0, 65535]
+    if mode in SIXTEEN_BIT_MODES or (mode == "I" and file_format in ("PNG", "PPM")):
         stored = np.asarray(im).astype(np.uint16)[..., None]
         # 8-bit values cast to 16 bits (what cv2 or PIL write for a uint8 array saved as uint16) would read as
         # near-black in [0, 65535]: with no value above 255 the file does not say its range (data.detect_range)
-        value_range = (0.0, 65535.0) if stored.size and stored.max() > 255 else None
-        pixels, note = _grey_transparency(stored, im, path)  # the range is the stored values', before compositing
-        return pixels, value_range, note
+        top = int(stored.max()) if stored.size else 0
+        value_range = (0.0, 65535.0) if top > 255 else None
+        notes = [_few_bits_note(path, top)] if 255 < top <= TWELVE_BIT_MAX and not range_declared else []
+        pixels, note = _grey_transparency(stored, im, path)  # range and bits are the stored values', before compositing
+        return pixels, value_range, notes + ([note] if note else [])
     if mode in ("I", "F"):  # 32-bit integers or floats: nothing in the file says their range
-        return np.asarray(im)[..., None], None, None
+        return np.asarray(im)[..., None], None, []
     if mode == "L":
         stored = np.asarray(im)[..., None]
         # a 0/1 mask saved as 8-bit greyscale reads as all but black in [0, 255]; holding just 0s and 1s, the
         # file does not say which it is (refused as a uint8 tensor of 0s and 1s is, data.detect_range)
         mask = stored.size and stored.max() == 1 and stored.min() == 0
         pixels, note = _grey_transparency(stored, im, path)
-        return pixels, (None if mask else (0.0, 255.0)), note
+        return pixels, (None if mask else (0.0, 255.0)), [note] if note else []
     if mode == "1":  # 1-bit: PIL maps it to 0 and 255
-        return np.asarray(im.convert("L"))[..., None], (0.0, 255.0), None
+        return np.asarray(im.convert("L"))[..., None], (0.0, 255.0), []
     has_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA") or "transparency" in im.info
     if not has_alpha:
-        return np.asarray(im.convert("RGB")), (0.0, 255.0), None
+        return np.asarray(im.convert("RGB")), (0.0, 255.0), []
     grey = mode in ("LA", "La")
     array = np.asarray(im.convert("LA" if grey else "RGBA"))  # (H, W, 2 or 4)
     colour, alpha = array[..., :-1], array[..., -1:]
     if alpha.min() == 255:
-        return np.ascontiguousarray(colour), (0.0, 255.0), None
+        return np.ascontiguousarray(colour), (0.0, 255.0), []
     composited = np.round(colour.astype(np.float32) * (alpha.astype(np.float32) / 255)).astype(np.uint8)
-    return composited, (0.0, 255.0), _composited_note(path)
+    return composited, (0.0, 255.0), [_composited_note(path)]
+
+
+def _few_bits_note(path: Path, top: int) -> str:
+    """16-bit pixels that never exceed 4095 read as all but black in [0, 65535] (audit 6: silent)."""
+    return (
+        f"{path}: read as 16-bit pixels in [0, 65535], but no value exceeds {top} (12 bits or "
+        "fewer): 10- or 12-bit data saved in 16 bits? then declare --input-range 0,1023 or 0,4095"
+    )
 
 
 def _composited_note(path: Path) -> str:

@@ -790,6 +790,26 @@ def test_ten_and_twelve_bit_data_in_a_sixteen_bit_png_is_said_to_be(tmp_path):
     assert load_images(str(tmp_path / "full.png")).notes == []
 
 
+def test_a_sixteen_bit_pgm_reads_in_its_header_range(tmp_path):
+    """A PGM whose header says a maximum above 255 is 16-bit data (PIL rescales it to [0, 65535]); it was refused as
+    int32 values of no known range (audit 21d: the file's format was read after exif_transpose, whose copy has none)."""
+    values = np.array([[0, 1000], [2000, 4095]])
+    (tmp_path / "twelve.pgm").write_bytes(b"P5\n2 2\n4095\n" + values.astype(">u2").tobytes())
+    read = load_images(str(tmp_path / "twelve.pgm"))
+    expected = torch.from_numpy(values / 4095 * 2 - 1).float()[None, None]
+    assert torch.allclose(read.images, expected, atol=1e-4), read.images
+
+
+def test_transparent_bright_pixels_do_not_make_sixteen_bit_data_read_as_twelve_bit(tmp_path):
+    """The 12-bit note read the values after transparent ones were composited onto black: a 16-bit PNG whose only
+    bright value is its transparent one was said to be 10- or 12-bit data (audit 21a F7)."""
+    Image.fromarray(np.array([[0, 3000], [40000, 1000]], dtype=np.uint16)).save(tmp_path / "a.png", transparency=40000)
+    read = load_images(str(tmp_path / "a.png"))
+    assert not any("12 bits" in note for note in read.notes), read.notes
+    assert any("composited onto black" in note for note in read.notes), read.notes
+    assert abs(float(read.images.max()) - (2 * 3000 / 65535 - 1)) < 1e-6
+
+
 def test_a_loose_image_beside_class_folders_is_refused(tmp_path):
     """A stray preview.png beside class folders replaced the whole labelled set with one image."""
     for label in ("0", "1"):
