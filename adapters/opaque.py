@@ -16,6 +16,7 @@ file; this adapter calls the program the way it expects and builds its spec:
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from torch import nn
 
 from ganinv.architectures import Architecture, AssumptionWarning, Built, register
 from ganinv.errors import ArchitectureError, first_line
-from ganinv.generator import FIXED_BATCHES, in_module_dtype
+from ganinv.generator import FIXED_BATCHES, image_shape_advice, in_module_dtype, reshapes_to
 from ganinv.spec import GeneratorSpec
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
@@ -103,9 +104,22 @@ class ProgramNet(nn.Module):
                 f"the program returns a dict ({', '.join(map(str, list(out)[:4]))}), not images; wrap it in a "
                 "module:callable of yours that returns the images tensor"
             )
-        if out.dim() == 2 and self.image_shape is not None:  # flat (N, C*H*W), as some generators return
-            return out.reshape(out.shape[0], *self.image_shape)
+        if self.image_shape is not None and out.dim() in (2, 3) and reshapes_to(out, self.image_shape):
+            return out.reshape(out.shape[0], *self.image_shape)  # flat (N, C*H*W) or grey (N, H, W), as given
         return out  # (N, C, H, W); the load-time probe checks it against the spec
+
+
+def required_inputs(module: nn.Module) -> Optional[int]:
+    """How many positional inputs a Python module's forward requires, or None where its signature does not say
+    (forward(*args), a builtin)."""
+    try:
+        parameters = inspect.signature(module.forward).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+        return None
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return sum(1 for p in parameters if p.kind in positional and p.default is p.empty) or None
 
 
 def exported_shapes(program: torch.export.ExportedProgram) -> tuple[list[torch.Size], list[torch.dtype], torch.Size]:
@@ -128,8 +142,11 @@ class Opaque(Architecture):
             "TorchScript file (spec from FILE.json or --nz/--image-shape)"
         )
 
-    def wrap(self, program: Any, options: OpaqueOptions, spec: dict[str, Any]) -> Built:
-        """The native module and spec of a loaded program; `spec` holds the fields known so far."""
+    def wrap(
+        self, program: Any, options: OpaqueOptions, spec: dict[str, Any], callable_source: Optional[str] = None
+    ) -> Built:
+        """The native module and spec of a loaded program; `spec` holds the fields known so far. A module that a
+        `callable_source` returned takes no --option (they are the callable's keyword arguments)."""
         spec = dict(spec)
         for field in ("n_classes", "nc"):  # an option here, a spec field underneath: the user's word wins
             if getattr(options, field):
@@ -154,6 +171,14 @@ class Opaque(Architecture):
         elif isinstance(program, torch.jit.ScriptModule):
             # minus self; forward is a ScriptMethod (it has .schema), typed as a plain callable
             n_inputs = len(program.forward.schema.arguments) - 1  # type: ignore[attr-defined]
+        else:  # a Python module: a forward(noise, labels) was called with z alone, and the advice was "check --nz"
+            n_inputs = required_inputs(program)
+            if callable_source and n_inputs and n_inputs > 1:
+                raise ArchitectureError(
+                    f"the module {callable_source} returns takes {n_inputs} inputs, and ganinv calls a bare module "
+                    "with z alone: make the callable return (module, GeneratorSpec), the module called as "
+                    "module(z, c, d) (c and d None where the spec has no codes)"
+                )
         inputs = (("z", second) if second and options.inputs == "auto" else None) or self._inputs(
             options.inputs, n_inputs, spec
         )
@@ -163,6 +188,8 @@ class Opaque(Architecture):
                     f"{field}={spec[field]} but the program's inputs {','.join(inputs)} feed it to none of "
                     f"{', '.join(fed)}: give --option inputs=... with it, or drop {field}"
                 )
+        if "nz" not in spec and spec.get("native_latent_shape"):  # --latent-shape 100,1,1 says nz = 100
+            spec["nz"] = math.prod(spec["native_latent_shape"])
         if "nz" not in spec:
             raise ArchitectureError(
                 "the spec of this program has no nz: pass --nz N (and --latent-shape if it "
@@ -259,5 +286,5 @@ class Opaque(Architecture):
             channels, height, width = (int(v) for v in out.shape[1:])
             return channels, height, width
         raise ArchitectureError(
-            f"the program returns shape {tuple(out.shape)}, not images (N, C, H, W); give --image-shape C,H,W"
+            f"the program returns shape {tuple(out.shape)}, not images (N, C, H, W); {image_shape_advice(out)}"
         )

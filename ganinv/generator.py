@@ -216,8 +216,8 @@ class Generator(nn.Module):
             )
         if x.dim() != 4:
             raise SpecMismatchError(
-                f"the generator returned a tensor of shape {tuple(x.shape)}, not images (N, C, H, W); make it return "
-                "them so (a TorchScript or torch.export program's flat output is reshaped with --image-shape C,H,W)"
+                f"the generator returned a tensor of shape {tuple(x.shape)}, not images (N, C, H, W) of shape "
+                f"{tuple(spec.image_shape)}; make it return them so, or {image_shape_advice(x)}"
             )
         self._check_batch(x.shape[0], n)
         try:  # a program may be fixed to the probe's batch size by chance
@@ -329,6 +329,30 @@ class Generator(nn.Module):
 
 
 IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: what an image's channel axis holds
+
+
+def reshapes_to(out: torch.Tensor, image_shape: tuple[int, ...]) -> bool:
+    """Whether a flat (N, C*H*W) output, or a grey (N, H, W) one, is the images (N, C, H, W) of `image_shape` (a
+    (N, H, W, C) colour output has the same size, but its layout is the user's to fix, not a reshape's)."""
+    if out.dim() == 2:
+        return int(out.shape[1]) == math.prod(image_shape)
+    return len(image_shape) == 3 and image_shape[0] == 1 and tuple(out.shape[1:]) == tuple(image_shape[1:])
+
+
+def image_shape_advice(out: torch.Tensor) -> str:
+    """How to name the images in a program's output that is not (N, C, H, W)."""
+    if out.dim() == 3:  # (N, H, W): greyscale images without their channel
+        return f"if they are greyscale images, give --image-shape 1,{out.shape[1]},{out.shape[2]}"
+    if out.dim() == 2:
+        size = int(out.shape[1])
+        fits = [
+            f"{c},{side},{side}" for c in (1, 3) if size % c == 0 and (side := math.isqrt(size // c)) ** 2 * c == size
+        ]
+        examples = f": e.g. {' or '.join(fits)}" if fits else ""
+        return f"if they are flat images, give --image-shape C,H,W ({size} values{examples})"
+    return "give --image-shape C,H,W where it holds C*H*W values per image"
+
+
 FIXED_BATCHES = (1, 8, 16, 32, 64, 100, 128, 25, 36, 49, 256)  # the batch sizes programs are traced with, commonly
 
 

@@ -39,7 +39,7 @@ from torch import nn
 from ganinv import architectures, trust
 from ganinv.architectures import decision, describe_mismatch, prior_assumed, shapes, warn_assumptions
 from ganinv.errors import SourceError, first_line
-from ganinv.generator import Generator
+from ganinv.generator import Generator, image_shape_advice
 
 OPTIONS = ("model_class", "model_kwargs", "n_classes")  # what a --model-class load reads from the options
 NZ_KWARGS = ("nz", "latent_dim", "z_dim", "noise_dim", "dim_z", "latent_size")  # model kwargs that are the noise size
@@ -315,7 +315,9 @@ def image_shape(out: torch.Tensor, decisions: list) -> tuple[int, int, int]:
                 )
             )
             return c, side, side
-    raise SourceError(f"the module returns shape {tuple(out.shape)}, not images (N, C, H, W); pass --image-shape C,H,W")
+    raise SourceError(
+        f"the module returns shape {tuple(out.shape)}, not images (N, C, H, W); {image_shape_advice(out)}"
+    )
 
 
 def output_range(out: torch.Tensor) -> tuple[float, float]:

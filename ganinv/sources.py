@@ -262,7 +262,12 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
             parts = [p for p in value.replace(" ", "").strip("()[]").split(",") if p]
             if "float" in kind:
                 return tuple(float(p) for p in parts)
-            return tuple(int(nz if p == "nz" and nz else p) for p in parts)
+            if "nz" in parts and not nz:  # refused as a bad value, with this very form as the example (audit 21c)
+                raise SourceError(
+                    f"{value!r} for spec field {name} names nz, which is not given: give --nz N with it, or the "
+                    "shape in numbers (e.g. --latent-shape 100,1,1)"
+                )
+            return tuple(int(nz if p == "nz" else p) for p in parts)
         if kind == "bool":  # a typo is no False (an outside audit: "ture" read as False)
             word = value.strip().lower()
             if word not in BOOL_WORDS:
@@ -1014,7 +1019,7 @@ def wrap_program(
         )
     given = {**spec, **request.overrides}
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
-    built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]
+    built = opaque.wrap(program, opts, given, meta.get("callable"))  # type: ignore[attr-defined]
     decisions = architectures.prior_assumed(given, "a program")  # said by load_generator once the probe ran
     meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta, "decisions": decisions}
     return Generator(built.net, built.spec, source=request.source, meta=meta)

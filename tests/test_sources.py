@@ -802,6 +802,65 @@ def test_a_callables_module_without_c_and_d_is_told_the_call(tmp_path, monkeypat
         load_generator("plain_forward:make")
 
 
+GREY_AND_TWO_INPUT_MODULES = (
+    "import torch\n"
+    "class Grey(torch.nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.fc = torch.nn.Linear(4, 64)\n"
+    "    def forward(self, z):\n"
+    "        return torch.tanh(self.fc(z)).view(-1, 8, 8)\n"
+    "class TwoInputs(Grey):\n"
+    "    def forward(self, noise, labels):\n"
+    "        return super().forward(noise + labels.float()[:, None])\n"
+    "class Spatial(torch.nn.Module):\n"
+    "    def __init__(self):\n"
+    "        super().__init__()\n"
+    "        self.up = torch.nn.ConvTranspose2d(4, 1, 8)\n"
+    "    def forward(self, z):\n"
+    "        return torch.tanh(self.up(z))\n"
+    "def grey():\n"
+    "    return Grey()\n"
+    "def two_inputs():\n"
+    "    return TwoInputs()\n"
+    "def spatial():\n"
+    "    return Spatial()\n"
+)
+
+
+def test_a_callables_grey_module_loads_with_the_image_shape_it_is_told(tmp_path, monkeypatch):
+    """Audit 21c F8: a bare module returning grey (N, H, W) images was told to give --image-shape C,H,W, and with it
+    still refused (only a flat output was reshaped); the advice now names the shape, and following it works."""
+    (tmp_path / "user_modules.py").write_text(GREY_AND_TWO_INPUT_MODULES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ArchitectureError, match=r"returns shape \(2, 8, 8\).*give --image-shape 1,8,8"):
+        load_generator("user_modules:grey", options={"spec.nz": 4})
+    g = load_generator("user_modules:grey", options={"spec.nz": 4, "spec.image_shape": "1,8,8"})
+    z = torch.randn(3, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(g.net(z), g.net.program(z)[:, None], rtol=0, atol=0)
+
+
+def test_a_callables_module_of_two_inputs_is_told_what_ganinv_calls(tmp_path, monkeypatch):
+    """Audit 21c F10: a bare module with forward(noise, labels) was called with z alone and told to check --nz and
+    --latent-shape; the refusal now says what ganinv calls and how to give it the rest."""
+    (tmp_path / "user_modules.py").write_text(GREY_AND_TWO_INPUT_MODULES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ArchitectureError, match=r"takes 2 inputs.*with z alone.*return \(module, GeneratorSpec\)"):
+        load_generator("user_modules:two_inputs", options={"spec.nz": 4, "spec.image_shape": "1,8,8"})
+
+
+def test_a_latent_shape_alone_gives_nz(tmp_path, monkeypatch):
+    """Audit 21c F11: --latent-shape 4,1,1 without --nz was refused for want of nz; nz,1,1 without --nz was refused
+    as a bad value with that very form as the example."""
+    (tmp_path / "user_modules.py").write_text(GREY_AND_TWO_INPUT_MODULES)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    g = load_generator("user_modules:spatial", options={"spec.native_latent_shape": "4,1,1"})
+    assert (g.spec.nz, g.spec.native_latent_shape, g.spec.image_shape) == (4, (4, 1, 1), (1, 8, 8))
+    with pytest.raises(SourceError, match=r"names nz, which is not given: give --nz N"):
+        load_generator("user_modules:spatial", options={"spec.native_latent_shape": "nz,1,1"})
+
+
 class AttributeDict(dict):
     """Lightning's hyperparameter dict: a dict subclass read by attribute (pickled as a class plus its items)."""
 
