@@ -267,7 +267,7 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
                     f"{value!r} for spec field {name} names nz, which is not given: give --nz N with it, or the "
                     "shape in numbers (e.g. --latent-shape 100,1,1)"
                 )
-            return tuple(int(nz if p == "nz" else p) for p in parts)
+            return tuple(int(str(nz) if p == "nz" else p) for p in parts)
         if kind == "bool":  # a typo is no False (an outside audit: "ture" read as False)
             word = value.strip().lower()
             if word not in BOOL_WORDS:
