@@ -189,6 +189,8 @@ def inputs(tmp_path_factory) -> dict[str, str]:
         Image.fromarray(pixels[i]).save(m / "pngs" / f"{i}.png")
     (m / "users_folder").mkdir()
     (m / "users_folder" / "metrics.json").write_text("my own metrics, not ganinv's\n")
+    (m / "fifo_metrics").mkdir()
+    os.mkfifo(m / "fifo_metrics" / "metrics.json")
     (m / "broken_png").mkdir()
     (m / "broken_png" / "a.png").write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(40))
 
@@ -631,6 +633,12 @@ CASES = [
         "out holds a user's files of the same names",
         ["invert", *INV, "{images}", "--out", "{users_folder}"],
         ("users_folder", "metrics.json"),
+    ),
+    case(  # the check whether the folder is an earlier invert's read the FIFO and waited for a writer forever
+        "invert",
+        "out holds a FIFO named metrics.json",
+        ["invert", *INV, "{images}", "--out", "{fifo_metrics}"],
+        ("fifo_metrics/metrics.json", "not a regular file"),
     ),
     case(
         "invert",

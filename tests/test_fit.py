@@ -488,3 +488,16 @@ def test_a_spec_file_among_the_options_is_recorded_as_its_fields(tmp_path, gener
     assert inverter.generator_ref["options"] == {"spec.native_output_range": [-1, 1]}
     assert inverter.generator.spec.native_output_range == (-1.0, 1.0)
     fit(dataclasses.replace(config, steps=4), tmp_path / "run", resume=True, quiet=True)  # the run's own options
+
+
+def test_a_long_runs_metrics_log_is_read_on_resume_whatever_its_size(tmp_path):
+    """metrics.jsonl grows with its run: resume reads it with no size cap, as configs are read with one (the cap would
+    have stopped every resume of a run whose log outgrew 64 MiB)."""
+    (tmp_path / "run").mkdir()
+    run = Run(tmp_path / "run")
+    for step in (10, 20, 30):
+        run.log_metrics({"step": step, "loss": 1.0})
+    with open(run.metrics_path, "r+b") as fh:  # a log larger than any config, sparse so as to cost no disk
+        fh.truncate(65 * 2**20)
+    run.truncate_metrics(20)
+    assert [json.loads(line)["step"] for line in run.metrics_path.read_text().splitlines()] == [10, 20]
