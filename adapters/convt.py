@@ -31,6 +31,7 @@ from torch import nn
 from ganinv.architectures import DECISIONS, AmbiguousWeightsError, Architecture, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
+from ganinv.weight_files import state_dict_sha256
 
 from .statedict import (
     DECIDED_RATIO,
@@ -51,7 +52,6 @@ from .statedict import (
     check_statistics_informative,
     codes_beside,
     describe_tensors,
-    digest,
     fmt,
     group_modules,
     identify,
@@ -1095,7 +1095,10 @@ def infer_options(
         "resolution": target if opts.widths and opts.kernels else opts.resolution,
     }
     searched = cached_search(
-        (digest(converted), repr(sorted(searched_options.items())), tuple(given_steps), target), properties, score, True
+        (state_dict_sha256(converted), repr(sorted(searched_options.items())), tuple(given_steps), target),
+        properties,
+        score,
+        True,
     )
     chosen, found = identify(searched, properties, f"{architecture.name} generator")
     values.update(

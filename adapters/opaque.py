@@ -27,7 +27,7 @@ from torch import nn
 
 from ganinv.architectures import Architecture, AssumptionWarning, Built, register
 from ganinv.errors import ArchitectureError, first_line
-from ganinv.generator import FIXED_BATCHES, image_shape_advice, in_module_dtype, reshapes_to
+from ganinv.generator import FIXED_BATCHES, image_shape_advice, in_module_dtype, modes_for_call, reshapes_to
 from ganinv.spec import GeneratorSpec
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
@@ -109,6 +109,15 @@ class ProgramNet(nn.Module):
         return out  # (N, C, H, W); the load-time probe checks it against the spec
 
 
+def probe_latents(n: int, spec: dict[str, Any]) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
+    """`n` native latents z (and codes c) to run a program on, from a private stream: the user's global one is
+    theirs (an outside audit: loading a module moved the user's next torch.rand)."""
+    stream = torch.Generator().manual_seed(0)
+    z = torch.randn(n, *(spec.get("native_latent_shape") or (spec["nz"],)), generator=stream)
+    nc = spec.get("nc", 0)
+    return z, (torch.randn(n, nc, generator=stream) if nc else None)
+
+
 def required_inputs(module: nn.Module) -> Optional[int]:
     """How many positional inputs a Python module's forward requires, or None where its signature does not say
     (forward(*args), a builtin)."""
@@ -142,11 +151,8 @@ class Opaque(Architecture):
             "TorchScript file (spec from FILE.json or --nz/--image-shape)"
         )
 
-    def wrap(
-        self, program: Any, options: OpaqueOptions, spec: dict[str, Any], callable_source: Optional[str] = None
-    ) -> Built:
-        """The native module and spec of a loaded program; `spec` holds the fields known so far. A module that a
-        `callable_source` returned takes no --option (they are the callable's keyword arguments)."""
+    def wrap(self, program: Any, options: OpaqueOptions, spec: dict[str, Any]) -> Built:
+        """The native module and spec of a loaded program; `spec` holds the fields known so far."""
         spec = dict(spec)
         for field in ("n_classes", "nc"):  # an option here, a spec field underneath: the user's word wins
             if getattr(options, field):
@@ -169,16 +175,11 @@ class Opaque(Architecture):
             batch_size = batch_size or (int(shapes[0][0]) if isinstance(shapes[0][0], int) else 0)  # static batch
             program = program.module()
         elif isinstance(program, torch.jit.ScriptModule):
-            # minus self; forward is a ScriptMethod (it has .schema), typed as a plain callable
-            n_inputs = len(program.forward.schema.arguments) - 1  # type: ignore[attr-defined]
+            # minus self, and those with a default (forward(z, c=None, d=None) takes z); forward is a ScriptMethod
+            arguments = program.forward.schema.arguments[1:]  # type: ignore[attr-defined]
+            n_inputs = sum(1 for argument in arguments if not argument.has_default_value()) or len(arguments)
         else:  # a Python module: a forward(noise, labels) was called with z alone, and the advice was "check --nz"
             n_inputs = required_inputs(program)
-            if callable_source and n_inputs and n_inputs > 1:
-                raise ArchitectureError(
-                    f"the module {callable_source} returns takes {n_inputs} inputs, and ganinv calls a bare module "
-                    "with z alone: make the callable return (module, GeneratorSpec), the module called as "
-                    "module(z, c, d) (c and d None where the spec has no codes)"
-                )
         inputs = (("z", second) if second and options.inputs == "auto" else None) or self._inputs(
             options.inputs, n_inputs, spec
         )
@@ -197,9 +198,9 @@ class Opaque(Architecture):
             )
         spec.setdefault("differentiable_codes", "labels" not in inputs)
         net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
-        net.eval()  # before its first call: a module saved in training mode updated its BatchNorm statistics (audit 17)
-        if "image_shape" not in spec:
-            spec["image_shape"] = self._run_for_shape(net, spec)
+        if "image_shape" not in spec:  # run in eval mode: a module saved in training mode updated its BatchNorm
+            with modes_for_call(net):  # statistics (audit 17); the module's own modes are restored (a user's object)
+                spec["image_shape"] = self._run_for_shape(net, spec)
             net.image_shape = spec["image_shape"]
         return Built(net, GeneratorSpec.from_dict(spec))
 
@@ -243,10 +244,9 @@ class Opaque(Architecture):
     def _fixed_batch(net: ProgramNet, spec: dict[str, Any]) -> Optional[int]:
         """The batch size a program traced with a fixed one takes (`z.view(16, ...)` inside), among the usual ones;
         None where none of them runs either."""
-        n_classes, nc = spec.get("n_classes", 0), spec.get("nc", 0)
+        n_classes = spec.get("n_classes", 0)
         for n in FIXED_BATCHES:
-            z = torch.randn(n, *(spec.get("native_latent_shape") or (spec["nz"],)))
-            c = torch.randn(n, nc) if nc else None
+            z, c = probe_latents(n, spec)
             d = torch.eye(n_classes)[torch.arange(n) % n_classes] if n_classes else None
             try:
                 net(z, c, d)
@@ -259,9 +259,8 @@ class Opaque(Architecture):
     @torch.no_grad()
     def _run_for_shape(net: ProgramNet, spec: dict[str, Any]) -> tuple[int, int, int]:
         """Call the program on two probe latents and read the image shape off its output."""
-        n_classes, nc = spec.get("n_classes", 0), spec.get("nc", 0)
-        z = torch.randn(2, *(spec.get("native_latent_shape") or (spec["nz"],)))
-        c = torch.randn(2, nc) if nc else None
+        n_classes = spec.get("n_classes", 0)
+        z, c = probe_latents(2, spec)
         d = torch.eye(n_classes)[:2] if n_classes else None
         try:
             out = net(z, c, d)

@@ -18,7 +18,6 @@ Shared by every adapter that loads other codebases' checkpoints:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import itertools
 import re
 from collections import OrderedDict
@@ -217,7 +216,7 @@ def cached_search(
     key: tuple, properties: Sequence[Property], score: Callable[..., list[Candidate]], bounded: bool = False
 ) -> list[Candidate]:
     """`search`, remembered under `key` (which must hold everything the scores depend on, e.g. the weights'
-    `digest` and the options): a state dict loaded again in the same process is not searched again."""
+    `state_dict_sha256` and the options): a state dict loaded again in the same process is not searched again."""
     key = (key, tuple((p.name, None if p.values is None else tuple(p.values)) for p in properties), bounded)
     if key in _SEARCHES:
         _SEARCHES.move_to_end(key)
@@ -227,16 +226,6 @@ def cached_search(
     while len(_SEARCHES) > _SEARCHES_KEPT:
         _SEARCHES.popitem(last=False)
     return candidates
-
-
-def digest(state_dict: Mapping[str, torch.Tensor]) -> str:
-    """SHA-256 of the names, dtypes, shapes and bytes of a state dict's tensors."""
-    h = hashlib.sha256()
-    for name in sorted(state_dict):
-        t = state_dict[name].detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
-    return h.hexdigest()
 
 
 def pruning_bound(candidates: list[Candidate], properties: Sequence[Property], values: dict[str, Any]) -> float:

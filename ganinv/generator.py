@@ -6,21 +6,29 @@ An adapter hands over a *native* module, called as `net(z_native, c, d)`, and it
   normal truncated to `[a, b]` as `Phi^-1(Phi(a) + (Phi(b)-Phi(a)) Phi(z))`, times `native_prior_scale`;
   `z` is reshaped to the native latent shape (e.g. `(nz, 1, 1)`);
 - images are `(N, C, H, W)` in `[-1, 1]`;
-- parameters are frozen (`eval()`, no grad), but the output is differentiable in the latents.
+- parameters are frozen (no grad) and every call runs in eval mode (the module's own modes restored after it),
+  but the output is differentiable in the latents.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 import warnings
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 from torch import nn
 
 from ganinv.errors import SpecMismatchError, first_line
 from ganinv.spec import GeneratorSpec, Latents
+
+
+class ProbeWarning(UserWarning):
+    """What the load-time probe saw that a user should know (a collapsed generator, dark images under [-1, 1]). Its
+    own category, so that the CLI shows it: issued from inside the probe, whose torch.no_grad() wrapper Python names
+    as the caller, a plain UserWarning was attributed to torch and hidden (an outside audit)."""
 
 
 class Generator(nn.Module):
@@ -44,27 +52,24 @@ class Generator(nn.Module):
             self.freeze()
 
     def freeze(self) -> "Generator":
-        self.net.eval()
-        self.net.requires_grad_(False)
-        self._batch_statistics()
+        """Parameters without gradient, for good: a fit backpropagates through G to its latents only (gradients of
+        G's weights would cost time and land in the module's .grad). The module's modes are set per call instead."""
+        for parameter in self.net.parameters():  # one by one: a ScriptModule refuses requires_grad_ on itself
+            parameter.requires_grad_(False)
+        self.training = False
         return self
 
     def train(self, mode: bool = True) -> "Generator":
         if self.trainable:
             return super().train(mode)
-        super().train(False)  # a frozen generator stays in eval mode (BatchNorm running stats, dropout off)
-        self._batch_statistics()
+        self.training = False  # a frozen generator runs every call in eval mode (`_contract_modes`), whatever is asked
         return self
 
-    def _batch_statistics(self) -> None:
-        """meta["batchnorm"] == "train" (`--option bn=train`): BatchNorm normalises with each batch's statistics,
-        as generators whose code never calls eval() sample; the stored running statistics stay untouched."""
-        if self.meta.get("batchnorm") != "train":
-            return
-        for module in self.net.modules():
-            if isinstance(module, nn.modules.batchnorm._BatchNorm):
-                module.train()
-                module.track_running_stats = False  # normalise by the batch, never update the buffers
+    def _contract_modes(self) -> contextlib.AbstractContextManager:
+        """The modes of the module for one call (`modes_for_call`); a trainable generator keeps its own."""
+        if self.trainable:
+            return contextlib.nullcontext()
+        return modes_for_call(self.net, batch_statistics=self.meta.get("batchnorm") == "train")
 
     @property
     def device(self) -> torch.device:
@@ -120,7 +125,8 @@ class Generator(nn.Module):
         self._check_latents(z, c, d)
         given = z.dtype
         z, c, d = in_module_dtype(self.net, z, c, d)  # a float64 module: its images come back in the latents' dtype
-        x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
+        with self._contract_modes():
+            x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
         if isinstance(x, torch.Tensor) and x.is_floating_point() and given.is_floating_point and x.dtype != given:
             x = x.to(given)  # images in the latents' dtype: ganinv's (float32), or a float64 encoder's
         lo, hi = self.spec.native_output_range
@@ -198,6 +204,7 @@ class Generator(nn.Module):
                     f"the generator failed on a probe batch of {n} latents ({first_line(exc)}) but runs on a batch "
                     f"of exactly {fixed}: it takes a fixed batch size; pass --option batch_size={fixed}"
                 ) from exc
+            labels = spec.n_classes and "Long" in str(exc)  # integer labels into an embedding, given a one-hot
             raise SpecMismatchError(
                 f"the generator failed on a probe batch of latents z{tuple(latents.z.shape[1:])}"
                 f" (native shape {spec.native_latent_shape or (spec.nz,)}): {first_line(exc)}; "
@@ -205,6 +212,9 @@ class Generator(nn.Module):
                     "a generator module is called as module(z, c, d), c and d None where the spec has no codes: "
                     "give its forward c=None and d=None"
                     if calls
+                    else "its module is called as module(z, c, d) with d a one-hot float (N, K): a module that embeds "
+                    "integer labels takes d.argmax(1)"
+                    if labels
                     else "check --nz and --latent-shape (e.g. --latent-shape nz,1,1), and for a generator that takes "
                     "class labels --option n_classes=K"
                 )
@@ -262,12 +272,23 @@ class Generator(nn.Module):
                 "program exported or traced in training mode); ganinv inverts a fixed G(z): put the module in eval "
                 "mode (and export it so), or make its noise an input"
             )
+        order = torch.arange(n - 1, -1, -1, device=latents.z.device)
+        reordered = float((self.decode(latents[order])[order] - x).abs().max())
+        if reordered > tolerance:  # passed both checks above: its rows 0-2 are rows 0-2 in both (an outside audit)
+            raise SpecMismatchError(
+                f"the generator's images depend on each latent's place in the batch: the same latents in reverse "
+                f"order gave images differing by up to {reordered:.3g} (noise drawn from a stream seeded anew at "
+                "every call?); ganinv inverts a fixed G(z): make its noise an input, or draw none"
+            )
         if n > 1 and float((x - x[:1]).abs().max()) <= tolerance:  # loaded in silence, then a fit's metrics
             warnings.warn(  # went non-finite, saying "check the inputs" (an outside audit)
                 f"the generator makes the same image for all {n} probe latents: a collapsed generator, or one that "
                 "ignores its latents (a wrong --latent-shape, or --option inputs); an inverter can learn nothing of it",
+                ProbeWarning,
                 stacklevel=2,
             )
+        else:  # (images that ignore the latents carry no gradient to them either: said above, as what they are)
+            self._check_differentiable(latents[: min(n, 2)])
         lo_seen, hi_seen = float(x.min()), float(x.max())
         if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:
             native = self._native_range_seen(lo_seen, hi_seen)
@@ -286,13 +307,36 @@ class Generator(nn.Module):
                 )
             )
         given = bool(self.meta.get("output_range_given"))
-        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and hi_seen > 0.5 and n >= 4 and not given:
+        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and n >= 4 and not given:
             # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative.
-            raise SpecMismatchError(
-                f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "
-                "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid"
+            if hi_seen > 0.5:
+                raise SpecMismatchError(
+                    f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "
+                    "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid"
+                )
+            warnings.warn(  # dark [0, 1] images (an early checkpoint) read as [-1, 1] in silence (an outside audit)
+                f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, under the declared range "
+                "[-1, 1]: dark images in [0, 1]? if the generator ends in a sigmoid, pass --output-range 0,1",
+                ProbeWarning,
+                stacklevel=2,
             )
         return x
+
+    def _check_differentiable(self, latents: Latents) -> None:
+        """The images must carry gradients to the latents: a fit backpropagates through G, and refinement steps
+        along them. A forward under torch.no_grad(), a .detach() or integer images loaded and sampled, then the fit
+        stopped on an internal error (an outside audit). Not checkable in inference mode, where nothing has one."""
+        if torch.is_inference_mode_enabled():
+            return
+        with torch.enable_grad():
+            z = latents.z.detach().clone().requires_grad_(True)
+            x = self(z, latents.c, latents.d)
+        if not x.requires_grad:
+            raise SpecMismatchError(
+                "the generator's images carry no gradient to its latents (a forward under torch.no_grad() or "
+                "inference_mode, a .detach(), or integer images); ganinv backpropagates through G to its latents: "
+                "return float images computed with autograd on"
+            )
 
     def _fixed_batch(self) -> Optional[int]:
         """The batch size among the usual ones on which a program that fails on others runs (traced with a fixed
@@ -329,6 +373,31 @@ class Generator(nn.Module):
 
 
 IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: what an image's channel axis holds
+
+
+@contextlib.contextmanager
+def modes_for_call(net: nn.Module, batch_statistics: bool = False) -> Iterator[None]:
+    """For one call of a frozen generator's module: every layer in eval mode (BatchNorm by its running statistics,
+    dropout off); with `batch_statistics` (`--option bn=train`) BatchNorm by each batch's statistics, as generators
+    whose code never calls eval() sample, its stored statistics untouched. The module's own modes are restored after
+    the call: set once at load, a user's module put back in training mode later ran with batch statistics and
+    overwrote its running statistics, in silence, and kept ganinv's modes in the user's own training (an outside
+    audit)."""
+    modes = [(module, module.training) for module in net.modules()]
+    tracking = [(m, m.track_running_stats) for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    for module, _ in modes:
+        module.training = False  # the flag itself: an exported program's module refuses .train()
+    if batch_statistics:
+        for norm, _ in tracking:
+            norm.training = True
+            norm.track_running_stats = False  # normalise by the batch, never update the buffers
+    try:
+        yield
+    finally:
+        for module, training in modes:
+            module.training = training
+        for norm, tracked in tracking:
+            norm.track_running_stats = tracked
 
 
 def reshapes_to(out: torch.Tensor, image_shape: tuple[int, ...]) -> bool:

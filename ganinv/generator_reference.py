@@ -185,8 +185,8 @@ class GeneratorReference(_Model):
 
     def _apply(self, fn, *args, **kwargs):
         out = super()._apply(fn, *args, **kwargs)
-        if self._generator is not None:  # keep the generator beside the model
-            self._generator._apply(fn, *args, **kwargs)
+        if self._generator is not None:  # the generator follows the model's device, never its dtype: .double() or
+            self._generator.to(self.device)  # .to(bfloat16) rounded a user's own module for good (an outside audit)
         return out
 
     # ---- saving (PyTorchModelHubMixin hooks) ---------------------------------------------------
@@ -426,7 +426,16 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
         reference = str(bundled)
     elif isinstance(recorded, str) and recorded.startswith("builtin:"):
         reference = recorded
-    else:
+    else:  # not loadable without its code: the same source must hold the same weights (a callable's have no file)
+        fitted_on = (model.generator_ref.get("meta") or {}).get("weights_sha256")
+        found = generator.meta.get("weights_sha256")
+        if recorded == generator.source and fitted_on and found and fitted_on != found:
+            warnings.warn(
+                f"the generator {recorded} now holds weights of sha256 {found[:12]}, but the {model.artifact_noun} "
+                f"{source} was fitted on its weights of sha256 {fitted_on[:12]}: its latents and scores are for the "
+                f"earlier generator; fit one for this one with `ganinv fit -g {recorded}`",
+                stacklevel=3,
+            )
         return
     if reference == generator.source:
         return

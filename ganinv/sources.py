@@ -30,6 +30,8 @@ import contextlib
 import dataclasses
 import hashlib
 import importlib
+import inspect
+import itertools
 import json
 import logging
 import math
@@ -69,6 +71,7 @@ from ganinv.weight_files import (
     locate_state_dict,
     read_state_dict,
     read_weights,
+    state_dict_sha256,
     unmodelled_layers,
     unusual_tensor,
 )
@@ -1019,7 +1022,7 @@ def wrap_program(
         )
     given = {**spec, **request.overrides}
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
-    built = opaque.wrap(program, opts, given, meta.get("callable"))  # type: ignore[attr-defined]
+    built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]
     decisions = architectures.prior_assumed(given, "a program")  # said by load_generator once the probe ran
     meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta, "decisions": decisions}
     return Generator(built.net, built.spec, source=request.source, meta=meta)
@@ -1182,18 +1185,58 @@ def load_callable(source: str, request: Request) -> Generator:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise SourceError(f"cannot import {source!r} ({exc}); give an importable module:callable") from None
+    factory_options, program_options = split_callable_options(fn, request.options)
     try:
-        result = fn(**request.options)
+        result = fn(**factory_options)
     except TypeError as exc:
-        raise SourceError(f"{source} does not take the options {sorted(request.options)}: {exc}") from None
+        raise SourceError(f"{source} does not take the options {sorted(factory_options)}: {exc}") from None
     if isinstance(result, Generator):
         return with_overrides(result, request.overrides)
+    meta = {"callable": source}
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], GeneratorSpec):
         net, spec = result
-        return with_overrides(Generator(net, spec, source=source, meta={"callable": source}), request.overrides)
+        check_returned_module(net, source)
+        meta["weights_sha256"] = state_dict_sha256(net.state_dict())  # its weights have no file to hash
+        return with_overrides(Generator(net, spec, source=source, meta=meta), request.overrides)
     if isinstance(result, nn.Module):  # a bare module: called as a program, spec from the flags
-        return wrap_program(result, dataclasses.replace(request, options={}), {"callable": source}, {})
+        check_returned_module(result, source)
+        meta["weights_sha256"] = state_dict_sha256(result.state_dict())
+        return wrap_program(result, dataclasses.replace(request, options=program_options), meta, {})
+    check_returned_module(result, source)  # names a function or a class
     raise SourceError(f"{source} must return (module, GeneratorSpec), a module, or a ganinv Generator")
+
+
+PROGRAM_OPTIONS = ("inputs", "n_classes", "nc", "batch_size")  # how ganinv calls a bare module (the opaque adapter)
+
+
+def split_callable_options(fn: Any, options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """--option values -> (the callable's keyword arguments, how ganinv calls the bare module it returns). The program
+    options (PROGRAM_OPTIONS) the callable does not name as parameters are ganinv's, even where it takes **kwargs: all
+    went to the callable, so a module whose forward takes (z, labels) could not be told so (an outside audit)."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return dict(options), {}
+    program = {k: v for k, v in options.items() if k in PROGRAM_OPTIONS and k not in parameters}  # not **kwargs
+    return {k: v for k, v in options.items() if k not in program}, program
+
+
+def check_returned_module(net: Any, source: str) -> None:
+    """What a callable returns as its generator is a module instance with weights: a function, a class or a module
+    built on the meta device became internal errors (an outside audit)."""
+    if isinstance(net, type):
+        raise SourceError(f"{source} returns the class {net.__name__}, not a module: return an instance of it")
+    if not isinstance(net, nn.Module):
+        kind = "a function" if callable(net) else f"a {type(net).__name__}"
+        raise SourceError(
+            f"{source} returns {kind} as its generator, not a torch.nn.Module: wrap it in a module whose forward "
+            "computes the images"
+        )
+    if any(t.is_meta for t in itertools.chain(net.parameters(), net.buffers())):
+        raise SourceError(
+            f"{source} returns a module whose weights are on the meta device (built without weights): load its "
+            "weights into it first (load_state_dict(..., assign=True))"
+        )
 
 
 # ---- saving ------------------------------------------------------------------------------------------

@@ -843,10 +843,10 @@ def test_a_callables_grey_module_loads_with_the_image_shape_it_is_told(tmp_path,
 
 def test_a_callables_module_of_two_inputs_is_told_what_ganinv_calls(tmp_path, monkeypatch):
     """Audit 21c F10: a bare module with forward(noise, labels) was called with z alone and told to check --nz and
-    --latent-shape; the refusal now says what ganinv calls and how to give it the rest."""
+    --latent-shape; the refusal now says it takes two inputs and names the options that say which."""
     (tmp_path / "user_modules.py").write_text(GREY_AND_TWO_INPUT_MODULES)
     monkeypatch.syspath_prepend(str(tmp_path))
-    with pytest.raises(ArchitectureError, match=r"takes 2 inputs.*with z alone.*return \(module, GeneratorSpec\)"):
+    with pytest.raises(ArchitectureError, match=r"takes 2 inputs; say which with --option inputs=z,labels"):
         load_generator("user_modules:two_inputs", options={"spec.nz": 4, "spec.image_shape": "1,8,8"})
 
 

@@ -1,0 +1,239 @@
+"""What ganinv does with a generator module of the user's own (an outside audit, 22a): it runs it as the contract
+says without changing the user's object behind their back, and refuses what it cannot invert in one clear line."""
+
+import warnings
+
+import pytest
+import torch
+from click.testing import CliRunner
+from torch import nn
+
+from ganinv import Generator, Inverter
+from ganinv.cli.main import cli
+from ganinv.errors import SourceError, SpecMismatchError
+from ganinv.sources import load_generator
+from ganinv.spec import GeneratorSpec
+
+NZ = 4
+SPEC = GeneratorSpec(nz=NZ, image_shape=(1, 8, 8))
+
+
+class BatchNormNet(nn.Module):
+    """Linear -> BatchNorm1d -> ReLU -> Linear -> Tanh: (N, 4) -> (N, 1, 8, 8), with running statistics of its own."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(NZ, 32)
+        self.norm = nn.BatchNorm1d(32)
+        self.out = nn.Linear(32, 64)
+        with torch.no_grad():
+            self.norm.running_mean.uniform_(-0.2, 0.2)
+            self.norm.running_var.uniform_(0.5, 1.5)
+
+    def forward(self, z, c=None, d=None):
+        return torch.tanh(self.out(torch.relu(self.norm(self.fc(z.flatten(1)))))).view(-1, 1, 8, 8)
+
+
+class RowNoise(BatchNormNet):
+    """Noise from a stream seeded anew at every call: the same latents twice agree, but each row gets its own."""
+
+    def forward(self, z, c=None, d=None):
+        noise = torch.randn(z.shape[0], 1, 8, 8, generator=torch.Generator().manual_seed(0))
+        return (super().forward(z) + 0.5 * noise).clamp(-1, 1)
+
+
+class NoGradient(BatchNormNet):
+    @torch.no_grad()
+    def forward(self, z, c=None, d=None):
+        return super().forward(z)
+
+
+class Dark(BatchNormNet):
+    """[0, 1] images whose values stay below 0.5 (dark digits on black)."""
+
+    def forward(self, z, c=None, d=None):
+        return (super().forward(z) + 1) / 2 * 0.45
+
+
+def test_a_module_put_back_in_training_mode_still_runs_in_eval_mode_and_keeps_its_statistics():
+    """Eval mode was set once, at wrap time: a user's module back in train() (their own loop, or a parent's train())
+    ran with batch statistics and had its running statistics overwritten, in silence. Each call now runs in eval mode
+    and leaves the module's own mode as it was."""
+    net = BatchNormNet()
+    g = Generator(net, SPEC)
+    latents = g.sample_latents(6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = g.decode(latents)
+    net.train()
+    before = net.norm.running_mean.clone()
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents[:1]), expected[:1], rtol=0, atol=1e-6)  # not the batch's statistics
+    assert torch.equal(net.norm.running_mean, before) and int(net.norm.num_batches_tracked) == 0
+    assert net.training and net.norm.training  # the user's mode, as they left it
+
+
+def test_wrapping_a_module_leaves_its_modes_and_batch_norm_tracking_as_the_user_set_them():
+    """Wrapping put the user's module in eval mode for good, and `bn=train` turned its BatchNorm running statistics
+    off for good: the user's own training then normalised by stale statistics, in silence."""
+    net = BatchNormNet().train()
+    Generator(net, SPEC, meta={"batchnorm": "train"}).decode(Generator(net, SPEC).sample_latents(4))
+    assert net.training and net.norm.track_running_stats
+    assert not any(p.requires_grad for p in net.parameters())  # frozen, as documented: a fit backpropagates through G
+
+
+def test_converting_an_inverter_leaves_its_generators_dtype_alone():
+    """`inverter.double()` / `.to(torch.bfloat16)` converted the user's generator module in place: a round trip
+    through bfloat16 rounded its weights for good."""
+    net = BatchNormNet()
+    weights = {k: v.clone() for k, v in net.state_dict().items()}
+    inverter = Inverter.for_generator(Generator(net, SPEC), width=8, hidden=16)
+    inverter.to(torch.bfloat16)
+    inverter.float()
+    assert net.fc.weight.dtype == torch.float32
+    assert all(torch.equal(v, weights[k]) for k, v in net.state_dict().items())
+
+
+def test_images_that_depend_on_their_place_in_the_batch_are_refused():
+    with pytest.raises(SpecMismatchError, match=r"depend on each latent's place in the batch"):
+        Generator(RowNoise(), SPEC).probe()
+
+
+def test_a_generator_without_gradients_to_its_latents_is_refused_at_load():
+    """A forward under torch.no_grad() loaded and sampled, then fit and refinement stopped on an internal error."""
+    with pytest.raises(SpecMismatchError, match=r"carry no gradient to its latents"):
+        Generator(NoGradient(), SPEC).probe()
+    Generator(BatchNormNet(), SPEC).probe()  # the same net with gradients loads
+
+
+def test_dark_images_never_negative_under_minus_one_to_one_are_said_to_be_and_the_cli_shows_it(tmp_path, monkeypatch):
+    """A [0, 1] generator whose probe images stay below 0.5 was read as [-1, 1] in silence; and the probe's warnings
+    (this one, a collapsed generator) were attributed to torch's no_grad wrapper, so the CLI did not show them."""
+    with pytest.warns(UserWarning, match=r"never negative, under the declared range \[-1, 1\]"):
+        Generator(Dark(), SPEC).probe()
+    (tmp_path / "dark_module.py").write_text("from test_user_modules import Dark\ndef make():\n    return Dark()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    result = CliRunner().invoke(cli, ["inspect", "-g", "dark_module:make", "--nz", str(NZ)])
+    assert result.exit_code == 0, result.output
+    assert "Warning: generated values span" in result.output and "--output-range 0,1" in result.output
+
+
+@pytest.mark.parametrize(
+    "returned, said",
+    [
+        ("lambda z, c=None, d=None: z", r"returns a function as its generator, not a torch.nn.Module"),
+        ("BatchNormNet", r"returns the class BatchNormNet, not a module: return an instance"),
+        ("meta_module()", r"weights are on the meta device"),
+    ],
+)
+def test_what_a_callable_returns_is_a_module_with_weights(tmp_path, monkeypatch, returned, said):
+    """A function, a class or a module built on the meta device were internal errors."""
+    module = f"odd_returns_{len(returned)}"  # one module per case: Python keeps the first one imported by a name
+    (tmp_path / f"{module}.py").write_text(
+        "import torch\n"
+        "from test_user_modules import BatchNormNet, SPEC\n"
+        "def meta_module():\n"
+        "    with torch.device('meta'):\n"
+        "        return BatchNormNet()\n"
+        f"def make():\n    return ({returned}), SPEC\n"
+        f"def bare():\n    return {returned}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    for name in ("make", "bare"):
+        with pytest.raises(SourceError, match=said):
+            load_generator(f"{module}:{name}")
+
+
+def test_a_callables_torchscript_module_loads(tmp_path, monkeypatch):
+    """(torch.jit.script(module), spec) was an internal error (requires_grad_ on a ScriptModule), and a bare one
+    taking forward(z, c=None, d=None) was asked which of its 3 inputs to feed."""
+    (tmp_path / "scripted.py").write_text(
+        "import torch, warnings\n"
+        "from test_user_modules import BatchNormNet, SPEC\n"
+        "def script():\n"
+        "    with warnings.catch_warnings():\n"
+        "        warnings.simplefilter('ignore')\n"
+        "        return torch.jit.script(BatchNormNet().eval())\n"
+        "def make():\n    return script(), SPEC\n"
+        "def bare():\n    return script()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    z = torch.randn(3, NZ)
+    with torch.no_grad():
+        expected = BatchNormNet().eval()(z)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for g in (load_generator("scripted:make"), load_generator("scripted:bare", options={"spec.nz": NZ})):
+            with torch.no_grad():
+                torch.testing.assert_close(g(z), expected, rtol=0, atol=1e-6)
+
+
+def test_the_program_options_of_a_callables_bare_module_reach_ganinv(tmp_path, monkeypatch):
+    """Every --option went to the callable, so a bare module whose forward takes (z, labels) could not be told so:
+    the options ganinv calls a program with, that the callable does not name, are ganinv's (even with **kwargs)."""
+    (tmp_path / "conditional.py").write_text(
+        "import torch\n"
+        "class Conditional(torch.nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        torch.manual_seed(0)\n"
+        "        self.embed = torch.nn.Embedding(3, 4)\n"
+        "        self.out = torch.nn.Linear(4, 64)\n"
+        "    def forward(self, z, labels):\n"
+        "        return torch.tanh(self.out(z + self.embed(labels))).view(-1, 1, 8, 8)\n"
+        "def make(**kwargs):\n"
+        "    assert not kwargs, kwargs\n"
+        "    return Conditional()\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(Exception, match=r"takes 2 inputs; say which with --option inputs=z,labels"):
+        load_generator("conditional:make", options={"spec.nz": NZ})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = load_generator("conditional:make", options={"spec.nz": NZ, "inputs": "z,labels", "n_classes": 3})
+    assert g.spec.n_classes == 3
+
+
+def test_loading_a_module_leaves_the_users_random_stream_alone(tmp_path, monkeypatch):
+    """The shape probe of a bare module drew its latents from torch's global stream: the user's next draws moved."""
+    (tmp_path / "prebuilt.py").write_text("NET = None\ndef make():\n    return NET\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import prebuilt
+
+    prebuilt.NET = BatchNormNet()  # built before the user seeds: building a module draws its initial weights
+    torch.manual_seed(0)
+    expected = torch.rand(2)
+    torch.manual_seed(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        load_generator("prebuilt:make", options={"spec.nz": NZ})
+    torch.testing.assert_close(torch.rand(2), expected, rtol=0, atol=0)
+
+
+def test_an_inverter_of_a_callable_says_when_the_callable_now_returns_other_weights(tmp_path, monkeypatch):
+    """An inverter fitted on a `module:callable` kept no fingerprint of its generator's weights: the same callable
+    returning another generator (a retrained checkpoint) was used without a word."""
+    (tmp_path / "versioned.py").write_text(
+        "import torch\n"
+        "from test_user_modules import BatchNormNet, SPEC\n"
+        "SCALE = 1.0\n"
+        "def make():\n"
+        "    net = BatchNormNet().eval()\n"
+        "    with torch.no_grad():\n"
+        "        net.out.weight.mul_(SCALE)\n"
+        "    return net, SPEC\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    import versioned
+
+    Inverter.for_generator(load_generator("versioned:make"), width=8, hidden=16).save_pretrained(tmp_path / "inv")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the same weights: not a word
+        Inverter.load(str(tmp_path / "inv"), generator="versioned:make", trust_remote_code=True)
+    versioned.SCALE = -1.0
+    with pytest.warns(UserWarning, match=r"versioned:make now holds weights of sha256 .* was fitted on its weights"):
+        Inverter.load(str(tmp_path / "inv"), generator="versioned:make", trust_remote_code=True)
