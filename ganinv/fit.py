@@ -40,7 +40,7 @@ from ganinv.config_checks import (
 from ganinv.data import fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_parameters
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
-from ganinv.errors import RunError
+from ganinv.errors import ConfigError, RunError, SpecMismatchError
 from ganinv.evaluation import (
     encode_and_reconstruct,
     evaluate_generated,
@@ -57,10 +57,12 @@ from ganinv.runs import (
     Run,
     check_resume_step,
     checkpoint_mismatch,
+    global_state_kept,
     rng_state,
     seed_everything,
     set_rng_state,
     setup_distributed,
+    state_sha256,
     teardown_distributed,
 )
 from ganinv.sources import load_generator
@@ -147,27 +149,37 @@ def fit(
     config.json) when the user did not type it: a source that is code is then refused unless
     `config.trust_remote_code` is the user's own flag (ganinv.trust). `options_origin` names the file
     `config.options` came from, for the same rule on a `model_class` among them.
+
+    A `generator` given here is probed as `load_generator` probes what it loads, and the run records it as given
+    in Python, with the sha256 of its weights: its resume takes the same generator again (`generator=`).
+    The caller's global random streams and flush-denormal setting are as they were when it returns.
     """
     config_of_type(config, FitConfig, "fit")
+    if generator is not None and not isinstance(generator, Generator):
+        raise ConfigError(
+            f"fit(generator=...) takes a loaded Generator (ganinv.load_generator(...), or ganinv.Generator(net, spec) "
+            f"around a module of yours), not {type(generator).__name__}"
+        )
     from ganinv.devices import resolve_device
 
     resolve_device(config.device)  # a device this machine lacks (a recipe's "tpu") is refused before any work
-    distributed, device = setup_distributed(config.device)
-    run = Run(out, config.keep_checkpoints, writer=distributed.is_main)
-    try:
-        return _fit(
-            config,
-            run,
-            resume,
-            quiet,
-            generator,
-            (generator_origin, options_origin),
-            distributed,
-            device,
-        )
-    finally:
-        run.release()
-        teardown_distributed()
+    with global_state_kept():  # seed_everything reseeds and flushes subnormals: for the fit only
+        distributed, device = setup_distributed(config.device)
+        run = Run(out, config.keep_checkpoints, writer=distributed.is_main)
+        try:
+            return _fit(
+                config,
+                run,
+                resume,
+                quiet,
+                generator,
+                (generator_origin, options_origin),
+                distributed,
+                device,
+            )
+        finally:
+            run.release()
+            teardown_distributed()
 
 
 def _fit(
@@ -181,13 +193,26 @@ def _fit(
     device: torch.device,
 ) -> FitResult:
     main = distributed.is_main
+    in_python = generator is not None  # given as fit(generator=G), not loaded here from config.generator
+    asked = config.to_dict()
     if resume:
         saved = saved_options(run, "fit")  # refuses a folder that holds another kind of run
-        refuse_changed_config(run.folder, saved, config.to_dict())
+        if given_in_python(run.config):
+            if not in_python:  # config.generator is none of its business: never load it instead
+                source = run.config["generator"].get("source")
+                raise RunError(
+                    f"{run.folder} was fitted on a generator given in Python (generator=G"
+                    f"{f', source {source!r}' if source else ''}); pass the same generator again with generator= to "
+                    "resume it: fit(config, out, resume=True, generator=G)"
+                )
+            asked["generator"] = saved.get("generator")  # not the generator's name: its fingerprint says (below)
+        refuse_changed_config(run.folder, saved, asked)
         run.check_resume_steps(config.steps)
     else:
         run.check_new()
-    if generator is None:
+    if generator is not None:
+        generator = probe_given(generator.to(device))
+    else:
         generator = load_generator(
             hub.pinned(config.generator, run.hub_commit() if resume else None),  # resume: the commit it started from
             arch=config.arch,
@@ -199,15 +224,22 @@ def _fit(
         )
     generator = generator.to(device)
     inputs = {"generator": generator.meta.get("weights_sha256")}  # what the run trains on, fingerprinted
+    if in_python or not resume:  # its weights as they are: one given in Python may differ from the file it came from
+        inputs["generator_state"] = state_sha256(generator.net)  # (resumed from its source, the file's sha256 says)
+    described: dict[str, Any] = {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()}
+    if in_python:
+        described = {"given_in_python": True, **described}
     if resume:
-        run.check_same_inputs(inputs)
+        run.check_same_inputs(inputs, described if in_python else None)
     if main and not resume:
-        saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
+        saved = {k: v for k, v in asked.items() if k != "trust_remote_code"}  # trust is never saved
+        if in_python:  # never a config.generator it did not use (a resume loaded it: an outside audit)
+            saved["generator"] = f"{generator.source} (given in Python)" if generator.source else "(given in Python)"
         run.create(
             {
                 "fit": saved,
                 "world_size": distributed.world_size,
-                "generator": {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()},
+                "generator": described,
                 "inputs": inputs,
             }
         )
@@ -319,6 +351,24 @@ def _fit(
         inverter.save_pretrained(run.folder / "inverter")  # the generator bundled when it has an architecture
     distributed.barrier()
     return FitResult(run.folder, inverter, evaluation)
+
+
+def given_in_python(run_config: dict[str, Any]) -> bool:
+    """Whether the run was fitted on a generator given as fit(generator=G) (its config.json says so)."""
+    record = run_config.get("generator")
+    return isinstance(record, dict) and record.get("given_in_python") is True
+
+
+def probe_given(generator: Generator) -> Generator:
+    """Check a generator given as fit(generator=G) against its spec, as load_generator checks those it loads (an
+    outside audit fitted one that drew noise inside forward, and a [0, 1] one under a [-1, 1] spec, to the end in
+    silence). A loaded one is probed again: a few small batches, and it may have been changed since."""
+    try:
+        generator.probe()
+    except SpecMismatchError as exc:  # say which generator, as load_generator does
+        exc.args = (f"the generator given with generator= ({generator.source or 'of no source'}): {exc}",)
+        raise
+    return generator
 
 
 def warn_if_worse_than_the_mean(evaluation: dict[str, Any]) -> None:

@@ -363,7 +363,7 @@ def measure_reference(
     own time. ganinv: `ganinv.fit.fit` (all its defaults but these arguments); its seconds per step
     are the median of the intervals its metrics.jsonl records (an interval that holds an evaluation
     is slower, the median leaves it out). The reference: its own clock around each step, run after
-    the fit in the same process, so with subnormal floats flushed to zero as well (ganinv.runs.seed_everything).
+    the fit in the same process, with subnormal floats flushed to zero as the fit ran (ganinv.runs.seed_everything).
     """
     from ganinv.evaluation import held_out_samples
     from ganinv.fit import EVAL_SEED_OFFSET, fit
@@ -400,6 +400,7 @@ def measure_reference(
 
     print(f"[perf] reference: plain loop, {steps} steps", file=sys.stderr)
     _, held_out = held_out_samples(generator, eval_samples, seed=seed + EVAL_SEED_OFFSET)  # the images fit evaluates
+    torch.set_flush_denormal(True)  # as the fit ran: ganinv.fit gives the caller's setting back when it returns
     plain = reference.train(
         generator, held_out, steps, batch_size=batch_size, eval_every=eval_every, seed=seed, width=width, hidden=hidden
     )

@@ -16,6 +16,7 @@ killed run leaves nothing a retry trips on): a second run or resume into the sam
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ import shutil
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import numpy as np
 import torch
@@ -41,10 +42,11 @@ from ganinv.atomic import (
     write_json,
     write_text,
 )
-from ganinv.config_checks import RUN_KINDS
+from ganinv.config_checks import RUN_KINDS, plain
 from ganinv.devices import resolve_device
 from ganinv.errors import RunError, first_line
 from ganinv.safe_pickle import is_torchscript
+from ganinv.weight_files import state_dict_sha256
 
 CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
 FINISHED = ("eval.json", "inverter", "generator", "mvae")  # what a run writes when it ends
@@ -213,13 +215,23 @@ class Run:
         commit = hub.get("commit") if isinstance(hub, dict) else None
         return commit if isinstance(commit, str) else None
 
-    def check_same_inputs(self, inputs: Mapping[str, Optional[str]]) -> None:
+    def check_same_inputs(
+        self, inputs: Mapping[str, Optional[str]], generator: Optional[Mapping[str, Any]] = None
+    ) -> None:
         """On resume: refuse inputs (a generator's weights, a dataset) whose fingerprints differ from those the run
-        recorded when it started, e.g. a relative path resumed from another folder, or a file replaced since."""
+        recorded when it started, e.g. a relative path resumed from another folder, or a file replaced since.
+
+        A generator given in Python (`fit(..., generator=G)`) comes with "generator_state", the sha256 of its weights
+        as they are now (`state_sha256`), and `generator`, its record ({"source", "spec"}): the file it was loaded
+        from says nothing of what was done to it since (an outside audit resumed on the unchanged file of a generator
+        fine-tuned before the fit), and a spec of another output range gives other images from the same weights."""
         recorded = self.config.get("inputs") or {}
         changed = [name for name, sha in inputs.items() if sha and recorded.get(name) and recorded[name] != sha]
-        if changed and self.latest_checkpoint() is not None:
+        respecified = self._spec_changes(generator)
+        if (changed or respecified) and self.latest_checkpoint() is not None:
             self.load_checkpoint()  # an edited config.json (another generator named in it) is said as such
+        if "generator_state" in inputs and (changed or respecified):
+            raise RunError(self._other_generator(inputs, changed, respecified, generator))
         if changed:
             verb = "differs" if len(changed) == 1 else "differ"
             raise RunError(
@@ -228,6 +240,50 @@ class Run:
                 f"{', '.join(str(recorded[n])[:12] for n in changed)} in its config.json): a relative path resumed "
                 "from another folder, or a file replaced since? resume from where it started, or start a new run"
             )
+
+    def _spec_changes(self, generator: Optional[Mapping[str, Any]]) -> list[str]:
+        """The fields of `generator["spec"]` that differ from the spec the run recorded, each as "name (the run's
+        X, given Y)"; none where either is missing."""
+        run_generator = self.config.get("generator")
+        was = run_generator.get("spec") if isinstance(run_generator, dict) else None
+        if generator is None or not isinstance(was, dict):
+            return []
+        now = plain(generator["spec"])  # as config.json reads back: tuples as lists
+        names = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+        return [f"{k} (the run's {json.dumps(was.get(k))}, given {json.dumps(now.get(k))})" for k in names]
+
+    def _other_generator(
+        self,
+        inputs: Mapping[str, Optional[str]],
+        changed: list[str],
+        respecified: list[str],
+        generator: Optional[Mapping[str, Any]],
+    ) -> str:
+        """The refusal of a generator given in Python that is not the one the run was fitted on, naming what
+        differs: its weights, the file it was loaded from, its spec (its source alone is said, never refused)."""
+        recorded = self.config.get("inputs") or {}
+        differ = []
+        if "generator_state" in changed:
+            differ.append(
+                f"its weights (sha256 {str(inputs['generator_state'])[:12]} against "
+                f"{str(recorded['generator_state'])[:12]} in the run's config.json)"
+            )
+        if "generator" in changed:
+            differ.append(
+                f"the file it was loaded from (sha256 {str(inputs['generator'])[:12]} against "
+                f"{str(recorded['generator'])[:12]})"
+            )
+        if respecified:
+            differ.append("its spec: " + ", ".join(respecified))
+        run_generator = self.config.get("generator")
+        was = run_generator.get("source") if isinstance(run_generator, dict) else None
+        now = generator.get("source") if generator is not None else None
+        sources = f"; the run's generator came from {was!r}, this one from {now!r}" if was != now else ""
+        return (
+            f"the generator given with generator= is not the one {self.folder} was fitted on: "
+            f"{'; '.join(differ)}{sources}; pass the generator the run was fitted on, as it was then, or start a new "
+            "run"
+        )
 
     # ---- checkpoints ------------------------------------------------------------------------
     def checkpoints(self) -> list[Path]:
@@ -316,6 +372,32 @@ class Run:
 
 
 # ---- randomness ---------------------------------------------------------------------------------
+@contextlib.contextmanager
+def global_state_kept() -> Iterator[None]:
+    """Leave the caller's process as it was: `fit`, `train` and `train_mvae` seed torch's, numpy's and random's
+    global streams and flush subnormal floats (`seed_everything`), which a library call must not leave behind (an
+    outside audit: after `fit()` the caller's numpy and random streams were those of a fresh `seed(0)`, and subnormal
+    floats stayed flushed to zero for the rest of the process). The run's own streams are in its checkpoints."""
+    flushing = flushes_denormals()
+    torch_state, numpy_state, random_state = torch.get_rng_state(), np.random.get_state(), random.getstate()
+    cuda_state = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+    try:
+        yield
+    finally:
+        torch.set_rng_state(torch_state)
+        if cuda_state is not None:
+            torch.cuda.set_rng_state_all(cuda_state)
+        np.random.set_state(numpy_state)
+        random.setstate(random_state)
+        torch.set_flush_denormal(flushing)
+
+
+def flushes_denormals() -> bool:
+    """Whether subnormal floats are flushed to zero now (`torch.set_flush_denormal` has no getter): 1e-40 is subnormal
+    in float32, and a multiplication by one keeps it unless they are."""
+    return bool(torch.tensor([1e-40], dtype=torch.float32) * 1.0 == 0)
+
+
 def seed_everything(seed: int) -> None:
     """Seed every random stream, and flush subnormal floats to zero: on CPU they make convolutions
     several times slower, and perturbed or nearly-saturated images produce them (a 4x slower fit)."""
@@ -415,6 +497,12 @@ def check_resume_step(run: Run, step: int, steps: int) -> None:
 def config_sha256(config: dict[str, Any]) -> str:
     """A fingerprint of a run's config.json as read back: a checkpoint records it, so an edit is caught on resume."""
     return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+
+
+def state_sha256(module: torch.nn.Module) -> str:
+    """A fingerprint of a module's weights as they are now, recorded by a fit for its generator: the sha256 of the
+    file a generator was loaded from says nothing of what was done to it since."""
+    return state_dict_sha256(module.state_dict())
 
 
 def tensor_sha256(tensor: torch.Tensor) -> str:

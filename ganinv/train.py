@@ -48,6 +48,7 @@ from ganinv.runs import (
     Run,
     check_resume_step,
     checkpoint_mismatch,
+    global_state_kept,
     rng_state,
     seed_everything,
     set_rng_state,
@@ -268,11 +269,13 @@ class TrainResult:
 
 
 def train(config: TrainConfig, out: str | Path, *, resume: bool = False, quiet: bool = False) -> TrainResult:
-    """Run (or resume) SS-AVL Algorithm 1 into the run folder `out`."""
+    """Run (or resume) SS-AVL Algorithm 1 into the run folder `out`; the caller's global random streams and
+    flush-denormal setting are as they were when it returns."""
     config_of_type(config, TrainConfig, "train")
     run = Run(out, config.keep_checkpoints)
     try:
-        return _train(config, run, resume, quiet)
+        with global_state_kept():  # seed_everything reseeds and flushes subnormals: for the run only
+            return _train(config, run, resume, quiet)
     finally:
         run.release()  # the folder's lock, taken when the run was created or reopened
 

@@ -51,7 +51,15 @@ from ganinv.mvae.dropout import KINDS
 from ganinv.mvae.losses import dhsic, dirichlet_kl, reconstruction_loss
 from ganinv.mvae.model import MAX_COMPONENTS, MVAE, MixtureSample
 from ganinv.polarity import warn_if_inverted
-from ganinv.runs import Run, check_resume_step, rng_state, seed_everything, set_rng_state, tensor_sha256
+from ganinv.runs import (
+    Run,
+    check_resume_step,
+    global_state_kept,
+    rng_state,
+    seed_everything,
+    set_rng_state,
+    tensor_sha256,
+)
 from ganinv.sources import load_generator
 from ganinv.status import Pace
 
@@ -164,14 +172,16 @@ def train_mvae(
     `generator_origin` names the file `config.generator` was read from (a resumed run's config.json) when
     the user did not type it: a source that is code is then refused unless `config.trust_remote_code`
     is the user's own flag (ganinv.trust). `options_origin` names the file `config.options` came from,
-    for the same rule on a `model_class` among them.
+    for the same rule on a `model_class` among them. The caller's global random streams and flush-denormal setting
+    are as they were when it returns.
     """
     config_of_type(config, MVAEConfig, "train_mvae")
     if (config.generator is None) == (config.data is None):
         raise GaninvError("give exactly one of a generator (MVAE atop it, data-free) and data (standalone MVAE)")
     run = Run(out, config.keep_checkpoints)
     try:
-        return _train_mvae(config, run, quiet, resume, (generator_origin, options_origin))
+        with global_state_kept():  # seed_everything reseeds and flushes subnormals: for the run only
+            return _train_mvae(config, run, quiet, resume, (generator_origin, options_origin))
     finally:
         run.release()  # the folder's lock, taken when the run was created or reopened
 
