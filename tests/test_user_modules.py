@@ -2,6 +2,7 @@
 says without changing the user's object behind their back, and refuses what it cannot invert in one clear line."""
 
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,19 @@ from ganinv.spec import GeneratorSpec
 
 NZ = 4
 SPEC = GeneratorSpec(nz=NZ, image_shape=(1, 8, 8))
+
+
+@pytest.fixture
+def user_module(tmp_path, monkeypatch):
+    """`write(name, source)`: a module of the user's, importable (and able to import this file's nets)."""
+    monkeypatch.syspath_prepend(str(Path(__file__).parent))
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def write(name: str, source: str) -> str:
+        (tmp_path / f"{name}.py").write_text(source)
+        return name
+
+    return write
 
 
 class BatchNormNet(nn.Module):
@@ -106,14 +120,12 @@ def test_a_generator_without_gradients_to_its_latents_is_refused_at_load():
     Generator(BatchNormNet(), SPEC).probe()  # the same net with gradients loads
 
 
-def test_dark_images_never_negative_under_minus_one_to_one_are_said_to_be_and_the_cli_shows_it(tmp_path, monkeypatch):
+def test_dark_images_never_negative_under_minus_one_to_one_are_said_to_be_and_the_cli_shows_it(user_module):
     """A [0, 1] generator whose probe images stay below 0.5 was read as [-1, 1] in silence; and the probe's warnings
     (this one, a collapsed generator) were attributed to torch's no_grad wrapper, so the CLI did not show them."""
     with pytest.warns(UserWarning, match=r"never negative, under the declared range \[-1, 1\]"):
         Generator(Dark(), SPEC).probe()
-    (tmp_path / "dark_module.py").write_text("from test_user_modules import Dark\ndef make():\n    return Dark()\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
+    user_module("dark_module", "from test_user_modules import Dark\ndef make():\n    return Dark()\n")
     result = CliRunner().invoke(cli, ["inspect", "-g", "dark_module:make", "--nz", str(NZ)])
     assert result.exit_code == 0, result.output
     assert "Warning: generated values span" in result.output and "--output-range 0,1" in result.output
@@ -127,29 +139,29 @@ def test_dark_images_never_negative_under_minus_one_to_one_are_said_to_be_and_th
         ("meta_module()", r"weights are on the meta device"),
     ],
 )
-def test_what_a_callable_returns_is_a_module_with_weights(tmp_path, monkeypatch, returned, said):
+def test_what_a_callable_returns_is_a_module_with_weights(user_module, returned, said):
     """A function, a class or a module built on the meta device were internal errors."""
     module = f"odd_returns_{len(returned)}"  # one module per case: Python keeps the first one imported by a name
-    (tmp_path / f"{module}.py").write_text(
+    user_module(
+        module,
         "import torch\n"
         "from test_user_modules import BatchNormNet, SPEC\n"
         "def meta_module():\n"
         "    with torch.device('meta'):\n"
         "        return BatchNormNet()\n"
         f"def make():\n    return ({returned}), SPEC\n"
-        f"def bare():\n    return {returned}\n"
+        f"def bare():\n    return {returned}\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
     for name in ("make", "bare"):
         with pytest.raises(SourceError, match=said):
             load_generator(f"{module}:{name}")
 
 
-def test_a_callables_torchscript_module_loads(tmp_path, monkeypatch):
+def test_a_callables_torchscript_module_loads(user_module):
     """(torch.jit.script(module), spec) was an internal error (requires_grad_ on a ScriptModule), and a bare one
     taking forward(z, c=None, d=None) was asked which of its 3 inputs to feed."""
-    (tmp_path / "scripted.py").write_text(
+    user_module(
+        "scripted",
         "import torch, warnings\n"
         "from test_user_modules import BatchNormNet, SPEC\n"
         "def script():\n"
@@ -157,10 +169,8 @@ def test_a_callables_torchscript_module_loads(tmp_path, monkeypatch):
         "        warnings.simplefilter('ignore')\n"
         "        return torch.jit.script(BatchNormNet().eval())\n"
         "def make():\n    return script(), SPEC\n"
-        "def bare():\n    return script()\n"
+        "def bare():\n    return script()\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
     z = torch.randn(3, NZ)
     with torch.no_grad():
         expected = BatchNormNet().eval()(z)
@@ -171,10 +181,11 @@ def test_a_callables_torchscript_module_loads(tmp_path, monkeypatch):
                 torch.testing.assert_close(g(z), expected, rtol=0, atol=1e-6)
 
 
-def test_the_program_options_of_a_callables_bare_module_reach_ganinv(tmp_path, monkeypatch):
+def test_the_program_options_of_a_callables_bare_module_reach_ganinv(user_module):
     """Every --option went to the callable, so a bare module whose forward takes (z, labels) could not be told so:
     the options ganinv calls a program with, that the callable does not name, are ganinv's (even with **kwargs)."""
-    (tmp_path / "conditional.py").write_text(
+    user_module(
+        "conditional",
         "import torch\n"
         "class Conditional(torch.nn.Module):\n"
         "    def __init__(self):\n"
@@ -186,9 +197,8 @@ def test_the_program_options_of_a_callables_bare_module_reach_ganinv(tmp_path, m
         "        return torch.tanh(self.out(z + self.embed(labels))).view(-1, 1, 8, 8)\n"
         "def make(**kwargs):\n"
         "    assert not kwargs, kwargs\n"
-        "    return Conditional()\n"
+        "    return Conditional()\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
     with pytest.raises(Exception, match=r"takes 2 inputs; say which with --option inputs=z,labels"):
         load_generator("conditional:make", options={"spec.nz": NZ})
     with warnings.catch_warnings():
@@ -197,10 +207,9 @@ def test_the_program_options_of_a_callables_bare_module_reach_ganinv(tmp_path, m
     assert g.spec.n_classes == 3
 
 
-def test_loading_a_module_leaves_the_users_random_stream_alone(tmp_path, monkeypatch):
+def test_loading_a_module_leaves_the_users_random_stream_alone(user_module):
     """The shape probe of a bare module drew its latents from torch's global stream: the user's next draws moved."""
-    (tmp_path / "prebuilt.py").write_text("NET = None\ndef make():\n    return NET\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
+    user_module("prebuilt", "NET = None\ndef make():\n    return NET\n")
     import prebuilt
 
     prebuilt.NET = BatchNormNet()  # built before the user seeds: building a module draws its initial weights
@@ -213,10 +222,11 @@ def test_loading_a_module_leaves_the_users_random_stream_alone(tmp_path, monkeyp
     torch.testing.assert_close(torch.rand(2), expected, rtol=0, atol=0)
 
 
-def test_an_inverter_of_a_callable_says_when_the_callable_now_returns_other_weights(tmp_path, monkeypatch):
+def test_an_inverter_of_a_callable_says_when_the_callable_now_returns_other_weights(tmp_path, user_module):
     """An inverter fitted on a `module:callable` kept no fingerprint of its generator's weights: the same callable
     returning another generator (a retrained checkpoint) was used without a word."""
-    (tmp_path / "versioned.py").write_text(
+    user_module(
+        "versioned",
         "import torch\n"
         "from test_user_modules import BatchNormNet, SPEC\n"
         "SCALE = 1.0\n"
@@ -224,10 +234,8 @@ def test_an_inverter_of_a_callable_says_when_the_callable_now_returns_other_weig
         "    net = BatchNormNet().eval()\n"
         "    with torch.no_grad():\n"
         "        net.out.weight.mul_(SCALE)\n"
-        "    return net, SPEC\n"
+        "    return net, SPEC\n",
     )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.syspath_prepend(str(__import__("pathlib").Path(__file__).parent))
     import versioned
 
     Inverter.for_generator(load_generator("versioned:make"), width=8, hidden=16).save_pretrained(tmp_path / "inv")
