@@ -104,7 +104,11 @@ def _write_failures_as_os_errors(target: Path) -> Iterator[None]:
     that it reaches the user as the machine's refusal naming `target`, not as a bug in ganinv."""
     try:
         yield
-    except (OSError, GaninvError):
+    except OSError as exc:
+        if exc.filename is None:  # numpy's savez and PIL's PNG writer name no file: the user is told which one
+            exc.filename = str(target)
+        raise
+    except GaninvError:
         raise
     except Exception as exc:
         message = str(exc)

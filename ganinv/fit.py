@@ -277,6 +277,7 @@ def _fit(
         check_resume_step(run, start_step, config.steps)
         if main:
             run.truncate_metrics(start_step)
+            run.record_steps("fit", config.steps, "learning-rate and temperature schedules")
 
     model: torch.nn.Module = DistributedDataParallel(inverter) if distributed.enabled else inverter
     if config.compile:  # compiling a Module gives an OptimizedModule (torch types it as a plain callable)
@@ -308,6 +309,7 @@ def _fit(
     clock = time.perf_counter()
     last_eval: dict[str, Any] = {}
     pace = Pace(start_step + 1, config.steps, device.type)
+    last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
         losses = dreaming_step(generator, inverter, model, optimizer, sampler, config, step, autocast)
         running += torch.stack([getattr(losses, n) for n in names]).detach()
@@ -315,7 +317,7 @@ def _fit(
             warnings.warn(long_run, UserWarning, stacklevel=2)
 
         if step % config.log_every == 0 or step == config.steps:
-            count = (step - start_step - 1) % config.log_every + 1
+            count, last_record = step - last_record, step  # the steps summed since the last record (a resume: since it)
             means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval
             running.zero_()
             check_losses(means, step, run, _divergence_advice(config), generator)

@@ -3,7 +3,8 @@
 ```
 RUN/
   config.json            every resolved option, the generator reference (source, weights hash, spec)
-  checkpoints/step-000500.pt   model, optimiser and RNG states (tensors only: loaded with weights_only=True)
+  checkpoints/step-000500.pt   model, optimiser and RNG states (tensors only: loaded with weights_only=True), with
+                               the sha256 of its tensors, checked when it is loaded
   metrics.jsonl          one JSON record per logging interval
   samples/               PNG grids
   eval.json              final evaluation
@@ -24,6 +25,7 @@ import pickle
 import random
 import re
 import shutil
+import warnings
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
@@ -310,6 +312,7 @@ class Run:
         """Write `checkpoints/step-NNNNNN.pt` atomically, then drop all but the last few."""
         path = self.checkpoint_dir / f"step-{step:06d}.pt"
         state = {**state, "config_sha256": config_sha256(self.config)} if self.config else state
+        state = {**state, TENSORS_SHA256: tensors_sha256(state)}
         with atomic_path(path) as tmp:
             torch.save(state, tmp)
         for old in self.checkpoints()[: -self.keep_checkpoints]:
@@ -341,18 +344,55 @@ class Run:
                 "before"
             ) from None
         recorded = state.get("config_sha256") if isinstance(state, dict) else None
-        if recorded and self.config and recorded != config_sha256(self.config):
+        if recorded and self.config and recorded not in config_fingerprints(self.config):
             raise RunError(
                 f"{self.folder}/config.json was edited after {path.name} was written (a resumed run continues with "
                 "the options it started with; only --steps and --device may change): restore it, or start a new run"
             )
+        # torch's zip reader checks no CRC: an outside audit resumed from a checkpoint with 64 bytes flipped to a
+        # wrong inverter, exit 0. A checkpoint of an older ganinv has no record and is read as before.
+        kept = state.get(TENSORS_SHA256) if isinstance(state, dict) else None
+        if kept is not None and kept != tensors_sha256(state):
+            raise RunError(
+                f"{path} is damaged: its tensors are not those it was written with (their sha256 differs from the one "
+                "it records); delete it to resume from the one before"
+            )
         return state
+
+    def record_steps(self, kind: str, steps: int, schedules: str = "") -> None:
+        """On resume with another --steps: record it in config.json, so that a later plain --resume continues to it,
+        and say, when `schedules` (e.g. "learning-rate and temperature schedules") follow the total steps, that they
+        now span the new total: the weights will be those of neither run (an outside audit saw it go unsaid)."""
+        options = self.config.get(kind)
+        was = options.get("steps") if isinstance(options, dict) else None
+        if not isinstance(options, dict) or was == steps:
+            return
+        if schedules:
+            warnings.warn(
+                f"{self.folder} was started for {was} steps and now continues to {steps}: its {schedules} now span "
+                f"{steps} steps from here on, so the weights will match neither a run of {was} steps nor one of "
+                f"{steps}",
+                UserWarning,
+                stacklevel=3,
+            )
+        if not self.writer:
+            return
+        # the steps it had go on record too: checkpoints of older ganinv versions fingerprint config.json with them
+        earlier = self.config.get(EARLIER_STEPS)
+        earlier = [*earlier, was] if isinstance(earlier, list) else [was]
+        self.config = {**self.config, kind: {**options, "steps": steps}, EARLIER_STEPS: earlier}
+        write_json(self.folder / "config.json", self.config)
 
     # ---- metrics and pictures -----------------------------------------------------------------
     def log_metrics(self, record: dict[str, Any]) -> None:
         line = json_text(record) + "\n"  # refuses NaN before anything is written
-        with open(self.metrics_path, "a") as fh:
-            fh.write(line)
+        try:
+            with open(self.metrics_path, "a") as fh:
+                fh.write(line)
+        except OSError as exc:  # a full disk: the machine's one line names the file (a resume drops a cut line)
+            if exc.filename is None:
+                exc.filename = str(self.metrics_path)
+            raise
 
     def truncate_metrics(self, step: int) -> None:
         """On resume: forget records written after the checkpoint we continue from (and a line cut by a kill)."""
@@ -494,9 +534,57 @@ def check_resume_step(run: Run, step: int, steps: int) -> None:
         )
 
 
+EARLIER_STEPS = "earlier_steps"  # config.json: the --steps a run had before a resume changed them
+
+
 def config_sha256(config: dict[str, Any]) -> str:
-    """A fingerprint of a run's config.json as read back: a checkpoint records it, so an edit is caught on resume."""
-    return hashlib.sha256(json.dumps(config, sort_keys=True).encode()).hexdigest()
+    """A fingerprint of a run's config.json as read back: a checkpoint records it, so an edit is caught on resume.
+    The steps are left out: a resume may change them, and records the new ones (`Run.record_steps`)."""
+    kept = {
+        key: {k: v for k, v in value.items() if k != "steps"} if key in RUN_KINDS and isinstance(value, dict) else value
+        for key, value in config.items()
+        if key != EARLIER_STEPS
+    }
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()
+
+
+def config_fingerprints(config: dict[str, Any]) -> set[str]:
+    """The fingerprints a checkpoint of this run may record: `config_sha256`, and the whole config.json, with each
+    of the steps the run has had, that older ganinv versions recorded."""
+    plain_config = {key: value for key, value in config.items() if key != EARLIER_STEPS}
+    found = {config_sha256(config), hashlib.sha256(json.dumps(plain_config, sort_keys=True).encode()).hexdigest()}
+    earlier = config.get(EARLIER_STEPS)
+    for steps in earlier if isinstance(earlier, list) else []:
+        then = {
+            key: {**value, "steps": steps} if key in RUN_KINDS and isinstance(value, dict) else value
+            for key, value in plain_config.items()
+        }
+        found.add(hashlib.sha256(json.dumps(then, sort_keys=True).encode()).hexdigest())
+    return found
+
+
+TENSORS_SHA256 = "tensors_sha256"  # a checkpoint's key: the fingerprint of every tensor in it
+
+
+def tensors_sha256(state: Any) -> str:
+    """A fingerprint of the tensors of a checkpoint's state (the weights, the optimiser's moments, the random
+    streams: nearly all its bytes) and where each sits, the record `TENSORS_SHA256` left out."""
+    digest = hashlib.sha256()
+
+    def add(where: str, value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            data = value.detach().cpu().contiguous().reshape(-1).view(torch.uint8).numpy().tobytes()
+            digest.update(f"{where}:{value.dtype}:{tuple(value.shape)}:".encode() + data)
+        elif isinstance(value, dict):
+            for key in sorted(value, key=str):
+                if key != TENSORS_SHA256:
+                    add(f"{where}.{key}", value[key])
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                add(f"{where}[{i}]", item)
+
+    add("", state)
+    return digest.hexdigest()
 
 
 def state_sha256(module: torch.nn.Module) -> str:

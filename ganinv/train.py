@@ -322,6 +322,7 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
         start_step = int(state["step"])
         check_resume_step(run, start_step, config.steps)
         run.truncate_metrics(start_step)
+        run.record_steps("train", config.steps, "Gumbel temperature schedule")
 
     def evaluate(step: int, limit: Optional[int]) -> dict[str, Any]:
         record: dict[str, Any] = {"step": step}
@@ -343,6 +344,7 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
     running: dict[str, torch.Tensor] = {}  # sums of the losses since the last log
     clock = time.perf_counter()
     pace = Pace(start_step + 1, config.steps, device.type)
+    last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
         stats: dict[str, torch.Tensor] = {}
         for _ in range(config.n_critic):  # Algorithm 1 line 9, SS-AVL Eq. 22 + gradient penalty; the last is logged
@@ -372,7 +374,7 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
             running[name] = running.get(name, 0.0) + value
 
         if step % config.log_every == 0 or step == config.steps:
-            count = (step - start_step - 1) % config.log_every + 1
+            count, last_record = step - last_record, step  # the steps summed since the last record (a resume: since it)
             means = {name: round(float(total) / count, 5) for name, total in running.items()}  # one host sync
             running.clear()
             check_losses(means, step, run, change)

@@ -41,7 +41,7 @@ import click
 from ganinv import trust
 from ganinv.atomic import write_json, write_text
 from ganinv.cli.main import cli
-from ganinv.cli.options import echo_result, json_option, out_option, parse_key_values, quiet_option
+from ganinv.cli.options import echo_result, json_option, out_option, parse_key_values, quiet_option, warn
 from ganinv.errors import RunError
 from ganinv.outputs import check_writable
 from ganinv.recipe_files import read_toml
@@ -208,6 +208,14 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     if stage.creates and Path(substitute(stage.creates, values)).exists():
         progress(f"{stage.name}: skipped, {substitute(stage.creates, values)} exists", quiet)
         return {**record, "skipped": True, "seconds": 0.0}
+    resumed = unfinished_run(argv)
+    if resumed is not None:  # a bench stopped during this stage: its run goes on, as the rerun promises
+        argv = [*argv, "--resume"]
+        record["command"] += " --resume"
+        warn(
+            f"stage {stage.name!r}: {resumed} holds an unfinished run (a bench stopped during it); resuming it "
+            "with the stage's options"
+        )
     progress(f"{stage.name}: {record['command']}", quiet)
     stdout, stderr = io.StringIO(), io.StringIO()
     start = time.perf_counter()
@@ -224,7 +232,17 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
         ) from None
     except SystemExit as exc:  # a GaninvError, already printed as `Error: ...`
         if exc.code:
-            raise StageFailed(f"stage {stage.name!r} failed (its error is above): {record['command']}") from None
+            command = " ".join(argv[: 2 if argv[0] == "mvae" else 1])
+            advice = (
+                f"; {resumed} holds an unfinished run this stage could not continue: continue it yourself with "
+                f"`ganinv {command} --out {resumed} --resume` and rerun the bench, "
+                "or delete it to start the stage over"
+                if resumed is not None
+                else ""
+            )
+            raise StageFailed(
+                f"stage {stage.name!r} failed (its error is above): {record['command']}{advice}"
+            ) from None
     finally:
         sys.stderr.write(warnings_and_errors(stderr.getvalue()))  # quiet: the stage's progress is dropped
     record["seconds"] = round(time.perf_counter() - start, 1)
@@ -237,6 +255,25 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     except json.JSONDecodeError:
         raise RunError(f"stage {stage.name!r} printed no JSON; add --json to its command or drop json = true") from None
     return record
+
+
+RUN_COMMANDS = (["fit"], ["train"], ["mvae", "fit"])  # the stages that write a run folder, which --resume continues
+
+
+def unfinished_run(argv: list[str]) -> Optional[str]:
+    """The --out of a `fit`, `train` or `mvae fit` stage when it holds a run with a checkpoint (one a stopped bench
+    left: a plain rerun of the stage refused it as "already holds a run", an outside audit), else None."""
+    from ganinv.runs import Run
+
+    if "--resume" in argv or not any(argv[: len(command)] == command for command in RUN_COMMANDS):
+        return None
+    out = next(
+        (value for flag, value in zip(argv, [*argv[1:], ""]) if flag == "--out"),
+        next((arg.partition("=")[2] for arg in argv if arg.startswith("--out=")), None),
+    )
+    if not out or not Path(out).is_dir() or not (Path(out) / "config.json").is_file():
+        return None
+    return out if Run(out).latest_checkpoint() is not None else None
 
 
 def outputs(recipe: Recipe, out: Path) -> set[str]:

@@ -28,6 +28,8 @@ from ganinv.cli.options import (
     parse_key_values,
     progress_lines,
     quiet_option,
+    resume_hint,
+    resumed_recipe,
     root_option,
     seed_option,
 )
@@ -42,7 +44,7 @@ from ganinv.config_checks import (
 )
 from ganinv.dreaming import DreamingConfig
 from ganinv.errors import GaninvError, RunError
-from ganinv.fit import FitConfig, load_recipe
+from ganinv.fit import FitConfig, given_in_python, load_recipe
 from ganinv.fit import fit as run_fit
 from ganinv.generator_reference import name_local_generator_by_file_name
 from ganinv.outputs import check_writable
@@ -151,7 +153,7 @@ def fit(ctx: click.Context, **params) -> None:
         run = Run(params["out"])
         saved = saved_options(run, "fit")
         changed = changed_on_resume(
-            {name: saved_path(name, params) for name in given - RESUMABLE}, saved, flag_names(ctx)
+            {name: saved_path(name, params) for name in given - RESUMABLE - {"recipe"}}, saved, flag_names(ctx)
         )
         if changed:
             run.release()
@@ -159,8 +161,11 @@ def fit(ctx: click.Context, **params) -> None:
                 f"--resume continues a run with its saved options; drop {', '.join(changed)} (only --steps, "
                 "--device, --quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may change)"
             )
+        from_recipe = resumed_recipe(params["recipe"], saved, run) if params["recipe"] else {}
         commit = run.hub_commit()
         run.release()  # read only: the fit below takes the folder's lock
+        if not given_in_python(run.config):  # its generator comes again as generator=, in Python only
+            check_run_generator_here(saved.get("generator"), params["out"])
         pinned = hub.pinned(str(saved.get("generator")), commit)  # the commit it started at
         if "generator" in given and not same_generator(params["generator"], saved.get("generator"), (pinned,)):
             raise RunError(
@@ -169,6 +174,7 @@ def fit(ctx: click.Context, **params) -> None:
             )
         values = {
             **saved,
+            **from_recipe,
             **{name: params[name] for name in given & {"steps", "device"}},
             "trust_remote_code": params["trust_remote_code"],
         }  # this command's flag; never a saved one
@@ -201,7 +207,11 @@ def fit(ctx: click.Context, **params) -> None:
         config = FitConfig.from_dict(values)
     check_repo_id(params["push_to_hub"])
     out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
-    with progress_lines(params["progress_lines"] and not params["quiet"]), no_input_range("ganinv fit --eval-real"):
+    with (
+        progress_lines(params["progress_lines"] and not params["quiet"]),
+        no_input_range("ganinv fit --eval-real"),
+        resume_hint("fit", out, named=params["out"] is not None),
+    ):
         result = run_fit(
             config,
             out,
@@ -217,6 +227,22 @@ def fit(ctx: click.Context, **params) -> None:
     echo_result(
         {"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"), **result.evaluation},
         params["as_json"],
+    )
+
+
+def check_run_generator_here(generator: Any, out: str) -> None:
+    """Refuse, saying where the name comes from, a run's generator recorded as a relative path that names nothing
+    from this folder: the run was started elsewhere (an outside audit: "cannot resolve generator source 'gdir10'"
+    named a source the user never typed in the command)."""
+    if not isinstance(generator, str) or ":" in generator or Path(generator).is_absolute():
+        return  # builtin:, hub:, module:callable, or an absolute path: the same from any folder
+    path = generator.partition("#")[0]
+    if os.path.lexists(path):
+        return
+    raise RunError(
+        f"the run's {Path(out) / 'config.json'} names its generator {generator!r}, a path relative to the folder the "
+        f"run was started from, and there is no {path} in {Path.cwd()}; resume from the folder it was started "
+        "from (with --out as seen from there)"
     )
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from ganinv.atomic import json_text, parse_json, read_text
+from ganinv.atomic import json_text, parse_json, read_text, remove_stale_temporaries
 from ganinv.cli.options import (
     artifact_generator_options,
     device_option,
@@ -88,7 +88,7 @@ def invert(
     with --root); prints the reconstruction errors."""
     from safetensors.torch import save_file
 
-    from ganinv.atomic import atomic_path, write_json
+    from ganinv.atomic import atomic_dir, write_json
     from ganinv.data import fit_to_shape, load_images
     from ganinv.images import save_side_by_side
     from ganinv.invert import check_refine_lr
@@ -99,6 +99,13 @@ def invert(
         raise click.BadParameter("--start zero optimises from z = 0 and needs --refine N", param_hint="--start")
     check_refine_lr(refine_lr)
     check_writable(out, folder=True)
+    if Path(out).resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):
+        raise GaninvError(
+            f"--out {out} is the folder you are in (or holds it), and invert writes its --out as one folder that "
+            "takes the old one's place; give a folder of its own, e.g. --out inverted"
+        )
+    # what a killed save of an older ganinv left inside the folder is no foreign file (an outside audit)
+    remove_stale_temporaries(out)
     check_result_folder(out, "invert", INVERT_OUTPUTS, holds_invert_metrics)
     check_not_inside(out, images, "IMAGES")
     inverter = Inverter.load(
@@ -129,25 +136,26 @@ def invert(
     )
 
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     tensors = {name: t.contiguous() for name, t in result.latents.parts().items()}
     rows = {"names": json_text(list(data.names))} if data.names else {}  # row i is the latent of file names[i]
-    with atomic_path(out / "latents.safetensors") as tmp:
-        save_file(tensors, str(tmp), metadata=rows)
     recon = {"images": result.reconstructions.contiguous()}
     if data.labels is not None:
         recon["labels"] = data.labels.contiguous()
     # label i is class folder classes[i]: folders 1, 10, 2 sort as strings, so label 1 is "10" (an outside audit)
     named = {"classes": json_text(list(data.classes))} if data.labels is not None and data.classes else {}
-    with atomic_path(out / "reconstructions.safetensors") as tmp:
-        save_file(recon, str(tmp), metadata=named or None)
     columns = [x[:32], result.encoder_reconstructions[:32]]
     if refine_steps > 0:
         columns.append(result.reconstructions[:32])
-    save_side_by_side(columns, out / "grid.png")
     changed = "; ".join([*data.notes, *([converted] if converted else [])]) or None  # as read, then as fitted
     metrics = {**result.metrics, "images_converted": changed}  # the errors are on the converted images
-    write_json(out / "metrics.json", metrics)
+    # the four files are one result: written into a temporary folder that takes --out's place whole, so a stop
+    # between them leaves the earlier result or none, never a mix of two runs or a folder a retry refuses (an
+    # outside audit); a link to a folder is written through, as before
+    with atomic_dir(out.resolve() if out.is_symlink() else out, replaces=frozenset(INVERT_OUTPUTS)) as tmp:
+        save_file(tensors, str(tmp / "latents.safetensors"), metadata=rows)
+        save_file(recon, str(tmp / "reconstructions.safetensors"), metadata=named or None)
+        save_side_by_side(columns, tmp / "grid.png")
+        write_json(tmp / "metrics.json", metrics)
     echo_result({"out": str(out), **metrics}, as_json)
 
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
+import os
+import shlex
+import sys
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
@@ -487,3 +491,56 @@ def check_suffix(path: str, suffixes: str | tuple[str, ...], option: str, what: 
     if Path(path).suffix.lower() not in allowed:
         names = " or ".join(f"*{suffix}" for suffix in allowed)
         raise click.BadParameter(f"{path} {what}: name it {names}{hint}", param_hint=option)
+
+
+def resumed_recipe(path: str, saved: dict[str, Any], run: Any) -> dict[str, Any]:
+    """`--recipe` given again with `--resume` (the interrupted command repeated, as the README allows): accepted
+    when each of its fields equals the run's saved one (`saved`, of the run folder `run`, released on refusal);
+    returns what it may change (steps, device). A field that differs is named, as a differing flag is."""
+    from dataclasses import MISSING
+
+    from ganinv.config_checks import RESUME_MAY_CHANGE, plain, same_generator, same_path, same_value
+    from ganinv.errors import RunError
+    from ganinv.fit import load_recipe
+
+    recipe = load_recipe(path)
+    differ = []
+    for key, value in sorted(recipe.items()):
+        if key in RESUME_MAY_CHANGE:
+            continue
+        was = saved.get(key, MISSING)
+        if isinstance(value, dict) and isinstance(was, dict):  # [dreaming], [augment], options: field by field
+            pairs = [(f"{key}.{k}", was.get(k, MISSING), v) for k, v in sorted(value.items())]
+        else:
+            pairs = [(key, was, value)]
+        for name, then, now in pairs:
+            if then is not MISSING and (
+                same_value(plain(then), plain(now))
+                or same_path(then, now)
+                or (name == "generator" and isinstance(now, str) and same_generator(now, then))
+            ):
+                continue
+            shown = "none" if then is MISSING else json.dumps(plain(then))
+            differ.append(f"{name} (the run's {shown}, the recipe's {json.dumps(plain(now))})")
+    if differ:
+        run.release()
+        raise RunError(
+            f"--resume continues a run with its saved options, and the recipe {path} differs from them: "
+            f"{'; '.join(differ)}; drop --recipe to resume, or start a new run with it in another --out"
+        )
+    return {key: recipe[key] for key in ("steps", "device") if key in recipe}
+
+
+@contextlib.contextmanager
+def resume_hint(command: str, out: str | os.PathLike, named: bool) -> Iterator[None]:
+    """A run stopped by Ctrl-C in a folder the user did not name (`--out` left to its default) is named in the
+    hint, with the command that continues it: "--resume" alone was an error of its own (an outside audit)."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        from ganinv.runs import Run
+
+        if named or Run(out).latest_checkpoint() is None:
+            raise  # the user knows the folder, or there is nothing to resume: the usual line
+        click.echo(f"Interrupted; continue with `ganinv {command} --out {shlex.quote(str(out))} --resume`.", err=True)
+        sys.exit(130)

@@ -90,15 +90,24 @@ def sample(
         )
     if perturb:
         images = perturbed(images, AugmentConfig(probability=1.0), generator=rng)
-    save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))
-    click.echo(
-        f"wrote {out}: {n} {'perturbed ' if perturb else ''}samples of shape {tuple(images.shape[1:])} from {generator}"
-    )
-    if latents_out:
-        tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}
-        tensors["images"] = images.contiguous().cpu()
-        metadata = {"source": generator, "seed": str(seed), "spec": g.spec.to_json(), "perturbed": str(perturb)}
-        Path(latents_out).parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(latents_out) as tmp:
-            save_file(tensors, str(tmp), metadata=metadata)
-        click.echo(f"wrote {latents_out}: {', '.join(f'{k} {tuple(v.shape)}' for k, v in tensors.items())}")
+    if not latents_out:
+        save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))
+        click.echo(_wrote_grid(out, n, perturb, images, generator))
+        return
+    tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}
+    tensors["images"] = images.contiguous().cpu()
+    metadata = {"source": generator, "seed": str(seed), "spec": g.spec.to_json(), "perturbed": str(perturb)}
+    Path(latents_out).parent.mkdir(parents=True, exist_ok=True)
+    # the grid and the latents are a pair: the old latents go before the new grid takes the old one's place, so a
+    # stop between the two leaves a grid alone, never a new grid beside the old samples (an outside audit)
+    with atomic_path(latents_out) as tmp:
+        save_file(tensors, str(tmp), metadata=metadata)
+        Path(latents_out).unlink(missing_ok=True)
+        save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))
+    click.echo(_wrote_grid(out, n, perturb, images, generator))
+    click.echo(f"wrote {latents_out}: {', '.join(f'{k} {tuple(v.shape)}' for k, v in tensors.items())}")
+
+
+def _wrote_grid(out: str, n: int, perturb: bool, images: torch.Tensor, generator: str) -> str:
+    kind = "perturbed samples" if perturb else "samples"
+    return f"wrote {out}: {n} {kind} of shape {tuple(images.shape[1:])} from {generator}"

@@ -18,6 +18,8 @@ from ganinv.cli.options import (
     out_option,
     progress_lines,
     quiet_option,
+    resume_hint,
+    resumed_recipe,
     root_option,
     seed_option,
 )
@@ -92,16 +94,24 @@ def train(ctx: click.Context, **params) -> None:
     if params["resume"]:
         if params["out"] is None:
             raise RunError("--resume needs --out, the run folder to continue")
-        saved = saved_options(Run(params["out"]), "train")
-        flags = changed_on_resume({name: ((name,), params[name]) for name in given - RESUMABLE}, saved, flag_names(ctx))
+        run = Run(params["out"])
+        saved = saved_options(run, "train")
+        flags = changed_on_resume(
+            {name: ((name,), params[name]) for name in given - RESUMABLE - {"recipe"}}, saved, flag_names(ctx)
+        )
         if flags:
+            run.release()
             raise RunError(
                 f"--resume continues a run with its saved options; drop {', '.join(flags)} "
                 "(only --steps and --device may change; --quiet, --progress-lines, --json and "
                 "--push-to-hub may be given)"
             )
+        from_recipe = resumed_recipe(params["recipe"], saved, run) if params["recipe"] else {}
+        run.release()  # read only: the training below takes the folder's lock
         with values_from_run(params["out"]):
-            config = TrainConfig.from_dict({**saved, **{name: params[name] for name in given & {"steps", "device"}}})
+            config = TrainConfig.from_dict(
+                {**saved, **from_recipe, **{name: params[name] for name in given & {"steps", "device"}}}
+            )
     else:
         values = load_recipe(params["recipe"]) if params["recipe"] else {}
         check_recipe_values(TrainConfig, values)
@@ -110,7 +120,11 @@ def train(ctx: click.Context, **params) -> None:
     check_repo_id(params["push_to_hub"])
     out = params["out"] or Path("runs") / f"train-{Path(config.data).stem}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_writable(out, folder=True)  # before any compute
-    with progress_lines(params["progress_lines"] and not params["quiet"]), no_input_range("ganinv train"):
+    with (
+        progress_lines(params["progress_lines"] and not params["quiet"]),
+        no_input_range("ganinv train"),
+        resume_hint("train", out, named=params["out"] is not None),
+    ):
         result = run_train(config, out, resume=params["resume"], quiet=params["quiet"] or params["progress_lines"])
     if params["push_to_hub"]:
         repo = params["push_to_hub"].removeprefix("hub:")

@@ -257,6 +257,7 @@ def _train_mvae(
         start_step = restore_checkpoint(run, model, optimizer, sampler, indices, config.seed, device)
         check_resume_step(run, start_step, config.steps)
         run.truncate_metrics(start_step)
+        run.record_steps("mvae", config.steps)  # no schedule follows the total: the weights are those of one run
 
     names = [f.name for f in dataclasses.fields(MVAELosses)]
     running = torch.zeros(len(names), device=device)
@@ -270,6 +271,7 @@ def _train_mvae(
         desc="mvae",
     )
     pace = Pace(start_step + 1, config.steps, device.type)
+    last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
         model.train()
         true_latent = None
@@ -289,7 +291,7 @@ def _train_mvae(
         if long_run := pace.warning_after(step):
             warnings.warn(long_run, UserWarning, stacklevel=2)
         if step % config.log_every == 0 or step == config.steps:
-            count = (step - start_step - 1) % config.log_every + 1
+            count, last_record = step - last_record, step  # the steps summed since the last record (a resume: since it)
             means = dict(zip(names, (running / count).tolist()))  # one host sync per log interval
             running.zero_()
             check_losses(means, step, run, change)
