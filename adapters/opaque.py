@@ -118,17 +118,25 @@ def probe_latents(n: int, spec: dict[str, Any]) -> tuple[torch.Tensor, Optional[
     return z, (torch.randn(n, nc, generator=stream) if nc else None)
 
 
-def required_inputs(module: nn.Module) -> Optional[int]:
-    """How many positional inputs a Python module's forward requires, or None where its signature does not say
-    (forward(*args), a builtin)."""
-    try:
-        parameters = inspect.signature(module.forward).parameters.values()
-    except (TypeError, ValueError):
-        return None
-    if any(p.kind == p.VAR_POSITIONAL for p in parameters):
-        return None
-    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-    return sum(1 for p in parameters if p.kind in positional and p.default is p.empty) or None
+def inputs_taken(program: Any, coded: bool) -> Optional[int]:
+    """How many positional inputs ganinv feeds a TorchScript or Python module, or None where its signature does not
+    say (forward(*args), a builtin): those it requires, and where the spec has codes (`coded`) those it may take too.
+    A forward(z, labels) was called with z alone, and advised to check --nz (an outside audit); and forward(z,
+    labels=None) of a conditional program needs its labels, where forward(z, c=None, d=None) of a plain one does not
+    (a later audit)."""
+    if isinstance(program, torch.jit.ScriptModule):  # forward is a ScriptMethod: its schema, minus self
+        arguments = program.forward.schema.arguments[1:]  # type: ignore[attr-defined]
+        needed = [not argument.has_default_value() for argument in arguments]
+    else:
+        try:
+            parameters = inspect.signature(program.forward).parameters.values()
+        except (TypeError, ValueError):
+            return None
+        if any(p.kind == p.VAR_POSITIONAL for p in parameters):
+            return None
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        needed = [p.default is p.empty for p in parameters if p.kind in positional]
+    return (len(needed) if coded else sum(needed)) or len(needed) or None
 
 
 def exported_shapes(program: torch.export.ExportedProgram) -> tuple[list[torch.Size], list[torch.dtype], torch.Size]:
@@ -174,12 +182,8 @@ class Opaque(Architecture):
                 spec.setdefault("image_shape", tuple(int(v) for v in out_shape[1:]))
             batch_size = batch_size or (int(shapes[0][0]) if isinstance(shapes[0][0], int) else 0)  # static batch
             program = program.module()
-        elif isinstance(program, torch.jit.ScriptModule):
-            # minus self, and those with a default (forward(z, c=None, d=None) takes z); forward is a ScriptMethod
-            arguments = program.forward.schema.arguments[1:]  # type: ignore[attr-defined]
-            n_inputs = sum(1 for argument in arguments if not argument.has_default_value()) or len(arguments)
-        else:  # a Python module: a forward(noise, labels) was called with z alone, and the advice was "check --nz"
-            n_inputs = required_inputs(program)
+        else:
+            n_inputs = inputs_taken(program, coded=bool(spec.get("n_classes") or spec.get("nc")))
         inputs = (("z", second) if second and options.inputs == "auto" else None) or self._inputs(
             options.inputs, n_inputs, spec
         )

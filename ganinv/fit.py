@@ -223,6 +223,7 @@ def _fit(
             options_origin=origins[1],
         )
     generator = generator.to(device)
+    generator.require_gradients("fitting an inverter")  # before the run folder is made: a retry starts clean
     inputs = {"generator": generator.meta.get("weights_sha256")}  # what the run trains on, fingerprinted
     if in_python or not resume:  # its weights as they are: one given in Python may differ from the file it came from
         inputs["generator_state"] = state_sha256(generator.net)  # (resumed from its source, the file's sha256 says)

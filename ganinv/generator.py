@@ -24,6 +24,12 @@ from torch import nn
 from ganinv.errors import SpecMismatchError, first_line
 from ganinv.spec import GeneratorSpec, Latents
 
+NO_GRADIENT = (
+    "the generator's images carry no gradient to its latents (a forward under torch.no_grad() or inference_mode, a "
+    ".detach(), or integer images)"
+)
+NO_GRADIENT_REMEDY = "return float images computed with autograd on"
+
 
 class ProbeWarning(UserWarning):
     """What the load-time probe saw that a user should know (a collapsed generator, dark images under [-1, 1]). Its
@@ -48,6 +54,7 @@ class Generator(nn.Module):
         # False (every loaded generator): frozen, parameters without gradient, always in eval mode.
         # True: the wake phase's G, which learns and has the usual train/eval modes.
         self.trainable = trainable
+        self.differentiable: Optional[bool] = None  # found by the probe: whether images carry gradients to latents
         if not trainable:
             self.freeze()
 
@@ -125,6 +132,8 @@ class Generator(nn.Module):
         self._check_latents(z, c, d)
         given = z.dtype
         z, c, d = in_module_dtype(self.net, z, c, d)  # a float64 module: its images come back in the latents' dtype
+        if self.differentiable is False and z.requires_grad:  # a backward through it would fail, unexplained
+            self.require_gradients("this computation")
         with self._contract_modes():
             x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
         if isinstance(x, torch.Tensor) and x.is_floating_point() and given.is_floating_point and x.dtype != given:
@@ -323,19 +332,30 @@ class Generator(nn.Module):
         return x
 
     def _check_differentiable(self, latents: Latents) -> None:
-        """The images must carry gradients to the latents: a fit backpropagates through G, and refinement steps
-        along them. A forward under torch.no_grad(), a .detach() or integer images loaded and sampled, then the fit
-        stopped on an internal error (an outside audit). Not checkable in inference mode, where nothing has one."""
+        """Whether the images carry gradients to the latents, as a fit (which backpropagates through G) and refinement
+        (which steps along them) need; said where they do not, and refused by `require_gradients`. A forward under
+        torch.no_grad(), a .detach() or integer images loaded, then the fit stopped on an internal error (an outside
+        audit); refused at load, they could not even be sampled (a later audit). Not checkable in inference mode."""
         if torch.is_inference_mode_enabled():
             return
+        self.differentiable = None  # found again (the module may have changed since an earlier probe)
         with torch.enable_grad():
             z = latents.z.detach().clone().requires_grad_(True)
             x = self(z, latents.c, latents.d)
-        if not x.requires_grad:
+        self.differentiable = bool(x.requires_grad)
+        if not self.differentiable:
+            warnings.warn(
+                f"{NO_GRADIENT}; it can be sampled, but fitting an inverter and refining latents backpropagate "
+                f"through it: {NO_GRADIENT_REMEDY}",
+                ProbeWarning,
+                stacklevel=3,
+            )
+
+    def require_gradients(self, purpose: str) -> None:
+        """Refuse, naming `purpose`, a generator the probe found without gradients to its latents."""
+        if self.differentiable is False:
             raise SpecMismatchError(
-                "the generator's images carry no gradient to its latents (a forward under torch.no_grad() or "
-                "inference_mode, a .detach(), or integer images); ganinv backpropagates through G to its latents: "
-                "return float images computed with autograd on"
+                f"{purpose} backpropagates through the generator, but {NO_GRADIENT}; {NO_GRADIENT_REMEDY}"
             )
 
     def _fixed_batch(self) -> Optional[int]:
@@ -385,8 +405,9 @@ def modes_for_call(net: nn.Module, batch_statistics: bool = False) -> Iterator[N
     audit)."""
     modes = [(module, module.training) for module in net.modules()]
     tracking = [(m, m.track_running_stats) for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    for module, _ in modes:
-        module.training = False  # the flag itself: an exported program's module refuses .train()
+    # through train(), not the flags alone: a module's own train() may do more (swap in its averaged weights: a later
+    # audit); an exported program's, which refuses train(), is its ProgramNet's (adapters/opaque.py)
+    net.train(False)
     if batch_statistics:
         for norm, _ in tracking:
             norm.training = True
@@ -394,6 +415,7 @@ def modes_for_call(net: nn.Module, batch_statistics: bool = False) -> Iterator[N
     try:
         yield
     finally:
+        net.train(modes[0][1])  # the module's own train() again, then each layer's flag as it was
         for module, training in modes:
             module.training = training
         for norm, tracked in tracking:

@@ -233,6 +233,8 @@ def invert(
     images = check_inputs(inverter, images, refine_steps, refine_lr, batch_size, input_range)
     n = images.shape[0]
     _ = inverter.generator  # loaded before the clock: seconds_per_image measured the generator's loading too
+    if refine_steps > 0:
+        inverter.generator.require_gradients("refining latents (--refine)")
     inverted = warn_if_inverted(inverter.generator, images)
     clock = time.perf_counter()
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)

@@ -1185,23 +1185,27 @@ def load_callable(source: str, request: Request) -> Generator:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         raise SourceError(f"cannot import {source!r} ({exc}); give an importable module:callable") from None
-    factory_options, program_options = split_callable_options(fn, request.options)
+    factory_options, program_options, unsaid = split_callable_options(fn, request.options)
     try:
         result = fn(**factory_options)
     except TypeError as exc:
         raise SourceError(f"{source} does not take the options {sorted(factory_options)}: {exc}") from None
+    if isinstance(result, nn.Module) and not isinstance(result, Generator):  # a bare module: called as a program
+        check_returned_module(result, source)
+        meta = {"callable": source, "weights_sha256": state_dict_sha256(result.state_dict())}  # weights of no file
+        return wrap_program(result, dataclasses.replace(request, options=program_options), meta, {})
+    if unsaid:  # options only a bare module's call would take, dropped in silence (an outside audit)
+        raise SourceError(
+            f"{source} does not take the options {sorted(unsaid)}, and returns its generator with a spec, which says "
+            "how it is called: give them to it as parameters, or put them in the GeneratorSpec it returns"
+        )
     if isinstance(result, Generator):
         return with_overrides(result, request.overrides)
-    meta = {"callable": source}
     if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], GeneratorSpec):
         net, spec = result
         check_returned_module(net, source)
-        meta["weights_sha256"] = state_dict_sha256(net.state_dict())  # its weights have no file to hash
+        meta = {"callable": source, "weights_sha256": state_dict_sha256(net.state_dict())}
         return with_overrides(Generator(net, spec, source=source, meta=meta), request.overrides)
-    if isinstance(result, nn.Module):  # a bare module: called as a program, spec from the flags
-        check_returned_module(result, source)
-        meta["weights_sha256"] = state_dict_sha256(result.state_dict())
-        return wrap_program(result, dataclasses.replace(request, options=program_options), meta, {})
     check_returned_module(result, source)  # names a function or a class
     raise SourceError(f"{source} must return (module, GeneratorSpec), a module, or a ganinv Generator")
 
@@ -1209,16 +1213,23 @@ def load_callable(source: str, request: Request) -> Generator:
 PROGRAM_OPTIONS = ("inputs", "n_classes", "nc", "batch_size")  # how ganinv calls a bare module (the opaque adapter)
 
 
-def split_callable_options(fn: Any, options: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """--option values -> (the callable's keyword arguments, how ganinv calls the bare module it returns). The program
-    options (PROGRAM_OPTIONS) the callable does not name as parameters are ganinv's, even where it takes **kwargs: all
-    went to the callable, so a module whose forward takes (z, labels) could not be told so (an outside audit)."""
+def split_callable_options(
+    fn: Any, options: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """--option values -> (the callable's keyword arguments; how ganinv calls a bare module it returns; the program
+    options the callable does not take). The program options (PROGRAM_OPTIONS) reach ganinv's call of a bare module
+    whether or not the callable also takes them: all went to the callable, so a module whose forward takes (z, labels)
+    could not be told so (an outside audit). The callable gets those it names, and every option where it takes
+    **kwargs."""
+    program = {k: v for k, v in options.items() if k in PROGRAM_OPTIONS}
     try:
         parameters = inspect.signature(fn).parameters
     except (TypeError, ValueError):
-        return dict(options), {}
-    program = {k: v for k, v in options.items() if k in PROGRAM_OPTIONS and k not in parameters}  # not **kwargs
-    return {k: v for k, v in options.items() if k not in program}, program
+        return dict(options), program, {}
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return dict(options), program, {}
+    unsaid = {k: v for k, v in program.items() if k not in parameters}
+    return {k: v for k, v in options.items() if k not in unsaid}, program, unsaid
 
 
 def check_returned_module(net: Any, source: str) -> None:

@@ -773,12 +773,28 @@ def is_torch_checkpoint(path: Path) -> bool:
 is_torchscript = safe_pickle.is_torchscript  # TorchScript archives hold `constants.pkl`; torch.save zips do not
 
 
-def state_dict_sha256(state_dict: Mapping[str, torch.Tensor]) -> str:
+def state_dict_sha256(state_dict: Mapping[str, Any]) -> str:
     """SHA-256 of the names, dtypes, shapes and bytes of a state dict's tensors: the fingerprint of weights that
-    have no file (a module a callable returns), and the key of a search remembered for the same weights."""
+    have no file (a module a callable returns), and the key of a search remembered for the same weights. A module's
+    state dict may hold more than tensors (`get_extra_state`'s record, a quantized layer's packed parameters): they
+    are fingerprinted by their parts, or their repr (they were an internal error: an outside audit)."""
     h = hashlib.sha256()
+
+    def add(where: str, value: Any) -> None:
+        if isinstance(value, torch.Tensor):
+            t = value.detach().cpu()
+            t = (t.int_repr() if t.is_quantized else t).contiguous()
+            h.update(f"{where}|{t.dtype}|{tuple(t.shape)}|".encode())
+            h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                add(f"{where}[{i}]", item)
+        elif isinstance(value, Mapping):
+            for key in sorted(value, key=str):
+                add(f"{where}.{key}", value[key])
+        else:
+            h.update(f"{where}|{value!r}|".encode())
+
     for name in sorted(state_dict):
-        t = state_dict[name].detach().cpu().contiguous()
-        h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
-        h.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+        add(name, state_dict[name])
     return h.hexdigest()

@@ -257,3 +257,36 @@ def test_resume_accepts_the_same_recipe_and_names_a_field_that_differs(tmp_path,
     assert refused.exit_code != 0 and "lr (the run's 0.001, the recipe's 0.01)" in refused.stderr, refused.output
     resumed = invoke(*args, "--resume")
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_invert_into_a_dotted_path_or_a_mount_point(tmp_path, monkeypatch):
+    """`--out inv/../inv` failed once the old folder was moved aside (the path then no longer resolved), leaving it
+    hidden; a mount point cannot be moved aside at all (EBUSY): refused up front, naming a folder inside it (audit
+    23a)."""
+    import zoo
+
+    Inverter.for_generator(zoo.linear_generator(), width=8, hidden=16).save_pretrained(tmp_path / "inverter")
+    np.savez(tmp_path / "images.npz", images=np.random.default_rng(0).random((6, 16, 16)).astype(np.float32))
+    out = tmp_path / "inv"
+    assert invoke(*invert_args(tmp_path, out, 4)).exit_code == 0
+    again = invoke(*invert_args(tmp_path, out / ".." / "inv", 2))
+    assert again.exit_code == 0, again.output
+    assert json.loads((out / "metrics.json").read_text())["n"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["images.npz", "inv", "inverter"]
+    monkeypatch.setattr("os.path.ismount", lambda path: str(path) == str(out.resolve()))
+    refused = invoke(*invert_args(tmp_path, out, 2))
+    assert refused.exit_code != 0 and "is a mount point" in refused.stderr and "inverted" in refused.stderr
+
+
+def test_resume_with_the_recipe_and_the_flags_that_overrode_it(tmp_path, gen, monkeypatch):
+    """The interrupted command run again with --resume: a flag that overrode a recipe field when the run started
+    (--batch-size 8 over the recipe's 16) made the recipe "differ" from the run (audit 23a)."""
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'generator = "{gen}"\nsteps = 6\nwidth = 8\nhidden = 16\nbatch_size = 16\n')
+    args = ["fit", "--recipe", recipe, "--checkpoint-every", 3, "--batch-size", 8, "--device", "cpu", "--quiet"]
+    args += ["--eval-every", 100, "--out", tmp_path / "run"]
+    stop_after_checkpoint(monkeypatch, 3)
+    assert invoke(*args).exit_code == 130
+    monkeypatch.undo()
+    resumed = invoke(*args, "--resume")
+    assert resumed.exit_code == 0, resumed.output

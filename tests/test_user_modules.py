@@ -3,12 +3,14 @@ says without changing the user's object behind their back, and refuses what it c
 
 import warnings
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
 from click.testing import CliRunner
 from torch import nn
 
+import ganinv
 from ganinv import Generator, Inverter
 from ganinv.cli.main import cli
 from ganinv.errors import SourceError, SpecMismatchError
@@ -113,11 +115,49 @@ def test_images_that_depend_on_their_place_in_the_batch_are_refused():
         Generator(RowNoise(), SPEC).probe()
 
 
-def test_a_generator_without_gradients_to_its_latents_is_refused_at_load():
-    """A forward under torch.no_grad() loaded and sampled, then fit and refinement stopped on an internal error."""
-    with pytest.raises(SpecMismatchError, match=r"carry no gradient to its latents"):
-        Generator(NoGradient(), SPEC).probe()
-    Generator(BatchNormNet(), SPEC).probe()  # the same net with gradients loads
+def test_a_generator_without_gradients_to_its_latents_is_sampled_but_not_fitted(tmp_path):
+    """A forward under torch.no_grad() loaded, then fit and refinement stopped on an internal error; refused at load
+    (audit 22a), it could no longer even be sampled (audit 23a). The probe says so; what backpropagates refuses."""
+    g = Generator(NoGradient(), SPEC)
+    with pytest.warns(UserWarning, match=r"carry no gradient to its latents.*it can be sampled"):
+        g.probe()
+    g.sample(2)
+    with pytest.raises(SpecMismatchError, match=r"fitting an inverter backpropagates through the generator"):
+        ganinv.fit(ganinv.FitConfig(steps=2, batch_size=4, width=4, hidden=8), tmp_path / "run", generator=g)
+    assert not (tmp_path / "run").exists()  # refused before the run folder: a retry starts clean
+    inverter = Inverter.for_generator(g, width=4, hidden=8)
+    with pytest.raises(SpecMismatchError, match=r"refining latents \(--refine\) backpropagates"):
+        ganinv.invert(inverter, torch.zeros(2, 1, 8, 8), refine_steps=2)
+    Generator(BatchNormNet(), SPEC).probe()  # the same net with gradients loads in silence
+
+
+class AveragedInEval(BatchNormNet):
+    """A module whose own train() switches to other weights in eval mode (an exponential moving average)."""
+
+    def __init__(self):
+        super().__init__()
+        self.averaged = False
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        self.averaged = not mode
+        return self
+
+    def forward(self, z, c=None, d=None):
+        return super().forward(z) * (0.5 if self.averaged else 1.0)
+
+
+def test_a_modules_own_train_is_called_for_each_call_and_again_after():
+    """Setting the layers' flags alone skipped a module's own train(), which switches to its averaged weights: the
+    images were those of its training weights (audit 23a)."""
+    net = AveragedInEval().train()
+    g = Generator(net, SPEC)
+    z = torch.randn(3, NZ)
+    with torch.no_grad():
+        torch.testing.assert_close(g(z), net.eval()(z), rtol=0, atol=1e-6)
+        net.train()
+        torch.testing.assert_close(g(z), 0.5 * BatchNormNet().eval()(z), rtol=0, atol=1e-6)
+    assert net.training and not net.averaged  # its own train(True) again after the call
 
 
 def test_dark_images_never_negative_under_minus_one_to_one_are_said_to_be_and_the_cli_shows_it(user_module):
@@ -183,7 +223,8 @@ def test_a_callables_torchscript_module_loads(user_module):
 
 def test_the_program_options_of_a_callables_bare_module_reach_ganinv(user_module):
     """Every --option went to the callable, so a bare module whose forward takes (z, labels) could not be told so:
-    the options ganinv calls a program with, that the callable does not name, are ganinv's (even with **kwargs)."""
+    the options ganinv calls a program with reach ganinv's call of a bare module (and the callable, where it takes
+    them)."""
     user_module(
         "conditional",
         "import torch\n"
@@ -195,9 +236,14 @@ def test_the_program_options_of_a_callables_bare_module_reach_ganinv(user_module
         "        self.out = torch.nn.Linear(4, 64)\n"
         "    def forward(self, z, labels):\n"
         "        return torch.tanh(self.out(z + self.embed(labels))).view(-1, 1, 8, 8)\n"
-        "def make(**kwargs):\n"
-        "    assert not kwargs, kwargs\n"
-        "    return Conditional()\n",
+        "def make():\n"
+        "    return Conditional()\n"
+        "def make_named(n_classes=3):\n"
+        "    assert int(n_classes) == 3\n"
+        "    return Conditional()\n"
+        "def make_with_spec():\n"
+        "    from ganinv.spec import GeneratorSpec\n"
+        "    return Conditional(), GeneratorSpec(nz=4, image_shape=(1, 8, 8))\n",
     )
     with pytest.raises(Exception, match=r"takes 2 inputs; say which with --option inputs=z,labels"):
         load_generator("conditional:make", options={"spec.nz": NZ})
@@ -205,6 +251,14 @@ def test_the_program_options_of_a_callables_bare_module_reach_ganinv(user_module
         warnings.simplefilter("ignore")
         g = load_generator("conditional:make", options={"spec.nz": NZ, "inputs": "z,labels", "n_classes": 3})
     assert g.spec.n_classes == 3
+    with warnings.catch_warnings():  # a callable that names n_classes gets it, and so does ganinv (audit 23a)
+        warnings.simplefilter("ignore")
+        named = load_generator("conditional:make_named", options={"spec.nz": NZ, "inputs": "z,labels", "n_classes": 3})
+    assert named.spec.n_classes == 3
+    with pytest.raises(
+        SourceError, match=r"does not take the options \['n_classes'\].*returns its generator with a spec"
+    ):
+        load_generator("conditional:make_with_spec", options={"n_classes": 3})  # dropped in silence (audit 23a)
 
 
 def test_loading_a_module_leaves_the_users_random_stream_alone(user_module):
@@ -245,3 +299,51 @@ def test_an_inverter_of_a_callable_says_when_the_callable_now_returns_other_weig
     versioned.SCALE = -1.0
     with pytest.warns(UserWarning, match=r"versioned:make now holds weights of sha256 .* was fitted on its weights"):
         Inverter.load(str(tmp_path / "inv"), generator="versioned:make", trust_remote_code=True)
+
+
+class OptionalLabels(nn.Module):
+    """A conditional program whose label input has a default: forward(z, labels=None)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed = nn.Embedding(3, NZ)
+        self.out = nn.Linear(NZ, 64)
+
+    def forward(self, z, labels: Optional[torch.Tensor] = None):
+        if labels is not None:
+            z = z + self.embed(labels)
+        return torch.tanh(self.out(z)).view(-1, 1, 8, 8)
+
+
+def test_a_program_whose_label_input_has_a_default_is_fed_its_labels(tmp_path):
+    """Counting only the inputs without a default (for forward(z, c=None, d=None)) fed a conditional program's
+    forward(z, labels=None) z alone, and refused its --option n_classes (audit 23a): with codes in the spec, the
+    inputs it may take count too."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.script(OptionalLabels()).save(str(tmp_path / "conditional.ts"))
+        g = load_generator(str(tmp_path / "conditional.ts"), options={"spec.nz": NZ, "n_classes": 3})
+    latents = g.sample_latents(4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = OptionalLabels()(latents.z, latents.d.argmax(1))
+        torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-6)
+
+
+class WithRecord(BatchNormNet):
+    """A module whose state dict holds a record beside its tensors (nn.Module.get_extra_state)."""
+
+    def get_extra_state(self):
+        return {"trained_steps": 1000}
+
+    def set_extra_state(self, state):
+        self.record = state
+
+
+def test_a_callables_module_with_a_record_in_its_state_dict_loads(user_module):
+    """Fingerprinting its weights was an internal error on the record ('dict' has no attribute 'detach')."""
+    user_module(
+        "recorded", "from test_user_modules import WithRecord, SPEC\ndef make():\n    return WithRecord(), SPEC\n"
+    )
+    first = load_generator("recorded:make").meta["weights_sha256"]
+    assert first == load_generator("recorded:make").meta["weights_sha256"]

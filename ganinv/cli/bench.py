@@ -212,9 +212,14 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     if resumed is not None:  # a bench stopped during this stage: its run goes on, as the rerun promises
         argv = [*argv, "--resume"]
         record["command"] += " --resume"
+        finished = (Path(resumed) / "eval.json").is_file()  # a stage without `creates`, run to its end before
         warn(
-            f"stage {stage.name!r}: {resumed} holds an unfinished run (a bench stopped during it); resuming it "
-            "with the stage's options"
+            f"stage {stage.name!r}: {resumed} holds "
+            + (
+                "a finished run; resuming it with the stage's options evaluates it again"
+                if finished
+                else "an unfinished run (a bench stopped during it); resuming it with the stage's options"
+            )
         )
     progress(f"{stage.name}: {record['command']}", quiet)
     stdout, stderr = io.StringIO(), io.StringIO()

@@ -161,7 +161,7 @@ def fit(ctx: click.Context, **params) -> None:
                 f"--resume continues a run with its saved options; drop {', '.join(changed)} (only --steps, "
                 "--device, --quiet, --progress-lines, --json, --push-to-hub and --trust-remote-code may change)"
             )
-        from_recipe = resumed_recipe(params["recipe"], saved, run) if params["recipe"] else {}
+        from_recipe = resumed_recipe(params["recipe"], saved, run, given) if params["recipe"] else {}
         commit = run.hub_commit()
         run.release()  # read only: the fit below takes the folder's lock
         if not given_in_python(run.config):  # its generator comes again as generator=, in Python only

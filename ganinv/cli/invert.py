@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -104,6 +105,11 @@ def invert(
             f"--out {out} is the folder you are in (or holds it), and invert writes its --out as one folder that "
             "takes the old one's place; give a folder of its own, e.g. --out inverted"
         )
+    if os.path.ismount(Path(out).resolve()):  # a volume cannot be renamed aside: the swap failed with EBUSY
+        raise GaninvError(
+            f"--out {out} is a mount point, and invert writes its --out as one folder that takes the old one's "
+            "place; give a folder inside it, e.g. --out " + str(Path(out) / "inverted")
+        )
     # what a killed save of an older ganinv left inside the folder is no foreign file (an outside audit)
     remove_stale_temporaries(out)
     check_result_folder(out, "invert", INVERT_OUTPUTS, holds_invert_metrics)
@@ -151,7 +157,8 @@ def invert(
     # the four files are one result: written into a temporary folder that takes --out's place whole, so a stop
     # between them leaves the earlier result or none, never a mix of two runs or a folder a retry refuses (an
     # outside audit); a link to a folder is written through, as before
-    with atomic_dir(out.resolve() if out.is_symlink() else out, replaces=frozenset(INVERT_OUTPUTS)) as tmp:
+    # resolved: a link to a folder is written through, and `inv/../inv` is no path that the swap itself breaks
+    with atomic_dir(out.resolve(), replaces=frozenset(INVERT_OUTPUTS)) as tmp:
         save_file(tensors, str(tmp / "latents.safetensors"), metadata=rows)
         save_file(recon, str(tmp / "reconstructions.safetensors"), metadata=named or None)
         save_side_by_side(columns, tmp / "grid.png")

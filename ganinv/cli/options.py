@@ -10,7 +10,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 import click
 
@@ -493,10 +493,12 @@ def check_suffix(path: str, suffixes: str | tuple[str, ...], option: str, what: 
         raise click.BadParameter(f"{path} {what}: name it {names}{hint}", param_hint=option)
 
 
-def resumed_recipe(path: str, saved: dict[str, Any], run: Any) -> dict[str, Any]:
+def resumed_recipe(path: str, saved: dict[str, Any], run: Any, flagged: Iterable[str] = ()) -> dict[str, Any]:
     """`--recipe` given again with `--resume` (the interrupted command repeated, as the README allows): accepted
     when each of its fields equals the run's saved one (`saved`, of the run folder `run`, released on refusal);
-    returns what it may change (steps, device). A field that differs is named, as a differing flag is."""
+    returns what it may change (steps, device). A field that differs is named, as a differing flag is. A field the
+    command's own flags set (`flagged`, checked against the run as flags) is theirs: the run started with the flag's
+    value over the recipe's, and was refused on resume for it (an outside audit)."""
     from dataclasses import MISSING
 
     from ganinv.config_checks import RESUME_MAY_CHANGE, plain, same_generator, same_path, same_value
@@ -504,13 +506,14 @@ def resumed_recipe(path: str, saved: dict[str, Any], run: Any) -> dict[str, Any]
     from ganinv.fit import load_recipe
 
     recipe = load_recipe(path)
+    flagged = set(flagged)
     differ = []
     for key, value in sorted(recipe.items()):
-        if key in RESUME_MAY_CHANGE:
+        if key in RESUME_MAY_CHANGE or key in flagged:
             continue
         was = saved.get(key, MISSING)
         if isinstance(value, dict) and isinstance(was, dict):  # [dreaming], [augment], options: field by field
-            pairs = [(f"{key}.{k}", was.get(k, MISSING), v) for k, v in sorted(value.items())]
+            pairs = [(f"{key}.{k}", was.get(k, MISSING), v) for k, v in sorted(value.items()) if k not in flagged]
         else:
             pairs = [(key, was, value)]
         for name, then, now in pairs:

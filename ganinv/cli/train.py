@@ -106,7 +106,7 @@ def train(ctx: click.Context, **params) -> None:
                 "(only --steps and --device may change; --quiet, --progress-lines, --json and "
                 "--push-to-hub may be given)"
             )
-        from_recipe = resumed_recipe(params["recipe"], saved, run) if params["recipe"] else {}
+        from_recipe = resumed_recipe(params["recipe"], saved, run, given) if params["recipe"] else {}
         run.release()  # read only: the training below takes the folder's lock
         with values_from_run(params["out"]):
             config = TrainConfig.from_dict(

@@ -225,6 +225,7 @@ def _train_mvae(
             origin=generator_origin,
             options_origin=options_origin,
         )
+        generator.require_gradients("fitting an MVAE atop a generator")
         model = MVAE.for_generator(generator, arch=config.arch, options=config.options, **model_options).to(device)
     else:
         assert config.data is not None, "a generator or data, checked above"
