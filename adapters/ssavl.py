@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from ganinv.architectures import Architecture, Built, register
+from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
 
@@ -44,7 +45,10 @@ def start_size(resolution: int) -> tuple[int, int]:
     while size > 7 and size % 2 == 0:
         size, n_up = size // 2, n_up + 1
     if n_up == 0:
-        raise ValueError(f"resolution {resolution} cannot be reached by doubling; use e.g. 28, 32 or 64")
+        raise ArchitectureError(  # was a ValueError, an internal error for `train` on 27 x 27 images (an outside audit)
+            f"images of side {resolution} cannot be reached by doubling a small map, as this architecture grows them; "
+            "resize them to a side such as 28, 32 or 64 first"
+        )
     return size, n_up
 
 

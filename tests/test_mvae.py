@@ -581,3 +581,25 @@ def test_an_mvae_artifacts_counts_and_rates_are_checked_before_anything_is_built
     (tmp_path / "m" / "config.json").write_text(json.dumps({**config, field: value}))
     with pytest.raises(GaninvError, match=message):
         MVAE.load(str(tmp_path / "m"))
+
+
+def test_the_evaluation_images_are_read_before_any_step(tmp_path):
+    """A wrong --eval-real (here a dataset without --root) failed after the last step, leaving a finished run that
+    could be neither started again nor resumed with the missing flag (audit 23b)."""
+    np.savez(tmp_path / "train.npz", images=tiny_images(16).numpy())
+    result = invoke(
+        "mvae", "fit", "--data", tmp_path / "train.npz", "--eval-real", "mnist", "--steps", 2,
+        "--out", tmp_path / "run", "--quiet", *STANDALONE_FLAGS,
+    )  # fmt: skip
+    assert result.exit_code == 2 and "needs --root" in result.stderr, result.output
+    assert not (tmp_path / "run").exists()
+
+
+def test_a_model_trained_on_the_test_split_says_its_figures_are_on_its_training_images(tmp_path, shared_dir):
+    """--data mnist --split test trained on the test digits, then scored on the same ones as held out (audit 23b)."""
+    result = invoke(
+        "mvae", "fit", "--data", "mnist", "--root", shared_dir / "data" / "mnist", "--split", "test", "--limit", 16,
+        "--eval-limit", 8, "--steps", 2, "--out", tmp_path / "run", "--quiet", *STANDALONE_FLAGS,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "it trained on the test split: the real.* figures are measured on the training images" in result.stderr

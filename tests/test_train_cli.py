@@ -161,3 +161,19 @@ def test_data_that_makes_the_evaluation_meaningless_is_said(tmp_path, dataset):
     np.savez(tmp_path / "many.npz", images=many, labels=np.arange(16) * 1000)
     result = run("train", "--recipe", recipe, "--data", tmp_path / "many.npz", "--steps", 2, "--out", tmp_path / "b")
     assert result.exit_code == 0 and "its labels hold 16 classes, more than n_classes = 3" in result.stderr
+
+
+def test_images_no_doubling_reaches_and_a_one_class_code_are_one_error_line(tmp_path):
+    """`train` on 27 x 27 images, or with n_classes = 1, ended on "internal error ... a bug" (audit 23b)."""
+    rng = np.random.default_rng(0)
+    np.savez(tmp_path / "odd.npz", images=rng.integers(0, 256, (20, 27, 27), dtype=np.uint8))
+    np.savez(tmp_path / "even.npz", images=rng.integers(0, 256, (20, 28, 28), dtype=np.uint8))
+    (tmp_path / "one.toml").write_text("n_classes = 1\n")
+    for data, extra, said in (
+        ("odd.npz", [], "images of side 27 cannot be reached by doubling"),
+        ("even.npz", ["--recipe", str(tmp_path / "one.toml")], "n_classes = 1 is a categorical code of one value"),
+    ):
+        args = ["train", "--data", str(tmp_path / data), "--steps", "1", "--out", str(tmp_path / "run"), *extra]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 2 and said in result.stderr, result.output
+        assert not (tmp_path / "run").exists()
