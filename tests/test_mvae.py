@@ -603,3 +603,14 @@ def test_a_model_trained_on_the_test_split_says_its_figures_are_on_its_training_
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "it trained on the test split: the real.* figures are measured on the training images" in result.stderr
+
+
+def test_flags_of_the_other_kind_of_mvae_are_refused(tmp_path):
+    """Atop a generator --split, --limit and --s-dim were ignored in silence (its figures came from the test split
+    whatever --split said), and standalone --lambda-s and --option (audit 23b)."""
+    np.savez(tmp_path / "train.npz", images=tiny_images(16).numpy())
+    atop = invoke("mvae", "fit", "-g", "builtin:mnist", "--split", "train", "--out", tmp_path / "a", "--steps", 1)
+    assert atop.exit_code == 2 and "--split does not apply to an MVAE atop a generator" in atop.stderr, atop.output
+    alone = invoke("mvae", "fit", "--data", tmp_path / "train.npz", "--lambda-s", 1, "--out", tmp_path / "b")
+    assert alone.exit_code == 2 and "--lambda-s does not apply to a standalone MVAE" in alone.stderr, alone.output
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

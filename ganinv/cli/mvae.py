@@ -182,6 +182,24 @@ def fit(
     else:
         if data is not None and ctx.get_parameter_source("generator") is ParameterSource.COMMANDLINE:
             raise GaninvError("give either --generator (an MVAE atop it) or --data (a standalone MVAE), not both")
+        # flags of the other kind of MVAE were accepted and ignored, in silence (an outside audit)
+        kind_flags = (
+            {"split": "--split", "limit": "--limit", "s_dim": "--s-dim"}
+            if data is None
+            else {"lambda_s": "--lambda-s", "options": "--option", "arch": "--arch"}
+        )
+        ignored = [flag for name, flag in kind_flags.items() if name in given]
+        if ignored:
+            which = "an MVAE atop a generator (no --data)" if data is None else "a standalone MVAE (--data)"
+            raise GaninvError(
+                f"{', '.join(ignored)} {'does' if len(ignored) == 1 else 'do'} not apply to {which}; drop "
+                f"{'it' if len(ignored) == 1 else 'them'}"
+                + (
+                    " (its evaluation images are --eval-real's test split, --eval-limit of them)"
+                    if data is None
+                    else ""
+                )
+            )
         config = MVAEConfig(
             generator=None if data else generator,
             arch=arch,
