@@ -454,6 +454,16 @@ def load_image_files(
         notes.append(said if len(about) == 1 else f"{len(about)} of {len(paths)} images, e.g. {said}")
     channels = max(x.shape[0] for x in images)
     grey = [names[i] for i, x in enumerate(images) if x.shape[0] < channels]
+    stored_as_colour = [i for i, x in enumerate(images) if x.shape[0] == 3]
+    if grey and all(bool((images[i] == images[i][:1]).all()) for i in stored_as_colour):
+        # a palette or RGBA file among greyscale ones, its channels equal: the set is greyscale, and was read (and
+        # trained on) as colour (an outside audit)
+        notes.append(
+            f"{len(stored_as_colour)} of {len(paths)} images are stored as colour (e.g. {names[stored_as_colour[0]]}) "
+            "with three equal channels: read as greyscale, as the rest are"
+        )
+        images = [x[:1] if x.shape[0] == 3 else x for x in images]
+        channels, grey = 1, []
     if grey:  # said: the generator's channels may then convert them all back, but raw pixels keep them so
         notes.append(
             f"{len(grey)} of {len(paths)} images are greyscale among colour ones (e.g. {grey[0]}): read as colour "

@@ -86,6 +86,11 @@ class GeneratorReference(_Model):
 
     # ---- the generator ------------------------------------------------------------------------
     def attach(self, generator: Generator):
+        if self.spec is None:  # "trained for no generator; give the generator it was trained for" (an outside audit)
+            raise SourceError(
+                f"this {type(self).__name__} is standalone (its own decoder, trained on images): it takes no "
+                "generator; drop --generator"
+            )
         if generator.spec != self.spec:
             expected = self.spec.to_dict() if self.spec is not None else "no generator"
             raise SourceError(
@@ -433,7 +438,7 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
             warnings.warn(
                 f"the generator {recorded} now holds weights of sha256 {found[:12]}, but the {model.artifact_noun} "
                 f"{source} was fitted on its weights of sha256 {fitted_on[:12]}: its latents and scores are for the "
-                f"earlier generator; fit one for this one with `ganinv fit -g {recorded}`",
+                f"earlier generator; fit one for this one with `{model.fit_command} -g {recorded}`",
                 stacklevel=3,
             )
         return
@@ -450,7 +455,7 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
         warnings.warn(
             f"the generator {generator.source!r} is not the one the {model.artifact_noun} {source} was fitted to "
             f"({recorded}; their images differ by up to {difference:.3g} on the same latents): its latents and "
-            f"scores are for another generator; fit one for it with `ganinv fit -g {generator.source}`",
+            f"scores are for another generator; fit one for it with `{model.fit_command} -g {generator.source}`",
             stacklevel=3,
         )
 

@@ -1152,3 +1152,16 @@ def test_one_class_folder_is_said_to_be_one_class(tmp_path):
         f"{tmp_path / 'one'} holds one folder of images, images, read as one class (label 0 for every image); give "
         f"{tmp_path / 'one' / 'images'} to read its images without labels"
     ]
+
+
+def test_a_palette_image_of_grey_values_among_greyscale_ones_leaves_the_set_greyscale(tmp_path):
+    """One palette PNG (equal channels) in a folder of greyscale ones made the whole set colour, and `train` then
+    built a 3-channel generator (audit 23b); a true colour image still makes it colour."""
+    for i in range(3):
+        Image.new("L", (8, 8), 40 * i).save(tmp_path / f"{i}.png")
+    Image.new("L", (8, 8), 200).convert("P").save(tmp_path / "palette.png")
+    read = load_images(str(tmp_path))
+    assert read.images.shape == (4, 1, 8, 8)
+    assert any("stored as colour" in note and "three equal channels" in note for note in read.notes), read.notes
+    Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / "red.png")
+    assert load_images(str(tmp_path)).images.shape == (5, 3, 8, 8)

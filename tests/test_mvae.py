@@ -516,6 +516,8 @@ def test_cli_standalone_fit_and_features(tmp_path):
     assert evaluated["real"]["sse_per_image"] == pytest.approx(summary["real"]["sse_per_image"], rel=1e-5)
     other_seed = json.loads(invoke("mvae", "eval", "--mvae", run, images, "--json", "--seed", 5).stdout)
     assert other_seed["p"] == summary["p"] and other_seed["keep_rates"] != summary["keep_rates"]
+    given = invoke("mvae", "eval", "--mvae", run, images, "-g", "builtin:mnist")  # "give the generator it was trained
+    assert given.exit_code == 2 and "is standalone (its own decoder" in given.stderr  # for": none (audit 23b)
 
 
 @pytest.mark.parametrize(
