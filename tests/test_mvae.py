@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from interrupts import stop_after_checkpoint
 from torch import nn
 
 from ganinv.cli.main import cli
@@ -219,20 +220,6 @@ def test_features_are_every_components_mean(trained):
 
 
 # ---- checkpoints and resume ---------------------------------------------------------------------------
-def killed_after_step(step_to_die, monkeypatch):
-    """Make the checkpoint save of `step_to_die` raise right after writing, as a Ctrl-C there would."""
-    save = Run.save_checkpoint
-
-    def save_then_die(self, step, state):
-        path = save(self, step, state)
-        if step == step_to_die:
-            raise KeyboardInterrupt
-        return path
-
-    monkeypatch.setattr(Run, "save_checkpoint", save_then_die)
-    return save
-
-
 def artifact_weights(run_dir: Path) -> dict[str, torch.Tensor]:
     from safetensors.torch import load_file
 
@@ -252,7 +239,7 @@ def test_resume_after_a_kill_ends_with_identical_weights(tmp_path, source, monke
     )
     straight = train_mvae(config, tmp_path / "straight", quiet=True)
 
-    save = killed_after_step(8, monkeypatch)
+    save = stop_after_checkpoint(monkeypatch, 8)
     with pytest.raises(KeyboardInterrupt):
         train_mvae(config, tmp_path / "resumed", quiet=True)
     monkeypatch.setattr(Run, "save_checkpoint", save)
@@ -284,7 +271,7 @@ def test_a_checkpoint_from_another_device_or_another_model(tmp_path, monkeypatch
         device="cpu",
         **TINY_MODEL,
     )
-    save = killed_after_step(2, monkeypatch)
+    save = stop_after_checkpoint(monkeypatch, 2)
     with pytest.raises(KeyboardInterrupt):
         train_mvae(config, tmp_path / "run", quiet=True)
     monkeypatch.setattr(Run, "save_checkpoint", save)

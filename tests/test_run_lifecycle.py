@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from interrupts import stop_after_checkpoint
 from safetensors.torch import load_file
 
 from ganinv import architectures
@@ -38,19 +39,6 @@ def gen(tmp_path_factory) -> Path:
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(options)}
     save_generator(Generator(built.net, built.spec, source=str(folder), meta=meta), folder)
     return folder
-
-
-def stop_after_checkpoint(monkeypatch, at: int) -> None:
-    """Ctrl-C right after the checkpoint of step `at` is written."""
-    save = Run.save_checkpoint
-
-    def stopped(self, step, state):
-        path = save(self, step, state)
-        if step == at:
-            raise KeyboardInterrupt
-        return path
-
-    monkeypatch.setattr(Run, "save_checkpoint", stopped)
 
 
 # ---- F1, F2: invert's outputs are one set ------------------------------------------------------------------------
@@ -243,14 +231,23 @@ def test_a_relative_generator_resumed_elsewhere_says_where_its_name_comes_from(t
 
 
 # ---- F6: the interrupted command with --recipe, plus --resume -------------------------------------------------
-def test_resume_accepts_the_same_recipe_and_names_a_field_that_differs(tmp_path, gen, monkeypatch):
-    recipe = tmp_path / "r.toml"
-    recipe.write_text(f'generator = "{gen}"\nsteps = 6\nwidth = 8\nhidden = 16\nlr = 0.001\n[dreaming]\nbeta = 1.0\n')
+def stopped_recipe_fit(tmp_path: Path, monkeypatch, recipe: Path, fields: str) -> list:
+    """`fit --recipe RECIPE --batch-size 8 ...` (the recipe: `fields` and a tiny model), stopped after step 3 of 6;
+    returns its arguments, to be given again with --resume."""
+    recipe.write_text("steps = 6\nwidth = 8\nhidden = 16\n" + fields)  # before any [table] of `fields`
     args = ["fit", "--recipe", recipe, "--checkpoint-every", 3, "--batch-size", 8, "--device", "cpu", "--quiet"]
     args += ["--eval-every", 100, "--out", tmp_path / "run"]
     stop_after_checkpoint(monkeypatch, 3)
     assert invoke(*args).exit_code == 130
     monkeypatch.undo()
+    return args
+
+
+def test_resume_accepts_the_same_recipe_and_names_a_field_that_differs(tmp_path, gen, monkeypatch):
+    recipe = tmp_path / "r.toml"
+    args = stopped_recipe_fit(
+        tmp_path, monkeypatch, recipe, f'generator = "{gen}"\nlr = 0.001\n[dreaming]\nbeta = 1.0\n'
+    )
     other = tmp_path / "other.toml"
     other.write_text(recipe.read_text().replace("lr = 0.001", "lr = 0.01"))
     refused = invoke(*[other if a == recipe else a for a in args], "--resume")
@@ -281,12 +278,6 @@ def test_invert_into_a_dotted_path_or_a_mount_point(tmp_path, monkeypatch):
 def test_resume_with_the_recipe_and_the_flags_that_overrode_it(tmp_path, gen, monkeypatch):
     """The interrupted command run again with --resume: a flag that overrode a recipe field when the run started
     (--batch-size 8 over the recipe's 16) made the recipe "differ" from the run (audit 23a)."""
-    recipe = tmp_path / "r.toml"
-    recipe.write_text(f'generator = "{gen}"\nsteps = 6\nwidth = 8\nhidden = 16\nbatch_size = 16\n')
-    args = ["fit", "--recipe", recipe, "--checkpoint-every", 3, "--batch-size", 8, "--device", "cpu", "--quiet"]
-    args += ["--eval-every", 100, "--out", tmp_path / "run"]
-    stop_after_checkpoint(monkeypatch, 3)
-    assert invoke(*args).exit_code == 130
-    monkeypatch.undo()
+    args = stopped_recipe_fit(tmp_path, monkeypatch, tmp_path / "r.toml", f'generator = "{gen}"\nbatch_size = 16\n')
     resumed = invoke(*args, "--resume")
     assert resumed.exit_code == 0, resumed.output
