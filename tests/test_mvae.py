@@ -498,6 +498,7 @@ def test_cli_standalone_fit_and_features(tmp_path):
     result = invoke("mvae", "eval", "--mvae", run, images, "--json")
     assert result.exit_code == 0, result.output
     evaluated = json.loads(result.stdout)
+    assert "split" not in evaluated  # a file has none: "split test" read as held-out figures (audit 23b)
     for key in ("selected_k", "kept", "keep_rates", "p", "initial_k", "dropout"):
         assert evaluated[key] == summary[key], key
     assert evaluated["real"]["sse_per_image"] == pytest.approx(summary["real"]["sse_per_image"], rel=1e-5)

@@ -42,7 +42,7 @@ from ganinv.config_checks import (
     saved_options,
     values_from_run,
 )
-from ganinv.data import fit_to_shape, load_images
+from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
 from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
 from ganinv.outputs import check_writable
@@ -267,7 +267,7 @@ def features(
     )
     result.meta = {
         "images": images,
-        "split": split,
+        "split": split if images in DATASET_DIRS else None,  # a folder or file has no split (as `ganinv features`)
         "limit": limit,
         "mvae": source,
         "model_sha256": model_sha256(model),
@@ -304,7 +304,9 @@ def evaluate(
     x, warning = fit_to_shape(image_set.images, model.image_shape)
     if warning:
         warn(warning)
-    summary = {"mvae": source, **select_components(model, seed), "images": images, "split": split}
+    summary = {"mvae": source, **select_components(model, seed), "images": images}
+    if images in DATASET_DIRS:  # a folder or file has no split: "split test" read as held-out figures (an audit)
+        summary["split"] = split
     summary["real"] = reconstruction_errors(model, x, batch_size)
     echo_result(summary, as_json)
 
