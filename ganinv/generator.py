@@ -430,15 +430,18 @@ def reshapes_to(out: torch.Tensor, image_shape: tuple[int, ...]) -> bool:
     return len(image_shape) == 3 and image_shape[0] == 1 and tuple(out.shape[1:]) == tuple(image_shape[1:])
 
 
+def square_image_shapes(size: int) -> list[tuple[int, int, int]]:
+    """The (C, H, W) of square grey or colour images that `size` flat values make: 784 -> [(1, 28, 28)]."""
+    return [(c, side, side) for c in (1, 3) if size % c == 0 and (side := math.isqrt(size // c)) ** 2 * c == size]
+
+
 def image_shape_advice(out: torch.Tensor) -> str:
     """How to name the images in a program's output that is not (N, C, H, W)."""
     if out.dim() == 3:  # (N, H, W): greyscale images without their channel
         return f"if they are greyscale images, give --image-shape 1,{out.shape[1]},{out.shape[2]}"
     if out.dim() == 2:
         size = int(out.shape[1])
-        fits = [
-            f"{c},{side},{side}" for c in (1, 3) if size % c == 0 and (side := math.isqrt(size // c)) ** 2 * c == size
-        ]
+        fits = [",".join(map(str, shape)) for shape in square_image_shapes(size)]
         examples = f": e.g. {' or '.join(fits)}" if fits else ""
         return f"if they are flat images, give --image-shape C,H,W ({size} values{examples})"
     return "give --image-shape C,H,W where it holds C*H*W values per image"

@@ -39,7 +39,7 @@ from torch import nn
 from ganinv import architectures, trust
 from ganinv.architectures import decision, describe_mismatch, prior_assumed, shapes, warn_assumptions
 from ganinv.errors import SourceError, first_line
-from ganinv.generator import Generator, image_shape_advice
+from ganinv.generator import Generator, image_shape_advice, square_image_shapes
 
 OPTIONS = ("model_class", "model_kwargs", "n_classes")  # what a --model-class load reads from the options
 NZ_KWARGS = ("nz", "latent_dim", "z_dim", "noise_dim", "dim_z", "latent_size")  # model kwargs that are the noise size
@@ -301,11 +301,9 @@ def image_shape(out: torch.Tensor, decisions: list) -> tuple[int, int, int]:
         return channels, height, width
     if out.dim() == 2:
         size = int(out.shape[1])
-        fits = [
-            (c, round((size / c) ** 0.5)) for c in (1, 3) if size % c == 0 and round((size / c) ** 0.5) ** 2 * c == size
-        ]
+        fits = square_image_shapes(size)
         if len(fits) == 1:
-            c, side = fits[0]
+            c, side, _ = fits[0]
             decisions.append(
                 decision(
                     "image_shape",

@@ -1106,27 +1106,6 @@ def linear_generator():
     return Generator(Linear16(), GeneratorSpec(nz=4, image_shape=(1, 16, 16)), source="zoo:linear_generator")
 
 
-class NaNForSomeLatents(nn.Module):
-    """A generator that makes NaN images where z[:, 0] > 2 (about 2% of latents, none of the seeded probe's 8), as code
-    with a domain error may."""
-
-    def __init__(self):
-        super().__init__()
-        self.lin = nn.Linear(4, 64)
-
-    def forward(self, z, c=None, d=None):
-        x = torch.tanh(self.lin(z)).view(-1, 1, 8, 8)
-        return torch.where((z[:, 0] > 2)[:, None, None, None], torch.full_like(x, float("nan")), x)
-
-
-def nan_for_some_latents():
-    """`zoo:nan_for_some_latents`, a module:callable source: (module, spec)."""
-    from ganinv.spec import GeneratorSpec
-
-    torch.manual_seed(0)
-    return NaNForSomeLatents(), GeneratorSpec(nz=4, image_shape=(1, 8, 8))
-
-
 class TinyLinearGenerator(nn.Module):
     """z (4) -> a 1x8x8 image through one Linear layer and Tanh."""
 
@@ -1136,6 +1115,23 @@ class TinyLinearGenerator(nn.Module):
 
     def forward(self, z, c=None, d=None):
         return torch.tanh(self.lin(z)).view(-1, 1, 8, 8)
+
+
+class NaNForSomeLatents(TinyLinearGenerator):
+    """A generator that makes NaN images where z[:, 0] > 2 (about 2% of latents, none of the seeded probe's 8), as code
+    with a domain error may."""
+
+    def forward(self, z, c=None, d=None):
+        x = super().forward(z)
+        return torch.where((z[:, 0] > 2)[:, None, None, None], torch.full_like(x, float("nan")), x)
+
+
+def nan_for_some_latents():
+    """`zoo:nan_for_some_latents`, a module:callable source: (module, spec)."""
+    from ganinv.spec import GeneratorSpec
+
+    torch.manual_seed(0)
+    return NaNForSomeLatents(), GeneratorSpec(nz=4, image_shape=(1, 8, 8))
 
 
 def float64_generator():
