@@ -19,6 +19,7 @@ import os
 import types
 import typing
 from dataclasses import MISSING
+from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
@@ -321,9 +322,10 @@ def changed_on_resume(
 def same_generator(given: str, saved: Any, alternatives: tuple[str, ...] = ()) -> bool:
     """Whether `--generator given`, typed with `--resume`, names the run's saved generator `saved`.
 
-    The same string (or one of `alternatives`, e.g. the Hub id pinned at the run's commit), or two spellings of one
-    local file or folder (`./gen.pth` and `gen.pth`, an absolute path), each with the same `#ENTRY`: the run checks
-    the file's sha256 against the one it recorded either way."""
+    The same string (or one of `alternatives`, e.g. the Hub id pinned at the run's commit), two spellings of one
+    local file or folder (`./gen.pth` and `gen.pth`, an absolute path), or, where the run's is a relative path that
+    names nothing from this folder (the run was started elsewhere), any existing local path: each with the same
+    `#ENTRY`. The run checks the file's sha256 against the one it recorded either way (`Run.check_same_inputs`)."""
     if given == saved or given in alternatives:
         return True
     if not isinstance(saved, str):
@@ -331,7 +333,34 @@ def same_generator(given: str, saved: Any, alternatives: tuple[str, ...] = ()) -
     (given_path, _, given_entry), (saved_path, _, saved_entry) = given.partition("#"), saved.partition("#")
     if given_entry != saved_entry or given.startswith(("hub:", "builtin:")) or saved.startswith(("hub:", "builtin:")):
         return False
-    return same_path(given_path, saved_path)  # False where either is missing, or a module:callable
+    if same_path(given_path, saved_path):  # False where either is missing, or a module:callable
+        return True
+    # the run's relative path, started in another folder (a name with ":" is a module:callable): `-g` says where
+    # that file is from here
+    moved = ":" not in saved_path and not os.path.isabs(saved_path) and not os.path.lexists(saved_path)
+    return moved and os.path.exists(given_path)
+
+
+def started_elsewhere(generator: Any) -> bool:
+    """Whether a run's generator is a relative path that names nothing from this folder (builtin:, hub:,
+    module:callable and absolute paths are the same from any folder)."""
+    if not isinstance(generator, str) or ":" in generator or Path(generator).is_absolute():
+        return False
+    return not os.path.lexists(generator.partition("#")[0])
+
+
+def check_run_generator_here(generator: Any, out: str) -> None:
+    """Refuse, saying where the name comes from, a run's generator recorded as a relative path that names nothing
+    from this folder: the run was started elsewhere (an outside audit: "cannot resolve generator source 'gdir10'"
+    named a source the user never typed in the command). `-g PATH` says where it is from here."""
+    if not started_elsewhere(generator):
+        return
+    path = str(generator).partition("#")[0]
+    raise RunError(
+        f"the run's {Path(out) / 'config.json'} names its generator {generator!r}, a path relative to the folder the "
+        f"run was started from, and there is no {path} in {Path.cwd()}; resume from the folder it was started "
+        "from (with --out as seen from there), or give --generator with the path of that file from here"
+    )
 
 
 RESUME_MAY_CHANGE = frozenset({"steps", "device", "trust_remote_code"})  # what a resumed run may be given anew

@@ -91,6 +91,9 @@ class TrainConfig:
     generator_lr: float = checked(0.0, min=0)
     lambda_d: float = checked(1.0, min=0)  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
     lambda_c: float = checked(0.1, min=0)  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
+    # the MI step takes q(c|x) with unit variance: -log q(c~|x') becomes half the squared error, a pull on G that does
+    # not fade as q widens its variance (a lever on codes that split d by style; recipe key only)
+    fixed_code_variance: bool = False
     # the MI step's q: False, the inverter's own code encoder (SS-AVL); True, InfoGAN's Q, heads on the critic's
     # trunk, whose features the critic shapes on real images (the dreaming step still fits the shipped encoders)
     q_on_critic: bool = False
@@ -363,6 +366,7 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
                     q_optimizer,
                     config.lambda_d,
                     config.lambda_c,
+                    config.fixed_code_variance,
                 )
             )
         temperature = temperature_at(step - 1, config.steps, config.dreaming)

@@ -79,11 +79,20 @@ CodeModel = Callable[[Tensor], Any]  # x -> (logits_d, mu_c, logvar_c), each Non
 
 
 def code_recovery_loss(
-    q: CodeModel, latents: Latents, images: Tensor, lambda_d: float = 1.0, lambda_c: float = 1.0
+    q: CodeModel,
+    latents: Latents,
+    images: Tensor,
+    lambda_d: float = 1.0,
+    lambda_c: float = 1.0,
+    fixed_code_variance: bool = False,
 ) -> Tensor:
     """`-lambda_d log q_omega(d~ | x') - lambda_c log q_omega(c~ | x')`: minus the MI bound of SS-AVL Eq. 21
-    (the constant entropy H(u) dropped). `q`: the inverter's code encoder, or the critic's `codes` (InfoGAN's Q)."""
+    (the constant entropy H(u) dropped). `q`: the inverter's code encoder, or the critic's `codes` (InfoGAN's Q).
+    `fixed_code_variance`: `q(c|x)` taken with unit variance (InfoGAN's reimplementations), so the term on `c` is
+    half the squared error, whose pull on G does not fade as q widens its variance."""
     logits_d, mu_c, logvar_c = q(images)
+    if fixed_code_variance and logvar_c is not None:
+        logvar_c = torch.zeros_like(logvar_c)
     loss = images.new_zeros(())
     if logits_d is not None:
         assert latents.d is not None, "a generator with classes draws d"
@@ -102,11 +111,13 @@ def mi_step(
     q_optimizer: torch.optim.Optimizer,
     lambda_d: float = 1.0,
     lambda_c: float = 1.0,
+    fixed_code_variance: bool = False,
 ) -> dict[str, Tensor]:
     """SS-AVL Eq. 24: one step of `G` and `q_omega(d, c | x)` on the code-recovery loss of fresh samples
     (`q_optimizer` holds q's parameters: the inverter's, or the critic's for InfoGAN's shared Q)."""
     latents = generator.sample_latents(batch_size)
-    loss = code_recovery_loss(q, latents, generator.decode(latents), lambda_d, lambda_c)
+    images = generator.decode(latents)
+    loss = code_recovery_loss(q, latents, images, lambda_d, lambda_c, fixed_code_variance)
     generator_optimizer.zero_grad(set_to_none=True)
     q_optimizer.zero_grad(set_to_none=True)
     loss.backward()

@@ -228,6 +228,50 @@ def test_a_relative_generator_resumed_elsewhere_says_where_its_name_comes_from(t
     assert "config.json names its generator 'g', a path relative to the folder the run was started from" in (
         refused.stderr
     )
+    assert "or give --generator with the path of that file from here" in refused.stderr
+
+
+def reweighted_copy(gen: Path, to: Path) -> Path:
+    """`gen` with one weight changed: the same architecture and spec, another generator."""
+    import shutil
+
+    from safetensors.torch import save_file
+
+    shutil.copytree(gen, to)
+    weights = next(to.glob("*.safetensors"))
+    state = load_file(weights)
+    name = next(k for k, v in state.items() if v.is_floating_point() and v.numel() > 1)
+    state[name] = state[name] * 1.01
+    save_file(state, weights)
+    return to
+
+
+@pytest.mark.parametrize("command", [["fit", *TINY], ["mvae", "fit", "--batch-size", "8", "--quiet"]])
+def test_a_relative_generator_resumed_elsewhere_with_its_path_from_there(tmp_path, gen, monkeypatch, command):
+    """`-g PATH` on --resume says where the run's relative generator is from another folder; the run's sha256 of the
+    weights still refuses another generator given so."""
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    shutil.copytree(gen, "g")
+    reweighted_copy(gen, tmp_path / "other")
+    started = invoke(*command, "-g", "g", "--steps", 3, "--checkpoint-every", 3, "--out", "run")
+    assert started.exit_code == 0, started.output
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    resume = [*command[: command.index("fit") + 1], "--resume", "--out", "../run", "--quiet"]
+    other = invoke(*resume, "-g", "../other", "--steps", 4)
+    assert other.exit_code != 0 and len(error_lines(other)) == 1, other.output
+    assert "the generator of ../run differs from what the run started with" in other.stderr
+    resumed = invoke(*resume, "-g", "../g", "--steps", 4)
+    assert resumed.exit_code == 0, resumed.output
+    assert "000004" in Run(tmp_path / "run").latest_checkpoint().name  # the final step's
+    assert (
+        json.loads((tmp_path / "run" / "config.json").read_text())["fit" if command[0] == "fit" else "mvae"][
+            "generator"
+        ]
+        == "g"
+    )  # the run's record stays as it started
 
 
 # ---- F6: the interrupted command with --recipe, plus --resume -------------------------------------------------

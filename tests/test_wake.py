@@ -3,6 +3,7 @@ the ssavl adapter."""
 
 import copy
 import dataclasses
+import math
 from pathlib import Path
 
 import pytest
@@ -276,3 +277,24 @@ def test_the_generator_may_learn_at_its_own_rate():
     assert models.generator_optimizer.param_groups[0]["lr"] == 5e-3
     assert models.critic_optimizer.param_groups[0]["lr"] == 1e-3
     assert tiny_models().generator_optimizer.param_groups[0]["lr"] == 1e-3
+
+
+def test_a_fixed_code_variance_makes_the_code_term_half_the_squared_error():
+    """`fixed_code_variance`: -log q(c~|x') with unit variance, whatever variance q predicts (the MI step's pull on G
+    then does not fade as q widens it)."""
+    from ganinv.spec import Latents
+
+    torch.manual_seed(3)
+    c, mu = torch.randn(5, 2), torch.randn(5, 2)
+    wide = torch.full((5, 2), 4.0)  # q's log-variance: sigma^2 = e^4
+
+    def q(_images):
+        return None, mu, wide
+
+    latents = Latents(z=torch.randn(5, 3), c=c, d=None)
+    images = torch.zeros(5, 1, 4, 4)
+    fixed = code_recovery_loss(q, latents, images, lambda_c=1.0, fixed_code_variance=True)
+    expected = 0.5 * ((c - mu).square() + math.log(2 * math.pi)).sum(dim=1).mean()
+    torch.testing.assert_close(fixed, expected)
+    learned = code_recovery_loss(q, latents, images, lambda_c=1.0)
+    assert abs(learned - fixed) > 1  # without the flag, q's variance counts

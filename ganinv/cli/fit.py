@@ -36,10 +36,12 @@ from ganinv.cli.options import (
 from ganinv.config_checks import (
     changed_on_resume,
     check_recipe_values,
+    check_run_generator_here,
     config_option,
     known_options,
     same_generator,
     saved_options,
+    started_elsewhere,
     values_from_run,
 )
 from ganinv.dreaming import DreamingConfig
@@ -164,7 +166,8 @@ def fit(ctx: click.Context, **params) -> None:
         from_recipe = resumed_recipe(params["recipe"], saved, run, given) if params["recipe"] else {}
         commit = run.hub_commit()
         run.release()  # read only: the fit below takes the folder's lock
-        if not given_in_python(run.config):  # its generator comes again as generator=, in Python only
+        elsewhere = not given_in_python(run.config) and started_elsewhere(saved.get("generator"))
+        if elsewhere and "generator" not in given:  # (given in Python, it comes again as generator=)
             check_run_generator_here(saved.get("generator"), params["out"])
         pinned = hub.pinned(str(saved.get("generator")), commit)  # the commit it started at
         if "generator" in given and not same_generator(params["generator"], saved.get("generator"), (pinned,)):
@@ -176,6 +179,7 @@ def fit(ctx: click.Context, **params) -> None:
             **saved,
             **from_recipe,
             **{name: params[name] for name in given & {"steps", "device"}},
+            **({"generator": params["generator"]} if elsewhere and "generator" in given else {}),  # from here
             "trust_remote_code": params["trust_remote_code"],
         }  # this command's flag; never a saved one
         origin = None if "generator" in given else f"the run's {Path(params['out']) / 'config.json'}"
@@ -227,22 +231,6 @@ def fit(ctx: click.Context, **params) -> None:
     echo_result(
         {"run": str(result.run_dir), "inverter": str(result.run_dir / "inverter"), **result.evaluation},
         params["as_json"],
-    )
-
-
-def check_run_generator_here(generator: Any, out: str) -> None:
-    """Refuse, saying where the name comes from, a run's generator recorded as a relative path that names nothing
-    from this folder: the run was started elsewhere (an outside audit: "cannot resolve generator source 'gdir10'"
-    named a source the user never typed in the command)."""
-    if not isinstance(generator, str) or ":" in generator or Path(generator).is_absolute():
-        return  # builtin:, hub:, module:callable, or an absolute path: the same from any folder
-    path = generator.partition("#")[0]
-    if os.path.lexists(path):
-        return
-    raise RunError(
-        f"the run's {Path(out) / 'config.json'} names its generator {generator!r}, a path relative to the folder the "
-        f"run was started from, and there is no {path} in {Path.cwd()}; resume from the folder it was started "
-        "from (with --out as seen from there)"
     )
 
 

@@ -36,10 +36,12 @@ from ganinv.cli.options import (
 )
 from ganinv.config_checks import (
     changed_on_resume,
+    check_run_generator_here,
     click_type,
     config_option,
     same_generator,
     saved_options,
+    started_elsewhere,
     values_from_run,
 )
 from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
@@ -164,6 +166,9 @@ def fit(
                 f"--resume continues a run with its saved options; drop {', '.join(changed)} (only "
                 "--steps, --device, --quiet, --json and --trust-remote-code may change)"
             )
+        elsewhere = started_elsewhere(saved.get("generator"))
+        if elsewhere and "generator" not in given:
+            check_run_generator_here(saved.get("generator"), out)
         if "generator" in given and not same_generator(generator, saved.get("generator")):
             raise RunError(
                 f"--resume continues the run's own generator {saved.get('generator')!r}; drop --generator "
@@ -172,6 +177,7 @@ def fit(
         values = {
             **saved,
             **{name: value for name, value in (("steps", steps), ("device", device)) if name in given},
+            **({"generator": generator} if elsewhere and "generator" in given else {}),  # where it is from here
             "trust_remote_code": trust_remote_code,
         }  # this command's flag; never a saved one
         with values_from_run(out):
