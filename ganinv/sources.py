@@ -46,7 +46,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from ganinv import architectures, foreign_layouts, hub, trust
+from ganinv import architectures, config_activation, foreign_layouts, hub, trust
 from ganinv.atomic import atomic_dir, parse_json, read_text
 from ganinv.errors import (
     ArchitectureError,
@@ -605,6 +605,35 @@ def refuse_non_finite(given: Mapping[str, Any], config_label: str) -> None:
 
 
 def build_from_config(
+    arch: Optional[str],
+    config: Mapping[str, Any],
+    options: dict[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    where: str,
+    config_label: str,
+    spec: Optional[Mapping[str, Any]] = None,
+):
+    """`build_with_config_fields`, with a config's leaky ReLU read as the slope it means (`config_activation`)."""
+    config, bare_leaky = config_activation.read_leaky_activation(config, options)
+    with warnings.catch_warnings(record=True) as said:  # said only if this net is taken
+        warnings.simplefilter("always")
+        found = build_with_config_fields(arch, config, options, state_dict, where, config_label, spec)
+    built, opts, name, _ = found
+    assumed = bare_leaky and config_activation.settle_bare_leaky(getattr(opts, "activation", None), config_label, where)
+    if not assumed:
+        for warning in said:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+        return found
+    activation = {"activation": assumed["value"]}
+    built, opts, name, evidence = build_with_config_fields(
+        name, {**config, **activation}, options, state_dict, where, config_label, spec
+    )
+    built.decisions[:] = [d for d in built.decisions if d.get("property") != "activation"] + [assumed]
+    architectures.warn_assumptions([assumed])
+    return built, opts, name, evidence
+
+
+def build_with_config_fields(
     arch: Optional[str],
     config: Mapping[str, Any],
     options: dict[str, Any],

@@ -264,7 +264,7 @@ def test_an_unnamed_moving_average_is_announced_and_the_online_weights_loaded(dc
     "config,loads",
     [
         ({"nz": 8, "ngf": 4}, True),  # true fields: evidence that agrees
-        ({"activation": "leaky_relu"}, False),  # a ReLU net: images off by ~0.6 if taken
+        ({"activation": "leaky_relu:0.2"}, False),  # a ReLU net: images off by ~0.6 if taken
         ({"norm_eps": 0.8}, False),
         ({"strides": [1, 2, 2, 2], "paddings": [0, 1, 1, 1], "output_paddings": [0, 1, 0, 0]}, False),
     ],
@@ -285,6 +285,65 @@ def test_a_config_that_the_batchnorm_statistics_rule_out_is_refused(dcgan, tmp_p
         load_generator(str(folder))
     user = {k: ",".join(map(str, v)) if isinstance(v, list) else v for k, v in config.items()}
     load_generator(str(folder), options=user)  # typed by the user: taken as given
+
+
+def leaky_dcgan(slope: float) -> nn.Module:
+    """The pytorch/examples DCGAN with LeakyReLU(slope) between stages, its statistics as training leaves them."""
+    torch.manual_seed(0)
+    module = CASE.make()
+    layers = module.main
+    for i, layer in enumerate(layers):
+        if isinstance(layer, nn.ReLU):
+            layers[i] = nn.LeakyReLU(slope)
+    zoo.calibrate(module, CASE)
+    return module.eval()
+
+
+@pytest.mark.parametrize(
+    "slope,config,assumed",
+    [
+        (0.1, {"activation": "leaky_relu"}, False),  # the statistics read the slope the word leaves open
+        (0.3, {"activation": "LeakyReLU", "negative_slope": 0.3}, False),  # Keras's, given by the config
+        (0.01, {"activation": "leaky_relu"}, True),  # PyTorch's default: the statistics cannot tell it from relu
+    ],
+)
+def test_a_configs_leaky_relu_is_the_slope_it_means(tmp_path, slope, config, assumed):
+    """An outside audit: a config's `activation: leaky_relu` was taken as ganinv's option of that name, slope 0.2,
+    and a net of slope 0.1 or 0.3 (which the statistics identify from the weights alone) loaded 0.22-0.25 off in
+    silence, while one of PyTorch's default 0.01 was refused as a wrong config."""
+    module = leaky_dcgan(slope)
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps(config))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        g = load_generator(str(folder))
+    latents = zoo.latents_for(CASE, 10)
+    assert_same_images(g, latents, CASE.reference(module, latents))
+    announced = [str(w.message) for w in said if "says leaky_relu without a slope" in str(w.message)]
+    assert bool(announced) == assumed, [str(w.message) for w in said]
+    if assumed:
+        assert "--option activation=leaky_relu:SLOPE" in announced[0]
+        (recorded,) = [d for d in g.meta["decisions"] if d["property"] == "activation"]
+        assert recorded["value"] == "leaky_relu:0.01" and recorded["source"].startswith("assumed")
+
+
+def test_a_configs_leaky_relu_that_the_statistics_rule_out_is_refused(tmp_path):
+    """A bare `leaky_relu` in the config of a net whose statistics fit another activation (GELU here) is refused,
+    naming both: no slope makes the config's word true."""
+    torch.manual_seed(0)
+    module = CASE.make()
+    for i, layer in enumerate(module.main):
+        if isinstance(layer, nn.ReLU):
+            module.main[i] = nn.GELU()
+    zoo.calibrate(module, CASE)
+    folder = tmp_path / "repo"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps({"activation": "leaky_relu"}))
+    with pytest.raises(ArchitectureError, match=r"says the activation is a leaky ReLU, but .* fit gelu"):
+        load_generator(str(folder))
 
 
 NAN = float("nan")
