@@ -127,8 +127,8 @@ class GeneratorReference(_Model):
         if self._generator is None:
             from ganinv.sources import load_generator
 
-            where = (
-                f"the {self.artifact_noun} artifact {self._artifact_dir}"
+            where = (  # a Hub artifact by the id the user typed, not the cache's snapshot folder (an outside audit)
+                f"the {self.artifact_noun} artifact {self._hub_id or self._artifact_dir}"
                 if self._artifact_dir
                 else f"this {self.artifact_noun}'s generator_ref"
             )
@@ -353,6 +353,8 @@ class GeneratorReference(_Model):
 
             repo, _, revision = source.removeprefix("hub:").partition("@")
             path = hub.snapshot(repo, revision or None, ARTIFACT_FILES, needed=(CONFIG_NAME, WEIGHTS_NAME))
+            source = hub.PREFIX + source.removeprefix("hub:")  # a bare owner/name read as a folder of its own: its
+            # snapshot's links to blobs/ were "links out of the artifact", named by the cache folder
         else:
             what = "is a file, not a folder" if path.exists() else "does not exist"
             raise SourceError(

@@ -15,6 +15,8 @@ cache path is made from it. Resolution:
   (`.bin .pt .pth .ckpt .tar`) and sharded indexes, optimizer/discriminator files left out,
   the generator-looking (and moving-average) one preferred, the choice announced when there
   was one;
+- a cached file that reads as truncated or corrupt is checked against its blob's hash, and a damaged one
+  downloaded again (`damaged_copy`); offline, a damaged or data-less cached file is said so;
 - every error names the id the user typed, never the cache folder.
 
 `snapshot(repo, revision, allow_patterns)` fetches the listed files matching some patterns
@@ -26,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import hashlib
 import logging
 import os
 import re
@@ -371,7 +374,8 @@ def cached_listing(hub_id: HubId, reason: str) -> Listing:
     files: list[str] = []
     outside: list[str] = []
     for path in sorted(folder.rglob("*")):
-        if path.is_file():  # the client's links point into the repo's own blobs/; any other is not its doing
+        if path.is_file() or dangling(path):  # the client's links point into the repo's own blobs/; any other is
+            # not its doing; a link whose blob is gone is listed, and `fetch` says its data is missing
             (files if path.resolve().is_relative_to(inside) else outside).append(path.relative_to(folder).as_posix())
     if outside:
         warnings.warn(
@@ -385,10 +389,22 @@ def cached_listing(hub_id: HubId, reason: str) -> Listing:
 # ---- fetching ---------------------------------------------------------------------------------------------
 
 
-def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
-    """Make the named (listed) files present in the snapshot folder; return the folder."""
+def dangling(path: Path) -> bool:
+    """A snapshot link whose blob is gone (a cache cleanup, `rm` in blobs/)."""
+    return path.is_symlink() and not path.exists()
+
+
+def fetch(hub_id: HubId, listing: Listing, names: Iterable[str], again: bool = False) -> Path:
+    """Make the named (listed) files present in the snapshot folder; return the folder. `again`: download them
+    even where cached (a damaged copy: `damaged_copy`)."""
     names = list(dict.fromkeys(names))
     if listing.from_cache:
+        gone = [name for name in names if dangling(listing.folder / name)]
+        if gone:  # was "no weights file ... it holds nothing" (an outside audit)
+            raise SourceError(
+                f"the cached copy of {hub_id.repo_text}:{gone[0]} is missing its data (its blob was removed from "
+                f"the cache, e.g. by a cache cleanup); {go_online()}"
+            )
         return listing.folder
     from huggingface_hub import hf_hub_download
 
@@ -401,6 +417,7 @@ def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
                 cache_dir=str(cache_dir()),
                 endpoint=endpoint(),
                 etag_timeout=_timeout(),
+                force_download=again,
             )
         except Exception as exc:
             raise SourceError(
@@ -408,6 +425,50 @@ def fetch(hub_id: HubId, listing: Listing, names: Iterable[str]) -> Path:
             ) from None
     _remember_ref(hub_id, listing.commit)
     return listing.folder
+
+
+def go_online() -> str:
+    """How to download a cached file again when the cache was read instead of the Hub."""
+    return "unset HF_HUB_OFFLINE to download it again" if offline() else "download it again once the Hub is reachable"
+
+
+DOWNLOADED_AGAIN = "it has been downloaded again"  # `sources.load_hub` then reads it once more
+
+
+def damaged_copy(hub_id: HubId, label: str, message: str) -> Optional[str]:
+    """For an error whose remedy is "download it again" (a file truncated, corrupt or empty), said of a file of this
+    repo: whether the cached copy is the file the Hub sent. The client names each blob by the Hub's record of it
+    (its ETag: an LFS file's sha256, else its git blob sha1) and returns a cached file as it is, so a damaged blob
+    failed every retry, online too (an outside audit). A damaged copy is downloaded again (online) or said
+    (offline); None where the cached copy is intact or cannot be checked."""
+    if "download it again" not in message:
+        return None
+    listing = list_repo(hub_id)
+    for name in listing.files:
+        if f"{label}:{name}" in message and not blob_intact(listing.folder / name):
+            if listing.from_cache:
+                return f"the cached copy of {label}:{name} is damaged (it is not the file the Hub sent); {go_online()}"
+            fetch(hub_id, listing, [name], again=True)
+            return (
+                f"the cached copy of {label}:{name} was damaged (it is not the file the Hub sent); {DOWNLOADED_AGAIN}"
+            )
+    return None
+
+
+def blob_intact(path: Path) -> bool:
+    """False where the cached file's data does not hash to its blob's name (the Hub's ETag); True where it does, or
+    where the name is no hash to check against."""
+    blob = path.resolve()
+    if re.fullmatch(r"[0-9a-f]{64}", blob.name):
+        digest = hashlib.sha256()
+    elif re.fullmatch(r"[0-9a-f]{40}", blob.name):  # a file kept in git, not LFS
+        digest = hashlib.sha1(f"blob {blob.stat().st_size}\0".encode())
+    else:
+        return True
+    with open(blob, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest() == blob.name
 
 
 CHOICES = "ganinv-choices"  # beside the cache's refs/: the weights file chosen online at each commit
@@ -428,13 +489,14 @@ def remember_choice(hub_id: HubId, commit: str, weights: str) -> None:
 
 def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...]]:
     """The file chosen online at this commit, where the cache holds it; else a choice among the cached files only,
-    said as such."""
+    said as such (and its formats compared, as online)."""
     note = repo_folder(hub_id.repo) / CHOICES / listing.commit
     recorded = note.read_text().strip() if note.is_file() else None
     if recorded in listing.files:
         return recorded, (recorded,)
     where = hub_id.repo_text
     weights, candidates = pick_weights(listing.files, f"{where} (its cached snapshot)", where)
+    check_same_weights(hub_id, listing, weights)
     warnings.warn(
         f"{where} is read from the cache, which holds only the files fetched before ({', '.join(candidates[:4])}), "
         f"not the repo's listing: {weights} is chosen among those, and online another may be; add :FILE to be sure",
@@ -503,8 +565,9 @@ def is_weights(name: str) -> bool:
 
 
 def rank(name: str) -> tuple:
-    """Higher is more generator-like: moving-average names, generator names, standard names, root, safetensors,
-    then the largest number in the name (the latest epoch or step)."""
+    """Higher is more generator-like: moving-average names, generator names, standard names, root, then the
+    latest epoch or step in the name. The format is no rank: a `.safetensors` outranked a later epoch's pickle,
+    called "the same weights" unchecked (an outside audit); one model's formats are one candidate (`distinct`)."""
     found = words(name)
     stem = PurePosixPath(words_stem(name)).name
     # the moving-average names the weights' reader knows (weight_files), as whole words: `G_ema`, `emaG`, `avgG`,
@@ -512,32 +575,59 @@ def rank(name: str) -> tuple:
     ema = stem in weight_files.EMA_NAMES or any(w in EMA_WORDS for w in found + weight_files.name_words(stem))
     generator = any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in found)
     standard = PurePosixPath(name).name in STANDARD_NAMES
-    return (2 * ema + generator, standard, -name.count("/"), name.endswith(".safetensors"), progress(name))
+    return (2 * ema + generator, standard, -name.count("/"), progress(name))
 
 
-PROGRESS = re.compile(r"(?:epoch|ep|step|steps|iter|iters|iteration|it|kimg|ckpt|checkpoint)[_\-=]?(\d+)", re.I)
+COUNT = r"(\d+(?:\.\d+)?[km](?![a-z])|\d+)"  # 500, 500k, 1.5M (read case-blind)
+PROGRESS = re.compile(r"(?:epoch|ep|step|steps|iter|iters|iteration|it|kimg|ckpt|checkpoint)[_\-=]?" + COUNT, re.I)
 LATEST_WORDS = {"latest", "last", "final"}
+IMAGE_SIDES = {"28", "32", "64", "96", "128", "224", "256", "512", "1024", "2048"}  # `G_64`: a size; `000512` no
 RANK_REASONS = (
     "its name marks the moving average or the generator",
     "its standard name",
     "nearest the repo's root",
-    "safetensors, the same weights as the pickle beside it",
     "the latest by the epoch or step in its name",
 )
 
 
 def progress(name: str) -> float:
-    """How far into training a file's name says it was saved: the number after epoch/step/iter/... (`G_128_epoch_5`
-    is epoch 5, not 128: an outside audit saw the resolution win), else the name's only number; `latest`, `last`
-    and `final` after any number; -1 where nothing says (two numbers and no such word)."""
-    stem = PurePosixPath(words_stem(name)).name
+    """How far into training a file's name says it was saved: its own name (`progress_said`), else its folder's
+    epoch or step (`checkpoint-500/generator.pth`, as the Trainer saves); -1 where nothing says."""
+    path = PurePosixPath(words_stem(name))
+    said = progress_said(path.name, lone=True)
+    if said < 0 and path.parent.name:
+        said = progress_said(path.parent.name, lone=False)  # a folder's lone number is a run, not a step
+    return said
+
+
+def progress_said(stem: str, lone: bool) -> float:
+    """The count after epoch/step/iter/... (`G_128_epoch_5` is epoch 5, not 128: an outside audit saw the
+    resolution win), with k/M read (`G_1.5M` is past `G_500k`); `latest`, `last` and `final` after any count; with
+    `lone`, the name's only number unless it is a usual image side (`generator_64` beside `generator_128` is two
+    models, not two epochs); -1 where nothing says (two numbers and no such word)."""
     if set(words(stem)) & LATEST_WORDS:
         return float("inf")
     said = PROGRESS.findall(stem)
     if said:
-        return float(said[-1])
-    numbers = re.findall(r"\d+", stem)
-    return float(numbers[0]) if len(numbers) == 1 else -1.0
+        return count(said[-1])
+    numbers = re.findall(COUNT, stem, re.I)
+    if not lone or len(numbers) != 1 or numbers[0] in IMAGE_SIDES:
+        return -1.0
+    return count(numbers[0])
+
+
+def count(text: str) -> float:
+    """`500` -> 500, `500k` -> 500,000, `1.5M` -> 1,500,000."""
+    scale = {"k": 1e3, "m": 1e6}.get(text[-1].lower(), 1.0)
+    return float(text.rstrip("kKmM")) * scale
+
+
+def distinct(candidates: Iterable[str]) -> list[str]:
+    """The candidates less the pickles a safetensors file beside them stands for (`format_twins`): one model in two
+    formats is one choice, the safetensors read (no pickle), once `check_same_weights` found them equal."""
+    candidates = list(candidates)
+    stood_for = {t for f in candidates if f.endswith(".safetensors") for t in format_twins(f, candidates)}
+    return [f for f in candidates if f not in stood_for]
 
 
 def pick_weights(
@@ -561,7 +651,7 @@ def pick_weights(
             + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
             + f"; if one of them is the generator's torch.save file, name it: {f'{repo}:FILE' if repo else name_file}"
         )
-    ordered = sorted(candidates, key=rank, reverse=True)
+    ordered = sorted(distinct(candidates), key=rank, reverse=True)
     best = ordered[0]
     if len(ordered) > 1:
         runner_up = ordered[1]
@@ -570,31 +660,35 @@ def pick_weights(
                 f"{where} has several weights files and nothing tells which is the generator: "
                 f"{', '.join(ordered[:8])}; choose one with {name_file}"
             )
-        # one model in two formats: standard names in one folder (`ema/pytorch_model.bin` is another model)
-        same_weights = {PurePosixPath(f).name for f in ordered} <= set(STANDARD_NAMES) and (
-            len({PurePosixPath(f).parent for f in ordered}) == 1
-        )
         why = next(reason for reason, a, b in zip(RANK_REASONS, rank(best), rank(runner_up)) if a != b)
-        message = (
-            f"{where} has {len(ordered)} weights files ({', '.join(ordered[:6])}); using {best}, {why}; choose another "
-            f"with {name_file}"
+        warnings.warn(
+            f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=rank, reverse=True)[:6])})"
+            f"; using {best}, {why}; choose another with {name_file}",
+            stacklevel=3,
         )
-        if same_weights:
-            logger.info(message)
-        else:
-            warnings.warn(message, stacklevel=3)
     return best, candidates
 
 
+PICKLE_SUFFIXES = tuple(s for s in WEIGHT_SUFFIXES if s != ".safetensors")
+
+
 def format_twins(name: str, files: Iterable[str]) -> list[str]:
-    """The same model in other formats beside a standard-named weights file (`model.safetensors` beside
-    `pytorch_model.bin`, transformers' convention and the Hub's conversion bot's), as the repo lists them."""
-    if PurePosixPath(name).name not in STANDARD_NAMES or name.endswith(INDEX_SUFFIXES):
+    """The same model in other formats beside a weights file, as the repo lists them: standard names
+    (`model.safetensors` beside `pytorch_model.bin`, transformers' convention and the Hub's conversion bot's), and a
+    safetensors file's pickles of the same stem (`G.safetensors` beside `G.pth`). Only these are read as one model,
+    and only once compared (`compare_twins`)."""
+    if name.endswith(INDEX_SUFFIXES):
         return []
-    folder = PurePosixPath(name).parent
     listed = set(files)
-    others = (str(folder / other) for other in STANDARD_NAMES if not other.endswith(INDEX_SUFFIXES))
-    return [other for other in others if other != name and other in listed]
+    path = PurePosixPath(name)
+    others = [
+        str(path.parent / other)
+        for other in STANDARD_NAMES
+        if path.name in STANDARD_NAMES and not other.endswith(INDEX_SUFFIXES)
+    ]
+    if name.endswith(".safetensors"):
+        others += [str(path.parent / (path.name[: -len(".safetensors")] + suffix)) for suffix in PICKLE_SUFFIXES]
+    return [other for other in dict.fromkeys(others) if other != name and other in listed and is_weights(other)]
 
 
 def check_same_weights(hub_id: HubId, listing: Listing, weights: str) -> None:
@@ -713,6 +807,7 @@ def errors_named(text: Optional[str], label: Optional[str] = None) -> Iterator[N
     except GaninvError as exc:
         label = label or parse(text).repo_text
         message = CACHE_PATH.sub(lambda m: f"{label}:{m['file']}" if m["file"] else label, str(exc))
+        message = damaged_copy(parse(text), label, message) or message
         if text not in message and label not in message:
             message = f"{text}: {message}"
         exc.args = (message,)

@@ -7,9 +7,12 @@ import and run whatever the file names. `load` sits between the two:
 
 - tensors, storages, dtypes, `OrderedDict`, `torch.Size` and the other globals torch's own
   weights-only loader allows are rebuilt as usual (plus numpy scalars and arrays);
+- `pathlib` paths become their pure flavour and `datetime` values are built by the standard
+  constructors, each only from plain arguments (`_standard_values`);
 - any other class is never imported: it becomes an inert `Record` type of the same name, and
   an object pickled as "make an instance, then set its state" (how plain objects pickle)
-  becomes a `Record` holding that state (`fields(record)` gives it as a dict);
+  becomes a `Record` holding that state (`fields(record)` gives it as a dict), as does an
+  Enum member of a module outside the standard library (`enum_member`);
 - calling anything else while unpickling (`os.system`, `builtins.eval`, a `__reduce__` that
   returns a function, a class constructor with arguments) raises `RefusedPickle` before it
   runs.
@@ -23,6 +26,7 @@ collects its parameters and buffers.
 from __future__ import annotations
 
 import _compat_pickle
+import datetime
 import functools
 import math
 import operator
@@ -33,7 +37,7 @@ import sys
 import types
 import zipfile
 from collections import Counter, OrderedDict
-from pathlib import Path
+from pathlib import Path, PurePath, PurePosixPath, PureWindowsPath
 from typing import Any, ClassVar, Optional, TypeGuard, cast
 
 import torch
@@ -48,11 +52,14 @@ class RefusedPickle(pickle.UnpicklingError):
 
 
 class RecordType(type):
-    """The type of a stand-in class: calling it (a pickled constructor call) is refused."""
+    """The type of a stand-in class: calling it (a pickled constructor call) is refused, but for an Enum member's
+    `Class(value)`, which makes a record of the value (`enum_member`)."""
 
     origin: str  # "module.Class" as named in the pickle, on each record class
 
     def __call__(cls, *args: Any, **kwargs: Any) -> Any:
+        if not kwargs and enum_member(cls.origin, args):
+            return cast("type[Record]", cls).__new__(cast("type[Record]", cls), *args)
         raise RefusedPickle(cls.origin)
 
     def __repr__(cls) -> str:
@@ -84,6 +91,21 @@ class Record(metaclass=RecordType):
 
     def __repr__(self) -> str:
         return f"<record {type(self).origin} {sorted(map(str, self.__dict__))}>"
+
+
+PLAIN_VALUES = (int, float, str, bytes, bool, type(None))
+
+
+def enum_member(origin: str, args: tuple[Any, ...]) -> bool:
+    """Whether a call of an unimported class reads as an Enum member, which pickles as `Class(value)` (a Lightning
+    checkpoint's hyper_parameters hold them; importing the class would run its module): a CapWords name outside the
+    standard library, called with one plain value. It becomes a record holding that value, never called. A function
+    (`module.run`), or a standard-library name (`os.system`, `subprocess.Popen`, `builtins.eval`), is still refused."""
+    module, _, name = origin.rpartition(".")
+    top = module.split(".")[0]
+    return (
+        name[:1].isupper() and top not in sys.stdlib_module_names and len(args) == 1 and type(args[0]) in PLAIN_VALUES
+    )
 
 
 def record_type(module: str, name: str) -> RecordType:
@@ -138,6 +160,46 @@ def _numpy_globals() -> dict[str, Any]:
     return found
 
 
+# Standard-library values a Lightning checkpoint's `hyper_parameters` hold (save_hyperparameters() keeps a script's
+# arguments as given): a `type=Path` argument pickles as `pathlib.PosixPath(*parts)`, a start time as
+# `datetime.datetime(state, tz)`. They are data, and were refused as code (an outside audit). Each name is bound to a
+# builder that calls the standard constructor only after checking that every argument is plain data.
+PATH_FLAVOURS = {
+    "Path": PurePath,
+    "PurePath": PurePath,
+    "PosixPath": PurePosixPath,
+    "PurePosixPath": PurePosixPath,
+    "WindowsPath": PureWindowsPath,
+    "PureWindowsPath": PureWindowsPath,
+}
+DATETIME_ARGUMENTS = (int, float, str, bytes, type(None), datetime.timezone, datetime.timedelta)
+
+
+def checked_builder(name: str, build: Any, arguments: tuple[type, ...]) -> Any:
+    """`build`, called by the pickle only with arguments of exactly these types (else refused as calling `name`)."""
+
+    def checked(*args: Any) -> Any:
+        wrong = [type(a).__name__ for a in args if type(a) not in arguments]
+        if wrong:
+            raise RefusedPickle(f"{name} with an argument of type {wrong[0]}")
+        return build(*args)
+
+    checked.__qualname__ = checked.__name__ = name
+    return checked
+
+
+def _standard_values() -> dict[str, Any]:
+    """A path as its pure (string-only) flavour, whatever system it was saved on, never one that reads the disk (by
+    pathlib's names, and Python 3.13's `pathlib._local`); dates, times, durations and fixed time zones as themselves."""
+    found = {}
+    for module in ("pathlib", "pathlib._local"):
+        for name, flavour in PATH_FLAVOURS.items():
+            found[f"{module}.{name}"] = checked_builder(f"pathlib.{name}", flavour, (str,))
+    for kind in (datetime.datetime, datetime.date, datetime.time, datetime.timedelta, datetime.timezone):
+        found[f"datetime.{kind.__name__}"] = checked_builder(f"datetime.{kind.__name__}", kind, DATETIME_ARGUMENTS)
+    return found
+
+
 _ALLOWED: Optional[dict[str, Any]] = None
 
 
@@ -149,6 +211,7 @@ def allowed_globals() -> dict[str, Any]:
 
         allowed = dict(_weights_only_unpickler._get_allowed_globals())
         allowed.update(_numpy_globals())
+        allowed.update(_standard_values())
         allowed.update(
             {
                 "builtins.frozenset": frozenset,

@@ -751,7 +751,19 @@ def jsonable(value: Any) -> Any:
 
 
 def load_hub(request: Request) -> Generator:
-    """`hub:owner/name[@revision][:FILE][#KEY]`: the files ganinv.hub chooses from the repo's listing."""
+    """`hub:owner/name[@revision][:FILE][#KEY]`: the files ganinv.hub chooses from the repo's listing; read once more
+    where a damaged cached copy was downloaded again (`hub.damaged_copy`), which is said."""
+    try:
+        return load_hub_files(request)
+    except SourceError as exc:
+        if hub.DOWNLOADED_AGAIN not in str(exc):
+            raise
+        warnings.warn(str(exc), stacklevel=3)
+    return load_hub_files(request)
+
+
+def load_hub_files(request: Request) -> Generator:
+    """`load_hub`, once."""
     resolved = hub.resolve(request.source)
     where = resolved.label(resolved.weights)
     with hub.errors_named(request.source, resolved.id.repo_text):

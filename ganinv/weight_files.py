@@ -22,7 +22,7 @@ import struct
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping, Optional, cast
+from typing import Any, Mapping, Optional
 
 import torch
 from safetensors.torch import load_file
@@ -344,6 +344,10 @@ def locate_state_dict(obj: Any, key: Optional[str], where: str) -> tuple[dict[st
         trail.append(key)
     state_dict, chosen = generator_tensors(obj, where)
     entry = ".".join(map(str, trail + chosen))
+    if key is not None and state_dict and not statistics_of(state_dict):  # a callback's average of parameters only
+        state_dict, statistics = borrow_statistics(whole, state_dict, entry, where)
+        if statistics is not None:
+            announce_borrowed_statistics(where, entry, statistics)
     if key is None and not any(is_ema_name(str(p)) for p in chosen):  # an average taken is announced already
         announce_other_copies(whole, state_dict, entry, where)
     return state_dict, entry
@@ -419,10 +423,14 @@ def generator_tensors(obj: Any, where: str) -> tuple[dict[str, torch.Tensor], li
             return split_prefixes(tensors, where)
         ema = []
     for name in ema[:1] + generator_named[:1] + (list(nested) if len(nested) == 1 else []):
+        state_dict, chosen = generator_tensors(nested[name], where)
         if name in ema and (len(nested) > 1 or tensors):
             others = [str(k) for k in nested if k != name] + (["its top-level tensors"] if tensors else [])
-            announce_ema(where, name, others)
-        state_dict, chosen = generator_tensors(nested[name], where)
+            online = next((g for g in generator_named if g != name), None)
+            statistics = None
+            if online is not None and parameters_only(state_dict, nested[online]):
+                state_dict, statistics = borrow_statistics(obj, state_dict, name, where, online)
+            announce_ema(where, name, others, statistics)
         if name not in ema:
             announce_unnamed_average(obj, name, where)
         return state_dict, [name] + chosen
@@ -456,10 +464,20 @@ def announce_unnamed_average(obj: Mapping[str, Any], name: str, where: str) -> N
             return
 
 
-def announce_ema(where: str, name: str, others: list[str]) -> None:
+def announce_ema(where: str, name: str, others: list[str], statistics: Optional[str] = None) -> None:
+    """`statistics`: the entry whose BatchNorm statistics complete an average of parameters only (`borrow_statistics`);
+    its name is also how to take the online weights."""
+    borrowed = (
+        f", with the BatchNorm statistics of {statistics} (it holds the parameters only, which its author's copy_to "
+        "puts on that model)"
+        if statistics is not None
+        else ""
+    )
     warnings.warn(
         f"{where}: using {name}, the moving average of the generator's weights (what its authors sample "
-        f"from), not {', '.join(others[:4])}; for another, add #ENTRY to the source",
+        f"from){borrowed}, not {', '.join(others[:4])}; for "
+        + (f"the online weights, add #{statistics}" if statistics is not None else "another, add #ENTRY")
+        + " to the source",
         stacklevel=4,
     )
 
@@ -506,36 +524,141 @@ def flat_tensors(obj: Any, prefix: str = "", depth: int = 0) -> dict[str, torch.
     return found
 
 
+STATISTICS = ("running_mean", "running_var", BATCH_COUNTER)  # what BatchNorm keeps besides its parameters
+
+
+def statistics_of(state_dict: Mapping[str, Any]) -> set[str]:
+    """The BatchNorm running statistics among a state dict's keys."""
+    return {k for k in state_dict if k.rpartition(".")[2] in STATISTICS}
+
+
+def parameters_only(average: Mapping[str, torch.Tensor], beside: Any) -> bool:
+    """An average kept as the generator's named parameters alone (a hand-written EMA's `{k: v.clone() for k, v in
+    G.named_parameters()}`: no BatchNorm statistics), beside an entry `beside` whose tensors include them. Alone it
+    was read as a net of InstanceNorm or GroupNorm layers, and refused as one (an outside audit)."""
+    return bool(average) and not statistics_of(average) and bool(statistics_of(flat_tensors(beside)))
+
+
+def critic_part(prefix: str) -> bool:
+    """Whether a dotted prefix (`D.decoder.`) passes through a critic's entry."""
+    return any(part in CRITIC_PREFIXES or set(name_words(part)) & CRITIC_WORDS for part in prefix.split(".")[:-1])
+
+
+def statistics_donors(obj: Any, average: Mapping[str, torch.Tensor]) -> dict[str, dict[str, torch.Tensor]]:
+    """The entries of a checkpoint (by dotted path; "" for its top level) holding a whole state dict of the generator
+    a parameters-only average belongs to: the same parameter names and shapes, plus BatchNorm statistics."""
+    flat = flat_tensors(obj)
+    shapes = {k: tuple(t.shape) for k, t in average.items()}
+    first = next(iter(average))
+    donors: dict[str, dict[str, torch.Tensor]] = {}
+    for path in flat:
+        if path != first and not path.endswith("." + first):
+            continue
+        prefix = path[: len(path) - len(first)]
+        if critic_part(prefix):
+            continue
+        whole = {k[len(prefix) :]: t for k, t in flat.items() if k.startswith(prefix)}
+        statistics = statistics_of(whole)
+        if statistics and {k: tuple(t.shape) for k, t in whole.items() if k not in statistics} == shapes:
+            donors[prefix[:-1]] = whole
+    return donors
+
+
+def borrow_statistics(
+    obj: Any, average: dict[str, torch.Tensor], entry: str, where: str, online: Optional[str] = None
+) -> tuple[dict[str, torch.Tensor], Optional[str]]:
+    """(a parameters-only average with the BatchNorm statistics of the whole generator beside it, that entry's name):
+    what the author's EMA `copy_to(G.parameters())` samples from, the averaged parameters on the online model whose
+    buffers stay. `online`: the generator's entry it must line up with, refused naming both where it does not.
+    Without it, any whole copy in `obj` that lines up; the average unchanged and None where none does."""
+    donors = statistics_donors(obj, average)
+    if online is not None:
+        donors = {k: v for k, v in donors.items() if k == online or k.startswith(online + ".")}
+        if not donors:
+            beside = flat_tensors(obj[online])
+            differs = tensor_difference(average, {k: v for k, v in beside.items() if k not in statistics_of(beside)})
+            raise SourceError(
+                f"{where}: the moving average {entry} holds the generator's parameters without their BatchNorm "
+                f"statistics, and they do not line up with the parameters of {online} ({differs}), whose statistics "
+                f"they would take; add #{online} to the source for the online weights, or re-save the average as the "
+                "state_dict of the model it was copied onto"
+            )
+    if not donors:
+        return average, None
+    name, whole = next(iter(donors.items()))
+    differing = [k for k, v in donors.items() if tensor_difference(statistics_only(v), statistics_only(whole))]
+    if differing:
+        raise SourceError(
+            f"{where}: {entry} holds the generator's parameters without their BatchNorm statistics, and "
+            f"{name or 'its top-level tensors'} and {differing[0] or 'its top-level tensors'} hold different "
+            "statistics for them: nothing tells which go with it; re-save it as the state_dict of the model it was "
+            "copied onto"
+        )
+    return {k: average.get(k, t) for k, t in whole.items()}, name or "its top-level tensors"
+
+
+def statistics_only(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The BatchNorm statistics of a state dict that change images (not the batch counter)."""
+    return {k: v for k, v in state_dict.items() if k in statistics_of(state_dict) and not k.endswith(BATCH_COUNTER)}
+
+
+def lone_generator_prefix(state_dict: Mapping[str, Any]) -> str:
+    """`generator.` where every key starts with it (a Lightning module's only net, kept under its attribute's name),
+    else ""."""
+    firsts = {k.split(".", 1)[0] for k in state_dict}
+    lone = next(iter(firsts)) if len(firsts) == 1 else ""
+    return f"{lone}." if lone in GENERATOR_PREFIXES and all("." in k for k in state_dict) else ""
+
+
+def announce_borrowed_statistics(where: str, entry: str, statistics: str) -> None:
+    warnings.warn(
+        f"{where}: {entry} holds the generator's parameters without their BatchNorm statistics (an average kept as "
+        f"named parameters); using them with the statistics of {statistics}, as its author's copy_to puts them on "
+        "that model",
+        stacklevel=4,
+    )
+
+
 def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entry: str, where: str) -> None:
     """Say which other entries of the checkpoint hold the same generator (every tensor name and shape) with other
     values (`netG_best` beside `netG`, `best_model` beside `model`, a weight-averaging callback's copy, an `ema` state
     dict beside top-level tensors): an outside audit saw one taken and the other never named (images 1.3 apart)."""
     if not state_dict or not all(map(plain_values, state_dict.values())):
         return  # nothing, or tensors that loading refuses
+    statistics = statistics_of(state_dict)
+    first = next((k for k in state_dict if k not in statistics), None)  # a parameter: a parameters-only copy has it
+    if first is None:
+        return
+    lone = lone_generator_prefix(state_dict)  # a copy may be saved without it (an EMA callback's shadow)
     flat = flat_tensors(obj)
-    first = next(iter(state_dict))
-    others = []
+    others, partial = [], []
     for path in flat:
-        if path != first and not path.endswith("." + first):
+        if path != first[len(lone) :] and not path.endswith("." + first[len(lone) :]):
             continue
-        prefix = path[: len(path) - len(first)]
+        prefix = path[: len(path) - len(first) + len(lone)]
         if sibling_average(prefix.split(".")[:-1], entry.split(".") if entry else []):
             continue  # an average beside what was taken: taken and announced, or announced as never taken
-        if any(part in CRITIC_PREFIXES or set(name_words(part)) & CRITIC_WORDS for part in prefix.split(".")[:-1]):
+        if critic_part(prefix):
             continue  # a part of the critic (BEGAN's D is an autoencoder whose decoder has G's layers)
-        copy = {k: flat.get(prefix + k) for k in state_dict}
-        if any(t is None or t.shape != state_dict[k].shape for k, t in copy.items()):
+        copy = {k: flat[prefix + k[len(lone) :]] for k in state_dict if prefix + k[len(lone) :] in flat}
+        if len(copy) < len(state_dict) and set(state_dict) - set(copy) != statistics:
+            continue  # neither a whole copy nor its parameters alone (a weight-averaging callback's shadow)
+        if any(t.shape != state_dict[k].shape for k, t in copy.items()):
             continue
         if all(t is state_dict[k] for k, t in copy.items()) or not all(map(plain_values, copy.values())):
             continue  # the taken copy itself; or tensors that loading refuses (sparse, meta, zero-stride views)
-        kept = [k for k in state_dict if not k.endswith(BATCH_COUNTER)]  # a counter changes no image
-        if tensor_difference({k: state_dict[k] for k in kept}, {k: cast(torch.Tensor, copy[k]) for k in kept}):
+        kept = [k for k in copy if not k.endswith(BATCH_COUNTER)]  # a counter changes no image
+        if tensor_difference({k: state_dict[k] for k in kept}, {k: copy[k] for k in kept}):
             others.append(prefix[:-1] or "its top-level tensors")
+            if len(copy) < len(state_dict):
+                partial.append(others[-1])
     if not others:
         return
     hint = [f"#{o}" for o in others if o != "its top-level tensors"]
+    taken = entry or "its top-level tensors"
+    shown = [f"{o} (parameters alone: with the BatchNorm statistics of {taken})" if o in partial else o for o in others]
     warnings.warn(
-        f"{where}: using {entry or 'its top-level tensors'}; {', '.join(others[:3])} "
+        f"{where}: using {taken}; {', '.join(shown[:3])} "
         f"{'holds' if len(others) == 1 else 'hold'} another copy of the same generator with other values (the best "
         "epoch's, an average, another run's?)"
         + (

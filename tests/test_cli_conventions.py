@@ -433,3 +433,13 @@ def test_a_one_value_option_given_twice_is_refused_and_an_empty_device_too(tmp_p
         result = runner.invoke(cli, args, prog_name="ganinv")
         assert result.exit_code == 2 and result.output.startswith("Error: ") and said in result.output, result.output
     options.refuse_repeated_options(cli.get_command(click.Context(cli), "fit"), ["--option", "a=1", "--option", "b=2"])
+
+
+def test_a_size_the_cpu_allocator_refuses_is_out_of_memory_not_a_bug(tmp_path):
+    """An outside fuzzer: `--nz 999999999999` reached torch's CPU allocator, whose refusal is a RuntimeError, and was
+    reported as an internal error of ganinv."""
+    result = CliRunner().invoke(cli, ["inspect", "builtin:mnist", "--nz", "999999999999"])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert line.startswith("Error: out of memory (") and "lower the sizes asked for" in line
+    assert "internal error" not in result.stderr

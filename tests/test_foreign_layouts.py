@@ -2,9 +2,10 @@
 
 import pytest
 import torch
+import zoo
 from torch import nn
 
-from ganinv.errors import ArchitectureError
+from ganinv.errors import ArchitectureError, SourceError
 from ganinv.sources import load_generator
 
 
@@ -101,3 +102,77 @@ def test_a_generator_whose_latent_is_wider_than_its_images_still_loads(tmp_path)
     with pytest.warns(UserWarning):
         g = load_generator(str(tmp_path / "g.pt"))
     assert g.spec.image_shape == (1, 8, 8) and g.spec.nz == 100
+
+
+# ---- a moving average kept as the generator's named parameters alone (no BatchNorm statistics) --------------------
+CASE = zoo.case("pytorch-examples-dcgan")
+GIVEN = {"strides": "1,2,2,2", "paddings": "0,1,1,1", "activation": "relu"}  # the entry is the point, not the search
+
+
+def online_and_average() -> tuple[nn.Module, dict[str, torch.Tensor], nn.Module]:
+    """(the online generator, a hand-written EMA of it as `{name: parameter}`, the module its author samples from:
+    the online one with the averaged parameters copied in, as an EMA's `copy_to` does; its buffers stay)."""
+    online = CASE.build(seed=0)
+    noise = torch.Generator().manual_seed(3)
+    average = {k: v.detach() + 0.01 * torch.randn(v.shape, generator=noise) for k, v in online.named_parameters()}
+    sampled = CASE.build(seed=0)
+    with torch.no_grad():
+        for name, parameter in sampled.named_parameters():
+            parameter.copy_(average[name])
+    return online, average, sampled
+
+
+def same_images(g, module: nn.Module) -> None:
+    latents = zoo.latents_for(CASE, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), CASE.reference(module, latents), rtol=0, atol=1e-6)
+
+
+def test_an_average_of_parameters_alone_takes_the_batchnorm_statistics_of_the_generator_beside_it(tmp_path):
+    """Audit 24a F3: `{"generator": G.state_dict(), "generator_ema": {named parameters}}` was taken as the moving
+    average, then refused as a net of InstanceNorm or GroupNorm layers needing --model-class. The average goes on the
+    generator's layers with that generator's statistics, as its author's copy_to does, and that is said."""
+    online, average, sampled = online_and_average()
+    critic = {"main.0.weight": torch.randn(4, 3, 4, 4)}
+    path = tmp_path / "checkpoint.pth"
+    torch.save({"generator": online.state_dict(), "generator_ema": average, "discriminator": critic}, path)
+    said = r"using generator_ema, the moving average .* with the BatchNorm statistics of generator .*add #generator "
+    with pytest.warns(UserWarning, match=said):
+        g = load_generator(str(path), options=GIVEN)
+    assert g.meta["ema"] and g.meta["entry"] == "generator_ema", g.meta
+    same_images(g, sampled)
+    same_images(load_generator(f"{path}#generator", options=GIVEN), online)
+    with pytest.warns(UserWarning, match=r"generator_ema holds the generator's parameters without their BatchNorm"):
+        same_images(load_generator(f"{path}#generator_ema", options=GIVEN), sampled)
+
+
+def test_an_average_of_parameters_alone_that_does_not_line_up_with_the_generator_is_refused(tmp_path):
+    """Its parameters must be the generator's, name for name and shape for shape, to take its statistics."""
+    online, average, _ = online_and_average()
+    average["main.0.weight"] = average["main.0.weight"][:, :-1]  # another net's first layer
+    torch.save({"generator": online.state_dict(), "generator_ema": average}, tmp_path / "checkpoint.pth")
+    with pytest.raises(
+        SourceError, match=r"generator_ema holds .*do not line up with the parameters of generator .*#gen"
+    ):
+        load_generator(str(tmp_path / "checkpoint.pth"), options=GIVEN)
+
+
+def test_a_lightning_callbacks_average_of_parameters_alone_is_named_and_its_entry_loads_it(tmp_path):
+    """Audit 24a F3b: a Lightning checkpoint whose EMA callback keeps the average as named parameters alone
+    (`callbacks.EMACallback.shadow`) loaded the online weights without a word, images 1.3 from the author's. As with
+    a callback's whole copy, the online weights load and the average is named with its #ENTRY, which takes it with
+    the generator's BatchNorm statistics."""
+    online, average, sampled = online_and_average()
+    checkpoint = {
+        "state_dict": {f"generator.{k}": v for k, v in online.state_dict().items()},
+        "callbacks": {"EMACallback": {"shadow": average, "decay": 0.999}},
+        "hyper_parameters": {"latent_dim": CASE.nz},
+    }
+    path = tmp_path / "last.ckpt"
+    torch.save(checkpoint, path)
+    said = r"using state_dict; callbacks.EMACallback.shadow \(parameters alone: .*add #callbacks.EMACallback.shadow to"
+    with pytest.warns(UserWarning, match=said):
+        same_images(load_generator(str(path), options=GIVEN), online)
+    with pytest.warns(UserWarning, match=r"using them with the statistics of state_dict.generator"):
+        g = load_generator(f"{path}#callbacks.EMACallback.shadow", options=GIVEN)
+    same_images(g, sampled)

@@ -1,22 +1,27 @@
 """`hub:owner/name[@rev]` through the real huggingface_hub client, offline, on a cache made in a temp folder."""
 
+import io
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
 import torch
 import zoo
+from hub_server import HubServer
 from huggingface_hub import PyTorchModelHubMixin
+from safetensors.torch import save
 from torch import nn
 
 from ganinv import safe_pickle
-from ganinv.errors import SourceError, UnsafeFileError
+from ganinv.errors import GaninvError, SourceError, UnsafeFileError
 from ganinv.hub import parse, pick_weights
 from ganinv.sources import load_generator, save_generator
 
 SHA = zoo.HUB_SHA
 CASE = zoo.case("pytorch-examples-dcgan")
+FAST = {"strides": "1,2,2,2", "paddings": "0,1,1,1"}  # the geometry, where the layout is what a test is about
 
 
 @pytest.fixture
@@ -26,6 +31,16 @@ def hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return cache
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A local Hub endpoint (tests/hub_server.py) for the real client, online, with a cache of its own."""
+    with HubServer() as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -302,3 +317,131 @@ def test_batch_statistics_mode_survives_saving(tmp_path, dcgan):
 def _write(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def _pickled(state: dict) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue()
+
+
+def _safetensors(state: dict) -> bytes:
+    return save({k: v.contiguous() for k, v in state.items()})
+
+
+def _same_images(g, module, latents):
+    torch.testing.assert_close(g.decode(latents), CASE.reference(module, latents), rtol=0, atol=1e-6)
+
+
+def test_a_safetensors_stands_for_a_pickle_only_of_its_stem_and_only_where_they_agree(served, tmp_path):
+    """Audit 24a F2: `generator.safetensors` (a stale conversion) was taken over `generator.pth` as "the same weights
+    as the pickle beside it", never compared, and `netG_epoch_5.safetensors` over `netG_epoch_24.pth` (the format
+    outranked the epoch)."""
+    old, new = CASE.build(seed=1), CASE.build(seed=2)
+    latents = zoo.latents_for(CASE, 4)
+    served.repos.commit(
+        "me/twin",
+        {"generator.pth": _pickled(new.state_dict()), "generator.safetensors": _safetensors(old.state_dict())},
+    )
+    with pytest.raises(SourceError, match=r"generator\.safetensors and generator\.pth, which hold different weights"):
+        load_generator("hub:me/twin", options=FAST)
+    served.repos.commit(
+        "me/same",
+        {"generator.pth": _pickled(new.state_dict()), "generator.safetensors": _safetensors(new.state_dict())},
+    )
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        g = load_generator("hub:me/same", options=FAST)
+    assert g.meta["hub"]["file"] == "generator.safetensors" and not [w for w in said if "generator.pth" in str(w)]
+    _same_images(g, new, latents)
+    served.repos.commit(
+        "me/epochs",
+        {"netG_epoch_24.pth": _pickled(new.state_dict()), "netG_epoch_5.safetensors": _safetensors(old.state_dict())},
+    )
+    with pytest.warns(UserWarning, match="using netG_epoch_24.pth, the latest by the epoch"):
+        _same_images(load_generator("hub:me/epochs", options=FAST), new, latents)
+    with pytest.raises(SourceError, match="nothing tells which is the generator"):  # other stems: no format wins
+        pick_weights(["G.safetensors", "netG.pth"], "hub:x")
+
+
+def test_numbers_that_are_no_epoch_or_step_are_not_read_as_one():
+    """Audit 24a F8: `G_500k` was "the latest" over `G_1.5M`, `generator_128` over `generator_64` (two resolutions:
+    two models), and `checkpoint-1000/generator.pth` beside `checkpoint-500/...` was refused: the folder went unread."""
+    for files, chosen in (
+        (["G_500k.pth", "G_1.5M.pth"], "G_1.5M.pth"),
+        (["checkpoint-500/generator.pth", "checkpoint-1000/generator.pth"], "checkpoint-1000/generator.pth"),
+        (["network-snapshot-000256.pkl", "network-snapshot-000512.pkl"], "network-snapshot-000512.pkl"),  # kimg
+        (["run1/generator.pth", "run2/generator.pth"], None),  # a folder's lone number is a run, not a step
+        (["generator_64.pth", "generator_128.pth"], None),
+    ):
+        if chosen is None:
+            with pytest.raises(SourceError, match=r"nothing tells which is the generator.*hub:me/gan:FILE"):
+                pick_weights(files, "hub:me/gan")
+            continue
+        with pytest.warns(UserWarning, match=f"using {chosen}, the latest by the epoch or step"):
+            assert pick_weights(files, "hub:me/gan")[0] == chosen
+
+
+def _blob(cache: Path, repo: str, name: str) -> Path:
+    return next(cache.glob(f"models--{repo.replace('/', '--')}/snapshots/*/{name}")).resolve()
+
+
+def test_a_damaged_cached_blob_is_downloaded_again_online_and_said_offline(served, tmp_path, monkeypatch):
+    """Audit 24a F6: a truncated blob in the cache failed every retry, online too ("download it again"): the client
+    returns a cached file as it is."""
+    module = CASE.build()
+    latents = zoo.latents_for(CASE, 4)
+    served.repos.commit("me/g", {"netG.pth": _pickled(module.state_dict())})
+    load_generator("hub:me/g", options=FAST)
+    blob = _blob(tmp_path / "hf-cache", "me/g", "netG.pth")
+    whole = blob.read_bytes()
+    blob.write_bytes(whole[: len(whole) // 2])
+    with pytest.warns(UserWarning, match=r"^the cached copy of hub:me/g:netG\.pth was damaged .*downloaded again"):
+        reloaded = load_generator("hub:me/g", options=FAST)  # read once more, from the new copy
+    assert blob.read_bytes() == whole
+    _same_images(reloaded, module, latents)
+    blob.write_bytes(whole[: len(whole) // 2])
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(
+        SourceError, match=r"cached copy of hub:me/g:netG\.pth is damaged .*unset HF_HUB_OFFLINE"
+    ) as info:
+        load_generator("hub:me/g", options=FAST)
+    assert "\n" not in str(info.value) and "snapshots" not in str(info.value)
+
+
+def test_offline_a_cached_link_whose_blob_was_removed_is_said_so(served, tmp_path, monkeypatch):
+    """Audit 24a F7: offline, a snapshot link whose blob a cache cleanup removed was "no weights file ... it holds
+    nothing" (and `:netG.pth`: "has no file 'netG.pth'")."""
+    served.repos.commit("me/g", {"netG.pth": _pickled(CASE.build().state_dict())})
+    load_generator("hub:me/g", options=FAST)
+    _blob(tmp_path / "hf-cache", "me/g", "netG.pth").unlink()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    for source in ("hub:me/g", "hub:me/g:netG.pth"):
+        with pytest.raises(
+            SourceError, match=r"^the cached copy of hub:me/g:netG\.pth is missing its data .*unset HF_HUB_OFFLINE"
+        ):
+            load_generator(source, options=FAST)
+
+
+def test_a_hub_inverter_naming_a_callable_is_refused_by_its_hub_id(served, tmp_path):
+    """Audit 24a F5: the refusal named the cache's snapshot folder, not the id the user typed (a bare `owner/name`
+    too, which was read as a local folder)."""
+    from ganinv.inverter import Inverter
+
+    torch.save(CASE.build().state_dict(), tmp_path / "netG.pth")
+    g = load_generator(str(tmp_path / "netG.pth"), options=FAST)
+    Inverter.for_generator(g, width=4, hidden=8).save_pretrained(tmp_path / "inv")
+    files = {str(p.relative_to(tmp_path / "inv")): p for p in (tmp_path / "inv").rglob("*") if p.is_file()}
+    served.repos.commit("me/bundled", files)
+    assert Inverter.load("me/bundled").generator.spec == g.spec  # its snapshot's links were "links out of it"
+    files = {name: path for name, path in files.items() if not name.startswith("generator/")}
+    config = json.loads(files["config.json"].read_text())
+    config["generator_ref"] = {"source": "mypkg:make_generator", "arch": None, "options": {}, "meta": {}}
+    files["config.json"] = _write(tmp_path / "config.json", json.dumps(config))
+    served.repos.commit("me/inv", files)
+    for source in ("hub:me/inv", "me/inv"):
+        with pytest.raises(
+            GaninvError, match="named by the inverter artifact hub:me/inv, and ganinv never runs"
+        ) as info:
+            Inverter.load(source).generator
+        assert "snapshots" not in str(info.value)

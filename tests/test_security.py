@@ -5,8 +5,10 @@ ran the code, the marker would exist. The user's own word (typing the source, or
 for this one command) is the only thing that lets code run.
 """
 
+import enum
 import io
 import json
+import re
 import shutil
 
 import pytest
@@ -15,6 +17,7 @@ import zoo
 from click.testing import CliRunner
 from safetensors.torch import save_file
 
+from ganinv import safe_pickle
 from ganinv.cli.main import cli
 from ganinv.errors import ConfigError, UnsafeFileError
 from ganinv.inverter import Inverter
@@ -724,3 +727,81 @@ def test_the_torchscript_check_leaves_a_damaged_file_to_its_reader(tmp_path):
     data[entry + 46] = 0xFF  # ... and the first one is not: Python's zipfile raised UnicodeDecodeError
     path.write_bytes(bytes(data))
     assert safe_pickle.is_torchscript(path) is False
+
+
+# ---- standard-library values and Enum members in a Lightning checkpoint's hyper_parameters -----------------------
+class RunMode(enum.Enum):
+    """An Enum of the author's script, as `save_hyperparameters()` keeps an argparse argument of its type."""
+
+    TRAIN = "train"
+
+
+def lightning_checkpoint(hyper_parameters: dict) -> tuple[dict, torch.nn.Module]:
+    module = zoo.case("pytorch-examples-dcgan").build()
+    state_dict = {f"generator.{k}": v for k, v in module.state_dict().items()}
+    return {"state_dict": state_dict, "hyper_parameters": hyper_parameters, "epoch": 3}, module
+
+
+def test_paths_dates_and_enum_members_in_lightning_hyper_parameters_are_read_as_data(tmp_path):
+    """Audit 24a F4: a `type=Path` argument or a start time in the hyper_parameters made the whole checkpoint "calls
+    pathlib.PosixPath while unpickling, which can run code", --trust-remote-code the only way out. A path is read as
+    its pure (string-only) flavour, a date or duration by the standard constructor after its arguments are checked,
+    and an Enum member of the author's module as a record of its value, never imported."""
+    import datetime
+    import pathlib
+
+    hyper_parameters = {
+        "latent_dim": 8,
+        "data_dir": pathlib.PosixPath("/data/celeba"),
+        "windows_dir": Reduce(pathlib.WindowsPath, ("C:\\", "runs")),  # as Windows pickles one
+        "started": datetime.datetime(2023, 1, 2, 3, tzinfo=datetime.timezone(datetime.timedelta(hours=1), "CET")),
+        "day": datetime.date(2023, 1, 2),
+        "budget": datetime.timedelta(hours=5),
+        "mode": RunMode.TRAIN,
+    }
+    checkpoint, module = lightning_checkpoint(hyper_parameters)
+    torch.save(checkpoint, tmp_path / "last.ckpt")
+    read = safe_pickle.load(tmp_path / "last.ckpt")["hyper_parameters"]
+    assert read["data_dir"] == pathlib.PurePosixPath("/data/celeba") and type(read["data_dir"]) is pathlib.PurePosixPath
+    assert read["windows_dir"] == pathlib.PureWindowsPath("C:\\runs")
+    assert read["started"] == hyper_parameters["started"] and read["budget"] == datetime.timedelta(hours=5)
+    assert safe_pickle.origin(read["mode"]).endswith("RunMode") and read["mode"]._new_args == (("train",), {})
+    case = zoo.case("pytorch-examples-dcgan")
+    g = load_generator(str(tmp_path / "last.ckpt"), options={"strides": "1,2,2,2", "paddings": "0,1,1,1"})
+    latents = zoo.latents_for(case, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "value, protocol, refused",
+    [  # what a path, a date or an Enum member looks like, with what would run code or is not plain data
+        ("path_of_bytes", 2, "pathlib.PosixPath with an argument of type bytes"),
+        ("datetime_of_a_list", 2, "datetime.datetime with an argument of type list"),
+        ("write_text", 2, "builtins.getattr"),
+        ("write_text", 4, "pathlib.Path.write_text"),
+        ("stdlib_class", 2, "subprocess.Popen"),
+        ("function", 2, "torch.hub.load"),
+    ],
+)
+def test_a_path_date_or_enum_lookalike_that_could_run_code_is_still_refused(tmp_path, marker, value, protocol, refused):
+    """Only the standard constructors, only with plain data, and a record only for a class outside the standard
+    library called with one plain value: a method (`pathlib.Path.write_text`), a standard-library class or a function
+    called with a string, or a constructor given other objects, is refused as before."""
+    import datetime
+    import pathlib
+    import subprocess
+
+    payload = {
+        "path_of_bytes": Reduce(pathlib.PosixPath, (str(marker).encode(),)),
+        "datetime_of_a_list": Reduce(datetime.datetime, ([2023, 1, 1],)),
+        "write_text": Reduce(pathlib.Path.write_text, (pathlib.PosixPath(marker), "ran")),
+        "stdlib_class": Reduce(subprocess.Popen, (f"touch {marker}",)),
+        "function": Reduce(torch.hub.load, (f"evil/{marker.name}",)),
+    }[value]
+    checkpoint, _ = lightning_checkpoint({"latent_dim": 8, "payload": payload})
+    torch.save(checkpoint, tmp_path / "last.ckpt", pickle_protocol=protocol)
+    with pytest.raises(safe_pickle.RefusedPickle, match=re.escape(refused)):
+        safe_pickle.load(tmp_path / "last.ckpt")
+    with pytest.raises(UnsafeFileError, match=f"calls {re.escape(refused)}.* while unpickling, which can run code"):
+        load_generator(str(tmp_path / "last.ckpt"))

@@ -108,6 +108,12 @@ class LazyGroup(click.Group):
             except Exception as exc:  # a bug in ganinv, not the user's input: still one line, and how to report it
                 if debug:
                     raise
+                if cpu_allocation_failed(exc):  # torch's CPU allocator raises a RuntimeError, not MemoryError
+                    fail(
+                        f"out of memory ({first_line(exc)}); lower the sizes asked for (--nz, --batch-size, --width), "
+                        "or use a machine with more memory",
+                        2,
+                    )
                 fail(
                     f"internal error, {type(exc).__name__}: {first_line(exc)}. This is a bug in ganinv; rerun with "
                     "GANINV_DEBUG=1 for the traceback and report it",
@@ -172,6 +178,11 @@ def _is_ours(filename: str) -> bool:
     folders = {os.path.dirname(ganinv.__file__), os.path.dirname(ganinv.adapters.__file__)}
     path = os.path.abspath(filename)
     return any(path.startswith(folder + os.sep) for folder in folders)
+
+
+def cpu_allocation_failed(exc: Exception) -> bool:
+    """torch's CPU allocator refusing a size (`--nz 999999999999`: an outside fuzzer saw it called a bug in ganinv)."""
+    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
 
 
 def torch_out_of_memory() -> type[BaseException]:
