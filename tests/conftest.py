@@ -34,3 +34,15 @@ def shared_dir():
 def test_device():
     """The device of tests that take one: GANINV_TEST_DEVICE (e.g. cuda), else cpu."""
     return torch.device(os.environ.get("GANINV_TEST_DEVICE", "cpu"))
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """A local Hub endpoint (tests/hub_server.py) for the real client, online, with a cache of its own."""
+    from hub_server import HubServer
+
+    with HubServer() as server:
+        monkeypatch.setenv("HF_ENDPOINT", server.url)
+        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+        yield server

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 import torch
 import zoo
-from hub_server import HubServer
 from huggingface_hub import PyTorchModelHubMixin
 from safetensors.torch import save
 from torch import nn
@@ -31,16 +30,6 @@ def hub_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_CACHE", str(cache))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     return cache
-
-
-@pytest.fixture
-def served(tmp_path, monkeypatch):
-    """A local Hub endpoint (tests/hub_server.py) for the real client, online, with a cache of its own."""
-    with HubServer() as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -333,19 +322,19 @@ def _same_images(g, module, latents):
     torch.testing.assert_close(g.decode(latents), CASE.reference(module, latents), rtol=0, atol=1e-6)
 
 
-def test_a_safetensors_stands_for_a_pickle_only_of_its_stem_and_only_where_they_agree(served, tmp_path):
+def test_a_safetensors_stands_for_a_pickle_only_of_its_stem_and_only_where_they_agree(hub, tmp_path):
     """Audit 24a F2: `generator.safetensors` (a stale conversion) was taken over `generator.pth` as "the same weights
     as the pickle beside it", never compared, and `netG_epoch_5.safetensors` over `netG_epoch_24.pth` (the format
     outranked the epoch)."""
     old, new = CASE.build(seed=1), CASE.build(seed=2)
     latents = zoo.latents_for(CASE, 4)
-    served.repos.commit(
+    hub.repos.commit(
         "me/twin",
         {"generator.pth": _pickled(new.state_dict()), "generator.safetensors": _safetensors(old.state_dict())},
     )
     with pytest.raises(SourceError, match=r"generator\.safetensors and generator\.pth, which hold different weights"):
         load_generator("hub:me/twin", options=FAST)
-    served.repos.commit(
+    hub.repos.commit(
         "me/same",
         {"generator.pth": _pickled(new.state_dict()), "generator.safetensors": _safetensors(new.state_dict())},
     )
@@ -354,7 +343,7 @@ def test_a_safetensors_stands_for_a_pickle_only_of_its_stem_and_only_where_they_
         g = load_generator("hub:me/same", options=FAST)
     assert g.meta["hub"]["file"] == "generator.safetensors" and not [w for w in said if "generator.pth" in str(w)]
     _same_images(g, new, latents)
-    served.repos.commit(
+    hub.repos.commit(
         "me/epochs",
         {"netG_epoch_24.pth": _pickled(new.state_dict()), "netG_epoch_5.safetensors": _safetensors(old.state_dict())},
     )
@@ -386,12 +375,12 @@ def _blob(cache: Path, repo: str, name: str) -> Path:
     return next(cache.glob(f"models--{repo.replace('/', '--')}/snapshots/*/{name}")).resolve()
 
 
-def test_a_damaged_cached_blob_is_downloaded_again_online_and_said_offline(served, tmp_path, monkeypatch):
+def test_a_damaged_cached_blob_is_downloaded_again_online_and_said_offline(hub, tmp_path, monkeypatch):
     """Audit 24a F6: a truncated blob in the cache failed every retry, online too ("download it again"): the client
     returns a cached file as it is."""
     module = CASE.build()
     latents = zoo.latents_for(CASE, 4)
-    served.repos.commit("me/g", {"netG.pth": _pickled(module.state_dict())})
+    hub.repos.commit("me/g", {"netG.pth": _pickled(module.state_dict())})
     load_generator("hub:me/g", options=FAST)
     blob = _blob(tmp_path / "hf-cache", "me/g", "netG.pth")
     whole = blob.read_bytes()
@@ -409,10 +398,10 @@ def test_a_damaged_cached_blob_is_downloaded_again_online_and_said_offline(serve
     assert "\n" not in str(info.value) and "snapshots" not in str(info.value)
 
 
-def test_offline_a_cached_link_whose_blob_was_removed_is_said_so(served, tmp_path, monkeypatch):
+def test_offline_a_cached_link_whose_blob_was_removed_is_said_so(hub, tmp_path, monkeypatch):
     """Audit 24a F7: offline, a snapshot link whose blob a cache cleanup removed was "no weights file ... it holds
     nothing" (and `:netG.pth`: "has no file 'netG.pth'")."""
-    served.repos.commit("me/g", {"netG.pth": _pickled(CASE.build().state_dict())})
+    hub.repos.commit("me/g", {"netG.pth": _pickled(CASE.build().state_dict())})
     load_generator("hub:me/g", options=FAST)
     _blob(tmp_path / "hf-cache", "me/g", "netG.pth").unlink()
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -423,7 +412,7 @@ def test_offline_a_cached_link_whose_blob_was_removed_is_said_so(served, tmp_pat
             load_generator(source, options=FAST)
 
 
-def test_a_hub_inverter_naming_a_callable_is_refused_by_its_hub_id(served, tmp_path):
+def test_a_hub_inverter_naming_a_callable_is_refused_by_its_hub_id(hub, tmp_path):
     """Audit 24a F5: the refusal named the cache's snapshot folder, not the id the user typed (a bare `owner/name`
     too, which was read as a local folder)."""
     from ganinv.inverter import Inverter
@@ -432,13 +421,13 @@ def test_a_hub_inverter_naming_a_callable_is_refused_by_its_hub_id(served, tmp_p
     g = load_generator(str(tmp_path / "netG.pth"), options=FAST)
     Inverter.for_generator(g, width=4, hidden=8).save_pretrained(tmp_path / "inv")
     files = {str(p.relative_to(tmp_path / "inv")): p for p in (tmp_path / "inv").rglob("*") if p.is_file()}
-    served.repos.commit("me/bundled", files)
+    hub.repos.commit("me/bundled", files)
     assert Inverter.load("me/bundled").generator.spec == g.spec  # its snapshot's links were "links out of it"
     files = {name: path for name, path in files.items() if not name.startswith("generator/")}
     config = json.loads(files["config.json"].read_text())
     config["generator_ref"] = {"source": "mypkg:make_generator", "arch": None, "options": {}, "meta": {}}
     files["config.json"] = _write(tmp_path / "config.json", json.dumps(config))
-    served.repos.commit("me/inv", files)
+    hub.repos.commit("me/inv", files)
     for source in ("hub:me/inv", "me/inv"):
         with pytest.raises(
             GaninvError, match="named by the inverter artifact hub:me/inv, and ganinv never runs"

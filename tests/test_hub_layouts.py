@@ -10,7 +10,6 @@ import warnings
 import pytest
 import torch
 import zoo
-from hub_server import HubServer
 from huggingface_hub import PyTorchModelHubMixin
 from safetensors.torch import save_file
 from torch import nn
@@ -26,15 +25,6 @@ GAN_ZOO = zoo.Case("gan-zoo-dcgan", zoo.GANZooGNet, "dcgan", image_shape=(3, 32,
 DCGAN = zoo.case("pytorch-examples-dcgan")
 # The geometry, given where the layout (not the adapter's geometry search, ~1 s a load) is what a test is about.
 FAST = {"strides": "1,2,2,2", "paddings": "0,1,1,1"}
-
-
-@pytest.fixture
-def hub(tmp_path, monkeypatch):
-    with HubServer() as server:
-        monkeypatch.setenv("HF_ENDPOINT", server.url)
-        monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
-        monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-        yield server
 
 
 def state_bytes(obj, path, legacy=False) -> bytes:
