@@ -58,7 +58,9 @@ from .statedict import (
     initial_statistics,
     input_means,
     kind_of,
+    label_fits,
     label_order,
+    label_use,
     natural_key,
     no_normalisation,
     normalise_as_in_training,
@@ -129,6 +131,9 @@ class ConvTOptions:
     # the native latent prior: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
     # store it, the first BatchNorm's statistics tell (`check_against_statistics`)
     prior: str = "normal"
+    # rows of a label embedding (K x nz) that the file holds but the generator never uses (PyTorch-GAN sgan defines
+    # `label_emb` for nothing): held so that the file loads as saved, never applied (n_classes is then 0)
+    unused_embedding: int = 0
 
 
 # ---- geometry -----------------------------------------------------------------------------
@@ -340,6 +345,8 @@ class ConvTNet(nn.Module):
             raise ArchitectureError(f"input_order must order the letters z, d and c (e.g. zdc), got {o.input_order!r}")
         embeds = o.n_classes and o.condition in ("embedding", "multiply")
         self.embed = nn.Embedding(o.n_classes, o.nz if o.condition == "multiply" else o.embed_dim) if embeds else None
+        if self.embed is None and o.unused_embedding:  # never applied: joined_inputs reads a label only by n_classes
+            self.embed = nn.Embedding(o.unused_embedding, o.nz)
         label_dim = (o.embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0
         label_dim = 0 if o.condition == "multiply" else label_dim
         n_in = o.nz + label_dim + o.nc
@@ -952,22 +959,20 @@ def infer_options(
     """Options from the weights (given values win), the rest identified from BatchNorm statistics, with decisions."""
     layout = read_layout(state_dict)
     read = layout.option_values()
-    values = {**read, **given}
-    decisions = []
-    if read.get("n_classes") and "condition" not in given:
-        how = (
-            "multiplies z (its width equals the first layer's input)"
-            if read["condition"] == "multiply"
-            else "is concatenated to z (narrower than the first layer's input)"
-        )
+    decisions: list[dict[str, Any]] = []
+    if read.get("condition") == "multiply":  # used, or held unused: read as the weights' own options
+        label, decisions = multiplied_label(architecture.name, layout, given)
+        read.update(label)
+    elif read.get("n_classes") and "condition" not in given:
         decisions.append(
             decision(
                 "condition",
                 read["condition"],
-                f"weights: the label embedding {how}",
+                "weights: the label embedding is concatenated to z (narrower than the first layer's input)",
                 f"--option condition={read['condition']}",
             )
         )
+    values = {**read, **given}
     if given.get("n_classes") and not layout.embed and "condition" not in given:  # no embedding: d itself enters
         values["condition"] = "onehot"
         decisions.append(onehot_condition())
@@ -980,8 +985,8 @@ def infer_options(
                 if k not in given
             ]
     if "nz" not in given:  # the first layer takes z, the one-hot d (not embedded) and the codes c
-        label = int(values.get("n_classes", 0)) if values.get("condition") == "onehot" else 0
-        values["nz"] = read["nz"] - label - int(values.get("nc", 0))
+        onehot = int(values.get("n_classes", 0)) if values.get("condition") == "onehot" else 0
+        values["nz"] = read["nz"] - onehot - int(values.get("nc", 0))
     opts = Architecture.make_options(architecture, values)  # typed, geometry left as given
     placed = place_label(architecture.name, layout, opts, given)
     if placed is not None:  # where the label sits, from the first BatchNorm's input means: as good as given
@@ -1123,6 +1128,30 @@ def infer_options(
     found += last_layer_kind(layout, values)
     values[DECISIONS] = decisions + found + check_against_statistics(architecture, values, layout, given)
     return values
+
+
+def multiplied_label(
+    name: str, layout: Layout, given: Mapping[str, Any]
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(options, decisions) for a label embedding as wide as the first layer's input: the user's `condition`, or
+    n_classes=0 (the embedding held unused); else whether it multiplies z (acgan) or is never used (sgan), by the
+    first BatchNorm, where one sees the inputs through one linear map (`label_use`)."""
+    embedding = layout.modules[cast(str, layout.embed)]["weight"]  # (K, nz)
+    unused = {"n_classes": 0, "unused_embedding": int(embedding.shape[0])}
+    if int(given.get("n_classes", 1)) == 0:
+        return unused, []
+    if "condition" in given:
+        return {}, []
+    first = first_linear_map(layout)
+    initial = initial_statistics(layout.canonical_state_dict())
+    fits = label_fits(first[0], first[1], embedding) if first is not None and not initial else None
+    why = (
+        "the BatchNorm statistics are the initial ones"
+        if initial
+        else NO_LINEAR_VIEW.removesuffix(", so nothing shows")
+    )
+    used, said = label_use(name, fits, why, int(given.get("n_classes", 0)))
+    return {} if used else unused, [said]
 
 
 def input_order(opts: ConvTOptions, given: Mapping[str, Any]) -> list[Property]:
@@ -1271,11 +1300,12 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
     """
     if not layout.norms and layout.head_norm is None:  # nothing normalised: nothing to tell; N(0, I) is the default
         announced = [] if "activation" in given else [no_normalisation()]
+        if not values.get("n_classes") and not values.get("nc") and not {"n_classes", "nc"} & set(given):
+            announced.append(unread_inputs(first_input_width(layout), NO_LINEAR_VIEW))  # here alone, not also in
+            # first_norm_inputs (said twice, an outside audit)
         if "prior" not in given:  # announced as the other families announce it (an outside audit's fuzzer: a net
             # trained on U(-1, 1) latents loaded 0.55 off, no prior in its decisions)
             values["prior"] = values.get("prior", "normal")
-            if not values.get("n_classes") and not values.get("nc") and not {"n_classes", "nc"} & set(given):
-                announced.append(unread_inputs(first_input_width(layout), NO_LINEAR_VIEW))
             announced.append(
                 decision(
                     "prior",
@@ -1340,8 +1370,9 @@ def first_norm_inputs(
     images 1.4 apart, in silence; at its real sizes, 2 codes among 74 inputs move the statistics less than their
     noise)."""
     first = first_linear_map(layout)
-    if first is None:
-        unlabelled = not opts.n_classes and not opts.nc and not {"n_classes", "nc"} & set(given)
+    if first is None:  # where nothing is normalised, check_against_statistics says so
+        normed = bool(layout.norms) or layout.head_norm is not None
+        unlabelled = normed and not opts.n_classes and not opts.nc and not {"n_classes", "nc"} & set(given)
         return None, [unread_inputs(first_input_width(layout), NO_LINEAR_VIEW)] if unlabelled else []
     linear, norm, width = first
     embedding = layout.modules[layout.embed]["weight"] if layout.embed and opts.condition != "onehot" else None

@@ -37,7 +37,6 @@ class DCGAN(PriorFromSpec, Architecture):
         "latent_dim": "nz",
         "z_dim": "nz",
         "channels_noise": "nz",
-        "features_g": "width",
         "channels_img": "channels",
         "img_channels": "channels",
         "image_size": "resolution",

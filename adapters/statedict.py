@@ -647,6 +647,7 @@ PRIOR_MEANS = {"normal": 0.0, "uniform": 0.0, "uniform01": 0.5}
 SIGNIFICANT = 6.0  # standard errors by which "a one-hot label there" must fit the inputs' means better than "latents"
 
 
+@torch.no_grad()  # the linear map may be a module's layer: a float() of a tensor requiring grad warns (torch)
 def input_means(
     linear: Callable[[torch.Tensor], list[torch.Tensor]], norm: nn.modules.batchnorm._BatchNorm, width: int
 ) -> Optional[torch.Tensor]:
@@ -762,3 +763,67 @@ def codes_beside(start: int, after: int) -> Optional[tuple[int, str]]:
     if not (start and after and min(start, after) <= MAX_CODES):
         return None
     return (after, "zdc") if after <= start else (start, "cdz")
+
+
+# ---- a label embedding as wide as z: multiplying it (PyTorch-GAN acgan), or never used (PyTorch-GAN sgan) ----------
+UNUSED_EMBEDDING = "some codebases define a label embedding they never use (PyTorch-GAN sgan's generator)"
+Z_ALONE = "z alone (the embedding unused)"
+MULTIPLIES = "multiplies z"
+
+
+@torch.no_grad()
+def label_fits(
+    linear: Callable[[torch.Tensor], list[torch.Tensor]],
+    norm: nn.modules.batchnorm._BatchNorm,
+    embedding: torch.Tensor,
+    n: int = 1024,
+) -> tuple[float, float]:
+    """(misfit of z times the label embedding (K, nz), misfit of z alone) at the first BatchNorm, which sees the
+    inputs through the linear map alone; each at its best latent prior and reading of the map (the prior is read
+    later, with the inputs settled). An embedding at its N(0, 1) init gives z * e about the variance of z: the two
+    fit alike, and `label_use` says so."""
+    k, nz = embedding.shape
+    label = torch.eye(k)[torch.arange(n) % k] @ embedding.detach().float()  # (n, nz): the classes in turn
+    draws = [draw(n, nz, torch.Generator().manual_seed(0)) for draw in PRIOR_PROBES.values()]
+    times_label, alone = (
+        min(bn_discrepancy(y, norm) for z in draws for y in linear(z * label if multiplied else z))
+        for multiplied in (True, False)
+    )
+    return times_label, alone
+
+
+def label_use(
+    name: str, fits: Optional[tuple[float, float]], why_unseen: str, count_given: int
+) -> tuple[bool, dict[str, Any]]:
+    """(whether a label embedding as wide as z multiplies z, the decision) from `label_fits` (None where no statistic
+    sees the inputs: `why_unseen` says why). PyTorch-GAN's sgan defines `label_emb` and never uses it: read as acgan's
+    label multiplying z, it loaded 0.77 off in silence (an outside audit). The embedding is taken as unused only where
+    z alone fits DECIDED_RATIO times better; else it multiplies z (why the file holds it), announced where the
+    statistics do not decide it (an untrained acgan's fit z alone 1.2x better). `count_given` (a class count from the
+    user or a config, which may be a discriminator's, as sgan's `num_classes`) against a clear unused is refused."""
+    on, off = "--option condition=multiply", "--option n_classes=0"
+    if fits is None:
+        said = f"assumed: the label embedding multiplies z (PyTorch-GAN acgan); {why_unseen}, and {UNUSED_EMBEDDING}"
+        return True, decision("label_embedding", MULTIPLIES, said, off)
+    times_label, alone = fits
+    ratio = max(fits) / min(fits) if min(fits) > 0 else float("inf")
+    margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
+    if ratio >= DECIDED_RATIO and alone < times_label:
+        if count_given:
+            raise ArchitectureError(
+                f"n_classes={count_given} reads this {name} generator's label embedding as multiplying z, but its "
+                f"first BatchNorm fits z alone {margin}x better: the generator never uses the embedding, as "
+                "PyTorch-GAN sgan's never does (its num_classes is its discriminator's); drop n_classes (--option "
+                f"n_classes=0), or pass {on} if the embedding does multiply z"
+            )
+        return False, decision("label_embedding", "unused", f"batchnorm statistics, margin {margin}", on)
+    if ratio >= DECIDED_RATIO:
+        return True, decision("label_embedding", MULTIPLIES, f"batchnorm statistics, margin {margin}", off)
+    if times_label <= alone:
+        said = weak_margin(ratio, Z_ALONE)
+    else:
+        said = (
+            f"assumed: the label embedding multiplies z (PyTorch-GAN acgan), though {Z_ALONE} fits the first "
+            f"BatchNorm {ratio:.2f}x better (a decision needs {DECIDED_RATIO:g}x)"
+        )
+    return True, decision("label_embedding", MULTIPLIES, f"{said}; {UNUSED_EMBEDDING}", off)

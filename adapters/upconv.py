@@ -24,7 +24,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from itertools import permutations, product
-from typing import Any, Iterable, Mapping, Optional, cast
+from typing import Any, Callable, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -33,7 +33,7 @@ from ganinv.architectures import DECISIONS, Architecture, Built, decision, load_
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
-from .convt import activation
+from .convt import activation, running_statistics
 from .statedict import (
     DECIDED_RATIO,
     POOR_FIT,
@@ -48,6 +48,8 @@ from .statedict import (
     identify_from_statistics,
     initial_statistics,
     kind_of,
+    label_fits,
+    label_use,
     natural_key,
     no_normalisation,
     normalise_as_in_training,
@@ -86,6 +88,9 @@ class UpConvOptions:
     # the native prior of z: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
     # store it, the head BatchNorm's statistics (z through the Linear alone) tell it
     prior: str = "normal"
+    # rows of a label embedding (K x nz) that the file holds but the generator never uses (PyTorch-GAN sgan defines
+    # `label_emb` for nothing): held so that the file loads as saved, never applied; condition is then "none"
+    unused_embedding: int = 0
 
 
 class UpStage(nn.Module):
@@ -122,7 +127,8 @@ class UpConvNet(nn.Module):
             raise ArchitectureError(f"input_order must order the letters z, d and c (e.g. zdc), got {o.input_order!r}")
         if o.head_layout not in ("chw", "hwc"):
             raise ArchitectureError(f"head_layout must be chw or hwc, got {o.head_layout!r}")
-        self.embed = nn.Embedding(o.n_classes, o.nz) if o.condition == "multiply" else None
+        rows = o.n_classes if o.condition == "multiply" else o.unused_embedding
+        self.embed = nn.Embedding(rows, o.nz) if rows else None
         n_in = o.nz + (o.n_classes + o.nc if o.condition == "concat" else 0)
         self.head = nn.Linear(n_in, o.widths[0] * self.head_size**2)
         self.head_norm = nn.BatchNorm2d(o.widths[0]) if o.head_norm else nn.Identity()
@@ -207,6 +213,51 @@ def read_layers(
     raise ArchitectureError("the Conv2d and BatchNorm2d layers do not chain into one Upsample/Conv2d generator")
 
 
+def head_readings(head: Mapping[str, torch.Tensor], channels: int) -> Callable[[torch.Tensor], list[torch.Tensor]]:
+    """Inputs (N, n_in) -> the head Linear's output as the first map's `channels` channels under each layout (chw,
+    hwc), (N, C0, S0 * S0) each: what the head BatchNorm sees of the inputs, for the readings of them."""
+
+    weight, bias = head["weight"].float(), head.get("bias")  # bf16 files: in float32
+
+    def maps(x: torch.Tensor) -> list[torch.Tensor]:
+        h = nn.functional.linear(x, weight, None if bias is None else bias.float())  # (N, C0 * S0 * S0)
+        return [h.view(len(h), channels, -1), h.view(len(h), -1, channels).transpose(1, 2)]
+
+    return maps
+
+
+def unseen_inputs(initial: bool) -> str:
+    """Why no statistic sees the head's inputs: the statistics are the initial ones, or no BatchNorm is there."""
+    return "the BatchNorm statistics are the initial ones" if initial else "no BatchNorm sees z before a nonlinearity"
+
+
+def embedding_reading(
+    modules: Mapping[str, Mapping[str, torch.Tensor]],
+    head: str,
+    head_norm: Optional[str],
+    embed: Optional[str],
+    given: Mapping[str, Any],
+    initial: bool,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(options, decisions) for a label embedding (K x nz) in the file: the user's `condition`, or n_classes=0 (the
+    embedding held unused); else whether it multiplies z (acgan) or is never used (sgan), by the head BatchNorm,
+    which sees the inputs through the Linear alone (`label_use`)."""
+    if embed is None:
+        return {}, []
+    unused = {"condition": "none", "n_classes": 0, "unused_embedding": int(modules[embed]["weight"].shape[0])}
+    if given.get("condition") == "none" or int(given.get("n_classes", 1)) == 0:
+        return unused, []
+    if "condition" in given:
+        return {}, []
+    fits = None
+    if head_norm is not None and not initial:
+        channels = int(modules[head_norm]["running_mean"].shape[0])
+        maps = head_readings(modules[head], channels)
+        fits = label_fits(maps, running_statistics(modules[head_norm]), modules[embed]["weight"])
+    used, said = label_use("upsample+conv", fits, unseen_inputs(initial), int(given.get("n_classes", 0)))
+    return {} if used else unused, [said]
+
+
 @torch.no_grad()
 def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
     """Misfit at each stage BatchNorm, normalising by batch statistics as in training."""
@@ -272,6 +323,8 @@ class UpConv(PriorFromSpec, Architecture):
         if embed:
             read.update(condition="multiply", n_classes=int(modules[embed]["weight"].shape[0]))
         values = {**read, **given}
+        label, label_said = embedding_reading(modules, head, head_norm, embed, given, initial_statistics(state_dict))
+        values.update(label)
         if values.get("condition", "none") == "none" and (int(values.get("n_classes", 0)) or int(values.get("nc", 0))):
             values["condition"] = "concat"  # codes given for a generator without an embedding: InfoGAN's input
         if values.get("condition") == "concat" and "nz" not in given:
@@ -297,6 +350,7 @@ class UpConv(PriorFromSpec, Architecture):
             "upsample+conv generator",
         )
         values.update(chosen)
+        found = label_said + found
         # The net is checked against its statistics, and what no option states is announced, whatever the user gave:
         # `activation` and `norm_eps` given (the author's true values) silenced every other reading (an outside
         # audit: a Sigmoid output and a conv-then-upsample layout loaded 0.3 and 1.68 off without a word). A ganinv
@@ -371,11 +425,7 @@ class UpConv(PriorFromSpec, Architecture):
         initial = initial_statistics(state_dict)
         if initial or not isinstance(net.head_norm, nn.BatchNorm2d):
             values["prior"] = values.get("prior", "normal")
-            why = (
-                "the BatchNorm statistics are the initial ones"
-                if initial
-                else "no BatchNorm sees z before a nonlinearity"
-            )
+            why = unseen_inputs(initial)
             said = []
             if not (o.n_classes or o.nc) and not {"n_classes", "nc"} & set(given):
                 said.append(unread_inputs(int(net.head.weight.shape[1]), f"{why}, so nothing shows"))
@@ -410,10 +460,7 @@ class UpConv(PriorFromSpec, Architecture):
         if not (o.n_classes or o.nc) and not {"n_classes", "nc"} & set(given):
             # a one-hot label read as noise gives images the author's net never makes (an outside audit: PyTorch-GAN's
             # InfoGAN loaded as 74 N(0, 1) inputs, 1.17-1.30 off, its prior "decided" at margin 29-38)
-            def maps(x: torch.Tensor) -> list[torch.Tensor]:
-                h = net.head(x)  # (N, C * S * S)
-                return [h.view(len(h), net.o.widths[0], -1), h.view(len(h), -1, net.o.widths[0]).transpose(1, 2)]
-
+            maps = head_readings({"weight": net.head.weight, "bias": net.head.bias}, o.widths[0])
             prior_mean = PRIOR_MEANS[str(values.get("prior", "normal"))]
             said += unnamed_label("upsample+conv", maps, net.head_norm, int(net.head.weight.shape[1]), prior_mean)
         if min(misfits.values()) > POOR_PRIOR_FIT and not (o.n_classes or o.nc):

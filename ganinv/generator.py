@@ -16,7 +16,7 @@ import contextlib
 import math
 import numbers
 import warnings
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Mapping, Optional
 
 import torch
 from torch import nn
@@ -302,12 +302,13 @@ class Generator(nn.Module):
         if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:
             native = self._native_range_seen(lo_seen, hi_seen)
             guess = _guess_range(*native)
+            assumed = _assumed_output(self.meta, spec.native_output_range)
             raise SpecMismatchError(
                 f"generated values span [{native[0]:.3g}, {native[1]:.3g}] natively, outside the declared output "
                 f"range {spec.native_output_range}; "
                 + (
-                    f"pass --output-range {guess}"
-                    if guess
+                    assumed or f"pass --output-range {guess}"
+                    if assumed or guess
                     # a range read off a few probe images shifted and shrank every image (an outside audit)
                     else "the generator's output is not bounded (no final Tanh or Sigmoid?): if it was trained on "
                     "data in a known range, pass that range with --output-range LO,HI (e.g. 0,255); else load it "
@@ -483,6 +484,22 @@ def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> tor
     below = torch.special.ndtri(phi(lo) + mass * torch.special.ndtr(torch.where(positive, zero, work)))
     above = -torch.special.ndtri(phi(-hi) + mass * torch.special.ndtr(-torch.where(positive, work, zero)))
     return torch.where(positive, above, below).clamp(lo, hi).to(z.dtype)
+
+
+def _assumed_output(meta: Mapping[str, Any], declared: tuple[float, float]) -> Optional[str]:
+    """The remedy where (0, 1), a final Sigmoid's range, is declared (a spec file, --output-range) and ganinv only
+    assumed another last activation: the Tanh assumed of a Sigmoid net made values below 0, and the error blamed an
+    unbounded output, suggesting --output-range and a clamp, neither of which helps (an outside audit)."""
+    if tuple(declared) != (0.0, 1.0):
+        return None
+    for said in meta.get("decisions") or []:
+        assumed = str(said.get("source", "")).startswith("assumed")
+        if said.get("property") == "output" and assumed and said.get("value") != "sigmoid":
+            return (
+                f"ganinv assumed {said.get('value')} as the last activation (nothing in the weights shows it), where "
+                "(0, 1) is a final Sigmoid's range: if the generator ends in a Sigmoid, pass --option output=sigmoid"
+            )
+    return None
 
 
 def _guess_range(lo: float, hi: float) -> Optional[str]:

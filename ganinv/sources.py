@@ -37,6 +37,7 @@ import logging
 import math
 import os
 import re
+import reprlib
 import sys
 import warnings
 from pathlib import Path, PurePosixPath
@@ -46,7 +47,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from ganinv import architectures, config_activation, foreign_layouts, hub, trust
+from ganinv import architectures, config_words, foreign_layouts, hub, safe_pickle, trust
 from ganinv.atomic import atomic_dir, parse_json, read_text
 from ganinv.errors import (
     ArchitectureError,
@@ -579,19 +580,34 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
     return generator
 
 
-def mixin_options(config: dict[str, Any], arch: Optional[str]) -> tuple[dict[str, Any], list[str]]:
-    """Architecture options from a PyTorchModelHubMixin config (other codebases' names mapped by `aliases`)."""
+def mixin_options(
+    config: dict[str, Any], arch: Optional[str], config_label: str = "the config"
+) -> tuple[dict[str, Any], list[str]]:
+    """(options, unread fields) of a foreign config for `arch`: other codebases' names mapped by the adapter's
+    `aliases` and `config_words.FIELDS`, their words read as ganinv's (`config_words.option_value`; one it does not
+    know is refused). Two fields naming one option with different values are refused naming both: the one written
+    last won, in silence (an outside audit). A null value says nothing: unread."""
     if arch is None:
         return {}, sorted(config)
     architecture = architectures.get(arch)
     fields = {f.name for f in dataclasses.fields(architecture.Options)}
-    given, ignored = {}, []
+    given: dict[str, Any] = {}
+    read_from: dict[str, str] = {}
+    ignored = []
     for key, value in config.items():
-        name = architecture.aliases.get(key, key)
-        if name in fields:
-            given[name] = value
-        elif key != "architecture":
-            ignored.append(key)
+        name = config_words.option_name(key, architecture.aliases)
+        if name not in fields or value is None:
+            if key != "architecture":
+                ignored.append(key)
+            continue
+        value = config_words.option_value(name, key, value, config_label)
+        if name in given and jsonable(given[name]) != jsonable(value):
+            first = read_from[name]
+            raise ArchitectureError(
+                f"{config_label} gives {name} twice, as {first}={jsonable(config[first])!r} and "
+                f"{key}={jsonable(config[key])!r}: fix the config, keeping the generator's"
+            )
+        given[name], read_from[name] = value, key
     return given, ignored
 
 
@@ -613,24 +629,55 @@ def build_from_config(
     config_label: str,
     spec: Optional[Mapping[str, Any]] = None,
 ):
-    """`build_with_config_fields`, with a config's leaky ReLU read as the slope it means (`config_activation`)."""
-    config, bare_leaky = config_activation.read_leaky_activation(config, options)
+    """`build_with_config_fields` with a foreign config read in ganinv's words (`config_words`): a nested generator
+    block as the generator's fields, a field naming what no adapter builds refused, a leaky ReLU as the slope it
+    means, and the architectural fields left unread named in one warning."""
+    config = config_words.generator_block(config)
+    config_words.refuse_unmodelled(config, config_label)
+    config, bare_leaky = config_words.read_leaky_activation(config, options)
     with warnings.catch_warnings(record=True) as said:  # said only if this net is taken
         warnings.simplefilter("always")
         found = build_with_config_fields(arch, config, options, state_dict, where, config_label, spec)
-    built, opts, name, _ = found
-    assumed = bare_leaky and config_activation.settle_bare_leaky(getattr(opts, "activation", None), config_label, where)
+    built, opts, name, evidence = found
+    assumed = bare_leaky and config_words.settle_bare_leaky(getattr(opts, "activation", None), config_label, where)
     if not assumed:
         for warning in said:
             warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
-        return found
-    activation = {"activation": assumed["value"]}
-    built, opts, name, evidence = build_with_config_fields(
-        name, {**config, **activation}, options, state_dict, where, config_label, spec
-    )
-    built.decisions[:] = [d for d in built.decisions if d.get("property") != "activation"] + [assumed]
-    architectures.warn_assumptions([assumed])
+    else:
+        activation = {"activation": assumed["value"]}
+        built, opts, name, evidence = build_with_config_fields(
+            name, {**config, **activation}, options, state_dict, where, config_label, spec
+        )
+        built.decisions[:] = [d for d in built.decisions if d.get("property") != "activation"] + [assumed]
+        architectures.warn_assumptions([assumed])
+    say_config_words(config, evidence, name, opts, config_label)
     return built, opts, name, evidence
+
+
+SAID_OPTIONS = ("activation", "norm", "norm_eps", "output", "prior", "image_layout", "head_layout")  # the usual words
+
+
+def say_config_words(
+    config: Mapping[str, Any], evidence: Mapping[str, Any], arch: str, opts: Any, config_label: str
+) -> None:
+    """Say what of a config's words was not taken as its author meant: architectural fields left unread (they were
+    recorded in the metadata alone, and the generic "assumed" line printed, an outside audit), and GELU's tanh
+    approximation read as the exact GELU ganinv builds."""
+    approximation = config_words.gelu_approximation(config, config_label)
+    if approximation and getattr(opts, "activation", None) == "gelu":
+        warnings.warn(approximation, stacklevel=3)
+    unread = config_words.unread_architectural(config, list(evidence.get("ignored_config", [])))
+    if not unread:
+        return
+    fields = {f.name for f in dataclasses.fields(architectures.get(arch).Options)}
+    listed = ", ".join(f"{k}={reprlib.repr(jsonable(v))}" for k, v in unread.items())
+    verb, subject = ("is", "it describes") if len(unread) == 1 else ("are", "they describe")
+    said = ", ".join(o for o in SAID_OPTIONS if o in fields)
+    warnings.warn(
+        f"{config_label}'s {listed} {verb} not read by ganinv; if {subject} this generator, pass --option "
+        f"KEY=VALUE ({arch}'s: {said})",
+        stacklevel=3,
+    )
 
 
 def build_with_config_fields(
@@ -658,7 +705,10 @@ def build_with_config_fields(
     candidates = [arch] if arch else [n for n in architectures.names() if n != "opaque"]
     evidence: dict[str, tuple[dict[str, Any], list[str], Exception]] = {}
     for name in candidates if config else []:
-        given, ignored = mixin_options(dict(config), name)
+        try:
+            given, ignored = mixin_options(dict(config), name, config_label)
+        except ArchitectureError:
+            continue  # this family's reading of the config is refused, and said below if the weights are its
         refuse_non_finite(given, config_label)
         given = {k: v for k, v in given.items() if k not in options}
         if not given:
@@ -680,7 +730,12 @@ def build_with_config_fields(
     if arch not in evidence:
         for said in assumptions:
             warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
-        return built, opts, arch, {"ignored_config": mixin_options(dict(config), arch)[1]} if config else {}
+        return (
+            built,
+            opts,
+            arch,
+            {"ignored_config": mixin_options(dict(config), arch, config_label)[1]} if config else {},
+        )
     given, _, error = evidence[arch]
     from_weights = architectures.options_to_dict(opts)
     unread = architectures.get(arch).unread_options
@@ -829,6 +884,23 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
     return config
 
 
+CHECKPOINT_CONFIGS = ("args", "opt", "opts", "config", "cfg", "hparams", "options")  # a script's arguments, pickled
+
+
+def checkpoint_words(obj: Any) -> dict[str, Any]:
+    """The word fields (`config_words.words_of`) of the configs a checkpoint pickles beside its weights: Lightning's
+    `hyper_parameters`, an `argparse.Namespace` or a dict under `args`, `opt`, ... An outside audit's Sigmoid
+    generator with `final_activation: sigmoid` there (or ganinv's own `output='sigmoid'`) loaded as Tanh, 0.30 off.
+    Only words ganinv knows: sizes are read where unambiguous (`weight_files.checkpoint_hints`)."""
+    found = dict(lightning_hparams(obj))
+    for key in CHECKPOINT_CONFIGS if isinstance(obj, Mapping) else ():
+        value = obj.get(key)
+        value = safe_pickle.fields(value) if safe_pickle.is_record(value) else value
+        if isinstance(value, Mapping):
+            found.update({str(k): v for k, v in value.items() if str(k) not in found})
+    return config_words.words_of(found)
+
+
 def load_checkpoint(
     paths: list[Path],
     key: Optional[str],
@@ -846,7 +918,13 @@ def load_checkpoint(
     batchnorm, hinted = checkpoint_hints(obj, where)
     with refusing_unmodelled_layers(obj, where) as taken:
         built, opts, arch, evidence = build_from_config(
-            request.arch, {**hinted, **config}, request.options, state_dict, where, config_label, request.overrides
+            request.arch,
+            {**checkpoint_words(obj), **hinted, **config},
+            request.options,
+            state_dict,
+            where,
+            config_label,
+            request.overrides,
         )
         taken.append(arch)
     generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
@@ -970,6 +1048,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
         return load_program(path, request, program=obj)
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
     batchnorm, hinted = checkpoint_hints(obj, str(path))
+    hinted = {**checkpoint_words(obj), **hinted}
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
     if lightning_hparams(obj):
         label = f"the Lightning hyper_parameters in {path}"

@@ -1411,3 +1411,119 @@ def test_a_weak_pick_names_the_third_reading_when_it_fits_nearly_as_well():
     (decided,) = decisions
     assert "only 2.50x worse" in decided["source"]
     assert decided["flag"] == "--option activation=leaky_relu (or --option activation=leaky_relu:0.1)"
+
+
+class UnusedLabelUpConv(zoo.PyTorchGANDCGAN):
+    """PyTorch-GAN sgan's generator: `label_emb` (K x nz) defined, never used (the classes are its discriminator's)."""
+
+    def __init__(self, nz=8, n_classes=4):
+        super().__init__(nz)
+        self.label_emb = nn.Embedding(n_classes, nz)
+
+
+class UnusedLabelDCGAN(nn.Module):
+    """A DCGAN holding a label embedding as wide as z that its forward never uses."""
+
+    def __init__(self, nz=8, n_classes=10):
+        super().__init__()
+        self.label_emb = nn.Embedding(n_classes, nz)
+        self.main = zoo.ExamplesDCGAN(nz, 4, 1).main
+
+    def forward(self, z):
+        return self.main(z)
+
+
+UNUSED_LABELS = [  # (layout, seed, rows): seeds whose statistics decide it (z alone fits 58x and 20x better)
+    (zoo.Case("sgan-upconv", UnusedLabelUpConv, "upconv", image_shape=(1, 16, 16), z_4d=False), 1, 4),
+    (zoo.Case("unused-label-dcgan", UnusedLabelDCGAN, "dcgan", image_shape=(1, 32, 32)), 0, 10),
+]
+
+
+@pytest.mark.parametrize("case, seed, rows", UNUSED_LABELS, ids=lambda v: getattr(v, "name", str(v)))
+def test_a_label_embedding_the_generator_never_uses_is_read_unused_from_the_statistics(case, seed, rows, tmp_path):
+    """An outside audit: PyTorch-GAN sgan's `label_emb`, never used, was read as acgan's label multiplying z, in
+    silence, images 0.77 off. A class count given (sgan's own `num_classes` is its discriminator's) is refused
+    against the statistics; the user's condition=multiply is taken."""
+    module, path = saved(case, tmp_path, case.build(seed))
+    g = load_generator(path)
+    assert g.spec.n_classes == 0 and g.meta["options"]["unused_embedding"] == rows
+    assert sources(g)["label_embedding"].startswith("batchnorm statistics, margin")
+    assert_author_images(g, case, module)
+    with pytest.raises(ArchitectureError, match=r"fits z alone .* never uses the embedding.*--option n_classes=0"):
+        load_generator(path, options={"n_classes": str(rows)})
+    assert load_generator(path, options={"condition": "multiply"}).spec.n_classes == rows
+
+
+@pytest.mark.parametrize("name", ["multiply-dcgan", "pytorch-gan-acgan"])
+def test_a_label_embedding_multiplying_z_is_announced_where_the_statistics_do_not_decide_and_can_be_dropped(
+    name, tmp_path
+):
+    """An untrained acgan embedding gives z * e about the variance of z: where the statistics cannot tell the label
+    from none (multiply-dcgan: z alone fits 1.2x better), the label is announced with the option that drops it, which
+    loads the generator unconditional, its embedding held unused."""
+    case = zoo.case(name)
+    module, path = saved(case, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = load_generator(path)
+    assert g.spec.n_classes == case.n_classes
+    assert_author_images(g, case, module)
+    label = [str(w.message) for w in caught if str(w.message).startswith("label_embedding multiplies z: assumed")]
+    if name == "multiply-dcgan":
+        assert len(label) == 1 and "PyTorch-GAN sgan" in label[0] and label[0].endswith("--option n_classes=0")
+    else:  # the head BatchNorm decides it
+        assert not label and sources(g)["label_embedding"].startswith("batchnorm statistics, margin")
+    g = load_generator(path, options={"n_classes": "0"})
+    assert g.spec.n_classes == 0 and "label_embedding" not in sources(g)
+    z = torch.randn(3, case.nz)
+    body = module.main if name == "multiply-dcgan" else super(zoo.PyTorchGANACGAN, module).forward
+    with torch.no_grad():
+        expected = body(z[:, :, None, None] if case.z_4d else z)
+        torch.testing.assert_close(g.decode(Latents(z=z)), expected, rtol=0, atol=1e-5)
+
+
+def test_a_declared_unit_range_beside_an_assumed_tanh_names_the_sigmoid_option(tmp_path):
+    """An outside audit: a spec.json declaring [0, 1] beside a Sigmoid DCGAN failed blaming an unbounded output and
+    suggesting --output-range or a clamp, neither of which helps; ganinv had assumed the Tanh."""
+    from ganinv.errors import SpecMismatchError
+
+    def sigmoid_dcgan():
+        module = zoo.ExamplesDCGAN(8, 4, 1)
+        module.main[-1] = nn.Sigmoid()
+        return module
+
+    case = zoo.Case("sigmoid-dcgan", sigmoid_dcgan, "dcgan", image_shape=(1, 32, 32), sigmoid=True)
+    module, path = saved(case, tmp_path)
+    (tmp_path / "spec.json").write_text(json.dumps({"native_output_range": [0, 1]}))
+    with pytest.raises(SpecMismatchError, match=r"ganinv assumed tanh as the last activation.*--option output=sig"):
+        load_generator(path)
+    assert_author_images(load_generator(path, options={"output": "sigmoid"}), case, module)
+
+
+def test_reading_an_upsample_conv_head_leaks_no_torch_warning(tmp_path):
+    """An outside audit: torch's "Converting a tensor with requires_grad=True to a scalar" warning leaked into
+    `ganinv sample` from the head's input means, read through the net's own Linear (a head wider than its inputs)."""
+    case = zoo.Case("pytorch-gan-dcgan-4", lambda: zoo.PyTorchGANDCGAN(nz=4), "upconv", 4, (1, 16, 16), False)
+    module, path = saved(case, tmp_path)
+    torch.set_warn_always(True)  # torch says it once per process
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            g = load_generator(path)
+    finally:
+        torch.set_warn_always(False)
+    assert not [w for w in caught if "requires_grad" in str(w.message)]
+    assert_author_images(g, case, module)
+
+
+def test_a_dcgan_without_batchnorm_announces_its_inputs_once(tmp_path):
+    """An outside audit: "inputs 8 latents: assumed: every input is latent noise" was printed twice."""
+    module = zoo.ExamplesDCGAN(8, 4, 1)
+    module.main = nn.Sequential(*(layer for layer in module.main if not isinstance(layer, nn.BatchNorm2d)))
+    path = tmp_path / "nobn.pth"
+    torch.save(module.state_dict(), path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_generator(str(path))
+    inputs = [w for w in caught if str(w.message).startswith("inputs 8 latents: assumed")]
+    assert len(inputs) == 1

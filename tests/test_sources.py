@@ -1075,3 +1075,201 @@ def test_a_generator_that_ignores_its_latents_is_said_to(tmp_path):
     torch.jit.trace(Collapsed(), torch.randn(2, 8)).save(str(tmp_path / "collapsed.ts"))
     with pytest.warns(UserWarning, match="the generator makes the same image for all 8 probe latents"):
         load_generator(str(tmp_path / "collapsed.ts"), options={"spec.nz": "8"})
+
+
+# ---- a foreign config's words (ganinv.config_words) -----------------------------------------------------------
+
+
+def config_folder(tmp_path, module, config, name="repo"):
+    """A PyTorchModelHubMixin-style folder: the module's weights and `config` as config.json."""
+    folder = tmp_path / name
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in module.state_dict().items()}, str(folder / "model.safetensors"))
+    (folder / "config.json").write_text(json.dumps(config))
+    return folder
+
+
+def sigmoid_dcgan():
+    """(module, its case): the pytorch/examples DCGAN ending in Sigmoid, which no statistic sees."""
+    torch.manual_seed(0)
+    module = CASE.make()
+    module.main[-1] = nn.Sigmoid()
+    case = zoo.Case(CASE.name, lambda: module, "dcgan", sigmoid=True)
+    zoo.calibrate(module, case)
+    return module, case
+
+
+def loads_quietly_as(source, module, case):
+    """Load `source`, assert the module's images, and return what was said."""
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        g = load_generator(str(source))
+    latents = zoo.latents_for(case, 10)
+    assert_same_images(g, latents, case.reference(module, latents))
+    return [str(w.message) for w in said]
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"final_activation": "Sigmoid"},
+        {"out_activation": "sigmoid"},
+        {"output_activation": "nn.Sigmoid"},
+        {"last_activation": "SIGMOID", "lr": 0.0002},
+        {"generator": {"output": "sigmoid", "nz": 8}, "discriminator": {"ndf": 4}},
+        {"model": {"generator": {"final_activation": "sigmoid"}}},
+    ],
+)
+def test_a_configs_output_activation_in_other_words_is_read(tmp_path, config):
+    """Audit 24b F2: a config saying its generator ends in a Sigmoid, in another codebase's words or in a nested
+    generator block, was dropped while the generic "output tanh: assumed" line was printed: images 0.30 off."""
+    module, case = sigmoid_dcgan()
+    said = loads_quietly_as(config_folder(tmp_path, module, config), module, case)
+    assert not [s for s in said if "output tanh: assumed" in s], said
+
+
+def test_a_checkpoints_pickled_configs_give_their_output_activation(tmp_path):
+    """Audit 24b F2: a Lightning checkpoint's hyper_parameters and an argparse Namespace pickled beside the weights
+    were read for the image side alone; their `final_activation` (or ganinv's own `output`) was dropped."""
+    import argparse
+
+    module, case = sigmoid_dcgan()
+    state = module.state_dict()
+    lightning = {"state_dict": {f"generator.{k}": v for k, v in state.items()}, "pytorch-lightning_version": "2.1.0"}
+    torch.save({**lightning, "hyper_parameters": {"latent_dim": 8, "final_activation": "sigmoid"}}, tmp_path / "l.ckpt")
+    torch.save({"netG": state, "args": argparse.Namespace(nz=8, output="sigmoid", outf="./out")}, tmp_path / "n.pth")
+    torch.save({"netG": state, "opt": argparse.Namespace(output="./samples")}, tmp_path / "folder.pth")  # a folder
+    for name in ("l.ckpt", "n.pth"):
+        said = loads_quietly_as(tmp_path / name, module, case)
+        assert not [s for s in said if "output tanh: assumed" in s], said
+    g = load_generator(str(tmp_path / "folder.pth"))  # a script's --output folder is no word: the weights decide
+    assert g.meta["options"]["output"] == "tanh"
+
+
+def test_a_configs_channels_last_and_latent_distribution_are_read(tmp_path):
+    """Audit 24b F2: `data_format: channels_last` beside a Keras-port MLP (images 0.73 off) and `z_distribution:
+    uniform` beside a generator no BatchNorm statistic reads the prior of were dropped, each assumed otherwise."""
+    torch.manual_seed(0)
+    body = nn.Sequential(*zoo.mlp_block(8, 16, False), *zoo.mlp_block(16, 32), nn.Linear(32, 3 * 4 * 4), nn.Tanh())
+
+    class ChannelsLast(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.model = body
+
+        def forward(self, z):
+            return self.model(z).view(len(z), 4, 4, 3).permute(0, 3, 1, 2)
+
+    module = ChannelsLast()
+    case = zoo.Case("keras-port", lambda: module, "mlp", image_shape=(3, 4, 4), z_4d=False)
+    zoo.calibrate(module, case)
+    config = {"latent_dim": 8, "img_shape": [3, 4, 4], "data_format": "channels_last"}
+    said = loads_quietly_as(config_folder(tmp_path, module, config), module, case)
+    assert not [s for s in said if "image_layout chw: assumed" in s], said
+
+    torch.manual_seed(0)
+    plain = nn.Module()  # pytorch/examples' layout without BatchNorm: no statistic reads the prior
+    plain.main = nn.Sequential(
+        *(nn.ConvTranspose2d(8, 8, 4, 1, 0, bias=False), nn.ReLU(), nn.ConvTranspose2d(8, 4, 4, 2, 1, bias=False)),
+        *(nn.ReLU(), nn.ConvTranspose2d(4, 1, 4, 2, 1, bias=False), nn.Tanh()),
+    )
+    g = load_generator(str(config_folder(tmp_path, plain, {"nz": 8, "z_distribution": "Uniform"}, "plain")))
+    assert (g.spec.native_prior, g.spec.native_prior_range) == ("uniform", (-1.0, 1.0))
+
+
+def test_a_config_naming_an_upsampling_no_adapter_builds_is_refused(dcgan, tmp_path):
+    """Audit 24b F2: `upsample: bilinear` beside a bilinear net was read as nearest upsampling, a statistics misfit
+    warning at most (images 0.24 off)."""
+    folder = config_folder(tmp_path, dcgan[0], {"nz": 8, "upsample": "bilinear"})
+    with pytest.raises(
+        ArchitectureError, match=r"config.json's upsample='bilinear': no ganinv adapter .*--model-class"
+    ):
+        load_generator(str(folder))
+
+
+def test_a_configs_architectural_fields_left_unread_are_named(dcgan, tmp_path):
+    """Audit 24b F2/F7: fields that describe the generator but that ganinv does not read (`output_range`, an
+    unmapped activation field) were recorded in the metadata alone; a training script's fields stay unsaid."""
+    module, latents, expected = dcgan
+    config = {"nz": 8, "output_range": [-1, 1], "act_fn": "relu", "output_dir": "runs", "lr": 0.0002}
+    with pytest.warns(UserWarning) as said:
+        assert_same_images(load_generator(str(config_folder(tmp_path, module, config))), latents, expected)
+    (named,) = [str(w.message) for w in said if "not read by ganinv" in str(w.message)]
+    assert "config.json's output_range=[-1, 1], act_fn='relu' are not read by ganinv" in named
+    assert "pass --option KEY=VALUE (dcgan's: activation, norm, norm_eps, output, prior" in named
+
+
+@pytest.mark.parametrize(
+    "activation,config",
+    [
+        (nn.ReLU, {"activation": "ReLU", "norm": "BatchNorm2d"}),
+        (nn.ReLU, {"activation": "nn.ReLU()", "norm": "bn"}),
+        (nn.SiLU, {"activation": "swish", "norm": "batch_norm"}),
+    ],
+)
+def test_a_configs_spelling_of_ganinvs_words_agrees_with_the_weights(tmp_path, activation, config):
+    """Audit 24b F4: `ReLU`, `swish`, `batchnorm` were reported as contradicting weights that have relu, silu and
+    batch: "Fix the config"."""
+    torch.manual_seed(0)
+    module = CASE.make()
+    for i, layer in enumerate(module.main):
+        if isinstance(layer, nn.ReLU):
+            module.main[i] = activation()
+    zoo.calibrate(module, CASE)
+    loads_quietly_as(config_folder(tmp_path, module, {"nz": 8, **config}), module, CASE)
+
+
+@pytest.mark.parametrize(
+    "config,refused",
+    [
+        ({"activation": "PReLU"}, r"unknown activation word 'PReLU' in \S*config.json's activation; ganinv's are relu"),
+        ({"final_activation": "hardtanh"}, r"unknown output activation word 'hardtanh' in \S*config.json's final_"),
+        ({"norm": "spectral"}, r"unknown norm word 'spectral' in \S*config.json's norm"),
+    ],
+)
+def test_a_config_word_ganinv_does_not_know_is_named_as_such(dcgan, tmp_path, config, refused):
+    """Audit 24b F4: a word ganinv does not know is not a contradiction of the weights."""
+    with pytest.raises(ArchitectureError, match=refused):
+        load_generator(str(config_folder(tmp_path, dcgan[0], config)))
+
+
+def test_persson_features_g_is_no_width(tmp_path):
+    """Audit 24b F5: aladdinpersson's `features_g` is half the last hidden stage's channels; read as the width, his
+    own kwargs were called a contradiction of the weights (which alone load exactly)."""
+    torch.manual_seed(0)
+    module = CASE.make()  # ngf 4: Persson's features_g 2
+    zoo.calibrate(module, CASE)
+    config = {"channels_noise": 8, "channels_img": 3, "features_g": 2}
+    loads_quietly_as(config_folder(tmp_path, module, config), module, CASE)
+
+
+@pytest.mark.parametrize("word", ["gaussian", "Normal", "randn"])
+def test_a_configs_prior_in_other_words_is_read_and_an_unknown_one_named(dcgan, tmp_path, word):
+    """Audit 24b F6: `"prior": "gaussian"` was an internal KeyError."""
+    module, latents, expected = dcgan
+    assert_same_images(load_generator(str(config_folder(tmp_path, module, {"prior": word}))), latents, expected)
+    folder = config_folder(tmp_path, module, {"z_distribution": "laplace"}, "laplace")
+    accepted = r"'laplace' in \S*config.json's z_distribution; accepted: normal \(gaussian, randn\), uniform"
+    with pytest.raises(ArchitectureError, match=r"unknown latent prior word " + accepted):
+        load_generator(str(folder))
+
+
+@pytest.mark.parametrize(
+    "config,refused",
+    [
+        ({"z_dim": 16, "latent_dim": 8}, "gives nz twice, as z_dim=16 and latent_dim=8"),
+        ({"latent_dim": 8, "z_dim": 16}, "gives nz twice, as latent_dim=8 and z_dim=16"),
+        ({"output": "tanh", "final_activation": "sigmoid"}, "gives output twice, as output='tanh' and final_act"),
+        ({"z_dim": 8, "latent_dim": 8, "prior": "normal", "z_distribution": "gaussian"}, None),  # the same twice
+    ],
+)
+def test_two_fields_of_one_option_that_differ_are_refused_naming_both(dcgan, tmp_path, config, refused):
+    """Audit 24b F7: `{"z_dim": 16, "latent_dim": 8}` loaded in silence (the one written last won), the other order
+    was refused as the weights' disagreement with nz=16 alone."""
+    module, latents, expected = dcgan
+    folder = config_folder(tmp_path, module, config)
+    if refused is None:
+        assert_same_images(load_generator(str(folder)), latents, expected)
+        return
+    with pytest.raises(ArchitectureError, match=re.escape(refused)):
+        load_generator(str(folder))
