@@ -8,8 +8,9 @@ eps 0.8 (its `BatchNorm1d(n, 0.8)` sets eps, not momentum). `cgan` adds a label 
 placed before z.
 
 From a state dict, widths, BatchNorms and the label embedding are read from the tensors (an
-embedding as wide as the first layer's input multiplies z, `h = z * emb[label]`; a narrower
-one is concatenated to it). The BatchNorm eps, the hidden activation and the order of label
+embedding as wide as the first layer's input multiplies z, `h = z * emb[label]`, unless the
+first BatchNorm shows z alone, as PyTorch-GAN sgan defines an embedding it never uses; a
+narrower one is concatenated to z). The BatchNorm eps, the hidden activation and the order of label
 and z are identified from the BatchNorm running statistics where there are some (see
 `statedict.py`), and otherwise assumed (PyTorch-GAN's choices) and reported. The image shape
 comes from the last layer's width (784 -> 1x28x28, 3072 -> 3x32x32) unless
@@ -19,7 +20,7 @@ comes from the last layer's width (784 -> 1x28x28, 3072 -> 3x32x32) unless
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Optional, cast
+from typing import Any, Callable, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -39,8 +40,11 @@ from .statedict import (
     activation_and_eps,
     group_modules,
     identify_from_statistics,
+    initial_statistics,
     kind_of,
+    label_fits,
     label_order,
+    label_use,
     natural_key,
     no_normalisation,
     normalise_as_in_training,
@@ -75,6 +79,9 @@ class MLPOptions:
     # the native prior of z: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
     # store it, the statistics of the first BatchNorm tell (identified with the activation)
     prior: str = "normal"
+    # rows of a label embedding (K x nz) that the file holds but the generator never uses (PyTorch-GAN sgan defines
+    # `label_emb` for nothing): held so that the file loads as saved, never applied; n_classes is then 0
+    unused_embedding: int = 0
 
 
 class Block(nn.Module):
@@ -105,6 +112,8 @@ class MLPNet(nn.Module):
         embed_dim = o.nz if o.condition == "multiply" else (o.embed_dim or o.n_classes)
         embeds = o.n_classes and o.condition in ("embedding", "multiply")
         self.embed = nn.Embedding(o.n_classes, embed_dim) if embeds else None
+        if self.embed is None and o.unused_embedding:  # never applied: first_input reads a label only by n_classes
+            self.embed = nn.Embedding(o.unused_embedding, o.nz)
         n_in = o.nz + ((embed_dim if self.embed is not None else o.n_classes) if o.n_classes else 0)
         n_in = o.nz if o.condition == "multiply" else n_in
         self.blocks = nn.ModuleList()
@@ -215,6 +224,50 @@ def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
     return tuple(misfits)
 
 
+def first_linear(modules: Mapping[str, Mapping[str, torch.Tensor]], prefix: str) -> Callable[[torch.Tensor], list]:
+    """inputs (N, n_in) -> [the first Linear's outputs (N, width)], in float32 (bf16 files too)."""
+    linear = {k: t.float() for k, t in modules[prefix].items()}
+
+    def first_map(x: torch.Tensor) -> list[torch.Tensor]:
+        return [nn.functional.linear(x, linear["weight"], linear.get("bias"))]
+
+    return first_map
+
+
+def multiplied_label(
+    modules: Mapping[str, Mapping[str, torch.Tensor]],
+    first: str,
+    first_norm: Optional[str],
+    embed: str,
+    given: Mapping[str, Any],
+    initial: bool,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """(options, decisions) for a label embedding as wide as the first layer's input: the user's `condition`, or
+    n_classes=0 (the embedding held unused); else whether it multiplies z (a cgan-like MLP) or is never used (sgan),
+    by the BatchNorm right after the first Linear, which sees the inputs through it alone (`label_use`)."""
+    unused = {
+        "n_classes": 0,
+        "condition": MLPOptions.condition,
+        "unused_embedding": int(modules[embed]["weight"].shape[0]),
+    }
+    if int(given.get("n_classes", 1)) == 0:
+        return unused, []
+    if "condition" in given:
+        return {}, []
+    fits = None
+    if first_norm is not None and not initial:
+        fits = label_fits(
+            first_linear(modules, first), running_statistics(modules[first_norm]), modules[embed]["weight"]
+        )
+    why = (
+        "the BatchNorm statistics are the initial ones"
+        if initial
+        else NO_LINEAR_VIEW.removesuffix(", so nothing shows")
+    )
+    used, said = label_use("fully connected", fits, why, int(given.get("n_classes", 0)))
+    return {} if used else unused, [said]
+
+
 ACTIVATIONS = ("leaky_relu", "relu", "none")  # PyTorch-GAN's first
 EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm1d(n, 0.8) first, then PyTorch's default
 
@@ -250,7 +303,7 @@ class MLP(PriorFromSpec, Architecture):
             "bias": "bias" in modules[linears[0]],
             "nz": int(weights[0].shape[1]),
         }
-        decisions = []
+        decisions: list[dict[str, Any]] = []
         if embed:
             n_classes, embed_dim = (int(v) for v in modules[embed]["weight"].shape)
             multiply = embed_dim == read["nz"]  # as wide as the first layer's input: it multiplies z
@@ -260,7 +313,12 @@ class MLP(PriorFromSpec, Architecture):
                 condition="multiply" if multiply else "embedding",
                 nz=read["nz"] if multiply else read["nz"] - embed_dim,
             )
-            if "condition" not in given:
+            if multiply:  # used (why the file holds it), or never used (sgan): the first BatchNorm tells, if any
+                label, decisions = multiplied_label(
+                    modules, linears[0], norms.get(linears[0]), embed, given, initial_statistics(state_dict)
+                )
+                read.update(label)
+            if "condition" not in given and read.get("n_classes"):
                 how = (
                     "multiplies z (its width equals the first layer's input)"
                     if multiply
@@ -303,16 +361,11 @@ class MLP(PriorFromSpec, Architecture):
         if unlabelled and not first_norm:  # PyTorch-GAN's first block has no BatchNorm: nothing reads the inputs
             inputs_read = [unread_inputs(int(weights[0].shape[1]), NO_LINEAR_VIEW)]
         if first_norm and unlabelled:
-            linear = {k: t.float() for k, t in modules[linears[0]].items()}  # a label among z's inputs is refused
-
-            def first_map(x: torch.Tensor) -> list[torch.Tensor]:
-                return [nn.functional.linear(x, linear["weight"], linear.get("bias"))]
-
-            inputs_read = unnamed_label(
+            inputs_read = unnamed_label(  # a label among z's inputs is refused
                 "fully connected",
-                first_map,
+                first_linear(modules, linears[0]),
                 running_statistics(modules[first_norm]),
-                int(linear["weight"].shape[1]),
+                int(weights[0].shape[1]),
                 PRIOR_MEANS[str(values["prior"])] if "prior" in given else None,
             )
         chosen, found = identify_from_statistics(

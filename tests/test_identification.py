@@ -1482,6 +1482,75 @@ def test_a_label_embedding_multiplying_z_is_announced_where_the_statistics_do_no
         torch.testing.assert_close(g.decode(Latents(z=z)), expected, rtol=0, atol=1e-5)
 
 
+class UnusedLabelMLP(nn.Module):
+    """PyTorch-GAN's MLP with a BatchNorm1d after the first Linear too, holding a label embedding (K x nz) it never
+    uses, as PyTorch-GAN sgan's generator holds `label_emb`."""
+
+    def __init__(self, nz=8, n_classes=4, hidden=(16, 32, 64)):
+        super().__init__()
+        self.label_emb = nn.Embedding(n_classes, nz)
+        blocks = zip((nz, *hidden), hidden)  # BatchNorm1d(n, 0.8) after every hidden Linear, the first one's too
+        self.model = nn.Sequential(*(m for n_in, n_out in blocks for m in zoo.mlp_block(n_in, n_out)))
+        self.model.append(nn.Linear(hidden[-1], 784)).append(nn.Tanh())
+
+    def forward(self, z):
+        return self.model(z).view(-1, 1, 28, 28)
+
+
+class MultiplyBatchNormMLP(UnusedLabelMLP):
+    """The same MLP whose embedding multiplies z, `h = z * emb[label]`: the first BatchNorm sees the product."""
+
+    def forward(self, z, labels):
+        return super().forward(z * self.label_emb(labels))
+
+
+def test_an_mlp_label_embedding_the_generator_never_uses_is_read_unused_from_the_statistics(tmp_path):
+    """The fully connected adapter read an embedding as wide as z as a label multiplying z from its width alone,
+    in silence, as the convolutional ones did (an outside audit: PyTorch-GAN sgan's unused `label_emb`, images 0.77
+    off). The first BatchNorm, which sees the inputs through the first Linear alone, shows z alone (7.3x here)."""
+    case = zoo.Case("unused-label-mlp", UnusedLabelMLP, "mlp", image_shape=(1, 28, 28), z_4d=False)
+    module, path = saved(case, tmp_path)
+    g = load_generator(path)
+    assert g.spec.n_classes == 0 and g.meta["options"]["unused_embedding"] == 4
+    assert sources(g)["label_embedding"].startswith("batchnorm statistics, margin")
+    assert "condition" not in sources(g)
+    assert_author_images(g, case, module)
+    save_generator(g, tmp_path / "saved")  # the embedding is held, so the ganinv folder loads again
+    assert_author_images(load_generator(str(tmp_path / "saved")), case, module)
+    with pytest.raises(ArchitectureError, match=r"fits z alone .* never uses the embedding.*--option n_classes=0"):
+        load_generator(path, options={"n_classes": "4"})
+    assert load_generator(path, options={"condition": "multiply"}).spec.n_classes == 4
+
+
+@pytest.mark.parametrize("name", ["multiply-mlp", "multiply-batchnorm-mlp"])
+def test_an_mlp_label_embedding_multiplying_z_is_announced_where_nothing_decides_and_can_be_dropped(name, tmp_path):
+    """MultiplyMLP has no BatchNorm: nothing tells its multiplying label from an unused embedding, so the label is
+    announced naming the option that drops it; with a BatchNorm after the first Linear the statistics decide it.
+    `--option n_classes=0` loads either unconditional, the embedding held unused."""
+    if name == "multiply-mlp":
+        case = zoo.case(name)
+    else:
+        case = zoo.Case(name, MultiplyBatchNormMLP, "mlp", image_shape=(1, 28, 28), z_4d=False, n_classes=4)
+    module, path = saved(case, tmp_path)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        g = load_generator(path)
+    assert g.spec.n_classes == case.n_classes and g.meta["options"]["condition"] == "multiply"
+    assert_author_images(g, case, module)
+    label = [str(w.message) for w in caught if str(w.message).startswith("label_embedding multiplies z: assumed")]
+    if name == "multiply-mlp":
+        assert len(label) == 1 and "PyTorch-GAN sgan" in label[0] and label[0].endswith("--option n_classes=0")
+        assert "no BatchNorm sees the inputs" in label[0]
+    else:
+        assert not label and sources(g)["label_embedding"].startswith("batchnorm statistics, margin")
+    g = load_generator(path, options={"n_classes": "0"})
+    assert g.spec.n_classes == 0 and "label_embedding" not in sources(g)
+    assert g.meta["options"]["unused_embedding"] == case.n_classes
+    z = torch.randn(3, case.nz)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module.model(z).view(3, 1, 28, 28), rtol=0, atol=1e-5)
+
+
 def test_a_declared_unit_range_beside_an_assumed_tanh_names_the_sigmoid_option(tmp_path):
     """An outside audit: a spec.json declaring [0, 1] beside a Sigmoid DCGAN failed blaming an unbounded output and
     suggesting --output-range or a clamp, neither of which helps; ganinv had assumed the Tanh."""
