@@ -8,10 +8,18 @@ spellings (`ReLU`, `swish`, `batchnorm`) reported as contradicting the weights; 
 internal KeyError. This module is the one place that maps those words:
 
 - `FIELDS`: other codebases' names of ganinv's options whose value is a word (the adapters' `aliases` map sizes);
-- `option_value`: a word as ganinv's (any case, usual synonyms); one ganinv does not know is refused, naming it;
+- `option_value`: a word as ganinv's (any case, usual synonyms); under ganinv's own option name (or an adapter's
+  alias) one ganinv does not know is refused, naming it;
+- `foreign_value`: the same under another codebase's name (`FIELDS`), where an unknown word or a non-string is left
+  unread and named, never refused: `normalization: spectral` (a weight parametrization ganinv folds), `[0.5, 0.5,
+  0.5]` (input normalization) and `z_distribution: truncated_normal` loaded exactly before (an outside audit, 25a);
 - `generator_block`: a nested `generator` (`G`, `netG`, `model.generator`) block read as the generator's fields;
-- `refuse_unmodelled`: a field naming what no adapter builds (bilinear upsampling) is refused, naming --model-class;
-- `unread_architectural`: what is left unread but looks architectural, for the caller to name in one warning.
+- `refuse_unmodelled`: a field naming an upsampling no adapter builds (bilinear) is refused where the weights are
+  read as an upsampling architecture, naming --model-class; beside any other it is named as unread;
+- `unread_architectural`: what is left unread but looks architectural, for the caller to name in one warning;
+- `pickled_remedy`: a checkpoint's pickled arguments (Lightning `hyper_parameters`, an `args` Namespace) are the
+  whole training module's, the discriminator's included: their words are named with the option to pass, never
+  applied (an outside audit, 25a: a discriminator's `final_activation: sigmoid` built a Tanh generator 0.30 off).
 
 A leaky ReLU in a config means *a* leaky ReLU: PyTorch's default slope is 0.01, DCGAN's 0.2, Keras's 0.3, and many
 authors pick 0.1. ganinv's option of that name means slope 0.2, so the word taken as the option built a net that was
@@ -104,6 +112,8 @@ ACCEPTED = {  # what to say where a word is not in WORDS
     "image_layout=hwc|chw",
 }
 KIND = {"activation": "activation", "output": "output activation", "norm": "norm", "prior": "latent prior"}
+# the architectures whose nets upsample (nearest) before convolutions: only there is a bilinear word the generator's
+UPSAMPLING_ARCHITECTURES = frozenset({"upconv", "biggan", "lightweight_gan"})
 NEAREST_WORDS = frozenset({"nearest", "nearest_exact"})  # what every upsampling adapter builds
 UNMODELLED_UPSAMPLING = frozenset(
     {"bilinear", "bicubic", "linear", "trilinear", "area", "pixel_shuffle", "pixelshuffle"}
@@ -145,13 +155,28 @@ def option_value(option: str, field: str, value: Any, label: str) -> Any:
     return found
 
 
+def foreign(key: str, aliases: Mapping[str, str], fields: Any) -> bool:
+    """Whether `key` is another codebase's name of an option (`FIELDS`), not ganinv's own nor the adapter's alias."""
+    return key in FIELD_OPTIONS and key not in aliases and key not in fields
+
+
+def foreign_value(option: str, value: Any) -> Any:
+    """A foreign-named field's value in ganinv's words, or None where it is not a word ganinv knows (or not a
+    string): such a field is left unread and named, not refused (`normalization: [0.5, 0.5, 0.5]` is the input's)."""
+    table = WORDS.get(option)
+    if table is None:
+        return value if is_number(value) else None
+    return table.get(word(value)) if isinstance(value, str) else None
+
+
 def words_of(fields: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a checkpoint's pickled config (a script's arguments) that are word options in words ganinv
-    knows: a script's `output` is as often a folder, which is no word and is left out, unsaid."""
+    knows, to be named (`pickled_remedy`), not applied: a script's `output` is as often a folder, which is no word
+    and is left out, unsaid."""
     found = {}
     for key, value in fields.items():
         option = option_name(key, {})
-        if key in UPSAMPLE_FIELDS and word(value) in UNMODELLED_UPSAMPLING | NEAREST_WORDS:
+        if key in UPSAMPLE_FIELDS and word(value) in UNMODELLED_UPSAMPLING:
             found[key] = value
         elif option in ("output", "prior", "image_layout") and isinstance(value, (str, bool)):
             if word(value) in WORDS[option]:
@@ -173,14 +198,18 @@ def generator_block(config: Mapping[str, Any]) -> dict[str, Any]:
     return dict(config)
 
 
-def refuse_unmodelled(config: Mapping[str, Any], label: str) -> None:
-    """A field naming an upsampling no adapter builds (they build nearest, or transposed convolutions) is refused:
-    a bilinear net loaded as nearest was only a statistics misfit warning, images 0.24 off (an outside audit)."""
+def refuse_unmodelled(config: Mapping[str, Any], label: str, arch: str) -> None:
+    """A field naming an upsampling no adapter builds is refused where the weights are read as an architecture that
+    upsamples (`UPSAMPLING_ARCHITECTURES`): a bilinear net loaded as nearest was only a statistics misfit warning,
+    images 0.24 off (an outside audit). Beside a net with no upsampling (transposed convolutions) the field is not
+    the generator's, and is named as unread (an outside audit, 25a: such a DCGAN was refused)."""
+    if arch not in UPSAMPLING_ARCHITECTURES:
+        return
     for field in UPSAMPLE_FIELDS:
         if field in config and word(config[field]) in UNMODELLED_UPSAMPLING:
             raise ArchitectureError(
                 f"{label}'s {field}={config[field]!r}: no ganinv adapter builds {word(config[field])} upsampling "
-                "(they build nearest, or transposed convolutions); load the generator with --model-class "
+                f"(the weights read as {arch}, which upsamples nearest); load the generator with --model-class "
                 "MODULE:CLASS (its own class), or delete the field if it is not this generator's"
             )
 
@@ -203,6 +232,17 @@ def unread_architectural(config: Mapping[str, Any], ignored: list[str]) -> dict[
         for k in ignored
         if k in config and architectural(k) and not (k in UPSAMPLE_FIELDS and word(config[k]) in NEAREST_WORDS)
     }
+
+
+def pickled_remedy(key: str, value: Any) -> str:
+    """What to pass where a checkpoint's pickled `key=value` (a word ganinv knows, `words_of`) is the generator's."""
+    if key in UPSAMPLE_FIELDS:
+        return "--model-class MODULE:CLASS (no ganinv adapter builds it)"
+    option = option_name(key, {})
+    if option == "prior":
+        prior = WORDS[option][word(value)]
+        return "--prior " + {"normal": "normal", "uniform": "uniform:-1,1"}.get(prior, "uniform:0,1")
+    return f"--option {option}={WORDS[option][word(value)]}"
 
 
 def gelu_approximation(config: Mapping[str, Any], label: str) -> Optional[str]:

@@ -231,7 +231,7 @@ def _fit(
     if in_python:
         described = {"given_in_python": True, **described}
     if resume:
-        run.check_same_inputs(inputs, described if in_python else None)
+        run.check_same_inputs(inputs, described)
     if main and not resume:
         saved = {k: v for k, v in asked.items() if k != "trust_remote_code"}  # trust is never saved
         if in_python:  # never a config.generator it did not use (a resume loaded it: an outside audit)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
+import functools
 import hashlib
 import logging
 import os
@@ -564,10 +565,11 @@ def is_weights(name: str) -> bool:
     return not (set(words(name)) & NOT_GENERATOR)
 
 
-def rank(name: str) -> tuple:
+def rank(name: str, sides_are_sizes: bool = True) -> tuple:
     """Higher is more generator-like: moving-average names, generator names, standard names, root, then the
     latest epoch or step in the name. The format is no rank: a `.safetensors` outranked a later epoch's pickle,
-    called "the same weights" unchecked (an outside audit); one model's formats are one candidate (`distinct`)."""
+    called "the same weights" unchecked (an outside audit); one model's formats are one candidate (`distinct`).
+    `sides_are_sizes`: a lone image-side number tells nothing; `pick_weights` says so from all the candidates."""
     found = words(name)
     stem = PurePosixPath(words_stem(name)).name
     # the moving-average names the weights' reader knows (weight_files), as whole words: `G_ema`, `emaG`, `avgG`,
@@ -575,7 +577,7 @@ def rank(name: str) -> tuple:
     ema = stem in weight_files.EMA_NAMES or any(w in EMA_WORDS for w in found + weight_files.name_words(stem))
     generator = any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in found)
     standard = PurePosixPath(name).name in STANDARD_NAMES
-    return (2 * ema + generator, standard, -name.count("/"), progress(name))
+    return (2 * ema + generator, standard, -name.count("/"), progress(name, sides_are_sizes))
 
 
 COUNT = r"(\d+(?:\.\d+)?[km](?![a-z])|\d+)"  # 500, 500k, 1.5M (read case-blind)
@@ -590,30 +592,47 @@ RANK_REASONS = (
 )
 
 
-def progress(name: str) -> float:
+def progress(name: str, sides_are_sizes: bool = True) -> float:
     """How far into training a file's name says it was saved: its own name (`progress_said`), else its folder's
     epoch or step (`checkpoint-500/generator.pth`, as the Trainer saves); -1 where nothing says."""
     path = PurePosixPath(words_stem(name))
-    said = progress_said(path.name, lone=True)
+    said = progress_said(path.name, lone=True, sides_are_sizes=sides_are_sizes)
     if said < 0 and path.parent.name:
         said = progress_said(path.parent.name, lone=False)  # a folder's lone number is a run, not a step
     return said
 
 
-def progress_said(stem: str, lone: bool) -> float:
+def progress_said(stem: str, lone: bool, sides_are_sizes: bool = True) -> float:
     """The count after epoch/step/iter/... (`G_128_epoch_5` is epoch 5, not 128: an outside audit saw the
     resolution win), with k/M read (`G_1.5M` is past `G_500k`); `latest`, `last` and `final` after any count; with
-    `lone`, the name's only number unless it is a usual image side (`generator_64` beside `generator_128` is two
-    models, not two epochs); -1 where nothing says (two numbers and no such word)."""
+    `lone`, the name's only number (`lone_number`), unless it is a usual image side and `sides_are_sizes`
+    (`generator_64` beside `generator_128` is two models, not two epochs; `G_30`..`G_32` are epochs:
+    `sides_are_sizes`); -1 where nothing says (two numbers and no such word)."""
     if set(words(stem)) & LATEST_WORDS:
         return float("inf")
     said = PROGRESS.findall(stem)
     if said:
         return count(said[-1])
-    numbers = re.findall(COUNT, stem, re.I)
-    if not lone or len(numbers) != 1 or numbers[0] in IMAGE_SIDES:
+    number = lone_number(stem) if lone else None
+    if number is None or (sides_are_sizes and number in IMAGE_SIDES):
         return -1.0
-    return count(numbers[0])
+    return count(number)
+
+
+def lone_number(stem: str) -> Optional[str]:
+    """The only number of a name that has no epoch/step word and no `latest`/`last`/`final`: `G_32` -> 32."""
+    if set(words(stem)) & LATEST_WORDS or PROGRESS.search(stem):
+        return None
+    numbers = re.findall(COUNT, stem, re.I)
+    return numbers[0] if len(numbers) == 1 else None
+
+
+def sides_are_sizes(candidates: Iterable[str]) -> bool:
+    """Whether the candidates' lone numbers (`lone_number`) are image sizes, not epochs: only where every one of
+    them is a usual image side (`generator_64` beside `generator_128`: two models); among a run of epochs some are
+    sides by chance (`G_30`, `G_31`, `G_32`; `G_1000`, `G_1024`: an outside audit saw G_31 called the latest)."""
+    lone = [lone_number(PurePosixPath(words_stem(name)).name) for name in candidates]
+    return all(number in IMAGE_SIDES for number in lone if number is not None)
 
 
 def count(text: str) -> float:
@@ -651,18 +670,20 @@ def pick_weights(
             + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
             + f"; if one of them is the generator's torch.save file, name it: {f'{repo}:FILE' if repo else name_file}"
         )
-    ordered = sorted(distinct(candidates), key=rank, reverse=True)
+    choices = distinct(candidates)
+    key = functools.partial(rank, sides_are_sizes=sides_are_sizes(choices))  # one reading of numbers for all
+    ordered = sorted(choices, key=key, reverse=True)
     best = ordered[0]
     if len(ordered) > 1:
         runner_up = ordered[1]
-        if rank(best) == rank(runner_up):
+        if key(best) == key(runner_up):
             raise SourceError(
                 f"{where} has several weights files and nothing tells which is the generator: "
                 f"{', '.join(ordered[:8])}; choose one with {name_file}"
             )
-        why = next(reason for reason, a, b in zip(RANK_REASONS, rank(best), rank(runner_up)) if a != b)
+        why = next(reason for reason, a, b in zip(RANK_REASONS, key(best), key(runner_up)) if a != b)
         warnings.warn(
-            f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=rank, reverse=True)[:6])})"
+            f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=key, reverse=True)[:6])})"
             f"; using {best}, {why}; choose another with {name_file}",
             stacklevel=3,
         )

@@ -234,6 +234,13 @@ class Run:
             self.load_checkpoint()  # an edited config.json (another generator named in it) is said as such
         if "generator_state" in inputs and (changed or respecified):
             raise RunError(self._other_generator(inputs, changed, respecified, generator))
+        reread = respecified + self._reading_changes(generator)
+        if reread and not changed:  # the same weights read as another generator: a config beside them says otherwise
+            raise RunError(
+                f"the generator given for {self.folder} holds the run's weights but loads as another generator: "
+                f"{'; '.join(reread)} (a config or spec beside the weights that differs?); resume with the generator "
+                "the run started with, as it was then, or start a new run"
+            )
         if changed:
             verb = "differs" if len(changed) == 1 else "differ"
             raise RunError(
@@ -242,6 +249,22 @@ class Run:
                 f"{', '.join(str(recorded[n])[:12] for n in changed)} in its config.json): a relative path resumed "
                 "from another folder, or a file replaced since? resume from where it started, or start a new run"
             )
+
+    def _reading_changes(self, generator: Optional[Mapping[str, Any]]) -> list[str]:
+        """The architecture options (as the generator's metadata records them) that differ from the run's record,
+        each as "option name (the run's X, given Y)": an outside review resumed, from another folder with `-g PATH`,
+        on the run's weights file beside a config.json that made its output a Sigmoid."""
+        run_generator = self.config.get("generator")
+        was = (run_generator.get("meta") or {}) if isinstance(run_generator, dict) else {}
+        now = plain((generator or {}).get("meta") or {})
+        if not was or not now:
+            return []
+        differ = [("architecture", was.get("architecture"), now.get("architecture"))]
+        was_options, now_options = was.get("options") or {}, now.get("options") or {}
+        if isinstance(was_options, dict) and isinstance(now_options, dict):
+            keys = sorted(set(was_options) | set(now_options))
+            differ += [(f"option {k}", was_options.get(k), now_options.get(k)) for k in keys]
+        return [f"{name} (the run's {json.dumps(a)}, given {json.dumps(b)})" for name, a, b in differ if a != b]
 
     def _spec_changes(self, generator: Optional[Mapping[str, Any]]) -> list[str]:
         """The fields of `generator["spec"]` that differ from the spec the run recorded, each as "name (the run's

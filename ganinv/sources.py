@@ -581,12 +581,16 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
 
 
 def mixin_options(
-    config: dict[str, Any], arch: Optional[str], config_label: str = "the config"
+    config: dict[str, Any], arch: Optional[str], config_label: str = "the config", settled: frozenset[str] = frozenset()
 ) -> tuple[dict[str, Any], list[str]]:
     """(options, unread fields) of a foreign config for `arch`: other codebases' names mapped by the adapter's
-    `aliases` and `config_words.FIELDS`, their words read as ganinv's (`config_words.option_value`; one it does not
-    know is refused). Two fields naming one option with different values are refused naming both: the one written
-    last won, in silence (an outside audit). A null value says nothing: unread."""
+    `aliases` and `config_words.FIELDS`, their words read as ganinv's. Under ganinv's own option name (or an alias)
+    a word it does not know is refused (`config_words.option_value`); under another codebase's name an unknown word
+    or a non-string is unread, and one that differs from the own name's value is dropped for it, both named, never
+    refused (an outside audit, 25a: `normalization: spectral` and `norm: batch` beside `normalization: none` were
+    refused where they loaded exactly before). Two own fields naming one option with different values are refused
+    naming both: the one written last won, in silence (an outside audit). A null value says nothing: unread. The
+    options the user `settled` (--option, --prior) win over the config's fields of them, which are not read."""
     if arch is None:
         return {}, sorted(config)
     architecture = architectures.get(arch)
@@ -594,21 +598,36 @@ def mixin_options(
     given: dict[str, Any] = {}
     read_from: dict[str, str] = {}
     ignored = []
+    own: list[tuple[str, str]] = []
+    foreign: list[tuple[str, str]] = []
     for key, value in config.items():
         name = config_words.option_name(key, architecture.aliases)
         if name not in fields or value is None:
             if key != "architecture":
                 ignored.append(key)
+        elif name not in settled:
+            (foreign if config_words.foreign(key, architecture.aliases, fields) else own).append((key, name))
+    for key, name in own + foreign:  # ganinv's own names (and aliases) first: a foreign one gives way to them
+        is_foreign = (key, name) in foreign
+        if is_foreign:
+            value = config_words.foreign_value(name, config[key])
+        else:
+            value = config_words.option_value(name, key, config[key], config_label)
+        if value is None:
+            ignored.append(key)
             continue
-        value = config_words.option_value(name, key, value, config_label)
         if name in given and jsonable(given[name]) != jsonable(value):
             first = read_from[name]
+            if is_foreign and (first, name) in own:
+                ignored.append(key)
+                continue
             raise ArchitectureError(
                 f"{config_label} gives {name} twice, as {first}={jsonable(config[first])!r} and "
                 f"{key}={jsonable(config[key])!r}: fix the config, keeping the generator's"
             )
         given[name], read_from[name] = value, key
-    return given, ignored
+    order = list(config)
+    return given, sorted(ignored, key=order.index)
 
 
 def refuse_non_finite(given: Mapping[str, Any], config_label: str) -> None:
@@ -628,17 +647,20 @@ def build_from_config(
     where: str,
     config_label: str,
     spec: Optional[Mapping[str, Any]] = None,
+    pickled: Optional[Mapping[str, Any]] = None,
+    pickled_label: str = "",
 ):
     """`build_with_config_fields` with a foreign config read in ganinv's words (`config_words`): a nested generator
-    block as the generator's fields, a field naming what no adapter builds refused, a leaky ReLU as the slope it
-    means, and the architectural fields left unread named in one warning."""
+    block as the generator's fields, a field naming what no adapter builds refused where the net upsamples, a leaky
+    ReLU as the slope it means, and the architectural fields left unread named in one warning, with the words of a
+    checkpoint's `pickled` arguments (`checkpoint_words`, `pickled_label`), which are never applied."""
     config = config_words.generator_block(config)
-    config_words.refuse_unmodelled(config, config_label)
     config, bare_leaky = config_words.read_leaky_activation(config, options)
     with warnings.catch_warnings(record=True) as said:  # said only if this net is taken
         warnings.simplefilter("always")
         found = build_with_config_fields(arch, config, options, state_dict, where, config_label, spec)
     built, opts, name, evidence = found
+    config_words.refuse_unmodelled(config, config_label, name)
     assumed = bare_leaky and config_words.settle_bare_leaky(getattr(opts, "activation", None), config_label, where)
     if not assumed:
         for warning in said:
@@ -650,7 +672,9 @@ def build_from_config(
         )
         built.decisions[:] = [d for d in built.decisions if d.get("property") != "activation"] + [assumed]
         architectures.warn_assumptions([assumed])
-    say_config_words(config, evidence, name, opts, config_label)
+    settled = frozenset(options) | ({"prior"} if (spec or {}).get("native_prior") is not None else frozenset())
+    pickled = {k: v for k, v in (pickled or {}).items() if config_words.option_name(k, {}) not in settled}
+    say_config_words(config, evidence, name, opts, config_label, pickled, pickled_label)
     return built, opts, name, evidence
 
 
@@ -658,26 +682,42 @@ SAID_OPTIONS = ("activation", "norm", "norm_eps", "output", "prior", "image_layo
 
 
 def say_config_words(
-    config: Mapping[str, Any], evidence: Mapping[str, Any], arch: str, opts: Any, config_label: str
+    config: Mapping[str, Any],
+    evidence: Mapping[str, Any],
+    arch: str,
+    opts: Any,
+    config_label: str,
+    pickled: Optional[Mapping[str, Any]] = None,
+    pickled_label: str = "",
 ) -> None:
     """Say what of a config's words was not taken as its author meant: architectural fields left unread (they were
-    recorded in the metadata alone, and the generic "assumed" line printed, an outside audit), and GELU's tanh
-    approximation read as the exact GELU ganinv builds."""
+    recorded in the metadata alone, and the generic "assumed" line printed, an outside audit), a checkpoint's
+    pickled words (the whole training module's arguments: the generator's or the discriminator's), and GELU's tanh
+    approximation read as the exact GELU ganinv builds. The unread are said in one warning."""
     approximation = config_words.gelu_approximation(config, config_label)
     if approximation and getattr(opts, "activation", None) == "gelu":
         warnings.warn(approximation, stacklevel=3)
     unread = config_words.unread_architectural(config, list(evidence.get("ignored_config", [])))
-    if not unread:
-        return
-    fields = {f.name for f in dataclasses.fields(architectures.get(arch).Options)}
-    listed = ", ".join(f"{k}={reprlib.repr(jsonable(v))}" for k, v in unread.items())
-    verb, subject = ("is", "it describes") if len(unread) == 1 else ("are", "they describe")
-    said = ", ".join(o for o in SAID_OPTIONS if o in fields)
-    warnings.warn(
-        f"{config_label}'s {listed} {verb} not read by ganinv; if {subject} this generator, pass --option "
-        f"KEY=VALUE ({arch}'s: {said})",
-        stacklevel=3,
-    )
+    parts = []
+    if unread:
+        fields = {f.name for f in dataclasses.fields(architectures.get(arch).Options)}
+        listed = ", ".join(f"{k}={reprlib.repr(jsonable(v))}" for k, v in unread.items())
+        verb, subject = ("is", "it describes") if len(unread) == 1 else ("are", "they describe")
+        said = ", ".join(o for o in SAID_OPTIONS if o in fields)
+        parts.append(
+            f"{config_label}'s {listed} {verb} not read by ganinv; if {subject} this generator, pass --option "
+            f"KEY=VALUE ({arch}'s: {said})"
+        )
+    if pickled:
+        listed = ", ".join(f"{k}={reprlib.repr(jsonable(v))}" for k, v in pickled.items())
+        verb, subject = ("is", "it is") if len(pickled) == 1 else ("are", "they are")
+        remedies = " ".join(dict.fromkeys(config_words.pickled_remedy(k, v) for k, v in pickled.items()))
+        parts.append(
+            f"{pickled_label}'s {listed} {verb} not read by ganinv: a training module's or script's arguments may "
+            f"be the generator's or the discriminator's; if {subject} the generator's, pass {remedies}"
+        )
+    if parts:
+        warnings.warn("; ".join(parts), stacklevel=3)
 
 
 def build_with_config_fields(
@@ -704,9 +744,10 @@ def build_with_config_fields(
     arch = arch or (named if isinstance(named, str) and named in architectures.names() else None)
     candidates = [arch] if arch else [n for n in architectures.names() if n != "opaque"]
     evidence: dict[str, tuple[dict[str, Any], list[str], Exception]] = {}
+    settled = frozenset(options) | ({"prior"} if (spec or {}).get("native_prior") is not None else frozenset())
     for name in candidates if config else []:
         try:
-            given, ignored = mixin_options(dict(config), name, config_label)
+            given, ignored = mixin_options(dict(config), name, config_label, settled)
         except ArchitectureError:
             continue  # this family's reading of the config is refused, and said below if the weights are its
         refuse_non_finite(given, config_label)
@@ -734,7 +775,7 @@ def build_with_config_fields(
             built,
             opts,
             arch,
-            {"ignored_config": mixin_options(dict(config), arch, config_label)[1]} if config else {},
+            {"ignored_config": mixin_options(dict(config), arch, config_label, settled)[1]} if config else {},
         )
     given, _, error = evidence[arch]
     from_weights = architectures.options_to_dict(opts)
@@ -889,9 +930,11 @@ CHECKPOINT_CONFIGS = ("args", "opt", "opts", "config", "cfg", "hparams", "option
 
 def checkpoint_words(obj: Any) -> dict[str, Any]:
     """The word fields (`config_words.words_of`) of the configs a checkpoint pickles beside its weights: Lightning's
-    `hyper_parameters`, an `argparse.Namespace` or a dict under `args`, `opt`, ... An outside audit's Sigmoid
-    generator with `final_activation: sigmoid` there (or ganinv's own `output='sigmoid'`) loaded as Tanh, 0.30 off.
-    Only words ganinv knows: sizes are read where unambiguous (`weight_files.checkpoint_hints`)."""
+    `hyper_parameters`, an `argparse.Namespace` or a dict under `args`, `opt`, ... An outside audit's (24b) Sigmoid
+    generator with `final_activation: sigmoid` there loaded as Tanh, 0.30 off, in silence; but they are the whole
+    training module's arguments, and applied, a discriminator's `final_activation: sigmoid` built a Tanh generator
+    0.30 off (25a). So they are named with the option to pass (`say_config_words`), never applied. Sizes are read
+    where unambiguous (`weight_files.checkpoint_hints`)."""
     found = dict(lightning_hparams(obj))
     for key in CHECKPOINT_CONFIGS if isinstance(obj, Mapping) else ():
         value = obj.get(key)
@@ -919,12 +962,14 @@ def load_checkpoint(
     with refusing_unmodelled_layers(obj, where) as taken:
         built, opts, arch, evidence = build_from_config(
             request.arch,
-            {**checkpoint_words(obj), **hinted, **config},
+            {**hinted, **config},
             request.options,
             state_dict,
             where,
             config_label,
             request.overrides,
+            checkpoint_words(obj),
+            f"the {'Lightning hyper_parameters' if lightning_hparams(obj) else 'arguments pickled'} in {where}",
         )
         taken.append(arch)
     generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
@@ -1048,7 +1093,7 @@ def load_file_source(path: Path, request: Request) -> Generator:
         return load_program(path, request, program=obj)
     state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
     batchnorm, hinted = checkpoint_hints(obj, str(path))
-    hinted = {**checkpoint_words(obj), **hinted}
+    words = checkpoint_words(obj)  # named, never applied: they may be the discriminator's
     label = f"the {'layers' if isinstance(obj, PickledModuleWeights) else 'config'} pickled in {path}"
     if lightning_hparams(obj):
         label = f"the Lightning hyper_parameters in {path}"
@@ -1063,6 +1108,8 @@ def load_file_source(path: Path, request: Request) -> Generator:
                 where,
                 label,
                 request.overrides,
+                words,
+                label,
             )
             taken.append(arch)
     except ArchitectureError as exc:

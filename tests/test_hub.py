@@ -371,6 +371,18 @@ def test_numbers_that_are_no_epoch_or_step_are_not_read_as_one():
             assert pick_weights(files, "hub:me/gan")[0] == chosen
 
 
+@pytest.mark.parametrize(
+    "files",
+    [["G_30.pth", "G_31.pth", "G_32.pth"], ["netG_62.pth", "netG_63.pth", "netG_64.pth"], ["G_1000.pth", "G_1024.pth"]],
+)
+def test_epochs_that_happen_to_be_image_sides_are_read_as_epochs(files):
+    """Audit 25a F5: a lone image side told nothing even among epochs: `G_30/G_31/G_32` picked G_31, `netG_62..64`
+    picked 63, `G_1000/G_1024` picked 1000, each "the latest". Sides tell nothing only where every lone number is
+    one (`generator_64` beside `generator_128`, two models, stays refused: the test above)."""
+    with pytest.warns(UserWarning, match=f"using {files[-1]}, the latest by the epoch or step in its name"):
+        assert pick_weights(files, "hub:me/gan")[0] == files[-1]
+
+
 def _blob(cache: Path, repo: str, name: str) -> Path:
     return next(cache.glob(f"models--{repo.replace('/', '--')}/snapshots/*/{name}")).resolve()
 

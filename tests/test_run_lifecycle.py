@@ -263,6 +263,14 @@ def test_a_relative_generator_resumed_elsewhere_with_its_path_from_there(tmp_pat
     other = invoke(*resume, "-g", "../other", "--steps", 4)
     assert other.exit_code != 0 and len(error_lines(other)) == 1, other.output
     assert "the generator of ../run differs from what the run started with" in other.stderr
+    respecified = tmp_path / "respecified"  # the run's weights, with another spec beside them
+    shutil.copytree(gen, respecified)
+    config = json.loads((respecified / "config.json").read_text())
+    config["spec"]["native_prior"] = "uniform"
+    (respecified / "config.json").write_text(json.dumps(config))
+    other_reading = invoke(*resume, "-g", "../respecified", "--steps", 4)
+    assert other_reading.exit_code != 0 and len(error_lines(other_reading)) == 1, other_reading.output
+    assert "holds the run's weights but loads as another generator: native_prior" in other_reading.stderr
     resumed = invoke(*resume, "-g", "../g", "--steps", 4)
     assert resumed.exit_code == 0, resumed.output
     assert "000004" in Run(tmp_path / "run").latest_checkpoint().name  # the final step's

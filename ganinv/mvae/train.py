@@ -239,16 +239,19 @@ def _train_mvae(
         inputs["generator"] = generator.meta.get("weights_sha256")
     if images is not None:
         inputs["data"] = tensor_sha256(images)
+    described = (
+        None
+        if generator is None
+        else {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()}
+    )
     if resume:
-        run.check_same_inputs(inputs)
+        run.check_same_inputs(inputs, described)
     else:
         saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
         run.create(
             {
                 "mvae": saved,
-                "generator": None
-                if generator is None
-                else {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()},
+                "generator": described,
                 "inputs": inputs,
             }
         )
