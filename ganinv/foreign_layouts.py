@@ -21,6 +21,12 @@ KNOWN_LAYOUTS: tuple[tuple[tuple[str, ...], str], ...] = (
     (("down_blocks.", "up_blocks."), "a diffusers UNet, the denoiser of a diffusion model, not a GAN generator"),
 )
 IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
+# Structures no adapter builds, named by the words their codebases give the layers (an outside audit: the ResNet
+# WGAN-GP, SNGAN and SAGAN generators got the generic "cannot tell the architecture; pass --arch", which no --arch
+# could satisfy, its reasons reading their convolutions as transposed ones)
+SHORTCUT_WORDS = ("shortcut", "conv_sc", "skip_conv", "bypass", "resblock", "res_block", "residual")
+ATTENTION_WORDS = ("attn", "attention")
+ATTENTION_PARTS = ("query", "gamma", "theta", "phi")
 
 
 def recognise(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
@@ -29,6 +35,9 @@ def recognise(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
     for needles, what in KNOWN_LAYOUTS:
         if all(any(needle in key for key in keys) for needle in needles):
             return what
+    structure = unmodelled_structure(keys)
+    if structure is not None:
+        return structure
     first = next((t for t in state_dict.values() if isinstance(t, torch.Tensor) and t.dim() >= 2), None)
     if first is not None and first.dim() == 4 and int(first.shape[1]) in IMAGE_CHANNELS:
         # a Conv2d weight is (out, in, kH, kW): a first layer over 1, 3 or 4 channels reads images (a generator's
@@ -36,5 +45,24 @@ def recognise(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
         return (
             f"a network whose first layer convolves {int(first.shape[1])}-channel images: a discriminator, a "
             "classifier, an encoder or an image-to-image generator (CycleGAN, pix2pix), not a noise-to-image generator"
+        )
+    return None
+
+
+def unmodelled_structure(keys: list[str]) -> Optional[str]:
+    """Self-attention or residual blocks, from the layers' names: a block with a shortcut convolution, or two or
+    more blocks each of a `conv1` and a `conv2` (SNGAN's ports name no shortcut)."""
+    lowered = [key.lower() for key in keys]
+    if any(w in key for key in lowered for w in ATTENTION_WORDS) and any(
+        p in key for key in lowered for p in ATTENTION_PARTS
+    ):
+        return "a generator with self-attention layers (SAGAN, BigGAN)"
+    paired = {key.rpartition(".conv1.")[0] for key in lowered if ".conv1." in key} & {
+        key.rpartition(".conv2.")[0] for key in lowered if ".conv2." in key
+    }
+    if any(w in key for key in lowered for w in SHORTCUT_WORDS) or len(paired) >= 2:
+        return (
+            "a generator built of residual blocks (a shortcut beside stacked convolutions, as in the ResNet "
+            "WGAN-GP, SNGAN and BigGAN generators)"
         )
     return None

@@ -1128,20 +1128,40 @@ def test_a_configs_output_activation_in_other_words_is_read(tmp_path, config):
     assert not [s for s in said if "output tanh: assumed" in s], said
 
 
-def test_a_checkpoints_pickled_configs_give_their_output_activation(tmp_path):
-    """Audit 24b F2: a Lightning checkpoint's hyper_parameters and an argparse Namespace pickled beside the weights
-    were read for the image side alone; their `final_activation` (or ganinv's own `output`) was dropped."""
+def test_a_checkpoints_pickled_words_are_named_with_their_option_not_applied(dcgan, tmp_path):
+    """Audit 24b F2 / 25a F2, F4: a Lightning checkpoint's hyper_parameters and an argparse Namespace are the whole
+    training module's arguments, the discriminator's included. Applied, a discriminator's `final_activation:
+    sigmoid` built a Tanh generator 0.30 off in silence, and `upsample_mode: bilinear` refused a ConvTranspose
+    generator past any option; they are named with the option to pass, and that option loads a Sigmoid one."""
     import argparse
 
-    module, case = sigmoid_dcgan()
+    module, latents, expected = dcgan
     state = module.state_dict()
     lightning = {"state_dict": {f"generator.{k}": v for k, v in state.items()}, "pytorch-lightning_version": "2.1.0"}
-    torch.save({**lightning, "hyper_parameters": {"latent_dim": 8, "final_activation": "sigmoid"}}, tmp_path / "l.ckpt")
-    torch.save({"netG": state, "args": argparse.Namespace(nz=8, output="sigmoid", outf="./out")}, tmp_path / "n.pth")
+    hparams = {"latent_dim": 8, "final_activation": "sigmoid", "upsample_mode": "bilinear", "z_distribution": "rand"}
+    torch.save({**lightning, "hyper_parameters": hparams}, tmp_path / "l.ckpt")
+    args = argparse.Namespace(nz=8, output="sigmoid", upsample="bilinear", outf="./out")
+    torch.save({"netG": state, "args": args}, tmp_path / "n.pth")
+    for name, listed in (
+        ("l.ckpt", "final_activation='sigmoid', upsample_mode='bilinear', z_distribution='rand' are not read"),
+        ("n.pth", "output='sigmoid', upsample='bilinear' are not read"),
+    ):
+        with pytest.warns(UserWarning) as said:
+            assert_same_images(load_generator(str(tmp_path / name)), latents, expected)
+        (named,) = [str(w.message) for w in said if "not read by ganinv" in str(w.message)]
+        assert listed in named and "the generator's or the discriminator's" in named, named
+        assert "--option output=sigmoid" in named and "--model-class" in named, named
+    assert "--prior uniform:0,1" in named or name == "n.pth"
+
+    sigmoid, case = sigmoid_dcgan()
+    state = sigmoid.state_dict()
+    torch.save({"netG": state, "args": argparse.Namespace(nz=8, output="sigmoid")}, tmp_path / "s.pth")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        g = load_generator(str(tmp_path / "s.pth"), options={"output": "sigmoid"})
+    assert_same_images(g, zoo.latents_for(case, 10), case.reference(sigmoid, zoo.latents_for(case, 10)))
+    assert not [w for w in said if "not read by ganinv" in str(w.message)]  # the option given: nothing to say
     torch.save({"netG": state, "opt": argparse.Namespace(output="./samples")}, tmp_path / "folder.pth")  # a folder
-    for name in ("l.ckpt", "n.pth"):
-        said = loads_quietly_as(tmp_path / name, module, case)
-        assert not [s for s in said if "output tanh: assumed" in s], said
     g = load_generator(str(tmp_path / "folder.pth"))  # a script's --output folder is no word: the weights decide
     assert g.meta["options"]["output"] == "tanh"
 
@@ -1177,14 +1197,68 @@ def test_a_configs_channels_last_and_latent_distribution_are_read(tmp_path):
     assert (g.spec.native_prior, g.spec.native_prior_range) == ("uniform", (-1.0, 1.0))
 
 
-def test_a_config_naming_an_upsampling_no_adapter_builds_is_refused(dcgan, tmp_path):
+def test_a_config_naming_an_upsampling_no_adapter_builds_is_refused_where_the_net_upsamples(dcgan, tmp_path):
     """Audit 24b F2: `upsample: bilinear` beside a bilinear net was read as nearest upsampling, a statistics misfit
-    warning at most (images 0.24 off)."""
-    folder = config_folder(tmp_path, dcgan[0], {"nz": 8, "upsample": "bilinear"})
+    warning at most (images 0.24 off). Audit 25a F3: beside a ConvTranspose net, which upsamples nowhere, the field
+    is not the generator's: it was refused; it is named as unread."""
+    case = zoo.case("pytorch-gan-dcgan")
+    torch.manual_seed(0)
+    upconv = case.make()
+    zoo.calibrate(upconv, case)
+    folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "bilinear"}, "upconv")
     with pytest.raises(
-        ArchitectureError, match=r"config.json's upsample='bilinear': no ganinv adapter .*--model-class"
+        ArchitectureError, match=r"config.json's upsample='bilinear': no ganinv adapter .*upconv.*--model-class"
     ):
         load_generator(str(folder))
+    module, latents, expected = dcgan
+    folder = config_folder(tmp_path, module, {"nz": 8, "upsample_mode": "bilinear"})
+    with pytest.warns(UserWarning, match=r"config.json's upsample_mode='bilinear' is not read by ganinv"):
+        assert_same_images(load_generator(str(folder)), latents, expected)
+
+
+@pytest.mark.parametrize(
+    "config,unread",
+    [
+        ({"normalization": "spectral"}, "normalization='spectral'"),
+        ({"norm_type": "spectral_norm"}, "norm_type='spectral_norm'"),
+        ({"normalization": [0.5, 0.5, 0.5]}, "normalization=[0.5, 0.5, 0.5]"),
+        ({"normalization": True}, "normalization=True"),
+        ({"z_distribution": "truncated_normal"}, "z_distribution='truncated_normal'"),
+        ({"norm": "batch", "normalization": "none"}, "normalization='none'"),
+        ({"normalization": "none", "norm": "batch"}, "normalization='none'"),
+        ({"output": "tanh", "final_activation": "sigmoid"}, "final_activation='sigmoid'"),
+        ({"final_activation": "hardtanh"}, "final_activation='hardtanh'"),
+    ],
+)
+def test_a_foreign_named_field_ganinv_cannot_read_is_named_not_refused(dcgan, tmp_path, config, unread):
+    """Audit 25a F3: config.json folders that loaded exactly before were refused: `normalization: spectral` (a
+    weight parametrization ganinv folds), `[0.5, 0.5, 0.5]` or `true` (the input's normalization), `z_distribution:
+    truncated_normal`, `norm: batch` beside `normalization: none` ("gives norm twice"). Under another codebase's
+    name an unknown word or a non-string is unread, and one beside ganinv's own name gives way to it: named."""
+    module, latents, expected = dcgan
+    with pytest.warns(UserWarning) as said:
+        assert_same_images(load_generator(str(config_folder(tmp_path, module, {"nz": 8, **config}))), latents, expected)
+    (named,) = [str(w.message) for w in said if "not read by ganinv" in str(w.message)]
+    assert f"config.json's {unread} is not read by ganinv" in named, named
+
+
+@pytest.mark.parametrize(
+    "config,options",
+    [
+        ({"norm": "spectral"}, {"norm": "batch"}),
+        ({"G": {"norm": "spectral"}}, {"norm": "batch"}),
+        ({"prior": "truncated_normal"}, {"spec.native_prior": "normal"}),
+        ({"output": "hardtanh"}, {"output": "tanh"}),
+    ],
+)
+def test_the_option_a_refusal_names_gets_past_it(dcgan, tmp_path, config, options):
+    """Audit 25a F3: "choose with --option norm=NAME" and "give the prior with --prior normal" repeated the same
+    refusal: the config's word was read before the user's options. The user's option wins, as every option does."""
+    module, latents, expected = dcgan
+    folder = config_folder(tmp_path, module, {"nz": 8, **config})
+    with pytest.raises(ArchitectureError, match="unknown"):
+        load_generator(str(folder))
+    assert_same_images(load_generator(str(folder), options=options), latents, expected)
 
 
 def test_a_configs_architectural_fields_left_unread_are_named(dcgan, tmp_path):
@@ -1223,7 +1297,7 @@ def test_a_configs_spelling_of_ganinvs_words_agrees_with_the_weights(tmp_path, a
     "config,refused",
     [
         ({"activation": "PReLU"}, r"unknown activation word 'PReLU' in \S*config.json's activation; ganinv's are relu"),
-        ({"final_activation": "hardtanh"}, r"unknown output activation word 'hardtanh' in \S*config.json's final_"),
+        ({"output": "hardtanh"}, r"unknown output activation word 'hardtanh' in \S*config.json's output"),
         ({"norm": "spectral"}, r"unknown norm word 'spectral' in \S*config.json's norm"),
     ],
 )
@@ -1248,8 +1322,8 @@ def test_a_configs_prior_in_other_words_is_read_and_an_unknown_one_named(dcgan, 
     """Audit 24b F6: `"prior": "gaussian"` was an internal KeyError."""
     module, latents, expected = dcgan
     assert_same_images(load_generator(str(config_folder(tmp_path, module, {"prior": word}))), latents, expected)
-    folder = config_folder(tmp_path, module, {"z_distribution": "laplace"}, "laplace")
-    accepted = r"'laplace' in \S*config.json's z_distribution; accepted: normal \(gaussian, randn\), uniform"
+    folder = config_folder(tmp_path, module, {"prior": "laplace"}, "laplace")
+    accepted = r"'laplace' in \S*config.json's prior; accepted: normal \(gaussian, randn\), uniform"
     with pytest.raises(ArchitectureError, match=r"unknown latent prior word " + accepted):
         load_generator(str(folder))
 
@@ -1259,7 +1333,7 @@ def test_a_configs_prior_in_other_words_is_read_and_an_unknown_one_named(dcgan, 
     [
         ({"z_dim": 16, "latent_dim": 8}, "gives nz twice, as z_dim=16 and latent_dim=8"),
         ({"latent_dim": 8, "z_dim": 16}, "gives nz twice, as latent_dim=8 and z_dim=16"),
-        ({"output": "tanh", "final_activation": "sigmoid"}, "gives output twice, as output='tanh' and final_act"),
+        ({"output_activation": "tanh", "final_activation": "sigmoid"}, "gives output twice, as output_activation="),
         ({"z_dim": 8, "latent_dim": 8, "prior": "normal", "z_distribution": "gaussian"}, None),  # the same twice
     ],
 )
@@ -1273,3 +1347,42 @@ def test_two_fields_of_one_option_that_differ_are_refused_naming_both(dcgan, tmp
         return
     with pytest.raises(ArchitectureError, match=re.escape(refused)):
         load_generator(str(folder))
+
+
+def residual_generator(shortcut: bool) -> dict:
+    """Keys and shapes of a small ResNet generator: igul222's WGAN-GP port (a `conv_shortcut`) or an SNGAN port
+    (blocks of `conv1` and `conv2`, no shortcut named), with BatchNorm statistics."""
+    torch.manual_seed(0)
+    sd = {"ln1.weight": torch.randn(64, 8), "ln1.bias": torch.randn(64)}
+    for b in (1, 2):
+        block = f"rb{b}" if shortcut else f"model.{b}"
+        for i in (1, 2):
+            sd[f"{block}.bn{i}.weight"], sd[f"{block}.bn{i}.bias"] = torch.rand(4) + 0.5, torch.randn(4)
+            sd[f"{block}.bn{i}.running_mean"], sd[f"{block}.bn{i}.running_var"] = torch.randn(4), torch.rand(4) + 0.5
+            sd[f"{block}.conv{i}.weight"], sd[f"{block}.conv{i}.bias"] = torch.randn(4, 4, 3, 3), torch.randn(4)
+        if shortcut:
+            sd[f"{block}.conv_shortcut.weight"] = torch.randn(4, 4, 1, 1)
+    sd["final.weight"], sd["final.bias"] = torch.randn(3, 4, 3, 3), torch.randn(3)
+    return sd
+
+
+@pytest.mark.parametrize(
+    "state_dict,what",
+    [
+        (residual_generator(shortcut=True), "residual blocks"),
+        (
+            {
+                **residual_generator(shortcut=False),
+                "attn1.gamma": torch.zeros(1),
+                "attn1.query_conv.weight": torch.randn(1, 4, 1, 1),
+            },
+            "self-attention layers",
+        ),
+    ],
+)
+def test_residual_and_attention_generators_are_named_with_the_code_that_loads_them(tmp_path, state_dict, what):
+    """An outside audit: ResNet WGAN-GP, SNGAN and SAGAN generators got "cannot tell the architecture; pass --arch",
+    which no --arch satisfies. They are named, with the ways to load them through their own code."""
+    torch.save(state_dict, tmp_path / "G.pth")
+    with pytest.raises(ArchitectureError, match=rf"holds a generator (built of|with) {what}.*-g module:callable"):
+        load_generator(str(tmp_path / "G.pth"))
