@@ -984,6 +984,9 @@ def infer_options(
                 for k, v in geometry.options.items()
                 if k not in given
             ]
+            # as good as given from here on: the search assumed the activation again, and warned the user to doubt
+            # what the recognition settled (an outside audit: caogang's gan_mnist, relu "from weights" and "assumed")
+            given = {**geometry.options, **given}
     if "nz" not in given:  # the first layer takes z, the one-hot d (not embedded) and the codes c
         onehot = int(values.get("n_classes", 0)) if values.get("condition") == "onehot" else 0
         values["nz"] = read["nz"] - onehot - int(values.get("nc", 0))

@@ -1596,3 +1596,26 @@ def test_a_dcgan_without_batchnorm_announces_its_inputs_once(tmp_path):
         load_generator(str(path))
     inputs = [w for w in caught if str(w.message).startswith("inputs 8 latents: assumed")]
     assert len(inputs) == 1
+
+
+def test_a_recognised_public_generator_has_one_decision_per_property(tmp_path):
+    """An outside audit: caogang's gan_mnist, recognised from its kernels, listed its activation twice, "from weights"
+    and "assumed", and warned the user to doubt what the recognition settled."""
+    import warnings as _warnings
+
+    from ganinv.architectures import AssumptionWarning
+    from ganinv.sources import load_generator
+
+    case = zoo.case("caogang-gan-mnist")
+    module = case.build()
+    torch.save(module.state_dict(), tmp_path / "generator.pt")
+    with _warnings.catch_warnings(record=True) as said:
+        _warnings.simplefilter("always")
+        g = load_generator(str(tmp_path / "generator.pt"))
+    properties = [d["property"] for d in g.meta["decisions"]]
+    assert properties.count("activation") == 1, g.meta["decisions"]
+    assumed = [str(w.message) for w in said if issubclass(w.category, AssumptionWarning)]
+    assert not any(m.startswith("activation") for m in assumed), assumed
+    latents = zoo.latents_for(case, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-5)
