@@ -446,26 +446,34 @@ def damaged_copy(hub_id: HubId, label: str, message: str) -> Optional[str]:
         return None
     listing = list_repo(hub_id)
     for name in listing.files:
-        if f"{label}:{name}" in message and not blob_intact(listing.folder / name):
-            if listing.from_cache:
-                return f"the cached copy of {label}:{name} is damaged (it is not the file the Hub sent); {go_online()}"
-            fetch(hub_id, listing, [name], again=True)
+        if f"{label}:{name}" not in message:
+            continue
+        intact = blob_intact(listing.folder / name)
+        if intact is None:
+            return None
+        if intact:  # downloading again gives the same bytes (an outside audit: the advice could not help)
             return (
-                f"the cached copy of {label}:{name} was damaged (it is not the file the Hub sent); {DOWNLOADED_AGAIN}"
+                f"{message} (the cached copy is the file the Hub holds, so downloading it again will not help: the "
+                f"Hub's own copy is damaged; ask the repo's author to upload it again, or choose another file with "
+                f"{label}:FILE)"
             )
+        if listing.from_cache:
+            return f"the cached copy of {label}:{name} is damaged (it is not the file the Hub sent); {go_online()}"
+        fetch(hub_id, listing, [name], again=True)
+        return f"the cached copy of {label}:{name} was damaged (it is not the file the Hub sent); {DOWNLOADED_AGAIN}"
     return None
 
 
-def blob_intact(path: Path) -> bool:
-    """False where the cached file's data does not hash to its blob's name (the Hub's ETag); True where it does, or
-    where the name is no hash to check against."""
+def blob_intact(path: Path) -> Optional[bool]:
+    """Whether the cached file's data hashes to its blob's name (the Hub's ETag); None where the name is no hash to
+    check against."""
     blob = path.resolve()
     if re.fullmatch(r"[0-9a-f]{64}", blob.name):
         digest = hashlib.sha256()
     elif re.fullmatch(r"[0-9a-f]{40}", blob.name):  # a file kept in git, not LFS
         digest = hashlib.sha1(f"blob {blob.stat().st_size}\0".encode())
     else:
-        return True
+        return None
     with open(blob, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)

@@ -410,6 +410,18 @@ def test_a_damaged_cached_blob_is_downloaded_again_online_and_said_offline(hub, 
     assert "\n" not in str(info.value) and "snapshots" not in str(info.value)
 
 
+def test_a_file_damaged_on_the_hub_itself_is_not_told_to_be_downloaded_again(hub, tmp_path):
+    """An outside audit: where the Hub's own copy is truncated, the cached copy matches the Hub's record, and the
+    error's "download it again" could not help."""
+    whole = _pickled(CASE.build().state_dict())
+    hub.repos.commit("me/g", {"netG.pth": whole[: len(whole) // 2]})
+    with pytest.raises(SourceError) as info:
+        load_generator("hub:me/g", options=FAST)
+    message = str(info.value)
+    assert "the Hub's own copy is damaged; ask the repo's author to upload it again" in message, message
+    assert "hub:me/g:FILE" in message and "snapshots" not in message
+
+
 def test_offline_a_cached_link_whose_blob_was_removed_is_said_so(hub, tmp_path, monkeypatch):
     """Audit 24a F7: offline, a snapshot link whose blob a cache cleanup removed was "no weights file ... it holds
     nothing" (and `:netG.pth`: "has no file 'netG.pth'")."""
