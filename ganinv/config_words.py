@@ -147,7 +147,7 @@ def option_value(option: str, field: str, value: Any, label: str) -> Any:
     family, colon, slope = str(value).partition(":")
     if option == "activation" and word(family) in LEAKY_WORDS and colon:
         return f"leaky_relu:{slope.strip()}"  # the slope is checked by the adapter
-    found = table.get(word(value)) if isinstance(value, (str, bool)) else None
+    found = known_word(table, value)
     if found is None:
         raise ArchitectureError(
             f"unknown {KIND.get(option, option)} word {value!r} in {label}'s {field}; {ACCEPTED[option]}"
@@ -166,7 +166,12 @@ def foreign_value(option: str, value: Any) -> Any:
     table = WORDS.get(option)
     if table is None:
         return value if is_number(value) else None
-    return table.get(word(value)) if isinstance(value, str) else None
+    return known_word(table, value) if isinstance(value, str) else None
+
+
+def known_word(table: Mapping[str, str], value: Any) -> Optional[str]:
+    """ganinv's value for a config's word in one option's table (`WORDS`), or None where it is not one of them."""
+    return table.get(word(value)) if isinstance(value, (str, bool)) else None
 
 
 def words_of(fields: Mapping[str, Any]) -> dict[str, Any]:

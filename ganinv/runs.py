@@ -54,6 +54,12 @@ CHECKPOINT_PATTERN = re.compile(r"step-(\d+)\.pt$")
 FINISHED = ("eval.json", "inverter", "generator", "mvae")  # what a run writes when it ends
 
 
+def differing_fields(was: Mapping[str, Any], now: Mapping[str, Any], prefix: str = "") -> list[str]:
+    """The fields of two records that differ, each as "PREFIXname (the run's X, given Y)", sorted by name."""
+    names = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
+    return [f"{prefix}{k} (the run's {json.dumps(was.get(k))}, given {json.dumps(now.get(k))})" for k in names]
+
+
 class Run:
     """A run folder: create it (or reopen it to resume), then checkpoints, metrics and pictures."""
 
@@ -259,12 +265,11 @@ class Run:
         now = plain((generator or {}).get("meta") or {})
         if not was or not now:
             return []
-        differ = [("architecture", was.get("architecture"), now.get("architecture"))]
+        differ = differing_fields({"architecture": was.get("architecture")}, {"architecture": now.get("architecture")})
         was_options, now_options = was.get("options") or {}, now.get("options") or {}
         if isinstance(was_options, dict) and isinstance(now_options, dict):
-            keys = sorted(set(was_options) | set(now_options))
-            differ += [(f"option {k}", was_options.get(k), now_options.get(k)) for k in keys]
-        return [f"{name} (the run's {json.dumps(a)}, given {json.dumps(b)})" for name, a, b in differ if a != b]
+            differ += differing_fields(was_options, now_options, "option ")
+        return differ
 
     def _spec_changes(self, generator: Optional[Mapping[str, Any]]) -> list[str]:
         """The fields of `generator["spec"]` that differ from the spec the run recorded, each as "name (the run's
@@ -273,9 +278,7 @@ class Run:
         was = run_generator.get("spec") if isinstance(run_generator, dict) else None
         if generator is None or not isinstance(was, dict):
             return []
-        now = plain(generator["spec"])  # as config.json reads back: tuples as lists
-        names = sorted(k for k in set(was) | set(now) if was.get(k) != now.get(k))
-        return [f"{k} (the run's {json.dumps(was.get(k))}, given {json.dumps(now.get(k))})" for k in names]
+        return differing_fields(was, plain(generator["spec"]))  # as config.json reads back: tuples as lists
 
     def _other_generator(
         self,

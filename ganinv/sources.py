@@ -598,17 +598,17 @@ def mixin_options(
     given: dict[str, Any] = {}
     read_from: dict[str, str] = {}
     ignored = []
-    own: list[tuple[str, str]] = []
-    foreign: list[tuple[str, str]] = []
+    own: list[tuple[str, str]] = []  # (field, option) under ganinv's own names and the adapter's aliases
+    foreign_fields: list[tuple[str, str]] = []  # under other codebases' names (`config_words.FIELDS`)
     for key, value in config.items():
         name = config_words.option_name(key, architecture.aliases)
         if name not in fields or value is None:
             if key != "architecture":
                 ignored.append(key)
         elif name not in settled:
-            (foreign if config_words.foreign(key, architecture.aliases, fields) else own).append((key, name))
-    for key, name in own + foreign:  # ganinv's own names (and aliases) first: a foreign one gives way to them
-        is_foreign = (key, name) in foreign
+            (foreign_fields if config_words.foreign(key, architecture.aliases, fields) else own).append((key, name))
+    for key, name in own + foreign_fields:  # ganinv's own names (and aliases) first: a foreign one gives way to them
+        is_foreign = (key, name) in foreign_fields
         if is_foreign:
             value = config_words.foreign_value(name, config[key])
         else:
