@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 import re
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from torch import nn
 
 from ganinv.architectures import AmbiguousWeightsError, decision, load_weights
 from ganinv.errors import ArchitectureError
+from ganinv.status import CountedProgress
 from ganinv.weight_files import layers_of
 
 # The runner-up's misfit must be at least this many times the winner's for the statistics to decide.
@@ -197,6 +199,9 @@ def search(
     """
     candidates: list[Candidate] = []
     listed = [(p.name, p.values) for p in properties if p.values is not None]
+    progress = CountedProgress(
+        "candidate readings of the architecture", math.prod(len(choices) for _, choices in listed)
+    )
     for rank, combo in enumerate(itertools.product(*(choices for _, choices in listed))):
         values = dict(zip((name for name, _ in listed), combo))
         unusual = sum(
@@ -205,6 +210,7 @@ def search(
         scored = score(values, pruning_bound(candidates, properties, values)) if bounded else score(values)
         for c in scored:
             candidates.append(Candidate({**values, **c.values}, c.misfits, (c.rank, rank), c.unusual + unusual))
+        progress.done(rank + 1)
     return candidates
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import time
 import warnings
 from dataclasses import dataclass
 from typing import Any, ClassVar, Mapping, Optional
@@ -29,6 +30,7 @@ from typing import Any, ClassVar, Mapping, Optional
 import torch
 from torch import nn
 
+from ganinv import status
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 from ganinv.status import said_if_slow
@@ -224,6 +226,16 @@ def options_to_dict(options: Any) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(options).items()}
 
 
+def decided_as_flags(options: Mapping[str, Any], decisions: list[dict[str, Any]]) -> str:
+    """`--option KEY=VALUE` for each option a decision settled (a geometry: the strides and paddings), with the values
+    `ganinv inspect` shows; given, they leave nothing to search."""
+    decided = {d["property"] for d in decisions}
+    if decided & {"geometry", "output_geometry"}:
+        decided |= {"strides", "paddings", "output_paddings"}
+    shown = {k: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for k, v in options.items()}
+    return " ".join(f"--option {k}={v}" for k, v in shown.items() if k in decided)
+
+
 def describe_mismatch(
     expected: Mapping[str, tuple[int, ...]], found: Mapping[str, tuple[int, ...]], shown: int = 3
 ) -> Optional[str]:
@@ -271,9 +283,14 @@ def build_generator_net(
     decisions: list = []
     if state_dict is not None:
         values = sum(t.numel() for t in state_dict.values() if isinstance(t, torch.Tensor))
+        started = time.perf_counter()
         with said_if_slow(f"reading the {arch} generator's architecture from its weights ({values / 1e6:.1f}M values)"):
-            given = dict(architecture.infer_options(state_dict, given))
-        decisions = given.pop(DECISIONS, [])
+            inferred = dict(architecture.infer_options(state_dict, given))
+        decisions = inferred.pop(DECISIONS, [])
+        flags = decided_as_flags(inferred, decisions)
+        if flags and time.perf_counter() - started >= status.SLOW_AFTER_S:
+            status.status_log.info(f"to skip this reading next time, give what it decided: {flags}")
+        given = inferred
     opts = architecture.make_options(given)
     built = architecture.build(opts)
     if state_dict is not None:

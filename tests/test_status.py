@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from ganinv import status
 from ganinv.cli.main import cli
+from ganinv.spec import Latents
 
 
 def test_a_step_that_ends_soon_says_nothing(caplog):
@@ -66,6 +67,58 @@ def test_the_cli_says_a_slow_load_unless_quiet(quiet, tmp_path, monkeypatch):
     else:  # when it ends (and while it runs, but that line races the load on a timer thread); one load
         done = [line for line in said if ": done in" in line]
         assert len(done) == 1 and re.fullmatch(r".*weights \(0\.\d+M values\): done in \d+ s", done[0])
+
+
+def test_a_slow_loop_says_how_far_it_is_and_how_long_the_rest_takes(caplog, monkeypatch):
+    clock = iter([100.0, 112.0, 115.0, 150.0, 160.0])  # start, then the ends of parts 1-4
+    monkeypatch.setattr(status.time, "perf_counter", lambda: next(clock))
+    progress = status.CountedProgress("readings", total=4, after_s=10.0, every_s=30.0)
+    with caplog.at_level(logging.INFO, logger="ganinv.status"):
+        for count in range(1, 5):
+            progress.done(count)
+    said = [r.getMessage() for r in caplog.records]
+    # part 1 at 12 s (slow: said), part 2 within 30 s of that line (not said), part 3 at 50 s, the end not said
+    assert said == [
+        "readings: 1 of 4 scored in 12 s, about 36 s more at this pace",
+        "readings: 3 of 4 scored in 50 s, about 17 s more at this pace",
+    ]
+
+
+def test_a_slow_architecture_reading_says_its_progress_and_the_options_that_skip_it(tmp_path, monkeypatch, caplog):
+    """The options it names, given, leave one reading to score and load the same generator (an outside audit: a
+    128-px DCGAN read for 6.5 minutes with a start line and an end line only)."""
+    from ganinv.adapters import statedict
+
+    from ganinv.sources import load_generator
+
+    case = zoo.case("pytorch-examples-dcgan")
+    torch.manual_seed(0)
+    torch.save(case.build().state_dict(), tmp_path / "netG.pth")
+    monkeypatch.setattr(status, "SLOW_AFTER_S", 0.0)  # every step counts as slow
+    monkeypatch.setattr(status, "PROGRESS_EVERY_S", 0.0)
+    monkeypatch.setattr(statedict, "_SEARCHES", type(statedict._SEARCHES)())  # no earlier test's search remembered
+    scored = []
+    search = statedict.search
+    monkeypatch.setattr(statedict, "search", lambda props, *a: scored.append(props) or search(props, *a))
+    with caplog.at_level(logging.INFO, logger="ganinv.status"):
+        read = load_generator(str(tmp_path / "netG.pth"))
+    said = [r.getMessage() for r in caplog.records]
+    assert any(
+        re.fullmatch(r"candidate readings of the architecture: 1 of \d+ scored in .* at this pace", m) for m in said
+    )
+    hint = [m for m in said if m.startswith("to skip this reading next time, give what it decided: ")]
+    assert len(hint) == 1
+    options = dict(f.split("=", 1) for f in re.findall(r"--option (\S+)", hint[0]))
+    assert {"strides", "paddings", "activation", "norm_eps"} <= set(options)
+    scored.clear()
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="ganinv.status"):
+        given = load_generator(str(tmp_path / "netG.pth"), options=options)
+    assert not [r for r in caplog.records if r.getMessage().startswith("to skip")]  # nothing decided, nothing named
+    assert all(p.values is None or len(p.values) == 1 for props in scored for p in props)  # nothing left to choose
+    z = torch.randn(3, read.spec.nz, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(given.decode(Latents(z)), read.decode(Latents(z)))
 
 
 def test_fit_announces_its_projected_time_once(tmp_path, monkeypatch):
