@@ -37,6 +37,10 @@ class SSAVLOptions:
     # features of a fully connected layer between the codes and the first map (InfoGAN's 1024), where z, c and d
     # meet through a nonlinearity; 0: none, the codes reach the first map through one linear layer
     hidden: int = 0
+    # scale applied to z inside the net, so that the prior stays N(0, I): ClusterGAN's small-variance noise (0.1),
+    # which leaves the categorical code most of the first map's variance at the start, when the partition of the
+    # codes forms (1: z enters as drawn)
+    noise_std: float = 1.0
 
 
 def start_size(resolution: int) -> tuple[int, int]:
@@ -85,6 +89,8 @@ class SSAVLNet(nn.Module):
         if d is not None:
             assert self.embed_d is not None, "d is given to a generator without a categorical code"
             d_embedded = d @ self.embed_d  # (B, nz)
+        if self.options.noise_std != 1.0:
+            z = z * self.options.noise_std
         u = torch.cat([t for t in (z, c, d_embedded) if t is not None], dim=1)  # (B, nz + nc + nz)
         h = self.fc(u).view(u.shape[0], *self.first_shape)  # (B, C0, S, S)
         return self.blocks(h)  # (B, channels, resolution, resolution) in [-1, 1]

@@ -73,6 +73,9 @@ class TrainConfig:
     width: int = checked(64, min=1, max=MAX_WIDTH)  # generator width
     # a fully connected layer before G's first map (InfoGAN: 1024); 0 none
     generator_hidden: int = checked(0, min=0, max=MAX_HIDDEN)
+    # scale of z inside G (the prior stays N(0, I)); ClusterGAN's 0.1 gives the categorical code most of the first
+    # map's variance early, a lever on codes that split by style (recipe key only; adapters/ssavl.py)
+    generator_noise_std: float = checked(1.0, min=0, min_open=True)
     critic_width: int = checked(64, min=1, max=MAX_WIDTH)  # critic trunk width (ganinv.critic)
     critic_hidden: int = checked(512, min=1, max=MAX_HIDDEN)  # critic features before the score
     encoder_width: int = checked(64, min=1, max=MAX_WIDTH)  # q_xi(z|x) and q_omega(d,c|x) (ganinv.encoders)
@@ -163,6 +166,7 @@ def build_models(config: TrainConfig, image_shape: tuple[int, int, int], source:
         "resolution": height,
         "width": config.width,
         "hidden": config.generator_hidden,
+        "noise_std": config.generator_noise_std,
     }
     built, opts = architectures.build_generator_net("ssavl", options)
     meta = {"architecture": "ssavl", "options": architectures.options_to_dict(opts)}

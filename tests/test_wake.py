@@ -196,6 +196,28 @@ def test_a_generator_with_a_hidden_layer_saves_and_loads_with_it(tmp_path):
     ]
 
 
+def test_a_generator_with_small_noise_scales_z_inside_and_reloads_with_it(tmp_path):
+    """Recipe key generator_noise_std (ClusterGAN's small-variance noise) scales z inside G, so the prior stays
+    N(0, I): the same weights fed z * 0.1 with the scale 1 give the same images; the saved folder keeps the scale."""
+    torch.manual_seed(0)
+    m = build_models(
+        dataclasses.replace(TINY, generator_noise_std=0.1), SHAPE, source="tiny", device=torch.device("cpu")
+    )
+    assert m.generator.meta["options"]["noise_std"] == 0.1
+    m.generator.eval()
+    plain = tiny_models().generator.eval()
+    plain.net.load_state_dict(m.generator.net.state_dict())
+    latents = m.generator.sample_latents(5, generator=torch.Generator().manual_seed(0))
+    scaled = dataclasses.replace(latents, z=latents.z * 0.1)
+    with torch.no_grad():
+        torch.testing.assert_close(m.generator.decode(latents), plain.decode(scaled))
+        assert not torch.allclose(m.generator.decode(latents), plain.decode(latents), atol=1e-3)
+    save_generator(m.generator, tmp_path / "generator")
+    loaded = load_generator(str(tmp_path / "generator"))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.decode(latents), m.generator.decode(latents))
+
+
 def test_code_grids_have_one_row_per_category(tmp_path):
     from PIL import Image
 
