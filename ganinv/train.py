@@ -84,7 +84,9 @@ class TrainConfig:
     # generator steps; each has n_critic critic steps, an MI step and a dreaming step
     steps: int = checked(20000, flag="--steps", min=1)
     batch_size: int = checked(64, flag="--batch-size", min=2)  # >= 2: G has BatchNorm
-    n_critic: int = checked(5, flag="--n-critic", min=1)  # critic steps per generator step
+    # critic steps per generator step; at most 1000 (WGAN's 100 for its first steps is the most a recipe asks): a
+    # huge value ran its first generator step for ever, before any pace could be announced (an option fuzzer)
+    n_critic: int = checked(5, flag="--n-critic", min=1, max=1000)
     gp_weight: float = checked(10.0, min=0)  # lambda of the gradient penalty (SS-AVL Eq. 5)
     lr: float = checked(1e-4, flag="--lr", min=0, min_open=True)  # Adam, generator and critic
     betas: tuple[float, float] = checked((0.5, 0.9), min=0, max=1, max_open=True)  # Adam betas, every optimiser

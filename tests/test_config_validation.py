@@ -85,6 +85,7 @@ NAN, INF = float("nan"), float("inf")
         (TrainConfig, {"steps": 0}, "--steps (recipe key steps)"),
         (TrainConfig, {"batch_size": 1}, "--batch-size (recipe key batch_size) must be an integer >= 2"),
         (TrainConfig, {"n_critic": 0}, "--n-critic"),
+        (TrainConfig, {"n_critic": 999999999999}, "--n-critic (recipe key n_critic) must be an integer in [1, 1000]"),
         (TrainConfig, {"lr": NAN}, "--lr"),
         (TrainConfig, {"encoder_lr": 0.0}, "recipe key encoder_lr"),
         (TrainConfig, {"betas": [0.5]}, "recipe key betas must be a list of 2 finite numbers in [0, 1)"),
@@ -432,6 +433,20 @@ def test_a_diverging_mvae_writes_no_model(tmp_path, tiny_images, monkeypatch):
     assert not (run / "mvae").exists() and not (run / "eval.json").exists()
 
 
+def test_an_mvae_whose_concentrations_turn_nan_stops_as_diverged(tmp_path):
+    """A learning rate of 1e12 makes the Dirichlet concentrations NaN at step 2: the divergence check says so (it was
+    an internal error, the Dirichlet refusing its NaN argument; an option fuzzer)."""
+    images = tmp_path / "digits.npy"
+    np.save(images, np.random.default_rng(0).integers(0, 256, (16, 28, 28), dtype=np.uint8))
+    run = tmp_path / "run"
+    config = MVAEConfig(
+        data=str(images), n_components=2, latent_dim=2, width=4, hidden=8, steps=2, batch_size=4, lr=1e12, device="cpu"
+    )
+    with pytest.raises(DivergedError, match="became NaN by step 2 .* lower --lr"):
+        train_mvae(config, run, quiet=True)
+    assert not (run / "mvae").exists()
+
+
 def test_train_refuses_images_that_are_not_finite(tmp_path):
     images = np.zeros((8, 1, 8, 8), dtype=np.float32)
     images[3, 0, 2, 2] = np.nan
@@ -446,7 +461,7 @@ def test_train_refuses_images_that_are_not_finite(tmp_path):
 # ---- resuming a folder of another kind -------------------------------------------------------------------------
 def test_resume_refuses_a_folder_of_another_kind(tmp_path, generator_dir, tiny_images):
     fit_run, train_run = tmp_path / "fit", tmp_path / "train"
-    fit(tiny_fit(generator_dir, steps=2, checkpoint_every=2), fit_run, quiet=True)
+    fit(tiny_fit(generator_dir, checkpoint_every=2), fit_run, quiet=True)
     ganinv.train.train(tiny_train(tiny_images, steps=2), train_run, quiet=True)
 
     result = invoke("fit", "--resume", "--out", train_run)
