@@ -7,7 +7,9 @@
   a dot are skipped);
 - image files; an `.npz` or `.safetensors` tensor file (`images`, optional `labels`) or an `.npy` array, the images
   (N, H, W) greyscale, (N, C, H, W), or (N, H, W, C) with C = 1 or 3. Other shapes are refused:
-  a 2-D array could be one image or N flattened ones, so one image must be saved as (1, H, W).
+  a 2-D array could be one image or N flattened ones, so one image must be saved as (1, H, W), and images one pixel
+  high or wide, (N, 1, 784) or (N, 1, 1, 784), are N flattened ones: refused alike. A folder holds image files; array
+  files in it are named, to be stacked into one.
 
 Images come back as float tensors (N, C, H, W) in [-1, 1], with labels when known. The range of
 the stored values is decided from evidence, or declared with `input_range=(LO, HI)`
@@ -20,7 +22,8 @@ the stored values is decided from evidence, or declared with `input_range=(LO, H
 - floats: [-1, 1] when they lie there and some are negative; [0, 1] when they lie there and
   none is negative (a [-1, 1] image with no negative pixel is implausible; a note says so);
   [0, 255] when they lie there and some exceed 2; otherwise refused, naming the values seen.
-NaN or infinite pixels are refused, naming the images. Only regular files and folders are read.
+NaN or infinite pixels are refused, naming the images; blank images (one value in every pixel) are said. Only regular
+files and folders are read.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import functools
 import gzip
 import hashlib
 import logging
+import math
 import os
 import re
 import stat
@@ -46,7 +50,7 @@ import torch
 import torch.nn.functional as F
 
 from ganinv.errors import DataError
-from ganinv.images import TWELVE_BIT_MAX, read_image
+from ganinv.images import LUMINANCE, TWELVE_BIT_MAX, read_image
 from ganinv.stand_ins import named_as_stand_in
 
 logger = logging.getLogger("ganinv")
@@ -79,6 +83,7 @@ LABEL_KEYS = ("labels", "y", "targets")  # beside them: ganinv's name, Keras's (
 OVERSHOOT = 1e-3  # on the [-1, 1] scale: rounding beyond a range's ends that is clamped, not refused
 UNIT_UNDERSHOOT = 0.05  # floats in [-0.05, 1]: [0, 1] images whose resampling or noise dipped below 0, not [-1, 1] ones
 CHANNELS = (1, 3)
+ASPECT_TOLERANCE = 0.01  # width / height differing by more: a resize stretches the picture (said)
 EXACT_IN_FLOAT32 = {torch.bool, torch.uint8, torch.int8, torch.int16, torch.uint16, torch.float32}
 
 ValueRange = tuple[float, float]
@@ -476,8 +481,7 @@ def load_image_files(
     odd = [i for i, x in enumerate(images) if tuple(x.shape[1:]) != size]
     if odd:
         example = f"e.g. {names[odd[0]]} is {images[odd[0]].shape[1]} x {images[odd[0]].shape[2]}"
-        aspect = size[1] / size[0]
-        stretched = sum(abs(images[i].shape[2] / images[i].shape[1] - aspect) > 0.01 for i in odd)
+        stretched = sum(is_stretched(tuple(images[i].shape[1:]), size) for i in odd)
         shape_note = (
             f"; {stretched} of them have another aspect ratio and were stretched, not cropped" if stretched else ""
         )
@@ -488,6 +492,11 @@ def load_image_files(
         images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
     y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
     return ImageSet(torch.stack(images).contiguous(), y, names, list(classes), notes)  # (N, C, H, W)
+
+
+def is_stretched(shape: Sequence[int], size: Sequence[int]) -> bool:
+    """Whether resizing (h, w) to (H, W) changes the aspect ratio, which a resize stretches and does not crop."""
+    return abs(shape[1] / shape[0] - size[1] / size[0]) > ASPECT_TOLERANCE
 
 
 def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
@@ -525,11 +534,31 @@ def dataset_file_hint(path: Path) -> Optional[str]:
     return None
 
 
+def array_files_hint(entries: list[Path], classes: bool = False) -> Optional[str]:
+    """What to do with array files in a folder of no images (`classes`: in its class folders): ganinv reads one array
+    file of N images, not a folder of them (a folder of one .npy per image was told to "put image files in it", its
+    .npy files unnamed: an outside audit). None where there are none."""
+    arrays = sorted(p for p in entries if p.suffix.lower() in TENSOR_SUFFIXES | {".pt", ".pth"} and p.is_file())
+    if not arrays:
+        return None
+    named = ", ".join(p.name for p in arrays[:3]) + (", ..." if len(arrays) > 3 else "")
+    return (
+        f"{'they hold' if classes else 'it holds'} {len(arrays)} array file(s) ({named}), and ganinv reads the images "
+        "of one array file, not a folder of them: stack them into one (N, H, W) or (N, C, H, W) array, e.g. "
+        "numpy.save('images.npy', numpy.stack([numpy.load(f) for f in sorted(files)])), and give that file"
+        + (" (an .npz with images=... and labels=..., the class of each)" if classes else "")
+    )
+
+
 def no_images_hint(folder: Path) -> str:
-    """What to do with a folder that holds no image files: MNIST's IDX files there, or only hidden images."""
+    """What to do with a folder that holds no image files: MNIST's IDX files there, array files, or only hidden
+    images."""
     idx = [p for p in sorted(folder.iterdir()) if p.is_file() and "IDX" in (dataset_file_hint(p) or "")]
     if idx:
         return f"it holds MNIST-format IDX files ({idx[0].name}, ...): give mnist (or fashion-mnist) --root {folder}"
+    arrays = array_files_hint([p for p in folder.iterdir() if not _skipped(p.name)])
+    if arrays:
+        return arrays
     hidden = sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
     if hidden:
         return f"names starting with a dot ({', '.join(hidden[:3])}) are skipped as system files: rename them"
@@ -647,9 +676,10 @@ def load_image_folder(
         classes.append(sub.name)
         paths += sub_files
     if not paths:
+        arrays = array_files_hint(_walk(folder), classes=True)
         raise DataError(
-            f"{folder} has class folders but no images in them; put image files "
-            f"({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source"
+            f"{folder} has class folders but no images in them; "
+            + (arrays or f"put image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source")
             + (f" ({unread_note(unread, folder)})" if unread else "")
         )
     notes = [unread_note(unread, folder)] if unread else []
@@ -837,7 +867,7 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> t
                 f"image; save one image as (1, {shape[0]}, {shape[1]}, {shape[2]}), or {shape[0]} greyscale images "
                 f"as ({shape[0]}, 1, {shape[1]}, {shape[2]})"
             )
-        return x.unsqueeze(1)
+        return _not_strips(x.unsqueeze(1), shape, path, key)
     stored = (1, 2, 3, 4)  # grey, grey + alpha, RGB, RGBA
     if shape[1] in stored and shape[-1] in stored:  # both ends could be channels: the square reading wins
         first_square, last_square = shape[2] == shape[3], shape[1] == shape[2]
@@ -857,7 +887,21 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> t
             f"{path}: {key!r} of shape {shape} holds {x.shape[1]}-channel images{what}; ganinv reads 1 (grey) or 3 "
             "(RGB) channels: drop or composite the alpha and save (N, H, W), (N, 3, H, W) or (N, H, W, 3)"
         )
-    return x
+    return _not_strips(x, shape, path, key)
+
+
+def _not_strips(x: torch.Tensor, shape: tuple[int, ...], path: Path, key: str) -> torch.Tensor:
+    """x (N, C, H, W), refused when its images are one pixel high or wide: (N, 1, 784) and (N, 1, 1, 784) are N
+    flattened images, as the 2-D (N, 784) is, and were read as 1 x 784 strips squeezed to 28 x 28 (an outside audit)."""
+    n, c, h, w = x.shape
+    if min(h, w) > 1 or max(h, w) == 1:
+        return x
+    side = math.isqrt(h * w)
+    example = f", e.g. reshape({n}, {'' if c == 1 else f'{c}, '}{side}, {side})" if side * side == h * w else ""
+    raise DataError(
+        f"{path}: {key!r} of shape {shape} reads as {n} images of {h} x {w} pixels: {n} flattened images? "
+        f"save N images as (N, H, W) or (N, C, H, W){example}"
+    )
 
 
 def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
@@ -982,9 +1026,30 @@ def load_images(
                     "file"
                 )
             )
+    result = result.subset(limit)
+    blank = blank_images_note(result, source)
+    if blank:
+        result.notes.append(blank)
     for note in result.notes:
         logger.warning(note)
-    return result.subset(limit)
+    return result
+
+
+def blank_images_note(images: ImageSet, source: str) -> Optional[str]:
+    """A note naming the images that hold one value in every pixel: read from a picture kept only in the alpha
+    channel, they were 16 black images that every command scored in silence (an outside audit). Said, not refused:
+    flat images are still images, and small sets of them serve as test data."""
+    x = images.images.flatten(1)
+    blank = (x.amax(dim=1) == x.amin(dim=1)).nonzero().flatten().tolist() if x.numel() else []
+    if not blank:
+        return None
+    example = images.names[blank[0]] if images.names else f"index {blank[0]}"
+    many = f"all {len(blank)}" if len(blank) == len(images) else f"{len(blank)} of {len(images)}"
+    return (
+        f"{many} images of {source} are blank, one value in every pixel (e.g. {example}): "
+        "they hold no picture, so every figure on them (errors, features, clusters, likelihoods) describes blank "
+        "images; check how they were saved (a picture kept only in the alpha channel?) or drop them"
+    )
 
 
 def _whole_number(value: Any) -> bool:
@@ -1020,16 +1085,20 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
         )
     x, changes = images.float(), []
     if x.shape[1] != c:
-        if c == 1 and x.shape[1] == 3:
-            x = x.mean(dim=1, keepdim=True)
+        how = ""
+        if c == 1 and x.shape[1] == 3:  # luminance, as every image library a user compares with converts colour; the
+            # channels' plain mean read green ink at a third of its brightness (an outside audit)
+            x = (x * x.new_tensor(LUMINANCE).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+            how = " (luminance: 0.299 R + 0.587 G + 0.114 B)"
         elif x.shape[1] == 1:
             x = x.expand(-1, c, -1, -1)
         else:
             raise DataError(f"cannot convert {x.shape[1]}-channel images to {c} channels")
-        changes.append(f"{images.shape[1]} -> {c} channels")
+        changes.append(f"{images.shape[1]} -> {c} channels{how}")
     if tuple(x.shape[2:]) != (h, w):
         x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
-        changes.append(f"{tuple(images.shape[2:])} -> {(h, w)} pixels")
+        stretched = " (another aspect ratio: stretched, not cropped)" if is_stretched(images.shape[2:], (h, w)) else ""
+        changes.append(f"{tuple(images.shape[2:])} -> {(h, w)} pixels{stretched}")
     beyond = float((x.abs() - 1).clamp_min(0).max()) if x.numel() else 0.0
     if beyond > OVERSHOOT:
         changes.append(f"values beyond [-1, 1] by up to {beyond:.3g} clamped")

@@ -30,7 +30,14 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 from ganinv.atomic import atomic_path, parse_json
-from ganinv.data import ImageSet, check_array_headers, check_label_range, one_column_flattened, torch_ready
+from ganinv.data import (
+    IMAGE_SUFFIXES,
+    ImageSet,
+    check_array_headers,
+    check_label_range,
+    one_column_flattened,
+    torch_ready,
+)
 from ganinv.errors import DataError
 from ganinv.inverter import Inverter
 from ganinv.mvae.model import MVAE
@@ -131,6 +138,24 @@ def save_features(features: FeatureSet, path: str | Path) -> Path:
     return path
 
 
+def _not_features(path: Path) -> Optional[str]:
+    """What an image file or .npy array given as features is, by its suffix or numpy's magic bytes; None for anything
+    else. An image array was answered "header too large; is it complete?", as if a features file were damaged (an
+    outside audit)."""
+    if path.suffix.lower() in IMAGE_SUFFIXES:
+        return "an image file"
+    readers = {(1, 0): np.lib.format.read_array_header_1_0, (2, 0): np.lib.format.read_array_header_2_0}
+    with open(path, "rb") as fh:
+        if fh.read(6) != b"\x93NUMPY":
+            return None
+        fh.seek(0)
+        try:
+            shape = readers[np.lib.format.read_magic(fh)](fh)[0]
+        except (ValueError, KeyError, OSError):  # a damaged or unknown header: the shape goes unsaid
+            return "a numpy array (.npy)"
+    return f"a numpy array (.npy) of shape {tuple(shape)}"
+
+
 def load_features(path: str | Path) -> FeatureSet:
     """Read a file written by `save_features` (or any safetensors/npz with a `features` array).
 
@@ -146,6 +171,14 @@ def load_features(path: str | Path) -> FeatureSet:
     if not path.is_file():
         raise DataError(
             f"{path} is not a regular file (a folder, FIFO or device); give a features file, or {write_hint}"
+        )
+    foreign = _not_features(path)
+    if foreign:
+        raise DataError(
+            f"{path} is {foreign}, not a features file (the .safetensors or .npz that `ganinv features` writes); if it "
+            f"holds images, write their features with `ganinv features --inverter INVERTER {path} --out "
+            f"{path.with_name(path.stem + '-features.safetensors')}` (with their labels: class folders, or an .npz "
+            "of images=... and labels=...)"
         )
     try:
         if path.suffix == ".npz":

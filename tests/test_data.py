@@ -267,6 +267,11 @@ def save_tensors(path: Path, **arrays) -> Path:
 RAMP = np.linspace(0, 1, 2 * 8 * 8).reshape(2, 8, 8)  # (N, H, W) from 0 to 1
 
 
+def unblank(notes: list[str]) -> list[str]:
+    """The notes but the one on blank images, which tests of other rules read from one-value images say too."""
+    return [note for note in notes if " are blank, one value in every pixel " not in note]
+
+
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
 @pytest.mark.parametrize(
     "stored,expected,note",
@@ -286,10 +291,11 @@ def test_the_range_of_tensor_files_is_decided_from_dtype_and_values(tmp_path, su
     data = load_images(str(path))
     assert data.images.shape == (2, 1, 8, 8) and data.images.dtype == torch.float32
     torch.testing.assert_close(data.images[:, 0], torch.from_numpy(expected).float(), atol=1e-6, rtol=0)
+    notes = unblank(data.notes)  # the bool masks are one value an image
     if note is None:
-        assert data.notes == []
+        assert notes == []
     else:
-        assert len(data.notes) == 1 and note in data.notes[0] and str(path) in data.notes[0]
+        assert len(notes) == 1 and note in notes[0] and str(path) in notes[0]
 
 
 def test_an_assumed_range_is_logged_as_a_warning(tmp_path, caplog):
@@ -559,7 +565,7 @@ def test_palette_bilevel_and_opaque_rgba_images_read_as_their_colours(tmp_path):
     assert p.images.shape == (1, 3, 4, 4) and p.images[0, :, 1, 1].tolist() == [1, -1, -1]
     assert p.images[0, :, 0, 0].tolist() == [-1, -1, -1]
     assert b.images.shape == (1, 1, 4, 4) and b.images.eq(1).all()
-    assert o.images[0, :, 0, 0].tolist() == [-1, 1, -1] and o.notes == p.notes == b.notes == []
+    assert o.images[0, :, 0, 0].tolist() == [-1, 1, -1] and unblank(o.notes) == p.notes == unblank(b.notes) == []
 
 
 def test_transparent_pixels_are_composited_onto_black_and_said(tmp_path):
@@ -614,7 +620,7 @@ def test_a_folder_of_mixed_sizes_and_modes_is_resized_to_the_common_size_and_sai
     assert data.images.shape == (3, 3, 8, 8) and data.images[0].eq(1).all()
     torch.testing.assert_close(data.images[2], torch.full((3, 8, 8), -1.0))  # resized: equal up to rounding
     assert data.images[1, :, 0, 0].tolist() == [1, -1, -1]
-    assert data.notes == [
+    assert unblank(data.notes) == [
         f"2 of 3 images are greyscale among colour ones (e.g. {tmp_path / 'a.png'}): read as colour images with three "
         "equal channels",
         f"1 of 3 images differ from the most common size 8 x 8 (e.g. {tmp_path / 'c.png'} is "
@@ -806,8 +812,9 @@ def test_transparent_bright_pixels_do_not_make_sixteen_bit_data_read_as_twelve_b
     Image.fromarray(np.array([[0, 3000], [40000, 1000]], dtype=np.uint16)).save(tmp_path / "a.png", transparency=40000)
     read = load_images(str(tmp_path / "a.png"))
     assert not any("12 bits" in note for note in read.notes), read.notes
-    assert any("composited onto black" in note for note in read.notes), read.notes
-    assert abs(float(read.images.max()) - (2 * 3000 / 65535 - 1)) < 1e-6
+    # the visible pixels are dark, so the transparent one goes white (the 16-bit white: no value exceeds 4095 still)
+    assert any("composited onto white" in note for note in read.notes), read.notes
+    assert float(read.images.max()) == 1.0 and abs(float(read.images[0, 0, 0, 1]) - (2 * 3000 / 65535 - 1)) < 1e-6
 
 
 def test_a_loose_image_beside_class_folders_is_refused(tmp_path):
@@ -979,7 +986,7 @@ def test_arrays_a_tensor_file_holds_beside_the_read_ones_are_named(tmp_path):
     images = np.full((5, 8, 8), 128, np.uint8)
     path = save_tensors(tmp_path / "x.npz", images=images, y_train=np.arange(5))
     loaded = load_images(str(path))
-    assert loaded.labels is None and loaded.notes == [
+    assert loaded.labels is None and unblank(loaded.notes) == [
         f"{path}: the array 'y_train' was not read; ganinv read the images from 'images' and found no labels (it "
         "takes the first of 'labels', 'y', 'targets'): save the labels as 'labels'"
     ]
@@ -988,7 +995,7 @@ def test_arrays_a_tensor_file_holds_beside_the_read_ones_are_named(tmp_path):
         "'y' was not read; ganinv read the images from 'images' and the labels from 'labels'"
         in (load_images(str(path)).notes[0])
     )
-    assert load_images(str(save_tensors(tmp_path / "z.npz", images=images, labels=np.arange(5)))).notes == []
+    assert unblank(load_images(str(save_tensors(tmp_path / "z.npz", images=images, labels=np.arange(5)))).notes) == []
 
 
 def test_invert_and_loglik_keep_the_class_names_of_their_labels(tmp_path):
@@ -1083,8 +1090,8 @@ def test_a_transparent_grey_value_is_composited_as_in_colour_pngs(tmp_path):
         loaded = load_images(str(tmp_path / name))
         assert float(loaded.images[0, :, 3, 3].mean()) == -1.0, name
         assert loaded.notes == [
-            f"{tmp_path / name} has transparent pixels; they were composited onto black (save it "
-            "without an alpha channel or transparent colour to choose another background)"
+            f"{tmp_path / name} has transparent pixels; they were composited onto black, as its visible pixels are "
+            "mostly light (save it without an alpha channel or transparent colour to choose another background)"
         ], name
     Image.fromarray(bar).save(tmp_path / "opaque.png", transparency=7)  # no pixel has the transparent value
     assert load_images(str(tmp_path / "opaque.png")).notes == []
@@ -1148,7 +1155,7 @@ def test_one_class_folder_is_said_to_be_one_class(tmp_path):
     (tmp_path / "one" / "images").mkdir(parents=True)
     Image.new("L", (8, 8), 9).save(tmp_path / "one" / "images" / "0.png")
     loaded = load_images(str(tmp_path / "one"))
-    assert loaded.labels.tolist() == [0] and loaded.notes == [
+    assert loaded.labels.tolist() == [0] and unblank(loaded.notes) == [
         f"{tmp_path / 'one'} holds one folder of images, images, read as one class (label 0 for every image); give "
         f"{tmp_path / 'one' / 'images'} to read its images without labels"
     ]
@@ -1165,3 +1172,151 @@ def test_a_palette_image_of_grey_values_among_greyscale_ones_leaves_the_set_grey
     assert any("stored as colour" in note and "three equal channels" in note for note in read.notes), read.notes
     Image.new("RGB", (8, 8), (200, 10, 10)).save(tmp_path / "red.png")
     assert load_images(str(tmp_path)).images.shape == (5, 3, 8, 8)
+
+
+# ---- audit 26a: the images users bring ----------------------------------------------------------------------------
+def npy(path: Path, array: np.ndarray) -> Path:
+    """A real .npy file."""
+    np.save(path, array)
+    return path
+
+
+def digit() -> np.ndarray:
+    """A tiny anti-aliased stroke, uint8 (8, 8): ink 255, edges in between, background 0."""
+    ink = np.zeros((8, 8), np.uint8)
+    ink[1:7, 3] = 255
+    ink[1:7, 4] = 128
+    ink[6, 2:6] = 200
+    return ink
+
+
+def test_ink_kept_in_the_alpha_channel_reads_as_the_picture_a_viewer_shows(tmp_path):
+    """Black ink on a transparent background (RGBA, LA) and dark-on-white with white as the transparent colour were
+    composited onto black: 16 blank images, or dark rims, scored in silence (audit 26a F1). The dark visible pixels
+    now go onto white, as a viewer shows them, so they read as the opaque dark-on-white picture does (whose
+    polarity the commands then judge); light ink still goes onto black."""
+    ink = digit()
+    Image.fromarray(255 - ink).save(tmp_path / "opaque_dark.png")
+    Image.fromarray(ink).save(tmp_path / "opaque_light.png")
+    zeros = np.zeros_like(ink)
+    Image.fromarray(np.dstack([zeros] * 3 + [ink]), "RGBA").save(tmp_path / "rgba_black.png")
+    Image.merge("LA", [Image.fromarray(zeros), Image.fromarray(ink)]).save(tmp_path / "la_black.png")
+    Image.fromarray(np.stack([255 - ink] * 3, -1)).save(tmp_path / "rgb_key.png", transparency=(255, 255, 255))
+    Image.fromarray(255 - ink).save(tmp_path / "grey_key.png", transparency=255)
+    Image.fromarray(np.dstack([zeros + 255] * 3 + [ink]), "RGBA").save(tmp_path / "rgba_white.png")
+    dark = load_images(str(tmp_path / "opaque_dark.png")).images[0, 0]
+    light = load_images(str(tmp_path / "opaque_light.png")).images[0, 0]
+    for name, like, background in (
+        ("rgba_black", dark, "white"),
+        ("la_black", dark, "white"),
+        ("rgb_key", dark, "white"),
+        ("grey_key", dark, "white"),
+        ("rgba_white", light, "black"),
+    ):
+        read = load_images(str(tmp_path / f"{name}.png"))
+        torch.testing.assert_close(read.images[0, 0], like, atol=1 / 127.5, rtol=0, msg=name)
+        assert read.images.shape[1] == 1 or bool((read.images[0] == read.images[0, :1]).all()), name
+        assert (
+            len(read.notes) == 1
+            and f"composited onto {background}, as its visible pixels are mostly" in (read.notes[0])
+        ), (name, read.notes)
+
+
+def test_blank_images_are_named_in_a_note(tmp_path):
+    """Images that read as one value in every pixel (a picture kept only in the alpha channel came out so) went on to
+    be scored with no word (audit 26a F1): said, with how many, which and why it matters."""
+    images = np.stack([digit(), np.full((8, 8), 90, np.uint8), digit(), 255 - digit(), digit().T])
+    read = load_images(str(npy(tmp_path / "x.npy", images)))
+    assert read.notes == [
+        f"1 of 5 images of {tmp_path / 'x.npy'} are blank, one value in every pixel (e.g. index 1): they hold no "
+        "picture, so every figure on them (errors, features, clusters, likelihoods) describes blank images; check how "
+        "they were saved (a picture kept only in the alpha channel?) or drop them"
+    ]
+    Image.fromarray(np.zeros((8, 8, 4), np.uint8), "RGBA").save(tmp_path / "clear.png")  # nothing visible at all
+    notes = load_images(str(tmp_path / "clear.png")).notes
+    assert "composited onto black, as none of its pixels is visible" in notes[0], notes
+    assert any(note.startswith(f"all 1 images of {tmp_path / 'clear.png'} are blank") for note in notes), notes
+    assert load_images(str(npy(tmp_path / "y.npy", images[[0, 2, 3, 4, 0]]))).notes == []
+
+
+@pytest.mark.parametrize("shape", [(5, 1, 64), (5, 1, 1, 64), (5, 3, 1, 64), (5, 64, 1, 1)])
+def test_images_one_pixel_high_are_refused_as_flattened_ones(tmp_path, shape):
+    """(N, 1, 784) and (N, 1, 1, 784) were read as 1 x 784 strips squeezed to 28 x 28, said only as "(1, 784) -> (28,
+    28) pixels" (audit 26a F2); they are N flattened images, as the refused (N, 784) is."""
+    path = npy(tmp_path / "flat.npy", (np.arange(np.prod(shape)).reshape(shape) % 256).astype(np.uint8))
+    with pytest.raises(DataError) as refused:
+        load_images(str(path))
+    pixels = "1 x 64" if shape[-1] == 64 else "64 x 1"  # (N, 64, 1, 1) is channels-last: 64 x 1 images
+    example = "reshape(5, 3, 8, 8)" if shape[1] == 3 else "reshape(5, 8, 8)"
+    assert f"reads as 5 images of {pixels} pixels: 5 flattened images?" in str(refused.value), str(refused.value)
+    assert f"save N images as (N, H, W) or (N, C, H, W), e.g. {example}" in str(refused.value), str(refused.value)
+    result = CliRunner().invoke(cli, ["features", "--raw-pixels", str(path), "--out", str(tmp_path / "f.npz")])
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1 and "Traceback" not in result.output, result.output
+
+
+def test_arrays_of_another_aspect_ratio_are_said_to_be_stretched(tmp_path):
+    """The same 8 x 12 images as PNG files were said "stretched, not cropped", as an .npy only "(8, 12) -> (8, 8)
+    pixels" (audit 26a F3)."""
+    wide = np.stack([np.tile(digit(), (1, 2))[:, :12]] * 2)  # (2, 8, 12)
+    read = load_images(str(npy(tmp_path / "wide.npy", wide)))
+    x, warning = fit_to_shape(read.images, (1, 8, 8))
+    assert x.shape == (2, 1, 8, 8)
+    assert warning == (
+        "images converted to the generator's shape: (8, 12) -> (8, 8) pixels (another aspect ratio: stretched, not "
+        "cropped)"
+    )
+    square = load_images(str(npy(tmp_path / "big.npy", np.kron(wide[:, :, :8], np.ones((2, 2), np.uint8)))))
+    assert (
+        fit_to_shape(square.images, (1, 8, 8))[1]
+        == "images converted to the generator's shape: (16, 16) -> (8, 8) pixels"
+    )
+
+
+def test_probe_given_images_says_what_they_are_and_what_to_give(tmp_path):
+    """`probe --train images.npy` said "header too large; is it complete?", as if a features file were damaged
+    (audit 26a F4)."""
+    np.save(tmp_path / "u8.npy", np.stack([digit()] * 3))
+    Image.fromarray(digit()).save(tmp_path / "one.png")
+    for name, what in (("u8.npy", "a numpy array (.npy) of shape (3, 8, 8)"), ("one.png", "an image file")):
+        result = CliRunner().invoke(cli, ["probe", "--train", str(tmp_path / name), "--test", str(tmp_path / name)])
+        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+        assert result.exit_code == 2 and len(errors) == 1, result.output
+        assert f"{tmp_path / name} is {what}, not a features file" in errors[0], errors[0]
+        assert "is it complete" not in errors[0] and "ganinv features --inverter INVERTER" in errors[0]
+
+
+def test_a_folder_of_array_files_is_refused_naming_them(tmp_path):
+    """A folder of one .npy per image was told "holds no images ...; put image files in it", its .npy files unnamed
+    (audit 26a F5): they are named, with how to stack them into the one array file ganinv reads."""
+    (tmp_path / "arrays").mkdir()
+    for i in range(4):
+        np.save(tmp_path / "arrays" / f"{i:02d}.npy", digit())
+    with pytest.raises(DataError) as refused:
+        load_images(str(tmp_path / "arrays"))
+    said = str(refused.value)
+    assert "holds 4 array file(s) (00.npy, 01.npy, 02.npy, ...)" in said and "stack them into one" in said, said
+    assert "numpy.save('images.npy', numpy.stack(" in said
+    for label in ("a", "b"):
+        (tmp_path / "classes" / label).mkdir(parents=True)
+        np.save(tmp_path / "classes" / label / "0.npy", digit())
+    with pytest.raises(DataError, match=r"they hold 2 array file\(s\) \(0.npy, 0.npy\).*labels=") as refused:
+        load_images(str(tmp_path / "classes"))
+
+
+def test_colour_becomes_grey_by_luminance_as_image_libraries_convert_it(tmp_path):
+    """Colour into a greyscale generator was the channels' plain mean: green ink at a third of its brightness, where
+    PIL, torchvision and OpenCV give 0.587 (audit 26a F6). ITU-R 601-2 luminance, and said."""
+    rgb = np.zeros((2, 3, 3), np.uint8)
+    rgb[0, 0], rgb[0, 1], rgb[0, 2] = (255, 0, 0), (0, 255, 0), (0, 0, 255)
+    rgb[1] = (200, 100, 50)
+    Image.fromarray(rgb).save(tmp_path / "c.png")
+    x, warning = fit_to_shape(load_images(str(tmp_path / "c.png")).images, (1, 2, 3))
+    grey = (x[0, 0].double() + 1) * 127.5
+    expected = torch.from_numpy(rgb.astype(np.float64) @ np.array([0.299, 0.587, 0.114]))
+    torch.testing.assert_close(grey, expected, atol=1e-3, rtol=0)
+    pil = torch.from_numpy(np.asarray(Image.open(tmp_path / "c.png").convert("L")).astype(np.float64))
+    assert float((grey - pil).abs().max()) <= 0.5 + 1e-3  # PIL rounds to whole levels
+    assert (
+        warning == "images converted to the generator's shape: 3 -> 1 channels (luminance: 0.299 R + 0.587 G + 0.114 B)"
+    )
