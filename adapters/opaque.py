@@ -25,7 +25,7 @@ from typing import Any, Optional
 import torch
 from torch import nn
 
-from ganinv.architectures import Architecture, AssumptionWarning, Built, register
+from ganinv.architectures import Architecture, AssumptionWarning, Built, decision, register
 from ganinv.errors import ArchitectureError, first_line
 from ganinv.generator import FIXED_BATCHES, image_shape_advice, in_module_dtype, modes_for_call, reshapes_to
 from ganinv.spec import GeneratorSpec
@@ -39,6 +39,9 @@ class OpaqueOptions:
     batch_size: int = 0  # 0: any batch size; else the only one the program accepts (found in .pt2 archives)
     n_classes: int = 0  # a conditional program's class count (as --option n_classes=K means for every adapter)
     nc: int = 0  # its continuous codes
+    # how a flat (N, C*H*W) colour output is laid out: "chw" (PyTorch's view(N, C, H, W)), "hwc" (a port of Keras's
+    # Reshape((H, W, C))), or "auto": read from a probe (the smoother images), else chw, said
+    image_layout: str = "auto"
 
 
 class ProgramNet(nn.Module):
@@ -58,6 +61,7 @@ class ProgramNet(nn.Module):
         self.image_shape = image_shape  # None until found by a first call
         self.announced_first = False  # a tuple output's first element taken: said once
         self.batch_size = batch_size
+        self.channels_last = False  # a flat output in (H, W, C) order (image_layout=hwc)
         self.switchable = switchable  # False: torch.export modules run in the mode they were exported in
 
     def train(self, mode: bool = True) -> "ProgramNet":
@@ -105,6 +109,9 @@ class ProgramNet(nn.Module):
                 "module:callable of yours that returns the images tensor"
             )
         if self.image_shape is not None and out.dim() in (2, 3) and reshapes_to(out, self.image_shape):
+            if self.channels_last and out.dim() == 2:  # (N, H*W*C) -> (N, C, H, W)
+                c, h, w = self.image_shape
+                return out.reshape(out.shape[0], h, w, c).permute(0, 3, 1, 2)
             return out.reshape(out.shape[0], *self.image_shape)  # flat (N, C*H*W) or grey (N, H, W), as given
         return out  # (N, C, H, W); the load-time probe checks it against the spec
 
@@ -137,6 +144,46 @@ def inputs_taken(program: Any, coded: bool) -> Optional[int]:
         positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
         needed = [p.default is p.empty for p in parameters if p.kind in positional]
     return (len(needed) if coded else sum(needed)) or len(needed) or None
+
+
+LABEL_NAMES = (
+    "labels",
+    "label",
+    "y",
+    "class_labels",
+    "class_label",
+    "classes",
+    "class_idx",
+    "cls",
+    "targets",
+    "target",
+)
+
+
+def optional_label_input(program: Any) -> Optional[str]:
+    """The name of an input after z that has a default and is named as a class label (forward(z, labels=None)), or
+    None: left to its default, a conditional generator makes one class's images only (an outside audit: loaded as
+    unconditional in silence, every image class 0's)."""
+    if isinstance(program, torch.jit.ScriptModule):
+        optional = [a.name for a in program.forward.schema.arguments[2:] if a.has_default_value()]  # type: ignore
+    else:
+        try:
+            parameters = list(inspect.signature(program.forward).parameters.values())[1:]
+        except (TypeError, ValueError):
+            return None
+        optional = [p.name for p in parameters if p.default is not p.empty]
+    return next((name for name in optional if name.lower() in LABEL_NAMES), None)
+
+
+def embedding_classes(program: Any) -> Optional[int]:
+    """Rows of the first embedding table in a module (the classes of a label embedding), or None."""
+    for module in program.modules() if isinstance(program, nn.Module) else ():
+        weight = getattr(module, "weight", None)
+        if (isinstance(module, nn.Embedding) or getattr(module, "original_name", "") == "Embedding") and isinstance(
+            weight, torch.Tensor
+        ):
+            return int(weight.shape[0])
+    return None
 
 
 def exported_shapes(program: torch.export.ExportedProgram) -> tuple[list[torch.Size], list[torch.dtype], torch.Size]:
@@ -187,6 +234,15 @@ class Opaque(Architecture):
         inputs = (("z", second) if second and options.inputs == "auto" else None) or self._inputs(
             options.inputs, n_inputs, spec
         )
+        label = optional_label_input(program) if options.inputs == "auto" and inputs == ("z",) else None
+        if label:
+            rows = embedding_classes(program)
+            raise ArchitectureError(
+                f"the program's forward takes an optional {label!r} beside z, which ganinv would leave to its default "
+                "for every image: a conditional generator's images of one class only. Give --option n_classes=K "
+                + (f"(its embedding has {rows} rows) " if rows else "")
+                + f"to feed it labels, or --option inputs=z if {label!r} is not a class label"
+            )
         for field, fed in (("n_classes", ("onehot", "labels")), ("nc", ("c",))):  # a code no input receives
             if spec.get(field) and not set(fed) & set(inputs):  # was a phantom d that fit scored (an outside audit)
                 raise ArchitectureError(
@@ -206,7 +262,59 @@ class Opaque(Architecture):
             with modes_for_call(net):  # statistics (audit 17); the module's own modes are restored (a user's object)
                 spec["image_shape"] = self._run_for_shape(net, spec)
             net.image_shape = spec["image_shape"]
-        return Built(net, GeneratorSpec.from_dict(spec))
+        decisions = self._flat_layout(net, spec, options.image_layout)
+        return Built(net, GeneratorSpec.from_dict(spec), decisions)
+
+    @staticmethod
+    @torch.no_grad()
+    def _flat_layout(net: ProgramNet, spec: dict[str, Any], layout: str) -> list[dict[str, Any]]:
+        """The order of a flat colour output, read from a probe: the reading whose images change less from pixel to
+        pixel (a Keras port's (H, W, C) vector read as (C, H, W) made a red image grey stripes, in silence: an
+        outside audit), decided at 3x; else chw, said with the option that changes it."""
+        if layout not in ("auto", "chw", "hwc"):
+            raise ArchitectureError(f"image_layout must be chw, hwc or auto, got {layout!r}")
+        c, h, w = spec["image_shape"]
+        if c == 1:
+            return []
+        z, codes = probe_latents(8, spec)
+        n_classes = spec.get("n_classes", 0)
+        d = torch.eye(n_classes)[torch.arange(8) % n_classes] if n_classes else None
+        net.image_shape = None  # the program's own output, unreshaped
+        try:
+            with modes_for_call(net):
+                out = net(z, codes, d)
+        except Exception:  # the probe of the spec says what fails
+            return []
+        finally:
+            net.image_shape = spec["image_shape"]
+        if not isinstance(out, torch.Tensor) or out.dim() != 2:  # not flat: its layout is its own
+            return []
+        if layout != "auto":
+            net.channels_last = layout == "hwc"
+            return []
+
+        def roughness(x: torch.Tensor) -> float:
+            return float((x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., 1:] - x[..., :-1]).abs().mean())
+
+        chw = roughness(out.reshape(-1, c, h, w).float())
+        hwc = roughness(out.reshape(-1, h, w, c).permute(0, 3, 1, 2).float())
+        net.channels_last = hwc * 3 < chw
+        if net.channels_last or chw * 3 < hwc:
+            value = "hwc" if net.channels_last else "chw"
+            return [
+                decision(
+                    "image_layout", value, f"probe: {value} images are the smoother", "--option image_layout=chw|hwc"
+                )
+            ]
+        return [
+            decision(
+                "image_layout",
+                "chw",
+                f"assumed: the flat output of {c * h * w} values as (C, H, W), PyTorch's view; read as (H, W, C) its "
+                "images are as smooth",
+                "--option image_layout=hwc (a port of Keras's Reshape((H, W, C)))",
+            )
+        ]
 
     @staticmethod
     def _float_second_input(options: OpaqueOptions, width: int, spec: dict[str, Any]) -> Optional[str]:

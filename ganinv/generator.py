@@ -141,6 +141,8 @@ class Generator(nn.Module):
         lo, hi = self.spec.native_output_range
         if (lo, hi) != (-1.0, 1.0):
             x = (x - lo) * (2.0 / (hi - lo)) - 1.0
+        if self.meta.get("clamp_output"):  # a little beyond the range given (probe): the contract's [-1, 1]
+            x = x.clamp(-1, 1)
         return x
 
     def _check_latents(self, z: Any, c: Any, d: Any) -> None:
@@ -274,6 +276,15 @@ class Generator(nn.Module):
                 "left in training mode, or a program traced or exported in training mode); ganinv inverts a fixed "
                 "G(z): put the module in eval mode (and trace or export it so)"
             )
+        if moved <= tolerance and alone > tolerance:  # bn=train, the user's choice: still said (an outside audit)
+            warnings.warn(
+                f"with --option bn=train each image depends on the other latents of its batch (the same latents in a "
+                f"batch of 3 and of {n} gave images differing by up to {alone:.3g}): a latent gives another image in "
+                "another batch, and an image another reconstruction beside other images, so figures change with "
+                "the batch size; bn=eval (the stored statistics) makes G(z) a fixed function",
+                ProbeWarning,
+                stacklevel=2,
+            )
         if moved > tolerance:
             raise SpecMismatchError(
                 f"the generator is not a function of its latents: the same latents gave images differing by up to "
@@ -299,6 +310,19 @@ class Generator(nn.Module):
         else:  # (images that ignore the latents carry no gradient to them either: said above, as what they are)
             self._check_differentiable(latents[: min(n, 2)])
         lo_seen, hi_seen = float(x.min()), float(x.max())
+        given = bool(self.meta.get("output_range_given"))
+        overshoot = max(-1 - lo_seen, hi_seen - 1)
+        if given and tolerance < overshoot <= 2 * BARELY_BEYOND:  # an unbounded last layer near the range it learned
+            self.meta["clamp_output"] = True  # (a linear net of [0, 1] data, given 0,1, was refused: an outside audit)
+            native = self._native_range_seen(lo_seen, hi_seen)
+            warnings.warn(
+                f"generated values span [{native[0]:.3g}, {native[1]:.3g}] natively, a little beyond the output range "
+                f"{spec.native_output_range} given (an unbounded last layer?): they are clamped to it",
+                ProbeWarning,
+                stacklevel=2,
+            )
+            x = x.clamp(-1, 1)
+            lo_seen, hi_seen = float(x.min()), float(x.max())
         if lo_seen < -1 - tolerance or hi_seen > 1 + tolerance:
             native = self._native_range_seen(lo_seen, hi_seen)
             guess = _guess_range(*native)
@@ -316,13 +340,16 @@ class Generator(nn.Module):
                     "training data (x.clamp(-1, 1)), which ganinv's contract needs"
                 )
             )
-        given = bool(self.meta.get("output_range_given"))
-        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -tolerance and n >= 4 and not given:
-            # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative.
+        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -BARELY_BEYOND and n >= 4 and not given:
+            # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative, or only a little (a linear
+            # last layer trained on [0, 1] data dips below 0; read as [-1, 1], its black was mid-grey: an outside audit)
             if hi_seen > 0.5:
                 raise SpecMismatchError(
-                    f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "
-                    "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid"
+                    f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], "
+                    + ("never negative" if lo_seen >= -tolerance else f"never below {-BARELY_BEYOND:g}")
+                    + ", but the spec declares [-1, 1], whose images reach far below 0: pass --output-range 0,1 if "
+                    "the generator ends in a sigmoid or was trained on [0, 1] data (or --output-range -1,1 if its "
+                    "images are all this bright)"
                 )
             warnings.warn(  # dark [0, 1] images (an early checkpoint) read as [-1, 1] in silence (an outside audit)
                 f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, under the declared range "
@@ -393,6 +420,9 @@ class Generator(nn.Module):
         return f"source={self.source!r}, spec={self.spec}"
 
 
+# on the [-1, 1] scale: a probe's values this far beyond a range's end are a little beyond it (an unbounded last
+# layer); 0.05 is 2.5% of the range, as the data's [0, 1] images that resampling dipped below 0 (ganinv.data)
+BARELY_BEYOND = 0.05
 IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA: what an image's channel axis holds
 
 

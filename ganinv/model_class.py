@@ -71,6 +71,7 @@ def load_with_model_class(request: Any) -> Generator:
     options = dict(request.options)
     class_path = str(options.pop("model_class"))
     kwargs = parse_kwargs(options.pop("model_kwargs", None))
+    n_classes_given = "n_classes" in options or "n_classes" in request.overrides  # 0 given: unconditional, said so
     n_classes = options.pop("n_classes", request.overrides.get("n_classes", 0)) or 0
     if not str(n_classes).isdigit() or int(n_classes) == 1:
         raise SourceError(f"n_classes={n_classes}: give the number of classes, e.g. --option n_classes=10")
@@ -100,10 +101,13 @@ def load_with_model_class(request: Any) -> Generator:
     load_strictly(module, state_dict, class_path, kwargs, str(path))
     module.eval().requires_grad_(False)
     overrides = {**sidecar_spec(path), **request.overrides}
+    if not n_classes_given:
+        refuse_optional_labels(module, class_path)
     spec, inputs, decisions = probe_spec(module, class_path, kwargs, n_classes, overrides)
     opaque = architectures.get("opaque")
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
     built = opaque.wrap(module, opaque.make_options({"inputs": ",".join(inputs)}), spec)  # type: ignore[attr-defined]
+    decisions += built.decisions
     warn_assumptions(decisions)
     meta = {
         "model_class": class_path,
@@ -182,6 +186,22 @@ def load_strictly(
         module.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:
         raise SourceError(f"{where} does not load into {class_path}: {first_line(exc)}") from None
+
+
+def refuse_optional_labels(module: nn.Module, class_path: str) -> None:
+    """A forward(z, labels=None) left to its default label makes one class's images only (an outside audit: loaded
+    as unconditional in silence, every image class 0's): refused unless n_classes is given, 0 included."""
+    from ganinv.adapters.opaque import embedding_classes, optional_label_input
+
+    label = optional_label_input(module)
+    if label:
+        rows = embedding_classes(module)
+        raise SourceError(
+            f"{class_path}.forward takes an optional {label!r} beside z, which ganinv would leave to its default for "
+            "every image: a conditional generator's images of one class only. Give --option n_classes=K "
+            + (f"(its embedding has {rows} rows) " if rows else "")
+            + f"to feed it labels, or --option n_classes=0 if {label!r} is not a class label"
+        )
 
 
 def first_layer_inputs(module: nn.Module) -> Optional[tuple[str, int]]:

@@ -1189,8 +1189,12 @@ def wrap_program(
         )
     given = {**spec, **request.overrides}
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
-    built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]
-    decisions = architectures.prior_assumed(given, "a program")  # said by load_generator once the probe ran
+    try:
+        built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]
+    except ValueError as exc:  # the spec's own check of the values given: an internal error here (an outside audit)
+        raise SourceError(f"spec overrides {dict(request.overrides)} do not make a valid spec: {exc}") from None
+    # said by load_generator once the probe ran
+    decisions = built.decisions + architectures.prior_assumed(given, "a program")
     meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta, "decisions": decisions}
     return Generator(built.net, built.spec, source=request.source, meta=meta)
 
@@ -1377,7 +1381,7 @@ def load_callable(source: str, request: Request) -> Generator:
     raise SourceError(f"{source} must return (module, GeneratorSpec), a module, or a ganinv Generator")
 
 
-PROGRAM_OPTIONS = ("inputs", "n_classes", "nc", "batch_size")  # how ganinv calls a bare module (the opaque adapter)
+PROGRAM_OPTIONS = ("inputs", "n_classes", "nc", "batch_size", "image_layout")  # how ganinv calls a bare module (opaque)
 
 
 def split_callable_options(

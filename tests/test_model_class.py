@@ -374,3 +374,29 @@ def test_resume_does_not_adopt_a_model_class_written_into_the_run(tmp_path, mark
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 2 and len(errors) == 1, result.output
     assert "is named by the run's" in errors[0], errors[0]
+
+
+class OptionalLabelMLP(LabelMLP):
+    """A conditional generator whose labels default to class 0: `forward(z, labels=None)`."""
+
+    def forward(self, z, labels=None):
+        return super().forward(z, torch.zeros(len(z), dtype=torch.long) if labels is None else labels)
+
+
+def test_a_class_whose_labels_have_a_default_is_refused_unless_n_classes_is_given(tmp_path):
+    """Left to its default, every image was class 0's, loaded as unconditional in silence (audit 26b)."""
+    torch.manual_seed(0)
+    torch.save(OptionalLabelMLP().state_dict(), tmp_path / "g.pth")
+    with pytest.raises(SourceError, match=r"optional 'labels' beside z.*its embedding has 3 rows.*n_classes=0"):
+        load_generator(str(tmp_path / "g.pth"), options=as_class("OptionalLabelMLP"))
+    g = load_generator(str(tmp_path / "g.pth"), options={**as_class("OptionalLabelMLP"), "n_classes": 3})
+    assert g.spec.n_classes == 3
+    latents = g.sample_latents(6, generator=torch.Generator().manual_seed(0))
+    module = OptionalLabelMLP()
+    module.load_state_dict(torch.load(tmp_path / "g.pth"))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), module(latents.z, latents.d.argmax(1)))
+    assert (
+        load_generator(str(tmp_path / "g.pth"), options={**as_class("OptionalLabelMLP"), "n_classes": 0}).spec.n_classes
+        == 0
+    )

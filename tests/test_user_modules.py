@@ -13,7 +13,7 @@ from torch import nn
 import ganinv
 from ganinv import Generator, Inverter
 from ganinv.cli.main import cli
-from ganinv.errors import SourceError, SpecMismatchError
+from ganinv.errors import ArchitectureError, SourceError, SpecMismatchError
 from ganinv.sources import load_generator
 from ganinv.spec import GeneratorSpec
 
@@ -347,3 +347,90 @@ def test_a_callables_module_with_a_record_in_its_state_dict_loads(user_module):
     )
     first = load_generator("recorded:make").meta["weights_sha256"]
     assert first == load_generator("recorded:make").meta["weights_sha256"]
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [["--prior", "gaussian"], ["--prior", "uniform:1,-1"], ["--output-range", "1,0"], ["--image-shape", "1,28"]],
+)
+def test_a_programs_spec_flags_of_no_valid_spec_are_one_error_line(tmp_path, flags):
+    """Values the spec refuses, given to a TorchScript program (whose spec the flags make), were an internal error
+    (audit 26b); a module's were already one Error: line."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(BatchNormNet().eval(), torch.randn(2, NZ)).save(str(tmp_path / "g.ts"))
+    result = CliRunner().invoke(cli, ["inspect", "-g", str(tmp_path / "g.ts"), "--nz", str(NZ), *flags])
+    assert result.exit_code == 2, result.output
+    assert result.output.count("Error:") == 1 and "do not make a valid spec" in result.output, result.output
+    assert "internal error" not in result.output
+
+
+def test_a_program_whose_label_input_has_a_default_is_refused_without_n_classes(tmp_path):
+    """Left to its default label, every image was one class's, loaded as unconditional in silence (audit 26b); the
+    refusal names the embedding's rows, and --option inputs=z loads it as it is."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.script(OptionalLabels()).save(str(tmp_path / "conditional.ts"))
+    with pytest.raises(ArchitectureError, match=r"optional 'labels' beside z.*its embedding has 3 rows"):
+        load_generator(str(tmp_path / "conditional.ts"), options={"spec.nz": NZ})
+    plain = load_generator(str(tmp_path / "conditional.ts"), options={"spec.nz": NZ, "inputs": "z"})
+    assert plain.spec.n_classes == 0
+
+
+class LinearUnit(nn.Module):
+    """A last layer without an activation, trained on [0, 1] data: values from a little below 0 to about 0.9."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(NZ, 64)
+
+    def forward(self, z):
+        return (torch.sigmoid(3 * self.fc(z)) * 0.95 - 0.03).view(-1, 1, 8, 8)
+
+
+def test_a_linear_output_of_unit_range_data_is_not_read_as_minus_one_to_one(user_module):
+    """Read as [-1, 1] for its few values a little below 0, its black was mid-grey, in silence; and the right
+    --output-range 0,1 was refused for them (audit 26b). Now [-1, 1] is refused naming 0,1, which loads, clamped."""
+    user_module("linear_unit", "from test_user_modules import LinearUnit\ndef make():\n    return LinearUnit()\n")
+    with pytest.raises(SpecMismatchError, match=r"never below -0.05.*--output-range 0,1"):
+        load_generator("linear_unit:make", options={"spec.nz": NZ})
+    with pytest.warns(UserWarning, match="a little beyond the output range"):
+        g = load_generator("linear_unit:make", options={"spec.nz": NZ, "spec.native_output_range": "0,1"})
+    z = torch.randn(16, NZ, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = (LinearUnit()(z) * 2 - 1).clamp(-1, 1)
+        assert float(LinearUnit()(z).min()) < 0  # the case: values below the range given
+        torch.testing.assert_close(g(z), expected)
+
+
+class FlatChannelsLast(nn.Module):
+    """A Keras port: a flat (N, H*W*C) output in (H, W, C) order; smooth colour images."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(NZ, 3)
+
+    def forward(self, z):
+        colour = torch.tanh(self.fc(z))  # (N, 3): one colour per image, a ramp across its rows
+        ramp = torch.linspace(0.5, 1.0, 8).view(1, 8, 1, 1)
+        return (colour.view(-1, 1, 1, 3) * ramp).expand(-1, 8, 8, 3).reshape(-1, 8 * 8 * 3)
+
+
+def test_a_flat_channels_last_output_is_read_in_its_order(user_module):
+    """Reshaped as (C, H, W), a red image became grey stripes, announced only as a channel count (audit 26b): the
+    probe reads the order (the smoother images), and --option image_layout settles it."""
+    user_module(
+        "flat_hwc", "from test_user_modules import FlatChannelsLast\ndef make():\n    return FlatChannelsLast()\n"
+    )
+    z = torch.randn(4, NZ, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        author = FlatChannelsLast()(z).view(4, 8, 8, 3).permute(0, 3, 1, 2)
+        g = load_generator("flat_hwc:make", options={"spec.nz": NZ, "spec.image_shape": "3,8,8"})
+        torch.testing.assert_close(g(z), author)
+        assert [d["value"] for d in g.meta["decisions"] if d["property"] == "image_layout"] == ["hwc"]
+        as_chw = load_generator(
+            "flat_hwc:make", options={"spec.nz": NZ, "spec.image_shape": "3,8,8", "image_layout": "chw"}
+        )
+        torch.testing.assert_close(as_chw(z), FlatChannelsLast()(z).view(4, 3, 8, 8))
