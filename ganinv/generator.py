@@ -274,7 +274,8 @@ class Generator(nn.Module):
                 f"the generator's images depend on the other latents of the batch: the same latents in a batch of 3 "
                 f"and of {n} gave images differing by up to {alone:.3g} (BatchNorm normalising by the batch: a module "
                 "left in training mode, or a program traced or exported in training mode); ganinv inverts a fixed "
-                "G(z): put the module in eval mode (and trace or export it so)"
+                "G(z): put the module in eval mode (and trace or export it so); if it normalises by the batch by "
+                "design (track_running_stats=False, or a codebase that samples so), --option bn=train accepts it"
             )
         if moved <= tolerance and alone > tolerance:  # bn=train, the user's choice: still said (an outside audit)
             warnings.warn(

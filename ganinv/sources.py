@@ -1355,6 +1355,12 @@ def load_callable(source: str, request: Request) -> Generator:
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
+        path = Path(module_name)
+        if path.suffix == ".py" or os.sep in module_name:  # a file's path is not a module's name (an outside audit)
+            raise SourceError(
+                f"cannot import {source!r}: {module_name} is a file's path, not a module's name; run from its folder "
+                f"and give {path.stem}:{attr} (or put {path.parent or '.'} on PYTHONPATH)"
+            ) from None
         raise SourceError(f"cannot import {source!r} ({exc}); give an importable module:callable") from None
     factory_options, program_options, unsaid = split_callable_options(fn, request.options)
     try:

@@ -434,3 +434,30 @@ def test_a_flat_channels_last_output_is_read_in_its_order(user_module):
             "flat_hwc:make", options={"spec.nz": NZ, "spec.image_shape": "3,8,8", "image_layout": "chw"}
         )
         torch.testing.assert_close(as_chw(z), FlatChannelsLast()(z).view(4, 3, 8, 8))
+
+
+def test_a_callable_given_by_its_files_path_is_told_the_modules_name(tmp_path):
+    """`-g path/to/gens.py:make` was "cannot import ... No module named '/path/gens'" (audit 26b)."""
+    (tmp_path / "gens.py").write_text("def make():\n    return None\n")
+    with pytest.raises(
+        SourceError, match=r"is a file's path, not a module's name; run from its folder and give gens:make"
+    ):
+        load_generator(f"{tmp_path / 'gens.py'}:make")
+
+
+class UntrackedNorm(BatchNormNet):
+    """BatchNorm by batch statistics by design: no running statistics at all."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(32, track_running_stats=False)
+
+
+def test_batch_statistics_by_design_are_refused_naming_bn_train(user_module):
+    """Already in eval mode, it was told to put itself in eval mode; --option bn=train, which accepts it, went unnamed
+    (audit 26b)."""
+    user_module("untracked", "from test_user_modules import UntrackedNorm\ndef make():\n    return UntrackedNorm()\n")
+    with pytest.raises(
+        SpecMismatchError, match="depend on the other latents of the batch.*--option bn=train accepts it"
+    ):
+        load_generator("untracked:make", options={"spec.nz": NZ})
