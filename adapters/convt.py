@@ -23,7 +23,7 @@ import functools
 import re
 from dataclasses import dataclass
 from itertools import permutations, product
-from typing import Any, Callable, Iterable, Mapping, Optional, cast
+from typing import Any, Callable, ClassVar, Iterable, Mapping, Optional, cast
 
 import torch
 from torch import nn
@@ -39,9 +39,7 @@ from .statedict import (
     NO_LINEAR_VIEW,
     POOR_FIT,
     POOR_FIT_SAID,
-    PRIOR_MEANS,
     PRIOR_PROBES,
-    PRIOR_SPECS,
     Candidate,
     Property,
     activation_and_eps,
@@ -68,6 +66,10 @@ from .statedict import (
     onehot_condition,
     option_flag,
     prior_decision,
+    prior_mean,
+    prior_parts,
+    prior_probe,
+    prior_scale_check,
     probe_inputs,
     rename_modules,
     unnamed_label,
@@ -129,8 +131,10 @@ class ConvTOptions:
     # condition_first says, c last
     input_order: str = ""
     # the native latent prior: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
-    # store it, the first BatchNorm's statistics tell (`check_against_statistics`)
+    # store it, the first BatchNorm's statistics tell (`check_against_statistics`); or the user's --prior as
+    # FAMILY[:LO,HI][*SCALE] (`statedict.prior_option`), e.g. "truncated_normal:-2,2", which the probes draw from
     prior: str = "normal"
+    any_prior: ClassVar[bool] = True  # PriorFromSpec: any prior the user gives is this option
     # rows of a label embedding (K x nz) that the file holds but the generator never uses (PyTorch-GAN sgan defines
     # `label_emb` for nothing): held so that the file loads as saved, never applied (n_classes is then 0)
     unused_embedding: int = 0
@@ -337,8 +341,7 @@ class ConvTNet(nn.Module):
         self.o = o = complete(o)
         if o.n_classes and o.condition not in ("embedding", "onehot", "multiply"):
             raise ArchitectureError(f"condition must be 'embedding', 'onehot' or 'multiply', got {o.condition!r}")
-        if o.prior not in PRIOR_PROBES:
-            raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
+        prior_parts(o.prior)  # a prior no probe can draw is refused here
         if o.code_prior not in ("uniform", "normal"):
             raise ArchitectureError(f"code_prior must be uniform or normal, got {o.code_prior!r}")
         if o.input_order and sorted(o.input_order) != ["c", "d", "z"]:
@@ -451,6 +454,7 @@ class ConvTNet(nn.Module):
 
     def spec(self) -> GeneratorSpec:
         o = self.o
+        kind, bounds, scale = prior_parts(o.prior)  # checked in ConvTNet.__init__
         return GeneratorSpec(
             nz=o.nz,
             image_shape=(o.channels, o.resolution, o.resolution),
@@ -458,8 +462,9 @@ class ConvTNet(nn.Module):
             nc=o.nc,
             native_latent_shape=(o.nz, 1, 1) if o.head == "none" else None,
             native_output_range=(0.0, 1.0) if o.output == "sigmoid" else (-1.0, 1.0),
-            native_prior=cast(Prior, PRIOR_SPECS[o.prior][0]),  # o.prior checked in ConvTNet.__init__
-            native_prior_range=PRIOR_SPECS[o.prior][1],
+            native_prior=cast(Prior, kind),
+            native_prior_range=bounds,
+            native_prior_scale=scale,
         )
 
 
@@ -918,7 +923,7 @@ def geometry_flag(values: dict[str, Any]) -> str:
 
 def probe_batch(o: ConvTOptions, n: int) -> tuple[torch.Tensor, Optional[torch.Tensor], Optional[torch.Tensor]]:
     """The probe batch under options `o`: z drawn from its prior, one-hot labels cycling over the classes, codes."""
-    z = PRIOR_PROBES[o.prior](n, o.nz, torch.Generator().manual_seed(0))  # N(0, I): the draw of probe_inputs
+    z = prior_probe(o.prior)(n, o.nz, torch.Generator().manual_seed(0))  # N(0, I): the draw of probe_inputs
     return z, probe_inputs(o.nz, o.n_classes, n)[1], code_probe(o.nc, n)
 
 
@@ -1326,12 +1331,14 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
     net = ConvTNet(opts).eval()
     load_weights(net, weights, architecture.name, opts)
     d, c = probe_inputs(opts.nz, opts.n_classes, 512)[1], code_probe(opts.nc, 512)
+    names = [values.get("prior", "normal")] if "prior" in given else list(PRIOR_PROBES)  # a prior given is checked
     misfits = {
-        name: norm_misfits(net, draw(512, opts.nz, torch.Generator().manual_seed(0)), d, c)
-        for name, draw in PRIOR_PROBES.items()
+        name: norm_misfits(net, prior_probe(name)(512, opts.nz, torch.Generator().manual_seed(0)), d, c)
+        for name in names
     }
     decisions = []
     if "prior" not in given:
+        first_prior_scale(architecture.name, layout, opts)  # where the search did not (all given)
         decisions.append(prior_decision({name: m[0] for name, m in misfits.items()}, values))
     fit = misfits[values.get("prior", "normal")]
     worst = max(range(len(fit)), key=lambda i: fit[i])
@@ -1359,6 +1366,28 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
     )
     decisions.append({**fitted, "misfit": float(fit[worst])})  # what a config's options are weighed by (sources)
     return decisions
+
+
+@torch.no_grad()
+def first_prior_scale(name: str, layout: Layout, opts: ConvTOptions) -> None:
+    """`prior_scale_check` at the first BatchNorm, for a net whose options were all given (no search read its inputs
+    before), under the best of the usual priors."""
+    first = first_linear_map(layout)
+    embedding = layout.modules[layout.embed]["weight"] if layout.embed and opts.condition != "onehot" else None
+    if opts.n_classes and opts.condition == "multiply":  # the embedding's scale and z's are one to the statistics
+        return
+    if first is None or joined_inputs(opts, embedding, *probe_batch(opts, 1)).shape[1] != first[2]:
+        return
+    linear, norm, _ = first
+    _, d, c = probe_batch(opts, PROBE_INPUTS)
+
+    def misfit(z: torch.Tensor) -> float:
+        return min(bn_discrepancy(y, norm) for y in linear(joined_inputs(opts, embedding, z, d, c)))
+
+    fits = {p: misfit(prior_probe(p)(PROBE_INPUTS, opts.nz, torch.Generator().manual_seed(0))) for p in PRIOR_PROBES}
+    best = min(fits, key=lambda p: fits[p])
+    z = prior_probe("normal")(PROBE_INPUTS, opts.nz, torch.Generator().manual_seed(0))
+    prior_scale_check(name, lambda s: misfit(z * s), best, fits[best])
 
 
 @torch.no_grad()
@@ -1411,9 +1440,22 @@ def first_norm_inputs(
             f"alone (misfit {fits[best]:.3g} against {latents_alone:.3g}): pass --option nc={nc} --option "
             f"input_order={order}" + (" --option code_prior=normal" if code_prior == "normal" else "")
         )
-    prior = min((key for key in fits if key[0] == opts.nc), key=lambda key: fits[key])[3]
+    best_latents = min((key for key in fits if key[0] == opts.nc), key=lambda key: fits[key])
+    prior = best_latents[3]
+    # a variance no usual prior has (truncated, scaled) is refused, naming --prior; not where a label embedding
+    # multiplies z, whose scale the statistics cannot tell from z's
+    if "prior" not in given and not (opts.n_classes and opts.condition == "multiply"):
+        nc, order, code_prior, _ = best_latents
+        trial = dataclasses.replace(opts, nz=free - nc, nc=nc, input_order=order, code_prior=code_prior, prior="normal")
+        z, d, c = probe_batch(trial, PROBE_INPUTS)
+        prior_scale_check(
+            name,
+            lambda s: min(bn_discrepancy(y, norm) for y in linear(joined_inputs(trial, embedding, z * s, d, c))),
+            prior,
+            fits[best_latents],
+        )
     if not labelled and not {"n_classes", "nc"} & set(given):
-        return prior, unnamed_label(name, linear, norm, width, PRIOR_MEANS[prior])
+        return prior, unnamed_label(name, linear, norm, width, prior_mean(prior))
     rival = min((key for key in fits if key[0] != opts.nc), key=lambda key: fits[key], default=None)
     if rival is None or fits[rival] >= latents_alone * DECIDED_RATIO:
         return prior, []
@@ -1440,7 +1482,7 @@ def place_label(name: str, layout: Layout, opts: ConvTOptions, given: Mapping[st
         return None
     first = first_linear_map(layout)
     means = input_means(*first) if first is not None else None
-    found = one_hot_run(means, PRIOR_MEANS[opts.prior], k=opts.n_classes) if means is not None else None
+    found = one_hot_run(means, prior_mean(opts.prior), k=opts.n_classes) if means is not None else None
     if found is None or means is None:
         return None
     start, k = found

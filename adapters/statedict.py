@@ -590,19 +590,121 @@ PRIOR_SPECS = {
     "uniform01": ("uniform", (0.0, 1.0)),
 }
 PRIOR_FLAGS = {"normal": "normal", "uniform": "uniform:-1,1", "uniform01": "uniform:0,1"}  # --prior VALUE
+# The first BatchNorm sees z through a linear map: it reads z's mean and variance, never its family. A prior none of
+# the usual ones fits while the same family at another scale fits this many times better is refused, naming
+# truncation and scale: a net trained on N(0, 1) truncated to [-2, 2] loaded as N(0, 1), 0.69 off (an outside audit).
+PRIOR_FLOOR = 0.012  # the first BatchNorm misfit the author's own nets stay under (see POOR_FIT): no verdict below
+# and the misfit the scale must explain: N(0, 1) truncated to [-2, 2] read as N(0, 1) leaves 0.033 (a variance 0.77
+# of 1); the noise of statistics from one batch of 16 left 0.014 that a scale of 1.1 explained (its prior N(0, 1))
+PRIOR_SCALE_GAIN = 0.02
 
 
-def prior_from_spec(spec: Mapping[str, Any]) -> dict[str, Any]:
-    """The `prior` option that the user's --prior (spec field native_prior, and native_prior_range) names, if it is
-    one of PRIOR_SPECS: the option is then the user's, not read from the BatchNorm statistics."""
-    kind = spec.get("native_prior")
-    if kind is None:
+def prior_parts(prior: str) -> tuple[str, tuple[float, float], float]:
+    """(family, bounds, scale) of a `prior` option: a usual one (PRIOR_SPECS's names), or the user's own as
+    `prior_option` writes it, e.g. "truncated_normal:-2,2" or "normal*0.5"."""
+    if prior in PRIOR_SPECS:
+        return PRIOR_SPECS[prior][0], PRIOR_SPECS[prior][1], 1.0
+    try:
+        body, _, scale = prior.partition("*")
+        kind, _, bounds = body.partition(":")
+        lo, hi = (float(b) for b in bounds.split(",")) if bounds else (-1.0, 1.0)
+        parts = (kind, (lo, hi), float(scale) if scale else 1.0)
+    except ValueError:
+        parts = ("", (0.0, 0.0), 0.0)
+    kind, (lo, hi), factor = parts
+    if kind not in ("normal", "uniform", "truncated_normal") or not lo < hi or not factor > 0:
+        raise ArchitectureError(
+            f"prior must be one of {', '.join(PRIOR_SPECS)}, or FAMILY[:LO,HI][*SCALE] (e.g. truncated_normal:-2,2), "
+            f"got {prior!r}"
+        )
+    return parts
+
+
+def prior_option(kind: str, bounds: tuple[float, float], scale: float) -> str:
+    """The `prior` option of a native prior: its usual name where it has one, else FAMILY[:LO,HI][*SCALE]."""
+    for name, (native, native_bounds) in PRIOR_SPECS.items():
+        if scale == 1.0 and kind == native and (native == "normal" or bounds == native_bounds):
+            return name
+    body = kind if kind == "normal" else "{}:{:g},{:g}".format(kind, *bounds)
+    return body if scale == 1.0 else f"{body}*{scale:g}"
+
+
+def prior_flag(prior: str) -> str:
+    """How the user gives a `prior` option: --prior, with the scale as a spec field."""
+    kind, bounds, scale = prior_parts(prior)
+    body = "normal" if kind == "normal" else "{}:{:g},{:g}".format(kind, *bounds)
+    return f"--prior {body}" + (f" --option spec.native_prior_scale={scale:g}" if scale != 1.0 else "")
+
+
+def prior_probe(prior: str) -> Callable[[int, int, torch.Generator], torch.Tensor]:
+    """How the native prior `prior` draws the probe batch's z: as the generator maps its N(0, I) latents to it."""
+    if prior in PRIOR_PROBES:
+        return PRIOR_PROBES[prior]
+    kind, (lo, hi), scale = prior_parts(prior)
+
+    def draw(n: int, nz: int, g: torch.Generator) -> torch.Tensor:
+        z = torch.randn(n, nz, generator=g, dtype=torch.float64)
+        if kind == "uniform":
+            z = lo + (hi - lo) * torch.special.ndtr(z)
+        elif kind == "truncated_normal":
+            a, b = torch.special.ndtr(torch.tensor([lo, hi], dtype=torch.float64))
+            z = torch.special.ndtri((a + (b - a) * torch.special.ndtr(z)).clamp(1e-12, 1 - 1e-12))
+        return (z * scale).float()
+
+    return draw
+
+
+def prior_mean(prior: str) -> float:
+    """The mean of one coordinate of z under `prior` (where a one-hot label's inputs stand out from the latents')."""
+    if prior in PRIOR_MEANS:
+        return PRIOR_MEANS[prior]
+    return float(prior_probe(prior)(4096, 1, torch.Generator().manual_seed(0)).mean())
+
+
+def prior_from_spec(spec: Mapping[str, Any], any_prior: bool = False) -> dict[str, Any]:
+    """The `prior` option that the user's --prior (spec fields native_prior, native_prior_range and
+    native_prior_scale) names: the option is then the user's, not read from the BatchNorm statistics, and the probes
+    draw from it. An architecture without `any_prior` takes only PRIOR_SPECS's priors at scale 1."""
+    kind, scale = spec.get("native_prior"), float(spec.get("native_prior_scale") or 1.0)
+    if (
+        not any_prior
+    ):  # these probe with the usual priors alone: the family and bounds name one, the scale is the spec's
+        scale = 1.0
+    if kind is None and scale == 1.0:
         return {}
     bounds = tuple(float(b) for b in spec.get("native_prior_range") or (-1.0, 1.0))
-    for name, (native, native_bounds) in PRIOR_SPECS.items():
-        if kind == native and (native == "normal" or bounds == native_bounds):
-            return {"prior": name}
+    prior = prior_option(str(kind or "normal"), (bounds[0], bounds[-1]), scale)
+    if prior in PRIOR_SPECS or any_prior:
+        return {"prior": prior}
     return {}  # another prior: the spec override sets it; the option stays what the statistics read
+
+
+def prior_scale_check(name: str, misfit_at: Callable[[float], float], prior: str, misfit: float) -> None:
+    """Refuse where the usual prior `prior`, the best (its first BatchNorm `misfit`), fits poorly and N(0, I) latents
+    times some scale fit DECIDED_RATIO times better, by PRIOR_SCALE_GAIN at least: the statistics read z's variance,
+    and it is no usual prior's, as a truncated or scaled prior's is not. `misfit_at(s)`: the first BatchNorm's misfit
+    with N(0, I) probes times s."""
+    if misfit <= PRIOR_FLOOR:
+        return
+    lo, hi = math.log(0.02), math.log(20.0)  # golden section over log s: the misfit has one minimum in the scale
+    golden = (math.sqrt(5) - 1) / 2
+    for _ in range(25):
+        a, b = hi - golden * (hi - lo), lo + golden * (hi - lo)
+        if misfit_at(math.exp(a)) < misfit_at(math.exp(b)):
+            hi = b
+        else:
+            lo = a
+    scale = math.exp((lo + hi) / 2)
+    scaled = misfit_at(scale)
+    if misfit < DECIDED_RATIO * scaled or misfit - scaled < PRIOR_SCALE_GAIN:
+        return
+    raise AmbiguousWeightsError(
+        f"the first BatchNorm of this {name} generator fits none of the usual latent priors (the best, "
+        f"{PRIOR_FLAGS[prior]}, misfits {misfit:.3g}; the author's under {PRIOR_FLOOR:g}), but N(0, I) latents times "
+        f"{scale:.2g} fit it {misfit / max(scaled, 1e-12):.3g}x better: were its latents truncated or scaled? Pass the "
+        f"author's prior: --prior truncated_normal:LO,HI (e.g. -2,2), or --prior normal --option "
+        f"spec.native_prior_scale={scale:.2g} (the statistics read the latents' variance, not which of these)"
+    )
 
 
 def onehot_condition() -> dict[str, Any]:
@@ -616,10 +718,11 @@ def onehot_condition() -> dict[str, Any]:
 
 
 class PriorFromSpec:
-    """Mixin of the architectures with a `prior` option (PRIOR_SPECS's names): the user's --prior sets it."""
+    """Mixin of the architectures with a `prior` option (PRIOR_SPECS's names): the user's --prior sets it. Where the
+    Options class says `any_prior`, any prior the user gives (family, bounds, scale) is its option."""
 
     def options_from_spec(self, spec: Mapping[str, Any]) -> dict[str, Any]:
-        return prior_from_spec(spec)
+        return prior_from_spec(spec, bool(getattr(getattr(self, "Options", None), "any_prior", False)))
 
 
 def prior_decision(first_misfits: dict[str, float], values: dict[str, Any]):
@@ -643,7 +746,11 @@ def prior_decision(first_misfits: dict[str, float], values: dict[str, Any]):
     if ratio < DECIDED_RATIO:
         return decision("prior", shown, weak_margin(ratio, PRIOR_FLAGS[other]), flag)
     margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
-    return decision("prior", shown, f"batchnorm statistics, margin {margin}", flag)
+    # the margin is over the usual priors: the statistics read z's mean and variance, not its family
+    said = (
+        f"batchnorm statistics, margin {margin} over {PRIOR_FLAGS[other]}; a truncated prior of its variance fits alike"
+    )
+    return decision("prior", shown, said, flag)
 
 
 # ---- a one-hot label among the first layer's inputs, read off the first BatchNorm's running means -------------

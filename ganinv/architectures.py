@@ -75,8 +75,8 @@ def decision(prop: str, value: Any, source: str, flag: str) -> dict[str, Any]:
 def prior_assumed(given: Mapping[str, Any], what: str) -> list[dict[str, Any]]:
     """The N(0, I) prior of a generator that records nothing of its latents (a program, a callable, a model class),
     as an assumption, unless --prior (`native_prior`) gave it: a U(-1, 1) program loaded 1.575 off in silence (an
-    outside audit)."""
-    if given.get("native_prior") is not None:
+    outside audit). A scale given alone (`native_prior_scale`) is the user's N(0, S^2 I), not N(0, I) assumed."""
+    if given.get("native_prior") is not None or given.get("native_prior_scale") is not None:
         return []
     return [
         decision(

@@ -75,10 +75,15 @@ def generator_options(func):
                 extra.append(f"spec.{field}={value}")
         if prior is not None:
             kind, _, bounds = prior.partition(":")
-            if kind == "normal" and bounds:
+            if kind == "normal" and bounds:  # a scale is a spec field: normal:0.5 would read as bounds elsewhere
                 raise click.BadParameter(
-                    f"{prior!r}: a normal prior has no bounds (ganinv's latents are N(0, I)); give normal, or "
-                    "uniform:LO,HI",
+                    f"{prior!r}: a normal prior has no bounds; for N(0, S^2) latents give --prior normal --option "
+                    "spec.native_prior_scale=S, or give uniform:LO,HI or truncated_normal:LO,HI",
+                    param_hint="--prior",
+                )
+            if kind == "truncated_normal" and not bounds:  # no usual default: BigGAN's (-2, 2) is not the spec's
+                raise click.BadParameter(
+                    f"{prior!r}: a truncated normal needs its bounds: give truncated_normal:LO,HI (e.g. -2,2)",
                     param_hint="--prior",
                 )
             extra.append(f"spec.native_prior={kind}")
@@ -114,8 +119,10 @@ def generator_options(func):
             "--prior",
             type=str,
             default=None,
-            metavar="normal|uniform[:LO,HI]",
-            help="The generator's native latent prior (ganinv always exposes N(0, I)), e.g. uniform:-1,1.",
+            metavar="normal|uniform[:LO,HI]|truncated_normal:LO,HI",
+            help="The generator's native latent prior (ganinv always exposes N(0, I)), e.g. uniform:-1,1 "
+            "(uniform alone: -1,1) or truncated_normal:-2,2; for latents scaled by S (N(0, S^2)) add --option "
+            "spec.native_prior_scale=S.",
         ),
         click.option(
             "--output-range",
