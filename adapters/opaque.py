@@ -235,8 +235,15 @@ class Opaque(Architecture):
             options.inputs, n_inputs, spec
         )
         label = optional_label_input(program) if options.inputs == "auto" and inputs == ("z",) else None
-        if label:
-            rows = embedding_classes(program)
+        rows = embedding_classes(program) if label else None
+        if label and not rows:  # no label embedding to show it: said, not refused (a noise scale `y=None`: a review)
+            warnings.warn(
+                f"the program's forward takes an optional {label!r} beside z, left to its default for every image; if "
+                "it is a class label, give --option n_classes=K to feed it labels",
+                AssumptionWarning,
+                stacklevel=2,
+            )
+        elif label:
             raise ArchitectureError(
                 f"the program's forward takes an optional {label!r} beside z, which ganinv would leave to its default "
                 "for every image: a conditional generator's images of one class only. Give --option n_classes=K "
@@ -299,6 +306,14 @@ class Opaque(Architecture):
         chw = roughness(out.reshape(-1, c, h, w).float())
         hwc = roughness(out.reshape(-1, h, w, c).permute(0, 3, 1, 2).float())
         net.channels_last = hwc * 3 < chw
+        if net.channels_last:  # said: before this reading, ganinv read every flat output as (C, H, W) (a review)
+            warnings.warn(
+                f"the flat output of {c * h * w} values is read as (H, W, C), a Keras port's order: its images are "
+                f"{chw / max(hwc, 1e-12):.3g}x smoother so than as (C, H, W); --option image_layout=chw reads it as "
+                "PyTorch's view (as ganinv did before it read the order, and an inverter fitted then saw it)",
+                AssumptionWarning,
+                stacklevel=2,
+            )
         if net.channels_last or chw * 3 < hwc:
             value = "hwc" if net.channels_last else "chw"
             return [

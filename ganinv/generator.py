@@ -341,20 +341,21 @@ class Generator(nn.Module):
                     "training data (x.clamp(-1, 1)), which ganinv's contract needs"
                 )
             )
-        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -BARELY_BEYOND and n >= 4 and not given:
-            # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative, or only a little (a linear
-            # last layer trained on [0, 1] data dips below 0; read as [-1, 1], its black was mid-grey: an outside audit)
-            if hi_seen > 0.5:
+        read = any(d.get("property") == "output_range" for d in self.meta.get("decisions") or [])  # a probe's own
+        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -BARELY_BEYOND and n >= 4 and not (given or read):
+            # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative
+            if hi_seen > 0.5 and lo_seen >= -tolerance:
                 raise SpecMismatchError(
-                    f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], "
-                    + ("never negative" if lo_seen >= -tolerance else f"never below {-BARELY_BEYOND:g}")
-                    + ", but the spec declares [-1, 1], whose images reach far below 0: pass --output-range 0,1 if "
-                    "the generator ends in a sigmoid or was trained on [0, 1] data (or --output-range -1,1 if its "
-                    "images are all this bright)"
+                    f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, but the spec declares "
+                    "[-1, 1]; pass --output-range 0,1 if the generator ends in a sigmoid"
                 )
-            warnings.warn(  # dark [0, 1] images (an early checkpoint) read as [-1, 1] in silence (an outside audit)
-                f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], never negative, under the declared range "
-                "[-1, 1]: dark images in [0, 1]? if the generator ends in a sigmoid, pass --output-range 0,1",
+            # or only a little: a linear last layer trained on [0, 1] data dips below 0 (read as [-1, 1] in silence,
+            # its black was mid-grey: an outside audit); so may a Tanh net's bright images, hence said, not refused
+            below = "never negative" if lo_seen >= -tolerance else f"never below {-BARELY_BEYOND:g}"
+            warnings.warn(
+                f"generated values span [{lo_seen:.3g}, {hi_seen:.3g}], {below}, under the declared range [-1, 1], "
+                "whose images usually reach far below 0: if the generator ends in a sigmoid or was trained on [0, 1] "
+                "data, pass --output-range 0,1",
                 ProbeWarning,
                 stacklevel=2,
             )

@@ -2,9 +2,9 @@
 
 `read_image` keeps what the file says about its values: 8-bit images are [0, 255], 16-bit PNGs, PGMs and TIFFs with a
 value above 255 [0, 65535]; float or 32-bit integer images have no range in the file and get `None`, to be
-decided from their values (`ganinv.data`). Transparent pixels are composited onto black, or onto white where
-the visible pixels are mostly dark (ink kept in the alpha channel), and only the first frame of an animation is read;
-both are reported in the notes.
+decided from their values (`ganinv.data`). Transparent pixels are composited onto black, or onto white for dark ink
+kept in the alpha channel (one dark colour under every visible pixel), and only the first frame of an animation is
+read; both are reported in the notes.
 """
 
 from __future__ import annotations
@@ -72,8 +72,7 @@ def _pixels(
         top = int(stored.max()) if stored.size else 0
         value_range = (0.0, 65535.0) if top > 255 else None
         notes = [_few_bits_note(path, top)] if 255 < top <= TWELVE_BIT_MAX and not range_declared else []
-        white = 65535 if top > TWELVE_BIT_MAX else top  # a background a declared 10- or 12-bit range still holds
-        pixels, note = _grey_transparency(stored, im, path, white)  # range and bits: the stored values', as stored
+        pixels, note = _grey_transparency(stored, im, path)  # range and bits are the stored values', before compositing
         return pixels, value_range, notes + ([note] if note else [])
     if mode in ("I", "F"):  # 32-bit integers or floats: nothing in the file says their range
         return np.asarray(im)[..., None], None, []
@@ -82,7 +81,7 @@ def _pixels(
         # a 0/1 mask saved as 8-bit greyscale reads as all but black in [0, 255]; holding just 0s and 1s, the
         # file does not say which it is (refused as a uint8 tensor of 0s and 1s is, data.detect_range)
         mask = stored.size and stored.max() == 1 and stored.min() == 0
-        pixels, note = _grey_transparency(stored, im, path, 255)
+        pixels, note = _grey_transparency(stored, im, path)
         return pixels, (None if mask else (0.0, 255.0)), [note] if note else []
     if mode == "1":  # 1-bit: PIL maps it to 0 and 255
         return np.asarray(im.convert("L"))[..., None], (0.0, 255.0), []
@@ -94,16 +93,19 @@ def _pixels(
     colour, alpha = array[..., :-1], array[..., -1:]
     if alpha.min() == 255:
         return np.ascontiguousarray(colour), (0.0, 255.0), []
-    # The background is the one the visible pixels stand out against: black for light ink, white for dark ink, whose
-    # picture only the alpha channel holds (black on transparent, as signature pads and canvases save it, was blank
-    # on black: an outside audit). The ink's brightness: its luminance, each pixel weighed by how visible it is.
-    opacity = alpha.astype(np.float32) / 255
-    brightness = colour.astype(np.float32) @ np.array(LUMINANCE if colour.shape[-1] == 3 else (1.0,), np.float32)
-    seen = float(opacity.sum())
-    white = seen > 0 and float((brightness[..., None] * opacity).sum()) / seen < 255 / 2
+    # Transparent pixels go onto black, but for a picture kept in the alpha channel alone (one colour under every
+    # visible pixel, as canvases and signature pads save ink): onto the background that colour stands out against
+    # (black ink on transparent was 16 blank images: an outside audit). Per-image brightness is no evidence: it turned
+    # transparent padding around a white-on-black digit into a white frame, and faint digits' polarity (a review).
+    seen = colour[alpha[..., 0] > 0]  # (V, C): the colours of the visible pixels
+    in_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA")  # an alpha channel, not one colour marked transparent
+    one_colour = in_alpha and seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
+    ink = float(seen.astype(np.float32).mean()) if one_colour else 255.0
+    white = one_colour and ink < 255 / 2
     background = 255.0 if white else 0.0
-    composited = np.round(colour * opacity + background * (1 - opacity)).astype(np.uint8)
-    return composited, (0.0, 255.0), [_composited_note(path, white, seen > 0)]
+    weight = alpha.astype(np.float32) / 255
+    composited = np.round(colour * weight + background * (1 - weight)).astype(np.uint8)
+    return composited, (0.0, 255.0), [_composited_note(path, white if one_colour else None)]
 
 
 def _few_bits_note(path: Path, top: int) -> str:
@@ -114,28 +116,25 @@ def _few_bits_note(path: Path, top: int) -> str:
     )
 
 
-def _composited_note(path: Path, white: bool, any_visible: bool = True) -> str:
-    why = "its visible pixels are mostly dark" if white else "its visible pixels are mostly light"
+def _composited_note(path: Path, onto_white: Optional[bool] = None) -> str:
+    """`onto_white`: None for the usual compositing onto black, else the ink-in-alpha decision."""
+    how = "onto black"
+    if onto_white is not None:
+        ink, ground = ("dark", "white") if onto_white else ("light", "black")
+        how = f"onto {ground}, as every visible pixel is one {ink} colour (a picture kept in the alpha channel)"
     return (
-        f"{path} has transparent pixels; they were composited onto {'white' if white else 'black'}, as "
-        + (why if any_visible else "none of its pixels is visible")
-        + " (save it without an alpha channel or transparent colour to choose another background)"
+        f"{path} has transparent pixels; they were composited {how} "
+        "(save it without an alpha channel or transparent colour to choose another background)"
     )
 
 
-def _grey_transparency(pixels: np.ndarray, im, path: Path, white: int) -> tuple[np.ndarray, Optional[str]]:
-    """A greyscale PNG's transparent value (tRNS) composited as RGB and palette PNGs' transparency is: it was ignored,
-    so the same picture read as opposite pixels depending on how the PNG was stored (an outside audit). `white`: the
-    light background, for visible pixels that are mostly dark."""
+def _grey_transparency(pixels: np.ndarray, im, path: Path) -> tuple[np.ndarray, Optional[str]]:
+    """A greyscale PNG's transparent value (tRNS) composited onto black, as RGB and palette PNGs' transparency is: it
+    was ignored, so the same picture read as opposite pixels depending on how the PNG was stored (an outside audit)."""
     value = im.info.get("transparency")
     if not isinstance(value, int) or isinstance(value, bool) or not (pixels == value).any():
         return pixels, None
-    transparent = pixels == value
-    visible = pixels[~transparent]
-    onto_white = visible.size > 0 and float(visible.mean()) < white / 2
-    background = white if onto_white else 0
-    note = _composited_note(path, onto_white, visible.size > 0)
-    return np.where(transparent, background, pixels).astype(pixels.dtype), note
+    return np.where(pixels == value, 0, pixels).astype(pixels.dtype), _composited_note(path)
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8) -> None:

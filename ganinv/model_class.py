@@ -28,6 +28,7 @@ import inspect
 import json
 import os
 import sys
+import warnings
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
@@ -37,7 +38,14 @@ from safetensors.torch import load_file
 from torch import nn
 
 from ganinv import architectures, trust
-from ganinv.architectures import decision, describe_mismatch, prior_assumed, shapes, warn_assumptions
+from ganinv.architectures import (
+    AssumptionWarning,
+    decision,
+    describe_mismatch,
+    prior_assumed,
+    shapes,
+    warn_assumptions,
+)
 from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator, image_shape_advice, square_image_shapes
 
@@ -71,8 +79,10 @@ def load_with_model_class(request: Any) -> Generator:
     options = dict(request.options)
     class_path = str(options.pop("model_class"))
     kwargs = parse_kwargs(options.pop("model_kwargs", None))
-    n_classes_given = "n_classes" in options or "n_classes" in request.overrides  # 0 given: unconditional, said so
-    n_classes = options.pop("n_classes", request.overrides.get("n_classes", 0)) or 0
+    # a spec beside the weights (netG.json) may give n_classes too (a review: asked for what it gave)
+    given_spec = {**sidecar_spec(Path(request.source.partition("#")[0])), **request.overrides}
+    n_classes_given = "n_classes" in options or "n_classes" in given_spec  # 0 given: unconditional, said so
+    n_classes = options.pop("n_classes", given_spec.get("n_classes", 0)) or 0
     if not str(n_classes).isdigit() or int(n_classes) == 1:
         raise SourceError(f"n_classes={n_classes}: give the number of classes, e.g. --option n_classes=10")
     n_classes = int(n_classes)
@@ -194,8 +204,15 @@ def refuse_optional_labels(module: nn.Module, class_path: str) -> None:
     from ganinv.adapters.opaque import embedding_classes, optional_label_input
 
     label = optional_label_input(module)
-    if label:
-        rows = embedding_classes(module)
+    rows = embedding_classes(module) if label else None
+    if label and not rows:  # no label embedding to show it: said, not refused (a noise scale `y=None`: a review)
+        warnings.warn(
+            f"{class_path}.forward takes an optional {label!r} beside z, left to its default for every image; if it "
+            "is a class label, give --option n_classes=K to feed it labels",
+            AssumptionWarning,
+            stacklevel=2,
+        )
+    elif label:
         raise SourceError(
             f"{class_path}.forward takes an optional {label!r} beside z, which ganinv would leave to its default for "
             "every image: a conditional generator's images of one class only. Give --option n_classes=K "
