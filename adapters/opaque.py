@@ -175,6 +175,27 @@ def optional_label_input(program: Any) -> Optional[str]:
     return next((name for name in optional if name.lower() in LABEL_NAMES), None)
 
 
+def check_optional_labels(program: Any, who: str, not_a_label: str) -> None:
+    """An optional label-named input left to its default (an outside audit: loaded as unconditional in silence, every
+    image class 0's): refused, naming `n_classes` and `not_a_label` (the option that loads it as it is), where a label
+    embedding shows it is one; said where none does (a noise scale `y=None` was refused: a review)."""
+    label = optional_label_input(program)
+    rows = embedding_classes(program) if label else None
+    if label and not rows:
+        warnings.warn(
+            f"{who} takes an optional {label!r} beside z, left to its default for every image; if it is a class "
+            "label, give --option n_classes=K to feed it labels",
+            AssumptionWarning,
+            stacklevel=3,
+        )
+    elif label:
+        raise ArchitectureError(
+            f"{who} takes an optional {label!r} beside z, which ganinv would leave to its default for every image: a "
+            f"conditional generator's images of one class only. Give --option n_classes=K (its embedding has {rows} "
+            f"rows) to feed it labels, or {not_a_label} if {label!r} is not a class label"
+        )
+
+
 def embedding_classes(program: Any) -> Optional[int]:
     """Rows of the first embedding table in a module (the classes of a label embedding), or None."""
     for module in program.modules() if isinstance(program, nn.Module) else ():
@@ -234,22 +255,8 @@ class Opaque(Architecture):
         inputs = (("z", second) if second and options.inputs == "auto" else None) or self._inputs(
             options.inputs, n_inputs, spec
         )
-        label = optional_label_input(program) if options.inputs == "auto" and inputs == ("z",) else None
-        rows = embedding_classes(program) if label else None
-        if label and not rows:  # no label embedding to show it: said, not refused (a noise scale `y=None`: a review)
-            warnings.warn(
-                f"the program's forward takes an optional {label!r} beside z, left to its default for every image; if "
-                "it is a class label, give --option n_classes=K to feed it labels",
-                AssumptionWarning,
-                stacklevel=2,
-            )
-        elif label:
-            raise ArchitectureError(
-                f"the program's forward takes an optional {label!r} beside z, which ganinv would leave to its default "
-                "for every image: a conditional generator's images of one class only. Give --option n_classes=K "
-                + (f"(its embedding has {rows} rows) " if rows else "")
-                + f"to feed it labels, or --option inputs=z if {label!r} is not a class label"
-            )
+        if options.inputs == "auto" and inputs == ("z",):
+            check_optional_labels(program, "the program's forward", "--option inputs=z")
         for field, fed in (("n_classes", ("onehot", "labels")), ("nc", ("c",))):  # a code no input receives
             if spec.get(field) and not set(fed) & set(inputs):  # was a phantom d that fit scored (an outside audit)
                 raise ArchitectureError(

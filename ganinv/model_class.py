@@ -28,7 +28,6 @@ import inspect
 import json
 import os
 import sys
-import warnings
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
@@ -39,7 +38,6 @@ from torch import nn
 
 from ganinv import architectures, trust
 from ganinv.architectures import (
-    AssumptionWarning,
     decision,
     describe_mismatch,
     prior_assumed,
@@ -111,8 +109,10 @@ def load_with_model_class(request: Any) -> Generator:
     load_strictly(module, state_dict, class_path, kwargs, str(path))
     module.eval().requires_grad_(False)
     overrides = {**sidecar_spec(path), **request.overrides}
-    if not n_classes_given:
-        refuse_optional_labels(module, class_path)
+    if not n_classes_given:  # a forward(z, labels=None) with a label embedding needs n_classes (0 included)
+        from ganinv.adapters.opaque import check_optional_labels
+
+        check_optional_labels(module, f"{class_path}.forward", "--option n_classes=0")
     spec, inputs, decisions = probe_spec(module, class_path, kwargs, n_classes, overrides)
     opaque = architectures.get("opaque")
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
@@ -196,29 +196,6 @@ def load_strictly(
         module.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:
         raise SourceError(f"{where} does not load into {class_path}: {first_line(exc)}") from None
-
-
-def refuse_optional_labels(module: nn.Module, class_path: str) -> None:
-    """A forward(z, labels=None) left to its default label makes one class's images only (an outside audit: loaded
-    as unconditional in silence, every image class 0's): refused unless n_classes is given, 0 included."""
-    from ganinv.adapters.opaque import embedding_classes, optional_label_input
-
-    label = optional_label_input(module)
-    rows = embedding_classes(module) if label else None
-    if label and not rows:  # no label embedding to show it: said, not refused (a noise scale `y=None`: a review)
-        warnings.warn(
-            f"{class_path}.forward takes an optional {label!r} beside z, left to its default for every image; if it "
-            "is a class label, give --option n_classes=K to feed it labels",
-            AssumptionWarning,
-            stacklevel=2,
-        )
-    elif label:
-        raise SourceError(
-            f"{class_path}.forward takes an optional {label!r} beside z, which ganinv would leave to its default for "
-            "every image: a conditional generator's images of one class only. Give --option n_classes=K "
-            + (f"(its embedding has {rows} rows) " if rows else "")
-            + f"to feed it labels, or --option n_classes=0 if {label!r} is not a class label"
-        )
 
 
 def first_layer_inputs(module: nn.Module) -> Optional[tuple[str, int]]:

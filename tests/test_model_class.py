@@ -10,7 +10,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ganinv.cli.main import cli
-from ganinv.errors import SourceError, UnsafeFileError
+from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError
 from ganinv.inverter import Inverter
 from ganinv.sources import load_generator
 
@@ -387,7 +387,7 @@ def test_a_class_whose_labels_have_a_default_is_refused_unless_n_classes_is_give
     """Left to its default, every image was class 0's, loaded as unconditional in silence (audit 26b)."""
     torch.manual_seed(0)
     torch.save(OptionalLabelMLP().state_dict(), tmp_path / "g.pth")
-    with pytest.raises(SourceError, match=r"optional 'labels' beside z.*its embedding has 3 rows.*n_classes=0"):
+    with pytest.raises(ArchitectureError, match=r"optional .labels. beside z.*its embedding has 3 rows.*n_classes=0"):
         load_generator(str(tmp_path / "g.pth"), options=as_class("OptionalLabelMLP"))
     g = load_generator(str(tmp_path / "g.pth"), options={**as_class("OptionalLabelMLP"), "n_classes": 3})
     assert g.spec.n_classes == 3
