@@ -480,7 +480,21 @@ def image_shape_advice(out: torch.Tensor) -> str:
     return "give --image-shape C,H,W where it holds C*H*W values per image"
 
 
-FIXED_BATCHES = (1, 8, 16, 32, 64, 100, 128, 25, 36, 49, 256)  # the batch sizes programs are traced with, commonly
+FIXED_BATCHES = (
+    1,
+    8,
+    16,
+    32,
+    64,
+    100,
+    128,
+    25,
+    36,
+    49,
+    256,
+    2,
+    4,
+)  # the batch sizes programs are traced with, commonly
 
 
 def in_module_dtype(

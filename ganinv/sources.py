@@ -236,6 +236,11 @@ def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, An
     for key in [k for k in options if k.startswith("spec.")]:
         name = key[len("spec.") :]
         overrides[name] = spec_value(name, options.pop(key), overrides.get("nz"))
+    if overrides.get("native_prior") == "truncated_normal" and "native_prior_range" not in overrides:
+        raise SourceError(  # it meant [-1, 1], unsaid (an outside audit)
+            "a truncated_normal prior needs its bounds, which no default stands for: give them with it, --prior "
+            "truncated_normal:LO,HI (e.g. -2,2; in a spec file or Python, spec.native_prior_range too)"
+        )
     return options, overrides
 
 

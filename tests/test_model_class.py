@@ -400,3 +400,19 @@ def test_a_class_whose_labels_have_a_default_is_refused_unless_n_classes_is_give
         load_generator(str(tmp_path / "g.pth"), options={**as_class("OptionalLabelMLP"), "n_classes": 0}).spec.n_classes
         == 0
     )
+
+
+class OvershootMLP(TinyMLP):
+    """A Tanh net whose rounding overshoots 1 by 0.0005 at one pixel: what the generic probe accepts (1e-3)."""
+
+    def forward(self, z):
+        x = super().forward(z)
+        return torch.cat([x.flatten(1)[:, :1] * 0 + 1.0005, x.flatten(1)[:, 1:]], 1).view_as(x)
+
+
+def test_a_class_whose_output_overshoots_by_rounding_loads_as_the_generic_probe_allows(tmp_path):
+    """Refused as "values in [-0.897, 1], outside [-1, 1]", a message that contradicted itself (audit 26b F9)."""
+    torch.manual_seed(0)
+    torch.save(OvershootMLP().state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"), options=as_class("OvershootMLP"))
+    assert g.spec.native_output_range == (-1.0, 1.0)

@@ -13,7 +13,7 @@ from torch import nn
 import ganinv
 from ganinv import Generator, Inverter
 from ganinv.cli.main import cli
-from ganinv.errors import ArchitectureError, SourceError, SpecMismatchError
+from ganinv.errors import ArchitectureError, GaninvError, SourceError, SpecMismatchError
 from ganinv.sources import load_generator
 from ganinv.spec import GeneratorSpec
 
@@ -477,3 +477,35 @@ def test_an_optional_y_without_a_label_embedding_is_said_not_refused(user_module
     with pytest.warns(UserWarning, match=r"optional 'y' beside z, left to its default"):
         g = load_generator("noise_scaled:make", options={"spec.nz": NZ})
     assert g.spec.n_classes == 0
+
+
+def test_a_truncated_prior_given_without_bounds_is_refused(user_module):
+    """`--option spec.native_prior=truncated_normal` alone meant [-1, 1] in silence (audit 26b F7)."""
+    user_module("plain_bn", "from test_user_modules import BatchNormNet\ndef make():\n    return BatchNormNet()\n")
+    with pytest.raises(SourceError, match="truncated_normal prior needs its bounds"):
+        load_generator("plain_bn:make", options={"spec.nz": NZ, "spec.native_prior": "truncated_normal"})
+    g = load_generator(
+        "plain_bn:make",
+        options={"spec.nz": NZ, "spec.native_prior": "truncated_normal", "spec.native_prior_range": "-2,2"},
+    )
+    assert g.spec.native_prior_range == (-2.0, 2.0)
+
+
+class TracedBatchOfFour(BatchNormNet):
+    """A forward that views its output at a fixed batch of 4, as a trace with a batch of 4 keeps it."""
+
+    def forward(self, z, c=None, d=None):
+        return super().forward(z).reshape(4, 1, 8, 8)
+
+
+def test_a_program_fixed_to_a_batch_of_four_is_named_as_such(tmp_path):
+    """A trace fixed to a batch of 4 was told to check --nz: 4 was not among the batch sizes tried (audit 26b F8)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(TracedBatchOfFour().eval(), torch.randn(4, NZ)).save(str(tmp_path / "four.ts"))
+    with pytest.raises(GaninvError, match="batch_size=4"):
+        load_generator(str(tmp_path / "four.ts"), options={"spec.nz": NZ})
+    g = load_generator(str(tmp_path / "four.ts"), options={"spec.nz": NZ, "batch_size": 4})
+    assert g.sample_latents(6, generator=torch.Generator().manual_seed(0)).z.shape == (6, NZ)
+    with torch.no_grad():
+        assert g.decode(g.sample_latents(6, generator=torch.Generator().manual_seed(0))).shape == (6, 1, 8, 8)
