@@ -1374,8 +1374,6 @@ def first_prior_scale(name: str, layout: Layout, opts: ConvTOptions) -> None:
     before), under the best of the usual priors."""
     first = first_linear_map(layout)
     embedding = layout.modules[layout.embed]["weight"] if layout.embed and opts.condition != "onehot" else None
-    if opts.n_classes and opts.condition == "multiply":  # the embedding's scale and z's are one to the statistics
-        return
     if first is None or joined_inputs(opts, embedding, *probe_batch(opts, 1)).shape[1] != first[2]:
         return
     linear, norm, _ = first
@@ -1386,8 +1384,23 @@ def first_prior_scale(name: str, layout: Layout, opts: ConvTOptions) -> None:
 
     fits = {p: misfit(prior_probe(p)(PROBE_INPUTS, opts.nz, torch.Generator().manual_seed(0))) for p in PRIOR_PROBES}
     best = min(fits, key=lambda p: fits[p])
-    z = prior_probe("normal")(PROBE_INPUTS, opts.nz, torch.Generator().manual_seed(0))
-    prior_scale_check(name, lambda s: misfit(z * s), best, fits[best])
+    scale_check(name, linear, norm, opts, embedding, best, fits[best])
+
+
+def scale_check(
+    name: str, linear: Callable, norm: Any, opts: ConvTOptions, embedding: Any, prior: str, misfit: float
+) -> None:
+    """`prior_scale_check` at the first BatchNorm (`linear` -> `norm`), with N(0, I) probes times a scale, under the
+    inputs `opts` joins; not where a label embedding multiplies z, whose scale the statistics cannot tell from z's."""
+    if opts.n_classes and opts.condition == "multiply":
+        return
+    z, d, c = probe_batch(dataclasses.replace(opts, prior="normal"), PROBE_INPUTS)
+    prior_scale_check(
+        name,
+        lambda s: min(bn_discrepancy(y, norm) for y in linear(joined_inputs(opts, embedding, z * s, d, c))),
+        prior,
+        misfit,
+    )
 
 
 @torch.no_grad()
@@ -1442,18 +1455,10 @@ def first_norm_inputs(
         )
     best_latents = min((key for key in fits if key[0] == opts.nc), key=lambda key: fits[key])
     prior = best_latents[3]
-    # a variance no usual prior has (truncated, scaled) is refused, naming --prior; not where a label embedding
-    # multiplies z, whose scale the statistics cannot tell from z's
-    if "prior" not in given and not (opts.n_classes and opts.condition == "multiply"):
+    if "prior" not in given:  # a variance no usual prior has (truncated, scaled) is refused, naming --prior
         nc, order, code_prior, _ = best_latents
-        trial = dataclasses.replace(opts, nz=free - nc, nc=nc, input_order=order, code_prior=code_prior, prior="normal")
-        z, d, c = probe_batch(trial, PROBE_INPUTS)
-        prior_scale_check(
-            name,
-            lambda s: min(bn_discrepancy(y, norm) for y in linear(joined_inputs(trial, embedding, z * s, d, c))),
-            prior,
-            fits[best_latents],
-        )
+        trial = dataclasses.replace(opts, nz=free - nc, nc=nc, input_order=order, code_prior=code_prior)
+        scale_check(name, linear, norm, trial, embedding, prior, fits[best_latents])
     if not labelled and not {"n_classes", "nc"} & set(given):
         return prior, unnamed_label(name, linear, norm, width, prior_mean(prior))
     rival = min((key for key in fits if key[0] != opts.nc), key=lambda key: fits[key], default=None)

@@ -30,6 +30,7 @@ from torch import nn
 
 from ganinv.architectures import AmbiguousWeightsError, decision, load_weights
 from ganinv.errors import ArchitectureError
+from ganinv.generator import native_from_standard
 from ganinv.status import CountedProgress
 from ganinv.weight_files import layers_of
 
@@ -629,27 +630,14 @@ def prior_option(kind: str, bounds: tuple[float, float], scale: float) -> str:
     return body if scale == 1.0 else f"{body}*{scale:g}"
 
 
-def prior_flag(prior: str) -> str:
-    """How the user gives a `prior` option: --prior, with the scale as a spec field."""
-    kind, bounds, scale = prior_parts(prior)
-    body = "normal" if kind == "normal" else "{}:{:g},{:g}".format(kind, *bounds)
-    return f"--prior {body}" + (f" --option spec.native_prior_scale={scale:g}" if scale != 1.0 else "")
-
-
 def prior_probe(prior: str) -> Callable[[int, int, torch.Generator], torch.Tensor]:
     """How the native prior `prior` draws the probe batch's z: as the generator maps its N(0, I) latents to it."""
     if prior in PRIOR_PROBES:
         return PRIOR_PROBES[prior]
-    kind, (lo, hi), scale = prior_parts(prior)
+    kind, bounds, scale = prior_parts(prior)
 
     def draw(n: int, nz: int, g: torch.Generator) -> torch.Tensor:
-        z = torch.randn(n, nz, generator=g, dtype=torch.float64)
-        if kind == "uniform":
-            z = lo + (hi - lo) * torch.special.ndtr(z)
-        elif kind == "truncated_normal":
-            a, b = torch.special.ndtr(torch.tensor([lo, hi], dtype=torch.float64))
-            z = torch.special.ndtri((a + (b - a) * torch.special.ndtr(z)).clamp(1e-12, 1 - 1e-12))
-        return (z * scale).float()
+        return native_from_standard(torch.randn(n, nz, generator=g), kind, bounds, scale)
 
     return draw
 
@@ -666,10 +654,8 @@ def prior_from_spec(spec: Mapping[str, Any], any_prior: bool = False) -> dict[st
     native_prior_scale) names: the option is then the user's, not read from the BatchNorm statistics, and the probes
     draw from it. An architecture without `any_prior` takes only PRIOR_SPECS's priors at scale 1."""
     kind, scale = spec.get("native_prior"), float(spec.get("native_prior_scale") or 1.0)
-    if (
-        not any_prior
-    ):  # these probe with the usual priors alone: the family and bounds name one, the scale is the spec's
-        scale = 1.0
+    if not any_prior:  # these probe with the usual priors alone: the family and bounds name one, the scale is the
+        scale = 1.0  # spec's
     if kind is None and scale == 1.0:
         return {}
     bounds = tuple(float(b) for b in spec.get("native_prior_range") or (-1.0, 1.0))

@@ -92,9 +92,8 @@ def warn_assumptions(decisions: list[dict[str, Any]]) -> None:
     """One AssumptionWarning per decision that was assumed rather than read or identified."""
     for d in decisions:
         if str(d.get("source", "")).startswith("assumed"):
-            value = ",".join(map(str, d["value"])) if isinstance(d["value"], list) else d["value"]
             warnings.warn(
-                f"{d['property']} {value}: {d['source']}; if the author's differs, pass {d['flag']}",
+                f"{d['property']} {shown(d['value'])}: {d['source']}; if the author's differs, pass {d['flag']}",
                 AssumptionWarning,
                 stacklevel=3,
             )
@@ -232,8 +231,12 @@ def decided_as_flags(options: Mapping[str, Any], decisions: list[dict[str, Any]]
     decided = {d["property"] for d in decisions}
     if decided & {"geometry", "output_geometry"}:
         decided |= {"strides", "paddings", "output_paddings"}
-    shown = {k: ",".join(map(str, v)) if isinstance(v, (list, tuple)) else str(v) for k, v in options.items()}
-    return " ".join(f"--option {k}={v}" for k, v in shown.items() if k in decided)
+    return " ".join(f"--option {k}={shown(v)}" for k, v in options.items() if k in decided)
+
+
+def shown(value: Any) -> str:
+    """An option's or decision's value as the command line writes it: a list or tuple comma-separated."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def describe_mismatch(

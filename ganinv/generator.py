@@ -112,13 +112,7 @@ class Generator(nn.Module):
 
     def to_native_z(self, z: torch.Tensor) -> torch.Tensor:
         spec = self.spec
-        if spec.native_prior == "uniform":
-            lo, hi = spec.native_prior_range
-            z = lo + (hi - lo) * torch.special.ndtr(z)
-        elif spec.native_prior == "truncated_normal":
-            z = truncated_normal_from_standard(z, *spec.native_prior_range)
-        if spec.native_prior_scale != 1.0:
-            z = z * spec.native_prior_scale
+        z = native_from_standard(z, spec.native_prior, spec.native_prior_range, spec.native_prior_scale)
         if spec.native_latent_shape is not None:
             z = z.reshape(z.shape[0], *spec.native_latent_shape)
         return z
@@ -510,6 +504,17 @@ def in_module_dtype(
     c = c.to(dtype) if c is not None and c.is_floating_point() else c
     d = d.to(dtype) if d is not None and d.is_floating_point() else d
     return z.to(dtype) if z.is_floating_point() else z, c, d
+
+
+def native_from_standard(z: torch.Tensor, prior: str, bounds: tuple[float, float], scale: float) -> torch.Tensor:
+    """Standard-normal latents mapped to a native prior (family, bounds, scale): the contract's one map, which the
+    weight readers' probes draw through too."""
+    if prior == "uniform":
+        lo, hi = bounds
+        z = lo + (hi - lo) * torch.special.ndtr(z)
+    elif prior == "truncated_normal":
+        z = truncated_normal_from_standard(z, *bounds)
+    return z * scale if scale != 1.0 else z
 
 
 def truncated_normal_from_standard(z: torch.Tensor, lo: float, hi: float) -> torch.Tensor:

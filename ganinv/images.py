@@ -100,8 +100,7 @@ def _pixels(
     seen = colour[alpha[..., 0] > 0]  # (V, C): the colours of the visible pixels
     in_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA")  # an alpha channel, not one colour marked transparent
     one_colour = in_alpha and seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
-    ink = float(seen.astype(np.float32).mean()) if one_colour else 255.0
-    white = one_colour and ink < 255 / 2
+    white = one_colour and float(seen.astype(np.float32).mean()) < 255 / 2  # dark ink
     background = 255.0 if white else 0.0
     weight = alpha.astype(np.float32) / 255
     composited = np.round(colour * weight + background * (1 - weight)).astype(np.uint8)
