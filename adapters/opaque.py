@@ -31,6 +31,7 @@ from ganinv.generator import FIXED_BATCHES, image_shape_advice, in_module_dtype,
 from ganinv.spec import GeneratorSpec
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
+INPUT_SHAPES = {"c": "codes (N, nc)", "onehot": "one-hot labels (N, K)", "labels": "labels (N,)"}  # beside z
 
 
 @dataclass
@@ -94,6 +95,7 @@ class ProgramNet(nn.Module):
 
     def _images(self, out: Any) -> torch.Tensor:
         if isinstance(out, (tuple, list)):
+            self._check_first_is_images(out)
             if not self.announced_first:
                 warnings.warn(
                     f"the program returns a {type(out).__name__} of {len(out)}; its first element is taken as the "
@@ -114,6 +116,23 @@ class ProgramNet(nn.Module):
                 return out.reshape(out.shape[0], h, w, c).permute(0, 3, 1, 2)
             return out.reshape(out.shape[0], *self.image_shape)  # flat (N, C*H*W) or grey (N, H, W), as given
         return out  # (N, C, H, W); the load-time probe checks it against the spec
+
+    def _check_first_is_images(self, out: tuple | list) -> None:
+        """A (features, images) return: its first element was taken as the images and the user told to give an
+        --image-shape that no shape of the features makes (an outside audit)."""
+        first = out[0] if out else None
+        if isinstance(first, torch.Tensor) and (
+            first.dim() == 4 or (self.image_shape is not None and reshapes_to(first, self.image_shape))
+        ):
+            return
+        later = next((i for i, v in enumerate(out) if i and isinstance(v, torch.Tensor) and v.dim() == 4), None)
+        if later is not None:
+            shape = tuple(first.shape) if isinstance(first, torch.Tensor) else type(first).__name__
+            raise ArchitectureError(
+                f"the program returns a {type(out).__name__} of {len(out)} whose element {later} is images "
+                f"{tuple(out[later].shape)}, and ganinv takes the first ({shape}) as the images: wrap it in a "
+                f"module:callable of yours whose forward returns element {later} alone"
+            )
 
 
 def probe_latents(n: int, spec: dict[str, Any]) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -146,6 +165,37 @@ def inputs_taken(program: Any, coded: bool) -> Optional[int]:
     return (len(needed) if coded else sum(needed)) or len(needed) or None
 
 
+def forward_arguments(program: Any) -> tuple[list[str], list[str]]:
+    """The names of a program's positional inputs, and of the keyword-only ones it requires ([] where its signature
+    does not say): to name them where ganinv cannot feed them."""
+    if isinstance(program, torch.jit.ScriptModule):
+        arguments = program.forward.schema.arguments[1:]  # type: ignore[attr-defined]
+        positional = [a.name for a in arguments if not a.kwarg_only]
+        return positional, [a.name for a in arguments if a.kwarg_only and not a.has_default_value()]
+    try:
+        parameters = list(inspect.signature(program.forward).parameters.values())
+    except (TypeError, ValueError):
+        return [], []
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return [p.name for p in parameters if p.kind in kinds], [
+        p.name for p in parameters if p.kind == p.KEYWORD_ONLY and p.default is p.empty
+    ]
+
+
+def refuse_required_keywords(program: Any) -> None:
+    """forward(z, *, psi) failed on its first call with Python's own "missing 1 required keyword-only argument",
+    advised to check --nz (an outside audit)."""
+    required = forward_arguments(program)[1]
+    if required:
+        raise ArchitectureError(
+            f"the program's forward requires the keyword argument{'s' if len(required) > 1 else ''} "
+            f"{', '.join(map(repr, required))}, which ganinv does not give (it calls forward(z), or forward(z, labels) "
+            "and the like): wrap it in a module:callable of yours whose forward(z) supplies "
+            f"{'them' if len(required) > 1 else 'it'}"
+        )
+
+
+CODE_NAMES = ("c", "code", "codes", "latent_code", "latent_codes")  # InfoGAN's continuous codes, as authors name them
 LABEL_NAMES = (
     "labels",
     "label",
@@ -251,9 +301,10 @@ class Opaque(Architecture):
             batch_size = batch_size or (int(shapes[0][0]) if isinstance(shapes[0][0], int) else 0)  # static batch
             program = program.module()
         else:
+            refuse_required_keywords(program)
             n_inputs = inputs_taken(program, coded=bool(spec.get("n_classes") or spec.get("nc")))
         inputs = (("z", second) if second and options.inputs == "auto" else None) or self._inputs(
-            options.inputs, n_inputs, spec
+            options.inputs, n_inputs, spec, [] if exported else forward_arguments(program)[0]
         )
         if options.inputs == "auto" and inputs == ("z",):
             check_optional_labels(program, "the program's forward", "--option inputs=z")
@@ -357,15 +408,25 @@ class Opaque(Architecture):
         )
 
     @staticmethod
-    def _inputs(text: str, n_inputs: Optional[int], spec: dict[str, Any]) -> tuple[str, ...]:
+    def _inputs(text: str, n_inputs: Optional[int], spec: dict[str, Any], names: list[str]) -> tuple[str, ...]:
         if text == "auto":
             if n_inputs in (None, 1):
                 return ("z",)
             if n_inputs == 2 and spec.get("n_classes"):
                 return ("z", "labels")
+            named = f" ({', '.join(names[:n_inputs])})" if len(names) >= n_inputs else ""
+            others = [name for name in names[1:n_inputs] if name.lower() not in (*LABEL_NAMES, *CODE_NAMES, "d")]
+            wrap = (  # forward(z, truncation): a float of the user's, not labels (an outside audit)
+                f"; an input that is neither ({', '.join(map(repr, others))}?) needs a wrapper: a module:callable of "
+                "yours whose forward takes z (and labels or codes) and supplies it"
+                if others
+                else ""
+            )
             raise ArchitectureError(
-                f"the program takes {n_inputs} inputs; say which with --option inputs=z,labels "
-                f"(names: {', '.join(INPUT_NAMES)}) and --option n_classes=K (or --option nc=N)"
+                f"the program takes {n_inputs} inputs{named}; ganinv feeds z and, for a conditional generator, its "
+                "labels or codes: say which with --option inputs=z,labels and --option n_classes=K (or "
+                f"inputs=z,onehot; inputs=z,c and --option nc=N for continuous codes; names: {', '.join(INPUT_NAMES)})"
+                + wrap
             )
         inputs = tuple(name.strip() for name in text.split(",") if name.strip())
         unknown = [name for name in inputs if name not in INPUT_NAMES]
@@ -402,18 +463,22 @@ class Opaque(Architecture):
             raise
         except Exception as exc:
             fixed = Opaque._fixed_batch(net, spec)
+            fed = ", ".join([f"z {tuple(z.shape)}"] + [INPUT_SHAPES[name] for name in net.inputs[1:]])
+            advice = [
+                f"it runs on a batch of exactly {fixed}: pass --option batch_size={fixed}"
+                if fixed
+                # integer labels into a layer of floats (a message of "Long", or of dimensions: an outside audit)
+                else "if it takes its label as a one-hot float vector, pass --option inputs=z,onehot"
+                if "labels" in net.inputs
+                else "check --nz and --latent-shape",
+            ]
+            if not fixed:  # forward((z, y)), forward({"z": z}): "check --nz" alone did not help (an outside audit)
+                advice.append(
+                    f"ganinv calls it with tensors, {fed}: one that takes a tuple, a dict or other arguments needs a "
+                    "wrapper, a module:callable of yours whose forward takes those"
+                )
             raise ArchitectureError(
-                f"the program failed on latents of shape {tuple(z.shape)}: {first_line(exc)}; "
-                + (
-                    f"it runs on a batch of exactly {fixed}: pass --option batch_size={fixed}"
-                    if fixed
-                    else "check --nz and --latent-shape"
-                )
-                + (  # integer labels into a layer of floats: the label is a one-hot vector (an outside audit)
-                    "; if it takes its label as a one-hot float vector, pass --option inputs=z,onehot"
-                    if "labels" in net.inputs and "Long" in str(exc)
-                    else ""
-                )
+                f"the program failed on latents of shape {tuple(z.shape)}: {first_line(exc)}; " + "; ".join(advice)
             ) from None
         if out.dim() == 4:
             channels, height, width = (int(v) for v in out.shape[1:])

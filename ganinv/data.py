@@ -1090,8 +1090,9 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
             # channels' plain mean read green ink at a third of its brightness (an outside audit)
             x = (x * x.new_tensor(LUMINANCE).view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
             how = " (luminance: 0.299 R + 0.587 G + 0.114 B)"
-        elif x.shape[1] == 1:
+        elif x.shape[1] == 1:  # its errors are summed over the copies: 3x a grey image's (an outside audit)
             x = x.expand(-1, c, -1, -1)
+            how = f" (the grey copied into each: errors are summed over all {c}, {c}x the same image's in grey)"
         else:
             raise DataError(f"cannot convert {x.shape[1]}-channel images to {c} channels")
         changes.append(f"{images.shape[1]} -> {c} channels{how}")

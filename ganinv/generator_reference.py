@@ -168,7 +168,7 @@ class GeneratorReference(_Model):
             generator = load_generator(
                 hub.pinned(source, recorded.get("revision")),  # the commit it was fitted on, not the branch's head
                 arch=ref.get("arch"),
-                options=ref.get("options"),
+                options=with_fitted_readings(ref),
                 device=self.device,
                 trust_remote_code=self._trust_remote_code,
                 origin=where,
@@ -395,10 +395,13 @@ class GeneratorReference(_Model):
                 )
                 ref = model.generator_ref if same else {}
                 refuse_a_path_to_read(ref.get("options"), f"the {name} {source}")
+                fitted = with_fitted_readings(ref)
                 generator = load_generator(
                     generator,
                     arch=ref.get("arch"),
-                    options=ref.get("options") or _program_spec(generator, model.spec),
+                    options=fitted
+                    if ref.get("options")
+                    else {**_program_spec(generator, model.spec), **(fitted or {})},
                     trust_remote_code=trust_remote_code,
                     options_origin=f"the {name} {source}'s {CONFIG_NAME}" if ref.get("options") else None,
                 )
@@ -407,6 +410,33 @@ class GeneratorReference(_Model):
         if device is not None:
             model.to(device)
         return model
+
+
+# What ganinv read of a generator, by architecture, before it decided a property: an artifact whose record does not
+# decide it was fitted on this reading (a flat colour program output was always (C, H, W) before its layout was read)
+READ_BEFORE_DECIDED: dict[str, dict[str, str]] = {"opaque": {"image_layout": "chw"}}
+
+
+def with_fitted_readings(ref: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """The options of an artifact's generator reference, plus those that make the generator read as it was when the
+    artifact was fitted: an option left to ganinv ("auto") as it was decided then (from a probe of the images, which
+    another device or ganinv version may decide otherwise), and one ganinv did not decide then (READ_BEFORE_DECIDED).
+    Another reading of the same weights decodes every latent to another image, so an inverter paired with it gave
+    other reconstructions in silence (an outside review). Only options the user's own leave open are pinned."""
+    given = ref.get("options")
+    meta = ref.get("meta")
+    if not isinstance(meta, dict) or not isinstance(meta.get("options"), dict):
+        return given
+    taken = given if isinstance(given, dict) else {}
+    options, pinned = meta["options"], {}
+    for d in meta.get("decisions") or []:
+        prop, value = (d.get("property"), d.get("value")) if isinstance(d, dict) else (None, None)
+        if isinstance(prop, str) and options.get(prop) == "auto" and prop not in taken and isinstance(value, str):
+            pinned[prop] = value
+    for prop, value in READ_BEFORE_DECIDED.get(str(meta.get("architecture")), {}).items():
+        if prop not in options and prop not in taken:
+            pinned[prop] = value
+    return {**taken, **pinned} if pinned else given
 
 
 def _program_spec(source: str, spec: Any) -> dict[str, Any]:

@@ -99,6 +99,8 @@ def _pixels(
     # transparent padding around a white-on-black digit into a white frame, and faint digits' polarity (a review).
     seen = colour[alpha[..., 0] > 0]  # (V, C): the colours of the visible pixels
     in_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA")  # an alpha channel, not one colour marked transparent
+    if not in_alpha and _white_key(im):  # dark-on-white with white marked transparent went onto black: dark with
+        return np.ascontiguousarray(colour), (0.0, 255.0), [_white_key_note(path)]  # light rims (an outside audit)
     one_colour = in_alpha and seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
     white = one_colour and float(seen.astype(np.float32).mean()) < 255 / 2  # dark ink
     background = 255.0 if white else 0.0
@@ -127,12 +129,32 @@ def _composited_note(path: Path, onto_white: Optional[bool] = None) -> str:
     )
 
 
+def _white_key(im) -> bool:
+    """Whether an image's one transparent colour (a PNG's tRNS, a GIF's transparent index) is white: the ground a dark
+    picture is drawn on, kept so, as a viewer shows it on a page."""
+    key = im.info.get("transparency")
+    if im.mode == "P" and isinstance(key, int) and not isinstance(key, bool):
+        palette = im.getpalette() or []
+        key = tuple(palette[3 * key : 3 * key + 3])
+    return isinstance(key, tuple) and len(key) == 3 and all(isinstance(v, int) and v >= 255 for v in key)
+
+
+def _white_key_note(path: Path) -> str:
+    return (
+        f"{path} marks white as its transparent colour: those pixels were kept white, the ground of a dark picture "
+        "(other transparent colours go onto black; save it without a transparent colour to choose)"
+    )
+
+
 def _grey_transparency(pixels: np.ndarray, im, path: Path) -> tuple[np.ndarray, Optional[str]]:
-    """A greyscale PNG's transparent value (tRNS) composited onto black, as RGB and palette PNGs' transparency is: it
-    was ignored, so the same picture read as opposite pixels depending on how the PNG was stored (an outside audit)."""
+    """A greyscale PNG's transparent value (tRNS) composited as RGB and palette PNGs' transparent colour is (onto
+    black, white kept white): it was ignored, so the same picture read as opposite pixels depending on how the PNG
+    was stored (an outside audit)."""
     value = im.info.get("transparency")
     if not isinstance(value, int) or isinstance(value, bool) or not (pixels == value).any():
         return pixels, None
+    if value == (65535 if pixels.dtype == np.uint16 else 255):
+        return pixels, _white_key_note(path)
     return np.where(pixels == value, 0, pixels).astype(pixels.dtype), _composited_note(path)
 
 

@@ -109,6 +109,19 @@ def test_inspect_json_reports_spec_and_statistics(files, name, flags):
     assert report["architecture"] == ("opaque" if name != "netG.pth" else "dcgan")
 
 
+def test_inspect_says_the_scale_of_its_probe_statistics(files):
+    """The statistics are on the contract's [-1, 1]: a Sigmoid net's own [0.19, 0.79] showed as [-0.62, 0.59], without
+    a word (audit 26b F9)."""
+    own = run("inspect", files / "g.ts", "--nz", 8, "--latent-shape", "nz,1,1")
+    assert own.exit_code == 0, own.output
+    assert "on [-1, 1], the generator's own range" in own.stdout
+    declared = run("inspect", files / "g.ts", "--nz", 8, "--latent-shape", "nz,1,1", "--output-range", "-2,2", "--json")
+    assert declared.exit_code == 0, declared.output
+    probe = json.loads(declared.stdout)["probe"]
+    assert probe["scale"] == "[-1, 1], ganinv's scale: the generator's own [-2, 2] mapped onto it"
+    assert -0.5 <= probe["min"] < probe["max"] <= 0.5  # tanh values in [-1, 1] of a [-2, 2] range
+
+
 def test_inspect_text_and_list(files):
     text = run("inspect", files / "netG.pth")
     assert text.exit_code == 0 and "strides=1,2,2,2" in text.stdout and "parameters" in text.stdout

@@ -224,7 +224,9 @@ def test_fit_to_shape_converts_and_says_what_it_changed():
     same, none = fit_to_shape(x, (3, 32, 32))
     assert none is None and torch.equal(same, x)
     grey = torch.zeros(1, 1, 4, 4)
-    assert fit_to_shape(grey, (3, 4, 4))[0].shape == (1, 3, 4, 4)
+    coloured, said = fit_to_shape(grey, (3, 4, 4))
+    assert coloured.shape == (1, 3, 4, 4)  # its SSE is 3x the grey one's, said (audit 26b F9)
+    assert said is not None and "1 -> 3 channels (the grey copied into each: errors are summed over all 3" in said
 
 
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="the shared MNIST files are not on this machine")
@@ -1077,17 +1079,33 @@ def test_labels_in_one_column_are_one_label_per_image(tmp_path):
     assert load_images(str(path)).labels.tolist() == [2, 0, 1, 1]
 
 
-def test_a_transparent_grey_value_is_composited_as_in_colour_pngs(tmp_path):
-    """A white bar marked transparent (tRNS) read as black in RGB and palette PNGs, but as white, with no word, in
-    8- and 16-bit greyscale ones (an outside audit)."""
+def test_a_transparent_colour_is_read_alike_however_the_png_is_stored(tmp_path):
+    """A bar marked transparent (tRNS) read as black in RGB and palette PNGs, but as itself, with no word, in 8- and
+    16-bit greyscale ones (an outside audit). Every storage now reads alike: a transparent colour goes onto black,
+    but white, the ground of a dark picture, which stays white (onto black, dark-on-white became a dark picture
+    with light rims: audit 26a F1)."""
     bar = np.full((8, 8), 128, np.uint8)  # grey around the bar
     bar[2:6, 3:5] = 255
     Image.fromarray(bar).save(tmp_path / "grey.png", transparency=255)
     Image.fromarray(bar.astype(np.uint16) * 257).save(tmp_path / "grey16.png", transparency=65535)
     Image.fromarray(np.stack([bar] * 3, -1)).save(tmp_path / "rgb.png", transparency=(255, 255, 255))
-    for name in ("grey.png", "grey16.png", "rgb.png"):
+    Image.fromarray(np.stack([bar] * 3, -1)).quantize(4).save(tmp_path / "palette.png", transparency=0)
+    white = Image.open(tmp_path / "palette.png")
+    assert white.getpalette()[:3] == [255, 255, 255], "the palette's entry 0 is the bar's white"
+    for name in ("grey.png", "grey16.png", "rgb.png", "palette.png"):
         loaded = load_images(str(tmp_path / name))
-        assert float(loaded.images[0, :, 3, 3].mean()) == -1.0, name
+        assert float(loaded.images[0, :, 3, 3].mean()) == 1.0, name  # the bar, white
+        assert loaded.notes == [
+            f"{tmp_path / name} marks white as its transparent colour: those pixels were kept white, the ground of a "
+            "dark picture (other transparent colours go onto black; save it without a transparent colour to choose)"
+        ], name
+    dark = bar.copy()
+    dark[2:6, 3:5] = 40  # a dark bar marked transparent
+    Image.fromarray(dark).save(tmp_path / "grey_dark.png", transparency=40)
+    Image.fromarray(np.stack([dark] * 3, -1)).save(tmp_path / "rgb_dark.png", transparency=(40, 40, 40))
+    for name in ("grey_dark.png", "rgb_dark.png"):
+        loaded = load_images(str(tmp_path / name))
+        assert float(loaded.images[0, :, 3, 3].mean()) == -1.0, name  # onto black
         assert loaded.notes == [
             f"{tmp_path / name} has transparent pixels; they were composited onto black (save it "
             "without an alpha channel or transparent colour to choose another background)"

@@ -1,6 +1,7 @@
 """What ganinv does with a generator module of the user's own (an outside audit, 22a): it runs it as the contract
 says without changing the user's object behind their back, and refuses what it cannot invert in one clear line."""
 
+import json
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -245,7 +246,9 @@ def test_the_program_options_of_a_callables_bare_module_reach_ganinv(user_module
         "    from ganinv.spec import GeneratorSpec\n"
         "    return Conditional(), GeneratorSpec(nz=4, image_shape=(1, 8, 8))\n",
     )
-    with pytest.raises(Exception, match=r"takes 2 inputs; say which with --option inputs=z,labels"):
+    with pytest.raises(
+        Exception, match=r"takes 2 inputs \(\w+, \w+\); ganinv feeds z and.* say which with --option inputs=z,labels"
+    ):
         load_generator("conditional:make", options={"spec.nz": NZ})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -436,6 +439,54 @@ def test_a_flat_channels_last_output_is_read_in_its_order(user_module):
         torch.testing.assert_close(as_chw(z), FlatChannelsLast()(z).view(4, 3, 8, 8))
 
 
+def test_an_inverter_reads_its_flat_output_generator_as_it_was_fitted(user_module, tmp_path):
+    """A flat colour output's layout is decided by a probe; an inverter fitted before that reading saw (C, H, W), and
+    with the new reading its every reconstruction changed in silence (review 27a). The artifact's record settles it:
+    the layout decided at fit time, or (C, H, W) where the record predates the reading."""
+    user_module(
+        "flat_hwc", "from test_user_modules import FlatChannelsLast\ndef make():\n    return FlatChannelsLast()\n"
+    )
+    z = torch.randn(4, NZ, generator=torch.Generator().manual_seed(1))
+    as_hwc = FlatChannelsLast()(z).view(4, 8, 8, 3).permute(0, 3, 1, 2).detach()
+    as_chw = FlatChannelsLast()(z).view(4, 3, 8, 8).detach()
+    options = {"spec.nz": NZ, "spec.image_shape": "3,8,8"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = load_generator("flat_hwc:make", options=options)
+    Inverter.for_generator(g, width=4, hidden=8, options=options).save_pretrained(tmp_path / "inv")
+    config_path = tmp_path / "inv" / "config.json"
+    config = json.loads(config_path.read_text())
+    assert config["generator_ref"]["meta"]["options"]["image_layout"] == "auto"
+
+    def decoded(**flags) -> torch.Tensor:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            inverter = Inverter.load(str(tmp_path / "inv"), **flags)
+            return inverter.generator(z).detach()
+
+    torch.testing.assert_close(decoded(generator="flat_hwc:make"), as_hwc)
+    torch.testing.assert_close(decoded(trust_remote_code=True), as_hwc)
+    # fitted when ganinv read it as (C, H, W) and recorded no image_layout: read so again
+    del config["generator_ref"]["meta"]["options"]["image_layout"]
+    config["generator_ref"]["meta"]["decisions"] = [
+        d for d in config["generator_ref"]["meta"]["decisions"] if d["property"] != "image_layout"
+    ]
+    config_path.write_text(json.dumps(config))
+    torch.testing.assert_close(decoded(generator="flat_hwc:make"), as_chw)
+    torch.testing.assert_close(decoded(trust_remote_code=True), as_chw)
+    # a decision recorded as chw stays chw although the probe now says hwc
+    config["generator_ref"]["meta"]["options"]["image_layout"] = "auto"
+    config["generator_ref"]["meta"]["decisions"].append(
+        {"property": "image_layout", "value": "chw", "source": "assumed: as smooth", "flag": ""}
+    )
+    config_path.write_text(json.dumps(config))
+    torch.testing.assert_close(decoded(generator="flat_hwc:make"), as_chw)
+    # the user's own option wins over the record
+    config["generator_ref"]["options"] = {**options, "image_layout": "hwc"}
+    config_path.write_text(json.dumps(config))
+    torch.testing.assert_close(decoded(generator="flat_hwc:make"), as_hwc)
+
+
 def test_a_callable_given_by_its_files_path_is_told_the_modules_name(tmp_path):
     """`-g path/to/gens.py:make` was "cannot import ... No module named '/path/gens'" (audit 26b)."""
     (tmp_path / "gens.py").write_text("def make():\n    return None\n")
@@ -509,3 +560,60 @@ def test_a_program_fixed_to_a_batch_of_four_is_named_as_such(tmp_path):
     assert g.sample_latents(6, generator=torch.Generator().manual_seed(0)).z.shape == (6, NZ)
     with torch.no_grad():
         assert g.decode(g.sample_latents(6, generator=torch.Generator().manual_seed(0))).shape == (6, 1, 8, 8)
+
+
+class TruncationArgument(BatchNormNet):
+    def forward(self, z, truncation):
+        return super().forward(z * truncation)
+
+
+class KeywordOnlyArgument(BatchNormNet):
+    def forward(self, z, c=None, d=None, *, psi):
+        return super().forward(z * psi)
+
+
+class TupleInput(BatchNormNet):
+    def forward(self, inputs, c=None, d=None):
+        z, _ = inputs
+        return super().forward(z)
+
+
+class OneHotLabel(BatchNormNet):
+    def forward(self, z, onehot):
+        return super().forward(torch.cat([z[:, : NZ - 2], onehot], dim=1))
+
+
+class FeaturesThenImages(BatchNormNet):
+    def forward(self, z, c=None, d=None):
+        images = super().forward(z)
+        return images.flatten(1)[:, :10], images
+
+
+@pytest.mark.parametrize(
+    "net, options, expected",
+    [  # each was told a remedy that cannot help (audit 26b F8): to give labels, to check --nz, an --image-shape
+        (TruncationArgument, {}, r"takes 2 inputs \(z, truncation\).* neither \('truncation'\?\) needs a wrapper"),
+        (KeywordOnlyArgument, {}, r"requires the keyword argument 'psi', which ganinv does not give.* wrap it"),
+        (TupleInput, {}, r"calls it with tensors, z \(2, 4\): one that takes a tuple, a dict .* needs a wrapper"),
+        (
+            OneHotLabel,
+            {"inputs": "z,labels", "n_classes": 2},
+            r"failed on latents .*; if it takes its label as a one-hot float vector, pass --option inputs=z,onehot",
+        ),
+        (FeaturesThenImages, {}, r"tuple of 2 whose element 1 is images \(2, 1, 8, 8\).* returns element 1 alone"),
+    ],
+)
+def test_a_program_ganinv_cannot_call_is_told_the_remedy_that_applies(user_module, net, options, expected):
+    name = f"odd_{net.__name__.lower()}"  # one module per case: an imported one stays in sys.modules
+    user_module(name, f"from test_user_modules import {net.__name__}\ndef make():\n    return {net.__name__}()\n")
+    with pytest.raises(ArchitectureError, match=expected):
+        load_generator(f"{name}:make", options={"spec.nz": NZ, **options})
+
+
+def test_a_one_hot_program_given_its_inputs_loads(user_module):
+    """The remedy the one-hot refusal names works."""
+    user_module("one_hot", "from test_user_modules import OneHotLabel\ndef make():\n    return OneHotLabel()\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = load_generator("one_hot:make", options={"spec.nz": NZ, "inputs": "z,onehot", "n_classes": 2})
+    assert g.spec.n_classes == 2

@@ -93,7 +93,8 @@ def describe(g: Generator, n: int, seed: int) -> dict[str, Any]:
         "spec": g.spec.to_dict(),
         "parameters": sum(p.numel() for p in g.net.parameters()),
         "meta": {k: v for k, v in g.meta.items() if k not in ("architecture", "options")},
-        "probe": {
+        "probe": {  # on the contract's scale: a Sigmoid net's [0.19, 0.79] read as [-0.62, 0.59] (an outside audit)
+            "scale": probe_scale(tuple(g.spec.native_output_range)),
             "n": n,
             "seed": seed,
             "min": x.min().item(),
@@ -103,6 +104,14 @@ def describe(g: Generator, n: int, seed: int) -> dict[str, Any]:
             "std_across_samples": x.std(dim=0).mean().item(),
         },
     }
+
+
+def probe_scale(native: tuple[float, ...]) -> str:
+    """The scale of the probe's statistics: ganinv's [-1, 1], the generator's own range mapped onto it."""
+    if native == (-1.0, 1.0):
+        return "[-1, 1], the generator's own range"
+    lo, hi = native
+    return f"[-1, 1], ganinv's scale: the generator's own [{lo:g}, {hi:g}] mapped onto it"
 
 
 def as_text(report: dict[str, Any]) -> str:
@@ -122,7 +131,7 @@ def as_text(report: dict[str, Any]) -> str:
             "probe",
             f"{probe['n']} samples (seed {probe['seed']}): min {probe['min']:.4f} max {probe['max']:.4f} "
             f"mean {probe['mean']:.4f} std {probe['std']:.4f} "
-            f"std across samples {probe['std_across_samples']:.4f}",
+            f"std across samples {probe['std_across_samples']:.4f}; on {probe['scale']}",
         ),
     ]
     return "\n".join(f"{label:15s} {value}" for label, value in rows)
