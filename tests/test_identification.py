@@ -1454,6 +1454,26 @@ def test_a_label_embedding_the_generator_never_uses_is_read_unused_from_the_stat
     assert load_generator(path, options={"condition": "multiply"}).spec.n_classes == rows
 
 
+class GainNearOneACGAN(zoo.PyTorchGANACGAN):
+    """A trained acgan whose per-class gains stay near 1: z times the label and z alone have about the same moments."""
+
+    def __init__(self, nz=8, n_classes=4):
+        super().__init__(nz, n_classes)
+        with torch.no_grad():
+            self.label_emb.weight.copy_(1 + 0.05 * self.label_emb.weight)
+
+
+def test_a_label_gain_near_one_is_not_decided_unused_on_the_ratio_of_two_noises(tmp_path):
+    """Both fits within the probes' noise (0.0011 and 0.00025) made a 4.32x ratio, and the acgan's label was decided
+    unused, dropped in silence (audit 25a F7): now it multiplies z, announced, with the flag that drops it."""
+    case = zoo.Case("acgan-gain-near-one", GainNearOneACGAN, "upconv", image_shape=(1, 16, 16), z_4d=False, n_classes=4)
+    module, path = saved(case, tmp_path, case.build(1))
+    with pytest.warns(AssumptionWarning, match=r"label_embedding multiplies z: assumed: .* within the probes' noise"):
+        g = load_generator(path)
+    assert g.spec.n_classes == 4
+    assert_author_images(g, case, module)
+
+
 @pytest.mark.parametrize("name", ["multiply-dcgan", "pytorch-gan-acgan"])
 def test_a_label_embedding_multiplying_z_is_announced_where_the_statistics_do_not_decide_and_can_be_dropped(
     name, tmp_path
