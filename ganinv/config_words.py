@@ -239,6 +239,30 @@ def unread_architectural(config: Mapping[str, Any], ignored: list[str]) -> dict[
     }
 
 
+# the last activation whose range a config's unread `output_range: [0, 1]` states (an outside audit, 24b: named with
+# --option KEY=VALUE alone); not applied: a net with no last activation may be trained on that range too
+RANGE_ACTIVATIONS = {(0.0, 1.0): "sigmoid", (-1.0, 1.0): "tanh"}
+
+
+def range_remedy(unread: Mapping[str, Any], output_options: bool) -> Optional[str]:
+    """What to pass where an unread field states the images' range (`output_range: [0, 1]`), or None."""
+    for key, value in unread.items():
+        if "range" not in key.lower() or not isinstance(value, (list, tuple)) or len(value) != 2:
+            continue
+        if not all(is_number(v) for v in value):
+            continue
+        lo, hi = (float(v) for v in value)
+        activation = RANGE_ACTIVATIONS.get((lo, hi))
+        if activation and output_options:
+            return (
+                f"{key}={list(value)} is a final {activation.capitalize()}'s range: if the generator ends in one, "
+                f"pass --option output={activation} (one with no last activation trained on it: --option output=none "
+                f"--output-range {lo:g},{hi:g})"
+            )
+        return f"{key}={list(value)} may be the images' range: if so, pass --output-range {lo:g},{hi:g}"
+    return None
+
+
 def pickled_remedy(key: str, value: Any) -> str:
     """What to pass where a checkpoint's pickled `key=value` (a word ganinv knows, `words_of`) is the generator's."""
     if key in UPSAMPLE_FIELDS:

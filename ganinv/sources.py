@@ -713,6 +713,9 @@ def say_config_words(
             f"{config_label}'s {listed} {verb} not read by ganinv; if {subject} this generator, pass --option "
             f"KEY=VALUE ({arch}'s: {said})"
         )
+        ranged = config_words.range_remedy(unread, "output" in fields)
+        if ranged:
+            parts.append(ranged)
     if pickled:
         listed = ", ".join(f"{k}={reprlib.repr(jsonable(v))}" for k, v in pickled.items())
         verb, subject = ("is", "it is") if len(pickled) == 1 else ("are", "they are")

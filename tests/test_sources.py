@@ -1112,6 +1112,23 @@ def loads_quietly_as(source, module, case):
     return [str(w.message) for w in said]
 
 
+def test_a_configs_output_range_is_named_with_the_activation_it_implies(tmp_path):
+    """Audit 24b: `output_range: [0, 1]` beside a Sigmoid DCGAN was named as unread with --option KEY=VALUE alone,
+    images 0.30 off under the assumed Tanh; the remedy it names now loads the author's images."""
+    module, case = sigmoid_dcgan()
+    folder = config_folder(tmp_path, module, {"nz": 8, "output_range": [0, 1]})
+    with pytest.warns(UserWarning) as said:
+        load_generator(str(folder))
+    (named,) = [str(w.message) for w in said if "not read by ganinv" in str(w.message)]
+    assert (
+        "output_range=[0, 1] is a final Sigmoid's range: if the generator ends in one, pass --option output=sigmoid"
+        in named
+    )
+    g = load_generator(str(folder), options={"output": "sigmoid"})
+    latents = zoo.latents_for(case, 10)
+    assert_same_images(g, latents, case.reference(module, latents))
+
+
 @pytest.mark.parametrize(
     "config",
     [
