@@ -21,6 +21,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
+from ganinv.generator import NONFINITE_GRADIENT, GradientError
 from ganinv.inverter import Inverter, Posterior
 from ganinv.spec import Latents
 
@@ -67,6 +68,12 @@ def generator_directions(generator, n: int = 2048, seed: int = 0, batch_size: in
         probe = torch.randn(images.shape, generator=rng, device=images.device)
         products.append(torch.autograd.grad((images * probe).sum(), z)[0].float().cpu())  # (B, nz): J^T u
     stacked = torch.cat(products)  # (n, nz)
+    finite = stacked.isfinite().all(dim=1)  # (n,)
+    if not bool(finite.all()):  # NaN products stopped a fit on an internal linalg error (an outside audit)
+        raise GradientError(
+            f"{NONFINITE_GRADIENT.replace('probe latents', 'latents')}: at {int((~finite).sum())} of {n} latents drawn "
+            "from its prior; give a generator whose gradient is finite where its images are"
+        )
     eigenvalues, eigenvectors = torch.linalg.eigh(stacked.T @ stacked / n)  # ascending
     return eigenvectors.flip(1), eigenvalues.flip(0).clamp_min(0).sqrt()
 
@@ -88,7 +95,8 @@ def latent_recovery(
         along_true, along_mu = true.z.float() @ basis, posterior.mu_z.float() @ basis  # (N, nz)
         error, variance = (along_true - along_mu).square().mean(dim=0), along_true.var(dim=0)
         weight = sensitivity.square()  # image change^2 per unit^2 move
-        out["z_variance_recovered_weighted"] = (1 - (weight * error).sum() / (weight * variance).sum()).item()
+        total = float((weight * variance).sum())  # 0 for a generator no move of z changes: no weights, no figure
+        out["z_variance_recovered_weighted"] = (1 - float((weight * error).sum()) / total) if total > 0 else None
         out["z_variance_recovered_by_direction"] = [round(v, 4) for v in (1 - error / variance).tolist()]
         out["generator_sensitivity_by_direction"] = [round(v, 4) for v in sensitivity.tolist()]
     if true.c is not None:

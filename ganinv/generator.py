@@ -29,6 +29,19 @@ NO_GRADIENT = (
     ".detach(), or integer images)"
 )
 NO_GRADIENT_REMEDY = "return float images computed with autograd on"
+ZERO_GRADIENT = (
+    "the generator's images do not change under small moves of its latents: their gradient is exactly 0 at every "
+    "probe latent (a step function inside, such as sign, round or floor, or outputs saturated everywhere)"
+)
+NONFINITE_GRADIENT = (
+    "the generator's gradient to its latents is not finite at some probe latents, though its images are (a sqrt or "
+    "log at 0 inside, often behind torch.where)"
+)
+COLLAPSED = "the generator makes the same image for every probe latent, so there is nothing of the latents to learn"
+
+
+class GradientError(SpecMismatchError):
+    """The generator's gradient to its latents cannot be followed (not finite where its images are)."""
 
 
 class ProbeWarning(UserWarning):
@@ -55,6 +68,9 @@ class Generator(nn.Module):
         # True: the wake phase's G, which learns and has the usual train/eval modes.
         self.trainable = trainable
         self.differentiable: Optional[bool] = None  # found by the probe: whether images carry gradients to latents
+        # found by the probe: why a fit or refinement through G could learn nothing (images that ignore the latents,
+        # a gradient of 0 or not finite), or None; they stopped with a metric "not a finite number" (an outside audit)
+        self.gradient_problem: Optional[str] = None
         if not trainable:
             self.freeze()
 
@@ -295,7 +311,9 @@ class Generator(nn.Module):
                 f"order gave images differing by up to {reordered:.3g} (noise drawn from a stream seeded anew at "
                 "every call?); ganinv inverts a fixed G(z): make its noise an input, or draw none"
             )
+        self.gradient_problem = None
         if n > 1 and float((x - x[:1]).abs().max()) <= tolerance:  # loaded in silence, then a fit's metrics
+            self.gradient_problem = COLLAPSED
             warnings.warn(  # went non-finite, saying "check the inputs" (an outside audit)
                 f"the generator makes the same image for all {n} probe latents: a collapsed generator, or one that "
                 "ignores its latents (a wrong --latent-shape, or --option inputs); an inverter can learn nothing of it",
@@ -303,7 +321,7 @@ class Generator(nn.Module):
                 stacklevel=2,
             )
         else:  # (images that ignore the latents carry no gradient to them either: said above, as what they are)
-            self._check_differentiable(latents[: min(n, 2)])
+            self._check_differentiable(latents)
         lo_seen, hi_seen = float(x.min()), float(x.max())
         given = bool(self.meta.get("output_range_given"))
         overshoot = max(-1 - lo_seen, hi_seen - 1)
@@ -366,7 +384,14 @@ class Generator(nn.Module):
         with torch.enable_grad():
             z = latents.z.detach().clone().requires_grad_(True)
             x = self(z, latents.c, latents.d)
-        self.differentiable = bool(x.requires_grad)
+            self.differentiable = bool(x.requires_grad)
+            if self.differentiable:  # one vector-Jacobian product: what a fit's and a refinement's steps follow
+                u = torch.randn(x.shape, generator=torch.Generator().manual_seed(0)).to(x.device, x.dtype)
+                (grad,) = torch.autograd.grad((x * u).sum(), z, allow_unused=True)
+                if grad is None or not bool(grad.any()):  # sign(), round(): zero everywhere (an outside audit)
+                    self.gradient_problem = ZERO_GRADIENT
+                elif not bool(grad.isfinite().all()):  # NaN gradients stopped a fit on an internal linalg error
+                    self.gradient_problem = NONFINITE_GRADIENT
         if not self.differentiable:
             warnings.warn(
                 f"{NO_GRADIENT}; it can be sampled, but fitting an inverter and refining latents backpropagate "
@@ -374,12 +399,25 @@ class Generator(nn.Module):
                 ProbeWarning,
                 stacklevel=3,
             )
+        elif self.gradient_problem is not None:
+            warnings.warn(
+                f"{self.gradient_problem}; it can be sampled, but fitting an inverter and refining latents follow "
+                "that gradient",
+                ProbeWarning,
+                stacklevel=3,
+            )
 
     def require_gradients(self, purpose: str) -> None:
-        """Refuse, naming `purpose`, a generator the probe found without gradients to its latents."""
+        """Refuse, naming `purpose`, a generator the probe found without gradients to its latents, or whose gradients
+        teach nothing (`gradient_problem`)."""
         if self.differentiable is False:
             raise SpecMismatchError(
                 f"{purpose} backpropagates through the generator, but {NO_GRADIENT}; {NO_GRADIENT_REMEDY}"
+            )
+        if self.gradient_problem is not None:
+            raise SpecMismatchError(
+                f"{purpose} learns from the generator's images as its latents move, but {self.gradient_problem}; "
+                "give a generator whose images follow its latents smoothly"
             )
 
     def _fixed_batch(self) -> Optional[int]:

@@ -37,7 +37,7 @@ from ganinv.evaluation import (
     mean_image_baseline,
     reconstruction_metrics,
 )
-from ganinv.generator import Generator
+from ganinv.generator import Generator, GradientError
 from ganinv.inverter import Inverter
 from ganinv.polarity import warn_if_inverted
 from ganinv.spec import Latents
@@ -62,7 +62,7 @@ def generator_preconditioner(generator: Generator, batch_size: int = 256) -> Ten
     nz = generator.spec.nz
     try:
         basis, sensitivity = generator_directions(generator, batch_size=batch_size)  # (nz, nz), (nz,)
-    except torch.linalg.LinAlgError:  # non-finite gradients somewhere in the prior: no directions to trust
+    except GradientError:  # non-finite gradients somewhere in the prior: no directions to trust
         sensitivity = torch.full((nz,), float("nan"))
     if not torch.isfinite(sensitivity).all():
         warnings.warn(
