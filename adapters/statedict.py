@@ -692,9 +692,12 @@ def prior_scale_check(name: str, misfit_at: Callable[[float], float], prior: str
     raise AmbiguousWeightsError(
         f"the first BatchNorm of this {name} generator fits none of the usual latent priors (the best, "
         f"{PRIOR_FLAGS[prior]}, misfits {misfit:.3g}; the author's under {PRIOR_FLOOR:g}), but N(0, I) latents times "
-        f"{scale:.2g} fit it {misfit / max(scaled, 1e-12):.3g}x better: were its latents truncated or scaled? Pass the "
-        f"author's prior: --prior truncated_normal:LO,HI (e.g. -2,2), or --prior normal --option "
-        f"spec.native_prior_scale={scale:.2g} (the statistics read the latents' variance, not which of these)"
+        f"{scale:.2g} fit it {misfit / max(scaled, 1e-12):.3g}x better. Either its latents were truncated or scaled: "
+        f"pass the author's prior, --prior truncated_normal:LO,HI (e.g. -2,2), or --prior normal --option "
+        f"spec.native_prior_scale={scale:.2g} (the statistics read the latents' variance, not which of these). Or its "
+        "running statistics lag its weights (a checkpoint saved early in training, whose averages still hold their "
+        "initial values): then no prior makes the author's net, and every other reading of the statistics is off too; "
+        "load it with its own class (--model-class MODULE:CLASS) or a module:callable"
     )
 
 

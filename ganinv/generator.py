@@ -26,7 +26,7 @@ from ganinv.spec import GeneratorSpec, Latents
 
 NO_GRADIENT = (
     "the generator's images carry no gradient to its latents (a forward under torch.no_grad() or inference_mode, a "
-    ".detach(), or integer images)"
+    ".detach(), integer images, or images chosen among fixed ones by an argmax or an index of the latents)"
 )
 NO_GRADIENT_REMEDY = "return float images computed with autograd on"
 ZERO_GRADIENT = (
@@ -246,9 +246,16 @@ class Generator(nn.Module):
                 "forward returns the images alone (a module:callable of yours)"
             )
         if x.dim() != 4:
+            # the spec already holds that shape (a callable's own): --image-shape would change nothing (an audit)
+            stated = x.dim() == 3 and tuple(spec.image_shape) == (1, *x.shape[1:])
             raise SpecMismatchError(
                 f"the generator returned a tensor of shape {tuple(x.shape)}, not images (N, C, H, W) of shape "
-                f"{tuple(spec.image_shape)}; make it return them so, or {image_shape_advice(x)}"
+                f"{tuple(spec.image_shape)}; "
+                + (
+                    "make its forward return them so: x.unsqueeze(1), greyscale images with their channel"
+                    if stated
+                    else f"make it return them so, or {image_shape_advice(x)}"
+                )
             )
         self._check_batch(x.shape[0], n)
         try:  # a program may be fixed to the probe's batch size by chance
@@ -271,15 +278,20 @@ class Generator(nn.Module):
                 f"the generator makes images of shape {tuple(x.shape[1:])} but the spec "
                 f"declares {spec.image_shape}; pass --image-shape {c},{h},{w}"
             )
-        if not torch.isfinite(x).all():
+        if not torch.isfinite(x).all():  # "weights corrupt or latent size wrong" missed a log or a division inside
+            bad = int((~torch.isfinite(x).flatten(1).all(dim=1)).sum())
             raise SpecMismatchError(
-                "the generator produced NaN or infinite values on a probe batch; "
-                "the weights may be corrupt or the latent size wrong"
+                f"the generator makes NaN or infinite values for {bad} of {n} probe latents drawn from its prior: "
+                "its weights may be damaged, the latent size or prior wrong, or its code may take a log, a square "
+                "root or a division where those latents make it undefined; check the generator"
             )
+        # the checks below compare images on the scale they come in: float32 round-off of images in [0, 65535] is
+        # far above 1e-3, and read as batch statistics it named --option bn=train (an outside audit)
+        same = tolerance * max(1.0, float(x.abs().max()))  # two images equal within this
         again = self.decode(latents)
         moved = float((again - x).abs().max())
         alone = float((fewer - x[:3]).abs().max())
-        if moved <= tolerance and alone > tolerance and self.meta.get("batchnorm") != "train":
+        if moved <= same and alone > same and self.meta.get("batchnorm") != "train":
             raise SpecMismatchError(  # the same latents twice agree: BatchNorm by batch statistics (audit 17)
                 f"the generator's images depend on the other latents of the batch: the same latents in a batch of 3 "
                 f"and of {n} gave images differing by up to {alone:.3g} (BatchNorm normalising by the batch: a module "
@@ -287,7 +299,7 @@ class Generator(nn.Module):
                 "G(z): put the module in eval mode (and trace or export it so); if it normalises by the batch by "
                 "design (track_running_stats=False, or a codebase that samples so), --option bn=train accepts it"
             )
-        if moved <= tolerance and alone > tolerance:  # bn=train, the user's choice: still said (an outside audit)
+        if moved <= same and alone > same:  # bn=train, the user's choice: still said (an outside audit)
             warnings.warn(
                 f"with --option bn=train each image depends on the other latents of its batch (the same latents in a "
                 f"batch of 3 and of {n} gave images differing by up to {alone:.3g}): a latent gives another image in "
@@ -296,7 +308,7 @@ class Generator(nn.Module):
                 ProbeWarning,
                 stacklevel=2,
             )
-        if moved > tolerance:
+        if moved > same:
             raise SpecMismatchError(
                 f"the generator is not a function of its latents: the same latents gave images differing by up to "
                 f"{moved:.3g} (noise drawn inside forward, dropout or another layer left in training mode, or a "
@@ -305,14 +317,14 @@ class Generator(nn.Module):
             )
         order = torch.arange(n - 1, -1, -1, device=latents.z.device)
         reordered = float((self.decode(latents[order])[order] - x).abs().max())
-        if reordered > tolerance:  # passed both checks above: its rows 0-2 are rows 0-2 in both (an outside audit)
+        if reordered > same:  # passed both checks above: its rows 0-2 are rows 0-2 in both (an outside audit)
             raise SpecMismatchError(
                 f"the generator's images depend on each latent's place in the batch: the same latents in reverse "
                 f"order gave images differing by up to {reordered:.3g} (noise drawn from a stream seeded anew at "
                 "every call?); ganinv inverts a fixed G(z): make its noise an input, or draw none"
             )
         self.gradient_problem = None
-        if n > 1 and float((x - x[:1]).abs().max()) <= tolerance:  # loaded in silence, then a fit's metrics
+        if n > 1 and float((x - x[:1]).abs().max()) <= same:  # loaded in silence, then a fit's metrics
             self.gradient_problem = COLLAPSED
             warnings.warn(  # went non-finite, saying "check the inputs" (an outside audit)
                 f"the generator makes the same image for all {n} probe latents: a collapsed generator, or one that "
@@ -354,7 +366,14 @@ class Generator(nn.Module):
                 )
             )
         read = any(d.get("property") == "output_range" for d in self.meta.get("decisions") or [])  # a probe's own
-        if spec.native_output_range == (-1.0, 1.0) and lo_seen >= -BARELY_BEYOND and n >= 4 and not (given or read):
+        # (values all near 0, such as 1e-8 * tanh, are no [0, 1] images: they were told --output-range 0,1, an audit)
+        if (
+            spec.native_output_range == (-1.0, 1.0)
+            and lo_seen >= -BARELY_BEYOND
+            and hi_seen > 0.1
+            and n >= 4
+            and not (given or read)
+        ):
             # Looks like a [0, 1] generator declared as [-1, 1]: nothing is ever negative
             if hi_seen > 0.5 and lo_seen >= -tolerance:
                 raise SpecMismatchError(

@@ -18,6 +18,7 @@ names it (`generator=`, the CLI's `--generator`) or passes `trust_remote_code` (
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -30,7 +31,7 @@ import torch
 
 from ganinv import hub, trust
 from ganinv.atomic import parse_json, read_text
-from ganinv.errors import ConfigError, SourceError, first_line
+from ganinv.errors import ConfigError, GaninvError, SourceError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 
@@ -49,6 +50,7 @@ ARTIFACT_FILES = [CONFIG_NAME, WEIGHTS_NAME, "README.md", f"{GENERATOR_DIR}/*"] 
 # what a save may replace: its own files, and what the Hub client writes beside them (every repo's .gitattributes,
 # the .cache/huggingface/ of a `hf download --local-dir` copy)
 SAVED_NAMES = frozenset({CONFIG_NAME, WEIGHTS_NAME, "README.md", GENERATOR_DIR, ".gitattributes", ".cache"})
+BUNDLED_SHA256 = "bundled_weights_sha256"  # generator_ref's record of generator/model.safetensors, as saved
 
 
 # (run subfolder, the command that writes it, the options that take it): the two kinds of run with an artifact
@@ -91,11 +93,16 @@ class GeneratorReference(_Model):
                 f"this {type(self).__name__} is standalone (its own decoder, trained on images): it takes no "
                 "generator; drop --generator"
             )
-        if generator.spec != self.spec:
-            expected = self.spec.to_dict() if self.spec is not None else "no generator"
+        if generator.spec != self.spec:  # the fields that differ: two whole specs were 600 characters to compare
+            given, expected = generator.spec.to_dict(), self.spec.to_dict()
+            differ = [
+                f"{k} {shown_value(given.get(k))} (trained for {shown_value(v)})"
+                for k, v in expected.items()
+                if given.get(k) != v
+            ]
             raise SourceError(
-                f"the generator {generator.source!r} has spec {generator.spec.to_dict()}, but this "
-                f"{type(self).__name__} was trained for {expected}; give the generator it was trained for"
+                f"the generator {generator.source!r} is not one this {type(self).__name__} was trained for: its "
+                f"{', '.join(differ)}; give the generator it was trained for"
             )
         self.__dict__["_generator"] = generator
         return self
@@ -135,6 +142,7 @@ class GeneratorReference(_Model):
             bundled = self._bundled_generator()
             source: Optional[str]
             if bundled is not None:
+                self._check_bundled_weights(bundled, where)
                 source, ref = str(bundled), {}
             else:
                 source, ref = self.generator_ref.get("source"), dict(self.generator_ref)
@@ -183,6 +191,22 @@ class GeneratorReference(_Model):
             self.attach(generator)
             return generator
         return self._generator
+
+    def _check_bundled_weights(self, bundled: Path, where: str) -> None:
+        """Refuse a bundled generator whose weights are not the ones the artifact was saved with (its sha256 in
+        generator_ref, where an artifact records it)."""
+        from ganinv.sources import file_sha256
+
+        saved = self.generator_ref.get(BUNDLED_SHA256)
+        if not isinstance(saved, str):
+            return
+        found = file_sha256(bundled / WEIGHTS_NAME)
+        if found != saved:
+            raise SourceError(
+                f"{where} bundles a generator whose weights (sha256 {found[:12]}) are not the ones it was saved with "
+                f"(sha256 {saved[:12]}): its {GENERATOR_DIR}/ was replaced since, and the encoders were fitted to "
+                f"another generator; restore it, give the generator it was fitted on with --generator, or fit again"
+            )
 
     @property
     def device(self) -> torch.device:
@@ -241,17 +265,32 @@ class GeneratorReference(_Model):
             return
         if self._generator is None and bundled is not None:  # loaded from an artifact, generator not used yet
             copy_bundled_generator(bundled, save_directory / GENERATOR_DIR)
-            return
-        generator = self._generator
-        if generator is not None and generator.meta.get("architecture") not in (None, "opaque"):  # savable
+        elif self._generator is not None and self._generator.meta.get("architecture") not in (None, "opaque"):
             from ganinv.sources import save_generator
 
-            save_generator(generator, save_directory / GENERATOR_DIR)
+            save_generator(self._generator, save_directory / GENERATOR_DIR)
         elif include:
             raise SourceError(
                 f"cannot bundle the generator in the {type(self).__name__} artifact: only generators "
                 "of a registered architecture can be saved (programs and callables are referenced)"
             )
+        else:
+            return
+        self._write_config_with_bundled_sha256(save_directory)
+
+    def _write_config_with_bundled_sha256(self, save_directory: Path) -> None:
+        """config.json with the sha256 of the bundled generator's weights in its generator_ref, so that a load reads
+        the copy the artifact was saved with: a generator/ replaced since (another run's copied in, a Hub repo's
+        updated alone) was used in silence (an outside audit). Written here, in the hook: the mixin keeps a
+        config.json its `_save_pretrained` wrote, and writes its own config otherwise."""
+        from ganinv.sources import file_sha256
+
+        config = dict(getattr(self, "_hub_mixin_config", None) or {})
+        if "generator_ref" not in config:
+            return
+        sha = file_sha256(save_directory / GENERATOR_DIR / WEIGHTS_NAME)
+        config["generator_ref"] = {**(config["generator_ref"] or {}), BUNDLED_SHA256: sha}
+        (save_directory / CONFIG_NAME).write_text(json.dumps(config, sort_keys=True, indent=2))
 
     # ---- loading (PyTorchModelHubMixin hooks) --------------------------------------------------
     @classmethod
@@ -360,6 +399,8 @@ class GeneratorReference(_Model):
             raise SourceError(
                 f"{source} {what}; give an {name}: a run folder, an artifact folder or a Hub repo id (hub:owner/name)"
             )
+        if path.is_dir() and not (path / cls.run_subfolder).is_dir():
+            _refuse_a_run_being_written(path, source, name)
         other = next((o for o in OTHER_RUN_KINDS if o[0] != cls.run_subfolder and (path / o[0]).is_dir()), None)
         if (path / "checkpoints").is_dir() and not (path / cls.run_subfolder).is_dir() and other is not None:
             raise SourceError(  # a finished run of the other kind: `--resume` would change nothing (an outside audit)
@@ -376,7 +417,14 @@ class GeneratorReference(_Model):
                 f"{source} holds no {name} (no config.json); give a finished run folder, an "
                 "artifact folder or a Hub repo of one"
             )
-        _check_config(path / CONFIG_NAME, source, name, cls.run_subfolder)
+        config = _check_config(path / CONFIG_NAME, source, name, cls.run_subfolder)
+        unread = sorted(set(config) - set(_init_fields(cls)))
+        if unread:  # a hand edit's misspelt sigma_x fell back to the default in silence (an outside audit)
+            warnings.warn(
+                f"the config.json of {source} holds {', '.join(map(repr, unread[:6]))}, which no {name} takes: not "
+                f"read (misspelt? an {name} takes {', '.join(_init_fields(cls))})",
+                stacklevel=2,
+            )
         try:
             model = cls.from_pretrained(str(path), strict=True, trust_remote_code=trust_remote_code, label=source)
         except SourceError:
@@ -396,15 +444,25 @@ class GeneratorReference(_Model):
                 ref = model.generator_ref if same else {}
                 refuse_a_path_to_read(ref.get("options"), f"the {name} {source}")
                 fitted = with_fitted_readings(ref)
-                generator = load_generator(
-                    generator,
-                    arch=ref.get("arch"),
-                    options=fitted
-                    if ref.get("options")
-                    else {**_program_spec(generator, model.spec), **(fitted or {})},
-                    trust_remote_code=trust_remote_code,
-                    options_origin=f"the {name} {source}'s {CONFIG_NAME}" if ref.get("options") else None,
-                )
+                forced = {} if ref.get("options") else _program_spec(generator, model.spec)
+                try:
+                    generator = load_generator(
+                        generator,
+                        arch=ref.get("arch"),
+                        options={**forced, **(fitted or {})} if forced else fitted,
+                        trust_remote_code=trust_remote_code,
+                        options_origin=f"the {name} {source}'s {CONFIG_NAME}" if ref.get("options") else None,
+                    )
+                except GaninvError as exc:  # the inverter's spec given to a program: its n_classes blamed on the user
+                    spec = model.spec
+                    if not forced or spec is None:
+                        raise
+                    raise SourceError(
+                        f"{generator} does not run as the generator the {name} {source} was fitted for (nz "
+                        f"{spec.nz}, codes {spec.nc}, classes {spec.n_classes}, images "
+                        f"{shown_value(spec.image_shape)}): {first_line(exc)}; give the generator it was "
+                        "fitted on"
+                    ) from None
             model.attach(generator)
             _warn_if_another_generator(model, generator, source)
         if device is not None:
@@ -439,6 +497,32 @@ def with_fitted_readings(ref: dict[str, Any]) -> Optional[dict[str, Any]]:
     return {**taken, **pinned} if pinned else given
 
 
+def shown_value(value: Any) -> str:
+    """A spec field's value as the command line writes it: (1, 28, 28) as 1,28,28."""
+    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+
+
+def _refuse_a_run_being_written(path: Path, source: str, name: str) -> None:
+    """A run folder another process still writes (its lock held): its artifact comes at its end. It was "holds no
+    inverter artifact ... only runs that make an inverter do", or "finish it with --resume", which the lock refuses
+    (an outside audit)."""
+    from ganinv.errors import RunError
+    from ganinv.runs import Run
+
+    if not ((path / CONFIG_NAME).is_file() or (path / "checkpoints").is_dir()):
+        return
+    run = Run(path)
+    try:
+        run.lock()
+    except RunError:
+        raise SourceError(
+            f"{source} is a run that another process is still writing; its {name} is written at its end: wait for "
+            "it to finish, then give it again"
+        ) from None
+    finally:
+        run.release()
+
+
 def _program_spec(source: str, spec: Any) -> dict[str, Any]:
     """For a TorchScript or torch.export file given in place of the recorded generator: the spec the model was
     fitted for, as the program's own spec where it states none (`invert`, `loglik`, `features` take no --nz)."""
@@ -460,17 +544,26 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
     recorded = model.generator_ref.get("source")
     bundled = model._bundled_generator()
     if bundled is not None:
+        try:  # a swapped copy is no yardstick: the generator given is then taken on the user's word, said
+            model._check_bundled_weights(bundled, f"the {model.artifact_noun} artifact {source}")
+        except SourceError as exc:
+            warnings.warn(f"{exc}. The generator given ({generator.source}) is taken as it is", stacklevel=3)
+            return
         reference = str(bundled)
     elif isinstance(recorded, str) and recorded.startswith("builtin:"):
         reference = recorded
-    else:  # not loadable without its code: the same source must hold the same weights (a callable's have no file)
+    else:  # not loadable without its code: the weights must be the ones recorded, however the source is spelled
+        # (./g.ts, an absolute path, another file of the same spec, a published artifact's bare file name: only the
+        # exact recorded string was compared, an outside audit)
         fitted_on = (model.generator_ref.get("meta") or {}).get("weights_sha256")
         found = generator.meta.get("weights_sha256")
-        if recorded == generator.source and fitted_on and found and fitted_on != found:
+        if fitted_on and found and fitted_on != found:
+            now, named = ("now holds", "its") if recorded == generator.source else ("holds", f"{recorded}'s")
             warnings.warn(
-                f"the generator {recorded} now holds weights of sha256 {found[:12]}, but the {model.artifact_noun} "
-                f"{source} was fitted on its weights of sha256 {fitted_on[:12]}: its latents and scores are for the "
-                f"earlier generator; fit one for this one with `{model.fit_command} -g {recorded}`",
+                f"the generator {generator.source} {now} weights of sha256 {found[:12]}, but the "
+                f"{model.artifact_noun} {source} was fitted on {named} weights of sha256 {fitted_on[:12]}: its "
+                f"latents and scores are for the earlier generator; fit one for this one with "
+                f"`{model.fit_command} -g {generator.source}`",
                 stacklevel=3,
             )
         return
@@ -558,11 +651,15 @@ def _run_command(folder: Path, default: str) -> str:
     return held[0] if held else default
 
 
-def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
+def _init_fields(cls: type) -> list[str]:
+    return list(inspect.signature(cls).parameters)
+
+
+def _check_config(path: Path, source: str, name: str, subfolder: str) -> dict[str, Any]:
+    """The artifact's config.json, refused where it is not one (damaged, a generator's, a run's) or has no weights."""
     from ganinv.weight_files import check_regular
 
     check_regular(path, f"the config.json of {source}", "a config")
-    check_regular(path.parent / WEIGHTS_NAME, f"the weights of {source}", "a safetensors file")
     try:
         config = parse_json(read_text(path))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -570,6 +667,11 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
             f"the config.json of {source} is not valid JSON ({exc}); the {name} artifact is "
             "damaged: save or download it again"
         ) from None
+    if isinstance(config, dict) and config.get("format") == "ganinv-generator":  # was "damaged: save it again"
+        raise SourceError(
+            f"{source} is a generator folder (ganinv's generator layout), not an {name}: give it with -g/--generator, "
+            f"and as the {name} the run or artifact folder that holds it"
+        )
     if isinstance(config, dict) and "spec" not in config and {"generator_ref", "width", "hidden"} & set(config):
         raise SourceError(
             f"the config.json of {source} has no spec field, which every {name} artifact records: the artifact is "
@@ -584,6 +686,18 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> None:
             f"{source} holds no {name} artifact ({what}; a run writes {subfolder}/ at its end, and only runs that "
             f"make an {name} do); give a finished run folder of the right kind or an artifact folder"
         )
+    weights = path.parent / WEIGHTS_NAME
+    if not weights.exists() and not weights.is_symlink():  # was "not a readable safetensors file ... damaged"
+        pickles = sorted(p.name for p in path.parent.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl"))
+        held = (
+            f" (it holds {', '.join(pickles[:3])}: pickles, which ganinv never reads for an {name})" if pickles else ""
+        )
+        raise SourceError(
+            f"{source} has no {WEIGHTS_NAME}{held}; an {name} artifact is config.json and {WEIGHTS_NAME}, as "
+            "save_pretrained and a fit's run folder write it: save it again so"
+        )
+    check_regular(weights, f"the weights of {source}", "a safetensors file")
+    return config
 
 
 def _load_error(source: str, name: str, exc: Exception) -> str:

@@ -11,6 +11,7 @@ from ganinv.errors import SourceError, UnsafeFileError
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.sources import load_generator, save_generator
+from ganinv.spec import GeneratorSpec
 
 CASE = zoo.case("pytorch-examples-dcgan")
 
@@ -179,6 +180,10 @@ def test_include_generator_false_references_it_and_true_requires_it(tmp_path, in
             r"width must be a whole number in \[1, 1024\], got 100000",
         ),  # 100 GB if built
         (lambda f: (f / "config.json").write_text('{"fit": {}}'), "holds no inverter artifact"),
+        (  # a pickle in place of the weights: never read, and named (it was "not a readable safetensors file")
+            lambda f: (f / "model.safetensors").rename(f / "pytorch_model.bin"),
+            r"has no model.safetensors \(it holds pytorch_model.bin: pickles, which ganinv never reads",
+        ),
         (
             lambda f: (f / "config.json").write_text(
                 (f / "config.json").read_text().replace('"hidden": 16', '"hidden": 32')
@@ -193,6 +198,84 @@ def test_a_damaged_artifact_is_one_clear_error(tmp_path, inverter, damage, messa
     with pytest.raises(SourceError, match=message) as info:
         Inverter.load(str(tmp_path / "artifact"))
     assert "\n" not in str(info.value)
+
+
+def test_a_generator_folder_given_as_the_inverter_is_named_as_such(tmp_path, inverter):
+    """It was "its weights do not fit its config.json ... damaged, save or download it again" (audit 28b F4)."""
+    inverter.save_pretrained(tmp_path / "artifact")
+    with pytest.raises(SourceError, match=r"is a generator folder \(ganinv's generator layout\), not an inverter"):
+        Inverter.load(str(tmp_path / "artifact" / "generator"))
+
+
+def test_a_bundled_generator_replaced_since_the_save_is_refused(tmp_path, inverter, generator):
+    """Another generator's weights in the artifact's generator/ were used in silence (audit 28b F1): the artifact
+    records the sha256 of the copy it bundled. Given with -g, the generator is taken, and the swap said."""
+    inverter.save_pretrained(tmp_path / "artifact")
+    assert Inverter.load(str(tmp_path / "artifact")).generator.spec == generator.spec  # as saved: loads
+    other = load_generator(str(save_generator(generator, tmp_path / "other")))
+    with torch.no_grad():
+        for p in other.net.parameters():
+            p.add_(0.01)
+    save_generator(other, tmp_path / "other")
+    (tmp_path / "other" / "model.safetensors").replace(tmp_path / "artifact" / "generator" / "model.safetensors")
+    with pytest.raises(SourceError, match=r"bundles a generator whose weights .* are not the ones it was saved with"):
+        Inverter.load(str(tmp_path / "artifact")).generator
+    with pytest.warns(UserWarning, match="are not the ones it was saved with.* is taken as it is"):
+        Inverter.load(str(tmp_path / "artifact"), generator=generator)
+
+
+def test_a_program_given_by_another_path_is_checked_against_the_recorded_weights(tmp_path):
+    """Only the recorded source string itself was compared: ./g.ts, an absolute path or another program of the same
+    spec were taken in silence, and so for every published program inverter (audit 28b F2, F3)."""
+    torch.manual_seed(0)
+    torch.jit.script(Program16()).save(str(tmp_path / "g.ts"))
+    fitted_on = load_generator(str(tmp_path / "g.ts"), options={"spec.nz": 4})
+    Inverter.for_generator(fitted_on, width=4, hidden=8).save_pretrained(tmp_path / "inv")
+    torch.manual_seed(1)
+    (tmp_path / "other").mkdir()
+    torch.jit.script(Program16()).save(str(tmp_path / "other" / "g.ts"))
+    with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on \S*g.ts's weights of sha256"):
+        Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "other" / "g.ts"))
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)  # the same weights by another path: nothing to say
+        warnings.filterwarnings("ignore", message=".*(assumed|program|runs as code).*")
+        Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "." / "g.ts"))
+
+
+def test_a_run_still_being_written_is_said_as_such(tmp_path):
+    """Its lock held, a fit's run folder was "holds no inverter artifact ... only runs that make an inverter do", or
+    told to finish with --resume, which the lock refuses (audit 28b F6)."""
+    from ganinv.runs import Run
+
+    run = Run(tmp_path / "run").create({"fit": {}})  # holds the lock, as a fit writing it does
+    with pytest.raises(SourceError, match=r"is a run that another process is still writing; its inverter is written"):
+        Inverter.load(str(tmp_path / "run"))
+    run.release()
+    with pytest.raises(SourceError, match=r"holds no inverter artifact"):
+        Inverter.load(str(tmp_path / "run"))
+
+
+def test_a_generator_of_another_spec_is_told_the_fields_that_differ(tmp_path, inverter):
+    """Two whole spec dicts, 600 characters, named no field; a program given the inverter's spec was told about an
+    n_classes the user never gave (audit 28b F7)."""
+    inverter.save_pretrained(tmp_path / "artifact")
+    other = Generator(Program16(), GeneratorSpec(nz=4, image_shape=(1, 16, 16)), source="other")
+    with pytest.raises(SourceError, match=r"is not one this Inverter was trained for: its nz 4 \(trained for 8\), "):
+        Inverter.load(str(tmp_path / "artifact"), generator=other)
+    torch.jit.script(Program16()).save(str(tmp_path / "g.ts"))
+    with pytest.raises(SourceError, match=r"g.ts does not run as the generator the inverter \S+ was fitted for \(nz 8"):
+        Inverter.load(str(tmp_path / "artifact"), generator=str(tmp_path / "g.ts"))
+
+
+def test_a_config_key_no_inverter_takes_is_said(tmp_path, inverter):
+    """A hand edit's misspelt sigma_x fell back to the default in silence (audit 28b F8)."""
+    inverter.save_pretrained(tmp_path / "artifact")
+    config = tmp_path / "artifact" / "config.json"
+    config.write_text(config.read_text().replace('"width"', '"sigma": 0.2, "width"'))
+    with pytest.warns(UserWarning, match=r"holds 'sigma', which no inverter takes: not read \(misspelt\? .*sigma_x"):
+        Inverter.load(str(tmp_path / "artifact"))
 
 
 def test_saving_a_generator_folder_stays_loadable(tmp_path, generator):

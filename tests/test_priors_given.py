@@ -77,6 +77,8 @@ def test_a_prior_no_usual_one_fits_is_refused_naming_prior_and_scale(nets, name,
     assert "fits none of the usual latent priors" in said
     assert "--prior truncated_normal:LO,HI" in said and f"--option spec.native_prior_scale={scale}" in said
     assert "conv2d_stages" not in said
+    # statistics that lag the weights look the same, and no prior flag recovers that net (audit 28a F8)
+    assert "running statistics lag its weights" in said and "--model-class MODULE:CLASS" in said
 
 
 def test_a_truncated_prior_given_is_probed_with_and_loads_as_its_author_built_it(nets):

@@ -617,3 +617,126 @@ def test_a_one_hot_program_given_its_inputs_loads(user_module):
         warnings.simplefilter("ignore")
         g = load_generator("one_hot:make", options={"spec.nz": NZ, "inputs": "z,onehot", "n_classes": 2})
     assert g.spec.n_classes == 2
+
+
+class Scaled(nn.Module):
+    """tanh of a linear map, times `scale`: images on a scale ganinv was not told (no --output-range)."""
+
+    def __init__(self, scale=65535.0, offset=0.0, log_of_first=False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(NZ, 64)
+        self.scale, self.offset, self.log_of_first = scale, offset, log_of_first
+
+    def forward(self, z, c=None, d=None):
+        x = self.scale * torch.tanh(self.fc(z)) + self.offset
+        if self.log_of_first:  # undefined where z0 < 0: a log inside the generator
+            x = x + torch.log(z[:, :1])
+        return x.view(-1, 1, 8, 8)
+
+
+class NoChannel(Scaled):
+    def forward(self, z, c=None, d=None):
+        return super().forward(z)[:, 0]  # (N, 8, 8)
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [  # each was told a cause or remedy that does not apply (audit 28a F4, F6, F7)
+        ("Scaled(32767.5, 32767.5)", r"outside the declared output range .* pass that range with --output-range"),
+        ("Scaled(1e6)", r"outside the declared output range"),
+        ("Scaled(1.0, 0.0, True)", r"NaN or infinite values for \d of 8 probe latents .* a log, a square root"),
+        ("NoChannel(1.0)", r"\(8, 8, 8\), not images .*; make its forward return them so: x.unsqueeze\(1\)"),
+    ],
+)
+def test_a_generator_with_an_odd_output_is_told_what_applies(user_module, make, expected):
+    name = "odd_output_" + str(abs(hash(make)))
+    user_module(
+        name,
+        "from test_user_modules import Scaled, NoChannel\nfrom ganinv.spec import GeneratorSpec\n"
+        f"def make():\n    return {make}, GeneratorSpec(nz={NZ}, image_shape=(1, 8, 8))\n",
+    )
+    with pytest.raises(SpecMismatchError, match=expected) as refused:
+        load_generator(f"{name}:make")
+    assert "bn=train" not in str(refused.value)
+
+
+def test_values_all_near_zero_are_not_called_a_zero_to_one_generator(user_module):
+    """1e-8 * tanh was told "never negative ... pass --output-range 0,1" (audit 28a F10)."""
+    user_module(
+        "tiny_scale",
+        "from test_user_modules import Scaled\nfrom ganinv.spec import GeneratorSpec\n"
+        f"def make():\n    return Scaled(1e-8), GeneratorSpec(nz={NZ}, image_shape=(1, 8, 8))\n",
+    )
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_generator("tiny_scale:make")
+    assert not any("--output-range 0,1" in str(w.message) for w in said), [str(w.message) for w in said]
+
+
+class StepImages(Scaled):
+    """sign() of a smooth map: images change only by jumps, their gradient to z is 0 everywhere."""
+
+    def forward(self, z, c=None, d=None):
+        return torch.sign(super().forward(z))
+
+
+class NaNGradient(Scaled):
+    """Finite images whose gradient is NaN where z0 < 0: the torch.where(sqrt) trap."""
+
+    def forward(self, z, c=None, d=None):
+        root = torch.where(z[:, :1] > 0, z[:, :1].clamp_min(0).sqrt(), torch.zeros_like(z[:, :1]))
+        root = torch.where(z[:, :1] > 0, root, z[:, :1].sqrt())  # NaN branch, masked out of the value only
+        return super().forward(z) + 0.01 * torch.nan_to_num(root).view(-1, 1, 1, 1)
+
+
+class Collapsed(Scaled):
+    def forward(self, z, c=None, d=None):
+        return super().forward(z * 0)
+
+
+@pytest.mark.parametrize(
+    "make, said",
+    [  # a fit trained to its first evaluation, then stopped on a metric "not a finite number" or an internal
+        # linalg error, its checkpoints naming --resume (audit 28a F3, F5)
+        ("StepImages(1.0)", "their gradient is exactly 0 at every probe latent"),
+        ("NaNGradient(1.0)", "gradient to its latents is not finite at some probe latents"),
+        ("Collapsed(1.0)", "the generator makes the same image for"),
+    ],
+)
+def test_a_generator_a_fit_cannot_learn_from_is_refused_before_any_run_folder(user_module, tmp_path, make, said):
+    name = "unlearnable_" + make.partition("(")[0].lower()
+    user_module(
+        name,
+        "from test_user_modules import StepImages, NaNGradient, Collapsed\nfrom ganinv.spec import GeneratorSpec\n"
+        f"def make():\n    return {make}, GeneratorSpec(nz={NZ}, image_shape=(1, 8, 8))\n",
+    )
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        g = load_generator(f"{name}:make")
+    assert any(said in str(w.message) for w in warned), [str(w.message) for w in warned]
+    g.sample(4)  # it can still be sampled
+    result = CliRunner().invoke(
+        cli, ["fit", "-g", f"{name}:make", "--steps", "2", "--batch-size", "4", "--out", str(tmp_path / "run")]
+    )
+    assert result.exit_code == 2 and "Error: fitting an inverter learns from the generator's images" in result.output
+    assert said in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "run").exists()  # a retry starts clean
+
+
+def test_latent_directions_that_are_not_finite_are_one_clear_error_and_no_move_gives_no_weighted_figure():
+    from ganinv.evaluation import generator_directions, latent_recovery
+    from ganinv.generator import GradientError
+    from ganinv.inverter import Posterior
+    from ganinv.spec import Latents
+
+    g = Generator(NaNGradient(1.0), SPEC, source="nan-gradient")
+    with pytest.raises(GradientError, match=r"not finite .* at \d+ of 64 latents drawn from its prior"):
+        generator_directions(g, n=64)
+    z = torch.randn(16, NZ, generator=torch.Generator().manual_seed(0))
+    recovered = latent_recovery(
+        Latents(z=z),
+        Posterior(mu_z=z * 0.5, logvar_z=torch.zeros_like(z)),
+        (torch.eye(NZ), torch.zeros(NZ)),  # a generator no move of z changes
+    )
+    assert recovered["z_variance_recovered_weighted"] is None
