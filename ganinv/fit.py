@@ -450,6 +450,21 @@ def _mse_from_nll(rec_nll: float, generator: Generator, config: FitConfig) -> fl
     return squared_error / dim / 4
 
 
+def say_dead_directions(sensitivity: torch.Tensor) -> None:
+    """Latent directions that move no image (a generator that ignores part of z): their coordinates in every answer
+    are the encoder's guess, near the prior's 0, and meaningless as features; shown only as zeros among the fit's
+    sensitivities before (an outside audit)."""
+    dead = int((sensitivity <= 1e-6 * float(sensitivity.max())).sum()) if float(sensitivity.max()) > 0 else 0
+    if dead:
+        warnings.warn(
+            f"{dead} of the generator's {sensitivity.numel()} latent directions move no image (it ignores part of "
+            "z): what the inverter answers along them is the prior's guess, not read from the image, in its latents "
+            "and features alike",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 class Evaluator:
     """The fixed held-out generated set (and real images, when asked) and how the encoders do on them."""
 
@@ -458,6 +473,7 @@ class Evaluator:
             generator, config.eval_samples, seed=config.seed + EVAL_SEED_OFFSET
         )
         self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
+        say_dead_directions(self.directions[1])
         self.real = None
         if config.eval_real:
             real = load_images(  # at the generator's size: a folder's images of it are never resized (an audit)

@@ -740,3 +740,24 @@ def test_latent_directions_that_are_not_finite_are_one_clear_error_and_no_move_g
         (torch.eye(NZ), torch.zeros(NZ)),  # a generator no move of z changes
     )
     assert recovered["z_variance_recovered_weighted"] is None
+
+
+class HalfDead(Scaled):
+    """Ignores z[2:]: half its latent directions move no image."""
+
+    def forward(self, z, c=None, d=None):
+        return super().forward(torch.cat([z[:, :2], torch.zeros_like(z[:, 2:])], dim=1))
+
+
+def test_latent_directions_that_move_no_image_are_said_by_fit(user_module, tmp_path):
+    """Shown only as zeros among the fit's sensitivities, their meaningless coordinates went on into latents and
+    features unsaid (audit 28a F11)."""
+    user_module(
+        "half_dead",
+        "from test_user_modules import HalfDead\nfrom ganinv.spec import GeneratorSpec\n"
+        f"def make():\n    return HalfDead(1.0), GeneratorSpec(nz={NZ}, image_shape=(1, 8, 8))\n",
+    )
+    args = ["fit", "-g", "half_dead:make", "--steps", "2", "--batch-size", "4", "--eval-every", "2", "--quiet"]
+    result = CliRunner().invoke(cli, [*args, "--width", "4", "--hidden", "8", "--out", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "Warning: 2 of the generator's 4 latent directions move no image" in result.output
