@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ganinv.data import as_model_images
-from ganinv.errors import ConfigError
+from ganinv.errors import ConfigError, SpecMismatchError
 from ganinv.evaluation import (
     encode_and_reconstruct,
     generator_directions,
@@ -73,6 +73,14 @@ def generator_preconditioner(generator: Generator, batch_size: int = 256) -> Ten
         )
         return torch.eye(nz)
     if not float(sensitivity.max()) > 0:
+        # said: refinement then moves only latents where the gradient is not 0, which `refine` counts and says
+        warnings.warn(
+            f"the generator's latent directions move no image at {batch_size} latents drawn from its prior (its "
+            "gradient to them is exactly 0 there), so --refine steps along z's own coordinates, as --refine-basis "
+            "latent does",
+            UserWarning,
+            stacklevel=3,
+        )
         return torch.eye(nz)
     scale = (sensitivity.mean() / sensitivity.clamp_min(1e-12)).sqrt().clamp(max=MAX_DIRECTION_STEP)  # (nz,)
     return basis * scale  # column i scaled by scale[i]
@@ -92,6 +100,7 @@ def refine(
     lr: float = REFINE_LR,
     batch_size: int = 256,
     basis: str = REFINE_BASIS,
+    counts: Optional[dict] = None,
 ) -> Latents:
     """N Adam steps per image on the squared reconstruction error, from `start`.
 
@@ -99,12 +108,18 @@ def refine(
     coordinates (`basis="latent"`); c moves freely; d moves through its logits (initialised at log d), unless the
     generator has no differentiable path for d, then it stays fixed. Each image's loss is its own sum of squared
     errors, so the answer for one image does not depend on the others in its batch.
+
+    An image whose latent reaches a NaN or infinite image (or gradient) stops at its last latent with finite ones,
+    while the others go on: Adam turned one NaN gradient into a NaN latent. An image whose gradient is exactly 0 at
+    every step never moves (its latent lies where the generator ignores it, or behind a step function). Both are
+    said in one warning each and, where `counts` is given, recorded in it: `images_stopped_non_finite`,
+    `images_unmoved`.
     """
     if basis not in REFINE_BASES:
         raise ValueError(f"basis must be one of {REFINE_BASES}, got {basis!r}")
     device = generator.device
     to_z = generator_preconditioner(generator, batch_size).to(device) if basis == "generator" and steps else None
-    refined = []
+    refined, stopped_at, unmoved = [], [], []
     for begin in range(0, images.shape[0], batch_size):
         x = images[begin : begin + batch_size].to(device)  # (B, C, H, W)
         init = start[begin : begin + batch_size].to(device)
@@ -115,16 +130,76 @@ def refine(
             d_logits = init.d.clamp_min(1e-6).log().requires_grad_(True)
         params = [t for t in (u, c, d_logits) if t is not None]
         optimizer = torch.optim.Adam(params, lr=lr)
-        for _ in range(steps):
+        stopped = torch.zeros(x.shape[0], dtype=torch.bool, device=device)  # rows held at their last finite latent
+        gradient_seen = torch.zeros_like(stopped)  # rows whose gradient was not 0 at some step
+        exact = torch.zeros_like(stopped)  # rows reconstructed exactly at the start: nothing to move for
+        last = [p.detach().clone() for p in params]  # each row's latest latent with a finite image
+        # one forward more than steps: the latent of the last step is checked too, before it is returned
+        for step in range(steps + 1):
             d = d_logits.softmax(dim=1) if d_logits is not None else init.d
             z = moved(init.z, u, to_z)  # (B, nz)
-            loss = (generator(z, c, d) - x).square().sum()  # the sum of every image's own squared error
-            optimizer.zero_grad(set_to_none=True)
+            per_image = (generator(z, c, d) - x).square().flatten(1).sum(dim=1)  # (B,) every image's own error
+            reached = ~per_image.isfinite() & ~stopped  # the last step led where the image is not finite: step back
+            if reached.any():
+                with torch.no_grad():
+                    for p, good in zip(params, last):
+                        p[reached] = good[reached]
+                stopped |= reached
+            if step == 0:
+                exact = per_image == 0
+            if step == steps:
+                break
+            # stopped rows take no part (a NaN there times the 0 a mask gives is NaN again, so they are left out)
+            loss = torch.where(stopped, torch.zeros_like(per_image), per_image).sum()
+            optimizer.zero_grad(set_to_none=False)
             loss.backward()
+            with torch.no_grad():
+                # a code the generator ignores gets no gradient: 0
+                row_grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+                grads = torch.cat([g.flatten(1) for g in row_grads], dim=1)  # (B, nz + nc + K)
+                stopped |= ~grads.isfinite().all(dim=1)  # a finite image with a NaN gradient: stop here
+                gradient_seen |= (grads != 0).any(dim=1) & ~stopped
+                for p, g in zip(params, row_grads):
+                    g[stopped] = 0  # Adam's moments of a stopped row stay finite
+                    p.grad = g
+                last = [p.detach().clone() for p in params]
             optimizer.step()
+            with torch.no_grad():  # Adam's momentum would carry a stopped row on
+                for p, good in zip(params, last):
+                    p[stopped] = good[stopped]
         d = d_logits.softmax(dim=1) if d_logits is not None else init.d
         refined.append(Latents(z=moved(init.z, u, to_z), c=c, d=d).detach().to("cpu"))
+        stopped_at += (begin + stopped.nonzero().flatten()).tolist()
+        if steps:
+            unmoved += (begin + (~gradient_seen & ~stopped & ~exact).nonzero().flatten()).tolist()
+    n = images.shape[0]
+    if stopped_at:
+        warnings.warn(
+            f"refining reached latents where the generator's images or their gradients are NaN or infinite for "
+            f"{len(stopped_at)} of {n} images ({_indices(stopped_at)}): each stopped at its last latent with finite "
+            "ones, the others went on; check the generator (its code for the latents it cannot take, such as a log, "
+            "a division or a sqrt behind torch.where)",
+            UserWarning,
+            stacklevel=2,
+        )
+    if unmoved:
+        warnings.warn(
+            f"the generator's images did not move under refinement for {len(unmoved)} of {n} images "
+            f"({_indices(unmoved)}): its gradient to their latents was exactly 0 at every step (they lie where the "
+            "generator ignores its latents, or behind a step function such as sign or round), so their refined "
+            "latents are where they started",
+            UserWarning,
+            stacklevel=2,
+        )
+    if counts is not None:
+        counts.update(images_stopped_non_finite=len(stopped_at), images_unmoved=len(unmoved))
     return Latents.cat(refined)
+
+
+def _indices(rows: list[int]) -> str:
+    """ "index 3" or "indices 3, 7, 12, ..." (the first five)."""
+    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
+    return f"index {shown}" if len(rows) == 1 else f"indices {shown}"
 
 
 def zero_latents(generator: Generator, n: int) -> Latents:
@@ -165,6 +240,18 @@ def check_refine_lr(refine_lr: float) -> None:
         raise ConfigError(
             f"--refine-lr must be in (0, {REFINE_LR_MAX:g}] (Adam's step on unit-scale latents), got {refine_lr:g}; "
             "give e.g. --refine-lr 0.1"
+        )
+
+
+def check_finite_reconstructions(reconstructions: Tensor, where: str) -> None:
+    """Refuse NaN or infinite reconstructions, naming the generator: their errors are no numbers (the metrics' JSON
+    check called them "a computation that diverged; check the inputs"), and the images are not at fault."""
+    bad = (~reconstructions.flatten(1).isfinite().all(dim=1)).nonzero().flatten().tolist()
+    if bad:
+        raise SpecMismatchError(
+            f"the generator makes NaN or infinite images at {where} for {len(bad)} of {reconstructions.shape[0]} "
+            f"images ({_indices(bad)}), so their reconstruction errors are not numbers; check the generator (its "
+            "weights, or its code for the latents it cannot take, such as a log or a division)"
         )
 
 
@@ -238,6 +325,7 @@ def invert(
     inverted = warn_if_inverted(inverter.generator, images)
     clock = time.perf_counter()
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)
+    check_finite_reconstructions(encoded, "the encoder's latents")
     metrics = {
         "n": n,
         "encoder": {
@@ -253,15 +341,20 @@ def invert(
     if refine_steps > 0:
         clock = time.perf_counter()
         init = latents if start == "encoder" else zero_latents(inverter.generator, n)
+        counts: dict = {}
         with said_if_slow(f"refining the latents of {n} images, {refine_steps} gradient steps each"):
-            latents = refine(inverter.generator, images, init, refine_steps, refine_lr, batch_size, refine_basis)
+            latents = refine(
+                inverter.generator, images, init, refine_steps, refine_lr, batch_size, refine_basis, counts
+            )
         reconstructions = decode_all(inverter.generator, latents, batch_size)
+        check_finite_reconstructions(reconstructions, f"the start of refinement (--start {start})")
         metrics["refined"] = {
             "steps": refine_steps,
             "lr": refine_lr,
             "basis": refine_basis,
             "start": start,
             **reconstruction_metrics(images, reconstructions),
+            **counts,  # images whose refinement stopped early or never moved (warned)
             "seconds_per_image": (time.perf_counter() - clock) / n,
         }
     return Inversion(latents, reconstructions, encoded, metrics)

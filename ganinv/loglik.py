@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from ganinv.data import as_model_images
 from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
-from ganinv.errors import DataError
+from ganinv.errors import ConfigError, DataError, SpecMismatchError
 from ganinv.inverter import Inverter
 from ganinv.polarity import warn_if_inverted
 from ganinv.spec import Latents
@@ -119,6 +119,7 @@ class _Samples:
     log_q_d: Tensor  # (B, 1, J) log q(d = j | x) when enumerated, else zeros (B, 1, 1)
     kl: Tensor  # (B,) closed-form KL of the whole posterior
     mean_latents: Latents  # the posterior means, whose image gives mse_sum (decoded only where needed)
+    non_finite: Tensor  # (B,) how many of each image's S * J latents the generator made a NaN or infinite image of
 
     def expected_sse(self) -> Tensor:
         """E_q ||x - G(u)||^2 per image, (B,)."""
@@ -175,13 +176,52 @@ def _draw_samples(
     c_flat = c.reshape(batch * S, -1) if c is not None else None
     labels_flat = labels.reshape(-1) if labels is not None else None
     sse = x.new_empty(rows_total)
+    non_finite = torch.zeros(rows_total, dtype=torch.bool, device=x.device)
     for start in range(0, rows_total, chunk_size):
         rows = torch.arange(start, min(start + chunk_size, rows_total), device=x.device)
         sample = rows // J  # index into (B * S)
         d = F.one_hot(labels_flat[rows], K).to(x) if labels_flat is not None else None
         x_hat = net(z_flat[sample], c_flat[sample] if c_flat is not None else None, d)  # (R, C, H, W)
         sse[rows] = (x[rows // (S * J)] - x_hat).flatten(1).square().sum(dim=1)
-    return _Samples(sse.reshape(batch, S, J), log_ratio, log_q_d, kl, post.mean_latents())
+        # counted, not only seen in the bounds: one NaN image of S made the ELBO nan while IW_1 stayed a number
+        non_finite[rows] = ~x_hat.flatten(1).isfinite().all(dim=1)
+    non_finite_per_image = non_finite.reshape(batch, S * J).sum(dim=1)
+    return _Samples(sse.reshape(batch, S, J), log_ratio, log_q_d, kl, post.mean_latents(), non_finite_per_image)
+
+
+def check_generator_finite(non_finite: Tensor, latents_per_image: int, images: str, drawn_from: str) -> None:
+    """Refuse, with one `SpecMismatchError`, bounds that the generator's NaN or infinite images made meaningless.
+
+    `non_finite`: (N,) how many of each image's `latents_per_image` latents gave a non-finite image. A bound over
+    such a latent is no number (NaN, or a finite IW_1 beside a NaN ELBO when the one draw it uses missed), so
+    none is reported: the images are not at fault, the generator is.
+    """
+    bad_images = non_finite.nonzero().flatten().tolist()
+    if not bad_images:
+        return
+    shown = ("index " if len(bad_images) == 1 else "indices ") + ", ".join(map(str, bad_images[:5]))
+    shown += ", ..." if len(bad_images) > 5 else ""
+    raise SpecMismatchError(
+        f"the generator makes NaN or infinite images for {int(non_finite.sum())} of "
+        f"{non_finite.numel() * latents_per_image} latents drawn from {drawn_from}, for {len(bad_images)} of "
+        f"{non_finite.numel()} {images} ({shown}), so the bounds on log p(x) of those images are not numbers "
+        "and none is reported; check the generator (its weights, or its code for the latents it cannot take, such as "
+        "a log or a division)"
+    )
+
+
+def sample_finite(inverter: Inverter, n: int, generator: Optional[torch.Generator], purpose: str) -> Tensor:
+    """`n` fresh images of the inverter's generator (N, C, H, W); `SpecMismatchError` where some are NaN or infinite,
+    naming the generator (the image reader's message for that asks to repair or drop the user's own files)."""
+    _, images = inverter.generator.sample(n, generator=generator)
+    bad = int((~images.flatten(1).isfinite().all(dim=1)).sum())
+    if bad:
+        raise SpecMismatchError(
+            f"the generator itself makes NaN or infinite images for {bad} of the {n} latents drawn from its prior "
+            f"for {purpose}, and such images have no likelihood; check the generator (its weights, or its code for "
+            "the latents it cannot take, such as a log or a division)"
+        )
+    return images
 
 
 def _bounds(samples: _Samples, sigma_x: float, ks: Sequence[int], image_dim: int) -> dict[str, Tensor]:
@@ -282,6 +322,7 @@ def log_likelihood(
     batch_size = plan_batch(inverter, ks, batch_size, max_enumerate)
     device, dtype = inverter.device, next(inverter.parameters()).dtype
     columns: dict[str, list[Tensor]] = {}
+    latents_per_image = 0  # S * J draws of q and the posterior mean
     with tuned_transposed_convolutions(inverter.generator):  # (loads the generator before the bar starts)
         for start in tqdm(range(0, images.shape[0], batch_size), desc="loglik", unit="batch", disable=not progress):
             x = images[start : start + batch_size].to(device, dtype)  # (B, C, H, W)
@@ -291,9 +332,15 @@ def log_likelihood(
             values["kl"] = samples.kl
             reconstruction = inverter.generator.decode(samples.mean_latents)  # (B, C, H, W)
             values["mse_sum"] = ((x - reconstruction) / 2).flatten(1).square().sum(dim=1)
+            values["non_finite"] = samples.non_finite + ~reconstruction.flatten(1).isfinite().all(dim=1)
+            latents_per_image = samples.sse[0].numel() + 1
             for name, value in values.items():
                 columns.setdefault(name, []).append(value.double().cpu())
     col = {name: torch.cat(parts) for name, parts in columns.items()}
+    # every image is scored before refusing, so that the count names all the images at fault
+    check_generator_finite(
+        col["non_finite"], latents_per_image, "images", "the inverter's posterior q (its draws and mean)"
+    )
     return LogLikelihood(
         elbo=col["elbo"],
         elbo_se=col["elbo_se"],
@@ -337,12 +384,34 @@ def fit_sigma(
     The ELBO depends on sigma_x only through `-E_q[SSE] / (2 sigma^2) - (D/2) log(2 pi sigma^2)`,
     so the maximiser is closed form: `sigma^2 = mean over images of E_q[SSE] / D`, with the
     expectation estimated from `n_samples` draws of q per image.
+
+    Raises `SpecMismatchError` where the generator makes NaN or infinite images (of its prior's latents or of q's),
+    and `ConfigError` where the maximiser lies outside `SIGMA_X_RANGE`, which no bound can take.
     """
-    _, images = inverter.generator.sample(n, generator=generator)
+    images = sample_finite(inverter, n, generator, "--fit-sigma (fit_sigma's held-out samples)")
     total_sse = 0.0
+    non_finite = []
+    latents_per_image = 1
     with tuned_transposed_convolutions(inverter.generator):
         for start in range(0, n, batch_size):
             x = images[start : start + batch_size]
             samples = _draw_samples(inverter, x, n_samples, max_enumerate, chunk_size, generator)
             total_sse += samples.expected_sse().double().sum().item()
-    return math.sqrt(total_sse / (n * inverter.spec.image_dim))
+            non_finite.append(samples.non_finite.cpu())
+            latents_per_image = samples.sse[0].numel()
+    check_generator_finite(torch.cat(non_finite), latents_per_image, "generated samples", "the inverter's posterior q")
+    sigma = math.sqrt(total_sse / (n * inverter.spec.image_dim))
+    low, high = SIGMA_X_RANGE
+    if not low <= sigma <= high:  # a 1e-8-scale generator fitted 2.5e-9, which log_likelihood refused as a bug
+        side = (
+            "below the smallest allowed, as the inverter reconstructs the generator's samples almost exactly (or "
+            "the generator's images are tiny in scale)"
+            if sigma < low
+            else "above the largest allowed, as the inverter's reconstructions miss the generator's samples by far"
+        )
+        raise ConfigError(
+            f"--fit-sigma: the sigma_x that maximises the ELBO on {n} generated samples is {sigma:.3g}, {side}; "
+            f"sigma_x must lie in [{low:g}, {high:g}]: give --sigma-x (in Python, sigma_x=) instead, e.g. "
+            f"{min(max(sigma, low), high):g}"
+        )
+    return sigma

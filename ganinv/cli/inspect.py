@@ -14,6 +14,7 @@ import click
 import torch
 
 from ganinv import architectures
+from ganinv.atomic import json_text
 from ganinv.cli.options import (
     device_option,
     generator_options,
@@ -21,6 +22,7 @@ from ganinv.cli.options import (
     parse_key_values,
     resolve_device,
     seed_option,
+    warn,
 )
 from ganinv.generator import Generator
 from ganinv.outputs import check_image_count
@@ -79,13 +81,26 @@ def inspect_cmd(
             trust_remote_code=trust_remote_code,
         )
         check_image_count(n, g.spec.image_shape, "-n")
-        report = describe(g, n, seed)
-    click.echo(json.dumps(report, indent=2) if as_json else as_text(report))  # a broken generator's NaN shows
+        described = describe(g, n, seed)
+        for message in probe_warnings(described["probe"]):
+            warn(message)
+        report = described
+    # json_text: JSON has no NaN (json.dumps wrote it, which strict parsers refuse); a broken generator's NaN shows
+    # as null statistics beside the counts of its NaN and infinite values
+    click.echo(json_text(report, indent=2) if as_json else as_text(report))
+
+
+# a value beyond [-1, 1] by more than float round-off of the range's mapping
+BEYOND_RANGE = 1 + 1e-6
 
 
 def describe(g: Generator, n: int, seed: int) -> dict[str, Any]:
     _, images = g.sample(n, generator=torch.Generator(device=g.device).manual_seed(seed))
     x = images.double()
+    finite = x.isfinite()
+    values = x[finite]  # the statistics are of the finite values: one NaN pixel made every one of them nan
+    whole = x[finite.flatten(1).all(dim=1)]  # the samples without a NaN or infinite value
+    beyond = values.abs() > BEYOND_RANGE
     return {
         "source": g.source,
         "architecture": g.meta.get("architecture", g.meta.get("callable", "")),
@@ -97,13 +112,39 @@ def describe(g: Generator, n: int, seed: int) -> dict[str, Any]:
             "scale": probe_scale(tuple(g.spec.native_output_range)),
             "n": n,
             "seed": seed,
-            "min": x.min().item(),
-            "max": x.max().item(),
-            "mean": x.mean().item(),
-            "std": x.std().item(),
-            "std_across_samples": x.std(dim=0).mean().item(),
+            "min": values.min().item() if values.numel() else None,  # None (JSON null): no finite value
+            "max": values.max().item() if values.numel() else None,
+            "mean": values.mean().item() if values.numel() else None,
+            "std": values.std().item() if values.numel() > 1 else None,
+            "std_across_samples": whole.std(dim=0).mean().item() if whole.shape[0] > 1 else None,
+            "nan_values": int(x.isnan().sum()),
+            "infinite_values": int(x.isinf().sum()),
+            "samples_not_finite": int(n - whole.shape[0]),
+            # beyond the contract's [-1, 1]: a probe of 8 at load may miss an overshoot that 64 samples show
+            "values_beyond_range": int(beyond.sum()),
+            "samples_beyond_range": int((x.abs() > BEYOND_RANGE).flatten(1).any(dim=1).sum()),
         },
     }
+
+
+def probe_warnings(probe: dict[str, Any]) -> list[str]:
+    """What the statistics alone would not say: NaN or infinite values, values beyond [-1, 1]."""
+    said = []
+    if probe["samples_not_finite"]:
+        said.append(
+            f"{probe['samples_not_finite']} of the {probe['n']} probe samples hold NaN or infinite values "
+            f"({probe['nan_values']} NaN, {probe['infinite_values']} infinite; the statistics leave them out): the "
+            "generator makes them for some latents, and every command that meets such a latent fails; check the "
+            "generator (its weights, or its code for the latents it cannot take, such as a log or a division)"
+        )
+    if probe["samples_beyond_range"]:
+        said.append(
+            f"{probe['samples_beyond_range']} of the {probe['n']} probe samples reach beyond [-1, 1] "
+            f"({probe['values_beyond_range']} values; the samples span {probe['min']:.4g} to {probe['max']:.4g}), "
+            "the range every command takes the generator's images in: declare the range its images really take "
+            "(--output-range LO,HI)"
+        )
+    return said
 
 
 def probe_scale(native: tuple[float, ...]) -> str:
@@ -129,11 +170,26 @@ def as_text(report: dict[str, Any]) -> str:
         *decision_rows(report["meta"].get("decisions") or []),
         (
             "probe",
-            f"{probe['n']} samples (seed {probe['seed']}): min {probe['min']:.4f} max {probe['max']:.4f} "
-            f"mean {probe['mean']:.4f} std {probe['std']:.4f} "
-            f"std across samples {probe['std_across_samples']:.4f}; on {probe['scale']}",
+            f"{probe['n']} samples (seed {probe['seed']}): min {number(probe['min'])} max {number(probe['max'])} "
+            f"mean {number(probe['mean'])} std {number(probe['std'])} "
+            f"std across samples {number(probe['std_across_samples'])}; on {probe['scale']}",
         ),
     ]
+    if probe["samples_not_finite"]:
+        rows.append(
+            (
+                "not finite",
+                f"{probe['nan_values']} NaN and {probe['infinite_values']} infinite values in "
+                f"{probe['samples_not_finite']} of {probe['n']} samples (left out of the statistics above)",
+            )
+        )
+    if probe["samples_beyond_range"]:
+        rows.append(
+            (
+                "beyond [-1, 1]",
+                f"{probe['values_beyond_range']} values in {probe['samples_beyond_range']} of {probe['n']} samples",
+            )
+        )
     return "\n".join(f"{label:15s} {value}" for label, value in rows)
 
 
@@ -144,6 +200,11 @@ def decision_rows(decisions: list[dict[str, Any]]) -> list[tuple[str, str]]:
         source = d["source"] if str(d["source"]).startswith("assumed") else f"from {d['source']}"
         rows.append(("decided" if i == 0 else "", f"{d['property']} = {fmt(d['value'])}  [{source}]  {d['flag']}"))
     return rows
+
+
+def number(value: Optional[float]) -> str:
+    """A statistic to 4 decimals, or "none" where no finite value gave one."""
+    return "none" if value is None else f"{value:.4f}"
 
 
 def fmt(value: Any) -> str:

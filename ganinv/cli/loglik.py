@@ -31,7 +31,16 @@ from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
-from ganinv.loglik import CHUNK_SIZE, MAX_ENUMERATE, LogLikelihood, bits_per_dim, fit_sigma, log_likelihood, plan_batch
+from ganinv.loglik import (
+    CHUNK_SIZE,
+    MAX_ENUMERATE,
+    LogLikelihood,
+    bits_per_dim,
+    fit_sigma,
+    log_likelihood,
+    plan_batch,
+    sample_finite,
+)
 from ganinv.outputs import check_image_count, check_not_an_input, check_writable
 
 LABELS = {
@@ -218,7 +227,7 @@ def loglik(
         check_image_count(fit_n, inverter.spec.image_shape, "--fit-n")
     if generated is not None:
         check_image_count(generated, inverter.spec.image_shape, "--generated")
-        _, x = inverter.generator.sample(generated, generator=rng)
+        x = sample_finite(inverter, generated, rng, "--generated")  # NaN samples: the generator named, not the images
         images_from = f"the generator ({generated} samples, seed {seed})"
     else:
         size = tuple(inverter.spec.image_shape[1:])  # image files of mixed sizes go straight to the generator's
