@@ -50,11 +50,6 @@ POOR_FIT_SAID = (
 # statistics are blurred by what a state dict does not record (Dropout; a checkpoint saved early in training,
 # whose running averages lag its weights).
 DECIDED_RATIO = 3.0
-# The misfit at a BatchNorm below which the label embedding's effect is within the noise of label_fits' 1024 probes
-# (their floor is about 0.001): a genuine acgan gain near 1, fitted 0.0011 against z alone's 0.00025, was decided
-# "unused" on the ratio of two noises, its label dropped in silence (an outside audit); unused embeddings at their
-# N(0, 1) init misfit 0.05 and more.
-LABEL_SEEN = 0.005
 # Two candidates whose misfits differ by less than this (relative) changed no statistic: a tie.
 TIE = 1e-9
 
@@ -915,7 +910,7 @@ def label_use(
     times_label, alone = fits
     ratio = max(fits) / min(fits) if min(fits) > 0 else float("inf")
     margin = f"{ratio:.3g}" if ratio < 1e6 else ">1e6"
-    if ratio >= DECIDED_RATIO and alone < times_label and times_label >= LABEL_SEEN:
+    if ratio >= DECIDED_RATIO and alone < times_label:
         if count_given:
             raise ArchitectureError(
                 f"n_classes={count_given} reads this {name} generator's label embedding as multiplying z, but its "
@@ -924,16 +919,10 @@ def label_use(
                 f"n_classes=0), or pass {on} if the embedding does multiply z"
             )
         return False, decision("label_embedding", "unused", f"batchnorm statistics, margin {margin}", on)
-    if ratio >= DECIDED_RATIO and times_label <= alone:
+    if ratio >= DECIDED_RATIO:
         return True, decision("label_embedding", MULTIPLIES, f"batchnorm statistics, margin {margin}", off)
     if times_label <= alone:
         said = weak_margin(ratio, Z_ALONE)
-    elif ratio >= DECIDED_RATIO:  # both within the probes' noise: a ratio of two noises decides nothing
-        said = (
-            f"assumed: the label embedding multiplies z (PyTorch-GAN acgan): {Z_ALONE} fits the first BatchNorm "
-            f"{margin}x better, but z times the label fits it too (misfit {times_label:.2g}, under {LABEL_SEEN:g}: "
-            "within the probes' noise), as a learned per-class gain near 1 does"
-        )
     else:
         said = (
             f"assumed: the label embedding multiplies z (PyTorch-GAN acgan), though {Z_ALONE} fits the first "
