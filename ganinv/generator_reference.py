@@ -264,6 +264,8 @@ class GeneratorReference(_Model):
         if include is False:
             return
         if self._generator is None and bundled is not None:  # loaded from an artifact, generator not used yet
+            # a copy replaced since is refused, not saved under a new record of its sha256 (a review)
+            self._check_bundled_weights(bundled, f"the {self.artifact_noun} artifact {self._artifact_dir}")
             copy_bundled_generator(bundled, save_directory / GENERATOR_DIR)
         elif self._generator is not None and self._generator.meta.get("architecture") not in (None, "opaque"):
             from ganinv.sources import save_generator

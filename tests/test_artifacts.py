@@ -220,6 +220,9 @@ def test_a_bundled_generator_replaced_since_the_save_is_refused(tmp_path, invert
     (tmp_path / "other" / "model.safetensors").replace(tmp_path / "artifact" / "generator" / "model.safetensors")
     with pytest.raises(SourceError, match=r"bundles a generator whose weights .* are not the ones it was saved with"):
         Inverter.load(str(tmp_path / "artifact")).generator
+    with pytest.raises(SourceError, match=r"are not the ones it was saved with"):  # nor saved under a new record
+        Inverter.load(str(tmp_path / "artifact")).save_pretrained(tmp_path / "laundered")
+    assert not (tmp_path / "laundered").exists()
     with pytest.warns(UserWarning, match="are not the ones it was saved with.* is taken as it is"):
         Inverter.load(str(tmp_path / "artifact"), generator=generator)
 
