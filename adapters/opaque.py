@@ -27,7 +27,14 @@ from torch import nn
 
 from ganinv.architectures import Architecture, AssumptionWarning, Built, decision, register
 from ganinv.errors import ArchitectureError, first_line
-from ganinv.generator import FIXED_BATCHES, image_shape_advice, in_module_dtype, modes_for_call, reshapes_to
+from ganinv.generator import (
+    FIXED_BATCHES,
+    image_shape_advice,
+    in_module_dtype,
+    modes_for_call,
+    reshapes_to,
+    square_image_shapes,
+)
 from ganinv.spec import GeneratorSpec
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
@@ -122,7 +129,11 @@ class ProgramNet(nn.Module):
         --image-shape that no shape of the features makes (an outside audit)."""
         first = out[0] if out else None
         if isinstance(first, torch.Tensor) and (
-            first.dim() == 4 or (self.image_shape is not None and reshapes_to(first, self.image_shape))
+            first.dim() == 4
+            or (self.image_shape is not None and reshapes_to(first, self.image_shape))
+            # shape not known yet (the probes): flat or grey images first, a feature map after them (a review:
+            # refused here, the flat images' layout probe gave up, and an (H, W, C) output was read as (C, H, W))
+            or (self.image_shape is None and first.dim() in (2, 3) and bool(square_image_shapes(first[0].numel())))
         ):
             return
         later = next((i for i, v in enumerate(out) if i and isinstance(v, torch.Tensor) and v.dim() == 4), None)

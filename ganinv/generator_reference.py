@@ -440,9 +440,13 @@ class GeneratorReference(_Model):
                 # the user named it: when it is the recorded source, with the options it was fitted with, which
                 # are the artifact's data (a model_class among them needs the user's word, ganinv.trust)
                 recorded = model.generator_ref.get("source")
-                same = generator == recorded or (  # recorded by its file name only (name_local_generator_by_file_name)
-                    isinstance(recorded, str) and "/" not in recorded and Path(generator).name == recorded
-                )
+                same = (
+                    generator == recorded
+                    or (  # recorded by its file name only (name_local_generator_by_file_name)
+                        isinstance(recorded, str) and "/" not in recorded and Path(generator).name == recorded
+                    )
+                    or _same_file(generator, recorded)
+                )  # ./g.ts for g.ts: its fitted options kept (a review)
                 ref = model.generator_ref if same else {}
                 refuse_a_path_to_read(ref.get("options"), f"the {name} {source}")
                 fitted = with_fitted_readings(ref)
@@ -497,6 +501,16 @@ def with_fitted_readings(ref: dict[str, Any]) -> Optional[dict[str, Any]]:
         if prop not in options and prop not in taken:
             pinned[prop] = value
     return {**taken, **pinned} if pinned else given
+
+
+def _same_file(given: str, recorded: Any) -> bool:
+    """Whether two local paths name one existing file, however spelt."""
+    if not isinstance(recorded, str) or ":" in given or ":" in recorded:
+        return False
+    try:
+        return Path(given).is_file() and Path(recorded).is_file() and Path(given).samefile(recorded)
+    except OSError:
+        return False
 
 
 def shown_value(value: Any) -> str:

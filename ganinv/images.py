@@ -141,8 +141,8 @@ def _white_key(im) -> bool:
 
 def _white_key_note(path: Path) -> str:
     return (
-        f"{path} marks white as its transparent colour: those pixels were kept white, the ground of a dark picture "
-        "(other transparent colours go onto black; save it without a transparent colour to choose)"
+        f"{path} marks white as its transparent colour: those pixels were kept white, as a viewer shows them on a "
+        "page (other transparent colours go onto black; save it without a transparent colour to choose)"
     )
 
 

@@ -462,3 +462,16 @@ def test_a_damaged_saved_generator_config_is_one_error_naming_it(tmp_path, gener
     (tmp_path / "g" / "config.json").write_text(json.dumps(config))
     with pytest.raises(SourceError, match=f"config.json is damaged or edited: {said}"):
         load_generator(str(tmp_path / "g"))
+
+
+def test_a_generator_path_spelt_another_way_is_the_recorded_one(tmp_path, monkeypatch):
+    """`-g ./gens/g.ts` for a recorded `gens/g.ts` was another source, and the options the inverter was fitted with
+    (a probe's layout among them) were decided again (review 29a)."""
+    from ganinv.generator_reference import _same_file
+
+    (tmp_path / "gens").mkdir()
+    (tmp_path / "gens" / "g.ts").write_bytes(b"x")
+    (tmp_path / "other.ts").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+    assert _same_file("./gens/g.ts", "gens/g.ts") and _same_file(str(tmp_path / "gens" / "g.ts"), "gens/g.ts")
+    assert not _same_file("other.ts", "gens/g.ts") and not _same_file("gens:make", "gens/g.ts")

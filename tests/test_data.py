@@ -1082,7 +1082,7 @@ def test_labels_in_one_column_are_one_label_per_image(tmp_path):
 def test_a_transparent_colour_is_read_alike_however_the_png_is_stored(tmp_path):
     """A bar marked transparent (tRNS) read as black in RGB and palette PNGs, but as itself, with no word, in 8- and
     16-bit greyscale ones (an outside audit). Every storage now reads alike: a transparent colour goes onto black,
-    but white, the ground of a dark picture, which stays white (onto black, dark-on-white became a dark picture
+    but white, which stays white as a viewer shows it (onto black, dark-on-white became a dark picture
     with light rims: audit 26a F1)."""
     bar = np.full((8, 8), 128, np.uint8)  # grey around the bar
     bar[2:6, 3:5] = 255
@@ -1096,8 +1096,9 @@ def test_a_transparent_colour_is_read_alike_however_the_png_is_stored(tmp_path):
         loaded = load_images(str(tmp_path / name))
         assert float(loaded.images[0, :, 3, 3].mean()) == 1.0, name  # the bar, white
         assert loaded.notes == [
-            f"{tmp_path / name} marks white as its transparent colour: those pixels were kept white, the ground of a "
-            "dark picture (other transparent colours go onto black; save it without a transparent colour to choose)"
+            f"{tmp_path / name} marks white as its transparent colour: those pixels were kept white, as a viewer "
+            "shows them on a page (other transparent colours go onto black; save it without a transparent colour to "
+            "choose)"
         ], name
     dark = bar.copy()
     dark[2:6, 3:5] = 40  # a dark bar marked transparent

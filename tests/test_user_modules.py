@@ -761,3 +761,30 @@ def test_latent_directions_that_move_no_image_are_said_by_fit(user_module, tmp_p
     result = CliRunner().invoke(cli, [*args, "--width", "4", "--hidden", "8", "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "Warning: 2 of the generator's 4 latent directions move no image" in result.output
+
+
+class FlatChannelsLastWithFeatures(FlatChannelsLast):
+    """(flat (H, W, C) images, a feature map): images first, as the contract takes them."""
+
+    def forward(self, z):
+        return super().forward(z), torch.zeros(z.shape[0], 16, 4, 4)
+
+
+def test_flat_images_before_a_feature_map_keep_their_layout_reading(user_module):
+    """The check for images after features refused this tuple inside the layout probe, which gave up: (H, W, C)
+    images were read as (C, H, W) in silence, and without --image-shape the feature map was called the images
+    (review 29a)."""
+    user_module(
+        "flat_hwc_features",
+        "from test_user_modules import FlatChannelsLastWithFeatures\n"
+        "def make():\n    return FlatChannelsLastWithFeatures()\n",
+    )
+    z = torch.randn(4, NZ, generator=torch.Generator().manual_seed(1))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = load_generator("flat_hwc_features:make", options={"spec.nz": NZ, "spec.image_shape": "3,8,8"})
+        with torch.no_grad():
+            author = FlatChannelsLast()(z).view(4, 8, 8, 3).permute(0, 3, 1, 2)
+            torch.testing.assert_close(g(z), author)
+        with pytest.raises(ArchitectureError, match=r"if they are flat images, give --image-shape C,H,W \(192 values"):
+            load_generator("flat_hwc_features:make", options={"spec.nz": NZ})
