@@ -1454,32 +1454,13 @@ def test_a_label_embedding_the_generator_never_uses_is_read_unused_from_the_stat
     assert load_generator(path, options={"condition": "multiply"}).spec.n_classes == rows
 
 
-class RealSizeSGAN(nn.Module):
+class RealSizeSGAN(zoo.PyTorchGANDCGAN):
     """PyTorch-GAN sgan's generator at its real widths (nz 100, 10 classes, 128 channels), at 16 px: `label_emb`
     defined and never used."""
 
-    def __init__(self, nz=100, n_classes=10, img_size=16):
-        super().__init__()
+    def __init__(self, nz=100, n_classes=10):
+        super().__init__(nz, width=128)
         self.label_emb = nn.Embedding(n_classes, nz)
-        self.init_size = img_size // 4
-        self.l1 = nn.Sequential(nn.Linear(nz, 128 * self.init_size**2))
-        self.conv_blocks = nn.Sequential(
-            nn.BatchNorm2d(128),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 128, 3, stride=1, padding=1),
-            nn.BatchNorm2d(128, 0.8),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Upsample(scale_factor=2),
-            nn.Conv2d(128, 64, 3, stride=1, padding=1),
-            nn.BatchNorm2d(64, 0.8),
-            nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(64, 1, 3, stride=1, padding=1),
-            nn.Tanh(),
-        )
-
-    def forward(self, z):
-        out = self.l1(z)
-        return self.conv_blocks(out.view(out.shape[0], 128, self.init_size, self.init_size))
 
 
 def test_a_real_size_sgan_is_read_unused(tmp_path):

@@ -297,27 +297,27 @@ class PyTorchGANCGAN(nn.Module):
 class PyTorchGANDCGAN(nn.Module):
     """eriklindernoren/PyTorch-GAN dcgan: `l1.0` Linear, `conv_blocks.N`: BatchNorm, Upsample+Conv2d blocks."""
 
-    def __init__(self, nz=8, n_in=None, img_size=16, channels=1):
+    def __init__(self, nz=8, n_in=None, img_size=16, channels=1, width=8):  # the author's width: 128
         super().__init__()
-        self.init_size = img_size // 4
-        self.l1 = nn.Sequential(nn.Linear(n_in or nz, 8 * self.init_size**2))
+        self.init_size, self.width = img_size // 4, width
+        self.l1 = nn.Sequential(nn.Linear(n_in or nz, width * self.init_size**2))
         self.conv_blocks = nn.Sequential(
-            nn.BatchNorm2d(8),
+            nn.BatchNorm2d(width),
             nn.Upsample(scale_factor=2),
-            nn.Conv2d(8, 8, 3, stride=1, padding=1),
-            nn.BatchNorm2d(8, 0.8),
+            nn.Conv2d(width, width, 3, stride=1, padding=1),
+            nn.BatchNorm2d(width, 0.8),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Upsample(scale_factor=2),
-            nn.Conv2d(8, 4, 3, stride=1, padding=1),
-            nn.BatchNorm2d(4, 0.8),
+            nn.Conv2d(width, width // 2, 3, stride=1, padding=1),
+            nn.BatchNorm2d(width // 2, 0.8),
             nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(4, channels, 3, stride=1, padding=1),
+            nn.Conv2d(width // 2, channels, 3, stride=1, padding=1),
             nn.Tanh(),
         )
 
     def forward(self, z):
         out = self.l1(z)
-        return self.conv_blocks(out.view(out.shape[0], 8, self.init_size, self.init_size))
+        return self.conv_blocks(out.view(out.shape[0], self.width, self.init_size, self.init_size))
 
 
 class PyTorchGANACGAN(PyTorchGANDCGAN):
