@@ -165,6 +165,13 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     assert metrics["images_converted"].endswith("(20, 20) -> (16, 16) pixels")  # what the errors were measured on
     assert json.loads(result.stdout)["refined"] == metrics["refined"]
     assert (out / "grid.png").stat().st_size > 0
+    # the file says what made it: of two inverts to one --out, the last one's result stands (audit 28b F9)
+    assert metrics["made_by"] == {
+        "inverter": str(tmp_path / "inverter"),
+        "generator": "zoo:linear_generator",
+        "images": str(tmp_path / "images.npz"),
+    }
+    assert "made_by" not in json.loads(result.stdout)
 
 
 @pytest.mark.parametrize(

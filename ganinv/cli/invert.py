@@ -162,7 +162,9 @@ def invert(
         save_file(tensors, str(tmp / "latents.safetensors"), metadata=rows)
         save_file(recon, str(tmp / "reconstructions.safetensors"), metadata=named or None)
         save_side_by_side(columns, tmp / "grid.png")
-        write_json(tmp / "metrics.json", metrics)
+        # what made them, in the file only: two inverts to one --out left no way to tell whose result stayed (an audit)
+        made_by = {"inverter": inverter_source, "generator": inverter.generator.source, "images": images}
+        write_json(tmp / "metrics.json", {**metrics, "made_by": made_by})
     echo_result({"out": str(out), **metrics}, as_json)
 
 
