@@ -10,6 +10,12 @@ from __future__ import annotations
 TORCHSCRIPT_PREAMBLE = "The following operation failed in the TorchScript interpreter."
 
 
+def indices_text(rows: list[int], shown: int = 5) -> str:
+    """ "index 3" or "indices 3, 7, 12, ..." (the first `shown`): which images a message is about."""
+    listed = ", ".join(map(str, rows[:shown])) + (", ..." if len(rows) > shown else "")
+    return f"index {listed}" if len(rows) == 1 else f"indices {listed}"
+
+
 def first_line(exc: BaseException) -> str:
     """The first line of an exception's message (its type's name when it has none), for one-line errors. A
     TorchScript program's error opens with the same sentence whatever went wrong, and ends with the cause

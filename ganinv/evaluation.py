@@ -21,7 +21,7 @@ from typing import Any, Optional
 import torch
 from torch import Tensor
 
-from ganinv.generator import NONFINITE_GRADIENT, GradientError
+from ganinv.generator import NONFINITE_GRADIENT_CAUSE, GradientError
 from ganinv.inverter import Inverter, Posterior
 from ganinv.spec import Latents
 
@@ -71,8 +71,9 @@ def generator_directions(generator, n: int = 2048, seed: int = 0, batch_size: in
     finite = stacked.isfinite().all(dim=1)  # (n,)
     if not bool(finite.all()):  # NaN products stopped a fit on an internal linalg error (an outside audit)
         raise GradientError(
-            f"{NONFINITE_GRADIENT.replace('probe latents', 'latents')}: at {int((~finite).sum())} of {n} latents drawn "
-            "from its prior; give a generator whose gradient is finite where its images are"
+            "the generator's gradient to its latents is not finite at some latents, though its images are "
+            f"{NONFINITE_GRADIENT_CAUSE}: at {int((~finite).sum())} of {n} latents drawn from its prior; give a "
+            "generator whose gradient is finite where its images are"
         )
     eigenvalues, eigenvectors = torch.linalg.eigh(stacked.T @ stacked / n)  # ascending
     return eigenvectors.flip(1), eigenvalues.flip(0).clamp_min(0).sqrt()

@@ -33,9 +33,10 @@ ZERO_GRADIENT = (
     "the generator's images do not change under small moves of its latents: their gradient is exactly 0 at every "
     "probe latent (a step function inside, such as sign, round or floor, or outputs saturated everywhere)"
 )
+NONFINITE_GRADIENT_CAUSE = "(a sqrt or log at 0 inside, often behind torch.where)"
 NONFINITE_GRADIENT = (
-    "the generator's gradient to its latents is not finite at some probe latents, though its images are (a sqrt or "
-    "log at 0 inside, often behind torch.where)"
+    f"the generator's gradient to its latents is not finite at some probe latents, though its images are "
+    f"{NONFINITE_GRADIENT_CAUSE}"
 )
 COLLAPSED = "the generator makes the same image for every probe latent, so there is nothing of the latents to learn"
 

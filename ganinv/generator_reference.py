@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
 import torch
 
 from ganinv import hub, trust
+from ganinv.architectures import shown
 from ganinv.atomic import parse_json, read_text
 from ganinv.errors import ConfigError, GaninvError, SourceError, first_line
 from ganinv.generator import Generator
@@ -96,9 +97,7 @@ class GeneratorReference(_Model):
         if generator.spec != self.spec:  # the fields that differ: two whole specs were 600 characters to compare
             given, expected = generator.spec.to_dict(), self.spec.to_dict()
             differ = [
-                f"{k} {shown_value(given.get(k))} (trained for {shown_value(v)})"
-                for k, v in expected.items()
-                if given.get(k) != v
+                f"{k} {shown(given.get(k))} (trained for {shown(v)})" for k, v in expected.items() if given.get(k) != v
             ]
             raise SourceError(
                 f"the generator {generator.source!r} is not one this {type(self).__name__} was trained for: its "
@@ -466,7 +465,7 @@ class GeneratorReference(_Model):
                     raise SourceError(
                         f"{generator} does not run as the generator the {name} {source} was fitted for (nz "
                         f"{spec.nz}, codes {spec.nc}, classes {spec.n_classes}, images "
-                        f"{shown_value(spec.image_shape)}): {first_line(exc)}; give the generator it was "
+                        f"{shown(spec.image_shape)}): {first_line(exc)}; give the generator it was "
                         "fitted on"
                     ) from None
             model.attach(generator)
@@ -511,11 +510,6 @@ def _same_file(given: str, recorded: Any) -> bool:
         return Path(given).is_file() and Path(recorded).is_file() and Path(given).samefile(recorded)
     except OSError:
         return False
-
-
-def shown_value(value: Any) -> str:
-    """A spec field's value as the command line writes it: (1, 28, 28) as 1,28,28."""
-    return ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
 
 
 def _refuse_a_run_being_written(path: Path, source: str, name: str) -> None:

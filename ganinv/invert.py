@@ -30,7 +30,7 @@ import torch
 from torch import Tensor
 
 from ganinv.data import as_model_images
-from ganinv.errors import ConfigError, SpecMismatchError
+from ganinv.errors import ConfigError, SpecMismatchError, indices_text
 from ganinv.evaluation import (
     encode_and_reconstruct,
     generator_directions,
@@ -140,11 +140,10 @@ def refine(
             z = moved(init.z, u, to_z)  # (B, nz)
             per_image = (generator(z, c, d) - x).square().flatten(1).sum(dim=1)  # (B,) every image's own error
             reached = ~per_image.isfinite() & ~stopped  # the last step led where the image is not finite: step back
-            if reached.any():
-                with torch.no_grad():
-                    for p, good in zip(params, last):
-                        p[reached] = good[reached]
-                stopped |= reached
+            with torch.no_grad():  # a select, not a branch on reached.any(): no host sync per step
+                for p, good in zip(params, last):
+                    p.copy_(torch.where(reached.view(-1, *[1] * (p.dim() - 1)), good, p))
+            stopped |= reached
             if step == 0:
                 exact = per_image == 0
             if step == steps:
@@ -176,16 +175,16 @@ def refine(
     if stopped_at:
         warnings.warn(
             f"refining reached latents where the generator's images or their gradients are NaN or infinite for "
-            f"{len(stopped_at)} of {n} images ({_indices(stopped_at)}): each stopped at its last latent with finite "
-            "ones, the others went on; check the generator (its code for the latents it cannot take, such as a log, "
-            "a division or a sqrt behind torch.where)",
+            f"{len(stopped_at)} of {n} images ({indices_text(stopped_at)}): each stopped at its last latent with "
+            "finite ones, the others went on; check the generator (its code for the latents it cannot take, such as a "
+            "log, a division or a sqrt behind torch.where)",
             UserWarning,
             stacklevel=2,
         )
     if unmoved:
         warnings.warn(
             f"the generator's images did not move under refinement for {len(unmoved)} of {n} images "
-            f"({_indices(unmoved)}): its gradient to their latents was exactly 0 at every step (they lie where the "
+            f"({indices_text(unmoved)}): its gradient to their latents was exactly 0 at every step (they lie where the "
             "generator ignores its latents, or behind a step function such as sign or round), so their refined "
             "latents are where they started",
             UserWarning,
@@ -194,12 +193,6 @@ def refine(
     if counts is not None:
         counts.update(images_stopped_non_finite=len(stopped_at), images_unmoved=len(unmoved))
     return Latents.cat(refined)
-
-
-def _indices(rows: list[int]) -> str:
-    """ "index 3" or "indices 3, 7, 12, ..." (the first five)."""
-    shown = ", ".join(map(str, rows[:5])) + (", ..." if len(rows) > 5 else "")
-    return f"index {shown}" if len(rows) == 1 else f"indices {shown}"
 
 
 def zero_latents(generator: Generator, n: int) -> Latents:
@@ -250,7 +243,7 @@ def check_finite_reconstructions(reconstructions: Tensor, where: str) -> None:
     if bad:
         raise SpecMismatchError(
             f"the generator makes NaN or infinite images at {where} for {len(bad)} of {reconstructions.shape[0]} "
-            f"images ({_indices(bad)}), so their reconstruction errors are not numbers; check the generator (its "
+            f"images ({indices_text(bad)}), so their reconstruction errors are not numbers; check the generator (its "
             "weights, or its code for the latents it cannot take, such as a log or a division)"
         )
 

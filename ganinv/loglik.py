@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from ganinv.data import as_model_images
 from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
-from ganinv.errors import ConfigError, DataError, SpecMismatchError
+from ganinv.errors import ConfigError, DataError, SpecMismatchError, indices_text
 from ganinv.inverter import Inverter
 from ganinv.polarity import warn_if_inverted
 from ganinv.spec import Latents
@@ -199,14 +199,12 @@ def check_generator_finite(non_finite: Tensor, latents_per_image: int, images: s
     bad_images = non_finite.nonzero().flatten().tolist()
     if not bad_images:
         return
-    shown = ("index " if len(bad_images) == 1 else "indices ") + ", ".join(map(str, bad_images[:5]))
-    shown += ", ..." if len(bad_images) > 5 else ""
     raise SpecMismatchError(
         f"the generator makes NaN or infinite images for {int(non_finite.sum())} of "
         f"{non_finite.numel() * latents_per_image} latents drawn from {drawn_from}, for {len(bad_images)} of "
-        f"{non_finite.numel()} {images} ({shown}), so the bounds on log p(x) of those images are not numbers "
-        "and none is reported; check the generator (its weights, or its code for the latents it cannot take, such as "
-        "a log or a division)"
+        f"{non_finite.numel()} {images} ({indices_text(bad_images)}), so the bounds on log p(x) of those images are "
+        "not numbers and none is reported; check the generator (its weights, or its code for the latents it cannot "
+        "take, such as a log or a division)"
     )
 
 
