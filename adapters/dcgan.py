@@ -22,7 +22,7 @@ import torch
 from ganinv.architectures import Architecture, Built, register
 from ganinv.errors import ArchitectureError
 
-from . import convt
+from . import convt, convt_identify, convt_layout
 from .statedict import PriorFromSpec
 
 
@@ -59,16 +59,16 @@ class DCGAN(PriorFromSpec, Architecture):
         return convt.complete(super().make_options(values))  # geometry resolved: saved configs reload as built
 
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
-        layout = convt.read_layout(state_dict)
+        layout = convt_layout.read_layout(state_dict)
         if layout.head is not None:
             raise ArchitectureError(
                 "these weights start with a Linear layer, not a transposed convolution; load them with --arch wgan_gp"
             )
-        convt.check_last_bias(layout, given)
-        width = convt.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
-        values = {**convt.infer_options(self, state_dict, given), **width}
-        convt.check_resolution(self, values, given)
+        convt_layout.check_last_bias(layout, given)
+        width = convt_layout.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
+        values = {**convt_identify.infer_options(self, state_dict, given), **width}
+        convt_identify.check_resolution(self, values, given)
         return values
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
-        return convt.read_layout(state_dict).canonical_state_dict()
+        return convt_layout.read_layout(state_dict).canonical_state_dict()

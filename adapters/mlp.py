@@ -29,7 +29,7 @@ from ganinv.architectures import DECISIONS, Architecture, Built, NotAGeneratorEr
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
-from .convt import activation, running_statistics
+from .convt import activation
 from .statedict import (
     NO_LINEAR_VIEW,
     PRIOR_MEANS,
@@ -52,6 +52,7 @@ from .statedict import (
     option_flag,
     probe_inputs,
     rename_modules,
+    running_statistics,
     unnamed_label,
     unread_inputs,
     visible_epsilons,

@@ -108,6 +108,13 @@ def describe_tensors(modules: Mapping[str, Mapping[str, torch.Tensor]], prefixes
 # ---- the BatchNorm evidence -----------------------------------------------------------------------
 
 
+def running_statistics(tensors: Mapping[str, torch.Tensor]) -> nn.modules.batchnorm._BatchNorm:
+    """A BatchNorm holding a layer's running statistics (all `bn_discrepancy` reads)."""
+    norm = nn.BatchNorm1d(tensors["running_mean"].shape[0])
+    norm.load_state_dict({k: tensors[k].float() for k in ("running_mean", "running_var")}, strict=False)
+    return norm
+
+
 def bn_discrepancy(y: torch.Tensor, norm: nn.modules.batchnorm._BatchNorm) -> float:
     """Symmetric KL between per-channel Gaussians: batch statistics of y (N, C, ...) vs the running statistics."""
     return bn_fit(y, norm, normalize=False)[0]

@@ -33,7 +33,7 @@ from ganinv.architectures import DECISIONS, Architecture, Built, decision, load_
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec, Prior
 
-from .convt import activation, running_statistics
+from .convt import activation
 from .statedict import (
     DECIDED_RATIO,
     POOR_FIT,
@@ -55,6 +55,7 @@ from .statedict import (
     normalise_as_in_training,
     prior_decision,
     rename_modules,
+    running_statistics,
     unnamed_label,
     unread_inputs,
     visible_epsilons,

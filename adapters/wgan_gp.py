@@ -24,11 +24,11 @@ import torch
 
 from ganinv.architectures import Architecture, Built, register
 
-from . import convt
+from . import convt, convt_identify, convt_layout
 from .statedict import PriorFromSpec
 
 KNOWN = (
-    convt.KnownGeometry(
+    convt_identify.KnownGeometry(
         source="caogang/wgan-gp gan_mnist.py",
         match={"head": "linear", "kernels": (5, 5, 8), "norm": "none", "head_norm": "none", "channels": 1},
         options={
@@ -79,12 +79,12 @@ class WGANGP(PriorFromSpec, Architecture):
         return convt.complete(super().make_options(values))  # geometry resolved: saved configs reload as built
 
     def infer_options(self, state_dict: Mapping[str, torch.Tensor], given: dict[str, Any]) -> dict[str, Any]:
-        layout = convt.read_layout(state_dict)
-        convt.check_last_bias(layout, given)
-        width = convt.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
-        values = {**convt.infer_options(self, state_dict, given, KNOWN), **width}
-        convt.check_resolution(self, values, given)
+        layout = convt_layout.read_layout(state_dict)
+        convt_layout.check_last_bias(layout, given)
+        width = convt_layout.hidden_width(layout, given)  # before the search: a config that disagrees fails fast
+        values = {**convt_identify.infer_options(self, state_dict, given, KNOWN), **width}
+        convt_identify.check_resolution(self, values, given)
         return values
 
     def convert_state_dict(self, state_dict: dict[str, torch.Tensor], options: Any) -> dict[str, torch.Tensor]:
-        return convt.read_layout(state_dict).canonical_state_dict()
+        return convt_layout.read_layout(state_dict).canonical_state_dict()

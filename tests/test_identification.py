@@ -207,7 +207,8 @@ def test_build_any_names_the_tensors_it_could_not_place(tmp_path):
 )
 def test_one_convolution_per_stride_gives_every_padding(step, crop):
     """Statistics and activations of a padded stage, read off its unpadded output, equal the padded stage's."""
-    from ganinv.adapters.convt import UnpaddedOutput, UpStage, out_size, stage_output
+    from ganinv.adapters.convt import UpStage, out_size
+    from ganinv.adapters.convt_geometry import UnpaddedOutput, stage_output
     from ganinv.adapters.statedict import bn_discrepancy
 
     torch.manual_seed(0)
@@ -230,7 +231,7 @@ def test_one_convolution_per_stride_gives_every_padding(step, crop):
 @pytest.mark.parametrize("name, batches", [("conditional-dcgan", 8), ("dcgan-64", 2), ("leaky-dcgan", 1)])
 def test_combinations_stopped_early_change_no_decision(name, batches, monkeypatch):
     """The bounded search stops combinations that cannot be picked, and decides exactly as the full one."""
-    from ganinv.adapters import convt, statedict
+    from ganinv.adapters import convt_identify, statedict
 
     from ganinv.architectures import get
 
@@ -239,8 +240,8 @@ def test_combinations_stopped_early_change_no_decision(name, batches, monkeypatc
     module = case.make()
     zoo.calibrate(module, case, batches=batches, n=16 if batches < 8 else 64)
     found = []
-    searched = convt.cached_search
-    monkeypatch.setattr(convt, "cached_search", lambda *a, **k: found.append(searched(*a, **k)) or found[-1])
+    searched = convt_identify.cached_search
+    monkeypatch.setattr(convt_identify, "cached_search", lambda *a, **k: found.append(searched(*a, **k)) or found[-1])
 
     def infer(full: bool):
         monkeypatch.setattr(statedict, "_SEARCHES", statedict.OrderedDict())  # nothing remembered

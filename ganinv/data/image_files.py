@@ -1,0 +1,325 @@
+"""Image files and folders of them (class subfolders give labels, `ImageFolder`-style): read, resized to one
+size (a stretch said), and what a folder holds besides images named.
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ganinv.data.array_files import TENSOR_SUFFIXES
+from ganinv.data.image_set import ImageSet
+from ganinv.data.paths import _is_dir, _is_gzip, _stat
+from ganinv.data.value_ranges import ValueRange, to_unit_range
+from ganinv.errors import DataError
+from ganinv.images import read_image
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff"}
+
+
+# Netpbm, JPEG's other names and Targa, which PIL reads as well: left out of a folder with no word (an outside audit)
+IMAGE_SUFFIXES |= {".pbm", ".pgm", ".ppm", ".pnm", ".jfif", ".jpe", ".tga"}
+
+
+# PIL's plug-ins that only recognise a format and need a handler of the user's to decode it: no images to mention
+PIL_STUB_SUFFIXES = {".bufr", ".grib", ".h5", ".hdf", ".fit", ".fits"}
+
+
+ASPECT_TOLERANCE = 0.01  # width / height differing by more: a resize stretches the picture (said)
+
+
+def load_image_files(
+    paths: list[Path],
+    labels: Optional[list[int]] = None,
+    classes=(),
+    input_range: Optional[ValueRange] = None,
+    size: Optional[Sequence[int]] = None,
+) -> ImageSet:
+    """Image files -> one ImageSet; images of other sizes than `size` (H, W), the generator's where a command knows
+    it, else the most common one, are resized to it (once: an image already of that size is never touched)."""
+    images, names, notes = [], [], []
+    alike: dict[str, list[str]] = {}  # a note about one file, its path taken out -> every file it is about
+    refused: list[str] = []  # every file that cannot be read, so that one run names them all
+    for path in paths:
+        try:
+            _stat(path)
+            pixels, known, image_notes = read_image(path, range_declared=input_range is not None)  # (H, W, C)
+            x, note = to_unit_range(
+                torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
+                str(path),
+                known,
+                input_range,
+            )
+        except DataError as exc:
+            refused.append(str(exc))
+            continue
+        images.append(x[0])  # (C, H, W)
+        names.append(str(path))
+        for said in image_notes + ([note] if note else []):
+            alike.setdefault(said.replace(str(path), "{image}"), []).append(str(path))
+    if len(refused) == 1:
+        raise DataError(refused[0])
+    if refused:
+        raise DataError(
+            f"{len(refused)} of {len(paths)} image files cannot be read; repair or remove them: "
+            + "; ".join(refused[:3])
+            + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
+        )
+    for template, about in alike.items():  # one note for many files said alike, not one line per file
+        said = template.replace("{image}", about[0])
+        notes.append(said if len(about) == 1 else f"{len(about)} of {len(paths)} images, e.g. {said}")
+    channels = max(x.shape[0] for x in images)
+    grey = [names[i] for i, x in enumerate(images) if x.shape[0] < channels]
+    stored_as_colour = [i for i, x in enumerate(images) if x.shape[0] == 3]
+    if grey and all(bool((images[i] == images[i][:1]).all()) for i in stored_as_colour):
+        # a palette or RGBA file among greyscale ones, its channels equal: the set is greyscale, and was read (and
+        # trained on) as colour (an outside audit)
+        notes.append(
+            f"{len(stored_as_colour)} of {len(paths)} images are stored as colour (e.g. {names[stored_as_colour[0]]}) "
+            "with three equal channels: read as greyscale, as the rest are"
+        )
+        images = [x[:1] if x.shape[0] == 3 else x for x in images]
+        channels, grey = 1, []
+    if grey:  # said: the generator's channels may then convert them all back, but raw pixels keep them so
+        notes.append(
+            f"{len(grey)} of {len(paths)} images are greyscale among colour ones (e.g. {grey[0]}): read as colour "
+            "images with three equal channels"
+        )
+    images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
+    sizes = Counter((int(x.shape[1]), int(x.shape[2])) for x in images)  # (H, W) of each (C, H, W)
+    target = "the generator's size" if size is not None else "the most common size"
+    size = (int(size[0]), int(size[1])) if size is not None else sizes.most_common(1)[0][0]  # ties: the first
+    odd = [i for i, x in enumerate(images) if tuple(x.shape[1:]) != size]
+    if odd:
+        example = f"e.g. {names[odd[0]]} is {images[odd[0]].shape[1]} x {images[odd[0]].shape[2]}"
+        stretched = sum(is_stretched(tuple(images[i].shape[1:]), size) for i in odd)
+        shape_note = (
+            f"; {stretched} of them have another aspect ratio and were stretched, not cropped" if stretched else ""
+        )
+        notes.append(
+            f"{len(odd)} of {len(images)} images differ from {target} {size[0]} x {size[1]} "
+            f"({example}); they were resized to it{shape_note}"
+        )
+        images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
+    y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
+    return ImageSet(torch.stack(images).contiguous(), y, names, list(classes), notes)  # (N, C, H, W)
+
+
+def is_stretched(shape: Sequence[int], size: Sequence[int]) -> bool:
+    """Whether resizing (h, w) to (H, W) changes the aspect ratio, which a resize stretches and does not crop."""
+    return abs(shape[1] / shape[0] - size[1] / size[0]) > ASPECT_TOLERANCE
+
+
+def _resize(x: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """(C, h, w) in [-1, 1] -> (C, H, W), bilinear with antialiasing (weights >= 0: stays in range)."""
+    resized = F.interpolate(x[None], size=size, mode="bilinear", align_corners=False, antialias=True)[0]
+    return resized.clamp(-1, 1)
+
+
+SKIPPED_FOLDERS = {"__MACOSX"}  # what macOS's zip adds beside the data (`._name` resource forks)
+
+
+def dataset_file_hint(path: Path) -> Optional[str]:
+    """What to do with a dataset file that is not an image file: MNIST's IDX files (by their magic bytes, gzip or
+    not), torchvision's processed `.pt`, a CSV of pixels (Kaggle's MNIST). None for anything else."""
+    try:
+        with (gzip.open if _is_gzip(path) else open)(path, "rb") as fh:
+            head = fh.read(4)
+    except (OSError, EOFError, gzip.BadGzipFile):
+        head = b""
+    if len(head) == 4 and head[:3] == b"\x00\x00\x08" and head[3] in (1, 3):
+        return (
+            f"it is an MNIST-format IDX file ({'labels' if head[3] == 1 else 'images'}): give mnist (or fashion-mnist) "
+            f"--root {path.parent}, the folder holding the four files"
+        )
+    if path.suffix == ".pt" and path.parent.name == "processed":
+        return (
+            f"it is torchvision's processed copy of a dataset; give mnist (or fashion-mnist) --root "
+            f"{path.parent.parent}, whose raw/ folder holds the original IDX files"
+        )
+    if path.suffix.lower() == ".csv":
+        return (
+            "a CSV of pixels is not read (its layout, label column and range vary); convert it to an .npz with "
+            "`images` (N, H, W) uint8 and, if it has them, `labels` (N,)"
+        )
+    return None
+
+
+def array_files_hint(entries: list[Path], classes: bool = False) -> Optional[str]:
+    """What to do with array files in a folder of no images (`classes`: in its class folders): ganinv reads one array
+    file of N images, not a folder of them (a folder of one .npy per image was told to "put image files in it", its
+    .npy files unnamed: an outside audit). None where there are none."""
+    arrays = sorted(p for p in entries if p.suffix.lower() in TENSOR_SUFFIXES | {".pt", ".pth"} and p.is_file())
+    if not arrays:
+        return None
+    named = ", ".join(p.name for p in arrays[:3]) + (", ..." if len(arrays) > 3 else "")
+    return (
+        f"{'they hold' if classes else 'it holds'} {len(arrays)} array file(s) ({named}), and ganinv reads the images "
+        "of one array file, not a folder of them: stack them into one (N, H, W) or (N, C, H, W) array, e.g. "
+        "numpy.save('images.npy', numpy.stack([numpy.load(f) for f in sorted(files)])), and give that file"
+        + (" (an .npz with images=... and labels=..., the class of each)" if classes else "")
+    )
+
+
+def no_images_hint(folder: Path) -> str:
+    """What to do with a folder that holds no image files: MNIST's IDX files there, array files, or only hidden
+    images."""
+    idx = [p for p in sorted(folder.iterdir()) if p.is_file() and "IDX" in (dataset_file_hint(p) or "")]
+    if idx:
+        return f"it holds MNIST-format IDX files ({idx[0].name}, ...): give mnist (or fashion-mnist) --root {folder}"
+    arrays = array_files_hint([p for p in folder.iterdir() if not _skipped(p.name)])
+    if arrays:
+        return arrays
+    hidden = sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
+    if hidden:
+        return f"names starting with a dot ({', '.join(hidden[:3])}) are skipped as system files: rename them"
+    return "put image files in it or give another source"
+
+
+def _skipped(name: str) -> bool:
+    """Dot names (`.DS_Store`, `._00.png`, `.git`) and archivers' folders are not data."""
+    return name.startswith(".") or name in SKIPPED_FOLDERS
+
+
+def _walk(folder: Path, root: Optional[Path] = None) -> list[Path]:
+    """Everything under `folder`, following linked folders as torchvision's ImageFolder does (Path.rglob does not,
+    before Python 3.13: an outside audit's linked sub-folder of a class folder was left out with no word); skipped
+    names are not entered, and a folder reached again through a link loop is walked once. A link to a folder
+    inside `root` (the folder of classes) or above it is not followed: its images are another class's, or every
+    class's (an outside review: `0/parent -> ..` read class 1's images again, labelled 0)."""
+    found: list[Path] = []
+    walked: set[str] = set()
+    real_root = os.path.realpath(root or folder)
+
+    def elsewhere(top: str, name: str) -> bool:  # a link that leaves the tree of classes, not one back into it
+        path = os.path.join(top, name)
+        if not os.path.islink(path):
+            return True
+        real = os.path.realpath(path)
+        return not (Path(real).is_relative_to(real_root) or Path(real_root).is_relative_to(real))
+
+    for top, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in walked:
+            dirs[:] = []
+            continue
+        walked.add(real)
+        dirs[:] = [name for name in dirs if not _skipped(name) and elsewhere(top, name)]
+        found += [Path(top, name) for name in dirs + files if not _skipped(name)]
+    return found
+
+
+@functools.lru_cache(maxsize=1)
+def pil_suffixes() -> frozenset[str]:
+    """The suffixes of every format PIL can open (lower case, with the dot); read once, not per class folder."""
+    from PIL import Image  # imported here, as in ganinv.images: PIL's import is time every command's start would pay
+
+    Image.init()
+    opened = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    return frozenset(opened - PIL_STUB_SUFFIXES)
+
+
+def _image_entries(
+    folder: Path, recursive: bool, unread: Optional[list[Path]] = None, root: Optional[Path] = None
+) -> list[Path]:
+    """Image files in a folder (sorted, skipped names and whatever lies in skipped folders left out); a special
+    file with an image suffix is refused. Files of other formats PIL opens are added to `unread`, to be named."""
+    found = []
+    entries = _walk(folder, root) if recursive else [p for p in folder.iterdir() if not _skipped(p.name)]
+    other_images = pil_suffixes() - IMAGE_SUFFIXES if unread is not None else set()
+    for path in sorted(entries):
+        suffix = path.suffix.lower()
+        if unread is not None and suffix in other_images and path.is_file():
+            unread.append(path)
+        if suffix not in IMAGE_SUFFIXES:
+            continue
+        if not _is_dir(path):
+            found.append(path)
+    return found
+
+
+def unread_note(unread: list[Path], where: Path) -> str:
+    """Files of image formats ganinv does not read, by suffix and count, and what to do."""
+    suffixes = sorted({path.suffix.lower() for path in unread})
+    return (
+        f"{len(unread)} file(s) of {where} with suffixes {', '.join(suffixes)} (e.g. {unread[0]}) were not read: "
+        f"ganinv reads {', '.join(sorted(IMAGE_SUFFIXES))}; convert them to PNG to include them"
+    )
+
+
+def load_image_folder(
+    folder: Path,
+    input_range: Optional[ValueRange] = None,
+    size: Optional[Sequence[int]] = None,
+    limit: Optional[int] = None,
+) -> ImageSet:
+    """The images of a folder, or of its class folders; `limit`: only the first files (sorted) are decoded (`--limit
+    16` on 60,000 files read them all, and a damaged file past the first 16 failed the command: an outside audit)."""
+    unread: list[Path] = []  # files of image formats ganinv does not read, named in a note
+    files = _image_entries(folder, recursive=False, unread=unread)
+    subdirs = sorted(p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir())
+    if files and subdirs:
+        holding = [sub.name for sub in subdirs if _image_entries(sub, recursive=True)]
+        if holding:  # a stray preview beside class folders would otherwise replace the whole labelled set
+            raise DataError(
+                f"{folder} holds both loose images ({', '.join(f.name for f in files[:3])}"
+                f"{', ...' if len(files) > 3 else ''}) and folders of images ({', '.join(holding[:5])}"
+                f"{', ...' if len(holding) > 5 else ''}); ganinv reads a folder of images or one folder per class, "
+                "not both: move the loose images out, or give the folder that holds only them"
+            )
+    if files or not subdirs:
+        if not files:
+            hint = unread_note(unread, folder) if unread else no_images_hint(folder)
+            raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {hint}")
+        result = load_image_files(files[:limit], input_range=input_range, size=size)
+        result.notes[:0] = [unread_note(unread, folder)] if unread else []
+        return result
+    paths: list[Path] = []
+    labels: list[int] = []
+    classes: list[str] = []
+    empty: list[str] = []
+    for sub in subdirs:
+        sub_files = _image_entries(sub, recursive=True, unread=unread, root=folder)
+        if not sub_files:
+            empty.append(sub.name)
+            continue
+        labels += [len(classes)] * len(sub_files)
+        classes.append(sub.name)
+        paths += sub_files
+    if not paths:
+        arrays = array_files_hint(_walk(folder), classes=True)
+        raise DataError(
+            f"{folder} has class folders but no images in them; "
+            + (arrays or f"put image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source")
+            + (f" ({unread_note(unread, folder)})" if unread else "")
+        )
+    notes = [unread_note(unread, folder)] if unread else []
+    if empty:
+        listed = ", ".join(empty[:5])
+        notes.append(
+            f"{len(empty)} folder(s) of {folder} hold no images ganinv reads and are not taken as classes (the "
+            f"classes are numbered without them): {listed}"
+        )
+    if all(path.parent.parent != folder for path in paths):  # no image lies right in a class folder
+        inner = sorted({path.relative_to(folder).parts[1] for path in paths})
+        notes.append(
+            f"the classes of {folder} are its folders {', '.join(classes[:5])}, whose images lie in folders "
+            f"{', '.join(inner[:5])}{', ...' if len(inner) > 5 else ''} one level down: if those are the classes "
+            f"(a folder per split, as training/ and testing/), give {folder / classes[0]}"
+        )
+    if len(classes) == 1:  # as torchvision's ImageFolder reads it, but labels that are all 0 can surprise
+        notes.append(
+            f"{folder} holds one folder of images, {classes[0]}, read as one class (label 0 for every image); give "
+            f"{folder / classes[0]} to read its images without labels"
+        )
+    result = load_image_files(paths[:limit], labels[:limit], classes, input_range=input_range, size=size)
+    result.notes[:0] = notes
+    return result

@@ -1,0 +1,27 @@
+"""Images read from any source, as one value: (N, C, H, W) in [-1, 1], labels, names and what was said."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import torch
+
+
+@dataclass
+class ImageSet:
+    images: torch.Tensor  # (N, C, H, W) float in [-1, 1]
+    labels: Optional[torch.Tensor] = None  # (N,) int64
+    names: list[str] = field(default_factory=list)  # file names, where the input has them
+    classes: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was assumed or changed while reading
+
+    def __len__(self) -> int:
+        return self.images.shape[0]
+
+    def subset(self, n: Optional[int]) -> "ImageSet":
+        if n is None or n >= len(self):
+            return self
+        return ImageSet(
+            self.images[:n], None if self.labels is None else self.labels[:n], self.names[:n], self.classes, self.notes
+        )

@@ -1,0 +1,111 @@
+"""`pkg.module:callable`: the user's Python code, which returns `(module, spec)`, a bare module or a
+`Generator`; its `--option`s split between how ganinv calls the module and the callable's own keywords.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import inspect
+import itertools
+import os
+import sys
+from pathlib import Path
+from typing import Any, Mapping
+
+from torch import nn
+
+from ganinv import trust
+from ganinv.errors import (
+    SourceError,
+)
+from ganinv.generator import Generator
+from ganinv.sources.common import Request
+from ganinv.sources.programs import wrap_program
+from ganinv.sources.spec_overrides import with_overrides
+from ganinv.spec import GeneratorSpec
+from ganinv.weight_files import (
+    state_dict_sha256,
+)
+
+
+def load_callable(source: str, request: Request) -> Generator:
+    trust.require_chosen(
+        f"the Python callable {source!r}", request.origin, request.trust_remote_code, f"--generator {source}"
+    )
+    module_name, _, attr = source.partition(":")
+    if os.getcwd() not in sys.path:  # as with `python -m`, modules in the current folder are importable
+        sys.path.insert(0, os.getcwd())
+    try:
+        fn = getattr(importlib.import_module(module_name), attr)
+    except (ImportError, AttributeError) as exc:
+        path = Path(module_name)
+        if path.suffix == ".py" or os.sep in module_name:  # a file's path is not a module's name (an outside audit)
+            raise SourceError(
+                f"cannot import {source!r}: {module_name} is a file's path, not a module's name; run from its folder "
+                f"and give {path.stem}:{attr} (or put {path.parent or '.'} on PYTHONPATH)"
+            ) from None
+        raise SourceError(f"cannot import {source!r} ({exc}); give an importable module:callable") from None
+    factory_options, program_options, unsaid = split_callable_options(fn, request.options)
+    try:
+        result = fn(**factory_options)
+    except TypeError as exc:
+        raise SourceError(f"{source} does not take the options {sorted(factory_options)}: {exc}") from None
+    if isinstance(result, nn.Module) and not isinstance(result, Generator):  # a bare module: called as a program
+        check_returned_module(result, source)
+        meta = {"callable": source, "weights_sha256": state_dict_sha256(result.state_dict())}  # weights of no file
+        return wrap_program(result, dataclasses.replace(request, options=program_options), meta, {})
+    if unsaid:  # options only a bare module's call would take, dropped in silence (an outside audit)
+        raise SourceError(
+            f"{source} does not take the options {sorted(unsaid)}, and returns its generator with a spec, which says "
+            "how it is called: give them to it as parameters, or put them in the GeneratorSpec it returns"
+        )
+    if isinstance(result, Generator):
+        return with_overrides(result, request.overrides)
+    if isinstance(result, tuple) and len(result) == 2 and isinstance(result[1], GeneratorSpec):
+        net, spec = result
+        check_returned_module(net, source)
+        meta = {"callable": source, "weights_sha256": state_dict_sha256(net.state_dict())}
+        return with_overrides(Generator(net, spec, source=source, meta=meta), request.overrides)
+    check_returned_module(result, source)  # names a function or a class
+    raise SourceError(f"{source} must return (module, GeneratorSpec), a module, or a ganinv Generator")
+
+
+PROGRAM_OPTIONS = ("inputs", "n_classes", "nc", "batch_size", "image_layout")  # how ganinv calls a bare module (opaque)
+
+
+def split_callable_options(
+    fn: Any, options: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """--option values -> (the callable's keyword arguments; how ganinv calls a bare module it returns; the program
+    options the callable does not take). The program options (PROGRAM_OPTIONS) reach ganinv's call of a bare module
+    whether or not the callable also takes them: all went to the callable, so a module whose forward takes (z, labels)
+    could not be told so (an outside audit). The callable gets those it names, and every option where it takes
+    **kwargs."""
+    program = {k: v for k, v in options.items() if k in PROGRAM_OPTIONS}
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return dict(options), program, {}
+    if any(p.kind == p.VAR_KEYWORD for p in parameters.values()):
+        return dict(options), program, {}
+    unsaid = {k: v for k, v in program.items() if k not in parameters}
+    return {k: v for k, v in options.items() if k not in unsaid}, program, unsaid
+
+
+def check_returned_module(net: Any, source: str) -> None:
+    """What a callable returns as its generator is a module instance with weights: a function, a class or a module
+    built on the meta device became internal errors (an outside audit)."""
+    if isinstance(net, type):
+        raise SourceError(f"{source} returns the class {net.__name__}, not a module: return an instance of it")
+    if not isinstance(net, nn.Module):
+        kind = "a function" if callable(net) else f"a {type(net).__name__}"
+        raise SourceError(
+            f"{source} returns {kind} as its generator, not a torch.nn.Module: wrap it in a module whose forward "
+            "computes the images"
+        )
+    if any(t.is_meta for t in itertools.chain(net.parameters(), net.buffers())):
+        raise SourceError(
+            f"{source} returns a module whose weights are on the meta device (built without weights): load its "
+            "weights into it first (load_state_dict(..., assign=True))"
+        )

@@ -1,0 +1,95 @@
+"""Programs: TorchScript and `torch.export` files, loaded only because the user named them (ganinv.trust), and
+wrapped with a spec from the flags, a sidecar JSON or the archive.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from ganinv import architectures, trust
+from ganinv.errors import (
+    SourceError,
+    UnsafeFileError,
+    first_line,
+)
+from ganinv.generator import Generator
+from ganinv.sources.common import Request, file_sha256, jsonable
+from ganinv.sources.spec_overrides import read_spec_file, sidecar_path
+from ganinv.weight_files import (
+    is_torchscript,
+)
+
+
+def is_program(path: Path) -> bool:
+    """A torch.export or TorchScript archive: code, not a state dict."""
+    return path.suffix == ".pt2" or (path.suffix != ".safetensors" and is_torchscript(path))
+
+
+def program_kind(path: Path) -> str:
+    return "torch.export" if path.suffix == ".pt2" else "TorchScript"
+
+
+# Names that say a file is a program (torch.export's .pt2, TorchScript's .ts and .torchscript): typing one is choosing
+# to run it. A program named like weights (.pt, .pth, .bin, .ckpt) needs --trust-remote-code: .pt is the most common
+# name of a state dict, and an outside audit had a stranger's TorchScript `generator.pt`, typed as weights, write a
+# file (torch.from_file) in silence. torch.jit.save's own examples name programs .pt, so the refusal says what to do.
+PROGRAM_SUFFIXES = (".pt2", ".ts", ".torchscript")
+
+
+def load_program(path: Path, request: Request, program: Any = None) -> Generator:
+    """A TorchScript or torch.export archive (or a trusted pickled module) through the `opaque` adapter."""
+    if request.arch not in (None, "opaque"):
+        raise SourceError(f"{path} is a program, not a state dict; drop --arch {request.arch}")
+    trust.require_chosen(f"the program {str(path)!r}", request.origin, request.trust_remote_code, f"--generator {path}")
+    if program is None and path.suffix not in PROGRAM_SUFFIXES and not request.trust_remote_code:
+        raise UnsafeFileError(
+            f"{path} is a {program_kind(path)} program (code), not the state dict its name suggests; ganinv runs a "
+            "program named like weights only with --trust-remote-code, if you trust its author (or, for a program "
+            "you made, name it .ts)"
+        )
+    if program is None:
+        try:
+            with warnings.catch_warnings():  # TorchScript is deprecated upstream, and still a format users have
+                warnings.simplefilter("ignore", FutureWarning)
+                program = (
+                    torch.export.load(str(path))
+                    if path.suffix == ".pt2"
+                    else torch.jit.load(str(path), map_location="cpu")
+                )
+        except Exception as exc:
+            raise SourceError(f"cannot load {path} as a {program_kind(path)} archive: {first_line(exc)}") from None
+    sidecar = sidecar_path(path)
+    spec = read_spec_file(sidecar, sidecar=True) if sidecar else {}
+    return wrap_program(program, request, {"weights_sha256": file_sha256(path)}, spec, sidecar)
+
+
+def wrap_program(
+    program: Any, request: Request, meta: dict[str, Any], spec: dict[str, Any], sidecar: Optional[Path] = None
+) -> Generator:
+    """A program (or a callable's bare module) with its spec: `spec` read from `sidecar` (a JSON found beside it), then
+    the user's flags. What the sidecar sets is said, naming it, as for weights: a stray spec.json left by another
+    generator made a program's latents uniform in silence (an outside audit); the prior nothing gave is announced."""
+    opaque = architectures.get("opaque")
+    opts = opaque.make_options(request.options)
+    from_sidecar = {k: v for k, v in spec.items() if k not in request.overrides}
+    if sidecar is not None and from_sidecar:
+        warnings.warn(
+            f"{sidecar} gives the spec of {request.source}: "
+            + ", ".join(f"{k}={jsonable(v)}" for k, v in from_sidecar.items())
+            + "; delete it if it is not this program's spec (--nz, --prior, --output-range and --spec win over it)",
+            stacklevel=2,
+        )
+    given = {**spec, **request.overrides}
+    # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
+    try:
+        built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]
+    except ValueError as exc:  # the spec's own check of the values given: an internal error here (an outside audit)
+        raise SourceError(f"spec overrides {dict(request.overrides)} do not make a valid spec: {exc}") from None
+    # said by load_generator once the probe ran
+    decisions = built.decisions + architectures.prior_assumed(given, "a program")
+    meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta, "decisions": decisions}
+    return Generator(built.net, built.spec, source=request.source, meta=meta)
