@@ -6,7 +6,7 @@ width 64): 100 -> 512x4x4 -> 256x8x8 -> 128x16x16 -> 64x32x32 -> 3x64x64.
 
 State dicts saved by other codebases load under their own key names: sizes, kernels, bias
 and BatchNorms are read from the tensors, strides and paddings from the BatchNorm running
-statistics (see `convt.py`). Examples:
+statistics (see `convt_layout.py` and `convt_geometry.py`). Examples:
 `--generator netG_epoch_24.pth --arch dcgan` (pytorch/examples `main.N`), or any hub repo
 written by `PyTorchModelHubMixin` for such a module (`ngf`/`nc`-style init kwargs, or the HugGAN
 sprint's `num_channels`/`latent_dim`/`hidden_size`): a config's sizes are evidence, and one that

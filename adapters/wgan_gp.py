@@ -7,7 +7,7 @@ convolutions upsample it to the image: with the defaults (32 pixels, DIM = width
 - Class-conditional: `n_classes=K` with a label embedding (a soft one-hot d enters as
   `d @ embedding.weight`, so codes stay differentiable) or `condition=onehot` (d is
   concatenated to z).
-- Public PyTorch ports load under their own key names (see `convt.py`): caogang/wgan-gp
+- Public PyTorch ports load under their own key names (see `convt_layout.py`): caogang/wgan-gp
   `gan_mnist.py` (kernels 5, 5, 8, a crop to 7x7, Sigmoid: recognised from its weights) and
   `gan_cifar10.py` (BatchNorm1d on the Linear output, 2x2 stride-2 convolutions).
 - `head=none`: WGAN-GP code that uses the DCGAN generator (caogang `gan_64x64.py`, and the

@@ -1,4 +1,4 @@
-"""Images from local files (ganinv/data.py): IDX datasets in both layouts, image folders, tensor files, resizing;
+"""Images from local files (ganinv/data/): IDX datasets in both layouts, image folders, tensor files, resizing;
 the range of stored values decided from evidence or declared, and every kind of bad input refused in one line."""
 
 import gzip
