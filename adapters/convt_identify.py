@@ -573,12 +573,16 @@ def first_norm_inputs(
         )
     best_latents = min((key for key in fits if key[0] == opts.nc), key=lambda key: fits[key])
     prior = best_latents[3]
+    unlabelled = not labelled and not {"n_classes", "nc"} & set(given)
+    # a one-hot label among the inputs first: its inputs are what misfit every prior, and the scaled prior named
+    # for them sent the user the wrong way before the label's refusal (an outside audit)
+    said = unnamed_label(name, linear, norm, width, prior_mean(prior)) if unlabelled else []
     if "prior" not in given:  # a variance no usual prior has (truncated, scaled) is refused, naming --prior
         nc, order, code_prior, _ = best_latents
         trial = dataclasses.replace(opts, nz=free - nc, nc=nc, input_order=order, code_prior=code_prior)
         scale_check(name, linear, norm, trial, embedding, prior, fits[best_latents])
-    if not labelled and not {"n_classes", "nc"} & set(given):
-        return prior, unnamed_label(name, linear, norm, width, prior_mean(prior))
+    if unlabelled:
+        return prior, said
     rival = min((key for key in fits if key[0] != opts.nc), key=lambda key: fits[key], default=None)
     if rival is None or fits[rival] >= latents_alone * DECIDED_RATIO:
         return prior, []

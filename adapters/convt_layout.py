@@ -142,8 +142,9 @@ def assemble(modules, convs: list[str], norms: list[str], linears: list[str], em
         if wa.shape[1] != wb.shape[0] and wa.shape[1] == wb.shape[1]:  # (C_out, C_in, k, k): a Conv2d's weight
             raise ArchitectureError(
                 f"{b}.weight {tuple(wb.shape)} reads as a Conv2d ({wb.shape[1]} -> {wb.shape[0]} channels), not a "
-                f"transposed convolution taking the {wa.shape[1]} channels of {a}: Conv2d layers are not modelled "
-                "by this adapter; load the generator into its class with --model-class MODULE:CLASS"
+                f"transposed convolution taking the {wa.shape[1]} channels of {a}: a Conv2d that changes the number "
+                "of channels is not modelled by this adapter (only stride-1 Conv2d stages that keep it, "
+                "--option conv2d_stages=N); load the generator into its class with --model-class MODULE:CLASS"
             )
         if wa.shape[1] != wb.shape[0]:
             raise ArchitectureError(

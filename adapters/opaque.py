@@ -35,7 +35,7 @@ from ganinv.generator import (
     reshapes_to,
     square_image_shapes,
 )
-from ganinv.spec import GeneratorSpec
+from ganinv.spec import GeneratorSpec, latent_shape_conflict
 
 INPUT_NAMES = ("z", "c", "onehot", "labels")
 INPUT_SHAPES = {"c": "codes (N, nc)", "onehot": "one-hot labels (N, K)", "labels": "labels (N,)"}  # beside z
@@ -276,6 +276,36 @@ def exported_shapes(program: torch.export.ExportedProgram) -> tuple[list[torch.S
     return [t.shape for t in inputs], [t.dtype for t in inputs], output.shape
 
 
+def nz_from_first_layer(module: Any, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A module's nz from its first layer's input size, set in `spec`, as `--model-class` reads it (an outside audit:
+    a whole pickled module run with --trust-remote-code asked for the --nz its Linear head shows); a convolution first
+    takes (N, nz, 1, 1). Not for TorchScript (its layers are not torch's classes), nor where a label or codes may
+    share those inputs."""
+    from ganinv.model_class import first_layer_inputs
+
+    if not isinstance(module, nn.Module) or isinstance(module, torch.jit.ScriptModule):
+        return []
+    if spec.get("n_classes") or spec.get("nc") or any(isinstance(m, nn.Embedding) for m in module.modules()):
+        return []
+    first = first_layer_inputs(module)
+    if first is None:
+        return []
+    name, size = first
+    spec["nz"] = size
+    said = [decision("nz", size, f"weights: the input size of the first layer {name}", "--nz N")]
+    if isinstance(module.get_submodule(name), nn.modules.conv._ConvNd) and "native_latent_shape" not in spec:
+        spec["native_latent_shape"] = (size, 1, 1)
+        said.append(
+            decision(
+                "latent_shape",
+                (size, 1, 1),
+                f"weights: the first layer {name} is a convolution, fed (N, nz, 1, 1)",
+                "--latent-shape nz,1,1",
+            )
+        )
+    return said
+
+
 @register
 class Opaque(Architecture):
     name = "opaque"
@@ -327,18 +357,22 @@ class Opaque(Architecture):
                 )
         if "nz" not in spec and spec.get("native_latent_shape"):  # --latent-shape 100,1,1 says nz = 100
             spec["nz"] = math.prod(spec["native_latent_shape"])
+        read = [] if "nz" in spec or exported else nz_from_first_layer(program, spec)
         if "nz" not in spec:
             raise ArchitectureError(
                 "the spec of this program has no nz: pass --nz N (and --latent-shape if it "
                 "takes (N, nz, 1, 1)) or a sidecar JSON spec"
             )
+        conflict = latent_shape_conflict(spec["nz"], spec.get("native_latent_shape"))
+        if conflict:  # before the program runs on it, which failed generically (audit 30b 7e)
+            raise ArchitectureError(conflict)
         spec.setdefault("differentiable_codes", "labels" not in inputs)
         net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
         if "image_shape" not in spec:  # run in eval mode: a module saved in training mode updated its BatchNorm
             with modes_for_call(net):  # statistics (audit 17); the module's own modes are restored (a user's object)
                 spec["image_shape"] = self._run_for_shape(net, spec)
             net.image_shape = spec["image_shape"]
-        decisions = self._flat_layout(net, spec, options.image_layout)
+        decisions = read + self._flat_layout(net, spec, options.image_layout)
         return Built(net, GeneratorSpec.from_dict(spec), decisions)
 
     @staticmethod

@@ -318,9 +318,21 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
     if not candidates:
         raise ArchitectureError(f"no candidate {what} fits these weights")
     best, found = contests(candidates, properties)
+    favoured = [c for c in found if strongly_favoured(c, best)]
     decisions = []
     for contest in found:
         prop, rival, ours, theirs, ratio = contest.prop, contest.rival, contest.ours, contest.theirs, contest.ratio
+        if contest in favoured:
+            # the penalty an unusual reading pays is on the whole net's misfit, which a poorly fitting layer before
+            # the two differ dilutes: a Keras-default port's LeakyReLU(0.3), 20x better where it differs, was taken
+            # as LeakyReLU(0.2) once its geometry was given, 1.1 off (an outside audit)
+            raise AmbiguousWeightsError(
+                f"the BatchNorm statistics of this {what} favour the unusual {prop.name} "
+                f"{fmt(prop.shown(rival.values))} {1 / ratio:.3g}x over {fmt(prop.shown(best.values))} where the two "
+                f"differ, but not over the whole net, as an unusual choice must; choose one: "
+                f"{prop.flag(rival.values)} or {prop.flag(best.values)} (if neither is the author's net, load it "
+                "into its class with --model-class MODULE:CLASS)"
+            )
         flag = prop.flag(best.values)
         conventional = not prop.values or best.values[prop.name] == prop.values[0]
         if contest.tie:
@@ -370,6 +382,7 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                     f"{ratio:.2f}x worse); choose one: {prop.flag(best.values)} or {prop.flag(rival.values)} (if "
                     "neither is the author's net, load it into its class with --model-class MODULE:CLASS)"
                     + (f"; {prop.tie_hint}" if prop.tie_hint else "")
+                    + favoured_hint(favoured, contest)
                 )
             source = f"batchnorm statistics, margin {ratio:.3g}" if ratio < 1e6 else "batchnorm statistics, margin >1e6"
             caveat = (prop.caveats or {}).get(best.values[prop.name])
@@ -391,6 +404,34 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                     flag = f"{flag} (or {prop.flag(runner_up.values)})"  # (an outside fuzzer, case 279)
         decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
     return best.values, decisions
+
+
+def strongly_favoured(contest: Contest, best: Candidate) -> bool:
+    """Whether an unusual rival fits `DECIDED_RATIO` times better than the best where the two differ: evidence the
+    whole-net penalty for unusual readings (`Candidate.penalised`) outweighed, not noise. Not for the geometry, whose
+    unusual readings fit better where a net's Dropout or lagging statistics inflate the variances (real-size InfoGAN
+    and WGAN-GP nets read right by the usual geometry were 3-5x worse there)."""
+    return (
+        contest.prop.name != "geometry"
+        and not contest.tie
+        and contest.rival.unusual > best.unusual
+        and contest.theirs * DECIDED_RATIO <= contest.ours
+        and contest.ours > 0
+    )
+
+
+def favoured_hint(favoured: list[Contest], refused: Contest) -> str:
+    """For a refusal of one property, the unusual readings of others that the statistics favour strongly: the
+    refused property was scored under the usual ones, and may be decided once they are given (an outside audit: a
+    Keras-default port's geometry was refused, while its LeakyReLU(0.3) and eps 1e-3 given decided it)."""
+    others = [c for c in favoured if c.prop.name != refused.prop.name]
+    if not others:
+        return ""
+    flags = " ".join(c.prop.flag(c.rival.values) for c in others)
+    return (
+        f"; the statistics favour unusual readings of other properties ({flags}), under which it was not scored: "
+        "give them too if they are the author's"
+    )
 
 
 def next_reading(candidates: list[Candidate], prop: Property, best: Candidate, rival: Candidate) -> Optional[Candidate]:
@@ -605,6 +646,9 @@ PRIOR_FLOOR = 0.012  # the first BatchNorm misfit the author's own nets stay und
 # and the misfit the scale must explain: N(0, 1) truncated to [-2, 2] read as N(0, 1) leaves 0.033 (a variance 0.77
 # of 1); the noise of statistics from one batch of 16 left 0.014 that a scale of 1.1 explained (its prior N(0, 1))
 PRIOR_SCALE_GAIN = 0.02
+# A latent scale beyond this is read as statistics that lag the weights before a prior's (truncation shrinks the
+# variance; a prior twice N(0, I) is seen, five times is the lag of a checkpoint saved early in training)
+PLAUSIBLE_PRIOR_SCALE = 2.5
 
 
 def prior_parts(prior: str) -> tuple[str, tuple[float, float], float]:
@@ -691,16 +735,27 @@ def prior_scale_check(name: str, misfit_at: Callable[[float], float], prior: str
     scaled = misfit_at(scale)
     if misfit < DECIDED_RATIO * scaled or misfit - scaled < PRIOR_SCALE_GAIN:
         return
-    raise AmbiguousWeightsError(
+    read = (
         f"the first BatchNorm of this {name} generator fits none of the usual latent priors (the best, "
         f"{PRIOR_FLAGS[prior]}, misfits {misfit:.3g}; the author's under {PRIOR_FLOOR:g}), but N(0, I) latents times "
-        f"{scale:.2g} fit it {misfit / max(scaled, 1e-12):.3g}x better. Either its latents were truncated or scaled: "
-        f"pass the author's prior, --prior truncated_normal:LO,HI (e.g. -2,2), or --prior normal --option "
-        f"spec.native_prior_scale={scale:.2g} (the statistics read the latents' variance, not which of these). Or its "
+        f"{scale:.2g} fit it {misfit / max(scaled, 1e-12):.3g}x better. "
+    )
+    lag = (
         "running statistics lag its weights (a checkpoint saved early in training, whose averages still hold their "
         "initial values): then no prior makes the author's net, and every other reading of the statistics is off too; "
-        "load it with its own class (--model-class MODULE:CLASS) or a module:callable"
+        "load it with its own class (--model-class MODULE:CLASS) or a module:callable, or give a later checkpoint"
     )
+    prior_flags = (
+        f"pass the author's prior, --prior truncated_normal:LO,HI (e.g. -2,2), or --prior normal --option "
+        f"spec.native_prior_scale={scale:.2g} (the statistics read the latents' variance, not which of these)"
+    )
+    if scale > PLAUSIBLE_PRIOR_SCALE:  # latents 4.9x N(0, I): the signature of lag, whose flag loaded a net with
+        # no activation, 1.1 off the author's (an outside audit)
+        raise AmbiguousWeightsError(
+            f"{read}A scale so far above 1 is no truncated or scaled prior's but what {lag}. Only if its latents "
+            f"really were N(0, {scale:.2g}^2): --prior normal --option spec.native_prior_scale={scale:.2g}"
+        )
+    raise AmbiguousWeightsError(f"{read}Either its latents were truncated or scaled: {prior_flags}. Or its {lag}")
 
 
 def onehot_condition() -> dict[str, Any]:

@@ -292,6 +292,13 @@ class Generator(nn.Module):
         again = self.decode(latents)
         moved = float((again - x).abs().max())
         alone = float((fewer - x[:3]).abs().max())
+        if moved <= same and alone > same and self.meta.get("batchnorm") == "eval":
+            raise SpecMismatchError(  # bn=eval, which a traced graph ignores: not bn=train's advice again (a loop)
+                f"with --option bn=eval the generator's images still depend on the other latents of the batch (the "
+                f"same latents in a batch of 3 and of {n} differ by up to {alone:.3g}): its BatchNorm mode is fixed "
+                "inside the program (traced or exported in training mode), which no option changes; trace or export "
+                "it again from the module in eval mode, or accept it as it is with --option bn=train"
+            )
         if moved <= same and alone > same and self.meta.get("batchnorm") != "train":
             raise SpecMismatchError(  # the same latents twice agree: BatchNorm by batch statistics (audit 17)
                 f"the generator's images depend on the other latents of the batch: the same latents in a batch of 3 "
@@ -305,7 +312,13 @@ class Generator(nn.Module):
                 f"with --option bn=train each image depends on the other latents of its batch (the same latents in a "
                 f"batch of 3 and of {n} gave images differing by up to {alone:.3g}): a latent gives another image in "
                 "another batch, and an image another reconstruction beside other images, so figures change with "
-                "the batch size; bn=eval (the stored statistics) makes G(z) a fixed function",
+                "the batch size; bn=eval (the stored statistics) makes G(z) a fixed function"
+                + (
+                    " where the program can switch (one traced or exported in training mode cannot: trace or export "
+                    "it again in eval mode)"
+                    if self.meta.get("architecture") == "opaque"
+                    else ""
+                ),
                 ProbeWarning,
                 stacklevel=2,
             )

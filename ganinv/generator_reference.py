@@ -25,14 +25,14 @@ import re
 import shutil
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Union
 
 import torch
 
 from ganinv import hub, trust
 from ganinv.architectures import shown
 from ganinv.atomic import parse_json, read_text
-from ganinv.errors import ConfigError, GaninvError, SourceError, first_line
+from ganinv.errors import ConfigError, GaninvError, SourceError, UnsafeFileError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 
@@ -444,8 +444,9 @@ class GeneratorReference(_Model):
                     or (  # recorded by its file name only (name_local_generator_by_file_name)
                         isinstance(recorded, str) and "/" not in recorded and Path(generator).name == recorded
                     )
-                    or _same_file(generator, recorded)
-                )  # ./g.ts for g.ts: its fitted options kept (a review)
+                    or _same_file(generator, recorded)  # ./g.ts for g.ts: its fitted options kept (a review)
+                    or _holds_the_fitted_weights(generator, model.generator_ref)
+                )
                 ref = model.generator_ref if same else {}
                 refuse_a_path_to_read(ref.get("options"), f"the {name} {source}")
                 fitted = with_fitted_readings(ref)
@@ -460,13 +461,18 @@ class GeneratorReference(_Model):
                     )
                 except GaninvError as exc:  # the inverter's spec given to a program: its n_classes blamed on the user
                     spec = model.spec
-                    if not forced or spec is None:
+                    if forced and spec is not None:
+                        raise SourceError(
+                            f"{generator} does not run as the generator the {name} {source} was fitted for (nz "
+                            f"{spec.nz}, codes {spec.nc}, classes {spec.n_classes}, images "
+                            f"{shown(spec.image_shape)}): {_diagnosis(first_line(exc))}; give the generator it was "
+                            f"fitted on{FIT_ONE_FOR_IT}"
+                        ) from None
+                    said = first_line(exc)
+                    if _diagnosis(said) == said or isinstance(exc, UnsafeFileError):
                         raise
-                    raise SourceError(
-                        f"{generator} does not run as the generator the {name} {source} was fitted for (nz "
-                        f"{spec.nz}, codes {spec.nc}, classes {spec.n_classes}, images "
-                        f"{shown(spec.image_shape)}): {first_line(exc)}; give the generator it was "
-                        "fitted on"
+                    raise type(exc)(
+                        f"{_diagnosis(said)}; give the generator it was fitted on{FIT_ONE_FOR_IT}"
                     ) from None
             model.attach(generator)
             _warn_if_another_generator(model, generator, source)
@@ -488,6 +494,9 @@ def with_fitted_readings(ref: dict[str, Any]) -> Optional[dict[str, Any]]:
     other reconstructions in silence (an outside review). Only options the user's own leave open are pinned."""
     given = ref.get("options")
     meta = ref.get("meta")
+    if isinstance(meta, dict) and meta.get("model_class") and isinstance(meta.get("labels"), str):
+        taken = given if isinstance(given, dict) else {}  # the form a --model-class probe gave its labels in
+        return given if "labels" in taken else {**taken, "labels": meta["labels"]}
     if not isinstance(meta, dict) or not isinstance(meta.get("options"), dict):
         return given
     taken = given if isinstance(given, dict) else {}
@@ -508,6 +517,50 @@ def _same_file(given: str, recorded: Any) -> bool:
         return False
     try:
         return Path(given).is_file() and Path(recorded).is_file() and Path(given).samefile(recorded)
+    except OSError:
+        return False
+
+
+# Flags that set how a generator is read: `fit`'s and `sample`'s, not those of the commands that read one with an
+# artifact (invert, features, loglik, ...), whose errors named them all the same (an outside audit)
+GENERATOR_FLAGS = (
+    "--arch",
+    "--nz",
+    "--latent-shape",
+    "--image-shape",
+    "--output-range",
+    "--prior",
+    "--spec",
+    "--option",
+)
+FIT_ONE_FOR_IT = (
+    " (a generator's own options, such as --arch, --nz, --latent-shape or --option, are given where an inverter is "
+    "fitted: ganinv fit -g GENERATOR with them)"
+)
+
+
+def _diagnosis(message: str) -> str:
+    """A load error's message without its remedy where that names flags only `fit` and `sample` take: up to the
+    first "; " (or ": " before advice) from which such a flag is named."""
+    for cut in re.finditer(r"; |: (?=(?:give|pass|check|choose|say) )", message):
+        if any(flag in message[cut.end() :] for flag in GENERATOR_FLAGS):
+            return message[: cut.start()]
+    return message
+
+
+def _holds_the_fitted_weights(given: str, ref: Mapping[str, Any]) -> bool:
+    """Whether a local file given holds the very weights the artifact was fitted on (their sha256 recorded): a copy or
+    a move of the recorded file, read with the options it was fitted with. They were dropped, and a copy of a
+    Sigmoid generator fitted with --option output=sigmoid was refused, or read with another activation and used in
+    silence (an outside audit)."""
+    from ganinv.sources import file_sha256
+
+    meta = ref.get("meta")
+    recorded = meta.get("weights_sha256") if isinstance(meta, dict) else None
+    if not isinstance(recorded, str) or ":" in given or not Path(given).is_file():
+        return False
+    try:
+        return file_sha256(given) == recorded
     except OSError:
         return False
 

@@ -248,17 +248,24 @@ def check_finite_reconstructions(reconstructions: Tensor, where: str) -> None:
         )
 
 
-def warn_if_unlike_the_generator(metrics: dict) -> None:
-    """Warn when the encoder reconstructs the images worse than their own mean image does: they are not what the
-    generator makes. (Images drawn the other way round are named before, by `ganinv.polarity`, for any number.)"""
+def warn_if_unlike_the_generator(metrics: dict, cli_words: bool = False) -> None:
+    """Warn when the encoder reconstructs the images worse than their own mean image does: the inverter was fitted too
+    briefly (as `fit`'s own warning says of the generator's images), or they are not what the generator makes.
+    (Images drawn the other way round are named before, by `ganinv.polarity`, for any number.) `cli_words`: the
+    command line's flags (`ganinv invert`); else Python's arguments (audit 30b 7d: the Python API named
+    --input-range, and not the short fit an example's `--steps 20` made)."""
     if metrics["mean_image_baseline"] is None:  # too few images for their mean to be a baseline
         return
     sse, baseline = metrics["encoder"]["sse_per_image"], metrics["mean_image_baseline"]["sse_per_image"]
     if not sse > baseline:
         return
+    steps, input_range = (
+        ("`ganinv fit --steps`", "--input-range") if cli_words else ("FitConfig(steps=N)", "input_range=")
+    )
     warnings.warn(
         f"the encoder reconstructs these images worse than their own mean image does (SSE {sse:.3g} against "
-        f"{baseline:.3g}): are they what the generator makes (its domain, its image range: --input-range)?",
+        f"{baseline:.3g}): either its inverter was fitted too briefly (train longer: {steps}), or the images are not "
+        f"what the generator makes (its domain, its image range: {input_range})",
         UserWarning,
         stacklevel=3,
     )
@@ -293,6 +300,8 @@ def invert(
     iterations: Optional[int] = None,
     input_range: Optional[tuple[float, float] | str] = None,
     refine_basis: str = REFINE_BASIS,
+    *,
+    _cli_words: bool = False,
 ) -> Inversion:
     """Encode `images` of the generator's shape, then refine if asked.
 
@@ -303,7 +312,7 @@ def invert(
     `iterations`: the encoder's refinement passes (default: as many as it was trained with; 0: the
     single pass). `start="zero"` refines from the prior mode instead of the encoder's answer:
     optimisation-only inversion, for comparison. `refine_basis`: see `refine`. The metrics give each stage's wall
-    time per image.
+    time per image. (`_cli_words`: `ganinv invert`'s own, for its warnings to name its flags.)
     """
     if start not in ("encoder", "zero"):
         raise ValueError(f"start must be 'encoder' or 'zero', got {start!r}")
@@ -329,7 +338,7 @@ def invert(
         "mean_image_baseline": mean_image_baseline(images),
     }
     if not inverted:  # named already, with its remedy
-        warn_if_unlike_the_generator(metrics)
+        warn_if_unlike_the_generator(metrics, cli_words=_cli_words)
     latents, reconstructions = posterior.mean_latents(), encoded
     if refine_steps > 0:
         clock = time.perf_counter()

@@ -11,8 +11,13 @@ strictly, and reads the spec by running it:
   channels, as an announced assumption (`--image-shape` wins);
 - output range: [-1, 1] when some probe pixel is negative, [0, 1] when none is; values outside
   [-1, 1] are refused unless `--output-range` says what they are;
-- labels: a forward that takes a second argument gets integer labels `d.argmax(1)` (codes are
-  then not differentiable), and needs `--option n_classes=K`.
+- labels: a forward that takes a second argument needs `--option n_classes=K`, and gets integer
+  labels `d.argmax(1)` (codes then not differentiable), else one-hot `d` (N, K), else one-hot
+  maps (N, K, 1, 1), whichever the module runs on first (`--option labels=index|onehot|onehot_map`
+  wins).
+
+The weights file is a path, or `hub:owner/name[@rev][:FILE][#KEY]`: the one file ganinv.hub picks
+(a sharded checkpoint or a program is refused), its commit recorded as for any Hub source.
 
 The class is code, chosen by whoever names it: the user who types `--model-class` runs it, but
 a class recorded in a file (an inverter's generator reference, a recipe) runs only when the
@@ -36,7 +41,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from ganinv import architectures, trust
+from ganinv import architectures, hub, trust
 from ganinv.architectures import (
     decision,
     describe_mismatch,
@@ -47,9 +52,11 @@ from ganinv.architectures import (
 from ganinv.errors import SourceError, first_line
 from ganinv.generator import Generator, image_shape_advice, square_image_shapes
 
-OPTIONS = ("model_class", "model_kwargs", "n_classes")  # what a --model-class load reads from the options
+OPTIONS = ("model_class", "model_kwargs", "n_classes", "labels")  # what a --model-class load reads from the options
 NZ_KWARGS = ("nz", "latent_dim", "z_dim", "noise_dim", "dim_z", "latent_size")  # model kwargs that are the noise size
 N_PROBE = 64
+# the forms a forward's class labels are fed in, tried in this order (`--option labels=FORM` names one)
+LABEL_FORMS = {"index": "integers (N,)", "onehot": "one-hot (N, K)", "onehot_map": "one-hot maps (N, K, 1, 1)"}
 
 _typed: ContextVar[frozenset] = ContextVar("ganinv_typed_model_classes", default=frozenset())
 
@@ -70,20 +77,18 @@ def typed_by_user(class_path: Optional[str]) -> Iterator[None]:
 
 
 def load_with_model_class(request: Any) -> Generator:
-    """The Generator of a weights file (`request.source`, optional `#KEY`) in the user's class `model_class`."""
+    """The Generator of a weights file (`request.source`: a path or a Hub id, optional `#KEY`) in the user's class
+    `model_class`."""
     from ganinv.sources import file_sha256, sidecar_spec, with_overrides
     from ganinv.weight_files import entry_meta, locate_state_dict, read_pickle
 
     options = dict(request.options)
     class_path = str(options.pop("model_class"))
     kwargs = parse_kwargs(options.pop("model_kwargs", None))
-    # a spec beside the weights (netG.json) may give n_classes too (a review: asked for what it gave)
-    given_spec = {**sidecar_spec(Path(request.source.partition("#")[0])), **request.overrides}
-    n_classes_given = "n_classes" in options or "n_classes" in given_spec  # 0 given: unconditional, said so
-    n_classes = options.pop("n_classes", given_spec.get("n_classes", 0)) or 0
-    if not str(n_classes).isdigit() or int(n_classes) == 1:
-        raise SourceError(f"n_classes={n_classes}: give the number of classes, e.g. --option n_classes=10")
-    n_classes = int(n_classes)
+    form = options.pop("labels", None)
+    if form is not None and form not in LABEL_FORMS:
+        raise SourceError(f"labels={form}: give the form the class's forward takes, one of {'|'.join(LABEL_FORMS)}")
+    n_classes = options.pop("n_classes", None)
     if options:
         raise SourceError(
             f"--option {', '.join(sorted(options))} does not apply to --model-class {class_path}: "
@@ -97,36 +102,89 @@ def load_with_model_class(request: Any) -> Generator:
         request.trust_remote_code or class_path in _typed.get(),
         f"--model-class {class_path}",
     )
-    path, key = Path(request.source.partition("#")[0]), request.source.partition("#")[2] or None
-    if not path.is_file():
-        raise SourceError(
-            f"--model-class loads a weights file (.safetensors, .pt, .pth, .bin, .ckpt), but "
-            f"{request.source!r} is not one; download the weights and give their path"
-        )
-    obj = load_file(str(path)) if path.suffix == ".safetensors" else read_pickle(path, request.trust_remote_code)
-    state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, str(path))
-    module = build(class_path, kwargs)
-    load_strictly(module, state_dict, class_path, kwargs, str(path))
-    module.eval().requires_grad_(False)
+    path, key, where, hub_meta = weights_file(request.source)
+    # a spec beside the weights (netG.json) may give n_classes too (a review: asked for what it gave)
     overrides = {**sidecar_spec(path), **request.overrides}
+    n_classes_given = n_classes is not None or "n_classes" in overrides  # 0 given: unconditional, said so
+    n_classes = (overrides.get("n_classes", 0) if n_classes is None else n_classes) or 0
+    if not str(n_classes).isdigit() or int(n_classes) == 1:
+        raise SourceError(f"n_classes={n_classes}: give the number of classes, e.g. --option n_classes=10")
+    n_classes = int(n_classes)
+    if form is not None and not n_classes:
+        raise SourceError(f"labels={form} is the form of class labels: give --option n_classes=K with it")
+    with hub.errors_named(request.source if hub_meta else None):
+        obj = (
+            load_file(str(path))
+            if path.suffix == ".safetensors"
+            else read_pickle(path, request.trust_remote_code, where)
+        )
+        state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, where)
+        module = build(class_path, kwargs)
+        load_strictly(module, state_dict, class_path, kwargs, where)
+    module.eval().requires_grad_(False)
     if not n_classes_given:  # a forward(z, labels=None) with a label embedding needs n_classes (0 included)
         from ganinv.adapters.opaque import check_optional_labels
 
         check_optional_labels(module, f"{class_path}.forward", "--option n_classes=0")
-    spec, inputs, decisions = probe_spec(module, class_path, kwargs, n_classes, overrides)
+    spec, form, decisions = probe_spec(module, class_path, kwargs, n_classes, overrides, form)
     opaque = architectures.get("opaque")
+    inputs = {None: "z", "index": "z,labels", "onehot": "z,onehot", "onehot_map": "z,onehot"}[form]
+    program = LabelMaps(module) if form == "onehot_map" else module
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
-    built = opaque.wrap(module, opaque.make_options({"inputs": ",".join(inputs)}), spec)  # type: ignore[attr-defined]
+    built = opaque.wrap(program, opaque.make_options({"inputs": inputs}), spec)  # type: ignore[attr-defined]
     decisions += built.decisions
     warn_assumptions(decisions)
     meta = {
         "model_class": class_path,
         "model_kwargs": kwargs,
+        **({"labels": form} if form else {}),
         "weights_sha256": file_sha256(path),
         "decisions": decisions,
         **entry_meta(entry),
+        **hub_meta,
     }
     return with_overrides(Generator(built.net, built.spec, source=request.source, meta=meta), overrides)
+
+
+def weights_file(source: str) -> tuple[Path, Optional[str], str, dict[str, Any]]:
+    """(the weights file, its #KEY, its name in messages, meta saying where it came from): a local file, or the one
+    weights file of a Hub repo, which ganinv.hub picks and fetches as for any `hub:` source (the refusals of Hub
+    generators ganinv cannot build send users to --model-class: an outside audit found it refused `hub:` then)."""
+    from ganinv.sources.programs import is_program, program_kind
+
+    if source.startswith(hub.PREFIX):
+        resolved = hub.resolve(source)
+        path, key, where = resolved.path(resolved.weights), resolved.id.key, resolved.label(resolved.weights)
+        if resolved.shards != (resolved.weights,):
+            raise SourceError(
+                f"{where} is a checkpoint sharded in {len(resolved.shards)} files, and --model-class loads one "
+                "weights file: merge the shards into one file and give its path (or a single file: hub:owner/name:FILE)"
+            )
+        meta: dict[str, Any] = {
+            "revision": resolved.commit,  # the resolved commit, whatever branch or tag was typed (as load_hub_files)
+            "hub": {
+                "repo": resolved.id.repo,
+                "requested_revision": resolved.id.revision,
+                "commit": resolved.commit,
+                "file": resolved.weights,
+                "config": resolved.config,
+            },
+        }
+    else:
+        path, key, meta = Path(source.partition("#")[0]), source.partition("#")[2] or None, {}
+        where = str(path)
+        if not path.is_file():
+            raise SourceError(
+                f"--model-class loads a weights file (.safetensors, .pt, .pth, .bin, .ckpt, .pkl, or a torch.save "
+                f"file of any name) or hub:owner/name[:FILE], but {source!r} is neither; give the weights' path or "
+                "Hub id"
+            )
+    if is_program(path):
+        raise SourceError(
+            f"{where} is a {program_kind(path)} program, not weights to load into a class: drop --model-class to run "
+            "it as a program (--trust-remote-code if you trust its author), or give the state dict's file"
+        )
+    return path, key, where, meta
 
 
 def parse_kwargs(value: Any) -> dict[str, Any]:
@@ -218,9 +276,11 @@ def label_arguments(module: nn.Module) -> tuple[bool, bool]:
     return len(positional) >= 2, len([p for p in positional if p.default is p.empty]) >= 2
 
 
-def nz_candidates(module: nn.Module, class_path: str, kwargs: dict[str, Any]) -> list[tuple[int, str]]:
+def nz_candidates(
+    module: nn.Module, class_path: str, kwargs: dict[str, Any], n_classes: int = 0
+) -> list[tuple[int, str]]:
     """Noise sizes to try, with where each comes from: a model kwarg, else the first layer's input size (less a
-    label embedding's width, for labels concatenated to z)."""
+    label embedding's width, or less K for a one-hot label, for labels concatenated to z)."""
     named = [k for k in NZ_KWARGS if isinstance(kwargs.get(k), int) and not isinstance(kwargs.get(k), bool)]
     if named:
         return [(kwargs[named[0]], f"model kwarg {named[0]}")]
@@ -237,14 +297,45 @@ def nz_candidates(module: nn.Module, class_path: str, kwargs: dict[str, Any]) ->
                     f"weights: the input size of the first layer {name} less the label embedding {label}",
                 )
             )
+    if 0 < n_classes < size:
+        found.append((size - n_classes, f"weights: the input size of the first layer {name} less {n_classes} classes"))
     return found
+
+
+class LabelMaps(nn.Module):
+    """The user's module fed its labels as one-hot maps (N, K, 1, 1), as a conditional DCGAN's label branch (a
+    ConvTranspose2d on the label) takes them; ganinv's d is (N, K), and stays differentiable."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, z: torch.Tensor, onehot: torch.Tensor) -> Any:
+        return self.module(z, onehot[:, :, None, None])
+
+
+def probe_labels(form: str, n_classes: int) -> torch.Tensor:
+    """The probe batch's labels 0, 1, ..., K-1, 0, ... in `form`."""
+    labels = torch.arange(N_PROBE) % n_classes
+    if form == "index":
+        return labels
+    onehot = nn.functional.one_hot(labels, n_classes).float()
+    return onehot if form == "onehot" else onehot[:, :, None, None]
 
 
 @torch.no_grad()
 def probe_spec(
-    module: nn.Module, class_path: str, kwargs: dict[str, Any], n_classes: int, given: dict[str, Any]
-) -> tuple[dict[str, Any], tuple[str, ...], list]:
-    """(spec fields, inputs the module takes, decisions) read by running the module on a probe batch."""
+    module: nn.Module,
+    class_path: str,
+    kwargs: dict[str, Any],
+    n_classes: int,
+    given: dict[str, Any],
+    form: Optional[str] = None,
+) -> tuple[dict[str, Any], Optional[str], list]:
+    """(spec fields, the form its labels take (None: it takes none), decisions) read by running the module on a
+    probe batch. The label form is read as the latent shape is: integer labels, the documented form, else the first
+    of one-hot (N, K) and one-hot maps (N, K, 1, 1) the module runs on (znxlwm's cDCGAN takes maps: an outside audit
+    found integers fed to it, and the error blaming z); `form` (--option labels=FORM) wins."""
     takes_labels, needs_labels = label_arguments(module)
     if needs_labels and not n_classes:
         raise SourceError(
@@ -252,21 +343,34 @@ def probe_spec(
         )
     if n_classes and not takes_labels:
         raise SourceError(f"{class_path}.forward takes z alone, no labels; drop n_classes={n_classes}")
-    labels = torch.arange(N_PROBE) % n_classes if n_classes else None
-    sizes = [(int(given["nz"]), "")] if given.get("nz") else nz_candidates(module, class_path, kwargs)
+    forms: list[Optional[str]] = ([form] if form else list(LABEL_FORMS)) if n_classes else [None]
+    sizes = [(int(given["nz"]), "")] if given.get("nz") else nz_candidates(module, class_path, kwargs, n_classes)
+    given_shape = tuple(given["native_latent_shape"]) if given.get("native_latent_shape") else None
+    tries = [
+        (f, nz, src, shape)
+        for nz, src in sizes
+        for f in forms
+        for shape in ([given_shape] if given_shape else [(nz,), (nz, 1, 1)])
+    ]
     out, errors = None, []
-    for nz, nz_source in sizes:  # noqa: B007 (nz, nz_source and shape are read after the loop: those that ran)
+    for form, nz, nz_source, shape in tries:  # noqa: B007 (read after the loop: the one that ran)
         z = torch.randn(N_PROBE, nz, generator=torch.Generator().manual_seed(0))
-        shapes = [tuple(given["native_latent_shape"])] if given.get("native_latent_shape") else [(nz,), (nz, 1, 1)]
-        for shape in shapes:
-            try:
-                out = module(z.reshape(N_PROBE, *shape), *(() if labels is None else (labels,)))
-            except Exception as exc:  # the user's code: whatever fails, the next size or shape may run
-                errors.append(f"z {shape}: {first_line(exc)}")
-                continue
-            break
-        if out is not None:
-            break
+        labels = () if form is None else (probe_labels(form, n_classes),)
+        try:
+            out = module(z.reshape(N_PROBE, *shape), *labels)
+        except Exception as exc:  # the user's code: whatever fails, the next form, size or shape may run
+            fed = f"labels {tuple(labels[0].shape)}, " if labels else ""
+            errors.append(f"{fed}z {shape}: {first_line(exc)}")
+            continue
+        break
+    if out is None and n_classes:  # z alone may be what fails; --nz names it unless the user gave both
+        noise = "" if given.get("nz") and given_shape else "; or pass --nz N (and --latent-shape nz,1,1) for its noise"
+        raise SourceError(
+            f"{class_path} does not run on the probe batch of z and {n_classes}-class labels fed as "
+            f"{', '.join(LABEL_FORMS[f] for f in forms if f)} (--option labels={'|'.join(LABEL_FORMS)}) "
+            f"({'; '.join(errors[:6])}); check n_classes={n_classes}, or load it through a module:callable of yours "
+            f"that feeds its forward z and the one-hot d{noise}"
+        )
     if out is None:
         raise SourceError(
             f"{class_path} does not run on the probe latents ({'; '.join(errors[:4])}); pass --nz N "
@@ -276,7 +380,17 @@ def probe_spec(
     if not isinstance(out, torch.Tensor):
         raise SourceError(f"{class_path} returns a {type(out).__name__}, not images; load it with module:callable")
     decisions = [decision("nz", nz, nz_source, "--nz N")] if nz_source else []
-    spec: dict[str, Any] = {"nz": nz, "n_classes": n_classes, "differentiable_codes": not n_classes}
+    # integer labels have no gradient; one-hot ones do, as d itself
+    spec: dict[str, Any] = {"nz": nz, "n_classes": n_classes, "differentiable_codes": form != "index"}
+    if form not in (None, "index") and len(forms) > 1:
+        decisions.append(
+            decision(
+                "labels",
+                form,
+                f"probe: the module runs on labels as {LABEL_FORMS[form]}, not as integers (N,)",
+                f"--option labels={form}",
+            )
+        )
     if len(shape) > 1:
         spec["native_latent_shape"] = shape
         if not given.get("native_latent_shape"):
@@ -305,7 +419,7 @@ def probe_spec(
             )
         )
     decisions += prior_assumed(given, "a model class")
-    return spec, ("z", "labels") if n_classes else ("z",), decisions
+    return spec, form, decisions
 
 
 def image_shape(out: torch.Tensor, decisions: list) -> tuple[int, int, int]:

@@ -67,6 +67,9 @@ class GeneratorSpec:
             object.__setattr__(self, "native_latent_shape", tuple(int(v) for v in self.native_latent_shape))
         if self.nz < 1 or self.nc < 0 or self.n_classes < 0 or self.n_classes == 1:
             raise ValueError(f"invalid latent sizes nz={self.nz} nc={self.nc} n_classes={self.n_classes}")
+        conflict = latent_shape_conflict(self.nz, self.native_latent_shape)
+        if conflict:  # z (N, nz) is reshaped to (N, *native_latent_shape): it failed later, generically (audit 30b 7e)
+            raise ValueError(conflict)
         if len(self.image_shape) != 3:
             raise ValueError(f"image_shape must be (C, H, W), got {self.image_shape}")
         object.__setattr__(self, "native_prior_scale", float(self.native_prior_scale))
@@ -113,6 +116,21 @@ class GeneratorSpec:
     @classmethod
     def from_json(cls, text: str) -> "GeneratorSpec":
         return cls.from_dict(parse_json(text))
+
+
+def latent_shape_conflict(nz: Any, shape: Any) -> Optional[str]:
+    """Why nz and the native latent shape disagree (the shape must hold nz values: z (N, nz) is reshaped to it), or
+    None: `--nz 8 --latent-shape 4,1,1` failed only when the generator ran, with "check --nz and --latent-shape"."""
+    if nz is None or not shape:
+        return None
+    size = math.prod(int(v) for v in shape)
+    if size == int(nz):
+        return None
+    text = ",".join(str(int(v)) for v in shape)
+    return (
+        f"nz {nz} and latent shape {text} disagree: that shape holds {size} values, not {nz}; give a latent shape "
+        "that holds nz values (e.g. --latent-shape nz,1,1)"
+    )
 
 
 def _jsonable(value: Any) -> Any:

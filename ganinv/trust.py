@@ -17,6 +17,8 @@ refused. Safetensors weights, JSON configs and `weights_only` pickles are data a
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Iterator, Optional
@@ -93,3 +95,11 @@ def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, re
         f"{what} is named by {origin}, and ganinv never runs code that a file names; "
         f"if you trust it, name it yourself ({retry}) or pass --trust-remote-code"
     )
+
+
+def import_from_current_folder() -> None:
+    """Make modules in the folder the command runs from importable, as `python -m` does: the code routes the user
+    chose (`module:callable`, `--model-class`, a whole pickled module with `--trust-remote-code`) import the user's
+    classes from where they stand (an outside audit: a pickle's `nets.py` beside it was "not importable")."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())

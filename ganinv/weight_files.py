@@ -28,7 +28,7 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
-from ganinv import module_records, safe_pickle
+from ganinv import module_records, safe_pickle, trust
 from ganinv.data import inflates_too_far
 from ganinv.errors import SourceError, UnsafeFileError, first_line
 from ganinv.module_records import Layer, layer_records
@@ -238,17 +238,29 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
         if not trust_remote_code:  # a whole pickled module: its weights are data, its class is code
             logger.warning(
                 "%s is a whole pickled module (%s): its weights are read as data, without importing its class, and "
-                "the architecture is read from them; pass --trust-remote-code to run the class itself instead",
+                "the architecture is read from them%s",
                 where,
                 safe_pickle.origin(obj),
+                ""
+                if in_a_script(safe_pickle.origin(obj))
+                else "; pass --trust-remote-code to run the class itself instead",
             )
             return PickledModuleWeights(
                 safe_pickle.module_state_dict(obj), origin=safe_pickle.origin(obj), layers=layer_records(obj)
             )
+    trust.import_from_current_folder()  # the pickle's classes, from where the user runs it
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
-        raise SourceError(f"cannot unpickle {where}: {first_line(exc)} (its classes must be importable)") from None
+        if "__main__" in str(exc):  # a training script's own class: no import finds it (an outside audit)
+            raise SourceError(
+                f"cannot unpickle {where}: its class was defined in the script that saved it (__main__), which no "
+                "import finds; drop --trust-remote-code, and its weights are read as data"
+            ) from None
+        raise SourceError(
+            f"cannot unpickle {where}: {first_line(exc)} (its classes must be importable: run from the folder that "
+            "holds their module, or install it)"
+        ) from None
 
 
 # Entries holding a moving average of the generator's weights, which its authors sample from, are preferred. Their
@@ -875,11 +887,23 @@ def unmodelled_layers(obj: Any, where: str) -> Optional[str]:
     found = module_records.evidence(obj.layers)
     if not found.unmodelled:
         return None
+    run_it = (
+        "load its weights into that class, saved in a module of its own, with --model-class MODULE:CLASS (it was "
+        "defined in the script that saved it, __main__, which no import finds)"
+        if in_a_script(obj.origin)
+        else "pass --trust-remote-code to run its class (if you trust its author), or load its weights into that "
+        "class with --model-class MODULE:CLASS"
+    )
     return (
         f"{where} is a whole pickled {obj.origin} module whose own layers include {', '.join(found.unmodelled)}, "
-        "which ganinv's adapters do not model; pass --trust-remote-code to run its class (if you trust its author), "
-        "or load its weights into that class with --model-class MODULE:CLASS"
+        f"which ganinv's adapters do not model; {run_it}"
     )
+
+
+def in_a_script(origin: str) -> bool:
+    """Whether a pickled class (`module.Class`) was defined in the script that saved it: `__main__`, which
+    --trust-remote-code cannot import."""
+    return origin.startswith("__main__.")
 
 
 def is_torch_checkpoint(path: Path) -> bool:

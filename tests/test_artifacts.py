@@ -7,7 +7,7 @@ import torch
 import zoo
 from huggingface_hub import HfApi, RepoUrl
 
-from ganinv.errors import SourceError, UnsafeFileError
+from ganinv.errors import GaninvError, SourceError, UnsafeFileError
 from ganinv.generator import Generator
 from ganinv.inverter import Inverter
 from ganinv.sources import load_generator, save_generator
@@ -247,6 +247,42 @@ def test_a_program_given_by_another_path_is_checked_against_the_recorded_weights
         Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "." / "g.ts"))
 
 
+def test_a_copy_of_the_fitted_weights_elsewhere_is_read_with_the_fitted_options(tmp_path):
+    """`-g` naming a byte-identical copy of the recorded file dropped the options it was fitted with: a generator
+    fitted with --option output=sigmoid was refused, one with another activation read otherwise and used in silence
+    (audit 30b)."""
+    import shutil
+
+    torch.save(CASE.build().state_dict(), tmp_path / "g.pth")
+    options = {"output": "sigmoid", "activation": "leaky_relu"}
+    fitted_on = load_generator(str(tmp_path / "g.pth"), options=options)
+    torch.manual_seed(0)
+    inverter = Inverter.for_generator(fitted_on, width=4, hidden=8, options=options)
+    inverter.save_pretrained(tmp_path / "inv", include_generator=False)
+    (tmp_path / "elsewhere").mkdir()
+    shutil.copy(tmp_path / "g.pth", tmp_path / "elsewhere" / "copy.pth")
+    loaded = Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "elsewhere" / "copy.pth"))
+    options = loaded.generator.meta["options"]
+    assert options["output"] == "sigmoid" and options["activation"] == "leaky_relu"
+    z = torch.randn(4, fitted_on.spec.nz, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(loaded.generator(z, None, None), fitted_on(z, None, None))
+
+
+def test_a_generator_given_with_an_inverter_is_not_told_flags_only_fit_takes(tmp_path, inverter):
+    """`invert -g` of weights whose architecture cannot be told, or of a program that does not run as the inverter's
+    generator, named --arch, --latent-shape and --option: invert, features and loglik take none (audit 30b)."""
+    inverter.save_pretrained(tmp_path / "inv", include_generator=False)
+    torch.save(torch.nn.Linear(8, 256).state_dict(), tmp_path / "linear.pth")
+    torch.jit.script(torch.nn.ConvTranspose2d(8, 3, 16)).save(str(tmp_path / "conv.ts"))  # 16 px, not 32
+    for given in ("linear.pth", "conv.ts"):
+        with pytest.raises(GaninvError) as refused:
+            Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / given))
+        said = str(refused.value)
+        assert "give the generator it was fitted on" in said and "ganinv fit -g GENERATOR" in said, said
+        assert not any(f"pass {flag}" in said or f"check {flag}" in said for flag in ("--arch", "--nz")), said
+
+
 def test_a_run_still_being_written_is_said_as_such(tmp_path):
     """Its lock held, a fit's run folder was "holds no inverter artifact ... only runs that make an inverter do", or
     told to finish with --resume, which the lock refuses (audit 28b F6)."""
@@ -475,3 +511,15 @@ def test_a_generator_path_spelt_another_way_is_the_recorded_one(tmp_path, monkey
     monkeypatch.chdir(tmp_path)
     assert _same_file("./gens/g.ts", "gens/g.ts") and _same_file(str(tmp_path / "gens" / "g.ts"), "gens/g.ts")
     assert not _same_file("other.ts", "gens/g.ts") and not _same_file("gens:make", "gens/g.ts")
+
+
+def test_the_label_form_a_model_class_probe_chose_is_pinned_for_the_reload():
+    """Fitted on a class whose labels a probe read as one-hot maps, an artifact's reload is given that form, not left
+    to a probe of another ganinv version (the label forms were added after such artifacts could exist)."""
+    from ganinv.generator_reference import with_fitted_readings
+
+    options = {"model_class": "nets:G", "n_classes": 3}
+    ref = {"options": options, "meta": {"model_class": "nets:G", "labels": "onehot_map"}}
+    assert with_fitted_readings(ref) == {**options, "labels": "onehot_map"}
+    given = {**options, "labels": "onehot"}  # the user's own word stays
+    assert with_fitted_readings({**ref, "options": given}) == given

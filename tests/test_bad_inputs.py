@@ -119,6 +119,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (m / "empty_dir").mkdir()
     torch.jit.script(FixedBatch()).save(str(m / "fixed_batch.ts"))
     torch.jit.script(TracedAtSixteen()).save(str(m / "sixteen.ts"))
+    (m / "nz8.json").write_text('{"nz": 8}')  # a --spec file whose nz disagrees with --latent-shape 4,1,1
     torch.save(nn.Linear(4, 64), m / "module_pickle.pth")  # a full pickle: needs --trust-remote-code
     lfs_pointer = "version https://git-lfs.github.com/spec/v1\noid sha256:" + "4d" * 32 + "\nsize 41337\n"
     (m / "lfs_pointer.pth").write_text(lfs_pointer)  # a clone without `git lfs pull`
@@ -390,6 +391,27 @@ CASES = [
         "torchscript ignores the batch size",
         ["sample", "-g", "{fixed_batch}", "--nz", "4", "-n", "5", "--out", "{out}.png"],
         "batch",
+    ),
+    # audit 30b 7e: two sources of nz that disagree ran the program, which failed with "check --nz and --latent-shape"
+    case(
+        "sample",
+        "nz disagrees with the latent shape",
+        ["sample", "-g", "{sixteen}", "--nz", "8", "--latent-shape", "4,1,1", "--out", "{out}.png"],
+        "--nz 8 and --latent-shape 4,1,1 disagree: that shape holds 4 values, not 8",
+        usage=True,
+    ),
+    case(
+        "sample",
+        "spec file nz disagrees with the latent shape",
+        ["sample", "-g", "{sixteen}", "--spec", "{nz8.json}", "--latent-shape", "4,1,1", "--out", "{out}.png"],
+        "nz 8 and latent shape 4,1,1 disagree: that shape holds 4 values, not 8; give a latent shape that holds nz",
+        early=True,
+    ),
+    case(
+        "sample",
+        "latent shape disagrees with a generator's nz",
+        ["sample", *GEN, "--latent-shape", "8,1,1", "--out", "{out}.png"],
+        "nz 4 and latent shape 8,1,1 disagree: that shape holds 8 values, not 4",
     ),
     case(
         "sample",

@@ -374,6 +374,16 @@ def test_inspect_takes_the_generator_once():
     assert twice.exit_code == 2 and "give it once" in twice.stderr
 
 
+def test_inspect_refuses_the_generator_twice_even_when_equal():
+    """Audit 30b 7c: `inspect builtin:mnist -g builtin:mnist` was accepted; the README says SOURCE or -g, not both."""
+    same = CliRunner().invoke(cli, ["inspect", "builtin:mnist", "-g", "builtin:mnist", "-n", "2"], prog_name="ganinv")
+    assert same.exit_code == 2 and same.stdout == "", same.output
+    assert same.stderr.splitlines() == [
+        "Error: got the generator twice, 'builtin:mnist' and -g 'builtin:mnist'; give it once (SOURCE or -g, "
+        "not both) (see `ganinv inspect --help`)"
+    ], same.stderr
+
+
 def test_the_top_level_help_lists_every_command_without_importing_them():
     import subprocess
     import sys
@@ -433,6 +443,20 @@ def test_a_one_value_option_given_twice_is_refused_and_an_empty_device_too(tmp_p
         result = runner.invoke(cli, args, prog_name="ganinv")
         assert result.exit_code == 2 and result.output.startswith("Error: ") and said in result.output, result.output
     options.refuse_repeated_options(cli.get_command(click.Context(cli), "fit"), ["--option", "a=1", "--option", "b=2"])
+
+
+def test_a_repeated_option_points_to_its_own_commands_help(tmp_path):
+    r"""Audit 30b 7a: `ganinv sample -n 4 -n 8` said `(see \`ganinv --help\`)`; every other usage error names the
+    command's own help, subcommands of a group too."""
+    runner = CliRunner()
+    for args, where in (
+        (["sample", "-n", "4", "-n", "8", "--out", f"{tmp_path}/a.png"], "ganinv sample"),
+        (["mvae", "fit", "--steps", "2", "--steps=3"], "ganinv mvae fit"),
+        (["invert", "--inverter", "a", "--inverter", "b", "x"], "ganinv invert"),
+    ):
+        result = runner.invoke(cli, args, prog_name="ganinv")
+        assert result.exit_code == 2 and result.output.splitlines() == [result.output.strip()], result.output
+        assert result.output.rstrip().endswith(f"give it once (see `{where} --help`)"), result.output
 
 
 def test_a_size_the_cpu_allocator_refuses_is_out_of_memory_not_a_bug(tmp_path):

@@ -987,16 +987,48 @@ def test_arrays_a_tensor_file_holds_beside_the_read_ones_are_named(tmp_path):
     images = np.full((5, 8, 8), 128, np.uint8)
     path = save_tensors(tmp_path / "x.npz", images=images, y_train=np.arange(5))
     loaded = load_images(str(path))
-    assert loaded.labels is None and unblank(loaded.notes) == [
+    assert loaded.labels is None and loaded.unread == [
         f"{path}: the array 'y_train' was not read; ganinv read the images from 'images' and found no labels (it "
         "takes the first of 'labels', 'y', 'targets'): save the labels as 'labels'"
     ]
     path = save_tensors(tmp_path / "y.safetensors", images=images, labels=np.arange(5), y=np.zeros(5, np.int64))
     assert (
         "'y' was not read; ganinv read the images from 'images' and the labels from 'labels'"
-        in (load_images(str(path)).notes[0])
+        in (load_images(str(path)).unread[0])
     )
-    assert unblank(load_images(str(save_tensors(tmp_path / "z.npz", images=images, labels=np.arange(5)))).notes) == []
+    assert load_images(str(save_tensors(tmp_path / "z.npz", images=images, labels=np.arange(5)))).unread == []
+
+
+def test_ganinvs_own_samples_file_is_not_told_to_rename_its_labels(tmp_path):
+    """Audit 30b 7b: `invert` of a `sample --latents-out` file (images beside the latents z, c, d) warned "found no
+    labels ...: save the labels as 'labels'", advice for ganinv's own file, and kept the sentence in metrics.json's
+    `images_converted`, a key on how the images were converted. The latents are the file's, not labels: nothing is
+    said; another file's arrays left unread are warned, but not as a conversion of its images."""
+    runner = CliRunner()
+    own = tmp_path / "s.safetensors"
+    result = runner.invoke(cli, ["sample", "-n", "12", "--out", str(tmp_path / "s.png"), "--latents-out", str(own)])
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "inv"
+    result = runner.invoke(cli, ["invert", "--inverter", "builtin:mnist", str(own), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "not read" not in result.stderr and "save the labels" not in result.output, result.output
+    assert json.loads((out / "metrics.json").read_text())["images_converted"] is None
+    read = load_images(str(own))
+    assert len(read) == 12 and read.unread == [] and not any("not read" in note for note in read.notes)
+    from safetensors import safe_open
+
+    with safe_open(str(own), "pt") as handle:  # one written before the "format" was: known by its metadata
+        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
+        metadata = {k: v for k, v in (handle.metadata() or {}).items() if k != "format"}
+    save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
+    assert load_images(str(tmp_path / "old.safetensors")).unread == []
+
+    foreign = save_tensors(tmp_path / "f.safetensors", images=tensors["images"].numpy(), z=tensors["z"].numpy())
+    out = tmp_path / "inv_foreign"
+    result = runner.invoke(cli, ["invert", "--inverter", "builtin:mnist", str(foreign), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "Warning: " + f"{foreign}: the array 'z' was not read;" in result.stderr, result.stderr
+    assert json.loads((out / "metrics.json").read_text())["images_converted"] is None
 
 
 def test_invert_and_loglik_keep_the_class_names_of_their_labels(tmp_path):

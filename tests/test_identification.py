@@ -1414,6 +1414,94 @@ def test_a_weak_pick_names_the_third_reading_when_it_fits_nearly_as_well():
     assert decided["flag"] == "--option activation=leaky_relu (or --option activation=leaky_relu:0.1)"
 
 
+def test_an_unusual_reading_the_statistics_favour_strongly_is_refused_not_overruled():
+    """An outside audit: a Keras-default port's LeakyReLU(0.3) fit 20x better than LeakyReLU(0.2) where the two
+    differ, but not 1.5x over the whole net (its head BatchNorm misfit alike under both), and 0.2 was taken, 1.1 off.
+    Such a contest is refused naming the favoured reading first; a geometry's is not (Dropout inflates variances)."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+
+    slope = Property(
+        "activation", ("leaky_relu", "leaky_relu:0.3"), "DCGAN", option_flag("activation"), usual=("leaky_relu",)
+    )
+    head_misfit = 0.01  # where both agree, before the two differ
+    candidates = [
+        Candidate({"activation": "leaky_relu"}, (head_misfit, 0.002), rank=(0,)),
+        Candidate({"activation": "leaky_relu:0.3"}, (head_misfit, 0.0001), rank=(1,), unusual=1),
+    ]
+    with pytest.raises(AmbiguousWeightsError, match="favour the unusual activation leaky_relu:0.3 20x") as refused:
+        identify(candidates, [slope], "net")
+    assert "choose one: --option activation=leaky_relu:0.3 or --option activation=leaky_relu" in str(refused.value)
+
+    weak = [candidates[0], Candidate({"activation": "leaky_relu:0.3"}, (head_misfit, 0.001), rank=(1,), unusual=1)]
+    values, (said,) = identify(weak, [slope], "net")  # 2x where they differ: the usual, announced as before
+    assert values == {"activation": "leaky_relu"} and said["source"].startswith("assumed")
+
+    geometry = Property("geometry", ("usual", "unusual"), "DCGAN", option_flag("geometry"), usual=("usual",))
+    as_geometry = [
+        Candidate({"geometry": "usual"}, (head_misfit, 0.002), rank=(0,)),
+        Candidate({"geometry": "unusual"}, (head_misfit, 0.0001), rank=(1,), unusual=1),
+    ]
+    values, _ = identify(as_geometry, [geometry], "net")
+    assert values == {"geometry": "usual"}
+
+
+def test_a_refusal_names_the_unusual_readings_of_other_properties_the_statistics_favour():
+    """The audit's geometry refusal was scored under the usual slope; given the favoured one, the geometry decided
+    itself. A refusal of one property names the others' strongly favoured readings."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+
+    slope = Property(
+        "activation", ("leaky_relu", "leaky_relu:0.3"), "DCGAN", option_flag("activation"), usual=("leaky_relu",)
+    )
+    side = Property("resolution", (28, 32), "usual sides", option_flag("resolution"))
+    candidates = [
+        Candidate({"resolution": 28, "activation": "leaky_relu"}, (0.01, 0.002), rank=(0,)),
+        Candidate({"resolution": 32, "activation": "leaky_relu"}, (0.011, 0.002), rank=(1,)),
+        Candidate({"resolution": 28, "activation": "leaky_relu:0.3"}, (0.01, 0.0001), rank=(2,), unusual=1),
+    ]
+    with pytest.raises(AmbiguousWeightsError, match="cannot tell resolution") as refused:
+        identify(candidates, [side, slope], "net")
+    assert "favour unusual readings of other properties (--option activation=leaky_relu:0.3)" in str(refused.value)
+
+
+class OneHotAfterZ(nn.Module):
+    """A DCGAN fed cat(z, one_hot(y)) as (N, nz + K, 1, 1), PyTorch's default init."""
+
+    def __init__(self, nz=8, n_classes=4, ngf=8):
+        super().__init__()
+        self.main = nn.Sequential(
+            nn.ConvTranspose2d(nz + n_classes, ngf * 4, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(ngf * 4),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf * 2),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ngf),
+            nn.ReLU(True),
+            nn.ConvTranspose2d(ngf, 1, 4, 2, 1, bias=False),
+            nn.Tanh(),
+        )
+
+    def forward(self, z, onehot):
+        return self.main(torch.cat([z, onehot], 1)[:, :, None, None])
+
+
+def test_a_one_hot_label_is_named_before_a_scaled_prior(tmp_path):
+    """The label's inputs misfit every usual prior: the refusal named --prior ... spec.native_prior_scale=0.86 first,
+    and only its retry named the label (audit 30b)."""
+    torch.manual_seed(0)
+    g = OneHotAfterZ().train()
+    with torch.no_grad():
+        for _ in range(300):  # statistics converged, momentum 0.1
+            y = torch.randint(0, 4, (64,))
+            g(torch.randn(64, 8), nn.functional.one_hot(y, 4).float())
+    torch.save(g.eval().state_dict(), tmp_path / "cdcgan.pth")
+    with pytest.raises(AmbiguousWeightsError, match="one-hot label of 4 classes") as refused:
+        load_generator(str(tmp_path / "cdcgan.pth"))
+    assert "--option n_classes=4" in str(refused.value) and "native_prior_scale" not in str(refused.value)
+
+
 class UnusedLabelUpConv(zoo.PyTorchGANDCGAN):
     """PyTorch-GAN sgan's generator: `label_emb` (K x nz) defined, never used (the classes are its discriminator's)."""
 

@@ -14,7 +14,7 @@ from torch import nn
 from ganinv.cli.main import cli
 from ganinv.evaluation import generator_directions, latent_recovery, mean_image_baseline, reconstruction_metrics
 from ganinv.generator import Generator
-from ganinv.invert import generator_preconditioner, invert, refine, zero_latents
+from ganinv.invert import generator_preconditioner, invert, refine, warn_if_unlike_the_generator, zero_latents
 from ganinv.inverter import Inverter, Posterior
 from ganinv.spec import GeneratorSpec, Latents
 
@@ -281,3 +281,38 @@ def test_a_few_images_have_no_mean_image_baseline_and_no_warning_of_it():
             metrics = invert(inverter, own[:n], input_range="model").metrics
         assert metrics["mean_image_baseline"] is None and metrics["encoder"]["sse_per_image"] > 0
     assert invert(inverter, own, input_range="model").metrics["mean_image_baseline"]["sse_per_image"] > 0
+
+
+def test_the_worse_than_the_mean_warning_speaks_python_in_python_and_names_a_short_fit(tmp_path, generator):
+    """Audit 30b 7d: after `examples/fit_and_invert.py --steps 20` the Python API warned "are they what the generator
+    makes (its domain, its image range: --input-range)?": a flag, not the argument, and not the short fit, which fit's
+    own warning names ("train longer (--steps)"). `ganinv invert` keeps its flags."""
+    torch.manual_seed(0)
+    inverter = Inverter.for_generator(generator, width=8, hidden=16)  # unfitted: the shortest fit of all
+    with torch.no_grad():
+        for p in inverter.latent_encoder.parameters():
+            p.mul_(4)  # far from the mean image, whatever the seed
+    _, own = generator.sample(16, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(UserWarning, match="worse than their own mean image") as said:
+        invert(inverter, own, input_range="model")
+    (text,) = [str(w.message) for w in said if "mean image" in str(w.message)]
+    assert "train longer: FitConfig(steps=N)" in text and "image range: input_range=)" in text
+    assert "--" not in text, text
+
+    metrics = {"encoder": {"sse_per_image": 78.0}, "mean_image_baseline": {"sse_per_image": 51.7}}
+    with pytest.warns(UserWarning) as said:
+        warn_if_unlike_the_generator(metrics, cli_words=True)
+    text = str(said[0].message)
+    assert "train longer: `ganinv fit --steps`" in text and "image range: --input-range)" in text
+    assert "=" not in text, text
+
+    inverter.save_pretrained(tmp_path / "inverter")
+    images = tmp_path / "own.safetensors"
+    from safetensors.torch import save_file
+
+    save_file({"images": own.contiguous()}, str(images))
+    args = ["invert", "--inverter", tmp_path / "inverter", images, "--out", tmp_path / "out", "--input-range", "-1,1"]
+    result = CliRunner().invoke(cli, [*map(str, args), "--generator", "zoo:linear_generator"])
+    assert result.exit_code == 0, result.output
+    (line,) = [line for line in result.stderr.splitlines() if "mean image" in line]
+    assert "(train longer: `ganinv fit --steps`)" in line and "--input-range)" in line, line

@@ -1,17 +1,19 @@
 """`--model-class`: a checkpoint loaded into the generator class of its training code, and never run from a file."""
 
+import hashlib
 import json
 import os
 
 import pytest
 import torch
 from click.testing import CliRunner
-from safetensors.torch import save_file
+from safetensors.torch import save, save_file
 from torch import nn
 
 from ganinv.cli.main import cli
 from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError
 from ganinv.inverter import Inverter
+from ganinv.model_class import typed_by_user
 from ganinv.sources import load_generator
 
 
@@ -164,6 +166,7 @@ def test_labels_need_n_classes_and_then_enter_as_integers(tmp_path):
         load_generator(str(tmp_path / "cgan.pth"), options=as_class("LabelMLP"))
     g = load_generator(str(tmp_path / "cgan.pth"), options={**as_class("LabelMLP"), "n_classes": "3"})
     assert g.spec.nz == 5 and g.spec.n_classes == 3 and g.spec.differentiable_codes is False
+    assert g.meta["labels"] == "index" and not [d for d in g.meta["decisions"] if d["property"] == "labels"]
     z, labels = torch.randn(6, 5), torch.tensor([0, 1, 2, 2, 1, 0])
     torch.testing.assert_close(g(z, d=nn.functional.one_hot(labels, 3).float()), module(z, labels), rtol=0, atol=1e-6)
 
@@ -416,3 +419,172 @@ def test_a_class_whose_output_overshoots_by_rounding_loads_as_the_generic_probe_
     torch.save(OvershootMLP().state_dict(), tmp_path / "g.pth")
     g = load_generator(str(tmp_path / "g.pth"), options=as_class("OvershootMLP"))
     assert g.spec.native_output_range == (-1.0, 1.0)
+
+
+class MapCDCGAN(nn.Module):
+    """znxlwm's MNIST cDCGAN in small: z (N, nz, 1, 1) and a one-hot label map (N, K, 1, 1) through their own
+    ConvTranspose2d branches, concatenated; 1 -> 4 -> 8 pixels."""
+
+    def __init__(self, nz=8, n_classes=3, ngf=4):
+        super().__init__()
+        self.z_branch = nn.Sequential(nn.ConvTranspose2d(nz, ngf, 4, 1, 0), nn.BatchNorm2d(ngf), nn.ReLU())
+        self.y_branch = nn.Sequential(nn.ConvTranspose2d(n_classes, ngf, 4, 1, 0), nn.BatchNorm2d(ngf), nn.ReLU())
+        self.out = nn.Sequential(nn.ConvTranspose2d(2 * ngf, 1, 4, 2, 1), nn.Tanh())
+
+    def forward(self, input, label):
+        return self.out(torch.cat([self.z_branch(input), self.y_branch(label)], 1))
+
+
+class OneHotMLP(nn.Module):
+    """A conditional MLP that concatenates a one-hot label (N, K) to z (N, nz)."""
+
+    def __init__(self, nz=8, n_classes=3):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(nz + n_classes, 32), nn.ReLU(), nn.Linear(32, 64), nn.Tanh())
+
+    def forward(self, z, y):
+        return self.net(torch.cat([z, y], 1)).view(-1, 1, 8, 8)
+
+
+class WideMapCDCGAN(MapCDCGAN):
+    """Labels as one-hot maps (N, K, 4, 4), a form ganinv does not feed: its label branch is a 1x1 convolution."""
+
+    def __init__(self, nz=8, n_classes=3, ngf=4):
+        super().__init__(nz, n_classes, ngf)
+        self.y_branch = nn.Sequential(nn.Conv2d(n_classes, ngf, 1), nn.ReLU())
+
+
+def map_cdcgan(path):
+    torch.manual_seed(0)
+    onehot = torch.eye(3)
+    module = trained(MapCDCGAN(), lambda i: (torch.randn(32, 8, 1, 1), onehot[torch.arange(32) % 3, :, None, None]))
+    torch.save(module.state_dict(), path)
+    return module
+
+
+def test_a_class_taking_one_hot_label_maps_is_fed_them_and_says_so(tmp_path):
+    """znxlwm's cDCGAN takes its label as a one-hot map (N, 10, 1, 1): fed integer labels, the probe failed and
+    blamed z, and nothing let --model-class feed one-hot labels (audit 30a F2)."""
+    module = map_cdcgan(tmp_path / "G.pkl")
+    g = load_generator(str(tmp_path / "G.pkl"), options={**as_class("MapCDCGAN"), "n_classes": 3})
+    assert g.spec.n_classes == 3 and g.spec.native_latent_shape == (8, 1, 1) and g.spec.image_shape == (1, 8, 8)
+    assert g.meta["labels"] == "onehot_map" and g.spec.differentiable_codes is True
+    said = next(d for d in g.meta["decisions"] if d["property"] == "labels")
+    assert said["value"] == "onehot_map" and said["flag"] == "--option labels=onehot_map"
+    latents, images = g.sample(6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        expected = module(latents.z.view(6, 8, 1, 1), latents.d.view(6, 3, 1, 1))
+    torch.testing.assert_close(images, expected, rtol=0, atol=1e-6)
+    d = latents.d.clone().requires_grad_(True)  # one-hot labels are d itself: gradients reach it
+    g(latents.z, d=d).sum().backward()
+    assert d.grad is not None and d.grad.abs().sum() > 0
+    given = load_generator(
+        str(tmp_path / "G.pkl"), options={**as_class("MapCDCGAN"), "n_classes": 3, "labels": "onehot_map"}
+    )
+    assert not [d for d in given.meta["decisions"] if d["property"] == "labels"]  # the user's word: not a decision
+    torch.testing.assert_close(given.decode(latents), expected, rtol=0, atol=1e-6)
+
+
+def test_a_class_taking_one_hot_labels_is_fed_d(tmp_path):
+    torch.manual_seed(0)
+    module = OneHotMLP().eval()
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"), options={**as_class("OneHotMLP"), "n_classes": "3"})
+    assert g.meta["labels"] == "onehot" and g.spec.differentiable_codes is True and g.spec.nz == 8
+    nz = next(d for d in g.meta["decisions"] if d["property"] == "nz")  # a one-hot label concatenated to z
+    assert nz["source"] == "weights: the input size of the first layer net.0 less 3 classes"
+    latents = g.sample_latents(5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), module(latents.z, latents.d), rtol=0, atol=1e-6)
+
+
+def test_a_fitted_inverter_reloads_its_generator_with_the_same_label_form(tmp_path):
+    module = map_cdcgan(tmp_path / "G.pkl")
+    run = tmp_path / "run"
+    args = ["fit", "-g", str(tmp_path / "G.pkl"), "--model-class", "test_model_class:MapCDCGAN"]
+    args += ["--option", "n_classes=3", "--steps", "2", "--batch-size", "8", "--width", "4", "--hidden", "8"]
+    result = CliRunner().invoke(cli, args + ["--quiet", "--out", str(run)])
+    assert result.exit_code == 0, result.output
+    with typed_by_user("test_model_class:MapCDCGAN"):
+        g = Inverter.load(str(run)).generator
+    assert g.meta["labels"] == "onehot_map" and g.spec.differentiable_codes is True
+    latents = g.sample_latents(4, generator=torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        expected = module(latents.z.view(4, 8, 1, 1), latents.d.view(4, 3, 1, 1))
+    torch.testing.assert_close(g.decode(latents), expected, rtol=0, atol=1e-6)
+    save_file({"images": expected}, str(tmp_path / "images.safetensors"))
+    invert = ["invert", "--inverter", str(run / "inverter"), str(tmp_path / "images.safetensors")]
+    invert += ["--model-class", "test_model_class:MapCDCGAN", "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(cli, invert)
+    assert result.exit_code == 0, result.output
+    given = ["inspect", str(tmp_path / "G.pkl"), "--json", "--model-class", "test_model_class:MapCDCGAN"]
+    result = CliRunner().invoke(cli, given + ["--option", "n_classes=3", "--option", "labels=onehot_map"])
+    assert result.exit_code == 0, result.output  # an option of --model-class, not refused as one that does not apply
+    assert json.loads(result.stdout)["meta"]["labels"] == "onehot_map"
+
+
+def test_labels_in_no_form_ganinv_feeds_are_one_error_naming_them(tmp_path):
+    """The error named z (--nz, --latent-shape) where the labels were what the module did not take (audit 30a F2)."""
+    torch.manual_seed(0)
+    torch.save(WideMapCDCGAN().state_dict(), tmp_path / "G.pth")
+    given = {**as_class("WideMapCDCGAN"), "n_classes": 3, "spec.nz": 8, "spec.native_latent_shape": "8,1,1"}
+    with pytest.raises(SourceError) as caught:
+        load_generator(str(tmp_path / "G.pth"), options=given)
+    message = str(caught.value)
+    for fed in ("labels (64,), z (8, 1, 1)", "labels (64, 3), z (8, 1, 1)", "labels (64, 3, 1, 1), z (8, 1, 1)"):
+        assert fed in message, message
+    assert "--option labels=index|onehot|onehot_map" in message and "n_classes=3" in message
+    assert "--nz" not in message and "--latent-shape" not in message  # the user gave both: not what failed
+    with pytest.raises(SourceError, match=r"labels=maps: give the form .* one of index\|onehot\|onehot_map"):
+        load_generator(str(tmp_path / "G.pth"), options={**as_class("WideMapCDCGAN"), "labels": "maps"})
+    with pytest.raises(SourceError, match=r"labels=onehot is the form of class labels: give --option n_classes=K"):
+        load_generator(str(tmp_path / "G.pth"), options={**as_class("WideMapCDCGAN"), "labels": "onehot"})
+
+
+def test_a_hub_repo_loads_into_the_class_and_records_its_commit(hub, tmp_path):
+    """`--model-class` refused `hub:` sources, while the refusals of Hub generators ganinv cannot build send users to
+    it (audit 30a F6)."""
+    module = dcgan()
+    torch.save(module.state_dict(), tmp_path / "netG.pth")
+    torch.save({"G": module.state_dict(), "D": {"w": torch.ones(2)}}, tmp_path / "last.pth")
+    sha = hub.repos.commit("someone/tiny-dcgan", {"netG.pth": tmp_path / "netG.pth", "README.md": "# DCGAN\n"})
+    z = torch.randn(5, 6)
+    g = load_generator("hub:someone/tiny-dcgan", options=as_class("TinyDCGAN"))
+    torch.testing.assert_close(g(z), module(z[:, :, None, None]), rtol=0, atol=1e-6)
+    assert g.source == "hub:someone/tiny-dcgan" and g.meta["revision"] == sha
+    assert g.meta["hub"] == {
+        "repo": "someone/tiny-dcgan",
+        "requested_revision": None,
+        "commit": sha,
+        "file": "netG.pth",
+        "config": None,
+    }
+    assert g.meta["weights_sha256"] == hashlib.sha256((tmp_path / "netG.pth").read_bytes()).hexdigest()
+    sha = hub.repos.commit("someone/wrapped", {"checkpoints/last.pth": tmp_path / "last.pth"}, refs=("main", "v1"))
+    g = load_generator("hub:someone/wrapped@v1:checkpoints/last.pth#G", options=as_class("TinyDCGAN"))
+    torch.testing.assert_close(g(z), module(z[:, :, None, None]), rtol=0, atol=1e-6)
+    assert g.meta["entry"] == "G" and g.meta["revision"] == sha and g.meta["hub"]["requested_revision"] == "v1"
+    result = CliRunner().invoke(
+        cli, ["inspect", "hub:someone/tiny-dcgan", "--model-class", "test_model_class:TinyDCGAN"]
+    )
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit:FutureWarning")
+def test_a_sharded_or_program_hub_repo_and_a_missing_file_are_one_clear_error(hub, tmp_path):
+    module = dcgan()
+    state = {k: v.contiguous() for k, v in module.state_dict().items()}
+    names = sorted(state)
+    half = len(names) // 2
+    shards = {"model-00001-of-00002.safetensors": names[:half], "model-00002-of-00002.safetensors": names[half:]}
+    files: dict = {n: save({k: state[k] for k in keys}) for n, keys in shards.items()}
+    files["model.safetensors.index.json"] = json.dumps({"weight_map": {k: n for n, ks in shards.items() for k in ks}})
+    hub.repos.commit("someone/sharded", files)
+    with pytest.raises(SourceError, match=r"sharded in 2 files, and --model-class loads one weights file: merge"):
+        load_generator("hub:someone/sharded", options=as_class("TinyDCGAN"))
+    torch.jit.save(torch.jit.script(module), str(tmp_path / "generator.pt"))
+    hub.repos.commit("someone/program", {"generator.pt": tmp_path / "generator.pt"})
+    with pytest.raises(SourceError, match=r"generator\.pt is a TorchScript program, not weights.*drop --model-class"):
+        load_generator("hub:someone/program", options=as_class("TinyDCGAN"))
+    with pytest.raises(SourceError, match=r"\.ckpt, \.pkl, or a torch\.save file of any name\) or hub:owner/name"):
+        load_generator(str(tmp_path / "nope.pth"), options=as_class("TinyDCGAN"))

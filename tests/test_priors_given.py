@@ -81,6 +81,35 @@ def test_a_prior_no_usual_one_fits_is_refused_naming_prior_and_scale(nets, name,
     assert "running statistics lag its weights" in said and "--model-class MODULE:CLASS" in said
 
 
+def test_statistics_that_lag_far_behind_are_named_before_a_prior_scale(tmp_path):
+    """A checkpoint saved after 20 training-mode batches at momentum 0.1 (its running statistics still near their
+    initial values) fits N(0, I) times about 5: the refusal named that scale first, and following it loaded a net with
+    no activation, 1.1 off the author's (audit 30b). The lag is named first; the scale only as what it would mean."""
+    torch.manual_seed(0)
+    module = nn.Sequential(
+        nn.ConvTranspose2d(NZ, 32, 4, 1, 0, bias=False),
+        nn.BatchNorm2d(32),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(32, 16, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(16),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(8),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(8, 1, 4, 2, 1, bias=False),
+        nn.Tanh(),
+    ).train()
+    with torch.no_grad():
+        for _ in range(20):
+            module(torch.randn(64, NZ, 1, 1))
+    torch.save(module.eval().state_dict(), tmp_path / "lag.pth")
+    with pytest.raises(AmbiguousWeightsError) as refused:
+        load_generator(str(tmp_path / "lag.pth"))
+    said = str(refused.value)
+    lag, scale = said.index("running statistics lag its weights"), said.index("spec.native_prior_scale=")
+    assert lag < scale and "no truncated or scaled prior's" in said and "Only if its latents really were" in said
+
+
 def test_a_truncated_prior_given_is_probed_with_and_loads_as_its_author_built_it(nets):
     module, path = nets["trunc2"]
     with warnings.catch_warnings(record=True) as caught:

@@ -3,6 +3,7 @@
 import json
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -553,6 +554,84 @@ def test_full_pickled_module_runs_its_class_only_with_trust(dcgan, tmp_path):
     )
     assert g.meta["architecture"] == "opaque"
     assert_same_images(g, latents, expected)
+
+
+def test_a_trusted_whole_pickled_module_reads_nz_from_its_first_layer(dcgan, tmp_path):
+    """As --model-class does: the first layer is a ConvTranspose2d of 8 inputs, so z is (N, 8, 1, 1) (an outside audit:
+    --trust-remote-code asked for the --nz the module shows)."""
+    module, latents, expected = dcgan
+    torch.save(module, tmp_path / "whole.pt")
+    g = load_generator(str(tmp_path / "whole.pt"), trust_remote_code=True)
+    assert g.spec.nz == 8 and g.spec.native_latent_shape == (8, 1, 1)
+    assert_same_images(g, latents, expected)
+
+
+AUTHOR_MODULE = """
+import torch
+from torch import nn
+
+
+class AuthorsGenerator(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 48)
+
+    def forward(self, z):
+        return torch.tanh(self.fc(z)).view(-1, 3, 4, 4)
+"""
+
+
+def test_a_trusted_whole_pickle_imports_its_class_from_the_current_folder(tmp_path, monkeypatch):
+    """Its class's module beside the user, as module:callable and --model-class find theirs (an outside audit: "No
+    module named 'nets'" from the folder holding nets.py)."""
+    import importlib
+    import sys
+
+    (tmp_path / "authors_nets.py").write_text(AUTHOR_MODULE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    torch.manual_seed(0)
+    module = importlib.import_module("authors_nets").AuthorsGenerator().eval()
+    torch.save(module, tmp_path / "whole.pt")
+    z = torch.randn(4, 6)
+    with torch.no_grad():
+        expected = module(z)
+    monkeypatch.delitem(sys.modules, "authors_nets")
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
+    monkeypatch.chdir(tmp_path)
+    g = load_generator("whole.pt", trust_remote_code=True)
+    assert g.spec.nz == 6 and g.spec.image_shape == (3, 4, 4)
+    with torch.no_grad():
+        torch.testing.assert_close(g.net(z, None, None), expected)
+
+
+def test_a_whole_pickled_module_of_a_script_is_not_sent_to_trust_remote_code(dcgan, tmp_path, caplog):
+    """A training script's `torch.save(G)` names `__main__.G`, which no import finds: the load read its weights and
+    still said "pass --trust-remote-code to run the class itself", and doing so failed "Can't get attribute 'G' on
+    <module '__main__'>" without saying to drop it (audit 30b)."""
+    import subprocess
+    import sys
+
+    module, latents, expected = dcgan
+    torch.save(module.state_dict(), tmp_path / "weights.pt")
+    script = (
+        "import sys, torch\n"
+        f"sys.path.insert(0, {str(Path(zoo.__file__).parent)!r})\n"
+        "import zoo\n"
+        "class G(zoo.ExamplesDCGAN):\n"
+        "    pass\n"
+        "g = G(nz=8, ngf=4, nc=3)\n"
+        f"g.load_state_dict(torch.load({str(tmp_path / 'weights.pt')!r}))\n"
+        f"torch.save(g.eval(), {str(tmp_path / 'whole.pt')!r})\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True)
+    with caplog.at_level("WARNING", logger="ganinv"):
+        from_weights = load_generator(str(tmp_path / "whole.pt"))
+    assert "whole pickled module (__main__.G)" in caplog.text and "--trust-remote-code" not in caplog.text
+    assert_same_images(from_weights, latents, expected)
+    with pytest.raises(
+        SourceError, match=r"defined in the script that saved it \(__main__\).*drop --trust-remote-code"
+    ):
+        load_generator(str(tmp_path / "whole.pt"), trust_remote_code=True)
 
 
 class Native(torch.nn.Module):

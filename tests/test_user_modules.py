@@ -562,6 +562,28 @@ def test_a_program_fixed_to_a_batch_of_four_is_named_as_such(tmp_path):
         assert g.decode(g.sample_latents(6, generator=torch.Generator().manual_seed(0))).shape == (6, 1, 8, 8)
 
 
+def test_a_program_traced_in_training_mode_is_not_sent_round_between_bn_train_and_bn_eval(tmp_path):
+    """bn=train accepted it and named bn=eval for a fixed G(z); bn=eval, which a traced graph ignores, was refused
+    naming bn=train again: a loop (audit 30b). bn=eval says the mode is fixed inside the program."""
+
+    class Plain(nn.Module):  # the ganinv-convention forward of BatchNormNet, traced as z alone
+        def __init__(self):
+            super().__init__()
+            self.net = BatchNormNet()
+
+        def forward(self, z):
+            return self.net(z)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(Plain().train(), torch.randn(8, NZ)).save(str(tmp_path / "bntrain.ts"))
+    with pytest.warns(UserWarning, match="one traced or exported in training mode cannot: trace or export it again"):
+        load_generator(str(tmp_path / "bntrain.ts"), options={"spec.nz": NZ, "bn": "train"})
+    with pytest.raises(SpecMismatchError, match="BatchNorm mode is fixed inside the program") as refused:
+        load_generator(str(tmp_path / "bntrain.ts"), options={"spec.nz": NZ, "bn": "eval"})
+    assert "in eval mode" in str(refused.value)
+
+
 class TruncationArgument(BatchNormNet):
     def forward(self, z, truncation):
         return super().forward(z * truncation)

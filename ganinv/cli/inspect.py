@@ -60,12 +60,14 @@ def inspect_cmd(
     """Show the resolved spec, architecture, parameter count and probe-batch statistics of a generator.
 
     The generator is -g/--generator, or SOURCE, the one positional argument, for short (not both)."""
+    # both given is refused even when equal (audit 30b 7c): the README says "not both"
     if (
         source is not None
         and click.get_current_context().get_parameter_source("generator") is click.core.ParameterSource.COMMANDLINE
-        and source != generator
     ):
-        raise click.UsageError(f"got the generator twice, {source!r} and -g {generator!r}; give it once")
+        raise click.UsageError(
+            f"got the generator twice, {source!r} and -g {generator!r}; give it once (SOURCE or -g, not both)"
+        )
     if list_all:
         report = {
             "architectures": {name: architectures.get(name).summary for name in architectures.names()},

@@ -139,6 +139,7 @@ def invert(
         batch_size=batch_size,
         iterations=iterations,
         input_range="model",  # read and converted by load_images
+        _cli_words=True,  # its warnings name the flags
     )
 
     out = Path(out)

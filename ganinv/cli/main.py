@@ -67,7 +67,9 @@ class LazyGroup(click.Group):
 
                     command = self.get_command(ctx, protected[0])
                     if command is not None:
-                        refuse_repeated_options(command, protected[1:] + list(ctx.args))
+                        # the command's own context: the error points to `ganinv CMD --help` (audit 30b 7a)
+                        own = click.Context(command, info_name=protected[0], parent=ctx)
+                        refuse_repeated_options(command, protected[1:] + list(ctx.args), own)
                 if ctx.invoked_subcommand is not None and not ctx.resilient_parsing:
                     from ganinv.devices import set_cpu_threads
 

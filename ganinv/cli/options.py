@@ -6,6 +6,7 @@ import contextlib
 import functools
 import json
 import logging
+import math
 import os
 import shlex
 import sys
@@ -63,6 +64,7 @@ def generator_options(func):
         extra = spec_file_entries(spec_file) if spec_file else []
         if model_kwargs is not None and model_class is None:
             raise click.BadParameter("--model-kwargs goes with --model-class", param_hint="--model-kwargs")
+        refuse_conflicting_latent_flags(nz, latent_shape)
         if model_class is not None:  # weights in the user's own class (ganinv.model_class)
             extra += [f"model_class={model_class}"] + ([f"model_kwargs={model_kwargs}"] if model_kwargs else [])
         for field, value in (
@@ -176,6 +178,27 @@ def generator_options(func):
     return command
 
 
+def refuse_conflicting_latent_flags(nz: Optional[int], latent_shape: Optional[str]) -> None:
+    """`--nz 8 --latent-shape 4,1,1`: refused before anything loads (audit 30b 7e: a program ran on it and failed with
+    the generic "check --nz and --latent-shape"). A shape naming nz (`nz,1,1`) agrees by construction; a malformed
+    one is left to the spec's own parsing, which says what is wrong with it."""
+    from ganinv.spec import latent_shape_conflict
+
+    if nz is None or latent_shape is None:
+        return
+    parts = [p for p in latent_shape.replace(" ", "").strip("()[]").split(",") if p]
+    if not parts or not all(p.isdigit() for p in parts):
+        return
+    shape = tuple(int(p) for p in parts)
+    if latent_shape_conflict(nz, shape):
+        size = math.prod(shape)
+        raise click.UsageError(
+            f"--nz {nz} and --latent-shape {latent_shape} disagree: that shape holds {size} values, not {nz}; give "
+            f"--latent-shape alone (nz is then its size, {size}), or one that holds nz values (e.g. --latent-shape "
+            "nz,1,1)"
+        )
+
+
 def spec_file_entries(path: str) -> list[str]:
     """`--spec FILE` as `spec.FIELD=VALUE` entries, before the other spec flags (which win): a run and its artifact
     record the fields, not a path of this machine that a moved file breaks (an outside audit: `--resume` failed for
@@ -219,14 +242,17 @@ def _check_device(ctx: click.Context, param: click.Parameter, value: Optional[st
     return value
 
 
-def refuse_repeated_options(command: click.Command, args: list[str]) -> None:
+def refuse_repeated_options(command: click.Command, args: list[str], ctx: Optional[click.Context] = None) -> None:
     """A one-value option given twice is refused (click keeps the last in silence: an outside audit ran
-    `--inverter /nonexistent --inverter builtin:mnist` with rc 0); repeatable ones (`--option`) and flags may be."""
+    `--inverter /nonexistent --inverter builtin:mnist` with rc 0); repeatable ones (`--option`) and flags may be.
+    `ctx`, the command's own context, makes the error point to the command's help (`ganinv sample --help`), as
+    every other usage error does (audit 30b 7a: it said `ganinv --help`)."""
     if isinstance(command, click.Group):
         at = next((i for i, a in enumerate(args) if not a.startswith("-")), None)
-        found = command.get_command(click.Context(command), args[at]) if at is not None else None
+        found = command.get_command(ctx or click.Context(command), args[at]) if at is not None else None
         if at is not None and found is not None:
-            refuse_repeated_options(found, args[at + 1 :])
+            sub = click.Context(found, info_name=args[at], parent=ctx) if ctx is not None else None
+            refuse_repeated_options(found, args[at + 1 :], sub)
         return
     single = {
         opt: param
@@ -249,7 +275,8 @@ def refuse_repeated_options(command: click.Command, args: list[str]) -> None:
             if len(seen[param.name]) == 2:
                 raise click.UsageError(
                     f"{param.opts[-1] if param.opts[-1].startswith('--') else param.opts[0]} is given twice "
-                    f"({seen[param.name][0]!r} and {seen[param.name][1]!r}); give it once"
+                    f"({seen[param.name][0]!r} and {seen[param.name][1]!r}); give it once",
+                    ctx=ctx,
                 )
         i += 1
 

@@ -24,6 +24,7 @@ from ganinv.cli.options import (
     resolve_device,
     seed_option,
 )
+from ganinv.data.array_files import SAMPLES_FORMAT
 from ganinv.errors import SpecMismatchError
 from ganinv.images import save_grid
 from ganinv.outputs import check_image_count, check_writable
@@ -96,7 +97,13 @@ def sample(
         return
     tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}
     tensors["images"] = images.contiguous().cpu()
-    metadata = {"source": generator, "seed": str(seed), "spec": g.spec.to_json(), "perturbed": str(perturb)}
+    metadata = {
+        "format": SAMPLES_FORMAT,  # how `invert` and the others know the file as ganinv's
+        "source": generator,
+        "seed": str(seed),
+        "spec": g.spec.to_json(),
+        "perturbed": str(perturb),
+    }
     Path(latents_out).parent.mkdir(parents=True, exist_ok=True)
     # the grid and the latents are a pair: the old latents go before the new grid takes the old one's place, so a
     # stop between the two leaves a grid alone, never a new grid beside the old samples (an outside audit)

@@ -284,11 +284,34 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> Im
     x, note = to_unit_range(x, str(path), None, input_range)
     notes = [note] if note else []
     unread = sorted(set(tensors) - {key, label_key})
-    if unread:  # `images` beside Keras's `y_train` lost its labels with no word (an outside audit)
-        notes.append(
+    said = []
+    # `images` beside Keras's `y_train` lost its labels with no word (an outside audit); ganinv's own samples file
+    # holds the latents of its images, z, c and d, which are no labels to rename (audit 30b 7b): nothing to say
+    if unread and not written_by_sample(path, key, unread):
+        said.append(
             f"{path}: {'the array' if len(unread) == 1 else 'the arrays'} {', '.join(map(repr, unread))} "
             f"{'was' if len(unread) == 1 else 'were'} not read; ganinv read the images from {key!r} "
             + (f"and the labels from {label_key!r}" if label_key is not None else "and found no labels")
             + f" (it takes the first of {', '.join(map(repr, LABEL_KEYS))}): save the labels as 'labels'"
         )
-    return ImageSet(x.contiguous(), labels, [], [], notes)
+    return ImageSet(x.contiguous(), labels, [], [], notes, said)
+
+
+SAMPLES_FORMAT = "ganinv-samples"  # `ganinv sample --latents-out`'s metadata "format"
+SAMPLES_METADATA = ("source", "seed", "spec", "perturbed")  # what it wrote before it wrote a format
+LATENT_KEYS = ("z", "c", "d")  # the latents beside its images
+
+
+def written_by_sample(path: Path, key: str, unread: list[str]) -> bool:
+    """Whether `path` is a `ganinv sample --latents-out` file, by its metadata: its images under 'images' and the
+    latents z (c, d) of the generator beside them."""
+    if path.suffix.lower() != ".safetensors" or key != "images" or not set(unread) <= set(LATENT_KEYS):
+        return False
+    from safetensors import SafetensorError, safe_open
+
+    try:
+        with safe_open(str(path), "pt") as handle:
+            metadata = handle.metadata() or {}
+    except (SafetensorError, OSError, ValueError, RuntimeError):  # read already; gone since: not known as ganinv's
+        return False
+    return metadata.get("format") == SAMPLES_FORMAT or set(SAMPLES_METADATA) <= set(metadata)

@@ -15,6 +15,9 @@ class ImageSet:
     names: list[str] = field(default_factory=list)  # file names, where the input has them
     classes: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what was assumed or changed while reading
+    # what an array file held beside the arrays read (and where its labels came from): warned like the notes, but no
+    # note on how the images were read, so kept out of a command's `images_converted` (audit 30b 7b)
+    unread: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -23,5 +26,10 @@ class ImageSet:
         if n is None or n >= len(self):
             return self
         return ImageSet(
-            self.images[:n], None if self.labels is None else self.labels[:n], self.names[:n], self.classes, self.notes
+            self.images[:n],
+            None if self.labels is None else self.labels[:n],
+            self.names[:n],
+            self.classes,
+            self.notes,
+            self.unread,
         )

@@ -9,7 +9,6 @@ import importlib
 import inspect
 import itertools
 import os
-import sys
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -34,8 +33,7 @@ def load_callable(source: str, request: Request) -> Generator:
         f"the Python callable {source!r}", request.origin, request.trust_remote_code, f"--generator {source}"
     )
     module_name, _, attr = source.partition(":")
-    if os.getcwd() not in sys.path:  # as with `python -m`, modules in the current folder are importable
-        sys.path.insert(0, os.getcwd())
+    trust.import_from_current_folder()
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:

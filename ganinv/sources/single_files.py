@@ -26,6 +26,7 @@ from ganinv.weight_files import (
     PickledModuleWeights,
     check_lightning_latent,
     checkpoint_hints,
+    in_a_script,
     is_torch_checkpoint,
     lightning_hparams,
     locate_state_dict,
@@ -81,8 +82,8 @@ def load_file_source(path: Path, request: Request) -> Generator:
             )
             taken.append(arch)
     except ArchitectureError as exc:
-        if not isinstance(obj, PickledModuleWeights):
-            raise
+        if not isinstance(obj, PickledModuleWeights) or "--trust-remote-code" in str(exc) or in_a_script(obj.origin):
+            raise  # (a refusal naming the remedy already was said twice; a script's class cannot be imported)
         raise ArchitectureError(
             f"{exc}. The file is a whole pickled {obj.origin} module: --trust-remote-code runs that class itself "
             "(only if you trust its author)"
