@@ -752,8 +752,8 @@ def prior_scale_check(name: str, misfit_at: Callable[[float], float], prior: str
     if scale > PLAUSIBLE_PRIOR_SCALE:  # latents 4.9x N(0, I): the signature of lag, whose flag loaded a net with
         # no activation, 1.1 off the author's (an outside audit)
         raise AmbiguousWeightsError(
-            f"{read}A scale so far above 1 is no truncated or scaled prior's but what {lag}. Only if its latents "
-            f"really were N(0, {scale:.2g}^2): --prior normal --option spec.native_prior_scale={scale:.2g}"
+            f"{read}A scale so far above 1 is no truncated or scaled prior's: more likely its {lag}. Only if its "
+            f"latents really were N(0, {scale:.2g}^2): --prior normal --option spec.native_prior_scale={scale:.2g}"
         )
     raise AmbiguousWeightsError(f"{read}Either its latents were truncated or scaled: {prior_flags}. Or its {lag}")
 
