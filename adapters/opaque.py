@@ -276,34 +276,53 @@ def exported_shapes(program: torch.export.ExportedProgram) -> tuple[list[torch.S
     return [t.shape for t in inputs], [t.dtype for t in inputs], output.shape
 
 
-def nz_from_first_layer(module: Any, spec: dict[str, Any]) -> list[dict[str, Any]]:
-    """A module's nz from its first layer's input size, set in `spec`, as `--model-class` reads it (an outside audit:
-    a whole pickled module run with --trust-remote-code asked for the --nz its Linear head shows); a convolution first
-    takes (N, nz, 1, 1). Not for TorchScript (its layers are not torch's classes), nor where a label or codes may
-    share those inputs."""
+def first_layer(module: Any, spec: dict[str, Any]) -> Optional[tuple[str, int, bool]]:
+    """(name, input size, is a convolution) of a module's first registered Linear or convolution; None for a
+    TorchScript program (its layers are not torch's classes), or where a label or codes may share those inputs."""
     from ganinv.model_class import first_layer_inputs
 
     if not isinstance(module, nn.Module) or isinstance(module, torch.jit.ScriptModule):
-        return []
+        return None
     if spec.get("n_classes") or spec.get("nc") or any(isinstance(m, nn.Embedding) for m in module.modules()):
-        return []
+        return None
     first = first_layer_inputs(module)
     if first is None:
-        return []
+        return None
     name, size = first
+    return name, size, isinstance(module.get_submodule(name), nn.modules.conv._ConvNd)
+
+
+def nz_from_first_layer(module: Any, spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """A module's nz from its first registered layer, a Linear, set in `spec` and announced as assumed: the layer
+    registered first need not be the one applied first (an outside audit: a whole pickled module run with
+    --trust-remote-code asked for the --nz its Linear head shows). A convolution first is not read: its input may be
+    (N, nz, 1, 1) or a noise map (N, C, H, W), which one of them runs on too (a review: a (20, 5, 5) map read as
+    (20, 1, 1) made 16-px images for 80-px ones); its size is named in the refusal instead (`first_layer_hint`)."""
+    first = first_layer(module, spec)
+    if first is None or first[2]:
+        return []
+    name, size, _ = first
     spec["nz"] = size
-    said = [decision("nz", size, f"weights: the input size of the first layer {name}", "--nz N")]
-    if isinstance(module.get_submodule(name), nn.modules.conv._ConvNd) and "native_latent_shape" not in spec:
-        spec["native_latent_shape"] = (size, 1, 1)
-        said.append(
-            decision(
-                "latent_shape",
-                (size, 1, 1),
-                f"weights: the first layer {name} is a convolution, fed (N, nz, 1, 1)",
-                "--latent-shape nz,1,1",
-            )
+    return [
+        decision(
+            "nz",
+            size,
+            f"assumed: the input size of the first Linear registered, {name}, as the latents' (N, {size})",
+            "--nz N (and --latent-shape if z comes in another shape)",
         )
-    return said
+    ]
+
+
+def first_layer_hint(module: Any, spec: dict[str, Any]) -> str:
+    """What the refusal of a spec without nz says of a module's first convolution."""
+    first = first_layer(module, spec)
+    if first is None or not first[2]:
+        return ""
+    name, size, _ = first
+    return (
+        f" (its first convolution, {name}, takes {size} channels: --nz {size} --latent-shape {size},1,1 for "
+        f"(N, {size}, 1, 1) latents, or --latent-shape {size},H,W for a noise map)"
+    )
 
 
 @register
@@ -361,7 +380,7 @@ class Opaque(Architecture):
         if "nz" not in spec:
             raise ArchitectureError(
                 "the spec of this program has no nz: pass --nz N (and --latent-shape if it "
-                "takes (N, nz, 1, 1)) or a sidecar JSON spec"
+                "takes (N, nz, 1, 1)) or a sidecar JSON spec" + ("" if exported else first_layer_hint(program, spec))
             )
         conflict = latent_shape_conflict(spec["nz"], spec.get("native_latent_shape"))
         if conflict:  # before the program runs on it, which failed generically (audit 30b 7e)

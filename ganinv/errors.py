@@ -60,5 +60,18 @@ class ConfigError(GaninvError):
     """An option (flag, recipe key or config field) of the wrong type or outside its allowed range."""
 
 
+class ArgumentError(ConfigError, ValueError):
+    """A Python API argument of the wrong type or outside its range: one of ganinv's errors, and a ValueError as
+    Python's own argument errors are (an outside audit: `except GaninvError` missed them)."""
+
+
+def require_torch_generator(generator: object, name: str = "generator") -> None:
+    """Refuse a seed given where a `torch.Generator` is taken (`generator=0` ended in an AttributeError)."""
+    if generator is not None and not (hasattr(generator, "manual_seed") and hasattr(generator, "device")):
+        raise ArgumentError(
+            f"{name} must be a torch.Generator, e.g. torch.Generator().manual_seed(0), not {type(generator).__name__}"
+        )
+
+
 class DivergedError(GaninvError):
     """A training run whose loss or weights stopped being finite; the last good checkpoint is kept."""

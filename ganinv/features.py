@@ -32,6 +32,7 @@ from tqdm import tqdm
 from ganinv.atomic import atomic_path, parse_json
 from ganinv.data import (
     IMAGE_SUFFIXES,
+    OVERSHOOT,
     ImageSet,
     check_array_headers,
     check_label_range,
@@ -88,6 +89,12 @@ def inverter_features(
         raise DataError(
             f"images of shape {tuple(x.shape[1:])} do not fit the inverter's "
             f"{image_shape}; convert them with ganinv.data.fit_to_shape"
+        )
+    if not x.is_floating_point() or float(x.min()) < -1 - OVERSHOOT or float(x.max()) > 1 + OVERSHOOT:
+        shown = f"{str(x.dtype).removeprefix('torch.')} values in [{float(x.min()):g}, {float(x.max()):g}]"
+        raise DataError(  # an ImageSet built by hand from [0, 255] or uint8 pixels gave other features in silence
+            f"the ImageSet holds {shown}, not floats in [-1, 1]: build it with ganinv.data.load_images, or convert a "
+            "tensor with ganinv.data.as_model_images, which read the range"
         )
     warn_if_inverted(inverter, x)
     device = inverter.device

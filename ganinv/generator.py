@@ -21,7 +21,7 @@ from typing import Any, Iterator, Mapping, Optional
 import torch
 from torch import nn
 
-from ganinv.errors import SpecMismatchError, first_line
+from ganinv.errors import SpecMismatchError, first_line, require_torch_generator
 from ganinv.spec import GeneratorSpec, Latents
 
 NO_GRADIENT = (
@@ -117,6 +117,7 @@ class Generator(nn.Module):
         # own, and its images come back in the latents' (drawn in its dtype, they came back float64 and a fit's
         # float32 encoders failed on them: an outside audit)
         dtype = torch.float32
+        require_torch_generator(generator)
         gen_device = generator.device if generator is not None else device
         z = torch.randn(n, self.spec.nz, generator=generator, device=gen_device).to(device, dtype)
         c = d = None

@@ -533,6 +533,7 @@ GENERATOR_FLAGS = (
     "--spec",
     "--option",
 )
+ADVICE = re.compile(r": (?=(?:give|pass|check|choose|say) )")  # a colon before advice ends a clause too
 FIT_ONE_FOR_IT = (
     " (a generator's own options, such as --arch, --nz, --latent-shape or --option, are given where an inverter is "
     "fitted: ganinv fit -g GENERATOR with them)"
@@ -540,12 +541,23 @@ FIT_ONE_FOR_IT = (
 
 
 def _diagnosis(message: str) -> str:
-    """A load error's message without its remedy where that names flags only `fit` and `sample` take: up to the
-    first "; " (or ": " before advice) from which such a flag is named."""
-    for cut in re.finditer(r"; |: (?=(?:give|pass|check|choose|say) )", message):
-        if any(flag in message[cut.end() :] for flag in GENERATOR_FLAGS):
-            return message[: cut.start()]
-    return message
+    """A load error's message without the clauses of its remedy that name flags only `fit` and `sample` take: its
+    clauses at the outer level (separated by "; ", ". ", or ": " before advice; never inside parentheses, where a
+    message's misfits and fallbacks sit) less those that name such a flag (an outside review: the first cut dropped a
+    lag diagnosis and its --model-class remedy, which these commands take)."""
+    cuts, depth = [0], 0
+    for i, char in enumerate(message):
+        depth += {"(": 1, "[": 1, ")": -1, "]": -1}.get(char, 0)
+        sentence = message.startswith(". ", i) and not message[:i].endswith(("..", "e.g", "i.e"))
+        if depth == 0 and (message.startswith("; ", i) or sentence or ADVICE.match(message, i)):
+            cuts.append(i)
+    cuts.append(len(message))
+    clauses = [message[a:b] for a, b in zip(cuts, cuts[1:])]  # each but the first opens with its separator
+    kept = [c for c in clauses if not any(flag in c for flag in GENERATOR_FLAGS)]
+    if len(kept) == len(clauses) or not kept:
+        return message
+    first = kept[0]
+    return (first[2:] if first[:2] in ("; ", ". ", ": ") else first) + "".join(kept[1:])
 
 
 def _holds_the_fitted_weights(given: str, ref: Mapping[str, Any]) -> bool:

@@ -21,6 +21,7 @@ shared by every image, so each image's answer still depends on that image alone.
 from __future__ import annotations
 
 import math
+import numbers
 import time
 import warnings
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ import torch
 from torch import Tensor
 
 from ganinv.data import as_model_images
-from ganinv.errors import ConfigError, SpecMismatchError, indices_text
+from ganinv.errors import ArgumentError, ConfigError, SpecMismatchError, indices_text
 from ganinv.evaluation import (
     encode_and_reconstruct,
     generator_directions,
@@ -116,7 +117,24 @@ def refine(
     `images_unmoved`.
     """
     if basis not in REFINE_BASES:
-        raise ValueError(f"basis must be one of {REFINE_BASES}, got {basis!r}")
+        raise ArgumentError(f"basis must be one of {REFINE_BASES}, got {basis!r}")
+    # gradients whatever the caller's context: a notebook's torch.no_grad() or inference_mode() around ganinv.invert
+    # made refinement fail on torch's own autograd error (an outside audit); inputs made in inference mode are copied
+    with torch.inference_mode(False), torch.enable_grad():
+        return _refine(generator, images.clone(), start.map(torch.clone), steps, lr, batch_size, basis, counts)
+
+
+def _refine(
+    generator: Generator,
+    images: Tensor,
+    start: Latents,
+    steps: int,
+    lr: float,
+    batch_size: int,
+    basis: str,
+    counts: Optional[dict],
+) -> Latents:
+    """`refine` in grad mode."""
     device = generator.device
     to_z = generator_preconditioner(generator, batch_size).to(device) if basis == "generator" and steps else None
     refined, stopped_at, unmoved = [], [], []
@@ -280,6 +298,9 @@ def check_inputs(
     input_range: Optional[tuple[float, float] | str] = None,
 ) -> Tensor:
     """Refuse what would give an empty, NaN or meaningless inversion, before any compute; the images in [-1, 1]."""
+    for name, value in (("refine_steps", refine_steps), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):  # 2.5 ended in range()'s TypeError
+            raise ArgumentError(f"{name} must be a whole number, got {value!r}")
     if refine_steps < 0 or batch_size < 1:
         raise ConfigError(
             f"need refine steps >= 0 (--refine) and a batch size >= 1 (--batch-size), got "
@@ -306,8 +327,8 @@ def invert(
     """Encode `images` of the generator's shape, then refine if asked.
 
     `images` are read as `Inverter.encode` reads them (uint8 as [0, 255]; floats as [-1, 1], [0, 1] with a
-    warning, or [0, 255]; `input_range=(lo, hi)` declares the range); other sizes go through
-    `ganinv.data.fit_to_shape` first.
+    warning, or [0, 255]; `input_range=(lo, hi)` declares the range); other sizes are refused, naming the
+    `ganinv.data.fit_to_shape` call that converts them (nothing is resized unasked).
 
     `iterations`: the encoder's refinement passes (default: as many as it was trained with; 0: the
     single pass). `start="zero"` refines from the prior mode instead of the encoder's answer:
@@ -315,9 +336,9 @@ def invert(
     time per image. (`_cli_words`: `ganinv invert`'s own, for its warnings to name its flags.)
     """
     if start not in ("encoder", "zero"):
-        raise ValueError(f"start must be 'encoder' or 'zero', got {start!r}")
+        raise ArgumentError(f"start must be 'encoder' or 'zero', got {start!r}")
     if refine_basis not in REFINE_BASES:
-        raise ValueError(f"refine_basis must be one of {REFINE_BASES}, got {refine_basis!r}")
+        raise ArgumentError(f"refine_basis must be one of {REFINE_BASES}, got {refine_basis!r}")
     passes = inverter.passes(iterations)
     images = check_inputs(inverter, images, refine_steps, refine_lr, batch_size, input_range)
     n = images.shape[0]

@@ -23,6 +23,7 @@ from ganinv.config_checks import MAX_HIDDEN, MAX_ITERATIONS, MAX_WIDTH
 from ganinv.data import as_model_images
 from ganinv.dreaming import SIGMA_X_RANGE
 from ganinv.encoders import CodeEncoder, LatentEncoder
+from ganinv.errors import ArgumentError, DataError, require_torch_generator
 from ganinv.generator import Generator
 from ganinv.generator_reference import GeneratorReference
 from ganinv.iterative import RefinementEncoder, refine_passes
@@ -59,6 +60,7 @@ class Posterior:
 
     def sample(self, generator: Optional[torch.Generator] = None) -> Latents:
         """One draw of the latents from q: z and c reparameterised, d a one-hot draw of Cat(softmax(logits_d))."""
+        require_torch_generator(generator)
         z = losses.reparameterize(self.mu_z, self.logvar_z, generator)
         c = None
         if self.mu_c is not None:
@@ -104,7 +106,7 @@ class Inverter(
         if sigma_x is not None:  # a config.json is data: a sigma that is no number in range is refused here
             low, high = SIGMA_X_RANGE
             if isinstance(sigma_x, bool) or not isinstance(sigma_x, (int, float)) or not low <= sigma_x <= high:
-                raise ValueError(f"sigma_x must be a number in [{low:g}, {high:g}], got {sigma_x!r}")
+                raise ArgumentError(f"sigma_x must be a number in [{low:g}, {high:g}], got {sigma_x!r}")
         # a config.json is data: bounded as `fit` bounds them (an outside audit: a Hub artifact's iterations of 10**7
         # kept `invert` of two images running for good)
         for name, value, low, high in (
@@ -113,10 +115,10 @@ class Inverter(
             ("iterations", iterations, 0, MAX_ITERATIONS),
         ):
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-                raise ValueError(f"{name} must be a whole number in [{low}, {high}], got {value!r}")
+                raise ArgumentError(f"{name} must be a whole number in [{low}, {high}], got {value!r}")
         self.spec = GeneratorSpec.from_dict(spec)
         if generator_ref is not None and not isinstance(generator_ref, dict):  # a config.json is data
-            raise ValueError(
+            raise ArgumentError(
                 f"generator_ref must be a JSON object (source, arch, options, meta), got {generator_ref!r}"
             )
         self.generator_ref = dict(generator_ref or {})  # {"source": ..., "meta": {...}}
@@ -186,6 +188,11 @@ class Inverter(
     def encode_model_images(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:
         """`encode` for images already (B, C, H, W) in [-1, 1] on the inverter's device (ganinv's own loops), in
         the inverter's dtype (float32 images for an inverter made float64 or bfloat16: an outside audit)."""
+        if not x.is_floating_point():  # uint8 pixels were encoded as values up to 255, in silence (an outside audit)
+            raise DataError(
+                f"encode_model_images takes float images in [-1, 1], not {str(x.dtype).removeprefix('torch.')}; "
+                "give raw pixels to Inverter.encode, which reads their range"
+            )
         n = self.passes(iterations)
         x = x.to(next(self.parameters()).dtype)
         return self(x, self.generator if n and self.refiner is not None else None, iterations=n)
@@ -195,9 +202,9 @@ class Inverter(
         single-pass inverter (an outside audit: `iterations=1000` ran one pass in silence; the CLI refused it)."""
         n = self.iterations if iterations is None else iterations
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-            raise ValueError(f"iterations must be a whole number >= 0, got {n!r}")
+            raise ArgumentError(f"iterations must be a whole number >= 0, got {n!r}")
         if n and self.refiner is None:
-            raise ValueError(
+            raise ArgumentError(
                 f"this inverter is single-pass (fitted with iterations 0): it has no refinement passes to run; drop "
                 f"iterations={n}, or fit one with iterations >= 1"
             )

@@ -35,7 +35,14 @@ from tqdm import tqdm
 
 from ganinv.data import as_model_images
 from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
-from ganinv.errors import ConfigError, DataError, SpecMismatchError, indices_text
+from ganinv.errors import (
+    ArgumentError,
+    ConfigError,
+    DataError,
+    SpecMismatchError,
+    indices_text,
+    require_torch_generator,
+)
 from ganinv.inverter import Inverter
 from ganinv.polarity import warn_if_inverted
 from ganinv.spec import Latents
@@ -308,13 +315,14 @@ def log_likelihood(
     if sigma_x is None:
         sigma_x = inverter.sigma_x if inverter.sigma_x is not None else DreamingConfig.sigma_x
     ks = checked_ks(ks)
+    require_torch_generator(generator)
     low, high = SIGMA_X_RANGE  # as fitting takes it: 1e-30 gave -inf bounds, 1e-200 "math domain error"
-    if isinstance(sigma_x, bool) or not isinstance(sigma_x, (int, float, torch.Tensor)):
-        raise ValueError(f"sigma_x must be a number, got {sigma_x!r}")
+    if isinstance(sigma_x, bool) or not isinstance(sigma_x, (numbers.Real, torch.Tensor)):  # numpy's floats too
+        raise ArgumentError(f"sigma_x must be a number, got {sigma_x!r}")
     if not math.isfinite(sigma_x) or not low <= sigma_x <= high:
-        raise ValueError(f"sigma_x must be a finite number in [{low:g}, {high:g}], got {float(sigma_x):g}")
+        raise ArgumentError(f"sigma_x must be a finite number in [{low:g}, {high:g}], got {float(sigma_x):g}")
     if batch_size < 1 or chunk_size < 1:
-        raise ValueError(f"need batch_size >= 1 and chunk_size >= 1, got {batch_size} and {chunk_size}")
+        raise ArgumentError(f"need batch_size >= 1 and chunk_size >= 1, got {batch_size} and {chunk_size}")
     images = as_model_images(images, spec.image_shape, input_range)  # shape, range, NaN: one clear error
     warn_if_inverted(inverter.generator, images)
     batch_size = plan_batch(inverter, ks, batch_size, max_enumerate)
@@ -359,10 +367,10 @@ def checked_ks(ks: Any) -> list[int]:
     if isinstance(ks, numbers.Integral) and not isinstance(ks, bool):
         ks = (ks,)
     if isinstance(ks, (str, bytes)) or not isinstance(ks, Sequence):
-        raise ValueError(f"ks must be whole numbers >= 1, e.g. (1, 16, 256); got {ks!r}")
+        raise ArgumentError(f"ks must be whole numbers >= 1, e.g. (1, 16, 256); got {ks!r}")
     whole = [k for k in ks if isinstance(k, numbers.Integral) and not isinstance(k, bool)]
     if not ks or len(whole) < len(ks) or min(whole) < 1:
-        raise ValueError(f"need sample sizes k: whole numbers >= 1, e.g. (1, 16, 256); got {tuple(ks)!r}")
+        raise ArgumentError(f"need sample sizes k: whole numbers >= 1, e.g. (1, 16, 256); got {tuple(ks)!r}")
     return sorted(set(int(k) for k in whole))
 
 

@@ -523,3 +523,22 @@ def test_the_label_form_a_model_class_probe_chose_is_pinned_for_the_reload():
     assert with_fitted_readings(ref) == {**options, "labels": "onehot_map"}
     given = {**options, "labels": "onehot"}  # the user's own word stays
     assert with_fitted_readings({**ref, "options": given}) == given
+
+
+def test_only_the_clauses_naming_flags_an_inverters_command_lacks_are_cut():
+    """The first cut ended a message at its first "; ", inside a parenthesis, and dropped a lag diagnosis and its
+    --model-class remedy, which invert takes (review 31a)."""
+    from ganinv.generator_reference import _diagnosis
+
+    lag = (
+        "fits none of the usual priors (the best, normal, misfits 10.7; the author's under 0.012), but N(0, I) times "
+        "4.9 fit it. A scale so far above 1 is no prior's: more likely its running statistics lag its weights; load it "
+        "with its own class (--model-class MODULE:CLASS). Only if its latents really were N(0, 4.9^2): --prior normal "
+        "--option spec.native_prior_scale=4.9"
+    )
+    kept = _diagnosis(lag)
+    assert "misfits 10.7; the author's under 0.012)" in kept and "--model-class MODULE:CLASS" in kept
+    assert "--prior" not in kept and "--option" not in kept
+    program = "n_classes=10 but the inputs z feed it to none: give --option inputs=... with it, or drop n_classes"
+    assert _diagnosis(program) == "n_classes=10 but the inputs z feed it to none"
+    assert _diagnosis("no flags here; nothing to cut") == "no flags here; nothing to cut"

@@ -365,3 +365,75 @@ def test_what_the_first_checks_of_this_change_refused_wrongly(tmp_path, inverter
     bicubic = unit * 1.05 - 0.02  # [-0.02, 1.03]
     with pytest.warns(UserWarning, match=r"as images in \[0, 1\] with the values a little outside it clamped"):
         inverter.encode(bicubic)
+
+
+def test_one_image_without_its_batch_axis_is_read_as_one(inverter, digits):
+    """x_test[0] is (H, W), or (H, W, 1): refused with advice (fit_to_shape) that refused it too (audit 31b)."""
+    one = digits[0, 0].numpy()  # (16, 16) uint8
+    expected = inverter.encode(digits[:1]).mu_z
+    for form in (one, one[..., None]):
+        torch.testing.assert_close(inverter.encode(form).mu_z, expected)
+
+
+def test_images_of_another_size_are_told_code_that_converts_them(inverter):
+    """encode named fit_to_shape, which refused [0, 255] pixels naming load_images, which takes no arrays: a circle
+    (audit 31b). The message's code runs and gives images the inverter takes."""
+    rgb = np.random.default_rng(0).integers(0, 256, (4, 20, 20, 3), dtype=np.uint8)  # channels-last, other size
+    with pytest.raises(DataError) as refused:
+        inverter.encode(rgb)
+    code = str(refused.value).split(": ")[-1]
+    assert code.startswith("ganinv.data.fit_to_shape(ganinv.data.as_model_images(x, (3, 20, 20)), (1, 16, 16))")
+    converted = eval(code, {"ganinv": ganinv, "x": rgb})  # noqa: S307 (the message's own code, as a user runs it)
+    assert converted.shape == (4, 1, 16, 16) and inverter.encode(converted).mu_z.shape[0] == 4
+
+
+@pytest.mark.parametrize("context", [torch.no_grad, torch.inference_mode])
+def test_refinement_runs_inside_a_notebooks_no_grad(inverter, digits, context):
+    """ganinv.invert(refine_steps > 0) inside torch.no_grad() or inference_mode() failed on torch's own autograd
+    error (audit 31b)."""
+    expected = ganinv.invert(inverter, digits, refine_steps=2)
+    with context():
+        within = ganinv.invert(inverter, digits, refine_steps=2)
+    torch.testing.assert_close(within.latents.z, expected.latents.z)
+
+
+def test_features_of_an_image_set_not_in_model_space_are_refused(inverter, digits):
+    """An ImageSet built by hand from uint8 or [0, 255] pixels gave features 471 off in silence (audit 31b)."""
+    from ganinv.data import ImageSet
+    from ganinv.features import inverter_features
+
+    for pixels in (digits, digits.float()):
+        with pytest.raises(DataError, match=r"not floats in \[-1, 1\]"):
+            inverter_features(inverter, ImageSet(pixels), progress=False)
+    with pytest.raises(DataError, match="encode_model_images takes float images"):
+        inverter.encode_model_images(digits)
+
+
+def test_a_read_only_array_raises_no_torch_warning(inverter, digits):
+    """np.frombuffer's arrays are read-only: torch warned of undefined behaviour from inside ganinv (audit 31b)."""
+    import warnings
+
+    frozen = np.frombuffer(digits.numpy().tobytes(), np.uint8).reshape(digits.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inverter.encode(frozen)
+
+
+def test_api_argument_errors_are_ganinvs_own_and_say_what_to_give(inverter, digits):
+    """refine_steps=2.5, generator=0 and input_range=np.array(...) ended in torch's or numpy's own errors, and the
+    clear ValueErrors were missed by `except GaninvError` (audit 31b); a numpy float sigma was "not a number"."""
+    from ganinv.errors import ArgumentError, GaninvError
+
+    assert issubclass(ArgumentError, GaninvError) and issubclass(ArgumentError, ValueError)
+    with pytest.raises(ArgumentError, match="refine_steps must be a whole number, got 2.5"):
+        ganinv.invert(inverter, digits, refine_steps=2.5)
+    with pytest.raises(ArgumentError, match=r"generator must be a torch.Generator, e\.g\. torch.Generator"):
+        inverter.generator.sample_latents(2, generator=0)
+    with pytest.raises(ArgumentError, match="generator must be a torch.Generator"):
+        inverter.encode(digits).sample(generator=3)
+    with pytest.raises(ArgumentError, match="need sample sizes k"):
+        ganinv.log_likelihood(inverter, digits, ks=0)
+    declared = inverter.encode(digits, input_range=np.array([0, 255])).mu_z
+    torch.testing.assert_close(declared, inverter.encode(digits).mu_z)
+    bounds = ganinv.log_likelihood(inverter, digits, ks=(1,), sigma_x=np.float32(0.3))
+    assert bounds is not None

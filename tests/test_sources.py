@@ -556,13 +556,16 @@ def test_full_pickled_module_runs_its_class_only_with_trust(dcgan, tmp_path):
     assert_same_images(g, latents, expected)
 
 
-def test_a_trusted_whole_pickled_module_reads_nz_from_its_first_layer(dcgan, tmp_path):
-    """As --model-class does: the first layer is a ConvTranspose2d of 8 inputs, so z is (N, 8, 1, 1) (an outside audit:
-    --trust-remote-code asked for the --nz the module shows)."""
+def test_a_trusted_whole_pickled_module_names_its_first_convolution_for_nz(dcgan, tmp_path):
+    """--trust-remote-code asked for an --nz the module shows (an outside audit); a first convolution's channels are
+    named, not taken: a noise map (N, C, H, W) runs on the same layer as (N, nz, 1, 1) latents do (review 31a: a
+    (20, 5, 5) map read as (20, 1, 1) made 16-px images for 80-px ones). The named flags load it exactly."""
     module, latents, expected = dcgan
     torch.save(module, tmp_path / "whole.pt")
-    g = load_generator(str(tmp_path / "whole.pt"), trust_remote_code=True)
-    assert g.spec.nz == 8 and g.spec.native_latent_shape == (8, 1, 1)
+    with pytest.raises(ArchitectureError, match=r"its first convolution, main\.0, takes 8 channels: --nz 8 "):
+        load_generator(str(tmp_path / "whole.pt"), trust_remote_code=True)
+    named = {"spec.nz": 8, "spec.native_latent_shape": "8,1,1"}
+    g = load_generator(str(tmp_path / "whole.pt"), trust_remote_code=True, options=named)
     assert_same_images(g, latents, expected)
 
 
@@ -598,7 +601,8 @@ def test_a_trusted_whole_pickle_imports_its_class_from_the_current_folder(tmp_pa
     monkeypatch.delitem(sys.modules, "authors_nets")
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(tmp_path)])
     monkeypatch.chdir(tmp_path)
-    g = load_generator("whole.pt", trust_remote_code=True)
+    with pytest.warns(UserWarning, match=r"nz 6: assumed: the input size of the first Linear registered, fc"):
+        g = load_generator("whole.pt", trust_remote_code=True)
     assert g.spec.nz == 6 and g.spec.image_shape == (3, 4, 4)
     with torch.no_grad():
         torch.testing.assert_close(g.net(z, None, None), expected)

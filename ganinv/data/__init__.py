@@ -33,7 +33,7 @@ import os
 import re
 import warnings
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 import numpy as np
 import torch
@@ -178,8 +178,8 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
     lo, hi = float(images.min()), float(images.max())
     if lo < -1 - OVERSHOOT or hi > 1 + OVERSHOOT:
         raise DataError(
-            f"the images hold values in [{lo:g}, {hi:g}], not [-1, 1]; read them with "
-            "ganinv.data.load_images, which converts their range"
+            f"the images hold values in [{lo:g}, {hi:g}], not [-1, 1]; read files with ganinv.data.load_images, "
+            "and convert images in memory with ganinv.data.as_model_images(x, (C, H, W) of x), which read their range"
         )
     x, changes = images.float(), []
     if x.shape[1] != c:
@@ -220,9 +220,10 @@ def as_model_images(
 
     A tensor or numpy array: uint8 is read as [0, 255]; floats by their values ([-1, 1]; [0, 1] with a warning, as
     torchvision's ToTensor gives them; [0, 255]); `input_range=(lo, hi)` declares the range instead, and
-    `input_range="model"` takes float values as they are. One image (C, H, W), a grey batch (N, H, W) and
-    channels-last (N, H, W, C) are taken where their shape says so. NaN or infinite pixels, and values in no pixel
-    range, are refused; other sizes go through `fit_to_shape`.
+    `input_range="model"` takes float values as they are. One image (C, H, W), (H, W, C) or grey (H, W), a grey
+    batch (N, H, W) and channels-last (N, H, W, C) are taken where their shape says so. NaN or infinite pixels, and
+    values in no pixel range, are refused; so are other sizes, naming the code that converts them (`fit_to_shape`
+    of the images read at their own shape): nothing is resized unasked.
     """
     if isinstance(images, np.ndarray):
         if images.dtype.kind not in "biuf":  # bool, integers, floats: complex, strings, objects are no pixels
@@ -245,13 +246,17 @@ def as_model_images(
         x = x.unsqueeze(1)  # a grey batch without its channel axis
     elif x.dim() == 4 and tuple(x.shape[1:]) == (h, w, c) and tuple(x.shape[1:]) != (c, h, w):
         x = x.permute(0, 3, 1, 2)  # channels-last
+    elif x.dim() == 2 and c == 1 and tuple(x.shape) == (h, w):
+        x = x[None, None]  # one grey image, as x_test[0] is (an outside audit: its remedy refused it too)
+    elif x.dim() == 3 and tuple(x.shape) == (h, w, c):
+        x = x.permute(2, 0, 1).unsqueeze(0)  # one channels-last image
     if x.dim() != 4 or tuple(x.shape[1:]) != (c, h, w):
-        raise DataError(
-            f"{source} have shape {tuple(images.shape)}, not (N, {c}, {h}, {w}); resize or convert their channels "
-            "with ganinv.data.fit_to_shape after reading them into [-1, 1]"
-        )
+        wanted = f"(N, {c}, {h}, {w})"
+        raise DataError(f"{source} have shape {tuple(images.shape)}, not {wanted}{_resize_recipe(x, c, h, w)}")
     if x.shape[0] == 0:
         raise DataError(f"{source} hold no image; give at least one")
+    if hasattr(input_range, "tolist") and not isinstance(input_range, str):  # a numpy array or tensor of two ends
+        input_range = tuple(cast(Any, input_range).tolist())  # (np.array([0, 255]) == "model" has no truth value)
     if input_range == MODEL_SPACE:
         if not x.is_floating_point():
             raise DataError(f"{source}: input_range='model' takes floats, not {str(x.dtype).removeprefix('torch.')}")
@@ -273,6 +278,24 @@ def as_model_images(
     if note:
         warnings.warn(_in_api_words(note), UserWarning, stacklevel=3)
     return x.contiguous()
+
+
+def _resize_recipe(x: torch.Tensor, c: int, h: int, w: int) -> str:
+    """How to bring images of another size or channel count to (c, h, w), in code that runs: read their range at
+    their own shape, then resize (the advice named fit_to_shape, which refused images not yet in [-1, 1], and
+    sent them to load_images, which takes no arrays: an outside audit)."""
+    if x.dim() == 4:
+        last = int(x.shape[-1]) in (1, 3) and int(x.shape[1]) not in (1, 3)
+        dims = (x.shape[3], x.shape[1], x.shape[2]) if last else tuple(x.shape[1:])
+        own = tuple(int(v) for v in dims)
+    elif x.dim() == 3:
+        own = (1, *(int(v) for v in x.shape[1:]))  # a grey batch
+    else:
+        return "; give a batch (N, C, H, W) of images"
+    return (
+        f"; read them at their own shape {own}, then resize or convert their channels: "
+        f"ganinv.data.fit_to_shape(ganinv.data.as_model_images(x, {own}), ({c}, {h}, {w}))[0]"
+    )
 
 
 def _in_api_words(text: str) -> str:
@@ -305,6 +328,7 @@ __all__ = [  # what other modules and tests import from `ganinv.data`
     "IMAGE_SUFFIXES",
     "ImageSet",
     "MODEL_SPACE",
+    "OVERSHOOT",
     "ValueRange",
     "_idx_bytes",
     "as_model_images",

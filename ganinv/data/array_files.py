@@ -164,6 +164,8 @@ def torch_ready(array: np.ndarray) -> np.ndarray:
         array = array.astype(np.float64)
     if not array.dtype.isnative:
         array = array.astype(array.dtype.newbyteorder("="))
+    if not array.flags.writeable:  # np.frombuffer's: torch warned of undefined behaviour from inside ganinv
+        array = array.copy()
     return np.ascontiguousarray(array)
 
 
