@@ -1464,24 +1464,11 @@ def test_a_refusal_names_the_unusual_readings_of_other_properties_the_statistics
     assert "favour unusual readings of other properties (--option activation=leaky_relu:0.3)" in str(refused.value)
 
 
-class OneHotAfterZ(nn.Module):
-    """A DCGAN fed cat(z, one_hot(y)) as (N, nz + K, 1, 1), PyTorch's default init."""
+class OneHotAfterZ(zoo.ExamplesDCGAN):
+    """pytorch/examples' DCGAN fed cat(z, one_hot(y)) as (N, nz + K, 1, 1), PyTorch's default init."""
 
     def __init__(self, nz=8, n_classes=4, ngf=8):
-        super().__init__()
-        self.main = nn.Sequential(
-            nn.ConvTranspose2d(nz + n_classes, ngf * 4, 4, 1, 0, bias=False),
-            nn.BatchNorm2d(ngf * 4),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ngf * 2),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(ngf),
-            nn.ReLU(True),
-            nn.ConvTranspose2d(ngf, 1, 4, 2, 1, bias=False),
-            nn.Tanh(),
-        )
+        super().__init__(nz=nz + n_classes, ngf=ngf, nc=1)
 
     def forward(self, z, onehot):
         return self.main(torch.cat([z, onehot], 1)[:, :, None, None])

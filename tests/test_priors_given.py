@@ -86,19 +86,7 @@ def test_statistics_that_lag_far_behind_are_named_before_a_prior_scale(tmp_path)
     initial values) fits N(0, I) times about 5: the refusal named that scale first, and following it loaded a net with
     no activation, 1.1 off the author's (audit 30b). The lag is named first; the scale only as what it would mean."""
     torch.manual_seed(0)
-    module = nn.Sequential(
-        nn.ConvTranspose2d(NZ, 32, 4, 1, 0, bias=False),
-        nn.BatchNorm2d(32),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(32, 16, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(16),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(16, 8, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(8),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(8, 1, 4, 2, 1, bias=False),
-        nn.Tanh(),
-    ).train()
+    module = zoo.ExamplesDCGAN(nz=NZ, ngf=8, nc=1).train()  # PyTorch's default init
     with torch.no_grad():
         for _ in range(20):
             module(torch.randn(64, NZ, 1, 1))
