@@ -35,7 +35,7 @@ import os
 import re
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from ganinv import weight_files
 from ganinv.atomic import parse_json, read_text
@@ -202,6 +202,20 @@ class Resolved:
     def label(self, name: Optional[str] = None) -> str:
         """How messages name a file of this repo: hub:owner/name@rev:FILE."""
         return self.id.repo_text + (f":{name}" if name else "")
+
+    def meta(self) -> dict[str, Any]:
+        """What a generator's `meta` records of where it came from: the resolved commit, whatever branch or tag was
+        typed, and the files read."""
+        return {
+            "revision": self.commit,
+            "hub": {
+                "repo": self.id.repo,
+                "requested_revision": self.id.revision,
+                "commit": self.commit,
+                "file": self.weights,
+                "config": self.config,
+            },
+        }
 
 
 # ---- the client's settings, read now (the client reads its environment once, at import) ----------------

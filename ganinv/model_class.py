@@ -160,16 +160,7 @@ def weights_file(source: str) -> tuple[Path, Optional[str], str, dict[str, Any]]
                 f"{where} is a checkpoint sharded in {len(resolved.shards)} files, and --model-class loads one "
                 "weights file: merge the shards into one file and give its path (or a single file: hub:owner/name:FILE)"
             )
-        meta: dict[str, Any] = {
-            "revision": resolved.commit,  # the resolved commit, whatever branch or tag was typed (as load_hub_files)
-            "hub": {
-                "repo": resolved.id.repo,
-                "requested_revision": resolved.id.revision,
-                "commit": resolved.commit,
-                "file": resolved.weights,
-                "config": resolved.config,
-            },
-        }
+        meta = resolved.meta()
     else:
         path, key, meta = Path(source.partition("#")[0]), source.partition("#")[2] or None, {}
         where = str(path)

@@ -64,12 +64,5 @@ def load_hub_files(request: Request) -> Generator:
             if resolved.spec is not None:
                 sidecar, label = resolved.path(resolved.spec), resolved.label(resolved.spec)
                 generator = apply_sidecar(generator, sidecar, request.overrides, where, label)
-    generator.meta["revision"] = resolved.commit  # the resolved commit, whatever branch or tag was typed
-    generator.meta["hub"] = {
-        "repo": resolved.id.repo,
-        "requested_revision": resolved.id.revision,
-        "commit": resolved.commit,
-        "file": resolved.weights,
-        "config": resolved.config,
-    }
+    generator.meta.update(resolved.meta())
     return generator
