@@ -17,7 +17,6 @@ from ganinv.errors import (
     first_line,
 )
 from ganinv.generator import Generator
-from ganinv.sources.checkpoints import load_checkpoint, read_config
 from ganinv.sources.common import (
     CONFIG_NAME,
     FORMAT,
@@ -30,6 +29,7 @@ from ganinv.sources.common import (
 from ganinv.sources.from_weights import build_from_config, check_evidence
 from ganinv.sources.programs import is_program, program_kind
 from ganinv.sources.spec_overrides import apply_sidecar, with_overrides
+from ganinv.sources.torch_saves import load_checkpoint, read_config
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import (
     read_state_dict,

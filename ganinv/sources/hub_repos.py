@@ -13,11 +13,11 @@ from ganinv.errors import (
     UnsafeFileError,
 )
 from ganinv.generator import Generator
-from ganinv.sources.checkpoints import load_checkpoint, read_config
 from ganinv.sources.common import FORMAT, Request
 from ganinv.sources.folders import load_folder
 from ganinv.sources.programs import is_program, load_program, program_kind
 from ganinv.sources.spec_overrides import apply_sidecar
+from ganinv.sources.torch_saves import load_checkpoint, read_config
 
 
 def load_hub(request: Request) -> Generator:

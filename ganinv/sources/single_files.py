@@ -16,12 +16,12 @@ from ganinv.errors import (
     SourceError,
 )
 from ganinv.generator import Generator
-from ganinv.sources.checkpoints import checkpoint_generator, checkpoint_words, refusing_unmodelled_layers
 from ganinv.sources.common import STATE_DICT_SUFFIXES, Request
 from ganinv.sources.folders import load_repo_folder
 from ganinv.sources.from_weights import build_from_config
 from ganinv.sources.programs import is_program, load_program
 from ganinv.sources.spec_overrides import apply_sidecar, sidecar_path, with_overrides
+from ganinv.sources.torch_saves import checkpoint_generator, checkpoint_words, refusing_unmodelled_layers
 from ganinv.weight_files import (
     PickledModuleWeights,
     check_lightning_latent,

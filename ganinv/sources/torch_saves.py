@@ -1,5 +1,6 @@
-"""Checkpoints as their authors save them: a config beside or inside the file (read as data; a transformers or
-diffusers config is refused), a script's pickled arguments, shards, and layers ganinv has no model of.
+"""torch.save files (checkpoints) as their authors save them: a config beside or inside the file (read as data;
+a transformers or diffusers config is refused), a script's pickled arguments, shards, and layers ganinv has no
+model of.
 """
 
 from __future__ import annotations
