@@ -90,8 +90,9 @@ def inverter_features(
             f"images of shape {tuple(x.shape[1:])} do not fit the inverter's "
             f"{image_shape}; convert them with ganinv.data.fit_to_shape"
         )
-    if not x.is_floating_point() or float(x.min()) < -1 - OVERSHOOT or float(x.max()) > 1 + OVERSHOOT:
-        shown = f"{str(x.dtype).removeprefix('torch.')} values in [{float(x.min()):g}, {float(x.max()):g}]"
+    lo, hi = float(x.min()), float(x.max())  # one pass each over the images, not two
+    if not x.is_floating_point() or lo < -1 - OVERSHOOT or hi > 1 + OVERSHOOT:
+        shown = f"{str(x.dtype).removeprefix('torch.')} values in [{lo:g}, {hi:g}]"
         raise DataError(  # an ImageSet built by hand from [0, 255] or uint8 pixels gave other features in silence
             f"the ImageSet holds {shown}, not floats in [-1, 1]: build it with ganinv.data.load_images, or convert a "
             "tensor with ganinv.data.as_model_images, which read the range"

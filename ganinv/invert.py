@@ -119,9 +119,12 @@ def refine(
     if basis not in REFINE_BASES:
         raise ArgumentError(f"basis must be one of {REFINE_BASES}, got {basis!r}")
     # gradients whatever the caller's context: a notebook's torch.no_grad() or inference_mode() around ganinv.invert
-    # made refinement fail on torch's own autograd error (an outside audit); inputs made in inference mode are copied
+    # made refinement fail on torch's own autograd error (an outside audit); only inputs made in inference mode, which
+    # autograd cannot save, are copied (not every caller's images)
     with torch.inference_mode(False), torch.enable_grad():
-        return _refine(generator, images.clone(), start.map(torch.clone), steps, lr, batch_size, basis, counts)
+        images = images.clone() if images.is_inference() else images
+        start = start.map(lambda t: t.clone() if t.is_inference() else t)
+        return _refine(generator, images, start, steps, lr, batch_size, basis, counts)
 
 
 def _refine(
