@@ -47,7 +47,8 @@ PREFIX = "hub:"
 DEFAULT_REVISION = "main"
 CONFIG_NAME = "config.json"
 SPEC_NAME = "spec.json"
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar", ".pkl")  # .pkl: torch.save's, read as data
+# .pkl: torch.save's, read as data; .model: torchgan's Trainer saves `gan{epoch}.model` (an outside audit)
+WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar", ".pkl", ".model")
 INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
 STANDARD_NAMES = (
     "model.safetensors",
@@ -81,6 +82,9 @@ NOT_GENERATOR = {
     "lpips",
     "vgg",
     "inception",
+    "tokenizer",  # tokenizer.model, spiece.model: sentencepiece files share the .model suffix
+    "spiece",
+    "sentencepiece",
 }
 EMA_WORDS = {"avgg", "ge", *weight_files.EMA_WORDS}
 GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
@@ -687,8 +691,8 @@ def pick_weights(
     if not candidates:
         listed = [f for f in files if not f.startswith(".")]
         raise SourceError(
-            f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt, *.pkl or "
-            f"a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
+            f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt, *.pkl, "
+            f"*.model or a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
             + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
             + f"; if one of them is the generator's torch.save file, name it: {f'{repo}:FILE' if repo else name_file}"
         )

@@ -372,6 +372,20 @@ def test_pickle_named_weights_are_chosen_and_unnamed_ones_are_pointed_to(hub, tm
     )
 
 
+def test_torchgans_model_suffix_is_weights_and_a_tokenizer_is_not(hub, tmp_path):
+    """Audit 30a F5: torchgan's Trainer saves `gan{epoch}.model` (the generator's state dict among its losses' and
+    optimizers'); a repo of it had "no weights file". A sentencepiece `tokenizer.model` beside it is no candidate."""
+    module = DCGAN.build()
+    saved = {"generator": module.state_dict(), "optimizer_generator": {"state": {}}, "epoch": 24}
+    hub.repos.commit(
+        "torchgan-user/dcgan",
+        {"gan24.model": state_bytes(saved, tmp_path / "t"), "tokenizer.model": b"\x0a\x05hello", "README.md": "hi"},
+    )
+    g = load_generator("hub:torchgan-user/dcgan", options=FAST)
+    assert g.meta["hub"]["file"] == "gan24.model"
+    same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
+
+
 def test_a_malicious_pickle_on_the_hub_does_not_run(hub, tmp_path):
     marker = tmp_path / "pwned"
     blob = state_bytes({"netG": DCGAN.build().state_dict(), "hook": zoo.Marker(str(marker))}, tmp_path / "e")

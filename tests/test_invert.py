@@ -234,6 +234,14 @@ def test_images_unlike_the_generators_are_said_and_inverted_ones_named(shared_di
         inverter_features(inverter, inverted, progress=False)
     with pytest.warns(InvertedImagesWarning):
         log_likelihood(inverter, inverted.images[:4], ks=(1,), input_range="model")
+    pixels = ((inverted.images[:4] + 1) * 127.5).round().to(torch.uint8)  # as a notebook holds scans: uint8
+    with pytest.warns(InvertedImagesWarning, match=r"these 4 images look inverted"):  # audit 31b: the API was silent
+        inverter.encode(pixels)
+    with pytest.warns(InvertedImagesWarning, match=r"these 4 images look inverted"):
+        inverter.reconstruct(pixels)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        inverter.encode(((digits.images[:4] + 1) * 127.5).round().to(torch.uint8))
 
 
 def test_images_unlike_the_generators_domain_are_said_from_ten_on(shared_dir):

@@ -486,6 +486,20 @@ def test_a_programs_sidecar_spec_and_assumed_prior_are_said(dcgan, tmp_path):
     assert not any("prior normal" in str(w.message) for w in caught)  # given: nothing assumed
 
 
+def test_a_sidecar_whose_nz_and_latent_shape_disagree_is_named_in_the_error(dcgan, tmp_path):
+    """Audit 31a F3: the refusal of a sidecar's nz 8 with latent shape 4,1,1 named no file, only the warning above
+    it did. Beside a program and beside weights, the error names the sidecar; the user's flag still wins over it."""
+    module, latents, expected = dcgan
+    torch.jit.trace(module, torch.randn(2, 8, 1, 1)).save(str(tmp_path / "g.ts"))
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    (tmp_path / "spec.json").write_text(json.dumps({"nz": 8, "native_latent_shape": [4, 1, 1]}))
+    for name in ("g.ts", "g.pth"):
+        with pytest.raises(SourceError, match=rf"spec\.json, the spec beside \S*{re.escape(name)}: nz 8 and latent"):
+            load_generator(str(tmp_path / name), options=FAST if name == "g.pth" else {})
+    g = load_generator(str(tmp_path / "g.ts"), options={"spec.native_latent_shape": "8,1,1"})
+    assert_same_images(g, latents, expected)
+
+
 @pytest.mark.parametrize("name", ["netG.pth", "generator.bin", "last.ckpt", "generator.pt"])
 def test_a_torchscript_program_named_like_weights_needs_trust(dcgan, tmp_path, name):
     """The file's content, not its name, made it a program: an outside audit ran a TorchScript `netG.pth` with no

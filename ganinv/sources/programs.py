@@ -19,6 +19,7 @@ from ganinv.errors import (
 from ganinv.generator import Generator
 from ganinv.sources.common import Request, file_sha256, jsonable
 from ganinv.sources.spec_overrides import read_spec_file, sidecar_path
+from ganinv.spec import latent_shape_conflict
 from ganinv.weight_files import (
     is_torchscript,
 )
@@ -84,6 +85,10 @@ def wrap_program(
             stacklevel=2,
         )
     given = {**spec, **request.overrides}
+    conflict = latent_shape_conflict(given.get("nz"), given.get("native_latent_shape"))
+    if conflict and sidecar is not None and from_sidecar.keys() & {"nz", "native_latent_shape"}:
+        # the error named no file, only the warning above it did (an outside audit)
+        raise SourceError(f"{sidecar}, the spec beside {request.source}: {conflict}, or fix or delete {sidecar.name}")
     # wrap is the opaque adapter's own method; the registry is typed with the base Architecture
     try:
         built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]

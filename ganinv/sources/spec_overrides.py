@@ -18,7 +18,7 @@ from ganinv.errors import (
 )
 from ganinv.generator import Generator
 from ganinv.sources.common import SPEC_NAME, jsonable
-from ganinv.spec import GeneratorSpec
+from ganinv.spec import GeneratorSpec, latent_shape_conflict
 
 
 def batchnorm_option(value: Any) -> Optional[str]:
@@ -180,6 +180,11 @@ def apply_sidecar(
         "win over it)",
         stacklevel=2,
     )
+    conflict = latent_shape_conflict(
+        changed.get("nz", read.nz), changed.get("native_latent_shape", read.native_latent_shape)
+    )
+    if conflict:  # the error named no file, only the warning above it did (an outside audit)
+        raise SourceError(f"{label}, the spec beside {where}: {conflict}, or fix or delete {Path(label).name}")
     generator = with_overrides(generator, changed)
     if prior and changed.keys() & set(PRIOR_FIELDS):  # the record says where the prior now comes from, as --prior
         spec = generator.spec
