@@ -11,8 +11,8 @@ cache path is made from it. Resolution:
   the repo does not have costs nothing;
 - offline (`HF_HUB_OFFLINE=1`), or when the Hub cannot be reached, the cache's snapshot of that
   revision is the listing: no retries, one warning when the server was tried and failed;
-- the weights are chosen from the listing by name (`pick_weights`): safetensors, pickles
-  (`.bin .pt .pth .ckpt .tar`) and sharded indexes, optimizer/discriminator files left out,
+- the weights are chosen from the listing by name (`ganinv.repo_files.pick_weights`): safetensors, pickles
+  (`.bin .pt .pth .ckpt .tar .pkl .model`) and sharded indexes, optimizer/discriminator files left out,
   the generator-looking (and moving-average) one preferred, the choice announced when there
   was one;
 - a cached file that reads as truncated or corrupt is checked against its blob's hash, and a damaged one
@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import fnmatch
-import functools
 import hashlib
 import logging
 import os
@@ -37,9 +36,16 @@ import warnings
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterable, Iterator, Optional
 
-from ganinv import weight_files
-from ganinv.atomic import parse_json, read_text
 from ganinv.errors import GaninvError, SourceError, first_line
+from ganinv.repo_files import (
+    INDEX_SUFFIXES,
+    beside,
+    compare_twins,
+    format_twins,
+    is_weights,
+    pick_weights,
+    shards_of,
+)
 
 logger = logging.getLogger("ganinv")
 
@@ -47,48 +53,7 @@ PREFIX = "hub:"
 DEFAULT_REVISION = "main"
 CONFIG_NAME = "config.json"
 SPEC_NAME = "spec.json"
-# .pkl: torch.save's, read as data; .model: torchgan's Trainer saves `gan{epoch}.model` (an outside audit)
-WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar", ".pkl", ".model")
-INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
-STANDARD_NAMES = (
-    "model.safetensors",
-    "pytorch_model.bin",
-    "model.pt",
-    "model.pth",
-    "model.ckpt",
-    "model.safetensors.index.json",
-    "pytorch_model.bin.index.json",
-)
-SHARD = re.compile(r"-\d{5}-of-\d{5}\.(safetensors|bin)$")
 COMMIT = re.compile(r"[0-9a-f]{40}")
-# Words in a file name (split at _ - . / and case changes) that mark what it holds.
-NOT_GENERATOR = {
-    "optimizer",
-    "optim",
-    "opt",  # opt_G.pth, G_opt.pth: the generator's optimizer state
-    "optimizers",
-    "scheduler",
-    "scaler",
-    "rng",
-    "args",
-    "d",
-    "netd",
-    "disc",
-    "discriminator",
-    "critic",
-    "dis",
-    "encoder",
-    "vae",
-    "lpips",
-    "vgg",
-    "inception",
-    "tokenizer",  # tokenizer.model, spiece.model: sentencepiece files share the .model suffix
-    "spiece",
-    "sentencepiece",
-}
-EMA_WORDS = {"avgg", "ge", *weight_files.EMA_WORDS}
-GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
-DIFFUSERS_PIPELINE = "model_index.json"  # lists a diffusion pipeline's parts (unet, vae, text_encoder, ...)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -566,178 +531,6 @@ def snapshot(
     return fetch(hub_id, listing, wanted)
 
 
-# ---- choosing the generator's files ----------------------------------------------------------------------
-
-
-def words_stem(name: str) -> str:
-    """The path without its weights suffix: `G_ema.pth` -> G_ema."""
-    for suffix in INDEX_SUFFIXES + WEIGHT_SUFFIXES:
-        if name.endswith(suffix):
-            return name[: -len(suffix)]
-    return name
-
-
-def words(name: str) -> list[str]:
-    """Lower-case words of a path: `netG_epoch_24.pth` -> netg, epoch, 24; `avgG.pt` -> avgg."""
-    stem = words_stem(name)
-    return [w.lower() for w in re.split(r"[_\-./\s]+", stem) if w]
-
-
-def is_weights(name: str) -> bool:
-    if name.endswith(INDEX_SUFFIXES):
-        return True
-    if not name.endswith(WEIGHT_SUFFIXES) or SHARD.search(name):
-        return False
-    return not (set(words(name)) & NOT_GENERATOR)
-
-
-def rank(name: str, sides_are_sizes: bool = True) -> tuple:
-    """Higher is more generator-like: moving-average names, generator names, standard names, root, then the
-    latest epoch or step in the name. The format is no rank: a `.safetensors` outranked a later epoch's pickle,
-    called "the same weights" unchecked (an outside audit); one model's formats are one candidate (`distinct`).
-    `sides_are_sizes`: a lone image-side number tells nothing; `pick_weights` says so from all the candidates."""
-    found = words(name)
-    stem = PurePosixPath(words_stem(name)).name
-    # the moving-average names the weights' reader knows (weight_files), as whole words: `G_ema`, `emaG`, `avgG`,
-    # `swa_generator`, StyleGAN's `Gs`; not `schema`
-    ema = stem in weight_files.EMA_NAMES or any(w in EMA_WORDS for w in found + weight_files.name_words(stem))
-    generator = any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in found)
-    standard = PurePosixPath(name).name in STANDARD_NAMES
-    return (2 * ema + generator, standard, -name.count("/"), progress(name, sides_are_sizes))
-
-
-COUNT = r"(\d+(?:\.\d+)?[km](?![a-z])|\d+)"  # 500, 500k, 1.5M (read case-blind)
-PROGRESS = re.compile(r"(?:epoch|ep|step|steps|iter|iters|iteration|it|kimg|ckpt|checkpoint)[_\-=]?" + COUNT, re.I)
-LATEST_WORDS = {"latest", "last", "final"}
-IMAGE_SIDES = {"28", "32", "64", "96", "128", "224", "256", "512", "1024", "2048"}  # `G_64`: a size; `000512` no
-RANK_REASONS = (
-    "its name marks the moving average or the generator",
-    "its standard name",
-    "nearest the repo's root",
-    "the latest by the epoch or step in its name",
-)
-
-
-def progress(name: str, sides_are_sizes: bool = True) -> float:
-    """How far into training a file's name says it was saved: its own name (`progress_said`), else its folder's
-    epoch or step (`checkpoint-500/generator.pth`, as the Trainer saves); -1 where nothing says."""
-    path = PurePosixPath(words_stem(name))
-    said = progress_said(path.name, lone=True, sides_are_sizes=sides_are_sizes)
-    if said < 0 and path.parent.name:
-        said = progress_said(path.parent.name, lone=False)  # a folder's lone number is a run, not a step
-    return said
-
-
-def progress_said(stem: str, lone: bool, sides_are_sizes: bool = True) -> float:
-    """The count after epoch/step/iter/... (`G_128_epoch_5` is epoch 5, not 128: an outside audit saw the
-    resolution win), with k/M read (`G_1.5M` is past `G_500k`); `latest`, `last` and `final` after any count; with
-    `lone`, the name's only number (`lone_number`), unless it is a usual image side and `sides_are_sizes`
-    (`generator_64` beside `generator_128` is two models, not two epochs; `G_30`..`G_32` are epochs:
-    `sides_are_sizes`); -1 where nothing says (two numbers and no such word)."""
-    if set(words(stem)) & LATEST_WORDS:
-        return float("inf")
-    said = PROGRESS.findall(stem)
-    if said:
-        return count(said[-1])
-    number = lone_number(stem) if lone else None
-    if number is None or (sides_are_sizes and number in IMAGE_SIDES):
-        return -1.0
-    return count(number)
-
-
-def lone_number(stem: str) -> Optional[str]:
-    """The only number of a name that has no epoch/step word and no `latest`/`last`/`final`: `G_32` -> 32."""
-    if set(words(stem)) & LATEST_WORDS or PROGRESS.search(stem):
-        return None
-    numbers = re.findall(COUNT, stem, re.I)
-    return numbers[0] if len(numbers) == 1 else None
-
-
-def sides_are_sizes(candidates: Iterable[str]) -> bool:
-    """Whether the candidates' lone numbers (`lone_number`) are image sizes, not epochs: only where every one of
-    them is a usual image side (`generator_64` beside `generator_128`: two models); among a run of epochs some are
-    sides by chance (`G_30`, `G_31`, `G_32`; `G_1000`, `G_1024`: an outside audit saw G_31 called the latest)."""
-    lone = [lone_number(PurePosixPath(words_stem(name)).name) for name in candidates]
-    return all(number in IMAGE_SIDES for number in lone if number is not None)
-
-
-def count(text: str) -> float:
-    """`500` -> 500, `500k` -> 500,000, `1.5M` -> 1,500,000."""
-    scale = {"k": 1e3, "m": 1e6}.get(text[-1].lower(), 1.0)
-    return float(text.rstrip("kKmM")) * scale
-
-
-def distinct(candidates: Iterable[str]) -> list[str]:
-    """The candidates less the pickles a safetensors file beside them stands for (`format_twins`): one model in two
-    formats is one choice, the safetensors read (no pickle), once `check_same_weights` found them equal."""
-    candidates = list(candidates)
-    stood_for = {t for f in candidates if f.endswith(".safetensors") for t in format_twins(f, candidates)}
-    return [f for f in candidates if f not in stood_for]
-
-
-def pick_weights(
-    files: Iterable[str], where: str, repo: Optional[str] = None, name_file: Optional[str] = None
-) -> tuple[str, tuple[str, ...]]:
-    """(the generator's weights file, every candidate) among a repo's files; announce a choice among several.
-    `name_file`: how a source names one file of them (default `WHERE:FILE`; a local folder's `DIR/FILE`)."""
-    files = list(files)
-    name_file = name_file or f"{where}:FILE"
-    if DIFFUSERS_PIPELINE in files:
-        raise SourceError(
-            f"{where} is a diffusers pipeline ({DIFFUSERS_PIPELINE}): a diffusion model, not a GAN generator, "
-            "which is what ganinv inverts"
-        )
-    candidates = tuple(f for f in files if is_weights(f))
-    if not candidates:
-        listed = [f for f in files if not f.startswith(".")]
-        raise SourceError(
-            f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt, *.pkl, "
-            f"*.model or a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
-            + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
-            + f"; if one of them is the generator's torch.save file, name it: {f'{repo}:FILE' if repo else name_file}"
-        )
-    choices = distinct(candidates)
-    key = functools.partial(rank, sides_are_sizes=sides_are_sizes(choices))  # one reading of numbers for all
-    ordered = sorted(choices, key=key, reverse=True)
-    best = ordered[0]
-    if len(ordered) > 1:
-        runner_up = ordered[1]
-        if key(best) == key(runner_up):
-            raise SourceError(
-                f"{where} has several weights files and nothing tells which is the generator: "
-                f"{', '.join(ordered[:8])}; choose one with {name_file}"
-            )
-        why = next(reason for reason, a, b in zip(RANK_REASONS, key(best), key(runner_up)) if a != b)
-        warnings.warn(
-            f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=key, reverse=True)[:6])})"
-            f"; using {best}, {why}; choose another with {name_file}",
-            stacklevel=3,
-        )
-    return best, candidates
-
-
-PICKLE_SUFFIXES = tuple(s for s in WEIGHT_SUFFIXES if s != ".safetensors")
-
-
-def format_twins(name: str, files: Iterable[str]) -> list[str]:
-    """The same model in other formats beside a weights file, as the repo lists them: standard names
-    (`model.safetensors` beside `pytorch_model.bin`, transformers' convention and the Hub's conversion bot's), and a
-    safetensors file's pickles of the same stem (`G.safetensors` beside `G.pth`). Only these are read as one model,
-    and only once compared (`compare_twins`)."""
-    if name.endswith(INDEX_SUFFIXES):
-        return []
-    listed = set(files)
-    path = PurePosixPath(name)
-    others = [
-        str(path.parent / other)
-        for other in STANDARD_NAMES
-        if path.name in STANDARD_NAMES and not other.endswith(INDEX_SUFFIXES)
-    ]
-    if name.endswith(".safetensors"):
-        others += [str(path.parent / (path.name[: -len(".safetensors")] + suffix)) for suffix in PICKLE_SUFFIXES]
-    return [other for other in dict.fromkeys(others) if other != name and other in listed and is_weights(other)]
-
-
 def check_same_weights(hub_id: HubId, listing: Listing, weights: str) -> None:
     """Formats of one model are read as one only where they are: the other files are fetched and their tensors
     compared, and weights that differ (one file stale, or another model) are refused, naming both (an outside
@@ -746,60 +539,6 @@ def check_same_weights(hub_id: HubId, listing: Listing, weights: str) -> None:
     if not twins:
         return
     compare_twins(fetch(hub_id, listing, [weights, *twins]), weights, twins, hub_id.repo_text)
-
-
-def compare_twins(folder: Path, weights: str, twins: list[str], where: str) -> None:
-    """`check_same_weights` on files at hand: `weights` and its `twins` (names relative to `folder`)."""
-    try:
-        chosen = weight_files.quiet_state_dict(folder / weights, f"{where}:{weights}")
-    except GaninvError:
-        return  # reading the chosen file for the load says what is wrong with it
-    for twin in twins:
-        try:
-            other = weight_files.quiet_state_dict(folder / twin, f"{where}:{twin}")
-        except GaninvError as exc:
-            warnings.warn(
-                f"{where}: {twin} could not be read to check that it holds the same weights as {weights} "
-                f"({first_line(exc)}); reading {weights}",
-                stacklevel=4,
-            )
-            continue
-        difference = weight_files.tensor_difference(chosen, other)
-        if difference:
-            raise SourceError(
-                f"{where} has {weights} and {twin}, which hold different weights ({difference}), not one model in "
-                f"two formats; nothing tells which is the generator: choose one with {where}:{weights} or "
-                f"{where}:{twin}"
-            )
-    logger.info("%s: %s and %s hold the same tensors; reading %s", where, weights, ", ".join(twins), weights)
-
-
-def beside(name: str, files: Iterable[str], *candidates: str) -> Optional[str]:
-    """The first of `candidates` (names relative to `name`'s folder, then the root) that the repo lists."""
-    listed = set(files)
-    folder = PurePosixPath(name).parent
-    for candidate in candidates:
-        for place in ([folder / candidate] if str(folder) != "." else []) + [PurePosixPath(candidate)]:
-            if str(place) in listed and str(place) != name:
-                return str(place)
-    return None
-
-
-def shards_of(index: Path, name: str, where: str) -> tuple[str, ...]:
-    """The shard files a sharded index names (relative to the repo root)."""
-
-    try:
-        weight_map = parse_json(read_text(index))["weight_map"]
-        files = sorted(set(weight_map.values()))
-        if not files or not all(isinstance(k, str) and isinstance(f, str) and f for k, f in weight_map.items()):
-            raise ValueError("the weight_map must map tensor names to shard file names")
-    except (ValueError, KeyError, TypeError, AttributeError):
-        raise SourceError(
-            f"{where}:{name} is not a sharded-weights index (a JSON object with a weight_map of tensor names to "
-            "shard file names)"
-        ) from None
-    folder = PurePosixPath(name).parent
-    return tuple(str(folder / f) if str(folder) != "." else f for f in files)
 
 
 def resolve(source: str) -> Resolved:

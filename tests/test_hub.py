@@ -15,7 +15,8 @@ from torch import nn
 
 from ganinv import safe_pickle
 from ganinv.errors import GaninvError, SourceError, UnsafeFileError
-from ganinv.hub import parse, pick_weights
+from ganinv.hub import parse
+from ganinv.repo_files import pick_weights
 from ganinv.sources import load_generator, save_generator
 
 SHA = zoo.HUB_SHA

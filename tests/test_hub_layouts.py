@@ -15,6 +15,7 @@ from safetensors.torch import save_file
 from torch import nn
 
 from ganinv import hub as ganinv_hub
+from ganinv import repo_files
 from ganinv.architectures import AssumptionWarning
 from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError
 from ganinv.sources import file_sha256, load_generator
@@ -579,11 +580,11 @@ def test_a_number_in_a_name_ranks_by_the_epoch_or_step_it_follows(files, chosen)
     generator-like name"; `latest` was never read, and `opt_G.pth` made a repo ambiguous."""
     if chosen is None:
         with pytest.raises(SourceError, match="nothing tells which is the generator.*hub:me/gan:FILE"):
-            ganinv_hub.pick_weights(files, "hub:me/gan")
+            repo_files.pick_weights(files, "hub:me/gan")
         return
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
-        assert ganinv_hub.pick_weights(files, "hub:me/gan")[0] == chosen
+        assert repo_files.pick_weights(files, "hub:me/gan")[0] == chosen
     assert all(f"using {chosen}, the latest by the epoch or step" in str(w.message) for w in said)
     assert len(said) == (0 if "opt_G.pth" in files else 1)  # one candidate left: nothing to announce
 

@@ -231,7 +231,8 @@ def test_one_convolution_per_stride_gives_every_padding(step, crop):
 @pytest.mark.parametrize("name, batches", [("conditional-dcgan", 8), ("dcgan-64", 2), ("leaky-dcgan", 1)])
 def test_combinations_stopped_early_change_no_decision(name, batches, monkeypatch):
     """The bounded search stops combinations that cannot be picked, and decides exactly as the full one."""
-    from ganinv.adapters import convt_identify, statedict
+    from ganinv.adapters import convt_identify
+    from ganinv.adapters.statedict import identification
 
     from ganinv.architectures import get
 
@@ -244,9 +245,9 @@ def test_combinations_stopped_early_change_no_decision(name, batches, monkeypatc
     monkeypatch.setattr(convt_identify, "cached_search", lambda *a, **k: found.append(searched(*a, **k)) or found[-1])
 
     def infer(full: bool):
-        monkeypatch.setattr(statedict, "_SEARCHES", statedict.OrderedDict())  # nothing remembered
+        monkeypatch.setattr(identification, "_SEARCHES", type(identification._SEARCHES)())  # nothing remembered
         if full:
-            monkeypatch.setattr(statedict, "pruning_bound", lambda *args: float("inf"))
+            monkeypatch.setattr(identification, "pruning_bound", lambda *args: float("inf"))
         try:
             return get(case.arch).infer_options(module.state_dict(), {})["decisions"]
         except AmbiguousWeightsError as exc:
@@ -258,14 +259,14 @@ def test_combinations_stopped_early_change_no_decision(name, batches, monkeypatc
 
 
 def test_a_state_dict_loaded_again_is_not_searched_again(tmp_path, monkeypatch):
-    from ganinv.adapters import statedict
+    from ganinv.adapters.statedict import identification
 
     case = zoo.case("dcgan-28")
     module, path = saved(case, tmp_path)
-    monkeypatch.setattr(statedict, "_SEARCHES", statedict.OrderedDict())
+    monkeypatch.setattr(identification, "_SEARCHES", type(identification._SEARCHES)())
     searches = []
-    search = statedict.search
-    monkeypatch.setattr(statedict, "search", lambda *args, **kwargs: searches.append(1) or search(*args, **kwargs))
+    search = identification.search
+    monkeypatch.setattr(identification, "search", lambda *args, **kwargs: searches.append(1) or search(*args, **kwargs))
     first = load_generator(path)
     again = load_generator(path, arch="dcgan")
     assert len(searches) == 1 and again.meta["decisions"] == first.meta["decisions"]

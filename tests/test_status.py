@@ -87,7 +87,7 @@ def test_a_slow_loop_says_how_far_it_is_and_how_long_the_rest_takes(caplog, monk
 def test_a_slow_architecture_reading_says_its_progress_and_the_options_that_skip_it(tmp_path, monkeypatch, caplog):
     """The options it names, given, leave one reading to score and load the same generator (an outside audit: a
     128-px DCGAN read for 6.5 minutes with a start line and an end line only)."""
-    from ganinv.adapters import statedict
+    from ganinv.adapters.statedict import identification
 
     from ganinv.sources import load_generator
 
@@ -96,10 +96,12 @@ def test_a_slow_architecture_reading_says_its_progress_and_the_options_that_skip
     torch.save(case.build().state_dict(), tmp_path / "netG.pth")
     monkeypatch.setattr(status, "SLOW_AFTER_S", 0.0)  # every step counts as slow
     monkeypatch.setattr(status, "PROGRESS_EVERY_S", 0.0)
-    monkeypatch.setattr(statedict, "_SEARCHES", type(statedict._SEARCHES)())  # no earlier test's search remembered
+    monkeypatch.setattr(
+        identification, "_SEARCHES", type(identification._SEARCHES)()
+    )  # no earlier test's search remembered
     scored = []
-    search = statedict.search
-    monkeypatch.setattr(statedict, "search", lambda props, *a: scored.append(props) or search(props, *a))
+    search = identification.search
+    monkeypatch.setattr(identification, "search", lambda props, *a: scored.append(props) or search(props, *a))
     with caplog.at_level(logging.INFO, logger="ganinv.status"):
         read = load_generator(str(tmp_path / "netG.pth"))
     said = [r.getMessage() for r in caplog.records]

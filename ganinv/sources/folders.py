@@ -9,7 +9,7 @@ import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional
 
-from ganinv import architectures, hub
+from ganinv import architectures, repo_files
 from ganinv.atomic import parse_json, read_text
 from ganinv.errors import (
     ArchitectureError,
@@ -167,17 +167,17 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
     files = folder_files(folder)
     where = str(folder)
     if weights is None:
-        weights, _ = hub.pick_weights(files, where, name_file=str(folder / "FILE"))
+        weights, _ = repo_files.pick_weights(files, where, name_file=str(folder / "FILE"))
     weights_path = folder / weights
     if is_program(weights_path):
         raise SourceError(
             f"{where}: {weights} is a {program_kind(weights_path)} program, which is code: name it yourself if you "
             f"trust its author (--generator {weights_path})"
         )
-    twins = hub.format_twins(weights, files)
+    twins = repo_files.format_twins(weights, files)
     if twins:
-        hub.compare_twins(folder, weights, twins, where)
-    config_name = hub.beside(weights, files, CONFIG_NAME)
+        repo_files.compare_twins(folder, weights, twins, where)
+    config_name = repo_files.beside(weights, files, CONFIG_NAME)
     config_path = folder / config_name if config_name else None
     config = read_config(config_path, str(config_path)) if config_path else {}
     if config_path and config.get("format") == FORMAT:  # ganinv's own layout, in a subfolder
@@ -187,8 +187,8 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
                 "weights were moved or renamed; put them back as saved"
             )
         return load_folder(config_path.parent, request.source, request=request)
-    index = weights_path if weights.endswith(hub.INDEX_SUFFIXES) else None
-    shards = hub.shards_of(weights_path, weights, where) if index is not None else (weights,)
+    index = weights_path if weights.endswith(repo_files.INDEX_SUFFIXES) else None
+    shards = repo_files.shards_of(weights_path, weights, where) if index is not None else (weights,)
     missing = [s for s in shards if s not in files]
     if missing:
         raise SourceError(f"{weights_path} names shards the folder does not have: {', '.join(missing[:4])}")
@@ -210,7 +210,7 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
             f"{exc}; if {config_path} is not this generator's own config (a training script's settings, say), give "
             f"the weights file alone: --generator {weights_path}"
         ) from None
-    spec_name = hub.beside(weights, files, PurePosixPath(weights).name + ".json", SPEC_NAME)
+    spec_name = repo_files.beside(weights, files, PurePosixPath(weights).name + ".json", SPEC_NAME)
     if spec_name is not None:
         generator = apply_sidecar(generator, folder / spec_name, request.overrides, str(weights_path))
     return generator

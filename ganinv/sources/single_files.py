@@ -10,7 +10,7 @@ from pathlib import Path
 
 from torch import nn
 
-from ganinv import hub
+from ganinv import repo_files
 from ganinv.errors import (
     ArchitectureError,
     SourceError,
@@ -39,11 +39,11 @@ SHARD_NAME = re.compile(r"-(\d{5})-of-(\d{5})\.(safetensors|bin)$")
 
 def load_file_source(path: Path, request: Request) -> Generator:
     key = request.source.partition("#")[2] or None
-    if path.name.endswith(hub.INDEX_SUFFIXES) and key is None:  # a sharded set's index: its shards beside it
+    if path.name.endswith(repo_files.INDEX_SUFFIXES) and key is None:  # a sharded set's index: its shards beside it
         return load_repo_folder(path.parent, request, weights=path.name)
     shard = SHARD_NAME.search(path.name)
     if shard and int(shard[2]) > 1:
-        indexes = sorted(p.name for p in path.parent.iterdir() if p.name.endswith(hub.INDEX_SUFFIXES))
+        indexes = sorted(p.name for p in path.parent.iterdir() if p.name.endswith(repo_files.INDEX_SUFFIXES))
         raise SourceError(
             f"{path} is shard {int(shard[1])} of {int(shard[2])} of a sharded set, which holds part of the tensors; "
             f"give its index ({path.parent / indexes[0] if indexes else 'the *.index.json beside the shards'}) or the "
