@@ -18,6 +18,7 @@ names it (`generator=`, the CLI's `--generator`) or passes `trust_remote_code` (
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import json
 import os
@@ -171,11 +172,12 @@ class GeneratorReference(_Model):
                     + (f" (weights sha256 {fitted_on[:12]})" if fitted_on else "")
                     + ", which is not bundled in it and not found from here; give the generator with --generator"
                 )
-            refuse_a_path_to_read(ref.get("options"), where)
+            fitted = with_fitted_readings(ref)
+            refuse_a_path_to_read(fitted, where)
             generator = load_generator(
                 hub.pinned(source, recorded.get("revision")),  # the commit it was fitted on, not the branch's head
                 arch=ref.get("arch"),
-                options=with_fitted_readings(ref),
+                options=fitted,
                 device=self.device,
                 trust_remote_code=self._trust_remote_code,
                 origin=where,
@@ -448,8 +450,8 @@ class GeneratorReference(_Model):
                     or _holds_the_fitted_weights(generator, model.generator_ref)
                 )
                 ref = model.generator_ref if same else {}
-                refuse_a_path_to_read(ref.get("options"), f"the {name} {source}")
                 fitted = with_fitted_readings(ref)
+                refuse_a_path_to_read(fitted, f"the {name} {source}")
                 forced = {} if ref.get("options") else _program_spec(generator, model.spec)
                 try:
                     generator = load_generator(
@@ -457,7 +459,7 @@ class GeneratorReference(_Model):
                         arch=ref.get("arch"),
                         options={**forced, **(fitted or {})} if forced else fitted,
                         trust_remote_code=trust_remote_code,
-                        options_origin=f"the {name} {source}'s {CONFIG_NAME}" if ref.get("options") else None,
+                        options_origin=f"the {name} {source}'s {CONFIG_NAME}" if fitted else None,  # the record's word
                     )
                 except GaninvError as exc:  # the inverter's spec given to a program: its n_classes blamed on the user
                     spec = model.spec
@@ -501,14 +503,30 @@ def with_fitted_readings(ref: dict[str, Any]) -> Optional[dict[str, Any]]:
         return given
     taken = given if isinstance(given, dict) else {}
     options, pinned = meta["options"], {}
+    readable = _readings_of(meta.get("architecture"))
     for d in meta.get("decisions") or []:
         prop, value = (d.get("property"), d.get("value")) if isinstance(d, dict) else (None, None)
-        if isinstance(prop, str) and options.get(prop) == "auto" and prop not in taken and isinstance(value, str):
+        if prop in readable and options.get(prop) == "auto" and prop not in taken and isinstance(value, str):
             pinned[prop] = value
     for prop, value in READ_BEFORE_DECIDED.get(str(meta.get("architecture")), {}).items():
         if prop not in options and prop not in taken:
             pinned[prop] = value
     return {**taken, **pinned} if pinned else given
+
+
+# Options that choose code to run or a file to read: the user's word alone (ganinv.trust), never pinned from a record
+NEVER_PINNED = frozenset({"model_class", "model_kwargs", "spec"})
+
+
+def _readings_of(architecture: Any) -> frozenset[str]:
+    """The options of a registered `architecture` that a fit's decisions may pin: its own Options' fields, less
+    NEVER_PINNED. A record's decisions are data: any property name in them was pinned, `model_class` and `spec`
+    among them, and an artifact ran code or read a file of its choosing (an outside audit)."""
+    from ganinv import architectures
+
+    if not isinstance(architecture, str) or architecture not in architectures.names():
+        return frozenset()
+    return frozenset(f.name for f in dataclasses.fields(architectures.get(architecture).Options)) - NEVER_PINNED
 
 
 def _same_file(given: str, recorded: Any) -> bool:

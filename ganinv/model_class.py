@@ -31,8 +31,6 @@ import contextlib
 import importlib
 import inspect
 import json
-import os
-import sys
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
@@ -203,10 +201,9 @@ def import_class(class_path: str) -> Any:
     module_name, sep, attr = class_path.partition(":")
     if not sep or not module_name or not attr:
         raise SourceError(f"--model-class {class_path!r}: give module:Class, e.g. mypkg.models:Generator")
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
     try:
-        found: Any = importlib.import_module(module_name)
+        with trust.current_folder_importable():
+            found: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             found = getattr(found, part)
     except (ImportError, AttributeError) as exc:

@@ -735,9 +735,20 @@ def mvae_step_function(
     return step
 
 
+# A child Python's first lines: `-m` and `-c` put the current folder first on sys.path, where a `torch.py` or `json.py`
+# (a downloaded repo, a shared folder) would run in place of the installed one (an outside audit); -P, which leaves it
+# out, is Python 3.11's
+NO_CURRENT_FOLDER = "import sys\nif not getattr(sys.flags, 'safe_path', False):\n    del sys.path[0]\n"
+
+
+def python_command(code: str, *args: str) -> list[str]:
+    """A command running `code` in a fresh Python without the current folder on its import path."""
+    return [sys.executable, "-c", NO_CURRENT_FOLDER + code, *args]
+
+
 def run_isolated(point: dict[str, Any]) -> dict[str, Any]:
     """`run_configuration` in a fresh Python process, so its peak RSS is this configuration's alone."""
-    command = [sys.executable, "-m", "ganinv.perf", json.dumps(point)]
+    command = python_command("import runpy\nrunpy.run_module('ganinv.perf', run_name='__main__')", json.dumps(point))
     done = subprocess.run(command, stdout=subprocess.PIPE, text=True)
     if done.returncode != 0:
         raise GaninvError(
@@ -838,7 +849,7 @@ SPIN = "import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n    for
 @contextlib.contextmanager
 def busy_processes(count: int) -> Iterator[list[int]]:
     """`count` processes that spin on the CPU (each exits when this one is gone); stopped on exit."""
-    spinners = [subprocess.Popen([sys.executable, "-c", SPIN]) for _ in range(count)]
+    spinners = [subprocess.Popen(python_command(SPIN)) for _ in range(count)]
     try:
         yield [p.pid for p in spinners]
     finally:

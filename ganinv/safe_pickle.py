@@ -265,21 +265,36 @@ class RestrictedUnpickler(pickle._Unpickler):
 
     def load_reduce(self) -> None:
         machine = cast(Any, self)
-        check_size(machine.stack[-2], machine.stack[-1])
+        self.count(machine.stack[-2], machine.stack[-1])
         cast(Any, pickle._Unpickler).load_reduce(self)
 
     dispatch[pickle.REDUCE[0]] = load_reduce  # type: ignore[assignment]
 
     def load_newobj(self) -> None:
         machine = cast(Any, self)
-        check_size(machine.stack[-2], machine.stack[-1])
+        self.count(machine.stack[-2], machine.stack[-1])
         cast(Any, pickle._Unpickler).load_newobj(self)
 
     dispatch[pickle.NEWOBJ[0]] = load_newobj  # type: ignore[assignment]
 
+    def load_newobj_ex(self) -> None:  # protocol 4's NEWOBJ with keyword arguments: unbounded once (an outside audit)
+        machine = cast(Any, self)
+        self.count(machine.stack[-3], machine.stack[-2])
+        cast(Any, pickle._Unpickler).load_newobj_ex(self)
+
+    dispatch[pickle.NEWOBJ_EX[0]] = load_newobj_ex  # type: ignore[assignment]
+
     def _instantiate(self, klass: Any, args: Any) -> None:  # INST and OBJ
-        check_size(klass, args)
+        self.count(klass, args)
         cast(Any, pickle._Unpickler)._instantiate(self, klass, args)
+
+    def count(self, func: Any, args: Any) -> None:
+        """`check_size` of one call, and of every sized call of this pickle together: each under the bound, a
+        thousand of them in a 20 KB file still took gigabytes (an outside audit)."""
+        built = self.__dict__.get("_built", 0) + check_size(func, args)
+        self.__dict__["_built"] = built
+        if built > LARGEST_COUNT:
+            raise OversizedPickle("its sized constructors together", built)
 
     def find_class(self, module: str, name: str) -> Any:
         module, name = python3_names(module, name)
@@ -389,6 +404,9 @@ def module_state_dict(record: Record, prefix: str = "") -> dict[str, torch.Tenso
 LARGEST_COUNT = 10_000_000  # elements; a constructor asked for more is refused
 COUNTED = (bytearray, bytes, range)
 FILLED = (set, frozenset, Counter)  # built from an iterable: a tensor of 10**9 elements viewed from one (zero strides)
+# A tensor iterated into a set or Counter makes a Python tensor object of about 1 KB per element: 3 million of them,
+# under LARGEST_COUNT, took 2.6 GB (an outside audit), so each counts as this many elements.
+TENSOR_ITEM_COST = 100
 
 
 @functools.cache
@@ -402,7 +420,9 @@ def legacy_tensor_types() -> dict[str, Any]:
 def sized_names() -> frozenset[str]:
     """The globals whose call `check_size` bounds, as `global_name` gives them."""
     builtin = {f"builtins.{kind.__name__}" for kind in (*COUNTED, set, frozenset)}
-    return frozenset(builtin | {"collections.Counter"} | set(legacy_tensor_types()))
+    # _rebuild_from_type_v2 calls the function it is given: torch's own pass would call a sized one unbounded
+    calls = {"collections.Counter", "torch._tensor._rebuild_from_type_v2"}
+    return frozenset(builtin | calls | set(legacy_tensor_types()))
 
 
 class OversizedPickle(pickle.UnpicklingError):
@@ -423,9 +443,29 @@ def _count(value: Any) -> Optional[int]:
         return None
 
 
-def check_size(func: Any, args: Any) -> None:
-    """Refuse a call of a sized constructor that would build more than LARGEST_COUNT elements."""
+@functools.cache
+def storage_types() -> tuple[type, ...]:
+    """torch.FloatStorage, torch.storage.UntypedStorage and the other storages in torch's allowlist (once per
+    process): called with a size, they allocate it."""
+    return tuple(v for k, v in allowed_globals().items() if k.endswith("Storage") and isinstance(v, type))
+
+
+def is_rebuild_function(func: Any) -> bool:
+    """One of torch's own tensor rebuilders (`torch._utils._rebuild_tensor_v2`, ...): what torch.save pickles."""
+    return getattr(func, "__module__", None) == "torch._utils" and getattr(func, "__name__", "").startswith("_rebuild")
+
+
+def check_size(func: Any, args: Any) -> int:
+    """Refuse a call of a sized constructor that would build more than LARGEST_COUNT elements; returns the elements
+    it builds (0 for other calls). `torch._tensor._rebuild_from_type_v2(func, type, args, state)` calls `func(*args)`
+    itself: it is checked as that call, and only torch's rebuilders may be that func (torch.save pickles no other;
+    `bytearray(3e9)` through it was never bounded, an outside audit)."""
     args = tuple(args) if isinstance(args, (tuple, list)) else ()
+    if func is torch._tensor._rebuild_from_type_v2:
+        if len(args) < 3 or not is_rebuild_function(args[0]):
+            inner = getattr(args[0], "__qualname__", type(args[0]).__name__) if args else "nothing"
+            raise RefusedPickle(f"torch._tensor._rebuild_from_type_v2 of {inner}")
+        return check_size(args[0], args[2])
     counts = [_count(a) for a in args]
     if func in COUNTED:
         if func is range:
@@ -439,15 +479,22 @@ def check_size(func: Any, args: Any) -> None:
             size = max((abs(c) for c in counts if c is not None), default=0)
         if size > LARGEST_COUNT:
             raise OversizedPickle(f"builtins.{func.__name__}", size)
-    elif func in FILLED and args:
+        return size
+    if func in FILLED and args:
         source = args[0]
-        size = source.numel() if isinstance(source, torch.Tensor) else len(source) if hasattr(source, "__len__") else 0
-        if size > LARGEST_COUNT:
-            raise OversizedPickle(getattr(func, "__name__", "a container"), size)
-    elif func in legacy_tensor_types().values() and counts and all(c is not None for c in counts):
+        tensor = isinstance(source, torch.Tensor)
+        size = source.numel() if tensor else len(source) if hasattr(source, "__len__") else 0
+        name = getattr(func, "__name__", "a container") + (" (a tensor's items)" if tensor else "")
+        if size * (TENSOR_ITEM_COST if tensor else 1) > LARGEST_COUNT:
+            raise OversizedPickle(name, size)
+        return size * (TENSOR_ITEM_COST if tensor else 1)
+    sized = func in legacy_tensor_types().values() or func in storage_types()
+    if sized and counts and all(c is not None for c in counts):
         size = math.prod(abs(cast(int, c)) for c in counts)
         if size > LARGEST_COUNT:
             raise OversizedPickle(getattr(func, "__name__", "a legacy tensor constructor"), size)
+        return size
+    return 0
 
 
 def sized_constructor(path: str | Path) -> Optional[str]:

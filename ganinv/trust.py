@@ -97,9 +97,19 @@ def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, re
     )
 
 
-def import_from_current_folder() -> None:
-    """Make modules in the folder the command runs from importable, as `python -m` does: the code routes the user
-    chose (`module:callable`, `--model-class`, a whole pickled module with `--trust-remote-code`) import the user's
-    classes from where they stand (an outside audit: a pickle's `nets.py` beside it was "not importable")."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())
+@contextlib.contextmanager
+def current_folder_importable() -> Iterator[None]:
+    """Modules in the folder the command runs from importable during the block, as `python -m` makes them: the code
+    routes the user chose (`module:callable`, `--model-class`, a whole pickled module with `--trust-remote-code`)
+    import the user's classes from where they stand (an outside audit: a pickle's `nets.py` beside it was "not
+    importable"). Only during the block: left first on sys.path, the folder's own `PIL/` ran in place of Pillow when
+    ganinv wrote a grid later, though the user had typed an installed class (an outside audit)."""
+    folder = os.getcwd()
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        if added and folder in sys.path:
+            sys.path.remove(folder)

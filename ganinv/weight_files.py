@@ -248,9 +248,9 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
             return PickledModuleWeights(
                 safe_pickle.module_state_dict(obj), origin=safe_pickle.origin(obj), layers=layer_records(obj)
             )
-    trust.import_from_current_folder()  # the pickle's classes, from where the user runs it
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        with trust.current_folder_importable():  # the pickle's classes, from where the user runs it
+            return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as exc:
         if "__main__" in str(exc):  # a training script's own class: no import finds it (an outside audit)
             raise SourceError(

@@ -1378,3 +1378,24 @@ def test_transparent_padding_around_an_opaque_picture_stays_black(tmp_path):
     Image.fromarray(rgba, "RGBA").save(tmp_path / "padded.png")
     read = load_images(str(tmp_path / "padded.png"))
     assert float(read.images[0, :, 0, 0].max()) == -1.0 and "composited onto black (save it" in read.notes[0]
+
+
+def test_a_folder_of_large_images_is_resized_as_it_is_read_and_its_total_bounded(tmp_path, monkeypatch):
+    """Audit 32a F6: every image was decoded at full size and kept until all were read, 25 PNGs of 58 KB (4096 x 4096,
+    one colour) took 6 GB. Given the generator's size, each is resized as it is read; without one, what is kept is
+    bounded."""
+    from ganinv.data import image_files
+
+    for k in range(3):
+        Image.new("RGB", (64, 48), (40 * k, 30, 200)).save(tmp_path / f"img{k}.png")
+    monkeypatch.setattr(image_files, "MAX_HELD_VALUES", 3 * 3 * 8 * 8)  # three 8 x 8 images, not one of 64 x 48
+    data = load_images(str(tmp_path), size=(8, 8))
+    assert data.images.shape == (3, 3, 8, 8)
+    assert any(
+        "3 of 3 images differ from the generator's size 8 x 8 (e.g." in note and "is 48 x 64" in note
+        for note in data.notes
+    ), data.notes
+    with pytest.raises(
+        DataError, match=r"the 3 images decode to more than 576 values by \S*img0\.png .*give the generator"
+    ):
+        load_images(str(tmp_path))

@@ -240,3 +240,17 @@ def test_busy_processes_spin_and_stop():
             assert fh.read().split()[2] in "RSD"
     with pytest.raises(FileNotFoundError):
         open(f"/proc/{pids[0]}/stat")
+
+
+def test_a_child_python_imports_nothing_from_the_current_folder(tmp_path, monkeypatch):
+    """Audit 32a F4: `perf --measure scaling` ran each point as `python -m ganinv.perf`, which puts the current folder
+    first on the import path: a `torch.py` there (a downloaded repo's) ran, though the user typed no code."""
+    ran = tmp_path / "ran"
+    for name in ("torch", "json", "runpy", "numpy"):
+        (tmp_path / f"{name}.py").write_text(f"open({str(ran)!r}, 'w').close()\nraise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(perf.GaninvError, match="failed in its own process"):
+        perf.run_isolated({"label": "a point that is not one"})  # the child imports ganinv.perf, then fails
+    with perf.busy_processes(1):
+        pass
+    assert not ran.exists()

@@ -562,6 +562,45 @@ def test_a_pickle_asking_for_a_huge_object_is_refused_at_the_call_however_it_cou
         assert "elements while it is read, more than a weights file holds" in errors[0], (path.name, errors[0])
 
 
+def as_newobj_ex(path):
+    """Rewrite a torch.save of `Reduce(cls, args)` (protocol 4) to build it by NEWOBJ_EX, `cls.__new__(cls, *args)`."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as source:
+        records = [(info, source.read(info.filename)) for info in source.infolist()]
+    with zipfile.ZipFile(path, "w") as archive:
+        for info, data in records:
+            if info.filename.endswith("data.pkl"):
+                assert data.endswith(b"R\x94."), data[-8:]
+                data = data[: -len(b"R\x94.")] + b"}\x92\x94."  # EMPTY_DICT (no keyword arguments), NEWOBJ_EX
+            archive.writestr(info, data)
+
+
+def test_calls_around_the_size_check_are_refused_or_counted(tmp_path):
+    """Audit 32a F3: a 1 KB file took 2.6-3.5 GB through calls the size check did not see: `bytearray(3e9)` inside
+    torch's `_rebuild_from_type_v2` (which calls what it is given), protocol 4's NEWOBJ_EX, a frozenset of 3 million
+    items of a zero-stride tensor (each item a tensor object, under the element bound), and many calls each under it."""
+    view = torch.zeros(1).expand(3 * 10**6)
+    cases = {
+        "rebuild.pth": (
+            Reduce(torch._tensor._rebuild_from_type_v2, (bytearray, bytearray, (3 * 10**9,), {})),
+            "calls torch._tensor._rebuild_from_type_v2 of bytearray while unpickling",
+        ),
+        "items.pth": (Reduce(frozenset, (view,)), "asks frozenset (a tensor's items) for 3,000,000 elements"),
+        "newobj_ex.pth": (Reduce(frozenset, (view,)), "asks frozenset (a tensor's items) for 3,000,000 elements"),
+        "many.pth": ([Reduce(bytearray, (10**6,)) for _ in range(12)], "asks its sized constructors together for"),
+    }
+    for name, (obj, message) in cases.items():
+        torch.save(obj, tmp_path / name, pickle_protocol=4)
+        if name == "newobj_ex.pth":
+            as_newobj_ex(tmp_path / name)
+        result, errors = run(["inspect", tmp_path / name])
+        assert result.exit_code == 2 and len(errors) == 1 and message in errors[0], (name, result.output)
+    ok = tmp_path / "fine.pth"  # a real checkpoint's few sized calls stay under the file's bound
+    torch.save({"w": zoo.case("pytorch-examples-dcgan").build().state_dict(), "tags": {"a", "b"}}, ok)
+    assert isinstance(safe_pickle.load(ok)["tags"], set)
+
+
 @pytest.mark.parametrize(
     "tensor, message",
     [
@@ -688,6 +727,33 @@ def test_an_artifact_cannot_choose_a_file_to_read(tmp_path, images, monkeypatch)
         assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("pinned", ["model_class", "spec"])
+def test_a_records_decisions_cannot_pin_code_or_a_file_to_read(tmp_path, marker, monkeypatch, pinned):
+    """Audit 32a F1/F2: the readings a fit decided ("auto" options, pinned on reload so the generator reads as it did)
+    took any property name from the record's decisions: `model_class` ran `os:mkdir` when the user gave their own
+    generator file with -g (the record named it), and `spec` read a file of the artifact's choosing."""
+    case = zoo.case("pytorch-examples-dcgan")
+    torch.manual_seed(0)
+    save_file({k: v.contiguous() for k, v in case.build().state_dict().items()}, str(tmp_path / "gen.safetensors"))
+    monkeypatch.chdir(tmp_path)
+    spec = load_generator("gen.safetensors").spec
+    picks = {
+        "model_class": [("model_class", "os:mkdir"), ("model_kwargs", json.dumps({"path": str(marker)}))],
+        "spec": [("spec", str(tmp_path / "no-such-spec.json"))],
+    }[pinned]
+    meta = {
+        "options": {prop: "auto" for prop, _ in picks},
+        "decisions": [{"property": p, "value": v} for p, v in picks],
+    }
+    for architecture in (None, "dcgan"):
+        ref = {"source": "gen.safetensors", "arch": None, "options": {}, "meta": {**meta, "architecture": architecture}}
+        art = tmp_path / f"inverter-{architecture}"
+        Inverter(spec=spec.to_dict(), generator_ref=ref, width=8, hidden=32).save_pretrained(art)
+        for generator in ("gen.safetensors", None):  # the user's own file, or the one the record names
+            loaded = Inverter.load(str(art), generator=generator).generator
+            assert loaded.spec == spec and "model_class" not in str(loaded.meta.get("options"))
+
+
 def test_a_fifo_in_place_of_a_config_index_or_spec_is_refused_not_waited_on(tmp_path):
     """Audit 21b: a FIFO named config.json, spec.json or model.safetensors.index.json in a generator folder, or
     given as --spec, blocked ganinv forever (SECURITY.md: refused, not waited on)."""
@@ -805,3 +871,25 @@ def test_a_path_date_or_enum_lookalike_that_could_run_code_is_still_refused(tmp_
         safe_pickle.load(tmp_path / "last.ckpt")
     with pytest.raises(UnsafeFileError, match=f"calls {re.escape(refused)}.* while unpickling, which can run code"):
         load_generator(str(tmp_path / "last.ckpt"))
+
+
+def test_the_current_folder_is_importable_only_while_the_code_the_user_typed_imports(tmp_path, monkeypatch):
+    """Audit 32a F7: typing an installed class (`--model-class torch.nn:Linear`) or a callable put the folder the
+    command ran from first on sys.path for good, and its `PIL/` ran in place of Pillow when the grid was written.
+    The user's own module there still imports."""
+    import sys
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    (tmp_path / "my_gens.py").write_text(
+        "import torch\n\ndef make():\n    torch.manual_seed(0)\n"
+        "    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 4, 4)))\n"
+    )
+    g = load_generator("my_gens:make", options={"spec.nz": "4"})
+    assert g.spec.image_shape == (1, 4, 4) and str(tmp_path) not in sys.path
+    torch.save(torch.nn.Linear(4, 16).state_dict(), tmp_path / "lin.pth")
+    options = {"model_class": "torch.nn:Linear", "model_kwargs": '{"in_features": 4, "out_features": 16}'}
+    load_generator(
+        "lin.pth", options={**options, "spec.nz": "4", "spec.image_shape": "1,4,4", "spec.native_output_range": "-9,9"}
+    )
+    assert str(tmp_path) not in sys.path

@@ -34,6 +34,9 @@ PIL_STUB_SUFFIXES = {".bufr", ".grib", ".h5", ".hdf", ".fit", ".fits"}
 
 
 ASPECT_TOLERANCE = 0.01  # width / height differing by more: a resize stretches the picture (said)
+# The most image values a set keeps (float32: 1 GiB); images are resized to the generator's size as they are read, so
+# only a set of another command's (the most common size) or one of very many images reaches it
+MAX_HELD_VALUES = 2**28
 
 
 def load_image_files(
@@ -46,8 +49,11 @@ def load_image_files(
     """Image files -> one ImageSet; images of other sizes than `size` (H, W), the generator's where a command knows
     it, else the most common one, are resized to it (once: an image already of that size is never touched)."""
     images, names, notes = [], [], []
+    shapes: list[tuple[int, int]] = []  # (h, w) of each file, before any resize
     alike: dict[str, list[str]] = {}  # a note about one file, its path taken out -> every file it is about
     refused: list[str] = []  # every file that cannot be read, so that one run names them all
+    wanted = (int(size[0]), int(size[1])) if size is not None else None
+    held = 0  # values of the images kept so far
     for path in paths:
         try:
             _stat(path)
@@ -61,8 +67,18 @@ def load_image_files(
         except DataError as exc:
             refused.append(str(exc))
             continue
-        images.append(x[0])  # (C, H, W)
+        shapes.append((int(x.shape[2]), int(x.shape[3])))
+        # resized as it is read: kept whole until all were read, 25 PNGs of 58 KB at 4096 x 4096 took 6 GB (an
+        # outside audit)
+        images.append(_resize(x[0], wanted) if wanted is not None and shapes[-1] != wanted else x[0])  # (C, H, W)
         names.append(str(path))
+        held += images[-1].numel()
+        if held > MAX_HELD_VALUES:
+            raise DataError(
+                f"the {len(paths)} images decode to more than {MAX_HELD_VALUES:,} values by {path} (large images "
+                "in small files); give the generator, whose size each image is resized to as it is read, or resize "
+                "them first"
+            )
         for said in image_notes + ([note] if note else []):
             alike.setdefault(said.replace(str(path), "{image}"), []).append(str(path))
     if len(refused) == 1:
@@ -94,13 +110,13 @@ def load_image_files(
             "images with three equal channels"
         )
     images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
-    sizes = Counter((int(x.shape[1]), int(x.shape[2])) for x in images)  # (H, W) of each (C, H, W)
-    target = "the generator's size" if size is not None else "the most common size"
-    size = (int(size[0]), int(size[1])) if size is not None else sizes.most_common(1)[0][0]  # ties: the first
-    odd = [i for i, x in enumerate(images) if tuple(x.shape[1:]) != size]
+    sizes = Counter(shapes)  # (H, W) of each file
+    target = "the generator's size" if wanted is not None else "the most common size"
+    size = wanted if wanted is not None else sizes.most_common(1)[0][0]  # ties: the first
+    odd = [i for i, shape in enumerate(shapes) if shape != size]
     if odd:
-        example = f"e.g. {names[odd[0]]} is {images[odd[0]].shape[1]} x {images[odd[0]].shape[2]}"
-        stretched = sum(is_stretched(tuple(images[i].shape[1:]), size) for i in odd)
+        example = f"e.g. {names[odd[0]]} is {shapes[odd[0]][0]} x {shapes[odd[0]][1]}"
+        stretched = sum(is_stretched(shapes[i], size) for i in odd)
         shape_note = (
             f"; {stretched} of them have another aspect ratio and were stretched, not cropped" if stretched else ""
         )

@@ -33,9 +33,9 @@ def load_callable(source: str, request: Request) -> Generator:
         f"the Python callable {source!r}", request.origin, request.trust_remote_code, f"--generator {source}"
     )
     module_name, _, attr = source.partition(":")
-    trust.import_from_current_folder()
     try:
-        fn = getattr(importlib.import_module(module_name), attr)
+        with trust.current_folder_importable():
+            fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         path = Path(module_name)
         if path.suffix == ".py" or os.sep in module_name:  # a file's path is not a module's name (an outside audit)
