@@ -664,7 +664,7 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
         return
     with warnings.catch_warnings():  # the recorded generator's own assumptions were announced when it was fitted
         warnings.simplefilter("ignore")
-        original = load_generator(reference)
+        original = load_generator(reference, origin=f"the {model.artifact_noun} artifact {source}")  # its data
     latents = original.sample_latents(8, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         given = generator.decode(latents.to(generator.device)).cpu()

@@ -31,3 +31,5 @@ def read_toml(path: str | Path, layout: str) -> dict[str, Any]:
         return tomllib.loads(text.removeprefix(BYTE_ORDER_MARK))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"recipe {path} is not valid TOML ({exc}); write it as {layout}") from None
+    except RecursionError:  # 50,000 nested arrays ended in an internal error (an outside audit)
+        raise ConfigError(f"recipe {path} nests its values too deeply to read; write it as {layout}") from None

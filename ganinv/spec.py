@@ -67,6 +67,16 @@ class GeneratorSpec:
             object.__setattr__(self, "native_latent_shape", tuple(int(v) for v in self.native_latent_shape))
         if self.nz < 1 or self.nc < 0 or self.n_classes < 0 or self.n_classes == 1:
             raise ValueError(f"invalid latent sizes nz={self.nz} nc={self.nc} n_classes={self.n_classes}")
+        # a spec file is data: an 18-byte sidecar's nz of 1e8 was drawn (9 GB) before the net refused it (an outside
+        # audit); these bounds are far above any generator's
+        for name, value, most in (
+            ("nz", self.nz, MAX_LATENT),
+            ("nc", self.nc, MAX_LATENT),
+            ("n_classes", self.n_classes, MAX_LATENT),
+            ("image_shape", math.prod(self.image_shape), MAX_IMAGE_VALUES),
+        ):
+            if value > most:
+                raise ValueError(f"spec field {name} holds {value:,} values, more than any generator's ({most:,})")
         conflict = latent_shape_conflict(self.nz, self.native_latent_shape)
         if conflict:  # z (N, nz) is reshaped to (N, *native_latent_shape): it failed later, generically (audit 30b 7e)
             raise ValueError(conflict)
@@ -116,6 +126,10 @@ class GeneratorSpec:
     @classmethod
     def from_json(cls, text: str) -> "GeneratorSpec":
         return cls.from_dict(parse_json(text))
+
+
+MAX_LATENT = 1 << 20  # values of z, c or d: a latent noise map of 4 x 512 x 512
+MAX_IMAGE_VALUES = 1 << 26  # values of one image: 4 x 4096 x 4096
 
 
 def latent_shape_conflict(nz: Any, shape: Any) -> Optional[str]:

@@ -19,6 +19,7 @@ import pickle
 import re
 import stat
 import struct
+import tarfile
 import warnings
 import zipfile
 from pathlib import Path
@@ -194,6 +195,19 @@ def check_not_a_bomb(path: Path, where: str) -> None:
         )
 
 
+def is_tar_checkpoint(path: Path) -> bool:
+    """A tar archive that torch.load would read by its legacy tar path (any file not starting as a zip does): a tar
+    with a zip appended sent ganinv's scan to the zip while torch extracted the tar, a link in it to /dev/stdin or a
+    FIFO waited for good (an outside audit)."""
+    with open(path, "rb") as file:
+        if file.read(4) == b"PK\x03\x04":
+            return False
+    try:
+        return tarfile.is_tarfile(path)
+    except OSError:
+        return False
+
+
 def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None) -> Any:
     """A torch checkpoint: `weights_only=True` first; then ganinv.safe_pickle, where objects of other classes
     (a config object, a namespace) become inert records and nothing is called; the full unpickler, which can
@@ -201,6 +215,12 @@ def read_pickle(path: Path, trust_remote_code: bool, where: Optional[str] = None
     where = where or str(path)
     check_readable(path, where, "a PyTorch checkpoint")
     check_not_a_bomb(path, where)
+    if is_tar_checkpoint(path):
+        raise UnsafeFileError(
+            f"{where} is a tar archive, the format of PyTorch's first releases, which torch.load reads by extracting "
+            "its members to disk, links among them (one that leads to a FIFO, a device or a file of yours): not read. "
+            "Load it in the PyTorch that wrote it and re-save it with torch.save, or as safetensors"
+        )
     if not trust_remote_code and is_torchscript(path):  # reached where no program is taken (an artifact's generator/)
         raise UnsafeFileError(
             f"{where} is a TorchScript program (code), not the state dict its name suggests; give the generator's "

@@ -164,3 +164,16 @@ def test_a_set_of_a_variable_only_the_report_uses_is_taken(tmp_path):
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     assert "Pixels probe of dcgan" in (tmp_path / "out" / "bench.md").read_text()
+
+
+def test_variables_that_repeat_each_other_and_deeply_nested_recipes_are_refused(tmp_path):
+    """Audit 32a F11: a 482-byte recipe of variables each ten times the last took 8 GB as they were substituted; one
+    of 50,000 nested arrays ended in an internal error."""
+    laughs = {"v0": "x" * 10, **{f"v{k}": f"{{v{k - 1}}}" * 10 for k in range(1, 9)}}
+    with pytest.raises(RunError, match=r"recipe variable 'v\d' grows past 4,096 characters"):
+        resolve_vars(laughs)
+    assert len(resolve_vars({k: laughs[k] for k in ("v0", "v1", "v2")})["v2"]) == 1000  # long ones still resolve
+    deep = tmp_path / "deep.toml"
+    deep.write_text("x = " + "[" * 50000 + "]" * 50000 + "\n")
+    result = CliRunner().invoke(cli, ["bench", str(deep), "--out", str(tmp_path / "out")])
+    assert result.exit_code != 0 and "nests its values too deeply to read" in result.output, result.output

@@ -6,6 +6,7 @@ for this one command) is the only thing that lets code run.
 """
 
 import enum
+import functools
 import io
 import json
 import re
@@ -824,6 +825,8 @@ def test_paths_dates_and_enum_members_in_lightning_hyper_parameters_are_read_as_
         "day": datetime.date(2023, 1, 2),
         "budget": datetime.timedelta(hours=5),
         "mode": RunMode.TRAIN,
+        # audit 32a R1: an optimizer given as a partial (LightningCLI, Hydra's _partial_), never called
+        "optimizer": functools.partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999)),
     }
     checkpoint, module = lightning_checkpoint(hyper_parameters)
     torch.save(checkpoint, tmp_path / "last.ckpt")
@@ -832,6 +835,9 @@ def test_paths_dates_and_enum_members_in_lightning_hyper_parameters_are_read_as_
     assert read["windows_dir"] == pathlib.PureWindowsPath("C:\\runs")
     assert read["started"] == hyper_parameters["started"] and read["budget"] == datetime.timedelta(hours=5)
     assert safe_pickle.origin(read["mode"]).endswith("RunMode") and read["mode"]._new_args == (("train",), {})
+    partial = read["optimizer"]
+    assert safe_pickle.origin(partial) == "functools.partial" and not callable(partial)
+    assert partial._state[0].origin == "torch.optim.adam.Adam" and partial._state[2]["lr"] == 2e-4
     case = zoo.case("pytorch-examples-dcgan")
     g = load_generator(str(tmp_path / "last.ckpt"), options={"strides": "1,2,2,2", "paddings": "0,1,1,1"})
     latents = zoo.latents_for(case, 4)
@@ -893,3 +899,27 @@ def test_the_current_folder_is_importable_only_while_the_code_the_user_typed_imp
         "lin.pth", options={**options, "spec.nz": "4", "spec.image_shape": "1,4,4", "spec.native_output_range": "-9,9"}
     )
     assert str(tmp_path) not in sys.path
+
+
+def test_a_tar_checkpoint_is_refused_before_torch_extracts_its_links(tmp_path):
+    """Audit 32a F8: a tar archive (PyTorch's first format) whose `storages` member links to a FIFO, with a zip
+    appended: ganinv's scan read the zip, torch.load the tar, extracted the link and waited on the FIFO for good (or
+    showed a file's first bytes in its error). Refused before torch reads it; the file's own FIFO check never saw it."""
+    import os
+    import tarfile
+    import zipfile
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    held = io.BytesIO()
+    with tarfile.open(fileobj=held, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        link = tarfile.TarInfo("storages")
+        link.type, link.linkname = tarfile.SYMTYPE, str(fifo)
+        tar.addfile(link)
+    appended = io.BytesIO()
+    with zipfile.ZipFile(appended, "w") as archive:
+        archive.writestr("a.pkl", b"\x80\x02cbuiltins\nbytearray\n.")
+    (tmp_path / "netG.pth").write_bytes(held.getvalue() + appended.getvalue())
+    result, errors = run(["inspect", "-g", tmp_path / "netG.pth"])
+    assert result.exit_code == 2 and len(errors) == 1, result.output
+    assert "is a tar archive, the format of PyTorch's first releases" in errors[0]

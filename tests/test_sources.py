@@ -500,6 +500,21 @@ def test_a_sidecar_whose_nz_and_latent_shape_disagree_is_named_in_the_error(dcga
     assert_same_images(g, latents, expected)
 
 
+def test_a_spec_file_cannot_ask_for_latents_or_images_larger_than_any_generators(dcgan, tmp_path):
+    """Audit 32a F10: an 18-byte spec.json beside weights, {"nz": 1e8}, was drawn as a probe batch (9 GB) before the
+    net refused it. Sizes beyond any generator's are refused as the spec is made, naming the file."""
+    torch.save(dcgan[0].state_dict(), tmp_path / "g.pth")
+    (tmp_path / "spec.json").write_text(json.dumps({"nz": 10**8, "native_latent_shape": [10**8, 1, 1]}))
+    with pytest.raises(
+        SourceError,
+        match=r"spec\.json sets \(nz, native_latent_shape\) do not make a valid spec: spec field nz holds 1",
+    ):
+        load_generator(str(tmp_path / "g.pth"), options=FAST)
+    for fields in ({"nz": 10**8}, {"nz": 8, "image_shape": (3, 10**5, 10**5)}, {"nz": 8, "n_classes": 10**7}):
+        with pytest.raises(ValueError, match="more than any generator's"):
+            GeneratorSpec(**{"image_shape": (1, 8, 8), **fields})
+
+
 @pytest.mark.parametrize("name", ["netG.pth", "generator.bin", "last.ckpt", "generator.pt"])
 def test_a_torchscript_program_named_like_weights_needs_trust(dcgan, tmp_path, name):
     """The file's content, not its name, made it a program: an outside audit ran a TorchScript `netG.pth` with no

@@ -189,6 +189,9 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return VARIABLE.sub(lookup, text)
 
 
+LONGEST_VALUE = 4096  # characters of a resolved variable: the longest path Linux takes (PATH_MAX)
+
+
 def resolve_vars(variables: dict[str, str]) -> dict[str, str]:
     """Substitute variables into each other ({out}/train.safetensors) until none is left."""
     values = dict(variables)
@@ -198,6 +201,11 @@ def resolve_vars(variables: dict[str, str]) -> dict[str, str]:
             return values
         for key, text in unresolved.items():
             values[key] = VARIABLE.sub(lambda m: values.get(m.group(1), m.group(0)), text)
+            if len(values[key]) > LONGEST_VALUE:  # a 482-byte recipe of nested variables took 8 GB (an outside audit)
+                raise RunError(
+                    f"recipe variable {key!r} grows past {LONGEST_VALUE:,} characters as variables are substituted "
+                    "into it (variables that repeat each other); a path or an option is never that long"
+                )
     raise RunError(f"recipe variables refer to each other in a loop or to unknown names: {unresolved}")
 
 

@@ -185,7 +185,7 @@ def apply_sidecar(
     )
     if conflict:  # the error named no file, only the warning above it did (an outside audit)
         raise SourceError(f"{label}, the spec beside {where}: {conflict}, or fix or delete {Path(label).name}")
-    generator = with_overrides(generator, changed)
+    generator = with_overrides(generator, changed, f"the fields {label} sets")
     if prior and changed.keys() & set(PRIOR_FIELDS):  # the record says where the prior now comes from, as --prior
         spec = generator.spec
         value = spec.native_prior + (
@@ -197,13 +197,15 @@ def apply_sidecar(
     return generator
 
 
-def with_overrides(generator: Generator, overrides: Mapping[str, Any]) -> Generator:
+def with_overrides(generator: Generator, overrides: Mapping[str, Any], given_by: Optional[str] = None) -> Generator:
+    """The generator with these spec fields changed; `given_by` names where they come from in an error."""
     if not overrides:
         return generator
     try:
         spec = generator.spec.replace(**overrides)
     except (TypeError, ValueError) as exc:
-        raise SourceError(f"spec overrides {dict(overrides)} do not make a valid spec: {exc}") from None
+        said = f"{given_by} ({', '.join(overrides)})" if given_by else f"spec overrides {dict(overrides)}"
+        raise SourceError(f"{said} do not make a valid spec: {exc}") from None
     # a range given alone for a normal prior would do nothing (an outside audit); a whole spec (--spec FILE) names both
     alone = "native_prior_range" in overrides and "native_prior" not in overrides
     if alone and spec.native_prior == "normal":
