@@ -327,7 +327,9 @@ def measure_fit(
 # ---- time to a held-out quality: ganinv fit against the plain reference loop -------------------
 def load_reference_loop():
     """benchmarks/reference_fit.py of the source checkout (not part of the installed package)."""
-    if not REFERENCE_LOOP.is_file():
+    # a source checkout holds pyproject.toml beside ganinv/: installed, parents[1] is site-packages, where another
+    # distribution could own a benchmarks/reference_fit.py (an outside audit)
+    if not (REFERENCE_LOOP.is_file() and (REPO / "pyproject.toml").is_file()):
         raise GaninvError(
             f"--measure reference needs {REFERENCE_LOOP}, which ships with the source checkout "
             "only; run it from a clone of the ganinv repository"

@@ -177,3 +177,19 @@ def test_variables_that_repeat_each_other_and_deeply_nested_recipes_are_refused(
     deep.write_text("x = " + "[" * 50000 + "]" * 50000 + "\n")
     result = CliRunner().invoke(cli, ["bench", str(deep), "--out", str(tmp_path / "out")])
     assert result.exit_code != 0 and "nests its values too deeply to read" in result.output, result.output
+
+
+def test_a_stage_that_creates_a_builtin_or_hub_source_is_skipped(tmp_path):
+    """Audit 32b F2: `bench-features-mnist.toml --set inverter=builtin:mnist` fitted for 25 minutes an inverter no
+    later stage read, as `creates = "{inverter}"` was looked for as a path only."""
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(
+        'title = "t"\n[vars]\ninverter = "{out}/fit/inverter"\n[[stages]]\nname = "fit"\n'
+        'run = ["fit", "--steps", "1", "--out", "{out}/fit"]\ncreates = "{inverter}"\n'
+    )
+    result = CliRunner().invoke(
+        cli, ["bench", str(recipe), "--out", str(tmp_path / "b"), "--set", "inverter=builtin:mnist"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "fit: skipped, builtin:mnist exists" in result.stderr
+    assert json.loads((tmp_path / "b" / "bench.json").read_text())["stages"][0]["skipped"] is True

@@ -265,6 +265,9 @@ def test_cli_on_generated_samples(artifact, tmp_path):
     again = tmp_path / "again.jsonl"
     assert invoke("--inverter", artifact, "--generated", 6, "--k", "1,8", "--out", again, "--seed", 5).exit_code == 0
     assert again.read_text() == out.read_text()  # seeded
+    limited = invoke("--inverter", artifact, "--generated", 6, "--k", "1", "--limit", 2, "--json")  # audit 32b F11
+    assert json.loads(limited.stdout)["images"] == 6
+    assert "Warning: --limit is ignored: it reads IMAGES, and --generated 6 scores" in limited.stderr
 
 
 def test_cli_samples_d_above_max_enumerate(artifact):

@@ -10,7 +10,7 @@ A benchmark recipe (TOML, e.g. `recipes/bench-features-mnist.toml`):
     name = "probe"             # its JSON result is kept under this name
     run = ["probe", "--train", "{out}/train.safetensors", "--test", "{out}/test.safetensors", "--json"]
     json = true                # the stage prints JSON on stdout
-    creates = "{out}/x"        # optional: skip the stage when this path exists (reuse an earlier result)
+    creates = "{out}/x"        # optional: skip the stage when this path (or builtin:/hub: source) exists
     optional = true            # optional: record a failure and go on (the report shows n/a)
     [report]
     columns = ["Features", "Linear"]
@@ -60,7 +60,7 @@ class Stage:
     name: str
     run: list[str]  # a ganinv command line, e.g. ["probe", "--train", ...]
     json: bool = False  # parse stdout as JSON and keep it as the stage's result
-    creates: Optional[str] = None  # skip the stage when this path already exists
+    creates: Optional[str] = None  # skip the stage when this path already exists, or names a builtin:/hub: source
     optional: bool = False  # a failure is recorded and the bench goes on
 
 
@@ -213,8 +213,11 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     """Run one `ganinv` command in this process; its stdout is kept (JSON) or passed to stderr (unless quiet)."""
     argv = [substitute(arg, values) for arg in stage.run]
     record: dict[str, Any] = {"name": stage.name, "command": "ganinv " + " ".join(argv)}
-    if stage.creates and Path(substitute(stage.creates, values)).exists():
-        progress(f"{stage.name}: skipped, {substitute(stage.creates, values)} exists", quiet)
+    created = substitute(stage.creates, values) if stage.creates else None
+    # a built-in or Hub source (`--set inverter=builtin:mnist`) exists as such: its stage fitted one for 25 minutes
+    # that no later stage read (an outside audit)
+    if created is not None and (created.startswith(("builtin:", "hub:")) or Path(created).exists()):
+        progress(f"{stage.name}: skipped, {created} exists", quiet)
         return {**record, "skipped": True, "seconds": 0.0}
     resumed = unfinished_run(argv)
     if resumed is not None:  # a bench stopped during this stage: its run goes on, as the rerun promises

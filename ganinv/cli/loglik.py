@@ -22,6 +22,7 @@ from ganinv.cli.options import (
     image_options,
     json_option,
     out_option,
+    parse_ks,
     quiet_option,
     resolve_device,
     seed_option,
@@ -49,16 +50,6 @@ LABELS = {
     "kl": "KL(q || prior)",
     "mse_sum": "MSE (SSE on [0,1] of G(mean))",
 }
-
-
-def parse_ks(text: str) -> list[int]:
-    try:
-        ks = sorted({int(part) for part in text.split(",")})  # an empty part (1,,2) is a typo: refused
-    except ValueError:
-        ks = []
-    if not ks or ks[0] < 1:
-        raise GaninvError(f"--k takes positive sample sizes separated by commas (e.g. 1,16,256), got {text!r}")
-    return ks
 
 
 def finite_or_none(value: float) -> Optional[float]:

@@ -11,6 +11,7 @@ import importlib.util
 import logging
 import os
 import sys
+import traceback
 import warnings
 
 import click
@@ -84,8 +85,8 @@ class LazyGroup(click.Group):
             except (click.exceptions.Exit, click.ClickException, click.exceptions.Abort):
                 raise  # click's own
             except GaninvError as exc:
-                if debug:
-                    raise
+                if debug:  # the traceback, then the same exit code as without it (it was 1: an outside audit)
+                    traceback.print_exc()
                 fail(str(exc), exc.exit_code)
             except KeyboardInterrupt:
                 if debug:

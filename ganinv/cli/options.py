@@ -316,6 +316,14 @@ def _split_only_for_datasets(func):
                 f"--root {kwargs['root']} is ignored: {kwargs['images']} is not a dataset ({', '.join(DATASET_DIRS)}), "
                 "and is read as it is"
             )
+        if kwargs.get("images") is None and kwargs.get("generated") is not None:  # loglik --generated N
+            source = click.get_current_context().get_parameter_source
+            for name in ("limit", "split", "root", "input_range"):
+                if name in kwargs and source(name) == click.core.ParameterSource.COMMANDLINE:
+                    warn(  # --limit 100 scored all 1000 generated samples, no word (an outside audit)
+                        f"--{name.replace('_', '-')} is ignored: it reads IMAGES, and --generated "
+                        f"{kwargs['generated']} scores that many generated samples"
+                    )
         return func(*args, **kwargs)
 
     return command
@@ -581,3 +589,16 @@ def resume_hint(command: str, out: str | os.PathLike, named: bool) -> Iterator[N
             raise  # the user knows the folder, or there is nothing to resume: the usual line
         click.echo(f"Interrupted; continue with `ganinv {command} --out {shlex.quote(str(out))} --resume`.", err=True)
         sys.exit(130)
+
+
+def parse_ks(text: str) -> list[int]:
+    """`--k 1,16,256`: the importance-sample sizes, as `loglik` and `perf` take them."""
+    from ganinv.errors import GaninvError
+
+    try:
+        ks = sorted({int(part) for part in text.split(",")})  # an empty part (1,,2) is a typo: refused
+    except ValueError:
+        ks = []
+    if not ks or ks[0] < 1:
+        raise GaninvError(f"--k takes positive sample sizes separated by commas (e.g. 1,16,256), got {text!r}")
+    return ks

@@ -61,10 +61,10 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--k",
-    "ks",
-    multiple=True,
-    type=click.IntRange(min=1),
-    help="loglik: sample sizes k, repeatable (default: 1, 16 and 256).",
+    "k_text",
+    default="1,16,256",
+    show_default=True,
+    help="loglik: importance-sample sizes k of the bounds, comma-separated, as `ganinv loglik --k` takes them.",
 )
 @click.option(
     "--threshold",
@@ -136,7 +136,7 @@ def perf(
     steps,
     seconds,
     images,
-    ks,
+    k_text,
     threshold,
     eval_every,
     augment,
@@ -160,9 +160,11 @@ def perf(
 
     from ganinv import perf as measures
     from ganinv.atomic import write_json
+    from ganinv.cli.options import parse_ks
     from ganinv.devices import resolve_device
     from ganinv.errors import GaninvError
 
+    ks = tuple(parse_ks(k_text))
     given = click.get_current_context().get_parameter_source("generator") != click.core.ParameterSource.DEFAULT
     if random_dcgan is not None and given:
         raise GaninvError("give --generator or --random-dcgan, not both")
