@@ -254,3 +254,18 @@ def test_a_child_python_imports_nothing_from_the_current_folder(tmp_path, monkey
     with perf.busy_processes(1):
         pass
     assert not ran.exists()
+
+
+def test_the_reference_loop_is_run_from_a_source_checkout_only(tmp_path, monkeypatch):
+    """Audit 32a (hardening): installed, parents[1] of ganinv/ is site-packages, where another distribution could own
+    a benchmarks/reference_fit.py; it is run only beside the checkout's pyproject.toml."""
+    (tmp_path / "benchmarks").mkdir()
+    (tmp_path / "benchmarks" / "reference_fit.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    monkeypatch.setattr(perf, "REPO", tmp_path)
+    monkeypatch.setattr(perf, "REFERENCE_LOOP", tmp_path / "benchmarks" / "reference_fit.py")
+    with pytest.raises(perf.GaninvError, match="ships with the source checkout only"):
+        perf.load_reference_loop()
+    assert not (tmp_path / "ran").exists()
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'ganinv'\n")
+    perf.load_reference_loop()
+    assert (tmp_path / "ran").exists()
