@@ -422,8 +422,11 @@ def test_links_in_an_artifact_neither_leak_nor_hang(tmp_path, inverter):
 @pytest.mark.parametrize(
     "edit, message",
     [
-        ({"nz": 10**10, "native_latent_shape": [10**10]}, r"nz 10000000000 where the net has \d+"),
-        ({"image_shape": [1, 200000, 200000]}, r"image_shape \(1, 200000, 200000\) where the net has"),
+        ({"nz": 10**5, "native_latent_shape": [10**5]}, r"nz 100000 where the net has \d+"),
+        ({"image_shape": [1, 2000, 2000]}, r"image_shape \(1, 2000, 2000\) where the net has"),
+        # beyond any generator's: refused as the spec is read (audit 32a F10)
+        ({"nz": 10**10, "native_latent_shape": [10**10]}, r"spec field nz holds 10,000,000,000 values, more than any"),
+        ({"image_shape": [1, 200000, 200000]}, r"spec field image_shape holds 40,000,000,000 values, more than any"),
     ],
 )
 def test_a_generator_config_whose_spec_is_not_its_nets_is_refused_before_anything_runs(
