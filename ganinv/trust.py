@@ -99,13 +99,16 @@ def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, re
 
 @contextlib.contextmanager
 def current_folder_importable() -> Iterator[None]:
-    """Modules in the folder the command runs from importable during the block, as `python -m` makes them: the code
-    routes the user chose (`module:callable`, `--model-class`, a whole pickled module with `--trust-remote-code`)
-    import the user's classes from where they stand (an outside audit: a pickle's `nets.py` beside it was "not
-    importable"). Only during the block: left first on sys.path, the folder's own `PIL/` ran in place of Pillow when
-    ganinv wrote a grid later, though the user had typed an installed class (an outside audit)."""
+    """Modules in the folder the command runs from importable during the block, first, as `python -m` makes them:
+    the code routes the user chose (`module:callable`, `--model-class`, a whole pickled module with
+    `--trust-remote-code`) import the user's classes from where they stand (an outside audit: a pickle's `nets.py`
+    beside it was "not importable"). After it, the folder stays importable only where the user's code came from it,
+    and last: that code imports its siblings later too (in `__init__`, `forward`: a review), while left first, the
+    folder's own `PIL/` ran in place of Pillow when ganinv wrote a grid, though the user had typed an installed class
+    (an outside audit)."""
     folder = os.getcwd()
     added = folder not in sys.path
+    before = set(sys.modules)
     if added:
         sys.path.insert(0, folder)
     try:
@@ -113,3 +116,12 @@ def current_folder_importable() -> Iterator[None]:
     finally:
         if added and folder in sys.path:
             sys.path.remove(folder)
+            if any(
+                _within(getattr(sys.modules.get(name), "__file__", None), folder) for name in set(sys.modules) - before
+            ):
+                sys.path.append(folder)  # after every installed package: none of theirs is shadowed
+
+
+def _within(path: Optional[str], folder: str) -> bool:
+    """Whether a module's file lies in `folder` (or below it)."""
+    return bool(path) and os.path.abspath(str(path)).startswith(os.path.join(os.path.abspath(folder), ""))

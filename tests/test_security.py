@@ -879,26 +879,36 @@ def test_a_path_date_or_enum_lookalike_that_could_run_code_is_still_refused(tmp_
         load_generator(str(tmp_path / "last.ckpt"))
 
 
-def test_the_current_folder_is_importable_only_while_the_code_the_user_typed_imports(tmp_path, monkeypatch):
+def test_the_current_folder_shadows_no_installed_module_after_the_code_the_user_typed_imports(tmp_path, monkeypatch):
     """Audit 32a F7: typing an installed class (`--model-class torch.nn:Linear`) or a callable put the folder the
     command ran from first on sys.path for good, and its `PIL/` ran in place of Pillow when the grid was written.
-    The user's own module there still imports."""
+    The folder stays only where the user's code came from it, last (its sibling modules import later, in `__init__`
+    or `forward`: review 33a), so no installed package is shadowed."""
     import sys
 
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(tmp_path))])
+    monkeypatch.delitem(sys.modules, "PIL", raising=False)
+    (tmp_path / "PIL").mkdir()
+    (tmp_path / "PIL" / "__init__.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    torch.save(torch.nn.Linear(4, 16).state_dict(), tmp_path / "lin.pth")
+    options = {"model_class": "torch.nn:Linear", "model_kwargs": '{"in_features": 4, "out_features": 16}'}
+    spec = {"spec.nz": "4", "spec.image_shape": "1,4,4", "spec.native_output_range": "-9,9"}
+    load_generator("lin.pth", options={**options, **spec})
+    assert str(tmp_path) not in sys.path  # nothing of the folder's was imported
     (tmp_path / "my_gens.py").write_text(
-        "import torch\n\ndef make():\n    torch.manual_seed(0)\n"
+        "import torch\n\ndef make():\n    from my_nets import net  # a sibling, imported when called\n"
+        "    return net()\n"
+    )
+    (tmp_path / "my_nets.py").write_text(
+        "import torch\n\ndef net():\n    torch.manual_seed(0)\n"
         "    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 4, 4)))\n"
     )
     g = load_generator("my_gens:make", options={"spec.nz": "4"})
-    assert g.spec.image_shape == (1, 4, 4) and str(tmp_path) not in sys.path
-    torch.save(torch.nn.Linear(4, 16).state_dict(), tmp_path / "lin.pth")
-    options = {"model_class": "torch.nn:Linear", "model_kwargs": '{"in_features": 4, "out_features": 16}'}
-    load_generator(
-        "lin.pth", options={**options, "spec.nz": "4", "spec.image_shape": "1,4,4", "spec.native_output_range": "-9,9"}
-    )
-    assert str(tmp_path) not in sys.path
+    assert g.spec.image_shape == (1, 4, 4) and sys.path[-1] == str(tmp_path)
+    import PIL
+
+    assert PIL.__file__ != str(tmp_path / "PIL" / "__init__.py") and not (tmp_path / "ran").exists()
 
 
 def test_a_tar_checkpoint_is_refused_before_torch_extracts_its_links(tmp_path):

@@ -34,8 +34,8 @@ PIL_STUB_SUFFIXES = {".bufr", ".grib", ".h5", ".hdf", ".fit", ".fits"}
 
 
 ASPECT_TOLERANCE = 0.01  # width / height differing by more: a resize stretches the picture (said)
-# The most image values a set keeps (float32: 1 GiB); images are resized to the generator's size as they are read, so
-# only a set of another command's (the most common size) or one of very many images reaches it
+# The most image values a set read at the images' own sizes keeps (float32: 1 GiB), where no generator gives the size
+# each image is resized to as it is read
 MAX_HELD_VALUES = 2**28
 
 
@@ -72,12 +72,13 @@ def load_image_files(
         # outside audit)
         images.append(_resize(x[0], wanted) if wanted is not None and shapes[-1] != wanted else x[0])  # (C, H, W)
         names.append(str(path))
-        held += images[-1].numel()
-        if held > MAX_HELD_VALUES:
+        held += images[-1].numel() if wanted is None else 0
+        if held > MAX_HELD_VALUES:  # kept at their own sizes: large images in small files add up (a set of the
+            # generator's size is as large as its count of files says: a review)
             raise DataError(
-                f"the {len(paths)} images decode to more than {MAX_HELD_VALUES:,} values by {path} (large images "
-                "in small files); give the generator, whose size each image is resized to as it is read, or resize "
-                "them first"
+                f"the {len(paths)} images, kept at their own sizes, decode to more than {MAX_HELD_VALUES:,} values "
+                f"by {path}; give the generator (its size is what each image is resized to as it is read), or "
+                "resize them first"
             )
         for said in image_notes + ([note] if note else []):
             alike.setdefault(said.replace(str(path), "{image}"), []).append(str(path))
