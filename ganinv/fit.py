@@ -64,6 +64,7 @@ from ganinv.runs import (
     setup_distributed,
     state_sha256,
     teardown_distributed,
+    tensor_sha256,
 )
 from ganinv.sources import load_generator
 from ganinv.status import Pace
@@ -225,6 +226,9 @@ def _fit(
     generator = generator.to(device)
     generator.require_gradients("fitting an inverter")  # before the run folder is made: a retry starts clean
     inputs = {"generator": generator.meta.get("weights_sha256")}  # what the run trains on, fingerprinted
+    if config.eval_real:  # and the real images it shows: a resumed run's config.json is data, and its eval_real
+        # chose a folder of the user's private images to copy into the run's pictures (an outside audit)
+        inputs["eval_real"] = tensor_sha256(real_eval_images(config, generator))
     if in_python or not resume:  # its weights as they are: one given in Python may differ from the file it came from
         inputs["generator_state"] = state_sha256(generator.net)  # (resumed from its source, the file's sha256 says)
     described: dict[str, Any] = {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()}
@@ -465,6 +469,22 @@ def say_dead_directions(sensitivity: torch.Tensor) -> None:
         )
 
 
+def real_eval_images(config: FitConfig, generator: Generator, say: bool = False) -> torch.Tensor:
+    """The real images of `config.eval_real` in the generator's shape, (N, C, H, W) in [-1, 1]; a conversion said
+    when `say`."""
+    real = load_images(  # at the generator's size: a folder's images of it are never resized (an audit)
+        cast(str, config.eval_real),
+        root=config.eval_root,
+        split="test",
+        limit=config.eval_limit,
+        size=generator.spec.image_shape[1:],
+    )
+    images, warning = fit_to_shape(real.images, generator.spec.image_shape)
+    if warning and say:
+        warnings.warn(warning, stacklevel=3)
+    return images
+
+
 class Evaluator:
     """The fixed held-out generated set (and real images, when asked) and how the encoders do on them."""
 
@@ -474,18 +494,7 @@ class Evaluator:
         )
         self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
         say_dead_directions(self.directions[1])
-        self.real = None
-        if config.eval_real:
-            real = load_images(  # at the generator's size: a folder's images of it are never resized (an audit)
-                config.eval_real,
-                root=config.eval_root,
-                split="test",
-                limit=config.eval_limit,
-                size=generator.spec.image_shape[1:],
-            )
-            self.real, warning = fit_to_shape(real.images, generator.spec.image_shape)
-            if warning:
-                warnings.warn(warning, stacklevel=2)
+        self.real = real_eval_images(config, generator, say=True) if config.eval_real else None
 
     def evaluate(self, inverter: Inverter, run: Run, step: int) -> dict[str, Any]:
         inverter.eval()

@@ -474,9 +474,20 @@ def remember_choice(hub_id: HubId, commit: str, weights: str) -> None:
     try:
         note.parent.mkdir(parents=True, exist_ok=True)
         if not note.is_file() or note.read_text() != weights:
-            note.write_text(weights)
+            write_in_cache(note, weights)
     except OSError as exc:  # a read-only cache still works online
         logger.info("could not record the choice of %s in the cache: %s", weights, exc)
+
+
+def write_in_cache(path: Path, text: str) -> None:
+    """Write a record of ganinv's into the cache, replacing the entry itself (never writing through a link there)
+    and only inside the cache: a prepared cache's record linked to ~/.bashrc got the repo author's file name,
+    `netG; touch ... #.pth`, written into it (an outside audit)."""
+    from ganinv.atomic import write_text
+
+    if not Path(os.path.realpath(path.parent)).is_relative_to(os.path.realpath(cache_dir())):
+        raise OSError(f"{path.parent} leads outside the cache {cache_dir()}")
+    write_text(path, text)
 
 
 def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...]]:
@@ -506,7 +517,7 @@ def _remember_ref(hub_id: HubId, commit: str) -> None:
     try:
         ref.parent.mkdir(parents=True, exist_ok=True)
         if not ref.is_file() or ref.read_text().strip() != commit:
-            ref.write_text(commit)
+            write_in_cache(ref, commit)
     except OSError as exc:  # a read-only cache still works online
         logger.info("could not record %s -> %s in the cache: %s", revision, commit, exc)
 

@@ -181,14 +181,18 @@ class Inverter(
         `x`: a tensor or array of the generator's image shape, (B, C, H, W), one (C, H, W) or channels-last, read
         by the command line's rule (`ganinv.data.as_model_images`): uint8 as [0, 255]; floats as [-1, 1], or
         [0, 1] with a warning, or [0, 255]; `input_range=(lo, hi)` declares the range. NaN pixels are refused, and
-        images that look inverted against the generator's (dark digits on white) are warned about, as `invert` does.
-        The images are read as data: no gradient flows back to `x`."""
+        images that look inverted against the generator's (dark digits on white) are warned about, as `invert` does,
+        where the generator is at hand (loaded already, or by the refinement passes): it is never loaded for that
+        check alone. The images are read as data: no gradient flows back to `x`."""
         x = as_model_images(x, self.spec.image_shape, input_range)
-        from ganinv.polarity import warn_if_inverted  # it draws samples through ganinv.evaluation, which imports us
-
-        warn_if_inverted(self, x)  # the command line warned, the API did not (an outside audit)
         weight = next(self.parameters())
-        return self.encode_model_images(x.to(weight.device), iterations)
+        posterior = self.encode_model_images(x.to(weight.device), iterations)
+        if self.__dict__.get("_generator") is not None:  # the command line warned, the API did not (an outside
+            # audit); loading it here would draw from the random stream, or fetch it from the Hub (a review)
+            from ganinv.polarity import warn_if_inverted  # it draws samples through ganinv.evaluation, which imports us
+
+            warn_if_inverted(self, x)
+        return posterior
 
     def encode_model_images(self, x: torch.Tensor, iterations: Optional[int] = None) -> Posterior:
         """`encode` for images already (B, C, H, W) in [-1, 1] on the inverter's device (ganinv's own loops), in

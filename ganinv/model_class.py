@@ -202,7 +202,7 @@ def import_class(class_path: str) -> Any:
     if not sep or not module_name or not attr:
         raise SourceError(f"--model-class {class_path!r}: give module:Class, e.g. mypkg.models:Generator")
     try:
-        with trust.current_folder_importable():
+        with trust.current_folder_importable(module_name):
             found: Any = importlib.import_module(module_name)
         for part in attr.split("."):
             found = getattr(found, part)

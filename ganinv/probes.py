@@ -74,6 +74,9 @@ MLP_HELD_OUT = 0.1  # scikit-learn's validation_fraction: the MLP's early stoppi
 MLP_MIN_HELD_OUT = 2  # and refuses fewer held-out rows than this
 
 
+MAX_CLASSES = 10_000  # a linear or MLP probe's classes: ImageNet-21k's count is the largest in common use
+
+
 def check_trainable(name: str, train_y, config: ProbeConfig) -> None:
     """Refuse (`DataError`) a train split that classifier `name` cannot learn from, before any probe is trained: too
     few rows for k (knn), a single class (linear, mlp), too few rows to hold out two for the MLP's early stopping
@@ -89,6 +92,13 @@ def check_trainable(name: str, train_y, config: ProbeConfig) -> None:
         raise DataError(
             f"the train split holds a single class ({classes[0]}); the {name} probe needs labels of at least two "
             "classes"
+        )
+    if name in ("linear", "mlp") and (len(classes) > MAX_CLASSES or len(classes) > rows // 2):
+        # their weights and probabilities are rows x classes: a 480 KB file of one class per row took 3.8 GB (an
+        # outside audit)
+        raise DataError(
+            f"the train split holds {len(classes):,} classes in {rows:,} rows; the {name} probe learns at most "
+            f"{MAX_CLASSES:,}, and at least two rows of each: check that the labels are classes, not ids"
         )
     if name == "mlp" and math.ceil(MLP_HELD_OUT * rows) < MLP_MIN_HELD_OUT:
         needed = math.floor((MLP_MIN_HELD_OUT - 1) / MLP_HELD_OUT) + 1  # the fewest rows whose 10% rounds up to 2

@@ -20,7 +20,8 @@ from ganinv.errors import GaninvError, SourceError, first_line
 
 logger = logging.getLogger("ganinv")
 
-# .pkl: torch.save's, read as data; .model: torchgan's Trainer saves `gan{epoch}.model` (an outside audit)
+# .pkl: torch.save's, read as data; .model: torchgan's Trainer saves `gan{epoch}.model` (an outside audit), taken
+# only so named or with a generator word in its name (TORCHGAN_SAVE)
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".tar", ".pkl", ".model")
 INDEX_SUFFIXES = (".safetensors.index.json", ".bin.index.json")
 STANDARD_NAMES = (
@@ -32,6 +33,7 @@ STANDARD_NAMES = (
     "model.safetensors.index.json",
     "pytorch_model.bin.index.json",
 )
+TORCHGAN_SAVE = re.compile(r"gan\d*\.model")
 SHARD = re.compile(r"-\d{5}-of-\d{5}\.(safetensors|bin)$")
 # Words in a file name (split at _ - . / and case changes) that mark what it holds.
 NOT_GENERATOR = {
@@ -82,7 +84,14 @@ def is_weights(name: str) -> bool:
         return True
     if not name.endswith(WEIGHT_SUFFIXES) or SHARD.search(name):
         return False
+    if name.endswith(".model") and not (TORCHGAN_SAVE.fullmatch(PurePosixPath(name).name) or generator_named(name)):
+        return False  # sentencepiece's bpe.model, gensim's word2vec.model: other libraries' (a review)
     return not (set(words(name)) & NOT_GENERATOR)
+
+
+def generator_named(name: str) -> bool:
+    """Whether a file's name says it holds the generator: `netG_epoch_24.pth`, `generator.model`."""
+    return any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in words(name))
 
 
 def rank(name: str, sides_are_sizes: bool = True) -> tuple:
@@ -95,7 +104,7 @@ def rank(name: str, sides_are_sizes: bool = True) -> tuple:
     # the moving-average names the weights' reader knows (weight_files), as whole words: `G_ema`, `emaG`, `avgG`,
     # `swa_generator`, StyleGAN's `Gs`; not `schema`
     ema = stem in weight_files.EMA_NAMES or any(w in EMA_WORDS for w in found + weight_files.name_words(stem))
-    generator = any(w in GENERATOR_WORDS or w.startswith(("netg", "generator")) for w in found)
+    generator = generator_named(name)
     standard = PurePosixPath(name).name in STANDARD_NAMES
     return (2 * ema + generator, standard, -name.count("/"), progress(name, sides_are_sizes))
 

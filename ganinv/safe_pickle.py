@@ -26,6 +26,7 @@ collects its parameters and buffers.
 from __future__ import annotations
 
 import _compat_pickle
+import dataclasses
 import datetime
 import functools
 import math
@@ -414,7 +415,10 @@ def module_state_dict(record: Record, prefix: str = "") -> dict[str, torch.Tenso
 # is read by this module's unpickler alone, which checks the arguments at the call (`check_size`).
 LARGEST_COUNT = 10_000_000  # elements; a constructor asked for more is refused
 COUNTED = (bytearray, bytes, range)
-FILLED = (set, frozenset, Counter)  # built from an iterable: a tensor of 10**9 elements viewed from one (zero strides)
+# built from an iterable: a tensor of 10**9 elements viewed from one (zero strides); OrderedDict and torch.Size too,
+# which every state dict names, called without arguments (a review: OrderedDict of a zero-stride tensor's rows)
+FILLED = (set, frozenset, Counter, OrderedDict, torch.Size)
+ITERATING_NAMES = frozenset({"collections.OrderedDict", "torch.Size"})  # sized calls only with arguments
 # A tensor iterated into a set or Counter makes a Python tensor object of about 1 KB per element: 3 million of them,
 # under LARGEST_COUNT, took 2.6 GB (an outside audit), so each counts as this many elements.
 TENSOR_ITEM_COST = 100
@@ -432,7 +436,8 @@ def sized_names() -> frozenset[str]:
     """The globals whose call `check_size` bounds, as `global_name` gives them."""
     builtin = {f"builtins.{kind.__name__}" for kind in (*COUNTED, set, frozenset)}
     # _rebuild_from_type_v2 calls the function it is given: torch's own pass would call a sized one unbounded
-    calls = {"collections.Counter", "torch._tensor._rebuild_from_type_v2"}
+    calls = {"collections.Counter", "torch._tensor._rebuild_from_type_v2", "numpy.ndarray"}
+    calls |= {f"numpy.{core}.multiarray._reconstruct" for core in ("core", "_core")}
     return frozenset(builtin | calls | set(legacy_tensor_types()))
 
 
@@ -452,6 +457,14 @@ def _count(value: Any) -> Optional[int]:
         return operator.index(value)
     except TypeError:
         return None
+
+
+@functools.cache
+def numpy_constructors() -> tuple[Any, ...]:
+    """numpy.ndarray and multiarray._reconstruct among the allowed globals (once per process): called with a shape,
+    they allocate it."""
+    found = allowed_globals()
+    return tuple(v for k, v in found.items() if k == "numpy.ndarray" or k.endswith("multiarray._reconstruct"))
 
 
 @functools.cache
@@ -499,6 +512,15 @@ def check_size(func: Any, args: Any) -> int:
         if size * (TENSOR_ITEM_COST if tensor else 1) > LARGEST_COUNT:
             raise OversizedPickle(name, size)
         return size * (TENSOR_ITEM_COST if tensor else 1)
+    if func in numpy_constructors() and len(args) >= 2:  # ndarray(shape, dtype), _reconstruct(ndarray, shape, dtype)
+        shape, dtype = (args[0], args[1]) if isinstance(func, type) else (args[1], args[2] if len(args) > 2 else None)
+        if str(dtype) in ("O", "object", "b'O'"):  # pointers to Python objects, filled with None: no weights are
+            raise RefusedPickle("numpy.ndarray of Python objects")
+        dims = [_count(d) for d in (shape if isinstance(shape, (tuple, list)) else (shape,))]
+        size = math.prod(abs(d) for d in dims if d is not None)
+        if size > LARGEST_COUNT:  # an 208-byte file asked for 300 million (an outside audit); BUILD fills them from
+            raise OversizedPickle("numpy.ndarray", size)  # the file's own bytes, which bound the real ones
+        return size
     sized = func in legacy_tensor_types().values() or func in storage_types()
     if sized and counts and all(c is not None for c in counts):
         size = math.prod(abs(cast(int, c)) for c in counts)
@@ -506,6 +528,17 @@ def check_size(func: Any, args: Any) -> int:
             raise OversizedPickle(getattr(func, "__name__", "a legacy tensor constructor"), size)
         return size
     return 0
+
+
+@dataclasses.dataclass(frozen=True)
+class Global:
+    """A global a pickle's opcodes pushed, by `global_name` (what `sized_constructor` follows through the memo)."""
+
+    name: str
+
+
+def all_text(values: list[Any]) -> bool:
+    return len(values) == 2 and all(isinstance(v, str) for v in values)
 
 
 def sized_constructor(path: str | Path) -> Optional[str]:
@@ -521,22 +554,32 @@ def sized_constructor(path: str | Path) -> Optional[str]:
 
     def scan(stream: Any, pickles: int) -> Optional[str]:
         for _ in range(pickles):
-            pushed: list[Any] = []  # what the recent opcodes pushed: strings, else None
+            pushed: list[Any] = []  # what the recent opcodes pushed: strings, Global(name), else None
             memo: dict[int, Any] = {}
+            calling: Optional[str] = None  # an ITERATING_NAMES class just pushed: with arguments, a sized call
+            marked = False  # ... and a MARK after it: MARK TUPLE is no argument either
             try:
                 for opcode, arg, _pos in pickletools.genops(stream):
                     name = opcode.name
+                    if name in ("FRAME", "PROTO"):  # no object: protocol 4 frames fall anywhere between opcodes
+                        continue
+                    if calling is not None and name not in memo_ops:
+                        if name == "EMPTY_TUPLE" or (marked and name == "TUPLE"):
+                            calling = None
+                        elif name == "MARK" and not marked:
+                            marked = True
+                        else:
+                            return calling
                     if name in ("GLOBAL", "INST") and isinstance(arg, str):
                         found = global_name(*arg.split(" ", 1))
+                        if found in wanted or (name == "INST" and found in ITERATING_NAMES):
+                            return found
+                        pushed.append(Global(found))
+                    elif name == "STACK_GLOBAL":
+                        found = global_name(pushed[-2], pushed[-1]) if all_text(pushed[-2:]) else ""
                         if found in wanted:
                             return found
-                        pushed.append(None)
-                    elif name == "STACK_GLOBAL":
-                        if len(pushed) >= 2 and all(isinstance(x, str) for x in pushed[-2:]):
-                            found = global_name(pushed[-2], pushed[-1])
-                            if found in wanted:
-                                return found
-                        pushed.append(None)
+                        pushed.append(Global(found))
                     elif name in memo_ops:
                         memo[len(memo) if name == "MEMOIZE" else int(cast(int, arg))] = pushed[-1] if pushed else None
                     elif name in get_ops:
@@ -544,6 +587,9 @@ def sized_constructor(path: str | Path) -> Optional[str]:
                     else:
                         text = isinstance(arg, str) and ("UNICODE" in name or "STRING" in name)
                         pushed.append(arg if text else None)
+                    last = pushed[-1] if pushed and name not in memo_ops else None
+                    if isinstance(last, Global) and last.name in ITERATING_NAMES:
+                        calling, marked = last.name, False
                     del pushed[:-4]
             except Exception:  # not (or no longer) a pickle: the legacy format's raw storage bytes
                 break

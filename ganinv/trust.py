@@ -98,16 +98,17 @@ def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, re
 
 
 @contextlib.contextmanager
-def current_folder_importable() -> Iterator[None]:
+def current_folder_importable(module: Optional[str] = None) -> Iterator[None]:
     """Modules in the folder the command runs from importable during the block, first, as `python -m` makes them:
     the code routes the user chose (`module:callable`, `--model-class`, a whole pickled module with
     `--trust-remote-code`) import the user's classes from where they stand (an outside audit: a pickle's `nets.py`
     beside it was "not importable"). After it, the folder stays importable only where the user's code came from it,
     and last: that code imports its siblings later too (in `__init__`, `forward`: a review), while left first, the
     folder's own `PIL/` ran in place of Pillow when ganinv wrote a grid, though the user had typed an installed class
-    (an outside audit)."""
+    (an outside audit). `module`: the one the user typed; a folder that does not hold it (an installed package's)
+    is not made importable at all, or the package's own `import yaml` ran the folder's `yaml.py` (a review)."""
     folder = os.getcwd()
-    added = folder not in sys.path
+    added = folder not in sys.path and (module is None or holds_module(folder, module))
     before = set(sys.modules)
     if added:
         sys.path.insert(0, folder)
@@ -120,6 +121,12 @@ def current_folder_importable() -> Iterator[None]:
                 _within(getattr(sys.modules.get(name), "__file__", None), folder) for name in set(sys.modules) - before
             ):
                 sys.path.append(folder)  # after every installed package: none of theirs is shadowed
+
+
+def holds_module(folder: str, module: str) -> bool:
+    """Whether `folder` holds the top-level package or module of `module` (`nets` of `nets.models`)."""
+    top = os.path.join(folder, module.split(".")[0])
+    return os.path.isfile(top + ".py") or os.path.isdir(top)
 
 
 def _within(path: Optional[str], folder: str) -> bool:

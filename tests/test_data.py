@@ -158,9 +158,12 @@ def test_every_image_type_pil_reads_is_read_or_named(tmp_path):
     assert said[0].startswith(f"1 file(s) of {classes} with suffixes .pcx") and said[1].endswith("without them): c1")
 
 
-def test_linked_folders_inside_class_folders_are_followed(tmp_path):
-    """Path.rglob does not follow linked folders (Python 3.11): an outside audit's class folder b/ with a link more/ ->
-    ../extra read 1 of 5 images with no word, where torchvision's ImageFolder reads all."""
+def test_links_that_lead_outside_the_named_folder_are_named_not_read(tmp_path):
+    """A class folder b/ with a link more/ -> ../extra was read without a word before links were followed (an outside
+    audit), and followed it read whatever the link chose: a shared dataset's `a/more -> /usr/share` put 4934 images
+    of the machine into features labelled `a` (audit 34a). A folder names what ganinv reads: links that lead outside
+    it are named in a note, not read; links back into the tree of classes are not followed either (an outside
+    review: a/parent -> .. read b's images again as a's)."""
     (tmp_path / "extra").mkdir()
     for i in range(2):
         Image.new("L", (8, 8), 9).save(tmp_path / "extra" / f"{i}.png")
@@ -168,13 +171,21 @@ def test_linked_folders_inside_class_folders_are_followed(tmp_path):
         (tmp_path / "classes" / name).mkdir(parents=True)
         Image.new("L", (8, 8), 9).save(tmp_path / "classes" / name / "0.png")
     (tmp_path / "classes" / "b" / "more").symlink_to(tmp_path / "extra", target_is_directory=True)
-    (tmp_path / "extra" / "loop").symlink_to(tmp_path / "classes" / "b", target_is_directory=True)  # walked once
-    data = load_images(str(tmp_path / "classes"))
-    assert data.labels.tolist() == [0, 1, 1, 1] and data.names[-1] == str(tmp_path / "classes/b/more/1.png")
-    # an outside review: a link back into the tree of classes (a/parent -> ..) read b's images again as a's
+    (tmp_path / "classes" / "b" / "one.png").symlink_to(tmp_path / "extra" / "0.png")
+    (tmp_path / "classes" / "c").symlink_to(tmp_path / "extra", target_is_directory=True)  # a whole class, outside
     (tmp_path / "classes" / "a" / "parent").symlink_to(tmp_path / "classes", target_is_directory=True)
     (tmp_path / "classes" / "a" / "sibling").symlink_to(tmp_path / "classes" / "b", target_is_directory=True)
-    assert load_images(str(tmp_path / "classes")).labels.tolist() == [0, 1, 1, 1]
+    data = load_images(str(tmp_path / "classes"))
+    assert data.labels.tolist() == [0, 1] and data.classes == ["a", "b"]
+    (note,) = [n for n in data.notes if "lead outside it" in n]
+    assert note.startswith(f"3 link(s) in {tmp_path / 'classes'} lead outside it") and "not read" in note
+    loose = tmp_path / "loose"
+    loose.mkdir()
+    Image.new("L", (8, 8), 9).save(loose / "mine.png")
+    (loose / "theirs.png").symlink_to(tmp_path / "extra" / "1.png")
+    (loose / "alias.png").symlink_to(loose / "mine.png")  # inside: read
+    data = load_images(str(loose))
+    assert [Path(n).name for n in data.names] == ["alias.png", "mine.png"] and "1 link(s)" in data.notes[0]
 
 
 def test_a_note_about_many_files_is_said_once(tmp_path):
@@ -1380,24 +1391,47 @@ def test_transparent_padding_around_an_opaque_picture_stays_black(tmp_path):
     assert float(read.images[0, :, 0, 0].max()) == -1.0 and "composited onto black (save it" in read.notes[0]
 
 
-def test_a_folder_of_large_images_is_resized_as_it_is_read_and_its_total_bounded(tmp_path, monkeypatch):
-    """Audit 32a F6: every image was decoded at full size and kept until all were read, 25 PNGs of 58 KB (4096 x 4096,
-    one colour) took 6 GB. Given the generator's size, each is resized as it is read; without one, what is kept is
-    bounded."""
-    from ganinv.data import image_files
+def test_a_folder_of_large_images_is_resized_as_it_is_read_and_its_inflation_bounded(tmp_path, monkeypatch):
+    """Audit 32a F6: every image was decoded at full size and kept until all were read: 25 PNGs of 58 KB (4096 x
+    4096, one colour) took 6 GB. Given the generator's size, each is resized as it is read; kept at their own sizes
+    (`train`, `mvae fit`), pixels that inflate far beyond their files are refused, a set as large as its files is not
+    (review 33a: a cap on values refused 22,000 64 x 64 images)."""
+    from ganinv.data import array_files
 
     for k in range(3):
-        Image.new("RGB", (64, 48), (40 * k, 30, 200)).save(tmp_path / f"img{k}.png")
-    monkeypatch.setattr(image_files, "MAX_HELD_VALUES", 3 * 3 * 8 * 8)  # three 8 x 8 images, not one of 64 x 48
+        Image.new("RGB", (64, 48), (40 * k, 30, 200)).save(tmp_path / f"img{k}.png")  # one colour: ~100 bytes each
+    monkeypatch.setattr(array_files, "INFLATION_FREE", 3 * 3 * 8 * 8 * 4)  # three 8 x 8 images, not one of 64 x 48
     data = load_images(str(tmp_path), size=(8, 8))
     assert data.images.shape == (3, 3, 8, 8)
-    assert load_images(str(tmp_path), size=(64, 64)).images.shape == (3, 3, 64, 64)  # as many as the set holds
     assert any(
         "3 of 3 images differ from the generator's size 8 x 8 (e.g." in note and "is 48 x 64" in note
         for note in data.notes
     ), data.notes
-    with pytest.raises(
-        DataError,
-        match=r"the 3 images, kept at their own sizes, decode to more than 576 values by \S*img0\.png; give",
-    ):
+    with pytest.raises(DataError, match=r"the 3 images inflate from 0\.0 MiB of files to 0 MiB of pixels by \S*img0"):
         load_images(str(tmp_path))
+    noisy = tmp_path / "noisy"
+    noisy.mkdir()
+    rng = np.random.default_rng(0)
+    for k in range(3):  # as large as their files: kept at their own size whatever their number
+        Image.fromarray(rng.integers(0, 256, (48, 64, 3), dtype=np.uint8)).save(noisy / f"img{k}.png")
+    assert load_images(str(noisy)).images.shape == (3, 3, 48, 64)
+
+
+def test_compressed_pixels_are_bounded_as_the_float32_images_they_become(tmp_path, monkeypatch):
+    """Audit 34a F4/F5: an IDX .gz of 1 MB asked for 16 GB with no ratio check (SECURITY.md said it had one), and a
+    267 KB .npz of uint8 pixels inflated to 250 MiB, under the free size, then 1 GB as float32."""
+    from ganinv.data import array_files
+
+    monkeypatch.setattr(array_files, "INFLATION_FREE", 2**16)  # 64 KiB: these tiny bombs stand for the real ones
+    bomb = np.zeros((64, 32, 32), dtype=np.uint8)  # 64 KiB of pixels, 256 KiB as float32, a few hundred bytes packed
+    (tmp_path / "idx").mkdir()
+    write_idx(tmp_path / "idx" / "t10k-images-idx3-ubyte.gz", bomb)
+    write_idx(tmp_path / "idx" / "t10k-labels-idx1-ubyte.gz", np.zeros(64))
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte\.gz inflates from 0\.0 MiB to 0 MiB"):
+        load_images("mnist", root=tmp_path / "idx", split="test")
+    np.savez_compressed(tmp_path / "bomb.npz", images=bomb)
+    with pytest.raises(DataError, match=r"bomb\.npz inflates from"):
+        load_images(str(tmp_path / "bomb.npz"))
+    noisy = np.random.default_rng(0).integers(0, 256, (64, 32, 32), dtype=np.uint8)  # as large as its file
+    np.savez_compressed(tmp_path / "noisy.npz", images=noisy)
+    assert load_images(str(tmp_path / "noisy.npz")).images.shape == (64, 1, 32, 32)

@@ -501,3 +501,29 @@ def test_a_long_runs_metrics_log_is_read_on_resume_whatever_its_size(tmp_path):
         fh.truncate(65 * 2**20)
     run.truncate_metrics(20)
     assert [json.loads(line)["step"] for line in run.metrics_path.read_text().splitlines()] == [10, 20]
+
+
+def test_a_resumed_run_reads_only_the_real_images_it_started_with(tmp_path, generator_dir):
+    """Audit 34a F8: a shared run folder's config.json named `eval_real` (a private folder of the user's), and
+    `fit --resume` copied those images into the run's pictures: nothing fingerprinted them. They are fingerprinted at
+    the start, and a run whose config records no fingerprint of an input is not resumed."""
+    import numpy as np
+    from PIL import Image
+
+    from ganinv.errors import RunError
+
+    rng = np.random.default_rng(0)
+    for name in ("mine", "private"):
+        (tmp_path / name).mkdir()
+        for i in range(3):
+            Image.fromarray(rng.integers(0, 256, (16, 16), dtype=np.uint8)).save(tmp_path / name / f"{i}.png")
+    config = tiny_config(generator_dir, steps=4, eval_every=2, eval_real=str(tmp_path / "mine"))
+    fit(config, tmp_path / "run", quiet=True)
+    run_config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert set(run_config["inputs"]) >= {"generator", "eval_real"}
+    fit(dataclasses.replace(config, steps=6), tmp_path / "run", resume=True, quiet=True)  # the same images: resumed
+    run = Run(tmp_path / "run")
+    run.reopen()
+    run.config["inputs"].pop("eval_real")  # as an edited config.json holds it (its checkpoints' hash recomputed)
+    with pytest.raises(RunError, match="records no fingerprint of its eval_real"):
+        run.check_same_inputs({"generator": run.config["inputs"]["generator"], "eval_real": "0" * 64}, None)

@@ -385,6 +385,12 @@ def test_torchgans_model_suffix_is_weights_and_a_tokenizer_is_not(hub, tmp_path)
     g = load_generator("hub:torchgan-user/dcgan", options=FAST)
     assert g.meta["hub"]["file"] == "gan24.model"
     same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
+    # review 33a: other libraries' .model files (sentencepiece, gensim) beside weights are no candidates
+    others = {"bpe.model": b"\x0a\x05hello", "word2vec_latest.model": b"x", "README.md": "hi"}
+    hub.repos.commit(
+        "someone/with-text-models", {"weights.pt": state_bytes(module.state_dict(), tmp_path / "w"), **others}
+    )
+    assert load_generator("hub:someone/with-text-models", options=FAST).meta["hub"]["file"] == "weights.pt"
 
 
 def test_a_malicious_pickle_on_the_hub_does_not_run(hub, tmp_path):
@@ -735,3 +741,26 @@ def test_a_busy_hub_is_named_with_its_answer_and_retry_later(hub, tmp_path, monk
         load_generator("hub:someone/busy", options=FAST)
     message = str(busy_hub.value)
     assert str(status) in message and "retry later" in message and "check the connection" not in message, message
+
+
+def test_ganinvs_records_in_the_cache_never_write_through_a_link(hub, tmp_path):
+    """Audit 34a F14: a prepared cache whose choice record (or refs/main) was a link to ~/.bashrc got the repo
+    author's file name written into it, `netG; touch ... #.pth`. Records replace the entry itself, inside the cache."""
+    from ganinv import hub as ganinv_hub
+
+    module = DCGAN.build()
+    hub.repos.commit("someone/linked", {"netG; touch x #.pth": state_bytes(module.state_dict(), tmp_path / "w")})
+    load_generator("hub:someone/linked", options=FAST)
+    repo = ganinv_hub.repo_folder("someone/linked")
+    (note,) = (repo / ganinv_hub.CHOICES).iterdir()
+    victims = []
+    for record in (note, repo / "refs" / "main"):
+        victim = tmp_path / f"victim-{record.name}"
+        victim.write_text("the user's own file\n")
+        record.unlink()
+        record.symlink_to(victim)
+        victims.append(victim)
+    ganinv_hub._LISTINGS.clear()  # as a new process would
+    load_generator("hub:someone/linked", options=FAST)
+    assert all(v.read_text() == "the user's own file\n" for v in victims)
+    assert not note.is_symlink() and note.read_text() == "netG; touch x #.pth"

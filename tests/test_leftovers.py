@@ -49,7 +49,8 @@ def test_a_start_that_failed_does_not_block_a_retry(tmp_path):
     failed = CliRunner().invoke(cli, fit_args(out, "--eval-real", str(tmp_path / "missing")))
     assert failed.exit_code == 2 and "Traceback" not in failed.output
     resumed = CliRunner().invoke(cli, ["fit", "--out", str(out), "--resume"])
-    assert resumed.exit_code == 2 and "nothing to resume" in resumed.stderr  # and it says how to go on
+    # and it says how to go on (the real images are read before the run folder is made, to fingerprint them)
+    assert resumed.exit_code == 2 and "holds no run to resume" in resumed.stderr and "drop --resume" in resumed.stderr
     retried = CliRunner().invoke(cli, fit_args(out))
     assert retried.exit_code == 0, retried.output
     assert (out / "inverter" / "model.safetensors").is_file()

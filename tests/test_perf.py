@@ -269,3 +269,9 @@ def test_the_reference_loop_is_run_from_a_source_checkout_only(tmp_path, monkeyp
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'ganinv'\n")
     perf.load_reference_loop()
     assert (tmp_path / "ran").exists()
+
+
+def test_a_recipe_cannot_start_thousands_of_busy_processes():
+    """Audit 34a F6: `perf --contend N` was unbounded, and a bench recipe's stage chooses N."""
+    result = CliRunner().invoke(cli, ["perf", "--measure", "machine", "--contend", "3000"])
+    assert result.exit_code == 2 and "3000 is not in the range 0<=x<=64" in result.output, result.output

@@ -115,3 +115,16 @@ def test_the_mlp_needs_rows_to_hold_out_and_says_so_before_any_probe_is_trained(
     assert result.exit_code == 2 and "it needs 11 rows or more" in result.output, result.output
     assert "training linear" not in result.output  # refused before the first probe
     assert probe_accuracy("mlp", *blobs(4, 3, 4, 0.5, seed=0), *blobs(4, 3, 4, 0.5, seed=1)) >= 0  # 12 rows: trains
+
+
+def test_labels_that_are_ids_not_classes_are_refused_before_a_probe_is_trained():
+    """Audit 34a F2: a 480 KB features file with one class per row took a linear probe 3.8 GB (rows x classes); the
+    MLP's softmax is as large."""
+    from ganinv.errors import DataError
+    from ganinv.probes import check_trainable
+
+    ids = np.arange(1000)
+    for name in ("linear", "mlp"):
+        with pytest.raises(DataError, match=r"holds 1,000 classes in 1,000 rows; .* check that the labels are classes"):
+            check_trainable(name, ids, ProbeConfig())
+        check_trainable(name, ids % 10, ProbeConfig())  # ten classes of 100 rows: fine

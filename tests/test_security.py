@@ -11,6 +11,7 @@ import io
 import json
 import re
 import shutil
+from collections import OrderedDict
 
 import pytest
 import torch
@@ -590,6 +591,11 @@ def test_calls_around_the_size_check_are_refused_or_counted(tmp_path):
         "items.pth": (Reduce(frozenset, (view,)), "asks frozenset (a tensor's items) for 3,000,000 elements"),
         "newobj_ex.pth": (Reduce(frozenset, (view,)), "asks frozenset (a tensor's items) for 3,000,000 elements"),
         "many.pth": ([Reduce(bytearray, (10**6,)) for _ in range(12)], "asks its sized constructors together for"),
+        # review 33a: OrderedDict, which every state dict names (called without arguments), over a tensor's rows
+        "rows.pth": (
+            Reduce(OrderedDict, (torch.zeros(1, 1).expand(10**6, 2),)),
+            "asks OrderedDict (a tensor's items) for 2,000,000 elements",
+        ),
     }
     for name, (obj, message) in cases.items():
         torch.save(obj, tmp_path / name, pickle_protocol=4)
@@ -598,8 +604,12 @@ def test_calls_around_the_size_check_are_refused_or_counted(tmp_path):
         result, errors = run(["inspect", tmp_path / name])
         assert result.exit_code == 2 and len(errors) == 1 and message in errors[0], (name, result.output)
     ok = tmp_path / "fine.pth"  # a real checkpoint's few sized calls stay under the file's bound
-    torch.save({"w": zoo.case("pytorch-examples-dcgan").build().state_dict(), "tags": {"a", "b"}}, ok)
+    state = zoo.case("pytorch-examples-dcgan").build().state_dict()
+    torch.save({"w": state, "tags": {"a", "b"}}, ok)
     assert isinstance(safe_pickle.load(ok)["tags"], set)
+    for protocol in (2, 4):  # a plain state dict (OrderedDict(), protocol 4's frames) still goes to torch's loader
+        torch.save({"netG": state, "netD": state}, tmp_path / f"plain{protocol}.pth", pickle_protocol=protocol)
+        assert safe_pickle.sized_constructor(tmp_path / f"plain{protocol}.pth") is None
 
 
 @pytest.mark.parametrize(
@@ -904,6 +914,14 @@ def test_the_current_folder_shadows_no_installed_module_after_the_code_the_user_
         "import torch\n\ndef net():\n    torch.manual_seed(0)\n"
         "    return torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Tanh(), torch.nn.Unflatten(1, (1, 4, 4)))\n"
     )
+    site = tmp_path / "site"  # an installed package whose own dependency the folder also has a file of (review 33a)
+    site.mkdir()
+    (site / "inst_gens.py").write_text("import inst_dep\n\ndef make():\n    return inst_dep.net()\n")
+    (site / "inst_dep.py").write_text((tmp_path / "my_nets.py").read_text())
+    (tmp_path / "inst_dep.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    monkeypatch.syspath_prepend(str(site))
+    assert load_generator("inst_gens:make", options={"spec.nz": "4"}).spec.image_shape == (1, 4, 4)
+    assert str(tmp_path) not in sys.path and not (tmp_path / "ran").exists()
     g = load_generator("my_gens:make", options={"spec.nz": "4"})
     assert g.spec.image_shape == (1, 4, 4) and sys.path[-1] == str(tmp_path)
     import PIL

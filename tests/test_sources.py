@@ -1518,3 +1518,13 @@ def test_residual_and_attention_generators_are_named_with_the_code_that_loads_th
     torch.save(state_dict, tmp_path / "G.pth")
     with pytest.raises(ArchitectureError, match=rf"holds a generator (built of|with) {what}.*-g module:callable"):
         load_generator(str(tmp_path / "G.pth"))
+
+
+def test_a_safetensors_file_of_more_tensors_than_any_generator_is_refused_before_it_is_read(tmp_path, monkeypatch):
+    """Audit 34a F7: a 69 MB header of a million empty tensors took 2.1 GB and 38 s before any refusal."""
+    from ganinv import weight_files
+
+    monkeypatch.setattr(weight_files, "MAX_TENSORS", 10)
+    save_file({f"t{i}": torch.zeros(0) for i in range(11)}, str(tmp_path / "many.safetensors"))
+    with pytest.raises(SourceError, match=r"many\.safetensors lists 11 tensors, more than any generator's \(10\)"):
+        load_generator(str(tmp_path / "many.safetensors"))

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ganinv.data.array_files import TENSOR_SUFFIXES
+from ganinv.data.array_files import TENSOR_SUFFIXES, inflates_too_far
 from ganinv.data.image_set import ImageSet
 from ganinv.data.paths import _is_dir, _is_gzip, _stat
 from ganinv.data.value_ranges import ValueRange, to_unit_range
@@ -34,9 +34,6 @@ PIL_STUB_SUFFIXES = {".bufr", ".grib", ".h5", ".hdf", ".fit", ".fits"}
 
 
 ASPECT_TOLERANCE = 0.01  # width / height differing by more: a resize stretches the picture (said)
-# The most image values a set read at the images' own sizes keeps (float32: 1 GiB), where no generator gives the size
-# each image is resized to as it is read
-MAX_HELD_VALUES = 2**28
 
 
 def load_image_files(
@@ -53,7 +50,7 @@ def load_image_files(
     alike: dict[str, list[str]] = {}  # a note about one file, its path taken out -> every file it is about
     refused: list[str] = []  # every file that cannot be read, so that one run names them all
     wanted = (int(size[0]), int(size[1])) if size is not None else None
-    held = 0  # values of the images kept so far
+    stored = held = 0  # bytes of the files read so far, and of the float32 pixels kept from them
     for path in paths:
         try:
             _stat(path)
@@ -72,13 +69,13 @@ def load_image_files(
         # outside audit)
         images.append(_resize(x[0], wanted) if wanted is not None and shapes[-1] != wanted else x[0])  # (C, H, W)
         names.append(str(path))
-        held += images[-1].numel() if wanted is None else 0
-        if held > MAX_HELD_VALUES:  # kept at their own sizes: large images in small files add up (a set of the
-            # generator's size is as large as its count of files says: a review)
+        stored, held = stored + _stat(path).st_size, held + 4 * images[-1].numel()
+        if inflates_too_far(stored, held):  # large images in small files, kept at their own sizes, add up; a set as
+            # large as its files, or resized as it is read, is not capped (22,000 64 x 64 images were: a review)
             raise DataError(
-                f"the {len(paths)} images, kept at their own sizes, decode to more than {MAX_HELD_VALUES:,} values "
-                f"by {path}; give the generator (its size is what each image is resized to as it is read), or "
-                "resize them first"
+                f"the {len(paths)} images inflate from {stored / 2**20:.1f} MiB of files to {held / 2**20:.0f} MiB "
+                f"of pixels by {path} (a decompression bomb?); give the generator, whose size each image is resized "
+                "to as it is read, or resize them first"
             )
         for said in image_notes + ([note] if note else []):
             alike.setdefault(said.replace(str(path), "{image}"), []).append(str(path))
@@ -206,32 +203,40 @@ def _skipped(name: str) -> bool:
     return name.startswith(".") or name in SKIPPED_FOLDERS
 
 
-def _walk(folder: Path, root: Optional[Path] = None) -> list[Path]:
-    """Everything under `folder`, following linked folders as torchvision's ImageFolder does (Path.rglob does not,
-    before Python 3.13: an outside audit's linked sub-folder of a class folder was left out with no word); skipped
-    names are not entered, and a folder reached again through a link loop is walked once. A link to a folder
-    inside `root` (the folder of classes) or above it is not followed: its images are another class's, or every
-    class's (an outside review: `0/parent -> ..` read class 1's images again, labelled 0)."""
+def _walk(folder: Path, root: Optional[Path] = None, outside: Optional[list[Path]] = None) -> list[Path]:
+    """Everything under `folder`; skipped names are not entered, and linked folders are not followed: one inside
+    `root` (the folder of classes) or above it holds another class's images, or every class's (an outside review:
+    `0/parent -> ..` read class 1's images again, labelled 0), and one that leads outside it makes ganinv read what
+    the user never named (an outside audit: a shared dataset's `a/more -> /usr/share` put 4934 images of the machine
+    into features labelled `a`). Links that lead outside are added to `outside`, to be named."""
     found: list[Path] = []
-    walked: set[str] = set()
-    real_root = os.path.realpath(root or folder)
-
-    def elsewhere(top: str, name: str) -> bool:  # a link that leaves the tree of classes, not one back into it
-        path = os.path.join(top, name)
-        if not os.path.islink(path):
-            return True
-        real = os.path.realpath(path)
-        return not (Path(real).is_relative_to(real_root) or Path(real_root).is_relative_to(real))
-
-    for top, dirs, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(top)
-        if real in walked:
-            dirs[:] = []
-            continue
-        walked.add(real)
-        dirs[:] = [name for name in dirs if not _skipped(name) and elsewhere(top, name)]
-        found += [Path(top, name) for name in dirs + files if not _skipped(name)]
+    real_root = Path(os.path.realpath(root or folder))
+    try:
+        for top, dirs, files in os.walk(folder):  # followlinks=False: a linked folder is listed, never entered
+            for name in dirs + files:
+                path = Path(top, name)
+                if outside is not None and path.is_symlink() and not leads_inside(path, real_root):
+                    outside.append(path)
+            dirs[:] = [name for name in dirs if not _skipped(name) and not os.path.islink(os.path.join(top, name))]
+            found += [Path(top, name) for name in dirs + files if not _skipped(name)]
+    except RecursionError:  # os.walk recurses: 1,200 nested folders were an internal error (an outside audit)
+        raise DataError(
+            f"{folder} nests folders deeper than can be walked; give a folder of images or of classes"
+        ) from None
     return found
+
+
+def leads_inside(path: Path, real_root: Path) -> bool:
+    """Whether `path`, links resolved, lies in `real_root` (the folder the user named)."""
+    return Path(os.path.realpath(path)).is_relative_to(real_root)
+
+
+def outside_note(outside: list[Path], where: Path) -> str:
+    """Links of a folder that lead outside it, by count, and what to do."""
+    return (
+        f"{len(outside)} link(s) in {where} lead outside it (e.g. {outside[0]} -> {os.path.realpath(outside[0])}): "
+        "not read, as a folder names what ganinv reads; give their targets as sources of their own, or copy them in"
+    )
 
 
 @functools.lru_cache(maxsize=1)
@@ -245,12 +250,24 @@ def pil_suffixes() -> frozenset[str]:
 
 
 def _image_entries(
-    folder: Path, recursive: bool, unread: Optional[list[Path]] = None, root: Optional[Path] = None
+    folder: Path,
+    recursive: bool,
+    unread: Optional[list[Path]] = None,
+    root: Optional[Path] = None,
+    outside: Optional[list[Path]] = None,
 ) -> list[Path]:
     """Image files in a folder (sorted, skipped names and whatever lies in skipped folders left out); a special
-    file with an image suffix is refused. Files of other formats PIL opens are added to `unread`, to be named."""
+    file with an image suffix is refused. Files of other formats PIL opens are added to `unread`, to be named, and
+    links that lead outside the folder the user named (`root`, else `folder`) to `outside`: they are not read."""
     found = []
-    entries = _walk(folder, root) if recursive else [p for p in folder.iterdir() if not _skipped(p.name)]
+    real_root = Path(os.path.realpath(root or folder))
+    if recursive:
+        entries = _walk(folder, root, outside)
+    else:
+        entries = [p for p in folder.iterdir() if not _skipped(p.name)]
+        if outside is not None:
+            outside += [p for p in entries if p.is_symlink() and not leads_inside(p, real_root)]
+    entries = [p for p in entries if not (p.is_symlink() and not leads_inside(p, real_root))]
     other_images = pil_suffixes() - IMAGE_SUFFIXES if unread is not None else set()
     for path in sorted(entries):
         suffix = path.suffix.lower()
@@ -272,6 +289,11 @@ def unread_note(unread: list[Path], where: Path) -> str:
     )
 
 
+def left_out_notes(unread: list[Path], outside: list[Path], folder: Path) -> list[str]:
+    """The notes about what a folder holds that was not read: other image formats, links that lead outside it."""
+    return ([unread_note(unread, folder)] if unread else []) + ([outside_note(outside, folder)] if outside else [])
+
+
 def load_image_folder(
     folder: Path,
     input_range: Optional[ValueRange] = None,
@@ -281,8 +303,11 @@ def load_image_folder(
     """The images of a folder, or of its class folders; `limit`: only the first files (sorted) are decoded (`--limit
     16` on 60,000 files read them all, and a damaged file past the first 16 failed the command: an outside audit)."""
     unread: list[Path] = []  # files of image formats ganinv does not read, named in a note
-    files = _image_entries(folder, recursive=False, unread=unread)
-    subdirs = sorted(p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir())
+    outside: list[Path] = []  # links that lead outside the folder: not read, named in a note
+    files = _image_entries(folder, recursive=False, unread=unread, outside=outside)
+    subdirs = sorted(
+        p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir() and leads_inside(p, folder.resolve())
+    )
     if files and subdirs:
         holding = [sub.name for sub in subdirs if _image_entries(sub, recursive=True)]
         if holding:  # a stray preview beside class folders would otherwise replace the whole labelled set
@@ -295,16 +320,17 @@ def load_image_folder(
     if files or not subdirs:
         if not files:
             hint = unread_note(unread, folder) if unread else no_images_hint(folder)
+            hint = outside_note(outside, folder) if outside else hint
             raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {hint}")
         result = load_image_files(files[:limit], input_range=input_range, size=size)
-        result.notes[:0] = [unread_note(unread, folder)] if unread else []
+        result.notes[:0] = left_out_notes(unread, outside, folder)
         return result
     paths: list[Path] = []
     labels: list[int] = []
     classes: list[str] = []
     empty: list[str] = []
     for sub in subdirs:
-        sub_files = _image_entries(sub, recursive=True, unread=unread, root=folder)
+        sub_files = _image_entries(sub, recursive=True, unread=unread, root=folder, outside=outside)
         if not sub_files:
             empty.append(sub.name)
             continue
@@ -318,7 +344,7 @@ def load_image_folder(
             + (arrays or f"put image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source")
             + (f" ({unread_note(unread, folder)})" if unread else "")
         )
-    notes = [unread_note(unread, folder)] if unread else []
+    notes = left_out_notes(unread, outside, folder)
     if empty:
         listed = ", ".join(empty[:5])
         notes.append(

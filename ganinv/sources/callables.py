@@ -34,7 +34,7 @@ def load_callable(source: str, request: Request) -> Generator:
     )
     module_name, _, attr = source.partition(":")
     try:
-        with trust.current_folder_importable():
+        with trust.current_folder_importable(module_name):
             fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as exc:
         path = Path(module_name)
