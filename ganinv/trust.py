@@ -17,6 +17,7 @@ refused. Safetensors weights, JSON configs and `weights_only` pickles are data a
 from __future__ import annotations
 
 import contextlib
+import importlib.machinery
 import os
 import sys
 from contextvars import ContextVar
@@ -126,7 +127,8 @@ def current_folder_importable(module: Optional[str] = None) -> Iterator[None]:
 def holds_module(folder: str, module: str) -> bool:
     """Whether `folder` holds the top-level package or module of `module` (`nets` of `nets.models`)."""
     top = os.path.join(folder, module.split(".")[0])
-    return os.path.isfile(top + ".py") or os.path.isdir(top)
+    # every suffix Python imports from: .py, .pyc, and compiled extensions built in place (a review)
+    return os.path.isdir(top) or any(os.path.isfile(top + suffix) for suffix in importlib.machinery.all_suffixes())
 
 
 def _within(path: Optional[str], folder: str) -> bool:

@@ -951,3 +951,18 @@ def test_a_tar_checkpoint_is_refused_before_torch_extracts_its_links(tmp_path):
     result, errors = run(["inspect", "-g", tmp_path / "netG.pth"])
     assert result.exit_code == 2 and len(errors) == 1, result.output
     assert "is a tar archive, the format of PyTorch's first releases" in errors[0]
+
+
+def test_the_users_module_is_found_in_the_folder_whatever_python_imports_it_from(tmp_path):
+    """Review 35a: only `NAME.py` and `NAME/` were seen, so a sourceless `NAME.pyc` or an extension built in place
+    (`NAME.cpython-311-x86_64-linux-gnu.so`) of the current folder was "No module named"."""
+    import importlib.machinery
+
+    from ganinv import trust
+
+    (tmp_path / "pycmod.pyc").write_bytes(b"")
+    (tmp_path / f"extmod{importlib.machinery.EXTENSION_SUFFIXES[0]}").write_bytes(b"")
+    (tmp_path / "pkg").mkdir()
+    for name in ("pycmod", "extmod:G", "pkg.mod"):
+        assert trust.holds_module(str(tmp_path), name.split(":")[0]), name
+    assert not trust.holds_module(str(tmp_path), "torch")

@@ -1528,3 +1528,6 @@ def test_a_safetensors_file_of_more_tensors_than_any_generator_is_refused_before
     save_file({f"t{i}": torch.zeros(0) for i in range(11)}, str(tmp_path / "many.safetensors"))
     with pytest.raises(SourceError, match=r"many\.safetensors lists 11 tensors, more than any generator's \(10\)"):
         load_generator(str(tmp_path / "many.safetensors"))
+    (tmp_path / "short.safetensors").write_bytes(b"abcd")  # shorter than the header's length: named, as before (review)
+    with pytest.raises(SourceError, match=r"short\.safetensors is a text file beginning 'abcd'"):
+        load_generator(str(tmp_path / "short.safetensors"))

@@ -15,7 +15,7 @@ from typing import Optional
 import numpy as np
 import torch
 
-from ganinv.data.array_files import MAX_ARRAY_VALUES, check_inflation
+from ganinv.data.array_files import MAX_ARRAY_VALUES, PIXELS_FREE, check_inflation
 from ganinv.data.image_set import ImageSet
 from ganinv.data.paths import _is_gzip, _stat
 from ganinv.data.value_ranges import ValueRange, to_unit_range
@@ -67,7 +67,7 @@ def _idx_bytes(path: Path) -> bytes:
                     f"({MAX_ARRAY_VALUES:,}); replace it with the original file"
                 )
             if _is_gzip(path):  # 1 MB of gzip asked for 16 GB, refused only by the count (an outside audit)
-                check_inflation(path, 4 * values)  # kept as float32 images
+                check_inflation(path, values, PIXELS_FREE)
             return head + dims + fh.read(values + 1)
     except (OSError, EOFError, zlib.error) as exc:
         raise DataError(f"cannot read {path}: {exc}; replace it with the original file") from None

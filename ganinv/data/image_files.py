@@ -305,9 +305,13 @@ def load_image_folder(
     unread: list[Path] = []  # files of image formats ganinv does not read, named in a note
     outside: list[Path] = []  # links that lead outside the folder: not read, named in a note
     files = _image_entries(folder, recursive=False, unread=unread, outside=outside)
-    subdirs = sorted(
-        p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir() and leads_inside(p, folder.resolve())
-    )
+    subdirs = sorted(p for p in folder.iterdir() if not _skipped(p.name) and p.is_dir())
+    linked = [p for p in subdirs if not leads_inside(p, folder.resolve())]
+    if linked:  # dropped, the classes after it were numbered anew in silence but for a note (a review)
+        raise DataError(
+            f"{linked[0]} is a link that leads outside {folder} (to {os.path.realpath(linked[0])}), and ganinv reads "
+            "only what a folder holds; copy the class folders in, or give a folder that holds them all"
+        )
     if files and subdirs:
         holding = [sub.name for sub in subdirs if _image_entries(sub, recursive=True)]
         if holding:  # a stray preview beside class folders would otherwise replace the whole labelled set
