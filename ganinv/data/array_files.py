@@ -48,13 +48,14 @@ MAX_INFLATION = 100
 PIXELS_FREE = 16 * 2**20
 
 
-def inflates_too_far(stored: int, inflated: int, free: int = INFLATION_FREE) -> bool:
+def inflates_too_far(stored: int, inflated: int, free: Optional[int] = None) -> bool:
     """Whether `stored` bytes that inflate to `inflated` are a decompression bomb (or more than ganinv reads); below
-    `free` bytes, any ratio is taken."""
+    `free` bytes (default INFLATION_FREE), any ratio is taken."""
+    free = INFLATION_FREE if free is None else free
     return inflated > MAX_ARRAY_VALUES * 8 or (inflated > free and inflated > MAX_INFLATION * stored)
 
 
-def check_inflation(path: Path, inflated: int, free: int = INFLATION_FREE) -> None:
+def check_inflation(path: Path, inflated: int, free: Optional[int] = None) -> None:
     """Refuse a compressed file whose contents would inflate to more than ganinv reads, before they are read."""
     stored = path.stat().st_size
     if inflates_too_far(stored, inflated, free):
