@@ -215,7 +215,7 @@ def _walk(folder: Path, root: Optional[Path] = None, outside: Optional[list[Path
         for top, dirs, files in os.walk(folder):  # followlinks=False: a linked folder is listed, never entered
             for name in dirs + files:
                 path = Path(top, name)
-                if outside is not None and path.is_symlink() and not leads_inside(path, real_root):
+                if outside is not None and leaves(path, real_root):
                     outside.append(path)
             dirs[:] = [name for name in dirs if not _skipped(name) and not os.path.islink(os.path.join(top, name))]
             found += [Path(top, name) for name in dirs + files if not _skipped(name)]
@@ -224,6 +224,11 @@ def _walk(folder: Path, root: Optional[Path] = None, outside: Optional[list[Path
             f"{folder} nests folders deeper than can be walked; give a folder of images or of classes"
         ) from None
     return found
+
+
+def leaves(path: Path, real_root: Path) -> bool:
+    """Whether `path` is a link that leads outside `real_root` (the folder the user named)."""
+    return path.is_symlink() and not leads_inside(path, real_root)
 
 
 def leads_inside(path: Path, real_root: Path) -> bool:
@@ -261,13 +266,11 @@ def _image_entries(
     links that lead outside the folder the user named (`root`, else `folder`) to `outside`: they are not read."""
     found = []
     real_root = Path(os.path.realpath(root or folder))
-    if recursive:
-        entries = _walk(folder, root, outside)
-    else:
-        entries = [p for p in folder.iterdir() if not _skipped(p.name)]
-        if outside is not None:
-            outside += [p for p in entries if p.is_symlink() and not leads_inside(p, real_root)]
-    entries = [p for p in entries if not (p.is_symlink() and not leads_inside(p, real_root))]
+    entries = _walk(folder, root, outside) if recursive else [p for p in folder.iterdir() if not _skipped(p.name)]
+    leaving = {p for p in entries if leaves(p, real_root)}
+    if not recursive and outside is not None:  # _walk names those it meets
+        outside += sorted(leaving)
+    entries = [p for p in entries if p not in leaving]
     other_images = pil_suffixes() - IMAGE_SUFFIXES if unread is not None else set()
     for path in sorted(entries):
         suffix = path.suffix.lower()
