@@ -36,9 +36,18 @@ def read_image(path: Path, range_declared: bool = False) -> tuple[np.ndarray, Op
         with Image.open(path) as im:
             width, height = im.size
             if width * height > MAX_IMAGE_PIXELS:
-                raise DataError(
-                    f"image {path} is {width} x {height} pixels, more than ganinv reads "
-                    f"({MAX_IMAGE_PIXELS} pixels); downscale it first"
+                scale = _jpeg_scale(im)
+                if scale is None:
+                    raise DataError(
+                        f"image {path} is {width} x {height} pixels, more than ganinv reads "
+                        f"({MAX_IMAGE_PIXELS} pixels); downscale it first"
+                    )
+                # a camera's 24 or 48 MP photo: the JPEG decoder reads it at 1/2, 1/4 or 1/8 scale, never whole
+                # (such photos were refused: an outside audit)
+                im.draft(im.mode, (-(-width // scale), -(-height // scale)))
+                notes.append(
+                    f"{path} is {width} x {height} pixels, more than ganinv decodes whole ({MAX_IMAGE_PIXELS} pixels): "
+                    f"read at 1/{scale} scale ({im.size[0]} x {im.size[1]}) by the JPEG decoder"
                 )
             frames = getattr(im, "n_frames", 1)
             if frames > 1:
@@ -57,6 +66,21 @@ def read_image(path: Path, range_declared: bool = False) -> tuple[np.ndarray, Op
             f"cannot read image {path}: {exc}; check that it is a complete image file or remove it"
         ) from None
     return pixels, value_range, notes + pixel_notes
+
+
+JPEG_SCALES = (2, 4, 8)  # what a JPEG decoder can reduce by as it decodes (PIL's draft)
+
+
+def _jpeg_scale(im) -> Optional[int]:
+    """The least scale at which a JPEG too large to decode whole is decoded within MAX_IMAGE_PIXELS; None for
+    another format, or one still too large at 1/8."""
+    if im.format != "JPEG":
+        return None
+    width, height = im.size
+    for scale in JPEG_SCALES:
+        if -(-width // scale) * -(-height // scale) <= MAX_IMAGE_PIXELS:
+            return scale
+    return None
 
 
 def _pixels(

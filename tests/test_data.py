@@ -626,6 +626,24 @@ def test_huge_images_are_refused_before_decoding(tmp_path, monkeypatch):
         load_images(str(tmp_path / "big.png"))
 
 
+def test_a_photo_too_large_to_decode_whole_is_read_at_a_jpeg_scale_and_said(tmp_path, monkeypatch):
+    monkeypatch.setattr(ganinv.images, "MAX_IMAGE_PIXELS", 1000)
+    ramp = np.broadcast_to(np.linspace(0, 255, 80, dtype=np.float32), (60, 80)).astype(np.uint8)  # (H, W)
+    Image.fromarray(ramp).save(tmp_path / "photo.jpg", quality=95)  # 80 x 60: 4800 pixels; at 1/4, 20 x 15
+    data = load_images(str(tmp_path / "photo.jpg"))
+    assert data.images.shape == (1, 1, 15, 20)
+    whole = torch.from_numpy(ramp.astype(np.float32) / 127.5 - 1)[None, None]
+    expected = torch.nn.functional.interpolate(whole, size=(15, 20), mode="area")
+    assert (data.images - expected).abs().max() < 0.05  # the decoder's own downscale: the same picture
+    assert unblank(data.notes) == [
+        f"{tmp_path / 'photo.jpg'} is 80 x 60 pixels, more than ganinv decodes whole (1000 pixels): read at 1/4 "
+        "scale (20 x 15) by the JPEG decoder"
+    ]
+    monkeypatch.setattr(ganinv.images, "MAX_IMAGE_PIXELS", 50)  # still too large at 1/8 (10 x 8)
+    with pytest.raises(DataError, match=r"photo.jpg is 80 x 60 pixels, more than ganinv reads \(50 pixels\)"):
+        load_images(str(tmp_path / "photo.jpg"))
+
+
 def test_a_folder_of_mixed_sizes_and_modes_is_resized_to_the_common_size_and_said(tmp_path):
     Image.new("L", (8, 8), 255).save(tmp_path / "a.png")
     Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "b.png")
