@@ -394,7 +394,13 @@ class GeneratorReference(_Model):
             from ganinv import hub
 
             repo, _, revision = source.removeprefix("hub:").partition("@")
-            path = hub.snapshot(repo, revision or None, ARTIFACT_FILES, needed=(CONFIG_NAME, WEIGHTS_NAME))
+            try:
+                path = hub.snapshot(repo, revision or None, ARTIFACT_FILES, needed=(CONFIG_NAME, WEIGHTS_NAME))
+            except SourceError as exc:
+                if source.startswith("hub:"):
+                    raise
+                # a mistyped run folder read as owner/name said only "hub:runs/apii is not in the cache"
+                raise SourceError(f"{source} is no folder here, and read as a Hub repo id: {exc}") from None
             source = hub.PREFIX + source.removeprefix("hub:")  # a bare owner/name read as a folder of its own: its
             # snapshot's links to blobs/ were "links out of the artifact", named by the cache folder
         else:

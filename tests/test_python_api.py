@@ -7,7 +7,7 @@ import torch
 import zoo
 
 import ganinv
-from ganinv.errors import DataError
+from ganinv.errors import DataError, SourceError
 from ganinv.inverter import Inverter
 
 
@@ -437,3 +437,13 @@ def test_api_argument_errors_are_ganinvs_own_and_say_what_to_give(inverter, digi
     torch.testing.assert_close(declared, inverter.encode(digits).mu_z)
     bounds = ganinv.log_likelihood(inverter, digits, ks=(1,), sigma_x=np.float32(0.3))
     assert bounds is not None
+
+
+def test_a_mistyped_run_folder_read_as_a_hub_id_says_it_is_no_folder_here(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no folder runs/ here: runs/apii reads as owner/name, as from_pretrained reads it
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(SourceError, match=r"^runs/apii is no folder here, and read as a Hub repo id: hub:runs/apii is"):
+        Inverter.load("runs/apii")
+    with pytest.raises(SourceError, match=r"^hub:runs/apii is not in the local"):  # typed as a Hub id: said as one
+        Inverter.load("hub:runs/apii")
