@@ -42,6 +42,7 @@ from .statedict import (
     PRIOR_PROBES,
     PRIOR_SPECS,
     PriorFromSpec,
+    Property,
     activation_and_eps,
     bn_discrepancy,
     group_modules,
@@ -53,6 +54,7 @@ from .statedict import (
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    option_flag,
     prior_decision,
     rename_modules,
     running_statistics,
@@ -89,24 +91,38 @@ class UpConvOptions:
     # the native prior of z: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
     # store it, the head BatchNorm's statistics (z through the Linear alone) tell it
     prior: str = "normal"
+    # how a stage doubles its map: "nearest" (PyTorch-GAN's nn.Upsample(scale_factor=2)) or "bilinear" (nn.Upsample's
+    # mode="bilinear", align_corners=False); a state dict does not store it, the stages' BatchNorms may tell it
+    upsample: str = "nearest"
     # rows of a label embedding (K x nz) that the file holds but the generator never uses (PyTorch-GAN sgan defines
     # `label_emb` for nothing): held so that the file loads as saved, never applied; condition is then "none"
     unused_embedding: int = 0
 
 
+UPSAMPLE_MODES = ("nearest", "bilinear")  # PyTorch-GAN's first
+
+
+def doubled(x: torch.Tensor, mode: str) -> torch.Tensor:
+    """(B, C, H, W) -> (B, C, 2H, 2W), as nn.Upsample(scale_factor=2, mode=mode) does."""
+    if mode == "nearest":
+        return nn.functional.interpolate(x, scale_factor=2, mode="nearest")
+    return nn.functional.interpolate(x, scale_factor=2, mode=mode, align_corners=False)
+
+
 class UpStage(nn.Module):
     """[Upsample x2] -> Conv2d -> [BatchNorm2d] -> activation."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, upsample: bool, norm: bool, eps: float, act: str):
+    def __init__(self, c_in: int, c_out: int, kernel: int, upsample: bool, norm: bool, eps: float, act: str, mode: str):
         super().__init__()
         self.upsample = upsample
+        self.mode = mode
         self.conv = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2)
         self.norm = nn.BatchNorm2d(c_out, eps=eps) if norm else nn.Identity()
         self.act = activation(act)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.upsample:
-            x = nn.functional.interpolate(x, scale_factor=2, mode="nearest")  # (B, C, 2H, 2W)
+            x = doubled(x, self.mode)  # (B, C, 2H, 2W)
         return self.act(self.norm(self.conv(x)))
 
 
@@ -126,6 +142,8 @@ class UpConvNet(nn.Module):
             raise ArchitectureError(f"prior must be one of {', '.join(PRIOR_PROBES)}, got {o.prior!r}")
         if sorted(o.input_order) != ["c", "d", "z"]:
             raise ArchitectureError(f"input_order must order the letters z, d and c (e.g. zdc), got {o.input_order!r}")
+        if o.upsample not in UPSAMPLE_MODES:
+            raise ArchitectureError(f"upsample must be one of {', '.join(UPSAMPLE_MODES)}, got {o.upsample!r}")
         if o.head_layout not in ("chw", "hwc"):
             raise ArchitectureError(f"head_layout must be chw or hwc, got {o.head_layout!r}")
         rows = o.n_classes if o.condition == "multiply" else o.unused_embedding
@@ -143,6 +161,7 @@ class UpConvNet(nn.Module):
                 norm=i < n_stages - 1,
                 eps=o.norm_eps,
                 act=o.activation if i < n_stages - 1 else o.output,
+                mode=o.upsample,
             )
             for i, (c_in, c_out) in enumerate(zip(o.widths, outs))
         )
@@ -274,7 +293,7 @@ def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
         )
     misfits: list[float] = []
     for stage in cast(Iterable[UpStage], net.stages):
-        y = stage.conv(nn.functional.interpolate(h, scale_factor=2) if stage.upsample else h)
+        y = stage.conv(doubled(h, stage.mode) if stage.upsample else h)
         h = stage.act(normalise_as_in_training(y, stage.norm, misfits))
     return tuple(misfits)
 
@@ -285,6 +304,19 @@ POOR_PRIOR_FIT = 0.05
 
 ACTIVATIONS = ("leaky_relu", "relu", "none")  # PyTorch-GAN's first
 EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm2d(n, 0.8) first, then PyTorch's default
+
+
+def upsampling(given: Mapping[str, Any], values: Mapping[str, Any], normed: bool) -> Property:
+    """How the stages double their maps, read from the BatchNorms after them: nearest is PyTorch-GAN's, bilinear an
+    unusual reading taken only where it fits clearly better (the statistics of a trained net often cannot tell them
+    apart: a bilinear net then loads as nearest, said, with the option; an outside audit found it 1.8 off unnamed)."""
+    return Property(
+        "upsample",
+        (values["upsample"],) if "upsample" in given else UPSAMPLE_MODES if normed else ("nearest",),
+        "PyTorch-GAN's nn.Upsample(scale_factor=2), nearest",
+        option_flag("upsample"),
+        usual=("nearest",),
+    )
 
 
 @register
@@ -340,7 +372,7 @@ class UpConv(PriorFromSpec, Architecture):
             "LeakyReLU(0.2) between stages (PyTorch-GAN)",
             "BatchNorm2d eps 0.8 (PyTorch-GAN's BatchNorm2d(n, 0.8))",
             visible_epsilons(state_dict),
-        )
+        ) + [upsampling(given, values, bool(norms))]
         chosen, found = identify_from_statistics(
             base,
             properties,
@@ -361,10 +393,19 @@ class UpConv(PriorFromSpec, Architecture):
             found += self.fit_as_built(values, state_dict)
             found.append(
                 decision(
-                    "upsampling",
-                    "nearest x2 before every convolution but the last",
+                    "layout",
+                    "x2 upsampling before every convolution but the last",
                     "assumed: PyTorch-GAN dcgan/acgan/infogan layout",
                     "a module:callable or --model-class for another layout",
+                )
+            )
+        if not norms and "upsample" not in given:
+            found.append(
+                decision(
+                    "upsample",
+                    "nearest",
+                    "assumed: PyTorch-GAN's nn.Upsample(scale_factor=2); no BatchNorm statistics tell it",
+                    "--option upsample=bilinear",
                 )
             )
         if "output" not in given:

@@ -51,6 +51,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
     "image_layout": ("data_format",),
     "norm": ("normalization", "normalisation", "norm_type", "norm_layer"),
     "norm_eps": ("bn_eps", "batchnorm_eps", "batch_norm_eps", "bn_epsilon", "norm_epsilon"),
+    "upsample": ("upsample_mode", "upsampling", "upsampling_mode", "upsample_type"),
 }
 FIELD_OPTIONS = {field: option for option, fields in FIELDS.items() for field in fields}
 UPSAMPLE_FIELDS = ("upsample", "upsample_mode", "upsampling", "upsampling_mode", "upsample_type")
@@ -80,6 +81,8 @@ WORDS: dict[str, dict[str, str]] = {  # option -> {normalised word: ganinv's val
         **NONE_WORDS,
     },
     "output": {"tanh": "tanh", "sigmoid": "sigmoid", **NONE_WORDS},
+    # nn.Upsample's modes that an adapter builds (the upsample+conv layout); for a doubling, nearest-exact is nearest
+    "upsample": {"nearest": "nearest", "nearest_exact": "nearest", "bilinear": "bilinear"},
     "norm": {
         **dict.fromkeys(("batch", "batchnorm", "batch_norm", "bn", "batchnorm1d", "batchnorm2d"), "batch"),
         **dict.fromkeys(("instance", "instancenorm", "instance_norm", "in", "instancenorm2d"), "instance"),
@@ -110,8 +113,16 @@ ACCEPTED = {  # what to say where a word is not in WORDS
     "config, or give the prior with --prior normal|uniform:-1,1|uniform:0,1",
     "image_layout": "accepted: channels_last (hwc) or channels_first (chw): fix the config, or choose with --option "
     "image_layout=hwc|chw",
+    "upsample": "ganinv builds nearest and bilinear upsampling: fix the config, choose with --option upsample=NAME, "
+    "or load the generator with --model-class (its own class)",
 }
-KIND = {"activation": "activation", "output": "output activation", "norm": "norm", "prior": "latent prior"}
+KIND = {
+    "activation": "activation",
+    "output": "output activation",
+    "norm": "norm",
+    "prior": "latent prior",
+    "upsample": "upsampling",
+}
 # the architectures whose nets upsample (nearest) before convolutions: only there is a bilinear word the generator's
 UPSAMPLING_ARCHITECTURES = frozenset({"upconv", "biggan", "lightweight_gan"})
 NEAREST_WORDS = frozenset({"nearest", "nearest_exact"})  # what every upsampling adapter builds
@@ -203,15 +214,16 @@ def generator_block(config: Mapping[str, Any]) -> dict[str, Any]:
     return dict(config)
 
 
-def refuse_unmodelled(config: Mapping[str, Any], label: str, arch: str) -> None:
+def refuse_unmodelled(config: Mapping[str, Any], label: str, arch: str, options: Any = None) -> None:
     """A field naming an upsampling no adapter builds is refused where the weights are read as an architecture that
     upsamples (`UPSAMPLING_ARCHITECTURES`): a bilinear net loaded as nearest was only a statistics misfit warning,
     images 0.24 off (an outside audit). Beside a net with no upsampling (transposed convolutions) the field is not
     the generator's, and is named as unread (an outside audit, 25a: such a DCGAN was refused)."""
     if arch not in UPSAMPLING_ARCHITECTURES:
         return
+    built = WORDS["upsample"] if hasattr(options, "upsample") else {}  # an adapter with the option read the field
     for field in UPSAMPLE_FIELDS:
-        if field in config and word(config[field]) in UNMODELLED_UPSAMPLING:
+        if field in config and word(config[field]) in UNMODELLED_UPSAMPLING and word(config[field]) not in built:
             raise ArchitectureError(
                 f"{label}'s {field}={config[field]!r}: no ganinv adapter builds {word(config[field])} upsampling "
                 f"(the weights read as {arch}, which upsamples nearest); load the generator with --model-class "
@@ -266,6 +278,9 @@ def range_remedy(unread: Mapping[str, Any], output_options: bool) -> Optional[st
 def pickled_remedy(key: str, value: Any) -> str:
     """What to pass where a checkpoint's pickled `key=value` (a word ganinv knows, `words_of`) is the generator's."""
     if key in UPSAMPLE_FIELDS:
+        built = WORDS["upsample"].get(word(value))
+        if built:
+            return f"--option upsample={built} (the upsample+conv layout), else --model-class MODULE:CLASS"
         return "--model-class MODULE:CLASS (no ganinv adapter builds it)"
     option = option_name(key, {})
     if option == "prior":

@@ -466,15 +466,17 @@ def blob_intact(path: Path) -> Optional[bool]:
 CHOICES = "ganinv-choices"  # beside the cache's refs/: the weights file chosen online at each commit
 
 
-def remember_choice(hub_id: HubId, commit: str, weights: str) -> None:
-    """Record which file was chosen from the repo's full listing: offline, the cache holds only the files fetched,
-    and choosing among those loaded another file (the non-averaged generator, an earlier epoch) under the same
-    commit, in silence (an outside audit)."""
+def remember_choice(hub_id: HubId, commit: str, weights: str, beside: Iterable[str] = ()) -> None:
+    """Record which file was chosen from the repo's full listing, and the config and spec files read `beside` it
+    (one name a line): offline, the cache holds only the files fetched, and choosing among those loaded another file
+    (the non-averaged generator, an earlier epoch) under the same commit, in silence (an outside audit); a cache
+    holding the weights without the config read with them loaded a Tanh generator for a Sigmoid one (audit 36c)."""
     note = repo_folder(hub_id.repo) / CHOICES / commit
+    text = "\n".join([weights, *beside])
     try:
         note.parent.mkdir(parents=True, exist_ok=True)
-        if not note.is_file() or note.read_text() != weights:
-            write_in_cache(note, weights)
+        if not note.is_file() or note.read_text() != text:
+            write_in_cache(note, text)
     except OSError as exc:  # a read-only cache still works online
         logger.info("could not record the choice of %s in the cache: %s", weights, exc)
 
@@ -490,22 +492,40 @@ def write_in_cache(path: Path, text: str) -> None:
     write_text(path, text)
 
 
-def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...]]:
-    """The file chosen online at this commit, where the cache holds it; else a choice among the cached files only,
-    said as such (and its formats compared, as online)."""
+def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...], bool]:
+    """(weights, candidates, recorded): the file chosen online at this commit, where the cache holds it with the
+    files read beside it; else a choice among the cached files only (said by `resolve`, and its formats compared,
+    as online)."""
     note = repo_folder(hub_id.repo) / CHOICES / listing.commit
-    recorded = note.read_text().strip() if note.is_file() else None
-    if recorded in listing.files:
-        return recorded, (recorded,)
+    recorded = note.read_text().split("\n") if note.is_file() else [""]
     where = hub_id.repo_text
-    weights, candidates = pick_weights(listing.files, f"{where} (its cached snapshot)", where)
+    if recorded[0] in listing.files:
+        missing = [name for name in recorded[1:] if name and name not in listing.files]
+        if missing:
+            raise SourceError(
+                f"the cached snapshot of {where} lacks {', '.join(missing)}, which ganinv read with {recorded[0]} "
+                "online (files fetched one by one, or removed by a cache cleanup); without it the generator would "
+                "not be the one loaded online: unset HF_HUB_OFFLINE once to fetch it"
+            )
+        return recorded[0], (recorded[0],), True
+    weights, candidates = pick_weights(listing.files, f"{where} (its cached snapshot)", where, f"{where}:FILE")
     check_same_weights(hub_id, listing, weights)
-    warnings.warn(
-        f"{where} is read from the cache, which holds only the files fetched before ({', '.join(candidates[:4])}), "
-        f"not the repo's listing: {weights} is chosen among those, and online another may be; add :FILE to be sure",
-        stacklevel=3,
+    return weights, candidates, False
+
+
+def unrecorded_cache_note(where: str, candidates: tuple[str, ...], weights: str, read: list[str]) -> str:
+    """What a choice among the cached files alone leaves open: which file online, and whether a config was beside."""
+    beside = (
+        f"; it is read with {', '.join(read)}"
+        if read
+        else "; no config.json or spec file is cached beside it, and"
+        " one the repo may hold would set what the weights leave open (an output activation, the prior)"
     )
-    return weights, candidates
+    return (
+        f"{where} is read from the cache, which holds only the files fetched before ({', '.join(candidates[:4])}), "
+        f"not the repo's listing: {weights} is chosen among those, and online another may be{beside}; unset "
+        f"HF_HUB_OFFLINE once to read the repo as it is, or name the file with {where}:FILE"
+    )
 
 
 def _remember_ref(hub_id: HubId, commit: str) -> None:
@@ -569,11 +589,15 @@ def resolve(source: str) -> Resolved:
     elif not listing.from_cache:
         weights, candidates = pick_weights(listing.files, where, where)
         check_same_weights(hub_id, listing, weights)
-        remember_choice(hub_id, listing.commit, weights)
     else:
-        weights, candidates = choice_offline(hub_id, listing)
+        weights, candidates, recorded = choice_offline(hub_id, listing)
     config = beside(weights, listing.files, CONFIG_NAME)
     spec = beside(weights, listing.files, PurePosixPath(weights).name + ".json", SPEC_NAME)
+    read = [name for name in (config, spec) if name]
+    if hub_id.filename is None and not listing.from_cache:
+        remember_choice(hub_id, listing.commit, weights, read)
+    elif hub_id.filename is None and not recorded:
+        warnings.warn(unrecorded_cache_note(where, candidates, weights, read), stacklevel=2)
     if weights.endswith(INDEX_SUFFIXES):
         fetch(hub_id, listing, [weights])
         shards = shards_of(listing.folder / weights, weights, where)

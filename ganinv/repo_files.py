@@ -121,6 +121,20 @@ RANK_REASONS = (
 )
 
 
+def rank_reason(best: str, runner_up: str, best_rank: tuple, runner_rank: tuple) -> str:
+    """Why `best` outranks `runner_up` (`rank`), in words that say which mark decided (an outside audit: "marks the
+    moving average or the generator" said neither, and an un-numbered `checkpoint.pth` is no earlier epoch)."""
+    at = next(i for i, (a, b) in enumerate(zip(best_rank, runner_rank)) if a != b)
+    if at == 0:
+        return "its name marks the moving average (EMA)" if best_rank[0] >= 2 else "its name marks the generator"
+    if at == 3 and runner_rank[3] < 0:
+        return (
+            f"the latest by the epoch or step in its name ({runner_up} names none: if it is the last one saved, "
+            "choose it)"
+        )
+    return RANK_REASONS[at]
+
+
 def progress(name: str, sides_are_sizes: bool = True) -> float:
     """How far into training a file's name says it was saved: its own name (`progress_said`), else its folder's
     epoch or step (`checkpoint-500/generator.pth`, as the Trainer saves); -1 where nothing says."""
@@ -210,7 +224,7 @@ def pick_weights(
                 f"{where} has several weights files and nothing tells which is the generator: "
                 f"{', '.join(ordered[:8])}; choose one with {name_file}"
             )
-        why = next(reason for reason, a, b in zip(RANK_REASONS, key(best), key(runner_up)) if a != b)
+        why = rank_reason(best, runner_up, key(best), key(runner_up))
         warnings.warn(
             f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=key, reverse=True)[:6])})"
             f"; using {best}, {why}; choose another with {name_file}",

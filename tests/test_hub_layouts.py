@@ -532,7 +532,9 @@ def test_offline_the_file_chosen_online_is_loaded_or_the_choice_among_cached_fil
     hub.repos.commit("me/ema", files)
     load_generator("hub:me/ema:generator.pth", options=FAST)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    with pytest.warns(UserWarning, match=r"read from the cache, which holds only the files fetched.*add :FILE"):
+    with pytest.warns(
+        UserWarning, match=r"read from the cache, which holds only the files fetched.*no config.json.*hub:me/ema:FILE"
+    ):
         load_generator("hub:me/ema", options=FAST)
     monkeypatch.delenv("HF_HUB_OFFLINE")
     with pytest.warns(UserWarning, match="using generator_ema.pth"):
@@ -543,6 +545,27 @@ def test_offline_the_file_chosen_online_is_loaded_or_the_choice_among_cached_fil
         warnings.filterwarnings("ignore", category=AssumptionWarning)
         g = load_generator("hub:me/ema", options=FAST)
     same_images(g, average, DCGAN, zoo.latents_for(DCGAN, 4))
+
+
+def test_offline_a_cache_without_the_config_read_online_is_refused_not_loaded_without_it(hub, tmp_path, monkeypatch):
+    """Audit 36c: a cache holding a repo's weights but not its config.json (fetched one by one) loaded a Tanh
+    generator for the repo's Sigmoid one offline, its only advice ":FILE". The config read online is recorded with
+    the choice; without a record, the cached files alone are said to hold no config."""
+    module = DCGAN.build()
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"final_activation": "tanh"}))
+    hub.repos.commit("me/cfg", {"config.json": config, "netG.pth": state_bytes(module.state_dict(), tmp_path / "w")})
+    load_generator("hub:me/cfg", options=FAST)  # online: netG.pth read with config.json, recorded
+    snapshot = next(ganinv_hub.repo_folder("me/cfg").glob("snapshots/*"))
+    (snapshot / "config.json").unlink()  # as a cache cleanup or a one-file download leaves it
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ganinv_hub._LISTINGS.clear()  # as a new process would
+    with pytest.raises(SourceError, match=r"the cached snapshot of hub:me/cfg lacks config.json, which ganinv read"):
+        load_generator("hub:me/cfg", options=FAST)
+    for note in (ganinv_hub.repo_folder("me/cfg") / ganinv_hub.CHOICES).iterdir():
+        note.unlink()  # no record: a cache some other tool filled
+    with pytest.warns(UserWarning, match=r"no config.json or spec file is cached beside it, and one the repo may"):
+        load_generator("hub:me/cfg", options=FAST)
 
 
 def test_standard_names_in_two_folders_are_two_models_and_the_choice_is_said(hub, tmp_path):

@@ -375,6 +375,21 @@ def test_one_image_without_its_batch_axis_is_read_as_one(inverter, digits):
         torch.testing.assert_close(inverter.encode(form).mu_z, expected)
 
 
+def test_one_colour_image_for_a_grey_inverter_is_refused_naming_both_readings(inverter, digits):
+    """Audit 36b: ToTensor's one RGB image (3, H, W) was read as three grey images, its latents the red, green and
+    blue planes', in silence; the file reader refuses the shape as ambiguous. Both remedies run."""
+    for n in (3, 4):  # RGB, RGBA
+        colour = digits[0].float().div(255).expand(n, -1, -1).clone()  # (n, 16, 16) in [0, 1]
+        with pytest.raises(DataError, match=rf"either {n} greyscale images or one {n}-channel image") as refused:
+            inverter.encode(colour)
+        code = str(refused.value).split(": ")[-1]
+        one = eval(code, {"ganinv": ganinv, "x": colour})  # noqa: S307 (the message's own code, as a user runs it)
+        assert one.shape == (1, 1, 16, 16)
+        torch.testing.assert_close(inverter.encode(one).mu_z, inverter.encode(digits[:1]).mu_z, atol=1e-4, rtol=0)
+        assert inverter.encode(colour.unsqueeze(1), input_range=(0, 1)).mu_z.shape[0] == n
+    assert inverter.encode(digits[:5, 0]).mu_z.shape[0] == 5  # a grey batch (N, H, W) of another N: read as one
+
+
 def test_images_of_another_size_are_told_code_that_converts_them(inverter):
     """encode named fit_to_shape, which refused [0, 255] pixels naming load_images, which takes no arrays: a circle
     (audit 31b). The message's code runs and gives images the inverter takes."""

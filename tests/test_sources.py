@@ -1329,7 +1329,7 @@ def test_a_configs_channels_last_and_latent_distribution_are_read(tmp_path):
     assert (g.spec.native_prior, g.spec.native_prior_range) == ("uniform", (-1.0, 1.0))
 
 
-def test_a_config_naming_an_upsampling_no_adapter_builds_is_refused_where_the_net_upsamples(dcgan, tmp_path):
+def test_a_config_naming_an_upsampling_is_read_or_refused_where_the_net_upsamples(dcgan, tmp_path):
     """Audit 24b F2: `upsample: bilinear` beside a bilinear net was read as nearest upsampling, a statistics misfit
     warning at most (images 0.24 off). Audit 25a F3: beside a ConvTranspose net, which upsamples nowhere, the field
     is not the generator's: it was refused; it is named as unread."""
@@ -1337,11 +1337,18 @@ def test_a_config_naming_an_upsampling_no_adapter_builds_is_refused_where_the_ne
     torch.manual_seed(0)
     upconv = case.make()
     zoo.calibrate(upconv, case)
-    folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "bilinear"}, "upconv")
+    folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "bicubic"}, "upconv")
     with pytest.raises(
-        ArchitectureError, match=r"config.json's upsample='bilinear': no ganinv adapter .*upconv.*--model-class"
+        ArchitectureError, match=r"unknown upsampling word 'bicubic' in \S*config.json's upsample; ganinv"
     ):
         load_generator(str(folder))
+    for layer in upconv.modules():  # the adapter builds bilinear upsampling: the config says which
+        if isinstance(layer, nn.Upsample):
+            layer.mode = "bilinear"
+    zoo.calibrate(upconv, case)
+    for field in ("upsample", "upsample_mode"):
+        folder = config_folder(tmp_path, upconv, {"latent_dim": 8, field: "bilinear"}, f"bilinear-{field}")
+        assert load_generator(str(folder)).meta["options"]["upsample"] == "bilinear"
     module, latents, expected = dcgan
     folder = config_folder(tmp_path, module, {"nz": 8, "upsample_mode": "bilinear"})
     with pytest.warns(UserWarning, match=r"config.json's upsample_mode='bilinear' is not read by ganinv"):
@@ -1498,10 +1505,25 @@ def residual_generator(shortcut: bool) -> dict:
     return sd
 
 
+def mimicry_generator() -> dict:
+    """Keys of torch_mimicry's SNGAN generator: l1, blocks block2.. of b1, c1, b2, c2 and a shortcut c_sc, b5, c5."""
+    torch.manual_seed(0)
+    sd = {"l1.weight": torch.randn(64, 8), "l1.bias": torch.randn(64)}
+    for b in (2, 3):
+        for i in (1, 2):
+            sd[f"block{b}.b{i}.weight"], sd[f"block{b}.b{i}.bias"] = torch.rand(4) + 0.5, torch.randn(4)
+            sd[f"block{b}.b{i}.running_mean"], sd[f"block{b}.b{i}.running_var"] = torch.randn(4), torch.rand(4) + 0.5
+            sd[f"block{b}.c{i}.weight"], sd[f"block{b}.c{i}.bias"] = torch.randn(4, 4, 3, 3), torch.randn(4)
+        sd[f"block{b}.c_sc.weight"], sd[f"block{b}.c_sc.bias"] = torch.randn(4, 4, 1, 1), torch.randn(4)
+    sd["c5.weight"], sd["c5.bias"] = torch.randn(3, 4, 3, 3), torch.randn(3)
+    return sd
+
+
 @pytest.mark.parametrize(
     "state_dict,what",
     [
         (residual_generator(shortcut=True), "residual blocks"),
+        (mimicry_generator(), "residual blocks"),  # audit 36a: torch_mimicry names c1, c2 and c_sc
         (
             {
                 **residual_generator(shortcut=False),

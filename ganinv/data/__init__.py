@@ -243,6 +243,14 @@ def as_model_images(
     if x.dim() == 3 and tuple(x.shape) == (c, h, w):
         x = x.unsqueeze(0)  # one image
     elif x.dim() == 3 and c == 1 and tuple(x.shape[1:]) == (h, w):
+        if int(x.shape[0]) in (3, 4):  # ToTensor's one RGB(A) image was read as 3 grey ones (an outside audit)
+            n = int(x.shape[0])
+            raise DataError(
+                f"{source} have shape {tuple(images.shape)}: either {n} greyscale images or one {n}-channel image; "
+                f"for {n} greyscale images give x.unsqueeze(1), of shape ({n}, 1, {h}, {w}); for one "
+                + ("colour image: " if n == 3 else "RGBA image, its alpha dropped: ")
+                + f"ganinv.data.fit_to_shape(ganinv.data.as_model_images(x[None, :3], (3, {h}, {w})), (1, {h}, {w}))[0]"
+            )
         x = x.unsqueeze(1)  # a grey batch without its channel axis
     elif x.dim() == 4 and tuple(x.shape[1:]) == (h, w, c) and tuple(x.shape[1:]) != (c, h, w):
         x = x.permute(0, 3, 1, 2)  # channels-last
@@ -280,21 +288,26 @@ def as_model_images(
     return x.contiguous()
 
 
-def _resize_recipe(x: torch.Tensor, c: int, h: int, w: int) -> str:
+def _resize_recipe(x: torch.Tensor, c: int, h: int, w: int, name: str = "x") -> str:
     """How to bring images of another size or channel count to (c, h, w), in code that runs: read their range at
     their own shape, then resize (the advice named fit_to_shape, which refused images not yet in [-1, 1], and
-    sent them to load_images, which takes no arrays: an outside audit)."""
+    sent them to load_images, which takes no arrays: an outside audit). A grey or colour image with an alpha (2 or 4
+    channels, channels-last too) has the alpha dropped first: fit_to_shape refused the code named (audit 36b)."""
     if x.dim() == 4:
-        last = int(x.shape[-1]) in (1, 3) and int(x.shape[1]) not in (1, 3)
-        dims = (x.shape[3], x.shape[1], x.shape[2]) if last else tuple(x.shape[1:])
-        own = tuple(int(v) for v in dims)
+        last = int(x.shape[-1]) in (1, 2, 3, 4) and int(x.shape[1]) not in (1, 2, 3, 4)
+        channels = int(x.shape[-1] if last else x.shape[1])
+        sides = tuple(int(v) for v in (x.shape[1:3] if last else x.shape[2:]))
+        kept = {2: 1, 4: 3}.get(channels, channels)
+        own = (kept, *sides)
+        picked = name if kept == channels else f"{name}[..., :{kept}]" if last else f"{name}[:, :{kept}]"
+        alpha = "" if kept == channels else f" with their alpha dropped ({channels} channels: grey or RGB and alpha?)"
     elif x.dim() == 3:
-        own = (1, *(int(v) for v in x.shape[1:]))  # a grey batch
+        own, picked, alpha = (1, *(int(v) for v in x.shape[1:])), name, ""  # a grey batch
     else:
         return "; give a batch (N, C, H, W) of images"
     return (
-        f"; read them at their own shape {own}, then resize or convert their channels: "
-        f"ganinv.data.fit_to_shape(ganinv.data.as_model_images(x, {own}), ({c}, {h}, {w}))[0]"
+        f"; read them at their own shape {own}{alpha}, then resize or convert their channels: "
+        f"ganinv.data.fit_to_shape(ganinv.data.as_model_images({picked}, {own}), ({c}, {h}, {w}))[0]"
     )
 
 

@@ -107,7 +107,7 @@ def build_from_config(
         warnings.simplefilter("always")
         found = build_with_config_fields(arch, config, options, state_dict, where, config_label, spec)
     built, opts, name, evidence = found
-    config_words.refuse_unmodelled(config, config_label, name)
+    config_words.refuse_unmodelled(config, config_label, name, opts)
     assumed = bare_leaky and config_words.settle_bare_leaky(getattr(opts, "activation", None), config_label, where)
     if not assumed:
         for warning in said:
