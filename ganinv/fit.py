@@ -226,9 +226,11 @@ def _fit(
     generator = generator.to(device)
     generator.require_gradients("fitting an inverter")  # before the run folder is made: a retry starts clean
     inputs = {"generator": generator.meta.get("weights_sha256")}  # what the run trains on, fingerprinted
-    if config.eval_real:  # and the real images it shows: a resumed run's config.json is data, and its eval_real
-        # chose a folder of the user's private images to copy into the run's pictures (an outside audit)
-        inputs["eval_real"] = tensor_sha256(real_eval_images(config, generator))
+    # the real images it shows, read once (twice, every note on them was said twice: audit 36b)
+    real = real_eval_images(config, generator, say=True) if config.eval_real else None
+    if real is not None:  # fingerprinted: a resumed run's config.json is data, and its eval_real chose a folder of
+        # the user's private images to copy into the run's pictures (an outside audit)
+        inputs["eval_real"] = tensor_sha256(real)
     if in_python or not resume:  # its weights as they are: one given in Python may differ from the file it came from
         inputs["generator_state"] = state_sha256(generator.net)  # (resumed from its source, the file's sha256 says)
     described: dict[str, Any] = {"source": generator.source, "meta": generator.meta, "spec": generator.spec.to_dict()}
@@ -292,7 +294,7 @@ def _fit(
         if config.amp and device.type == "cuda"
         else contextlib.nullcontext()
     )
-    evaluator = Evaluator(config, generator) if main else None
+    evaluator = Evaluator(config, generator, real) if main else None
 
     def save_checkpoint(step: int) -> None:
         rng = distributed.gather(rng_state(sampler))  # every rank's streams, for an exact resume
@@ -488,13 +490,13 @@ def real_eval_images(config: FitConfig, generator: Generator, say: bool = False)
 class Evaluator:
     """The fixed held-out generated set (and real images, when asked) and how the encoders do on them."""
 
-    def __init__(self, config: FitConfig, generator: Generator):
+    def __init__(self, config: FitConfig, generator: Generator, real: Optional[torch.Tensor] = None):
         self.latents, self.images = held_out_samples(
             generator, config.eval_samples, seed=config.seed + EVAL_SEED_OFFSET
         )
         self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
         say_dead_directions(self.directions[1])
-        self.real = real_eval_images(config, generator, say=True) if config.eval_real else None
+        self.real = real  # (N, C, H, W) in [-1, 1]: `real_eval_images`
 
     def evaluate(self, inverter: Inverter, run: Run, step: int) -> dict[str, Any]:
         inverter.eval()

@@ -175,7 +175,8 @@ class GeneratorReference(_Model):
             fitted = with_fitted_readings(ref)
             refuse_a_path_to_read(fitted, where)
             generator = load_generator(
-                hub.pinned(source, recorded.get("revision")),  # the commit it was fitted on, not the branch's head
+                # the commit and file it was fitted on, not the branch's head or a choice among the cached files
+                hub.pinned(source, recorded.get("revision"), (recorded.get("hub") or {}).get("file")),
                 arch=ref.get("arch"),
                 options=fitted,
                 device=self.device,

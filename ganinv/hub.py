@@ -72,13 +72,15 @@ class HubId:
         return PREFIX + self.repo + (f"@{self.revision}" if self.revision else "")
 
 
-def pinned(source: str, commit: Optional[str]) -> str:
+def pinned(source: str, commit: Optional[str], file: Optional[str] = None) -> str:
     """`source` at `commit` where it is a Hub id: a run resumed after the repo's branch or tag moved must train on
-    the weights it started with, the commit it recorded (the Hub keeps every commit)."""
+    the weights it started with, the commit it recorded (the Hub keeps every commit). `file`: the weights file chosen
+    then, where the source names none (offline, the cache's other files were chosen among: audit 36c)."""
     if not source.startswith(PREFIX) or not commit:
         return source
     hub_id = parse(source)
-    file = f":{hub_id.filename}" if hub_id.filename is not None else ""
+    chosen = hub_id.filename if hub_id.filename is not None else file if isinstance(file, str) and file else None
+    file = f":{chosen}" if chosen is not None else ""
     key = f"#{hub_id.key}" if hub_id.key is not None else ""
     return f"{PREFIX}{hub_id.repo}@{commit}{file}{key}"
 
@@ -584,6 +586,7 @@ def resolve(source: str) -> Resolved:
             raise SourceError(
                 f"{state}{where} has no file {hub_id.filename!r}; its weights files: "
                 f"{', '.join(f for f in listing.files if is_weights(f)) or 'none'}"
+                + ("; the cache holds only the files fetched before: unset HF_HUB_OFFLINE to fetch it" if state else "")
             )
         weights, candidates = hub_id.filename, (hub_id.filename,)
     elif not listing.from_cache:

@@ -99,6 +99,20 @@ def test_idx_errors_say_what_to_do(tmp_path):
         load_images("mnist", root=tmp_path, split="valid")
 
 
+def test_an_idx_file_of_images_by_another_name_is_read_as_its_images(tmp_path):
+    """Audit 36b: EMNIST's, KMNIST's and re-exports' IDX files, not named as MNIST's, were sent to --root, which reads
+    MNIST's four names only: no route read them. One is read as its images; a labels file is named as such."""
+    digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
+    for name in ("emnist-letters-test-images-idx3-ubyte.gz", "kmnist-images-idx3-ubyte"):
+        write_idx(tmp_path / name, digits)
+        data = load_images(str(tmp_path / name))
+        assert data.images.shape == (5, 1, 28, 28) and data.labels is None
+        torch.testing.assert_close(data.images[:, 0], torch.from_numpy(digits).float() / 127.5 - 1)
+    write_idx(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz", np.arange(5))
+    with pytest.raises(DataError, match=r"is an IDX file of labels \(one number per image\), not of images"):
+        load_images(str(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz"))
+
+
 def test_class_subfolders_give_labels_and_names(tmp_path):
     for label, colour in (("cat", 0), ("dog", 255)):
         (tmp_path / label).mkdir()
@@ -1080,6 +1094,8 @@ def test_invert_and_loglik_keep_the_class_names_of_their_labels(tmp_path):
             1,
             2,
         ]
+        # audit 36b: each row named, as the latents' are, so that the file alone joins back to the inputs
+        assert json.loads(fh.metadata()["names"]) == [str(tmp_path / "cls" / n / "0.png") for n in ("1", "10", "2")]
     result = invoke("loglik", *model, tmp_path / "cls", "--k", 1, "--quiet", "--out", tmp_path / "ll.jsonl")
     assert result.exit_code == 0, result.output
     lines = [json.loads(line) for line in (tmp_path / "ll.jsonl").read_text().splitlines()]

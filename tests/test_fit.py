@@ -438,9 +438,10 @@ def test_an_encoder_worse_than_the_mean_image_is_announced():
         warn_if_worse_than_the_mean(better)
 
 
-def test_eval_real_images_of_the_generators_size_are_never_resized(tmp_path, generator_dir):
+def test_eval_real_images_of_the_generators_size_are_never_resized(tmp_path, generator_dir, caplog):
     """Audit 21a: in a folder mixing 16x16 and 8x8 images, `fit --eval-real` resized the 16x16 ones to the folder's
-    most common side, 8, and back up to the generator's 16 (pixels off by up to 0.6); they are read as they are."""
+    most common side, 8, and back up to the generator's 16 (pixels off by up to 0.6); they are read as they are.
+    Audit 36b: read twice (fingerprint, then evaluation), the resize was said twice."""
     import numpy as np
     from PIL import Image
 
@@ -453,6 +454,8 @@ def test_eval_real_images_of_the_generators_size_are_never_resized(tmp_path, gen
         fit(tiny_config(generator_dir, steps=2, eval_every=2, eval_real=str(tmp_path / "mixed")), tmp_path / "r")
     said = [str(w.message) for w in caught]
     assert not any("converted to the generator's shape" in line for line in said), said
+    resized = [r.getMessage() for r in caplog.records if "differ from the generator's size" in r.getMessage()]
+    assert len(resized) == 1, resized
 
 
 def test_a_generator_that_makes_nan_for_some_latents_stops_the_fit_saying_so(tmp_path):

@@ -595,6 +595,37 @@ def test_an_inverter_reloads_its_hub_generator_at_the_commit_it_was_fitted_on(hu
     same_images(reloaded.generator, fitted_on, DCGAN, zoo.latents_for(DCGAN, 4))
 
 
+def test_an_inverter_reloads_the_hub_file_it_was_fitted_on_not_a_choice_among_cached_files(hub, tmp_path, monkeypatch):
+    """Audit 36c: offline, an inverter whose generator's chosen file the cache no longer held chose among the cached
+    files (the raw weights for the moving average) and was refused as "the file was replaced since; fit again"."""
+    from ganinv.inverter import Inverter
+
+    raw, average = DCGAN.build(seed=1), DCGAN.build(seed=2)
+    files = {
+        "G.pth": state_bytes(raw.state_dict(), tmp_path / "a"),
+        "G_ema.pth": state_bytes(average.state_dict(), tmp_path / "b"),
+    }
+    hub.repos.commit("me/two", files)
+    g = load_generator("hub:me/two", options=FAST)
+    inverter = Inverter.for_generator(g, width=4, hidden=8, options=FAST)
+    assert g.meta["hub"]["file"] == "G_ema.pth"
+    repo = ganinv_hub.repo_folder("me/two")
+    load_generator("hub:me/two:G.pth", options=FAST)  # the raw weights cached too
+    next(repo.glob("snapshots/*/G_ema.pth")).unlink()  # a cache cleanup
+    for note in (repo / ganinv_hub.CHOICES).iterdir():
+        note.unlink()
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ganinv_hub._LISTINGS.clear()
+    reloaded = Inverter(spec=inverter.spec.to_dict(), generator_ref=inverter.generator_ref, width=4, hidden=8)
+    with pytest.raises(
+        SourceError, match=r"the cached snapshot of hub:me/two@\w+ has no file 'G_ema.pth'.*unset HF_HUB"
+    ):
+        reloaded.generator
+    monkeypatch.delenv("HF_HUB_OFFLINE")
+    ganinv_hub._LISTINGS.clear()
+    same_images(reloaded.generator, average, DCGAN, zoo.latents_for(DCGAN, 4))
+
+
 @pytest.mark.parametrize(
     "files, chosen",
     [

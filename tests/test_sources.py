@@ -42,6 +42,24 @@ def test_ganinv_folder_round_trip(dcgan, tmp_path):
     assert_same_images(load_folder(folder, str(folder)), latents, expected)  # the old signature still works
 
 
+def test_a_ganinv_folder_whose_options_its_weights_do_not_fit_is_refused_before_anything_is_built(dcgan, tmp_path):
+    """Audit 36c: an inverter's bundled generator/config.json edited to widths of 10^6 asked for 64 TB ("lower --nz,
+    --batch-size, --width", sizes nobody gave); of 3000, it took 1.3 GB and 53 s, then an error naming neither file.
+    The recorded options are built on the meta device and compared with the weights first."""
+    module, _, _ = dcgan
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    folder = save_generator(load_generator(str(tmp_path / "g.pth")), tmp_path / "gen")
+    config = json.loads((folder / "config.json").read_text())
+    widths = config["options"]["widths"]
+    for edited, said in (
+        ([10**6] * len(widths), r"config.json's options make no net \(spec field image_shape holds"),
+        ([*widths[:-2], 3000, widths[-1]], r"config.json's options make a net whose shapes its weights do not have"),
+    ):
+        (folder / "config.json").write_text(json.dumps({**config, "options": {**config["options"], "widths": edited}}))
+        with pytest.raises(SourceError, match=said):
+            load_generator(str(folder))
+
+
 def test_single_safetensors_in_foreign_layout_with_sidecar_spec(dcgan, tmp_path):
     module, latents, expected = dcgan
     path = tmp_path / "netG.safetensors"  # safetensors sorts keys: main.10 before main.3, order from channels

@@ -161,7 +161,8 @@ def invert(
     # resolved: a link to a folder is written through, and `inv/../inv` is no path that the swap itself breaks
     with atomic_dir(out.resolve(), replaces=frozenset(INVERT_OUTPUTS)) as tmp:
         save_file(tensors, str(tmp / "latents.safetensors"), metadata=rows)
-        save_file(recon, str(tmp / "reconstructions.safetensors"), metadata=named or None)
+        # the file's rows named as the latents' are: alone, it could not be joined back to the inputs (audit 36b)
+        save_file(recon, str(tmp / "reconstructions.safetensors"), metadata={**rows, **named} or None)
         save_side_by_side(columns, tmp / "grid.png")
         # what made them, in the file only: two inverts to one --out left no way to tell whose result stayed (an audit)
         made_by = {"inverter": inverter_source, "generator": inverter.generator.source, "images": images}

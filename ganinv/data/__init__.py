@@ -48,7 +48,7 @@ from ganinv.data.array_files import (
     one_column_flattened,
     torch_ready,
 )
-from ganinv.data.idx_datasets import DATASET_DIRS, _idx_bytes, load_idx_dataset
+from ganinv.data.idx_datasets import DATASET_DIRS, MNIST_STEMS, _idx_bytes, is_idx, load_idx_dataset, load_idx_images
 from ganinv.data.image_files import IMAGE_SUFFIXES, dataset_file_hint, is_stretched, load_image_files, load_image_folder
 from ganinv.data.image_set import ImageSet
 from ganinv.data.paths import _is_dir
@@ -115,6 +115,8 @@ def load_images(
             result = load_tensor_file(path, declared)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             result = load_image_files([path], input_range=declared, size=size)
+        elif is_idx(path) and not path.name.startswith(MNIST_STEMS):
+            result = load_idx_images(path, declared)  # EMNIST's, KMNIST's: MNIST's own four are read with --root
         else:
             raise DataError(
                 f"cannot read {path}: "

@@ -28,6 +28,9 @@ IDX_FILES = {
     ("test", "labels"): "t10k-labels-idx1-ubyte",
 }
 
+# the names' stems, `t10k-images`: MNIST's and Fashion-MNIST's files in any spelling (Kaggle's `t10k-images.idx3-ubyte`)
+MNIST_STEMS = tuple(name.rpartition("-idx")[0] for name in IDX_FILES.values())
+
 
 DATASET_DIRS = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST"}  # torchvision's folder names
 
@@ -151,6 +154,28 @@ def load_idx_dataset(
         torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0), input_range
     )  # (N, 1, 28, 28)
     return ImageSet(x, torch.from_numpy(labels.astype(np.int64)), [], [str(i) for i in range(10)], notes=notes)
+
+
+def is_idx(path: Path) -> bool:
+    """Whether a file (gzip or not) starts as an unsigned-byte IDX file does, by its magic bytes, whatever its name."""
+    try:
+        with (gzip.open if _is_gzip(path) else open)(path, "rb") as fh:
+            head = fh.read(4)
+    except (OSError, EOFError, zlib.error):
+        return False
+    return len(head) == 4 and head[:3] == b"\x00\x00\x08" and head[3] in (1, 3)
+
+
+def load_idx_images(path: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
+    """One IDX file of images (N, H, W) by any name, as EMNIST, KMNIST, QMNIST and re-exports name theirs; their
+    labels, a file of their own, are not read (an outside audit: such a file was sent to --root, which reads MNIST's
+    four names only)."""
+    images = read_idx(path)
+    if images.ndim != 3 or len(images) == 0:
+        what = "labels (one number per image)" if images.ndim == 1 else f"an array of shape {images.shape}"
+        raise DataError(f"{path} is an IDX file of {what}, not of images (N, H, W); give the images file")
+    x, _ = to_unit_range(torch.from_numpy(images.copy()).unsqueeze(1), str(path), (0.0, 255.0), input_range)
+    return ImageSet(x, None, [], [])  # (N, 1, H, W)
 
 
 def check_published(name: str, split: str, labels: np.ndarray, labels_path: Path) -> list[str]:

@@ -159,6 +159,12 @@ def dataset_file_hint(path: Path) -> Optional[str]:
             f"it is torchvision's processed copy of a dataset; give mnist (or fashion-mnist) --root "
             f"{path.parent.parent}, whose raw/ folder holds the original IDX files"
         )
+    if path.suffix.lower() in (".pt", ".pth"):  # "unknown file type '.pt'" named no way on (an outside audit)
+        return (
+            "a PyTorch pickle is not read as images (a pickle can hold code, and its layout varies); save the tensor "
+            "as an array file: numpy.save('images.npy', torch.load(FILE, weights_only=True).numpy()), (N, H, W) or "
+            "(N, C, H, W), and give that"
+        )
     if path.suffix.lower() == ".csv":
         return (
             "a CSV of pixels is not read (its layout, label column and range vary); convert it to an .npz with "
