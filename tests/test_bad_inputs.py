@@ -138,7 +138,7 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     header = struct.pack(">HBB", 0, 8, 3) + struct.pack(">III", 2, 8, 8)
     (m / "idx" / "t10k-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + digits.tobytes()))
     (m / "pixels.csv").write_text("label,pixel0,pixel1\n1,0,255\n")
-    torch.save(torch.zeros(2, 1, 8, 8), m / "images.pt")  # a tensor saved as PyTorch users keep one (audit 36b)
+    torch.save(torch.zeros(2, 1, 8, 8), m / "tensor_images.pt")  # a tensor saved as PyTorch users keep one (audit 36b)
     (m / "hidden_only").mkdir()  # its one image hidden by a dot name (audit 17b F10)
     Image.fromarray(digits[0]).save(m / "hidden_only" / ".digit.png")
 
@@ -598,7 +598,7 @@ CASES = [
     ),
     case("invert", "a folder of IDX files", ["invert", *INV, "{idx}", "--out", "{out}"], ("IDX files", "--root")),
     case("invert", "a csv of pixels", ["invert", *INV, "{pixels.csv}", "--out", "{out}"], ("CSV of pixels", ".npz")),
-    case("invert", "a tensor .pt", ["invert", *INV, "{images.pt}", "--out", "{out}"], ("numpy.save('images.npy'",)),
+    case("invert", "a tensor .pt", ["invert", *INV, "{tensor_images}", "--out", "{out}"], ("numpy.save('images.npy'",)),
     case("invert", "hidden images only", ["invert", *INV, "{hidden_only}", "--out", "{out}"], (".digit.png", "rename")),
     case("invert", "html page as png", ["invert", *INV, "{web_page.png}", "--out", "{out}"], ("HTML page", "image")),
     case("invert", "html page as npy", ["invert", *INV, "{web_page.npy}", "--out", "{out}"], ("HTML page", ".npy")),
