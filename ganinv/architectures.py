@@ -273,6 +273,13 @@ def load_weights(net: nn.Module, state_dict: Mapping[str, torch.Tensor], arch: s
     net.load_state_dict(state_dict, strict=True)
 
 
+# What ganinv read of a generator, by architecture, before it decided a property: a record (an artifact's generator
+# reference, a saved ganinv folder) that does not decide it was made on this reading. A flat colour program output was
+# always (C, H, W) before its layout was read; an upsample+conv net always upsampled nearest before the statistics
+# read bilinear (an old folder's net switched to bilinear in silence, 0.29 off its inverter's: a review)
+READ_BEFORE_DECIDED: dict[str, dict[str, str]] = {"opaque": {"image_layout": "chw"}, "upconv": {"upsample": "nearest"}}
+
+
 def build_generator_net(
     arch: str,
     options: Mapping[str, Any],

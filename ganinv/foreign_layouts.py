@@ -25,9 +25,9 @@ IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
 # WGAN-GP, SNGAN and SAGAN generators got the generic "cannot tell the architecture; pass --arch", which no --arch
 # could satisfy, its reasons reading their convolutions as transposed ones)
 SHORTCUT_WORDS = ("shortcut", "conv_sc", "skip_conv", "bypass", "resblock", "res_block", "residual")
-# a shortcut convolution named by a whole part of the key (torch_mimicry's SNGAN: block2.c_sc, beside c1 and c2)
-SHORTCUT_PARTS = ("c_sc", "sc", "skip")
-BLOCK_CONVS = (("conv1", "conv2"), ("c1", "c2"))  # the stacked convolutions of a block, as ResNet ports name them
+# a shortcut convolution named by a whole layer name (torch_mimicry's SNGAN: block2.c_sc.weight, beside c1 and c2);
+# not `sc` or `skip` alone, a learned scalar's or an MLP's names as often (review 37a)
+SHORTCUT_LAYERS = ("c_sc",)
 ATTENTION_WORDS = ("attn", "attention")
 ATTENTION_PARTS = ("query", "gamma", "theta", "phi")
 
@@ -54,21 +54,19 @@ def recognise(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
 
 def unmodelled_structure(keys: list[str]) -> Optional[str]:
     """Self-attention or residual blocks, from the layers' names: a block with a shortcut convolution, or two or
-    more blocks each of a `conv1` and a `conv2` (or `c1` and `c2`: SNGAN's ports name no shortcut)."""
+    more blocks each of a `conv1` and a `conv2` (SNGAN's ports name no shortcut)."""
     lowered = [key.lower() for key in keys]
     if any(w in key for key in lowered for w in ATTENTION_WORDS) and any(
         p in key for key in lowered for p in ATTENTION_PARTS
     ):
         return "a generator with self-attention layers (SAGAN, BigGAN)"
-    parts = [key.split(".") for key in lowered]
-    paired = max(
-        len({tuple(p[: p.index(a)]) for p in parts if a in p} & {tuple(p[: p.index(b)]) for p in parts if b in p})
-        for a, b in BLOCK_CONVS
-    )
+    paired = {key.rpartition(".conv1.")[0] for key in lowered if ".conv1." in key} & {
+        key.rpartition(".conv2.")[0] for key in lowered if ".conv2." in key
+    }
     shortcut = any(w in key for key in lowered for w in SHORTCUT_WORDS) or any(
-        part in SHORTCUT_PARTS for p in parts for part in p
+        f".{layer}.weight" in f".{key}" for key in lowered for layer in SHORTCUT_LAYERS
     )
-    if shortcut or paired >= 2:
+    if shortcut or len(paired) >= 2:
         return (
             "a generator built of residual blocks (a shortcut beside stacked convolutions, as in the ResNet "
             "WGAN-GP, SNGAN and BigGAN generators)"

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Optional, Union
 import torch
 
 from ganinv import hub, trust
-from ganinv.architectures import shown
+from ganinv.architectures import READ_BEFORE_DECIDED, shown
 from ganinv.atomic import parse_json, read_text
 from ganinv.errors import ConfigError, GaninvError, SourceError, UnsafeFileError, first_line
 from ganinv.generator import Generator
@@ -488,11 +488,6 @@ class GeneratorReference(_Model):
         if device is not None:
             model.to(device)
         return model
-
-
-# What ganinv read of a generator, by architecture, before it decided a property: an artifact whose record does not
-# decide it was fitted on this reading (a flat colour program output was always (C, H, W) before its layout was read)
-READ_BEFORE_DECIDED: dict[str, dict[str, str]] = {"opaque": {"image_layout": "chw"}}
 
 
 def with_fitted_readings(ref: dict[str, Any]) -> Optional[dict[str, Any]]:

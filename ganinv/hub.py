@@ -498,21 +498,34 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
     """(weights, candidates, recorded): the file chosen online at this commit, where the cache holds it with the
     files read beside it; else a choice among the cached files only (said by `resolve`, and its formats compared,
     as online)."""
-    note = repo_folder(hub_id.repo) / CHOICES / listing.commit
-    recorded = note.read_text().split("\n") if note.is_file() else [""]
+    recorded = recorded_choice(hub_id, listing.commit)
     where = hub_id.repo_text
     if recorded[0] in listing.files:
-        missing = [name for name in recorded[1:] if name and name not in listing.files]
-        if missing:
-            raise SourceError(
-                f"the cached snapshot of {where} lacks {', '.join(missing)}, which ganinv read with {recorded[0]} "
-                "online (files fetched one by one, or removed by a cache cleanup); without it the generator would "
-                "not be the one loaded online: unset HF_HUB_OFFLINE once to fetch it"
-            )
+        check_read_beside(hub_id, listing, recorded[0])
         return recorded[0], (recorded[0],), True
     weights, candidates = pick_weights(listing.files, f"{where} (its cached snapshot)", where, f"{where}:FILE")
     check_same_weights(hub_id, listing, weights)
     return weights, candidates, False
+
+
+def recorded_choice(hub_id: HubId, commit: str) -> list[str]:
+    """[weights, the files read beside them] as `remember_choice` recorded them at `commit`; [""] where none was."""
+    note = repo_folder(hub_id.repo) / CHOICES / commit
+    return note.read_text().split("\n") if note.is_file() else [""]
+
+
+def check_read_beside(hub_id: HubId, listing: Listing, weights: str) -> None:
+    """Offline, refuse `weights` without the config or spec file read beside them online, where that was recorded:
+    without it the generator is not the one loaded online (a Sigmoid one loaded as Tanh, 0.30 off: audit 36c),
+    also where an inverter names the file it was fitted on (review 37a)."""
+    recorded = recorded_choice(hub_id, listing.commit)
+    missing = [name for name in recorded[1:] if name and name not in listing.files] if recorded[0] == weights else []
+    if missing:
+        raise SourceError(
+            f"the cached snapshot of {hub_id.repo_text} lacks {', '.join(missing)}, which ganinv read with {weights} "
+            "online (files fetched one by one, or removed by a cache cleanup); without it the generator would not "
+            "be the one loaded online: unset HF_HUB_OFFLINE once to fetch it"
+        )
 
 
 def unrecorded_cache_note(where: str, candidates: tuple[str, ...], weights: str, read: list[str]) -> str:
@@ -589,6 +602,8 @@ def resolve(source: str) -> Resolved:
                 + ("; the cache holds only the files fetched before: unset HF_HUB_OFFLINE to fetch it" if state else "")
             )
         weights, candidates = hub_id.filename, (hub_id.filename,)
+        if listing.from_cache:
+            check_read_beside(hub_id, listing, weights)
     elif not listing.from_cache:
         weights, candidates = pick_weights(listing.files, where, where)
         check_same_weights(hub_id, listing, weights)

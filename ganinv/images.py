@@ -74,7 +74,7 @@ JPEG_SCALES = (2, 4, 8)  # what a JPEG decoder can reduce by as it decodes (PIL'
 def _jpeg_scale(im) -> Optional[int]:
     """The least scale at which a JPEG too large to decode whole is decoded within MAX_IMAGE_PIXELS; None for
     another format, or one still too large at 1/8."""
-    if im.format != "JPEG":
+    if im.format not in ("JPEG", "MPO"):  # MPO: a camera's JPEG with an embedded preview (review 37a)
         return None
     width, height = im.size
     for scale in JPEG_SCALES:

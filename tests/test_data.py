@@ -104,10 +104,12 @@ def test_an_idx_file_of_images_by_another_name_is_read_as_its_images(tmp_path):
     MNIST's four names only: no route read them. One is read as its images; a labels file is named as such."""
     digits = np.random.default_rng(0).integers(0, 256, (5, 28, 28)).astype(np.uint8)
     for name in ("emnist-letters-test-images-idx3-ubyte.gz", "kmnist-images-idx3-ubyte"):
-        write_idx(tmp_path / name, digits)
+        emnist = name.startswith("emnist")  # review 37a: NIST stores EMNIST's glyphs transposed
+        write_idx(tmp_path / name, digits.transpose(0, 2, 1) if emnist else digits)
         data = load_images(str(tmp_path / name))
         assert data.images.shape == (5, 1, 28, 28) and data.labels is None
         torch.testing.assert_close(data.images[:, 0], torch.from_numpy(digits).float() / 127.5 - 1)
+        assert any("stored transposed: read upright" in note for note in data.notes) == emnist
     write_idx(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz", np.arange(5))
     with pytest.raises(DataError, match=r"is an IDX file of labels \(one number per image\), not of images"):
         load_images(str(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz"))
@@ -653,6 +655,9 @@ def test_a_photo_too_large_to_decode_whole_is_read_at_a_jpeg_scale_and_said(tmp_
         f"{tmp_path / 'photo.jpg'} is 80 x 60 pixels, more than ganinv decodes whole (1000 pixels): read at 1/4 "
         "scale (20 x 15) by the JPEG decoder"
     ]
+    photo = Image.fromarray(ramp)  # review 37a: a camera's JPEG with an embedded preview opens as MPO
+    photo.save(tmp_path / "camera.jpg", format="MPO", save_all=True, append_images=[photo.resize((8, 6))])
+    assert load_images(str(tmp_path / "camera.jpg")).images.shape == (1, 1, 15, 20)
     monkeypatch.setattr(ganinv.images, "MAX_IMAGE_PIXELS", 50)  # still too large at 1/8 (10 x 8)
     with pytest.raises(DataError, match=r"photo.jpg is 80 x 60 pixels, more than ganinv reads \(50 pixels\)"):
         load_images(str(tmp_path / "photo.jpg"))

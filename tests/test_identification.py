@@ -1097,7 +1097,9 @@ def test_tfs_same_padding_of_an_odd_kernel_is_a_usual_step():
 
     assert convention_cost(4, 5, (2, 2, 1)) == convention_cost(4, 3, (2, 1, 1)) == 0  # TF 'same': doubles
     assert convention_cost(4, 4, (2, 1, 0)) == 0  # PyTorch's DCGAN
+    assert convention_cost(4, 3, (2, 1, 0)) == 0  # review 37a: PyTorch's 4 -> 7 of MNIST GANs, as usual as TF's
     assert convention_cost(4, 5, (2, 1, 1)) > 0 and convention_cost(4, 4, (2, 2, 1)) > 0  # 10 or 7 px from 4
+    assert convention_cost(4, 4, (2, 1, 1)) > 0  # an even kernel's output padding: 9 px
 
 
 def test_a_pickled_module_without_an_output_activation_says_so(tmp_path):

@@ -388,6 +388,17 @@ def test_one_colour_image_for_a_grey_inverter_is_refused_naming_both_readings(in
         torch.testing.assert_close(inverter.encode(one).mu_z, inverter.encode(digits[:1]).mu_z, atol=1e-4, rtol=0)
         assert inverter.encode(colour.unsqueeze(1), input_range=(0, 1)).mu_z.shape[0] == n
     assert inverter.encode(digits[:5, 0]).mu_z.shape[0] == 5  # a grey batch (N, H, W) of another N: read as one
+    # review 37a: at another size, both readings' code runs, numpy too (x.unsqueeze(1) was torch's alone)
+    grey = np.random.default_rng(0).integers(0, 256, (3, 20, 20), dtype=np.uint8)
+    with pytest.raises(DataError) as refused:
+        inverter.encode(grey)
+    batch, one = str(refused.value).split("their channels: ")[1].split("; or, if it is one 3-channel image: ")
+    assert eval(batch, {"ganinv": ganinv, "x": grey}).shape == (3, 1, 16, 16)  # noqa: S307
+    assert eval(one, {"ganinv": ganinv, "x": grey}).shape == (1, 1, 16, 16)  # noqa: S307
+    last = np.random.default_rng(0).integers(0, 256, (20, 20, 4), dtype=np.uint8)  # one RGBA image, channels last
+    with pytest.raises(DataError) as refused:
+        inverter.encode(last)
+    assert eval(str(refused.value).split(": ")[-1], {"ganinv": ganinv, "x": last}).shape == (1, 1, 16, 16)  # noqa: S307
 
 
 def test_images_of_another_size_are_told_code_that_converts_them(inverter):

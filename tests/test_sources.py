@@ -1523,6 +1523,31 @@ def residual_generator(shortcut: bool) -> dict:
     return sd
 
 
+def test_a_folder_or_record_from_before_upsample_was_read_keeps_nearest(tmp_path):
+    """Review 37a F1: a ganinv folder or an inverter's generator record saved before `upsample` was an option holds
+    none; the statistics then read a bilinear net as bilinear, and the generator its inverter was fitted on (nearest,
+    the only reading then) changed under it, 0.29 off, in silence. Such records keep the reading they were made on."""
+    from ganinv.generator_reference import with_fitted_readings
+
+    case = zoo.case("pytorch-gan-dcgan")
+    torch.manual_seed(0)
+    module = case.make()
+    for layer in module.modules():
+        if isinstance(layer, nn.Upsample):
+            layer.mode = "bilinear"
+    zoo.calibrate(module, case)
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"))
+    assert g.meta["options"]["upsample"] == "bilinear"
+    folder = save_generator(g, tmp_path / "saved")
+    config = json.loads((folder / "config.json").read_text())
+    del config["options"]["upsample"]  # as ganinv wrote it before
+    (folder / "config.json").write_text(json.dumps(config))
+    assert load_generator(str(folder)).meta["options"]["upsample"] == "nearest"
+    meta = {"architecture": "upconv", "options": {k: v for k, v in g.meta["options"].items() if k != "upsample"}}
+    assert with_fitted_readings({"options": {}, "meta": meta}) == {"upsample": "nearest"}
+
+
 def mimicry_generator() -> dict:
     """Keys of torch_mimicry's SNGAN generator: l1, blocks block2.. of b1, c1, b2, c2 and a shortcut c_sc, b5, c5."""
     torch.manual_seed(0)
@@ -1558,6 +1583,16 @@ def test_residual_and_attention_generators_are_named_with_the_code_that_loads_th
     torch.save(state_dict, tmp_path / "G.pth")
     with pytest.raises(ArchitectureError, match=rf"holds a generator (built of|with) {what}.*-g module:callable"):
         load_generator(str(tmp_path / "G.pth"))
+
+
+def test_a_scalar_named_sc_is_no_residual_block(tmp_path):
+    """Review 37a: a DCGAN's learned scalar `sc` (or an MLP's `skip` layer) made a refusal for another reason say
+    "residual blocks", hiding what each adapter tried."""
+    module = zoo.case("pytorch-examples-dcgan").build()
+    torch.save({**module.state_dict(), "sc": torch.ones(()), "extra.weight": torch.randn(3, 5)}, tmp_path / "G.pth")
+    with pytest.raises(ArchitectureError) as refused:
+        load_generator(str(tmp_path / "G.pth"))
+    assert "residual blocks" not in str(refused.value), str(refused.value)
 
 
 def test_a_safetensors_file_of_more_tensors_than_any_generator_is_refused_before_it_is_read(tmp_path, monkeypatch):

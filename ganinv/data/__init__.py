@@ -249,7 +249,7 @@ def as_model_images(
             n = int(x.shape[0])
             raise DataError(
                 f"{source} have shape {tuple(images.shape)}: either {n} greyscale images or one {n}-channel image; "
-                f"for {n} greyscale images give x.unsqueeze(1), of shape ({n}, 1, {h}, {w}); for one "
+                f"for {n} greyscale images give x[:, None], of shape ({n}, 1, {h}, {w}); for one "
                 + ("colour image: " if n == 3 else "RGBA image, its alpha dropped: ")
                 + f"ganinv.data.fit_to_shape(ganinv.data.as_model_images(x[None, :3], (3, {h}, {w})), (1, {h}, {w}))[0]"
             )
@@ -303,13 +303,23 @@ def _resize_recipe(x: torch.Tensor, c: int, h: int, w: int, name: str = "x") -> 
         own = (kept, *sides)
         picked = name if kept == channels else f"{name}[..., :{kept}]" if last else f"{name}[:, :{kept}]"
         alpha = "" if kept == channels else f" with their alpha dropped ({channels} channels: grey or RGB and alpha?)"
-    elif x.dim() == 3:
-        own, picked, alpha = (1, *(int(v) for v in x.shape[1:])), name, ""  # a grey batch
+    elif x.dim() == 3 and int(x.shape[-1]) in (3, 4) and int(x.shape[0]) not in (1, 3, 4):  # one channels-last
+        own, picked = (3, *(int(v) for v in x.shape[:2])), f"{name}[None, ..., :3]"  # image (a grey batch of 32
+        alpha = " with its alpha dropped" if int(x.shape[-1]) == 4 else ""  # images 3 px wide: review 37a)
+    elif x.dim() == 3:  # a grey batch, given its channel axis: (3 | 4, H, W) alone is ambiguous (as_model_images)
+        own, picked, alpha = (1, *(int(v) for v in x.shape[1:])), f"{name}[:, None]", ""
     else:
         return "; give a batch (N, C, H, W) of images"
+    colour = ""
+    if x.dim() == 3 and int(x.shape[0]) in (3, 4):  # or one colour image, channels first: both readings named
+        sides = tuple(int(v) for v in x.shape[1:])
+        colour = (
+            f"; or, if it is one {int(x.shape[0])}-channel image: ganinv.data.fit_to_shape(ganinv.data."
+            f"as_model_images({name}[None, :3], {(3, *sides)}), ({c}, {h}, {w}))[0]"
+        )
     return (
         f"; read them at their own shape {own}{alpha}, then resize or convert their channels: "
-        f"ganinv.data.fit_to_shape(ganinv.data.as_model_images({picked}, {own}), ({c}, {h}, {w}))[0]"
+        f"ganinv.data.fit_to_shape(ganinv.data.as_model_images({picked}, {own}), ({c}, {h}, {w}))[0]{colour}"
     )
 
 

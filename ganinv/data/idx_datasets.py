@@ -174,8 +174,12 @@ def load_idx_images(path: Path, input_range: Optional[ValueRange] = None) -> Ima
     if images.ndim != 3 or len(images) == 0:
         what = "labels (one number per image)" if images.ndim == 1 else f"an array of shape {images.shape}"
         raise DataError(f"{path} is an IDX file of {what}, not of images (N, H, W); give the images file")
+    notes = []
+    if path.name.lower().startswith("emnist"):  # NIST stores every EMNIST glyph transposed (EMNIST's readme)
+        images = images.transpose(0, 2, 1)
+        notes.append(f"{path} is EMNIST's, whose images are stored transposed: read upright (transposed back)")
     x, _ = to_unit_range(torch.from_numpy(images.copy()).unsqueeze(1), str(path), (0.0, 255.0), input_range)
-    return ImageSet(x, None, [], [])  # (N, 1, H, W)
+    return ImageSet(x, None, [], [], notes)  # (N, 1, H, W)
 
 
 def check_published(name: str, split: str, labels: np.ndarray, labels_path: Path) -> list[str]:

@@ -4,10 +4,11 @@ folder, and any other folder of weights a Hub repo or a user holds (the file to 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path, PurePosixPath
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 
@@ -86,7 +87,9 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         arch, recorded_spec = saved_config_fields(config, config_path)
         if request.arch and request.arch != arch:
             raise SourceError(f"{folder} holds a {arch!r} generator; drop --arch {request.arch}")
-        options = {**config.get("options", {}), **request.options}
+        recorded = config.get("options", {})
+        before = architectures.READ_BEFORE_DECIDED.get(arch, {})  # a folder saved before ganinv read them
+        options = {**{k: v for k, v in before.items() if k not in recorded}, **recorded, **request.options}
         check_recorded_options(arch, options, state_dict, config_path)
         built, opts = architectures.build_generator_net(arch, options, state_dict, request.overrides)
         spec = recorded_spec or built.spec
@@ -120,6 +123,21 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     return apply_sidecar(generator, sidecar, request.overrides, str(weights_path))
 
 
+@contextlib.contextmanager
+def initialisers_skipped() -> Iterator[None]:
+    """torch.nn.init's functions as no-ops: on the meta device there are no values to draw, and the first draw
+    (nn.Embedding's normal_) loaded torch's reference kernels, 12 s for one check (review 37a)."""
+    names = [name for name in dir(torch.nn.init) if name.endswith("_") and not name.startswith("_")]
+    saved = {name: getattr(torch.nn.init, name) for name in names}
+    try:
+        for name in names:
+            setattr(torch.nn.init, name, lambda tensor, *args, **kwargs: tensor)
+        yield
+    finally:
+        for name, function in saved.items():
+            setattr(torch.nn.init, name, function)
+
+
 def check_recorded_options(
     arch: str, options: dict[str, Any], state_dict: dict[str, torch.Tensor], config_path: Path
 ) -> None:
@@ -129,7 +147,7 @@ def check_recorded_options(
     architecture = architectures.get(arch)
     try:
         opts = architecture.make_options(options)
-        with torch.device("meta"):
+        with torch.device("meta"), initialisers_skipped():
             net = architecture.build(opts).net
         converted = architecture.convert_state_dict(dict(state_dict), opts)
     except (GaninvError, ValueError, TypeError) as exc:  # options no net has: refused before the real build asks
