@@ -1117,13 +1117,7 @@ def test_an_upsample_conv_net_with_bilinear_upsampling_is_read_from_its_statisti
     """Audit 36a: PyTorch-GAN's dcgan layout with bilinear upsampling loaded as nearest, 1.8 off, said only as the
     layout's assumption; the stages' BatchNorms tell the two apart, as they tell the activation. Audit 13a: the net
     built is checked against its statistics, so a wrong reading given as an option is announced."""
-    case = zoo.case("pytorch-gan-dcgan")
-    torch.manual_seed(0)
-    module = case.make()
-    for layer in module.modules():
-        if isinstance(layer, nn.Upsample):
-            layer.mode = "bilinear"
-    zoo.calibrate(module, case)
+    module, case = zoo.bilinear_pytorch_gan_dcgan()
     _, path = saved(case, tmp_path, module)
     g = load_generator(path)
     assert sources(g)["upsample"].startswith("batchnorm statistics, margin"), sources(g)

@@ -1360,12 +1360,9 @@ def test_a_config_naming_an_upsampling_is_read_or_refused_where_the_net_upsample
         ArchitectureError, match=r"unknown upsampling word 'bicubic' in \S*config.json's upsample; ganinv"
     ):
         load_generator(str(folder))
-    for layer in upconv.modules():  # the adapter builds bilinear upsampling: the config says which
-        if isinstance(layer, nn.Upsample):
-            layer.mode = "bilinear"
-    zoo.calibrate(upconv, case)
+    bilinear, _ = zoo.bilinear_pytorch_gan_dcgan()  # the adapter builds bilinear upsampling: the config says which
     for field in ("upsample", "upsample_mode"):
-        folder = config_folder(tmp_path, upconv, {"latent_dim": 8, field: "bilinear"}, f"bilinear-{field}")
+        folder = config_folder(tmp_path, bilinear, {"latent_dim": 8, field: "bilinear"}, f"bilinear-{field}")
         assert load_generator(str(folder)).meta["options"]["upsample"] == "bilinear"
     module, latents, expected = dcgan
     folder = config_folder(tmp_path, module, {"nz": 8, "upsample_mode": "bilinear"})
@@ -1529,13 +1526,7 @@ def test_a_folder_or_record_from_before_upsample_was_read_keeps_nearest(tmp_path
     the only reading then) changed under it, 0.29 off, in silence. Such records keep the reading they were made on."""
     from ganinv.generator_reference import with_fitted_readings
 
-    case = zoo.case("pytorch-gan-dcgan")
-    torch.manual_seed(0)
-    module = case.make()
-    for layer in module.modules():
-        if isinstance(layer, nn.Upsample):
-            layer.mode = "bilinear"
-    zoo.calibrate(module, case)
+    module, case = zoo.bilinear_pytorch_gan_dcgan()
     torch.save(module.state_dict(), tmp_path / "g.pth")
     g = load_generator(str(tmp_path / "g.pth"))
     assert g.meta["options"]["upsample"] == "bilinear"

@@ -449,6 +449,18 @@ CASES = [
 ]
 
 
+def bilinear_pytorch_gan_dcgan() -> tuple[nn.Module, Case]:
+    """(module, its case): PyTorch-GAN's dcgan layout upsampling bilinear, not nearest, its statistics as trained."""
+    found = case("pytorch-gan-dcgan")
+    torch.manual_seed(0)
+    module = found.make()
+    for layer in module.modules():
+        if isinstance(layer, nn.Upsample):
+            layer.mode = "bilinear"
+    calibrate(module, found)
+    return module, found
+
+
 def case(name: str) -> Case:
     return next(c for c in CASES + IDENTIFIED if c.name == name)
 
