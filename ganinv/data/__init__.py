@@ -251,7 +251,7 @@ def as_model_images(
                 f"{source} have shape {tuple(images.shape)}: either {n} greyscale images or one {n}-channel image; "
                 f"for {n} greyscale images give x[:, None], of shape ({n}, 1, {h}, {w}); for one "
                 + ("colour image: " if n == 3 else "RGBA image, its alpha dropped: ")
-                + f"ganinv.data.fit_to_shape(ganinv.data.as_model_images(x[None, :3], (3, {h}, {w})), (1, {h}, {w}))[0]"
+                + _colour_image_code("x", (h, w), (c, h, w))
             )
         x = x.unsqueeze(1)  # a grey batch without its channel axis
     elif x.dim() == 4 and tuple(x.shape[1:]) == (h, w, c) and tuple(x.shape[1:]) != (c, h, w):
@@ -313,13 +313,20 @@ def _resize_recipe(x: torch.Tensor, c: int, h: int, w: int, name: str = "x") -> 
     colour = ""
     if x.dim() == 3 and int(x.shape[0]) in (3, 4):  # or one colour image, channels first: both readings named
         sides = tuple(int(v) for v in x.shape[1:])
-        colour = (
-            f"; or, if it is one {int(x.shape[0])}-channel image: ganinv.data.fit_to_shape(ganinv.data."
-            f"as_model_images({name}[None, :3], {(3, *sides)}), ({c}, {h}, {w}))[0]"
-        )
+        colour = f"; or, if it is one {int(x.shape[0])}-channel image: " + _colour_image_code(name, sides, (c, h, w))
     return (
         f"; read them at their own shape {own}{alpha}, then resize or convert their channels: "
         f"ganinv.data.fit_to_shape(ganinv.data.as_model_images({picked}, {own}), ({c}, {h}, {w}))[0]{colour}"
+    )
+
+
+def _colour_image_code(name: str, sides: Sequence[int], shape: Sequence[int]) -> str:
+    """The code that reads one colour image `name` (3 or 4, H, W) of `sides` (H, W), its alpha dropped, and converts it
+    to `shape` (C, H, W): what both readings of a (3 | 4, H, W) array name for the colour one."""
+    h, w = (int(v) for v in sides)
+    c, th, tw = (int(v) for v in shape)
+    return (
+        f"ganinv.data.fit_to_shape(ganinv.data.as_model_images({name}[None, :3], (3, {h}, {w})), ({c}, {th}, {tw}))[0]"
     )
 
 
