@@ -110,6 +110,13 @@ def test_an_idx_file_of_images_by_another_name_is_read_as_its_images(tmp_path):
         assert data.images.shape == (5, 1, 28, 28) and data.labels is None
         torch.testing.assert_close(data.images[:, 0], torch.from_numpy(digits).float() / 127.5 - 1)
         assert any("stored transposed: read upright" in note for note in data.notes) == emnist
+    upright = tmp_path / "letters-upright-idx3-ubyte"  # the way out the note names: another name reads as stored
+    write_idx(upright, digits)
+    torch.testing.assert_close(load_images(str(upright)).images[:, 0], torch.from_numpy(digits).float() / 127.5 - 1)
+    assert (
+        "does not start with 'emnist'"
+        in load_images(str(tmp_path / "emnist-letters-test-images-idx3-ubyte.gz")).notes[0]
+    )
     write_idx(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz", np.arange(5))
     with pytest.raises(DataError, match=r"is an IDX file of labels \(one number per image\), not of images"):
         load_images(str(tmp_path / "emnist-letters-test-labels-idx1-ubyte.gz"))

@@ -177,7 +177,10 @@ def load_idx_images(path: Path, input_range: Optional[ValueRange] = None) -> Ima
     notes = []
     if path.name.lower().startswith("emnist"):  # NIST stores every EMNIST glyph transposed (EMNIST's readme)
         images = images.transpose(0, 2, 1)
-        notes.append(f"{path} is EMNIST's, whose images are stored transposed: read upright (transposed back)")
+        notes.append(
+            f"{path} is EMNIST's by its name, whose images are stored transposed: read upright (transposed back); "
+            "a file already upright is read as stored under a name that does not start with 'emnist'"
+        )
     x, _ = to_unit_range(torch.from_numpy(images.copy()).unsqueeze(1), str(path), (0.0, 255.0), input_range)
     return ImageSet(x, None, [], [], notes)  # (N, 1, H, W)
 
