@@ -32,6 +32,7 @@ from torch import nn
 from ganinv import module_records, safe_pickle, trust
 from ganinv.data import inflates_too_far
 from ganinv.errors import SourceError, UnsafeFileError, first_line
+from ganinv.lightning_callbacks import averaging_callbacks, shadow_lists
 from ganinv.module_records import Layer, layer_records
 from ganinv.stand_ins import named_as_stand_in, stand_in
 
@@ -403,8 +404,49 @@ def locate_state_dict(obj: Any, key: Optional[str], where: str) -> tuple[dict[st
         if statistics is not None:
             announce_borrowed_statistics(where, entry, statistics)
     if key is None and not any(is_ema_name(str(p)) for p in chosen):  # an average taken is announced already
+        average = callback_average(whole, state_dict, entry, where)
+        if average is not None:
+            return average
         announce_other_copies(whole, state_dict, entry, where)
     return state_dict, entry
+
+
+def callback_average(
+    whole: Any, taken: Mapping[str, torch.Tensor], entry: str, where: str
+) -> Optional[tuple[dict[str, torch.Tensor], str]]:
+    """(tensors, entry) of the generator's average kept by a Lightning weight-averaging callback
+    (`lightning_callbacks`), preferred to `taken` as any average is, and announced; None where there is none. It must
+    hold the generator `taken` is (its parameters' names and shapes), or `taken` must be the critic's alone (the
+    model's state dict kept the discriminator only). An average of parameters alone takes `taken`'s statistics."""
+    critic_only = bool(taken) and all(critic_part(f"{entry}.{k}") for k in taken)
+    taken_lone = lone_generator_prefix(taken)  # a Lightning module's only net (`generator.`), on either side or both
+    taken, online = without_prefix(taken, taken_lone), ".".join(p for p in (entry, taken_lone[:-1]) if p) or None
+    parameters = {k: t.shape for k, t in taken.items() if k not in statistics_of(taken)}
+    for path, state in averaging_callbacks(whole):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # what is found inside is announced below, as one average
+            try:
+                average, inner = generator_tensors(state, where)
+            except SourceError:
+                continue
+        lone = lone_generator_prefix(average)
+        average, name = without_prefix(average, lone), ".".join([path, *inner] + ([lone[:-1]] if lone else []))
+        same = {k: t.shape for k, t in average.items() if k in parameters} == parameters and set(average) <= set(taken)
+        if not same and not (critic_only and not critic_part(name + ".")):
+            continue
+        statistics = None
+        if same and statistics_of(taken) and not statistics_of(average):
+            average, statistics = {k: average.get(k, t) for k, t in taken.items()}, online or "its top-level tensors"
+        if same:
+            announce_ema(where, name, [online or "its top-level tensors"], statistics, online)
+        else:
+            announce_ema(where, name, [f"{entry or 'its top-level tensors'} (the critic's alone)"])
+        return average, name
+    return None
+
+
+def without_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
+    return {k[len(prefix) :]: t for k, t in state_dict.items()}
 
 
 def entry_meta(entry: str) -> dict[str, Any]:
@@ -505,22 +547,25 @@ def announce_unnamed_average(obj: Mapping[str, Any], name: str, where: str) -> N
     """diffusers' EMAModel beside the generator (`{"generator": ..., "ema": {"shadow_params": [...]}}`) holds the
     averaged parameters as a list without names or BatchNorm buffers: the generator's entry is loaded, and said to
     be the online weights, not the average its authors sample from."""
-    for entry, value in obj.items():
-        shadow = value.get(SHADOW_PARAMS) if isinstance(value, Mapping) and is_ema_name(str(entry)) else None
-        if isinstance(shadow, (list, tuple)) and shadow and all(isinstance(t, torch.Tensor) for t in shadow):
-            warnings.warn(
-                f"{where}: using {name}, the online weights: the moving average in {entry}.{SHADOW_PARAMS} is a list "
-                "of tensors without names, which ganinv does not map onto layers; to sample as its authors do, save "
-                f"the averaged model's state_dict (e.g. {entry}.copy_to(model.parameters()), then "
-                "torch.save(model.state_dict(), ...)) and load that",
-                stacklevel=4,
-            )
-            return
+    averages = [(str(k), v) for k, v in obj.items() if isinstance(v, Mapping) and is_ema_name(str(k))]
+    averages += list(averaging_callbacks(obj))  # a Lightning callback's torch_ema state (an outside audit, 39a)
+    for entry, _ in (found for path, value in averages for found in shadow_lists(value, path)):
+        warnings.warn(
+            f"{where}: using {name}, the online weights: the moving average in {entry}.{SHADOW_PARAMS} is a list "
+            "of tensors without names, which ganinv does not map onto layers; to sample as its authors do, save "
+            f"the averaged model's state_dict (e.g. {entry}.copy_to(model.parameters()), then "
+            "torch.save(model.state_dict(), ...)) and load that",
+            stacklevel=4,
+        )
+        return
 
 
-def announce_ema(where: str, name: str, others: list[str], statistics: Optional[str] = None) -> None:
+def announce_ema(
+    where: str, name: str, others: list[str], statistics: Optional[str] = None, online: Optional[str] = None
+) -> None:
     """`statistics`: the entry whose BatchNorm statistics complete an average of parameters only (`borrow_statistics`);
-    its name is also how to take the online weights."""
+    its name is also how to take the online weights, as is `online`'s."""
+    online = statistics or online
     borrowed = (
         f", with the BatchNorm statistics of {statistics} (it holds the parameters only, which its author's copy_to "
         "puts on that model)"
@@ -530,7 +575,7 @@ def announce_ema(where: str, name: str, others: list[str], statistics: Optional[
     warnings.warn(
         f"{where}: using {name}, the moving average of the generator's weights (what its authors sample "
         f"from){borrowed}, not {', '.join(others[:4])}; for "
-        + (f"the online weights, add #{statistics}" if statistics is not None else "another, add #ENTRY")
+        + (f"the online weights, add #{online}" if online is not None else "another, add #ENTRY")
         + " to the source",
         stacklevel=4,
     )
@@ -673,6 +718,9 @@ def announce_borrowed_statistics(where: str, entry: str, statistics: str) -> Non
     )
 
 
+CURRENT_MODEL = "current_model_state"  # Lightning's WeightAveraging: the online weights beside the averaged state_dict
+
+
 def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entry: str, where: str) -> None:
     """Say which other entries of the checkpoint hold the same generator (every tensor name and shape) with other
     values (`netG_best` beside `netG`, `best_model` beside `model`, a weight-averaging callback's copy, an `ema` state
@@ -707,6 +755,14 @@ def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entr
             if len(copy) < len(state_dict):
                 partial.append(others[-1])
     if not others:
+        return
+    if isinstance(obj, Mapping) and "averaging_state" in obj and all(o.startswith(CURRENT_MODEL) for o in others):
+        warnings.warn(
+            f"{where}: using {entry or 'its top-level tensors'}, the average that Lightning's WeightAveraging callback "
+            f"saves as the model's weights (what its authors sample from), not {others[0]}, the online weights it "
+            f"keeps beside it; for those, add #{others[0]} to the source",
+            stacklevel=4,
+        )
         return
     hint = [f"#{o}" for o in others if o != "its top-level tensors"]
     taken = entry or "its top-level tensors"

@@ -160,11 +160,11 @@ def test_an_average_of_parameters_alone_that_does_not_line_up_with_the_generator
         load_generator(str(tmp_path / "checkpoint.pth"), options=GIVEN)
 
 
-def test_a_lightning_callbacks_average_of_parameters_alone_is_named_and_its_entry_loads_it(tmp_path):
+def test_a_lightning_callbacks_average_of_parameters_alone_is_taken_with_the_generators_statistics(tmp_path):
     """Audit 24a F3b: a Lightning checkpoint whose EMA callback keeps the average as named parameters alone
-    (`callbacks.EMACallback.shadow`) loaded the online weights without a word, images 1.3 from the author's. As with
-    a callback's whole copy, the online weights load and the average is named with its #ENTRY, which takes it with
-    the generator's BatchNorm statistics."""
+    (`callbacks.EMACallback.shadow`) loaded the online weights without a word, images 1.3 from the author's. Audit
+    39a: an average is preferred wherever it is kept, as the README promises; a callback's too. It is taken with the
+    generator's BatchNorm statistics, and the online weights are named with their #ENTRY."""
     online, average, sampled = online_and_average()
     checkpoint = {
         "state_dict": {f"generator.{k}": v for k, v in online.state_dict().items()},
@@ -173,9 +173,14 @@ def test_a_lightning_callbacks_average_of_parameters_alone_is_named_and_its_entr
     }
     path = tmp_path / "last.ckpt"
     torch.save(checkpoint, path)
-    said = r"using state_dict; callbacks.EMACallback.shadow \(parameters alone: .*add #callbacks.EMACallback.shadow to"
+    said = (
+        r"using callbacks.EMACallback.shadow, the moving average .* with the BatchNorm statistics of "
+        r"state_dict.generator .*add #state_dict.generator to"
+    )
     with pytest.warns(UserWarning, match=said):
-        same_images(load_generator(str(path), options=GIVEN), online)
+        g = load_generator(str(path), options=GIVEN)
+    same_images(g, sampled)
+    same_images(load_generator(f"{path}#state_dict.generator", options=GIVEN), online)
     with pytest.warns(UserWarning, match=r"using them with the statistics of state_dict.generator"):
         g = load_generator(f"{path}#callbacks.EMACallback.shadow", options=GIVEN)
     same_images(g, sampled)

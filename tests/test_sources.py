@@ -169,6 +169,20 @@ AVERAGE_LAYOUTS = {  # (online, average) state dicts -> a checkpoint, as public 
             "model.D.main.0.weight": torch.zeros(4, 3, 4, 4),
         }
     },
+    # audit 39a: Lightning EMA callbacks' whole copies (the online weights had loaded, 0.57 from the average)
+    "lightning_ema_callback": lambda on, av: {
+        "state_dict": {**prefixed(on, "generator."), "discriminator.main.0.weight": torch.zeros(4, 3, 4, 4)},
+        "callbacks": {"EMACallback{'decay': 0.999}": {"ema_state_dict": prefixed(av, "generator.")}},
+    },
+    "lightning_ema_callback_beside_the_critic_alone": lambda on, av: {
+        "state_dict": {"discriminator.main.0.weight": torch.zeros(4, 3, 4, 4)},
+        "callbacks": {"EMA": {"ema_state_dict": {**prefixed(av, "generator."), "discriminator.w": torch.zeros(2)}}},
+    },
+    "lightning_weight_averaging": lambda on, av: {  # Lightning's WeightAveraging: the average is the state_dict
+        "state_dict": prefixed(av, "generator."),
+        "current_model_state": prefixed(on, "generator."),
+        "averaging_state": {"n_averaged": torch.tensor(9)},
+    },
 }
 
 
@@ -188,9 +202,10 @@ def test_the_moving_average_is_found_whatever_its_name_and_wrapper(tmp_path, lay
     if layout == "averaged_model":  # the file holds the average alone: nothing to choose between
         g = load_generator(str(tmp_path / "ckpt.pt"))
     else:
-        with pytest.warns(UserWarning, match="the moving average of the generator's weights"):
+        said = r"the moving average of the generator's weights|the average that Lightning's WeightAveraging callback"
+        with pytest.warns(UserWarning, match=said):
             g = load_generator(str(tmp_path / "ckpt.pt"))
-        assert g.meta["ema"], g.meta
+        assert g.meta["ema"] or layout == "lightning_weight_averaging", g.meta  # there the average is state_dict
     assert_same_images(g, latents, CASE.reference(average, latents))
 
 
@@ -268,13 +283,21 @@ def test_a_moving_average_never_taken_gives_way_to_the_trained_weights(tmp_path,
     assert_same_images(g, latents, CASE.reference(trained, latents))
 
 
-def test_an_unnamed_moving_average_is_announced_and_the_online_weights_loaded(dcgan, tmp_path):
+@pytest.mark.parametrize("where", ["beside", "lightning_callback"])
+def test_an_unnamed_moving_average_is_announced_and_the_online_weights_loaded(dcgan, tmp_path, where):
     """diffusers' EMAModel keeps the average as a list without names (shadow_params): it cannot be put on layers
-    safely, so the online weights load, said to be the online weights, with how to save the average."""
+    safely, so the online weights load, said to be the online weights, with how to save the average. Audit 39a:
+    torch_ema's, kept by a Lightning callback, was not named."""
     module, latents, expected = dcgan
-    ema = {"decay": 0.999, "optimization_step": 10, "shadow_params": [p.detach() * 1.1 for p in module.parameters()]}
-    torch.save({"generator": module.state_dict(), "ema": ema}, tmp_path / "ckpt.pt")
-    with pytest.warns(UserWarning, match=r"using generator, the online weights: the moving average in ema.shadow"):
+    ema = {"decay": 0.999, "num_updates": 10, "shadow_params": [p.detach() * 1.1 for p in module.parameters()]}
+    checkpoint = (
+        {"generator": module.state_dict(), "ema": ema}
+        if where == "beside"
+        else {"state_dict": module.state_dict(), "callbacks": {"EMACallback": {"ema": ema}}}
+    )
+    torch.save(checkpoint, tmp_path / "ckpt.pt")
+    entry, average = ("generator", "ema") if where == "beside" else ("state_dict", "callbacks.EMACallback.ema")
+    with pytest.warns(UserWarning, match=rf"using {entry}, the online weights: the moving average in {average}.shad"):
         g = load_generator(str(tmp_path / "ckpt.pt"))
     assert_same_images(g, latents, expected)
 
