@@ -1432,6 +1432,58 @@ def test_a_weak_pick_names_the_third_reading_when_it_fits_nearly_as_well():
     assert decided["flag"] == "--option activation=leaky_relu (or --option activation=leaky_relu:0.1)"
 
 
+def test_an_activation_picked_by_less_than_4x_is_announced():
+    """Fuzzer 39a: a ReLU net read as LeakyReLU(0.1) at margin 3.05, and a LeakyReLU(0.1) one as 0.2 at 3.17, were
+    "decided" (3x was enough), 0.28 and 0.25 off without a word; right picks went as low as 3.04, so a margin
+    decides from 4x, and one below is announced with the rival's flag."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+
+    prop = Property("activation", ("relu", "leaky_relu:0.1"), "PyTorch", option_flag("activation"))
+    for rival, decided in ((0.035, False), (0.041, True)):
+        candidates = [
+            Candidate({"activation": "relu"}, (0.010,), (0,)),
+            Candidate({"activation": "leaky_relu:0.1"}, (rival,), (1,)),
+        ]
+        (said,) = identify(candidates, [prop], "net")[1]
+        assert said["source"].startswith("batchnorm statistics, margin") == decided, said
+        assert (
+            decided or "a decision needs 4x" in said["source"] and said["flag"] == "--option activation=leaky_relu:0.1"
+        )
+
+
+def test_an_unusual_geometry_is_announced_with_the_usual_one_when_another_unusual_one_is_runner_up():
+    """Fuzzer 39a: a 28-px net read with an output padding it lacks was "decided" (margin 4.05, 1.99 off) because the
+    runner-up was another unusual reading, and only a usual runner-up made the pick an assumption. Whatever the
+    runner-up, an unusual geometry is announced with the best usual geometry's options."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+
+    geometry = Property("geometry", None, "DCGAN", option_flag("geometry"))
+    candidates = [
+        Candidate({"geometry": "op 0,1"}, (0.001, 0.002), rank=(1,), unusual=1),
+        Candidate({"geometry": "op 1,1"}, (0.001, 0.020), rank=(2,), unusual=1),
+        Candidate({"geometry": "op 0,0"}, (0.001, 0.040), rank=(0,), unusual=0),
+    ]
+    values, (decided,) = identify(candidates, [geometry], "net")
+    assert values == {"geometry": "op 0,1"}
+    assert decided["source"].startswith("assumed: the unusual reading that fits the statistics best (batchnorm")
+    assert "over the usual op 0,0" in decided["source"] and decided["flag"] == "--option geometry=op 0,0"
+
+
+def test_stages_that_mix_output_padding_conventions_count_as_an_unusual_choice():
+    """Fuzzer 39a: k5 s2 p2 stages with output paddings 1,1,0 (each usual alone, PyTorch's or TF's 'same') read a
+    TF-convention 64-px net, 1.97 off, "decided" at margin 3.74; a mix counts once more as unusual."""
+    from ganinv.adapters.convt import ConvTNet, ConvTOptions
+    from ganinv.adapters.convt_geometry import unusual_stages
+
+    net = ConvTNet(
+        ConvTOptions(
+            nz=4, channels=1, widths=(8, 4, 4, 1), kernels=(4, 5, 5, 5), strides=(1, 2, 2, 2), paddings=(0, 2, 2, 2)
+        )
+    )
+    tf_same, mixed = ((1, 0, 0), (2, 2, 1), (2, 2, 1), (2, 2, 1)), ((1, 0, 0), (2, 2, 1), (2, 2, 1), (2, 2, 0))
+    assert unusual_stages(net, 1, tf_same) == 0 and unusual_stages(net, 1, mixed) == 1
+
+
 def test_an_unusual_reading_the_statistics_favour_strongly_is_refused_not_overruled():
     """An outside audit: a Keras-default port's LeakyReLU(0.3) fit 20x better than LeakyReLU(0.2) where the two
     differ, but not 1.5x over the whole net (its head BatchNorm misfit alike under both), and 0.2 was taken, 1.1 off.
@@ -1568,6 +1620,50 @@ def test_a_real_size_sgan_is_read_unused(tmp_path):
         g = load_generator(path)
     assert g.spec.n_classes == 0 and sources(g)["label_embedding"].startswith("batchnorm statistics, margin")
     assert_author_images(g, case, module)
+
+
+def test_an_upsample_conv_net_given_every_option_is_still_checked_against_its_statistics(tmp_path):
+    """Fuzzer 39a: with activation, norm_eps and output given, the check of the built net was skipped, and a head
+    BatchNorm2d(n, 0.8), which the adapter builds with PyTorch's eps, loaded 0.41 off without a word."""
+    case = zoo.case("pytorch-gan-dcgan")
+    torch.manual_seed(0)
+    module = case.make()
+    module.conv_blocks[0] = nn.BatchNorm2d(module.width, 0.8)  # the head's BatchNorm with the stages' eps
+    zoo.calibrate(module, case)
+    _, path = saved(case, tmp_path, module)
+    given = {"activation": "leaky_relu", "norm_eps": "0.8", "output": "tanh"}
+    with pytest.warns(UserWarning, match=r"statistics misfit .* at BatchNorm 1 of 2: assumed: the net as built"):
+        load_generator(path, options=given)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")  # the author's usual net, every option given: no misfit to say
+        assert_author_images(load_generator(saved(case, tmp_path, case.build())[1], options=given), case, case.build())
+    assert not [w for w in said if "misfit" in str(w.message)]
+
+
+class EmbeddingBesideZ(zoo.PyTorchGANDCGAN):
+    """An upsample+conv generator taking cat(z, label_emb(y)), the embedding narrower than the head's input."""
+
+    def __init__(self, nz=8, n_classes=4, embed_dim=3):
+        super().__init__(nz, n_in=nz + embed_dim)
+        self.label_emb = nn.Embedding(n_classes, embed_dim)
+
+    def forward(self, z, labels):
+        return super().forward(torch.cat((z, self.label_emb(labels)), -1))
+
+
+def test_an_upsample_conv_label_embedding_beside_z_is_refused_naming_the_model_class(tmp_path):
+    """Audit 39a: read as an embedding multiplying z (which the adapter builds), it was an internal error (addmm)."""
+    torch.manual_seed(0)
+    module = EmbeddingBesideZ()
+    module.train()
+    for _ in range(4):  # BatchNorm statistics that have seen inputs
+        module(torch.randn(32, 8), torch.randint(0, 4, (32,)))
+    path = tmp_path / "G.pth"
+    torch.save(module.state_dict(), path)
+    with pytest.raises(ArchitectureError, match=r"label embedding \(4 x 3\) is not as wide as the head Linear's 11"):
+        load_generator(str(path), arch="upconv")
+    result = CliRunner().invoke(cli, ["inspect", "-g", str(path)])
+    assert result.exit_code != 0 and "internal error" not in result.output and "--model-class" in result.output
 
 
 @pytest.mark.parametrize("name", ["multiply-dcgan", "pytorch-gan-acgan"])
