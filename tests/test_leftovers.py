@@ -121,6 +121,19 @@ def test_a_write_the_file_system_refuses_is_one_error_line_and_a_retry_goes_on(t
     assert retried.exit_code == 0, retried.output
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGPIPE's exit status is POSIX")
+def test_a_reader_of_stdout_that_went_away_ends_the_command_quietly():
+    """Audit 39b: `ganinv loglik ... | head` said "Error: Broken pipe; check the path, its permissions and the free
+    space". It exits as a program killed by SIGPIPE does (141), saying nothing."""
+    script = "import sys; from ganinv.cli.main import cli; cli(sys.argv[1:], prog_name='ganinv')"
+    args = ["loglik", "--inverter", "builtin:mnist", "--generated", "2", "--k", "1", "--quiet"]
+    done = subprocess.Popen([sys.executable, "-c", script, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert done.stdout is not None and done.stderr is not None
+    done.stdout.close()  # before the first line: the imports alone take longer
+    said = done.stderr.read().decode()
+    assert done.wait() == 141 and said == "", said
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 @pytest.mark.parametrize("writer", ["torch", "safetensors"])
 def test_atomic_path_reports_a_refused_write_as_an_os_error(tmp_path, writer):

@@ -46,7 +46,7 @@ from ganinv.outputs import check_image_count, check_not_an_input, check_writable
 
 LABELS = {
     "elbo": "ELBO (SS-AVL Eq. 18)",
-    "surrogate": "surrogate LL (SS-AVL Table 4: -SSE[0,1] - KL)",
+    "surrogate": "surrogate LL (SS-AVL Table 4: -E_q[SSE on [0,1]] - KL; the SSE of draws from q, not of G(mean))",
     "kl": "KL(q || prior)",
     "mse_sum": "MSE (SSE on [0,1] of G(mean))",
 }

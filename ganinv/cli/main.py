@@ -103,6 +103,10 @@ class LazyGroup(click.Group):
                     "machine with more memory",
                     2,
                 )
+            except BrokenPipeError:  # stdout's reader went away (`ganinv loglik ... | head`): no disk to blame
+                if debug:
+                    raise
+                stdout_gone()
             except OSError as exc:  # the machine's refusals: a full disk, a read-only or missing folder
                 if debug:
                     raise
@@ -122,6 +126,14 @@ class LazyGroup(click.Group):
                     "GANINV_DEBUG=1 for the traceback and report it",
                     1,
                 )
+
+
+def stdout_gone() -> None:
+    """Exit as a program killed by SIGPIPE does (141), silently; stdout points to /dev/null first, so that the
+    interpreter's final flush does not fail on the closed pipe again (the Python docs' recipe for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(141)
 
 
 def debugging() -> bool:
