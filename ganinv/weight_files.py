@@ -23,7 +23,7 @@ import tarfile
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 import torch
 from safetensors.torch import load_file
@@ -404,24 +404,28 @@ def locate_state_dict(obj: Any, key: Optional[str], where: str) -> tuple[dict[st
         if statistics is not None:
             announce_borrowed_statistics(where, entry, statistics)
     if key is None and not any(is_ema_name(str(p)) for p in chosen):  # an average taken is announced already
-        average = callback_average(whole, state_dict, entry, where)
+        average, said = callback_average(whole, state_dict, entry, where)
         if average is not None:
             return average
-        announce_other_copies(whole, state_dict, entry, where)
+        announce_other_copies(whole, state_dict, entry, where, said)
     return state_dict, entry
 
 
 def callback_average(
     whole: Any, taken: Mapping[str, torch.Tensor], entry: str, where: str
-) -> Optional[tuple[dict[str, torch.Tensor], str]]:
-    """(tensors, entry) of the generator's average kept by a Lightning weight-averaging callback
-    (`lightning_callbacks`), preferred to `taken` as any average is, and announced; None where there is none. It must
+) -> tuple[Optional[tuple[dict[str, torch.Tensor], str]], list[str]]:
+    """((tensors, entry) or None, the callbacks said never averaged): the generator's average kept by a Lightning
+    weight-averaging callback (`lightning_callbacks`), preferred to `taken` as any average is, and announced. It must
     hold the generator `taken` is (its parameters' names and shapes), or `taken` must be the critic's alone (the
-    model's state dict kept the discriminator only). An average of parameters alone takes `taken`'s statistics."""
+    model's state dict kept the discriminator only) and the average be named as the generator's. An average of
+    parameters alone takes `taken`'s statistics; one whose own record says it was never taken is said, not taken,
+    and a second average is named beside the first (a review, 40a)."""
     critic_only = bool(taken) and all(critic_part(f"{entry}.{k}") for k in taken)
     taken_lone = lone_generator_prefix(taken)  # a Lightning module's only net (`generator.`), on either side or both
     taken, online = without_prefix(taken, taken_lone), ".".join(p for p in (entry, taken_lone[:-1]) if p) or None
     parameters = {k: t.shape for k, t in taken.items() if k not in statistics_of(taken)}
+    found: list[tuple[str, dict[str, torch.Tensor], bool]] = []  # (entry, tensors, the same generator as `taken`)
+    said = []
     for path, state in averaging_callbacks(whole):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # what is found inside is announced below, as one average
@@ -429,20 +433,41 @@ def callback_average(
                 average, inner = generator_tensors(state, where)
             except SourceError:
                 continue
-        lone = lone_generator_prefix(average)
+        lone = lone_wrapper_prefix(average)
         average, name = without_prefix(average, lone), ".".join([path, *inner] + ([lone[:-1]] if lone else []))
-        same = {k: t.shape for k, t in average.items() if k in parameters} == parameters and set(average) <= set(taken)
-        if not same and not (critic_only and not critic_part(name + ".")):
+        never = next(filter(None, map(never_averaged, [state, *state.values()])), None)
+        online_copy = any(set(name_words(part)) & ONLINE_WORDS for part in inner)  # ema_pytorch's online_model
+        if never or online_copy:
+            average_entry = path if online_copy else name  # the #ENTRY that takes it anyway
+            announce_never_averaged(
+                where, average_entry, never or "it holds the online model", online or "the generator"
+            )
+            said.append(path)
             continue
-        statistics = None
-        if same and statistics_of(taken) and not statistics_of(average):
-            average, statistics = {k: average.get(k, t) for k, t in taken.items()}, online or "its top-level tensors"
-        if same:
-            announce_ema(where, name, [online or "its top-level tensors"], statistics, online)
-        else:
-            announce_ema(where, name, [f"{entry or 'its top-level tensors'} (the critic's alone)"])
-        return average, name
-    return None
+        same = {k: t.shape for k, t in average.items() if k in parameters} == parameters and set(average) <= set(taken)
+        named = any(p in GENERATOR_PREFIXES or "generator" in name_words(p) for p in name.split("."))
+        if same or (critic_only and named and not critic_part(name + ".")):
+            found.append((name, average, same))
+    if not found:
+        return None, said
+    name, average, same = found[0]
+    others = (
+        [online or "its top-level tensors"] if same else [f"{entry or 'its top-level tensors'} (the critic's alone)"]
+    )
+    others += [f"{other} (another average)" for other, _, _ in found[1:]]
+    statistics = None
+    if same and statistics_of(taken) and not statistics_of(average):
+        average, statistics = {k: average.get(k, t) for k, t in taken.items()}, online or "its top-level tensors"
+    announce_ema(where, name, others, statistics, online if same else None)
+    return (average, name), said
+
+
+def lone_wrapper_prefix(state_dict: Mapping[str, Any]) -> str:
+    """`generator.`, or an average's own name (ema_pytorch's `ema_model.`), where every key starts with it, else ""."""
+    firsts = {k.split(".", 1)[0] for k in state_dict}
+    lone = next(iter(firsts)) if len(firsts) == 1 else ""
+    named = lone in GENERATOR_PREFIXES or is_ema_name(lone)
+    return f"{lone}." if lone and named and all("." in k for k in state_dict) else ""
 
 
 def without_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -595,6 +620,8 @@ def never_averaged(entries: Any) -> Optional[str]:
         value = entries.get(name)
         if isinstance(value, torch.Tensor) and value.numel() == 1 and not bool(value.reshape(-1)[0]):
             return never
+        if isinstance(value, (bool, int)) and not value:  # a callback's own count, kept as a Python number
+            return never
     return None
 
 
@@ -721,7 +748,9 @@ def announce_borrowed_statistics(where: str, entry: str, statistics: str) -> Non
 CURRENT_MODEL = "current_model_state"  # Lightning's WeightAveraging: the online weights beside the averaged state_dict
 
 
-def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entry: str, where: str) -> None:
+def announce_other_copies(
+    obj: Any, state_dict: Mapping[str, torch.Tensor], entry: str, where: str, said: Sequence[str] = ()
+) -> None:
     """Say which other entries of the checkpoint hold the same generator (every tensor name and shape) with other
     values (`netG_best` beside `netG`, `best_model` beside `model`, a weight-averaging callback's copy, an `ema` state
     dict beside top-level tensors): an outside audit saw one taken and the other never named (images 1.3 apart)."""
@@ -740,6 +769,8 @@ def announce_other_copies(obj: Any, state_dict: Mapping[str, torch.Tensor], entr
         prefix = path[: len(path) - len(first) + len(lone)]
         if sibling_average(prefix.split(".")[:-1], entry.split(".") if entry else []):
             continue  # an average beside what was taken: taken and announced, or announced as never taken
+        if any(prefix.startswith(f"{callback}.") for callback in said):
+            continue  # an average announced as never taken
         if critic_part(prefix):
             continue  # a part of the critic (BEGAN's D is an autoencoder whose decoder has G's layers)
         copy = {k: flat[prefix + k[len(lone) :]] for k in state_dict if prefix + k[len(lone) :] in flat}

@@ -266,6 +266,8 @@ def test_a_critic_holding_the_generators_layers_is_no_other_copy(tmp_path):
         ("ema_pytorch", {"initted": torch.tensor(False), "step": torch.tensor(0)}),
         ("ema_pytorch_beside_the_model", {"initted": torch.tensor(False), "step": torch.tensor(0)}),
         ("swa_generator", {"n_averaged": torch.tensor(0)}),
+        ("lightning_ema_callback", {"num_updates": torch.tensor(0)}),  # review 40a: taken, untrained, as the average
+        ("lightning_ema_callback", {"num_updates": 0}),  # a callback's count as a Python number
     ],
 )
 def test_a_moving_average_never_taken_gives_way_to_the_trained_weights(tmp_path, layout, never):
@@ -274,13 +276,43 @@ def test_a_moving_average_never_taken_gives_way_to_the_trained_weights(tmp_path,
     Its own record says so: the trained (online) weights load, said so."""
     trained, initial = CASE.build(seed=0), CASE.build(seed=1)
     ckpt = AVERAGE_LAYOUTS[layout](trained.state_dict(), initial.state_dict())
-    holder = ckpt.get("ema") or ckpt.get("swa_generator") or ckpt
+    holder = ckpt.get("ema") or ckpt.get("swa_generator") or next(iter(ckpt.get("callbacks", {}).values()), ckpt)
     holder.update(never)
     torch.save(ckpt, tmp_path / "ckpt.pt")
     with pytest.warns(UserWarning, match=r"not the moving average .* average was never taken"):
         g = load_generator(str(tmp_path / "ckpt.pt"))
     latents = zoo.latents_for(CASE, 6)
     assert_same_images(g, latents, CASE.reference(trained, latents))
+
+
+def test_of_two_lightning_ema_callbacks_the_first_is_taken_and_the_other_named(tmp_path):
+    """Review 40a: with two EMA callbacks (two decays) the first was taken and the second no longer named."""
+    online, first, second = CASE.build(seed=0), CASE.build(seed=1), CASE.build(seed=2)
+    callbacks = {
+        f"EMACallback{{'decay': {d}}}": {"ema_state_dict": prefixed(m.state_dict(), "generator.")}
+        for d, m in ((0.9, first), (0.999, second))
+    }
+    torch.save({"state_dict": prefixed(online.state_dict(), "generator."), "callbacks": callbacks}, tmp_path / "c.ckpt")
+    said = (
+        r"using callbacks.EMACallback\{'decay': 0.9\}.ema_state_dict.generator, .*'decay': 0.999.* \(another average\)"
+    )
+    with pytest.warns(UserWarning, match=said):
+        g = load_generator(str(tmp_path / "c.ckpt"))
+    latents = zoo.latents_for(CASE, 6)
+    assert_same_images(g, latents, CASE.reference(first, latents))
+
+
+def test_a_lightning_ema_callback_of_the_critic_is_not_taken_for_the_generator(tmp_path):
+    """Review 40a: beside a state_dict holding the critic alone, any callback average was taken, unnamed ones too:
+    an average of the discriminator was announced as the generator's. Only one named as the generator's is."""
+    critic = {"discriminator.main.0.weight": torch.randn(4, 3, 4, 4)}
+    ema = {"main.0.weight": torch.randn(4, 3, 4, 4), "main.1.weight": torch.randn(1, 4, 4, 4)}
+    torch.save({"state_dict": critic, "callbacks": {"EMA": {"ema_state_dict": ema}}}, tmp_path / "d.ckpt")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        with pytest.raises(GaninvError):
+            load_generator(str(tmp_path / "d.ckpt"))
+    assert not [w for w in said if "moving average" in str(w.message)]
 
 
 @pytest.mark.parametrize("where", ["beside", "lightning_callback"])

@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import select
 import sys
 import traceback
 import warnings
@@ -103,10 +104,12 @@ class LazyGroup(click.Group):
                     "machine with more memory",
                     2,
                 )
-            except BrokenPipeError:  # stdout's reader went away (`ganinv loglik ... | head`): no disk to blame
+            except BrokenPipeError as exc:  # stdout's reader went away (`ganinv loglik ... | head`): no disk to blame
                 if debug:
                     raise
-                stdout_gone()
+                if stdout_reader_gone():
+                    stdout_gone()
+                fail(f"{exc.strerror or first_line(exc)}: a stream this command wrote to was closed by its reader", 2)
             except OSError as exc:  # the machine's refusals: a full disk, a read-only or missing folder
                 if debug:
                     raise
@@ -126,6 +129,17 @@ class LazyGroup(click.Group):
                     "GANINV_DEBUG=1 for the traceback and report it",
                     1,
                 )
+
+
+def stdout_reader_gone() -> bool:
+    """Whether stdout is a pipe whose reader has closed it (poll reports an error on its write end), and not another
+    stream: stderr's reader gone, or a socket (a review, 40a: every broken pipe ended silently)."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or stdout without a file descriptor
+        return False
 
 
 def stdout_gone() -> None:
