@@ -134,6 +134,21 @@ def test_a_reader_of_stdout_that_went_away_ends_the_command_quietly():
     assert done.wait() == 141 and said == "", said
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="poll is POSIX")
+@pytest.mark.parametrize("closed", [True, False])
+def test_only_stdouts_own_reader_gone_ends_a_command_silently(closed):
+    """Review 40a: every BrokenPipeError ended the command silently (141), one on another stream too. Only a stdout
+    pipe whose reader closed it reads as gone; otherwise it is one Error line."""
+    script = "import sys; from ganinv.cli.main import stdout_reader_gone; sys.stderr.write(str(stdout_reader_gone()))"
+    done = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert done.stdout is not None and done.stderr is not None
+    if closed:
+        done.stdout.close()
+    said = done.stderr.read().decode()
+    done.wait()
+    assert said == str(closed)
+
+
 @pytest.mark.skipif(sys.platform == "win32", reason="RLIMIT_FSIZE is POSIX")
 @pytest.mark.parametrize("writer", ["torch", "safetensors"])
 def test_atomic_path_reports_a_refused_write_as_an_os_error(tmp_path, writer):
