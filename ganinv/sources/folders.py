@@ -97,7 +97,8 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         meta: dict[str, Any] = {"architecture": arch, "options": architectures.options_to_dict(opts)}
         if config.get("decisions"):  # how the options were first decided: assumptions stay announced
             meta["decisions"] = config["decisions"]
-            architectures.warn_assumptions(meta["decisions"])
+            said = {d.get("property") for d in built.decisions}  # said again by the build (a misfit: review 40a)
+            architectures.warn_assumptions([d for d in meta["decisions"] if d.get("property") not in said])
         if config.get("batchnorm") in ("train", "eval"):
             meta["batchnorm"] = config["batchnorm"]
     else:  # PyTorchModelHubMixin: config.json holds the module's __init__ kwargs, evidence for the options
