@@ -37,6 +37,10 @@ POOR_FIT_SAID = (
 # whose running averages lag its weights). 3x was not enough: an outside fuzzer (39a) found activations "decided"
 # wrong at 3.05 and 3.17 on nets saved early in training, and right ones as low as 3.04.
 DECIDED_RATIO = 4.0
+# A third reading is named beside a weak pick's rival where it fits within this of the best (`next_reading`); kept
+# at 3x when DECIDED_RATIO rose to 4: the bounded search prunes such readings beyond the best's rivals, so a wider
+# window named one the full search found and the bounded one had dropped.
+THIRD_READING_RATIO = 3.0
 # Two candidates whose misfits differ by less than this (relative) changed no statistic: a tie.
 TIE = 1e-9
 
@@ -335,14 +339,14 @@ def best_usual(candidates: list[Candidate], prop: Property, best: Candidate) -> 
 
 
 def next_reading(candidates: list[Candidate], prop: Property, best: Candidate, rival: Candidate) -> Optional[Candidate]:
-    """The best candidate with a third value of `prop`, where it fits within DECIDED_RATIO of the best: an outside
+    """The best candidate with a third value of `prop`, where it fits within THIRD_READING_RATIO of the best: an outside
     audit's Keras port (LeakyReLU 0.3) was announced naming only mish, which fit a little better on its tiny net."""
     taken = (best.values[prop.name], rival.values[prop.name])
     others = [c for c in candidates if c.values[prop.name] not in taken]
     if not others:
         return None
     third = min(others, key=lambda c: (c.penalised, c.rank))
-    return third if third.penalised <= best.penalised * DECIDED_RATIO else None
+    return third if third.penalised <= best.penalised * THIRD_READING_RATIO else None
 
 
 def weak_margin(ratio: float, rival: str) -> str:
