@@ -397,9 +397,9 @@ class UpConv(PriorFromSpec, Architecture):
         # audit: a Sigmoid output and a conv-then-upsample layout loaded 0.3 and 1.68 off without a word). A ganinv
         # folder gives every option: its own decisions are re-announced from its config.
         # The check runs with every option given too: the head BatchNorm is built with PyTorch's eps, and a head
-        # BatchNorm2d(n, 0.8) given the author's activation, eps and output loaded 0.41 off in silence (fuzzer 39a).
-        if not any(d["property"] == "statistics" for d in found):  # a folder's recorded misfit is said already
-            found += self.fit_as_built(values, state_dict)
+        # BatchNorm2d(n, 0.8) given the author's activation, eps and output loaded 0.41 off in silence (fuzzer 39a);
+        # a folder's recorded misfit gives way to this one (`folders.load_folder`).
+        found += self.fit_as_built(values, state_dict)
         if not {"activation", "norm_eps", "output"} <= set(given):
             found.append(
                 decision(

@@ -3,16 +3,14 @@
 Lightning saves each callback's `state_dict()` under `checkpoint["callbacks"][state_key]`, the state key being the
 callback's class name, followed by its arguments where they tell two instances apart (`EMACallback{'decay': 0.999}`).
 EMA callbacks keep their average there: a whole state dict of the LightningModule (`ema_state_dict`), or torch_ema's
-list of `shadow_params`. An outside audit (39a) saw such an average named only as "another copy" (images 0.57 from
-the average its authors sample from) or, as a list, not named at all.
+list of `shadow_params` (read by `weight_files.shadow_lists`). An outside audit (39a) saw such an average named only
+as "another copy" (images 0.57 from the average its authors sample from) or, as a list, not named at all.
 """
 
 from __future__ import annotations
 
 import re
 from typing import Any, Iterator, Mapping
-
-import torch
 
 # Words of a callback's class name that say it keeps a moving average that its authors sample from (EMA,
 # EMACallback, ExponentialMovingAverage, PolyakAveraging). Not Lightning's StochasticWeightAveraging: mid-training its
@@ -35,12 +33,3 @@ def averaging_callbacks(checkpoint: Any) -> Iterator[tuple[str, Mapping[str, Any
     for key, state in callbacks.items():
         if isinstance(key, str) and isinstance(state, Mapping) and class_words(key) & AVERAGING_WORDS:
             yield f"callbacks.{key}", state
-
-
-def shadow_lists(state: Mapping[str, Any], path: str) -> Iterator[tuple[str, list[torch.Tensor]]]:
-    """(dotted path, tensors) of torch_ema's / diffusers' `shadow_params` lists in a callback's state, at its top
-    or one entry down (`{"ema": {"shadow_params": [...]}}`)."""
-    for where, value in [(path, state)] + [(f"{path}.{k}", v) for k, v in state.items() if isinstance(v, Mapping)]:
-        shadow = value.get("shadow_params")
-        if isinstance(shadow, (list, tuple)) and shadow and all(isinstance(t, torch.Tensor) for t in shadow):
-            yield where, list(shadow)

@@ -23,7 +23,7 @@ import tarfile
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Mapping, Optional, Sequence
+from typing import Any, Iterator, Mapping, Optional, Sequence
 
 import torch
 from safetensors.torch import load_file
@@ -32,7 +32,7 @@ from torch import nn
 from ganinv import module_records, safe_pickle, trust
 from ganinv.data import inflates_too_far
 from ganinv.errors import SourceError, UnsafeFileError, first_line
-from ganinv.lightning_callbacks import averaging_callbacks, shadow_lists
+from ganinv.lightning_callbacks import averaging_callbacks
 from ganinv.module_records import Layer, layer_records
 from ganinv.stand_ins import named_as_stand_in, stand_in
 
@@ -464,10 +464,8 @@ def callback_average(
 
 def lone_wrapper_prefix(state_dict: Mapping[str, Any]) -> str:
     """`generator.`, or an average's own name (ema_pytorch's `ema_model.`), where every key starts with it, else ""."""
-    firsts = {k.split(".", 1)[0] for k in state_dict}
-    lone = next(iter(firsts)) if len(firsts) == 1 else ""
-    named = lone in GENERATOR_PREFIXES or is_ema_name(lone)
-    return f"{lone}." if lone and named and all("." in k for k in state_dict) else ""
+    lone = lone_prefix(state_dict)
+    return f"{lone}." if lone in GENERATOR_PREFIXES or (lone and is_ema_name(lone)) else ""
 
 
 def without_prefix(state_dict: Mapping[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -566,6 +564,15 @@ def ema_entries(names: Any, beside_generator: bool) -> list[str]:
     generator's entry."""
     found = [str(n) for n in names if is_ema_name(str(n), plain=False)]
     return found or ([str(n) for n in names if is_ema_name(str(n))] if beside_generator else [])
+
+
+def shadow_lists(state: Mapping[str, Any], path: str) -> Iterator[tuple[str, list[torch.Tensor]]]:
+    """(dotted path, tensors) of torch_ema's / diffusers' `shadow_params` lists in an average's state, at its top or
+    one entry down (a Lightning callback's `{"ema": {"shadow_params": [...]}}`)."""
+    for where, value in [(path, state)] + [(f"{path}.{k}", v) for k, v in state.items() if isinstance(v, Mapping)]:
+        shadow = value.get(SHADOW_PARAMS)
+        if isinstance(shadow, (list, tuple)) and shadow and all(isinstance(t, torch.Tensor) for t in shadow):
+            yield where, list(shadow)
 
 
 def announce_unnamed_average(obj: Mapping[str, Any], name: str, where: str) -> None:
@@ -731,9 +738,14 @@ def statistics_only(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.T
 def lone_generator_prefix(state_dict: Mapping[str, Any]) -> str:
     """`generator.` where every key starts with it (a Lightning module's only net, kept under its attribute's name),
     else ""."""
+    lone = lone_prefix(state_dict)
+    return f"{lone}." if lone in GENERATOR_PREFIXES else ""
+
+
+def lone_prefix(state_dict: Mapping[str, Any]) -> str:
+    """The first part of every key where all keys share it and go on after it (`generator` of `generator.fc.w`)."""
     firsts = {k.split(".", 1)[0] for k in state_dict}
-    lone = next(iter(firsts)) if len(firsts) == 1 else ""
-    return f"{lone}." if lone in GENERATOR_PREFIXES and all("." in k for k in state_dict) else ""
+    return next(iter(firsts)) if len(firsts) == 1 and all("." in k for k in state_dict) else ""
 
 
 def announce_borrowed_statistics(where: str, entry: str, statistics: str) -> None:
