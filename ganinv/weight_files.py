@@ -566,13 +566,24 @@ def ema_entries(names: Any, beside_generator: bool) -> list[str]:
     return found or ([str(n) for n in names if is_ema_name(str(n))] if beside_generator else [])
 
 
-def shadow_lists(state: Mapping[str, Any], path: str) -> Iterator[tuple[str, list[torch.Tensor]]]:
-    """(dotted path, tensors) of torch_ema's / diffusers' `shadow_params` lists in an average's state, at its top or
-    one entry down (a Lightning callback's `{"ema": {"shadow_params": [...]}}`)."""
-    for where, value in [(path, state)] + [(f"{path}.{k}", v) for k, v in state.items() if isinstance(v, Mapping)]:
-        shadow = value.get(SHADOW_PARAMS)
-        if isinstance(shadow, (list, tuple)) and shadow and all(isinstance(t, torch.Tensor) for t in shadow):
-            yield where, list(shadow)
+def shadow_lists(
+    state: Mapping[str, Any], path: str, nested: bool = True
+) -> Iterator[tuple[str, str, list[torch.Tensor]]]:
+    """(holder's dotted path, key, tensors) of averaged parameters kept as a list without names, at the state's top
+    or (`nested`) one entry down (a Lightning callback's `{"ema": {"shadow_params": [...]}}`): torch_ema's and
+    diffusers' `shadow_params`, or any list whose key says it is an average (`ema_weights`, `averaged_params`; an
+    outside audit, 40a). Not torch_ema's `collected_params`: the online weights it stored to restore."""
+    below = [(f"{path}.{k}", v) for k, v in state.items() if isinstance(v, Mapping)] if nested else []
+    for where, value in [(path, state)] + below:
+        for key, shadow in value.items():
+            said = key == SHADOW_PARAMS or bool(set(name_words(str(key))) & EMA_WORDS)
+            if (
+                said
+                and isinstance(shadow, (list, tuple))
+                and shadow
+                and all(isinstance(t, torch.Tensor) for t in shadow)
+            ):
+                yield where, str(key), list(shadow)
 
 
 def announce_unnamed_average(obj: Mapping[str, Any], name: str, where: str) -> None:
@@ -581,11 +592,13 @@ def announce_unnamed_average(obj: Mapping[str, Any], name: str, where: str) -> N
     be the online weights, not the average its authors sample from."""
     averages = [(str(k), v) for k, v in obj.items() if isinstance(v, Mapping) and is_ema_name(str(k))]
     averages += list(averaging_callbacks(obj))  # a Lightning callback's torch_ema state (an outside audit, 39a)
-    for entry, _ in (found for path, value in averages for found in shadow_lists(value, path)):
+    beside = list(shadow_lists(obj, "", nested=False))  # {"generator": ..., "ema_params": [...]}
+    for entry, key, _ in beside + [found for path, value in averages for found in shadow_lists(value, path)]:
+        holder = f"{entry}.{key}" if entry else key
         warnings.warn(
-            f"{where}: using {name}, the online weights: the moving average in {entry}.{SHADOW_PARAMS} is a list "
+            f"{where}: using {name}, the online weights: the moving average in {holder} is a list "
             "of tensors without names, which ganinv does not map onto layers; to sample as its authors do, save "
-            f"the averaged model's state_dict (e.g. {entry}.copy_to(model.parameters()), then "
+            f"the averaged model's state_dict (e.g. {entry or 'ema'}.copy_to(model.parameters()), then "
             "torch.save(model.state_dict(), ...)) and load that",
             stacklevel=4,
         )

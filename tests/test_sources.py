@@ -315,22 +315,45 @@ def test_a_lightning_ema_callback_of_the_critic_is_not_taken_for_the_generator(t
     assert not [w for w in said if "moving average" in str(w.message)]
 
 
-@pytest.mark.parametrize("where", ["beside", "lightning_callback"])
+@pytest.mark.parametrize("where", ["beside", "lightning_callback", "callback_other_key", "list_beside"])
 def test_an_unnamed_moving_average_is_announced_and_the_online_weights_loaded(dcgan, tmp_path, where):
     """diffusers' EMAModel keeps the average as a list without names (shadow_params): it cannot be put on layers
     safely, so the online weights load, said to be the online weights, with how to save the average. Audit 39a:
-    torch_ema's, kept by a Lightning callback, was not named."""
+    torch_ema's, kept by a Lightning callback, was not named; review 40a: nor was a list under another key that says
+    it is an average (`ema_weights`), in a callback or beside the generator."""
     module, latents, expected = dcgan
-    ema = {"decay": 0.999, "num_updates": 10, "shadow_params": [p.detach() * 1.1 for p in module.parameters()]}
-    checkpoint = (
-        {"generator": module.state_dict(), "ema": ema}
-        if where == "beside"
-        else {"state_dict": module.state_dict(), "callbacks": {"EMACallback": {"ema": ema}}}
-    )
+    averaged = [p.detach() * 1.1 for p in module.parameters()]
+    ema = {"decay": 0.999, "num_updates": 10, "shadow_params": averaged, "collected_params": None}
+    online = module.state_dict()
+    checkpoint, entry, average = {
+        "beside": ({"generator": online, "ema": ema}, "generator", "ema.shadow_params"),
+        "lightning_callback": (
+            {"state_dict": online, "callbacks": {"EMACallback": {"ema": ema}}},
+            "state_dict",
+            "callbacks.EMACallback.ema.shadow_params",
+        ),
+        "callback_other_key": (
+            {"state_dict": online, "callbacks": {"EMA": {"ema_weights": averaged}}},
+            "state_dict",
+            "callbacks.EMA.ema_weights",
+        ),
+        "list_beside": ({"generator": online, "ema_params": averaged}, "generator", "ema_params"),
+    }[where]
     torch.save(checkpoint, tmp_path / "ckpt.pt")
-    entry, average = ("generator", "ema") if where == "beside" else ("state_dict", "callbacks.EMACallback.ema")
-    with pytest.warns(UserWarning, match=rf"using {entry}, the online weights: the moving average in {average}.shad"):
+    with pytest.warns(UserWarning, match=rf"using {entry}, the online weights: the moving average in {average} is a"):
         g = load_generator(str(tmp_path / "ckpt.pt"))
+    assert_same_images(g, latents, expected)
+
+
+def test_the_online_weights_torch_ema_stored_to_restore_are_not_called_an_average(dcgan, tmp_path):
+    """torch_ema's `collected_params` are the online weights it stored (store/restore), not an average."""
+    module, latents, expected = dcgan
+    stored = {"collected_params": [p.detach().clone() for p in module.parameters()]}
+    torch.save({"state_dict": module.state_dict(), "callbacks": {"EMA": stored}}, tmp_path / "c.ckpt")
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        g = load_generator(str(tmp_path / "c.ckpt"))
+    assert not [w for w in said if "moving average" in str(w.message)]
     assert_same_images(g, latents, expected)
 
 
