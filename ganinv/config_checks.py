@@ -65,6 +65,10 @@ def _number(bound: float) -> str:
 MAX_WIDTH = 1024  # first convolution's channels (8x that at the deepest)
 MAX_HIDDEN = 65536  # features of a fully connected layer
 MAX_ITERATIONS = 20  # an iterative encoder's refinement passes: each costs a generator pass per image
+# No integer option may exceed this, bounded or not: torch takes sizes as 64-bit integers, and an option fuzzer's
+# `--batch-size 99999999999999999999` was an internal error (randn failing to unpack it) where 10**12 is already the
+# machine's own out-of-memory line.
+INT_LIMIT = 2**62
 
 
 def checked(
@@ -172,6 +176,8 @@ def _checked_value(value: Any, hint: Any, rule: Rule, label: str, field: datacla
     if hint is int:
         if not isinstance(value, int) or isinstance(value, bool) or not rule.in_range(value):
             raise refuse("an integer" + rule.describe_range())
+        if abs(value) > INT_LIMIT:
+            raise refuse(f"an integer no larger than 2**62 ({INT_LIMIT})")
         return value
     if hint is float:
         if (
@@ -213,6 +219,16 @@ class FiniteFloatRange(click.FloatRange):
         return super().convert(number, param, ctx)
 
 
+class LimitedIntRange(click.IntRange):
+    """click.IntRange that also refuses integers beyond `INT_LIMIT` (which its help leaves unsaid)."""
+
+    def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
+        number = click.INT.convert(value, param, ctx)
+        if abs(number) > INT_LIMIT:
+            self.fail(f"{number} is larger than any size or count ganinv takes (2**62).", param, ctx)
+        return super().convert(number, param, ctx)
+
+
 def click_type(cls: type, name: str) -> click.ParamType:
     """The click type of option `name` of config dataclass `cls`: the same type and range `check_config` applies."""
     field = {f.name: f for f in dataclasses.fields(cls)}[name]
@@ -221,7 +237,7 @@ def click_type(cls: type, name: str) -> click.ParamType:
     if rule.choices is not None:
         return click.Choice(list(rule.choices))
     if hint is int:
-        return click.IntRange(
+        return LimitedIntRange(
             None if rule.min is None else int(rule.min),
             None if rule.max is None else int(rule.max),
             min_open=rule.min_open,

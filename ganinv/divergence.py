@@ -9,7 +9,7 @@ the step, the last good checkpoint (kept) and what to change.
 from __future__ import annotations
 
 import math
-from typing import Iterable, NoReturn, Optional
+from typing import Callable, Iterable, NoReturn, Optional
 
 import torch
 from torch import nn
@@ -55,6 +55,31 @@ def check_parameters(modules: Iterable[nn.Module], step: int, run: Run, change: 
     flags = [torch.isfinite(p).all() for module in modules for p in module.parameters()]
     if flags and not bool(torch.stack(flags).all()):
         stop(f"the weights became NaN or infinite by step {step}", run, change)
+
+
+@torch.no_grad()
+def check_outputs(
+    module: nn.Module,
+    outputs: Callable[[], Iterable[Optional[torch.Tensor]]],
+    what: str,
+    step: int,
+    run: Run,
+    change: str,
+) -> None:
+    """Raise `DivergedError` if `outputs()` (of `module`, run in eval mode) are not finite: weights can stay finite
+    yet grow so large that the outputs overflow (`--lr 1e20` after one step), which had reached the generator as NaN
+    latents, an internal error, or been saved as a model whose every figure is NaN."""
+    training = module.training
+    module.eval()  # as evaluated and saved; and no BatchNorm statistics move
+    try:
+        values: Optional[list] = list(outputs())
+    except ValueError:  # the generator refuses non-finite latents (in refinement passes, or an MVAE's decoder)
+        values = None
+    finally:
+        module.train(training)
+    if values is not None and all(bool(torch.isfinite(v).all()) for v in values if v is not None):
+        return
+    stop(f"{what} became NaN or infinite by step {step}", run, change)
 
 
 def stop(what: str, run: Run, change: str) -> NoReturn:

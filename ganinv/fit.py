@@ -38,7 +38,7 @@ from ganinv.config_checks import (
     saved_options,
 )
 from ganinv.data import fit_to_shape, load_images
-from ganinv.divergence import check_losses, check_parameters
+from ganinv.divergence import check_losses, check_outputs, check_parameters
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
 from ganinv.errors import ConfigError, RunError, SpecMismatchError
 from ganinv.evaluation import (
@@ -295,6 +295,12 @@ def _fit(
         else contextlib.nullcontext()
     )
     evaluator = Evaluator(config, generator, real) if main else None
+    probe = evaluator.images[:64].to(device) if evaluator is not None else None  # (64, C, H, W) held out
+
+    def encoder_outputs() -> list[Optional[torch.Tensor]]:
+        assert probe is not None, "checked only where there is a probe"
+        posterior = inverter.encode_model_images(probe)
+        return [posterior.mu_z, posterior.logvar_z, posterior.logits_d, posterior.mu_c, posterior.logvar_c]
 
     def save_checkpoint(step: int) -> None:
         rng = distributed.gather(rng_state(sampler))  # every rank's streams, for an exact resume
@@ -342,6 +348,8 @@ def _fit(
         evaluating = step % config.eval_every == 0 or step == config.steps
         if evaluating or step % config.checkpoint_every == 0:  # never evaluate or save non-finite weights
             check_parameters([inverter], step, run, _divergence_advice(config))
+            if probe is not None:  # finite weights can still be too large for finite outputs
+                check_outputs(inverter, encoder_outputs, "the encoders' outputs", step, run, _divergence_advice(config))
         if evaluator is not None and evaluating:  # the main process evaluates
             last_eval = evaluator.evaluate(inverter, run, step)
             run.log_metrics({"step": step, "eval": last_eval})

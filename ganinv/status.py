@@ -30,11 +30,16 @@ def said_if_slow(what: str, after_s: Optional[float] = None) -> Iterator[None]:
     timer.start()
     try:
         yield
-    finally:
+    except BaseException:  # an error or Ctrl-C: the step did not get done, and must not be said to have
         timer.cancel()
         elapsed = time.perf_counter() - start
         if elapsed >= after_s:
-            status_log.info(f"{what}: done in {elapsed:.0f} s")
+            status_log.info(f"{what}: stopped after {elapsed:.0f} s")
+        raise
+    timer.cancel()
+    elapsed = time.perf_counter() - start
+    if elapsed >= after_s:
+        status_log.info(f"{what}: done in {elapsed:.0f} s")
 
 
 class CountedProgress:

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 from ganinv.cli import options
 from ganinv.cli.main import cli
+from ganinv.config_checks import LimitedIntRange
 from ganinv.features import FeatureSet, save_features
 
 
@@ -478,3 +479,15 @@ def test_a_size_the_cpu_allocator_refuses_is_out_of_memory_not_a_bug(tmp_path, m
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert line.startswith("Error: out of memory (") and "lower the sizes asked for" in line
     assert "internal error" not in result.stderr
+
+
+def test_every_integer_option_refuses_what_no_tensor_size_holds():
+    """An option fuzzer: `fit --batch-size 99999999999999999999` was an internal error (torch failing to unpack the
+    size). Every integer option takes click's integers through LimitedIntRange, which refuses them beyond 2**62."""
+    for name, command in COMMANDS.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and isinstance(param.type, click.types.IntParamType):
+                assert isinstance(param.type, LimitedIntRange), f"`ganinv {name} {long_name(param)}`"
+    result = CliRunner().invoke(cli, ["fit", "-g", "builtin:mnist", "--batch-size", "99999999999999999999"])
+    assert result.exit_code == 2 and "larger than any size or count ganinv takes" in result.output
+    assert "internal error" not in result.output

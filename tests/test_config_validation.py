@@ -6,6 +6,7 @@ import dataclasses
 import json
 import math
 import sys
+from functools import partial
 
 import numpy as np
 import pytest
@@ -445,6 +446,30 @@ def test_an_mvae_whose_concentrations_turn_nan_stops_as_diverged(tmp_path):
     with pytest.raises(DivergedError, match="became NaN by step 2 .* lower --lr"):
         train_mvae(config, run, quiet=True)
     assert not (run / "mvae").exists()
+
+
+@pytest.mark.parametrize("trainer", ["fit", "mvae", "mvae_atop"])
+def test_weights_too_large_for_finite_outputs_stop_as_diverged(tmp_path, generator_dir, trainer):
+    """An option fuzzer: after one step at `--lr 1e20` the weights are finite but the outputs overflow. `fit` then
+    gave the generator NaN latents in its evaluation (an internal error), an MVAE atop a generator likewise, and a
+    standalone MVAE saved a checkpoint of them and failed on a NaN figure. Each now stops as diverged, saving
+    nothing, and the same folder takes a new start."""
+    run = tmp_path / "run"
+    if trainer == "fit":
+        start = partial(fit, tiny_fit(generator_dir, steps=1, lr=1e20), run, quiet=True)
+        said = "the encoders' outputs became NaN or infinite by step 1"
+    else:
+        images = tmp_path / "digits.npy"
+        np.save(images, np.random.default_rng(0).integers(0, 256, (16, 28, 28), dtype=np.uint8))
+        source = dict(data=str(images), s_dim=4) if trainer == "mvae" else dict(generator=str(generator_dir))
+        config = MVAEConfig(
+            **source, n_components=2, latent_dim=2, width=4, hidden=8, steps=1, batch_size=4, lr=1e20, device="cpu"
+        )
+        start = partial(train_mvae, config, run, quiet=True)
+        said = "the reconstructions became NaN or infinite by step 1"
+    with pytest.raises(DivergedError, match=f"{said}, before any checkpoint.* lower --lr"):
+        start()
+    assert not Run(run).checkpoints() and not (run / "eval.json").exists()
 
 
 def test_train_refuses_images_that_are_not_finite(tmp_path):

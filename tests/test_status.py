@@ -32,6 +32,17 @@ def test_a_slow_step_is_said_while_it_runs_and_when_it_ends(caplog):
     assert caplog.records[-1].getMessage().startswith("reading the weights: done in")
 
 
+def test_a_slow_step_that_fails_is_not_said_to_be_done(caplog):
+    """A refinement stopped by an error (or Ctrl-C) after a minute had been said to be "done in 59 s"."""
+    with caplog.at_level(logging.INFO, logger="ganinv.status"):
+        with pytest.raises(KeyboardInterrupt):
+            with status.said_if_slow("refining", after_s=0.0):
+                time.sleep(0.01)
+                raise KeyboardInterrupt
+    said = [r.getMessage() for r in caplog.records]
+    assert said[-1].startswith("refining: stopped after") and not [s for s in said if "done" in s]
+
+
 def test_a_training_of_hours_is_announced_with_what_makes_it_shorter():
     text = status.projected_time_warning(6.0, 4996, "cpu")
     assert text is not None

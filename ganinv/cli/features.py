@@ -32,6 +32,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
+from ganinv.config_checks import LimitedIntRange
 from ganinv.data import DATASET_DIRS, ImageSet, fit_to_shape, load_images
 from ganinv.errors import DataError, GaninvError
 from ganinv.features import (
@@ -53,7 +54,7 @@ def encoder_options(func):
     func = artifact_generator_options(func)
     func = device_option(func)
     func = click.option(
-        "--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images encoded per batch."
+        "--batch-size", type=LimitedIntRange(min=1), default=256, show_default=True, help="Images encoded per batch."
     )(func)
     return click.option(
         "--inverter",
@@ -163,7 +164,7 @@ def features(
 )
 @click.option(
     "--knn-k",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=probes.ProbeConfig.k,
     show_default=True,
     help="Neighbours of the kNN classifier.",
@@ -171,7 +172,7 @@ def features(
 @seed_option
 @json_option
 @quiet_option
-@deprecated_alias("--k", "--knn-k", "knn_k", type=click.IntRange(min=1))
+@deprecated_alias("--k", "--knn-k", "knn_k", type=LimitedIntRange(min=1))
 def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
     """Accuracy of classifiers trained on the train features and scored on the test features (MVAE Table V).
 

@@ -24,6 +24,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
+from ganinv.config_checks import LimitedIntRange
 from ganinv.generator import Generator
 from ganinv.outputs import check_image_count
 from ganinv.sources import builtin_names, load_generator
@@ -37,7 +38,7 @@ from ganinv.sources import builtin_names, load_generator
     "-n",
     "--num",
     "n",
-    type=click.IntRange(min=2),
+    type=LimitedIntRange(min=2),
     default=64,
     show_default=True,
     help="Probe batch size for the output statistics.",

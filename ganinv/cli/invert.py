@@ -18,6 +18,7 @@ from ganinv.cli.options import (
     resolve_device,
     warn,
 )
+from ganinv.config_checks import LimitedIntRange
 from ganinv.errors import GaninvError
 from ganinv.invert import REFINE_BASES, REFINE_BASIS, REFINE_LR
 from ganinv.outputs import check_not_inside, check_result_folder, check_writable
@@ -36,7 +37,7 @@ from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 @click.option(
     "--refine",
     "refine_steps",
-    type=click.IntRange(min=0),
+    type=LimitedIntRange(min=0),
     default=0,
     show_default=True,
     help="Steps of per-image latent optimisation after the encoder (hybrid inversion).",
@@ -59,11 +60,11 @@ from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 )
 @click.option(
     "--iterations",
-    type=click.IntRange(min=0),
+    type=LimitedIntRange(min=0),
     default=None,
     help="Refinement passes of an iterative encoder [default: as many as it was fitted with; 0: the single pass].",
 )
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images per batch.")
+@click.option("--batch-size", type=LimitedIntRange(min=1), default=256, show_default=True, help="Images per batch.")
 @device_option
 @json_option
 def invert(

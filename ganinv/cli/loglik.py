@@ -28,6 +28,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
+from ganinv.config_checks import LimitedIntRange
 from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
 from ganinv.errors import GaninvError
@@ -109,7 +110,7 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
 )
 @click.option(
     "--generated",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=None,
     help="Score N fresh samples of the inverter's generator instead of IMAGES.",
 )
@@ -135,28 +136,32 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
     help="Pick sigma_x maximising the ELBO on held-out generated samples (recorded in the output).",
 )
 @click.option(
-    "--fit-n", type=click.IntRange(min=1), default=512, show_default=True, help="Generated samples used by --fit-sigma."
+    "--fit-n",
+    type=LimitedIntRange(min=1),
+    default=512,
+    show_default=True,
+    help="Generated samples used by --fit-sigma.",
 )
 @out_option("Also write one JSON line per image to this file (.jsonl).", folder=False, required=False)
 @json_option
 @quiet_option
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=64,
     show_default=True,
     help="Images encoded together (the Monte Carlo draws depend on it).",
 )
 @click.option(
     "--chunk-size",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=CHUNK_SIZE,
     show_default=True,
     help="Images per generator call; bounds the memory whatever k is.",
 )
 @click.option(
     "--max-enumerate",
-    type=click.IntRange(min=0),
+    type=LimitedIntRange(min=0),
     default=MAX_ENUMERATE,
     show_default=True,
     help="Sum the categorical code d exactly when it has at most this many values; above (or with 0), draw "

@@ -35,6 +35,7 @@ from ganinv.cli.options import (
     warn,
 )
 from ganinv.config_checks import (
+    LimitedIntRange,
     changed_on_resume,
     check_run_generator_here,
     click_type,
@@ -245,7 +246,7 @@ def fit(
 @image_options(required=True)
 @click.option("--mvae", "source", required=True, help="A trained MVAE: a run folder of `ganinv mvae fit` or its mvae/.")
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images encoded per batch."
+    "--batch-size", type=LimitedIntRange(min=1), default=256, show_default=True, help="Images encoded per batch."
 )
 @out_option("Features file to write (safetensors; .npz when it ends in .npz), read by `ganinv probe`.", folder=False)
 @artifact_generator_options
@@ -286,7 +287,7 @@ def features(
 @image_options(required=True)
 @click.option("--mvae", "source", required=True, help="A trained MVAE: a run folder of `ganinv mvae fit` or its mvae/.")
 @click.option(
-    "--batch-size", type=click.IntRange(min=1), default=256, show_default=True, help="Images reconstructed per batch."
+    "--batch-size", type=LimitedIntRange(min=1), default=256, show_default=True, help="Images reconstructed per batch."
 )
 @seed_option
 @artifact_generator_options

@@ -15,7 +15,7 @@ from typing import Any, Iterable, Iterator, Optional
 
 import click
 
-from ganinv.config_checks import MAX_SEED
+from ganinv.config_checks import MAX_SEED, LimitedIntRange
 from ganinv.devices import resolve_device  # noqa: F401  (commands import it from here, with the option)
 
 DEFAULT_GENERATOR = "builtin:mnist"
@@ -147,7 +147,7 @@ def generator_options(func):
             metavar="SHAPE",
             help="Native latent shape, e.g. nz,1,1 for a generator fed (N, nz, 1, 1).",
         ),
-        click.option("--nz", type=click.IntRange(min=1), default=None, help="Noise size of an opaque program."),
+        click.option("--nz", type=LimitedIntRange(min=1), default=None, help="Noise size of an opaque program."),
         click.option(
             "--option",
             "options",
@@ -286,7 +286,7 @@ def device_option(func):
 
 
 def seed_option(func):
-    seed_type = click.IntRange(0, MAX_SEED)  # numpy's seeds stop at 2**32 - 1; a larger one was an internal error
+    seed_type = LimitedIntRange(0, MAX_SEED)  # numpy's seeds stop at 2**32 - 1; a larger one was an internal error
     return click.option("--seed", cls=SharedOption, type=seed_type, default=0, show_default=True, help=SEED_HELP)(func)
 
 
@@ -343,7 +343,7 @@ def image_options(required: bool):
             help="Range of the stored pixel values, e.g. 0,1 or 0,255 or -1,1 (default: decided "
             "from the file type and values, with a warning when it is a guess).",
         )(func)
-        func = click.option("--limit", type=click.IntRange(min=1), default=None, help="Use only the first N images.")(
+        func = click.option("--limit", type=LimitedIntRange(min=1), default=None, help="Use only the first N images.")(
             func
         )
         func = click.option(

@@ -8,6 +8,7 @@ from typing import Any, Optional
 import click
 
 from ganinv.cli.options import device_option, generator_options, parse_key_values, seed_option
+from ganinv.config_checks import LimitedIntRange
 
 MEASURES = ("machine", "fit", "reference", "loglik", "invert", "scaling")
 # per-measure defaults of --steps and --images, and of --batch-size for the sweeps of `scaling`
@@ -26,7 +27,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 @generator_options
 @click.option(
     "--random-dcgan",
-    type=click.IntRange(min=16),
+    type=LimitedIntRange(min=16),
     default=None,
     metavar="RES",
     help="Time a DCGAN (pytorch/examples widths) with random weights making RES x RES images instead of "
@@ -34,7 +35,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--batch-size",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=64,
     show_default=True,
     help="Dreamed samples per step (fit, reference); the batch of the image-size and MVAE sweeps (scaling); "
@@ -42,7 +43,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--steps",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=None,
     help="Timed steps (fit: 20, scaling: 3 per point) or training steps (reference: 1000).",
 )
@@ -55,7 +56,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--images",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=None,
     help="invert: images in the batch (default 16; 256 on CUDA); loglik: most images per k (default 64; 4096 on CUDA).",
 )
@@ -75,7 +76,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--eval-every",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=100,
     show_default=True,
     help="reference: steps between held-out evaluations.",
@@ -100,13 +101,13 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--threads",
-    type=click.IntRange(min=1),
+    type=LimitedIntRange(min=1),
     default=None,
     help="torch intra-op threads for the measurement (torch.set_num_threads; default: torch's).",
 )
 @click.option(
     "--contend",
-    type=click.IntRange(min=0, max=64),  # a recipe's stage chose thousands of busy processes (an outside audit)
+    type=LimitedIntRange(min=0, max=64),  # a recipe's stage chose thousands of busy processes (an outside audit)
     is_flag=False,
     flag_value=1,
     default=0,

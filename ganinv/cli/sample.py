@@ -24,6 +24,7 @@ from ganinv.cli.options import (
     resolve_device,
     seed_option,
 )
+from ganinv.config_checks import LimitedIntRange
 from ganinv.data.array_files import SAMPLES_FORMAT
 from ganinv.errors import SpecMismatchError
 from ganinv.images import save_grid
@@ -33,9 +34,9 @@ from ganinv.sources import load_generator
 
 @click.command("sample")
 @generator_options
-@click.option("-n", "--num", "n", type=click.IntRange(min=1), default=64, show_default=True, help="Number of samples.")
+@click.option("-n", "--num", "n", type=LimitedIntRange(min=1), default=64, show_default=True, help="Number of samples.")
 @out_option("PNG file to write: the grid of samples.", folder=False)
-@click.option("--nrow", type=click.IntRange(min=1), default=None, help="Images per grid row (default: sqrt(n)).")
+@click.option("--nrow", type=LimitedIntRange(min=1), default=None, help="Images per grid row (default: sqrt(n)).")
 @click.option(
     "--latents-out",
     type=click.Path(dir_okay=False),

@@ -22,6 +22,7 @@ import dataclasses
 import sys
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, Optional
 
@@ -43,7 +44,7 @@ from ganinv.config_checks import (
     saved_options,
 )
 from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
-from ganinv.divergence import check_losses, check_parameters
+from ganinv.divergence import check_losses, check_outputs, check_parameters
 from ganinv.errors import GaninvError, RunError
 from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruction_metrics
 from ganinv.images import save_side_by_side
@@ -307,6 +308,8 @@ def _train_mvae(
             progress.set_postfix(loss=f"{record['total']:.1f}", rec=f"{record['rec']:.1f}")
         if step % config.checkpoint_every == 0 or step == config.steps:
             check_parameters([model], step, run, change)  # never save non-finite weights
+            reconstructions = partial(model.reconstruct, x[:64], input_range="model")  # of this batch's images
+            check_outputs(model, lambda: [reconstructions()], "the reconstructions", step, run, change)  # noqa: B023
             run.save_checkpoint(
                 step,
                 {
