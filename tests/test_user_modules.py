@@ -810,3 +810,61 @@ def test_flat_images_before_a_feature_map_keep_their_layout_reading(user_module)
             torch.testing.assert_close(g(z), author)
         with pytest.raises(ArchitectureError, match=r"if they are flat images, give --image-shape C,H,W \(192 values"):
             load_generator("flat_hwc_features:make", options={"spec.nz": NZ})
+
+
+def test_a_callables_options_typed_on_the_command_line_take_its_parameters_types(user_module):
+    """An outside audit (41a): `--option use_ema=false` reached `make(use_ema=True)` as the truthy string "false"
+    and loaded the other weights in silence, and `--option width=32` reached nn.Linear as a string. Values are
+    converted by the parameter's default or annotation, as a flag's are; a word of no such value is refused."""
+    user_module(
+        "typed_factory",
+        "from __future__ import annotations\n"
+        "from typing import Optional\n"
+        "import torch\n"
+        "from torch import nn\n"
+        "from test_user_modules import BatchNormNet, SPEC\n"
+        "def make(use_ema=True, width: Optional[int] = None, scale: float = 1.0, name='x'):\n"
+        "    assert isinstance(name, str) and (width is None or isinstance(width, int))\n"
+        "    net = BatchNormNet()\n"
+        "    if not use_ema:\n"
+        "        with torch.no_grad():\n"
+        "            net.out.weight.mul_(-scale)\n"
+        "    return net, SPEC\n",
+    )
+    latents = torch.randn(3, NZ, generator=torch.Generator().manual_seed(0))
+    average = load_generator("typed_factory:make")(latents)
+    for word, same in [("false", False), ("No", False), ("0", False), ("true", True), ("on", True)]:
+        images = load_generator("typed_factory:make", options={"use_ema": word})(latents)
+        assert torch.equal(images, average) == same, word
+    load_generator("typed_factory:make", options={"width": "32", "scale": "2.5", "name": "y"})
+    for option, said in [({"use_ema": "maybe"}, "use_ema takes bool"), ({"width": "3.5"}, "width takes int")]:
+        with pytest.raises(SourceError, match=said):
+            load_generator("typed_factory:make", options=option)
+
+
+@pytest.mark.parametrize(
+    "body,said",
+    [
+        ("    raise KeyError('generator')\n", r"raised KeyError: 'generator'. The error is in that callable's code"),
+        ("    return torch.ones(2).mul_('x')\n", r"raised TypeError: .*The error is in that callable's code"),
+        ("    raise RuntimeError('size mismatch for\\n lin.weight')\n", r"RuntimeError: size mismatch for; lin.weight"),
+    ],
+)
+def test_an_error_in_the_users_callable_is_said_as_theirs(user_module, body, said):
+    """An outside audit (41a): a KeyError or load_state_dict's RuntimeError inside the user's factory was "an
+    internal error ... a bug in ganinv", cut to its first line; any TypeError inside was "does not take the
+    options". Now it is the callable's error, whole; options its signature refuses are still said as such."""
+    module = f"raising_{abs(hash(body)) % 10**6}"
+    user_module(module, f"import torch\ndef make(nz=4):\n{body}")
+    with pytest.raises(SourceError, match=said):
+        load_generator(f"{module}:make")
+    with pytest.raises(SourceError, match=r"does not take the options \['width'\]"):
+        load_generator(f"{module}:make", options={"width": "3"})
+    result = CliRunner().invoke(cli, ["inspect", "-g", f"{module}:make"])
+    assert result.exit_code == 2 and "internal error" not in result.output
+
+
+@pytest.mark.parametrize("source,said", [(":make", "names no module"), ("typed_factory:", "names no callable")])
+def test_a_callable_source_without_a_module_or_a_name_is_one_clear_error(source, said):
+    with pytest.raises(SourceError, match=said):
+        load_generator(source)

@@ -8,16 +8,16 @@ import dataclasses
 import importlib
 import inspect
 import itertools
+import math
 import os
+import typing
 from pathlib import Path
 from typing import Any, Mapping
 
 from torch import nn
 
 from ganinv import trust
-from ganinv.errors import (
-    SourceError,
-)
+from ganinv.errors import GaninvError, SourceError
 from ganinv.generator import Generator
 from ganinv.sources.common import Request
 from ganinv.sources.programs import wrap_program
@@ -33,6 +33,8 @@ def load_callable(source: str, request: Request) -> Generator:
         f"the Python callable {source!r}", request.origin, request.trust_remote_code, f"--generator {source}"
     )
     module_name, _, attr = source.partition(":")
+    if not module_name.strip() or not attr.strip():  # `-g :make` was an internal error (an outside audit)
+        raise SourceError(f"{source!r} names no {'module' if attr else 'callable'}: give module:callable")
     try:
         with trust.current_folder_importable(module_name):
             fn = getattr(importlib.import_module(module_name), attr)
@@ -44,11 +46,11 @@ def load_callable(source: str, request: Request) -> Generator:
                 f"and give {path.stem}:{attr} (or put {path.parent or '.'} on PYTHONPATH)"
             ) from None
         raise SourceError(f"cannot import {source!r} ({exc}); give an importable module:callable") from None
+    if not callable(fn):
+        raise SourceError(f"{source} is {type(fn).__name__!r}, not a callable: name the function or class")
     factory_options, program_options, unsaid = split_callable_options(fn, request.options)
-    try:
-        result = fn(**factory_options)
-    except TypeError as exc:
-        raise SourceError(f"{source} does not take the options {sorted(factory_options)}: {exc}") from None
+    factory_options = typed_options(fn, factory_options, source)
+    result = call_users_code(fn, factory_options, source)
     if isinstance(result, nn.Module) and not isinstance(result, Generator):  # a bare module: called as a program
         check_returned_module(result, source)
         meta = {"callable": source, "weights_sha256": state_dict_sha256(result.state_dict())}  # weights of no file
@@ -67,6 +69,83 @@ def load_callable(source: str, request: Request) -> Generator:
         return with_overrides(Generator(net, spec, source=source, meta=meta), request.overrides)
     check_returned_module(result, source)  # names a function or a class
     raise SourceError(f"{source} must return (module, GeneratorSpec), a module, or a ganinv Generator")
+
+
+def call_users_code(fn: Any, options: dict[str, Any], source: str) -> Any:
+    """`fn(**options)`, where an error of the user's own code is theirs: it had been "a bug in ganinv" (a
+    RuntimeError of load_state_dict, a KeyError), or "does not take the options" for any TypeError (an outside
+    audit, 41a). Options its signature does not take are said as such; ganinv's own errors pass as they are."""
+    try:
+        inspect.signature(fn).bind(**options)
+    except TypeError as exc:
+        raise SourceError(f"{source} does not take the options {sorted(options)}: {exc}") from None
+    except ValueError:  # no signature to read (a builtin): the call says
+        pass
+    try:
+        return fn(**options)
+    except GaninvError:
+        raise
+    except Exception as exc:
+        said = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "(no message)"
+        raise SourceError(
+            f"{source} raised {type(exc).__name__}: {said[:800].rstrip('.')}. The error is in that callable's code "
+            "(GANINV_DEBUG=1 shows its traceback)"
+        ) from exc
+
+
+# --option values typed on the command line are strings; a parameter whose default or annotation says bool, int or
+# float gets them converted, as click converts its own flags: a factory's `use_ema=True` took the string "false" as
+# true and loaded the other generator in silence, and `nz=16` took "32" into nn.Linear (an outside audit, 41a).
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
+TYPE_NAMES = {"bool": bool, "int": int, "float": float}
+
+
+def parameter_type(parameter: inspect.Parameter) -> Any:
+    """bool, int or float where the parameter's annotation (also `Optional[int]`, `int | None`, or their strings
+    under `from __future__ import annotations`) or default says so; else None."""
+    annotation = parameter.annotation
+    if isinstance(annotation, str):
+        words = [w.strip() for w in annotation.replace("Optional[", "").rstrip("]").split("|")]
+        named = [TYPE_NAMES[w] for w in words if w in TYPE_NAMES]
+        if len(named) == 1 and all(w in TYPE_NAMES or w == "None" for w in words):
+            return named[0]
+    elif annotation in (bool, int, float):
+        return annotation
+    elif annotation is not inspect.Parameter.empty:
+        arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(arguments) == 1 and arguments[0] in (bool, int, float):
+            return arguments[0]
+    default = parameter.default
+    return type(default) if type(default) in (bool, int, float) else None
+
+
+def typed_options(fn: Any, options: dict[str, Any], source: str) -> dict[str, Any]:
+    """The string values of `options` converted to the bool, int or float their parameters take (`parameter_type`);
+    a value that is none of them is refused, naming it. Other values, and strings for other parameters, as given."""
+    try:
+        parameters = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return options
+    typed = dict(options)
+    for name, value in options.items():
+        kind = parameter_type(parameters[name]) if name in parameters and isinstance(value, str) else None
+        if kind is None:
+            continue
+        word = value.strip().lower()
+        if kind is bool and word in TRUE_WORDS | FALSE_WORDS:
+            typed[name] = word in TRUE_WORDS
+            continue
+        try:
+            number = int(word) if kind is int else float(word)
+            if kind is not bool and math.isfinite(number):
+                typed[name] = number
+                continue
+        except ValueError:
+            pass
+        expected = "true or false" if kind is bool else ("an integer" if kind is int else "a finite number")
+        raise SourceError(f"--option {name}={value}: {source}'s {name} takes {kind.__name__}; give {expected}")
+    return typed
 
 
 PROGRAM_OPTIONS = ("inputs", "n_classes", "nc", "batch_size", "image_layout")  # how ganinv calls a bare module (opaque)
