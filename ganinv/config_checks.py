@@ -215,7 +215,12 @@ class FiniteFloatRange(click.FloatRange):
     def convert(self, value: Any, param: Optional[click.Parameter], ctx: Optional[click.Context]) -> Any:
         number = click.FLOAT.convert(value, param, ctx)
         if not math.isfinite(number):
-            self.fail(f"{value!r} is not a finite number.", param, ctx)
+            bounded = self.min is not None or self.max is not None
+            self.fail(
+                f"{value!r} is not a finite number; give one{f' in {self._describe_range()}' if bounded else ''}.",
+                param,
+                ctx,
+            )
         return super().convert(number, param, ctx)
 
 

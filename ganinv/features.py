@@ -171,6 +171,8 @@ def load_features(path: str | Path) -> FeatureSet:
     NaN or infinite features, labels that are not one whole number per row, and a layout whose
     blocks do not add up to the columns.
     """
+    if not str(path).strip():  # Path("") is the current folder, which has no name to suggest a file beside
+        raise DataError("the features file's path is empty; give a file written by `ganinv features ... --out FILE`")
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist; write one with `ganinv features ... --out {path}`")

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from ganinv.cli import options
 from ganinv.cli.main import cli
-from ganinv.config_checks import LimitedIntRange
+from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 from ganinv.features import FeatureSet, save_features
 
 
@@ -491,3 +491,14 @@ def test_every_integer_option_refuses_what_no_tensor_size_holds():
     result = CliRunner().invoke(cli, ["fit", "-g", "builtin:mnist", "--batch-size", "99999999999999999999"])
     assert result.exit_code == 2 and "larger than any size or count ganinv takes" in result.output
     assert "internal error" not in result.output
+
+
+def test_every_number_option_refuses_what_is_not_finite():
+    """An option fuzzer: `perf --seconds inf` timed for ever. Every float option is a FiniteFloatRange (or a type
+    of ganinv's own that reads its value)."""
+    for name, command in COMMANDS.items():
+        for param in command.params:
+            if isinstance(param, click.Option) and isinstance(param.type, click.types.FloatParamType):
+                assert isinstance(param.type, FiniteFloatRange), f"`ganinv {name} {long_name(param)}`"
+    result = CliRunner().invoke(cli, ["probe", "--train", "", "--test", "x.safetensors"])
+    assert result.exit_code == 2 and "the features file's path is empty" in result.output

@@ -18,7 +18,7 @@ from ganinv.cli.options import (
     resolve_device,
     warn,
 )
-from ganinv.config_checks import LimitedIntRange
+from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 from ganinv.errors import GaninvError
 from ganinv.invert import REFINE_BASES, REFINE_BASIS, REFINE_LR
 from ganinv.outputs import check_not_inside, check_result_folder, check_writable
@@ -42,7 +42,9 @@ from ganinv.outputs import check_not_inside, check_result_folder, check_writable
     show_default=True,
     help="Steps of per-image latent optimisation after the encoder (hybrid inversion).",
 )
-@click.option("--refine-lr", type=float, default=REFINE_LR, show_default=True, help="Adam learning rate of --refine.")
+@click.option(
+    "--refine-lr", type=FiniteFloatRange(), default=REFINE_LR, show_default=True, help="Adam learning rate of --refine."
+)
 @click.option(
     "--refine-basis",
     type=click.Choice(REFINE_BASES),

@@ -28,7 +28,7 @@ from ganinv.cli.options import (
     seed_option,
     warn,
 )
-from ganinv.config_checks import LimitedIntRange
+from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 from ganinv.data import fit_to_shape, load_images
 from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
 from ganinv.errors import GaninvError
@@ -123,7 +123,7 @@ def print_table(summary: dict, stats: dict[str, dict[str, float]]) -> None:
 )
 @click.option(
     "--sigma-x",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=None,
     help="Observation std on the [-1, 1] scale [default: the one the inverter was fitted with, recorded in "
     f"its artifact; {DreamingConfig.sigma_x}, fit's default, for artifacts that do not record it].",

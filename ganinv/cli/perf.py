@@ -8,7 +8,7 @@ from typing import Any, Optional
 import click
 
 from ganinv.cli.options import device_option, generator_options, parse_key_values, seed_option
-from ganinv.config_checks import LimitedIntRange
+from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 
 MEASURES = ("machine", "fit", "reference", "loglik", "invert", "scaling")
 # per-measure defaults of --steps and --images, and of --batch-size for the sweeps of `scaling`
@@ -49,7 +49,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--seconds",
-    type=click.FloatRange(min=0),
+    type=FiniteFloatRange(min=0),
     default=1.0,
     show_default=True,
     help="Least time of each repeated timing (matmul, loglik per k, encoder inversion).",
@@ -69,7 +69,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--threshold",
-    type=click.FloatRange(min=0, min_open=True),
+    type=FiniteFloatRange(min=0, min_open=True),
     default=0.02,
     show_default=True,
     help="reference: held-out generated-sample MSE per pixel ([0, 1] scale) both loops must get below.",
@@ -83,7 +83,7 @@ DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
 )
 @click.option(
     "--augment",
-    type=click.FloatRange(0, 1),
+    type=FiniteFloatRange(0, 1),
     default=None,
     help="fit, reference: fraction of perturbed dreams (default: ganinv fit's).",
 )
