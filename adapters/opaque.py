@@ -184,7 +184,7 @@ def forward_arguments(program: Any) -> tuple[list[str], list[str]]:
         positional = [a.name for a in arguments if not a.kwarg_only]
         return positional, [a.name for a in arguments if a.kwarg_only and not a.has_default_value()]
     try:
-        parameters = list(inspect.signature(program.forward).parameters.values())
+        parameters = list(inspect.signature(python_forward(program)).parameters.values())
     except (TypeError, ValueError):
         return [], []
     kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -221,39 +221,53 @@ LABEL_NAMES = (
 )
 
 
-def optional_label_input(program: Any) -> Optional[str]:
-    """The name of an input after z that has a default and is named as a class label (forward(z, labels=None)), or
-    None: left to its default, a conditional generator makes one class's images only (an outside audit: loaded as
-    unconditional in silence, every image class 0's)."""
+def python_forward(program: Any) -> Any:
+    """The forward whose signature names the inputs: a `torch.compile`d module's own (its wrapper takes *args)."""
+    return getattr(getattr(program, "_orig_mod", program), "forward", None)
+
+
+def optional_inputs(program: Any) -> list[tuple[str, Any]]:
+    """(name, default) of each input after z that has a default (forward(z, labels=None, truncation=0.7))."""
     if isinstance(program, torch.jit.ScriptModule):
-        optional = [a.name for a in program.forward.schema.arguments[2:] if a.has_default_value()]  # type: ignore
-    else:
-        try:
-            parameters = list(inspect.signature(program.forward).parameters.values())[1:]
-        except (TypeError, ValueError):
-            return None
-        optional = [p.name for p in parameters if p.default is not p.empty]
-    return next((name for name in optional if name.lower() in LABEL_NAMES), None)
+        arguments = program.forward.schema.arguments[2:]  # type: ignore[attr-defined]
+        return [(a.name, a.default_value) for a in arguments if a.has_default_value()]
+    try:
+        parameters = list(inspect.signature(python_forward(program)).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return []
+    return [(p.name, p.default) for p in parameters if p.default is not p.empty and p.kind != p.VAR_KEYWORD]
 
 
-def check_optional_labels(program: Any, who: str, not_a_label: str) -> None:
-    """An optional label-named input left to its default (an outside audit: loaded as unconditional in silence, every
-    image class 0's): refused, naming `n_classes` and `not_a_label` (the option that loads it as it is), where a label
-    embedding shows it is one; said where none does (a noise scale `y=None` was refused: a review)."""
-    label = optional_label_input(program)
-    rows = embedding_classes(program) if label else None
-    if label and not rows:
+def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
+    """Inputs after z left to their defaults for every image. Where the module holds a label embedding, one is
+    refused, naming `n_classes` and `not_a_label` (the option that loads it as it is): a conditional generator's
+    images of one class only. An outside audit (41a) saw that loaded in silence whenever the input was not named as
+    a label (`class_id`, `cond`, `c`) or the module was compiled. Without an embedding each is said (a noise scale
+    `y=None` was refused: a review), InfoGAN-named codes with the options that feed them."""
+    optional = optional_inputs(program)
+    if not optional:
+        return
+    rows = embedding_classes(program)
+    labels = [name for name, _ in optional if name.lower() in LABEL_NAMES]
+    if rows:
+        name = (labels or [optional[0][0]])[0]
+        raise ArchitectureError(
+            f"{who} takes an optional {name!r} beside z, which ganinv would leave to its default for every image, "
+            f"and the module holds a label embedding of {rows} rows: a conditional generator's images of one class "
+            f"only. Give --option n_classes={rows} to feed it labels, or {not_a_label} if {name!r} is not a class "
+            "label"
+        )
+    for name, default in optional:
+        if name.lower() in LABEL_NAMES:
+            said = "if it is a class label, give --option n_classes=K to feed it labels"
+        elif name.lower() in CODE_NAMES:
+            said = "if it is InfoGAN's codes, give --option inputs=z,c --option nc=N to feed them (and invert them)"
+        else:
+            said = "to set it, wrap the module in a module:callable of yours whose forward(z) passes the value"
         warnings.warn(
-            f"{who} takes an optional {label!r} beside z, left to its default for every image; if it is a class "
-            "label, give --option n_classes=K to feed it labels",
+            f"{who} takes an optional {name!r} beside z, left to its default ({default!r}) for every image; {said}",
             AssumptionWarning,
             stacklevel=3,
-        )
-    elif label:
-        raise ArchitectureError(
-            f"{who} takes an optional {label!r} beside z, which ganinv would leave to its default for every image: a "
-            f"conditional generator's images of one class only. Give --option n_classes=K (its embedding has {rows} "
-            f"rows) to feed it labels, or {not_a_label} if {label!r} is not a class label"
         )
 
 
@@ -367,7 +381,7 @@ class Opaque(Architecture):
             options.inputs, n_inputs, spec, [] if exported else forward_arguments(program)[0]
         )
         if options.inputs == "auto" and inputs == ("z",):
-            check_optional_labels(program, "the program's forward", "--option inputs=z")
+            check_optional_inputs(program, "the program's forward", "--option inputs=z")
         for field, fed in (("n_classes", ("onehot", "labels")), ("nc", ("c",))):  # a code no input receives
             if spec.get(field) and not set(fed) & set(inputs):  # was a phantom d that fit scored (an outside audit)
                 raise ArchitectureError(

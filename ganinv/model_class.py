@@ -121,9 +121,9 @@ def load_with_model_class(request: Any) -> Generator:
         load_strictly(module, state_dict, class_path, kwargs, where)
     module.eval().requires_grad_(False)
     if not n_classes_given:  # a forward(z, labels=None) with a label embedding needs n_classes (0 included)
-        from ganinv.adapters.opaque import check_optional_labels
+        from ganinv.adapters.opaque import check_optional_inputs
 
-        check_optional_labels(module, f"{class_path}.forward", "--option n_classes=0")
+        check_optional_inputs(module, f"{class_path}.forward", "--option n_classes=0")
     spec, form, decisions = probe_spec(module, class_path, kwargs, n_classes, overrides, form)
     opaque = architectures.get("opaque")
     inputs = {None: "z", "index": "z,labels", "onehot": "z,onehot", "onehot_map": "z,onehot"}[form]

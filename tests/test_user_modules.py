@@ -374,7 +374,7 @@ def test_a_program_whose_label_input_has_a_default_is_refused_without_n_classes(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.script(OptionalLabels()).save(str(tmp_path / "conditional.ts"))
-    with pytest.raises(ArchitectureError, match=r"optional 'labels' beside z.*its embedding has 3 rows"):
+    with pytest.raises(ArchitectureError, match=r"optional 'labels' beside z.*label embedding of 3 rows.*n_classes=3"):
         load_generator(str(tmp_path / "conditional.ts"), options={"spec.nz": NZ})
     plain = load_generator(str(tmp_path / "conditional.ts"), options={"spec.nz": NZ, "inputs": "z"})
     assert plain.spec.n_classes == 0
@@ -868,3 +868,53 @@ def test_an_error_in_the_users_callable_is_said_as_theirs(user_module, body, sai
 def test_a_callable_source_without_a_module_or_a_name_is_one_clear_error(source, said):
     with pytest.raises(SourceError, match=said):
         load_generator(source)
+
+
+@pytest.mark.parametrize("name", ["class_id", "cond", "c"])
+@pytest.mark.parametrize("compiled", [False, True])
+def test_an_optional_input_beside_a_label_embedding_is_refused_whatever_its_name(user_module, name, compiled):
+    """An outside audit (41a): only ten label names were looked for, so `forward(z, class_id=None)` with a label
+    embedding (and any name once torch.compile wrapped the module) loaded as its class-0 generator in silence."""
+    module = f"optional_{name}_{int(compiled)}"
+    user_module(
+        module,
+        "import torch\n"
+        "from torch import nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.embed = nn.Embedding(5, 4)\n"
+        "        self.fc = nn.Linear(4, 64)\n"
+        f"    def forward(self, z, {name}=None):\n"
+        f"        labels = torch.zeros(len(z), dtype=torch.long) if {name} is None else {name}\n"
+        "        return torch.tanh(self.fc(z * self.embed(labels))).view(-1, 1, 8, 8)\n"
+        f"def make():\n    return {'torch.compile(Net())' if compiled else 'Net()'}\n",
+    )
+    with pytest.raises(ArchitectureError, match=rf"optional '{name}' beside z.*label embedding of 5 rows"):
+        load_generator(f"{module}:make", options={"spec.nz": 4})
+
+
+@pytest.mark.parametrize(
+    "argument,said",
+    [
+        ("c=None", r"optional 'c' beside z, left to its default \(None\).*--option inputs=z,c --option nc=N"),
+        ("truncation=0.7", r"optional 'truncation' beside z, left to its default \(0.7\) for every image"),
+    ],
+)
+def test_an_optional_input_without_an_embedding_is_said(user_module, argument, said):
+    """An outside audit (41a): InfoGAN's codes as `forward(z, c=None)` were fixed at their default in silence."""
+    module = f"optional_said_{argument.split('=')[0]}"
+    user_module(
+        module,
+        "import torch\n"
+        "from torch import nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 64)\n"
+        f"    def forward(self, z, {argument}):\n"
+        "        return torch.tanh(self.fc(z)).view(-1, 1, 8, 8)\n"
+        "def make():\n    return Net()\n",
+    )
+    with pytest.warns(UserWarning, match=said):
+        load_generator(f"{module}:make", options={"spec.nz": 4})
