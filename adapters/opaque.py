@@ -221,6 +221,10 @@ LABEL_NAMES = (
 )
 
 
+# forward(z, c=None, d=None): ganinv's own contract for a module without codes or labels (README), not InfoGAN's
+CONTRACT_CODES = frozenset({"c", "d"})
+
+
 def python_forward(program: Any) -> Any:
     """The forward whose signature names the inputs: a `torch.compile`d module's own (its wrapper takes *args)."""
     return getattr(getattr(program, "_orig_mod", program), "forward", None)
@@ -248,7 +252,7 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
     if not optional:
         return
     rows = embedding_classes(program)
-    labels = [name for name, _ in optional if name.lower() in LABEL_NAMES]
+    labels = [name for name, _ in optional if name.lower() in (*LABEL_NAMES, "d")]
     if rows:
         name = (labels or [optional[0][0]])[0]
         raise ArchitectureError(
@@ -257,6 +261,8 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
             f"only. Give --option n_classes={rows} to feed it labels, or {not_a_label} if {name!r} is not a class "
             "label"
         )
+    if {name for name, default in optional if default is None} >= CONTRACT_CODES:
+        optional = [(name, default) for name, default in optional if name not in CONTRACT_CODES]  # the contract's
     for name, default in optional:
         if name.lower() in LABEL_NAMES:
             said = "if it is a class label, give --option n_classes=K to feed it labels"

@@ -351,6 +351,8 @@ class Generator(nn.Module):
             self._check_differentiable(latents)
         lo_seen, hi_seen = float(x.min()), float(x.max())
         given = bool(self.meta.get("output_range_given"))
+        if n >= 4 and self.gradient_problem != COLLAPSED:
+            self._check_range_used(lo_seen, hi_seen)
         overshoot = max(-1 - lo_seen, hi_seen - 1)
         if given and tolerance < overshoot <= 2 * BARELY_BEYOND:  # an unbounded last layer near the range it learned
             self.meta["clamp_output"] = True  # (a linear net of [0, 1] data, given 0,1, was refused: an outside audit)
@@ -479,6 +481,30 @@ class Generator(nn.Module):
             f"ignores the batch size, so images cannot be matched to their latents; {fixed}"
             "re-export it so that it makes one image per latent (e.g. a dynamic batch dimension)"
         )
+
+    def _check_range_used(self, lo_seen: float, hi_seen: float) -> None:
+        """A declared output range the images barely use: a [0, 1] or [-1, 1] generator declared `0,255` (the
+        commonest slip) made every image black, said at most as "a little beyond" the range and clamped (an outside
+        audit, 41a), so it is refused, naming the usual range that holds the values. Images within the middle half
+        of their range (a codebase that normalises data as x - 0.5) are said."""
+        spec = self.spec
+        lo, hi = self._native_range_seen(lo_seen, hi_seen)
+        a, b = spec.native_output_range
+        usual = _guess_range(lo, hi)
+        if usual and hi - lo < RANGE_BARELY_USED * (b - a) and 4 * USUAL_WIDTHS[usual] < b - a:
+            raise SpecMismatchError(
+                f"generated values span [{lo:.3g}, {hi:.3g}] natively, {100 * (hi - lo) / (b - a):.2g}% of the "
+                f"declared output range {spec.native_output_range}, so every image would come out one flat grey; pass "
+                f"--output-range {usual}, the usual range that holds them"
+            )
+        if hi_seen - lo_seen <= 1.1 and max(abs(lo_seen), abs(hi_seen)) < 0.6:
+            warnings.warn(
+                f"generated values span [{lo:.3g}, {hi:.3g}] natively, within the middle half of the output range "
+                f"{spec.native_output_range}, where images usually reach near both ends: if the generator's range is "
+                f"narrower (data normalised as x - 0.5, say), pass it with --output-range LO,HI",
+                ProbeWarning,
+                stacklevel=3,
+            )
 
     def _native_range_seen(self, lo: float, hi: float) -> tuple[float, float]:
         a, b = self.spec.native_output_range
@@ -629,6 +655,12 @@ def _guess_range(lo: float, hi: float) -> Optional[str]:
     """A usual output range that holds what a probe saw, or None: the min and max of a few images is none."""
     if lo >= -1e-3 and hi <= 1 + 1e-3:
         return "0,1"
+    if lo >= -1 - 1e-3 and hi <= 1 + 1e-3:  # a Tanh generator declared 0,1 had been told it had no Tanh (41a)
+        return "-1,1"
     if lo >= -1e-3 and hi <= 255.5:
         return "0,255"
     return None
+
+
+USUAL_WIDTHS = {"0,1": 1.0, "-1,1": 2.0, "0,255": 255.0}
+RANGE_BARELY_USED = 0.05  # of the declared range's width: a probe's values within less are no images of that range

@@ -918,3 +918,52 @@ def test_an_optional_input_without_an_embedding_is_said(user_module, argument, s
     )
     with pytest.warns(UserWarning, match=said):
         load_generator(f"{module}:make", options={"spec.nz": 4})
+
+
+class WholeRange(nn.Module):
+    """Tanh (or Sigmoid) images that reach near both ends of their range, as trained generators' do."""
+
+    def __init__(self, last: str = "tanh", scale: float = 1.0):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc, self.last, self.scale = nn.Linear(NZ, 64), last, scale
+
+    def forward(self, z, c=None, d=None):
+        x = 6 * self.fc(z)
+        return (torch.tanh(x) if self.last == "tanh" else torch.sigmoid(x)).view(-1, 1, 8, 8) * self.scale
+
+
+@pytest.mark.parametrize(
+    "last,declared,said",
+    [
+        ("sigmoid", "0,255", r"span \[[0-9.e-]+, 1\] natively, 0.39% of the declared output range.*--output-range 0,1"),
+        ("tanh", "0,255", r"span \[-1, 1\] natively, 0.78% of the declared output range.*--output-range -1,1"),
+        ("tanh", "0,1", r"span \[-1, 1\] natively, outside the declared output range \(0.0, 1.0\); pass --output-r"),
+    ],
+)
+def test_a_declared_output_range_the_images_do_not_fit_is_refused_naming_theirs(user_module, last, declared, said):
+    """An outside audit (41a): a [0, 1] or [-1, 1] generator declared 0,255 loaded in silence (or "a little beyond"
+    the range, clamped) with every image black, and a fit trained on them; a Tanh net declared 0,1 was told it had
+    no final Tanh. Each is refused naming the usual range that holds its values; that range loads."""
+    module = f"whole_range_{last}_{declared.replace(',', '_')}"
+    user_module(module, f"from test_user_modules import WholeRange\ndef make():\n    return WholeRange('{last}')\n")
+    with pytest.raises(SpecMismatchError, match=said):
+        load_generator(f"{module}:make", options={"spec.nz": NZ, "spec.native_output_range": declared})
+    fitting = "0,1" if last == "sigmoid" else "-1,1"
+    spec = GeneratorSpec(nz=NZ, image_shape=(1, 8, 8), native_output_range=tuple(map(float, declared.split(","))))
+    with pytest.raises(SpecMismatchError, match=rf"declared output range.*--output-range {fitting}\b"):
+        Generator(WholeRange(last), spec).probe()  # a spec of the user's, in Python
+    load_generator(f"{module}:make", options={"spec.nz": NZ, "spec.native_output_range": fitting})
+
+
+def test_images_within_the_middle_half_of_their_range_are_said(user_module):
+    """An outside audit (41a): a Tanh net scaled by 0.5 (data normalised as x - 0.5) loaded as [-1, 1] in silence."""
+    user_module(
+        "half_range", "from test_user_modules import WholeRange\ndef make():\n    return WholeRange(scale=0.5)\n"
+    )
+    with pytest.warns(UserWarning, match=r"span \[-0.5, 0.5\] natively, within the middle half of the output range"):
+        load_generator("half_range:make", options={"spec.nz": NZ})
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        load_generator("half_range:make", options={"spec.nz": NZ, "spec.native_output_range": "-0.5,0.5"})
+    assert not [w for w in said if "middle half" in str(w.message)]
