@@ -29,6 +29,7 @@ from ganinv.architectures import Architecture, AssumptionWarning, Built, decisio
 from ganinv.errors import ArchitectureError, first_line
 from ganinv.generator import (
     FIXED_BATCHES,
+    IMAGE_CHANNELS,
     image_shape_advice,
     in_module_dtype,
     modes_for_call,
@@ -128,6 +129,27 @@ class ProgramNet(nn.Module):
         """A (features, images) return: its first element was taken as the images and the user told to give an
         --image-shape that no shape of the features makes (an outside audit)."""
         first = out[0] if out else None
+        images = [  # later elements shaped as images (N, 1|3|4, H, W), larger than the first or it no image
+            (i, v)
+            for i, v in enumerate(out)
+            if i
+            and isinstance(v, torch.Tensor)
+            and v.dim() == 4
+            and v.shape[1] in IMAGE_CHANNELS
+            and isinstance(first, torch.Tensor)
+            and first.dim() == 4
+            and (first.shape[1] not in IMAGE_CHANNELS or v.shape[-2:].numel() > first.shape[-2:].numel())
+        ]
+        if images:  # (features, images), or MSG-GAN's images coarsest first (an outside audit, 41a: taken as images)
+            i, largest = max(images, key=lambda pair: pair[1].shape[-2:].numel())
+            assert isinstance(first, torch.Tensor), "images are listed beside a first tensor only"
+            what = "smaller than" if first.shape[1] in IMAGE_CHANNELS else "no image, beside"
+            raise ArchitectureError(
+                f"the program returns a {type(out).__name__} of {len(out)} whose first element "
+                f"{tuple(first.shape[1:])} is {what} element {i}'s images {tuple(largest.shape[1:])}: wrap it in a "
+                f"module:callable of yours whose forward returns the images it makes (element {i} alone, if that is "
+                "they)"
+            )
         if isinstance(first, torch.Tensor) and (
             first.dim() == 4
             or (self.image_shape is not None and reshapes_to(first, self.image_shape))

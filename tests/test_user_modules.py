@@ -611,6 +611,22 @@ class FeaturesThenImages(BatchNormNet):
         return images.flatten(1)[:, :10], images
 
 
+class FeatureMapThenImages(BatchNormNet):
+    """(features (N, 32, 2, 2), images): 4-D, the feature map was taken as 32-channel images (audit 41a)."""
+
+    def forward(self, z, c=None, d=None):
+        images = super().forward(z)
+        return images.reshape(-1, 1, 2, 32).permute(0, 3, 1, 2).repeat(1, 1, 2, 1)[:, :, :, :2], images
+
+
+class ImagesCoarsestFirst(BatchNormNet):
+    """MSG-GAN: a list of the images at 2, 4 and 8 px, coarsest first (audit 41a: loaded as a 2-px generator)."""
+
+    def forward(self, z, c=None, d=None):
+        images = super().forward(z)
+        return [nn.functional.avg_pool2d(images, 4), nn.functional.avg_pool2d(images, 2), images]
+
+
 @pytest.mark.parametrize(
     "net, options, expected",
     [  # each was told a remedy that cannot help (audit 26b F8): to give labels, to check --nz, an --image-shape
@@ -623,6 +639,8 @@ class FeaturesThenImages(BatchNormNet):
             r"failed on latents .*; if it takes its label as a one-hot float vector, pass --option inputs=z,onehot",
         ),
         (FeaturesThenImages, {}, r"tuple of 2 whose element 1 is images \(2, 1, 8, 8\).* returns element 1 alone"),
+        (FeatureMapThenImages, {}, r"first element \(32, 2, 2\) is no image, beside element 1's images \(1, 8, 8\)"),
+        (ImagesCoarsestFirst, {}, r"list of 3 whose first element \(1, 2, 2\) is smaller than element 2's images"),
     ],
 )
 def test_a_program_ganinv_cannot_call_is_told_the_remedy_that_applies(user_module, net, options, expected):
