@@ -32,6 +32,7 @@ from ganinv.generator import (
     IMAGE_CHANNELS,
     image_shape_advice,
     in_module_dtype,
+    label_rows,
     modes_for_call,
     reshapes_to,
     square_image_shapes,
@@ -273,7 +274,7 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
     optional = optional_inputs(program)
     if not optional:
         return
-    rows = embedding_classes(program)
+    rows = label_rows(program)
     labels = [name for name, _ in optional if name.lower() in (*LABEL_NAMES, "d")]
     if rows:
         name = (labels or [optional[0][0]])[0]
@@ -297,17 +298,6 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
             AssumptionWarning,
             stacklevel=3,
         )
-
-
-def embedding_classes(program: Any) -> Optional[int]:
-    """Rows of the first embedding table in a module (the classes of a label embedding), or None."""
-    for module in program.modules() if isinstance(program, nn.Module) else ():
-        weight = getattr(module, "weight", None)
-        if (isinstance(module, nn.Embedding) or getattr(module, "original_name", "") == "Embedding") and isinstance(
-            weight, torch.Tensor
-        ):
-            return int(weight.shape[0])
-    return None
 
 
 def exported_shapes(program: torch.export.ExportedProgram) -> tuple[list[torch.Size], list[torch.dtype], torch.Size]:

@@ -221,7 +221,13 @@ class Generator(nn.Module):
             x = self.decode(latents)
         except Exception as exc:  # shape errors inside the native module
             calls = isinstance(exc, TypeError) and "positional argument" in str(exc)
-            fixed = self._fixed_batch() if self.meta.get("architecture") == "opaque" else None
+            fixed = self._fixed_batch(n) if self.meta.get("architecture") == "opaque" else None
+            rows = label_rows(self.net) if spec.n_classes and "index out of range" in str(exc) else None
+            if rows is not None and rows < spec.n_classes:  # told "a fixed batch size" when 2 labels fell below R
+                raise SpecMismatchError(
+                    f"the generator failed on a probe batch of {n} latents ({first_line(exc)}): labels up to "
+                    f"{spec.n_classes - 1} index past its label embedding's {rows} rows; give --option n_classes={rows}"
+                ) from exc
             if fixed:
                 raise SpecMismatchError(
                     f"the generator failed on a probe batch of {n} latents ({first_line(exc)}) but runs on a batch "
@@ -456,15 +462,22 @@ class Generator(nn.Module):
                 "give a generator whose images follow its latents smoothly"
             )
 
-    def _fixed_batch(self) -> Optional[int]:
-        """The batch size among the usual ones on which a program that fails on others runs (traced with a fixed
-        one: `z.view(16, ...)` inside); None where none runs."""
+    def _fixed_batch(self, failed: int) -> Optional[int]:
+        """The batch size among the usual ones on which a program that fails on a batch of `failed` runs (traced
+        with a fixed one: `z.view(16, ...)` inside); None where none runs, or where the latents it runs on fail
+        again as a batch of `failed`: then what they hold decided it, not their number (labels beyond an
+        embedding's rows, which two random labels may miss: an outside audit, 41a)."""
         for n in FIXED_BATCHES:
+            latents = self.sample_latents(n, generator=torch.Generator(device=self.device).manual_seed(0))
             try:
-                self.decode(self.sample_latents(n, generator=torch.Generator(device=self.device).manual_seed(0)))
+                self.decode(latents)
             except Exception:
                 continue
-            return n
+            try:
+                self.decode(latents[torch.arange(failed, device=latents.z.device) % n])
+            except Exception:
+                return n
+            return None
         return None
 
     def _check_batch(self, returned: int, given: int) -> None:
@@ -512,6 +525,17 @@ class Generator(nn.Module):
 
     def extra_repr(self) -> str:
         return f"source={self.source!r}, spec={self.spec}"
+
+
+def label_rows(net: Any) -> Optional[int]:
+    """Rows of the first embedding table in a generator's module, a TorchScript one's too (its classes, where it
+    embeds labels), or None."""
+    for module in net.modules() if isinstance(net, nn.Module) else ():
+        weight = getattr(module, "weight", None)
+        embedding = isinstance(module, nn.Embedding) or getattr(module, "original_name", "") == "Embedding"
+        if embedding and isinstance(weight, torch.Tensor):
+            return int(weight.shape[0])
+    return None
 
 
 # on the [-1, 1] scale: a probe's values this far beyond a range's end are a little beyond it (an unbounded last

@@ -985,3 +985,39 @@ def test_images_within_the_middle_half_of_their_range_are_said(user_module):
         warnings.simplefilter("always")
         load_generator("half_range:make", options={"spec.nz": NZ, "spec.native_output_range": "-0.5,0.5"})
     assert not [w for w in said if "middle half" in str(w.message)]
+
+
+class EmbeddedLabels(nn.Module):
+    """forward(z, labels) through a label embedding of 10 rows."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.embed, self.fc = nn.Embedding(10, NZ), nn.Linear(NZ, 64)
+
+    def forward(self, z, labels):
+        return torch.tanh(self.fc(z * self.embed(labels))).view(-1, 1, 8, 8)
+
+
+@pytest.mark.parametrize("scripted", [False, True])
+def test_more_classes_than_the_label_embedding_has_are_named_not_a_fixed_batch(user_module, tmp_path, scripted):
+    """An outside audit (41a): n_classes=20 on a 10-row embedding was told "it takes a fixed batch size; pass --option
+    batch_size=2" (two random labels happened to fall below 10), and that advice gave the same message again."""
+    options = {"spec.nz": NZ, "inputs": "z,labels", "n_classes": 20}
+    if scripted:
+        torch.jit.script(EmbeddedLabels()).save(str(tmp_path / "labels.ts"))
+        source = str(tmp_path / "labels.ts")
+    else:
+        source = (
+            user_module(
+                "embedded", "from test_user_modules import EmbeddedLabels\ndef make():\n    return EmbeddedLabels()\n"
+            )
+            + ":make"
+        )
+    for given in ({}, {"batch_size": 2}):
+        with pytest.raises(
+            SpecMismatchError,
+            match=r"labels up to 19 index past its label embedding's 10 rows; give --option n_classes=10",
+        ):
+            load_generator(source, options={**options, **given})
+    assert load_generator(source, options={**options, "n_classes": 10}).spec.n_classes == 10
