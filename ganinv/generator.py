@@ -21,7 +21,7 @@ from typing import Any, Iterator, Mapping, Optional
 import torch
 from torch import nn
 
-from ganinv.errors import SpecMismatchError, first_line, require_torch_generator
+from ganinv.errors import ArgumentError, SpecMismatchError, first_line, require_torch_generator
 from ganinv.spec import GeneratorSpec, Latents
 
 NO_GRADIENT = (
@@ -61,6 +61,15 @@ class Generator(nn.Module):
         trainable: bool = False,
     ):
         super().__init__()
+        if not isinstance(net, nn.Module):  # a function or a dict failed later, as raw AttributeErrors (audit 41a)
+            kind = "a function" if callable(net) else f"a {type(net).__name__}"
+            raise ArgumentError(f"Generator(net, spec): net is {kind}, not a torch.nn.Module; wrap it in a module")
+        if not isinstance(spec, GeneratorSpec):
+            raise ArgumentError(
+                f"Generator(net, spec): spec is a {type(spec).__name__}, not a GeneratorSpec; give "
+                "GeneratorSpec(nz=..., image_shape=(C, H, W), ...)"
+                + (" (GeneratorSpec(**it))" if isinstance(spec, dict) else "")
+            )
         self.net = net
         self.spec = spec
         self.source = source  # the string it was loaded from, e.g. "hub:owner/name@rev"
@@ -177,6 +186,13 @@ class Generator(nn.Module):
                     + (f" {str(value.dtype).removeprefix('torch.')}" if isinstance(value, torch.Tensor) else "")
                     + " (G.decode(latents) takes the Latents that G.sample_latents draws)"
                 )
+        device = self.device
+        for name, value in (("z", z), ("c", c), ("d", d)):
+            if isinstance(value, torch.Tensor) and (value.device.type == "meta") != (device.type == "meta"):
+                raise ValueError(  # torch's own "Tensor on device cpu is not on the expected device meta" (41a)
+                    f"{name} is on the {value.device.type} device and the generator on {device}: give latents on "
+                    "its device (z.to(G.device))"
+                )
         # NaN latents gave NaN images without a word; latents that carry gradients come from an encoder or an
         # optimisation, whose loss check says what went non-finite (a fit's own message names the generator). On an
         # accelerator the check would stall the device at every call (a host sync): there it is the loss's too.
@@ -189,6 +205,11 @@ class Generator(nn.Module):
 
     def decode(self, latents: Latents) -> torch.Tensor:
         """Images in [-1, 1] for standardised latents, (N, C, H, W)."""
+        if not isinstance(latents, Latents):  # a tuple was a raw AttributeError (an outside audit, 41a)
+            raise ArgumentError(
+                f"G.decode takes the Latents that G.sample_latents draws, not a {type(latents).__name__}; call "
+                "G(z, c, d) with tensors"
+            )
         return self(latents.z, latents.c, latents.d)
 
     def sample(

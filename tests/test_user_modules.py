@@ -1021,3 +1021,27 @@ def test_more_classes_than_the_label_embedding_has_are_named_not_a_fixed_batch(u
         ):
             load_generator(source, options={**options, **given})
     assert load_generator(source, options={**options, "n_classes": 10}).spec.n_classes == 10
+
+
+def test_what_the_python_api_is_given_in_place_of_a_module_a_spec_or_latents_is_one_clear_error(user_module):
+    """An outside audit (41a): Generator(net, dict) and Generator(function, spec) failed later as raw
+    AttributeErrors, G.decode(tuple) and G(z on 'meta') were torch's errors, and --arch beside a module:callable
+    was ignored in silence."""
+    with pytest.raises(
+        ganinv.errors.ArgumentError, match=r"spec is a dict, not a GeneratorSpec.*GeneratorSpec\(\*\*it\)"
+    ):
+        Generator(BatchNormNet(), {"nz": NZ, "image_shape": (1, 8, 8)})
+    with pytest.raises(ganinv.errors.ArgumentError, match="net is a function, not a torch.nn.Module"):
+        Generator(lambda z, c=None, d=None: z, SPEC)
+    g = Generator(BatchNormNet(), SPEC)
+    z = torch.randn(2, NZ)
+    with pytest.raises(ganinv.errors.ArgumentError, match="G.decode takes the Latents"):
+        g.decode((z, None, None))
+    with pytest.raises(ValueError, match="z is on the meta device"):
+        g(torch.empty(2, NZ, device="meta"))
+    user_module(
+        "arch_beside",
+        "from test_user_modules import BatchNormNet, SPEC\ndef make():\n    return BatchNormNet(), SPEC\n",
+    )
+    with pytest.raises(SourceError, match="drop --arch dcgan"):
+        load_generator("arch_beside:make", arch="dcgan")

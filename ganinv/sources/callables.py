@@ -33,6 +33,10 @@ def load_callable(source: str, request: Request) -> Generator:
         f"the Python callable {source!r}", request.origin, request.trust_remote_code, f"--generator {source}"
     )
     module_name, _, attr = source.partition(":")
+    if request.arch:  # ignored in silence before (an outside audit, 41a), as a program's and --model-class's are not
+        raise SourceError(
+            f"{source} is a Python callable, which builds the generator itself; drop --arch {request.arch}"
+        )
     if not module_name.strip() or not attr.strip():  # `-g :make` was an internal error (an outside audit)
         raise SourceError(f"{source!r} names no {'module' if attr else 'callable'}: give module:callable")
     try:
