@@ -59,6 +59,9 @@ NOT_GENERATOR = {
     "tokenizer",  # tokenizer.model, spiece.model: sentencepiece files share the .model suffix
     "spiece",
     "sentencepiece",
+    "samples",  # samples.tar, images.tar: archives of pictures beside the weights blocked the choice (audit 41b)
+    "images",
+    "dataset",
 }
 EMA_WORDS = {"avgg", "ge", *weight_files.EMA_WORDS}
 GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
@@ -86,7 +89,19 @@ def is_weights(name: str) -> bool:
         return False
     if name.endswith(".model") and not (TORCHGAN_SAVE.fullmatch(PurePosixPath(name).name) or generator_named(name)):
         return False  # sentencepiece's bpe.model, gensim's word2vec.model: other libraries' (a review)
-    return not (set(words(name)) & NOT_GENERATOR)
+    return set_aside_by(name) is None
+
+
+def set_aside_by(name: str) -> Optional[str]:
+    """The word of a weights file's path that marks it as no generator's (`netD.pth`: netd), or None. A folder's
+    words do not set aside a file whose own name says generator: `vae_gan/generator.pth` was dropped for its
+    folder's "vae" (an outside audit, 41b)."""
+    path = PurePosixPath(name)
+    own = [w for w in words(path.name) if w in NOT_GENERATOR]
+    if own:
+        return own[0]
+    folders = [w for w in words(str(path.parent)) if w in NOT_GENERATOR] if str(path.parent) != "." else []
+    return folders[0] if folders and not generator_named(path.name) else None
 
 
 def generator_named(name: str) -> bool:
@@ -207,6 +222,17 @@ def pick_weights(
     candidates = tuple(f for f in files if is_weights(f))
     if not candidates:
         listed = [f for f in files if not f.startswith(".")]
+        aside = [
+            f"{f} (its name says {set_aside_by(f)!r})"
+            for f in listed
+            if f.endswith(WEIGHT_SUFFIXES) and not SHARD.search(f) and set_aside_by(f)
+        ]
+        if aside:  # "no weights file (*.pth)", listing .pth files, had not said why they were passed over (41b)
+            raise SourceError(
+                f"{where} has no file whose name says it holds a generator: set aside {', '.join(aside[:6])}, as a "
+                "critic's, an optimizer's or another model's; if one of them holds the generator (a whole GAN's "
+                f"checkpoint, say), name it: {f'{repo}:FILE' if repo else name_file}"
+            )
         raise SourceError(
             f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt, *.pkl, "
             f"*.model or a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"

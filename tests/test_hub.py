@@ -212,6 +212,18 @@ def test_the_hub_chooses_moving_averages_by_the_names_the_weights_reader_knows(f
         assert pick_weights(files, "hub:x")[0] == chosen
 
 
+def test_a_folders_word_does_not_set_aside_a_file_named_for_the_generator():
+    """An outside audit (41b): `vae_gan/generator.pth` was dropped for its folder's "vae", and the repo called one of
+    "no weights file" while listing it; an archive of samples beside the weights blocked the choice."""
+    assert pick_weights(["vae_gan/generator.pth", "vae_gan/discriminator.pth"], "hub:x")[0] == "vae_gan/generator.pth"
+    assert pick_weights(["wgan.pth", "samples.tar", "vae/model.safetensors"], "hub:x")[0] == "wgan.pth"
+
+
+def test_files_set_aside_by_their_names_are_named_with_why_when_nothing_is_left():
+    with pytest.raises(SourceError, match=r"set aside G_and_D.pth \(its name says 'd'\).* name it: hub:x:FILE"):
+        pick_weights(["G_and_D.pth", "README.md"], "hub:x")
+
+
 def test_a_diffusers_pipeline_is_refused_by_name():
     files = ["model_index.json", "unet/diffusion_pytorch_model.safetensors", "safety_checker/model.safetensors"]
     with pytest.raises(SourceError, match="diffusers pipeline .*not a GAN generator"):
