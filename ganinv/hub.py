@@ -255,6 +255,12 @@ def list_repo(hub_id: HubId) -> Listing:
             f"no Hugging Face repo {hub_id.repo!r} (from {hub_id.text}), or it is private: log in with `hf auth login`"
         ) from None
     except RevisionNotFoundError:
+        if re.fullmatch(r"[0-9a-f]{40}", hub_id.revision or ""):  # pinned by a run or an artifact (audit 41b)
+            raise SourceError(
+                f"{hub_id.repo_text}: the commit {hub_id.revision} is no longer on the Hub (its history rewritten?) "
+                "nor in the local cache, so what was pinned to it (a run to resume, an inverter's generator) cannot "
+                f"get the same generator back: restore that snapshot to the cache, or start anew from hub:{hub_id.repo}"
+            ) from None
         raise SourceError(f"{hub_id.repo_text}: no such revision; give a branch, tag or commit hash after @") from None
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
@@ -299,7 +305,8 @@ def download_failure(exc: Exception, hub_id: HubId) -> str:
             f"the repo is gated or private ({server_message(exc)}); request access on its page if it is gated, and "
             "log in with `hf auth login` (or set HF_TOKEN)"
         )
-    cached = (repo_folder(hub_id.repo) / "snapshots").is_dir()
+    # a snapshot with files: the client makes the folder before a download that then fails (an outside audit, 41b)
+    cached = any(not p.is_dir() for p in (repo_folder(hub_id.repo) / "snapshots").rglob("*"))
     later = "retry later" if status == 429 or (status or 0) >= 500 else "check the connection and retry"
     answered = (
         f"the Hub answered HTTP {status}: " if status is not None and f"{status}" not in server_message(exc) else ""

@@ -475,3 +475,18 @@ def test_a_hub_inverter_naming_a_callable_is_refused_by_its_hub_id(hub, tmp_path
         ) as info:
             Inverter.load(source).generator
         assert "snapshots" not in str(info.value)
+
+
+def test_a_failed_download_offers_the_cache_only_where_a_snapshot_holds_files(tmp_path, monkeypatch):
+    """An outside audit (41b): the client makes the snapshot's folder before a download that then fails, and the
+    advice to use "the cached snapshot" with HF_HUB_OFFLINE=1 led to "not in the local cache"."""
+    from ganinv import hub
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    hub_id = hub.parse("hub:me/dies")
+    snapshot = hub.repo_folder("me/dies") / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    cut = ConnectionError("peer closed connection without sending complete message body")
+    assert hub.download_failure(cut, hub_id).endswith("(the cache holds no snapshot of it)")
+    (snapshot / "config.json").write_text("{}")
+    assert hub.download_failure(cut, hub_id).endswith("set HF_HUB_OFFLINE=1 to use the cached snapshot")

@@ -311,6 +311,11 @@ def test_revision_pinning_records_the_resolved_commit_and_works_offline(hub, tmp
     assert load_generator("hub:someone/pinned@v1", options=FAST).meta["hub"]["requested_revision"] == "v1"
     with pytest.raises(SourceError, match="hub:someone/pinned@nope: no such revision"):
         load_generator("hub:someone/pinned@nope", options=FAST)
+    gone = "0123456789abcdef" * 2 + "01234567"  # a commit a run pinned, since rewritten away (audit 41b)
+    with pytest.raises(
+        SourceError, match=rf"the commit {gone} is no longer on the Hub .* start anew from hub:someone/p"
+    ):
+        load_generator(f"hub:someone/pinned@{gone}", options=FAST)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     before = len(hub.log)
     same_images(load_generator("hub:someone/pinned@v1", options=FAST), old, DCGAN, latents)
