@@ -502,3 +502,19 @@ def test_every_number_option_refuses_what_is_not_finite():
                 assert isinstance(param.type, FiniteFloatRange), f"`ganinv {name} {long_name(param)}`"
     result = CliRunner().invoke(cli, ["probe", "--train", "", "--test", "x.safetensors"])
     assert result.exit_code == 2 and "the features file's path is empty" in result.output
+
+
+def test_the_hub_clients_retry_lines_wait_for_ganinv_debug(monkeypatch):
+    """An outside audit (41b): a cut download printed a dozen lines of the client's log before ganinv's one line."""
+    import logging
+
+    from ganinv.cli.main import show_library_log
+
+    monkeypatch.delenv("GANINV_DEBUG", raising=False)
+    show_library_log()
+    assert not logging.getLogger("huggingface_hub").isEnabledFor(logging.WARNING)
+    monkeypatch.setenv("GANINV_DEBUG", "1")
+    show_library_log()
+    assert logging.getLogger("huggingface_hub").isEnabledFor(logging.WARNING)
+    monkeypatch.delenv("GANINV_DEBUG")
+    show_library_log()

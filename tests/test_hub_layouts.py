@@ -17,7 +17,7 @@ from torch import nn
 from ganinv import hub as ganinv_hub
 from ganinv import repo_files
 from ganinv.architectures import AssumptionWarning
-from ganinv.errors import ArchitectureError, SourceError, UnsafeFileError
+from ganinv.errors import ArchitectureError, GaninvError, SourceError, UnsafeFileError
 from ganinv.sources import file_sha256, load_generator
 from ganinv.spec import Latents
 
@@ -826,3 +826,24 @@ def test_ganinvs_records_in_the_cache_never_write_through_a_link(hub, tmp_path):
     load_generator("hub:someone/linked", options=FAST)
     assert all(v.read_text() == "the user's own file\n" for v in victims)
     assert not note.is_symlink() and note.read_text() == "netG; touch x #.pth"
+
+
+def test_lightning_hyper_parameters_that_contradict_the_weights_are_named_as_such(hub, tmp_path):
+    """An outside audit (41b): a Hub repo's Lightning checkpoint whose hyper_parameters say another image size was
+    refused as "hub:owner/name disagrees with the weights ... Fix the config", a config the repo does not have."""
+    module = DCGAN.build(seed=1)
+    side = DCGAN.image_shape[-1]
+    checkpoint = {
+        "state_dict": {f"generator.{k}": v for k, v in module.state_dict().items()},
+        "hyper_parameters": {"latent_dim": DCGAN.nz, "img_size": 2 * side},
+        "pytorch-lightning_version": "2.1.0",
+    }
+    hub.repos.commit("someone/light", {"model.ckpt": state_bytes(checkpoint, tmp_path / "c")})
+    with pytest.raises(GaninvError, match=r"^the Lightning hyper_parameters in hub:someone/light:model.ckpt disagrees"):
+        load_generator("hub:someone/light", options=FAST)
+    same_images(
+        load_generator("hub:someone/light", options={**FAST, "resolution": side}),
+        module,
+        DCGAN,
+        zoo.latents_for(DCGAN, 4),
+    )

@@ -186,6 +186,9 @@ def show_library_log() -> None:
         logger.propagate = False
     logger.setLevel(logging.DEBUG if debugging() else logging.WARNING)
     logging.getLogger("ganinv.status").setLevel(logging.INFO)  # slow steps and their durations; --quiet hides them
+    # the Hub client's own retry lines ("Error while downloading ... Trying to resume download", a dozen) came before
+    # the one Error line that says what failed and what to do (an outside audit, 41b); GANINV_DEBUG shows them
+    logging.getLogger("huggingface_hub").setLevel(logging.DEBUG if debugging() else logging.ERROR)
 
 
 def fail(message: str, code: int) -> None:

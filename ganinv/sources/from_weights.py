@@ -238,7 +238,7 @@ def build_with_config_fields(
     raise ArchitectureError(
         f"{config_label} disagrees with the weights {where}: "
         + ("; ".join(differ) if differ else f"with its {jsonable(given)}, {first_line(error)}")
-        + f". Fix the config, or choose with --option KEY=VALUE (the weights alone give {arch} "
+        + f". Fix it, or choose with --option KEY=VALUE (the weights alone give {arch} "
         f"with {', '.join(f'{k}={from_weights[k]}' for k in given if k in from_weights and k not in unread)})"
     )
 
@@ -344,7 +344,7 @@ def check_config_against_statistics(
         f"{config_label} disagrees with the BatchNorm statistics of the weights {where}: with its "
         f"{jsonable(given)} the net misfits them by {with_config:.3g} at its worst layer, {with_config / without:.0f}x "
         f"the {without:.3g} of what the weights alone give ({read}); a net that is the author's misfits under "
-        f"{AUTHOR_MISFIT:g}. Fix the config, or choose with --option KEY=VALUE"
+        f"{AUTHOR_MISFIT:g}. Fix it, or choose with --option KEY=VALUE"
     )
 
 

@@ -90,6 +90,7 @@ def load_checkpoint(
     obj = parts[0] if len(paths) == 1 else merge_shards(paths, parts, index, where)
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj, where)
+    pickled_label = f"the {'Lightning hyper_parameters' if lightning_hparams(obj) else 'arguments pickled'} in {where}"
     with refusing_unmodelled_layers(obj, where) as taken:
         built, opts, arch, evidence = build_from_config(
             request.arch,
@@ -97,10 +98,10 @@ def load_checkpoint(
             request.options,
             state_dict,
             where,
-            config_label,
+            config_label if config or not hinted else pickled_label,  # a Hub repo's name was said as a config (41b)
             request.overrides,
             checkpoint_words(obj),
-            f"the {'Lightning hyper_parameters' if lightning_hparams(obj) else 'arguments pickled'} in {where}",
+            pickled_label,
         )
         taken.append(arch)
     generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
