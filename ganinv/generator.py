@@ -519,8 +519,8 @@ class Generator(nn.Module):
     def _check_range_used(self, lo_seen: float, hi_seen: float) -> None:
         """A declared output range the images barely use: a [0, 1] or [-1, 1] generator declared `0,255` (the
         commonest slip) made every image black, said at most as "a little beyond" the range and clamped (an outside
-        audit, 41a), so it is refused, naming the usual range that holds the values. Images within the middle half
-        of their range (a codebase that normalises data as x - 0.5) are said."""
+        audit, 41a), so it is refused, naming the usual range that holds the values. (Images within the middle half
+        of their range, a codebase's x - 0.5, are not said: untrained and early nets' images look so too.)"""
         spec = self.spec
         lo, hi = self._native_range_seen(lo_seen, hi_seen)
         a, b = spec.native_output_range
@@ -530,14 +530,6 @@ class Generator(nn.Module):
                 f"generated values span [{lo:.3g}, {hi:.3g}] natively, {100 * (hi - lo) / (b - a):.2g}% of the "
                 f"declared output range {spec.native_output_range}, so every image would come out one flat grey; pass "
                 f"--output-range {usual}, the usual range that holds them"
-            )
-        if hi_seen - lo_seen <= 1.1 and max(abs(lo_seen), abs(hi_seen)) < 0.6:
-            warnings.warn(
-                f"generated values span [{lo:.3g}, {hi:.3g}] natively, within the middle half of the output range "
-                f"{spec.native_output_range}, where images usually reach near both ends: if the generator's range is "
-                f"narrower (data normalised as x - 0.5, say), pass it with --output-range LO,HI",
-                ProbeWarning,
-                stacklevel=3,
             )
 
     def _native_range_seen(self, lo: float, hi: float) -> tuple[float, float]:

@@ -33,9 +33,10 @@ import torch
 from ganinv import hub, trust
 from ganinv.architectures import READ_BEFORE_DECIDED, shown
 from ganinv.atomic import parse_json, read_text
-from ganinv.errors import ConfigError, GaninvError, SourceError, UnsafeFileError, first_line
+from ganinv.errors import ConfigError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
+from ganinv.weight_files import state_dict_sha256
 
 if TYPE_CHECKING:  # what the mixin is placed beside: the type checker reads its `self` as such a model
     from huggingface_hub import PyTorchModelHubMixin
@@ -442,6 +443,7 @@ class GeneratorReference(_Model):
         except Exception as exc:  # the Hub client's errors, and configs that do not build a model
             raise SourceError(_load_error(source, name, exc)) from None
         if generator is not None:
+            given_in_python = isinstance(generator, Generator)
             if isinstance(generator, str):
                 from ganinv.sources import load_generator
 
@@ -483,7 +485,13 @@ class GeneratorReference(_Model):
                     raise type(exc)(
                         f"{_diagnosis(said)}; give the generator it was fitted on{FIT_ONE_FOR_IT}"
                     ) from None
-            model.attach(generator)
+            model.attach(generator)  # its spec against the one trained for, first
+            if given_in_python:  # then probed as fit(generator=G) probes one (an outside audit, 41a)
+                try:
+                    generator.probe()
+                except SpecMismatchError as exc:
+                    exc.args = (f"the generator given with generator= ({generator.source or 'of no source'}): {exc}",)
+                    raise
             _warn_if_another_generator(model, generator, source)
         if device is not None:
             model.to(device)
@@ -650,15 +658,20 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
     else:  # not loadable without its code: the weights must be the ones recorded, however the source is spelled
         # (./g.ts, an absolute path, another file of the same spec, a published artifact's bare file name: only the
         # exact recorded string was compared, an outside audit)
-        fitted_on = (model.generator_ref.get("meta") or {}).get("weights_sha256")
-        found = generator.meta.get("weights_sha256")
+        fitted_meta = model.generator_ref.get("meta") or {}
+        fitted_on, found = fitted_meta.get("weights_sha256"), generator.meta.get("weights_sha256")
+        if fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
+            fitted_on, found = fitted_meta["state_sha256"], state_dict_sha256(generator.net.state_dict())
         if fitted_on and found and fitted_on != found:
-            now, named = ("now holds", "its") if recorded == generator.source else ("holds", f"{recorded}'s")
+            shown_name = generator.source or "given in Python"
+            now, named = ("now holds", "its") if recorded == generator.source else ("holds", f"{recorded or 'one'}'s")
+            how = (
+                f"`{model.fit_command} -g {generator.source}`" if generator.source else "fit(config, out, generator=G)"
+            )
             warnings.warn(
-                f"the generator {generator.source} {now} weights of sha256 {found[:12]}, but the "
+                f"the generator {shown_name} {now} weights of sha256 {found[:12]}, but the "
                 f"{model.artifact_noun} {source} was fitted on {named} weights of sha256 {fitted_on[:12]}: its "
-                f"latents and scores are for the earlier generator; fit one for this one with "
-                f"`{model.fit_command} -g {generator.source}`",
+                f"latents and scores are for the earlier generator; fit one for this one with {how}",
                 stacklevel=3,
             )
         return

@@ -28,6 +28,7 @@ from ganinv.generator import Generator
 from ganinv.generator_reference import GeneratorReference
 from ganinv.iterative import RefinementEncoder, refine_passes
 from ganinv.spec import GeneratorSpec, Latents
+from ganinv.weight_files import state_dict_sha256
 
 
 @dataclass
@@ -150,7 +151,10 @@ class Inverter(
         """Encoders sized to `generator`; `arch` and `options` are what it was loaded with, kept to reload it."""
         from ganinv.sources import options_to_record  # (sources reads artifacts: imported where it is used)
 
-        ref = {"source": generator.source, "arch": arch, "options": options_to_record(options), "meta": generator.meta}
+        meta = dict(generator.meta)
+        if "weights_sha256" not in meta:  # one given in Python: its weights as they are, to say another one later
+            meta["state_sha256"] = state_dict_sha256(generator.net.state_dict())  # (an outside audit, 41a)
+        ref = {"source": generator.source, "arch": arch, "options": options_to_record(options), "meta": meta}
         inverter = cls(
             spec=generator.spec.to_dict(),
             generator_ref=ref,

@@ -5,6 +5,7 @@ its weights, and its resume takes the same G again (F1); such a G is probed as `
 
 import json
 import random
+import warnings
 
 import numpy as np
 import pytest
@@ -104,6 +105,28 @@ def test_fit_probes_a_generator_given_in_python(tmp_path, net, message):
     with pytest.raises(SpecMismatchError, match=rf"the generator given with generator= \(mine\): .*{message}"):
         ganinv.fit(tiny_fit(2), tmp_path / "run", generator=generator, quiet=True)
     assert not (tmp_path / "run" / "config.json").exists()  # refused before the run was started
+
+
+def test_an_inverter_fitted_on_a_python_generator_probes_and_compares_one_given_to_load_it(tmp_path):
+    """An outside audit (41a): Inverter.load(run, generator=G) took a G of other weights in silence (the run's sha256
+    was not in the inverter's record) and a G whose spec lies without a probe."""
+    generator = own_generator()
+    ganinv.fit(tiny_fit(2), tmp_path / "run", generator=generator, quiet=True)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        ganinv.Inverter.load(tmp_path / "run", generator=generator)
+    assert not [w for w in said if "sha256" in str(w.message)]
+    other = own_generator()
+    with torch.no_grad():
+        next(other.net.parameters()).mul_(1.5)
+    with pytest.warns(
+        UserWarning, match=r"the generator given in Python (now )?holds weights of sha256 \w+, but .* fit\(config"
+    ):
+        ganinv.Inverter.load(tmp_path / "run", generator=other)
+    torch.manual_seed(0)
+    lying = ganinv.Generator(Sigmoid(), GeneratorSpec(nz=4, image_shape=(1, 16, 16)), source="mine")
+    with pytest.raises(SpecMismatchError, match=r"the generator given with generator= \(mine\): .*never negative"):
+        ganinv.Inverter.load(tmp_path / "run", generator=lying)
 
 
 # ---- F8: the caller's global state is left as it was ----------------------------------------------------------

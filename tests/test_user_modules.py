@@ -974,19 +974,6 @@ def test_a_declared_output_range_the_images_do_not_fit_is_refused_naming_theirs(
     load_generator(f"{module}:make", options={"spec.nz": NZ, "spec.native_output_range": fitting})
 
 
-def test_images_within_the_middle_half_of_their_range_are_said(user_module):
-    """An outside audit (41a): a Tanh net scaled by 0.5 (data normalised as x - 0.5) loaded as [-1, 1] in silence."""
-    user_module(
-        "half_range", "from test_user_modules import WholeRange\ndef make():\n    return WholeRange(scale=0.5)\n"
-    )
-    with pytest.warns(UserWarning, match=r"span \[-0.5, 0.5\] natively, within the middle half of the output range"):
-        load_generator("half_range:make", options={"spec.nz": NZ})
-    with warnings.catch_warnings(record=True) as said:
-        warnings.simplefilter("always")
-        load_generator("half_range:make", options={"spec.nz": NZ, "spec.native_output_range": "-0.5,0.5"})
-    assert not [w for w in said if "middle half" in str(w.message)]
-
-
 class EmbeddedLabels(nn.Module):
     """forward(z, labels) through a label embedding of 10 rows."""
 
