@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 import warnings
 from dataclasses import dataclass
 from typing import Any, Optional
@@ -167,6 +168,23 @@ class ProgramNet(nn.Module):
                 f"{tuple(out[later].shape)}, and ganinv takes the first ({shape}) as the images: wrap it in a "
                 f"module:callable of yours whose forward returns element {later} alone"
             )
+
+
+def machine_cause(text: str, dtype: torch.dtype) -> Optional[str]:
+    """What to do where a program failed for the machine or the dtypes it assumes, not for the latents' size: a
+    forward that puts tensors on CUDA on a machine without it, or layers of mixed dtypes (fp16 beside float32)."""
+    if re.search(r"NVIDIA driver|not compiled with CUDA|CUDA driver|no CUDA GPUs|CUDA error", text):
+        return (
+            "its forward puts tensors on CUDA, which this machine lacks: run it where there is a GPU, or wrap it in "
+            "a module:callable of yours that makes them on the latents' device (z.device)"
+        )
+    if re.search(r"same dtype|dtype mismatch|expected scalar type|Expected .* dtype|Input type \(", text):
+        return (
+            f"its layers take other dtypes than the {str(dtype).removeprefix('torch.')} latents ganinv feeds it (the "
+            "dtype of its first parameter): wrap it in a module:callable of yours whose forward casts z to what its "
+            "first layer takes"
+        )
+    return None
 
 
 def probe_latents(n: int, spec: dict[str, Any]) -> tuple[torch.Tensor, Optional[torch.Tensor]]:
@@ -558,6 +576,12 @@ class Opaque(Architecture):
         except ArchitectureError:
             raise
         except Exception as exc:
+            said = first_line(exc)
+            cause = machine_cause(str(exc), z.dtype)
+            if cause:  # not the latents' size: "check --nz" was the wrong advice (an outside audit, 41a)
+                raise ArchitectureError(
+                    f"the program failed on latents of shape {tuple(z.shape)}: {said}; {cause}"
+                ) from None
             fixed = Opaque._fixed_batch(net, spec)
             fed = ", ".join([f"z {tuple(z.shape)}"] + [INPUT_SHAPES[name] for name in net.inputs[1:]])
             advice = [

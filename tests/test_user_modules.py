@@ -627,6 +627,25 @@ class ImagesCoarsestFirst(BatchNormNet):
         return [nn.functional.avg_pool2d(images, 4), nn.functional.avg_pool2d(images, 2), images]
 
 
+class MixedDtypes(nn.Module):
+    """A float32 norm registered before the float16 layer that takes z: fed float32 latents (audit 41a)."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = nn.LayerNorm(64)
+        self.fc = nn.Linear(NZ, 64).half()
+
+    def forward(self, z):
+        return torch.tanh(self.norm(self.fc(z).float())).view(-1, 1, 8, 8)
+
+
+class OnCuda(BatchNormNet):
+    """A forward that makes a tensor on CUDA, as code written for a GPU does (audit 41a)."""
+
+    def forward(self, z, c=None, d=None):
+        return super().forward(z) + torch.zeros(1, device="cuda").cpu()
+
+
 @pytest.mark.parametrize(
     "net, options, expected",
     [  # each was told a remedy that cannot help (audit 26b F8): to give labels, to check --nz, an --image-shape
@@ -641,6 +660,13 @@ class ImagesCoarsestFirst(BatchNormNet):
         (FeaturesThenImages, {}, r"tuple of 2 whose element 1 is images \(2, 1, 8, 8\).* returns element 1 alone"),
         (FeatureMapThenImages, {}, r"first element \(32, 2, 2\) is no image, beside element 1's images \(1, 8, 8\)"),
         (ImagesCoarsestFirst, {}, r"list of 3 whose first element \(1, 2, 2\) is smaller than element 2's images"),
+        (MixedDtypes, {}, r"its layers take other dtypes than the float32 latents ganinv feeds it"),
+        pytest.param(
+            OnCuda,
+            {},
+            r"its forward puts tensors on CUDA, which this machine lacks",
+            marks=pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA"),
+        ),
     ],
 )
 def test_a_program_ganinv_cannot_call_is_told_the_remedy_that_applies(user_module, net, options, expected):
