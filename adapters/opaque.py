@@ -207,7 +207,7 @@ def inputs_taken(program: Any, coded: bool) -> Optional[int]:
         needed = [not argument.has_default_value() for argument in arguments]
     else:
         try:
-            parameters = inspect.signature(program.forward).parameters.values()
+            parameters = inspect.signature(python_forward(program)).parameters.values()
         except (TypeError, ValueError):
             return None
         if any(p.kind == p.VAR_POSITIONAL for p in parameters):

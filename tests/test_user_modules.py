@@ -1058,3 +1058,15 @@ def test_what_the_python_api_is_given_in_place_of_a_module_a_spec_or_latents_is_
     )
     with pytest.raises(SourceError, match="drop --arch dcgan"):
         load_generator("arch_beside:make", arch="dcgan")
+
+
+def test_a_compiled_module_is_read_by_its_own_forwards_inputs(user_module):
+    """An outside audit (41a): torch.compile's wrapper takes (*args, **kwargs), so a compiled forward(z, labels) was
+    told to check --nz; its own forward names the inputs, as the uncompiled module's does."""
+    user_module(
+        "compiled_labels",
+        "import torch\nfrom test_user_modules import EmbeddedLabels\n"
+        "def make():\n    return torch.compile(EmbeddedLabels())\n",
+    )
+    with pytest.raises(ArchitectureError, match=r"the program takes 2 inputs \(z, labels\).*--option inputs=z,labels"):
+        load_generator("compiled_labels:make", options={"spec.nz": NZ})
