@@ -73,6 +73,7 @@ class ProgramNet(nn.Module):
         self.announced_first = False  # a tuple output's first element taken: said once
         self.batch_size = batch_size
         self.channels_last = False  # a flat output in (H, W, C) order (image_layout=hwc)
+        self.label_dtype = torch.long  # an exported program's recorded one (int32 labels were refused: audit 41a)
         self.switchable = switchable  # False: torch.export modules run in the mode they were exported in
 
     def train(self, mode: bool = True) -> "ProgramNet":
@@ -85,7 +86,8 @@ class ProgramNet(nn.Module):
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
         z, c, d = in_module_dtype(self.program, z, c, d)  # a float64 program takes float64 inputs
-        given = {"z": z, "c": c, "onehot": d, "labels": d.argmax(dim=1) if d is not None else None}
+        labels = d.argmax(dim=1).to(self.label_dtype) if d is not None else None
+        given = {"z": z, "c": c, "onehot": d, "labels": labels}
         missing = [name for name in self.inputs if given[name] is None]
         if missing:
             raise ArchitectureError(
@@ -437,6 +439,8 @@ class Opaque(Architecture):
             raise ArchitectureError(conflict)
         spec.setdefault("differentiable_codes", "labels" not in inputs)
         net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
+        if exported and "labels" in inputs and not dtypes[inputs.index("labels")].is_floating_point:
+            net.label_dtype = dtypes[inputs.index("labels")]
         if "image_shape" not in spec:  # run in eval mode: a module saved in training mode updated its BatchNorm
             with modes_for_call(net):  # statistics (audit 17); the module's own modes are restored (a user's object)
                 spec["image_shape"] = self._run_for_shape(net, spec)

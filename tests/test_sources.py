@@ -1250,6 +1250,30 @@ def test_an_exported_programs_float_second_input_is_a_label_or_codes_as_the_user
     assert (g.spec.nc, g.spec.n_classes) == (0, 2)
 
 
+def test_an_exported_program_gets_its_labels_in_the_dtype_it_records(tmp_path):
+    """An outside audit (41a): a torch.export program traced with int32 labels was fed int64 ones, refused ("Tensor
+    dtype mismatch") with advice naming the options already given."""
+
+    class Int32Labels(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed, self.lin = torch.nn.Embedding(3, 8), torch.nn.Linear(8, 64)
+
+        def forward(self, z, labels):
+            return torch.tanh(self.lin(z * self.embed(labels.long()))).view(-1, 1, 8, 8)
+
+    torch.manual_seed(0)
+    module = Int32Labels().eval()
+    batch = torch.export.Dim("batch", min=1)
+    example = (torch.randn(4, 8), torch.arange(4, dtype=torch.int32) % 3)
+    program = torch.export.export(module, example, dynamic_shapes={"z": {0: batch}, "labels": {0: batch}})
+    torch.export.save(program, str(tmp_path / "labels.pt2"))
+    g = load_generator(str(tmp_path / "labels.pt2"), options={"n_classes": "3", "inputs": "z,labels"})
+    z, labels = torch.randn(5, 8), torch.tensor([0, 1, 2, 1, 0])
+    with torch.no_grad():
+        torch.testing.assert_close(g(z, None, torch.eye(3)[labels]), module(z, labels.int()))
+
+
 def test_a_given_output_range_is_not_overruled_by_bright_probe_images(tmp_path):
     """Audit 21c: a Tanh generator whose probe images are all bright (no pixel below the midpoint) was refused as
     "never negative, pass --output-range 0,1" even with the user's own --output-range -1,1."""
