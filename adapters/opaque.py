@@ -292,20 +292,28 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
     a label (`class_id`, `cond`, `c`) or the module was compiled. Without an embedding each is said (a noise scale
     `y=None` was refused: a review), InfoGAN-named codes with the options that feed them."""
     optional = optional_inputs(program)
+    if {name for name, default in optional if default is None} >= CONTRACT_CODES:
+        optional = [(name, default) for name, default in optional if name not in CONTRACT_CODES]  # the contract's
     if not optional:
         return
     rows = label_rows(program)
-    labels = [name for name, _ in optional if name.lower() in (*LABEL_NAMES, "d")]
-    if rows:
-        name = (labels or [optional[0][0]])[0]
+    # what an embedding may be indexed by: a label's name, or a default of None or a whole number (a review, 42a: a
+    # VQ codebook beside `temperature=1.0`, a position table beside `noise_scale=0.0`, were called label embeddings)
+    indices = [
+        name
+        for name, default in optional
+        if name.lower() in LABEL_NAMES
+        or default is None
+        or (isinstance(default, int) and not isinstance(default, bool))
+    ]
+    if rows and indices:
+        name = indices[0]
         raise ArchitectureError(
             f"{who} takes an optional {name!r} beside z, which ganinv would leave to its default for every image, "
-            f"and the module holds a label embedding of {rows} rows: a conditional generator's images of one class "
-            f"only. Give --option n_classes={rows} to feed it labels, or {not_a_label} if {name!r} is not a class "
-            "label"
+            f"and the module holds an embedding of {rows} rows: if {name!r} indexes it, a conditional generator's "
+            f"images of one class only. Give {not_a_label} if {name!r} is no class label, or --option "
+            f"n_classes={rows} to feed it labels"
         )
-    if {name for name, default in optional if default is None} >= CONTRACT_CODES:
-        optional = [(name, default) for name, default in optional if name not in CONTRACT_CODES]  # the contract's
     for name, default in optional:
         if name.lower() in LABEL_NAMES:
             said = "if it is a class label, give --option n_classes=K to feed it labels"

@@ -692,7 +692,7 @@ def _guess_range(lo: float, hi: float) -> Optional[str]:
     """A usual output range that holds what a probe saw, or None: the min and max of a few images is none."""
     if lo >= -1e-3 and hi <= 1 + 1e-3:
         return "0,1"
-    if lo >= -1 - 1e-3 and hi <= 1 + 1e-3:  # a Tanh generator declared 0,1 had been told it had no Tanh (41a)
+    if -1 - 1e-3 <= lo < -0.5 and hi <= 1 + 1e-3:  # a Tanh generator's (41a), not a [0, 1] one dipping below 0 (42a)
         return "-1,1"
     if lo >= -1e-3 and hi <= 255.5:
         return "0,255"

@@ -59,10 +59,10 @@ NOT_GENERATOR = {
     "tokenizer",  # tokenizer.model, spiece.model: sentencepiece files share the .model suffix
     "spiece",
     "sentencepiece",
-    "samples",  # samples.tar, images.tar: archives of pictures beside the weights blocked the choice (audit 41b)
-    "images",
-    "dataset",
 }
+# Words of pictures and data: they set aside a file only where its own name does not say generator (samples.tar
+# blocked the choice beside wgan.pth: audit 41b; generator_images.pth and netG_samples.pth are generators': 42a)
+PICTURE_WORDS = {"samples", "images", "dataset"}
 EMA_WORDS = {"avgg", "ge", *weight_files.EMA_WORDS}
 GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
 DIFFUSERS_PIPELINE = "model_index.json"  # lists a diffusion pipeline's parts (unet, vae, text_encoder, ...)
@@ -98,6 +98,7 @@ def set_aside_by(name: str) -> Optional[str]:
     folder's "vae" (an outside audit, 41b)."""
     path = PurePosixPath(name)
     own = [w for w in words(path.name) if w in NOT_GENERATOR]
+    own += [w for w in words(path.name) if w in PICTURE_WORDS and not generator_named(path.name)]
     if own:
         return own[0]
     folders = [w for w in words(str(path.parent)) if w in NOT_GENERATOR] if str(path.parent) != "." else []

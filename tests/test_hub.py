@@ -217,6 +217,9 @@ def test_a_folders_word_does_not_set_aside_a_file_named_for_the_generator():
     "no weights file" while listing it; an archive of samples beside the weights blocked the choice."""
     assert pick_weights(["vae_gan/generator.pth", "vae_gan/discriminator.pth"], "hub:x")[0] == "vae_gan/generator.pth"
     assert pick_weights(["wgan.pth", "samples.tar", "vae/model.safetensors"], "hub:x")[0] == "wgan.pth"
+    # review 42a: a generator's own name, or a folder of samples, is not set aside for a word of pictures
+    for name in ("generator_images.pth", "netG_samples.pth", "G_dataset_mnist.pth", "samples_64/model.safetensors"):
+        assert pick_weights([name], "hub:x")[0] == name
 
 
 def test_files_set_aside_by_their_names_are_named_with_why_when_nothing_is_left():

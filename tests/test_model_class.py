@@ -390,7 +390,7 @@ def test_a_class_whose_labels_have_a_default_is_refused_unless_n_classes_is_give
     """Left to its default, every image was class 0's, loaded as unconditional in silence (audit 26b)."""
     torch.manual_seed(0)
     torch.save(OptionalLabelMLP().state_dict(), tmp_path / "g.pth")
-    with pytest.raises(ArchitectureError, match=r"optional .labels. beside z.*label embedding of 3 rows.*n_classes=0"):
+    with pytest.raises(ArchitectureError, match=r"optional .labels. beside z.*an embedding of 3 rows.*n_classes=0"):
         load_generator(str(tmp_path / "g.pth"), options=as_class("OptionalLabelMLP"))
     g = load_generator(str(tmp_path / "g.pth"), options={**as_class("OptionalLabelMLP"), "n_classes": 3})
     assert g.spec.n_classes == 3

@@ -374,7 +374,7 @@ def test_a_program_whose_label_input_has_a_default_is_refused_without_n_classes(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.jit.script(OptionalLabels()).save(str(tmp_path / "conditional.ts"))
-    with pytest.raises(ArchitectureError, match=r"optional 'labels' beside z.*label embedding of 3 rows.*n_classes=3"):
+    with pytest.raises(ArchitectureError, match=r"optional 'labels' beside z.*an embedding of 3 rows.*n_classes=3"):
         load_generator(str(tmp_path / "conditional.ts"), options={"spec.nz": NZ})
     plain = load_generator(str(tmp_path / "conditional.ts"), options={"spec.nz": NZ, "inputs": "z"})
     assert plain.spec.n_classes == 0
@@ -934,7 +934,7 @@ def test_an_optional_input_beside_a_label_embedding_is_refused_whatever_its_name
         "        return torch.tanh(self.fc(z * self.embed(labels))).view(-1, 1, 8, 8)\n"
         f"def make():\n    return {'torch.compile(Net())' if compiled else 'Net()'}\n",
     )
-    with pytest.raises(ArchitectureError, match=rf"optional '{name}' beside z.*label embedding of 5 rows"):
+    with pytest.raises(ArchitectureError, match=rf"optional '{name}' beside z.*an embedding of 5 rows"):
         load_generator(f"{module}:make", options={"spec.nz": 4})
 
 
@@ -1070,3 +1070,77 @@ def test_a_compiled_module_is_read_by_its_own_forwards_inputs(user_module):
     )
     with pytest.raises(ArchitectureError, match=r"the program takes 2 inputs \(z, labels\).*--option inputs=z,labels"):
         load_generator("compiled_labels:make", options={"spec.nz": NZ})
+
+
+def test_typed_options_keep_a_string_an_annotation_allows_and_say_one_a_kwargs_factory_gets(user_module):
+    """Review 42a: `nz: Union[int, str] = 16` refused `auto` (the default's type was taken over the annotation);
+    `typing.Optional[int]` under `from __future__ import annotations` was not read; a `**kwargs` factory still got the
+    truthy string 'false' in silence."""
+    user_module(
+        "typed_more",
+        "from __future__ import annotations\n"
+        "import typing\n"
+        "from typing import Any, Union\n"
+        "from test_user_modules import BatchNormNet, SPEC\n"
+        "seen = {}\n"
+        "def union(nz: Union[int, str] = 16):\n    seen['nz'] = nz\n    return BatchNormNet(), SPEC\n"
+        "def anything(flag: Any = True):\n    seen['flag'] = flag\n    return BatchNormNet(), SPEC\n"
+        "def optional(nz: typing.Optional[int] = None):\n    seen['nz'] = nz\n    return BatchNormNet(), SPEC\n"
+        "def kwargs(**kw):\n    seen.update(kw)\n    return BatchNormNet(), SPEC\n",
+    )
+    import typed_more
+
+    load_generator("typed_more:union", options={"nz": "auto"})
+    assert typed_more.seen["nz"] == "auto"
+    load_generator("typed_more:union", options={"nz": "32"})
+    assert typed_more.seen["nz"] == "32"  # Union[int, str]: the string is a value it takes
+    load_generator("typed_more:anything", options={"flag": "auto"})
+    assert typed_more.seen["flag"] == "auto"
+    load_generator("typed_more:optional", options={"nz": "16"})
+    assert typed_more.seen["nz"] == 16
+    with pytest.warns(UserWarning, match=r"--option use_ema=false reaches typed_more:kwargs as the string 'false'"):
+        load_generator("typed_more:kwargs", options={"use_ema": "false"})
+
+
+class Codebook(nn.Module):
+    """A VQ decoder: a codebook nn.Embedding looked up by z's nearest codes, and a float `temperature` (review 42a)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.codebook, self.fc = nn.Embedding(32, NZ), nn.Linear(NZ, 64)
+
+    def forward(self, z, temperature=1.0):
+        weights = torch.softmax(-torch.cdist(z, self.codebook.weight) / temperature, dim=1)
+        return torch.tanh(self.fc(weights @ self.codebook.weight)).view(-1, 1, 8, 8)
+
+
+def test_an_embedding_beside_a_float_default_is_no_label_embedding(user_module):
+    """Review 42a: any nn.Embedding made any defaulted input a label: a VQ codebook beside `temperature=1.0` was
+    refused, told to feed it 32 classes. The default is said, as without an embedding."""
+    user_module("codebook", "from test_user_modules import Codebook\ndef make():\n    return Codebook()\n")
+    with pytest.warns(UserWarning, match=r"optional 'temperature' beside z, left to its default \(1.0\)"):
+        load_generator("codebook:make", options={"spec.nz": NZ})
+
+
+class LinearUnitDipping(nn.Module):
+    """A [0, 1]-trained net with a linear last layer that dips to about -0.3 (review 42a: told -1,1, which loaded it
+    wrongly in silence)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.fc = nn.Linear(NZ, 64)
+
+    def forward(self, z, c=None, d=None):
+        return (torch.sigmoid(3 * self.fc(z)) * 1.2 - 0.3).view(-1, 1, 8, 8)
+
+
+def test_a_unit_range_net_dipping_below_zero_is_not_told_minus_one_to_one(user_module):
+    user_module(
+        "dipping", "from test_user_modules import LinearUnitDipping\ndef make():\n    return LinearUnitDipping()\n"
+    )
+    with pytest.raises(
+        SpecMismatchError, match=r"outside the declared output range \(0.0, 1.0\); the generator's output is not"
+    ):
+        load_generator("dipping:make", options={"spec.nz": NZ, "spec.native_output_range": "0,1"})

@@ -10,13 +10,16 @@ import inspect
 import itertools
 import math
 import os
+import re
 import typing
+import warnings
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Optional
 
 from torch import nn
 
 from ganinv import trust
+from ganinv.architectures import AssumptionWarning
 from ganinv.errors import GaninvError, SourceError
 from ganinv.generator import Generator
 from ganinv.sources.common import Request
@@ -106,37 +109,59 @@ TYPE_NAMES = {"bool": bool, "int": int, "float": float}
 
 
 def parameter_type(parameter: inspect.Parameter) -> Any:
-    """bool, int or float where the parameter's annotation (also `Optional[int]`, `int | None`, or their strings
-    under `from __future__ import annotations`) or default says so; else None."""
+    """bool, int or float where the parameter's annotation (also `Optional[int]`, `int | None`) says so, or, where it
+    has none, its default does; else None (a `Union[int, str]` or `Any` takes the string: a review, 42a)."""
     annotation = parameter.annotation
-    if isinstance(annotation, str):
-        words = [w.strip() for w in annotation.replace("Optional[", "").rstrip("]").split("|")]
+    if isinstance(annotation, str):  # not evaluated (`signature(eval_str=True)` failed): read as text
+        words = [w.strip() for w in re.sub(r"^(typing\.)?Optional\[(.*)\]$", r"\2 | None", annotation).split("|")]
         named = [TYPE_NAMES[w] for w in words if w in TYPE_NAMES]
-        if len(named) == 1 and all(w in TYPE_NAMES or w == "None" for w in words):
-            return named[0]
-    elif annotation in (bool, int, float):
+        return named[0] if len(named) == 1 and all(w in TYPE_NAMES or w == "None" for w in words) else None
+    if annotation in (bool, int, float):
         return annotation
-    elif annotation is not inspect.Parameter.empty:
+    if annotation is not inspect.Parameter.empty:
         arguments = [a for a in typing.get_args(annotation) if a is not type(None)]
-        if len(arguments) == 1 and arguments[0] in (bool, int, float):
-            return arguments[0]
+        return arguments[0] if len(arguments) == 1 and arguments[0] in (bool, int, float) else None
     default = parameter.default
     return type(default) if type(default) in (bool, int, float) else None
 
 
+def signature_of(fn: Any) -> Optional[inspect.Signature]:
+    """`fn`'s signature, its annotations evaluated where they can be (`from __future__ import annotations` keeps them
+    as strings, `typing.Optional[int]` among them: a review, 42a); None where it has none to read."""
+    try:
+        return inspect.signature(fn, eval_str=True)
+    except Exception:  # an annotation naming what its module cannot evaluate now
+        try:
+            return inspect.signature(fn)
+        except (TypeError, ValueError):
+            return None
+
+
 def typed_options(fn: Any, options: dict[str, Any], source: str) -> dict[str, Any]:
     """The string values of `options` converted to the bool, int or float their parameters take (`parameter_type`);
-    a value that is none of them is refused, naming it. Other values, and strings for other parameters, as given."""
-    try:
-        parameters = inspect.signature(fn).parameters
-    except (TypeError, ValueError):
+    a value that is none of them is refused, naming it. Other values, and strings for other parameters, as given;
+    a word that reads as a bool or a number is said where it reaches the callable as a string (through **kwargs,
+    or a parameter of no type: `use_ema=false` would be truthy there, a review, 42a)."""
+    signature = signature_of(fn)
+    if signature is None:
         return options
+    parameters = signature.parameters
     typed = dict(options)
     for name, value in options.items():
-        kind = parameter_type(parameters[name]) if name in parameters and isinstance(value, str) else None
-        if kind is None:
+        if not isinstance(value, str):
             continue
+        kind = parameter_type(parameters[name]) if name in parameters else None
         word = value.strip().lower()
+        if kind is None:
+            if word in TRUE_WORDS | FALSE_WORDS or re.fullmatch(r"[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?", word):
+                warnings.warn(
+                    f"--option {name}={value} reaches {source} as the string {value!r}: its parameter names no type "
+                    "(bool, int or float, by an annotation or a default), and a string such as 'false' is true in "
+                    f"Python; give the parameter one, or convert it in {source}",
+                    AssumptionWarning,
+                    stacklevel=4,
+                )
+            continue
         if kind is bool and word in TRUE_WORDS | FALSE_WORDS:
             typed[name] = word in TRUE_WORDS
             continue
