@@ -31,9 +31,9 @@ from ganinv.errors import ArchitectureError, first_line
 from ganinv.generator import (
     FIXED_BATCHES,
     IMAGE_CHANNELS,
+    embedding_rows,
     image_shape_advice,
     in_module_dtype,
-    label_rows,
     modes_for_call,
     reshapes_to,
     square_image_shapes,
@@ -73,6 +73,7 @@ class ProgramNet(nn.Module):
         self.announced_first = False  # a tuple output's first element taken: said once
         self.batch_size = batch_size
         self.channels_last = False  # a flat output in (H, W, C) order (image_layout=hwc)
+        self.larger_later = ""  # a later element of a tuple output holding larger images: said with the first's
         self.label_dtype = torch.long  # an exported program's recorded one (int32 labels were refused: audit 41a)
         self.switchable = switchable  # False: torch.export modules run in the mode they were exported in
 
@@ -111,7 +112,7 @@ class ProgramNet(nn.Module):
             if not self.announced_first:
                 warnings.warn(
                     f"the program returns a {type(out).__name__} of {len(out)}; its first element is taken as the "
-                    "images (wrap it in a module:callable of yours if another one is)",
+                    f"images{self.larger_later} (wrap it in a module:callable of yours if another one is)",
                     AssumptionWarning,
                     stacklevel=2,
                 )
@@ -133,27 +134,27 @@ class ProgramNet(nn.Module):
         """A (features, images) return: its first element was taken as the images and the user told to give an
         --image-shape that no shape of the features makes (an outside audit)."""
         first = out[0] if out else None
-        images = [  # later elements shaped as images (N, 1|3|4, H, W), larger than the first or it no image
+        image_elements = [  # later elements shaped as images (N, 1|3|4, H, W)
             (i, v)
             for i, v in enumerate(out)
-            if i
-            and isinstance(v, torch.Tensor)
-            and v.dim() == 4
-            and v.shape[1] in IMAGE_CHANNELS
-            and isinstance(first, torch.Tensor)
-            and first.dim() == 4
-            and (first.shape[1] not in IMAGE_CHANNELS or v.shape[-2:].numel() > first.shape[-2:].numel())
+            if i and isinstance(v, torch.Tensor) and v.dim() == 4 and v.shape[1] in IMAGE_CHANNELS
         ]
-        if images:  # (features, images), or MSG-GAN's images coarsest first (an outside audit, 41a: taken as images)
-            i, largest = max(images, key=lambda pair: pair[1].shape[-2:].numel())
-            assert isinstance(first, torch.Tensor), "images are listed beside a first tensor only"
-            what = "smaller than" if first.shape[1] in IMAGE_CHANNELS else "no image, beside"
-            raise ArchitectureError(
-                f"the program returns a {type(out).__name__} of {len(out)} whose first element "
-                f"{tuple(first.shape[1:])} is {what} element {i}'s images {tuple(largest.shape[1:])}: wrap it in a "
-                f"module:callable of yours whose forward returns the images it makes (element {i} alone, if that is "
-                "they)"
-            )
+        if image_elements and isinstance(first, torch.Tensor) and first.dim() == 4:
+            i, largest = max(image_elements, key=lambda pair: pair[1].shape[-2:].numel())
+            channels_last = first.shape[1] not in IMAGE_CHANNELS and first.shape[-1] in IMAGE_CHANNELS
+            feature_map = first.shape[1] not in IMAGE_CHANNELS and not channels_last
+            # MSG-GAN's tiers from 4 px up to at least 4x that; not the images beside a 2x preview (review 42a)
+            coarsest_tier = max(first.shape[-2:]) <= 8 and max(largest.shape[-2:]) >= 4 * max(first.shape[-2:])
+            if feature_map or coarsest_tier:  # (features, images); MSG-GAN's images from 4 px up (41a: taken)
+                what = "no image, beside" if feature_map else "smaller than"
+                raise ArchitectureError(
+                    f"the program returns a {type(out).__name__} of {len(out)} whose first element "
+                    f"{tuple(first.shape[1:])} is {what} element {i}'s images {tuple(largest.shape[1:])}: wrap it in "
+                    f"a module:callable of yours whose forward returns the images it makes (element {i} alone, if "
+                    "that is they)"
+                )
+            if largest.shape[-2:].numel() > first.shape[-2:].numel() and not channels_last:
+                self.larger_later = f"; element {i} holds larger images {tuple(largest.shape[1:])}"  # said, not taken
         if isinstance(first, torch.Tensor) and (
             first.dim() == 4
             or (self.image_shape is not None and reshapes_to(first, self.image_shape))
@@ -296,7 +297,7 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
         optional = [(name, default) for name, default in optional if name not in CONTRACT_CODES]  # the contract's
     if not optional:
         return
-    rows = label_rows(program)
+    tables = embedding_rows(program)
     # what an embedding may be indexed by: a label's name, or a default of None or a whole number (a review, 42a: a
     # VQ codebook beside `temperature=1.0`, a position table beside `noise_scale=0.0`, were called label embeddings)
     indices = [
@@ -306,13 +307,18 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
         or default is None
         or (isinstance(default, int) and not isinstance(default, bool))
     ]
-    if rows and indices:
+    if tables and indices:
         name = indices[0]
+        held, classes = (  # several tables: which one a label indexes is not known here (review 42a)
+            (f"an embedding of {tables[0]} rows", str(tables[0]))
+            if len(tables) == 1
+            else (f"embeddings of {', '.join(map(str, tables))} rows", "K (the rows of its label table)")
+        )
         raise ArchitectureError(
             f"{who} takes an optional {name!r} beside z, which ganinv would leave to its default for every image, "
-            f"and the module holds an embedding of {rows} rows: if {name!r} indexes it, a conditional generator's "
-            f"images of one class only. Give {not_a_label} if {name!r} is no class label, or --option "
-            f"n_classes={rows} to feed it labels"
+            f"and the module holds {held}: if {name!r} indexes one, a conditional generator's images of one class "
+            f"only. Give {not_a_label} if {name!r} is no class label, or --option n_classes={classes} to feed it "
+            "labels"
         )
     for name, default in optional:
         if name.lower() in LABEL_NAMES:

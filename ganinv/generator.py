@@ -13,6 +13,7 @@ An adapter hands over a *native* module, called as `net(z_native, c, d)`, and it
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import numbers
 import warnings
@@ -187,7 +188,10 @@ class Generator(nn.Module):
                     + " (G.decode(latents) takes the Latents that G.sample_latents draws)"
                 )
         device = self.device
+        holds_tensors = any(True for _ in itertools.chain(self.net.parameters(), self.net.buffers()))
         for name, value in (("z", z), ("c", c), ("d", d)):
+            if not holds_tensors:  # a module without weights runs on whatever it is given (review 42a)
+                break
             if isinstance(value, torch.Tensor) and (value.device.type == "meta") != (device.type == "meta"):
                 raise ValueError(  # torch's own "Tensor on device cpu is not on the expected device meta" (41a)
                     f"{name} is on the {value.device.type} device and the generator on {device}: give latents on "
@@ -243,11 +247,17 @@ class Generator(nn.Module):
         except Exception as exc:  # shape errors inside the native module
             calls = isinstance(exc, TypeError) and "positional argument" in str(exc)
             fixed = self._fixed_batch(n) if self.meta.get("architecture") == "opaque" else None
-            rows = label_rows(self.net) if spec.n_classes and "index out of range" in str(exc) else None
-            if rows is not None and rows < spec.n_classes:  # told "a fixed batch size" when 2 labels fell below R
+            tables = embedding_rows(self.net) if spec.n_classes and "index out of range" in str(exc) else []
+            if tables and min(tables) < spec.n_classes:  # told "a fixed batch size" when 2 labels fell below R
+                which = (
+                    f"its label embedding's {tables[0]} rows; give --option n_classes={tables[0]}"
+                    if len(tables) == 1  # several: which one the labels index is not known here (review 42a)
+                    else f"one of its embeddings (of {', '.join(map(str, tables))} rows); give --option n_classes=K, "
+                    "the rows of its label table"
+                )
                 raise SpecMismatchError(
                     f"the generator failed on a probe batch of {n} latents ({first_line(exc)}): labels up to "
-                    f"{spec.n_classes - 1} index past its label embedding's {rows} rows; give --option n_classes={rows}"
+                    f"{spec.n_classes - 1} index past {which}"
                 ) from exc
             if fixed:
                 raise SpecMismatchError(
@@ -540,15 +550,16 @@ class Generator(nn.Module):
         return f"source={self.source!r}, spec={self.spec}"
 
 
-def label_rows(net: Any) -> Optional[int]:
-    """Rows of the first embedding table in a generator's module, a TorchScript one's too (its classes, where it
-    embeds labels), or None."""
+def embedding_rows(net: Any) -> list[int]:
+    """Rows of each embedding table in a generator's module, a TorchScript one's too (its classes, where one embeds
+    labels; a codebook or a position table's size otherwise)."""
+    rows = []
     for module in net.modules() if isinstance(net, nn.Module) else ():
         weight = getattr(module, "weight", None)
         embedding = isinstance(module, nn.Embedding) or getattr(module, "original_name", "") == "Embedding"
         if embedding and isinstance(weight, torch.Tensor):
-            return int(weight.shape[0])
-    return None
+            rows.append(int(weight.shape[0]))
+    return rows
 
 
 # on the [-1, 1] scale: a probe's values this far beyond a range's end are a little beyond it (an unbounded last

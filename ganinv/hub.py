@@ -255,11 +255,11 @@ def list_repo(hub_id: HubId) -> Listing:
             f"no Hugging Face repo {hub_id.repo!r} (from {hub_id.text}), or it is private: log in with `hf auth login`"
         ) from None
     except RevisionNotFoundError:
-        if re.fullmatch(r"[0-9a-f]{40}", hub_id.revision or ""):  # pinned by a run or an artifact (audit 41b)
+        if re.fullmatch(r"[0-9a-fA-F]{40}", hub_id.revision or ""):  # a run's or an artifact's pin (audit 41b)
             raise SourceError(
-                f"{hub_id.repo_text}: the commit {hub_id.revision} is no longer on the Hub (its history rewritten?) "
-                "nor in the local cache, so what was pinned to it (a run to resume, an inverter's generator) cannot "
-                f"get the same generator back: restore that snapshot to the cache, or start anew from hub:{hub_id.repo}"
+                f"{hub_id.repo_text}: no commit {hub_id.revision} on the Hub nor in the local cache: mistyped, or, "
+                "where a run or an inverter pinned it, the repo's history was rewritten since, and it cannot get the "
+                f"same generator back: restore that snapshot to the cache, or start anew from hub:{hub_id.repo}"
             ) from None
         raise SourceError(f"{hub_id.repo_text}: no such revision; give a branch, tag or commit hash after @") from None
     except HfHubHTTPError as exc:

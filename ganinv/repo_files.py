@@ -63,6 +63,9 @@ NOT_GENERATOR = {
 # Words of pictures and data: they set aside a file only where its own name does not say generator (samples.tar
 # blocked the choice beside wgan.pth: audit 41b; generator_images.pth and netG_samples.pth are generators': 42a)
 PICTURE_WORDS = {"samples", "images", "dataset"}
+# Other models that share a folder with a generator (a VAE-GAN's, a BiGAN's encoder): a folder named for them sets
+# aside only files whose own name does not say generator (vae_gan/generator.pth was dropped: audit 41b)
+MODELS_BESIDE = {"vae", "encoder"}
 EMA_WORDS = {"avgg", "ge", *weight_files.EMA_WORDS}
 GENERATOR_WORDS = {"generator", "gen", "netg", "g"}
 DIFFUSERS_PIPELINE = "model_index.json"  # lists a diffusion pipeline's parts (unet, vae, text_encoder, ...)
@@ -102,7 +105,9 @@ def set_aside_by(name: str) -> Optional[str]:
     if own:
         return own[0]
     folders = [w for w in words(str(path.parent)) if w in NOT_GENERATOR] if str(path.parent) != "." else []
-    return folders[0] if folders and not generator_named(path.name) else None
+    if folders and set(folders) <= MODELS_BESIDE and generator_named(path.name):
+        return None  # vae_gan/generator.pth; an optimizers/ or critic/ folder sets aside whatever it holds (42a)
+    return folders[0] if folders else None
 
 
 def generator_named(name: str) -> bool:

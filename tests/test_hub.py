@@ -220,6 +220,9 @@ def test_a_folders_word_does_not_set_aside_a_file_named_for_the_generator():
     # review 42a: a generator's own name, or a folder of samples, is not set aside for a word of pictures
     for name in ("generator_images.pth", "netG_samples.pth", "G_dataset_mnist.pth", "samples_64/model.safetensors"):
         assert pick_weights([name], "hub:x")[0] == name
+    # and an optimizer's or a critic's folder sets aside what it holds, however it is named
+    files = ["models/netG_epoch_20.pth", "optimizers/netG_epoch_30.pth", "critic/generator.pth"]
+    assert pick_weights(files, "hub:x")[0] == "models/netG_epoch_20.pth"
 
 
 def test_files_set_aside_by_their_names_are_named_with_why_when_nothing_is_left():

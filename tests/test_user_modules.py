@@ -1144,3 +1144,57 @@ def test_a_unit_range_net_dipping_below_zero_is_not_told_minus_one_to_one(user_m
         SpecMismatchError, match=r"outside the declared output range \(0.0, 1.0\); the generator's output is not"
     ):
         load_generator("dipping:make", options={"spec.nz": NZ, "spec.native_output_range": "0,1"})
+
+
+class PositionsThenLabels(EmbeddedLabels):
+    """A position table registered before the label table (review 42a: the first table's rows were named)."""
+
+    def __init__(self):
+        super().__init__()
+        self.positions = nn.Embedding(49, NZ)
+        self.embed = nn.Embedding(10, NZ)
+
+
+class Weightless(nn.Module):
+    """No parameters or buffers: it runs on whatever device its latents are on (review 42a: refused on meta)."""
+
+    def forward(self, z, c=None, d=None):
+        return torch.tanh(z).view(-1, 1, 2, 2)
+
+
+class ImagesAndPreview(BatchNormNet):
+    """(images (1, 8, 8), a 2x upsampled preview (1, 16, 16)): the images come first (review 42a: refused)."""
+
+    def forward(self, z, c=None, d=None):
+        images = super().forward(z)
+        return images, nn.functional.interpolate(images, scale_factor=2)
+
+
+def test_review_42a_tables_previews_weightless_modules_and_huge_integers(user_module):
+    user_module(
+        "positions_then_labels",
+        "from test_user_modules import PositionsThenLabels\ndef make():\n    return PositionsThenLabels()\n",
+    )
+    with pytest.raises(
+        SpecMismatchError, match=r"index past one of its embeddings \(of \d+, \d+ rows\); give --option n_classes=K"
+    ):
+        load_generator("positions_then_labels:make", options={"spec.nz": NZ, "inputs": "z,labels", "n_classes": 60})
+    user_module(
+        "images_preview", "from test_user_modules import ImagesAndPreview\ndef make():\n    return ImagesAndPreview()\n"
+    )
+    with pytest.warns(
+        UserWarning, match=r"first element is taken as the images; element 1 holds larger images \(1, 16, 16\)"
+    ):
+        g = load_generator("images_preview:make", options={"spec.nz": NZ})
+    assert g.spec.image_shape == (1, 8, 8)
+    weightless = Generator(Weightless(), GeneratorSpec(nz=4, image_shape=(1, 2, 2)))
+    assert weightless(torch.empty(2, 4, device="meta")).shape == (2, 1, 2, 2)
+    user_module(
+        "int_factory",
+        "from test_user_modules import BatchNormNet, SPEC\ndef make(nz: int = 4):\n    return BatchNormNet(), SPEC\n",
+    )
+    with pytest.raises(
+        SourceError,
+        match=r"--option nz=99999999999999999999: int_factory:make's nz takes int; give an integer no larger",
+    ):
+        load_generator("int_factory:make", options={"nz": "99999999999999999999"})

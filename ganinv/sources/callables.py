@@ -20,6 +20,7 @@ from torch import nn
 
 from ganinv import trust
 from ganinv.architectures import AssumptionWarning
+from ganinv.config_checks import INT_LIMIT
 from ganinv.errors import GaninvError, SourceError
 from ganinv.generator import Generator
 from ganinv.sources.common import Request
@@ -93,7 +94,8 @@ def call_users_code(fn: Any, options: dict[str, Any], source: str) -> Any:
     except GaninvError:
         raise
     except Exception as exc:
-        said = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip()) or "(no message)"
+        text = str(exc).split("Exception raised from")[0]  # torch's C++ frames follow its message (review 42a)
+        said = "; ".join(line.strip() for line in text.splitlines() if line.strip()) or "(no message)"
         raise SourceError(
             f"{source} raised {type(exc).__name__}: {said[:800].rstrip('.')}. The error is in that callable's code "
             "(GANINV_DEBUG=1 shows its traceback)"
@@ -167,12 +169,13 @@ def typed_options(fn: Any, options: dict[str, Any], source: str) -> dict[str, An
             continue
         try:
             number = int(word) if kind is int else float(word)
-            if kind is not bool and math.isfinite(number):
+            if kind is not bool and math.isfinite(number) and abs(number) <= INT_LIMIT:  # as flags are (42a)
                 typed[name] = number
                 continue
         except ValueError:
             pass
         expected = "true or false" if kind is bool else ("an integer" if kind is int else "a finite number")
+        expected += " no larger than 2**62" if kind is not bool else ""
         raise SourceError(f"--option {name}={value}: {source}'s {name} takes {kind.__name__}; give {expected}")
     return typed
 
