@@ -564,6 +564,15 @@ class Opaque(Architecture):
         unknown = [name for name in inputs if name not in INPUT_NAMES]
         if unknown or not inputs or inputs[0] != "z":
             raise ArchitectureError(f"inputs={text!r}: expected z first, then any of c, onehot, labels")
+        fed = {"labels": LABEL_NAMES, "onehot": (*LABEL_NAMES, "d", "onehot"), "c": CODE_NAMES}
+        for given, slot in zip(inputs[1:], names[1:]):  # fed by position: a review (42a) saw labels go into
+            takers = [n for n in names if n.lower() in fed[given]]  # forward(z, truncation=1.0, labels=None)'s
+            if takers and slot.lower() not in fed[given]:  # truncation, every image class 0's, in silence
+                raise ArchitectureError(
+                    f"inputs={text}: ganinv feeds its inputs by position, so the program's {slot!r} would get the "
+                    f"{given} its {takers[0]!r} takes: wrap it in a module:callable of yours whose forward takes "
+                    f"(z, {takers[0]}) in that order"
+                )
         return inputs
 
     @staticmethod

@@ -536,10 +536,16 @@ class Generator(nn.Module):
         a, b = spec.native_output_range
         usual = _guess_range(lo, hi)
         if usual and hi - lo < RANGE_BARELY_USED * (b - a) and 4 * USUAL_WIDTHS[usual] < b - a:
-            raise SpecMismatchError(
+            said = (
                 f"generated values span [{lo:.3g}, {hi:.3g}] natively, {100 * (hi - lo) / (b - a):.2g}% of the "
-                f"declared output range {spec.native_output_range}, so every image would come out one flat grey; pass "
-                f"--output-range {usual}, the usual range that holds them"
+                f"declared output range {spec.native_output_range}, so every image would come out one flat grey"
+            )
+            if (a, b) in USUAL_RANGES:  # 0,255 for a [0, 1] net: the slip of 8-bit pixels
+                raise SpecMismatchError(f"{said}; pass --output-range {usual}, the usual range that holds them")
+            warnings.warn(  # 0,65535: faint 16-bit images may be so (a review, 42a), taken on the user's word
+                f"{said}; if the generator's range is {usual}, pass --output-range {usual}",
+                ProbeWarning,
+                stacklevel=3,
             )
 
     def _native_range_seen(self, lo: float, hi: float) -> tuple[float, float]:
@@ -711,4 +717,5 @@ def _guess_range(lo: float, hi: float) -> Optional[str]:
 
 
 USUAL_WIDTHS = {"0,1": 1.0, "-1,1": 2.0, "0,255": 255.0}
+USUAL_RANGES = {(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)}
 RANGE_BARELY_USED = 0.05  # of the declared range's width: a probe's values within less are no images of that range

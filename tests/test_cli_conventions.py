@@ -481,27 +481,30 @@ def test_a_size_the_cpu_allocator_refuses_is_out_of_memory_not_a_bug(tmp_path, m
     assert "internal error" not in result.stderr
 
 
-def test_every_integer_option_refuses_what_no_tensor_size_holds():
+@pytest.mark.parametrize(
+    "number, checked", [(click.types.IntParamType, LimitedIntRange), (click.types.FloatParamType, FiniteFloatRange)]
+)
+def test_every_number_option_takes_a_type_that_checks_it(number, checked):
     """An option fuzzer: `fit --batch-size 99999999999999999999` was an internal error (torch failing to unpack the
-    size). Every integer option takes click's integers through LimitedIntRange, which refuses them beyond 2**62."""
+    size), and `perf --seconds inf` timed for ever. Every integer option refuses integers beyond 2**62
+    (LimitedIntRange), every float option nan and inf (FiniteFloatRange)."""
     for name, command in COMMANDS.items():
         for param in command.params:
-            if isinstance(param, click.Option) and isinstance(param.type, click.types.IntParamType):
-                assert isinstance(param.type, LimitedIntRange), f"`ganinv {name} {long_name(param)}`"
-    result = CliRunner().invoke(cli, ["fit", "-g", "builtin:mnist", "--batch-size", "99999999999999999999"])
-    assert result.exit_code == 2 and "larger than any size or count ganinv takes" in result.output
-    assert "internal error" not in result.output
+            if isinstance(param, click.Option) and isinstance(param.type, number):
+                assert isinstance(param.type, checked), f"`ganinv {name} {long_name(param)}`"
 
 
-def test_every_number_option_refuses_what_is_not_finite():
-    """An option fuzzer: `perf --seconds inf` timed for ever. Every float option is a FiniteFloatRange (or a type
-    of ganinv's own that reads its value)."""
-    for name, command in COMMANDS.items():
-        for param in command.params:
-            if isinstance(param, click.Option) and isinstance(param.type, click.types.FloatParamType):
-                assert isinstance(param.type, FiniteFloatRange), f"`ganinv {name} {long_name(param)}`"
-    result = CliRunner().invoke(cli, ["probe", "--train", "", "--test", "x.safetensors"])
-    assert result.exit_code == 2 and "the features file's path is empty" in result.output
+@pytest.mark.parametrize(
+    "args, said",
+    [
+        (["fit", "-g", "builtin:mnist", "--batch-size", "99999999999999999999"], "larger than any size or count"),
+        (["perf", "--seconds", "inf"], "'inf' is not a finite number; give one in x>=0"),
+        (["probe", "--train", "", "--test", "x.safetensors"], "the features file's path is empty"),
+    ],
+)
+def test_numbers_and_paths_no_command_can_take_are_usage_errors(args, said):
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2 and said in result.output and "internal error" not in result.output
 
 
 def test_the_hub_clients_retry_lines_wait_for_ganinv_debug(monkeypatch):

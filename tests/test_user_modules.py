@@ -914,26 +914,36 @@ def test_a_callable_source_without_a_module_or_a_name_is_one_clear_error(source,
         load_generator(source)
 
 
+def optional_input_source(argument: str, embedding: bool, compiled: bool = False) -> str:
+    """A module whose forward(z, ARGUMENT) has a default, with or without a label embedding of 5 rows."""
+    name = argument.split("=")[0]
+    looked_up = (
+        f"        labels = torch.zeros(len(z), dtype=torch.long) if {name} is None else {name}\n"
+        "        return torch.tanh(self.fc(z * self.embed(labels))).view(-1, 1, 8, 8)\n"
+        if embedding
+        else "        return torch.tanh(self.fc(z)).view(-1, 1, 8, 8)\n"
+    )
+    return (
+        "import torch\n"
+        "from torch import nn\n"
+        "class Net(nn.Module):\n"
+        "    def __init__(self):\n"
+        "        super().__init__()\n"
+        + ("        self.embed = nn.Embedding(5, 4)\n" if embedding else "")
+        + "        self.fc = nn.Linear(4, 64)\n"
+        f"    def forward(self, z, {argument}):\n"
+        + looked_up
+        + f"def make():\n    return {'torch.compile(Net())' if compiled else 'Net()'}\n"
+    )
+
+
 @pytest.mark.parametrize("name", ["class_id", "cond", "c"])
 @pytest.mark.parametrize("compiled", [False, True])
 def test_an_optional_input_beside_a_label_embedding_is_refused_whatever_its_name(user_module, name, compiled):
     """An outside audit (41a): only ten label names were looked for, so `forward(z, class_id=None)` with a label
     embedding (and any name once torch.compile wrapped the module) loaded as its class-0 generator in silence."""
     module = f"optional_{name}_{int(compiled)}"
-    user_module(
-        module,
-        "import torch\n"
-        "from torch import nn\n"
-        "class Net(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.embed = nn.Embedding(5, 4)\n"
-        "        self.fc = nn.Linear(4, 64)\n"
-        f"    def forward(self, z, {name}=None):\n"
-        f"        labels = torch.zeros(len(z), dtype=torch.long) if {name} is None else {name}\n"
-        "        return torch.tanh(self.fc(z * self.embed(labels))).view(-1, 1, 8, 8)\n"
-        f"def make():\n    return {'torch.compile(Net())' if compiled else 'Net()'}\n",
-    )
+    user_module(module, optional_input_source(f"{name}=None", embedding=True, compiled=compiled))
     with pytest.raises(ArchitectureError, match=rf"optional '{name}' beside z.*an embedding of 5 rows"):
         load_generator(f"{module}:make", options={"spec.nz": 4})
 
@@ -948,18 +958,7 @@ def test_an_optional_input_beside_a_label_embedding_is_refused_whatever_its_name
 def test_an_optional_input_without_an_embedding_is_said(user_module, argument, said):
     """An outside audit (41a): InfoGAN's codes as `forward(z, c=None)` were fixed at their default in silence."""
     module = f"optional_said_{argument.split('=')[0]}"
-    user_module(
-        module,
-        "import torch\n"
-        "from torch import nn\n"
-        "class Net(nn.Module):\n"
-        "    def __init__(self):\n"
-        "        super().__init__()\n"
-        "        self.fc = nn.Linear(4, 64)\n"
-        f"    def forward(self, z, {argument}):\n"
-        "        return torch.tanh(self.fc(z)).view(-1, 1, 8, 8)\n"
-        "def make():\n    return Net()\n",
-    )
+    user_module(module, optional_input_source(argument, embedding=False))
     with pytest.warns(UserWarning, match=said):
         load_generator(f"{module}:make", options={"spec.nz": 4})
 
@@ -1198,3 +1197,29 @@ def test_review_42a_tables_previews_weightless_modules_and_huge_integers(user_mo
         match=r"--option nz=99999999999999999999: int_factory:make's nz takes int; give an integer no larger",
     ):
         load_generator("int_factory:make", options={"nz": "99999999999999999999"})
+
+
+class LabelsAfterTruncation(EmbeddedLabels):
+    """BigGAN-like forward(z, truncation=1.0, labels=None) (review 42a: labels fed into truncation)."""
+
+    def forward(self, z, truncation=1.0, labels=None):
+        labels = torch.zeros(len(z), dtype=torch.long) if labels is None else labels
+        return super().forward(z * truncation, labels)
+
+
+def test_labels_are_not_fed_by_position_into_an_input_of_another_name(user_module):
+    user_module(
+        "after_truncation",
+        "from test_user_modules import LabelsAfterTruncation\ndef make():\n    return LabelsAfterTruncation()\n",
+    )
+    with pytest.raises(
+        ArchitectureError, match=r"so the program's 'truncation' would get the labels its 'labels' takes"
+    ):
+        load_generator("after_truncation:make", options={"spec.nz": NZ, "inputs": "z,labels", "n_classes": 10})
+
+
+def test_a_faint_generator_under_a_wide_declared_range_is_said_not_refused(user_module):
+    """Review 42a: a 16-bit generator of faint images declared 0,65535 was refused and told 0,255."""
+    spec = GeneratorSpec(nz=NZ, image_shape=(1, 8, 8), native_output_range=(0.0, 65535.0))
+    with pytest.warns(UserWarning, match=r"of the declared output range \(0.0, 65535.0\).*if the generator's range is"):
+        Generator(WholeRange("sigmoid", scale=140.0), spec).probe()
