@@ -35,6 +35,11 @@ def user_module(tmp_path, monkeypatch):
     return write
 
 
+def returning(name: str) -> str:
+    """The source of a user's module whose make() returns this file's class `name`, built with no arguments."""
+    return f"from test_user_modules import {name}\ndef make():\n    return {name}()\n"
+
+
 class BatchNormNet(nn.Module):
     """Linear -> BatchNorm1d -> ReLU -> Linear -> Tanh: (N, 4) -> (N, 1, 8, 8), with running statistics of its own."""
 
@@ -166,7 +171,7 @@ def test_dark_images_never_negative_under_minus_one_to_one_are_said_to_be_and_th
     (this one, a collapsed generator) were attributed to torch's no_grad wrapper, so the CLI did not show them."""
     with pytest.warns(UserWarning, match=r"never negative, under the declared range \[-1, 1\]"):
         Generator(Dark(), SPEC).probe()
-    user_module("dark_module", "from test_user_modules import Dark\ndef make():\n    return Dark()\n")
+    user_module("dark_module", returning("Dark"))
     result = CliRunner().invoke(cli, ["inspect", "-g", "dark_module:make", "--nz", str(NZ)])
     assert result.exit_code == 0, result.output
     assert "Warning: generated values span" in result.output and "--output-range 0,1" in result.output
@@ -395,7 +400,7 @@ class LinearUnit(nn.Module):
 def test_a_linear_output_of_unit_range_data_is_not_read_as_minus_one_to_one(user_module):
     """Read as [-1, 1] for its few values a little below 0, its black was mid-grey, in silence; and the right
     --output-range 0,1 was refused for them (audit 26b). Now [-1, 1] is refused naming 0,1, which loads, clamped."""
-    user_module("linear_unit", "from test_user_modules import LinearUnit\ndef make():\n    return LinearUnit()\n")
+    user_module("linear_unit", returning("LinearUnit"))
     with pytest.warns(UserWarning, match=r"never below -0.05.*--output-range 0,1"):  # said: a Tanh net's bright
         load_generator("linear_unit:make", options={"spec.nz": NZ})  # images may look so (not refused: a review)
     with pytest.warns(UserWarning, match="a little beyond the output range"):
@@ -424,9 +429,7 @@ class FlatChannelsLast(nn.Module):
 def test_a_flat_channels_last_output_is_read_in_its_order(user_module):
     """Reshaped as (C, H, W), a red image became grey stripes, announced only as a channel count (audit 26b): the
     probe reads the order (the smoother images), and --option image_layout settles it."""
-    user_module(
-        "flat_hwc", "from test_user_modules import FlatChannelsLast\ndef make():\n    return FlatChannelsLast()\n"
-    )
+    user_module("flat_hwc", returning("FlatChannelsLast"))
     z = torch.randn(4, NZ, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         author = FlatChannelsLast()(z).view(4, 8, 8, 3).permute(0, 3, 1, 2)
@@ -443,9 +446,7 @@ def test_an_inverter_reads_its_flat_output_generator_as_it_was_fitted(user_modul
     """A flat colour output's layout is decided by a probe; an inverter fitted before that reading saw (C, H, W), and
     with the new reading its every reconstruction changed in silence (review 27a). The artifact's record settles it:
     the layout decided at fit time, or (C, H, W) where the record predates the reading."""
-    user_module(
-        "flat_hwc", "from test_user_modules import FlatChannelsLast\ndef make():\n    return FlatChannelsLast()\n"
-    )
+    user_module("flat_hwc", returning("FlatChannelsLast"))
     z = torch.randn(4, NZ, generator=torch.Generator().manual_seed(1))
     as_hwc = FlatChannelsLast()(z).view(4, 8, 8, 3).permute(0, 3, 1, 2).detach()
     as_chw = FlatChannelsLast()(z).view(4, 3, 8, 8).detach()
@@ -507,7 +508,7 @@ class UntrackedNorm(BatchNormNet):
 def test_batch_statistics_by_design_are_refused_naming_bn_train(user_module):
     """Already in eval mode, it was told to put itself in eval mode; --option bn=train, which accepts it, went unnamed
     (audit 26b)."""
-    user_module("untracked", "from test_user_modules import UntrackedNorm\ndef make():\n    return UntrackedNorm()\n")
+    user_module("untracked", returning("UntrackedNorm"))
     with pytest.raises(
         SpecMismatchError, match="depend on the other latents of the batch.*--option bn=train accepts it"
     ):
@@ -524,7 +525,7 @@ class NoiseScaled(BatchNormNet):
 def test_an_optional_y_without_a_label_embedding_is_said_not_refused(user_module):
     """Refused as a conditional generator's label, it could not be loaded, nor its old inverters reused (a review of
     audit 26b's fix): without an embedding to show a label, the default is said."""
-    user_module("noise_scaled", "from test_user_modules import NoiseScaled\ndef make():\n    return NoiseScaled()\n")
+    user_module("noise_scaled", returning("NoiseScaled"))
     with pytest.warns(UserWarning, match=r"optional 'y' beside z, left to its default"):
         g = load_generator("noise_scaled:make", options={"spec.nz": NZ})
     assert g.spec.n_classes == 0
@@ -532,7 +533,7 @@ def test_an_optional_y_without_a_label_embedding_is_said_not_refused(user_module
 
 def test_a_truncated_prior_given_without_bounds_is_refused(user_module):
     """`--option spec.native_prior=truncated_normal` alone meant [-1, 1] in silence (audit 26b F7)."""
-    user_module("plain_bn", "from test_user_modules import BatchNormNet\ndef make():\n    return BatchNormNet()\n")
+    user_module("plain_bn", returning("BatchNormNet"))
     with pytest.raises(SourceError, match="truncated_normal prior needs its bounds"):
         load_generator("plain_bn:make", options={"spec.nz": NZ, "spec.native_prior": "truncated_normal"})
     g = load_generator(
@@ -678,7 +679,7 @@ def test_a_program_ganinv_cannot_call_is_told_the_remedy_that_applies(user_modul
 
 def test_a_one_hot_program_given_its_inputs_loads(user_module):
     """The remedy the one-hot refusal names works."""
-    user_module("one_hot", "from test_user_modules import OneHotLabel\ndef make():\n    return OneHotLabel()\n")
+    user_module("one_hot", returning("OneHotLabel"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         g = load_generator("one_hot:make", options={"spec.nz": NZ, "inputs": "z,onehot", "n_classes": 2})
@@ -1020,12 +1021,7 @@ def test_more_classes_than_the_label_embedding_has_are_named_not_a_fixed_batch(u
         torch.jit.script(EmbeddedLabels()).save(str(tmp_path / "labels.ts"))
         source = str(tmp_path / "labels.ts")
     else:
-        source = (
-            user_module(
-                "embedded", "from test_user_modules import EmbeddedLabels\ndef make():\n    return EmbeddedLabels()\n"
-            )
-            + ":make"
-        )
+        source = user_module("embedded", returning("EmbeddedLabels")) + ":make"
     for given in ({}, {"batch_size": 2}):
         with pytest.raises(
             SpecMismatchError,
@@ -1117,7 +1113,7 @@ class Codebook(nn.Module):
 def test_an_embedding_beside_a_float_default_is_no_label_embedding(user_module):
     """Review 42a: any nn.Embedding made any defaulted input a label: a VQ codebook beside `temperature=1.0` was
     refused, told to feed it 32 classes. The default is said, as without an embedding."""
-    user_module("codebook", "from test_user_modules import Codebook\ndef make():\n    return Codebook()\n")
+    user_module("codebook", returning("Codebook"))
     with pytest.warns(UserWarning, match=r"optional 'temperature' beside z, left to its default \(1.0\)"):
         load_generator("codebook:make", options={"spec.nz": NZ})
 
@@ -1136,9 +1132,7 @@ class LinearUnitDipping(nn.Module):
 
 
 def test_a_unit_range_net_dipping_below_zero_is_not_told_minus_one_to_one(user_module):
-    user_module(
-        "dipping", "from test_user_modules import LinearUnitDipping\ndef make():\n    return LinearUnitDipping()\n"
-    )
+    user_module("dipping", returning("LinearUnitDipping"))
     with pytest.raises(
         SpecMismatchError, match=r"outside the declared output range \(0.0, 1.0\); the generator's output is not"
     ):
@@ -1170,17 +1164,12 @@ class ImagesAndPreview(BatchNormNet):
 
 
 def test_review_42a_tables_previews_weightless_modules_and_huge_integers(user_module):
-    user_module(
-        "positions_then_labels",
-        "from test_user_modules import PositionsThenLabels\ndef make():\n    return PositionsThenLabels()\n",
-    )
+    user_module("positions_then_labels", returning("PositionsThenLabels"))
     with pytest.raises(
         SpecMismatchError, match=r"index past one of its embeddings \(of \d+, \d+ rows\); give --option n_classes=K"
     ):
         load_generator("positions_then_labels:make", options={"spec.nz": NZ, "inputs": "z,labels", "n_classes": 60})
-    user_module(
-        "images_preview", "from test_user_modules import ImagesAndPreview\ndef make():\n    return ImagesAndPreview()\n"
-    )
+    user_module("images_preview", returning("ImagesAndPreview"))
     with pytest.warns(
         UserWarning, match=r"first element is taken as the images; element 1 holds larger images \(1, 16, 16\)"
     ):
@@ -1208,10 +1197,7 @@ class LabelsAfterTruncation(EmbeddedLabels):
 
 
 def test_labels_are_not_fed_by_position_into_an_input_of_another_name(user_module):
-    user_module(
-        "after_truncation",
-        "from test_user_modules import LabelsAfterTruncation\ndef make():\n    return LabelsAfterTruncation()\n",
-    )
+    user_module("after_truncation", returning("LabelsAfterTruncation"))
     with pytest.raises(
         ArchitectureError, match=r"so the program's 'truncation' would get the labels its 'labels' takes"
     ):
