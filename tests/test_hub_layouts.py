@@ -848,3 +848,11 @@ def test_lightning_hyper_parameters_that_contradict_the_weights_are_named_as_suc
         DCGAN,
         zoo.latents_for(DCGAN, 4),
     )
+    # review 42a: a config.json that says otherwise than the hyper_parameters was "config.json gives resolution twice"
+    checkpoint["hyper_parameters"]["img_size"] = side
+    config = json.dumps({"img_size": 2 * side}).encode()
+    hub.repos.commit("someone/light2", {"model.ckpt": state_bytes(checkpoint, tmp_path / "d"), "config.json": config})
+    with pytest.raises(GaninvError, match=rf"config.json says img_size={2 * side}, and the Lightning hyper_parameters"):
+        load_generator("hub:someone/light2", options=FAST)
+    g = load_generator("hub:someone/light2", options={**FAST, "resolution": side})
+    same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))

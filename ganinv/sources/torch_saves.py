@@ -23,6 +23,7 @@ from ganinv.sources.common import FORMAT, Request, files_sha256, logger
 from ganinv.sources.from_weights import build_from_config
 from ganinv.sources.spec_overrides import with_overrides
 from ganinv.weight_files import (
+    LIGHTNING_SIDES,
     check_lightning_latent,
     checkpoint_hints,
     entry_meta,
@@ -91,6 +92,7 @@ def load_checkpoint(
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj, where)
     pickled_label = f"the {'Lightning hyper_parameters' if lightning_hparams(obj) else 'arguments pickled'} in {where}"
+    refuse_disagreeing_hints(config, hinted, request.options, config_label, pickled_label)
     with refusing_unmodelled_layers(obj, where) as taken:
         built, opts, arch, evidence = build_from_config(
             request.arch,
@@ -107,6 +109,28 @@ def load_checkpoint(
     generator = checkpoint_generator(built, opts, arch, evidence, entry, paths, batchnorm, where, request.source)
     check_lightning_latent(obj, generator.spec.nz, where)
     return with_overrides(generator, request.overrides)
+
+
+def refuse_disagreeing_hints(
+    config: Mapping[str, Any],
+    hinted: Mapping[str, Any],
+    options: Mapping[str, Any],
+    config_label: str,
+    pickled_label: str,
+) -> None:
+    """A config.json beside a checkpoint whose pickled records say otherwise (`img_size` 64 there, 32 in the Lightning
+    hyper_parameters) is refused naming both sources: it had been "config.json gives resolution twice" (a review,
+    42a). The user's --option settles it."""
+    for name, value in hinted.items():
+        if name in options:
+            continue
+        for key, said in config.items():
+            same = key == name or config_words.FIELD_OPTIONS.get(key) == name
+            if (same or (name == "resolution" and key in LIGHTNING_SIDES)) and said != value:
+                raise ArchitectureError(
+                    f"{config_label} says {key}={said!r}, and {pickled_label} say {name}={value!r}: fix the one "
+                    f"that is wrong, or choose with --option {name}=VALUE"
+                )
 
 
 def merge_shards(paths: list[Path], parts: list[Any], index: Optional[Path], where: str) -> dict[str, Any]:
