@@ -40,7 +40,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ganinv.architectures import DECISIONS, Architecture, Built, decision, register
+from ganinv.architectures import DECISIONS, TRUE_WORDS, Architecture, Built, decision, register
 from ganinv.errors import ArchitectureError
 from ganinv.spec import GeneratorSpec
 
@@ -372,7 +372,7 @@ def check_agreement(read: Mapping[str, Any], given: Mapping[str, Any]) -> None:
             else:
                 said = tuple(int(v) for v in said)
         elif isinstance(value, bool):
-            said = said if isinstance(said, bool) else str(said).lower() in ("1", "true", "yes", "on")
+            said = said if isinstance(said, bool) else str(said).lower() in TRUE_WORDS
         else:
             said = type(value)(said)
         if said != value:

@@ -140,6 +140,9 @@ class Architecture:
         return self.Options(**{k: _coerce(v, fields[k]) for k, v in values.items()})
 
 
+# How an option's true and false are written (command line, configs, a callable's --option): one reading everywhere
+TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
+FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 MAX_INT_OPTION = 1 << 20  # no size, width or count of a generator is larger; a config saying so is wrong
 
 
@@ -153,7 +156,7 @@ def _coerce(value: Any, field: dataclasses.Field) -> Any:
                 parts = [p for p in value.replace(" ", "").split(",") if p and p.lower() != "none"]  # none: ()
                 value = tuple(float(p) if "float" in kind else int(p) for p in parts)
             elif kind.startswith("bool") or kind == "<class 'bool'>":
-                value = value.lower() in ("1", "true", "yes", "on")
+                value = value.lower() in TRUE_WORDS
             elif kind.startswith("int") or kind == "<class 'int'>":
                 value = int(value)
             elif kind.startswith("float") or kind == "<class 'float'>":

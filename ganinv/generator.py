@@ -187,15 +187,14 @@ class Generator(nn.Module):
                     + (f" {str(value.dtype).removeprefix('torch.')}" if isinstance(value, torch.Tensor) else "")
                     + " (G.decode(latents) takes the Latents that G.sample_latents draws)"
                 )
-        device = self.device
-        holds_tensors = any(True for _ in itertools.chain(self.net.parameters(), self.net.buffers()))
-        for name, value in (("z", z), ("c", c), ("d", d)):
-            if not holds_tensors:  # a module without weights runs on whatever it is given (review 42a)
-                break
-            if isinstance(value, torch.Tensor) and (value.device.type == "meta") != (device.type == "meta"):
-                raise ValueError(  # torch's own "Tensor on device cpu is not on the expected device meta" (41a)
-                    f"{name} is on the {value.device.type} device and the generator on {device}: give latents on "
-                    "its device (z.to(G.device))"
+        # latents on the meta device were torch's own "not on the expected device meta" (41a); looked at only where
+        # some are, as this runs at every call, and only for a module with weights (without, it runs anywhere: 42a)
+        on_meta = [name for name, v in (("z", z), ("c", c), ("d", d)) if isinstance(v, torch.Tensor) and v.is_meta]
+        if on_meta and any(True for _ in itertools.chain(self.net.parameters(), self.net.buffers())):
+            if self.device.type != "meta":
+                raise ValueError(
+                    f"{on_meta[0]} is on the meta device and the generator on {self.device}: give latents on its "
+                    "device (z.to(G.device))"
                 )
         # NaN latents gave NaN images without a word; latents that carry gradients come from an encoder or an
         # optimisation, whose loss check says what went non-finite (a fit's own message names the generator). On an
@@ -535,12 +534,16 @@ class Generator(nn.Module):
         lo, hi = self._native_range_seen(lo_seen, hi_seen)
         a, b = spec.native_output_range
         usual = _guess_range(lo, hi)
-        if usual and hi - lo < RANGE_BARELY_USED * (b - a) and 4 * USUAL_WIDTHS[usual] < b - a:
+        if (
+            usual
+            and hi - lo < RANGE_BARELY_USED * (b - a)
+            and 4 * (USUAL_RANGES[usual][1] - USUAL_RANGES[usual][0]) < b - a
+        ):
             said = (
                 f"generated values span [{lo:.3g}, {hi:.3g}] natively, {100 * (hi - lo) / (b - a):.2g}% of the "
                 f"declared output range {spec.native_output_range}, so every image would come out one flat grey"
             )
-            if (a, b) in USUAL_RANGES:  # 0,255 for a [0, 1] net: the slip of 8-bit pixels
+            if (a, b) in USUAL_RANGES.values():  # 0,255 for a [0, 1] net: the slip of 8-bit pixels
                 raise SpecMismatchError(f"{said}; pass --output-range {usual}, the usual range that holds them")
             warnings.warn(  # 0,65535: faint 16-bit images may be so (a review, 42a), taken on the user's word
                 f"{said}; if the generator's range is {usual}, pass --output-range {usual}",
@@ -716,6 +719,5 @@ def _guess_range(lo: float, hi: float) -> Optional[str]:
     return None
 
 
-USUAL_WIDTHS = {"0,1": 1.0, "-1,1": 2.0, "0,255": 255.0}
-USUAL_RANGES = {(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)}
+USUAL_RANGES = {"0,1": (0.0, 1.0), "-1,1": (-1.0, 1.0), "0,255": (0.0, 255.0)}  # as --output-range spells them
 RANGE_BARELY_USED = 0.05  # of the declared range's width: a probe's values within less are no images of that range

@@ -19,7 +19,7 @@ from typing import Any, Mapping, Optional
 from torch import nn
 
 from ganinv import trust
-from ganinv.architectures import AssumptionWarning
+from ganinv.architectures import FALSE_WORDS, TRUE_WORDS, AssumptionWarning
 from ganinv.config_checks import INT_LIMIT
 from ganinv.errors import GaninvError, SourceError
 from ganinv.generator import Generator
@@ -83,12 +83,12 @@ def call_users_code(fn: Any, options: dict[str, Any], source: str) -> Any:
     """`fn(**options)`, where an error of the user's own code is theirs: it had been "a bug in ganinv" (a
     RuntimeError of load_state_dict, a KeyError), or "does not take the options" for any TypeError (an outside
     audit, 41a). Options its signature does not take are said as such; ganinv's own errors pass as they are."""
+    signature = signature_of(fn)
     try:
-        inspect.signature(fn).bind(**options)
+        if signature is not None:  # else (a builtin) the call says
+            signature.bind(**options)
     except TypeError as exc:
         raise SourceError(f"{source} does not take the options {sorted(options)}: {exc}") from None
-    except ValueError:  # no signature to read (a builtin): the call says
-        pass
     try:
         return fn(**options)
     except GaninvError:
@@ -105,8 +105,6 @@ def call_users_code(fn: Any, options: dict[str, Any], source: str) -> Any:
 # --option values typed on the command line are strings; a parameter whose default or annotation says bool, int or
 # float gets them converted, as click converts its own flags: a factory's `use_ema=True` took the string "false" as
 # true and loaded the other generator in silence, and `nz=16` took "32" into nn.Linear (an outside audit, 41a).
-TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
-FALSE_WORDS = frozenset({"false", "0", "no", "off"})
 TYPE_NAMES = {"bool": bool, "int": int, "float": float}
 
 
