@@ -156,7 +156,9 @@ def _coerce(value: Any, field: dataclasses.Field) -> Any:
                 parts = [p for p in value.replace(" ", "").split(",") if p and p.lower() != "none"]  # none: ()
                 value = tuple(float(p) if "float" in kind else int(p) for p in parts)
             elif kind.startswith("bool") or kind == "<class 'bool'>":
-                value = value.lower() in TRUE_WORDS
+                if value.strip().lower() not in TRUE_WORDS | FALSE_WORDS:  # "ture" had been False, in silence
+                    raise ArchitectureError(f"option {field.name}={value!r} is not true or false; give one of them")
+                value = value.strip().lower() in TRUE_WORDS
             elif kind.startswith("int") or kind == "<class 'int'>":
                 value = int(value)
             elif kind.startswith("float") or kind == "<class 'float'>":

@@ -21,7 +21,7 @@ from ganinv.augment import AugmentConfig
 from ganinv.cli.main import cli
 from ganinv.config_checks import click_type
 from ganinv.dreaming import DreamingConfig
-from ganinv.errors import ConfigError, DivergedError, RunError
+from ganinv.errors import ArchitectureError, ConfigError, DivergedError, RunError
 from ganinv.fit import FitConfig, fit
 from ganinv.generator import Generator
 from ganinv.mvae.train import MVAEConfig, train_mvae
@@ -548,3 +548,11 @@ def test_a_network_size_beyond_any_use_is_refused_before_anything_is_built(tmp_p
     assert not out.exists()
     with pytest.raises(ConfigError, match=f"{flag}.*1000000000"):
         fit(tiny_fit(generator_dir, **{flag.strip("-"): 10**9}), out, quiet=True)
+
+
+def test_an_architecture_options_bool_word_is_read_as_written_or_refused():
+    """A review: any word but true/1/yes/on had been False in silence (`--option condition_first=ture`)."""
+    options = architectures.get("dcgan").make_options({"condition_first": "Yes", "bias": "off"})
+    assert (options.condition_first, options.bias) == (True, False)
+    with pytest.raises(ArchitectureError, match=r"option condition_first='ture' is not true or false"):
+        architectures.get("dcgan").make_options({"condition_first": "ture"})
