@@ -82,6 +82,12 @@ def load_with_model_class(request: Any) -> Generator:
 
     options = dict(request.options)
     class_path = str(options.pop("model_class"))
+    trust.require_chosen(  # first: a class a file names is refused, not advised on (an outside audit)
+        f"the model class {class_path!r}",
+        request.origin or request.options_origin,  # the class is an option: code when a file chose either
+        request.trust_remote_code or class_path in _typed.get(),
+        f"--model-class {class_path}",
+    )
     kwargs = parse_kwargs(options.pop("model_kwargs", None))
     form = options.pop("labels", None)
     if form is not None and form not in LABEL_FORMS:
@@ -94,12 +100,6 @@ def load_with_model_class(request: Any) -> Generator:
         )
     if request.arch is not None:
         raise SourceError(f"--model-class {class_path} builds the generator itself; drop --arch {request.arch}")
-    trust.require_chosen(
-        f"the model class {class_path!r}",
-        request.origin or request.options_origin,  # the class is an option: code when a file chose either
-        request.trust_remote_code or class_path in _typed.get(),
-        f"--model-class {class_path}",
-    )
     path, key, where, hub_meta = weights_file(request.source)
     # a spec beside the weights (netG.json) may give n_classes too (a review: asked for what it gave)
     overrides = {**sidecar_spec(path), **request.overrides}

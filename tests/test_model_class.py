@@ -343,7 +343,17 @@ def test_typing_the_recorded_source_does_not_adopt_the_artifacts_model_class(tmp
     assert not (tmp_path / "out").exists() and not (tmp_path / "f.safetensors").exists()
 
 
-def test_a_recipes_options_cannot_name_a_model_class(tmp_path, marker):
+@pytest.mark.parametrize(
+    "beside, typed",
+    [
+        ("", []),
+        # another option beside the class had been answered with advice on the options (an outside audit)
+        ('activation = "relu"\n', []),
+        # a typed --option merges with the recipe's [options], and the class is still the recipe's word
+        ("", ["--option", "activation=relu"]),
+    ],
+)
+def test_a_recipes_options_cannot_name_a_model_class(tmp_path, marker, beside, typed):
     torch.manual_seed(0)
     weights = tmp_path / "weights.pth"
     torch.save(MarkerGenerator(tmp_path / "built-by-the-test").state_dict(), weights)
@@ -351,8 +361,10 @@ def test_a_recipes_options_cannot_name_a_model_class(tmp_path, marker):
     kwargs = json.dumps({"marker": str(marker)})
     recipe.write_text(
         f'steps = 2\n[options]\nmodel_class = "test_model_class:MarkerGenerator"\nmodel_kwargs = {json.dumps(kwargs)}\n'
+        + beside
     )
-    result = CliRunner().invoke(cli, ["fit", "--recipe", str(recipe), "-g", str(weights), "--out", str(tmp_path / "r")])
+    args = ["fit", "--recipe", str(recipe), "-g", str(weights), "--out", str(tmp_path / "r"), *typed]
+    result = CliRunner().invoke(cli, args)
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert result.exit_code == 2 and len(errors) == 1, result.output
     assert "model class 'test_model_class:MarkerGenerator' is named by the recipe" in errors[0], errors[0]

@@ -44,3 +44,26 @@ def test_bench_recipes_substitute_and_report_from_their_own_stages(path):
                 assert name in stages, f"{cell} reads stage {name!r}, which {path.name} does not run"
     for text in (recipe.title, recipe.notes):
         assert set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}", text)) <= set(values), text
+
+
+def test_a_typed_option_replaces_the_recipes_option_of_its_name_alone(tmp_path):
+    """`fit --recipe R --option K=V` had dropped every other key of the recipe's [options] table, and built the net
+    with what the weights alone suggest (an outside audit)."""
+    import json
+
+    import torch
+    import zoo
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+
+    case = zoo.case("pytorch-gan-wgan-gp-mlp")
+    torch.save(case.build().state_dict(), tmp_path / "generator.pth")
+    recipe = tmp_path / "fit.toml"
+    recipe.write_text('steps = 1\nbatch_size = 4\n[options]\nnorm_eps = 0.8\nactivation = "relu"\n')
+    args = ["fit", "--recipe", str(recipe), "-g", str(tmp_path / "generator.pth"), "--out", str(tmp_path / "run")]
+    args += ["--option", "activation=leaky_relu", "--width", "4", "--hidden", "8", "--quiet"]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    saved = json.loads((tmp_path / "run" / "config.json").read_text())["fit"]["options"]
+    assert saved == {"norm_eps": 0.8, "activation": "leaky_relu"}, saved

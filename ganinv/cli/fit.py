@@ -78,7 +78,8 @@ RESUMABLE = {
     "--recipe",
     type=click.Path(dir_okay=False),
     default=None,
-    help="TOML file of fit options (FitConfig fields, [dreaming] and [augment] tables); flags override it.",
+    help="TOML file of fit options (FitConfig fields, [dreaming] and [augment] tables); flags override it, "
+    "--option K=V its [options] K alone.",
 )
 @config_option("--steps", DEFAULTS, "steps", "Dreaming steps.")
 @config_option("--batch-size", DEFAULTS, "batch_size", "Dreamed samples per step (per process).")
@@ -192,7 +193,7 @@ def fit(ctx: click.Context, **params) -> None:
                 "grant it: remove it from the recipe and pass --trust-remote-code if you trust the code"
             )
         origin = f"the recipe {params['recipe']}" if "generator" in values and "generator" not in given else None
-        options_origin = f"the recipe {params['recipe']}" if "options" in values and "options" not in given else None
+        recipe_options = values.get("options") or {}
         dreaming = known_options(DreamingConfig, values.pop("dreaming", {}), "[dreaming]")
         augment = known_options(AugmentConfig, values.pop("augment", {}), "[augment]")
         check_recipe_values(FitConfig, values)
@@ -204,8 +205,14 @@ def fit(ctx: click.Context, **params) -> None:
         dreaming.update({name: params[name] for name in given & DREAMING_FLAGS})
         if "augment" in given:
             augment["probability"] = params["augment"]
-        if "options" in given:
-            values["options"] = parse_key_values(params["options"])
+        if "options" in given:  # key by key: a typed --option K replaces the recipe's K alone (an outside audit:
+            # the whole [options] table was dropped, and the net built with what the weights alone suggest)
+            typed = parse_key_values(params["options"])
+            if isinstance(recipe_options, dict):
+                recipe_options = {k: v for k, v in recipe_options.items() if k not in typed}
+                typed = {**recipe_options, **typed}
+            values["options"] = typed
+        options_origin = f"the recipe {params['recipe']}" if recipe_options else None  # a file chose some
         values = {"generator": params["generator"], **values, "dreaming": dreaming, "augment": augment}
     with values_from_run(params["out"]) if params["resume"] else contextlib.nullcontext():
         config = FitConfig.from_dict(values)
