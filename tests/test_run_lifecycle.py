@@ -214,6 +214,35 @@ def test_ctrl_c_of_a_fit_in_its_default_folder_names_it(tmp_path, gen, monkeypat
     assert invoke("fit", "--out", folder, "--resume", "--quiet").exit_code == 0
 
 
+def test_ctrl_c_before_the_first_checkpoint_says_run_it_again(tmp_path, gen, monkeypatch):
+    """It had said "a run resumes from its last checkpoint with --resume", and --resume then had nothing to continue
+    (an outside audit)."""
+    save = Run.save_checkpoint
+
+    def stopped(self, step, state):  # Ctrl-C as the first checkpoint is about to be written
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Run, "save_checkpoint", stopped)
+    args = ("fit", "-g", gen, "--steps", 4, "--checkpoint-every", 2, "--out", tmp_path / "run", *TINY)
+    result = invoke(*args)
+    assert result.exit_code == 130
+    assert "Interrupted before the run's first checkpoint; run the same command again" in result.stderr, result.stderr
+    monkeypatch.setattr(Run, "save_checkpoint", save)
+    assert invoke(*args).exit_code == 0
+
+
+def test_ctrl_c_of_an_mvae_fit_names_the_command_that_continues_it(tmp_path, gen, monkeypatch):
+    save = stop_after_checkpoint(monkeypatch, 2)
+    out = tmp_path / "mvae"
+    args = ["mvae", "fit", "-g", gen, "--components", 2, "--latent-dim", 2, "--width", 4, "--hidden", 8]
+    args += ["--steps", 4, "--batch-size", 4, "--checkpoint-every", 2, "--out", out, "--quiet"]
+    result = invoke(*args)
+    assert result.exit_code == 130
+    assert f"continue with `ganinv mvae fit --out {out} --resume`" in result.stderr, result.stderr
+    monkeypatch.setattr(Run, "save_checkpoint", save)
+    assert invoke("mvae", "fit", "--out", out, "--resume", "--quiet").exit_code == 0
+
+
 # ---- F10: a relative -g resumed from another folder -------------------------------------------------------------
 def test_a_relative_generator_resumed_elsewhere_says_where_its_name_comes_from(tmp_path, gen, monkeypatch):
     import shutil

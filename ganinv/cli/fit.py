@@ -221,7 +221,7 @@ def fit(ctx: click.Context, **params) -> None:
     with (
         progress_lines(params["progress_lines"] and not params["quiet"]),
         no_input_range("ganinv fit --eval-real"),
-        resume_hint("fit", out, named=params["out"] is not None),
+        resume_hint("fit", out),
     ):
         result = run_fit(
             config,

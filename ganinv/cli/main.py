@@ -92,9 +92,7 @@ class LazyGroup(click.Group):
             except KeyboardInterrupt:
                 if debug:
                     raise
-                resumable = ctx.invoked_subcommand in ("fit", "train", "mvae")
-                hint = "; a run resumes from its last checkpoint with --resume" if resumable else ""
-                click.echo(f"Interrupted{hint}.", err=True)
+                click.echo("Interrupted.", err=True)  # a run's own line says how it continues (resume_hint)
                 sys.exit(130)
             except (MemoryError, torch_out_of_memory()) as exc:
                 if debug:

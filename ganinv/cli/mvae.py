@@ -30,6 +30,7 @@ from ganinv.cli.options import (
     parse_key_values,
     quiet_option,
     resolve_device,
+    resume_hint,
     root_option,
     seed_option,
     warn,
@@ -235,7 +236,7 @@ def fit(
             device=device,
         )
     out = check_writable(out or default_out(data or generator), folder=True)  # before any compute
-    with no_input_range("ganinv mvae fit"):
+    with no_input_range("ganinv mvae fit"), resume_hint("mvae fit", out):
         result = train_mvae(
             config, out, quiet=quiet, resume=resume, generator_origin=origin, options_origin=options_origin
         )

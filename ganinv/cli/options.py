@@ -577,17 +577,23 @@ def resumed_recipe(path: str, saved: dict[str, Any], run: Any, flagged: Iterable
 
 
 @contextlib.contextmanager
-def resume_hint(command: str, out: str | os.PathLike, named: bool) -> Iterator[None]:
-    """A run stopped by Ctrl-C in a folder the user did not name (`--out` left to its default) is named in the
-    hint, with the command that continues it: "--resume" alone was an error of its own (an outside audit)."""
+def resume_hint(command: str, out: str | os.PathLike) -> Iterator[None]:
+    """What a run stopped by Ctrl-C takes next: the command that continues it, its folder named (`--resume` alone was
+    an error of its own where `--out` had been left to its default: an outside audit); before its first checkpoint,
+    the same command again (`--resume` then has nothing to continue: an outside audit)."""
     try:
         yield
     except KeyboardInterrupt:
+        from ganinv.cli.main import debugging
         from ganinv.runs import Run
 
-        if named or Run(out).latest_checkpoint() is None:
-            raise  # the user knows the folder, or there is nothing to resume: the usual line
-        click.echo(f"Interrupted; continue with `ganinv {command} --out {shlex.quote(str(out))} --resume`.", err=True)
+        if debugging():
+            raise
+        if Run(out).latest_checkpoint() is None:
+            said = "Interrupted before the run's first checkpoint; run the same command again to start it over."
+        else:
+            said = f"Interrupted; continue with `ganinv {command} --out {shlex.quote(str(out))} --resume`."
+        click.echo(said, err=True)
         sys.exit(130)
 
 

@@ -123,7 +123,7 @@ def train(ctx: click.Context, **params) -> None:
     with (
         progress_lines(params["progress_lines"] and not params["quiet"]),
         no_input_range("ganinv train"),
-        resume_hint("train", out, named=params["out"] is not None),
+        resume_hint("train", out),
     ):
         result = run_train(config, out, resume=params["resume"], quiet=params["quiet"] or params["progress_lines"])
     if params["push_to_hub"]:
