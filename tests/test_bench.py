@@ -54,6 +54,13 @@ def test_bench_runs_stages_and_writes_json_and_markdown(tmp_path):
     assert "failed" in summary["stages"][2]  # pixels have no code posterior; the stage is optional
     assert summary["stages"][1]["result"]["accuracy_pct"]["linear"] == 100.0
     assert summary["vars"]["train"] == f"{out}/train.safetensors"
+    import torch
+
+    from ganinv import __version__
+
+    host = summary["host"]  # what a reader needs to compare figures: the threads the stages ran with, the versions
+    assert host["torch_threads"] == torch.get_num_threads() and host["ganinv"] == __version__, host
+    assert {"ganinv_threads", "omp_num_threads", "python", "numpy", "torch"} <= set(host), host
     markdown = (out / "bench.md").read_text()
     assert "| pixels | 100.00 | n/a |" in markdown and "| paper | 95.62 | - |" in markdown
     assert markdown in result.stdout and f"A tiny benchmark of {images}." in markdown

@@ -161,6 +161,7 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     assert recon["images"].shape == (5, 1, 16, 16) and recon["labels"].tolist() == [0, 1, 2, 3, 4]
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 5 and metrics["refined"]["steps"] == 3 and "mean_image_baseline" in metrics
+    assert metrics["images_from"] == str(tmp_path / "images.npz")  # a dataset's split too: described_source
     assert metrics["refined"]["basis"] == "generator"  # the default, recorded
     assert metrics["images_converted"].endswith("(20, 20) -> (16, 16) pixels")  # what the errors were measured on
     assert json.loads(result.stdout)["refined"] == metrics["refined"]
@@ -331,3 +332,13 @@ def test_the_worse_than_the_mean_warning_speaks_python_in_python_and_names_a_sho
     assert result.exit_code == 0, result.output
     (line,) = [line for line in result.stderr.splitlines() if "mean image" in line]
     assert "(train longer: `ganinv fit --steps`)" in line and "--input-range)" in line, line
+
+
+def test_a_result_says_which_split_of_a_dataset_its_figures_are_on():
+    """`invert`'s results had not said whether a figure was on the validation (train) or the test digits (an outside
+    audit); `loglik`'s did."""
+    from ganinv.data import described_source
+
+    assert described_source("mnist", "train") == "mnist train"
+    assert described_source("fashion-mnist", "test") == "fashion-mnist test"
+    assert described_source("digits/", "test") == "digits/"  # files: no split

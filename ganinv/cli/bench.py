@@ -367,14 +367,22 @@ def progress(line: str, quiet: bool) -> None:
 
 
 def host() -> dict[str, Any]:
+    import numpy
     import torch
+
+    from ganinv import __version__
 
     return {
         "platform": platform.platform(),
         "cpu": platform.processor() or platform.machine(),
         "cpu_count": os.cpu_count(),
         "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "ganinv_threads": os.environ.get("GANINV_THREADS"),
+        "torch_threads": torch.get_num_threads(),  # what the stages ran with (chosen from the free cores if unset)
+        "ganinv": __version__,
+        "python": platform.python_version(),
         "torch": torch.__version__,
+        "numpy": numpy.__version__,
         "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
     }
 

@@ -93,7 +93,7 @@ def invert(
     from safetensors.torch import save_file
 
     from ganinv.atomic import atomic_dir, write_json
-    from ganinv.data import fit_to_shape, load_images
+    from ganinv.data import described_source, fit_to_shape, load_images
     from ganinv.images import save_side_by_side
     from ganinv.invert import check_refine_lr
     from ganinv.invert import invert as run_invert
@@ -157,7 +157,11 @@ def invert(
     if refine_steps > 0:
         columns.append(result.reconstructions[:32])
     changed = "; ".join([*data.notes, *([converted] if converted else [])]) or None  # as read, then as fitted
-    metrics = {**result.metrics, "images_converted": changed}  # the errors are on the converted images
+    metrics = {
+        **result.metrics,
+        "images_from": described_source(images, split),
+        "images_converted": changed,  # the errors are on the converted images
+    }
     # the four files are one result: written into a temporary folder that takes --out's place whole, so a stop
     # between them leaves the earlier result or none, never a mix of two runs or a folder a retry refuses (an
     # outside audit); a link to a folder is written through, as before

@@ -29,7 +29,7 @@ from ganinv.cli.options import (
     warn,
 )
 from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
-from ganinv.data import fit_to_shape, load_images
+from ganinv.data import described_source, fit_to_shape, load_images
 from ganinv.dreaming import SIGMA_X_RANGE, DreamingConfig
 from ganinv.errors import GaninvError
 from ganinv.inverter import Inverter
@@ -235,7 +235,7 @@ def loglik(
             warn(fitted)
         converted = "; ".join([*image_set.notes, *([fitted] if fitted else [])]) or None  # as read, then as fitted
         labels, names, classes = image_set.labels, image_set.names, image_set.classes
-        images_from = images if images not in ("mnist", "fashion-mnist") else f"{images} {split}"
+        images_from = described_source(images, split)
 
     if fit_sigma_flag:
         sigma_x = fit_sigma(

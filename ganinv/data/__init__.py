@@ -135,6 +135,12 @@ def load_images(
     return result
 
 
+def described_source(source: str, split: str) -> str:
+    """Where a command's images came from, as its result records them: a dataset with its split, so that a figure
+    says whether it is on validation (train) or test images (an outside audit: `invert`'s did not)."""
+    return f"{source} {split}" if source in DATASET_DIRS else source
+
+
 def blank_images_note(images: ImageSet, source: str) -> Optional[str]:
     """A note naming the images that hold one value in every pixel: read from a picture kept only in the alpha
     channel, they were 16 black images that every command scored in silence (an outside audit). Said, not refused:
