@@ -37,6 +37,7 @@ from .statedict import (
     cached_search,
     check_statistics_informative,
     codes_beside,
+    early_batches,
     fmt,
     identify,
     initial_statistics,
@@ -231,7 +232,7 @@ def infer_options(
         score,
         True,
     )
-    chosen, found = identify(searched, properties, f"{architecture.name} generator")
+    chosen, found = identify(searched, properties, f"{architecture.name} generator", early_batches(state_dict))
     values.update(
         {
             k: v

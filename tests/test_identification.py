@@ -1834,3 +1834,43 @@ def test_a_recognised_public_generator_has_one_decision_per_property(tmp_path):
     latents = zoo.latents_for(case, 6)
     with torch.no_grad():
         torch.testing.assert_close(g.decode(latents), case.reference(module, latents), rtol=0, atol=1e-5)
+
+
+def test_a_checkpoint_saved_early_in_training_has_its_statistics_readings_announced(tmp_path):
+    """An outside audit: a LynnHo DCGAN saved after 30 training batches was read as ELU, "decided" at margin 4.02, and
+    loaded 1.26 off the author's ReLU net with no word on its activation. Its running averages still held 4% of their
+    starting values and lagged weights that changed fast. Weights whose BatchNorm layers count under 100 batches, their
+    running variances all holding what momentum 0.1 leaves of the starting 1, have every reading the statistics favour
+    by under 100x announced, naming the rivals and the usual value."""
+    from ganinv.adapters.statedict import Candidate, Property, early_batches, identify, option_flag
+
+    prop = Property("activation", ("relu", "leaky_relu", "elu"), "PyTorch", option_flag("activation"))
+    candidates = [
+        Candidate({"activation": "elu"}, (0.010,), (0,)),
+        Candidate({"activation": "leaky_relu"}, (0.0402,), (1,)),
+        Candidate({"activation": "relu"}, (0.05,), (2,)),
+    ]
+    (said,) = identify(candidates, [prop], "net")[1]
+    assert said["source"] == "batchnorm statistics, margin 4.02", said
+    (said,) = identify(candidates, [prop], "net", batches=30)[1]
+    assert "count only 30 training batches" in said["source"] and said["source"].startswith("assumed"), said
+    assert "--option activation=leaky_relu" in said["flag"] and "--option activation=relu" in said["flag"], said
+
+    case = zoo.case("pytorch-examples-dcgan")
+    state = case.build().state_dict()  # counts 10,000 batches, as a trained checkpoint does
+    assert early_batches(state) is None
+    early = {k: torch.tensor(90) if k.endswith("num_batches_tracked") else v for k, v in state.items()}
+    left = 0.9**90  # of the starting variance 1, as 90 batches at momentum 0.1 leave it
+    early = {k: v + left * (1 - v) if k.endswith("running_var") else v for k, v in early.items()}
+    assert early_batches(early) == 90
+    for weights, name in ((state, "trained.pth"), (early, "early.pth")):
+        torch.save(weights, tmp_path / name)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        trained, saved_early = (load_generator(str(tmp_path / name)) for name in ("trained.pth", "early.pth"))
+    geometry = [[d for d in g.meta["decisions"] if d["property"] == "geometry"][0] for g in (trained, saved_early)]
+    assert geometry[0]["source"].startswith("batchnorm statistics, margin"), geometry[0]
+    assert "count only 90 training batches" in geometry[1]["source"], geometry[1]
+    assert early_batches({"bn.num_batches_tracked": torch.tensor(0), "bn.running_var": torch.ones(2)}) is None  # a port
+    exact = {"bn.num_batches_tracked": torch.tensor(30), "bn.running_var": torch.tensor([1.0, 0.01])}
+    assert early_batches(exact) is None  # a variance under 0.9**30: a cumulative average, not an early checkpoint

@@ -16,6 +16,8 @@ Shared by every adapter that loads other codebases' checkpoints, one concern per
   that of every candidate `identify` could pick stops early (`search(..., bounded=True)`).
 """
 
+from ganinv.weight_files import early_batches
+
 from .batchnorm import (
     bn_discrepancy,
     bn_fit,
@@ -93,6 +95,7 @@ __all__ = [
     "identify",
     "identify_from_statistics",
     "initial_statistics",
+    "early_batches",
     "input_means",
     "kind_of",
     "label_fits",

@@ -17,6 +17,7 @@ from torch import nn
 from ganinv.architectures import AmbiguousWeightsError, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.status import CountedProgress
+from ganinv.weight_files import early_batches
 
 from .batchnorm import check_statistics_informative
 
@@ -37,6 +38,10 @@ POOR_FIT_SAID = (
 # whose running averages lag its weights). 3x was not enough: an outside fuzzer (39a) found activations "decided"
 # wrong at 3.05 and 3.17 on nets saved early in training, and right ones as low as 3.04.
 DECIDED_RATIO = 4.0
+# Where the weights look saved early in training (`ganinv.weight_files.early_batches`), a pick the
+# statistics favour by less than this is an assumption: lagging averages gave a wrong activation 4.02-4.24x (an outside
+# audit); no lag seen gave a wrong reading 100x.
+EARLY_DECIDED_RATIO = 100.0
 # A third reading is named beside a weak pick's rival where it fits within this of the best (`next_reading`); kept
 # at 3x when DECIDED_RATIO rose to 4: the bounded search prunes such readings beyond the best's rivals, so a wider
 # window named one the full search found and the bounded one had dropped.
@@ -202,7 +207,9 @@ def contests(candidates: list[Candidate], properties: Sequence[Property]) -> tup
     return best, found
 
 
-def identify(candidates: list[Candidate], properties: Sequence[Property], what: str) -> tuple[dict[str, Any], list]:
+def identify(
+    candidates: list[Candidate], properties: Sequence[Property], what: str, batches: Optional[int] = None
+) -> tuple[dict[str, Any], list]:
     """(chosen values, decisions): the best-fitting candidate, each property with its source and margin.
 
     The margin of a property is how many times worse the best candidate with another value of
@@ -211,6 +218,8 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
     A property whose best alternative fits exactly as well changed no statistic: the
     conventional value is taken and recorded as assumed. One whose alternative fits less than
     `MIN_RATIO` times worse is ambiguous: refused, naming both candidates and their options.
+    `batches`: the training batches of weights saved early in training (`early_batches`): every pick under
+    EARLY_DECIDED_RATIO is then an assumption, announced with its rivals.
     """
     if not candidates:
         raise ArchitectureError(f"no candidate {what} fits these weights")
@@ -300,6 +309,13 @@ def identify(candidates: list[Candidate], properties: Sequence[Property], what: 
                 runner_up = next_reading(candidates, prop, best, rival)
                 if runner_up is not None:  # a LeakyReLU(0.1) net read as relu named only leaky_relu (0.2), 0.54 off
                     flag = f"{flag} (or {prop.flag(runner_up.values)})"  # (an outside fuzzer, case 279)
+            elif batches is not None and ratio < EARLY_DECIDED_RATIO:
+                source = (
+                    f"assumed: the best fit of the BatchNorm statistics (margin {ratio:.3g}), but its BatchNorm "
+                    f"layers count only {batches} training batches: the running averages of a checkpoint saved this "
+                    "early lag its weights, and can favour a wrong reading"
+                )
+                flag = rivals_flag(candidates, prop, best, rival)
         decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
     return best.values, decisions
 
@@ -349,6 +365,21 @@ def next_reading(candidates: list[Candidate], prop: Property, best: Candidate, r
     return third if third.penalised <= best.penalised * THIRD_READING_RATIO else None
 
 
+def rivals_flag(candidates: list[Candidate], prop: Property, best: Candidate, rival: Candidate) -> str:
+    """The options of the rival reading, a third one that fits nearly as well, and the usual value of `prop`: the
+    readings an early checkpoint's author may have built (an outside audit: an early ReLU net read as ELU named only
+    leaky_relu and none, never relu)."""
+    flag = prop.flag(rival.values)
+    named = {best.values[prop.name], rival.values[prop.name]}
+    runner_up = next_reading(candidates, prop, best, rival)
+    if runner_up is not None:
+        flag = f"{flag} (or {prop.flag(runner_up.values)})"
+        named.add(runner_up.values[prop.name])
+    if prop.values and prop.values[0] not in named:
+        flag = f"{flag}; the usual: {prop.flag({**best.values, prop.name: prop.values[0]})}"
+    return flag
+
+
 def weak_margin(ratio: float, rival: str) -> str:
     """The source of a pick the statistics favour by less than DECIDED_RATIO."""
     return (
@@ -390,4 +421,4 @@ def identify_from_statistics(
         load_weights(net, weights, arch, opts)
         return [Candidate({}, misfits(net.eval()))]
 
-    return identify(search(properties, score), properties, what)
+    return identify(search(properties, score), properties, what, early_batches(weights))

@@ -21,6 +21,7 @@ from ganinv.errors import (
 )
 from ganinv.sources.common import jsonable
 from ganinv.weight_files import (
+    early_batches,
     layers_of,
     unusual_tensor,
 )
@@ -340,12 +341,23 @@ def check_config_against_statistics(
     without = statistics_misfit(alone)
     if with_config is None or without is None or with_config <= AUTHOR_MISFIT or with_config < DECIDED_RATIO * without:
         return
-    raise ArchitectureError(
-        f"{config_label} disagrees with the BatchNorm statistics of the weights {where}: with its "
+    disagreement = (
+        f"{config_label} and the BatchNorm statistics of the weights {where} disagree: with its "
         f"{jsonable(given)} the net misfits them by {with_config:.3g} at its worst layer, {with_config / without:.0f}x "
         f"the {without:.3g} of what the weights alone give ({read}); a net that is the author's misfits under "
-        f"{AUTHOR_MISFIT:g}. Fix it, or choose with --option KEY=VALUE"
+        f"{AUTHOR_MISFIT:g}"
     )
+    batches = early_batches(state_dict)
+    if batches is not None:  # statistics that lag the weights cannot overrule it (an
+        # outside audit: the pickled layers of a 30-batch checkpoint, exactly the author's, were refused)
+        warnings.warn(
+            f"{disagreement}, but its BatchNorm layers count only {batches} training batches, so their running "
+            f"averages lag the weights: {config_label} is taken; if it is wrong, choose with --option KEY=VALUE",
+            architectures.AssumptionWarning,
+            stacklevel=4,
+        )
+        return
+    raise ArchitectureError(f"{disagreement}. Fix it, or choose with --option KEY=VALUE")
 
 
 def build_any(
