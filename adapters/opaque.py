@@ -76,6 +76,7 @@ class ProgramNet(nn.Module):
         self.larger_later = ""  # a later element of a tuple output holding larger images: said with the first's
         self.label_dtype = torch.long  # an exported program's recorded one (int32 labels were refused: audit 41a)
         self.switchable = switchable  # False: torch.export modules run in the mode they were exported in
+        self.one_class = False  # a one-class conditional program (n_classes=1): class 0 fed with every latent
 
     def train(self, mode: bool = True) -> "ProgramNet":
         self.training = mode
@@ -86,6 +87,8 @@ class ProgramNet(nn.Module):
     def forward(
         self, z: torch.Tensor, c: Optional[torch.Tensor] = None, d: Optional[torch.Tensor] = None
     ) -> torch.Tensor:
+        if self.one_class and d is None:  # its one label, the same for every image (rosinality's ProGAN, n_label=1)
+            d = torch.ones(z.shape[0], 1, device=z.device)
         z, c, d = in_module_dtype(self.program, z, c, d)  # a float64 program takes float64 inputs
         labels = d.argmax(dim=1).to(self.label_dtype) if d is not None else None
         given = {"z": z, "c": c, "onehot": d, "labels": labels}
@@ -274,13 +277,14 @@ def python_forward(program: Any) -> Any:
     return getattr(getattr(program, "_orig_mod", program), "forward", None)
 
 
-def optional_inputs(program: Any) -> list[tuple[str, Any]]:
-    """(name, default) of each input after z that has a default (forward(z, labels=None, truncation=0.7))."""
+def optional_inputs(program: Any, fed: int = 1) -> list[tuple[str, Any]]:
+    """(name, default) of each input after the `fed` first ones (z) that has a default (forward(z, labels=None,
+    truncation=0.7))."""
     if isinstance(program, torch.jit.ScriptModule):
-        arguments = program.forward.schema.arguments[2:]  # type: ignore[attr-defined]
+        arguments = program.forward.schema.arguments[1 + fed :]  # type: ignore[attr-defined]
         return [(a.name, a.default_value) for a in arguments if a.has_default_value()]
     try:
-        parameters = list(inspect.signature(python_forward(program)).parameters.values())[1:]
+        parameters = list(inspect.signature(python_forward(program)).parameters.values())[fed:]
     except (TypeError, ValueError):
         return []
     return [(p.name, p.default) for p in parameters if p.default is not p.empty and p.kind != p.VAR_KEYWORD]
@@ -329,6 +333,22 @@ def check_optional_inputs(program: Any, who: str, not_a_label: str) -> None:
             said = "to set it, wrap the module in a module:callable of yours whose forward(z) passes the value"
         warnings.warn(
             f"{who} takes an optional {name!r} beside z, left to its default ({default!r}) for every image; {said}",
+            AssumptionWarning,
+            stacklevel=3,
+        )
+
+
+def say_unfed_inputs(program: Any, inputs: tuple[str, ...]) -> None:
+    """Inputs after those fed (z and labels or codes) keep their defaults for every image, said: rosinality's ProGAN,
+    forward(input, label, step=0, alpha=-1), made 4-px images at step 0 in silence (an outside audit)."""
+    fed = " and ".join(inputs)
+    for name, default in optional_inputs(program, fed=len(inputs)):
+        if name in CONTRACT_CODES and default is None:
+            continue
+        warnings.warn(
+            f"the program's forward takes an optional {name!r} besides the {fed} ganinv feeds, left to its default "
+            f"({default!r}) for every image; if it selects the output (a resolution, a truncation, a blend), wrap the "
+            "module in a module:callable of yours whose forward passes the value",
             AssumptionWarning,
             stacklevel=3,
         )
@@ -434,6 +454,8 @@ class Opaque(Architecture):
         )
         if options.inputs == "auto" and inputs == ("z",):
             check_optional_inputs(program, "the program's forward", "--option inputs=z")
+        elif not exported:
+            say_unfed_inputs(program, inputs)
         for field, fed in (("n_classes", ("onehot", "labels")), ("nc", ("c",))):  # a code no input receives
             if spec.get(field) and not set(fed) & set(inputs):  # was a phantom d that fit scored (an outside audit)
                 raise ArchitectureError(
@@ -453,13 +475,25 @@ class Opaque(Architecture):
             raise ArchitectureError(conflict)
         spec.setdefault("differentiable_codes", "labels" not in inputs)
         net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
+        one_class = []
+        if spec.get("n_classes") == 1:  # one label for every image: an unconditional generator (an outside audit)
+            net.one_class, spec["n_classes"] = True, 0
+            one_class = [
+                decision(
+                    "n_classes",
+                    1,
+                    "given: one class, so every image has the same label: class 0 is fed with every latent, and the "
+                    "generator is read as unconditional",
+                    "--option n_classes=K",
+                )
+            ]
         if exported and "labels" in inputs and not dtypes[inputs.index("labels")].is_floating_point:
             net.label_dtype = dtypes[inputs.index("labels")]
         if "image_shape" not in spec:  # run in eval mode: a module saved in training mode updated its BatchNorm
             with modes_for_call(net):  # statistics (audit 17); the module's own modes are restored (a user's object)
                 spec["image_shape"] = self._run_for_shape(net, spec)
             net.image_shape = spec["image_shape"]
-        decisions = read + self._flat_layout(net, spec, options.image_layout)
+        decisions = read + one_class + self._flat_layout(net, spec, options.image_layout)
         return Built(net, GeneratorSpec.from_dict(spec), decisions)
 
     @staticmethod
@@ -588,8 +622,23 @@ class Opaque(Architecture):
                 net(z, c, d)
             except Exception:
                 continue
-            return n
+            # fixed at n only if the same inputs twice over fail: a batch of 1 ran where the failure was its class-1
+            # label, and "pass --option batch_size=1" failed the same way again (an outside audit)
+            doubled = [None if t is None else torch.cat([t, t]) for t in (z, c, d)]
+            try:
+                net(*doubled)
+            except Exception:
+                return n
+            return None
         return None
+
+    @staticmethod
+    def _runs(net: ProgramNet, *inputs: Optional[torch.Tensor]) -> bool:
+        try:
+            net(*inputs)
+        except Exception:
+            return False
+        return True
 
     @staticmethod
     @torch.no_grad()
@@ -597,7 +646,7 @@ class Opaque(Architecture):
         """Call the program on two probe latents and read the image shape off its output."""
         n_classes = spec.get("n_classes", 0)
         z, c = probe_latents(2, spec)
-        d = torch.eye(n_classes)[:2] if n_classes else None
+        d = torch.eye(n_classes)[torch.arange(2) % n_classes] if n_classes else None  # a label for every latent
         try:
             out = net(z, c, d)
         except ArchitectureError:
@@ -611,6 +660,13 @@ class Opaque(Architecture):
                 ) from None
             fixed = Opaque._fixed_batch(net, spec)
             fed = ", ".join([f"z {tuple(z.shape)}"] + [INPUT_SHAPES[name] for name in net.inputs[1:]])
+            class_zero = torch.eye(n_classes)[[0, 0]] if n_classes > 1 else None
+            if not fixed and class_zero is not None and Opaque._runs(net, z, c, class_zero):
+                raise ArchitectureError(  # class 1 of a one-row label table (an outside audit)
+                    f"the program failed on latents of shape {tuple(z.shape)} with labels of class 0 and 1: {said}; "
+                    f"it runs on class 0 alone: give the number of classes it was built with, --option n_classes=K "
+                    f"(not {n_classes}); a one-class generator takes --option n_classes=1"
+                ) from None
             advice = [
                 f"it runs on a batch of exactly {fixed}: pass --option batch_size={fixed}"
                 if fixed

@@ -105,7 +105,7 @@ def load_with_model_class(request: Any) -> Generator:
     overrides = {**sidecar_spec(path), **request.overrides}
     n_classes_given = n_classes is not None or "n_classes" in overrides  # 0 given: unconditional, said so
     n_classes = (overrides.get("n_classes", 0) if n_classes is None else n_classes) or 0
-    if not str(n_classes).isdigit() or int(n_classes) == 1:
+    if not str(n_classes).isdigit():  # 1 is a one-class generator (rosinality's ProGAN), read as unconditional
         raise SourceError(f"n_classes={n_classes}: give the number of classes, e.g. --option n_classes=10")
     n_classes = int(n_classes)
     if form is not None and not n_classes:

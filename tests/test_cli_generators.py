@@ -11,6 +11,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from ganinv.cli.main import cli
+from ganinv.errors import ArchitectureError
 from ganinv.sources import load_generator, save_generator
 
 REAL = SHARED / "generators" / "mnist-wgangp" / "generator.pth"
@@ -201,3 +202,35 @@ def test_real_checkpoint_has_digit_like_variety(tmp_path):
     centre = x[..., 8:20, 8:20].mean()
     assert border.mean() < -0.8 and centre > border.mean() + 0.3  # MNIST-like: dark borders, digits in the middle
     assert x.std(dim=0).mean() > 0.25
+
+
+class OneClassProgram(torch.nn.Module):
+    """rosinality's ProGAN as its train.py builds it for one data set: `n_label = 1`, an optional `step` selecting the
+    output's resolution."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.label_embed = torch.nn.Embedding(1, 2)
+        self.fc = torch.nn.Linear(6, 3 * 8 * 8)
+
+    def forward(self, z: torch.Tensor, label: torch.Tensor, step: int = 0) -> torch.Tensor:
+        x = torch.tanh(self.fc(torch.cat([z, self.label_embed(label)], 1))).view(-1, 3, 8, 8)
+        return x if step == 0 else x[:, :, ::2, ::2]
+
+
+def test_a_one_class_conditional_program_loads_as_unconditional(tmp_path):
+    """An outside audit: the probe fed one label for two latents (torch.eye(1)[:2]), then advised a fixed batch of 1,
+    which failed the same way again; `--model-class` refused n_classes=1. Its one class is fed with every latent, and
+    an optional input left to its default is said."""
+    torch.jit.script(OneClassProgram()).save(str(tmp_path / "g.ts"))
+    options = {"inputs": "z,labels", "n_classes": "1", "spec.nz": "4"}
+    with pytest.warns(UserWarning, match=r"optional 'step' besides the z and labels ganinv feeds, left to its default"):
+        g = load_generator(str(tmp_path / "g.ts"), options=options)
+    assert g.spec.n_classes == 0 and g.spec.image_shape == (3, 8, 8)
+    latents = g.sample_latents(4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected = OneClassProgram()(latents.z, torch.zeros(4, dtype=torch.long))
+    torch.testing.assert_close(g.decode(latents), expected)
+    with pytest.raises(ArchitectureError, match=r"it runs on class 0 alone: give the number of classes it was built"):
+        load_generator(str(tmp_path / "g.ts"), options={**options, "n_classes": "2"})

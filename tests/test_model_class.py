@@ -600,3 +600,16 @@ def test_a_sharded_or_program_hub_repo_and_a_missing_file_are_one_clear_error(hu
         load_generator("hub:someone/program", options=as_class("TinyDCGAN"))
     with pytest.raises(SourceError, match=r"\.ckpt, \.pkl, or a torch\.save file of any name\) or hub:owner/name"):
         load_generator(str(tmp_path / "nope.pth"), options=as_class("TinyDCGAN"))
+
+
+def test_a_one_class_generator_loads_into_its_class_as_unconditional(tmp_path):
+    """rosinality's ProGAN trains with `n_label = 1`; --option n_classes=1 was refused, "give the number of classes"
+    (an outside audit). Its one class is fed with every latent."""
+    torch.manual_seed(0)
+    module = LabelMLP(n_classes=1)
+    torch.save(module.state_dict(), tmp_path / "g.pth")
+    g = load_generator(str(tmp_path / "g.pth"), options={**as_class("LabelMLP", n_classes=1), "n_classes": 1})
+    assert g.spec.n_classes == 0
+    latents = g.sample_latents(4, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), module(latents.z, torch.zeros(4, dtype=torch.long)))
