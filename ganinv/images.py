@@ -54,8 +54,9 @@ def read_image(path: Path, range_declared: bool = False) -> tuple[np.ndarray, Op
                 notes.append(f"{path} has {frames} frames; only the first is read")
             im.load()
             file_format = im.format  # before exif_transpose, whose copy has no format
+            inverted = white_is_zero(im)  # nor TIFF tags
             im = ImageOps.exif_transpose(im)  # the orientation a viewer shows
-            pixels, value_range, pixel_notes = _pixels(im, file_format, path, range_declared)
+            pixels, value_range, pixel_notes = _pixels(im, file_format, path, range_declared, inverted)
     except DataError:
         raise
     except Exception as exc:  # decoders raise many kinds of errors on malformed files
@@ -84,13 +85,16 @@ def _jpeg_scale(im) -> Optional[int]:
 
 
 def _pixels(
-    im, file_format: Optional[str], path: Path, range_declared: bool
+    im, file_format: Optional[str], path: Path, range_declared: bool, inverted: Optional[tuple[int, ...]] = None
 ) -> tuple[np.ndarray, Optional[tuple[float, float]], list[str]]:
-    """The decoded image -> (pixels (H, W, C), the range of its stored values or None, notes)."""
+    """The decoded image -> (pixels (H, W, C), the range of its stored values or None, notes); `inverted`: the bits
+    per sample of a WhiteIsZero TIFF (`white_is_zero`)."""
     mode = im.mode
     # a PNG holds at most 16 bits; PIL reads a PGM whose header says more than 255 as "I", rescaled to [0, 65535]
     if mode in SIXTEEN_BIT_MODES or (mode == "I" and file_format in ("PNG", "PPM")):
         stored = np.asarray(im).astype(np.uint16)[..., None]
+        if inverted:  # PIL inverts 8-bit WhiteIsZero TIFFs, not 16-bit ones: read dark-on-light, inverted (an audit)
+            stored = (np.uint16(2 ** min(inverted[0], 16) - 1) - stored).astype(np.uint16)
         # 8-bit values cast to 16 bits (what cv2 or PIL write for a uint8 array saved as uint16) would read as
         # near-black in [0, 65535]: with no value above 255 the file does not say its range (data.detect_range)
         top = int(stored.max()) if stored.size else 0
@@ -99,6 +103,12 @@ def _pixels(
         pixels, note = _grey_transparency(stored, im, path)  # range and bits are the stored values', before compositing
         return pixels, value_range, notes + ([note] if note else [])
     if mode in ("I", "F"):  # 32-bit integers or floats: nothing in the file says their range
+        if inverted:  # of no known range, no value is white: refused, not read inverted (an outside audit)
+            raise DataError(
+                f"{path} stores {'floats' if mode == 'F' else '32-bit integers'} as WhiteIsZero (the TIFF's "
+                "PhotometricInterpretation 0: low values are white), which ganinv cannot invert without their range; "
+                "save it as BlackIsZero (or 8/16-bit) pixels"
+            )
         return np.asarray(im)[..., None], None, []
     if mode == "L":
         stored = np.asarray(im)[..., None]
@@ -126,11 +136,25 @@ def _pixels(
     if not in_alpha and _white_key(im):  # dark-on-white with white marked transparent went onto black: dark with
         return np.ascontiguousarray(colour), (0.0, 255.0), [_white_key_note(path)]  # light rims (an outside audit)
     one_colour = in_alpha and seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
-    white = one_colour and float(seen.astype(np.float32).mean()) < 255 / 2  # dark ink
+    # dark ink: every mostly opaque pixel dark, not one colour alone (two dark pens, or black ink whose half-transparent
+    # rims carry the white it was drawn on, went onto black and vanished: an outside audit)
+    inked = colour[alpha[..., 0] >= 128].astype(np.float32)  # (V, C)
+    luminance = inked[:, 0] if grey else inked @ np.array([0.299, 0.587, 0.114], np.float32)
+    white = in_alpha and inked.size > 0 and bool((luminance < 255 / 2).all())
     background = 255.0 if white else 0.0
     weight = alpha.astype(np.float32) / 255
     composited = np.round(colour * weight + background * (1 - weight)).astype(np.uint8)
-    return composited, (0.0, 255.0), [_composited_note(path, white if one_colour else None)]
+    return composited, (0.0, 255.0), [_composited_note(path, True if white else (False if one_colour else None))]
+
+
+def white_is_zero(im) -> Optional[tuple[int, ...]]:
+    """The bits per sample of a TIFF whose PhotometricInterpretation (tag 262) is 0, WhiteIsZero (scanners' and medical
+    exports' greyscale); None for any other image."""
+    tags = getattr(im, "tag_v2", None)
+    if tags is None or tags.get(262) != 0:
+        return None
+    bits = tags.get(258, (16,))
+    return tuple(int(b) for b in bits) if isinstance(bits, tuple) else (int(bits),)
 
 
 def _few_bits_note(path: Path, top: int) -> str:
@@ -145,8 +169,11 @@ def _composited_note(path: Path, onto_white: Optional[bool] = None) -> str:
     """`onto_white`: None for the usual compositing onto black, else the ink-in-alpha decision."""
     how = "onto black"
     if onto_white is not None:
-        ink, ground = ("dark", "white") if onto_white else ("light", "black")
-        how = f"onto {ground}, as every visible pixel is one {ink} colour (a picture kept in the alpha channel)"
+        how = (
+            "onto white, as every opaque pixel is dark (a drawing kept in the alpha channel)"
+            if onto_white
+            else "onto black, as every visible pixel is one light colour (a picture kept in the alpha channel)"
+        )
     return (
         f"{path} has transparent pixels; they were composited {how} "
         "(save it without an alpha channel or transparent colour to choose another background)"

@@ -684,7 +684,7 @@ def test_a_folder_of_mixed_sizes_and_modes_is_resized_to_the_common_size_and_sai
         f"2 of 3 images are greyscale among colour ones (e.g. {tmp_path / 'a.png'}): read as colour images with three "
         "equal channels",
         f"1 of 3 images differ from the most common size 8 x 8 (e.g. {tmp_path / 'c.png'} is "
-        "10 x 12); they were resized to it; 1 of them have another aspect ratio and were stretched, not cropped",
+        "12 x 10); they were resized to it; 1 of them have another aspect ratio and were stretched, not cropped",
     ]
 
 
@@ -1322,9 +1322,7 @@ def test_ink_kept_in_the_alpha_channel_reads_as_the_picture_a_viewer_shows(tmp_p
         read = load_images(str(tmp_path / f"{name}.png"))
         torch.testing.assert_close(read.images[0, 0], like, atol=1 / 127.5, rtol=0, msg=name)
         assert read.images.shape[1] == 1 or bool((read.images[0] == read.images[0, :1]).all()), name
-        assert (
-            len(read.notes) == 1 and f"composited onto {background}, as every visible pixel is one" in (read.notes[0])
-        ), (name, read.notes)
+        assert len(read.notes) == 1 and f"composited onto {background}, as every" in (read.notes[0]), (name, read.notes)
 
 
 def test_blank_images_are_named_in_a_note(tmp_path):
@@ -1453,7 +1451,7 @@ def test_a_folder_of_large_images_is_resized_as_it_is_read_and_its_inflation_bou
     data = load_images(str(tmp_path), size=(8, 8))
     assert data.images.shape == (3, 3, 8, 8)
     assert any(
-        "3 of 3 images differ from the generator's size 8 x 8 (e.g." in note and "is 48 x 64" in note
+        "3 of 3 images differ from the generator's size 8 x 8 (e.g." in note and "is 64 x 48" in note
         for note in data.notes
     ), data.notes
     with pytest.raises(DataError, match=r"the 3 images inflate from 0\.0 MiB of files to 0 MiB of pixels by \S*img0"):
@@ -1486,3 +1484,39 @@ def test_compressed_pixels_that_inflate_far_are_refused_before_they_are_read(tmp
     noisy = np.random.default_rng(0).integers(0, 256, (64, 32, 32), dtype=np.uint8)  # as large as its file
     np.savez_compressed(tmp_path / "noisy.npz", images=noisy)
     assert load_images(str(tmp_path / "noisy.npz")).images.shape == (64, 1, 32, 32)
+
+
+def test_a_16_bit_white_is_zero_tiff_reads_as_a_viewer_shows_it(tmp_path):
+    """PIL inverts 8-bit WhiteIsZero TIFFs (PhotometricInterpretation 0, scanners' and medical exports' greyscale) but
+    not 16-bit ones, which read inverted in silence (an outside audit). Float ones have no range to invert in:
+    refused."""
+    from PIL import TiffImagePlugin
+
+    white_is_zero = TiffImagePlugin.ImageFileDirectory_v2()
+    white_is_zero[262] = 0
+    ink = digit().astype(np.uint16) * 257  # (H, W) in [0, 65535], light on dark
+    Image.fromarray(ink).save(tmp_path / "black_is_zero.tif")
+    Image.fromarray(65535 - ink).save(tmp_path / "white_is_zero.tif", tiffinfo=white_is_zero)
+    upright = load_images(str(tmp_path / "black_is_zero.tif")).images
+    torch.testing.assert_close(load_images(str(tmp_path / "white_is_zero.tif")).images, upright)
+    Image.fromarray(ink.astype(np.float32) / 65535).save(tmp_path / "floats.tif", tiffinfo=white_is_zero)
+    with pytest.raises(DataError, match="stores floats as WhiteIsZero"):
+        load_images(str(tmp_path / "floats.tif"))
+
+
+def test_a_dark_drawing_in_the_alpha_channel_goes_onto_white_whatever_its_colours(tmp_path):
+    """Two dark pens, or black ink whose half-transparent rims carry the white it was drawn on, went onto black as
+    pictures of more than one colour, and their ink vanished (an outside audit): every mostly opaque pixel dark
+    decides it. A light picture with dark parts still goes onto black."""
+    ink = digit()
+    zeros = np.zeros_like(ink)
+    pens = np.dstack([zeros, zeros, np.where(ink > 128, 139, 0).astype(np.uint8), ink])  # black and dark blue
+    rims = np.dstack([(255 - ink.astype(np.int32)).astype(np.uint8)] * 3 + [ink])  # soft edges mixed with white
+    light = np.dstack([np.where(ink > 200, 255, 30).astype(np.uint8)] * 3 + [np.full_like(ink, 255)])
+    light[:2, :, 3] = 0  # a white-on-black digit with a transparent band: not a drawing kept in the alpha channel
+    for name, array, background in (("pens", pens, "white"), ("rims", rims, "white"), ("light", light, "black")):
+        Image.fromarray(array, "RGBA").save(tmp_path / f"{name}.png")
+        read = load_images(str(tmp_path / f"{name}.png"))
+        assert f"composited onto {background}" in read.notes[0], (name, read.notes)
+        corner = float(read.images[0, 0, 0, 0])
+        assert corner == (1.0 if background == "white" else -1.0), (name, corner)

@@ -113,13 +113,15 @@ def load_image_files(
     size = wanted if wanted is not None else sizes.most_common(1)[0][0]  # ties: the first
     odd = [i for i, shape in enumerate(shapes) if shape != size]
     if odd:
-        example = f"e.g. {names[odd[0]]} is {shapes[odd[0]][0]} x {shapes[odd[0]][1]}"
+        # width x height, as every image tool and the decoder's note say it (H x W had made a landscape photo
+        # a portrait one: an outside audit)
+        example = f"e.g. {names[odd[0]]} is {shapes[odd[0]][1]} x {shapes[odd[0]][0]}"
         stretched = sum(is_stretched(shapes[i], size) for i in odd)
         shape_note = (
             f"; {stretched} of them have another aspect ratio and were stretched, not cropped" if stretched else ""
         )
         notes.append(
-            f"{len(odd)} of {len(images)} images differ from {target} {size[0]} x {size[1]} "
+            f"{len(odd)} of {len(images)} images differ from {target} {size[1]} x {size[0]} "
             f"({example}); they were resized to it{shape_note}"
         )
         images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
