@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, Optional, Sequence
 
 import click
 
-from ganinv.errors import ConfigError, RunError
+from ganinv.errors import ConfigError, GaninvError, RunError
 
 MAX_SEED = 2**32 - 1  # seeds are also numpy's, which stops there
 
@@ -284,6 +284,13 @@ def saved_options(run: Any, kind: str) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise RunError(f"{run.folder}/config.json is not valid JSON ({exc}); it cannot be resumed") from None
     if isinstance(saved, dict) and isinstance(saved.get(kind), dict):
+        from ganinv.generator_reference import refuse_a_path_to_read
+
+        try:  # a run's record holds a spec's fields, never a file for ganinv to read (an outside audit, 43c)
+            refuse_a_path_to_read(saved[kind].get("options"), f"{run.folder}/config.json")
+        except GaninvError:
+            run.release()
+            raise
         return saved[kind]
     run.release()  # not this kind's run: the folder is not ours to hold (the error may keep `run` alive)
     held = [name for name in RUN_KINDS if isinstance(saved, dict) and name in saved]

@@ -127,6 +127,13 @@ class GeneratorReference(_Model):
                     f"{path} is a link out of the {self.artifact_noun} artifact (to {os.readlink(path)}): an artifact "
                     "bundles its generator's own files; copy them into it, or name the generator with --generator"
                 )
+        if not (folder / WEIGHTS_NAME).is_file():  # ganinv bundles model.safetensors, always: a FileNotFoundError
+            held = sorted(p.name for p in folder.iterdir() if p.name != CONFIG_NAME)[:3]  # had named the cache (43c)
+            raise SourceError(
+                f"the {self.artifact_noun} artifact {self._hub_id or self._artifact_dir} bundles a {GENERATOR_DIR}/ "
+                f"without {WEIGHTS_NAME} (it holds {', '.join(held) or 'no weights'}): it is incomplete or not "
+                "ganinv's; give the generator it was fitted on with --generator"
+            )
         return folder
 
     @property
@@ -645,13 +652,14 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
     from ganinv.sources import load_generator
 
     recorded = model.generator_ref.get("source")
-    bundled = model._bundled_generator()
-    if bundled is not None:
-        try:  # a swapped copy is no yardstick: the generator given is then taken on the user's word, said
+    try:  # a swapped or incomplete copy is no yardstick: the generator given is then taken on the user's word, said
+        bundled = model._bundled_generator()
+        if bundled is not None:
             model._check_bundled_weights(bundled, f"the {model.artifact_noun} artifact {source}")
-        except SourceError as exc:
-            warnings.warn(f"{exc}. The generator given ({generator.source}) is taken as it is", stacklevel=3)
-            return
+    except SourceError as exc:
+        warnings.warn(f"{exc}. The generator given ({generator.source}) is taken as it is", stacklevel=3)
+        return
+    if bundled is not None:
         reference = str(bundled)
     elif isinstance(recorded, str) and recorded.startswith("builtin:"):
         reference = recorded
@@ -698,8 +706,8 @@ def refuse_a_path_to_read(options: Any, where: str) -> None:
     and apply a file of the user's, or block on a FIFO (an outside audit). ganinv records a spec's fields instead."""
     if isinstance(options, dict) and "spec" in options:
         raise SourceError(
-            f"{where} records options['spec'] = {str(options['spec'])!r}, a file to read; an artifact records a "
-            "spec's fields (spec.FIELD), never a path on this machine: refused (give the generator with --generator "
+            f"{where} records options['spec'] = {str(options['spec'])!r}, a file to read; an artifact or run records "
+            "a spec's fields (spec.FIELD), never a path on this machine: refused (give the generator with --generator "
             "and its spec flags)"
         )
 

@@ -545,3 +545,16 @@ def test_only_the_clauses_naming_flags_an_inverters_command_lacks_are_cut():
     program = "n_classes=10 but the inputs z feed it to none: give --option inputs=... with it, or drop n_classes"
     assert _diagnosis(program) == "n_classes=10 but the inputs z feed it to none"
     assert _diagnosis("no flags here; nothing to cut") == "no flags here; nothing to cut"
+
+
+def test_a_bundled_generator_without_its_weights_is_refused_naming_what_it_holds(tmp_path, inverter, generator):
+    """A generator/ holding a pytorch_model.bin (or a program) in place of model.safetensors failed with "No such file
+    or directory ... check the path, its permissions and the free space", or a bare FileNotFoundError in Python (an
+    outside audit). Given with -g, the generator is taken, and the gap said."""
+    inverter.save_pretrained(tmp_path / "artifact")
+    bundled = tmp_path / "artifact" / "generator"
+    (bundled / "model.safetensors").rename(bundled / "pytorch_model.bin")
+    with pytest.raises(SourceError, match=r"bundles a generator/ without model.safetensors \(it holds pytorch_model"):
+        Inverter.load(str(tmp_path / "artifact")).generator
+    with pytest.warns(UserWarning, match="without model.safetensors.* is taken as it is"):
+        Inverter.load(str(tmp_path / "artifact"), generator=generator)

@@ -374,3 +374,18 @@ def test_a_resume_reads_the_metrics_record_by_record_and_bounded(tmp_path, monke
     run.metrics_path.write_text("\n".join(records) + "\n" + "\0" * 500)  # a line cut by a kill, and zeros
     run.truncate_metrics(2)
     assert run.metrics_path.read_text().splitlines() == ['{"step": 1, "loss": 2.0}', '{"step": 2}', '{"step": 1}']
+
+
+def test_a_run_whose_record_names_a_spec_file_is_not_resumed(tmp_path, gen):
+    """A run folder's config.json whose options name a spec file made `fit --resume` read it, and its errors named a
+    file and flags the user never typed (an outside audit); a record holds a spec's fields, never a file to read."""
+    run = tmp_path / "run"
+    assert invoke("fit", "-g", gen, "--steps", 2, "--checkpoint-every", 2, "--out", run, *TINY).exit_code == 0
+    (tmp_path / "spec.json").write_text('{"nz": 8}')
+    config = json.loads((run / "config.json").read_text())
+    config["fit"]["options"] = {"spec": str(tmp_path / "spec.json")}
+    (run / "config.json").write_text(json.dumps(config))
+    result = invoke("fit", "--resume", "--out", run, "--steps", 4, "--quiet")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code == 2 and len(errors) == 1, result.output
+    assert f"{run}/config.json records options['spec']" in errors[0] and "a file to read" in errors[0], errors[0]
