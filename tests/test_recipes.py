@@ -67,3 +67,15 @@ def test_a_typed_option_replaces_the_recipes_option_of_its_name_alone(tmp_path):
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["fit"]["options"]
     assert saved == {"norm_eps": 0.8, "activation": "leaky_relu"}, saved
+
+
+@pytest.mark.parametrize("name", ["bench-features-mnist.toml", "bench-features-fashion.toml"])
+def test_a_features_bench_names_the_inverter_it_scored(name):
+    """`--set inverter=runs/my-fit/inverter`, the recipes' own advice, was reported as the default generator's
+    inverter in the title and the table (an outside audit)."""
+    from ganinv.cli.bench import resolve_vars
+
+    recipe = load_bench_recipe(Path("recipes") / name)
+    values = resolve_vars({**recipe.vars, "out": "b", "inverter": "runs/my-fit/inverter"})
+    assert "runs/my-fit/inverter" in substitute(recipe.title, values)
+    assert "runs/my-fit/inverter" in substitute(str(recipe.rows[0][0]), values)
