@@ -45,6 +45,8 @@ NOT_GENERATOR = {
     "scaler",
     "rng",
     "args",
+    "history",  # GAN_history.pkl: pytorch-generative-model-collections' loss lists (an outside audit)
+    "losses",
     "d",
     "netd",
     "disc",
