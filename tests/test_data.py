@@ -349,6 +349,12 @@ def test_an_assumed_range_is_logged_as_a_warning(tmp_path, caplog):
         ((RAMP * 255).astype(np.int32), "int32 values in [0, 255] have no known pixel range; declare it with"),
         ((RAMP * 255).astype(np.int64), "int64 values in [0, 255]"),
         ((RAMP * 200).astype(np.uint16), "uint16 values in [0, 200] have no known pixel range"),  # 8 or 16 bits?
+        # a CT scan's signed values: their own span offered, where 0,255 and 0,65535 cannot hold them (an audit)
+        (
+            (RAMP * 2040 - 1024).astype(np.int16),
+            "int16 values in [-1024, 1016] have no known pixel range; declare it "
+            "with --input-range LO,HI (e.g. -1024,1016 for the values' own span; 0,255 or 0,65535)",
+        ),
         (RAMP.astype(np.float32) * 300 - 5, "values in [-5, 295] fit none of the pixel ranges"),
         (RAMP.astype(np.float32) * 2 - 1.5, "values in [-1.5, 0.5] fit none"),
         (RAMP.astype(np.float32) * 1.1, "values in [0, 1.1] fit none"),  # [0, 1] overshot, or a black [0, 255]?
