@@ -66,7 +66,7 @@ from ganinv.runs import (
     teardown_distributed,
     tensor_sha256,
 )
-from ganinv.sources import load_generator
+from ganinv.sources import load_generator, options_to_record
 from ganinv.status import Pace
 
 progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
@@ -196,6 +196,8 @@ def _fit(
     main = distributed.is_main
     in_python = generator is not None  # given as fit(generator=G), not loaded here from config.generator
     asked = config.to_dict()
+    # a spec file as its fields: a run's record names no file to read, and its resume reads none (an outside audit)
+    asked["options"] = options_to_record(asked["options"])
     if resume:
         saved = saved_options(run, "fit")  # refuses a folder that holds another kind of run
         if given_in_python(run.config):

@@ -490,6 +490,8 @@ def test_a_spec_file_among_the_options_is_recorded_as_its_fields(tmp_path, gener
     inverter = Inverter.load(str(tmp_path / "run" / "inverter"))
     assert inverter.generator_ref["options"] == {"spec.native_output_range": [-1, 1]}
     assert inverter.generator.spec.native_output_range == (-1.0, 1.0)
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["fit"]["options"]
+    assert recorded == {"spec.native_output_range": [-1, 1]}  # the run's record names no file its resume would read
     fit(dataclasses.replace(config, steps=4), tmp_path / "run", resume=True, quiet=True)  # the run's own options
 
 

@@ -61,7 +61,7 @@ from ganinv.runs import (
     set_rng_state,
     tensor_sha256,
 )
-from ganinv.sources import load_generator
+from ganinv.sources import load_generator, options_to_record
 from ganinv.status import Pace
 
 EVAL_SEED_OFFSET = 1_000_003  # held-out generated samples and selection draws come from streams of their own
@@ -197,9 +197,11 @@ def _train_mvae(
     from ganinv.devices import resolve_device
 
     generator_origin, options_origin = origins
+    asked = config.to_dict()
+    asked["options"] = options_to_record(asked["options"])  # a spec file as its fields: a record names no file to read
     if resume:
         saved = saved_options(run, "mvae")  # refuses a folder that holds another kind of run, or none
-        refuse_changed_config(run.folder, saved, config.to_dict())
+        refuse_changed_config(run.folder, saved, asked)
         run.check_resume_steps(config.steps)
     else:
         run.check_new()
@@ -248,7 +250,7 @@ def _train_mvae(
     if resume:
         run.check_same_inputs(inputs, described)
     else:
-        saved = {k: v for k, v in config.to_dict().items() if k != "trust_remote_code"}  # trust is never saved
+        saved = {k: v for k, v in asked.items() if k != "trust_remote_code"}  # trust is never saved
         run.create(
             {
                 "mvae": saved,
