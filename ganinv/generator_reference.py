@@ -128,7 +128,13 @@ class GeneratorReference(_Model):
                     "bundles its generator's own files; copy them into it, or name the generator with --generator"
                 )
         if not (folder / WEIGHTS_NAME).is_file():  # ganinv bundles model.safetensors, always: a FileNotFoundError
-            held = sorted(p.name for p in folder.iterdir() if p.name != CONFIG_NAME)[:3]  # had named the cache (43c)
+            from ganinv.sources.programs import is_program, program_kind  # had named the cache (an outside audit)
+
+            held = [
+                f"{p.name}, a {program_kind(p)} program (code)" if p.is_file() and is_program(p) else p.name
+                for p in sorted(folder.iterdir())
+                if p.name != CONFIG_NAME
+            ][:3]
             raise SourceError(
                 f"the {self.artifact_noun} artifact {self._hub_id or self._artifact_dir} bundles a {GENERATOR_DIR}/ "
                 f"without {WEIGHTS_NAME} (it holds {', '.join(held) or 'no weights'}): it is incomplete or not "
@@ -803,6 +809,7 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> dict[st
             f"make an {name} do); give a finished run folder of the right kind or an artifact folder"
         )
     weights = path.parent / WEIGHTS_NAME
+    refuse_links_out(path.parent, (path, weights), source)
     if not weights.exists() and not weights.is_symlink():  # was "not a readable safetensors file ... damaged"
         pickles = sorted(p.name for p in path.parent.iterdir() if p.suffix in (".bin", ".pt", ".pth", ".ckpt", ".pkl"))
         held = (
@@ -814,6 +821,21 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> dict[st
         )
     check_regular(weights, f"the weights of {source}", "a safetensors file")
     return config
+
+
+def refuse_links_out(folder: Path, files: tuple[Path, ...], source: str) -> None:
+    """An artifact's own files are its own: a Hub snapshot links them into its repo's blobs/, a local artifact holds
+    them; a link out of either was followed for model.safetensors, while a linked generator/ was refused (an outside
+    audit)."""
+    root = folder.resolve()
+    if folder.parent.name == "snapshots":  # the Hub cache: models--owner--name/snapshots/<commit>/
+        root = folder.parent.parent.resolve()
+    for file in files:
+        if file.is_symlink() and not file.resolve().is_relative_to(root):
+            raise SourceError(
+                f"{file} is a link out of the artifact {source} (to {os.readlink(file)}): an artifact holds its own "
+                "files; copy them into it"
+            )
 
 
 def _load_error(source: str, name: str, exc: Exception) -> str:

@@ -92,6 +92,13 @@ def require_chosen(what: str, origin: Optional[str], trust_remote_code: bool, re
     """
     if origin is None or check_flag(trust_remote_code):
         return
+    context = _file_commands.get()
+    if context is not None and origin == context.origin:  # a benchmark's stage: its commands take no flag of the
+        # user's (`--generator` was advised, which bench has not: an outside audit)
+        raise UnsafeFileError(
+            f"{what} is named by {origin}, and ganinv never runs code that a file names; a benchmark's stages run "
+            "code only with `ganinv bench --trust-remote-code`, if you trust it (its --set values too)"
+        )
     raise UnsafeFileError(
         f"{what} is named by {origin}, and ganinv never runs code that a file names; "
         f"if you trust it, name it yourself ({retry}) or pass --trust-remote-code"

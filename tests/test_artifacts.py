@@ -415,6 +415,11 @@ def test_links_in_an_artifact_neither_leak_nor_hang(tmp_path, inverter):
         Inverter.load(str(tmp_path / "art")).generator  # noqa: B018
     (tmp_path / "art" / "model.safetensors").unlink()  # the encoders' weights
     (tmp_path / "art" / "model.safetensors").symlink_to(tmp_path / "fifo")
+    with pytest.raises(SourceError, match="is a link out of the artifact"):
+        Inverter.load(str(tmp_path / "art"))
+    os.mkfifo(tmp_path / "art" / "fifo")  # inside the artifact: no regular file either
+    (tmp_path / "art" / "model.safetensors").unlink()
+    (tmp_path / "art" / "model.safetensors").symlink_to("fifo")
     with pytest.raises(SourceError, match="is not a regular file"):
         Inverter.load(str(tmp_path / "art"))
 
@@ -558,3 +563,20 @@ def test_a_bundled_generator_without_its_weights_is_refused_naming_what_it_holds
         Inverter.load(str(tmp_path / "artifact")).generator
     with pytest.warns(UserWarning, match="without model.safetensors.* is taken as it is"):
         Inverter.load(str(tmp_path / "artifact"), generator=generator)
+
+
+def test_an_artifacts_weights_linked_from_outside_it_are_refused(tmp_path, inverter):
+    """A linked generator/ was refused, but a model.safetensors linking out of the artifact was followed (an outside
+    audit); a link inside it is its own file."""
+    inverter.save_pretrained(tmp_path / "elsewhere")
+    inverter.save_pretrained(tmp_path / "artifact")
+    (tmp_path / "artifact" / "model.safetensors").unlink()
+    (tmp_path / "artifact" / "model.safetensors").symlink_to(tmp_path / "elsewhere" / "model.safetensors")
+    with pytest.raises(SourceError, match=r"model.safetensors is a link out of the artifact"):
+        Inverter.load(str(tmp_path / "artifact"))
+    (tmp_path / "artifact" / "weights.safetensors").write_bytes(
+        (tmp_path / "elsewhere" / "model.safetensors").read_bytes()
+    )
+    (tmp_path / "artifact" / "model.safetensors").unlink()
+    (tmp_path / "artifact" / "model.safetensors").symlink_to("weights.safetensors")
+    Inverter.load(str(tmp_path / "artifact"))  # inside: loads

@@ -1707,3 +1707,12 @@ def test_a_safetensors_file_of_more_tensors_than_any_generator_is_refused_before
     (tmp_path / "short.safetensors").write_bytes(b"abcd")  # shorter than the header's length: named, as before (review)
     with pytest.raises(SourceError, match=r"short\.safetensors is a text file beginning 'abcd'"):
         load_generator(str(tmp_path / "short.safetensors"))
+
+
+@pytest.mark.parametrize("arch", ["upconv", "mlp"])
+def test_a_refusal_of_the_architecture_typed_names_the_ways_out(tmp_path, arch):
+    """`--arch upconv` on weights it does not read was refused with no way out named (an outside audit)."""
+    case = zoo.case("pytorch-examples-dcgan")
+    torch.save(case.build().state_dict(), tmp_path / "g.pth")
+    with pytest.raises(ArchitectureError, match=rf"if --arch {arch} is not its architecture, drop it .*--model-class"):
+        load_generator(str(tmp_path / "g.pth"), arch=arch)

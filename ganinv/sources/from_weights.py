@@ -369,7 +369,15 @@ def build_any(
 ):
     """(built, options, architecture name): the given architecture, else the first registered one that fits."""
     if arch is not None:
-        built, opts = architectures.build_generator_net(arch, options, state_dict, spec)
+        try:
+            built, opts = architectures.build_generator_net(arch, options, state_dict, spec)
+        except ArchitectureError as exc:  # a refusal of the --arch typed had named no way out (an outside audit)
+            if "--model-class" in str(exc) or type(exc) is not ArchitectureError:
+                raise
+            raise ArchitectureError(
+                f"{exc}; if --arch {arch} is not its architecture, drop it to let ganinv read the weights, or load "
+                "them into the generator's own class with --model-class MODULE:CLASS"
+            ) from None
         return built, opts, arch
     tried = []
     refusals: list[Exception] = []
@@ -405,7 +413,8 @@ def build_any(
         else ""
     ) + (
         f" Its {', '.join(slopes[:3])} hold one 1-D weight each and nothing else, as PReLU layers do (a learned "
-        "negative slope), which no adapter models; load it with --model-class."
+        "negative slope), or a noise input's learned strength (FastGAN's, StyleGAN's NoiseInjection: an outside "
+        "audit), which no adapter models; load it with --model-class."
         if slopes
         else ""
     )
