@@ -229,6 +229,8 @@ def _fit(
     generator.require_gradients("fitting an inverter")  # before the run folder is made: a retry starts clean
     inputs = {"generator": generator.meta.get("weights_sha256")}  # what the run trains on, fingerprinted
     # the real images it shows, read once (twice, every note on them was said twice: audit 36b)
+    if resume and config.eval_real:
+        run.refuse_unrecorded(["eval_real"])  # before its folder is read
     real = real_eval_images(config, generator, say=True) if config.eval_real else None
     if real is not None:  # fingerprinted: a resumed run's config.json is data, and its eval_real chose a folder of
         # the user's private images to copy into the run's pictures (an outside audit)

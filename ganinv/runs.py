@@ -222,6 +222,18 @@ class Run:
         commit = hub.get("commit") if isinstance(hub, dict) else None
         return commit if isinstance(commit, str) else None
 
+    def refuse_unrecorded(self, names: list[str]) -> None:
+        """On resume, before any is read: refuse inputs the run's config.json names but records no fingerprint of. A
+        run ganinv starts records each: an edited config.json could name any folder's images for the run's pictures
+        (an outside audit), and read first, such a folder had been listed in the error (another)."""
+        recorded = self.config.get("inputs") or {}
+        unrecorded = [name for name in names if name not in recorded]
+        if unrecorded:
+            raise RunError(
+                f"the config.json of {self.folder} records no fingerprint of its {' and its '.join(unrecorded)}, which "
+                "every run ganinv starts records (an edited or older run?); resume only such runs, or start a new run"
+            )
+
     def check_same_inputs(
         self, inputs: Mapping[str, Optional[str]], generator: Optional[Mapping[str, Any]] = None
     ) -> None:
@@ -232,15 +244,8 @@ class Run:
         as they are now (`state_sha256`), and `generator`, its record ({"source", "spec"}): the file it was loaded
         from says nothing of what was done to it since (an outside audit resumed on the unchanged file of a generator
         fine-tuned before the fit), and a spec of another output range gives other images from the same weights."""
+        self.refuse_unrecorded([name for name, sha in inputs.items() if sha and name != "generator_state"])
         recorded = self.config.get("inputs") or {}
-        unrecorded = [
-            name for name, sha in inputs.items() if sha and name != "generator_state" and name not in recorded
-        ]
-        if unrecorded:  # a run ganinv started records each: an edited config.json could name any folder's images
-            raise RunError(  # for the run's pictures (an outside audit)
-                f"the config.json of {self.folder} records no fingerprint of its {' and its '.join(unrecorded)}, which "
-                "every run ganinv starts records (an edited or older run?); resume only such runs, or start a new run"
-            )
         changed = [name for name, sha in inputs.items() if sha and recorded.get(name) and recorded[name] != sha]
         respecified = self._spec_changes(generator)
         if (changed or respecified) and self.latest_checkpoint() is not None:

@@ -301,6 +301,8 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
         run.check_resume_steps(config.steps)
     else:
         run.check_new()
+    if resume:
+        run.refuse_unrecorded(["data"])  # before the folder its config.json names is read
     train_set, eval_set = load_training_data(config)
     if not bool(torch.isfinite(train_set.images).all()):  # would turn every weight into NaN
         raise DataError(f"the training images {config.data} hold NaN or infinite pixels; repair or drop them")

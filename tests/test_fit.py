@@ -532,3 +532,12 @@ def test_a_resumed_run_reads_only_the_real_images_it_started_with(tmp_path, gene
     run.config["inputs"].pop("eval_real")  # as an edited config.json holds it (its checkpoints' hash recomputed)
     with pytest.raises(RunError, match="records no fingerprint of its eval_real"):
         run.check_same_inputs({"generator": run.config["inputs"]["generator"], "eval_real": "0" * 64}, None)
+    # refused before the folder it names is read: read first, it had been listed in the error (an outside audit)
+    run.release()
+    edited = json.loads((tmp_path / "run" / "config.json").read_text())
+    edited["inputs"].pop("eval_real")
+    edited["fit"]["eval_real"] = str(tmp_path / "never-read")
+    (tmp_path / "run" / "config.json").write_text(json.dumps(edited))
+    elsewhere = dataclasses.replace(config, steps=8, eval_real=str(tmp_path / "never-read"))
+    with pytest.raises(RunError, match="records no fingerprint of its eval_real"):
+        fit(elsewhere, tmp_path / "run", resume=True, quiet=True)

@@ -232,6 +232,8 @@ def _train_mvae(
         model = MVAE.for_generator(generator, arch=config.arch, options=config.options, **model_options).to(device)
     else:
         assert config.data is not None, "a generator or data, checked above"
+        if resume:
+            run.refuse_unrecorded(["data"])  # before the folder its config.json names is read
         images = load_images(config.data, root=config.root, split=config.split, limit=config.limit).images
         model = MVAE(image_shape=list(images.shape[1:]), s_dim=config.s_dim, **model_options).to(device)
     # read before any step: a wrong --eval-real or a --root without the test files failed after the last one, and
