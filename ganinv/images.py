@@ -136,15 +136,29 @@ def _pixels(
     if not in_alpha and _white_key(im):  # dark-on-white with white marked transparent went onto black: dark with
         return np.ascontiguousarray(colour), (0.0, 255.0), [_white_key_note(path)]  # light rims (an outside audit)
     one_colour = in_alpha and seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
-    # dark ink: every mostly opaque pixel dark, not one colour alone (two dark pens, or black ink whose half-transparent
-    # rims carry the white it was drawn on, went onto black and vanished: an outside audit)
-    inked = colour[alpha[..., 0] >= 128].astype(np.float32)  # (V, C)
-    luminance = inked[:, 0] if grey else inked @ np.array([0.299, 0.587, 0.114], np.float32)
-    white = in_alpha and inked.size > 0 and bool((luminance < 255 / 2).all())
+    white = in_alpha and seen.size > 0 and _dark_drawing(colour, alpha[..., 0], grey, one_colour)
+    light = one_colour and not white and float(seen.astype(np.float32).mean()) >= 255 / 2
     background = 255.0 if white else 0.0
     weight = alpha.astype(np.float32) / 255
     composited = np.round(colour * weight + background * (1 - weight)).astype(np.uint8)
-    return composited, (0.0, 255.0), [_composited_note(path, True if white else (False if one_colour else None))]
+    return composited, (0.0, 255.0), [_composited_note(path, True if white else (False if light else None))]
+
+
+def _dark_drawing(colour: np.ndarray, alpha: np.ndarray, grey: bool, one_colour: bool) -> bool:
+    """Dark ink whose picture the alpha channel holds: its inked pixels (alpha at least half the most opaque one's) all
+    dark, and either one colour (a signature pad's hard-edged strokes) or strokes of graded alpha (a tenth of the
+    visible pixels part-transparent, not all at one opacity as a picture faded to half is). Two dark pens, rims
+    mixed with the white they were drawn on, or a faint pencil went onto black and vanished (outside audits); a
+    picture with its own opaque dark ground inside a transparent border (a red digit on black, alpha 0 or 255) is no
+    drawing kept in the alpha channel (a review)."""
+    visible = alpha > 0
+    inked = colour[alpha >= max(int(alpha.max()) // 2, 1)].astype(np.float32)  # (V, C)
+    luminance = inked[:, 0] if grey else inked @ np.array([0.299, 0.587, 0.114], np.float32)
+    if not inked.size or not bool((luminance < 255 / 2).all()):
+        return False
+    shown = alpha[visible]
+    graded = float((shown < 255).mean()) >= 0.1 and int(shown.max()) - int(shown.min()) > 2  # not one opacity
+    return one_colour or graded
 
 
 def white_is_zero(im) -> Optional[tuple[int, ...]]:

@@ -1520,7 +1520,18 @@ def test_a_dark_drawing_in_the_alpha_channel_goes_onto_white_whatever_its_colour
     rims = np.dstack([(255 - ink.astype(np.int32)).astype(np.uint8)] * 3 + [ink])  # soft edges mixed with white
     light = np.dstack([np.where(ink > 200, 255, 30).astype(np.uint8)] * 3 + [np.full_like(ink, 255)])
     light[:2, :, 3] = 0  # a white-on-black digit with a transparent band: not a drawing kept in the alpha channel
-    for name, array, background in (("pens", pens, "white"), ("rims", rims, "white"), ("light", light, "black")):
+    red = np.dstack([ink, zeros, zeros, np.full_like(ink, 255)])  # dark by luminance, on its own opaque black ground
+    red[:2, :, 3] = 0  # inside a transparent border (a review: framed in white)
+    faint = np.dstack([zeros] * 3 + [(ink * 0.45).astype(np.uint8)])  # a pencil: no pixel over half opaque (a review)
+    faded = np.dstack([ink // 3] * 3 + [np.full_like(ink, 128)])  # a dark picture faded to half: one opacity
+    for name, array, background in (
+        ("pens", pens, "white"),
+        ("rims", rims, "white"),
+        ("faint", faint, "white"),
+        ("light", light, "black"),
+        ("red", red, "black"),
+        ("faded", faded, "black"),
+    ):
         Image.fromarray(array, "RGBA").save(tmp_path / f"{name}.png")
         read = load_images(str(tmp_path / f"{name}.png"))
         assert f"composited onto {background}" in read.notes[0], (name, read.notes)
