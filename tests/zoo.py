@@ -398,7 +398,6 @@ def calibrate(module: nn.Module, case: Case, batches: int = 8, n: int = 64) -> N
     for m in module.modules():
         if isinstance(m, nn.modules.batchnorm._BatchNorm):
             m.momentum = 0.1
-            m.num_batches_tracked.fill_(10_000)  # as a trained checkpoint counts them (not an early one's few)
     module.eval()
 
 

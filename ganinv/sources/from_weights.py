@@ -348,8 +348,9 @@ def check_config_against_statistics(
         f"{AUTHOR_MISFIT:g}"
     )
     batches = early_batches(state_dict)
-    if batches is not None:  # statistics that lag the weights cannot overrule it (an
-        # outside audit: the pickled layers of a 30-batch checkpoint, exactly the author's, were refused)
+    if batches is not None and without > AUTHOR_MISFIT:  # statistics that lag the weights (none of their readings
+        # fits as an author's net does) cannot overrule it: the pickled layers of a 30-batch checkpoint, exactly the
+        # author's, were refused (an outside audit); exact ones of few batches (update_bn) still do (a review)
         warnings.warn(
             f"{disagreement}, but its BatchNorm layers count only {batches} training batches, so their running "
             f"averages lag the weights: {config_label} is taken; if it is wrong, choose with --option KEY=VALUE",
