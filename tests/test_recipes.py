@@ -79,3 +79,24 @@ def test_a_features_bench_names_the_inverter_it_scored(name):
     values = resolve_vars({**recipe.vars, "out": "b", "inverter": "runs/my-fit/inverter"})
     assert "runs/my-fit/inverter" in substitute(recipe.title, values)
     assert "runs/my-fit/inverter" in substitute(str(recipe.rows[0][0]), values)
+
+
+def test_the_command_that_started_a_run_with_a_recipe_and_options_resumes_it(tmp_path):
+    """A run started by `fit --recipe R --option K=V` recorded the recipe's [options] merged with the typed ones, and
+    the same command repeated with --resume compared the typed ones alone: refused, the recipe's key "given None"
+    (a review)."""
+    import torch
+    import zoo
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+
+    case = zoo.case("pytorch-gan-wgan-gp-mlp")
+    torch.save(case.build().state_dict(), tmp_path / "generator.pth")
+    recipe = tmp_path / "fit.toml"
+    recipe.write_text("steps = 2\ncheckpoint_every = 2\nbatch_size = 4\n[options]\nnorm_eps = 0.8\n")
+    args = ["fit", "--recipe", str(recipe), "-g", str(tmp_path / "generator.pth"), "--out", str(tmp_path / "run")]
+    args += ["--option", "activation=leaky_relu", "--width", "4", "--hidden", "8", "--quiet"]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    resumed = CliRunner().invoke(cli, [*args, "--resume", "--steps", "3"])
+    assert resumed.exit_code == 0, resumed.output

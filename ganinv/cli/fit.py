@@ -249,8 +249,14 @@ def saved_path(name: str, params: dict[str, Any]) -> tuple[tuple[str, ...], Any]
         return ("augment", "probability"), params[name]
     if name == "root":
         return ("eval_root",), params[name]
-    if name == "options":
-        return ("options",), parse_key_values(params[name])
+    if name == "options":  # as a run started by this command recorded them: the recipe's [options] under the typed
+        # ones, a spec file as its fields (repeated with --resume, the command was refused: a review)
+        from ganinv.sources import options_to_record
+
+        recipe = load_recipe(params["recipe"]) if params.get("recipe") else {}
+        recipe_options = recipe.get("options")
+        merged = {**(recipe_options if isinstance(recipe_options, dict) else {}), **parse_key_values(params[name])}
+        return ("options",), options_to_record(merged)
     return (name,), params[name]
 
 
