@@ -45,8 +45,6 @@ NOT_GENERATOR = {
     "scaler",
     "rng",
     "args",
-    "history",  # GAN_history.pkl: pytorch-generative-model-collections' loss lists (an outside audit)
-    "losses",
     "d",
     "netd",
     "disc",
@@ -64,7 +62,8 @@ NOT_GENERATOR = {
 }
 # Words of pictures and data: they set aside a file only where its own name does not say generator (samples.tar
 # blocked the choice beside wgan.pth: audit 41b; generator_images.pth and netG_samples.pth are generators': 42a)
-PICTURE_WORDS = {"samples", "images", "dataset"}
+PICTURE_WORDS = {"samples", "images", "dataset", "history", "losses"}  # GAN_history.pkl: loss lists (43a); a history/
+# folder of snapshots is no reason to set aside its netG_epoch_24.pth (a review)
 # Other models that share a folder with a generator (a VAE-GAN's, a BiGAN's encoder): a folder named for them sets
 # aside only files whose own name does not say generator (vae_gan/generator.pth was dropped: audit 41b)
 MODELS_BESIDE = {"vae", "encoder"}

@@ -642,6 +642,7 @@ def test_an_inverter_reloads_the_hub_file_it_was_fitted_on_not_a_choice_among_ca
         (["checkpoint_epoch_50.pt", "checkpoint_epoch_100.pt", "latest.pt"], "latest.pt"),
         (["netG.pth", "opt_G.pth"], "netG.pth"),  # the generator's optimizer state is no candidate
         (["GAN_G.pkl", "GAN_history.pkl"], "GAN_G.pkl"),  # loss lists (znxlwm's save()) are no candidate (43a)
+        (["history/netG_epoch_24.pth", "GAN_history.pkl"], "history/netG_epoch_24.pth"),  # a folder's word: not
         (["dcgan_64_100.pth", "dcgan_32_200.pth"], None),  # numbers that say nothing: refused, naming :FILE
     ],
 )
