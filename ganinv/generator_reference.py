@@ -662,8 +662,9 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
         bundled = model._bundled_generator()
         if bundled is not None:
             model._check_bundled_weights(bundled, f"the {model.artifact_noun} artifact {source}")
-    except SourceError as exc:
-        warnings.warn(f"{exc}. The generator given ({generator.source}) is taken as it is", stacklevel=3)
+    except SourceError as exc:  # the advice to give one goes: one was given (a review)
+        said = str(exc).removesuffix("; give the generator it was fitted on with --generator")
+        warnings.warn(f"{said}. The generator given ({generator.source}) is taken as it is", stacklevel=3)
         return
     if bundled is not None:
         reference = str(bundled)

@@ -120,7 +120,9 @@ def load_with_model_class(request: Any) -> Generator:
         module = build(class_path, kwargs)
         load_strictly(module, state_dict, class_path, kwargs, where)
     module.eval().requires_grad_(False)
-    if not n_classes_given:  # a forward(z, labels=None) with a label embedding needs n_classes (0 included)
+    # a forward(z, labels=None) with a label embedding needs n_classes (0 included); one that requires its label is
+    # asked for n_classes by probe_spec, not about an optional input after it (ProGAN's `step`: a review)
+    if not n_classes_given and not label_arguments(module)[1]:
         from ganinv.adapters.opaque import check_optional_inputs
 
         check_optional_inputs(module, f"{class_path}.forward", "--option n_classes=0")
@@ -326,8 +328,12 @@ def probe_spec(
     found integers fed to it, and the error blaming z); `form` (--option labels=FORM) wins."""
     takes_labels, needs_labels = label_arguments(module)
     if needs_labels and not n_classes:
+        from ganinv.generator import embedding_rows
+
+        rows = embedding_rows(module)
+        held = f" (its label embedding has {rows[0]} rows: --option n_classes={rows[0]})" if len(rows) == 1 else ""
         raise SourceError(
-            f"{class_path}.forward takes class labels besides z; say how many classes with --option n_classes=K"
+            f"{class_path}.forward takes class labels besides z; say how many classes with --option n_classes=K{held}"
         )
     if n_classes and not takes_labels:
         raise SourceError(f"{class_path}.forward takes z alone, no labels; drop n_classes={n_classes}")

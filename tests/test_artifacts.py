@@ -561,8 +561,9 @@ def test_a_bundled_generator_without_its_weights_is_refused_naming_what_it_holds
     (bundled / "model.safetensors").rename(bundled / "pytorch_model.bin")
     with pytest.raises(SourceError, match=r"bundles a generator/ without model.safetensors \(it holds pytorch_model"):
         Inverter.load(str(tmp_path / "artifact")).generator
-    with pytest.warns(UserWarning, match="without model.safetensors.* is taken as it is"):
+    with pytest.warns(UserWarning, match="without model.safetensors.* is taken as it is") as said:
         Inverter.load(str(tmp_path / "artifact"), generator=generator)
+    assert not any("give the generator it was fitted on" in str(w.message) for w in said)  # one was given
 
 
 def test_an_artifacts_weights_linked_from_outside_it_are_refused(tmp_path, inverter):

@@ -613,3 +613,19 @@ def test_a_one_class_generator_loads_into_its_class_as_unconditional(tmp_path):
     latents = g.sample_latents(4, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(g.decode(latents), module(latents.z, torch.zeros(4, dtype=torch.long)))
+
+
+class OneClassProGAN(LabelMLP):
+    """rosinality's ProGAN forward: a required label, then optional `step` and `alpha`."""
+
+    def forward(self, z, label, step=0, alpha=-1):
+        return super().forward(z, label)
+
+
+def test_a_class_that_requires_its_label_is_asked_for_n_classes_with_its_embeddings_rows(tmp_path):
+    """Its optional `step` had been asked about as a possible label, with --option n_classes=0 offered, which failed
+    next (a review)."""
+    torch.manual_seed(0)
+    torch.save(OneClassProGAN(n_classes=1).state_dict(), tmp_path / "g.pth")
+    with pytest.raises(SourceError, match=r"takes class labels besides z; .* has 1 rows: --option n_classes=1\)"):
+        load_generator(str(tmp_path / "g.pth"), options=as_class("OneClassProGAN", n_classes=1))
