@@ -1,12 +1,17 @@
 """Every recipe shipped in recipes/ loads, and every bench recipe's report reads only what its stages produce."""
 
+import json
 import re
 from pathlib import Path
 
 import pytest
+import torch
+import zoo
+from click.testing import CliRunner
 
 from ganinv.cli.bench import load_recipe as load_bench_recipe
 from ganinv.cli.bench import substitute
+from ganinv.cli.main import cli
 from ganinv.fit import FitConfig
 from ganinv.fit import load_recipe as load_toml
 from ganinv.train import TrainConfig
@@ -46,23 +51,21 @@ def test_bench_recipes_substitute_and_report_from_their_own_stages(path):
         assert set(re.findall(r"\{([A-Za-z_][A-Za-z0-9_-]*)\}", text)) <= set(values), text
 
 
-def test_a_typed_option_replaces_the_recipes_option_of_its_name_alone(tmp_path):
-    """`fit --recipe R --option K=V` had dropped every other key of the recipe's [options] table, and built the net
-    with what the weights alone suggest (an outside audit)."""
-    import json
-
-    import torch
-    import zoo
-    from click.testing import CliRunner
-
-    from ganinv.cli.main import cli
-
+def recipe_fit(tmp_path: Path, recipe_text: str) -> list[str]:
+    """The arguments of `fit --recipe R --option activation=leaky_relu` on a tiny PyTorch-GAN MLP, R holding
+    `recipe_text`."""
     case = zoo.case("pytorch-gan-wgan-gp-mlp")
     torch.save(case.build().state_dict(), tmp_path / "generator.pth")
     recipe = tmp_path / "fit.toml"
-    recipe.write_text('steps = 1\nbatch_size = 4\n[options]\nnorm_eps = 0.8\nactivation = "relu"\n')
+    recipe.write_text(recipe_text)
     args = ["fit", "--recipe", str(recipe), "-g", str(tmp_path / "generator.pth"), "--out", str(tmp_path / "run")]
-    args += ["--option", "activation=leaky_relu", "--width", "4", "--hidden", "8", "--quiet"]
+    return [*args, "--option", "activation=leaky_relu", "--width", "4", "--hidden", "8", "--quiet"]
+
+
+def test_a_typed_option_replaces_the_recipes_option_of_its_name_alone(tmp_path):
+    """`fit --recipe R --option K=V` had dropped every other key of the recipe's [options] table, and built the net
+    with what the weights alone suggest (an outside audit)."""
+    args = recipe_fit(tmp_path, 'steps = 1\nbatch_size = 4\n[options]\nnorm_eps = 0.8\nactivation = "relu"\n')
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
     saved = json.loads((tmp_path / "run" / "config.json").read_text())["fit"]["options"]
@@ -85,18 +88,7 @@ def test_the_command_that_started_a_run_with_a_recipe_and_options_resumes_it(tmp
     """A run started by `fit --recipe R --option K=V` recorded the recipe's [options] merged with the typed ones, and
     the same command repeated with --resume compared the typed ones alone: refused, the recipe's key "given None"
     (a review)."""
-    import torch
-    import zoo
-    from click.testing import CliRunner
-
-    from ganinv.cli.main import cli
-
-    case = zoo.case("pytorch-gan-wgan-gp-mlp")
-    torch.save(case.build().state_dict(), tmp_path / "generator.pth")
-    recipe = tmp_path / "fit.toml"
-    recipe.write_text("steps = 2\ncheckpoint_every = 2\nbatch_size = 4\n[options]\nnorm_eps = 0.8\n")
-    args = ["fit", "--recipe", str(recipe), "-g", str(tmp_path / "generator.pth"), "--out", str(tmp_path / "run")]
-    args += ["--option", "activation=leaky_relu", "--width", "4", "--hidden", "8", "--quiet"]
+    args = recipe_fit(tmp_path, "steps = 2\ncheckpoint_every = 2\nbatch_size = 4\n[options]\nnorm_eps = 0.8\n")
     assert CliRunner().invoke(cli, args).exit_code == 0
     resumed = CliRunner().invoke(cli, [*args, "--resume", "--steps", "3"])
     assert resumed.exit_code == 0, resumed.output
