@@ -146,19 +146,21 @@ def _pixels(
 
 def _dark_drawing(colour: np.ndarray, alpha: np.ndarray, grey: bool, one_colour: bool) -> bool:
     """Dark ink whose picture the alpha channel holds: its inked pixels (alpha at least half the most opaque one's) all
-    dark, and either one colour (a signature pad's hard-edged strokes) or strokes of graded alpha (a tenth of the
-    visible pixels part-transparent, not all at one opacity as a picture faded to half is). Two dark pens, rims
-    mixed with the white they were drawn on, or a faint pencil went onto black and vanished (outside audits); a
-    picture with its own opaque dark ground inside a transparent border (a red digit on black, alpha 0 or 255) is no
-    drawing kept in the alpha channel (a review)."""
-    visible = alpha > 0
-    inked = colour[alpha >= max(int(alpha.max()) // 2, 1)].astype(np.float32)  # (V, C)
+    dark, and either one colour or strokes: at least a fifth of the inked pixels beside an uninked one. Two dark pens,
+    rims mixed with the white they were drawn on, or a faint pencil went onto black and vanished (outside audits); a
+    picture with its own dark ground inside a transparent border, hard or feathered (a red digit on black, a dim
+    photo), fills its region, and is no drawing kept in the alpha channel (reviews)."""
+    ink = alpha >= max(int(alpha.max()) // 2, 1)  # (H, W)
+    inked = colour[ink].astype(np.float32)  # (V, C)
     luminance = inked[:, 0] if grey else inked @ np.array([0.299, 0.587, 0.114], np.float32)
     if not inked.size or not bool((luminance < 255 / 2).all()):
         return False
-    shown = alpha[visible]
-    graded = float((shown < 255).mean()) >= 0.1 and int(shown.max()) - int(shown.min()) > 2  # not one opacity
-    return one_colour or graded
+    if one_colour:
+        return True
+    padded = np.pad(ink, 1)  # outside the image counts as uninked
+    inside = padded[:-2, 1:-1] & padded[2:, 1:-1] & padded[1:-1, :-2] & padded[1:-1, 2:]  # all four neighbours inked
+    edge = float((ink & ~inside).sum()) / float(ink.sum())
+    return edge >= 0.2
 
 
 def white_is_zero(im) -> Optional[tuple[int, ...]]:
@@ -184,7 +186,7 @@ def _composited_note(path: Path, onto_white: Optional[bool] = None) -> str:
     how = "onto black"
     if onto_white is not None:
         how = (
-            "onto white, as every opaque pixel is dark (a drawing kept in the alpha channel)"
+            "onto white, as every inked pixel is dark (a drawing kept in the alpha channel)"
             if onto_white
             else "onto black, as every visible pixel is one light colour (a picture kept in the alpha channel)"
         )

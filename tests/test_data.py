@@ -1520,10 +1520,14 @@ def test_a_dark_drawing_in_the_alpha_channel_goes_onto_white_whatever_its_colour
     rims = np.dstack([(255 - ink.astype(np.int32)).astype(np.uint8)] * 3 + [ink])  # soft edges mixed with white
     light = np.dstack([np.where(ink > 200, 255, 30).astype(np.uint8)] * 3 + [np.full_like(ink, 255)])
     light[:2, :, 3] = 0  # a white-on-black digit with a transparent band: not a drawing kept in the alpha channel
-    red = np.dstack([ink, zeros, zeros, np.full_like(ink, 255)])  # dark by luminance, on its own opaque black ground
+    big = np.kron(ink, np.ones((4, 4), np.uint8))  # (32, 32): a picture's region is wide, a stroke is not
+    red = np.dstack([big, 0 * big, 0 * big, np.full_like(big, 255)])  # dark by luminance, on its own black ground
     red[:2, :, 3] = 0  # inside a transparent border (a review: framed in white)
     faint = np.dstack([zeros] * 3 + [(ink * 0.45).astype(np.uint8)])  # a pencil: no pixel over half opaque (a review)
-    faded = np.dstack([ink // 3] * 3 + [np.full_like(ink, 128)])  # a dark picture faded to half: one opacity
+    faded = np.dstack([big // 3] * 3 + [np.full_like(big, 128)])  # a dark picture faded to half: one opacity
+    hard = np.dstack([zeros, zeros, np.where(ink > 200, 139, 0), np.where(ink > 60, 255, 0)]).astype(np.uint8)
+    feathered = red.copy()  # its own dark ground inside a soft border (a review): a filled region, not strokes
+    feathered[2, :, 3], feathered[:, 0, 3], feathered[:, -1, 3] = 128, 128, 128
     for name, array, background in (
         ("pens", pens, "white"),
         ("rims", rims, "white"),
@@ -1531,6 +1535,8 @@ def test_a_dark_drawing_in_the_alpha_channel_goes_onto_white_whatever_its_colour
         ("light", light, "black"),
         ("red", red, "black"),
         ("faded", faded, "black"),
+        ("hard", hard, "white"),  # two pens, hard-edged strokes (a review)
+        ("feathered", feathered, "black"),
     ):
         Image.fromarray(array, "RGBA").save(tmp_path / f"{name}.png")
         read = load_images(str(tmp_path / f"{name}.png"))
