@@ -62,8 +62,10 @@ NOT_GENERATOR = {
 }
 # Words of pictures and data: they set aside a file only where its own name does not say generator (samples.tar
 # blocked the choice beside wgan.pth: audit 41b; generator_images.pth and netG_samples.pth are generators': 42a)
-PICTURE_WORDS = {"samples", "images", "dataset", "history", "losses"}  # GAN_history.pkl: loss lists (43a); a history/
-# folder of snapshots is no reason to set aside its netG_epoch_24.pth (a review)
+PICTURE_WORDS = {"samples", "images", "dataset"}
+# Words of training records: they set aside a file by its own name, whatever else it says (GAN_history.pkl: an outside
+# audit; G_losses.pth, the DCGAN tutorial's loss lists: a review), never by a folder's (history/netG_epoch_24.pth)
+RECORD_WORDS = {"history", "losses"}
 # Other models that share a folder with a generator (a VAE-GAN's, a BiGAN's encoder): a folder named for them sets
 # aside only files whose own name does not say generator (vae_gan/generator.pth was dropped: audit 41b)
 MODELS_BESIDE = {"vae", "encoder"}
@@ -103,6 +105,7 @@ def set_aside_by(name: str) -> Optional[str]:
     path = PurePosixPath(name)
     own = [w for w in words(path.name) if w in NOT_GENERATOR]
     own += [w for w in words(path.name) if w in PICTURE_WORDS and not generator_named(path.name)]
+    own += [w for w in words(path.name) if w in RECORD_WORDS]
     if own:
         return own[0]
     folders = [w for w in words(str(path.parent)) if w in NOT_GENERATOR] if str(path.parent) != "." else []

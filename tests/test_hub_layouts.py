@@ -643,6 +643,7 @@ def test_an_inverter_reloads_the_hub_file_it_was_fitted_on_not_a_choice_among_ca
         (["netG.pth", "opt_G.pth"], "netG.pth"),  # the generator's optimizer state is no candidate
         (["GAN_G.pkl", "GAN_history.pkl"], "GAN_G.pkl"),  # loss lists (znxlwm's save()) are no candidate (43a)
         (["history/netG_epoch_24.pth", "GAN_history.pkl"], "history/netG_epoch_24.pth"),  # a folder's word: not
+        (["wgan.pth", "G_losses.pth"], "wgan.pth"),  # the DCGAN tutorial's loss lists, though their name says G
         (["dcgan_64_100.pth", "dcgan_32_200.pth"], None),  # numbers that say nothing: refused, naming :FILE
     ],
 )
@@ -657,7 +658,7 @@ def test_a_number_in_a_name_ranks_by_the_epoch_or_step_it_follows(files, chosen)
         warnings.simplefilter("always")
         assert repo_files.pick_weights(files, "hub:me/gan")[0] == chosen
     assert all(f"using {chosen}, the latest by the epoch or step" in str(w.message) for w in said)
-    assert len(said) == (0 if {"opt_G.pth", "GAN_history.pkl"} & set(files) else 1)  # one left: nothing to say
+    assert len(said) == (0 if {"opt_G.pth", "GAN_history.pkl", "G_losses.pth"} & set(files) else 1)  # one left
 
 
 def test_a_config_with_a_byte_order_mark_or_of_another_library_does_not_block_loading(hub, tmp_path):

@@ -92,3 +92,16 @@ def test_the_command_that_started_a_run_with_a_recipe_and_options_resumes_it(tmp
     assert CliRunner().invoke(cli, args).exit_code == 0
     resumed = CliRunner().invoke(cli, [*args, "--resume", "--steps", "3"])
     assert resumed.exit_code == 0, resumed.output
+
+
+def test_the_command_that_started_a_run_with_a_recipes_spec_file_resumes_it(tmp_path):
+    """The run records the recipe's `spec` file as its fields; the recipe given again on resume compared its path
+    with them: refused, "the run's none" (a review)."""
+    (tmp_path / "spec.json").write_text('{"native_prior_scale": 1.0}')
+    recipe = f'steps = 2\ncheckpoint_every = 2\nbatch_size = 4\n[options]\nspec = "{tmp_path / "spec.json"}"\n'
+    args = recipe_fit(tmp_path, recipe)
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())["fit"]["options"]
+    assert recorded == {"spec.native_prior_scale": 1.0, "activation": "leaky_relu"}, recorded
+    resumed = CliRunner().invoke(cli, [*args, "--resume", "--steps", "3"])
+    assert resumed.exit_code == 0, resumed.output

@@ -51,6 +51,7 @@ from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
 from ganinv.outputs import check_writable
 from ganinv.runs import Run
+from ganinv.sources import options_to_record
 
 DEFAULTS = MVAEConfig()
 MVAE_TYPE = functools.partial(click_type, MVAEConfig)  # the click type of an MVAEConfig field
@@ -158,7 +159,8 @@ def fit(
             raise RunError("--resume needs --out, the run folder to continue")
         saved = saved_options(Run(out), "mvae")
         values_given = {param.name: ((param.name,), ctx.params[param.name]) for param in ctx.command.params}
-        values_given["options"] = (("options",), parse_key_values(options))  # the spec flags' entries too
+        # the spec flags' entries too, a spec file as its fields, as the run recorded them (a review)
+        values_given["options"] = (("options",), options_to_record(parse_key_values(options)))
         values_given["components"] = (("n_components",), components)  # saved under the config's name
         changed = changed_on_resume(
             {name: values_given[name] for name in given - RESUMABLE if name in values_given}, saved, flag_names(ctx)

@@ -554,6 +554,10 @@ def resumed_recipe(path: str, saved: dict[str, Any], run: Any, flagged: Iterable
         if key in RESUME_MAY_CHANGE or key in flagged:
             continue
         was = saved.get(key, MISSING)
+        if key == "options" and isinstance(value, dict):  # as the run recorded them: a spec file as its fields
+            from ganinv.sources import options_to_record
+
+            value = options_to_record(value)
         if isinstance(value, dict) and isinstance(was, dict):  # [dreaming], [augment], options: field by field
             pairs = [(f"{key}.{k}", was.get(k, MISSING), v) for k, v in sorted(value.items()) if k not in flagged]
         else:
