@@ -17,7 +17,7 @@ from torch import nn
 from ganinv.architectures import AmbiguousWeightsError, decision, load_weights
 from ganinv.errors import ArchitectureError
 from ganinv.status import CountedProgress
-from ganinv.weight_files import early_batches
+from ganinv.weight_files import AUTHOR_MISFIT, early_batches
 
 from .batchnorm import check_statistics_informative
 
@@ -42,10 +42,8 @@ DECIDED_RATIO = 4.0
 # statistics favour by less than this is an assumption: lagging averages gave a wrong activation 4.02-4.24x (an outside
 # audit); no lag seen gave a wrong reading 100x.
 EARLY_DECIDED_RATIO = 100.0
-# ... and only where the statistics show the lag: the best reading misfits them by more than this at some layer. Exact
-# statistics of few batches (torch.optim.swa_utils.update_bn over 50, momentum None) fit the author's net by 0.00024
-# (a review); the early checkpoints of an outside audit misfit 0.0087-0.0174 at best.
-LAG_MISFIT = 0.006
+# ... and only where the statistics show the lag: the best reading misfits them by more than an author's net does
+# (ganinv.weight_files.AUTHOR_MISFIT) at some layer (exact statistics of few batches do not: a review).
 # A third reading is named beside a weak pick's rival where it fits within this of the best (`next_reading`); kept
 # at 3x when DECIDED_RATIO rose to 4: the bounded search prunes such readings beyond the best's rivals, so a wider
 # window named one the full search found and the bounded one had dropped.
@@ -313,7 +311,7 @@ def identify(
                 runner_up = next_reading(candidates, prop, best, rival)
                 if runner_up is not None:  # a LeakyReLU(0.1) net read as relu named only leaky_relu (0.2), 0.54 off
                     flag = f"{flag} (or {prop.flag(runner_up.values)})"  # (an outside fuzzer, case 279)
-            elif batches is not None and ratio < EARLY_DECIDED_RATIO and max(best.misfits, default=0.0) > LAG_MISFIT:
+            elif batches is not None and ratio < EARLY_DECIDED_RATIO and max(best.misfits, default=0.0) > AUTHOR_MISFIT:
                 source = (
                     f"assumed: the best fit of the BatchNorm statistics (margin {ratio:.3g}), but its BatchNorm "
                     f"layers count only {batches} training batches: the running averages of a checkpoint saved this "

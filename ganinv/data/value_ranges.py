@@ -94,10 +94,11 @@ def detect_range(x: torch.Tensor, source: str) -> tuple[ValueRange, Optional[str
                 f"reading {source} as 16-bit pixels in [0, 65535] (uint16 values in "
                 f"[{lo}, {hi}]); declare --input-range LO,HI if they use another range{fewer_bits}"
             )
-        seen = f"{lo},{hi} for the values' own span; " if lo < 0 else ""  # a CT scan's signed 16 bits (an audit)
+        # signed values (a CT scan's 16 bits: an outside audit) fit neither 0,255 nor 0,65535: their own span is offered
+        example = f"{lo},{hi}, the values' own span" if lo < 0 else "0,255 or 0,65535"
         raise DataError(
             f"{source}: {str(x.dtype).removeprefix('torch.')} values in [{lo}, {hi}] have no "
-            f"known pixel range; declare it with --input-range LO,HI (e.g. {seen}0,255 or 0,65535) "
+            f"known pixel range; declare it with --input-range LO,HI (e.g. {example}) "
             "or save the images as uint8"
         )
     lo, hi = float(x.min()), float(x.max())

@@ -21,6 +21,7 @@ from ganinv.errors import (
 )
 from ganinv.sources.common import jsonable
 from ganinv.weight_files import (
+    AUTHOR_MISFIT,
     early_batches,
     layers_of,
     unusual_tensor,
@@ -287,10 +288,9 @@ def check_evidence(state_dict: Mapping[str, torch.Tensor], where: str) -> None:
         )
 
 
-# A net that is the author's misfits its BatchNorm statistics by under 0.006 at its worst layer (every generator tried);
-# a config whose options make the net misfit them more than that, and DECIDED_RATIO times what the weights' own
-# reading does, contradicts the weights: an activation, eps or stride the statistics rule out.
-AUTHOR_MISFIT = 0.006
+# A config whose options make the net misfit its statistics more than an author's net does (AUTHOR_MISFIT), and
+# DECIDED_RATIO times what the weights' own reading does, contradicts the weights: an activation, eps or stride the
+# statistics rule out.
 
 
 DECIDED_RATIO = 3.0
