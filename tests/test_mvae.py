@@ -604,3 +604,22 @@ def test_flags_of_the_other_kind_of_mvae_are_refused(tmp_path):
     alone = invoke("mvae", "fit", "--data", tmp_path / "train.npz", "--lambda-s", 1, "--out", tmp_path / "b")
     assert alone.exit_code == 2 and "--lambda-s does not apply to a standalone MVAE" in alone.stderr, alone.output
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_resumed_standalone_run_reads_no_data_folder_it_has_no_fingerprint_of(tmp_path):
+    """An edited config.json naming another data folder was read before the refusal (an outside audit, 43c F7): the
+    missing fingerprint is refused first."""
+    images = tmp_path / "images.npz"
+    np.savez(images, images=tiny_images(24).numpy())
+    config = MVAEConfig(
+        steps=4, batch_size=8, lr=3e-3, log_every=2, checkpoint_every=2, device="cpu", data=str(images), s_dim=6,
+        **TINY_MODEL,
+    )  # fmt: skip
+    train_mvae(config, tmp_path / "run", quiet=True)
+    edited = json.loads((tmp_path / "run" / "config.json").read_text())
+    edited["inputs"].pop("data")
+    edited["mvae"]["data"] = str(tmp_path / "never-read")
+    (tmp_path / "run" / "config.json").write_text(json.dumps(edited))
+    elsewhere = dataclasses.replace(config, steps=6, data=str(tmp_path / "never-read"))
+    with pytest.raises(RunError, match="records no fingerprint of its data"):
+        train_mvae(elsewhere, tmp_path / "run", quiet=True, resume=True)
