@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 from click.testing import CliRunner
+from edited_runs import name_unrecorded_folder
 
 from ganinv import architectures
 from ganinv.cli.main import cli
@@ -534,10 +535,7 @@ def test_a_resumed_run_reads_only_the_real_images_it_started_with(tmp_path, gene
         run.check_same_inputs({"generator": run.config["inputs"]["generator"], "eval_real": "0" * 64}, None)
     # refused before the folder it names is read: read first, it had been listed in the error (an outside audit)
     run.release()
-    edited = json.loads((tmp_path / "run" / "config.json").read_text())
-    edited["inputs"].pop("eval_real")
-    edited["fit"]["eval_real"] = str(tmp_path / "never-read")
-    (tmp_path / "run" / "config.json").write_text(json.dumps(edited))
+    name_unrecorded_folder(tmp_path / "run", "fit", "eval_real", tmp_path / "never-read")
     elsewhere = dataclasses.replace(config, steps=8, eval_real=str(tmp_path / "never-read"))
     with pytest.raises(RunError, match="records no fingerprint of its eval_real"):
         fit(elsewhere, tmp_path / "run", resume=True, quiet=True)

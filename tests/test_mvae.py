@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import torch
 from click.testing import CliRunner
+from edited_runs import name_unrecorded_folder
 from interrupts import stop_after_checkpoint
 from torch import nn
 
@@ -616,10 +617,7 @@ def test_a_resumed_standalone_run_reads_no_data_folder_it_has_no_fingerprint_of(
         **TINY_MODEL,
     )  # fmt: skip
     train_mvae(config, tmp_path / "run", quiet=True)
-    edited = json.loads((tmp_path / "run" / "config.json").read_text())
-    edited["inputs"].pop("data")
-    edited["mvae"]["data"] = str(tmp_path / "never-read")
-    (tmp_path / "run" / "config.json").write_text(json.dumps(edited))
+    name_unrecorded_folder(tmp_path / "run", "mvae", "data", tmp_path / "never-read")
     elsewhere = dataclasses.replace(config, steps=6, data=str(tmp_path / "never-read"))
     with pytest.raises(RunError, match="records no fingerprint of its data"):
         train_mvae(elsewhere, tmp_path / "run", quiet=True, resume=True)
