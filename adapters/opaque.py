@@ -618,22 +618,17 @@ class Opaque(Architecture):
         for n in FIXED_BATCHES:
             z, c = probe_latents(n, spec)
             d = torch.eye(n_classes)[torch.arange(n) % n_classes] if n_classes else None
-            try:
-                net(z, c, d)
-            except Exception:
+            if not Opaque._runs(net, z, c, d):
                 continue
             # fixed at n only if the same inputs twice over fail: a batch of 1 ran where the failure was its class-1
             # label, and "pass --option batch_size=1" failed the same way again (an outside audit)
             doubled = [None if t is None else torch.cat([t, t]) for t in (z, c, d)]
-            try:
-                net(*doubled)
-            except Exception:
-                return n
-            return None
+            return None if Opaque._runs(net, *doubled) else n
         return None
 
     @staticmethod
     def _runs(net: ProgramNet, *inputs: Optional[torch.Tensor]) -> bool:
+        """Whether the program runs on these inputs (z, c, d)."""
         try:
             net(*inputs)
         except Exception:
