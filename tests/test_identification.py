@@ -1432,6 +1432,24 @@ def test_a_weak_pick_names_the_third_reading_when_it_fits_nearly_as_well():
     assert decided["flag"] == "--option activation=leaky_relu (or --option activation=leaky_relu:0.1)"
 
 
+def test_a_weak_eps_pick_names_the_eps_the_statistics_could_not_score():
+    """Audit 43a: StudioGAN's BatchNorm eps 1e-4, too close to 1e-5 for its statistics to be a candidate, was read as
+    1e-5 (images 0.0017 off) with 1e-3 alone named, ten times further off; the unscored 1e-4 is named too."""
+    from ganinv.adapters.statedict import Candidate, identify
+    from ganinv.adapters.statedict.properties import activation_and_eps
+
+    _, eps = activation_and_eps({}, {}, ("relu",), (1e-5,), True, "DCGAN", "PyTorch default", (1e-3,))
+    candidates = [
+        Candidate({"norm_eps": 1e-5}, (0.010,), rank=(0,)),
+        Candidate({"norm_eps": 1e-3}, (0.024,), rank=(1,)),
+    ]
+    (said,) = identify(candidates, [eps], "net")[1]
+    assert "0.001 fits only 2.40x worse" in said["source"], said
+    assert said["flag"] == "--option norm_eps=0.001; too close to tell by the statistics: --option norm_eps=0.0001"
+    _, given = activation_and_eps({"norm_eps": 1e-4}, {"norm_eps": 1e-4}, ("relu",), (1e-5,), True, "", "", (1e-3,))
+    assert given.values == (1e-4,) and not given.untried
+
+
 def test_an_activation_picked_by_less_than_4x_is_announced():
     """Fuzzer 39a: a ReLU net read as LeakyReLU(0.1) at margin 3.05, and a LeakyReLU(0.1) one as 0.2 at 3.17, were
     "decided" (3x was enough), 0.28 and 0.25 off without a word; right picks went as low as 3.04, so a margin

@@ -253,15 +253,7 @@ def identify(
             others += [fmt(v) for v in prop.untried]  # a SiLU MLP without BatchNorm was offered relu|none only
             flag = f"--option {prop.name}={'|'.join(others)}" if others else flag  # (an outside fuzzer)
         elif ratio < MIN_RATIO and rival.unusual > best.unusual:
-            flag = prop.flag(rival.values)  # how to take the other reading
-            runner_up = next_reading(candidates, prop, best, rival)
-            if runner_up is not None:  # statistics this close rank the unusual readings loosely: name two
-                flag = f"{flag} (or {prop.flag(runner_up.values)})"
-            named = {best.values[prop.name], rival.values[prop.name]}
-            named |= {runner_up.values[prop.name]} if runner_up is not None else set()
-            if prop.values and prop.values[0] not in named:  # the usual reading is always named (an outside audit:
-                # a ReLU DCGAN with Dropout read as no activation, the warning offering leaky_relu or elu only)
-                flag = f"{flag}; the usual: {prop.flag({**best.values, prop.name: prop.values[0]})}"
+            flag = rivals_flag(candidates, prop, best, rival)  # how to take the other readings
             comparison = (
                 f"{1 / ratio:.2f}x better where the two differ, but not {MIN_RATIO:g}x better over the whole net, "
                 "as an unusual choice must"
@@ -307,10 +299,10 @@ def identify(
                 )
                 flag = prop.flag(usual.values)
             elif ratio < DECIDED_RATIO:
-                source, flag = weak_margin(ratio, fmt(prop.shown(rival.values))), prop.flag(rival.values)
-                runner_up = next_reading(candidates, prop, best, rival)
-                if runner_up is not None:  # a LeakyReLU(0.1) net read as relu named only leaky_relu (0.2), 0.54 off
-                    flag = f"{flag} (or {prop.flag(runner_up.values)})"  # (an outside fuzzer, case 279)
+                source, flag = (
+                    weak_margin(ratio, fmt(prop.shown(rival.values))),
+                    rivals_flag(candidates, prop, best, rival),
+                )
             elif batches is not None and ratio < EARLY_DECIDED_RATIO and max(best.misfits, default=0.0) > AUTHOR_MISFIT:
                 source = (
                     f"assumed: the best fit of the BatchNorm statistics (margin {ratio:.3g}), but its BatchNorm "
@@ -368,9 +360,11 @@ def next_reading(candidates: list[Candidate], prop: Property, best: Candidate, r
 
 
 def rivals_flag(candidates: list[Candidate], prop: Property, best: Candidate, rival: Candidate) -> str:
-    """The options of the rival reading, a third one that fits nearly as well, and the usual value of `prop`: the
-    readings an early checkpoint's author may have built (an outside audit: an early ReLU net read as ELU named only
-    leaky_relu and none, never relu)."""
+    """The options of the other readings of a pick the statistics do not decide: the rival, a third one that fits
+    nearly as well (statistics this close rank the unusual readings loosely: a LeakyReLU(0.1) net read as relu named
+    only leaky_relu 0.2, 0.54 off, an outside fuzzer), the usual value (an early ReLU net read as ELU named only
+    leaky_relu and none, never relu, an outside audit), and the values no statistic could score (StudioGAN's eps 1e-4,
+    read as 1e-5, named only 1e-3, ten times further off: an outside audit)."""
     flag = prop.flag(rival.values)
     named = {best.values[prop.name], rival.values[prop.name]}
     runner_up = next_reading(candidates, prop, best, rival)
@@ -379,6 +373,10 @@ def rivals_flag(candidates: list[Candidate], prop: Property, best: Candidate, ri
         named.add(runner_up.values[prop.name])
     if prop.values and prop.values[0] not in named:
         flag = f"{flag}; the usual: {prop.flag({**best.values, prop.name: prop.values[0]})}"
+    unseen = [v for v in prop.untried if v not in named]
+    if unseen:
+        options = " or ".join(prop.flag({**best.values, prop.name: v}) for v in unseen)
+        flag = f"{flag}; too close to tell by the statistics: {options}"
     return flag
 
 

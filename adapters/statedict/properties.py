@@ -103,6 +103,9 @@ def activation_and_eps(
             eps_convention,
             option_flag("norm_eps"),
             usual=tuple(epsilons),
+            untried=()
+            if "norm_eps" in given or not normed
+            else tuple(e for e in UNUSUAL_EPSILONS if e not in unusual_epsilons),
         ),
     ]
 
