@@ -342,9 +342,16 @@ def changed_on_resume(
             shown = "" if where is MISSING else f" (the run's: {json.dumps(plain(where))})"
             if isinstance(where, dict) and isinstance(value, dict):  # `--option` entries: the ones that differ
                 keys = sorted(k for k in set(where) | set(value) if plain(where.get(k)) != plain(value.get(k)))
-                shown = " (" + "; ".join(f"{k}: the run's {where.get(k)!r}, given {value.get(k)!r}" for k in keys) + ")"
+                shown = " (" + "; ".join(f"{k}: {entry_change(k, where, value, repr)}" for k in keys) + ")"
             changed.append(f"{flags.get(name, '--' + name.replace('_', '-'))}{shown}")
     return changed
+
+
+def entry_change(key: str, was: dict[str, Any], now: dict[str, Any], show: Callable[[Any], str]) -> str:
+    """How one entry of a table differs on resume: "the run's A, given B", or "not given" / "not in the run" where one
+    side lacks it (it had said "given None" of a key the run's recipe gave: an outside audit)."""
+    run = f"the run's {show(was[key])}" if key in was else "not in the run"
+    return f"{run}, given {show(now[key])}" if key in now else f"{run}, not given"
 
 
 def same_generator(given: str, saved: Any, alternatives: tuple[str, ...] = ()) -> bool:
@@ -411,7 +418,7 @@ def refuse_changed_config(run_folder: Any, saved: dict[str, Any], config: dict[s
             continue
         if isinstance(was, dict) and isinstance(now, dict):  # [dreaming], [augment], options: the fields that differ
             keys = sorted(k for k in set(was) | set(now) if not same_value(was.get(k, MISSING), now.get(k, MISSING)))
-            differ += [f"{name}.{k} (the run's {json.dumps(was.get(k))}, given {json.dumps(now.get(k))})" for k in keys]
+            differ += [f"{name}.{k} ({entry_change(k, was, now, json.dumps)})" for k in keys]
         else:
             differ.append(f"{name} (the run's {json.dumps(was)}, given {json.dumps(now)})")
     if differ:
