@@ -132,7 +132,11 @@ def _pixels(
     # (black ink on transparent was 16 blank images: an outside audit). Per-image brightness is no evidence: it turned
     # transparent padding around a white-on-black digit into a white frame, and faint digits' polarity (a review).
     seen = colour[alpha[..., 0] > 0]  # (V, C): the colours of the visible pixels
-    in_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA")  # an alpha channel, not one colour marked transparent
+    # an alpha channel, not one colour marked transparent; a palette's alpha table (pngquant's and TinyPNG's output)
+    # is one too: a quantized black logo went onto black, blank (an outside audit)
+    in_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA") or (
+        mode == "P" and isinstance(im.info["transparency"], bytes)
+    )
     if not in_alpha and _white_key(im):  # dark-on-white with white marked transparent went onto black: dark with
         return np.ascontiguousarray(colour), (0.0, 255.0), [_white_key_note(path)]  # light rims (an outside audit)
     one_colour = in_alpha and seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
