@@ -256,7 +256,7 @@ def test_tensor_files_in_uint8_nhwc_become_nchw_in_range(tmp_path):
 def test_fit_to_shape_converts_and_says_what_it_changed():
     x = torch.rand(2, 3, 32, 32) * 2 - 1
     y, warning = fit_to_shape(x, (1, 16, 16))
-    assert y.shape == (2, 1, 16, 16) and "3 -> 1 channels" in warning and "(32, 32) -> (16, 16) pixels" in warning
+    assert y.shape == (2, 1, 16, 16) and "3 -> 1 channels" in warning and "32 x 32 -> 16 x 16 pixels" in warning
     torch.testing.assert_close(y.mean(), x.mean(), atol=0.02, rtol=0)
     same, none = fit_to_shape(x, (3, 32, 32))
     assert none is None and torch.equal(same, x)
@@ -813,7 +813,9 @@ def test_an_array_whose_both_ends_could_be_channels_is_read_the_square_way_or_re
     np.save(tmp_path / "nchw.npy", pixels.transpose(0, 3, 1, 2).copy())  # (2, 3, 4, 4)
     torch.testing.assert_close(load_images(str(tmp_path / "nchw.npy")).images, read)
     np.save(tmp_path / "odd.npy", np.zeros((2, 3, 32, 3), np.uint8))
-    with pytest.raises(DataError, match=r"reads as 3-channel 32 x 3 images or as 3-channel 3 x 32 images"):
+    with pytest.raises(
+        DataError, match=r"reads as 3-channel 3 x 32 \(width x height\) images or as 3-channel 32 x 3 images"
+    ):
         load_images(str(tmp_path / "odd.npy"))
 
 
@@ -946,7 +948,7 @@ def test_mixed_sizes_go_straight_to_the_generators_size(tmp_path):
     assert data.images.shape == (5, 1, 16, 16)
     torch.testing.assert_close(data.images[0, 0], torch.from_numpy(exact).float() / 127.5 - 1)  # untouched
     assert any(
-        "differ from the generator's size 16 x 16" in n and "1 of them have another aspect ratio" in n
+        "differ from the size the model takes 16 x 16" in n and "1 of them have another aspect ratio" in n
         for n in data.notes
     )
 
@@ -1229,8 +1231,8 @@ def test_mvae_features_and_eval_resize_only_images_not_of_the_models_size(tmp_pa
             "mvae", command[0], "--mvae", tmp_path / "m", tmp_path / "mixed", *command[1:], "--device", "cpu"
         )
         assert result.exit_code == 0, result.output
-        assert "3 of 5 images differ from the generator's size 8 x 8" in result.stderr, result.stderr
-        assert "images converted to the generator's shape" not in result.stderr, result.stderr
+        assert "3 of 5 images differ from the size the model takes 8 x 8" in result.stderr, result.stderr
+        assert "images converted to the shape the model takes" not in result.stderr, result.stderr
 
 
 def test_upper_case_tensor_suffixes_are_read_and_an_unused_root_is_said(tmp_path):
@@ -1355,9 +1357,11 @@ def test_images_one_pixel_high_are_refused_as_flattened_ones(tmp_path, shape):
     path = npy(tmp_path / "flat.npy", (np.arange(np.prod(shape)).reshape(shape) % 256).astype(np.uint8))
     with pytest.raises(DataError) as refused:
         load_images(str(path))
-    pixels = "1 x 64" if shape[-1] == 64 else "64 x 1"  # (N, 64, 1, 1) is channels-last: 64 x 1 images
+    pixels = "64 x 1" if shape[-1] == 64 else "1 x 64"  # (N, 64, 1, 1) is channels-last: 64 x 1 images
     example = "reshape(5, 3, 8, 8)" if shape[1] == 3 else "reshape(5, 8, 8)"
-    assert f"reads as 5 images of {pixels} pixels: 5 flattened images?" in str(refused.value), str(refused.value)
+    assert f"reads as 5 images of {pixels} pixels (width x height): 5 flattened images?" in str(refused.value), str(
+        refused.value
+    )
     assert f"save N images as (N, H, W) or (N, C, H, W), e.g. {example}" in str(refused.value), str(refused.value)
     result = CliRunner().invoke(cli, ["features", "--raw-pixels", str(path), "--out", str(tmp_path / "f.npz")])
     errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
@@ -1372,13 +1376,13 @@ def test_arrays_of_another_aspect_ratio_are_said_to_be_stretched(tmp_path):
     x, warning = fit_to_shape(read.images, (1, 8, 8))
     assert x.shape == (2, 1, 8, 8)
     assert warning == (
-        "images converted to the generator's shape: (8, 12) -> (8, 8) pixels (another aspect ratio: stretched, not "
+        "images converted to the shape the model takes: 12 x 8 -> 8 x 8 pixels (another aspect ratio: stretched, not "
         "cropped)"
     )
     square = load_images(str(npy(tmp_path / "big.npy", np.kron(wide[:, :, :8], np.ones((2, 2), np.uint8)))))
     assert (
         fit_to_shape(square.images, (1, 8, 8))[1]
-        == "images converted to the generator's shape: (16, 16) -> (8, 8) pixels"
+        == "images converted to the shape the model takes: 16 x 16 -> 8 x 8 pixels"
     )
 
 
@@ -1427,7 +1431,8 @@ def test_colour_becomes_grey_by_luminance_as_image_libraries_convert_it(tmp_path
     pil = torch.from_numpy(np.asarray(Image.open(tmp_path / "c.png").convert("L")).astype(np.float64))
     assert float((grey - pil).abs().max()) <= 0.5 + 1e-3  # PIL rounds to whole levels
     assert (
-        warning == "images converted to the generator's shape: 3 -> 1 channels (luminance: 0.299 R + 0.587 G + 0.114 B)"
+        warning
+        == "images converted to the shape the model takes: 3 -> 1 channels (luminance: 0.299 R + 0.587 G + 0.114 B)"
     )
 
 
@@ -1457,7 +1462,7 @@ def test_a_folder_of_large_images_is_resized_as_it_is_read_and_its_inflation_bou
     data = load_images(str(tmp_path), size=(8, 8))
     assert data.images.shape == (3, 3, 8, 8)
     assert any(
-        "3 of 3 images differ from the generator's size 8 x 8 (e.g." in note and "is 64 x 48" in note
+        "3 of 3 images differ from the size the model takes 8 x 8 (e.g." in note and "is 64 x 48" in note
         for note in data.notes
     ), data.notes
     with pytest.raises(DataError, match=r"the 3 images inflate from 0\.0 MiB of files to 0 MiB of pixels by \S*img0"):

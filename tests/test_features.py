@@ -139,7 +139,7 @@ def test_features_command_writes_labelled_rows(workspace):
         16,
     )
     assert result.exit_code == 0, result.output
-    assert "(28, 28) -> (16, 16) pixels" in result.stderr  # converted to the generator's shape, with a warning
+    assert "28 x 28 -> 16 x 16 pixels" in result.stderr  # converted to the shape the model takes, with a warning
     assert "60 rows x 9 features (z 4, c 2, d 3), with labels" in result.stdout
     feats = load_features(workspace / "f.safetensors")
     assert feats.features.shape == (60, 9) and feats.labels.tolist() == [i % 3 for i in range(60)]
@@ -216,7 +216,7 @@ def test_cli_errors_are_one_line(workspace):
     np.savez(workspace / "unlabelled.npz", images=np.full((5, 28, 28), 200, np.uint8))
     refused = run("cluster-accuracy", "--inverter", workspace / "inverter", workspace / "unlabelled.npz")
     assert_one_line_error(refused, "no labels to score clusters against")
-    assert "converted to the generator's shape" not in refused.stderr  # refused before encoding (audit 9, F6g)
+    assert "converted to the shape the model takes" not in refused.stderr  # refused before encoding (audit 9, F6g)
     run("features", "--raw-pixels", workspace / "images.npz", "--out", workspace / "p.npz")
     assert_one_line_error(run("cluster-accuracy", "--features", workspace / "p.npz"), "no code posterior d")
     assert_one_line_error(

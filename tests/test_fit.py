@@ -454,8 +454,8 @@ def test_eval_real_images_of_the_generators_size_are_never_resized(tmp_path, gen
         warnings.simplefilter("always")
         fit(tiny_config(generator_dir, steps=2, eval_every=2, eval_real=str(tmp_path / "mixed")), tmp_path / "r")
     said = [str(w.message) for w in caught]
-    assert not any("converted to the generator's shape" in line for line in said), said
-    resized = [r.getMessage() for r in caplog.records if "differ from the generator's size" in r.getMessage()]
+    assert not any("converted to the shape the model takes" in line for line in said), said
+    resized = [r.getMessage() for r in caplog.records if "differ from the size the model takes" in r.getMessage()]
     assert len(resized) == 1, resized
 
 

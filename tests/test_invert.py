@@ -154,7 +154,7 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
         ],
     )  # code: the user names it
     assert result.exit_code == 0, result.output
-    assert "Warning: images converted to the generator's shape" in result.stderr
+    assert "Warning: images converted to the shape the model takes" in result.stderr
     latents = load_file(str(out / "latents.safetensors"))
     assert latents["z"].shape == (5, 4)
     recon = load_file(str(out / "reconstructions.safetensors"))
@@ -163,7 +163,7 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     assert metrics["n"] == 5 and metrics["refined"]["steps"] == 3 and "mean_image_baseline" in metrics
     assert metrics["images_from"] == str(tmp_path / "images.npz")  # a dataset's split too: described_source
     assert metrics["refined"]["basis"] == "generator"  # the default, recorded
-    assert metrics["images_converted"].endswith("(20, 20) -> (16, 16) pixels")  # what the errors were measured on
+    assert metrics["images_converted"].endswith("20 x 20 -> 16 x 16 pixels")  # what the errors were measured on
     assert json.loads(result.stdout)["refined"] == metrics["refined"]
     assert (out / "grid.png").stat().st_size > 0
     # the file says what made it: of two inverts to one --out, the last one's result stands (audit 28b F9)
@@ -281,7 +281,7 @@ def test_images_resized_while_read_are_recorded_as_converted(tmp_path, generator
     result = CliRunner().invoke(cli, [*map(str, args), "--generator", "zoo:linear_generator"])
     assert result.exit_code == 0, result.output
     said = json.loads((out / "metrics.json").read_text())["images_converted"]
-    assert said is not None and "1 of 3 images differ from the generator's size 16 x 16" in said
+    assert said is not None and "1 of 3 images differ from the size the model takes 16 x 16" in said
 
 
 def test_a_few_images_have_no_mean_image_baseline_and_no_warning_of_it():

@@ -291,9 +291,9 @@ def test_cli_on_an_npz_of_images_with_fitted_sigma(artifact, tmp_path):
         "--inverter", artifact, tmp_path / "images.npz", "--k", "4", "--fit-sigma", "--fit-n", 32, "--out", out
     )
     assert result.exit_code == 0, result.output
-    assert "converted to the generator's shape" in result.stderr
+    assert "converted to the shape the model takes" in result.stderr
     as_json = invoke("--inverter", artifact, tmp_path / "images.npz", "--k", "1", "--json", "--quiet")
-    assert json.loads(as_json.stdout)["images_converted"].endswith("(10, 10) -> (8, 8) pixels")  # recorded, too
+    assert json.loads(as_json.stdout)["images_converted"].endswith("10 x 10 -> 8 x 8 pixels")  # recorded, too
     assert "IW_4 (importance-weighted)" in result.stdout and "fitted" in result.stdout
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["label"] for r in records] == [0, 1, 2]

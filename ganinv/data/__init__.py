@@ -174,7 +174,7 @@ def check_limit_and_size(limit: Any, size: Any) -> None:
 
 
 def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[torch.Tensor, Optional[str]]:
-    """Resize and convert channels to a generator's (C, H, W); returns a warning when it had to.
+    """Resize and convert channels to a model's (C, H, W) (a generator's, an MVAE's); returns a warning when it had to.
 
     The images must be finite and in [-1, 1] (`load_images` gives them so); resizing may overshoot
     the range by rounding, which is clamped, and a larger overshoot is reported in the warning.
@@ -205,11 +205,12 @@ def fit_to_shape(images: torch.Tensor, shape: tuple[int, int, int]) -> tuple[tor
     if tuple(x.shape[2:]) != (h, w):
         x = F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
         stretched = " (another aspect ratio: stretched, not cropped)" if is_stretched(images.shape[2:], (h, w)) else ""
-        changes.append(f"{tuple(images.shape[2:])} -> {(h, w)} pixels{stretched}")
+        # width x height, as the image-folder notes say it
+        changes.append(f"{images.shape[3]} x {images.shape[2]} -> {w} x {h} pixels{stretched}")
     beyond = float((x.abs() - 1).clamp_min(0).max()) if x.numel() else 0.0
     if beyond > OVERSHOOT:
         changes.append(f"values beyond [-1, 1] by up to {beyond:.3g} clamped")
-    warning = f"images converted to the generator's shape: {', '.join(changes)}" if changes else None
+    warning = f"images converted to the shape the model takes: {', '.join(changes)}" if changes else None
     return x.clamp(-1, 1).contiguous(), warning
 
 

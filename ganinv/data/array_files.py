@@ -207,9 +207,9 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> t
         first_square, last_square = shape[2] == shape[3], shape[1] == shape[2]
         if not first_square and not last_square:  # (N, 3, 32, 3): 32 x 3 images, or 3 x 32 ones channels-last?
             raise DataError(
-                f"{path}: {key!r} of shape {shape} reads as {shape[1]}-channel {shape[2]} x {shape[3]} images or "
-                f"as {shape[3]}-channel {shape[1]} x {shape[2]} images stored channels-last; save them as "
-                "(N, C, H, W) or (N, H, W, C) with square images, or resize them first"
+                f"{path}: {key!r} of shape {shape} reads as {shape[1]}-channel {shape[3]} x {shape[2]} "
+                f"(width x height) images or as {shape[3]}-channel {shape[2]} x {shape[1]} images stored "
+                "channels-last; save them as (N, C, H, W) or (N, H, W, C) with square images, or resize them first"
             )
         if last_square and not first_square:  # (N, 4, 4, 3): 4 x 4 RGB images, channels-last
             x = x.permute(0, 3, 1, 2)
@@ -233,7 +233,8 @@ def _not_strips(x: torch.Tensor, shape: tuple[int, ...], path: Path, key: str) -
     side = math.isqrt(h * w)
     example = f", e.g. reshape({n}, {'' if c == 1 else f'{c}, '}{side}, {side})" if side * side == h * w else ""
     raise DataError(
-        f"{path}: {key!r} of shape {shape} reads as {n} images of {h} x {w} pixels: {n} flattened images? "
+        f"{path}: {key!r} of shape {shape} reads as {n} images of {w} x {h} pixels (width x height): {n} flattened "
+        "images? "
         f"save N images as (N, H, W) or (N, C, H, W){example}"
     )
 

@@ -109,7 +109,7 @@ def load_image_files(
         )
     images = [x.expand(channels, -1, -1) if x.shape[0] < channels else x for x in images]  # grey -> RGB
     sizes = Counter(shapes)  # (H, W) of each file
-    target = "the generator's size" if wanted is not None else "the most common size"
+    target = "the size the model takes" if wanted is not None else "the most common size"  # a generator's or MVAE's
     size = wanted if wanted is not None else sizes.most_common(1)[0][0]  # ties: the first
     odd = [i for i, shape in enumerate(shapes) if shape != size]
     if odd:
