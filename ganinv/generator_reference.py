@@ -119,8 +119,7 @@ class GeneratorReference(_Model):
             return None
         # its files are its own: a Hub snapshot links them to the repo's blobs/, a local artifact holds copies; a link
         # out of either read (and, re-saved and pushed, published) a file the artifact's author chose (audit 15)
-        artifact = self._artifact_dir.resolve()
-        root = artifact.parent.parent if self._hub_id else artifact  # models--owner--name/ for snapshots/<commit>/
+        root = artifact_root(self._artifact_dir)
         for path in (folder / name for name in (CONFIG_NAME, WEIGHTS_NAME, "pytorch_model.bin")):  # what is read
             if path.is_symlink() and not path.resolve().is_relative_to(root):
                 raise SourceError(
@@ -824,13 +823,21 @@ def _check_config(path: Path, source: str, name: str, subfolder: str) -> dict[st
     return config
 
 
+def artifact_root(folder: Path) -> Path:
+    """The folder an artifact's files may link into: the repo's models--owner--name/ for a Hub cache snapshot
+    (snapshots/<commit>/ links its files to blobs/), whether named by its Hub id or by its path (the path `hf download`
+    prints had its bundled generator refused as a link out: an outside audit); else the artifact's own folder."""
+    folder = folder.resolve()
+    if folder.parent.name == "snapshots" and folder.parent.parent.name.startswith("models--"):
+        return folder.parent.parent
+    return folder
+
+
 def refuse_links_out(folder: Path, files: tuple[Path, ...], source: str) -> None:
     """An artifact's own files are its own: a Hub snapshot links them into its repo's blobs/, a local artifact holds
     them; a link out of either was followed for model.safetensors, while a linked generator/ was refused (an outside
     audit)."""
-    root = folder.resolve()
-    if folder.parent.name == "snapshots":  # the Hub cache: models--owner--name/snapshots/<commit>/
-        root = folder.parent.parent.resolve()
+    root = artifact_root(folder)
     for file in files:
         if file.is_symlink() and not file.resolve().is_relative_to(root):
             raise SourceError(

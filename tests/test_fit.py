@@ -1,6 +1,7 @@
 """`ganinv fit`: the run folder, exact resume, atomic saves, DDP with two gloo processes, CLI errors."""
 
 import dataclasses
+import hashlib
 import json
 import os
 import shutil
@@ -99,14 +100,22 @@ def test_the_artifact_loads_from_a_hub_cache_offline(tmp_path, generator_dir, mo
     sha = "0123456789abcdef0123456789abcdef01234567"
     (repo / "refs").mkdir(parents=True)
     (repo / "refs" / "main").write_text(sha)
-    shutil.copytree(artifact, repo / "snapshots" / sha)
+    (repo / "blobs").mkdir()
+    for file in sorted(p for p in artifact.rglob("*") if p.is_file()):  # snapshot files link to blobs/, as cached
+        name = file.relative_to(artifact)
+        blob = repo / "blobs" / hashlib.sha256(file.read_bytes()).hexdigest()
+        shutil.copyfile(file, blob)
+        (repo / "snapshots" / sha / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / "snapshots" / sha / name).symlink_to(os.path.relpath(blob, (repo / "snapshots" / sha / name).parent))
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "hf-cache"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    loaded = Inverter.load("hub:someone/tiny-inverter")
-    assert loaded.generator.source.endswith("generator")  # the copy carried in the artifact, not the original
-    x = loaded.generator.sample(4, generator=torch.Generator().manual_seed(0))[1]
-    with torch.no_grad():
-        assert torch.allclose(loaded.reconstruct(x), result.inverter.eval().reconstruct(x), atol=1e-6)
+    # by its Hub id, and by the snapshot folder's path, which `hf download` prints (it had been refused as a link out)
+    for source in ("hub:someone/tiny-inverter", str(repo / "snapshots" / sha)):
+        loaded = Inverter.load(source)
+        assert loaded.generator.source.endswith("generator")  # the copy carried in the artifact, not the original
+        x = loaded.generator.sample(4, generator=torch.Generator().manual_seed(0))[1]
+        with torch.no_grad():
+            assert torch.allclose(loaded.reconstruct(x), result.inverter.eval().reconstruct(x), atol=1e-6)
     with pytest.raises(GaninvError, match="not in the local Hugging Face cache"):
         Inverter.load("hub:someone/not-cached")
 
