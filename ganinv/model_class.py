@@ -357,6 +357,15 @@ def probe_spec(
             errors.append(f"{fed}z {shape}: {first_line(exc)}")
             continue
         break
+    if out is None and n_classes and any("index out of range" in e for e in errors):
+        from ganinv.generator import embedding_rows
+
+        rows = embedding_rows(module)
+        if len(rows) == 1 and rows[0] < n_classes:  # as a program's probe says it, not six errors (an outside audit)
+            raise SourceError(
+                f"{class_path} does not run on the probe batch's labels up to {n_classes - 1}: they index past its "
+                f"label embedding's {rows[0]} rows; give --option n_classes={rows[0]}"
+            )
     if out is None and n_classes:  # z alone may be what fails; --nz names it unless the user gave both
         noise = "" if given.get("nz") and given_shape else "; or pass --nz N (and --latent-shape nz,1,1) for its noise"
         raise SourceError(

@@ -629,3 +629,12 @@ def test_a_class_that_requires_its_label_is_asked_for_n_classes_with_its_embeddi
     torch.save(OneClassProGAN(n_classes=1).state_dict(), tmp_path / "g.pth")
     with pytest.raises(SourceError, match=r"takes class labels besides z; .* has 1 rows: --option n_classes=1\)"):
         load_generator(str(tmp_path / "g.pth"), options=as_class("OneClassProGAN", n_classes=1))
+
+
+def test_labels_past_the_classes_embedding_name_its_rows(tmp_path):
+    """--option n_classes=12 for a 10-row embedding gave six probe errors, 1,000 characters of "index out of range"
+    (an outside audit), where the same net as a program names the rows."""
+    torch.manual_seed(0)
+    torch.save(LabelMLP(n_classes=10).state_dict(), tmp_path / "g.pth")
+    with pytest.raises(SourceError, match=r"labels up to 11: they index past its label embedding's 10 rows; give "):
+        load_generator(str(tmp_path / "g.pth"), options={**as_class("LabelMLP", n_classes=10), "n_classes": 12})
