@@ -177,3 +177,20 @@ def test_images_no_doubling_reaches_and_a_one_class_code_are_one_error_line(tmp_
         result = CliRunner().invoke(cli, args)
         assert result.exit_code == 2 and said in result.stderr, result.output
         assert not (tmp_path / "run").exists()
+
+
+def test_resume_refuses_a_data_folder_it_has_no_fingerprint_of_before_reading_it(tmp_path, dataset):
+    """An edited or foreign config.json naming data the run has no fingerprint of: refused before it is read (`fit`'s
+    and `mvae fit`'s resumes are tested so too)."""
+    from edited_runs import name_unrecorded_folder
+
+    data, recipe = dataset
+    out = tmp_path / "run"
+    assert run("train", "--data", data, "--recipe", recipe, "--steps", 2, "--out", out, "--quiet").exit_code == 0
+    name_unrecorded_folder(out, "train", "data", tmp_path / "never-read")
+    result = run("train", "--resume", "--out", out, "--steps", 4, "--quiet")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert result.exit_code != 0 and len(errors) == 1 and "records no fingerprint of its data" in errors[0], (
+        result.output
+    )
+    assert "does not exist" not in result.output  # refused before the folder was looked at
