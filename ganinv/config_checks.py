@@ -27,6 +27,9 @@ import click
 from ganinv.errors import ConfigError, GaninvError, RunError
 
 MAX_SEED = 2**32 - 1  # seeds are also numpy's, which stops there
+# the largest float32: torch's Adam update overflows past it (an outside audit: --lr 1e300 was an internal error, a
+# half-made run folder left); a large one below it diverges, which the trainers stop with a line saying to lower it
+MAX_LR = 3.4e38
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,7 +60,7 @@ class Rule:
 
 
 def _number(bound: float) -> str:
-    return str(int(bound)) if float(bound).is_integer() else f"{bound:g}"
+    return str(int(bound)) if float(bound).is_integer() and abs(bound) < 1e15 else f"{bound:g}"
 
 
 # Bounds on a network's size, far above any useful encoder or critic (their defaults are 32-64 and 256-512): a width

@@ -28,6 +28,7 @@ from ganinv.augment import AugmentConfig, perturb
 from ganinv.config_checks import (
     MAX_HIDDEN,
     MAX_ITERATIONS,
+    MAX_LR,
     MAX_SEED,
     MAX_WIDTH,
     check_config,
@@ -89,7 +90,7 @@ class FitConfig:
     # optimisation
     steps: int = checked(5000, flag="--steps", min=1)  # dreaming steps
     batch_size: int = checked(64, flag="--batch-size", min=1)  # dreamed samples per step and per process
-    lr: float = checked(1e-3, flag="--lr", min=0, min_open=True)  # Adam, after a linear warm-up ...
+    lr: float = checked(1e-3, flag="--lr", min=0, max=MAX_LR, min_open=True)  # Adam, after a linear warm-up ...
     warmup_steps: int = checked(100, min=0)
     min_lr_ratio: float = checked(0.05, min=0, max=1)  # ... decayed along a cosine to lr * min_lr_ratio at the end
     # z ~ N(0, prior_scale^2 I) for dreamed samples; > 1 reaches atypical latents

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from ganinv import architectures
 from ganinv.config_checks import (
     MAX_HIDDEN,
+    MAX_LR,
     MAX_SEED,
     MAX_WIDTH,
     check_config,
@@ -88,12 +89,12 @@ class TrainConfig:
     # huge value ran its first generator step for ever, before any pace could be announced (an option fuzzer)
     n_critic: int = checked(5, flag="--n-critic", min=1, max=1000)
     gp_weight: float = checked(10.0, min=0)  # lambda of the gradient penalty (SS-AVL Eq. 5)
-    lr: float = checked(1e-4, flag="--lr", min=0, min_open=True)  # Adam, generator and critic
+    lr: float = checked(1e-4, flag="--lr", min=0, max=MAX_LR, min_open=True)  # Adam, generator and critic
     betas: tuple[float, float] = checked((0.5, 0.9), min=0, max=1, max_open=True)  # Adam betas, every optimiser
-    encoder_lr: float = checked(1e-4, min=0, min_open=True)  # Adam, encoders (MI and dreaming steps)
+    encoder_lr: float = checked(1e-4, min=0, max=MAX_LR, min_open=True)  # Adam, encoders (MI and dreaming steps)
     # Adam for G alone (its adversarial and MI steps), 0: lr. InfoGAN trains G at 5x its discriminator's rate (1e-3
     # against 2e-4): the categorical code's learning rate, one of the levers on codes that merge (recipe key only)
-    generator_lr: float = checked(0.0, min=0)
+    generator_lr: float = checked(0.0, min=0, max=MAX_LR)
     lambda_d: float = checked(1.0, min=0)  # MI step weight of -log q(d~|x') (SS-AVL Eq. 24)
     lambda_c: float = checked(0.1, min=0)  # MI step weight of -log q(c~|x') (InfoGAN's weight for continuous codes)
     # the MI step takes q(c|x) with unit variance: -log q(c~|x') becomes half the squared error, a pull on G that does

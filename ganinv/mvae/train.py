@@ -34,6 +34,7 @@ from ganinv import losses
 from ganinv.atomic import write_json
 from ganinv.config_checks import (
     MAX_HIDDEN,
+    MAX_LR,
     MAX_SEED,
     MAX_WIDTH,
     check_config,
@@ -98,7 +99,7 @@ class MVAEConfig:
     # optimisation
     steps: int = checked(3000, flag="--steps", min=1)  # Adam steps
     batch_size: int = checked(64, flag="--batch-size", min=2)  # >= 2: dHSIC compares images of a batch
-    lr: float = checked(1e-3, flag="--lr", min=0, min_open=True)
+    lr: float = checked(1e-3, flag="--lr", min=0, max=MAX_LR, min_open=True)
     # evaluation
     eval_real: Optional[str] = None  # real images to reconstruct at the end; default: `data`'s test split
     eval_limit: int = checked(1000, flag="--eval-limit", min=1)  # first N of them
