@@ -207,6 +207,9 @@ def test_every_command_and_option_says_what_it_is(name):
             assert param.name.upper() in command.help, f"`ganinv {name}`'s docstring does not name {param.name.upper()}"
         else:
             assert param.help and param.help.strip(), f"`ganinv {name} {long_name(param)}` has no help"
+            # the range its help shows: a bound-less one had shown "x<=None" (an outside audit)
+            shown = param.get_help_record(click.Context(command)) or ("", "")
+            assert "None" not in shown[1], f"`ganinv {name} {long_name(param)}`: {shown[1]}"
 
 
 def test_every_flag_has_one_meaning():

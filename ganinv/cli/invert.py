@@ -20,7 +20,7 @@ from ganinv.cli.options import (
 )
 from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 from ganinv.errors import GaninvError
-from ganinv.invert import REFINE_BASES, REFINE_BASIS, REFINE_LR
+from ganinv.invert import REFINE_BASES, REFINE_BASIS, REFINE_LR, REFINE_LR_MAX
 from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 
 
@@ -43,7 +43,11 @@ from ganinv.outputs import check_not_inside, check_result_folder, check_writable
     help="Steps of per-image latent optimisation after the encoder (hybrid inversion).",
 )
 @click.option(
-    "--refine-lr", type=FiniteFloatRange(), default=REFINE_LR, show_default=True, help="Adam learning rate of --refine."
+    "--refine-lr",
+    type=FiniteFloatRange(min=0, max=REFINE_LR_MAX, min_open=True),  # its help had said "x<=None" (an outside audit)
+    default=REFINE_LR,
+    show_default=True,
+    help="Adam learning rate of --refine.",
 )
 @click.option(
     "--refine-basis",
