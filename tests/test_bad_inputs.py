@@ -638,6 +638,7 @@ CASES = [
         "refine lr far beyond unit-scale latents",
         ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2", "--refine-lr", "1e30"],
         "--refine-lr",
+        usage=True,
     ),
     case(
         "invert",
@@ -651,6 +652,7 @@ CASES = [
         "refine lr negative",
         ["invert", *INV, "{images}", "--out", "{out}", "--refine", "2", "--refine-lr", "-1"],
         "--refine-lr",
+        usage=True,
     ),
     case(
         "invert",
