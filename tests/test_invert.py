@@ -8,6 +8,7 @@ import pytest
 import torch
 import zoo
 from click.testing import CliRunner
+from safetensors import safe_open
 from safetensors.torch import load_file
 from torch import nn
 
@@ -159,6 +160,8 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
     assert latents["z"].shape == (5, 4)
     recon = load_file(str(out / "reconstructions.safetensors"))
     assert recon["images"].shape == (5, 1, 16, 16) and recon["labels"].tolist() == [0, 1, 2, 3, 4]
+    with safe_open(str(out / "reconstructions.safetensors"), "pt") as file:  # its scale said (an outside audit)
+        assert file.metadata()["range"] == "-1,1"
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["n"] == 5 and metrics["refined"]["steps"] == 3 and "mean_image_baseline" in metrics
     assert metrics["images_from"] == str(tmp_path / "images.npz")  # a dataset's split too: described_source

@@ -173,7 +173,9 @@ def invert(
     with atomic_dir(out.resolve(), replaces=frozenset(INVERT_OUTPUTS)) as tmp:
         save_file(tensors, str(tmp / "latents.safetensors"), metadata=rows)
         # the file's rows named as the latents' are: alone, it could not be joined back to the inputs (audit 36b)
-        save_file(recon, str(tmp / "reconstructions.safetensors"), metadata={**rows, **named} or None)
+        # on ganinv's [-1, 1] scale whatever the images' own range, and said so in the file (an outside audit)
+        scale = {"range": "-1,1"}
+        save_file(recon, str(tmp / "reconstructions.safetensors"), metadata={**rows, **named, **scale})
         save_side_by_side(columns, tmp / "grid.png")
         # what made them, in the file only: two inverts to one --out left no way to tell whose result stayed (an audit)
         made_by = {"inverter": inverter_source, "generator": inverter.generator.source, "images": images}
