@@ -604,7 +604,7 @@ def test_a_spec_file_cannot_ask_for_latents_or_images_larger_than_any_generators
     (tmp_path / "spec.json").write_text(json.dumps({"nz": 10**8, "native_latent_shape": [10**8, 1, 1]}))
     with pytest.raises(
         SourceError,
-        match=r"spec\.json sets \(nz, native_latent_shape\) do not make a valid spec: spec field nz holds 1",
+        match=r"spec\.json sets \(nz, native_latent_shape\): not a valid spec: spec field nz holds 1",
     ):
         load_generator(str(tmp_path / "g.pth"), options=FAST)
     for fields in ({"nz": 10**8}, {"nz": 8, "image_shape": (3, 10**5, 10**5)}, {"nz": 8, "n_classes": 10**7}):

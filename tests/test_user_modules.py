@@ -369,8 +369,13 @@ def test_a_programs_spec_flags_of_no_valid_spec_are_one_error_line(tmp_path, fla
         torch.jit.trace(BatchNormNet().eval(), torch.randn(2, NZ)).save(str(tmp_path / "g.ts"))
     result = CliRunner().invoke(cli, ["inspect", "-g", str(tmp_path / "g.ts"), "--nz", str(NZ), *flags])
     assert result.exit_code == 2, result.output
-    assert result.output.count("Error:") == 1 and "do not make a valid spec" in result.output, result.output
+    assert result.output.count("Error:") == 1 and "not a valid spec" in result.output, result.output
     assert "internal error" not in result.output
+    # named by the flag given, not the spec's field (an outside audit: "spec overrides {'native_prior': 'foo'}")
+    assert f"{flags[0]} {flags[1]}" in result.output, result.output
+    assert "spec overrides" not in result.output
+    weights = CliRunner().invoke(cli, ["inspect", "-g", "builtin:mnist", *flags])  # a generator read from weights
+    assert weights.exit_code == 2 and f"Error: {' '.join(flags)}: not a valid spec" in weights.output, weights.output
 
 
 def test_a_program_whose_label_input_has_a_default_is_refused_without_n_classes(tmp_path):

@@ -32,6 +32,31 @@ def batchnorm_option(value: Any) -> Optional[str]:
 
 
 SPEC_FIELDS = {f.name: f for f in dataclasses.fields(GeneratorSpec)}
+# the flags that give spec fields; any other field is given as --option spec.FIELD=VALUE
+SPEC_FLAGS = {
+    "nz": "--nz",
+    "native_latent_shape": "--latent-shape",
+    "image_shape": "--image-shape",
+    "native_output_range": "--output-range",
+    "native_prior": "--prior",  # with native_prior_range: --prior KIND:LO,HI
+}
+
+
+def said_overrides(overrides: Mapping[str, Any]) -> str:
+    """Spec overrides as the user gave them: "--prior uniform:1,-1", "--option spec.native_prior_scale=0" (an error
+    had named "spec overrides {'native_prior': 'foo'}": an outside audit)."""
+
+    def shown(value: Any) -> str:
+        values = value if isinstance(value, (tuple, list)) else (value,)
+        return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+    said = {name: shown(value) for name, value in overrides.items()}
+    if "native_prior_range" in said:  # one flag: --prior KIND:LO,HI
+        said["native_prior"] = f"{said.get('native_prior', '')}:{said.pop('native_prior_range')}"
+    return ", ".join(
+        f"{SPEC_FLAGS[name]} {value}" if name in SPEC_FLAGS else f"--option spec.{name}={value}"
+        for name, value in said.items()
+    )
 
 
 def split_options(options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -204,8 +229,8 @@ def with_overrides(generator: Generator, overrides: Mapping[str, Any], given_by:
     try:
         spec = generator.spec.replace(**overrides)
     except (TypeError, ValueError) as exc:
-        said = f"{given_by} ({', '.join(overrides)})" if given_by else f"spec overrides {dict(overrides)}"
-        raise SourceError(f"{said} do not make a valid spec: {exc}") from None
+        said = f"{given_by} ({', '.join(overrides)})" if given_by else said_overrides(overrides)
+        raise SourceError(f"{said}: not a valid spec: {exc}") from None
     # a range given alone for a normal prior would do nothing (an outside audit); a whole spec (--spec FILE) names both
     alone = "native_prior_range" in overrides and "native_prior" not in overrides
     if alone and spec.native_prior == "normal":
