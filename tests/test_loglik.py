@@ -255,6 +255,9 @@ def test_cli_on_generated_samples(artifact, tmp_path):
     assert summary["images"] == 6 and summary["k"] == [1, 8] and summary["sigma_x_from"] == "default"
     assert summary["images_converted"] is None
     assert summary["images_per_s"] > 0
+    assert summary["density_scale"] == "[-1, 1]"  # the nats' pixel scale, said (an outside audit)
+    table = invoke("--inverter", artifact, "--generated", 6, "--k", "1,8", "--seed", 5)
+    assert "nats of a density on the [-1, 1] pixel scale" in table.stdout, table.stdout
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(records) == 6
     for record in records:
