@@ -66,6 +66,11 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
             raise OutputError(f"{option} {path} is a folder; give a file path, e.g. {path / 'out'}")
         if not folder and not stat.S_ISREG(mode):
             raise OutputError(f"{option} {path} exists and is not a regular file; give another file path")
+        if not folder and not holds_its_format(path):
+            raise OutputError(
+                f"{option} {path} exists and is no {path.suffix} file (a file of yours under that name?): it is not "
+                "replaced; give another path, or delete it first"
+            )
         writable_dir = path if folder else path.parent
     else:
         writable_dir = _existing_ancestor(path)
@@ -81,6 +86,23 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
             f"cannot write {option} {path}: {writable_dir} is not writable ({exc.strerror or exc}); choose another path"
         ) from None
     return path
+
+
+# how the files ganinv writes begin: an existing file of that name that begins otherwise is not an earlier result (an
+# outside audit: `sample --out s.png` replaced a text file of the user's in silence)
+FILE_STARTS = {".png": (b"\x89PNG\r\n\x1a\n",), ".npz": (b"PK",), ".jsonl": (b"{",), ".json": (b"{", b"[")}
+
+
+def holds_its_format(path: Path) -> bool:
+    """Whether the existing file `path` is empty or begins as a file of its suffix does; a safetensors file begins with
+    its header's length, then the header's `{`."""
+    with open(path, "rb") as file:
+        start = file.read(9)
+    if not start:
+        return True
+    if path.suffix == ".safetensors":
+        return len(start) == 9 and start[8:9] == b"{"
+    return not FILE_STARTS.get(path.suffix) or start.startswith(FILE_STARTS[path.suffix])
 
 
 def check_result_folder(path: str | os.PathLike, command: str, names: set[str], is_own: Callable[[Path], bool]) -> None:

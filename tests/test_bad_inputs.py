@@ -1209,6 +1209,33 @@ def test_check_writable_creates_nothing(tmp_path):
         check_writable(tmp_path, folder=False)
 
 
+def test_an_output_file_replaces_only_a_file_of_its_own_format(tmp_path):
+    """An outside audit: `sample --out s.png` replaced a text file of the user's named s.png in silence. An earlier
+    result (or an empty file) is replaced; a file that does not begin as its suffix's format is refused."""
+    import numpy as np
+    from safetensors.torch import save_file
+
+    from ganinv.cli.main import cli
+    from ganinv.outputs import OutputError, check_writable
+
+    np.savez(tmp_path / "kept.npz", x=np.zeros(2))
+    save_file({"x": torch.zeros(2)}, str(tmp_path / "kept.safetensors"))
+    (tmp_path / "kept.jsonl").write_text('{"index": 0}\n')
+    (tmp_path / "empty.png").write_bytes(b"")
+    for name in ("kept.npz", "kept.safetensors", "kept.jsonl", "empty.png", "notes.txt"):
+        (tmp_path / "notes.txt").write_text("my notes\n")
+        assert check_writable(tmp_path / name, folder=False) == tmp_path / name
+    for suffix in (".png", ".npz", ".safetensors", ".jsonl"):
+        (tmp_path / f"mine{suffix}").write_text("my notes\n")
+        with pytest.raises(OutputError, match=rf"mine\{suffix} exists and is no \{suffix} file .* delete it first"):
+            check_writable(tmp_path / f"mine{suffix}", folder=False)
+    result = CliRunner().invoke(cli, ["sample", "-g", "builtin:mnist", "-n", "2", "--out", str(tmp_path / "mine.png")])
+    assert result.exit_code == 2 and (tmp_path / "mine.png").read_text() == "my notes\n", result.output
+    for _ in range(2):  # its own grid is replaced
+        again = CliRunner().invoke(cli, ["sample", "-g", "builtin:mnist", "-n", "2", "--out", str(tmp_path / "s.png")])
+        assert again.exit_code == 0, again.output
+
+
 def test_loglik_shrinks_the_batch_for_a_large_k_and_refuses_one_that_cannot_fit(inputs):
     from ganinv.errors import DataError
     from ganinv.loglik import plan_batch, sample_bytes
