@@ -36,7 +36,7 @@ from ganinv.atomic import parse_json, read_text
 from ganinv.errors import ConfigError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
-from ganinv.weight_files import state_dict_sha256
+from ganinv.weight_files import state_dict_sha256, tensors_sha256
 
 if TYPE_CHECKING:  # what the mixin is placed beside: the type checker reads its `self` as such a model
     from huggingface_hub import PyTorchModelHubMixin
@@ -650,6 +650,13 @@ def _program_spec(source: str, spec: Any) -> dict[str, Any]:
     return {f"spec.{name}": getattr(spec, name) for name in fields if getattr(spec, name, None) is not None}
 
 
+def users_module(generator: Generator) -> torch.nn.Module:
+    """The module the user's source made: the program a generator wraps (a TorchScript or exported program, a module
+    a callable returned), else its net."""
+    program = getattr(generator.net, "program", None)
+    return program if isinstance(program, torch.nn.Module) else generator.net
+
+
 def _warn_if_another_generator(model: Any, generator: Generator, source: str) -> None:
     """A generator given in place of the recorded one must make the same images (an outside audit paired the MNIST
     inverter with the Fashion generator: same spec, rc 0, meaningless figures). Compared where the recorded one is
@@ -674,7 +681,9 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
         # exact recorded string was compared, an outside audit)
         fitted_meta = model.generator_ref.get("meta") or {}
         fitted_on, found = fitted_meta.get("weights_sha256"), generator.meta.get("weights_sha256")
-        if fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
+        if fitted_meta.get("tensors_sha256"):  # the weights themselves, in any container (file, code, program)
+            fitted_on, found = fitted_meta["tensors_sha256"], tensors_sha256(users_module(generator).state_dict())
+        elif fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
             fitted_on, found = fitted_meta["state_sha256"], state_dict_sha256(generator.net.state_dict())
         if fitted_on and found and fitted_on != found:
             shown_name = generator.source or "given in Python"

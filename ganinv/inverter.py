@@ -25,10 +25,10 @@ from ganinv.dreaming import SIGMA_X_RANGE
 from ganinv.encoders import CodeEncoder, LatentEncoder
 from ganinv.errors import ArgumentError, DataError, require_torch_generator
 from ganinv.generator import Generator
-from ganinv.generator_reference import GeneratorReference
+from ganinv.generator_reference import GeneratorReference, users_module
 from ganinv.iterative import RefinementEncoder, refine_passes
 from ganinv.spec import GeneratorSpec, Latents
-from ganinv.weight_files import state_dict_sha256
+from ganinv.weight_files import state_dict_sha256, tensors_sha256
 
 
 @dataclass
@@ -154,6 +154,8 @@ class Inverter(
         meta = dict(generator.meta)
         if "weights_sha256" not in meta:  # one given in Python: its weights as they are, to say another one later
             meta["state_sha256"] = state_dict_sha256(generator.net.state_dict())  # (an outside audit, 41a)
+        # its tensors whatever their container, to tell the same weights given later as a file, code or a program
+        meta["tensors_sha256"] = tensors_sha256(users_module(generator).state_dict())
         ref = {"source": generator.source, "arch": arch, "options": options_to_record(options), "meta": meta}
         inverter = cls(
             spec=generator.spec.to_dict(),

@@ -1106,6 +1106,14 @@ def is_torch_checkpoint(path: Path) -> bool:
 is_torchscript = safe_pickle.is_torchscript  # TorchScript archives hold `constants.pkl`; torch.save zips do not
 
 
+def tensors_sha256(state_dict: Mapping[str, Any]) -> str:
+    """SHA-256 of a state dict's tensors, dtypes, shapes and bytes, whatever their names and order: the same weights
+    in another container (a module wrapped or traced to TorchScript, a DataParallel copy) agree, where the file's or
+    the named state dict's sha256 differ (an outside audit: traced weights were called another generator)."""
+    parts = sorted(state_dict_sha256({"": value}) for value in state_dict.values() if isinstance(value, torch.Tensor))
+    return hashlib.sha256("".join(parts).encode()).hexdigest()
+
+
 def state_dict_sha256(state_dict: Mapping[str, Any]) -> str:
     """SHA-256 of the names, dtypes, shapes and bytes of a state dict's tensors: the fingerprint of weights that
     have no file (a module a callable returns), and the key of a search remembered for the same weights. A module's

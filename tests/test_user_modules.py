@@ -309,6 +309,43 @@ def test_an_inverter_of_a_callable_says_when_the_callable_now_returns_other_weig
         Inverter.load(str(tmp_path / "inv"), generator="versioned:make", trust_remote_code=True)
 
 
+class Wrapped(nn.Module):
+    """A module inside another: its keys gain a prefix (`m.`), as a traced wrapper's or DataParallel's do."""
+
+    def __init__(self, module: nn.Module):
+        super().__init__()
+        self.m = module
+
+    def forward(self, z):
+        return self.m(z)
+
+
+def test_the_same_weights_in_another_container_are_not_called_another_generator(tmp_path, user_module):
+    """An outside audit: a module:callable's weights traced to TorchScript (inside a wrapper) were warned "holds weights
+    of sha256 X, but ... fitted on Y's: its latents and scores are for the earlier generator", every score the same;
+    a file's sha256 was compared with a state dict's. The tensors themselves are compared, in any container."""
+    user_module(
+        "traced_source",
+        "from test_user_modules import BatchNormNet, SPEC\ndef make():\n    return BatchNormNet().eval(), SPEC\n",
+    )
+    import traced_source
+
+    Inverter.for_generator(load_generator("traced_source:make"), width=8, hidden=16).save_pretrained(tmp_path / "inv")
+    net = traced_source.make()[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(Wrapped(net), torch.randn(2, NZ)).save(str(tmp_path / "same.ts"))
+        with torch.no_grad():
+            net.out.weight.mul_(-1)
+        torch.jit.trace(Wrapped(net), torch.randn(2, NZ)).save(str(tmp_path / "other.ts"))
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "same.ts"))
+    assert not [w for w in said if "sha256" in str(w.message)], [str(w.message) for w in said]
+    with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on traced_source:make's weights"):
+        Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "other.ts"))
+
+
 class OptionalLabels(nn.Module):
     """A conditional program whose label input has a default: forward(z, labels=None)."""
 
