@@ -25,10 +25,11 @@ import numbers
 import time
 import warnings
 from dataclasses import dataclass
-from typing import Optional
+from typing import Any, Optional
 
 import torch
 from torch import Tensor
+from torch.nn import functional as F
 
 from ganinv.data import as_model_images
 from ganinv.errors import ArgumentError, ConfigError, SpecMismatchError, indices_text
@@ -262,6 +263,20 @@ class Inversion:
     metrics: dict  # encoder, refined (when asked), mean-image baseline
 
 
+def one_class_metrics(generator: Generator, images: Tensor, latents: Latents, batch_size: int) -> dict[str, Any]:
+    """For a generator with a categorical code: the answer's `d` is soft, a mix of its K classes' inputs (the encoder's
+    probabilities; refinement moves it as free logits), which the contract allows but no sample of the generator
+    has; said, with the errors of the same latents with `d` the one class it favours (an outside audit: refined SSE
+    1.28 with soft codes was 6.61 with each image's class)."""
+    if latents.d is None:
+        return {}
+    one_class = Latents(z=latents.z, c=latents.c, d=F.one_hot(latents.d.argmax(dim=1), latents.d.shape[1]).float())
+    return {
+        "d": "soft: a mix of the classes' inputs, which no sample of the generator has",
+        "with_one_class": reconstruction_metrics(images, decode_all(generator, one_class, batch_size)),
+    }
+
+
 @torch.no_grad()
 def decode_all(generator: Generator, latents: Latents, batch_size: int = 256) -> Tensor:
     return torch.cat(
@@ -380,18 +395,20 @@ def invert(
     clock = time.perf_counter()
     posterior, encoded = encode_and_reconstruct(inverter, images, batch_size, iterations)
     check_finite_reconstructions(encoded, "the encoder's latents")
+    seconds = (time.perf_counter() - clock) / n
+    latents, reconstructions = posterior.mean_latents(), encoded
     metrics = {
         "n": n,
         "encoder": {
             "iterations": passes,
             **reconstruction_metrics(images, encoded),
-            "seconds_per_image": (time.perf_counter() - clock) / n,
+            "seconds_per_image": seconds,
+            **one_class_metrics(inverter.generator, images, latents, batch_size),
         },
         "mean_image_baseline": mean_image_baseline(images),
     }
     if not inverted:  # named already, with its remedy
         warn_if_unlike_the_generator(metrics, cli_words=_cli_words)
-    latents, reconstructions = posterior.mean_latents(), encoded
     if refine_steps > 0:
         clock = time.perf_counter()
         init = latents if start == "encoder" else zero_latents(inverter.generator, n)
@@ -408,6 +425,7 @@ def invert(
             "basis": refine_basis,
             "start": start,
             **reconstruction_metrics(images, reconstructions),
+            **one_class_metrics(inverter.generator, images, latents, batch_size),
             **counts,  # images whose refinement stopped early or never moved (warned)
             "seconds_per_image": (time.perf_counter() - clock) / n,
         }
