@@ -69,7 +69,12 @@ def test_bench_runs_stages_and_writes_json_and_markdown(tmp_path):
     again = CliRunner().invoke(cli, ["bench", str(recipe), "--out", str(out), "--set", f"images={images}"])
     assert again.exit_code == 0, again.output
     stages = json.loads((out / "bench.json").read_text())["stages"]
-    assert stages[0]["skipped"] and "(reused)" in (out / "bench.md").read_text()
+    # made by the earlier bench, perhaps with other options: said and recorded as not run (an outside audit)
+    assert stages[0]["skipped"] and stages[0]["command_not_run"] and stages[0]["reused"] == f"{out}/train.safetensors"
+    assert f"(reused {out}/train.safetensors, made earlier)" in (out / "bench.md").read_text()
+    assert f"Warning: stage 'pixels': reusing {out}/train.safetensors, made earlier; its command was not run" in (
+        again.stderr
+    )
 
 
 def test_a_failing_stage_stops_the_bench_with_one_line(tmp_path):

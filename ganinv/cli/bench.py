@@ -216,9 +216,21 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
     created = substitute(stage.creates, values) if stage.creates else None
     # a built-in or Hub source (`--set inverter=builtin:mnist`) exists as such: its stage fitted one for 25 minutes
     # that no later stage read (an outside audit)
-    if created is not None and (created.startswith(("builtin:", "hub:")) or Path(created).exists()):
+    if created is not None and created.startswith(("builtin:", "hub:")):
         progress(f"{stage.name}: skipped, {created} exists", quiet)
         return {**record, "skipped": True, "seconds": 0.0}
+    if created is not None and Path(created).exists():
+        # made by an earlier bench, perhaps with other options: said, and recorded as not run (an outside audit: a
+        # rerun with --set fit_steps=10 recorded the 10-step command beside the 5-step fit's figures)
+        made_by = next(
+            (p for p in (Path(created) / "config.json", Path(created).parent / "config.json") if p.is_file()), None
+        )
+        warn(
+            f"stage {stage.name!r}: reusing {created}, made earlier; its command was not run, so options changed "
+            f"since do not apply{f' (what made it: {made_by})' if made_by else ''}: delete {created} to make it anew"
+        )
+        reused = {"reused": created, **({"reused_config": str(made_by)} if made_by else {})}
+        return {**record, "skipped": True, "command_not_run": True, **reused, "seconds": 0.0}
     resumed = unfinished_run(argv)
     if resumed is not None:  # a bench stopped during this stage: its run goes on, as the rerun promises
         argv = [*argv, "--resume"]
@@ -477,7 +489,7 @@ def render_report(recipe: Recipe, summary: dict[str, Any]) -> str:
     machine = summary["host"]["cuda"] or f"{summary['host']['cpu']} CPU ({summary['host']['cpu_count']} cores)"
     timings = ", ".join(
         f"{s['name']} {s['seconds']:.0f} s"
-        + (" (reused)" if s.get("skipped") else "")
+        + (f" (reused {s['reused']}, made earlier)" if s.get("reused") else " (reused)" if s.get("skipped") else "")
         + (" (failed)" if s.get("failed") else "")
         for s in summary["stages"]
     )
