@@ -347,8 +347,8 @@ def check_inputs(
     for name, value in (("refine_steps", refine_steps), ("batch_size", batch_size)):
         if isinstance(value, bool) or not isinstance(value, numbers.Integral):  # 2.5 ended in range()'s TypeError
             raise ArgumentError(f"{name} must be a whole number, got {value!r}")
-    if refine_steps < 0 or batch_size < 1:
-        raise ConfigError(
+    if refine_steps < 0 or batch_size < 1:  # the Python API's arguments: a ValueError too (an outside audit)
+        raise ArgumentError(
             f"need refine steps >= 0 (--refine) and a batch size >= 1 (--batch-size), got "
             f"{refine_steps} and {batch_size}"
         )

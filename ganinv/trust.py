@@ -24,7 +24,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Iterator, Optional
 
-from ganinv.errors import ConfigError, UnsafeFileError
+from ganinv.errors import ArgumentError, UnsafeFileError
 
 
 @dataclass(frozen=True)
@@ -67,8 +67,8 @@ def check_flag(trust_remote_code: object) -> bool:
 
     if isinstance(trust_remote_code, numpy.bool_):  # numpy's bool, e.g. read from an array of settings
         trust_remote_code = bool(trust_remote_code)
-    if not isinstance(trust_remote_code, bool):
-        raise ConfigError(
+    if not isinstance(trust_remote_code, bool):  # a Python argument: a ValueError too (an outside audit)
+        raise ArgumentError(
             f"trust_remote_code must be True or False, got {trust_remote_code!r} ({type(trust_remote_code).__name__}); "
             "convert a string yourself (trust_remote_code=value == 'true')"
         )

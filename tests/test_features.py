@@ -223,6 +223,10 @@ def test_cli_errors_are_one_line(workspace):
         run("probe", "--train", workspace / "p.npz", "--test", workspace / "p.npz", "--classifiers", "svm"),
         "unknown classifiers ['svm']",
     )
+    assert_one_line_error(  # none named had been "unknown classifiers []" (an outside audit)
+        run("probe", "--train", workspace / "p.npz", "--test", workspace / "p.npz", "--classifiers", ""),
+        "--classifiers names none; choose from linear, knn, mlp",
+    )
     assert_one_line_error(
         run("probe", "--train", workspace / "nope.npz", "--test", workspace / "p.npz"), "does not exist"
     )

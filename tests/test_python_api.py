@@ -453,6 +453,10 @@ def test_api_argument_errors_are_ganinvs_own_and_say_what_to_give(inverter, digi
     assert issubclass(ArgumentError, GaninvError) and issubclass(ArgumentError, ValueError)
     with pytest.raises(ArgumentError, match="refine_steps must be a whole number, got 2.5"):
         ganinv.invert(inverter, digits, refine_steps=2.5)
+    with pytest.raises(ArgumentError, match="need refine steps >= 0"):  # a ConfigError alone (an outside audit)
+        ganinv.invert(inverter, digits, refine_steps=-1)
+    with pytest.raises(ArgumentError, match="trust_remote_code must be True or False"):
+        ganinv.load_generator("builtin:mnist", trust_remote_code="false")
     with pytest.raises(ArgumentError, match=r"generator must be a torch.Generator, e\.g\. torch.Generator"):
         inverter.generator.sample_latents(2, generator=0)
     with pytest.raises(ArgumentError, match="generator must be a torch.Generator"):

@@ -179,8 +179,9 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
     The seed is the MLP's."""
     names = [name.strip() for name in classifiers.split(",") if name.strip()]
     unknown = sorted(set(names) - set(probes.CLASSIFIERS))
-    if unknown or not names:
-        raise GaninvError(f"unknown classifiers {unknown}; choose from {', '.join(probes.CLASSIFIERS)}")
+    if unknown or not names:  # none at all had been "unknown classifiers []" (an outside audit)
+        said = f"unknown classifiers {unknown}" if unknown else "--classifiers names none"
+        raise GaninvError(f"{said}; choose from {', '.join(probes.CLASSIFIERS)}")
     train, test = load_features(train_path), load_features(test_path)
     for path, split in ((train_path, train), (test_path, test)):
         if split.labels is None:
