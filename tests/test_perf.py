@@ -275,3 +275,20 @@ def test_a_recipe_cannot_start_thousands_of_busy_processes():
     """Audit 34a F6: `perf --contend N` was unbounded, and a bench recipe's stage chooses N."""
     result = CliRunner().invoke(cli, ["perf", "--measure", "machine", "--contend", "3000"])
     assert result.exit_code == 2 and "3000 is not in the range 0<=x<=64" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "args,flag",
+    [
+        (["--variant", "bf16"], "--variant goes with --measure fit"),
+        (["--k", "1,2"], "--k goes with --measure loglik"),
+        (["--threshold", "5"], "--threshold goes with --measure reference"),
+        (["--images", "3"], "--images goes with --measure invert or loglik"),
+        (["--no-isolate"], "--isolate goes with --measure scaling"),
+    ],
+)
+def test_an_option_the_measure_does_not_read_is_refused(args, flag):
+    """An outside audit: `perf --measure machine --variant bf16` (and --k, --threshold, --images) ran in silence, the
+    result taken for what the option asked; only --inverter was refused."""
+    result = CliRunner().invoke(cli, ["perf", "--measure", "machine", *args])
+    assert result.exit_code == 2 and f"Error: {flag}" in result.stderr, result.output

@@ -13,6 +13,17 @@ from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 MEASURES = ("machine", "fit", "reference", "loglik", "invert", "scaling")
 # per-measure defaults of --steps and --images, and of --batch-size for the sweeps of `scaling`
 DEFAULT_STEPS = {"fit": 20, "reference": 1000, "scaling": 3}
+# the options only some measures read: given to another, refused (an outside audit: --variant bf16 on the machine
+# measure ran in silence, its result taken for the variant's)
+MEASURE_OPTIONS = {
+    "images": ("invert", "loglik"),
+    "k_text": ("loglik",),
+    "threshold": ("reference",),
+    "eval_every": ("reference",),
+    "augment": ("fit", "reference"),
+    "variants": ("fit",),
+    "isolate": ("scaling",),
+}
 
 
 @click.command("perf")
@@ -171,6 +182,13 @@ def perf(
         raise GaninvError("give --generator or --random-dcgan, not both")
     if inverter_source is not None and (given or random_dcgan is not None or measure != "loglik"):
         raise GaninvError("--inverter goes with --measure loglik alone (its generator is the inverter's own)")
+    context = click.get_current_context()
+    for name, measured_by in MEASURE_OPTIONS.items():
+        if measure not in measured_by and context.get_parameter_source(name) != click.core.ParameterSource.DEFAULT:
+            flag = next(param.opts[0] for param in context.command.params if param.name == name)
+            raise GaninvError(
+                f"{flag} goes with --measure {' or '.join(measured_by)}, which reads it, not {measure}; drop it"
+            )
     device = resolve_device(device)
     threads_before = torch.get_num_threads()
     if threads:
