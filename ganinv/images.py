@@ -230,12 +230,21 @@ def _grey_transparency(pixels: np.ndarray, im, path: Path) -> tuple[np.ndarray, 
 
 
 def save_grid(images: torch.Tensor, path: str | os.PathLike, nrow: int = 8) -> None:
-    """images: (N, C, H, W) in [-1, 1] -> a PNG grid with `nrow` images per row."""
-    from torchvision.utils import save_image  # imported here: torchvision's import (its models, torch._dynamo) is
-    # seconds of every command's start, and only pictures need it
+    """images: (N, C, H, W) in [-1, 1] -> a PNG grid with `nrow` images per row, marked as ganinv's (its "Software"
+    text chunk: an earlier grid, which a rerun may replace, `ganinv.outputs`)."""
+    # torchvision imported here: its import (its models, torch._dynamo) is seconds of every command's start, and only
+    # pictures need it
+    from PIL import Image, PngImagePlugin
+    from torchvision.utils import make_grid
 
+    from ganinv.outputs import MADE_BY
+
+    grid = make_grid(images.detach().float().cpu() * 0.5 + 0.5, nrow=nrow, padding=2)  # (3, H', W') in [0, 1]
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).permute(1, 2, 0).to(torch.uint8).numpy()  # as save_image rounds
+    marked = PngImagePlugin.PngInfo()
+    marked.add_text("Software", MADE_BY)
     with atomic_path(path) as tmp:
-        save_image(images.detach().float().cpu() * 0.5 + 0.5, tmp, nrow=nrow, padding=2, format="png")
+        Image.fromarray(pixels).save(tmp, format="png", pnginfo=marked)
 
 
 def save_side_by_side(columns: list[torch.Tensor], path: str | os.PathLike, groups_per_row: int = 8) -> None:

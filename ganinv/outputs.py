@@ -66,10 +66,10 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
             raise OutputError(f"{option} {path} is a folder; give a file path, e.g. {path / 'out'}")
         if not folder and not stat.S_ISREG(mode):
             raise OutputError(f"{option} {path} exists and is not a regular file; give another file path")
-        if not folder and not holds_its_format(path):
+        if not folder and not is_earlier_result(path):
             raise OutputError(
-                f"{option} {path} exists and is no {path.suffix} file (a file of yours under that name?): it is not "
-                "replaced; give another path, or delete it first"
+                f"{option} {path} exists and is not a file ganinv wrote (one of yours?): it is not replaced; give "
+                "another path, or delete it first"
             )
         writable_dir = path if folder else path.parent
     else:
@@ -88,21 +88,47 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
     return path
 
 
-# how the files ganinv writes begin: an existing file of that name that begins otherwise is not an earlier result (an
-# outside audit: `sample --out s.png` replaced a text file of the user's in silence)
-FILE_STARTS = {".png": (b"\x89PNG\r\n\x1a\n",), ".npz": (b"PK",), ".jsonl": (b"{",), ".json": (b"{", b"[")}
+# what marks a file as one ganinv wrote: an existing file of that name without the mark is not an earlier result (an
+# outside audit: `sample --out s.png` replaced a text file of the user's in silence; then a review: any PNG, npz or
+# safetensors file of the user's was replaced, as were upper-case suffixes)
+MADE_BY = "ganinv"  # a PNG's "Software" text chunk
 
 
-def holds_its_format(path: Path) -> bool:
-    """Whether the existing file `path` is empty or begins as a file of its suffix does; a safetensors file begins with
-    its header's length, then the header's `{`."""
-    with open(path, "rb") as file:
-        start = file.read(9)
-    if not start:
+def is_earlier_result(path: Path) -> bool:
+    """Whether the existing file `path` is empty or one ganinv writes under its suffix: a PNG grid marked as ganinv's,
+    features or samples (their `format`), loglik's per-image records."""
+    if path.stat().st_size == 0:
         return True
-    if path.suffix == ".safetensors":
-        return len(start) == 9 and start[8:9] == b"{"
-    return not FILE_STARTS.get(path.suffix) or start.startswith(FILE_STARTS[path.suffix])
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".png":
+            from PIL import Image
+
+            with Image.open(path) as image:
+                return image.format == "PNG" and image.info.get("Software") == MADE_BY
+        if suffix == ".npz":
+            import json
+
+            import numpy as np
+
+            with np.load(path, allow_pickle=False) as arrays:
+                return "header" in arrays.files and json.loads(str(arrays["header"])).get("format", "").startswith(
+                    "ganinv-"
+                )
+        if suffix == ".safetensors":
+            from safetensors import safe_open
+
+            with safe_open(str(path), "pt") as file:
+                return "ganinv-" in ((file.metadata() or {}).get("format") or "")
+        if suffix == ".jsonl":
+            import json
+
+            with open(path, encoding="utf-8") as file:
+                first = json.loads(file.readline())
+            return isinstance(first, dict) and {"index", "elbo"} <= set(first)
+    except Exception:  # unreadable as that format: not one of ours
+        return False
+    return False
 
 
 def check_result_folder(path: str | os.PathLike, command: str, names: set[str], is_own: Callable[[Path], bool]) -> None:

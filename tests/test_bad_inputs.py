@@ -1209,31 +1209,43 @@ def test_check_writable_creates_nothing(tmp_path):
         check_writable(tmp_path, folder=False)
 
 
-def test_an_output_file_replaces_only_a_file_of_its_own_format(tmp_path):
-    """An outside audit: `sample --out s.png` replaced a text file of the user's named s.png in silence. An earlier
-    result (or an empty file) is replaced; a file that does not begin as its suffix's format is refused."""
+def test_an_output_file_replaces_only_an_earlier_result(tmp_path):
+    """An outside audit: `sample --out s.png` replaced a text file of the user's named s.png in silence; a review then
+    found any PNG, npz, safetensors or JSON-lines file of the user's replaced, and upper-case suffixes unchecked. An
+    earlier result of ganinv's (or an empty file) is replaced; any other file is refused, untouched."""
     import numpy as np
+    from PIL import Image
     from safetensors.torch import save_file
 
     from ganinv.cli.main import cli
     from ganinv.outputs import OutputError, check_writable
 
-    np.savez(tmp_path / "kept.npz", x=np.zeros(2))
-    save_file({"x": torch.zeros(2)}, str(tmp_path / "kept.safetensors"))
-    (tmp_path / "kept.jsonl").write_text('{"index": 0}\n')
+    np.savez(tmp_path / "mine.npz", x=np.zeros(2))
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "mine.safetensors"))
+    Image.fromarray(np.zeros((4, 4), np.uint8)).save(tmp_path / "mine.png")
+    (tmp_path / "mine.jsonl").write_text('{"id": 1}\n')
+    (tmp_path / "MINE.PNG").write_text("my notes\n")
+    for name in ("mine.npz", "mine.safetensors", "mine.png", "mine.jsonl", "MINE.PNG"):
+        before = (tmp_path / name).read_bytes()
+        with pytest.raises(OutputError, match=r"exists and is not a file ganinv wrote .* delete it first"):
+            check_writable(tmp_path / name, folder=False)
+        assert (tmp_path / name).read_bytes() == before
     (tmp_path / "empty.png").write_bytes(b"")
-    for name in ("kept.npz", "kept.safetensors", "kept.jsonl", "empty.png", "notes.txt"):
-        (tmp_path / "notes.txt").write_text("my notes\n")
-        assert check_writable(tmp_path / name, folder=False) == tmp_path / name
-    for suffix in (".png", ".npz", ".safetensors", ".jsonl"):
-        (tmp_path / f"mine{suffix}").write_text("my notes\n")
-        with pytest.raises(OutputError, match=rf"mine\{suffix} exists and is no \{suffix} file .* delete it first"):
-            check_writable(tmp_path / f"mine{suffix}", folder=False)
-    result = CliRunner().invoke(cli, ["sample", "-g", "builtin:mnist", "-n", "2", "--out", str(tmp_path / "mine.png")])
-    assert result.exit_code == 2 and (tmp_path / "mine.png").read_text() == "my notes\n", result.output
-    for _ in range(2):  # its own grid is replaced
-        again = CliRunner().invoke(cli, ["sample", "-g", "builtin:mnist", "-n", "2", "--out", str(tmp_path / "s.png")])
-        assert again.exit_code == 0, again.output
+    assert check_writable(tmp_path / "empty.png", folder=False) == tmp_path / "empty.png"
+
+    def twice(*args: str) -> None:  # an earlier result of the same command is replaced
+        for _ in range(2):
+            result = CliRunner().invoke(cli, list(args))
+            assert result.exit_code == 0, result.output
+
+    sample = ["sample", "-g", "builtin:mnist", "-n", "2"]
+    twice(*sample, "--out", str(tmp_path / "s.png"), "--latents-out", str(tmp_path / "s.safetensors"))
+    np.savez(tmp_path / "images.npz", images=np.arange(5 * 28 * 28).reshape(5, 28, 28).astype(np.uint8))
+    for out in ("f.npz", "f.safetensors"):
+        twice("features", "--raw-pixels", str(tmp_path / "images.npz"), "--out", str(tmp_path / out))
+    twice("loglik", "--inverter", "builtin:mnist", "--generated", "2", "--k", "1", "--out", str(tmp_path / "l.jsonl"))
+    refused = CliRunner().invoke(cli, [*sample, "--out", str(tmp_path / "MINE.PNG")])
+    assert refused.exit_code == 2 and (tmp_path / "MINE.PNG").read_text() == "my notes\n", refused.output
 
 
 def test_loglik_shrinks_the_batch_for_a_large_k_and_refuses_one_that_cannot_fit(inputs):

@@ -127,8 +127,9 @@ def features(
         raise GaninvError("give exactly one of --inverter RUN_OR_HUB_ID (encoder features) and --raw-pixels")
     if not npz:
         check_suffix(out, FEATURE_SUFFIXES, "--out", "is written as a features file (safetensors, or .npz)")
-    out = check_writable(Path(out).with_suffix(".npz") if npz else out, folder=False)
-    check_not_an_input(out, [images, root])
+    out = Path(out).with_suffix(".npz") if npz else Path(out)
+    check_not_an_input(out, [images, root])  # first: the input is no earlier result either, and this says why
+    check_writable(out, folder=False)
     if raw_pixels:
         result = pixel_features(read_images(images, root, split, limit, input_range, quiet))
     else:

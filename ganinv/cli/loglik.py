@@ -202,8 +202,8 @@ def loglik(
         raise GaninvError("--sigma-x and --fit-sigma exclude each other; give one")
     if out is not None:
         check_suffix(out, (".jsonl",), "--out", "is written as JSON lines, one record per image")
+        check_not_an_input(out, [images, root])  # first: the input is no earlier result either, and this says why
         check_writable(out, folder=False)
-        check_not_an_input(out, [images, root])
     device = resolve_device(device)
     inverter = Inverter.load(inverter_source, device=device, generator=generator, trust_remote_code=trust_remote_code)
     with warnings.catch_warnings(record=True) as caught:
