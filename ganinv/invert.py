@@ -233,7 +233,7 @@ def _refine(
     if worse:
         warnings.warn(
             f"refining did not lower the error of {len(worse)} of {n} images below their start's "
-            f"({indices_text(worse)}): they keep their starting latents (the encoder's); a smaller learning rate "
+            f"({indices_text(worse)}): they keep the latents they started from; a smaller learning rate "
             f"(--refine-lr, now {lr:g}) takes smaller steps",
             UserWarning,
             stacklevel=2,

@@ -223,6 +223,8 @@ def test_refine_keeps_each_images_latent_of_least_error_and_says_those_no_step_i
         assert bool(worse) == (counts["images_not_improved"] > 0), (worse, counts)
         if lr == 10.0:
             assert counts["images_not_improved"] > 0 and "--refine-lr, now 10" in worse[0], worse
+            # refine() starts wherever it is told (a review: "the encoder's" was said of --start zero's z = 0)
+            assert "keep the latents they started from" in worse[0] and "encoder" not in worse[0], worse
         else:
             assert counts["images_not_improved"] == 0 and (error < 0.5 * start_error).all()
 
