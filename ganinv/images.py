@@ -132,16 +132,16 @@ def _pixels(
     # (black ink on transparent was 16 blank images: an outside audit). Per-image brightness is no evidence: it turned
     # transparent padding around a white-on-black digit into a white frame, and faint digits' polarity (a review).
     seen = colour[alpha[..., 0] > 0]  # (V, C): the colours of the visible pixels
-    # an alpha channel, not one colour marked transparent; a palette's alpha table (pngquant's and TinyPNG's output)
-    # is one too: a quantized black logo went onto black, blank (an outside audit)
-    in_alpha = mode in ("LA", "La", "RGBA", "RGBa", "PA") or (
-        mode == "P" and isinstance(im.info["transparency"], bytes)
-    )
-    if not in_alpha and _white_key(im):  # dark-on-white with white marked transparent went onto black: dark with
+    # one colour marked transparent (a PNG's tRNS colour, a GIF's or palette's transparent index), not an alpha
+    # channel: white so marked is the page a dark picture was drawn on, kept white, as a viewer shows it
+    channel = mode in ("LA", "La", "RGBA", "RGBa", "PA") or (mode == "P" and isinstance(im.info["transparency"], bytes))
+    if not channel and _white_key(im):  # dark-on-white with white marked transparent went onto black: dark with
         return np.ascontiguousarray(colour), (0.0, 255.0), [_white_key_note(path)]  # light rims (an outside audit)
-    one_colour = in_alpha and seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
-    white = in_alpha and seen.size > 0 and _dark_drawing(colour, alpha[..., 0], grey, one_colour)
-    light = one_colour and not white and float(seen.astype(np.float32).mean()) >= 255 / 2
+    # any other transparency is an alpha, one bit or more: a dark drawing kept in it goes onto white as its RGBA
+    # original does (a quantized one went onto black, blank: an outside audit; with one transparent index: a review)
+    one_colour = seen.size > 0 and bool((seen.max(axis=0).astype(int) - seen.min(axis=0) <= 2).all())
+    white = seen.size > 0 and _dark_drawing(colour, alpha[..., 0], grey, one_colour)
+    light = channel and one_colour and not white and float(seen.astype(np.float32).mean()) >= 255 / 2
     background = 255.0 if white else 0.0
     weight = alpha.astype(np.float32) / 255
     composited = np.round(colour * weight + background * (1 - weight)).astype(np.uint8)
