@@ -268,7 +268,7 @@ def one_class_metrics(generator: Generator, images: Tensor, latents: Latents, ba
     probabilities; refinement moves it as free logits), which the contract allows but no sample of the generator
     has; said, with the errors of the same latents with `d` the one class it favours (an outside audit: refined SSE
     1.28 with soft codes was 6.61 with each image's class)."""
-    if latents.d is None:
+    if latents.d is None or not generator.spec.differentiable_codes:  # integer labels: it sees one class (a review)
         return {}
     one_class = Latents(z=latents.z, c=latents.c, d=F.one_hot(latents.d.argmax(dim=1), latents.d.shape[1]).float())
     return {

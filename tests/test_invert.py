@@ -366,3 +366,19 @@ def test_a_soft_categorical_code_is_said_with_the_errors_of_each_images_one_clas
     assert result.metrics["refined"]["sse_per_image"] == pytest.approx(
         reconstruction_metrics(images, result.reconstructions)["sse_per_image"], rel=1e-5
     )
+
+
+def test_a_code_fed_as_integer_labels_is_not_called_soft():
+    """A review: a label-conditional program (d fed as integer labels, `differentiable_codes` false) sees one class
+    only, yet its d was said "soft", with two equal errors."""
+    from ganinv.invert import one_class_metrics
+
+    class Labelled(nn.Module):
+        def forward(self, z, c, d):
+            return torch.tanh(z[:, :1, None, None].expand(-1, 1, 4, 4) + d.argmax(1)[:, None, None, None])
+
+    spec = GeneratorSpec(nz=2, image_shape=(1, 4, 4), n_classes=3, differentiable_codes=False)
+    latents = Latents(z=torch.zeros(2, 2), d=torch.full((2, 3), 1 / 3))
+    assert one_class_metrics(Generator(Labelled(), spec), torch.zeros(2, 1, 4, 4), latents, 8) == {}
+    soft = dataclasses.replace(spec, differentiable_codes=True)
+    assert one_class_metrics(Generator(Labelled(), soft), torch.zeros(2, 1, 4, 4), latents, 8)["d"].startswith("soft")

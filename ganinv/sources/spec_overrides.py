@@ -51,10 +51,12 @@ def said_overrides(overrides: Mapping[str, Any]) -> str:
         return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
     said = {name: shown(value) for name, value in overrides.items()}
-    if "native_prior_range" in said:  # one flag: --prior KIND:LO,HI
-        said["native_prior"] = f"{said.get('native_prior', '')}:{said.pop('native_prior_range')}"
+    if "native_prior" in said and "native_prior_range" in said:  # one flag: --prior KIND:LO,HI
+        said["native_prior"] = f"{said['native_prior']}:{said.pop('native_prior_range')}"
+    # the flag, and the field, which --option spec.FIELD=VALUE or a spec file gives too (a review: a field given so
+    # was named by a flag the user had not typed)
     return ", ".join(
-        f"{SPEC_FLAGS[name]} {value}" if name in SPEC_FLAGS else f"--option spec.{name}={value}"
+        f"{SPEC_FLAGS[name]} {value} (spec.{name})" if name in SPEC_FLAGS else f"--option spec.{name}={value}"
         for name, value in said.items()
     )
 
