@@ -72,9 +72,27 @@ def test_bench_runs_stages_and_writes_json_and_markdown(tmp_path):
     # made by the earlier bench, perhaps with other options: said and recorded as not run (an outside audit)
     assert stages[0]["skipped"] and stages[0]["command_not_run"] and stages[0]["reused"] == f"{out}/train.safetensors"
     assert f"(reused {out}/train.safetensors, made earlier)" in (out / "bench.md").read_text()
-    assert f"Warning: stage 'pixels': reusing {out}/train.safetensors, made earlier; its command was not run" in (
+    assert f"Warning: stage 'pixels': reusing {out}/train.safetensors, made by an earlier bench into this --out" in (
         again.stderr
     )
+    (tmp_path / "mine").mkdir()  # one the user names, as README's --set inverter=runs/my-fit/inverter does
+    (tmp_path / "mine" / "train.safetensors").write_bytes((out / "train.safetensors").read_bytes())
+    named = CliRunner().invoke(
+        cli,
+        [
+            "bench",
+            str(recipe),
+            "--out",
+            str(out),
+            "--set",
+            f"images={images}",
+            "--set",
+            f"train={tmp_path}/mine/train.safetensors",
+        ],
+    )
+    assert named.exit_code == 0, named.output
+    assert "train.safetensors, which you named; its command was not run" in named.stderr, named.stderr
+    assert "delete" not in named.stderr
 
 
 def test_a_failing_stage_stops_the_bench_with_one_line(tmp_path):

@@ -220,14 +220,21 @@ def run_stage(stage: Stage, values: dict[str, str], quiet: bool = False) -> dict
         progress(f"{stage.name}: skipped, {created} exists", quiet)
         return {**record, "skipped": True, "seconds": 0.0}
     if created is not None and Path(created).exists():
-        # made by an earlier bench, perhaps with other options: said, and recorded as not run (an outside audit: a
-        # rerun with --set fit_steps=10 recorded the 10-step command beside the 5-step fit's figures)
-        made_by = next(
-            (p for p in (Path(created) / "config.json", Path(created).parent / "config.json") if p.is_file()), None
-        )
+        # not run: said and recorded, since its options may have changed since (an outside audit: a rerun with --set
+        # fit_steps=10 recorded the 10-step command beside the 5-step fit's figures); the run that made it is named
+        # by its config.json, a run folder's above an artifact's own (a review)
+        folder = next((p for p in (Path(created).parent, Path(created)) if (p / "config.json").is_file()), None)
+        made_by = folder / "config.json" if folder is not None else None
+        ours = Path(created).resolve().is_relative_to(Path(values["out"]).resolve()) if "out" in values else False
         warn(
-            f"stage {stage.name!r}: reusing {created}, made earlier; its command was not run, so options changed "
-            f"since do not apply{f' (what made it: {made_by})' if made_by else ''}: delete {created} to make it anew"
+            f"stage {stage.name!r}: reusing {created}, "
+            + (
+                f"made by an earlier bench into this --out; its command was not run, so options changed since do not "
+                f"apply{f' (what made it: {made_by})' if made_by else ''}: delete {created} to make "
+                "it anew"
+                if ours
+                else "which you named; its command was not run"
+            )
         )
         reused = {"reused": created, **({"reused_config": str(made_by)} if made_by else {})}
         return {**record, "skipped": True, "command_not_run": True, **reused, "seconds": 0.0}
