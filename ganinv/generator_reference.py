@@ -685,6 +685,17 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
             fitted_on, found = fitted_meta["tensors_sha256"], tensors_sha256(users_module(generator).state_dict())
         elif fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
             fitted_on, found = fitted_meta["state_sha256"], state_dict_sha256(generator.net.state_dict())
+        elif fitted_on and found and ("callable" in fitted_meta) != ("callable" in generator.meta):
+            # an inverter made before tensors_sha256: a code's weights are fingerprinted by their state dict, a
+            # file's by its bytes, which never agree (a review: the same weights were called another generator)
+            warnings.warn(
+                f"the {model.artifact_noun} {source} was fitted on {recorded or 'a generator'}, and "
+                f"{generator.source} is given in its place: one's weights are code and the other's a file, whose "
+                "fingerprints ganinv cannot compare; its latents and scores hold only if they are the same weights "
+                "(inverters fitted by this version compare the weights themselves)",
+                stacklevel=3,
+            )
+            return
         if fitted_on and found and fitted_on != found:
             shown_name = generator.source or "given in Python"
             now, named = ("now holds", "its") if recorded == generator.source else ("holds", f"{recorded or 'one'}'s")

@@ -344,6 +344,11 @@ def test_the_same_weights_in_another_container_are_not_called_another_generator(
     assert not [w for w in said if "sha256" in str(w.message)], [str(w.message) for w in said]
     with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on traced_source:make's weights"):
         Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "other.ts"))
+    config = json.loads((tmp_path / "inv" / "config.json").read_text())  # as an inverter made before: no tensors
+    del config["generator_ref"]["meta"]["tensors_sha256"]  # fingerprint, a state dict's beside the program's file's
+    (tmp_path / "inv" / "config.json").write_text(json.dumps(config))
+    with pytest.warns(UserWarning, match=r"one's weights are code and the other's a file, whose fingerprints ganinv"):
+        Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "same.ts"))
 
 
 class OptionalLabels(nn.Module):
