@@ -27,8 +27,8 @@ import click
 from ganinv.errors import ConfigError, GaninvError, RunError
 
 MAX_SEED = 2**32 - 1  # seeds are also numpy's, which stops there
-# the largest float32: torch's Adam update overflows past it (an outside audit: --lr 1e300 was an internal error, a
-# half-made run folder left); a large one below it diverges, which the trainers stop with a line saying to lower it
+# the largest float32: a learning rate past it is no float32 number (an outside audit: --lr 1e300 was an internal
+# error, a run folder left); an update that overflows below it stops as diverged (divergence.overflow_stops)
 MAX_LR = 3.4e38
 
 

@@ -8,8 +8,9 @@ the step, the last good checkpoint (kept) and what to change.
 
 from __future__ import annotations
 
+import contextlib
 import math
-from typing import Callable, Iterable, NoReturn, Optional
+from typing import Callable, Iterable, Iterator, NoReturn, Optional
 
 import torch
 from torch import nn
@@ -80,6 +81,19 @@ def check_outputs(
     if values is not None and all(bool(torch.isfinite(v).all()) for v in values if v is not None):
         return
     stop(f"{what} became NaN or infinite by step {step}", run, change)
+
+
+@contextlib.contextmanager
+def overflow_stops(step: int, run: Run, change: str) -> Iterator[None]:
+    """A training step whose update overflows float32 (torch's "value cannot be converted to type float without
+    overflow": Adam's first step is lr / (1 - beta1), past float32 for a learning rate near its top) stops as
+    diverged: it had been an internal error, a run folder left (an outside review)."""
+    try:
+        yield
+    except RuntimeError as exc:
+        if "overflow" not in str(exc):
+            raise
+        stop(f"an update overflowed float32 at step {step}", run, change)
 
 
 def stop(what: str, run: Run, change: str) -> NoReturn:

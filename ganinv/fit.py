@@ -39,7 +39,7 @@ from ganinv.config_checks import (
     saved_options,
 )
 from ganinv.data import fit_to_shape, load_images
-from ganinv.divergence import check_losses, check_outputs, check_parameters
+from ganinv.divergence import check_losses, check_outputs, check_parameters, overflow_stops
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
 from ganinv.errors import ConfigError, RunError, SpecMismatchError
 from ganinv.evaluation import (
@@ -329,7 +329,8 @@ def _fit(
     pace = Pace(start_step + 1, config.steps, device.type)
     last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
-        losses = dreaming_step(generator, inverter, model, optimizer, sampler, config, step, autocast)
+        with overflow_stops(step, run, _divergence_advice(config)):
+            losses = dreaming_step(generator, inverter, model, optimizer, sampler, config, step, autocast)
         running += torch.stack([getattr(losses, n) for n in names]).detach()
         if (long_run := pace.warning_after(step)) and main:
             warnings.warn(long_run, UserWarning, stacklevel=2)

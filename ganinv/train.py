@@ -38,7 +38,7 @@ from ganinv.config_checks import (
 )
 from ganinv.critic import Critic
 from ganinv.data import DATASET_DIRS, ImageSet, load_images
-from ganinv.divergence import check_losses, check_parameters
+from ganinv.divergence import check_losses, check_parameters, overflow_stops
 from ganinv.dreaming import DreamingConfig, temperature_at
 from ganinv.errors import ConfigError, DataError, RunError
 from ganinv.generator import Generator
@@ -361,27 +361,28 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
     last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
         stats: dict[str, torch.Tensor] = {}
-        for _ in range(config.n_critic):  # Algorithm 1 line 9, SS-AVL Eq. 22 + gradient penalty; the last is logged
-            batch = real[torch.randint(len(real), (config.batch_size,), generator=sampler, device=device)]
-            stats = critic_step(models.critic, generator, batch, models.critic_optimizer, config.gp_weight)
-        stats.update(generator_step(models.critic, generator, config.batch_size, models.generator_optimizer))
-        if generator.spec.has_codes and q is not None:  # line 12, Eq. 24
-            stats.update(
-                mi_step(
-                    generator,
-                    q,
-                    config.batch_size,
-                    models.generator_optimizer,
-                    q_optimizer,
-                    config.lambda_d,
-                    config.lambda_c,
-                    config.fixed_code_variance,
+        with overflow_stops(step, run, change):  # an update past float32 stops as diverged (a review)
+            for _ in range(config.n_critic):  # Algorithm 1 line 9, SS-AVL Eq. 22 + gradient penalty; the last is logged
+                batch = real[torch.randint(len(real), (config.batch_size,), generator=sampler, device=device)]
+                stats = critic_step(models.critic, generator, batch, models.critic_optimizer, config.gp_weight)
+            stats.update(generator_step(models.critic, generator, config.batch_size, models.generator_optimizer))
+            if generator.spec.has_codes and q is not None:  # line 12, Eq. 24
+                stats.update(
+                    mi_step(
+                        generator,
+                        q,
+                        config.batch_size,
+                        models.generator_optimizer,
+                        q_optimizer,
+                        config.lambda_d,
+                        config.lambda_c,
+                        config.fixed_code_variance,
+                    )
                 )
-            )
-        temperature = temperature_at(step - 1, config.steps, config.dreaming)
-        dream = dreaming_step(
-            generator, inverter, config.batch_size, temperature, config.dreaming, models.inverter_optimizer
-        )  # line 13, Eqs. 25 and 26
+            temperature = temperature_at(step - 1, config.steps, config.dreaming)
+            dream = dreaming_step(
+                generator, inverter, config.batch_size, temperature, config.dreaming, models.inverter_optimizer
+            )  # line 13, Eqs. 25 and 26
         stats.update({f"dream_{name}": value for name, value in dream.as_dict().items()})
         if long_run := pace.warning_after(step):
             warnings.warn(long_run, UserWarning, stacklevel=2)

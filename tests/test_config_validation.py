@@ -559,3 +559,23 @@ def test_an_architecture_options_bool_word_is_read_as_written_or_refused():
     assert (options.condition_first, options.bias) == (True, False)
     with pytest.raises(ArchitectureError, match=r"option condition_first='ture' is not true or false"):
         architectures.get("dcgan").make_options({"condition_first": "ture"})
+
+
+@pytest.mark.parametrize("trainer", ["fit", "train", "mvae"])
+def test_an_update_that_overflows_float32_stops_as_diverged(tmp_path, generator_dir, tiny_images, trainer):
+    """A review: a learning rate inside its bound (3e38) overflowed Adam's first step, lr / (1 - beta1), in torch's
+    own update: an internal error, exit 1, a run folder left. It stops as diverged, and the same --out starts again."""
+    run = tmp_path / "run"
+    if trainer == "fit":  # without the warm-up, which would scale the first step's rate down
+        start = partial(fit, tiny_fit(generator_dir, steps=2, lr=3e38, warmup_steps=0), run, quiet=True)
+    elif trainer == "train":
+        start = partial(ganinv.train.train, tiny_train(tiny_images, lr=3e38), run, quiet=True)
+    else:
+        config = MVAEConfig(
+            data=str(tiny_images), n_components=2, latent_dim=2, s_dim=4, width=4, hidden=8, steps=2, batch_size=4,
+            lr=3.4e38, device="cpu",
+        )  # fmt: skip
+        start = partial(train_mvae, config, run, quiet=True)
+    with pytest.raises(DivergedError, match=r"an update overflowed float32 at step 1, before any checkpoint.*--lr"):
+        start()
+    assert not Run(run).checkpoints()

@@ -45,7 +45,7 @@ from ganinv.config_checks import (
     saved_options,
 )
 from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
-from ganinv.divergence import check_losses, check_outputs, check_parameters
+from ganinv.divergence import check_losses, check_outputs, check_parameters, overflow_stops
 from ganinv.errors import GaninvError, RunError
 from ganinv.evaluation import held_out_samples, mean_image_baseline, reconstruction_metrics
 from ganinv.images import save_side_by_side
@@ -299,7 +299,8 @@ def _train_mvae(
         terms = mvae_loss(model, x, model(x), config, true_latent)
         optimizer.zero_grad(set_to_none=True)
         terms.total.backward()
-        optimizer.step()
+        with overflow_stops(step, run, change):
+            optimizer.step()
         running += torch.stack([getattr(terms, n).detach().float() for n in names])
         if long_run := pace.warning_after(step):
             warnings.warn(long_run, UserWarning, stacklevel=2)
