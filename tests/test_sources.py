@@ -1028,7 +1028,9 @@ def test_bad_arch_and_spec_values(dcgan, tmp_path):
     torch.save(dcgan[0].state_dict(), tmp_path / "g.pth")
     with pytest.raises(ArchitectureError, match="unknown architecture 'stylegan'"):
         load_generator(str(tmp_path / "g.pth"), arch="stylegan")
-    with pytest.raises(SourceError, match="bad value 'a,b' for spec field image_shape"):
+    with pytest.raises(
+        SourceError, match=r"--image-shape a,b \(spec.image_shape\): bad value 'a,b'; e.g. --image-shape 1,28,28"
+    ):
         load_generator(str(tmp_path / "g.pth"), options={"spec.image_shape": "a,b"})
     with pytest.raises(SourceError, match="unknown spec field 'colour'"):
         load_generator(str(tmp_path / "g.pth"), options={"spec.colour": "red"})

@@ -123,10 +123,12 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
             return BOOL_WORDS[word]
         if kind == "int":
             return int(value)
-    except ValueError:
+    except ValueError:  # named as given: by its flag where it has one (a review: the field alone was named)
+        examples = {"image_shape": "1,28,28", "native_output_range": "0,1", "native_latent_shape": "nz,1,1"}
+        said = said_overrides({name: value})
         raise SourceError(
-            f"bad value {value!r} for spec field {name}; e.g. --image-shape 1,28,28, "
-            "--output-range 0,1, --latent-shape nz,1,1"
+            f"{said}: bad value {value!r}"
+            + (f"; e.g. {SPEC_FLAGS[name]} {examples[name]}" if name in examples else "; give a number")
         ) from None
     return value
 
