@@ -681,11 +681,19 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
         # exact recorded string was compared, an outside audit)
         fitted_meta = model.generator_ref.get("meta") or {}
         fitted_on, found = fitted_meta.get("weights_sha256"), generator.meta.get("weights_sha256")
-        if fitted_meta.get("tensors_sha256"):  # the weights themselves, in any container (file, code, program)
-            fitted_on, found = fitted_meta["tensors_sha256"], tensors_sha256(users_module(generator).state_dict())
+        tensors = tensors_sha256(users_module(generator).state_dict())
+        same_kind = ("callable" in fitted_meta) == ("callable" in generator.meta)  # two files, or two codes
+        if (
+            fitted_meta.get("tensors_sha256")
+            and tensors
+            and (tensors != fitted_meta["tensors_sha256"] or not same_kind)
+        ):
+            # the weights themselves, in any container; where they agree, two files (or codes) are still compared
+            # by their own fingerprint, which sees the code too (a review: two programs of the same tensors)
+            fitted_on, found = fitted_meta["tensors_sha256"], tensors
         elif fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
             fitted_on, found = fitted_meta["state_sha256"], state_dict_sha256(generator.net.state_dict())
-        elif fitted_on and found and ("callable" in fitted_meta) != ("callable" in generator.meta):
+        elif fitted_on and found and not same_kind:
             # an inverter made before tensors_sha256: a code's weights are fingerprinted by their state dict, a
             # file's by its bytes, which never agree (a review: the same weights were called another generator)
             warnings.warn(

@@ -155,7 +155,8 @@ class Inverter(
         if "weights_sha256" not in meta:  # one given in Python: its weights as they are, to say another one later
             meta["state_sha256"] = state_dict_sha256(generator.net.state_dict())  # (an outside audit, 41a)
         # its tensors whatever their container, to tell the same weights given later as a file, code or a program
-        meta["tensors_sha256"] = tensors_sha256(users_module(generator).state_dict())
+        if tensors := tensors_sha256(users_module(generator).state_dict()):  # none: nothing but the file to go by
+            meta["tensors_sha256"] = tensors
         ref = {"source": generator.source, "arch": arch, "options": options_to_record(options), "meta": meta}
         inverter = cls(
             spec=generator.spec.to_dict(),

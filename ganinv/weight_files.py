@@ -1106,12 +1106,13 @@ def is_torch_checkpoint(path: Path) -> bool:
 is_torchscript = safe_pickle.is_torchscript  # TorchScript archives hold `constants.pkl`; torch.save zips do not
 
 
-def tensors_sha256(state_dict: Mapping[str, Any]) -> str:
-    """SHA-256 of a state dict's tensors, dtypes, shapes and bytes, whatever their names and order: the same weights
-    in another container (a module wrapped or traced to TorchScript, a DataParallel copy) agree, where the file's or
-    the named state dict's sha256 differ (an outside audit: traced weights were called another generator)."""
-    parts = sorted(state_dict_sha256({"": value}) for value in state_dict.values() if isinstance(value, torch.Tensor))
-    return hashlib.sha256("".join(parts).encode()).hexdigest()
+def tensors_sha256(state_dict: Mapping[str, Any]) -> Optional[str]:
+    """SHA-256 of a state dict's tensors, dtypes, shapes and bytes in their order, whatever their names: the same
+    weights in another container (a module wrapped or traced to TorchScript, a DataParallel copy) agree, where the
+    file's or the named state dict's sha256 differ (an outside audit: traced weights were called another generator);
+    layers that trade places do not (a review). None where there are no tensors, which would fingerprint nothing."""
+    parts = [state_dict_sha256({"": value}) for value in state_dict.values() if isinstance(value, torch.Tensor)]
+    return hashlib.sha256("".join(parts).encode()).hexdigest() if parts else None
 
 
 def state_dict_sha256(state_dict: Mapping[str, Any]) -> str:

@@ -1256,3 +1256,50 @@ def test_a_faint_generator_under_a_wide_declared_range_is_said_not_refused(user_
     spec = GeneratorSpec(nz=NZ, image_shape=(1, 8, 8), native_output_range=(0.0, 65535.0))
     with pytest.warns(UserWarning, match=r"of the declared output range \(0.0, 65535.0\).*if the generator's range is"):
         Generator(WholeRange("sigmoid", scale=140.0), spec).probe()
+
+
+class TwoLayers(nn.Module):
+    """Two layers of one shape, whose weights may trade places: the same tensors, another generator."""
+
+    def __init__(self, swapped: bool = False):
+        super().__init__()
+        torch.manual_seed(0)
+        self.first, self.second = nn.Linear(NZ, NZ), nn.Linear(NZ, NZ)
+        if swapped:
+            self.first, self.second = self.second, self.first
+
+    def forward(self, z, c=None, d=None):
+        return torch.tanh(self.second(torch.relu(self.first(z)))).repeat(1, 64 // NZ).view(-1, 1, 8, 8)
+
+
+class Signed(nn.Module):
+    """No weights at all: only the code tells two of them apart."""
+
+    def __init__(self, sign: float):
+        super().__init__()
+        self.sign = sign
+
+    def forward(self, z):
+        return self.sign * torch.tanh(z[:, :1]).repeat(1, 64).view(-1, 1, 8, 8)
+
+
+def test_the_same_tensors_in_another_order_or_no_tensors_at_all_are_still_another_generator(tmp_path, user_module):
+    """A review: the names-and-order-free fingerprint missed two layers trading places, and called every two
+    weightless programs alike; 10c50f9 had warned of both."""
+    spec = "GeneratorSpec(nz=%d, image_shape=(1, 8, 8))" % NZ
+    user_module(
+        "ordered",
+        "from ganinv.spec import GeneratorSpec\nfrom test_user_modules import TwoLayers\n"
+        f"def make():\n    return TwoLayers(), {spec}\ndef swapped():\n    return TwoLayers(True), {spec}\n",
+    )
+    Inverter.for_generator(load_generator("ordered:make"), width=4, hidden=8).save_pretrained(tmp_path / "inv")
+    with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on ordered:make's weights"):
+        Inverter.load(str(tmp_path / "inv"), generator="ordered:swapped", trust_remote_code=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for sign in (1, -1):
+            torch.jit.script(Signed(float(sign))).save(str(tmp_path / f"signed{sign}.ts"))
+    fitted = load_generator(str(tmp_path / "signed1.ts"), options={"spec.nz": NZ})
+    Inverter.for_generator(fitted, width=4, hidden=8).save_pretrained(tmp_path / "inv_signed")
+    with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on \S*signed1.ts's weights"):
+        Inverter.load(str(tmp_path / "inv_signed"), generator=str(tmp_path / "signed-1.ts"))
