@@ -474,7 +474,10 @@ class Opaque(Architecture):
         if conflict:  # before the program runs on it, which failed generically (audit 30b 7e)
             raise ArchitectureError(conflict)
         spec.setdefault("differentiable_codes", "labels" not in inputs)
-        net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not exported)
+        # a frozen TorchScript module (torch.jit.freeze) has no mode to switch, nor a `training` flag: it is in eval
+        # mode for good (an outside review: an internal error)
+        frozen = isinstance(program, torch.jit.ScriptModule) and not hasattr(program, "training")
+        net = ProgramNet(program, inputs, spec.get("image_shape"), batch_size, switchable=not (exported or frozen))
         one_class = []
         if spec.get("n_classes") == 1:  # one label for every image: an unconditional generator (an outside audit)
             net.one_class, spec["n_classes"] = True, 0

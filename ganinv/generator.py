@@ -585,7 +585,7 @@ def modes_for_call(net: nn.Module, batch_statistics: bool = False) -> Iterator[N
     the call: set once at load, a user's module put back in training mode later ran with batch statistics and
     overwrote its running statistics, in silence, and kept ganinv's modes in the user's own training (an outside
     audit)."""
-    modes = [(module, module.training) for module in net.modules()]
+    modes = [(module, module.training) for module in net.modules() if hasattr(module, "training")]  # not frozen ones
     tracking = [(m, m.track_running_stats) for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
     # through train(), not the flags alone: a module's own train() may do more (swap in its averaged weights: a later
     # audit); an exported program's, which refuses train(), is its ProgramNet's (adapters/opaque.py)

@@ -1303,3 +1303,16 @@ def test_the_same_tensors_in_another_order_or_no_tensors_at_all_are_still_anothe
     Inverter.for_generator(fitted, width=4, hidden=8).save_pretrained(tmp_path / "inv_signed")
     with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on \S*signed1.ts's weights"):
         Inverter.load(str(tmp_path / "inv_signed"), generator=str(tmp_path / "signed-1.ts"))
+
+
+def test_a_frozen_torchscript_generator_loads_and_makes_its_images(tmp_path):
+    """A review: `torch.jit.freeze`'s module, the usual deployment form, has no `training` flag, and loading it was an
+    internal error. It is in eval mode for good."""
+    module = nn.Sequential(nn.Linear(NZ, 64), nn.Tanh(), nn.Unflatten(1, (1, 8, 8))).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.freeze(torch.jit.script(module)).save(str(tmp_path / "frozen.ts"))
+        g = load_generator(str(tmp_path / "frozen.ts"), options={"spec.nz": NZ})
+    latents = g.sample_latents(3, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), module(latents.z))
