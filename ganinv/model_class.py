@@ -361,10 +361,13 @@ def probe_spec(
         from ganinv.generator import embedding_rows
 
         rows = embedding_rows(module)
-        if len(rows) == 1 and rows[0] < n_classes:  # as a program's probe says it, not six errors (an outside audit)
+        # one table, or one per layer of a size (conditional BatchNorm's): as a program's probe says it, not six
+        # errors (an outside audit; a review for conditional BatchNorm)
+        if rows and len(set(rows)) == 1 and rows[0] < n_classes:
+            which = "label embedding's" if len(rows) == 1 else f"{len(rows)} label embeddings'"
             raise SourceError(
                 f"{class_path} does not run on the probe batch's labels up to {n_classes - 1}: they index past its "
-                f"label embedding's {rows[0]} rows; give --option n_classes={rows[0]}"
+                f"{which} {rows[0]} rows; give --option n_classes={rows[0]}"
             )
     if out is None and n_classes:  # z alone may be what fails; --nz names it unless the user gave both
         noise = "" if given.get("nz") and given_shape else "; or pass --nz N (and --latent-shape nz,1,1) for its noise"

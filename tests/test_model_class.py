@@ -638,3 +638,24 @@ def test_labels_past_the_classes_embedding_name_its_rows(tmp_path):
     torch.save(LabelMLP(n_classes=10).state_dict(), tmp_path / "g.pth")
     with pytest.raises(SourceError, match=r"labels up to 11: they index past its label embedding's 10 rows; give "):
         load_generator(str(tmp_path / "g.pth"), options={**as_class("LabelMLP", n_classes=10), "n_classes": 12})
+
+
+class ConditionalNorm(LabelMLP):
+    """A label embedding per layer (conditional BatchNorm's gains), all of one size, beside the concatenated one."""
+
+    def __init__(self, nz=5, n_classes=3):
+        super().__init__(nz, n_classes)
+        self.gain = nn.Embedding(n_classes, 32)
+
+    def forward(self, z, labels):
+        hidden = self.net[1](self.net[0](torch.cat([z, self.label_emb(labels)], 1)) * self.gain(labels))
+        return self.net[3](self.net[2](hidden)).view(-1, 1, 8, 8)
+
+
+def test_labels_past_every_one_of_its_embeddings_name_their_rows(tmp_path):
+    """A review: a conditional-BatchNorm generator (an embedding per layer, all of 10 rows) given n_classes=12 still
+    got six probe errors."""
+    torch.manual_seed(0)
+    torch.save(ConditionalNorm(n_classes=10).state_dict(), tmp_path / "g.pth")
+    with pytest.raises(SourceError, match=r"index past its 2 label embeddings' 10 rows; give --option n_classes=10"):
+        load_generator(str(tmp_path / "g.pth"), options={**as_class("ConditionalNorm", n_classes=10), "n_classes": 12})
