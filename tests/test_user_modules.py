@@ -1316,3 +1316,14 @@ def test_a_frozen_torchscript_generator_loads_and_makes_its_images(tmp_path):
     latents = g.sample_latents(3, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         torch.testing.assert_close(g.decode(latents), module(latents.z))
+
+
+def test_a_prior_range_alone_for_a_normal_prior_is_refused_for_a_program_too(tmp_path):
+    """A review: `--option spec.native_prior_range=1,-1` alone, which a normal prior never reads, was taken in silence
+    for a program and a callable's module, where a generator read from weights refused it."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(BatchNormNet().eval(), torch.randn(2, NZ)).save(str(tmp_path / "g.ts"))
+    for args in (["-g", str(tmp_path / "g.ts"), "--nz", str(NZ)], ["-g", "builtin:mnist"]):
+        result = CliRunner().invoke(cli, ["inspect", *args, "--option", "spec.native_prior_range=1,-1"])
+        assert result.exit_code == 2 and "bounds a uniform or truncated_normal prior" in result.output, result.output

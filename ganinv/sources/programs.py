@@ -18,7 +18,7 @@ from ganinv.errors import (
 )
 from ganinv.generator import Generator
 from ganinv.sources.common import Request, file_sha256, jsonable
-from ganinv.sources.spec_overrides import read_spec_file, said_overrides, sidecar_path
+from ganinv.sources.spec_overrides import read_spec_file, refuse_range_alone, said_overrides, sidecar_path
 from ganinv.spec import latent_shape_conflict
 from ganinv.weight_files import (
     is_torchscript,
@@ -94,6 +94,7 @@ def wrap_program(
         built = opaque.wrap(program, opts, given)  # type: ignore[attr-defined]
     except ValueError as exc:  # the spec's own check of the values given: an internal error here (an outside audit)
         raise SourceError(f"{said_overrides(request.overrides)}: not a valid spec: {exc}") from None
+    refuse_range_alone(request.overrides, built.spec)
     # said by load_generator once the probe ran
     decisions = built.decisions + architectures.prior_assumed(given, "a program")
     meta = {"architecture": "opaque", "options": architectures.options_to_dict(opts), **meta, "decisions": decisions}

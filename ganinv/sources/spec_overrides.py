@@ -226,6 +226,16 @@ def apply_sidecar(
     return generator
 
 
+def refuse_range_alone(overrides: Mapping[str, Any], spec: GeneratorSpec) -> None:
+    """A prior range given alone for a normal prior would do nothing (an outside audit; a program's and a callable's
+    module's too: a review); a whole spec (--spec FILE) names both."""
+    if "native_prior_range" in overrides and "native_prior" not in overrides and spec.native_prior == "normal":
+        raise SourceError(
+            "a prior range (spec.native_prior_range) bounds a uniform or truncated_normal prior, but this generator's "
+            "prior is normal; give the prior with it: --prior uniform:LO,HI (in Python, spec.native_prior too)"
+        )
+
+
 def with_overrides(generator: Generator, overrides: Mapping[str, Any], given_by: Optional[str] = None) -> Generator:
     """The generator with these spec fields changed; `given_by` names where they come from in an error."""
     if not overrides:
@@ -235,13 +245,7 @@ def with_overrides(generator: Generator, overrides: Mapping[str, Any], given_by:
     except (TypeError, ValueError) as exc:
         said = f"{given_by} ({', '.join(overrides)})" if given_by else said_overrides(overrides)
         raise SourceError(f"{said}: not a valid spec: {exc}") from None
-    # a range given alone for a normal prior would do nothing (an outside audit); a whole spec (--spec FILE) names both
-    alone = "native_prior_range" in overrides and "native_prior" not in overrides
-    if alone and spec.native_prior == "normal":
-        raise SourceError(
-            "a prior range (spec.native_prior_range) bounds a uniform or truncated_normal prior, but this generator's "
-            "prior is normal; give the prior with it: --prior uniform:LO,HI (in Python, spec.native_prior too)"
-        )
+    refuse_range_alone(overrides, spec)
     meta = {
         **generator.meta,
         "spec_overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
