@@ -36,7 +36,7 @@ from ganinv.atomic import parse_json, read_text
 from ganinv.errors import ConfigError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
-from ganinv.weight_files import state_dict_sha256, tensors_sha256
+from ganinv.weight_files import TENSORS_KEY, state_dict_sha256, tensors_sha256
 
 if TYPE_CHECKING:  # what the mixin is placed beside: the type checker reads its `self` as such a model
     from huggingface_hub import PyTorchModelHubMixin
@@ -683,14 +683,24 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
         fitted_on, found = fitted_meta.get("weights_sha256"), generator.meta.get("weights_sha256")
         tensors = tensors_sha256(users_module(generator).state_dict())
         same_kind = ("callable" in fitted_meta) == ("callable" in generator.meta)  # two files, or two codes
-        if (
-            fitted_meta.get("tensors_sha256")
-            and tensors
-            and (tensors != fitted_meta["tensors_sha256"] or not same_kind)
-        ):
-            # the weights themselves, in any container; where they agree, two files (or codes) are still compared
-            # by their own fingerprint, which sees the code too (a review: two programs of the same tensors)
-            fitted_on, found = fitted_meta["tensors_sha256"], tensors
+        recorded_tensors = fitted_meta.get(TENSORS_KEY)
+        if recorded_tensors and tensors and tensors != recorded_tensors:  # other weights, in whatever container
+            fitted_on, found = recorded_tensors, tensors
+        elif recorded_tensors and tensors:
+            # the same weights; the code is the same only where the file is (its bytes) or the same callable gives
+            # them: a callable of the same tensors with another forward, a program saved again, traced or wrapped,
+            # cannot be told apart from them (reviews: told "another generator", or nothing)
+            same_code = (
+                same_kind and fitted_on == found and ("callable" not in generator.meta or recorded == generator.source)
+            )
+            if not same_code:
+                warnings.warn(
+                    f"the generator {generator.source} holds the weights the {model.artifact_noun} {source} was "
+                    f"fitted on (tensors sha256 {tensors[:12]}) in another file or code than {recorded}'s: ganinv "
+                    "cannot tell whether its code computes the same images; its latents and scores hold only if so",
+                    stacklevel=3,
+                )
+            return
         elif fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
             fitted_on, found = fitted_meta["state_sha256"], state_dict_sha256(generator.net.state_dict())
         elif fitted_on and found and not same_kind:

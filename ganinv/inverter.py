@@ -28,7 +28,7 @@ from ganinv.generator import Generator
 from ganinv.generator_reference import GeneratorReference, users_module
 from ganinv.iterative import RefinementEncoder, refine_passes
 from ganinv.spec import GeneratorSpec, Latents
-from ganinv.weight_files import state_dict_sha256, tensors_sha256
+from ganinv.weight_files import TENSORS_KEY, state_dict_sha256, tensors_sha256
 
 
 @dataclass
@@ -156,7 +156,7 @@ class Inverter(
             meta["state_sha256"] = state_dict_sha256(generator.net.state_dict())  # (an outside audit, 41a)
         # its tensors whatever their container, to tell the same weights given later as a file, code or a program
         if tensors := tensors_sha256(users_module(generator).state_dict()):  # none: nothing but the file to go by
-            meta["tensors_sha256"] = tensors
+            meta[TENSORS_KEY] = tensors
         ref = {"source": generator.source, "arch": arch, "options": options_to_record(options), "meta": meta}
         inverter = cls(
             spec=generator.spec.to_dict(),

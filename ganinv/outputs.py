@@ -68,8 +68,8 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
             raise OutputError(f"{option} {path} exists and is not a regular file; give another file path")
         if not folder and not is_earlier_result(path):
             raise OutputError(
-                f"{option} {path} exists and is not a file ganinv wrote (one of yours?): it is not replaced; give "
-                "another path, or delete it first"
+                f"{option} {path} exists and is not a file ganinv wrote (one of yours? or a grid from before ganinv "
+                "marked its grids): it is not replaced; give another path, or delete it first"
             )
         writable_dir = path if folder else path.parent
     else:

@@ -1106,6 +1106,9 @@ def is_torch_checkpoint(path: Path) -> bool:
 is_torchscript = safe_pickle.is_torchscript  # TorchScript archives hold `constants.pkl`; torch.save zips do not
 
 
+TENSORS_KEY = "ordered_tensors_sha256"  # the meta key of `tensors_sha256` (a first, unordered version had another)
+
+
 def tensors_sha256(state_dict: Mapping[str, Any]) -> Optional[str]:
     """SHA-256 of a state dict's tensors, dtypes, shapes and bytes in their order, whatever their names: the same
     weights in another container (a module wrapped or traced to TorchScript, a DataParallel copy) agree, where the

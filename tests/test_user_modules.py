@@ -341,11 +341,13 @@ def test_the_same_weights_in_another_container_are_not_called_another_generator(
     with warnings.catch_warnings(record=True) as said:
         warnings.simplefilter("always")
         Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "same.ts"))
-    assert not [w for w in said if "sha256" in str(w.message)], [str(w.message) for w in said]
+    told = [str(w.message) for w in said if "sha256" in str(w.message)]
+    # the same weights: not another generator; its code, in another container, cannot be compared (a review)
+    assert len(told) == 1 and "holds the weights the inverter" in told[0] and "cannot tell whether its code" in told[0]
     with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on traced_source:make's weights"):
         Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "other.ts"))
     config = json.loads((tmp_path / "inv" / "config.json").read_text())  # as an inverter made before: no tensors
-    del config["generator_ref"]["meta"]["tensors_sha256"]  # fingerprint, a state dict's beside the program's file's
+    del config["generator_ref"]["meta"]["ordered_tensors_sha256"]  # fingerprint: a state dict's beside a file's
     (tmp_path / "inv" / "config.json").write_text(json.dumps(config))
     with pytest.warns(UserWarning, match=r"one's weights are code and the other's a file, whose fingerprints ganinv"):
         Inverter.load(str(tmp_path / "inv"), generator=str(tmp_path / "same.ts"))
@@ -1295,6 +1297,14 @@ def test_the_same_tensors_in_another_order_or_no_tensors_at_all_are_still_anothe
     Inverter.for_generator(load_generator("ordered:make"), width=4, hidden=8).save_pretrained(tmp_path / "inv")
     with pytest.warns(UserWarning, match=r"holds weights of sha256 .* was fitted on ordered:make's weights"):
         Inverter.load(str(tmp_path / "inv"), generator="ordered:swapped", trust_remote_code=True)
+    user_module(  # the same tensors, another forward (a review: nothing was said)
+        "negated",
+        "from ganinv.spec import GeneratorSpec\nfrom test_user_modules import TwoLayers\n"
+        "class Negated(TwoLayers):\n    def forward(self, z, c=None, d=None):\n        return -super().forward(z)\n"
+        f"def make():\n    return Negated(), {spec}\n",
+    )
+    with pytest.warns(UserWarning, match=r"cannot tell whether its code computes the same images"):
+        Inverter.load(str(tmp_path / "inv"), generator="negated:make", trust_remote_code=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for sign in (1, -1):
