@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
+import traceback
 from typing import Callable, Iterable, Iterator, NoReturn, Optional
 
 import torch
@@ -91,8 +93,10 @@ def overflow_stops(step: int, run: Run, change: str) -> Iterator[None]:
     try:
         yield
     except RuntimeError as exc:
-        if "overflow" not in str(exc):
-            raise
+        frames = traceback.extract_tb(exc.__traceback__)
+        in_optimiser = any(f"torch{os.sep}optim{os.sep}" in frame.filename for frame in frames)
+        if "overflow" not in str(exc) or not in_optimiser:  # a user's generator overflowing is no learning rate's
+            raise  # fault (a review)
         stop(f"an update overflowed float32 at step {step}", run, change)
 
 

@@ -709,8 +709,7 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
             warnings.warn(
                 f"the {model.artifact_noun} {source} was fitted on {recorded or 'a generator'}, and "
                 f"{generator.source} is given in its place: one's weights are code and the other's a file, whose "
-                "fingerprints ganinv cannot compare; its latents and scores hold only if they are the same weights "
-                "(inverters fitted by this version compare the weights themselves)",
+                "fingerprints ganinv cannot compare; its latents and scores hold only if they are the same weights",
                 stacklevel=3,
             )
             return

@@ -213,7 +213,8 @@ def _white_key(im) -> bool:
 def _white_key_note(path: Path) -> str:
     return (
         f"{path} marks white as its transparent colour: those pixels were kept white, as a viewer shows them on a "
-        "page (other transparent colours go onto black; save it without a transparent colour to choose)"
+        "page (other transparent colours are read as an alpha channel is; save it without a transparent colour to "
+        "choose)"
     )
 
 

@@ -579,3 +579,14 @@ def test_an_update_that_overflows_float32_stops_as_diverged(tmp_path, generator_
     with pytest.raises(DivergedError, match=r"an update overflowed float32 at step 1, before any checkpoint.*--lr"):
         start()
     assert not Run(run).checkpoints()
+
+
+def test_an_overflow_in_the_generators_own_code_is_not_called_a_learning_rate_one(tmp_path):
+    """A review: overflow_stops caught every "overflow" error of the step, the user's generator's too, and advised a
+    lower --lr, which cannot help; only the optimiser's are divergence."""
+    from ganinv.divergence import overflow_stops
+
+    run = Run(tmp_path / "run")
+    with pytest.raises(RuntimeError, match="overflow"):
+        with overflow_stops(1, run, "a lower --lr"):
+            raise RuntimeError("value cannot be converted to type float without overflow")  # as a generator's code

@@ -1197,8 +1197,8 @@ def test_a_transparent_colour_is_read_alike_however_the_png_is_stored(tmp_path):
         assert float(loaded.images[0, :, 3, 3].mean()) == 1.0, name  # the bar, white
         assert loaded.notes == [
             f"{tmp_path / name} marks white as its transparent colour: those pixels were kept white, as a viewer "
-            "shows them on a page (other transparent colours go onto black; save it without a transparent colour to "
-            "choose)"
+            "shows them on a page (other transparent colours are read as an alpha channel is; save it without a "
+            "transparent colour to choose)"
         ], name
     dark = bar.copy()
     dark[2:6, 3:5] = 40  # a dark bar marked transparent

@@ -324,6 +324,13 @@ def test_an_out_that_is_the_input_is_refused_and_the_input_kept(tmp_path):
     assert images.read_bytes() == before
     fine = CliRunner().invoke(cli, ["features", "--raw-pixels", str(images), "--out", str(tmp_path / "f.npz")])
     assert fine.exit_code == 0, fine.output
+    samples = tmp_path / "s.safetensors"  # a samples file, which is an earlier result too (a review: mvae features)
+    made = ["sample", "-g", "builtin:mnist", "-n", "2", "--out", str(tmp_path / "s.png"), "--latents-out", str(samples)]
+    assert CliRunner().invoke(cli, made).exit_code == 0
+    kept = samples.read_bytes()
+    refused = CliRunner().invoke(cli, ["mvae", "features", "--mvae", "x", str(samples), "--out", str(samples)])
+    assert refused.exit_code == 2 and "would destroy the input" in refused.stderr, refused.output
+    assert samples.read_bytes() == kept
     refused = CliRunner().invoke(
         cli, ["loglik", "--inverter", "x", "--generated", "2", "--out", str(tmp_path / "a.npz")]
     )

@@ -285,6 +285,8 @@ def test_a_recipe_cannot_start_thousands_of_busy_processes():
         (["--threshold", "5"], "--threshold goes with --measure reference"),
         (["--images", "3"], "--images goes with --measure invert or loglik"),
         (["--no-isolate"], "--isolate goes with --measure scaling"),
+        (["--steps", "3"], "--steps goes with --measure fit or reference or scaling"),  # a review: left out
+        (["-g", "builtin:mnist"], "--generator goes with --measure fit"),
     ],
 )
 def test_an_option_the_measure_does_not_read_is_refused(args, flag):

@@ -49,7 +49,7 @@ from ganinv.config_checks import (
 from ganinv.data import DATASET_DIRS, fit_to_shape, load_images
 from ganinv.errors import GaninvError, RunError
 from ganinv.mvae.train import MVAEConfig
-from ganinv.outputs import check_writable
+from ganinv.outputs import check_not_an_input, check_writable
 from ganinv.runs import Run
 from ganinv.sources import options_to_record
 
@@ -264,6 +264,7 @@ def features(
     from ganinv.mvae.model import MVAE
 
     check_suffix(out, FEATURE_SUFFIXES, "--out", "is written as a features file (safetensors, or .npz)")
+    check_not_an_input(out, [images, root])  # as features and loglik check it (a review: the input was overwritten)
     check_writable(out, folder=False)  # before any compute
     model = MVAE.load(source, device=resolve_device(device), generator=generator, trust_remote_code=trust_remote_code)
     size = tuple(model.image_shape[1:])  # image files of mixed sizes go straight to the model's (an outside audit:

@@ -23,6 +23,10 @@ MEASURE_OPTIONS = {
     "augment": ("fit", "reference"),
     "variants": ("fit",),
     "isolate": ("scaling",),
+    "steps": ("fit", "reference", "scaling"),
+    "batch_size": ("fit", "reference", "scaling", "loglik"),
+    "generator": ("fit", "reference", "loglik", "invert", "scaling"),
+    "random_dcgan": ("fit", "reference", "loglik", "invert", "scaling"),
 }
 
 
