@@ -657,6 +657,56 @@ def users_module(generator: Generator) -> torch.nn.Module:
     return program if isinstance(program, torch.nn.Module) else generator.net
 
 
+def _warn_if_other_weights(model: Any, generator: Generator, source: str, recorded: Any) -> None:
+    """`_warn_if_another_generator` for a recorded generator that cannot be loaded without its code: its fingerprints
+    against the given one's. The tensors in their order (`tensors_sha256`) where both have them; else, for an
+    inverter made before them, the file's or the state dict's sha256."""
+    fitted_meta = model.generator_ref.get("meta") or {}
+    fitted_on, found = fitted_meta.get("weights_sha256"), generator.meta.get("weights_sha256")
+    tensors = tensors_sha256(users_module(generator).state_dict())
+    same_kind = ("callable" in fitted_meta) == ("callable" in generator.meta)  # two files, or two codes
+    recorded_tensors = fitted_meta.get(TENSORS_KEY)
+    if recorded_tensors and tensors and tensors != recorded_tensors:  # other weights, in whatever container
+        fitted_on, found = recorded_tensors, tensors
+    elif recorded_tensors and tensors:
+        # the same weights; the code is the same only where the file is (its bytes) or the same callable gives
+        # them: a callable of the same tensors with another forward, a program saved again, traced or wrapped,
+        # cannot be told apart from them (reviews: told "another generator", or nothing)
+        same_code = (
+            same_kind and fitted_on == found and ("callable" not in generator.meta or recorded == generator.source)
+        )
+        if not same_code:
+            warnings.warn(
+                f"the generator {generator.source} holds the weights the {model.artifact_noun} {source} was "
+                f"fitted on (tensors sha256 {tensors[:12]}) in another file or code than {recorded}'s: ganinv "
+                "cannot tell whether its code computes the same images; its latents and scores hold only if so",
+                stacklevel=4,
+            )
+        return
+    elif fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
+        fitted_on, found = fitted_meta["state_sha256"], state_dict_sha256(generator.net.state_dict())
+    elif fitted_on and found and not same_kind:
+        # an inverter made before tensors_sha256: a code's weights are fingerprinted by their state dict, a
+        # file's by its bytes, which never agree (a review: the same weights were called another generator)
+        warnings.warn(
+            f"the {model.artifact_noun} {source} was fitted on {recorded or 'a generator'}, and "
+            f"{generator.source} is given in its place: one's weights are code and the other's a file, whose "
+            "fingerprints ganinv cannot compare; its latents and scores hold only if they are the same weights",
+            stacklevel=4,
+        )
+        return
+    if fitted_on and found and fitted_on != found:
+        shown_name = generator.source or "given in Python"
+        now, named = ("now holds", "its") if recorded == generator.source else ("holds", f"{recorded or 'one'}'s")
+        how = f"`{model.fit_command} -g {generator.source}`" if generator.source else "fit(config, out, generator=G)"
+        warnings.warn(
+            f"the generator {shown_name} {now} weights of sha256 {found[:12]}, but the "
+            f"{model.artifact_noun} {source} was fitted on {named} weights of sha256 {fitted_on[:12]}: its "
+            f"latents and scores are for the earlier generator; fit one for this one with {how}",
+            stacklevel=4,
+        )
+
+
 def _warn_if_another_generator(model: Any, generator: Generator, source: str) -> None:
     """A generator given in place of the recorded one must make the same images (an outside audit paired the MNIST
     inverter with the Fashion generator: same spec, rc 0, meaningless figures). Compared where the recorded one is
@@ -679,52 +729,7 @@ def _warn_if_another_generator(model: Any, generator: Generator, source: str) ->
     else:  # not loadable without its code: the weights must be the ones recorded, however the source is spelled
         # (./g.ts, an absolute path, another file of the same spec, a published artifact's bare file name: only the
         # exact recorded string was compared, an outside audit)
-        fitted_meta = model.generator_ref.get("meta") or {}
-        fitted_on, found = fitted_meta.get("weights_sha256"), generator.meta.get("weights_sha256")
-        tensors = tensors_sha256(users_module(generator).state_dict())
-        same_kind = ("callable" in fitted_meta) == ("callable" in generator.meta)  # two files, or two codes
-        recorded_tensors = fitted_meta.get(TENSORS_KEY)
-        if recorded_tensors and tensors and tensors != recorded_tensors:  # other weights, in whatever container
-            fitted_on, found = recorded_tensors, tensors
-        elif recorded_tensors and tensors:
-            # the same weights; the code is the same only where the file is (its bytes) or the same callable gives
-            # them: a callable of the same tensors with another forward, a program saved again, traced or wrapped,
-            # cannot be told apart from them (reviews: told "another generator", or nothing)
-            same_code = (
-                same_kind and fitted_on == found and ("callable" not in generator.meta or recorded == generator.source)
-            )
-            if not same_code:
-                warnings.warn(
-                    f"the generator {generator.source} holds the weights the {model.artifact_noun} {source} was "
-                    f"fitted on (tensors sha256 {tensors[:12]}) in another file or code than {recorded}'s: ganinv "
-                    "cannot tell whether its code computes the same images; its latents and scores hold only if so",
-                    stacklevel=3,
-                )
-            return
-        elif fitted_meta.get("state_sha256"):  # fitted on a generator given in Python: its weights as they were
-            fitted_on, found = fitted_meta["state_sha256"], state_dict_sha256(generator.net.state_dict())
-        elif fitted_on and found and not same_kind:
-            # an inverter made before tensors_sha256: a code's weights are fingerprinted by their state dict, a
-            # file's by its bytes, which never agree (a review: the same weights were called another generator)
-            warnings.warn(
-                f"the {model.artifact_noun} {source} was fitted on {recorded or 'a generator'}, and "
-                f"{generator.source} is given in its place: one's weights are code and the other's a file, whose "
-                "fingerprints ganinv cannot compare; its latents and scores hold only if they are the same weights",
-                stacklevel=3,
-            )
-            return
-        if fitted_on and found and fitted_on != found:
-            shown_name = generator.source or "given in Python"
-            now, named = ("now holds", "its") if recorded == generator.source else ("holds", f"{recorded or 'one'}'s")
-            how = (
-                f"`{model.fit_command} -g {generator.source}`" if generator.source else "fit(config, out, generator=G)"
-            )
-            warnings.warn(
-                f"the generator {shown_name} {now} weights of sha256 {found[:12]}, but the "
-                f"{model.artifact_noun} {source} was fitted on {named} weights of sha256 {fitted_on[:12]}: its "
-                f"latents and scores are for the earlier generator; fit one for this one with {how}",
-                stacklevel=3,
-            )
+        _warn_if_other_weights(model, generator, source, recorded)
         return
     if reference == generator.source:
         return

@@ -208,9 +208,8 @@ def _refine(
         refined.append(Latents(z=moved(init.z, u, to_z), c=c, d=d).detach().to("cpu"))
         stopped_at += (begin + stopped.nonzero().flatten()).tolist()
         if steps:
-            moving = gradient_seen & ~exact
             unmoved += (begin + (~gradient_seen & ~stopped & ~exact).nonzero().flatten()).tolist()
-            worse += (begin + (moving & ~improved & ~stopped).nonzero().flatten()).tolist()
+            worse += (begin + (gradient_seen & ~exact & ~improved & ~stopped).nonzero().flatten()).tolist()
     n = images.shape[0]
     if stopped_at:
         warnings.warn(

@@ -10,12 +10,15 @@ that memory cannot hold, naming the largest that fits.
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import stat
 import tempfile
 from pathlib import Path
 from typing import Callable, Optional, Sequence
+
+import numpy as np
 
 from ganinv.errors import GaninvError
 
@@ -107,10 +110,6 @@ def is_earlier_result(path: Path) -> bool:
             with Image.open(path) as image:
                 return image.format == "PNG" and image.info.get("Software") == MADE_BY
         if suffix == ".npz":
-            import json
-
-            import numpy as np
-
             with np.load(path, allow_pickle=False) as arrays:
                 return "header" in arrays.files and json.loads(str(arrays["header"])).get("format", "").startswith(
                     "ganinv-"
@@ -121,8 +120,6 @@ def is_earlier_result(path: Path) -> bool:
             with safe_open(str(path), "pt") as file:
                 return "ganinv-" in ((file.metadata() or {}).get("format") or "")
         if suffix == ".jsonl":
-            import json
-
             with open(path, encoding="utf-8") as file:
                 first = json.loads(file.readline())
             return isinstance(first, dict) and {"index", "elbo"} <= set(first)
