@@ -51,6 +51,9 @@ from ganinv.status import said_if_slow
 REFINE_LR = 0.2
 REFINE_BASES = ("generator", "latent")  # Adam's coordinates: the generator's scaled directions, or z's own
 REFINE_BASIS = "generator"  # the default: chosen on the same validation digits (README, "Real images")
+# What refinement does with a categorical code d: move it as free logits (a soft mix of the classes' inputs, the
+# least error), or hold each image at the encoder's class (a latent the generator's own samples have)
+REFINE_CLASSES = ("soft", "fixed")
 
 # A direction along which the image barely moves gets at most this many times Adam's step: it is nearly free to move,
 # and an unbounded step would carry the latent far outside the prior in a few steps for little image change.
@@ -103,13 +106,14 @@ def refine(
     batch_size: int = 256,
     basis: str = REFINE_BASIS,
     counts: Optional[dict] = None,
+    move_d: bool = True,
 ) -> Latents:
     """N Adam steps per image on the squared reconstruction error, from `start`.
 
     z moves along the generator's scaled directions (`basis="generator"`, see the module's doc) or its own
-    coordinates (`basis="latent"`); c moves freely; d moves through its logits (initialised at log d), unless the
-    generator has no differentiable path for d, then it stays fixed. Each image's loss is its own sum of squared
-    errors, so the answer for one image does not depend on the others in its batch.
+    coordinates (`basis="latent"`); c moves freely; d moves through its logits (initialised at log d), unless
+    `move_d` is false or the generator has no differentiable path for d, then it stays as it starts. Each image's
+    loss is its own sum of squared errors, so the answer for one image does not depend on the others in its batch.
 
     Each image's answer is its latent of the least error seen, the start's included: Adam at a large rate can leave
     the last step worse than the start. An image whose latent reaches a NaN or infinite image (or gradient) stops
@@ -126,7 +130,7 @@ def refine(
     with torch.inference_mode(False), torch.enable_grad():
         images = images.clone() if images.is_inference() else images
         start = start.map(lambda t: t.clone() if t.is_inference() else t)
-        return _refine(generator, images, start, steps, lr, batch_size, basis, counts)
+        return _refine(generator, images, start, steps, lr, batch_size, basis, counts, move_d)
 
 
 def _refine(
@@ -138,6 +142,7 @@ def _refine(
     batch_size: int,
     basis: str,
     counts: Optional[dict],
+    move_d: bool,
 ) -> Latents:
     """`refine` in grad mode."""
     device = generator.device
@@ -149,7 +154,7 @@ def _refine(
         u = torch.zeros_like(init.z, requires_grad=True)  # (B, nz): the move from init.z, in Adam's coordinates
         c = init.c.clone().requires_grad_(True) if init.c is not None else None
         d_logits = None  # learnt when the generator has a differentiable path for d
-        if init.d is not None and generator.spec.differentiable_codes:
+        if init.d is not None and generator.spec.differentiable_codes and move_d:
             d_logits = init.d.clamp_min(1e-6).log().requires_grad_(True)
         params = [t for t in (u, c, d_logits) if t is not None]
         optimizer = torch.optim.Adam(params, lr=lr)
@@ -254,6 +259,28 @@ def zero_latents(generator: Generator, n: int) -> Latents:
     )
 
 
+def one_hot_classes(d: Tensor) -> Tensor:
+    """(N, K) each row's most probable class, one-hot."""
+    return F.one_hot(d.argmax(dim=1), d.shape[1]).to(d.dtype)
+
+
+def refinement_start(generator: Generator, encoded: Latents, start: str, refine_class: str) -> tuple[Latents, dict]:
+    """Where `refine` starts, and what the metrics say of its `d`. From the encoder's answer, or from the prior mode
+    (`start="zero"`). With `refine_class="fixed"` each image's `d` is the encoder's class, held; so it is too for a
+    generator fed integer labels, whose class refinement cannot move: from `start="zero"` its uniform `d` had decoded
+    every image as the first class, and was saved uniform."""
+    init = encoded if start == "encoder" else zero_latents(generator, len(encoded))
+    if encoded.d is None:
+        return init, {}
+    if refine_class == "fixed":
+        said = "fixed: each image's class of the encoder"
+        return Latents(z=init.z, c=init.c, d=one_hot_classes(encoded.d)), {"d": said}
+    if not generator.spec.differentiable_codes:
+        said = "the encoder's class: the generator takes integer labels, which refinement cannot move"
+        return Latents(z=init.z, c=init.c, d=one_hot_classes(encoded.d)), {"d": said}
+    return init, {}
+
+
 @dataclass
 class Inversion:
     latents: Latents  # the final answer (refined when steps > 0), on the CPU
@@ -269,7 +296,7 @@ def one_class_metrics(generator: Generator, images: Tensor, latents: Latents, ba
     1.28 with soft codes was 6.61 with each image's class)."""
     if latents.d is None or not generator.spec.differentiable_codes:  # integer labels: it sees one class (a review)
         return {}
-    one_class = Latents(z=latents.z, c=latents.c, d=F.one_hot(latents.d.argmax(dim=1), latents.d.shape[1]).float())
+    one_class = Latents(z=latents.z, c=latents.c, d=one_hot_classes(latents.d))
     return {
         "d": "soft: a mix of the classes' inputs, which no sample of the generator has",
         "with_one_class": reconstruction_metrics(images, decode_all(generator, one_class, batch_size)),
@@ -366,6 +393,7 @@ def invert(
     iterations: Optional[int] = None,
     input_range: Optional[tuple[float, float] | str] = None,
     refine_basis: str = REFINE_BASIS,
+    refine_class: str = "soft",
     *,
     _cli_words: bool = False,
 ) -> Inversion:
@@ -377,13 +405,17 @@ def invert(
 
     `iterations`: the encoder's refinement passes (default: as many as it was trained with; 0: the
     single pass). `start="zero"` refines from the prior mode instead of the encoder's answer:
-    optimisation-only inversion, for comparison. `refine_basis`: see `refine`. The metrics give each stage's wall
-    time per image. (`_cli_words`: `ganinv invert`'s own, for its warnings to name its flags.)
+    optimisation-only inversion, for comparison. `refine_basis`: see `refine`. `refine_class` (a generator with a
+    categorical code d): "soft" moves d as free logits, a mix of the classes' inputs that no sample of the generator
+    has (the least error); "fixed" holds each image at the encoder's class and refines z and c. The metrics give each
+    stage's wall time per image. (`_cli_words`: `ganinv invert`'s own, for its warnings to name its flags.)
     """
     if start not in ("encoder", "zero"):
         raise ArgumentError(f"start must be 'encoder' or 'zero', got {start!r}")
     if refine_basis not in REFINE_BASES:
         raise ArgumentError(f"refine_basis must be one of {REFINE_BASES}, got {refine_basis!r}")
+    if refine_class not in REFINE_CLASSES:
+        raise ArgumentError(f"refine_class must be one of {REFINE_CLASSES}, got {refine_class!r}")
     passes = inverter.passes(iterations)
     images = check_inputs(inverter, images, refine_steps, refine_lr, batch_size, input_range)
     n = images.shape[0]
@@ -410,11 +442,19 @@ def invert(
         warn_if_unlike_the_generator(metrics, cli_words=_cli_words)
     if refine_steps > 0:
         clock = time.perf_counter()
-        init = latents if start == "encoder" else zero_latents(inverter.generator, n)
+        init, d_said = refinement_start(inverter.generator, latents, start, refine_class)
         counts: dict = {}
         with said_if_slow(f"refining the latents of {n} images, {refine_steps} gradient steps each"):
             latents = refine(
-                inverter.generator, images, init, refine_steps, refine_lr, batch_size, refine_basis, counts
+                inverter.generator,
+                images,
+                init,
+                refine_steps,
+                refine_lr,
+                batch_size,
+                refine_basis,
+                counts,
+                move_d=refine_class == "soft",
             )
         reconstructions = decode_all(inverter.generator, latents, batch_size)
         check_finite_reconstructions(reconstructions, f"the start of refinement (--start {start})")
@@ -423,8 +463,9 @@ def invert(
             "lr": refine_lr,
             "basis": refine_basis,
             "start": start,
+            **({"class": refine_class} if latents.d is not None else {}),
             **reconstruction_metrics(images, reconstructions),
-            **one_class_metrics(inverter.generator, images, latents, batch_size),
+            **(d_said or one_class_metrics(inverter.generator, images, latents, batch_size)),
             **counts,  # images whose refinement stopped early or never moved (warned)
             "seconds_per_image": (time.perf_counter() - clock) / n,
         }

@@ -142,10 +142,10 @@ def test_a_folder_per_split_above_the_class_folders_is_said(tmp_path):
             Image.new("L", (8, 8), 40 * int(digit)).save(tmp_path / split / digit / "a.png")
     data = load_images(str(tmp_path))
     assert data.classes == ["testing", "training"]  # read as laid out, and said so with the way out
-    said = [note for note in data.notes if "one level down" in note]
+    said = [note for note in data.source_notes if "one level down" in note]
     assert len(said) == 1 and "folders 0, 1, 2 one level down" in said[0] and str(tmp_path / "testing") in said[0]
     right = load_images(str(tmp_path / "testing"))
-    assert right.classes == ["0", "1", "2"] and not [note for note in right.notes if "one level down" in note]
+    assert right.classes == ["0", "1", "2"] and not [note for note in right.source_notes if "one level down" in note]
 
 
 def test_archivers_and_empty_folders_are_no_classes(tmp_path):
@@ -158,8 +158,8 @@ def test_archivers_and_empty_folders_are_no_classes(tmp_path):
     (tmp_path / "8").mkdir()
     data = load_images(str(tmp_path))
     assert data.classes == ["3", "7"] and data.labels.tolist() == [0, 1]
-    assert any("hold no images ganinv reads and are not taken as classes" in note for note in data.notes)
-    assert any(note.endswith("are numbered without them): 8") for note in data.notes)
+    assert any("hold no images ganinv reads and are not taken as classes" in note for note in data.source_notes)
+    assert any(note.endswith("are numbered without them): 8") for note in data.source_notes)
 
 
 def test_every_image_type_pil_reads_is_read_or_named(tmp_path):
@@ -172,12 +172,14 @@ def test_every_image_type_pil_reads_is_read_or_named(tmp_path):
     Image.new("L", (8, 8), 9).save(folder / "6.pcx")  # PIL reads PCX, ganinv does not: named
     data = load_images(str(folder))
     assert len(data) == 6 and sorted(Path(name).suffix for name in data.names)[0] == ".jfif"
-    assert data.notes[0].startswith(f"1 file(s) of {folder} with suffixes .pcx (e.g. {folder / '6.pcx'}) were not read")
+    assert data.source_notes[0].startswith(
+        f"1 file(s) of {folder} with suffixes .pcx (e.g. {folder / '6.pcx'}) were not read"
+    )
     classes = tmp_path / "classes"
     for name, suffix in (("c0", ".png"), ("c1", ".pcx"), ("c2", ".png")):
         (classes / name).mkdir(parents=True)
         Image.new("L", (8, 8), 9).save(classes / name / f"a{suffix}")
-    said = load_images(str(classes)).notes
+    said = load_images(str(classes)).source_notes
     assert said[0].startswith(f"1 file(s) of {classes} with suffixes .pcx") and said[1].endswith("without them): c1")
 
 
@@ -199,7 +201,7 @@ def test_links_that_lead_outside_the_named_folder_are_named_not_read(tmp_path):
     (tmp_path / "classes" / "a" / "sibling").symlink_to(tmp_path / "classes" / "b", target_is_directory=True)
     data = load_images(str(tmp_path / "classes"))
     assert data.labels.tolist() == [0, 1] and data.classes == ["a", "b"]
-    (note,) = [n for n in data.notes if "lead outside it" in n]
+    (note,) = [n for n in data.source_notes if "lead outside it" in n]
     assert note.startswith(f"2 link(s) in {tmp_path / 'classes'} lead outside it") and "not read" in note
     # a whole class folder linked from outside: refused, as dropping it numbered the classes after it anew (review)
     (tmp_path / "classes" / "c").symlink_to(tmp_path / "extra", target_is_directory=True)
@@ -211,7 +213,7 @@ def test_links_that_lead_outside_the_named_folder_are_named_not_read(tmp_path):
     (loose / "theirs.png").symlink_to(tmp_path / "extra" / "1.png")
     (loose / "alias.png").symlink_to(loose / "mine.png")  # inside: read
     data = load_images(str(loose))
-    assert [Path(n).name for n in data.names] == ["alias.png", "mine.png"] and "1 link(s)" in data.notes[0]
+    assert [Path(n).name for n in data.names] == ["alias.png", "mine.png"] and "1 link(s)" in data.source_notes[0]
 
 
 def test_a_note_about_many_files_is_said_once(tmp_path):
@@ -1050,19 +1052,19 @@ def test_load_images_refuses_a_limit_or_size_that_is_no_count(tmp_path, argument
 
 def test_arrays_a_tensor_file_holds_beside_the_read_ones_are_named(tmp_path):
     """`images` beside Keras's `y_train` gave images without labels and no word (an outside audit)."""
-    images = np.full((5, 8, 8), 128, np.uint8)
+    images = (np.arange(320) % 251).astype(np.uint8).reshape(5, 8, 8)  # not blank: that would be said too
     path = save_tensors(tmp_path / "x.npz", images=images, y_train=np.arange(5))
     loaded = load_images(str(path))
-    assert loaded.labels is None and loaded.unread == [
+    assert loaded.labels is None and loaded.source_notes == [
         f"{path}: the array 'y_train' was not read; ganinv read the images from 'images' and found no labels (it "
         "takes the first of 'labels', 'y', 'targets'): save the labels as 'labels'"
     ]
     path = save_tensors(tmp_path / "y.safetensors", images=images, labels=np.arange(5), y=np.zeros(5, np.int64))
     assert (
         "'y' was not read; ganinv read the images from 'images' and the labels from 'labels'"
-        in (load_images(str(path)).unread[0])
+        in (load_images(str(path)).source_notes[0])
     )
-    assert load_images(str(save_tensors(tmp_path / "z.npz", images=images, labels=np.arange(5)))).unread == []
+    assert load_images(str(save_tensors(tmp_path / "z.npz", images=images, labels=np.arange(5)))).source_notes == []
 
 
 def test_ganinvs_own_samples_file_is_not_told_to_rename_its_labels(tmp_path):
@@ -1080,21 +1082,46 @@ def test_ganinvs_own_samples_file_is_not_told_to_rename_its_labels(tmp_path):
     assert "not read" not in result.stderr and "save the labels" not in result.output, result.output
     assert json.loads((out / "metrics.json").read_text())["images_converted"] is None
     read = load_images(str(own))
-    assert len(read) == 12 and read.unread == [] and not any("not read" in note for note in read.notes)
+    assert len(read) == 12 and read.source_notes == [] and not any("not read" in note for note in read.notes)
     from safetensors import safe_open
 
     with safe_open(str(own), "pt") as handle:  # one written before the "format" was: known by its metadata
         tensors = {k: handle.get_tensor(k) for k in handle.keys()}
         metadata = {k: v for k, v in (handle.metadata() or {}).items() if k != "format"}
     save_file(tensors, str(tmp_path / "old.safetensors"), metadata=metadata)
-    assert load_images(str(tmp_path / "old.safetensors")).unread == []
+    assert load_images(str(tmp_path / "old.safetensors")).source_notes == []
 
     foreign = save_tensors(tmp_path / "f.safetensors", images=tensors["images"].numpy(), z=tensors["z"].numpy())
     out = tmp_path / "inv_foreign"
     result = runner.invoke(cli, ["invert", "--inverter", "builtin:mnist", str(foreign), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "Warning: " + f"{foreign}: the array 'z' was not read;" in result.stderr, result.stderr
-    assert json.loads((out / "metrics.json").read_text())["images_converted"] is None
+    said = json.loads((out / "metrics.json").read_text())
+    assert said["images_converted"] is None and said["images_notes"].startswith(f"{foreign}: the array 'z' was not")
+
+
+def test_what_a_folder_holds_beside_its_images_is_no_conversion(tmp_path):
+    """Audit 43b F6: an empty class folder's note was kept in `images_converted`, as if the pixels had been changed;
+    it is said in `images_notes`, the key for what reading said besides conversions, in invert's and loglik's JSON."""
+    from PIL import Image
+
+    folder = tmp_path / "digits"
+    for label in ("a", "b"):
+        (folder / label).mkdir(parents=True)
+        for i in range(2):
+            Image.fromarray(np.full((28, 28), 60 * i + 40 * (label == "b"), np.uint8)).save(folder / label / f"{i}.png")
+    (folder / "empty").mkdir()
+    runner = CliRunner()
+    out = tmp_path / "inv"
+    result = runner.invoke(cli, ["invert", "--inverter", "builtin:mnist", str(folder), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    said = json.loads((out / "metrics.json").read_text())
+    assert said["images_converted"] is None and "hold no images ganinv reads" in said["images_notes"]
+    args = ["loglik", "--inverter", "builtin:mnist", str(folder), "--k", "1", "--out", str(tmp_path / "ll.jsonl")]
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["images_converted"] is None and "hold no images ganinv reads" in summary["images_notes"]
 
 
 def test_invert_and_loglik_keep_the_class_names_of_their_labels(tmp_path):
@@ -1273,7 +1300,7 @@ def test_one_class_folder_is_said_to_be_one_class(tmp_path):
     (tmp_path / "one" / "images").mkdir(parents=True)
     Image.new("L", (8, 8), 9).save(tmp_path / "one" / "images" / "0.png")
     loaded = load_images(str(tmp_path / "one"))
-    assert loaded.labels.tolist() == [0] and unblank(loaded.notes) == [
+    assert loaded.labels.tolist() == [0] and unblank(loaded.source_notes) == [
         f"{tmp_path / 'one'} holds one folder of images, images, read as one class (label 0 for every image); give "
         f"{tmp_path / 'one' / 'images'} to read its images without labels"
     ]
@@ -1338,16 +1365,16 @@ def test_blank_images_are_named_in_a_note(tmp_path):
     be scored with no word (audit 26a F1): said, with how many, which and why it matters."""
     images = np.stack([digit(), np.full((8, 8), 90, np.uint8), digit(), 255 - digit(), digit().T])
     read = load_images(str(npy(tmp_path / "x.npy", images)))
-    assert read.notes == [
+    assert read.source_notes == [
         f"1 of 5 images of {tmp_path / 'x.npy'} are blank, one value in every pixel (e.g. index 1): they hold no "
         "picture, so every figure on them (errors, features, clusters, likelihoods) describes blank images; check how "
         "they were saved (a picture kept only in the alpha channel?) or drop them"
     ]
     Image.fromarray(np.zeros((8, 8, 4), np.uint8), "RGBA").save(tmp_path / "clear.png")  # nothing visible at all
-    notes = load_images(str(tmp_path / "clear.png")).notes
-    assert "composited onto black (save it" in notes[0], notes
-    assert any(note.startswith(f"all 1 images of {tmp_path / 'clear.png'} are blank") for note in notes), notes
-    assert load_images(str(npy(tmp_path / "y.npy", images[[0, 2, 3, 4, 0]]))).notes == []
+    clear = load_images(str(tmp_path / "clear.png"))
+    assert "composited onto black (save it" in clear.notes[0], clear.notes
+    assert clear.source_notes[0].startswith(f"all 1 images of {tmp_path / 'clear.png'} are blank"), clear.source_notes
+    assert load_images(str(npy(tmp_path / "y.npy", images[[0, 2, 3, 4, 0]]))).source_notes == []
 
 
 @pytest.mark.parametrize("shape", [(5, 1, 64), (5, 1, 1, 64), (5, 3, 1, 64), (5, 64, 1, 1)])

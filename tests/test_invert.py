@@ -382,3 +382,62 @@ def test_a_code_fed_as_integer_labels_is_not_called_soft():
     assert one_class_metrics(Generator(Labelled(), spec), torch.zeros(2, 1, 4, 4), latents, 8) == {}
     soft = dataclasses.replace(spec, differentiable_codes=True)
     assert one_class_metrics(Generator(Labelled(), soft), torch.zeros(2, 1, 4, 4), latents, 8)["d"].startswith("soft")
+
+
+def test_refinement_can_hold_each_image_at_the_encoders_class():
+    """`refine_class="fixed"`: z and c are refined, d stays each image's class of the encoder, one-hot, so the answer is
+    a latent the generator's own samples have (the soft d's errors are of a mix of classes' inputs)."""
+    inverter = Inverter.load("builtin:mnist")
+    images = inverter.generator.sample(8, generator=torch.Generator().manual_seed(0))[1]
+    images = (images + 0.1 * torch.randn(images.shape, generator=torch.Generator().manual_seed(1))).clamp(-1, 1)
+    with torch.no_grad():
+        encoded = inverter.encode(images).mean_latents()
+    classes = torch.eye(10)[encoded.d.argmax(dim=1)]  # (8, 10) one-hot of argmax q(d|x)
+    result = invert(inverter, images, refine_steps=3, refine_class="fixed")
+    assert torch.equal(result.latents.d, classes)
+    refined = result.metrics["refined"]
+    assert refined["class"] == "fixed" and refined["d"].startswith("fixed") and "with_one_class" not in refined
+    with torch.no_grad():
+        decoded = reconstruction_metrics(images, inverter.generator.decode(result.latents))
+    assert refined["sse_per_image"] == pytest.approx(decoded["sse_per_image"], rel=1e-5)
+    # z moved, and no image ended worse than the encoder's answer with its class
+    assert not torch.equal(result.latents.z, encoded.z)
+    assert refined["sse_per_image"] <= result.metrics["encoder"]["with_one_class"]["sse_per_image"] + 1e-6
+    soft = invert(inverter, images, refine_steps=3).metrics["refined"]
+    assert soft["class"] == "soft" and soft["d"].startswith("soft")
+    with pytest.raises(ValueError, match="refine_class must be one of"):
+        invert(inverter, images, refine_steps=3, refine_class="hard")
+
+
+def test_optimisation_from_zero_for_integer_labels_takes_the_encoders_class():
+    """A generator fed integer labels: refinement cannot move its class, and from `start="zero"` the uniform d decoded
+    every image as class 0 and was saved uniform. It starts from, keeps and records the encoder's class."""
+
+    class Labelled(nn.Module):
+        def forward(self, z, c, d):
+            return torch.tanh(z[:, :1, None, None].expand(-1, 1, 4, 4) + d.argmax(1)[:, None, None, None] - 1.0)
+
+    spec = GeneratorSpec(nz=2, image_shape=(1, 4, 4), n_classes=3, differentiable_codes=False)
+    inverter = Inverter(spec=spec.to_dict(), width=4, hidden=8)
+    inverter.attach(Generator(Labelled(), spec))
+    images = torch.tanh(torch.tensor([0.3, -0.2, 0.1])[:, None, None, None].expand(-1, 1, 4, 4) + 1.0)  # class 2's
+    with torch.no_grad():
+        classes = inverter.encode(images, input_range=(-1, 1)).logits_d.argmax(dim=1)
+    result = invert(inverter, images, refine_steps=5, start="zero", input_range=(-1, 1))
+    assert torch.equal(result.latents.d.argmax(dim=1), classes) and torch.equal(
+        result.latents.d.sum(dim=1), torch.ones(3)
+    )
+    assert result.metrics["refined"]["d"].startswith("the encoder's class")
+
+
+def test_invert_command_holds_the_class_when_asked(tmp_path):
+    inverter = Inverter.load("builtin:mnist")
+    images = inverter.generator.sample(4, generator=torch.Generator().manual_seed(2))[1]
+    np.save(tmp_path / "x.npy", images.numpy())
+    args = ["invert", "--inverter", "builtin:mnist", str(tmp_path / "x.npy"), "--input-range", "-1,1", "--refine", "2"]
+    result = CliRunner().invoke(cli, [*args, "--refine-class", "fixed", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["refined"]["class"] == "fixed"
+    d = load_file(tmp_path / "o" / "latents.safetensors")["d"]
+    assert torch.equal(d.sum(dim=1), torch.ones(4)) and int((d == 1).sum()) == 4

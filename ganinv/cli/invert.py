@@ -20,7 +20,7 @@ from ganinv.cli.options import (
 )
 from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 from ganinv.errors import GaninvError
-from ganinv.invert import REFINE_BASES, REFINE_BASIS, REFINE_LR, REFINE_LR_MAX
+from ganinv.invert import REFINE_BASES, REFINE_BASIS, REFINE_CLASSES, REFINE_LR, REFINE_LR_MAX
 from ganinv.outputs import check_not_inside, check_result_folder, check_writable
 
 
@@ -58,6 +58,15 @@ from ganinv.outputs import check_not_inside, check_result_folder, check_writable
     "lengthened), or z's coordinates (plain Adam).",
 )
 @click.option(
+    "--refine-class",
+    type=click.Choice(REFINE_CLASSES),
+    default="soft",
+    show_default=True,
+    help="For a generator with a categorical code: soft lets --refine move it freely, a mix of the classes' inputs "
+    "(the least error, but no sample of the generator has one); fixed holds each image at the encoder's class and "
+    "refines the rest.",
+)
+@click.option(
     "--start",
     type=click.Choice(["encoder", "zero"]),
     default="encoder",
@@ -84,6 +93,7 @@ def invert(
     refine_steps,
     refine_lr,
     refine_basis,
+    refine_class,
     start,
     iterations,
     batch_size,
@@ -142,6 +152,7 @@ def invert(
         refine_steps=refine_steps,
         refine_lr=refine_lr,
         refine_basis=refine_basis,
+        refine_class=refine_class,
         start=start,
         batch_size=batch_size,
         iterations=iterations,
@@ -165,6 +176,7 @@ def invert(
         **result.metrics,
         "images_from": described_source(images, split),
         "images_converted": changed,  # the errors are on the converted images
+        "images_notes": "; ".join(data.source_notes) or None,  # what else reading them said: folders skipped, blanks
     }
     # the four files are one result: written into a temporary folder that takes --out's place whole, so a stop
     # between them leaves the earlier result or none, never a mix of two runs or a folder a retry refuses (an

@@ -215,7 +215,7 @@ def loglik(
         warn(str(caught_warning.message))
     rng = torch.Generator(device=device).manual_seed(seed)
 
-    labels, names, classes, converted = None, [], [], None
+    labels, names, classes, converted, source_notes = None, [], [], None, None
     if fit_sigma_flag:
         check_image_count(fit_n, inverter.spec.image_shape, "--fit-n")
     if generated is not None:
@@ -231,6 +231,7 @@ def loglik(
         if fitted:
             warn(fitted)
         converted = "; ".join([*image_set.notes, *([fitted] if fitted else [])]) or None  # as read, then as fitted
+        source_notes = "; ".join(image_set.source_notes) or None  # no conversion: what else the source held
         labels, names, classes = image_set.labels, image_set.names, image_set.classes
         images_from = described_source(images, split)
 
@@ -272,6 +273,7 @@ def loglik(
         "images_from": images_from,
         "images": len(result),
         "images_converted": converted,  # resized or recoloured to the generator's shape first: what was scored
+        "images_notes": source_notes,  # what else reading them said: folders skipped, images that came out blank
         "k": ks,
         # the nats are of a density on this pixel scale, whatever the images' own (an outside audit: a user of [0, 1]
         # images read them as theirs, D log 2 nats off); bits/dim are of 8-bit bins, the same on either

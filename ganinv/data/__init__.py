@@ -79,8 +79,8 @@ def load_images(
 
     `input_range`: (LO, HI) of the stored values, instead of deciding it from the data. `size`: the (H, W) that
     image files of several sizes are resized to (a command passes its generator's), else their most common one. Notes on
-    what was assumed or changed are logged as warnings and kept in `ImageSet.notes`; arrays of a file left unread, in
-    `ImageSet.unread` (warned too).
+    what was assumed or changed are logged as warnings and kept in `ImageSet.notes`; what the source held beside
+    the images read, and images that came out blank, in `ImageSet.source_notes` (warned too).
     """
     declared = check_range(input_range) if input_range is not None else None
     check_limit_and_size(limit, size)
@@ -129,8 +129,8 @@ def load_images(
     result = result.subset(limit)
     blank = blank_images_note(result, source)
     if blank:
-        result.notes.append(blank)
-    for note in [*result.unread, *result.notes]:
+        result.source_notes.append(blank)
+    for note in [*result.source_notes, *result.notes]:
         logger.warning(note)
     return result
 

@@ -338,7 +338,7 @@ def load_image_folder(
             hint = outside_note(outside, folder) if outside else hint
             raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {hint}")
         result = load_image_files(files[:limit], input_range=input_range, size=size)
-        result.notes[:0] = left_out_notes(unread, outside, folder)
+        result.source_notes[:0] = left_out_notes(unread, outside, folder)
         return result
     paths: list[Path] = []
     labels: list[int] = []
@@ -379,5 +379,5 @@ def load_image_folder(
             f"{folder / classes[0]} to read its images without labels"
         )
     result = load_image_files(paths[:limit], labels[:limit], classes, input_range=input_range, size=size)
-    result.notes[:0] = notes
+    result.source_notes[:0] = notes
     return result

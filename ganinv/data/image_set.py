@@ -14,10 +14,11 @@ class ImageSet:
     labels: Optional[torch.Tensor] = None  # (N,) int64
     names: list[str] = field(default_factory=list)  # file names, where the input has them
     classes: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # what was assumed or changed while reading
-    # what an array file held beside the arrays read (and where its labels came from): warned like the notes, but no
-    # note on how the images were read, so kept out of a command's `images_converted` (audit 30b 7b)
-    unread: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what was assumed or changed in reading the pixels
+    # what the source held beside the images read (an array file's other arrays, a folder's empty or skipped folders,
+    # how its folders were taken as classes) and images that came out blank: warned like the notes, but no note on how
+    # the pixels were read, so kept out of a command's `images_converted` (audits 30b 7b, 43b F6)
+    source_notes: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.images.shape[0]
@@ -31,5 +32,5 @@ class ImageSet:
             self.names[:n],
             self.classes,
             self.notes,
-            self.unread,
+            self.source_notes,
         )
