@@ -204,3 +204,24 @@ def test_real_mnist_wgan_gp_checkpoint_loads_through_wgan_gp_adapter():
     assert torch.cdist(x.flatten(1), x.flatten(1)).fill_diagonal_(1e9).min() > 1.0  # no two identical
     assert (x > 0).float().mean() > 0.05 and (x < -0.9).float().mean() > 0.4  # strokes on a dark background
     assert torch.equal(load_generator(str(REAL)).decode(latents), x)  # dcgan, found without --arch, agrees
+
+
+@pytest.mark.parametrize(
+    "flags, said",
+    [
+        (["--prior", "foo"], "'foo' names no prior; give normal, uniform[:LO,HI] or truncated_normal:LO,HI"),
+        (["--prior", "uniform:1,-1"], "the bounds after ':' must be two numbers LO,HI with LO < HI"),
+        (["--option", "spec.native_prior=foo"], "(spec.native_prior): bad value 'foo'; give normal, uniform"),
+    ],
+)
+def test_a_prior_that_names_no_prior_is_refused_before_the_architecture_is_read(tmp_path, flags, said):
+    """`--prior foo` with weights alone reached every architecture's reader and ended in "cannot tell the architecture
+    ... Tried: dcgan: prior must be one of ..., got 'foo:-1,1'" (a bounds the user had not typed)."""
+    from click.testing import CliRunner
+
+    from ganinv.cli.main import cli
+
+    torch.save(zoo.case("pytorch-examples-dcgan").build().state_dict(), tmp_path / "netG.pth")
+    result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "netG.pth"), *flags])
+    assert result.exit_code != 0 and said in result.output, result.output
+    assert "cannot tell the architecture" not in result.output and "Traceback" not in result.output

@@ -17,6 +17,7 @@ import click
 
 from ganinv.config_checks import MAX_SEED, LimitedIntRange
 from ganinv.devices import resolve_device  # noqa: F401  (commands import it from here, with the option)
+from ganinv.spec import PRIORS
 
 DEFAULT_GENERATOR = "builtin:mnist"
 
@@ -47,6 +48,27 @@ def parse_key_values(values: tuple[str, ...]) -> dict[str, Any]:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--option")
         out[key.strip()] = value.strip()
     return out
+
+
+PRIOR_FORMS = "normal, uniform[:LO,HI] or truncated_normal:LO,HI (e.g. --prior uniform:-1,1)"
+
+
+def check_prior_flag(prior: str, kind: str, bounds: str) -> None:
+    """Refuse a --prior that names no prior, or bounds that are no two numbers LO < HI, as a usage error before any
+    loading: `--prior foo` had reached every architecture's reader and ended in "cannot tell the architecture"."""
+    if kind not in PRIORS:
+        raise click.BadParameter(f"{prior!r} names no prior; give {PRIOR_FORMS}", param_hint="--prior")
+    if not bounds:
+        return
+    try:
+        lo, hi = (float(b) for b in bounds.split(","))
+    except ValueError:
+        lo, hi = math.nan, math.nan
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise click.BadParameter(
+            f"{prior!r}: the bounds after ':' must be two numbers LO,HI with LO < HI; give {PRIOR_FORMS}",
+            param_hint="--prior",
+        )
 
 
 def generator_options(func):
@@ -88,6 +110,7 @@ def generator_options(func):
                     f"{prior!r}: a truncated normal needs its bounds: give truncated_normal:LO,HI (e.g. -2,2)",
                     param_hint="--prior",
                 )
+            check_prior_flag(prior, kind, bounds)
             extra.append(f"spec.native_prior={kind}")
             if bounds:
                 extra.append(f"spec.native_prior_range={bounds}")

@@ -18,7 +18,7 @@ from ganinv.errors import (
 )
 from ganinv.generator import Generator
 from ganinv.sources.common import SPEC_NAME, jsonable
-from ganinv.spec import GeneratorSpec, latent_shape_conflict
+from ganinv.spec import PRIORS, GeneratorSpec, latent_shape_conflict
 
 
 def batchnorm_option(value: Any) -> Optional[str]:
@@ -102,6 +102,11 @@ def spec_value(name: str, value: Any, nz: Optional[int] = None) -> Any:
     """A spec field from a command-line string ("1,28,28", "0,1", "nz,1,1", "uniform") or a JSON value."""
     if name not in SPEC_FIELDS:
         raise SourceError(f"unknown spec field {name!r}; known: {', '.join(SPEC_FIELDS)}")
+    if name == "native_prior" and value not in PRIORS:  # else every architecture's reader refused it, as unreadable
+        raise SourceError(
+            f"{said_overrides({name: value})}: bad value {value!r}; give {', '.join(PRIORS)} (the range as "
+            "spec.native_prior_range, or both at once as --prior uniform:-1,1)"
+        )
     if not isinstance(value, str):
         return value
     kind = str(SPEC_FIELDS[name].type)
