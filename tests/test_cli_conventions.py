@@ -133,6 +133,7 @@ MEANINGS = {
     "--refine": ("steps of per-image latent optimisation", {"invert"}),
     "--refine-lr": ("learning rate of --refine", {"invert"}),
     "--refine-basis": ("coordinates of --refine's steps", {"invert"}),
+    "--refine-class": ("what --refine does with a categorical code", {"invert"}),
     "--start": ("where --refine starts", {"invert"}),
     "--generated": ("score N generated samples", {"loglik"}),
     "--fit-sigma": ("fit sigma_x on generated samples", {"loglik"}),

@@ -413,6 +413,11 @@ def test_a_programs_spec_flags_of_no_valid_spec_are_one_error_line(tmp_path, fla
         torch.jit.trace(BatchNormNet().eval(), torch.randn(2, NZ)).save(str(tmp_path / "g.ts"))
     result = CliRunner().invoke(cli, ["inspect", "-g", str(tmp_path / "g.ts"), "--nz", str(NZ), *flags])
     assert result.exit_code == 2, result.output
+    if flags[0] == "--prior":  # refused as typed, before anything loads
+        for source in (str(tmp_path / "g.ts"), "builtin:mnist"):
+            said = CliRunner().invoke(cli, ["inspect", "-g", source, *flags]).output
+            assert said.count("Error:") == 1 and f"Invalid value for --prior: '{flags[1]}'" in said, said
+        return
     assert result.output.count("Error:") == 1 and "not a valid spec" in result.output, result.output
     assert "internal error" not in result.output
     # named by the flag given, not the spec's field (an outside audit: "spec overrides {'native_prior': 'foo'}")
