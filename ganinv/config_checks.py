@@ -384,7 +384,9 @@ def started_elsewhere(generator: Any) -> bool:
     module:callable and absolute paths are the same from any folder)."""
     if not isinstance(generator, str) or ":" in generator or Path(generator).is_absolute():
         return False
-    return not os.path.lexists(generator.partition("#")[0])
+    from ganinv.sources.common import split_entry
+
+    return not os.path.lexists(split_entry(generator)[0])
 
 
 def check_run_generator_here(generator: Any, out: str) -> None:
@@ -393,7 +395,9 @@ def check_run_generator_here(generator: Any, out: str) -> None:
     named a source the user never typed in the command). `-g PATH` says where it is from here."""
     if not started_elsewhere(generator):
         return
-    path = str(generator).partition("#")[0]
+    from ganinv.sources.common import split_entry
+
+    path = split_entry(str(generator))[0]
     raise RunError(
         f"the run's {Path(out) / 'config.json'} names its generator {generator!r}, a path relative to the folder the "
         f"run was started from, and there is no {path} in {Path.cwd()}; resume from the folder it was started "

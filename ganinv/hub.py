@@ -107,6 +107,19 @@ def refuse_url(source: str) -> None:
     hub_id = hub_id_of_url(source)
     if hub_id is not None:
         raise SourceError(f"{source} is a web address; write the repo it names as {hub_id}")
+    scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]*)://", source)  # read as module:callable: "No module named 'hf'"
+    if scheme is None:
+        return
+    rest = source[scheme.end() :]
+    if scheme[1].lower() == "hf":  # huggingface_hub's own address form (HfFileSystem)
+        repo = rest.split("@")[0].split("/")[:2]
+        raise SourceError(f"{source} is a Hub address; write it as {PREFIX}{'/'.join(repo)}")
+    if scheme[1].lower() == "file":
+        raise SourceError(f"{source} is a file address; give the file's path, {rest}")
+    raise SourceError(
+        f"{source} is a {scheme[1]} address, and ganinv downloads nothing but Hub repos ({PREFIX}owner/name): "
+        "download the file and give its path"
+    )
 
 
 def parse(source: str) -> HubId:

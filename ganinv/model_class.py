@@ -162,7 +162,10 @@ def weights_file(source: str) -> tuple[Path, Optional[str], str, dict[str, Any]]
             )
         meta = resolved.meta()
     else:
-        path, key, meta = Path(source.partition("#")[0]), source.partition("#")[2] or None, {}
+        from ganinv.sources.common import split_entry
+
+        typed, key = split_entry(source)
+        path, meta = Path(typed), {}
         where = str(path)
         if not path.is_file():
             raise SourceError(

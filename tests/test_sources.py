@@ -1741,3 +1741,45 @@ def test_statistics_that_lag_the_weights_do_not_overrule_a_config(monkeypatch):
     monkeypatch.setattr(architectures, "build_generator_net", lambda *args: (built(0.02), None))
     with pytest.raises(ArchitectureError, match="disagree"):
         check(trained, None, built(0.2), "g.pth", "the layers pickled in g.pth")
+
+
+def test_a_hash_in_a_path_is_part_of_the_path(tmp_path, monkeypatch):
+    """`run#2/netG.pth` was read as `run` with entry `2/netG.pth`: with a folder `run` beside it, another generator,
+    recorded under the typed name (an outside audit). A path that exists as typed is that path; an entry follows a
+    `#` only where the path before it exists; a name that is both a file and a checkpoint's entry is refused."""
+    case = zoo.case("pytorch-examples-dcgan")
+    for folder, seed in (("run#2", 5), ("run", 0)):
+        (tmp_path / folder).mkdir()
+        torch.save(case.build(seed).state_dict(), tmp_path / folder / "netG.pth")
+    monkeypatch.chdir(tmp_path)
+    z = torch.randn(3, case.nz, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        hashed, plain = (load_generator(s)(z) for s in ("run#2/netG.pth", "run/netG.pth"))
+        torch.testing.assert_close(load_generator("run#2")(z), hashed)
+    assert not torch.allclose(hashed, plain)
+    (tmp_path / "run" / "netG.pth#G").write_bytes(b"")  # a checkpoint G's entry, or a file of that name?
+    with pytest.raises(SourceError, match="names both a file or folder of that name and entry 'G' of run/netG.pth"):
+        load_generator("run/netG.pth#G")
+
+
+def test_a_missing_file_with_a_colon_imports_nothing(tmp_path, monkeypatch):
+    """`model:v2.pth`, a mistyped file name, imported `model.py` of the current folder (an outside audit); a file's
+    path before the colon was an internal TypeError; pasted addresses were read as modules ("No module named 'hf'")."""
+    (tmp_path / "model.py").write_text("open('IMPORTED', 'w').close()\ndef v2(): pass\n")
+    (tmp_path / "gens.py").write_text("open('IMPORTED', 'w').close()\ndef make(): pass\n")
+    monkeypatch.chdir(tmp_path)
+    for source in ("model:v2.pth", "checkpoints/netG:ep5.pth", "model:weights.safetensors"):
+        with pytest.raises(SourceError, match="no such file or folder"):
+            load_generator(source)
+    with pytest.raises(SourceError, match="is a file's path, not a module's name"):
+        load_generator("./gens.py:make")
+    assert not (tmp_path / "IMPORTED").exists()
+    for source, said in (
+        ("hf://acme/dcgan", "is a Hub address; write it as hub:acme/dcgan"),
+        ("file:///tmp/netG.pth", "give the file's path, /tmp/netG.pth"),
+        ("https://example.com/netG.pth", "ganinv downloads nothing but Hub repos"),
+        ("s3://bucket/netG.pth", "download the file and give its path"),
+    ):
+        with pytest.raises(SourceError, match=re.escape(said)):
+            load_generator(source)

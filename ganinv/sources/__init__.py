@@ -37,7 +37,7 @@ from ganinv import architectures, hub, trust
 from ganinv.errors import ConfigError, SourceError, SpecMismatchError
 from ganinv.generator import Generator
 from ganinv.sources.callables import load_callable
-from ganinv.sources.common import CONFIG_NAME, Request, file_sha256
+from ganinv.sources.common import CONFIG_NAME, Request, file_sha256, split_entry
 from ganinv.sources.folders import load_folder
 from ganinv.sources.from_weights import build_from_config, mixin_options
 from ganinv.sources.hub_repos import load_hub
@@ -105,7 +105,7 @@ def load_generator(
     batchnorm = batchnorm_option(arch_options.pop("bn", None))
     request = Request(source, arch, arch_options, overrides, trust_remote_code, origin, options_origin)
     hub.refuse_url(source)
-    path = Path(source.partition("#")[0])
+    path = Path(split_entry(source)[0]) if not source.startswith(("builtin:", hub.PREFIX)) else Path(source)
     if "model_class" in arch_options:  # weights in the user's own class (--model-class), see ganinv.model_class
         from ganinv.model_class import load_with_model_class
 

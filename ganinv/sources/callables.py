@@ -31,8 +31,37 @@ from ganinv.weight_files import (
     state_dict_sha256,
 )
 
+# what a weights or program file's name ends in: after the colon, it is a file's name, not a callable's (`netG:ep5.pth`)
+FILE_NAME_ENDINGS = (".safetensors", ".pt", ".pth", ".bin", ".ckpt", ".tar", ".pkl", ".pt2", ".ts", ".torchscript")
+
+
+def check_callable_form(source: str) -> None:
+    """Refuse, before anything is imported, a `module:callable` that is no such thing: a missing file whose name holds
+    a colon (`model:v2.pth` imported `model.py` of the current folder: an outside audit), a file's path before the
+    colon (`./gens.py:make` was an internal error), or no dotted names."""
+    module_name, _, attr = source.partition(":")
+    if not module_name.strip() or not attr.strip():  # `-g :make` was an internal error (an outside audit)
+        raise SourceError(f"{source!r} names no {'module' if attr else 'callable'}: give module:callable")
+    if attr.lower().endswith(FILE_NAME_ENDINGS) or os.sep in attr:
+        raise SourceError(
+            f"cannot resolve generator source {source!r}: no such file or folder (a name with ':' that is no file is "
+            "read as module:callable, and this one names a file); check the path"
+        )
+    path = Path(module_name)
+    if path.suffix == ".py" or os.sep in module_name or module_name.startswith("."):  # a file's path (an audit)
+        raise SourceError(
+            f"cannot import {source!r}: {module_name} is a file's path, not a module's name; run from its folder "
+            f"and give {path.stem}:{attr} (or put {path.parent or '.'} on PYTHONPATH)"
+        )
+    if not all(part.isidentifier() for part in (*module_name.split("."), *attr.split("."))):
+        raise SourceError(
+            f"cannot resolve generator source {source!r}: no such file or folder, and no module:callable (dotted "
+            "Python names, e.g. mypkg.models:make_generator)"
+        )
+
 
 def load_callable(source: str, request: Request) -> Generator:
+    check_callable_form(source)
     trust.require_chosen(
         f"the Python callable {source!r}", request.origin, request.trust_remote_code, f"--generator {source}"
     )
@@ -41,18 +70,12 @@ def load_callable(source: str, request: Request) -> Generator:
         raise SourceError(
             f"{source} is a Python callable, which builds the generator itself; drop --arch {request.arch}"
         )
-    if not module_name.strip() or not attr.strip():  # `-g :make` was an internal error (an outside audit)
-        raise SourceError(f"{source!r} names no {'module' if attr else 'callable'}: give module:callable")
     try:
         with trust.current_folder_importable(module_name):
-            fn = getattr(importlib.import_module(module_name), attr)
+            fn = importlib.import_module(module_name)
+            for name in attr.split("."):  # `mod:obj.attr`, as setuptools' entry points name one
+                fn = getattr(fn, name)
     except (ImportError, AttributeError) as exc:
-        path = Path(module_name)
-        if path.suffix == ".py" or os.sep in module_name:  # a file's path is not a module's name (an outside audit)
-            raise SourceError(
-                f"cannot import {source!r}: {module_name} is a file's path, not a module's name; run from its folder "
-                f"and give {path.stem}:{attr} (or put {path.parent or '.'} on PYTHONPATH)"
-            ) from None
         raise SourceError(f"cannot import {source!r} ({exc}); give an importable module:callable") from None
     if not callable(fn):
         raise SourceError(f"{source} is {type(fn).__name__!r}, not a callable: name the function or class")

@@ -31,6 +31,35 @@ FORMAT = "ganinv-generator"
 STATE_DICT_SUFFIXES = (".pt", ".pth", ".bin", ".ckpt", ".tar")
 
 
+def split_entry(source: str) -> tuple[str, Optional[str]]:
+    """A local source's path and its `#ENTRY` (the dict entry of a checkpoint to read). A path that exists as typed is
+    that path, `#` and all: `run#2/netG.pth` had been read as `run` with an entry, another generator when a folder
+    `run` stood beside it (an outside audit). Else the entry follows the last `#` whose path before it exists (or
+    the first `#`, for a path that exists nowhere). A name that exists both ways (a file `G.pth#D` beside the
+    checkpoint `G.pth`) is refused: which one was meant is not the file system's to decide."""
+    import os
+
+    if "#" not in source:
+        return source, None
+    splits = [i for i, char in enumerate(source) if char == "#"]
+    entries = [(source[:i], source[i + 1 :]) for i in reversed(splits) if os.path.lexists(source[:i])]
+    if os.path.lexists(source):
+        entries = [(path, entry) for path, entry in entries if os.path.isfile(path)]  # a folder has no entries
+        if entries:
+            from ganinv.errors import SourceError
+
+            path, entry = entries[0]
+            raise SourceError(
+                f"{source!r} names both a file or folder of that name and entry {entry!r} of {path} (#ENTRY picks a "
+                "checkpoint's entry); rename the one that is not meant"
+            )
+        return source, None
+    if entries:
+        return entries[0]
+    path, _, entry = source.partition("#")
+    return path, entry or None
+
+
 @dataclasses.dataclass
 class Request:
     """What the caller asked for, carried to whichever loader the source string picks."""

@@ -16,7 +16,7 @@ from ganinv.errors import (
     SourceError,
 )
 from ganinv.generator import Generator
-from ganinv.sources.common import STATE_DICT_SUFFIXES, Request
+from ganinv.sources.common import STATE_DICT_SUFFIXES, Request, split_entry
 from ganinv.sources.folders import load_repo_folder
 from ganinv.sources.from_weights import build_from_config
 from ganinv.sources.programs import is_program, load_program
@@ -38,7 +38,7 @@ SHARD_NAME = re.compile(r"-(\d{5})-of-(\d{5})\.(safetensors|bin)$")
 
 
 def load_file_source(path: Path, request: Request) -> Generator:
-    key = request.source.partition("#")[2] or None
+    key = split_entry(request.source)[1]
     if path.name.endswith(repo_files.INDEX_SUFFIXES) and key is None:  # a sharded set's index: its shards beside it
         return load_repo_folder(path.parent, request, weights=path.name)
     shard = SHARD_NAME.search(path.name)
