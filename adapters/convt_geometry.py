@@ -44,9 +44,21 @@ def convention_cost(size: int, kernel: int, step: Step) -> int:
     return int(out_size(size, kernel, *step) != size * stride) + int(output_padding > 0)
 
 
-def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], ...]) -> list[Step]:
-    """Choices for one stage (within what the user gave), most conventional first."""
-    paddings = range(kernel // 2 + 1) if given[1] is None else (given[1],)  # a given value is tried as given
+# Extra padding a stage after the last BatchNorm may take when the image side is given: a crop there (csinva's
+# MNIST DCGAN ends in ConvTranspose2d(k1, s1, p2), 32 -> 28 px) is what no statistic sees; without it, a given
+# `resolution=28` was forced into the BatchNorm'd stages, a reading the statistics ranked worse (an outside audit).
+CROP_PADDING = 2
+
+
+def max_padding(kernel: int, given: Optional[int], crop: bool = False) -> int:
+    """The largest padding `candidate_steps` tries for a stage."""
+    return given if given is not None else kernel // 2 + (CROP_PADDING if crop else 0)
+
+
+def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], ...], crop: bool = False) -> list[Step]:
+    """Choices for one stage (within what the user gave), most conventional first; `crop`: paddings beyond the
+    usual ones too (CROP_PADDING)."""
+    paddings = range(max_padding(kernel, None, crop) + 1) if given[1] is None else (given[1],)  # given: as given
     if size == 1:  # from a 1x1 map the stride does nothing
         steps = [(given[0] or 1, p, 0) for p in paddings if kernel - 2 * p > 0]
     else:
@@ -77,7 +89,7 @@ def geometry_candidates(
     found: list[Candidate] = []
     for tier, goals in enumerate(tiers):
         try:
-            reached = search_geometry(net, goals, given, n_probe, beam, bound)
+            reached = search_geometry(net, goals, given, n_probe, beam, bound, crop=bool(target))
         except NoGeometryError:
             continue
         found += [dataclasses.replace(c, rank=(c.rank[0], tier, c.rank[1])) for c in reached]
@@ -118,8 +130,10 @@ def search_geometry(
     n_probe: int,
     beam: int,
     bound: float = float("inf"),
+    crop: bool = False,
 ) -> list[Candidate]:
-    """Beam search, stage by stage, over (stride, padding, output_padding) reaching one of `goals`.
+    """Beam search, stage by stage, over (stride, padding, output_padding) reaching one of `goals`; `crop`: the
+    stages after the last BatchNorm may crop (CROP_PADDING), for a side the user gave.
 
     Every feasible choice is applied to the probe activations and its misfit taken at the
     BatchNorm that follows; the `beam` best partial geometries go on. Stages after the last
@@ -130,16 +144,21 @@ def search_geometry(
     stages = list(cast(Iterable[UpStage], net.stages))
     kernels = [stage.conv.kernel_size[0] for stage in stages]
     scored = [any(isinstance(later.norm, nn.BatchNorm2d) for later in stages[i:]) for i in range(len(kernels))]
+    # the most pixels stage i can take off a map: 2p - k + 1 at stride 1 (1 for the usual paddings; a given padding
+    # or a crop takes more: k1 p2 takes 32 to 28, which a bound of 1 per stage had ruled out, an outside audit)
+    shrinks = [
+        max(1, 2 * max_padding(k, g[1], crop and not scored[i]) - k + 1) for i, (k, g) in enumerate(zip(kernels, given))
+    ]
 
     @functools.lru_cache(maxsize=None)
     def feasible(i: int, size: int) -> bool:  # can stages i.. turn `size` into one of the goals?
         if i == len(kernels):
             return size in goals
-        if not any(o.crops[i:]) and size > max(goals) + len(kernels) - i:  # a stage shrinks a map by 1 pixel at most
+        if not any(o.crops[i:]) and size > max(goals) + sum(shrinks[i:]):  # no stage shrinks a map by more
             return False
         return any(
             feasible(i + 1, cropped(out_size(size, kernels[i], *step), o.crops[i]))
-            for step in candidate_steps(size, kernels[i], given[i])
+            for step in candidate_steps(size, kernels[i], given[i], crop and not scored[i])
         )
 
     def stage_cost(i: int, size: int, step: Step, steps: tuple[Step, ...]) -> int:
@@ -174,7 +193,7 @@ def search_geometry(
             if x is not None:  # large maps: fewer samples give enough values per channel, and cost less
                 x = x[: max(32, -(-32768 // size**2))]
             unpadded: dict[int, UnpaddedOutput] = {}  # one transposed convolution per stride serves every padding
-            for step in candidate_steps(size, kernels[i], given[i]):
+            for step in candidate_steps(size, kernels[i], given[i], crop and not scored[i]):
                 side = cropped(out_size(size, kernels[i], *step), o.crops[i])
                 if not feasible(i + 1, side):
                     continue

@@ -180,9 +180,15 @@ def infer_options(
             Property(
                 "output_geometry",
                 None,
-                "no statistic sees the stages after the last BatchNorm; taken the most usual strides and "
-                "paddings (a stage doubles the side) that reach a usual image side (28, 32, 64, 48, 96; then "
-                "128, ...)",
+                (
+                    "no statistic sees the stages after the last BatchNorm; taken the most usual strides and "
+                    f"paddings that reach the side given (--option resolution={opts.resolution}), a crop where no "
+                    "usual ones do"
+                    if "resolution" in values
+                    else "no statistic sees the stages after the last BatchNorm; taken the most usual strides and "
+                    "paddings that reach a usual image side (28, 32, 64, 48, 96; then 128, ...), which may be half "
+                    "the author's side where their last stage up-samples in an unusual way"
+                ),
                 lambda v: (
                     f"--option resolution=SIDE (the author's image side), or {geometry_flag(v)} with the last "
                     "stages changed"

@@ -164,10 +164,17 @@ def progress(name: str, sides_are_sizes: bool = True) -> float:
     """How far into training a file's name says it was saved: its own name (`progress_said`), else its folder's
     epoch or step (`checkpoint-500/generator.pth`, as the Trainer saves); -1 where nothing says."""
     path = PurePosixPath(words_stem(name))
-    said = progress_said(path.name, lone=True, sides_are_sizes=sides_are_sizes)
+    # torchgan's `gan3.model`: its number is a slot that save_model cycles through (`retain_checkpoints`), no epoch
+    # (an outside audit: gan4.model, epoch 5 of 7, was taken as "the latest"); an epoch word still counts
+    said = progress_said(path.name, lone=not is_torchgan_slot(name), sides_are_sizes=sides_are_sizes)
     if said < 0 and path.parent.name:
         said = progress_said(path.parent.name, lone=False)  # a folder's lone number is a run, not a step
     return said
+
+
+def is_torchgan_slot(name: str) -> bool:
+    """Whether a file is named as torchgan's Trainer names its checkpoints: a prefix, a slot number, `.model`."""
+    return bool(re.fullmatch(r"[A-Za-z_\-]*\d+\.model", PurePosixPath(name).name))
 
 
 def progress_said(stem: str, lone: bool, sides_are_sizes: bool = True) -> float:
@@ -259,6 +266,12 @@ def pick_weights(
             raise SourceError(
                 f"{where} has several weights files and nothing tells which is the generator: "
                 f"{', '.join(ordered[:8])}; choose one with {name_file}"
+                + (
+                    " (torchgan numbers its checkpoints by a slot it cycles through, not by epoch: each file records "
+                    "its epoch)"
+                    if all(is_torchgan_slot(f) for f in ordered[:2])
+                    else ""
+                )
             )
         why = rank_reason(best, runner_up, key(best), key(runner_up))
         warnings.warn(

@@ -1,5 +1,7 @@
 """Adapters: public state dict layouts load exactly, built generators round-trip, geometry is inferred."""
 
+import warnings
+
 import pytest
 import torch
 import zoo
@@ -225,3 +227,37 @@ def test_a_prior_that_names_no_prior_is_refused_before_the_architecture_is_read(
     result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "netG.pth"), *flags])
     assert result.exit_code != 0 and said in result.output, result.output
     assert "cannot tell the architecture" not in result.output and "Traceback" not in result.output
+
+
+def test_a_given_side_is_reached_by_a_crop_after_the_last_batchnorm(tmp_path):
+    """csinva's MNIST DCGAN is pytorch/examples' at 32 px ending in ConvTranspose2d(k1, s1, p2), 32 -> 28. Given
+    `resolution=28`, the 4 pixels had been forced into the BatchNorm'd stages (a reading the statistics rank worse:
+    images 2.0 off, announced as usual), and the author's own strides and paddings were refused as reaching no 28:
+    the search took a stage to shrink a map by 1 pixel at most (an outside audit)."""
+    from torch import nn
+
+    torch.manual_seed(0)
+    widths = [16, 8, 8, 4]
+    layers: list[nn.Module] = []
+    for i, (c_in, c_out) in enumerate(zip([8, *widths[:-1]], widths)):
+        layers += [nn.ConvTranspose2d(c_in, c_out, 4, 1 if i == 0 else 2, 0 if i == 0 else 1, bias=False)]
+        layers += [nn.BatchNorm2d(c_out, momentum=None), nn.ReLU(True)]
+    net = nn.Sequential(*layers, nn.ConvTranspose2d(4, 1, 1, 1, 2, bias=False), nn.Tanh())
+    with torch.no_grad():
+        net[-2].weight.copy_(torch.tensor([1.0, -1.0, 0.5, -0.5]).view(4, 1, 1, 1))  # images of both signs
+        for _ in range(8):  # settled statistics, as a finished training leaves them
+            net(torch.randn(256, 8, 1, 1))
+    net.eval()
+    torch.save({f"main.{k}": v for k, v in net.state_dict().items()}, tmp_path / "netG_epoch_2.pth")
+    z = torch.randn(6, 8, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        author = net(z[:, :, None, None])  # (6, 1, 28, 28)
+    for options in ({"resolution": 28}, {"strides": "1,2,2,2,1", "paddings": "0,1,1,1,2"}):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            generator = load_generator(str(tmp_path / "netG_epoch_2.pth"), options=options)
+        with torch.no_grad():
+            torch.testing.assert_close(generator(z), author, atol=1e-5, rtol=0)
+        if "resolution" in options:
+            said = " ".join(str(w.message) for w in caught)
+            assert "output_geometry stage 5: strides 1 paddings 2: assumed" in said, said

@@ -380,7 +380,7 @@ def test_pickle_named_weights_are_chosen_and_unnamed_ones_are_pointed_to(hub, tm
 
 
 def test_torchgans_model_suffix_is_weights_and_a_tokenizer_is_not(hub, tmp_path):
-    """Audit 30a F5: torchgan's Trainer saves `gan{epoch}.model` (the generator's state dict among its losses' and
+    """Audit 30a F5: torchgan's Trainer saves `gan{slot}.model` (the generator's state dict among its losses' and
     optimizers'); a repo of it had "no weights file". A sentencepiece `tokenizer.model` beside it is no candidate."""
     module = DCGAN.build()
     saved = {"generator": module.state_dict(), "optimizer_generator": {"state": {}}, "epoch": 24}
@@ -859,3 +859,18 @@ def test_lightning_hyper_parameters_that_contradict_the_weights_are_named_as_suc
         load_generator("hub:someone/light2", options=FAST)
     g = load_generator("hub:someone/light2", options={**FAST, "resolution": side})
     same_images(g, module, DCGAN, zoo.latents_for(DCGAN, 4))
+
+
+def test_torchgans_slot_numbers_are_no_epochs(tmp_path):
+    """torchgan numbers `gan0.model` .. `gan4.model` by a slot it cycles through, not by epoch: gan4.model (epoch 5
+    of 7) was loaded as "the latest by the epoch or step in its name" (an outside audit, 49b). Nothing in the names
+    tells the latest: refused, naming the files and why; an epoch word in a name still ranks."""
+    module = DCGAN.build()
+    for slot, epoch in ((0, 6), (1, 7), (2, 3)):
+        saved = {"generator": module.state_dict(), "epoch": epoch}
+        torch.save(saved, tmp_path / f"gan{slot}.model")
+    with pytest.raises(SourceError, match="torchgan numbers its checkpoints by a slot it cycles through"):
+        load_generator(str(tmp_path), options=FAST)
+    from ganinv.repo_files import progress
+
+    assert progress("gan4.model") == -1 and progress("gan_epoch_4.model") == 4 and progress("netG_4.pth") == 4

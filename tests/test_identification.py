@@ -506,7 +506,7 @@ def test_without_batchnorm_the_doubling_geometry_is_taken(tmp_path, side):
         width //= 2
     net = nn.Sequential(*layers, nn.ConvTranspose2d(width, 3, 4, 2, 1, bias=False), nn.Tanh()).eval()
     torch.save(net.state_dict(), tmp_path / "netG_epoch_24.pth")
-    with pytest.warns(AssumptionWarning, match="a stage doubles the side"):
+    with pytest.warns(AssumptionWarning, match="the most usual strides and paddings that reach a usual image side"):
         g = load_generator(str(tmp_path / "netG_epoch_24.pth"), options={"activation": "relu", "nz": "8"})
     assert g.spec.image_shape == (3, side, side)
     z = torch.randn(4, 8)

@@ -351,3 +351,21 @@ def test_a_run_starting_in_another_process_is_said_before_any_work(tmp_path):
     with folder_locked_elsewhere(out):
         refused = CliRunner().invoke(cli, ["fit", "-g", str(tmp_path / "absent.pth"), "--out", str(out), "--quiet"])
         assert refused.exit_code == 2 and "another process is writing a run in" in refused.stderr, refused.output
+
+
+def test_the_command_line_applies_ganinv_threads(tmp_path, monkeypatch):
+    """GANINV_THREADS was never applied by a command (its check read click's invoked_subcommand before click set it),
+    and `abc` passed in silence (an outside audit, 49a)."""
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        monkeypatch.setenv("GANINV_THREADS", "1")
+        result = CliRunner().invoke(cli, ["sample", "-n", "1", "--out", str(tmp_path / "s.png")])
+        assert result.exit_code == 0, result.output
+        assert torch.get_num_threads() == 1
+        monkeypatch.setenv("GANINV_THREADS", "abc")
+        result = CliRunner().invoke(cli, ["sample", "-n", "1", "--out", str(tmp_path / "t.png")])
+        assert result.exit_code != 0 and "GANINV_THREADS must be a whole number of threads" in result.output
+        assert not (tmp_path / "t.png").exists()
+    finally:
+        torch.set_num_threads(before)

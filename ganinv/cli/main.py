@@ -72,7 +72,9 @@ class LazyGroup(click.Group):
                         # the command's own context: the error points to `ganinv CMD --help` (audit 30b 7a)
                         own = click.Context(command, info_name=protected[0], parent=ctx)
                         refuse_repeated_options(command, protected[1:] + list(ctx.args), own)
-                if ctx.invoked_subcommand is not None and not ctx.resilient_parsing:
+                # a command's name given, not ctx.invoked_subcommand, which click sets only inside super().invoke: the
+                # check had never held, and GANINV_THREADS=1 ran on every core (an outside audit, 49a)
+                if protected and not ctx.resilient_parsing:
                     from ganinv.devices import set_cpu_threads
 
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
