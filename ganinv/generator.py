@@ -16,6 +16,7 @@ import contextlib
 import itertools
 import math
 import numbers
+import sys
 import warnings
 from typing import Any, Iterator, Mapping, Optional
 
@@ -50,6 +51,17 @@ class ProbeWarning(UserWarning):
     """What the load-time probe saw that a user should know (a collapsed generator, dark images under [-1, 1]). Its
     own category, so that the CLI shows it: issued from inside the probe, whose torch.no_grad() wrapper Python names
     as the caller, a plain UserWarning was attributed to torch and hidden (an outside audit)."""
+
+
+# Set by the command line: what a generator's own code prints (a user's module, factory or program) goes to stderr,
+# so that stdout holds the command's results only (`inspect --json` of a generator that printed did not parse: an
+# outside audit, 49a). In Python, left as the user's process has it.
+PRINTS_TO_STDERR = False
+
+
+def users_prints() -> contextlib.AbstractContextManager:
+    """Where the generator's own code prints, while it runs: stderr on the command line (PRINTS_TO_STDERR)."""
+    return contextlib.redirect_stdout(sys.stderr) if PRINTS_TO_STDERR else contextlib.nullcontext()
 
 
 class Generator(nn.Module):
@@ -156,7 +168,7 @@ class Generator(nn.Module):
         z, c, d = in_module_dtype(self.net, z, c, d)  # a float64 module: its images come back in the latents' dtype
         if self.differentiable is False and z.requires_grad:  # a backward through it would fail, unexplained
             self.require_gradients("this computation")
-        with self._contract_modes():
+        with self._contract_modes(), users_prints():
             x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
         if isinstance(x, torch.Tensor) and x.is_floating_point() and given.is_floating_point and x.dtype != given:
             x = x.to(given)  # images in the latents' dtype: ganinv's (float32), or a float64 encoder's

@@ -1342,3 +1342,22 @@ def test_a_prior_range_alone_for_a_normal_prior_is_refused_for_a_program_too(tmp
     for args in (["-g", str(tmp_path / "g.ts"), "--nz", str(NZ)], ["-g", "builtin:mnist"]):
         result = CliRunner().invoke(cli, ["inspect", *args, "--option", "spec.native_prior_range=1,-1"])
         assert result.exit_code == 2 and "bounds a uniform or truncated_normal prior" in result.output, result.output
+
+
+def test_what_a_generators_code_prints_stays_off_the_results(user_module):
+    """A factory or forward that prints went to stdout, before the results (`inspect --json` did not parse), and one
+    that called sys.exit ended ganinv with its code and no word (an outside audit, 49a)."""
+    user_module(
+        "noisy",
+        "import sys, torch\nfrom test_user_modules import BatchNormNet, SPEC\n"
+        "class Loud(BatchNormNet):\n    def forward(self, *args):\n        print('forward called')\n"
+        "        return super().forward(*args)\n"
+        "def make():\n    print('loading generator... done')\n    return Loud(), SPEC\n"
+        "def leave():\n    sys.exit(3)\n",
+    )
+    result = CliRunner().invoke(cli, ["inspect", "-g", "noisy:make", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["source"] == "noisy:make"
+    assert "loading generator... done" in result.stderr and "forward called" in result.stderr
+    result = CliRunner().invoke(cli, ["inspect", "-g", "noisy:leave"])
+    assert result.exit_code == 2 and "noisy:leave called sys.exit(3) while building the generator" in result.output

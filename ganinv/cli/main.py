@@ -75,7 +75,10 @@ class LazyGroup(click.Group):
                 # a command's name given, not ctx.invoked_subcommand, which click sets only inside super().invoke: the
                 # check had never held, and GANINV_THREADS=1 ran on every core (an outside audit, 49a)
                 if protected and not ctx.resilient_parsing:
+                    import ganinv.generator
                     from ganinv.devices import set_cpu_threads
+
+                    ganinv.generator.PRINTS_TO_STDERR = True  # stdout: the results only
 
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
                 return super().invoke(ctx)

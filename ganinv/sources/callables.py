@@ -22,7 +22,7 @@ from ganinv import trust
 from ganinv.architectures import FALSE_WORDS, TRUE_WORDS, AssumptionWarning
 from ganinv.config_checks import INT_LIMIT
 from ganinv.errors import GaninvError, SourceError
-from ganinv.generator import Generator
+from ganinv.generator import Generator, users_prints
 from ganinv.sources.common import Request
 from ganinv.sources.programs import wrap_program
 from ganinv.sources.spec_overrides import with_overrides
@@ -113,9 +113,15 @@ def call_users_code(fn: Any, options: dict[str, Any], source: str) -> Any:
     except TypeError as exc:
         raise SourceError(f"{source} does not take the options {sorted(options)}: {exc}") from None
     try:
-        return fn(**options)
+        with users_prints():
+            return fn(**options)
     except GaninvError:
         raise
+    except SystemExit as exc:  # ended ganinv with its code and no word (an outside audit, 49a)
+        raise SourceError(
+            f"{source} called sys.exit({exc.code!r}) while building the generator; the exit is in that callable's "
+            "code: a generator factory returns its module"
+        ) from None
     except Exception as exc:
         text = str(exc).split("Exception raised from")[0]  # torch's C++ frames follow its message (review 42a)
         said = "; ".join(line.strip() for line in text.splitlines() if line.strip()) or "(no message)"
