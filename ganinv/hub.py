@@ -523,6 +523,12 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
     if recorded[0] in listing.files:
         check_read_beside(hub_id, listing, recorded[0])
         return recorded[0], (recorded[0],), True
+    if not any(is_weights(f) for f in listing.files):  # the cache holds what was fetched, not the repo (audit 49a)
+        held = ", ".join(sorted(listing.files)[:6]) or "nothing"
+        raise SourceError(
+            f"{where}'s cached snapshot holds only {held}: no weights file of it was fetched into the cache; unset "
+            "HF_HUB_OFFLINE, or retry when the Hub can be reached, to fetch them"
+        )
     weights, candidates = pick_weights(listing.files, f"{where} (its cached snapshot)", where, f"{where}:FILE")
     check_same_weights(hub_id, listing, weights)
     return weights, candidates, False

@@ -496,3 +496,17 @@ def test_a_failed_download_offers_the_cache_only_where_a_snapshot_holds_files(tm
     assert hub.download_failure(cut, hub_id).endswith("(the cache holds no snapshot of it)")
     (snapshot / "config.json").write_text("{}")
     assert hub.download_failure(cut, hub_id).endswith("set HF_HUB_OFFLINE=1 to use the cached snapshot")
+
+
+def test_offline_a_snapshot_that_holds_only_a_config_says_the_weights_were_not_fetched(hub, tmp_path, monkeypatch):
+    """A repo of whose files only config.json was fetched (hf_hub_download of it alone) was "no weights file ...; if
+    one of them is the generator's torch.save file, name it", advice to name config.json (an outside audit, 49a)."""
+    from huggingface_hub import hf_hub_download
+
+    hub.repos.commit("me/g", {"netG.pth": _pickled(CASE.build().state_dict()), "config.json": "{}"})
+    hf_hub_download("me/g", "config.json", endpoint=hub.url, cache_dir=tmp_path / "hf-cache")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(
+        SourceError, match=r"cached snapshot holds only config\.json: no weights file of it was fetched"
+    ):
+        load_generator("hub:me/g", options=FAST)
