@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import fnmatch
 import hashlib
 import logging
@@ -301,10 +302,33 @@ def server_message(exc: Exception) -> str:
     return " ".join(str(said).split()) if said else first_line(exc)
 
 
+# the file system's refusals of a folder: read-only, a file where a folder goes, no permission, no space
+FOLDER_ERRNOS = {errno.EROFS, errno.ENOTDIR, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EEXIST}
+
+
+def cache_failure(exc: BaseException) -> Optional[str]:
+    """What to do where the cache's own folder refused a write (read-only, a file in its place, no permission, full),
+    or None: a read-only HF_HUB_CACHE had been "check the connection and retry" (an outside audit, 49a)."""
+    cause: Optional[BaseException] = exc
+    while cause is not None:
+        if isinstance(cause, OSError) and cause.filename and cause.errno in FOLDER_ERRNOS:
+            return (
+                f"the Hugging Face cache cannot be written ({cause.strerror}: {cause.filename}); set HF_HUB_CACHE "
+                "(or HF_HOME) to a writable folder"
+            )
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
 def download_failure(exc: Exception, hub_id: HubId) -> str:
     """Why a download failed and what to do, for the reasons users meet: a gated or private repo, too many
-    requests, the Hub unreachable (the cache is named only where it holds the repo)."""
+    requests, the Hub unreachable (the cache is named only where it holds the repo), a cache that cannot be
+    written."""
     from huggingface_hub.errors import GatedRepoError, HfHubHTTPError
+
+    said = cache_failure(exc)
+    if said:
+        return said
 
     cause: Optional[BaseException] = exc  # the client wraps the Hub's last answer ("cannot find ... in the cache")
     while cause is not None and not isinstance(cause, HfHubHTTPError):
@@ -341,6 +365,8 @@ def _unreachable(hub_id: HubId, why: str) -> Listing:
 def _is_network_error(exc: Exception) -> bool:
     """Connection refused, DNS, timeouts, proxies: errors of the transport (httpx, httpcore), not of the Hub."""
     transport = ("httpx", "httpcore", "requests", "urllib3")
+    if cache_failure(exc):  # the cache's folder refused, not the Hub (an outside audit, 49a)
+        return False
     return isinstance(exc, (ConnectionError, TimeoutError, OSError)) or any(
         cls.__module__.split(".")[0].startswith(transport) for cls in type(exc).__mro__
     )

@@ -136,8 +136,7 @@ def test_not_cached_while_offline_is_one_clear_line(hub_cache, tmp_path):
     zoo.cache_repo(hub_cache, "someone/config-only", {"config.json": _write(tmp_path / "c.json", "{}")})
     with pytest.raises(
         SourceError,
-        match=r"hub:someone/config-only \(its cached snapshot\) has no weights file.*"
-        "it holds config.json",
+        match=r"hub:someone/config-only's cached snapshot holds only config.json: no weights file of it was fetched",
     ):
         load_generator("hub:someone/config-only")
     with pytest.raises(SourceError, match="not in the local Hugging Face cache"):
@@ -510,3 +509,14 @@ def test_offline_a_snapshot_that_holds_only_a_config_says_the_weights_were_not_f
         SourceError, match=r"cached snapshot holds only config\.json: no weights file of it was fetched"
     ):
         load_generator("hub:me/g", options=FAST)
+
+
+def test_a_cache_that_cannot_be_written_is_named_not_the_connection(hub, tmp_path, monkeypatch):
+    """HF_HUB_CACHE on a file (or a read-only folder) was "check the connection and retry", the Hub being reachable
+    (an outside audit, 49a)."""
+    hub.repos.commit("me/g", {"netG.pth": _pickled(CASE.build().state_dict())})
+    (tmp_path / "cache-file").write_text("")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "cache-file"))
+    with pytest.raises(SourceError, match="the Hugging Face cache cannot be written .*set HF_HUB_CACHE") as info:
+        load_generator("hub:me/g", options=FAST)
+    assert "connection" not in str(info.value)
