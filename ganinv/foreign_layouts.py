@@ -32,6 +32,9 @@ ATTENTION_WORDS = ("attn", "attention")
 ATTENTION_PARTS = ("query", "gamma", "theta", "phi")
 
 
+NOT_A_GENERATOR = "not a noise-to-image generator"
+
+
 def recognise(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
     """What the file holds, where its keys or first layer say it; None where they do not."""
     keys = list(state_dict)
@@ -47,7 +50,7 @@ def recognise(state_dict: Mapping[str, torch.Tensor]) -> Optional[str]:
         # first layer takes the latent: a Linear, or a ConvTranspose2d whose weight is (nz, out, kH, kW))
         return (
             f"a network whose first layer convolves {int(first.shape[1])}-channel images: a discriminator, a "
-            "classifier, an encoder or an image-to-image generator (CycleGAN, pix2pix), not a noise-to-image generator"
+            f"classifier, an encoder or an image-to-image generator (CycleGAN, pix2pix), {NOT_A_GENERATOR}"
         )
     return None
 

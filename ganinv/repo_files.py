@@ -106,6 +106,8 @@ def set_aside_by(name: str) -> Optional[str]:
     own = [w for w in words(path.name) if w in NOT_GENERATOR]
     own += [w for w in words(path.name) if w in PICTURE_WORDS and not generator_named(path.name)]
     own += [w for w in words(path.name) if w in RECORD_WORDS]
+    # accelerate's save_state writes random_states_N.pkl, the RNGs' states, beside model.safetensors (audit 49b)
+    own += ["random_states"] if re.fullmatch(r"random_states(_\d+)?\.pkl", path.name) else []
     if own:
         return own[0]
     folders = [w for w in words(str(path.parent)) if w in NOT_GENERATOR] if str(path.parent) != "." else []

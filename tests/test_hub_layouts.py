@@ -874,3 +874,22 @@ def test_torchgans_slot_numbers_are_no_epochs(tmp_path):
     from ganinv.repo_files import progress
 
     assert progress("gan4.model") == -1 and progress("gan_epoch_4.model") == 4 and progress("netG_4.pth") == 4
+
+
+def test_an_accelerate_folder_whose_model_file_is_the_critic_names_the_others(tmp_path):
+    """accelerate's save_state writes model.safetensors, model_1.safetensors, ... in prepare()'s order, so the critic
+    is model.safetensors where it was prepared first: refused as a discriminator, pointing to code, with the generator
+    beside it unnamed; random_states_0.pkl was a "weights file" (an outside audit, 49b)."""
+    from safetensors.torch import save_file as save_safetensors
+
+    critic = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 4, 1, 0))
+    save_safetensors({k: v.contiguous() for k, v in critic.state_dict().items()}, str(tmp_path / "model.safetensors"))
+    save_safetensors(
+        {k: v.contiguous() for k, v in DCGAN.build().state_dict().items()}, str(tmp_path / "model_1.safetensors")
+    )
+    torch.save({"step": 0}, tmp_path / "random_states_0.pkl")
+    with pytest.raises(GaninvError, match=r"other weights files may hold the generator: model_1\.safetensors \(name"):
+        load_generator(str(tmp_path), options=FAST)
+    from ganinv.repo_files import set_aside_by
+
+    assert set_aside_by("random_states_0.pkl") == "random_states"

@@ -20,6 +20,7 @@ from ganinv.errors import (
     SourceError,
     first_line,
 )
+from ganinv.foreign_layouts import NOT_A_GENERATOR
 from ganinv.generator import Generator
 from ganinv.sources.common import (
     CONFIG_NAME,
@@ -215,8 +216,10 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
     refused from its local copy). `weights`: the file the user named there (a sharded index)."""
     files = folder_files(folder)
     where = str(folder)
+    others: tuple[str, ...] = ()
     if weights is None:
-        weights, _ = repo_files.pick_weights(files, where, name_file=str(folder / "FILE"))
+        weights, candidates = repo_files.pick_weights(files, where, name_file=str(folder / "FILE"))
+        others = tuple(f for f in candidates if f != weights)
     weights_path = folder / weights
     if is_program(weights_path):
         raise SourceError(
@@ -252,6 +255,11 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
             index=index,
         )
     except ArchitectureError as exc:
+        if others and NOT_A_GENERATOR in str(exc):  # accelerate's model.safetensors is D where D was prepared first
+            raise ArchitectureError(
+                f"{exc}; the folder's other weights files may hold the generator: {', '.join(others[:6])} (name one: "
+                f"{folder / 'FILE'})"
+            ) from None
         if config_path is None or not str(exc).startswith(f"{config_path} disagrees"):
             raise
         # a local folder's config.json may be a training script's settings, not the net's (an outside audit)
