@@ -24,3 +24,12 @@ def test_every_package_folder_is_installed():
     assert found, "no package folder found"
     assert found - installed == set(), "package folders pyproject.toml does not install"
     assert installed - found == set(), "packages pyproject.toml names that have no folder"
+
+
+def test_python_dash_m_ganinv_is_the_command():
+    """`python -m ganinv` was "No module named ganinv.__main__" (an outside audit, 49a)."""
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "ganinv", "--help"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "Usage: ganinv" in done.stdout, done.stderr
