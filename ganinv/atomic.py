@@ -37,6 +37,17 @@ TEMPORARY = re.compile(rf"^\.(?P<name>.+)\.{MARK}-(?P<pid>\d+)-[A-Za-z0-9_]{{8}}
 REPLACED = re.compile(rf"^\.(?P<name>.+)\.{MARK}-old-(?P<pid>\d+)$")  # a folder moved aside by atomic_dir
 
 
+# A temporary's name holds at most this many bytes of its target's: a name the file system takes (255 bytes) whole was
+# refused as "File name too long", naming the temporary, the marks and pid added to it (an outside audit, 49a)
+TEMPORARY_NAME_BYTES = 120
+
+
+def temporary_prefix(path: Path) -> str:
+    """`.NAME.ganinv-PID-`, NAME cut to TEMPORARY_NAME_BYTES (a temporary is removed by its pid, whatever its name)."""
+    name = os.fsdecode(os.fsencode(path.name)[:TEMPORARY_NAME_BYTES])  # bytes: the limit is the file system's
+    return f".{name}.{MARK}-{os.getpid()}-"
+
+
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     """Remove the temporaries that killed saves left in `folder` (their process is gone); returns them.
 
@@ -80,7 +91,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{MARK}-{os.getpid()}-", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -231,7 +242,7 @@ def atomic_dir(path: str | os.PathLike, replaces: Optional[frozenset[str]] = Non
         refuse_replacing_foreign(path, replaces)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.{MARK}-{os.getpid()}-", suffix=".tmp", dir=path.parent))
+    tmp = Path(tempfile.mkdtemp(prefix=temporary_prefix(path), suffix=".tmp", dir=path.parent))
     try:
         with _write_failures_as_os_errors(path):
             yield tmp
