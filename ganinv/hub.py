@@ -260,10 +260,16 @@ def list_repo(hub_id: HubId) -> Listing:
         raise SourceError(
             f"{hub_id.text!r}: {hub_id.repo!r} is not a valid repo id ({first_line(exc)}); use hub:owner/name"
         ) from None
-    except GatedRepoError:
-        raise SourceError(
-            f"{hub_id.repo_text} is gated: accept its terms on the Hub and log in with `hf auth login`"
-        ) from None
+    except GatedRepoError as exc:  # the Hub's words, and advice that fits a token already given (audit 49a)
+        from huggingface_hub import get_token
+
+        advice = (
+            "the token given (HF_TOKEN or `hf auth login`) has no access to it: request access on its page, or use a "
+            "token of an account that has it"
+            if get_token()
+            else "accept its terms on the Hub and log in with `hf auth login` (or set HF_TOKEN)"
+        )
+        raise SourceError(f"{hub_id.repo_text} is gated ({server_message(exc)}); {advice}") from None
     except RepositoryNotFoundError:
         raise SourceError(
             f"no Hugging Face repo {hub_id.repo!r} (from {hub_id.text}), or it is private: log in with `hf auth login`"
@@ -283,11 +289,11 @@ def list_repo(hub_id: HubId) -> Listing:
                 f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {server_message(exc)})"
                 + ("; if it is private or gated, log in with `hf auth login`" if status in (401, 403) else "")
             ) from None
-        return _unreachable(hub_id, f"HTTP {status}")
+        return _unreachable(hub_id, f"the Hub answered HTTP {status} ({server_message(exc)})", busy=True)
     except Exception as exc:  # connection refused, DNS, timeouts, proxies: the cache decides
         if not _is_network_error(exc):
             raise
-        return _unreachable(hub_id, first_line(exc))
+        return _unreachable(hub_id, f"the Hub could not be reached ({first_line(exc)})")
     if not info.sha:
         raise SourceError(f"the Hub's answer for {hub_id.repo_text} names no commit; is HF_ENDPOINT a Hub?")
     files = tuple(sorted(s.rfilename for s in (info.siblings or [])))
@@ -353,12 +359,11 @@ def download_failure(exc: Exception, hub_id: HubId) -> str:
     )
 
 
-def _unreachable(hub_id: HubId, why: str) -> Listing:
-    listing = cached_listing(hub_id, f"the Hub could not be reached ({why})")
-    warnings.warn(
-        f"the Hub could not be reached ({why}); using the cached snapshot {listing.commit[:12]} of {hub_id.repo_text}",
-        stacklevel=3,
-    )
+def _unreachable(hub_id: HubId, why: str, busy: bool = False) -> Listing:
+    """The cached snapshot, said, where the Hub could not be reached or was busy (`busy`: HTTP 429 or 5xx, whose
+    advice is to retry later, not to go online: an outside audit, 49a)."""
+    listing = cached_listing(hub_id, why, advice="retry later" if busy else None)
+    warnings.warn(f"{why}; using the cached snapshot {listing.commit[:12]} of {hub_id.repo_text}", stacklevel=3)
     return listing
 
 
@@ -378,8 +383,9 @@ def _timeout() -> float:
     return float(constants.HF_HUB_ETAG_TIMEOUT)
 
 
-def cached_listing(hub_id: HubId, reason: str) -> Listing:
-    """The cache's snapshot of the requested revision: the files fetched before are the listing."""
+def cached_listing(hub_id: HubId, reason: str, advice: Optional[str] = None) -> Listing:
+    """The cache's snapshot of the requested revision: the files fetched before are the listing. `advice`: what to do
+    where there is none (default: download it once online)."""
     root = repo_folder(hub_id.repo)
     revision = hub_id.revision or DEFAULT_REVISION
     snapshots = root / "snapshots"
@@ -398,8 +404,8 @@ def cached_listing(hub_id: HubId, reason: str) -> Listing:
         commit = matches[0] if len(matches) == 1 else None
     if commit is None or not (snapshots / commit).is_dir():
         raise SourceError(
-            f"{hub_id.repo_text} is not in the local Hugging Face cache and {reason}; download it "
-            "once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else "")
+            f"{hub_id.repo_text} is not in the local Hugging Face cache and {reason}; "
+            + (advice or "download it once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else ""))
         )
     folder = snapshots / commit
     inside = root.resolve()

@@ -893,3 +893,55 @@ def test_an_accelerate_folder_whose_model_file_is_the_critic_names_the_others(tm
     from ganinv.repo_files import set_aside_by
 
     assert set_aside_by("random_states_0.pkl") == "random_states"
+
+
+@pytest.mark.parametrize("status", [429, 500])
+def test_a_busy_hub_listing_is_named_with_its_answer_and_retry_later(hub, tmp_path, monkeypatch, status):
+    """A 500 or 429 on the repo's listing, with nothing cached, was "the Hub could not be reached (HTTP 500); download
+    it once online", what the user was doing (an outside audit, 49a)."""
+    import time
+
+    import hub_server
+
+    route = hub_server.Handler._route
+
+    def busy(self, head):
+        if "/api/models/someone/busy" in self.path:
+            headers = {"Content-Type": "application/json", "X-Error-Message": "Internal Error", "Retry-After": "0"}
+            return self._send(status, headers, b"{}", head)
+        return route(self, head)
+
+    monkeypatch.setattr(hub_server.Handler, "_route", busy)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    hub.repos.commit("someone/busy", {"netG.pth": state_bytes(DCGAN.build().state_dict(), tmp_path / "w")})
+    with pytest.raises(SourceError) as busy_hub:
+        load_generator("hub:someone/busy", options=FAST)
+    message = str(busy_hub.value)
+    assert f"the Hub answered HTTP {status} (Internal Error); retry later" in message, message
+    assert "could not be reached" not in message and "once online" not in message
+
+
+def test_a_gated_listing_with_a_token_says_the_token_has_no_access(hub, tmp_path, monkeypatch):
+    """A gated repo was "accept its terms on the Hub and log in", also with HF_TOKEN set, and not in the Hub's words
+    (an outside audit, 49a)."""
+    import hub_server
+
+    said = "Access to model someone/gated is restricted and you are not in the authorized list."
+    route = hub_server.Handler._route
+
+    def gated(self, head):
+        if "/api/models/someone/gated" in self.path:
+            headers = {"Content-Type": "application/json", "X-Error-Message": said, "X-Error-Code": "GatedRepo"}
+            return self._send(401, headers, b"{}", head)
+        return route(self, head)
+
+    monkeypatch.setattr(hub_server.Handler, "_route", gated)
+    hub.repos.commit("someone/gated", {"netG.pth": state_bytes(DCGAN.build().state_dict(), tmp_path / "w")})
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "x" * 34)
+    with pytest.raises(SourceError) as refused:
+        load_generator("hub:someone/gated", options=FAST)
+    assert said in str(refused.value) and "has no access to it" in str(refused.value), str(refused.value)
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))  # no stored token either
+    with pytest.raises(SourceError, match="accept its terms on the Hub and log in"):
+        load_generator("hub:someone/gated", options=FAST)
