@@ -1783,3 +1783,19 @@ def test_a_missing_file_with_a_colon_imports_nothing(tmp_path, monkeypatch):
     ):
         with pytest.raises(SourceError, match=re.escape(said)):
             load_generator(source)
+
+
+def test_a_source_that_names_nothing_says_what_it_may_have_meant(tmp_path, monkeypatch):
+    """`BUILTIN:mnist` was imported as a module named BUILTIN; `mnist`, `owner/name`, a quoted `~` and a broken link
+    were "no such file or folder" with no hint (an outside audit, 49a)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.pth").symlink_to(tmp_path / "gone.pth")
+    for source, said in (
+        ("BUILTIN:mnist", "write its prefix 'BUILTIN' in lower case, builtin:"),
+        ("mnist", "the built-in generator is builtin:mnist"),
+        ("acme/dcgan", "a Hugging Face repo is written hub:acme/dcgan"),
+        ("~/netG.pth", "'~' is expanded by a shell, not here"),
+        ("broken.pth", f"broken.pth is a link to {tmp_path / 'gone.pth'}, which does not exist"),
+    ):
+        with pytest.raises(SourceError, match=re.escape(said)):
+            load_generator(source)

@@ -110,6 +110,13 @@ def load_generator(
         from ganinv.model_class import load_with_model_class
 
         generator = load_with_model_class(request)
+    elif (
+        source.lower().startswith(("builtin:", hub.PREFIX))
+        and not source.startswith(("builtin:", hub.PREFIX))
+        and not os.path.lexists(source)
+    ):
+        prefix = source.split(":", 1)[0]  # BUILTIN:mnist had been imported as a module named BUILTIN (audit 49a)
+        raise SourceError(f"{source!r}: write its prefix {prefix!r} in lower case, {prefix.lower()}:")
     elif source.startswith("builtin:"):
         name = source.split(":", 1)[1]
         folder = BUILTIN_DIR / name
@@ -133,6 +140,7 @@ def load_generator(
         raise SourceError(
             f"cannot resolve generator source {source!r}: no such file or folder; expected "
             "builtin:NAME, hub:owner/name[@rev], a folder, a weights or program file, or module:callable"
+            + unresolved_hint(source, path)
         )
     if batchnorm is not None:  # --option bn=train|eval wins over what the checkpoint suggested
         generator.meta["batchnorm"] = batchnorm
@@ -160,6 +168,20 @@ def load_generator(
             stacklevel=2,
         )
     return generator
+
+
+def unresolved_hint(source: str, path: Path) -> str:
+    """What a source that names nothing may have meant (an outside audit, 49a): a link that leads nowhere, a `~` no
+    shell expanded, a built-in's or a Hub repo's name without its prefix."""
+    if path.is_symlink():
+        return f"; {path} is a link to {os.readlink(path)}, which does not exist"
+    if source.startswith("~"):
+        return f"; '~' is expanded by a shell, not here: give the full path, {os.path.expanduser(source)}"
+    if source in builtin_names():
+        return f"; the built-in generator is builtin:{source}"
+    if source.count("/") == 1 and not source.startswith((".", "/")) and all(source.split("/")):
+        return f"; a Hugging Face repo is written hub:{source}"
+    return ""
 
 
 __all__ = [  # what other modules and tests import from `ganinv.sources`
