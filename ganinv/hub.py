@@ -225,7 +225,10 @@ def cache_dir() -> Path:
 def endpoint() -> str:
     from huggingface_hub import constants
 
-    return (os.environ.get("HF_ENDPOINT") or constants.ENDPOINT).rstrip("/")
+    given = os.environ.get("HF_ENDPOINT")
+    if given and not re.match(r"https?://", given):  # the client's "missing an 'http://'" read as unreachable (49a)
+        raise SourceError(f"HF_ENDPOINT={given} is not a URL: write it with http:// or https://")
+    return (given or constants.ENDPOINT).rstrip("/")
 
 
 def repo_folder(repo: str) -> Path:

@@ -462,6 +462,10 @@ CASES = [
         "nz",
     ),
     case("sample", "spec file is a list", ["sample", *GEN, "--spec", "{spec_list}", "--out", "{out}.png"], "spec_list"),
+    case(
+        "sample", "out starts with a tilde", ["sample", *GEN, "--out", "~/{out}.png"], "give the full path", usage=True
+    ),
+    case("sample", "empty out", ["sample", *GEN, "--out", ""], "is empty: name the file or folder", usage=True),
     case("sample", "bad prior", ["sample", *GEN, "--prior", "cauchy", "--out", "{out}.png"], "cauchy", usage=True),
     case(
         "sample",

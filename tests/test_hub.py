@@ -520,3 +520,10 @@ def test_a_cache_that_cannot_be_written_is_named_not_the_connection(hub, tmp_pat
     with pytest.raises(SourceError, match="the Hugging Face cache cannot be written .*set HF_HUB_CACHE") as info:
         load_generator("hub:me/g", options=FAST)
     assert "connection" not in str(info.value)
+
+
+def test_an_endpoint_without_a_scheme_is_named(monkeypatch):
+    """HF_ENDPOINT=127.0.0.1:PORT was "the Hub could not be reached ...; download it once online" (audit 49a)."""
+    monkeypatch.setenv("HF_ENDPOINT", "127.0.0.1:9")
+    with pytest.raises(SourceError, match=r"HF_ENDPOINT=127\.0\.0\.1:9 is not a URL: write it with http://"):
+        load_generator("hub:someone/anything")

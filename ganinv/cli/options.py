@@ -445,10 +445,27 @@ def json_option(func):
     return click.option("--json", "as_json", cls=SharedOption, is_flag=True, default=False, help=JSON_HELP)(func)
 
 
+class OutPath(click.Path):
+    """A path to write: an empty one, or one starting with '~', which no shell expanded (`--out "~/x.png"` made a
+    folder named '~' in the current one: an outside audit, 49a), is refused."""
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and not value.strip():
+            self.fail("is empty: name the file or folder to write", param, ctx)
+        if isinstance(value, str) and value.startswith("~"):
+            self.fail(
+                f"{value!r} starts with '~', which a shell expands and ganinv does not: give the full path, "
+                f"{os.path.expanduser(value)}",
+                param,
+                ctx,
+            )
+        return super().convert(value, param, ctx)
+
+
 def out_option(help: str, *, folder: bool, required: bool = True):
     """--out, what the command writes. Required where that file or folder is the command's product; optional
     (its `help` says the default) for a run, whose folder has a natural name, or for an extra copy of stdout."""
-    kind = click.Path(file_okay=False) if folder else click.Path(dir_okay=False)
+    kind = OutPath(file_okay=False) if folder else OutPath(dir_okay=False)
     # no `default=None` where required: from click 8.3 an explicit default counts as a value, and a missing --out
     # reached the command as None (an internal error in sample and invert)
     default = {} if required else {"default": None}
