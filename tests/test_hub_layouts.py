@@ -945,3 +945,18 @@ def test_a_gated_listing_with_a_token_says_the_token_has_no_access(hub, tmp_path
     monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))  # no stored token either
     with pytest.raises(SourceError, match="accept its terms on the Hub and log in"):
         load_generator("hub:someone/gated", options=FAST)
+
+
+def test_the_hub_clients_own_log_lines_stay_quiet_on_the_command_line():
+    """The command line set the client's logger to ERROR before the client was imported, whose import set it back to
+    WARNING: its retry lines came before ganinv's one Error line again (an outside audit, 49a). A fresh process: in
+    this one the client is imported already."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging; from ganinv.cli.main import show_library_log; show_library_log(); "
+        "import huggingface_hub.file_download; print(logging.getLogger('huggingface_hub').getEffectiveLevel())"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and int(done.stdout.strip()) >= 40, (done.stdout, done.stderr)

@@ -191,6 +191,10 @@ def show_library_log() -> None:
     logging.getLogger("ganinv.status").setLevel(logging.INFO)  # slow steps and their durations; --quiet hides them
     # the Hub client's own retry lines ("Error while downloading ... Trying to resume download", a dozen) came before
     # the one Error line that says what failed and what to do (an outside audit, 41b); GANINV_DEBUG shows them
+    # (set after the client's own logging is imported, which sets the level it had reset to WARNING when the client
+    # was imported later, on the first hub: source: the lines came back, audit 49a)
+    import huggingface_hub.utils.logging  # noqa: F401
+
     logging.getLogger("huggingface_hub").setLevel(logging.DEBUG if debugging() else logging.ERROR)
 
 
