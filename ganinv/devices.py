@@ -112,7 +112,7 @@ def set_cpu_threads() -> Optional[int]:
 
     import torch
 
-    given = os.environ.get("GANINV_THREADS")
+    given = os.environ.get("GANINV_THREADS") or None  # empty: unset, as OMP_NUM_THREADS is read
     if given is None and os.environ.get("OMP_NUM_THREADS"):
         return None  # the user's (or the launcher's) choice, which torch already follows
     try:

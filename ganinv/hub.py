@@ -112,9 +112,13 @@ def refuse_url(source: str) -> None:
     if scheme is None:
         return
     rest = source[scheme.end() :]
-    if scheme[1].lower() == "hf":  # huggingface_hub's own address form (HfFileSystem)
-        repo = rest.split("@")[0].split("/")[:2]
-        raise SourceError(f"{source} is a Hub address; write it as {PREFIX}{'/'.join(repo)}")
+    if scheme[1].lower() == "hf":  # huggingface_hub's own address form (HfFileSystem): hf://owner/name[@rev][/path]
+        if rest.startswith(("datasets/", "spaces/")):
+            raise SourceError(f"{source} is a Hub {rest.split('/')[0][:-1]}, not a model repo: ganinv loads models")
+        owner, _, more = rest.partition("/")
+        name, _, path = more.partition("/")
+        said = f"{PREFIX}{owner}/{name}" + (f":{path}" if path else "")
+        raise SourceError(f"{source} is a Hub address; write it as {said}")
     if scheme[1].lower() == "file":
         raise SourceError(f"{source} is a file address; give the file's path, {rest}")
     raise SourceError(

@@ -269,8 +269,8 @@ def pick_weights(
                 f"{where} has several weights files and nothing tells which is the generator: "
                 f"{', '.join(ordered[:8])}; choose one with {name_file}"
                 + (
-                    " (torchgan numbers its checkpoints by a slot it cycles through, not by epoch: each file records "
-                    "its epoch)"
+                    " (if these are torchgan's, their numbers are slots it cycles through, not epochs: each file "
+                    "records its epoch)"
                     if all(is_torchgan_slot(f) for f in ordered[:2])
                     else ""
                 )

@@ -369,3 +369,17 @@ def test_the_command_line_applies_ganinv_threads(tmp_path, monkeypatch):
         assert not (tmp_path / "t.png").exists()
     finally:
         torch.set_num_threads(before)
+
+
+def test_a_bad_ganinv_threads_does_not_hide_help_or_usage_errors(monkeypatch):
+    """A review (50a): once GANINV_THREADS was applied, `abc` refused `inspect --help` and hid "No such command"; an
+    empty value is unset, as an empty OMP_NUM_THREADS is."""
+    monkeypatch.setenv("GANINV_THREADS", "abc")
+    assert "Usage: cli inspect" in CliRunner().invoke(cli, ["inspect", "--help"]).output
+    assert "No such command 'nosuch'" in CliRunner().invoke(cli, ["nosuch"]).output
+    monkeypatch.setenv("GANINV_THREADS", "")
+    before = torch.get_num_threads()
+    try:
+        assert CliRunner().invoke(cli, ["inspect", "builtin:mnist"]).exit_code == 0
+    finally:
+        torch.set_num_threads(before)

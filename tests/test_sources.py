@@ -1799,3 +1799,16 @@ def test_a_source_that_names_nothing_says_what_it_may_have_meant(tmp_path, monke
     ):
         with pytest.raises(SourceError, match=re.escape(said)):
             load_generator(source)
+
+
+def test_an_entry_after_a_folder_is_refused_and_hub_addresses_keep_their_parts(tmp_path, monkeypatch):
+    """A review (50a): `FOLDER#ENTRY` dropped the entry without a word; `hf://owner/name@v1/netG.pth` was told to be
+    `hub:owner/name`, losing the revision and the file, and `hf://datasets/...` read as a model repo."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fold").mkdir()
+    with pytest.raises(SourceError, match=r"#netD picks an entry of a checkpoint file, and fold is a folder"):
+        load_generator("fold#netD")
+    with pytest.raises(SourceError, match=re.escape("write it as hub:owner/name@v1:netG.pth")):
+        load_generator("hf://owner/name@v1/netG.pth")
+    with pytest.raises(SourceError, match="is a Hub dataset, not a model repo"):
+        load_generator("hf://datasets/owner/name")

@@ -74,7 +74,9 @@ class LazyGroup(click.Group):
                         refuse_repeated_options(command, protected[1:] + list(ctx.args), own)
                 # a command's name given, not ctx.invoked_subcommand, which click sets only inside super().invoke: the
                 # check had never held, and GANINV_THREADS=1 ran on every core (an outside audit, 49a)
-                if protected and not ctx.resilient_parsing:
+                asks_help = any(arg in ("--help", "-h") for arg in protected[1:] + list(ctx.args))
+                known = bool(protected) and self.get_command(ctx, protected[0]) is not None
+                if known and not asks_help and not ctx.resilient_parsing:  # help and usage errors first (review 50a)
                     import ganinv.generator
                     from ganinv.devices import set_cpu_threads
 

@@ -126,6 +126,12 @@ def load_generator(
     elif source.startswith("hub:"):
         generator = load_hub(request)
     elif path.is_dir():
+        entry = split_entry(source)[1]
+        if entry is not None:  # dropped without a word before (a review, 50a)
+            raise SourceError(
+                f"{source!r}: #{entry} picks an entry of a checkpoint file, and {path} is a folder; give "
+                f"{path / 'FILE'}#{entry}"
+            )
         generator = load_folder(path, source, request=request)
     elif path.is_file():
         generator = load_file_source(path, request)
