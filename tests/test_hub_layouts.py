@@ -869,7 +869,7 @@ def test_torchgans_slot_numbers_are_no_epochs(tmp_path):
     for slot, epoch in ((0, 6), (1, 7), (2, 3)):
         saved = {"generator": module.state_dict(), "epoch": epoch}
         torch.save(saved, tmp_path / f"gan{slot}.model")
-    with pytest.raises(SourceError, match="torchgan numbers its checkpoints by a slot it cycles through"):
+    with pytest.raises(SourceError, match="if these are torchgan.s, their numbers are slots it cycles through"):
         load_generator(str(tmp_path), options=FAST)
     from ganinv.repo_files import progress
 
