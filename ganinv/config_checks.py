@@ -368,7 +368,9 @@ def same_generator(given: str, saved: Any, alternatives: tuple[str, ...] = ()) -
         return True
     if not isinstance(saved, str):
         return False
-    (given_path, _, given_entry), (saved_path, _, saved_entry) = given.partition("#"), saved.partition("#")
+    from ganinv.sources.common import split_entry  # the one reading of #ENTRY: a '#' in a path is the path's
+
+    (given_path, given_entry), (saved_path, saved_entry) = split_entry(given), split_entry(saved)
     if given_entry != saved_entry or given.startswith(("hub:", "builtin:")) or saved.startswith(("hub:", "builtin:")):
         return False
     if same_path(given_path, saved_path):  # False where either is missing, or a module:callable

@@ -465,6 +465,13 @@ CASES = [
     case(
         "sample", "out starts with a tilde", ["sample", *GEN, "--out", "~/{out}.png"], "give the full path", usage=True
     ),
+    case(
+        "invert",
+        "refine class without refine",
+        ["invert", *INV, "{images}", "--refine-class", "fixed", "--out", "{out}"],
+        "needs --refine N",
+        usage=True,
+    ),
     case("sample", "empty out", ["sample", *GEN, "--out", ""], "is empty: name the file or folder", usage=True),
     case("sample", "bad prior", ["sample", *GEN, "--prior", "cauchy", "--out", "{out}.png"], "cauchy", usage=True),
     case(

@@ -525,6 +525,9 @@ def test_the_runs_generator_spelled_another_way_is_the_same_generator(tmp_path, 
     assert not same_generator("other.pth", "gen.pth") and not same_generator("gone.pth", "gone.pth/")
     assert not same_generator("hub:a/b", "hub:a/c") and same_generator("hub:a/b", "hub:a/b@c0ffee", ("hub:a/b",))
     assert not same_generator("mod:make", "mod:other") and not same_generator("gen.pth", None)
+    (tmp_path / "lr#1").mkdir()  # a '#' in the path, and an entry (a review, 50a: refused on resume as another)
+    (tmp_path / "lr#1" / "ck.pth").write_bytes(b"weights")
+    assert same_generator("./lr#1/ck.pth#netG", "lr#1/ck.pth#netG")
 
 
 def test_a_path_given_again_on_resume_under_another_spelling_is_no_change(tmp_path, monkeypatch):

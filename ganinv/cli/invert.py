@@ -115,6 +115,11 @@ def invert(
 
     if start == "zero" and refine_steps == 0:
         raise click.BadParameter("--start zero optimises from z = 0 and needs --refine N", param_hint="--start")
+    given = click.get_current_context().get_parameter_source
+    if refine_steps == 0 and given("refine_class") is click.core.ParameterSource.COMMANDLINE:  # did nothing (50a)
+        raise click.BadParameter(
+            "--refine-class says how --refine moves a class, and needs --refine N", param_hint="--refine-class"
+        )
     check_refine_lr(refine_lr)
     check_writable(out, folder=True)
     if Path(out).resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):

@@ -118,7 +118,8 @@ MEASURE_OPTIONS = {
     "--threads",
     type=LimitedIntRange(min=1),
     default=None,
-    help="torch intra-op threads for the measurement (torch.set_num_threads; default: torch's).",
+    help="torch intra-op threads for the measurement (torch.set_num_threads; default: GANINV_THREADS or "
+    "OMP_NUM_THREADS, else the free cores).",
 )
 @click.option(
     "--contend",
