@@ -170,6 +170,12 @@ class Generator(nn.Module):
             self.require_gradients("this computation")
         with self._contract_modes(), users_prints():
             x = self.net(self.to_native_z(z), c, d)  # (B, C, H, W), native range
+        if isinstance(x, torch.Tensor) and x.device != z.device:  # an internal error later (an outside audit, 49a)
+            raise SpecMismatchError(
+                f"the generator{' ' + self.source if self.source else ''} returns images on device {x.device} for "
+                f"latents on {z.device}; "
+                "its code must return them on its input's device (a .to() or .cpu() in its forward?)"
+            )
         if isinstance(x, torch.Tensor) and x.is_floating_point() and given.is_floating_point and x.dtype != given:
             x = x.to(given)  # images in the latents' dtype: ganinv's (float32), or a float64 encoder's
         lo, hi = self.spec.native_output_range

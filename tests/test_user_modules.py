@@ -1361,3 +1361,17 @@ def test_what_a_generators_code_prints_stays_off_the_results(user_module):
     assert "loading generator... done" in result.stderr and "forward called" in result.stderr
     result = CliRunner().invoke(cli, ["inspect", "-g", "noisy:leave"])
     assert result.exit_code == 2 and "noisy:leave called sys.exit(3) while building the generator" in result.output
+
+
+def test_images_on_another_device_than_the_latents_are_named(user_module):
+    """A forward returning its images on another device (here the meta device, standing in for a GPU) was an internal
+    error ("Tensor.item() cannot be called on meta tensors": an outside audit, 49a)."""
+    user_module(
+        "elsewhere",
+        "from test_user_modules import BatchNormNet, SPEC\n"
+        "class Moved(BatchNormNet):\n    def forward(self, *args):\n        return super().forward(*args).to('meta')\n"
+        "def make():\n    return Moved(), SPEC\n",
+    )
+    result = CliRunner().invoke(cli, ["inspect", "-g", "elsewhere:make"])
+    assert result.exit_code == 2, result.output
+    assert "returns images on device meta for latents on cpu" in result.output and "internal error" not in result.output
