@@ -274,11 +274,11 @@ def refinement_start(generator: Generator, encoded: Latents, start: str, refine_
         return init, {}
     if refine_class == "fixed":
         said = "fixed: each image's class of the encoder"
-        return Latents(z=init.z, c=init.c, d=one_hot_classes(encoded.d)), {"d": said}
-    if not generator.spec.differentiable_codes:
+    elif not generator.spec.differentiable_codes:
         said = "the encoder's class: the generator takes integer labels, which refinement cannot move"
-        return Latents(z=init.z, c=init.c, d=one_hot_classes(encoded.d)), {"d": said}
-    return init, {}
+    else:
+        return init, {}
+    return Latents(z=init.z, c=init.c, d=one_hot_classes(encoded.d)), {"d": said}
 
 
 @dataclass

@@ -6,6 +6,7 @@ line, `Error: ...`, with a non-zero exit and no traceback; `GANINV_DEBUG=1` show
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import logging
@@ -14,6 +15,7 @@ import select
 import sys
 import traceback
 import warnings
+from typing import Iterator
 
 import click
 
@@ -64,26 +66,22 @@ class LazyGroup(click.Group):
             try:
                 # [the command's name]: `_protected_args` from click 8.2 on, an attribute `protected_args` before
                 protected = list(ctx.__dict__.get("_protected_args", ctx.__dict__.get("protected_args")) or [])
-                if protected and not ctx.resilient_parsing:
+                command = self.get_command(ctx, protected[0]) if protected else None
+                if command is not None and not ctx.resilient_parsing:
                     from ganinv.cli.options import refuse_repeated_options
 
-                    command = self.get_command(ctx, protected[0])
-                    if command is not None:
-                        # the command's own context: the error points to `ganinv CMD --help` (audit 30b 7a)
-                        own = click.Context(command, info_name=protected[0], parent=ctx)
-                        refuse_repeated_options(command, protected[1:] + list(ctx.args), own)
+                    # the command's own context: the error points to `ganinv CMD --help` (audit 30b 7a)
+                    own = click.Context(command, info_name=protected[0], parent=ctx)
+                    refuse_repeated_options(command, protected[1:] + list(ctx.args), own)
                 # a command's name given, not ctx.invoked_subcommand, which click sets only inside super().invoke: the
                 # check had never held, and GANINV_THREADS=1 ran on every core (an outside audit, 49a)
                 asks_help = any(arg in ("--help", "-h") for arg in protected[1:] + list(ctx.args))
-                known = bool(protected) and self.get_command(ctx, protected[0]) is not None
-                if known and not asks_help and not ctx.resilient_parsing:  # help and usage errors first (review 50a)
-                    import ganinv.generator
+                if command is not None and not asks_help and not ctx.resilient_parsing:  # help, usage errors first
                     from ganinv.devices import set_cpu_threads
 
-                    ganinv.generator.PRINTS_TO_STDERR = True  # stdout: the results only
-
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
-                return super().invoke(ctx)
+                with generator_prints_to_stderr():  # stdout: the results only
+                    return super().invoke(ctx)
             except click.UsageError as exc:  # one line, as every error: click's own adds the usage and a blank line
                 where = exc.ctx.command_path if exc.ctx is not None else "ganinv"
                 takes_images = exc.ctx is not None and any(p.name == "images" for p in exc.ctx.command.params)
@@ -134,6 +132,19 @@ class LazyGroup(click.Group):
                     "GANINV_DEBUG=1 for the traceback and report it",
                     1,
                 )
+
+
+@contextlib.contextmanager
+def generator_prints_to_stderr() -> Iterator[None]:
+    """While a command runs, what a generator's own code prints goes to stderr (`ganinv.generator.users_prints`); the
+    setting before it is restored after, so a Python caller of `cli` keeps its own."""
+    import ganinv.generator
+
+    before, ganinv.generator.PRINTS_TO_STDERR = ganinv.generator.PRINTS_TO_STDERR, True
+    try:
+        yield
+    finally:
+        ganinv.generator.PRINTS_TO_STDERR = before
 
 
 def stdout_reader_gone() -> bool:
