@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,6 +38,9 @@ class HubRepos:
         if repo not in self.commits:
             return "RepoNotFound", None, None
         sha = self.refs[repo].get(revision) or (revision if revision in self.commits[repo] else None)
+        if sha is None and re.fullmatch(r"[0-9a-f]{7,39}", revision):  # a commit's unique prefix, as the Hub takes it
+            matches = [c for c in self.commits[repo] if c.startswith(revision)]
+            sha = matches[0] if len(matches) == 1 else None
         if sha is None:
             return "RevisionNotFound", None, None
         return None, sha, self.commits[repo][sha]

@@ -2,6 +2,7 @@
 
 import io
 import json
+import os
 import shutil
 import warnings
 from pathlib import Path
@@ -527,3 +528,20 @@ def test_an_endpoint_without_a_scheme_is_named(monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "127.0.0.1:9")
     with pytest.raises(SourceError, match=r"HF_ENDPOINT=127\.0\.0\.1:9 is not a URL: write it with http://"):
         load_generator("hub:someone/anything")
+
+
+def test_a_short_commit_hash_loads_online_and_offline_and_the_full_hash_is_recorded(hub, tmp_path, monkeypatch):
+    """Audit 49a F22: the Hub takes a commit's unique prefix (the test server had not, so `@36f36af` worked offline
+    only). Both ways give the same commit, recorded in full, and no ref named by the prefix is written to the cache."""
+    module = CASE.build(seed=3)
+    sha = hub.repos.commit("me/short", {"netG.pth": _pickled(module.state_dict())})
+    hub.repos.commit("me/short", {"netG.pth": _pickled(CASE.build(seed=4).state_dict())})  # main moves on
+    latents = zoo.latents_for(CASE, 4)
+    online = load_generator(f"hub:me/short@{sha[:7]}", options=FAST)
+    assert online.meta["hub"]["commit"] == online.meta["revision"] == sha
+    _same_images(online, module, latents)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    offline = load_generator(f"hub:me/short@{sha[:7]}", options=FAST)
+    assert offline.meta["hub"]["commit"] == sha
+    _same_images(offline, module, latents)
+    assert not list(Path(os.environ["HF_HUB_CACHE"]).glob(f"models--me--short/refs/{sha[:7]}"))
