@@ -525,3 +525,40 @@ def test_the_hub_clients_retry_lines_wait_for_ganinv_debug(monkeypatch):
     assert logging.getLogger("huggingface_hub").isEnabledFor(logging.WARNING)
     monkeypatch.delenv("GANINV_DEBUG")
     show_library_log()
+
+
+def test_a_closed_stdout_is_refused_before_anything_runs(tmp_path):
+    """Audit 49a F17: `ganinv inspect -g ... >&-` printed its results nowhere and exited 0."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "ganinv", "sample", "-g", "builtin:mnist", "-n", "4", "--out", "s.png"],
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        preexec_fn=lambda: os.close(1),  # the child starts as `>&-` leaves it
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "Error: stdout is closed, and the results are printed there: run it with stdout open (e.g. > results.txt)"
+    ]
+    assert list(tmp_path.iterdir()) == []  # nothing ran
+
+
+def test_a_path_the_locale_cannot_decode_is_said_as_typed(tmp_path):
+    """Audit 49a F18: under LC_ALL=C with PYTHONUTF8=0 a path `ünï.pth` was said as 'nosuch/\\udcc3\\udcbcn...'."""
+    import os
+    import subprocess
+    import sys
+
+    name = "nosuch/ünï.pth".encode()
+    env = {**os.environ, "LANG": "C", "LC_ALL": "C", "PYTHONUTF8": "0"}
+    done = subprocess.run(
+        [sys.executable, "-m", "ganinv", "inspect", "-g", name], capture_output=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert done.returncode == 2
+    assert done.stderr.startswith(b"Error: cannot resolve generator source 'nosuch/\xc3\xbcn\xc3\xaf.pth': no such")
+    assert b"\\u" not in done.stderr and len(done.stderr.splitlines()) == 1

@@ -11,6 +11,7 @@ import importlib
 import importlib.util
 import logging
 import os
+import re
 import select
 import sys
 import traceback
@@ -77,6 +78,12 @@ class LazyGroup(click.Group):
                 # check had never held, and GANINV_THREADS=1 ran on every core (an outside audit, 49a)
                 asks_help = any(arg in ("--help", "-h") for arg in protected[1:] + list(ctx.args))
                 if command is not None and not asks_help and not ctx.resilient_parsing:  # help, usage errors first
+                    if sys.stdout is None:  # started with `>&-`: its results were lost with exit 0 (audit 49a)
+                        fail(
+                            "stdout is closed, and the results are printed there: run it with stdout open (e.g. "
+                            "> results.txt)",
+                            2,
+                        )
                     from ganinv.devices import set_cpu_threads
 
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
@@ -212,8 +219,25 @@ def show_library_log() -> None:
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"Error: {' '.join(message.split())}", err=True)  # one line, whatever the message held
+    click.echo(as_typed(f"Error: {' '.join(message.split())}"), err=True)  # one line, whatever the message held
     sys.exit(code)
+
+
+def as_typed(text: str) -> str | bytes:
+    """A message naming a path that is not valid in the locale's encoding (`ünï.pth` under LC_ALL=C, PYTHONUTF8=0:
+    Python holds its bytes as surrogates, which were printed as `\\udcc3...`, audit 49a), with the bytes typed."""
+    text = ESCAPED_SURROGATE.sub(lambda m: chr(0xDC00 + int(m[1], 16)), text)  # as repr() wrote them
+    if not SURROGATES.search(text):
+        return text
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    parts = SURROGATES.split(text)  # text, surrogates, text, ...
+    return b"".join(
+        part.encode(encoding, "surrogateescape" if i % 2 else "backslashreplace") for i, part in enumerate(parts)
+    )
+
+
+SURROGATES = re.compile("([\udc80-\udcff]+)")  # the bytes of a name that did not decode, one surrogate each
+ESCAPED_SURROGATE = re.compile(r"\\udc([89a-f][0-9a-f])")
 
 
 def show_warning(message, category, filename, lineno, file=None, line=None) -> None:
@@ -221,7 +245,7 @@ def show_warning(message, category, filename, lineno, file=None, line=None) -> N
     libraries' warnings only with GANINV_DEBUG."""
     if not (category.__module__.startswith("ganinv") or _is_ours(filename) or debugging()):
         return
-    click.echo(f"Warning: {' '.join(str(message).split())}", err=True)
+    click.echo(as_typed(f"Warning: {' '.join(str(message).split())}"), err=True)
 
 
 def _is_ours(filename: str) -> bool:
