@@ -1785,6 +1785,24 @@ def test_a_missing_file_with_a_colon_imports_nothing(tmp_path, monkeypatch):
             load_generator(source)
 
 
+def test_a_file_named_like_an_importable_callable_is_refused_naming_both(tmp_path, monkeypatch):
+    """A file `mygens:make` beside `mygens.py` was loaded in place of the callable, without a word (an outside audit,
+    49a). `./mygens:make` is the file; a name whose module does not exist is the file, as before; nothing imported."""
+    case = zoo.case("pytorch-examples-dcgan")
+    (tmp_path / "mygens.py").write_text("open('IMPORTED', 'w').close()\ndef make(): pass\n")
+    for name in ("mygens:make", "os.path:join", "nosuchmodule:make"):
+        torch.save(case.build(1).state_dict(), tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    for source in ("mygens:make", "os.path:join"):  # the folder's module, an installed one
+        with pytest.raises(SourceError, match=f"'{source}' is both a file here and a module:callable .* ./{source}"):
+            load_generator(source)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for source in ("./mygens:make", "nosuchmodule:make"):
+            assert load_generator(source).meta["architecture"] == "dcgan"
+    assert not (tmp_path / "IMPORTED").exists()
+
+
 def test_a_source_that_names_nothing_says_what_it_may_have_meant(tmp_path, monkeypatch):
     """`BUILTIN:mnist` was imported as a module named BUILTIN; `mnist`, `owner/name`, a quoted `~` and a broken link
     were "no such file or folder" with no hint (an outside audit, 49a)."""

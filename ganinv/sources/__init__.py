@@ -36,7 +36,7 @@ import torch
 from ganinv import architectures, hub, trust
 from ganinv.errors import ConfigError, SourceError, SpecMismatchError
 from ganinv.generator import Generator
-from ganinv.sources.callables import load_callable
+from ganinv.sources.callables import load_callable, names_a_callable
 from ganinv.sources.common import CONFIG_NAME, Request, file_sha256, split_entry
 from ganinv.sources.folders import load_folder
 from ganinv.sources.from_weights import build_from_config, mixin_options
@@ -134,6 +134,11 @@ def load_generator(
             )
         generator = load_folder(path, source, request=request)
     elif path.is_file():
+        if names_a_callable(source):  # the file was taken, without a word (an outside audit, 49a)
+            raise SourceError(
+                f"{source!r} is both a file here and a module:callable that can be imported; give ./{source} for the "
+                "file, or rename it to load the callable"
+            )
         generator = load_file_source(path, request)
     elif path.exists() and ":" not in source:  # a FIFO, socket or device: never read (it may never end)
         raise SourceError(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import importlib.util
 import inspect
 import itertools
 import math
@@ -58,6 +59,21 @@ def check_callable_form(source: str) -> None:
             f"cannot resolve generator source {source!r}: no such file or folder, and no module:callable (dotted "
             "Python names, e.g. mypkg.models:make_generator)"
         )
+
+
+def names_a_callable(source: str) -> bool:
+    """Whether `source`, the name of a file here, could also mean a `module:callable` whose module can be imported
+    (the folder it runs from, or an installed one); looked up, not imported. A file `mypkg.gens:make` had been loaded
+    in place of the callable in silence (an outside audit, 49a)."""
+    module_name, colon, attr = source.partition(":")
+    names = (*module_name.split("."), *attr.split("."))
+    if not colon or not all(name.isidentifier() for name in names):
+        return False
+    top = module_name.split(".")[0]
+    try:
+        return trust.holds_module(os.getcwd(), top) or importlib.util.find_spec(top) is not None
+    except (ImportError, ValueError):  # a module imported without a spec (`__main__`): it exists
+        return True
 
 
 def load_callable(source: str, request: Request) -> Generator:
