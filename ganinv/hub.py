@@ -35,7 +35,7 @@ import os
 import re
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 from ganinv.errors import GaninvError, SourceError, first_line
 from ganinv.repo_files import (
@@ -45,6 +45,8 @@ from ganinv.repo_files import (
     format_twins,
     is_weights,
     pick_weights,
+    registered_average,
+    registered_states,
     shards_of,
 )
 
@@ -568,9 +570,26 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
             f"{where}'s cached snapshot holds only {held}: no weights file of it was fetched into the cache; unset "
             "HF_HUB_OFFLINE, or retry when the Hub can be reached, to fetch them"
         )
-    weights, candidates = pick_weights(listing.files, f"{where} (its cached snapshot)", where, f"{where}:FILE")
+    weights, candidates = pick_weights(
+        listing.files, f"{where} (its cached snapshot)", where, f"{where}:FILE", registered_average_in(hub_id, listing)
+    )
     check_same_weights(hub_id, listing, weights)
     return weights, candidates, False
+
+
+def registered_average_in(
+    hub_id: HubId, listing: Listing
+) -> Callable[[str, tuple[str, ...]], Optional[tuple[str, str]]]:
+    """`pick_weights`' look for a moving average accelerate saved beside the chosen weights (`registered_average`):
+    both files are fetched only where the repo has such a state beside them."""
+
+    def average_beside(chosen: str, candidates: tuple[str, ...]) -> Optional[tuple[str, str]]:
+        registered = registered_states(chosen, candidates)
+        if not registered:
+            return None
+        return registered_average(fetch(hub_id, listing, [chosen, *registered]), chosen, candidates)
+
+    return average_beside
 
 
 def recorded_choice(hub_id: HubId, commit: str) -> list[str]:
@@ -670,7 +689,9 @@ def resolve(source: str) -> Resolved:
         if listing.from_cache:
             check_read_beside(hub_id, listing, weights)
     elif not listing.from_cache:
-        weights, candidates = pick_weights(listing.files, where, where)
+        weights, candidates = pick_weights(
+            listing.files, where, where, average_beside=registered_average_in(hub_id, listing)
+        )
         check_same_weights(hub_id, listing, weights)
     else:
         weights, candidates, recorded = choice_offline(hub_id, listing)

@@ -31,6 +31,7 @@ import contextlib
 import importlib
 import inspect
 import json
+import warnings
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
@@ -101,6 +102,8 @@ def load_with_model_class(request: Any) -> Generator:
     if request.arch is not None:
         raise SourceError(f"--model-class {class_path} builds the generator itself; drop --arch {request.arch}")
     path, key, where, hub_meta = weights_file(request.source)
+    if not kwargs:  # the class's own config beside its weights, as its from_pretrained reads it (audit 49b)
+        kwargs = mixin_config_kwargs(class_path, path.parent / "config.json", where)
     # a spec beside the weights (netG.json) may give n_classes too (a review: asked for what it gave)
     overrides = {**sidecar_spec(path), **request.overrides}
     n_classes_given = n_classes is not None or "n_classes" in overrides  # 0 given: unconditional, said so
@@ -179,6 +182,30 @@ def weights_file(source: str) -> tuple[Path, Optional[str], str, dict[str, Any]]
             "it as a program (--trust-remote-code if you trust its author), or give the state dict's file"
         )
     return path, key, where, meta
+
+
+def mixin_config_kwargs(class_path: str, config_path: Path, where: str) -> dict[str, Any]:
+    """A `PyTorchModelHubMixin` class's init arguments from the config.json saved beside its weights (`save_pretrained`
+    writes them there; `from_pretrained` passes those its `__init__` takes, all where it takes **kwargs), announced;
+    {} for another class or without a config. The values are JSON data; the class is the one the user named."""
+    from huggingface_hub import ModelHubMixin
+
+    cls = import_class(class_path)
+    if not (isinstance(cls, type) and issubclass(cls, ModelHubMixin)) or not config_path.is_file():
+        return {}
+    from ganinv.sources.torch_saves import read_config
+
+    config = read_config(config_path, str(config_path))
+    parameters = inspect.signature(cls.__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+    kwargs = {k: v for k, v in config.items() if takes_any or (k in parameters and k != "self")}
+    if kwargs:
+        warnings.warn(
+            f"{class_path} is a PyTorchModelHubMixin class: built with the arguments its config.json beside {where} "
+            f"holds, {json.dumps(kwargs)}, as its from_pretrained does; --model-kwargs '{{...}}' gives others",
+            stacklevel=2,
+        )
+    return kwargs
 
 
 def parse_kwargs(value: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import logging
 import re
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from ganinv import weight_files
 from ganinv.atomic import parse_json, read_text
@@ -52,6 +52,7 @@ NOT_GENERATOR = {
     "critic",
     "dis",
     "encoder",
+    "classifier",  # the Coursera course ships pretrained_classifier.pth beside its generator (audit 49b)
     "vae",
     "lpips",
     "vgg",
@@ -227,10 +228,16 @@ def distinct(candidates: Iterable[str]) -> list[str]:
 
 
 def pick_weights(
-    files: Iterable[str], where: str, repo: Optional[str] = None, name_file: Optional[str] = None
+    files: Iterable[str],
+    where: str,
+    repo: Optional[str] = None,
+    name_file: Optional[str] = None,
+    average_beside: Optional[Callable[[str, tuple[str, ...]], Optional[tuple[str, str]]]] = None,
 ) -> tuple[str, tuple[str, ...]]:
     """(the generator's weights file, every candidate) among a repo's files; announce a choice among several.
-    `name_file`: how a source names one file of them (default `WHERE:FILE`; a local folder's `DIR/FILE`)."""
+    `name_file`: how a source names one file of them (default `WHERE:FILE`; a local folder's `DIR/FILE`).
+    `average_beside(chosen, candidates)`: (file, entry) of a moving average of the chosen weights that no name marks
+    (`registered_average`), taken in their place."""
     files = list(files)
     name_file = name_file or f"{where}:FILE"
     if DIFFUSERS_PIPELINE in files:
@@ -275,6 +282,15 @@ def pick_weights(
                     else ""
                 )
             )
+        average = average_beside(best, candidates) if average_beside is not None else None
+        if average is not None:
+            warnings.warn(
+                f"{where} has {len(candidates)} weights files; using {average[0]}: it holds {average[1]}, a moving "
+                f"average of the generator in {best} (what its authors sample from; accelerate's "
+                f"register_for_checkpointing saves one so); the online weights: {name_file.replace('FILE', best)}",
+                stacklevel=3,
+            )
+            return average[0], candidates
         why = rank_reason(best, runner_up, key(best), key(runner_up))
         warnings.warn(
             f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=key, reverse=True)[:6])})"
@@ -282,6 +298,43 @@ def pick_weights(
             stacklevel=3,
         )
     return best, candidates
+
+
+# accelerate's `register_for_checkpointing(obj)` saves obj.state_dict() as custom_checkpoint_N.pkl beside the models'
+# weights: often an EMA of the generator (ema_pytorch's online_model and ema_model), which no name says (audit 49b)
+REGISTERED_STATE = re.compile(r"custom_checkpoint_\d+\.pkl")
+
+
+def registered_states(chosen: str, candidates: Iterable[str]) -> list[str]:
+    """The states accelerate saved beside `chosen` (`REGISTERED_STATE`), in its folder."""
+    parent = PurePosixPath(chosen).parent
+    return [
+        c
+        for c in candidates
+        if PurePosixPath(c).parent == parent and REGISTERED_STATE.fullmatch(PurePosixPath(c).name) and c != chosen
+    ]
+
+
+def registered_average(folder: Path, chosen: str, candidates: Iterable[str]) -> Optional[tuple[str, str]]:
+    """(file, entry) of a state accelerate saved beside `chosen` (`REGISTERED_STATE`) that holds a moving average of
+    the same net: an average-named entry with the chosen file's tensor names and shapes. Files are read as data."""
+    registered = registered_states(chosen, candidates)
+    if not registered:
+        return None
+    try:
+        online = weight_files.quiet_state_dict(folder / chosen, str(folder / chosen))
+    except GaninvError:
+        return None  # its own reading says what is wrong with it
+    for name in registered:
+        try:
+            average, entry = weight_files.quietly_located(folder / name, str(folder / name))
+        except GaninvError:
+            continue
+        averaged = any(weight_files.is_ema_name(part, plain=False) for part in entry.split("."))
+        same_net = {k: v.shape for k, v in average.items()} == {k: v.shape for k, v in online.items()}
+        if averaged and same_net:
+            return name, entry
+    return None
 
 
 PICKLE_SUFFIXES = tuple(s for s in WEIGHT_SUFFIXES if s != ".safetensors")

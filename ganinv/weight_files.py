@@ -349,12 +349,17 @@ PYTORCH_GAN_ZOO_OUTPUT: dict[Any, str] = {"WGANGP": "none", "DCGAN": "tanh", "MS
 def quiet_state_dict(path: Path, where: str) -> dict[str, torch.Tensor]:
     """The generator's tensors in a weights file, read without its announcements (for a comparison: the file that
     is loaded makes them when it is read)."""
+    return quietly_located(path, where)[0]
+
+
+def quietly_located(path: Path, where: str) -> tuple[dict[str, torch.Tensor], str]:
+    """`locate_state_dict` of a weights file, read as data and without its announcements."""
     level = logger.level
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logger.setLevel(logging.ERROR)
         try:
-            return locate_state_dict(read_weights(path, where=where), None, where)[0]
+            return locate_state_dict(read_weights(path, where=where), None, where)
         finally:
             logger.setLevel(level)
 

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -893,6 +894,64 @@ def test_an_accelerate_folder_whose_model_file_is_the_critic_names_the_others(tm
     from ganinv.repo_files import set_aside_by
 
     assert set_aside_by("random_states_0.pkl") == "random_states"
+    assert set_aside_by("pretrained_classifier.pth") == "classifier"  # the Coursera course's, beside its generator
+
+
+def _accelerate_checkpoint(folder: Path, generator: nn.Module, averaged: nn.Module) -> None:
+    """An accelerate save_state folder of prepare(G, D) with an ema_pytorch EMA of `averaged` registered for
+    checkpointing: model.safetensors (G's online weights), model_1.safetensors (D), custom_checkpoint_0.pkl (the EMA's
+    state_dict: online_model and ema_model)."""
+    from safetensors.torch import save_file as save_safetensors
+
+    critic = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 4, 1, 0))
+    folder.mkdir(parents=True)
+    for name, net in (("model.safetensors", generator), ("model_1.safetensors", critic)):
+        save_safetensors({k: v.contiguous() for k, v in net.state_dict().items()}, str(folder / name))
+    ema_state = {"initted": torch.tensor(True), "step": torch.tensor(40)}
+    ema_state |= {f"online_model.{k}": v for k, v in averaged.state_dict().items()}
+    ema_state |= {f"ema_model.{k}": v for k, v in averaged.state_dict().items()}
+    torch.save(ema_state, folder / "custom_checkpoint_0.pkl")
+
+
+AVERAGE_TAKEN = (
+    r"using (checkpoint_5/)?custom_checkpoint_0\.pkl: it holds ema_model, a moving average of the generator in "
+    r"(checkpoint_5/)?model\.safetensors .* "
+    r"the online weights: .*model\.safetensors"
+)
+
+
+def test_an_accelerate_folder_takes_the_registered_moving_average_of_its_generator(tmp_path):
+    """`accelerator.register_for_checkpointing(ema)` saves ema_pytorch's state (online_model, ema_model) as
+    custom_checkpoint_0.pkl beside model.safetensors (the online generator): the online weights had been taken "by
+    their standard name", the average unnamed (an outside audit, 49b). An average of another net is passed over."""
+    online, average = DCGAN.build(seed=1), DCGAN.build(seed=2)
+    latents = zoo.latents_for(DCGAN, 3)
+    _accelerate_checkpoint(tmp_path / "ema_of_g", online, average)
+    with pytest.warns(UserWarning, match=AVERAGE_TAKEN):
+        loaded = load_generator(str(tmp_path / "ema_of_g"), options=FAST)
+    torch.testing.assert_close(loaded.decode(latents), DCGAN.reference(average, latents), rtol=0, atol=1e-6)
+    critic = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 4, 1, 0))
+    _accelerate_checkpoint(tmp_path / "ema_of_d", online, critic)
+    with pytest.warns(UserWarning, match=r"using model\.safetensors, its standard name"):
+        loaded = load_generator(str(tmp_path / "ema_of_d"), options=FAST)
+    torch.testing.assert_close(loaded.decode(latents), DCGAN.reference(online, latents), rtol=0, atol=1e-6)
+
+
+def test_a_hub_repo_of_an_accelerate_checkpoint_takes_the_registered_moving_average(hub, tmp_path, monkeypatch):
+    """The same as a Hub repo, online and then offline: the registered state is fetched because it stands beside the
+    chosen weights; offline, the choice made online is repeated."""
+    online, average = DCGAN.build(seed=1), DCGAN.build(seed=2)
+    latents = zoo.latents_for(DCGAN, 3)
+    folder = tmp_path / "checkpoint_5"
+    _accelerate_checkpoint(folder, online, average)
+    hub.repos.commit("me/accel", {f"checkpoint_5/{p.name}": p for p in folder.iterdir()})
+    with pytest.warns(UserWarning, match=AVERAGE_TAKEN):
+        loaded = load_generator("hub:me/accel", options=FAST)
+    torch.testing.assert_close(loaded.decode(latents), DCGAN.reference(average, latents), rtol=0, atol=1e-6)
+    assert loaded.meta["hub"]["file"] == "checkpoint_5/custom_checkpoint_0.pkl"
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    offline = load_generator("hub:me/accel", options=FAST)
+    torch.testing.assert_close(offline.decode(latents), DCGAN.reference(average, latents), rtol=0, atol=1e-6)
 
 
 @pytest.mark.parametrize("status", [429, 500])

@@ -7,6 +7,7 @@ import os
 import pytest
 import torch
 from click.testing import CliRunner
+from huggingface_hub import PyTorchModelHubMixin
 from safetensors.torch import save, save_file
 from torch import nn
 
@@ -201,6 +202,33 @@ def test_the_cli_loads_with_model_class_and_kwargs(tmp_path):
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["spec"]["nz"] == 6 and report["meta"]["model_class"] == "test_model_class:TinyDCGAN"
+
+
+class MixinDCGAN(TinyDCGAN, PyTorchModelHubMixin):
+    """TinyDCGAN published with PyTorchModelHubMixin: save_pretrained writes its init arguments to config.json."""
+
+
+def test_a_mixin_class_is_built_with_the_config_saved_beside_its_weights(tmp_path, hub):
+    """`--model-class` built a PyTorchModelHubMixin class with no arguments, though config.json beside the weights holds
+    them, as its from_pretrained reads them (an outside audit, 49b); --model-kwargs still wins; other classes never
+    read it."""
+    torch.manual_seed(0)
+    module = trained(MixinDCGAN(nz=5, ngf=3), lambda i: (torch.randn(32, 5, 1, 1),))
+    module.save_pretrained(tmp_path / "repo")
+    latents = torch.randn(4, 5, generator=torch.Generator().manual_seed(1))
+    expected = module(latents.view(4, 5, 1, 1))
+    hub.repos.commit("me/mixin", {p.name: p for p in (tmp_path / "repo").iterdir()})
+    for source in (str(tmp_path / "repo" / "model.safetensors"), "hub:me/mixin"):
+        with pytest.warns(
+            UserWarning,
+            match=r'built with the arguments its config.json .* holds, \{"channels": 1, "ngf": 3, "nz": 5\}',
+        ):
+            g = load_generator(source, options=as_class("MixinDCGAN"))
+        torch.testing.assert_close(g(latents), expected, rtol=0, atol=1e-6)
+    with pytest.raises(SourceError, match="size mismatch|shape"):  # the user's word wins over the config's
+        load_generator(source, options=as_class("MixinDCGAN", nz=5, ngf=4))
+    with pytest.raises(SourceError):  # a plain class reads no config: built with its defaults, the weights do not fit
+        load_generator(str(tmp_path / "repo" / "model.safetensors"), options=as_class("TinyDCGAN"))
 
 
 @pytest.fixture

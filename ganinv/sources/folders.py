@@ -5,6 +5,7 @@ folder, and any other folder of weights a Hub repo or a user holds (the file to 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 from pathlib import Path, PurePosixPath
@@ -218,7 +219,12 @@ def load_repo_folder(folder: Path, request: Request, weights: Optional[str] = No
     where = str(folder)
     others: tuple[str, ...] = ()
     if weights is None:
-        weights, candidates = repo_files.pick_weights(files, where, name_file=str(folder / "FILE"))
+        weights, candidates = repo_files.pick_weights(
+            files,
+            where,
+            name_file=str(folder / "FILE"),
+            average_beside=functools.partial(repo_files.registered_average, folder),
+        )
         others = tuple(f for f in candidates if f != weights)
     weights_path = folder / weights
     if is_program(weights_path):
