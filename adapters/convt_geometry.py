@@ -167,8 +167,12 @@ def search_geometry(
         output padding counted unusual there, 'same'-padded nets ended in a stage of stride 1 or 3, at half the
         side (an outside audit)."""
         siblings = {s for j, s in enumerate(steps) if kernels[j] == kernels[i] and s[0] > 1}
-        if scored[i] or not siblings:
+        if scored[i]:
             return convention_cost(size, kernels[i], step) + mixes_conventions(step, siblings)
+        if not siblings:  # the up-sampling step of the stages before it, with its own kernel, is as usual: the
+            # Coursera course's k3 s2 p0 stages end in k4 s2 p0 (31 -> 64), read as k4 s1 p1 (31 -> 32, audit 49b)
+            others = {s for s in steps if s[0] > 1}
+            return 0 if step in others else convention_cost(size, kernels[i], step)
         return 0 if step in siblings else 1 + convention_cost(size, kernels[i], step)
 
     def mixes_conventions(step: Step, siblings: set[Step]) -> int:

@@ -1894,3 +1894,22 @@ def test_a_checkpoint_saved_early_in_training_has_its_statistics_readings_announ
     assert early_batches({"bn.num_batches_tracked": torch.tensor(0), "bn.running_var": torch.ones(2)}) is None  # a port
     averaged = {"bn.num_batches_tracked": torch.tensor(30), "bn.running_var": torch.tensor([1.0, 0.01])}
     assert early_batches(averaged) is None  # a variance under 0.9**30: a cumulative average, not an early checkpoint
+
+
+def test_a_last_stage_of_another_kernel_repeats_the_up_sampling_step_of_the_stages_before_it():
+    """The deeplearning.ai course's CelebA generator: four k3 s2 p0 stages (1 -> 3 -> 7 -> 15 -> 31), then k4 s2 p0 to
+    64 px. No statistic sees the last stage; it had been read as k4 s1 p1 (31 -> 32), the first usual side reached,
+    where the README's rule, the step of the stages before it with its own kernel, gives 64 (an outside audit, 49b)."""
+    from ganinv.adapters.convt import ConvTNet, ConvTOptions
+    from ganinv.adapters.convt_geometry import PREFERRED_SIZES, search_geometry
+
+    torch.manual_seed(0)
+    n = 5
+    opts = ConvTOptions(
+        nz=8, channels=3, widths=(32, 16, 8, 4, 3), kernels=(3, 3, 3, 3, 4), strides=(1,) * n, paddings=(0,) * n
+    )
+    given = [(1, 0, 0), (2, 0, 0), (2, 0, 0), (2, 0, 0), (None, None, None)]  # the stages the statistics decide
+    with torch.no_grad():
+        found = search_geometry(ConvTNet(opts).eval(), PREFERRED_SIZES[0], given, 64, 4)
+    best = min(found, key=lambda c: (sum(c.misfits), c.rank))
+    assert best.values["output_geometry"] == ((2, 0, 0),)
