@@ -529,13 +529,18 @@ def blob_intact(path: Path) -> Optional[bool]:
 CHOICES = "ganinv-choices"  # beside the cache's refs/: the weights file chosen online at each commit
 
 
-def remember_choice(hub_id: HubId, commit: str, weights: str, beside: Iterable[str] = ()) -> None:
+def remember_choice(
+    hub_id: HubId, commit: str, weights: str, beside: Iterable[str] = (), candidates: Iterable[str] = ()
+) -> None:
     """Record which file was chosen from the repo's full listing, and the config and spec files read `beside` it
     (one name a line): offline, the cache holds only the files fetched, and choosing among those loaded another file
     (the non-averaged generator, an earlier epoch) under the same commit, in silence (an outside audit); a cache
-    holding the weights without the config read with them loaded a Tanh generator for a Sigmoid one (audit 36c)."""
+    holding the weights without the config read with them loaded a Tanh generator for a Sigmoid one (audit 36c).
+    After a blank line, the `candidates` it was chosen among, where there were several: offline, the choice is said
+    again (it had been taken without a word: audit 49b)."""
     note = repo_folder(hub_id.repo) / CHOICES / commit
-    text = "\n".join([weights, *beside])
+    candidates = list(candidates)
+    text = "\n".join([weights, *beside]) + ("\n\n" + "\n".join(candidates) if len(candidates) > 1 else "")
     try:
         note.parent.mkdir(parents=True, exist_ok=True)
         if not note.is_file() or note.read_text() != text:
@@ -559,10 +564,16 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
     """(weights, candidates, recorded): the file chosen online at this commit, where the cache holds it with the
     files read beside it; else a choice among the cached files only (said by `resolve`, and its formats compared,
     as online)."""
-    recorded = recorded_choice(hub_id, listing.commit)
+    recorded, chosen_among = recorded_sections(hub_id, listing.commit)
     where = hub_id.repo_text
     if recorded[0] in listing.files:
         check_read_beside(hub_id, listing, recorded[0])
+        if len(chosen_among) > 1:  # said online; taken again without a word offline (an outside audit, 49b)
+            warnings.warn(
+                f"{where} (offline): using {recorded[0]}, the file chosen online at this commit among "
+                f"{len(chosen_among)} weights files ({', '.join(chosen_among[:6])}); choose another with {where}:FILE",
+                stacklevel=3,
+            )
         return recorded[0], (recorded[0],), True
     if not any(is_weights(f) for f in listing.files):  # the cache holds what was fetched, not the repo (audit 49a)
         held = ", ".join(sorted(listing.files)[:6]) or "nothing"
@@ -594,8 +605,17 @@ def registered_average_in(
 
 def recorded_choice(hub_id: HubId, commit: str) -> list[str]:
     """[weights, the files read beside them] as `remember_choice` recorded them at `commit`; [""] where none was."""
+    return recorded_sections(hub_id, commit)[0]
+
+
+def recorded_sections(hub_id: HubId, commit: str) -> tuple[list[str], list[str]]:
+    """([weights, the files read beside them], [the candidates they were chosen among, where several]) as
+    `remember_choice` recorded them at `commit`; ([""], []) where none was."""
     note = repo_folder(hub_id.repo) / CHOICES / commit
-    return note.read_text().split("\n") if note.is_file() else [""]
+    if not note.is_file():
+        return [""], []
+    chosen, _, candidates = note.read_text().partition("\n\n")
+    return chosen.split("\n"), [c for c in candidates.split("\n") if c]
 
 
 def check_read_beside(hub_id: HubId, listing: Listing, weights: str) -> None:
@@ -699,7 +719,7 @@ def resolve(source: str) -> Resolved:
     spec = beside(weights, listing.files, PurePosixPath(weights).name + ".json", SPEC_NAME)
     read = [name for name in (config, spec) if name]
     if hub_id.filename is None and not listing.from_cache:
-        remember_choice(hub_id, listing.commit, weights, read)
+        remember_choice(hub_id, listing.commit, weights, read, candidates)
     elif hub_id.filename is None and not recorded:
         warnings.warn(unrecorded_cache_note(where, candidates, weights, read), stacklevel=2)
     if weights.endswith(INDEX_SUFFIXES):

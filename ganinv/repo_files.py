@@ -213,6 +213,19 @@ def sides_are_sizes(candidates: Iterable[str]) -> bool:
     return all(number in IMAGE_SIDES for number in lone if number is not None)
 
 
+def kinds(name: str) -> set[str]:
+    """The words of a weights file's name that are no count, epoch/step word or `latest`: what it holds (`vanilla` of
+    `VANILLA_000001.pth`, `netg` of `netG_epoch_24.pth`, `generator` of `checkpoint-1000/generator.pth`)."""
+    progress_words = {"epoch", "ep", "step", "steps", "iter", "iters", "iteration", "it", "kimg", "ckpt", "checkpoint"}
+    return {
+        w
+        for w in words(name)
+        if not re.fullmatch(COUNT + r"|\d+", w, re.I)
+        and not PROGRESS.fullmatch(w)
+        and w not in progress_words | LATEST_WORDS
+    }
+
+
 def count(text: str) -> float:
     """`500` -> 500, `500k` -> 500,000, `1.5M` -> 1,500,000."""
     scale = {"k": 1e3, "m": 1e6}.get(text[-1].lower(), 1.0)
@@ -282,6 +295,14 @@ def pick_weights(
                     else ""
                 )
             )
+        why = rank_reason(best, runner_up, key(best), key(runner_up))
+        alike = [c for c in ordered if key(c)[:3] == key(best)[:3]]  # told apart by the numbers in their names alone
+        if why == RANK_REASONS[3] and len({frozenset(kinds(c)) for c in alike}) > 1:
+            raise SourceError(  # VANILLA_000001 beside DCGAN_000000: two models, not two epochs (an outside audit, 51a)
+                f"{where} has several weights files and nothing tells which is the generator: "
+                f"{', '.join(ordered[:8])} (their names differ by more than a number: several models, not epochs of "
+                f"one run); choose one with {name_file}"
+            )
         average = average_beside(best, candidates) if average_beside is not None else None
         if average is not None:
             warnings.warn(
@@ -291,7 +312,6 @@ def pick_weights(
                 stacklevel=3,
             )
             return average[0], candidates
-        why = rank_reason(best, runner_up, key(best), key(runner_up))
         warnings.warn(
             f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=key, reverse=True)[:6])})"
             f"; using {best}, {why}; choose another with {name_file}",

@@ -385,6 +385,15 @@ def test_numbers_that_are_no_epoch_or_step_are_not_read_as_one():
         (["network-snapshot-000256.pkl", "network-snapshot-000512.pkl"], "network-snapshot-000512.pkl"),  # kimg
         (["run1/generator.pth", "run2/generator.pth"], None),  # a folder's lone number is a run, not a step
         (["generator_64.pth", "generator_128.pth"], None),
+        # gordicaleksa/pytorch-GANs names each model kind's binaries by a count: three models, not epochs (audit 51a)
+        (["binaries/VANILLA_000000.pth", "binaries/VANILLA_000001.pth", "binaries/CGAN_000000.pth"], None),
+        (
+            [
+                "lightning_logs/version_0/checkpoints/epoch=4-step=4685.ckpt",
+                "lightning_logs/version_0/checkpoints/epoch=9-step=9370.ckpt",
+            ],
+            "lightning_logs/version_0/checkpoints/epoch=9-step=9370.ckpt",
+        ),
     ):
         if chosen is None:
             with pytest.raises(SourceError, match=r"nothing tells which is the generator.*hub:me/gan:FILE"):
@@ -545,3 +554,24 @@ def test_a_short_commit_hash_loads_online_and_offline_and_the_full_hash_is_recor
     assert offline.meta["hub"]["commit"] == sha
     _same_images(offline, module, latents)
     assert not list(Path(os.environ["HF_HUB_CACHE"]).glob(f"models--me--short/refs/{sha[:7]}"))
+
+
+def test_offline_the_file_chosen_online_among_several_is_said_again(hub, monkeypatch):
+    """Offline, the file chosen online at a commit is taken again (the cache holds only what was fetched); it had
+    been taken without a word where online its choice among several was announced (an outside audit, 49b)."""
+    import ganinv.hub as ganinv_hub
+
+    old, new = CASE.build(seed=1), CASE.build(seed=2)
+    hub.repos.commit(
+        "me/epochs", {"netG_epoch_1.pth": _pickled(old.state_dict()), "netG_epoch_2.pth": _pickled(new.state_dict())}
+    )
+    with pytest.warns(UserWarning, match=r"using netG_epoch_2\.pth, the latest by the epoch"):
+        load_generator("hub:me/epochs", options=FAST)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ganinv_hub._LISTINGS.clear()
+    with pytest.warns(
+        UserWarning,
+        match=r"hub:me/epochs \(offline\): using netG_epoch_2\.pth, the file chosen online "
+        r"at this commit among 2 weights files \(netG_epoch_1\.pth, netG_epoch_2\.pth\)",
+    ):
+        _same_images(load_generator("hub:me/epochs", options=FAST), new, zoo.latents_for(CASE, 3))
