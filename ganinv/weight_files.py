@@ -516,8 +516,18 @@ def select_entry(obj: Any, key: str, where: str) -> Any:
         sub = {k[len(prefix) :]: v for k, v in obj.items() if isinstance(k, str) and k.startswith(prefix)}
         if sub:
             return sub
+        # an entry of the one container that holds it: `#generator` of a Lightning checkpoint is its
+        # `state_dict.generator`, which is how the moving average's note names the online weights (an outside audit)
+        holders = [name for name, value in obj.items() if holds_entry(as_mapping(value), key)]
+        if len(holders) == 1:
+            return select_entry(obj[holders[0]], key, where)
     entries = list(dict.fromkeys(str(k).split(".")[0] for k in obj)) if isinstance(obj, Mapping) else []
     raise SourceError(f"{where} has no entry {key!r}; its entries: {', '.join(entries[:10]) or 'none'}")
+
+
+def holds_entry(obj: Any, key: str) -> bool:
+    """Whether `obj` is a mapping with an entry `key` or flat keys under `key.`."""
+    return isinstance(obj, Mapping) and (key in obj or any(isinstance(k, str) and k.startswith(key + ".") for k in obj))
 
 
 OPTIMIZER_STATE = {"state", "param_groups"}  # what torch.optim.Optimizer.state_dict() holds

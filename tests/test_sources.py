@@ -532,6 +532,23 @@ def test_ambiguous_checkpoint_asks_for_an_entry(dcgan, tmp_path):
         load_generator(str(tmp_path / "ckpt.pt#nope"))
 
 
+def test_the_online_generator_a_lightning_averages_note_names_is_taken_as_named(dcgan, tmp_path):
+    """A Lightning checkpoint's note says "using generator_ema ... not discriminator, generator; add #ENTRY"; typing
+    `#generator` had been "no entry 'generator'": it is the one entry of `state_dict` by that name (audit 51a)."""
+    module, latents, expected = dcgan
+    other = CASE.build(seed=5).state_dict()
+    state = {f"generator.{k}": v for k, v in module.state_dict().items()}
+    state |= {f"generator_ema.{k}": v for k, v in other.items()} | {"discriminator.w": torch.zeros(2)}
+    torch.save({"epoch": 3, "global_step": 30, "state_dict": state}, tmp_path / "last.ckpt")
+    with pytest.warns(UserWarning, match="using generator_ema, the moving average"):
+        load_generator(str(tmp_path / "last.ckpt"))
+    for entry in ("generator", "state_dict.generator"):
+        assert_same_images(load_generator(f"{tmp_path / 'last.ckpt'}#{entry}"), latents, expected)
+    torch.save({"state_dict": state, "averaged": {"generator.w": torch.zeros(2)}}, tmp_path / "two.ckpt")
+    with pytest.raises(SourceError, match="no entry 'generator'; its entries: state_dict, averaged"):
+        load_generator(f"{tmp_path / 'two.ckpt'}#generator")  # two containers hold one: none is guessed
+
+
 def test_entries_keyed_by_numbers_are_read_and_chosen(dcgan, tmp_path):
     """Audit 17a F5: `{0: netG.state_dict(), 1: netD.state_dict()}` was an internal error, and `#0` "no entry '0'"."""
     module, latents, expected = dcgan
