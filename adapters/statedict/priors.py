@@ -32,9 +32,11 @@ PRIOR_FLOOR = 0.012  # the first BatchNorm misfit the author's own nets stay und
 # and the misfit the scale must explain: N(0, 1) truncated to [-2, 2] read as N(0, 1) leaves 0.033 (a variance 0.77
 # of 1); the noise of statistics from one batch of 16 left 0.014 that a scale of 1.1 explained (its prior N(0, 1))
 PRIOR_SCALE_GAIN = 0.02
-# A latent scale beyond this is read as statistics that lag the weights before a prior's (truncation shrinks the
-# variance; a prior twice N(0, I) is seen, five times is the lag of a checkpoint saved early in training)
-PLAUSIBLE_PRIOR_SCALE = 2.5
+# A latent scale beyond this is read as statistics that lag the weights before a prior's: truncation shrinks the
+# variance, and GAN code draws N(0, I) or U(-1, 1), not wider; lag reads as any scale above 1 (1.2 for a DCGAN saved
+# after 40 steps, 2.5 for an EMA copy whose averaged statistics trail, 4.9 early in training), and following the
+# scaled prior offered first loaded a wrong net each time (outside audits, 30b and 51a)
+PLAUSIBLE_PRIOR_SCALE = 1.0
 
 
 def prior_parts(prior: str) -> tuple[str, tuple[float, float], float]:
@@ -138,7 +140,8 @@ def prior_scale_check(name: str, misfit_at: Callable[[float], float], prior: str
     if scale > PLAUSIBLE_PRIOR_SCALE:  # latents 4.9x N(0, I): the signature of lag, whose flag loaded a net with
         # no activation, 1.1 off the author's (an outside audit)
         raise AmbiguousWeightsError(
-            f"{read}A scale so far above 1 is no truncated or scaled prior's: more likely its {lag}. Only if its "
+            f"{read}A scale above 1 is no truncated prior's, and GAN code rarely draws wider latents: more likely its "
+            f"{lag}. Only if its "
             f"latents really were N(0, {scale:.2g}^2): --prior normal --option spec.native_prior_scale={scale:.2g}"
         )
     raise AmbiguousWeightsError(f"{read}Either its latents were truncated or scaled: {prior_flags}. Or its {lag}")
