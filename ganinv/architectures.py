@@ -304,7 +304,16 @@ def build_generator_net(
         decisions = inferred.pop(DECISIONS, [])
         flags = decided_as_flags(inferred, decisions)
         if flags and time.perf_counter() - started >= status.SLOW_AFTER_S:
-            status.status_log.info(f"to skip this reading next time, give what it decided: {flags}")
+            # what was assumed is in the line too: copied as it stands, it pinned an assumed last stage, the wrong
+            # image side, and its warning was gone (an outside audit, 51a)
+            assumed = [d["property"] for d in decisions if str(d.get("source", "")).startswith("assumed")]
+            caveat = (
+                f" (of these, {', '.join(assumed)} {'was' if len(assumed) == 1 else 'were'} assumed, not read from the "
+                "weights: check the warnings against the author's code first)"
+                if assumed
+                else ""
+            )
+            status.status_log.info(f"to skip this reading next time, give what it decided: {flags}{caveat}")
         given = inferred
     opts = architecture.make_options(given)
     built = architecture.build(opts)
