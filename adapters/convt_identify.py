@@ -182,8 +182,8 @@ def infer_options(
                 None,
                 (
                     "no statistic sees the stages after the last BatchNorm; taken the most usual strides and "
-                    f"paddings that reach the side given (--option resolution={opts.resolution}), a crop where no "
-                    "usual ones do"
+                    f"paddings that reach the side given (resolution={opts.resolution}: --option or a config), a "
+                    "larger stride or a crop where no usual ones do"
                     if "resolution" in values
                     else "no statistic sees the stages after the last BatchNorm; taken the most usual strides and "
                     "paddings that reach a usual image side (28, 32, 64, 48, 96; then 128, ...), which may be half "

@@ -266,14 +266,17 @@ def identify(
             )
         else:
             if ratio < MIN_RATIO and max(best.misfits, default=0.0) > POOR_FIT:
+                # the likely causes first: the readings that "fit about alike" fit badly both, and following the
+                # choice between them loaded a net at the wrong side (a Linear head without activation, audit 51a)
                 raise AmbiguousWeightsError(
                     f"the BatchNorm statistics of this {what} fit none of its readings well: the best misfits "
-                    f"{max(best.misfits):.3g} (the author's net misfits under {POOR_FIT:g}), and {prop.name} "
-                    f"{fmt(prop.shown(best.values))} and {fmt(prop.shown(rival.values))} fit about alike "
-                    f"({prop.flag(best.values)} or {prop.flag(rival.values)} chooses one). Check the options given; "
-                    "else is it a layer ganinv does not model (BatchNorm after the activation?), or inputs beside z "
-                    "that the options do not give (a one-hot label, InfoGAN codes: --option n_classes=K --option "
-                    "nc=N)? Then load it into its class with --model-class MODULE:CLASS"
+                    f"{max(best.misfits):.3g} (the author's net misfits under {POOR_FIT:g}). Check the options given; "
+                    "else is it a layer ganinv does not model (BatchNorm after the activation? a Linear head without "
+                    "an activation?), or inputs beside z that the options do not give (a one-hot label, InfoGAN "
+                    "codes: --option n_classes=K --option nc=N)? Then load it into its class with --model-class "
+                    f"MODULE:CLASS. (Of the readings ganinv models, {prop.name} {fmt(prop.shown(best.values))} and "
+                    f"{fmt(prop.shown(rival.values))} fit about alike, badly: {prop.flag(best.values)} or "
+                    f"{prop.flag(rival.values)})"
                 )
             if ratio < MIN_RATIO:
                 raise AmbiguousWeightsError(

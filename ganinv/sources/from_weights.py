@@ -214,12 +214,14 @@ def build_with_config_fields(
                 evidence[name] = (given, ignored, exc)
                 continue
         check_config_against_statistics(name, given, options, state_dict, spec, built, where, config_label)
+        check_side_given(name, options, state_dict, spec, built, where)
         for said in said_with_config:
             warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
         return built, opts, name, {"config_options": jsonable(given), "ignored_config": ignored}
     with warnings.catch_warnings(record=True) as assumptions:  # said only if the weights alone are taken
         warnings.simplefilter("always")
         built, opts, arch = build_any(arch, options, state_dict, where, spec)
+    check_side_given(arch, options, state_dict, spec, built, where)
     if arch not in evidence:
         for said in assumptions:
             warnings.warn_explicit(said.message, said.category, said.filename, said.lineno)
@@ -359,6 +361,48 @@ def check_config_against_statistics(
         )
         return
     raise ArchitectureError(f"{disagreement}. Fix it, or choose with --option KEY=VALUE")
+
+
+def check_side_given(
+    arch: str,
+    options: dict[str, Any],
+    state_dict: Mapping[str, torch.Tensor],
+    spec: Optional[Mapping[str, Any]],
+    built: architectures.Built,
+    where: str,
+) -> None:
+    """`--option resolution=SIDE` sets what no statistic sees, the stages after the last BatchNorm; where reaching it
+    takes other readings of the stages the statistics decide, the net misfits them DECIDED_RATIO times worse than the
+    weights' own reading: refused, as a config saying so is (an outside audit, 51a: 96 px, reached by re-reading a
+    32-px net decided at margin 394, loaded 1.67 off its author's without a word). The geometry given in full
+    (strides, paddings) is the user's own statement, and not read twice."""
+    typed = statistics_misfit(built)
+    if (
+        "resolution" not in options
+        or {"strides", "paddings"} <= set(options)
+        or typed is None
+        or typed <= AUTHOR_MISFIT
+    ):
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            alone, _ = architectures.build_generator_net(
+                arch, {k: v for k, v in options.items() if k != "resolution"}, state_dict, spec
+            )
+        except GaninvError:
+            return  # no reading without the side: nothing to compare with
+    without = statistics_misfit(alone)
+    if without is None or typed < DECIDED_RATIO * without:
+        return
+    raise architectures.AmbiguousWeightsError(
+        f"with --option resolution={options['resolution']} the net misfits the BatchNorm statistics of {where} by "
+        f"{typed:.3g} at its worst layer, {typed / without:.0f}x the {without:.3g} of the weights' own reading "
+        f"({alone.spec.image_shape[-1]} px): that side is reached only by reading anew the stages the statistics "
+        "decide (a net that is the author's misfits under "
+        f"{AUTHOR_MISFIT:g}); if it is the author's side, give the strides and paddings of every stage (--option "
+        "strides=... --option paddings=...), or load it into its class with --model-class MODULE:CLASS"
+    )
 
 
 def build_any(
