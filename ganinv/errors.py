@@ -7,6 +7,8 @@ see one). Messages say what went wrong *and* what to do instead.
 
 from __future__ import annotations
 
+import errno
+
 TORCHSCRIPT_PREAMBLE = "The following operation failed in the TorchScript interpreter."
 
 
@@ -75,3 +77,17 @@ def require_torch_generator(generator: object, name: str = "generator") -> None:
 
 class DivergedError(GaninvError):
     """A training run whose loss or weights stopped being finite; the last good checkpoint is kept."""
+
+
+def out_of_resources(exc: BaseException) -> bool:
+    """Whether an error is the machine's, not the file's: memory (MemoryError, ENOMEM, torch's allocator, a library
+    that could not be mapped under an address-space limit), file descriptors, disk space."""
+    text = str(exc).lower()
+    return (
+        isinstance(exc, MemoryError)
+        or (isinstance(exc, OSError) and exc.errno in (errno.ENOMEM, errno.EMFILE, errno.ENFILE, errno.ENOSPC))
+        or any(
+            words in text
+            for words in ("cannot allocate memory", "can't allocate memory", "out of memory", "failed to map segment")
+        )
+    )

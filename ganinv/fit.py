@@ -326,7 +326,7 @@ def _fit(
     running = torch.zeros(len(names), device=device)  # sums of the loss terms since the last log
     clock = time.perf_counter()
     last_eval: dict[str, Any] = {}
-    pace = Pace(start_step + 1, config.steps, device.type)
+    pace = Pace(start_step + 1, config.steps, device.type, checkpoint_every=config.checkpoint_every)
     last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
         with overflow_stops(step, run, _divergence_advice(config)):

@@ -33,7 +33,15 @@ import torch
 from ganinv import hub, trust
 from ganinv.architectures import READ_BEFORE_DECIDED, shown
 from ganinv.atomic import parse_json, read_text
-from ganinv.errors import ConfigError, GaninvError, SourceError, SpecMismatchError, UnsafeFileError, first_line
+from ganinv.errors import (
+    ConfigError,
+    GaninvError,
+    SourceError,
+    SpecMismatchError,
+    UnsafeFileError,
+    first_line,
+    out_of_resources,
+)
 from ganinv.generator import Generator
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import TENSORS_KEY, state_dict_sha256, tensors_sha256
@@ -453,6 +461,8 @@ class GeneratorReference(_Model):
         except SourceError:
             raise
         except Exception as exc:  # the Hub client's errors, and configs that do not build a model
+            if out_of_resources(exc):  # a memory limit is no damage: "download it again" sent users astray (51a)
+                raise
             raise SourceError(_load_error(source, name, exc)) from None
         if generator is not None:
             given_in_python = isinstance(generator, Generator)

@@ -67,8 +67,12 @@ class CountedProgress:
         )
 
 
-def projected_time_warning(seconds_per_step: float, remaining_steps: int, device_type: str) -> Optional[str]:
-    """The warning for a training whose remaining steps take more than an hour at the measured pace, else None."""
+def projected_time_warning(
+    seconds_per_step: float, remaining_steps: int, device_type: str, checkpoint_every: Optional[int] = None
+) -> Optional[str]:
+    """The warning for a training whose remaining steps take more than an hour at the measured pace, else None;
+    `checkpoint_every`: how often the run saves what --resume continues from (a kill before the first checkpoint
+    loses everything, which the warning had not said: an outside audit, 51b)."""
     total = seconds_per_step * remaining_steps
     if total < LONG_TRAINING_S:
         return None
@@ -79,6 +83,12 @@ def projected_time_warning(seconds_per_step: float, remaining_steps: int, device
     return (
         f"at {seconds_per_step:.3g} s per step {where}, the remaining {remaining_steps} steps take about "
         f"{hours:.1f} hours, evaluations aside; {faster} make it shorter, and a stopped run continues with --resume"
+        + (
+            f" from its last checkpoint (one every {checkpoint_every} steps, about every "
+            f"{seconds_per_step * checkpoint_every / 60:.0f} minutes)"
+            if checkpoint_every
+            else ""
+        )
     )
 
 
@@ -86,8 +96,16 @@ class Pace:
     """Times the first steps of a training loop, after the first (which pays for lazy set-up), and gives the
     projected-time warning once."""
 
-    def __init__(self, first_step: int, last_step: int, device_type: str, measured_steps: int = 3):
+    def __init__(
+        self,
+        first_step: int,
+        last_step: int,
+        device_type: str,
+        measured_steps: int = 3,
+        checkpoint_every: Optional[int] = None,
+    ):
         self.first_step, self.last_step, self.device_type = first_step, last_step, device_type
+        self.checkpoint_every = checkpoint_every
         self.measured_steps = measured_steps
         self.started: Optional[float] = None
 
@@ -98,5 +116,7 @@ class Pace:
         elif self.started is not None and step == self.first_step + self.measured_steps:
             seconds_per_step = (time.perf_counter() - self.started) / self.measured_steps
             self.started = None
-            return projected_time_warning(seconds_per_step, self.last_step - step, self.device_type)
+            return projected_time_warning(
+                seconds_per_step, self.last_step - step, self.device_type, self.checkpoint_every
+            )
         return None

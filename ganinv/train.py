@@ -357,7 +357,7 @@ def _train(config: TrainConfig, run: Run, resume: bool, quiet: bool) -> TrainRes
     )
     running: dict[str, torch.Tensor] = {}  # sums of the losses since the last log
     clock = time.perf_counter()
-    pace = Pace(start_step + 1, config.steps, device.type)
+    pace = Pace(start_step + 1, config.steps, device.type, checkpoint_every=config.checkpoint_every)
     last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
         stats: dict[str, torch.Tensor] = {}

@@ -200,6 +200,23 @@ def test_a_damaged_artifact_is_one_clear_error(tmp_path, inverter, damage, messa
     assert "\n" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "failure",
+    [MemoryError(), OSError(12, "Cannot allocate memory"), RuntimeError("Cannot allocate memory (os error 12)")],
+)
+def test_running_out_of_memory_while_loading_is_not_called_damage(tmp_path, inverter, monkeypatch, failure):
+    """An address-space limit made the intact artifact "damaged or edited: save or download the artifact again"
+    (an outside audit, 51b): the machine's refusal passes as it is, for the command line's out-of-memory line."""
+    inverter.save_pretrained(tmp_path / "artifact")
+
+    def refuse(*args, **kwargs):
+        raise failure
+
+    monkeypatch.setattr(Inverter, "from_pretrained", classmethod(refuse))
+    with pytest.raises(type(failure)):
+        Inverter.load(str(tmp_path / "artifact"))
+
+
 def test_a_generator_folder_given_as_the_inverter_is_named_as_such(tmp_path, inverter):
     """It was "its weights do not fit its config.json ... damaged, save or download it again" (audit 28b F4)."""
     inverter.save_pretrained(tmp_path / "artifact")

@@ -49,6 +49,11 @@ def test_a_training_of_hours_is_announced_with_what_makes_it_shorter():
     assert "8.3 hours" in text and "4996 steps" in text
     assert "--steps" in text and "--device cuda" in text and "--resume" in text
     assert "--device cuda" not in (status.projected_time_warning(6.0, 4996, "cuda") or "")
+    # how often it saves what --resume continues from: a kill before the first checkpoint loses it all (audit 51b)
+    every = status.projected_time_warning(6.0, 4996, "cpu", checkpoint_every=500) or ""
+    assert every.endswith(
+        "continues with --resume from its last checkpoint (one every 500 steps, about every 50 minutes)"
+    )
 
 
 def test_a_training_under_an_hour_is_not_announced():

@@ -13,14 +13,16 @@ import logging
 import os
 import re
 import select
+import signal
 import sys
+import threading
 import traceback
 import warnings
-from typing import Iterator
+from typing import Iterator, Optional
 
 import click
 
-from ganinv.errors import GaninvError, first_line
+from ganinv.errors import GaninvError, first_line, out_of_resources
 
 # command name -> ("module:attribute", one-line summary); modules are imported only when their command runs,
 # so `ganinv --help` stays fast (it shows the summaries without importing torch) and one broken command cannot
@@ -64,9 +66,10 @@ class LazyGroup(click.Group):
         with warnings.catch_warnings():
             warnings.simplefilter("default")  # each distinct warning once: assumptions made while loading, ...
             warnings.showwarning = show_warning
+            # [the command's name]: `_protected_args` from click 8.2 on, an attribute `protected_args` before
+            protected = list(ctx.__dict__.get("_protected_args", ctx.__dict__.get("protected_args")) or [])
+            command = None
             try:
-                # [the command's name]: `_protected_args` from click 8.2 on, an attribute `protected_args` before
-                protected = list(ctx.__dict__.get("_protected_args", ctx.__dict__.get("protected_args")) or [])
                 command = self.get_command(ctx, protected[0]) if protected else None
                 if command is not None and not ctx.resilient_parsing:
                     from ganinv.cli.options import refuse_repeated_options
@@ -87,7 +90,7 @@ class LazyGroup(click.Group):
                     from ganinv.devices import set_cpu_threads
 
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
-                with generator_prints_to_stderr():  # stdout: the results only
+                with generator_prints_to_stderr(), terminate_as_interrupt():  # stdout: the results only
                     return super().invoke(ctx)
             except click.UsageError as exc:  # one line, as every error: click's own adds the usage and a blank line
                 where = exc.ctx.command_path if exc.ctx is not None else "ganinv"
@@ -101,19 +104,17 @@ class LazyGroup(click.Group):
                 if debug:  # the traceback, then the same exit code as without it (it was 1: an outside audit)
                     traceback.print_exc()
                 fail(str(exc), exc.exit_code)
-            except KeyboardInterrupt:
+            except KeyboardInterrupt as exc:
                 if debug:
                     raise
-                click.echo("Interrupted.", err=True)  # a run's own line says how it continues (resume_hint)
-                sys.exit(130)
+                close_progress_bars()
+                terminated = isinstance(exc, Terminated)  # a run's own line says how it continues (resume_hint)
+                click.echo("Stopped by SIGTERM." if terminated else "Interrupted.", err=True)
+                sys.exit(128 + signal.SIGTERM if terminated else 130)
             except (MemoryError, torch_out_of_memory()) as exc:
                 if debug:
                     raise
-                fail(
-                    f"out of memory ({first_line(exc)}); lower --batch-size (or --chunk-size, --k), or use a "
-                    "machine with more memory",
-                    2,
-                )
+                fail(f"out of memory ({first_line(exc)}); {memory_advice(command, protected[1:] + list(ctx.args))}", 2)
             except BrokenPipeError as exc:  # stdout's reader went away (`ganinv loglik ... | head`): no disk to blame
                 if debug:
                     raise
@@ -128,10 +129,10 @@ class LazyGroup(click.Group):
             except Exception as exc:  # a bug in ganinv, not the user's input: still one line, and how to report it
                 if debug:
                     raise
-                if cpu_allocation_failed(exc):  # torch's CPU allocator raises a RuntimeError, not MemoryError
+                if out_of_resources(exc):  # torch's CPU allocator raises a RuntimeError, not MemoryError; a library
+                    # not mapped under an address-space limit was "a bug in ganinv" (an outside audit, 51b)
                     fail(
-                        f"out of memory ({first_line(exc)}); lower the sizes asked for (--nz, --batch-size, --width), "
-                        "or use a machine with more memory",
+                        f"out of memory ({first_line(exc)}); {memory_advice(command, protected[1:] + list(ctx.args))}",
                         2,
                     )
                 fail(
@@ -152,6 +153,40 @@ def generator_prints_to_stderr() -> Iterator[None]:
         yield
     finally:
         ganinv.generator.PRINTS_TO_STDERR = before
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (`timeout`, `kill`, a batch scheduler), met as Ctrl-C is: the run's files are cleaned up or kept for
+    --resume, and one line says so. It had ended every command without a word (an outside audit, 51b)."""
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """While a command runs, SIGTERM raises `Terminated`, where nothing else handles it (the main thread, the default
+    handler in place: a Python caller's own handler is left alone); the handler before it is restored after."""
+    if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) != signal.SIG_DFL:
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise Terminated()
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def close_progress_bars() -> None:
+    """End the progress bars still drawn, so that the line after them starts a line: an Error printed onto a live
+    bar's line was missed by a reader looking for `^Error:` (an outside audit, 51b)."""
+    tqdm = sys.modules.get("tqdm")
+    for bar in list(getattr(getattr(tqdm, "tqdm", None), "_instances", ()) or ()):
+        try:
+            bar.close()
+        except Exception:  # a bar is only a picture: never in the way of the message
+            pass
 
 
 def stdout_reader_gone() -> bool:
@@ -219,6 +254,7 @@ def show_library_log() -> None:
 
 
 def fail(message: str, code: int) -> None:
+    close_progress_bars()
     click.echo(as_typed(f"Error: {' '.join(message.split())}"), err=True)  # one line, whatever the message held
     sys.exit(code)
 
@@ -256,9 +292,21 @@ def _is_ours(filename: str) -> bool:
     return any(path.startswith(folder + os.sep) for folder in folders)
 
 
-def cpu_allocation_failed(exc: Exception) -> bool:
-    """torch's CPU allocator refusing a size (`--nz 999999999999`: an outside fuzzer saw it called a bug in ganinv)."""
-    return isinstance(exc, RuntimeError) and "can't allocate memory" in str(exc)
+# the options that set how much memory a command takes, in the order advice names them
+MEMORY_FLAGS = ("--batch-size", "--chunk-size", "--k", "--n", "--nz", "--width", "--hidden")
+
+
+def memory_advice(command: Optional[click.Command], args: list[str]) -> str:
+    """What the command run can lower: only the flags it has (invert was told to lower --nz and --width, which it
+    does not take, and that --batch-size would help, where all its images are held at once: an outside audit, 51b)."""
+    while isinstance(command, click.Group) and args and args[0] in command.commands:  # `mvae fit`: its own flags
+        command, args = command.commands[args[0]], args[1:]
+    flags = {opt for param in (command.params if command else []) for opt in param.opts}
+    sizes = [flag for flag in MEMORY_FLAGS if flag in flags]
+    advice = f"lower the sizes asked for ({', '.join(sizes)})" if sizes else "free memory"
+    if "--limit" in flags:
+        advice += "; the images are read into memory at once: give fewer (--limit N, or split them)"
+    return advice + ", or use a machine with more memory (or a higher `ulimit -v`)"
 
 
 def torch_out_of_memory() -> type[BaseException]:

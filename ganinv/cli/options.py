@@ -633,12 +633,17 @@ def resume_hint(command: str, out: str | os.PathLike) -> Iterator[None]:
 
         if debugging():
             raise
+        from ganinv.cli.main import Terminated, close_progress_bars
+
+        terminated = sys.exc_info()[0] is Terminated  # SIGTERM, met as Ctrl-C (ganinv.cli.main)
+        stopped = "Stopped by SIGTERM" if terminated else "Interrupted"
         if Run(out).latest_checkpoint() is None:
-            said = "Interrupted before the run's first checkpoint; run the same command again to start it over."
+            said = f"{stopped} before the run's first checkpoint; run the same command again to start it over."
         else:
-            said = f"Interrupted; continue with `ganinv {command} --out {shlex.quote(str(out))} --resume`."
+            said = f"{stopped}; continue with `ganinv {command} --out {shlex.quote(str(out))} --resume`."
+        close_progress_bars()
         click.echo(said, err=True)
-        sys.exit(130)
+        sys.exit(128 + 15 if terminated else 130)
 
 
 def parse_ks(text: str) -> list[int]:

@@ -283,7 +283,7 @@ def _train_mvae(
         dynamic_ncols=True,
         desc="mvae",
     )
-    pace = Pace(start_step + 1, config.steps, device.type)
+    pace = Pace(start_step + 1, config.steps, device.type, checkpoint_every=config.checkpoint_every)
     last_record = start_step
     for step in range(start_step + 1, config.steps + 1):
         model.train()
