@@ -65,7 +65,7 @@ def candidate_steps(size: int, kernel: int, given: tuple[Optional[int], ...], cr
         strides: tuple[int, ...] = (1, 2, 3) if kernel == 3 else (1, 2)  # k3 s3 with output padding: WGAN-GP ports
         if crop:  # a last stage up to the side the user gave: Lornatang's 96-px DCGAN ends in k5 s3 p1, 32 -> 96, and
             # without stride 3 `resolution=96` re-read the stages its statistics had decided (an outside audit, 51a)
-            strides = tuple(range(1, max(strides[-1], min(kernel, 4)) + 1))
+            strides = (1, 2, 3) if kernel >= 3 else strides  # not 4: a k4 s4 stage is rarer than a config that errs
         steps = [
             (s, p, op)
             for s in (strides if given[0] is None else (given[0],))

@@ -24,6 +24,7 @@ from torch import Tensor
 from ganinv.generator import NONFINITE_GRADIENT_CAUSE, GradientError
 from ganinv.inverter import Inverter, Posterior
 from ganinv.spec import Latents
+from ganinv.status import CountedProgress
 
 
 def reconstruction_metrics(images: Tensor, reconstructions: Tensor) -> dict[str, float]:
@@ -117,7 +118,9 @@ def encode_and_reconstruct(
     """The posterior and G(posterior mean) for many images, in batches, on the inverter's device
     (`iterations`: refinement passes, default as trained; 0 for the single pass)."""
     posteriors, reconstructions = [], []
+    progress = CountedProgress(f"encoding {images.shape[0]} images", images.shape[0], verb="done")
     for start in range(0, images.shape[0], batch_size):
+        progress.done(start)
         batch = images[start : start + batch_size].to(inverter.device)
         posterior = inverter.encode_model_images(batch, iterations)
         posteriors.append(posterior)

@@ -68,7 +68,7 @@ from ganinv.runs import (
     tensor_sha256,
 )
 from ganinv.sources import load_generator, options_to_record
-from ganinv.status import Pace
+from ganinv.status import Pace, said_if_slow
 
 progress_log = logging.getLogger("ganinv.progress")  # quiet runs: a line per log step, not a bar
 EVAL_SEED_OFFSET = 1_000_003  # the held-out samples come from a stream of their own
@@ -505,10 +505,12 @@ class Evaluator:
     """The fixed held-out generated set (and real images, when asked) and how the encoders do on them."""
 
     def __init__(self, config: FitConfig, generator: Generator, real: Optional[torch.Tensor] = None):
-        self.latents, self.images = held_out_samples(
-            generator, config.eval_samples, seed=config.seed + EVAL_SEED_OFFSET
-        )
-        self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
+        # 30 silent seconds before the first step at 64 px (an outside audit, 51b)
+        with said_if_slow(f"preparing the evaluation: {config.eval_samples} held-out samples, the latent directions"):
+            self.latents, self.images = held_out_samples(
+                generator, config.eval_samples, seed=config.seed + EVAL_SEED_OFFSET
+            )
+            self.directions = generator_directions(generator, seed=config.seed + EVAL_SEED_OFFSET)
         say_dead_directions(self.directions[1])
         self.real = real  # (N, C, H, W) in [-1, 1]: `real_eval_images`
 

@@ -47,8 +47,15 @@ class CountedProgress:
     are done and, at the pace so far, about how long the rest takes (an outside audit: reading a 128-px DCGAN's
     architecture took 6.5 minutes with a start line and an end line only)."""
 
-    def __init__(self, what: str, total: int, after_s: Optional[float] = None, every_s: Optional[float] = None):
-        self.what, self.total = what, total
+    def __init__(
+        self,
+        what: str,
+        total: int,
+        after_s: Optional[float] = None,
+        every_s: Optional[float] = None,
+        verb: str = "scored",
+    ):
+        self.what, self.total, self.verb = what, total, verb
         self.after_s = SLOW_AFTER_S if after_s is None else after_s
         self.every_s = PROGRESS_EVERY_S if every_s is None else every_s
         self.start = time.perf_counter()
@@ -58,12 +65,16 @@ class CountedProgress:
         """`count` of the `total` parts are done."""
         now = time.perf_counter()
         elapsed = now - self.start
-        if count >= self.total or elapsed < self.after_s or (self.said is not None and now - self.said < self.every_s):
+        if (
+            not 0 < count < self.total
+            or elapsed < self.after_s
+            or (self.said is not None and now - self.said < self.every_s)
+        ):
             return
         self.said = now
         left = elapsed / count * (self.total - count)
         status_log.info(
-            f"{self.what}: {count} of {self.total} scored in {elapsed:.0f} s, about {left:.0f} s more at this pace"
+            f"{self.what}: {count} of {self.total} {self.verb} in {elapsed:.0f} s, about {left:.0f} s more at this pace"
         )
 
 

@@ -77,6 +77,22 @@ def test_sample_writes_grid_and_latents_that_decode_back(files, tmp_path):
     assert again.exit_code == 0 and torch.equal(load_file(str(tmp_path / "b.safetensors"))["z"], saved["z"])
 
 
+def test_a_grid_of_many_samples_shows_the_first_1024_and_the_latents_keep_all(tmp_path):
+    """`sample -n 100000` wrote a 90-Mpixel grid, past PIL's decompression-bomb limit, in silence (an outside audit,
+    51b): the grid shows the first 1024 (32 x 32), said, and --latents-out keeps every sample."""
+    args = ["sample", "-g", "builtin:mnist", "-n", 1100, "--out", tmp_path / "grid.png"]
+    result = run(*args, "--latents-out", tmp_path / "s.safetensors")
+    assert result.exit_code == 0, result.output
+    assert "1100 samples of shape (1, 28, 28) from builtin:mnist (the grid shows the first 1024)" in result.stdout
+    assert (
+        "the grid shows the first 1024 of the 1100 samples" in result.stderr and "all of them are in" in result.stderr
+    )
+    assert Image.open(tmp_path / "grid.png").size == (32 * 30 + 2, 32 * 30 + 2)  # 2 px padding
+    assert load_file(str(tmp_path / "s.safetensors"))["images"].shape == (1100, 1, 28, 28)
+    alone = run(*args[:-1], tmp_path / "alone.png")
+    assert alone.exit_code == 0 and "keep them all with --latents-out" in alone.stderr
+
+
 def test_sample_perturb_keeps_the_latents_and_moves_the_images(files, tmp_path):
     saved = {}
     for name, flags in (("plain", []), ("perturbed", ["--perturb"])):

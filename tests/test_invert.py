@@ -174,6 +174,8 @@ def test_cli_invert_writes_latents_reconstructions_grid_and_metrics(tmp_path, ge
         "inverter": str(tmp_path / "inverter"),
         "generator": "zoo:linear_generator",
         "images": str(tmp_path / "images.npz"),
+        "device": "cpu",  # where seconds_per_image were measured (an outside audit, 51b)
+        "torch_threads": torch.get_num_threads(),
     }
     assert "made_by" not in json.loads(result.stdout)
 

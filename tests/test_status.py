@@ -148,3 +148,20 @@ def test_fit_announces_its_projected_time_once(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     said = [line for line in result.stderr.splitlines() if "s per step on the CPU" in line]
     assert len(said) == 1 and said[0].startswith("Warning: at ") and "the remaining 2 steps" in said[0]
+
+
+def test_inverting_many_images_says_how_far_it_is(monkeypatch, caplog):
+    """Encoding 60000 images took 80 silent seconds and refining 10000 eleven minutes with one line at the start (an
+    outside audit, 51b): both say how many are done and about how long the rest takes."""
+    from ganinv.invert import invert
+    from ganinv.inverter import Inverter
+
+    monkeypatch.setattr(status, "SLOW_AFTER_S", 0.0)  # every step counts as slow
+    monkeypatch.setattr(status, "PROGRESS_EVERY_S", 0.0)
+    inverter = Inverter.load("builtin:mnist")
+    _, images = inverter.generator.sample(3, generator=torch.Generator().manual_seed(0))
+    with caplog.at_level(logging.INFO, logger="ganinv.status"):
+        invert(inverter, images, refine_steps=2, batch_size=1)
+    said = [r.getMessage() for r in caplog.records]
+    for what in ("encoding 3 images", "refining the latents of 3 images"):
+        assert any(re.fullmatch(rf"{what}: [12] of 3 done in \d+ s, about \d+ s more at this pace", m) for m in said)

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import click
+import torch
 
 from ganinv.atomic import json_text, parse_json, read_text, remove_stale_temporaries
 from ganinv.cli.options import (
@@ -196,6 +197,8 @@ def invert(
         save_side_by_side(columns, tmp / "grid.png")
         # what made them, in the file only: two inverts to one --out left no way to tell whose result stayed (an audit)
         made_by = {"inverter": inverter_source, "generator": inverter.generator.source, "images": images}
+        # where the seconds_per_image were measured: the device and the CPU threads (an outside audit, 51b)
+        made_by |= {"device": str(inverter.device), "torch_threads": torch.get_num_threads()}
         write_json(tmp / "metrics.json", {**metrics, "made_by": made_by})
     echo_result({"out": str(out), **metrics}, as_json)
 

@@ -5,8 +5,9 @@ ganinv sample --generator hub:owner/name -n 64 --out grid.png --latents-out samp
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
-from typing import Optional
+from typing import Optional, Sequence
 
 import click
 import torch
@@ -30,6 +31,7 @@ from ganinv.errors import SpecMismatchError
 from ganinv.images import save_grid
 from ganinv.outputs import check_image_count, check_writable
 from ganinv.sources import load_generator
+from ganinv.status import said_if_slow
 
 
 @click.command("sample")
@@ -78,7 +80,8 @@ def sample(
     )
     check_image_count(n, g.spec.image_shape, "-n")
     rng = torch.Generator(device=device).manual_seed(seed)
-    latents, images = g.sample(n, generator=rng)
+    with said_if_slow(f"drawing {n} samples"):  # 100000 samples took two silent minutes (an outside audit, 51b)
+        latents, images = g.sample(n, generator=rng)
     if images.shape[0] != n:  # (N, C, H, W)
         raise SpecMismatchError(
             f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "
@@ -92,9 +95,17 @@ def sample(
         )
     if perturb:
         images = perturbed(images, AugmentConfig(probability=1.0), generator=rng)
+    shown = grid_count(n, images.shape[-2:])
+    if shown < n:  # a grid of 100000 was a 90-Mpixel PNG past PIL's decompression-bomb limit (an outside audit, 51b)
+        warnings.warn(
+            f"the grid shows the first {shown} of the {n} samples (a larger one is more pixels than image viewers and "
+            "PIL open)"
+            + ("; all of them are in --latents-out" if latents_out else "; keep them all with --latents-out"),
+            stacklevel=1,
+        )
     if not latents_out:
-        save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))
-        click.echo(_wrote_grid(out, n, perturb, images, generator))
+        save_grid(images[:shown], out, nrow=nrow or max(1, round(shown**0.5)))
+        click.echo(_wrote_grid(out, n, perturb, images, generator, shown))
         return
     tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}
     tensors["images"] = images.contiguous().cpu()
@@ -111,11 +122,22 @@ def sample(
     with atomic_path(latents_out) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
         Path(latents_out).unlink(missing_ok=True)
-        save_grid(images, out, nrow=nrow or max(1, round(n**0.5)))
-    click.echo(_wrote_grid(out, n, perturb, images, generator))
+        save_grid(images[:shown], out, nrow=nrow or max(1, round(shown**0.5)))
+    click.echo(_wrote_grid(out, n, perturb, images, generator, shown))
     click.echo(f"wrote {latents_out}: {', '.join(f'{k} {tuple(v.shape)}' for k, v in tensors.items())}")
 
 
-def _wrote_grid(out: str, n: int, perturb: bool, images: torch.Tensor, generator: str) -> str:
+# the most pixels a grid holds: PIL refuses to open images past 179 Mpx and warns past 89.5 Mpx
+GRID_PIXELS = 40_000_000
+GRID_IMAGES = 1024  # 32 x 32 pictures: more is no picture a person looks at
+
+
+def grid_count(n: int, side: Sequence[int]) -> int:
+    """How many of `n` samples of `side` (H, W) the grid shows."""
+    return max(1, min(n, GRID_IMAGES, GRID_PIXELS // (int(side[0]) * int(side[1]))))
+
+
+def _wrote_grid(out: str, n: int, perturb: bool, images: torch.Tensor, generator: str, shown: int) -> str:
     kind = "perturbed samples" if perturb else "samples"
-    return f"wrote {out}: {n} {kind} of shape {tuple(images.shape[1:])} from {generator}"
+    grid = f" (the grid shows the first {shown})" if shown < n else ""
+    return f"wrote {out}: {n} {kind} of shape {tuple(images.shape[1:])} from {generator}{grid}"
