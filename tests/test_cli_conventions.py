@@ -491,6 +491,8 @@ def test_a_size_the_cpu_allocator_refuses_is_out_of_memory_not_a_bug(tmp_path, m
         (["invert", "--inverter", "RUN", "x.npy", "--out", "o"], ["--batch-size", "--limit N"], ["--nz", "--width"]),
         (["features", "--inverter", "RUN", "x.npy", "--out", "o.npz"], ["--batch-size", "--limit N"], ["--width"]),
         (["mvae", "fit", "--data", "mnist", "--out", "o"], ["--batch-size", "--width"], ["--chunk-size"]),
+        (["sample", "-g", "builtin:mnist", "--out", "o.png"], ["(-n, "], ["--batch-size", "--width"]),
+        (["loglik", "--inverter", "RUN", "x.npy"], ["--batch-size", "--chunk-size", "--k"], ["--width"]),
     ],
 )
 def test_out_of_memory_names_what_the_command_can_lower(monkeypatch, args, named, not_named):

@@ -293,7 +293,7 @@ def _is_ours(filename: str) -> bool:
 
 
 # the options that set how much memory a command takes, in the order advice names them
-MEMORY_FLAGS = ("--batch-size", "--chunk-size", "--k", "--n", "--nz", "--width", "--hidden")
+MEMORY_FLAGS = ("--batch-size", "--chunk-size", "--k", "-n", "--nz", "--width", "--hidden")
 
 
 def memory_advice(command: Optional[click.Command], args: list[str]) -> str:
