@@ -41,6 +41,7 @@ from .statedict import (
     group_modules,
     identify_from_statistics,
     initial_statistics,
+    input_means,
     kind_of,
     label_fits,
     label_order,
@@ -48,6 +49,7 @@ from .statedict import (
     natural_key,
     no_normalisation,
     normalise_as_in_training,
+    one_hot_run,
     onehot_condition,
     option_flag,
     probe_inputs,
@@ -225,6 +227,28 @@ def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
     return tuple(misfits)
 
 
+def place_onehot_label(
+    modules: Mapping[str, Mapping[str, torch.Tensor]],
+    first: str,
+    norm: Optional[str],
+    values: Mapping[str, Any],
+    given: Mapping[str, Any],
+) -> Optional[tuple[bool, str]]:
+    """(condition_first, why) where a one-hot label given by `n_classes` sits first or last among the first layer's
+    inputs, read off its BatchNorm's input means; None where they do not show it, or the order is given. Without it, a
+    label the first refusal had placed by these means was asked for again: the probes' misfits tied (audit 51a)."""
+    if values.get("condition") != "onehot" or "condition_first" in given or norm is None:
+        return None
+    width = int(modules[first]["weight"].shape[1])
+    means = input_means(first_linear(modules, first), running_statistics(modules[norm]), width)
+    prior_mean = PRIOR_MEANS[str(values["prior"])] if "prior" in given else 0.0
+    found = one_hot_run(means, prior_mean, k=int(values["n_classes"])) if means is not None else None
+    if found is None or (found[0] and found[0] + found[1] != width):  # a label between latents: no order says it
+        return None
+    start, k = found
+    return start == 0, f"the first BatchNorm's input means: inputs {start + 1}-{start + k} of {width} are the label"
+
+
 def first_linear(modules: Mapping[str, Mapping[str, torch.Tensor]], prefix: str) -> Callable[[torch.Tensor], list]:
     """inputs (N, n_in) -> [the first Linear's outputs (N, width)], in float32 (bf16 files too)."""
     linear = {k: t.float() for k, t in modules[prefix].items()}
@@ -339,6 +363,11 @@ class MLP(PriorFromSpec, Architecture):
             decisions.append(onehot_condition())
         if values.get("condition") == "onehot" and "nz" not in given:  # the first layer takes z and the one-hot d
             values["nz"] = read["nz"] - int(values.get("n_classes", 0))
+        placed = place_onehot_label(modules, linears[0], norms.get(linears[0]), values, given)
+        if placed is not None:  # as good as given: the probes' misfits could not tell the orders apart (audit 51a)
+            values["condition_first"], said = placed
+            given = {**given, "condition_first": placed[0]}
+            decisions.append(decision("condition_first", placed[0], said, f"--option condition_first={placed[0]}"))
         if "image_shape" not in given:
             values["image_shape"] = square_image(int(weights[-1].shape[0]))
             refuse_a_scorer(values["image_shape"], int(weights[0].shape[1]), read["hidden"])

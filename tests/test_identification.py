@@ -1956,3 +1956,39 @@ def test_a_side_given_that_rereads_the_decided_stages_is_refused(tmp_path, monke
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert_author_images(load_generator(path, options={"resolution": "28"}), case, module)
+
+
+def test_a_one_hot_label_given_by_n_classes_alone_is_placed_by_the_input_means(tmp_path):
+    """gordicaleksa's cGAN concatenates a one-hot label after z (no embedding). Given no options, the refusal named
+    `--option n_classes=10 --option condition_first=False` from the first BatchNorm's input means; given
+    `n_classes=10` alone, the probes' misfits tied on the order and it was asked again (an outside audit, 51a)."""
+    nz, k = 8, 4
+
+    class OneHotAfterZ(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.Linear(nz + k, 32), nn.BatchNorm1d(32, 0.8), nn.LeakyReLU(0.2), nn.Linear(32, 64), nn.Tanh()
+            )
+
+        def forward(self, z, onehot):
+            return self.net(torch.cat([z, onehot], 1)).view(-1, 1, 8, 8)
+
+    torch.manual_seed(0)
+    module = OneHotAfterZ()
+    for norm in module.modules():
+        if isinstance(norm, nn.BatchNorm1d):
+            norm.momentum = None
+    module.train()
+    with torch.no_grad():
+        for i in range(8):
+            labels = torch.randint(k, (256,), generator=torch.Generator().manual_seed(i))
+            module(torch.randn(256, nz), nn.functional.one_hot(labels, k).float())
+    torch.save(module.eval().state_dict(), tmp_path / "cgan.pth")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        g = load_generator(str(tmp_path / "cgan.pth"), options={"n_classes": str(k)})
+    assert sources(g)["condition_first"].startswith("the first BatchNorm's input means: inputs 9-12 of 12")
+    latents = Latents(z=torch.randn(6, nz), d=nn.functional.one_hot(torch.arange(6) % k, k).float())
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), module(latents.z, latents.d), rtol=0, atol=1e-6)
