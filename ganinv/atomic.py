@@ -48,6 +48,15 @@ def temporary_prefix(path: Path) -> str:
     return f".{name}.{MARK}-{os.getpid()}-"
 
 
+TEMPORARY_PART = re.compile(rf"(^|/)\.([^/]+)\.{MARK}-\d+-[^/]*?\.tmp(?=/|$)")
+
+
+def as_target(path: str) -> str:
+    """A path through one of this module's temporaries, as the target it stands in for: `run/.inverter.ganinv-3-x.tmp/
+    generator` -> `run/inverter/generator` (a full disk was said naming the temporary: an outside audit, 51b)."""
+    return TEMPORARY_PART.sub(r"\1\2", path)
+
+
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     """Remove the temporaries that killed saves left in `folder` (their process is gone); returns them.
 

@@ -622,3 +622,17 @@ def test_sigterm_is_met_as_ctrl_c(tmp_path):
     said = [line for line in rest.splitlines() if line.strip()]
     assert said[-1].startswith("Stopped by SIGTERM"), rest
     assert "Traceback" not in rest and "Error" not in rest
+
+
+def test_a_full_disk_names_the_file_being_written_not_its_temporary(monkeypatch):
+    """A disk that filled during fit's save was said naming `run/.inverter.ganinv-30385-gs22lrhv.tmp/generator`, an
+    internal temporary (an outside audit, 51b): the target is named."""
+    import errno
+
+    def run(self, ctx):
+        raise OSError(errno.ENOSPC, "No space left on device", "runs/r3/.inverter.ganinv-30385-gs22lrhv.tmp/generator")
+
+    monkeypatch.setattr(click.Group, "invoke", run)
+    result = CliRunner().invoke(cli, ["fit", "-g", "builtin:mnist"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("Error: No space left on device (runs/r3/inverter/generator); check the path")

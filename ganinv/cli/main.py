@@ -124,7 +124,11 @@ class LazyGroup(click.Group):
             except OSError as exc:  # the machine's refusals: a full disk, a read-only or missing folder
                 if debug:
                     raise
-                where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+                from ganinv.atomic import as_target
+
+                named = getattr(exc, "filename", None)
+                named = os.fsdecode(named) if isinstance(named, (str, bytes, os.PathLike)) else named
+                where = f" ({as_target(str(named))})" if named is not None else ""
                 fail(f"{exc.strerror or first_line(exc)}{where}; check the path, its permissions and the free space", 2)
             except Exception as exc:  # a bug in ganinv, not the user's input: still one line, and how to report it
                 if debug:
