@@ -214,16 +214,16 @@ def sides_are_sizes(candidates: Iterable[str]) -> bool:
 
 
 def kinds(name: str) -> set[str]:
-    """The words of a weights file's name that are no count, epoch/step word or `latest`: what it holds (`vanilla` of
-    `VANILLA_000001.pth`, `netg` of `netG_epoch_24.pth`, `generator` of `checkpoint-1000/generator.pth`)."""
-    progress_words = {"epoch", "ep", "step", "steps", "iter", "iters", "iteration", "it", "kimg", "ckpt", "checkpoint"}
-    return {
-        w
-        for w in words(name)
-        if not re.fullmatch(COUNT + r"|\d+", w, re.I)
-        and not PROGRESS.fullmatch(w)
-        and w not in progress_words | LATEST_WORDS
-    }
+    """The words of a weights file's name without their numbers, epoch/step words or `latest`: what it holds
+    (`vanilla` of `VANILLA_000001.pth`, `netg` of `netG_epoch_24.pth` and of `netG10.pth`, `generator` of
+    `checkpoint-1000/generator.pth`). Numbers glued to letters go too (`G_e10`, `gen_10ep`: a review, 52a)."""
+    progress_words = {"epoch", "ep", "e", "step", "steps", "iter", "iters", "iteration", "it", "kimg", "ckpt"}
+    progress_words |= {"checkpoint", "epo", "s"}
+    found = set()
+    for word in words(name):
+        letters = re.sub(r"\d+(?:\.\d+)?(?:[km](?![a-z]))?", " ", word, flags=re.I)  # 500k, 1.5M, 000001
+        found |= {w for w in re.split(r"[\s=]+", letters) if w and w not in progress_words | LATEST_WORDS}
+    return found
 
 
 def count(text: str) -> float:

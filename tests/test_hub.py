@@ -385,6 +385,10 @@ def test_numbers_that_are_no_epoch_or_step_are_not_read_as_one():
         (["network-snapshot-000256.pkl", "network-snapshot-000512.pkl"], "network-snapshot-000512.pkl"),  # kimg
         (["run1/generator.pth", "run2/generator.pth"], None),  # a folder's lone number is a run, not a step
         (["generator_64.pth", "generator_128.pth"], None),
+        # numbers glued to letters are still numbers of one run (a review, 52a)
+        (["netG10.pth", "netG20.pth"], "netG20.pth"),
+        (["G_e10.pth", "G_e20.pth"], "G_e20.pth"),
+        (["gen_5ep.pth", "gen_10ep.pth"], "gen_10ep.pth"),
         # gordicaleksa/pytorch-GANs names each model kind's binaries by a count: three models, not epochs (audit 51a)
         (["binaries/VANILLA_000000.pth", "binaries/VANILLA_000001.pth", "binaries/CGAN_000000.pth"], None),
         (
