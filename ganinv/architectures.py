@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
+import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -230,12 +231,15 @@ def options_to_dict(options: Any) -> dict[str, Any]:
     return {k: (list(v) if isinstance(v, tuple) else v) for k, v in dataclasses.asdict(options).items()}
 
 
+def decided_options(prop: str) -> set[str]:
+    """The options a decision of `prop` sets (a geometry: the strides and paddings)."""
+    return {"strides", "paddings", "output_paddings"} if prop in ("geometry", "output_geometry") else {prop}
+
+
 def decided_as_flags(options: Mapping[str, Any], decisions: list[dict[str, Any]]) -> str:
     """`--option KEY=VALUE` for each option a decision settled (a geometry: the strides and paddings), with the values
     `ganinv inspect` shows; given, they leave nothing to search."""
-    decided = {d["property"] for d in decisions}
-    if decided & {"geometry", "output_geometry"}:
-        decided |= {"strides", "paddings", "output_paddings"}
+    decided = {option for d in decisions for option in decided_options(d["property"])}
     return " ".join(f"--option {k}={shown(v)}" for k, v in options.items() if k in decided)
 
 
@@ -306,7 +310,17 @@ def build_generator_net(
         if flags and time.perf_counter() - started >= status.SLOW_AFTER_S:
             # what was assumed is in the line too: copied as it stands, it pinned an assumed last stage, the wrong
             # image side, and its warning was gone (an outside audit, 51a)
-            assumed = [d["property"] for d in decisions if str(d.get("source", "")).startswith("assumed")]
+            # named as the line names them: the options of each assumed decision that the line gives (a review, 52a)
+            in_line = set(re.findall(r"--option (\w+)=", flags))
+            assumed = sorted(
+                {
+                    option
+                    for d in decisions
+                    if str(d.get("source", "")).startswith("assumed")
+                    for option in decided_options(d["property"])
+                    if option in in_line
+                }
+            )
             caveat = (
                 f" (of these, {', '.join(assumed)} {'was' if len(assumed) == 1 else 'were'} assumed, not read from the "
                 "weights: check the warnings against the author's code first)"

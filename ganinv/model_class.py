@@ -198,7 +198,10 @@ def mixin_config_kwargs(class_path: str, config_path: Path, where: str) -> dict[
     config = read_config(config_path, str(config_path))
     parameters = inspect.signature(cls.__init__).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
-    kwargs = {k: v for k, v in config.items() if takes_any or (k in parameters and k != "self")}
+    if "config" in parameters:  # the whole config as one argument, as from_pretrained passes it (a review, 52a)
+        kwargs: dict[str, Any] = {"config": config}
+    else:
+        kwargs = {k: v for k, v in config.items() if takes_any or (k in parameters and k != "self")}
     if kwargs:
         warnings.warn(
             f"{class_path} is a PyTorchModelHubMixin class: built with the arguments its config.json beside {where} "

@@ -491,7 +491,9 @@ def test_a_size_the_cpu_allocator_refuses_is_out_of_memory_not_a_bug(tmp_path, m
         (["invert", "--inverter", "RUN", "x.npy", "--out", "o"], ["--batch-size", "--limit N"], ["--nz", "--width"]),
         (["features", "--inverter", "RUN", "x.npy", "--out", "o.npz"], ["--batch-size", "--limit N"], ["--width"]),
         (["mvae", "fit", "--data", "mnist", "--out", "o"], ["--batch-size", "--width"], ["--chunk-size"]),
-        (["sample", "-g", "builtin:mnist", "--out", "o.png"], ["(-n, "], ["--batch-size", "--width"]),
+        # --nz only where typed: a pretrained generator's noise size is no size to lower (a review, 52a)
+        (["sample", "-g", "builtin:mnist", "--out", "o.png"], ["(-n)"], ["--batch-size", "--width", "--nz"]),
+        (["sample", "-g", "x.pt2", "--nz", "8", "--out", "o.png"], ["(-n, --nz)"], ["--batch-size"]),
         (["loglik", "--inverter", "RUN", "x.npy"], ["--batch-size", "--chunk-size", "--k"], ["--width"]),
     ],
 )
@@ -502,6 +504,7 @@ def test_out_of_memory_names_what_the_command_can_lower(monkeypatch, args, named
     for failure in (
         RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 188160000 bytes"),
         ImportError("libtorch_cuda.so: failed to map segment from shared object"),
+        OSError(12, "Cannot allocate memory"),  # had been "check the path, its permissions" (a review, 52a)
     ):
 
         def run(self, ctx, failure=failure):
@@ -617,6 +620,7 @@ def test_sigterm_is_met_as_ctrl_c(tmp_path):
         if not line or line.startswith(("step ", "Warning: at ")):  # the training loop runs
             break
     process.send_signal(signal.SIGTERM)
+    process.send_signal(signal.SIGTERM)  # a second, during the cleanup, had killed it after the line (a review, 52a)
     rest = process.stderr.read()
     assert process.wait(timeout=120) == 143, "".join(lines) + rest
     said = [line for line in rest.splitlines() if line.strip()]

@@ -231,6 +231,29 @@ def test_a_mixin_class_is_built_with_the_config_saved_beside_its_weights(tmp_pat
         load_generator(str(tmp_path / "repo" / "model.safetensors"), options=as_class("TinyDCGAN"))
 
 
+class MixinTakingConfig(nn.Module, PyTorchModelHubMixin):
+    """A mixin class whose __init__ takes the config whole: from_pretrained passes it as `config=`."""
+
+    def __init__(self, config: dict):
+        super().__init__()
+        self.inner = TinyDCGAN(**config)
+
+    def forward(self, z):
+        return self.inner(z)
+
+
+def test_a_mixin_class_taking_config_is_given_it_whole(tmp_path):
+    """A class whose __init__ takes `config` got nothing and failed "missing 1 required positional argument: 'config'"
+    (a review, 52a); from_pretrained passes the config whole, and so does --model-class."""
+    torch.manual_seed(0)
+    module = trained(MixinTakingConfig({"nz": 5, "ngf": 3}), lambda i: (torch.randn(32, 5, 1, 1),))
+    module.save_pretrained(tmp_path / "repo", config={"nz": 5, "ngf": 3})
+    latents = torch.randn(4, 5, generator=torch.Generator().manual_seed(1))
+    with pytest.warns(UserWarning, match=r'built with the arguments its config.json .* holds, \{"config": \{'):
+        g = load_generator(str(tmp_path / "repo" / "model.safetensors"), options=as_class("MixinTakingConfig"))
+    torch.testing.assert_close(g(latents), module(latents.view(4, 5, 1, 1)), rtol=0, atol=1e-6)
+
+
 @pytest.fixture
 def marker(tmp_path):
     path = tmp_path / "code-ran"

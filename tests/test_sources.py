@@ -1807,7 +1807,7 @@ def test_a_file_named_like_an_importable_callable_is_refused_naming_both(tmp_pat
     49a). `./mygens:make` is the file; a name whose module does not exist is the file, as before; nothing imported."""
     case = zoo.case("pytorch-examples-dcgan")
     (tmp_path / "mygens.py").write_text("open('IMPORTED', 'w').close()\ndef make(): pass\n")
-    for name in ("mygens:make", "os.path:join", "nosuchmodule:make"):
+    for name in ("mygens:make", "os.path:join", "nosuchmodule:make", "json:netG.pth"):
         torch.save(case.build(1).state_dict(), tmp_path / name)
     monkeypatch.chdir(tmp_path)
     for source in ("mygens:make", "os.path:join"):  # the folder's module, an installed one
@@ -1815,7 +1815,7 @@ def test_a_file_named_like_an_importable_callable_is_refused_naming_both(tmp_pat
             load_generator(source)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for source in ("./mygens:make", "nosuchmodule:make"):
+        for source in ("./mygens:make", "nosuchmodule:make", "json:netG.pth"):  # a weights file's name: a file
             assert load_generator(source).meta["architecture"] == "dcgan"
     assert not (tmp_path / "IMPORTED").exists()
 

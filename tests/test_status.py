@@ -127,7 +127,9 @@ def test_a_slow_architecture_reading_says_its_progress_and_the_options_that_skip
     hint = [m for m in said if m.startswith("to skip this reading next time, give what it decided: ")]
     assert len(hint) == 1
     # the last stage is assumed, and copying the line pins it: said so (an outside audit, 51a)
-    assert "output_geometry" in hint[0].partition(" (of these, ")[2] and "assumed, not read from the weights" in hint[0]
+    caveat = hint[0].partition(" (of these, ")[2]
+    assert "strides" in caveat and "assumed, not read from the weights" in caveat
+    assert "output_geometry" not in caveat  # no flag of the line: its options are named (a review, 52a)
     options = dict(f.split("=", 1) for f in re.findall(r"--option (\S+)", hint[0]))
     assert {"strides", "paddings", "activation", "norm_eps"} <= set(options)
     scored.clear()

@@ -7,6 +7,7 @@ line, `Error: ...`, with a non-zero exit and no traceback; `GANINV_DEBUG=1` show
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import importlib.util
 import logging
@@ -63,7 +64,8 @@ class LazyGroup(click.Group):
     def invoke(self, ctx: click.Context):
         debug = debugging()
         show_library_log()
-        with warnings.catch_warnings():
+        # SIGTERM from the start: the command's module is imported first, seconds of torch (a review, 52a)
+        with terminate_as_interrupt(), warnings.catch_warnings():
             warnings.simplefilter("default")  # each distinct warning once: assumptions made while loading, ...
             warnings.showwarning = show_warning
             # [the command's name]: `_protected_args` from click 8.2 on, an attribute `protected_args` before
@@ -90,7 +92,7 @@ class LazyGroup(click.Group):
                     from ganinv.devices import set_cpu_threads
 
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
-                with generator_prints_to_stderr(), terminate_as_interrupt():  # stdout: the results only
+                with generator_prints_to_stderr():  # stdout: the results only
                     return super().invoke(ctx)
             except click.UsageError as exc:  # one line, as every error: click's own adds the usage and a blank line
                 where = exc.ctx.command_path if exc.ctx is not None else "ganinv"
@@ -124,6 +126,13 @@ class LazyGroup(click.Group):
             except OSError as exc:  # the machine's refusals: a full disk, a read-only or missing folder
                 if debug:
                     raise
+                if exc.errno == errno.ENOMEM:  # had been "check the path, its permissions" (a review, 52a)
+                    fail(
+                        f"out of memory ({first_line(exc)}); {memory_advice(command, protected[1:] + list(ctx.args))}",
+                        2,
+                    )
+                if exc.errno in (errno.EMFILE, errno.ENFILE):
+                    fail(f"{exc.strerror or first_line(exc)}: raise the limit on open files (`ulimit -n`)", 2)
                 from ganinv.atomic import as_target
 
                 named = getattr(exc, "filename", None)
@@ -173,12 +182,13 @@ def terminate_as_interrupt() -> Iterator[None]:
         return
 
     def terminate(signum, frame):
-        raise Terminated()
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)  # a second one (a scheduler's, a repeated kill) must not cut
+        raise Terminated()  # the cleanup short: it had killed the process after the line (a review, 52a)
 
     signal.signal(signal.SIGTERM, terminate)
     try:
         yield
-    finally:
+    finally:  # after the command's line and its exit code are set (SystemExit passes through here)
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
@@ -306,7 +316,10 @@ def memory_advice(command: Optional[click.Command], args: list[str]) -> str:
     while isinstance(command, click.Group) and args and args[0] in command.commands:  # `mvae fit`: its own flags
         command, args = command.commands[args[0]], args[1:]
     flags = {opt for param in (command.params if command else []) for opt in param.opts}
-    sizes = [flag for flag in MEMORY_FLAGS if flag in flags]
+    # --nz only where the user gave it: a pretrained generator's noise size is no size to lower (a review, 52a)
+    sizes = [
+        flag for flag in MEMORY_FLAGS if flag in flags and (flag != "--nz" or any(a.startswith(flag) for a in args))
+    ]
     advice = f"lower the sizes asked for ({', '.join(sizes)})" if sizes else "free memory"
     if "--limit" in flags:
         advice += "; the images are read into memory at once: give fewer (--limit N, or split them)"

@@ -67,8 +67,8 @@ def names_a_callable(source: str) -> bool:
     in place of the callable in silence (an outside audit, 49a)."""
     module_name, colon, attr = source.partition(":")
     names = (*module_name.split("."), *attr.split("."))
-    if not colon or not all(name.isidentifier() for name in names):
-        return False
+    if not colon or attr.lower().endswith(FILE_NAME_ENDINGS) or not all(name.isidentifier() for name in names):
+        return False  # `json:netG.pth` names a file, as check_callable_form reads it (a review, 52a)
     top = module_name.split(".")[0]
     try:
         return trust.holds_module(os.getcwd(), top) or importlib.util.find_spec(top) is not None
