@@ -102,8 +102,9 @@ def load_with_model_class(request: Any) -> Generator:
     if request.arch is not None:
         raise SourceError(f"--model-class {class_path} builds the generator itself; drop --arch {request.arch}")
     path, key, where, hub_meta = weights_file(request.source)
-    if not kwargs:  # the class's own config beside its weights, as its from_pretrained reads it (audit 49b)
-        kwargs = mixin_config_kwargs(class_path, path.parent / "config.json", where)
+    # the class's own config beside its weights fills what --model-kwargs leaves, as its from_pretrained does (audit
+    # 49b; given in part, the config had been dropped without a word, and a Sigmoid net built as Tanh: a review, 52a)
+    kwargs = mixin_config_kwargs(class_path, path.parent / "config.json", where, kwargs)
     # a spec beside the weights (netG.json) may give n_classes too (a review: asked for what it gave)
     overrides = {**sidecar_spec(path), **request.overrides}
     n_classes_given = n_classes is not None or "n_classes" in overrides  # 0 given: unconditional, said so
@@ -184,31 +185,35 @@ def weights_file(source: str) -> tuple[Path, Optional[str], str, dict[str, Any]]
     return path, key, where, meta
 
 
-def mixin_config_kwargs(class_path: str, config_path: Path, where: str) -> dict[str, Any]:
-    """A `PyTorchModelHubMixin` class's init arguments from the config.json saved beside its weights (`save_pretrained`
-    writes them there; `from_pretrained` passes those its `__init__` takes, all where it takes **kwargs), announced;
-    {} for another class or without a config. The values are JSON data; the class is the one the user named."""
+def mixin_config_kwargs(class_path: str, config_path: Path, where: str, given: dict[str, Any]) -> dict[str, Any]:
+    """A `PyTorchModelHubMixin` class's init arguments: the `given` ones (--model-kwargs), and for the others the
+    config.json saved beside its weights (`save_pretrained` writes them there; `from_pretrained` passes those its
+    `__init__` takes, all where it takes **kwargs, or the whole config as `config=`), announced. Another class, or no
+    config: `given` alone. The values are JSON data; the class is the one the user named."""
     from huggingface_hub import ModelHubMixin
 
     cls = import_class(class_path)
     if not (isinstance(cls, type) and issubclass(cls, ModelHubMixin)) or not config_path.is_file():
-        return {}
+        return given
     from ganinv.sources.torch_saves import read_config
 
     config = read_config(config_path, str(config_path))
     parameters = inspect.signature(cls.__init__).parameters
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     if "config" in parameters:  # the whole config as one argument, as from_pretrained passes it (a review, 52a)
-        kwargs: dict[str, Any] = {"config": config}
+        filled: dict[str, Any] = {} if "config" in given else {"config": config}
     else:
-        kwargs = {k: v for k, v in config.items() if takes_any or (k in parameters and k != "self")}
-    if kwargs:
+        filled = {
+            k: v for k, v in config.items() if (takes_any or (k in parameters and k != "self")) and k not in given
+        }
+    if filled:
         warnings.warn(
             f"{class_path} is a PyTorchModelHubMixin class: built with the arguments its config.json beside {where} "
-            f"holds, {json.dumps(kwargs)}, as its from_pretrained does; --model-kwargs '{{...}}' gives others",
+            f"holds, {json.dumps(filled)}, as its from_pretrained does"
+            + (" (--model-kwargs gave the others)" if given else "; --model-kwargs '{...}' gives others"),
             stacklevel=2,
         )
-    return kwargs
+    return {**filled, **given}
 
 
 def parse_kwargs(value: Any) -> dict[str, Any]:

@@ -521,6 +521,11 @@ def select_entry(obj: Any, key: str, where: str) -> Any:
         holders = [name for name, value in obj.items() if holds_entry(as_mapping(value), key)]
         if len(holders) == 1:
             return select_entry(obj[holders[0]], key, where)
+        if len(holders) > 1:  # "has no entry" had been said, false, without the ways that work (a review, 52a)
+            raise SourceError(
+                f"{where} has {key!r} in {len(holders)} entries; name one whole: "
+                + " or ".join(f"{where}#{holder}.{key}" for holder in holders[:4])
+            )
     entries = list(dict.fromkeys(str(k).split(".")[0] for k in obj)) if isinstance(obj, Mapping) else []
     raise SourceError(f"{where} has no entry {key!r}; its entries: {', '.join(entries[:10]) or 'none'}")
 

@@ -225,6 +225,10 @@ def test_a_mixin_class_is_built_with_the_config_saved_beside_its_weights(tmp_pat
         ):
             g = load_generator(source, options=as_class("MixinDCGAN"))
         torch.testing.assert_close(g(latents), expected, rtol=0, atol=1e-6)
+    # given in part, the config fills the rest, as from_pretrained does: it had been dropped without a word (52a)
+    with pytest.warns(UserWarning, match=r'holds, \{"channels": 1, "ngf": 3\}, as its from_pretrained does \(--model'):
+        g = load_generator(source, options=as_class("MixinDCGAN", nz=5))
+    torch.testing.assert_close(g(latents), expected, rtol=0, atol=1e-6)
     with pytest.raises(SourceError, match="size mismatch|shape"):  # the user's word wins over the config's
         load_generator(source, options=as_class("MixinDCGAN", nz=5, ngf=4))
     with pytest.raises(SourceError):  # a plain class reads no config: built with its defaults, the weights do not fit

@@ -98,8 +98,13 @@ def sample(
     shown = grid_count(n, images.shape[-2:])
     if shown < n:  # a grid of 100000 was a 90-Mpixel PNG past PIL's decompression-bomb limit (an outside audit, 51b)
         warnings.warn(
-            f"the grid shows the first {shown} of the {n} samples (a larger one is more pixels than image viewers and "
-            "PIL open)"
+            f"the grid shows the first {shown} of the {n} samples ("
+            + (
+                f"a grid holds at most {GRID_IMAGES} pictures"
+                if shown == GRID_IMAGES
+                else "a larger one is more pixels than image viewers and PIL open"
+            )
+            + ")"
             + ("; all of them are in --latents-out" if latents_out else "; keep them all with --latents-out"),
             stacklevel=1,
         )
