@@ -579,6 +579,15 @@ def test_a_closed_stdout_is_refused_before_anything_runs(tmp_path):
         "Error: stdout is closed, and the results are printed there: run it with stdout open (e.g. > results.txt)"
     ]
     assert list(tmp_path.iterdir()) == []  # nothing ran
+    for asked in (["--help"], ["--version"], ["sample", "--help"]):  # printed to nowhere with exit 0 (a review, 52a)
+        done = subprocess.run(
+            [sys.executable, "-m", "ganinv", *asked],
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+            preexec_fn=lambda: os.close(1),
+        )
+        assert done.returncode == 2 and done.stderr.startswith("Error: stdout is closed"), (asked, done.stderr)
 
 
 def test_a_path_the_locale_cannot_decode_is_said_as_typed(tmp_path):

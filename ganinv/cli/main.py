@@ -61,6 +61,14 @@ class LazyGroup(click.Group):
         with formatter.section("Commands"):
             formatter.write_dl(rows)
 
+    def main(self, args=None, *rest, **options):
+        """The help and the version, asked for with stdout closed (`>&-`), are refused as a command's results are,
+        not printed to nowhere with exit 0 (a review, 52a)."""
+        argv = sys.argv[1:] if args is None else list(args)
+        if sys.stdout is None and (not argv or any(arg in ("--help", "-h", "--version") for arg in argv)):
+            fail("stdout is closed, and the help is printed there: run it with stdout open", 2)
+        return super().main(args, *rest, **options)
+
     def invoke(self, ctx: click.Context):
         debug = debugging()
         show_library_log()
