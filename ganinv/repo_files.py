@@ -296,7 +296,8 @@ def pick_weights(
                 )
             )
         why = rank_reason(best, runner_up, key(best), key(runner_up))
-        alike = [c for c in ordered if key(c)[:3] == key(best)[:3]]  # told apart by the numbers in their names alone
+        # told apart by the numbers in their names alone (not `g_best`, `g_last` beside `g_epoch_10`: a review, 52a)
+        alike = [c for c in ordered if key(c)[:3] == key(best)[:3] and 0 <= key(c)[3] < float("inf")]
         if why == RANK_REASONS[3] and len({frozenset(kinds(c)) for c in alike}) > 1:
             raise SourceError(  # VANILLA_000001 beside DCGAN_000000: two models, not two epochs (an outside audit, 51a)
                 f"{where} has several weights files and nothing tells which is the generator: "
@@ -348,13 +349,31 @@ def registered_average(folder: Path, chosen: str, candidates: Iterable[str]) -> 
     for name in registered:
         try:
             average, entry = weight_files.quietly_located(folder / name, str(folder / name))
+            beside = registered_online_copy(folder / name)
         except GaninvError:
             continue
         averaged = any(weight_files.is_ema_name(part, plain=False) for part in entry.split("."))
         same_net = {k: v.shape for k, v in average.items()} == {k: v.shape for k, v in online.items()}
-        if averaged and same_net:
+        # the state's own online copy must be the chosen file: two generators of one architecture (a CycleGAN's)
+        # with an EMA of the other had its average taken for this one (a review, 52a)
+        of_this_net = beside is None or weight_files.tensor_difference(beside, online) is None
+        if averaged and same_net and of_this_net:
             return name, entry
     return None
+
+
+def registered_online_copy(path: Path) -> Optional[dict]:
+    """The online weights an averaging state keeps beside its average (ema_pytorch's `online_model.*`), or None."""
+    state = weight_files.read_weights(path, where=str(path))
+    if not isinstance(state, dict):
+        return None
+    firsts = {str(k).split(".", 1)[0] for k in state}
+    online = [p for p in firsts if set(weight_files.name_words(p)) & weight_files.ONLINE_WORDS]
+    if len(online) != 1:
+        return None
+    prefix = online[0] + "."
+    copy = {k[len(prefix) :]: v for k, v in state.items() if isinstance(k, str) and k.startswith(prefix)}
+    return weight_files.strip_prefixes(copy)  # `_orig_mod.` of a compiled net, as the chosen file's are read
 
 
 PICKLE_SUFFIXES = tuple(s for s in WEIGHT_SUFFIXES if s != ".safetensors")

@@ -94,13 +94,23 @@ def projected_time_warning(
     return (
         f"at {seconds_per_step:.3g} s per step {where}, the remaining {remaining_steps} steps take about "
         f"{hours:.1f} hours, evaluations aside; {faster} make it shorter, and a stopped run continues with --resume"
-        + (
-            f" from its last checkpoint (one every {checkpoint_every} steps, about every "
-            f"{seconds_per_step * checkpoint_every / 60:.0f} minutes)"
-            if checkpoint_every
-            else ""
-        )
+        + checkpoints_said(seconds_per_step, remaining_steps, checkpoint_every)
     )
+
+
+def checkpoints_said(seconds_per_step: float, remaining_steps: int, checkpoint_every: Optional[int]) -> str:
+    """How often the checkpoints --resume continues from come, in the warning's words: "about every 0 minutes", and an
+    interval past the run's end, had been said (a review, 52a)."""
+    if not checkpoint_every:
+        return ""
+    if checkpoint_every >= remaining_steps:
+        return (
+            f" once it has a checkpoint, and it saves none before its end (--checkpoint-every N saves one every N "
+            f"steps; now {checkpoint_every})"
+        )
+    seconds = seconds_per_step * checkpoint_every
+    pace = f"{seconds / 60:.0f} minutes" if seconds >= 90 else f"{seconds:.0f} s"
+    return f" from its last checkpoint (one every {checkpoint_every} steps, about every {pace})"
 
 
 class Pace:

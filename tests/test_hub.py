@@ -389,6 +389,11 @@ def test_numbers_that_are_no_epoch_or_step_are_not_read_as_one():
         (["netG10.pth", "netG20.pth"], "netG20.pth"),
         (["G_e10.pth", "G_e20.pth"], "G_e20.pth"),
         (["gen_5ep.pth", "gen_10ep.pth"], "gen_10ep.pth"),
+        (["generator10.pth", "generator20.pth", "critic20.pth"], "generator20.pth"),
+        (
+            ["g_best.pth.tar", "g_last.pth.tar", "g_epoch_5.pth.tar", "g_epoch_10.pth.tar"],
+            "g_last.pth.tar",
+        ),  # Lornatang
         # gordicaleksa/pytorch-GANs names each model kind's binaries by a count: three models, not epochs (audit 51a)
         (["binaries/VANILLA_000000.pth", "binaries/VANILLA_000001.pth", "binaries/CGAN_000000.pth"], None),
         (

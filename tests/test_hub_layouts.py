@@ -7,6 +7,7 @@ import logging
 import time
 import warnings
 from pathlib import Path
+from typing import Optional
 
 import pytest
 import torch
@@ -896,10 +897,12 @@ def test_an_accelerate_folder_whose_model_file_is_the_critic_names_the_others(tm
     assert set_aside_by("pretrained_classifier.pth") == "classifier"  # the Coursera course's, beside its generator
 
 
-def _accelerate_checkpoint(folder: Path, generator: nn.Module, averaged: nn.Module) -> None:
-    """An accelerate save_state folder of prepare(G, D) with an ema_pytorch EMA of `averaged` registered for
-    checkpointing: model.safetensors (G's online weights), model_1.safetensors (D), custom_checkpoint_0.pkl (the EMA's
-    state_dict: online_model and ema_model)."""
+def _accelerate_checkpoint(
+    folder: Path, generator: nn.Module, averaged: nn.Module, online: Optional[nn.Module] = None
+) -> None:
+    """An accelerate save_state folder of prepare(G, D) with an ema_pytorch EMA registered for checkpointing:
+    model.safetensors (G's online weights), model_1.safetensors (D), custom_checkpoint_0.pkl (the EMA's state_dict:
+    `online` as online_model, G by default, and `averaged` as ema_model)."""
     from safetensors.torch import save_file as save_safetensors
 
     critic = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 4, 1, 0))
@@ -907,7 +910,7 @@ def _accelerate_checkpoint(folder: Path, generator: nn.Module, averaged: nn.Modu
     for name, net in (("model.safetensors", generator), ("model_1.safetensors", critic)):
         save_safetensors({k: v.contiguous() for k, v in net.state_dict().items()}, str(folder / name))
     ema_state = {"initted": torch.tensor(True), "step": torch.tensor(40)}
-    ema_state |= {f"online_model.{k}": v for k, v in averaged.state_dict().items()}
+    ema_state |= {f"online_model.{k}": v for k, v in (online or generator).state_dict().items()}
     ema_state |= {f"ema_model.{k}": v for k, v in averaged.state_dict().items()}
     torch.save(ema_state, folder / "custom_checkpoint_0.pkl")
 
@@ -930,10 +933,14 @@ def test_an_accelerate_folder_takes_the_registered_moving_average_of_its_generat
         loaded = load_generator(str(tmp_path / "ema_of_g"), options=FAST)
     torch.testing.assert_close(loaded.decode(latents), DCGAN.reference(average, latents), rtol=0, atol=1e-6)
     critic = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 4, 1, 0))
-    _accelerate_checkpoint(tmp_path / "ema_of_d", online, critic)
-    with pytest.warns(UserWarning, match=r"using model\.safetensors, its standard name"):
-        loaded = load_generator(str(tmp_path / "ema_of_d"), options=FAST)
-    torch.testing.assert_close(loaded.decode(latents), DCGAN.reference(online, latents), rtol=0, atol=1e-6)
+    _accelerate_checkpoint(tmp_path / "ema_of_d", online, critic, online=critic)
+    # two generators of one architecture (a CycleGAN's), the EMA of the other one: its online copy is not this file
+    # (its average had been taken for this generator's: a review, 52a)
+    _accelerate_checkpoint(tmp_path / "ema_of_other_g", online, average, online=DCGAN.build(seed=3))
+    for folder in ("ema_of_d", "ema_of_other_g"):
+        with pytest.warns(UserWarning, match=r"using model\.safetensors, its standard name"):
+            loaded = load_generator(str(tmp_path / folder), options=FAST)
+        torch.testing.assert_close(loaded.decode(latents), DCGAN.reference(online, latents), rtol=0, atol=1e-6)
 
 
 def test_a_hub_repo_of_an_accelerate_checkpoint_takes_the_registered_moving_average(hub, tmp_path, monkeypatch):

@@ -54,6 +54,9 @@ def test_a_training_of_hours_is_announced_with_what_makes_it_shorter():
     assert every.endswith(
         "continues with --resume from its last checkpoint (one every 500 steps, about every 50 minutes)"
     )
+    assert status.projected_time_warning(6.0, 4996, "cpu", checkpoint_every=10).endswith("about every 60 s)")  # 52a
+    past_the_end = status.projected_time_warning(6.0, 4996, "cpu", checkpoint_every=10000) or ""
+    assert "once it has a checkpoint, and it saves none before its end (--checkpoint-every N" in past_the_end
 
 
 def test_a_training_under_an_hour_is_not_announced():
