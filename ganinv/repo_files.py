@@ -138,7 +138,8 @@ def rank(name: str, sides_are_sizes: bool = True) -> tuple:
 
 
 COUNT = r"(\d+(?:\.\d+)?[km](?![a-z])|\d+)"  # 500, 500k, 1.5M (read case-blind)
-PROGRESS = re.compile(r"(?:epoch|ep|step|steps|iter|iters|iteration|it|kimg|ckpt|checkpoint)[_\-=]?" + COUNT, re.I)
+PROGRESS_WORDS = ("epoch", "ep", "step", "steps", "iter", "iters", "iteration", "it", "kimg", "ckpt", "checkpoint")
+PROGRESS = re.compile(rf"(?:{'|'.join(PROGRESS_WORDS)})[_\-=]?" + COUNT, re.I)
 LATEST_WORDS = {"latest", "last", "final"}
 IMAGE_SIDES = {"28", "32", "64", "96", "128", "224", "256", "512", "1024", "2048"}  # `G_64`: a size; `000512` no
 RANK_REASONS = (
@@ -217,8 +218,7 @@ def kinds(name: str) -> set[str]:
     """The words of a weights file's name without their numbers, epoch/step words or `latest`: what it holds
     (`vanilla` of `VANILLA_000001.pth`, `netg` of `netG_epoch_24.pth` and of `netG10.pth`, `generator` of
     `checkpoint-1000/generator.pth`). Numbers glued to letters go too (`G_e10`, `gen_10ep`: a review, 52a)."""
-    progress_words = {"epoch", "ep", "e", "step", "steps", "iter", "iters", "iteration", "it", "kimg", "ckpt"}
-    progress_words |= {"checkpoint", "epo", "s"}
+    progress_words = {*PROGRESS_WORDS, "e", "epo", "s"}  # and the short forms glued to a count (`G_e10`, `G_epo10`)
     found = set()
     for word in words(name):
         letters = re.sub(r"\d+(?:\.\d+)?(?:[km](?![a-z]))?", " ", word, flags=re.I)  # 500k, 1.5M, 000001
@@ -348,10 +348,12 @@ def registered_average(folder: Path, chosen: str, candidates: Iterable[str]) -> 
         return None  # its own reading says what is wrong with it
     for name in registered:
         try:
-            average, entry = weight_files.quietly_located(folder / name, str(folder / name))
-            beside = registered_online_copy(folder / name)
+            with weight_files.quietly():  # read once: the average and the online copy beside it
+                state = weight_files.read_weights(folder / name, where=str(folder / name))
+                average, entry = weight_files.locate_state_dict(state, None, str(folder / name))
         except GaninvError:
             continue
+        beside = online_copy(state)
         averaged = any(weight_files.is_ema_name(part, plain=False) for part in entry.split("."))
         same_net = {k: v.shape for k, v in average.items()} == {k: v.shape for k, v in online.items()}
         # the state's own online copy must be the chosen file: two generators of one architecture (a CycleGAN's)
@@ -362,9 +364,8 @@ def registered_average(folder: Path, chosen: str, candidates: Iterable[str]) -> 
     return None
 
 
-def registered_online_copy(path: Path) -> Optional[dict]:
+def online_copy(state: object) -> Optional[dict]:
     """The online weights an averaging state keeps beside its average (ema_pytorch's `online_model.*`), or None."""
-    state = weight_files.read_weights(path, where=str(path))
     if not isinstance(state, dict):
         return None
     firsts = {str(k).split(".", 1)[0] for k in state}

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import pickle
@@ -349,17 +350,20 @@ PYTORCH_GAN_ZOO_OUTPUT: dict[Any, str] = {"WGANGP": "none", "DCGAN": "tanh", "MS
 def quiet_state_dict(path: Path, where: str) -> dict[str, torch.Tensor]:
     """The generator's tensors in a weights file, read without its announcements (for a comparison: the file that
     is loaded makes them when it is read)."""
-    return quietly_located(path, where)[0]
+    with quietly():
+        return locate_state_dict(read_weights(path, where=where), None, where)[0]
 
 
-def quietly_located(path: Path, where: str) -> tuple[dict[str, torch.Tensor], str]:
-    """`locate_state_dict` of a weights file, read as data and without its announcements."""
+@contextlib.contextmanager
+def quietly() -> Iterator[None]:
+    """Reading weights without their announcements (warnings, the `ganinv` logger's lines): for a look at a file that
+    is not the one loaded, or not yet."""
     level = logger.level
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         logger.setLevel(logging.ERROR)
         try:
-            return locate_state_dict(read_weights(path, where=where), None, where)
+            yield
         finally:
             logger.setLevel(level)
 

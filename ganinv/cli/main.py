@@ -124,7 +124,7 @@ class LazyGroup(click.Group):
             except (MemoryError, torch_out_of_memory()) as exc:
                 if debug:
                     raise
-                fail(f"out of memory ({first_line(exc)}); {memory_advice(command, protected[1:] + list(ctx.args))}", 2)
+                out_of_memory(exc, command, protected[1:] + list(ctx.args))
             except BrokenPipeError as exc:  # stdout's reader went away (`ganinv loglik ... | head`): no disk to blame
                 if debug:
                     raise
@@ -135,10 +135,7 @@ class LazyGroup(click.Group):
                 if debug:
                     raise
                 if exc.errno == errno.ENOMEM:  # had been "check the path, its permissions" (a review, 52a)
-                    fail(
-                        f"out of memory ({first_line(exc)}); {memory_advice(command, protected[1:] + list(ctx.args))}",
-                        2,
-                    )
+                    out_of_memory(exc, command, protected[1:] + list(ctx.args))
                 if exc.errno in (errno.EMFILE, errno.ENFILE):
                     fail(f"{exc.strerror or first_line(exc)}: raise the limit on open files (`ulimit -n`)", 2)
                 from ganinv.atomic import as_target
@@ -152,10 +149,7 @@ class LazyGroup(click.Group):
                     raise
                 if out_of_resources(exc):  # torch's CPU allocator raises a RuntimeError, not MemoryError; a library
                     # not mapped under an address-space limit was "a bug in ganinv" (an outside audit, 51b)
-                    fail(
-                        f"out of memory ({first_line(exc)}); {memory_advice(command, protected[1:] + list(ctx.args))}",
-                        2,
-                    )
+                    out_of_memory(exc, command, protected[1:] + list(ctx.args))
                 fail(
                     f"internal error, {type(exc).__name__}: {first_line(exc)}. This is a bug in ganinv; rerun with "
                     "GANINV_DEBUG=1 for the traceback and report it",
@@ -316,6 +310,10 @@ def _is_ours(filename: str) -> bool:
 
 # the options that set how much memory a command takes, in the order advice names them
 MEMORY_FLAGS = ("--batch-size", "--chunk-size", "--k", "-n", "--nz", "--width", "--hidden")
+
+
+def out_of_memory(exc: BaseException, command: Optional[click.Command], args: list[str]) -> None:
+    fail(f"out of memory ({first_line(exc)}); {memory_advice(command, args)}", 2)
 
 
 def memory_advice(command: Optional[click.Command], args: list[str]) -> str:
