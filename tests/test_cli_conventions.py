@@ -649,3 +649,19 @@ def test_a_full_disk_names_the_file_being_written_not_its_temporary(monkeypatch)
     result = CliRunner().invoke(cli, ["fit", "-g", "builtin:mnist"])
     assert result.exit_code == 2, result.output
     assert result.stderr.startswith("Error: No space left on device (runs/r3/inverter/generator); check the path")
+
+
+def test_samples_that_do_not_fit_in_memory_are_said_in_the_commands_words(monkeypatch):
+    """`sample -n 1000000` under a memory limit printed the library's advice, `G.decode(G.sample_latents(k, ...))`, to
+    a command-line user (a review, 52a): the line names the samples and -n."""
+    from ganinv.generator import Generator
+
+    def sample(self, n, generator=None):
+        raise MemoryError(f"G.sample(n={n}) holds all {n} images at once; decode them batch by batch: G.decode(...)")
+
+    monkeypatch.setattr(Generator, "sample", sample)
+    result = CliRunner().invoke(cli, ["sample", "-g", "builtin:mnist", "-n", "1000000", "--out", "never.png"])
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert line.startswith("Error: out of memory (1000000 samples of shape (1, 28, 28) do not fit in memory at once)")
+    assert "(-n)" in line and "G.decode" not in line

@@ -81,7 +81,10 @@ def sample(
     check_image_count(n, g.spec.image_shape, "-n")
     rng = torch.Generator(device=device).manual_seed(seed)
     with said_if_slow(f"drawing {n} samples"):  # 100000 samples took two silent minutes (an outside audit, 51b)
-        latents, images = g.sample(n, generator=rng)
+        try:
+            latents, images = g.sample(n, generator=rng)
+        except MemoryError:  # said in the command's words: the library's names G.decode (a review, 52a)
+            raise MemoryError(f"{n} samples of shape {g.spec.image_shape} do not fit in memory at once") from None
     if images.shape[0] != n:  # (N, C, H, W)
         raise SpecMismatchError(
             f"{generator} returned {images.shape[0]} images for a batch of {n} latents; "
