@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import math
-import re
 import time
 import warnings
 from dataclasses import dataclass
@@ -311,14 +310,13 @@ def build_generator_net(
             # what was assumed is in the line too: copied as it stands, it pinned an assumed last stage, the wrong
             # image side, and its warning was gone (an outside audit, 51a)
             # named as the line names them: the options of each assumed decision that the line gives (a review, 52a)
-            in_line = set(re.findall(r"--option (\w+)=", flags))
             assumed = sorted(
                 {
                     option
                     for d in decisions
                     if str(d.get("source", "")).startswith("assumed")
                     for option in decided_options(d["property"])
-                    if option in in_line
+                    if option in inferred
                 }
             )
             caveat = (

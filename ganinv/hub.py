@@ -35,11 +35,12 @@ import os
 import re
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional
 
 from ganinv.errors import GaninvError, SourceError, first_line
 from ganinv.repo_files import (
     INDEX_SUFFIXES,
+    AverageBeside,
     beside,
     compare_twins,
     format_twins,
@@ -588,9 +589,7 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
     return weights, candidates, False
 
 
-def registered_average_in(
-    hub_id: HubId, listing: Listing
-) -> Callable[[str, tuple[str, ...]], Optional[tuple[str, str]]]:
+def registered_average_in(hub_id: HubId, listing: Listing) -> AverageBeside:
     """`pick_weights`' look for a moving average accelerate saved beside the chosen weights (`registered_average`):
     both files are fetched only where the repo has such a state beside them."""
 

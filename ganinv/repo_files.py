@@ -218,12 +218,16 @@ def kinds(name: str) -> set[str]:
     """The words of a weights file's name without their numbers, epoch/step words or `latest`: what it holds
     (`vanilla` of `VANILLA_000001.pth`, `netg` of `netG_epoch_24.pth` and of `netG10.pth`, `generator` of
     `checkpoint-1000/generator.pth`). Numbers glued to letters go too (`G_e10`, `gen_10ep`: a review, 52a)."""
-    progress_words = {*PROGRESS_WORDS, "e", "epo", "s"}  # and the short forms glued to a count (`G_e10`, `G_epo10`)
     found = set()
     for word in words(name):
-        letters = re.sub(r"\d+(?:\.\d+)?(?:[km](?![a-z]))?", " ", word, flags=re.I)  # 500k, 1.5M, 000001
-        found |= {w for w in re.split(r"[\s=]+", letters) if w and w not in progress_words | LATEST_WORDS}
+        letters = NUMBER.sub(" ", word)
+        found |= {w for w in re.split(r"[\s=]+", letters) if w and w not in NO_KIND_WORDS}
     return found
+
+
+NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[km](?![a-z]))?", re.I)  # 500k, 1.5M, 000001, alone or glued to letters
+# words that say when, not what: the progress words, their short forms glued to a count (`G_e10`, `G_epo10`), latest
+NO_KIND_WORDS = frozenset({*PROGRESS_WORDS, "e", "epo", "s", *LATEST_WORDS})
 
 
 def count(text: str) -> float:
@@ -240,12 +244,17 @@ def distinct(candidates: Iterable[str]) -> list[str]:
     return [f for f in candidates if f not in stood_for]
 
 
+# `pick_weights`' look for a moving average of the chosen weights that no name marks: (chosen, candidates) -> (file,
+# entry) or None (`registered_average` for a folder, `ganinv.hub.registered_average_in` for a repo)
+AverageBeside = Callable[[str, tuple[str, ...]], Optional[tuple[str, str]]]
+
+
 def pick_weights(
     files: Iterable[str],
     where: str,
     repo: Optional[str] = None,
     name_file: Optional[str] = None,
-    average_beside: Optional[Callable[[str, tuple[str, ...]], Optional[tuple[str, str]]]] = None,
+    average_beside: Optional[AverageBeside] = None,
 ) -> tuple[str, tuple[str, ...]]:
     """(the generator's weights file, every candidate) among a repo's files; announce a choice among several.
     `name_file`: how a source names one file of them (default `WHERE:FILE`; a local folder's `DIR/FILE`).

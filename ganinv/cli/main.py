@@ -66,7 +66,7 @@ class LazyGroup(click.Group):
         not printed to nowhere with exit 0 (a review, 52a)."""
         argv = sys.argv[1:] if args is None else list(args)
         if sys.stdout is None and (not argv or any(arg in ("--help", "-h", "--version") for arg in argv)):
-            fail("stdout is closed, and the help is printed there: run it with stdout open", 2)
+            refuse_closed_stdout("the help is")
         return super().main(args, *rest, **options)
 
     def invoke(self, ctx: click.Context):
@@ -78,6 +78,7 @@ class LazyGroup(click.Group):
             warnings.showwarning = show_warning
             # [the command's name]: `_protected_args` from click 8.2 on, an attribute `protected_args` before
             protected = list(ctx.__dict__.get("_protected_args", ctx.__dict__.get("protected_args")) or [])
+            args = protected[1:] + list(ctx.args)  # the command's own arguments
             command = None
             try:
                 command = self.get_command(ctx, protected[0]) if protected else None
@@ -86,17 +87,13 @@ class LazyGroup(click.Group):
 
                     # the command's own context: the error points to `ganinv CMD --help` (audit 30b 7a)
                     own = click.Context(command, info_name=protected[0], parent=ctx)
-                    refuse_repeated_options(command, protected[1:] + list(ctx.args), own)
+                    refuse_repeated_options(command, args, own)
                 # a command's name given, not ctx.invoked_subcommand, which click sets only inside super().invoke: the
                 # check had never held, and GANINV_THREADS=1 ran on every core (an outside audit, 49a)
-                asks_help = any(arg in ("--help", "-h") for arg in protected[1:] + list(ctx.args))
+                asks_help = any(arg in ("--help", "-h") for arg in args)
                 if command is not None and not asks_help and not ctx.resilient_parsing:  # help, usage errors first
                     if sys.stdout is None:  # started with `>&-`: its results were lost with exit 0 (audit 49a)
-                        fail(
-                            "stdout is closed, and the results are printed there: run it with stdout open (e.g. "
-                            "> results.txt)",
-                            2,
-                        )
+                        refuse_closed_stdout("the results are", " (e.g. > results.txt)")
                     from ganinv.devices import set_cpu_threads
 
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
@@ -120,11 +117,11 @@ class LazyGroup(click.Group):
                 close_progress_bars()
                 terminated = isinstance(exc, Terminated)  # a run's own line says how it continues (resume_hint)
                 click.echo("Stopped by SIGTERM." if terminated else "Interrupted.", err=True)
-                sys.exit(128 + signal.SIGTERM if terminated else 130)
+                sys.exit(TERMINATED_EXIT if terminated else INTERRUPTED_EXIT)
             except (MemoryError, torch_out_of_memory()) as exc:
                 if debug:
                     raise
-                out_of_memory(exc, command, protected[1:] + list(ctx.args))
+                out_of_memory(exc, command, args)
             except BrokenPipeError as exc:  # stdout's reader went away (`ganinv loglik ... | head`): no disk to blame
                 if debug:
                     raise
@@ -135,7 +132,7 @@ class LazyGroup(click.Group):
                 if debug:
                     raise
                 if exc.errno == errno.ENOMEM:  # had been "check the path, its permissions" (a review, 52a)
-                    out_of_memory(exc, command, protected[1:] + list(ctx.args))
+                    out_of_memory(exc, command, args)
                 if exc.errno in (errno.EMFILE, errno.ENFILE):
                     fail(f"{exc.strerror or first_line(exc)}: raise the limit on open files (`ulimit -n`)", 2)
                 from ganinv.atomic import as_target
@@ -149,7 +146,7 @@ class LazyGroup(click.Group):
                     raise
                 if out_of_resources(exc):  # torch's CPU allocator raises a RuntimeError, not MemoryError; a library
                     # not mapped under an address-space limit was "a bug in ganinv" (an outside audit, 51b)
-                    out_of_memory(exc, command, protected[1:] + list(ctx.args))
+                    out_of_memory(exc, command, args)
                 fail(
                     f"internal error, {type(exc).__name__}: {first_line(exc)}. This is a bug in ganinv; rerun with "
                     "GANINV_DEBUG=1 for the traceback and report it",
@@ -168,6 +165,15 @@ def generator_prints_to_stderr() -> Iterator[None]:
         yield
     finally:
         ganinv.generator.PRINTS_TO_STDERR = before
+
+
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports a program Ctrl-C stopped
+TERMINATED_EXIT = 128 + signal.SIGTERM
+
+
+def refuse_closed_stdout(what: str, example: str = "") -> None:
+    """A command, its help or its version asked for with stdout closed (`>&-`): what it prints would be lost."""
+    fail(f"stdout is closed, and {what} printed there: run it with stdout open{example}", 2)
 
 
 class Terminated(KeyboardInterrupt):

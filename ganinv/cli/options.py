@@ -633,7 +633,7 @@ def resume_hint(command: str, out: str | os.PathLike) -> Iterator[None]:
 
         if debugging():
             raise
-        from ganinv.cli.main import Terminated, close_progress_bars
+        from ganinv.cli.main import INTERRUPTED_EXIT, TERMINATED_EXIT, Terminated, close_progress_bars
 
         terminated = sys.exc_info()[0] is Terminated  # SIGTERM, met as Ctrl-C (ganinv.cli.main)
         stopped = "Stopped by SIGTERM" if terminated else "Interrupted"
@@ -643,7 +643,7 @@ def resume_hint(command: str, out: str | os.PathLike) -> Iterator[None]:
             said = f"{stopped}; continue with `ganinv {command} --out {shlex.quote(str(out))} --resume`."
         close_progress_bars()
         click.echo(said, err=True)
-        sys.exit(128 + 15 if terminated else 130)
+        sys.exit(TERMINATED_EXIT if terminated else INTERRUPTED_EXIT)
 
 
 def parse_ks(text: str) -> list[int]:

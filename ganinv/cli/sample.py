@@ -99,6 +99,7 @@ def sample(
     if perturb:
         images = perturbed(images, AugmentConfig(probability=1.0), generator=rng)
     shown = grid_count(n, images.shape[-2:])
+    columns = nrow or max(1, round(shown**0.5))  # a square grid unless --nrow says
     if shown < n:  # a grid of 100000 was a 90-Mpixel PNG past PIL's decompression-bomb limit (an outside audit, 51b)
         warnings.warn(
             f"the grid shows the first {shown} of the {n} samples ("
@@ -112,7 +113,7 @@ def sample(
             stacklevel=1,
         )
     if not latents_out:
-        save_grid(images[:shown], out, nrow=nrow or max(1, round(shown**0.5)))
+        save_grid(images[:shown], out, nrow=columns)
         click.echo(_wrote_grid(out, n, perturb, images, generator, shown))
         return
     tensors = {name: t.detach().contiguous().cpu() for name, t in latents.parts().items()}
@@ -130,7 +131,7 @@ def sample(
     with atomic_path(latents_out) as tmp:
         save_file(tensors, str(tmp), metadata=metadata)
         Path(latents_out).unlink(missing_ok=True)
-        save_grid(images[:shown], out, nrow=nrow or max(1, round(shown**0.5)))
+        save_grid(images[:shown], out, nrow=columns)
     click.echo(_wrote_grid(out, n, perturb, images, generator, shown))
     click.echo(f"wrote {latents_out}: {', '.join(f'{k} {tuple(v.shape)}' for k, v in tensors.items())}")
 

@@ -43,7 +43,7 @@ def check_callable_form(source: str) -> None:
     module_name, _, attr = source.partition(":")
     if not module_name.strip() or not attr.strip():  # `-g :make` was an internal error (an outside audit)
         raise SourceError(f"{source!r} names no {'module' if attr else 'callable'}: give module:callable")
-    if attr.lower().endswith(FILE_NAME_ENDINGS) or os.sep in attr:
+    if names_a_file(attr):
         raise SourceError(
             f"cannot resolve generator source {source!r}: no such file or folder (a name with ':' that is no file is "
             "read as module:callable, and this one names a file); check the path"
@@ -54,11 +54,21 @@ def check_callable_form(source: str) -> None:
             f"cannot import {source!r}: {module_name} is a file's path, not a module's name; run from its folder "
             f"and give {path.stem}:{attr} (or put {path.parent or '.'} on PYTHONPATH)"
         )
-    if not all(part.isidentifier() for part in (*module_name.split("."), *attr.split("."))):
+    if not dotted_names(module_name, attr):
         raise SourceError(
             f"cannot resolve generator source {source!r}: no such file or folder, and no module:callable (dotted "
             "Python names, e.g. mypkg.models:make_generator)"
         )
+
+
+def names_a_file(attr: str) -> bool:
+    """Whether what follows a colon is a file's name or path (`netG:ep5.pth`), not a callable's."""
+    return attr.lower().endswith(FILE_NAME_ENDINGS) or os.sep in attr
+
+
+def dotted_names(module_name: str, attr: str) -> bool:
+    """Whether `module:attr` is made of Python names (`mypkg.models:make`, `mod:obj.attr`)."""
+    return all(part.isidentifier() for part in (*module_name.split("."), *attr.split(".")))
 
 
 def names_a_callable(source: str) -> bool:
@@ -66,8 +76,7 @@ def names_a_callable(source: str) -> bool:
     (the folder it runs from, or an installed one); looked up, not imported. A file `mypkg.gens:make` had been loaded
     in place of the callable in silence (an outside audit, 49a)."""
     module_name, colon, attr = source.partition(":")
-    names = (*module_name.split("."), *attr.split("."))
-    if not colon or attr.lower().endswith(FILE_NAME_ENDINGS) or not all(name.isidentifier() for name in names):
+    if not colon or names_a_file(attr) or not dotted_names(module_name, attr):
         return False  # `json:netG.pth` names a file, as check_callable_form reads it (a review, 52a)
     top = module_name.split(".")[0]
     try:
