@@ -318,7 +318,7 @@ def pick_weights(
             warnings.warn(
                 f"{where} has {len(candidates)} weights files; using {average[0]}: it holds {average[1]}, a moving "
                 f"average of the generator in {best} (what its authors sample from; accelerate's "
-                f"register_for_checkpointing saves one so); the online weights: {name_file.replace('FILE', best)}",
+                f"register_for_checkpointing saves one so); the online weights: {naming(name_file, best)}",
                 stacklevel=3,
             )
             return average[0], candidates
@@ -328,6 +328,12 @@ def pick_weights(
             stacklevel=3,
         )
     return best, candidates
+
+
+def naming(name_file: str, file: str) -> str:
+    """`name_file` (`WHERE:FILE`, `DIR/FILE`) with `file` for its placeholder: the last `FILE` only, or a folder named
+    `FILES/` in the path had become `model.safetensorsS/` (a review)."""
+    return name_file[: -len("FILE")] + file if name_file.endswith("FILE") else name_file
 
 
 # accelerate's `register_for_checkpointing(obj)` saves obj.state_dict() as custom_checkpoint_N.pkl beside the models'

@@ -928,9 +928,11 @@ def test_an_accelerate_folder_takes_the_registered_moving_average_of_its_generat
     their standard name", the average unnamed (an outside audit, 49b). An average of another net is passed over."""
     online, average = DCGAN.build(seed=1), DCGAN.build(seed=2)
     latents = zoo.latents_for(DCGAN, 3)
-    _accelerate_checkpoint(tmp_path / "ema_of_g", online, average)
-    with pytest.warns(UserWarning, match=AVERAGE_TAKEN):
-        loaded = load_generator(str(tmp_path / "ema_of_g"), options=FAST)
+    folder = tmp_path / "FILES" / "ema_of_g"  # the note's `DIR/FILE` filled at its placeholder only (a review)
+    _accelerate_checkpoint(folder, online, average)
+    with pytest.warns(UserWarning, match=AVERAGE_TAKEN) as said:
+        loaded = load_generator(str(folder), options=FAST)
+    assert any(str(folder / "model.safetensors") in str(w.message) for w in said)
     torch.testing.assert_close(loaded.decode(latents), DCGAN.reference(average, latents), rtol=0, atol=1e-6)
     critic = nn.Sequential(nn.Conv2d(1, 8, 4, 2, 1), nn.LeakyReLU(0.2), nn.Conv2d(8, 1, 4, 1, 0))
     _accelerate_checkpoint(tmp_path / "ema_of_d", online, critic, online=critic)
