@@ -72,6 +72,9 @@ class ConvTOptions:
     # how the Linear head's output becomes the first map: "chw", view(N, C, S, S) as PyTorch code does, or "hwc",
     # view(N, S, S, C) then channels first, as ports of Keras's Reshape do; read from the stages' statistics
     head_layout: str = "chw"
+    # the hidden activation follows the Linear head (DCGAN and WGAN-GP code); False: the head's map goes into the first
+    # stage as it is (Udacity's dcgan-svhn: fc -> view -> t_conv1), read from the stages' statistics (an outside audit)
+    head_activated: bool = True
     n_classes: int = 0  # K: class-conditional when > 0
     condition: str = "embedding"  # label vector beside z: "embedding" (d @ Embedding(K, E).weight) or "onehot" (d);
     # "multiply": z * (d @ Embedding(K, nz).weight) (PyTorch-GAN acgan style)
@@ -163,7 +166,7 @@ def image_side(size: int, kernels, strides, paddings, output_paddings, crops) ->
 
 def activation(name: str) -> nn.Module:
     """ "relu", "leaky_relu" (slope 0.2, DCGAN's), "leaky_relu:SLOPE" (e.g. 0.01, PyTorch's default; 0.3, Keras's),
-    "gelu", "silu", "elu", "mish", "tanh", "sigmoid" or "none"."""
+    "gelu", "silu", "elu", "mish", "selu", "tanh", "sigmoid" or "none"."""
     modules: dict[str, Callable[[], nn.Module]] = {
         "relu": nn.ReLU,
         "leaky_relu": lambda: nn.LeakyReLU(0.2),
@@ -171,6 +174,7 @@ def activation(name: str) -> nn.Module:
         "silu": nn.SiLU,
         "elu": nn.ELU,
         "mish": nn.Mish,
+        "selu": nn.SELU,  # self-normalising nets, without BatchNorm (RelativisticGAN's --SELU)
         "tanh": nn.Tanh,
         "sigmoid": nn.Sigmoid,
         "none": nn.Identity,
@@ -307,6 +311,7 @@ class ConvTNet(nn.Module):
         self.trunk_norms = nn.ModuleList()
         if o.trunk and o.head != "linear":
             raise ArchitectureError("fully connected layers before the first map (trunk) need head=linear")
+        self.trunk_act = activation(o.activation)
         for width in o.trunk:
             self.trunk.append(nn.Linear(n_in, width, bias=o.trunk_bias))
             if o.head_norm != "none":
@@ -321,7 +326,7 @@ class ConvTNet(nn.Module):
                 self.head_norm = nn.BatchNorm1d(self.head.out_features, eps=o.norm_eps)
             elif o.head_norm == "batch2d":
                 self.head_norm = nn.BatchNorm2d(o.head_channels, eps=o.norm_eps)
-            self.head_act = activation(o.activation)
+            self.head_act = activation(o.activation) if o.head_activated else nn.Identity()
             c_in = o.head_channels
         elif o.head != "none":
             raise ArchitectureError(f"head must be 'none' or 'linear', got {o.head!r}")
@@ -382,7 +387,7 @@ class ConvTNet(nn.Module):
             if len(self.trunk_norms):
                 norm = self.trunk_norms[i]
                 h = norm(h) if misfits is None else normalise_as_in_training(h, norm, misfits)
-            h = self.head_act(h)
+            h = self.trunk_act(h)
         return h
 
     def first_map(self, h: torch.Tensor) -> torch.Tensor:

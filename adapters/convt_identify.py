@@ -29,6 +29,7 @@ from .statedict import (
     NO_LINEAR_VIEW,
     POOR_FIT,
     POOR_FIT_SAID,
+    PRIOR_FLAGS,
     PRIOR_PROBES,
     Candidate,
     Property,
@@ -143,6 +144,16 @@ def infer_options(
                 usual=("chw",),
             )
         )
+    if layout.head is not None and "head_activated" not in given and normed:
+        properties.append(
+            Property(
+                "head_activated",
+                (True, False),
+                "the hidden activation after the Linear head (DCGAN, WGAN-GP)",
+                option_flag("head_activated"),
+                usual=(True,),
+            )
+        )
     properties += stage_kinds(layout, given)
     decisions += unread_square_stages(layout, given)
     undecided = [prop.name for prop in properties if prop.values is not None and len(prop.values) > 1]
@@ -167,6 +178,13 @@ def infer_options(
     if prior is not None and "prior" not in given:  # the search probes with it; decided and announced at the end
         values["prior"] = prior
         opts = dataclasses.replace(opts, prior=prior)
+    elif "prior" not in given and normed:
+        # no BatchNorm sees z through one linear map before the search (a Linear head without its own BatchNorm): the
+        # prior is searched with the rest. Probed with N(0, I) alone, a U(-1, 1) Udacity dcgan-svhn net (no activation
+        # after its head) read best as another net, at 28 px (an outside audit); announced at the end, as ever
+        properties.append(
+            Property("prior", tuple(PRIOR_PROBES), "N(0, I) latents", lambda v: f"--prior {PRIOR_FLAGS[v['prior']]}")
+        )
     if not (opts.strides and opts.paddings):
         n_scored = sum(1 for i in range(n) if normed and i < n - 1)
         properties += [
@@ -243,9 +261,23 @@ def infer_options(
         {
             k: v
             for k, v in chosen.items()
-            if k in ("activation", "norm_eps", "condition_first", "input_order", "code_prior", "head_layout")
+            if k
+            in (
+                "activation",
+                "norm_eps",
+                "condition_first",
+                "input_order",
+                "code_prior",
+                "head_layout",
+                "head_activated",
+            )
         }
     )
+    if "prior" in chosen:
+        values["prior"] = chosen["prior"]
+        found = [
+            d for d in found if d["property"] != "prior"
+        ]  # check_against_statistics announces it, on the net chosen
     if "steps" in chosen:
         steps = chosen["steps"]
         values.update(
@@ -420,6 +452,16 @@ def assumed_output(output: str) -> dict[str, Any]:
     )
 
 
+# the options the search decides, beside the geometry
+SEARCHED_OPTIONS = (
+    "activation",
+    "norm_eps",
+    "condition_first",
+    "input_order",
+    "code_prior",
+    "head_layout",
+    "head_activated",
+)
 PROBE_INPUTS = 1024  # the first BatchNorm's probe batch: its noise, not the net's, must stay small
 
 

@@ -76,6 +76,7 @@ WORDS: dict[str, dict[str, str]] = {  # option -> {normalised word: ganinv's val
         "swish": "silu",
         "elu": "elu",
         "mish": "mish",
+        "selu": "selu",
         "tanh": "tanh",
         "sigmoid": "sigmoid",
         **NONE_WORDS,
@@ -102,7 +103,7 @@ WORDS: dict[str, dict[str, str]] = {  # option -> {normalised word: ganinv's val
     },
 }
 ACCEPTED = {  # what to say where a word is not in WORDS
-    "activation": "ganinv's are relu, leaky_relu[:SLOPE], gelu, silu, elu, mish, tanh and none (any case, usual "
+    "activation": "ganinv's are relu, leaky_relu[:SLOPE], gelu, silu, elu, mish, selu, tanh and none (any case, usual "
     "synonyms): fix the config, choose with --option activation=NAME, or load the generator with --model-class "
     "(its own class)",
     "output": "ganinv builds tanh, sigmoid or none (identity, linear) last: fix the config, choose with --option "

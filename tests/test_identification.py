@@ -122,6 +122,19 @@ def test_an_activation_no_file_can_show_is_announced_naming_the_unusual_ones_too
     assert_author_images(load_generator(path, options={"activation": "silu"}), case, module)
 
 
+def test_a_selu_net_without_batchnorm_is_named_and_loads_with_its_option(tmp_path):
+    """An outside audit (53b): RelativisticGAN's --SELU generator loaded as ReLU, 0.55 off, and the announced
+    alternatives did not include SELU, which no option could build."""
+    case, _ = zoo.ASSUMED["relu-mlp"]
+    torch.manual_seed(0)
+    module = case.make()
+    module.net[1], module.net[3] = nn.SELU(), nn.SELU()
+    _, path = saved(case, tmp_path, module)
+    with pytest.warns(AssumptionWarning, match=r"activation leaky_relu: assumed.*\|selu"):
+        load_generator(path)
+    assert_author_images(load_generator(path, options={"activation": "selu"}), case, module)
+
+
 def test_weak_statistics_that_fit_two_candidates_are_refused_with_both_options(tmp_path):
     many = zoo.Case(
         "many-classes",
@@ -829,6 +842,40 @@ def test_a_whole_pickled_modules_own_layers_are_evidence(tmp_path):
     torch.save(dcgan_with(nn.SELU()), tmp_path / "selu.pth")
     with pytest.raises(ArchitectureError, match=r"own layers include SELU, which ganinv's adapters do not model"):
         load_generator(str(tmp_path / "selu.pth"))
+
+
+@pytest.mark.parametrize(
+    "layer,attribute,value,said",
+    [
+        (-2, "stride", (512, 512), "stride 512"),  # the image's side: 10^8 values, an internal error
+        (0, "stride", (4096, 4096), "stride 4096"),
+        (3, "dilation", (100000, 100000), "dilation"),  # a net the size of the memory, no end
+        (3, "padding", (9, 9), "padding 9"),
+    ],
+)
+def test_a_whole_pickled_modules_layer_records_are_bounded_as_data(tmp_path, layer, attribute, value, said):
+    """An outside audit (53a): a pickled module's layer attributes (read as data) were taken as the geometry
+    unchecked; an edited stride ended in an internal error, a dilation in a load past 1.6 GB."""
+    module = dcgan_with(nn.ReLU()).eval()
+    setattr(module.main[layer], attribute, value)
+    torch.save(module, tmp_path / "edited.pth")
+    with pytest.raises(ArchitectureError, match=rf"own layers include ConvTranspose2d of .*{said}"):
+        load_generator(str(tmp_path / "edited.pth"))
+
+
+def test_a_checkpoints_hyper_parameters_beyond_any_generator_are_named_not_an_internal_error(tmp_path):
+    """An outside audit (53a): `img_size: 100000` among a Lightning checkpoint's hyper_parameters made the spec's
+    own bound raise a ValueError, an internal error; it is the hyper_parameters' disagreement with the weights."""
+    module = zoo.case("pytorch-examples-dcgan").build()
+    checkpoint = {
+        "state_dict": {f"generator.{k}": v for k, v in module.state_dict().items()},
+        "hyper_parameters": {"latent_dim": 8, "img_size": 100000},
+        "pytorch-lightning_version": "2.1.0",
+    }
+    torch.save(checkpoint, tmp_path / "model.ckpt")
+    result = CliRunner().invoke(cli, ["inspect", str(tmp_path / "model.ckpt")])
+    assert result.exit_code == 2, result.output
+    assert "hyper_parameters" in result.output and "resolution=100000 where the weights have 32" in result.output
 
 
 class DCGAN48(nn.Module):
@@ -1992,3 +2039,42 @@ def test_a_one_hot_label_given_by_n_classes_alone_is_placed_by_the_input_means(t
     latents = Latents(z=torch.randn(6, nz), d=nn.functional.one_hot(torch.arange(6) % k, k).float())
     with torch.no_grad():
         torch.testing.assert_close(g.decode(latents), module(latents.z, latents.d), rtol=0, atol=1e-6)
+
+
+class UdacitySVHNGenerator(nn.Module):
+    """udacity/deep-learning-v2-pytorch dcgan-svhn: fc -> view -> two ConvTranspose2d + BatchNorm2d + ReLU -> a
+    ConvTranspose2d -> tanh. No activation after the Linear head."""
+
+    def __init__(self, z_size=16, conv_dim=4):
+        super().__init__()
+        self.conv_dim = conv_dim
+        self.fc = nn.Linear(z_size, conv_dim * 4 * 4 * 4)
+        self.t_conv1 = nn.Sequential(nn.ConvTranspose2d(conv_dim * 4, conv_dim * 2, 4, 2, 1, bias=False))
+        self.t_conv1.append(nn.BatchNorm2d(conv_dim * 2))
+        self.t_conv2 = nn.Sequential(nn.ConvTranspose2d(conv_dim * 2, conv_dim, 4, 2, 1, bias=False))
+        self.t_conv2.append(nn.BatchNorm2d(conv_dim))
+        self.t_conv3 = nn.Sequential(nn.ConvTranspose2d(conv_dim, 3, 4, 2, 1, bias=False))
+
+    def forward(self, z):
+        x = self.fc(z).view(-1, self.conv_dim * 4, 4, 4)
+        x = torch.relu(self.t_conv1(x))
+        x = torch.relu(self.t_conv2(x))
+        return torch.tanh(self.t_conv3(x))
+
+
+@pytest.mark.parametrize("native", [lambda z: 2 * torch.special.ndtr(z) - 1, lambda z: z], ids=["uniform", "normal"])
+def test_a_linear_head_without_an_activation_is_read_with_its_prior(tmp_path, native):
+    """An outside audit (53b): Udacity's dcgan-svhn generator, trained on U(-1, 1) latents, loaded at 28 px with a
+    GELU between stages (the Linear head was always followed by the activation, and the search probed with N(0, I)
+    alone), and some copies without a word. The head's activation and the prior are now searched with the rest."""
+    torch.manual_seed(0)
+    module = with_training_statistics(UdacitySVHNGenerator(), lambda i: native(seeded_z(i, 16)))
+    torch.save(module.state_dict(), tmp_path / "generator.pt")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", AssumptionWarning)
+        g = load_generator(str(tmp_path / "generator.pt"))
+    assert g.spec.image_shape == (3, 32, 32)
+    assert g.meta["options"]["head_activated"] is False, sources(g)
+    z = torch.randn(16, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(Latents(z=z)), module(native(z)), rtol=0, atol=1e-5)

@@ -57,6 +57,7 @@ from .labels import (
 )
 from .layers import describe_tensors, group_modules, kind_of, natural_key, rename_modules
 from .priors import (
+    PRIOR_FLAGS,
     PRIOR_MEANS,
     PRIOR_PROBES,
     PRIOR_SPECS,
@@ -78,6 +79,7 @@ __all__ = [
     "POOR_FIT",
     "POOR_FIT_SAID",
     "PRIOR_MEANS",
+    "PRIOR_FLAGS",
     "PRIOR_PROBES",
     "PRIOR_SPECS",
     "PriorFromSpec",

@@ -22,6 +22,9 @@ UNUSUAL_SLOPES = ("leaky_relu:0.01", "leaky_relu:0.1", "leaky_relu:0.3")
 # candidates themselves, unusual ones (taken only when they fit 1.5x better than the usual choices). A hidden Tanh
 # (older nets) read as SiLU, images 1.06 off, so it is one too.
 SMOOTH_ACTIVATIONS = ("gelu", "silu", "elu", "mish", "tanh")
+# SELU keeps a net without BatchNorm normalised (RelativisticGAN's --SELU): no statistics there to read it from, so it
+# is never a candidate, only named where the activation is assumed (an outside audit, 53b)
+SELF_NORMALISING = ("selu",)
 # BatchNorm eps of other codebases: Keras's BatchNormalization (1e-3, every TF port) and 1e-4 (BigGAN, some ports).
 # With only the adapters' usual two as candidates, an outside audit saw 1e-3 nets "decided" as 1e-5 at margin 1e4
 # (the margin against 0.8), images 0.002-0.08 off; as unusual candidates they are taken only when they fit 1.5x
@@ -91,7 +94,7 @@ def activation_and_eps(
             option_flag("activation"),
             usual=tuple(activations),
             caveats={"none": LINEAR_CAVEAT},
-            untried=() if normed or "activation" in given else UNUSUAL_SLOPES + SMOOTH_ACTIVATIONS,
+            untried=() if normed or "activation" in given else UNUSUAL_SLOPES + SMOOTH_ACTIVATIONS + SELF_NORMALISING,
         ),
         Property(
             "norm_eps",
