@@ -328,7 +328,11 @@ def build_generator_net(
             status.status_log.info(f"to skip this reading next time, give what it decided: {flags}{caveat}")
         given = inferred
     opts = architecture.make_options(given)
-    built = architecture.build(opts)
+    try:
+        built = architecture.build(opts)
+    except ValueError as exc:  # the spec's own bounds: options from a file (a checkpoint's hyper_parameters with
+        # an image side of 100000) ended in an internal error (an outside audit, 53a)
+        raise ArchitectureError(f"options {options_to_dict(opts)} make no generator: {exc}") from None
     if state_dict is not None:
         converted = architecture.convert_state_dict(dict(state_dict), opts)
         load_weights(built.net, converted, arch, opts)

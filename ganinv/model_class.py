@@ -104,6 +104,7 @@ def load_with_model_class(request: Any) -> Generator:
     path, key, where, hub_meta = weights_file(request.source)
     # the class's own config beside its weights fills what --model-kwargs leaves, as its from_pretrained does (audit
     # 49b; given in part, the config had been dropped without a word, and a Sigmoid net built as Tanh: a review, 52a)
+    typed = kwargs
     kwargs = mixin_config_kwargs(class_path, path.parent / "config.json", where, kwargs)
     # a spec beside the weights (netG.json) may give n_classes too (a review: asked for what it gave)
     overrides = {**sidecar_spec(path), **request.overrides}
@@ -121,6 +122,8 @@ def load_with_model_class(request: Any) -> Generator:
             else read_pickle(path, request.trust_remote_code, where)
         )
         state_dict, entry = locate_state_dict(obj.state_dict() if isinstance(obj, nn.Module) else obj, key, where)
+        if kwargs != typed:  # sizes from a file: checked on the meta device first (an outside audit, 53a)
+            check_on_meta(class_path, kwargs, state_dict, where)
         module = build(class_path, kwargs)
         load_strictly(module, state_dict, class_path, kwargs, where)
     module.eval().requires_grad_(False)
@@ -268,16 +271,36 @@ def build(class_path: str, kwargs: dict[str, Any]) -> nn.Module:
     return module
 
 
-def load_strictly(
+def check_on_meta(class_path: str, kwargs: dict[str, Any], state_dict: Mapping[str, torch.Tensor], where: str) -> None:
+    """Refuse arguments that build the class with other shapes than the weights', on PyTorch's meta device, which
+    allocates nothing: a config.json beside the weights is the file's, not the user's, and its `ngf` of 20000 asked
+    for 10^11 parameters before any check (an outside audit, 53a). A class that cannot be built there is built for
+    real, as before, and checked after."""
+    try:
+        with torch.device("meta"):
+            module = import_class(class_path)(**kwargs)
+    except Exception:  # e.g. a class that reads a tensor's value while it builds
+        return
+    if isinstance(module, nn.Module):
+        check_shapes(module, state_dict, class_path, kwargs, where)
+
+
+def check_shapes(
     module: nn.Module, state_dict: Mapping[str, torch.Tensor], class_path: str, kwargs: dict[str, Any], where: str
 ) -> None:
-    """Every tensor of the module from the checkpoint, and every tensor of the checkpoint into the module."""
     mismatch = describe_mismatch(shapes(module.state_dict()), shapes(state_dict), shown=4)
     if mismatch:
         raise SourceError(
             f"{where} does not fit {class_path}(**{kwargs}) (shapes: checkpoint vs class): {mismatch}; "
             "check --model-class (the class that saved these weights) and --model-kwargs (its sizes)"
         )
+
+
+def load_strictly(
+    module: nn.Module, state_dict: Mapping[str, torch.Tensor], class_path: str, kwargs: dict[str, Any], where: str
+) -> None:
+    """Every tensor of the module from the checkpoint, and every tensor of the checkpoint into the module."""
+    check_shapes(module, state_dict, class_path, kwargs, where)
     try:
         module.load_state_dict(state_dict, strict=True)
     except RuntimeError as exc:

@@ -109,8 +109,19 @@ def transposed_geometry(convs: list[Layer], unmodelled: list[str]) -> dict[str, 
     steps: list[tuple[Any, Any, Any]] = []
     for layer in convs:
         stride, padding, output_padding = (first(layer.args.get(a)) for a in ("stride", "padding", "output_padding"))
+        kernel, dilation = first(layer.args.get("kernel_size")), first(layer.args.get("dilation", 1))
+        # the records are the file's, not the author's word: a stride of 4096 or a dilation of 10^5 built nets the
+        # size of the memory (an outside audit, 53a); a dilated convolution is one no adapter models
+        if dilation != 1:
+            unmodelled.append(f"{layer.kind} of dilation {layer.args.get('dilation')}")
+            return {}
+        if not plausible_step(kernel, stride, padding, output_padding):
+            unmodelled.append(
+                f"{layer.kind} of kernel {kernel}, stride {stride}, padding {padding}, output padding {output_padding} "
+                "(not a generator's)"
+            )
+            return {}
         if layer.kind == "Conv2d":
-            kernel = first(layer.args.get("kernel_size"))
             if stride != 1:
                 unmodelled.append(f"Conv2d of stride {stride} among transposed convolutions")
                 return {}
@@ -128,6 +139,23 @@ def transposed_geometry(convs: list[Layer], unmodelled: list[str]) -> dict[str, 
         if all(isinstance(v, int) for v in values):
             options[option] = ",".join(map(str, values))
     return options
+
+
+MAX_STRIDE = 8  # generators up-sample by 2, some by 3 or 4 per stage
+
+
+def plausible_step(kernel: Any, stride: Any, padding: Any, output_padding: Any) -> bool:
+    """Whether a layer's recorded geometry is one a generator's layer can have (None: not one number, left to the
+    weights); strings ("same") pass, for Conv2d."""
+
+    def number(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    if number(stride) and not 1 <= stride <= MAX_STRIDE:
+        return False
+    if number(kernel) and number(padding) and not 0 <= padding < kernel:
+        return False
+    return not (number(output_padding) and number(stride) and not 0 <= output_padding < stride)
 
 
 def activation_name(layer: Layer) -> str:

@@ -545,8 +545,8 @@ def sized_constructor(path: str | Path) -> Optional[str]:
     """The first sized constructor the file's pickles name (by GLOBAL, STACK_GLOBAL, also from the memo, or INST),
     read from the opcodes alone (nothing is built); None where they name none. Reads a torch zip archive's `.pkl`
     records, or the legacy format's leading pickles."""
+    import io
     import pickletools
-    import zipfile
 
     wanted = sized_names()
     memo_ops = {"BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE"}
@@ -598,14 +598,20 @@ def sized_constructor(path: str | Path) -> Optional[str]:
     path = Path(path)
     with open(path, "rb") as stream:  # as torch.load decides: a zip only where the file starts as one
         starts_as_zip = stream.read(4) == b"PK\x03\x04"
-    if starts_as_zip and zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            for record in archive.infolist():
-                if record.filename.endswith(".pkl"):
-                    with archive.open(record) as member:
-                        found = scan(member, 1)
-                    if found:
-                        return found
+    if starts_as_zip:
+        # the records torch.load will read, through its own zip reader: Python's zipfile can see another archive
+        # in the same bytes, and stopped at a local header's name that torch ignores (an outside audit, 53a)
+        try:
+            reader = torch._C.PyTorchFileReader(str(path))
+            records = [name for name in reader.get_all_records() if name.lower().endswith(".pkl")]  # DATA.PKL too
+        except Exception:  # not an archive torch reads: torch.load says so, naming the file
+            return None
+        for name in records:
+            found = scan(io.BytesIO(reader.get_record(name)), 1)
+            if found:
+                return found
         return None
     with open(path, "rb") as stream:
-        return scan(stream, 4)  # legacy torch.save: magic number, protocol, sys_info, then the objects
+        # legacy torch.save: magic number, protocol, sys_info, the objects, then the storage keys, the fifth pickle
+        # torch's legacy loader unpickles (unscanned, it could ask for 2**31 elements: an outside audit, 53a)
+        return scan(stream, 5)

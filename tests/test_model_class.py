@@ -235,6 +235,29 @@ def test_a_mixin_class_is_built_with_the_config_saved_beside_its_weights(tmp_pat
         load_generator(str(tmp_path / "repo" / "model.safetensors"), options=as_class("TinyDCGAN"))
 
 
+class MixinRecordingDevices(MixinDCGAN):
+    """MixinDCGAN that records the device each build made its weights on."""
+
+    devices: list[str] = []
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        MixinRecordingDevices.devices.append(next(self.parameters()).device.type)
+
+
+def test_sizes_from_a_mixin_config_are_checked_on_the_meta_device_before_a_real_build(tmp_path):
+    """An outside audit (53a): config.json beside the weights sized the user's class for real before any check; an
+    `ngf` of 20000 asks for 10^11 parameters. The file's sizes are tried on the meta device first."""
+    torch.manual_seed(0)
+    MixinDCGAN(nz=5, ngf=3).save_pretrained(tmp_path / "repo")
+    (tmp_path / "repo" / "config.json").write_text(json.dumps({"nz": 5, "ngf": 700, "channels": 1}))
+    MixinRecordingDevices.devices.clear()
+    with pytest.warns(UserWarning, match="built with the arguments its config.json"):
+        with pytest.raises(SourceError, match=r"does not fit .*MixinRecordingDevices.*'ngf': 700"):
+            load_generator(str(tmp_path / "repo" / "model.safetensors"), options=as_class("MixinRecordingDevices"))
+    assert MixinRecordingDevices.devices == ["meta"]
+
+
 class MixinTakingConfig(nn.Module, PyTorchModelHubMixin):
     """A mixin class whose __init__ takes the config whole: from_pretrained passes it as `config=`."""
 

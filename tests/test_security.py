@@ -968,3 +968,70 @@ def test_the_users_module_is_found_in_the_folder_whatever_python_imports_it_from
     for name in ("pycmod", "extmod:G", "pkg.mod"):
         assert trust.holds_module(str(tmp_path), name.split(":")[0]), name
     assert not trust.holds_module(str(tmp_path), "torch")
+
+
+def test_the_legacy_formats_storage_keys_are_scanned_for_sized_calls_too(tmp_path):
+    """An outside audit (53a): torch's legacy loader unpickles a fifth pickle, the storage keys, after the objects;
+    unscanned, `torch.Size(bytearray(N))` there reached torch's weights-only pass, which cannot bound it."""
+    import pickle
+    import pickletools
+
+    buffer = io.BytesIO()
+    torch.save(zoo.case("pytorch-examples-dcgan").build().state_dict(), buffer, _use_new_zipfile_serialization=False)
+    raw = buffer.getvalue()
+    stream = io.BytesIO(raw)
+    for _ in range(4):  # magic number, protocol, sys_info, the objects
+        for opcode, _arg, _pos in pickletools.genops(stream):
+            if opcode.name == "STOP":
+                break
+    start = stream.tell()
+    keys = pickle.load(stream)
+    end = stream.tell()
+
+    def text(key: str) -> bytes:
+        return b"X" + len(key).to_bytes(4, "little") + key.encode()
+
+    # a dict iterates as the same keys; the first maps to a sized call
+    sized = b"ctorch\nSize\ncbuiltins\nbytearray\nJ" + (40_000_000).to_bytes(4, "little") + b"\x85R\x85R"
+    payload = b"\x80\x02}(" + text(keys[0]) + sized + b"".join(text(k) + b"N" for k in keys[1:]) + b"u."
+    (tmp_path / "legacy.pth").write_bytes(raw[:start] + bytes(payload) + raw[end:])
+    assert safe_pickle.sized_constructor(tmp_path / "legacy.pth") is not None
+    result, errors = run(["inspect", tmp_path / "legacy.pth"])
+    assert result.exit_code != 0 and "40,000,000 elements" in "\n".join(errors), result.output
+
+
+def test_an_archive_whose_local_header_names_differ_is_scanned_as_torch_reads_it(tmp_path):
+    """An outside audit (53a): a data.pkl whose local header spells its name another way, which torch's zip reader
+    ignores and Python's zipfile refuses, ended `inspect` in an internal error. The scan reads what torch reads."""
+    case = zoo.case("pytorch-examples-dcgan")
+    torch.save(case.build().state_dict(), tmp_path / "base.pth")
+    raw = bytearray((tmp_path / "base.pth").read_bytes())
+    at = raw.find(b"PK\x03\x04")
+    while at >= 0:
+        size = int.from_bytes(raw[at + 26 : at + 28], "little")
+        if bytes(raw[at + 30 : at + 30 + size]).endswith(b"/data.pkl"):
+            raw[at + 30 + size - 8] = ord("D")  # .../Data.pkl in the local header alone
+            break
+        at = raw.find(b"PK\x03\x04", at + 4)
+    (tmp_path / "renamed.pth").write_bytes(bytes(raw))
+    result, errors = run(["inspect", tmp_path / "renamed.pth"])
+    assert result.exit_code == 0 and "internal error" not in "\n".join(errors), result.output
+
+
+def test_a_pickle_record_named_in_capitals_is_scanned_as_torch_finds_it(tmp_path):
+    """An outside audit (53a): torch's zip reader finds `data.pkl` stored as `DATA.PKL`; the scan looked at names
+    ending in `.pkl` alone, so a sized call there reached torch's weights-only pass unbounded."""
+    import zipfile
+
+    buffer = io.BytesIO()
+    torch.save(zoo.case("pytorch-examples-dcgan").build().state_dict(), buffer)
+    sized = b"ctorch\nSize\ncbuiltins\nbytearray\nJ" + (40_000_000).to_bytes(4, "little") + b"\x85R\x85R"
+    with zipfile.ZipFile(io.BytesIO(buffer.getvalue())) as source:
+        with zipfile.ZipFile(tmp_path / "capitals.pth", "w", zipfile.ZIP_STORED) as archive:
+            for info in source.infolist():
+                data = source.read(info.filename)
+                if info.filename.endswith("/data.pkl"):
+                    data = data[:-2] + b"X\x07\x00\x00\x00payload" + sized + b"u."  # one more entry in the dict
+                    info.filename = info.filename.removesuffix("data.pkl") + "DATA.PKL"
+                archive.writestr(info, data)
+    assert safe_pickle.sized_constructor(tmp_path / "capitals.pth") == "torch.Size"
