@@ -434,8 +434,8 @@ def callback_average(
     critic_only = bool(taken) and all(critic_part(f"{entry}.{k}") for k in taken)
     taken_lone = lone_generator_prefix(taken)  # a Lightning module's only net (`generator.`), on either side or both
     taken, online = without_prefix(taken, taken_lone), ".".join(p for p in (entry, taken_lone[:-1]) if p) or None
-    statistics = statistics_of(taken)  # once: per key, 20,000 empty tensors took minutes (an outside audit, 53a)
-    parameters = {k: t.shape for k, t in taken.items() if k not in statistics}
+    buffers = statistics_of(taken)  # once: per key, 20,000 empty tensors took minutes (an outside audit, 53a)
+    parameters = {k: t.shape for k, t in taken.items() if k not in buffers}
     found: list[tuple[str, dict[str, torch.Tensor], bool]] = []  # (entry, tensors, the same generator as `taken`)
     said = []
     for path, state in averaging_callbacks(whole):

@@ -1858,3 +1858,11 @@ def test_an_entry_after_a_folder_is_refused_and_hub_addresses_keep_their_parts(t
         load_generator("hf://owner/name@v1/netG.pth")
     with pytest.raises(SourceError, match="is a Hub dataset, not a model repo"):
         load_generator("hf://datasets/owner/name")
+
+
+def test_an_option_typed_against_a_saved_folder_is_named_as_the_users(tmp_path):
+    """An outside audit (53c): `--option nz=64` on builtin:mnist was refused as "the folder is damaged or was
+    edited: save or download it again", blaming the package's own folder for the user's option."""
+    with pytest.raises(SourceError, match=r"^--option nz=64 makes a net whose shapes .*\(saved with nz=62\)") as raised:
+        load_generator("builtin:mnist", options={"nz": 64})
+    assert "damaged" not in str(raised.value)

@@ -91,8 +91,9 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
             raise SourceError(f"{folder} holds a {arch!r} generator; drop --arch {request.arch}")
         recorded = config.get("options", {})
         before = architectures.READ_BEFORE_DECIDED.get(arch, {})  # a folder saved before ganinv read them
-        options = {**{k: v for k, v in before.items() if k not in recorded}, **recorded, **request.options}
-        check_recorded_options(arch, options, state_dict, config_path)
+        recorded = {**{k: v for k, v in before.items() if k not in recorded}, **recorded}
+        check_recorded_options(arch, recorded, request.options, state_dict, config_path)
+        options = {**recorded, **request.options}
         built, opts = architectures.build_generator_net(arch, options, state_dict, request.overrides)
         spec = recorded_spec or built.spec
         check_recorded_shapes(spec, built.spec, config_path)
@@ -142,11 +143,36 @@ def initialisers_skipped() -> Iterator[None]:
 
 
 def check_recorded_options(
-    arch: str, options: dict[str, Any], state_dict: dict[str, torch.Tensor], config_path: Path
+    arch: str,
+    recorded: dict[str, Any],
+    typed: dict[str, Any],
+    state_dict: dict[str, torch.Tensor],
+    config_path: Path,
 ) -> None:
     """A ganinv folder records every option: the net they make is built on the meta device (nothing allocated) and
     its shapes compared with the weights' before anything real is built (an outside audit, 36c: an edited bundled
-    config's widths of 10^6 asked for 64 TB; of 3000, took 1.3 GB and 53 s, then an error naming neither file)."""
+    config's widths of 10^6 asked for 64 TB; of 3000, took 1.3 GB and 53 s, then an error naming neither file).
+    The folder's own first, then with the options the user typed, each refusal naming whose they are (an outside
+    audit, 53c: `--option nz=64` on builtin:mnist was "the folder is damaged or was edited")."""
+    problem = meta_build_problem(arch, recorded, state_dict)
+    if problem:
+        raise SourceError(
+            f"{config_path}'s options {problem}; the folder is damaged or was edited: save or download it again"
+        )
+    problem = meta_build_problem(arch, {**recorded, **typed}, state_dict) if typed else None
+    if problem:
+        flags = " ".join(f"--option {k}={v}" for k, v in typed.items())
+        saved = ", ".join(f"{k}={recorded[k]}" for k in typed if k in recorded)
+        raise SourceError(
+            f"{flags} {problem.replace('make', 'makes', 1)}: {config_path.parent} records its generator's options"
+            + (f" (saved with {saved})" if saved else "")
+            + "; drop the option, or give the saved value"
+        )
+
+
+def meta_build_problem(arch: str, options: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> Optional[str]:
+    """What is wrong with the net `options` make, built on the meta device, against the weights; None where nothing
+    is (or where the meta device cannot run it: the real build then says what is wrong)."""
     architecture = architectures.get(arch)
     try:
         opts = architecture.make_options(options)
@@ -154,18 +180,11 @@ def check_recorded_options(
             net = architecture.build(opts).net
         converted = architecture.convert_state_dict(dict(state_dict), opts)
     except (GaninvError, ValueError, TypeError) as exc:  # options no net has: refused before the real build asks
-        raise SourceError(  # for what they say (the widths of 10^6: 64 TB)
-            f"{config_path}'s options make no net ({first_line(exc)}); the folder is damaged or was edited: save or "
-            "download it again"
-        ) from None
+        return f"make no net ({first_line(exc)})"  # for what they say (the widths of 10^6: 64 TB)
     except Exception:  # noqa: BLE001 (what the meta device cannot run: the real build says what is wrong)
-        return
+        return None
     mismatch = architectures.describe_mismatch(architectures.shapes(net.state_dict()), architectures.shapes(converted))
-    if mismatch:
-        raise SourceError(
-            f"{config_path}'s options make a net whose shapes its weights do not have ({mismatch}); the folder is "
-            "damaged or was edited: save or download it again"
-        )
+    return f"make a net whose shapes its weights do not have ({mismatch})" if mismatch else None
 
 
 def saved_config_fields(config: dict[str, Any], config_path: Path) -> tuple[str, Optional[GeneratorSpec]]:
