@@ -55,8 +55,14 @@ def check_writable(path: str | os.PathLike, *, folder: bool, option: str = "--ou
 
     Nothing is created: the probe file is anonymous and gone when closed.
     """
-    path = Path(path)
     kind = "folder" if folder else "file"
+    if str(path).strip() in ("", "-"):  # `--out -` made a folder named `-`; `--out ""` (an unset variable) wrote to the
+        raise OutputError(  # current folder, or nothing (an outside audit, 53c)
+            f"{option} is empty (an unset variable?); give a {kind} path"
+            if not str(path).strip()
+            else f"{option} - names standard output: ganinv writes files; give a {kind} path (./- for a {kind} named -)"
+        )
+    path = Path(path)
     if str(path) in ("", "."):
         writable_dir = Path(".")
     elif os.path.lexists(path):
@@ -148,6 +154,8 @@ def check_result_folder(path: str | os.PathLike, command: str, names: set[str], 
 
 def check_not_inside(out: str | os.PathLike, inputs: str | os.PathLike, option: str) -> None:
     """Refuse writing results inside the folder they are read from: the next run would read them as inputs."""
+    if str(inputs).strip() in ("", "-"):  # no folder: the reader refuses the name, saying why (an outside audit, 53c)
+        return
     inputs_path = Path(inputs).resolve()
     if inputs_path.is_dir() and Path(out).resolve().is_relative_to(inputs_path):
         raise OutputError(

@@ -604,6 +604,11 @@ CASES = [
         ["invert", "--inverter", "hub:../../etc", "{images}", "--out", "{out}"],
         ("etc", "repo id"),
     ),
+    # an outside audit (53c): `--out -` made a folder named `-`, which `invert -` then read back as images
+    case("invert", "out is a dash", ["invert", *INV, "{images}", "--out", "-"], "names standard output"),
+    case("invert", "images are a dash", ["invert", *INV, "-", "--out", "{out}"], "names standard input"),
+    case("invert", "images are empty", ["invert", *INV, "", "--out", "{out}"], "source is empty"),
+    case("perf", "empty out", ["perf", "--measure", "machine", "--seconds", "0.05", "--out", ""], "--out is empty"),
     case("invert", "nonexistent images", ["invert", *INV, "{m}/nowhere.npz", "--out", "{out}"], "nowhere"),
     case("invert", "empty image folder", ["invert", *INV, "{empty_dir}", "--out", "{out}"], "empty_dir"),
     case("invert", "folder of text files", ["invert", *INV, "{folder_of_text}", "--out", "{out}"], "folder_of_text"),

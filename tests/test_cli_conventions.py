@@ -443,6 +443,9 @@ def test_a_one_value_option_given_twice_is_refused_and_an_empty_device_too(tmp_p
         (["sample", "--out", f"{tmp_path}/a.png", "-n", "2", "--out", f"{tmp_path}/b.png"], "--out is given twice"),
         (["sample", "-n", "2", "-n4", "--out", f"{tmp_path}/a.png"], "--num is given twice ('2' and '4')"),  # audit 18
         (["sample", "--device", "", "-n", "2", "--out", f"{tmp_path}/c.png"], "'--device': is empty; give cpu"),
+        # a key given twice in a repeatable KEY=VALUE option (an outside audit, 53c: the last won in silence)
+        (["inspect", "--option", "nz=62", "--option", "nz=64"], "--option: nz is given twice ('62' and '64')"),
+        (["bench", "recipes/bench-perf.toml", "--set", "n=4", "--set", "n=5"], "--set: n is given twice ('4' and '5')"),
     ):
         result = runner.invoke(cli, args, prog_name="ganinv")
         assert result.exit_code == 2 and result.output.startswith("Error: ") and said in result.output, result.output

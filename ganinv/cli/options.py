@@ -46,7 +46,12 @@ def parse_key_values(values: tuple[str, ...]) -> dict[str, Any]:
         key, sep, value = item.partition("=")
         if not sep or not key:
             raise click.BadParameter(f"expected KEY=VALUE, got {item!r}", param_hint="--option")
-        out[key.strip()] = value.strip()
+        key, value = key.strip(), value.strip()
+        if key in out and out[key] != value:  # the last had won in silence (an outside audit, 53c), as a one-value
+            raise click.BadParameter(  # flag given twice once did
+                f"{key} is given twice ({out[key]!r} and {value!r}); give it once", param_hint="--option"
+            )
+        out[key] = value
     return out
 
 

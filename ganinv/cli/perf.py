@@ -180,7 +180,10 @@ def perf(
     from ganinv.cli.options import parse_ks
     from ganinv.devices import resolve_device
     from ganinv.errors import GaninvError
+    from ganinv.outputs import check_writable
 
+    if out is not None:  # `--out ""` printed the JSON and wrote no file, without a word (an outside audit, 53c)
+        check_writable(out, folder=False)
     ks = tuple(parse_ks(k_text))
     given = click.get_current_context().get_parameter_source("generator") != click.core.ParameterSource.DEFAULT
     if random_dcgan is not None and given:

@@ -91,6 +91,12 @@ def load_images(
             "straight to Inverter.encode, ganinv.invert or ganinv.log_likelihood (see ganinv.data.as_model_images)"
         )
     source = str(source)
+    if source.strip() in ("", "-"):  # an unset variable read the current folder; `-` a folder of an earlier run's
+        said = "is empty (an unset variable?)" if not source.strip() else "- names standard input: ganinv reads files"
+        raise DataError(  # results named `-` (an outside audit, 53c)
+            f"the images' source {said}; give an image folder, image file, .npz/.npy/.safetensors file, or a dataset"
+            + ("" if not source.strip() else " (./- for a folder named -)")
+        )
     if source in DATASET_DIRS:
         # a folder of the user's named mnist/ is read as the dataset: said, with how to read it as images
         kind = "folder" if os.path.isdir(source) else "file"
