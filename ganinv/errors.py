@@ -75,6 +75,23 @@ def require_torch_generator(generator: object, name: str = "generator") -> None:
         )
 
 
+def require_whole(value: object, name: str, least: int = 0) -> int:
+    """A whole number >= `least` (not a bool: True is no count), as an int; else an `ArgumentError` naming it."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+        raise ArgumentError(f"{name} must be a whole number >= {least}, got {value!r}")
+    return int(value)
+
+
+def require_instance(value: object, kind: type, name: str, how: str) -> None:
+    """Refuse an argument of another type than `kind`, saying `how` to make one (a string given for an Inverter
+    ended in "'str' object has no attribute 'passes'": an outside audit, 53c)."""
+    if not isinstance(value, kind):
+        article = "an" if kind.__name__[0] in "AEIOU" else "a"
+        raise ArgumentError(f"{name} must be {article} {kind.__name__} ({how}), not {type(value).__name__}")
+
+
 class DivergedError(GaninvError):
     """A training run whose loss or weights stopped being finite; the last good checkpoint is kept."""
 

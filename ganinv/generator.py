@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping, Optional
 import torch
 from torch import nn
 
-from ganinv.errors import ArgumentError, SpecMismatchError, first_line, require_torch_generator
+from ganinv.errors import ArgumentError, SpecMismatchError, first_line, require_torch_generator, require_whole
 from ganinv.spec import GeneratorSpec, Latents
 
 NO_GRADIENT = (
@@ -134,6 +134,7 @@ class Generator(nn.Module):
         self, n: int, generator: Optional[torch.Generator] = None, device: Optional[torch.device] = None
     ) -> Latents:
         """Draw `n` latents from the standardised priors: z, c ~ N(0, I), d ~ Cat(1/K) one-hot."""
+        n = require_whole(n, "n")  # -1 and 2.5 ended in torch's own errors (an outside audit, 53c)
         device = device if device is not None else self.device
         # the contract's float32 whatever the module's dtype: in_module_dtype feeds a float64 or bfloat16 module its
         # own, and its images come back in the latents' (drawn in its dtype, they came back float64 and a fit's

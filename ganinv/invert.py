@@ -32,7 +32,7 @@ from torch import Tensor
 from torch.nn import functional as F
 
 from ganinv.data import as_model_images
-from ganinv.errors import ArgumentError, ConfigError, SpecMismatchError, indices_text
+from ganinv.errors import ArgumentError, ConfigError, SpecMismatchError, indices_text, require_instance
 from ganinv.evaluation import (
     encode_and_reconstruct,
     generator_directions,
@@ -43,7 +43,7 @@ from ganinv.generator import Generator, GradientError
 from ganinv.inverter import Inverter
 from ganinv.polarity import warn_if_inverted
 from ganinv.spec import Latents
-from ganinv.status import CountedProgress, said_if_slow
+from ganinv.status import LONG_TRAINING_S, CountedProgress, said_if_slow
 
 # Adam's rate for `refine`, chosen on validation digits (the first 1000 MNIST training digits, the MNIST WGAN-GP,
 # benchmarks/refine_lr_study.py): in the generator's basis, 0.2 is best after 25 steps from the encoder and within 1% of
@@ -149,9 +149,11 @@ def _refine(
     to_z = generator_preconditioner(generator, batch_size).to(device) if basis == "generator" and steps else None
     refined, stopped_at, unmoved, worse = [], [], [], []
     # how far it is, every 30 s: 10000 images took 11 minutes with one line at the start (an outside audit, 51b)
-    progress = CountedProgress(f"refining the latents of {images.shape[0]} images", images.shape[0], verb="done")
+    # counted in steps of images: `--refine 10**12` said nothing more than its first line (an outside audit, 53c)
+    work = images.shape[0] * max(steps, 1)
+    progress = CountedProgress(f"refining the latents of {images.shape[0]} images", work, verb="image-steps done")
+    started = time.perf_counter()
     for begin in range(0, images.shape[0], batch_size):
-        progress.done(begin)
         x = images[begin : begin + batch_size].to(device)  # (B, C, H, W)
         init = start[begin : begin + batch_size].to(device)
         u = torch.zeros_like(init.z, requires_grad=True)  # (B, nz): the move from init.z, in Adam's coordinates
@@ -170,6 +172,9 @@ def _refine(
         improved = torch.zeros_like(stopped)  # rows some step took below their start's error
         # one forward more than steps: the latent of the last step is checked too, before it is returned
         for step in range(steps + 1):
+            progress.done(begin * max(steps, 1) + step * x.shape[0])
+            if begin == 0 and step == PACE_STEPS and steps > PACE_STEPS:
+                warn_if_long(time.perf_counter() - started, step, steps, images.shape[0], x.shape[0])
             d = d_logits.softmax(dim=1) if d_logits is not None else init.d
             z = moved(init.z, u, to_z)  # (B, nz)
             per_image = (generator(z, c, d) - x).square().flatten(1).sum(dim=1)  # (B,) every image's own error
@@ -250,6 +255,22 @@ def _refine(
             images_stopped_non_finite=len(stopped_at), images_unmoved=len(unmoved), images_not_improved=len(worse)
         )
     return Latents.cat(refined)
+
+
+PACE_STEPS = 10  # the refinement steps of the first batch timed for the projection
+
+
+def warn_if_long(elapsed: float, done: int, steps: int, n: int, batch: int) -> None:
+    """Warn once where refining `n` images `steps` steps each takes more than an hour at the pace of the first
+    batch's first `done` steps."""
+    total = elapsed / done * steps * math.ceil(n / batch)
+    if total >= LONG_TRAINING_S:
+        warnings.warn(
+            f"refining {n} images {steps} steps each takes about {total / 3600:.1f} hours at this pace; fewer steps "
+            "(--refine N, refine_steps=N) make it shorter",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def zero_latents(generator: Generator, n: int) -> Latents:
@@ -413,6 +434,7 @@ def invert(
     has (the least error); "fixed" holds each image at the encoder's class and refines z and c. The metrics give each
     stage's wall time per image. (`_cli_words`: `ganinv invert`'s own, for its warnings to name its flags.)
     """
+    require_instance(inverter, Inverter, "inverter", "ganinv.Inverter.load(...)")
     if start not in ("encoder", "zero"):
         raise ArgumentError(f"start must be 'encoder' or 'zero', got {start!r}")
     if refine_basis not in REFINE_BASES:

@@ -41,7 +41,9 @@ from ganinv.errors import (
     DataError,
     SpecMismatchError,
     indices_text,
+    require_instance,
     require_torch_generator,
+    require_whole,
 )
 from ganinv.inverter import Inverter
 from ganinv.polarity import warn_if_inverted
@@ -311,6 +313,9 @@ def log_likelihood(
     call, which bounds the memory whatever k is. `generator`: the torch random generator of the Monte Carlo draws
     (seeded: reproducible for the same `batch_size`).
     """
+    require_instance(inverter, Inverter, "inverter", "ganinv.Inverter.load(...)")
+    chunk_size = require_whole(chunk_size, "chunk_size", 1)  # 2.5, -1, True ran or met Python's own errors (53c)
+    max_enumerate = require_whole(max_enumerate, "max_enumerate")
     spec = inverter.spec
     if sigma_x is None:
         sigma_x = inverter.sigma_x if inverter.sigma_x is not None else DreamingConfig.sigma_x

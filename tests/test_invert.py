@@ -2,6 +2,8 @@
 
 import dataclasses
 import json
+import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -92,6 +94,21 @@ def test_refine_finds_the_latent_and_is_independent_of_the_batch(generator):
     alone = refine(generator, images[:2], start[:2], steps=30, lr=0.05)
     together = refine(generator, images, start, steps=30, lr=0.05)
     assert torch.allclose(alone.z, together.z[:2], atol=1e-5)
+
+
+def test_refinement_projected_past_an_hour_is_said_with_what_shortens_it(generator, monkeypatch):
+    """An outside audit (53c): `invert --refine 1000000000000` ran with one start line and nothing more. The pace of
+    the first steps projects the whole; past an hour (here: past 0 s) a warning says how long and what to change."""
+    inverting = sys.modules["ganinv.invert"]  # (the package's `invert` is the function)
+    _, images = generator.sample(4, generator=torch.Generator().manual_seed(1))
+    start = zero_latents(generator, 4)
+    with pytest.warns(UserWarning, match=r"refining 4 images 12 steps each takes about .* hours.*--refine N"):
+        monkeypatch.setattr(inverting, "LONG_TRAINING_S", 0.0)
+        refine(generator, images, start, steps=12, lr=0.05, batch_size=2)
+    monkeypatch.setattr(inverting, "LONG_TRAINING_S", 3600.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        refine(generator, images, start, steps=12, lr=0.05, batch_size=2)
 
 
 def test_refine_in_the_generators_directions_beats_plain_adam_on_an_ill_conditioned_generator():

@@ -467,6 +467,18 @@ def test_api_argument_errors_are_ganinvs_own_and_say_what_to_give(inverter, digi
     torch.testing.assert_close(declared, inverter.encode(digits).mu_z)
     bounds = ganinv.log_likelihood(inverter, digits, ks=(1,), sigma_x=np.float32(0.3))
     assert bounds is not None
+    # the wrong kind of object, and counts that ran or met Python's own errors (an outside audit, 53c)
+    for call, said in (
+        (lambda: ganinv.invert("builtin:mnist", digits), r"inverter must be an Inverter \(ganinv.Inverter.load"),
+        (lambda: ganinv.log_likelihood(inverter.generator, digits), "inverter must be an Inverter"),
+        (lambda: ganinv.save_generator("builtin:mnist", "unused"), "generator must be a Generator"),
+        (lambda: ganinv.log_likelihood(inverter, digits, ks=(1, 2), max_enumerate=-1), "max_enumerate must be a whole"),
+        (lambda: ganinv.log_likelihood(inverter, digits, ks=(1,), chunk_size=2.5), "chunk_size must be a whole number"),
+        (lambda: inverter.generator.sample_latents(-1), "n must be a whole number >= 0, got -1"),
+        (lambda: inverter.generator.sample_latents(True), "n must be a whole number"),
+    ):
+        with pytest.raises(ArgumentError, match=said):
+            call()
 
 
 def test_a_mistyped_run_folder_read_as_a_hub_id_says_it_is_no_folder_here(tmp_path, monkeypatch):

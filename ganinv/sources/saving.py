@@ -8,9 +8,7 @@ from pathlib import Path
 from safetensors.torch import save_file
 
 from ganinv.atomic import atomic_dir
-from ganinv.errors import (
-    SourceError,
-)
+from ganinv.errors import SourceError, require_instance
 from ganinv.generator import Generator
 from ganinv.sources.common import CONFIG_NAME, FORMAT, PICKLE_WEIGHTS_NAME, SPEC_NAME, WEIGHTS_NAME
 
@@ -21,6 +19,7 @@ GENERATOR_FILES = frozenset(  # what a folder save may replace: its own files, a
 
 def save_generator(generator: Generator, folder: str | Path) -> Path:
     """Write ganinv's own generator layout (atomically): config.json + model.safetensors."""
+    require_instance(generator, Generator, "generator", "ganinv.load_generator(...)")
     meta = generator.meta
     if meta.get("architecture") in (None, "opaque"):
         raise SourceError("only generators built from a registered architecture can be saved in ganinv's layout")
