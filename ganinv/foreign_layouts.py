@@ -24,10 +24,12 @@ IMAGE_CHANNELS = (1, 3, 4)  # grey, RGB, RGBA
 # Structures no adapter builds, named by the words their codebases give the layers (an outside audit: the ResNet
 # WGAN-GP, SNGAN and SAGAN generators got the generic "cannot tell the architecture; pass --arch", which no --arch
 # could satisfy, its reasons reading their convolutions as transposed ones)
-SHORTCUT_WORDS = ("shortcut", "conv_sc", "skip_conv", "bypass", "resblock", "res_block", "residual")
+SHORTCUT_WORDS = ("shortcut", "conv_sc", "skip_conv", "bypass", "resblock", "res_block", "residual", "resnet_")
 # a shortcut convolution named by a whole layer name (torch_mimicry's SNGAN: block2.c_sc.weight, beside c1 and c2);
 # not `sc` or `skip` alone, a learned scalar's or an MLP's names as often (review 37a)
-SHORTCUT_LAYERS = ("c_sc",)
+SHORTCUT_LAYERS = ("c_sc", "conv_s")  # GAN_stability's resnet_i_j.conv_s (an outside audit, 53b)
+# the two stacked convolutions of a block, as code bases name them
+BLOCK_PAIRS = ((".conv1.", ".conv2."), (".conv_0.", ".conv_1."))
 ATTENTION_WORDS = ("attn", "attention")
 ATTENTION_PARTS = ("query", "gamma", "theta", "phi")
 
@@ -63,9 +65,13 @@ def unmodelled_structure(keys: list[str]) -> Optional[str]:
         p in key for key in lowered for p in ATTENTION_PARTS
     ):
         return "a generator with self-attention layers (SAGAN, BigGAN)"
-    paired = {key.rpartition(".conv1.")[0] for key in lowered if ".conv1." in key} & {
-        key.rpartition(".conv2.")[0] for key in lowered if ".conv2." in key
-    }
+    paired = set().union(
+        *(
+            {key.rpartition(first)[0] for key in lowered if first in key}
+            & {key.rpartition(second)[0] for key in lowered if second in key}
+            for first, second in BLOCK_PAIRS
+        )
+    )
     shortcut = any(w in key for key in lowered for w in SHORTCUT_WORDS) or any(
         f".{layer}.weight" in f".{key}" for key in lowered for layer in SHORTCUT_LAYERS
     )

@@ -561,6 +561,10 @@ def write_in_cache(path: Path, text: str) -> None:
     write_text(path, text)
 
 
+# what a repo holds beside its weights, never named as them (a config, a card, a note)
+NOT_WEIGHTS_SUFFIXES = (".json", ".md", ".txt", ".yaml", ".yml", ".gitattributes", ".toml", ".cfg", ".png", ".jpg")
+
+
 def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...], bool]:
     """(weights, candidates, recorded): the file chosen online at this commit, where the cache holds it with the
     files read beside it; else a choice among the cached files only (said by `resolve`, and its formats compared,
@@ -578,9 +582,12 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
         return recorded[0], (recorded[0],), True
     if not any(is_weights(f) for f in listing.files):  # the cache holds what was fetched, not the repo (audit 49a)
         held = ", ".join(sorted(listing.files)[:6]) or "nothing"
+        unnamed = sorted(f for f in listing.files if not f.lower().endswith(NOT_WEIGHTS_SUFFIXES))
         raise SourceError(
             f"{where}'s cached snapshot holds only {held}: no weights file of it was fetched into the cache; unset "
             "HF_HUB_OFFLINE, or retry when the Hub can be reached, to fetch them"
+            # a file not named as weights (d2l's net_G.params): online names it so too (an outside audit, 53b)
+            + (f"; if {', '.join(unnamed[:3])} is the generator's file, name it: {where}:FILE" if unnamed else "")
         )
     weights, candidates = pick_weights(
         listing.files, f"{where} (its cached snapshot)", where, f"{where}:FILE", registered_average_in(hub_id, listing)

@@ -142,6 +142,13 @@ def test_not_cached_while_offline_is_one_clear_line(hub_cache, tmp_path):
         load_generator("hub:someone/config-only")
     with pytest.raises(SourceError, match="not in the local Hugging Face cache"):
         load_generator(f"hub:someone/config-only@{'f' * 40}")
+    # a cached file whose name does not say weights (d2l's net_G.params) is named with :FILE, as online (audit 53b)
+    params = _write(tmp_path / "net_G.params", "")
+    zoo.cache_repo(hub_cache, "someone/d2l", {"README.md": _write(tmp_path / "r.md", "#"), "net_G.params": params})
+    with pytest.raises(
+        SourceError, match=r"; if net_G\.params is the generator's file, name it: hub:someone/d2l:FILE$"
+    ):
+        load_generator("hub:someone/d2l")
 
 
 def test_damaged_indexes_refs_and_configs_in_the_cache_are_one_clear_line(hub_cache, dcgan, tmp_path):

@@ -1677,11 +1677,26 @@ def mimicry_generator() -> dict:
     return sd
 
 
+def stability_generator() -> dict:
+    """Keys of LMescheder/GAN_stability's resnet2 generator: fc, then resnet_i_j blocks of conv_0, conv_1 (and conv_s
+    where the width changes), conv_img."""
+    torch.manual_seed(0)
+    sd = {"fc.weight": torch.randn(64, 8), "fc.bias": torch.randn(64)}
+    for i in (0, 1):
+        for j in (0, 1):
+            block = f"resnet_{i}_{j}"
+            sd[f"{block}.conv_0.weight"], sd[f"{block}.conv_0.bias"] = torch.randn(4, 4, 3, 3), torch.randn(4)
+            sd[f"{block}.conv_1.weight"], sd[f"{block}.conv_1.bias"] = torch.randn(4, 4, 3, 3), torch.randn(4)
+    sd["conv_img.weight"], sd["conv_img.bias"] = torch.randn(3, 4, 3, 3), torch.randn(3)
+    return sd
+
+
 @pytest.mark.parametrize(
     "state_dict,what",
     [
         (residual_generator(shortcut=True), "residual blocks"),
         (mimicry_generator(), "residual blocks"),  # audit 36a: torch_mimicry names c1, c2 and c_sc
+        (stability_generator(), "residual blocks"),  # audit 53b: GAN_stability's resnet_i_j.conv_0, conv_1, conv_s
         (
             {
                 **residual_generator(shortcut=False),
