@@ -345,6 +345,12 @@ def download_failure(exc: Exception, hub_id: HubId) -> str:
     said = cache_failure(exc)
     if said:
         return said
+    refused_name = exc if isinstance(exc, ValueError) and "Invalid filename" in str(exc) else None
+    if refused_name is not None:  # a name with `..` or a root: no connection would help (an outside audit, 53a)
+        return (
+            f"the Hugging Face client refuses the repo's file name ({first_line(refused_name)}); nothing was written; "
+            "ask the repo's owner to rename it, or name another of its files with hub:owner/name:FILE"
+        )
 
     cause: Optional[BaseException] = exc  # the client wraps the Hub's last answer ("cannot find ... in the cache")
     while cause is not None and not isinstance(cause, HfHubHTTPError):

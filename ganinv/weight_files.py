@@ -190,6 +190,12 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
                 f"{', ...' if len(members) > 4 else ''}), not a PyTorch checkpoint; load it into the generator's "
                 "module and save its state_dict with torch.save, or as safetensors"
             )
+        if any(m.endswith("/models/model.json") or m.endswith("serialized_exported_program.json") for m in members):
+            return SourceError(  # had been "damaged" (an outside audit, 53a)
+                f"{where} is a torch.export program (code), not the state dict its name suggests; give the "
+                "generator's weights (torch.save(model.state_dict(), ...) or safetensors), or, if you trust it, name "
+                "it .pt2 (a program you type runs)"
+            )
     return SourceError(
         f"cannot read {where} as a PyTorch checkpoint ({reason}); give a file saved with torch.save "
         "(a state dict) or a .safetensors file, or download it again if it is damaged"

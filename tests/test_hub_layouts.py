@@ -1027,3 +1027,13 @@ def test_the_hub_clients_own_log_lines_stay_quiet_on_the_command_line():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and int(done.stdout.strip()) >= 40, (done.stdout, done.stderr)
+
+
+def test_a_file_name_the_client_refuses_is_not_a_connection_problem(hub, tmp_path):
+    """An outside audit (53a): a repo file named `../../x.safetensors` was refused by the client (rightly, nothing
+    was written outside the cache) and said as "check the connection and retry"."""
+    save_file(DCGAN.build().state_dict(), str(tmp_path / "w.safetensors"))
+    hub.repos.commit("evil/traversal", {"sub/../../trav.safetensors": (tmp_path / "w.safetensors").read_bytes()})
+    with pytest.raises(SourceError, match=r"the Hugging Face client refuses the repo's file name") as refused:
+        load_generator("hub:evil/traversal", options=FAST)
+    assert "connection" not in str(refused.value)

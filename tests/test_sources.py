@@ -659,6 +659,10 @@ def test_torch_export_archive_describes_itself(dcgan, tmp_path):
     g = load_generator(str(tmp_path / "static.pt2"))  # batch fixed at 4: 10 latents go in padded chunks
     assert g.net.batch_size == 4
     assert_same_images(g, latents, expected)
+    # named like weights it is no state dict: said as a program, not as a damaged file (an outside audit, 53a)
+    (tmp_path / "static.pt2").rename(tmp_path / "netG.pth")
+    with pytest.raises(SourceError, match=r"netG\.pth is a torch\.export program \(code\), not the state dict"):
+        load_generator(str(tmp_path / "netG.pth"))
 
 
 def test_conditional_program_with_integer_labels_has_no_differentiable_codes(tmp_path):
