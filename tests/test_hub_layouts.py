@@ -293,6 +293,12 @@ def test_wrapped_and_sharded_weights(hub, tmp_path):
     with pytest.raises(SourceError, match="the index model.safetensors.index.json and its shards disagree"):
         load_generator("hub:someone/misplaced", options=FAST)
     assert sharded.meta["weights_sha256"] != file_sha256(tmp_path / first)  # every shard counts
+    # a shard refused is named, not only the index (an outside audit, 53a)
+    torn = dict(files)
+    torn[second] = b"not a safetensors file"
+    hub.repos.commit("someone/torn", torn)
+    with pytest.raises(GaninvError, match=rf"model\.safetensors\.index\.json's shard {second}"):
+        load_generator("hub:someone/torn", options=FAST)
 
 
 def test_revision_pinning_records_the_resolved_commit_and_works_offline(hub, tmp_path, monkeypatch):

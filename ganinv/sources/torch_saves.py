@@ -87,7 +87,11 @@ def load_checkpoint(
 ) -> Generator:
     """Weights (one file, or the shards of one with their `index`) + a config as evidence -> a Generator; `where`
     names them."""
-    parts = [read_weights(path, request.trust_remote_code, where) for path in paths]
+    # a shard refused is named, not only its index (an outside audit, 53a)
+    parts = [
+        read_weights(path, request.trust_remote_code, where if len(paths) == 1 else f"{where}'s shard {path.name}")
+        for path in paths
+    ]
     obj = parts[0] if len(paths) == 1 else merge_shards(paths, parts, index, where)
     state_dict, entry = locate_state_dict(obj, key, where)
     batchnorm, hinted = checkpoint_hints(obj, where)
