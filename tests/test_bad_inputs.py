@@ -473,6 +473,7 @@ CASES = [
         usage=True,
     ),
     case("sample", "empty out", ["sample", *GEN, "--out", ""], "is empty: name the file or folder", usage=True),
+    case("sample", "empty latent shape", ["sample", *GEN, "--latent-shape", "", "--out", "{out}.png"], "is empty"),
     case("sample", "bad prior", ["sample", *GEN, "--prior", "cauchy", "--out", "{out}.png"], "cauchy", usage=True),
     case(
         "sample",

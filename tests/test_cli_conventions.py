@@ -668,3 +668,25 @@ def test_samples_that_do_not_fit_in_memory_are_said_in_the_commands_words(monkey
     (line,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert line.startswith("Error: out of memory (1000000 samples of shape (1, 28, 28) do not fit in memory at once)")
     assert "(-n)" in line and "G.decode" not in line
+
+
+def test_an_option_another_one_makes_meaningless_is_said_to_be_ignored(tmp_path):
+    """An outside audit (53c): `invert --refine-lr` without `--refine`, `inspect --list -g`, `loglik --fit-n` without
+    `--fit-sigma` and four more ran with rc 0 and no word, where `invert --split` said it was ignored."""
+    import numpy as np
+
+    np.save(tmp_path / "digits.npy", np.zeros((2, 28, 28), np.uint8) + np.arange(28, dtype=np.uint8))
+    images = str(tmp_path / "digits.npy")
+    for args, said in (
+        (["inspect", "--list", "-g", "builtin:mnist"], "--generator is ignored: --list lists"),
+        (
+            ["invert", images, "--inverter", "builtin:mnist", "--refine-lr", "0.5", "--out", str(tmp_path / "inv")],
+            "--refine-lr is ignored: it is the rate of --refine N's steps",
+        ),
+        (["loglik", images, "--inverter", "builtin:mnist", "--k", "1", "--fit-n", "8"], "--fit-n is ignored"),
+    ):
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert f"Warning: {said}" in result.stderr, result.stderr
+    quiet = CliRunner().invoke(cli, ["inspect", "--list"])
+    assert quiet.exit_code == 0 and "ignored" not in quiet.stderr

@@ -31,6 +31,7 @@ from ganinv.cli.options import (
     resolve_device,
     seed_option,
     warn,
+    warn_ignored,
 )
 from ganinv.config_checks import LimitedIntRange
 from ganinv.data import DATASET_DIRS, ImageSet, fit_to_shape, load_images
@@ -131,6 +132,7 @@ def features(
     check_not_an_input(out, [images, root])  # first: the input is no earlier result either, and this says why
     check_writable(out, folder=False)
     if raw_pixels:
+        warn_ignored("generator", "--raw-pixels reads the images alone")
         result = pixel_features(read_images(images, root, split, limit, input_range, quiet))
     else:
         model = Inverter.load(
@@ -179,6 +181,8 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
 
     The seed is the MLP's."""
     names = [name.strip() for name in classifiers.split(",") if name.strip()]
+    if "knn" not in names:
+        warn_ignored("knn_k", "it is the kNN classifier's, and --classifiers leaves knn out")
     unknown = sorted(set(names) - set(probes.CLASSIFIERS))
     if unknown or not names:  # none at all had been "unknown classifiers []" (an outside audit)
         said = f"unknown classifiers {unknown}" if unknown else "--classifiers names none"

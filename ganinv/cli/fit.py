@@ -32,6 +32,7 @@ from ganinv.cli.options import (
     resumed_recipe,
     root_option,
     seed_option,
+    warn_ignored,
 )
 from ganinv.config_checks import (
     changed_on_resume,
@@ -202,6 +203,8 @@ def fit(ctx: click.Context, **params) -> None:
         values.update({name: params[name] for name in given & FIT_FLAGS})
         if "root" in given:
             values["eval_root"] = params["root"]
+            if not values.get("eval_real"):
+                warn_ignored("root", "it says where --eval-real's dataset lies, and no --eval-real is given")
         dreaming.update({name: params[name] for name in given & DREAMING_FLAGS})
         if "augment" in given:
             augment["probability"] = params["augment"]

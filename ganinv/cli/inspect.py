@@ -23,6 +23,7 @@ from ganinv.cli.options import (
     resolve_device,
     seed_option,
     warn,
+    warn_ignored,
 )
 from ganinv.config_checks import LimitedIntRange
 from ganinv.generator import Generator
@@ -70,6 +71,7 @@ def inspect_cmd(
             f"got the generator twice, {source!r} and -g {generator!r}; give it once (SOURCE or -g, not both)"
         )
     if list_all:
+        warn_ignored("generator", "--list lists what ganinv reads, and loads no generator")
         report = {
             "architectures": {name: architectures.get(name).summary for name in architectures.names()},
             "builtins": [f"builtin:{name}" for name in builtin_names()],

@@ -18,6 +18,7 @@ from ganinv.cli.options import (
     out_option,
     resolve_device,
     warn,
+    warn_ignored,
 )
 from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 from ganinv.errors import GaninvError
@@ -121,6 +122,9 @@ def invert(
         raise click.BadParameter(
             "--refine-class says how --refine moves a class, and needs --refine N", param_hint="--refine-class"
         )
+    if refine_steps == 0:
+        warn_ignored("refine_lr", "it is the rate of --refine N's steps, and none are asked")
+        warn_ignored("refine_basis", "it says how --refine N steps, and none are asked")
     check_refine_lr(refine_lr)
     check_writable(out, folder=True)
     if Path(out).resolve() in (Path.cwd().resolve(), *Path.cwd().resolve().parents):

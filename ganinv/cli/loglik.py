@@ -27,6 +27,7 @@ from ganinv.cli.options import (
     resolve_device,
     seed_option,
     warn,
+    warn_ignored,
 )
 from ganinv.config_checks import FiniteFloatRange, LimitedIntRange
 from ganinv.data import described_source, fit_to_shape, load_images
@@ -200,6 +201,8 @@ def loglik(
         raise GaninvError("give either IMAGES (a dataset, folder or file) or --generated N, not both or neither")
     if fit_sigma_flag and sigma_x is not None:
         raise GaninvError("--sigma-x and --fit-sigma exclude each other; give one")
+    if not fit_sigma_flag:
+        warn_ignored("fit_n", "it is how many images --fit-sigma fits on, and --fit-sigma is not given")
     if out is not None:
         check_suffix(out, (".jsonl",), "--out", "is written as JSON lines, one record per image")
         check_not_an_input(out, [images, root])  # first: the input is no earlier result either, and this says why

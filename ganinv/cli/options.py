@@ -91,6 +91,12 @@ def generator_options(func):
         extra = spec_file_entries(spec_file) if spec_file else []
         if model_kwargs is not None and model_class is None:
             raise click.BadParameter("--model-kwargs goes with --model-class", param_hint="--model-kwargs")
+        for flag, text, example in (
+            ("--latent-shape", latent_shape, "nz,1,1"),
+            ("--image-shape", image_shape, "1,28,28"),
+        ):
+            if text is not None and not text.strip("()[], "):  # an empty shape met torch's reshape (audit 53c)
+                raise click.BadParameter(f"is empty; give the shape, e.g. {example}", param_hint=flag)
         refuse_conflicting_latent_flags(nz, latent_shape)
         if model_class is not None:  # weights in the user's own class (ganinv.model_class)
             extra += [f"model_class={model_class}"] + ([f"model_kwargs={model_kwargs}"] if model_kwargs else [])
@@ -520,6 +526,17 @@ def no_input_range(command: str) -> Iterator[None]:
         raise DataError(without_input_range(str(exc), command)) from None
     finally:
         logger.removeFilter(reworded)
+
+
+def warn_ignored(name: str, why: str) -> None:
+    """Say that an option typed on the command line is ignored, and why: seven such options had run in silence (an
+    outside audit, 53c), where `invert --split` said so."""
+    context = click.get_current_context()
+    if context.get_parameter_source(name) is not click.core.ParameterSource.COMMANDLINE:
+        return
+    param = next(p for p in context.command.params if p.name == name)
+    flag = max(param.opts, key=len)
+    warn(f"{flag} is ignored: {why}")
 
 
 def warn(message: str) -> None:
