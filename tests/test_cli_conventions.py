@@ -690,3 +690,12 @@ def test_an_option_another_one_makes_meaningless_is_said_to_be_ignored(tmp_path)
         assert f"Warning: {said}" in result.stderr, result.stderr
     quiet = CliRunner().invoke(cli, ["inspect", "--list"])
     assert quiet.exit_code == 0 and "ignored" not in quiet.stderr
+
+
+def test_a_group_without_its_command_shows_its_help_as_ganinv_does():
+    """An outside audit (53c): `ganinv mvae` squashed its whole help into one `Error:` line, where `ganinv` prints its
+    help; both print their help, with exit 2."""
+    for args, usage in (([], "Usage: ganinv [OPTIONS] COMMAND"), (["mvae"], "Usage: ganinv mvae [OPTIONS] COMMAND")):
+        result = CliRunner().invoke(cli, args, prog_name="ganinv")
+        assert result.exit_code == 2 and result.stderr.startswith(usage), result.output
+        assert "Commands:" in result.stderr and not result.stderr.startswith("Error")

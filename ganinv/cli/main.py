@@ -99,6 +99,8 @@ class LazyGroup(click.Group):
                     set_cpu_threads()  # the free cores (GANINV_THREADS or OMP_NUM_THREADS override)
                 with generator_prints_to_stderr():  # stdout: the results only
                     return super().invoke(ctx)
+            except click.exceptions.NoArgsIsHelpError:  # `ganinv mvae`: the group's help, as `ganinv` gives its own
+                raise  # (squashed into one Error line, it was unreadable: an outside audit, 53c)
             except click.UsageError as exc:  # one line, as every error: click's own adds the usage and a blank line
                 where = exc.ctx.command_path if exc.ctx is not None else "ganinv"
                 takes_images = exc.ctx is not None and any(p.name == "images" for p in exc.ctx.command.params)
