@@ -346,8 +346,14 @@ class GeneratorReference(_Model):
             folder = hub.snapshot(model_id, revision, ARTIFACT_FILES, needed=(CONFIG_NAME, WEIGHTS_NAME))
         label = label or model_id
         weights = folder / WEIGHTS_NAME
-        with torch.device("meta"):  # sized by the config, but nothing allocated until the weights agree
-            model = cls(**model_kwargs)
+        try:
+            with torch.device("meta"):  # sized by the config, but nothing allocated until the weights agree
+                model = cls(**model_kwargs)
+        except TypeError as exc:  # a run folder's config.json, or another artifact's (an outside audit, 53c)
+            raise SourceError(
+                f"{label}'s config.json is not an {cls.artifact_noun}'s ({first_line(exc)}); give the folder "
+                f"`ganinv` saved the {cls.artifact_noun} in, or load a run folder with {cls.__name__}.load(RUN)"
+            ) from None
         _check_weights_fit(model, weights, label, cls.artifact_noun)
         model = model.to_empty(device=map_location)
         try:

@@ -489,3 +489,16 @@ def test_a_mistyped_run_folder_read_as_a_hub_id_says_it_is_no_folder_here(tmp_pa
         Inverter.load("runs/apii")
     with pytest.raises(SourceError, match=r"^hub:runs/apii is not in the local"):  # typed as a Hub id: said as one
         Inverter.load("hub:runs/apii")
+
+
+def test_an_mvae_asked_of_another_folder_says_whose_config_it_is(tmp_path):
+    """An outside audit (53c): `MVAE.from_pretrained` given an inverter's folder (or a run folder) ended in
+    "MVAE.__init__() missing 1 required keyword-only argument: 'image_shape'", a TypeError from deep inside."""
+    from ganinv.errors import SourceError
+    from ganinv.mvae.model import MVAE
+
+    spec = {"nz": 4, "image_shape": [1, 16, 16]}
+    ref = {"source": "builtin:mnist", "arch": None, "meta": {}, "options": {}}
+    Inverter(spec=spec, generator_ref=ref, width=8, hidden=16).save_pretrained(tmp_path / "inverter")
+    with pytest.raises(SourceError, match=r"inverter's config\.json is not an MVAE's .*MVAE\.load\(RUN\)"):
+        MVAE.from_pretrained(str(tmp_path / "inverter"))
