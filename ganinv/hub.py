@@ -49,6 +49,7 @@ from ganinv.repo_files import (
     registered_average,
     registered_states,
     shards_of,
+    shown_name,
 )
 
 logger = logging.getLogger("ganinv")
@@ -582,7 +583,8 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
         if len(chosen_among) > 1:  # said online; taken again without a word offline (an outside audit, 49b)
             warnings.warn(
                 f"{where} (offline): using {recorded[0]}, the file chosen online at this commit among "
-                f"{len(chosen_among)} weights files ({', '.join(chosen_among[:6])}); choose another with {where}:FILE",
+                f"{len(chosen_among)} weights files ({', '.join(map(shown_name, chosen_among[:6]))}); choose another "
+                f"with {where}:FILE",
                 stacklevel=3,
             )
         return recorded[0], (recorded[0],), True

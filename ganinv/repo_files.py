@@ -322,12 +322,19 @@ def pick_weights(
                 stacklevel=3,
             )
             return average[0], candidates
+        shown = ", ".join(shown_name(c) for c in sorted(candidates, key=key, reverse=True)[:6])
         warnings.warn(
-            f"{where} has {len(candidates)} weights files ({', '.join(sorted(candidates, key=key, reverse=True)[:6])})"
-            f"; using {best}, {why}; choose another with {name_file}",
+            f"{where} has {len(candidates)} weights files ({shown}); using {shown_name(best)}, {why}; choose another "
+            f"with {name_file}",
             stacklevel=3,
         )
     return best, candidates
+
+
+def shown_name(name: str) -> str:
+    """A file name as a message shows it: escaped where it is not plain ASCII, so that `mоdel.safetensors` (a
+    Cyrillic о) does not print as `model.safetensors` beside it (an outside audit, 53a)."""
+    return name if name.isascii() and name.isprintable() else ascii(name)
 
 
 def naming(name_file: str, file: str) -> str:

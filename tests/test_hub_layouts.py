@@ -1043,3 +1043,11 @@ def test_a_file_name_the_client_refuses_is_not_a_connection_problem(hub, tmp_pat
     with pytest.raises(SourceError, match=r"the Hugging Face client refuses the repo's file name") as refused:
         load_generator("hub:evil/traversal", options=FAST)
     assert "connection" not in str(refused.value)
+
+
+def test_file_names_that_print_alike_are_shown_escaped_in_the_choice():
+    """An outside audit (53a): `model.safetensors` beside `mоdel.safetensors` (a Cyrillic о, a pickle) printed as two
+    identical names, so that copying "the other" one gave the other file."""
+    files = ["model.safetensors", "m\u043edel.safetensors"]
+    with pytest.warns(UserWarning, match=r"\(model\.safetensors, 'm\\u043edel\.safetensors'\); using model\.s"):
+        assert repo_files.pick_weights(files, "hub:me/lookalike")[0] == "model.safetensors"
