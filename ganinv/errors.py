@@ -84,6 +84,21 @@ def require_whole(value: object, name: str, least: int = 0) -> int:
     return int(value)
 
 
+def require_bool(value: object, name: str) -> bool:
+    """A real bool (numpy's too): `"no"` or `"false"` from a setting is truthy, and had been taken as True (an outside
+    audit, 53c; trust_remote_code's own rule)."""
+    import numpy
+
+    if isinstance(value, numpy.bool_):
+        value = bool(value)
+    if not isinstance(value, bool):
+        raise ArgumentError(
+            f"{name} must be True or False, got {value!r} ({type(value).__name__}); convert a string yourself "
+            f"({name}=value == 'true')"
+        )
+    return value
+
+
 def require_instance(value: object, kind: type, name: str, how: str) -> None:
     """Refuse an argument of another type than `kind`, saying `how` to make one (a string given for an Inverter
     ended in "'str' object has no attribute 'passes'": an outside audit, 53c)."""

@@ -41,7 +41,7 @@ from ganinv.config_checks import (
 from ganinv.data import fit_to_shape, load_images
 from ganinv.divergence import check_losses, check_outputs, check_parameters, overflow_stops
 from ganinv.dreaming import DreamingConfig, DreamingLosses, dreaming_loss, temperature_at
-from ganinv.errors import ConfigError, RunError, SpecMismatchError
+from ganinv.errors import ConfigError, RunError, SpecMismatchError, require_bool
 from ganinv.evaluation import (
     encode_and_reconstruct,
     evaluate_generated,
@@ -157,6 +157,7 @@ def fit(
     The caller's global random streams and flush-denormal setting are as they were when it returns.
     """
     config_of_type(config, FitConfig, "fit")
+    resume, quiet = require_bool(resume, "resume"), require_bool(quiet, "quiet")
     if generator is not None and not isinstance(generator, Generator):
         raise ConfigError(
             f"fit(generator=...) takes a loaded Generator (ganinv.load_generator(...), or ganinv.Generator(net, spec) "

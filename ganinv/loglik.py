@@ -41,6 +41,7 @@ from ganinv.errors import (
     DataError,
     SpecMismatchError,
     indices_text,
+    require_bool,
     require_instance,
     require_torch_generator,
     require_whole,
@@ -314,6 +315,7 @@ def log_likelihood(
     (seeded: reproducible for the same `batch_size`).
     """
     require_instance(inverter, Inverter, "inverter", "ganinv.Inverter.load(...)")
+    progress = require_bool(progress, "progress")
     chunk_size = require_whole(chunk_size, "chunk_size", 1)  # 2.5, -1, True ran or met Python's own errors (53c)
     max_enumerate = require_whole(max_enumerate, "max_enumerate")
     spec = inverter.spec

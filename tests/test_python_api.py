@@ -476,6 +476,8 @@ def test_api_argument_errors_are_ganinvs_own_and_say_what_to_give(inverter, digi
         (lambda: ganinv.log_likelihood(inverter, digits, ks=(1,), chunk_size=2.5), "chunk_size must be a whole number"),
         (lambda: inverter.generator.sample_latents(-1), "n must be a whole number >= 0, got -1"),
         (lambda: inverter.generator.sample_latents(True), "n must be a whole number"),
+        (lambda: ganinv.load_generator("builtin:mnist", probe="no"), "probe must be True or False, got 'no'"),
+        (lambda: ganinv.log_likelihood(inverter, digits, ks=(1,), progress="yes"), "progress must be True or False"),
     ):
         with pytest.raises(ArgumentError, match=said):
             call()

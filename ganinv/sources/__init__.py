@@ -34,7 +34,7 @@ from typing import Any, Mapping, Optional
 import torch
 
 from ganinv import architectures, hub, trust
-from ganinv.errors import ConfigError, SourceError, SpecMismatchError
+from ganinv.errors import ConfigError, SourceError, SpecMismatchError, require_bool
 from ganinv.generator import Generator
 from ganinv.sources.callables import load_callable, names_a_callable
 from ganinv.sources.common import CONFIG_NAME, Request, file_sha256, split_entry
@@ -99,6 +99,7 @@ def load_generator(
             "or module:callable"
         )
     origin, trust_remote_code = trust.resolve(origin, trust_remote_code)
+    probe = require_bool(probe, "probe")
     if options is not None and not isinstance(options, Mapping):  # --option K=V is options={"K": "V"}
         raise ConfigError(f"options must be a dict of option names to values, e.g. {{'nz': 100}}; got {options!r}")
     arch_options, overrides = split_options(dict(options or {}))
