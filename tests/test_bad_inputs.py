@@ -1200,6 +1200,7 @@ def test_the_corpus_covers_every_command():
         "bench",
         "mvae fit",
         "mvae features",
+        "perf",
     }
     assert len(CASES) >= 80
 
