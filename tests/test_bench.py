@@ -105,6 +105,8 @@ def test_a_failing_stage_stops_the_bench_with_one_line(tmp_path):
     lines = result.stderr.strip().splitlines()
     assert [line for line in lines if line.startswith("Error: ")] == [lines[-2]]  # the stage's own error, once
     assert "missing.npz" in lines[-2] and lines[-1].startswith("[bench] stage 'pixels' failed")
+    # the stage names its own flag: the line after it says which --set gave the value (an outside audit, 53c)
+    assert lines[-1].endswith(f"; from the command line it took --set images={tmp_path / 'missing.npz'}")
 
 
 def test_quiet_bench_shows_warnings_and_errors_but_no_stage_progress(tmp_path):

@@ -447,6 +447,17 @@ def run_bench(
         try:
             with trust.commands_from_file(f"the benchmark recipe {recipe.path}", trusted=trust_remote_code):
                 stages.append(run_stage(stage, values, quiet))
+        except StageFailed as exc:  # the stage's error names its own flag: say which --set gave the value (53c)
+            given = [
+                f"--set {k}={v}"
+                for k, v in (overrides or {}).items()
+                if v in substitute(" ".join(stage.run), values).split()
+            ]
+            failed = StageFailed(f"{exc}; from the command line it took {', '.join(given)}") if given else exc
+            if not stage.optional:
+                raise failed from None
+            click.echo(f"[bench] {stage.name}: failed, optional, going on", err=True)
+            stages.append({"name": stage.name, "failed": str(failed), "seconds": 0.0})
         except RunError as exc:
             if not stage.optional:
                 raise
