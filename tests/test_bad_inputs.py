@@ -609,6 +609,8 @@ CASES = [
     case("invert", "out is a dash", ["invert", *INV, "{images}", "--out", "-"], "names standard output"),
     case("invert", "images are a dash", ["invert", *INV, "-", "--out", "{out}"], "names standard input"),
     case("invert", "images are empty", ["invert", *INV, "", "--out", "{out}"], "source is empty"),
+    case("fit", "empty eval-real", ["fit", *GEN, "--eval-real", "", "--out", "{out}"], "is empty", usage=True),
+    case("mvae fit", "empty eval-real", ["mvae", "fit", "--eval-real", "", "--out", "{out}"], "is empty", usage=True),
     case("perf", "empty out", ["perf", "--measure", "machine", "--seconds", "0.05", "--out", ""], "--out is empty"),
     case("invert", "nonexistent images", ["invert", *INV, "{m}/nowhere.npz", "--out", "{out}"], "nowhere"),
     case("invert", "empty image folder", ["invert", *INV, "{empty_dir}", "--out", "{out}"], "empty_dir"),

@@ -24,6 +24,7 @@ from ganinv.cli.options import (
     generator_options,
     json_option,
     no_input_range,
+    not_empty,
     out_option,
     parse_key_values,
     progress_lines,
@@ -117,6 +118,7 @@ RESUMABLE = {
 @click.option(
     "--eval-real",
     default=None,
+    callback=not_empty,
     help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.",
 )
 @root_option

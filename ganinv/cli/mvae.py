@@ -26,6 +26,7 @@ from ganinv.cli.options import (
     image_options,
     json_option,
     no_input_range,
+    not_empty,
     out_option,
     parse_key_values,
     quiet_option,
@@ -102,6 +103,7 @@ def mvae() -> None:
 @click.option(
     "--eval-real",
     default=None,
+    callback=not_empty,
     help="Real images whose reconstruction error is reported (test split); default: --data.",
 )
 @config_option("--eval-limit", DEFAULTS, "eval_limit", "Evaluate on the first N of them.")

@@ -528,6 +528,14 @@ def no_input_range(command: str) -> Iterator[None]:
         logger.removeFilter(reworded)
 
 
+def not_empty(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:
+    """A source given as "" (an unset variable) is refused, not read as "not given" (an outside audit, 53c: `mvae fit
+    --eval-real ""` evaluated on --data, in silence)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("is empty (an unset variable?); give a source, or leave the option out")
+    return value
+
+
 def warn_ignored(name: str, why: str) -> None:
     """Say that an option typed on the command line is ignored, and why: seven such options had run in silence (an
     outside audit, 53c), where `invert --split` said so."""

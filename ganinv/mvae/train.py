@@ -395,7 +395,7 @@ def evaluation_images(config: MVAEConfig, model: MVAE, training: Optional[Tensor
 
     `training`: the images a standalone model trained on, reused (not read again, with its notes a second time)
     where `data` has no test split."""
-    source = config.eval_real or config.data
+    source = config.eval_real if config.eval_real is not None else config.data  # "" is refused by the reader (53c)
     if source is None:
         return None
     trained_on_test = training is not None and config.split == "test"  # standalone, on the split it is scored on
