@@ -144,7 +144,8 @@ def infer_options(
                 usual=("chw",),
             )
         )
-    if layout.head is not None and "head_activated" not in given and normed:
+    if layout.head is not None and layout.head_norm is None and "head_activated" not in given and normed:
+        # after a head BatchNorm the activation is the rule (a review, 54a: searching it doubled every such load)
         properties.append(
             Property(
                 "head_activated",
@@ -182,8 +183,9 @@ def infer_options(
         # no BatchNorm sees z through one linear map before the search (a Linear head without its own BatchNorm): the
         # prior is searched with the rest. Probed with N(0, I) alone, a U(-1, 1) Udacity dcgan-svhn net (no activation
         # after its head) read best as another net, at 28 px (an outside audit); announced at the end, as ever
+        # N(0, I) and U(-1, 1): U(0, 1) is then read on the net chosen, as every prior is (check_against_statistics)
         properties.append(
-            Property("prior", tuple(PRIOR_PROBES), "N(0, I) latents", lambda v: f"--prior {PRIOR_FLAGS[v['prior']]}")
+            Property("prior", ("normal", "uniform"), "N(0, I) latents", lambda v: f"--prior {PRIOR_FLAGS[v['prior']]}")
         )
     if not (opts.strides and opts.paddings):
         n_scored = sum(1 for i in range(n) if normed and i < n - 1)

@@ -77,11 +77,15 @@ def require_torch_generator(generator: object, name: str = "generator") -> None:
 
 def require_whole(value: object, name: str, least: int = 0) -> int:
     """A whole number >= `least` (not a bool: True is no count), as an int; else an `ArgumentError` naming it."""
-    import numbers
+    import operator
 
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+    try:  # ints, numpy's and 0-d integer tensors (they have __index__); not floats, not bools
+        number = None if isinstance(value, bool) else operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        number = None
+    if number is None or number < least:
         raise ArgumentError(f"{name} must be a whole number >= {least}, got {value!r}")
-    return int(value)
+    return number
 
 
 def require_bool(value: object, name: str) -> bool:

@@ -604,12 +604,12 @@ def sized_constructor(path: str | Path) -> Optional[str]:
         try:
             reader = torch._C.PyTorchFileReader(str(path))
             records = [name for name in reader.get_all_records() if name.lower().endswith(".pkl")]  # DATA.PKL too
-        except Exception:  # not an archive torch reads: torch.load says so, naming the file
+            for name in records:
+                found = scan(io.BytesIO(reader.get_record(name)), 1)
+                if found:
+                    return found
+        except Exception:  # not an archive torch reads (a damaged record too: a review, 54a): torch.load says so
             return None
-        for name in records:
-            found = scan(io.BytesIO(reader.get_record(name)), 1)
-            if found:
-                return found
         return None
     with open(path, "rb") as stream:
         # legacy torch.save: magic number, protocol, sys_info, the objects, then the storage keys, the fifth pickle

@@ -468,6 +468,7 @@ def test_api_argument_errors_are_ganinvs_own_and_say_what_to_give(inverter, digi
     bounds = ganinv.log_likelihood(inverter, digits, ks=(1,), sigma_x=np.float32(0.3))
     assert bounds is not None
     # the wrong kind of object, and counts that ran or met Python's own errors (an outside audit, 53c)
+    assert len(inverter.generator.sample_latents(torch.tensor(3))) == 3  # a 0-d integer tensor is a count (54a)
     for call, said in (
         (lambda: ganinv.invert("builtin:mnist", digits), r"inverter must be an Inverter \(ganinv.Inverter.load"),
         (lambda: ganinv.log_likelihood(inverter.generator, digits), "inverter must be an Inverter"),
@@ -476,6 +477,7 @@ def test_api_argument_errors_are_ganinvs_own_and_say_what_to_give(inverter, digi
         (lambda: ganinv.log_likelihood(inverter, digits, ks=(1,), chunk_size=2.5), "chunk_size must be a whole number"),
         (lambda: inverter.generator.sample_latents(-1), "n must be a whole number >= 0, got -1"),
         (lambda: inverter.generator.sample_latents(True), "n must be a whole number"),
+        (lambda: inverter.generator.sample_latents(torch.tensor(2.5)), "n must be a whole number"),
         (lambda: ganinv.load_generator("builtin:mnist", probe="no"), "probe must be True or False, got 'no'"),
         (lambda: ganinv.log_likelihood(inverter, digits, ks=(1,), progress="yes"), "progress must be True or False"),
     ):

@@ -1016,6 +1016,12 @@ def test_an_archive_whose_local_header_names_differ_is_scanned_as_torch_reads_it
     (tmp_path / "renamed.pth").write_bytes(bytes(raw))
     result, errors = run(["inspect", tmp_path / "renamed.pth"])
     assert result.exit_code == 0 and "internal error" not in "\n".join(errors), result.output
+    # a local header torch's reader cannot read either (its name length 60000): one line, the file named (54a)
+    raw[at + 26 : at + 28] = (60000).to_bytes(2, "little")
+    (tmp_path / "damaged.pth").write_bytes(bytes(raw))
+    result, errors = run(["inspect", tmp_path / "damaged.pth"])
+    assert result.exit_code == 2 and "internal error" not in "\n".join(errors), result.output
+    assert "damaged.pth" in errors[-1], errors
 
 
 def test_a_pickle_record_named_in_capitals_is_scanned_as_torch_finds_it(tmp_path):
