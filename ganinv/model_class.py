@@ -282,17 +282,22 @@ def check_on_meta(class_path: str, kwargs: dict[str, Any], state_dict: Mapping[s
     except Exception:  # e.g. a class that reads a tensor's value while it builds
         return
     if isinstance(module, nn.Module):
-        check_shapes(module, state_dict, class_path, kwargs, where)
+        check_shapes(module, state_dict, class_path, kwargs, where, "the config.json beside the weights (its sizes)")
 
 
 def check_shapes(
-    module: nn.Module, state_dict: Mapping[str, torch.Tensor], class_path: str, kwargs: dict[str, Any], where: str
+    module: nn.Module,
+    state_dict: Mapping[str, torch.Tensor],
+    class_path: str,
+    kwargs: dict[str, Any],
+    where: str,
+    sizes: str = "--model-kwargs (its sizes)",
 ) -> None:
     mismatch = describe_mismatch(shapes(module.state_dict()), shapes(state_dict), shown=4)
     if mismatch:
         raise SourceError(
             f"{where} does not fit {class_path}(**{kwargs}) (shapes: checkpoint vs class): {mismatch}; "
-            "check --model-class (the class that saved these weights) and --model-kwargs (its sizes)"
+            f"check --model-class (the class that saved these weights) and {sizes}"
         )
 
 

@@ -73,8 +73,9 @@ class CountedProgress:
             return
         self.said = now
         left = elapsed / count * (self.total - count)
+        rest = f"{left:.0f} s" if left < 3600 else f"{left / 3600:.1f} hours"  # not 2442069 s (a review, 54a)
         status_log.info(
-            f"{self.what}: {count} of {self.total} {self.verb} in {elapsed:.0f} s, about {left:.0f} s more at this pace"
+            f"{self.what}: {count} of {self.total} {self.verb} in {elapsed:.0f} s, about {rest} more at this pace"
         )
 
 

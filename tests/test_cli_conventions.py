@@ -367,8 +367,10 @@ def test_fit_eval_root_is_the_old_spelling_of_root(tmp_path):
     new = invoke(*tiny, "--root", data, "--out", tmp_path / "new", "--quiet")
     assert new.exit_code == 0, new.output
     assert json.loads((tmp_path / "new" / "config.json").read_text())["fit"]["eval_root"] == str(data)
-    # --quiet: no bar, no lines, and no warning for the new spelling (2 steps: worse than the mean image, said)
-    assert all(line.startswith("Warning: the encoders reconstruct") for line in new.stderr.splitlines()), new.stderr
+    # --quiet: no bar, no lines, and no warning for the new spelling (2 steps: worse than the mean image, said; and
+    # --root without --eval-real is said to be ignored: audit 53c)
+    said = ("Warning: the encoders reconstruct", "Warning: --root is ignored: it says where --eval-real's")
+    assert all(line.startswith(said) for line in new.stderr.splitlines()), new.stderr
     lines = dict(line.split(None, 1) for line in new.stdout.splitlines())  # text by default: "key  value" lines
     assert lines["run"] == str(tmp_path / "new") and lines["inverter"] == str(tmp_path / "new" / "inverter")
 
@@ -699,3 +701,13 @@ def test_a_group_without_its_command_shows_its_help_as_ganinv_does():
         result = CliRunner().invoke(cli, args, prog_name="ganinv")
         assert result.exit_code == 2 and result.stderr.startswith(usage), result.output
         assert "Commands:" in result.stderr and not result.stderr.startswith("Error")
+
+
+def test_perf_replaces_its_own_earlier_json(tmp_path):
+    """A review (54a): the early check of --out (audit 53c) refused perf's own JSON of the run before as "not a file
+    ganinv wrote"; the file is replaced, as it always was."""
+    out = tmp_path / "perf.json"
+    for _ in range(2):
+        result = CliRunner().invoke(cli, ["perf", "--measure", "machine", "--seconds", "0.05", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["threads"] >= 1

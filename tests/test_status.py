@@ -101,6 +101,11 @@ def test_a_slow_loop_says_how_far_it_is_and_how_long_the_rest_takes(caplog, monk
         "readings: 1 of 4 scored in 12 s, about 36 s more at this pace",
         "readings: 3 of 4 scored in 50 s, about 17 s more at this pace",
     ]
+    clock = iter([0.0, 100.0])  # past an hour, the rest is said in hours, not 2442069 s (a review, 54a)
+    long = status.CountedProgress("refining", total=1000, after_s=10.0, every_s=30.0, verb="done")
+    with caplog.at_level(logging.INFO, logger="ganinv.status"):
+        long.done(1)
+    assert caplog.records[-1].getMessage() == "refining: 1 of 1000 done in 100 s, about 27.8 hours more at this pace"
 
 
 def test_a_slow_architecture_reading_says_its_progress_and_the_options_that_skip_it(tmp_path, monkeypatch, caplog):

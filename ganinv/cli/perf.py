@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any, Optional
 
 import click
@@ -182,8 +183,8 @@ def perf(
     from ganinv.errors import GaninvError
     from ganinv.outputs import check_writable
 
-    if out is not None:  # `--out ""` printed the JSON and wrote no file, without a word (an outside audit, 53c)
-        check_writable(out, folder=False)
+    if out is not None and not Path(out).is_file():  # `--out ""` printed the JSON and wrote no file, in silence (an
+        check_writable(out, folder=False)  # outside audit, 53c); its own earlier JSON is replaced, as ever (a review)
     ks = tuple(parse_ks(k_text))
     given = click.get_current_context().get_parameter_source("generator") != click.core.ParameterSource.DEFAULT
     if random_dcgan is not None and given:
