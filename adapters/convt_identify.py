@@ -259,22 +259,7 @@ def infer_options(
         True,
     )
     chosen, found = identify(searched, properties, f"{architecture.name} generator", early_batches(state_dict))
-    values.update(
-        {
-            k: v
-            for k, v in chosen.items()
-            if k
-            in (
-                "activation",
-                "norm_eps",
-                "condition_first",
-                "input_order",
-                "code_prior",
-                "head_layout",
-                "head_activated",
-            )
-        }
-    )
+    values.update({k: v for k, v in chosen.items() if k in SEARCHED_OPTIONS})
     if "prior" in chosen:
         values["prior"] = chosen["prior"]
         found = [
