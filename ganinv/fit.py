@@ -136,11 +136,9 @@ class FitResult:
     evaluation: dict[str, Any]  # the final evaluation (eval.json); empty on ranks other than 0
 
 
-def _not_the_cuda_note(record: logging.LogRecord) -> bool:
+def not_the_cuda_note(record: logging.LogRecord) -> bool:
+    """A logging filter: a CPU compile needs no CUDA, and its note that none is found says nothing wrong."""
     return "No CUDA runtime is found" not in record.getMessage()
-
-
-NO_CUDA_NOTE = _not_the_cuda_note  # a filter (a callable one): a CPU compile needs no CUDA, and nothing is wrong
 
 
 def fit(
@@ -302,7 +300,7 @@ def _fit(
     model: torch.nn.Module = DistributedDataParallel(inverter) if distributed.enabled else inverter
     if config.compile:  # compiling a Module gives an OptimizedModule (torch types it as a plain callable)
         if device.type == "cpu":  # inductor's C++ backend logs that no CUDA is found, in torch's raw log format
-            logging.getLogger("torch.utils.cpp_extension").addFilter(NO_CUDA_NOTE)  # (an outside audit, 53c)
+            logging.getLogger("torch.utils.cpp_extension").addFilter(not_the_cuda_note)  # (an outside audit, 53c)
         model = cast(torch.nn.Module, torch.compile(model))
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16)
