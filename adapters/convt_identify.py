@@ -260,11 +260,9 @@ def infer_options(
     )
     chosen, found = identify(searched, properties, f"{architecture.name} generator", early_batches(state_dict))
     values.update({k: v for k, v in chosen.items() if k in SEARCHED_OPTIONS})
-    if "prior" in chosen:
+    if "prior" in chosen:  # announced by check_against_statistics, on the net chosen
         values["prior"] = chosen["prior"]
-        found = [
-            d for d in found if d["property"] != "prior"
-        ]  # check_against_statistics announces it, on the net chosen
+        found = [d for d in found if d["property"] != "prior"]
     if "steps" in chosen:
         steps = chosen["steps"]
         values.update(

@@ -157,22 +157,22 @@ def check_recorded_options(
     problem = meta_build_problem(arch, recorded, state_dict)
     if problem:
         raise SourceError(
-            f"{config_path}'s options {problem}; the folder is damaged or was edited: save or download it again"
+            f"{config_path}'s options make {problem}; the folder is damaged or was edited: save or download it again"
         )
     problem = meta_build_problem(arch, {**recorded, **typed}, state_dict) if typed else None
     if problem:
         flags = " ".join(f"--option {k}={v}" for k, v in typed.items())
         saved = ", ".join(f"{k}={recorded[k]}" for k in typed if k in recorded)
         raise SourceError(
-            f"{flags} {problem.replace('make', 'makes', 1)}: {config_path.parent} records its generator's options"
+            f"{flags} makes {problem}: {config_path.parent} records its generator's options"
             + (f" (saved with {saved})" if saved else "")
             + "; drop the option, or give the saved value"
         )
 
 
 def meta_build_problem(arch: str, options: dict[str, Any], state_dict: dict[str, torch.Tensor]) -> Optional[str]:
-    """What is wrong with the net `options` make, built on the meta device, against the weights; None where nothing
-    is (or where the meta device cannot run it: the real build then says what is wrong)."""
+    """What `options` make that the weights do not fit ("no net (why)", "a net whose shapes ..."), built on the meta
+    device; None where they fit (or where the meta device cannot run it: the real build then says what is wrong)."""
     architecture = architectures.get(arch)
     try:
         opts = architecture.make_options(options)
@@ -180,11 +180,11 @@ def meta_build_problem(arch: str, options: dict[str, Any], state_dict: dict[str,
             net = architecture.build(opts).net
         converted = architecture.convert_state_dict(dict(state_dict), opts)
     except (GaninvError, ValueError, TypeError) as exc:  # options no net has: refused before the real build asks
-        return f"make no net ({first_line(exc)})"  # for what they say (the widths of 10^6: 64 TB)
+        return f"no net ({first_line(exc)})"  # for what they say (the widths of 10^6: 64 TB)
     except Exception:  # noqa: BLE001 (what the meta device cannot run: the real build says what is wrong)
         return None
     mismatch = architectures.describe_mismatch(architectures.shapes(net.state_dict()), architectures.shapes(converted))
-    return f"make a net whose shapes its weights do not have ({mismatch})" if mismatch else None
+    return f"a net whose shapes its weights do not have ({mismatch})" if mismatch else None
 
 
 def saved_config_fields(config: dict[str, Any], config_path: Path) -> tuple[str, Optional[GeneratorSpec]]:
