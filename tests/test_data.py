@@ -1591,3 +1591,57 @@ def test_a_dark_drawing_in_the_alpha_channel_goes_onto_white_whatever_its_colour
             assert f"composited onto {background}" in read.notes[0], (kept, read.notes)
             corner = float(read.images[0, 0, 0, 0])
             assert corner == (1.0 if background == "white" else -1.0), (kept, corner)
+
+
+def test_a_limit_converts_only_the_images_it_keeps_and_reads_their_range_from_all(tmp_path):
+    """An array of 400k images was converted whole for `--limit 10` (2.6 GB: an outside audit, 55b); the first
+    images alone (dim, max 0.9) must still read on the scale the whole array has ([0, 255] floats)."""
+    from ganinv.data.value_ranges import to_unit_range
+
+    stored = np.zeros((6, 4, 4), np.float32)
+    stored[:2] = 0.9
+    stored[2:] = 200.0
+    np.save(tmp_path / "a.npy", stored)
+    limited, whole = load_images(str(tmp_path / "a.npy"), limit=2), load_images(str(tmp_path / "a.npy"))
+    assert len(limited) == 2 and torch.equal(limited.images, whole.images[:2])
+    assert float(limited.images.max()) == pytest.approx(0.9 / 127.5 - 1)
+    x, _ = to_unit_range(torch.from_numpy(stored), "a", (0.0, 255.0), keep=3)
+    assert tuple(x.shape) == (3, 4, 4)
+
+
+def test_float_image_files_of_one_folder_are_read_on_one_scale(tmp_path):
+    """Float TIFFs of 8-bit values: a dim one (max 0.9) was read as [0, 1], 255x brighter than the rest (55b)."""
+    rng = np.random.default_rng(0)
+    for i in range(3):
+        Image.fromarray((rng.random((4, 4)) * 255).astype(np.float32), "F").save(tmp_path / f"{i}.tif")
+    Image.fromarray(np.full((4, 4), 0.9, np.float32), "F").save(tmp_path / "3.tif")
+    data = load_images(str(tmp_path))
+    assert float(data.images[3].max()) == pytest.approx(0.9 / 127.5 - 1)
+    assert any("4 of 4 images (e.g." in note and "[0, 255]" in note for note in data.notes)
+
+
+def test_a_black_sixteen_bit_png_among_sixteen_bit_ones_reads_in_their_range(tmp_path):
+    """A black 16-bit frame says no range alone and refused the whole folder (55b); alone, it still must."""
+    Image.fromarray(np.array([[0, 40000], [65535, 9]], dtype=np.uint16)).save(tmp_path / "a.png")
+    Image.fromarray(np.zeros((2, 2), dtype=np.uint16)).save(tmp_path / "b.png")
+    data = load_images(str(tmp_path))
+    assert data.images[1].eq(-1).all() and float(data.images[0].max()) == 1.0
+    assert any("b.png holds uint16 values" in note and "[0, 65535]" in note for note in data.notes)
+    with pytest.raises(DataError, match=r"uint16 values in \[0, 0\] have no known pixel range"):
+        load_images(str(tmp_path / "b.png"))
+
+
+def test_a_limit_that_keeps_only_the_first_classes_of_a_folder_says_so(tmp_path):
+    for label in "abc":
+        (tmp_path / label).mkdir()
+        for i in range(3):
+            Image.fromarray(np.arange(16, dtype=np.uint8).reshape(4, 4) * (i + 1), "L").save(
+                tmp_path / label / f"{i}.png"
+            )
+    data = load_images(str(tmp_path), limit=4)
+    assert data.labels.tolist() == [0, 0, 0, 1]
+    assert any(
+        "keeps the first 4 of the 9 images" in note and "2 of its 3 classes (a, b)" in note
+        for note in data.source_notes
+    )
+    assert not any("limit" in note for note in load_images(str(tmp_path), limit=9).source_notes)

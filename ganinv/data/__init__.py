@@ -106,7 +106,7 @@ def load_images(
                 f"dataset {source!r} needs --root, the folder with its original files (nothing is downloaded){here}"
             )
         try:
-            result = load_idx_dataset(source, root, split, declared)
+            result = load_idx_dataset(source, root, split, declared, limit)
         except DataError as exc:
             raise DataError(f"{exc}{here}") from None
     else:
@@ -120,11 +120,11 @@ def load_images(
             with said_if_slow(f"reading the images of {source}"):  # 60000 files: 30 silent seconds (an audit, 51b)
                 result = load_image_folder(path, declared, size, limit)
         elif path.suffix.lower() in TENSOR_SUFFIXES:  # A.NPY was an "unknown file type" (an outside audit)
-            result = load_tensor_file(path, declared)
+            result = load_tensor_file(path, declared, limit)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             result = load_image_files([path], input_range=declared, size=size)
         elif is_idx(path) and not path.name.startswith(MNIST_STEMS):
-            result = load_idx_images(path, declared)  # EMNIST's, KMNIST's: MNIST's own four are read with --root
+            result = load_idx_images(path, declared, limit)  # EMNIST's, KMNIST's: MNIST's own four are read with --root
         else:
             raise DataError(
                 f"cannot read {path}: "

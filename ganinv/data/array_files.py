@@ -280,7 +280,8 @@ def check_label_range(labels: torch.Tensor, path: Path) -> None:
         )
 
 
-def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
+def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None, limit: Optional[int] = None) -> ImageSet:
+    """The images (and labels) of an .npz/.npy/.safetensors file; `limit`: only the first `limit` are converted."""
     tensors = _read_npz(path) if path.suffix.lower() in (".npz", ".npy") else _read_safetensors(path)
     key = next((k for k in IMAGE_KEYS if k in tensors), None)
     if key is None:
@@ -291,7 +292,8 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None) -> Im
     stored_labels = tensors[label_key] if label_key is not None else None
     x = _to_nchw(_as_tensor(tensors[key], path, key), path, key, labelled=stored_labels is not None)
     labels = _labels(stored_labels, x.shape[0], path)
-    x, note = to_unit_range(x, str(path), None, input_range)
+    x, note = to_unit_range(x, str(path), None, input_range, keep=limit)
+    labels = None if labels is None else labels[:limit]
     notes = [note] if note else []
     unread = sorted(set(tensors) - {key, label_key})
     said = []

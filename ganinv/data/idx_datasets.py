@@ -129,8 +129,13 @@ def _find_idx(root: Path, name: str, stem: str) -> Path:
 
 
 def load_idx_dataset(
-    name: str, root: str | Path, split: str = "test", input_range: Optional[ValueRange] = None
+    name: str,
+    root: str | Path,
+    split: str = "test",
+    input_range: Optional[ValueRange] = None,
+    limit: Optional[int] = None,
 ) -> ImageSet:
+    """MNIST's or Fashion-MNIST's split from its original files under `root`; only the first `limit` converted."""
     if name not in DATASET_DIRS:
         raise DataError(f"unknown dataset {name!r}; give one of {', '.join(DATASET_DIRS)}")
     if split not in ("train", "test"):
@@ -151,9 +156,10 @@ def load_idx_dataset(
         )
     notes = check_published(name, split, labels, labels_path)
     x, _ = to_unit_range(
-        torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0), input_range
+        torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0), input_range, keep=limit
     )  # (N, 1, 28, 28)
-    return ImageSet(x, torch.from_numpy(labels.astype(np.int64)), [], [str(i) for i in range(10)], notes=notes)
+    y = torch.from_numpy(labels[:limit].astype(np.int64))
+    return ImageSet(x, y, [], [str(i) for i in range(10)], notes=notes)
 
 
 def is_idx(path: Path) -> bool:
@@ -166,7 +172,7 @@ def is_idx(path: Path) -> bool:
     return len(head) == 4 and head[:3] == b"\x00\x00\x08" and head[3] in (1, 3)
 
 
-def load_idx_images(path: Path, input_range: Optional[ValueRange] = None) -> ImageSet:
+def load_idx_images(path: Path, input_range: Optional[ValueRange] = None, limit: Optional[int] = None) -> ImageSet:
     """One IDX file of images (N, H, W) by any name, as EMNIST, KMNIST, QMNIST and re-exports name theirs; their
     labels, a file of their own, are not read (an outside audit: such a file was sent to --root, which reads MNIST's
     four names only)."""
@@ -181,7 +187,7 @@ def load_idx_images(path: Path, input_range: Optional[ValueRange] = None) -> Ima
             f"{path} is EMNIST's by its name, whose images are stored transposed: read upright (transposed back); "
             "a file already upright is read as stored under a name that does not start with 'emnist'"
         )
-    x, _ = to_unit_range(torch.from_numpy(images.copy()).unsqueeze(1), str(path), (0.0, 255.0), input_range)
+    x, _ = to_unit_range(torch.from_numpy(images.copy()).unsqueeze(1), str(path), (0.0, 255.0), input_range, keep=limit)
     return ImageSet(x, None, [], [], notes)  # (N, 1, H, W)
 
 

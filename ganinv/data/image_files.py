@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from ganinv.data.array_files import TENSOR_SUFFIXES, inflates_too_far
 from ganinv.data.image_set import ImageSet
 from ganinv.data.paths import _is_dir, _is_gzip, _stat
-from ganinv.data.value_ranges import ValueRange, to_unit_range
+from ganinv.data.value_ranges import ValueRange, check_finite_images, detect_range, to_unit_range, value_span
 from ganinv.errors import DataError
 from ganinv.images import read_image
 
@@ -45,29 +45,42 @@ def load_image_files(
 ) -> ImageSet:
     """Image files -> one ImageSet; images of other sizes than `size` (H, W), the generator's where a command knows
     it, else the most common one, are resized to it (once: an image already of that size is never touched)."""
-    images, names, notes = [], [], []
+    images: list[torch.Tensor] = []  # (C, H, W) each
+    names: list[str] = []
+    notes: list[str] = []
     shapes: list[tuple[int, int]] = []  # (h, w) of each file, before any resize
     alike: dict[str, list[str]] = {}  # a note about one file, its path taken out -> every file it is about
     refused: list[str] = []  # every file that cannot be read, so that one run names them all
     wanted = (int(size[0]), int(size[1])) if size is not None else None
     stored = held = 0  # bytes of the files read so far, and of the float32 pixels kept from them
+    # files whose format does not say their range (float or 32-bit TIFFs, 16-bit PNGs of no value above 255, 0/1
+    # masks): read as stored, their range decided with the rest of the folder's, not file by file (_decide_together)
+    undecided: list[tuple[int, Path, torch.Tensor]] = []  # (index in images, path, stored values (1, C, H, W))
+    formats: dict[torch.dtype, set[ValueRange]] = {}  # the ranges the other files' formats gave, by stored type
     for path in paths:
         try:
             _stat(path)
             pixels, known, image_notes = read_image(path, range_declared=input_range is not None)  # (H, W, C)
-            x, note = to_unit_range(
-                torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None],  # a writable copy
-                str(path),
-                known,
-                input_range,
-            )
+            values = torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None]  # a writable copy, (1, C, H, W)
+            pending = known is None and input_range is None
+            if pending:
+                if values.is_floating_point():
+                    check_finite_images(values, str(path))
+                undecided.append((len(images), path, values))
+                x, note = values, None  # resized once it is converted
+            else:
+                if known is not None:
+                    formats.setdefault(values.dtype, set()).add(known)
+                x, note = to_unit_range(values, str(path), known, input_range)
         except DataError as exc:
             refused.append(str(exc))
             continue
         shapes.append((int(x.shape[2]), int(x.shape[3])))
         # resized as it is read: kept whole until all were read, 25 PNGs of 58 KB at 4096 x 4096 took 6 GB (an
         # outside audit)
-        images.append(_resize(x[0], wanted) if wanted is not None and shapes[-1] != wanted else x[0])  # (C, H, W)
+        if not pending and wanted is not None and shapes[-1] != wanted:
+            x = _resize(x[0], wanted)[None]
+        images.append(x[0])  # (C, H, W)
         names.append(str(path))
         stored, held = stored + _stat(path).st_size, held + 4 * images[-1].numel()
         if inflates_too_far(stored, held):  # large images in small files, kept at their own sizes, add up; a set as
@@ -87,6 +100,10 @@ def load_image_files(
             + "; ".join(refused[:3])
             + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
         )
+    for i, x, note in _decide_together(undecided, formats, len(paths)):
+        images[i] = _resize(x, wanted) if wanted is not None and tuple(x.shape[1:]) != wanted else x
+        if note:
+            notes.append(note)
     for template, about in alike.items():  # one note for many files said alike, not one line per file
         said = template.replace("{image}", about[0])
         notes.append(said if len(about) == 1 else f"{len(about)} of {len(paths)} images, e.g. {said}")
@@ -127,6 +144,36 @@ def load_image_files(
         images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
     y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
     return ImageSet(torch.stack(images).contiguous(), y, names, list(classes), notes)  # (N, C, H, W)
+
+
+def _decide_together(
+    undecided: list[tuple[int, Path, torch.Tensor]], formats: dict[torch.dtype, set[ValueRange]], count: int
+) -> list[tuple[int, torch.Tensor, Optional[str]]]:
+    """The files whose format does not say their range, in [-1, 1]: (index, image (C, H, W), note). One range for
+    each stored type: the one the folder's other files of that type have by their format (a black frame among
+    16-bit PNGs), else one read from all their values together, as an array's is. Decided file by file, a dim frame
+    among float TIFFs of 8-bit values was read 255x brighter than its neighbours (an outside audit, 55b)."""
+    results: list[tuple[int, torch.Tensor, Optional[str]]] = []
+    for dtype in dict.fromkeys(values.dtype for _, _, values in undecided):
+        group = [(i, path, values) for i, path, values in undecided if values.dtype == dtype]
+        first, kind = group[0][1], str(dtype).removeprefix("torch.")
+        source = str(first) if len(group) == 1 else f"{len(group)} of {count} images (e.g. {first})"
+        siblings = formats.get(dtype, set())
+        if len(siblings) == 1:  # the folder's other files of this type say it
+            value_range = next(iter(siblings))
+            note: Optional[str] = (
+                f"{source} {'holds' if len(group) == 1 else 'hold'} {kind} values that do not say their range "
+                f"alone: read in [{value_range[0]:g}, "
+                f"{value_range[1]:g}], as the folder's other {kind} images are; declare --input-range LO,HI if not"
+            )
+        else:
+            spans = [value_span(values) for _, _, values in group]  # the values' extremes stand in for them
+            summary = torch.tensor([v for span in spans for v in span], dtype=torch.float64).to(dtype)
+            value_range, note = detect_range(summary, source)
+        for i, path, values in group:
+            x, _ = to_unit_range(values, str(path), value_range)
+            results.append((i, x[0], note if i == group[0][0] else None))
+    return results
 
 
 def is_stretched(shape: Sequence[int], size: Sequence[int]) -> bool:
@@ -377,6 +424,13 @@ def load_image_folder(
         notes.append(
             f"{folder} holds one folder of images, {classes[0]}, read as one class (label 0 for every image); give "
             f"{folder / classes[0]} to read its images without labels"
+        )
+    kept = len(set(labels[:limit]))
+    if kept < len(classes):  # a sample of the first classes alone, unsaid, for `probe` and `cluster-accuracy` (55b)
+        notes.append(
+            f"a limit of {limit} keeps the first {limit} of the {len(paths)} images of {folder} in class-folder order: "
+            f"{kept} of its {len(classes)} classes ({', '.join(classes[:kept][:5])}{', ...' if kept > 5 else ''}); "
+            "for a sample of every class, give a folder that holds one"
         )
     result = load_image_files(paths[:limit], labels[:limit], classes, input_range=input_range, size=size)
     result.source_notes[:0] = notes
