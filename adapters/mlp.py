@@ -19,6 +19,7 @@ comes from the last layer's width (784 -> 1x28x28, 3072 -> 3x32x32) unless
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping, Optional, cast
 
@@ -215,7 +216,7 @@ def refuse_a_scorer(image_shape: tuple[int, int, int], n_inputs: int, hidden: tu
 
 
 @torch.no_grad()
-def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
+def bn_misfits(net: MLPNet, bound: float = math.inf, n_probe: int = 512) -> Optional[tuple[float, ...]]:
     """Misfit of probe-batch statistics at each BatchNorm1d, normalising by batch statistics as in training."""
     o = net.o
     _, d = probe_inputs(o.nz, o.n_classes, n_probe)
@@ -224,6 +225,8 @@ def bn_misfits(net: MLPNet, n_probe: int = 512) -> tuple[float, ...]:
     for block in cast(Iterable[Block], net.blocks):
         y = normalise_as_in_training(block.linear(h), block.norm, misfits)  # (N, width)
         h = block.act(y)
+        if sum(misfits) > bound:  # no reading the search can still pick (identification.search, bounded)
+            return None
     return tuple(misfits)
 
 

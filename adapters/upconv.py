@@ -22,6 +22,7 @@ running statistics (see `statedict.py`).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 from itertools import permutations, product
 from typing import Any, Callable, Iterable, Mapping, Optional, cast
@@ -91,32 +92,44 @@ class UpConvOptions:
     # the native prior of z: "normal" N(0, I), "uniform" U(-1, 1) or "uniform01" U(0, 1); a state dict does not
     # store it, the head BatchNorm's statistics (z through the Linear alone) tell it
     prior: str = "normal"
-    # how a stage doubles its map: "nearest" (PyTorch-GAN's nn.Upsample(scale_factor=2)) or "bilinear" (nn.Upsample's
-    # mode="bilinear", align_corners=False); a state dict does not store it, the stages' BatchNorms may tell it
+    # how a stage doubles its map: "nearest" (PyTorch-GAN's nn.Upsample(scale_factor=2)), "bilinear" or "bicubic"
+    # (nn.Upsample's mode, align_corners=False), "bilinear_align_corners" (align_corners=True, PyTorch <= 0.3's
+    # bilinear); a state dict does not store it, the stages' BatchNorms may tell it
     upsample: str = "nearest"
+    # how the convolutions pad: "zeros" (nn.Conv2d's default), "reflect" or "replicate" (padding_mode=, as
+    # image-to-image code writes them); a state dict does not store it, the stages' BatchNorms may tell it
+    padding_mode: str = "zeros"
     # rows of a label embedding (K x nz) that the file holds but the generator never uses (PyTorch-GAN sgan defines
     # `label_emb` for nothing): held so that the file loads as saved, never applied; condition is then "none"
     unused_embedding: int = 0
 
 
-UPSAMPLE_MODES = ("nearest", "bilinear")  # PyTorch-GAN's first
+# PyTorch-GAN's first; the rest are searched too: a bilinear net with aligned corners was "decided" bilinear, and a
+# bicubic one nearest, 1.78 and 1.19 off (an outside audit, 55a)
+UPSAMPLE_MODES = ("nearest", "bilinear", "bilinear_align_corners", "bicubic")
+ALIGNED = "_align_corners"  # the suffix of a mode with nn.Upsample's align_corners=True
+# nn.Conv2d's default first; reflection padding, read as zeros, moved a net's images 1.83 (an outside audit, 55a)
+PADDING_MODES = ("zeros", "reflect", "replicate")
 
 
 def doubled(x: torch.Tensor, mode: str) -> torch.Tensor:
-    """(B, C, H, W) -> (B, C, 2H, 2W), as nn.Upsample(scale_factor=2, mode=mode) does."""
+    """(B, C, H, W) -> (B, C, 2H, 2W), as nn.Upsample(scale_factor=2, mode=...) does."""
     if mode == "nearest":
         return nn.functional.interpolate(x, scale_factor=2, mode="nearest")
-    return nn.functional.interpolate(x, scale_factor=2, mode=mode, align_corners=False)
+    aligned = mode.endswith(ALIGNED)
+    return nn.functional.interpolate(x, scale_factor=2, mode=mode.removesuffix(ALIGNED), align_corners=aligned)
 
 
 class UpStage(nn.Module):
     """[Upsample x2] -> Conv2d -> [BatchNorm2d] -> activation."""
 
-    def __init__(self, c_in: int, c_out: int, kernel: int, upsample: bool, norm: bool, eps: float, act: str, mode: str):
+    def __init__(
+        self, c_in: int, c_out: int, kernel: int, upsample: bool, norm: bool, eps: float, act: str, mode: str, pad: str
+    ):
         super().__init__()
         self.upsample = upsample
         self.mode = mode
-        self.conv = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2)
+        self.conv = nn.Conv2d(c_in, c_out, kernel, 1, kernel // 2, padding_mode=cast(Any, pad))  # PADDING_MODES
         self.norm = nn.BatchNorm2d(c_out, eps=eps) if norm else nn.Identity()
         self.act = activation(act)
 
@@ -144,6 +157,8 @@ class UpConvNet(nn.Module):
             raise ArchitectureError(f"input_order must order the letters z, d and c (e.g. zdc), got {o.input_order!r}")
         if o.upsample not in UPSAMPLE_MODES:
             raise ArchitectureError(f"upsample must be one of {', '.join(UPSAMPLE_MODES)}, got {o.upsample!r}")
+        if o.padding_mode not in PADDING_MODES:
+            raise ArchitectureError(f"padding_mode must be one of {', '.join(PADDING_MODES)}, got {o.padding_mode!r}")
         if o.head_layout not in ("chw", "hwc"):
             raise ArchitectureError(f"head_layout must be chw or hwc, got {o.head_layout!r}")
         rows = o.n_classes if o.condition == "multiply" else o.unused_embedding
@@ -162,6 +177,7 @@ class UpConvNet(nn.Module):
                 eps=o.norm_eps,
                 act=o.activation if i < n_stages - 1 else o.output,
                 mode=o.upsample,
+                pad=o.padding_mode,
             )
             for i, (c_in, c_out) in enumerate(zip(o.widths, outs))
         )
@@ -279,14 +295,13 @@ def embedding_reading(
 
 
 @torch.no_grad()
-def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
+def bn_misfits(net: UpConvNet, bound: float = math.inf, n_probe: int = 128) -> Optional[tuple[float, ...]]:
     """Misfit at each stage BatchNorm, normalising by batch statistics as in training."""
     o = net.o
-    z = torch.randn(n_probe, o.nz, generator=torch.Generator().manual_seed(0))
+    z = PRIOR_PROBES[o.prior](n_probe, o.nz, torch.Generator().manual_seed(0))  # the net's own prior
     c = torch.randn(n_probe, o.nc, generator=torch.Generator().manual_seed(1)) if o.nc else None
     d = torch.eye(o.n_classes)[torch.arange(n_probe) % o.n_classes] if o.n_classes else None
-    h = net.head(net.first_input(z, c, d))
-    h = h.view(h.shape[0], o.widths[0], net.head_size, net.head_size)  # (N, C0, S0, S0)
+    h = net.first_map(net.head(net.first_input(z, c, d)))  # (N, C0, S0, S0), in the layout the head reads
     if isinstance(net.head_norm, nn.BatchNorm2d):
         h = nn.functional.batch_norm(
             h, None, None, net.head_norm.weight, net.head_norm.bias, True, 0.0, net.head_norm.eps
@@ -295,6 +310,8 @@ def bn_misfits(net: UpConvNet, n_probe: int = 128) -> tuple[float, ...]:
     for stage in cast(Iterable[UpStage], net.stages):
         y = stage.conv(doubled(h, stage.mode) if stage.upsample else h)
         h = stage.act(normalise_as_in_training(y, stage.norm, misfits))
+        if sum(misfits) > bound:  # no reading the search can still pick (identification.search, bounded)
+            return None
     return tuple(misfits)
 
 
@@ -307,8 +324,8 @@ EPSILONS = (0.8, 1e-5)  # PyTorch-GAN's BatchNorm2d(n, 0.8) first, then PyTorch'
 
 
 def upsampling(given: Mapping[str, Any], values: Mapping[str, Any], normed: bool) -> Property:
-    """How the stages double their maps, read from the BatchNorms after them: nearest is PyTorch-GAN's, bilinear an
-    unusual reading taken only where it fits clearly better (the statistics of a trained net often cannot tell them
+    """How the stages double their maps, read from the BatchNorms after them: nearest is PyTorch-GAN's, the others
+    unusual readings taken only where they fit clearly better (the statistics of a trained net often cannot tell them
     apart: a bilinear net then loads as nearest, said, with the option; an outside audit found it 1.8 off unnamed)."""
     return Property(
         "upsample",
@@ -370,6 +387,9 @@ class UpConv(PriorFromSpec, Architecture):
             values["condition"] = "concat"  # codes given for a generator without an embedding: InfoGAN's input
         if values.get("condition") == "concat" and "nz" not in given:
             values["nz"] = n_in - int(values.get("n_classes", 0)) - int(values.get("nc", 0))
+        # the head's inputs first: the stages are probed with the prior it reads (a net trained on torch.rand latents,
+        # probed with N(0, I), fit none of its readings: an outside audit, 55a)
+        inputs_said = self.head_inputs(state_dict, values, given)
         base = self.make_options(values)
         properties = activation_and_eps(
             given,
@@ -391,7 +411,7 @@ class UpConv(PriorFromSpec, Architecture):
             "upsample+conv generator",
         )
         values.update(chosen)
-        found = label_said + found
+        found = label_said + found + self.padding(state_dict, values, given, bool(norms))
         # The net is checked against its statistics, and what no option states is announced, whatever the user gave:
         # `activation` and `norm_eps` given (the author's true values) silenced every other reading (an outside
         # audit: a Sigmoid output and a conv-then-upsample layout loaded 0.3 and 1.68 off without a word). A ganinv
@@ -415,7 +435,7 @@ class UpConv(PriorFromSpec, Architecture):
                     "upsample",
                     "nearest",
                     "assumed: PyTorch-GAN's nn.Upsample(scale_factor=2); no BatchNorm statistics tell it",
-                    "--option upsample=bilinear",
+                    "--option upsample=" + "|".join(UPSAMPLE_MODES[1:]),
                 )
             )
         if "output" not in given:
@@ -429,9 +449,40 @@ class UpConv(PriorFromSpec, Architecture):
             )
         if not norms and "activation" not in given:
             found.append(no_normalisation())
-        found += self.head_inputs(state_dict, values, given)
+        found += inputs_said
         values[DECISIONS] = found
         return values
+
+    def padding(
+        self, state_dict: Mapping[str, torch.Tensor], values: dict[str, Any], given: Mapping[str, Any], normed: bool
+    ) -> list:
+        """The convolutions' padding mode, read from the statistics with the rest of the net as read (sets it in
+        `values`): it changes the border pixels of every map alone, so it is tried once the rest is decided."""
+        if "padding_mode" in given or not normed:
+            if not normed and "padding_mode" not in given:
+                return [
+                    decision(
+                        "padding_mode",
+                        "zeros",
+                        "assumed: nn.Conv2d's zero padding; no BatchNorm statistics tell it",
+                        "--option padding_mode=" + "|".join(PADDING_MODES[1:]),
+                    )
+                ]
+            return []
+        prop = Property(
+            "padding_mode",
+            PADDING_MODES,
+            "nn.Conv2d's default, zero padding",
+            option_flag("padding_mode"),
+            usual=("zeros",),
+        )
+        options = self.make_options({k: v for k, v in values.items() if k != DECISIONS})
+        weights = self.convert_state_dict(dict(state_dict), None)
+        chosen, found = identify_from_statistics(
+            options, [prop], UpConvNet, bn_misfits, weights, self.name, "upsample+conv generator"
+        )
+        values.update(chosen)
+        return found
 
     def fit_as_built(self, values: Mapping[str, Any], state_dict: Mapping[str, torch.Tensor]) -> list:
         """The net finally built against its BatchNorm statistics, as the DCGAN family checks it: another upsampling
@@ -442,7 +493,7 @@ class UpConv(PriorFromSpec, Architecture):
         if not any(isinstance(stage.norm, nn.BatchNorm2d) for stage in cast(Iterable[UpStage], net.stages)):
             return []
         load_weights(net, self.convert_state_dict(dict(state_dict), None), self.name, options)
-        misfits = bn_misfits(net.eval())
+        misfits = cast(tuple[float, ...], bn_misfits(net.eval()))  # unbounded: every misfit
         worst = max(range(len(misfits)), key=lambda i: misfits[i])
         if misfits[worst] <= POOR_FIT:
             return []
@@ -450,7 +501,8 @@ class UpConv(PriorFromSpec, Architecture):
             decision(
                 "statistics",
                 f"misfit {misfits[worst]:.3g} at BatchNorm {worst + 1} of {len(misfits)}",
-                POOR_FIT_SAID + "): another upsampling (bilinear, a transposed convolution), a layer or "
+                POOR_FIT_SAID + "): another upsampling than the one built (--option upsample=NAME; area; a "
+                "transposed convolution), a layer or "
                 "activation ganinv does not model, or running statistics that lag the weights? check `ganinv sample`",
                 "--model-class MODULE:CLASS (the generator's own class)",
             )

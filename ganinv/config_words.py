@@ -83,7 +83,7 @@ WORDS: dict[str, dict[str, str]] = {  # option -> {normalised word: ganinv's val
     },
     "output": {"tanh": "tanh", "sigmoid": "sigmoid", **NONE_WORDS},
     # nn.Upsample's modes that an adapter builds (the upsample+conv layout); for a doubling, nearest-exact is nearest
-    "upsample": {"nearest": "nearest", "nearest_exact": "nearest", "bilinear": "bilinear"},
+    "upsample": {"nearest": "nearest", "nearest_exact": "nearest", "bilinear": "bilinear", "bicubic": "bicubic"},
     "norm": {
         **dict.fromkeys(("batch", "batchnorm", "batch_norm", "bn", "batchnorm1d", "batchnorm2d"), "batch"),
         **dict.fromkeys(("instance", "instancenorm", "instance_norm", "in", "instancenorm2d"), "instance"),
@@ -114,7 +114,8 @@ ACCEPTED = {  # what to say where a word is not in WORDS
     "config, or give the prior with --prior normal|uniform:-1,1|uniform:0,1",
     "image_layout": "accepted: channels_last (hwc) or channels_first (chw): fix the config, or choose with --option "
     "image_layout=hwc|chw",
-    "upsample": "ganinv builds nearest and bilinear upsampling: fix the config, choose with --option upsample=NAME, "
+    "upsample": "ganinv builds nearest, bilinear and bicubic upsampling (and bilinear_align_corners): fix the "
+    "config, choose with --option upsample=NAME, "
     "or load the generator with --model-class (its own class)",
 }
 KIND = {

@@ -377,6 +377,14 @@ def test_unit_values_a_resampling_overshot_are_read_as_unit_and_said(tmp_path):
     torch.testing.assert_close(data.images[:, 0], torch.from_numpy(RAMP * 1.04 - 0.02).float().clamp(0, 1) * 2 - 1)
     said = " ".join(data.notes)
     assert "a little outside it clamped" in said and "--input-range -1,1" in said and "--input-range 0,255" in said
+    # bicubic's real overshoot at MNIST's edges, [-0.17, 1.2], fits no other range: refused, until audit 55b
+    path = save_tensors(tmp_path / "y.npz", images=RAMP.astype(np.float32) * 1.37 - 0.17)
+    torch.testing.assert_close(
+        load_images(str(path)).images[:, 0], torch.from_numpy(RAMP * 1.37 - 0.17).float().clamp(0, 1) * 2 - 1
+    )
+    path = save_tensors(tmp_path / "z.npz", images=RAMP.astype(np.float32) * 1.8 - 0.4)
+    with pytest.raises(DataError, match="fit none of the pixel ranges"):
+        load_images(str(path))  # [-0.4, 1.4]: more than a resampling overshoots
 
 
 @pytest.mark.parametrize(
@@ -1222,11 +1230,13 @@ def test_a_transparent_colour_is_read_alike_however_the_png_is_stored(tmp_path):
     for name in ("grey.png", "grey16.png", "rgb.png", "palette.png"):
         loaded = load_images(str(tmp_path / name))
         assert float(loaded.images[0, :, 3, 3].mean()) == 1.0, name  # the bar, white
-        assert loaded.notes == [
+        assert loaded.notes[:1] == [
             f"{tmp_path / name} marks white as its transparent colour: those pixels were kept white, as a viewer "
             "shows them on a page (other transparent colours are read as an alpha channel is; save it without a "
             "transparent colour to choose)"
         ], name
+        palette = ["1 of 1 images store greys through a colour palette"] if name == "palette.png" else []
+        assert [note.partition(" (e.g.")[0] for note in loaded.notes[1:]] == palette, name
     dark = bar.copy()
     dark[2:6, 3:5] = 40  # a dark bar marked transparent
     Image.fromarray(dark).save(tmp_path / "grey_dark.png", transparency=40)
@@ -1481,18 +1491,22 @@ def test_a_folder_of_large_images_is_resized_as_it_is_read_and_its_inflation_bou
     4096, one colour) took 6 GB. Given the generator's size, each is resized as it is read; kept at their own sizes
     (`train`, `mvae fit`), pixels that inflate far beyond their files are refused, a set as large as its files is not
     (review 33a: a cap on values refused 22,000 64 x 64 images)."""
-    from ganinv.data import array_files
+    from ganinv.data import array_files, image_files
 
     for k in range(3):
         Image.new("RGB", (64, 48), (40 * k, 30, 200)).save(tmp_path / f"img{k}.png")  # one colour: ~100 bytes each
-    monkeypatch.setattr(array_files, "INFLATION_FREE", 3 * 3 * 8 * 8 * 4)  # three 8 x 8 images, not one of 64 x 48
+    monkeypatch.setattr(array_files, "INFLATION_FREE", 1)  # a file's bound: a folder of sparse drawings inflating
+    assert len(load_images(str(tmp_path))) == 3  # 250x to 882 MB was refused as a bomb by it (audit 55b)
+    monkeypatch.setattr(image_files, "FOLDER_PIXELS_FREE", 3 * 3 * 8 * 8 * 4)  # three 8 x 8 images, not one 64 x 48
     data = load_images(str(tmp_path), size=(8, 8))
     assert data.images.shape == (3, 3, 8, 8)
     assert any(
         "3 of 3 images differ from the size the model takes 8 x 8 (e.g." in note and "is 64 x 48" in note
         for note in data.notes
     ), data.notes
-    with pytest.raises(DataError, match=r"the 3 images inflate from 0\.0 MiB of files to 0 MiB of pixels by \S*img0"):
+    with pytest.raises(
+        DataError, match=r"the 3 images inflate from 0\.0 MiB of files to 0 MiB of float32 pixels by \S*img0"
+    ):
         load_images(str(tmp_path))
     noisy = tmp_path / "noisy"
     noisy.mkdir()
@@ -1645,3 +1659,28 @@ def test_a_limit_that_keeps_only_the_first_classes_of_a_folder_says_so(tmp_path)
         for note in data.source_notes
     )
     assert not any("limit" in note for note in load_images(str(tmp_path), limit=9).source_notes)
+
+
+def test_images_stacked_along_the_last_axis_are_refused_with_the_fix(tmp_path):
+    """(H, W, N), MATLAB's layout, was read as H images of row slices across every digit (an outside audit, 55b)."""
+    np.save(tmp_path / "hwn.npy", np.zeros((8, 8, 5), np.uint8) + np.arange(5, dtype=np.uint8) * 50)
+    with pytest.raises(DataError, match=r"or 5 images 8 x 8 stacked along the last axis.*numpy.moveaxis\(x, -1, 0\)"):
+        load_images(str(tmp_path / "hwn.npy"))
+    np.save(tmp_path / "nhw.npy", np.moveaxis(np.load(tmp_path / "hwn.npy"), -1, 0))
+    assert load_images(str(tmp_path / "nhw.npy")).images.shape == (5, 1, 8, 8)
+
+
+def test_a_folder_of_grey_palette_images_is_read_as_greyscale(tmp_path):
+    """Grey digits saved as palette PNGs (pngquant, GIF exports) were read as colour: `train` made an RGB generator of
+    them, `features --raw-pixels` 3x the columns (an outside audit, 55b). RGB files of equal channels stay colour."""
+    ramp = np.arange(64, dtype=np.uint8).reshape(8, 8) * 4
+    for i in range(2):
+        Image.fromarray(ramp // (i + 1), "L").convert("P").save(tmp_path / f"{i}.png")
+    data = load_images(str(tmp_path))
+    assert data.images.shape == (2, 1, 8, 8) and any(
+        "store greys through a colour palette" in note for note in data.notes
+    )
+    torch.testing.assert_close(data.images[0, 0], torch.from_numpy(ramp).float() / 127.5 - 1)
+    (tmp_path / "rgb").mkdir()
+    Image.fromarray(ramp, "L").convert("RGB").save(tmp_path / "rgb" / "a.png")
+    assert load_images(str(tmp_path / "rgb")).images.shape == (1, 3, 8, 8)

@@ -195,6 +195,13 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> t
                 f"{path}: {key!r} of shape {shape} reads as {shape[0]} images {shape[2]} pixels wide; "
                 f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})"
             )
+        if shape[0] == shape[1] != shape[2] and not labelled:  # MATLAB's and scipy.io.loadmat's (H, W, N) stacks
+            # were read as H images of row slices across all the digits (an outside audit, 55b)
+            raise DataError(
+                f"{path}: {key!r} of shape {shape} is either {shape[0]} images {shape[2]} pixels wide or "
+                f"{shape[2]} images {shape[0]} x {shape[1]} stacked along the last axis (MATLAB's layout); save the "
+                f"latter as (N, H, W): numpy.moveaxis(x, -1, 0), the former as (N, 1, H, W): x[:, None]"
+            )
         if shape[0] in (3, 4) and not labelled:  # how one RGB(A) image converted from torch or PIL is laid out
             raise DataError(
                 f"{path}: {key!r} of shape {shape} is either {shape[0]} greyscale images or one {shape[0]}-channel "

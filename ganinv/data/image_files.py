@@ -33,6 +33,12 @@ IMAGE_SUFFIXES |= {".pbm", ".pgm", ".ppm", ".pnm", ".jfif", ".jpe", ".tga"}
 PIL_STUB_SUFFIXES = {".bufr", ".grib", ".h5", ".hdf", ".fit", ".fits"}
 
 
+# Pixels a folder's images may hold at any ratio to their files' size: sparse drawings, 20,000 1-bit 105 x 105 PNGs
+# (Omniglot's), inflate 250x to 882 MB, and were refused as a decompression bomb (an outside audit, 55b); one image
+# file is bounded on its own (ganinv.images), and a folder's pixels by the arrays' MAX_ARRAY_VALUES
+FOLDER_PIXELS_FREE = 2 * 2**30
+
+
 ASPECT_TOLERANCE = 0.01  # width / height differing by more: a resize stretches the picture (said)
 
 
@@ -83,12 +89,13 @@ def load_image_files(
         images.append(x[0])  # (C, H, W)
         names.append(str(path))
         stored, held = stored + _stat(path).st_size, held + 4 * images[-1].numel()
-        if inflates_too_far(stored, held):  # large images in small files, kept at their own sizes, add up; a set as
-            # large as its files, or resized as it is read, is not capped (22,000 64 x 64 images were: a review)
+        if inflates_too_far(stored, held, FOLDER_PIXELS_FREE):  # large images in small files, kept at their own
+            # sizes, add up; a set as large as its files, or resized as it is read, is not capped (22,000 64 x 64
+            # images were: a review)
             raise DataError(
                 f"the {len(paths)} images inflate from {stored / 2**20:.1f} MiB of files to {held / 2**20:.0f} MiB "
-                f"of pixels by {path} (a decompression bomb?); give the generator, whose size each image is resized "
-                "to as it is read, or resize them first"
+                f"of float32 pixels by {path}, more than ganinv holds of images this small on disk; resize them "
+                "first, or give fewer (--limit N); a command given a generator resizes each to its size as it reads it"
             )
         for said in image_notes + ([note] if note else []):
             alike.setdefault(said.replace(str(path), "{image}"), []).append(str(path))
@@ -110,12 +117,21 @@ def load_image_files(
     channels = max(x.shape[0] for x in images)
     grey = [names[i] for i, x in enumerate(images) if x.shape[0] < channels]
     stored_as_colour = [i for i, x in enumerate(images) if x.shape[0] == 3]
-    if grey and all(bool((images[i] == images[i][:1]).all()) for i in stored_as_colour):
+    if (
+        stored_as_colour
+        and all(bool((images[i] == images[i][:1]).all()) for i in stored_as_colour)
+        and (grey or all(_palette_stored(names[i]) for i in stored_as_colour))
+    ):
         # a palette or RGBA file among greyscale ones, its channels equal: the set is greyscale, and was read (and
-        # trained on) as colour (an outside audit)
+        # trained on) as colour (an outside audit); so is a folder of only such files, grey digits in palette PNGs or
+        # GIFs, which `train` and `mvae fit` made RGB models of (an outside audit, 55b)
+        example = names[stored_as_colour[0]]
         notes.append(
-            f"{len(stored_as_colour)} of {len(paths)} images are stored as colour (e.g. {names[stored_as_colour[0]]}) "
-            "with three equal channels: read as greyscale, as the rest are"
+            f"{len(stored_as_colour)} of {len(paths)} images are stored as colour (e.g. {example}) with three equal "
+            "channels: read as greyscale, as the rest are"
+            if grey
+            else f"{len(stored_as_colour)} of {len(paths)} images store greys through a colour palette (e.g. "
+            f"{example}): read as greyscale (one channel)"
         )
         images = [x[:1] if x.shape[0] == 3 else x for x in images]
         channels, grey = 1, []
@@ -174,6 +190,18 @@ def _decide_together(
             x, _ = to_unit_range(values, str(path), value_range)
             results.append((i, x[0], note if i == group[0][0] else None))
     return results
+
+
+def _palette_stored(name: str) -> bool:
+    """Whether an image file stores its pixels through a palette (PNG mode P, GIF): colour only by its format, where
+    a file of RGB mode is colour by the author's choice (read as it is stored)."""
+    from PIL import Image
+
+    try:
+        with Image.open(name) as im:  # the header alone
+            return im.mode in ("P", "PA")
+    except (OSError, ValueError):
+        return False
 
 
 def is_stretched(shape: Sequence[int], size: Sequence[int]) -> bool:
