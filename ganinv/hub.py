@@ -296,14 +296,27 @@ def list_repo(hub_id: HubId) -> Listing:
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         if status is not None and status < 500 and status != 429:
+            from huggingface_hub import get_token
+
+            advice = "; if it is private or gated, log in with `hf auth login`" if status in (401, 403) else ""
+            if status == 401 and get_token():  # an expired token was blamed on the repo (an outside audit, 55c)
+                advice = (
+                    "; the token in use (HF_TOKEN or `hf auth login`'s) is not valid, or has no access to it: "
+                    "replace it, or unset HF_TOKEN for a public repo"
+                )
             raise SourceError(
-                f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {server_message(exc)})"
-                + ("; if it is private or gated, log in with `hf auth login`" if status in (401, 403) else "")
+                f"the Hub refused to list {hub_id.repo_text} (HTTP {status}: {server_message(exc)}){advice}"
             ) from None
         return _unreachable(hub_id, f"the Hub answered HTTP {status} ({server_message(exc)})", busy=True)
     except Exception as exc:  # connection refused, DNS, timeouts, proxies: the cache decides
         if not _is_network_error(exc):
             raise
+        if timed_out(exc):  # a slow Hub or proxy was "could not be reached ... download it once online" (55c)
+            return _unreachable(
+                hub_id,
+                f"the Hub did not answer within {_timeout():g} s (HF_HUB_ETAG_TIMEOUT)",
+                advice=TIMEOUT_ADVICE,
+            )
         return _unreachable(hub_id, f"the Hub could not be reached ({first_line(exc)})")
     if not info.sha:
         raise SourceError(f"the Hub's answer for {hub_id.repo_text} names no commit; is HF_ENDPOINT a Hub?")
@@ -365,6 +378,10 @@ def download_failure(exc: Exception, hub_id: HubId) -> str:
             f"the repo is gated or private ({server_message(exc)}); request access on its page if it is gated, and "
             "log in with `hf auth login` (or set HF_TOKEN)"
         )
+    if status is None and timed_out(exc):  # "check the connection" sent a user behind a slow proxy astray (55c)
+        from huggingface_hub import constants
+
+        return f"the Hub sent no data within {float(constants.HF_HUB_DOWNLOAD_TIMEOUT):g} s; {TIMEOUT_ADVICE}"
     # a snapshot with files: the client makes the folder before a download that then fails (an outside audit, 41b)
     cached = any(not p.is_dir() for p in (repo_folder(hub_id.repo) / "snapshots").rglob("*"))
     later = "retry later" if status == 429 or (status or 0) >= 500 else "check the connection and retry"
@@ -376,10 +393,26 @@ def download_failure(exc: Exception, hub_id: HubId) -> str:
     )
 
 
-def _unreachable(hub_id: HubId, why: str, busy: bool = False) -> Listing:
+TIMEOUT_ADVICE = (
+    "the Hub or a proxy is slow: retry later, or give the client more seconds with HF_HUB_ETAG_TIMEOUT (listings) "
+    "and HF_HUB_DOWNLOAD_TIMEOUT (files), e.g. 60"
+)
+
+
+def timed_out(exc: BaseException) -> bool:
+    """Whether the transport gave up waiting (httpx's ReadTimeout, a socket's timeout), anywhere in the causes."""
+    cause: Optional[BaseException] = exc
+    while cause is not None:
+        if isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__ or "timed out" in str(cause):
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _unreachable(hub_id: HubId, why: str, busy: bool = False, advice: Optional[str] = None) -> Listing:
     """The cached snapshot, said, where the Hub could not be reached or was busy (`busy`: HTTP 429 or 5xx, whose
     advice is to retry later, not to go online: an outside audit, 49a)."""
-    listing = cached_listing(hub_id, why, advice="retry later" if busy else None)
+    listing = cached_listing(hub_id, why, advice=advice or ("retry later" if busy else None))
     warnings.warn(f"{why}; using the cached snapshot {listing.commit[:12]} of {hub_id.repo_text}", stacklevel=3)
     return listing
 

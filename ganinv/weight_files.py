@@ -84,6 +84,9 @@ def read_weights(path: Path, trust_remote_code: bool = False, where: Optional[st
 MAX_TENSORS = 100_000  # tensors of one weights file: a generator has hundreds to a few thousand
 
 
+MAX_HEADER_BYTES = 100_000_000  # the safetensors library's own bound on a header ("header too large")
+
+
 def check_tensor_count(path: Path, where: str) -> None:
     """Refuse a safetensors file whose header lists more tensors than any generator has, before they are read: a
     69 MB header of a million empty tensors took 2.1 GB and 38 s (an outside audit)."""
@@ -94,6 +97,11 @@ def check_tensor_count(path: Path, where: str) -> None:
         size = struct.unpack("<Q", head)[0]
         if size > path.stat().st_size:
             return  # damaged: safetensors says so
+        if size > MAX_HEADER_BYTES:  # read whole to count, a sparse file's 2 GB header took 2.7 GB (audit 55c)
+            raise SourceError(
+                f"{where} declares a header of {size:,} bytes, more than safetensors reads ({MAX_HEADER_BYTES:,}); "
+                "it is damaged or not a generator's weights file"
+            )
         # at least one object per tensor: JSON escapes can spell a key ("\\u0064type"), never a brace (an outside
         # audit, 53a); braces inside names only make the count larger
         count = file.read(size).count(b"{") - 1
@@ -193,8 +201,8 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
         if any(m.endswith("/models/model.json") or m.endswith("serialized_exported_program.json") for m in members):
             return SourceError(  # had been "damaged" (an outside audit, 53a)
                 f"{where} is a torch.export program (code), not the state dict its name suggests; give the "
-                "generator's weights (torch.save(model.state_dict(), ...) or safetensors), or, if you trust it, name "
-                "it .pt2 (a program you type runs)"
+                "generator's weights (torch.save(model.state_dict(), ...) or safetensors), or, if you trust it, give "
+                "it as the generator with --trust-remote-code"
             )
     return SourceError(
         f"cannot read {where} as a PyTorch checkpoint ({reason}); give a file saved with torch.save "

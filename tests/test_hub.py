@@ -591,3 +591,20 @@ def test_offline_the_file_chosen_online_among_several_is_said_again(hub, monkeyp
         r"at this commit among 2 weights files \(netG_epoch_1\.pth, netG_epoch_2\.pth\)",
     ):
         _same_images(load_generator("hub:me/epochs", options=FAST), new, zoo.latents_for(CASE, 3))
+
+
+def test_a_hub_that_does_not_answer_in_time_is_said_to_be_slow(monkeypatch):
+    """Audit 55c: a Hub answering after 12 s was "could not be reached ...; download it once online", and a slow
+    download "check the connection": the timeouts that fix it were never named."""
+    import socket
+
+    from huggingface_hub import constants
+
+    with socket.socket() as silent:  # takes the connection, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
+        monkeypatch.setattr(constants, "HF_HUB_ETAG_TIMEOUT", 0.5)
+        with pytest.raises(SourceError, match=r"did not answer within 0\.5 s .*HF_HUB_DOWNLOAD_TIMEOUT") as info:
+            load_generator("hub:someone/slow")
+    assert "connection" not in str(info.value) and "once online" not in str(info.value)

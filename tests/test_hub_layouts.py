@@ -1051,3 +1051,26 @@ def test_file_names_that_print_alike_are_shown_escaped_in_the_choice():
     files = ["model.safetensors", "m\u043edel.safetensors"]
     with pytest.warns(UserWarning, match=r"\(model\.safetensors, 'm\\u043edel\.safetensors'\); using model\.s"):
         assert repo_files.pick_weights(files, "hub:me/lookalike")[0] == "model.safetensors"
+
+
+def test_an_invalid_token_is_named_as_the_token_not_the_repo(hub, tmp_path, monkeypatch):
+    """An expired HF_TOKEN on a public repo (HTTP 401, "Invalid credentials", no error code) was "if it is private or
+    gated, log in" (an outside audit, 55c): the user's environment is at fault, not the repo."""
+    import hub_server
+
+    route = hub_server.Handler._route
+
+    def expired(self, head):
+        if "/api/models/" in self.path and self.headers.get("authorization"):
+            headers = {"Content-Type": "application/json", "X-Error-Message": "Invalid credentials in Authorization"}
+            return self._send(401, headers, b"{}", head)
+        return route(self, head)
+
+    monkeypatch.setattr(hub_server.Handler, "_route", expired)
+    hub.repos.commit("someone/public", {"netG.pth": state_bytes(DCGAN.build().state_dict(), tmp_path / "w")})
+    monkeypatch.setenv("HF_TOKEN", "hf_" + "y" * 34)
+    with pytest.raises(SourceError, match=r"the token in use \(HF_TOKEN .*\) is not valid.*unset HF_TOKEN"):
+        load_generator("hub:someone/public", options=FAST)
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))
+    load_generator("hub:someone/public", options=FAST)

@@ -661,8 +661,10 @@ def test_torch_export_archive_describes_itself(dcgan, tmp_path):
     assert_same_images(g, latents, expected)
     # named like weights it is no state dict: said as a program, not as a damaged file (an outside audit, 53a)
     (tmp_path / "static.pt2").rename(tmp_path / "netG.pth")
-    with pytest.raises(SourceError, match=r"netG\.pth is a torch\.export program \(code\), not the state dict"):
+    with pytest.raises(UnsafeFileError, match=r"netG\.pth is a torch\.export program \(code\), not the state dict"):
         load_generator(str(tmp_path / "netG.pth"))
+    # and runs with the flag, as a TorchScript one named so does (it had been told to rename it: audit 55c)
+    assert_same_images(load_generator(str(tmp_path / "netG.pth"), trust_remote_code=True), latents, expected)
 
 
 def test_conditional_program_with_integer_labels_has_no_differentiable_codes(tmp_path):
@@ -1404,6 +1406,8 @@ def test_a_configs_output_activation_in_other_words_is_read(tmp_path, config):
     module, case = sigmoid_dcgan()
     said = loads_quietly_as(config_folder(tmp_path, module, config), module, case)
     assert not [s for s in said if "output tanh: assumed" in s], said
+    # taken, and said with where it came from: no statistic checks it (a training script's word: audit 55c)
+    assert [s for s in said if "output sigmoid: from" in s and "--option output=tanh|none" in s], said
 
 
 def test_a_checkpoints_pickled_words_are_named_with_their_option_not_applied(dcgan, tmp_path):
@@ -1483,10 +1487,11 @@ def test_a_config_naming_an_upsampling_is_read_or_refused_where_the_net_upsample
     torch.manual_seed(0)
     upconv = case.make()
     zoo.calibrate(upconv, case)
-    folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "bicubic"}, "upconv")
-    with pytest.raises(
-        ArchitectureError, match=r"unknown upsampling word 'bicubic' in \S*config.json's upsample; ganinv"
-    ):
+    folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "area"}, "upconv")
+    with pytest.raises(ArchitectureError, match=r"unknown upsampling word 'area' in \S*config.json's upsample; ganinv"):
+        load_generator(str(folder))
+    folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "bicubic"}, "upconv-bicubic")  # built
+    with pytest.raises(ArchitectureError, match=r"upsample='bicubic' where the weights have 'nearest'"):  # audit 55a
         load_generator(str(folder))
     bilinear, _ = zoo.bilinear_pytorch_gan_dcgan()  # the adapter builds bilinear upsampling: the config says which
     for field in ("upsample", "upsample_mode"):
@@ -1746,6 +1751,11 @@ def test_a_safetensors_file_of_more_tensors_than_any_generator_is_refused_before
     (tmp_path / "escaped.safetensors").write_bytes(len(header).to_bytes(8, "little") + header + raw[8 + size :])
     with pytest.raises(SourceError, match=r"escaped\.safetensors lists about 11 tensors"):
         load_generator(str(tmp_path / "escaped.safetensors"))
+    with open(tmp_path / "sparse.safetensors", "wb") as sparse:  # a header of 150 MB, 4 KB on disk: read whole to
+        sparse.write((150 * 10**6).to_bytes(8, "little") + b"{}")  # count, a 2 GB one cost 2.7 GB (audit 55c)
+        sparse.truncate(150 * 10**6 + 8)
+    with pytest.raises(SourceError, match=r"sparse\.safetensors declares a header of 150,000,000 bytes"):
+        load_generator(str(tmp_path / "sparse.safetensors"))
     (tmp_path / "short.safetensors").write_bytes(b"abcd")  # shorter than the header's length: named, as before (review)
     with pytest.raises(SourceError, match=r"short\.safetensors is a text file beginning 'abcd'"):
         load_generator(str(tmp_path / "short.safetensors"))
@@ -1885,3 +1895,23 @@ def test_an_option_typed_against_a_saved_folder_is_named_as_the_users(tmp_path):
     with pytest.raises(SourceError, match=r"^--option nz=64 makes a net whose shapes .*\(saved with nz=62\)") as raised:
         load_generator("builtin:mnist", options={"nz": 64})
     assert "damaged" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "config,named",
+    [
+        ({"model_class": "modeling_gan:Generator", "nz": 8}, "model_class='modeling_gan:Generator'"),
+        ({"_target_": "models.dcgan.Generator"}, "_target_='models.dcgan.Generator'"),
+        ({"ganinv": {"generator": "modeling_gan:make"}}, "ganinv.generator='modeling_gan:make'"),
+        ({"generator": {"model_class": "m:G", "nz": 8}}, "generator.model_class='m:G'"),
+    ],
+)
+def test_a_config_naming_code_is_said_not_to_be_run(tmp_path, config, named):
+    """Audit 55c: a repo's config naming the author's class (`model_class`, Hydra's `_target_`, a `ganinv` block)
+    was ignored in silence: right not to run it, but the user was not told the class was not used."""
+    module, case = sigmoid_dcgan()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        load_generator(str(config_folder(tmp_path, module, config)), options={"output": "sigmoid"})
+    said = [str(w.message) for w in caught]
+    assert [s for s in said if f"names code to build the generator ({named}" in s and "--model-class" in s], said

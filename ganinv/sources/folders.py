@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Optional
@@ -14,7 +13,6 @@ from typing import Any, Iterator, Optional
 import torch
 
 from ganinv import architectures, repo_files
-from ganinv.atomic import parse_json, read_text
 from ganinv.errors import (
     ArchitectureError,
     GaninvError,
@@ -77,12 +75,7 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         )
     if not config_path.is_file() or weights_path is None:  # a copy of a Hub repo, or a folder of checkpoints
         return load_repo_folder(folder, request)
-    try:
-        config = parse_json(read_text(config_path, encoding="utf-8-sig"))
-    except json.JSONDecodeError as exc:
-        raise SourceError(f"{config_path} is not valid JSON ({exc}); fix or regenerate it") from None
-    if not isinstance(config, dict):
-        raise SourceError(f"{config_path} must hold a JSON object")
+    config = read_config(config_path, str(config_path))  # as a Hub repo's: another library's set aside, code named
     state_dict = read_state_dict(weights_path, request.trust_remote_code)
     check_evidence(state_dict, str(weights_path))
     if config.get("format") == FORMAT:

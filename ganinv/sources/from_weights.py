@@ -148,6 +148,14 @@ def say_config_words(
         warnings.warn(approximation, stacklevel=3)
     unread = config_words.unread_architectural(config, list(evidence.get("ignored_config", [])))
     parts = []
+    taken = evidence.get("config_options") or {}
+    if "output" in taken:  # no statistic sees the last activation: a training script's word for the discriminator's
+        # output, taken in silence, loaded a Tanh net 0.3 off (an outside audit, 55c)
+        others = "|".join(v for v in ("tanh", "sigmoid", "none") if v != str(taken["output"]))
+        parts.append(
+            f"output {taken['output']}: from {config_label} (no statistic sees the last activation); if that field "
+            f"is not this generator's (a training script's, the discriminator's), pass --option output={others}"
+        )
     if unread:
         fields = {f.name for f in dataclasses.fields(architectures.get(arch).Options)}
         listed = ", ".join(f"{k}={reprlib.repr(jsonable(v))}" for k, v in unread.items())

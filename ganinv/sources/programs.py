@@ -5,6 +5,7 @@ wrapped with a spec from the flags, a sidecar JSON or the archive.
 from __future__ import annotations
 
 import warnings
+import zipfile
 from pathlib import Path
 from typing import Any, Optional
 
@@ -27,11 +28,26 @@ from ganinv.weight_files import (
 
 def is_program(path: Path) -> bool:
     """A torch.export or TorchScript archive: code, not a state dict."""
-    return path.suffix == ".pt2" or (path.suffix != ".safetensors" and is_torchscript(path))
+    return path.suffix == ".pt2" or (path.suffix != ".safetensors" and (is_torchscript(path) or is_exported(path)))
+
+
+def is_exported(path: Path) -> bool:
+    """A torch.export archive by its members, whatever its name (`torch.export.save` to `generator.pt` was refused
+    even with --trust-remote-code, told to rename a Hub file: an outside audit, 55c)."""
+    try:
+        if not zipfile.is_zipfile(path):
+            return False
+        with zipfile.ZipFile(path) as archive:
+            return any(m.endswith(EXPORT_MEMBERS) for m in archive.namelist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return False
+
+
+EXPORT_MEMBERS = ("/models/model.json", "serialized_exported_program.json")  # what torch.export.save writes
 
 
 def program_kind(path: Path) -> str:
-    return "torch.export" if path.suffix == ".pt2" else "TorchScript"
+    return "torch.export" if path.suffix == ".pt2" or is_exported(path) else "TorchScript"
 
 
 # Names that say a file is a program (torch.export's .pt2, TorchScript's .ts and .torchscript): typing one is choosing
@@ -56,11 +72,11 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
         try:
             with warnings.catch_warnings():  # TorchScript is deprecated upstream, and still a format users have
                 warnings.simplefilter("ignore", FutureWarning)
-                program = (
-                    torch.export.load(str(path))
-                    if path.suffix == ".pt2"
-                    else torch.jit.load(str(path), map_location="cpu")
-                )
+                if program_kind(path) == "torch.export":
+                    with open(path, "rb") as archive:  # a file object: by name torch.export wants .pt2
+                        program = torch.export.load(archive)
+                else:
+                    program = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
             raise SourceError(f"cannot load {path} as a {program_kind(path)} archive: {first_line(exc)}") from None
     sidecar = sidecar_path(path)

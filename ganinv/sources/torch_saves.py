@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import warnings
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Optional
@@ -46,6 +47,14 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
         raise SourceError(f"{label} is not valid JSON ({first_line(exc)}); fix or regenerate it") from None
     if not isinstance(config, dict):
         raise SourceError(f"{label} must hold a JSON object")
+    named = code_named(config) if config.get("format") != FORMAT else []  # ganinv's own records its source
+    if named:  # ignored in silence, the user was not told the author's class was not used (an outside audit, 55c)
+        warnings.warn(
+            f"{label} names code to build the generator ({', '.join(named[:4])}): not run, as nothing a file names "
+            "is; the net is read from the weights. If you trust that code, pass it yourself: --model-class "
+            "MODULE:CLASS (with --trust-remote-code for a module of the repo), or -g MODULE:CALLABLE",
+            stacklevel=2,
+        )
     foreign = [k for k in FOREIGN_CONFIG_FIELDS if k in config]
     if foreign and config.get("format") != FORMAT and config.get("architecture") not in architectures.names():
         warnings.warn(
@@ -55,6 +64,28 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
         )
         return {}
     return config
+
+
+# fields whose value names code (a class or callable by dotted path or module:name): Hydra's `_target_`, a mixin's
+# `model_class`, ganinv's own sources, at the top or in a generator's (or a `ganinv`) block
+CODE_FIELDS = ("model_class", "_target_", "target", "class_path", "source", "module", "callable", "generator")
+CODE_BLOCKS = ("generator", "ganinv", "model")
+CODE_PATH = re.compile(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*")
+
+
+def code_named(config: Mapping[str, Any]) -> list[str]:
+    """`key=value` of each field of `config` that names code; the top-level `generator` string is said where unread
+    architectural fields are (`say_config_words`)."""
+    found = []
+    blocks = [("", config)] + [(f"{b}.", config[b]) for b in CODE_BLOCKS if isinstance(config.get(b), Mapping)]
+    for prefix, block in blocks:
+        for key in CODE_FIELDS:
+            value = block.get(key)
+            if prefix == "" and key == "generator":
+                continue
+            if isinstance(value, str) and CODE_PATH.fullmatch(value.strip()):
+                found.append(f"{prefix}{key}={value.strip()[:60]!r}")
+    return found
 
 
 CHECKPOINT_CONFIGS = ("args", "opt", "opts", "config", "cfg", "hparams", "options")  # a script's arguments, pickled
