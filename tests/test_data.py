@@ -1684,3 +1684,15 @@ def test_a_folder_of_grey_palette_images_is_read_as_greyscale(tmp_path):
     (tmp_path / "rgb").mkdir()
     Image.fromarray(ramp, "L").convert("RGB").save(tmp_path / "rgb" / "a.png")
     assert load_images(str(tmp_path / "rgb")).images.shape == (1, 3, 8, 8)
+
+
+def test_a_labels_file_beside_a_folders_images_is_said_not_to_be_read(tmp_path):
+    """`labels.npy` or `labels.csv` beside the images was ignored with no word but "no labels" (audit 55b)."""
+    for i in range(2):
+        Image.fromarray(np.arange(16, dtype=np.uint8).reshape(4, 4) * (i + 3), "L").save(tmp_path / f"{i}.png")
+    assert not any("labels" in note for note in load_images(str(tmp_path)).source_notes)
+    np.save(tmp_path / "labels.npy", np.array([0, 1]))
+    data = load_images(str(tmp_path))
+    assert data.labels is None and any(
+        "labels.npy is not read as the images' labels" in note and "class folders" in note for note in data.source_notes
+    )

@@ -2147,3 +2147,26 @@ def test_an_unusual_eps_is_tried_where_the_layers_together_change_the_images():
     keras_port = {f"bn{i}.running_var": torch.full((16,), v) for i, v in enumerate((0.31, 0.48, 0.18))}
     assert visible_epsilons(keras_port) == (1e-3,)
     assert visible_epsilons({"bn.running_var": torch.full((16,), 5.0)}) == ()  # changes no image
+
+
+def test_a_rivals_near_twin_is_named_beside_it():
+    """Audit 55a: a GELU net whose statistics ranked SiLU as the rival of LeakyReLU was never told of GELU, and the
+    SiLU it was told of left its images 1.27 off."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+    from ganinv.adapters.statedict.properties import SMOOTH_TWINS
+
+    prop = Property(
+        "activation",
+        ("leaky_relu", "silu", "gelu"),
+        "PyTorch-GAN",
+        option_flag("activation"),
+        usual=("leaky_relu",),
+        twins=SMOOTH_TWINS,
+    )
+    candidates = [
+        Candidate({"activation": "leaky_relu"}, (0.0077,), (0,)),
+        Candidate({"activation": "silu"}, (0.0073,), (1,), 1),
+    ]
+    (said,) = identify(candidates, [prop], "net")[1]
+    assert said["source"].startswith("assumed") and "activation=silu" in said["flag"], said
+    assert "near twin --option activation=gelu" in said["flag"], said

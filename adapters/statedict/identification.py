@@ -89,6 +89,9 @@ class Property:
     tie_hint: str = ""  # what else may make two of its values fit alike, said when they do
     # values it may take that were not candidates (nothing could tell them), named when the pick is an assumption
     untried: Sequence[Any] = ()
+    # value -> values whose nets are so alike that statistics of a briefly trained net rank them loosely: named
+    # beside it where it is named as a rival
+    twins: Optional[Mapping[Any, Sequence[Any]]] = None
 
     def shown(self, values: dict[str, Any]) -> Any:
         return self.show(values) if self.show else values[self.name]
@@ -374,6 +377,10 @@ def rivals_flag(candidates: list[Candidate], prop: Property, best: Candidate, ri
     if runner_up is not None:
         flag = f"{flag} (or {prop.flag(runner_up.values)})"
         named.add(runner_up.values[prop.name])
+    twins = [t for v in list(named) for t in (prop.twins or {}).get(v, ()) if t not in named]
+    if twins:  # a GELU net, SiLU named as the rival, was never told of GELU (an outside audit, 55a)
+        flag = f"{flag} (or its near twin {' or '.join(prop.flag({**best.values, prop.name: t}) for t in twins)})"
+        named.update(twins)
     if prop.values and prop.values[0] not in named:
         flag = f"{flag}; the usual: {prop.flag({**best.values, prop.name: prop.values[0]})}"
     unseen = [v for v in prop.untried if v not in named]

@@ -375,6 +375,25 @@ def unread_note(unread: list[Path], where: Path) -> str:
     )
 
 
+LABEL_FILE_SUFFIXES = {*TENSOR_SUFFIXES, ".csv", ".txt", ".json", ".tsv"}
+
+
+def labels_beside_note(folder: Path) -> list[str]:
+    """A note naming a labels file beside a flat folder's images (`labels.npy`, `labels.csv`): the first way users
+    try to give their images' labels, ignored with no word but "no labels" (an outside audit, 55b)."""
+    found = sorted(
+        p.name
+        for p in folder.iterdir()
+        if "label" in p.stem.lower() and p.suffix.lower() in LABEL_FILE_SUFFIXES and not _skipped(p.name)
+    )
+    if not found:
+        return []
+    return [
+        f"{folder / found[0]} is not read as the images' labels: ganinv takes labels from class folders (one folder "
+        "of images per class) or from an .npz/.safetensors file holding 'images' and 'labels'"
+    ]
+
+
 def left_out_notes(unread: list[Path], outside: list[Path], folder: Path) -> list[str]:
     """The notes about what a folder holds that was not read: other image formats, links that lead outside it."""
     return ([unread_note(unread, folder)] if unread else []) + ([outside_note(outside, folder)] if outside else [])
@@ -413,7 +432,7 @@ def load_image_folder(
             hint = outside_note(outside, folder) if outside else hint
             raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {hint}")
         result = load_image_files(files[:limit], input_range=input_range, size=size)
-        result.source_notes[:0] = left_out_notes(unread, outside, folder)
+        result.source_notes[:0] = left_out_notes(unread, outside, folder) + labels_beside_note(folder)
         return result
     paths: list[Path] = []
     labels: list[int] = []
