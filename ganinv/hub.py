@@ -35,7 +35,7 @@ import os
 import re
 import warnings
 from pathlib import Path, PurePosixPath
-from typing import Any, Iterable, Iterator, Optional
+from typing import Any, Iterable, Iterator, Optional, Sequence
 
 from ganinv.errors import GaninvError, SourceError, first_line
 from ganinv.repo_files import (
@@ -453,8 +453,17 @@ def cached_listing(hub_id: HubId, reason: str, advice: Optional[str] = None) -> 
         matches = [p.name for p in snapshots.iterdir() if p.name.startswith(revision)]
         commit = matches[0] if len(matches) == 1 else None
     if commit is None or not (snapshots / commit).is_dir():
+        # a snapshot fetched by commit leaves no ref of the branch: "not in the cache" hid it (an outside audit, 55c)
+        held = sorted(p.name for p in snapshots.iterdir() if COMMIT.fullmatch(p.name)) if snapshots.is_dir() else []
+        pinned = (
+            f" (the cache holds {'commit' if len(held) == 1 else 'commits'} "
+            + ", ".join(f"hub:{hub_id.repo}@{c[:12]}" for c in held[:3])
+            + f" of it, but no {revision!r} that names one)"
+            if held
+            else ""
+        )
         raise SourceError(
-            f"{hub_id.repo_text} is not in the local Hugging Face cache and {reason}; "
+            f"{hub_id.repo_text} is not in the local Hugging Face cache{pinned} and {reason}; "
             + (advice or "download it once online" + (", or unset HF_HUB_OFFLINE" if "OFFLINE" in reason else ""))
         )
     folder = snapshots / commit
@@ -622,13 +631,15 @@ def choice_offline(hub_id: HubId, listing: Listing) -> tuple[str, tuple[str, ...
             )
         return recorded[0], (recorded[0],), True
     if not any(is_weights(f) for f in listing.files):  # the cache holds what was fetched, not the repo (audit 49a)
-        held = ", ".join(sorted(listing.files)[:6]) or "nothing"
+        held = ", ".join(sorted(listing.files)[:6])
         unnamed = sorted(f for f in listing.files if not f.lower().endswith(NOT_WEIGHTS_SUFFIXES))
         raise SourceError(
-            f"{where}'s cached snapshot holds only {held}: no weights file of it was fetched into the cache; unset "
+            f"{where}'s cached snapshot "
+            + (f"holds only {held}" if held else "is empty")  # "only nothing" (55c)
+            + ": no weights file of it was fetched into the cache; unset "
             "HF_HUB_OFFLINE, or retry when the Hub can be reached, to fetch them"
             # a file not named as weights (d2l's net_G.params): online names it so too (an outside audit, 53b)
-            + (f"; if {', '.join(unnamed[:3])} is the generator's file, name it: {where}:FILE" if unnamed else "")
+             + (f"; if {', '.join(unnamed[:3])} is the generator's file, name it: {where}:FILE" if unnamed else "")
         )
     weights, candidates = pick_weights(
         listing.files, f"{where} (its cached snapshot)", where, f"{where}:FILE", registered_average_in(hub_id, listing)
@@ -738,10 +749,24 @@ def check_same_weights(hub_id: HubId, listing: Listing, weights: str) -> None:
     compare_twins(fetch(hub_id, listing, [weights, *twins]), weights, twins, hub_id.repo_text)
 
 
+def file_as_listed(hub_id: HubId, files: Sequence[str]) -> HubId:
+    """`:FILE#ENTRY` split at the `#` that leaves a listed file, as a local path is split (`sources.split_entry`): a
+    repo's `run#2/netG.pth` was "no file 'run'" in a message listing it (an outside audit, 55c)."""
+    if hub_id.filename is None or hub_id.key is None or hub_id.filename in files:
+        return hub_id
+    typed = f"{hub_id.filename}#{hub_id.key}"
+    splits = [typed] + [typed[:i] for i in reversed(range(len(typed))) if typed[i] == "#"]
+    found = next((name for name in splits if name in files), None)
+    if found is None:
+        return hub_id
+    return dataclasses.replace(hub_id, filename=found, key=typed[len(found) + 1 :] or None)
+
+
 def resolve(source: str) -> Resolved:
     """List the repo, choose the generator's files, fetch them (and only them) into the cache."""
     hub_id = parse(source)
     listing = list_repo(hub_id)
+    hub_id = file_as_listed(hub_id, listing.files)
     where = hub_id.repo_text
     candidates: tuple[str, ...]
     if hub_id.filename is not None:

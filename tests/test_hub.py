@@ -608,3 +608,17 @@ def test_a_hub_that_does_not_answer_in_time_is_said_to_be_slow(monkeypatch):
         with pytest.raises(SourceError, match=r"did not answer within 0\.5 s .*HF_HUB_DOWNLOAD_TIMEOUT") as info:
             load_generator("hub:someone/slow")
     assert "connection" not in str(info.value) and "once online" not in str(info.value)
+
+
+def test_offline_a_snapshot_without_its_branchs_ref_names_the_cached_commit(hub_cache, tmp_path):
+    """Audit 55c: a snapshot fetched by commit leaves no refs/main; "not in the cache" hid the commit that loads, and
+    an emptied snapshot "held only nothing"."""
+    zoo.cache_repo(hub_cache, "someone/pinned", {"config.json": _write(tmp_path / "c.json", "{}")})
+    root = hub_cache / "models--someone--pinned"
+    (root / "refs" / "main").unlink()
+    with pytest.raises(SourceError, match=rf"\(the cache holds commit hub:someone/pinned@{SHA[:12]} of it, but no"):
+        load_generator("hub:someone/pinned")
+    (root / "refs" / "main").write_text(SHA)
+    (root / "snapshots" / SHA / "config.json").unlink()
+    with pytest.raises(SourceError, match=r"hub:someone/pinned's cached snapshot is empty: no weights file"):
+        load_generator("hub:someone/pinned")

@@ -1074,3 +1074,16 @@ def test_an_invalid_token_is_named_as_the_token_not_the_repo(hub, tmp_path, monk
     monkeypatch.delenv("HF_TOKEN")
     monkeypatch.setenv("HF_HOME", str(tmp_path / "no-login"))
     load_generator("hub:someone/public", options=FAST)
+
+
+def test_a_hub_file_whose_name_holds_a_hash_is_that_file(hub, tmp_path):
+    """`hub:owner/name:run#2/netG.pth` was "no file 'run'", in a message listing run#2/netG.pth (audit 55c); as for a
+    local path, the `#` that leaves a listed file splits off the entry."""
+    first, second = DCGAN.build(seed=1), DCGAN.build(seed=2)
+    blob = state_bytes({"netG": second.state_dict()}, tmp_path / "b")
+    hub.repos.commit(
+        "someone/hash", {"run#2/netG.pth": state_bytes(first.state_dict(), tmp_path / "a"), "c#1.pt": blob}
+    )
+    latents = zoo.latents_for(DCGAN, 4)
+    same_images(load_generator("hub:someone/hash:run#2/netG.pth", options=FAST), first, DCGAN, latents)
+    same_images(load_generator("hub:someone/hash:c#1.pt#netG", options=FAST), second, DCGAN, latents)
