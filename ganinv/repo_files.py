@@ -89,6 +89,13 @@ def words(name: str) -> list[str]:
     return [w.lower() for w in re.split(r"[_\-./\s]+", stem) if w]
 
 
+# Names that say a file is a program (torch.export's .pt2, TorchScript's .ts and .torchscript): typing one is choosing
+# to run it. A program named like weights (.pt, .pth, .bin, .ckpt) needs --trust-remote-code: .pt is the most common
+# name of a state dict, and an outside audit had a stranger's TorchScript `generator.pt`, typed as weights, write a
+# file (torch.from_file) in silence. torch.jit.save's own examples name programs .pt, so the refusal says what to do.
+PROGRAM_SUFFIXES = (".pt2", ".ts", ".torchscript")
+
+
 def is_weights(name: str) -> bool:
     if name.endswith(INDEX_SUFFIXES):
         return True
@@ -281,11 +288,20 @@ def pick_weights(
                 "critic's, an optimizer's or another model's; if one of them holds the generator (a whole GAN's "
                 f"checkpoint, say), name it: {f'{repo}:FILE' if repo else name_file}"
             )
+        programs = [f for f in listed if f.lower().endswith(PROGRAM_SUFFIXES)]
+        if not listed:  # "it holds nothing; if one of them is ..." (an outside audit, 55c)
+            raise SourceError(f"{where} holds no files at this revision; give a repo (or revision) with the weights")
         raise SourceError(
             f"{where} has no weights file (model.safetensors, pytorch_model.bin, *.pt, *.pth, *.ckpt, *.pkl, "
-            f"*.model or a sharded index); it holds {', '.join(listed[:12]) or 'nothing'}"
+            f"*.model or a sharded index); it holds {', '.join(listed[:12])}"
             + (f" (+{len(listed) - 12} more)" if len(listed) > 12 else "")
-            + f"; if one of them is the generator's torch.save file, name it: {f'{repo}:FILE' if repo else name_file}"
+            + (  # a repo of a program alone was told to name its "torch.save file" (55c)
+                f"; {programs[0]} is a program (code), which runs only if you name it and trust its author: "
+                f"{f'{repo}:{programs[0]}' if repo else programs[0]} with --trust-remote-code"
+                if programs
+                else f"; if one of them is the generator's torch.save file, name it: "
+                f"{f'{repo}:FILE' if repo else name_file}"
+            )
         )
     choices = distinct(candidates)
     key = functools.partial(rank, sides_are_sizes=sides_are_sizes(choices))  # one reading of numbers for all

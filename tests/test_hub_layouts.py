@@ -1087,3 +1087,18 @@ def test_a_hub_file_whose_name_holds_a_hash_is_that_file(hub, tmp_path):
     latents = zoo.latents_for(DCGAN, 4)
     same_images(load_generator("hub:someone/hash:run#2/netG.pth", options=FAST), first, DCGAN, latents)
     same_images(load_generator("hub:someone/hash:c#1.pt#netG", options=FAST), second, DCGAN, latents)
+
+
+def test_a_repo_of_a_program_alone_or_of_nothing_is_said_so(hub, tmp_path):
+    """A repo holding only generator.pt2 was told to name its "torch.save file"; an empty one "holds nothing; if one
+    of them is ..." (audit 55c)."""
+    hub.repos.commit("someone/program", {"generator.pt2": b"PK not read", "README.md": b"#"})
+    with pytest.raises(
+        SourceError,
+        match=r"generator\.pt2 is a program \(code\).*hub:someone/program:generator\.pt2 "
+        r"with --trust-remote-code",
+    ):
+        load_generator("hub:someone/program", options=FAST)
+    hub.repos.commit("someone/empty", {})
+    with pytest.raises(SourceError, match=r"hub:someone/empty holds no files at this revision"):
+        load_generator("hub:someone/empty", options=FAST)

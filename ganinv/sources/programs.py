@@ -18,6 +18,7 @@ from ganinv.errors import (
     first_line,
 )
 from ganinv.generator import Generator
+from ganinv.repo_files import PROGRAM_SUFFIXES
 from ganinv.sources.common import Request, file_sha256, jsonable
 from ganinv.sources.spec_overrides import read_spec_file, refuse_range_alone, said_overrides, sidecar_path
 from ganinv.spec import latent_shape_conflict
@@ -48,13 +49,6 @@ EXPORT_MEMBERS = ("/models/model.json", "serialized_exported_program.json")  # w
 
 def program_kind(path: Path) -> str:
     return "torch.export" if path.suffix == ".pt2" or is_exported(path) else "TorchScript"
-
-
-# Names that say a file is a program (torch.export's .pt2, TorchScript's .ts and .torchscript): typing one is choosing
-# to run it. A program named like weights (.pt, .pth, .bin, .ckpt) needs --trust-remote-code: .pt is the most common
-# name of a state dict, and an outside audit had a stranger's TorchScript `generator.pt`, typed as weights, write a
-# file (torch.from_file) in silence. torch.jit.save's own examples name programs .pt, so the refusal says what to do.
-PROGRAM_SUFFIXES = (".pt2", ".ts", ".torchscript")
 
 
 def load_program(path: Path, request: Request, program: Any = None) -> Generator:
