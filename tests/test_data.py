@@ -1696,3 +1696,12 @@ def test_a_labels_file_beside_a_folders_images_is_said_not_to_be_read(tmp_path):
     assert data.labels is None and any(
         "labels.npy is not read as the images' labels" in note and "class folders" in note for note in data.source_notes
     )
+
+
+def test_a_declared_range_that_overrides_a_files_own_is_said(tmp_path):
+    """`--input-range 0,65535` for a folder of 16-bit PNGs turned its 8-bit ones near-black in silence (audit 55b)."""
+    Image.fromarray(np.array([[0, 40000], [65535, 9]], dtype=np.uint16)).save(tmp_path / "a.png")
+    Image.fromarray(np.array([[0, 255], [128, 9]], dtype=np.uint8), "L").save(tmp_path / "b.png")
+    data = load_images(str(tmp_path), input_range=(0, 65535))
+    assert float(data.images[1].max()) < -0.99  # the user's word, as documented
+    assert any("b.png's format says its values lie in [0, 255]; read in the declared" in note for note in data.notes)

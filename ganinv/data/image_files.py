@@ -78,6 +78,7 @@ def load_image_files(
                 if known is not None:
                     formats.setdefault(values.dtype, set()).add(known)
                 x, note = to_unit_range(values, str(path), known, input_range)
+                note = note or overridden_range_note(path, known, input_range)
         except DataError as exc:
             refused.append(str(exc))
             continue
@@ -160,6 +161,18 @@ def load_image_files(
         images = [_resize(x, size) if tuple(x.shape[1:]) != size else x for x in images]
     y = torch.tensor(labels, dtype=torch.int64) if labels is not None else None
     return ImageSet(torch.stack(images).contiguous(), y, names, list(classes), notes)  # (N, C, H, W)
+
+
+def overridden_range_note(path: Path, known: Optional[ValueRange], declared: Optional[ValueRange]) -> Optional[str]:
+    """A note where a declared range wider than a file's own (its format's) is applied to it: a folder's 8-bit PNGs
+    turned near-black under the 16-bit range declared for the rest (an outside audit, 55b). A narrower one, 10-bit
+    data in a 16-bit PNG, is what declaring is for."""
+    if known is None or declared is None or declared[1] - declared[0] <= known[1] - known[0]:
+        return None
+    return (
+        f"{path}'s format says its values lie in [{known[0]:g}, {known[1]:g}]; read in the declared input range "
+        f"[{declared[0]:g}, {declared[1]:g}], as the user's word wins"
+    )
 
 
 def _decide_together(
