@@ -333,6 +333,7 @@ def upsampling(given: Mapping[str, Any], values: Mapping[str, Any], normed: bool
         "PyTorch-GAN's nn.Upsample(scale_factor=2), nearest",
         option_flag("upsample"),
         usual=("nearest",),
+        rarer=("bilinear_align_corners", "bicubic"),
     )
 
 
@@ -475,6 +476,7 @@ class UpConv(PriorFromSpec, Architecture):
             "nn.Conv2d's default, zero padding",
             option_flag("padding_mode"),
             usual=("zeros",),
+            rarer=("replicate",),  # after a nearest doubling, a one-pixel pad replicates what reflection pads
         )
         options = self.make_options({k: v for k, v in values.items() if k != DECISIONS})
         weights = self.convert_state_dict(dict(state_dict), None)

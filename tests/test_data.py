@@ -1631,7 +1631,17 @@ def test_float_image_files_of_one_folder_are_read_on_one_scale(tmp_path):
     Image.fromarray(np.full((4, 4), 0.9, np.float32), "F").save(tmp_path / "3.tif")
     data = load_images(str(tmp_path))
     assert float(data.images[3].max()) == pytest.approx(0.9 / 127.5 - 1)
-    assert any("4 of 4 images (e.g." in note and "[0, 255]" in note for note in data.notes)
+    assert any(
+        "read alone on different scales (3 as [0, 255]" in note and "all are read in [0, 255]" in note
+        for note in data.notes
+    ), data.notes
+    # a [-1, 1] file among [0, 1] ones sets the scale too, and is said (a review, 56a: it had been silent)
+    (tmp_path / "mixed").mkdir()
+    for i in range(3):
+        Image.fromarray(rng.random((4, 4)).astype(np.float32), "F").save(tmp_path / "mixed" / f"{i}.tif")
+    Image.fromarray(np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4), "F").save(tmp_path / "mixed" / "t.tif")
+    said = " ".join(load_images(str(tmp_path / "mixed")).notes)
+    assert "3 as [0, 1]" in said and "1 as [-1, 1]" in said and "all are read in [-1, 1]" in said, said
 
 
 def test_a_black_sixteen_bit_png_among_sixteen_bit_ones_reads_in_their_range(tmp_path):

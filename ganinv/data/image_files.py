@@ -199,10 +199,34 @@ def _decide_together(
             spans = [value_span(values) for _, _, values in group]  # the values' extremes stand in for them
             summary = torch.tensor([v for span in spans for v in span], dtype=torch.float64).to(dtype)
             value_range, note = detect_range(summary, source)
+            split = _scales_alone(group, spans, dtype)
+            if len(split) > 1:  # one [-1, 1] file among [0, 1] ones set every file's scale, unsaid (a review, 56a)
+                readings = "; ".join(
+                    f"{len(paths)} as [{r[0]:g}, {r[1]:g}] (e.g. {paths[0]})" for r, paths in split.items()
+                )
+                note = (
+                    f"the {kind} images of this folder read alone on different scales ({readings}): all are read in "
+                    f"[{value_range[0]:g}, {value_range[1]:g}], the reading of all their values together; declare "
+                    "--input-range LO,HI if that is not their range, or save them alike"
+                )
         for i, path, values in group:
             x, _ = to_unit_range(values, str(path), value_range)
             results.append((i, x[0], note if i == group[0][0] else None))
     return results
+
+
+def _scales_alone(
+    group: list[tuple[int, Path, torch.Tensor]], spans: list[tuple[float, float]], dtype: torch.dtype
+) -> dict[ValueRange, list[Path]]:
+    """The range each file would be read in alone -> the files; files no range fits alone are left out."""
+    readings: dict[ValueRange, list[Path]] = {}
+    for (_, path, _), span in zip(group, spans):
+        try:
+            alone, _ = detect_range(torch.tensor(span, dtype=torch.float64).to(dtype), str(path))
+        except DataError:
+            continue
+        readings.setdefault(alone, []).append(path)
+    return readings
 
 
 def _palette_stored(name: str) -> bool:
