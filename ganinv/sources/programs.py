@@ -4,6 +4,8 @@ wrapped with a spec from the flags, a sidecar JSON or the archive.
 
 from __future__ import annotations
 
+import os
+import stat
 import warnings
 import zipfile
 from pathlib import Path
@@ -36,7 +38,7 @@ def is_exported(path: Path) -> bool:
     """A torch.export archive by its members, whatever its name (`torch.export.save` to `generator.pt` was refused
     even with --trust-remote-code, told to rename a Hub file: an outside audit, 55c)."""
     try:
-        if not zipfile.is_zipfile(path):
+        if not stat.S_ISREG(os.stat(path).st_mode) or not zipfile.is_zipfile(path):  # a FIFO: opening it waits forever
             return False
         with zipfile.ZipFile(path) as archive:
             return any(m.endswith(EXPORT_MEMBERS) for m in archive.namelist())
