@@ -400,13 +400,16 @@ TIMEOUT_ADVICE = (
 
 
 def timed_out(exc: BaseException) -> bool:
-    """Whether the transport gave up waiting (httpx's ReadTimeout, a socket's timeout), anywhere in the causes."""
+    """Whether the Hub answered the connection but not the request in time (httpx's ReadTimeout, a socket's timeout),
+    anywhere in the causes; no connection at all (ConnectTimeout: a firewall dropping packets) is unreachable."""
     cause: Optional[BaseException] = exc
+    slow = False
     while cause is not None:
-        if isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__ or "timed out" in str(cause):
-            return True
+        if type(cause).__name__.startswith("Connect"):  # ConnectTimeout, ConnectError (a review, 56a)
+            return False
+        slow = slow or isinstance(cause, TimeoutError) or "Timeout" in type(cause).__name__ or "timed out" in str(cause)
         cause = cause.__cause__ or cause.__context__
-    return False
+    return slow
 
 
 def _unreachable(hub_id: HubId, why: str, busy: bool = False, advice: Optional[str] = None) -> Listing:

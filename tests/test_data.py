@@ -1640,8 +1640,10 @@ def test_float_image_files_of_one_folder_are_read_on_one_scale(tmp_path):
     for i in range(3):
         Image.fromarray(rng.random((4, 4)).astype(np.float32), "F").save(tmp_path / "mixed" / f"{i}.tif")
     Image.fromarray(np.linspace(-1, 1, 16, dtype=np.float32).reshape(4, 4), "F").save(tmp_path / "mixed" / "t.tif")
-    said = " ".join(load_images(str(tmp_path / "mixed")).notes)
-    assert "3 as [0, 1]" in said and "1 as [-1, 1]" in said and "all are read in [-1, 1]" in said, said
+    mixed = load_images(str(tmp_path / "mixed"))
+    said = " ".join(mixed.notes)
+    assert "3 as [0, 1]" in said and "1 as [-1, 1]" in said and "all are read in [0, 1], as most are" in said, said
+    assert float(mixed.images[0].min()) < -0.5  # a [0, 1] file is read as [0, 1], not [-1, 1] (there: min > 0)
 
 
 def test_a_black_sixteen_bit_png_among_sixteen_bit_ones_reads_in_their_range(tmp_path):

@@ -1490,9 +1490,14 @@ def test_a_config_naming_an_upsampling_is_read_or_refused_where_the_net_upsample
     folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "area"}, "upconv")
     with pytest.raises(ArchitectureError, match=r"unknown upsampling word 'area' in \S*config.json's upsample; ganinv"):
         load_generator(str(folder))
-    folder = config_folder(tmp_path, upconv, {"latent_dim": 8, "upsample": "bicubic"}, "upconv-bicubic")  # built
-    with pytest.raises(ArchitectureError, match=r"upsample='bicubic' where the weights have 'nearest'"):  # audit 55a
-        load_generator(str(folder))
+    bicubic = case.make()  # built since audit 55a: the config's word is read
+    for layer in bicubic.modules():
+        if isinstance(layer, nn.Upsample):
+            layer.mode = "bicubic"
+    zoo.calibrate(bicubic, case)
+    g = load_generator(str(config_folder(tmp_path, bicubic, {"latent_dim": 8, "upsample": "bicubic"}, "bicubic")))
+    assert g.meta["options"]["upsample"] == "bicubic"
+    assert_same_images(g, zoo.latents_for(case, 4), case.reference(bicubic, zoo.latents_for(case, 4)))
     bilinear, _ = zoo.bilinear_pytorch_gan_dcgan()  # the adapter builds bilinear upsampling: the config says which
     for field in ("upsample", "upsample_mode"):
         folder = config_folder(tmp_path, bilinear, {"latent_dim": 8, field: "bilinear"}, f"bilinear-{field}")

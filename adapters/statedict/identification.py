@@ -275,7 +275,8 @@ def identify(
                 else f"only {ratio:.2f}x worse"
             )
             source = (
-                f"assumed: {prop.convention if conventional else 'the best-fitting usual choice'}; the unusual "
+                f"assumed: {prop.convention if conventional else 'the best fit of the more usual readings'}; the "
+                "unusual "
                 f"{fmt(prop.shown(rival.values))} fits the BatchNorm statistics {comparison}"
             )
         else:

@@ -35,8 +35,10 @@ PIL_STUB_SUFFIXES = {".bufr", ".grib", ".h5", ".hdf", ".fit", ".fits"}
 
 # Pixels a folder's images may hold at any ratio to their files' size: sparse drawings, 20,000 1-bit 105 x 105 PNGs
 # (Omniglot's), inflate 250x to 882 MB, and were refused as a decompression bomb (an outside audit, 55b); one image
-# file is bounded on its own (ganinv.images), and a folder's pixels by the arrays' MAX_ARRAY_VALUES
-FOLDER_PIXELS_FREE = 2 * 2**30
+# file is bounded on its own (ganinv.images), and a folder's pixels by the arrays' MAX_ARRAY_VALUES. 1 GiB: the
+# images are stacked into one tensor at the end, a second copy (at 2 GiB, 30 sparse 4096-px PNGs met the memory
+# limit raw: a review, 56a)
+FOLDER_PIXELS_FREE = 2**30
 
 
 ASPECT_TOLERANCE = 0.01  # width / height differing by more: a resize stretches the picture (said)
@@ -200,14 +202,19 @@ def _decide_together(
             summary = torch.tensor([v for span in spans for v in span], dtype=torch.float64).to(dtype)
             value_range, note = detect_range(summary, source)
             split = _scales_alone(group, spans, dtype)
-            if len(split) > 1:  # one [-1, 1] file among [0, 1] ones set every file's scale, unsaid (a review, 56a)
+            counts = sorted((len(paths) for paths in split.values()), reverse=True)
+            if len(counts) > 1 and counts[0] > counts[1]:  # most files' own reading: one [-1, 1] file had set its
+                value_range = max(split, key=lambda r: len(split[r]))  # [0, 1] neighbours' scale (a review, 56a)
+            if len(split) > 1:
                 readings = "; ".join(
                     f"{len(paths)} as [{r[0]:g}, {r[1]:g}] (e.g. {paths[0]})" for r, paths in split.items()
                 )
                 note = (
                     f"the {kind} images of this folder read alone on different scales ({readings}): all are read in "
-                    f"[{value_range[0]:g}, {value_range[1]:g}], the reading of all their values together; declare "
-                    "--input-range LO,HI if that is not their range, or save them alike"
+                    f"[{value_range[0]:g}, {value_range[1]:g}], "
+                    + ("as most are" if counts[0] > counts[1] else "the reading of all their values together")
+                    + ", values beyond it clamped; declare --input-range LO,HI if that is not their range, or save "
+                    "them alike"
                 )
         for i, path, values in group:
             x, _ = to_unit_range(values, str(path), value_range)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import os
 from pathlib import Path, PurePosixPath
 from typing import Any, Iterator, Optional
@@ -13,6 +14,7 @@ from typing import Any, Iterator, Optional
 import torch
 
 from ganinv import architectures, repo_files
+from ganinv.atomic import parse_json, read_text
 from ganinv.errors import (
     ArchitectureError,
     GaninvError,
@@ -33,7 +35,7 @@ from ganinv.sources.common import (
 from ganinv.sources.from_weights import build_from_config, check_evidence
 from ganinv.sources.programs import is_program, program_kind
 from ganinv.sources.spec_overrides import apply_sidecar, with_overrides
-from ganinv.sources.torch_saves import load_checkpoint, read_config
+from ganinv.sources.torch_saves import load_checkpoint, read_config, say_code_named
 from ganinv.spec import GeneratorSpec
 from ganinv.weight_files import (
     read_state_dict,
@@ -75,7 +77,13 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         )
     if not config_path.is_file() or weights_path is None:  # a copy of a Hub repo, or a folder of checkpoints
         return load_repo_folder(folder, request)
-    config = read_config(config_path, str(config_path))  # as a Hub repo's: another library's set aside, code named
+    try:
+        config = parse_json(read_text(config_path, encoding="utf-8-sig"))
+    except json.JSONDecodeError as exc:
+        raise SourceError(f"{config_path} is not valid JSON ({exc}); fix or regenerate it") from None
+    if not isinstance(config, dict):
+        raise SourceError(f"{config_path} must hold a JSON object")
+    say_code_named(config, str(config_path))  # a mixin's own config: read whole, but what names code is said
     state_dict = read_state_dict(weights_path, request.trust_remote_code)
     check_evidence(state_dict, str(weights_path))
     if config.get("format") == FORMAT:

@@ -62,7 +62,7 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
         raise UnsafeFileError(
             f"{path} is a {program_kind(path)} program (code), not the state dict its name suggests; ganinv runs a "
             "program named like weights only with --trust-remote-code, if you trust its author (or, for a program "
-            "you made, name it .ts)"
+            f"you made, name it {'.pt2' if program_kind(path) == 'torch.export' else '.ts'})"
         )
     if program is None:
         try:

@@ -47,14 +47,7 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
         raise SourceError(f"{label} is not valid JSON ({first_line(exc)}); fix or regenerate it") from None
     if not isinstance(config, dict):
         raise SourceError(f"{label} must hold a JSON object")
-    named = code_named(config) if config.get("format") != FORMAT else []  # ganinv's own records its source
-    if named:  # ignored in silence, the user was not told the author's class was not used (an outside audit, 55c)
-        warnings.warn(
-            f"{label} names code to build the generator ({', '.join(named[:4])}): not run, as nothing a file names "
-            "is; the net is read from the weights. If you trust that code, pass it yourself: --model-class "
-            "MODULE:CLASS (with --trust-remote-code for a module of the repo), or -g MODULE:CALLABLE",
-            stacklevel=2,
-        )
+    say_code_named(config, label)
     foreign = [k for k in FOREIGN_CONFIG_FIELDS if k in config]
     if foreign and config.get("format") != FORMAT and config.get("architecture") not in architectures.names():
         warnings.warn(
@@ -71,6 +64,19 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
 CODE_FIELDS = ("model_class", "_target_", "target", "class_path", "source", "module", "callable", "generator")
 CODE_BLOCKS = ("generator", "ganinv", "model")
 CODE_PATH = re.compile(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*")
+
+
+def say_code_named(config: Mapping[str, Any], label: str) -> None:
+    """Say what of a config names code, not run: ignored in silence, the user was not told the author's class was not
+    used (an outside audit, 55c). ganinv's own folders record their source: not said."""
+    named = code_named(config) if config.get("format") != FORMAT else []
+    if named:
+        warnings.warn(
+            f"{label} names code to build the generator ({', '.join(named[:4])}): not run, as nothing a file names "
+            "is; the net is read from the weights. If you trust that code, pass it yourself: --model-class "
+            "MODULE:CLASS (with --trust-remote-code for a module of the repo), or -g MODULE:CALLABLE",
+            stacklevel=3,
+        )
 
 
 def code_named(config: Mapping[str, Any]) -> list[str]:
