@@ -389,7 +389,8 @@ def rivals_flag(candidates: list[Candidate], prop: Property, best: Candidate, ri
     if runner_up is not None:
         flag = f"{flag} (or {prop.flag(runner_up.values)})"
         named.add(runner_up.values[prop.name])
-    twins = [t for v in list(named) for t in (prop.twins or {}).get(v, ()) if t not in named]
+    shown = [best.values[prop.name], rival.values[prop.name]] + ([runner_up.values[prop.name]] if runner_up else [])
+    twins = list(dict.fromkeys(t for v in shown for t in (prop.twins or {}).get(v, ()) if t not in named))
     if twins:  # a GELU net, SiLU named as the rival, was never told of GELU (an outside audit, 55a)
         flag = f"{flag} (or its near twin {' or '.join(prop.flag({**best.values, prop.name: t}) for t in twins)})"
         named.update(twins)

@@ -182,8 +182,8 @@ def _decide_together(
 ) -> list[tuple[int, torch.Tensor, Optional[str]]]:
     """The files whose format does not say their range, in [-1, 1]: (index, image (C, H, W), note). One range for
     each stored type: the one the folder's other files of that type have by their format (a black frame among
-    16-bit PNGs), else one read from all their values together, as an array's is. Decided file by file, a dim frame
-    among float TIFFs of 8-bit values was read 255x brighter than its neighbours (an outside audit, 55b)."""
+    16-bit PNGs), else the values' own (`_values_reading`). Decided file by file, a dim frame among float TIFFs of
+    8-bit values was read 255x brighter than its neighbours (an outside audit, 55b)."""
     results: list[tuple[int, torch.Tensor, Optional[str]]] = []
     for dtype in dict.fromkeys(values.dtype for _, _, values in undecided):
         group = [(i, path, values) for i, path, values in undecided if values.dtype == dtype]
@@ -198,28 +198,36 @@ def _decide_together(
                 f"{value_range[1]:g}], as the folder's other {kind} images are; declare --input-range LO,HI if not"
             )
         else:
-            spans = [value_span(values) for _, _, values in group]  # the values' extremes stand in for them
-            summary = torch.tensor([v for span in spans for v in span], dtype=torch.float64).to(dtype)
-            value_range, note = detect_range(summary, source)
-            split = _scales_alone(group, spans, dtype)
-            counts = sorted((len(paths) for paths in split.values()), reverse=True)
-            if len(counts) > 1 and counts[0] > counts[1]:  # most files' own reading: one [-1, 1] file had set its
-                value_range = max(split, key=lambda r: len(split[r]))  # [0, 1] neighbours' scale (a review, 56a)
-            if len(split) > 1:
-                readings = "; ".join(
-                    f"{len(paths)} as [{r[0]:g}, {r[1]:g}] (e.g. {paths[0]})" for r, paths in split.items()
-                )
-                note = (
-                    f"the {kind} images of this folder read alone on different scales ({readings}): all are read in "
-                    f"[{value_range[0]:g}, {value_range[1]:g}], "
-                    + ("as most are" if counts[0] > counts[1] else "the reading of all their values together")
-                    + ", values beyond it clamped; declare --input-range LO,HI if that is not their range, or save "
-                    "them alike"
-                )
+            value_range, note = _values_reading(group, dtype, source, kind)
         for i, path, values in group:
             x, _ = to_unit_range(values, str(path), value_range)
             results.append((i, x[0], note if i == group[0][0] else None))
     return results
+
+
+def _values_reading(
+    group: list[tuple[int, Path, torch.Tensor]], dtype: torch.dtype, source: str, kind: str
+) -> tuple[ValueRange, Optional[str]]:
+    """(range, note) of files of one stored type from their values: the reading most of them have alone, else that of
+    all their values together, as an array's is; files that read alone on different scales are said (one [-1, 1] file
+    had set its [0, 1] neighbours' scale in silence: a review, 56a)."""
+    spans = [value_span(values) for _, _, values in group]  # the values' extremes stand in for them
+    summary = torch.tensor([v for span in spans for v in span], dtype=torch.float64).to(dtype)
+    value_range, note = detect_range(summary, source)
+    split = _scales_alone(group, spans, dtype)
+    if len(split) < 2:
+        return value_range, note
+    counts = sorted((len(paths) for paths in split.values()), reverse=True)
+    most = counts[0] > counts[1]
+    if most:
+        value_range = max(split, key=lambda r: len(split[r]))
+    readings = "; ".join(f"{len(paths)} as [{r[0]:g}, {r[1]:g}] (e.g. {paths[0]})" for r, paths in split.items())
+    return value_range, (
+        f"the {kind} images of this folder read alone on different scales ({readings}): all are read in "
+        f"[{value_range[0]:g}, {value_range[1]:g}], "
+        + ("as most are" if most else "the reading of all their values together")
+        + ", values beyond it clamped; declare --input-range LO,HI if that is not their range, or save them alike"
+    )
 
 
 def _scales_alone(
