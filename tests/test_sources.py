@@ -1920,3 +1920,14 @@ def test_a_config_naming_code_is_said_not_to_be_run(tmp_path, config, named):
         load_generator(str(config_folder(tmp_path, module, config)), options={"output": "sigmoid"})
     said = [str(w.message) for w in caught]
     assert [s for s in said if f"names code to build the generator ({named}" in s and "--model-class" in s], said
+
+
+def test_a_configs_data_fields_are_not_named_as_code():
+    """Review of audit 55c's fix: `source: mnist.npz` in a training config is data, not code to name."""
+    from ganinv.sources.torch_saves import code_named
+
+    assert code_named({"source": "mnist.npz", "target": "data.images", "generator": {"module": "x.png"}}) == []
+    assert code_named({"module": "models.Generator", "source": "zoo:make"}) == [
+        "source='zoo:make'",
+        "module='models.Generator'",
+    ]

@@ -62,8 +62,10 @@ def read_config(path: Path, label: str) -> dict[str, Any]:
 # fields whose value names code (a class or callable by dotted path or module:name): Hydra's `_target_`, a mixin's
 # `model_class`, ganinv's own sources, at the top or in a generator's (or a `ganinv`) block
 CODE_FIELDS = ("model_class", "_target_", "target", "class_path", "source", "module", "callable", "generator")
+CODE_ONLY_FIELDS = ("model_class", "_target_", "class_path")  # the rest may name data too (`source: mnist.npz`)
 CODE_BLOCKS = ("generator", "ganinv", "model")
 CODE_PATH = re.compile(r"[A-Za-z_][\w.]*[:.][A-Za-z_]\w*")
+CLASS_OR_CALLABLE = re.compile(r"[A-Za-z_][\w.]*(:[A-Za-z_]\w*|\.[A-Z]\w*)")  # module:name, or a dotted Class
 
 
 def say_code_named(config: Mapping[str, Any], label: str) -> None:
@@ -89,7 +91,8 @@ def code_named(config: Mapping[str, Any]) -> list[str]:
             value = block.get(key)
             if prefix == "" and key == "generator":
                 continue
-            if isinstance(value, str) and CODE_PATH.fullmatch(value.strip()):
+            pattern = CODE_PATH if key in CODE_ONLY_FIELDS else CLASS_OR_CALLABLE
+            if isinstance(value, str) and pattern.fullmatch(value.strip()):
                 found.append(f"{prefix}{key}={value.strip()[:60]!r}")
     return found
 
