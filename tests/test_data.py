@@ -1680,6 +1680,12 @@ def test_images_stacked_along_the_last_axis_are_refused_with_the_fix(tmp_path):
         load_images(str(tmp_path / "hwn.npy"))
     np.save(tmp_path / "nhw.npy", np.moveaxis(np.load(tmp_path / "hwn.npy"), -1, 0))
     assert load_images(str(tmp_path / "nhw.npy")).images.shape == (5, 1, 8, 8)
+    # with one label per image of the last axis, the stack is named too, not the labels blamed (a review, 56a)
+    np.savez(tmp_path / "hwn.npz", images=np.load(tmp_path / "hwn.npy"), labels=np.arange(5))
+    with pytest.raises(DataError, match=r"stacked along the last axis"):
+        load_images(str(tmp_path / "hwn.npz"))
+    np.savez(tmp_path / "nhw.npz", images=np.zeros((8, 8, 5), np.uint8) + 9, labels=np.arange(8))  # 8 images 8 x 5
+    assert load_images(str(tmp_path / "nhw.npz")).images.shape == (8, 1, 8, 5)
 
 
 def test_a_folder_of_grey_palette_images_is_read_as_greyscale(tmp_path):

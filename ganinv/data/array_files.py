@@ -176,9 +176,12 @@ def torch_ready(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> torch.Tensor:
+def _to_nchw(
+    x: torch.Tensor, path: Path, key: str, labelled: bool = False, count: Optional[int] = None
+) -> torch.Tensor:
     """(N, H, W), (N, C, H, W) or (N, H, W, C) -> (N, C, H, W); anything ambiguous is refused. `labelled`: labels
-    came with the images (one per image, checked later), so a first axis of 3 or 4 counts images."""
+    came with the images (one per image, checked later), so a first axis of 3 or 4 counts images; `count`: how many
+    labels (as many as a stack's last axis: images stacked along it)."""
     shape = tuple(x.shape)
     if x.dim() == 2:
         raise DataError(
@@ -195,7 +198,8 @@ def _to_nchw(x: torch.Tensor, path: Path, key: str, labelled: bool = False) -> t
                 f"{path}: {key!r} of shape {shape} reads as {shape[0]} images {shape[2]} pixels wide; "
                 f"if it is one H x W x C image, save it as (1, {shape[0]}, {shape[1]}, {shape[2]})"
             )
-        if shape[0] == shape[1] != shape[2] and not labelled:  # MATLAB's and scipy.io.loadmat's (H, W, N) stacks
+        stacked_last = not labelled or (count == shape[2] and count != shape[0])  # labels count the last axis (56a)
+        if shape[0] == shape[1] != shape[2] and stacked_last:  # MATLAB's and scipy.io.loadmat's (H, W, N) stacks
             # were read as H images of row slices across all the digits (an outside audit, 55b)
             raise DataError(
                 f"{path}: {key!r} of shape {shape} is either {shape[0]} images {shape[2]} pixels wide or "
@@ -297,7 +301,8 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None, limit
         )
     label_key = next((k for k in LABEL_KEYS if k in tensors), None)
     stored_labels = tensors[label_key] if label_key is not None else None
-    x = _to_nchw(_as_tensor(tensors[key], path, key), path, key, labelled=stored_labels is not None)
+    count = None if stored_labels is None else len(stored_labels)
+    x = _to_nchw(_as_tensor(tensors[key], path, key), path, key, labelled=stored_labels is not None, count=count)
     labels = _labels(stored_labels, x.shape[0], path)
     x, note = to_unit_range(x, str(path), None, input_range, keep=limit)
     labels = None if labels is None else labels[:limit]
