@@ -84,6 +84,7 @@ def read_weights(path: Path, trust_remote_code: bool = False, where: Optional[st
 MAX_TENSORS = 100_000  # tensors of one weights file: a generator has hundreds to a few thousand
 
 
+EXPORT_MEMBERS = ("/models/model.json", "serialized_exported_program.json")  # what torch.export.save writes
 MAX_HEADER_BYTES = 100_000_000  # the safetensors library's own bound on a header ("header too large")
 
 
@@ -198,7 +199,7 @@ def unreadable_checkpoint(path: Path, where: str, exc: BaseException) -> SourceE
                 f"{', ...' if len(members) > 4 else ''}), not a PyTorch checkpoint; load it into the generator's "
                 "module and save its state_dict with torch.save, or as safetensors"
             )
-        if any(m.endswith("/models/model.json") or m.endswith("serialized_exported_program.json") for m in members):
+        if any(m.endswith(EXPORT_MEMBERS) for m in members):
             return SourceError(  # had been "damaged" (an outside audit, 53a)
                 f"{where} is a torch.export program (code), not the state dict its name suggests; give the "
                 "generator's weights (torch.save(model.state_dict(), ...) or safetensors), or, if you trust it, give "

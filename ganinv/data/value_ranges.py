@@ -193,8 +193,11 @@ SPAN_CHUNK = 1 << 22  # values widened to 64 bits at a time: 32 MiB, where the w
 
 
 def value_span(x: torch.Tensor) -> tuple[float, float]:
-    """(min, max) of x's values, any dtype (uint16 and uint32 have no min in torch), widened a chunk at a time."""
-    flat = x.reshape(-1)
+    """(min, max) of x's values, any dtype (uint16 and uint32 have no min in torch), widened a chunk of images at a
+    time; split along the first axis, an array read channels-last (a permuted view) is not copied whole to flatten."""
+    if x.dim() == 0:
+        x = x[None]
+    rows = max(1, SPAN_CHUNK // max(1, x[0].numel()))
     wide = torch.float64 if x.is_floating_point() else torch.int64
-    spans = [(chunk.to(wide).min(), chunk.to(wide).max()) for chunk in flat.split(SPAN_CHUNK)]
+    spans = [(chunk.to(wide).min(), chunk.to(wide).max()) for chunk in x.split(rows)]
     return float(min(lo for lo, _ in spans)), float(max(hi for _, hi in spans))

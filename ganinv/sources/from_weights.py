@@ -151,7 +151,7 @@ def say_config_words(
     taken = evidence.get("config_options") or {}
     if "output" in taken:  # no statistic sees the last activation: a training script's word for the discriminator's
         # output, taken in silence, loaded a Tanh net 0.3 off (an outside audit, 55c)
-        others = "|".join(v for v in ("tanh", "sigmoid", "none") if v != str(taken["output"]))
+        others = "|".join(v for v in dict.fromkeys(config_words.WORDS["output"].values()) if v != str(taken["output"]))
         parts.append(
             f"output {taken['output']}: from {config_label} (no statistic sees the last activation); if that field "
             f"is not this generator's (a training script's, the discriminator's), pass --option output={others}"

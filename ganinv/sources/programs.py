@@ -25,6 +25,7 @@ from ganinv.sources.common import Request, file_sha256, jsonable
 from ganinv.sources.spec_overrides import read_spec_file, refuse_range_alone, said_overrides, sidecar_path
 from ganinv.spec import latent_shape_conflict
 from ganinv.weight_files import (
+    EXPORT_MEMBERS,
     is_torchscript,
 )
 
@@ -44,9 +45,6 @@ def is_exported(path: Path) -> bool:
             return any(m.endswith(EXPORT_MEMBERS) for m in archive.namelist())
     except (OSError, zipfile.BadZipFile, ValueError):
         return False
-
-
-EXPORT_MEMBERS = ("/models/model.json", "serialized_exported_program.json")  # what torch.export.save writes
 
 
 def program_kind(path: Path) -> str:
