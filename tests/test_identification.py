@@ -1483,6 +1483,35 @@ def test_a_weak_pick_names_the_third_reading_when_it_fits_nearly_as_well():
     assert decided["flag"] == "--option activation=leaky_relu (or --option activation=leaky_relu:0.1)"
 
 
+def test_the_bounded_search_keeps_the_third_reading_for_the_advice():
+    """The review 56a: the bounded search stopped scoring a candidate once it misfit more than the best and the
+    rivals, and the third reading, within THIRD_READING_RATIO of the best, fell out of the advice."""
+    from ganinv.adapters.statedict import Candidate, Property, identify, option_flag
+    from ganinv.adapters.statedict.identification import search
+
+    prop = Property("activation", ("relu", "leaky_relu", "leaky_relu:0.1"), "PyTorch", option_flag("activation"))
+    per_layer = {"relu": (0.004, 0.006), "leaky_relu": (0.010, 0.015), "leaky_relu:0.1": (0.012, 0.016), "elu": (9, 9)}
+
+    def score(values, bound=float("inf")):  # per-layer misfits, stopping past the bound as the adapters' scorers do
+        misfits: list[float] = []
+        for misfit in per_layer[values["activation"]]:
+            misfits.append(misfit)
+            if sum(misfits) > bound:
+                return []
+        return [Candidate({}, tuple(misfits))]
+
+    flags = []
+    for bounded in (False, True):
+        candidates = search([prop], score, bounded=bounded)
+        flags.append(identify(candidates, [prop], "net")[1][0]["flag"])
+    assert flags[0] == flags[1] == "--option activation=leaky_relu (or --option activation=leaky_relu:0.1)"
+    prop = Property("activation", ("relu", "leaky_relu", "elu"), "PyTorch", option_flag("activation"))
+    assert [c.values["activation"] for c in search([prop], score, bounded=True)] == [
+        "relu",
+        "leaky_relu",
+    ]  # far off: still cut
+
+
 def test_a_weak_eps_pick_names_the_eps_the_statistics_could_not_score():
     """Audit 43a: StudioGAN's BatchNorm eps 1e-4, too close to 1e-5 for its statistics to be a candidate, was read as
     1e-5 (images 0.0017 off) with 1e-3 alone named, ten times further off; the unscored 1e-4 is named too."""

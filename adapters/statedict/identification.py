@@ -163,17 +163,18 @@ def cached_search(
 def pruning_bound(candidates: list[Candidate], properties: Sequence[Property], values: dict[str, Any]) -> float:
     """The misfit above which no candidate with these property values can be picked by `identify`.
 
-    Such a candidate could become the best, or the rival of a property it holds another value of
-    than the best so far (any property its scorer chooses, such as the geometry). It is neither
-    when it misfits more than the best and those rivals; with such a property still without a
-    rival, nothing is ruled out. (A later, better best keeps the bound valid: for a property on
-    which it differs from the old best, the old best is a rival that fits better than the bound.)
+    Such a candidate could become the best, the rival of a property it holds another value of than
+    the best so far (any property its scorer chooses, such as the geometry), or a third reading
+    named in the advice, within THIRD_READING_RATIO of the best (a bound of the best and rivals
+    alone dropped it: the review 56a). With such a property still without a rival, nothing is ruled
+    out. (A later, better best keeps the bound valid: for a property on which it differs from the
+    old best, the old best is a rival that fits better than the bound.)
     """
     if not candidates:
         return float("inf")
     best, found = contests(candidates, properties)
     rivals = {c.prop.name: c.rival.penalised for c in found}
-    bound = best.penalised
+    bound = best.penalised * THIRD_READING_RATIO  # a third reading this close is named in the advice (next_reading)
     for prop in properties:
         if prop.values is not None and (len(prop.values) <= 1 or values[prop.name] == best.values[prop.name]):
             continue  # given, or the best's value: these candidates are no rival for it
