@@ -119,6 +119,21 @@ def check_config(config: Any, section: Optional[str] = None, recipe: bool = True
         setattr(config, field.name, value)
 
 
+def check_input_range(config: Any, name: str, recipe: bool = True) -> None:
+    """A config's declared pixel range, (LO, HI) with LO < HI (a list of two finite numbers is checked by type)."""
+    from ganinv.data.value_ranges import check_range
+    from ganinv.errors import DataError
+
+    value = getattr(config, name)
+    if value is not None:
+        try:
+            setattr(config, name, check_range(value))
+        except DataError as exc:
+            rule = next(f for f in dataclasses.fields(config) if f.name == name).metadata["check"]
+            label = recipe_label(rule, name, None) if recipe else f"{rule.flag} ({type(config).__name__}.{name})"
+            raise ConfigError(f"{label}: {exc}") from None
+
+
 def recipe_label(rule: Rule, name: str, section: Optional[str]) -> str:
     """An option as the user writes it: "--steps (recipe key steps)", "recipe key [dreaming] tau_start"."""
     key = f"[{section}] {name}" if section else name

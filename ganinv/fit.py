@@ -32,6 +32,7 @@ from ganinv.config_checks import (
     MAX_SEED,
     MAX_WIDTH,
     check_config,
+    check_input_range,
     checked,
     config_of_type,
     known_options,
@@ -102,6 +103,8 @@ class FitConfig:
     eval_samples: int = checked(1000, min=1)  # held-out generated samples (fixed for the run)
     eval_real: Optional[str] = None  # real images to reconstruct too: mnist, fashion-mnist, a folder, a file
     eval_root: Optional[str] = None  # dataset root for eval_real
+    # the stored pixel range (LO, HI) of eval_real; None: decided from the files' type and values, said when a guess
+    eval_input_range: Optional[tuple[float, float]] = checked(None, flag="--input-range")
     eval_limit: int = checked(1000, flag="--eval-limit", min=1)  # first N real test images
     # bookkeeping
     log_every: int = checked(50, flag="--log-every", min=1)  # steps between metrics records (the only host syncs)
@@ -114,6 +117,7 @@ class FitConfig:
 
     def __post_init__(self) -> None:
         check_config(self)
+        check_input_range(self, "eval_input_range")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -501,6 +505,7 @@ def real_eval_images(config: FitConfig, generator: Generator, say: bool = False)
         root=config.eval_root,
         split="test",
         limit=config.eval_limit,
+        input_range=config.eval_input_range,
         size=generator.spec.image_shape[1:],
     )
     images, warning = fit_to_shape(real.images, generator.spec.image_shape)

@@ -30,6 +30,7 @@ from ganinv.config_checks import (
     MAX_SEED,
     MAX_WIDTH,
     check_config,
+    check_input_range,
     checked,
     config_of_type,
     known_options,
@@ -67,6 +68,8 @@ class TrainConfig:
     # data: mnist, fashion-mnist (with root), an image folder or a tensor file (ganinv.data.load_images)
     data: str = checked("mnist", flag="--data")
     root: Optional[str] = None  # folder with the original IDX files of mnist / fashion-mnist
+    # the stored pixel range (LO, HI) of data; None: decided from the files' type and values, said when a guess
+    input_range: Optional[tuple[float, float]] = checked(None, flag="--input-range")
     # generator G(z, c, d) (adapters/ssavl.py); image channels and resolution come from the data
     nz: int = checked(62, min=1)  # noise size
     nc: int = checked(2, min=0)  # continuous codes
@@ -117,6 +120,7 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_config(self)
+        check_input_range(self, "input_range")
         if self.n_classes == 1:  # one category is no code: the spec refused it as an internal error (an outside audit)
             raise ConfigError("n_classes = 1 is a categorical code of one value; give 0 (no code) or 2 or more")
 
@@ -197,10 +201,10 @@ def load_training_data(config: TrainConfig) -> tuple[ImageSet, Optional[ImageSet
     """Training images, and labelled real images for the cluster accuracy (the test split where there is one)."""
     if config.data in DATASET_DIRS:
         return (
-            load_images(config.data, root=config.root, split="train"),
-            load_images(config.data, root=config.root, split="test"),
+            load_images(config.data, root=config.root, split="train", input_range=config.input_range),
+            load_images(config.data, root=config.root, split="test", input_range=config.input_range),
         )
-    images = load_images(config.data, root=config.root)
+    images = load_images(config.data, root=config.root, input_range=config.input_range)
     if len(images) < config.batch_size:
         warnings.warn(
             f"{config.data} holds {len(images)} images, fewer than a batch ({config.batch_size}): every batch repeats "

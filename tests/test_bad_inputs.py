@@ -1316,36 +1316,51 @@ def test_values_an_outside_audit_turned_into_internal_errors(tmp_path):
     )
 
 
-def test_commands_without_input_range_do_not_advise_it(tmp_path, monkeypatch):
-    """`train --data`, `mvae fit --data` and `fit --eval-real` told the user to pass --input-range, which they do not
-    take ("No such option", click suggesting --output-range: an outside audit); they now say what they read. (train
-    and fit only read their images here, as the first thing they do with them: their runs take seconds.)"""
+def test_commands_that_read_images_take_input_range(tmp_path, monkeypatch):
+    """`train --data`, `mvae fit --data` and `fit --eval-real` took no --input-range and refused what the other
+    commands read with it (an outside audit had seen them advise the flag they lacked). One flag now declares the
+    range everywhere and reaches the reader; a resumed run keeps its own. (train and fit only read their images
+    here, as the first thing they do with them: their runs take seconds.)"""
+    from types import SimpleNamespace
+
     import ganinv.cli.fit
     import ganinv.train
-    from ganinv.data import load_images
-    from ganinv.errors import DataError
+    from ganinv.errors import ConfigError
+    from ganinv.fit import real_eval_images
 
-    monkeypatch.setattr(ganinv.train, "train", lambda config, *args, **kwargs: load_images(config.data))
-    monkeypatch.setattr(ganinv.cli.fit, "run_fit", lambda config, *args, **kwargs: load_images(config.eval_real))
-    np.save(tmp_path / "mask.npy", np.random.default_rng(0).integers(0, 2, (8, 8, 8), dtype=np.uint8))
-    np.save(tmp_path / "i16.npy", np.full((8, 8, 8), 200, np.int16))
-    for args, command in (
-        (["mvae", "fit", "--data", tmp_path / "mask.npy", "--steps", "1", "--batch-size", "4"], "ganinv mvae fit"),
-        (["train", "--data", tmp_path / "i16.npy", "--steps", "1"], "ganinv train"),
-        (["fit", "--steps", "1", "--eval-real", tmp_path / "mask.npy"], "ganinv fit --eval-real"),
+    mask = np.random.default_rng(0).integers(0, 2, (8, 28, 28), dtype=np.uint8)  # 0/1 in uint8: black, or [0, 1]?
+    np.save(tmp_path / "mask.npy", mask)
+    expected = torch.from_numpy(mask.astype(np.float32) * 2 - 1)[:, None]  # (N, 1, 28, 28) in [-1, 1]
+    read = {}
+    monkeypatch.setattr(
+        ganinv.train,
+        "train",
+        lambda config, *a, **k: read.update(train=ganinv.train.load_training_data(config)[0].images),
+    )
+    shape = SimpleNamespace(spec=SimpleNamespace(image_shape=(1, 28, 28)))
+    monkeypatch.setattr(
+        ganinv.cli.fit, "run_fit", lambda config, *a, **k: read.update(fit=real_eval_images(config, shape))
+    )
+    for args in (
+        ["train", "--data", tmp_path / "mask.npy", "--steps", "1"],
+        ["fit", "--steps", "1", "--eval-real", tmp_path / "mask.npy"],
+        ["mvae", "fit", "--data", tmp_path / "mask.npy", "--steps", "1", "--batch-size", "4", "--eval-limit", "4"],
     ):
-        result = CliRunner().invoke(cli, [str(a) for a in args] + ["--out", str(tmp_path / command.split()[1])])
-        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-        assert result.exit_code == 2 and len(errors) == 1, result.output
-        assert f"`{command}` takes no --input-range: save the images as uint8 (0 to 255)" in errors[0], errors[0]
-        assert "declare" not in errors[0], errors[0]
-    with pytest.raises(DataError, match=r"black\? declare the range with --input-range 0,1"):  # where it is taken
-        load_images(str(tmp_path / "mask.npy"))
-    over = np.random.default_rng(0).uniform(0, 1.02, (8, 8, 8)).astype(np.float32)  # read as [0, 1], warned
-    np.save(tmp_path / "over.npy", over)
-    result = CliRunner().invoke(
-        cli, ["train", "--data", str(tmp_path / "over.npy"), "--out", str(tmp_path / "o")]
-    )  # (the stand-in train ends in an error of its own)
-    warned = [line for line in result.stderr.splitlines() if line.startswith("Warning:") and "overshoot" in line]
-    assert len(warned) == 1 and "`ganinv train` takes no --input-range" in warned[0], result.output
-    assert "declare --input-range" not in warned[0]
+        out = tmp_path / f"{args[0]}-{args[1]}"
+        args = [str(a) for a in args] + ["--out", str(out)]
+        refused = CliRunner().invoke(cli, args)
+        errors = [line for line in refused.stderr.splitlines() if line.startswith("Error:")]
+        assert refused.exit_code == 2 and len(errors) == 1, refused.output
+        assert "declare the range with --input-range 0,1" in errors[0], errors[0]
+        result = CliRunner().invoke(cli, args + ["--input-range", "0,1"])
+        if args[0] != "mvae":  # the stand-ins end in errors of their own
+            assert torch.equal(read[args[0]], expected), args
+            continue
+        assert result.exit_code == 0, result.output
+        assert json.loads((out / "config.json").read_text())["mvae"]["input_range"] == [0.0, 1.0]
+        again = CliRunner().invoke(cli, args + ["--resume", "--input-range", "0,255"])
+        assert again.exit_code != 0 and "--input-range (the run's: [0.0, 1.0])" in again.output, again.output
+    ignored = CliRunner().invoke(cli, ["fit", "--steps", "1", "--input-range", "0,1", "--out", str(tmp_path / "n")])
+    assert "--input-range is ignored: it says the range of --eval-real's pixels" in ignored.stderr, ignored.output
+    with pytest.raises(ConfigError, match=r"--input-range \(recipe key input_range\): an input range needs LO < HI"):
+        ganinv.train.TrainConfig(input_range=(1, 0))

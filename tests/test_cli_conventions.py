@@ -74,7 +74,7 @@ MEANINGS = {
     "--root": ("folder of a dataset's original files", IMAGES | RUNS),
     "--split": ("split of a dataset source", IMAGES | {"mvae fit"}),
     "--limit": ("the first N images only", IMAGES | {"mvae fit"}),
-    "--input-range": ("range of the stored pixel values", IMAGES),
+    "--input-range": ("range of the stored pixel values", IMAGES | {"fit", "train", "mvae fit"}),  # fit: of --eval-real
     "--device": ("torch device", GENERATOR | ARTIFACT | RUNS),
     "--seed": (
         "random seed",

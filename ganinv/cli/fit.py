@@ -22,8 +22,8 @@ from ganinv.cli.options import (
     echo_result,
     flag_names,
     generator_options,
+    input_range_option,
     json_option,
-    no_input_range,
     not_empty,
     out_option,
     parse_key_values,
@@ -57,6 +57,7 @@ from ganinv.runs import Run
 # The flags that set FitConfig and DreamingConfig fields are those named like the fields (the dataclasses are the
 # one source of the options, their defaults and their ranges; --root, --augment, --option are mapped below)
 FIT_FLAGS = {f.name for f in dataclasses.fields(FitConfig)} - {"dreaming", "augment", "options"}
+EVAL_FLAGS = {"root": "eval_root", "input_range": "eval_input_range"}  # flags of --eval-real's images: config fields
 DREAMING_FLAGS = {f.name for f in dataclasses.fields(DreamingConfig)}
 DEFAULTS = FitConfig()
 # flags that may be given with --resume (--generator only to name the run's own generator, see ganinv.trust)
@@ -122,6 +123,7 @@ RESUMABLE = {
     help="Real images to reconstruct at each evaluation: mnist, fashion-mnist, a folder or a file.",
 )
 @root_option
+@input_range_option("--eval-real")
 @config_option("--eval-limit", DEFAULTS, "eval_limit", "First N real test images.")
 @seed_option
 @device_option
@@ -203,10 +205,11 @@ def fit(ctx: click.Context, **params) -> None:
         check_recipe_values(DreamingConfig, dreaming, "dreaming")
         check_recipe_values(AugmentConfig, augment, "augment")
         values.update({name: params[name] for name in given & FIT_FLAGS})
-        if "root" in given:
-            values["eval_root"] = params["root"]
+        for name in given & set(EVAL_FLAGS):
+            values[EVAL_FLAGS[name]] = params[name]
             if not values.get("eval_real"):
-                warn_ignored("root", "it says where --eval-real's dataset lies, and no --eval-real is given")
+                what = "where --eval-real's dataset lies" if name == "root" else "the range of --eval-real's pixels"
+                warn_ignored(name, f"it says {what}, and no --eval-real is given")
         dreaming.update({name: params[name] for name in given & DREAMING_FLAGS})
         if "augment" in given:
             augment["probability"] = params["augment"]
@@ -225,7 +228,6 @@ def fit(ctx: click.Context, **params) -> None:
     out = check_writable(params["out"] or default_out(config.generator), folder=True)  # before any compute
     with (
         progress_lines(params["progress_lines"] and not params["quiet"]),
-        no_input_range("ganinv fit --eval-real"),
         resume_hint("fit", out),
     ):
         result = run_fit(
@@ -252,8 +254,8 @@ def saved_path(name: str, params: dict[str, Any]) -> tuple[tuple[str, ...], Any]
         return ("dreaming", name), params[name]
     if name == "augment":
         return ("augment", "probability"), params[name]
-    if name == "root":
-        return ("eval_root",), params[name]
+    if name in EVAL_FLAGS:
+        return (EVAL_FLAGS[name],), params[name]
     if name == "options":  # as a run started by this command recorded them: the recipe's [options] under the typed
         # ones, a spec file as its fields (repeated with --resume, the command was refused: a review)
         from ganinv.sources import options_to_record

@@ -24,8 +24,8 @@ from ganinv.cli.options import (
     flag_names,
     generator_options,
     image_options,
+    input_range_option,
     json_option,
-    no_input_range,
     not_empty,
     out_option,
     parse_key_values,
@@ -35,6 +35,7 @@ from ganinv.cli.options import (
     root_option,
     seed_option,
     warn,
+    warn_ignored,
 )
 from ganinv.config_checks import (
     LimitedIntRange,
@@ -74,6 +75,7 @@ def mvae() -> None:
     "or file. Without it the MVAE sits atop --generator and learns from its samples only.",
 )
 @root_option
+@input_range_option("--data and --eval-real")
 @config_option("--split", DEFAULTS, "split", "Split of --data.")
 @click.option("--limit", type=MVAE_TYPE("limit"), default=None, help="Train on the first N images of --data.")
 @config_option("--components", DEFAULTS, "n_components", "Number of components K before selection.")
@@ -123,6 +125,7 @@ def fit(
     trust_remote_code,
     data,
     root,
+    input_range,
     split,
     limit,
     components,
@@ -212,6 +215,8 @@ def fit(
                     else ""
                 )
             )
+        if "input_range" in given and data is None and eval_real is None:
+            warn_ignored("input_range", "it says the range of --data's and --eval-real's pixels, and neither is given")
         config = MVAEConfig(
             generator=None if data else generator,
             arch=arch,
@@ -219,6 +224,7 @@ def fit(
             trust_remote_code=trust_remote_code,
             data=data,
             root=root,
+            input_range=input_range,
             split=split,
             limit=limit,
             n_components=components,
@@ -240,7 +246,7 @@ def fit(
             device=device,
         )
     out = check_writable(out or default_out(data or generator), folder=True)  # before any compute
-    with no_input_range("ganinv mvae fit"), resume_hint("mvae fit", out):
+    with resume_hint("mvae fit", out):
         result = train_mvae(
             config, out, quiet=quiet, resume=resume, generator_origin=origin, options_origin=options_origin
         )

@@ -363,20 +363,27 @@ def _split_only_for_datasets(func):
     return command
 
 
+def input_range_option(images: str = ""):
+    """--input-range LO,HI: the stored pixel range of the images a command reads (`images`: which, where it reads
+    more than one kind), parsed to (LO, HI). One flag for every command that reads images: `train`, `mvae fit` and
+    `fit --eval-real` had none, and refused what the others read with it (an outside audit)."""
+    return click.option(
+        "--input-range",
+        type=str,
+        default=None,
+        metavar="LO,HI",
+        callback=_parse_input_range,
+        help=f"Range of the stored pixel values{' of ' + images if images else ''}, e.g. 0,1 or 0,255 or -1,1 "
+        "(default: decided from the file type and values, with a warning when it is a guess).",
+    )
+
+
 def image_options(required: bool):
     """IMAGES with --root, --split, --limit, --input-range: any `ganinv.data.load_images` source."""
 
     def decorate(func):
         func = _split_only_for_datasets(func)
-        func = click.option(
-            "--input-range",
-            type=str,
-            default=None,
-            metavar="LO,HI",
-            callback=_parse_input_range,
-            help="Range of the stored pixel values, e.g. 0,1 or 0,255 or -1,1 (default: decided "
-            "from the file type and values, with a warning when it is a guess).",
-        )(func)
+        func = input_range_option()(func)
         func = click.option("--limit", type=LimitedIntRange(min=1), default=None, help="Use only the first N images.")(
             func
         )
@@ -506,26 +513,6 @@ def deprecated_alias(old: str, new: str, dest: str, **attrs):
         )
 
     return decorate
-
-
-@contextlib.contextmanager
-def no_input_range(command: str) -> Iterator[None]:
-    """Around a command that reads images but has no --input-range: a refused range is said in its own terms."""
-    from ganinv.data import without_input_range
-    from ganinv.errors import DataError
-
-    def reworded(record: logging.LogRecord) -> bool:  # the range rule's notes advised the flag too
-        record.msg, record.args = without_input_range(record.getMessage(), command), ()
-        return True
-
-    logger = logging.getLogger("ganinv")
-    logger.addFilter(reworded)
-    try:
-        yield
-    except DataError as exc:
-        raise DataError(without_input_range(str(exc), command)) from None
-    finally:
-        logger.removeFilter(reworded)
 
 
 def not_empty(ctx: click.Context, param: click.Parameter, value: Optional[str]) -> Optional[str]:

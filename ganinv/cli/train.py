@@ -13,8 +13,8 @@ from ganinv.cli.options import (
     device_option,
     echo_result,
     flag_names,
+    input_range_option,
     json_option,
-    no_input_range,
     out_option,
     progress_lines,
     quiet_option,
@@ -29,7 +29,17 @@ from ganinv.outputs import check_writable
 from ganinv.runs import Run
 from ganinv.train import TrainConfig
 
-TRAIN_FLAGS = {"data", "root", "steps", "batch_size", "n_critic", "lr", "seed", "device"}  # TrainConfig fields
+TRAIN_FLAGS = {
+    "data",
+    "root",
+    "input_range",
+    "steps",
+    "batch_size",
+    "n_critic",
+    "lr",
+    "seed",
+    "device",
+}  # TrainConfig fields
 RESUMABLE = {
     "steps",
     "device",
@@ -51,6 +61,7 @@ DEFAULTS = TrainConfig()
     help="Training images: mnist, fashion-mnist (with --root), an image folder, or an .npz/.safetensors file.",
 )
 @root_option
+@input_range_option("--data")
 @click.option(
     "--recipe",
     type=click.Path(dir_okay=False),
@@ -122,7 +133,6 @@ def train(ctx: click.Context, **params) -> None:
     check_writable(out, folder=True)  # before any compute
     with (
         progress_lines(params["progress_lines"] and not params["quiet"]),
-        no_input_range("ganinv train"),
         resume_hint("train", out),
     ):
         result = run_train(config, out, resume=params["resume"], quiet=params["quiet"] or params["progress_lines"])

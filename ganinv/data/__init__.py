@@ -351,25 +351,6 @@ def _in_api_words(text: str) -> str:
     return text.replace("declare the range the file uses", "declare the range")
 
 
-# commands that read images by the range rule and take --input-range (README, "Images come from")
-INPUT_RANGE_COMMANDS = "invert, features, loglik, cluster-accuracy, mvae features, mvae eval"
-
-
-def without_input_range(text: str, command: str) -> str:
-    """The range rule's message for a command without --input-range (`train --data`, `mvae fit --data`, `fit
-    --eval-real`): its advice to declare a range ended in "No such option" (an outside audit). The advice is replaced by
-    what the command does read."""
-    at = text.find("--input-range")
-    if at < 0:
-        return text
-    cut = max(text.rfind("; ", 0, at), text.rfind("? ", 0, at))
-    return (
-        text[: cut + 1 if cut >= 0 else at].rstrip()
-        + f" `{command}` takes no --input-range: save the images as uint8 (0 to 255) or as floats in [0, 1] or "
-        f"[-1, 1], which it reads as such ({INPUT_RANGE_COMMANDS} take --input-range)"
-    )
-
-
 __all__ = [  # what other modules and tests import from `ganinv.data`
     "DATASET_DIRS",
     "IMAGE_SUFFIXES",
@@ -388,5 +369,4 @@ __all__ = [  # what other modules and tests import from `ganinv.data`
     "one_column_flattened",
     "parse_input_range",
     "torch_ready",
-    "without_input_range",
 ]

@@ -38,6 +38,7 @@ from ganinv.config_checks import (
     MAX_SEED,
     MAX_WIDTH,
     check_config,
+    check_input_range,
     checked,
     config_of_type,
     known_options,
@@ -77,6 +78,8 @@ class MVAEConfig:
     trust_remote_code: bool = False  # allow full pickles for the generator (can run code)
     data: Optional[str] = None  # standalone: mnist, fashion-mnist, an image folder or file
     root: Optional[str] = None  # dataset folder for `data` and `eval_real` (nothing is downloaded)
+    # the stored pixel range (LO, HI) of `data` and `eval_real`; None: decided from the files, said when a guess
+    input_range: Optional[tuple[float, float]] = checked(None, flag="--input-range")
     split: str = checked("train", flag="--split", choices=("train", "test"))  # split of `data`
     limit: Optional[int] = checked(None, flag="--limit", min=1)  # use the first N images of `data`
     # the mixture (ganinv.mvae.model)
@@ -112,6 +115,7 @@ class MVAEConfig:
 
     def __post_init__(self) -> None:
         check_config(self, recipe=False)
+        check_input_range(self, "input_range", recipe=False)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -235,7 +239,9 @@ def _train_mvae(
         assert config.data is not None, "a generator or data, checked above"
         if resume:
             run.refuse_unrecorded(["data"])  # before the folder its config.json names is read
-        images = load_images(config.data, root=config.root, split=config.split, limit=config.limit).images
+        images = load_images(
+            config.data, root=config.root, split=config.split, limit=config.limit, input_range=config.input_range
+        ).images
         model = MVAE(image_shape=list(images.shape[1:]), s_dim=config.s_dim, **model_options).to(device)
     # read before any step: a wrong --eval-real or a --root without the test files failed after the last one, and
     # the finished run could then be neither started again nor resumed with the missing flag (an outside audit)
@@ -410,7 +416,14 @@ def evaluation_images(config: MVAEConfig, model: MVAE, training: Optional[Tensor
         if training is not None:
             return training[: config.eval_limit]
     # at the model's size: a folder's images of it are never resized (an outside audit: 0.61 off, up and back down)
-    read = load_images(source, root=config.root, split="test", limit=config.eval_limit, size=model.image_shape[1:])
+    read = load_images(
+        source,
+        root=config.root,
+        split="test",
+        limit=config.eval_limit,
+        size=model.image_shape[1:],
+        input_range=config.input_range,
+    )
     images, warning = fit_to_shape(read.images, model.image_shape)
     if warning:
         warnings.warn(warning, stacklevel=2)
