@@ -21,7 +21,7 @@ import ganinv
 import ganinv.images
 from ganinv.atomic import json_text, write_json
 from ganinv.cli.main import cli
-from ganinv.data import fit_to_shape, load_images, parse_input_range
+from ganinv.data import fit_to_shape, idx_datasets, load_images, parse_input_range
 from ganinv.errors import DataError, GaninvError
 
 SHARED_MNIST = Path(__file__).resolve().parents[2] / "shared" / "data" / "mnist"
@@ -64,6 +64,11 @@ def test_damaged_or_ambiguous_idx_roots_say_what_they_are(tmp_path):
     assert load_images("mnist", root=tmp_path / "both").images.shape == (6, 1, 28, 28)
     raw.write_bytes(original[:16] + bytes(len(original) - 16))  # another file under the same name
     with pytest.raises(DataError, match="holds both t10k-images-idx3-ubyte.gz and t10k-images-idx3-ubyte, and they"):
+        load_images("mnist", root=tmp_path / "both")
+    raw.write_bytes(original[:-784])  # an extraction cut short: the one to remove is named (an outside audit, 57c)
+    with pytest.raises(
+        DataError, match=r"they differ: .*t10k-images-idx3-ubyte is truncated: header says \(6, 28, 28\)"
+    ):
         load_images("mnist", root=tmp_path / "both")
     fake_idx_dataset(tmp_path / "labels")
     write_idx(tmp_path / "labels" / "t10k-labels-idx1-ubyte.gz", np.array([0, 1, 2, 3, 4, 12]))
@@ -293,6 +298,26 @@ def test_another_datasets_files_are_refused_by_their_labels(tmp_path):
     write_idx(other / "t10k-labels-idx1-ubyte.gz", rng.integers(0, 10, 10000))
     notes = load_images("mnist", root=other, split="test").notes
     assert len(notes) == 1 and "but not its published ones: read as mnist" in notes[0]
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="the shared MNIST files are not on this machine")
+def test_another_datasets_images_beside_the_right_labels_are_refused(tmp_path):
+    """An outside audit (57c): Fashion-MNIST's images beside MNIST's labels (the same file names) were read as digits
+    in silence, only the labels being checked. The images are checked too; changed ones beside the published labels
+    are said."""
+    fashion = SHARED_MNIST.parent / "fashion-mnist"
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    shutil.copy(fashion / "t10k-images-idx3-ubyte.gz", mixed)
+    shutil.copy(SHARED_MNIST / "t10k-labels-idx1-ubyte.gz", mixed)
+    with pytest.raises(DataError, match="holds Fashion-MNIST's test images, not MNIST's test images.*fashion-mnist"):
+        load_images("mnist", root=mixed, split="test")
+    changed = idx_datasets.read_idx(SHARED_MNIST / "t10k-images-idx3-ubyte.gz").copy()
+    changed[0, 0, 0] = 1  # one pixel of a modified copy
+    write_idx(mixed / "t10k-images-idx3-ubyte.gz", changed)
+    notes = load_images("mnist", root=mixed, split="test", limit=3).notes
+    assert len(notes) == 1 and "but not its published ones, beside its published labels" in notes[0], notes
+    assert load_images("mnist", root=SHARED_MNIST, split="test", limit=3).notes == []
 
 
 # ---- the range of tensor files ------------------------------------------------------------------------

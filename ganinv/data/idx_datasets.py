@@ -48,6 +48,16 @@ PUBLISHED_LABELS = {
 }
 
 
+# sha256 of the published image files' pixels (after the header): the images are checked too, as the labels are (an
+# outside audit, 57c: Fashion-MNIST's images beside MNIST's labels, same names, were read as digits in silence)
+PUBLISHED_IMAGES = {
+    "741c988805d008ac6e4c904b69001ba184c24b2c540a4ef403f4c71b676cf757": ("mnist", "train"),
+    "6d87418db22cc8025d05968bec9bd5c3932904b23485740db143a061a2c9d161": ("mnist", "test"),
+    "2e487a6c89124f78f2d7521542223cafe96f7123c3ca13d447772ac6ecbb3012": ("fashion-mnist", "train"),
+    "c867c93ff95360594e8ec3287995350b824dd110b11595c0e13d5423f621867a": ("fashion-mnist", "test"),
+}
+
+
 PUBLISHED_SIZES = {"train": 60000, "test": 10000}
 
 
@@ -116,9 +126,12 @@ def _find_idx(root: Path, name: str, stem: str) -> Path:
     for folder in candidates:
         found = _idx_names(folder, stem)[:2]
         if len(found) == 2 and _idx_bytes(found[0]) != _idx_bytes(found[1]):
+            damaged = [why for why in map(_damage, found) if why]
             raise DataError(
-                f"{folder} holds both {found[0].name} and {found[1].name}, and they differ; remove the one that is "
-                "not the original"
+                f"{folder} holds both {found[0].name} and {found[1].name}, and they differ"
+                + (  # an interrupted extraction beside its .gz: which one was not said (an outside audit, 57c)
+                    f": {damaged[0]}; remove it" if len(damaged) == 1 else "; remove the one that is not the original"
+                )
             )
         if found:
             return found[0]
@@ -126,6 +139,15 @@ def _find_idx(root: Path, name: str, stem: str) -> Path:
         f"no {stem}[.gz] under {root} (looked in {', '.join(str(c) for c in candidates)}); "
         f"pass --root pointing at the folder with the original {name} files"
     )
+
+
+def _damage(path: Path) -> str:
+    """What is wrong with an IDX file by its own header ("" when it reads whole)."""
+    try:
+        read_idx(path)
+    except DataError as exc:
+        return str(exc).split("; replace it")[0]
+    return ""
 
 
 def load_idx_dataset(
@@ -155,6 +177,7 @@ def load_idx_dataset(
             "original file"
         )
     notes = check_published(name, split, labels, labels_path)
+    notes += check_published_images(name, split, images, images_path, labels_path, published(labels, PUBLISHED_LABELS))
     x, _ = to_unit_range(
         torch.from_numpy(images.copy()).unsqueeze(1), str(images_path), (0.0, 255.0), input_range, keep=limit
     )  # (N, 1, 28, 28)
@@ -191,10 +214,40 @@ def load_idx_images(path: Path, input_range: Optional[ValueRange] = None, limit:
     return ImageSet(x, None, [], [], notes)  # (N, 1, H, W)
 
 
+def published(values: np.ndarray, hashes: dict[str, tuple[str, str]]) -> Optional[tuple[str, str]]:
+    """(dataset, split) whose published file holds exactly these values, if any."""
+    return hashes.get(hashlib.sha256(values.tobytes()).hexdigest())
+
+
+def check_published_images(
+    name: str,
+    split: str,
+    images: np.ndarray,
+    images_path: Path,
+    labels_path: Path,
+    labels_published: Optional[tuple[str, str]],
+) -> list[str]:
+    """Refuse another published dataset's (or split's) images read as `name`'s; note images that are not the
+    published ones beside labels that are. Returns the notes."""
+    found = published(images, PUBLISHED_IMAGES)
+    if found is not None and found != (name, split):
+        raise DataError(
+            f"{images_path} holds {DATASET_TITLES[found[0]]}'s {found[1]} images, not {DATASET_TITLES[name]}'s "
+            f"{split} images: give --root the folder of {DATASET_TITLES[name]}'s files"
+            + (f", or name the dataset {found[0]} (with its own labels file)" if found[0] != name else "")
+        )
+    if found is None and labels_published == (name, split):
+        return [
+            f"{images_path} holds {len(images)} images, as many as {DATASET_TITLES[name]}'s {split} split, but not "
+            f"its published ones, beside its published labels ({labels_path}): read as they are (a modified copy?)"
+        ]
+    return []
+
+
 def check_published(name: str, split: str, labels: np.ndarray, labels_path: Path) -> list[str]:
     """Refuse another published dataset's (or split's) labels read as `name`'s; note a full-size set that is not
     the published one. Returns the notes."""
-    found = PUBLISHED_LABELS.get(hashlib.sha256(labels.tobytes()).hexdigest())
+    found = published(labels, PUBLISHED_LABELS)
     if found is not None and found != (name, split):
         raise DataError(
             f"{labels_path} holds {DATASET_TITLES[found[0]]}'s {found[1]} labels, not {DATASET_TITLES[name]}'s "
