@@ -4,9 +4,12 @@ the range of stored values decided from evidence or declared, and every kind of 
 import gzip
 import json
 import os
+import pickle
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -151,6 +154,25 @@ def test_a_folder_per_split_above_the_class_folders_is_said(tmp_path):
     assert len(said) == 1 and "folders 0, 1, 2 one level down" in said[0] and str(tmp_path / "testing") in said[0]
     right = load_images(str(tmp_path / "testing"))
     assert right.classes == ["0", "1", "2"] and not [note for note in right.source_notes if "one level down" in note]
+
+
+def test_class_folders_named_as_splits_are_said(tmp_path):
+    """An outside audit (57c): ImageNet's CLS-LOC folder, train/<wnid>/ beside flat val/ and test/, was read as three
+    classes train, test, val with no word, and cluster-accuracy scored the clusters against the splits."""
+    for wnid in ("n01440764", "n01443537"):
+        (tmp_path / "train" / wnid).mkdir(parents=True)
+        Image.new("L", (8, 8), 60).save(tmp_path / "train" / wnid / f"{wnid}_0.JPEG")
+    for split in ("val", "test"):
+        (tmp_path / split).mkdir()
+        Image.new("L", (8, 8), 90).save(tmp_path / split / f"ILSVRC2012_{split}_00000001.JPEG")
+    data = load_images(str(tmp_path))
+    assert data.classes == ["test", "train", "val"]  # read as laid out, and said so with the way out
+    nested, splits = (note for note in data.source_notes if note.startswith(f"the classes of {tmp_path} "))
+    assert "and the images of train lie in folders n01440764, n01443537 one level down" in nested, nested
+    assert "named as a dataset's splits (test, train, val): each image is labelled by the split" in splits, splits
+    assert f"give one split's folder (e.g. {tmp_path / 'train'})" in splits, splits
+    flat = load_images(str(tmp_path / "train"))
+    assert flat.classes == ["n01440764", "n01443537"] and not [n for n in flat.source_notes if "the classes" in n]
 
 
 def test_archivers_and_empty_folders_are_no_classes(tmp_path):
@@ -1337,7 +1359,7 @@ def test_one_class_folder_is_said_to_be_one_class(tmp_path):
     loaded = load_images(str(tmp_path / "one"))
     assert loaded.labels.tolist() == [0] and unblank(loaded.source_notes) == [
         f"{tmp_path / 'one'} holds one folder of images, images, read as one class (label 0 for every image); give "
-        f"{tmp_path / 'one' / 'images'} to read its images without labels"
+        f"{tmp_path / 'one' / 'images'} to read its images alone (labelled only by a metadata file of its own)"
     ]
 
 
@@ -1748,3 +1770,114 @@ def test_a_declared_range_that_overrides_a_files_own_is_said(tmp_path):
     data = load_images(str(tmp_path), input_range=(0, 65535))
     assert float(data.images[1].max()) < -0.99  # the user's word, as documented
     assert any("b.png's format says its values lie in [0, 255]; read in the declared" in note for note in data.notes)
+
+
+def run_advice(line: str, cwd: Path) -> None:
+    """Run a `python -c "..."` line a refusal gave, as the user would paste it."""
+    assert line.startswith('python -c "') and line.endswith('"'), line
+    subprocess.run([sys.executable, "-c", line[len('python -c "') : -1]], cwd=cwd, check=True)
+
+
+def test_downloaded_dataset_files_are_named_with_the_line_that_converts_them(tmp_path):
+    """An outside audit (57c): Kaggle's CSV, Keras's mnist.npz, KMNIST's arr_0 files, Hugging Face parquet, archives
+    and CIFAR's pickled batches were "unknown file type" or "no 'images' array" with no way on. Each is named with
+    one line, and the lines given for the CSV and Keras files make files that read as the same digits."""
+    rng = np.random.default_rng(0)
+    digits = rng.integers(0, 256, (5, 28, 28), dtype=np.uint8)
+    labels = np.arange(5) % 10
+    rows = np.concatenate([labels[:, None], digits.reshape(5, -1)], axis=1)
+    header = "label," + ",".join(f"pixel{i}" for i in range(784))
+    np.savetxt(tmp_path / "mnist_test.csv", rows, fmt="%d", delimiter=",", header=header, comments="")
+    np.savez(tmp_path / "mnist.npz", x_train=digits[:3], y_train=labels[:3], x_test=digits, y_test=labels)
+    for name in ("mnist_test.csv", "mnist.npz"):
+        with pytest.raises(DataError) as refused:
+            load_images(str(tmp_path / name))
+        line = re.search(r'python -c "[^"]*"', str(refused.value)).group(0)
+        (tmp_path / name.split(".")[0]).mkdir()
+        run_advice(line, tmp_path / name.split(".")[0])
+        converted = next((tmp_path / name.split(".")[0]).glob("*.npz"))
+        read = load_images(str(converted))
+        assert torch.equal(read.images, load_images(str(save_tensors(tmp_path / "ref.npz", images=digits))).images)
+        assert read.labels.tolist() == labels.tolist(), name
+    np.savez(tmp_path / "kmnist-test-labels.npz", labels)  # numpy's own name, arr_0
+    with pytest.raises(DataError, match=r"its one array \(arr_0, 5 numbers\) looks like labels, not images"):
+        load_images(str(tmp_path / "kmnist-test-labels.npz"))
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    marker = tmp_path / "unpickled"
+
+    class Canary:  # creates the marker file when unpickled
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "cifar-10-batches-py" / "data_batch_1").write_bytes(pickle.dumps([Canary()] * 50, protocol=2))
+    (tmp_path / "cifar-10-batches-py" / "batches.meta").write_bytes(pickle.dumps({b"label_names": []}, protocol=2))
+    for source in ("cifar-10-batches-py", "cifar-10-batches-py/data_batch_1"):  # the data, not batches.meta
+        with pytest.raises(DataError, match=r"data_batch_1(, \.\.\.)?: it is a Python pickle .* never unpickles"):
+            load_images(str(tmp_path / source))
+    assert not marker.exists()
+    for name, said in (
+        ("test-00000-of-00001.parquet", "a Hugging Face datasets parquet file is not read; convert it"),
+        ("mnist_png.tar.gz", "an archive is not read: extract it (tar -xzf "),
+        ("mnist_png.zip", "an archive is not read: extract it (unzip "),
+        ("test_32x32.mat", "a MATLAB file is not read; load it with scipy.io.loadmat("),
+    ):
+        (tmp_path / name).write_bytes(b"\1" * 600)
+        with pytest.raises(DataError, match=re.escape(said)):
+            load_images(str(tmp_path / name))
+
+
+def test_torchvision_and_emnist_folders_are_sent_where_they_are_read(tmp_path):
+    """An outside audit (57c): torchvision's `MNIST/processed` was called a folder of IDX files and sent to a --root
+    that could not read it; `MNIST/` itself was told to numpy.load its .pt pickles; EMNIST's folder was sent to
+    `mnist --root`, which reads MNIST's four names only; `mnist --root MNIST` did not look in MNIST/raw."""
+    images, _ = fake_idx_dataset(tmp_path / "MNIST" / "raw")
+    (tmp_path / "MNIST" / "processed").mkdir()
+    torch.save(
+        (torch.zeros(2, 28, 28, dtype=torch.uint8), torch.zeros(2)), tmp_path / "MNIST" / "processed" / "test.pt"
+    )
+    with pytest.raises(DataError, match=re.escape("torchvision's dataset folder, whose raw/ holds MNIST-format IDX")):
+        load_images(str(tmp_path / "MNIST"))
+    with pytest.raises(DataError, match=re.escape("test.pt: it is torchvision's processed copy of a dataset; give ")):
+        load_images(str(tmp_path / "MNIST" / "processed"))
+    assert load_images("mnist", root=tmp_path / "MNIST").images.shape == (6, 1, 28, 28)  # as the advice says
+    emnist = tmp_path / "gzip"
+    emnist.mkdir()
+    write_idx(emnist / "emnist-digits-test-images-idx3-ubyte.gz", images)
+    write_idx(emnist / "emnist-digits-test-labels-idx1-ubyte.gz", np.arange(6))
+    with pytest.raises(DataError, match="give one images file itself \\(e.g. .*emnist-digits-test-images-idx3"):
+        load_images(str(emnist))
+    assert load_images(str(emnist / "emnist-digits-test-images-idx3-ubyte.gz")).images.shape == (6, 1, 28, 28)
+
+
+def test_an_imagefolder_metadata_file_labels_its_images(tmp_path):
+    """An outside audit (57c): a Hugging Face `imagefolder` folder, flat images with `metadata.csv` or
+    `metadata.jsonl` giving each `file_name` its `label`, was read without labels, in silence. Its label column is
+    read; a file that does not label exactly the folder's images is refused, naming what does not match."""
+    rng = np.random.default_rng(0)
+    pixels = rng.integers(0, 256, (4, 8, 8), dtype=np.uint8)
+    for kind in ("csv", "jsonl", "names"):
+        folder = tmp_path / kind
+        folder.mkdir()
+        for i in (3, 1, 0, 2):
+            Image.fromarray(pixels[i]).save(folder / f"{i:05d}.png")
+        rows = [
+            {"file_name": f"{i:05d}.png", "label": ["cat", "dog"][i % 2] if kind == "names" else 7 - i}
+            for i in (2, 0, 3, 1)
+        ]
+        if kind == "jsonl":
+            (folder / "metadata.jsonl").write_text("".join(json.dumps(row) + "\n" for row in rows))
+        else:
+            text = "file_name,label\n" + "".join(f"{r['file_name']},{r['label']}\n" for r in rows)
+            (folder / "metadata.csv").write_text(text)
+        data = load_images(str(folder))
+        expected_images = torch.from_numpy(pixels / 127.5 - 1).float()  # in file order, 0 to 3
+        torch.testing.assert_close(data.images[:, 0], expected_images, atol=1e-6, rtol=0)
+        expected = [0, 1, 0, 1] if kind == "names" else [7, 6, 5, 4]
+        assert data.labels.tolist() == expected, kind
+        assert data.classes == (["cat", "dog"] if kind == "names" else [])
+        assert any("labels read from" in note and "label column" in note for note in data.source_notes)
+    (tmp_path / "csv" / "00004.png").write_bytes((tmp_path / "csv" / "00000.png").read_bytes())  # a row short
+    with pytest.raises(DataError, match=r"does not label exactly the images .*: 1 image\(s\) have no row \(e.g. 00004"):
+        load_images(str(tmp_path / "csv"))
+    (tmp_path / "csv" / "metadata.csv").write_text("file_name,caption\n00000.png,a digit\n")  # no label column
+    assert load_images(str(tmp_path / "csv")).labels is None

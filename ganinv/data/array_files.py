@@ -13,6 +13,7 @@ from typing import Any, Optional
 import numpy as np
 import torch
 
+from ganinv.data.conversions import npz_keys_hint
 from ganinv.data.image_set import ImageSet
 from ganinv.data.value_ranges import ValueRange, to_unit_range
 from ganinv.errors import DataError
@@ -297,7 +298,11 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None, limit
     key = next((k for k in IMAGE_KEYS if k in tensors), None)
     if key is None:
         raise DataError(
-            f"{path} has no 'images' array (found {sorted(tensors)}); save the images under the name 'images'"
+            f"{path} has no 'images' array (found {sorted(tensors)}); "
+            + (
+                npz_keys_hint(path, {k: tuple(tensors[k].shape) for k in sorted(tensors)})
+                or "save the images under the name 'images'"
+            )
         )
     label_key = next((k for k in LABEL_KEYS if k in tensors), None)
     stored_labels = tensors[label_key] if label_key is not None else None

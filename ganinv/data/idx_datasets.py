@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from ganinv.data.array_files import MAX_ARRAY_VALUES, PIXELS_FREE, check_inflation
+from ganinv.data.conversions import keras_split_line
 from ganinv.data.image_set import ImageSet
 from ganinv.data.paths import _is_gzip, _stat
 from ganinv.data.value_ranges import ValueRange, to_unit_range
@@ -122,7 +123,9 @@ def _idx_names(folder: Path, stem: str) -> list[Path]:
 
 
 def _find_idx(root: Path, name: str, stem: str) -> Path:
-    candidates = [root, root / DATASET_DIRS[name] / "raw", root / name]
+    split = "test" if stem.startswith("t10k") else "train"
+    # the files, torchvision's layout under its root or inside its dataset folder (MNIST/raw: an audit, 57c), a folder
+    candidates = [root, root / DATASET_DIRS[name] / "raw", root / "raw", root / name]
     for folder in candidates:
         found = _idx_names(folder, stem)[:2]
         if len(found) == 2 and _idx_bytes(found[0]) != _idx_bytes(found[1]):
@@ -135,9 +138,15 @@ def _find_idx(root: Path, name: str, stem: str) -> Path:
             )
         if found:
             return found[0]
+    keras = root / "mnist.npz"  # where Keras keeps MNIST (~/.keras/datasets): it had been "no t10k-images" (57c)
     raise DataError(
         f"no {stem}[.gz] under {root} (looked in {', '.join(str(c) for c in candidates)}); "
         f"pass --root pointing at the folder with the original {name} files"
+        + (
+            f"; {keras} is Keras's copy of MNIST: convert a split, {keras_split_line(keras, split)}"
+            if keras.is_file()
+            else ""
+        )
     )
 
 

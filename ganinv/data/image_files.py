@@ -16,7 +16,10 @@ import torch
 import torch.nn.functional as F
 
 from ganinv.data.array_files import TENSOR_SUFFIXES, inflates_too_far
+from ganinv.data.conversions import conversion_hint, folder_conversion_hint
+from ganinv.data.idx_datasets import MNIST_STEMS, is_idx
 from ganinv.data.image_set import ImageSet
+from ganinv.data.metadata_labels import metadata_labels
 from ganinv.data.paths import _is_dir, _is_gzip, _stat
 from ganinv.data.value_ranges import ValueRange, check_finite_images, detect_range, to_unit_range, value_span
 from ganinv.errors import DataError
@@ -272,7 +275,7 @@ SKIPPED_FOLDERS = {"__MACOSX"}  # what macOS's zip adds beside the data (`._name
 
 def dataset_file_hint(path: Path) -> Optional[str]:
     """What to do with a dataset file that is not an image file: MNIST's IDX files (by their magic bytes, gzip or
-    not), torchvision's processed `.pt`, a CSV of pixels (Kaggle's MNIST). None for anything else."""
+    not), torchvision's processed `.pt`, and the downloads of `conversions`. None for anything else."""
     try:
         with (gzip.open if _is_gzip(path) else open)(path, "rb") as fh:
             head = fh.read(4)
@@ -294,12 +297,7 @@ def dataset_file_hint(path: Path) -> Optional[str]:
             "as an array file: numpy.save('images.npy', torch.load(FILE, weights_only=True).numpy()), (N, H, W) or "
             "(N, C, H, W), and give that"
         )
-    if path.suffix.lower() == ".csv":
-        return (
-            "a CSV of pixels is not read (its layout, label column and range vary); convert it to an .npz with "
-            "`images` (N, H, W) uint8 and, if it has them, `labels` (N,)"
-        )
-    return None
+    return conversion_hint(path)
 
 
 def array_files_hint(entries: list[Path], classes: bool = False) -> Optional[str]:
@@ -318,15 +316,35 @@ def array_files_hint(entries: list[Path], classes: bool = False) -> Optional[str
     )
 
 
+def idx_folder_hint(folder: Path, idx: list[Path]) -> str:
+    """IDX files in a folder: MNIST's or Fashion-MNIST's four names are a dataset `--root`; other names (EMNIST's,
+    KMNIST's) are read one file at a time (EMNIST's folder had been sent to `mnist --root`, which then failed: 57c)."""
+    if any(p.name.startswith(MNIST_STEMS) for p in idx):
+        return f"it holds MNIST-format IDX files ({idx[0].name}, ...): give mnist (or fashion-mnist) --root {folder}"
+    images = [p for p in idx if "-images-" in p.name or "images" in p.name] or idx
+    return (
+        f"it holds IDX files by other names than MNIST's ({', '.join(p.name for p in idx[:3])}"
+        f"{', ...' if len(idx) > 3 else ''}): give one images file itself (e.g. {images[0]}), read as its images "
+        "without labels (mnist --root reads MNIST's and Fashion-MNIST's four files only)"
+    )
+
+
 def no_images_hint(folder: Path) -> str:
     """What to do with a folder that holds no image files: MNIST's IDX files there, array files, or only hidden
     images."""
-    idx = [p for p in sorted(folder.iterdir()) if p.is_file() and "IDX" in (dataset_file_hint(p) or "")]
+    files = [p for p in sorted(folder.iterdir()) if p.is_file()]
+    idx = [p for p in files if is_idx(p)]
     if idx:
-        return f"it holds MNIST-format IDX files ({idx[0].name}, ...): give mnist (or fashion-mnist) --root {folder}"
+        return idx_folder_hint(folder, idx)
+    processed = [p for p in files if p.suffix == ".pt" and p.parent.name == "processed"]
+    if processed:  # it had been called a folder of IDX files and sent to a --root that cannot read it (57c)
+        return f"{processed[0].name}: {dataset_file_hint(processed[0])}"
     arrays = array_files_hint([p for p in folder.iterdir() if not _skipped(p.name)])
     if arrays:
         return arrays
+    converted = folder_conversion_hint([p for p in files if not _skipped(p.name)])
+    if converted:
+        return converted
     hidden = sorted(p.name for p in folder.iterdir() if p.name.startswith(".") and p.suffix.lower() in IMAGE_SUFFIXES)
     if hidden:
         return f"names starting with a dot ({', '.join(hidden[:3])}) are skipped as system files: rename them"
@@ -418,6 +436,42 @@ def _image_entries(
     return found
 
 
+# folder names of a dataset's splits: read as classes, they label each image by the split it lies in
+SPLIT_NAMES = frozenset({"train", "training", "val", "valid", "validation", "test", "testing", "dev", "eval"})
+
+
+def split_folder_notes(folder: Path, classes: list[str], paths: list[Path], labels: list[int]) -> list[str]:
+    """What is said of class folders that look like a dataset's splits: folders whose images all lie in folders one
+    level down (their classes?), and classes named as splits (ImageNet's train/<wnid>/ beside flat val/ and test/
+    was read as three classes train, val, test, unsaid: an outside audit, 57c)."""
+    inner: dict[str, set[str]] = {}  # class -> the folders its images lie in, one level down
+    direct = set()  # classes with an image right in their folder
+    for path, label in zip(paths, labels):
+        if path.parent.parent == folder:
+            direct.add(classes[label])
+        else:
+            inner.setdefault(classes[label], set()).add(path.relative_to(folder).parts[1])
+    nested = [c for c in classes if c not in direct]
+    notes: list[str] = []
+    if nested:
+        first = sorted(inner[nested[0]])
+        whose = "whose images lie" if len(nested) == len(classes) else f"and the images of {', '.join(nested[:5])} lie"
+        notes.append(
+            f"the classes of {folder} are its folders {', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}, "
+            f"{whose} in folders {', '.join(first[:5])}{', ...' if len(first) > 5 else ''} one level down: if those "
+            f"are the classes (a folder per split, as training/ and testing/), give {folder / nested[0]}"
+        )
+    splits = [c for c in classes if c.lower() in SPLIT_NAMES]
+    if len(splits) >= 2 and len(nested) < len(classes):  # (all nested: said above)
+        notes.append(
+            f"the classes of {folder} are its folders {', '.join(classes[:5])}{', ...' if len(classes) > 5 else ''}, "
+            f"named as a dataset's splits ({', '.join(splits)}): each image is labelled by the split it lies in; "
+            f"give one split's folder (e.g. {folder / (nested or splits)[0]}) to read it alone, its folders as its "
+            "classes"
+        )
+    return notes
+
+
 def unread_note(unread: list[Path], where: Path) -> str:
     """Files of image formats ganinv does not read, by suffix and count, and what to do."""
     suffixes = sorted({path.suffix.lower() for path in unread})
@@ -483,6 +537,12 @@ def load_image_folder(
             hint = unread_note(unread, folder) if unread else no_images_hint(folder)
             hint = outside_note(outside, folder) if outside else hint
             raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {hint}")
+        labelled = metadata_labels(folder, files)
+        if labelled is not None:
+            indices, names, note = labelled
+            result = load_image_files(files[:limit], indices[:limit], names, input_range=input_range, size=size)
+            result.source_notes[:0] = left_out_notes(unread, outside, folder) + [note]
+            return result
         result = load_image_files(files[:limit], input_range=input_range, size=size)
         result.source_notes[:0] = left_out_notes(unread, outside, folder) + labels_beside_note(folder)
         return result
@@ -499,7 +559,17 @@ def load_image_folder(
         classes.append(sub.name)
         paths += sub_files
     if not paths:
-        arrays = array_files_hint(_walk(folder), classes=True)
+        raw = folder / "raw"  # torchvision's dataset folder (raw/, processed/): sent to numpy.load its .pt files (57c)
+        idx = [p for p in sorted(raw.iterdir()) if p.is_file() and is_idx(p)] if raw.is_dir() else []
+        if idx and any(p.name.startswith(MNIST_STEMS) for p in idx):
+            raise DataError(
+                f"{folder} holds no images: it is torchvision's dataset folder, whose raw/ holds MNIST-format IDX "
+                f"files ({idx[0].name}, ...): give mnist (or fashion-mnist) --root {folder}"
+            )
+        if idx:
+            raise DataError(f"{folder} holds no images; in raw/ {idx_folder_hint(raw, idx)}")
+        entries = _walk(folder)
+        arrays = array_files_hint(entries, classes=True) or folder_conversion_hint(entries)
         raise DataError(
             f"{folder} has class folders but no images in them; "
             + (arrays or f"put image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in them or give another source")
@@ -512,17 +582,11 @@ def load_image_folder(
             f"{len(empty)} folder(s) of {folder} hold no images ganinv reads and are not taken as classes (the "
             f"classes are numbered without them): {listed}"
         )
-    if all(path.parent.parent != folder for path in paths):  # no image lies right in a class folder
-        inner = sorted({path.relative_to(folder).parts[1] for path in paths})
-        notes.append(
-            f"the classes of {folder} are its folders {', '.join(classes[:5])}, whose images lie in folders "
-            f"{', '.join(inner[:5])}{', ...' if len(inner) > 5 else ''} one level down: if those are the classes "
-            f"(a folder per split, as training/ and testing/), give {folder / classes[0]}"
-        )
+    notes += split_folder_notes(folder, classes, paths, labels)
     if len(classes) == 1:  # as torchvision's ImageFolder reads it, but labels that are all 0 can surprise
         notes.append(
             f"{folder} holds one folder of images, {classes[0]}, read as one class (label 0 for every image); give "
-            f"{folder / classes[0]} to read its images without labels"
+            f"{folder / classes[0]} to read its images alone (labelled only by a metadata file of its own)"
         )
     kept = len(set(labels[:limit]))
     if kept < len(classes):  # a sample of the first classes alone, unsaid, for `probe` and `cluster-accuracy` (55b)
