@@ -292,14 +292,24 @@ def model_sha256(model: torch.nn.Module) -> str:
     return digest.hexdigest()
 
 
+def extraction_remedy(train: FeatureSet, test: FeatureSet) -> str:
+    """How to make two feature sets comparable: raw pixels of two image shapes were told to use "the same inverter",
+    where none was used (an outside audit, 57c)."""
+    if "pixels" in train.layout and "pixels" in test.layout:
+        return (
+            "raw pixels of images of two shapes (grey and colour, or two sizes): extract both from images of one "
+            "shape, or both with one inverter (which converts both to its generator's shape)"
+        )
+    return "extract both with the same inverter"
+
+
 def labels_in_train_terms(train: FeatureSet, test: FeatureSet) -> torch.Tensor:
     """The test labels as indices of the train classes, refusing what a classifier trained on `train` cannot be scored
     on: features of another model or layout, classes named differently, labels the train features never show."""
     assert train.labels is not None and test.labels is not None, "labelled features"
     if list(train.layout.items()) != list(test.layout.items()) and train.layout and test.layout:  # order matters
         raise DataError(
-            f"the train features are {train.layout}, the test features {test.layout}; extract both with the same "
-            "inverter"
+            f"the train features are {train.layout}, the test features {test.layout}; {extraction_remedy(train, test)}"
         )
     models = [f.meta.get("model_sha256") for f in (train, test)]
     if all(models) and models[0] != models[1]:

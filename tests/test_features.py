@@ -267,6 +267,15 @@ def test_probe_scores_test_labels_by_class_name_or_refuses(tmp_path):
     assert json.loads(result.stdout)["accuracy_pct"]["knn"] == 100.0
     refused = run("probe", "--train", tmp_path / "train.safetensors", "--test", tmp_path / "odd.safetensors")
     assert_one_line_error(refused, "the test classes ['owl'] are not among the train classes")
+    for name in ("cat", "fox"):  # the same test images in colour: raw pixels of another shape, no inverter used
+        (tmp_path / "colour" / name).mkdir(parents=True)
+        for i in range(6):
+            Image.fromarray(np.full((8, 8, 3), shades[name] + i, np.uint8)).save(
+                tmp_path / "colour" / name / f"{i}.png"
+            )
+    run("features", "--raw-pixels", tmp_path / "colour", "--out", tmp_path / "colour.safetensors")
+    refused = run("probe", "--train", tmp_path / "train.safetensors", "--test", tmp_path / "colour.safetensors")
+    assert_one_line_error(refused, "raw pixels of images of two shapes (grey and colour, or two sizes)")  # (57c)
 
 
 def test_probe_refuses_what_an_outside_audit_scored_in_silence(tmp_path):

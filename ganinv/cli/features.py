@@ -39,6 +39,7 @@ from ganinv.errors import DataError, GaninvError
 from ganinv.features import (
     FEATURE_SUFFIXES,
     FeatureSet,
+    extraction_remedy,
     inverter_features,
     labels_in_train_terms,
     load_features,
@@ -195,8 +196,8 @@ def probe(train_path, test_path, classifiers, knn_k, seed, as_json, quiet):
             )
     if train.features.shape[1] != test.features.shape[1]:
         raise DataError(
-            f"train features have {train.features.shape[1]} columns, test {test.features.shape[1]}; "
-            "extract both with the same inverter"
+            f"train features have {train.features.shape[1]} columns, test {test.features.shape[1]}: "
+            + extraction_remedy(train, test)
         )
     try:
         test_labels = labels_in_train_terms(train, test)
