@@ -29,8 +29,9 @@ from torch import nn
 from ganinv.architectures import Architecture, AssumptionWarning, Built, decision, register
 from ganinv.errors import ArchitectureError, first_line
 from ganinv.generator import (
-    FIXED_BATCHES,
     IMAGE_CHANNELS,
+    BatchLimit,
+    batch_limit,
     embedding_rows,
     image_shape_advice,
     in_module_dtype,
@@ -614,20 +615,20 @@ class Opaque(Architecture):
 
     @staticmethod
     @torch.no_grad()
-    def _fixed_batch(net: ProgramNet, spec: dict[str, Any]) -> Optional[int]:
-        """The batch size a program traced with a fixed one takes (`z.view(16, ...)` inside), among the usual ones;
-        None where none of them runs either."""
+    def _fixed_batch(net: ProgramNet, spec: dict[str, Any]) -> Optional[BatchLimit]:
+        """The batch size a program traced with a fixed one takes (`z.view(16, ...)` inside), among the usual ones,
+        or the largest it takes; None where none of them runs either. The same inputs repeated must fail for a fixed
+        batch: a batch of 1 ran where the failure was its class-1 label, and "pass --option batch_size=1" failed the
+        same way again (an outside audit)."""
         n_classes = spec.get("n_classes", 0)
-        for n in FIXED_BATCHES:
+
+        def runs(n: int, repeated_to: Optional[int] = None) -> bool:
             z, c = probe_latents(n, spec)
             d = torch.eye(n_classes)[torch.arange(n) % n_classes] if n_classes else None
-            if not Opaque._runs(net, z, c, d):
-                continue
-            # fixed at n only if the same inputs twice over fail: a batch of 1 ran where the failure was its class-1
-            # label, and "pass --option batch_size=1" failed the same way again (an outside audit)
-            doubled = [None if t is None else torch.cat([t, t]) for t in (z, c, d)]
-            return None if Opaque._runs(net, *doubled) else n
-        return None
+            rows = torch.arange(repeated_to if repeated_to is not None else n) % n
+            return Opaque._runs(net, *(None if t is None else t[rows] for t in (z, c, d)))
+
+        return batch_limit(runs, 2)  # the shape probe's batch
 
     @staticmethod
     def _runs(net: ProgramNet, *inputs: Optional[torch.Tensor]) -> bool:
@@ -666,7 +667,7 @@ class Opaque(Architecture):
                     f"(not {n_classes}); a one-class generator takes --option n_classes=1"
                 ) from None
             advice = [
-                f"it runs on a batch of exactly {fixed}: pass --option batch_size={fixed}"
+                f"it runs on {fixed.said}: pass --option batch_size={fixed.size}"
                 if fixed
                 # integer labels into a layer of floats (a message of "Long", or of dimensions: an outside audit)
                 else "if it takes its label as a one-hot float vector, pass --option inputs=z,onehot"

@@ -18,7 +18,8 @@ import math
 import numbers
 import sys
 import warnings
-from typing import Any, Iterator, Mapping, Optional
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Mapping, Optional
 
 import torch
 from torch import nn
@@ -279,8 +280,9 @@ class Generator(nn.Module):
                 ) from exc
             if fixed:
                 raise SpecMismatchError(
-                    f"the generator failed on a probe batch of {n} latents ({first_line(exc)}) but runs on a batch "
-                    f"of exactly {fixed}: it takes a fixed batch size; pass --option batch_size={fixed}"
+                    f"the generator failed on a probe batch of {n} latents ({first_line(exc)}) but runs on "
+                    f"{fixed.said}; pass --option batch_size={fixed.size}"
+                    + ("" if fixed.exact else ", and ganinv checks whether an image depends on its place in a batch")
                 ) from exc
             labels = spec.n_classes and "Long" in str(exc)  # integer labels into an embedding, given a one-hot
             raise SpecMismatchError(
@@ -511,23 +513,23 @@ class Generator(nn.Module):
                 "give a generator whose images follow its latents smoothly"
             )
 
-    def _fixed_batch(self, failed: int) -> Optional[int]:
+    def _fixed_batch(self, failed: int) -> Optional[BatchLimit]:
         """The batch size among the usual ones on which a program that fails on a batch of `failed` runs (traced
         with a fixed one: `z.view(16, ...)` inside); None where none runs, or where the latents it runs on fail
         again as a batch of `failed`: then what they hold decided it, not their number (labels beyond an
         embedding's rows, which two random labels may miss: an outside audit, 41a)."""
-        for n in FIXED_BATCHES:
+
+        def runs(n: int, repeated_to: Optional[int] = None) -> bool:
             latents = self.sample_latents(n, generator=torch.Generator(device=self.device).manual_seed(0))
+            if repeated_to is not None:
+                latents = latents[torch.arange(repeated_to, device=latents.z.device) % n]
             try:
                 self.decode(latents)
             except Exception:
-                continue
-            try:
-                self.decode(latents[torch.arange(failed, device=latents.z.device) % n])
-            except Exception:
-                return n
-            return None
-        return None
+                return False
+            return True
+
+        return batch_limit(runs, failed)
 
     def _check_batch(self, returned: int, given: int) -> None:
         """One image per latent: a generator that ignores the batch size cannot be inverted or sampled."""
@@ -646,6 +648,43 @@ def image_shape_advice(out: torch.Tensor) -> str:
         examples = f": e.g. {' or '.join(fits)}" if fits else ""
         return f"if they are flat images, give --image-shape C,H,W ({size} values{examples})"
     return "give --image-shape C,H,W where it holds C*H*W values per image"
+
+
+@dataclass(frozen=True)
+class BatchLimit:
+    """The batches a program runs on: exactly `size` latents (traced with a fixed batch), or up to `size` (a buffer
+    or noise table of `size` rows inside)."""
+
+    size: int
+    exact: bool
+
+    @property
+    def said(self) -> str:
+        if self.exact:
+            return f"a batch of exactly {self.size}: it takes a fixed batch size"
+        return (
+            f"batches of up to {self.size}: it holds something sized for {self.size} latents (a buffer, a table of "
+            "noise), by which each image may depend on its place in the batch"
+        )
+
+
+def batch_limit(runs: Callable[..., bool], failed: int) -> Optional[BatchLimit]:
+    """The batches a program that fails on a batch of `failed` latents runs on, by `runs(n)` (whether it runs on n
+    latents) and `runs(n, repeated_to=m)` (on those n latents repeated to m); None where it runs on none of the
+    usual sizes, or where those latents fail again repeated: then what they hold decided it, not their number.
+    A program traced at 4 with a 4-row buffer inside ran on 1 and was told "a batch of exactly 1", which hid the
+    batch-position dependence a batch of 4 shows (an outside audit, 57b): a program that also runs on one more
+    latent has no fixed batch, but a largest one."""
+    for n in FIXED_BATCHES:
+        if not runs(n):
+            continue
+        if runs(n, repeated_to=failed):
+            return None
+        if not runs(n + 1):
+            return BatchLimit(n, exact=True)
+        largest = next((m for m in range(failed - 1, n + 1, -1) if runs(m)), n + 1)
+        return BatchLimit(largest, exact=False)
+    return None
 
 
 FIXED_BATCHES = (

@@ -1,6 +1,7 @@
 """Nothing a failed or killed command leaves behind blocks the next one."""
 
 import contextlib
+import shutil
 import subprocess
 import sys
 from fractions import Fraction
@@ -287,6 +288,10 @@ def test_a_run_or_inverter_folder_given_as_the_generator_names_its_generator(tmp
         cli, ["sample", "-g", str(out / "inverter" / "generator"), "-n", "2", "--out", str(tmp_path / "x.png")]
     )
     assert bundled.exit_code == 0, bundled.output
+    shutil.rmtree(out / "inverter" / "generator")  # as a program's run leaves it: named, not bundled (57b)
+    for given in (out, out / "inverter"):
+        refused = CliRunner().invoke(cli, ["sample", "-g", str(given), "-n", "2", "--out", str(tmp_path / "x.png")])
+        assert refused.exit_code == 2 and "its generator was not bundled (a program" in refused.stderr, refused.output
 
 
 def test_a_cut_short_checkpoint_is_one_short_sentence_and_the_retry_goes_on(tmp_path):

@@ -617,6 +617,31 @@ def test_a_program_fixed_to_a_batch_of_four_is_named_as_such(tmp_path):
         assert g.decode(g.sample_latents(6, generator=torch.Generator().manual_seed(0))).shape == (6, 1, 8, 8)
 
 
+class NoiseTableOfFour(BatchNormNet):
+    """A fixed noise row per place in the batch, 4 rows: it runs on batches of 1 to 4, each image depending on its
+    place (an outside audit, 57b)."""
+
+    def __init__(self):
+        super().__init__()
+        self.register_buffer("noise", torch.randn(4, NZ, generator=torch.Generator().manual_seed(3)))
+
+    def forward(self, z, c=None, d=None):
+        return super().forward(z + self.noise[: z.shape[0]])
+
+
+def test_a_program_that_runs_on_batches_up_to_four_is_not_told_a_fixed_batch_of_one(tmp_path):
+    """It was told "runs on a batch of exactly 1: pass --option batch_size=1", which loaded it as position 0's
+    generator alone (1.2-1.6 off the images at places 1-3); batch_size=4 shows its images depend on their place."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(NoiseTableOfFour().eval(), torch.randn(4, NZ)).save(str(tmp_path / "table.ts"))
+    with pytest.raises(GaninvError, match=r"runs on batches of up to 4: .*pass --option batch_size=4") as refused:
+        load_generator(str(tmp_path / "table.ts"), options={"spec.nz": NZ})
+    assert "exactly" not in str(refused.value)
+    with pytest.raises(GaninvError, match="place in the batch"):
+        load_generator(str(tmp_path / "table.ts"), options={"spec.nz": NZ, "batch_size": 4})
+
+
 def test_a_program_traced_in_training_mode_is_not_sent_round_between_bn_train_and_bn_eval(tmp_path):
     """bn=train accepted it and named bn=eval for a fixed G(z); bn=eval, which a traced graph ignores, was refused
     naming bn=train again: a loop (audit 30b). bn=eval says the mode is fixed inside the program."""
@@ -1375,3 +1400,20 @@ def test_images_on_another_device_than_the_latents_are_named(user_module):
     result = CliRunner().invoke(cli, ["inspect", "-g", "elsewhere:make"])
     assert result.exit_code == 2, result.output
     assert "returns images on device meta for latents on cpu" in result.output and "internal error" not in result.output
+
+
+def test_a_module_made_at_import_is_the_generator_and_a_forward_is_named_as_such(user_module):
+    """An outside audit (57b): `mod:instance`, an nn.Module made at import, had its forward() called with no argument
+    and the error blamed the user's code; a plain function of z was "does not take the options []". The instance is
+    the generator; the function is named as a forward, with what a module:callable returns."""
+    name = user_module(
+        "made_at_import",
+        "import torch\nfrom test_user_modules import BatchNormNet\ninstance = BatchNormNet().eval()\n"
+        "def forward(z):\n    return instance(z).numpy()\n",
+    )
+    g = load_generator(f"{name}:instance", options={"spec.nz": NZ})
+    latents = g.sample_latents(5, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(g.decode(latents), BatchNormNet().eval()(latents.z), rtol=0, atol=1e-6)
+    with pytest.raises(SourceError, match="a function of z is a forward: name the module, or a function or class"):
+        load_generator(f"{name}:forward", options={"spec.nz": NZ})

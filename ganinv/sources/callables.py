@@ -104,6 +104,13 @@ def load_callable(source: str, request: Request) -> Generator:
         raise SourceError(f"cannot import {source!r} ({exc}); give an importable module:callable") from None
     if not callable(fn):
         raise SourceError(f"{source} is {type(fn).__name__!r}, not a callable: name the function or class")
+    if isinstance(fn, Generator):  # a Generator made at import: itself
+        return with_overrides(fn, request.overrides)
+    if isinstance(fn, nn.Module):  # a module made at import: called as a program, not as its own factory (its
+        # forward() had been called with no argument, and the error blamed the user's code: an outside audit, 57b)
+        check_returned_module(fn, source)
+        meta = {"callable": source, "weights_sha256": state_dict_sha256(fn.state_dict())}
+        return wrap_program(fn, request, meta, {})
     factory_options, program_options, unsaid = split_callable_options(fn, request.options)
     factory_options = typed_options(fn, factory_options, source)
     result = call_users_code(fn, factory_options, source)
@@ -136,6 +143,12 @@ def call_users_code(fn: Any, options: dict[str, Any], source: str) -> Any:
         if signature is not None:  # else (a builtin) the call says
             signature.bind(**options)
     except TypeError as exc:
+        if not options and "missing" in str(exc):  # a forward of z named in place of its module (57b)
+            raise SourceError(
+                f"{source} cannot be called with no arguments ({exc}): a module:callable is called once, with the "
+                "--option values as keywords, and returns the generator (a module, (module, GeneratorSpec) or a ganinv "
+                "Generator); a function of z is a forward: name the module, or a function or class that makes it"
+            ) from None
         raise SourceError(f"{source} does not take the options {sorted(options)}: {exc}") from None
     try:
         with users_prints():

@@ -67,11 +67,19 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
     config_path = folder / CONFIG_NAME
     weights_path = next((p for p in (folder / WEIGHTS_NAME, folder / PICKLE_WEIGHTS_NAME) if p.is_file()), None)
     bundled = next((f for f in (folder / "generator", folder / "inverter" / "generator") if f.is_dir()), None)
-    is_run = (folder / "checkpoints").is_dir() and bundled is not None
+    # a run of a program's or code's generator bundles none: its encoder's weights had been read as a generator's
+    # (an outside audit, 57b)
+    artifact = bundled is not None or (folder / "inverter" / CONFIG_NAME).is_file()
+    is_run = (folder / "checkpoints").is_dir() and artifact
     if is_run or (folder / "generator" / CONFIG_NAME).is_file():
         # a run folder, or an inverter artifact: what a user who just ran `fit` types after -g
         kind = "a run folder" if is_run else "an inverter or MVAE artifact"
-        where = f"its generator is {bundled}" if bundled is not None else "its generator was not bundled"
+        where = (
+            f"its generator is {bundled}"
+            if bundled is not None
+            else "its generator was not bundled (a program or Python code is named, not copied: give it with -g as "
+            f"the fit was given it; {folder / 'config.json'} names it)"
+        )
         raise SourceError(
             f"{folder} is {kind}, not a generator: {where}; commands that take --inverter take the folder itself"
         )
@@ -83,6 +91,12 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         raise SourceError(f"{config_path} is not valid JSON ({exc}); fix or regenerate it") from None
     if not isinstance(config, dict):
         raise SourceError(f"{config_path} must hold a JSON object")
+    if "generator_ref" in config:  # an inverter or MVAE artifact that bundles no generator (57b): not a generator's
+        raise SourceError(
+            f"{folder} is an inverter or MVAE artifact, not a generator, and its generator was not bundled (a program "
+            "or Python code is named, not copied: give it with -g as the fit was given it); commands that take "
+            "--inverter take the folder itself"
+        )
     say_code_named(config, str(config_path))  # a mixin's own config: read whole, but what names code is said
     state_dict = read_state_dict(weights_path, request.trust_remote_code)
     check_evidence(state_dict, str(weights_path))
