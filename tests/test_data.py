@@ -1881,3 +1881,32 @@ def test_an_imagefolder_metadata_file_labels_its_images(tmp_path):
         load_images(str(tmp_path / "csv"))
     (tmp_path / "csv" / "metadata.csv").write_text("file_name,caption\n00000.png,a digit\n")  # no label column
     assert load_images(str(tmp_path / "csv")).labels is None
+
+
+def test_refusals_name_the_array_read_one_hot_labels_and_a_saved_error_page(tmp_path):
+    """An outside audit (57c): Keras's `y` was called 'labels' in its refusal, one-hot labels were "not one label per
+    image" with no way on, and a 403 page saved as an IDX .gz was "not an unsigned-byte IDX file"."""
+    images = np.zeros((4, 8, 8), np.uint8)
+    np.savez(tmp_path / "xy.npz", x=images, y=np.arange(10))
+    with pytest.raises(DataError, match=r"'y' has shape \(10,\) but there are 4 images"):
+        load_images(str(tmp_path / "xy.npz"))
+    np.savez(tmp_path / "onehot.npz", images=images, labels=np.eye(3)[[0, 2, 1, 1]])
+    with pytest.raises(DataError, match=r"'labels' is one-hot, shape \(4, 3\); .*labels=labels.argmax\(1\)"):
+        load_images(str(tmp_path / "onehot.npz"))
+    fake_idx_dataset(tmp_path / "download")
+    page = b"<html><head><title>403 Forbidden</title></head><body>Forbidden</body></html>\n"
+    (tmp_path / "download" / "t10k-images-idx3-ubyte.gz").write_bytes(page)  # what wget saves of a refusal
+    with pytest.raises(DataError, match="is an HTML page .*'403 Forbidden'"):
+        load_images("mnist", root=tmp_path / "download")
+
+
+def test_a_class_folder_per_class_with_one_images_folder_inside_is_read_without_a_note(tmp_path):
+    """Tiny ImageNet keeps each class's images in `train/<wnid>/images/`: it was told to give one class's folder, as
+    if `images` were the classes (an outside audit, 57c)."""
+    for wnid in ("n01443537", "n01629819"):
+        (tmp_path / "train" / wnid / "images").mkdir(parents=True)
+        Image.new("L", (8, 8), 70).save(tmp_path / "train" / wnid / "images" / f"{wnid}_0.JPEG")
+        (tmp_path / "train" / wnid / f"{wnid}_boxes.txt").write_text("0 0 8 8\n")
+    data = load_images(str(tmp_path / "train"))
+    assert data.classes == ["n01443537", "n01629819"]
+    assert not [note for note in data.source_notes if "one level down" in note], data.source_notes

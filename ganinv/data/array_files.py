@@ -251,14 +251,21 @@ def _not_strips(x: torch.Tensor, shape: tuple[int, ...], path: Path, key: str) -
     )
 
 
-def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
+def _labels(labels, count: int, path: Path, key: str = "labels") -> Optional[torch.Tensor]:
+    """The labels array `key` as class indices (N,); refused, naming the array read (Keras's `y` had been called
+    'labels': an outside audit, 57c), where it is not one class index per image."""
     if labels is None:
         return None
-    labels = _as_tensor(labels, path, "labels")
+    labels = _as_tensor(labels, path, key)
     labels = one_column_flattened(labels, count)
+    if labels.dim() == 2 and labels.shape[0] == count and one_hot(labels):  # Keras's to_categorical (57c)
+        raise DataError(
+            f"{path}: {key!r} is one-hot, shape {tuple(labels.shape)}; save each image's class index: "
+            f"labels={key}.argmax(1)"
+        )
     if labels.dim() != 1 or labels.shape[0] != count:
         raise DataError(
-            f"{path}: 'labels' has shape {tuple(labels.shape)} but there are {count} images; save one label per image"
+            f"{path}: {key!r} has shape {tuple(labels.shape)} but there are {count} images; save one label per image"
         )
     if labels.is_floating_point():
         if not bool(torch.isfinite(labels).all()) or not bool((labels == labels.round()).all()):
@@ -267,6 +274,12 @@ def _labels(labels, count: int, path: Path) -> Optional[torch.Tensor]:
         raise DataError(f"{path}: 'labels' must be class indices 0, 1, ... (found {labels.dtype} values)")
     check_label_range(labels, path)
     return labels.to(torch.int64)
+
+
+def one_hot(labels: torch.Tensor) -> bool:
+    """Whether (N, K) labels hold one 1 and K - 1 zeros in every row."""
+    values = labels.to(torch.float64)
+    return bool(((values == 0) | (values == 1)).all()) and bool((values.sum(1) == 1).all())
 
 
 def one_column_flattened(labels: torch.Tensor, count: int) -> torch.Tensor:
@@ -308,7 +321,7 @@ def load_tensor_file(path: Path, input_range: Optional[ValueRange] = None, limit
     stored_labels = tensors[label_key] if label_key is not None else None
     count = None if stored_labels is None else len(stored_labels)
     x = _to_nchw(_as_tensor(tensors[key], path, key), path, key, labelled=stored_labels is not None, count=count)
-    labels = _labels(stored_labels, x.shape[0], path)
+    labels = _labels(stored_labels, x.shape[0], path, label_key or "labels")
     x, note = to_unit_range(x, str(path), None, input_range, keep=limit)
     labels = None if labels is None else labels[:limit]
     notes = [note] if note else []

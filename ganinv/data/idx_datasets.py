@@ -21,6 +21,7 @@ from ganinv.data.image_set import ImageSet
 from ganinv.data.paths import _is_gzip, _stat
 from ganinv.data.value_ranges import ValueRange, to_unit_range
 from ganinv.errors import DataError
+from ganinv.stand_ins import named_as_stand_in
 
 IDX_FILES = {
     ("train", "images"): "train-images-idx3-ubyte",
@@ -93,8 +94,11 @@ def read_idx(path: Path) -> np.ndarray:
     if len(data) < 4:
         raise DataError(f"{path} is not an IDX file (only {len(data)} bytes); replace it with the original file")
     zero, dtype_code, ndim = data[0:2], data[2], data[3]
-    if zero != b"\x00\x00" or dtype_code != 0x08:
-        raise DataError(f"{path} is not an unsigned-byte IDX file; replace it with the original file")
+    if zero != b"\x00\x00" or dtype_code != 0x08:  # a saved error page is named as one (an outside audit, 57c)
+        raise DataError(
+            named_as_stand_in(path, "an IDX file")
+            or f"{path} is not an unsigned-byte IDX file; replace it with the original file"
+        )
     if len(data) < 4 + 4 * ndim:
         raise DataError(f"{path} is truncated inside its header; replace it with the original file")
     shape = struct.unpack(">" + "I" * ndim, data[4 : 4 + 4 * ndim])

@@ -452,6 +452,8 @@ def split_folder_notes(folder: Path, classes: list[str], paths: list[Path], labe
         else:
             inner.setdefault(classes[label], set()).add(path.relative_to(folder).parts[1])
     nested = [c for c in classes if c not in direct]
+    if len({frozenset(inner[c]) for c in nested}) == 1 and len(inner[nested[0]]) == 1 and len(nested) > 1:
+        nested = []  # each class keeps its images in a folder of one name (Tiny ImageNet's images/): no classes (57c)
     notes: list[str] = []
     if nested:
         first = sorted(inner[nested[0]])
