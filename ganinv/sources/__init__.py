@@ -104,7 +104,7 @@ def load_generator(
         raise ConfigError(f"options must be a dict of option names to values, e.g. {{'nz': 100}}; got {options!r}")
     arch_options, overrides = split_options(dict(options or {}))
     batchnorm = batchnorm_option(arch_options.pop("bn", None))
-    request = Request(source, arch, arch_options, overrides, trust_remote_code, origin, options_origin)
+    request = Request(source, arch, arch_options, overrides, trust_remote_code, origin, options_origin, batchnorm)
     hub.refuse_url(source)
     path = Path(split_entry(source)[0]) if not source.startswith(("builtin:", hub.PREFIX)) else Path(source)
     if "model_class" in arch_options:  # weights in the user's own class (--model-class), see ganinv.model_class

@@ -71,6 +71,7 @@ class Request:
     trust_remote_code: bool = False  # the user's --trust-remote-code for this command (ganinv.trust)
     origin: Optional[str] = None  # the file that named this source, when the user did not type it
     options_origin: Optional[str] = None  # the file the options came from, when the user did not type them
+    batchnorm: Optional[str] = None  # --option bn=train|eval: how BatchNorm normalises (batchnorm_option)
 
 
 def jsonable(value: Any) -> Any:
