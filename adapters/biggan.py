@@ -318,6 +318,7 @@ def attention_index(position: int, n_blocks: int) -> int:
 class BigGAN(Architecture):
     name = "biggan"
     Options = BigGANOptions
+    channel_order = "rgb"  # its code base's loaders (PIL)
     reads_every_layer = True  # one fixed net: the keys give its blocks, widths and attention
     summary = (
         "BigGAN-deep (pytorch-pretrained-BigGAN): class-conditional, spectral norm folded, BatchNorm "

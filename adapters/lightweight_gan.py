@@ -386,6 +386,7 @@ def check_agreement(read: Mapping[str, Any], given: Mapping[str, Any]) -> None:
 class LightweightGAN(Architecture):
     name = "lightweight_gan"
     Options = LightweightGANOptions
+    channel_order = "rgb"  # its code base's loaders (PIL)
     reads_every_layer = True  # the keys name every block: attention, gates, blur
     unread_options = frozenset({"fmap_max", "fmap_inverse_coef"})  # the widths are read; these only make them
     summary = (

@@ -98,6 +98,7 @@ class SSAVLNet(nn.Module):
 
 @register
 class SSAVL(Architecture):
+    channel_order = "rgb"  # ganinv's own: trained on what ganinv.data reads, RGB
     name = "ssavl"
     Options = SSAVLOptions
     summary = "generator G(z, c, d) trained by `ganinv train` (InfoGAN-style codes, WGAN-GP)"

@@ -112,6 +112,10 @@ class Architecture:
     # True where the layout's keys name every computation (no activation or stride is left for a pickled module's
     # layer records to state), so that layers other adapters do not model are no reason to refuse it
     reads_every_layer: ClassVar[bool] = False
+    # the colour order its code base trains on, where one is known (their loaders read images with PIL: RGB); ""
+    # where the family is many authors' (a DCGAN trained on OpenCV's BGR images loads exactly, and every colour figure
+    # is then of swapped channels: an outside audit, 57a), and an RGB reading of its weights is announced
+    channel_order: ClassVar[str] = ""
 
     def build(self, options: Any) -> Built:
         raise NotImplementedError
@@ -336,6 +340,22 @@ def build_generator_net(
     if state_dict is not None:
         converted = architecture.convert_state_dict(dict(state_dict), opts)
         load_weights(built.net, converted, arch, opts)
+    if state_dict is not None and not architecture.channel_order and "native_channel_order" not in (spec or {}):
+        decisions = decisions + channel_order_decision(built.spec.image_shape[0])
     built.decisions = decisions
     warn_assumptions(decisions)
     return built, opts
+
+
+def channel_order_decision(channels: int) -> list[dict[str, Any]]:
+    """The colour order of a 3-channel generator read from weights, which no statistic tells: assumed RGB."""
+    if channels != 3:
+        return []
+    return [
+        decision(
+            "channel_order",
+            "rgb",
+            "assumed: red, green, blue (no statistic tells red from blue)",
+            "--option spec.native_channel_order=bgr for a net trained on OpenCV's BGR images",
+        )
+    ]

@@ -185,6 +185,8 @@ class Generator(nn.Module):
             x = (x - lo) * (2.0 / (hi - lo)) - 1.0
         if self.meta.get("clamp_output"):  # a little beyond the range given (probe): the contract's [-1, 1]
             x = x.clamp(-1, 1)
+        if self.spec.native_channel_order == "bgr":
+            x = x.flip(1)  # (B, C, H, W): B, G, R -> R, G, B
         return x
 
     def _check_latents(self, z: Any, c: Any, d: Any) -> None:

@@ -36,6 +36,8 @@ class GeneratorSpec:
     native_latent_shape: Optional[tuple[int, ...]] = None  # e.g. (nz, 1, 1); None means (nz,)
     native_output_range: tuple[float, float] = (-1.0, 1.0)  # e.g. (0, 1) or (0, 255)
     differentiable_codes: bool = True  # False: d enters through integer labels only
+    # "bgr": the generator draws blue, green, red (trained on OpenCV's images); its images are turned to RGB
+    native_channel_order: str = "rgb"
 
     def __post_init__(self) -> None:
         for name in ("nz", "nc", "n_classes"):  # a config.json is data: "62" or 62.5 is no size (an outside audit)
@@ -93,6 +95,12 @@ class GeneratorSpec:
             raise ValueError(
                 f"native_output_range must be two finite bounds lo < hi, got {self.native_output_range} (e.g. 0,1 for "
                 "a Sigmoid generator, -1,1 for a Tanh one)"
+            )
+        if self.native_channel_order not in ("rgb", "bgr") or (
+            self.native_channel_order == "bgr" and self.image_shape[0] != 3
+        ):
+            raise ValueError(
+                f"native_channel_order must be rgb or bgr (bgr for 3-channel images), got {self.native_channel_order!r}"
             )
         if not (math.isfinite(self.native_prior_scale) and self.native_prior_scale > 0):
             raise ValueError(f"native_prior_scale must be a positive number, got {self.native_prior_scale}")

@@ -12,7 +12,7 @@ from torch import nn
 
 from ganinv.architectures import AmbiguousWeightsError, AssumptionWarning
 from ganinv.cli.main import cli
-from ganinv.errors import ArchitectureError
+from ganinv.errors import ArchitectureError, GaninvError
 from ganinv.sources import load_generator, save_generator
 from ganinv.spec import Latents
 
@@ -833,7 +833,8 @@ def test_a_whole_pickled_modules_own_layers_are_evidence(tmp_path):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         g = load_generator(str(tmp_path / "sigmoid.pth"))
-    assert not [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    said = [str(w.message) for w in caught if issubclass(w.category, AssumptionWarning)]
+    assert [s.split(":")[0] for s in said] == ["channel_order rgb"]  # no layer tells the colour order (57a)
     assert g.meta["options"]["activation"] == "leaky_relu:0.1" and g.meta["options"]["output"] == "sigmoid"
     assert g.meta["config_options"]["strides"] == "1,2,2,2"  # the transposed convolutions' own arguments
     z = zoo.latents_for(case, 6).z
@@ -2193,3 +2194,58 @@ def test_a_rivals_near_twin_is_named_beside_it():
     (said,) = identify(candidates, [prop], "net")[1]
     assert said["source"].startswith("assumed") and "activation=silu" in said["flag"], said
     assert "near twin --option activation=gelu" in said["flag"], said
+
+
+def test_a_weak_activation_pick_names_other_slopes_and_model_class():
+    """An outside audit (57a): a LeakyReLU(0.05) net read as 0.1 was told relu or 0.01, neither the author's, and a
+    Hardswish net read as SiLU never heard of --model-class. The activation's advice names both ways out."""
+    from ganinv.adapters.statedict import Candidate, identify
+    from ganinv.adapters.statedict.properties import activation_and_eps
+
+    activation, _ = activation_and_eps({}, {}, ("relu", "leaky_relu"), (1e-5,), True, "DCGAN", "PyTorch default")
+    candidates = [
+        Candidate({"activation": "leaky_relu:0.1"}, (0.010,), rank=(0,)),
+        Candidate({"activation": "relu"}, (0.0176,), rank=(1,)),
+    ]
+    (said,) = identify(candidates, [activation], "net")[1]
+    assert "--option activation=leaky_relu:SLOPE" in said["flag"], said
+    assert "--model-class MODULE:CLASS" in said["flag"] and "Hardswish" in said["flag"], said
+
+
+def test_a_layernorm_mlp_is_refused_naming_its_norms(tmp_path):
+    """An outside audit (57a): an MLP with LayerNorm in place of BatchNorm1d was refused with every adapter's failure
+    and no word of its norms (LayerNorm among what such tensors may be), which the convolutional layouts name."""
+    from torch import nn
+
+    net = nn.Sequential(nn.Linear(8, 16), nn.LayerNorm(16), nn.LeakyReLU(0.2), nn.Linear(16, 64), nn.Tanh())
+    torch.save({f"model.{k}": v for k, v in net.state_dict().items()}, tmp_path / "ln.pth")
+    with pytest.raises(ArchitectureError, match=r"Its model.1 hold a weight and a bias but no running statistics"):
+        load_generator(str(tmp_path / "ln.pth"))
+
+
+def test_a_colour_generator_read_from_weights_announces_rgb_and_takes_bgr(tmp_path):
+    """An outside audit (57a): a DCGAN trained on OpenCV's BGR images loaded exactly and was taken as RGB in silence,
+    with no option to say otherwise: every colour figure then compares swapped channels. RGB is announced for colour
+    generators read from weights; `spec.native_channel_order=bgr` turns their images to RGB."""
+    case = zoo.case("pytorch-examples-dcgan")
+    module, path = saved(case, tmp_path)
+    assert case.image_shape[0] == 3
+    with pytest.warns(AssumptionWarning, match=r"channel_order rgb: assumed: .*spec.native_channel_order=bgr"):
+        g = load_generator(path)
+    assert_author_images(g, case, module)
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        bgr = load_generator(path, options={"spec.native_channel_order": "bgr"})
+    assert not [w for w in said if "channel_order" in str(w.message)]
+    latents = zoo.latents_for(case, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(bgr.decode(latents), case.reference(module, latents).flip(1), rtol=0, atol=1e-5)
+    assert bgr.spec.native_channel_order == "bgr"
+    saved_folder = tmp_path / "bgr"
+    save_generator(bgr, saved_folder)  # recorded, and read back as BGR without the RGB announcement
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        again = load_generator(str(saved_folder))
+    assert again.spec.native_channel_order == "bgr" and not [w for w in said if "channel_order" in str(w.message)]
+    with pytest.raises(GaninvError, match="native_channel_order must be rgb or bgr"):
+        load_generator(path, options={"spec.native_channel_order": "grb"})

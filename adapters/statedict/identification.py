@@ -96,6 +96,9 @@ class Property:
     # unusual ones too (bilinear upsampling with aligned corners against bilinear: tiny nets' statistics tell them
     # apart by 1.45x, and, both merely unusual, that was a refusal where bilinear had loaded exactly: a review, 56a)
     rarer: Sequence[Any] = ()
+    # what lies between or beyond its candidates, named where the pick is an assumption: a LeakyReLU(0.05) read as
+    # 0.1 was told relu or 0.01, neither the author's; a Hardswish net, silu or mish, and never --model-class (57a)
+    beyond: str = ""
 
     def shown(self, values: dict[str, Any]) -> Any:
         return self.show(values) if self.show else values[self.name]
@@ -401,7 +404,7 @@ def rivals_flag(candidates: list[Candidate], prop: Property, best: Candidate, ri
     if unseen:
         options = " or ".join(prop.flag({**best.values, prop.name: v}) for v in unseen)
         flag = f"{flag}; too close to tell by the statistics: {options}"
-    return flag
+    return f"{flag}; {prop.beyond}" if prop.beyond else flag
 
 
 def weak_margin(ratio: float, rival: str) -> str:

@@ -83,6 +83,13 @@ def no_normalisation() -> dict[str, Any]:
     )
 
 
+# what the activation candidates leave out: the slopes between the tried ones, and activations no adapter builds
+ACTIVATIONS_BEYOND = (
+    "another LeakyReLU slope: --option activation=leaky_relu:SLOPE; an activation ganinv does not build (Hardswish, "
+    "ReLU6, CELU) reads as its nearest: load such a net into its class with --model-class MODULE:CLASS"
+)
+
+
 def activation_and_eps(
     given: Mapping[str, Any],
     values: Mapping[str, Any],
@@ -108,6 +115,7 @@ def activation_and_eps(
             caveats={"none": LINEAR_CAVEAT},
             untried=() if normed or "activation" in given else UNUSUAL_SLOPES + SMOOTH_ACTIVATIONS + SELF_NORMALISING,
             twins=SMOOTH_TWINS,
+            beyond=ACTIVATIONS_BEYOND,
         ),
         Property(
             "norm_eps",

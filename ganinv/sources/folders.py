@@ -109,7 +109,9 @@ def load_folder(folder: Path, source: str, *, request: Optional[Request] = None)
         recorded = {**{k: v for k, v in before.items() if k not in recorded}, **recorded}
         check_recorded_options(arch, recorded, request.options, state_dict, config_path)
         options = {**recorded, **request.options}
-        built, opts = architectures.build_generator_net(arch, options, state_dict, request.overrides)
+        bgr = recorded_spec is not None and recorded_spec.native_channel_order == "bgr"  # given when it was saved
+        given_spec = {**({"native_channel_order": "bgr"} if bgr else {}), **request.overrides}
+        built, opts = architectures.build_generator_net(arch, options, state_dict, given_spec)
         spec = recorded_spec or built.spec
         check_recorded_shapes(spec, built.spec, config_path)
         meta: dict[str, Any] = {"architecture": arch, "options": architectures.options_to_dict(opts)}
