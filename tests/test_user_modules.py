@@ -2,6 +2,7 @@
 says without changing the user's object behind their back, and refuses what it cannot invert in one clear line."""
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Optional
@@ -1438,3 +1439,39 @@ def test_a_module_made_at_import_is_the_generator_and_a_forward_is_named_as_such
         torch.testing.assert_close(g.decode(latents), BatchNormNet().eval()(latents.z), rtol=0, atol=1e-6)
     with pytest.raises(SourceError, match="a function of z is a forward: name the module, or a function or class"):
         load_generator(f"{name}:forward", options={"spec.nz": NZ})
+
+
+def test_a_torchscript_file_named_pt2_loads_and_a_damaged_one_is_one_line(tmp_path):
+    """An outside audit (57b): a TorchScript program saved as .pt2 was read as a damaged torch.export archive, and
+    torch's own log of the failure printed a 24-line traceback above ganinv's error."""
+    import subprocess
+    import sys
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(BatchNormNet().eval(), torch.randn(2, NZ)).save(str(tmp_path / "traced.pt2"))
+    g = load_generator(str(tmp_path / "traced.pt2"), options={"spec.nz": NZ})
+    assert g.spec.image_shape == (1, 8, 8)
+    (tmp_path / "damaged.pt2").write_bytes(b"PK\x03\x04 cut short")
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ganinv",
+            "sample",
+            "-g",
+            str(tmp_path / "damaged.pt2"),
+            "--nz",
+            str(NZ),
+            "-n",
+            "2",
+            "--out",
+            str(tmp_path / "s.png"),
+        ],
+        capture_output=True,
+        text=True,
+        env={k: v for k, v in os.environ.items() if k != "GANINV_DEBUG"},
+    )
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("Error: cannot load"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr

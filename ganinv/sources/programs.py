@@ -4,12 +4,14 @@ wrapped with a spec from the flags, a sidecar JSON or the archive.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import stat
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import torch
 
@@ -30,6 +32,19 @@ from ganinv.weight_files import (
 )
 
 
+@contextlib.contextmanager
+def quiet_logger(name: str) -> Iterator[None]:
+    """A library's logger held to errors for a call whose failure ganinv says in one line (GANINV_DEBUG: as it is)."""
+    logger = logging.getLogger(name)
+    level = logger.level
+    if not os.environ.get("GANINV_DEBUG"):
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def is_program(path: Path) -> bool:
     """A torch.export or TorchScript archive: code, not a state dict."""
     return path.suffix == ".pt2" or (path.suffix != ".safetensors" and (is_torchscript(path) or is_exported(path)))
@@ -48,7 +63,11 @@ def is_exported(path: Path) -> bool:
 
 
 def program_kind(path: Path) -> str:
-    return "torch.export" if path.suffix == ".pt2" or is_exported(path) else "TorchScript"
+    """By the archive's members where they tell, else by its name: a TorchScript file named .pt2 had been read as a
+    damaged torch.export archive, with torch's traceback (an outside audit, 57b)."""
+    if is_exported(path):
+        return "torch.export"
+    return "TorchScript" if path.suffix != ".pt2" or is_torchscript(path) else "torch.export"
 
 
 def load_program(path: Path, request: Request, program: Any = None) -> Generator:
@@ -67,7 +86,9 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
             with warnings.catch_warnings():  # TorchScript is deprecated upstream, and still a format users have
                 warnings.simplefilter("ignore", FutureWarning)
                 if program_kind(path) == "torch.export":
-                    with open(path, "rb") as archive:  # a file object: by name torch.export wants .pt2
+                    # a file object: by name torch.export wants .pt2; its own log of a failure is a traceback, which
+                    # the one error below says (an outside audit, 57b)
+                    with open(path, "rb") as archive, quiet_logger("torch.export"):
                         program = torch.export.load(archive)
                 else:
                     program = torch.jit.load(str(path), map_location="cpu")
