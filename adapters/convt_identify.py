@@ -503,7 +503,8 @@ def check_against_statistics(architecture, values: dict[str, Any], layout: Layou
             if fit[worst] > 1
             else ""
         )
-        + "): a layer or activation ganinv does not model (Dropout between stages, which a state dict does not "
+        + "): a layer or activation ganinv does not model (BatchNorm after the activation, or activations that differ "
+        "by stage: load it with --model-class; Dropout between stages, which a state dict does not "
         "record, blurs the statistics: try the usual activation, --option activation=relu), running statistics "
         "that lag the weights (a checkpoint "
         "saved early in training, or BatchNorm momentum 0.01 as in Keras ports: give --option strides=... "

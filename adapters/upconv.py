@@ -504,8 +504,8 @@ class UpConv(PriorFromSpec, Architecture):
                 "statistics",
                 f"misfit {misfits[worst]:.3g} at BatchNorm {worst + 1} of {len(misfits)}",
                 POOR_FIT_SAID + "): another upsampling than the one built (--option upsample=NAME; area; a "
-                "transposed convolution), a layer or "
-                "activation ganinv does not model, or running statistics that lag the weights? check `ganinv sample`",
+                "transposed convolution), a layer or activation ganinv does not model (BatchNorm after the activation, "
+                "activations that differ by stage), or running statistics that lag the weights? check `ganinv sample`",
                 "--model-class MODULE:CLASS (the generator's own class)",
             )
         ]

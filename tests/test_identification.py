@@ -2249,3 +2249,41 @@ def test_a_colour_generator_read_from_weights_announces_rgb_and_takes_bgr(tmp_pa
     assert again.spec.native_channel_order == "bgr" and not [w for w in said if "channel_order" in str(w.message)]
     with pytest.raises(GaninvError, match="native_channel_order must be rgb or bgr"):
         load_generator(path, options={"spec.native_channel_order": "grb"})
+
+
+def test_stages_that_disagree_on_the_activation_are_said():
+    """An outside audit (57a): ReLU after a DCGAN's first stage and LeakyReLU(0.2) after the others loaded as ReLU
+    throughout, 1.4 off, its whole-net misfit (0.0156) under the poor-fit bound: its last BatchNorm favoured LeakyReLU
+    19x. Such a disagreement is said, naming --model-class; a net of one activation throughout says nothing."""
+    from ganinv.adapters.statedict import Candidate, identify
+    from ganinv.adapters.statedict.properties import activation_and_eps
+
+    activation, _ = activation_and_eps({}, {}, ("relu", "leaky_relu"), (1e-5,), True, "DCGAN", "PyTorch default")
+    mixed = [  # the audit's per-layer misfits
+        Candidate({"activation": "relu"}, (0.0017, 0.0012, 0.0156), rank=(0,)),
+        Candidate({"activation": "leaky_relu"}, (0.0017, 0.0748, 0.0008), rank=(1,)),
+    ]
+    said = {d["property"]: d for d in identify(mixed, [activation], "net")[1]}
+    assert said["activation"]["value"] == "relu"
+    assert "BatchNorm 3 of 3 favours activation leaky_relu 19.5x over relu" in said["stages"]["source"], said
+    assert said["stages"]["flag"].startswith("--model-class")
+    uniform = [  # one activation throughout: the rival is worse at every layer
+        Candidate({"activation": "leaky_relu"}, (0.0017, 0.0081, 0.0041), rank=(0,)),
+        Candidate({"activation": "relu"}, (0.0017, 0.013, 0.0085), rank=(1,)),
+    ]
+    assert "stages" not in {d["property"] for d in identify(uniform, [activation], "net")[1]}
+
+
+def test_a_dcgan_with_relu_first_and_leaky_relu_after_is_said_to_disagree(tmp_path):
+    """The same, read from a calibrated net of that layout."""
+    from torch import nn
+
+    torch.manual_seed(2)  # (at this toy size some seeds leave every misfit under an author's, and nothing to see)
+    net = zoo.ExamplesDCGAN(nz=8, ngf=8, nc=1)
+    for i in (5, 8):  # the second and third stages' activations
+        net.main[i] = nn.LeakyReLU(0.2)
+    case = zoo.case("pytorch-examples-dcgan")
+    zoo.calibrate(net, case)
+    torch.save(net.state_dict(), tmp_path / "mixed.pth")
+    with pytest.warns(AssumptionWarning, match="stages one activation for every stage: assumed: .* favours activation"):
+        load_generator(str(tmp_path / "mixed.pth"))

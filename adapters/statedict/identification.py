@@ -333,7 +333,50 @@ def identify(
                 )
                 flag = rivals_flag(candidates, prop, best, rival)
         decisions.append(decision(prop.name, prop.shown(best.values), source, flag))
-    return best.values, decisions
+    return best.values, decisions + stages_disagree(candidates, properties, best)
+
+
+# A BatchNorm layer's statistics that favour another value of a per-net property this many times over the pick, where
+# the pick misfits that layer as no author's net does (AUTHOR_MISFIT), while the whole net favours the pick: the
+# stages disagree. Nets with ReLU after the first stage and LeakyReLU(0.2) after the others showed 8 and 19 at their
+# last BatchNorm, and loaded 1.4 off with the whole-net misfit under POOR_FIT (an outside audit, 57a); 133 nets of
+# one activation and eps throughout (the zoo's layouts, three seeds, and audits' nets) showed at most 3.04 (Hardswish,
+# which no adapter builds) and 1.57 otherwise.
+STAGES_DISAGREE_RATIO = 5.0
+PER_STAGE_PROPERTIES = ("activation", "norm_eps")  # one value for every stage in every adapter
+
+
+def stages_disagree(candidates: list[Candidate], properties: Sequence[Property], best: Candidate) -> list:
+    """An assumption said where one BatchNorm's statistics favour another value of a per-stage property than the
+    rest of the net does (`STAGES_DISAGREE_RATIO`): the author's stages may differ, which no adapter builds."""
+    worst: Optional[tuple[float, Property, Candidate, int]] = None
+    for prop in properties:
+        if prop.name not in PER_STAGE_PROPERTIES or prop.values is None or len(prop.values) <= 1:
+            continue
+        for other in candidates:
+            if other.values[prop.name] == best.values[prop.name]:
+                continue
+            if any(other.values.get(k) != v for k, v in best.values.items() if k != prop.name):
+                continue  # differs elsewhere too: not this property's evidence
+            for layer, (ours, theirs) in enumerate(zip(best.misfits, other.misfits)):
+                if ours > AUTHOR_MISFIT and ours >= STAGES_DISAGREE_RATIO * theirs:
+                    ratio = ours / theirs if theirs > 0 else float("inf")
+                    if worst is None or ratio > worst[0]:
+                        worst = (ratio, prop, other, layer)
+    if worst is None:
+        return []
+    ratio, prop, other, layer = worst
+    return [
+        decision(
+            "stages",
+            f"one {prop.name} for every stage",
+            f"assumed: the net's, though BatchNorm {layer + 1} of {len(best.misfits)} favours {prop.name} "
+            f"{fmt(prop.shown(other.values))} {ratio:.3g}x over {fmt(prop.shown(best.values))}, which the rest of the "
+            "net favours: the author's stages may differ (a ReLU first and LeakyReLU after, or an eps per layer), "
+            "which ganinv does not build",
+            "--model-class MODULE:CLASS (the generator's own class)",
+        )
+    ]
 
 
 def strongly_favoured(contest: Contest, best: Candidate) -> bool:
