@@ -174,11 +174,18 @@ def weights_file(source: str) -> tuple[Path, Optional[str], str, dict[str, Any]]
         typed, key = split_entry(source)
         path, meta = Path(typed), {}
         where = str(path)
+        if path.is_dir():  # a repo's local copy (`hf download --local-dir`), read as the Hub repo is (57b)
+            from ganinv import repo_files
+            from ganinv.sources.folders import folder_files
+
+            weights, _ = repo_files.pick_weights(folder_files(path), where, name_file=str(path / "FILE"))
+            path = path / weights
+            where = str(path)
         if not path.is_file():
             raise SourceError(
                 f"--model-class loads a weights file (.safetensors, .pt, .pth, .bin, .ckpt, .pkl, or a torch.save "
-                f"file of any name) or hub:owner/name[:FILE], but {source!r} is neither; give the weights' path or "
-                "Hub id"
+                f"file of any name), a folder of one, or hub:owner/name[:FILE], but {source!r} is none; give the "
+                "weights' path or Hub id"
             )
     if is_program(path):
         raise SourceError(

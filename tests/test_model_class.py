@@ -116,6 +116,19 @@ def test_a_class_of_the_training_code_loads_its_checkpoint_exactly(tmp_path):
             torch.testing.assert_close(g(z), module(z[:, :, None, None]), rtol=0, atol=1e-6)
 
 
+def test_a_folder_of_a_repos_files_loads_into_the_class(tmp_path):
+    """An outside audit (57b): `--model-class` took hub:owner/name but refused the folder `hf download --local-dir`
+    makes of the same repo. The folder's weights file is chosen as the Hub repo's is."""
+    module = dcgan()
+    (tmp_path / "repo").mkdir()
+    save_file(module.state_dict(), str(tmp_path / "repo" / "model.safetensors"))
+    (tmp_path / "repo" / "README.md").write_text("a generator\n")
+    g = load_generator(str(tmp_path / "repo"), options=as_class("TinyDCGAN", nz=6, ngf=4))
+    z = torch.randn(4, 6)
+    with torch.no_grad():
+        torch.testing.assert_close(g(z), module(z[:, :, None, None]), rtol=0, atol=1e-6)
+
+
 def test_wrapped_and_moving_average_checkpoints(tmp_path):
     live, ema = dcgan(0), dcgan(1)
     torch.save({"epoch": 3, "state_dict": live.state_dict()}, tmp_path / "wrapped.pth")
@@ -676,7 +689,7 @@ def test_a_sharded_or_program_hub_repo_and_a_missing_file_are_one_clear_error(hu
     hub.repos.commit("someone/program", {"generator.pt": tmp_path / "generator.pt"})
     with pytest.raises(SourceError, match=r"generator\.pt is a TorchScript program, not weights.*drop --model-class"):
         load_generator("hub:someone/program", options=as_class("TinyDCGAN"))
-    with pytest.raises(SourceError, match=r"\.ckpt, \.pkl, or a torch\.save file of any name\) or hub:owner/name"):
+    with pytest.raises(SourceError, match=r"a torch\.save file of any name\), a folder of one, or hub:owner/name"):
         load_generator(str(tmp_path / "nope.pth"), options=as_class("TinyDCGAN"))
 
 

@@ -75,8 +75,9 @@ def say_code_named(config: Mapping[str, Any], label: str) -> None:
     if named:
         warnings.warn(
             f"{label} names code to build the generator ({', '.join(named[:4])}): not run, as nothing a file names "
-            "is; the net is read from the weights. If you trust that code, pass it yourself: --model-class "
-            "MODULE:CLASS (with --trust-remote-code for a module of the repo), or -g MODULE:CALLABLE",
+            "is; the net is read from the weights. If you trust that code, pass it yourself: a repo's own module is "
+            "never imported from the Hub, so download it (hf download OWNER/NAME --local-dir DIR), read it, and from "
+            "DIR give --model-class MODULE:CLASS -g DIR (or -g MODULE:CALLABLE)",
             stacklevel=3,
         )
 
