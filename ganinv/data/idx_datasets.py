@@ -232,6 +232,18 @@ def published(values: np.ndarray, hashes: dict[str, tuple[str, str]]) -> Optiona
     return hashes.get(hashlib.sha256(values.tobytes()).hexdigest())
 
 
+def refuse_another_published(
+    found: Optional[tuple[str, str]], name: str, split: str, path: Path, what: str, beside: str = ""
+) -> None:
+    """Refuse a file of another published dataset (or split) than the `name` `split` it is read as."""
+    if found is not None and found != (name, split):
+        raise DataError(
+            f"{path} holds {DATASET_TITLES[found[0]]}'s {found[1]} {what}, not {DATASET_TITLES[name]}'s {split} "
+            f"{what}: give --root the folder of {DATASET_TITLES[name]}'s files"
+            + (f", or name the dataset {found[0]}{beside}" if found[0] != name else "")
+        )
+
+
 def check_published_images(
     name: str,
     split: str,
@@ -243,12 +255,7 @@ def check_published_images(
     """Refuse another published dataset's (or split's) images read as `name`'s; note images that are not the
     published ones beside labels that are. Returns the notes."""
     found = published(images, PUBLISHED_IMAGES)
-    if found is not None and found != (name, split):
-        raise DataError(
-            f"{images_path} holds {DATASET_TITLES[found[0]]}'s {found[1]} images, not {DATASET_TITLES[name]}'s "
-            f"{split} images: give --root the folder of {DATASET_TITLES[name]}'s files"
-            + (f", or name the dataset {found[0]} (with its own labels file)" if found[0] != name else "")
-        )
+    refuse_another_published(found, name, split, images_path, "images", " (with its own labels file)")
     if found is None and labels_published == (name, split):
         return [
             f"{images_path} holds {len(images)} images, as many as {DATASET_TITLES[name]}'s {split} split, but not "
@@ -261,12 +268,7 @@ def check_published(name: str, split: str, labels: np.ndarray, labels_path: Path
     """Refuse another published dataset's (or split's) labels read as `name`'s; note a full-size set that is not
     the published one. Returns the notes."""
     found = published(labels, PUBLISHED_LABELS)
-    if found is not None and found != (name, split):
-        raise DataError(
-            f"{labels_path} holds {DATASET_TITLES[found[0]]}'s {found[1]} labels, not {DATASET_TITLES[name]}'s "
-            f"{split} labels: give --root the folder of {DATASET_TITLES[name]}'s files"
-            + (f", or name the dataset {found[0]}" if found[0] != name else "")
-        )
+    refuse_another_published(found, name, split, labels_path, "labels")
     if found is None and len(labels) == PUBLISHED_SIZES[split]:
         return [
             f"{labels_path} holds {len(labels)} labels, as many as {DATASET_TITLES[name]}'s {split} split, but not "
