@@ -177,6 +177,15 @@ class ProgramNet(nn.Module):
             )
 
 
+def first_layer_wider(text: str, nz: int) -> Optional[int]:
+    """The inputs of a first Linear layer wider than z, from torch's "mat1 and mat2 shapes cannot be multiplied (2x16
+    and 26x128)"; None where the message says no such thing."""
+    found = re.search(r"shapes cannot be multiplied \((\d+)x(\d+) and (\d+)x(\d+)\)", text)
+    if found and int(found.group(2)) == nz and int(found.group(3)) > nz:
+        return int(found.group(3))
+    return None
+
+
 def machine_cause(text: str, dtype: torch.dtype) -> Optional[str]:
     """What to do where a program failed for the machine or the dtypes it assumes, not for the latents' size: a
     forward that puts tensors on CUDA on a machine without it, or layers of mixed dtypes (fp16 beside float32)."""
@@ -674,6 +683,13 @@ class Opaque(Architecture):
                 if "labels" in net.inputs
                 else "check --nz and --latent-shape",
             ]
+            wider = first_layer_wider(str(exc), int(z.shape[1]))
+            if wider and not fixed:  # cat(z, one-hot) in one input: "check --nz" led to nz=26, labels fed noise (57b)
+                advice.append(
+                    f"its first layer takes {wider} inputs, {wider - int(z.shape[1])} more than z's: a one-hot label "
+                    f"or codes concatenated to z? --nz {wider} would feed them noise; wrap it in a module:callable of "
+                    "yours whose forward takes (z, labels) and concatenates them, and give --option n_classes=K"
+                )
             if not fixed:  # forward((z, y)), forward({"z": z}): "check --nz" alone did not help (an outside audit)
                 advice.append(
                     f"ganinv calls it with tensors, {fed}: one that takes a tuple, a dict or other arguments needs a "

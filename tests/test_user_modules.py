@@ -1475,3 +1475,14 @@ def test_a_torchscript_file_named_pt2_loads_and_a_damaged_one_is_one_line(tmp_pa
     assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("Error: cannot load"), result.stderr
     assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_a_program_whose_first_layer_takes_z_and_a_label_is_named_as_such(tmp_path):
+    """An outside audit (57b): a program taking cat(z, one-hot) as one input failed with "check --nz", which led to
+    --nz of both, the label's slots fed noise. The first layer's width is named, with the wrapper to write."""
+    net = nn.Sequential(nn.Linear(NZ + 3, 64), nn.Tanh(), nn.Unflatten(1, (1, 8, 8)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.trace(net.eval(), torch.randn(2, NZ + 3)).save(str(tmp_path / "cat.ts"))
+    with pytest.raises(ArchitectureError, match=rf"its first layer takes {NZ + 3} inputs, 3 more than z's: a one-hot"):
+        load_generator(str(tmp_path / "cat.ts"), options={"spec.nz": NZ})
