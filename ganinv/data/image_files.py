@@ -539,7 +539,14 @@ def load_image_folder(
             hint = unread_note(unread, folder) if unread else no_images_hint(folder)
             hint = outside_note(outside, folder) if outside else hint
             raise DataError(f"{folder} holds no images ({', '.join(sorted(IMAGE_SUFFIXES))}); {hint}")
-        labelled = metadata_labels(folder, files)
+        try:
+            labelled = metadata_labels(folder, files)
+        except DataError as exc:  # said, and the images read without labels (a review, 58a)
+            result = load_image_files(files[:limit], input_range=input_range, size=size)
+            result.source_notes[:0] = left_out_notes(unread, outside, folder) + [
+                f"{exc}: not read as labels, and the images are read without them"
+            ]
+            return result
         if labelled is not None:
             indices, names, note = labelled
             result = load_image_files(files[:limit], indices[:limit], names, input_range=input_range, size=size)

@@ -3,7 +3,8 @@
 `datasets`' imagefolder layout labels a flat folder of images with a metadata file beside them: a row per image, its
 `file_name` and its columns (`label` among them). Such a folder's labels were dropped with no word, and `probe` then
 said "no labels" (an outside audit, 57c). The file is data: its `label` column is read as labels, nothing else of
-it is used, and a file that does not label exactly the folder's images is refused, naming what does not match.
+it is used, and a file that does not label exactly the folder's images is said, naming what does not match, and not
+read (the images are then read without labels: a command that needs none had been refused by a review, 58a).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ MAX_METADATA_BYTES = 256 * 2**20  # a row per image: far beyond the folders gani
 def metadata_file(folder: Path) -> Optional[Path]:
     found = [folder / name for name in METADATA_FILES if (folder / name).is_file()]
     if len(found) > 1:
-        raise DataError(f"{folder} holds both {found[0].name} and {found[1].name}; keep the one that labels the images")
+        raise DataError(
+            f"{folder} holds both {found[0].name} and {found[1].name} (keep the one that labels the images)"
+        )
     return found[0] if found else None
 
 
@@ -37,7 +40,7 @@ def read_rows(path: Path) -> list[dict]:
                 return list(csv.DictReader(fh))
             return [json.loads(line) for line in fh if line.strip()]
     except (UnicodeDecodeError, json.JSONDecodeError, csv.Error, ValueError) as exc:
-        raise DataError(f"{path} is not a readable {path.suffix[1:]} metadata file ({exc}); fix or remove it") from None
+        raise DataError(f"{path} is not a readable {path.suffix[1:]} metadata file ({exc})") from None
 
 
 def metadata_labels(folder: Path, files: list[Path]) -> Optional[tuple[list[int], list[str], str]]:
@@ -48,7 +51,7 @@ def metadata_labels(folder: Path, files: list[Path]) -> Optional[tuple[list[int]
         return None
     rows = read_rows(path)
     if not rows or not all(isinstance(row, dict) for row in rows):
-        raise DataError(f"{path} holds no rows of file_name and columns; fix or remove it")
+        raise DataError(f"{path} holds no rows of file_name and columns")
     column = next((c for c in LABEL_COLUMNS if c in rows[0]), None)
     if column is None:
         return None
@@ -67,8 +70,7 @@ def metadata_labels(folder: Path, files: list[Path]) -> Optional[tuple[list[int]
         said = [f"{len(unlabelled)} image(s) have no row (e.g. {unlabelled[0]})"] if unlabelled else []
         said += [f"{len(missing)} row(s) name no image ganinv reads here (e.g. {missing[0]})"] if missing else []
         raise DataError(
-            f"{path} does not label exactly the images of {folder}: {'; '.join(said)}; give every image one row, "
-            f"or remove {path.name} to read the images without labels"
+            f"{path} does not label exactly the images of {folder}: {'; '.join(said)} (give every image one row)"
         )
     values = [by_name[n] for n in names]
     if all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in values) or all(
