@@ -2247,6 +2247,8 @@ def test_a_colour_generator_read_from_weights_announces_rgb_and_takes_bgr(tmp_pa
         warnings.simplefilter("always")
         again = load_generator(str(saved_folder))
     assert again.spec.native_channel_order == "bgr" and not [w for w in said if "channel_order" in str(w.message)]
+    with torch.no_grad():  # flipped once, as before it was saved
+        torch.testing.assert_close(again.decode(latents), bgr.decode(latents), rtol=0, atol=1e-6)
     with pytest.raises(GaninvError, match="native_channel_order must be rgb or bgr"):
         load_generator(path, options={"spec.native_channel_order": "grb"})
 
