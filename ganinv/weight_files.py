@@ -375,14 +375,21 @@ def quiet_state_dict(path: Path, where: str) -> dict[str, torch.Tensor]:
 def quietly() -> Iterator[None]:
     """Reading weights without their announcements (warnings, the `ganinv` logger's lines): for a look at a file that
     is not the one loaded, or not yet."""
-    level = logger.level
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), logger_held(logger.name, logging.ERROR):
         warnings.simplefilter("ignore")
-        logger.setLevel(logging.ERROR)
-        try:
-            yield
-        finally:
-            logger.setLevel(level)
+        yield
+
+
+@contextlib.contextmanager
+def logger_held(name: str, level: int) -> Iterator[None]:
+    """The records of logger `name` below `level` held back for a call (its level restored after)."""
+    held = logging.getLogger(name)
+    before = held.level
+    held.setLevel(level)
+    try:
+        yield
+    finally:
+        held.setLevel(before)
 
 
 def tensor_difference(first: Mapping[str, torch.Tensor], second: Mapping[str, torch.Tensor]) -> Optional[str]:

@@ -11,7 +11,7 @@ import stat
 import warnings
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Optional
 
 import torch
 
@@ -29,20 +29,8 @@ from ganinv.spec import latent_shape_conflict
 from ganinv.weight_files import (
     EXPORT_MEMBERS,
     is_torchscript,
+    logger_held,
 )
-
-
-@contextlib.contextmanager
-def quiet_logger(name: str) -> Iterator[None]:
-    """A library's logger held to errors for a call whose failure ganinv says in one line (GANINV_DEBUG: as it is)."""
-    logger = logging.getLogger(name)
-    level = logger.level
-    if not os.environ.get("GANINV_DEBUG"):
-        logger.setLevel(logging.CRITICAL)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def is_program(path: Path) -> bool:
@@ -88,7 +76,12 @@ def load_program(path: Path, request: Request, program: Any = None) -> Generator
                 if program_kind(path) == "torch.export":
                     # a file object: by name torch.export wants .pt2; its own log of a failure is a traceback, which
                     # the one error below says (an outside audit, 57b)
-                    with open(path, "rb") as archive, quiet_logger("torch.export"):
+                    held = (
+                        contextlib.nullcontext()
+                        if os.environ.get("GANINV_DEBUG")
+                        else logger_held("torch.export", logging.CRITICAL)
+                    )
+                    with open(path, "rb") as archive, held:
                         program = torch.export.load(archive)
                 else:
                     program = torch.jit.load(str(path), map_location="cpu")
